@@ -1,0 +1,23 @@
+"""The semantic checks, run once a policy has parsed: each module reports and carries on."""
+
+from __future__ import annotations
+
+from sla_dsl import model as m
+from sla_dsl.checks.calendars import check_calendars
+from sla_dsl.checks.cadences import check_cadences
+from sla_dsl.checks.clauses import check_clauses
+from sla_dsl.checks.header import check_header
+from sla_dsl.checks.names import check_names
+from sla_dsl.checks.segments import check_segments
+from sla_dsl.diagnostics import Reporter
+
+__all__ = ["run_checks"]
+
+
+def run_checks(policy: m.Policy, reporter: Reporter) -> None:
+    check_header(policy, reporter)
+    check_calendars(policy, reporter)
+    check_names(policy, reporter)
+    check_clauses(policy, reporter)
+    check_segments(policy, reporter)
+    check_cadences(policy, reporter)

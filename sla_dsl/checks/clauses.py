@@ -1,0 +1,241 @@
+"""Clauses: numbers that must make sense, blocks that hold each clause once, and consequences
+that fit what they follow."""
+
+from __future__ import annotations
+
+import re
+
+from sla_dsl import codes
+from sla_dsl import model as m
+from sla_dsl.diagnostics import Reporter
+
+_ONCE_PER_HANDOFF = {
+    "when": "when", "round_robin": "assign", "owner": "assign", "first_touch": "first touch",
+    "touches": "touches", "spacing": "spacing", "disposition": "disposition",
+}
+_LEAD_ACTIONS = (m.Warn, m.Reassign, m.Strike)
+_PERIOD_ACTIONS = (m.Grace, m.CreditShare, m.CreditAmount)
+_DAYS_PER_UNIT = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 31,
+                  "quarter": 92, "year": 366}
+LONGEST_DAYS = 3660
+
+
+def duration_days(duration: m.Duration) -> float:
+    """An upper bound in calendar days, to keep later arithmetic away from absurd inputs."""
+    business_stretch = 3 if duration.business else 1  # a business hour can span a night
+    return duration.amount * _DAYS_PER_UNIT[duration.unit] * business_stretch
+
+
+def duration_is_usable(duration: m.Duration) -> bool:
+    return 0 < duration.amount and duration_days(duration) <= LONGEST_DAYS
+
+
+def _check_durations(statement: m.Statement, reporter: Reporter) -> None:
+    for node in m.walk(statement):
+        if not isinstance(node, m.Duration):
+            continue
+        if node.amount <= 0 and not _is_comparison_value(statement, node):
+            reporter.error(codes.NOT_POSITIVE, node.span, "a duration must be longer than zero")
+        elif duration_days(node) > LONGEST_DAYS:
+            reporter.error(codes.NOT_POSITIVE, node.span,
+                           "a duration may be at most ten years", "check the number and unit")
+
+
+def _is_comparison_value(statement: m.Statement, duration: m.Duration) -> bool:
+    return any(isinstance(n, (m.Compare, m.MetricCompare)) and n.value is duration
+               for n in m.walk(statement))
+
+
+def _whole_positive(number: m.Number, what: str, reporter: Reporter,
+                    allow_zero: bool = False) -> None:
+    value = number.value
+    if isinstance(value, float) and not value.is_integer():
+        reporter.error(codes.NOT_POSITIVE, number.span, f"{what} must be a whole number")
+    elif value < 0 or (value == 0 and not allow_zero):
+        reporter.error(codes.NOT_POSITIVE, number.span,
+                       f"{what} must be {'zero or more' if allow_zero else 'at least 1'}")
+
+
+def _percent_in_range(percent: m.Percent, what: str, reporter: Reporter,
+                      code: codes.Code = codes.BAD_PERCENT) -> None:
+    if not 0 < percent.value <= 100:
+        reporter.error(code, percent.span, f"{what} must be above 0% and at most 100%, "
+                                           f"not {percent.value}%")
+
+
+def _check_regexes(statement: m.Statement, reporter: Reporter) -> None:
+    for node in m.walk(statement):
+        if isinstance(node, m.PatternMatch):
+            try:
+                re.compile(node.pattern.value)
+            except re.error as error:
+                column = node.pattern.span.column + 1 + (error.pos or 0)
+                span = m.Span(line=node.pattern.span.line, column=column,
+                              end_line=node.pattern.span.line, end_column=column + 1)
+                reporter.error(codes.BAD_REGEX, span,
+                               f"the pattern does not compile: {error.msg}",
+                               "patterns use Python regular expression syntax")
+
+
+def _check_handoff(handoff: m.Handoff, reporter: Reporter) -> None:
+    seen: dict[str, m.Node] = {}
+    for item in handoff.items:
+        clause = _ONCE_PER_HANDOFF.get(item.kind)
+        if clause is not None:
+            if clause in seen:
+                reporter.error(codes.DUPLICATE_CLAUSE, item.span,
+                               f"handoff '{handoff.label}' has '{clause}' twice",
+                               "keep one of them",
+                               notes=(f"the first is on line {seen[clause].span.line}",))
+            else:
+                seen[clause] = item
+        if isinstance(item, m.RoundRobin):
+            _check_weights(item, reporter)
+            if item.cap is not None:
+                _whole_positive(item.cap.count, "a cap", reporter)
+        elif isinstance(item, m.Touches):
+            _whole_positive(item.count, "the number of touches", reporter)
+    if handoff.receiver is None and handoff.items:
+        reporter.error(codes.WRONG_KIND, handoff.items[0].span,
+                       f"handoff '{handoff.label}' goes to nobody, so nothing in it can be met",
+                       "remove the block, or name the party that receives these leads")
+
+
+def _check_weights(assign: m.RoundRobin, reporter: Reporter) -> None:
+    reps: dict[str, m.Weight] = {}
+    for weight in assign.weights:
+        if weight.weight.value <= 0:
+            reporter.error(codes.BAD_WEIGHT, weight.weight.span,
+                           f"weight of '{weight.rep.value}' is {weight.weight.value}; "
+                           "a weight must be above zero",
+                           "leave the rep out of the list to give them no leads")
+        if weight.rep.value in reps:
+            reporter.error(codes.DUPLICATE_REP, weight.rep.span,
+                           f"'{weight.rep.value}' is named twice in the weights",
+                           f"give '{weight.rep.value}' one weight",
+                           notes=(f"first weight: {reps[weight.rep.value].weight.value}",))
+        else:
+            reps[weight.rep.value] = weight
+
+
+def _check_consequence(consequence: m.Consequence, reporter: Reporter) -> None:
+    clause = consequence.clause.name
+    if consequence.trigger == "breach" and clause in m.PERIOD_CLAUSES:
+        reporter.error(codes.WRONG_CONSEQUENCE, consequence.clause.span,
+                       f"'{clause}' is a goal for a period: it is missed, not breached",
+                       f"write 'on miss of {clause}'")
+    elif consequence.trigger == "miss" and clause in m.LEAD_CLAUSES:
+        reporter.error(codes.WRONG_CONSEQUENCE, consequence.clause.span,
+                       f"'{clause}' is kept or breached lead by lead, not missed",
+                       f"write 'on breach of {clause}'")
+    for action in consequence.actions:
+        if consequence.trigger == "miss" and isinstance(action, _LEAD_ACTIONS):
+            reporter.error(codes.WRONG_CONSEQUENCE, action.span,
+                           f"'{action.kind}' acts on a lead; a missed goal has no single lead",
+                           "use escalate, grace or credit here")
+        elif consequence.trigger == "breach" and isinstance(action, _PERIOD_ACTIONS):
+            word = "grace" if isinstance(action, m.Grace) else "credit"
+            reporter.error(codes.WRONG_CONSEQUENCE, action.span,
+                           f"'{word}' applies to goals missed over a period, "
+                           "not to a breach on one lead",
+                           "move it into an 'on miss of ...' block")
+        elif isinstance(action, m.Warn):
+            _percent_in_range(action.at, "'warn at'", reporter, codes.WARN_RANGE)
+        elif isinstance(action, m.CreditShare):
+            _percent_in_range(action.percent, "a credit", reporter)
+        elif isinstance(action, m.Grace):
+            _whole_positive(action.count, "the grace", reporter, allow_zero=True)
+            _period_unit(action.unit, action.span, "grace", reporter)
+
+
+def _period_unit(unit: str, span: m.Span, what: str, reporter: Reporter) -> None:
+    if unit in ("minute", "hour"):
+        reporter.error(codes.BAD_UNIT, span, f"{what} is counted in days, weeks, months, "
+                                             f"quarters or years, not {unit}s")
+
+
+_METRIC_VALUES = {"rate": "percent", "attainment": "percent"}
+
+
+def _expected_metric_value(metric: m.Metric) -> str:
+    if isinstance(metric, m.StatisticMetric):
+        return "number" if metric.clause.name == "touches" else "duration"
+    return _METRIC_VALUES[metric.kind]
+
+
+def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> None:
+    periods = {item.per for c in policy.commitments for item in c.items
+               if isinstance(item, (m.DeliverCount, m.DeliverMoney))}
+    for node in m.walk_trigger(trigger):
+        if isinstance(node, m.Missed):
+            _whole_positive(node.count, "the count", reporter)
+            if node.clause.name in m.LEAD_CLAUSES:
+                reporter.error(codes.WRONG_CONSEQUENCE, node.clause.span,
+                               f"'{node.clause.name}' is breached lead by lead, not missed "
+                               "in a period", "use 'attainment of ...' to count how often it holds")
+            elif node.clause.name == "deliver" and periods and node.unit not in periods:
+                per = " or ".join(sorted(periods))
+                reporter.error(codes.BAD_UNIT, node.span,
+                               f"deliveries are measured per {per}, so they are missed in {per}s, "
+                               f"not {node.unit}s", f"count {per}s")
+        elif isinstance(node, m.MetricCompare):
+            expected = _expected_metric_value(node.metric)
+            if node.value.kind != expected:
+                reporter.error(codes.BAD_VALUE, node.value.span,
+                               f"this {node.metric.kind} is compared with a {expected}, "
+                               f"not a {node.value.kind}",
+                               {"percent": "write it as a percentage, such as 30%",
+                                "duration": "write a duration, such as 2 days",
+                                "number": "write a number of touches, such as 4"}[expected])
+            if isinstance(node.metric, m.StatisticMetric) and \
+                    node.metric.clause.name in m.PERIOD_CLAUSES:
+                reporter.error(codes.WRONG_CONSEQUENCE, node.metric.clause.span,
+                               f"'{node.metric.statistic} {node.metric.clause.name}' has no "
+                               "meaning; statistics are of first touch, touches or disposition")
+
+
+def _check_amounts(statement: m.Statement, reporter: Reporter) -> None:
+    if isinstance(statement, m.Commitment):
+        for item in statement.items:
+            if isinstance(item, m.DeliverCount):
+                _whole_positive(item.count, "the number delivered", reporter)
+            elif isinstance(item, m.DeliverMoney) and item.amount.amount <= 0:
+                reporter.error(codes.NOT_POSITIVE, item.amount.span, "the amount must be above 0")
+    elif isinstance(statement, m.RevenueGoal):
+        if statement.amount.amount <= 0:
+            reporter.error(codes.NOT_POSITIVE, statement.amount.span, "the goal must be above 0")
+        for item in statement.items:
+            if isinstance(item, m.Share):
+                _percent_in_range(item.percent, "a share", reporter)
+            elif isinstance(item, m.CloseRate):
+                _percent_in_range(item.percent, "a close rate", reporter)
+            elif item.amount.amount <= 0:
+                reporter.error(codes.NOT_POSITIVE, item.amount.span, "a deal size must be above 0")
+    elif isinstance(statement, m.LeadValue) and statement.amount.amount < 0:
+        reporter.error(codes.NOT_POSITIVE, statement.amount.span, "a lead value cannot be negative")
+    elif isinstance(statement, m.StrikeRule):
+        _whole_positive(statement.count, "the number of strikes", reporter)
+    elif isinstance(statement, m.ReviewEvery):
+        _whole_positive(statement.count, "the review interval", reporter)
+        _period_unit(statement.unit, statement.span, "a review interval", reporter)
+
+
+def check_clauses(policy: m.Policy, reporter: Reporter) -> None:
+    targets: dict[str, m.Handoff] = {}
+    for statement in policy.statements:
+        _check_durations(statement, reporter)
+        _check_regexes(statement, reporter)
+        _check_amounts(statement, reporter)
+        if isinstance(statement, m.Handoff):
+            _check_handoff(statement, reporter)
+            if statement.label in targets:
+                reporter.error(codes.DUPLICATE_HANDOFF, statement.span,
+                               f"two handoffs apply to '{statement.label}'",
+                               "merge them into one block",
+                               notes=(f"the first is on line {targets[statement.label].span.line}",))
+            else:
+                targets[statement.label] = statement
+        elif isinstance(statement, m.Consequence):
+            _check_consequence(statement, reporter)
+        elif isinstance(statement, (m.Cancel, m.ReviewWhen)):
+            _check_trigger(statement.when, policy, reporter)

@@ -1,0 +1,71 @@
+"""The header: one of each header statement, a real timezone, dates in order."""
+
+from __future__ import annotations
+
+import difflib
+import zoneinfo
+from functools import cache
+
+from sla_dsl import codes
+from sla_dsl import model as m
+from sla_dsl.diagnostics import Reporter
+
+_ONCE = {
+    m.Title: "sla", m.Version: "version", m.Timezone: "timezone", m.Effective: "effective",
+    m.Attribution: "attribution",
+}
+
+
+@cache
+def _zone_names() -> dict[str, str]:
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def timezone_problem(name: str) -> str | None:
+    """None when `name` is an IANA zone this machine knows; else the likely fix."""
+    if name in zoneinfo.available_timezones():
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+        return None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    names = _zone_names()
+    if name.lower() in names:
+        return f"did you mean '{names[name.lower()]}'?"
+    close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.8)
+    if close:
+        return f"did you mean '{names[close[0]]}'?"
+    return "use an IANA timezone name such as 'Europe/Amsterdam' or 'America/New_York'"
+
+
+def check_header(policy: m.Policy, reporter: Reporter) -> None:
+    seen: dict[type, m.Node] = {}
+    for statement in policy.statements:
+        keyword = _ONCE.get(type(statement))
+        if keyword is None:
+            continue
+        if type(statement) in seen:
+            reporter.error(codes.DUPLICATE_STATEMENT, statement.span,
+                           f"'{keyword}' is given twice", "keep one of them",
+                           notes=(f"first given on line {seen[type(statement)].span.line}",))
+        else:
+            seen[type(statement)] = statement
+
+    for zone in (s for s in policy.statements if isinstance(s, m.Timezone)):
+        problem = timezone_problem(zone.zone.value)
+        if problem:
+            reporter.error(codes.UNKNOWN_TIMEZONE, zone.zone.span,
+                           f"unknown timezone '{zone.zone.value}'", problem)
+
+    effective = policy.effective
+    if effective and effective.until and effective.until.value < effective.start.value:
+        reporter.error(codes.EFFECTIVE_ORDER, effective.until.span,
+                       f"the agreement ends ({effective.until.value}) before it starts "
+                       f"({effective.start.value})", "swap the two dates")
+
+    if policy.timezone is None and policy.calendars:
+        first = policy.calendars[0]
+        reporter.error(codes.MISSING_TIMEZONE, first.name.span,
+                       "a calendar needs the policy's timezone to know when it is open",
+                       "add a line such as: timezone \"Europe/Amsterdam\"")

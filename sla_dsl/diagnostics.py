@@ -1,0 +1,132 @@
+"""Diagnostics: one data structure, rendered as text, JSON or GitHub annotations.
+
+Every output format is a view of `Diagnostic.to_dict()` plus the source text for the snippet,
+so a new format never needs a new code path in the checker.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sla_dsl.codes import Code
+from sla_dsl.model import Span
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: Code
+    severity: Severity
+    message: str
+    path: str
+    span: Span | None = None
+    help: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def sort_key(self) -> tuple:
+        line, column = (self.span.line, self.span.column) if self.span else (0, 0)
+        return (self.path, line, column, self.code.code)
+
+    def to_dict(self) -> dict:
+        span = self.span
+        return {
+            "file": self.path,
+            "line": span.line if span else None,
+            "column": span.column if span else None,
+            "end_line": span.end_line if span else None,
+            "end_column": span.end_column if span else None,
+            "severity": self.severity,
+            "code": self.code.code,
+            "name": self.code.name,
+            "message": self.message,
+            "help": self.help,
+            "notes": list(self.notes),
+        }
+
+
+class Reporter:
+    """Collects the diagnostics of one file so that every check can report and carry on."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(
+        self, code: Code, span: Span | None, message: str, help: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.diagnostics.append(Diagnostic(code, "error", message, self.path, span, help, notes))
+
+    def warning(
+        self, code: Code, span: Span | None, message: str, help: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.diagnostics.append(Diagnostic(code, "warning", message, self.path, span, help, notes))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)
+
+
+def _snippet(diagnostic: Diagnostic, lines: list[str]) -> list[str]:
+    span = diagnostic.span
+    if span is None or not (1 <= span.line <= len(lines)):
+        return []
+    source_line = lines[span.line - 1].expandtabs(4).rstrip("\r\n")
+    raw = lines[span.line - 1]
+    start = len(raw[: span.column - 1].expandtabs(4))
+    if span.end_line == span.line:
+        end = len(raw[: max(span.end_column - 1, span.column)].expandtabs(4))
+    else:
+        end = len(source_line.rstrip())
+    width = max(end - start, 1)
+    gutter = " " * len(str(span.line))
+    caret = " " * start + "^" * width
+    if diagnostic.help:
+        caret += " " + diagnostic.help
+    return [f"{gutter} |", f"{span.line} | {source_line}", f"{gutter} | {caret}"]
+
+
+def render_text(diagnostic: Diagnostic, lines: list[str]) -> str:
+    """The compiler-style form a person reads: location, message, the line with a caret."""
+    where = diagnostic.path
+    if diagnostic.span:
+        where += f":{diagnostic.span.line}:{diagnostic.span.column}"
+    out = [f"{where}: {diagnostic.severity}: {diagnostic.message} [{diagnostic.code.code}]"]
+    snippet = _snippet(diagnostic, lines)
+    out.extend(snippet)
+    if diagnostic.help and not snippet:
+        out.append(f"  = help: {diagnostic.help}")
+    out.extend(f"  = note: {note}" for note in diagnostic.notes)
+    return "\n".join(out)
+
+
+def _escape_github(text: str, *, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(diagnostic: Diagnostic) -> str:
+    """A workflow command line, so that GitHub shows the diagnostic on the pull request."""
+    level = "error" if diagnostic.severity == "error" else "warning"
+    props = [f"file={_escape_github(diagnostic.path, property_value=True)}"]
+    if diagnostic.span:
+        props += [
+            f"line={diagnostic.span.line}",
+            f"col={diagnostic.span.column}",
+            f"endLine={diagnostic.span.end_line}",
+            f"endColumn={diagnostic.span.end_column}",
+        ]
+    props.append(f"title={_escape_github(diagnostic.code.code, property_value=True)}")
+    message = diagnostic.message + (f"\nhelp: {diagnostic.help}" if diagnostic.help else "")
+    return f"::{level} {','.join(props)}::{_escape_github(message)}"
+
+
+def render_json(diagnostics: list[Diagnostic]) -> str:
+    return json.dumps([d.to_dict() for d in diagnostics], indent=2)

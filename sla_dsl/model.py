@@ -1,0 +1,664 @@
+"""The typed `Policy` model that every later stage reads.
+
+The model keeps statements in source order (a discriminated union on `kind`) so that the
+formatter can print a policy back without reordering it and the checker can see duplicates;
+the accessors on `Policy` give the evaluator, planner and simulator the grouped views they need.
+Every node carries the `Span` it came from so any stage can point back at the source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Span(BaseModel):
+    """1-based line and column of the first character, and of the character after the last."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    span: Span
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TimeUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"]
+Period = Literal["day", "week", "month", "quarter", "year"]
+CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
+DefinitionCategory = Literal["persona", "stage", "fit", "interest", "segment"]
+ClauseName = Literal[
+    "first touch", "touches", "disposition", "threshold", "spacing", "deliver", "report", "goal"
+]
+LEAD_CLAUSES: frozenset[str] = frozenset(
+    {"first touch", "touches", "disposition", "threshold", "spacing"}
+)
+PERIOD_CLAUSES: frozenset[str] = frozenset({"deliver", "report", "goal"})
+
+
+class Name(Node):
+    """An identifier as written: a declaration or a reference to one."""
+
+    value: str
+
+
+# ---------------------------------------------------------------- literal values
+
+
+class Number(Node):
+    kind: Literal["number"] = "number"
+    value: int | float
+
+
+class Text(Node):
+    kind: Literal["string"] = "string"
+    value: str
+
+
+class Percent(Node):
+    kind: Literal["percent"] = "percent"
+    value: int | float
+
+
+class DateValue(Node):
+    kind: Literal["date"] = "date"
+    value: dt.date
+
+
+class Boolean(Node):
+    kind: Literal["bool"] = "bool"
+    value: bool
+
+
+class Duration(Node):
+    """`N [business] unit [on calendar NAME]`; business time is counted on a calendar."""
+
+    kind: Literal["duration"] = "duration"
+    amount: int | float
+    unit: TimeUnit
+    business: bool = False
+    calendar: Name | None = None
+
+
+Value = Annotated[
+    Union[Number, Text, Percent, DateValue, Boolean, Duration], Field(discriminator="kind")
+]
+
+
+class Money(Node):
+    amount: int | float
+    currency: str
+
+
+# ---------------------------------------------------------------- expressions over lead fields
+
+
+class Compare(Node):
+    kind: Literal["compare"] = "compare"
+    field: Name
+    op: CompareOp
+    value: Value
+
+
+class Membership(Node):
+    kind: Literal["in"] = "in"
+    field: Name
+    values: list[Value]
+    negated: bool = False
+
+
+class PatternMatch(Node):
+    kind: Literal["matches"] = "matches"
+    field: Name
+    pattern: Text
+
+
+class Presence(Node):
+    kind: Literal["is_set"] = "is_set"
+    field: Name
+    negated: bool = False
+
+
+class Ref(Node):
+    """A bare name: a definition when one has that name, otherwise a true-valued field."""
+
+    kind: Literal["ref"] = "ref"
+    name: Name
+
+
+class FitRef(Node):
+    kind: Literal["fit"] = "fit"
+    name: Name
+
+
+class InterestRef(Node):
+    kind: Literal["interest"] = "interest"
+    name: Name
+
+
+class Not(Node):
+    kind: Literal["not"] = "not"
+    operand: Expr
+
+
+class All(Node):
+    kind: Literal["and"] = "and"
+    operands: list[Expr]
+
+
+class AnyOf(Node):
+    kind: Literal["or"] = "or"
+    operands: list[Expr]
+
+
+Expr = Annotated[
+    Union[Compare, Membership, PatternMatch, Presence, Ref, FitRef, InterestRef, Not, All, AnyOf],
+    Field(discriminator="kind"),
+]
+
+# ---------------------------------------------------------------- header
+
+
+class Title(Node):
+    kind: Literal["sla"] = "sla"
+    text: Text
+
+
+class Version(Node):
+    kind: Literal["version"] = "version"
+    text: Text
+
+
+class Timezone(Node):
+    kind: Literal["timezone"] = "timezone"
+    zone: Text
+
+
+class Effective(Node):
+    kind: Literal["effective"] = "effective"
+    start: DateValue
+    until: DateValue | None = None
+
+
+class Party(Node):
+    kind: Literal["party"] = "party"
+    name: Name
+    contacts: list[Text] = []
+
+
+# ---------------------------------------------------------------- calendars
+
+
+class DayRange(Node):
+    first: Weekday
+    last: Weekday
+
+
+class HourRange(Node):
+    """Minutes after local midnight; `end` may be 1440 (`24:00`)."""
+
+    start: int
+    end: int
+
+
+class OpenHours(Node):
+    kind: Literal["open"] = "open"
+    days: list[DayRange]
+    hours: list[HourRange]
+
+
+class DateRange(Node):
+    first: dt.date
+    last: dt.date
+
+
+class ClosedDates(Node):
+    kind: Literal["closed"] = "closed"
+    dates: list[DateRange]
+
+
+CalendarItem = Annotated[Union[OpenHours, ClosedDates], Field(discriminator="kind")]
+
+
+class Calendar(Node):
+    kind: Literal["calendar"] = "calendar"
+    name: Name
+    items: list[CalendarItem] = []
+
+
+# ---------------------------------------------------------------- definitions
+
+
+class Definition(Node):
+    kind: Literal["definition"] = "definition"
+    category: DefinitionCategory
+    name: Name
+    when: Expr
+
+
+# ---------------------------------------------------------------- handoffs
+
+
+class Threshold(Node):
+    kind: Literal["when"] = "when"
+    condition: Expr
+
+
+class Weight(Node):
+    rep: Text
+    weight: Number
+
+
+class Cap(Node):
+    count: Number
+    per: Period
+
+
+class RoundRobin(Node):
+    kind: Literal["round_robin"] = "round_robin"
+    team: Text
+    weights: list[Weight] = []
+    cap: Cap | None = None
+
+
+class FixedOwner(Node):
+    kind: Literal["owner"] = "owner"
+    owner: Text
+
+
+class FirstTouch(Node):
+    kind: Literal["first_touch"] = "first_touch"
+    within: Duration
+
+
+class Touches(Node):
+    kind: Literal["touches"] = "touches"
+    count: Number
+    within: Duration
+    until_connected: bool = False
+
+
+class Spacing(Node):
+    kind: Literal["spacing"] = "spacing"
+    at_least: Duration
+
+
+class Disposition(Node):
+    kind: Literal["disposition"] = "disposition"
+    within: Duration
+
+
+class Pause(Node):
+    kind: Literal["pause"] = "pause"
+    condition: Expr
+
+
+HandoffItem = Annotated[
+    Union[Threshold, RoundRobin, FixedOwner, FirstTouch, Touches, Spacing, Disposition, Pause],
+    Field(discriminator="kind"),
+]
+
+
+class Handoff(Node):
+    """`handoff TARGET [from PARTY] to PARTY|nobody`; `target` None means every lead."""
+
+    kind: Literal["handoff"] = "handoff"
+    target: Name | None
+    sender: Name | None = None
+    receiver: Name | None
+    items: list[HandoffItem] = []
+
+    @property
+    def label(self) -> str:
+        return self.target.value if self.target else "every lead"
+
+    def item(self, kind: str) -> HandoffItem | None:
+        return next((i for i in self.items if i.kind == kind), None)
+
+
+# ---------------------------------------------------------------- commitments and goals
+
+
+class DeliverCount(Node):
+    kind: Literal["deliver_count"] = "deliver_count"
+    count: Number
+    what: Name
+    per: Period
+
+
+class DeliverMoney(Node):
+    kind: Literal["deliver_money"] = "deliver_money"
+    amount: Money
+    measure: Literal["lead value", "revenue"]
+    per: Period
+
+
+class Report(Node):
+    kind: Literal["report"] = "report"
+    subject: str
+    quoted: bool
+    cadence: Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
+
+
+CommitmentItem = Annotated[Union[DeliverCount, DeliverMoney, Report], Field(discriminator="kind")]
+
+
+class Commitment(Node):
+    kind: Literal["commit"] = "commit"
+    giver: Name
+    receiver: Name
+    items: list[CommitmentItem] = []
+
+
+class LeadValue(Node):
+    """`value [PERSONA] AMOUNT`: first matching persona wins, no persona is the default."""
+
+    kind: Literal["value"] = "value"
+    persona: Name | None = None
+    amount: Money
+
+
+class Share(Node):
+    kind: Literal["share"] = "share"
+    party: Name
+    percent: Percent
+
+
+class DealSize(Node):
+    kind: Literal["deal_size"] = "deal_size"
+    amount: Money
+
+
+class CloseRate(Node):
+    kind: Literal["close_rate"] = "close_rate"
+    percent: Percent
+
+
+GoalItem = Annotated[Union[Share, DealSize, CloseRate], Field(discriminator="kind")]
+
+
+class RevenueGoal(Node):
+    kind: Literal["goal"] = "goal"
+    amount: Money
+    per: Period
+    items: list[GoalItem] = []
+
+
+class Attribution(Node):
+    kind: Literal["attribution"] = "attribution"
+    model: Literal["first touch", "last touch", "linear", "time decay"]
+    half_life: Duration | None = None
+
+
+# ---------------------------------------------------------------- consequences
+
+
+class Clause(Node):
+    name: ClauseName
+
+
+class Warn(Node):
+    kind: Literal["warn"] = "warn"
+    at: Percent
+
+
+class Escalate(Node):
+    kind: Literal["escalate"] = "escalate"
+    to: Text
+    after: Duration | None = None
+
+
+class Reassign(Node):
+    kind: Literal["reassign"] = "reassign"
+    after: Duration | None = None
+
+
+class Strike(Node):
+    kind: Literal["strike"] = "strike"
+
+
+class Grace(Node):
+    kind: Literal["grace"] = "grace"
+    count: Number
+    unit: TimeUnit
+
+
+class CreditShare(Node):
+    kind: Literal["credit_share"] = "credit_share"
+    percent: Percent
+    of: str
+
+
+class CreditAmount(Node):
+    kind: Literal["credit_amount"] = "credit_amount"
+    amount: Money
+
+
+Action = Annotated[
+    Union[Warn, Escalate, Reassign, Strike, Grace, CreditShare, CreditAmount],
+    Field(discriminator="kind"),
+]
+
+
+class Consequence(Node):
+    """`on breach|miss of CLAUSE [in HANDOFF] { actions }`."""
+
+    kind: Literal["on"] = "on"
+    trigger: Literal["breach", "miss"]
+    clause: Clause
+    scope: Name | None = None
+    actions: list[Action] = []
+
+
+class StrikeRule(Node):
+    kind: Literal["strikes"] = "strikes"
+    count: Number
+    per: Period
+    then: Literal["review", "cancel", "escalate"]
+    escalate_to: Text | None = None
+
+
+class RateMetric(Node):
+    kind: Literal["rate"] = "rate"
+    source: Name
+    target: Name
+
+
+class StatisticMetric(Node):
+    kind: Literal["statistic"] = "statistic"
+    statistic: Literal["mean", "median", "p90"]
+    clause: Clause
+
+
+class AttainmentMetric(Node):
+    kind: Literal["attainment"] = "attainment"
+    clause: Clause
+
+
+Metric = Annotated[
+    Union[RateMetric, StatisticMetric, AttainmentMetric], Field(discriminator="kind")
+]
+
+
+class Missed(Node):
+    kind: Literal["missed"] = "missed"
+    clause: Clause
+    count: Number
+    unit: TimeUnit
+
+
+class MetricCompare(Node):
+    kind: Literal["metric"] = "metric"
+    metric: Metric
+    op: CompareOp
+    value: Value
+
+
+class AnyTrigger(Node):
+    kind: Literal["or"] = "or"
+    operands: list[Trigger]
+
+
+class AllTriggers(Node):
+    kind: Literal["and"] = "and"
+    operands: list[Trigger]
+
+
+Trigger = Annotated[
+    Union[Missed, MetricCompare, AnyTrigger, AllTriggers], Field(discriminator="kind")
+]
+
+
+class Cancel(Node):
+    kind: Literal["cancel"] = "cancel"
+    when: Trigger
+
+
+class ReviewEvery(Node):
+    kind: Literal["review_every"] = "review_every"
+    count: Number
+    unit: TimeUnit
+
+
+class ReviewWhen(Node):
+    kind: Literal["review_when"] = "review_when"
+    when: Trigger
+
+
+Statement = Annotated[
+    Union[
+        Title, Version, Timezone, Effective, Party, Calendar, Definition, Handoff, Commitment,
+        LeadValue, RevenueGoal, Attribution, Consequence, StrikeRule, Cancel, ReviewEvery,
+        ReviewWhen,
+    ],
+    Field(discriminator="kind"),
+]
+
+
+class Policy(Node):
+    """A whole `.sla` file: its statements in source order."""
+
+    statements: list[Statement] = []
+
+    def _of(self, cls: type) -> list:
+        return [s for s in self.statements if isinstance(s, cls)]
+
+    def _first(self, cls: type):
+        found = self._of(cls)
+        return found[0] if found else None
+
+    @property
+    def title(self) -> str | None:
+        node = self._first(Title)
+        return node.text.value if node else None
+
+    @property
+    def timezone(self) -> str | None:
+        node = self._first(Timezone)
+        return node.zone.value if node else None
+
+    @property
+    def effective(self) -> Effective | None:
+        return self._first(Effective)
+
+    @property
+    def parties(self) -> list[Party]:
+        return self._of(Party)
+
+    @property
+    def calendars(self) -> list[Calendar]:
+        return self._of(Calendar)
+
+    @property
+    def definitions(self) -> list[Definition]:
+        return self._of(Definition)
+
+    def definitions_of(self, category: DefinitionCategory) -> list[Definition]:
+        return [d for d in self.definitions if d.category == category]
+
+    @property
+    def handoffs(self) -> list[Handoff]:
+        return self._of(Handoff)
+
+    @property
+    def commitments(self) -> list[Commitment]:
+        return self._of(Commitment)
+
+    @property
+    def lead_values(self) -> list[LeadValue]:
+        return self._of(LeadValue)
+
+    @property
+    def goals(self) -> list[RevenueGoal]:
+        return self._of(RevenueGoal)
+
+    @property
+    def attribution(self) -> Attribution | None:
+        return self._first(Attribution)
+
+    @property
+    def consequences(self) -> list[Consequence]:
+        return self._of(Consequence)
+
+    @property
+    def strike_rules(self) -> list[StrikeRule]:
+        return self._of(StrikeRule)
+
+    @property
+    def cancel_triggers(self) -> list[Cancel]:
+        return self._of(Cancel)
+
+    @property
+    def reviews(self) -> list[ReviewEvery | ReviewWhen]:
+        return [s for s in self.statements if isinstance(s, (ReviewEvery, ReviewWhen))]
+
+
+def without_spans(data):
+    """A dumped model with every `span` removed: what two policies are compared by."""
+    if isinstance(data, dict):
+        return {k: without_spans(v) for k, v in data.items() if k != "span"}
+    if isinstance(data, list):
+        return [without_spans(v) for v in data]
+    return data
+
+
+def walk(node: Node):
+    """Every node below `node` (itself included), in source order."""
+    yield node
+    for name in type(node).model_fields:
+        value = getattr(node, name)
+        if isinstance(value, Node):
+            yield from walk(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, Node):
+                    yield from walk(item)
+
+
+def walk_expr(expr: Expr):
+    """Every node of a condition, parents before children."""
+    yield expr
+    if isinstance(expr, Not):
+        yield from walk_expr(expr.operand)
+    elif isinstance(expr, (All, AnyOf)):
+        for operand in expr.operands:
+            yield from walk_expr(operand)
+
+
+def walk_trigger(trigger: Trigger):
+    yield trigger
+    if isinstance(trigger, (AnyTrigger, AllTriggers)):
+        for operand in trigger.operands:
+            yield from walk_trigger(operand)
+
+
+for _model in (Not, All, AnyOf, AnyTrigger, AllTriggers, Definition, Threshold, Pause, Policy):
+    _model.model_rebuild()

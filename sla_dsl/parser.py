@@ -1,0 +1,433 @@
+"""Text to syntax tree: the lark parser, readable syntax errors, and recovery.
+
+A file that parses is parsed once. A file that does not is cut into logical lines (one
+statement, or one line of a block) and each is parsed alone, so that every syntax error of the
+file is reported at once rather than only the first. Nothing from lark reaches the user.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from sla_dsl import __version__, codes
+from sla_dsl.diagnostics import Reporter
+from sla_dsl.model import Span
+from sla_dsl.source import Source
+
+GRAMMAR_FILE = "sla.lark"
+MAX_SYNTAX_ERRORS = 100
+
+TOP_LEVEL_KEYWORDS = frozenset({
+    "sla", "version", "timezone", "effective", "party", "calendar", "persona", "stage", "fit",
+    "interest", "segment", "handoff", "commit", "value", "goal", "attribution", "on", "strikes",
+    "cancel", "review",
+})
+
+# A block whose header is broken still has its lines checked, inside a stand-in header of the
+# same kind, so that the errors reported for them are the ones of that block.
+_STAND_IN_HEADERS = {
+    "calendar": "calendar c {",
+    "handoff": "handoff h to h {",
+    "commit": "commit a to b {",
+    "goal": "goal revenue 1 USD per month {",
+    "on": "on breach of first touch {",
+}
+
+_DESCRIPTIONS = {
+    "NAME": "a name",
+    "STRING": "a quoted string",
+    "NUMBER": "a number",
+    "DATE": "a date like 2026-01-31",
+    "TIME": "a time like 09:00",
+    "PERCENT": "a percentage like 75%",
+    "CURRENCY": "a currency code like USD",
+    "COMPARE_OP": "a comparison (== != < <= > >=)",
+    "_NL": "end of line",
+    "$END": "end of file",
+}
+_TIME_UNITS = frozenset(
+    f"{unit}{plural}".upper()
+    for unit in ("minute", "hour", "day", "week", "month", "quarter", "year")
+    for plural in ("", "s")
+)
+
+
+def grammar_text() -> str:
+    """The grammar ships in the wheel as `sla_dsl.grammar`; a source checkout reads it in place."""
+    try:
+        return resources.files("sla_dsl.grammar").joinpath(GRAMMAR_FILE).read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return (Path(__file__).resolve().parent.parent / "grammar" / GRAMMAR_FILE).read_text(
+            "utf-8"
+        )
+
+
+class _Newlines:
+    """Folds runs of newlines into one, drops them inside ( ) and [ ], ends the file with one.
+
+    Why a post-lexer: newlines end statements, but a long condition may be wrapped inside
+    parentheses or a list, and blank or comment lines must not count as empty statements.
+    """
+
+    always_accept = ("_NL", "NAME")
+
+    def process(self, stream):
+        # no look-ahead: the contextual lexer lexes each token in the parser's current state
+        depth = 0
+        last: Token | None = None
+        for token in stream:
+            if token.type == "_NL" and (depth > 0 or last is None or last.type == "_NL"):
+                continue
+            if token.type in ("LPAR", "LSQB"):
+                depth += 1
+            elif token.type in ("RPAR", "RSQB"):
+                depth = max(0, depth - 1)
+            last = token
+            yield token
+        if last is not None and last.type != "_NL":
+            yield Token.new_borrow_pos("_NL", "\n", last)
+
+
+def _cache_key() -> str:
+    """Lark keys its cache on the grammar and options but not the post-lexer: add that."""
+    settings = f"{_Newlines.always_accept}{__version__}".encode()
+    return hashlib.sha256(settings).hexdigest()[:16]
+
+
+@cache
+def lark_parser() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        strict=True,
+        propagate_positions=True,
+        maybe_placeholders=False,
+        postlex=_Newlines(),
+        cache=str(Path(tempfile.gettempdir()) / f"sla_dsl-{_cache_key()}.lark-cache"),
+    )
+
+
+# ---------------------------------------------------------------- syntax errors as diagnostics
+
+
+def _terminal_text(name: str) -> str:
+    if name in _DESCRIPTIONS:
+        return _DESCRIPTIONS[name]
+    try:
+        pattern = lark_parser().get_terminal(name).pattern
+    except KeyError:
+        return name.lower()
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return name.lower()
+
+
+def _keyword(name: str) -> str | None:
+    try:
+        pattern = lark_parser().get_terminal(name).pattern
+    except KeyError:
+        return None
+    return pattern.value if pattern.type == "str" and pattern.value.isalpha() else None
+
+
+def describe_expected(names: set[str]) -> str:
+    names = set(names)
+    parts: list[str] = []
+    if _TIME_UNITS <= names:
+        names -= _TIME_UNITS
+        parts.append("a unit ('minutes', 'hours', 'days', 'weeks', 'months', ...)")
+    keywords = sorted(_terminal_text(n) for n in names if n not in _DESCRIPTIONS)
+    others = [_DESCRIPTIONS[n] for n in _DESCRIPTIONS if n in names]
+    parts = keywords + parts + others
+    if len(parts) > 12:
+        parts = parts[:11] + [f"{len(parts) - 11} more"]
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "_NL":
+        return "end of line"
+    if token.type == "$END":
+        return "end of file"
+    if token.type == "NAME":
+        return f"name '{token.value}'"
+    if token.type == "STRING":
+        return f"string {token.value}"
+    if token.type in ("NUMBER", "DATE", "TIME", "PERCENT", "CURRENCY"):
+        return f"{_DESCRIPTIONS[token.type].split(' like ')[0].removeprefix('a ')} '{token.value}'"
+    return f"'{token.value}'"
+
+
+def _token_span(token: Token) -> Span:
+    line = token.line or 1
+    column = token.column or 1
+    if token.type in ("_NL", "$END"):
+        return Span(line=line, column=column, end_line=line, end_column=column + 1)
+    end_line = token.end_line or line
+    end_column = token.end_column or column + len(token.value)
+    return Span(line=line, column=column, end_line=end_line, end_column=end_column)
+
+
+def _did_you_mean(token: Token, expected: set[str]) -> str | None:
+    if not token.value or not str(token.value).isidentifier():
+        return None
+    words = [w for w in (_keyword(n) for n in expected) if w]
+    close = difflib.get_close_matches(str(token.value).lower(), words, n=1, cutoff=0.7)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _statement_help(token: Token, expected: set[str]) -> str | None:
+    word = str(token.value)
+    if word in TOP_LEVEL_KEYWORDS and "_NL" not in expected:
+        return f"'{word}' starts a statement of its own; put it on a new line"
+    if token.type == "_NL" and "RBRACE" in expected and len(expected) <= 3:
+        return "close the block with '}'"
+    return None
+
+
+def report_syntax_error(error: UnexpectedInput, text: str, reporter: Reporter) -> None:
+    if isinstance(error, UnexpectedToken):
+        expected = set(error.accepts or error.expected)
+        token = error.token
+        message = f"unexpected {_describe_token(token)}; expected {describe_expected(expected)}"
+        help_ = _did_you_mean(token, expected) or _statement_help(token, expected)
+        reporter.error(codes.SYNTAX, _token_span(token), message, help_)
+        return
+    if isinstance(error, UnexpectedCharacters):
+        line, column = error.line, error.column
+        if error.char == '"':
+            rest = text.split("\n")[line - 1][column - 1:]
+            span = Span(line=line, column=column, end_line=line, end_column=column + len(rest))
+            reporter.error(codes.UNTERMINATED_STRING, span, "string is never closed",
+                           'end the string with `"` on the same line')
+            return
+        span = Span(line=line, column=column, end_line=line, end_column=column + 1)
+        shown = error.char if error.char.isprintable() else repr(error.char)
+        help_ = None
+        if error.char == "'":
+            help_ = 'strings are written in double quotes: "like this"'
+        elif error.char in "=!<>":
+            help_ = "comparisons are == != < <= > >="
+        reporter.error(codes.BAD_CHARACTER, span, f"unexpected character '{shown}'", help_)
+        return
+    reporter.error(codes.SYNTAX, None, "the file cannot be parsed")
+
+
+# ---------------------------------------------------------------- recovery
+
+
+_LEXEME = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}()\[\]]')
+
+
+@dataclass
+class _Line:
+    number: int
+    text: str
+    braces: int = 0
+    parens: int = 0
+    first_word: str = ""
+    starts_with_close: bool = False
+    indent: int = 0
+    brace_columns: list[int] = field(default_factory=list)
+
+
+def _scan_line(number: int, text: str) -> _Line:
+    line = _Line(number, text)
+    stripped = text.lstrip()
+    line.indent = len(text) - len(stripped)
+    line.starts_with_close = stripped.startswith("}")
+    match = re.match(r"[A-Za-z_]+", stripped)
+    line.first_word = match.group(0) if match else ""
+    for lexeme in _LEXEME.finditer(text):
+        token = lexeme.group(0)
+        if token == "{":
+            line.braces += 1
+            line.brace_columns.append(lexeme.start() + 1)
+        elif token == "}":
+            line.braces -= 1
+        elif token in "([":
+            line.parens += 1
+        elif token in ")]":
+            line.parens -= 1
+    return line
+
+
+def _is_blank(line: _Line) -> bool:
+    stripped = line.text.strip()
+    return not stripped or stripped.startswith("#")
+
+
+def _starts_statement(line: _Line) -> bool:
+    return line.indent == 0 and line.first_word in TOP_LEVEL_KEYWORDS
+
+
+def _logical_lines(lines: list[_Line], start: int, stop: int) -> list[list[_Line]]:
+    """Group physical lines that belong to one statement: open ( [ or an inner { }."""
+    groups: list[list[_Line]] = []
+    i = start
+    while i < stop:
+        if _is_blank(lines[i]):
+            i += 1
+            continue
+        group = [lines[i]]
+        braces, parens = lines[i].braces, lines[i].parens
+        i += 1
+        while i < stop and (braces > 0 or parens > 0) and not _starts_statement(lines[i]):
+            braces += lines[i].braces
+            parens += lines[i].parens
+            group.append(lines[i])
+            i += 1
+        groups.append(group)
+    return groups
+
+
+def _try_parse(text: str, reporter: Reporter) -> Tree | None:
+    try:
+        return lark_parser().parse(text)
+    except UnexpectedInput as error:
+        report_syntax_error(error, text, reporter)
+        return None
+
+
+def _padded(lines: list[_Line]) -> str:
+    return "\n" * (lines[0].number - 1) + "\n".join(line.text for line in lines)
+
+
+def _recover(source: Source, reporter: Reporter) -> list[Tree]:
+    lines = [_scan_line(n, text) for n, text in enumerate(source.lines, start=1)]
+    trees: list[Tree] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _is_blank(line):
+            i += 1
+            continue
+        if line.starts_with_close and line.braces < 0:
+            column = line.indent + 1
+            reporter.error(codes.UNMATCHED_BRACE,
+                           Span(line=line.number, column=column, end_line=line.number,
+                                end_column=column + 1),
+                           "'}' closes no block", "remove it, or open the block it should close")
+            i += 1
+            continue
+        if line.braces <= 0:
+            group = _logical_lines(lines, i, len(lines))[0]
+            i = lines.index(group[-1], i) + 1
+            tree = _try_parse(_padded(group), reporter)
+            if tree is not None:
+                trees.append(tree)
+            continue
+        # a block: find its closing line, or the next top-level statement if it has none
+        depth, j = line.braces, i + 1
+        while j < len(lines) and depth > 0:
+            if _starts_statement(lines[j]):
+                break
+            depth += lines[j].braces
+            j += 1
+        if depth > 0:
+            column = line.brace_columns[0] if line.brace_columns else 1
+            reporter.error(codes.UNCLOSED_BLOCK,
+                           Span(line=line.number, column=column, end_line=line.number,
+                                end_column=column + 1),
+                           f"the '{line.first_word}' block opened here is never closed",
+                           "add a line with '}' after its last statement")
+        block = lines[i:j]
+        closed = _padded(block) + ("\n}" if depth > 0 else "")
+        tree = _try_parse(closed, Reporter(reporter.path))
+        if tree is not None:
+            trees.append(tree)
+        else:
+            _recover_block(block, reporter, trees, closes=depth <= 0)
+        i = j
+    return trees
+
+
+def _recover_block(block: list[_Line], reporter: Reporter, trees: list[Tree],
+                   closes: bool) -> None:
+    header = block[0]
+    stop = len(block) - 1 if closes else len(block)
+    _try_parse(_padded([header]) + "\n}", reporter)
+    kind = difflib.get_close_matches(header.first_word, list(_STAND_IN_HEADERS), n=1, cutoff=0.6)
+    if not kind:
+        return
+    stand_in = _STAND_IN_HEADERS[kind[0]]
+    for group in _logical_lines(block, 1, stop):
+        body = "\n".join(line.text for line in group)
+        text = stand_in + "\n" * (group[0].number - 1) + body + "\n}"
+        tree = _try_parse(text, reporter)
+        if tree is not None:
+            trees.append(tree)
+
+
+@dataclass
+class ParseResult:
+    trees: list[Tree]
+    recovered: bool
+
+
+def parse_source(source: Source, reporter: Reporter) -> ParseResult:
+    """Parse a whole file; on failure report every syntax error and keep what did parse."""
+    try:
+        return ParseResult([lark_parser().parse(source.text)], recovered=False)
+    except UnexpectedInput as first_error:
+        before = len(reporter.diagnostics)
+        trees = _recover(source, reporter)
+        if len(reporter.diagnostics) == before:
+            # recovery found nothing wrong line by line: report what the whole parse saw
+            report_syntax_error(first_error, source.text, reporter)
+        _deduplicate(reporter, before)
+        return ParseResult(trees, recovered=True)
+
+
+def _deduplicate(reporter: Reporter, start: int) -> None:
+    seen: set[tuple] = set()
+    kept = reporter.diagnostics[:start]
+    for diagnostic in reporter.diagnostics[start:]:
+        key = (diagnostic.span, diagnostic.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(diagnostic)
+    if len(kept) - start > MAX_SYNTAX_ERRORS:
+        hidden = len(kept) - start - MAX_SYNTAX_ERRORS
+        kept = kept[: start + MAX_SYNTAX_ERRORS]
+        reporter.diagnostics = kept
+        reporter.error(codes.TOO_MANY, None,
+                       f"{hidden} more syntax errors are not shown",
+                       "fix the errors above and check again")
+        return
+    reporter.diagnostics = kept
+
+
+# ---------------------------------------------------------------- comments, for the formatter
+
+
+@dataclass(frozen=True)
+class Comment:
+    line: int
+    column: int
+    text: str
+    own_line: bool
+
+
+def comments(source: Source) -> list[Comment]:
+    """Comments are not in the syntax tree; the formatter puts them back by line."""
+    found: list[Comment] = []
+    for number, text in enumerate(source.lines, start=1):
+        for lexeme in _LEXEME.finditer(text):
+            if lexeme.group(0).startswith("#"):
+                own = not text[: lexeme.start()].strip()
+                found.append(Comment(number, lexeme.start() + 1, lexeme.group(0).rstrip(), own))
+    return found
