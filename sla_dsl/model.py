@@ -9,7 +9,7 @@ Every node carries the `Span` it came from so any stage can point back at the so
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -89,7 +89,7 @@ class Duration(Node):
 
 
 Value = Annotated[
-    Union[Number, Text, Percent, DateValue, Boolean, Duration], Field(discriminator="kind")
+    Number | Text | Percent | DateValue | Boolean | Duration, Field(discriminator="kind")
 ]
 
 
@@ -160,7 +160,7 @@ class AnyOf(Node):
 
 
 Expr = Annotated[
-    Union[Compare, Membership, PatternMatch, Presence, Ref, FitRef, InterestRef, Not, All, AnyOf],
+    Compare | Membership | PatternMatch | Presence | Ref | FitRef | InterestRef | Not | All | AnyOf,
     Field(discriminator="kind"),
 ]
 
@@ -225,7 +225,7 @@ class ClosedDates(Node):
     dates: list[DateRange]
 
 
-CalendarItem = Annotated[Union[OpenHours, ClosedDates], Field(discriminator="kind")]
+CalendarItem = Annotated[OpenHours | ClosedDates, Field(discriminator="kind")]
 
 
 class Calendar(Node):
@@ -302,7 +302,7 @@ class Pause(Node):
 
 
 HandoffItem = Annotated[
-    Union[Threshold, RoundRobin, FixedOwner, FirstTouch, Touches, Spacing, Disposition, Pause],
+    Threshold | RoundRobin | FixedOwner | FirstTouch | Touches | Spacing | Disposition | Pause,
     Field(discriminator="kind"),
 ]
 
@@ -348,7 +348,7 @@ class Report(Node):
     cadence: Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
 
 
-CommitmentItem = Annotated[Union[DeliverCount, DeliverMoney, Report], Field(discriminator="kind")]
+CommitmentItem = Annotated[DeliverCount | DeliverMoney | Report, Field(discriminator="kind")]
 
 
 class Commitment(Node):
@@ -382,7 +382,7 @@ class CloseRate(Node):
     percent: Percent
 
 
-GoalItem = Annotated[Union[Share, DealSize, CloseRate], Field(discriminator="kind")]
+GoalItem = Annotated[Share | DealSize | CloseRate, Field(discriminator="kind")]
 
 
 class RevenueGoal(Node):
@@ -443,7 +443,7 @@ class CreditAmount(Node):
 
 
 Action = Annotated[
-    Union[Warn, Escalate, Reassign, Strike, Grace, CreditShare, CreditAmount],
+    Warn | Escalate | Reassign | Strike | Grace | CreditShare | CreditAmount,
     Field(discriminator="kind"),
 ]
 
@@ -484,7 +484,7 @@ class AttainmentMetric(Node):
 
 
 Metric = Annotated[
-    Union[RateMetric, StatisticMetric, AttainmentMetric], Field(discriminator="kind")
+    RateMetric | StatisticMetric | AttainmentMetric, Field(discriminator="kind")
 ]
 
 
@@ -513,7 +513,7 @@ class AllTriggers(Node):
 
 
 Trigger = Annotated[
-    Union[Missed, MetricCompare, AnyTrigger, AllTriggers], Field(discriminator="kind")
+    Missed | MetricCompare | AnyTrigger | AllTriggers, Field(discriminator="kind")
 ]
 
 
@@ -534,11 +534,9 @@ class ReviewWhen(Node):
 
 
 Statement = Annotated[
-    Union[
-        Title, Version, Timezone, Effective, Party, Calendar, Definition, Handoff, Commitment,
-        LeadValue, RevenueGoal, Attribution, Consequence, StrikeRule, Cancel, ReviewEvery,
-        ReviewWhen,
-    ],
+    Title | Version | Timezone | Effective | Party | Calendar | Definition | Handoff
+    | Commitment | LeadValue | RevenueGoal | Attribution | Consequence | StrikeRule | Cancel
+    | ReviewEvery | ReviewWhen,
     Field(discriminator="kind"),
 ]
 

@@ -144,14 +144,14 @@ def _keyword(name: str) -> str | None:
 def describe_expected(names: set[str]) -> str:
     names = set(names)
     parts: list[str] = []
-    if _TIME_UNITS <= names:
+    if names >= _TIME_UNITS:
         names -= _TIME_UNITS
         parts.append("a unit ('minutes', 'hours', 'days', 'weeks', 'months', ...)")
     keywords = sorted(_terminal_text(n) for n in names if n not in _DESCRIPTIONS)
     others = [_DESCRIPTIONS[n] for n in _DESCRIPTIONS if n in names]
     parts = keywords + parts + others
     if len(parts) > 12:
-        parts = parts[:11] + [f"{len(parts) - 11} more"]
+        parts = [*parts[:11], f"{len(parts) - 11} more"]
     if len(parts) == 1:
         return parts[0]
     return ", ".join(parts[:-1]) + " or " + parts[-1]

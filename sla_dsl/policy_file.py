@@ -9,8 +9,9 @@ from sla_dsl import codes
 from sla_dsl.builder import build_policy
 from sla_dsl.checks import run_checks
 from sla_dsl.diagnostics import Diagnostic, Reporter
+from sla_dsl.formatter import format_policy
 from sla_dsl.model import Policy
-from sla_dsl.parser import parse_source
+from sla_dsl.parser import comments, parse_source
 from sla_dsl.source import Source, decode_policy, read_policy
 
 
@@ -59,12 +60,30 @@ def check_source(source: Source) -> CheckedPolicy:
         reporter.error(codes.EMPTY, None, "the policy is empty",
                        'start with a title line such as: sla "Marketing and sales"')
         return CheckedPolicy(source.path, source, None, reporter.diagnostics)
-    parsed = parse_source(source, reporter)
-    policy = build_policy(parsed.trees, reporter, len(source.lines))
-    if parsed.recovered or reporter.has_errors:
+    policy = _parse(source, reporter)
+    if policy is None:
         return CheckedPolicy(source.path, source, None, _sorted(reporter.diagnostics))
     run_checks(policy, reporter)
     return CheckedPolicy(source.path, source, policy, _sorted(reporter.diagnostics))
+
+
+def _parse(source: Source, reporter: Reporter) -> Policy | None:
+    parsed = parse_source(source, reporter)
+    policy = build_policy(parsed.trees, reporter, len(source.lines))
+    if parsed.recovered or reporter.has_errors:
+        return None
+    return policy
+
+
+def format_source(source: Source) -> tuple[str | None, list[Diagnostic]]:
+    """The canonical text, or None with the errors that stop a file from being formatted.
+
+    Only errors of form stop it: a policy with an unknown name still has one layout."""
+    reporter = Reporter(source.path)
+    policy = _parse(source, reporter)
+    if policy is None:
+        return None, _sorted(reporter.diagnostics)
+    return format_policy(policy, comments(source), source.lines), []
 
 
 def check_text(text: str, path: str = "<text>") -> CheckedPolicy:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sla_dsl import model as m
-from sla_dsl.checks.calendars import check_calendars
 from sla_dsl.checks.cadences import check_cadences
+from sla_dsl.checks.calendars import check_calendars
 from sla_dsl.checks.clauses import check_clauses
 from sla_dsl.checks.header import check_header
 from sla_dsl.checks.names import check_names

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from sla_dsl import codes
 from sla_dsl import model as m
 from sla_dsl.diagnostics import Reporter
@@ -48,7 +50,7 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
     reported: set[m.Span] = set()
     for day, ranges in sorted(by_day.items()):
         ranges.sort(key=lambda r: (r.start, r.span.line, r.span.column))
-        for earlier, later in zip(ranges, ranges[1:]):
+        for earlier, later in itertools.pairwise(ranges):
             if later.start < earlier.end and later.span not in reported:
                 reported.add(later.span)
                 reporter.error(

@@ -27,7 +27,7 @@ def duration_days(duration: m.Duration) -> float:
 
 
 def duration_is_usable(duration: m.Duration) -> bool:
-    return 0 < duration.amount and duration_days(duration) <= LONGEST_DAYS
+    return duration.amount > 0 and duration_days(duration) <= LONGEST_DAYS
 
 
 def _check_durations(statement: m.Statement, reporter: Reporter) -> None:
@@ -228,11 +228,12 @@ def check_clauses(policy: m.Policy, reporter: Reporter) -> None:
         _check_amounts(statement, reporter)
         if isinstance(statement, m.Handoff):
             _check_handoff(statement, reporter)
-            if statement.label in targets:
+            first = targets.get(statement.label)
+            if first is not None:
                 reporter.error(codes.DUPLICATE_HANDOFF, statement.span,
                                f"two handoffs apply to '{statement.label}'",
                                "merge them into one block",
-                               notes=(f"the first is on line {targets[statement.label].span.line}",))
+                               notes=(f"the first is on line {first.span.line}",))
             else:
                 targets[statement.label] = statement
         elif isinstance(statement, m.Consequence):

@@ -151,9 +151,9 @@ class NameChecks:
                       list(self.symbols.bare) + sorted(BUILTIN_LEAD_NAMES))
 
     def _calendar(self, duration: m.Duration | None, where: str) -> None:
-        if duration is not None and duration.calendar is not None:
-            if duration.calendar.value not in self.symbols.calendars:
-                self._unknown(duration.calendar, "calendar", where, self.symbols.calendars)
+        calendar = duration.calendar if duration is not None else None
+        if calendar is not None and calendar.value not in self.symbols.calendars:
+            self._unknown(calendar, "calendar", where, self.symbols.calendars)
 
     def _statement(self, statement: m.Statement) -> None:
         if isinstance(statement, m.Definition):
@@ -193,7 +193,7 @@ class NameChecks:
                                     "a handoff applies to a segment or a stage")
             else:
                 self._unknown(target, "segment or stage", "after 'handoff'",
-                              list(self.symbols.bare) + ["every lead"])
+                              [*self.symbols.bare, "every lead"])
         self._party(handoff.sender, where)
         self._party(handoff.receiver, where)
         for item in handoff.items:
@@ -251,9 +251,10 @@ class NameChecks:
                     cycle = path[path.index(nxt):]
                     if frozenset(cycle) not in reported:
                         reported.add(frozenset(cycle))
-                        names = " -> ".join(f"'{n}'" for _, n in cycle + [nxt])
+                        names = " -> ".join(f"'{n}'" for _, n in [*cycle, nxt])
                         self.reporter.error(
-                            codes.CYCLE, ref.span, f"definitions use each other in a circle: {names}",
+                            codes.CYCLE, ref.span,
+                            f"definitions use each other in a circle: {names}",
                             "a definition may use others only if none of them uses it back")
                 elif nxt not in state:
                     visit(nxt, path)

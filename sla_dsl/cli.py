@@ -1,0 +1,205 @@
+"""The `sla` command: small verbs, each with a machine-readable mode.
+
+Exit codes are part of the interface CI relies on: 0 clean, 1 the input has problems (errors,
+or files `fmt --check` would change), 2 the command line itself is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sla_dsl import __version__
+from sla_dsl.diagnostics import Diagnostic, render_github, render_json, render_text
+from sla_dsl.model import Policy
+from sla_dsl.policy_file import CheckedPolicy, check_source, format_source
+from sla_dsl.source import Source, decode_policy, read_policy
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own usage errors already exit 2; say how to fix
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n"
+                              f"run '{self.prog} --help' for the options\n")
+
+
+def _sources(paths: Sequence[str]) -> Iterable[Source | Diagnostic]:
+    """Files as given; a directory stands for the `.sla` files under it; `-` is stdin."""
+    for path in paths:
+        if path == "-":
+            yield decode_policy("<stdin>", sys.stdin.buffer.read())
+        elif Path(path).is_dir():
+            found = sorted(Path(path).rglob("*.sla"))
+            if not found:
+                yield from [read_policy(path)]
+            for file in found:
+                yield read_policy(file)
+        else:
+            yield read_policy(path)
+
+
+def _checked(item: Source | Diagnostic) -> CheckedPolicy:
+    if isinstance(item, Diagnostic):
+        return CheckedPolicy(item.path, None, None, [item])
+    return check_source(item)
+
+
+def _summary(results: list[CheckedPolicy]) -> str:
+    errors = sum(len(r.errors) for r in results)
+    warnings = sum(len(r.warnings) for r in results)
+    files = len(results)
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    if not errors and not warnings:
+        return f"{plural(files, 'policy')} checked: no problems".replace("policys", "policies")
+    return (f"{plural(errors, 'error')}, {plural(warnings, 'warning')} in "
+            f"{plural(files, 'policy')}").replace("policys", "policies")
+
+
+def command_check(args: argparse.Namespace) -> int:
+    if args.dump_json and len(args.files) != 1:
+        _Parser(prog="sla check").error("--dump-json takes exactly one policy file")
+    results = [_checked(item) for item in _sources(args.files)]
+    diagnostics = [d for r in results for d in r.diagnostics]
+    failed = any(r.errors for r in results) or (args.strict and diagnostics)
+    out = sys.stderr if args.dump_json else sys.stdout
+    if args.format == "json":
+        print(render_json(diagnostics), file=out)
+    elif args.format == "github":
+        for diagnostic in diagnostics:
+            print(render_github(diagnostic), file=out)
+    else:
+        for result in results:
+            for diagnostic in result.diagnostics:
+                print(render_text(diagnostic, result.lines), file=out)
+        if not args.quiet:
+            print(_summary(results), file=out)
+    if args.dump_json and results[0].policy is not None and not results[0].errors:
+        print(results[0].policy.model_dump_json(indent=2))
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _format_one(item: Source | Diagnostic, args: argparse.Namespace) -> tuple[bool, bool]:
+    """(had errors, would change)."""
+    if isinstance(item, Diagnostic):
+        print(render_text(item, []), file=sys.stderr)
+        return True, False
+    formatted, diagnostics = format_source(item)
+    if formatted is None:
+        for diagnostic in diagnostics:
+            print(render_text(diagnostic, item.lines), file=sys.stderr)
+        print(f"{item.path}: not formatted: fix the errors above first", file=sys.stderr)
+        return True, False
+    if item.path == "<stdin>":
+        sys.stdout.write(formatted)
+        return False, formatted != item.text
+    changed = formatted != item.text
+    if changed and args.diff:
+        sys.stdout.writelines(difflib.unified_diff(
+            item.text.splitlines(keepends=True), formatted.splitlines(keepends=True),
+            fromfile=item.path, tofile=f"{item.path} (formatted)"))
+    if changed and args.check:
+        print(f"would reformat {item.path}", file=sys.stderr)
+    elif changed and not args.diff:
+        Path(item.path).write_text(formatted, encoding="utf-8")
+        print(f"reformatted {item.path}", file=sys.stderr)
+    return False, changed
+
+
+def command_fmt(args: argparse.Namespace) -> int:
+    errors = changes = 0
+    for item in _sources(args.files):
+        had_errors, changed = _format_one(item, args)
+        errors += had_errors
+        changes += changed
+    if (args.check or args.diff) and changes:
+        return EXIT_PROBLEMS
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def command_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(SCHEMAS[args.which](), indent=2))
+    return EXIT_OK
+
+
+def policy_schema() -> dict:
+    schema = Policy.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "sla_dsl policy"
+    return schema
+
+
+SCHEMAS = {"policy": policy_schema}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sla",
+        description="Service-level agreements between marketing and sales, written as code.",
+        epilog="Run 'sla COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"sla {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = commands.add_parser(
+        "check", help="check policies and report every problem",
+        description="Check policy files: syntax, names, calendars, cadences, consequences. "
+                    "Reports every problem of a file at once. Exit 0 when clean, 1 on errors.")
+    check.add_argument("files", nargs="+", metavar="FILE",
+                       help="policy files, directories of .sla files, or - for stdin")
+    check.add_argument("--format", choices=("text", "json", "github"), default="text",
+                       help="text for people, json for tools, github for workflow annotations")
+    check.add_argument("--dump-json", action="store_true",
+                       help="print the checked policy as JSON (see 'sla schema policy')")
+    check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    check.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    check.set_defaults(run=command_check)
+
+    fmt = commands.add_parser(
+        "fmt", help="rewrite policies in the canonical layout",
+        description="Rewrite policy files in the one canonical layout, keeping every comment.")
+    fmt.add_argument("files", nargs="+", metavar="FILE",
+                     help="policy files, directories of .sla files, or - (stdin to stdout)")
+    fmt.add_argument("--check", action="store_true",
+                     help="change nothing; exit 1 if any file would change")
+    fmt.add_argument("--diff", action="store_true",
+                     help="change nothing; print what would change as a unified diff")
+    fmt.set_defaults(run=command_fmt)
+
+    schema = commands.add_parser(
+        "schema", help="print a JSON Schema",
+        description="Print the JSON Schema of a data format the tool reads or writes.")
+    schema.add_argument("which", choices=sorted(SCHEMAS), help="policy: the checked policy model")
+    schema.set_defaults(run=command_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as error:  # a bug of ours must still not print a traceback at the user
+        print(f"sla: internal error: {type(error).__name__}: {error}\n"
+              "this is a bug in sla_dsl; please report it with the input that caused it",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
