@@ -205,7 +205,10 @@ class _Build(Transformer):
         return m.ClosedDates(dates=list(children), span=meta_span(meta))
 
     def calendar(self, meta, children):
-        return m.Calendar(name=_name(children[0]), items=children[1:], span=meta_span(meta))
+        zone = _tokens(children, "STRING")
+        return m.Calendar(name=_name(children[0]), timezone=_text(zone[0]) if zone else None,
+                          items=[c for c in children[1:] if not isinstance(c, Token)],
+                          span=meta_span(meta))
 
     # ------------------------------------------------------------ definitions and expressions
 
@@ -475,7 +478,24 @@ class _Build(Transformer):
 _FULL_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
+MOST_DIGITS = 12
+
+
+def _check_number_sizes(tree: Tree, reporter: Reporter) -> bool:
+    """Numbers beyond any agreement's scale are refused before they can overflow a date."""
+    fine = True
+    for token in tree.scan_values(lambda v: isinstance(v, Token)
+                                  and v.type in ("NUMBER", "PERCENT")):
+        if sum(c.isdigit() for c in str(token)) > MOST_DIGITS:
+            reporter.error(codes.BAD_VALUE, token_span(token), f"'{token}' is too large a number",
+                           f"numbers in a policy have at most {MOST_DIGITS} digits")
+            fine = False
+    return fine
+
+
 def build_statements(tree: Tree, reporter: Reporter) -> list[m.Statement]:
+    if not _check_number_sizes(tree, reporter):
+        return []
     try:
         return _Build(reporter).transform(tree)
     except VisitError as error:  # a bug in this module, not in the policy: say so plainly

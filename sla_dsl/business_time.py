@@ -125,8 +125,10 @@ class BusinessCalendar:
 
     @classmethod
     def from_model(cls, calendar: model.Calendar, timezone: str) -> BusinessCalendar:
-        """Flatten a parsed `calendar { ... }` block; the policy's timezone is passed apart
-        because one calendar may be read in whichever timezone the policy declares."""
+        """Flatten a parsed `calendar { ... }` block. `timezone` is the policy's, used unless
+        the calendar names its own (an EMEA desk keeps London hours in a New York policy)."""
+        if calendar.timezone is not None:
+            timezone = calendar.timezone.value
         weekly: dict[int, list[tuple[int, int]]] = {day: [] for day in range(7)}
         closed: list[tuple[dt.date, dt.date]] = []
         for item in calendar.items:

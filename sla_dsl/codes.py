@@ -81,11 +81,10 @@ WINDOW_TOO_SHORT = _code(
 
 # warnings
 UNREACHABLE_SEGMENT = _code("W500", "unreachable-segment", "a segment an earlier one always covers")
-UNUSED_DEFINITION = _code("W501", "unused-definition", "a definition nothing uses")
+NEVER_APPLIES = _code(
+    "W501", "consequence-never-applies", "a consequence or metric of a clause no handoff has"
+)
 NO_HANDOFF = _code("W502", "segment-without-handoff", "a segment no handoff applies to")
-UNCLEAR_FIELD = _code("W503", "name-looks-like-typo", "a bare field close to a definition's name")
-WARN_TOO_LATE = _code("W504", "warning-after-breach", "an escalation sooner than the warning")
-NO_PARTIES = _code("W505", "no-parties", "a policy that declares no parties")
 
 
 def all_codes() -> list[Code]:

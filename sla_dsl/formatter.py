@@ -219,7 +219,8 @@ def header_line(statement: m.Statement) -> tuple[str, str]:
         contacts = ", ".join(quote(c.value) for c in s.contacts)
         return (f"party {s.name.value}", f"contact {contacts}" if contacts else "")
     if isinstance(s, m.Calendar):
-        return (f"calendar {s.name.value}", "{")
+        zone = f" timezone {quote(s.timezone.value)}" if s.timezone else ""
+        return (f"calendar {s.name.value}{zone}", "{")
     if isinstance(s, m.Definition):
         return (f"{s.category} {s.name.value}", f"when {expr(s.when)}")
     if isinstance(s, m.Handoff):
@@ -279,7 +280,7 @@ class _Printer:
     comments: list[Comment]
 
     def __post_init__(self) -> None:
-        self.out: list[str] = []
+        self.out: list[tuple[str, str | None]] = []  # (code, end-of-line comment)
         self.own = sorted((c for c in self.comments if c.own_line), key=lambda c: c.line)
         self.trailing = {c.line: c.text for c in self.comments if not c.own_line}
         self.next_own = 0
@@ -287,10 +288,11 @@ class _Printer:
     def _blank_before(self, line: int) -> bool:
         return line >= 2 and not self.source_lines[line - 2].strip()
 
-    def _emit(self, text: str, line: int, first_in_block: bool) -> None:
-        if not first_in_block and self.out and self.out[-1] != "" and self._blank_before(line):
-            self.out.append("")
-        self.out.append(text)
+    def _emit(self, text: str, line: int, first_in_block: bool,
+              comment: str | None = None) -> None:
+        if not first_in_block and self.out and self.out[-1][0] and self._blank_before(line):
+            self.out.append(("", None))
+        self.out.append((text, comment))
 
     def comments_before(self, line: int, indent: str, first_in_block: bool) -> bool:
         """Own-line comments above `line`; returns whether the block still has nothing in it."""
@@ -301,14 +303,14 @@ class _Printer:
             self.next_own += 1
         return first_in_block
 
-    def take_trailing(self, first: int, last: int, indent: str) -> str:
+    def take_trailing(self, first: int, last: int, indent: str) -> str | None:
         """The end-of-line comment of a statement; extra ones (from a wrapped statement) go
         on their own lines above it, so that none is lost."""
         found = [self.trailing.pop(line) for line in range(first, last + 1)
                  if line in self.trailing]
         for extra in found[:-1]:
-            self.out.append(indent + extra)
-        return f"  {found[-1]}" if found else ""
+            self.out.append((indent + extra, None))
+        return found[-1] if found else None
 
     def statement(self, statement: m.Statement, indent: str, first: bool,
                   head_width: int = 0) -> None:
@@ -318,21 +320,20 @@ class _Printer:
         items = block_items(statement)
         text = f"{head.ljust(head_width)} {tail}".rstrip() if tail else head
         if items is None:
-            text += self.take_trailing(span.line, span.end_line, indent)
-            self._emit(indent + text, span.line, first)
+            comment = self.take_trailing(span.line, span.end_line, indent)
+            self._emit(indent + text, span.line, first, comment)
             return
-        text += self.take_trailing(span.line, span.line, indent)
-        self._emit(indent + text, span.line, first)
+        comment = self.take_trailing(span.line, span.line, indent)
+        self._emit(indent + text, span.line, first, comment)
         inner = indent + INDENT
         inner_first = True
         for item in items:
             inner_first = self.comments_before(item.span.line, inner, inner_first)
-            line = item_line(item) + self.take_trailing(
-                item.span.line, item.span.end_line, inner)
-            self._emit(inner + line, item.span.line, inner_first)
+            comment = self.take_trailing(item.span.line, item.span.end_line, inner)
+            self._emit(inner + item_line(item), item.span.line, inner_first, comment)
             inner_first = False
         self.comments_before(span.end_line, inner, inner_first)
-        self.out.append(indent + "}" + self.take_trailing(span.end_line, span.end_line, indent))
+        self.out.append((indent + "}", self.take_trailing(span.end_line, span.end_line, indent)))
 
     def policy(self, policy: m.Policy) -> str:
         statements = policy.statements
@@ -340,9 +341,36 @@ class _Printer:
         for index, statement in enumerate(statements):
             self.statement(statement, "", index == 0, widths[index])
         self.comments_before(len(self.source_lines) + 2, "", not statements)
-        leftovers = [text for _, text in sorted(self.trailing.items())]
-        self.out.extend(leftovers)
-        return "\n".join(self.out).rstrip("\n") + "\n"
+        self.out.extend((text, None) for _, text in sorted(self.trailing.items()))
+        return "\n".join(_aligned_comments(self.out)).rstrip("\n") + "\n"
+
+
+def _aligned_comments(lines: list[tuple[str, str | None]]) -> list[str]:
+    """End-of-line comments on consecutive alike lines start in one column, two spaces past
+    the longest line of the run; a brace line keeps its comment close."""
+    out: list[str] = []
+    run: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        width = max((len(code) for code, _ in run), default=0)
+        out.extend(f"{code.ljust(width)}  {comment}" for code, comment in run)
+        run.clear()
+
+    def indent(code: str) -> int:
+        return len(code) - len(code.lstrip())
+
+    for code, comment in lines:
+        brace = code.endswith("{") or code.strip() == "}"
+        if run and (comment is None or brace or indent(code) != indent(run[-1][0])):
+            flush()
+        if comment is None:
+            out.append(code)
+        elif brace:
+            out.append(f"{code}  {comment}")
+        else:
+            run.append((code, comment))
+    flush()
+    return out
 
 
 def _alignment(statements: list[m.Statement], source_lines: list[str],

@@ -229,8 +229,11 @@ CalendarItem = Annotated[OpenHours | ClosedDates, Field(discriminator="kind")]
 
 
 class Calendar(Node):
+    """Open hours; read in the policy's timezone unless the calendar names its own."""
+
     kind: Literal["calendar"] = "calendar"
     name: Name
+    timezone: Text | None = None
     items: list[CalendarItem] = []
 
 

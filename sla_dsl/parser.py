@@ -198,12 +198,25 @@ def _statement_help(token: Token, expected: set[str]) -> str | None:
     return None
 
 
+def _placement_help(token: Token, text: str) -> str | None:
+    """Hints for two slips the expected-token list does not make obvious."""
+    line = text.split("\n")[(token.line or 1) - 1]
+    before = line[: (token.column or 1) - 1]
+    if token.value == "-" and before[-1:].isalnum():
+        word = re.match(r"[A-Za-z0-9_-]*", line[len(before) - len(before.split()[-1]):]).group(0)
+        return f"names use '_', not '-': write '{word.replace('-', '_')}'"
+    if token.value == "on" and "within" in before:
+        return "'on calendar NAME' goes right after the duration it applies to"
+    return None
+
+
 def report_syntax_error(error: UnexpectedInput, text: str, reporter: Reporter) -> None:
     if isinstance(error, UnexpectedToken):
         expected = set(error.accepts or error.expected)
         token = error.token
         message = f"unexpected {_describe_token(token)}; expected {describe_expected(expected)}"
-        help_ = _did_you_mean(token, expected) or _statement_help(token, expected)
+        help_ = (_did_you_mean(token, expected) or _statement_help(token, expected)
+                 or _placement_help(token, text))
         reporter.error(codes.SYNTAX, _token_span(token), message, help_)
         return
     if isinstance(error, UnexpectedCharacters):
@@ -215,13 +228,13 @@ def report_syntax_error(error: UnexpectedInput, text: str, reporter: Reporter) -
                            'end the string with `"` on the same line')
             return
         span = Span(line=line, column=column, end_line=line, end_column=column + 1)
-        shown = error.char if error.char.isprintable() else repr(error.char)
-        help_ = None
+        shown = f"'{error.char}'" if error.char.isprintable() else repr(error.char)
+        message, help_ = f"unexpected character {shown}", None
         if error.char == "'":
-            help_ = 'strings are written in double quotes: "like this"'
+            message, help_ = "unexpected single quote", 'strings are written in double quotes'
         elif error.char in "=!<>":
             help_ = "comparisons are == != < <= > >="
-        reporter.error(codes.BAD_CHARACTER, span, f"unexpected character '{shown}'", help_)
+        reporter.error(codes.BAD_CHARACTER, span, message, help_)
         return
     reporter.error(codes.SYNTAX, None, "the file cannot be parsed")
 

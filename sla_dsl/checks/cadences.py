@@ -50,10 +50,33 @@ def most_touches(window: m.Duration, spacing: m.Duration, calendar: BusinessCale
     return made
 
 
+def _check_first_touch_fits(policy: m.Policy, handoff: m.Handoff, first_day: dt.date,
+                            reporter: Reporter) -> None:
+    first, touches = handoff.item("first_touch"), handoff.item("touches")
+    if not isinstance(first, m.FirstTouch) or not isinstance(touches, m.Touches):
+        return
+    if not (duration_is_usable(first.within) and duration_is_usable(touches.within)):
+        return
+    try:
+        calendar = touch_calendar(policy, touches.within)
+        starts = _sample_starts(calendar, first_day)
+        late = all(deadline(s, first.within, calendar) > deadline(s, touches.within, calendar)
+                   for s in starts)
+    except (NeverOpen, ValueError, OverflowError):
+        return
+    if starts and late:
+        reporter.error(
+            codes.WINDOW_TOO_SHORT, first.within.span,
+            f"the first touch is due ({_text(first.within)}) after the touch window closes "
+            f"({_text(touches.within)})",
+            "shorten the first-touch deadline or widen the touch window")
+
+
 def check_cadences(policy: m.Policy, reporter: Reporter) -> None:
     effective = policy.effective
     first_day = effective.start.value if effective else dt.date(2026, 1, 5)
     for handoff in policy.handoffs:
+        _check_first_touch_fits(policy, handoff, first_day, reporter)
         touches = handoff.item("touches")
         spacing = handoff.item("spacing")
         if not isinstance(touches, m.Touches) or not isinstance(spacing, m.Spacing):

@@ -118,6 +118,35 @@ def _check_weights(assign: m.RoundRobin, reporter: Reporter) -> None:
             reps[weight.rep.value] = weight
 
 
+_CLAUSE_ITEMS = {"first touch": "first_touch", "touches": "touches", "disposition": "disposition",
+                 "spacing": "spacing", "threshold": "when"}
+
+
+def clause_in_policy(policy: m.Policy, clause: str, scope: str | None = None) -> bool:
+    """Whether any handoff (or the one named) has the clause, or any commitment the goal."""
+    if clause in _CLAUSE_ITEMS:
+        handoffs = [h for h in policy.handoffs if scope is None or h.label == scope]
+        return any(h.receiver is not None and h.item(_CLAUSE_ITEMS[clause]) for h in handoffs)
+    if clause == "goal":
+        return bool(policy.goals)
+    wanted = (m.Report,) if clause == "report" else (m.DeliverCount, m.DeliverMoney)
+    return any(isinstance(i, wanted) for c in policy.commitments for i in c.items)
+
+
+def _check_applies(consequence: m.Consequence, policy: m.Policy, reporter: Reporter) -> None:
+    clause, scope = consequence.clause.name, consequence.scope
+    if scope is not None and clause in m.PERIOD_CLAUSES:
+        reporter.error(codes.WRONG_CONSEQUENCE, scope.span,
+                       f"'{clause}' is a commitment, not part of a handoff; "
+                       "'in' names a handoff for lead clauses only",
+                       f"write 'on miss of {clause}' without 'in {scope.value}'")
+    elif not clause_in_policy(policy, clause, scope.value if scope else None):
+        where = f"handoff '{scope.value}'" if scope else "this policy"
+        reporter.warning(codes.NEVER_APPLIES, consequence.clause.span,
+                         f"'{clause}' is not a clause of {where}, so this never applies",
+                         f"add a '{clause}' clause, or remove this block")
+
+
 def _check_consequence(consequence: m.Consequence, reporter: Reporter) -> None:
     clause = consequence.clause.name
     if consequence.trigger == "breach" and clause in m.PERIOD_CLAUSES:
@@ -163,9 +192,14 @@ def _expected_metric_value(metric: m.Metric) -> str:
     return _METRIC_VALUES[metric.kind]
 
 
+def _periods(policy: m.Policy, clause: str) -> set[str]:
+    if clause == "goal":
+        return {g.per for g in policy.goals}
+    return {item.per for c in policy.commitments for item in c.items
+            if isinstance(item, (m.DeliverCount, m.DeliverMoney))}
+
+
 def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> None:
-    periods = {item.per for c in policy.commitments for item in c.items
-               if isinstance(item, (m.DeliverCount, m.DeliverMoney))}
     for node in m.walk_trigger(trigger):
         if isinstance(node, m.Missed):
             _whole_positive(node.count, "the count", reporter)
@@ -173,11 +207,13 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                 reporter.error(codes.WRONG_CONSEQUENCE, node.clause.span,
                                f"'{node.clause.name}' is breached lead by lead, not missed "
                                "in a period", "use 'attainment of ...' to count how often it holds")
-            elif node.clause.name == "deliver" and periods and node.unit not in periods:
+                continue
+            periods = _periods(policy, node.clause.name)
+            if node.clause.name != "report" and periods and node.unit not in periods:
                 per = " or ".join(sorted(periods))
                 reporter.error(codes.BAD_UNIT, node.span,
-                               f"deliveries are measured per {per}, so they are missed in {per}s, "
-                               f"not {node.unit}s", f"count {per}s")
+                               f"'{node.clause.name}' is measured per {per}, so it is missed in "
+                               f"{per}s, not {node.unit}s", f"count {per}s")
         elif isinstance(node, m.MetricCompare):
             expected = _expected_metric_value(node.metric)
             if node.value.kind != expected:
@@ -187,11 +223,15 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                                {"percent": "write it as a percentage, such as 30%",
                                 "duration": "write a duration, such as 2 days",
                                 "number": "write a number of touches, such as 4"}[expected])
-            if isinstance(node.metric, m.StatisticMetric) and \
-                    node.metric.clause.name in m.PERIOD_CLAUSES:
-                reporter.error(codes.WRONG_CONSEQUENCE, node.metric.clause.span,
-                               f"'{node.metric.statistic} {node.metric.clause.name}' has no "
+            clause = getattr(node.metric, "clause", None)
+            if isinstance(node.metric, m.StatisticMetric) and clause.name in m.PERIOD_CLAUSES:
+                reporter.error(codes.WRONG_CONSEQUENCE, clause.span,
+                               f"'{node.metric.statistic} {clause.name}' has no "
                                "meaning; statistics are of first touch, touches or disposition")
+            elif clause is not None and not clause_in_policy(policy, clause.name):
+                reporter.warning(codes.NEVER_APPLIES, clause.span,
+                                 f"no handoff or commitment has '{clause.name}', so this "
+                                 "trigger never fires", f"add a '{clause.name}' clause")
 
 
 def _check_amounts(statement: m.Statement, reporter: Reporter) -> None:
@@ -202,6 +242,11 @@ def _check_amounts(statement: m.Statement, reporter: Reporter) -> None:
             elif isinstance(item, m.DeliverMoney) and item.amount.amount <= 0:
                 reporter.error(codes.NOT_POSITIVE, item.amount.span, "the amount must be above 0")
     elif isinstance(statement, m.RevenueGoal):
+        shares = [i for i in statement.items if isinstance(i, m.Share)]
+        if sum(s.percent.value for s in shares) > 100:
+            reporter.error(codes.BAD_PERCENT, shares[-1].percent.span,
+                           "the parties' shares of the goal add up to more than 100%",
+                           "the shares split one goal; make them add up to 100% at most")
         if statement.amount.amount <= 0:
             reporter.error(codes.NOT_POSITIVE, statement.amount.span, "the goal must be above 0")
         for item in statement.items:
@@ -238,5 +283,6 @@ def check_clauses(policy: m.Policy, reporter: Reporter) -> None:
                 targets[statement.label] = statement
         elif isinstance(statement, m.Consequence):
             _check_consequence(statement, reporter)
+            _check_applies(statement, policy, reporter)
         elif isinstance(statement, (m.Cancel, m.ReviewWhen)):
             _check_trigger(statement.when, policy, reporter)

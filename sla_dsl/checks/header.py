@@ -52,11 +52,13 @@ def check_header(policy: m.Policy, reporter: Reporter) -> None:
         else:
             seen[type(statement)] = statement
 
-    for zone in (s for s in policy.statements if isinstance(s, m.Timezone)):
-        problem = timezone_problem(zone.zone.value)
+    zones = [s.zone for s in policy.statements if isinstance(s, m.Timezone)]
+    zones += [c.timezone for c in policy.calendars if c.timezone is not None]
+    for zone in zones:
+        problem = timezone_problem(zone.value)
         if problem:
-            reporter.error(codes.UNKNOWN_TIMEZONE, zone.zone.span,
-                           f"unknown timezone '{zone.zone.value}'", problem)
+            reporter.error(codes.UNKNOWN_TIMEZONE, zone.span,
+                           f"unknown timezone '{zone.value}'", problem)
 
     effective = policy.effective
     if effective and effective.until and effective.until.value < effective.start.value:
@@ -64,8 +66,9 @@ def check_header(policy: m.Policy, reporter: Reporter) -> None:
                        f"the agreement ends ({effective.until.value}) before it starts "
                        f"({effective.start.value})", "swap the two dates")
 
-    if policy.timezone is None and policy.calendars:
-        first = policy.calendars[0]
-        reporter.error(codes.MISSING_TIMEZONE, first.name.span,
-                       "a calendar needs the policy's timezone to know when it is open",
-                       "add a line such as: timezone \"Europe/Amsterdam\"")
+    for calendar in policy.calendars:
+        if policy.timezone is None and calendar.timezone is None:
+            reporter.error(codes.MISSING_TIMEZONE, calendar.name.span,
+                           f"calendar '{calendar.name.value}' needs a timezone to know when "
+                           "it is open",
+                           "add a line such as: timezone \"Europe/Amsterdam\"")

@@ -169,10 +169,7 @@ class NameChecks:
                 if isinstance(item, m.DeliverCount):
                     self._lead_set(item.what, where)
         elif isinstance(statement, m.LeadValue) and statement.persona is not None:
-            if statement.persona.value not in self.symbols.bare or \
-                    self.symbols.bare[statement.persona.value].category != "persona":
-                personas = [n for n, d in self.symbols.bare.items() if d.category == "persona"]
-                self._unknown(statement.persona, "persona", "in lead value", personas)
+            self._persona(statement.persona)
         elif isinstance(statement, m.RevenueGoal):
             for item in statement.items:
                 if isinstance(item, m.Share):
@@ -182,11 +179,22 @@ class NameChecks:
         elif isinstance(statement, (m.Cancel, m.ReviewWhen)):
             self._trigger(statement.when)
 
+    def _persona(self, name: m.Name) -> None:
+        kind = self.symbols.kind_of(name.value)
+        if kind == "persona":
+            return
+        if kind:
+            self.reporter.error(codes.WRONG_KIND, name.span,
+                                f"'{name.value}' is a {kind}; a lead value is set per persona")
+            return
+        personas = [n for n, d in self.symbols.bare.items() if d.category == "persona"]
+        self._unknown(name, "persona", "in lead value", personas)
+
     def _handoff(self, handoff: m.Handoff) -> None:
         where = f"in handoff '{handoff.label}'"
         target = handoff.target
-        if target is not None and target.value not in self.symbols.bare:
-            kind = self.symbols.kind_of(target.value)
+        kind = self.symbols.kind_of(target.value) if target is not None else None
+        if target is not None and kind not in ("segment", "stage"):
             if kind:
                 self.reporter.error(codes.WRONG_KIND, target.span,
                                     f"handoff '{target.value}' names a {kind}; "
