@@ -9,6 +9,7 @@ Every node carries the `Span` it came from so any stage can point back at the so
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -549,77 +550,92 @@ class Policy(Node):
 
     statements: list[Statement] = []
 
+    @cached_property
+    def _by_kind(self) -> dict[str, list]:
+        grouped: dict[str, list] = {}
+        for statement in self.statements:
+            grouped.setdefault(statement.kind, []).append(statement)
+        return grouped
+
     def _of(self, cls: type) -> list:
-        return [s for s in self.statements if isinstance(s, cls)]
+        return self._by_kind.get(cls.model_fields["kind"].default, [])
 
     def _first(self, cls: type):
         found = self._of(cls)
         return found[0] if found else None
 
-    @property
+    @cached_property
     def title(self) -> str | None:
         node = self._first(Title)
         return node.text.value if node else None
 
-    @property
+    @cached_property
     def timezone(self) -> str | None:
         node = self._first(Timezone)
         return node.zone.value if node else None
 
-    @property
+    @cached_property
     def effective(self) -> Effective | None:
         return self._first(Effective)
 
-    @property
+    @cached_property
     def parties(self) -> list[Party]:
         return self._of(Party)
 
-    @property
+    @cached_property
     def calendars(self) -> list[Calendar]:
         return self._of(Calendar)
 
-    @property
+    @cached_property
     def definitions(self) -> list[Definition]:
         return self._of(Definition)
 
     def definitions_of(self, category: DefinitionCategory) -> list[Definition]:
         return [d for d in self.definitions if d.category == category]
 
-    @property
+    @cached_property
     def handoffs(self) -> list[Handoff]:
         return self._of(Handoff)
 
-    @property
+    @cached_property
     def commitments(self) -> list[Commitment]:
         return self._of(Commitment)
 
-    @property
+    @cached_property
     def lead_values(self) -> list[LeadValue]:
         return self._of(LeadValue)
 
-    @property
+    @cached_property
     def goals(self) -> list[RevenueGoal]:
         return self._of(RevenueGoal)
 
-    @property
+    @cached_property
     def attribution(self) -> Attribution | None:
         return self._first(Attribution)
 
-    @property
+    @cached_property
     def consequences(self) -> list[Consequence]:
         return self._of(Consequence)
 
-    @property
+    @cached_property
     def strike_rules(self) -> list[StrikeRule]:
         return self._of(StrikeRule)
 
-    @property
+    @cached_property
     def cancel_triggers(self) -> list[Cancel]:
         return self._of(Cancel)
 
-    @property
+    @cached_property
+    def nodes(self) -> list[tuple[Statement, Node]]:
+        """Every node under each statement, walked once for all the checks that look inside."""
+        return [(statement, node) for statement in self.statements for node in walk(statement)]
+
+    def nodes_of(self, cls: type | tuple[type, ...]) -> list[tuple[Statement, Node]]:
+        return [(s, n) for s, n in self.nodes if isinstance(n, cls)]
+
+    @cached_property
     def reviews(self) -> list[ReviewEvery | ReviewWhen]:
-        return [s for s in self.statements if isinstance(s, (ReviewEvery, ReviewWhen))]
+        return [s for s in self.statements if isinstance(s, ReviewEvery | ReviewWhen)]
 
 
 def without_spans(data):
@@ -631,10 +647,23 @@ def without_spans(data):
     return data
 
 
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class that can hold nodes: spans and plain values cannot."""
+    if cls not in _CHILD_FIELDS:
+        _CHILD_FIELDS[cls] = tuple(
+            name for name, info in cls.model_fields.items()
+            if name != "span" and ("Node" in repr(info.annotation) or "list" in repr(
+                info.annotation) or info.annotation not in (str, int, float, bool)))
+    return _CHILD_FIELDS[cls]
+
+
 def walk(node: Node):
     """Every node below `node` (itself included), in source order."""
     yield node
-    for name in type(node).model_fields:
+    for name in _child_fields(type(node)):
         value = getattr(node, name)
         if isinstance(value, Node):
             yield from walk(value)

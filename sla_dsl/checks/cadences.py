@@ -2,12 +2,14 @@
 
 Touches are made while the touch calendar is open, at least `spacing` apart. The check plays
 the best case (a lead handed off as the calendar opens, on each day of two sample weeks) and
-reports a cadence that no start could meet: more touches than the window and spacing allow.
+reports a cadence that no start could meet: more touches than the window and spacing allow,
+or a first touch due only after the touch window has closed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 from sla_dsl import codes
 from sla_dsl import model as m
@@ -17,26 +19,7 @@ from sla_dsl.diagnostics import Reporter
 
 SAMPLE_DAYS = 14
 MOST_TOUCHES_PLAYED = 10_000
-
-
-def touch_calendar(policy: m.Policy, window: m.Duration) -> BusinessCalendar:
-    """The calendar a window is counted on, else the policy's only calendar, else always open."""
-    timezone = policy.timezone or "UTC"
-    calendars = {c.name.value: c for c in policy.calendars}
-    chosen = calendars.get(window.calendar.value) if window.calendar else None
-    if chosen is None and policy.calendars:
-        chosen = policy.calendars[0]
-    if chosen is None:
-        return BusinessCalendar.always_open(timezone)
-    return BusinessCalendar.from_model(chosen, timezone)
-
-
-def _sample_starts(calendar: BusinessCalendar, first_day: dt.date) -> list[dt.datetime]:
-    starts = []
-    for offset in range(SAMPLE_DAYS):
-        intervals = calendar.open_intervals_on(first_day + dt.timedelta(days=offset))
-        starts.extend(start for start, _ in intervals)
-    return starts
+_FAILURES = (NeverOpen, ValueError, OverflowError)
 
 
 def most_touches(window: m.Duration, spacing: m.Duration, calendar: BusinessCalendar,
@@ -50,58 +33,95 @@ def most_touches(window: m.Duration, spacing: m.Duration, calendar: BusinessCale
     return made
 
 
-def _check_first_touch_fits(policy: m.Policy, handoff: m.Handoff, first_day: dt.date,
-                            reporter: Reporter) -> None:
-    first, touches = handoff.item("first_touch"), handoff.item("touches")
-    if not isinstance(first, m.FirstTouch) or not isinstance(touches, m.Touches):
-        return
-    if not (duration_is_usable(first.within) and duration_is_usable(touches.within)):
-        return
-    try:
-        calendar = touch_calendar(policy, touches.within)
-        starts = _sample_starts(calendar, first_day)
-        late = all(deadline(s, first.within, calendar) > deadline(s, touches.within, calendar)
-                   for s in starts)
-    except (NeverOpen, ValueError, OverflowError):
-        return
-    if starts and late:
-        reporter.error(
-            codes.WINDOW_TOO_SHORT, first.within.span,
-            f"the first touch is due ({_text(first.within)}) after the touch window closes "
-            f"({_text(touches.within)})",
-            "shorten the first-touch deadline or widen the touch window")
+def _key(duration: m.Duration) -> tuple:
+    calendar = duration.calendar.value if duration.calendar else None
+    return (duration.amount, duration.unit, duration.business, calendar)
 
 
-def check_cadences(policy: m.Policy, reporter: Reporter) -> None:
-    effective = policy.effective
-    first_day = effective.start.value if effective else dt.date(2026, 1, 5)
-    for handoff in policy.handoffs:
-        _check_first_touch_fits(policy, handoff, first_day, reporter)
-        touches = handoff.item("touches")
+class _Cadences:
+    """Large policies repeat one cadence in many handoffs: each is played once."""
+
+    def __init__(self, policy: m.Policy) -> None:
+        self.policy = policy
+        effective = policy.effective
+        self.first_day = effective.start.value if effective else dt.date(2026, 1, 5)
+        self.calendars = {c.name.value: c for c in policy.calendars}
+        self.calendar = cache(self._calendar)
+        self.memo: dict[tuple, object] = {}
+
+    def _calendar(self, name: str | None) -> tuple[BusinessCalendar, list[dt.datetime]]:
+        """The calendar a window is counted on, else the policy's first, else always open;
+        with the sample of start moments to play from."""
+        timezone = self.policy.timezone or "UTC"
+        chosen = self.calendars.get(name) if name else None
+        if chosen is None and self.policy.calendars:
+            chosen = self.policy.calendars[0]
+        calendar = (BusinessCalendar.from_model(chosen, timezone) if chosen
+                    else BusinessCalendar.always_open(timezone))
+        starts = [start
+                  for offset in range(SAMPLE_DAYS)
+                  for start, _ in calendar.open_intervals_on(
+                      self.first_day + dt.timedelta(days=offset))]
+        return calendar, starts
+
+    def most(self, window: m.Duration, spacing: m.Duration, wanted: int) -> int | None:
+        key = ("most", _key(window), _key(spacing), wanted)
+        if key not in self.memo:
+            calendar, starts = self.calendar(_key(window)[3])
+            self.memo[key] = max(
+                (most_touches(window, spacing, calendar, s, wanted) for s in starts),
+                default=None)
+        return self.memo[key]
+
+    def first_touch_late(self, first: m.Duration, window: m.Duration) -> bool:
+        key = ("late", _key(first), _key(window))
+        if key not in self.memo:
+            calendar, starts = self.calendar(_key(window)[3])
+            self.memo[key] = bool(starts) and all(
+                deadline(s, first, calendar) > deadline(s, window, calendar) for s in starts)
+        return self.memo[key]
+
+    def check(self, handoff: m.Handoff, reporter: Reporter) -> None:
+        first, touches = handoff.item("first_touch"), handoff.item("touches")
         spacing = handoff.item("spacing")
-        if not isinstance(touches, m.Touches) or not isinstance(spacing, m.Spacing):
-            continue
+        if not isinstance(touches, m.Touches) or not duration_is_usable(touches.within):
+            return
+        window = touches.within
+        if isinstance(first, m.FirstTouch) and duration_is_usable(first.within):
+            try:
+                late = self.first_touch_late(first.within, window)
+            except _FAILURES:
+                late = False  # a calendar or duration problem, reported by its own check
+            if late:
+                reporter.error(
+                    codes.WINDOW_TOO_SHORT, first.within.span,
+                    f"the first touch is due ({_text(first.within)}) after the touch window "
+                    f"closes ({_text(window)})",
+                    "shorten the first-touch deadline or widen the touch window")
         wanted = touches.count.value
-        if not (duration_is_usable(touches.within) and duration_is_usable(spacing.at_least)):
-            continue
+        if not isinstance(spacing, m.Spacing) or not duration_is_usable(spacing.at_least):
+            return
         if not isinstance(wanted, int) or wanted < 1:
-            continue
+            return
         try:
-            calendar = touch_calendar(policy, touches.within)
-            starts = _sample_starts(calendar, first_day)
-            best = max((most_touches(touches.within, spacing.at_least, calendar, s, wanted)
-                        for s in starts), default=0)
-        except (NeverOpen, ValueError, OverflowError):
-            continue  # a calendar or duration problem, reported by its own check
-        if starts and best < wanted:
+            best = self.most(window, spacing.at_least, wanted)
+        except _FAILURES:
+            return
+        if best is not None and best < wanted:
             reporter.error(
                 codes.IMPOSSIBLE_CADENCE, touches.span,
-                f"{wanted} touches cannot fit in {_text(touches.within)} with touches at least "
+                f"{wanted} touches cannot fit in {_text(window)} with touches at least "
                 f"{_text(spacing.at_least)} apart: at most {best} fit",
                 f"ask for at most {best} touches, widen the window or shorten the spacing",
                 notes=("touches are counted while the calendar is open, starting from a lead "
                        "handed off as it opens",),
             )
+
+
+def check_cadences(policy: m.Policy, reporter: Reporter) -> None:
+    cadences = _Cadences(policy)
+    for handoff in policy.handoffs:
+        cadences.check(handoff, reporter)
 
 
 def _text(duration: m.Duration) -> str:

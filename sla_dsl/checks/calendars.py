@@ -89,7 +89,5 @@ def check_calendars(policy: m.Policy, reporter: Reporter) -> None:
     calendars = policy.calendars
     for calendar in calendars:
         _check_calendar(calendar, reporter)
-    for statement in policy.statements:
-        for node in m.walk(statement):
-            if isinstance(node, m.Duration):
-                _check_duration(node, len(calendars), reporter)
+    for _, node in policy.nodes_of(m.Duration):
+        _check_duration(node, len(calendars), reporter)

@@ -30,20 +30,18 @@ def duration_is_usable(duration: m.Duration) -> bool:
     return duration.amount > 0 and duration_days(duration) <= LONGEST_DAYS
 
 
-def _check_durations(statement: m.Statement, reporter: Reporter) -> None:
-    for node in m.walk(statement):
-        if not isinstance(node, m.Duration):
-            continue
-        if node.amount <= 0 and not _is_comparison_value(statement, node):
+def _check_durations(policy: m.Policy, reporter: Reporter) -> None:
+    compared = {id(n.value) for _, n in policy.nodes_of((m.Compare, m.MetricCompare))}
+    for _, node in policy.nodes_of(m.Duration):
+        if node.amount <= 0 and id(node) not in compared:
             reporter.error(codes.NOT_POSITIVE, node.span, "a duration must be longer than zero")
         elif duration_days(node) > LONGEST_DAYS:
             reporter.error(codes.NOT_POSITIVE, node.span,
                            "a duration may be at most ten years", "check the number and unit")
-
-
-def _is_comparison_value(statement: m.Statement, duration: m.Duration) -> bool:
-    return any(isinstance(n, (m.Compare, m.MetricCompare)) and n.value is duration
-               for n in m.walk(statement))
+        elif node.unit not in ("minute", "hour") and not float(node.amount).is_integer():
+            reporter.error(codes.BAD_UNIT, node.span,
+                           f"{node.unit}s are counted in whole numbers",
+                           "use a smaller unit, such as hours instead of days")
 
 
 def _whole_positive(number: m.Number, what: str, reporter: Reporter,
@@ -63,18 +61,16 @@ def _percent_in_range(percent: m.Percent, what: str, reporter: Reporter,
                                            f"not {percent.value}%")
 
 
-def _check_regexes(statement: m.Statement, reporter: Reporter) -> None:
-    for node in m.walk(statement):
-        if isinstance(node, m.PatternMatch):
-            try:
-                re.compile(node.pattern.value)
-            except re.error as error:
-                column = node.pattern.span.column + 1 + (error.pos or 0)
-                span = m.Span(line=node.pattern.span.line, column=column,
-                              end_line=node.pattern.span.line, end_column=column + 1)
-                reporter.error(codes.BAD_REGEX, span,
-                               f"the pattern does not compile: {error.msg}",
-                               "patterns use Python regular expression syntax")
+def _check_regexes(policy: m.Policy, reporter: Reporter) -> None:
+    for _, node in policy.nodes_of(m.PatternMatch):
+        try:
+            re.compile(node.pattern.value)
+        except re.error as error:
+            column = node.pattern.span.column + 1 + (error.pos or 0)
+            span = m.Span(line=node.pattern.span.line, column=column,
+                          end_line=node.pattern.span.line, end_column=column + 1)
+            reporter.error(codes.BAD_REGEX, span, f"the pattern does not compile: {error.msg}",
+                           "patterns use Python regular expression syntax")
 
 
 def _check_handoff(handoff: m.Handoff, reporter: Reporter) -> None:
@@ -266,10 +262,10 @@ def _check_amounts(statement: m.Statement, reporter: Reporter) -> None:
 
 
 def check_clauses(policy: m.Policy, reporter: Reporter) -> None:
+    _check_durations(policy, reporter)
+    _check_regexes(policy, reporter)
     targets: dict[str, m.Handoff] = {}
     for statement in policy.statements:
-        _check_durations(statement, reporter)
-        _check_regexes(statement, reporter)
         _check_amounts(statement, reporter)
         if isinstance(statement, m.Handoff):
             _check_handoff(statement, reporter)
