@@ -50,6 +50,20 @@ class _Logic:
 
 def check_segments(policy: m.Policy, reporter: Reporter) -> None:
     segments = policy.definitions_of("segment")
+    _check_reachable(segments, reporter)
+    handed = {h.label for h in policy.handoffs}
+    if "every lead" in handed:
+        return
+    for segment in segments:
+        if segment.name.value not in handed:
+            reporter.warning(
+                codes.NO_HANDOFF, segment.name.span,
+                f"no handoff applies to segment '{segment.name.value}'",
+                f"add 'handoff {segment.name.value} to nobody' if its leads are not handed off",
+            )
+
+
+def _check_reachable(segments: list[m.Definition], reporter: Reporter) -> None:
     if len(segments) < 2:
         return
     logic = _Logic({s.name.value: s.when for s in segments})
@@ -65,8 +79,13 @@ def check_segments(policy: m.Policy, reporter: Reporter) -> None:
             and not any(logic.holds(e.when, values) for e in earlier)
             for values in assignments
         )
-        if not reachable:
-            covering = ", ".join(f"'{e.name.value}'" for e in earlier) or "nothing"
+        if not any(logic.holds(segment.when, values) for values in assignments):
+            reporter.warning(
+                codes.UNREACHABLE_SEGMENT, segment.name.span,
+                f"segment '{segment.name.value}' can never match: its condition contradicts "
+                "itself", "check the 'and' and 'not' in its condition")
+        elif not reachable:
+            covering = ", ".join(f"'{e.name.value}'" for e in earlier)
             reporter.warning(
                 codes.UNREACHABLE_SEGMENT, segment.name.span,
                 f"segment '{segment.name.value}' can never match: every lead it covers "
@@ -74,13 +93,3 @@ def check_segments(policy: m.Policy, reporter: Reporter) -> None:
                 "segments are checked in order; move it up or narrow the earlier ones",
             )
         earlier.append(segment)
-    handed = {h.label for h in policy.handoffs}
-    if "every lead" in handed:
-        return
-    for segment in segments:
-        if segment.name.value not in handed:
-            reporter.warning(
-                codes.NO_HANDOFF, segment.name.span,
-                f"no handoff applies to segment '{segment.name.value}'",
-                f"add 'handoff {segment.name.value} to nobody' if its leads are not handed off",
-            )

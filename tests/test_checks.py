@@ -1,0 +1,165 @@
+"""What the checker finds, case by case, beyond the golden texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from sla_dsl.policy_file import check_text
+
+DESK = """\
+sla "Desk"
+timezone "Europe/Amsterdam"
+party marketing contact "web@desk.example"
+party sales contact "desk@desk.example"
+
+calendar business {
+  open mon-fri 09:00-17:00
+}
+"""
+
+
+def codes_of(text: str) -> list[str]:
+    return [d.code.code for d in check_text(text).diagnostics]
+
+
+def handoff(*lines: str) -> str:
+    body = "\n".join(f"  {line}" for line in lines)
+    return DESK + f"\nhandoff every lead from marketing to sales {{\n{body}\n}}\n"
+
+
+def test_every_error_of_a_file_is_reported_at_once():
+    text = DESK + """
+stage mql when score >= 60
+handoff every lead from marketing to sales {
+  when mqll
+  assign round robin team "sdr" weights { "ana": 0 }
+}
+on breach of first touch {
+  warn at 120%
+}
+"""
+    assert sorted(codes_of(text)) == ["E200", "E401", "E402", "W501"]
+
+
+def test_warnings_do_not_make_a_policy_fail():
+    text = DESK + """
+segment everyone when score >= 0 or not score >= 0
+segment hot when score >= 70
+handoff every lead from marketing to sales
+"""
+    checked = check_text(text)
+    assert [d.code.code for d in checked.warnings] == ["W500"]
+    assert checked.errors == [] and checked.ok
+
+
+@pytest.mark.parametrize(("wanted", "fits"), [(9, True), (10, False)])
+def test_cadence_that_just_fits_and_one_that_does_not(wanted, fits):
+    text = handoff(f"touches at least {wanted} within 1 business day", "spacing at least 1 hour")
+    assert ("E400" not in codes_of(text)) is fits
+
+
+def test_the_language_design_example_of_an_impossible_cadence():
+    text = handoff("touches at least 20 within 1 business day", "spacing at least 1 hour")
+    [diagnostic] = check_text(text).errors
+    assert diagnostic.code.code == "E400"
+    assert "at most 9 fit" in diagnostic.message
+
+
+def test_cadence_counts_only_open_hours_across_a_lunch_break():
+    text = DESK.replace("open mon-fri 09:00-17:00",
+                        "open mon-fri 09:00-12:00\n  open mon-fri 13:00-17:00")
+    text += ("\nhandoff every lead from marketing to sales {\n"
+             "  touches at least 4 within 4 business hours\n"
+             "  spacing at least 90 minutes\n}\n")
+    # 09:00, 10:30, (12:00 closed) 13:00 is the 4-hour mark only at 14:00: 09:00 10:30 13:00
+    # fit before the window closes at 14:00; the fourth would be 14:30
+    [diagnostic] = check_text(text).errors
+    assert "at most 3 fit" in diagnostic.message
+
+
+def test_first_touch_due_after_the_window_closes():
+    text = handoff("first touch within 3 business days",
+                   "touches at least 2 within 2 business days")
+    assert codes_of(text) == ["E409"]
+    assert codes_of(text.replace("within 3 business days", "within 2 business days")) == []
+
+
+def test_timezone_case_mistake_gets_the_right_name():
+    [diagnostic] = check_text('sla "x"\ntimezone "america/new_york"\n').errors
+    assert diagnostic.code.code == "E300"
+    assert diagnostic.help == "did you mean 'America/New_York'?"
+
+
+def test_a_definition_that_uses_itself_is_a_cycle():
+    assert codes_of('sla "x"\nstage a when a and score > 1\n') == ["E202"]
+
+
+def test_bare_fields_are_fine_unless_they_look_like_a_typo_of_a_definition():
+    base = 'sla "x"\nstage sql when budget > 0\nstage opportunity when sql and {}\n'
+    assert codes_of(base.format("accepted_by_sales")) == []
+    [diagnostic] = check_text(base.format("sqls")).errors
+    assert diagnostic.code.code == "E200" and diagnostic.help == "did you mean 'sql'?"
+    assert codes_of(base.format("sqls == true")) == []
+
+
+def test_fit_and_interest_levels_have_their_own_names():
+    text = 'sla "x"\nfit high when employees > 500\ninterest high when score > 50\n' \
+           "segment a when fit high and interest high\n"
+    assert codes_of(text) == ["W502"]
+
+
+@pytest.mark.parametrize(("duration", "code"), [
+    ("2 business weeks", "E111"),
+    ("1.5 business days", "E111"),
+    ("11 years", "E406"),
+    ("0 hours", "E406"),
+])
+def test_durations_that_cannot_be_counted(duration, code):
+    assert code in codes_of(handoff(f"first touch within {duration}"))
+
+
+def test_several_calendars_make_business_time_name_one():
+    text = DESK + """
+calendar emea timezone "Europe/London" {
+  open mon-fri 08:00-16:00
+}
+
+handoff every lead from marketing to sales {
+  first touch within 2 business hours
+  disposition within 1 business day on calendar emea
+}
+"""
+    assert codes_of(text) == ["E307"]
+
+
+def test_a_calendar_in_its_own_timezone_needs_no_policy_timezone():
+    text = """\
+sla "x"
+calendar emea timezone "Europe/London" {
+  open mon-fri 08:00-16:00
+}
+"""
+    assert codes_of(text) == []
+    assert codes_of(text.replace(' timezone "Europe/London"', "")) == ["E308"]
+
+
+def test_business_time_without_any_calendar():
+    text = 'sla "x"\non breach of first touch {\n  reassign after 2 business hours\n}\n'
+    assert "E306" in codes_of(text)
+
+
+def test_wall_clock_days_need_no_calendar():
+    text = ('sla "x"\nparty m contact "m@x.example"\n'
+            "handoff every lead from m to m {\n  touches at least 4 within 30 days\n}\n")
+    assert codes_of(text) == []
+
+
+def test_only_one_of_each_header_statement():
+    assert codes_of('sla "a"\nsla "b"\n') == ["E205"]
+
+
+def test_segments_with_no_handoff_are_warned_about():
+    text = 'sla "x"\nsegment hot when score > 70\nsegment cold when score <= 70\n' \
+           "handoff hot to nobody\n"
+    checked = check_text(text)
+    assert [(d.code.code, d.span.line) for d in checked.warnings] == [("W502", 3)]
