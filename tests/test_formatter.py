@@ -146,3 +146,4 @@ def test_an_unknown_name_still_formats():
     formatted, diagnostics = format_source(
         Source("t.sla", 'sla "x"\nhandoff nowhere   to  sales\n'))
     assert formatted == 'sla "x"\nhandoff nowhere to sales\n'
+    assert diagnostics == []
