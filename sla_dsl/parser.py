@@ -13,7 +13,6 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Token, Tree
@@ -62,14 +61,16 @@ _TIME_UNITS = frozenset(
 )
 
 
+def grammar_path() -> Path:
+    """The wheel carries the grammar as `sla_dsl/grammar/`; a source checkout (or an editable
+    install of one) has it at the top level, `grammar/`, where the language is edited."""
+    package = Path(__file__).resolve().parent
+    installed = package / "grammar" / GRAMMAR_FILE
+    return installed if installed.is_file() else package.parent / "grammar" / GRAMMAR_FILE
+
+
 def grammar_text() -> str:
-    """The grammar ships in the wheel as `sla_dsl.grammar`; a source checkout reads it in place."""
-    try:
-        return resources.files("sla_dsl.grammar").joinpath(GRAMMAR_FILE).read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        return (Path(__file__).resolve().parent.parent / "grammar" / GRAMMAR_FILE).read_text(
-            "utf-8"
-        )
+    return grammar_path().read_text("utf-8")
 
 
 class _Newlines:
