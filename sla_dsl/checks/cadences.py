@@ -15,6 +15,7 @@ from sla_dsl import codes
 from sla_dsl import model as m
 from sla_dsl.business_time import BusinessCalendar, NeverOpen, deadline
 from sla_dsl.checks.clauses import duration_is_usable
+from sla_dsl.checks.header import timezone_problem
 from sla_dsl.diagnostics import Reporter
 
 SAMPLE_DAYS = 14
@@ -56,6 +57,9 @@ class _Cadences:
         chosen = self.calendars.get(name) if name else None
         if chosen is None and self.policy.calendars:
             chosen = self.policy.calendars[0]
+        for zone in (timezone, chosen.timezone.value if chosen and chosen.timezone else None):
+            if zone is not None and timezone_problem(zone):
+                raise ValueError(f"unknown timezone {zone!r}")  # reported by the header check
         calendar = (BusinessCalendar.from_model(chosen, timezone) if chosen
                     else BusinessCalendar.always_open(timezone))
         starts = [start

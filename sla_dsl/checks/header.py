@@ -22,15 +22,11 @@ def _zone_names() -> dict[str, str]:
 
 
 def timezone_problem(name: str) -> str | None:
-    """None when `name` is an IANA zone this machine knows; else the likely fix."""
-    if name in zoneinfo.available_timezones():
-        return None
-    try:
-        zoneinfo.ZoneInfo(name)
-        return None
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        pass
+    """None when `name` is an IANA zone (from the tzdata the package depends on); else the
+    likely fix. Names are looked up, never opened: `ZoneInfo("America")` opens a directory."""
     names = _zone_names()
+    if names.get(name.lower()) == name:
+        return None
     if name.lower() in names:
         return f"did you mean '{names[name.lower()]}'?"
     close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.8)
