@@ -15,6 +15,7 @@ from lark import Token, Tree
 from sla_dsl import codes
 from sla_dsl import model as m
 from sla_dsl.diagnostics import Reporter
+from sla_dsl.parser import grammar_text
 
 _UNESCAPE = re.compile(r'\\(["\\])')
 
@@ -24,11 +25,27 @@ def token_span(token: Token) -> m.Span:
                   end_column=token.end_column)
 
 
-def meta_span(meta) -> m.Span:
-    if getattr(meta, "empty", True):
+class _Meta:
+    """Where a rule's text starts and ends: its first and last token, keywords included."""
+
+    __slots__ = ("first", "last")
+
+    def __init__(self, first: Token | None, last: Token | None) -> None:
+        self.first, self.last = first, last
+
+
+def meta_span(meta: _Meta) -> m.Span:
+    if meta.first is None:
         return m.Span(line=1, column=1, end_line=1, end_column=1)
-    return m.Span(line=meta.line, column=meta.column, end_line=meta.end_line,
-                  end_column=meta.end_column)
+    return m.Span(line=meta.first.line, column=meta.first.column, end_line=meta.last.end_line,
+                  end_column=meta.last.end_column)
+
+
+# The parser keeps every token (cheaper than lark's position tracking), so the builder drops
+# keywords itself, except in the grammar's `!` rules, whose keywords are their value.
+_VALUE_TERMINALS = frozenset(
+    {"NAME", "STRING", "NUMBER", "DATE", "TIME", "PERCENT", "CURRENCY", "COMPARE_OP"})
+_KEYWORD_RULES = frozenset(re.findall(r"^!(\w+):", grammar_text(), re.MULTILINE))
 
 
 def unquote(raw: str) -> str:
@@ -83,15 +100,28 @@ class _Build:
         self.reporter = reporter
 
     def transform(self, tree: Tree):
-        children = []
+        return self._transform(tree)[0]
+
+    def _transform(self, tree: Tree) -> tuple[object, Token | None, Token | None]:
+        children: list = []
+        first = last = None
+        keywords = tree.data in _KEYWORD_RULES
         for child in tree.children:
             if isinstance(child, Tree):
-                children.append(self.transform(child))
+                value, start, end = self._transform(child)
+                children.append(value)
+            elif child.type == "_NL":
                 continue
-            if child.type in _NUMERIC and len(child) > MOST_DIGITS:
-                self._too_large(child)
-            children.append(child)
-        return getattr(self, tree.data)(tree.meta, children)
+            else:
+                start = end = child
+                if child.type in _NUMERIC and len(child) > MOST_DIGITS:
+                    self._too_large(child)
+                if keywords or child.type in _VALUE_TERMINALS:
+                    children.append(child)
+            if start is not None:
+                first = first or start
+                last = end
+        return getattr(self, tree.data)(_Meta(first, last), children), first, last
 
     def _too_large(self, token: Token) -> None:
         """Numbers beyond any agreement's scale are refused before they can overflow a date."""
@@ -240,10 +270,18 @@ class _Build:
                             span=meta_span(meta))
 
     def expr(self, meta, children):
+        if len(children) == 1:
+            return children[0]
         return m.AnyOf(operands=children, span=meta_span(meta))
 
     def and_expr(self, meta, children):
+        if len(children) == 1:
+            return children[0]
         return m.All(operands=children, span=meta_span(meta))
+
+    def not_expr(self, meta, children):
+        """`( condition )`: the parentheses group, they add no node."""
+        return children[0]
 
     def negation(self, meta, children):
         return m.Not(operand=children[0], span=meta_span(meta))
@@ -465,9 +503,13 @@ class _Build:
         return m.ReviewWhen(when=children[0], span=meta_span(meta))
 
     def any_trigger(self, meta, children):
+        if len(children) == 1:
+            return children[0]
         return m.AnyTrigger(operands=children, span=meta_span(meta))
 
     def all_trigger(self, meta, children):
+        if len(children) == 1:
+            return children[0]
         return m.AllTriggers(operands=children, span=meta_span(meta))
 
     def missed(self, meta, children):

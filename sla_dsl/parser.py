@@ -112,7 +112,7 @@ def lark_parser() -> Lark:
         parser="lalr",
         lexer="contextual",
         strict=True,
-        propagate_positions=True,
+        keep_all_tokens=True,
         maybe_placeholders=False,
         postlex=_Newlines(),
         cache=str(Path(tempfile.gettempdir()) / f"sla_dsl-{_cache_key()}.lark-cache"),
