@@ -448,11 +448,12 @@ class _Build:
         return m.Clause(name=" ".join(str(c) for c in children), span=meta_span(meta))
 
     def consequence(self, meta, children):
-        scope = _tokens(children, "NAME")
-        actions = [c for c in children[2:] if not isinstance(c, Token)]
+        scoped = [c for c in children if isinstance(c, tuple)]
+        actions = [c for c in children[2:] if not isinstance(c, tuple)]
         return m.Consequence(trigger=children[0], clause=children[1],
-                             scope=_name(scope[0]) if scope else None, actions=actions,
-                             span=meta_span(meta))
+                             scope=scoped[0][1] if scoped else None,
+                             every_lead=bool(scoped) and scoped[0][1] is None,
+                             actions=actions, span=meta_span(meta))
 
     def warn(self, meta, children):
         return m.Warn(at=_percent(children[0]), span=meta_span(meta))

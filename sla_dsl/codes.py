@@ -61,11 +61,11 @@ NO_CALENDAR = _code("E306", "calendar-required", "business time with no calendar
 AMBIGUOUS_CALENDAR = _code(
     "E307", "calendar-ambiguous", "business time with several calendars and none named"
 )
-MISSING_TIMEZONE = _code("E308", "timezone-required", "calendars or dates with no timezone")
+MISSING_TIMEZONE = _code("E308", "timezone-required", "a calendar with no timezone to read it in")
 
 # clauses
 IMPOSSIBLE_CADENCE = _code("E400", "impossible-cadence", "more touches than the window allows")
-WARN_RANGE = _code("E401", "warn-out-of-range", "a `warn at` outside 1% to 100%")
+WARN_RANGE = _code("E401", "warn-out-of-range", "a `warn at` not above 0% and at most 100%")
 BAD_WEIGHT = _code("E402", "bad-weight", "a round-robin weight that is zero or negative")
 DUPLICATE_REP = _code("E403", "duplicate-rep", "a rep named twice in one weights list")
 BAD_REGEX = _code("E404", "invalid-regex", "a `matches` pattern that does not compile")
@@ -88,5 +88,5 @@ NO_HANDOFF = _code("W502", "segment-without-handoff", "a segment no handoff appl
 
 
 def all_codes() -> list[Code]:
-    """Every code, in code order, for the reference documentation and `sla explain-code`."""
+    """Every code, in code order, for the reference documentation."""
     return sorted(_ALL.values(), key=lambda c: c.code)

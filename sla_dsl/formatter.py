@@ -240,7 +240,7 @@ def header_line(statement: m.Statement) -> tuple[str, str]:
             model += f" half-life {duration(s.half_life)}"
         return ("attribution", model)
     if isinstance(s, m.Consequence):
-        scope = f" in {s.scope.value}" if s.scope else ""
+        scope = f" in {s.scope_label}" if s.scope_label else ""
         return (f"on {s.trigger} of {s.clause.name}{scope}", "{")
     if isinstance(s, m.StrikeRule):
         then = f"escalate to {quote(s.escalate_to.value)}" if s.escalate_to else s.then

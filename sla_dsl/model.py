@@ -453,13 +453,19 @@ Action = Annotated[
 
 
 class Consequence(Node):
-    """`on breach|miss of CLAUSE [in HANDOFF] { actions }`."""
+    """`on breach|miss of CLAUSE [in HANDOFF] { actions }`; `in every lead` is `every_lead`."""
 
     kind: Literal["on"] = "on"
     trigger: Literal["breach", "miss"]
     clause: Clause
     scope: Name | None = None
+    every_lead: bool = False
     actions: list[Action] = []
+
+    @property
+    def scope_label(self) -> str | None:
+        """The label of the handoff this applies to, as `Handoff.label` gives it."""
+        return "every lead" if self.every_lead else (self.scope.value if self.scope else None)
 
 
 class StrikeRule(Node):

@@ -77,8 +77,8 @@ def _check_duration(duration: m.Duration, calendars: int, reporter: Reporter) ->
     elif calendars == 0:
         reporter.error(codes.NO_CALENDAR, duration.span,
                        "business time needs a calendar, and this policy has none",
-                       "add a calendar block, such as: calendar business { open mon-fri "
-                       "09:00-17:00 }")
+                       "add a calendar block with its open hours, such as "
+                       "'open mon-fri 09:00-17:00'")
     elif calendars > 1 and duration.calendar is None:
         reporter.error(codes.AMBIGUOUS_CALENDAR, duration.span,
                        "this policy has several calendars; say which one this time is counted on",

@@ -15,8 +15,8 @@ _ONCE_PER_HANDOFF = {
 }
 _LEAD_ACTIONS = (m.Warn, m.Reassign, m.Strike)
 _PERIOD_ACTIONS = (m.Grace, m.CreditShare, m.CreditAmount)
-_DAYS_PER_UNIT = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 31,
-                  "quarter": 92, "year": 366}
+_DAYS_PER_UNIT = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30.5,
+                  "quarter": 91.5, "year": 366}
 LONGEST_DAYS = 3660
 
 
@@ -55,9 +55,12 @@ def _whole_positive(number: m.Number, what: str, reporter: Reporter,
 
 
 def _percent_in_range(percent: m.Percent, what: str, reporter: Reporter,
-                      code: codes.Code = codes.BAD_PERCENT) -> None:
+                      code: codes.Code = codes.BAD_PERCENT, allow_zero: bool = False) -> None:
+    if allow_zero and 0 <= percent.value <= 100:
+        return
     if not 0 < percent.value <= 100:
-        reporter.error(code, percent.span, f"{what} must be above 0% and at most 100%, "
+        lowest = "0% or more" if allow_zero else "above 0%"
+        reporter.error(code, percent.span, f"{what} must be {lowest} and at most 100%, "
                                            f"not {percent.value}%")
 
 
@@ -130,14 +133,15 @@ def clause_in_policy(policy: m.Policy, clause: str, scope: str | None = None) ->
 
 
 def _check_applies(consequence: m.Consequence, policy: m.Policy, reporter: Reporter) -> None:
-    clause, scope = consequence.clause.name, consequence.scope
-    if scope is not None and clause in m.PERIOD_CLAUSES:
-        reporter.error(codes.WRONG_CONSEQUENCE, scope.span,
+    clause, label = consequence.clause.name, consequence.scope_label
+    if label is not None and clause in m.PERIOD_CLAUSES:
+        span = consequence.scope.span if consequence.scope else consequence.clause.span
+        reporter.error(codes.WRONG_CONSEQUENCE, span,
                        f"'{clause}' is a commitment, not part of a handoff; "
                        "'in' names a handoff for lead clauses only",
-                       f"write 'on miss of {clause}' without 'in {scope.value}'")
-    elif not clause_in_policy(policy, clause, scope.value if scope else None):
-        where = f"handoff '{scope.value}'" if scope else "this policy"
+                       f"write 'on miss of {clause}' without 'in {label}'")
+    elif not clause_in_policy(policy, clause, label):
+        where = f"handoff '{label}'" if label else "this policy"
         reporter.warning(codes.NEVER_APPLIES, consequence.clause.span,
                          f"'{clause}' is not a clause of {where}, so this never applies",
                          f"add a '{clause}' clause, or remove this block")
@@ -180,6 +184,7 @@ def _period_unit(unit: str, span: m.Span, what: str, reporter: Reporter) -> None
 
 
 _METRIC_VALUES = {"rate": "percent", "attainment": "percent"}
+_TIMED_CLAUSES = frozenset({"first touch", "touches", "disposition"})
 
 
 def _expected_metric_value(metric: m.Metric) -> str:
@@ -212,6 +217,8 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                                f"{per}s, not {node.unit}s", f"count {per}s")
         elif isinstance(node, m.MetricCompare):
             expected = _expected_metric_value(node.metric)
+            if node.value.kind == expected == "percent":
+                _percent_in_range(node.value, f"a {node.metric.kind}", reporter, allow_zero=True)
             if node.value.kind != expected:
                 reporter.error(codes.BAD_VALUE, node.value.span,
                                f"this {node.metric.kind} is compared with a {expected}, "
@@ -220,7 +227,7 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                                 "duration": "write a duration, such as 2 days",
                                 "number": "write a number of touches, such as 4"}[expected])
             clause = getattr(node.metric, "clause", None)
-            if isinstance(node.metric, m.StatisticMetric) and clause.name in m.PERIOD_CLAUSES:
+            if isinstance(node.metric, m.StatisticMetric) and clause.name not in _TIMED_CLAUSES:
                 reporter.error(codes.WRONG_CONSEQUENCE, clause.span,
                                f"'{node.metric.statistic} {clause.name}' has no "
                                "meaning; statistics are of first touch, touches or disposition")

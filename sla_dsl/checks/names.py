@@ -145,7 +145,7 @@ class NameChecks:
         kind = self.symbols.kind_of(name.value)
         if kind:
             self.reporter.error(codes.WRONG_KIND, name.span,
-                                f"'{name.value}' is a {kind}, not a stage or segment, {where}")
+                                f"'{name.value}' is a {kind}, not a set of leads, {where}")
             return
         self._unknown(name, "stage or segment", where,
                       list(self.symbols.bare) + sorted(BUILTIN_LEAD_NAMES))
