@@ -42,6 +42,24 @@ _STAND_IN_HEADERS = {
     "on": "on breach of first touch {",
 }
 
+# The block each kind of inner line belongs to, by its first word.
+BLOCK_OF_ITEM = {
+    **dict.fromkeys(("open", "closed"), "calendar"),
+    **dict.fromkeys(("when", "assign", "first", "touches", "spacing", "disposition", "pause"),
+                    "handoff"),
+    **dict.fromkeys(("deliver", "report"), "commit"),
+    **dict.fromkeys(("deal", "close"), "goal"),
+    **dict.fromkeys(("warn", "escalate", "reassign", "strike", "grace", "credit"), "on"),
+}
+
+_BLOCK_SHAPES = {
+    "calendar": "calendar NAME { ... }",
+    "handoff": "handoff SEGMENT from PARTY to PARTY { ... }",
+    "commit": "commit PARTY to PARTY { ... }",
+    "goal": "goal revenue AMOUNT per PERIOD { ... }",
+    "on": "on breach of CLAUSE { ... }",
+}
+
 _DESCRIPTIONS = {
     "NAME": "a name",
     "STRING": "a quoted string",
@@ -194,6 +212,8 @@ def _statement_help(token: Token, expected: set[str]) -> str | None:
     word = str(token.value)
     if word in TOP_LEVEL_KEYWORDS and "_NL" not in expected:
         return f"'{word}' starts a statement of its own; put it on a new line"
+    if word in BLOCK_OF_ITEM and "HANDOFF" in expected:
+        return f"'{word}' belongs inside a block: {_BLOCK_SHAPES[BLOCK_OF_ITEM[word]]}"
     if token.type == "_NL" and "RBRACE" in expected and len(expected) <= 3:
         return "close the block with '}'"
     return None
@@ -216,7 +236,7 @@ def report_syntax_error(error: UnexpectedInput, text: str, reporter: Reporter) -
         expected = set(error.accepts or error.expected)
         token = error.token
         message = f"unexpected {_describe_token(token)}; expected {describe_expected(expected)}"
-        help_ = (_did_you_mean(token, expected) or _statement_help(token, expected)
+        help_ = (_statement_help(token, expected) or _did_you_mean(token, expected)
                  or _placement_help(token, text))
         reporter.error(codes.SYNTAX, _token_span(token), message, help_)
         return
