@@ -534,9 +534,6 @@ class _Build:
     def attainment_metric(self, meta, children):
         return m.AttainmentMetric(clause=children[0], span=meta_span(meta))
 
-    def start(self, meta, children):
-        return list(children)
-
 
 _FULL_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -545,13 +542,28 @@ MOST_DIGITS = 12
 _NUMERIC = frozenset({"NUMBER", "PERCENT"})
 
 
-def build_statements(tree: Tree, reporter: Reporter) -> list[m.Statement]:
-    return _Build(reporter).transform(tree)
+def build_statements(tree: Tree, reporter: Reporter) -> tuple[list[m.Statement], list]:
+    """The statements of a parsed file, and apart those holding a value that does not exist
+    (built with a stand-in value, so their names are known but their meaning is not)."""
+    builder = _Build(reporter)
+    kept: list[m.Statement] = []
+    spoiled: list[m.Statement] = []
+    for child in tree.children:
+        if not isinstance(child, Tree):
+            continue
+        errors = len(reporter.diagnostics)
+        statement = builder.transform(child)
+        (spoiled if len(reporter.diagnostics) > errors else kept).append(statement)
+    return kept, spoiled
 
 
-def build_policy(trees: list[Tree], reporter: Reporter, line_count: int) -> m.Policy:
+def build_policy(trees: list[Tree], reporter: Reporter,
+                 line_count: int) -> tuple[m.Policy, list[m.Statement]]:
     statements: list[m.Statement] = []
+    spoiled: list[m.Statement] = []
     for tree in trees:
-        statements.extend(build_statements(tree, reporter))
+        good, bad = build_statements(tree, reporter)
+        statements.extend(good)
+        spoiled.extend(bad)
     span = m.Span(line=1, column=1, end_line=max(line_count, 1), end_column=1)
-    return m.Policy(statements=statements, span=span)
+    return m.Policy(statements=statements, span=span), spoiled

@@ -340,31 +340,57 @@ def _padded(lines: list[_Line]) -> str:
     return "\n" * (lines[0].number - 1) + "\n".join(line.text for line in lines)
 
 
-def _recover(source: Source, reporter: Reporter) -> list[Tree]:
-    lines = [_scan_line(n, text) for n, text in enumerate(source.lines, start=1)]
-    trees: list[Tree] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if _is_blank(line):
-            i += 1
-            continue
-        if line.starts_with_close and line.braces < 0:
-            column = line.indent + 1
-            reporter.error(codes.UNMATCHED_BRACE,
-                           Span(line=line.number, column=column, end_line=line.number,
-                                end_column=column + 1),
-                           "'}' closes no block", "remove it, or open the block it should close")
-            i += 1
-            continue
-        if line.braces <= 0:
-            group = _logical_lines(lines, i, len(lines))[0]
-            i = lines.index(group[-1], i) + 1
-            tree = _try_parse(_padded(group), reporter)
-            if tree is not None:
-                trees.append(tree)
-            continue
-        # a block: find its closing line, or the next top-level statement if it has none
+@dataclass
+class ParseResult:
+    """What parsed. After a syntax error, `trees` holds the statements that parsed whole,
+    `fragments` the lines of broken blocks parsed alone (good for checking their values, not
+    their meaning), and `broken` the text of each statement or block header that did not parse."""
+
+    trees: list[Tree]
+    recovered: bool = False
+    fragments: list[Tree] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)
+
+
+class _Recovery:
+    def __init__(self, source: Source, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.lines = [_scan_line(n, text) for n, text in enumerate(source.lines, start=1)]
+        self.result = ParseResult([], recovered=True)
+
+    def _parse(self, text: str, reporter: Reporter | None = None) -> bool:
+        tree = _try_parse(text, reporter or self.reporter)
+        if tree is None:
+            return False
+        self.result.trees.append(tree)
+        return True
+
+    def run(self) -> ParseResult:
+        lines, i = self.lines, 0
+        while i < len(lines):
+            line = lines[i]
+            if _is_blank(line):
+                i += 1
+            elif line.starts_with_close and line.braces < 0:
+                column = line.indent + 1
+                self.reporter.error(codes.UNMATCHED_BRACE,
+                                    Span(line=line.number, column=column, end_line=line.number,
+                                         end_column=column + 1),
+                                    "'}' closes no block",
+                                    "remove it, or open the block it should close")
+                i += 1
+            elif line.braces <= 0:
+                group = _logical_lines(lines, i, len(lines))[0]
+                i = lines.index(group[-1], i) + 1
+                if not self._parse(_padded(group)):
+                    self.result.broken.append(" ".join(g.text for g in group))
+            else:
+                i = self._block(i)
+        return self.result
+
+    def _block(self, i: int) -> int:
+        """A block: up to its closing line, or to the next top-level statement if it has none."""
+        lines, line = self.lines, self.lines[i]
         depth, j = line.braces, i + 1
         while j < len(lines) and depth > 0:
             if _starts_statement(lines[j]):
@@ -373,57 +399,47 @@ def _recover(source: Source, reporter: Reporter) -> list[Tree]:
             j += 1
         if depth > 0:
             column = line.brace_columns[0] if line.brace_columns else 1
-            reporter.error(codes.UNCLOSED_BLOCK,
-                           Span(line=line.number, column=column, end_line=line.number,
-                                end_column=column + 1),
-                           f"the '{line.first_word}' block opened here is never closed",
-                           "add a line with '}' after its last statement")
+            self.reporter.error(codes.UNCLOSED_BLOCK,
+                                Span(line=line.number, column=column, end_line=line.number,
+                                     end_column=column + 1),
+                                f"the '{line.first_word}' block opened here is never closed",
+                                "add a line with '}' after its last statement")
         block = lines[i:j]
         closed = _padded(block) + ("\n}" if depth > 0 else "")
-        tree = _try_parse(closed, Reporter(reporter.path))
-        if tree is not None:
-            trees.append(tree)
-        else:
-            _recover_block(block, reporter, trees, closes=depth <= 0)
-        i = j
-    return trees
+        if not self._parse(closed, Reporter(self.reporter.path)):
+            self.result.broken.append(line.text)
+            self._block_lines(block, closes=depth <= 0)
+        return j
 
-
-def _recover_block(block: list[_Line], reporter: Reporter, trees: list[Tree],
-                   closes: bool) -> None:
-    header = block[0]
-    stop = len(block) - 1 if closes else len(block)
-    _try_parse(_padded([header]) + "\n}", reporter)
-    kind = difflib.get_close_matches(header.first_word, list(_STAND_IN_HEADERS), n=1, cutoff=0.6)
-    if not kind:
-        return
-    stand_in = _STAND_IN_HEADERS[kind[0]]
-    for group in _logical_lines(block, 1, stop):
-        body = "\n".join(line.text for line in group)
-        text = stand_in + "\n" * (group[0].number - 1) + body + "\n}"
-        tree = _try_parse(text, reporter)
-        if tree is not None:
-            trees.append(tree)
-
-
-@dataclass
-class ParseResult:
-    trees: list[Tree]
-    recovered: bool
+    def _block_lines(self, block: list[_Line], closes: bool) -> None:
+        header = block[0]
+        stop = len(block) - 1 if closes else len(block)
+        _try_parse(_padded([header]) + "\n}", self.reporter)
+        kind = difflib.get_close_matches(header.first_word, list(_STAND_IN_HEADERS), n=1,
+                                         cutoff=0.6)
+        if not kind:
+            return
+        stand_in = _STAND_IN_HEADERS[kind[0]]
+        for group in _logical_lines(block, 1, stop):
+            body = "\n".join(line.text for line in group)
+            tree = _try_parse(stand_in + "\n" * (group[0].number - 1) + body + "\n}",
+                              self.reporter)
+            if tree is not None:
+                self.result.fragments.append(tree)
 
 
 def parse_source(source: Source, reporter: Reporter) -> ParseResult:
     """Parse a whole file; on failure report every syntax error and keep what did parse."""
     try:
-        return ParseResult([lark_parser().parse(source.text)], recovered=False)
+        return ParseResult([lark_parser().parse(source.text)])
     except UnexpectedInput as first_error:
         before = len(reporter.diagnostics)
-        trees = _recover(source, reporter)
+        result = _Recovery(source, reporter).run()
         if len(reporter.diagnostics) == before:
             # recovery found nothing wrong line by line: report what the whole parse saw
             report_syntax_error(first_error, source.text, reporter)
         _deduplicate(reporter, before)
-        return ParseResult(trees, recovered=True)
+        return result
 
 
 def _deduplicate(reporter: Reporter, start: int) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sla_dsl import codes
-from sla_dsl.builder import build_policy
+from sla_dsl.builder import build_policy, build_statements
 from sla_dsl.checks import run_checks
 from sla_dsl.diagnostics import Diagnostic, Reporter
-from sla_dsl.formatter import format_policy
+from sla_dsl.formatter import format_policy, header_line
 from sla_dsl.model import Policy
 from sla_dsl.parser import comments, parse_source
 from sla_dsl.source import Source, decode_policy, read_policy
@@ -51,8 +52,9 @@ class PolicyError(Exception):
 
 
 def check_source(source: Source) -> CheckedPolicy:
-    """Errors of form (syntax, values) come first; meaning is checked once the form is right,
-    so that a half-parsed file does not drown its real mistake in follow-on errors."""
+    """Every error of a file at once. Where some statements do not parse, the rest are still
+    checked for meaning, but a finding that a broken statement may explain (a name it would
+    have declared, a calendar it would have opened) is held back until it parses."""
     reporter = Reporter(source.path)
     if not source.text.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in source.lines
@@ -60,19 +62,50 @@ def check_source(source: Source) -> CheckedPolicy:
         reporter.error(codes.EMPTY, None, "the policy is empty",
                        'start with a title line such as: sla "Marketing and sales"')
         return CheckedPolicy(source.path, source, None, reporter.diagnostics)
-    policy = _parse(source, reporter)
-    if policy is None:
-        return CheckedPolicy(source.path, source, None, _sorted(reporter.diagnostics))
-    run_checks(policy, reporter)
-    return CheckedPolicy(source.path, source, policy, _sorted(reporter.diagnostics))
+    policy, damage = _build(source, reporter)
+    if damage is None:
+        run_checks(policy, reporter)
+        return CheckedPolicy(source.path, source, policy, _sorted(reporter.diagnostics))
+    meaning = Reporter(source.path)
+    run_checks(policy, meaning)
+    reporter.diagnostics.extend(d for d in meaning.diagnostics if not damage.explains(d))
+    return CheckedPolicy(source.path, source, None, _sorted(reporter.diagnostics))
 
 
-def _parse(source: Source, reporter: Reporter) -> Policy | None:
+_NAME_CODES = frozenset({codes.UNKNOWN_NAME, codes.UNDECLARED_PARTY, codes.WRONG_KIND})
+_CALENDAR_CODES = frozenset({codes.NO_CALENDAR, codes.AMBIGUOUS_CALENDAR,
+                             codes.MISSING_TIMEZONE, codes.NEVER_OPEN})
+_QUOTED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)'")
+
+
+@dataclass
+class _Damage:
+    """What the statements that did not build might have said."""
+
+    words: set[str]
+    keywords: set[str]
+
+    def explains(self, diagnostic: Diagnostic) -> bool:
+        if diagnostic.severity == "warning":
+            return True  # advice about a policy that is not all there yet
+        if diagnostic.code in _NAME_CODES:
+            return any(name in self.words for name in _QUOTED.findall(diagnostic.message))
+        if diagnostic.code in _CALENDAR_CODES:
+            return bool(self.keywords & {"calendar", "timezone"})
+        return False
+
+
+def _build(source: Source, reporter: Reporter) -> tuple[Policy, _Damage | None]:
     parsed = parse_source(source, reporter)
-    policy = build_policy(parsed.trees, reporter, len(source.lines))
-    if parsed.recovered or reporter.has_errors:
-        return None
-    return policy
+    policy, spoiled = build_policy(parsed.trees, reporter, len(source.lines))
+    for fragment in parsed.fragments:
+        build_statements(fragment, reporter)
+    if not (parsed.recovered or spoiled or reporter.has_errors):
+        return policy, None
+    texts = parsed.broken + [" ".join(header_line(s)) for s in spoiled]
+    words = {w for text in texts for w in re.findall(r"[A-Za-z_]\w*", text)}
+    keywords = {text.split()[0] for text in texts if text.split()}
+    return policy, _Damage(words, keywords)
 
 
 def format_source(source: Source) -> tuple[str | None, list[Diagnostic]]:
@@ -80,10 +113,16 @@ def format_source(source: Source) -> tuple[str | None, list[Diagnostic]]:
 
     Only errors of form stop it: a policy with an unknown name still has one layout."""
     reporter = Reporter(source.path)
-    policy = _parse(source, reporter)
-    if policy is None:
+    policy, damage = _build(source, reporter)
+    if damage is not None:
         return None, _sorted(reporter.diagnostics)
     return format_policy(policy, comments(source), source.lines), []
+
+
+def _parse(source: Source, reporter: Reporter) -> Policy | None:
+    """The policy if its form is right, for tools that check meaning themselves."""
+    policy, damage = _build(source, reporter)
+    return policy if damage is None else None
 
 
 def check_text(text: str, path: str = "<text>") -> CheckedPolicy:
