@@ -38,7 +38,6 @@ HORIZON_DAYS = 4 * 366
 _ONE_DAY = dt.timedelta(days=1)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _MINUTES_PER_DAY = 24 * 60
-_WEEKDAY_INDEX = {name: index for index, name in enumerate(model.WEEKDAYS)}
 _FIXED_UNITS = {
     "minute": dt.timedelta(minutes=1),
     "hour": dt.timedelta(hours=1),
@@ -76,11 +75,6 @@ def _merge(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
             merged.append((start, end))
     return tuple(merged)
 
-
-def _weekdays(first: str, last: str) -> list[int]:
-    # `fri-mon` wraps around the week, as a reader of the policy would expect.
-    start, stop = _WEEKDAY_INDEX[first], _WEEKDAY_INDEX[last]
-    return [(start + k) % 7 for k in range((stop - start) % 7 + 1)]
 
 
 class BusinessCalendar:
@@ -134,7 +128,7 @@ class BusinessCalendar:
         for item in calendar.items:
             if isinstance(item, model.OpenHours):
                 for days in item.days:
-                    for weekday in _weekdays(days.first, days.last):
+                    for weekday in days.weekdays:
                         weekly[weekday].extend((h.start, h.end) for h in item.hours)
             elif isinstance(item, model.ClosedDates):
                 closed.extend((r.first, r.last) for r in item.dates)

@@ -202,6 +202,12 @@ class DayRange(Node):
     first: Weekday
     last: Weekday
 
+    @property
+    def weekdays(self) -> list[int]:
+        """Monday = 0; `fri-mon` wraps around the week, as a reader of the policy expects."""
+        start, stop = WEEKDAYS.index(self.first), WEEKDAYS.index(self.last)
+        return [(start + k) % 7 for k in range((stop - start) % 7 + 1)]
+
 
 class HourRange(Node):
     """Minutes after local midnight; `end` may be 1440 (`24:00`)."""

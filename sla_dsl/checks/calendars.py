@@ -11,12 +11,6 @@ from sla_dsl.diagnostics import Reporter
 BUSINESS_UNITS = frozenset({"minute", "hour", "day"})
 
 
-def weekdays(days: m.DayRange) -> list[int]:
-    """`fri-mon` wraps over the weekend: fri, sat, sun, mon."""
-    first, last = m.WEEKDAYS.index(days.first), m.WEEKDAYS.index(days.last)
-    return [(first + i) % 7 for i in range((last - first) % 7 + 1)]
-
-
 def clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
@@ -41,7 +35,7 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
                     "one up to 24:00 and one from 00:00 the next day")
                 continue
             opens = True
-            for day in {d for days in item.days for d in weekdays(days)}:
+            for day in {d for days in item.days for d in days.weekdays}:
                 by_day.setdefault(day, []).append(hours)
     if not opens:
         reporter.error(codes.NEVER_OPEN, calendar.name.span,
