@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sla_dsl import __version__
+from sla_dsl import __version__, codes
 from sla_dsl.diagnostics import Diagnostic, render_github, render_json, render_text
 from sla_dsl.model import Policy
 from sla_dsl.policy_file import CheckedPolicy, check_source, format_source
@@ -37,7 +37,8 @@ def _sources(paths: Sequence[str]) -> Iterable[Source | Diagnostic]:
         elif Path(path).is_dir():
             found = sorted(Path(path).rglob("*.sla"))
             if not found:
-                yield from [read_policy(path)]
+                yield Diagnostic(codes.UNREADABLE, "error", "no .sla files in this directory",
+                                 path, None, "name the policy files, or a directory holding them")
             for file in found:
                 yield read_policy(file)
         else:
