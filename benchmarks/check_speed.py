@@ -69,19 +69,21 @@ def policy_text(lines: int) -> str:
     return "\n".join(parts)
 
 
-def cpu_seconds(work, repeat: int) -> float:
+def cpu_seconds(work, repeat: int) -> tuple[float, float]:
+    """(fastest, median) CPU seconds: the fastest is the cost with the least interference
+    from other work on a shared machine, the median what a user will typically see."""
     times = []
     for _ in range(repeat):
         start = time.process_time()
         work()
         times.append(time.process_time() - start)
-    return statistics.median(times)
+    return min(times), statistics.median(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=11)
     args = parser.parse_args()
 
     start = time.process_time()
@@ -99,11 +101,12 @@ def main() -> None:
     print(f"machine: {machine}, Python {platform.python_version()}")
     print(f"policy: {len(source.lines)} lines, {len(checked.policy.statements)} statements")
     print(f"start-up (grammar load, cached): {startup:.3f} s CPU")
-    print(f"parse only:                      {parse:.3f} s CPU (median of {args.repeat})")
-    print(f"sla check (parse+build+checks):  {check:.3f} s CPU (median of {args.repeat})")
-    print(f"check / parse ratio:             {check / parse:.2f}")
-    verdict = "meets" if check < 0.3 else "MISSES"
-    print(f"target < 0.300 s: {verdict}")
+    print(f"runs: {args.repeat}; CPU seconds as fastest / median")
+    print(f"parse only:                      {parse[0]:.3f} / {parse[1]:.3f}")
+    print(f"sla check (parse+build+checks):  {check[0]:.3f} / {check[1]:.3f}")
+    print(f"check / parse ratio (median):    {check[1] / parse[1]:.2f}")
+    verdict = "meets" if check[1] < 0.3 else "MISSES"
+    print(f"target: median under 0.300 s: {verdict}")
 
 
 if __name__ == "__main__":

@@ -638,12 +638,19 @@ class Policy(Node):
         return self._of(Cancel)
 
     @cached_property
-    def nodes(self) -> list[tuple[Statement, Node]]:
+    def _nodes_by_type(self) -> dict[type, list[tuple[Statement, Node]]]:
         """Every node under each statement, walked once for all the checks that look inside."""
-        return [(statement, node) for statement in self.statements for node in walk(statement)]
+        found: dict[type, list[tuple[Statement, Node]]] = {}
+        for statement in self.statements:
+            for node in walk(statement):
+                found.setdefault(type(node), []).append((statement, node))
+        return found
 
-    def nodes_of(self, cls: type | tuple[type, ...]) -> list[tuple[Statement, Node]]:
-        return [(s, n) for s, n in self.nodes if isinstance(n, cls)]
+    def nodes_of(self, *classes: type) -> list[tuple[Statement, Node]]:
+        """The nodes of exactly these classes, with the statement each stands in."""
+        if len(classes) == 1:
+            return self._nodes_by_type.get(classes[0], [])
+        return [pair for cls in classes for pair in self._nodes_by_type.get(cls, [])]
 
     @cached_property
     def reviews(self) -> list[ReviewEvery | ReviewWhen]:

@@ -31,7 +31,7 @@ def duration_is_usable(duration: m.Duration) -> bool:
 
 
 def _check_durations(policy: m.Policy, reporter: Reporter) -> None:
-    compared = {id(n.value) for _, n in policy.nodes_of((m.Compare, m.MetricCompare))}
+    compared = {id(n.value) for _, n in policy.nodes_of(m.Compare, m.MetricCompare)}
     for _, node in policy.nodes_of(m.Duration):
         if node.amount <= 0 and id(node) not in compared:
             reporter.error(codes.NOT_POSITIVE, node.span, "a duration must be longer than zero")
