@@ -396,7 +396,7 @@ def _alignment(statements: list[m.Statement], source_lines: list[str],
                            for line in gap)
             if key is None or key != _align_key(previous) or not adjacent:
                 close_run()
-        if key is not None and statement.span.line == statement.span.end_line:
+        if key is not None:  # parties and definitions always print on one line
             run.append(index)
         else:
             close_run()

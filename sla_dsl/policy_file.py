@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from sla_dsl.builder import build_policy, build_statements
 from sla_dsl.checks import run_checks
 from sla_dsl.diagnostics import Diagnostic, Reporter
 from sla_dsl.formatter import format_policy, header_line
-from sla_dsl.model import Policy
+from sla_dsl.model import Policy, Span
 from sla_dsl.parser import comments, parse_source
 from sla_dsl.source import Source, decode_policy, read_policy
 
@@ -65,11 +66,12 @@ def check_source(source: Source) -> CheckedPolicy:
     policy, damage = _build(source, reporter)
     if damage is None:
         run_checks(policy, reporter)
-        return CheckedPolicy(source.path, source, policy, _sorted(reporter.diagnostics))
+        diagnostics = _sorted(reporter.diagnostics, source.lines)
+        return CheckedPolicy(source.path, source, policy, diagnostics)
     meaning = Reporter(source.path)
     run_checks(policy, meaning)
     reporter.diagnostics.extend(d for d in meaning.diagnostics if not damage.explains(d))
-    return CheckedPolicy(source.path, source, None, _sorted(reporter.diagnostics))
+    return CheckedPolicy(source.path, source, None, _sorted(reporter.diagnostics, source.lines))
 
 
 _NAME_CODES = frozenset({codes.UNKNOWN_NAME, codes.UNDECLARED_PARTY, codes.WRONG_KIND})
@@ -115,7 +117,7 @@ def format_source(source: Source) -> tuple[str | None, list[Diagnostic]]:
     reporter = Reporter(source.path)
     policy, damage = _build(source, reporter)
     if damage is not None:
-        return None, _sorted(reporter.diagnostics)
+        return None, _sorted(reporter.diagnostics, source.lines)
     return format_policy(policy, comments(source), source.lines), []
 
 
@@ -148,5 +150,26 @@ def load_policy(path: str | Path) -> Policy:
     return checked.policy
 
 
-def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    return sorted(diagnostics, key=lambda d: d.sort_key)
+def _sorted(diagnostics: list[Diagnostic], lines: list[str]) -> list[Diagnostic]:
+    """In source order, and inside the file: recovery parses pieces with a closing brace or
+    newline added, and a finding at those must still point at the file's last character."""
+    return sorted((_inside(d, lines) for d in diagnostics), key=lambda d: d.sort_key)
+
+
+def _inside(diagnostic: Diagnostic, lines: list[str]) -> Diagnostic:
+    span = diagnostic.span
+    if span is None or not lines:
+        return diagnostic
+    last = len(lines) if lines[-1] else max(len(lines) - 1, 1)
+
+    def clamp(line: int, column: int) -> tuple[int, int]:
+        if line > last:
+            return last, len(lines[last - 1]) + 1
+        return line, min(column, len(lines[line - 1]) + 1)
+
+    line, column = clamp(span.line, span.column)
+    end_line, end_column = clamp(span.end_line, span.end_column)
+    if (end_line, end_column) <= (line, column):
+        end_line, end_column = line, column + 1
+    clamped = Span(line=line, column=column, end_line=end_line, end_column=end_column)
+    return diagnostic if clamped == span else dataclasses.replace(diagnostic, span=clamped)
