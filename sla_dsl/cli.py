@@ -126,6 +126,80 @@ def command_fmt(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 
+def _progress(message: str) -> None:
+    """Long work says what it is doing, on stderr, where a terminal is watching."""
+    if sys.stderr.isatty():
+        print(f"sla: {message}", file=sys.stderr, flush=True)
+
+
+def _as_of(text: str | None, timezone: str) -> int | None:
+    if text is None:
+        return None
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    from sla_dsl.evaluation import BREACHED, evaluate
+    from sla_dsl.history_io import HistoryError, load_history, write_rejects
+    from sla_dsl.mapping import load_mapping
+    from sla_dsl.report import document, render_text
+
+    checked = _checked(read_policy(args.policy))
+    for diagnostic in checked.diagnostics:
+        if diagnostic.severity == "error":
+            print(render_text(diagnostic, checked.lines), file=sys.stderr)
+    if not checked.ok:
+        print(f"{args.policy}: not evaluated: fix the policy first ('sla check')",
+              file=sys.stderr)
+        return EXIT_USAGE
+    policy = checked.policy
+    timezone = policy.timezone or "UTC"
+    try:
+        as_of = _as_of(args.as_of, timezone)
+    except ValueError:
+        print(f"sla evaluate: --as-of {args.as_of!r} is not a date and time\n"
+              "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        mapping = load_mapping(args.mapping) if args.mapping else None
+        _progress("reading " + (", ".join(args.history) or "the files the mapping names"))
+        history = load_history(args.history, timezone=timezone, mapping=mapping)
+    except HistoryError as error:
+        print(f"sla evaluate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    counts = history.counts
+    for reject in history.rejects[: args.show_rejects]:
+        where = f"{reject.source}:{reject.row}" + (f" ({reject.column})" if reject.column else "")
+        print(f"{where}: rejected: {reject.reason}", file=sys.stderr)
+    if counts.rejected > args.show_rejects:
+        print(f"... {counts.rejected - args.show_rejects} more rejected rows"
+              + ("" if args.rejects else "; write them all with --rejects FILE"), file=sys.stderr)
+    if args.rejects:
+        write_rejects(history, args.rejects)
+    _progress(f"{counts.read} rows read, {counts.accepted} accepted, {counts.rejected} rejected;"
+              f" evaluating {len(history.lead_ids)} leads")
+    evaluation = evaluate(policy, history, as_of)
+    doc = document(evaluation)
+    text = (json.dumps(doc, indent=2) + "\n") if args.format == "json" else render_text(doc)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        _progress(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    if args.strict and counts.rejected:
+        print(f"sla evaluate: {counts.rejected} rows rejected (--strict)", file=sys.stderr)
+        return EXIT_USAGE
+    breached = any((r.status == BREACHED).any() for r in evaluation.clauses)
+    return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+
+
 def command_schema(args: argparse.Namespace) -> int:
     print(json.dumps(SCHEMAS[args.which](), indent=2))
     return EXIT_OK
@@ -138,7 +212,13 @@ def policy_schema() -> dict:
     return schema
 
 
-SCHEMAS = {"policy": policy_schema}
+def history_schema() -> dict:
+    from sla_dsl.history_io import event_schema
+
+    return event_schema()
+
+
+SCHEMAS = {"policy": policy_schema, "history": history_schema}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,10 +255,36 @@ def build_parser() -> argparse.ArgumentParser:
                      help="change nothing; print what would change as a unified diff")
     fmt.set_defaults(run=command_fmt)
 
+    evaluate = commands.add_parser(
+        "evaluate", help="replay a lead history against a policy",
+        description="Replay recorded lead histories against a policy: every clock of every "
+                    "lead, the consequences the agreement sets, commitments per period and the "
+                    "cancel and review triggers. Exit 0 evaluated, 1 breaches with "
+                    "--fail-on-breach, 2 a usage or input error.")
+    evaluate.add_argument("policy", metavar="POLICY", help="the policy file (.sla)")
+    evaluate.add_argument("--history", nargs="*", default=[], metavar="FILE",
+                          help="event logs (.csv, .jsonl, .parquet), or with --mapping the CRM "
+                               "exports it reads (default: the files the mapping names)")
+    evaluate.add_argument("--mapping", metavar="TOML",
+                          help="a mapping that turns a CRM export into events")
+    evaluate.add_argument("--as-of", metavar="TIME",
+                          help="evaluate the world as of this time (ISO 8601; without an offset "
+                               "in the policy's timezone); default: the latest event")
+    evaluate.add_argument("--format", choices=("text", "json"), default="text")
+    evaluate.add_argument("--output", "-o", metavar="FILE", help="write the report here")
+    evaluate.add_argument("--rejects", metavar="FILE", help="write every rejected row here (CSV)")
+    evaluate.add_argument("--show-rejects", type=int, default=10, metavar="N",
+                          help="list the first N rejected rows on stderr (default 10)")
+    evaluate.add_argument("--strict", action="store_true", help="any rejected row is an error")
+    evaluate.add_argument("--fail-on-breach", action="store_true",
+                          help="exit 1 when any clause is breached")
+    evaluate.set_defaults(run=command_evaluate)
+
     schema = commands.add_parser(
         "schema", help="print a JSON Schema",
         description="Print the JSON Schema of a data format the tool reads or writes.")
-    schema.add_argument("which", choices=sorted(SCHEMAS), help="policy: the checked policy model")
+    schema.add_argument("which", choices=sorted(SCHEMAS),
+                        help="policy: the checked policy model; history: one event of a history")
     schema.set_defaults(run=command_schema)
     return parser
 

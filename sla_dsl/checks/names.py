@@ -9,8 +9,9 @@ from sla_dsl import codes
 from sla_dsl import model as m
 from sla_dsl.diagnostics import Reporter
 
-# Names that need no declaration: `deliver at least 100 leads per month`, `rate lead to mql`.
-BUILTIN_LEAD_NAMES = frozenset({"lead", "leads"})
+# Names that need no declaration: `deliver at least 100 leads per month`, `rate lead to mql`,
+# `rate sql to won` (a lead with a `won` event).
+BUILTIN_LEAD_NAMES = frozenset({"lead", "leads", "won"})
 
 # `fit` and `interest` names are written with their keyword (`fit good`), so they live apart
 # from the names a condition may use bare (personas, stages, segments).

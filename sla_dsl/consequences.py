@@ -1,0 +1,137 @@
+"""What the agreement says happens after a breach: the actions, when each fires, and strikes.
+
+For every lead clause with an `on breach of ...` block, each action gets the instant it fires:
+`warn at P%` when P% of the allowed time has passed with the clause still open, `escalate to X
+after D` and `reassign after D` D after the due time if the clause is still not done then, and
+`strike owner` at the due time. An action whose instant is after the as-of time is `scheduled`,
+not fired. Strikes are then counted per owner per period of the `strikes` rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from sla_dsl import model as m
+from sla_dsl.business_time import add_open_time_many, deadlines, open_time_between_many
+from sla_dsl.evaluation import BREACHED, NONE, ClauseResult, Evaluation, calendar_for
+
+
+@dataclass
+class Actions:
+    """One action of one block, for the leads it applies to (columns, like ClauseResult)."""
+
+    action: str
+    clause: str
+    handoff: str
+    to: str | None
+    leads: np.ndarray
+    fires: np.ndarray
+    fired: np.ndarray
+
+
+def _blocks_for(policy: m.Policy, result: ClauseResult) -> list[m.Consequence]:
+    return [c for c in policy.consequences
+            if c.trigger == "breach" and c.clause.name == result.clause
+            and c.scope_label in (None, result.handoff)]
+
+
+def _still_open(result: ClauseResult, moment: np.ndarray) -> np.ndarray:
+    return (result.at == NONE) | (result.at > moment)
+
+
+def actions_for(evaluation: Evaluation, result: ClauseResult) -> list[Actions]:
+    policy = evaluation.policy
+    out: list[Actions] = []
+    blocks = _blocks_for(policy, result)
+    if not blocks:
+        return out
+    duration = _clause_duration(policy, result)
+    for block in blocks:
+        for action in block.actions:
+            if isinstance(action, m.Warn) and duration is not None:
+                start = evaluation.handoff_at[result.leads]
+                calendar = calendar_for(policy, duration)
+                allowed = open_time_between_many(start, result.due, calendar) \
+                    if duration.business else result.due - start
+                share = (allowed * float(action.at.value) / 100).astype(np.int64)
+                fires = (add_open_time_many(start, share, calendar) if duration.business
+                         else start + share)
+                mask = _still_open(result, fires)
+                out.append(_actions("warn", result, None, mask, fires, evaluation.as_of))
+                continue
+            mask = result.status == BREACHED
+            if isinstance(action, m.Strike):
+                out.append(_actions("strike", result, None, mask, result.due, evaluation.as_of))
+            elif isinstance(action, m.Escalate | m.Reassign):
+                fires = result.due.copy()
+                if action.after is not None:
+                    fires = deadlines(result.due, action.after,
+                                      calendar_for(policy, action.after))
+                name = "escalate" if isinstance(action, m.Escalate) else "reassign"
+                to = action.to.value if isinstance(action, m.Escalate) else None
+                out.append(_actions(name, result, to, mask & _still_open(result, fires), fires,
+                                    evaluation.as_of))
+    return out
+
+
+def _actions(name: str, result: ClauseResult, to: str | None, mask: np.ndarray,
+             fires: np.ndarray, as_of: int) -> Actions:
+    fires = fires[mask]
+    return Actions(name, result.clause, result.handoff, to, result.leads[mask], fires,
+                   fires <= as_of)
+
+
+def _clause_duration(policy: m.Policy, result: ClauseResult) -> m.Duration | None:
+    handoff = next((h for h in policy.handoffs if h.label == result.handoff), None)
+    if handoff is None:
+        return None
+    item = handoff.item({"first touch": "first_touch", "touches": "touches",
+                         "disposition": "disposition"}.get(result.clause, ""))
+    if isinstance(item, m.FirstTouch | m.Disposition | m.Touches):
+        return item.within
+    return None
+
+
+def all_actions(evaluation: Evaluation) -> list[Actions]:
+    return [a for result in evaluation.clauses for a in actions_for(evaluation, result)]
+
+
+def period_start(moment: dt.datetime, period: str) -> dt.date:
+    """The first local date of the period (`day` … `year`) that holds `moment`."""
+    day = moment.date()
+    if period == "day":
+        return day
+    if period == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    if period == "quarter":
+        return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
+    return day.replace(month=1, day=1)
+
+
+def strike_counts(evaluation: Evaluation, actions: list[Actions]) -> list[dict]:
+    """Strikes that have fired, per owner per period of each `strikes` rule, and whether the
+    rule's consequence (review, cancel, escalate) is triggered."""
+    zone = ZoneInfo(evaluation.policy.timezone or "UTC")
+    strikes = [a for a in actions if a.action == "strike"]
+    rows: list[dict] = []
+    for rule in evaluation.policy.strike_rules:
+        counts: dict[tuple[str, dt.date], int] = {}
+        for group in strikes:
+            owners = evaluation.owner[group.leads[group.fired]]
+            for owner, moment in zip(owners, group.fires[group.fired].tolist(), strict=True):
+                local = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+                         + dt.timedelta(microseconds=moment)).astimezone(zone)
+                key = (owner or "(no owner)", period_start(local, rule.per))
+                counts[key] = counts.get(key, 0) + 1
+        limit = int(rule.count.value)
+        for (owner, start), count in sorted(counts.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            rows.append({"owner": owner, "period": rule.per, "start": start.isoformat(),
+                         "strikes": count, "limit": limit, "then": rule.then,
+                         "triggered": count >= limit})
+    return rows

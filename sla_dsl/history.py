@@ -1,0 +1,93 @@
+"""A lead history held as columns: the evaluator's input, whatever file it came from.
+
+Columns, not row objects, because a quarter's history of a busy team is millions of events and
+every question the evaluator asks ("the first touch after the handoff, per lead") is a vector
+operation over them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EVENTS: tuple[str, ...] = (
+    "created", "updated", "engaged", "stage", "handoff", "assigned", "touch", "connected",
+    "accepted", "rejected", "won", "lost",
+)
+EVENT_CODE: dict[str, int] = {name: code for code, name in enumerate(EVENTS)}
+NO_ACTOR = -1
+
+
+class HistoryError(Exception):
+    """A history that cannot be read at all: a file missing or unreadable, a required column
+    absent, an unknown timezone. The message names the file and says how to fix it. (A bad
+    *row* is never an exception: it becomes a `Reject`.)"""
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record that could not become an event: where it was (1-based data row of its file, and
+    for a wide export the date column), why, and the raw values as read."""
+
+    source: str
+    row: int
+    reason: str
+    raw: dict[str, str]
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class RowCounts:
+    read: int
+    accepted: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class SourceStats:
+    """One file read into the history: its data rows, the records they made (a wide export
+    makes one per date cell) and how many of those were rejected."""
+
+    path: str
+    rows: int
+    records: int
+    rejected: int
+
+    @property
+    def accepted(self) -> int:
+        return self.records - self.rejected
+
+
+@dataclass
+class History:
+    """Events sorted by lead, then time, then original row order.
+
+    `at` is int64 microseconds since the Unix epoch, UTC. `lead` and `actor` index into
+    `lead_ids` and `actors` (`actor` is NO_ACTOR where the CRM recorded none). `fields` holds
+    every other column as an object array of str, or None where the row left it empty.
+    """
+
+    lead: np.ndarray
+    at: np.ndarray
+    event: np.ndarray
+    actor: np.ndarray
+    row: np.ndarray
+    lead_ids: np.ndarray
+    actors: np.ndarray
+    fields: dict[str, np.ndarray] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+    rows_read: int = 0
+    source: np.ndarray | None = None
+    """Per event, the index into `sources` of the file it came from (`row` is within it)."""
+    sources: list[SourceStats] = field(default_factory=list)
+
+    @property
+    def counts(self) -> RowCounts:
+        """Records read = accepted + rejected, always. A record is a row of a long event log,
+        or one date cell of a wide export (a row with two date columns is two records)."""
+        rejected = len(self.rejects)
+        return RowCounts(self.rows_read, self.rows_read - rejected, rejected)
+
+    def __len__(self) -> int:
+        return len(self.at)

@@ -1,0 +1,1172 @@
+"""Reading lead histories (CSV, JSON Lines, Parquet) into the evaluator's columnar `History`.
+
+    history = load_history([Path("q1.csv")], timezone="Europe/Amsterdam")
+    history = load_history([], timezone="America/Sao_Paulo",
+                           mapping=load_mapping("examples/olist/mapping.toml"))
+
+pyarrow reads every format into string columns (multi-threaded, in C++), and validation is done
+on whole columns: timestamps by Arrow's ISO 8601 cast, event names and blank ids on the
+dictionary of distinct values, order and "nothing before `created`" by sorting. Python touches
+single rows only on the unhappy path: a chunk of timestamps Arrow refuses is bisected down to
+the rows it refuses, and only rejected records are turned into `Reject`s with a reason.
+
+Rules, each applied the same way in every format:
+
+- A record is a row of an event log, or one non-empty date cell of a wide export. A wide row
+  whose date cells are all empty is one record, rejected. Records read = accepted + rejected.
+- Rows are numbered 1, 2, ... from the first data row, not counting blank lines (for a CSV file
+  without multi-line values, data row n is line n + 1).
+- Times: ISO 8601 `YYYY-MM-DD[( |T)HH[:MM[:SS[.fraction]]]][Z|±HH[:MM]]`. With an offset (or
+  `Z`) the instant is exact. Without one it is a wall reading in the source's timezone, resolved
+  by `sla_dsl.business_time`'s rule: a time skipped by a DST jump is the jump, a repeated time
+  its first occurrence. A date alone is local midnight (by the same rule). Fractions beyond
+  microseconds are truncated.
+- The empty string and whitespace-only text are "no value" (None) for every column.
+- An event of a lead earlier than the lead's first `created` event is rejected (a deal won
+  before the lead existed). A lead with no `created` event at all keeps its events: histories
+  are usually cut from a longer one, and the lead may have been created before the cut.
+- Events are sorted by lead, time, then the order they were read in (files in the order given,
+  rows in file order, a wide row's date columns in mapping order), so a mapping that lists
+  `created` before `handoff` for the same date gets them in that order. Lead codes number leads
+  in the order they first appear.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sla_dsl.business_time import _ZoneOffsets
+from sla_dsl.history import (
+    EVENT_CODE,
+    EVENTS,
+    History,
+    HistoryError,
+    Reject,
+    SourceStats,
+)
+from sla_dsl.mapping import Mapping, SourceSpec, format_of
+
+__all__ = ["event_schema", "load_history", "parse_time", "write_rejects"]
+
+_US = 1_000_000
+_DAY_US = 86_400 * _US
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_MIN_US = (dt.date(1, 1, 3).toordinal() - _EPOCH_ORDINAL) * _DAY_US
+_MAX_US = (dt.date(9999, 12, 29).toordinal() - _EPOCH_ORDINAL) * _DAY_US
+_BOM = b"\xef\xbb\xbf"
+_CREATED = EVENT_CODE["created"]
+
+# Event codes of records that are not events (negative, so never a valid code).
+_NO_EVENT, _UNKNOWN_EVENT, _EMPTY_ROW = -1, -2, -3
+
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_CLOCK = r"\d{2}(?::\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?"
+_ZONE = r"[Zz]|[+-]\d{2}(?::?\d{2})?"
+TIME_PATTERN = f"^{_DATE}(?:[Tt ]{_CLOCK}(?:{_ZONE})?)?$"
+"""What `at` may look like (also the JSON Schema's pattern for `at`)."""
+
+_TIME_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?)?")
+_HAS_ZONE = r"\d[Tt ]\d\d(?::\d\d(?::\d\d(?:[.,]\d+)?)?)?(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"
+_EXPECTED_TIME = ("expected ISO 8601 such as 2026-03-02T09:30:00+01:00, 2026-03-02 09:30 "
+                  "or 2026-03-02")
+
+
+# ============================================================================ public API
+
+
+def load_history(paths: Sequence[Path | str], *, timezone: str,
+                 mapping: Mapping | None = None) -> History:
+    """Read event logs (or, with a `mapping`, CRM exports) into one sorted, validated History.
+
+    `timezone` reads times written without an offset (a mapping's source may name its own).
+    Without a mapping each path is an event log with columns lead_id, at, event and optionally
+    actor; every other column is a field. With one, `paths` replace the files the mapping names
+    (see `Mapping.bind`); an empty list reads the mapping's own files.
+
+    Raises `HistoryError` (`MappingError` for the mapping's own mistakes) when a file cannot be
+    read at all; a bad record never raises, it becomes a `Reject`.
+    """
+    zone = _zone(timezone)
+    if mapping is not None:
+        jobs = mapping.bind(paths)
+    else:
+        if not paths:
+            raise HistoryError("no history file given\n  help: name at least one CSV, JSON "
+                               "Lines or Parquet file")
+        jobs = [(SourceSpec.canonical(Path(p)), [Path(p)]) for p in paths]
+
+    reads: list[tuple[SourceSpec, _Read]] = []
+    for spec, files in jobs:
+        for path in files:
+            reads.append((spec, _read(path, spec)))
+    by_source: dict[str, list[_Read]] = {}
+    for spec, read in reads:
+        by_source.setdefault(spec.name, []).append(read)
+
+    parts = []
+    for index, (spec, read) in enumerate(reads):
+        source_zone = _zone(spec.timezone) if spec.timezone else zone
+        lookups = _lookups(spec, read, mapping, by_source)
+        parts.append(_records(spec, read, source_zone, lookups, index, mapping is not None))
+    return _assemble(parts)
+
+
+def write_rejects(history: History, path: Path | str) -> None:
+    """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
+    (the union over all rejects, in the order first seen)."""
+    raw_columns: dict[str, None] = {}
+    for reject in history.rejects:
+        for name in reject.raw:
+            raw_columns.setdefault(name, None)
+    fixed = ["source", "row", "column", "reason"]
+    names = list(raw_columns)
+    header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
+    with Path(path).open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for r in history.rejects:
+            writer.writerow([r.source, r.row, r.column or "", r.reason]
+                            + [r.raw.get(n, "") for n in names])
+
+
+def event_schema() -> dict:
+    """JSON Schema (draft 2020-12) of one event of a lead history, as a JSON Lines row."""
+    text = {"type": "string"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://sla-dsl.dev/schemas/history-event.json",
+        "title": "Lead history event",
+        "description": (
+            "One event of a lead history, one per row of a CSV, JSON Lines or Parquet file. "
+            "Columns other than lead_id, at, event and actor are fields: stage for stage "
+            "events, channel for touches, campaign for engaged, amount for won, reason for "
+            "rejected, and lead attributes (score, title, industry, ...) for created and "
+            "updated. An empty value means none."),
+        "type": "object",
+        "required": ["lead_id", "at", "event"],
+        "properties": {
+            "lead_id": {"description": "the lead", "type": ["string", "integer"],
+                        "minLength": 1, "pattern": r"\S"},
+            "at": {
+                "description": (
+                    "when: ISO 8601 with an offset or Z (an exact instant); without one, a "
+                    "wall time in the policy's timezone (a time skipped by a DST jump is the "
+                    "jump, a repeated one its first occurrence); a date alone is local "
+                    "midnight"),
+                "type": "string", "pattern": TIME_PATTERN,
+                "examples": ["2026-03-02T09:30:00+01:00", "2026-03-02T08:30:00Z",
+                             "2026-03-02 09:30", "2026-03-02"],
+            },
+            "event": {"description": "what happened", "enum": list(EVENTS)},
+            "actor": {"description": "who did it (a rep, a team, a system); empty or null "
+                                     "where the CRM did not record it",
+                      "type": ["string", "null"]},
+            "stage": {**text, "description": "the stage entered (stage events)"},
+            "channel": {**text, "description": "how the lead was touched (touch events)"},
+            "campaign": {**text, "description": "the campaign (engaged events)"},
+            "amount": {"description": "deal value (won events)", "type": ["number", "string"]},
+            "reason": {**text, "description": "why (rejected and lost events)"},
+            "score": {"description": "lead score", "type": ["number", "string"]},
+            "title": {**text, "description": "the contact's job title"},
+            "industry": {**text, "description": "the company's industry"},
+        },
+        "additionalProperties": {
+            "description": "any other field of the lead or the event",
+            "type": ["string", "number", "integer", "boolean", "null"],
+        },
+    }
+
+
+def parse_time(text: str) -> tuple[int, bool] | str:
+    """One timestamp, the slow exact way: (microseconds, naive) or the reason it is not one.
+    For naive times the microseconds are the wall reading as if it were UTC. This is the
+    reference the vectorised path falls back to and is tested against."""
+    value = text.strip()
+    match = _TIME_RE.fullmatch(value)
+    bad = f"time '{text}' is not a date and time"
+    if not match:
+        return f"{bad}: {_EXPECTED_TIME}"
+    y, mo, d, h, mi, s, frac, zone = match.groups()
+    year, month, day = int(y), int(mo), int(d)
+    if not 1 <= month <= 12:
+        return f"{bad}: there is no month {month}"
+    if year == 0:
+        return f"{bad}: there is no year 0"
+    try:
+        ordinal = dt.date(year, month, day).toordinal()
+    except ValueError:
+        return f"{bad}: {year:04d}-{month:02d} has no day {day}"
+    hour, minute, second = int(h or 0), int(mi or 0), int(s or 0)
+    micros = int((frac or "").ljust(6, "0")[:6] or 0)
+    if hour > 24 or (hour == 24 and (minute or second or int(frac or 0))):
+        return f"{bad}: there is no hour {h}" + (":" + mi if hour == 24 and mi else "")
+    if minute > 59:
+        return f"{bad}: there is no minute {mi}"
+    if second > 59:
+        return f"{bad}: there is no second {s}"
+    wall = (((ordinal - _EPOCH_ORDINAL) * 24 + hour) * 60 + minute) * 60 + second
+    wall = wall * _US + micros
+    if zone is None:
+        return wall, True
+    offset = 0
+    if zone not in "Zz":
+        digits = zone[1:].replace(":", "")
+        oh, om = int(digits[:2]), int(digits[2:] or 0)
+        if oh > 23 or om > 59:
+            return f"{bad}: offset {zone} is out of range"
+        offset = (oh * 60 + om) * 60 * _US * (-1 if zone[0] == "-" else 1)
+    return wall - offset, False
+
+
+# ============================================================================ reading files
+
+
+@dataclass
+class _Read:
+    """One file as string columns (a Parquet `at` may keep its timestamp type), with the data
+    row number of each table row and the rows that could not be read at all."""
+
+    path: Path
+    table: pa.Table
+    rows: np.ndarray
+    broken: list[Reject] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return self.table.num_rows + len(self.broken)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise HistoryError(f"unknown timezone `{name}`\n  help: use an IANA name such as "
+                           f"\"Europe/Amsterdam\", \"America/Sao_Paulo\" or \"UTC\"") from None
+
+
+def _read(path: Path, spec: SourceSpec) -> _Read:
+    fmt = format_of(path, spec.format)
+    if fmt is None:
+        raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
+                           f"the file .csv, .jsonl, .ndjson or .parquet")
+    if not path.is_file():
+        if spec.mapping_path is not None:
+            raise spec.error("file", f"no such file: {path}",
+                             f"`file` is relative to the mapping's folder "
+                             f"({spec.mapping_path.parent}); fix it, or give the file's path "
+                             f"on the command line")
+        raise HistoryError(f"{path}: no such file\n  help: check the path")
+    try:
+        if fmt == "csv":
+            read = _read_csv(path, spec)
+        elif fmt == "jsonl":
+            read = _read_jsonl(path)
+        else:
+            read = _read_parquet(path, spec)
+    except OSError as exc:
+        raise HistoryError(f"{path}: cannot read the file ({exc.strerror or exc})\n"
+                           f"  help: check that it exists and is readable") from None
+    return read
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        try:
+            header = next(csv.reader(handle), None)
+        except csv.Error as exc:
+            raise HistoryError(f"{path}: the header line is not CSV ({exc})\n  help: the first "
+                               f"line must name the columns, separated by commas") from None
+    if not header or not any(name.strip() for name in header):
+        raise HistoryError(f"{path}: the file is empty or has no header line\n  help: the "
+                           f"first line must name the columns, e.g. lead_id,at,event,actor")
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise HistoryError(f"{path}: the header names the column `{name}` twice\n  help: "
+                               f"rename one of them")
+        seen.add(name)
+    return header
+
+
+def _may_have_quotes(path: Path) -> bool:
+    """Whether the file has a `"` at all: only then can a value span lines, and reading with
+    `newlines_in_values` (slower) is needed to split it correctly."""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            if b'"' in chunk:
+                return True
+    return False
+
+
+_TEXT_DICT = pa.dictionary(pa.int32(), pa.string())
+
+
+def _read_csv(path: Path, spec: SourceSpec) -> _Read:
+    import pyarrow.csv as pcsv
+
+    header = _csv_header(path)
+    # Columns of few distinct values (events, actors, most fields) are dictionary-encoded while
+    # Arrow parses, on all cores; the lead id and times stay text.
+    plain = {spec.lead_id, spec.at} | {wide.at for wide in spec.events}
+    convert = pcsv.ConvertOptions(
+        column_types={name: pa.string() if name in plain else _TEXT_DICT for name in header},
+        strings_can_be_null=True,
+        null_values=[""], quoted_strings_can_be_null=True)
+    parse = pcsv.ParseOptions(newlines_in_values=_may_have_quotes(path))
+    try:
+        table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
+                              parse_options=parse, convert_options=convert)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return _read_csv_slowly(path, header)  # a row of the wrong width, or not UTF-8
+    return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
+    """Row by row with the csv module: exact row numbers, and the rows Arrow refused become
+    rejects (wrong number of values, bytes that are not UTF-8)."""
+    csv.field_size_limit(1 << 30)
+    columns: list[list[str | None]] = [[] for _ in header]
+    rows: list[int] = []
+    broken: list[Reject] = []
+    number = 0
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise HistoryError(f"{path}: line {reader.line_num}: not CSV ({exc})\n  help: "
+                                   f"check the quotes on that line") from None
+            if not values or (len(values) == 1 and not values[0].strip()):
+                continue
+            number += 1
+            reason = None
+            if any(_not_utf8(v) for v in values):
+                values = [_repaired(v) for v in values]
+                reason = "row is not valid UTF-8 text"
+            elif len(values) != len(header):
+                reason = (f"row has {len(values)} value{'s' * (len(values) != 1)}; the header "
+                          f"has {len(header)} columns")
+            if reason:
+                raw = {name: (values[i] if i < len(values) else "")
+                       for i, name in enumerate(header)}
+                raw.update({f"column {i + 1}": v for i, v in enumerate(values)
+                            if i >= len(header)})
+                broken.append(Reject(str(path), number, reason, raw))
+                continue
+            rows.append(number)
+            for column, value in zip(columns, values, strict=True):
+                column.append(value or None)
+    table = pa.table({name: pa.array(col, pa.string()) for name, col in zip(header, columns,
+                                                                          strict=True)})
+    return _Read(path, table, np.array(rows, dtype=np.int64), broken)
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _repaired(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _read_jsonl(path: Path) -> _Read:
+    import pyarrow.json as pj
+
+    data = path.read_bytes()
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    try:
+        # Infer the columns from the first lines, then read everything with text columns as
+        # text: left to itself Arrow would turn `at` into timestamps and drop the offsets.
+        head = data[: 1 << 20]
+        head = head[: head.rfind(b"\n") + 1] or data
+        sample = pj.read_json(pa.BufferReader(head)).schema if head.strip() else pa.schema([])
+        explicit = pa.schema([
+            pa.field(f.name, f.type if _plain_scalar(f.type) else pa.string()) for f in sample])
+        table = pj.read_json(pa.BufferReader(data), parse_options=pj.ParseOptions(
+            explicit_schema=explicit, unexpected_field_behavior="infer"))
+        if any(not (_plain_scalar(f.type) or pa.types.is_string(f.type)) for f in table.schema):
+            raise _SlowPath
+        table = _as_text(table)
+    except (pa.ArrowInvalid, _SlowPath):
+        return _read_jsonl_slowly(path, data)
+    return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+class _SlowPath(Exception):
+    pass
+
+
+def _plain_scalar(kind: pa.DataType) -> bool:
+    """Types Arrow infers from JSON that turn back into the same text: numbers and booleans."""
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+
+
+def _as_text(table: pa.Table, keep: Sequence[str] = ()) -> pa.Table:
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if name in keep or pa.types.is_string(column.type) or pa.types.is_dictionary(
+                column.type):
+            columns.append(column)
+        elif pa.types.is_null(column.type):
+            columns.append(pa.chunked_array([pa.nulls(len(column), pa.string())]))
+        else:
+            columns.append(pc.cast(column, pa.string()))
+    return pa.table(columns, names=table.column_names)
+
+
+def _json_text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
+    columns: dict[str, list[str | None]] = {}
+    rows: list[int] = []
+    broken: list[Reject] = []
+    number = 0
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        number += 1
+        reason = None
+        try:
+            text = line.decode("utf-8")
+            value = json.loads(text)
+        except UnicodeDecodeError:
+            text, reason = line.decode("utf-8", "replace"), "line is not valid UTF-8 text"
+        except ValueError as exc:
+            reason = f"line is not valid JSON: {getattr(exc, 'msg', exc)} at character " \
+                     f"{getattr(exc, 'colno', '?')}"
+        else:
+            if not isinstance(value, dict):
+                kind = {list: "an array", str: "a string"}.get(type(value), "a single value")
+                reason = f"line is {kind}, not a JSON object"
+        if reason:
+            broken.append(Reject(str(path), number, reason, {"line": text.strip()}))
+            continue
+        count = len(rows)
+        for key, item in value.items():
+            column = columns.get(key)
+            if column is None:
+                column = columns[key] = [None] * count
+            column.append(_json_text(item))
+        rows.append(number)
+        for column in columns.values():
+            if len(column) == count:
+                column.append(None)
+    table = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}) if columns \
+        else pa.table({})
+    if not columns:
+        table = pa.Table.from_batches([], schema=pa.schema([]))
+    return _Read(path, table, np.array(rows, dtype=np.int64), broken)
+
+
+def _read_parquet(path: Path, spec: SourceSpec) -> _Read:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        plain = {spec.lead_id, spec.at} | {wide.at for wide in spec.events}
+        text = [f.name for f in schema if f.name not in plain
+                and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+        table = pq.read_table(path, read_dictionary=text)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+        raise HistoryError(f"{path}: not a readable Parquet file ({exc})\n  help: write it "
+                           f"with pyarrow, pandas or DuckDB") from None
+    times = {wide.at for wide in spec.events} | {spec.at}
+    keep = [n for n, col in zip(table.column_names, table.columns, strict=True)
+            if n in times and (pa.types.is_timestamp(col.type) or pa.types.is_date(col.type))]
+    converted = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_dictionary(kind) and not (pa.types.is_string(kind.value_type)
+                                                 or pa.types.is_large_string(kind.value_type)):
+            column = pc.cast(column, kind.value_type)
+            kind = column.type
+        if pa.types.is_dictionary(kind):
+            pass  # text, already encoded: `_encode` takes it as it is
+        elif pa.types.is_large_string(kind) or pa.types.is_binary(kind) \
+                or pa.types.is_large_binary(kind):
+            try:
+                column = pc.cast(column, pa.string())
+            except pa.ArrowInvalid:
+                raise HistoryError(f"{path}: column `{name}` is not UTF-8 text\n  help: "
+                                   f"write text columns as UTF-8 strings") from None
+        elif pa.types.is_nested(kind):
+            raise HistoryError(f"{path}: column `{name}` holds {kind}, not single values\n"
+                               f"  help: write one value per cell (text, number, date)")
+        converted.append(column)
+    table = _as_text(pa.table(converted, names=table.column_names), keep)
+    return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+# ============================================================================ timestamps
+
+
+def _parse_times(column: pa.ChunkedArray | pa.Array, zone: ZoneInfo
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """`at` values as (µs since the epoch UTC, ok). Nulls and unparseable text are not ok."""
+    kind = column.type
+    n = len(column)
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    values = np.zeros(n, dtype=np.int64)
+    naive = np.zeros(n, dtype=bool)
+    ok = np.zeros(n, dtype=bool)
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        target = pa.timestamp("us", "UTC" if getattr(kind, "tz", None) else None)
+        parsed = pc.cast(pc.cast(column, pa.timestamp("us")) if pa.types.is_date(kind)
+                         else column, target)
+        ok = ~_nulls(parsed)
+        values = _int64(parsed)
+        naive[:] = target.tz is None
+    else:
+        start = 0
+        first_try = True
+        for chunk in chunks:
+            end = start + len(chunk)
+            v, z, k, first_try = _parse_chunk(chunk, first_try)
+            values[start:end], naive[start:end], ok[start:end] = v, z, k
+            start = end
+    ok &= (values >= _MIN_US) & (values <= _MAX_US)
+    if naive.any():
+        values[naive & ok] = _resolve_walls(values[naive & ok], zone)
+    return values, ok
+
+
+def _nulls(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(pc.is_null(array))
+
+
+def _int64(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Timestamp/integer values as int64 (0 where null)."""
+    filled = pc.fill_null(pc.cast(array, pa.int64()), 0)
+    if isinstance(filled, pa.ChunkedArray):
+        filled = filled.combine_chunks() if filled.num_chunks != 1 else filled.chunk(0)
+    values = filled.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return values if values.flags.writeable else values.copy()
+
+
+_AWARE = pa.timestamp("us", "UTC")
+_NAIVE = pa.timestamp("us")
+
+
+def _parse_chunk(chunk: pa.Array, aware_first: bool):
+    """One chunk of `at` text: Arrow's cast of the whole chunk when it can (all with offsets,
+    or all without), else the slow path."""
+    order = (_AWARE, _NAIVE) if aware_first else (_NAIVE, _AWARE)
+    for target in order:
+        try:
+            parsed = pc.cast(chunk, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        n = len(chunk)
+        return (_int64(parsed), np.full(n, target.tz is None), ~_nulls(parsed),
+                target.tz is not None)
+    values, naive, ok = _parse_mixed(pc.utf8_trim_whitespace(chunk), classified=False)
+    return values, naive, ok, aware_first
+
+
+def _parse_mixed(chunk: pa.Array, classified: bool):
+    """Times Arrow refused as a whole: split into those with and without an offset, cast each,
+    and bisect what still fails down to small runs parsed one by one by `parse_time`."""
+    n = len(chunk)
+    if n <= 256:
+        values = np.zeros(n, dtype=np.int64)
+        naive = np.zeros(n, dtype=bool)
+        ok = np.zeros(n, dtype=bool)
+        for i, text in enumerate(chunk.to_pylist()):
+            result = parse_time(text) if text is not None else "missing"
+            if not isinstance(result, str):
+                values[i], naive[i], ok[i] = result[0], result[1], True
+        return values, naive, ok
+    for target in (_AWARE, _NAIVE):
+        try:
+            parsed = pc.cast(chunk, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return _int64(parsed), np.full(n, target.tz is None), ~_nulls(parsed)
+    values = np.zeros(n, dtype=np.int64)
+    naive = np.zeros(n, dtype=bool)
+    ok = np.zeros(n, dtype=bool)
+    if not classified:
+        zoned = np.asarray(pc.fill_null(pc.match_substring_regex(chunk, _HAS_ZONE), False))
+        if zoned.any() and not zoned.all():
+            for mask in (zoned, ~zoned):
+                where = np.flatnonzero(mask)
+                v, z, k = _parse_mixed(chunk.take(pa.array(where)), classified=True)
+                values[where], naive[where], ok[where] = v, z, k
+            return values, naive, ok
+    half = n // 2
+    for lo, hi in ((0, half), (half, n)):
+        v, z, k = _parse_mixed(chunk.slice(lo, hi - lo), classified=True)
+        values[lo:hi], naive[lo:hi], ok[lo:hi] = v, z, k
+    return values, naive, ok
+
+
+def _resolve_walls(walls: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """Wall readings in `zone` to instants, by business_time's rule (the same code)."""
+    if not len(walls):
+        return walls
+    days = np.floor_divide(walls, _DAY_US)
+    lo, hi = int(days.min()), int(days.max())
+    if hi - lo <= 3660:
+        spans = [(lo, hi)]
+    else:  # far-apart dates (a typo'd year): sample only around the days that occur
+        unique = np.unique(days)
+        breaks = np.flatnonzero(np.diff(unique) > 31)
+        starts = np.r_[unique[0], unique[breaks + 1]]
+        ends = np.r_[unique[breaks], unique[-1]]
+        spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
+    out = np.empty_like(walls)
+    for first, last in spans:
+        offsets = _ZoneOffsets(zone, (first - 2) * _DAY_US, (last + 3) * _DAY_US)
+        mask = (days >= first) & (days <= last) if len(spans) > 1 else slice(None)
+        out[mask] = offsets.resolve(walls[mask])
+    return out
+
+
+def _format_instant(value: int, zone: ZoneInfo) -> str:
+    moment = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(value)))
+    local = moment.astimezone(zone)
+    spec = "seconds" if local.second or local.microsecond else "minutes"
+    return local.isoformat(sep=" ", timespec=spec)
+
+
+# ============================================================================ records
+
+
+@dataclass
+class _Coded:
+    """A text column as codes into a dictionary of its distinct values (-1: no value)."""
+
+    codes: np.ndarray
+    dictionary: pa.Array
+
+    def take(self, index: np.ndarray) -> _Coded:
+        return _Coded(self.codes[index], self.dictionary)
+
+
+def _encode(column: pa.ChunkedArray | pa.Array) -> _Coded:
+    """Dictionary-encode text; the empty string and whitespace-only text become no value."""
+    n = len(column)
+    if n == 0 or column.null_count == n:
+        return _Coded(np.full(n, -1, dtype=np.int32), pa.array([], pa.string()))
+    if pa.types.is_dictionary(column.type):
+        encoded = (column.unify_dictionaries() if isinstance(column, pa.ChunkedArray)
+                   else column)
+        chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+        if pa.types.is_large_string(column.type.value_type):
+            chunks = [pa.DictionaryArray.from_arrays(c.indices, pc.cast(c.dictionary,
+                                                                         pa.string()))
+                      for c in chunks]
+    else:
+        encoded = pc.dictionary_encode(column)
+        chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    dictionary = chunks[-1].dictionary  # one growing dictionary, shared by every chunk
+    codes = _int_codes([c.indices for c in chunks], n)
+    blank = np.asarray(pc.or_(pc.utf8_is_space(dictionary), pc.equal(dictionary, "")))
+    if blank.any():
+        lookup = np.arange(len(dictionary) + 1, dtype=np.int32)
+        lookup[blank.nonzero()[0]] = -1
+        lookup[-1] = -1
+        codes = lookup[codes]
+    return _Coded(codes, dictionary)
+
+
+def _int_codes(chunks: Sequence[pa.Array], n: int) -> np.ndarray:
+    """Integer arrays (dictionary indices) as one int32 array, -1 for null."""
+    out = np.empty(n, dtype=np.int32)
+    start = 0
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        if chunk.null_count:
+            chunk = pc.fill_null(chunk, -1)
+        out[start:start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        start += len(chunk)
+    return out
+
+
+@dataclass
+class _Part:
+    """The records of one file, before the files are merged."""
+
+    spec: SourceSpec
+    read: _Read
+    index: int
+    table_row: np.ndarray | None  # per record: its row in read.table (None: the same)
+    column: np.ndarray | None  # per record: which wide event (-1: an empty row; None: long)
+    lead: _Coded
+    at: np.ndarray
+    time_ok: np.ndarray
+    event: np.ndarray  # codes, or _NO_EVENT / _UNKNOWN_EVENT / _EMPTY_ROW
+    actor: _Coded
+    fields: dict[str, _Coded]
+    time_text: list[pa.ChunkedArray | pa.Array]  # per wide event (long form: one), for reasons
+    event_text: pa.ChunkedArray | pa.Array | None
+    lookups: dict[str, pa.Array]
+    mapped: bool
+    zone: ZoneInfo
+
+    def rows_in_table(self, records: np.ndarray) -> np.ndarray:
+        return records if self.table_row is None else self.table_row[records]
+
+    def column_of(self, record: int) -> int:
+        return -1 if self.column is None else int(self.column[record])
+
+    @property
+    def bad(self) -> np.ndarray:
+        bad = self.lead.codes < 0
+        bad |= self.event < 0
+        bad |= ~self.time_ok
+        return bad
+
+    def reasons(self, i: int) -> list[str]:
+        out = []
+        if self.lead.codes[i] < 0:
+            out.append("missing lead id")
+        code = int(self.event[i])
+        row = int(self.rows_in_table(np.array([i]))[0])
+        if code == _EMPTY_ROW:
+            columns = ", ".join(w.at for w in self.spec.events)
+            return [*out, f"row has no date in {columns}"]
+        if code == _NO_EVENT:
+            out.append("missing event")
+        elif code == _UNKNOWN_EVENT:
+            assert self.event_text is not None
+            name = self.event_text[row].as_py().strip()
+            reason = f"unknown event '{name}'; expected one of {', '.join(EVENTS)}"
+            close = difflib.get_close_matches(name.lower(), EVENTS, n=1, cutoff=0.6)
+            if close:
+                reason += f"; did you mean '{close[0]}'?"
+            if self.mapped:
+                reason += (f" (or map it in [source.event_names] of "
+                           f"{self.spec.mapping_path.name})")
+            out.append(reason)
+        if not self.time_ok[i]:
+            column = max(self.column_of(i), 0)
+            text = self.time_text[column][row].as_py()
+            if text is None or not str(text).strip():
+                out.append("missing time")
+            else:
+                result = parse_time(str(text))
+                out.append(result if isinstance(result, str)
+                           else f"time '{text}' is out of range")
+        return out
+
+    def raw(self, rows: np.ndarray) -> list[dict[str, str]]:
+        table = self.read.table.take(pa.array(rows, pa.int64()))
+        table = _as_text(table)
+        out = [{k: ("" if v is None else v) for k, v in row.items()}
+               for row in table.to_pylist()]
+        for name, values in self.lookups.items():
+            taken = values.take(pa.array(rows, pa.int64())).to_pylist()
+            for row, value in zip(out, taken, strict=True):
+                row[name] = "" if value is None else str(value)
+        return out
+
+
+def _missing_columns(spec: SourceSpec, read: _Read, needed: list[tuple[str, str]],
+                     available: Sequence[str]) -> None:
+    columns = read.table.column_names
+    for key, name in needed:
+        if name in columns or name in available:
+            continue
+        have = ", ".join(columns) or "none"
+        close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+        hint = f"did you mean `{close[0]}`? " if close else ""
+        if spec.mapping_path is None:
+            what = {"lead_id": "the lead", "at": "when", "event": "what happened"}.get(key, key)
+            raise HistoryError(
+                f"{read.path}: no column `{name}` ({what})\n  help: {hint}an event log needs "
+                f"the columns lead_id, at and event (actor is optional); this file has {have}."
+                f" To read an export with other names, write a mapping file")
+        raise spec.error(key, f"`{read.path.name}` has no column `{name}`",
+                         f"{hint}its columns are {have}")
+
+
+def _lookups(spec: SourceSpec, read: _Read, mapping: Mapping | None,
+             by_source: dict[str, list[_Read]]) -> dict[str, pa.Array]:
+    """Columns borrowed from another source: per row, the first non-empty value of that column
+    among the other source's rows of the same lead."""
+    out: dict[str, pa.Array] = {}
+    if not spec.lookup or mapping is None:
+        return out
+    lead_column = spec.lead_id
+    _missing_columns(spec, read, [("lead_id", lead_column)], ())
+    leads = read.table.column(lead_column)
+    for column, other_name in spec.lookup.items():
+        other = mapping.source(other_name)
+        assert other is not None
+        if column in read.table.column_names:
+            raise spec.error(f"lookup.{column}", f"`{read.path.name}` has a column "
+                             f"`{column}` of its own", "remove the lookup, or rename it")
+        keys, values = [], []
+        for other_read in by_source.get(other_name, []):
+            _missing_columns(other, other_read, [("lead_id", other.lead_id)], ())
+            names = other_read.table.column_names
+            if column not in names:
+                raise spec.error(f"lookup.{column}", f"source `{other_name}` "
+                                 f"(`{other_read.path.name}`) has no column `{column}`",
+                                 f"its columns are {', '.join(names)}")
+            keys.append(other_read.table.column(other.lead_id))
+            values.append(other_read.table.column(column))
+        key = pa.chunked_array([c for k in keys for c in k.chunks], type=pa.string())
+        value = pa.chunked_array([c for v in values for c in v.chunks],
+                                 type=values[0].type if values else pa.string())
+        present = pc.and_(pc.is_valid(key), pc.is_valid(value))
+        key, value = key.filter(present), value.filter(present)
+        where = pc.index_in(leads, value_set=key.combine_chunks() if len(key.chunks) != 1
+                            else key.chunk(0))
+        out[column] = value.take(where).combine_chunks() if len(value) else \
+            pa.nulls(len(leads), value.type)
+    return out
+
+
+def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, pa.Array],
+             index: int, mapped: bool) -> _Part:
+    table = read.table
+    columns = table.column_names
+
+    def column(name: str) -> pa.ChunkedArray | pa.Array:
+        return lookups[name] if name in lookups else table.column(name)
+
+    if spec.wide:
+        needed = [("lead_id", spec.lead_id)]
+        for wide in spec.events:
+            needed.append((wide.key, wide.at))
+            if wide.actor:
+                needed.append((wide.key.removesuffix(".at") + ".actor", wide.actor))
+        used = {spec.lead_id} | {w.at for w in spec.events} | {w.actor for w in spec.events
+                                                              if w.actor}
+    else:
+        needed = [("lead_id", spec.lead_id), ("columns.at" if spec.mapping_path else "at",
+                                              spec.at),
+                  ("columns.event" if spec.mapping_path else "event", spec.event)]
+        if spec.actor_required:
+            needed.append(("columns.actor", spec.actor))
+        used = {spec.lead_id, spec.at, spec.event, spec.actor}
+    if spec.fields is not None:
+        needed += [(f"fields.{name}", col) for name, col in spec.fields.items()]
+    _missing_columns(spec, read, needed, list(lookups))
+    field_columns = (dict(spec.fields) if spec.fields is not None
+                     else {name: name for name in columns if name not in used})
+
+    lead = _encode(column(spec.lead_id))
+    fields = {name: _encode(column(col)) for name, col in field_columns.items()}
+    n = table.num_rows
+    if not spec.wide:
+        at, ok = _parse_times(column(spec.at), zone)
+        event_column = column(spec.event)
+        actor = (_encode(column(spec.actor)) if spec.actor in columns
+                 else _Coded(np.full(n, -1, dtype=np.int32), pa.array([], pa.string())))
+        return _Part(spec, read, index, None, None, lead, at, ok,
+                     _event_codes(event_column, spec.event_names), actor, fields,
+                     [column(spec.at)], event_column, lookups, mapped, zone)
+
+    # A wide export: each non-empty date cell is a record, in (row, mapping order) order.
+    k = len(spec.events)
+    present = []
+    times = []
+    for wide in spec.events:
+        cells = column(wide.at)
+        if pa.types.is_string(cells.type):
+            blank = np.asarray(pc.fill_null(pc.or_(pc.utf8_is_space(cells),
+                                                   pc.equal(cells, "")), True))
+        else:
+            blank = _nulls(cells)
+        present.append(~blank)
+        times.append(cells)
+    present_matrix = np.stack(present, axis=1) if k else np.zeros((n, 0), dtype=bool)
+    empty_rows = ~present_matrix.any(axis=1)
+    rec_rows, rec_cols = np.nonzero(present_matrix)  # row-major: (row, column) order
+    rec_rows = np.concatenate([rec_rows, np.flatnonzero(empty_rows)])
+    rec_cols = np.concatenate([rec_cols, np.full(int(empty_rows.sum()), -1)])
+    order = np.argsort(rec_rows * (k + 1) + rec_cols + 1, kind="stable")
+    rec_rows, rec_cols = rec_rows[order].astype(np.int64), rec_cols[order].astype(np.int64)
+
+    m = len(rec_rows)
+    at = np.zeros(m, dtype=np.int64)
+    ok = np.zeros(m, dtype=bool)
+    event = np.full(m, _EMPTY_ROW, dtype=np.int8)
+    actor_codes = np.full(m, -1, dtype=np.int32)
+    actor_dicts: list[pa.Array] = []
+    offset = 0
+    for j, wide in enumerate(spec.events):
+        mine = rec_cols == j
+        rows_j = rec_rows[mine]
+        values, good = _parse_times(times[j], zone)
+        at[mine], ok[mine] = values[rows_j], good[rows_j]
+        event[mine] = EVENT_CODE[wide.event]
+        if wide.actor:
+            coded = _encode(column(wide.actor))
+            local = coded.codes[rows_j]
+            actor_codes[mine] = np.where(local >= 0, local + offset, -1)
+            actor_dicts.append(coded.dictionary)
+            offset += len(coded.dictionary)
+    ok[rec_cols < 0] = True  # an empty row's reason is its emptiness, not a missing time
+    actor = _Coded(actor_codes, pa.concat_arrays(actor_dicts) if actor_dicts
+                   else pa.array([], pa.string()))
+    return _Part(spec, read, index, rec_rows, rec_cols, lead.take(rec_rows), at, ok, event,
+                 actor, {name: coded.take(rec_rows) for name, coded in fields.items()},
+                 times, None, lookups, mapped, zone)
+
+
+def _event_codes(column: pa.ChunkedArray | pa.Array, names: dict[str, str]) -> np.ndarray:
+    """Event codes per row, translating CRM names first; work is per distinct name."""
+    coded = _encode(column)
+    lookup = np.empty(len(coded.dictionary) + 1, dtype=np.int8)
+    for i, name in enumerate(coded.dictionary.to_pylist()):
+        text = name.strip()
+        text = names.get(text, names.get(name, text))
+        lookup[i] = EVENT_CODE.get(text, _UNKNOWN_EVENT)
+    lookup[-1] = _NO_EVENT
+    return lookup[coded.codes]
+
+
+# ============================================================================ merging
+
+
+def _unify(parts: list[_Coded]) -> tuple[np.ndarray, pa.Array]:
+    """Concatenate coded columns of several files into codes of one shared dictionary."""
+    if len(parts) == 1:
+        return parts[0].codes, parts[0].dictionary
+    dictionaries = [p.dictionary for p in parts]
+    merged = pc.dictionary_encode(pa.concat_arrays(dictionaries)) if any(
+        len(d) for d in dictionaries) else None
+    codes = []
+    start = 0
+    for part in parts:
+        size = len(part.dictionary)
+        if merged is None or size == 0:
+            codes.append(np.full(len(part.codes), -1, dtype=np.int32))
+            continue
+        lookup = np.append(_int_codes([merged.indices.slice(start, size)], size), -1)
+        codes.append(lookup[part.codes])
+        start += size
+    dictionary = merged.dictionary if merged is not None else pa.array([], pa.string())
+    return np.concatenate(codes), dictionary
+
+
+def _objects(codes: np.ndarray, dictionary: pa.Array) -> np.ndarray:
+    """Codes to an object array of str, None where there is no value."""
+    values = np.empty(len(dictionary) + 1, dtype=object)
+    values[:-1] = dictionary.to_numpy(zero_copy_only=False)
+    values[-1] = None
+    return values[codes]
+
+
+def _concat(arrays: list[np.ndarray], dtype=np.int64) -> np.ndarray:
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+
+
+def _sort_order(lead: np.ndarray, at: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(order, lead, at) sorted stably by lead then time, or None when they are already.
+
+    One `np.sort` of lead and position packed into an int64 (unique keys, so no stable sort is
+    needed, and the sorted leads are the keys' high bits) groups leads in read order; only
+    leads whose events were not read in time order are then sorted by time."""
+    n = len(lead)
+    if n < 2:
+        return None
+    step = lead[1:] != lead[:-1]
+    if not np.any(lead[1:][step] < lead[:-1][step]):
+        backwards = at[1:] < at[:-1]
+        backwards &= ~step
+        if not backwards.any():
+            return None
+    index_bits = max(n - 1, 1).bit_length()
+    if (int(lead.max()) + 1).bit_length() + index_bits <= 63:
+        key = lead.astype(np.int64)
+        key <<= index_bits
+        key |= np.arange(n, dtype=np.int64)
+        key.sort()
+        lead_sorted = key >> index_bits
+        key &= (1 << index_bits) - 1
+        order = key
+    else:
+        order = np.argsort(lead, kind="stable")
+        lead_sorted = lead[order].astype(np.int64)
+    at_sorted = at[order]
+    back = at_sorted[1:] < at_sorted[:-1]
+    back &= lead_sorted[1:] == lead_sorted[:-1]
+    back = np.flatnonzero(back)
+    if len(back):
+        unsorted = np.zeros(int(lead.max()) + 1, dtype=bool)
+        unsorted[lead_sorted[back]] = True
+        span = np.flatnonzero(unsorted[lead_sorted])  # runs of whole leads, in lead order
+        fix = np.lexsort((at_sorted[span], lead_sorted[span]))
+        order[span] = order[span][fix]
+        at_sorted[span] = at_sorted[span][fix]
+    return order, lead_sorted, at_sorted
+
+
+def _before_created(lead: np.ndarray, at: np.ndarray, event: np.ndarray, leads: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in the sorted records) of events earlier than their lead's first `created`,
+    and that first `created` time for each."""
+    created = np.flatnonzero(event == _CREATED)
+    if not len(created):
+        return created, created
+    first = np.r_[True, lead[created[1:]] != lead[created[:-1]]]
+    created = created[first]  # the first `created` of each lead that has one
+    run_start = np.searchsorted(lead, lead[created], side="left")
+    ahead = created - run_start  # events sorted before it in its lead's run
+    has = np.flatnonzero(ahead)
+    if not len(has):
+        return has, has
+    counts = ahead[has]
+    candidates = np.repeat(run_start[has] - np.r_[0, np.cumsum(counts)[:-1]], counts)
+    candidates += np.arange(len(candidates))
+    created_at = np.repeat(at[created[has]], counts)
+    early = at[candidates] < created_at
+    return candidates[early], created_at[early]
+
+
+def _assemble(parts: list[_Part]) -> History:
+    empty = _Coded(np.zeros(0, dtype=np.int32), pa.array([], pa.string()))
+    starts = np.cumsum([0] + [len(p.at) for p in parts])
+    bad = _concat([p.bad for p in parts], bool)
+    good = np.flatnonzero(~bad) if bad.any() else None
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        return values if good is None else values[good]
+
+    def coded(column: list[_Coded]) -> tuple[np.ndarray, pa.Array]:
+        codes, dictionary = _unify(column) if column else (empty.codes, empty.dictionary)
+        return kept(codes), dictionary
+
+    lead, lead_dict = coded([p.lead for p in parts])
+    at = kept(_concat([p.at for p in parts]))
+    event = kept(_concat([p.event for p in parts]))
+    sort = _sort_order(lead, at)
+    if sort is not None:
+        order, lead, at = sort
+        event = event[order]
+        position = order if good is None else good[order]
+    else:
+        position = np.arange(len(bad), dtype=np.int64) if good is None else good
+
+    # Nothing of a lead may come before its first `created` event.
+    early, created_at = _before_created(lead, at, event, len(lead_dict))
+    rejects = _rejects(parts, bad, starts, position[early], created_at)
+    if len(early):
+        keep = np.ones(len(lead), dtype=bool)
+        keep[early] = False
+        lead, at, event, position = lead[keep], at[keep], event[keep], position[keep]
+
+    # `position` indexes the concatenated records; everything else is gathered through it.
+    def gather(values: np.ndarray) -> np.ndarray:
+        return values[position]
+
+    actor, actor_dict = _unify([p.actor for p in parts]) if parts else (empty.codes,
+                                                                        empty.dictionary)
+    actor = gather(actor)
+    names = list(dict.fromkeys(name for p in parts for name in p.fields))
+    fields = {}
+    for name in names:
+        codes, dictionary = _unify([
+            p.fields.get(name) or _Coded(np.full(len(p.at), -1, dtype=np.int32),
+                                         empty.dictionary) for p in parts])
+        fields[name] = _objects(gather(codes), dictionary)
+    if len(parts) == 1 and not parts[0].spec.wide and not parts[0].read.broken:
+        row = position + 1  # rows 1..n, one record each
+    else:
+        row = gather(_concat([p.read.rows[p.table_row] if p.spec.wide else p.read.rows
+                              for p in parts]))
+    source = np.searchsorted(starts, position, side="right").astype(np.int16) - 1 \
+        if len(parts) > 1 else np.zeros(len(position), dtype=np.int16)
+
+    lead, lead_dict = _compact(lead, lead_dict)  # leads whose every record was rejected
+    actor, actor_dict = _compact(actor, actor_dict)
+    per_part = np.bincount([r[0] for r in rejects], minlength=len(parts))
+    stats = [SourceStats(str(p.read.path), p.read.n_rows, len(p.at) + len(p.read.broken),
+                         int(per_part[i])) for i, p in enumerate(parts)]
+    return History(
+        lead=lead.astype(np.int64, copy=False), at=at.astype(np.int64, copy=False),
+        event=event.astype(np.int8), actor=actor.astype(np.int64, copy=False), row=row,
+        lead_ids=_objects(np.arange(len(lead_dict)), lead_dict),
+        actors=_objects(np.arange(len(actor_dict)), actor_dict),
+        fields=fields, rejects=[r[-1] for r in rejects],
+        rows_read=sum(s.records for s in stats), source=source, sources=stats,
+    )
+
+
+def _compact(codes: np.ndarray, dictionary: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Drop dictionary entries no code refers to (-1 stays -1)."""
+    if not len(dictionary):
+        return codes, dictionary
+    used = np.bincount(codes[codes >= 0] if (codes < 0).any() else codes,
+                       minlength=len(dictionary)) > 0
+    if used.all():
+        return codes, dictionary
+    renumber = np.append(np.where(used, np.cumsum(used) - 1, -1), -1).astype(codes.dtype)
+    return renumber[codes], dictionary.filter(pa.array(used))
+
+
+def _rejects(parts: list[_Part], bad: np.ndarray, starts: np.ndarray, early: np.ndarray,
+             early_created: np.ndarray) -> list[tuple[int, int, int, int, Reject]]:
+    """Every rejected record of every file, in the order they were read. `early` holds the
+    positions (in the concatenated records) of events before their lead's `created`."""
+    out: list[tuple[int, int, int, int, Reject]] = []
+    early_part = np.searchsorted(starts, early, side="right") - 1
+    for i, p in enumerate(parts):
+        for reject in p.read.broken:
+            out.append((i, reject.row, -1, 0, reject))
+        mine = np.flatnonzero(bad[starts[i]:starts[i + 1]])
+        extra = early[early_part == i] - starts[i]
+        if not len(mine) and not len(extra):
+            continue
+        created_at = dict(zip(extra.tolist(), early_created[early_part == i].tolist(),
+                              strict=True))
+        records = np.concatenate([mine, extra]).astype(np.int64)
+        raws = p.raw(p.rows_in_table(records))
+        for record, raw in zip(records.tolist(), raws, strict=True):
+            if record in created_at:
+                name = EVENTS[int(p.event[record])]
+                reason = (f"'{name}' at {_format_instant(p.at[record], p.zone)} is before "
+                          f"the lead was created "
+                          f"({_format_instant(created_at[record], p.zone)})")
+            else:
+                reason = "; ".join(p.reasons(record))
+            column = p.column_of(record)
+            row = int(p.read.rows[p.rows_in_table(np.array([record]))[0]])
+            out.append((i, row, column, record, Reject(
+                str(p.read.path), row, reason, raw,
+                p.spec.events[column].at if column >= 0 else None)))
+    out.sort(key=lambda r: r[:4])
+    return out

@@ -1,0 +1,355 @@
+"""Period measures, as the seed material keeps them: volume delivered against each commitment
+per period (with the cumulative daily goal line), speed and depth of follow-up, the funnel, and
+the `cancel when` / `review when` triggers that read them.
+
+A period is a local calendar period (day, week from Monday, month, quarter, year) in the
+policy's timezone. A period counts as missed only once it has ended by the as-of time; the
+first `grace` periods of the agreement do not count (slack while the numbers settle).
+"""
+
+from __future__ import annotations
+
+import calendar as calendar_module
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from sla_dsl import model as m
+from sla_dsl.conditions import ConditionEvaluator
+from sla_dsl.consequences import period_start
+from sla_dsl.evaluation import MET, NONE, Evaluation
+from sla_dsl.history import EVENT_CODE
+
+_US = 1_000_000
+
+
+def _local_dates(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """Local calendar dates of instants (as datetime64[D]), via the zone's offsets per day."""
+    if len(us) == 0:
+        return np.zeros(0, dtype="datetime64[D]")
+    utc_days = (us // (86400 * _US)).astype("datetime64[D]")
+    out = np.empty(len(us), dtype="datetime64[D]")
+    for day in np.unique(utc_days):
+        noon = dt.datetime.fromisoformat(str(day)).replace(hour=12, tzinfo=dt.UTC)
+        offsets = {noon.astimezone(zone).utcoffset(), (noon - dt.timedelta(hours=12))
+                   .astimezone(zone).utcoffset(), (noon + dt.timedelta(hours=12))
+                   .astimezone(zone).utcoffset()}
+        mask = utc_days == day
+        if len(offsets) == 1:
+            shift = int(next(iter(offsets)).total_seconds()) * _US
+            out[mask] = ((us[mask] + shift) // (86400 * _US)).astype("datetime64[D]")
+        else:  # a DST change near this UTC day: convert these few one by one
+            out[mask] = [np.datetime64((dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+                                        + dt.timedelta(microseconds=int(v)))
+                                       .astimezone(zone).date()) for v in us[mask]]
+    return out
+
+
+def _period_starts(dates: np.ndarray, period: str) -> np.ndarray:
+    if period == "day":
+        return dates
+    if period == "week":
+        weekday = (dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+        return dates - weekday.astype("timedelta64[D]")
+    months = dates.astype("datetime64[M]")
+    if period == "month":
+        return months.astype("datetime64[D]")
+    month_index = months.astype(np.int64)
+    step = 3 if period == "quarter" else 12
+    return (month_index - month_index % step).astype("datetime64[M]").astype("datetime64[D]")
+
+
+def _period_end(start: dt.date, period: str) -> dt.date:
+    if period == "day":
+        return start + dt.timedelta(days=1)
+    if period == "week":
+        return start + dt.timedelta(days=7)
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    month = start.month - 1 + months
+    return dt.date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def _lead_values(policy: m.Policy, conditions: ConditionEvaluator, size: int) -> np.ndarray:
+    """Each lead's value: the first `value PERSONA` line whose persona matches, else the
+    default line; zero without one."""
+    values = np.zeros(size)
+    decided = np.zeros(size, dtype=bool)
+    default = 0.0
+    for line in policy.lead_values:
+        if line.persona is None:
+            default = float(line.amount.amount)
+            continue
+        hit = ~decided & conditions.definition("bare", line.persona.value)
+        values[hit] = float(line.amount.amount)
+        decided |= hit
+    values[~decided] = default
+    return values
+
+
+class PeriodMeasures:
+    def __init__(self, evaluation: Evaluation, conditions: ConditionEvaluator) -> None:
+        self.evaluation = evaluation
+        self.policy = evaluation.policy
+        self.conditions = conditions
+        self.zone = ZoneInfo(self.policy.timezone or "UTC")
+        self.handed = np.flatnonzero(evaluation.handoff_at != NONE)
+        self.handoff_dates = _local_dates(evaluation.handoff_at[self.handed], self.zone)
+        self.as_of_date = _local_dates(np.array([evaluation.as_of]), self.zone)[0].astype(object)
+        effective = self.policy.effective
+        self.first_date = effective.start.value if effective else (
+            self.handoff_dates.min().astype(object) if len(self.handed) else self.as_of_date)
+
+    def _grace(self, clause: str) -> int:
+        grace = [a for c in self.policy.consequences if c.trigger == "miss"
+                 and c.clause.name == clause for a in c.actions if isinstance(a, m.Grace)]
+        return int(grace[0].count.value) if grace else 0
+
+    def commitments(self) -> list[dict]:
+        rows = []
+        for commitment in self.policy.commitments:
+            for item in commitment.items:
+                if isinstance(item, m.DeliverCount | m.DeliverMoney):
+                    rows.append(self._deliveries(commitment, item))
+        return rows
+
+    def _delivered(self, item: m.DeliverCount | m.DeliverMoney) -> tuple[np.ndarray, str]:
+        """Per handed-off lead, what it adds to the commitment."""
+        if isinstance(item, m.DeliverCount):
+            if item.what.value in ("lead", "leads"):
+                return np.ones(len(self.handed)), "leads"
+            hits = self.conditions.definition("bare", item.what.value)[self.handed]
+            return hits.astype(float), item.what.value
+        if item.measure == "lead value":
+            values = _lead_values(self.policy, self.conditions, self.evaluation.lead_count)
+            return values[self.handed], f"{item.amount.currency} of lead value"
+        return self._revenue()[self.handed], f"{item.amount.currency} of revenue"
+
+    def _revenue(self) -> np.ndarray:
+        history = self.evaluation.history
+        amounts = history.fields.get("amount")
+        revenue = np.zeros(self.evaluation.lead_count)
+        if amounts is None:
+            return revenue
+        won = np.flatnonzero((history.event == EVENT_CODE["won"])
+                             & (history.at <= self.evaluation.as_of))
+        for row in won:  # wins are few; their amounts are free text
+            try:
+                revenue[history.lead[row]] += float(amounts[row])
+            except (TypeError, ValueError):
+                continue
+        return revenue
+
+    def _deliveries(self, commitment: m.Commitment,
+                    item: m.DeliverCount | m.DeliverMoney) -> dict:
+        goal = float(item.count.value if isinstance(item, m.DeliverCount) else
+                     item.amount.amount)
+        adds, unit = self._delivered(item)
+        starts = _period_starts(self.handoff_dates, item.per)
+        grace = self._grace("deliver")
+        periods = []
+        start = period_start(dt.datetime.combine(self.first_date, dt.time()), item.per)
+        index = 0
+        while start <= self.as_of_date:
+            end = _period_end(start, item.per)
+            done = float(adds[starts == np.datetime64(start)].sum())
+            complete = end <= self.as_of_date
+            missed = complete and done < goal
+            periods.append({
+                "start": start.isoformat(), "end": end.isoformat(), "goal": goal,
+                "delivered": done, "attainment": round(100 * done / goal, 1) if goal else None,
+                "complete": complete, "missed": missed, "in_grace": index < grace,
+                "counts_as_miss": missed and index >= grace,
+                "daily": self._daily(adds, start, end, goal) if item.per == "month" else [],
+            })
+            start, index = end, index + 1
+        return {"from": commitment.giver.value, "to": commitment.receiver.value,
+                "deliver": unit, "per": item.per, "goal": goal, "periods": periods}
+
+    def _daily(self, adds: np.ndarray, start: dt.date, end: dt.date, goal: float) -> list[dict]:
+        """The waterfall chart: the cumulative goal line (goal x day / days in month) and what
+        was delivered by each day."""
+        days = calendar_module.monthrange(start.year, start.month)[1]
+        in_month = (self.handoff_dates >= np.datetime64(start)) & \
+                   (self.handoff_dates < np.datetime64(end))
+        by_day = np.zeros(days)
+        offsets = (self.handoff_dates[in_month] - np.datetime64(start)).astype(int)
+        np.add.at(by_day, offsets, adds[in_month])
+        cumulative = np.cumsum(by_day)
+        return [{"date": (start + dt.timedelta(days=d)).isoformat(),
+                 "goal": round(goal * (d + 1) / days, 2), "delivered": float(cumulative[d])}
+                for d in range(days) if start + dt.timedelta(days=d) <= self.as_of_date]
+
+    # ------------------------------------------------------------ follow-up and funnel
+
+    def follow_up(self) -> list[dict]:
+        """Speed (hours from handoff to first touch) and depth (touches on leads not yet
+        connected) per month, against the first-touch and cadence clauses."""
+        speed = [r for r in self.evaluation.clauses if r.clause == "first touch"]
+        rows = []
+        for result in speed:
+            done = result.at != NONE
+            delays = (result.at[done] - self.evaluation.handoff_at[result.leads[done]]) / (
+                3600 * _US)
+            months = _period_starts(_local_dates(self.evaluation.handoff_at[result.leads[done]],
+                                                 self.zone), "month")
+            for month in np.unique(months):
+                sample = delays[months == month]
+                rows.append({"handoff": result.handoff, "month": str(month)[:7],
+                             "touched": len(sample),
+                             "mean_hours": round(float(sample.mean()), 2),
+                             "median_hours": round(float(np.median(sample)), 2),
+                             "p90_hours": round(float(np.percentile(sample, 90)), 2),
+                             "met": int(np.count_nonzero(result.status[done][months == month]
+                                                         == MET))})
+        return rows
+
+    def depth(self) -> dict:
+        history = self.evaluation.history
+        start = self.evaluation.handoff_at
+        touch = np.isin(history.event, [EVENT_CODE["touch"]]) & \
+            (history.at <= self.evaluation.as_of)
+        touch &= (start[history.lead] != NONE) & (history.at >= start[history.lead])
+        counts = np.bincount(history.lead[touch], minlength=self.evaluation.lead_count)
+        connected = np.zeros(self.evaluation.lead_count, dtype=bool)
+        connected[history.lead[(history.event == EVENT_CODE["connected"])
+                               & (history.at <= self.evaluation.as_of)]] = True
+        open_leads = (start != NONE) & ~connected
+        mean = float(counts[open_leads].mean()) if open_leads.any() else None
+        return {"leads_not_connected": int(open_leads.sum()),
+                "mean_attempts": None if mean is None else round(mean, 2)}
+
+    def won(self) -> np.ndarray:
+        """Leads with a `won` event by the as-of time."""
+        history = self.evaluation.history
+        won = np.zeros(self.evaluation.lead_count, dtype=bool)
+        won[history.lead[(history.event == EVENT_CODE["won"])
+                         & (history.at <= self.evaluation.as_of)]] = True
+        return won
+
+    def funnel(self, now: ConditionEvaluator) -> list[dict]:
+        """Lead -> each stage -> won, with stages as the leads stand at the as-of time."""
+        stages = [d.name.value for d in self.policy.definitions_of("stage")]
+        size = self.evaluation.lead_count
+        steps = [("lead", np.ones(size, dtype=bool))]
+        steps += [(name, now.definition("bare", name)) for name in stages]
+        steps.append(("won", self.won()))
+        rows, previous = [], None
+        for name, mask in steps:
+            count = int(mask.sum())
+            rate = round(100 * count / previous, 1) if previous else None
+            rows.append({"stage": name, "leads": count, "rate_from_previous": rate})
+            previous = count
+        return rows
+
+
+class TriggerCheck:
+    """`cancel when` and `review when`, read against the measures above."""
+
+    def __init__(self, measures: PeriodMeasures, commitments: list[dict],
+                 stages_now: ConditionEvaluator) -> None:
+        self.measures = measures
+        self.commitments = commitments
+        self.stages_now = stages_now
+        self.readings: list[str] = []
+
+    def holds(self, trigger: m.Trigger) -> bool:
+        if isinstance(trigger, m.AnyTrigger):
+            return any([self.holds(t) for t in trigger.operands])
+        if isinstance(trigger, m.AllTriggers):
+            return all([self.holds(t) for t in trigger.operands])
+        if isinstance(trigger, m.Missed):
+            return self._missed(trigger)
+        reading = self._reading(trigger.metric)
+        if reading is None:
+            self.readings.append(f"{_metric_text(trigger.metric)}: no data")
+            return False
+        target = _target(trigger.value)
+        self.readings.append(f"{_metric_text(trigger.metric)} = {_shown(trigger.metric, reading)}")
+        return bool(_COMPARE[trigger.op](reading, target))
+
+    def _missed(self, trigger: m.Missed) -> bool:
+        longest = 0
+        for commitment in self.commitments:
+            if commitment["per"] != trigger.unit:
+                continue
+            streak = 0
+            for period in commitment["periods"]:
+                streak = streak + 1 if period["counts_as_miss"] else 0
+                longest = max(longest, streak)
+        self.readings.append(f"longest run of counted misses of {trigger.clause.name}: "
+                             f"{longest} {trigger.unit}{'' if longest == 1 else 's'}")
+        return longest >= int(trigger.count.value)
+
+    def _reading(self, metric: m.Metric) -> float | None:
+        evaluation = self.measures.evaluation
+        if isinstance(metric, m.RateMetric):
+            source = self._members(metric.source.value)
+            target = self._members(metric.target.value) & source
+            return 100 * target.sum() / source.sum() if source.sum() else None
+        results = [r for r in evaluation.clauses if r.clause == metric.clause.name]
+        if isinstance(metric, m.AttainmentMetric):
+            met = sum(r.count(MET) for r in results)
+            decided = met + sum(int(np.count_nonzero(r.status == 1)) for r in results)
+            return 100 * met / decided if decided else None
+        if metric.clause.name == "touches":
+            return self.measures.depth()["mean_attempts"]
+        delays = np.concatenate([
+            (r.at[r.at != NONE] - evaluation.handoff_at[r.leads[r.at != NONE]]) / _US
+            for r in results]) if results else np.zeros(0)
+        if len(delays) == 0:
+            return None
+        statistic = {"mean": np.mean, "median": np.median,
+                     "p90": lambda v: np.percentile(v, 90)}[metric.statistic]
+        return float(statistic(delays))  # seconds
+
+    def _members(self, name: str) -> np.ndarray:
+        if name in ("lead", "leads"):
+            return np.ones(self.measures.evaluation.lead_count, dtype=bool)
+        if name == "won" and ("bare", name) not in self.stages_now.definitions:
+            return self.measures.won()
+        return self.stages_now.definition("bare", name)
+
+
+_COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400,
+            "month": 30.4375 * 86400, "quarter": 91.3125 * 86400, "year": 365.25 * 86400}
+
+
+def _target(value: m.Value) -> float:
+    """Durations are compared in seconds of elapsed time (a business day reads as a day)."""
+    if isinstance(value, m.Duration):
+        return float(value.amount) * _SECONDS[value.unit]
+    return float(value.value)
+
+
+def _metric_text(metric: m.Metric) -> str:
+    if isinstance(metric, m.RateMetric):
+        return f"rate {metric.source.value} to {metric.target.value}"
+    if isinstance(metric, m.StatisticMetric):
+        return f"{metric.statistic} {metric.clause.name}"
+    return f"attainment of {metric.clause.name}"
+
+
+def _shown(metric: m.Metric, reading: float) -> str:
+    if isinstance(metric, m.RateMetric | m.AttainmentMetric):
+        return f"{reading:.1f}%"
+    if metric.clause.name == "touches":
+        return f"{reading:.2f} touches"
+    hours = reading / 3600
+    return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def triggers(policy: m.Policy, check: TriggerCheck) -> list[dict]:
+    from sla_dsl.formatter import trigger as trigger_text
+
+    rows = []
+    for statement in policy.statements:
+        if isinstance(statement, m.Cancel | m.ReviewWhen):
+            check.readings = []
+            fired = check.holds(statement.when)
+            rows.append({"statement": "cancel" if isinstance(statement, m.Cancel) else "review",
+                         "when": trigger_text(statement.when), "triggered": fired,
+                         "readings": list(check.readings)})
+    return rows

@@ -1,0 +1,208 @@
+"""What an evaluation says, as a document (JSON) and as a summary a manager reads (text).
+
+Both are views of one document built here, so the text never says something the JSON does
+not. The document's shape is documented in docs/evaluate.md and kept by a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from sla_dsl.consequences import Actions, all_actions, strike_counts
+from sla_dsl.evaluation import BREACHED, MET, NONE, PENDING, STATUS_NAMES, Evaluation
+from sla_dsl.periods import PeriodMeasures, TriggerCheck, triggers
+
+FORMAT_VERSION = 1
+
+
+def _iso(us: int, zone: ZoneInfo) -> str | None:
+    if us == NONE:
+        return None
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(us))
+    return moment.astimezone(zone).isoformat()
+
+
+def _attainment(met: int, breached: int) -> float | None:
+    decided = met + breached
+    return round(100.0 * met / decided, 1) if decided else None
+
+
+def clause_summaries(evaluation: Evaluation) -> list[dict]:
+    summaries = []
+    for result in evaluation.clauses:
+        met, breached = result.count(MET), result.count(BREACHED)
+        summaries.append({
+            "handoff": result.handoff, "clause": result.clause, "party": result.party,
+            "leads": len(result.leads), "met": met, "breached": breached,
+            "pending": result.count(PENDING), "attainment": _attainment(met, breached),
+        })
+    return summaries
+
+
+def owner_summaries(evaluation: Evaluation) -> list[dict]:
+    """Per owner, across clauses: who kept the agreement and who did not, worst first."""
+    met: Counter = Counter()
+    breached: Counter = Counter()
+    for result in evaluation.clauses:
+        if result.clause == "threshold":  # the sender's clause, not the owner's
+            continue
+        owners = evaluation.owner[result.leads]
+        for status, counter in ((MET, met), (BREACHED, breached)):
+            names, counts = np.unique(owners[result.status == status].astype(str),
+                                      return_counts=True)
+            counter.update(dict(zip(names.tolist(), counts.tolist(), strict=True)))
+    rows = [{"owner": None if name == "None" else name, "met": met[name],
+             "breached": breached[name], "attainment": _attainment(met[name], breached[name])}
+            for name in set(met) | set(breached)]
+    return sorted(rows, key=lambda r: (-r["breached"], r["attainment"] or 0, str(r["owner"])))
+
+
+def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
+    per_lead: dict[int, list[dict]] = {}
+    for result in evaluation.clauses:
+        for lead, status, due, at in zip(result.leads.tolist(), result.status.tolist(),
+                                         result.due.tolist(), result.at.tolist(), strict=True):
+            per_lead.setdefault(lead, []).append({
+                "clause": result.clause, "status": STATUS_NAMES[status],
+                "due": _iso(due, zone), "at": _iso(at, zone),
+            })
+    lead_ids = evaluation.history.lead_ids
+    return [{
+        "lead_id": str(lead_ids[lead]),
+        "handoff": evaluation.handoff[lead],
+        "segment": evaluation.segment[lead],
+        "owner": evaluation.owner[lead],
+        "handed_off_at": _iso(int(evaluation.handoff_at[lead]), zone),
+        "clauses": clauses,
+    } for lead, clauses in sorted(per_lead.items())]
+
+
+def consequence_records(evaluation: Evaluation, actions: list[Actions],
+                        zone: ZoneInfo) -> list[dict]:
+    lead_ids = evaluation.history.lead_ids
+    records = []
+    for group in actions:
+        for lead, fires, fired in zip(group.leads.tolist(), group.fires.tolist(),
+                                      group.fired.tolist(), strict=True):
+            records.append({
+                "lead_id": str(lead_ids[lead]), "handoff": group.handoff,
+                "clause": group.clause, "action": group.action, "to": group.to,
+                "owner": evaluation.owner[lead], "at": _iso(fires, zone),
+                "status": "fired" if fired else "scheduled",
+            })
+    records.sort(key=lambda r: (r["at"] or "", r["lead_id"], r["action"]))
+    return records
+
+
+def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
+    """The whole evaluation as plain data: what `--format json` prints."""
+    zone = ZoneInfo(evaluation.policy.timezone or "UTC")
+    counts = evaluation.history.counts
+    actions = all_actions(evaluation)
+    measures = PeriodMeasures(evaluation, evaluation.at_handoff)
+    commitments = measures.commitments()
+    check = TriggerCheck(measures, commitments, evaluation.now)
+    doc = {
+        "format": FORMAT_VERSION,
+        "policy": evaluation.policy.title,
+        "timezone": zone.key,
+        "as_of": _iso(evaluation.as_of, zone),
+        "rows": {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected},
+        "summary": {
+            "leads": evaluation.lead_count,
+            "handed_off": int(np.count_nonzero(evaluation.handoff_at != NONE)),
+            "clauses": clause_summaries(evaluation),
+            "owners": owner_summaries(evaluation),
+        },
+        "leads": lead_records(evaluation, zone) if include_leads else [],
+        "periods": [dict(period, commitment={k: v for k, v in c.items() if k != "periods"})
+                    for c in commitments for period in c["periods"]],
+        "consequences": consequence_records(evaluation, actions, zone),
+        "strikes": strike_counts(evaluation, actions),
+        "follow_up": {"speed": measures.follow_up(), "depth": measures.depth()},
+        "funnel": measures.funnel(evaluation.now),
+        "triggers": triggers(evaluation.policy, check),
+    }
+    return doc
+
+
+def render_text(doc: dict, *, worst: int = 10) -> str:
+    """The summary a sales and a marketing manager act on: worst offenders first."""
+    rows = doc["rows"]
+    summary = doc["summary"]
+    out = [
+        f"{doc['policy'] or 'Policy'}: as of {doc['as_of']}",
+        f"history: {rows['read']} rows read, {rows['accepted']} accepted, "
+        f"{rows['rejected']} rejected",
+        f"leads: {summary['leads']}, handed off: {summary['handed_off']}",
+        "",
+        "clauses (met / breached / pending, attainment of decided leads):",
+    ]
+    width = max((len(f"{c['handoff']}: {c['clause']}") for c in summary["clauses"]), default=0)
+    for clause in sorted(summary["clauses"], key=lambda c: (c["attainment"] is None,
+                                                            c["attainment"] or 0)):
+        label = f"{clause['handoff']}: {clause['clause']}".ljust(width)
+        rate = "-" if clause["attainment"] is None else f"{clause['attainment']:.1f}%"
+        out.append(f"  {label}  {clause['met']:>7} {clause['breached']:>7} "
+                   f"{clause['pending']:>7}  {rate:>6}  ({clause['party']})")
+    offenders = [o for o in summary["owners"] if o["breached"]][:worst]
+    if offenders:
+        out += ["", f"owners with the most breaches (worst {len(offenders)}):"]
+        for owner in offenders:
+            out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
+                       f"{owner['met']:>6} met  ({owner['attainment']:.1f}%)")
+    out += _commitments_text(doc) + _consequences_text(doc) + _triggers_text(doc)
+    breached = [(lead, clause) for lead in doc["leads"] for clause in lead["clauses"]
+                if clause["status"] == "breached"]
+    if breached:
+        breached.sort(key=lambda pair: pair[1]["due"] or "")
+        out += ["", f"latest breaches ({min(worst, len(breached))} of {len(breached)}):"]
+        for lead, clause in breached[-worst:][::-1]:
+            done = f"done {clause['at']}" if clause["at"] else "not done"
+            out.append(f"  {lead['lead_id']:<20} {lead['handoff']}: {clause['clause']}, "
+                       f"due {clause['due']}, {done}, owner {lead['owner'] or '-'}")
+    return "\n".join(out) + "\n"
+
+
+def _commitments_text(doc: dict) -> list[str]:
+    if not doc["periods"]:
+        return []
+    out = ["", "commitments (delivered / goal per period):"]
+    for period in doc["periods"]:
+        commitment = period["commitment"]
+        state = ("missed" if period["counts_as_miss"] else
+                 "missed, in grace" if period["missed"] else
+                 "in progress" if not period["complete"] else "met")
+        out.append(f"  {commitment['from']} to {commitment['to']}: {commitment['deliver']} "
+                   f"{period['start']}  {period['delivered']:g} / {period['goal']:g} "
+                   f"({period['attainment']}%) {state}")
+    return out
+
+
+def _consequences_text(doc: dict) -> list[str]:
+    if not doc["consequences"] and not doc["strikes"]:
+        return []
+    tally = Counter((c["action"], c["status"]) for c in doc["consequences"])
+    out = ["", "consequences:"]
+    for (action, status), count in sorted(tally.items()):
+        out.append(f"  {action:<9} {count:>6} {status}")
+    for row in doc["strikes"]:
+        if row["triggered"]:
+            out.append(f"  {row['owner']}: {row['strikes']} strikes in the {row['period']} from "
+                       f"{row['start']} (limit {row['limit']}): {row['then']}")
+    return out
+
+
+def _triggers_text(doc: dict) -> list[str]:
+    if not doc["triggers"]:
+        return []
+    out = ["", "cancel and review triggers:"]
+    for row in doc["triggers"]:
+        verdict = "TRIGGERED" if row["triggered"] else "not triggered"
+        out.append(f"  {row['statement']} when {row['when']}: {verdict}")
+        out.extend(f"    {reading}" for reading in row["readings"])
+    return out
