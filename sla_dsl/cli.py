@@ -145,10 +145,10 @@ def _as_of(text: str | None, timezone: str) -> int | None:
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
+    from sla_dsl import report
     from sla_dsl.evaluation import BREACHED, evaluate
     from sla_dsl.history_io import HistoryError, load_history, write_rejects
     from sla_dsl.mapping import load_mapping
-    from sla_dsl.report import document, render_text
 
     checked = _checked(read_policy(args.policy))
     for diagnostic in checked.diagnostics:
@@ -186,8 +186,9 @@ def command_evaluate(args: argparse.Namespace) -> int:
     _progress(f"{counts.read} rows read, {counts.accepted} accepted, {counts.rejected} rejected;"
               f" evaluating {len(history.lead_ids)} leads")
     evaluation = evaluate(policy, history, as_of)
-    doc = document(evaluation)
-    text = (json.dumps(doc, indent=2) + "\n") if args.format == "json" else render_text(doc)
+    doc = report.document(evaluation)
+    text = (json.dumps(doc, indent=2) + "\n") if args.format == "json" \
+        else report.render_text(doc)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         _progress(f"wrote {args.output}")
