@@ -145,6 +145,7 @@ def _as_of(text: str | None, timezone: str) -> int | None:
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
+    # numpy and pyarrow are imported here, so that `sla check` in CI does not wait for them
     from sla_dsl import report
     from sla_dsl.evaluation import BREACHED, evaluate
     from sla_dsl.history_io import HistoryError, load_history, write_rejects

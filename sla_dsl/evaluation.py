@@ -29,6 +29,7 @@ import numpy as np
 from sla_dsl import model as m
 from sla_dsl.business_time import (
     BusinessCalendar,
+    add_open_time_many,
     deadlines,
     open_time_between_many,
     to_timedelta,
@@ -138,6 +139,7 @@ class _Replay:
         self.history = history
         self.size = len(history.lead_ids)
         self.calendars = _Calendars(policy)
+        self._pause_cache: dict[tuple, dict[int, list[tuple[int, int]]]] = {}
 
     # ------------------------------------------------------------ per-lead facts
 
@@ -225,7 +227,7 @@ class _Replay:
 
     def _first_event_clause(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
                             within: m.Duration, codes: np.ndarray, name: str) -> ClauseResult:
-        due = deadlines(start[leads], within, self.calendars.for_duration(within))
+        due = self._due(handoff, leads, start, within)
         at = self.first_after(codes, start)[leads]
         met = (at != NONE) & (at <= due)
         return ClauseResult(name, handoff.label, _receiver(handoff), leads,
@@ -233,9 +235,8 @@ class _Replay:
 
     def touches(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
                 clause: m.Touches) -> ClauseResult:
-        calendar = self.calendars.for_duration(clause.within)
         end_of = np.full(self.size, NONE, dtype=np.int64)
-        end_of[leads] = deadlines(start[leads], clause.within, calendar)
+        end_of[leads] = self._due(handoff, leads, start, clause.within)
         in_block = np.zeros(self.size, dtype=bool)
         in_block[leads] = True
 
@@ -256,6 +257,60 @@ class _Replay:
         due = end_of[leads]
         return ClauseResult("touches", handoff.label, _receiver(handoff), leads,
                             self._status(at_leads != NONE, due), due, at_leads)
+
+    # ------------------------------------------------------------ pauses
+
+    def _due(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
+             within: m.Duration) -> np.ndarray:
+        """Due times of one clock for the block's leads, pushed back by its pauses."""
+        calendar = self.calendars.for_duration(within)
+        due = deadlines(start[leads], within, calendar)
+        pauses = self.pauses(handoff, leads, start)
+        if not pauses:
+            return due
+        position = {int(lead): i for i, lead in enumerate(leads)}
+        for lead, intervals in pauses.items():
+            i = position[lead]
+            due[i] = _paused_due(int(start[lead]), int(due[i]), intervals, within, calendar)
+        return due
+
+    def pauses(self, handoff: m.Handoff, leads: np.ndarray,
+               start: np.ndarray) -> dict[int, list[tuple[int, int]]]:
+        """Per lead, the spans after its handoff while a `pause while` condition held.
+
+        The condition is read at every event that records one of its fields (the values
+        carried forward per lead), and holds from that event to the next such event."""
+        conditions = [i.condition for i in handoff.items if isinstance(i, m.Pause)]
+        if not conditions or len(leads) == 0:
+            return {}
+        key = (handoff.label, len(leads))
+        if key in self._pause_cache:
+            return self._pause_cache[key]
+        condition = conditions[0] if len(conditions) == 1 else m.AnyOf(
+            operands=conditions, span=conditions[0].span)
+        names = {n.field.value for n in m.walk_expr(condition) if hasattr(n, "field")}
+        names |= {n.name.value for n in m.walk_expr(condition) if isinstance(n, m.Ref)}
+        in_block = np.zeros(self.size, dtype=bool)
+        in_block[leads] = True
+        recorded = np.zeros(len(self.at), dtype=bool)
+        for name in names & set(self.fields):
+            recorded |= self.fields[name] != None  # noqa: E711 (elementwise on objects)
+        rows = np.flatnonzero(recorded & in_block[self.lead])
+        lead = self.lead[rows]
+        carried = {name: _carry_forward(lead, self.fields[name][rows])
+                   for name in names & set(self.fields)}
+        holds = ConditionEvaluator(self.policy, carried, len(rows)).evaluate(condition)
+        found: dict[int, list[tuple[int, int]]] = {}
+        ends = np.r_[self.at[rows][1:], np.iinfo(np.int64).max]
+        last_of_lead = np.r_[lead[1:] != lead[:-1], True] if len(lead) else lead.astype(bool)
+        ends[last_of_lead] = np.iinfo(np.int64).max
+        for i in np.flatnonzero(holds):
+            begin, end = int(self.at[rows[i]]), int(ends[i])
+            begin = max(begin, int(start[lead[i]]))
+            if end > begin:
+                found.setdefault(int(lead[i]), []).append((begin, end))
+        self._pause_cache[key] = found
+        return found
 
     def _spaced(self, handoff: m.Handoff, lead: np.ndarray, at: np.ndarray) -> np.ndarray:
         """Which touches count: the first of each lead, then each one at least `spacing` after
@@ -291,6 +346,43 @@ class _Replay:
         party = handoff.sender.value if handoff.sender else None
         return ClauseResult("threshold", handoff.label, party, leads, status, moment,
                             moment.copy())
+
+
+STOPPED = np.iinfo(np.int64).max  # a clock paused with no end in sight has no due time
+
+
+def _carry_forward(lead: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each row's latest non-empty value of its lead so far (rows sorted by lead and time)."""
+    present = np.array([v is not None for v in values], dtype=bool)
+    latest = np.maximum.accumulate(np.where(present, np.arange(len(values)), -1))
+    same_lead = (latest >= 0) & (lead[np.maximum(latest, 0)] == lead)
+    out = np.full(len(values), None, dtype=object)
+    out[same_lead] = values[latest[same_lead]]
+    return out
+
+
+def _paused_due(start: int, due: int, intervals: list[tuple[int, int]],
+                within: m.Duration, calendar: BusinessCalendar) -> int:
+    """Push a due time back by the pauses before it: by their open time for a business
+    duration, by their length otherwise; a pause still running at the due time stops it."""
+    base = due
+    for _ in range(len(intervals) + 1):
+        paused = 0
+        for begin, end in intervals:
+            if begin >= due:
+                continue
+            if end == STOPPED:
+                return STOPPED
+            stop = min(end, due)
+            paused += (int(open_time_between_many(np.array([begin]), np.array([stop]),
+                                                  calendar)[0])
+                       if within.business else stop - begin)
+        moved = int(add_open_time_many(np.array([base]), np.array([paused]), calendar)[0]) \
+            if within.business else base + paused
+        if moved == due:
+            return due
+        due = moved
+    return due
 
 
 def _receiver(handoff: m.Handoff) -> str | None:

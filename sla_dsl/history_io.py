@@ -39,6 +39,7 @@ import difflib
 import json
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -63,8 +64,8 @@ __all__ = ["event_schema", "load_history", "parse_time", "write_rejects"]
 _US = 1_000_000
 _DAY_US = 86_400 * _US
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-_MIN_US = (dt.date(1, 1, 3).toordinal() - _EPOCH_ORDINAL) * _DAY_US
-_MAX_US = (dt.date(9999, 12, 29).toordinal() - _EPOCH_ORDINAL) * _DAY_US
+_MIN_US = (dt.date(1, 1, 5).toordinal() - _EPOCH_ORDINAL) * _DAY_US
+_MAX_US = (dt.date(9999, 12, 25).toordinal() - _EPOCH_ORDINAL) * _DAY_US
 _BOM = b"\xef\xbb\xbf"
 _CREATED = EVENT_CODE["created"]
 
@@ -465,9 +466,8 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
             value = json.loads(text)
         except UnicodeDecodeError:
             text, reason = line.decode("utf-8", "replace"), "line is not valid UTF-8 text"
-        except ValueError as exc:
-            reason = f"line is not valid JSON: {getattr(exc, 'msg', exc)} at character " \
-                     f"{getattr(exc, 'colno', '?')}"
+        except json.JSONDecodeError as exc:
+            reason = f"line is not valid JSON: {exc.msg} at character {exc.colno}"
         else:
             if not isinstance(value, dict):
                 kind = {list: "an array", str: "a string"}.get(type(value), "a single value")
@@ -485,10 +485,7 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
         for column in columns.values():
             if len(column) == count:
                 column.append(None)
-    table = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}) if columns \
-        else pa.table({})
-    if not columns:
-        table = pa.Table.from_batches([], schema=pa.schema([]))
+    table = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
     return _Read(path, table, np.array(rows, dtype=np.int64), broken)
 
 
@@ -514,6 +511,11 @@ def _read_parquet(path: Path, spec: SourceSpec) -> _Read:
                                                  or pa.types.is_large_string(kind.value_type)):
             column = pc.cast(column, kind.value_type)
             kind = column.type
+        if name in times and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                                  or pa.types.is_dictionary(kind) or name in keep):
+            raise HistoryError(f"{path}: column `{name}` holds {kind}, not times\n  help: "
+                               f"write times as ISO 8601 text (2026-03-02T09:30:00+01:00) or "
+                               f"as a timestamp or date column")
         if pa.types.is_dictionary(kind):
             pass  # text, already encoded: `_encode` takes it as it is
         elif pa.types.is_large_string(kind) or pa.types.is_binary(kind) \
@@ -537,6 +539,10 @@ def _read_parquet(path: Path, spec: SourceSpec) -> _Read:
 def _parse_times(column: pa.ChunkedArray | pa.Array, zone: ZoneInfo
                  ) -> tuple[np.ndarray, np.ndarray]:
     """`at` values as (µs since the epoch UTC, ok). Nulls and unparseable text are not ok."""
+    if pa.types.is_dictionary(column.type):
+        column = pc.cast(column, column.type.value_type)
+    if pa.types.is_large_string(column.type):
+        column = pc.cast(column, pa.string())
     kind = column.type
     n = len(column)
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
@@ -882,17 +888,31 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     _missing_columns(spec, read, needed, list(lookups))
     field_columns = (dict(spec.fields) if spec.fields is not None
                      else {name: name for name in columns if name not in used})
+    for name in [w.at for w in spec.events] if spec.wide else [spec.at]:
+        kind = column(name).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                or pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+            raise HistoryError(f"{read.path}: column `{name}` holds {kind}, not times\n  help: "
+                               f"write times as ISO 8601 text (2026-03-02T09:30:00+01:00) or "
+                               f"as a timestamp or date column")
 
-    lead = _encode(column(spec.lead_id))
-    fields = {name: _encode(column(col)) for name, col in field_columns.items()}
     n = table.num_rows
+    # Hashing the lead ids is the longest single step and Arrow does it without the GIL: on a
+    # second thread, while this one parses times and encodes the other columns.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_encode, column(spec.lead_id))
+        fields = {name: _encode(column(col)) for name, col in field_columns.items()}
+        if not spec.wide:
+            at, ok = _parse_times(column(spec.at), zone)
+            event_column = column(spec.event)
+            events = _event_codes(event_column, spec.event_names)
+            actor = (_encode(column(spec.actor)) if spec.actor in columns
+                     else _Coded(np.full(n, -1, dtype=np.int32), pa.array([], pa.string())))
+        lead = pending.result()
     if not spec.wide:
-        at, ok = _parse_times(column(spec.at), zone)
-        event_column = column(spec.event)
-        actor = (_encode(column(spec.actor)) if spec.actor in columns
-                 else _Coded(np.full(n, -1, dtype=np.int32), pa.array([], pa.string())))
-        return _Part(spec, read, index, None, None, lead, at, ok,
-                     _event_codes(event_column, spec.event_names), actor, fields,
+        return _Part(spec, read, index, None, None, lead, at, ok, events, actor, fields,
                      [column(spec.at)], event_column, lookups, mapped, zone)
 
     # A wide export: each non-empty date cell is a record, in (row, mapping order) order.
@@ -1119,8 +1139,8 @@ def _assemble(parts: list[_Part]) -> History:
     return History(
         lead=lead.astype(np.int64, copy=False), at=at.astype(np.int64, copy=False),
         event=event.astype(np.int8), actor=actor.astype(np.int64, copy=False), row=row,
-        lead_ids=_objects(np.arange(len(lead_dict)), lead_dict),
-        actors=_objects(np.arange(len(actor_dict)), actor_dict),
+        lead_ids=lead_dict.to_numpy(zero_copy_only=False).astype(object, copy=False),
+        actors=actor_dict.to_numpy(zero_copy_only=False).astype(object, copy=False),
         fields=fields, rejects=[r[-1] for r in rejects],
         rows_read=sum(s.records for s in stats), source=source, sources=stats,
     )

@@ -13,14 +13,22 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl.consequences import Actions, all_actions, strike_counts
-from sla_dsl.evaluation import BREACHED, MET, NONE, PENDING, STATUS_NAMES, Evaluation
+from sla_dsl.evaluation import (
+    BREACHED,
+    MET,
+    NONE,
+    PENDING,
+    STATUS_NAMES,
+    STOPPED,
+    Evaluation,
+)
 from sla_dsl.periods import PeriodMeasures, TriggerCheck, triggers
 
 FORMAT_VERSION = 1
 
 
 def _iso(us: int, zone: ZoneInfo) -> str | None:
-    if us == NONE:
+    if us in (NONE, STOPPED):
         return None
     moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(us))
     return moment.astimezone(zone).isoformat()

@@ -214,3 +214,44 @@ def test_a_lead_never_handed_off_has_no_clocks():
     evaluation = evaluate(FIRST_HOUR, history(("created", at(2026, 3, 4, 9, 0), "")))
     assert evaluation.handoff_at[0] == NONE
     assert len(evaluation.clauses[0].leads) == 0
+
+
+ON_HOLD = policy("  first touch within 4 business hours\n  pause while status == \"on hold\"")
+
+
+def test_a_pause_stops_the_clock_for_its_open_time():
+    handoff = at(2026, 3, 4, 9, 0)
+    events = history(("handoff", handoff, ""),
+                     ("updated", at(2026, 3, 4, 10, 0), ""),
+                     ("updated", at(2026, 3, 4, 12, 0), ""),
+                     status=[None, "on hold", "active"])
+    due = verdict(evaluate(ON_HOLD, events), "first touch")[1]
+    assert due == us(at(2026, 3, 4, 15, 0))  # 09:00 + 4 open hours + 2 hours on hold
+
+
+def test_a_pause_over_the_night_costs_only_its_open_time():
+    handoff = at(2026, 3, 4, 15, 0)
+    events = history(("handoff", handoff, ""),
+                     ("updated", at(2026, 3, 4, 16, 0), ""),
+                     ("updated", at(2026, 3, 5, 10, 0), ""),
+                     status=[None, "on hold", "active"])
+    # 15:00-16:00 runs (1 h), on hold 16:00-17:00 and 09:00-10:00 (2 open hours), then 3 h more
+    assert verdict(evaluate(ON_HOLD, events), "first touch")[1] == us(at(2026, 3, 5, 13, 0))
+
+
+def test_a_pause_still_running_keeps_the_clause_pending():
+    handoff = at(2026, 3, 4, 9, 0)
+    events = history(("handoff", handoff, ""), ("updated", at(2026, 3, 4, 10, 0), ""),
+                     status=[None, "on hold"])
+    status, due, _ = verdict(evaluate(ON_HOLD, events, as_of=us(at(2026, 3, 20, 9, 0))),
+                             "first touch")
+    assert status == PENDING and due == np.iinfo(np.int64).max
+
+
+def test_a_pause_before_the_handoff_or_of_another_value_does_not_stop_the_clock():
+    handoff = at(2026, 3, 4, 9, 0)
+    events = history(("created", at(2026, 3, 3, 9, 0), ""), ("handoff", handoff, ""),
+                     ("updated", at(2026, 3, 4, 10, 0), ""),
+                     status=["on hold", None, "nurturing"])
+    # on hold until 10:00 on the day of the handoff: 09:00-10:00 paused, then 4 hours
+    assert verdict(evaluate(ON_HOLD, events), "first touch")[1] == us(at(2026, 3, 4, 14, 0))
