@@ -150,3 +150,12 @@ def test_the_example_history_is_what_the_generator_makes(tmp_path):
     assert generate(["--leads", "400", "--start", "2026-01-05", "--days", "90",
                      "--out", str(out)]) == 0
     assert out.read_text() == Path(HISTORY).read_text()
+
+
+def test_the_documented_json_keys_are_the_real_ones(company_x_json):
+    doc_text = (ROOT / "docs" / "evaluate.md").read_text()
+    example = json.loads(doc_text.split("```json\n")[1].split("```")[0])
+    assert set(example) == set(company_x_json)
+    assert set(example["summary"]) == set(company_x_json["summary"])
+    for key in ("leads", "periods", "consequences", "strikes", "funnel", "triggers"):
+        assert set(example[key][0]) == set(company_x_json[key][0]), key
