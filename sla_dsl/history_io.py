@@ -82,7 +82,6 @@ _TIME_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[Tt ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
     r"([Zz]|[+-]\d{2}(?::?\d{2})?)?)?")
-_HAS_ZONE = r"\d[Tt ]\d\d(?::\d\d(?::\d\d(?:[.,]\d+)?)?)?(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"
 _EXPECTED_TIME = ("expected ISO 8601 such as 2026-03-02T09:30:00+01:00, 2026-03-02 09:30 "
                   "or 2026-03-02")
 
@@ -589,7 +588,7 @@ _NAIVE = pa.timestamp("us")
 
 def _parse_chunk(chunk: pa.Array, aware_first: bool):
     """One chunk of `at` text: Arrow's cast of the whole chunk when it can (all with offsets,
-    or all without), else the slow path."""
+    or all without: the usual case, and the fastest), else `_parse_texts`."""
     order = (_AWARE, _NAIVE) if aware_first else (_NAIVE, _AWARE)
     for target in order:
         try:
@@ -599,44 +598,61 @@ def _parse_chunk(chunk: pa.Array, aware_first: bool):
         n = len(chunk)
         return (_int64(parsed), np.full(n, target.tz is None), ~_nulls(parsed),
                 target.tz is not None)
-    values, naive, ok = _parse_mixed(pc.utf8_trim_whitespace(chunk), classified=False)
+    values, naive, ok = _parse_texts(chunk)
     return values, naive, ok, aware_first
 
 
-def _parse_mixed(chunk: pa.Array, classified: bool):
-    """Times Arrow refused as a whole: split into those with and without an offset, cast each,
-    and bisect what still fails down to small runs parsed one by one by `parse_time`."""
+def _digits(texts: pa.Array, start: int, stop: int) -> np.ndarray:
+    return _int64(pc.cast(pc.utf8_slice_codeunits(texts, start, stop), pa.int64()))
+
+
+def _parse_texts(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`parse_time` for a whole array, in Arrow string kernels and numpy: (values, naive, ok).
+
+    For chunks Arrow's cast refuses: mixed offsets and none, lowercase `t`/`z`, decimal commas,
+    nanoseconds, `24:00`, or some bad rows among good ones (a file of 03/02/2026 dates must not
+    be parsed row by row)."""
     n = len(chunk)
-    if n <= 256:
-        values = np.zeros(n, dtype=np.int64)
-        naive = np.zeros(n, dtype=bool)
-        ok = np.zeros(n, dtype=bool)
-        for i, text in enumerate(chunk.to_pylist()):
-            result = parse_time(text) if text is not None else "missing"
-            if not isinstance(result, str):
-                values[i], naive[i], ok[i] = result[0], result[1], True
-        return values, naive, ok
-    for target in (_AWARE, _NAIVE):
-        try:
-            parsed = pc.cast(chunk, target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-        return _int64(parsed), np.full(n, target.tz is None), ~_nulls(parsed)
     values = np.zeros(n, dtype=np.int64)
     naive = np.zeros(n, dtype=bool)
     ok = np.zeros(n, dtype=bool)
-    if not classified:
-        zoned = np.asarray(pc.fill_null(pc.match_substring_regex(chunk, _HAS_ZONE), False))
-        if zoned.any() and not zoned.all():
-            for mask in (zoned, ~zoned):
-                where = np.flatnonzero(mask)
-                v, z, k = _parse_mixed(chunk.take(pa.array(where)), classified=True)
-                values[where], naive[where], ok[where] = v, z, k
-            return values, naive, ok
-    half = n // 2
-    for lo, hi in ((0, half), (half, n)):
-        v, z, k = _parse_mixed(chunk.slice(lo, hi - lo), classified=True)
-        values[lo:hi], naive[lo:hi], ok[lo:hi] = v, z, k
+    texts = pc.utf8_trim_whitespace(chunk)
+    shaped = np.asarray(pc.fill_null(pc.match_substring_regex(texts, TIME_PATTERN), False))
+    if not shaped.any():
+        return values, naive, ok
+    where = np.flatnonzero(shaped)
+    if len(where) < n:
+        texts = texts.take(pa.array(where))
+    # Every text is now YYYY-MM-DD, optionally followed by [Tt ] clock and zone.
+    year, month, day = _digits(texts, 0, 4), _digits(texts, 5, 7), _digits(texts, 8, 10)
+    rest = pc.utf8_slice_codeunits(texts, 11)
+    clock = pc.utf8_rpad(pc.replace_substring_regex(rest, r"[Zz+-].*$", ""), 9, "0")
+    hour, minute, second = _digits(clock, 0, 2), _digits(clock, 3, 5), _digits(clock, 6, 8)
+    fraction = _digits(pc.utf8_rpad(pc.utf8_slice_codeunits(clock, 9), 6, "0"), 0, 6)
+    zone = pc.replace_substring_regex(rest, r"^[^Zz+-]*", "")
+    has_zone = np.asarray(pc.not_equal(zone, ""))
+    offset_text = pc.utf8_rpad(pc.replace_substring(zone, ":", ""), 5, "0")  # Z is Z0000
+    sign = np.where(np.asarray(pc.starts_with(zone, "-")), -1, 1)
+    offset_hours, offset_minutes = _digits(offset_text, 1, 3), _digits(offset_text, 3, 5)
+
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0])
+    good = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+    good &= day <= month_days[np.clip(month, 0, 13)] + (leap & (month == 2))
+    good &= (hour < 24) | ((hour == 24) & (minute == 0) & (second == 0) & (fraction == 0))
+    good &= (minute <= 59) & (second <= 59) & (offset_hours <= 23) & (offset_minutes <= 59)
+
+    # days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
+    y = year - (month <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
+    seconds -= sign * (offset_hours * 60 + offset_minutes) * 60
+    values[where] = seconds * _US + fraction
+    naive[where] = ~has_zone
+    ok[where] = good
     return values, naive, ok
 
 
@@ -739,8 +755,6 @@ class _Part:
     event: np.ndarray  # codes, or _NO_EVENT / _UNKNOWN_EVENT / _EMPTY_ROW
     actor: _Coded
     fields: dict[str, _Coded]
-    time_text: list[pa.ChunkedArray | pa.Array]  # per wide event (long form: one), for reasons
-    event_text: pa.ChunkedArray | pa.Array | None
     lookups: dict[str, pa.Array]
     mapped: bool
     zone: ZoneInfo
@@ -758,20 +772,27 @@ class _Part:
         bad |= ~self.time_ok
         return bad
 
-    def reasons(self, i: int) -> list[str]:
+    def reason_key(self, i: int, raw: dict[str, str]) -> tuple:
+        """What `reasons` depends on."""
+        column = self.column_of(i)
+        time = self.spec.events[column].at if column >= 0 else self.spec.at
+        return (bool(self.lead.codes[i] < 0), int(self.event[i]), column,
+                raw.get(self.spec.event) if self.event[i] == _UNKNOWN_EVENT else None,
+                None if self.time_ok[i] else raw.get(time))
+
+    def reasons(self, i: int, raw: dict[str, str]) -> list[str]:
+        """Why record `i` (whose raw values are `raw`) is rejected."""
         out = []
         if self.lead.codes[i] < 0:
             out.append("missing lead id")
         code = int(self.event[i])
-        row = int(self.rows_in_table(np.array([i]))[0])
         if code == _EMPTY_ROW:
             columns = ", ".join(w.at for w in self.spec.events)
             return [*out, f"row has no date in {columns}"]
         if code == _NO_EVENT:
             out.append("missing event")
         elif code == _UNKNOWN_EVENT:
-            assert self.event_text is not None
-            name = self.event_text[row].as_py().strip()
+            name = raw[self.spec.event].strip()
             reason = f"unknown event '{name}'; expected one of {', '.join(EVENTS)}"
             close = difflib.get_close_matches(name.lower(), EVENTS, n=1, cutoff=0.6)
             if close:
@@ -781,26 +802,27 @@ class _Part:
                            f"{self.spec.mapping_path.name})")
             out.append(reason)
         if not self.time_ok[i]:
-            column = max(self.column_of(i), 0)
-            text = self.time_text[column][row].as_py()
-            if text is None or not str(text).strip():
+            column = self.column_of(i)
+            text = raw[self.spec.events[column].at if column >= 0 else self.spec.at]
+            if not text.strip():
                 out.append("missing time")
             else:
-                result = parse_time(str(text))
+                result = parse_time(text)
                 out.append(result if isinstance(result, str)
-                           else f"time '{text}' is out of range")
+                           else f"time '{text}' is out of range (supported: 0001-01-05 "
+                                f"to 9999-12-24)")
         return out
 
     def raw(self, rows: np.ndarray) -> list[dict[str, str]]:
-        table = self.read.table.take(pa.array(rows, pa.int64()))
-        table = _as_text(table)
-        out = [{k: ("" if v is None else v) for k, v in row.items()}
-               for row in table.to_pylist()]
-        for name, values in self.lookups.items():
-            taken = values.take(pa.array(rows, pa.int64())).to_pylist()
-            for row, value in zip(out, taken, strict=True):
-                row[name] = "" if value is None else str(value)
-        return out
+        """The values of these table rows as read ("" for none), lookups included."""
+        index = pa.array(rows, pa.int64())
+        table = _as_text(self.read.table.take(index))
+        names = list(table.column_names) + list(self.lookups)
+        columns = [pc.fill_null(pc.cast(c, pa.string()), "").to_pylist() for c in table.columns]
+        columns += [pc.fill_null(pc.cast(v.take(index), pa.string()), "").to_pylist()
+                    for v in self.lookups.values()]
+        return [dict(zip(names, values, strict=True))
+                for values in zip(*columns, strict=True)] if columns else [{} for _ in rows]
 
 
 def _missing_columns(spec: SourceSpec, read: _Read, needed: list[tuple[str, str]],
@@ -808,6 +830,10 @@ def _missing_columns(spec: SourceSpec, read: _Read, needed: list[tuple[str, str]
     columns = read.table.column_names
     for key, name in needed:
         if name in columns or name in available:
+            continue
+        if not len(read.rows):  # no record to take it from (an empty JSON Lines file)
+            read.table = read.table.append_column(name, pa.nulls(0, pa.string()))
+            columns = read.table.column_names
             continue
         have = ", ".join(columns) or "none"
         close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
@@ -862,11 +888,8 @@ def _lookups(spec: SourceSpec, read: _Read, mapping: Mapping | None,
 
 def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, pa.Array],
              index: int, mapped: bool) -> _Part:
-    table = read.table
-    columns = table.column_names
-
     def column(name: str) -> pa.ChunkedArray | pa.Array:
-        return lookups[name] if name in lookups else table.column(name)
+        return lookups[name] if name in lookups else read.table.column(name)
 
     if spec.wide:
         needed = [("lead_id", spec.lead_id)]
@@ -886,6 +909,8 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     if spec.fields is not None:
         needed += [(f"fields.{name}", col) for name, col in spec.fields.items()]
     _missing_columns(spec, read, needed, list(lookups))
+    table = read.table
+    columns = table.column_names
     field_columns = (dict(spec.fields) if spec.fields is not None
                      else {name: name for name in columns if name not in used})
     for name in [w.at for w in spec.events] if spec.wide else [spec.at]:
@@ -913,7 +938,7 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
         lead = pending.result()
     if not spec.wide:
         return _Part(spec, read, index, None, None, lead, at, ok, events, actor, fields,
-                     [column(spec.at)], event_column, lookups, mapped, zone)
+                     lookups, mapped, zone)
 
     # A wide export: each non-empty date cell is a record, in (row, mapping order) order.
     k = len(spec.events)
@@ -960,7 +985,7 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
                    else pa.array([], pa.string()))
     return _Part(spec, read, index, rec_rows, rec_cols, lead.take(rec_rows), at, ok, event,
                  actor, {name: coded.take(rec_rows) for name, coded in fields.items()},
-                 times, None, lookups, mapped, zone)
+                 lookups, mapped, zone)
 
 
 def _event_codes(column: pa.ChunkedArray | pa.Array, names: dict[str, str]) -> np.ndarray:
@@ -1174,19 +1199,24 @@ def _rejects(parts: list[_Part], bad: np.ndarray, starts: np.ndarray, early: np.
         created_at = dict(zip(extra.tolist(), early_created[early_part == i].tolist(),
                               strict=True))
         records = np.concatenate([mine, extra]).astype(np.int64)
-        raws = p.raw(p.rows_in_table(records))
-        for record, raw in zip(records.tolist(), raws, strict=True):
+        in_table = p.rows_in_table(records)
+        raws = p.raw(in_table)
+        rows = p.read.rows[in_table].tolist()
+        source = str(p.read.path)
+        said: dict[tuple, str] = {}  # the same problem with the same values: worded once
+        for record, raw, row in zip(records.tolist(), raws, rows, strict=True):
             if record in created_at:
                 name = EVENTS[int(p.event[record])]
                 reason = (f"'{name}' at {_format_instant(p.at[record], p.zone)} is before "
                           f"the lead was created "
                           f"({_format_instant(created_at[record], p.zone)})")
             else:
-                reason = "; ".join(p.reasons(record))
+                key = p.reason_key(record, raw)
+                reason = said.get(key)
+                if reason is None:
+                    reason = said[key] = "; ".join(p.reasons(record, raw))
             column = p.column_of(record)
-            row = int(p.read.rows[p.rows_in_table(np.array([record]))[0]])
             out.append((i, row, column, record, Reject(
-                str(p.read.path), row, reason, raw,
-                p.spec.events[column].at if column >= 0 else None)))
+                source, row, reason, raw, p.spec.events[column].at if column >= 0 else None)))
     out.sort(key=lambda r: r[:4])
     return out

@@ -22,6 +22,7 @@ from sla_dsl.evaluation import (
     STOPPED,
     Evaluation,
 )
+from sla_dsl.formatter import item_line
 from sla_dsl.periods import PeriodMeasures, TriggerCheck, triggers
 
 FORMAT_VERSION = 1
@@ -39,12 +40,24 @@ def _attainment(met: int, breached: int) -> float | None:
     return round(100.0 * met / decided, 1) if decided else None
 
 
+_ITEM_OF_CLAUSE = {"first touch": "first_touch", "touches": "touches",
+                   "disposition": "disposition", "threshold": "when"}
+
+
+def _wording(evaluation: Evaluation, handoff: str, clause: str) -> str:
+    """The clause as the policy words it, so a manager reads the promise, not a code."""
+    block = next(h for h in evaluation.policy.handoffs if h.label == handoff)
+    return item_line(block.item(_ITEM_OF_CLAUSE[clause]))
+
+
 def clause_summaries(evaluation: Evaluation) -> list[dict]:
     summaries = []
     for result in evaluation.clauses:
         met, breached = result.count(MET), result.count(BREACHED)
         summaries.append({
-            "handoff": result.handoff, "clause": result.clause, "party": result.party,
+            "handoff": result.handoff, "clause": result.clause,
+            "wording": _wording(evaluation, result.handoff, result.clause),
+            "party": result.party,
             "leads": len(result.leads), "met": met, "breached": breached,
             "pending": result.count(PENDING), "attainment": _attainment(met, breached),
         })
@@ -148,12 +161,13 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         f"{rows['rejected']} rejected",
         f"leads: {summary['leads']}, handed off: {summary['handed_off']}",
         "",
-        "clauses (met / breached / pending, attainment of decided leads):",
+        "clauses, worst first (met / breached / pending, attainment of decided leads):",
     ]
-    width = max((len(f"{c['handoff']}: {c['clause']}") for c in summary["clauses"]), default=0)
+    width = max((len(f"{c['handoff']}: {c['wording']}") for c in summary["clauses"]),
+                default=0)
     for clause in sorted(summary["clauses"], key=lambda c: (c["attainment"] is None,
                                                             c["attainment"] or 0)):
-        label = f"{clause['handoff']}: {clause['clause']}".ljust(width)
+        label = f"{clause['handoff']}: {clause['wording']}".ljust(width)
         rate = "-" if clause["attainment"] is None else f"{clause['attainment']:.1f}%"
         out.append(f"  {label}  {clause['met']:>7} {clause['breached']:>7} "
                    f"{clause['pending']:>7}  {rate:>6}  ({clause['party']})")
