@@ -21,14 +21,24 @@ one export; several sources are read into one history, joined by lead id.
     name = "leads"
     file = "leads.csv"
     lead_id = "id"
-    [source.events]
-    created = "created_date"
+    [source.events]                 # event = date column; listed events of one row that share
+    created = "created_date"        # a time keep this order
     handoff = "mql_date"
     won = { at = "won_date", actor = "owner" }   # an event may name who did it
     touch = ["first_call", "second_call"]        # or come from several columns
 
-    [source.lookup]                 # a column borrowed from another source's row of the same lead
-    first_contact_date = "leads"
+    [[source]]
+    name = "deals"
+    file = "deals.csv"
+    lead_id = "lead"
+    [source.lookup]                 # a column borrowed from another source's row of the lead
+    created_date = "leads"
+    [source.events]
+    assigned = { at = "created_date", actor = "sdr" }
+
+A source is an event log unless it has [source.events]. In a wide export each non-empty date
+cell is one record; a row with no date at all is one record, rejected. Names of sources default
+to their file's stem.
 
 This module parses and checks the file itself; `sla_dsl.history_io` reads the data with it.
 Every mistake becomes a `MappingError` that names the file, the key and the fix.
@@ -143,15 +153,6 @@ class SourceSpec:
 
     def error(self, key: str | None, problem: str, fix: str) -> MappingError:
         return MappingError(f"{self.where(key)}: {problem}\n  help: {fix}")
-
-    def used_columns(self) -> list[str]:
-        """Columns that carry the lead id, times, event names or actors (not fields)."""
-        if self.wide:
-            used = [self.lead_id]
-            for wide in self.events:
-                used += [wide.at] + ([wide.actor] if wide.actor else [])
-            return used
-        return [self.lead_id, self.at, self.event] + ([self.actor] if self.actor else [])
 
 
 @dataclass(frozen=True)

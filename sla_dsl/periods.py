@@ -100,10 +100,27 @@ class PeriodMeasures:
         self.first_date = effective.start.value if effective else (
             self.handoff_dates.min().astype(object) if len(self.handed) else self.as_of_date)
 
+    def _miss_actions(self, clause: str) -> list[m.Action]:
+        return [a for c in self.policy.consequences if c.trigger == "miss"
+                and c.clause.name == clause for a in c.actions]
+
     def _grace(self, clause: str) -> int:
-        grace = [a for c in self.policy.consequences if c.trigger == "miss"
-                 and c.clause.name == clause for a in c.actions if isinstance(a, m.Grace)]
+        grace = [a for a in self._miss_actions(clause) if isinstance(a, m.Grace)]
         return int(grace[0].count.value) if grace else 0
+
+    def _owed(self, clause: str) -> dict:
+        """What a counted miss sets off: the credit owed and who is told."""
+        from sla_dsl.formatter import money
+
+        owed: dict = {"credits": [], "escalate_to": []}
+        for action in self._miss_actions(clause):
+            if isinstance(action, m.CreditShare):
+                owed["credits"].append(f"{action.percent.value:g}% of {action.of}")
+            elif isinstance(action, m.CreditAmount):
+                owed["credits"].append(money(action.amount))
+            elif isinstance(action, m.Escalate):
+                owed["escalate_to"].append(action.to.value)
+        return owed
 
     def commitments(self) -> list[dict]:
         rows = []
@@ -147,6 +164,7 @@ class PeriodMeasures:
         adds, unit = self._delivered(item)
         starts = _period_starts(self.handoff_dates, item.per)
         grace = self._grace("deliver")
+        owed = self._owed("deliver")
         periods = []
         start = period_start(dt.datetime.combine(self.first_date, dt.time()), item.per)
         index = 0
@@ -160,6 +178,8 @@ class PeriodMeasures:
                 "delivered": done, "attainment": round(100 * done / goal, 1) if goal else None,
                 "complete": complete, "missed": missed, "in_grace": index < grace,
                 "counts_as_miss": missed and index >= grace,
+                "credits_owed": owed["credits"] if missed and index >= grace else [],
+                "escalate_to": owed["escalate_to"] if missed and index >= grace else [],
                 "daily": self._daily(adds, start, end, goal) if item.per == "month" else [],
             })
             start, index = end, index + 1
@@ -182,42 +202,49 @@ class PeriodMeasures:
 
     # ------------------------------------------------------------ follow-up and funnel
 
-    def follow_up(self) -> list[dict]:
-        """Speed (hours from handoff to first touch) and depth (touches on leads not yet
-        connected) per month, against the first-touch and cadence clauses."""
-        speed = [r for r in self.evaluation.clauses if r.clause == "first touch"]
+    def speed(self) -> list[dict]:
+        """Speed of follow-up: hours from handoff to first touch, per day, week and month of
+        the handoff, beside how many of those leads met the first-touch clause."""
         rows = []
-        for result in speed:
+        for result in (r for r in self.evaluation.clauses if r.clause == "first touch"):
             done = result.at != NONE
             delays = (result.at[done] - self.evaluation.handoff_at[result.leads[done]]) / (
                 3600 * _US)
-            months = _period_starts(_local_dates(self.evaluation.handoff_at[result.leads[done]],
-                                                 self.zone), "month")
-            for month in np.unique(months):
-                sample = delays[months == month]
-                rows.append({"handoff": result.handoff, "month": str(month)[:7],
-                             "touched": len(sample),
-                             "mean_hours": round(float(sample.mean()), 2),
-                             "median_hours": round(float(np.median(sample)), 2),
-                             "p90_hours": round(float(np.percentile(sample, 90)), 2),
-                             "met": int(np.count_nonzero(result.status[done][months == month]
-                                                         == MET))})
+            dates = _local_dates(self.evaluation.handoff_at[result.leads[done]], self.zone)
+            met = result.status[done] == MET
+            for period in ("day", "week", "month"):
+                starts = _period_starts(dates, period)
+                for start in np.unique(starts):
+                    chosen = starts == start
+                    sample = delays[chosen]
+                    rows.append({"handoff": result.handoff, "period": period,
+                                 "start": str(start), "touched": len(sample),
+                                 "met": int(np.count_nonzero(met[chosen])),
+                                 "mean_hours": round(float(sample.mean()), 2),
+                                 "median_hours": round(float(np.median(sample)), 2),
+                                 "p90_hours": round(float(np.percentile(sample, 90)), 2)})
         return rows
 
-    def depth(self) -> dict:
+    def depth(self) -> list[dict]:
+        """Depth of follow-up per handoff block: mean touches on its leads not yet connected,
+        against the `touches at least N` the block asks for."""
         history = self.evaluation.history
         start = self.evaluation.handoff_at
-        touch = np.isin(history.event, [EVENT_CODE["touch"]]) & \
-            (history.at <= self.evaluation.as_of)
+        touch = (history.event == EVENT_CODE["touch"]) & (history.at <= self.evaluation.as_of)
         touch &= (start[history.lead] != NONE) & (history.at >= start[history.lead])
         counts = np.bincount(history.lead[touch], minlength=self.evaluation.lead_count)
         connected = np.zeros(self.evaluation.lead_count, dtype=bool)
         connected[history.lead[(history.event == EVENT_CODE["connected"])
                                & (history.at <= self.evaluation.as_of)]] = True
-        open_leads = (start != NONE) & ~connected
-        mean = float(counts[open_leads].mean()) if open_leads.any() else None
-        return {"leads_not_connected": int(open_leads.sum()),
-                "mean_attempts": None if mean is None else round(mean, 2)}
+        rows = []
+        for handoff in self.policy.handoffs:
+            leads = (self.evaluation.handoff == handoff.label) & ~connected
+            cadence = handoff.item("touches")
+            mean = float(counts[leads].mean()) if leads.any() else None
+            rows.append({"handoff": handoff.label, "leads_not_connected": int(leads.sum()),
+                         "mean_attempts": None if mean is None else round(mean, 2),
+                         "goal": int(cadence.count.value) if cadence else None})
+        return rows
 
     def won(self) -> np.ndarray:
         """Leads with a `won` event by the as-of time."""
@@ -293,7 +320,10 @@ class TriggerCheck:
             decided = met + sum(int(np.count_nonzero(r.status == 1)) for r in results)
             return 100 * met / decided if decided else None
         if metric.clause.name == "touches":
-            return self.measures.depth()["mean_attempts"]
+            depth = [r for r in self.measures.depth() if r["mean_attempts"] is not None]
+            total = sum(r["leads_not_connected"] for r in depth)
+            return sum(r["mean_attempts"] * r["leads_not_connected"] for r in depth) / total \
+                if total else None
         delays = np.concatenate([
             (r.at[r.at != NONE] - evaluation.handoff_at[r.leads[r.at != NONE]]) / _US
             for r in results]) if results else np.zeros(0)

@@ -64,6 +64,29 @@ def clause_summaries(evaluation: Evaluation) -> list[dict]:
     return summaries
 
 
+def _team(evaluation: Evaluation, label: str) -> str | None:
+    block = next(h for h in evaluation.policy.handoffs if h.label == label)
+    assign = block.item("round_robin") or block.item("owner")
+    if assign is None:
+        return None
+    return assign.team.value if hasattr(assign, "team") else assign.owner.value
+
+
+def team_summaries(evaluation: Evaluation) -> list[dict]:
+    """Per team the handoff blocks assign to, across their receivers' clauses."""
+    totals: dict[str | None, list[int]] = {}
+    for result in evaluation.clauses:
+        if result.clause == "threshold":
+            continue
+        counts = totals.setdefault(_team(evaluation, result.handoff), [0, 0])
+        counts[0] += result.count(MET)
+        counts[1] += result.count(BREACHED)
+    return sorted(({"team": team, "met": met, "breached": breached,
+                    "attainment": _attainment(met, breached)}
+                   for team, (met, breached) in totals.items()),
+                  key=lambda r: (r["attainment"] is None, r["attainment"] or 0))
+
+
 def owner_summaries(evaluation: Evaluation) -> list[dict]:
     """Per owner, across clauses: who kept the agreement and who did not, worst first."""
     met: Counter = Counter()
@@ -138,13 +161,14 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
             "handed_off": int(np.count_nonzero(evaluation.handoff_at != NONE)),
             "clauses": clause_summaries(evaluation),
             "owners": owner_summaries(evaluation),
+            "teams": team_summaries(evaluation),
         },
         "leads": lead_records(evaluation, zone) if include_leads else [],
         "periods": [dict(period, commitment={k: v for k, v in c.items() if k != "periods"})
                     for c in commitments for period in c["periods"]],
         "consequences": consequence_records(evaluation, actions, zone),
         "strikes": strike_counts(evaluation, actions),
-        "follow_up": {"speed": measures.follow_up(), "depth": measures.depth()},
+        "follow_up": {"speed": measures.speed(), "depth": measures.depth()},
         "funnel": measures.funnel(evaluation.now),
         "triggers": triggers(evaluation.policy, check),
     }
@@ -171,6 +195,11 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         rate = "-" if clause["attainment"] is None else f"{clause['attainment']:.1f}%"
         out.append(f"  {label}  {clause['met']:>7} {clause['breached']:>7} "
                    f"{clause['pending']:>7}  {rate:>6}  ({clause['party']})")
+    teams = [t for t in summary["teams"] if t["attainment"] is not None]
+    if teams:
+        out += ["", "teams:"]
+        out += [f"  {t['team'] or '(unassigned)':<24} {t['breached']:>6} breached, "
+                f"{t['met']:>6} met  ({t['attainment']:.1f}%)" for t in teams]
     offenders = [o for o in summary["owners"] if o["breached"]][:worst]
     if offenders:
         out += ["", f"owners with the most breaches (worst {len(offenders)}):"]
