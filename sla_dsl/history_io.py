@@ -29,6 +29,11 @@ Rules, each applied the same way in every format:
   rows in file order, a wide row's date columns in mapping order), so a mapping that lists
   `created` before `handoff` for the same date gets them in that order. Lead codes number leads
   in the order they first appear.
+- Columns of the result: `lead`, `actor` int64 codes (`actor` NO_ACTOR = -1 for none), `at`
+  int64 µs UTC, `event` int8, `row` int64 (1-based data row within its file), `source` int16
+  (index into `History.sources`, one `SourceStats` per file read), `lead_ids`/`actors` and each
+  field object arrays of str (fields None where empty). Leads or actors whose every record was
+  rejected are not listed.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ from sla_dsl.history import (
 )
 from sla_dsl.mapping import Mapping, SourceSpec, format_of
 
-__all__ = ["event_schema", "load_history", "parse_time", "write_rejects"]
+__all__ = ["HistoryError", "event_schema", "load_history", "parse_time", "write_rejects"]
 
 _US = 1_000_000
 _DAY_US = 86_400 * _US
@@ -946,6 +951,8 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     times = []
     for wide in spec.events:
         cells = column(wide.at)
+        if pa.types.is_dictionary(cells.type):
+            cells = pc.cast(cells, cells.type.value_type)
         if pa.types.is_string(cells.type):
             blank = np.asarray(pc.fill_null(pc.or_(pc.utf8_is_space(cells),
                                                    pc.equal(cells, "")), True))
@@ -965,24 +972,23 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     at = np.zeros(m, dtype=np.int64)
     ok = np.zeros(m, dtype=bool)
     event = np.full(m, _EMPTY_ROW, dtype=np.int8)
+    parsed: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # a column two events share: once
+    actors = {w.actor: _encode(column(w.actor)) for w in spec.events if w.actor}
+    lookups_of, actor_dictionary = _merge([coded.dictionary for coded in actors.values()])
+    to_merged = dict(zip(actors, lookups_of, strict=True))
     actor_codes = np.full(m, -1, dtype=np.int32)
-    actor_dicts: list[pa.Array] = []
-    offset = 0
     for j, wide in enumerate(spec.events):
         mine = rec_cols == j
         rows_j = rec_rows[mine]
-        values, good = _parse_times(times[j], zone)
+        if wide.at not in parsed:
+            parsed[wide.at] = _parse_times(times[j], zone)
+        values, good = parsed[wide.at]
         at[mine], ok[mine] = values[rows_j], good[rows_j]
         event[mine] = EVENT_CODE[wide.event]
         if wide.actor:
-            coded = _encode(column(wide.actor))
-            local = coded.codes[rows_j]
-            actor_codes[mine] = np.where(local >= 0, local + offset, -1)
-            actor_dicts.append(coded.dictionary)
-            offset += len(coded.dictionary)
+            actor_codes[mine] = to_merged[wide.actor][actors[wide.actor].codes[rows_j]]
     ok[rec_cols < 0] = True  # an empty row's reason is its emptiness, not a missing time
-    actor = _Coded(actor_codes, pa.concat_arrays(actor_dicts) if actor_dicts
-                   else pa.array([], pa.string()))
+    actor = _Coded(actor_codes, actor_dictionary)
     return _Part(spec, read, index, rec_rows, rec_cols, lead.take(rec_rows), at, ok, event,
                  actor, {name: coded.take(rec_rows) for name, coded in fields.items()},
                  lookups, mapped, zone)
@@ -1003,25 +1009,27 @@ def _event_codes(column: pa.ChunkedArray | pa.Array, names: dict[str, str]) -> n
 # ============================================================================ merging
 
 
+def _merge(dictionaries: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
+    """One dictionary for several: per input, a lookup from its codes to the merged codes (with
+    -1 kept at -1, as the last entry), and the merged dictionary."""
+    if not any(len(d) for d in dictionaries):
+        return [np.array([-1], dtype=np.int32) for _ in dictionaries], pa.array([], pa.string())
+    merged = pc.dictionary_encode(pa.concat_arrays(dictionaries))
+    lookups, start = [], 0
+    for dictionary in dictionaries:
+        size = len(dictionary)
+        lookups.append(np.append(_int_codes([merged.indices.slice(start, size)], size), -1))
+        start += size
+    return lookups, merged.dictionary
+
+
 def _unify(parts: list[_Coded]) -> tuple[np.ndarray, pa.Array]:
     """Concatenate coded columns of several files into codes of one shared dictionary."""
     if len(parts) == 1:
         return parts[0].codes, parts[0].dictionary
-    dictionaries = [p.dictionary for p in parts]
-    merged = pc.dictionary_encode(pa.concat_arrays(dictionaries)) if any(
-        len(d) for d in dictionaries) else None
-    codes = []
-    start = 0
-    for part in parts:
-        size = len(part.dictionary)
-        if merged is None or size == 0:
-            codes.append(np.full(len(part.codes), -1, dtype=np.int32))
-            continue
-        lookup = np.append(_int_codes([merged.indices.slice(start, size)], size), -1)
-        codes.append(lookup[part.codes])
-        start += size
-    dictionary = merged.dictionary if merged is not None else pa.array([], pa.string())
-    return np.concatenate(codes), dictionary
+    lookups, dictionary = _merge([p.dictionary for p in parts])
+    return np.concatenate([lookup[p.codes] for lookup, p in zip(lookups, parts,
+                                                                  strict=True)]), dictionary
 
 
 def _objects(codes: np.ndarray, dictionary: pa.Array) -> np.ndarray:

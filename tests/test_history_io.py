@@ -436,20 +436,38 @@ def _check_against_reference(texts: list[str], zone: str, calendar: BusinessCale
         assert value == instant, text
 
 
-def test_large_mixed_chunk_is_bisected_exactly():
-    rng = np.random.default_rng(3)
-    texts = []
-    for i in range(5000):
-        kind = rng.integers(0, 4)
-        day = 1 + i % 28
-        texts.append([f"2026-02-{day:02d}T10:00:00Z", f"2026-02-{day:02d} 10:00",
-                      f"2026-02-{day:02d}", f"2026-02-{day + 1:02d}T99:00"][kind])
-    values, ok = history_io._parse_times(pa.array(texts), ZoneInfo(AMS))
+TRICKY = ["2000-02-29", "1900-02-29", "2024-02-29T12:00Z", "2023-02-29", "2026-04-31",
+          "2026-12-31T24:00", "2026-12-31T24:00:01", "2026-01-01t09:00z", "2026-01-01 09:00,25",
+          "2026-01-01T09:00:00.123456789-00:30", "2026-01-01T09:00:00+0545", "0000-06-01",
+          "2026-00-10", "2026-01-00", "2026-01-01T23:59:59.999999+23:59", "2026-01-01T09+05",
+          "2026-01-01T09:00:00-12", " 2026-01-01T09:00 ", "2026-01-01T09:00:00.Z", "", None,
+          "2026-03-29 02:30", "2026-10-25 02:30", "2026-01-01T09:61", "1970-01-01T00:00Z"]
+
+
+@pytest.mark.parametrize("repeat", [1, 50])
+def test_vectorised_parser_on_tricky_texts(repeat):
+    """`_parse_texts` (what chunks Arrow refuses go through) against `parse_time`."""
+    texts = TRICKY * repeat
+    calendar = BusinessCalendar.always_open(AMS)
+    values, ok = history_io._parse_times(pa.chunked_array([pa.array(texts)]), ZoneInfo(AMS))
     for text, value, good in zip(texts, values, ok, strict=True):
-        reference = parse_time(text)
-        assert good == (not isinstance(reference, str))
-        if good and not reference[1]:
-            assert value == reference[0]
+        reference = parse_time(text) if text is not None else "missing"
+        assert good == (not isinstance(reference, str)), text
+        if good:
+            instant, naive = reference
+            if naive:
+                wall = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=instant)
+                instant = us(calendar._resolve(wall).isoformat())
+            assert value == instant, text
+
+
+def test_a_column_of_unparseable_dates_is_rejected_quickly(tmp_path):
+    path = tmp_path / "excel.csv"
+    rows = "".join(f"L{i},03/02/2026 09:{i % 60:02d},touch\n" for i in range(20000))
+    path.write_text("lead_id,at,event\n" + rows)
+    history = load_history([path], timezone="UTC")
+    assert history.counts.rejected == 20000 and len(history) == 0
+    assert history.rejects[0].reason.startswith("time '03/02/2026 09:00' is not a date and time")
 
 
 # ---------------------------------------------------------------------------- errors
@@ -540,3 +558,62 @@ def _load_text(text: str, zone: str) -> History:
         path = Path(folder) / "h.csv"
         path.write_text(text, encoding="utf-8")
         return load_history([path], timezone=zone)
+
+
+def test_parquet_times_as_categories_or_numbers(tmp_path):
+    path = tmp_path / "cat.parquet"
+    pq.write_table(pa.table({
+        "lead_id": ["A", "A"],
+        "at": pa.array(["2026-01-01T09:00Z", "2026-01-01 10:00"]).dictionary_encode(),
+        "event": ["created", "touch"]}), path)
+    history = load_history([path], timezone="UTC")
+    assert history.at.tolist() == [us("2026-01-01T09:00:00+00:00"),
+                                   us("2026-01-01T10:00:00+00:00")]
+    numbers = tmp_path / "epoch.parquet"
+    pq.write_table(pa.table({"lead_id": ["A"], "at": [1_767_258_000], "event": ["created"]}),
+                   numbers)
+    with pytest.raises(HistoryError, match="column `at` holds int64, not times"):
+        load_history([numbers], timezone="UTC")
+
+
+_cells = {
+    "lead_id": st.sampled_from(["A", "B", "C", "", "  ", "Ä-1", "x,y"]),
+    "at": st.sampled_from(["2026-03-02T09:00:00Z", "2026-03-02 09:30", "2026-03-01",
+                           "2026-03-03T10:00+01:00", "2026-02-30", "soon", "", "2026-03-29 02:30",
+                           "2026-03-02T09:00:00.5z", "2026-13-01T09:00"]),
+    "event": st.sampled_from([*EVENTS, "tuch", "", "Won", " touch "]),
+    "actor": st.sampled_from(["ann", "bob", "", "Smith, Jo"]),
+    "note": st.sampled_from(["", "hi", "two\nlines", 'say "hi"']),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.fixed_dictionaries(_cells), max_size=60),
+       st.sampled_from(["csv", "jsonl", "parquet"]),
+       st.lists(st.integers(min_value=0, max_value=60), max_size=3))
+def test_rows_read_always_equal_accepted_plus_rejected(rows, fmt, broken_at):
+    """Whatever the rows hold (and for CSV, rows of the wrong width among them), every row is
+    either an event or a reject, and the counts say so."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"h.{fmt}"
+        expected = len(rows)
+        if fmt == "csv":
+            lines = []
+            for row in rows:
+                cells = [v.replace('"', '""') for v in row.values()]
+                lines.append(",".join(f'"{v}"' for v in cells))
+            for position in sorted(broken_at, reverse=True):
+                lines.insert(min(position, len(lines)), "Z,2026-03-02T09:00Z")
+                expected += 1
+            path.write_text(",".join(_cells) + "\n" + "\n".join(lines) + "\n")
+        elif fmt == "jsonl":
+            path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        else:
+            pq.write_table(pa.Table.from_pylist(rows, schema=pa.schema(
+                [(name, pa.string()) for name in _cells])), path)
+        history = load_history([path], timezone=AMS)
+    check_invariants(history)
+    assert history.rows_read == expected
+    assert [s.rows for s in history.sources] == [expected]

@@ -286,3 +286,26 @@ def test_olist_full_dataset():
     assert reject.raw["mql_id"] == WON_EARLY and "before the lead was created" in reject.reason
     assert len(history.lead_ids) == 8000
     assert (history.event == EVENT_CODE["won"]).sum() == 841
+
+
+def test_module_docstring_example_is_a_valid_mapping(tmp_path):
+    import sla_dsl.mapping as module
+
+    doc = module.__doc__
+    block = doc[doc.index("    [[source]]"):doc.index("A source is an event log")]
+    text = "\n".join(line[4:] for line in block.splitlines())
+    mapping = parse_mapping(text, tmp_path / "m.toml")
+    assert [s.name for s in mapping.sources] == ["activities", "leads", "deals"]
+    assert [w.event for w in mapping.sources[1].events] == ["created", "handoff", "won", "touch",
+                                                            "touch"]
+
+
+def test_wide_actors_of_several_columns_share_one_list(tmp_path):
+    (tmp_path / "deals.csv").write_text("id,start,won,sdr,rep\nA,2026-01-01,2026-01-05,ann,bob\n"
+                                        "B,2026-01-02,2026-01-06,bob,ann\n")
+    mapping = parse_mapping('[[source]]\nfile = "deals.csv"\nlead_id = "id"\n[source.events]\n'
+                            'created = "start"\nassigned = { at = "start", actor = "sdr" }\n'
+                            'won = { at = "won", actor = "rep" }\n', tmp_path / "m.toml")
+    history = load_history([], timezone="UTC", mapping=mapping)
+    assert sorted(history.actors) == ["ann", "bob"]
+    assert [e[3] for e in events_of(history)] == [None, "ann", "bob", None, "bob", "ann"]
