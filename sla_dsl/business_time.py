@@ -553,7 +553,7 @@ def _rank(bounds: np.ndarray, values: np.ndarray) -> np.ndarray:
     return rank
 
 
-class _ZoneOffsets:
+class ZoneOffsets:
     """One timezone's UTC offset over a span of instants, as the instants where it changes.
 
     With them, local wall readings and the module's wall-time rule become two `searchsorted`
@@ -738,7 +738,7 @@ class OpenTimeTable:
             np.diff(self.open_days, prepend=self.first_day) - 1 > HORIZON_DAYS
         )
         margin = 2 * _DAY_US  # more than any UTC offset, so every local date's instants are in
-        self.zone = _ZoneOffsets(
+        self.zone = ZoneOffsets(
             calendar.timezone,
             self.first_day * _DAY_US - margin,
             (self.last_day + 1) * _DAY_US + margin,
@@ -1010,7 +1010,7 @@ def _shift_walls(
     if table is not None and table.zone.covers(lo, hi):
         zone = table.zone
     else:
-        zone = _ZoneOffsets(calendar.timezone, lo, hi)
+        zone = ZoneOffsets(calendar.timezone, lo, hi)
     walls = zone.wall(instants) + days * _DAY_US
     if months:
         day = np.floor_divide(walls, _DAY_US)

@@ -53,7 +53,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sla_dsl.business_time import _ZoneOffsets
+from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.history import (
     EVENT_CODE,
     EVENTS,
@@ -677,7 +677,7 @@ def _resolve_walls(walls: np.ndarray, zone: ZoneInfo) -> np.ndarray:
         spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
     out = np.empty_like(walls)
     for first, last in spans:
-        offsets = _ZoneOffsets(zone, (first - 2) * _DAY_US, (last + 3) * _DAY_US)
+        offsets = ZoneOffsets(zone, (first - 2) * _DAY_US, (last + 3) * _DAY_US)
         mask = (days >= first) & (days <= last) if len(spans) > 1 else slice(None)
         out[mask] = offsets.resolve(walls[mask])
     return out
