@@ -18,6 +18,7 @@ import numpy as np
 from sla_dsl import model as m
 from sla_dsl.business_time import add_open_time_many, deadlines, open_time_between_many
 from sla_dsl.evaluation import BREACHED, NONE, ClauseResult, Evaluation, calendar_for
+from sla_dsl.history import local_time
 
 
 @dataclass
@@ -125,8 +126,7 @@ def strike_counts(evaluation: Evaluation, actions: list[Actions]) -> list[dict]:
         for group in strikes:
             owners = evaluation.owner[group.leads[group.fired]]
             for owner, moment in zip(owners, group.fires[group.fired].tolist(), strict=True):
-                local = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-                         + dt.timedelta(microseconds=moment)).astimezone(zone)
+                local = local_time(moment, zone)
                 key = (owner or "(no owner)", period_start(local, rule.per))
                 counts[key] = counts.get(key, 0) + 1
         limit = int(rule.count.value)

@@ -7,9 +7,18 @@ operation over them.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def local_time(us: int, zone: dt.tzinfo) -> dt.datetime:
+    """An instant held as µs since the epoch, as a wall time in `zone` (for people)."""
+    return (_EPOCH + dt.timedelta(microseconds=int(us))).astimezone(zone)
+
 
 EVENTS: tuple[str, ...] = (
     "created", "updated", "engaged", "stage", "handoff", "assigned", "touch", "connected",

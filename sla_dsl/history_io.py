@@ -61,6 +61,7 @@ from sla_dsl.history import (
     HistoryError,
     Reject,
     SourceStats,
+    local_time,
 )
 from sla_dsl.mapping import Mapping, SourceSpec, format_of
 
@@ -684,8 +685,7 @@ def _resolve_walls(walls: np.ndarray, zone: ZoneInfo) -> np.ndarray:
 
 
 def _format_instant(value: int, zone: ZoneInfo) -> str:
-    moment = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(value)))
-    local = moment.astimezone(zone)
+    local = local_time(value, zone)
     spec = "seconds" if local.second or local.microsecond else "minutes"
     return local.isoformat(sep=" ", timespec=spec)
 

@@ -19,7 +19,7 @@ from sla_dsl import model as m
 from sla_dsl.conditions import ConditionEvaluator
 from sla_dsl.consequences import period_start
 from sla_dsl.evaluation import MET, NONE, Evaluation
-from sla_dsl.history import EVENT_CODE
+from sla_dsl.history import EVENT_CODE, local_time
 
 _US = 1_000_000
 
@@ -40,9 +40,7 @@ def _local_dates(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
             shift = int(next(iter(offsets)).total_seconds()) * _US
             out[mask] = ((us[mask] + shift) // (86400 * _US)).astype("datetime64[D]")
         else:  # a DST change near this UTC day: convert these few one by one
-            out[mask] = [np.datetime64((dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-                                        + dt.timedelta(microseconds=int(v)))
-                                       .astimezone(zone).date()) for v in us[mask]]
+            out[mask] = [np.datetime64(local_time(v, zone).date()) for v in us[mask]]
     return out
 
 

@@ -6,7 +6,6 @@ not. The document's shape is documented in docs/evaluate.md and kept by a test.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from sla_dsl.evaluation import (
     Evaluation,
 )
 from sla_dsl.formatter import item_line
+from sla_dsl.history import local_time
 from sla_dsl.periods import PeriodMeasures, TriggerCheck, triggers
 
 FORMAT_VERSION = 1
@@ -31,8 +31,7 @@ FORMAT_VERSION = 1
 def _iso(us: int, zone: ZoneInfo) -> str | None:
     if us in (NONE, STOPPED):
         return None
-    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(us))
-    return moment.astimezone(zone).isoformat()
+    return local_time(us, zone).isoformat()
 
 
 def _attainment(met: int, breached: int) -> float | None:
