@@ -187,7 +187,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
     _progress(f"{counts.read} rows read, {counts.accepted} accepted, {counts.rejected} rejected;"
               f" evaluating {len(history.lead_ids)} leads")
     evaluation = evaluate(policy, history, as_of)
-    doc = report.document(evaluation)
+    doc = report.document(evaluation, include_leads=args.format == "json")
     text = (json.dumps(doc, indent=2) + "\n") if args.format == "json" \
         else report.render_text(doc)
     if args.output:

@@ -131,11 +131,16 @@ class _Replay:
         self.policy = policy
         self.as_of = int(history.at.max()) if as_of is None and len(history) else (as_of or 0)
         keep = history.at <= self.as_of
+        everything = bool(keep.all())
+        if everything:  # nothing after the as-of time: use the columns as they are
+            keep = slice(None)
         self.lead = history.lead[keep]
         self.at = history.at[keep]
         self.event = history.event[keep]
         self.actor = history.actor[keep]
-        self.fields = {name: column[keep] for name, column in history.fields.items()}
+        used = fields_used(policy)
+        self.fields = {name: column[keep] for name, column in history.fields.items()
+                       if name in used}
         self.history = history
         self.size = len(history.lead_ids)
         self.calendars = _Calendars(policy)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.consequences import Actions, all_actions, strike_counts
 from sla_dsl.evaluation import (
     BREACHED,
@@ -32,6 +33,33 @@ def _iso(us: int, zone: ZoneInfo) -> str | None:
     if us in (NONE, STOPPED):
         return None
     return local_time(us, zone).isoformat()
+
+
+def iso_many(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """`_iso` for a column of instants at once: the wall time from the zone's offsets, each
+    offset written once, so a million timestamps cost a few array operations."""
+    out = np.full(len(us), None, dtype=object)
+    valid = (us != NONE) & (us != STOPPED)
+    if not valid.any():
+        return out
+    instants = us[valid]
+    offsets = ZoneOffsets(zone, int(instants.min()) - _DAY, int(instants.max()) + _DAY)
+    wall = offsets.wall(instants)
+    text = np.datetime_as_string(wall.astype("datetime64[us]"), unit="s").astype(object)
+    fraction = wall % 1_000_000
+    finer = np.flatnonzero(fraction)  # isoformat shows microseconds only where there are some
+    text[finer] = text[finer] + np.array([f".{f:06d}" for f in fraction[finer]], dtype=object)
+    shift = (wall - instants) // 60_000_000
+    suffix = np.empty(len(shift), dtype=object)
+    for minutes in np.unique(shift):
+        sign = "+" if minutes >= 0 else "-"
+        hours, rest = divmod(abs(int(minutes)), 60)
+        suffix[shift == minutes] = f"{sign}{hours:02d}:{rest:02d}"
+    out[valid] = text + suffix
+    return out
+
+
+_DAY = 86_400_000_000
 
 
 def _attainment(met: int, breached: int) -> float | None:
@@ -107,21 +135,40 @@ def owner_summaries(evaluation: Evaluation) -> list[dict]:
 def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
     per_lead: dict[int, list[dict]] = {}
     for result in evaluation.clauses:
-        for lead, status, due, at in zip(result.leads.tolist(), result.status.tolist(),
-                                         result.due.tolist(), result.at.tolist(), strict=True):
-            per_lead.setdefault(lead, []).append({
-                "clause": result.clause, "status": STATUS_NAMES[status],
-                "due": _iso(due, zone), "at": _iso(at, zone),
-            })
+        statuses = np.array(STATUS_NAMES, dtype=object)[result.status]
+        for lead, status, due, at in zip(result.leads.tolist(), statuses.tolist(),
+                                         iso_many(result.due, zone).tolist(),
+                                         iso_many(result.at, zone).tolist(), strict=True):
+            per_lead.setdefault(lead, []).append(
+                {"clause": result.clause, "status": status, "due": due, "at": at})
     lead_ids = evaluation.history.lead_ids
+    handed_off = iso_many(evaluation.handoff_at, zone)
     return [{
         "lead_id": str(lead_ids[lead]),
         "handoff": evaluation.handoff[lead],
         "segment": evaluation.segment[lead],
         "owner": evaluation.owner[lead],
-        "handed_off_at": _iso(int(evaluation.handoff_at[lead]), zone),
+        "handed_off_at": handed_off[lead],
         "clauses": clauses,
     } for lead, clauses in sorted(per_lead.items())]
+
+
+def latest_breaches(evaluation: Evaluation, zone: ZoneInfo, count: int = 10) -> list[dict]:
+    """The most recent breaches, newest first, found in the clause columns directly."""
+    picked: list[tuple[int, int, int, str]] = []
+    for index, result in enumerate(evaluation.clauses):
+        breached = np.flatnonzero(result.status == BREACHED)
+        newest = breached[np.argsort(result.due[breached])[-count:]]
+        picked += [(int(result.due[i]), index, int(i), result.clause) for i in newest]
+    picked.sort(reverse=True)
+    rows = []
+    for due, index, i, clause in picked[:count]:
+        result = evaluation.clauses[index]
+        lead = int(result.leads[i])
+        rows.append({"lead_id": str(evaluation.history.lead_ids[lead]),
+                     "handoff": result.handoff, "clause": clause, "due": _iso(due, zone),
+                     "at": _iso(int(result.at[i]), zone), "owner": evaluation.owner[lead]})
+    return rows
 
 
 def consequence_records(evaluation: Evaluation, actions: list[Actions],
@@ -161,6 +208,8 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
             "clauses": clause_summaries(evaluation),
             "owners": owner_summaries(evaluation),
             "teams": team_summaries(evaluation),
+            "breached": int(sum(r.count(BREACHED) for r in evaluation.clauses)),
+            "latest_breaches": latest_breaches(evaluation, zone),
         },
         "leads": lead_records(evaluation, zone) if include_leads else [],
         "periods": [dict(period, commitment={k: v for k, v in c.items() if k != "periods"})
@@ -206,15 +255,13 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
             out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
                        f"{owner['met']:>6} met  ({owner['attainment']:.1f}%)")
     out += _commitments_text(doc) + _consequences_text(doc) + _triggers_text(doc)
-    breached = [(lead, clause) for lead in doc["leads"] for clause in lead["clauses"]
-                if clause["status"] == "breached"]
-    if breached:
-        breached.sort(key=lambda pair: pair[1]["due"] or "")
-        out += ["", f"latest breaches ({min(worst, len(breached))} of {len(breached)}):"]
-        for lead, clause in breached[-worst:][::-1]:
-            done = f"done {clause['at']}" if clause["at"] else "not done"
-            out.append(f"  {lead['lead_id']:<20} {lead['handoff']}: {clause['clause']}, "
-                       f"due {clause['due']}, {done}, owner {lead['owner'] or '-'}")
+    latest = summary["latest_breaches"][:worst]
+    if latest:
+        out += ["", f"latest breaches ({len(latest)} of {summary['breached']}):"]
+        for row in latest:
+            done = f"done {row['at']}" if row["at"] else "not done"
+            out.append(f"  {row['lead_id']:<20} {row['handoff']}: {row['clause']}, "
+                       f"due {row['due']}, {done}, owner {row['owner'] or '-'}")
     return "\n".join(out) + "\n"
 
 

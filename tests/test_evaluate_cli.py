@@ -162,3 +162,18 @@ def test_the_documented_json_keys_are_the_real_ones(company_x_json):
     for key in ("speed", "depth"):
         assert set(example["follow_up"][key][0]) == set(company_x_json["follow_up"][key][0])
     assert set(example["summary"]["teams"][0]) == set(company_x_json["summary"]["teams"][0])
+
+
+def test_bulk_timestamps_read_like_single_ones():
+    from zoneinfo import ZoneInfo
+
+    import numpy as np
+
+    from sla_dsl.evaluation import NONE, STOPPED
+    from sla_dsl.report import _iso, iso_many
+
+    zone = ZoneInfo("America/New_York")
+    # around both 2026 changes, with and without microseconds, and the no-time markers
+    instants = np.array([1772953200_000000, 1772956800_000000, 1793512800_000000,
+                         1793516400_000001, 1767225600_000000, NONE, STOPPED])
+    assert iso_many(instants, zone).tolist() == [_iso(int(v), zone) for v in instants]
