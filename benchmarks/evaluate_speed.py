@@ -158,7 +158,7 @@ def job_ours(history: str, policy_path: str) -> dict:
     import numpy as np
 
     from sla_dsl import report
-    from sla_dsl.evaluation import NONE, evaluate
+    from sla_dsl.evaluation import NONE, evaluate, fields_needed
     from sla_dsl.history_io import load_history
     from sla_dsl.policy_file import check_source
     from sla_dsl.source import read_policy
@@ -177,11 +177,12 @@ def job_ours(history: str, policy_path: str) -> dict:
     assert checked.ok, [d.message for d in checked.diagnostics]
     policy = checked.policy
     lap("check")
-    loaded = load_history([history], timezone=policy.timezone or "UTC")
+    loaded = load_history([history], timezone=policy.timezone or "UTC",
+                          fields=fields_needed(policy))
     lap("read")
     evaluation = evaluate(policy, loaded, None)
     lap("evaluate")
-    doc = report.document(evaluation, include_leads=True)  # as the CLI does: text uses leads
+    doc = report.document(evaluation, include_leads=False)  # as `--format text` does
     lap("document")
     text = report.render_text(doc)
     lap("render")

@@ -147,7 +147,7 @@ def _as_of(text: str | None, timezone: str) -> int | None:
 def command_evaluate(args: argparse.Namespace) -> int:
     # numpy and pyarrow are imported here, so that `sla check` in CI does not wait for them
     from sla_dsl import report
-    from sla_dsl.evaluation import BREACHED, evaluate
+    from sla_dsl.evaluation import BREACHED, evaluate, fields_needed
     from sla_dsl.history_io import HistoryError, load_history, write_rejects
     from sla_dsl.mapping import load_mapping
 
@@ -171,7 +171,8 @@ def command_evaluate(args: argparse.Namespace) -> int:
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
         _progress("reading " + (", ".join(args.history) or "the files the mapping names"))
-        history = load_history(args.history, timezone=timezone, mapping=mapping)
+        history = load_history(args.history, timezone=timezone, mapping=mapping,
+                               fields=fields_needed(policy))
     except HistoryError as error:
         print(f"sla evaluate: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -390,6 +390,11 @@ def _paused_due(start: int, due: int, intervals: list[tuple[int, int]],
     return due
 
 
+def fields_needed(policy: m.Policy) -> set[str]:
+    """The lead fields an evaluation reads: the policy's, and `amount` for revenue."""
+    return fields_used(policy) | {"amount"}
+
+
 def _receiver(handoff: m.Handoff) -> str | None:
     return handoff.receiver.value if handoff.receiver else None
 

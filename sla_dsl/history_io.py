@@ -43,7 +43,7 @@ import datetime as dt
 import difflib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +96,8 @@ _EXPECTED_TIME = ("expected ISO 8601 such as 2026-03-02T09:30:00+01:00, 2026-03-
 
 
 def load_history(paths: Sequence[Path | str], *, timezone: str,
-                 mapping: Mapping | None = None) -> History:
+                 mapping: Mapping | None = None,
+                 fields: Collection[str] | None = None) -> History:
     """Read event logs (or, with a `mapping`, CRM exports) into one sorted, validated History.
 
     `timezone` reads times written without an offset (a mapping's source may name its own).
@@ -106,6 +107,9 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
 
     Raises `HistoryError` (`MappingError` for the mapping's own mistakes) when a file cannot be
     read at all; a bad record never raises, it becomes a `Reject`.
+
+    `fields`, when given, names the only field columns to keep: turning text columns into
+    Python strings is most of a big read, and a policy reads a few of them.
     """
     zone = _zone(timezone)
     if mapping is not None:
@@ -129,7 +133,7 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
         source_zone = _zone(spec.timezone) if spec.timezone else zone
         lookups = _lookups(spec, read, mapping, by_source)
         parts.append(_records(spec, read, source_zone, lookups, index, mapping is not None))
-    return _assemble(parts)
+    return _assemble(parts, fields)
 
 
 def write_rejects(history: History, path: Path | str) -> None:
@@ -1110,7 +1114,7 @@ def _before_created(lead: np.ndarray, at: np.ndarray, event: np.ndarray, leads: 
     return candidates[early], created_at[early]
 
 
-def _assemble(parts: list[_Part]) -> History:
+def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) -> History:
     empty = _Coded(np.zeros(0, dtype=np.int32), pa.array([], pa.string()))
     starts = np.cumsum([0] + [len(p.at) for p in parts])
     bad = _concat([p.bad for p in parts], bool)
@@ -1149,7 +1153,8 @@ def _assemble(parts: list[_Part]) -> History:
     actor, actor_dict = _unify([p.actor for p in parts]) if parts else (empty.codes,
                                                                         empty.dictionary)
     actor = gather(actor)
-    names = list(dict.fromkeys(name for p in parts for name in p.fields))
+    names = [name for name in dict.fromkeys(name for p in parts for name in p.fields)
+             if keep_fields is None or name in keep_fields]
     fields = {}
     for name in names:
         codes, dictionary = _unify([
