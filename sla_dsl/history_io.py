@@ -132,7 +132,8 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
     for index, (spec, read) in enumerate(reads):
         source_zone = _zone(spec.timezone) if spec.timezone else zone
         lookups = _lookups(spec, read, mapping, by_source)
-        parts.append(_records(spec, read, source_zone, lookups, index, mapping is not None))
+        parts.append(_records(spec, read, source_zone, lookups, index, mapping is not None,
+                              fields))
     return _assemble(parts, fields)
 
 
@@ -896,7 +897,7 @@ def _lookups(spec: SourceSpec, read: _Read, mapping: Mapping | None,
 
 
 def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, pa.Array],
-             index: int, mapped: bool) -> _Part:
+             index: int, mapped: bool, keep_fields: Collection[str] | None = None) -> _Part:
     def column(name: str) -> pa.ChunkedArray | pa.Array:
         return lookups[name] if name in lookups else read.table.column(name)
 
@@ -937,7 +938,8 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     # second thread, while this one parses times and encodes the other columns.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(_encode, column(spec.lead_id))
-        fields = {name: _encode(column(col)) for name, col in field_columns.items()}
+        fields = {name: _encode(column(col)) for name, col in field_columns.items()
+                  if keep_fields is None or name in keep_fields}
         if not spec.wide:
             at, ok = _parse_times(column(spec.at), zone)
             event_column = column(spec.event)
