@@ -123,7 +123,7 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
     reads: list[tuple[SourceSpec, _Read]] = []
     for spec, files in jobs:
         for path in files:
-            reads.append((spec, _read(path, spec)))
+            reads.append((spec, _read(path, spec, fields if mapping is None else None)))
     by_source: dict[str, list[_Read]] = {}
     for spec, read in reads:
         by_source.setdefault(spec.name, []).append(read)
@@ -270,7 +270,7 @@ def _zone(name: str) -> ZoneInfo:
                            f"\"Europe/Amsterdam\", \"America/Sao_Paulo\" or \"UTC\"") from None
 
 
-def _read(path: Path, spec: SourceSpec) -> _Read:
+def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = None) -> _Read:
     fmt = format_of(path, spec.format)
     if fmt is None:
         raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
@@ -284,7 +284,7 @@ def _read(path: Path, spec: SourceSpec) -> _Read:
         raise HistoryError(f"{path}: no such file\n  help: check the path")
     try:
         if fmt == "csv":
-            read = _read_csv(path, spec)
+            read = _read_csv(path, spec, keep_fields)
         elif fmt == "jsonl":
             read = _read_jsonl(path)
         else:
@@ -325,18 +325,24 @@ def _may_have_quotes(path: Path) -> bool:
 
 
 _TEXT_DICT = pa.dictionary(pa.int32(), pa.string())
+_EVENT_LOG_COLUMNS = frozenset({"lead_id", "at", "event", "actor"})
 
 
-def _read_csv(path: Path, spec: SourceSpec) -> _Read:
+def _read_csv(path: Path, spec: SourceSpec,
+              keep_fields: Collection[str] | None = None) -> _Read:
+    """`keep_fields` (an event log's field columns worth converting) spares Arrow converting
+    the columns nobody reads; every column is still parsed, so a short row is still caught."""
     import pyarrow.csv as pcsv
 
     header = _csv_header(path)
     # Columns of few distinct values (events, actors, most fields) are dictionary-encoded while
     # Arrow parses, on all cores; the lead id and times stay text.
     plain = {spec.lead_id, spec.at} | {wide.at for wide in spec.events}
+    wanted = None if keep_fields is None else [
+        name for name in header if name in _EVENT_LOG_COLUMNS or name in keep_fields]
     convert = pcsv.ConvertOptions(
         column_types={name: pa.string() if name in plain else _TEXT_DICT for name in header},
-        strings_can_be_null=True,
+        strings_can_be_null=True, include_columns=wanted,
         null_values=[""], quoted_strings_can_be_null=True)
     parse = pcsv.ParseOptions(newlines_in_values=_may_have_quotes(path))
     try:
