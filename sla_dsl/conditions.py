@@ -25,7 +25,9 @@ Column = np.ndarray  # object array of str or None, one element per lead
 _TRUE_WORDS = frozenset({"true", "yes", "y", "t"})
 _FALSE_WORDS = frozenset({"false", "no", "n", "f", ""})
 _DURATION_TEXT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$")
-_UNIT_DAYS = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30.4375,
+# Average lengths, for reading durations that have no start: a field's `3 months`, a trigger's
+# `median first touch > 2 days`.
+UNIT_DAYS = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30.4375,
               "quarter": 91.3125, "year": 365.25}
 
 
@@ -71,10 +73,10 @@ def _days(text: str | None, unit: str) -> float:
         return np.nan
     number = _number(text)
     if not np.isnan(number):
-        return number * _UNIT_DAYS[unit]
+        return number * UNIT_DAYS[unit]
     match = _DURATION_TEXT.match(text.lower())
-    if match and match.group(2) in _UNIT_DAYS:
-        return float(match.group(1)) * _UNIT_DAYS[match.group(2)]
+    if match and match.group(2) in UNIT_DAYS:
+        return float(match.group(1)) * UNIT_DAYS[match.group(2)]
     return np.nan
 
 
@@ -177,7 +179,7 @@ class ConditionEvaluator:
             return present & (equal if op == "==" else ~equal if op == "!=" else False)
         if isinstance(value, m.Duration):
             days = _per_distinct(column, lambda v: _days(v, value.unit), float)
-            return _numeric_compare(days, op, value.amount * _UNIT_DAYS[value.unit])
+            return _numeric_compare(days, op, value.amount * UNIT_DAYS[value.unit])
         if isinstance(value, m.DateValue):
             ordinals = _per_distinct(column, _date_ordinal, float)
             return _numeric_compare(ordinals, op, float(value.value.toordinal()))

@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl import model as m
-from sla_dsl.conditions import ConditionEvaluator
+from sla_dsl.conditions import UNIT_DAYS, ConditionEvaluator
 from sla_dsl.consequences import period_start
 from sla_dsl.evaluation import MET, NONE, Evaluation
+from sla_dsl.formatter import metric as metric_text
+from sla_dsl.formatter import trigger as trigger_text
 from sla_dsl.history import EVENT_CODE, local_time
 
 _US = 1_000_000
@@ -287,10 +289,10 @@ class TriggerCheck:
             return self._missed(trigger)
         reading = self._reading(trigger.metric)
         if reading is None:
-            self.readings.append(f"{_metric_text(trigger.metric)}: no data")
+            self.readings.append(f"{metric_text(trigger.metric)}: no data")
             return False
         target = _target(trigger.value)
-        self.readings.append(f"{_metric_text(trigger.metric)} = {_shown(trigger.metric, reading)}")
+        self.readings.append(f"{metric_text(trigger.metric)} = {_shown(trigger.metric, reading)}")
         return bool(_COMPARE[trigger.op](reading, target))
 
     def _missed(self, trigger: m.Missed) -> bool:
@@ -341,23 +343,13 @@ class TriggerCheck:
 
 _COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
             "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400,
-            "month": 30.4375 * 86400, "quarter": 91.3125 * 86400, "year": 365.25 * 86400}
 
 
 def _target(value: m.Value) -> float:
     """Durations are compared in seconds of elapsed time (a business day reads as a day)."""
     if isinstance(value, m.Duration):
-        return float(value.amount) * _SECONDS[value.unit]
+        return float(value.amount) * UNIT_DAYS[value.unit] * 86400
     return float(value.value)
-
-
-def _metric_text(metric: m.Metric) -> str:
-    if isinstance(metric, m.RateMetric):
-        return f"rate {metric.source.value} to {metric.target.value}"
-    if isinstance(metric, m.StatisticMetric):
-        return f"{metric.statistic} {metric.clause.name}"
-    return f"attainment of {metric.clause.name}"
 
 
 def _shown(metric: m.Metric, reading: float) -> str:
@@ -370,8 +362,6 @@ def _shown(metric: m.Metric, reading: float) -> str:
 
 
 def triggers(policy: m.Policy, check: TriggerCheck) -> list[dict]:
-    from sla_dsl.formatter import trigger as trigger_text
-
     rows = []
     for statement in policy.statements:
         if isinstance(statement, m.Cancel | m.ReviewWhen):
