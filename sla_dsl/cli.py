@@ -203,6 +203,21 @@ def command_evaluate(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
 
 
+def command_plan(args: argparse.Namespace) -> int:
+    from sla_dsl.planning import plan_document, render_plan
+
+    checked = _checked(read_policy(args.policy))
+    for diagnostic in checked.errors:
+        print(render_text(diagnostic, checked.lines), file=sys.stderr)
+    if not checked.ok:
+        print(f"{args.policy}: not planned: fix the policy first ('sla check')", file=sys.stderr)
+        return EXIT_USAGE
+    doc = plan_document(checked.policy)
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n" if args.format == "json"
+                     else render_plan(doc))
+    return EXIT_OK
+
+
 def command_schema(args: argparse.Namespace) -> int:
     print(json.dumps(SCHEMAS[args.which](), indent=2))
     return EXIT_OK
@@ -282,6 +297,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--fail-on-breach", action="store_true",
                           help="exit 1 when any clause is breached")
     evaluate.set_defaults(run=command_evaluate)
+
+    plan = commands.add_parser(
+        "plan", help="the funnel arithmetic of the policy's goals",
+        description="What the policy's revenue goals need: quota x share / deal size = "
+                    "customers, / close rate = leads, per period and per open day of each "
+                    "month, beside what the commitments promise.")
+    plan.add_argument("policy", metavar="POLICY", help="the policy file (.sla)")
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.set_defaults(run=command_plan)
 
     schema = commands.add_parser(
         "schema", help="print a JSON Schema",

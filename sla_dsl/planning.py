@@ -1,0 +1,138 @@
+"""The funnel arithmetic of a policy's goals: what a revenue goal implies before anyone works.
+
+From the seed material: quota x marketing share = marketing-sourced revenue; / deal size =
+customers needed; / close rate = leads needed. Spread over the open days of each month of the
+agreement, it says how many leads and customers a day the goal needs, next to what the
+commitments promise.
+"""
+
+from __future__ import annotations
+
+import calendar as calendar_module
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+from sla_dsl import model as m
+from sla_dsl.business_time import BusinessCalendar
+
+
+@dataclass
+class GoalPlan:
+    party: str | None
+    per: str
+    currency: str
+    revenue: float
+    share: float
+    sourced_revenue: float
+    deal_size: float | None
+    customers: float | None
+    close_rate: float | None
+    leads: float | None
+    missing: list[str]
+
+
+def goal_plans(policy: m.Policy) -> list[GoalPlan]:
+    plans = []
+    for goal in policy.goals:
+        shares = [i for i in goal.items if isinstance(i, m.Share)] or [None]
+        deal = next((i for i in goal.items if isinstance(i, m.DealSize)), None)
+        rate = next((i for i in goal.items if isinstance(i, m.CloseRate)), None)
+        for share in shares:
+            fraction = float(share.percent.value) / 100 if share else 1.0
+            sourced = float(goal.amount.amount) * fraction
+            customers = sourced / float(deal.amount.amount) if deal else None
+            leads = customers / (float(rate.percent.value) / 100) \
+                if customers is not None and rate else None
+            missing = [word for word, item in (("deal size", deal), ("close rate", rate))
+                       if item is None]
+            plans.append(GoalPlan(
+                party=share.party.value if share else None, per=goal.per,
+                currency=goal.amount.currency, revenue=float(goal.amount.amount),
+                share=100 * fraction, sourced_revenue=sourced,
+                deal_size=float(deal.amount.amount) if deal else None, customers=customers,
+                close_rate=float(rate.percent.value) if rate else None, leads=leads,
+                missing=missing))
+    return plans
+
+
+def _months(policy: m.Policy) -> list[dt.date]:
+    effective = policy.effective
+    first = (effective.start.value if effective else dt.date.today()).replace(day=1)
+    last = effective.until.value if effective and effective.until else None
+    months, current = [], first
+    while len(months) < 12 and (last is None or current <= last):
+        months.append(current)
+        current = (current + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _open_days(calendar: BusinessCalendar, month: dt.date) -> int:
+    days = calendar_module.monthrange(month.year, month.month)[1]
+    return sum(1 for d in range(days)
+               if calendar.open_intervals_on(month + dt.timedelta(days=d)))
+
+
+def daily_needs(policy: m.Policy, plans: list[GoalPlan]) -> list[dict]:
+    """Per month of the agreement: open days, and the leads and customers a day each monthly
+    goal needs on them (a policy without a calendar works every day)."""
+    timezone = policy.timezone or "UTC"
+    calendar = (BusinessCalendar.from_model(policy.calendars[0], timezone) if policy.calendars
+                else BusinessCalendar.always_open(timezone))
+    rows = []
+    monthly = [p for p in plans if p.per == "month"]
+    for month in _months(policy):
+        open_days = _open_days(calendar, month)
+        for plan in monthly:
+            rows.append({
+                "month": month.isoformat()[:7], "party": plan.party, "open_days": open_days,
+                "leads_per_day": round(plan.leads / open_days, 2)
+                if plan.leads is not None and open_days else None,
+                "customers_per_day": round(plan.customers / open_days, 2)
+                if plan.customers is not None and open_days else None,
+            })
+    return rows
+
+
+def commitments_beside(policy: m.Policy) -> list[dict]:
+    """What the commitments promise per period, to read beside what the goals need."""
+    from sla_dsl.formatter import item_line
+
+    return [{"from": c.giver.value, "to": c.receiver.value, "promise": item_line(item),
+             "per": item.per}
+            for c in policy.commitments for item in c.items
+            if isinstance(item, m.DeliverCount | m.DeliverMoney)]
+
+
+def plan_document(policy: m.Policy) -> dict:
+    plans = goal_plans(policy)
+    return {"policy": policy.title, "goals": [asdict(p) for p in plans],
+            "daily": daily_needs(policy, plans), "commitments": commitments_beside(policy)}
+
+
+def render_plan(doc: dict) -> str:
+    out = [f"{doc['policy'] or 'Policy'}: what the goals need"]
+    if not doc["goals"]:
+        out.append("  no revenue goal: add 'goal revenue AMOUNT per PERIOD { ... }'")
+    for goal in doc["goals"]:
+        money = f"{goal['revenue']:,.0f} {goal['currency']}"
+        who = f"{goal['party']} share {goal['share']:g}%" if goal["party"] else "all of it"
+        out.append(f"  goal {money} per {goal['per']}, {who}: "
+                   f"{goal['sourced_revenue']:,.0f} {goal['currency']} sourced")
+        if goal["customers"] is not None:
+            out.append(f"    / deal size {goal['deal_size']:,.0f} = "
+                       f"{goal['customers']:,.1f} customers per {goal['per']}")
+        if goal["leads"] is not None:
+            out.append(f"    / close rate {goal['close_rate']:g}% = "
+                       f"{goal['leads']:,.1f} leads per {goal['per']}")
+        if goal["missing"]:
+            out.append(f"    (no {' or '.join(goal['missing'])}: the arithmetic stops here)")
+    if doc["daily"]:
+        out += ["", "  per open day (monthly goals):"]
+        for row in doc["daily"]:
+            leads = "-" if row["leads_per_day"] is None else f"{row['leads_per_day']:g}"
+            out.append(f"    {row['month']}  {row['open_days']:>2} open days  "
+                       f"{leads} leads a day")
+    if doc["commitments"]:
+        out += ["", "  promised:"]
+        out += [f"    {c['from']} to {c['to']}: {c['promise']}" for c in doc["commitments"]]
+    return "\n".join(out) + "\n"

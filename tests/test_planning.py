@@ -1,0 +1,69 @@
+"""The goals' funnel arithmetic and the Erlang C estimates the planner and simulator rely on."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from sla_dsl.cli import main
+from sla_dsl.planning import goal_plans, plan_document
+from sla_dsl.policy_file import check_text, load_policy
+from sla_dsl.queueing import erlang_b, erlang_c, mean_wait, servers_for, service_level
+
+from .conftest import ROOT
+
+
+def test_the_seed_materials_worked_example():
+    # $5,000 a month at $100 a sale and a 50% win rate: 50 customers, 100 qualified leads
+    [plan] = goal_plans(load_policy(ROOT / "policies" / "company-x.sla"))
+    assert (plan.sourced_revenue, plan.customers, plan.leads) == (5000, 50, 100)
+
+
+def test_a_share_splits_the_goal_and_missing_steps_are_named():
+    policy = check_text('sla "x"\nparty marketing\nparty sales\n'
+                        "goal revenue 200000 EUR per quarter {\n  marketing share 40%\n"
+                        "  sales share 60%\n  deal size 20000 EUR\n}\n").policy
+    marketing, sales = goal_plans(policy)
+    assert (marketing.customers, sales.customers) == (4, 6)
+    assert marketing.leads is None and marketing.missing == ["close rate"]
+
+
+def test_open_days_follow_the_calendar():
+    doc = plan_document(load_policy(ROOT / "policies" / "company-x.sla"))
+    january = doc["daily"][0]
+    # mon-fri and saturday open in January 2026: 22 weekdays + 5 saturdays, no closed date
+    assert (january["month"], january["open_days"]) == ("2026-01", 27)
+    assert january["leads_per_day"] == round(100 / 27, 2)
+
+
+def test_plan_command_prints_the_arithmetic(capsys):
+    assert main(["plan", str(ROOT / "policies" / "company-x.sla")]) == 0
+    out = capsys.readouterr().out
+    assert "/ deal size 100 = 50.0 customers per month" in out
+    assert "/ close rate 50% = 100.0 leads per month" in out
+
+
+def test_issue_example_service_level():
+    # c = 5 reps, A = 4 Erlangs, T/AHT = 0.25
+    assert service_level(5, 4.0, 0.25, 1.0) == pytest.approx(0.5685, abs=5e-5)
+
+
+def test_erlang_c_against_the_textbook_sum():
+    servers, load = 7, 5.5
+    top = load ** servers / math.factorial(servers) * servers / (servers - load)
+    bottom = sum(load ** k / math.factorial(k) for k in range(servers)) + top
+    assert erlang_c(servers, load) == pytest.approx(top / bottom, rel=1e-12)
+    assert erlang_b(1, 1.0) == pytest.approx(0.5)
+
+
+def test_mean_wait_and_overload():
+    assert mean_wait(5, 4.0, 12.0) == pytest.approx(erlang_c(5, 4.0) * 12.0 / 1.0)
+    assert erlang_c(4, 4.0) == 1.0 and service_level(4, 5.0, 1.0, 1.0) == 0.0
+    assert math.isinf(mean_wait(3, 3.0, 1.0))
+
+
+def test_smallest_team_for_a_target():
+    team = servers_for(0.95, load=4.0, wait=0.25, handling=1.0)
+    assert service_level(team, 4.0, 0.25, 1.0) >= 0.95
+    assert service_level(team - 1, 4.0, 0.25, 1.0) < 0.95
