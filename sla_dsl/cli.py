@@ -205,6 +205,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
 
 def command_plan(args: argparse.Namespace) -> int:
     from sla_dsl.planning import plan_document, render_plan
+    from sla_dsl.scenario import ScenarioError, load_scenario
 
     checked = _checked(read_policy(args.policy))
     for diagnostic in checked.errors:
@@ -212,7 +213,12 @@ def command_plan(args: argparse.Namespace) -> int:
     if not checked.ok:
         print(f"{args.policy}: not planned: fix the policy first ('sla check')", file=sys.stderr)
         return EXIT_USAGE
-    doc = plan_document(checked.policy)
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else None
+    except ScenarioError as error:
+        print(f"sla plan: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    doc = plan_document(checked.policy, scenario)
     sys.stdout.write(json.dumps(doc, indent=2) + "\n" if args.format == "json"
                      else render_plan(doc))
     return EXIT_OK
@@ -304,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "customers, / close rate = leads, per period and per open day of each "
                     "month, beside what the commitments promise.")
     plan.add_argument("policy", metavar="POLICY", help="the policy file (.sla)")
+    plan.add_argument("--scenario", metavar="TOML",
+                      help="team sizes, arrivals and work times for an Erlang C estimate of "
+                           "first-touch attainment")
     plan.add_argument("--format", choices=("text", "json"), default="text")
     plan.set_defaults(run=command_plan)
 

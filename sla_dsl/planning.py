@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 
 from sla_dsl import model as m
 from sla_dsl.business_time import BusinessCalendar
+from sla_dsl.queueing import mean_wait, service_level
+from sla_dsl.scenario import Scenario
 
 
 @dataclass
@@ -103,10 +105,58 @@ def commitments_beside(policy: m.Policy) -> list[dict]:
             if isinstance(item, m.DeliverCount | m.DeliverMoney)]
 
 
-def plan_document(policy: m.Policy) -> dict:
+def _open_hours_per_open_day(calendar: BusinessCalendar, policy: m.Policy) -> float:
+    month = _months(policy)[0]
+    days = [month + dt.timedelta(days=d) for d in range(28)]
+    spans = [sum((end - start).total_seconds() for start, end in calendar.open_intervals_on(day))
+             for day in days]
+    open_days = [s for s in spans if s]
+    return sum(open_days) / len(open_days) / 3600 if open_days else 24.0
+
+
+def first_touch_estimates(policy: m.Policy, scenario: Scenario) -> list[dict]:
+    """Erlang C's first-touch attainment per handoff, counted in open time: reps work while
+    the calendar is open, so arrivals are per open hour and a business day is the calendar's
+    mean open hours. Every handed-off lead is assumed to reach each block (its upper load)."""
+    timezone = policy.timezone or "UTC"
+    calendar = (BusinessCalendar.from_model(policy.calendars[0], timezone) if policy.calendars
+                else BusinessCalendar.always_open(timezone))
+    day_hours = _open_hours_per_open_day(calendar, policy)
+    rows = []
+    for handoff in policy.handoffs:
+        first = handoff.item("first_touch")
+        if handoff.receiver is None or not isinstance(first, m.FirstTouch):
+            continue
+        assign = handoff.item("round_robin")
+        team = assign.team.value if isinstance(assign, m.RoundRobin) else handoff.receiver.value
+        reps = scenario.teams.get(team)
+        row = {"handoff": handoff.label, "clause": "first touch", "team": team, "reps": reps,
+               "load": None, "attainment": None, "mean_wait_hours": None, "note": None}
+        within = first.within
+        allowed = (float(within.amount) * (day_hours if within.unit == "day" else 1)
+                   * {"minute": 1 / 60, "hour": 1, "day": 1 if within.business else 24,
+                      "week": 168, "month": 730.5, "quarter": 2191.5, "year": 8766}[within.unit])
+        if reps is None or scenario.touch is None:
+            row["note"] = (f"no [team.{team}] in the scenario" if reps is None
+                           else "no work.touch in the scenario")
+        else:
+            load = scenario.arrivals_per_hour * scenario.touch.mean_hours
+            row.update(load=round(load, 3),
+                       attainment=round(service_level(reps, load, allowed,
+                                                      scenario.touch.mean_hours), 4),
+                       mean_wait_hours=round(mean_wait(reps, load, scenario.touch.mean_hours), 3))
+            if load >= reps:
+                row["note"] = (f"overloaded: {load:.2f} reps' worth of work arrives for "
+                               f"{reps} reps; the backlog grows without end")
+        rows.append(row)
+    return rows
+
+
+def plan_document(policy: m.Policy, scenario: Scenario | None = None) -> dict:
     plans = goal_plans(policy)
     return {"policy": policy.title, "goals": [asdict(p) for p in plans],
-            "daily": daily_needs(policy, plans), "commitments": commitments_beside(policy)}
+            "daily": daily_needs(policy, plans), "commitments": commitments_beside(policy),
+            "first_touch": first_touch_estimates(policy, scenario) if scenario else []}
 
 
 def render_plan(doc: dict) -> str:
@@ -132,6 +182,16 @@ def render_plan(doc: dict) -> str:
             leads = "-" if row["leads_per_day"] is None else f"{row['leads_per_day']:g}"
             out.append(f"    {row['month']}  {row['open_days']:>2} open days  "
                        f"{leads} leads a day")
+    if doc["first_touch"]:
+        out += ["", "  first touch, Erlang C estimate (open time, every lead to each block):"]
+        for row in doc["first_touch"]:
+            if row["attainment"] is None:
+                out.append(f"    {row['handoff']}: {row['note']}")
+                continue
+            out.append(f"    {row['handoff']}: {row['reps']} reps of {row['team']}, load "
+                       f"{row['load']:g}: {100 * row['attainment']:.1f}% within the deadline, "
+                       f"mean wait {row['mean_wait_hours']:g} h"
+                       + (f"  ({row['note']})" if row["note"] else ""))
     if doc["commitments"]:
         out += ["", "  promised:"]
         out += [f"    {c['from']} to {c['to']}: {c['promise']}" for c in doc["commitments"]]

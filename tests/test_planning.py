@@ -67,3 +67,54 @@ def test_smallest_team_for_a_target():
     team = servers_for(0.95, load=4.0, wait=0.25, handling=1.0)
     assert service_level(team, 4.0, 0.25, 1.0) >= 0.95
     assert service_level(team - 1, 4.0, 0.25, 1.0) < 0.95
+
+
+SCENARIO = ROOT / "examples" / "scenarios" / "inbound-desk.toml"
+
+
+def test_the_documented_scenario_keys_work_as_written():
+    from sla_dsl.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIO)
+    assert (scenario.horizon_hours, scenario.arrivals_per_hour) == (90 * 24, 20)
+    assert scenario.teams == {"sales": 5}
+    assert (scenario.touch.distribution, scenario.touch.mean_hours) == ("exponential", 0.2)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ('horizon = "soon"\n[arrivals]\nrate = "1 per hour"\n', "horizon"),
+    ('[arrivals]\nrate = "lots"\n', "arrivals.rate"),
+    ('[arrivals]\nrate = "1 per hour"\n[team.sales]\nreps = 0\n', "team.sales.reps"),
+    ('[arrivals]\nrate = "1 per hour"\n[work]\ntouch = "gamma"\n', "work.touch"),
+    ('teams = 3\n[arrivals]\nrate = "1 per hour"\n', "teams"),
+    ('[arrivals]\nrate = "1 per hour"\nteams = 3\n', "arrivals.teams"),
+])
+def test_scenario_mistakes_name_the_key(text, key):
+    from sla_dsl.scenario import ScenarioError, parse_scenario
+
+    with pytest.raises(ScenarioError, match=f": {key}: "):
+        parse_scenario(text, "s.toml")
+
+
+def test_first_touch_estimate_is_erlang_c_in_open_time(tmp_path):
+    from sla_dsl.planning import first_touch_estimates
+    from sla_dsl.scenario import parse_scenario
+
+    policy = load_policy(ROOT / "policies" / "inbound-desk.sla")
+    scenario = parse_scenario('[arrivals]\nrate = "20 per hour"\n[team.sales]\nreps = 5\n'
+                              '[work]\ntouch = "exponential 12 minutes"\n')
+    [row] = first_touch_estimates(policy, scenario)
+    assert row["load"] == 4.0
+    assert row["attainment"] == round(service_level(5, 4.0, 4.0, 0.2), 4)
+    overloaded = parse_scenario('[arrivals]\nrate = "30 per hour"\n[team.sales]\nreps = 5\n'
+                                '[work]\ntouch = "exponential 12 minutes"\n')
+    [row] = first_touch_estimates(policy, overloaded)
+    assert row["attainment"] == 0.0 and row["note"].startswith("overloaded")
+
+
+def test_plan_with_a_scenario_from_the_command_line(capsys):
+    assert main(["plan", str(ROOT / "policies" / "inbound-desk.sla"),
+                 "--scenario", str(SCENARIO)]) == 0
+    assert "every lead: 5 reps of sales, load 4:" in capsys.readouterr().out
+    assert main(["plan", str(ROOT / "policies" / "inbound-desk.sla"),
+                 "--scenario", "missing.toml"]) == 2
