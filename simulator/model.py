@@ -8,6 +8,7 @@ lead's wait is recorded, nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ class Queue:
 
 @dataclass
 class Replication:
+    arrived: np.ndarray  # hours after the start, per measured lead
     waits: np.ndarray  # hours from arrival to the start of the first touch, per lead
     busy_hours: float  # rep time spent touching
     horizon: float
@@ -43,12 +45,15 @@ def _touch_time(queue: Queue, rng: np.random.Generator) -> float:
     return float(rng.exponential(queue.mean_touch_hours))
 
 
-def run(queue: Queue, horizon_hours: float, warmup_hours: float,
-        rng: np.random.Generator) -> Replication:
-    """Leads arriving in [warmup, horizon) are measured; the team starts empty."""
+def run(queue: Queue, horizon_hours: float, warmup_hours: float, rng: np.random.Generator,
+        opens: Callable[[float], float] | None = None) -> Replication:
+    """Leads arriving in [warmup, horizon) are measured; the team starts empty. `opens` gives,
+    for a moment (hours after the start), the moment the reps' calendar is next open: a rep
+    who takes a lead while closed starts the touch at the opening."""
     env = simpy.Environment()
     team = simpy.Resource(env, capacity=queue.reps)
     waits: list[float] = []
+    arrivals_measured: list[float] = []
     state = {"busy": 0.0, "waiting": 0, "area": 0.0, "changed": 0.0}
 
     def waiting_changes(delta: int) -> None:
@@ -61,8 +66,13 @@ def run(queue: Queue, horizon_hours: float, warmup_hours: float,
         waiting_changes(+1)
         with team.request() as rep:
             yield rep
+            if opens is not None:
+                opening = opens(env.now)
+                if opening > env.now:
+                    yield env.timeout(opening - env.now)
             waiting_changes(-1)
             if arrived >= warmup_hours:
+                arrivals_measured.append(arrived)
                 waits.append(env.now - arrived)
             work = _touch_time(queue, rng)
             state["busy"] += work if env.now >= warmup_hours else 0.0
@@ -76,5 +86,5 @@ def run(queue: Queue, horizon_hours: float, warmup_hours: float,
     env.process(arrivals())
     env.run(until=horizon_hours)
     waiting_changes(0)
-    return Replication(np.array(waits), state["busy"], horizon_hours - warmup_hours,
-                       queue.reps, state["area"])
+    return Replication(np.array(arrivals_measured), np.array(waits), state["busy"],
+                       horizon_hours - warmup_hours, queue.reps, state["area"])

@@ -50,6 +50,7 @@ __all__ = [
     "deadline",
     "deadlines",
     "next_open_many",
+    "open_share",
     "open_time_between_many",
     "to_timedelta",
 ]
@@ -985,6 +986,16 @@ def _plan(duration: model.Duration) -> tuple[str, int]:
     if unit in ("day", "week"):
         return "wall days", _whole(duration) * (7 if unit == "week" else 1)
     return "months", _whole(duration) * _MONTHS_PER_UNIT[unit]
+
+
+def open_share(calendar: BusinessCalendar, start: dt.date, days: int = 28) -> float:
+    """The share of time the calendar is open over `days` from `start`: how much of the
+    clock a team working it can use (closed dates included)."""
+    zone = calendar.timezone
+    first = dt.datetime.combine(start, dt.time(), zone)
+    last = dt.datetime.combine(start + dt.timedelta(days=days), dt.time(), zone)
+    total = (last.astimezone(UTC) - first.astimezone(UTC)).total_seconds()
+    return calendar.open_time_between(first, last).total_seconds() / total
 
 
 def _open_minutes_per_week(calendar: BusinessCalendar) -> int:

@@ -351,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate", help="simulate lead arrivals and rep bandwidth against the policy",
         description="A simpy model of the scenario: attainment per clause with 95% confidence "
                     "intervals over independent, seeded replications. So far: first touch, "
-                    "reps working around the clock (a policy without a calendar).")
+                    "reps working while the policy's calendar is open, leads arriving at a "
+                    "constant rate around the clock.")
     simulate.add_argument("policy", metavar="POLICY")
     simulate.add_argument("--scenario", required=True, metavar="TOML")
     simulate.add_argument("--replications", type=int, default=20, metavar="N")

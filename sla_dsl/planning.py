@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from sla_dsl import model as m
-from sla_dsl.business_time import BusinessCalendar
+from sla_dsl.business_time import BusinessCalendar, open_share
 from sla_dsl.queueing import mean_wait, service_level
 from sla_dsl.scenario import Scenario
 
@@ -115,9 +115,11 @@ def _open_hours_per_open_day(calendar: BusinessCalendar, policy: m.Policy) -> fl
 
 
 def first_touch_estimates(policy: m.Policy, scenario: Scenario) -> list[dict]:
-    """Erlang C's first-touch attainment per handoff, counted in open time: reps work while
-    the calendar is open, so arrivals are per open hour and a business day is the calendar's
-    mean open hours. Every handed-off lead is assumed to reach each block (its upper load)."""
+    """Erlang C's first-touch attainment per handoff, counted in open time: leads arrive
+    around the clock and reps work while the calendar is open, so the open hours carry all the
+    arrivals, and a business day is the calendar's mean open hours. Every handed-off lead is
+    assumed to reach each block (its upper load). A rough guide: the night's backlog at
+    opening is not in it; `sla simulate` has it."""
     timezone = policy.timezone or "UTC"
     calendar = (BusinessCalendar.from_model(policy.calendars[0], timezone) if policy.calendars
                 else BusinessCalendar.always_open(timezone))
@@ -140,7 +142,9 @@ def first_touch_estimates(policy: m.Policy, scenario: Scenario) -> list[dict]:
             row["note"] = (f"no [team.{team}] in the scenario" if reps is None
                            else "no work.touch in the scenario")
         else:
-            load = scenario.arrivals_per_hour * scenario.touch.mean_hours
+            # arrivals come around the clock; the team works the open hours
+            share = open_share(calendar, _months(policy)[0])
+            load = scenario.arrivals_per_hour / share * scenario.touch.mean_hours
             row.update(load=round(load, 3),
                        attainment=round(service_level(reps, load, allowed,
                                                       scenario.touch.mean_hours), 4),

@@ -19,7 +19,7 @@ QUEUE = Queue(arrivals_per_hour=20, reps=5, mean_touch_hours=0.2)
 
 @pytest.fixture(scope="module")
 def result():
-    return replicate(QUEUE, deadline_hours=0.05, horizon_hours=500, replications=20, seed=11)
+    return replicate(QUEUE, deadline=0.05, horizon_hours=500, replications=20, seed=11)
 
 
 def test_attainment_agrees_with_erlang_c_within_the_runs_interval(result):
@@ -60,8 +60,45 @@ def test_simulate_command_json(capsys):
     assert low <= clause["attainment"]["mean"] <= high
 
 
-def test_what_the_model_does_not_cover_is_said_plainly(capsys):
-    scenario = ROOT / "examples" / "scenarios" / "inbound-desk.toml"
+def test_overload_is_reported_up_front(tmp_path, capsys):
+    scenario = tmp_path / "busy.toml"
+    scenario.write_text('[arrivals]\nrate = "20 per hour"\n[team.sales]\nreps = 5\n'
+                        '[work]\ntouch = "exponential 12 minutes"\n')
     assert main(["simulate", str(ROOT / "policies" / "inbound-desk.sla"),
                  "--scenario", str(scenario)]) == 2
-    assert "business calendars are not simulated yet" in capsys.readouterr().err
+    assert "is overloaded" in capsys.readouterr().err
+
+
+def _duration(text: str):
+    from sla_dsl.policy_file import check_text
+
+    policy = check_text(f'sla "x"\ntimezone "UTC"\ncalendar c {{\n  open mon-fri 08:00-18:00\n}}\n'
+                        f'on breach of first touch {{\n  escalate to "m" after {text}\n}}\n')
+    return policy.policy.consequences[0].actions[0].after
+
+
+def _calendar(hours: str):
+    from sla_dsl.policy_file import check_text
+
+    return check_text(f'sla "x"\ntimezone "UTC"\ncalendar c {{\n  open {hours}\n}}\n') \
+        .policy.calendars[0]
+
+
+def test_a_calendar_open_around_the_clock_is_the_same_as_none():
+    from simulator.replications import Deadline
+
+    always = Deadline(duration=_duration("3 minutes"), calendar=_calendar("mon-sun 00:00-24:00"))
+    plain = replicate(QUEUE, 0.05, 50, 3, seed=9, workers=1)
+    assert replicate(QUEUE, always, 50, 3, seed=9, workers=1) == plain
+
+
+def test_closed_nights_and_weekends_make_the_morning_queue():
+    from simulator.replications import Deadline
+
+    office = Deadline(duration=_duration("4 business hours"),
+                      calendar=_calendar("mon-fri 08:00-18:00"))
+    calm = Queue(arrivals_per_hour=2, reps=5, mean_touch_hours=0.2)
+    around = replicate(calm, 4.0, 500, 4, seed=2, workers=1)
+    daytime = replicate(calm, office, 500, 4, seed=2, workers=1)
+    assert around.attainment.mean > 0.99
+    assert daytime.mean_wait_hours.mean > 5 * around.mean_wait_hours.mean
