@@ -30,8 +30,7 @@ def first_touch_queues(policy: m.Policy, scenario: Scenario
         first = handoff.item("first_touch")
         if handoff.receiver is None or not isinstance(first, m.FirstTouch):
             continue
-        assign = handoff.item("round_robin")
-        team = assign.team.value if isinstance(assign, m.RoundRobin) else handoff.receiver.value
+        team = handoff.team
         if team not in scenario.teams:
             raise NotSimulated(f"handoff '{handoff.label}' is worked by team '{team}', which "
                                f"the scenario does not staff: add [team.{team}] reps = N")

@@ -47,6 +47,7 @@ __all__ = [
     "NeverOpen",
     "OpenTimeTable",
     "add_open_time_many",
+    "calendar_for",
     "deadline",
     "deadlines",
     "next_open_many",
@@ -1162,3 +1163,15 @@ def add_open_time_many(
     result = _until_covered(calendar, table, flat, margin,
                             lambda t: t._add_open_time(flat, budget))
     return result.reshape(starts.shape)
+
+
+def calendar_for(policy: model.Policy, duration: model.Duration | None = None) -> BusinessCalendar:
+    """The calendar a duration is counted on: the one it names, else the policy's (a checked
+    policy has at most one then), else always open in the policy's timezone."""
+    timezone = policy.timezone or "UTC"
+    named = duration.calendar.value if duration is not None and duration.calendar else None
+    chosen = next((c for c in policy.calendars if c.name.value == named), None) if named \
+        else (policy.calendars or [None])[0]
+    if chosen is None:
+        return BusinessCalendar.always_open(timezone)
+    return BusinessCalendar.from_model(chosen, timezone)

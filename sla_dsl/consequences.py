@@ -16,8 +16,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl import model as m
-from sla_dsl.business_time import add_open_time_many, deadlines, open_time_between_many
-from sla_dsl.evaluation import BREACHED, NONE, ClauseResult, Evaluation, calendar_for
+from sla_dsl.business_time import (
+    add_open_time_many,
+    calendar_for,
+    deadlines,
+    open_time_between_many,
+)
+from sla_dsl.evaluation import BREACHED, NONE, ClauseResult, Evaluation
 from sla_dsl.history import local_time
 
 

@@ -30,6 +30,7 @@ from sla_dsl import model as m
 from sla_dsl.business_time import (
     BusinessCalendar,
     add_open_time_many,
+    calendar_for,
     deadlines,
     open_time_between_many,
     to_timedelta,
@@ -76,18 +77,6 @@ class Evaluation:
     @property
     def lead_count(self) -> int:
         return len(self.history.lead_ids)
-
-
-def calendar_for(policy: m.Policy, duration: m.Duration) -> BusinessCalendar:
-    """The calendar a duration is counted on: the one it names, else the policy's (a checked
-    policy has at most one then), else always open in the policy's timezone."""
-    timezone = policy.timezone or "UTC"
-    named = duration.calendar.value if duration.calendar else None
-    chosen = next((c for c in policy.calendars if c.name.value == named), None) if named \
-        else (policy.calendars or [None])[0]
-    if chosen is None:
-        return BusinessCalendar.always_open(timezone)
-    return BusinessCalendar.from_model(chosen, timezone)
 
 
 class _Calendars:

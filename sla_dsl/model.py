@@ -333,6 +333,15 @@ class Handoff(Node):
     def item(self, kind: str) -> HandoffItem | None:
         return next((i for i in self.items if i.kind == kind), None)
 
+    @property
+    def team(self) -> str | None:
+        """Who works these leads: the round-robin team, else the team named after the
+        receiving party (so a scenario staffs `[team.sales]` for `to sales`)."""
+        assign = self.item("round_robin")
+        if isinstance(assign, RoundRobin):
+            return assign.team.value
+        return self.receiver.value if self.receiver else None
+
 
 # ---------------------------------------------------------------- commitments and goals
 

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from sla_dsl import model as m
-from sla_dsl.business_time import BusinessCalendar, open_share
+from sla_dsl.business_time import BusinessCalendar, calendar_for, open_share
 from sla_dsl.queueing import mean_wait, service_level
 from sla_dsl.scenario import Scenario
 
@@ -77,9 +77,7 @@ def _open_days(calendar: BusinessCalendar, month: dt.date) -> int:
 def daily_needs(policy: m.Policy, plans: list[GoalPlan]) -> list[dict]:
     """Per month of the agreement: open days, and the leads and customers a day each monthly
     goal needs on them (a policy without a calendar works every day)."""
-    timezone = policy.timezone or "UTC"
-    calendar = (BusinessCalendar.from_model(policy.calendars[0], timezone) if policy.calendars
-                else BusinessCalendar.always_open(timezone))
+    calendar = calendar_for(policy)
     rows = []
     monthly = [p for p in plans if p.per == "month"]
     for month in _months(policy):
@@ -120,17 +118,14 @@ def first_touch_estimates(policy: m.Policy, scenario: Scenario) -> list[dict]:
     arrivals, and a business day is the calendar's mean open hours. Every handed-off lead is
     assumed to reach each block (its upper load). A rough guide: the night's backlog at
     opening is not in it; `sla simulate` has it."""
-    timezone = policy.timezone or "UTC"
-    calendar = (BusinessCalendar.from_model(policy.calendars[0], timezone) if policy.calendars
-                else BusinessCalendar.always_open(timezone))
+    calendar = calendar_for(policy)
     day_hours = _open_hours_per_open_day(calendar, policy)
     rows = []
     for handoff in policy.handoffs:
         first = handoff.item("first_touch")
         if handoff.receiver is None or not isinstance(first, m.FirstTouch):
             continue
-        assign = handoff.item("round_robin")
-        team = assign.team.value if isinstance(assign, m.RoundRobin) else handoff.receiver.value
+        team = handoff.team
         reps = scenario.teams.get(team)
         row = {"handoff": handoff.label, "clause": "first touch", "team": team, "reps": reps,
                "load": None, "attainment": None, "mean_wait_hours": None, "note": None}

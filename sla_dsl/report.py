@@ -91,21 +91,14 @@ def clause_summaries(evaluation: Evaluation) -> list[dict]:
     return summaries
 
 
-def _team(evaluation: Evaluation, label: str) -> str | None:
-    block = next(h for h in evaluation.policy.handoffs if h.label == label)
-    assign = block.item("round_robin") or block.item("owner")
-    if assign is None:
-        return None
-    return assign.team.value if hasattr(assign, "team") else assign.owner.value
-
-
 def team_summaries(evaluation: Evaluation) -> list[dict]:
     """Per team the handoff blocks assign to, across their receivers' clauses."""
     totals: dict[str | None, list[int]] = {}
     for result in evaluation.clauses:
         if result.clause == "threshold":
             continue
-        counts = totals.setdefault(_team(evaluation, result.handoff), [0, 0])
+        block = next(h for h in evaluation.policy.handoffs if h.label == result.handoff)
+        counts = totals.setdefault(block.team, [0, 0])
         counts[0] += result.count(MET)
         counts[1] += result.count(BREACHED)
     return sorted(({"team": team, "met": met, "breached": breached,
