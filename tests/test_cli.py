@@ -303,7 +303,7 @@ def test_internal_errors_do_not_print_a_traceback(capsys, monkeypatch):
     def explode(_source):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("sla_dsl.cli.check_source", explode)
+    monkeypatch.setattr("sla_dsl.cli.common.check_source", explode)
     code = main(["check", str(POLICIES[0])])
     out, err = capsys.readouterr()
     assert code == 70

@@ -1,0 +1,62 @@
+"""`sla check`: every problem of every policy file, at once."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, ArgumentParser, checked, sources
+from sla_dsl.diagnostics import render_github, render_json, render_text
+from sla_dsl.policy_file import CheckedPolicy
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}".replace("policys", "policies")
+
+
+def _summary(results: list[CheckedPolicy]) -> str:
+    errors = sum(len(r.errors) for r in results)
+    warnings = sum(len(r.warnings) for r in results)
+    if not errors and not warnings:
+        return f"{_plural(len(results), 'policy')} checked: no problems"
+    return (f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in "
+            f"{_plural(len(results), 'policy')}")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.dump_json and len(args.files) != 1:
+        ArgumentParser(prog="sla check").error("--dump-json takes exactly one policy file")
+    results = [checked(item) for item in sources(args.files)]
+    diagnostics = [d for r in results for d in r.diagnostics]
+    failed = any(r.errors for r in results) or (args.strict and diagnostics)
+    out = sys.stderr if args.dump_json else sys.stdout
+    if args.format == "json":
+        print(render_json(diagnostics), file=out)
+    elif args.format == "github":
+        for diagnostic in diagnostics:
+            print(render_github(diagnostic), file=out)
+    else:
+        for result in results:
+            for diagnostic in result.diagnostics:
+                print(render_text(diagnostic, result.lines), file=out)
+        if not args.quiet:
+            print(_summary(results), file=out)
+    if args.dump_json and results[0].policy is not None and not results[0].errors:
+        print(results[0].policy.model_dump_json(indent=2))
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def add(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser(
+        "check", help="check policies and report every problem",
+        description="Check policy files: syntax, names, calendars, cadences, consequences. "
+                    "Reports every problem of a file at once. Exit 0 when clean, 1 on errors.")
+    check.add_argument("files", nargs="+", metavar="FILE",
+                       help="policy files, directories of .sla files, or - for stdin")
+    check.add_argument("--format", choices=("text", "json", "github"), default="text",
+                       help="text for people, json for tools, github for workflow annotations")
+    check.add_argument("--dump-json", action="store_true",
+                       help="print the checked policy as JSON (see 'sla schema policy')")
+    check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    check.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    check.set_defaults(run=run)

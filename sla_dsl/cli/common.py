@@ -1,0 +1,70 @@
+"""What every verb of the `sla` command shares: exit codes, argument errors, reading policies.
+
+Exit codes are part of the interface CI relies on: 0 clean, 1 the input has problems (errors,
+or files `fmt --check` would change), 2 the command line itself is wrong, 70 a bug of ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sla_dsl import codes
+from sla_dsl.diagnostics import Diagnostic, render_text
+from sla_dsl.model import Policy
+from sla_dsl.policy_file import CheckedPolicy, check_source
+from sla_dsl.source import Source, decode_policy, read_policy
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own usage errors already exit 2; say how to fix
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n"
+                              f"run '{self.prog} --help' for the options\n")
+
+
+def sources(paths: Sequence[str]) -> Iterable[Source | Diagnostic]:
+    """Files as given; a directory stands for the `.sla` files under it; `-` is stdin."""
+    for path in paths:
+        if path == "-":
+            yield decode_policy("<stdin>", sys.stdin.buffer.read())
+        elif Path(path).is_dir():
+            found = sorted(Path(path).rglob("*.sla"))
+            if not found:
+                yield Diagnostic(codes.UNREADABLE, "error", "no .sla files in this directory",
+                                 path, None, "name the policy files, or a directory holding them")
+            for file in found:
+                yield read_policy(file)
+        else:
+            yield read_policy(path)
+
+
+def checked(item: Source | Diagnostic) -> CheckedPolicy:
+    if isinstance(item, Diagnostic):
+        return CheckedPolicy(item.path, None, None, [item])
+    return check_source(item)
+
+
+def policy_or_none(path: str, verb: str) -> Policy | None:
+    """The checked policy a verb works on, or None after printing why it cannot be used.
+
+    Only errors are printed: warnings are `sla check`'s business, and a report that starts with
+    them buries what the user asked for.
+    """
+    result = checked(read_policy(path))
+    for diagnostic in result.errors:
+        print(render_text(diagnostic, result.lines), file=sys.stderr)
+    if not result.ok:
+        print(f"{path}: not {verb}: fix the policy first ('sla check')", file=sys.stderr)
+        return None
+    return result.policy
+
+
+def progress(message: str) -> None:
+    """Long work says what it is doing, on stderr, where a terminal is watching."""
+    if sys.stderr.isatty():
+        print(f"sla: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,103 @@
+"""`sla evaluate`: replay recorded lead histories against a policy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, progress
+
+
+def as_of_instant(text: str | None, timezone: str) -> int | None:
+    """An ISO 8601 time as µs since the epoch; without an offset it is read in `timezone`."""
+    if text is None:
+        return None
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+def run(args: argparse.Namespace) -> int:
+    # numpy and pyarrow are imported here, so that `sla check` in CI does not wait for them
+    from sla_dsl import report
+    from sla_dsl.evaluation import BREACHED, evaluate, fields_needed
+    from sla_dsl.history_io import HistoryError, load_history, write_rejects
+    from sla_dsl.mapping import load_mapping
+
+    policy = policy_or_none(args.policy, "evaluated")
+    if policy is None:
+        return EXIT_USAGE
+    timezone = policy.timezone or "UTC"
+    try:
+        as_of = as_of_instant(args.as_of, timezone)
+    except ValueError:
+        print(f"sla evaluate: --as-of {args.as_of!r} is not a date and time\n"
+              "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        mapping = load_mapping(args.mapping) if args.mapping else None
+        progress("reading " + (", ".join(args.history) or "the files the mapping names"))
+        history = load_history(args.history, timezone=timezone, mapping=mapping,
+                               fields=fields_needed(policy))
+    except HistoryError as error:
+        print(f"sla evaluate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    counts = history.counts
+    for reject in history.rejects[: args.show_rejects]:
+        where = f"{reject.source}:{reject.row}" + (f" ({reject.column})" if reject.column else "")
+        print(f"{where}: rejected: {reject.reason}", file=sys.stderr)
+    if counts.rejected > args.show_rejects:
+        print(f"... {counts.rejected - args.show_rejects} more rejected rows"
+              + ("" if args.rejects else "; write them all with --rejects FILE"), file=sys.stderr)
+    if args.rejects:
+        write_rejects(history, args.rejects)
+    progress(f"{counts.read} rows read, {counts.accepted} accepted, {counts.rejected} rejected;"
+             f" evaluating {len(history.lead_ids)} leads")
+    evaluation = evaluate(policy, history, as_of)
+    doc = report.document(evaluation, include_leads=args.format == "json")
+    text = (json.dumps(doc, indent=2) + "\n") if args.format == "json" \
+        else report.render_text(doc)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        progress(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    if args.strict and counts.rejected:
+        print(f"sla evaluate: {counts.rejected} rows rejected (--strict)", file=sys.stderr)
+        return EXIT_USAGE
+    breached = any((r.status == BREACHED).any() for r in evaluation.clauses)
+    return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+
+
+def add(commands: argparse._SubParsersAction) -> None:
+    evaluate = commands.add_parser(
+        "evaluate", help="replay a lead history against a policy",
+        description="Replay recorded lead histories against a policy: every clock of every "
+                    "lead, the consequences the agreement sets, commitments per period and the "
+                    "cancel and review triggers. Exit 0 evaluated, 1 breaches with "
+                    "--fail-on-breach, 2 a usage or input error.")
+    evaluate.add_argument("policy", metavar="POLICY", help="the policy file (.sla)")
+    evaluate.add_argument("--history", nargs="*", default=[], metavar="FILE",
+                          help="event logs (.csv, .jsonl, .parquet), or with --mapping the CRM "
+                               "exports it reads (default: the files the mapping names)")
+    evaluate.add_argument("--mapping", metavar="TOML",
+                          help="a mapping that turns a CRM export into events")
+    evaluate.add_argument("--as-of", metavar="TIME",
+                          help="evaluate the world as of this time (ISO 8601; without an offset "
+                               "in the policy's timezone); default: the latest event")
+    evaluate.add_argument("--format", choices=("text", "json"), default="text")
+    evaluate.add_argument("--output", "-o", metavar="FILE", help="write the report here")
+    evaluate.add_argument("--rejects", metavar="FILE", help="write every rejected row here (CSV)")
+    evaluate.add_argument("--show-rejects", type=int, default=10, metavar="N",
+                          help="list the first N rejected rows on stderr (default 10)")
+    evaluate.add_argument("--strict", action="store_true", help="any rejected row is an error")
+    evaluate.add_argument("--fail-on-breach", action="store_true",
+                          help="exit 1 when any clause is breached")
+    evaluate.set_defaults(run=run)

@@ -1,0 +1,41 @@
+"""`sla plan`: what the policy's goals need, before anyone simulates anything."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none
+
+
+def run(args: argparse.Namespace) -> int:
+    from sla_dsl.planning import plan_document, render_plan
+    from sla_dsl.scenario import ScenarioError, load_scenario
+
+    policy = policy_or_none(args.policy, "planned")
+    if policy is None:
+        return EXIT_USAGE
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else None
+    except ScenarioError as error:
+        print(f"sla plan: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    doc = plan_document(policy, scenario)
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n" if args.format == "json"
+                     else render_plan(doc))
+    return EXIT_OK
+
+
+def add(commands: argparse._SubParsersAction) -> None:
+    plan = commands.add_parser(
+        "plan", help="the funnel arithmetic of the policy's goals",
+        description="What the policy's revenue goals need: quota x share / deal size = "
+                    "customers, / close rate = leads, per period and per open day of each "
+                    "month, beside what the commitments promise.")
+    plan.add_argument("policy", metavar="POLICY", help="the policy file (.sla)")
+    plan.add_argument("--scenario", metavar="TOML",
+                      help="team sizes, arrivals and work times for an Erlang C estimate of "
+                           "first-touch attainment")
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.set_defaults(run=run)
