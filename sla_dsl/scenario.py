@@ -64,12 +64,31 @@ def _fail(path: Path, key: str, problem: str, fix: str) -> ScenarioError:
     return ScenarioError(f"{path}: {key}: {problem}\n  help: {fix}")
 
 
-def parse_scenario(text: str, path: Path | str = "scenario.toml") -> Scenario:
+def apply_overrides(raw: dict, overrides: dict[str, object], path: Path) -> None:
+    """Set dotted keys (`team.sales.reps`) in a scenario's TOML tables, for what-if runs.
+
+    The key need not be in the file (a sweep may add `work.follow_up`), but every table on its way
+    must be a table: overriding `horizon.days` is a mistake worth saying.
+    """
+    for key, value in overrides.items():
+        *tables, last = key.split(".")
+        node = raw
+        for part in tables:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise _fail(path, key, f"'{part}' is a value, not a table",
+                            "name a key inside a table, such as team.sales.reps")
+        node[last] = value
+
+
+def parse_scenario(text: str, path: Path | str = "scenario.toml",
+                   overrides: dict[str, object] | None = None) -> Scenario:
     path = Path(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    apply_overrides(raw, overrides or {}, path)
     unknown = sorted(set(raw) - _KNOWN)
     if unknown:
         raise _fail(path, unknown[0], "unknown key",
@@ -109,10 +128,10 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml") -> Scenario:
     return Scenario(horizon, rate, teams, touch)
 
 
-def load_scenario(path: Path | str) -> Scenario:
+def load_scenario(path: Path | str, overrides: dict[str, object] | None = None) -> Scenario:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ScenarioError(f"{path}: cannot read the scenario ({error.strerror or error})")\
             from None
-    return parse_scenario(text, path)
+    return parse_scenario(text, path, overrides)
