@@ -21,7 +21,7 @@ Semantics (the issue's, held exactly):
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +33,6 @@ from sla_dsl.business_time import (
     calendar_for,
     deadlines,
     open_time_between_many,
-    to_timedelta,
 )
 from sla_dsl.conditions import ConditionEvaluator, fields_used
 from sla_dsl.history import EVENT_CODE, NO_ACTOR, History
@@ -315,12 +314,9 @@ class _Replay:
             return np.ones(len(at), dtype=bool)
         previous = np.r_[at[:1], at[:-1]]
         gap = spacing.at_least
-        calendar = self.calendars.for_duration(gap)
-        if gap.business:  # the gap is counted in open time
-            needed = to_timedelta(gap.model_copy(update={"business": False}))
-            open_gaps = open_time_between_many(previous, at, calendar)
-            return first | (open_gaps >= needed // dt.timedelta(microseconds=1))
-        return first | (at >= deadlines(previous, gap, calendar))
+        # the same rule as every other duration: "1 business day" after a touch is the next open
+        # day at the same time, not 24 hours of open time
+        return first | (at >= deadlines(previous, gap, self.calendars.for_duration(gap)))
 
     def _nth_counted(self, lead: np.ndarray, at: np.ndarray, counted: np.ndarray,
                      n: int) -> np.ndarray:
@@ -357,39 +353,43 @@ def _carry_forward(lead: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def _paused_due(start: int, due: int, intervals: list[tuple[int, int]],
                 within: m.Duration, calendar: BusinessCalendar) -> int:
-    """Push a due time back by the pauses before it: by their open time for a business
-    duration, by their length otherwise; a pause still running at the due time stops it."""
-    base = due
-    for _ in range(len(intervals) + 1):
-        paused = 0
-        for begin, end in intervals:
-            if begin >= due:
-                continue
-            if end == STOPPED:
-                return STOPPED
-            stop = min(end, due)
-            paused += (int(open_time_between_many(np.array([begin]), np.array([stop]),
-                                                  calendar)[0])
-                       if within.business else stop - begin)
-        moved = int(add_open_time_many(np.array([base]), np.array([paused]), calendar)[0]) \
-            if within.business else base + paused
-        if moved == due:
-            return due
-        due = moved
+    """Push a due time back by the pauses that begin before it: by their open time for a
+    business duration, by their length otherwise; a pause still running stops the clock.
+
+    Pauses are taken in order, because each one moves the due time the next is compared with:
+    a hold that outlasts the first due time pushes the clock past its own end.
+    """
+    for begin, end in sorted(intervals):
+        if begin >= due:
+            break
+        if end == STOPPED:
+            return STOPPED
+        if within.business:
+            paused = int(open_time_between_many(np.array([begin]), np.array([end]),
+                                                calendar)[0])
+            due = int(add_open_time_many(np.array([due]), np.array([paused]), calendar)[0])
+        else:
+            due += end - begin
     return due
 
 
 def fields_needed(policy: m.Policy) -> set[str]:
-    """The lead fields an evaluation reads: the policy's, and `amount` for revenue."""
-    return fields_used(policy) | {"amount"}
+    """The lead fields an evaluation reads: the policy's, `amount` for revenue, and the
+    touchpoints' `campaign` and `channel` when the policy attributes revenue."""
+    touchpoints = {"campaign", "channel"} if policy.attribution is not None else set()
+    return fields_used(policy) | {"amount"} | touchpoints
 
 
 def _receiver(handoff: m.Handoff) -> str | None:
     return handoff.receiver.value if handoff.receiver else None
 
 
-def evaluate(policy: m.Policy, history: History, as_of: int | None = None) -> Evaluation:
-    """Every clause of every handed-off lead, as of `as_of` (µs; default the latest event)."""
+def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
+             on_block: Callable[[str], None] | None = None) -> Evaluation:
+    """Every clause of every handed-off lead, as of `as_of` (µs; default the latest event).
+
+    `on_block` is told each handoff block's label once its clauses are done (blocks `to
+    nobody` have none), so a progress bar can move while a big history is replayed."""
     replay = _Replay(policy, history, as_of)
     start = replay.handoff_times()
     handed = start != NONE
@@ -414,4 +414,6 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None) -> Ev
             elif isinstance(item, m.Threshold):
                 evaluation.clauses.append(
                     replay.threshold(handoff, leads, start, item, conditions))
+        if on_block is not None:
+            on_block(handoff.label)
     return evaluation

@@ -65,7 +65,8 @@ from sla_dsl.history import (
 )
 from sla_dsl.mapping import Mapping, SourceSpec, format_of
 
-__all__ = ["HistoryError", "event_schema", "load_history", "parse_time", "write_rejects"]
+__all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time",
+           "write_rejects"]
 
 _US = 1_000_000
 _DAY_US = 86_400 * _US
@@ -135,6 +136,22 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
         parts.append(_records(spec, read, source_zone, lookups, index, mapping is not None,
                               fields))
     return _assemble(parts, fields)
+
+
+def history_from_rows(rows: Sequence[dict[str, str | None]], *, timezone: str,
+                      source: str = "<inline>") -> History:
+    """Events written out in another document (a policy test case's inline events), read by
+    the same rules as an event log file: the same columns, times, rejects and row numbers.
+
+    Each row maps column names (lead_id, at, event, actor, fields) to text, None for empty.
+    `source` names the rows in rejects and messages."""
+    zone = _zone(timezone)
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    table = pa.table({name: pa.array([row.get(name) for row in rows], pa.string())
+                      for name in names})
+    read = _Read(Path(source), table, np.arange(1, len(rows) + 1, dtype=np.int64))
+    spec = SourceSpec.canonical(Path(source))
+    return _assemble([_records(spec, read, zone, {}, 0, False)])
 
 
 def write_rejects(history: History, path: Path | str) -> None:

@@ -1,0 +1,229 @@
+"""What `sla test` prints: one line per case for people, JUnit XML for CI test tabs, GitHub
+workflow annotations for pull requests, and SARIF 2.1.0 for code scanning.
+
+Every format is a view of the same `CaseResult`s and `Coverage`s, so a failure reads the same
+wherever it is shown: the case file and line, the lead, the clause, expected and got.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path, PurePath
+from urllib.parse import quote
+
+from sla_dsl import __version__
+from sla_dsl.policy_tests import CaseResult, Coverage, Problem
+
+_LABEL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def where(path: Path | str, line: int | None) -> str:
+    return f"{path}:{line}" if line else str(path)
+
+
+def _problem_text(result: CaseResult, problem: Problem) -> str:
+    text = f"{where(result.path, problem.line)}: {problem.message}"
+    if problem.help:
+        text += f"\n  help: {problem.help}"
+    return text
+
+
+def summary(results: Sequence[CaseResult], seconds: float) -> str:
+    counts = {outcome: sum(1 for r in results if r.outcome == outcome)
+              for outcome in ("passed", "failed", "error")}
+    return (f"{_plural(len(results), 'case')}: {counts['passed']} passed, {counts['failed']} "
+            f"failed, {_plural(counts['error'], 'error')} ({seconds:.2f} s)")
+
+
+# ============================================================================ text
+
+
+def render_text(results: Sequence[CaseResult], seconds: float) -> str:
+    """One line per case; under a failed case each expectation that did not hold."""
+    out = []
+    for result in results:
+        out.append(f"{_LABEL[result.outcome]:<5} {result.path}: {result.name}")
+        for problem in result.problems:
+            out.extend("      " + line for line in _problem_text(result, problem).split("\n"))
+    out += ["", summary(results, seconds)]
+    return "\n".join(out) + "\n"
+
+
+def render_coverage(coverages: Sequence[Coverage], fail_under: float | None = None) -> str:
+    """Per policy: every lead clause and `on breach of` block, and what the cases assert of
+    it (the statuses, or the actions), or that none does."""
+    out = []
+    for cov in coverages:
+        if cov.problem:
+            out += ["", f"coverage of {cov.policy_path}: not measured, the policy does not check"]
+            continue
+        if not cov.items:
+            out += ["", f"coverage of {cov.policy_path}: no lead clauses to exercise"]
+            continue
+        verdict = ""
+        if fail_under is not None and cov.percent < fail_under:
+            verdict = f", under {fail_under:g}%"
+        out += ["", f"coverage of {cov.policy_path}: {cov.covered} of "
+                    f"{_plural(len(cov.items), 'clause')} exercised ({cov.percent:.0f}%{verdict})"]
+        width = max((len(item.label) for item in cov.items), default=0)
+        for item in cov.items:
+            said = ", ".join(sorted(item.asserted)) if item.asserted else "NOT EXERCISED"
+            out.append(f"  line {item.line:<4} {item.label:<{width}}  {said}")
+    return "\n".join(out).lstrip("\n") + "\n" if out else ""
+
+
+def uncovered(coverages: Sequence[Coverage]):
+    """(coverage, item) of every clause no case exercised."""
+    return [(cov, item) for cov in coverages for item in cov.items if not item.asserted]
+
+
+# ============================================================================ JUnit XML
+
+
+def render_junit(results: Sequence[CaseResult], seconds: float,
+                 coverages: Sequence[Coverage] = ()) -> str:
+    """JUnit XML as Jenkins, GitLab and the GitHub test-report actions read it: one
+    <testsuite> per policy, one <testcase> per case, <failure> for expectations that did not
+    hold and <error> for cases that could not run."""
+    suites: dict[str, list[CaseResult]] = {}
+    for result in results:
+        suites.setdefault(str(result.policy_path or "(no policy)"), []).append(result)
+    root = ET.Element("testsuites", _counts(results, seconds), name="sla test")
+    by_policy = {str(c.policy_path): c for c in coverages}
+    for policy, members in suites.items():
+        suite = ET.SubElement(root, "testsuite", _counts(members, sum(r.seconds for r in members)),
+                              name=policy)
+        cov = by_policy.get(policy)
+        if cov is not None and not cov.problem:
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="coverage", value=f"{cov.percent:.1f}")
+        for result in members:
+            case = ET.SubElement(suite, "testcase", name=result.name,
+                                 classname=PurePath(policy).stem, file=str(result.path),
+                                 time=f"{result.seconds:.3f}")
+            if result.outcome == "passed":
+                continue
+            tag = "failure" if result.outcome == "failed" else "error"
+            first = result.problems[0].message.split("\n")[0] if result.problems else tag
+            element = ET.SubElement(case, tag, message=first,
+                                    type="expectation" if tag == "failure" else "case error")
+            element.text = "\n".join(_problem_text(result, p) for p in result.problems)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+def _counts(results: Sequence[CaseResult], seconds: float) -> dict[str, str]:
+    return {"tests": str(len(results)),
+            "failures": str(sum(1 for r in results if r.outcome == "failed")),
+            "errors": str(sum(1 for r in results if r.outcome == "error")),
+            "skipped": "0", "time": f"{seconds:.3f}"}
+
+
+# ============================================================================ GitHub
+
+
+def _escape(text: str, *, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _annotation(level: str, path: Path | str, line: int | None, title: str,
+                message: str) -> str:
+    props = [f"file={_escape(str(path), property_value=True)}"]
+    if line:
+        props.append(f"line={line}")
+    props.append(f"title={_escape(title, property_value=True)}")
+    return f"::{level} {','.join(props)}::{_escape(message)}"
+
+
+def render_github(results: Sequence[CaseResult], seconds: float,
+                  coverages: Sequence[Coverage] = (), fail_under: float | None = None) -> str:
+    """Workflow commands: each failed expectation and case error on its case line; with
+    coverage, each clause no case exercises on its policy line (an error when the policy is
+    under the --fail-under threshold, else a warning)."""
+    out = []
+    for result in results:
+        for problem in result.problems:
+            message = problem.message + (f"\nhelp: {problem.help}" if problem.help else "")
+            title = ("sla test failed" if result.outcome == "failed"
+                     else "sla test case error") + f": {result.name}"
+            out.append(_annotation("error", result.path, problem.line, title, message))
+    for cov, item in uncovered(coverages):
+        failing = fail_under is not None and cov.percent < fail_under
+        out.append(_annotation("error" if failing else "warning", cov.policy_path, item.line,
+                               "not tested", f"no test case exercises '{item.label}'"))
+    out.append(summary(results, seconds))
+    return "\n".join(out) + "\n"
+
+
+# ============================================================================ SARIF
+
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_RULES = (
+    ("test-failed", "failed", "error",
+     "A policy test case expected a status or consequence the evaluator did not give."),
+    ("test-error", "error", "error",
+     "A policy test case could not be run as written (bad TOML, an unknown name, a policy "
+     "that does not check)."),
+    ("clause-not-tested", "uncovered", "warning",
+     "No policy test case exercises this clause."),
+)
+
+
+def _uri(path: Path | str) -> str:
+    pure = PurePath(path)
+    return Path(path).as_uri() if pure.is_absolute() else quote(pure.as_posix())
+
+
+def _sarif_result(rule: int, level: str, path: Path | str, line: int | None,
+                  text: str) -> dict:
+    location: dict = {"artifactLocation": {"uri": _uri(path)}}
+    if line:
+        location["region"] = {"startLine": line}
+    return {"ruleId": _RULES[rule][0], "ruleIndex": rule, "level": level,
+            "message": {"text": text}, "locations": [{"physicalLocation": location}]}
+
+
+def sarif_log(results: Sequence[CaseResult], coverages: Sequence[Coverage] = (),
+              fail_under: float | None = None) -> dict:
+    """A SARIF 2.1.0 log of one run: failed expectations and case errors on their case lines,
+    and (with coverage) untested clauses on their policy lines."""
+    found = []
+    for result in results:
+        rule = 0 if result.outcome == "failed" else 1
+        for problem in result.problems:
+            text = f"{result.name}: {problem.message}"
+            if problem.help:
+                text += f"\nhelp: {problem.help}"
+            found.append(_sarif_result(rule, "error", result.path, problem.line, text))
+    for cov, item in uncovered(coverages):
+        failing = fail_under is not None and cov.percent < fail_under
+        found.append(_sarif_result(2, "error" if failing else "warning", cov.policy_path,
+                                   item.line, f"no test case exercises '{item.label}'"))
+    rules = [{"id": rule_id, "name": name,
+              "shortDescription": {"text": text}, "fullDescription": {"text": text},
+              "help": {"text": f"{text} See docs/testing.md of sla_dsl."},
+              "defaultConfiguration": {"level": level}}
+             for rule_id, name, level, text in _RULES]
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "sla test", "version": __version__, "rules": rules}},
+            "results": found,
+        }],
+    }
+
+
+def render_sarif(results: Sequence[CaseResult], coverages: Sequence[Coverage] = (),
+                 fail_under: float | None = None) -> str:
+    return json.dumps(sarif_log(results, coverages, fail_under), indent=2) + "\n"

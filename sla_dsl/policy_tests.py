@@ -1,0 +1,889 @@
+"""Policy test cases: small lead histories with the verdicts the agreement should give them.
+
+An analyst who changes a policy wants to know it still says what both VPs signed: that a hot
+lead handed off on Friday evening is due on Saturday morning, that a lead on hold stops every
+clock. A case (a TOML file next to the policy, `policies/tests/<policy>/*.toml`) holds a few
+events and the expected status of named clauses for named leads, and optionally the
+consequences; `sla test` replays them through the evaluator itself, so a case tests the policy
+and the tool together, never a second implementation of either.
+
+The case format, the discovery rule and the exit codes are documented in docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import io
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sla_dsl import model as m
+from sla_dsl.diagnostics import render_text
+from sla_dsl.formatter import item_line
+from sla_dsl.policy_file import check_file
+from sla_dsl.toml_lines import TomlLines, error_line
+
+STATUSES = ("met", "breached", "pending", "not applicable")
+CONSEQUENCE_STATUSES = ("fired", "scheduled", "none")
+ACTIONS = ("warn", "escalate", "reassign", "strike")
+NO_TIME = "none"
+"""Written for `due` or `at`: there is none (not touched yet; a clock stopped by a pause)."""
+
+_CASE_KEYS = ("name", "policy", "as_of", "events", "history", "expect", "consequence")
+_EXPECT_KEYS = ("lead", "handoff", "clause", "status", "due", "at", "segment")
+_CONSEQUENCE_KEYS = ("lead", "handoff", "clause", "action", "to", "at", "status")
+_ITEM_CLAUSE = {"first_touch": "first touch", "touches": "touches",
+                "disposition": "disposition", "when": "threshold"}
+
+Outcome = Literal["passed", "failed", "error"]
+CoverageKey = tuple[str, str, str]
+"""("clause", handoff label, clause name) or ("on breach", clause name, scope label or "")."""
+
+
+# ============================================================================ results
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A failed expectation or a mistake in a case, with the case line it is about."""
+
+    line: int | None
+    message: str
+    help: str | None = None
+
+
+class CaseError(Exception):
+    """A case that cannot be run as written: every problem found in it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class CaseResult:
+    path: Path
+    name: str
+    policy_path: Path | None
+    outcome: Outcome
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+    exercised: dict[CoverageKey, set[str]] = field(default_factory=dict)
+    """What the case's expectations assert, per coverage item: statuses, or actions."""
+
+
+# ============================================================================ discovery
+
+
+@dataclass
+class Found:
+    cases: list[Path]
+    policies: list[Path]
+    problems: list[str]
+
+
+def find_cases(paths: Sequence[str]) -> Found:
+    """The case files and policies that `paths` stand for.
+
+    A case file stands for itself. A policy file stands for the cases under `tests/` beside
+    it. A directory stands for its policies (not those under a `tests` folder) and every
+    `.toml` file under the `tests/` folder beside them; a directory holding no policy at all
+    (`policies/tests/company-x/`) stands for every `.toml` file under it."""
+    cases: list[Path] = []
+    policies: list[Path] = []
+    problems: list[str] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found = [p for p in sorted(path.rglob("*.sla"))
+                     if "tests" not in p.relative_to(path).parts[:-1]]
+            if found:
+                policies += found
+                for folder in dict.fromkeys(p.parent for p in found):
+                    cases += sorted((folder / "tests").rglob("*.toml"))
+            else:
+                cases += sorted(path.rglob("*.toml"))
+                if not any(path.rglob("*.toml")):
+                    problems.append(f"{path}: no policies and no test cases in this directory")
+        elif path.suffix == ".sla" and path.is_file():
+            policies.append(path)
+            cases += sorted((path.parent / "tests" / path.stem).rglob("*.toml"))
+        elif path.is_file():
+            cases.append(path)
+        else:
+            problems.append(f"{path}: no such file or directory")
+    return Found(list(dict.fromkeys(cases)), list(dict.fromkeys(policies)), problems)
+
+
+def default_policy(case: Path) -> Path | None:
+    """`DIR/tests/NAME/.../case.toml` tests `DIR/NAME.sla`."""
+    parts = case.parts
+    for i in range(len(parts) - 3, -1, -1):
+        if parts[i] == "tests":
+            return Path(*parts[:i], f"{parts[i + 1]}.sla")
+    return None
+
+
+# ============================================================================ policies
+
+
+class Policies:
+    """Each policy checked once per run, however many cases test it."""
+
+    def __init__(self) -> None:
+        self._checked: dict[Path, tuple[m.Policy | None, str]] = {}
+
+    def get(self, path: Path) -> tuple[m.Policy | None, str]:
+        """The policy, or None with why it cannot be used (its first error, rendered)."""
+        key = path.resolve()
+        if key not in self._checked:
+            checked = check_file(path)
+            reason = ""
+            if not checked.ok:
+                errors = checked.errors
+                reason = render_text(errors[0], checked.lines) if errors else "it does not build"
+                if len(errors) > 1:
+                    reason += f"\n(and {len(errors) - 1} more errors)"
+            self._checked[key] = (checked.policy if checked.ok else None, reason)
+        return self._checked[key]
+
+
+def lead_clauses(policy: m.Policy) -> list[tuple[m.Handoff, m.Node, str]]:
+    """(handoff, item, clause name) of every clause the evaluator measures per lead."""
+    out = []
+    for handoff in policy.handoffs:
+        if handoff.receiver is None:
+            continue
+        for item in handoff.items:
+            name = _ITEM_CLAUSE.get(item.kind)
+            if name is not None:
+                out.append((handoff, item, name))
+    return out
+
+
+def breach_blocks(policy: m.Policy) -> list[m.Consequence]:
+    return [c for c in policy.consequences if c.trigger == "breach"]
+
+
+def breach_key(block: m.Consequence) -> CoverageKey:
+    return ("on breach", block.clause.name, block.scope_label or "")
+
+
+# ============================================================================ the case file
+
+
+@dataclass(frozen=True)
+class ClauseExpectation:
+    """One `[[expect]]`: what the evaluator should say about one lead (and one clause)."""
+
+    index: int
+    lead: str
+    handoff: str | None = None
+    clause: str | None = None
+    status: str | None = None
+    due: int | str | None = None
+    at: int | str | None = None
+    segment: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsequenceExpectation:
+    """One `[[consequence]]`: an action of an `on breach of` block for one lead."""
+
+    index: int
+    lead: str
+    clause: str
+    action: str
+    handoff: str | None = None
+    to: str | None = None
+    at: int | str | None = None
+    status: str | None = None
+
+
+@dataclass
+class Case:
+    path: Path
+    name: str
+    policy_path: Path
+    policy: m.Policy
+    zone: ZoneInfo
+    history: object  # sla_dsl.history.History (imported lazily: numpy, pyarrow)
+    as_of: int | None
+    expect: list[ClauseExpectation]
+    consequences: list[ConsequenceExpectation]
+    lines: TomlLines
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+class _Reader:
+    """Reads one case file, collecting every problem rather than stopping at the first."""
+
+    def __init__(self, path: Path, policies: Policies) -> None:
+        self.path = path
+        self.policies = policies
+        self.problems: list[Problem] = []
+        self.text = ""
+        self.lines = TomlLines("")
+
+    def fail(self, line: int | None, message: str, help: str | None = None) -> None:
+        self.problems.append(Problem(line, message, help))
+
+    def stop(self) -> CaseError:
+        return CaseError(self.problems)
+
+    # ------------------------------------------------------------ the document
+
+    def document(self) -> dict:
+        try:
+            data = self.path.read_bytes()
+        except OSError as error:
+            self.fail(None, f"cannot read the case: {error.strerror or error}")
+            raise self.stop() from None
+        try:
+            self.text = data.decode("utf-8-sig").replace("\r\n", "\n")
+        except UnicodeDecodeError as error:
+            self.fail(None, f"the case is not UTF-8 text (bad byte at offset {error.start})",
+                      "save it as UTF-8")
+            raise self.stop() from None
+        try:
+            document = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as error:
+            self.fail(error_line(str(error)), f"not valid TOML: {error}",
+                      'text values need quotes (status = "met"); tables of a list are written '
+                      "[[expect]]")
+            raise self.stop() from None
+        self.lines = TomlLines(self.text)
+        for key in document:
+            if key not in _CASE_KEYS:
+                self.fail(self.lines.key(key) or self.lines.table(key, 0),
+                          f"unknown key '{key}'",
+                          f"{_did_you_mean(key, _CASE_KEYS)}a case has the keys "
+                          f"{_quoted(_CASE_KEYS)}")
+        return document
+
+    def text_value(self, table: dict, key: str, line: int | None,
+                   where: str = "") -> str | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.fail(line, f"{where}`{key}` must be a non-empty text in quotes",
+                      f'write {key} = "..."')
+            return None
+        return value.strip()
+
+    # ------------------------------------------------------------ the policy
+
+    def policy(self, document: dict) -> tuple[Path, m.Policy]:
+        line = self.lines.key("policy")
+        written = self.text_value(document, "policy", line)
+        if written is not None:
+            path = self.path.parent / written
+        else:
+            path = default_policy(self.path)
+            if path is None:
+                self.fail(None, "the case does not say which policy it tests",
+                          'write policy = "../../company-x.sla" (relative to this file), or '
+                          "put the case in tests/<policy name>/ beside the policy")
+                raise self.stop()
+        if not path.is_file():
+            how = ("fix the path (it is relative to this file)" if written is not None else
+                   f"this case is in tests/{path.stem}/, so it tests {path}; move it to the "
+                   f"folder named after its policy, or name the policy with policy = \"...\"")
+            self.fail(line, f"no policy file {path}", how)
+            raise self.stop()
+        policy, reason = self.policies.get(path)
+        if policy is None:
+            self.fail(line, f"the policy {path} does not check, so it cannot be tested:\n"
+                            f"{reason}", f"run 'sla check {path}' and fix it first")
+            raise self.stop()
+        return path, policy
+
+    # ------------------------------------------------------------ times
+
+    def instant(self, value: object, zone: ZoneInfo, line: int | None, what: str,
+                allow_none: bool = False) -> int | str | None:
+        """µs since the epoch (naive times are wall times in the policy's zone), NO_TIME,
+        or None after reporting the problem."""
+        if allow_none and isinstance(value, str) and value.strip().lower() == NO_TIME:
+            return NO_TIME
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is not None:
+                return _micros(value)
+            return _resolve_wall(_micros(value.replace(tzinfo=dt.UTC)), zone)
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return _resolve_wall(_micros(dt.datetime(value.year, value.month, value.day,
+                                                     tzinfo=dt.UTC)), zone)
+        if isinstance(value, str):
+            from sla_dsl.history_io import parse_time
+
+            parsed = parse_time(value)
+            if isinstance(parsed, tuple):
+                micros, naive = parsed
+                return _resolve_wall(micros, zone) if naive else micros
+            reason = parsed
+        else:
+            reason = f"{type(value).__name__} {value} is not a date and time"
+        none = f', or "{NO_TIME}" for no time' if allow_none else ""
+        self.fail(line, f"`{what}`: {reason}",
+                  f"write a TOML date-time such as 2026-03-06T17:30:00 (in the policy's "
+                  f"timezone, {zone.key}) or 2026-03-06T17:30:00-05:00{none}")
+        return None
+
+    # ------------------------------------------------------------ the history
+
+    def history(self, document: dict, zone: ZoneInfo):
+        from sla_dsl.history_io import HistoryError, history_from_rows, load_history
+
+        has_events, has_files = "events" in document, "history" in document
+        if has_events == has_files:
+            self.fail(self.lines.key("history"),
+                      "give the events inline (events) or in a file (history), not both"
+                      if has_events else "the case has no events",
+                      'write the events as a CSV text, events = """lead_id,at,event ...""", '
+                      'as [[events]] tables, or name a file: history = "leads.csv"')
+            return None
+        try:
+            if has_files:
+                files = document["history"]
+                files = [files] if isinstance(files, str) else files
+                if not (isinstance(files, list) and files
+                        and all(isinstance(f, str) for f in files)):
+                    self.fail(self.lines.key("history"),
+                              "`history` must name a file, or a list of files",
+                              'write history = "leads.csv" (relative to this file)')
+                    return None
+                history = load_history([self.path.parent / f for f in files],
+                                       timezone=zone.key)
+                row_line = None
+            else:
+                rows, row_line = self.event_rows(document["events"])
+                if rows is None:
+                    return None
+                history = history_from_rows(rows, timezone=zone.key, source=str(self.path))
+        except HistoryError as error:
+            message, _, fix = str(error).partition("\n  help: ")
+            self.fail(self.lines.key("history") or self.lines.table("events", 0),
+                      message, fix or None)
+            return None
+        for reject in history.rejects:
+            line = row_line(reject.row) if row_line else None
+            where = "" if row_line else f"{reject.source}: row {reject.row}: "
+            self.fail(line, f"{where}event rejected: {reject.reason}",
+                      "a case's events must all be read; fix or remove the row")
+        return history
+
+    def event_rows(self, events: object):
+        """Rows of column -> text, and a function from row number to case line."""
+        if isinstance(events, str):
+            return self.csv_rows(events)
+        if isinstance(events, list) and all(isinstance(e, dict) for e in events):
+            rows = []
+            for index, event in enumerate(events):
+                row = {}
+                for key, value in event.items():
+                    text = _cell(value)
+                    if text is _BAD:
+                        self.fail(self.lines.table_key("events", index, key),
+                                  f"event {index + 1}: `{key}` holds {type(value).__name__}, "
+                                  f"not a single value", "write text, a number, true/false "
+                                                         "or a date-time")
+                        return None, None
+                    row[key] = text
+                rows.append(row)
+            return rows, lambda row: self.lines.table("events", row - 1)
+        self.fail(self.lines.key("events") or self.lines.table("events", 0),
+                  "`events` must be a CSV text or a list of [[events]] tables",
+                  'write events = """ then a header line (lead_id,at,event) and one event a '
+                  "line, or [[events]] tables")
+        return None, None
+
+    def csv_rows(self, text: str):
+        first = self.lines.string_start("events", self.text) or 0
+        lines = [(number, line.strip()) for number, line in enumerate(text.split("\n"))]
+        lines = [(n, line) for n, line in lines if line and not line.startswith("#")]
+        if not lines:
+            self.fail(first or None, "`events` has no header line", "start with lead_id,at,event")
+            return None, None
+        try:
+            parsed = list(csv.reader(io.StringIO("\n".join(line for _, line in lines))))
+        except csv.Error as error:
+            parsed, problem = [], str(error)
+        else:
+            problem = "a quoted value runs over more than one line"
+        if len(parsed) != len(lines):
+            self.fail(first or None, f"`events` is not CSV one event a line: {problem}",
+                      "close every quote on the line it opens; write one event a line")
+            return None, None
+        header = [h.strip() for h in parsed[0]]
+        rows, numbers = [], []
+        for (number, _), values in zip(lines[1:], parsed[1:], strict=True):
+            if len(values) != len(header):
+                self.fail(first + number, f"the event has {len(values)} values; the header has "
+                                          f"{len(header)} columns ({', '.join(header)})",
+                          "leave a value empty with two commas (,,) rather than out")
+                continue
+            rows.append({k: (v.strip() or None) for k, v in zip(header, values, strict=True)})
+            numbers.append(first + number)
+        return rows, lambda row: numbers[row - 1]
+
+    # ------------------------------------------------------------ expectations
+
+    def tables(self, document: dict, key: str) -> list[tuple[int, dict]]:
+        value = document.get(key, [])
+        if isinstance(value, dict):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.fail(self.lines.key(key), f"`{key}` must be a list of [[{key}]] tables")
+            return []
+        return list(enumerate(value))
+
+    def keys(self, table: dict, allowed: Sequence[str], array: str, index: int) -> None:
+        for key in table:
+            if key not in allowed:
+                self.fail(self.lines.table_key(array, index, key),
+                          f"[[{array}]] {index + 1}: unknown key '{key}'",
+                          f"{_did_you_mean(key, allowed)}its keys are {_quoted(allowed)}")
+
+    def expectations(self, document: dict, policy: m.Policy, zone: ZoneInfo,
+                     leads: Sequence[str]) -> list[ClauseExpectation]:
+        out = []
+        checks = _ClauseNames(policy)
+        for index, table in self.tables(document, "expect"):
+            self.keys(table, _EXPECT_KEYS, "expect", index)
+
+            def line(key: str, index: int = index) -> int | None:
+                return self.lines.table_key("expect", index, key)
+
+            where = f"[[expect]] {index + 1}: "
+            lead = self.lead(table, leads, line("lead"), where, "expect", index)
+            handoff = self.text_value(table, "handoff", line("handoff"), where)
+            clause = self.text_value(table, "clause", line("clause"), where)
+            status = self.text_value(table, "status", line("status"), where)
+            segment = self.text_value(table, "segment", line("segment"), where)
+            if handoff is not None and not checks.has_handoff(handoff):
+                self.fail(line("handoff"), f"{where}the policy has no handoff '{handoff}'",
+                          f"{_did_you_mean(handoff, checks.handoffs)}its handoffs are "
+                          f"{_quoted(checks.handoffs)}")
+                handoff = None
+            elif clause is not None:
+                # a clause not in the named block can still be expected not to apply
+                scope = None if status == "not applicable" else handoff
+                problem = checks.clause_problem(clause, scope)
+                if problem:
+                    self.fail(line("clause"), where + problem[0], problem[1])
+            if segment is not None and segment not in checks.segments:
+                self.fail(line("segment"), f"{where}the policy has no segment '{segment}'",
+                          f"{_did_you_mean(segment, checks.segments)}its segments are "
+                          f"{_quoted(checks.segments)}")
+            if clause is not None and status is None:
+                self.fail(line("clause"), f"{where}no `status` for the clause '{clause}'",
+                          f"add status = one of {_quoted(STATUSES)}")
+            if status is not None:
+                if clause is None:
+                    self.fail(line("status"), f"{where}a `status` needs the `clause` it is of",
+                              'add clause = "first touch" (or touches, disposition, threshold)')
+                if status not in STATUSES:
+                    self.fail(line("status"), f"{where}unknown status '{status}'",
+                              f"{_did_you_mean(status, STATUSES)}a clause is "
+                              f"{_quoted(STATUSES)}")
+            times = {}
+            for key in ("due", "at"):
+                if key in table:
+                    if clause is None:
+                        self.fail(line(key), f"{where}`{key}` needs the `clause` it is of")
+                    times[key] = self.instant(table[key], zone, line(key), key, allow_none=True)
+            if not {"clause", "handoff", "segment"} & set(table):
+                self.fail(self.lines.table("expect", index),
+                          f"{where}nothing is expected of the lead",
+                          "name a clause and its status, a handoff or a segment")
+            if lead is not None:
+                out.append(ClauseExpectation(index, lead, handoff, clause, status,
+                                             times.get("due"), times.get("at"), segment))
+        return out
+
+    def lead(self, table: dict, leads: Sequence[str], line: int | None, where: str,
+             array: str, index: int) -> str | None:
+        value = table.get("lead")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        lead = self.text_value({"lead": value}, "lead", line, where)
+        if lead is None:
+            if "lead" not in table:
+                self.fail(self.lines.table(array, index), f"{where}no `lead`",
+                          'name the lead: lead = "L1"')
+            return None
+        if lead not in leads:
+            shown = _quoted(list(leads)[:12]) or "none"
+            self.fail(line, f"{where}no lead '{lead}' in the case's events",
+                      f"{_did_you_mean(lead, leads)}the leads are {shown}")
+            return None
+        return lead
+
+    def consequence_expectations(self, document: dict, policy: m.Policy, zone: ZoneInfo,
+                                 leads: Sequence[str]) -> list[ConsequenceExpectation]:
+        out = []
+        checks = _ClauseNames(policy)
+        for index, table in self.tables(document, "consequence"):
+            self.keys(table, _CONSEQUENCE_KEYS, "consequence", index)
+
+            def line(key: str, index: int = index) -> int | None:
+                return self.lines.table_key("consequence", index, key)
+
+            where = f"[[consequence]] {index + 1}: "
+            lead = self.lead(table, leads, line("lead"), where, "consequence", index)
+            handoff = self.text_value(table, "handoff", line("handoff"), where)
+            clause = self.text_value(table, "clause", line("clause"), where)
+            action = self.text_value(table, "action", line("action"), where)
+            to = self.text_value(table, "to", line("to"), where)
+            status = self.text_value(table, "status", line("status"), where)
+            for key, value in (("clause", clause), ("action", action)):
+                if value is None and key not in table:
+                    self.fail(self.lines.table("consequence", index), f"{where}no `{key}`",
+                              f'add {key} = "..."')
+            if handoff is not None and not checks.has_handoff(handoff):
+                self.fail(line("handoff"), f"{where}the policy has no handoff '{handoff}'",
+                          f"{_did_you_mean(handoff, checks.handoffs)}its handoffs are "
+                          f"{_quoted(checks.handoffs)}")
+            elif clause is not None:
+                self.breach_block(clause, handoff, policy, line("clause"), where)
+            if action is not None and action not in ACTIONS:
+                self.fail(line("action"), f"{where}unknown action '{action}'",
+                          f"{_did_you_mean(action, ACTIONS)}the actions are {_quoted(ACTIONS)}")
+            if status is not None and status not in CONSEQUENCE_STATUSES:
+                self.fail(line("status"), f"{where}unknown status '{status}'",
+                          f"{_did_you_mean(status, CONSEQUENCE_STATUSES)}an action is "
+                          f"{_quoted(CONSEQUENCE_STATUSES)} ('none': it does not happen)")
+            at = self.instant(table["at"], zone, line("at"), "at") if "at" in table else None
+            if lead is not None and clause is not None and action is not None:
+                out.append(ConsequenceExpectation(index, lead, clause, action, handoff, to,
+                                                  at, status))
+        return out
+
+    def breach_block(self, clause: str, handoff: str | None, policy: m.Policy,
+                     line: int | None, where: str) -> None:
+        """Report a consequence expected of a clause no `on breach of` block covers."""
+        blocks = [b for b in breach_blocks(policy) if b.clause.name == clause]
+        if any(handoff is None or b.scope_label in (None, handoff) for b in blocks):
+            return
+        if blocks:
+            scopes = _quoted([b.scope_label for b in blocks if b.scope_label])
+            self.fail(line, f"{where}the `on breach of {clause}` blocks are for the handoff "
+                            f"{scopes}, not '{handoff}'", "fix or drop `handoff`")
+            return
+        names = sorted({b.clause.name for b in breach_blocks(policy)})
+        self.fail(line, f"{where}the policy has no `on breach of {clause}` block",
+                  f"{_did_you_mean(clause, names)}it has blocks for {_quoted(names)}" if names
+                  else "it has no `on breach of` blocks, so no lead has consequences")
+
+    # ------------------------------------------------------------ all of it
+
+    def case(self) -> Case:
+        document = self.document()
+        name = self.text_value(document, "name", self.lines.key("name")) or self.path.stem
+        policy_path, policy = self.policy(document)
+        zone = ZoneInfo(policy.timezone or "UTC")
+        history = self.history(document, zone)
+        as_of = None
+        if "as_of" in document:
+            as_of = self.instant(document["as_of"], zone, self.lines.key("as_of"), "as_of")
+        if history is None:
+            raise self.stop()
+        leads = [str(lead) for lead in history.lead_ids]
+        expect = self.expectations(document, policy, zone, leads)
+        consequences = self.consequence_expectations(document, policy, zone, leads)
+        if not expect and not consequences and not self.problems:
+            self.fail(None, "the case expects nothing",
+                      'add [[expect]] tables: lead = "L1", clause = "first touch", '
+                      'status = "met"')
+        if self.problems:
+            raise self.stop()
+        return Case(self.path, name, policy_path, policy, zone, history, as_of, expect,
+                    consequences, self.lines)
+
+
+class _ClauseNames:
+    """The handoffs, clauses and segments a case may name, and what is wrong with a name."""
+
+    def __init__(self, policy: m.Policy) -> None:
+        self.by_handoff: dict[str, list[str]] = {}
+        for handoff in policy.handoffs:
+            self.by_handoff.setdefault(handoff.label, [])
+        for handoff, _, clause in lead_clauses(policy):
+            self.by_handoff[handoff.label].append(clause)
+        self.handoffs = list(self.by_handoff)
+        self.clauses = list(dict.fromkeys(c for cs in self.by_handoff.values() for c in cs))
+        self.segments = [d.name.value for d in policy.definitions_of("segment")]
+
+    def has_handoff(self, label: str) -> bool:
+        return label in self.by_handoff
+
+    def clause_problem(self, clause: str, handoff: str | None) -> tuple[str, str] | None:
+        known = self.by_handoff[handoff] if handoff else self.clauses
+        if clause in known:
+            return None
+        if clause == "when":
+            return ("the handoff's `when` line is the clause 'threshold'",
+                    'write clause = "threshold"')
+        where = f"the handoff '{handoff}'" if handoff else "the policy"
+        return (f"{where} has no clause '{clause}'",
+                f"{_did_you_mean(clause, known)}its clauses are {_quoted(known)}" if known
+                else "it has no clauses (it hands leads to nobody); expect its leads' "
+                     "clauses to be 'not applicable'")
+
+
+_BAD = object()
+
+
+def _cell(value: object) -> object:
+    """A TOML value as history text (None for empty), or _BAD for a table or list."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return _BAD
+
+
+def _micros(moment: dt.datetime) -> int:
+    return (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+
+
+def _resolve_wall(wall: int, zone: ZoneInfo) -> int:
+    """A wall reading (µs as if UTC) in `zone`, by the history reader's rule."""
+    import numpy as np
+
+    from sla_dsl.business_time import ZoneOffsets
+
+    day = 86_400_000_000
+    offsets = ZoneOffsets(zone, wall - 2 * day, wall + 2 * day)
+    return int(offsets.resolve(np.array([wall], dtype=np.int64))[0])
+
+
+def load_case(path: Path, policies: Policies) -> Case:
+    """The case, ready to run; `CaseError` with every problem found when it is not."""
+    return _Reader(path, policies).case()
+
+
+# ============================================================================ running
+
+
+def show_time(value: int | str | None, zone: ZoneInfo) -> str:
+    """A time as a person compares it: local, to the minute unless seconds matter."""
+    from sla_dsl.evaluation import NONE, STOPPED
+    from sla_dsl.history import local_time
+
+    if value is None or value == NO_TIME or value in (NONE, STOPPED):
+        return NO_TIME
+    local = local_time(int(value), zone)
+    spec = "seconds" if local.second or local.microsecond else "minutes"
+    return local.isoformat(sep=" ", timespec=spec)
+
+
+@dataclass
+class _Verdicts:
+    """What the evaluator said, per lead id."""
+
+    block: dict[str, str | None]
+    segment: dict[str, str | None]
+    clauses: dict[tuple[str, str], tuple[str, int, int]]  # (lead, clause) -> status, due, at
+    actions: list[dict]
+
+
+def _verdicts(case: Case) -> _Verdicts:
+    from sla_dsl.consequences import all_actions
+    from sla_dsl.evaluation import STATUS_NAMES, evaluate
+
+    evaluation = evaluate(case.policy, case.history, case.as_of)
+    ids = [str(lead) for lead in case.history.lead_ids]
+    clauses = {}
+    for result in evaluation.clauses:
+        for lead, status, due, at in zip(result.leads.tolist(), result.status.tolist(),
+                                         result.due.tolist(), result.at.tolist(), strict=True):
+            clauses[(ids[lead], result.clause)] = (STATUS_NAMES[status], due, at)
+    actions = []
+    for group in all_actions(evaluation):
+        for lead, fires, fired in zip(group.leads.tolist(), group.fires.tolist(),
+                                      group.fired.tolist(), strict=True):
+            actions.append({"lead": ids[lead], "handoff": group.handoff,
+                            "clause": group.clause, "action": group.action, "to": group.to,
+                            "at": fires, "status": "fired" if fired else "scheduled"})
+    return _Verdicts(dict(zip(ids, evaluation.handoff.tolist(), strict=True)),
+                     dict(zip(ids, evaluation.segment.tolist(), strict=True)), clauses, actions)
+
+
+def _check_clause(case: Case, want: ClauseExpectation, said: _Verdicts,
+                  exercised: dict[CoverageKey, set[str]]) -> list[Problem]:
+    line = case.lines.table("expect", want.index)
+    block = said.block.get(want.lead)
+    problems = []
+    if want.segment is not None and said.segment.get(want.lead) != want.segment:
+        got = said.segment.get(want.lead)
+        problems.append(Problem(line, f"{want.lead}: expected segment '{want.segment}', got "
+                                      + (f"'{got}'" if got else "no segment")))
+    if want.handoff is not None and block != want.handoff:
+        got = f"handoff '{block}'" if block else "no handoff (the lead was not handed off)"
+        return [*problems, Problem(line, f"{want.lead}: expected handoff '{want.handoff}', got "
+                                         f"{got}")]
+    if want.clause is None:
+        return problems
+    status, due, at = said.clauses.get((want.lead, want.clause), ("not applicable", None, None))
+    if status != "not applicable":
+        exercised.setdefault(("clause", block, want.clause), set()).add(want.status)
+    label = f"{want.lead} {want.clause}" + (f" ({block})" if block else "")
+    wrong = [f"expected {want.status}, got {status}"] if status != want.status else []
+    for key, expected, actual in (("due", want.due, due), ("at", want.at, at)):
+        if expected is None:
+            continue
+        if not _same_time(expected, actual):
+            wrong.append(f"expected {key} {show_time(expected, case.zone)}, got "
+                         f"{show_time(actual, case.zone)}")
+    if wrong:
+        context = (f" (due {show_time(due, case.zone)}, done {show_time(at, case.zone)})"
+                   if status != "not applicable" else "")
+        problems.append(Problem(line, f"{label}: {'; '.join(wrong)}{context}"))
+    return problems
+
+
+def _same_time(expected: int | str, actual: int | None) -> bool:
+    from sla_dsl.evaluation import NONE, STOPPED
+
+    if expected == NO_TIME:
+        return actual is None or actual in (NONE, STOPPED)
+    return actual == expected
+
+
+def _check_consequence(case: Case, want: ConsequenceExpectation, said: _Verdicts,
+                       exercised: dict[CoverageKey, set[str]]) -> list[Problem]:
+    line = case.lines.table("consequence", want.index)
+    block = said.block.get(want.lead)
+    if want.handoff is not None and block != want.handoff:
+        got = f"handoff '{block}'" if block else "no handoff"
+        return [Problem(line, f"{want.lead}: expected handoff '{want.handoff}', got {got}")]
+    for rule in breach_blocks(case.policy):
+        if rule.clause.name == want.clause and rule.scope_label in (None, block) and any(
+                a.kind == want.action for a in rule.actions):
+            exercised.setdefault(breach_key(rule), set()).add(want.action)
+    mine = [a for a in said.actions if a["lead"] == want.lead and a["clause"] == want.clause]
+    same = [a for a in mine if a["action"] == want.action
+            and (want.to is None or a["to"] == want.to)]
+    timed = [a for a in same if want.at is None or a["at"] == want.at]
+    what = want.action + (f" to '{want.to}'" if want.to else "")
+    if want.status == "none":
+        if not timed:
+            return []
+        expected = f"no {what}"
+    else:
+        if any(want.status is None or a["status"] == want.status for a in timed):
+            return []
+        expected = f"{what} {want.status or ''}".rstrip()
+        if want.at is not None:
+            expected += f" at {show_time(want.at, case.zone)}"
+    got = "; ".join(f"{a['action']}" + (f" to '{a['to']}'" if a["to"] else "")
+                    + f" {a['status']} at {show_time(a['at'], case.zone)}" for a in mine)
+    return [Problem(line, f"{want.lead} {want.clause}: expected {expected}; got "
+                          f"{got or 'no actions'}")]
+
+
+def run_case(path: Path, policies: Policies) -> CaseResult:
+    """Load and run one case. Never raises for a bad case: that is an `error` outcome."""
+    started = time.perf_counter()
+    try:
+        case = load_case(path, policies)
+    except CaseError as error:
+        name, policy = _guess(path)
+        problems = sorted(error.problems, key=lambda p: p.line or 0)
+        return CaseResult(path, name, policy, "error", problems, time.perf_counter() - started)
+    exercised: dict[CoverageKey, set[str]] = {}
+    said = _verdicts(case)
+    problems = [p for want in case.expect for p in _check_clause(case, want, said, exercised)]
+    problems += [p for want in case.consequences
+                 for p in _check_consequence(case, want, said, exercised)]
+    return CaseResult(path, case.name, case.policy_path, "failed" if problems else "passed",
+                      problems, time.perf_counter() - started, exercised)
+
+
+def _guess(path: Path) -> tuple[str, Path | None]:
+    """The name and policy of a case that cannot run, as far as they can be read (to show
+    and group its error like the cases that did run)."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        document = {}
+    name, written = document.get("name"), document.get("policy")
+    name = name.strip() if isinstance(name, str) and name.strip() else path.stem
+    return name, path.parent / written if isinstance(written, str) else default_policy(path)
+
+
+def run_cases(paths: Sequence[Path]) -> list[CaseResult]:
+    policies = Policies()
+    return [run_case(path, policies) for path in paths]
+
+
+# ============================================================================ coverage
+
+
+@dataclass
+class CoverageItem:
+    key: CoverageKey
+    label: str
+    line: int
+    asserted: set[str]
+
+
+@dataclass
+class Coverage:
+    """Which lead clauses and `on breach of` blocks of one policy the cases exercised."""
+
+    policy_path: Path
+    items: list[CoverageItem]
+    problem: str | None = None  # why it could not be measured (the policy does not check)
+
+    @property
+    def covered(self) -> int:
+        return sum(1 for item in self.items if item.asserted)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.covered / len(self.items) if self.items else 100.0
+
+
+def coverage(policy_path: Path, results: Sequence[CaseResult],
+             policies: Policies | None = None) -> Coverage:
+    """A clause is exercised when a case that ran asserts its status for a lead it applies
+    to; an `on breach of` block, when a case asserts one of its actions."""
+    policy, reason = (policies or Policies()).get(policy_path)
+    if policy is None:
+        return Coverage(policy_path, [], reason)
+    mine = [r for r in results if r.policy_path is not None
+            and r.policy_path.resolve() == policy_path.resolve()]
+    asserted: dict[CoverageKey, set[str]] = {}
+    for result in mine:
+        for key, values in result.exercised.items():
+            asserted.setdefault(key, set()).update(values)
+    items = [CoverageItem(("clause", handoff.label, name), f"{handoff.label}: {item_line(item)}",
+                          item.span.line, asserted.get(("clause", handoff.label, name), set()))
+             for handoff, item, name in lead_clauses(policy)]
+    for block in breach_blocks(policy):
+        scope = f" in {block.scope_label}" if block.scope_label else ""
+        items.append(CoverageItem(breach_key(block), f"on breach of {block.clause.name}{scope}",
+                                  block.span.line, asserted.get(breach_key(block), set())))
+    return Coverage(policy_path, items)
