@@ -1,0 +1,582 @@
+"""The evaluation as one self-contained HTML page a sales and a marketing manager open offline.
+
+It is a third view of the document `sla_dsl.report.document` builds (beside the text summary
+and the JSON), so the page never says something the JSON does not; only the rejected rows
+(which the document counts but does not list) and the first-touch goal in hours (the policy's
+promise, drawn as a line) come from elsewhere. Charts are inline SVG from `sla_dsl.svg_charts`,
+the stylesheet is inline, and there is no script: the file opens the same on a laptop on a
+plane as on the intranet.
+
+The charts are the ones the seed material asks for: the marketing waterfall (cumulative daily
+goal line against cumulative deliveries, one chart per month and commitment), speed of
+follow-up (mean and median hours to first touch per day, week and month against the goal) and
+depth of follow-up (mean attempts on leads not yet connected against the goal). Every chart
+has a title, axis labels, a text description and its numbers in a table under a disclosure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+
+from sla_dsl import model as m
+from sla_dsl.conditions import UNIT_DAYS
+from sla_dsl.history import Reject
+from sla_dsl.svg_charts import Bar, Series, bar_chart, cell_bar, line_chart, number
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+SHOWN_REJECTS = 20
+SHOWN_RECORDS = 50  # rows of a list in a section this page does not know (attribution)
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1b1b;
+       margin: 0 auto; max-width: 1100px; padding: 1.5rem; line-height: 1.45; background: #fff; }
+h1 { font-size: 1.7rem; margin-bottom: .2rem; }
+h2 { font-size: 1.3rem; margin-top: 2.2rem; border-bottom: 2px solid #1f6fb2; }
+h3 { font-size: 1.05rem; margin-top: 1.4rem; }
+nav ul { columns: 2; padding-left: 1.2rem; }
+.facts { display: flex; flex-wrap: wrap; gap: .6rem; padding: 0; list-style: none; }
+.facts li { border: 1px solid #ccc; border-radius: 6px; padding: .4rem .8rem; }
+.facts strong { display: block; font-size: 1.3rem; }
+.charts { display: flex; flex-wrap: wrap; gap: 1rem; }
+figure { margin: 0; border: 1px solid #ddd; border-radius: 6px; padding: .5rem; }
+figcaption { font-size: .9rem; max-width: 460px; }
+.charts figcaption { max-width: 320px; }
+table { border-collapse: collapse; margin: .5rem 0; font-size: .92rem; }
+th, td { border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: left;
+         vertical-align: middle; }
+thead th { border-bottom: 2px solid #888; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.bad { color: #a52a1d; font-weight: 600; }
+.ok { color: #2d6a22; }
+.muted { color: #555; }
+details { margin: .3rem 0; font-size: .9rem; }
+.cell-bar { margin-left: .4rem; vertical-align: middle; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+dt { font-weight: 600; }
+dd { margin: 0; }
+"""
+
+
+# ============================================================================ public API
+
+
+def first_touch_goals(policy: m.Policy) -> dict[str, float]:
+    """Per handoff block, its `first touch within D` in hours, read as elapsed time (a business
+    day as a day), which is how the speed measures and the triggers read durations too."""
+    goals = {}
+    for handoff in policy.handoffs:
+        clause = handoff.item("first_touch")
+        if isinstance(clause, m.FirstTouch):
+            within = clause.within
+            goals[handoff.label] = float(within.amount) * UNIT_DAYS[within.unit] * 24
+    return goals
+
+
+def render(doc: dict, *, rejects: Sequence[Reject] = (),
+           speed_goals: Mapping[str, float] | None = None) -> str:
+    """The whole page for an evaluation document (see docs/evaluate.md)."""
+    sections = [
+        ("summary", "Summary", _summary(doc)),
+        ("waterfall", "Deliveries against commitments", _waterfall(doc)),
+        ("speed", "Speed of follow-up", _speed(doc, speed_goals or {})),
+        ("depth", "Depth of follow-up", _depth(doc)),
+        ("attainment", "Attainment per clause, rep and team", _attainment(doc)),
+        ("strikes", "Strikes per owner", _strikes(doc)),
+        ("funnel", "Funnel", _funnel(doc)),
+        ("triggers", "Review and cancel triggers", _triggers(doc)),
+        ("consequences", "Consequences and credits owed", _consequences(doc)),
+        ("breaches", "Latest breaches", _latest_breaches(doc)),
+    ]
+    if doc.get("attribution"):
+        sections.append(("attribution", "Attribution", _attribution(doc["attribution"])))
+    sections.append(("rejects", "Rejected rows", _rejects(doc, rejects)))
+    title = f"{doc.get('policy') or 'Policy'}: evaluation as of {_when(doc.get('as_of'))}"
+    nav = "".join(f'<li><a href="#{key}">{escape(name)}</a></li>' for key, name, _ in sections)
+    body = "\n".join(f'<section id="{key}" aria-labelledby="{key}-h">\n'
+                     f'<h2 id="{key}-h">{escape(name)}</h2>\n{content}\n</section>'
+                     for key, name, content in sections)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f'<header>\n<h1>{escape(doc.get("policy") or "Policy")}</h1>\n'
+        f'<p class="muted">Evaluation as of {escape(_when(doc.get("as_of")))} '
+        f'({escape(doc.get("timezone") or "UTC")}); made by <code>sla evaluate</code>.</p>\n'
+        f'</header>\n<nav aria-label="Sections">\n<ul>{nav}</ul>\n</nav>\n<main>\n{body}\n'
+        "</main>\n</body>\n</html>\n"
+    )
+
+
+# ============================================================================ small pieces
+
+
+def _when(iso: str | None) -> str:
+    """An ISO time as a person reads it, keeping its offset: 2026-05-27 15:29 (-04:00)."""
+    if not iso:
+        return "-"
+    moment = dt.datetime.fromisoformat(iso)
+    offset = moment.strftime("%z")
+    return f"{moment:%Y-%m-%d %H:%M} ({offset[:3]}:{offset[3:]})" if offset else \
+        f"{moment:%Y-%m-%d %H:%M}"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def _table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[str]],
+           numeric: Iterable[int] = ()) -> str:
+    """A table with a caption and column headers; cells are HTML already escaped by callers,
+    so a cell may hold a small bar beside its number."""
+    right = set(numeric)
+    head = "".join(f'<th scope="col"{" class=num" if i in right else ""}>{escape(h)}</th>'
+                   for i, h in enumerate(headers))
+    body = []
+    for row in rows:
+        cells = [f'<th scope="row">{row[0]}</th>']
+        cells += [f'<td{" class=num" if i in right else ""}>{cell}</td>'
+                  for i, cell in enumerate(row[1:], start=1)]
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    if not body:
+        return ""
+    return (f"<table>\n<caption>{escape(caption)}</caption>\n<thead><tr>{head}</tr></thead>\n"
+            f"<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>")
+
+
+def _figure(svg: str, caption: str, data: str) -> str:
+    """A chart, what it shows in words, and its numbers for those who want them exactly."""
+    details = f"<details><summary>The numbers</summary>\n{data}\n</details>" if data else ""
+    return f"<figure>\n{svg}\n<figcaption>{escape(caption)}{details}</figcaption>\n</figure>"
+
+
+def _attainment_cell(value: float | None) -> str:
+    return f"{_percent(value)}{cell_bar(value)}"
+
+
+def _hours(value: float) -> str:
+    shown = number(round(value, 2))
+    return f"{shown} hour" if shown == "1" else f"{shown} hours"
+
+
+def _month_name(day: dt.date) -> str:
+    return f"{MONTHS[day.month - 1]} {day.year}"
+
+
+def _none(text: str) -> str:
+    return f'<p class="muted">{escape(text)}</p>'
+
+
+# ============================================================================ sections
+
+
+def _summary(doc: dict) -> str:
+    rows, summary = doc["rows"], doc["summary"]
+    missed = [p for p in doc["periods"] if p["counts_as_miss"]]
+    fired = sum(1 for t in doc["triggers"] if t["triggered"])
+    facts = [("leads", summary["leads"]), ("handed off", summary["handed_off"]),
+             ("breaches", summary["breached"]), ("missed commitment periods", len(missed)),
+             ("triggers fired", fired), ("rows rejected", rows["rejected"])]
+    items = "".join(f"<li><strong>{value:,}</strong>{escape(name)}</li>" for name, value in facts)
+    worst = sorted((c for c in summary["clauses"] if c["attainment"] is not None),
+                   key=lambda c: c["attainment"])
+    lead = ""
+    if worst:
+        clause = worst[0]
+        lead = (f"<p>The clause kept least often: <strong>{escape(clause['handoff'])}: "
+                f"{escape(clause['wording'])}</strong> ({escape(clause['party'] or '-')}), "
+                f"{_percent(clause['attainment'])} of decided leads.</p>")
+    return (f'<ul class="facts">{items}</ul>\n{lead}\n'
+            f"<p>History: {rows['read']:,} rows read, {rows['accepted']:,} accepted, "
+            f"{rows['rejected']:,} rejected.</p>")
+
+
+def _commitment_name(commitment: dict) -> str:
+    return (f"{commitment['from']} to {commitment['to']}: at least {number(commitment['goal'])} "
+            f"{commitment['deliver']} per {commitment['per']}")
+
+
+def _period_state(period: dict) -> str:
+    if period["counts_as_miss"]:
+        return '<span class="bad">missed</span>'
+    if period["missed"]:
+        return "missed, in grace"
+    return "in progress" if not period["complete"] else '<span class="ok">met</span>'
+
+
+def _waterfall(doc: dict) -> str:
+    if not doc["periods"]:
+        return _none("The policy commits to no deliveries, so there is no waterfall.")
+    groups: dict[str, list[dict]] = {}
+    for period in doc["periods"]:
+        groups.setdefault(_commitment_name(period["commitment"]), []).append(period)
+    out = ["<p>Each month's cumulative goal line (the monthly goal x day / days in the month, "
+           "dashed) against what was delivered by each day (solid).</p>"]
+    for index, (name, periods) in enumerate(groups.items()):
+        out.append(f"<h3>{escape(name)}</h3>")
+        charts = [_waterfall_chart(f"wf{index}-{n}", name, p)
+                  for n, p in enumerate(periods) if p["daily"]]
+        if charts:
+            out.append('<div class="charts">' + "\n".join(charts) + "</div>")
+        out.append(_table(f"{name}, per {periods[0]['commitment']['per']}",
+                          ("period from", "goal", "delivered", "attainment", "state",
+                           "credits owed", "escalated to"),
+                          ([escape(p["start"]), number(p["goal"]), number(p["delivered"]),
+                            _attainment_cell(p["attainment"]), _period_state(p),
+                            escape(", ".join(p["credits_owed"]) or "-"),
+                            escape(", ".join(p["escalate_to"]) or "-")] for p in periods),
+                          numeric=(1, 2, 3)))
+    return "\n".join(out)
+
+
+def _waterfall_chart(ident: str, name: str, period: dict) -> str:
+    start = dt.date.fromisoformat(period["start"])
+    days = (dt.date.fromisoformat(period["end"]) - start).days
+    daily = period["daily"]
+    goal_line = Series("goal", [(0, 0.0)] + [(i + 1, d["goal"]) for i, d in enumerate(daily)],
+                       kind="goal", colour="goal")
+    if len(daily) < days:  # the month is not over: draw the goal to its end all the same
+        goal_line = Series("goal", [(0, 0.0), (days, period["goal"])], kind="goal",
+                           colour="goal")
+    actual = Series("delivered", [(0, 0.0)] + [(i + 1, d["delivered"])
+                                               for i, d in enumerate(daily)],
+                    kind="step", colour="actual")
+    month = _month_name(start)
+    what = period["commitment"]["deliver"]
+    state = re.sub("<[^>]+>", "", _period_state(period))
+    title = f"{month}: {what} delivered against the goal line"
+    desc = (f"{name}. {month}: goal {number(period['goal'])} by the end of the month; delivered "
+            f"{number(period['delivered'])} ({_percent(period['attainment'])}) by "
+            f"{daily[-1]['date']}; {state}.")
+    ticks = [(d, str(d)) for d in (1, 8, 15, 22, days)]
+    svg = line_chart(ident, title, desc, [goal_line, actual], x_label=f"day of {month}",
+                     y_label=f"cumulative {what}", x_ticks=ticks, x_range=(0, days),
+                     width=320, height=220)
+    data = _table(f"{month}, cumulative by day", ("date", "goal", "delivered"),
+                  ([escape(d["date"]), number(d["goal"]), number(d["delivered"])]
+                   for d in daily), numeric=(1, 2))
+    return _figure(svg, desc, data)
+
+
+def _speed(doc: dict, goals: Mapping[str, float]) -> str:
+    rows = doc["follow_up"]["speed"]
+    if not rows:
+        return _none("No lead was touched after a handoff with a first-touch clause, so there "
+                     "is no speed of follow-up to show.")
+    out = ["<p>Hours from handoff to first touch (elapsed time), mean and median of the leads "
+           "handed off in each day, week and month, against the first-touch goal of the "
+           "handoff (dashed; a business duration drawn as its elapsed length, so a lead "
+           "handed off after hours can meet the clause above the line).</p>"]
+    wording = {c["handoff"]: c["wording"] for c in doc["summary"]["clauses"]
+               if c["clause"] == "first touch"}
+    handoffs = list(dict.fromkeys(r["handoff"] for r in rows))
+    for index, handoff in enumerate(handoffs):
+        out.append(f"<h3>{escape(handoff)}: {escape(wording.get(handoff, 'first touch'))}</h3>")
+        charts = []
+        for period in ("day", "week", "month"):
+            chosen = [r for r in rows if r["handoff"] == handoff and r["period"] == period]
+            if chosen:
+                charts.append(_speed_chart(f"sp{index}-{period}", handoff, period, chosen,
+                                           goals.get(handoff)))
+        out.append('<div class="charts">' + "\n".join(charts) + "</div>")
+    return "\n".join(out)
+
+
+def _date_ticks(first: dt.date, last: dt.date) -> list[tuple[float, str]]:
+    """Ticks at the first of each month in the range (every other month when there are many),
+    as day offsets from `first`."""
+    ticks = []
+    day = dt.date(first.year, first.month, 1)
+    while day <= last:
+        if day >= first:
+            ticks.append(((day - first).days, f"{MONTHS[day.month - 1][:3]} {day.day}"))
+        day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    if len(ticks) > 6:
+        ticks = ticks[::2]
+    return ticks or [(0, first.isoformat())]
+
+
+def _speed_chart(ident: str, handoff: str, period: str, rows: list[dict],
+                 goal: float | None) -> str:
+    dates = [dt.date.fromisoformat(r["start"]) for r in rows]
+    first, last = min(dates), max(dates)
+    span = max((last - first).days, 1)
+    kind = "points" if period == "day" else "line"
+    series = [
+        Series("mean", [((d - first).days, r["mean_hours"]) for d, r in zip(dates, rows,
+                                                                             strict=True)],
+               kind=kind, colour="actual"),
+        Series("median", [((d - first).days, r["median_hours"]) for d, r in zip(dates, rows,
+                                                                                 strict=True)],
+               kind=kind, colour="second"),
+    ]
+    if goal is not None:
+        series.append(Series("goal", [(0, goal), (span, goal)], kind="goal", colour="goal"))
+    touched = sum(r["touched"] for r in rows)
+    met = sum(r["met"] for r in rows)
+    worst = max(rows, key=lambda r: r["mean_hours"])
+    title = f"{handoff}: hours to first touch per {period}"
+    desc = (f"{len(rows)} {period}s from {first} to {last}; {touched} leads touched, {met} "
+            f"within the clause. Highest mean {number(worst['mean_hours'])} hours "
+            f"({period} of {worst['start']})"
+            + (f"; goal {_hours(goal)}." if goal is not None else "."))
+    svg = line_chart(ident, title, desc, series, x_label=f"{period} of the handoff",
+                     y_label="hours to first touch", x_ticks=_date_ticks(first, last),
+                     x_range=(0, span), width=320, height=220)
+    data = _table(f"{handoff}, per {period}",
+                  (f"{period} from", "touched", "met", "mean h", "median h", "p90 h"),
+                  ([escape(r["start"]), str(r["touched"]), str(r["met"]),
+                    number(r["mean_hours"]), number(r["median_hours"]), number(r["p90_hours"])]
+                   for r in rows), numeric=(1, 2, 3, 4, 5))
+    return _figure(svg, desc, data)
+
+
+def _depth(doc: dict) -> str:
+    rows = [r for r in doc["follow_up"]["depth"] if r["mean_attempts"] is not None]
+    if not rows:
+        return _none("No handed-off lead is still without a connect, so there is no depth of "
+                     "follow-up to show.")
+    bars = [Bar(r["handoff"], r["mean_attempts"], r["goal"],
+                note=f"({r['leads_not_connected']} leads)") for r in rows]
+    short = [r["handoff"] for r in rows if r["goal"] is not None and r["mean_attempts"] < r["goal"]]
+    desc = ("Mean touches on leads not yet connected, per handoff: "
+            + "; ".join(f"{r['handoff']} {number(r['mean_attempts'])}"
+                        + (f" against {r['goal']}" if r["goal"] is not None else "")
+                        for r in rows)
+            + (f". Below the goal: {', '.join(short)}." if short else "."))
+    svg = bar_chart("depth", "Attempts on leads not yet connected", desc, bars,
+                    x_label="mean touches per lead")
+    data = _table("Depth of follow-up", ("handoff", "leads not connected", "mean attempts",
+                                         "goal"),
+                  ([escape(r["handoff"]), str(r["leads_not_connected"]),
+                    number(r["mean_attempts"]), "-" if r["goal"] is None else str(r["goal"])]
+                   for r in rows), numeric=(1, 2, 3))
+    return ("<p>The goal of follow-up is a connect, so depth looks at the leads that have not "
+            "had one: how many attempts they got, against the cadence the handoff asks for "
+            "(red: below it).</p>\n" + _figure(svg, desc, data))
+
+
+def _attainment(doc: dict) -> str:
+    summary = doc["summary"]
+    clauses = sorted(summary["clauses"], key=lambda c: (c["attainment"] is None,
+                                                        c["attainment"] or 0))
+    out = ["<p>Attainment is met of met + breached; pending leads are not counted yet. "
+           "Worst first.</p>"]
+    out.append(_table("Per clause", ("handoff", "clause", "party", "leads", "met", "breached",
+                                     "pending", "attainment"),
+                      ([escape(c["handoff"]), escape(c["wording"]), escape(c["party"] or "-"),
+                        str(c["leads"]), str(c["met"]), str(c["breached"]), str(c["pending"]),
+                        _attainment_cell(c["attainment"])] for c in clauses),
+                      numeric=(3, 4, 5, 6, 7)))
+    out.append(_table("Per rep (owner), most breaches first",
+                      ("owner", "met", "breached", "attainment"),
+                      ([escape(o["owner"] or "(no owner)"), str(o["met"]), str(o["breached"]),
+                        _attainment_cell(o["attainment"])] for o in summary["owners"]),
+                      numeric=(1, 2, 3)))
+    out.append(_table("Per team", ("team", "met", "breached", "attainment"),
+                      ([escape(t["team"] or "(unassigned)"), str(t["met"]), str(t["breached"]),
+                        _attainment_cell(t["attainment"])] for t in summary["teams"]),
+                      numeric=(1, 2, 3)))
+    return "\n".join(out)
+
+
+def _strikes(doc: dict) -> str:
+    rows = doc["strikes"]
+    if not rows:
+        return _none("No strikes: the policy has no strike rule, or nobody was struck.")
+    return _table("Strikes per owner and period", ("owner", "period from", "strikes", "limit",
+                                                   "then", "limit reached"),
+                  ([escape(r["owner"] or "(no owner)"), f"{escape(r['period'])} from "
+                    f"{escape(r['start'])}", str(r["strikes"]), str(r["limit"]),
+                    escape(r["then"]),
+                    '<span class="bad">yes</span>' if r["triggered"] else "no"] for r in rows),
+                  numeric=(2, 3))
+
+
+def _funnel(doc: dict) -> str:
+    rows = doc["funnel"]
+    if not rows:
+        return _none("No funnel: the history has no leads.")
+    bars = [Bar(r["stage"], r["leads"], note="" if r["rate_from_previous"] is None
+                else f"({r['rate_from_previous']:.1f}% of the step before)") for r in rows]
+    desc = "Leads at each stage as they stand at the as-of time: " + "; ".join(
+        f"{r['stage']} {r['leads']}" + ("" if r["rate_from_previous"] is None
+                                        else f" ({r['rate_from_previous']:.1f}%)")
+        for r in rows) + "."
+    svg = bar_chart("funnel", "Funnel: lead to won", desc, bars, x_label="leads", width=560)
+    data = _table("Funnel", ("stage", "leads", "conversion from the step before"),
+                  ([escape(r["stage"]), f"{r['leads']:,}", _percent(r["rate_from_previous"])]
+                   for r in rows), numeric=(1, 2))
+    return _figure(svg, desc, data)
+
+
+def _triggers(doc: dict) -> str:
+    rows = doc["triggers"]
+    if not rows:
+        return _none("The policy has no cancel or review triggers.")
+    items = []
+    for row in rows:
+        verdict = '<strong class="bad">fired</strong>' if row["triggered"] else "did not fire"
+        readings = "".join(f"<li>{escape(r)}</li>" for r in row["readings"])
+        items.append(f"<li>{escape(row['statement'])} when <code>{escape(row['when'])}</code>: "
+                     f"{verdict}<ul>{readings}</ul></li>")
+    fired = sum(1 for r in rows if r["triggered"])
+    return f"<p>{fired} of {len(rows)} fired.</p>\n<ul>{''.join(items)}</ul>"
+
+
+def _consequences(doc: dict) -> str:
+    out = []
+    owed = [p for p in doc["periods"] if p["credits_owed"] or p["escalate_to"]]
+    if owed:
+        out.append(_table("Credits owed for missed commitments",
+                          ("period from", "commitment", "delivered / goal", "credit owed",
+                           "escalated to"),
+                          ([escape(p["start"]), escape(_commitment_name(p["commitment"])),
+                            f"{number(p['delivered'])} / {number(p['goal'])}",
+                            escape(", ".join(p["credits_owed"]) or "-"),
+                            escape(", ".join(p["escalate_to"]) or "-")] for p in owed)))
+    else:
+        out.append("<p>No credits are owed: no commitment period counts as missed.</p>")
+    tally = Counter((c["handoff"], c["clause"], c["action"], c["to"], c["status"])
+                    for c in doc["consequences"])
+    out.append(_table("Actions on breaches", ("handoff", "clause", "action", "to", "status",
+                                               "leads"),
+                      ([escape(h), escape(c), escape(a), escape(t or "-"), escape(s), str(n)]
+                       for (h, c, a, t, s), n in sorted(tally.items(),
+                                                        key=lambda i: (i[0][0], i[0][1],
+                                                                       i[0][2], i[0][4]))),
+                      numeric=(5,)))
+    return "\n".join(out)
+
+
+def _latest_breaches(doc: dict) -> str:
+    rows = doc["summary"]["latest_breaches"]
+    if not rows:
+        return _none("No clause was breached.")
+    return _table(f"The latest {len(rows)} of {doc['summary']['breached']:,} breaches",
+                  ("lead", "handoff", "clause", "due", "done", "owner"),
+                  ([escape(r["lead_id"]), escape(r["handoff"]), escape(r["clause"]),
+                    escape(_when(r["due"])), escape(_when(r["at"])) if r["at"] else "not done",
+                    escape(r["owner"] or "-")] for r in rows))
+
+
+def _attribution(section: object, caption: str = "Attribution", level: int = 3) -> str:
+    """Whatever shape the attribution takes: plain values as a definition list, lists of
+    records as tables, nested parts under headings, so a new key shows up without a change
+    here."""
+    if isinstance(section, list):
+        more = len(section) - SHOWN_RECORDS
+        cut = (f'<p class="muted">... and {more:,} more in the JSON document '
+               "(<code>--format json</code>).</p>") if more > 0 else ""
+        records = [r for r in section[:SHOWN_RECORDS] if isinstance(r, dict)]
+        if records and len(records) == len(section[:SHOWN_RECORDS]):
+            return _records(records, caption, level) + cut
+        return ("<ul>" + "".join(f"<li>{escape(_plain(v))}</li>"
+                                 for v in section[:SHOWN_RECORDS]) + "</ul>" + cut)
+    if not isinstance(section, dict):
+        return f"<p>{escape(_plain(section))}</p>"
+    plain = {k: v for k, v in section.items() if not isinstance(v, list | dict)}
+    parts = []
+    if plain:
+        parts.append("<dl>" + "".join(f"<dt>{escape(str(k).replace('_', ' '))}</dt>"
+                                      f"<dd>{escape(_plain(v))}</dd>"
+                                      for k, v in plain.items()) + "</dl>")
+    for key, value in section.items():
+        if key in plain or not value:
+            continue
+        title = str(key).replace("_", " ")
+        heading = f"h{min(level, 6)}"
+        parts.append(f"<{heading}>{escape(title)}</{heading}>\n"
+                     + _attribution(value, f"{caption}: {title}", level + 1))
+    return "\n".join(parts)
+
+
+def _records(records: list[dict], caption: str, level: int) -> str:
+    """A table of records; at the top level a column of nested records shows their count in
+    the cell, and for a handful of rows (a goal and its periods, say) their own tables follow.
+    Deeper down, nested records are written out in the cell."""
+    headers = list(dict.fromkeys(k for r in records for k in r))
+    nested = {h for h in headers if any(_is_records(r.get(h)) for r in records)} \
+        if level <= 4 else set()
+    numeric = [i for i, h in enumerate(headers)
+               if all(isinstance(r.get(h), int | float) and not isinstance(r.get(h), bool)
+                      for r in records)]
+
+    def cell(record: dict, header: str) -> str:
+        value = record.get(header)
+        if header in nested and isinstance(value, list):
+            return f"{len(value):,} {header.replace('_', ' ')}"
+        return escape(_plain(value))
+
+    out = [_table(caption, [h.replace("_", " ") for h in headers],
+                  ([cell(r, h) for h in headers] for r in records), numeric=numeric)]
+    if len(records) <= 5:
+        heading = f"h{min(level, 6)}"
+        for record in records:
+            for header in headers:
+                if header in nested and _is_records(record.get(header)):
+                    title = (f"{header.replace('_', ' ')} of {headers[0].replace('_', ' ')} "
+                             f"{_plain(record.get(headers[0]))}")
+                    out.append(f"<{heading}>{escape(title)}</{heading}>\n"
+                               + _attribution(record[header], f"{caption}: {title}",
+                                              level + 1))
+    return "\n".join(out)
+
+
+def _is_records(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _plain(value: object) -> str:
+    if value is None or value == [] or value == {}:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return number(round(value, 2))
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    return str(value)
+
+
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+                   r"(?:Z|[+-]\d{2}:?\d{2})?")
+
+
+def reason_kind(reason: str) -> str:
+    """A reject's reason without its particulars (times, counts), so that a thousand rows
+    rejected for one cause read as one line with a count."""
+    return re.sub(r"\b\d+\b", "N", _TIME.sub("TIME", reason))
+
+
+def _rejects(doc: dict, rejects: Sequence[Reject]) -> str:
+    rows = doc["rows"]
+    if not rows["rejected"]:
+        return (f"<p>No row was rejected: all {rows['read']:,} rows read were accepted.</p>")
+    out = [f"<p><strong>{rows['rejected']:,}</strong> of {rows['read']:,} rows read were "
+           f"rejected and left out of every figure above ({rows['accepted']:,} accepted). "
+           "Write them all with <code>--rejects FILE</code>, fix them at the source and "
+           "evaluate again.</p>"]
+    if rejects:
+        kinds = Counter((r.source, reason_kind(r.reason)) for r in rejects)
+        example = {}
+        for r in rejects:
+            example.setdefault((r.source, reason_kind(r.reason)), r)
+        out.append(_table("Why, by file", ("reason", "file", "rows", "first such row"),
+                          ([escape(kind), escape(source), f"{count:,}",
+                            f"row {example[(source, kind)].row}"]
+                           for (source, kind), count in kinds.most_common()),
+                          numeric=(2,)))
+        shown = rejects[:SHOWN_REJECTS]
+        out.append(_table(f"The first {len(shown)} rejected rows",
+                          ("file and row", "column", "reason"),
+                          ([escape(f"{r.source}:{r.row}"), escape(r.column or "-"),
+                            escape(r.reason)] for r in shown)))
+    return "\n".join(out)

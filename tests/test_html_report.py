@@ -1,0 +1,400 @@
+"""`sla evaluate --html`: one self-contained, accessible page, checked in a real browser.
+
+The page is read back with the standard library's HTML parser (structure, accessibility, no
+outside resource) and loaded in headless Chromium over the DevTools protocol (no console error,
+no request off the machine, a screenshot that is not blank). The browser tests first prove the
+detectors work on a page broken on purpose. `SLA_UPDATE_SCREENSHOT=1` rewrites docs/report.png
+from the shipped example's report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from sla_dsl import html_report
+from sla_dsl.cli import main
+from sla_dsl.history import Reject
+from sla_dsl.stage_progress import StageProgress
+from sla_dsl.svg_charts import Series, line_chart, nice_ticks
+from tests.browser import Browser, chromium, colour_variety, png_pixels
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPANY_X = ["evaluate", str(ROOT / "policies/company-x.sla"),
+             "--history", str(ROOT / "examples/company-x/history.csv")]
+OLIST = ["evaluate", str(ROOT / "policies/olist.sla"),
+         "--mapping", str(ROOT / "examples/olist/mapping.toml")]
+NEW_BREED = ["evaluate", str(ROOT / "policies/new-breed.sla"),
+             "--history", str(ROOT / "examples/new-breed/history.csv")]
+BROKEN = ["evaluate", str(ROOT / "policies/inbound-desk.sla"),
+          "--history", str(ROOT / "tests/fixtures/histories/broken.csv")]
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at: tags with attributes, and text under headings."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.headings: list[tuple[str, str]] = []
+        self._heading: str | None = None
+        self._svg_children: list[list[str]] = []
+        self.svgs: list[tuple[dict, list[str]]] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if tag in ("h1", "h2", "h3"):
+            self._heading = tag
+            self.headings.append((tag, ""))
+        if tag == "svg":
+            self.svgs.append((attributes, []))
+            self._svg_children.append(self.svgs[-1][1])
+        elif self._svg_children:
+            self._svg_children[-1].append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._heading:
+            self._heading = None
+        if tag == "svg" and self._svg_children:
+            self._svg_children.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self._heading:
+            tag, text = self.headings[-1]
+            self.headings[-1] = (tag, text + data)
+
+    def all(self, tag: str) -> list[dict]:
+        return [attributes for name, attributes in self.tags if name == tag]
+
+
+def evaluate_html(tmp_path: Path, command: list[str], name: str = "report.html",
+                  *extra: str) -> tuple[int, str]:
+    out = tmp_path / name
+    code = main([*command, "--html", str(out), "-o", str(tmp_path / "summary.txt"), "-q",
+                 *extra])
+    return code, out.read_text(encoding="utf-8") if out.exists() else ""
+
+
+@pytest.fixture(scope="module")
+def company_x(tmp_path_factory) -> tuple[Path, str, dict]:
+    folder = tmp_path_factory.mktemp("company-x")
+    code, page = evaluate_html(folder, COMPANY_X)
+    assert code == 0
+    main([*COMPANY_X, "--format", "json", "-o", str(folder / "report.json"), "-q"])
+    return folder / "report.html", page, json.loads((folder / "report.json").read_text())
+
+
+# ============================================================================ the page
+
+
+def test_company_x_page_has_a_heading_per_section(company_x):
+    _, text, doc = company_x
+    page = Page(text)
+    assert page.headings[0] == ("h1", "Company X: marketing and sales")
+    sections = [t for tag, t in page.headings if tag == "h2"]
+    expected = ["Summary", "Deliveries against commitments", "Speed of follow-up",
+                "Depth of follow-up", "Attainment per clause, rep and team",
+                "Strikes per owner", "Funnel", "Review and cancel triggers",
+                "Consequences and credits owed", "Latest breaches", "Rejected rows"]
+    if doc.get("attribution"):
+        expected.insert(-1, "Attribution")
+    assert sections == expected
+    assert page.all("html")[0]["lang"] == "en"
+    assert doc["as_of"] == "2026-05-27T15:29:52-04:00"
+    assert "Evaluation as of 2026-05-27 15:29 (-04:00) (America/New_York)" in text
+
+
+def test_company_x_has_a_waterfall_per_month_and_commitment(company_x):
+    _, text, doc = company_x
+    monthly = [p for p in doc["periods"] if p["daily"]]
+    assert len(monthly) == 10  # two monthly commitments, January to May
+    titles = re.findall(r'<title id="wf\d+-\d+-t">([^<]+)</title>', text)
+    assert len(titles) == 10
+    assert "February 2026: sql delivered against the goal line" in titles
+    assert "March 2026: USD of lead value delivered against the goal line" in titles
+    # the chart's words say what the JSON says
+    assert ("February 2026: goal 100 by the end of the month; delivered 8 (8.0%) by "
+            "2026-02-28; missed.") in text
+
+
+def test_waterfall_goal_line_reaches_the_goal_at_the_end_of_the_month(company_x):
+    _, text, _ = company_x
+    svg = re.search(r'<svg[^>]*aria-labelledby="wf0-1-t wf0-1-d">.*?</svg>', text, re.S)[0]
+    dashed = re.search(r'<polyline points="([^"]+)"[^>]*stroke-dasharray', svg)[1].split()
+    # February: 28 days, goal 100; the axis runs 0..100 from y=176 (bottom) to y=34 (top),
+    # and the days from x=56 to x=304 (the chart is 320 wide)
+    first, last = (tuple(map(float, p.split(","))) for p in (dashed[0], dashed[-1]))
+    assert first == (56.0, 176.0) and last == (304.0, 34.0)
+    assert len(dashed) == 29  # the origin and one point per day
+
+
+def test_speed_charts_per_day_week_month_against_the_goal(company_x):
+    _, text, _ = company_x
+    titles = re.findall(r'<title id="sp\d+-\w+-t">([^<]+)</title>', text)
+    assert titles == [f"{h}: hours to first touch per {p}" for h in ("hot", "small")
+                      for p in ("day", "week", "month")]
+    assert "hot: first touch within 1 business hour</h3>" in text
+    assert "goal 1 hour." in text and "goal 24 hours." in text  # 1 business day, elapsed
+
+
+def test_depth_funnel_attainment_strikes_triggers_credits(company_x):
+    _, text, doc = company_x
+    assert "hot 3.07 against 6; small 2.89 against 3; nurture 2.67 against 4; discard 3.6" in text
+    assert "Below the goal: hot, small, nurture." in text
+    assert "mql 211 (52.8%); sql 22 (10.4%)" in text
+    assert '<th scope="row">bob</th><td class=num>68</td><td class=num>64</td>' in text
+    assert re.search(r'<th scope="row">chen</th><td>quarter from 2026-01-01</td>'
+                     r'<td class=num>19</td><td class=num>3</td><td>review</td>'
+                     r'<td><span class="bad">yes</span></td>', text)
+    assert "<p>2 of 2 fired.</p>" in text
+    # three missed months of sql and one of lead value, in the waterfall's tables and again
+    # among the credits owed
+    assert text.count("<td>10% of marketing budget</td><td>cmo</td>") == (3 + 1) * 2
+    assert "No row was rejected: all 2,164 rows read were accepted." in text
+    assert len(doc["summary"]["latest_breaches"]) == 10
+    assert "The latest 10 of 348 breaches" in text
+
+
+def test_every_chart_is_named_described_and_labelled(company_x):
+    _, text, _ = company_x
+    page = Page(text)
+    charts = [(a, children) for a, children in page.svgs if a.get("class") == "chart"]
+    assert len(charts) == 10 + 6 + 2  # waterfalls, speed, depth and funnel
+    for attributes, children in charts:
+        assert attributes["role"] == "img"
+        title, desc = attributes["aria-labelledby"].split()
+        assert f'<title id="{title}">' in text and f'<desc id="{desc}">' in text
+        assert children.count("text") >= 4  # axis labels, ticks, legend
+    bars = [a for a, _ in page.svgs if a.get("class") == "cell-bar"]
+    assert bars and all(a["aria-hidden"] == "true" for a in bars)
+    assert all(c.get("scope") in ("col", "row") for c in page.all("th"))
+    assert len(page.all("caption")) == len(page.all("table"))
+    ids = [a["id"] for _, a in page.tags if "id" in a]
+    assert len(ids) == len(set(ids))
+    assert {a["href"] for a in page.all("a")} <= {f"#{i}" for i in ids}
+
+
+def test_no_python_value_leaks_into_the_page(tmp_path, company_x):
+    _, company, _ = company_x
+    _, olist = evaluate_html(tmp_path, OLIST, "olist.html")
+    for text in (company, olist):
+        words = set(re.findall(r"\w+", re.sub(r"<[^>]+>", " ", text)))
+        assert not words & {"None", "nan", "inf", "True", "False"}
+
+
+def test_the_page_needs_nothing_from_outside(company_x):
+    _, text, _ = company_x
+    page = Page(text)
+    assert not page.all("script") and not page.all("link") and not page.all("img")
+    for tag, attributes in page.tags:
+        for name in ("src", "href"):
+            assert not attributes.get(name, "#").startswith(("http", "//")), (tag, attributes)
+    assert "url(" not in text and "@import" not in text
+
+
+def test_rejected_rows_say_how_many_and_why(tmp_path):
+    code, text = evaluate_html(tmp_path, BROKEN, "broken.html")
+    assert code == 0
+    assert "<strong>2</strong> of 5 rows read were rejected" in text
+    assert "row has N values; the header has N columns" in text  # one cause, counted
+    assert re.search(r"<td class=num>2</td><td>row 2</td>", text)
+    assert "broken.csv:3</th><td>-</td><td>row has 5 values; the header has 4 columns" in text
+
+
+def test_olist_export_through_a_mapping(tmp_path):
+    code, text = evaluate_html(tmp_path, OLIST, "olist.html")
+    assert code == 0
+    assert text.count("leads delivered against the goal line</title>") == 9
+    assert "so there is no speed of follow-up to show" in text
+    assert "<strong>1</strong> of 660 rows read were rejected" in text
+    assert "is before the lead was created" in text
+
+
+def test_attribution_is_shown_when_the_document_has_it(company_x):
+    _, _, doc = company_x
+    doc = dict(doc, attribution={"by_campaign": [
+        {"campaign": "webinar-q1", "credit": 1250.5, "deals": 3},
+        {"campaign": "ebook", "credit": 310.0, "deals": 1}], "model": "time decay"})
+    text = html_report.render(doc)
+    assert '<h2 id="attribution-h">Attribution</h2>' in text
+    assert "<h3>by campaign</h3>" in text and "<dt>model</dt><dd>time decay</dd>" in text
+    assert '<th scope="row">webinar-q1</th><td class=num>1,250.5</td><td class=num>3</td>' in text
+    assert "attribution-h" not in html_report.render(dict(doc, attribution=None))
+    deals = [{"lead_id": f"L{n}", "amount": n} for n in range(120)]
+    text = html_report.render(dict(doc, attribution={"deals": deals}))
+    assert ">L49<" in text and ">L50<" not in text
+    assert "... and 70 more in the JSON document" in text
+    goals = [{"goal": 5000.0, "per": "month", "periods": [
+        {"start": "2026-01-01", "missed": True, "shares": [{"party": "marketing", "share": 100}]},
+        {"start": "2026-02-01", "missed": False, "shares": []}]}]
+    text = html_report.render(dict(doc, attribution={"goals": goals}))
+    assert "<td>2 periods</td>" in text and "<h4>periods of goal 5,000</h4>" in text
+    assert ("<th scope=\"row\">2026-01-01</th><td>yes</td><td>party: marketing, share: 100</td>"
+            in text)
+    assert "<th scope=\"row\">2026-02-01</th><td>no</td><td>-</td>" in text
+
+
+def test_a_report_that_cannot_be_written_is_an_input_error(tmp_path, capsys):
+    code = main([*COMPANY_X, "--html", str(tmp_path / "missing" / "r.html"), "-q"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "r.html" in err and "help:" in err
+
+
+def test_reasons_are_grouped_without_their_particulars():
+    assert html_report.reason_kind(
+        "'won' at 2018-03-06 19:38:55-03:00 is before the lead was created "
+        "(2018-03-08 00:00-03:00)") == "'won' at TIME is before the lead was created (TIME)"
+
+
+def test_reject_list_is_cut_at_twenty(company_x):
+    _, _, doc = company_x
+    rejects = [Reject("big.csv", n, f"row has {n % 3} values; the header has 4 columns", {})
+               for n in range(1, 51)]
+    doc = dict(doc, rows={"read": 100, "accepted": 50, "rejected": 50})
+    text = html_report.render(doc, rejects=rejects)
+    assert "The first 20 rejected rows" in text and "big.csv:20<" in text
+    assert "big.csv:21<" not in text
+    assert "<td class=num>50</td><td>row 1</td>" in text
+
+
+# ============================================================================ the charts
+
+
+def test_ticks_are_round_numbers_covering_the_top():
+    assert nice_ticks(100) == [0, 20, 40, 60, 80, 100]
+    assert nice_ticks(5460) == [0, 2000, 4000, 6000]
+    assert nice_ticks(120) == [0, 25, 50, 75, 100, 125]
+    assert nice_ticks(3.07) == [0, 1, 2, 3, 4]
+    assert nice_ticks(0) == [0, 1]
+
+
+def test_a_line_chart_puts_its_corners_where_the_axes_are():
+    svg = line_chart("c", "t", "d", [Series("s", [(0, 0), (10, 50)])], x_label="x",
+                     y_label="y", x_ticks=[(0, "0")], x_range=(0, 10), width=300, height=200)
+    points = re.search(r'<polyline points="([^"]+)"', svg)[1]
+    assert points == "56.0,156.0 284.0,34.0"  # margins 56 left, 16 right, 34 top, 44 bottom
+
+
+# ============================================================================ progress
+
+
+def drained(fd: int, *, close: bool = True) -> str:
+    """Everything written to a terminal so far (a pty hands it over in pieces)."""
+    chunks = []
+    while select.select([fd], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except OSError:  # the other end is closed and everything has been read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    if close:
+        os.close(fd)
+    return b"".join(chunks).decode()
+
+
+def test_stage_progress_draws_on_a_terminal(tmp_path):
+    primary, secondary = os.openpty()
+    with (os.fdopen(secondary, "w") as terminal,
+          StageProgress(4, "sla evaluate", stream=terminal, delay=0.0, tick=0.05) as bar):
+        with bar.stage("reading", 2):
+            time.sleep(0.3)
+        bar.above("a rejected row")
+        with bar.stage("evaluating", 2):
+            bar.advance()
+            time.sleep(0.2)
+    written = drained(primary)
+    assert "sla evaluate: reading [" in written
+    assert "a rejected row\r\n" in written
+    assert "sla evaluate: evaluating [##############################] 4/4" in written
+    assert written.endswith("\r\n")
+
+
+def test_progress_is_quiet_off_a_terminal_and_with_quiet(tmp_path, capsys, monkeypatch):
+    main([*COMPANY_X, "--html", str(tmp_path / "r.html"), "-o", str(tmp_path / "s.txt")])
+    assert capsys.readouterr().err == ""  # not a terminal
+    primary, secondary = os.openpty()
+    terminal = os.fdopen(secondary, "w")
+    monkeypatch.setattr(sys, "stderr", terminal)
+    main([*COMPANY_X, "--html", str(tmp_path / "r.html"), "-o", str(tmp_path / "s.txt")])
+    loud = drained(primary, close=False)
+    main([*COMPANY_X, "--html", str(tmp_path / "r.html"), "-o", str(tmp_path / "s.txt"),
+          "--quiet"])
+    quiet = drained(primary, close=False)
+    terminal.close()
+    os.close(primary)
+    assert "sla: reading" in loud and f"sla: wrote {tmp_path / 'r.html'}" in loud
+    assert quiet == ""
+
+
+# ============================================================================ in a browser
+
+needs_chromium = pytest.mark.skipif(
+    chromium() is None, reason="chromium is not installed (apt-get install chromium); "
+                               ".ci/run installs it")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with Browser(chromium()) as running:
+        yield running
+
+
+@needs_chromium
+def test_the_detectors_catch_a_page_broken_on_purpose(browser, tmp_path):
+    broken = tmp_path / "broken.html"
+    broken.write_text('<!DOCTYPE html><html lang="en"><title>broken</title><p>broken</p>'
+                      '<script>console.error("broken on purpose")</script>'
+                      '<img src="http://127.0.0.1:9/pixel.png" alt="">')
+    load = browser.load(broken.as_uri(), width=400, height=300, scale=0.5)
+    assert "console.error: broken on purpose" in load.errors
+    assert load.requests == ["http://127.0.0.1:9/pixel.png"]
+    blank = tmp_path / "blank.html"
+    blank.write_text('<!DOCTYPE html><html lang="en"><title>blank</title></html>')
+    load = browser.load(blank.as_uri(), width=400, height=300, scale=0.5)
+    assert load.errors == [] and load.requests == []
+    assert colour_variety(load.screenshot) == (1, 0.0)
+
+
+@needs_chromium
+def test_the_report_loads_with_no_error_no_request_and_shows_something(browser, company_x):
+    path, _, _ = company_x
+    load = browser.load(path.as_uri(), width=1200, height=1400, scale=0.4)
+    assert load.errors == []
+    assert load.requests == []
+    width, height, _ = png_pixels(load.screenshot)
+    assert (width, height) == (480, 560)
+    colours, share = colour_variety(load.screenshot)
+    assert colours > 50 and share > 0.05
+
+
+@needs_chromium
+def test_the_other_reports_load_cleanly_too(browser, tmp_path):
+    for name, command in (("olist.html", OLIST), ("new-breed.html", NEW_BREED),
+                          ("broken.html", BROKEN)):
+        code, _ = evaluate_html(tmp_path, command, name)
+        assert code == 0
+        load = browser.load((tmp_path / name).as_uri(), width=1000, height=800, scale=0.25)
+        assert (load.errors, load.requests) == ([], []), name
+
+
+@needs_chromium
+@pytest.mark.skipif(not os.environ.get("SLA_UPDATE_SCREENSHOT"),
+                    reason="set SLA_UPDATE_SCREENSHOT=1 to rewrite docs/report.png")
+def test_update_the_screenshot_in_the_docs(browser, company_x):
+    path, _, _ = company_x
+    load = browser.load(path.as_uri(), width=1160, height=900, clip_height=2000, scale=0.75)
+    assert load.errors == [] and load.requests == []
+    (ROOT / "docs/report.png").write_bytes(load.screenshot)
