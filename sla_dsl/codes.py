@@ -78,6 +78,12 @@ DUPLICATE_CLAUSE = _code("E408", "duplicate-clause", "the same clause twice in o
 WINDOW_TOO_SHORT = _code(
     "E409", "deadline-outside-window", "a first touch due after the touch window closes"
 )
+UNATTRIBUTED_REVENUE = _code(
+    "E410", "revenue-without-attribution", "revenue promised with no `attribution` to credit it"
+)
+BUSINESS_HALF_LIFE = _code(
+    "E411", "business-half-life", "an attribution half-life in business time"
+)
 
 # warnings
 UNREACHABLE_SEGMENT = _code("W500", "unreachable-segment", "a segment an earlier one always covers")

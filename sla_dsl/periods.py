@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import calendar as calendar_module
 import datetime as dt
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from sla_dsl import model as m
+from sla_dsl.attribution import Attribution, attribute, party_credit
 from sla_dsl.conditions import UNIT_DAYS, ConditionEvaluator
 from sla_dsl.consequences import period_start
 from sla_dsl.evaluation import MET, NONE, Evaluation
@@ -130,39 +132,36 @@ class PeriodMeasures:
                     rows.append(self._deliveries(commitment, item))
         return rows
 
-    def _delivered(self, item: m.DeliverCount | m.DeliverMoney) -> tuple[np.ndarray, str]:
-        """Per handed-off lead, what it adds to the commitment."""
+    def _delivered(self, item: m.DeliverCount | m.DeliverMoney,
+                   giver: str) -> tuple[np.ndarray, np.ndarray, str]:
+        """What adds to the commitment and the local day it counts on: per handed-off lead on
+        its handoff day; revenue per won deal, as credited to the giver, on the day of the win."""
         if isinstance(item, m.DeliverCount):
             if item.what.value in ("lead", "leads"):
-                return np.ones(len(self.handed)), "leads"
+                return np.ones(len(self.handed)), self.handoff_dates, "leads"
             hits = self.conditions.definition("bare", item.what.value)[self.handed]
-            return hits.astype(float), item.what.value
+            return hits.astype(float), self.handoff_dates, item.what.value
         if item.measure == "lead value":
             values = _lead_values(self.policy, self.conditions, self.evaluation.lead_count)
-            return values[self.handed], f"{item.amount.currency} of lead value"
-        return self._revenue()[self.handed], f"{item.amount.currency} of revenue"
+            return values[self.handed], self.handoff_dates, f"{item.amount.currency} of lead value"
+        return *self._revenue(giver), f"{item.amount.currency} of revenue"
 
-    def _revenue(self) -> np.ndarray:
-        history = self.evaluation.history
-        amounts = history.fields.get("amount")
-        revenue = np.zeros(self.evaluation.lead_count)
-        if amounts is None:
-            return revenue
-        won = np.flatnonzero((history.event == EVENT_CODE["won"])
-                             & (history.at <= self.evaluation.as_of))
-        for row in won:  # wins are few; their amounts are free text
-            try:
-                revenue[history.lead[row]] += float(amounts[row])
-            except (TypeError, ValueError):
-                continue
-        return revenue
+    @cached_property
+    def attribution(self) -> Attribution | None:
+        """The won deals split by the policy's attribution model (None without one)."""
+        return attribute(self.evaluation)
+
+    def _revenue(self, party: str) -> tuple[np.ndarray, np.ndarray]:
+        """Revenue a party is credited with, deal by deal, dated by the local day of the win."""
+        amounts, instants = party_credit(self.attribution, party)
+        return amounts, _local_dates(instants, self.zone)
 
     def _deliveries(self, commitment: m.Commitment,
                     item: m.DeliverCount | m.DeliverMoney) -> dict:
         goal = float(item.count.value if isinstance(item, m.DeliverCount) else
                      item.amount.amount)
-        adds, unit = self._delivered(item)
-        starts = _period_starts(self.handoff_dates, item.per)
+        adds, dates, unit = self._delivered(item, commitment.giver.value)
+        starts = _period_starts(dates, item.per)
         grace = self._grace("deliver")
         owed = self._owed("deliver")
         periods = []
@@ -180,20 +179,21 @@ class PeriodMeasures:
                 "counts_as_miss": missed and index >= grace,
                 "credits_owed": owed["credits"] if missed and index >= grace else [],
                 "escalate_to": owed["escalate_to"] if missed and index >= grace else [],
-                "daily": self._daily(adds, start, end, goal) if item.per == "month" else [],
+                "daily": self._daily(adds, dates, start, end, goal) if item.per == "month"
+                else [],
             })
             start, index = end, index + 1
         return {"from": commitment.giver.value, "to": commitment.receiver.value,
                 "deliver": unit, "per": item.per, "goal": goal, "periods": periods}
 
-    def _daily(self, adds: np.ndarray, start: dt.date, end: dt.date, goal: float) -> list[dict]:
+    def _daily(self, adds: np.ndarray, dates: np.ndarray, start: dt.date, end: dt.date,
+               goal: float) -> list[dict]:
         """The waterfall chart: the cumulative goal line (goal x day / days in month) and what
         was delivered by each day."""
         days = calendar_module.monthrange(start.year, start.month)[1]
-        in_month = (self.handoff_dates >= np.datetime64(start)) & \
-                   (self.handoff_dates < np.datetime64(end))
+        in_month = (dates >= np.datetime64(start)) & (dates < np.datetime64(end))
         by_day = np.zeros(days)
-        offsets = (self.handoff_dates[in_month] - np.datetime64(start)).astype(int)
+        offsets = (dates[in_month] - np.datetime64(start)).astype(int)
         np.add.at(by_day, offsets, adds[in_month])
         cumulative = np.cumsum(by_day)
         return [{"date": (start + dt.timedelta(days=d)).isoformat(),
@@ -274,9 +274,10 @@ class TriggerCheck:
     """`cancel when` and `review when`, read against the measures above."""
 
     def __init__(self, measures: PeriodMeasures, commitments: list[dict],
-                 stages_now: ConditionEvaluator) -> None:
+                 stages_now: ConditionEvaluator, goals: list[dict] | None = None) -> None:
         self.measures = measures
         self.commitments = commitments
+        self.goals = goals or []  # `goal revenue` period by period (sla_dsl.revenue)
         self.stages_now = stages_now
         self.readings: list[str] = []
 
@@ -297,7 +298,7 @@ class TriggerCheck:
 
     def _missed(self, trigger: m.Missed) -> bool:
         longest = 0
-        for commitment in self.commitments:
+        for commitment in self.goals if trigger.clause.name == "goal" else self.commitments:
             if commitment["per"] != trigger.unit:
                 continue
             streak = 0

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl import revenue
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.consequences import Actions, all_actions, strike_counts
 from sla_dsl.evaluation import (
@@ -188,7 +189,10 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
     actions = all_actions(evaluation)
     measures = PeriodMeasures(evaluation, evaluation.at_handoff)
     commitments = measures.commitments()
-    check = TriggerCheck(measures, commitments, evaluation.now)
+    attribution = revenue.section(evaluation, include_deals=include_leads,
+                                  result=measures.attribution)
+    check = TriggerCheck(measures, commitments, evaluation.now,
+                         goals=attribution["goals"] if attribution else [])
     doc = {
         "format": FORMAT_VERSION,
         "policy": evaluation.policy.title,
@@ -212,6 +216,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
         "follow_up": {"speed": measures.speed(), "depth": measures.depth()},
         "funnel": measures.funnel(evaluation.now),
         "triggers": triggers(evaluation.policy, check),
+        "attribution": attribution,
     }
     return doc
 
@@ -248,6 +253,7 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
             out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
                        f"{owner['met']:>6} met  ({owner['attainment']:.1f}%)")
     out += _commitments_text(doc) + _consequences_text(doc) + _triggers_text(doc)
+    out += revenue.render_text(doc.get("attribution"))
     latest = summary["latest_breaches"][:worst]
     if latest:
         out += ["", f"latest breaches ({len(latest)} of {summary['breached']}):"]

@@ -5,6 +5,10 @@ and by tests that need volume. Leads arrive on weekdays in office hours, are sco
 off, and reps work them at their own pace, so some leads breach their clocks and some do not.
 
     python -m sla_dsl.synthetic --leads 400 --start 2026-01-05 --days 90 --out history.csv
+    python -m sla_dsl.synthetic --profile new-breed --leads 600 --out history.csv
+
+`--profile new-breed` (`sla_dsl.synthetic_new_breed`) adds marketing touchpoints for
+attribution: `engaged` events with their campaign and channel.
 """
 
 from __future__ import annotations
@@ -133,9 +137,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--timezone", default="America/New_York")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", choices=("company-x", "new-breed"), default="company-x",
+                        help="whose funnel: Company X's (the default), or New Breed's with "
+                             "marketing touchpoints (engaged events with campaign and channel)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    columns = generate(args.leads, args.start, args.days, args.timezone, args.seed)
+    if args.profile == "new-breed":
+        from sla_dsl.synthetic_new_breed import generate as generate_new_breed
+
+        columns = generate_new_breed(args.leads, args.start, args.days, args.timezone, args.seed)
+    else:
+        columns = generate(args.leads, args.start, args.days, args.timezone, args.seed)
     write_csv(columns, args.out)
     print(f"wrote {len(columns['at'])} events of {args.leads} leads to {args.out}",
           file=sys.stderr)

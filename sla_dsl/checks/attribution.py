@@ -1,0 +1,38 @@
+"""Attribution: revenue promised only where the policy says how to credit it, and a half-life
+that the evaluator can count.
+
+A zero half-life is a duration that must be above zero (E406, checked with every duration);
+a second `attribution` line is E205 (checked with the header's once-only statements).
+"""
+
+from __future__ import annotations
+
+from sla_dsl import codes
+from sla_dsl import model as m
+from sla_dsl.diagnostics import Reporter
+
+
+def check_attribution(policy: m.Policy, reporter: Reporter) -> None:
+    statement = policy.attribution
+    if statement is None:
+        for commitment in policy.commitments:
+            for item in commitment.items:
+                if isinstance(item, m.DeliverMoney) and item.measure == "revenue":
+                    reporter.error(
+                        codes.UNATTRIBUTED_REVENUE, item.span,
+                        f"'{commitment.giver.value}' promises revenue, but the policy does not "
+                        "say how revenue is credited to a party",
+                        "add an attribution line, such as: attribution last touch",
+                        notes=("the revenue of a won deal is split over the touchpoints before "
+                               "the win by the `attribution` model; the promising party's "
+                               "part is what it delivered",))
+    elif statement.half_life is not None and statement.half_life.business:
+        reporter.error(codes.BUSINESS_HALF_LIFE, statement.half_life.span,
+                       "a half-life is counted in elapsed time: a touchpoint ages at night "
+                       "and on weekends too",
+                       f"write it without 'business', such as: {_elapsed(statement.half_life)}")
+
+
+def _elapsed(duration: m.Duration) -> str:
+    unit = duration.unit if duration.amount == 1 else f"{duration.unit}s"
+    return f"half-life {duration.amount:g} {unit}"

@@ -1,0 +1,336 @@
+"""Revenue as the agreement measures it: the attribution section of an evaluation.
+
+Three views of the won deals, built on `sla_dsl.attribution`'s splits:
+
+- credit per person, team, party, campaign, channel and month of the win;
+- each `goal revenue` period by period: the revenue won against the goal, and each party's
+  attributed (sourced) revenue against its share of the goal;
+- the monthly recalculation of the seed material, from actuals beside the policy's assumptions:
+  of the marketing-generated leads of a month (a lead with an `engaged` touchpoint, or handed
+  off by the marketing party), how many became customers (close rate) and for how much (deal
+  size), and of the revenue closed in a month, how much came from marketing-generated leads
+  (share), with the average sales cycle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from sla_dsl import model as m
+from sla_dsl.attribution import (
+    ROLLUPS,
+    ROUNDING,
+    TOUCHPOINT_EVENTS,
+    Attribution,
+    attribute,
+    deal_records,
+    months,
+    party_credit,
+    rollup,
+)
+from sla_dsl.consequences import period_start
+from sla_dsl.evaluation import Evaluation
+from sla_dsl.formatter import duration, money
+from sla_dsl.history import EVENT_CODE, local_time
+from sla_dsl.periods import _local_dates, _period_end
+
+_DAY_US = 86_400 * 1_000_000
+
+
+def _miss_actions(policy: m.Policy) -> list[m.Action]:
+    return [a for c in policy.consequences if c.trigger == "miss" and c.clause.name == "goal"
+            for a in c.actions]
+
+
+def _grace(policy: m.Policy) -> int:
+    grace = [a for a in _miss_actions(policy) if isinstance(a, m.Grace)]
+    return int(grace[0].count.value) if grace else 0
+
+
+def _owed(policy: m.Policy) -> tuple[list[str], list[str]]:
+    """What a counted miss of the goal sets off: credits owed, and who is told."""
+    actions = _miss_actions(policy)
+    credits = [f"{a.percent.value:g}% of {a.of}" if isinstance(a, m.CreditShare)
+               else money(a.amount) for a in actions
+               if isinstance(a, m.CreditShare | m.CreditAmount)]
+    return credits, [a.to.value for a in actions if isinstance(a, m.Escalate)]
+
+
+def _percent(part: float, whole: float) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def currency(policy: m.Policy) -> str | None:
+    """The currency revenue is counted in: the revenue goal's, else a revenue commitment's."""
+    for goal in policy.goals:
+        return goal.amount.currency
+    for commitment in policy.commitments:
+        for item in commitment.items:
+            if isinstance(item, m.DeliverMoney) and item.measure == "revenue":
+                return item.amount.currency
+    return None
+
+
+# ============================================================================ the goal
+
+
+def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoal) -> dict:
+    """The revenue goal period by period. A complete period is missed when the revenue won in
+    it is below the goal, or a party's attributed revenue below its share of the goal; the
+    first `grace` periods of `on miss of goal` do not count."""
+    zone = ZoneInfo(evaluation.policy.timezone or "UTC")
+    as_of = local_time(evaluation.as_of, zone).date()
+    dates = _local_dates(result.won_at, zone)
+    effective = evaluation.policy.effective
+    first = effective.start.value if effective else (
+        dates.min().astype(object) if len(dates) else as_of)
+    target = float(goal.amount.amount)
+    parties = [(i.party.value, float(i.percent.value)) for i in goal.items
+               if isinstance(i, m.Share)]
+    credited = {party: party_credit(result, party)[0] for party, _ in parties}
+    grace = _grace(evaluation.policy)
+    credits, escalate = _owed(evaluation.policy)
+    periods = []
+    start = period_start(dt.datetime.combine(first, dt.time()), goal.per)
+    while start <= as_of:
+        end = _period_end(start, goal.per)
+        inside = (dates >= np.datetime64(start)) & (dates < np.datetime64(end))
+        won = int(result.cents[inside].sum()) / 100
+        shares = []
+        for party, percent in parties:
+            got = round(float(credited[party][inside].sum()), 2)
+            wanted = target * percent / 100
+            shares.append({"party": party, "share": percent, "goal": wanted, "credited": got,
+                           "attainment": _percent(got, wanted)})
+        complete = end <= as_of
+        missed = complete and (won < target or any(s["credited"] < s["goal"] for s in shares))
+        counts = missed and len(periods) >= grace
+        periods.append({"start": start.isoformat(), "end": end.isoformat(), "goal": target,
+                        "revenue": won, "attainment": _percent(won, target),
+                        "deals": int(inside.sum()), "shares": shares, "complete": complete,
+                        "missed": missed, "in_grace": len(periods) < grace,
+                        "counts_as_miss": counts, "credits_owed": credits if counts else [],
+                        "escalate_to": escalate if counts else []})
+        start = end
+    return {"goal": target, "currency": goal.amount.currency, "per": goal.per,
+            "periods": periods}
+
+
+# ============================================================================ recalculation
+
+
+def _first_events(evaluation: Evaluation) -> np.ndarray:
+    """Each lead's first event (µs), or the largest int64 when it has none by the as-of time."""
+    history = evaluation.history
+    first = np.full(evaluation.lead_count, np.iinfo(np.int64).max, dtype=np.int64)
+    seen = np.flatnonzero(history.at <= evaluation.as_of)
+    starts = seen[np.r_[True, history.lead[seen][1:] != history.lead[seen][:-1]]] \
+        if len(seen) else seen
+    first[history.lead[starts]] = history.at[starts]
+    return first
+
+
+def marketing_generated(evaluation: Evaluation, marketing: str | None) -> np.ndarray:
+    """Leads marketing generated: with an `engaged` touchpoint by the as-of time, or handed
+    off by the marketing party."""
+    history = evaluation.history
+    generated = np.zeros(evaluation.lead_count, dtype=bool)
+    engaged = (history.event == EVENT_CODE["engaged"]) & (history.at <= evaluation.as_of)
+    generated[history.lead[engaged]] = True
+    for handoff in evaluation.policy.handoffs:
+        if marketing is not None and handoff.sender and handoff.sender.value == marketing:
+            generated |= evaluation.handoff == handoff.label
+    return generated
+
+
+def _assumptions(policy: m.Policy, marketing: str | None) -> dict:
+    assumed: dict = {"close_rate": None, "deal_size": None, "share": None}
+    for goal in policy.goals[:1]:
+        for item in goal.items:
+            if isinstance(item, m.CloseRate):
+                assumed["close_rate"] = float(item.percent.value)
+            elif isinstance(item, m.DealSize):
+                assumed["deal_size"] = float(item.amount.amount)
+            elif isinstance(item, m.Share) and item.party.value == marketing:
+                assumed["share"] = float(item.percent.value)
+    return assumed
+
+
+_SHEET = ("leads", "customers", "priced", "customer_revenue", "closed", "closed_from_marketing",
+          "credited_to_marketing", "cycle_days", "deals")
+
+
+def recalculation(evaluation: Evaluation, result: Attribution) -> dict:
+    """The seed's monthly sheet: per month, from actuals, beside the policy's assumptions."""
+    zone = ZoneInfo(evaluation.policy.timezone or "UTC")
+    first = _first_events(evaluation)
+    exists = first != np.iinfo(np.int64).max
+    generated = marketing_generated(evaluation, result.marketing) & exists
+    lead_month = np.full(evaluation.lead_count, None, dtype=object)
+    lead_month[exists] = months(first[exists], zone)
+
+    # per lead: customers are the generated leads won by the as-of time, at their deals' worth
+    size = evaluation.lead_count
+    revenue = np.bincount(result.lead, weights=result.cents, minlength=size)
+    won = np.bincount(result.lead, minlength=size) > 0
+    priced = np.bincount(result.lead, weights=result.priced, minlength=size) > 0
+    customer = generated & won
+    # per deal: closed in the month of the win
+    from_marketing = generated[result.lead]
+    marketing_cents = party_credit(result, result.marketing)[0] * 100 \
+        if result.marketing else np.zeros(result.deal_count)
+    cycle = (result.won_at - first[result.lead]) / _DAY_US
+
+    all_months = sorted(set(lead_month[generated].tolist()) | set(result.month.tolist()))
+    rows = []
+    totals = dict.fromkeys(_SHEET, 0.0)
+    for month in [*all_months, None]:
+        if month is None:
+            row = totals
+        else:
+            leads, deals = generated & (lead_month == month), result.month == month
+            row = {"leads": leads.sum(), "customers": (customer & leads).sum(),
+                   "priced": (customer & leads & priced).sum(),
+                   "customer_revenue": revenue[customer & leads].sum(),
+                   "closed": result.cents[deals].sum(),
+                   "closed_from_marketing": result.cents[deals & from_marketing].sum(),
+                   "credited_to_marketing": marketing_cents[deals].sum(),
+                   "cycle_days": cycle[deals].sum(), "deals": deals.sum()}
+            for key in _SHEET:
+                totals[key] += row[key]
+        rows.append(_sheet_row(month, {k: float(v) for k, v in row.items()}))
+    return {"assumed": _assumptions(evaluation.policy, result.marketing),
+            "months": rows[:-1], "overall": rows[-1]}
+
+
+def _sheet_row(month: str | None, row: dict) -> dict:
+    closed = row["closed"]
+    return {
+        "month": month,
+        "marketing_generated_leads": int(row["leads"]),
+        "became_customers": int(row["customers"]),
+        "revenue_from_customers": round(row["customer_revenue"]) / 100,
+        "deals_closed": int(row["deals"]),
+        "closed_revenue": round(closed) / 100,
+        "closed_from_marketing_generated": round(row["closed_from_marketing"]) / 100,
+        "credited_to_marketing": round(row["credited_to_marketing"]) / 100,
+        "close_rate": _percent(row["customers"], row["leads"]),
+        "deal_size": round(row["customer_revenue"] / 100 / row["priced"], 2)
+        if row["priced"] else None,
+        "share": _percent(row["closed_from_marketing"], closed),
+        "credited_share": _percent(row["credited_to_marketing"], closed),
+        "sales_cycle_days": round(row["cycle_days"] / row["deals"], 1) if row["deals"] else None,
+    }
+
+
+# ============================================================================ the section
+
+
+def section(evaluation: Evaluation, *, include_deals: bool = True,
+            result: Attribution | None = None) -> dict | None:
+    """The `attribution` section of the JSON document; None when the policy has no
+    `attribution` statement (there is then no rule to credit revenue by)."""
+    result = result if result is not None else attribute(evaluation)
+    if result is None:
+        return None
+    zone = ZoneInfo(evaluation.policy.timezone or "UTC")
+    statement = result.model
+    doc = {
+        "model": statement.model,
+        "half_life": duration(statement.half_life) if statement.half_life else None,
+        "rounding": ROUNDING,
+        "currency": currency(evaluation.policy),
+        "marketing_party": result.marketing,
+        "totals": {
+            "deals": result.deal_count, "amount": int(result.cents.sum()) / 100,
+            "without_touchpoints": int(result.without_touchpoints.sum()),
+            "without_amount": int((~result.priced).sum()),
+            "touchpoints": {event: int((result.event == event).sum())
+                            for event in TOUCHPOINT_EVENTS},
+        },
+    }
+    for key in (*ROLLUPS, "month"):
+        doc[f"by_{key}"] = rollup(result, key)
+    doc["goals"] = [goal_periods(evaluation, result, g) for g in evaluation.policy.goals]
+    doc["recalculation"] = recalculation(evaluation, result)
+    doc["deals"] = deal_records(result, evaluation, zone) if include_deals else []
+    return doc
+
+
+def render_text(doc: dict | None, *, top: int = 5) -> list[str]:
+    """The attribution block of the text summary."""
+    if doc is None:
+        return []
+    unit = f" {doc['currency']}" if doc["currency"] else ""
+    model = doc["model"] + (f", half-life {doc['half_life']}" if doc["half_life"] else "")
+    totals = doc["totals"]
+    if not totals["deals"]:
+        return ["", f"attribution ({model}): no deal won yet"]
+    worth = (f"{totals['amount']:,.2f}{unit}" if totals["without_amount"] < totals["deals"]
+             else "none with an amount")
+    out = ["", f"attribution ({model}): {_deals(totals['deals'])} won, {worth}"]
+    for key, label in (("party", "parties"), ("person", "people"), ("channel", "channels"),
+                       ("campaign", "campaigns")):
+        rows = [r for r in doc[f"by_{key}"] if r[key] is not None][:top]
+        if rows:
+            out.append(f"  {label}: " + ", ".join(_credit(r, key, totals) for r in rows))
+    if doc["marketing_party"] and not totals["touchpoints"]["engaged"]:
+        out.append(f"  no marketing touchpoints (`engaged` events) before any win: "
+                   f"{doc['marketing_party']} is credited nothing")
+    if totals["without_touchpoints"]:
+        out.append(f"  {_deals(totals['without_touchpoints'])} without a touchpoint before "
+                   "the win: credited whole to the lead's owner")
+    if totals["without_amount"]:
+        out.append(f"  {_deals(totals['without_amount'])} without an amount: split as shares "
+                   "of a deal, no money")
+    for goal in doc["goals"]:
+        out.append(f"  goal {goal['goal']:,.0f} {goal['currency']} per {goal['per']} "
+                   "(revenue won; each party's attributed revenue against its share):")
+        for period in goal["periods"]:
+            shares = "; ".join(f"{s['party']} {s['credited']:,.0f} / {s['goal']:,.0f}"
+                               for s in period["shares"])
+            state = ("missed" if period["counts_as_miss"] else "missed, in grace"
+                     if period["missed"] else "in progress" if not period["complete"]
+                     else "met")
+            out.append(f"    {period['start']}  {period['revenue']:,.0f} / {period['goal']:,.0f}"
+                       + (f"; {shares}" if shares else "") + f"  {state}")
+    sheet = doc["recalculation"]
+    overall, assumed = sheet["overall"], sheet["assumed"]
+    out.append("  recalculated from actuals (the policy assumes):")
+    out.append(f"    close rate {_maybe(overall['close_rate'], '%')} "
+               f"({_maybe(assumed['close_rate'], '%')}), deal size "
+               f"{_maybe(overall['deal_size'], unit)} ({_maybe(assumed['deal_size'], unit)}), "
+               f"revenue from marketing-generated leads {_maybe(overall['share'], '%')} "
+               f"({_maybe(assumed['share'], '%')}), sales cycle "
+               f"{_maybe(overall['sales_cycle_days'], ' days')}")
+    out.append(f"    {'month':<7}  {'leads':>5}  {'customers':>9}  {'close rate':>10}  "
+               f"{'deal size':>10}  {'deals':>5}  {'closed':>9}  {'from marketing':>14}")
+    for row in sheet["months"]:
+        out.append(f"    {row['month']}  {row['marketing_generated_leads']:>5}  "
+                   f"{row['became_customers']:>9}  {_maybe(row['close_rate'], '%'):>10}  "
+                   f"{_maybe(row['deal_size'], ''):>10}  {row['deals_closed']:>5}  "
+                   f"{row['closed_revenue']:>9,.0f}  "
+                   f"{_maybe(row['share'], '%'):>14}")
+    return out
+
+
+def _deals(count: int) -> str:
+    return f"{count} deal" if count == 1 else f"{count} deals"
+
+
+def _credit(row: dict, key: str, totals: dict) -> str:
+    """A roll-up row: its money and share of it; its share of the deals where no money is
+    known (a funnel export without deal amounts)."""
+    if totals["amount"]:
+        return f"{row[key]} {row['amount']:,.2f} ({100 * row['amount'] / totals['amount']:.1f}%)"
+    return f"{row[key]} {row['deals']:.2f} deals ({100 * row['deals'] / totals['deals']:.1f}%)"
+
+
+def _maybe(value: float | None, suffix: str) -> str:
+    """A figure for the text summary, or `-` where there is no data to compute it from."""
+    if value is None:
+        return "-"
+    return f"{value:,.1f}{suffix}" if suffix in ("%", " days") else f"{value:,.0f}{suffix}"
