@@ -28,7 +28,7 @@ from sla_dsl.history import EVENT_CODE, local_time
 _US = 1_000_000
 
 
-def _local_dates(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+def local_dates(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     """Local calendar dates of instants (as datetime64[D]), via the zone's offsets per day."""
     if len(us) == 0:
         return np.zeros(0, dtype="datetime64[D]")
@@ -48,7 +48,7 @@ def _local_dates(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     return out
 
 
-def _period_starts(dates: np.ndarray, period: str) -> np.ndarray:
+def period_starts(dates: np.ndarray, period: str) -> np.ndarray:
     if period == "day":
         return dates
     if period == "week":
@@ -62,7 +62,7 @@ def _period_starts(dates: np.ndarray, period: str) -> np.ndarray:
     return (month_index - month_index % step).astype("datetime64[M]").astype("datetime64[D]")
 
 
-def _period_end(start: dt.date, period: str) -> dt.date:
+def period_end(start: dt.date, period: str) -> dt.date:
     if period == "day":
         return start + dt.timedelta(days=1)
     if period == "week":
@@ -72,7 +72,7 @@ def _period_end(start: dt.date, period: str) -> dt.date:
     return dt.date(start.year + month // 12, month % 12 + 1, 1)
 
 
-def _lead_values(policy: m.Policy, conditions: ConditionEvaluator, size: int) -> np.ndarray:
+def lead_values(policy: m.Policy, conditions: ConditionEvaluator, size: int) -> np.ndarray:
     """Each lead's value: the first `value PERSONA` line whose persona matches, else the
     default line; zero without one."""
     values = np.zeros(size)
@@ -96,8 +96,8 @@ class PeriodMeasures:
         self.conditions = conditions
         self.zone = ZoneInfo(self.policy.timezone or "UTC")
         self.handed = np.flatnonzero(evaluation.handoff_at != NONE)
-        self.handoff_dates = _local_dates(evaluation.handoff_at[self.handed], self.zone)
-        self.as_of_date = _local_dates(np.array([evaluation.as_of]), self.zone)[0].astype(object)
+        self.handoff_dates = local_dates(evaluation.handoff_at[self.handed], self.zone)
+        self.as_of_date = local_dates(np.array([evaluation.as_of]), self.zone)[0].astype(object)
         effective = self.policy.effective
         self.first_date = effective.start.value if effective else (
             self.handoff_dates.min().astype(object) if len(self.handed) else self.as_of_date)
@@ -142,7 +142,7 @@ class PeriodMeasures:
             hits = self.conditions.definition("bare", item.what.value)[self.handed]
             return hits.astype(float), self.handoff_dates, item.what.value
         if item.measure == "lead value":
-            values = _lead_values(self.policy, self.conditions, self.evaluation.lead_count)
+            values = lead_values(self.policy, self.conditions, self.evaluation.lead_count)
             return values[self.handed], self.handoff_dates, f"{item.amount.currency} of lead value"
         return *self._revenue(giver), f"{item.amount.currency} of revenue"
 
@@ -154,21 +154,21 @@ class PeriodMeasures:
     def _revenue(self, party: str) -> tuple[np.ndarray, np.ndarray]:
         """Revenue a party is credited with, deal by deal, dated by the local day of the win."""
         amounts, instants = party_credit(self.attribution, party)
-        return amounts, _local_dates(instants, self.zone)
+        return amounts, local_dates(instants, self.zone)
 
     def _deliveries(self, commitment: m.Commitment,
                     item: m.DeliverCount | m.DeliverMoney) -> dict:
         goal = float(item.count.value if isinstance(item, m.DeliverCount) else
                      item.amount.amount)
         adds, dates, unit = self._delivered(item, commitment.giver.value)
-        starts = _period_starts(dates, item.per)
+        starts = period_starts(dates, item.per)
         grace = self._grace("deliver")
         owed = self._owed("deliver")
         periods = []
         start = period_start(dt.datetime.combine(self.first_date, dt.time()), item.per)
         index = 0
         while start <= self.as_of_date:
-            end = _period_end(start, item.per)
+            end = period_end(start, item.per)
             done = float(adds[starts == np.datetime64(start)].sum())
             complete = end <= self.as_of_date
             missed = complete and done < goal
@@ -210,10 +210,10 @@ class PeriodMeasures:
             done = result.at != NONE
             delays = (result.at[done] - self.evaluation.handoff_at[result.leads[done]]) / (
                 3600 * _US)
-            dates = _local_dates(self.evaluation.handoff_at[result.leads[done]], self.zone)
+            dates = local_dates(self.evaluation.handoff_at[result.leads[done]], self.zone)
             met = result.status[done] == MET
             for period in ("day", "week", "month"):
-                starts = _period_starts(dates, period)
+                starts = period_starts(dates, period)
                 for start in np.unique(starts):
                     chosen = starts == start
                     sample = delays[chosen]

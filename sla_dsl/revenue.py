@@ -35,7 +35,7 @@ from sla_dsl.consequences import period_start
 from sla_dsl.evaluation import Evaluation
 from sla_dsl.formatter import duration, money
 from sla_dsl.history import EVENT_CODE, local_time
-from sla_dsl.periods import _local_dates, _period_end
+from sla_dsl.periods import local_dates, period_end
 
 _DAY_US = 86_400 * 1_000_000
 
@@ -83,7 +83,7 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
     first `grace` periods of `on miss of goal` do not count."""
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
     as_of = local_time(evaluation.as_of, zone).date()
-    dates = _local_dates(result.won_at, zone)
+    dates = local_dates(result.won_at, zone)
     effective = evaluation.policy.effective
     first = effective.start.value if effective else (
         dates.min().astype(object) if len(dates) else as_of)
@@ -96,7 +96,7 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
     periods = []
     start = period_start(dt.datetime.combine(first, dt.time()), goal.per)
     while start <= as_of:
-        end = _period_end(start, goal.per)
+        end = period_end(start, goal.per)
         inside = (dates >= np.datetime64(start)) & (dates < np.datetime64(end))
         won = int(result.cents[inside].sum()) / 100
         shares = []
