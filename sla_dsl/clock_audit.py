@@ -1,0 +1,677 @@
+"""The clock audit of one lead: for the day a rep disputes a breach.
+
+A breach is an argument about time: "the lead came in on Friday night, how can I be late on
+Monday?" The audit answers with every clock of the lead's handoff block: its due time, what it
+says now, and the stretch from the handoff to the clock's stop cut into open, closed (night,
+weekend, a closed date, a break between shifts) and paused pieces, each with how much of the
+clock it used, and the events that started, paused and stopped it.
+
+The verdicts are the evaluator's own: the lead's events are replayed by `evaluation.evaluate`
+(one lead is a history too), with the as-of time of the whole history, so the audit cannot
+disagree with `sla evaluate` about a due time. The pieces come from the clause's business
+calendar (`BusinessCalendar.intervals`) and the evaluator's pause spans; nothing here counts
+business time on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from sla_dsl import model as m
+from sla_dsl import plain_words as say
+from sla_dsl.business_time import BusinessCalendar, calendar_for
+from sla_dsl.evaluation import NONE, STATUS_NAMES, STOPPED, ClauseResult, _Replay, evaluate
+from sla_dsl.formatter import expr as expr_text
+from sla_dsl.formatter import item_line
+from sla_dsl.history import EVENTS, NO_ACTOR, History, local_time
+
+FORMAT_VERSION = 1
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ITEM_OF_CLAUSE = {"first touch": "first_touch", "touches": "touches",
+                   "disposition": "disposition", "threshold": "when"}
+_STOPS = {"first touch": ("touch", "connected"), "touches": ("touch", "connected"),
+          "disposition": ("accepted", "rejected")}
+_LUNCH = (11 * 60, 15 * 60)  # a break between shifts inside these hours is a lunch break
+
+
+class UnknownLead(LookupError):
+    """The lead id is not in the history; carries the nearest ids for "did you mean"."""
+
+    def __init__(self, lead_id: str, suggestions: list[str],
+                 examples: list[str] | None = None) -> None:
+        super().__init__(lead_id)
+        self.lead_id = lead_id
+        self.suggestions = suggestions
+        self.examples = examples or []
+
+    def __str__(self) -> str:
+        text = f"no lead {self.lead_id!r} in the history"
+        if self.suggestions:
+            text += "\n  help: did you mean " + say.listing(
+                [repr(s) for s in self.suggestions], "or") + "?"
+        else:
+            text += ("\n  help: lead ids are the history's lead_id column, written exactly"
+                     + (f" (such as {say.listing([repr(s) for s in self.examples])})"
+                        if self.examples else ""))
+        return text
+
+
+@dataclass
+class Event:
+    at: dt.datetime
+    event: str
+    actor: str | None
+    fields: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+    def words(self) -> str:
+        return self.event + (f" by {self.actor}" if self.actor else "")
+
+
+@dataclass
+class Segment:
+    kind: str  # "open", "closed" or "paused"
+    start: dt.datetime
+    end: dt.datetime
+    why: list[str]
+    counted: dt.timedelta
+
+
+@dataclass
+class PauseSpan:
+    start: dt.datetime
+    end: dt.datetime | None  # None: still paused as of the audit
+    started_by: Event | None
+    ended_by: Event | None
+
+
+@dataclass
+class Clock:
+    clause: str
+    wording: str
+    party: str | None
+    status: str
+    due: dt.datetime | None
+    at: dt.datetime | None
+    business: bool
+    calendar: str
+    explanation: str
+    started_by: Event | None = None
+    stopped_by: Event | None = None
+    runs_until: dt.datetime | None = None
+    segments: list[Segment] = field(default_factory=list)
+    pauses: list[PauseSpan] = field(default_factory=list)
+
+    @property
+    def counted(self) -> dt.timedelta:
+        return sum((s.counted for s in self.segments), dt.timedelta())
+
+
+@dataclass
+class LeadAudit:
+    lead_id: str
+    policy: str | None
+    timezone: str
+    as_of: dt.datetime
+    handed_off_at: dt.datetime | None
+    segment: str | None
+    handoff: str | None
+    sender: str | None
+    receiver: str | None
+    owner: str | None
+    events: list[Event]
+    clocks: list[Clock]
+    note: str | None = None
+
+
+# ---------------------------------------------------------------- finding the lead
+
+
+def find_lead(history: History, lead_id: str) -> int:
+    """The lead's index in the history, or `UnknownLead` with the closest ids."""
+    ids = history.lead_ids.astype(str)
+    found = np.flatnonzero(ids == lead_id)
+    if len(found):
+        return int(found[0])
+    wanted = lead_id.strip().casefold()
+    same = [i for i in ids.tolist() if i.casefold() == wanted or _number_key(i) ==
+            _number_key(lead_id) != ("", None)]  # `p1` for `P1`, `L000001` for `L0000001`
+    near = [i for i in ids.tolist() if abs(len(i) - len(lead_id)) <= 2 and i not in same]
+    close = same + difflib.get_close_matches(lead_id, near, n=3, cutoff=0.6)
+    raise UnknownLead(lead_id, close[:3], ids[:3].tolist())
+
+
+def _number_key(lead_id: str) -> tuple[str, int | None]:
+    """An id as its text and the number that ends it, so a zero too many or too few still
+    finds the lead."""
+    text = lead_id.strip()
+    digits = len(text) - len(text.rstrip("0123456789"))
+    if not digits:
+        return text.casefold(), None
+    return text[:-digits].casefold(), int(text[-digits:])
+
+
+def one_lead(history: History, index: int) -> History:
+    """The history of one lead, as a history of its own (events are sorted by lead)."""
+    lo, hi = (int(i) for i in np.searchsorted(history.lead, [index, index + 1]))
+    rows = slice(lo, hi)
+    return History(
+        lead=np.zeros(hi - lo, dtype=history.lead.dtype), at=history.at[rows],
+        event=history.event[rows], actor=history.actor[rows], row=history.row[rows],
+        lead_ids=history.lead_ids[index:index + 1], actors=history.actors,
+        fields={name: column[rows] for name, column in history.fields.items()},
+        rows_read=hi - lo,
+        source=None if history.source is None else history.source[rows],
+        sources=history.sources)
+
+
+# ---------------------------------------------------------------- the audit
+
+
+@dataclass
+class _Lead:
+    """What every clock of one lead shares: its handoff block, the handoff instant, the
+    as-of time, its events and the evaluator's pause spans (µs, UTC)."""
+
+    policy: m.Policy
+    handoff: m.Handoff
+    start: int
+    as_of: int
+    zone: ZoneInfo
+    events: list[Event]
+    spans: list[tuple[int, int]]
+    pauses: list[PauseSpan]
+    replay: _Replay
+
+
+def audit_lead(policy: m.Policy, history: History, lead_id: str,
+               as_of: int | None = None) -> LeadAudit:
+    """Every clock of one lead as of `as_of` (µs; default the latest event of the whole
+    history, as `sla evaluate` reads it). Raises `UnknownLead`."""
+    index = find_lead(history, lead_id)
+    as_of = int(history.at.max()) if as_of is None else as_of
+    lead = one_lead(history, index)
+    evaluation = evaluate(policy, lead, as_of)
+    zone = ZoneInfo(policy.timezone or "UTC")
+    events = _events(lead, as_of, zone)
+    start = int(evaluation.handoff_at[0])
+    label = evaluation.handoff[0]
+    audit = LeadAudit(
+        lead_id=str(history.lead_ids[index]), policy=policy.title, timezone=zone.key,
+        as_of=local_time(as_of, zone), handed_off_at=None if start == NONE else _local(start, zone),
+        segment=evaluation.segment[0], handoff=label, sender=None, receiver=None,
+        owner=evaluation.owner[0], events=events, clocks=[])
+    if start == NONE:
+        audit.note = "not handed off as of the audit: no clock has started"
+        return audit
+    _note(events, start, "starts every clock", ("handoff",))
+    if label is None:
+        audit.note = ("handed off, but no handoff block of the policy applies to it "
+                      f"(segment {audit.segment or 'none'}): no clock runs")
+        return audit
+    handoff = next(h for h in policy.handoffs if h.label == label)
+    audit.sender = handoff.sender.value if handoff.sender else None
+    audit.receiver = handoff.receiver.value if handoff.receiver else None
+    if handoff.receiver is None:
+        audit.note = f"handed to nobody (handoff {label}): no clock runs"
+        return audit
+    replay = _Replay(policy, lead, as_of)
+    spans = replay.pauses(handoff, np.array([0]), evaluation.handoff_at).get(0, [])
+    context = _Lead(policy, handoff, start, as_of, zone, events, spans,
+                    _pause_spans(spans, events, zone, handoff), replay)
+    for result in evaluation.clauses:
+        if result.handoff != label or len(result.leads) != 1:
+            continue
+        if result.clause == "threshold":
+            audit.clocks.append(_threshold(policy, handoff, result, evaluation, zone))
+        else:
+            audit.clocks.append(_clock(context, result))
+    return audit
+
+
+def _local(us: int, zone: ZoneInfo) -> dt.datetime:
+    return local_time(us, zone)
+
+
+def _us(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def elapsed(start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+    """Real time between two instants. Subtracting two datetimes of one zone compares their
+    wall times (62 hours over a spring-forward weekend that lasted 61), so go through UTC."""
+    return end.astimezone(dt.UTC) - start.astimezone(dt.UTC)
+
+
+def _events(lead: History, as_of: int, zone: ZoneInfo) -> list[Event]:
+    out = []
+    for i in np.flatnonzero(lead.at <= as_of):
+        actor = None if lead.actor[i] == NO_ACTOR else str(lead.actors[lead.actor[i]])
+        values = {name: str(column[i]) for name, column in sorted(lead.fields.items())
+                  if column[i] is not None}
+        out.append(Event(_local(int(lead.at[i]), zone), EVENTS[lead.event[i]], actor, values))
+    return out
+
+
+def _note(events: list[Event], at: int, note: str, kinds: tuple[str, ...]) -> Event | None:
+    """Mark the first event of one of `kinds` at instant `at`, and return it."""
+    for event in events:
+        if event.event in kinds and _us(event.at) == at:
+            event.notes.append(note)
+            return event
+    return None
+
+
+def _pause_spans(spans: list[tuple[int, int]], events: list[Event], zone: ZoneInfo,
+                 handoff: m.Handoff) -> list[PauseSpan]:
+    condition = " or ".join(expr_text(i.condition) for i in handoff.items
+                            if isinstance(i, m.Pause))
+    merged: list[tuple[int, int]] = []
+    for begin, end in sorted(spans):  # a pause re-recorded while it holds is one pause
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((begin, end))
+    out = []
+    for begin, end in merged:
+        started = next((e for e in events if _us(e.at) == begin and e.fields), None)
+        if started is None:  # the pause already held at the handoff
+            started = next((e for e in events if _us(e.at) == begin), None)
+        if started is not None:
+            started.notes.append(f"pauses every clock ({condition})")
+        ended = None
+        if end != STOPPED:
+            ended = next((e for e in events if _us(e.at) == end and e.fields), None)
+            if ended is not None:
+                ended.notes.append("resumes every clock")
+        out.append(PauseSpan(_local(begin, zone), None if end == STOPPED else _local(end, zone),
+                             started, ended))
+    return out
+
+
+# ---------------------------------------------------------------- one clock
+
+
+def _clock(lead: _Lead, result: ClauseResult) -> Clock:
+    policy, handoff, start, as_of, zone = (lead.policy, lead.handoff, lead.start, lead.as_of,
+                                           lead.zone)
+    events = lead.events
+    item = handoff.item(_ITEM_OF_CLAUSE[result.clause])
+    within: m.Duration = item.within
+    calendar = calendar_for(policy, within)
+    status = STATUS_NAMES[int(result.status[0])]
+    due, at = int(result.due[0]), int(result.at[0])
+    if at != NONE:
+        end = at
+    elif due == STOPPED or due > as_of:
+        end = as_of
+    else:
+        end = due
+    clock = Clock(
+        clause=result.clause, wording=item_line(item), party=result.party, status=status,
+        due=None if due in (NONE, STOPPED) else _local(due, zone),
+        at=None if at == NONE else _local(at, zone), business=within.business,
+        calendar=_calendar_words(policy, within), explanation="",
+        started_by=next((e for e in events if e.event == "handoff" and _us(e.at) == start),
+                        None),
+        runs_until=_local(end, zone), pauses=lead.pauses)
+    stop_kinds = _STOPS[result.clause]
+    if at != NONE:
+        clock.stopped_by = _note(events, at, f"stops {result.clause} ({status})", stop_kinds)
+    counted_touches = 0
+    if isinstance(item, m.Touches):
+        counted_touches = _mark_touches(handoff, item, start, due, at, events, lead.replay)
+    clock.segments = _segments(lead, within, calendar, end, cut=due)
+    clock.explanation = _explain(clock, item, calendar, as_of, zone, counted_touches)
+    return clock
+
+
+def _calendar_words(policy: m.Policy, within: m.Duration) -> str:
+    timezone = policy.timezone or "UTC"
+    if not within.business:
+        return f"wall-clock time: runs day and night ({say.zone(timezone)})"
+    model_calendar = _model_calendar(policy, within)
+    if model_calendar is None:
+        return f"no calendar: business time runs day and night ({say.zone(timezone)})"
+    return (f"counted on the {say.words(model_calendar.name.value)} calendar: "
+            + say.calendar_hours(model_calendar, timezone))
+
+
+def _model_calendar(policy: m.Policy, within: m.Duration) -> m.Calendar | None:
+    """The calendar statement `calendar_for` reads, for naming closed days."""
+    if within.calendar:
+        return next((c for c in policy.calendars if c.name.value == within.calendar.value), None)
+    return policy.calendars[0] if policy.calendars else None
+
+
+def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at: int,
+                  events: list[Event], replay: _Replay) -> int:
+    """Say of each touch whether the `touches` clause counted it, as the evaluator does
+    (its spacing rule, its window): the touches a rep is sure they made are the dispute."""
+    touches = [e for e in events if e.event in ("touch", "connected")]
+    times = np.array([_us(e.at) for e in touches], dtype=np.int64)
+    inside = (times >= start) & ((times <= due) | (due == STOPPED))
+    counted = np.zeros(len(times), dtype=bool)
+    if inside.any():
+        counted[inside] = replay._spaced(handoff, np.zeros(int(inside.sum()), dtype=np.int64),
+                                         times[inside])
+    spacing = handoff.item("spacing")
+    goal = int(item.count.value)
+    number = 0
+    for touch, when, is_inside, counts in zip(touches, times, inside, counted, strict=True):
+        if when < start:
+            touch.notes.append("before the handoff: not counted")
+        elif not is_inside:
+            touch.notes.append("after the touches window: not counted")
+        elif counts:
+            number += 1
+            if at == NONE or when <= at:
+                touch.notes.append(f"touch {number} of {goal}")
+        elif when == at and touch.event == "connected":
+            continue  # the connect that met the clause: its note says so
+        elif isinstance(spacing, m.Spacing):
+            gap = say.duration(spacing.at_least, calendar_names=False)
+            touch.notes.append(f"not counted: less than {gap} after the touch before it")
+    return min(number, goal)
+
+
+def _threshold(policy: m.Policy, handoff: m.Handoff, result: ClauseResult, evaluation,
+               zone: ZoneInfo) -> Clock:
+    item = handoff.item("when")
+    status = STATUS_NAMES[int(result.status[0])]
+    values = {name: evaluation.at_handoff.attributes.get(name, [None])[0]
+              for name in sorted(_fields_read(policy, item.condition))}
+    shown = ", ".join(f"{name} = {value!r}" if value is not None else f"{name} not set"
+                      for name, value in values.items())
+    verdict = "it did" if status == "met" else "it did not: a breach by the sender"
+    rule = say.Conditions(policy).words(item.condition)
+    explanation = (f"a lead is handed over only when it {rule}; {verdict}"
+                   + (f" (at the handoff: {shown})" if shown else ""))
+    at = _local(int(result.at[0]), zone)
+    return Clock(clause="threshold", wording=item_line(item), party=result.party,
+                 status=status, due=at, at=at, business=False, calendar="no clock: read at "
+                 "the handoff", explanation=explanation)
+
+
+def _fields_read(policy: m.Policy, expr: m.Expr,
+                 seen: set[tuple[str, str]] | None = None) -> set[str]:
+    """The lead fields a condition reads, through the definitions it names."""
+    seen = set() if seen is None else seen
+    definitions = {d.name.value: d for d in reversed(policy.definitions)}
+    names: set[str] = set()
+    for node in m.walk_expr(expr):
+        if isinstance(node, m.Compare | m.Membership | m.PatternMatch | m.Presence):
+            names.add(node.field.value)
+        elif isinstance(node, m.Ref | m.FitRef | m.InterestRef):
+            name = node.name.value
+            definition = definitions.get(name)
+            if isinstance(node, m.FitRef | m.InterestRef):
+                definition = next((d for d in policy.definitions if d.name.value == name
+                                   and d.category == node.kind), None)
+            if definition is None:
+                names.add(name)
+            elif (definition.category, name) not in seen:
+                seen.add((definition.category, name))
+                names |= _fields_read(policy, definition.when, seen)
+    return names
+
+
+# ---------------------------------------------------------------- the timeline of a clock
+
+
+def _segments(lead: _Lead, within: m.Duration, calendar: BusinessCalendar, end: int,
+              cut: int) -> list[Segment]:
+    """[handoff, end) as open, closed and paused pieces, cut at the due time when it falls
+    inside. A business clock is stopped by the calendar first (a pause at night costs
+    nothing), then by pauses; a wall clock only by pauses."""
+    start, zone, spans = lead.start, lead.zone, lead.spans
+    if end <= start:
+        return []
+    if within.business:
+        open_spans = [(_us(a), _us(b)) for a, b in
+                      calendar.intervals(_local(start, zone), _local(end, zone))]
+    else:
+        open_spans = [(start, end)]
+    paused = [(max(a, start), min(b, end)) for a, b in spans if b > start and a < end]
+    why_paused = [expr_text(i.condition) for i in lead.handoff.items if isinstance(i, m.Pause)]
+    pieces: list[tuple[str, int, int]] = []
+    cursor = start
+    for a, b in open_spans:
+        if a > cursor:
+            pieces.append(("closed", cursor, a))
+        pieces += _split_by_pauses(a, b, paused)
+        cursor = b
+    if cursor < end:
+        pieces.append(("closed", cursor, end))
+    if start < cut < end:
+        pieces = [part for kind, a, b in pieces
+                  for part in ((kind, a, min(b, cut)), (kind, max(a, cut), b)) if part[2] > part[1]]
+    model_calendar = _model_calendar(lead.policy, within) if within.business else None
+    pause_words = f"while {' or '.join(why_paused)}"
+    out: list[Segment] = []
+    closed_inside: dict[int, list[str]] = {}  # per paused segment, why it was also closed
+    for kind, a, b in pieces:
+        why: list[str] = []
+        inside: list[str] = []
+        if kind == "closed":
+            why = _closed_reasons(calendar, model_calendar, a, b)
+            if any(p <= a and b <= q for p, q in paused):  # a night inside a pause
+                kind, why, inside = "paused", [pause_words], why
+        elif kind == "paused":
+            why = [pause_words]
+        if out and kind == "paused" == out[-1].kind and _us(out[-1].end) == a != cut:
+            out[-1].end = _local(b, zone)  # one pause reads as one stretch, nights included
+        else:
+            counted = dt.timedelta(microseconds=b - a) if kind == "open" else dt.timedelta()
+            out.append(Segment(kind, _local(a, zone), _local(b, zone), why, counted))
+        reasons = closed_inside.setdefault(len(out) - 1, [])
+        reasons += [r for r in inside if r not in reasons]
+    for index, reasons in closed_inside.items():
+        if reasons:
+            out[index].why.append("also closed: " + ", ".join(reasons))
+    return out
+
+
+def _split_by_pauses(a: int, b: int, paused: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
+    out = []
+    cursor = a
+    for p, q in sorted(paused):
+        p, q = max(p, a), min(q, b)
+        if q <= p:
+            continue
+        if p > cursor:
+            out.append(("open", cursor, p))
+        out.append(("paused", max(p, cursor), q))
+        cursor = max(cursor, q)
+    if cursor < b:
+        out.append(("open", cursor, b))
+    return [piece for piece in out if piece[2] > piece[1]]
+
+
+def _closed_reasons(calendar: BusinessCalendar, model_calendar: m.Calendar | None, a: int,
+                    b: int) -> list[str]:
+    """Why the calendar was closed over [a, b), day by day in the calendar's own timezone:
+    night, weekend, a closed date, a break between shifts."""
+    tz = calendar.timezone
+    first = _local(a, tz).date()
+    last = _local(b - 1, tz).date()
+    open_weekdays: set[int] = set()
+    closed: list[tuple[dt.date, dt.date]] = []
+    if model_calendar is not None:
+        for item in model_calendar.items:
+            if isinstance(item, m.OpenHours):
+                open_weekdays |= {d for days in item.days for d in days.weekdays}
+            else:
+                closed += [(r.first, r.last) for r in item.dates]
+    reasons: list[str] = []
+    day = first
+    while day <= last:
+        start_of_day = max(a, _us(dt.datetime.combine(day, dt.time(), tz)))
+        end_of_day = min(b, _us(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tz)))
+        reason = _closed_reason(calendar, day, start_of_day, end_of_day, open_weekdays, closed)
+        if reason not in reasons:
+            reasons.append(reason)
+        day += dt.timedelta(days=1)
+    return reasons
+
+
+def _closed_reason(calendar: BusinessCalendar, day: dt.date, a: int, b: int,
+                   open_weekdays: set[int], closed: list[tuple[dt.date, dt.date]]) -> str:
+    weekday = day.weekday()
+    if weekday not in open_weekdays:
+        return "weekend" if weekday >= 5 else f"closed on {say.WEEKDAY_NAMES[weekday]}s"
+    if any(first <= day <= last for first, last in closed):
+        return f"closed date {day:%A} {say.date(day)}"
+    hours = [(_us(x), _us(y)) for x, y in calendar.open_intervals_on(day)]
+    if not hours or b <= hours[0][0] or a >= hours[-1][1]:
+        return "night"
+    gap_start = _local(a, calendar.timezone)
+    gap_end = _local(b, calendar.timezone)
+    minutes = (gap_start.hour * 60 + gap_start.minute, gap_end.hour * 60 + gap_end.minute)
+    if _LUNCH[0] <= minutes[0] and minutes[1] <= _LUNCH[1]:
+        return "lunch break"
+    return "break between shifts"
+
+
+# ---------------------------------------------------------------- what the clock says
+
+
+def _explain(clock: Clock, item, calendar: BusinessCalendar, as_of: int, zone: ZoneInfo,
+             counted_touches: int) -> str:
+    kind = "business time" if clock.business else "time"
+
+    def amount(a: dt.datetime, b: dt.datetime) -> str:
+        if clock.business:
+            return say.timedelta(calendar.open_time_between(a, b), days=False)
+        return say.timedelta(elapsed(a, b))
+
+    stop = clock.stopped_by.words() if clock.stopped_by else "the clause"
+    if clock.status == "met":
+        return (f"met: {stop} at {when(clock.at)}, with {amount(clock.at, clock.due)} of "
+                f"{kind} to spare")
+    if clock.status == "breached" and clock.at is not None:
+        return (f"breached: {stop} at {when(clock.at)}, {amount(clock.due, clock.at)} of "
+                f"{kind} after the due time")
+    if clock.status == "breached":
+        if isinstance(item, m.Touches):
+            missing = f"{counted_touches} of {int(item.count.value)} counted touches" + (
+                " and no connect" if item.until_connected else "")
+        else:
+            missing = "no touch" if clock.clause == "first touch" else "no accept or reject"
+        return f"breached: {missing} by the due time, {when(clock.due)}"
+    if clock.due is None:
+        since = clock.pauses[-1].start if clock.pauses else None
+        return ("pending: the clock is paused" + (f" since {when(since)}" if since else "")
+                + "; the due time is set when it resumes")
+    left = amount(_local(as_of, zone), clock.due)
+    return f"pending: due {when(clock.due)}, {left} of {kind} left as of the audit"
+
+
+def when(moment: dt.datetime | None) -> str:
+    """A time as a rep reads it: weekday, date, time and the zone's abbreviation (EST/EDT),
+    so a daylight-saving change shows."""
+    if moment is None:
+        return "-"
+    return moment.strftime("%a %Y-%m-%d %H:%M:%S %Z")
+
+
+# ---------------------------------------------------------------- output
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _event_doc(event: Event | None) -> dict | None:
+    if event is None:
+        return None
+    return {"at": _iso(event.at), "event": event.event, "actor": event.actor}
+
+
+def document(audit: LeadAudit) -> dict:
+    """The audit as plain data: what `--explain LEAD --format json` prints."""
+    return {
+        "format": FORMAT_VERSION, "lead_id": audit.lead_id, "policy": audit.policy,
+        "timezone": audit.timezone, "as_of": _iso(audit.as_of),
+        "handed_off_at": _iso(audit.handed_off_at), "segment": audit.segment,
+        "handoff": audit.handoff, "from": audit.sender, "to": audit.receiver,
+        "owner": audit.owner, "note": audit.note,
+        "events": [dict(_event_doc(e), fields=e.fields, notes=e.notes) for e in audit.events],
+        "clocks": [{
+            "clause": c.clause, "wording": c.wording, "party": c.party, "status": c.status,
+            "due": _iso(c.due), "at": _iso(c.at), "business": c.business,
+            "calendar": c.calendar, "explanation": c.explanation,
+            "started_by": _event_doc(c.started_by), "stopped_by": _event_doc(c.stopped_by),
+            "runs_until": _iso(c.runs_until),
+            "counted_seconds": c.counted.total_seconds(),
+            "pauses": [{"start": _iso(p.start), "end": _iso(p.end),
+                        "started_by": _event_doc(p.started_by),
+                        "ended_by": _event_doc(p.ended_by)} for p in c.pauses],
+            "segments": [{"kind": s.kind, "start": _iso(s.start), "end": _iso(s.end),
+                          "why": s.why, "counted_seconds": s.counted.total_seconds()}
+                         for s in c.segments],
+        } for c in audit.clocks],
+    }
+
+
+def render_text(audit: LeadAudit) -> str:
+    out = [f"clock audit of lead {audit.lead_id}: {audit.policy or 'policy'}",
+           f"  as of {when(audit.as_of)}; times in {audit.timezone}"]
+    if audit.handed_off_at is not None:
+        route = f"{audit.sender or '?'} to {audit.receiver or 'nobody'}"
+        out.append(f"  segment {audit.segment or '-'}, handoff {audit.handoff or '-'} ({route}), "
+                   f"owner {audit.owner or '-'}")
+        out.append(f"  handed off {when(audit.handed_off_at)}")
+    if audit.note:
+        out.append(f"  {audit.note}")
+    out += ["", "events:"]
+    width = max((len(e.words()) for e in audit.events), default=0)
+    time_width = max((len(when(e.at)) for e in audit.events), default=0)
+    for event in audit.events:
+        notes = "; ".join(event.notes)
+        out.append(f"  {when(event.at).ljust(time_width)}  {event.words().ljust(width)}  "
+                   f"{notes}".rstrip())
+    for clock in audit.clocks:
+        out += ["", f"{clock.wording} ({clock.party or '-'}): {clock.status.upper()}"]
+        if clock.clause != "threshold":
+            out.append(f"  due {when(clock.due)}" if clock.due else "  no due time yet")
+        out.append(f"  {clock.explanation}")
+        out.append(f"  {clock.calendar}")
+        if clock.segments:
+            out.append(f"  from the handoff to {_end_words(clock)}:")
+            out += _segment_lines(clock)
+    return "\n".join(out) + "\n"
+
+
+def _end_words(clock: Clock) -> str:
+    if clock.stopped_by is not None:
+        return f"the {clock.stopped_by.event}"
+    if clock.status == "pending":
+        return "the as-of time"
+    return "the due time"
+
+
+def _segment_lines(clock: Clock) -> list[str]:
+    lines = []
+    total = dt.timedelta()
+    due_shown = clock.due is None
+    for segment in clock.segments:
+        if not due_shown and clock.due is not None and clock.due <= segment.start:
+            lines.append(f"    --- due {when(clock.due)} ---")
+            due_shown = True
+        total += segment.counted
+        what = segment.kind if not segment.why else f"{segment.kind} ({', '.join(segment.why)})"
+        counts = f"total {say.short(total, days=not clock.business):>7}" \
+            if segment.kind == "open" else " " * 13
+        end = segment.end.strftime("%H:%M:%S %Z") \
+            if segment.end.date() == segment.start.date() else when(segment.end)
+        length = say.short(elapsed(segment.start, segment.end))
+        lines.append(f"    {when(segment.start)} -> {end:<28} {length:>8}  {counts}  {what}")
+    if not due_shown and clock.due is not None and clock.status == "breached":
+        lines.append(f"    --- due {when(clock.due)} ---")
+    return lines

@@ -1,0 +1,199 @@
+"""The agreement document (`sla explain`), generated from every policy in `policies/`.
+
+Each `tests/fixtures/agreements/NAME.md` is the document of `policies/NAME.sla`, read once by a
+person. After an intended change to wording, regenerate with `SLA_UPDATE_GOLDEN=1 pytest
+tests/test_agreement.py` and read the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from html.parser import HTMLParser
+
+import pytest
+
+from sla_dsl.agreement import Table, agreement, render_html, render_markdown, trigger_words
+from sla_dsl.cli import main
+from sla_dsl.plain_words import Conditions, calendar_words
+from sla_dsl.planning import goal_plans
+from sla_dsl.policy_file import check_text, load_policy
+
+from .conftest import FIXTURES, POLICIES
+
+GOLDEN = FIXTURES / "agreements"
+SECTIONS = ["1. Summary of the agreement", "2. Goals of each party",
+            "3. What each party needs from the other", "4. Points of contact",
+            "5. If goals are not met", "6. Cancellation and review", "Signatures"]
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.stem)
+def test_the_agreement_matches_its_golden_file(path):
+    expected = GOLDEN / f"{path.stem}.md"
+    actual = render_markdown(agreement(load_policy(path)))
+    if os.environ.get("SLA_UPDATE_GOLDEN"):
+        GOLDEN.mkdir(exist_ok=True)
+        expected.write_text(actual, encoding="utf-8")
+    assert expected.exists(), f"no golden file for {path.name}: run with SLA_UPDATE_GOLDEN=1"
+    assert actual == expected.read_text(encoding="utf-8")
+
+
+def test_every_golden_file_belongs_to_a_policy():
+    assert {p.stem for p in GOLDEN.glob("*.md")} <= {p.stem for p in POLICIES}
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.stem)
+def test_the_sections_come_in_the_seed_material_s_order(path):
+    document = agreement(load_policy(path))
+    headings = [b.text for b in document.blocks if getattr(b, "level", None) == 2]
+    assert headings == SECTIONS
+
+
+def test_the_commitments_stand_side_by_side_one_column_per_party():
+    company_x = agreement(load_policy(POLICIES_BY_NAME["company-x"]))
+    table = next(b for b in company_x.blocks if isinstance(b, Table)
+                 and b.headers[0].endswith("commits"))
+    assert table.headers == ["Marketing commits", "Sales commits"]
+    assert "Deliver at least 100 SQLs a month to sales." in [r[0] for r in table.rows]
+    assert "Make the first touch on every hot lead within 1 business hour." in \
+        [r[1] for r in table.rows]
+    new_breed = agreement(load_policy(POLICIES_BY_NAME["new-breed"]))
+    table = next(b for b in new_breed.blocks if isinstance(b, Table)
+                 and b.headers[0].endswith("commits"))
+    assert table.headers == ["Marketing commits", "MDR commits", "Sales commits"]
+
+
+POLICIES_BY_NAME = {p.stem: p for p in POLICIES}
+
+
+def test_the_funnel_arithmetic_is_the_planner_s_written_out():
+    policy = load_policy(POLICIES_BY_NAME["fusion"])
+    [plan] = goal_plans(policy)
+    text = render_markdown(agreement(policy))
+    assert (plan.sourced_revenue, plan.customers, plan.leads) == (300_000, 12, 150)
+    assert "| Marketing-sourced revenue | 750,000 USD x 40% | 300,000 USD a month |" in text
+    assert "| Customers needed | 300,000 USD / 25,000 USD a deal | 12 customers a month |" in text
+    assert "| Leads needed | 12 customers / 8% close rate | 150 leads a month |" in text
+
+
+def condition(text: str) -> str:
+    checked = check_text(f'sla "t"\nstage x when {text}\n')
+    assert checked.ok, checked.diagnostics
+    policy = checked.policy
+    return Conditions(policy).words(policy.definitions[0].when)
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ('score >= 80 and industry in ["software", "fintech"]',
+     "has a score of 80 or more and an industry of software or fintech"),
+    ("employees >= 50", "has 50 or more employees"),
+    ('need != ""', "has a need filled in"),
+    ("timeline <= 90 days", "has a timeline of 90 days or less"),
+    ("budget > 0 and authority", "has a budget above 0 and authority marked yes"),
+    ("not email is set", "has no email"),
+    ('title matches "(?i)\\b(ceo|vp)\\b"', "has a title with one of the words CEO or VP"),
+    ('title matches "^[A-Z]+$"', 'has a title matching the pattern "^[A-Z]+$"'),
+    ("score >= 60 or (page_views >= 5 and region == \"emea\")",
+     "has a score of 60 or more or both has 5 or more page views and a region of emea"),
+])
+def test_conditions_read_as_plain_english(written, said):
+    assert condition(written) == said
+
+
+def test_a_calendar_reads_as_days_hours_and_place():
+    policy = load_policy(POLICIES_BY_NAME["company-x"])
+    assert calendar_words(policy.calendars[0], policy.timezone) == (
+        "Monday to Friday, 9:00 to 17:00, and Saturday, 10:00 to 14:00, New York time; "
+        "closed on 26 November 2026, 25 December 2026 and 1 January 2027")
+
+
+def test_review_triggers_read_as_plain_english():
+    policy = load_policy(POLICIES_BY_NAME["company-x"])
+    review = next(r for r in policy.reviews if r.kind == "review_when")
+    assert trigger_words(review.when) == (
+        "fewer than 30% of MQLs become SQLs or the median time to first touch is more than "
+        "2 days")
+
+
+def test_markdown_escapes_what_would_format():
+    policy = load_policy(POLICIES_BY_NAME["olist"])
+    text = render_markdown(agreement(policy))
+    assert "an origin of paid\\_search, social" in text
+
+
+class _Outline(HTMLParser):
+    """Headings, table headers and the nesting of a page, as a browser would read them."""
+
+    VOID = frozenset({"meta", "br", "img", "link", "hr", "input"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.headings: list[tuple[str, str]] = []
+        self.headers: list[str] = []
+        self.text: list[str] = []
+        self.tags: set[str] = set()
+        self.mismatched: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        if tag not in self.VOID:
+            self.open.append(tag)
+            self.text = []
+
+    def handle_endtag(self, tag):
+        if not self.open or self.open[-1] != tag:
+            self.mismatched.append(tag)
+            return
+        self.open.pop()
+        content = "".join(self.text)
+        if tag in ("h1", "h2", "h3"):
+            self.headings.append((tag, content))
+        elif tag == "th":
+            self.headers.append(content)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.mark.parametrize("name", ["company-x", "new-breed"])
+def test_the_html_page_has_real_headings_and_tables(name):
+    page = render_html(agreement(load_policy(POLICIES_BY_NAME[name])))
+    outline = _Outline()
+    outline.feed(page)
+    assert outline.mismatched == [] and outline.open == []
+    assert page.startswith("<!DOCTYPE html>")
+    assert {"style", "table", "thead", "tbody", "ul"} <= outline.tags
+    assert not {"script", "link", "img"} & outline.tags  # self-contained
+    assert [text for tag, text in outline.headings if tag == "h2"] == SECTIONS
+    assert "Marketing commits" in outline.headers and "Sales commits" in outline.headers
+    assert {"Step", "Arithmetic", "Result"} <= set(outline.headers)
+
+
+def test_html_escapes_the_policy_s_text():
+    checked = check_text('sla "R&D <inbound> desk"\nparty marketing\nparty sales\n'
+                         "handoff every lead from marketing to sales {\n"
+                         "  first touch within 1 hour\n}\n")
+    page = render_html(agreement(checked.policy))
+    assert "<title>R&amp;D &lt;inbound&gt; desk</title>" in page
+    assert "<h1>R&amp;D &lt;inbound&gt; desk</h1>" in page
+
+
+def test_sla_explain_writes_markdown_and_html(tmp_path, capsys):
+    path = POLICIES_BY_NAME["inbound-desk"]
+    assert main(["explain", str(path)]) == 0
+    assert capsys.readouterr().out == (GOLDEN / "inbound-desk.md").read_text(encoding="utf-8")
+    out = tmp_path / "desk.html"
+    assert main(["explain", str(path), "--format", "html", "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_sla_explain_refuses_a_broken_policy(tmp_path, capsys):
+    broken = tmp_path / "broken.sla"
+    broken.write_text('sla "x"\nhandoff every lead from marketing to saless\n', encoding="utf-8")
+    assert main(["explain", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "not explained: fix the policy first" in err
+    assert main(["explain", str(tmp_path / "missing.sla")]) == 2
+    desk = POLICIES_BY_NAME["inbound-desk"]
+    assert main(["explain", str(desk), "-o", str(tmp_path / "no" / "dir.md")]) == 2
+    assert "cannot write" in capsys.readouterr().err

@@ -1,0 +1,349 @@
+"""The clock audit of one lead (`sla evaluate --explain LEAD_ID`), on real policies.
+
+The hand-checked leads live in `tests/fixtures/histories/audit_*.csv`: a Friday-evening handoff
+on Company X (whose calendar also opens Saturday 10:00-14:00), a handoff on the Friday before
+Europe's spring-forward weekend on the inbound desk, and leads put on hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sla_dsl.cli import main
+from sla_dsl.clock_audit import UnknownLead, audit_lead, document, elapsed, render_text
+from sla_dsl.evaluation import NONE, STATUS_NAMES, STOPPED, evaluate, fields_needed
+from sla_dsl.history import local_time
+from sla_dsl.history_io import load_history
+from sla_dsl.policy_file import load_policy
+
+from .conftest import FIXTURES, ROOT
+
+COMPANY_X = ROOT / "policies" / "company-x.sla"
+INBOUND = ROOT / "policies" / "inbound-desk.sla"
+HISTORY = ROOT / "examples" / "company-x" / "history.csv"
+FRIDAY = FIXTURES / "histories" / "audit_company_x.csv"
+DESK = FIXTURES / "histories" / "audit_inbound_desk.csv"
+NEW_YORK = ZoneInfo("America/New_York")
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def load(policy_path, history_path):
+    policy = load_policy(policy_path)
+    history = load_history([history_path], timezone=policy.timezone,
+                           fields=fields_needed(policy))
+    return policy, history
+
+
+@pytest.fixture(scope="module")
+def company_x():
+    return load(COMPANY_X, HISTORY)
+
+
+@pytest.fixture(scope="module")
+def friday():
+    return load(COMPANY_X, FRIDAY)
+
+
+@pytest.fixture(scope="module")
+def desk():
+    return load(INBOUND, DESK)
+
+
+def clock(audit, clause):
+    return next(c for c in audit.clocks if c.clause == clause)
+
+
+def local(zone, *parts):
+    return dt.datetime(*parts, tzinfo=zone)
+
+
+def spans(clock_):
+    return [(s.kind, s.start, s.end, s.why) for s in clock_.segments]
+
+
+# ---------------------------------------------------------------- agreement with the evaluator
+
+
+def test_every_clock_of_every_lead_agrees_with_the_evaluator(company_x):
+    policy, history = company_x
+    evaluation = evaluate(policy, history)
+    expected: dict[int, list] = {}
+    for result in evaluation.clauses:
+        for i, lead in enumerate(result.leads.tolist()):
+            due, at = int(result.due[i]), int(result.at[i])
+            expected.setdefault(lead, []).append((
+                result.clause, STATUS_NAMES[int(result.status[i])],
+                None if due in (NONE, STOPPED) else local_time(due, NEW_YORK),
+                None if at == NONE else local_time(at, NEW_YORK)))
+    assert len(expected) > 250
+    for lead, clocks in list(expected.items())[::2]:  # every other lead keeps the test quick
+        audit = audit_lead(policy, history, str(history.lead_ids[lead]))
+        assert [(c.clause, c.status, c.due, c.at) for c in audit.clocks] == clocks, lead
+
+
+def test_the_open_time_counted_up_to_a_missed_deadline_is_the_clause_s_allowance(company_x):
+    # A second reading of the due time: the segments come from the scalar calendar, the due
+    # time from the vectorised evaluator. Up to a first touch never made, a hot lead's clock
+    # counts exactly 1 business hour and a small lead's runs to the same time of day.
+    policy, history = company_x
+    evaluation = evaluate(policy, history)
+    first_touch = next(r for r in evaluation.clauses
+                       if r.handoff == "hot" and r.clause == "first touch")
+    missed = [int(lead) for lead, status, at in zip(first_touch.leads, first_touch.status,
+                                                    first_touch.at, strict=True)
+              if STATUS_NAMES[status] == "breached" and at == NONE]
+    assert missed
+    for lead in missed:
+        audited = clock(audit_lead(policy, history, str(history.lead_ids[lead])), "first touch")
+        assert audited.counted == dt.timedelta(hours=1)
+        assert audited.segments[-1].end == audited.due
+
+
+# ---------------------------------------------------------------- hand-checked leads
+
+
+def test_a_friday_evening_handoff_waits_for_saturday_opening(friday):
+    policy, history = friday
+    audit = audit_lead(policy, history, "F1")
+    assert (audit.segment, audit.handoff, audit.owner) == ("hot", "hot", "alice")
+    first = clock(audit, "first touch")
+    # handed off Fri 17:45; the calendar opens Sat 10:00, so 1 business hour is Sat 11:00
+    assert first.status == "breached"
+    assert first.due == local(NEW_YORK, 2026, 1, 10, 11, 0)
+    assert first.at == local(NEW_YORK, 2026, 1, 12, 9, 30)
+    assert spans(first) == [
+        ("closed", local(NEW_YORK, 2026, 1, 9, 17, 45), local(NEW_YORK, 2026, 1, 10, 10),
+         ["night"]),
+        ("open", local(NEW_YORK, 2026, 1, 10, 10), local(NEW_YORK, 2026, 1, 10, 11), []),
+        ("open", local(NEW_YORK, 2026, 1, 10, 11), local(NEW_YORK, 2026, 1, 10, 14), []),
+        ("closed", local(NEW_YORK, 2026, 1, 10, 14), local(NEW_YORK, 2026, 1, 12, 9),
+         ["night", "weekend"]),
+        ("open", local(NEW_YORK, 2026, 1, 12, 9), local(NEW_YORK, 2026, 1, 12, 9, 30), []),
+    ]
+    # late by Sat 11:00-14:00 and Mon 09:00-09:30 of open time
+    assert "3 hours 30 minutes of business time after the due time" in first.explanation
+    assert first.started_by.event == "handoff" and first.stopped_by.actor == "alice"
+
+
+def test_a_friday_evening_disposition_counts_saturday_as_a_business_day(friday):
+    policy, history = friday
+    disposition = clock(audit_lead(policy, history, "F1"), "disposition")
+    # the clock starts at Saturday's opening, 10:00: two open days later is Tuesday 10:00
+    assert disposition.due == local(NEW_YORK, 2026, 1, 13, 10, 0)
+    assert disposition.status == "met"
+    assert "0 minutes of business time to spare" in disposition.explanation
+
+
+def test_touches_too_close_together_are_named_as_not_counted(friday):
+    policy, history = friday
+    audit = audit_lead(policy, history, "F1")
+    notes = {e.at.strftime("%a %H:%M"): e.notes for e in audit.events if e.event == "touch"}
+    assert "touch 1 of 6" in notes["Mon 09:30"]
+    assert notes["Mon 11:00"] == ["not counted: less than 4 hours after the touch before it"]
+    assert notes["Mon 16:00"] == ["touch 2 of 6"]
+    assert clock(audit, "touches").status == "pending"
+
+
+def test_a_lead_handed_off_below_the_threshold_is_the_senders_breach(friday):
+    policy, history = friday
+    threshold = clock(audit_lead(policy, history, "F2"), "threshold")
+    assert (threshold.status, threshold.party) == ("breached", "marketing")
+    assert "is an MQL and has a score of 70 or more" in threshold.explanation
+    assert "score = '50'" in threshold.explanation
+    assert threshold.segments == []
+
+
+def test_the_spring_forward_weekend_is_an_hour_shorter(desk):
+    policy, history = desk
+    first = clock(audit_lead(policy, history, "D1"), "first touch")
+    # Fri 16:00-18:00 CET is 2 open hours; Monday opens 08:00 CEST: 2 more hours by 10:00
+    assert first.due == local(AMSTERDAM, 2026, 3, 30, 10, 0)
+    assert first.status == "met"
+    weekend = first.segments[1]
+    assert (weekend.kind, weekend.why) == ("closed", ["night", "weekend"])
+    assert weekend.start.utcoffset() == dt.timedelta(hours=1)
+    assert weekend.end.utcoffset() == dt.timedelta(hours=2)
+    # 18:00 CET Friday to 08:00 CEST Monday: 62 wall-clock hours, 61 real ones
+    assert elapsed(weekend.start, weekend.end) == dt.timedelta(hours=61)
+    assert first.counted == dt.timedelta(hours=3, minutes=15)
+    text = render_text(audit_lead(policy, history, "D1"))
+    assert "Fri 2026-03-27 18:00:00 CET -> Mon 2026-03-30 08:00:00 CEST   2d 13h" in text
+
+
+def test_a_pause_is_shown_with_the_events_that_started_and_ended_it(desk):
+    policy, history = desk
+    audit = audit_lead(policy, history, "P1")
+    notes = {e.at.strftime("%a %H:%M"): e.notes for e in audit.events}
+    assert notes["Mon 10:00"] == ['pauses every clock (status == "on hold")']
+    assert notes["Tue 09:00"] == ["resumes every clock"]
+    first = clock(audit, "first touch")
+    pause = first.pauses[0]
+    assert (pause.start, pause.end) == (local(AMSTERDAM, 2026, 3, 2, 10),
+                                        local(AMSTERDAM, 2026, 3, 3, 9))
+    paused = first.segments[1]
+    # one stretch from Monday 10:00 to Tuesday 09:00, the closed night inside it
+    assert (paused.kind, paused.start, paused.end) == (
+        "paused", local(AMSTERDAM, 2026, 3, 2, 10), local(AMSTERDAM, 2026, 3, 3, 9))
+    assert paused.why == ['while status == "on hold"', "also closed: night"]
+    assert paused.counted == dt.timedelta()
+
+
+def test_a_pause_over_a_night_moves_the_due_time_by_all_its_open_time(desk):
+    policy, history = desk
+    first = clock(audit_lead(policy, history, "P1"), "first touch")
+    # Mon 09:00-10:00 runs (1 h); on hold Mon 10:00-18:00 and Tue 08:00-09:00; 3 h more
+    assert first.due == local(AMSTERDAM, 2026, 3, 3, 12, 0)
+    assert first.status == "met"
+    assert "with 1 hour of business time to spare" in first.explanation
+    assert first.counted == dt.timedelta(hours=3)  # 1 h Monday, 2 h Tuesday to the touch
+
+
+def test_a_pause_still_running_leaves_the_clock_pending_without_a_due_time(desk):
+    policy, history = desk
+    first = clock(audit_lead(policy, history, "P2"), "first touch")
+    assert (first.status, first.due) == ("pending", None)
+    assert first.pauses[0].end is None
+    assert first.explanation.startswith("pending: the clock is paused since Wed 2026-03-04")
+    assert [s.kind for s in first.segments] == ["open", "paused"]
+    assert first.segments[-1].end == local_time(int(history.at.max()), AMSTERDAM)
+
+
+def test_a_wall_clock_runs_through_nights_and_weekends(company_x):
+    policy, history = company_x
+    nurture = clock(audit_lead(policy, history, "L0000001"), "touches")
+    # `touches at least 4 within 30 days`: 30 calendar days, no business calendar
+    assert (nurture.status, nurture.business) == ("breached", False)
+    assert nurture.calendar == "wall-clock time: runs day and night (New York time)"
+    assert [s.kind for s in nurture.segments] == ["open"]
+    assert nurture.counted == dt.timedelta(days=30)
+    assert nurture.explanation.startswith("breached: 3 of 4 counted touches by the due time")
+
+
+def test_a_closed_date_is_named():
+    policy, history = load(COMPANY_X, FIXTURES / "histories" / "audit_company_x_thanksgiving.csv")
+    first = clock(audit_lead(policy, history, "T1"), "first touch")
+    # Wed 16:30-17:00 runs; Thanksgiving is closed; Friday 09:00-09:30 runs out the hour
+    assert first.due == local(NEW_YORK, 2026, 11, 27, 9, 30)
+    assert first.segments[1].why == ["night", "closed date Thursday 26 November 2026"]
+
+
+def test_a_break_between_shifts_is_a_lunch_break(tmp_path):
+    path = tmp_path / "split.sla"
+    path.write_text('sla "Split shifts"\ntimezone "Europe/Berlin"\nparty marketing\n'
+                    "party sales\ncalendar office {\n  open mon-fri 09:00-12:00, 13:00-17:00\n}\n"
+                    "handoff every lead from marketing to sales {\n"
+                    "  first touch within 2 business hours\n}\n", encoding="utf-8")
+    events = tmp_path / "events.csv"
+    events.write_text("lead_id,at,event,actor\nB1,2026-06-03T11:00:00,handoff,web\n"
+                      "B1,2026-06-03T13:30:00,touch,lena\n", encoding="utf-8")
+    policy, history = load(path, events)
+    first = clock(audit_lead(policy, history, "B1"), "first touch")
+    berlin = ZoneInfo("Europe/Berlin")
+    assert first.due == local(berlin, 2026, 6, 3, 14, 0)  # 11:00-12:00, then 13:00-14:00
+    assert [(s.kind, s.why) for s in first.segments] == [
+        ("open", []), ("closed", ["lunch break"]), ("open", [])]
+    assert first.status == "met"
+
+
+# ---------------------------------------------------------------- leads without clocks
+
+
+def test_a_lead_never_handed_off_has_no_clock(company_x):
+    policy, history = company_x
+    audit = audit_lead(policy, history, "L0000005")
+    assert audit.clocks == [] and audit.handed_off_at is None
+    assert "not handed off" in audit.note
+
+
+def test_a_lead_handed_to_nobody_has_no_clock(company_x):
+    policy, history = company_x
+    audit = audit_lead(policy, history, "L0000035")
+    assert audit.clocks == [] and audit.handoff == "discard"
+    assert "handed to nobody" in audit.note
+    assert any("starts every clock" in e.notes for e in audit.events)
+
+
+def test_an_unknown_lead_suggests_the_nearest_ids(company_x):
+    policy, history = company_x
+    with pytest.raises(UnknownLead) as caught:
+        audit_lead(policy, history, "L000001")
+    assert caught.value.suggestions[0] == "L0000001"
+    assert "did you mean 'L0000001'" in str(caught.value)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_explain_prints_the_audit_as_text(capsys):
+    code = main(["evaluate", str(COMPANY_X), "--history", str(FRIDAY), "--explain", "F1",
+                 "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("clock audit of lead F1: Company X: marketing and sales")
+    assert "first touch within 1 business hour (sales): BREACHED" in out
+    assert "closed (night, weekend)" in out
+    assert "--- due Sat 2026-01-10 11:00:00 EST ---" in out
+
+
+def test_explain_as_json(capsys):
+    code = main(["evaluate", str(INBOUND), "--history", str(DESK), "--explain", "P1",
+                 "--format", "json", "--quiet"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert doc["lead_id"] == "P1" and doc["timezone"] == "Europe/Amsterdam"
+    first = doc["clocks"][0]
+    assert first["clause"] == "first touch"
+    assert first["started_by"] == {"at": "2026-03-02T09:00:00+01:00", "event": "handoff",
+                                   "actor": "marketing"}
+    assert [s["kind"] for s in first["segments"]] == ["open", "paused", "open"]
+    assert first["segments"][0]["counted_seconds"] == 3600
+    assert first["pauses"][0]["ended_by"]["at"] == "2026-03-03T09:00:00+01:00"
+
+
+def test_explain_an_unknown_lead_is_an_input_error(capsys):
+    code = main(["evaluate", str(INBOUND), "--history", str(DESK), "--explain", "p1",
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no lead 'p1' in the history" in err and "did you mean 'P1'?" in err
+
+
+def test_explain_respects_as_of(capsys):
+    code = main(["evaluate", str(COMPANY_X), "--history", str(FRIDAY), "--explain", "F1",
+                 "--as-of", "2026-01-10T10:30", "--format", "json", "--quiet"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    first = next(c for c in doc["clocks"] if c["clause"] == "first touch")
+    assert (first["status"], first["at"]) == ("pending", None)
+    assert "30 minutes of business time left" in first["explanation"]
+    assert doc["as_of"] == "2026-01-10T10:30:00-05:00"
+
+
+def test_the_text_and_json_say_the_same(friday):
+    policy, history = friday
+    audit = audit_lead(policy, history, "F1")
+    doc = document(audit)
+    text = render_text(audit)
+    for entry in doc["clocks"]:
+        assert entry["explanation"] in text
+
+
+def test_explain_fails_on_breach_of_the_lead_s_own_clocks(capsys):
+    args = ["evaluate", str(COMPANY_X), "--history", str(FRIDAY), "--explain", "F1", "--quiet",
+            "--fail-on-breach"]
+    assert main(args) == 1  # F1's first touch was late
+    assert main([*args[:5], "D9", *args[6:]]) == 2
+    assert main([*args, "--html", "report.html"]) == 2
+    assert "leave out one of them" in capsys.readouterr().err
+
+
+def test_the_documented_audit_is_what_the_command_prints(capsys):
+    documented = (ROOT / "docs" / "evaluate.md").read_text(encoding="utf-8")
+    sample = documented.split("## The clock audit of one lead", 1)[1].split("```\n", 2)[2]
+    sample = sample.split("```", 1)[0]
+    main(["evaluate", str(COMPANY_X), "--history", str(FRIDAY), "--explain", "F1", "--quiet"])
+    assert sample.strip() and sample in capsys.readouterr().out
