@@ -91,6 +91,25 @@ NEVER_APPLIES = _code(
     "W501", "consequence-never-applies", "a consequence or metric of a clause no handoff has"
 )
 NO_HANDOFF = _code("W502", "segment-without-handoff", "a segment no handoff applies to")
+UNCOVERED_LEADS = _code(
+    "W503", "uncovered-leads", "segments that leave some leads with no segment and no handoff"
+)
+UNREACHABLE_HANDOFF = _code(
+    "W504", "unreachable-handoff", "a handoff whose leads all take an earlier handoff"
+)
+GOAL_BEYOND_COMMITMENT = _code(
+    "W505", "goal-beyond-commitment", "a goal that needs more leads than are committed"
+)
+LATE_WARNING = _code(
+    "W506", "late-warning", "a `warn at` that cannot fire before the breach is acted on"
+)
+REP_LEFT_OUT = _code(
+    "W507", "rep-left-out", "a rep weighted in one handoff of a team but left out of another"
+)
+BAD_SUPPRESSION = _code(
+    "W508", "bad-suppression", "a suppression comment with no reason or an unknown code"
+)
+UNUSED_SUPPRESSION = _code("W509", "unused-suppression", "a suppression that silences nothing")
 
 
 def all_codes() -> list[Code]:

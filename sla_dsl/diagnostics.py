@@ -1,4 +1,4 @@
-"""Diagnostics: one data structure, rendered as text, JSON or GitHub annotations.
+"""Diagnostics: one data structure, rendered as text, JSON, GitHub annotations or SARIF.
 
 Every output format is a view of `Diagnostic.to_dict()` plus the source text for the snippet,
 so a new format never needs a new code path in the checker.
@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path, PurePath
 from typing import Literal
+from urllib.parse import quote
 
-from sla_dsl.codes import Code
+from sla_dsl import __version__
+from sla_dsl.codes import Code, all_codes
 from sla_dsl.model import Span
 
 Severity = Literal["error", "warning"]
@@ -125,8 +128,82 @@ def render_github(diagnostic: Diagnostic) -> str:
         ]
     props.append(f"title={_escape_github(diagnostic.code.code, property_value=True)}")
     message = diagnostic.message + (f"\nhelp: {diagnostic.help}" if diagnostic.help else "")
+    message += "".join(f"\nnote: {note}" for note in diagnostic.notes)  # W503's example lead
     return f"::{level} {','.join(props)}::{_escape_github(message)}"
 
 
 def render_json(diagnostics: list[Diagnostic]) -> str:
     return json.dumps([d.to_dict() for d in diagnostics], indent=2)
+
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _sarif_rule(code: Code) -> dict:
+    level = "warning" if code.code.startswith("W") else "error"
+    return {
+        "id": code.code,
+        "name": code.name,
+        "shortDescription": {"text": code.summary},
+        "fullDescription": {"text": code.summary},
+        "help": {"text": f"{code.summary}. Each code is described in docs/rules/ of sla_dsl."},
+        "defaultConfiguration": {"level": level},
+    }
+
+
+def _sarif_uri(path: str) -> str:
+    """Relative paths stay relative (code scanning resolves them against the checkout)."""
+    pure = PurePath(path)
+    if pure.is_absolute():
+        return Path(path).as_uri()
+    return quote(pure.as_posix())
+
+
+def _sarif_result(diagnostic: Diagnostic, index: int) -> dict:
+    text = diagnostic.message
+    if diagnostic.help:
+        text += f"\nhelp: {diagnostic.help}"
+    text += "".join(f"\nnote: {note}" for note in diagnostic.notes)
+    location: dict = {"artifactLocation": {"uri": _sarif_uri(diagnostic.path)}}
+    if diagnostic.span:
+        span = diagnostic.span
+        location["region"] = {
+            "startLine": span.line, "startColumn": span.column,
+            "endLine": span.end_line, "endColumn": span.end_column,
+        }
+    return {
+        "ruleId": diagnostic.code.code,
+        "ruleIndex": index,
+        "level": diagnostic.severity,
+        "message": {"text": text},
+        "locations": [{"physicalLocation": location}],
+    }
+
+
+def sarif_log(diagnostics: list[Diagnostic], tool_version: str | None = None) -> dict:
+    """A SARIF 2.1.0 log with one run, its rules the whole code catalogue, so that code
+    scanning can show the name and summary of any code, including ones not found this time."""
+    catalogue = all_codes()
+    index = {code.code: i for i, code in enumerate(catalogue)}
+    for diagnostic in diagnostics:  # a code made outside the catalogue still gets a rule
+        if diagnostic.code.code not in index:
+            index[diagnostic.code.code] = len(catalogue)
+            catalogue.append(diagnostic.code)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "sla",
+                "version": tool_version or __version__,
+                "rules": [_sarif_rule(code) for code in catalogue],
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": [_sarif_result(d, index[d.code.code]) for d in diagnostics],
+        }],
+    }
+
+
+def render_sarif(diagnostics: list[Diagnostic]) -> str:
+    """SARIF 2.1.0 text for GitHub code scanning and other SARIF viewers."""
+    return json.dumps(sarif_log(diagnostics), indent=2)

@@ -15,6 +15,7 @@ from sla_dsl.formatter import format_policy, header_line
 from sla_dsl.model import Policy, Span
 from sla_dsl.parser import comments, parse_source
 from sla_dsl.source import Source, decode_policy, read_policy
+from sla_dsl.suppressions import apply_suppressions
 
 
 @dataclass
@@ -66,7 +67,9 @@ def check_source(source: Source) -> CheckedPolicy:
     policy, damage = _build(source, reporter)
     if damage is None:
         run_checks(policy, reporter)
-        diagnostics = _sorted(reporter.diagnostics, source.lines)
+        found = apply_suppressions(reporter.diagnostics, comments(source), source.lines,
+                                   source.path)  # only a whole policy: see suppressions.py
+        diagnostics = _sorted(found, source.lines)
         return CheckedPolicy(source.path, source, policy, diagnostics)
     meaning = Reporter(source.path)
     run_checks(policy, meaning)

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, ArgumentParser, checked, sources
-from sla_dsl.diagnostics import render_github, render_json, render_text
+from sla_dsl.diagnostics import render_github, render_json, render_sarif, render_text
 from sla_dsl.policy_file import CheckedPolicy
 
 
@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stderr if args.dump_json else sys.stdout
     if args.format == "json":
         print(render_json(diagnostics), file=out)
+    elif args.format == "sarif":
+        print(render_sarif(diagnostics), file=out)
     elif args.format == "github":
         for diagnostic in diagnostics:
             print(render_github(diagnostic), file=out)
@@ -53,8 +55,9 @@ def add(commands: argparse._SubParsersAction) -> None:
                     "Reports every problem of a file at once. Exit 0 when clean, 1 on errors.")
     check.add_argument("files", nargs="+", metavar="FILE",
                        help="policy files, directories of .sla files, or - for stdin")
-    check.add_argument("--format", choices=("text", "json", "github"), default="text",
-                       help="text for people, json for tools, github for workflow annotations")
+    check.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
+                       help="text for people, json for tools, github for workflow annotations, "
+                            "sarif (2.1.0) for code scanning")
     check.add_argument("--dump-json", action="store_true",
                        help="print the checked policy as JSON (see 'sla schema policy')")
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
