@@ -1,0 +1,77 @@
+"""`sla calibrate`: the scenario a real history implies, with how well it fits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, progress
+
+
+def run(args: argparse.Namespace) -> int:
+    from sla_dsl.calibration import CalibrationError, calibrate
+    from sla_dsl.calibration_output import calibration_dict, render_report, scenario_toml
+    from sla_dsl.evaluation import fields_needed
+    from sla_dsl.history_io import HistoryError, load_history
+    from sla_dsl.mapping import load_mapping
+
+    if not args.history and not args.mapping:
+        print("sla calibrate: no history given\n  help: --history FILE..., or --mapping TOML "
+              "to read the files a mapping names", file=sys.stderr)
+        return EXIT_USAGE
+    policy = policy_or_none(args.policy, "calibrated against")
+    if policy is None:
+        return EXIT_USAGE
+    try:
+        mapping = load_mapping(args.mapping) if args.mapping else None
+        progress("reading " + (", ".join(args.history) or "the files the mapping names"))
+        history = load_history(args.history, timezone=policy.timezone or "UTC",
+                               mapping=mapping, fields=fields_needed(policy) | {"stage"})
+        progress(f"fitting {len(history.lead_ids)} leads")
+        calibration = calibrate(policy, history)
+    except (HistoryError, CalibrationError) as error:
+        print(f"sla calibrate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if history.counts.rejected:
+        print(f"sla calibrate: {history.counts.rejected} of {history.counts.read} rows "
+              "rejected and left out ('sla evaluate --rejects FILE' lists them)",
+              file=sys.stderr)
+    source = ", ".join(args.history) or f"the files {args.mapping} names"
+    toml = scenario_toml(calibration, source)
+    report = (json.dumps(calibration_dict(calibration), indent=2, default=sorted) + "\n"
+              if args.format == "json" else render_report(calibration))
+    if args.output:
+        try:
+            Path(args.output).write_text(toml, encoding="utf-8")
+        except OSError as error:
+            print(f"sla calibrate: cannot write {args.output}: {error.strerror}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        sys.stdout.write(report)
+        print(f"sla calibrate: wrote {args.output}", file=sys.stderr)
+    else:  # the scenario is the output; the report goes beside it
+        sys.stdout.write(toml)
+        sys.stderr.write(report)
+    return EXIT_OK
+
+
+def add(commands: argparse._SubParsersAction) -> None:
+    calibrate = commands.add_parser(
+        "calibrate", help="fit a simulation scenario to a real lead history",
+        description="Fit the scenario a history implies: arrivals by weekday, hour and month, "
+                    "segment mix, team sizes, response and work times, the funnel's rates, "
+                    "deal size and sales cycle, each with a goodness-of-fit test. Writes the "
+                    "scenario TOML (with -o; else to stdout, the report to stderr).")
+    calibrate.add_argument("--policy", required=True, metavar="POLICY",
+                           help="the policy whose handoffs, segments and stages read the history")
+    calibrate.add_argument("--history", nargs="*", default=[], metavar="FILE",
+                           help="event logs, or with --mapping the CRM exports it reads "
+                                "(default: the files the mapping names)")
+    calibrate.add_argument("--mapping", metavar="TOML",
+                           help="a mapping that turns a CRM export into events")
+    calibrate.add_argument("--output", "-o", metavar="FILE", help="write the scenario TOML here")
+    calibrate.add_argument("--format", choices=("text", "json"), default="text",
+                           help="the goodness-of-fit report as text or JSON")
+    calibrate.set_defaults(run=run)

@@ -1,0 +1,92 @@
+"""`sla simulate --sweep / --target`: the what-if questions asked of the simulator.
+
+Kept beside `simulate.py` rather than in it: a sweep or a sizing is many simulations of the one
+scenario, with its own table, plot and progress bar, and the single run's output stays the
+model's business.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE
+from sla_dsl.model import Policy
+from sla_dsl.progress import ProgressBar
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sweep", action="append", default=[], metavar="KEY=VALUES",
+                        help="run the scenario at each value of a numeric key: "
+                             '"team.sales.reps=3..10", "work.touch=5..20 step 5", '
+                             '"arrivals.rate=10,20,40"; several make a grid; the same seed '
+                             "at every point")
+    parser.add_argument("--plot", metavar="FILE.svg",
+                        help="with --sweep: write attainment against the first swept key, "
+                             "with its 95%% interval, as SVG")
+    parser.add_argument("--target", metavar='"CLAUSE >= P%"',
+                        help='find the smallest team meeting it with 90%% confidence, e.g. '
+                             '"first touch >= 95%%" or "hot: first touch >= 95%%"')
+    parser.add_argument("--max-reps", type=int, default=200, metavar="N",
+                        help="with --target: the largest team tried (default 200)")
+
+
+def wanted(args: argparse.Namespace) -> bool:
+    return bool(args.sweep or args.target or args.plot)
+
+
+def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
+    from simulator.sizing import parse_target, render_sizing, size_team
+    from simulator.sweep import (
+        SweepError,
+        grid,
+        parse_sweep,
+        render_table,
+        run_sweep,
+        runs_per_replication,
+    )
+    from simulator.sweep_plot import check_plot_path, write_plot
+    from sla_dsl.scenario import ScenarioError
+
+    try:
+        if args.plot and not args.sweep:
+            raise SweepError("--plot draws a sweep\n  help: add --sweep KEY=VALUES")
+        if args.sweep and args.target:
+            raise SweepError("--sweep and --target are separate questions\n"
+                             "  help: ask one at a time")
+        if getattr(args, "emit_history", None):
+            raise SweepError("--emit-history writes the events of one run, not of a sweep or "
+                             "a sizing\n  help: run the chosen point alone with --emit-history")
+        if args.replications < 1:
+            raise SweepError("--replications must be at least 1")
+        if args.plot:
+            check_plot_path(args.plot)
+        if args.target:
+            target = parse_target(args.target)
+            if args.max_reps < 1:
+                raise SweepError("--max-reps must be at least 1")
+            with ProgressBar(0, f"sizing for {target}, model runs") as bar:
+                sizing = size_team(policy, args.scenario, target, args.replications,
+                                   args.seed, args.max_reps, bar.advance)
+            doc = sizing.to_dict(policy.title, args.replications, args.seed)
+            text = render_sizing(doc)
+        else:
+            sweeps = [parse_sweep(spec) for spec in args.sweep]
+            total = len(grid(sweeps)) * args.replications * runs_per_replication(args.scenario)
+            with ProgressBar(total, "replications") as bar:
+                doc = run_sweep(policy, args.scenario, sweeps, args.replications, args.seed,
+                                bar.advance)
+            text = render_table(doc)
+            if args.plot:
+                write_plot(doc, args.plot)
+    except (SweepError, ScenarioError) as error:
+        print(f"sla simulate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"sla simulate: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n" if args.format == "json" else text)
+    if args.plot:
+        print(f"sla simulate: wrote {args.plot}", file=sys.stderr)
+    return EXIT_OK
