@@ -1,35 +1,63 @@
 """A planning scenario: the world a policy is tried against before anyone signs it.
 
-A TOML file a planner writes by hand:
+A TOML file a planner writes by hand (every key is in docs/simulate.md):
 
     horizon = "90 days"
+    start = 2026-03-02                 # first day simulated (default: the policy's effective date)
 
     [arrivals]
-    rate = "20 per hour"              # Poisson arrivals of handed-off leads
+    rate = "20 per hour"               # Poisson arrivals of handed-off leads
+    profile = [[...24 numbers...], ...]  # 7 rows (mon..sun) x 24 hours, relative weights
+    month = { mar = 2.0, dec = 0.5 }   # monthly seasonality multipliers (others 1.0)
+
+    [arrivals.mix]                     # shares of the policy's handoff blocks, or ...
+    [arrivals.fields]                  # ... lead fields drawn per lead, classified by the policy
+    score = "normal 60 sd 15"
 
     [team.sales]                       # a team, named after a party or an `assign ... team`
     reps = 5
 
     [work]
     touch = "exponential 12 minutes"   # how long one touch takes a rep
+    follow_up = "fixed 5 minutes"
+    discipline = "first-touch-first"
 
-Durations are `N minutes|hours|days|weeks`; rates `N per minute|hour|day|week|month`; work
-times `exponential|fixed MEAN`. The planner reads it for instant estimates; the simulator will
-read the same file.
+    [outcomes]
+    connect = 0.6
+    decay = "hbr-2011"
+
+The planner reads it for instant estimates (`sla plan`); the simulator reads all of it. Every
+problem is reported with the file, the key and the fix: a scenario is written by hand.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_UNIT_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0, "month": 730.5}
-_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(minute|hour|day|week|month)s?\s*$")
-_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*per\s*(minute|hour|day|week|month)\s*$")
-_WORK = re.compile(r"^\s*(exponential|fixed)\s+(.+)$")
-_KNOWN = {"horizon", "arrivals", "team", "work"}
+_UNIT_HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0,
+               "month": 730.5}
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_UNIT = r"(second|minute|hour|day|week|month)s?"
+_QUANTITY = re.compile(rf"^\s*{_NUMBER}\s*{_UNIT}\s*$")
+_RATE = re.compile(rf"^\s*{_NUMBER}\s*per\s*(minute|hour|day|week|month)\s*$")
+_KNOWN = {"horizon", "start", "arrivals", "team", "work", "outcomes"}
+_TABLE_KEYS = {
+    "arrivals": {"rate", "profile", "month", "mix", "fields"},
+    "work": {"touch", "follow_up", "discipline"},
+    "outcomes": {"connect", "decay", "qualify", "opportunity", "win", "deal_size",
+                 "sales_cycle"},
+}
+DISCIPLINES = ("first-touch-first", "fifo", "earliest-due-first")
+DECAY_PRESETS = ("hbr-2011", "mit-2007", "none", "both")
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DISTRIBUTIONS = ("exponential", "fixed", "lognormal", "gamma", "empirical")
+_WORK_HELP = ('write it as "exponential 12 minutes", "fixed 10 minutes", "lognormal 12 minutes '
+              'sd 6 minutes", "gamma 12 minutes shape 2" or "empirical [5, 8, 12, 30] minutes"')
 
 
 class ScenarioError(Exception):
@@ -38,8 +66,38 @@ class ScenarioError(Exception):
 
 @dataclass(frozen=True)
 class WorkTime:
+    """A distribution of positive amounts: hours for work and cycle times, money for deals.
+
+    `mean_hours` is the mean whatever the unit (the planner's Erlang C reads it); `sd_hours` is
+    the lognormal's standard deviation, `shape` the gamma's, `values` the empirical sample."""
+
     distribution: str
     mean_hours: float
+    sd_hours: float = 0.0
+    shape: float = 1.0
+    values: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldDraw:
+    """How one lead field is drawn: `kind` numeric (normal, uniform, lognormal, poisson),
+    `choice` (texts with shares) or `constant`. Numbers are rounded to whole numbers."""
+
+    kind: str
+    parameters: tuple[float, ...] = ()
+    choices: tuple[str | None, ...] = ()
+    shares: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    connect: float = 0.6
+    decay: str | dict[str, float] = "both"
+    qualify: float = 0.4
+    opportunity: float = 0.5
+    win: float = 0.3
+    deal_size: WorkTime | None = None  # money; None means the policy's goal deal size
+    sales_cycle: WorkTime = WorkTime("fixed", 30 * 24.0)
 
 
 @dataclass
@@ -48,6 +106,18 @@ class Scenario:
     arrivals_per_hour: float
     teams: dict[str, int] = field(default_factory=dict)
     touch: WorkTime | None = None
+    start: dt.date | None = None
+    profile: tuple[tuple[float, ...], ...] | None = None  # 7 x 24 relative weights
+    month: dict[int, float] = field(default_factory=dict)  # 1..12 -> multiplier
+    mix: dict[str, float] | None = None  # handoff label -> share
+    fields: dict[str, FieldDraw] = field(default_factory=dict)
+    follow_up: WorkTime | None = None
+    discipline: str = "first-touch-first"
+    outcomes: Outcomes = field(default_factory=Outcomes)
+
+    @property
+    def follow_up_time(self) -> WorkTime | None:
+        return self.follow_up or self.touch
 
 
 def hours(text: str) -> float | None:
@@ -81,6 +151,225 @@ def apply_overrides(raw: dict, overrides: dict[str, object], path: Path) -> None
         node[last] = value
 
 
+# ---------------------------------------------------------------- distributions
+
+
+def _amount(text: str, unit: str) -> float | None:
+    """A number with a time unit (hours out) or, for money, a bare number."""
+    if unit == "money":
+        try:
+            value = float(text.replace(",", "").split()[0])
+        except (ValueError, IndexError):
+            return None
+        return value if len(text.split()) == 1 or text.split()[1].isalpha() else None
+    return hours(text)
+
+
+def parse_distribution(text: object, unit: str = "time") -> WorkTime | None:
+    """`exponential Q`, `fixed Q`, `lognormal Q sd Q`, `gamma Q shape K`, `empirical [..] UNIT`
+    or a bare `Q` (fixed); Q is `12 minutes` for times, `5000` for money. None if unreadable."""
+    words = str(text).strip().lower()
+    kind, _, rest = words.partition(" ")
+    if kind not in _DISTRIBUTIONS:
+        kind, rest = "fixed", words
+    if kind == "empirical":
+        match = re.match(r"^\[([^\]]*)\]\s*(.*)$", rest.strip())
+        if not match:
+            return None
+        scale = 1.0 if unit == "money" else hours(f"1 {match.group(2)}")
+        try:
+            values = tuple(float(v) * (scale or math.nan) for v in match.group(1).split(","))
+        except ValueError:
+            return None
+        if not values or any(not v > 0 for v in values):
+            return None
+        return WorkTime("empirical", sum(values) / len(values), values=values)
+    extra = None
+    for word in (" sd ", " shape "):
+        if word in rest:
+            rest, extra = rest.split(word, 1)
+    mean = _amount(rest.strip(), unit)
+    if mean is None or mean <= 0:
+        return None
+    if kind == "lognormal":
+        sd = _amount(extra.strip(), unit) if extra else None
+        if sd is None and extra and unit == "time":  # "lognormal 12 minutes sd 6": mean's unit
+            unit_word = rest.split()[-1]
+            sd = hours(f"{extra.strip()} {unit_word}")
+        return WorkTime(kind, mean, sd_hours=sd) if sd and sd > 0 else None
+    if kind == "gamma":
+        try:
+            shape = float(extra) if extra else math.nan
+        except ValueError:
+            return None
+        return WorkTime(kind, mean, shape=shape) if shape > 0 else None
+    return None if extra else WorkTime(kind, mean)
+
+
+def _field_draw(path: Path, key: str, value: object) -> FieldDraw:
+    if isinstance(value, dict):
+        shares = [value[k] for k in value]
+        if any(not isinstance(s, int | float) or isinstance(s, bool) or s < 0 for s in shares) \
+                or not sum(shares) > 0:
+            raise _fail(path, key, "shares must be numbers of at least 0, not all 0",
+                        'write it as { software = 0.3, retail = 0.7 }')
+        total = float(sum(shares))
+        return FieldDraw("choice", choices=tuple(k or None for k in value),
+                         shares=tuple(s / total for s in shares))
+    if isinstance(value, list):
+        if not value:
+            raise _fail(path, key, "an empty list of values", 'write it as ["a", "b"]')
+        texts = tuple(_text(v) or None for v in value)
+        return FieldDraw("choice", choices=texts, shares=(1 / len(texts),) * len(texts))
+    if isinstance(value, str):
+        numeric = _numeric_draw(value)
+        if numeric is not None:
+            return numeric
+    return FieldDraw("constant", choices=(_text(value) or None,))
+
+
+_SIGNED = r"(-?\d+(?:\.\d+)?)"
+_NUMERIC = {
+    "normal": re.compile(rf"^normal\s+{_SIGNED}\s+sd\s+{_SIGNED}$"),
+    "lognormal": re.compile(rf"^lognormal\s+{_SIGNED}\s+sd\s+{_SIGNED}$"),
+    "uniform": re.compile(rf"^uniform\s+{_SIGNED}\s+{_SIGNED}$"),
+    "poisson": re.compile(rf"^poisson\s+{_SIGNED}$"),
+}
+
+
+def _numeric_draw(text: str) -> FieldDraw | None:
+    """`normal MEAN sd SD`, `lognormal MEAN sd SD`, `uniform LOW HIGH`, `poisson MEAN`."""
+    words = " ".join(text.lower().split())
+    for kind, pattern in _NUMERIC.items():
+        match = pattern.match(words)
+        if match:
+            return FieldDraw(kind, tuple(float(g) for g in match.groups()))
+    return None
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _check_keys(path: Path, raw: dict) -> None:
+    unknown = sorted(set(raw) - _KNOWN)
+    if unknown:
+        raise _fail(path, unknown[0], "unknown key", f"the keys are {', '.join(sorted(_KNOWN))}")
+    for table, allowed in _TABLE_KEYS.items():
+        value = raw.get(table)
+        if table in raw and table != "arrivals" and not isinstance(value, dict):
+            raise _fail(path, table, "should be a table", f"write it as [{table}]")
+        extra = sorted(set(value) - allowed) if isinstance(value, dict) else []
+        if extra:
+            raise _fail(path, f"{table}.{extra[0]}", "unknown key",
+                        f"[{table}] takes {', '.join(sorted(allowed))}")
+
+
+def _probability(path: Path, key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise _fail(path, key, f"{value!r} is not a probability", "give a number from 0 to 1")
+    return float(value)
+
+
+def _profile(path: Path, value: object) -> tuple[tuple[float, ...], ...]:
+    rows = value if isinstance(value, list) else []
+    good = len(rows) == 7 and all(
+        isinstance(r, list) and len(r) == 24 and all(
+            isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in r)
+        for r in rows)
+    if not good or not any(w > 0 for r in rows for w in r):
+        raise _fail(path, "arrivals.profile", "not 7 rows of 24 weights of at least 0",
+                    "give one row per weekday (monday first), one weight per hour from 00:00")
+    return tuple(tuple(float(w) for w in r) for r in rows)
+
+
+def _months(path: Path, value: object) -> dict[int, float]:
+    if not isinstance(value, dict):
+        raise _fail(path, "arrivals.month", "should be a table", "write { mar = 2.0, dec = 0.5 }")
+    out = {}
+    for name, weight in value.items():
+        if name.lower()[:3] not in MONTHS:
+            raise _fail(path, f"arrivals.month.{name}", "not a month",
+                        f"use {', '.join(MONTHS)}")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+            raise _fail(path, f"arrivals.month.{name}", f"{weight!r} is not a multiplier",
+                        "give a number of at least 0 (1.0 is an ordinary month)")
+        out[MONTHS.index(name.lower()[:3]) + 1] = float(weight)
+    return out
+
+
+def _mix(path: Path, value: object) -> dict[str, float]:
+    if not isinstance(value, dict) or not value:
+        raise _fail(path, "arrivals.mix", "should be a table of shares", "write hot = 0.2 ...")
+    for name, share in value.items():
+        if isinstance(share, bool) or not isinstance(share, int | float) or share < 0:
+            raise _fail(path, f"arrivals.mix.{name}", f"{share!r} is not a share",
+                        "give a number from 0 to 1")
+    total = sum(value.values())
+    if abs(total - 1) > 1e-6:
+        raise _fail(path, "arrivals.mix", f"the shares add up to {total:g}, not 1",
+                    "make the shares of the blocks sum to 1")
+    return {str(k): float(v) for k, v in value.items()}
+
+
+def _distribution(path: Path, key: str, value: object, unit: str = "time") -> WorkTime:
+    parsed = parse_distribution(value, unit)
+    if parsed is None:
+        fix = _WORK_HELP if unit == "time" else 'write it as "lognormal 5000 sd 2000"'
+        raise _fail(path, key, f"{value!r} is not a distribution", fix)
+    return parsed
+
+
+def _outcomes(path: Path, raw: dict) -> Outcomes:
+    values: dict[str, object] = {}
+    for key in ("connect", "qualify", "opportunity", "win"):
+        if key in raw:
+            values[key] = _probability(path, f"outcomes.{key}", raw[key])
+    if "decay" in raw:
+        values["decay"] = _decay(path, raw["decay"])
+    if "deal_size" in raw:
+        values["deal_size"] = _distribution(path, "outcomes.deal_size", raw["deal_size"],
+                                            "money")
+    if "sales_cycle" in raw:
+        values["sales_cycle"] = _distribution(path, "outcomes.sales_cycle", raw["sales_cycle"])
+    return Outcomes(**values)
+
+
+def _decay(path: Path, value: object) -> str | dict[str, float]:
+    if isinstance(value, str) and value.lower() in DECAY_PRESETS:
+        return value.lower()
+    if isinstance(value, dict) and value:
+        points = {}
+        for delay, multiplier in value.items():
+            if hours(delay) is None:
+                raise _fail(path, f"outcomes.decay.{delay}", "not a delay",
+                            'write the delays as "1 hour", "24 hours"')
+            if isinstance(multiplier, bool) or not isinstance(multiplier, int | float) \
+                    or not multiplier > 0:
+                raise _fail(path, f"outcomes.decay.{delay}", f"{multiplier!r} is not a "
+                            "multiplier", "give a number above 0 (1.0 keeps the base)")
+            points[delay] = float(multiplier)
+        return points
+    raise _fail(path, "outcomes.decay", f"{value!r} is not a decay",
+                f'use {", ".join(repr(p) for p in DECAY_PRESETS)} or a table such as '
+                '{ "1 hour" = 1.0, "24 hours" = 0.0167 }')
+
+
+def _start(path: Path, value: object) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    raise _fail(path, "start", f"{value!r} is not a date", "write it as start = 2026-03-02")
+
+
 def parse_scenario(text: str, path: Path | str = "scenario.toml",
                    overrides: dict[str, object] | None = None) -> Scenario:
     path = Path(path)
@@ -89,16 +378,7 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
     apply_overrides(raw, overrides or {}, path)
-    unknown = sorted(set(raw) - _KNOWN)
-    if unknown:
-        raise _fail(path, unknown[0], "unknown key",
-                    f"the keys are {', '.join(sorted(_KNOWN))}")
-    for table, allowed in (("arrivals", {"rate"}), ("work", {"touch"})):
-        extra = sorted(set(raw.get(table) or {}) - allowed) if isinstance(
-            raw.get(table), dict) else []
-        if extra:
-            raise _fail(path, f"{table}.{extra[0]}", "unknown key",
-                        f"[{table}] takes {', '.join(sorted(allowed))}")
+    _check_keys(path, raw)
     horizon = hours(str(raw.get("horizon", "90 days")))
     if horizon is None or horizon <= 0:
         raise _fail(path, "horizon", f"{raw.get('horizon')!r} is not a duration",
@@ -109,6 +389,7 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
     if rate is None or rate <= 0:
         raise _fail(path, "arrivals.rate", f"{written!r} is not a rate",
                     'write it as "20 per hour"')
+    arrivals = arrivals if isinstance(arrivals, dict) else {}
     teams: dict[str, int] = {}
     for name, team in (raw.get("team") or {}).items():
         reps = team.get("reps") if isinstance(team, dict) else None
@@ -116,16 +397,28 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
             raise _fail(path, f"team.{name}.reps", f"{reps!r} is not a number of reps",
                         "give a whole number of at least 1")
         teams[name] = reps
-    touch = None
     work = raw.get("work", {})
-    if isinstance(work, dict) and "touch" in work:
-        match = _WORK.match(str(work["touch"]).lower())
-        mean = hours(match.group(2)) if match else None
-        if mean is None or mean <= 0:
-            raise _fail(path, "work.touch", f"{work['touch']!r} is not a work time",
-                        'write it as "exponential 12 minutes" or "fixed 10 minutes"')
-        touch = WorkTime(match.group(1), mean)
-    return Scenario(horizon, rate, teams, touch)
+    touch = _distribution(path, "work.touch", work["touch"]) if "touch" in work else None
+    follow_up = _distribution(path, "work.follow_up", work["follow_up"]) \
+        if "follow_up" in work else None
+    discipline = str(work.get("discipline", "first-touch-first")).lower()
+    if discipline not in DISCIPLINES:
+        raise _fail(path, "work.discipline", f"{work.get('discipline')!r} is not a discipline",
+                    f"use {', '.join(DISCIPLINES)}")
+    fields_raw = arrivals.get("fields", {})
+    if not isinstance(fields_raw, dict):
+        raise _fail(path, "arrivals.fields", "should be a table",
+                    'write [arrivals.fields] then score = "normal 60 sd 15"')
+    return Scenario(
+        horizon, rate, teams, touch,
+        start=_start(path, raw.get("start")),
+        profile=_profile(path, arrivals["profile"]) if "profile" in arrivals else None,
+        month=_months(path, arrivals["month"]) if "month" in arrivals else {},
+        mix=_mix(path, arrivals["mix"]) if "mix" in arrivals else None,
+        fields={name: _field_draw(path, f"arrivals.fields.{name}", value)
+                for name, value in fields_raw.items()},
+        follow_up=follow_up, discipline=discipline,
+        outcomes=_outcomes(path, raw.get("outcomes", {})))
 
 
 def load_scenario(path: Path | str, overrides: dict[str, object] | None = None) -> Scenario:

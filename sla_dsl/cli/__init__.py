@@ -6,13 +6,13 @@ import sys
 from collections.abc import Sequence
 
 from sla_dsl import __version__
-from sla_dsl.cli import check, evaluate, fmt, plan, schema, simulate
+from sla_dsl.cli import calibrate, check, diff, evaluate, explain, fmt, plan, schema, simulate, test
 from sla_dsl.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, ArgumentParser
 from sla_dsl.cli.schema import policy_schema
 
 __all__ = ["build_parser", "main", "policy_schema"]
 
-VERBS = (check, fmt, evaluate, plan, simulate, schema)
+VERBS = (check, fmt, test, evaluate, diff, explain, plan, simulate, calibrate, schema)
 
 
 def build_parser() -> ArgumentParser:

@@ -5,47 +5,83 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, progress
+from sla_dsl.cli import simulate_whatif
+from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none
+from sla_dsl.progress import ProgressBar
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator.first_touch import NotSimulated, simulate
+    from simulator import NotSimulated, simulate
+    from simulator.render import render_text
     from sla_dsl.scenario import ScenarioError, load_scenario
 
     policy = policy_or_none(args.policy, "simulated")
     if policy is None:
         return EXIT_USAGE
+    if simulate_whatif.wanted(args):
+        return simulate_whatif.run_whatif(args, policy)
+    problem = _emit_problem(args.emit_history) or _replications_problem(args.replications)
+    if problem:
+        print(f"sla simulate: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         scenario = load_scenario(args.scenario)
-        progress(f"{args.replications} replications of {scenario.horizon_hours:g} hours")
-        doc = simulate(policy, scenario, args.replications, args.seed)
+        presets = 2 if scenario.outcomes.decay == "both" else 1
+        with ProgressBar(args.replications * presets, "replications") as bar:
+            doc = simulate(policy, scenario, args.replications, args.seed,
+                           emit_history=args.emit_history, on_replication=bar.advance)
     except (ScenarioError, NotSimulated) as error:
         print(f"sla simulate: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as error:  # --emit-history could not be written
+        print(f"sla simulate: cannot write {error.filename or args.emit_history}: "
+              f"{error.strerror or error}\n  help: name a file in a folder you can write to",
+              file=sys.stderr)
+        return EXIT_USAGE
     if args.format == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        return EXIT_OK
-    print(f"{doc['policy'] or 'Policy'}: {doc['replications']} replications, seed {doc['seed']}")
-    for clause in doc["clauses"]:
-        a = clause["attainment"]
-        print(f"  {clause['handoff']}: {clause['clause']}  {100 * a['mean']:.1f}% "
-              f"(95% CI {100 * a['ci95'][0]:.1f}-{100 * a['ci95'][1]:.1f}%), mean wait "
-              f"{clause['mean_wait_hours']['mean']:g} h, utilisation "
-              f"{100 * clause['utilisation']['mean']:.0f}%")
+    else:
+        sys.stdout.write(render_text(policy, doc))
     return EXIT_OK
+
+
+def _emit_problem(path: str | None) -> str | None:
+    if path is None:
+        return None
+    target = Path(path)
+    if target.is_dir() or not target.parent.is_dir():
+        return (f"--emit-history {path}: not a file in an existing folder\n"
+                "  help: name a CSV file to write, such as out/history.csv")
+    return None
+
+
+def _replications_problem(count: int) -> str | None:
+    if count < 2:
+        return (f"--replications {count}: an interval needs at least 2 replications\n"
+                "  help: use 20 or more for intervals worth reading")
+    return None
 
 
 def add(commands: argparse._SubParsersAction) -> None:
     simulate = commands.add_parser(
         "simulate", help="simulate lead arrivals and rep bandwidth against the policy",
-        description="A simpy model of the scenario: attainment per clause with 95% confidence "
-                    "intervals over independent, seeded replications. So far: first touch, "
-                    "reps working while the policy's calendar is open, leads arriving at a "
-                    "constant rate around the clock.")
+        description="A model of the scenario (docs/simulate.md): leads arriving by the "
+                    "scenario's profile, routed and dealt as the policy says, worked by reps "
+                    "while its calendar is open, with cadences and outcomes. Per clause, "
+                    "attainment with 95% confidence intervals over independent, seeded "
+                    "replications; utilisation, backlog, monthly goals, consequences.")
     simulate.add_argument("policy", metavar="POLICY")
-    simulate.add_argument("--scenario", required=True, metavar="TOML")
-    simulate.add_argument("--replications", type=int, default=20, metavar="N")
-    simulate.add_argument("--seed", type=int, default=1, metavar="S")
+    simulate.add_argument("--scenario", required=True, metavar="TOML",
+                          help="the scenario: arrivals, teams, work times, outcomes")
+    simulate.add_argument("--replications", type=int, default=20, metavar="N",
+                          help="independent runs per decay preset (default 20, at least 2)")
+    simulate.add_argument("--seed", type=int, default=1, metavar="S",
+                          help="the seed every run's stream is spawned from (default 1)")
     simulate.add_argument("--format", choices=("text", "json"), default="text")
+    simulate.add_argument("--emit-history", metavar="CSV",
+                          help="write replication 0 as an event log in the evaluator's format: "
+                               "'sla evaluate' on it gives the same clause counts")
+    simulate_whatif.add_arguments(simulate)
     simulate.set_defaults(run=run)

@@ -1,0 +1,159 @@
+"""Everything about a run that every replication shares: the policy's blocks as the model works
+them, the reps, the clock and each team's open hours. Built once per process."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from simulator.clock import US, OpenHours, origin_us
+from simulator.engine import GAP_ELAPSED, GAP_OPEN, GAP_WALL, Floor
+from simulator.routing import Block, NotSimulated, Roster, blocks_of, check_mix, roster
+from simulator.witnesses import witnesses
+from sla_dsl import model as m
+from sla_dsl.business_time import BusinessCalendar, ZoneOffsets, calendar_for, to_timedelta
+from sla_dsl.planning import goal_plans
+from sla_dsl.scenario import Scenario, WorkTime
+
+DEFAULT_START = dt.date(2026, 1, 5)  # a fixed Monday, so runs without a date repeat
+_SLACK = 3600.0  # a wall-clock day spacing may be an hour longer across DST
+
+
+@dataclass
+class Context:
+    policy: m.Policy
+    scenario: Scenario
+    blocks: list[Block]
+    roster: Roster
+    start: dt.date
+    origin: int  # µs
+    end: float  # seconds after the origin
+    offsets: ZoneOffsets
+    floor: Floor
+    calendars: list[BusinessCalendar]  # per block: the calendar its clocks count on
+    deal_size: WorkTime | None  # None: neither the scenario nor a goal says; no revenue
+    senders: list[int]  # per block: actor id of the sending party (or -1)
+    actors: list[str]  # reps, then parties
+    witnesses: dict[str, dict[str, str | None]] | None  # per mix label: fields routed there
+
+    @property
+    def width(self) -> int:
+        return max((b.attempts for b in self.blocks), default=1)
+
+    @property
+    def end_us(self) -> int:
+        return self.origin + int(self.end) * US
+
+    def block_of(self, labels: np.ndarray) -> np.ndarray:
+        """Block index per lead from the handoff labels (-1: none, or `to nobody`)."""
+        index = {b.handoff.label: b.index for b in self.blocks}
+        return np.array([index.get(label, -1) for label in labels.tolist()], dtype=np.int64)
+
+
+def _block_calendar(policy: m.Policy, block: Block) -> BusinessCalendar:
+    duration = block.first_within or block.window
+    return calendar_for(policy, duration) if duration is not None else calendar_for(policy)
+
+
+def _calendar_name(duration: m.Duration | None) -> str | None:
+    return duration.calendar.value if duration is not None and duration.calendar else None
+
+
+def _gap(policy: m.Policy, block: Block, opening: dict, origin: int, end: float
+         ) -> tuple[int, float, OpenHours | None]:
+    """How long a rep waits between attempts: `spacing` as the evaluator counts it (in open
+    time for a business spacing), else the lead's window divided by the count."""
+    spacing = block.spacing
+    if spacing is None:
+        return GAP_WALL, 0.0, None
+    plain = to_timedelta(spacing.model_copy(update={"business": False})).total_seconds()
+    if spacing.business:
+        key = _calendar_name(spacing)
+        if key not in opening:
+            opening[key] = OpenHours(calendar_for(policy, spacing), origin, end)
+        return GAP_OPEN, plain, opening[key]
+    return GAP_ELAPSED, plain + (_SLACK if spacing.unit not in ("minute", "hour") else 0.0), None
+
+
+def _deal_size(policy: m.Policy, scenario: Scenario) -> WorkTime | None:
+    if scenario.outcomes.deal_size is not None:
+        return scenario.outcomes.deal_size
+    sizes = [p.deal_size for p in goal_plans(policy) if p.deal_size]
+    return WorkTime("fixed", sizes[0]) if sizes else None
+
+
+def build(policy: m.Policy, scenario: Scenario) -> Context:
+    if scenario.touch is None:
+        raise NotSimulated("the scenario has no [work] touch time: add touch = "
+                           '"exponential 12 minutes"')
+    check_mix(policy, scenario)
+    blocks = blocks_of(policy)
+    if not blocks:
+        raise NotSimulated("the policy hands no leads to anyone: nothing to simulate")
+    team_roster = roster(policy, scenario, blocks)
+    timezone = policy.timezone or "UTC"
+    effective = policy.effective
+    start = scenario.start or (effective.start.value if effective else DEFAULT_START)
+    origin = origin_us(start, timezone)
+    end = scenario.horizon_hours * 3600.0
+    offsets = ZoneOffsets(ZoneInfo(timezone), origin - 3 * 86_400 * US,
+                          origin + int(end + 120 * 86_400) * US)
+    calendars = [_block_calendar(policy, b) for b in blocks]
+    opening: dict[str | None, OpenHours] = {}
+    team_hours = []
+    for team in team_roster.teams:
+        first = next(b for b in blocks if b.team == team)
+        key = _calendar_name(first.first_within or first.window)
+        if key not in opening:
+            opening[key] = OpenHours(calendars[first.index], origin, end)
+        team_hours.append(opening[key])
+    gaps = [_gap(policy, b, opening, origin, end) for b in blocks]
+    floor = Floor(
+        attempts=[b.attempts for b in blocks],
+        until_connected=[b.until_connected or b.window is None for b in blocks],
+        gap_kind=[g[0] for g in gaps], gap=[g[1] for g in gaps], gap_hours=[g[2] for g in gaps],
+        team_of_block=[team_roster.team_index(b.team) for b in blocks],
+        team_of_rep=team_roster.team_of_rep, reps_of_team=team_roster.reps_of_team,
+        hours=team_hours, discipline=scenario.discipline, end=end)
+    parties = sorted({b.handoff.sender.value for b in blocks if b.handoff.sender})
+    actors = team_roster.names + parties
+    senders = [len(team_roster.names) + parties.index(b.handoff.sender.value)
+               if b.handoff.sender else -1 for b in blocks]
+    mixed = witnesses(policy, list(scenario.mix)) if scenario.mix is not None else None
+    return Context(policy, scenario, blocks, team_roster, start, origin, end, offsets, floor,
+                   calendars, _deal_size(policy, scenario), senders, actors, mixed)
+
+
+def open_share(context: Context, team: int) -> float:
+    """The share of the horizon the team's calendar is open."""
+    return context.floor.hours[team].open_seconds(context.end) / context.end
+
+
+def check_load(context: Context, shares: np.ndarray) -> list[str]:
+    """Overload up front: first touches alone needing more rep time than the open hours hold
+    make a backlog that grows without end, and a simulation of it says nothing useful. Full
+    cadences needing more is only a note: connects end cadences early, so the run decides."""
+    scenario = context.scenario
+    notes = []
+    for team, reps in enumerate(context.roster.reps_of_team):
+        blocks = [b for b in context.blocks if context.floor.team_of_block[b.index] == team]
+        share = float(sum(shares[b.index] for b in blocks))
+        load = scenario.arrivals_per_hour * share * scenario.touch.mean_hours
+        open_part = open_share(context, team)
+        if load >= len(reps) * open_part and load > 0:
+            label = blocks[0].handoff.label
+            raise NotSimulated(
+                f"handoff '{label}' is overloaded: {load:.2f} reps' worth of work arrives "
+                f"each hour, and {len(reps)} reps working {100 * open_part:.0f}% of the time "
+                f"can do {len(reps) * open_part:.2f}; the backlog grows without end")
+        follow_ups = sum(float(shares[b.index]) * (b.attempts - 1) for b in blocks)
+        full = load + scenario.arrivals_per_hour * follow_ups * scenario.follow_up_time.mean_hours
+        if full >= len(reps) * open_part:
+            notes.append(
+                f"team {context.roster.teams[team]}: full cadences would need {full:.2f} reps' "
+                f"worth of work an hour, more than {len(reps)} reps can do in the open hours "
+                f"({len(reps) * open_part:.2f}): follow-ups will queue unless leads connect")
+    return notes
