@@ -1,6 +1,6 @@
 """Routing exactly as the policy says: which handoff block takes a lead, and which rep gets it.
 
-The block comes from the evaluator's own rule (`evaluation._Replay.assign_blocks`: the first
+The block comes from the evaluator's own rule (`evaluation.assign_blocks`: the first
 segment a lead matches, then the first block whose target it meets), run over the policy's
 definitions with `sla_dsl.conditions`, so a simulated lead and the same lead read back from an
 emitted history are classified the same way. Reps are dealt by `assign round robin` (weights
@@ -11,7 +11,6 @@ cap the lead waits for the next period), or go to the `assign to` owner; a block
 
 from __future__ import annotations
 
-import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +19,7 @@ from simulator.clock import US
 from sla_dsl import model as m
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.conditions import ConditionEvaluator
-from sla_dsl.evaluation import _Replay
+from sla_dsl.evaluation import assign_blocks
 from sla_dsl.scenario import Scenario
 
 _DAY_US = 86_400 * US
@@ -122,11 +121,9 @@ def classify(policy: m.Policy, scenario: Scenario, fields: dict[str, np.ndarray]
 
 
 def classify_fields(policy: m.Policy, fields: dict[str, np.ndarray], size: int) -> np.ndarray:
-    """The evaluator's routing rule itself, on drawn fields (its `_Replay.assign_blocks`
-    reads only the policy and the lead count from its replay)."""
+    """The evaluator's routing rule itself, on drawn fields."""
     conditions = ConditionEvaluator(policy, fields, size)
-    shim = types.SimpleNamespace(policy=policy, size=size)
-    _, block = _Replay.assign_blocks(shim, conditions, np.ones(size, dtype=bool))
+    _, block = assign_blocks(policy, conditions, np.ones(size, dtype=bool))
     return block
 
 

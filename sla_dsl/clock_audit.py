@@ -25,7 +25,7 @@ import numpy as np
 from sla_dsl import model as m
 from sla_dsl import plain_words as say
 from sla_dsl.business_time import BusinessCalendar, calendar_for
-from sla_dsl.evaluation import NONE, STATUS_NAMES, STOPPED, ClauseResult, _Replay, evaluate
+from sla_dsl.evaluation import NONE, STATUS_NAMES, STOPPED, ClauseResult, Replay, evaluate
 from sla_dsl.formatter import expr as expr_text
 from sla_dsl.formatter import item_line
 from sla_dsl.history import EVENTS, NO_ACTOR, History, local_time
@@ -186,7 +186,7 @@ class _Lead:
     events: list[Event]
     spans: list[tuple[int, int]]
     pauses: list[PauseSpan]
-    replay: _Replay
+    replay: Replay
 
 
 def audit_lead(policy: m.Policy, history: History, lead_id: str,
@@ -220,7 +220,7 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
     if handoff.receiver is None:
         audit.note = f"handed to nobody (handoff {label}): no clock runs"
         return audit
-    replay = _Replay(policy, lead, as_of)
+    replay = Replay(policy, lead, as_of)
     spans = replay.pauses(handoff, np.array([0]), evaluation.handoff_at).get(0, [])
     context = _Lead(policy, handoff, start, as_of, zone, events, spans,
                     _pause_spans(spans, events, zone, handoff), replay)
@@ -350,7 +350,7 @@ def _model_calendar(policy: m.Policy, within: m.Duration) -> m.Calendar | None:
 
 
 def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at: int,
-                  events: list[Event], replay: _Replay) -> int:
+                  events: list[Event], replay: Replay) -> int:
     """Say of each touch whether the `touches` clause counted it, as the evaluator does
     (its spacing rule, its window): the touches a rep is sure they made are the dispute."""
     touches = [e for e in events if e.event in ("touch", "connected")]
@@ -358,7 +358,7 @@ def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at:
     inside = (times >= start) & ((times <= due) | (due == STOPPED))
     counted = np.zeros(len(times), dtype=bool)
     if inside.any():
-        counted[inside] = replay._spaced(handoff, np.zeros(int(inside.sum()), dtype=np.int64),
+        counted[inside] = replay.spaced(handoff, np.zeros(int(inside.sum()), dtype=np.int64),
                                          times[inside])
     spacing = handoff.item("spacing")
     goal = int(item.count.value)

@@ -114,7 +114,12 @@ def _last_per_lead(lead: np.ndarray, values: np.ndarray, size: int, fill) -> np.
     return out
 
 
-class _Replay:
+class Replay:
+    """One history's columns, ready to answer clause questions for many leads at once.
+
+    The clock audit replays a single lead through it too, so one lead's explanation can never
+    disagree with the whole evaluation."""
+
     def __init__(self, policy: m.Policy, history: History, as_of: int | None) -> None:
         self.policy = policy
         self.as_of = int(history.at.max()) if as_of is None and len(history) else (as_of or 0)
@@ -178,28 +183,6 @@ class _Replay:
 
     # ------------------------------------------------------------ which block applies
 
-    def assign_blocks(self, conditions: ConditionEvaluator,
-                      handed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        segments = self.policy.definitions_of("segment")
-        segment = np.full(self.size, None, dtype=object)
-        unassigned = np.ones(self.size, dtype=bool)
-        for definition in segments:
-            hit = unassigned & conditions.definition("bare", definition.name.value)
-            segment[hit] = definition.name.value
-            unassigned &= ~hit
-        block = np.full(self.size, None, dtype=object)
-        open_ = handed.copy()
-        for handoff in self.policy.handoffs:
-            if handoff.target is None:
-                hit = open_
-            elif handoff.target.value in {s.name.value for s in segments}:
-                hit = open_ & (segment == handoff.target.value)
-            else:
-                hit = open_ & conditions.definition("bare", handoff.target.value)
-            block[hit] = handoff.label
-            open_ = open_ & ~hit
-        return segment, block
-
     # ------------------------------------------------------------ clauses
 
     def _status(self, met: np.ndarray, due: np.ndarray) -> np.ndarray:
@@ -238,7 +221,7 @@ class _Replay:
         inside = in_block[lead] & (self.at[rows] >= start[lead]) & (self.at[rows] <= end_of[lead])
         rows = rows[inside]
         lead, at = self.lead[rows], self.at[rows]
-        counted = self._spaced(handoff, lead, at)
+        counted = self.spaced(handoff, lead, at)
         nth = self._nth_counted(lead, at, counted, int(clause.count.value))
         met_at = nth
         if clause.until_connected:
@@ -305,7 +288,7 @@ class _Replay:
         self._pause_cache[key] = found
         return found
 
-    def _spaced(self, handoff: m.Handoff, lead: np.ndarray, at: np.ndarray) -> np.ndarray:
+    def spaced(self, handoff: m.Handoff, lead: np.ndarray, at: np.ndarray) -> np.ndarray:
         """Which touches count: the first of each lead, then each one at least `spacing` after
         the touch before it (a burst of quick attempts is one attempt)."""
         first = _run_starts(lead)
@@ -373,6 +356,34 @@ def _paused_due(start: int, due: int, intervals: list[tuple[int, int]],
     return due
 
 
+def assign_blocks(policy: m.Policy, conditions: ConditionEvaluator, handed: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per lead, its segment (the first that fits) and the handoff block that works it.
+
+    The first block whose target fits takes the lead, in the policy's order: the simulator
+    routes its drawn leads with this same function, so both read a policy alike."""
+    size = len(handed)
+    segments = policy.definitions_of("segment")
+    segment = np.full(size, None, dtype=object)
+    unassigned = np.ones(size, dtype=bool)
+    for definition in segments:
+        hit = unassigned & conditions.definition("bare", definition.name.value)
+        segment[hit] = definition.name.value
+        unassigned &= ~hit
+    block = np.full(size, None, dtype=object)
+    open_ = handed.copy()
+    for handoff in policy.handoffs:
+        if handoff.target is None:
+            hit = open_
+        elif handoff.target.value in {s.name.value for s in segments}:
+            hit = open_ & (segment == handoff.target.value)
+        else:
+            hit = open_ & conditions.definition("bare", handoff.target.value)
+        block[hit] = handoff.label
+        open_ = open_ & ~hit
+    return segment, block
+
+
 def fields_needed(policy: m.Policy) -> set[str]:
     """The lead fields an evaluation reads: the policy's, `amount` for revenue, and the
     touchpoints' `campaign` and `channel` when the policy attributes revenue."""
@@ -390,14 +401,14 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
 
     `on_block` is told each handoff block's label once its clauses are done (blocks `to
     nobody` have none), so a progress bar can move while a big history is replayed."""
-    replay = _Replay(policy, history, as_of)
+    replay = Replay(policy, history, as_of)
     start = replay.handoff_times()
     handed = start != NONE
     fields = fields_used(policy)
     conditions = ConditionEvaluator(policy, replay.attributes_at(start, fields), replay.size)
     now = ConditionEvaluator(
         policy, replay.attributes_at(np.full(replay.size, replay.as_of), fields), replay.size)
-    segment, block = replay.assign_blocks(conditions, handed)
+    segment, block = assign_blocks(policy, conditions, handed)
     evaluation = Evaluation(policy, history, replay.as_of, start, block, segment,
                             replay.owners(), conditions, now)
     for handoff in policy.handoffs:
