@@ -22,7 +22,7 @@ from sla_dsl.business_time import (
     deadlines,
     open_time_between_many,
 )
-from sla_dsl.evaluation import BREACHED, NONE, ClauseResult, Evaluation
+from sla_dsl.evaluation import BREACHED, NONE, STOPPED, ClauseResult, Evaluation
 from sla_dsl.history import local_time
 
 
@@ -56,27 +56,30 @@ def actions_for(evaluation: Evaluation, result: ClauseResult) -> list[Actions]:
     if not blocks:
         return out
     duration = _clause_duration(policy, result)
+    # a clock paused with no end has no due time: nothing is timed from it until it resumes
+    timed = (result.due != STOPPED) & (result.due != NONE)
     for block in blocks:
         for action in block.actions:
             if isinstance(action, m.Warn) and duration is not None:
                 start = evaluation.handoff_at[result.leads]
                 calendar = calendar_for(policy, duration)
-                allowed = open_time_between_many(start, result.due, calendar) \
-                    if duration.business else result.due - start
+                due = np.where(timed, result.due, start)
+                allowed = open_time_between_many(start, due, calendar) \
+                    if duration.business else due - start
                 share = (allowed * float(action.at.value) / 100).astype(np.int64)
                 fires = (add_open_time_many(start, share, calendar) if duration.business
                          else start + share)
-                mask = _still_open(result, fires)
+                mask = timed & _still_open(result, fires)
                 out.append(_actions("warn", result, None, mask, fires, evaluation.as_of))
                 continue
-            mask = result.status == BREACHED
+            mask = (result.status == BREACHED) & timed
             if isinstance(action, m.Strike):
                 out.append(_actions("strike", result, None, mask, result.due, evaluation.as_of))
             elif isinstance(action, m.Escalate | m.Reassign):
                 fires = result.due.copy()
                 if action.after is not None:
-                    fires = deadlines(result.due, action.after,
-                                      calendar_for(policy, action.after))
+                    fires[timed] = deadlines(result.due[timed], action.after,
+                                             calendar_for(policy, action.after))
                 name = "escalate" if isinstance(action, m.Escalate) else "reassign"
                 to = action.to.value if isinstance(action, m.Escalate) else None
                 out.append(_actions(name, result, to, mask & _still_open(result, fires), fires,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 
@@ -131,3 +132,22 @@ def test_no_breach_no_consequence():
     doc = report.document(evaluate(policy, events))
     assert doc["consequences"] == [] and doc["strikes"] == []
     assert np.isclose(doc["summary"]["clauses"][0]["attainment"], 100.0)
+
+
+def test_a_clock_paused_for_good_times_no_consequence(capsys):
+    """L1 is on hold from its handoff on and never resumes: its clocks have no due time, so no
+    warning, escalation or strike is timed from one (this once crashed on the 'stopped' due
+    time); L2, touched days late, still gets the first-touch consequences of new-breed."""
+    from sla_dsl.cli import main
+
+    from .conftest import FIXTURES, ROOT
+
+    code = main(["evaluate", str(ROOT / "policies" / "new-breed.sla"), "--history",
+                 str(FIXTURES / "histories" / "on_hold_forever.csv"), "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    by_lead = {lead["lead_id"]: lead for lead in doc["leads"]}
+    first_touch = {c["clause"]: c for c in by_lead["L1"]["clauses"]}["first touch"]
+    assert (first_touch["status"], first_touch["due"]) == ("pending", None)
+    acted_on = {a["lead_id"] for a in doc["consequences"]}
+    assert "L1" not in acted_on and "L2" in acted_on
