@@ -110,6 +110,9 @@ BAD_SUPPRESSION = _code(
     "W508", "bad-suppression", "a suppression comment with no reason or an unknown code"
 )
 UNUSED_SUPPRESSION = _code("W509", "unused-suppression", "a suppression that silences nothing")
+UNMEASURED_SHARE = _code(
+    "W510", "unmeasured-share", "a goal's party share with no `attribution` to measure it"
+)
 
 
 def all_codes() -> list[Code]:

@@ -167,6 +167,7 @@ def test_every_lead_below_handoffs_that_take_everything_never_applies():
 # ---------------------------------------------------------------- W505: goal and commitments
 
 GOAL = ("stage sql when score >= 70\nhandoff sql from marketing to sales\n"
+        "attribution last touch\n"
         "goal revenue 300000 USD per month {\n  marketing share 70%\n"
         "  deal size 15000 USD\n  close rate 20%\n}\n")  # 70 leads a month
 
@@ -179,7 +180,7 @@ GOAL = ("stage sql when score >= 70\nhandoff sql from marketing to sales\n"
 ])
 def test_a_goal_is_held_against_the_most_generous_reading_of_the_commitment(promise, warned):
     text = GOAL + f"commit marketing to sales {{\n  deliver at least {promise}\n}}\n"
-    assert found(text) == ([("W505", 4)] if warned else [])
+    assert found(text) == ([("W505", 5)] if warned else [])
 
 
 def test_only_the_sharing_partys_commitments_count_and_no_commitment_means_no_check():

@@ -15,6 +15,7 @@ from sla_dsl.diagnostics import Reporter
 def check_attribution(policy: m.Policy, reporter: Reporter) -> None:
     statement = policy.attribution
     if statement is None:
+        _check_shares(policy, reporter)
         for commitment in policy.commitments:
             for item in commitment.items:
                 if isinstance(item, m.DeliverMoney) and item.measure == "revenue":
@@ -31,6 +32,21 @@ def check_attribution(policy: m.Policy, reporter: Reporter) -> None:
                        "a half-life is counted in elapsed time: a touchpoint ages at night "
                        "and on weekends too",
                        f"write it without 'business', such as: {_elapsed(statement.half_life)}")
+
+
+def _check_shares(policy: m.Policy, reporter: Reporter) -> None:
+    """A share of a revenue goal is measured on credited revenue; without an attribution
+    model nobody is credited, so the share can never be met and `goal missed` never reads it."""
+    for goal in policy.goals:
+        for item in goal.items:
+            if isinstance(item, m.Share):
+                reporter.warning(
+                    codes.UNMEASURED_SHARE, item.span,
+                    f"'{item.party.value}' has a share of the revenue goal, but without an "
+                    "attribution line no revenue is credited to it",
+                    "add an attribution line, such as: attribution last touch",
+                    notes=("a share is measured on the revenue of won deals credited to the "
+                           "party by the `attribution` model",))
 
 
 def _elapsed(duration: m.Duration) -> str:
