@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
 from typing import Literal
-from urllib.parse import quote
 
-from sla_dsl import __version__
+from sla_dsl import sarif
 from sla_dsl.codes import Code, all_codes
 from sla_dsl.model import Span
 
@@ -136,27 +134,11 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
     return json.dumps([d.to_dict() for d in diagnostics], indent=2)
 
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-
 def _sarif_rule(code: Code) -> dict:
-    level = "warning" if code.code.startswith("W") else "error"
-    return {
-        "id": code.code,
-        "name": code.name,
-        "shortDescription": {"text": code.summary},
-        "fullDescription": {"text": code.summary},
-        "help": {"text": f"{code.summary}. Each code is described in docs/rules/ of sla_dsl."},
-        "defaultConfiguration": {"level": level},
-    }
-
-
-def _sarif_uri(path: str) -> str:
-    """Relative paths stay relative (code scanning resolves them against the checkout)."""
-    pure = PurePath(path)
-    if pure.is_absolute():
-        return Path(path).as_uri()
-    return quote(pure.as_posix())
+    return sarif.rule(code.code, code.summary, name=code.name,
+                      level="warning" if code.code.startswith("W") else "error",
+                      help_text=f"{code.summary}. Each code is described in docs/rules/ of "
+                                "sla_dsl.")
 
 
 def _sarif_result(diagnostic: Diagnostic, index: int) -> dict:
@@ -164,20 +146,13 @@ def _sarif_result(diagnostic: Diagnostic, index: int) -> dict:
     if diagnostic.help:
         text += f"\nhelp: {diagnostic.help}"
     text += "".join(f"\nnote: {note}" for note in diagnostic.notes)
-    location: dict = {"artifactLocation": {"uri": _sarif_uri(diagnostic.path)}}
+    region = None
     if diagnostic.span:
         span = diagnostic.span
-        location["region"] = {
-            "startLine": span.line, "startColumn": span.column,
-            "endLine": span.end_line, "endColumn": span.end_column,
-        }
-    return {
-        "ruleId": diagnostic.code.code,
-        "ruleIndex": index,
-        "level": diagnostic.severity,
-        "message": {"text": text},
-        "locations": [{"physicalLocation": location}],
-    }
+        region = {"startLine": span.line, "startColumn": span.column,
+                  "endLine": span.end_line, "endColumn": span.end_column}
+    return sarif.result(diagnostic.code.code, diagnostic.severity, text, diagnostic.path,
+                        region=region, rule_index=index)
 
 
 def sarif_log(diagnostics: list[Diagnostic], tool_version: str | None = None) -> dict:
@@ -189,19 +164,9 @@ def sarif_log(diagnostics: list[Diagnostic], tool_version: str | None = None) ->
         if diagnostic.code.code not in index:
             index[diagnostic.code.code] = len(catalogue)
             catalogue.append(diagnostic.code)
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "sla",
-                "version": tool_version or __version__,
-                "rules": [_sarif_rule(code) for code in catalogue],
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": [_sarif_result(d, index[d.code.code]) for d in diagnostics],
-        }],
-    }
+    return sarif.log("sla", [_sarif_rule(code) for code in catalogue],
+                     [_sarif_result(d, index[d.code.code]) for d in diagnostics],
+                     version=tool_version, column_kind="unicodeCodePoints")
 
 
 def render_sarif(diagnostics: list[Diagnostic]) -> str:

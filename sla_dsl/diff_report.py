@@ -7,11 +7,7 @@ Lead lists are cut to a few ids with a count in the views a person reads; the JS
 
 from __future__ import annotations
 
-import json
-from pathlib import Path, PurePath
-from urllib.parse import quote
-
-from sla_dsl.diagnostics import SARIF_SCHEMA
+from sla_dsl import sarif
 
 SHOWN_LEADS = 10
 _KIND_WIDTH = len("reordered")
@@ -304,8 +300,6 @@ def render_sarif(doc: dict) -> str:
     and one for the replay's impact (an error when it fails the gate). Not `sla check`'s
     SARIF (`diagnostics.sarif_log`): a change is no diagnostic and has no code; the rules
     here are the kinds of change."""
-    from sla_dsl import __version__
-
     new_file = _file_of(doc["new"])
     results = []
     for change in doc["changes"]:
@@ -318,30 +312,9 @@ def render_sarif(doc: dict) -> str:
         message = _impact_summary(impact) + ("\n" + _verdict(doc) if doc.get("gate") else "")
         results.append(_sarif_result("policy-impact", "error" if failed else "note", message,
                                      new_file, None))
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "sla diff", "version": __version__,
-                "rules": [{"id": f"policy-{name}", "shortDescription": {"text": text}}
-                          for name, text in _SARIF_RULES.items()],
-            }},
-            "results": results,
-        }],
-    }
-    return json.dumps(log, indent=2) + "\n"
-
-
-def _uri(path: str) -> str:
-    """As `sla check --format sarif` writes it: relative stays relative to the checkout."""
-    pure = PurePath(path)
-    return Path(path).as_uri() if pure.is_absolute() else quote(pure.as_posix())
+    rules = [sarif.rule(f"policy-{name}", text) for name, text in _SARIF_RULES.items()]
+    return sarif.dumps(sarif.log("sla diff", rules, results))
 
 
 def _sarif_result(rule: str, level: str, text: str, file: str, region: dict | None) -> dict:
-    location: dict = {"artifactLocation": {"uri": _uri(file)}}
-    if region:
-        location["region"] = region
-    return {"ruleId": rule, "level": level, "message": {"text": text},
-            "locations": [{"physicalLocation": location}]}
+    return sarif.result(rule, level, text, file, region=region)

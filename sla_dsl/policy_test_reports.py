@@ -7,13 +7,11 @@ wherever it is shown: the case file and line, the lead, the clause, expected and
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path, PurePath
-from urllib.parse import quote
 
-from sla_dsl import __version__
+from sla_dsl import sarif
 from sla_dsl.policy_tests import CaseResult, Coverage, Problem
 
 _LABEL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
@@ -167,7 +165,6 @@ def render_github(results: Sequence[CaseResult], seconds: float,
 # ============================================================================ SARIF
 
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _RULES = (
     ("test-failed", "failed", "error",
      "A policy test case expected a status or consequence the evaluator did not give."),
@@ -177,20 +174,6 @@ _RULES = (
     ("clause-not-tested", "uncovered", "warning",
      "No policy test case exercises this clause."),
 )
-
-
-def _uri(path: Path | str) -> str:
-    pure = PurePath(path)
-    return Path(path).as_uri() if pure.is_absolute() else quote(pure.as_posix())
-
-
-def _sarif_result(rule: int, level: str, path: Path | str, line: int | None,
-                  text: str) -> dict:
-    location: dict = {"artifactLocation": {"uri": _uri(path)}}
-    if line:
-        location["region"] = {"startLine": line}
-    return {"ruleId": _RULES[rule][0], "ruleIndex": rule, "level": level,
-            "message": {"text": text}, "locations": [{"physicalLocation": location}]}
 
 
 def sarif_log(results: Sequence[CaseResult], coverages: Sequence[Coverage] = (),
@@ -209,21 +192,18 @@ def sarif_log(results: Sequence[CaseResult], coverages: Sequence[Coverage] = (),
         failing = fail_under is not None and cov.percent < fail_under
         found.append(_sarif_result(2, "error" if failing else "warning", cov.policy_path,
                                    item.line, f"no test case exercises '{item.label}'"))
-    rules = [{"id": rule_id, "name": name,
-              "shortDescription": {"text": text}, "fullDescription": {"text": text},
-              "help": {"text": f"{text} See docs/testing.md of sla_dsl."},
-              "defaultConfiguration": {"level": level}}
+    rules = [sarif.rule(rule_id, text, name=name, level=level,
+                        help_text=f"{text} See docs/testing.md of sla_dsl.")
              for rule_id, name, level, text in _RULES]
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "sla test", "version": __version__, "rules": rules}},
-            "results": found,
-        }],
-    }
+    return sarif.log("sla test", rules, found)
+
+
+def _sarif_result(rule: int, level: str, path: Path | str, line: int | None,
+                  text: str) -> dict:
+    return sarif.result(_RULES[rule][0], level, text, path,
+                        region={"startLine": line} if line else None, rule_index=rule)
 
 
 def render_sarif(results: Sequence[CaseResult], coverages: Sequence[Coverage] = (),
                  fail_under: float | None = None) -> str:
-    return json.dumps(sarif_log(results, coverages, fail_under), indent=2) + "\n"
+    return sarif.dumps(sarif_log(results, coverages, fail_under))
