@@ -35,7 +35,7 @@ _HOUR = 3600 * _US
 _DAY = 24 * _HOUR
 
 
-def _arrivals(rng: np.random.Generator, leads: int, start: dt.date, days: int,
+def office_hours_arrivals(rng: np.random.Generator, leads: int, start: dt.date, days: int,
               zone: ZoneInfo) -> np.ndarray:
     """Weekday office-hours arrivals (09:00-17:00 local), as µs since the epoch."""
     dates = [start + dt.timedelta(days=d) for d in range(days)]
@@ -52,7 +52,7 @@ def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New
     """The history as columns (lead_id, at as µs, event, actor and field columns)."""
     rng = np.random.default_rng(seed)
     zone = ZoneInfo(timezone)
-    created = _arrivals(rng, leads, start, days, zone)
+    created = office_hours_arrivals(rng, leads, start, days, zone)
     ids = np.array([f"L{n:07d}" for n in range(leads)])
     score = rng.integers(5, 100, leads)
     handed = score >= 35

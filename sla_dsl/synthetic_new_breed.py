@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.synthetic import office_hours_arrivals
+
 TITLES = np.array(["CMO", "VP Marketing", "Head of Sales", "CEO", "Founder", "Director of Sales",
                    "Marketing Manager", "Analyst", "Sales Operations Specialist", "Student"])
 INDUSTRIES = np.array(["software", "saas", "fintech", "healthtech", "professional services",
@@ -36,22 +38,11 @@ _HOUR = 3600 * _US
 _DAY = 24 * _HOUR
 
 
-def _arrivals(rng: np.random.Generator, leads: int, start: dt.date, days: int,
-              zone: ZoneInfo) -> np.ndarray:
-    """Weekday office-hours conversions (09:00-17:00 local), as µs since the epoch."""
-    dates = [start + dt.timedelta(days=d) for d in range(days)]
-    weekdays = [d for d in dates if d.weekday() < 5] or dates
-    chosen = rng.integers(0, len(weekdays), leads)
-    midnights = np.array([
-        int(dt.datetime.combine(d, dt.time(), zone).timestamp()) * _US for d in weekdays])
-    return np.sort(midnights[chosen] + rng.integers(9 * 3600, 17 * 3600, leads) * _US)
-
-
 def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New_York",
              seed: int = 7) -> dict[str, np.ndarray]:
     """The history as columns (lead_id, at as µs, event, actor and field columns)."""
     rng = np.random.default_rng(seed)
-    created = _arrivals(rng, leads, start, days, ZoneInfo(timezone))
+    created = office_hours_arrivals(rng, leads, start, days, ZoneInfo(timezone))
     ids = np.array([f"NB{n:05d}" for n in range(leads)])
     parts: list[dict[str, np.ndarray]] = []
 
