@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, progress
+from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, progress, write_file
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,11 +42,7 @@ def run(args: argparse.Namespace) -> int:
     report = (json.dumps(calibration_dict(calibration), indent=2, default=sorted) + "\n"
               if args.format == "json" else render_report(calibration))
     if args.output:
-        try:
-            Path(args.output).write_text(toml, encoding="utf-8")
-        except OSError as error:
-            print(f"sla calibrate: cannot write {args.output}: {error.strerror}",
-                  file=sys.stderr)
+        if not write_file(args.output, toml, "calibrate"):
             return EXIT_USAGE
         sys.stdout.write(report)
         print(f"sla calibrate: wrote {args.output}", file=sys.stderr)

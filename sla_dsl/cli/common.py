@@ -68,3 +68,15 @@ def progress(message: str) -> None:
     """Long work says what it is doing, on stderr, where a terminal is watching."""
     if sys.stderr.isatty():
         print(f"sla: {message}", file=sys.stderr, flush=True)
+
+
+def write_file(path: str, text: str, verb: str) -> bool:
+    """Write an output file; a path that cannot be written is the user's to fix, not a bug."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        print(f"sla {verb}: cannot write {path}: {error.strerror or error}\n"
+              "  help: name a file in a directory that exists and that you may write to",
+              file=sys.stderr)
+        return False
+    return True

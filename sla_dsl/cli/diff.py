@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, checked, progress
+from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, checked, progress, write_file
 from sla_dsl.diagnostics import Diagnostic, render_text
 from sla_dsl.model import Policy
 from sla_dsl.source import Source, decode_policy, read_policy
@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
                  "json": lambda d: json.dumps(d, indent=2) + "\n"}
     text = renderers[args.format](doc)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        if not write_file(args.output, text, "diff"):
+            return EXIT_USAGE
         progress(f"wrote {args.output}")
     else:
         sys.stdout.write(text)

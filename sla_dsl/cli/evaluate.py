@@ -5,22 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none
+from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, write_file
 from sla_dsl.stage_progress import StageProgress
-
-
-def _written(path: str, text: str) -> bool:
-    """Write a report file; a path that cannot be written is the user's to fix, not a bug."""
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as error:
-        print(f"sla evaluate: cannot write {path}: {error.strerror or error}\n"
-              "  help: name a file in a directory that exists and that you may write to",
-              file=sys.stderr)
-        return False
-    return True
 
 
 def as_of_instant(text: str | None, timezone: str) -> int | None:
@@ -93,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                                       speed_goals=html_report.first_touch_goals(policy)) \
                 if args.html else None
     for path, content in ((args.output, text), (args.html, page)):
-        if path and not _written(path, content):
+        if path and not write_file(path, content, "evaluate"):
             return EXIT_USAGE
         if path:
             bar.note(f"wrote {path}")

@@ -9,25 +9,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, progress
+from sla_dsl.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    policy_or_none,
+    progress,
+    write_file,
+)
 from sla_dsl.history import History
 from sla_dsl.model import Policy
 
 
-def _write(text: str, output: str | None) -> int:
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as error:
-            print(f"sla: cannot write {output}: {error.strerror}\n"
-                  "  help: name a file in a directory that exists and that you may write to",
-                  file=sys.stderr)
-            return EXIT_USAGE
-        progress(f"wrote {output}")
-    else:
+def _write(text: str, output: str | None, verb: str) -> int:
+    if not output:
         sys.stdout.write(text)
+        return EXIT_OK
+    if not write_file(output, text, verb):
+        return EXIT_USAGE
+    progress(f"wrote {output}")
     return EXIT_OK
 
 
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     document = agreement(policy)
     text = render_html(document) if args.format == "html" else render_markdown(document)
-    return _write(text, args.output)
+    return _write(text, args.output, "explain")
 
 
 def explain_lead(args: argparse.Namespace, policy: Policy, history: History,
@@ -58,7 +59,7 @@ def explain_lead(args: argparse.Namespace, policy: Policy, history: History,
         return EXIT_USAGE
     text = json.dumps(document(audit), indent=2) + "\n" if args.format == "json" \
         else render_text(audit)
-    written = _write(text, args.output)
+    written = _write(text, args.output, "evaluate")
     if written != EXIT_OK:
         return written
     if args.strict and history.counts.rejected:

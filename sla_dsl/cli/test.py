@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, progress
+from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, progress, write_file
 
 
 def _percent(text: str) -> float:
@@ -62,11 +62,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         report = reports.render_sarif(results, coverages, fail_under)
     if args.output:
-        try:
-            Path(args.output).write_text(report, encoding="utf-8")
-        except OSError as error:
-            print(f"sla test: cannot write {args.output}: {error.strerror or error}",
-                  file=sys.stderr)
+        if not write_file(args.output, report, "test"):
             return EXIT_USAGE
         if args.format != "text":  # the log still shows what happened
             sys.stdout.write(text + ("\n" + coverage_text if coverage_text else ""))
