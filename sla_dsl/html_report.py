@@ -30,7 +30,6 @@ from sla_dsl.svg_charts import Bar, Series, bar_chart, cell_bar, line_chart, num
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 SHOWN_REJECTS = 20
-SHOWN_RECORDS = 50  # rows of a list in a section this page does not know (attribution)
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1b1b;
@@ -465,85 +464,104 @@ def _latest_breaches(doc: dict) -> str:
                     escape(r["owner"] or "-")] for r in rows))
 
 
-def _attribution(section: object, caption: str = "Attribution", level: int = 3) -> str:
-    """Whatever shape the attribution takes: plain values as a definition list, lists of
-    records as tables, nested parts under headings, so a new key shows up without a change
-    here."""
-    if isinstance(section, list):
-        more = len(section) - SHOWN_RECORDS
-        cut = (f'<p class="muted">... and {more:,} more in the JSON document '
-               "(<code>--format json</code>).</p>") if more > 0 else ""
-        records = [r for r in section[:SHOWN_RECORDS] if isinstance(r, dict)]
-        if records and len(records) == len(section[:SHOWN_RECORDS]):
-            return _records(records, caption, level) + cut
-        return ("<ul>" + "".join(f"<li>{escape(_plain(v))}</li>"
-                                 for v in section[:SHOWN_RECORDS]) + "</ul>" + cut)
-    if not isinstance(section, dict):
-        return f"<p>{escape(_plain(section))}</p>"
-    plain = {k: v for k, v in section.items() if not isinstance(v, list | dict)}
-    parts = []
-    if plain:
-        parts.append("<dl>" + "".join(f"<dt>{escape(str(k).replace('_', ' '))}</dt>"
-                                      f"<dd>{escape(_plain(v))}</dd>"
-                                      for k, v in plain.items()) + "</dl>")
-    for key, value in section.items():
-        if key in plain or not value:
-            continue
-        title = str(key).replace("_", " ")
-        heading = f"h{min(level, 6)}"
-        parts.append(f"<{heading}>{escape(title)}</{heading}>\n"
-                     + _attribution(value, f"{caption}: {title}", level + 1))
+def _attribution(section: dict) -> str:
+    """Who earned the revenue: the split rule in words, credit by party and campaign as charts,
+    by person, team, channel and month as tables, the revenue goals on credited revenue, and the
+    funnel rates the goal assumed beside the ones the history shows."""
+    totals, currency = section["totals"], section.get("currency") or ""
+    model = section["model"] + (f" with a half-life of {section['half_life']}"
+                                if section.get("half_life") else "")
+    parts = [f"<p>Each won deal's amount is split over the touchpoints before the win by the "
+             f"policy's model, <strong>{escape(model)}</strong>: {totals['deals']:,} deals, "
+             f"{escape(number(totals['amount']))} {escape(currency)}. "
+             + (f"{totals['without_touchpoints']:,} deals had no touchpoint; their owner is "
+                "credited with the whole amount. " if totals["without_touchpoints"] else "")
+             + "</p>", f'<p class="muted">Rounding: {escape(section["rounding"])}.</p>']
+    parts.append(_credit_chart("credit-party", "party", section["by_party"], totals, currency))
+    parts.append(_credit_chart("credit-campaign", "campaign", section["by_campaign"], totals,
+                               currency, missing="no campaign (sales touches)"))
+    for key, title in (("person", "person"), ("team", "team"), ("channel", "channel"),
+                       ("month", "month of the win")):
+        rows = section[f"by_{key}"]
+        parts.append(_table(
+            f"Credit by {title}", (title, f"credited ({currency})", "share of all revenue",
+                                   "deals (in shares)", "touchpoints"),
+            ([escape(r[key] or "-"), escape(number(r["amount"])),
+              _share_cell(_share(r["amount"], totals["amount"])),
+              escape(number(round(r["deals"], 2))), f"{r['touchpoints']:,}"] for r in rows),
+            numeric=(1, 2, 3, 4)))
+    parts.extend(_revenue_goal(goal) for goal in section.get("goals") or [])
+    if section.get("recalculation"):
+        parts.append(_recalculation(section["recalculation"], currency))
     return "\n".join(parts)
 
 
-def _records(records: list[dict], caption: str, level: int) -> str:
-    """A table of records; at the top level a column of nested records shows their count in
-    the cell, and for a handful of rows (a goal and its periods, say) their own tables follow.
-    Deeper down, nested records are written out in the cell."""
-    headers = list(dict.fromkeys(k for r in records for k in r))
-    nested = {h for h in headers if any(_is_records(r.get(h)) for r in records)} \
-        if level <= 4 else set()
-    numeric = [i for i, h in enumerate(headers)
-               if all(isinstance(r.get(h), int | float) and not isinstance(r.get(h), bool)
-                      for r in records)]
-
-    def cell(record: dict, header: str) -> str:
-        value = record.get(header)
-        if header in nested and isinstance(value, list):
-            return f"{len(value):,} {header.replace('_', ' ')}"
-        return escape(_plain(value))
-
-    out = [_table(caption, [h.replace("_", " ") for h in headers],
-                  ([cell(r, h) for h in headers] for r in records), numeric=numeric)]
-    if len(records) <= 5:
-        heading = f"h{min(level, 6)}"
-        for record in records:
-            for header in headers:
-                if header in nested and _is_records(record.get(header)):
-                    title = (f"{header.replace('_', ' ')} of {headers[0].replace('_', ' ')} "
-                             f"{_plain(record.get(headers[0]))}")
-                    out.append(f"<{heading}>{escape(title)}</{heading}>\n"
-                               + _attribution(record[header], f"{caption}: {title}",
-                                              level + 1))
-    return "\n".join(out)
+def _share(part: float, whole: float) -> float | None:
+    return 100 * part / whole if whole else None
 
 
-def _is_records(value: object) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+def _share_cell(value: float | None) -> str:
+    return f"{_percent(value)}{cell_bar(value, judged=False)}"
 
 
-def _plain(value: object) -> str:
-    if value is None or value == [] or value == {}:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return number(round(value, 2))
-    if isinstance(value, list):
-        return ", ".join(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
-    return str(value)
+def _credit_chart(ident: str, key: str, rows: list[dict], totals: dict, currency: str,
+                  missing: str = "-") -> str:
+    if not rows:
+        return ""
+    bars = [Bar(r[key] or missing, r["amount"],
+                note=f"({_percent(_share(r['amount'], totals['amount']))})") for r in rows]
+    desc = f"Revenue credited per {key}: " + "; ".join(
+        f"{b.label} {number(b.value)} {currency} {b.note}" for b in bars) + "."
+    svg = bar_chart(ident, f"Credit by {key}", desc, bars, x_label=f"credited {currency}",
+                    width=620)
+    return f"<h3>Credit by {escape(key)}</h3>\n" + _figure(svg, desc, "")
+
+
+def _revenue_goal(goal: dict) -> str:
+    """Each period of a `goal revenue`: revenue won against the goal, and each party's credited
+    revenue against its share."""
+    currency = goal.get("currency") or ""
+    parties = list(dict.fromkeys(s["party"] for p in goal["periods"] for s in p["shares"]))
+    headers = ["period from", f"won ({currency})", "of the goal"]
+    headers += [f"{party}: credited / share" for party in parties]
+    headers += ["state", "credits owed"]
+
+    def row(period: dict) -> list[str]:
+        shares = {s["party"]: s for s in period["shares"]}
+        cells = [escape(period["start"]), escape(number(period["revenue"])),
+                 _attainment_cell(period["attainment"])]
+        for party in parties:
+            share = shares.get(party)
+            cells.append("-" if share is None else
+                         f"{escape(number(share['credited']))} / {escape(number(share['goal']))}"
+                         f"{cell_bar(share['attainment'])}")
+        state = ("in progress" if not period["complete"] else
+                 "missed, in grace" if period["missed"] and period["in_grace"] else
+                 '<span class="bad">missed</span>' if period["missed"] else "met")
+        return [*cells, state, escape(", ".join(period["credits_owed"]) or "-")]
+
+    return _table(f"Revenue goal: {number(goal['goal'])} {currency} per {goal['per']}",
+                  headers, (row(p) for p in goal["periods"]), numeric=(1, 2))
+
+
+def _recalculation(recalculation: dict, currency: str) -> str:
+    """The seed's monthly recalculation: the rates the goal assumed beside the actuals."""
+    assumed = recalculation.get("assumed") or {}
+
+    def said(key: str, unit: str) -> str:
+        value = assumed.get(key)
+        return "" if value is None else f" (assumed {number(value)}{unit})"
+
+    headers = ("month", f"close rate{said('close_rate', '%')}",
+               f"deal size{said('deal_size', ' ' + currency)}",
+               f"marketing-generated share{said('share', '%')}", "credited to marketing",
+               "sales cycle (days)")
+    return _table("Funnel rates: actual against the goal's assumptions", headers, (
+        [escape(r["month"]), _percent(r["close_rate"]),
+         escape(number(r["deal_size"])) if r["deal_size"] is not None else "-",
+         _percent(r["share"]), _percent(r["credited_share"]),
+         escape(number(r["sales_cycle_days"])) if r["sales_cycle_days"] is not None else "-"]
+        for r in recalculation["months"]), numeric=(1, 2, 3, 4, 5))
 
 
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"

@@ -156,7 +156,9 @@ def bar_chart(ident: str, title: str, desc: str, bars: Sequence[Bar], *, x_label
               width: int = 460, bar_height: int = 22) -> str:
     """Horizontal bars, one per label, each with an optional goal mark (a dark tick)."""
     label_width = min(200, 14 + 7 * max((len(b.label) for b in bars), default=4))
-    left, right = label_width, width - 60
+    # room right of the longest bar for its value and note
+    shown_width = 6 * max((len(number(b.value or 0)) + len(b.note) + 1 for b in bars), default=8)
+    left, right = label_width, width - max(60, shown_width)
     top = 30
     height = top + len(bars) * (bar_height + 8) + 40
     highest = max([b.value or 0 for b in bars] + [b.goal or 0 for b in bars])
@@ -193,12 +195,14 @@ def bar_chart(ident: str, title: str, desc: str, bars: Sequence[Bar], *, x_label
     return "\n".join(out)
 
 
-def cell_bar(percent: float | None, *, width: int = 100, height: int = 10) -> str:
+def cell_bar(percent: float | None, *, width: int = 100, height: int = 10,
+             judged: bool = True) -> str:
     """A small bar for a table row. It repeats the number printed beside it, so it is hidden
-    from screen readers (the cell's text is the accessible value)."""
+    from screen readers (the cell's text is the accessible value). A judged bar (attainment)
+    turns amber and red as it falls short; a share of a whole is no verdict and stays plain."""
     share = 0.0 if percent is None else max(0.0, min(percent, 100.0)) / 100
-    colour = COLOURS["bar"] if share >= 0.8 else COLOURS["second"] if share >= 0.5 \
-        else COLOURS["bad"]
+    colour = COLOURS["bar"] if share >= 0.8 or not judged else COLOURS["second"] \
+        if share >= 0.5 else COLOURS["bad"]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="cell-bar" width="{width}" '
             f'height="{height}" aria-hidden="true" focusable="false">'
             f'<rect width="{width}" height="{height}" fill="#eeeeee"/>'

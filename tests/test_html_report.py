@@ -169,7 +169,7 @@ def test_every_chart_is_named_described_and_labelled(company_x):
     _, text, _ = company_x
     page = Page(text)
     charts = [(a, children) for a, children in page.svgs if a.get("class") == "chart"]
-    assert len(charts) == 10 + 6 + 2  # waterfalls, speed, depth and funnel
+    assert len(charts) == 10 + 6 + 2 + 2  # waterfalls, speed, depth, funnel and credit
     for attributes, children in charts:
         assert attributes["role"] == "img"
         title, desc = attributes["aria-labelledby"].split()
@@ -220,28 +220,27 @@ def test_olist_export_through_a_mapping(tmp_path):
     assert "is before the lead was created" in text
 
 
-def test_attribution_is_shown_when_the_document_has_it(company_x):
-    _, _, doc = company_x
-    doc = dict(doc, attribution={"by_campaign": [
-        {"campaign": "webinar-q1", "credit": 1250.5, "deals": 3},
-        {"campaign": "ebook", "credit": 310.0, "deals": 1}], "model": "time decay"})
-    text = html_report.render(doc)
-    assert '<h2 id="attribution-h">Attribution</h2>' in text
-    assert "<h3>by campaign</h3>" in text and "<dt>model</dt><dd>time decay</dd>" in text
-    assert '<th scope="row">webinar-q1</th><td class=num>1,250.5</td><td class=num>3</td>' in text
-    assert "attribution-h" not in html_report.render(dict(doc, attribution=None))
-    deals = [{"lead_id": f"L{n}", "amount": n} for n in range(120)]
-    text = html_report.render(dict(doc, attribution={"deals": deals}))
-    assert ">L49<" in text and ">L50<" not in text
-    assert "... and 70 more in the JSON document" in text
-    goals = [{"goal": 5000.0, "per": "month", "periods": [
-        {"start": "2026-01-01", "missed": True, "shares": [{"party": "marketing", "share": 100}]},
-        {"start": "2026-02-01", "missed": False, "shares": []}]}]
-    text = html_report.render(dict(doc, attribution={"goals": goals}))
-    assert "<td>2 periods</td>" in text and "<h4>periods of goal 5,000</h4>" in text
-    assert ("<th scope=\"row\">2026-01-01</th><td>yes</td><td>party: marketing, share: 100</td>"
-            in text)
-    assert "<th scope=\"row\">2026-02-01</th><td>no</td><td>-</td>" in text
+def test_attribution_shows_who_earned_the_revenue(tmp_path, capsys):
+    """New Breed's quarter: credit by party and campaign as charts, by person as a table,
+    the revenue goal on credited revenue and the goal's assumptions beside the actuals."""
+    code, text = evaluate_html(tmp_path, NEW_BREED, "new-breed.html")
+    assert code == 0
+    main([*NEW_BREED, "--format", "json", "-o", str(tmp_path / "nb.json"), "-q"])
+    section = json.loads((tmp_path / "nb.json").read_text())["attribution"]
+    page = Page(text)
+    assert ("h2", "Attribution") in page.headings
+    assert "by the policy's model, <strong>time decay with a half-life of 14 days</strong>: " \
+           "58 deals, 901,300 USD." in text
+    assert '<title id="credit-party-t">Credit by party</title>' in text
+    assert '<title id="credit-campaign-t">Credit by campaign</title>' in text
+    top = section["by_person"][0]
+    assert (top["person"], top["amount"]) == ("Leontyne", 160395.3)
+    assert ('<th scope="row">Leontyne</th><td class=num>160,395.3</td>'
+            '<td class=num>17.8%') in text  # 160,395.30 of 901,300
+    assert "<caption>Revenue goal: 300,000 USD per month</caption>" in text
+    assert "close rate (assumed 20%)" in text and "deal size (assumed 15,000 USD)" in text
+    assert "attribution-h" not in evaluate_html(tmp_path, BROKEN,
+                                                "plain.html")[1]
 
 
 def test_a_report_that_cannot_be_written_is_an_input_error(tmp_path, capsys):
