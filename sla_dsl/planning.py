@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar as calendar_module
 import datetime as dt
+import math
 from dataclasses import asdict, dataclass
 
 from sla_dsl import model as m
@@ -103,6 +104,57 @@ def commitments_beside(policy: m.Policy) -> list[dict]:
             if isinstance(item, m.DeliverCount | m.DeliverMoney)]
 
 
+def value_needs(policy: m.Policy) -> list[dict]:
+    """Where the policy weights leads (`value` lines), a lead-value promise is met by fewer
+    valuable leads or more cheap ones: how many of each kind would meet it alone."""
+    lines = policy.lead_values
+    rows = []
+    for commitment in policy.commitments:
+        for item in commitment.items:
+            if not (isinstance(item, m.DeliverMoney) and item.measure == "lead value"):
+                continue
+            amount = float(item.amount.amount)
+            rows.append({
+                "from": commitment.giver.value, "to": commitment.receiver.value,
+                "amount": amount, "currency": item.amount.currency, "per": item.per,
+                "leads_of_one_kind": [
+                    {"persona": line.persona.value if line.persona else None,
+                     "value": float(line.amount.amount),
+                     "leads": math.ceil(amount / float(line.amount.amount))}
+                    for line in lines if float(line.amount.amount) > 0]})
+    return rows
+
+
+def workload(policy: m.Policy, plans: list[GoalPlan], scenario: Scenario | None) -> list[dict]:
+    """Per handoff, the leads and touches a day a monthly goal sends its team, and per rep when
+    the scenario staffs it. A block's share of the leads is the scenario's `[arrivals.mix]`;
+    without one every lead is counted against each block (the most it could be). Touches are
+    the cadence's count, the most a lead gets: a connect may end it sooner."""
+    monthly = next((p for p in plans if p.per == "month" and p.leads is not None), None)
+    if monthly is None:
+        return []
+    calendar = calendar_for(policy)
+    months = _months(policy)
+    open_days = sum(_open_days(calendar, month) for month in months) / len(months)
+    per_day = monthly.leads / open_days if open_days else None
+    rows = []
+    for handoff in policy.handoffs:
+        if handoff.receiver is None or per_day is None:
+            continue
+        share = scenario.mix.get(handoff.label, 0.0) if scenario and scenario.mix else 1.0
+        cadence = handoff.item("touches")
+        touches = int(cadence.count.value) if isinstance(cadence, m.Touches) else \
+            1 if isinstance(handoff.item("first_touch"), m.FirstTouch) else 0
+        leads = per_day * share
+        reps = scenario.teams.get(handoff.team) if scenario else None
+        rows.append({
+            "handoff": handoff.label, "team": handoff.team, "share": share,
+            "leads_per_day": round(leads, 2), "touches_per_lead": touches,
+            "touches_per_day": round(leads * touches, 2), "reps": reps,
+            "touches_per_rep_per_day": round(leads * touches / reps, 2) if reps else None})
+    return rows
+
+
 def _open_hours_per_open_day(calendar: BusinessCalendar, policy: m.Policy) -> float:
     month = _months(policy)[0]
     days = [month + dt.timedelta(days=d) for d in range(28)]
@@ -155,6 +207,7 @@ def plan_document(policy: m.Policy, scenario: Scenario | None = None) -> dict:
     plans = goal_plans(policy)
     return {"policy": policy.title, "goals": [asdict(p) for p in plans],
             "daily": daily_needs(policy, plans), "commitments": commitments_beside(policy),
+            "lead_value": value_needs(policy), "workload": workload(policy, plans, scenario),
             "first_touch": first_touch_estimates(policy, scenario) if scenario else []}
 
 
@@ -181,6 +234,24 @@ def render_plan(doc: dict) -> str:
             leads = "-" if row["leads_per_day"] is None else f"{row['leads_per_day']:g}"
             out.append(f"    {row['month']}  {row['open_days']:>2} open days  "
                        f"{leads} leads a day")
+    if doc["workload"]:
+        mixed = any(row["share"] != 1.0 for row in doc["workload"])
+        out += ["", "  work a day for the monthly goal's leads (an open day; cadences at their "
+                    "longest" + ("" if mixed else "; every lead counted against each block")
+                + "):"]
+        for row in doc["workload"]:
+            per_rep = "" if row["touches_per_rep_per_day"] is None else \
+                f", {row['touches_per_rep_per_day']:g} per rep of {row['reps']}"
+            share = f" ({100 * row['share']:g}% of leads)" if mixed else ""
+            out.append(f"    {row['handoff']}{share}: {row['leads_per_day']:g} leads x "
+                       f"{row['touches_per_lead']} touches = {row['touches_per_day']:g} touches"
+                       f" for {row['team']}{per_rep}")
+    for need in doc["lead_value"]:
+        kinds = ", or ".join(
+            f"{k['leads']:,} {k['persona'] or 'other'} leads ({k['value']:g} {need['currency']})"
+            for k in need["leads_of_one_kind"])
+        out += ["", f"  {need['from']}'s {need['amount']:,.0f} {need['currency']} of lead value "
+                    f"per {need['per']} is {kinds}"]
     if doc["first_touch"]:
         out += ["", "  first touch, Erlang C estimate (open time, every lead to each block):"]
         for row in doc["first_touch"]:

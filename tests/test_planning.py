@@ -7,9 +7,10 @@ import math
 import pytest
 
 from sla_dsl.cli import main
-from sla_dsl.planning import goal_plans, plan_document
+from sla_dsl.planning import goal_plans, plan_document, render_plan
 from sla_dsl.policy_file import check_text, load_policy
 from sla_dsl.queueing import erlang_b, erlang_c, mean_wait, servers_for, service_level
+from sla_dsl.scenario import load_scenario
 
 from .conftest import ROOT
 
@@ -121,3 +122,33 @@ def test_plan_with_a_scenario_from_the_command_line(capsys):
     assert "every lead: 5 reps of sales, load 3.36:" in capsys.readouterr().out
     assert main(["plan", str(ROOT / "policies" / "inbound-desk.sla"),
                  "--scenario", "missing.toml"]) == 2
+
+
+def test_lead_value_and_the_work_a_day_the_goal_sends_each_team():
+    # Company X: 100 leads a month over 311 open days in 12 months (25.92 a month) is 3.86 a
+    # day; the hot cadence's 6 touches make 23.15 a day, 7.72 for each of 3 SDRs. Its 5,000 USD
+    # of lead value a month is 50 decision makers at 100 USD, 125 practitioners at 40 or 500
+    # others at 10.
+    policy = load_policy(ROOT / "policies" / "company-x.sla")
+    scenario = load_scenario(ROOT / "examples" / "scenarios" / "company-x.toml")
+    doc = plan_document(policy, scenario)
+    hot = next(row for row in doc["workload"] if row["handoff"] == "hot")
+    assert (hot["leads_per_day"], hot["touches_per_lead"], hot["touches_per_day"],
+            hot["reps"], hot["touches_per_rep_per_day"]) == (3.86, 6, 23.15, 3, 7.72)
+    (value,) = doc["lead_value"]
+    assert [(k["persona"], k["leads"]) for k in value["leads_of_one_kind"]] == [
+        ("decision_maker", 50), ("practitioner", 125), (None, 500)]
+    text = render_plan(doc)
+    assert "hot: 3.86 leads x 6 touches = 23.15 touches for sdr, 7.72 per rep of 3" in text
+    assert "is 50 decision_maker leads (100 USD), or 125 practitioner leads" in text
+
+
+def test_a_mix_splits_the_leads_between_the_blocks(tmp_path):
+    scenario = tmp_path / "mix.toml"
+    scenario.write_text('[arrivals]\nrate = "5 per hour"\n[arrivals.mix]\nhot = 0.25\n'
+                        'small = 0.25\nnurture = 0.5\n[team.sdr]\nreps = 2\n', encoding="utf-8")
+    policy = load_policy(ROOT / "policies" / "company-x.sla")
+    rows = {r["handoff"]: r for r in plan_document(policy, load_scenario(scenario))["workload"]}
+    assert rows["hot"]["leads_per_day"] == round(100 / (311 / 12) / 4, 2)
+    assert rows["hot"]["touches_per_rep_per_day"] == round(100 / (311 / 12) / 4 * 6 / 2, 2)
+    assert rows["small"]["reps"] is None and rows["small"]["touches_per_rep_per_day"] is None
