@@ -372,6 +372,7 @@ def _attainment(doc: dict) -> str:
                         str(c["leads"]), str(c["met"]), str(c["breached"]), str(c["pending"]),
                         _attainment_cell(c["attainment"])] for c in clauses),
                       numeric=(3, 4, 5, 6, 7)))
+    out.append(_trend(summary["by_month"]))
     out.append(_table("Per rep (owner), most breaches first",
                       ("owner", "met", "breached", "attainment"),
                       ([escape(o["owner"] or "(no owner)"), str(o["met"]), str(o["breached"]),
@@ -381,6 +382,39 @@ def _attainment(doc: dict) -> str:
                       ([escape(t["team"] or "(unassigned)"), str(t["met"]), str(t["breached"]),
                         _attainment_cell(t["attainment"])] for t in summary["teams"]),
                       numeric=(1, 2, 3)))
+    return "\n".join(out)
+
+
+_TREND_COLOURS = ("actual", "second", "third", "bad", "goal")
+
+
+def _trend(trend: list[dict]) -> str:
+    """Attainment by month of handoff, one chart per handoff block with a line per clause."""
+    months = sorted({m["month"] for t in trend for m in t["months"]})
+    if len(months) < 2:
+        return ""
+    position = {month: i for i, month in enumerate(months)}
+    blocks = list(dict.fromkeys(t["handoff"] for t in trend))
+    out = ["<h3>Attainment by month of handoff</h3>"]
+    for index, block in enumerate(blocks):
+        clauses = [t for t in trend if t["handoff"] == block]
+        series = [Series(t["clause"], [(position[m["month"]], m["attainment"])
+                                       for m in t["months"] if m["attainment"] is not None],
+                         colour=_TREND_COLOURS[i % len(_TREND_COLOURS)])
+                  for i, t in enumerate(clauses)]
+        desc = f"Handoff {block}, attainment by month of handoff: " + "; ".join(
+            f"{t['clause']} " + ", ".join(f"{m['month']} {_percent(m['attainment'])}"
+                                          for m in t["months"]) for t in clauses) + "."
+        svg = line_chart(f"trend{index}", f"{block}: attainment by month", desc, series,
+                         x_label="month of handoff", y_label="attainment (%)",
+                         x_ticks=[(i, m) for i, m in enumerate(months)],
+                         x_range=(-0.3, len(months) - 0.7), width=560)
+        data = _table(f"{block}: attainment by month", ("clause", *months), (
+            [escape(t["wording"])] + [_percent(next((m["attainment"] for m in t["months"]
+                                                     if m["month"] == month), None))
+                                      for month in months] for t in clauses),
+            numeric=range(1, len(months) + 1))
+        out.append(f"<h4>Handoff {escape(block)}</h4>\n" + _figure(svg, desc, data))
     return "\n".join(out)
 
 

@@ -25,7 +25,7 @@ from sla_dsl.evaluation import (
 )
 from sla_dsl.formatter import item_line
 from sla_dsl.history import local_time
-from sla_dsl.periods import PeriodMeasures, TriggerCheck, triggers
+from sla_dsl.periods import PeriodMeasures, TriggerCheck, local_dates, period_starts, triggers
 
 FORMAT_VERSION = 1
 
@@ -90,6 +90,26 @@ def clause_summaries(evaluation: Evaluation) -> list[dict]:
             "pending": result.count(PENDING), "attainment": _attainment(met, breached),
         })
     return summaries
+
+
+def monthly_attainment(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
+    """Per clause, each month's verdicts by the month of the handoff (local time): the trend a
+    manager asks about first ("are we getting better?")."""
+    trend = []
+    for result in evaluation.clauses:
+        months = period_starts(local_dates(evaluation.handoff_at[result.leads], zone), "month")
+        rows = []
+        for month in np.unique(months):
+            here = months == month
+            counts = {name: int(np.count_nonzero(result.status[here] == code))
+                      for name, code in (("met", MET), ("breached", BREACHED),
+                                         ("pending", PENDING))}
+            rows.append({"month": str(month)[:7], **counts,
+                         "attainment": _attainment(counts["met"], counts["breached"])})
+        trend.append({"handoff": result.handoff, "clause": result.clause,
+                      "wording": _wording(evaluation, result.handoff, result.clause),
+                      "months": rows})
+    return trend
 
 
 def team_summaries(evaluation: Evaluation) -> list[dict]:
@@ -207,6 +227,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
             "teams": team_summaries(evaluation),
             "breached": int(sum(r.count(BREACHED) for r in evaluation.clauses)),
             "latest_breaches": latest_breaches(evaluation, zone),
+            "by_month": monthly_attainment(evaluation, zone),
         },
         "leads": lead_records(evaluation, zone) if include_leads else [],
         "periods": [dict(period, commitment={k: v for k, v in c.items() if k != "periods"})
@@ -241,6 +262,7 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         rate = "-" if clause["attainment"] is None else f"{clause['attainment']:.1f}%"
         out.append(f"  {label}  {clause['met']:>7} {clause['breached']:>7} "
                    f"{clause['pending']:>7}  {rate:>6}  ({clause['party']})")
+    out += _trend_text(summary["by_month"])
     teams = [t for t in summary["teams"] if t["attainment"] is not None]
     if teams:
         out += ["", "teams:"]
@@ -262,6 +284,23 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
             out.append(f"  {row['lead_id']:<20} {row['handoff']}: {row['clause']}, "
                        f"due {row['due']}, {done}, owner {row['owner'] or '-'}")
     return "\n".join(out) + "\n"
+
+
+def _trend_text(trend: list[dict]) -> list[str]:
+    """Attainment by month of handoff, a column per month, for the clauses that were decided."""
+    decided = [t for t in trend if any(m["attainment"] is not None for m in t["months"])]
+    if not decided:
+        return []
+    months = sorted({m["month"] for t in decided for m in t["months"]})
+    width = max(len(f"{t['handoff']}: {t['clause']}") for t in decided)
+    out = ["", "attainment by month of handoff:",
+           "  " + " " * width + "".join(f"  {month:>7}" for month in months)]
+    for item in decided:
+        by_month = {m["month"]: m["attainment"] for m in item["months"]}
+        cells = "".join("        -" if by_month.get(month) is None
+                        else f"  {by_month[month]:>6.1f}%" for month in months)
+        out.append(f"  {(item['handoff'] + ': ' + item['clause']).ljust(width)}{cells}")
+    return out
 
 
 def _commitments_text(doc: dict) -> list[str]:

@@ -169,7 +169,7 @@ def test_every_chart_is_named_described_and_labelled(company_x):
     _, text, _ = company_x
     page = Page(text)
     charts = [(a, children) for a, children in page.svgs if a.get("class") == "chart"]
-    assert len(charts) == 10 + 6 + 2 + 2  # waterfalls, speed, depth, funnel and credit
+    assert len(charts) == 10 + 6 + 2 + 3 + 2  # waterfalls, speed, depth and funnel, trend, credit
     for attributes, children in charts:
         assert attributes["role"] == "img"
         title, desc = attributes["aria-labelledby"].split()
@@ -397,3 +397,14 @@ def test_update_the_screenshot_in_the_docs(browser, company_x):
     load = browser.load(path.as_uri(), width=1160, height=900, clip_height=2000, scale=0.75)
     assert load.errors == [] and load.requests == []
     (ROOT / "docs/report.png").write_bytes(load.screenshot)
+
+
+def test_attainment_by_month_is_drawn_per_handoff(company_x):
+    _, text, doc = company_x
+    hot = next(t for t in doc["summary"]["by_month"]
+               if (t["handoff"], t["clause"]) == ("hot", "first touch"))
+    # January's hot leads: 22 first touched in time, 12 late
+    assert hot["months"][0] == {"month": "2026-01", "met": 22, "breached": 12, "pending": 0,
+                                "attainment": 64.7}
+    assert '<title id="trend0-t">hot: attainment by month</title>' in text
+    assert "hot, attainment by month of handoff: threshold 2026-01 41.2%" in text
