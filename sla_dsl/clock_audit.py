@@ -106,6 +106,7 @@ class Clock:
     runs_until: dt.datetime | None = None
     segments: list[Segment] = field(default_factory=list)
     pauses: list[PauseSpan] = field(default_factory=list)
+    handoff: str | None = None  # the block it belongs to (a multilevel lead has several)
 
     @property
     def counted(self) -> dt.timedelta:
@@ -209,7 +210,9 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
     if start == NONE:
         audit.note = "not handed off as of the audit: no clock has started"
         return audit
-    _note(events, start, "starts every clock", ("handoff",))
+    levels = [b for b, leads in evaluation.block_leads.items() if len(leads) == 1]
+    _note(events, start, "starts every clock" if len(levels) < 2
+          else f"starts the clocks of handoff {label}", ("handoff",))
     if label is None:
         audit.note = ("handed off, but no handoff block of the policy applies to it "
                       f"(segment {audit.segment or 'none'}): no clock runs")
@@ -221,16 +224,25 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         audit.note = f"handed to nobody (handoff {label}): no clock runs"
         return audit
     replay = Replay(policy, lead, as_of)
-    spans = replay.pauses(handoff, np.array([0]), evaluation.handoff_at).get(0, [])
-    context = _Lead(policy, handoff, start, as_of, zone, events, spans,
-                    _pause_spans(spans, events, zone, handoff), replay)
-    for result in evaluation.clauses:
-        if result.handoff != label or len(result.leads) != 1:
+    # the lead's block at each level of the agreement, each with clocks from its own handoff
+    for block_label, leads in evaluation.block_leads.items():
+        block = next(h for h in policy.handoffs if h.label == block_label)
+        if len(leads) != 1 or block.receiver is None:
             continue
-        if result.clause == "threshold":
-            audit.clocks.append(_threshold(policy, handoff, result, evaluation, zone))
-        else:
-            audit.clocks.append(_clock(context, result))
+        block_start = evaluation.block_start[block_label]
+        if block_label != label:
+            _note(events, int(block_start[0]), f"starts the clocks of handoff {block_label}",
+                  ("handoff",))
+        spans = replay.pauses(block, np.array([0]), block_start).get(0, [])
+        context = _Lead(policy, block, int(block_start[0]), as_of, zone, events, spans,
+                        _pause_spans(spans, events, zone, block), replay)
+        for result in evaluation.clauses:
+            if result.handoff != block_label or len(result.leads) != 1:
+                continue
+            clock = _threshold(policy, block, result, replay, block_start, zone) \
+                if result.clause == "threshold" else _clock(context, result)
+            clock.handoff = block_label
+            audit.clocks.append(clock)
     return audit
 
 
@@ -380,12 +392,13 @@ def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at:
     return min(number, goal)
 
 
-def _threshold(policy: m.Policy, handoff: m.Handoff, result: ClauseResult, evaluation,
-               zone: ZoneInfo) -> Clock:
+def _threshold(policy: m.Policy, handoff: m.Handoff, result: ClauseResult, replay: Replay,
+               start: np.ndarray, zone: ZoneInfo) -> Clock:
     item = handoff.item("when")
     status = STATUS_NAMES[int(result.status[0])]
-    values = {name: evaluation.at_handoff.attributes.get(name, [None])[0]
-              for name in sorted(_fields_read(policy, item.condition))}
+    names = _fields_read(policy, item.condition)
+    read = replay.attributes_at(start, names)
+    values = {name: read.get(name, [None])[0] for name in sorted(names)}
     shown = ", ".join(f"{name} = {value!r}" if value is not None else f"{name} not set"
                       for name, value in values.items())
     verdict = "it did" if status == "met" else "it did not: a breach by the sender"
@@ -603,7 +616,8 @@ def document(audit: LeadAudit) -> dict:
         "owner": audit.owner, "note": audit.note,
         "events": [dict(_event_doc(e), fields=e.fields, notes=e.notes) for e in audit.events],
         "clocks": [{
-            "clause": c.clause, "wording": c.wording, "party": c.party, "status": c.status,
+            "handoff": c.handoff, "clause": c.clause, "wording": c.wording, "party": c.party,
+            "status": c.status,
             "due": _iso(c.due), "at": _iso(c.at), "business": c.business,
             "calendar": c.calendar, "explanation": c.explanation,
             "started_by": _event_doc(c.started_by), "stopped_by": _event_doc(c.stopped_by),
@@ -636,8 +650,10 @@ def render_text(audit: LeadAudit) -> str:
         notes = "; ".join(event.notes)
         out.append(f"  {when(event.at).ljust(time_width)}  {event.words().ljust(width)}  "
                    f"{notes}".rstrip())
+    several = len({clock.handoff for clock in audit.clocks}) > 1
     for clock in audit.clocks:
-        out += ["", f"{clock.wording} ({clock.party or '-'}): {clock.status.upper()}"]
+        name = f"{clock.handoff}: {clock.wording}" if several else clock.wording
+        out += ["", f"{name} ({clock.party or '-'}): {clock.status.upper()}"]
         if clock.clause != "threshold":
             out.append(f"  due {when(clock.due)}" if clock.due else "  no due time yet")
         out.append(f"  {clock.explanation}")

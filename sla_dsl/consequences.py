@@ -35,6 +35,7 @@ class Actions:
     handoff: str
     to: str | None
     leads: np.ndarray
+    owners: np.ndarray  # per lead: whose lead it was in the clause's block
     fires: np.ndarray
     fired: np.ndarray
 
@@ -46,6 +47,10 @@ def _blocks_for(policy: m.Policy, result: ClauseResult) -> list[m.Consequence]:
 
 
 def _still_open(result: ClauseResult, moment: np.ndarray) -> np.ndarray:
+    """Not done by `moment`. A threshold is judged once, at the handoff: a lead sent too early
+    stays a breach whatever happens next, so its actions always fire."""
+    if result.clause == "threshold":
+        return np.ones(len(result.leads), dtype=bool)
     return (result.at == NONE) | (result.at > moment)
 
 
@@ -61,7 +66,7 @@ def actions_for(evaluation: Evaluation, result: ClauseResult) -> list[Actions]:
     for block in blocks:
         for action in block.actions:
             if isinstance(action, m.Warn) and duration is not None:
-                start = evaluation.handoff_at[result.leads]
+                start = result.start
                 calendar = calendar_for(policy, duration)
                 due = np.where(timed, result.due, start)
                 allowed = open_time_between_many(start, due, calendar) \
@@ -90,8 +95,8 @@ def actions_for(evaluation: Evaluation, result: ClauseResult) -> list[Actions]:
 def _actions(name: str, result: ClauseResult, to: str | None, mask: np.ndarray,
              fires: np.ndarray, as_of: int) -> Actions:
     fires = fires[mask]
-    return Actions(name, result.clause, result.handoff, to, result.leads[mask], fires,
-                   fires <= as_of)
+    return Actions(name, result.clause, result.handoff, to, result.leads[mask],
+                   result.owner[mask], fires, fires <= as_of)
 
 
 def _clause_duration(policy: m.Policy, result: ClauseResult) -> m.Duration | None:
@@ -132,7 +137,7 @@ def strike_counts(evaluation: Evaluation, actions: list[Actions]) -> list[dict]:
     for rule in evaluation.policy.strike_rules:
         counts: dict[tuple[str, dt.date], int] = {}
         for group in strikes:
-            owners = evaluation.owner[group.leads[group.fired]]
+            owners = group.owners[group.fired]
             for owner, moment in zip(owners, group.fires[group.fired].tolist(), strict=True):
                 local = local_time(moment, zone)
                 key = (owner or "(no owner)", period_start(local, rule.per))

@@ -55,6 +55,8 @@ class ClauseResult:
     status: np.ndarray
     due: np.ndarray
     at: np.ndarray
+    start: np.ndarray | None = None  # per lead: when the clock started (its block's handoff)
+    owner: np.ndarray | None = None  # per lead: who owned the lead in this block
 
     def count(self, status: int) -> int:
         return int(np.count_nonzero(self.status == status))
@@ -65,17 +67,24 @@ class Evaluation:
     policy: m.Policy
     history: History
     as_of: int
-    handoff_at: np.ndarray
-    handoff: np.ndarray  # per lead: the label of the block that applies, or None
+    handoff_at: np.ndarray  # per lead: the first handoff (by the first level's sender)
+    handoff: np.ndarray  # per lead: the label of the first-level block that applies, or None
     segment: np.ndarray  # per lead: the first matching segment, or None
-    owner: np.ndarray  # per lead: the owner's name, or None
+    owner: np.ndarray  # per lead: the owner's name in its first-level block, or None
     at_handoff: ConditionEvaluator  # definitions as the lead stood when handed off
     now: ConditionEvaluator  # definitions as the lead stands at the as-of time
     clauses: list[ClauseResult] = field(default_factory=list)
+    # per block label of every level: the leads it applies to, and when each one's clocks start
+    block_leads: dict[str, np.ndarray] = field(default_factory=dict)
+    block_start: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def lead_count(self) -> int:
         return len(self.history.lead_ids)
+
+    def leads_of(self, label: str) -> np.ndarray:
+        """The leads a block applies to, at whatever level of the agreement it stands."""
+        return self.block_leads.get(label, np.zeros(0, dtype=np.int64))
 
 
 class _Calendars:
@@ -144,9 +153,21 @@ class Replay:
     def events_of(self, codes: np.ndarray) -> np.ndarray:
         return np.flatnonzero(np.isin(self.event, codes))
 
-    def handoff_times(self) -> np.ndarray:
+    def handoff_times(self, by: set[str] | None = None, not_by: set[str] = frozenset()
+                      ) -> np.ndarray:
+        """Per lead, its first handoff event: by one of the names in `by` when given, and by
+        none of those in `not_by` (a later level's handoff does not start the first level)."""
         rows = self.events_of(np.array([EVENT_CODE["handoff"]]))
+        if by is not None:
+            rows = rows[np.isin(self.actor[rows], self._actor_codes(by))]
+        if not_by:
+            rows = rows[~np.isin(self.actor[rows], self._actor_codes(not_by))]
         return _first_per_lead(self.lead[rows], self.at[rows], self.size)
+
+    def _actor_codes(self, names: set[str]) -> np.ndarray:
+        lowered = {name.lower() for name in names}
+        return np.array([code for code, name in enumerate(self.history.actors)
+                         if str(name).lower() in lowered], dtype=self.actor.dtype)
 
     def attributes_at(self, moment: np.ndarray, names: set[str]) -> dict[str, np.ndarray]:
         """Each field's last value recorded at or before `moment` (per lead)."""
@@ -161,11 +182,14 @@ class Replay:
             attributes[name] = _last_per_lead(self.lead[rows], column[rows], self.size, None)
         return attributes
 
-    def owners(self) -> np.ndarray:
-        rows = self.events_of(np.array([EVENT_CODE["assigned"]]))
+    def owners(self, since: np.ndarray | None = None, until: np.ndarray | None = None
+               ) -> np.ndarray:
+        """Per lead, its last assignee (else its first toucher), counting only events from
+        `since` and before `until` when given: each level of a handoff has its own owner."""
+        rows = self._between(self.events_of(np.array([EVENT_CODE["assigned"]])), since, until)
         rows = rows[self.actor[rows] != NO_ACTOR]
         codes = _last_per_lead(self.lead[rows], self.actor[rows], self.size, NO_ACTOR)
-        touches = self.events_of(_TOUCHES)
+        touches = self._between(self.events_of(_TOUCHES), since, until)
         touches = touches[self.actor[touches] != NO_ACTOR]
         first_toucher = _first_per_lead(self.lead[touches], self.actor[touches], self.size,
                                         NO_ACTOR)
@@ -174,6 +198,16 @@ class Replay:
         known = codes != NO_ACTOR
         names[known] = self.history.actors[codes[known]]
         return names
+
+    def _between(self, rows: np.ndarray, since: np.ndarray | None,
+                 until: np.ndarray | None) -> np.ndarray:
+        if since is not None:
+            low = since[self.lead[rows]]
+            rows = rows[(low != NONE) & (self.at[rows] >= low)]
+        if until is not None:
+            high = until[self.lead[rows]]
+            rows = rows[(high == NONE) | (self.at[rows] < high)]
+        return rows
 
     def first_after(self, codes: np.ndarray, start: np.ndarray) -> np.ndarray:
         rows = self.events_of(codes)
@@ -356,12 +390,13 @@ def _paused_due(start: int, due: int, intervals: list[tuple[int, int]],
     return due
 
 
-def assign_blocks(policy: m.Policy, conditions: ConditionEvaluator, handed: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def assign_blocks(policy: m.Policy, conditions: ConditionEvaluator, handed: np.ndarray,
+                  handoffs: list[m.Handoff] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per lead, its segment (the first that fits) and the handoff block that works it.
 
-    The first block whose target fits takes the lead, in the policy's order: the simulator
-    routes its drawn leads with this same function, so both read a policy alike."""
+    The first block whose target fits takes the lead, in the policy's order, among the blocks
+    of one level (default: the first): the simulator routes its drawn leads with this same
+    function, so both read a policy alike."""
     size = len(handed)
     segments = policy.definitions_of("segment")
     segment = np.full(size, None, dtype=object)
@@ -372,7 +407,7 @@ def assign_blocks(policy: m.Policy, conditions: ConditionEvaluator, handed: np.n
         unassigned &= ~hit
     block = np.full(size, None, dtype=object)
     open_ = handed.copy()
-    for handoff in policy.handoffs:
+    for handoff in handoff_levels(policy)[0] if handoffs is None else handoffs:
         if handoff.target is None:
             hit = open_
         elif handoff.target.value in {s.name.value for s in segments}:
@@ -382,6 +417,35 @@ def assign_blocks(policy: m.Policy, conditions: ConditionEvaluator, handed: np.n
         block[hit] = handoff.label
         open_ = open_ & ~hit
     return segment, block
+
+
+def handoff_levels(policy: m.Policy) -> list[list[m.Handoff]]:
+    """The handoff blocks grouped by the party that sends their leads, the first sender's
+    first: a lead takes at most one block of each level, so an MDR's handoff of an SQL to sales
+    starts a second set of clocks instead of competing with marketing's blocks for the lead.
+    Blocks with no sender (`to nobody`) belong to the first level."""
+    first = next((h.sender.value for h in policy.handoffs if h.sender), None)
+    levels: dict[str | None, list[m.Handoff]] = {None: []}
+    for handoff in policy.handoffs:
+        sender = handoff.sender.value if handoff.sender else None
+        levels.setdefault(None if sender in (None, first) else sender, []).append(handoff)
+    return list(levels.values())
+
+
+def acting_names(policy: m.Policy, party: str) -> set[str]:
+    """The names a party's people act under in a history: the party itself, and the teams,
+    reps and owners its incoming blocks assign to (an MDR hands off as "mdr" or as "Inez")."""
+    names = {party}
+    for handoff in policy.handoffs:
+        if handoff.receiver is None or handoff.receiver.value != party:
+            continue
+        for item in handoff.items:
+            if isinstance(item, m.RoundRobin):
+                names.add(item.team.value)
+                names.update(weight.rep.value for weight in item.weights)
+            elif isinstance(item, m.FixedOwner):
+                names.add(item.owner.value)
+    return names
 
 
 def fields_needed(policy: m.Policy) -> set[str]:
@@ -402,29 +466,54 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
     `on_block` is told each handoff block's label once its clauses are done (blocks `to
     nobody` have none), so a progress bar can move while a big history is replayed."""
     replay = Replay(policy, history, as_of)
-    start = replay.handoff_times()
-    handed = start != NONE
+    levels = handoff_levels(policy)
+    later = [acting_names(policy, level[0].sender.value) for level in levels[1:]]
+    starts = [replay.handoff_times(not_by=set().union(*later))]
+    starts += [replay.handoff_times(by=names) for names in later]
+    owners = [replay.owners(since=starts[i] if i else None,
+                            until=starts[i + 1] if i + 1 < len(starts) else None)
+              for i in range(len(starts))]
+    start = starts[0]
     fields = fields_used(policy)
     conditions = ConditionEvaluator(policy, replay.attributes_at(start, fields), replay.size)
     now = ConditionEvaluator(
         policy, replay.attributes_at(np.full(replay.size, replay.as_of), fields), replay.size)
-    segment, block = assign_blocks(policy, conditions, handed)
-    evaluation = Evaluation(policy, history, replay.as_of, start, block, segment,
-                            replay.owners(), conditions, now)
-    for handoff in policy.handoffs:
-        if handoff.receiver is None:
-            continue
-        leads = np.flatnonzero(block == handoff.label)
-        for item in handoff.items:
-            if isinstance(item, m.FirstTouch):
-                evaluation.clauses.append(replay.first_touch(handoff, leads, start, item))
-            elif isinstance(item, m.Touches):
-                evaluation.clauses.append(replay.touches(handoff, leads, start, item))
-            elif isinstance(item, m.Disposition):
-                evaluation.clauses.append(replay.disposition(handoff, leads, start, item))
-            elif isinstance(item, m.Threshold):
-                evaluation.clauses.append(
-                    replay.threshold(handoff, leads, start, item, conditions))
-        if on_block is not None:
-            on_block(handoff.label)
+    segment, block = assign_blocks(policy, conditions, start != NONE, levels[0])
+    evaluation = Evaluation(policy, history, replay.as_of, start, block, segment, owners[0],
+                            conditions, now)
+    for level, handoffs in enumerate(levels):
+        level_start, level_conditions, level_block = start, conditions, block
+        if level:
+            level_start = starts[level]
+            level_conditions = ConditionEvaluator(
+                policy, replay.attributes_at(level_start, fields), replay.size)
+            _, level_block = assign_blocks(policy, level_conditions, level_start != NONE,
+                                           handoffs)
+        for handoff in handoffs:
+            leads = np.flatnonzero(level_block == handoff.label)
+            evaluation.block_leads[handoff.label] = leads
+            evaluation.block_start[handoff.label] = level_start
+            if handoff.receiver is None:
+                continue
+            for result in _clauses(replay, handoff, leads, level_start, level_conditions):
+                result.start = level_start[leads]
+                result.owner = owners[level][leads]
+                evaluation.clauses.append(result)
+            if on_block is not None:
+                on_block(handoff.label)
     return evaluation
+
+
+def _clauses(replay: Replay, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
+             conditions: ConditionEvaluator) -> list[ClauseResult]:
+    results = []
+    for item in handoff.items:
+        if isinstance(item, m.FirstTouch):
+            results.append(replay.first_touch(handoff, leads, start, item))
+        elif isinstance(item, m.Touches):
+            results.append(replay.touches(handoff, leads, start, item))
+        elif isinstance(item, m.Disposition):
+            results.append(replay.disposition(handoff, leads, start, item))
+        elif isinstance(item, m.Threshold):
+            results.append(replay.threshold(handoff, leads, start, item, conditions))
+    return results

@@ -208,9 +208,8 @@ class PeriodMeasures:
         rows = []
         for result in (r for r in self.evaluation.clauses if r.clause == "first touch"):
             done = result.at != NONE
-            delays = (result.at[done] - self.evaluation.handoff_at[result.leads[done]]) / (
-                3600 * _US)
-            dates = local_dates(self.evaluation.handoff_at[result.leads[done]], self.zone)
+            delays = (result.at[done] - result.start[done]) / (3600 * _US)
+            dates = local_dates(result.start[done], self.zone)
             met = result.status[done] == MET
             for period in ("day", "week", "month"):
                 starts = period_starts(dates, period)
@@ -229,16 +228,18 @@ class PeriodMeasures:
         """Depth of follow-up per handoff block: mean touches on its leads not yet connected,
         against the `touches at least N` the block asks for."""
         history = self.evaluation.history
-        start = self.evaluation.handoff_at
         touch = (history.event == EVENT_CODE["touch"]) & (history.at <= self.evaluation.as_of)
-        touch &= (start[history.lead] != NONE) & (history.at >= start[history.lead])
-        counts = np.bincount(history.lead[touch], minlength=self.evaluation.lead_count)
         connected = np.zeros(self.evaluation.lead_count, dtype=bool)
         connected[history.lead[(history.event == EVENT_CODE["connected"])
                                & (history.at <= self.evaluation.as_of)]] = True
         rows = []
         for handoff in self.policy.handoffs:
-            leads = (self.evaluation.handoff == handoff.label) & ~connected
+            start = self.evaluation.block_start.get(handoff.label, self.evaluation.handoff_at)
+            after = touch & (start[history.lead] != NONE) & (history.at >= start[history.lead])
+            counts = np.bincount(history.lead[after], minlength=self.evaluation.lead_count)
+            leads = np.zeros(self.evaluation.lead_count, dtype=bool)
+            leads[self.evaluation.leads_of(handoff.label)] = True
+            leads &= ~connected
             cadence = handoff.item("touches")
             mean = float(counts[leads].mean()) if leads.any() else None
             rows.append({"handoff": handoff.label, "leads_not_connected": int(leads.sum()),
@@ -326,7 +327,7 @@ class TriggerCheck:
             return sum(r["mean_attempts"] * r["leads_not_connected"] for r in depth) / total \
                 if total else None
         delays = np.concatenate([
-            (r.at[r.at != NONE] - evaluation.handoff_at[r.leads[r.at != NONE]]) / _US
+            (r.at[r.at != NONE] - r.start[r.at != NONE]) / _US
             for r in results]) if results else np.zeros(0)
         if len(delays) == 0:
             return None

@@ -702,10 +702,19 @@ def show_time(value: int | str | None, zone: ZoneInfo) -> str:
 class _Verdicts:
     """What the evaluator said, per lead id."""
 
-    block: dict[str, str | None]
+    block: dict[str, str | None]  # the first-level block
+    blocks: dict[str, list[str]]  # every block of every level that took the lead
     segment: dict[str, str | None]
-    clauses: dict[tuple[str, str], tuple[str, int, int]]  # (lead, clause) -> status, due, at
+    clauses: dict[tuple[str, str, str], tuple[str, int, int]]  # (lead, block, clause) -> ...
     actions: list[dict]
+
+    def block_for(self, lead: str, handoff: str | None, clause: str | None) -> str | None:
+        """The block an expectation speaks of: the one it names, else the first of the
+        lead's blocks that has the clause (a two-level lead has a first touch in each)."""
+        if handoff is not None:
+            return handoff if handoff in self.blocks.get(lead, []) else None
+        having = [b for b in self.blocks.get(lead, []) if (lead, b, clause) in self.clauses]
+        return having[0] if having else self.block.get(lead)
 
 
 def _verdicts(case: Case) -> _Verdicts:
@@ -718,7 +727,7 @@ def _verdicts(case: Case) -> _Verdicts:
     for result in evaluation.clauses:
         for lead, status, due, at in zip(result.leads.tolist(), result.status.tolist(),
                                          result.due.tolist(), result.at.tolist(), strict=True):
-            clauses[(ids[lead], result.clause)] = (STATUS_NAMES[status], due, at)
+            clauses[(ids[lead], result.handoff, result.clause)] = (STATUS_NAMES[status], due, at)
     actions = []
     for group in all_actions(evaluation):
         for lead, fires, fired in zip(group.leads.tolist(), group.fires.tolist(),
@@ -726,26 +735,29 @@ def _verdicts(case: Case) -> _Verdicts:
             actions.append({"lead": ids[lead], "handoff": group.handoff,
                             "clause": group.clause, "action": group.action, "to": group.to,
                             "at": fires, "status": "fired" if fired else "scheduled"})
-    return _Verdicts(dict(zip(ids, evaluation.handoff.tolist(), strict=True)),
+    blocks: dict[str, list[str]] = {}
+    for label, leads in evaluation.block_leads.items():
+        for lead in leads.tolist():
+            blocks.setdefault(ids[lead], []).append(label)
+    return _Verdicts(dict(zip(ids, evaluation.handoff.tolist(), strict=True)), blocks,
                      dict(zip(ids, evaluation.segment.tolist(), strict=True)), clauses, actions)
 
 
 def _check_clause(case: Case, want: ClauseExpectation, said: _Verdicts,
                   exercised: dict[CoverageKey, set[str]]) -> list[Problem]:
     line = case.lines.table("expect", want.index)
-    block = said.block.get(want.lead)
+    block = said.block_for(want.lead, want.handoff, want.clause)
     problems = []
     if want.segment is not None and said.segment.get(want.lead) != want.segment:
         got = said.segment.get(want.lead)
         problems.append(Problem(line, f"{want.lead}: expected segment '{want.segment}', got "
                                       + (f"'{got}'" if got else "no segment")))
     if want.handoff is not None and block != want.handoff:
-        got = f"handoff '{block}'" if block else "no handoff (the lead was not handed off)"
-        return [*problems, Problem(line, f"{want.lead}: expected handoff '{want.handoff}', got "
-                                         f"{got}")]
+        return [*problems, _wrong_handoff(want.lead, want.handoff, said, line)]
     if want.clause is None:
         return problems
-    status, due, at = said.clauses.get((want.lead, want.clause), ("not applicable", None, None))
+    status, due, at = said.clauses.get((want.lead, block, want.clause),
+                                       ("not applicable", None, None))
     if status != "not applicable":
         exercised.setdefault(("clause", block, want.clause), set()).add(want.status)
     label = f"{want.lead} {want.clause}" + (f" ({block})" if block else "")
@@ -763,6 +775,13 @@ def _check_clause(case: Case, want: ClauseExpectation, said: _Verdicts,
     return problems
 
 
+def _wrong_handoff(lead: str, expected: str, said: _Verdicts, line: int | None) -> Problem:
+    blocks = said.blocks.get(lead, [])
+    got = ("handoff " + " and ".join(f"'{b}'" for b in blocks)) if blocks else \
+        "no handoff (the lead was not handed off)"
+    return Problem(line, f"{lead}: expected handoff '{expected}', got {got}")
+
+
 def _same_time(expected: int | str, actual: int | None) -> bool:
     from sla_dsl.evaluation import NONE, STOPPED
 
@@ -774,15 +793,15 @@ def _same_time(expected: int | str, actual: int | None) -> bool:
 def _check_consequence(case: Case, want: ConsequenceExpectation, said: _Verdicts,
                        exercised: dict[CoverageKey, set[str]]) -> list[Problem]:
     line = case.lines.table("consequence", want.index)
-    block = said.block.get(want.lead)
+    block = said.block_for(want.lead, want.handoff, want.clause)
     if want.handoff is not None and block != want.handoff:
-        got = f"handoff '{block}'" if block else "no handoff"
-        return [Problem(line, f"{want.lead}: expected handoff '{want.handoff}', got {got}")]
+        return [_wrong_handoff(want.lead, want.handoff, said, line)]
     for rule in breach_blocks(case.policy):
         if rule.clause.name == want.clause and rule.scope_label in (None, block) and any(
                 a.kind == want.action for a in rule.actions):
             exercised.setdefault(breach_key(rule), set()).add(want.action)
-    mine = [a for a in said.actions if a["lead"] == want.lead and a["clause"] == want.clause]
+    mine = [a for a in said.actions if a["lead"] == want.lead and a["clause"] == want.clause
+            and a["handoff"] == block]
     same = [a for a in mine if a["action"] == want.action
             and (want.to is None or a["to"] == want.to)]
     timed = [a for a in same if want.at is None or a["at"] == want.at]

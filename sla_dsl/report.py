@@ -97,7 +97,7 @@ def monthly_attainment(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
     manager asks about first ("are we getting better?")."""
     trend = []
     for result in evaluation.clauses:
-        months = period_starts(local_dates(evaluation.handoff_at[result.leads], zone), "month")
+        months = period_starts(local_dates(result.start, zone), "month")
         rows = []
         for month in np.unique(months):
             here = months == month
@@ -135,7 +135,7 @@ def owner_summaries(evaluation: Evaluation) -> list[dict]:
     for result in evaluation.clauses:
         if result.clause == "threshold":  # the sender's clause, not the owner's
             continue
-        owners = evaluation.owner[result.leads]
+        owners = result.owner
         for status, counter in ((MET, met), (BREACHED, breached)):
             names, counts = np.unique(owners[result.status == status].astype(str),
                                       return_counts=True)
@@ -154,7 +154,8 @@ def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
                                          iso_many(result.due, zone).tolist(),
                                          iso_many(result.at, zone).tolist(), strict=True):
             per_lead.setdefault(lead, []).append(
-                {"clause": result.clause, "status": status, "due": due, "at": at})
+                {"handoff": result.handoff, "clause": result.clause, "status": status,
+                 "due": due, "at": at})
     lead_ids = evaluation.history.lead_ids
     handed_off = iso_many(evaluation.handoff_at, zone)
     return [{
@@ -181,7 +182,7 @@ def latest_breaches(evaluation: Evaluation, zone: ZoneInfo, count: int = 10) -> 
         lead = int(result.leads[i])
         rows.append({"lead_id": str(evaluation.history.lead_ids[lead]),
                      "handoff": result.handoff, "clause": clause, "due": _iso(due, zone),
-                     "at": _iso(int(result.at[i]), zone), "owner": evaluation.owner[lead]})
+                     "at": _iso(int(result.at[i]), zone), "owner": result.owner[i]})
     return rows
 
 
@@ -190,12 +191,13 @@ def consequence_records(evaluation: Evaluation, actions: list[Actions],
     lead_ids = evaluation.history.lead_ids
     records = []
     for group in actions:
-        for lead, fires, fired in zip(group.leads.tolist(), group.fires.tolist(),
-                                      group.fired.tolist(), strict=True):
+        for lead, owner, fires, fired in zip(group.leads.tolist(), group.owners.tolist(),
+                                             group.fires.tolist(), group.fired.tolist(),
+                                             strict=True):
             records.append({
                 "lead_id": str(lead_ids[lead]), "handoff": group.handoff,
                 "clause": group.clause, "action": group.action, "to": group.to,
-                "owner": evaluation.owner[lead], "at": _iso(fires, zone),
+                "owner": owner, "at": _iso(fires, zone),
                 "status": "fired" if fired else "scheduled",
             })
     records.sort(key=lambda r: (r["at"] or "", r["lead_id"], r["action"]))

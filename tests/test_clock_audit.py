@@ -347,3 +347,26 @@ def test_the_documented_audit_is_what_the_command_prints(capsys):
     sample = sample.split("```", 1)[0]
     main(["evaluate", str(COMPANY_X), "--history", str(FRIDAY), "--explain", "F1", "--quiet"])
     assert sample.strip() and sample in capsys.readouterr().out
+
+
+def test_a_multilevel_lead_has_the_clocks_of_each_level_from_its_own_handoff():
+    """New Breed: marketing hands S2 to an MDR on Tuesday 09:05; the MDR hands it on to the
+    advisors on Wednesday 16:00 (as "mdr"), without a booked discovery call. The advisors'
+    4 business hours (US calendar, 08:30-17:30) run 1.5 h on Wednesday and 2.5 h on Thursday:
+    due Thursday 11:00, and Oskar's touch at 11:30 is late; the MDR's clocks kept running
+    from Tuesday and were met."""
+    policy = load_policy(ROOT / "policies" / "new-breed.sla")
+    history = load_history([FIXTURES / "histories" / "audit_new_breed_two_levels.csv"],
+                           timezone="America/New_York")
+    as_of = dt.datetime(2026, 4, 10, 12, tzinfo=NEW_YORK)
+    audit = audit_lead(policy, history, "S2", as_of=int(as_of.timestamp()) * 1_000_000)
+    clocks = {(c.handoff, c.clause): c for c in audit.clocks}
+    assert clocks[("good_fit_interested", "first touch")].status == "met"
+    sql = clocks[("sql", "first touch")]
+    assert (sql.status, sql.due.isoformat(), sql.at.isoformat()) == (
+        "breached", "2026-03-12T11:00:00-04:00", "2026-03-12T11:30:00-04:00")
+    assert clocks[("sql", "threshold")].status == "breached"
+    assert [s.kind for s in sql.segments] == ["open", "closed", "open", "open"]
+    text = render_text(audit)
+    assert "handoff by mdr         starts the clocks of handoff sql" in text
+    assert "sql: first touch within 4 business hours on calendar us (sales): BREACHED" in text

@@ -52,7 +52,7 @@ def test_json_has_the_documented_shape(company_x_json):
     lead = doc["leads"][0]
     assert set(lead) >= {"lead_id", "handoff", "owner", "clauses"}
     clause = lead["clauses"][0]
-    assert set(clause) == {"clause", "status", "due", "at"}
+    assert set(clause) == {"handoff", "clause", "status", "due", "at"}
     assert clause["clause"] in {"first touch", "touches", "disposition", "threshold"}
     assert clause["status"] in {"met", "breached", "pending"}
     assert {c["action"] for c in doc["consequences"]} == {"warn", "escalate", "reassign",

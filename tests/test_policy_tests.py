@@ -468,32 +468,32 @@ def test_the_documented_example_case_passes(desk):
     assert (result.outcome, result.problems) == ("passed", [])
 
 
-def test_coverage_shows_the_new_breed_handoff_no_lead_reaches(shipped):
-    """The evaluator applies one block per lead, the first that fits; every lead has a
-    segment with a block before `sql`, so nothing of `sql` is ever measured."""
+def test_the_shipped_cases_exercise_every_clause_of_every_policy(shipped):
+    """Including New Breed's second level, the MDR's handoff of an SQL to sales, whose clocks
+    start at the MDR's own handoff."""
     _, results, policies = shipped
-    cov = coverage(POLICIES / "new-breed.sla", results, policies)
-    assert [item.label for item in cov.items if not item.asserted] == [
-        'sql: when discovery_call_booked == true',
-        "sql: first touch within 4 business hours on calendar us",
-        "sql: disposition within 2 business days on calendar us",
-        "on breach of threshold in sql", "on breach of disposition in sql"]
-    assert (cov.covered, len(cov.items)) == (14, 19)
+    for policy in ("company-x", "fusion", "inbound-desk", "new-breed"):
+        cov = coverage(POLICIES / f"{policy}.sla", results, policies)
+        assert [item.label for item in cov.items if not item.asserted] == [], policy
+    assert coverage(POLICIES / "new-breed.sla", results, policies).covered == 19
 
 
-def test_sarif_puts_untested_clauses_on_relative_policy_lines(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    code, out, err = run(capsys, "policies/new-breed.sla", "--format", "sarif", "--coverage")
+def test_sarif_puts_untested_clauses_on_relative_policy_lines(capsys, monkeypatch, tmp_path):
+    shutil.copy(POLICIES / "new-breed.sla", tmp_path / "new-breed.sla")
+    (tmp_path / "tests" / "new-breed").mkdir(parents=True)
+    shutil.copy(POLICIES / "tests" / "new-breed" / "good-fit-friday-evening.toml",
+                tmp_path / "tests" / "new-breed")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "new-breed.sla", "--format", "sarif", "--coverage")
     assert code == 0
-    assert "coverage of policies/new-breed.sla: 14 of 19" in err
+    assert "coverage of new-breed.sla: 5 of 19" in err
     results = json.loads(out)["runs"][0]["results"]
-    assert {r["ruleId"] for r in results} == {"clause-not-tested"}
-    first = results[0]
-    assert first["level"] == "warning"
-    assert first["message"]["text"] == ("no test case exercises 'sql: when "
-                                        "discovery_call_booked == true'")
-    assert first["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "policies/new-breed.sla"}, "region": {"startLine": 93}}
+    assert {r["ruleId"] for r in results} == {"clause-not-tested"} and len(results) == 14
+    sql = next(r for r in results if "'sql: when discovery_call_booked == true'" in
+               r["message"]["text"])
+    assert sql["level"] == "warning"
+    assert sql["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "new-breed.sla"}, "region": {"startLine": 93}}
 
 
 @pytest.mark.parametrize("body", [
