@@ -102,9 +102,12 @@ def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New
     booked_at = at + _HOUR
     add(connected, booked_at, "updated", mdr,
         discovery_call_booked=np.full(leads, "true", dtype=object))
+    # the MDR hands the SQL on to the advisors (the agreement's second level), who take it
+    advisor = pick(ADVISORS)
+    add(connected, booked_at + 5 * 60 * _US, "handoff", mdr)
+    add(connected, booked_at + 10 * 60 * _US, "assigned", advisor)
 
     # The inbound advisor: discovery call, proposal, and the close.
-    advisor = pick(ADVISORS)
     call = booked_at + (rng.integers(1, 4, leads) * _DAY)
     add(connected, call, "connected", advisor, channel=np.full(leads, "meeting", dtype=object))
     accepted = connected & (rng.random(leads) < 0.8)
