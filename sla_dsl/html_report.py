@@ -85,6 +85,7 @@ def render(doc: dict, *, rejects: Sequence[Reject] = (),
         ("speed", "Speed of follow-up", _speed(doc, speed_goals or {})),
         ("depth", "Depth of follow-up", _depth(doc)),
         ("attainment", "Attainment per clause, rep and team", _attainment(doc)),
+        ("assignments", "Assignments and caps", _assignments(doc)),
         ("strikes", "Strikes per owner", _strikes(doc)),
         ("funnel", "Funnel", _funnel(doc)),
         ("triggers", "Review and cancel triggers", _triggers(doc)),
@@ -416,6 +417,38 @@ def _trend(trend: list[dict]) -> str:
             numeric=range(1, len(months) + 1))
         out.append(f"<h4>Handoff {escape(block)}</h4>\n" + _figure(svg, desc, data))
     return "\n".join(out)
+
+
+def _assignments(doc: dict) -> str:
+    """Each distribution rule as kept: shares against weights, caps reached, reps skipped."""
+    blocks = [b for b in doc.get("assignments", []) if any(r["assigned"] for r in b["reps"])]
+    if not blocks:
+        return _none("No block says how its leads are distributed, or none was assigned.")
+    out = ["<p>Each rep's share of a block's leads (the first assignment after its handoff) "
+           "against the share the round robin's weights promise. A rep at cap is skipped for "
+           "the rest of that period's leads; a lead given beyond the cap is over it.</p>"]
+    for block in blocks:
+        rule = block["rule"] + (f", team {block['team']}" if block["team"] else "") + (
+            f", cap {block['cap']['count']} per {block['cap']['per']}" if block["cap"] else "")
+        headers = ["rep", "leads", "share of the leads", "promised share"]
+        if block["cap"]:
+            headers += ["periods at cap", "skipped at cap", "over cap"]
+
+        out.append(_table(f"{block['handoff']}: {rule}, {block['leads']:,} leads",
+                          headers, (_assignment_row(r, capped=bool(block["cap"]))
+                                    for r in block["reps"]),
+                          numeric=(1, 2, 4, 5, 6) if block["cap"] else (1, 2)))
+    return "\n".join(out)
+
+
+def _assignment_row(rep: dict, *, capped: bool) -> list[str]:
+    promised = f"{rep['expected_share']:.1f}%" if rep["in_rotation"] \
+        else '<span class="bad">not in the rotation</span>'
+    cells = [escape(rep["rep"]), f"{rep['assigned']:,}", _share_cell(rep["share"]), promised]
+    if capped:
+        over = f'<span class="bad">{rep["over_cap"]:,}</span>' if rep["over_cap"] else "0"
+        cells += [f"{rep['periods_at_cap']:,}", f"{rep['skipped_at_cap']:,}", over]
+    return cells
 
 
 def _strikes(doc: dict) -> str:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl import revenue
+from sla_dsl import assignments, revenue
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.consequences import Actions, all_actions, strike_counts
 from sla_dsl.evaluation import (
@@ -236,6 +236,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
                     for c in commitments for period in c["periods"]],
         "consequences": consequence_records(evaluation, actions, zone),
         "strikes": strike_counts(evaluation, actions),
+        "assignments": assignments.assignment_summaries(evaluation),
         "follow_up": {"speed": measures.speed(), "depth": measures.depth()},
         "funnel": measures.funnel(evaluation.now),
         "triggers": triggers(evaluation.policy, check),
@@ -276,6 +277,7 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         for owner in offenders:
             out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
                        f"{owner['met']:>6} met  ({owner['attainment']:.1f}%)")
+    out += assignments.render_text(doc["assignments"])
     out += _commitments_text(doc) + _consequences_text(doc) + _triggers_text(doc)
     out += revenue.render_text(doc.get("attribution"))
     latest = summary["latest_breaches"][:worst]

@@ -157,7 +157,8 @@ def test_the_documented_json_keys_are_the_real_ones(company_x_json):
     example = json.loads(doc_text.split("```json\n")[1].split("```")[0])
     assert set(example) == set(company_x_json)
     assert set(example["summary"]) == set(company_x_json["summary"])
-    for key in ("leads", "periods", "consequences", "strikes", "funnel", "triggers"):
+    for key in ("leads", "periods", "consequences", "strikes", "funnel", "triggers",
+                "assignments"):
         assert set(example[key][0]) == set(company_x_json[key][0]), key
     for key in ("speed", "depth"):
         assert set(example["follow_up"][key][0]) == set(company_x_json["follow_up"][key][0])

@@ -104,7 +104,7 @@ def test_company_x_page_has_a_heading_per_section(company_x):
     sections = [t for tag, t in page.headings if tag == "h2"]
     expected = ["Summary", "Deliveries against commitments", "Speed of follow-up",
                 "Depth of follow-up", "Attainment per clause, rep and team",
-                "Strikes per owner", "Funnel", "Review and cancel triggers",
+                "Assignments and caps", "Strikes per owner", "Funnel", "Review and cancel triggers",
                 "Consequences and credits owed", "Latest breaches", "Rejected rows"]
     if doc.get("attribution"):
         expected.insert(-1, "Attribution")
@@ -408,3 +408,10 @@ def test_attainment_by_month_is_drawn_per_handoff(company_x):
                                 "attainment": 64.7}
     assert '<title id="trend0-t">hot: attainment by month</title>' in text
     assert "hot, attainment by month of handoff: threshold 2026-01 41.2%" in text
+
+
+def test_assignments_show_reps_outside_the_rotation(company_x):
+    _, text, _ = company_x
+    assert "<caption>hot: round robin, team sdr, cap 25 per day, 119 leads</caption>" in text
+    assert ('<th scope="row">dana</th><td class=num>20</td>' in text
+            and '<span class="bad">not in the rotation</span>' in text)

@@ -1,0 +1,131 @@
+"""How the policy's distribution rules were kept: each rep's share of a block's leads against
+its round-robin weight, the capacity cap, and who was skipped because they were at cap.
+
+A lead's assignee in a block is the first `assigned` event at or after the block's handoff (a
+later reassignment is a consequence, not the rotation). A rep is *at cap* in a period once the
+cap's count of the block's leads went to them in it; every later lead of that period that went
+to someone else is a lead they were *skipped* for. Leads given to a rep beyond the cap are *over
+cap*: the rule was broken, not kept.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from sla_dsl import model as m
+from sla_dsl.evaluation import NONE, Evaluation
+from sla_dsl.history import EVENT_CODE, NO_ACTOR
+from sla_dsl.periods import local_dates, period_starts
+
+
+def assignment_summaries(evaluation: Evaluation) -> list[dict]:
+    """One entry per block that says how its leads are distributed (round robin or owner)."""
+    zone = ZoneInfo(evaluation.policy.timezone or "UTC")
+    out = []
+    for handoff in evaluation.policy.handoffs:
+        rule = handoff.item("round_robin") or handoff.item("owner")
+        if rule is None:
+            continue
+        leads = evaluation.leads_of(handoff.label)
+        assignee, at = _first_assignment(evaluation, handoff.label, leads)
+        out.append(_summary(handoff, rule, assignee, at, zone))
+    return out
+
+
+def _first_assignment(evaluation: Evaluation, label: str, leads: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per lead of the block (in `leads` order): its first assignee's name and when."""
+    history = evaluation.history
+    start = evaluation.block_start.get(label, evaluation.handoff_at)
+    in_block = np.zeros(evaluation.lead_count, dtype=bool)
+    in_block[leads] = True
+    rows = np.flatnonzero((history.event == EVENT_CODE["assigned"])
+                          & (history.actor != NO_ACTOR) & (history.at <= evaluation.as_of)
+                          & in_block[history.lead])
+    begins = start[history.lead[rows]]
+    rows = rows[(begins != NONE) & (history.at[rows] >= begins)]
+    first = rows[np.r_[True, history.lead[rows][1:] != history.lead[rows][:-1]]] \
+        if len(rows) else rows  # rows are in lead, time order: each lead's first
+    assignee = np.full(evaluation.lead_count, None, dtype=object)
+    at = np.full(evaluation.lead_count, NONE, dtype=np.int64)
+    assignee[history.lead[first]] = history.actors[history.actor[first]]
+    at[history.lead[first]] = history.at[first]
+    return assignee[leads], at[leads]
+
+
+def _summary(handoff: m.Handoff, rule: m.RoundRobin | m.FixedOwner, assignee: np.ndarray,
+             at: np.ndarray, zone: ZoneInfo) -> dict:
+    if isinstance(rule, m.FixedOwner):
+        weights = {rule.owner.value: 1.0}
+        team, cap = None, None
+    else:
+        weights = {w.rep.value: float(w.weight.value) for w in rule.weights}
+        team, cap = rule.team.value, rule.cap
+    assigned = assignee != None  # noqa: E711 (elementwise on objects)
+    names = sorted(set(assignee[assigned].tolist()), key=str)
+    # without weights every rep who took the block's leads shares alike
+    listed = list(weights) or names
+    total = sum(weights.values()) or len(listed)
+    reps = []
+    for name in listed + [n for n in names if n not in listed]:
+        mine = assigned & (assignee == name)
+        in_rotation = name in listed
+        reps.append({
+            "rep": name, "in_rotation": in_rotation,
+            "weight": weights.get(name, 1.0 if in_rotation and not weights else 0.0),
+            "expected_share": round(100 * weights.get(name, 1.0) / total, 1)
+            if in_rotation else 0.0,
+            "assigned": int(np.count_nonzero(mine)),
+            "share": round(100 * np.count_nonzero(mine) / np.count_nonzero(assigned), 1)
+            if assigned.any() else None,
+            "periods_at_cap": 0, "over_cap": 0, "skipped_at_cap": 0})
+    if cap is not None and assigned.any():
+        _count_caps(reps, assignee[assigned], at[assigned], int(cap.count.value), cap.per, zone)
+    return {"handoff": handoff.label, "team": team,
+            "rule": "owner" if isinstance(rule, m.FixedOwner) else "round robin",
+            "cap": None if cap is None else {"count": int(cap.count.value), "per": cap.per},
+            "leads": len(assignee), "unassigned": int(np.count_nonzero(~assigned)),
+            "reps": reps}
+
+
+def _count_caps(reps: list[dict], assignee: np.ndarray, at: np.ndarray, cap: int, per: str,
+                zone: ZoneInfo) -> None:
+    order = np.argsort(at, kind="stable")
+    assignee, at = assignee[order], at[order]
+    periods = period_starts(local_dates(at, zone), per)
+    by_name = {r["rep"]: r for r in reps}
+    for period in np.unique(periods):
+        here = np.flatnonzero(periods == period)
+        names = assignee[here]
+        for name, row in by_name.items():
+            mine = np.flatnonzero(names == name)
+            if len(mine) < cap:
+                continue
+            row["periods_at_cap"] += 1
+            row["over_cap"] += len(mine) - cap
+            reached = mine[cap - 1]  # the lead that filled the rep's cap in this period
+            row["skipped_at_cap"] += int(np.count_nonzero(names[reached + 1:] != name))
+
+
+def render_text(summaries: list[dict]) -> list[str]:
+    """A line per rep of each block whose distribution was not as the policy says."""
+    out = []
+    for block in summaries:
+        if not any(r["assigned"] for r in block["reps"]):
+            continue
+        rule = block["rule"] + (f" (team {block['team']})" if block["team"] else "") + (
+            f", cap {block['cap']['count']} per {block['cap']['per']}" if block["cap"] else "")
+        out += ["", f"assignments in {block['handoff']}: {rule}, {block['leads']} leads"
+                    + (f", {block['unassigned']} never assigned" if block["unassigned"] else "")]
+        for rep in block["reps"]:
+            share = "-" if rep["share"] is None else f"{rep['share']:.1f}%"
+            line = (f"  {rep['rep']:<20} {rep['assigned']:>6} leads  {share:>6} of them, "
+                    + (f"weight {rep['expected_share']:.1f}%" if rep["in_rotation"]
+                       else "not in the rotation"))
+            if block["cap"]:
+                line += (f"; at cap {rep['periods_at_cap']}x, skipped for "
+                         f"{rep['skipped_at_cap']}, over cap {rep['over_cap']}")
+            out.append(line)
+    return out
