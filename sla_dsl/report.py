@@ -264,7 +264,8 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         label = f"{clause['handoff']}: {clause['wording']}".ljust(width)
         rate = "-" if clause["attainment"] is None else f"{clause['attainment']:.1f}%"
         out.append(f"  {label}  {clause['met']:>7} {clause['breached']:>7} "
-                   f"{clause['pending']:>7}  {rate:>6}  ({clause['party']})")
+                   f"{clause['pending']:>7}  {rate:>6} {text_bar(clause['attainment'])}  "
+                   f"({clause['party']})")
     out += _trend_text(summary["by_month"])
     teams = [t for t in summary["teams"] if t["attainment"] is not None]
     if teams:
@@ -288,6 +289,14 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
             out.append(f"  {row['lead_id']:<20} {row['handoff']}: {row['clause']}, "
                        f"due {row['due']}, {done}, owner {row['owner'] or '-'}")
     return "\n".join(out) + "\n"
+
+
+def text_bar(percent: float | None, width: int = 10) -> str:
+    """A bar a terminal can show, in plain ASCII so that any console encoding prints it."""
+    if percent is None:
+        return " " * (width + 2)
+    filled = round(max(0.0, min(percent, 100.0)) / 100 * width)
+    return "[" + "#" * filled + "." * (width - filled) + "]"
 
 
 def _trend_text(trend: list[dict]) -> list[str]:
