@@ -31,18 +31,27 @@ UNIT_DAYS = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 3
               "quarter": 91.3125, "year": 365.25}
 
 
-def _per_distinct(column: Column, convert: Callable[[str], object], dtype) -> np.ndarray:
-    """Apply `convert` once per distinct non-missing value; missing values map to the
-    converter's result for None."""
-    present = np.array([v is not None for v in column], dtype=bool) if column.dtype == object \
-        else np.ones(len(column), dtype=bool)
-    out = np.empty(len(column), dtype=dtype)
-    out[~present] = convert(None)
-    if present.any():
-        values, inverse = np.unique(column[present].astype(str), return_inverse=True)
-        converted = np.array([convert(v) for v in values], dtype=dtype)
-        out[present] = converted[inverse]
-    return out
+class _Distinct:
+    """A column split once into its distinct values: conditions test a few hundred distinct
+    values instead of a million cells, and a field compared several times is split once."""
+
+    def __init__(self, column: Column) -> None:
+        self.present = np.array([v is not None for v in column], dtype=bool) \
+            if column.dtype == object else np.ones(len(column), dtype=bool)
+        self.values: np.ndarray = np.zeros(0, dtype=str)
+        self.inverse: np.ndarray = np.zeros(0, dtype=np.int64)
+        if self.present.any():
+            self.values, self.inverse = np.unique(column[self.present].astype(str),
+                                                  return_inverse=True)
+
+    def apply(self, convert: Callable[[str], object], dtype) -> np.ndarray:
+        """`convert` once per distinct value; missing cells get `convert(None)`."""
+        out = np.empty(len(self.present), dtype=dtype)
+        out[~self.present] = convert(None)
+        if len(self.values):
+            converted = np.array([convert(v) for v in self.values], dtype=dtype)
+            out[self.present] = converted[self.inverse]
+        return out
 
 
 def _number(text: str | None) -> float:
@@ -113,6 +122,15 @@ class ConditionEvaluator:
         }
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         self._missing = np.full(size, None, dtype=object)
+        self._distinct: dict[int, _Distinct] = {}
+
+    def _per_distinct(self, column: Column, convert: Callable[[str], object],
+                      dtype) -> np.ndarray:
+        # keyed by identity: the columns are this evaluator's own attributes, held for its life
+        split = self._distinct.get(id(column))
+        if split is None:
+            split = self._distinct[id(column)] = _Distinct(column)
+        return split.apply(convert, dtype)
 
     def column(self, name: str) -> Column:
         return self.attributes.get(name, self._missing)
@@ -144,46 +162,46 @@ class ConditionEvaluator:
         if isinstance(expr, m.Ref):
             if ("bare", expr.name.value) in self.definitions:
                 return self.definition("bare", expr.name.value)
-            return _per_distinct(self.column(expr.name.value), _truth, bool)
+            return self._per_distinct(self.column(expr.name.value), _truth, bool)
         column = self.column(expr.field.value)
         if isinstance(expr, m.Presence):
-            present = _per_distinct(column, lambda v: v is not None and v.strip() != "", bool)
+            present = self._per_distinct(column, lambda v: v is not None and v.strip() != "", bool)
             return ~present if expr.negated else present
         if isinstance(expr, m.PatternMatch):
             pattern = re.compile(expr.pattern.value)
-            return _per_distinct(column, lambda v: v is not None and bool(pattern.search(v)),
+            return self._per_distinct(column, lambda v: v is not None and bool(pattern.search(v)),
                                  bool)
         if isinstance(expr, m.Membership):
             hits = np.zeros(self.size, dtype=bool)
             for option in expr.values:
                 hits |= self._compare(column, "==", option)
-            present = _per_distinct(column, lambda v: v is not None, bool)
+            present = self._per_distinct(column, lambda v: v is not None, bool)
             return present & (~hits if expr.negated else hits)
         return self._compare(column, expr.op, expr.value)
 
     def _compare(self, column: Column, op: str, value: m.Value) -> np.ndarray:
         if isinstance(value, m.Text):
             if op in ("==", "!="):
-                equal = _per_distinct(column, lambda v: v == value.value, bool)
-                present = _per_distinct(column, lambda v: v is not None, bool)
+                equal = self._per_distinct(column, lambda v: v == value.value, bool)
+                present = self._per_distinct(column, lambda v: v is not None, bool)
                 return present & (equal if op == "==" else ~equal)
-            keys = _per_distinct(column, lambda v: v, object)
+            keys = self._per_distinct(column, lambda v: v, object)
             present = np.array([k is not None for k in keys], dtype=bool)
             out = np.zeros(self.size, dtype=bool)
             out[present] = _ORDER[op](keys[present].astype(str), value.value)
             return out
         if isinstance(value, m.Boolean):
-            truth = _per_distinct(column, _truth, bool)
-            present = _per_distinct(column, lambda v: v is not None, bool)
+            truth = self._per_distinct(column, _truth, bool)
+            present = self._per_distinct(column, lambda v: v is not None, bool)
             equal = truth == value.value
             return present & (equal if op == "==" else ~equal if op == "!=" else False)
         if isinstance(value, m.Duration):
-            days = _per_distinct(column, lambda v: _days(v, value.unit), float)
+            days = self._per_distinct(column, lambda v: _days(v, value.unit), float)
             return _numeric_compare(days, op, value.amount * UNIT_DAYS[value.unit])
         if isinstance(value, m.DateValue):
-            ordinals = _per_distinct(column, _date_ordinal, float)
+            ordinals = self._per_distinct(column, _date_ordinal, float)
             return _numeric_compare(ordinals, op, float(value.value.toordinal()))
-        numbers = _per_distinct(column, _number, float)
+        numbers = self._per_distinct(column, _number, float)
         return _numeric_compare(numbers, op, float(value.value))
 
 
