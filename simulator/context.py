@@ -137,11 +137,12 @@ def check_load(context: Context, shares: np.ndarray) -> list[str]:
     make a backlog that grows without end, and a simulation of it says nothing useful. Full
     cadences needing more is only a note: connects end cadences early, so the run decides."""
     scenario = context.scenario
+    react = scenario.response.mean_hours if scenario.response else 0.0  # rep time as well
     notes = []
     for team, reps in enumerate(context.roster.reps_of_team):
         blocks = [b for b in context.blocks if context.floor.team_of_block[b.index] == team]
         share = float(sum(shares[b.index] for b in blocks))
-        load = scenario.arrivals_per_hour * share * scenario.touch.mean_hours
+        load = scenario.arrivals_per_hour * share * (scenario.touch.mean_hours + react)
         open_part = open_share(context, team)
         if load >= len(reps) * open_part and load > 0:
             label = blocks[0].handoff.label
@@ -150,7 +151,8 @@ def check_load(context: Context, shares: np.ndarray) -> list[str]:
                 f"each hour, and {len(reps)} reps working {100 * open_part:.0f}% of the time "
                 f"can do {len(reps) * open_part:.2f}; the backlog grows without end")
         follow_ups = sum(float(shares[b.index]) * (b.attempts - 1) for b in blocks)
-        full = load + scenario.arrivals_per_hour * follow_ups * scenario.follow_up_time.mean_hours
+        full = load + scenario.arrivals_per_hour * follow_ups * (
+            scenario.follow_up_time.mean_hours + react)
         if full >= len(reps) * open_part:
             notes.append(
                 f"team {context.roster.teams[team]}: full cadences would need {full:.2f} reps' "

@@ -14,10 +14,19 @@ waiting first touch before any follow-up, each oldest first), `fifo` (oldest wai
 whatever it is) or `earliest-due-first` (the task whose clock is due soonest: a first touch's
 deadline, a follow-up's window end).
 
-It is a plain discrete-event loop over a heap, not simpy processes: a year of 50,000 leads with
-six-touch cadences is 300,000 tasks per replication and a hundred replications, and one
-generator per lead costs several times the bookkeeping itself. Arrivals are merged in from a
-sorted array, so only follow-ups, rep releases and shift openings go through the heap.
+The clock is a `simpy.Environment`. Each team's calendar is a simpy process that hands its
+idle reps what waited overnight at every opening. The arrivals (a chain: each lead's timeout
+sets up the next) and a rep's release are timeouts with a callback rather than a process per
+lead or per rep: a year of 50,000 leads with six-touch cadences is 300,000 tasks per
+replication and a hundred replications, and a generator resume per task (plus an event to hand
+an idle rep its next one) costs a quarter more per task in simpy alone (benchmarks/README.md
+has the figures). A follow-up waits in its rep's `coming` heap and joins the rep's queue,
+stamped with its due time, when the rep next looks (done with a task, or the calendar
+opening); only a rep idle when it falls due gets a wake-up timeout. Nothing the rep does while
+busy can depend on it, so this is the same model with a quarter fewer events. Each event
+carries the exact moment it stands for as its value: simpy keeps `now + delay`, which can miss
+a shift's opening by a rounding error, and a rep must not find the office shut at the instant
+it opens.
 """
 
 from __future__ import annotations
@@ -28,10 +37,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import simpy
 
 from simulator.clock import OpenHours
 
-FREE, READY, OPENS = 0, 1, 2
 _LATER = 1e12  # added to a follow-up's key under first-touch-first
 GAP_WALL, GAP_ELAPSED, GAP_OPEN = 0, 1, 2
 
@@ -113,9 +122,12 @@ class _Shifts:
 
 
 def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.ndarray,
-        decay: Callable[[float], float]) -> Trace:
+        decay: Callable[[float], float], react: np.ndarray | None = None) -> Trace:
     """One replication. `width` attempt slots per lead; `work` (seconds) and `chance`
-    (uniforms) are drawn per slot in advance."""
+    (uniforms) are drawn per slot in advance, and so is `react` (seconds, the scenario's
+    `work.response`): the rep who picks a task up touches it that much later, busy meanwhile."""
+    env = simpy.Environment()
+    timeout = env.timeout
     push, pop = heapq.heappush, heapq.heappop
     size = len(leads.handed)
     ready_at = [math.nan] * (size * width)
@@ -125,11 +137,12 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
     last = [-1] * size
     busy = [0.0] * len(floor.team_of_rep)
     work_s, chance_u = work.tolist(), chance.tolist()
+    react_s = react.tolist() if react is not None else None
     owner = list(leads.owner)
     handed, block, window_end = leads.handed, leads.block, leads.window_end
     first_due, gap_wall, base = leads.first_due, leads.gap_wall, leads.connect
     attempts, until_connected = floor.attempts, floor.until_connected
-    gap_kind, gap = floor.gap_kind, floor.gap
+    gap_kind, gap, gap_hours = floor.gap_kind, floor.gap, floor.gap_hours
     shifts_of = {id(h): _Shifts(h) for h in [*floor.hours, *floor.gap_hours] if h is not None}
     team_shifts = [shifts_of[id(h)] for h in floor.hours]
     gap_shifts = [shifts_of[id(h)] if h is not None else None for h in floor.gap_hours]
@@ -140,27 +153,27 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
     mine: list[list] = [[] for _ in team_of_rep]  # per rep: its own waiting tasks
     shared: list[list] = [[] for _ in floor.hours]  # per team: tasks any of its reps may take
     idle: list[dict[int, None]] = [dict.fromkeys(reps) for reps in floor.reps_of_team]
+    coming: list[list] = [[] for _ in team_of_rep]  # per rep: follow-ups not yet due
+    alarm = [math.inf] * len(team_of_rep)  # per rep: the earliest wake-up pending
     fifo = floor.discipline == "fifo"
     due_first = floor.discipline == "earliest-due-first"
-    events: list[tuple] = []
-    seq = 0
-    for team, opening_hours in enumerate(floor.hours):
-        if not opening_hours.always:
-            for moment in opening_hours.openings(0.0, end):
-                events.append((moment, seq, OPENS, team, 0))
-                seq += 1
-    heapq.heapify(events)
+    seq = 0  # ties in a queue go to the task that joined it first
 
-    def start(rep: int, lead: int, k: int, now: float) -> None:
+    def start(rep: int, lead: int, k: int, picked: float) -> None:
+        """The rep picks the task up at `picked` and touches it now (after any reaction)."""
         nonlocal seq
         slot = lead * width + k
+        now = picked + react_s[slot] if react_s is not None else picked
+        if now >= end:  # the touch would fall after the horizon: busy to the end, no attempt
+            busy[rep] += end - picked
+            return
         started[slot] = now
         slot_rep[slot] = rep
         last[lead] = k
         if owner[lead] < 0:
             owner[lead] = rep
         spent = work_s[slot]
-        busy[rep] += spent if now + spent <= end else end - now
+        busy[rep] += (spent if now + spent <= end else end - now) + now - picked
         b = block[lead]
         if connected[lead] < 0:
             p = base[lead] * (flat if flat is not None else decay((now - handed[lead]) / 3600.0))
@@ -179,6 +192,8 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
                     due = now + 1.0
             elif kind == GAP_ELAPSED:
                 due = now + gap[b]
+            elif now > picked:  # after a reaction, ahead of the loop's clock: the walking
+                due = gap_hours[b].add_open(now, gap[b])  # pointer must not pass it
             else:
                 shifts, amount = gap_shifts[b], gap[b]
                 i = shifts.i
@@ -187,10 +202,10 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
                 else:
                     due = shifts.add_open(now, amount)
             if due <= window_end[lead] and due < end:
-                push(events, (due, seq, READY, lead, k + 1))
+                push(coming[owner[lead]], (due, seq, lead, k + 1))
                 seq += 1
-        push(events, (now + spent, seq, FREE, rep, 0))
-        seq += 1
+        # delays run from the exact moment: simpy's clock differs from it by a rounding error
+        timeout(now + spent - picked, (now + spent, rep)).callbacks.append(free)
 
     # the open stretch each team is in or waiting for: [since, until), moved on when passed
     since = [sh.opens[0] for sh in team_shifts]
@@ -202,66 +217,136 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         since[team], until[team] = shifts.opens[shifts.i], shifts.closes[shifts.i]
         return since[team] <= now
 
-    order = [i for i in sorted(range(size), key=leads.ready.__getitem__) if block[i] >= 0]
-    arrivals = iter(order)
-    upcoming = next(arrivals, None)
-    arriving = leads.ready[upcoming] if upcoming is not None else math.inf
-    while True:
-        if events and events[0][0] < arriving:
-            now, _, kind, who, k = pop(events)
-        else:
-            now, kind, who, k = arriving, READY, upcoming, 0
-            upcoming = next(arrivals, None)
-            arriving = leads.ready[upcoming] if upcoming is not None else math.inf
+    def becomes_ready(now: float, who: int, k: int) -> None:
+        """A lead's attempt may start: at once by an idle rep, else it waits in a queue."""
+        nonlocal seq
         if now >= end:
-            break
-        if kind == READY:  # a lead's attempt may start: at once by an idle rep, else it waits
-            ready_at[who * width + k] = now
-            team = team_of_block[block[who]]
-            rep = owner[who]
-            is_open = (since[team] <= now) if now < until[team] else open_at(team, now)
-            if rep >= 0:
-                if is_open and rep in idle[team]:
+            return
+        ready_at[who * width + k] = now
+        team = team_of_block[block[who]]
+        rep = owner[who]
+        is_open = (since[team] <= now) if now < until[team] else open_at(team, now)
+        if rep >= 0:
+            if is_open and rep in idle[team]:
+                del idle[team][rep]
+                start(rep, who, k, now)
+                return
+            queue = mine[rep]
+        else:
+            waiting = idle[team]
+            if is_open and waiting:
+                rep = next(iter(waiting))
+                del waiting[rep]
+                start(rep, who, k, now)
+                return
+            queue = shared[team]
+        key = now if fifo else (first_due[who] if k == 0 else window_end[who]) \
+            if due_first else (now + _LATER if k else now)
+        push(queue, (key, seq, who, k))
+        seq += 1
+
+    def due_now(rep: int, now: float) -> None:
+        """The rep's follow-ups due by now join their queue, as if each had joined at its due
+        time: what a rep does while busy cannot depend on what fell due meanwhile."""
+        upcoming, own = coming[rep], mine[rep]
+        while upcoming and upcoming[0][0] <= now:
+            due, order, lead, k = pop(upcoming)
+            ready_at[lead * width + k] = due
+            push(own, (due if fifo else window_end[lead] if due_first else due + _LATER,
+                       order, lead, k))
+
+    def take(rep: int, team: int, now: float) -> bool:
+        """The rep starts the first waiting task of theirs or the team's, if any."""
+        own, pool = mine[rep], shared[team]
+        if own and (not pool or own[0] < pool[0]):
+            _, _, lead, k = pop(own)
+        elif pool:
+            _, _, lead, k = pop(pool)
+        else:
+            return False
+        start(rep, lead, k, now)
+        return True
+
+    def rest(rep: int, team: int, now: float) -> None:
+        """The rep is idle: woken when their next follow-up falls due (a shared task or an
+        opening finds them in `idle` without one)."""
+        idle[team][rep] = None
+        upcoming = coming[rep]
+        if upcoming and upcoming[0][0] < alarm[rep]:
+            due = alarm[rep] = upcoming[0][0]  # later than now: what was due has joined
+            timeout(due - now, (due, rep)).callbacks.append(wake)
+
+    def free(event: simpy.Event) -> None:
+        """A rep is done: the first waiting task of theirs or the team's, else idle."""
+        now, rep = event.value
+        if now >= end:
+            return
+        team = team_of_rep[rep]
+        upcoming = coming[rep]
+        if upcoming and upcoming[0][0] <= now:
+            due_now(rep, now)
+        is_open = (since[team] <= now) if now < until[team] else open_at(team, now)
+        own, pool = mine[rep], shared[team]  # `take`, written out: this runs once a touch
+        if is_open and own and (not pool or own[0] < pool[0]):
+            _, _, lead, k = pop(own)
+            start(rep, lead, k, now)
+        elif is_open and pool:
+            _, _, lead, k = pop(pool)
+            start(rep, lead, k, now)
+        else:
+            rest(rep, team, now)
+
+    def wake(event: simpy.Event) -> None:
+        """An idle rep's follow-up falls due: they start it if the calendar is open."""
+        now, rep = event.value
+        if alarm[rep] == now:
+            alarm[rep] = math.inf
+        team = team_of_rep[rep]
+        if now >= end or rep not in idle[team]:
+            return  # a busy rep finds it when free
+        due_now(rep, now)
+        is_open = (since[team] <= now) if now < until[team] else open_at(team, now)
+        if is_open and take(rep, team, now):
+            del idle[team][rep]
+        else:
+            rest(rep, team, now)
+
+    order = sorted((i for i in range(size) if block[i] >= 0), key=leads.ready.__getitem__)
+    order.append(-1)  # the end of the stream
+    upcoming = iter(order)
+
+    def arrive(event: simpy.Event) -> None:
+        """A lead's first attempt may start (after any cap wait); the next arrival is set up.
+        A chain of timeouts rather than a process: one callback per lead, no generator."""
+        now, lead = event.value
+        becomes_ready(now, lead, 0)
+        follow(now)
+
+    def follow(now: float) -> None:
+        lead = next(upcoming)
+        if lead >= 0 and leads.ready[lead] < end:
+            at = leads.ready[lead]  # no earlier than now: the leads are in order
+            timeout(at - now if at > now else 0.0, (at, lead)).callbacks.append(arrive)
+
+    def opening(team: int, moments: list[float]):
+        """The team's calendar opens: its idle reps take what waited overnight."""
+        for now in moments:
+            yield timeout(now - env.now)
+            open_at(team, now)
+            for rep in list(idle[team]):
+                due_now(rep, now)
+                if take(rep, team, now):
                     del idle[team][rep]
-                    start(rep, who, k, now)
-                    continue
-                queue = mine[rep]
-            else:
-                waiting = idle[team]
-                if is_open and waiting:
-                    rep = next(iter(waiting))
-                    del waiting[rep]
-                    start(rep, who, k, now)
-                    continue
-                queue = shared[team]
-            key = now if fifo else (first_due[who] if k == 0 else window_end[who]) \
-                if due_first else (now + _LATER if k else now)
-            push(queue, (key, seq, who, k))
-            seq += 1
-        elif kind == FREE:  # a rep is done: the first waiting task of theirs or the team's
-            team = team_of_rep[who]
-            is_open = (since[team] <= now) if now < until[team] else open_at(team, now)
-            own, pool = mine[who], shared[team]
-            if is_open and own and (not pool or own[0] < pool[0]):
-                _, _, lead, k = pop(own)
-                start(who, lead, k, now)
-            elif is_open and pool:
-                _, _, lead, k = pop(pool)
-                start(who, lead, k, now)
-            else:
-                idle[team][who] = None
-        else:  # a team's calendar opens: its idle reps take what waited overnight
-            open_at(who, now)
-            for rep in list(idle[who]):
-                own, pool = mine[rep], shared[who]
-                if own and (not pool or own[0] < pool[0]):
-                    _, _, lead, k = pop(own)
-                elif pool:
-                    _, _, lead, k = pop(pool)
                 else:
-                    continue
-                del idle[who][rep]
-                start(rep, lead, k, now)
+                    rest(rep, team, now)
+
+    for team, opening_hours in enumerate(floor.hours):
+        if not opening_hours.always:
+            env.process(opening(team, [t for t in opening_hours.openings(0.0, end) if t < end]))
+    follow(0.0)
+    env.run(until=end)
+    for rep in range(len(team_of_rep)):  # what fell due while its rep was busy to the end
+        due_now(rep, math.inf)
     return Trace(np.array(ready_at), np.array(started), np.array(slot_rep, dtype=np.int64),
                  np.array(connected, dtype=np.int64), np.array(last, dtype=np.int64),
                  np.array(busy))

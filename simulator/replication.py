@@ -100,12 +100,14 @@ def work_leads(context: Context, drawn: Drawn, decay: Decay, rng: np.random.Gene
         work[:, 1:] = seconds(scenario.follow_up_time, rng, size * (width - 1)).reshape(
             size, width - 1)
     chance = rng.random(size * width)
+    # drawn last, and only when asked for: scenarios without it keep their streams
+    react = seconds(scenario.response, rng, size * width) if scenario.response else None
     leads = engine.Leads(
         handed=drawn.handed.tolist(), ready=drawn.assigned.tolist(), block=drawn.block.tolist(),
         owner=drawn.owner.tolist(), first_due=first_due.tolist(),
         window_end=window_end.tolist(), gap_wall=gap_wall.tolist(),
         connect=np.where(drawn.block >= 0, scenario.outcomes.connect, 0.0).tolist())
-    trace = engine.run(context.floor, leads, width, work.ravel(), chance, decay)
+    trace = engine.run(context.floor, leads, width, work.ravel(), chance, decay, react)
     return trace, work.ravel(), window_end
 
 
@@ -225,15 +227,20 @@ def monthly(context: Context, moments: dict[str, np.ndarray], months: np.ndarray
 
 
 def backlog(trace: engine.Trace, end: float) -> dict:
-    """Tasks waiting (ready, not started) over the horizon: hourly samples, weekly means."""
-    ready = np.sort(trace.ready_at[~np.isnan(trace.ready_at)])
+    """Tasks waiting (ready, not started) over the horizon. The mean is the exact time average
+    (every task's wait inside the horizon, summed, over the horizon): the L of Little's law,
+    which an hourly sample only approximates. Peak, final and weekly means are hourly samples."""
+    seen = ~np.isnan(trace.ready_at)
+    ready_at = trace.ready_at[seen]
+    left = np.minimum(np.nan_to_num(trace.started[seen], nan=end), end)
+    ready = np.sort(ready_at)
     started = np.sort(trace.started[~np.isnan(trace.started)])
     grid = np.arange(0.0, end, 3600.0)
     waiting = np.searchsorted(ready, grid, "right") - np.searchsorted(started, grid, "right")
     weeks = max(1, math.ceil(end / _WEEK))
     per_week = [float(waiting[(grid >= w * _WEEK) & (grid < (w + 1) * _WEEK)].mean())
                 for w in range(weeks)]
-    return {"mean": float(waiting.mean()), "peak": float(waiting.max()),
+    return {"mean": float(np.sum(left - ready_at)) / end, "peak": float(waiting.max()),
             "final": float(waiting[-1]), "weekly": per_week}
 
 

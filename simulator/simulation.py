@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from simulator.context import Context, build, check_load
+from simulator.estimates import Estimate
 from simulator.outcomes import Decay, decays_to_run
 from simulator.replication import block_shares, replicate_once, stage_counted
-from simulator.replications import Estimate
 from sla_dsl import model as m
 from sla_dsl.planning import goal_plans
 from sla_dsl.scenario import Scenario

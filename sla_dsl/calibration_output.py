@@ -115,8 +115,11 @@ def scenario_toml(cal: Calibration, source: str) -> str:
         out.append(f"touch = {_string(DEFAULT_TOUCH)}")
     if cal.response:
         out.append(_fit_comment(cal.response, "observed response (handoff to first attempt, "
-                                              "elapsed); the simulator's output, for comparison"))
-        out.append(f"# response: {cal.response[0].time_words()}")
+                                              "elapsed)"))
+        out.append("# taken as each rep's reaction before an attempt; it also holds the "
+                   "history's queueing and closed hours, which the simulator adds again: "
+                   "lower it if the simulated waits run long")
+        out.append(f"response = {_string(cal.response[0].time_words())}")
     out += ["", "[outcomes]"]
     out += _outcome_lines(cal)
     return "\n".join(out) + "\n"

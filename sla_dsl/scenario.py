@@ -20,6 +20,7 @@ A TOML file a planner writes by hand (every key is in docs/simulate.md):
     [work]
     touch = "exponential 12 minutes"   # how long one touch takes a rep
     follow_up = "fixed 5 minutes"
+    response = "exponential 20 minutes"  # a free rep's reaction before each attempt
     discipline = "first-touch-first"
 
     [outcomes]
@@ -48,7 +49,7 @@ _RATE = re.compile(rf"^\s*{_NUMBER}\s*per\s*(minute|hour|day|week|month)\s*$")
 _KNOWN = {"horizon", "start", "arrivals", "team", "work", "outcomes"}
 _TABLE_KEYS = {
     "arrivals": {"rate", "profile", "month", "mix", "fields"},
-    "work": {"touch", "follow_up", "discipline"},
+    "work": {"touch", "follow_up", "response", "discipline"},
     "outcomes": {"connect", "decay", "qualify", "opportunity", "win", "deal_size",
                  "sales_cycle"},
 }
@@ -112,6 +113,7 @@ class Scenario:
     mix: dict[str, float] | None = None  # handoff label -> share
     fields: dict[str, FieldDraw] = field(default_factory=dict)
     follow_up: WorkTime | None = None
+    response: WorkTime | None = None  # a rep's reaction: picked up, then touched this later
     discipline: str = "first-touch-first"
     outcomes: Outcomes = field(default_factory=Outcomes)
 
@@ -401,6 +403,8 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
     touch = _distribution(path, "work.touch", work["touch"]) if "touch" in work else None
     follow_up = _distribution(path, "work.follow_up", work["follow_up"]) \
         if "follow_up" in work else None
+    response = _distribution(path, "work.response", work["response"]) \
+        if "response" in work else None
     discipline = str(work.get("discipline", "first-touch-first")).lower()
     if discipline not in DISCIPLINES:
         raise _fail(path, "work.discipline", f"{work.get('discipline')!r} is not a discipline",
@@ -417,7 +421,7 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
         mix=_mix(path, arrivals["mix"]) if "mix" in arrivals else None,
         fields={name: _field_draw(path, f"arrivals.fields.{name}", value)
                 for name, value in fields_raw.items()},
-        follow_up=follow_up, discipline=discipline,
+        follow_up=follow_up, response=response, discipline=discipline,
         outcomes=_outcomes(path, raw.get("outcomes", {})))
 
 

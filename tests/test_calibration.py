@@ -159,6 +159,32 @@ def test_company_x_scenario_loads_and_keeps_the_history_arrivals(company_x):
     assert loaded.outcomes.decay == "none"
 
 
+def test_company_x_response_fit_is_the_scenarios_reaction_delay(company_x):
+    """The handoff-to-first-attempt delays the history shows, fitted, become `work.response`,
+    which the simulator reads: the calibrated scenario carries the history's slowness."""
+    from sla_dsl.scenario import load_scenario
+
+    scenario, path = company_x
+    rows = _company_x_rows()
+    handoff: dict[str, str] = {}
+    first: dict[str, str] = {}
+    for row in rows:
+        if row["event"] == "handoff":
+            handoff.setdefault(row["lead_id"], row["at"])
+    for row in rows:
+        lead = row["lead_id"]
+        if row["event"] in ("touch", "connected") and lead in handoff \
+                and row["at"] >= handoff[lead]:
+            first[lead] = min(first.get(lead, row["at"]), row["at"])
+    delays = [(dt.datetime.fromisoformat(first[lead]) - dt.datetime.fromisoformat(handoff[lead]))
+              .total_seconds() / 3600 for lead in first]
+    written = scenario["work"]["response"]
+    assert written.split()[0] in ("exponential", "lognormal", "gamma")
+    loaded = load_scenario(path).response
+    assert loaded is not None
+    assert loaded.mean_hours == pytest.approx(np.mean(delays), rel=0.05)
+
+
 def test_the_report_judges_every_fit(tmp_path, capsys):
     _, report, _ = _calibrate(tmp_path, capsys, "--policy",
                               str(ROOT / "policies" / "company-x.sla"), "--history",

@@ -36,6 +36,9 @@ def _evaluated_counts(policy, path) -> list[dict]:
 @pytest.mark.parametrize(("policy_name", "scenario_name", "overrides"), [
     # segments from drawn fields, weighted round robin with a daily cap, 6-touch cadences
     ("company-x.sla", "company-x.toml", {"horizon": "30 days"}),
+    # a rep's reaction before each attempt: each touch comes later than its pick-up
+    ("inbound-desk.sla", "inbound-desk.toml", {"horizon": "14 days",
+                                                "work.response": "exponential 3 minutes"}),
     # one shared queue, worked past capacity: many breaches and pending clocks to agree on
     ("inbound-desk.sla", "inbound-desk.toml", {"horizon": "21 days"}),
     # shares of blocks: each lead carries fields the policy routes to its block, two calendars

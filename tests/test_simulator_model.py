@@ -75,6 +75,7 @@ def test_work_time_distributions(text, mean_minutes):
     ('[outcomes]\ndecay = "hbr-2012"', "outcomes.decay"),
     ("[outcomes]\nconnect = 1.5", "outcomes.connect"),
     ('[work]\ntouch = "lognormal 12 minutes"', "work.touch"),
+    ('[work]\nresponse = "soon"', "work.response"),
     ('[outcomes]\nsurprise = 1', "outcomes.surprise"),
 ])
 def test_scenario_mistakes_name_the_key_and_the_fix(text, where):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator.replications import Estimate
+from simulator.estimates import Estimate
 from simulator.sizing import lower_bound, parse_target, render_sizing, size_team
 from simulator.sweep import (
     SweepError,
