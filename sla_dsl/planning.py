@@ -189,13 +189,17 @@ def first_touch_estimates(policy: m.Policy, scenario: Scenario) -> list[dict]:
             row["note"] = (f"no [team.{team}] in the scenario" if reps is None
                            else "no work.touch in the scenario")
         else:
-            # arrivals come around the clock; the team works the open hours
+            # arrivals come around the clock; the team works the open hours. A rep's reaction
+            # (`work.response`) keeps them busy and comes before the touch: it adds to the
+            # service time and takes its mean off the time allowed.
+            reaction = scenario.response.mean_hours if scenario.response else 0.0
+            service = scenario.touch.mean_hours + reaction
             share = open_share(calendar, _months(policy)[0])
-            load = scenario.arrivals_per_hour / share * scenario.touch.mean_hours
+            load = scenario.arrivals_per_hour / share * service
             row.update(load=round(load, 3),
-                       attainment=round(service_level(reps, load, allowed,
-                                                      scenario.touch.mean_hours), 4),
-                       mean_wait_hours=round(mean_wait(reps, load, scenario.touch.mean_hours), 3))
+                       attainment=round(service_level(reps, load, max(allowed - reaction, 0.0),
+                                                      service), 4),
+                       mean_wait_hours=round(mean_wait(reps, load, service) + reaction, 3))
             if load >= reps:
                 row["note"] = (f"overloaded: {load:.2f} reps' worth of work arrives for "
                                f"{reps} reps; the backlog grows without end")

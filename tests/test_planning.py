@@ -152,3 +152,18 @@ def test_a_mix_splits_the_leads_between_the_blocks(tmp_path):
     assert rows["hot"]["leads_per_day"] == round(100 / (311 / 12) / 4, 2)
     assert rows["hot"]["touches_per_rep_per_day"] == round(100 / (311 / 12) / 4 * 6 / 2, 2)
     assert rows["small"]["reps"] is None and rows["small"]["touches_per_rep_per_day"] is None
+
+
+def test_a_reps_reaction_counts_as_work_and_comes_before_the_touch(tmp_path):
+    # desk.sla: a 3-minute first touch, no calendar. 6 leads an hour, 5 reps, 9 minutes of work
+    # plus 1 of reaction: 10 minutes each (A = 1), and 2 of the 3 minutes left for the wait
+    scenario = tmp_path / "react.toml"
+    scenario.write_text('[arrivals]\nrate = "6 per hour"\n[team.sales]\nreps = 5\n[work]\n'
+                        'touch = "exponential 9 minutes"\nresponse = "fixed 1 minute"\n',
+                        encoding="utf-8")
+    policy = load_policy(ROOT / "tests" / "fixtures" / "simulation" / "desk.sla")
+    (row,) = plan_document(policy, load_scenario(scenario))["first_touch"]
+    assert row["load"] == 1.0
+    assert row["mean_wait_hours"] == round(mean_wait(5, 1.0, 1 / 6) + 1 / 60, 3)
+    assert row["attainment"] == round(service_level(5, 1.0, 2 / 60, 1 / 6), 4)
+    assert row["attainment"] < service_level(5, 1.0, 3 / 60, 1 / 6)
