@@ -4,17 +4,24 @@ them, the reps, the clock and each team's open hours. Built once per process."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from simulator.clock import US, OpenHours, origin_us
-from simulator.engine import GAP_ELAPSED, GAP_OPEN, GAP_WALL, Floor
+from simulator.engine import GAP_DAYS, GAP_ELAPSED, GAP_OPEN, GAP_WALL, Floor
 from simulator.routing import Block, NotSimulated, Roster, blocks_of, check_mix, roster
 from simulator.witnesses import witnesses
 from sla_dsl import model as m
-from sla_dsl.business_time import BusinessCalendar, ZoneOffsets, calendar_for, to_timedelta
+from sla_dsl.business_time import (
+    BusinessCalendar,
+    ZoneOffsets,
+    calendar_for,
+    deadline,
+    to_timedelta,
+)
 from sla_dsl.planning import goal_plans
 from sla_dsl.scenario import Scenario, WorkTime
 
@@ -63,19 +70,36 @@ def _calendar_name(duration: m.Duration | None) -> str | None:
 
 
 def _gap(policy: m.Policy, block: Block, opening: dict, origin: int, end: float
-         ) -> tuple[int, float, OpenHours | None]:
+         ) -> tuple[int, float, OpenHours | None, Callable[[float], float] | None]:
     """How long a rep waits between attempts: `spacing` as the evaluator counts it (in open
-    time for a business spacing), else the lead's window divided by the count."""
+    time for business hours, by the business-day rule for business days), else the lead's
+    window divided by the count."""
     spacing = block.spacing
     if spacing is None:
-        return GAP_WALL, 0.0, None
+        return GAP_WALL, 0.0, None, None
     plain = to_timedelta(spacing.model_copy(update={"business": False})).total_seconds()
+    if spacing.business and spacing.unit in ("day", "week"):
+        return GAP_DAYS, 0.0, None, _business_days_after(policy, spacing, origin)
     if spacing.business:
         key = _calendar_name(spacing)
         if key not in opening:
             opening[key] = OpenHours(calendar_for(policy, spacing), origin, end)
-        return GAP_OPEN, plain, opening[key]
-    return GAP_ELAPSED, plain + (_SLACK if spacing.unit not in ("minute", "hour") else 0.0), None
+        return GAP_OPEN, plain, opening[key], None
+    return (GAP_ELAPSED, plain + (_SLACK if spacing.unit not in ("minute", "hour") else 0.0),
+            None, None)
+
+
+def _business_days_after(policy: m.Policy, spacing: m.Duration, origin: int
+                         ) -> Callable[[float], float]:
+    """`spacing` after a moment (seconds from the origin) by the evaluator's own deadline."""
+    calendar = calendar_for(policy, spacing)
+    zero = dt.datetime.fromtimestamp(origin / US, dt.UTC)
+
+    def after(seconds: float) -> float:
+        moment = zero + dt.timedelta(seconds=seconds)
+        return (deadline(moment, spacing, calendar) - zero).total_seconds()
+
+    return after
 
 
 def _deal_size(policy: m.Policy, scenario: Scenario) -> WorkTime | None:
@@ -115,6 +139,7 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
         attempts=[b.attempts for b in blocks],
         until_connected=[b.until_connected or b.window is None for b in blocks],
         gap_kind=[g[0] for g in gaps], gap=[g[1] for g in gaps], gap_hours=[g[2] for g in gaps],
+        gap_days=[g[3] for g in gaps],
         team_of_block=[team_roster.team_index(b.team) for b in blocks],
         team_of_rep=team_roster.team_of_rep, reps_of_team=team_roster.reps_of_team,
         hours=team_hours, discipline=scenario.discipline, end=end)

@@ -42,7 +42,7 @@ import simpy
 from simulator.clock import OpenHours
 
 _LATER = 1e12  # added to a follow-up's key under first-touch-first
-GAP_WALL, GAP_ELAPSED, GAP_OPEN = 0, 1, 2
+GAP_WALL, GAP_ELAPSED, GAP_OPEN, GAP_DAYS = 0, 1, 2, 3
 
 
 @dataclass
@@ -54,6 +54,7 @@ class Floor:
     gap_kind: list[int]
     gap: list[float]  # seconds (elapsed or open time) for GAP_ELAPSED / GAP_OPEN
     gap_hours: list[OpenHours | None]
+    gap_days: list[Callable[[float], float] | None]  # GAP_DAYS: the business-day rule itself
     team_of_block: list[int]
     team_of_rep: list[int]
     reps_of_team: list[list[int]]
@@ -192,6 +193,8 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
                     due = now + 1.0
             elif kind == GAP_ELAPSED:
                 due = now + gap[b]
+            elif kind == GAP_DAYS:  # "1 business day": the next open day at the same time
+                due = floor.gap_days[b](now)
             elif now > picked:  # after a reaction, ahead of the loop's clock: the walking
                 due = gap_hours[b].add_open(now, gap[b])  # pointer must not pass it
             else:

@@ -176,6 +176,45 @@ def test_an_idle_reps_follow_up_starts_the_moment_its_spacing_has_passed(tmp_pat
     assert all(abs(gap - dt.timedelta(hours=2)) <= dt.timedelta(seconds=1) for gap in spaced)
 
 
+def test_a_business_day_spacing_is_the_next_open_day_at_the_same_time(tmp_path):
+    # Lisbon office hours, nobody answers: each follow-up of `spacing at least 1 business day`
+    # is due the next open day at the attempt's time (Friday's on Monday), as the evaluator
+    # counts the spacing, not 24 open hours (about three office days) later
+    policy = check_text(
+        'sla "Daily desk"\ntimezone "Europe/Lisbon"\n'
+        'party marketing contact "m@desk.example"\nparty sales contact "s@desk.example"\n'
+        "calendar office {\n  open mon-fri 09:00-17:00\n}\n"
+        "handoff every lead from marketing to sales {\n  assign to \"Rosa\"\n"
+        "  first touch within 1 business hour\n"
+        "  touches at least 3 within 6 business days\n"
+        "  spacing at least 1 business day\n}\n").policy
+    scenario = parse_scenario('horizon = "28 days"\nstart = 2026-03-02\n'
+                              '[arrivals]\nrate = "1 per day"\n'
+                              '[work]\ntouch = "fixed 5 minutes"\nfollow_up = "fixed 5 minutes"\n'
+                              '[outcomes]\nconnect = 0.0\ndecay = "none"\n')
+    out = tmp_path / "daily.csv"
+    simulate(policy, scenario, 1, seed=3, emit_history=out, workers=1)
+    attempts: dict[str, list[dt.datetime]] = {}
+    for line in out.read_text().splitlines()[1:]:
+        lead, at, event = line.split(",")[:3]
+        if event == "touch":
+            attempts.setdefault(lead, []).append(dt.datetime.fromisoformat(at))
+    pairs = [(earlier, later) for times in attempts.values()
+             for earlier, later in itertools.pairwise(times)]
+    assert len(pairs) >= 15
+    def seconds(moment: dt.datetime) -> int:
+        return moment.hour * 3600 + moment.minute * 60 + moment.second
+
+    for earlier, later in pairs:
+        gap_days = 3 if earlier.weekday() == 4 else 1
+        assert later.date() == earlier.date() + dt.timedelta(days=gap_days)
+        # due at the same time of day: never sooner; later only while Rosa works the first
+        # touches that waited for the opening (first-touch-first)
+        assert seconds(later) >= seconds(earlier) - 1
+    on_time = [p for p in pairs if abs(seconds(p[1]) - seconds(p[0])) <= 1]
+    assert len(on_time) >= 15  # 19 of 51 with this seed: the rest queue behind Monday's pile
+
+
 @pytest.mark.parametrize(("response", "met"), [("fixed 2 minutes", 1.0), ("fixed 4 minutes", 0.0)])
 def test_a_reps_reaction_delays_every_touch_by_the_response_time(desk, response, met):
     # 2 leads an hour on 5 reps: hardly ever a queue, so the first touch comes the response
