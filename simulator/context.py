@@ -102,6 +102,10 @@ def _business_days_after(policy: m.Policy, spacing: m.Duration, origin: int
     return after
 
 
+def _reps(count: int) -> str:
+    return f"{count} rep" if count == 1 else f"{count} reps"
+
+
 def _deal_size(policy: m.Policy, scenario: Scenario) -> WorkTime | None:
     if scenario.outcomes.deal_size is not None:
         return scenario.outcomes.deal_size
@@ -181,6 +185,6 @@ def check_load(context: Context, shares: np.ndarray) -> list[str]:
         if full >= len(reps) * open_part:
             notes.append(
                 f"team {context.roster.teams[team]}: full cadences would need {full:.2f} reps' "
-                f"worth of work an hour, more than {len(reps)} reps can do in the open hours "
+                f"worth of work an hour, more than {_reps(len(reps))} can do in the open hours "
                 f"({len(reps) * open_part:.2f}): follow-ups will queue unless leads connect")
     return notes

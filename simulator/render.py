@@ -56,7 +56,8 @@ def render_run(policy: m.Policy, run: dict) -> list[str]:
                    f"{_count(clause['breached'])} a run{waited}")
     out.append("  utilisation (touch time over open rep time):")
     for team in run["teams"]:
-        out.append(f"    {team['team']}: {team['reps']} reps, {_percent(team['utilisation'])}")
+        reps = f"{team['reps']} rep" + ("" if team["reps"] == 1 else "s")
+        out.append(f"    {team['team']}: {reps}, {_percent(team['utilisation'])}")
     backlog = run["backlog"]
     out.append(f"  backlog (touches waiting): mean {_count(backlog['mean'])}, peak "
                f"{_count(backlog['peak'])}, at the end {_count(backlog['final'])}")
