@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sla_dsl import sarif
+from sla_dsl import github_annotations, sarif
 from sla_dsl.codes import Code, all_codes
 from sla_dsl.model import Span
 
@@ -106,28 +106,16 @@ def render_text(diagnostic: Diagnostic, lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def _escape_github(text: str, *, property_value: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if property_value:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
 def render_github(diagnostic: Diagnostic) -> str:
     """A workflow command line, so that GitHub shows the diagnostic on the pull request."""
-    level = "error" if diagnostic.severity == "error" else "warning"
-    props = [f"file={_escape_github(diagnostic.path, property_value=True)}"]
-    if diagnostic.span:
-        props += [
-            f"line={diagnostic.span.line}",
-            f"col={diagnostic.span.column}",
-            f"endLine={diagnostic.span.end_line}",
-            f"endColumn={diagnostic.span.end_column}",
-        ]
-    props.append(f"title={_escape_github(diagnostic.code.code, property_value=True)}")
+    span = diagnostic.span
     message = diagnostic.message + (f"\nhelp: {diagnostic.help}" if diagnostic.help else "")
     message += "".join(f"\nnote: {note}" for note in diagnostic.notes)  # W503's example lead
-    return f"::{level} {','.join(props)}::{_escape_github(message)}"
+    return github_annotations.annotation(
+        "error" if diagnostic.severity == "error" else "warning", diagnostic.path, message,
+        title=diagnostic.code.code, line=span.line if span else None,
+        column=span.column if span else None, end_line=span.end_line if span else None,
+        end_column=span.end_column if span else None)
 
 
 def render_json(diagnostics: list[Diagnostic]) -> str:

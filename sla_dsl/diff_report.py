@@ -7,7 +7,7 @@ Lead lists are cut to a few ids with a count in the views a person reads; the JS
 
 from __future__ import annotations
 
-from sla_dsl import sarif
+from sla_dsl import github_annotations, sarif
 
 SHOWN_LEADS = 10
 _KIND_WIDTH = len("reordered")
@@ -242,13 +242,6 @@ def _clause_markdown(clause: dict) -> str:
 # ---------------------------------------------------------------- CI annotations
 
 
-def _escape_github(text: str, *, property_value: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if property_value:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
 def _file_of(spec: str) -> str:
     """The path inside a `REV:PATH` spec; a plain file as given."""
     rev, sep, path = spec.partition(":")
@@ -258,20 +251,17 @@ def _file_of(spec: str) -> str:
 def render_github(doc: dict) -> str:
     """Workflow commands: a notice on the new version's line for each change, and the impact
     as a notice (an error when it fails the gate)."""
-    new_file = _escape_github(_file_of(doc["new"]), property_value=True)
-    out = []
-    for change in doc["changes"]:
-        where = f"file={new_file}"
-        if change["new_line"]:
-            where += f",line={change['new_line']}"
-        out.append(f"::notice {where},title=policy {change['change']}::"
-                   f"{_escape_github(change['text'])}")
+    new_file = _file_of(doc["new"])
+    out = [github_annotations.annotation("notice", new_file, change["text"],
+                                         title=f"policy {change['change']}",
+                                         line=change["new_line"] or None)
+           for change in doc["changes"]]
     impact = doc.get("impact")
     if impact:
         level = "error" if doc.get("gate", {}).get("failed") else "notice"
         message = _impact_summary(impact) + ("\n" + _verdict(doc) if doc.get("gate") else "")
-        out.append(f"::{level} file={new_file},title=sla diff impact::"
-                   f"{_escape_github(message)}")
+        out.append(github_annotations.annotation(level, new_file, message,
+                                                 title="sla diff impact"))
     return "\n".join(out) + ("\n" if out else "")
 
 

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
-from sla_dsl import sarif
+from sla_dsl import github_annotations, sarif
 from sla_dsl.policy_tests import CaseResult, Coverage, Problem
 
 _LABEL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
@@ -126,20 +126,9 @@ def _counts(results: Sequence[CaseResult], seconds: float) -> dict[str, str]:
 # ============================================================================ GitHub
 
 
-def _escape(text: str, *, property_value: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if property_value:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
 def _annotation(level: str, path: Path | str, line: int | None, title: str,
                 message: str) -> str:
-    props = [f"file={_escape(str(path), property_value=True)}"]
-    if line:
-        props.append(f"line={line}")
-    props.append(f"title={_escape(title, property_value=True)}")
-    return f"::{level} {','.join(props)}::{_escape(message)}"
+    return github_annotations.annotation(level, path, message, title=title, line=line)
 
 
 def render_github(results: Sequence[CaseResult], seconds: float,
