@@ -207,22 +207,31 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         as_of=local_time(as_of, zone), handed_off_at=None if start == NONE else _local(start, zone),
         segment=evaluation.segment[0], handoff=label, sender=None, receiver=None,
         owner=evaluation.owner[0], events=events, clocks=[])
-    if start == NONE:
-        audit.note = "not handed off as of the audit: no clock has started"
-        return audit
     levels = [b for b, leads in evaluation.block_leads.items() if len(leads) == 1]
-    _note(events, start, "starts every clock" if len(levels) < 2
-          else f"starts the clocks of handoff {label}", ("handoff",))
-    if label is None:
+    if start == NONE and not levels:
+        handoffs = [e for e in events if e.event == "handoff"]
+        audit.note = "not handed off as of the audit: no clock has started" if not handoffs \
+            else (f"handed off ({handoffs[0].words()}), but no handoff block of that level "
+                  "applies to the lead as it stood then: no clock runs")
+        return audit
+    if start != NONE:
+        _note(events, start, "starts every clock" if len(levels) < 2
+              else f"starts the clocks of handoff {label}", ("handoff",))
+    if label is None and not levels:
         audit.note = ("handed off, but no handoff block of the policy applies to it "
                       f"(segment {audit.segment or 'none'}): no clock runs")
         return audit
-    handoff = next(h for h in policy.handoffs if h.label == label)
-    audit.sender = handoff.sender.value if handoff.sender else None
-    audit.receiver = handoff.receiver.value if handoff.receiver else None
-    if handoff.receiver is None:
-        audit.note = f"handed to nobody (handoff {label}): no clock runs"
+    first = next(h for h in policy.handoffs if h.label == (label or levels[0]))
+    audit.handoff = first.label
+    audit.sender = first.sender.value if first.sender else None
+    audit.receiver = first.receiver.value if first.receiver else None
+    if first.receiver is None and len(levels) < 2:
+        audit.note = f"handed to nobody (handoff {first.label}): no clock runs"
         return audit
+    if audit.handed_off_at is None:  # only a later level took the lead: speak of that one
+        audit.handed_off_at = _local(int(evaluation.block_start[first.label][0]), zone)
+        audit.owner = next((r.owner[0] for r in evaluation.clauses
+                            if r.handoff == first.label and len(r.leads) == 1), audit.owner)
     replay = Replay(policy, lead, as_of)
     # the lead's block at each level of the agreement, each with clocks from its own handoff
     for block_label, leads in evaluation.block_leads.items():
@@ -230,7 +239,7 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         if len(leads) != 1 or block.receiver is None:
             continue
         block_start = evaluation.block_start[block_label]
-        if block_label != label:
+        if block_label != label or start == NONE:
             _note(events, int(block_start[0]), f"starts the clocks of handoff {block_label}",
                   ("handoff",))
         spans = replay.pauses(block, np.array([0]), block_start).get(0, [])

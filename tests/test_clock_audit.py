@@ -370,3 +370,20 @@ def test_a_multilevel_lead_has_the_clocks_of_each_level_from_its_own_handoff():
     text = render_text(audit)
     assert "handoff by mdr         starts the clocks of handoff sql" in text
     assert "sql: first touch within 4 business hours on calendar us (sales): BREACHED" in text
+
+
+def test_a_lead_only_a_later_level_took_is_audited_from_that_handoff():
+    """New Breed's outbound NB00018: no marketing handoff; Solveig (an MDR) hands the SQL to
+    Oskar on Saturday 18:21, so the advisors' clocks start there and the header names them."""
+    policy = load_policy(ROOT / "policies" / "new-breed.sla")
+    history = load_history([ROOT / "examples" / "new-breed" / "history.csv"],
+                           timezone="America/New_York")
+    audit = audit_lead(policy, history, "NB00018")
+    assert (audit.handoff, audit.sender, audit.receiver, audit.owner) == (
+        "sql", "mdr", "sales", "Oskar")
+    assert audit.handed_off_at.isoformat() == "2026-01-10T18:21:35-05:00"
+    assert {c.handoff for c in audit.clocks} == {"sql"}
+    # 4 business hours from a Saturday evening: Monday 08:30 to 12:30
+    assert clock(audit, "first touch").due.isoformat() == "2026-01-12T12:30:00-05:00"
+    quiet = audit_lead(policy, history, "NB00001")  # handed on by Inez, but not an SQL then
+    assert quiet.clocks == [] and "no handoff block of that level applies" in quiet.note
