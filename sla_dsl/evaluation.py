@@ -82,6 +82,14 @@ class Evaluation:
     def lead_count(self) -> int:
         return len(self.history.lead_ids)
 
+    @property
+    def handed_off(self) -> np.ndarray:
+        """Per lead: handed off at some level (an MDR's own prospect passed to sales too)."""
+        handed = self.handoff_at != NONE
+        for start in {id(s): s for s in self.block_start.values()}.values():
+            handed |= start != NONE
+        return handed
+
     def leads_of(self, label: str) -> np.ndarray:
         """The leads a block applies to, at whatever level of the agreement it stands."""
         return self.block_leads.get(label, np.zeros(0, dtype=np.int64))

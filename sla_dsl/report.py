@@ -223,7 +223,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
         "rows": {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected},
         "summary": {
             "leads": evaluation.lead_count,
-            "handed_off": int(np.count_nonzero(evaluation.handoff_at != NONE)),
+            "handed_off": int(np.count_nonzero(evaluation.handed_off)),
             "clauses": clause_summaries(evaluation),
             "owners": owner_summaries(evaluation),
             "teams": team_summaries(evaluation),
