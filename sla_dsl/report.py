@@ -158,12 +158,18 @@ def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
                  "due": due, "at": at})
     lead_ids = evaluation.history.lead_ids
     handed_off = iso_many(evaluation.handoff_at, zone)
+    # a lead only a later level took (an MDR's own prospect passed to sales) is named by it
+    later: dict[int, tuple[str, str | None, str | None]] = {}
+    for result in evaluation.clauses:
+        for i in np.flatnonzero(evaluation.handoff[result.leads] == None):  # noqa: E711
+            later.setdefault(int(result.leads[i]), (result.handoff, result.owner[i],
+                                                     _iso(int(result.start[i]), zone)))
     return [{
         "lead_id": str(lead_ids[lead]),
-        "handoff": evaluation.handoff[lead],
+        "handoff": evaluation.handoff[lead] or later.get(lead, (None,))[0],
         "segment": evaluation.segment[lead],
-        "owner": evaluation.owner[lead],
-        "handed_off_at": handed_off[lead],
+        "owner": evaluation.owner[lead] if lead not in later else later[lead][1],
+        "handed_off_at": handed_off[lead] if lead not in later else later[lead][2],
         "clauses": clauses,
     } for lead, clauses in sorted(per_lead.items())]
 

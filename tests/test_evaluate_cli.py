@@ -178,3 +178,16 @@ def test_bulk_timestamps_read_like_single_ones():
     instants = np.array([1772953200_000000, 1772956800_000000, 1793512800_000000,
                          1793516400_000001, 1767225600_000000, NONE, STOPPED])
     assert iso_many(instants, zone).tolist() == [_iso(int(v), zone) for v in instants]
+
+
+def test_a_lead_only_a_later_level_took_is_listed_under_that_level(capsys):
+    """New Breed: NB00018 was never handed off by marketing; an MDR passed it to sales."""
+    code = main(["evaluate", str(ROOT / "policies" / "new-breed.sla"), "--history",
+                 str(ROOT / "examples" / "new-breed" / "history.csv"), "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    lead = next(r for r in doc["leads"] if r["lead_id"] == "NB00018")
+    assert (lead["handoff"], lead["owner"], lead["handed_off_at"]) == (
+        "sql", "Oskar", "2026-01-10T18:21:35-05:00")
+    assert {c["handoff"] for c in lead["clauses"]} == {"sql"}
+    assert doc["summary"]["handed_off"] == 360  # 298 by marketing and 62 MDR prospects
