@@ -3,6 +3,7 @@ them, the reps, the clock and each team's open hours. Built once per process."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 
 from simulator.clock import US, OpenHours, origin_us
 from simulator.engine import GAP_DAYS, GAP_ELAPSED, GAP_OPEN, GAP_WALL, Floor
+from simulator.levels import SecondLevel, second_level
 from simulator.routing import Block, NotSimulated, Roster, blocks_of, check_mix, roster
 from simulator.witnesses import witnesses
 from sla_dsl import model as m
@@ -45,6 +47,8 @@ class Context:
     senders: list[int]  # per block: actor id of the sending party (or -1)
     actors: list[str]  # reps, then parties
     witnesses: dict[str, dict[str, str | None]] | None  # per mix label: fields routed there
+    second: SecondLevel | None = None  # a multilevel agreement's second level, when simulated
+    level_notes: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def width(self) -> int:
@@ -152,8 +156,10 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
     senders = [len(team_roster.names) + parties.index(b.handoff.sender.value)
                if b.handoff.sender else -1 for b in blocks]
     mixed = witnesses(policy, list(scenario.mix)) if scenario.mix is not None else None
+    second, notes = second_level(policy, scenario, blocks, team_roster, actors, mixed)
     return Context(policy, scenario, blocks, team_roster, start, origin, end, offsets, floor,
-                   calendars, _deal_size(policy, scenario), senders, actors, mixed)
+                   calendars, _deal_size(policy, scenario), senders, actors, mixed, second,
+                   notes)
 
 
 def open_share(context: Context, team: int) -> float:

@@ -9,8 +9,8 @@ from sla_dsl.formatter import item_line
 
 _ITEM_OF_CLAUSE = {"first touch": "first_touch", "touches": "touches",
                    "disposition": "disposition", "threshold": "when"}
-_MONTHLY = (("leads", "leads"), ("sqls", "SQLs"), ("customers", "customers"),
-            ("revenue", "revenue"))
+_MONTHLY = (("leads", "leads"), ("sqls", "SQLs"), ("opportunities", "opportunities"),
+            ("customers", "customers"), ("revenue", "revenue"))
 
 
 def _wording(policy: m.Policy, handoff: str, clause: str) -> str:

@@ -19,7 +19,7 @@ from simulator.clock import US
 from sla_dsl import model as m
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.conditions import ConditionEvaluator
-from sla_dsl.evaluation import assign_blocks
+from sla_dsl.evaluation import assign_blocks, handoff_levels
 from sla_dsl.scenario import Scenario
 
 _DAY_US = 86_400 * US
@@ -130,14 +130,18 @@ def classify_fields(policy: m.Policy, fields: dict[str, np.ndarray], size: int) 
 def check_mix(policy: m.Policy, scenario: Scenario) -> None:
     """Mix shares name handoff blocks; a policy that routes by definitions needs a mix or
     fields to route by, or every lead would fall to the same block."""
-    labels = [h.label for h in policy.handoffs]
+    first = handoff_levels(policy)[0]  # later levels take the leads the first hands on
+    labels = [h.label for h in first]
     if scenario.mix is not None:
         unknown = [k for k in scenario.mix if k not in labels]
         if unknown:
-            raise NotSimulated(f"[arrivals.mix] names '{unknown[0]}', which is not a handoff "
-                               f"block of the policy: use {', '.join(labels)}")
+            later = "" if unknown[0] not in {h.label for h in policy.handoffs} else \
+                ", which is a later level's handoff (it takes the leads the first level hands on)"
+            raise NotSimulated(f"[arrivals.mix] names '{unknown[0]}'"
+                               f"{later or ', which is not a handoff block of the policy'}: "
+                               f"use {', '.join(labels)}")
         return
-    targeted = [h.label for h in policy.handoffs if h.target is not None]
+    targeted = [h.label for h in first if h.target is not None]
     if targeted and not scenario.fields:
         raise NotSimulated(
             f"the policy routes leads by definitions ({', '.join(targeted)}): give the "

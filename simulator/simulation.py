@@ -153,7 +153,8 @@ def simulate(policy: m.Policy, scenario: Scenario, replications: int, seed: int,
     replication (a progress bar)."""
     context = build(policy, scenario)
     seeds = np.random.SeedSequence(seed).spawn(replications + 1)
-    notes = check_load(context, block_shares(context, np.random.default_rng(seeds[-1])))
+    notes = [*context.level_notes,
+             *check_load(context, block_shares(context, np.random.default_rng(seeds[-1])))]
     months, whole = horizon_months(context)
     decays = decays_to_run(scenario.outcomes)
     jobs = [(s, decay, months, Path(emit_history) if emit_history and d == 0 and i == 0

@@ -63,7 +63,8 @@ def parse_sweep(spec: str) -> Sweep:
     if not sep or not key or not values.strip():
         raise SweepError(f"--sweep {spec!r}: expected KEY=VALUES\n"
                          '  help: such as --sweep "team.sales.reps=3..10"')
-    if not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*", key):
+    part = r"[A-Za-z_](?:[\w -]*[\w-])?"  # a team's name may hold spaces: team.mdr emea.reps
+    if not re.fullmatch(rf"[A-Za-z_][\w-]*(\.{part})*", key):
         raise SweepError(f"--sweep {spec!r}: {key!r} is not a dotted scenario key\n"
                          "  help: name it as in the TOML file, such as team.sales.reps")
     whole = "." not in values.replace("..", "")

@@ -51,7 +51,7 @@ _TABLE_KEYS = {
     "arrivals": {"rate", "profile", "month", "mix", "fields"},
     "work": {"touch", "follow_up", "response", "discipline"},
     "outcomes": {"connect", "decay", "qualify", "opportunity", "win", "deal_size",
-                 "sales_cycle"},
+                 "sales_cycle", "booked"},
 }
 DISCIPLINES = ("first-touch-first", "fifo", "earliest-due-first")
 DECAY_PRESETS = ("hbr-2011", "mit-2007", "none", "both")
@@ -99,6 +99,7 @@ class Outcomes:
     win: float = 0.3
     deal_size: WorkTime | None = None  # money; None means the policy's goal deal size
     sales_cycle: WorkTime = WorkTime("fixed", 30 * 24.0)
+    booked: float = 1.0  # the share of SQLs handed on to a later level meeting its threshold
 
 
 @dataclass
@@ -329,7 +330,7 @@ def _distribution(path: Path, key: str, value: object, unit: str = "time") -> Wo
 
 def _outcomes(path: Path, raw: dict) -> Outcomes:
     values: dict[str, object] = {}
-    for key in ("connect", "qualify", "opportunity", "win"):
+    for key in ("connect", "qualify", "opportunity", "win", "booked"):
         if key in raw:
             values[key] = _probability(path, f"outcomes.{key}", raw[key])
     if "decay" in raw:

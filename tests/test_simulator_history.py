@@ -41,7 +41,8 @@ def _evaluated_counts(policy, path) -> list[dict]:
                                                 "work.response": "exponential 3 minutes"}),
     # one shared queue, worked past capacity: many breaches and pending clocks to agree on
     ("inbound-desk.sla", "inbound-desk.toml", {"horizon": "21 days"}),
-    # shares of blocks: each lead carries fields the policy routes to its block, two calendars
+    # shares of blocks: each lead carries fields the policy routes to its block, two calendars,
+    # and both levels: the MDRs' SQLs handed on to the advisors, one in ten without a booked call
     ("new-breed.sla", "new-breed.toml", {"horizon": "21 days"}),
     ("company-x.sla", "company-x.toml", {
         "horizon": "30 days", "arrivals.fields": {},
