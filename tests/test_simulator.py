@@ -13,6 +13,7 @@ import datetime as dt
 import itertools
 import json
 import math
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -150,6 +151,16 @@ def test_closed_nights_and_weekends_make_the_morning_queue(desk):
     assert 0.9 < daytime["attainment"]["mean"] < 1.0
 
 
+def _touch_times(history: Path) -> dict[str, list[dt.datetime]]:
+    """Each lead's touches, in order, from an emitted history."""
+    attempts: dict[str, list[dt.datetime]] = {}
+    for line in history.read_text().splitlines()[1:]:
+        lead, at, event = line.split(",")[:3]
+        if event == "touch":
+            attempts.setdefault(lead, []).append(dt.datetime.fromisoformat(at))
+    return attempts
+
+
 def test_an_idle_reps_follow_up_starts_the_moment_its_spacing_has_passed(tmp_path):
     # one rep, a lead a day, nobody answers: the rep is idle when each follow-up falls due, so
     # it is woken for it and every attempt comes exactly 2 hours after the one before
@@ -164,11 +175,7 @@ def test_an_idle_reps_follow_up_starts_the_moment_its_spacing_has_passed(tmp_pat
                               '[outcomes]\nconnect = 0.0\ndecay = "none"\n')
     out = tmp_path / "spaced.csv"
     simulate(policy, scenario, 2, seed=4, emit_history=out, workers=1)
-    attempts: dict[str, list[dt.datetime]] = {}
-    for line in out.read_text().splitlines()[1:]:
-        lead, at, event = line.split(",")[:3]
-        if event == "touch":
-            attempts.setdefault(lead, []).append(dt.datetime.fromisoformat(at))
+    attempts = _touch_times(out)
     spaced = [later - earlier for times in attempts.values() if len(times) == 3
               for earlier, later in itertools.pairwise(times)]
     assert len(spaced) >= 20
@@ -194,11 +201,7 @@ def test_a_business_day_spacing_is_the_next_open_day_at_the_same_time(tmp_path):
                               '[outcomes]\nconnect = 0.0\ndecay = "none"\n')
     out = tmp_path / "daily.csv"
     simulate(policy, scenario, 1, seed=3, emit_history=out, workers=1)
-    attempts: dict[str, list[dt.datetime]] = {}
-    for line in out.read_text().splitlines()[1:]:
-        lead, at, event = line.split(",")[:3]
-        if event == "touch":
-            attempts.setdefault(lead, []).append(dt.datetime.fromisoformat(at))
+    attempts = _touch_times(out)
     pairs = [(earlier, later) for times in attempts.values()
              for earlier, later in itertools.pairwise(times)]
     assert len(pairs) >= 15
