@@ -65,20 +65,28 @@ def run(args: argparse.Namespace) -> int:
                       + ("" if args.rejects else "; write them all with --rejects FILE"))
         if args.rejects:
             write_rejects(history, args.rejects)
+        page = None
         if args.explain is not None:  # one lead's clock audit instead of the report
             from sla_dsl.cli.explain import explain_lead
-            return explain_lead(args, policy, history, as_of)
-        bar.note(f"{counts.read} rows read, {counts.accepted} accepted, {counts.rejected} "
-                 f"rejected; evaluating {len(history.lead_ids)} leads")
-        with bar.stage("evaluating", blocks):
-            evaluation = evaluate(policy, history, as_of, on_block=lambda _: bar.advance())
-        with bar.stage("reporting", 2 * blocks):
-            doc = report.document(evaluation, include_leads=args.format == "json")
-            text = (json.dumps(doc, indent=2) + "\n") if args.format == "json" \
-                else report.render_text(doc)
-            page = html_report.render(doc, rejects=history.rejects,
-                                      speed_goals=html_report.first_touch_goals(policy)) \
-                if args.html else None
+
+            audited = explain_lead(args, policy, history, as_of)
+            if isinstance(audited, int):
+                return audited
+            text, breached = audited
+        else:
+            bar.note(f"{counts.read} rows read, {counts.accepted} accepted, "
+                     f"{counts.rejected} rejected; evaluating {len(history.lead_ids)} leads")
+            with bar.stage("evaluating", blocks):
+                evaluation = evaluate(policy, history, as_of,
+                                      on_block=lambda _: bar.advance())
+            breached = any((r.status == BREACHED).any() for r in evaluation.clauses)
+            with bar.stage("reporting", 2 * blocks):
+                doc = report.document(evaluation, include_leads=args.format == "json")
+                text = (json.dumps(doc, indent=2) + "\n") if args.format == "json" \
+                    else report.render_text(doc)
+                page = html_report.render(doc, rejects=history.rejects,
+                                          speed_goals=html_report.first_touch_goals(policy)) \
+                    if args.html else None
     for path, content in ((args.output, text), (args.html, page)):
         if path and not write_file(path, content, "evaluate"):
             return EXIT_USAGE
@@ -89,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
     if args.strict and counts.rejected:
         print(f"sla evaluate: {counts.rejected} rows rejected (--strict)", file=sys.stderr)
         return EXIT_USAGE
-    breached = any((r.status == BREACHED).any() for r in evaluation.clauses)
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
 
 

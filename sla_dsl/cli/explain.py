@@ -12,7 +12,6 @@ import sys
 
 from sla_dsl.cli.common import (
     EXIT_OK,
-    EXIT_PROBLEMS,
     EXIT_USAGE,
     policy_or_none,
     progress,
@@ -44,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def explain_lead(args: argparse.Namespace, policy: Policy, history: History,
-                 as_of: int | None) -> int:
-    """`sla evaluate --explain LEAD_ID`: the clock audit instead of the report."""
+                 as_of: int | None) -> tuple[str, bool] | int:
+    """`sla evaluate --explain LEAD_ID`: the clock audit instead of the report, as its text and
+    whether a clock is breached; or the exit code of a usage error."""
     from sla_dsl.clock_audit import UnknownLead, audit_lead, document, render_text
 
     if getattr(args, "html", None):
@@ -59,15 +59,7 @@ def explain_lead(args: argparse.Namespace, policy: Policy, history: History,
         return EXIT_USAGE
     text = json.dumps(document(audit), indent=2) + "\n" if args.format == "json" \
         else render_text(audit)
-    written = _write(text, args.output, "evaluate")
-    if written != EXIT_OK:
-        return written
-    if args.strict and history.counts.rejected:
-        print(f"sla evaluate: {history.counts.rejected} rows rejected (--strict)",
-              file=sys.stderr)
-        return EXIT_USAGE
-    breached = any(c.status == "breached" for c in audit.clocks)
-    return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+    return text, any(c.status == "breached" for c in audit.clocks)
 
 
 def add(commands: argparse._SubParsersAction) -> None:
