@@ -35,7 +35,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ITEM_OF_CLAUSE = {"first touch": "first_touch", "touches": "touches",
                    "disposition": "disposition", "threshold": "when"}
 _STOPS = {"first touch": ("touch", "connected"), "touches": ("touch", "connected"),
-          "disposition": ("accepted", "rejected")}
+          "disposition": ("accepted", "rejected", "handoff")}  # handing on decides too
 _LUNCH = (11 * 60, 15 * 60)  # a break between shifts inside these hours is a lunch break
 
 

@@ -217,10 +217,15 @@ class Replay:
             rows = rows[(high == NONE) | (self.at[rows] < high)]
         return rows
 
-    def first_after(self, codes: np.ndarray, start: np.ndarray) -> np.ndarray:
+    def first_after(self, codes: np.ndarray, start: np.ndarray,
+                    until: np.ndarray | None = None) -> np.ndarray:
+        """Per lead, its first event of `codes` at or after `start` (and before `until`)."""
         rows = self.events_of(codes)
         lead = self.lead[rows]
-        rows = rows[(start[lead] != NONE) & (self.at[rows] >= start[lead])]
+        keep = (start[lead] != NONE) & (self.at[rows] >= start[lead])
+        if until is not None:
+            keep &= (until[lead] == NONE) | (self.at[rows] < until[lead])
+        rows = rows[keep]
         return _first_per_lead(self.lead[rows], self.at[rows], self.size)
 
     # ------------------------------------------------------------ which block applies
@@ -234,25 +239,33 @@ class Replay:
         return status
 
     def first_touch(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-                    clause: m.FirstTouch) -> ClauseResult:
+                    clause: m.FirstTouch, until: np.ndarray | None = None) -> ClauseResult:
         return self._first_event_clause(handoff, leads, start, clause.within, _TOUCHES,
-                                        "first touch")
+                                        "first touch", until)
 
     def disposition(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-                    clause: m.Disposition) -> ClauseResult:
-        return self._first_event_clause(handoff, leads, start, clause.within, _DISPOSITIONS,
-                                        "disposition")
+                    clause: m.Disposition, until: np.ndarray | None = None) -> ClauseResult:
+        result = self._first_event_clause(handoff, leads, start, clause.within, _DISPOSITIONS,
+                                          "disposition", until)
+        if until is not None:  # handing the lead on to the next level is a decision too
+            onward = until[leads]
+            taken = (onward != NONE) & ((result.at == NONE) | (onward < result.at))
+            result.at = np.where(taken, onward, result.at)
+            result.status = self._status((result.at != NONE) & (result.at <= result.due),
+                                         result.due)
+        return result
 
     def _first_event_clause(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-                            within: m.Duration, codes: np.ndarray, name: str) -> ClauseResult:
+                            within: m.Duration, codes: np.ndarray, name: str,
+                            until: np.ndarray | None = None) -> ClauseResult:
         due = self._due(handoff, leads, start, within)
-        at = self.first_after(codes, start)[leads]
+        at = self.first_after(codes, start, until)[leads]
         met = (at != NONE) & (at <= due)
         return ClauseResult(name, handoff.label, _receiver(handoff), leads,
                             self._status(met, due), due, at)
 
     def touches(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-                clause: m.Touches) -> ClauseResult:
+                clause: m.Touches, until: np.ndarray | None = None) -> ClauseResult:
         end_of = np.full(self.size, NONE, dtype=np.int64)
         end_of[leads] = self._due(handoff, leads, start, clause.within)
         in_block = np.zeros(self.size, dtype=bool)
@@ -261,6 +274,8 @@ class Replay:
         rows = self.events_of(_TOUCHES)
         lead = self.lead[rows]
         inside = in_block[lead] & (self.at[rows] >= start[lead]) & (self.at[rows] <= end_of[lead])
+        if until is not None:  # the next level's touches are the next level's
+            inside &= (until[lead] == NONE) | (self.at[rows] < until[lead])
         rows = rows[inside]
         lead, at = self.lead[rows], self.at[rows]
         counted = self.spaced(handoff, lead, at)
@@ -503,7 +518,9 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
             evaluation.block_start[handoff.label] = level_start
             if handoff.receiver is None:
                 continue
-            for result in _clauses(replay, handoff, leads, level_start, level_conditions):
+            until = starts[level + 1] if level + 1 < len(starts) else None
+            for result in _clauses(replay, handoff, leads, level_start, level_conditions,
+                                   until):
                 result.start = level_start[leads]
                 result.owner = owners[level][leads]
                 evaluation.clauses.append(result)
@@ -513,15 +530,17 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
 
 
 def _clauses(replay: Replay, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-             conditions: ConditionEvaluator) -> list[ClauseResult]:
+             conditions: ConditionEvaluator, until: np.ndarray | None) -> list[ClauseResult]:
+    """One block's clauses; `until` is the next level's handoff, where this level's work on
+    a lead ends (its touches and decisions after it are the next level's)."""
     results = []
     for item in handoff.items:
         if isinstance(item, m.FirstTouch):
-            results.append(replay.first_touch(handoff, leads, start, item))
+            results.append(replay.first_touch(handoff, leads, start, item, until))
         elif isinstance(item, m.Touches):
-            results.append(replay.touches(handoff, leads, start, item))
+            results.append(replay.touches(handoff, leads, start, item, until))
         elif isinstance(item, m.Disposition):
-            results.append(replay.disposition(handoff, leads, start, item))
+            results.append(replay.disposition(handoff, leads, start, item, until))
         elif isinstance(item, m.Threshold):
             results.append(replay.threshold(handoff, leads, start, item, conditions))
     return results
