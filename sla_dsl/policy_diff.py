@@ -215,7 +215,29 @@ def _items(statement: m.Node) -> list[m.Node] | None:
 
 
 def _same(old: m.Node, new: m.Node) -> bool:
-    return m.without_spans(old.model_dump()) == m.without_spans(new.model_dump())
+    return _meaning(m.without_spans(old.model_dump())) == \
+        _meaning(m.without_spans(new.model_dump()))
+
+
+# units that are whole multiples of a smaller one, by the language's own arithmetic: `60
+# minutes` is `1 hour` and `2 weeks` is `14 days` (business or not); a month is a calendar
+# month, so quarters and years are months too
+_IN_SMALLER = {"hour": ("minute", 60), "week": ("day", 7), "quarter": ("month", 3),
+               "year": ("month", 12)}
+
+
+def _meaning(data: object) -> object:
+    """A dumped model with every duration in its smallest unit, so that a respelling with the
+    same meaning is no change."""
+    if isinstance(data, list):
+        return [_meaning(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {k: _meaning(v) for k, v in data.items()}
+    if out.get("kind") == "duration" and out.get("unit") in _IN_SMALLER:
+        unit, factor = _IN_SMALLER[out["unit"]]
+        out["unit"], out["amount"] = unit, out["amount"] * factor
+    return out
 
 
 def _whole_words(shape: _Shape, node: m.Node) -> str:

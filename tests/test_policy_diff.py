@@ -215,3 +215,16 @@ def test_cli_reads_rev_path_from_git(capsys, monkeypatch):
                        "policies/company-x.sla")
     assert code == 2
     assert "git cannot read it as REV:PATH" in err and "no-such-revision-here" in err
+
+
+def test_a_duration_spelled_another_way_with_the_same_meaning_is_no_change():
+    text = company_x_text()
+    respelled = (text.replace("first touch within 1 business hour",
+                              "first touch within 60 business minutes")
+                 .replace("spacing at least 4 hours", "spacing at least 240 minutes"))
+    assert respelled != text
+    assert changes_to(respelled) == []
+    # and a real change still shows: 90 minutes is not an hour
+    (change,) = changes_to(text.replace("first touch within 1 business hour",
+                                        "first touch within 90 business minutes"))
+    assert "1 business hour -> 90 business minutes" in change.text
