@@ -65,8 +65,9 @@ dd { margin: 0; }
 
 
 def first_touch_goals(policy: m.Policy) -> dict[str, float]:
-    """Per handoff block, its `first touch within D` in hours, read as elapsed time (a business
-    day as a day), which is how the speed measures and the triggers read durations too."""
+    """Per handoff block, its `first touch within D` in hours: business hours or minutes as
+    open hours (the speed chart then counts open time too), anything else as elapsed time (a
+    business day as a day, as the triggers read durations)."""
     goals = {}
     for handoff in policy.handoffs:
         clause = handoff.item("first_touch")
@@ -268,10 +269,11 @@ def _speed(doc: dict, goals: Mapping[str, float]) -> str:
     if not rows:
         return _none("No lead was touched after a handoff with a first-touch clause, so there "
                      "is no speed of follow-up to show.")
-    out = ["<p>Hours from handoff to first touch (elapsed time), mean and median of the leads "
-           "handed off in each day, week and month, against the first-touch goal of the "
-           "handoff (dashed; a business duration drawn as its elapsed length, so a lead "
-           "handed off after hours can meet the clause above the line).</p>"]
+    out = ["<p>Hours from handoff to first touch, mean and median of the leads handed off in "
+           "each day, week and month, against the first-touch goal of the handoff (dashed). "
+           "A goal in business hours is drawn in open hours, and so are the delays (the "
+           "night and the weekend do not count); a goal in business days is drawn as its "
+           "elapsed length, and the delays in elapsed hours.</p>"]
     wording = {c["handoff"]: c["wording"] for c in doc["summary"]["clauses"]
                if c["clause"] == "first touch"}
     handoffs = list(dict.fromkeys(r["handoff"] for r in rows))
@@ -307,26 +309,31 @@ def _speed_chart(ident: str, handoff: str, period: str, rows: list[dict],
     first, last = min(dates), max(dates)
     span = max((last - first).days, 1)
     kind = "points" if period == "day" else "line"
+    business = rows[0].get("mean_business_hours") is not None
+    mean_key, median_key = ("mean_business_hours", "median_business_hours") if business \
+        else ("mean_hours", "median_hours")
     series = [
-        Series("mean", [((d - first).days, r["mean_hours"]) for d, r in zip(dates, rows,
-                                                                             strict=True)],
+        Series("mean", [((d - first).days, r[mean_key]) for d, r in zip(dates, rows,
+                                                                          strict=True)],
                kind=kind, colour="actual"),
-        Series("median", [((d - first).days, r["median_hours"]) for d, r in zip(dates, rows,
-                                                                                 strict=True)],
+        Series("median", [((d - first).days, r[median_key]) for d, r in zip(dates, rows,
+                                                                              strict=True)],
                kind=kind, colour="second"),
     ]
     if goal is not None:
         series.append(Series("goal", [(0, goal), (span, goal)], kind="goal", colour="goal"))
     touched = sum(r["touched"] for r in rows)
     met = sum(r["met"] for r in rows)
-    worst = max(rows, key=lambda r: r["mean_hours"])
-    title = f"{handoff}: hours to first touch per {period}"
+    worst = max(rows, key=lambda r: r[mean_key])
+    unit = "business hours" if business else "hours"
+    title = f"{handoff}: {unit} to first touch per {period}"
     desc = (f"{len(rows)} {period}s from {first} to {last}; {touched} leads touched, {met} "
-            f"within the clause. Highest mean {number(worst['mean_hours'])} hours "
+            f"within the clause. Highest mean {number(worst[mean_key])} {unit} "
             f"({period} of {worst['start']})"
-            + (f"; goal {_hours(goal)}." if goal is not None else "."))
+            + (f"; goal {_hours(goal)}{' of open time' if business else ''}."
+               if goal is not None else "."))
     svg = line_chart(ident, title, desc, series, x_label=f"{period} of the handoff",
-                     y_label="hours to first touch", x_ticks=_date_ticks(first, last),
+                     y_label=f"{unit} to first touch", x_ticks=_date_ticks(first, last),
                      x_range=(0, span), width=320, height=220)
     data = _table(f"{handoff}, per {period}",
                   (f"{period} from", "touched", "met", "mean h", "median h", "p90 h"),

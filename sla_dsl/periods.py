@@ -18,9 +18,10 @@ import numpy as np
 
 from sla_dsl import model as m
 from sla_dsl.attribution import Attribution, attribute, party_credit
+from sla_dsl.business_time import calendar_for, open_time_between_many
 from sla_dsl.conditions import UNIT_DAYS, ConditionEvaluator
 from sla_dsl.consequences import period_start
-from sla_dsl.evaluation import MET, NONE, Evaluation
+from sla_dsl.evaluation import MET, NONE, ClauseResult, Evaluation
 from sla_dsl.formatter import metric as metric_text
 from sla_dsl.formatter import trigger as trigger_text
 from sla_dsl.history import EVENT_CODE, local_time
@@ -204,11 +205,14 @@ class PeriodMeasures:
 
     def speed(self) -> list[dict]:
         """Speed of follow-up: hours from handoff to first touch, per day, week and month of
-        the handoff, beside how many of those leads met the first-touch clause."""
+        the handoff, beside how many of those leads met the first-touch clause. Where the
+        clause counts business hours or minutes, the same delays in open time too: the unit
+        the goal is written in."""
         rows = []
         for result in (r for r in self.evaluation.clauses if r.clause == "first touch"):
             done = result.at != NONE
             delays = (result.at[done] - result.start[done]) / (3600 * _US)
+            open_delays = self._open_delays(result, done)
             dates = local_dates(result.start[done], self.zone)
             met = result.status[done] == MET
             for period in ("day", "week", "month"):
@@ -216,13 +220,29 @@ class PeriodMeasures:
                 for start in np.unique(starts):
                     chosen = starts == start
                     sample = delays[chosen]
-                    rows.append({"handoff": result.handoff, "period": period,
-                                 "start": str(start), "touched": len(sample),
-                                 "met": int(np.count_nonzero(met[chosen])),
-                                 "mean_hours": round(float(sample.mean()), 2),
-                                 "median_hours": round(float(np.median(sample)), 2),
-                                 "p90_hours": round(float(np.percentile(sample, 90)), 2)})
+                    business = None if open_delays is None else open_delays[chosen]
+                    rows.append({
+                        "handoff": result.handoff, "period": period, "start": str(start),
+                        "touched": len(sample), "met": int(np.count_nonzero(met[chosen])),
+                        "mean_hours": round(float(sample.mean()), 2),
+                        "median_hours": round(float(np.median(sample)), 2),
+                        "p90_hours": round(float(np.percentile(sample, 90)), 2),
+                        "mean_business_hours": None if business is None
+                        else round(float(business.mean()), 2),
+                        "median_business_hours": None if business is None
+                        else round(float(np.median(business)), 2)})
         return rows
+
+    def _open_delays(self, result: ClauseResult, done: np.ndarray) -> np.ndarray | None:
+        """Hours of open time from handoff to first touch, for a clause counted in business
+        minutes or hours (business days keep the wall clock: no hour count reads them)."""
+        handoff = next(h for h in self.policy.handoffs if h.label == result.handoff)
+        within = handoff.item("first_touch").within
+        if not within.business or within.unit not in ("minute", "hour"):
+            return None
+        calendar = calendar_for(self.policy, within)
+        return open_time_between_many(result.start[done], result.at[done], calendar) / (
+            3600 * _US)
 
     def depth(self) -> list[dict]:
         """Depth of follow-up per handoff block: mean touches on its leads not yet connected,

@@ -191,3 +191,36 @@ def test_a_lead_only_a_later_level_took_is_listed_under_that_level(capsys):
         "sql", "Oskar", "2026-01-10T18:21:35-05:00")
     assert {c["handoff"] for c in lead["clauses"]} == {"sql"}
     assert doc["summary"]["handed_off"] == 360  # 298 by marketing and 62 MDR prospects
+
+
+def test_speed_in_business_hours_counts_only_open_time():
+    """Company X's hot leads (1 business hour, Mon-Fri 9-17 and Saturday 10-14 in New York):
+    January's mean delay in open time, recounted lead by lead with the scalar calendar."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import numpy as np
+
+    from sla_dsl.business_time import calendar_for
+    from sla_dsl.evaluation import NONE, evaluate
+    from sla_dsl.history_io import load_history
+    from sla_dsl.periods import PeriodMeasures
+    from sla_dsl.policy_file import load_policy
+
+    policy = load_policy(ROOT / "policies" / "company-x.sla")
+    evaluation = evaluate(policy, load_history([HISTORY], timezone=policy.timezone))
+    row = next(r for r in PeriodMeasures(evaluation, evaluation.at_handoff).speed()
+               if (r["handoff"], r["period"], r["start"]) == ("hot", "month", "2026-01-01"))
+    result = next(r for r in evaluation.clauses
+                  if (r.handoff, r.clause) == ("hot", "first touch"))
+    calendar = calendar_for(policy, policy.handoffs[0].item("first_touch").within)
+    zone, utc = ZoneInfo("America/New_York"), dt.UTC
+    hours = []
+    for start, at in zip(result.start.tolist(), result.at.tolist(), strict=True):
+        begun = dt.datetime.fromtimestamp(start / 1e6, utc)
+        if at != NONE and begun.astimezone(zone).month == 1:
+            done = dt.datetime.fromtimestamp(at / 1e6, utc)
+            hours.append(calendar.open_time_between(begun, done).total_seconds() / 3600)
+    assert row["touched"] == len(hours)
+    assert row["mean_business_hours"] == round(float(np.mean(hours)), 2)
+    assert row["mean_business_hours"] < row["mean_hours"]  # nights and weekends left out
