@@ -25,9 +25,8 @@ from sla_dsl.business_time import (
     to_timedelta,
 )
 from sla_dsl.planning import goal_plans
-from sla_dsl.scenario import Scenario, WorkTime
+from sla_dsl.scenario import Scenario, WorkTime, first_day
 
-DEFAULT_START = dt.date(2026, 1, 5)  # a fixed Monday, so runs without a date repeat
 _SLACK = 3600.0  # a wall-clock day spacing may be an hour longer across DST
 
 
@@ -127,8 +126,7 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
         raise NotSimulated("the policy hands no leads to anyone: nothing to simulate")
     team_roster = roster(policy, scenario, blocks)
     timezone = policy.timezone or "UTC"
-    effective = policy.effective
-    start = scenario.start or (effective.start.value if effective else DEFAULT_START)
+    start, _ = first_day(policy, scenario)
     origin = origin_us(start, timezone)
     end = scenario.horizon_hours * 3600.0
     offsets = ZoneOffsets(ZoneInfo(timezone), origin - 3 * 86_400 * US,

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from sla_dsl import model as m
 from sla_dsl.business_time import BusinessCalendar, calendar_for, open_share
 from sla_dsl.queueing import mean_wait, service_level
-from sla_dsl.scenario import Scenario
+from sla_dsl.scenario import Scenario, first_day
 
 
 @dataclass
@@ -58,9 +58,10 @@ def goal_plans(policy: m.Policy) -> list[GoalPlan]:
     return plans
 
 
-def _months(policy: m.Policy) -> list[dt.date]:
+def planned_months(policy: m.Policy, start: dt.date) -> list[dt.date]:
+    """Up to twelve months from the month of `start`, ending with the policy's `until`."""
     effective = policy.effective
-    first = (effective.start.value if effective else dt.date.today()).replace(day=1)
+    first = start.replace(day=1)
     last = effective.until.value if effective and effective.until else None
     months, current = [], first
     while len(months) < 12 and (last is None or current <= last):
@@ -75,13 +76,14 @@ def _open_days(calendar: BusinessCalendar, month: dt.date) -> int:
                if calendar.open_intervals_on(month + dt.timedelta(days=d)))
 
 
-def daily_needs(policy: m.Policy, plans: list[GoalPlan]) -> list[dict]:
+def daily_needs(policy: m.Policy, plans: list[GoalPlan],
+                start: dt.date | None = None) -> list[dict]:
     """Per month of the agreement: open days, and the leads and customers a day each monthly
     goal needs on them (a policy without a calendar works every day)."""
     calendar = calendar_for(policy)
     rows = []
     monthly = [p for p in plans if p.per == "month"]
-    for month in _months(policy):
+    for month in planned_months(policy, start or first_day(policy)[0]):
         open_days = _open_days(calendar, month)
         for plan in monthly:
             rows.append({
@@ -125,7 +127,8 @@ def value_needs(policy: m.Policy) -> list[dict]:
     return rows
 
 
-def workload(policy: m.Policy, plans: list[GoalPlan], scenario: Scenario | None) -> list[dict]:
+def workload(policy: m.Policy, plans: list[GoalPlan], scenario: Scenario | None,
+             start: dt.date | None = None) -> list[dict]:
     """Per handoff, the leads and touches a day a monthly goal sends its team, and per rep when
     the scenario staffs it. A block's share of the leads is the scenario's `[arrivals.mix]`;
     without one every lead is counted against each block (the most it could be). Touches are
@@ -134,7 +137,9 @@ def workload(policy: m.Policy, plans: list[GoalPlan], scenario: Scenario | None)
     if monthly is None:
         return []
     calendar = calendar_for(policy)
-    months = _months(policy)
+    months = planned_months(policy, start or first_day(policy, scenario)[0])
+    if not months:
+        return []
     open_days = sum(_open_days(calendar, month) for month in months) / len(months)
     per_day = monthly.leads / open_days if open_days else None
     rows = []
@@ -155,8 +160,7 @@ def workload(policy: m.Policy, plans: list[GoalPlan], scenario: Scenario | None)
     return rows
 
 
-def _open_hours_per_open_day(calendar: BusinessCalendar, policy: m.Policy) -> float:
-    month = _months(policy)[0]
+def _open_hours_per_open_day(calendar: BusinessCalendar, month: dt.date) -> float:
     days = [month + dt.timedelta(days=d) for d in range(28)]
     spans = [sum((end - start).total_seconds() for start, end in calendar.open_intervals_on(day))
              for day in days]
@@ -164,14 +168,16 @@ def _open_hours_per_open_day(calendar: BusinessCalendar, policy: m.Policy) -> fl
     return sum(open_days) / len(open_days) / 3600 if open_days else 24.0
 
 
-def first_touch_estimates(policy: m.Policy, scenario: Scenario) -> list[dict]:
+def first_touch_estimates(policy: m.Policy, scenario: Scenario,
+                          start: dt.date | None = None) -> list[dict]:
     """Erlang C's first-touch attainment per handoff, counted in open time: leads arrive
     around the clock and reps work while the calendar is open, so the open hours carry all the
     arrivals, and a business day is the calendar's mean open hours. Every handed-off lead is
     assumed to reach each block (its upper load). A rough guide: the night's backlog at
     opening is not in it; `sla simulate` has it."""
     calendar = calendar_for(policy)
-    day_hours = _open_hours_per_open_day(calendar, policy)
+    month = (start or first_day(policy, scenario)[0]).replace(day=1)
+    day_hours = _open_hours_per_open_day(calendar, month)
     rows = []
     for handoff in policy.handoffs:
         first = handoff.item("first_touch")
@@ -194,7 +200,7 @@ def first_touch_estimates(policy: m.Policy, scenario: Scenario) -> list[dict]:
             # service time and takes its mean off the time allowed.
             reaction = scenario.response.mean_hours if scenario.response else 0.0
             service = scenario.touch.mean_hours + reaction
-            share = open_share(calendar, _months(policy)[0])
+            share = open_share(calendar, month)
             load = scenario.arrivals_per_hour / share * service
             row.update(load=round(load, 3),
                        attainment=round(service_level(reps, load, max(allowed - reaction, 0.0),
@@ -207,16 +213,28 @@ def first_touch_estimates(policy: m.Policy, scenario: Scenario) -> list[dict]:
     return rows
 
 
-def plan_document(policy: m.Policy, scenario: Scenario | None = None) -> dict:
+def plan_document(policy: m.Policy, scenario: Scenario | None = None,
+                  start: dt.date | None = None) -> dict:
+    """The plan as one document that the text and JSON views both render. `start` (from
+    `--from`) overrides the scenario's start and the policy's effective date."""
     plans = goal_plans(policy)
-    return {"policy": policy.title, "goals": [asdict(p) for p in plans],
-            "daily": daily_needs(policy, plans), "commitments": commitments_beside(policy),
-            "lead_value": value_needs(policy), "workload": workload(policy, plans, scenario),
-            "first_touch": first_touch_estimates(policy, scenario) if scenario else []}
+    first, source = first_day(policy, scenario, start)
+    months = planned_months(policy, first)
+    return {"policy": policy.title,
+            "months": {"from": months[0].isoformat()[:7], "to": months[-1].isoformat()[:7],
+                       "source": source} if months else None,
+            "goals": [asdict(p) for p in plans],
+            "daily": daily_needs(policy, plans, first), "commitments": commitments_beside(policy),
+            "lead_value": value_needs(policy),
+            "workload": workload(policy, plans, scenario, first),
+            "first_touch": first_touch_estimates(policy, scenario, first) if scenario else []}
 
 
 def render_plan(doc: dict) -> str:
     out = [f"{doc['policy'] or 'Policy'}: what the goals need"]
+    if doc["months"]:
+        span = doc["months"]
+        out.append(f"  months planned: {span['from']} to {span['to']} ({span['source']})")
     if not doc["goals"]:
         out.append("  no revenue goal: add 'goal revenue AMOUNT per PERIOD { ... }'")
     for goal in doc["goals"]:

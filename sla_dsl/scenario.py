@@ -39,6 +39,10 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sla_dsl import model as m
 
 _UNIT_HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0,
                "month": 730.5}
@@ -121,6 +125,23 @@ class Scenario:
     @property
     def follow_up_time(self) -> WorkTime | None:
         return self.follow_up or self.touch
+
+
+FIXED_START = dt.date(2026, 1, 5)  # a fixed Monday, so a run that names no date repeats
+
+
+def first_day(policy: m.Policy, scenario: Scenario | None = None,
+              start: dt.date | None = None) -> tuple[dt.date, str]:
+    """The first day planned or simulated, and where it came from. Never the day the command
+    runs: a plan or a run must repeat tomorrow, so without an explicit start, the scenario's
+    `start` or the policy's `effective` date, a fixed Monday stands in (and is said)."""
+    if start is not None:
+        return start, "as asked with --from"
+    if scenario is not None and scenario.start is not None:
+        return scenario.start, "the scenario's start"
+    if policy.effective is not None:
+        return policy.effective.start.value, "the policy's effective date"
+    return FIXED_START, "a fixed default: the policy has no effective date; set one with --from"
 
 
 def hours(text: str) -> float | None:

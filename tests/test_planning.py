@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -167,3 +168,43 @@ def test_a_reps_reaction_counts_as_work_and_comes_before_the_touch(tmp_path):
     assert row["mean_wait_hours"] == round(mean_wait(5, 1.0, 1 / 6) + 1 / 60, 3)
     assert row["attainment"] == round(service_level(5, 1.0, 2 / 60, 1 / 6), 4)
     assert row["attainment"] < service_level(5, 1.0, 3 / 60, 1 / 6)
+
+
+@pytest.mark.parametrize("today", ["2026-12-06T12:00:00+00:00", "2028-02-29T23:30:00+00:00",
+                                   "2027-03-28T01:30:00+00:00"])
+def test_a_plan_never_depends_on_the_day_it_runs(today, capsys):
+    """December has Christmas closed: a plan that took its months from the clock gave another
+    load in December than in January."""
+    import time_machine
+
+    policy = ROOT / "policies" / "inbound-desk.sla"
+    args = ["plan", str(policy), "--scenario", str(SCENARIO), "--format", "json"]
+    assert main(args) == 0
+    usual = capsys.readouterr().out
+    with time_machine.travel(today, tick=False):
+        assert main(args) == 0
+        assert capsys.readouterr().out == usual
+        # only --from now reads the clock, and the plan says which months it used
+        assert main([*args, "--from", "now"]) == 0
+        months = json.loads(capsys.readouterr().out)["months"]
+        assert months["from"] == today[:7] and months["source"] == "as asked with --from"
+    doc = json.loads(usual)
+    assert doc["months"] == {"from": "2026-01", "to": "2026-12",
+                             "source": "a fixed default: the policy has no effective date; "
+                                       "set one with --from"}
+
+
+def test_plan_months_come_from_the_scenario_then_the_policy(tmp_path, capsys):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text("start = 2026-12-01\n" + SCENARIO.read_text())
+    assert main(["plan", str(ROOT / "policies" / "inbound-desk.sla"),
+                 "--scenario", str(scenario)]) == 0
+    out = capsys.readouterr().out
+    assert "months planned: 2026-12 to 2027-11 (the scenario's start)" in out
+    # December's closed Christmas days take open hours away: more load on the open ones
+    assert "load 3.36:" not in out
+    assert main(["plan", str(ROOT / "policies" / "company-x.sla")]) == 0
+    assert "months planned: 2026-01 to 2026-12 (the policy's effective date)" in \
+        capsys.readouterr().out
+    assert main(["plan", str(ROOT / "policies" / "company-x.sla"), "--from", "2027-02"]) == 2
+    assert "after the policy's end" in capsys.readouterr().err

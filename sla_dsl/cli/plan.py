@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 
@@ -21,7 +22,22 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         print(f"sla plan: {error}", file=sys.stderr)
         return EXIT_USAGE
-    doc = plan_document(policy, scenario)
+    start = args.start
+    if start == "now":
+        start = dt.date.today()
+    elif start is not None:
+        try:
+            start = dt.date.fromisoformat(start if len(start) > 7 else start + "-01")
+        except ValueError:
+            print(f"sla plan: --from {args.start!r} is not a month: write it as 2027-01, "
+                  "2027-01-15 or now", file=sys.stderr)
+            return EXIT_USAGE
+    until = policy.effective.until if policy.effective else None
+    if start is not None and until is not None and start.replace(day=1) > until.value:
+        print(f"sla plan: --from {start:%Y-%m} is after the policy's end ({until.value}): "
+              "nothing to plan", file=sys.stderr)
+        return EXIT_USAGE
+    doc = plan_document(policy, scenario, start)
     sys.stdout.write(json.dumps(doc, indent=2) + "\n" if args.format == "json"
                      else render_plan(doc))
     return EXIT_OK
@@ -37,5 +53,9 @@ def add(commands: argparse._SubParsersAction) -> None:
     plan.add_argument("--scenario", metavar="TOML",
                       help="team sizes, arrivals and work times for an Erlang C estimate of "
                            "first-touch attainment")
+    plan.add_argument("--from", dest="start", metavar="MONTH",
+                      help="the first month planned (2027-01, or now for this month); default: "
+                           "the scenario's start, else the policy's effective date, else "
+                           "2026-01 (said in the output); up to 12 months are planned")
     plan.add_argument("--format", choices=("text", "json"), default="text")
     plan.set_defaults(run=run)
