@@ -8,6 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 POLICIES = sorted((ROOT / "policies").glob("*.sla"))
+OLIST_FULL = ROOT / "examples" / "olist" / "full"  # Olist's whole export, shipped
 
 
 @pytest.fixture

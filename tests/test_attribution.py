@@ -28,10 +28,9 @@ from sla_dsl.mapping import load_mapping
 from sla_dsl.policy_file import check_text
 from sla_dsl.report import document, render_text
 
-from .conftest import ROOT
+from .conftest import OLIST_FULL, ROOT
 
 OLIST = ROOT / "examples" / "olist"
-OLIST_FULL = ROOT.parent / "shared" / "data" / "olist-marketing-funnel"
 NEW_BREED_HISTORY = ROOT / "examples" / "new-breed" / "history.csv"
 
 POLICY = """sla "Attribution desk"
@@ -411,8 +410,6 @@ def test_olist_excerpt_attributed_end_to_end():
 
 
 def test_olist_full_data_attributed_end_to_end():
-    if not OLIST_FULL.is_dir():
-        pytest.skip(f"the full dataset is not at {OLIST_FULL}")
     section = _olist([OLIST_FULL / "olist_marketing_qualified_leads_dataset.csv",
                       OLIST_FULL / "olist_closed_deals_dataset.csv"])
     assert section["totals"]["deals"] == 841

@@ -20,10 +20,9 @@ from sla_dsl.calibration import local_parts
 from sla_dsl.cli import main
 from sla_dsl.fitting import fit_all
 
-from .conftest import ROOT
+from .conftest import OLIST_FULL, ROOT
 
 OLIST = ROOT / "examples" / "olist"
-FULL = Path("/work/shared/data/olist-marketing-funnel")
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
@@ -87,10 +86,9 @@ def test_olist_excerpt(tmp_path, capsys):
     assert loaded.teams == {"sales": 12} and loaded.start == dt.date(2017, 7, 6)
 
 
-@pytest.mark.skipif(not FULL.exists(), reason="the full Olist dataset is not on this machine")
 def test_olist_full_dataset(tmp_path, capsys):
-    mqls = FULL / "olist_marketing_qualified_leads_dataset.csv"
-    deals = FULL / "olist_closed_deals_dataset.csv"
+    mqls = OLIST_FULL / "olist_marketing_qualified_leads_dataset.csv"
+    deals = OLIST_FULL / "olist_closed_deals_dataset.csv"
     scenario, report, _ = _calibrate(tmp_path, capsys, "--policy",
                                      str(ROOT / "policies" / "olist.sla"), "--mapping",
                                      str(OLIST / "mapping.toml"), "--history", str(mqls),

@@ -9,7 +9,7 @@ import pytest
 
 from sla_dsl.cli import main
 
-from .conftest import ROOT
+from .conftest import OLIST_FULL, ROOT
 
 POLICY = str(ROOT / "policies" / "company-x.sla")
 HISTORY = str(ROOT / "examples" / "company-x" / "history.csv")
@@ -125,9 +125,7 @@ def test_history_schema_is_printed(capsys):
 
 
 def test_full_olist_data_end_to_end(capsys):
-    data = ROOT.parent / "shared" / "data" / "olist-marketing-funnel"
-    if not data.is_dir():
-        pytest.skip("the full Olist export is not beside this checkout")
+    data = OLIST_FULL
     code, out, _ = run(capsys, str(ROOT / "policies" / "olist.sla"),
                        "--mapping", str(OLIST / "mapping.toml"), "--format", "json",
                        "--history", str(data / "olist_marketing_qualified_leads_dataset.csv"),

@@ -1,5 +1,5 @@
 """Mapping files: CRM exports (long and wide) into one history, mistakes as MappingError, and
-the Olist marketing funnel (the shipped excerpt, and the full data when it is present)."""
+the Olist marketing funnel (the shipped excerpt and the whole export)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from sla_dsl.history import EVENT_CODE, EVENTS, NO_ACTOR
 from sla_dsl.history_io import load_history
 from sla_dsl.mapping import Mapping, MappingError, load_mapping, parse_mapping
 
-ROOT = Path(__file__).resolve().parent.parent
+from .conftest import OLIST_FULL, ROOT
+
 HISTORIES = ROOT / "tests" / "fixtures" / "histories"
 OLIST = ROOT / "examples" / "olist"
-OLIST_FULL = ROOT.parent / "shared" / "data" / "olist-marketing-funnel"
 MQLS = "olist_marketing_qualified_leads_dataset.csv"
 DEALS = "olist_closed_deals_dataset.csv"
 WON_EARLY = "b91cf8812365f50ff4bda4bcd6206b05"
@@ -259,8 +259,6 @@ def test_olist_excerpt():
 
 
 def test_olist_excerpt_rows_are_unmodified_rows_of_the_dataset():
-    if not OLIST_FULL.is_dir():
-        pytest.skip(f"the full dataset is not at {OLIST_FULL}")
     for name in (MQLS, DEALS):
         full = (OLIST_FULL / name).read_text(encoding="utf-8").splitlines()
         excerpt = (OLIST / name).read_text(encoding="utf-8").splitlines()
@@ -270,8 +268,6 @@ def test_olist_excerpt_rows_are_unmodified_rows_of_the_dataset():
 
 
 def test_olist_full_dataset():
-    if not OLIST_FULL.is_dir():
-        pytest.skip(f"the full dataset is not at {OLIST_FULL}")
     mapping = load_mapping(OLIST / "mapping.toml")
     history = load_history([OLIST_FULL / MQLS, OLIST_FULL / DEALS], timezone=AMS,
                            mapping=mapping)

@@ -1,6 +1,6 @@
 """Rebuild the excerpt in this folder from the full Olist marketing-funnel dataset.
 
-    python examples/olist/make_excerpt.py ../shared/data/olist-marketing-funnel
+    python examples/olist/make_excerpt.py examples/olist/full
 
 Rows are copied byte for byte (header included), in the dataset's order: the first 299
 marketing-qualified leads, plus the lead whose deal is won before its first contact and one
