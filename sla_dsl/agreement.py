@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sla_dsl import model as m
 from sla_dsl import plain_words as say
 from sla_dsl.attribution import marketing_party
-from sla_dsl.planning import GoalPlan, daily_needs, goal_plans
+from sla_dsl.planning import GoalPlan, daily_needs, goal_plans, plan_shares
 
 # ---------------------------------------------------------------- the document as blocks
 
@@ -281,8 +281,7 @@ def _calendars(policy: m.Policy) -> list[Block]:
 def _goals(policy: m.Policy, names: _Names) -> list[Block]:
     blocks: list[Block] = [Heading(2, "2. Goals of each party")]
     plans = goal_plans(policy)
-    shares = [share for goal in policy.goals for share in (goal.shares or [None])]
-    for plan, share in zip(plans, shares, strict=True):  # goal_plans' order: goal, then share
+    for plan, share in zip(plans, plan_shares(policy), strict=True):
         blocks += _funnel(plan, share, policy, names)
     promises = {party: items for party, items in _commitments(policy, names).items() if items}
     if promises:

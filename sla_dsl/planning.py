@@ -366,14 +366,20 @@ def _carries_leads(policy: m.Policy, party: str | None, commitment: m.Commitment
         commitment.receiver.value in _handed_on(policy, giver) - {giver}
 
 
+def plan_shares(policy: m.Policy) -> list[m.Share | None]:
+    """The share line behind each of `goal_plans` (None for a goal without shares), in order."""
+    return [share for goal in policy.goals for share in (goal.shares or [None])]
+
+
 def lead_count_gaps(policy: m.Policy) -> list[LeadCountGap]:
-    """Per goal share with full arithmetic, the lead-count commitment closest to what it needs,
-    when even that one is `DISAGREEMENT` times more or fewer. The closest is taken because a
-    policy may commit every stage of the funnel (250 MQLs, 70 SQLs): the close rate belongs
-    to one of them, and a match at any stage means the arithmetic is carried."""
+    """Per sourced goal share with full arithmetic, the lead-count commitment closest to what
+    it needs, when even that one is `DISAGREEMENT` times more or fewer. The closest is taken
+    because a policy may commit every stage of the funnel (250 MQLs, 70 SQLs): the close rate
+    belongs to one of them, and a match at any stage means the arithmetic is carried. An
+    attributed share is credit, not leads brought in, so no lead count follows from it."""
     gaps = []
-    for plan in goal_plans(policy):
-        if plan.leads is None or plan.leads <= 0:
+    for plan, share in zip(goal_plans(policy), plan_shares(policy), strict=True):
+        if plan.leads is None or plan.leads <= 0 or (share and share.measure == "attributed"):
             continue
         lines = [(c.giver.value, item) for c in policy.commitments
                  if _carries_leads(policy, plan.party, c)

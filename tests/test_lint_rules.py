@@ -189,6 +189,12 @@ def test_only_the_sharing_partys_commitments_count_and_no_commitment_means_no_ch
     assert found(text) == []
 
 
+def test_an_attributed_share_is_not_held_against_lead_counts():
+    text = GOAL.replace("marketing share 70%", "marketing share 70% attributed")
+    assert found(text + "commit marketing to sales {\n  deliver at least 10 sql per month\n}\n") \
+        == []
+
+
 def test_the_warning_shows_the_funnel_arithmetic(policies_dir):
     text = GOAL + "commit marketing to sales {\n  deliver at least 50 sql per month\n}\n"
     (warning,) = check_text(HEADER + text).diagnostics
@@ -248,6 +254,13 @@ def test_the_threshold_is_one_and_a_half_times_either_way(share, promise, expect
     else:
         (warning,) = [d for d in checked.diagnostics if d.code.code == "W511"]
         assert warning.message.endswith(f": {expected}")
+
+
+def test_an_attributed_share_implies_no_lead_count():
+    """Credit is not leads brought in: the seed's arithmetic runs on sourced revenue."""
+    assert check_text(_company_x("50% attributed")).diagnostics == []
+    both = _company_x("50% sourced\n  marketing share 20% attributed")
+    assert [d.message[-13:] for d in check_text(both).diagnostics] == ["twice as many"]
 
 
 def test_a_funnel_committed_at_every_stage_matches_at_the_closest():

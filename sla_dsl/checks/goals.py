@@ -74,10 +74,10 @@ def _check_beyond_commitment(policy: m.Policy, reporter: Reporter) -> set[int]:
     plans = iter(enumerate(goal_plans(policy)))
     for goal in policy.goals:
         shares = [i for i in goal.items if isinstance(i, m.Share)] or [None]
-        for _ in shares:
+        for share in shares:
             index, plan = next(plans)
-            if plan.leads is None:
-                continue
+            if plan.leads is None or (share and share.measure == "attributed"):
+                continue  # credit is not leads brought in: no lead count follows from it
             deliveries = _deliveries(policy, plan.party)
             if not deliveries:
                 continue  # no arrival assumption to hold the goal against
