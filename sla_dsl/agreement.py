@@ -304,11 +304,11 @@ def _funnel(plan: GoalPlan, share: m.Share | None, policy: m.Policy,
     revenue = f"{say.number(plan.revenue)} {currency}"
     sourced = f"{say.number(plan.sourced_revenue)} {currency}"
     rows = [["Revenue goal", "", f"{revenue} {period}"]]
+    attributed = share is not None and share.measure == "attributed"
     if plan.party is None:  # no share line: the whole goal is what the funnel must bring
         words = [f"The revenue goal is {revenue} {period}; no party's share of it is set, so "
                  "all of it counts."]
     else:
-        attributed = share is not None and share.measure == "attributed"
         rows.append([f"{_capital(party)}-{'attributed' if attributed else 'sourced'} revenue",
                      f"{revenue} x {say.percent(plan.share)}", f"{sourced} {period}"])
         part = (f"{say.percent(plan.share)} is credited to {party}" if attributed
@@ -324,7 +324,10 @@ def _funnel(plan: GoalPlan, share: m.Share | None, policy: m.Policy,
         leads = say.number(round(plan.leads, 2))
         rows.append(["Leads needed", f"{say.number(round(plan.customers, 2))} customers / "
                      f"{say.percent(plan.close_rate)} close rate", f"{leads} leads {period}"])
-        words.append(f"At a {say.percent(plan.close_rate)} close rate, {party} must bring in "
+        words.append(f"At a {say.percent(plan.close_rate)} close rate, that is {leads} "
+                     f"leads' worth {period}; the credit may come from leads any party brought "
+                     "in." if attributed else
+                     f"At a {say.percent(plan.close_rate)} close rate, {party} must bring in "
                      f"{leads} leads {period}.")
         words += _per_open_day(policy, plan)
     if plan.missing:
