@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from sla_dsl import model as m
 from sla_dsl import plain_words as say
-from sla_dsl.planning import GoalPlan, daily_needs, goal_plans
+from sla_dsl.attribution import marketing_party
+from sla_dsl.planning import GoalPlan, daily_needs, goal_plans, plan_shares
 
 # ---------------------------------------------------------------- the document as blocks
 
@@ -280,8 +281,8 @@ def _calendars(policy: m.Policy) -> list[Block]:
 def _goals(policy: m.Policy, names: _Names) -> list[Block]:
     blocks: list[Block] = [Heading(2, "2. Goals of each party")]
     plans = goal_plans(policy)
-    for plan in plans:
-        blocks += _funnel(plan, policy, names)
+    for plan, share in zip(plans, plan_shares(policy), strict=True):
+        blocks += _funnel(plan, share, policy, names)
     promises = {party: items for party, items in _commitments(policy, names).items() if items}
     if promises:
         blocks.append(Heading(3, "What each party commits to"))
@@ -292,23 +293,27 @@ def _goals(policy: m.Policy, names: _Names) -> list[Block]:
     return blocks
 
 
-def _funnel(plan: GoalPlan, policy: m.Policy, names: _Names) -> list[Block]:
+def _funnel(plan: GoalPlan, share: m.Share | None, policy: m.Policy,
+            names: _Names) -> list[Block]:
     """The seed material's arithmetic, step by step: quota -> marketing-sourced revenue ->
-    customers -> leads, each step with its sum written out."""
+    customers -> leads, each step with its sum written out. An attributed share is worded as
+    credit, so the reader sees which revenue the promise counts."""
     currency = plan.currency
     period = say.per(plan.per)
     party = names.party(plan.party) if plan.party else "the teams together"
     revenue = f"{say.number(plan.revenue)} {currency}"
     sourced = f"{say.number(plan.sourced_revenue)} {currency}"
     rows = [["Revenue goal", "", f"{revenue} {period}"]]
+    attributed = share is not None and share.measure == "attributed"
     if plan.party is None:  # no share line: the whole goal is what the funnel must bring
         words = [f"The revenue goal is {revenue} {period}; no party's share of it is set, so "
                  "all of it counts."]
     else:
-        rows.append([f"{_capital(party)}-sourced revenue",
+        rows.append([f"{_capital(party)}-{'attributed' if attributed else 'sourced'} revenue",
                      f"{revenue} x {say.percent(plan.share)}", f"{sourced} {period}"])
-        words = [f"The revenue goal is {revenue} {period}, of which {party} sources "
-                 f"{say.percent(plan.share)}: {sourced} {period}."]
+        part = (f"{say.percent(plan.share)} is credited to {party}" if attributed
+                else f"{party} sources {say.percent(plan.share)}")
+        words = [f"The revenue goal is {revenue} {period}, of which {part}: {sourced} {period}."]
     if plan.customers is not None:
         customers = say.number(round(plan.customers, 2))
         rows.append(["Customers needed", f"{sourced} / {say.number(plan.deal_size)} "
@@ -319,7 +324,10 @@ def _funnel(plan: GoalPlan, policy: m.Policy, names: _Names) -> list[Block]:
         leads = say.number(round(plan.leads, 2))
         rows.append(["Leads needed", f"{say.number(round(plan.customers, 2))} customers / "
                      f"{say.percent(plan.close_rate)} close rate", f"{leads} leads {period}"])
-        words.append(f"At a {say.percent(plan.close_rate)} close rate, {party} must bring in "
+        words.append(f"At a {say.percent(plan.close_rate)} close rate, that is {leads} "
+                     f"leads' worth {period}; the credit may come from leads any party brought "
+                     "in." if attributed else
+                     f"At a {say.percent(plan.close_rate)} close rate, {party} must bring in "
                      f"{leads} leads {period}.")
         words += _per_open_day(policy, plan)
     if plan.missing:
@@ -356,12 +364,29 @@ def _measurement(policy: m.Policy, names: _Names) -> list[Block]:
         worth = [f"{say.with_article(names.kind(v.persona.value))} is worth {say.money(v.amount)}"
                  if v.persona else f"any other lead {say.money(v.amount)}" for v in values]
         sentences.append(f"Lead value: {say.listing(worth)} (the first that fits counts).")
+    marketing = marketing_party(policy)
     attribution = policy.attribution
+    sentences += [_share_reading(share, share.party.value == marketing, names, attribution)
+                  for goal in policy.goals for share in goal.shares]
     if attribution is not None:
         sentences.append(_attribution(attribution))
     if not sentences:
         return []
     return [Heading(3, "How contributions are measured"), Bullets(sentences)]
+
+
+def _share_reading(share: m.Share, is_marketing: bool, names: _Names,
+                   attribution: m.Attribution | None) -> str:
+    """Which revenue a party's share counts: the one question a VP of Sales asks of it."""
+    party = names.party(share.party.value)
+    start = f"{_capital(party)}'s share of the revenue goal is {share.measure}: it counts "
+    if share.measure == "attributed":
+        credit = "below" if attribution else "(the policy sets none yet)"
+        return start + f"the part of each won deal the attribution {credit} credits to {party}."
+    generated = "one it handed over" + (", or one its campaigns engaged" if is_marketing
+                                        else "")
+    whatever = ", whatever the attribution credits" if attribution else ""
+    return start + f"every deal won from a lead {party} generated ({generated}) whole{whatever}."
 
 
 def _attribution(attribution: m.Attribution) -> str:

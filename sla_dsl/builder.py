@@ -420,8 +420,12 @@ class _Build:
                              span=meta_span(meta))
 
     def share(self, meta, children):
+        reading = str(children[2]) if len(children) > 2 else None
         return m.Share(party=_name(children[0]), percent=_percent(children[1]),
-                       span=meta_span(meta))
+                       reading=reading, span=meta_span(meta))
+
+    def share_reading(self, meta, children):
+        return children[0]
 
     def deal_size(self, meta, children):
         return m.DealSize(amount=children[0], span=meta_span(meta))

@@ -113,6 +113,10 @@ UNUSED_SUPPRESSION = _code("W509", "unused-suppression", "a suppression that sil
 UNMEASURED_SHARE = _code(
     "W510", "unmeasured-share", "a goal's party share with no `attribution` to measure it"
 )
+LEAD_COUNT_MISMATCH = _code(
+    "W511", "commitment-off-goal",
+    "a lead-count commitment far from what the revenue goal's arithmetic needs"
+)
 
 
 def all_codes() -> list[Code]:

@@ -178,7 +178,8 @@ def item_line(item) -> str:
         subject = quote(item.subject) if item.quoted else item.subject
         return f"report {subject} {item.cadence}"
     if isinstance(item, m.Share):
-        return f"{item.party.value} share {number(item.percent.value)}%"
+        reading = f" {item.reading}" if item.reading else ""
+        return f"{item.party.value} share {number(item.percent.value)}%{reading}"
     if isinstance(item, m.DealSize):
         return f"deal size {money(item.amount)}"
     if isinstance(item, m.CloseRate):

@@ -592,12 +592,13 @@ def _credit_chart(ident: str, key: str, rows: list[dict], totals: dict, currency
 
 
 def _revenue_goal(goal: dict) -> str:
-    """Each period of a `goal revenue`: revenue won against the goal, and each party's credited
-    revenue against its share."""
+    """Each period of a `goal revenue`: revenue won against the goal, and each party's sourced
+    or attributed revenue (as its share reads) against its share."""
     currency = goal.get("currency") or ""
-    parties = list(dict.fromkeys(s["party"] for p in goal["periods"] for s in p["shares"]))
+    readings = {s["party"]: s["reading"] for p in goal["periods"] for s in p["shares"]}
+    parties = list(readings)
     headers = ["period from", f"won ({currency})", "of the goal"]
-    headers += [f"{party}: credited / share" for party in parties]
+    headers += [f"{party}: {readings[party]} / share" for party in parties]
     headers += ["state", "credits owed"]
 
     def row(period: dict) -> list[str]:
@@ -607,7 +608,7 @@ def _revenue_goal(goal: dict) -> str:
         for party in parties:
             share = shares.get(party)
             cells.append("-" if share is None else
-                         f"{escape(number(share['credited']))} / {escape(number(share['goal']))}"
+                         f"{escape(number(share['measured']))} / {escape(number(share['goal']))}"
                          f"{cell_bar(share['attainment'])}")
         state = ("in progress" if not period["complete"] else
                  "missed, in grace" if period["missed"] and period["in_grace"] else

@@ -385,10 +385,24 @@ class LeadValue(Node):
     amount: Money
 
 
+ShareReading = Literal["sourced", "attributed"]
+
+
 class Share(Node):
+    """`PARTY share P% [sourced | attributed]`. A bare share is sourced, as in the seed's
+    arithmetic (quota x % of revenue from marketing-generated leads): the revenue of won deals
+    whose leads the party generated. `attributed` counts what the `attribution` model credits
+    the party instead. `reading` is the word as written (None when bare), so that `sla fmt`
+    keeps the line as its author wrote it; `measure` is what it means."""
+
     kind: Literal["share"] = "share"
     party: Name
     percent: Percent
+    reading: ShareReading | None = None
+
+    @property
+    def measure(self) -> ShareReading:
+        return self.reading or "sourced"
 
 
 class DealSize(Node):
@@ -409,6 +423,10 @@ class RevenueGoal(Node):
     amount: Money
     per: Period
     items: list[GoalItem] = []
+
+    @property
+    def shares(self) -> list[Share]:
+        return [i for i in self.items if isinstance(i, Share)]
 
 
 class Attribution(Node):

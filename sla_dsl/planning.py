@@ -226,6 +226,7 @@ def plan_document(policy: m.Policy, scenario: Scenario | None = None,
             "goals": [asdict(p) for p in plans],
             "daily": daily_needs(policy, plans, first), "commitments": commitments_beside(policy),
             "lead_value": value_needs(policy),
+            "lead_counts": [gap.sentence for gap in lead_count_gaps(policy)],
             "workload": workload(policy, plans, scenario, first),
             "first_touch": first_touch_estimates(policy, scenario, first) if scenario else []}
 
@@ -287,4 +288,109 @@ def render_plan(doc: dict) -> str:
     if doc["commitments"]:
         out += ["", "  promised:"]
         out += [f"    {c['from']} to {c['to']}: {c['promise']}" for c in doc["commitments"]]
+    out += [f"  commitment and goal disagree: {gap}" for gap in doc.get("lead_counts", [])]
     return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- lead counts beside the goal
+
+DISAGREEMENT = 1.5
+"""How far apart a lead-count commitment and the goal arithmetic may be before `sla check`
+(W511) and `sla plan` say so: when one is at least 1.5 times the other. Both are estimates (a
+commitment is a floor with headroom; deal size and close rate are averages the monthly
+recalculation moves), so a quarter either way is planning slack, not a different agreement;
+half as many again is what a different share or close rate behind the promise looks like."""
+
+_PER_YEAR = {"day": 365.2425, "week": 365.2425 / 7, "month": 12.0, "quarter": 4.0, "year": 1.0}
+
+
+@dataclass
+class LeadCountGap:
+    """A `deliver at least N NAME per PERIOD` line that the goal's arithmetic does not carry:
+    the commitment (counted in the goal's period), the leads the goal needs and their ratio."""
+
+    giver: str
+    item: m.DeliverCount
+    plan: GoalPlan
+    committed: float
+    ratio: float
+
+    @property
+    def sentence(self) -> str:
+        """The one wording `sla check` and `sla plan` both print."""
+        plan, item = self.plan, self.item
+        promise = f"commits {item.count.value:g} {item.what.value} per {item.per}"
+        if item.per != plan.per:
+            promise += f" ({_figure(self.committed)} per {plan.per})"
+        share = f" x {plan.share:g}%" if plan.party else ""
+        sums = (f"{plan.revenue:,.0f} {plan.currency}{share} / {plan.deal_size:,.0f} "
+                f"{plan.currency} / {plan.close_rate:g}%")
+        return (f"{self.giver} {promise}; the revenue goal needs {_figure(plan.leads)} leads per "
+                f"{plan.per} ({sums}): {_as_many(self.ratio)}")
+
+
+def _figure(value: float) -> str:
+    """A count to one decimal, without a trailing `.0`: 50, 72.5, 1,250."""
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def _as_many(ratio: float) -> str:
+    if round(ratio, 2) == 2:
+        return "twice as many"
+    if round(ratio, 2) == 0.5:
+        return "half as many"
+    return f"{_figure(ratio)} times as many" if ratio > 1 else f"{100 * ratio:.0f}% as many"
+
+
+def _handed_on(policy: m.Policy, party: str) -> set[str]:
+    """The party and every party its leads are handed on to, through the handoffs."""
+    found, frontier = {party}, [party]
+    while frontier:
+        sender = frontier.pop()
+        for handoff in policy.handoffs:
+            if handoff.sender and handoff.receiver and handoff.sender.value == sender \
+                    and handoff.receiver.value not in found:
+                found.add(handoff.receiver.value)
+                frontier.append(handoff.receiver.value)
+    return found
+
+
+def _carries_leads(policy: m.Policy, party: str | None, commitment: m.Commitment) -> bool:
+    """Whether a commitment carries the party's leads down its funnel: its own, or one a party
+    downstream makes to a party further down (an MDR's SQLs to sales are marketing's leads);
+    not what sales reports back up. A goal without a share is every party's."""
+    if party is None or commitment.giver.value == party:
+        return True
+    giver = commitment.giver.value
+    return giver in _handed_on(policy, party) and \
+        commitment.receiver.value in _handed_on(policy, giver) - {giver}
+
+
+def plan_shares(policy: m.Policy) -> list[m.Share | None]:
+    """The share line behind each of `goal_plans` (None for a goal without shares), in order."""
+    return [share for goal in policy.goals for share in (goal.shares or [None])]
+
+
+def lead_count_gaps(policy: m.Policy) -> list[LeadCountGap]:
+    """Per sourced goal share with full arithmetic, the lead-count commitment closest to what
+    it needs, when even that one is `DISAGREEMENT` times more or fewer. The closest is taken
+    because a policy may commit every stage of the funnel (250 MQLs, 70 SQLs): the close rate
+    belongs to one of them, and a match at any stage means the arithmetic is carried. An
+    attributed share is credit, not leads brought in, so no lead count follows from it."""
+    gaps = []
+    for plan, share in zip(goal_plans(policy), plan_shares(policy), strict=True):
+        if plan.leads is None or plan.leads <= 0 or (share and share.measure == "attributed"):
+            continue
+        lines = [(c.giver.value, item) for c in policy.commitments
+                 if _carries_leads(policy, plan.party, c)
+                 for item in c.items if isinstance(item, m.DeliverCount)]
+        scored = [(giver, item, float(item.count.value) * _PER_YEAR[item.per]
+                   / _PER_YEAR[plan.per]) for giver, item in lines]
+        if not scored:
+            continue
+        giver, item, committed = min(scored, key=lambda s: abs(math.log(
+            max(s[2], 1e-9) / plan.leads)))
+        ratio = committed / plan.leads
+        if ratio >= DISAGREEMENT or ratio <= 1 / DISAGREEMENT:
+            gaps.append(LeadCountGap(giver, item, plan, committed, ratio))
+    return gaps

@@ -172,7 +172,7 @@ _ITEMS: dict[str, _Shape] = {
     "deliver_money": _item(lambda i: ("deliver", i.measure), "deliver"),
     "report": _item(lambda i: ("report", i.subject), "report"),
     "share": _Shape(lambda i: ("share", i.party.value), lambda i: f"{i.party.value} share",
-                    lambda i: item_line(i).split(" share ", 1)[1]),
+                    lambda i: f"{item_line(i).split(' share ', 1)[1].split()[0]} {i.measure}"),
     "deal_size": _item(lambda i: ("deal size",), "deal size"),
     "close_rate": _item(lambda i: ("close rate",), "close rate"),
     "warn": _item(lambda i: ("warn",), "warn at"),
@@ -227,13 +227,15 @@ _IN_SMALLER = {"hour": ("minute", 60), "week": ("day", 7), "quarter": ("month", 
 
 
 def _meaning(data: object) -> object:
-    """A dumped model with every duration in its smallest unit, so that a respelling with the
-    same meaning is no change."""
+    """A dumped model with every duration in its smallest unit and every share's reading
+    spelled out, so that a respelling with the same meaning is no change."""
     if isinstance(data, list):
         return [_meaning(v) for v in data]
     if not isinstance(data, dict):
         return data
     out = {k: _meaning(v) for k, v in data.items()}
+    if out.get("kind") == "share" and out.get("reading") is None:
+        out["reading"] = "sourced"  # a bare share is sourced: writing the word changes nothing
     if out.get("kind") == "duration" and out.get("unit") in _IN_SMALLER:
         unit, factor = _IN_SMALLER[out["unit"]]
         out["unit"], out["amount"] = unit, out["amount"] * factor

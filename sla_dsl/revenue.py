@@ -4,7 +4,9 @@ Three views of the won deals, built on `sla_dsl.attribution`'s splits:
 
 - credit per person, team, party, campaign, channel and month of the win;
 - each `goal revenue` period by period: the revenue won against the goal, and each party's
-  attributed (sourced) revenue against its share of the goal;
+  share of it measured as the share reads: `sourced` (the default, the seed's "% of revenue from
+  marketing-generated leads") counts the deals won from leads the party generated, whole;
+  `attributed` counts what the attribution model credits the party;
 - the monthly recalculation of the seed material, from actuals beside the policy's assumptions:
   of the marketing-generated leads of a month (a lead with an `engaged` touchpoint, or handed
   off by the marketing party), how many became customers (close rate) and for how much (deal
@@ -77,10 +79,23 @@ def currency(policy: m.Policy) -> str | None:
 # ============================================================================ the goal
 
 
+def share_revenue(evaluation: Evaluation, result: Attribution, share: m.Share) -> np.ndarray:
+    """Per deal, what counts towards a party's share of the goal (in currency units). A
+    sourced share counts a deal whole when its lead is one the party generated, whatever the
+    touchpoints before the win: last-touch credit of a marketing-generated lead goes to the
+    closer, yet the revenue is marketing-sourced. An attributed share counts the credit."""
+    party = share.party.value
+    if share.measure == "attributed":
+        return party_credit(result, party)[0]
+    generated = generated_leads(evaluation, party, result.marketing)
+    return np.where(generated[result.lead], result.cents, 0) / 100
+
+
 def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoal) -> dict:
     """The revenue goal period by period. A complete period is missed when the revenue won in
-    it is below the goal, or a party's attributed revenue below its share of the goal; the
-    first `grace` periods of `on miss of goal` do not count."""
+    it is below the goal, or a party's sourced or attributed revenue (as its share reads)
+    below its share of the goal; the first `grace` periods of `on miss of goal` do not
+    count."""
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
     as_of = local_time(evaluation.as_of, zone).date()
     dates = local_dates(result.won_at, zone)
@@ -88,9 +103,8 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
     first = effective.start.value if effective else (
         dates.min().astype(object) if len(dates) else as_of)
     target = float(goal.amount.amount)
-    parties = [(i.party.value, float(i.percent.value)) for i in goal.items
-               if isinstance(i, m.Share)]
-    credited = {party: party_credit(result, party)[0] for party, _ in parties}
+    shares = [i for i in goal.items if isinstance(i, m.Share)]
+    measured = [share_revenue(evaluation, result, share) for share in shares]
     grace = _grace(evaluation.policy)
     credits, escalate = _owed(evaluation.policy)
     periods = []
@@ -99,18 +113,19 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
         end = period_end(start, goal.per)
         inside = (dates >= np.datetime64(start)) & (dates < np.datetime64(end))
         won = int(result.cents[inside].sum()) / 100
-        shares = []
-        for party, percent in parties:
-            got = round(float(credited[party][inside].sum()), 2)
-            wanted = target * percent / 100
-            shares.append({"party": party, "share": percent, "goal": wanted, "credited": got,
-                           "attainment": _percent(got, wanted)})
+        parts = []
+        for share, per_deal in zip(shares, measured, strict=True):
+            got = round(float(per_deal[inside].sum()), 2)
+            wanted = target * float(share.percent.value) / 100
+            parts.append({"party": share.party.value, "share": float(share.percent.value),
+                          "reading": share.measure, "goal": wanted, "measured": got,
+                          "attainment": _percent(got, wanted)})
         complete = end <= as_of
-        missed = complete and (won < target or any(s["credited"] < s["goal"] for s in shares))
+        missed = complete and (won < target or any(s["measured"] < s["goal"] for s in parts))
         counts = missed and len(periods) >= grace
         periods.append({"start": start.isoformat(), "end": end.isoformat(), "goal": target,
                         "revenue": won, "attainment": _percent(won, target),
-                        "deals": int(inside.sum()), "shares": shares, "complete": complete,
+                        "deals": int(inside.sum()), "shares": parts, "complete": complete,
                         "missed": missed, "in_grace": len(periods) < grace,
                         "counts_as_miss": counts, "credits_owed": credits if counts else [],
                         "escalate_to": escalate if counts else []})
@@ -133,15 +148,19 @@ def _first_events(evaluation: Evaluation) -> np.ndarray:
     return first
 
 
-def marketing_generated(evaluation: Evaluation, marketing: str | None) -> np.ndarray:
-    """Leads marketing generated: with an `engaged` touchpoint by the as-of time, or handed
-    off by the marketing party."""
+def generated_leads(evaluation: Evaluation, party: str | None,
+                    marketing: str | None) -> np.ndarray:
+    """Leads `party` generated: those it handed off, and for the marketing party those with
+    an `engaged` touchpoint by the as-of time (its campaigns brought them in). The same leads
+    make a sourced share and the seed's sheet of marketing-generated leads, so the two never
+    disagree."""
     history = evaluation.history
     generated = np.zeros(evaluation.lead_count, dtype=bool)
-    engaged = (history.event == EVENT_CODE["engaged"]) & (history.at <= evaluation.as_of)
-    generated[history.lead[engaged]] = True
+    if party == marketing:
+        engaged = (history.event == EVENT_CODE["engaged"]) & (history.at <= evaluation.as_of)
+        generated[history.lead[engaged]] = True
     for handoff in evaluation.policy.handoffs:
-        if marketing is not None and handoff.sender and handoff.sender.value == marketing:
+        if party is not None and handoff.sender and handoff.sender.value == party:
             generated |= evaluation.handoff == handoff.label
     return generated
 
@@ -168,7 +187,7 @@ def recalculation(evaluation: Evaluation, result: Attribution) -> dict:
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
     first = _first_events(evaluation)
     exists = first != np.iinfo(np.int64).max
-    generated = marketing_generated(evaluation, result.marketing) & exists
+    generated = generated_leads(evaluation, result.marketing, result.marketing) & exists
     lead_month = np.full(evaluation.lead_count, None, dtype=object)
     lead_month[exists] = months(first[exists], zone)
 
@@ -288,10 +307,11 @@ def render_text(doc: dict | None, *, top: int = 5) -> list[str]:
                    "of a deal, no money")
     for goal in doc["goals"]:
         out.append(f"  goal {goal['goal']:,.0f} {goal['currency']} per {goal['per']} "
-                   "(revenue won; each party's attributed revenue against its share):")
+                   "(revenue won; each party's sourced or attributed revenue against its "
+                   "share):")
         for period in goal["periods"]:
-            shares = "; ".join(f"{s['party']} {s['credited']:,.0f} / {s['goal']:,.0f}"
-                               for s in period["shares"])
+            shares = "; ".join(f"{s['party']} {s['reading']} {s['measured']:,.0f} / "
+                               f"{s['goal']:,.0f}" for s in period["shares"])
             state = ("missed" if period["counts_as_miss"] else "missed, in grace"
                      if period["missed"] else "in progress" if not period["complete"]
                      else "met")

@@ -75,6 +75,24 @@ def test_the_funnel_arithmetic_is_the_planner_s_written_out():
     assert "| Leads needed | 12 customers / 8% close rate | 150 leads a month |" in text
 
 
+def test_explain_says_which_reading_a_share_has():
+    """Fusion writes `marketing share 40% sourced`; the same line `attributed` is worded as
+    credit, in the funnel table and in how contributions are measured."""
+    path = POLICIES_BY_NAME["fusion"]
+    sourced = render_markdown(agreement(load_policy(path)))
+    assert ("- Marketing's share of the revenue goal is sourced: it counts every deal won from a "
+            "lead marketing generated (one it handed over, or one its campaigns engaged) whole, "
+            "whatever the attribution credits.") in sourced
+    text = path.read_text(encoding="utf-8").replace("share 40% sourced", "share 40% attributed")
+    attributed = render_markdown(agreement(check_text(text).policy))
+    row = "| Marketing-attributed revenue | 750,000 USD x 40% | 300,000 USD a month |"
+    assert row in attributed
+    assert "of which 40% is credited to marketing: 300,000 USD a month" in attributed
+    assert ("- Marketing's share of the revenue goal is attributed: it counts the part of each "
+            "won deal the attribution below credits to marketing.") in attributed
+    assert "sourced" not in attributed.split("## 3.")[0]
+
+
 def condition(text: str) -> str:
     checked = check_text(f'sla "t"\nstage x when {text}\n')
     assert checked.ok, checked.diagnostics

@@ -241,16 +241,22 @@ def test_a_revenue_commitment_counts_what_the_party_was_credited(tmp_path):
     assert period["daily"][5] == {"date": "2026-03-06", "goal": 9.68, "delivered": 33.34}
 
 
-def test_the_revenue_goal_is_measured_with_each_share(tmp_path):
-    extra = ("goal revenue 200 USD per month {\n  marketing share 25%\n  deal size 100 USD\n"
-             "  close rate 50%\n}\n")
+@pytest.mark.parametrize(("reading", "measured"), [
+    ("", 100.0),  # bare: sourced, the whole deal of a lead marketing handed off
+    (" sourced", 100.0),
+    (" attributed", 33.34),  # marketing's one touchpoint of three
+])
+def test_the_revenue_goal_is_measured_with_each_share(tmp_path, reading, measured):
+    extra = (f"goal revenue 200 USD per month {{\n  marketing share 25%{reading}\n"
+             "  deal size 100 USD\n  close rate 50%\n}\n")
     evaluation = _evaluated(tmp_path, "linear", THREE_TOUCHES, extra)
     section = document(evaluation)["attribution"]
     [goal] = section["goals"]
     [march] = goal["periods"]
     assert (march["revenue"], march["goal"], march["attainment"]) == (100.0, 200.0, 50.0)
-    assert march["shares"] == [{"party": "marketing", "share": 25.0, "goal": 50.0,
-                                "credited": 33.34, "attainment": 66.7}]
+    assert march["shares"] == [{"party": "marketing", "share": 25.0,
+                                "reading": reading.strip() or "sourced", "goal": 50.0,
+                                "measured": measured, "attainment": round(2 * measured, 1)}]
     assert not march["complete"] and not march["missed"]  # March is still running
     sheet = section["recalculation"]
     assert sheet["assumed"] == {"close_rate": 50.0, "deal_size": 100.0, "share": 25.0}
@@ -421,3 +427,75 @@ def test_olist_full_data_attributed_end_to_end():
     overall = section["recalculation"]["overall"]
     assert overall["marketing_generated_leads"] == 8000 and overall["became_customers"] == 841
     assert overall["close_rate"] == 10.5
+
+
+# ---------------------------------------------------------------------------- share readings
+
+COMPANY_X_HISTORY = ROOT / "examples" / "company-x" / "history.csv"
+
+
+def _company_x_goal(share: str) -> dict:
+    """Company X's shipped policy and history (no `engaged` events), credited last touch."""
+    text = (ROOT / "policies" / "company-x.sla").read_text()
+    text = text.replace("attribution time decay half-life 7 days", "attribution last touch")
+    text = text.replace("  marketing share 100%\n", f"  {share}\n")
+    checked = check_text(text, path="company-x.sla")
+    assert checked.ok, [d.message for d in checked.diagnostics]
+    history = load_history([COMPANY_X_HISTORY], timezone=checked.policy.timezone,
+                           fields=fields_needed(checked.policy))
+    return document(evaluate(checked.policy, history))["attribution"]
+
+
+def test_last_touch_without_engaged_events_meets_a_sourced_share():
+    """The issue's case: every deal is credited to a closer, yet nearly all revenue comes from
+    leads marketing handed over; the seed's share is the second figure, and now the goal
+    reads it too."""
+    section = _company_x_goal("marketing share 50%")
+    assert section["totals"]["touchpoints"]["engaged"] == 0
+    assert [r["party"] for r in section["by_party"]] == ["sales"]  # no credit to marketing
+    [goal] = section["goals"]
+    months = {r["month"]: r for r in section["recalculation"]["months"]}
+    complete = [p for p in goal["periods"] if p["complete"]]
+    assert len(complete) == 4
+    for period in complete:
+        [share] = period["shares"]
+        assert share["reading"] == "sourced" and share["goal"] == 2500.0
+        sheet = months[period["start"][:7]]
+        assert share["measured"] == sheet["closed_from_marketing_generated"] > 2500
+        assert share["measured"] >= 0.97 * period["revenue"]
+        assert not period["missed"]
+
+
+def test_an_attributed_share_measures_the_models_credit():
+    section = _company_x_goal("marketing share 50% attributed")
+    [goal] = section["goals"]
+    complete = [p for p in goal["periods"] if p["complete"]]
+    assert [p["shares"][0]["measured"] for p in complete] == [0.0] * 4
+    assert all(p["missed"] and p["shares"][0]["reading"] == "attributed" for p in complete)
+
+
+def test_an_attributed_share_adds_up_to_the_partys_credit(new_breed_attributed):
+    """On New Breed's history (with campaigns), an attributed share is marketing's line of
+    `by_party`, period by period; the sourced one is larger: whole deals, not parts."""
+    attributed, sourced = new_breed_attributed
+    credit = next(r["amount"] for r in attributed["by_party"] if r["party"] == "marketing")
+    periods = attributed["goals"][0]["periods"]
+    assert round(sum(p["shares"][0]["measured"] for p in periods), 2) == credit > 0
+    for mine, theirs in zip(periods, sourced["goals"][0]["periods"], strict=True):
+        assert mine["shares"][0]["measured"] <= theirs["shares"][0]["measured"]
+    assert sum(p["shares"][0]["measured"] for p in sourced["goals"][0]["periods"]) == \
+        sourced["recalculation"]["overall"]["closed_from_marketing_generated"]
+
+
+@pytest.fixture(scope="module")
+def new_breed_attributed() -> tuple[dict, dict]:
+    text = (ROOT / "policies" / "new-breed.sla").read_text()
+    sections = []
+    for reading in ("attributed", "sourced"):
+        checked = check_text(text.replace("marketing share 70%", f"marketing share 70% {reading}"),
+                             path="new-breed.sla")
+        assert checked.ok
+        history = load_history([NEW_BREED_HISTORY], timezone=checked.policy.timezone,
+                               fields=fields_needed(checked.policy))
+        sections.append(document(evaluate(checked.policy, history))["attribution"])
+    return sections[0], sections[1]

@@ -147,3 +147,14 @@ def test_an_unknown_name_still_formats():
         Source("t.sla", 'sla "x"\nhandoff nowhere   to  sales\n'))
     assert formatted == 'sla "x"\nhandoff nowhere to sales\n'
     assert diagnostics == []
+
+
+@pytest.mark.parametrize("line", ["marketing share 50%", "marketing share 50% sourced",
+                                  "marketing share 50% attributed"])
+def test_a_share_keeps_its_reading_as_written(line):
+    """A bare share means sourced, but the formatter does not add the word: the shipped
+    policies and the design's examples stay as their authors wrote them."""
+    text = f'sla "x"\ngoal revenue 5000 USD per month {{\n  {line}\n}}\n'
+    messy = text.replace(line, line.replace(" ", "   "))
+    assert fmt(messy) == text and fmt(text) == text
+    assert model(messy) == model(text)

@@ -418,3 +418,13 @@ def test_assignments_show_reps_outside_the_rotation(company_x):
     assert "<caption>hot: round robin, team sdr, cap 25 per day, 119 leads</caption>" in text
     assert ('<th scope="row">dana</th><td class=num>20</td>' in text
             and '<span class="bad">not in the rotation</span>' in text)
+
+
+def test_the_revenue_goal_table_names_the_shares_reading(company_x):
+    """Company X's bare share is sourced: the column says so, and its January figure is the
+    revenue won from the leads marketing handed over, not the model's credit (nothing)."""
+    _, text, doc = company_x
+    assert '<th scope="col">marketing: sourced / share</th>' in text
+    [january, *_] = doc["attribution"]["goals"][0]["periods"]
+    [share] = january["shares"]
+    assert (share["reading"], share["measured"], january["missed"]) == ("sourced", 14700.0, False)

@@ -110,6 +110,11 @@ def test_goals_and_consequences(company_x):
     assert (goal.amount.amount, goal.amount.currency, goal.per) == (5000, "USD", "month")
     assert company_x.attribution.model == "time decay"
     assert company_x.attribution.half_life.amount == 7
+    # "quota x marketing share = marketing-sourced revenue": the bare share is sourced, and
+    # the time-decay model (which measures revenue commitments) does not split it
+    [share] = goal.shares
+    assert (share.party.value, share.percent.value, share.reading) == ("marketing", 100, None)
+    assert share.measure == "sourced"
     breach, miss = company_x.consequences
     assert (breach.trigger, breach.clause.name) == ("breach", "first touch")
     assert [a.kind for a in breach.actions] == ["warn", "escalate", "reassign", "strike"]
@@ -120,3 +125,10 @@ def test_goals_and_consequences(company_x):
     assert isinstance(review, m.AnyTrigger)
     assert review.operands[0].metric.source.value == "mql"
     assert review.operands[1].metric.statistic == "median"
+
+
+def test_the_100_leads_agree_with_the_goals_arithmetic():
+    """5000 x 100% / 100 = 50 customers, / 50% = 100 leads a month: what section 6 commits,
+    so no W511 (nor any other warning) on the joined sections."""
+    checked = check_text((FIXTURES / "language" / "sections-1-7.sla").read_text())
+    assert "W511" not in {d.code.code for d in checked.diagnostics}

@@ -189,12 +189,95 @@ def test_only_the_sharing_partys_commitments_count_and_no_commitment_means_no_ch
     assert found(text) == []
 
 
+def test_an_attributed_share_is_not_held_against_lead_counts():
+    text = GOAL.replace("marketing share 70%", "marketing share 70% attributed")
+    assert found(text + "commit marketing to sales {\n  deliver at least 10 sql per month\n}\n") \
+        == []
+
+
 def test_the_warning_shows_the_funnel_arithmetic(policies_dir):
     text = GOAL + "commit marketing to sales {\n  deliver at least 50 sql per month\n}\n"
     (warning,) = check_text(HEADER + text).diagnostics
     assert warning.message.startswith("the goal needs 70 leads per month from marketing")
     assert warning.notes == ("300,000 USD x 70% / 15,000 USD deal size = 14.0 customers; "
                              "/ 20% close rate = 70.0 leads per month",)
+
+
+# ---------------------------------------------------------------- W511: commitment off the goal
+
+
+def _company_x(share: str = "100%", promise: str = "100 sql per month") -> str:
+    text = (ROOT / "policies" / "company-x.sla").read_text(encoding="utf-8")
+    return (text.replace("marketing share 100%", f"marketing share {share}")
+            .replace("deliver at least 100 sql per month", f"deliver at least {promise}"))
+
+
+def test_the_seed_articles_100_leads_are_twice_what_a_50_percent_share_needs(capsys):
+    """The seed's Company X commits 100 qualified leads a month; written with "marketing is
+    responsible for 50% of the revenue", its own arithmetic needs 50."""
+    checked = check_text(_company_x("50%"), path="company-x.sla")
+    (warning,) = checked.diagnostics
+    assert warning.code.code == "W511"
+    assert (warning.span.line, warning.span.column) == (63, 3)  # the commitment line
+    assert warning.message == (
+        "marketing commits 100 sql per month; the revenue goal needs 50 leads per month "
+        "(5,000 USD x 50% / 100 USD / 50%): twice as many")
+    assert warning.help.startswith("lower the commitment")
+
+
+def test_sla_plan_prints_the_same_sentence(tmp_path, capsys):
+    policy = tmp_path / "company-x.sla"
+    policy.write_text(_company_x("50%"), encoding="utf-8")
+    (warning,) = check_text(_company_x("50%")).diagnostics
+    assert main(["plan", str(policy)]) == 0
+    out = capsys.readouterr().out
+    assert f"  commitment and goal disagree: {warning.message}\n" in out
+    assert main(["plan", str(ROOT / "policies" / "company-x.sla")]) == 0
+    assert "disagree" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("share", "promise", "expected"), [
+    ("100%", "100 sql per month", None),
+    ("100%", "70 sql per month", None),  # within 1.5 times: planning slack
+    ("100%", "67 sql per month", "67% as many"),  # fewer, and W505 says so first
+    ("70%", "100 sql per month", None),  # 70 leads: 1.43 times
+    ("60%", "100 sql per month", "1.7 times as many"),
+    ("50%", "25 sql per week", "2.2 times as many"),  # 108.7 a month, by a year's weeks
+])
+def test_the_threshold_is_one_and_a_half_times_either_way(share, promise, expected):
+    checked = check_text(_company_x(share, promise))
+    found_codes = [d.code.code for d in checked.diagnostics]
+    if expected is None:
+        assert "W511" not in found_codes
+    elif expected == "67% as many":
+        assert found_codes == ["W505"]  # short for the sharing party: not warned twice
+    else:
+        (warning,) = [d for d in checked.diagnostics if d.code.code == "W511"]
+        assert warning.message.endswith(f": {expected}")
+
+
+def test_an_attributed_share_implies_no_lead_count():
+    """Credit is not leads brought in: the seed's arithmetic runs on sourced revenue."""
+    assert check_text(_company_x("50% attributed")).diagnostics == []
+    both = _company_x("50% sourced\n  marketing share 20% attributed")
+    assert [d.message[-13:] for d in check_text(both).diagnostics] == ["twice as many"]
+
+
+def test_a_funnel_committed_at_every_stage_matches_at_the_closest():
+    """New Breed commits 250 MQLs to the MDRs, 70 SQLs from the MDRs to sales and 28
+    opportunities back to marketing; 70 is the goal's arithmetic, so nothing is said. Make
+    the SQLs 140 and the MQLs are still 3.6 times off: the closest, 140, is warned about."""
+    text = (ROOT / "policies" / "new-breed.sla").read_text(encoding="utf-8")
+    assert check_text(text).diagnostics == []
+    doubled = text.replace("at least 70 sql per month", "at least 140 sql per month")
+    (warning,) = check_text(doubled).diagnostics
+    assert warning.message.startswith("mdr commits 140 sql per month; the revenue goal needs "
+                                      "70 leads per month (300,000 USD x 70% / 15,000 USD / 20%)")
+    assert warning.message.endswith("twice as many")
+    fewer = text.replace("at least 70 sql per month", "at least 40 sql per month")
+    (warning,) = check_text(fewer).diagnostics  # marketing's own 250 MQLs: no W505
+    assert warning.code.code == "W511" and warning.message.endswith(": 57% as many")
+    assert warning.help.startswith("raise the commitment")
 
 
 # ---------------------------------------------------------------- W506: warnings in time

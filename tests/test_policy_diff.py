@@ -88,6 +88,18 @@ def test_a_changed_goal_names_the_amount_and_the_rate():
     ]
 
 
+def test_a_share_changed_from_sourced_to_attributed_is_a_change_of_reading():
+    [change] = changes_to(company_x_text().replace("marketing share 100%\n",
+                                                   "marketing share 100% attributed\n"))
+    assert change.text == "goal revenue > marketing share: 100% sourced -> 100% attributed"
+    assert change.new_line == 82
+
+
+def test_writing_sourced_on_a_bare_share_is_no_change():
+    assert changes_to(company_x_text().replace("marketing share 100%\n",
+                                               "marketing share 100% sourced\n")) == []
+
+
 def test_a_changed_definition_is_matched_by_its_name():
     [change] = changes_to(company_x_text().replace("timeline <= 90 days", "timeline <= 30 days"))
     assert change.path == ("stage 'sql'",)

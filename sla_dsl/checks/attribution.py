@@ -35,18 +35,31 @@ def check_attribution(policy: m.Policy, reporter: Reporter) -> None:
 
 
 def _check_shares(policy: m.Policy, reporter: Reporter) -> None:
-    """A share of a revenue goal is measured on credited revenue; without an attribution
-    model nobody is credited, so the share can never be met and `goal missed` never reads it."""
+    """A share of a revenue goal is measured on won deals, which `sla evaluate` reads only
+    where the policy has an attribution line; without one the share is never measured and
+    `goal missed` never reads it. The message says which reading the share has (a bare share
+    is sourced), because the fix differs: an attributed share needs a model to credit
+    anything, and may have meant sourced."""
     for goal in policy.goals:
         for item in goal.items:
             if isinstance(item, m.Share):
-                reporter.warning(
-                    codes.UNMEASURED_SHARE, item.span,
-                    f"'{item.party.value}' has a share of the revenue goal, but without an "
-                    "attribution line no revenue is credited to it",
-                    "add an attribution line, such as: attribution last touch",
-                    notes=("a share is measured on the revenue of won deals credited to the "
-                           "party by the `attribution` model",))
+                party, percent = item.party.value, f"{item.percent.value:g}%"
+                if item.measure == "attributed":
+                    message = (f"'{party}' share {percent} is measured on attributed revenue, "
+                               "but without an attribution line no revenue is credited to it")
+                else:
+                    message = (f"'{party}' share {percent} is measured on sourced revenue, but "
+                               "without an attribution line `sla evaluate` reads no won deal "
+                               "to measure it")
+                reporter.warning(codes.UNMEASURED_SHARE, item.span, message,
+                                 "add an attribution line, such as: attribution last touch",
+                                 notes=_SHARE_READINGS)
+
+
+_SHARE_READINGS = (
+    "a share is sourced unless it says `attributed`: sourced counts whole each deal won from "
+    "a lead the party generated (one it handed off; for marketing, also one with an `engaged` "
+    "touchpoint); attributed counts the part of each deal the attribution model credits it",)
 
 
 def _elapsed(duration: m.Duration) -> str:

@@ -5,7 +5,11 @@ lines of the party the share belongs to.
 The commitment is a floor ("at least"), so the check reads it generously: the largest delivery
 line of the party, counted with the most periods a year can hold (53 weeks, 366 days), against
 the goal counted with the fewest (52 weeks, 365 days). A warning then means that even the most
-generous reading of the promise falls short.
+generous reading of the promise falls short (W505).
+
+The other way round, W511 (`sla_dsl.planning.lead_count_gaps`, which `sla plan` prints too): a
+lead-count commitment far from what the arithmetic needs, more or fewer, points at the line
+that was set on other figures.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import math
 from sla_dsl import codes
 from sla_dsl import model as m
 from sla_dsl.diagnostics import Reporter
-from sla_dsl.planning import GoalPlan, goal_plans
+from sla_dsl.planning import DISAGREEMENT, GoalPlan, goal_plans, lead_count_gaps
 
 _FEWEST_PER_YEAR = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}
 _MOST_PER_YEAR = {"day": 366, "week": 53, "month": 12, "quarter": 4, "year": 1}
@@ -44,13 +48,36 @@ def _arithmetic(plan: GoalPlan) -> str:
 def check_goals(policy: m.Policy, reporter: Reporter) -> None:
     if reporter.has_errors:
         return  # shares and rates out of range make the arithmetic meaningless
-    plans = iter(goal_plans(policy))
+    short = _check_beyond_commitment(policy, reporter)
+    _check_lead_counts(policy, reporter, short)
+
+
+def _check_lead_counts(policy: m.Policy, reporter: Reporter, short: set[int]) -> None:
+    """W511 at the commitment line the goal's arithmetic is furthest from, both ways; a plan
+    that W505 already found short is not warned about twice."""
+    plans = goal_plans(policy)
+    for gap in lead_count_gaps(policy):
+        if gap.ratio < 1 and plans.index(gap.plan) in short:
+            continue
+        reporter.warning(
+            codes.LEAD_COUNT_MISMATCH, gap.item.span, gap.sentence,
+            ("lower the commitment" if gap.ratio > 1 else "raise the commitment")
+            + ", or write the share, deal size and close rate it was set with",
+            notes=(f"warned when one is at least {DISAGREEMENT:g} times the other; of the "
+                   "lead-count commitments along the party's funnel, the closest to the "
+                   "arithmetic is compared",))
+
+
+def _check_beyond_commitment(policy: m.Policy, reporter: Reporter) -> set[int]:
+    """W505; returns the indexes (in `goal_plans` order) of the plans it warned about."""
+    short: set[int] = set()
+    plans = iter(enumerate(goal_plans(policy)))
     for goal in policy.goals:
         shares = [i for i in goal.items if isinstance(i, m.Share)] or [None]
-        for _ in shares:
-            plan = next(plans)
-            if plan.leads is None:
-                continue
+        for share in shares:
+            index, plan = next(plans)
+            if plan.leads is None or (share and share.measure == "attributed"):
+                continue  # credit is not leads brought in: no lead count follows from it
             deliveries = _deliveries(policy, plan.party)
             if not deliveries:
                 continue  # no arrival assumption to hold the goal against
@@ -60,6 +87,7 @@ def check_goals(policy: m.Policy, reporter: Reporter) -> None:
             needed = plan.leads * _FEWEST_PER_YEAR[plan.per]
             if promised >= needed:
                 continue
+            short.add(index)
             who = plan.party or "the parties"
             per_goal = promised / _FEWEST_PER_YEAR[plan.per]
             reporter.warning(
@@ -69,3 +97,4 @@ def check_goals(policy: m.Policy, reporter: Reporter) -> None:
                 f"('deliver at least {best.count.value} {best.what.value} per {best.per}')",
                 "raise the commitment, or revisit the share, deal size or close rate",
                 notes=(_arithmetic(plan),))
+    return short
