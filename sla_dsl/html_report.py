@@ -63,7 +63,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #2d6a22; }
 .muted { color: #555; }
 details { margin: .3rem 0; font-size: .9rem; }
-pre { white-space: pre-wrap; font-size: .8rem; background: #f6f6f6; padding: .5rem; }
+pre { white-space: pre-wrap; font-size: .8rem; background: #f6f6f6; padding: .5rem;
+      scroll-margin-top: 3rem; }
 .headline li { margin: .2rem 0; }
 .spark { vertical-align: middle; margin-right: .3rem; }
 .cell-bar { margin-left: .4rem; vertical-align: middle; }
@@ -442,6 +443,11 @@ def _behind(doc: dict) -> str:
     return "\n".join(out)
 
 
+def _legend_width(series: list[Series]) -> int:
+    """A chart wide enough for its legend on one line (as `svg_charts` lays it out)."""
+    return max(340, round(80 + sum(31 + 6.5 * len(s.name) for s in series)))
+
+
 _TREND_COLOURS = ("actual", "second", "third", "bad", "goal")
 
 
@@ -466,7 +472,8 @@ def _trend(trend: list[dict]) -> str:
         svg = line_chart(f"trend{index}", f"{block}: attainment by month", desc, series,
                          x_label="month of handoff", y_label="attainment (%)",
                          x_ticks=[(i, m) for i, m in enumerate(months)],
-                         x_range=(-0.3, len(months) - 0.7), width=340, height=240)
+                         x_range=(-0.3, len(months) - 0.7), width=_legend_width(series),
+                         height=240)
         data = _table(f"{block}: attainment by month", ("clause", *months), (
             [escape(t["wording"])] + [_percent(next((m["attainment"] for m in t["months"]
                                                      if m["month"] == month), None))
@@ -614,9 +621,13 @@ def _latest_breaches(doc: dict, audits: Mapping[str, str]) -> str:
                    "clause's due time, and the time from the handoff cut into open, closed and "
                    f"paused pieces. Only the leads of the latest breaches are here; "
                    "<code>--explain</code> audits any other.</p>")
-        out += [f'<details id="{anchor}"><summary>Lead {escape(lead)}</summary>\n'
-                f"<pre>{escape(audits[lead])}</pre>\n</details>"
-                for lead, anchor in anchors.items()]
+        # the anchor is inside the disclosure, so following a link opens it
+        breached: dict[str, list[str]] = {}
+        for row in rows:
+            breached.setdefault(row["lead_id"], []).append(f"{row['handoff']}: {row['clause']}")
+        out += [f"<details><summary>Lead {escape(lead)}: {escape(', '.join(breached[lead]))} "
+                f"breached</summary>\n<pre id=\"{anchor}\">{escape(audits[lead])}</pre>\n"
+                "</details>" for lead, anchor in anchors.items()]
     return "\n".join(out)
 
 

@@ -427,20 +427,19 @@ def _review_every(statement: m.ReviewEvery, policy: m.Policy, measures: PeriodMe
     the agreement (its `effective` date, else the first handoff), up to the as-of date and
     while the agreement is in force."""
     first = measures.first_date
-    last = measures.as_of_date
-    if policy.effective and policy.effective.until and policy.effective.until.value < last:
-        last = policy.effective.until.value
+    until = policy.effective.until.value if policy.effective and policy.effective.until \
+        else None
+    last = min(measures.as_of_date, until) if until else measures.as_of_date
     count = int(statement.count.value)
     due: list[dt.date] = []
-    step = 1
     upcoming = _after(first, statement.unit, count)
     while upcoming <= last:
         due.append(upcoming)
-        step += 1
-        upcoming = _after(first, statement.unit, count * step)
+        upcoming = _after(first, statement.unit, count * (len(due) + 1))
     readings = [f"reviews due: {len(due)}" + (f", the latest on {due[-1].isoformat()}"
                                                if due else f" (from {first.isoformat()})"),
-                f"next review due {upcoming.isoformat()}"]
+                f"the agreement ends on {until.isoformat()}, before another review"
+                if until and upcoming > until else f"next review due {upcoming.isoformat()}"]
     return {"statement": "review", "when": f"every {counted(count, statement.unit)}",
             "rule": rule, "triggered": bool(due), "readings": readings}
 

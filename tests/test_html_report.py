@@ -9,6 +9,7 @@ from the shipped example's report.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -423,3 +424,25 @@ def test_assignments_show_reps_outside_the_rotation(company_x):
     assert "<caption>hot: round robin, team sdr, cap 25 per day, 119 leads</caption>" in text
     assert ('<th scope="row">dana</th><td class=num>20</td>' in text
             and '<span class="bad">not in the rotation</span>' in text)
+
+
+def test_each_latest_breach_links_to_its_lead_clock_audit(company_x, capsys):
+    """From a breach a reader reaches the lead's clock audit: the very text of `sla evaluate
+    --explain LEAD`, for the leads of the latest breaches only (a big history stays small)."""
+    _, text, doc = company_x
+    leads = list(dict.fromkeys(r["lead_id"] for r in doc["summary"]["latest_breaches"]))
+    assert len(leads) == 10
+    for index, lead in enumerate(leads):
+        anchor = f"audit-{index}-{lead}"
+        assert f'<th scope="row"><a href="#{anchor}">{lead}</a></th>' in text
+        assert re.search(rf'<details><summary>Lead {lead}: [^<]+ breached</summary>\n'
+                         rf'<pre id="{anchor}">', text)
+    assert "<h3>Clock audits of these 10 leads</h3>" in text
+    assert "<summary>Lead L0000368: nurture: touches breached</summary>" in text
+    assert text.count('<pre id="audit-') == 10
+    lead = leads[0]
+    assert main([*COMPANY_X, "--explain", lead, "-q"]) == 0
+    audit = capsys.readouterr().out
+    assert audit.startswith(f"clock audit of lead {lead}: Company X")
+    shown = re.search(rf'<pre id="audit-0-{lead}">(.*?)</pre>', text, re.S)[1]
+    assert html.unescape(shown) == audit
