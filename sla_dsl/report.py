@@ -249,18 +249,22 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
         "triggers": triggers(evaluation.policy, check, strikes),
         "attribution": attribution,
     }
-    doc["summary"]["owed"] = owed(doc)
+    judged = np.unique(np.concatenate([r.leads for r in evaluation.clauses])) \
+        if evaluation.clauses else np.zeros(0)
+    doc["summary"]["owed"] = owed(doc, leads=len(judged))
     return doc
 
 
-def owed(doc: dict) -> dict:
+def owed(doc: dict, leads: int) -> dict:
     """What the report's first lines say, counted from the document's own tables (clauses,
     periods, revenue goals, triggers, strikes): the text and the page both word these counts,
-    so a sentence cannot disagree with the table under it."""
+    so a sentence cannot disagree with the table under it. `leads` is how many leads have a
+    clock (each has an entry in the document's `leads`)."""
     clauses = doc["summary"]["clauses"]
     goals = (doc.get("attribution") or {}).get("goals") or []
     return {
         "clauses": len(clauses),
+        "leads": leads,
         "met": sum(c["met"] for c in clauses),
         "breached": sum(c["breached"] for c in clauses),
         "pending": sum(c["pending"] for c in clauses),
@@ -288,7 +292,8 @@ def headline(owed: dict) -> list[str]:
     """The counts of `owed` as the sentences a manager reads first (text and page alike)."""
     out = [f"{owed['breached']:,} {_plural(owed['breached'], 'breach', 'breaches')}, "
            f"{owed['pending']:,} pending and {owed['met']:,} met, over "
-           f"{owed['clauses']} {_plural(owed['clauses'], 'clause', 'clauses')}."
+           f"{owed['clauses']} {_plural(owed['clauses'], 'clause', 'clauses')} of "
+           f"{owed['leads']:,} {_plural(owed['leads'], 'lead', 'leads')}."
            if owed["clauses"] else
            "No clause was judged: no handoff block set a clock for these leads."]
     out += miss_sentences(owed)

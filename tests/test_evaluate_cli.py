@@ -41,7 +41,7 @@ def test_text_report_leads_with_the_worst_clause(capsys):
     assert "2164 rows read, 2164 accepted, 0 rejected" in lines[1]
     # what is owed and what fired comes before the tables it sums up
     short = lines.index("in short:")
-    assert lines[short + 1] == "  348 breaches, 0 pending and 425 met, over 7 clauses."
+    assert lines[short + 1] == "  348 breaches, 0 pending and 425 met, over 7 clauses of 271 leads."
     table = next(i for i, line in enumerate(lines) if line.startswith("clauses, worst first"))
     assert short < table
     first_clause = lines[table + 1]

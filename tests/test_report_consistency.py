@@ -130,7 +130,7 @@ def number(text: str) -> int:
 
 
 _BREACHES = re.compile(r"([\d,]+) (?:breach|breaches), ([\d,]+) pending and ([\d,]+) met, "
-                       r"over (\d+) clauses?\.")
+                       r"over (\d+) clauses? of ([\d,]+) leads?\.")
 _MISSED = re.compile(r"(\d+) (commitment|revenue goal) periods? missed"
                      r"(?: \((\d+) more missed in grace\))?; "
                      r"(?:owed for each: (?P<credit>.+?)|the policy sets no credit for a miss)"
@@ -148,9 +148,9 @@ def read_sentences(sentences: list[str]) -> dict:
     for sentence in sentences:
         if found := _BREACHES.fullmatch(sentence):
             said["breached"], said["pending"], said["met"] = map(number, found.groups()[:3])
-            said["clauses"] = int(found[4])
+            said["clauses"], said["leads"] = int(found[4]), number(found[5])
         elif sentence == "No clause was judged: no handoff block set a clock for these leads.":
-            said.update(breached=0, pending=0, met=0, clauses=0)
+            said.update(breached=0, pending=0, met=0, clauses=0, leads=0)
         elif found := _MISSED.fullmatch(sentence):
             said["missed"][found[2]] = {"missed": int(found[1]), "in_grace": int(found[3] or 0),
                                         "credit": found["credit"], "to": found["to"]}
@@ -182,6 +182,9 @@ def check_json(doc: dict, said: dict) -> None:
     assert said["pending"] == sum(c["pending"] for c in clauses)
     assert said["met"] == sum(c["met"] for c in clauses)
     assert said["clauses"] == len(clauses)
+    if doc["leads"] or not said["leads"]:  # the per-lead list is in the JSON format only
+        assert said["leads"] == len(doc["leads"])
+        assert said["leads"] == len({lead["lead_id"] for lead in doc["leads"]})
     # the owners' and teams' tables share out the receivers' verdicts (not the threshold's)
     receivers = [c for c in clauses if c["clause"] != "threshold"]
     assert sum(o["breached"] for o in doc["summary"]["owners"]) == \
@@ -378,7 +381,7 @@ def test_any_generated_history_at_any_as_of_says_what_its_tables_show(
     history = load_history([path], timezone=loaded.timezone, fields=fields_needed(loaded))
     first, last = int(history.at.min()), int(history.at.max())
     evaluation = evaluate(loaded, history, first + int((last - first) * cut))
-    doc = report.document(evaluation, include_leads=False)
+    doc = report.document(evaluation)
     check_all(doc, report.render_text(doc), html_report.render(doc))
 
 
