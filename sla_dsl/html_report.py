@@ -67,6 +67,7 @@ pre { white-space: pre-wrap; font-size: .8rem; background: #f6f6f6; padding: .5r
       scroll-margin-top: 3rem; }
 .headline li { margin: .2rem 0; }
 .spark { vertical-align: middle; margin-right: .3rem; }
+.trend { display: inline-block; min-width: 9rem; font-size: .8rem; }
 .cell-bar { margin-left: .4rem; vertical-align: middle; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
 dt { font-weight: 600; }
@@ -419,8 +420,9 @@ def _trend_cell(by_month: list[dict], months: list[str]) -> str:
     words = f"{escape(last['month'])}: {_percent(last['attainment'])}"
     if last is not first:
         change = last["attainment"] - first["attainment"]
-        words += f" ({change:+.1f} points since {escape(first['month'])})"
-    return sparkline([shown.get(month) for month in months]) + f" {words}"
+        words += f", {change:+.1f} points since {escape(first['month'])}"
+    return (f'<span class="trend">{sparkline([shown.get(month) for month in months])}<br>'
+            f"{words}</span>")
 
 
 def _behind(doc: dict) -> str:
