@@ -700,3 +700,15 @@ def _segment_lines(clock: Clock) -> list[str]:
     if not due_shown and clock.due is not None and clock.status == "breached":
         lines.append(f"    --- due {when(clock.due)} ---")
     return lines
+
+
+AUDITS_IN_REPORT = 10
+
+
+def audit_texts(policy: m.Policy, history: History, lead_ids: list[str], as_of: int,
+                limit: int = AUDITS_IN_REPORT) -> dict[str, str]:
+    """The clock audit's text of each of the first `limit` distinct leads, by lead id: what
+    the HTML report shows under a breach. Each is `render_text(audit_lead(...))`, the very
+    text of `sla evaluate --explain LEAD`, so the report and the audit cannot differ."""
+    chosen = list(dict.fromkeys(lead_ids))[:limit]
+    return {lead: render_text(audit_lead(policy, history, lead, as_of)) for lead in chosen}

@@ -57,6 +57,9 @@ class ClauseResult:
     at: np.ndarray
     start: np.ndarray | None = None  # per lead: when the clock started (its block's handoff)
     owner: np.ndarray | None = None  # per lead: who owned the lead in this block
+    # per lead, for `touches`: the touches the cadence counts (inside its window, spaced,
+    # this level's): its depth, so a chart never counts a touch the clause did not
+    counted: np.ndarray | None = None
 
     def count(self, status: int) -> int:
         return int(np.count_nonzero(self.status == status))
@@ -288,8 +291,10 @@ class Replay:
                               connected, nth)
         at_leads = met_at[leads]
         due = end_of[leads]
+        depth = np.bincount(lead[counted], minlength=self.size)[leads]
         return ClauseResult("touches", handoff.label, _receiver(handoff), leads,
-                            self._status(at_leads != NONE, due), due, at_leads)
+                            self._status(at_leads != NONE, due), due, at_leads,
+                            counted=depth)
 
     # ------------------------------------------------------------ pauses
 

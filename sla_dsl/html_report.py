@@ -25,7 +25,16 @@ from html import escape
 from sla_dsl import model as m
 from sla_dsl.conditions import UNIT_DAYS
 from sla_dsl.history import Reject
-from sla_dsl.svg_charts import Bar, Series, bar_chart, cell_bar, line_chart, number
+from sla_dsl.report import headline, miss_sentences, trigger_sentence
+from sla_dsl.svg_charts import (
+    Bar,
+    Series,
+    bar_chart,
+    cell_bar,
+    line_chart,
+    number,
+    sparkline,
+)
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -54,6 +63,11 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #2d6a22; }
 .muted { color: #555; }
 details { margin: .3rem 0; font-size: .9rem; }
+pre { white-space: pre-wrap; font-size: .8rem; background: #f6f6f6; padding: .5rem;
+      scroll-margin-top: 3rem; }
+.headline li { margin: .2rem 0; }
+.spark { vertical-align: middle; margin-right: .3rem; }
+.trend { display: inline-block; min-width: 9rem; font-size: .8rem; }
 .cell-bar { margin-left: .4rem; vertical-align: middle; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
 dt { font-weight: 600; }
@@ -78,20 +92,24 @@ def first_touch_goals(policy: m.Policy) -> dict[str, float]:
 
 
 def render(doc: dict, *, rejects: Sequence[Reject] = (),
-           speed_goals: Mapping[str, float] | None = None) -> str:
-    """The whole page for an evaluation document (see docs/evaluate.md)."""
+           speed_goals: Mapping[str, float] | None = None,
+           audits: Mapping[str, str] | None = None) -> str:
+    """The whole page for an evaluation document (see docs/evaluate.md). What a manager acts
+    on comes first: the summary, attainment per clause with its trend, who is behind, what is
+    owed and what fired; the charts and tables behind them follow. `audits` holds the clock
+    audit (`sla evaluate --explain`) of leads in the latest breaches, by lead id."""
     sections = [
         ("summary", "Summary", _summary(doc)),
+        ("attainment", "Attainment per clause", _attainment(doc)),
+        ("behind", "Who is behind", _behind(doc)),
+        ("owed", "What is owed and what fired", _owed(doc)),
         ("waterfall", "Deliveries against commitments", _waterfall(doc)),
         ("speed", "Speed of follow-up", _speed(doc, speed_goals or {})),
         ("depth", "Depth of follow-up", _depth(doc)),
-        ("attainment", "Attainment per clause, rep and team", _attainment(doc)),
         ("assignments", "Assignments and caps", _assignments(doc)),
-        ("strikes", "Strikes per owner", _strikes(doc)),
         ("funnel", "Funnel", _funnel(doc)),
-        ("triggers", "Review and cancel triggers", _triggers(doc)),
-        ("consequences", "Consequences and credits owed", _consequences(doc)),
-        ("breaches", "Latest breaches", _latest_breaches(doc)),
+        ("consequences", "Actions on breaches", _consequences(doc)),
+        ("breaches", "Latest breaches", _latest_breaches(doc, audits or {})),
     ]
     if doc.get("attribution"):
         sections.append(("attribution", "Attribution", _attribution(doc["attribution"])))
@@ -177,13 +195,15 @@ def _none(text: str) -> str:
 
 
 def _summary(doc: dict) -> str:
+    """The counts and sentences of `report.owed`, the same the text summary opens with."""
     rows, summary = doc["rows"], doc["summary"]
-    missed = [p for p in doc["periods"] if p["counts_as_miss"]]
-    fired = sum(1 for t in doc["triggers"] if t["triggered"])
+    owed = summary["owed"]
     facts = [("leads", summary["leads"]), ("handed off", summary["handed_off"]),
-             ("breaches", summary["breached"]), ("missed commitment periods", len(missed)),
-             ("triggers fired", fired), ("rows rejected", rows["rejected"])]
+             ("breaches", owed["breached"]), ("pending", owed["pending"]),
+             ("missed commitment periods", owed["commitments"]["missed"]),
+             ("triggers fired", len(owed["fired"])), ("rows rejected", rows["rejected"])]
     items = "".join(f"<li><strong>{value:,}</strong>{escape(name)}</li>" for name, value in facts)
+    sentences = "".join(f"<li>{escape(sentence)}</li>" for sentence in headline(owed))
     worst = sorted((c for c in summary["clauses"] if c["attainment"] is not None),
                    key=lambda c: c["attainment"])
     lead = ""
@@ -192,7 +212,7 @@ def _summary(doc: dict) -> str:
         lead = (f"<p>The clause kept least often: <strong>{escape(clause['handoff'])}: "
                 f"{escape(clause['wording'])}</strong> ({escape(clause['party'] or '-')}), "
                 f"{_percent(clause['attainment'])} of decided leads.</p>")
-    return (f'<ul class="facts">{items}</ul>\n{lead}\n'
+    return (f'<ul class="facts">{items}</ul>\n<ul class="headline">{sentences}</ul>\n{lead}\n'
             f"<p>History: {rows['read']:,} rows read, {rows['accepted']:,} accepted, "
             f"{rows['rejected']:,} rejected.</p>")
 
@@ -369,18 +389,50 @@ def _depth(doc: dict) -> str:
 
 
 def _attainment(doc: dict) -> str:
+    """Each clause's attainment, worst first, with its month-by-month trend in the row and a
+    chart per handoff below."""
     summary = doc["summary"]
     clauses = sorted(summary["clauses"], key=lambda c: (c["attainment"] is None,
                                                         c["attainment"] or 0))
+    trend = {(t["handoff"], t["clause"]): t["months"] for t in summary["by_month"]}
+    months = sorted({m["month"] for t in summary["by_month"] for m in t["months"]})
     out = ["<p>Attainment is met of met + breached; pending leads are not counted yet. "
-           "Worst first.</p>"]
+           "Worst first; the trend is by month of handoff.</p>"]
     out.append(_table("Per clause", ("handoff", "clause", "party", "leads", "met", "breached",
-                                     "pending", "attainment"),
+                                     "pending", "attainment", "trend by month"),
                       ([escape(c["handoff"]), escape(c["wording"]), escape(c["party"] or "-"),
                         str(c["leads"]), str(c["met"]), str(c["breached"]), str(c["pending"]),
-                        _attainment_cell(c["attainment"])] for c in clauses),
+                        _attainment_cell(c["attainment"]),
+                        _trend_cell(trend.get((c["handoff"], c["clause"]), []), months)]
+                       for c in clauses),
                       numeric=(3, 4, 5, 6, 7)))
     out.append(_trend(summary["by_month"]))
+    return "\n".join(out)
+
+
+def _trend_cell(by_month: list[dict], months: list[str]) -> str:
+    """The clause's months as a small line, and in words its latest month against its first."""
+    decided = [m for m in by_month if m["attainment"] is not None]
+    if not decided:
+        return "-"
+    shown = {m["month"]: m["attainment"] for m in by_month}
+    first, last = decided[0], decided[-1]
+    words = f"{escape(last['month'])}: {_percent(last['attainment'])}"
+    if last is not first:
+        change = last["attainment"] - first["attainment"]
+        words += f", {change:+.1f} points since {escape(first['month'])}"
+    return (f'<span class="trend">{sparkline([shown.get(month) for month in months])}<br>'
+            f"{words}</span>")
+
+
+def _behind(doc: dict) -> str:
+    """Who kept the agreement least: reps (owners) by breaches, then teams."""
+    summary = doc["summary"]
+    owners = [o for o in summary["owners"] if o["breached"]]
+    out = [f"<p>{len(owners):,} {'owner has' if len(owners) == 1 else 'owners have'} "
+           "breaches; most breaches first. Their leads' latest breaches, with each one's "
+           'clock audit, are under <a href="#breaches">Latest breaches</a>.</p>'
+           if owners else "<p>No owner has a breach.</p>"]
     out.append(_table("Per rep (owner), most breaches first",
                       ("owner", "met", "breached", "attainment"),
                       ([escape(o["owner"] or "(no owner)"), str(o["met"]), str(o["breached"]),
@@ -391,6 +443,11 @@ def _attainment(doc: dict) -> str:
                         _attainment_cell(t["attainment"])] for t in summary["teams"]),
                       numeric=(1, 2, 3)))
     return "\n".join(out)
+
+
+def _legend_width(series: list[Series]) -> int:
+    """A chart wide enough for its legend on one line (as `svg_charts` lays it out)."""
+    return max(340, round(80 + sum(31 + 6.5 * len(s.name) for s in series)))
 
 
 _TREND_COLOURS = ("actual", "second", "third", "bad", "goal")
@@ -404,6 +461,7 @@ def _trend(trend: list[dict]) -> str:
     position = {month: i for i, month in enumerate(months)}
     blocks = list(dict.fromkeys(t["handoff"] for t in trend))
     out = ["<h3>Attainment by month of handoff</h3>"]
+    charts = []
     for index, block in enumerate(blocks):
         clauses = [t for t in trend if t["handoff"] == block]
         series = [Series(t["clause"], [(position[m["month"]], m["attainment"])
@@ -416,14 +474,15 @@ def _trend(trend: list[dict]) -> str:
         svg = line_chart(f"trend{index}", f"{block}: attainment by month", desc, series,
                          x_label="month of handoff", y_label="attainment (%)",
                          x_ticks=[(i, m) for i, m in enumerate(months)],
-                         x_range=(-0.3, len(months) - 0.7), width=560)
+                         x_range=(-0.3, len(months) - 0.7), width=_legend_width(series),
+                         height=240)
         data = _table(f"{block}: attainment by month", ("clause", *months), (
             [escape(t["wording"])] + [_percent(next((m["attainment"] for m in t["months"]
                                                      if m["month"] == month), None))
                                       for month in months] for t in clauses),
             numeric=range(1, len(months) + 1))
-        out.append(f"<h4>Handoff {escape(block)}</h4>\n" + _figure(svg, desc, data))
-    return "\n".join(out)
+        charts.append(_figure(svg, desc, data))
+    return "\n".join(out) + '\n<div class="charts">' + "\n".join(charts) + "</div>"
 
 
 def _assignments(doc: dict) -> str:
@@ -471,6 +530,30 @@ def _strikes(doc: dict) -> str:
                   numeric=(2, 3))
 
 
+def _owed(doc: dict) -> str:
+    """Missed periods with the credits they owe, the triggers (cancel, review, strike limits)
+    and the strikes per owner: the sentences are the summary's, the tables their rows."""
+    owed = doc["summary"]["owed"]
+    out = ["<h3>Missed commitments and credits</h3>"]
+    sentences = miss_sentences(owed)
+    if not sentences:
+        out.append(_none("The policy commits to no deliveries and sets no revenue goal."))
+    out += [f"<p>{escape(sentence)}</p>" for sentence in sentences]
+    goals = (doc.get("attribution") or {}).get("goals") or []
+    missed = [(p, _commitment_name(p["commitment"])) for p in doc["periods"] if p["missed"]]
+    missed += [(p, f"revenue goal: {number(g['goal'])} {g.get('currency') or ''} per "
+                   f"{g['per']}") for g in goals for p in g["periods"] if p["missed"]]
+    out.append(_table("Missed periods", ("period from", "commitment or goal", "delivered / goal",
+                                         "state", "credit owed", "escalated to"),
+                      ([escape(p["start"]), escape(name),
+                        f"{number(p.get('delivered', p.get('revenue', 0)))} / "
+                        f"{number(p['goal'])}", _period_state(p),
+                        escape(", ".join(p["credits_owed"]) or "-"),
+                        escape(", ".join(p["escalate_to"]) or "-")] for p, name in missed)))
+    out += ["<h3>Triggers</h3>", _triggers(doc), "<h3>Strikes per owner</h3>", _strikes(doc)]
+    return "\n".join(out)
+
+
 def _funnel(doc: dict) -> str:
     rows = doc["funnel"]
     if not rows:
@@ -490,52 +573,64 @@ def _funnel(doc: dict) -> str:
 
 def _triggers(doc: dict) -> str:
     rows = doc["triggers"]
+    sentence = f"<p>{escape(trigger_sentence(doc['summary']['owed']))}</p>"
     if not rows:
-        return _none("The policy has no cancel or review triggers.")
+        return sentence
     items = []
     for row in rows:
         verdict = '<strong class="bad">fired</strong>' if row["triggered"] else "did not fire"
         readings = "".join(f"<li>{escape(r)}</li>" for r in row["readings"])
-        items.append(f"<li>{escape(row['statement'])} when <code>{escape(row['when'])}</code>: "
-                     f"{verdict}<ul>{readings}</ul></li>")
-    fired = sum(1 for r in rows if r["triggered"])
-    return f"<p>{fired} of {len(rows)} fired.</p>\n<ul>{''.join(items)}</ul>"
+        items.append(f"<li><code>{escape(row['rule'])}</code>: {verdict}<ul>{readings}</ul>"
+                     "</li>")
+    return f"{sentence}\n<ul class=\"triggers\">{''.join(items)}</ul>"
 
 
 def _consequences(doc: dict) -> str:
-    out = []
-    owed = [p for p in doc["periods"] if p["credits_owed"] or p["escalate_to"]]
-    if owed:
-        out.append(_table("Credits owed for missed commitments",
-                          ("period from", "commitment", "delivered / goal", "credit owed",
-                           "escalated to"),
-                          ([escape(p["start"]), escape(_commitment_name(p["commitment"])),
-                            f"{number(p['delivered'])} / {number(p['goal'])}",
-                            escape(", ".join(p["credits_owed"]) or "-"),
-                            escape(", ".join(p["escalate_to"]) or "-")] for p in owed)))
-    else:
-        out.append("<p>No credits are owed: no commitment period counts as missed.</p>")
     tally = Counter((c["handoff"], c["clause"], c["action"], c["to"], c["status"])
                     for c in doc["consequences"])
-    out.append(_table("Actions on breaches", ("handoff", "clause", "action", "to", "status",
-                                               "leads"),
-                      ([escape(h), escape(c), escape(a), escape(t or "-"), escape(s), str(n)]
-                       for (h, c, a, t, s), n in sorted(tally.items(),
-                                                        key=lambda i: (i[0][0], i[0][1],
-                                                                       i[0][2], i[0][4]))),
-                      numeric=(5,)))
-    return "\n".join(out)
+    table = _table("Actions on breaches", ("handoff", "clause", "action", "to", "status",
+                                           "leads"),
+                   ([escape(h), escape(c), escape(a), escape(t or "-"), escape(s), str(n)]
+                    for (h, c, a, t, s), n in sorted(tally.items(),
+                                                     key=lambda i: (i[0][0], i[0][1],
+                                                                    i[0][2], i[0][4]))),
+                   numeric=(5,))
+    return table or _none("No action of an `on breach` block fired or is scheduled.")
 
 
-def _latest_breaches(doc: dict) -> str:
+def _latest_breaches(doc: dict, audits: Mapping[str, str]) -> str:
+    """The latest breaches, each lead linked to its clock audit below (the leads of this table
+    only: a big history's audits would be a book; `--explain LEAD` gives any other)."""
     rows = doc["summary"]["latest_breaches"]
     if not rows:
         return _none("No clause was breached.")
-    return _table(f"The latest {len(rows)} of {doc['summary']['breached']:,} breaches",
+    anchors = {lead: f"audit-{index}-{re.sub(r'[^A-Za-z0-9_-]', '-', lead)}"
+               for index, lead in enumerate(dict.fromkeys(r["lead_id"] for r in rows))
+               if lead in audits}
+
+    def lead_cell(lead: str) -> str:
+        return (f'<a href="#{anchors[lead]}">{escape(lead)}</a>' if lead in anchors
+                else escape(lead))
+
+    out = [_table(f"The latest {len(rows)} of {doc['summary']['breached']:,} breaches",
                   ("lead", "handoff", "clause", "due", "done", "owner"),
-                  ([escape(r["lead_id"]), escape(r["handoff"]), escape(r["clause"]),
+                  ([lead_cell(r["lead_id"]), escape(r["handoff"]), escape(r["clause"]),
                     escape(_when(r["due"])), escape(_when(r["at"])) if r["at"] else "not done",
-                    escape(r["owner"] or "-")] for r in rows))
+                    escape(r["owner"] or "-")] for r in rows))]
+    if anchors:
+        out.append(f"<h3>Clock audits of these {len(anchors)} leads</h3>\n<p>Each lead's "
+                   "clocks as <code>sla evaluate --explain LEAD</code> prints them: every "
+                   "clause's due time, and the time from the handoff cut into open, closed and "
+                   f"paused pieces. Only the leads of the latest breaches are here; "
+                   "<code>--explain</code> audits any other.</p>")
+        # the anchor is inside the disclosure, so following a link opens it
+        breached: dict[str, list[str]] = {}
+        for row in rows:
+            breached.setdefault(row["lead_id"], []).append(f"{row['handoff']}: {row['clause']}")
+        out += [f"<details><summary>Lead {escape(lead)}: {escape(', '.join(breached[lead]))} "
+                f"breached</summary>\n<pre id=\"{anchor}\">{escape(audits[lead])}</pre>\n"
+                "</details>" for lead, anchor in anchors.items()]
+    return "\n".join(out)
 
 
 def _attribution(section: dict) -> str:

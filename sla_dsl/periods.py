@@ -22,6 +22,7 @@ from sla_dsl.business_time import calendar_for, open_time_between_many
 from sla_dsl.conditions import UNIT_DAYS, ConditionEvaluator
 from sla_dsl.consequences import period_start
 from sla_dsl.evaluation import MET, NONE, ClauseResult, Evaluation
+from sla_dsl.formatter import counted, header_line, item_line
 from sla_dsl.formatter import metric as metric_text
 from sla_dsl.formatter import trigger as trigger_text
 from sla_dsl.history import EVENT_CODE, local_time
@@ -246,26 +247,40 @@ class PeriodMeasures:
 
     def depth(self) -> list[dict]:
         """Depth of follow-up per handoff block: mean touches on its leads not yet connected,
-        against the `touches at least N` the block asks for."""
+        against the `touches at least N within D` the block asks for. Where the block has a
+        cadence, only the touches its clause counts (inside the window, spaced, before the next
+        level's handoff) are its depth: a sixth touch after the window did not keep the
+        promise, so it does not show as keeping it. A block without a cadence counts every
+        touch after its handoff."""
         history = self.evaluation.history
-        touch = (history.event == EVENT_CODE["touch"]) & (history.at <= self.evaluation.as_of)
         connected = np.zeros(self.evaluation.lead_count, dtype=bool)
         connected[history.lead[(history.event == EVENT_CODE["connected"])
                                & (history.at <= self.evaluation.as_of)]] = True
+        cadences = {r.handoff: r for r in self.evaluation.clauses if r.clause == "touches"}
         rows = []
         for handoff in self.policy.handoffs:
-            start = self.evaluation.block_start.get(handoff.label, self.evaluation.handoff_at)
-            after = touch & (start[history.lead] != NONE) & (history.at >= start[history.lead])
-            counts = np.bincount(history.lead[after], minlength=self.evaluation.lead_count)
+            counts = self._touches_after_handoff(handoff.label)
+            cadence = cadences.get(handoff.label)
+            if cadence is not None and cadence.counted is not None:
+                counts[cadence.leads] = cadence.counted
             leads = np.zeros(self.evaluation.lead_count, dtype=bool)
             leads[self.evaluation.leads_of(handoff.label)] = True
             leads &= ~connected
-            cadence = handoff.item("touches")
+            clause = handoff.item("touches")
             mean = float(counts[leads].mean()) if leads.any() else None
             rows.append({"handoff": handoff.label, "leads_not_connected": int(leads.sum()),
                          "mean_attempts": None if mean is None else round(mean, 2),
-                         "goal": int(cadence.count.value) if cadence else None})
+                         "goal": int(clause.count.value) if clause else None,
+                         "window": None if clause is None else item_line(clause)})
         return rows
+
+    def _touches_after_handoff(self, label: str) -> np.ndarray:
+        """Per lead, its touches from the block's handoff to the as-of time."""
+        history = self.evaluation.history
+        touch = (history.event == EVENT_CODE["touch"]) & (history.at <= self.evaluation.as_of)
+        start = self.evaluation.block_start.get(label, self.evaluation.handoff_at)
+        after = touch & (start[history.lead] != NONE) & (history.at >= start[history.lead])
+        return np.bincount(history.lead[after], minlength=self.evaluation.lead_count)
 
     def won(self) -> np.ndarray:
         """Leads with a `won` event by the as-of time."""
@@ -383,13 +398,74 @@ def _shown(metric: m.Metric, reading: float) -> str:
     return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
 
 
-def triggers(policy: m.Policy, check: TriggerCheck) -> list[dict]:
+def triggers(policy: m.Policy, check: TriggerCheck,
+             strikes: list[dict] | None = None) -> list[dict]:
+    """What the agreement sets off on its own account, in the policy's order: `cancel when`,
+    `review when`, `review every` (a review that has come due) and the `strikes` limit (an
+    owner who reached it). The one list of "what fired" that the text, the JSON and the page
+    all read, so none can say a trigger fired that another leaves out."""
     rows = []
     for statement in policy.statements:
+        keyword, rest = header_line(statement)
+        rule = f"{keyword} {rest}"
         if isinstance(statement, m.Cancel | m.ReviewWhen):
             check.readings = []
             fired = check.holds(statement.when)
             rows.append({"statement": "cancel" if isinstance(statement, m.Cancel) else "review",
-                         "when": trigger_text(statement.when), "triggered": fired,
-                         "readings": list(check.readings)})
+                         "when": trigger_text(statement.when), "rule": rule,
+                         "triggered": fired, "readings": list(check.readings)})
+        elif isinstance(statement, m.ReviewEvery):
+            rows.append(_review_every(statement, policy, check.measures, rule))
+        elif isinstance(statement, m.StrikeRule):
+            rows.append(_strike_limit(statement, strikes or [], rule))
     return rows
+
+
+def _review_every(statement: m.ReviewEvery, policy: m.Policy, measures: PeriodMeasures,
+                  rule: str) -> dict:
+    """A scheduled review fires when its date has come: every COUNT UNIT from the start of
+    the agreement (its `effective` date, else the first handoff), up to the as-of date and
+    while the agreement is in force."""
+    first = measures.first_date
+    until = policy.effective.until.value if policy.effective and policy.effective.until \
+        else None
+    last = min(measures.as_of_date, until) if until else measures.as_of_date
+    count = int(statement.count.value)
+    due: list[dt.date] = []
+    upcoming = _after(first, statement.unit, count)
+    while upcoming <= last:
+        due.append(upcoming)
+        upcoming = _after(first, statement.unit, count * (len(due) + 1))
+    readings = [f"reviews due: {len(due)}" + (f", the latest on {due[-1].isoformat()}"
+                                               if due else f" (from {first.isoformat()})"),
+                f"the agreement ends on {until.isoformat()}, before another review"
+                if until and upcoming > until else f"next review due {upcoming.isoformat()}"]
+    return {"statement": "review", "when": f"every {counted(count, statement.unit)}",
+            "rule": rule, "triggered": bool(due), "readings": readings}
+
+
+def _after(start: dt.date, unit: str, count: int) -> dt.date:
+    """The date `count` units after `start` (months keep the day, clamped to the month)."""
+    if unit in ("day", "week"):
+        return start + dt.timedelta(days=count * (7 if unit == "week" else 1))
+    months = count * {"month": 1, "quarter": 3, "year": 12}[unit]
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return dt.date(year, month, min(start.day, calendar_module.monthrange(year, month)[1]))
+
+
+def _strike_limit(rule: m.StrikeRule, strikes: list[dict], text: str) -> dict:
+    """A `strikes N per PERIOD then ...` fires for each owner whose strikes in one period
+    reached N (the rows of `consequences.strike_counts`)."""
+    limit = int(rule.count.value)
+    strikes = [s for s in strikes if (s["period"], s["limit"]) == (rule.per, limit)]
+    reached = [s for s in strikes if s["triggered"]]
+    then = f"escalate to {rule.escalate_to.value}" if rule.escalate_to else rule.then
+    readings = [f"{s['owner']}: {s['strikes']} strikes in the {s['period']} from {s['start']}"
+                for s in reached]
+    if not reached:
+        most = max((s["strikes"] for s in strikes), default=0)
+        readings.append(f"most strikes of one owner in a {rule.per}: {most}")
+    return {"statement": then, "when": f"an owner has {counted(limit, 'strike')} in a "
+                                       f"{rule.per}",
+            "rule": text, "triggered": bool(reached), "readings": readings}

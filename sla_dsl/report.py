@@ -221,6 +221,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
                                   result=measures.attribution)
     check = TriggerCheck(measures, commitments, evaluation.now,
                          goals=attribution["goals"] if attribution else [])
+    strikes = strike_counts(evaluation, actions)
     doc = {
         "format": FORMAT_VERSION,
         "policy": evaluation.policy.title,
@@ -241,14 +242,103 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
         "periods": [dict(period, commitment={k: v for k, v in c.items() if k != "periods"})
                     for c in commitments for period in c["periods"]],
         "consequences": consequence_records(evaluation, actions, zone),
-        "strikes": strike_counts(evaluation, actions),
+        "strikes": strikes,
         "assignments": assignments.assignment_summaries(evaluation),
         "follow_up": {"speed": measures.speed(), "depth": measures.depth()},
         "funnel": measures.funnel(evaluation.now),
-        "triggers": triggers(evaluation.policy, check),
+        "triggers": triggers(evaluation.policy, check, strikes),
         "attribution": attribution,
     }
+    judged = np.unique(np.concatenate([r.leads for r in evaluation.clauses])) \
+        if evaluation.clauses else np.zeros(0)
+    doc["summary"]["owed"] = owed(doc, leads=len(judged))
     return doc
+
+
+def owed(doc: dict, leads: int) -> dict:
+    """What the report's first lines say, counted from the document's own tables (clauses,
+    periods, revenue goals, triggers, strikes): the text and the page both word these counts,
+    so a sentence cannot disagree with the table under it. `leads` is how many leads have a
+    clock (each has an entry in the document's `leads`)."""
+    clauses = doc["summary"]["clauses"]
+    goals = (doc.get("attribution") or {}).get("goals") or []
+    return {
+        "clauses": len(clauses),
+        "leads": leads,
+        "met": sum(c["met"] for c in clauses),
+        "breached": sum(c["breached"] for c in clauses),
+        "pending": sum(c["pending"] for c in clauses),
+        "commitments": _misses(doc["periods"]),
+        "revenue_goals": _misses([p for g in goals for p in g["periods"]]) if goals else None,
+        "triggers": len(doc["triggers"]),
+        "fired": [t["rule"] for t in doc["triggers"] if t["triggered"]],
+        "owners_at_strike_limit": len({s["owner"] for s in doc["strikes"] if s["triggered"]}),
+    }
+
+
+def _misses(periods: list[dict]) -> dict:
+    """Missed periods and what each counted miss owes (a credit, an escalation)."""
+    counted_misses = [p for p in periods if p["counts_as_miss"]]
+    credits = Counter(c for p in counted_misses for c in p["credits_owed"])
+    escalations = Counter(e for p in counted_misses for e in p["escalate_to"])
+    return {"periods": len(periods), "complete": sum(1 for p in periods if p["complete"]),
+            "missed": len(counted_misses),
+            "in_grace": sum(1 for p in periods if p["missed"] and not p["counts_as_miss"]),
+            "credits": [{"credit": c, "periods": n} for c, n in credits.items()],
+            "escalations": [{"to": e, "periods": n} for e, n in escalations.items()]}
+
+
+def headline(owed: dict) -> list[str]:
+    """The counts of `owed` as the sentences a manager reads first (text and page alike)."""
+    out = [f"{owed['breached']:,} {_plural(owed['breached'], 'breach', 'breaches')}, "
+           f"{owed['pending']:,} pending and {owed['met']:,} met, over "
+           f"{owed['clauses']} {_plural(owed['clauses'], 'clause', 'clauses')} of "
+           f"{owed['leads']:,} {_plural(owed['leads'], 'lead', 'leads')}."
+           if owed["clauses"] else
+           "No clause was judged: no handoff block set a clock for these leads."]
+    out += miss_sentences(owed)
+    out.append(trigger_sentence(owed))
+    if owed["owners_at_strike_limit"]:
+        count = owed["owners_at_strike_limit"]
+        out.append(f"{count} {_plural(count, 'owner', 'owners')} reached the strike limit.")
+    return out
+
+
+def miss_sentences(owed: dict) -> list[str]:
+    """Missed commitment and revenue-goal periods, and what the misses owe."""
+    out = _miss_sentence(owed["commitments"], "commitment")
+    if owed["revenue_goals"] is not None:
+        out += _miss_sentence(owed["revenue_goals"], "revenue goal")
+    return out
+
+
+def trigger_sentence(owed: dict) -> str:
+    fired, total = owed["fired"], owed["triggers"]
+    if not total:
+        return "The policy sets no cancel, review or strike-limit trigger."
+    if fired:
+        return (f"{len(fired)} of {total} {_plural(total, 'trigger', 'triggers')} fired: "
+                + "; ".join(fired) + ".")
+    return f"None of the {total} {_plural(total, 'trigger', 'triggers')} fired."
+
+
+def _miss_sentence(misses: dict, what: str) -> list[str]:
+    if not misses["periods"]:
+        return []
+    grace = (f" ({misses['in_grace']} more missed in grace)" if misses["in_grace"] else "")
+    if not misses["missed"]:
+        return [f"No {what} period counts as missed{grace}, so nothing is owed for one."]
+    missed = f"{misses['missed']} {what} {_plural(misses['missed'], 'period', 'periods')} " \
+             f"missed{grace}"
+    owed_text = ("; owed for each: " + ", ".join(c["credit"] for c in misses["credits"])
+                 if misses["credits"] else "; the policy sets no credit for a miss")
+    escalated = ("; each escalated to " + ", ".join(e["to"] for e in misses["escalations"])
+                 if misses["escalations"] else "")
+    return [f"{missed}{owed_text}{escalated}."]
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
 
 
 def render_text(doc: dict, *, worst: int = 10) -> str:
@@ -260,9 +350,9 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         f"history: {rows['read']} rows read, {rows['accepted']} accepted, "
         f"{rows['rejected']} rejected",
         f"leads: {summary['leads']}, handed off: {summary['handed_off']}",
-        "",
-        "clauses, worst first (met / breached / pending, attainment of decided leads):",
     ]
+    out += ["", "in short:"] + [f"  {sentence}" for sentence in headline(summary["owed"])]
+    out += ["", "clauses, worst first (met / breached / pending, attainment of decided leads):"]
     width = max((len(f"{c['handoff']}: {c['wording']}") for c in summary["clauses"]),
                 default=0)
     for clause in sorted(summary["clauses"], key=lambda c: (c["attainment"] is None,
@@ -344,19 +434,15 @@ def _consequences_text(doc: dict) -> list[str]:
     out = ["", "consequences:"]
     for (action, status), count in sorted(tally.items()):
         out.append(f"  {action:<9} {count:>6} {status}")
-    for row in doc["strikes"]:
-        if row["triggered"]:
-            out.append(f"  {row['owner']}: {row['strikes']} strikes in the {row['period']} from "
-                       f"{row['start']} (limit {row['limit']}): {row['then']}")
-    return out
+    return out  # owners at the strike limit are listed under the triggers
 
 
 def _triggers_text(doc: dict) -> list[str]:
     if not doc["triggers"]:
         return []
-    out = ["", "cancel and review triggers:"]
+    out = ["", "cancel, review and strike-limit triggers:"]
     for row in doc["triggers"]:
         verdict = "TRIGGERED" if row["triggered"] else "not triggered"
-        out.append(f"  {row['statement']} when {row['when']}: {verdict}")
+        out.append(f"  {row['rule']}: {verdict}")
         out.extend(f"    {reading}" for reading in row["readings"])
     return out

@@ -279,6 +279,24 @@ def section(evaluation: Evaluation, *, include_deals: bool = True,
     return doc
 
 
+def _goals_text(doc: dict) -> list[str]:
+    """Each revenue goal period by period: won against the goal, each party's share, state."""
+    out: list[str] = []
+    for goal in doc["goals"]:
+        out.append(f"  goal {goal['goal']:,.0f} {goal['currency']} per {goal['per']} "
+                   "(revenue won; each party's sourced or attributed revenue against its "
+                   "share):")
+        for period in goal["periods"]:
+            shares = "; ".join(f"{s['party']} {s['reading']} {s['measured']:,.0f} / "
+                               f"{s['goal']:,.0f}" for s in period["shares"])
+            state = ("missed" if period["counts_as_miss"] else "missed, in grace"
+                     if period["missed"] else "in progress" if not period["complete"]
+                     else "met")
+            out.append(f"    {period['start']}  {period['revenue']:,.0f} / {period['goal']:,.0f}"
+                       + (f"; {shares}" if shares else "") + f"  {state}")
+    return out
+
+
 def render_text(doc: dict | None, *, top: int = 5) -> list[str]:
     """The attribution block of the text summary."""
     if doc is None:
@@ -286,8 +304,8 @@ def render_text(doc: dict | None, *, top: int = 5) -> list[str]:
     unit = f" {doc['currency']}" if doc["currency"] else ""
     model = doc["model"] + (f", half-life {doc['half_life']}" if doc["half_life"] else "")
     totals = doc["totals"]
-    if not totals["deals"]:
-        return ["", f"attribution ({model}): no deal won yet"]
+    if not totals["deals"]:  # the goals are still missed, and the summary counts them
+        return ["", f"attribution ({model}): no deal won yet", *_goals_text(doc)]
     worth = (f"{totals['amount']:,.2f}{unit}" if totals["without_amount"] < totals["deals"]
              else "none with an amount")
     out = ["", f"attribution ({model}): {_deals(totals['deals'])} won, {worth}"]
@@ -305,18 +323,7 @@ def render_text(doc: dict | None, *, top: int = 5) -> list[str]:
     if totals["without_amount"]:
         out.append(f"  {_deals(totals['without_amount'])} without an amount: split as shares "
                    "of a deal, no money")
-    for goal in doc["goals"]:
-        out.append(f"  goal {goal['goal']:,.0f} {goal['currency']} per {goal['per']} "
-                   "(revenue won; each party's sourced or attributed revenue against its "
-                   "share):")
-        for period in goal["periods"]:
-            shares = "; ".join(f"{s['party']} {s['reading']} {s['measured']:,.0f} / "
-                               f"{s['goal']:,.0f}" for s in period["shares"])
-            state = ("missed" if period["counts_as_miss"] else "missed, in grace"
-                     if period["missed"] else "in progress" if not period["complete"]
-                     else "met")
-            out.append(f"    {period['start']}  {period['revenue']:,.0f} / {period['goal']:,.0f}"
-                       + (f"; {shares}" if shares else "") + f"  {state}")
+    out += _goals_text(doc)
     sheet = doc["recalculation"]
     overall, assumed = sheet["overall"], sheet["assumed"]
     out.append("  recalculated from actuals (the policy assumes):")

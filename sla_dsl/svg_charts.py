@@ -207,3 +207,25 @@ def cell_bar(percent: float | None, *, width: int = 100, height: int = 10,
             f'height="{height}" aria-hidden="true" focusable="false">'
             f'<rect width="{width}" height="{height}" fill="#eeeeee"/>'
             f'<rect width="{share * width:.1f}" height="{height}" fill="{colour}"/></svg>')
+
+
+def sparkline(percents: Sequence[float | None], *, width: int = 90, height: int = 20) -> str:
+    """A clause's attainment month by month in a table cell, on a 0-100% scale with the last
+    month marked. Like `cell_bar` it repeats numbers printed beside it (and in the trend
+    charts' tables), so it is hidden from screen readers."""
+    points = [(i, v) for i, v in enumerate(percents) if v is not None]
+    if len(points) < 2:
+        return ""
+    step = (width - 6) / max(len(percents) - 1, 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return 3 + i * step, height - 3 - (height - 6) * max(0.0, min(v, 100.0)) / 100
+
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in points))
+    last_x, last_y = xy(*points[-1])
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="spark" width="{width}" '
+            f'height="{height}" aria-hidden="true" focusable="false">'
+            f'<rect width="{width}" height="{height}" fill="#f4f4f4"/>'
+            f'<polyline points="{line}" fill="none" stroke="{COLOURS["actual"]}" '
+            f'stroke-width="1.5"/><circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" '
+            f'fill="{COLOURS["actual"]}"/></svg>')

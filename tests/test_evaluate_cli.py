@@ -39,7 +39,12 @@ def test_text_report_leads_with_the_worst_clause(capsys):
     lines = out.splitlines()
     assert lines[0].startswith("Company X: marketing and sales: as of 2026-")
     assert "2164 rows read, 2164 accepted, 0 rejected" in lines[1]
-    first_clause = lines[5]
+    # what is owed and what fired comes before the tables it sums up
+    short = lines.index("in short:")
+    assert lines[short + 1] == "  348 breaches, 0 pending and 425 met, over 7 clauses of 271 leads."
+    table = next(i for i, line in enumerate(lines) if line.startswith("clauses, worst first"))
+    assert short < table
+    first_clause = lines[table + 1]
     assert first_clause.strip().startswith("hot: touches")  # the lowest attainment first
     assert "owners with the most breaches" in out
     assert "cancel when deliver missed 3 months in a row: TRIGGERED" in out

@@ -9,6 +9,7 @@ from the shipped example's report.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -102,10 +103,11 @@ def test_company_x_page_has_a_heading_per_section(company_x):
     page = Page(text)
     assert page.headings[0] == ("h1", "Company X: marketing and sales")
     sections = [t for tag, t in page.headings if tag == "h2"]
-    expected = ["Summary", "Deliveries against commitments", "Speed of follow-up",
-                "Depth of follow-up", "Attainment per clause, rep and team",
-                "Assignments and caps", "Strikes per owner", "Funnel", "Review and cancel triggers",
-                "Consequences and credits owed", "Latest breaches", "Rejected rows"]
+    # what a manager acts on first (attainment, who is behind, what is owed), then details
+    expected = ["Summary", "Attainment per clause", "Who is behind",
+                "What is owed and what fired", "Deliveries against commitments",
+                "Speed of follow-up", "Depth of follow-up", "Assignments and caps", "Funnel",
+                "Actions on breaches", "Latest breaches", "Rejected rows"]
     if doc.get("attribution"):
         expected.insert(-1, "Attribution")
     assert sections == expected
@@ -152,16 +154,20 @@ def test_speed_charts_per_day_week_month_against_the_goal(company_x):
 
 def test_depth_funnel_attainment_strikes_triggers_credits(company_x):
     _, text, doc = company_x
-    assert "hot 3.07 against 6; small 2.89 against 3; nurture 2.67 against 4; discard 3.6" in text
+    # only the touches inside each cadence's window (hot's spaced 4 hours apart) are its depth;
+    # discard has no cadence, so every touch after its handoff counts
+    assert "hot 2.73 against 6; small 2.44 against 3; nurture 2.67 against 4; discard 3.6" in text
     assert "Below the goal: hot, small, nurture." in text
     assert "mql 211 (52.8%); sql 22 (10.4%)" in text
     assert '<th scope="row">bob</th><td class=num>68</td><td class=num>64</td>' in text
     assert re.search(r'<th scope="row">chen</th><td>quarter from 2026-01-01</td>'
                      r'<td class=num>19</td><td class=num>3</td><td>review</td>'
                      r'<td><span class="bad">yes</span></td>', text)
-    assert "<p>2 of 2 fired.</p>" in text
+    assert ("<p>3 of 4 triggers fired: strikes 3 per quarter then review; cancel when deliver "
+            "missed 3 months in a row; review when rate mql to sql &lt; 30% or median first "
+            "touch &gt; 2 days.</p>") in text
     # three missed months of sql and one of lead value, in the waterfall's tables and again
-    # among the credits owed
+    # among the missed periods
     assert text.count("<td>10% of marketing budget</td><td>cmo</td>") == (3 + 1) * 2
     assert "No row was rejected: all 2,164 rows read were accepted." in text
     assert len(doc["summary"]["latest_breaches"]) == 10
@@ -428,3 +434,25 @@ def test_the_revenue_goal_table_names_the_shares_reading(company_x):
     [january, *_] = doc["attribution"]["goals"][0]["periods"]
     [share] = january["shares"]
     assert (share["reading"], share["measured"], january["missed"]) == ("sourced", 14700.0, False)
+
+
+def test_each_latest_breach_links_to_its_lead_clock_audit(company_x, capsys):
+    """From a breach a reader reaches the lead's clock audit: the very text of `sla evaluate
+    --explain LEAD`, for the leads of the latest breaches only (a big history stays small)."""
+    _, text, doc = company_x
+    leads = list(dict.fromkeys(r["lead_id"] for r in doc["summary"]["latest_breaches"]))
+    assert len(leads) == 10
+    for index, lead in enumerate(leads):
+        anchor = f"audit-{index}-{lead}"
+        assert f'<th scope="row"><a href="#{anchor}">{lead}</a></th>' in text
+        assert re.search(rf'<details><summary>Lead {lead}: [^<]+ breached</summary>\n'
+                         rf'<pre id="{anchor}">', text)
+    assert "<h3>Clock audits of these 10 leads</h3>" in text
+    assert "<summary>Lead L0000368: nurture: touches breached</summary>" in text
+    assert text.count('<pre id="audit-') == 10
+    lead = leads[0]
+    assert main([*COMPANY_X, "--explain", lead, "-q"]) == 0
+    audit = capsys.readouterr().out
+    assert audit.startswith(f"clock audit of lead {lead}: Company X")
+    shown = re.search(rf'<pre id="audit-0-{lead}">(.*?)</pre>', text, re.S)[1]
+    assert html.unescape(shown) == audit

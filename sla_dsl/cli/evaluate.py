@@ -25,7 +25,7 @@ def as_of_instant(text: str | None, timezone: str) -> int | None:
 
 def run(args: argparse.Namespace) -> int:
     # numpy and pyarrow are imported here, so that `sla check` in CI does not wait for them
-    from sla_dsl import html_report, report
+    from sla_dsl import report
     from sla_dsl.evaluation import BREACHED, evaluate, fields_needed
     from sla_dsl.history_io import HistoryError, load_history, write_rejects
     from sla_dsl.mapping import load_mapping
@@ -84,9 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 doc = report.document(evaluation, include_leads=args.format == "json")
                 text = (json.dumps(doc, indent=2) + "\n") if args.format == "json" \
                     else report.render_text(doc)
-                page = html_report.render(doc, rejects=history.rejects,
-                                          speed_goals=html_report.first_touch_goals(policy)) \
-                    if args.html else None
+                page = _page(doc, policy, history, evaluation.as_of) if args.html else None
     for path, content in ((args.output, text), (args.html, page)):
         if path and not write_file(path, content, "evaluate"):
             return EXIT_USAGE
@@ -98,6 +96,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"sla evaluate: {counts.rejected} rows rejected (--strict)", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+
+
+def _page(doc: dict, policy, history, as_of: int) -> str:
+    """The HTML report, with the clock audit of each lead among its latest breaches."""
+    from sla_dsl import html_report
+    from sla_dsl.clock_audit import audit_texts
+
+    breached = [row["lead_id"] for row in doc["summary"]["latest_breaches"]]
+    return html_report.render(doc, rejects=history.rejects,
+                              speed_goals=html_report.first_touch_goals(policy),
+                              audits=audit_texts(policy, history, breached, as_of))
 
 
 def add(commands: argparse._SubParsersAction) -> None:
