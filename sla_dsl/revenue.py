@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl import coverage
 from sla_dsl import model as m
 from sla_dsl.attribution import (
     ROLLUPS,
@@ -79,8 +80,9 @@ def currency(policy: m.Policy) -> str | None:
 
 def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoal) -> dict:
     """The revenue goal period by period. A complete period is missed when the revenue won in
-    it is below the goal, or a party's attributed revenue below its share of the goal; the
-    first `grace` periods of `on miss of goal` do not count."""
+    it is below the goal, or a party's attributed revenue below its share of the goal, and the
+    history covers it (a month with no event at all has no data); the first `grace` periods of
+    `on miss of goal` do not count."""
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
     as_of = local_time(evaluation.as_of, zone).date()
     dates = local_dates(result.won_at, zone)
@@ -95,7 +97,9 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
     credits, escalate = _owed(evaluation.policy)
     periods = []
     start = period_start(dt.datetime.combine(first, dt.time()), goal.per)
-    while start <= as_of:
+    last = min(as_of, effective.until.value) if effective and effective.until else as_of
+    covered = coverage.any_events(evaluation)  # revenue is dated by the win: any event counts
+    while start <= last:
         end = period_end(start, goal.per)
         inside = (dates >= np.datetime64(start)) & (dates < np.datetime64(end))
         won = int(result.cents[inside].sum()) / 100
@@ -106,17 +110,25 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
             shares.append({"party": party, "share": percent, "goal": wanted, "credited": got,
                            "attainment": _percent(got, wanted)})
         complete = end <= as_of
-        missed = complete and (won < target or any(s["credited"] < s["goal"] for s in shares))
+        data = covered.state(start, end)
+        missed = complete and data == coverage.FULL and (
+            won < target or any(s["credited"] < s["goal"] for s in shares))
         counts = missed and len(periods) >= grace
         periods.append({"start": start.isoformat(), "end": end.isoformat(), "goal": target,
                         "revenue": won, "attainment": _percent(won, target),
                         "deals": int(inside.sum()), "shares": shares, "complete": complete,
-                        "missed": missed, "in_grace": len(periods) < grace,
+                        "data": data, "missed": missed, "in_grace": len(periods) < grace,
                         "counts_as_miss": counts, "credits_owed": credits if counts else [],
                         "escalate_to": escalate if counts else []})
         start = end
     return {"goal": target, "currency": goal.amount.currency, "per": goal.per,
             "periods": periods}
+
+
+def goal_reached(period: dict) -> bool:
+    """The revenue won reached the goal, and each party's credited revenue its share."""
+    return period["revenue"] >= period["goal"] and all(
+        s["credited"] >= s["goal"] for s in period["shares"])
 
 
 # ============================================================================ recalculation
@@ -140,9 +152,11 @@ def marketing_generated(evaluation: Evaluation, marketing: str | None) -> np.nda
     generated = np.zeros(evaluation.lead_count, dtype=bool)
     engaged = (history.event == EVENT_CODE["engaged"]) & (history.at <= evaluation.as_of)
     generated[history.lead[engaged]] = True
+    worked = evaluation.handoff if evaluation.handoff_any_period is None \
+        else evaluation.handoff_any_period  # the sheet reads every month, in force or not
     for handoff in evaluation.policy.handoffs:
         if marketing is not None and handoff.sender and handoff.sender.value == marketing:
-            generated |= evaluation.handoff == handoff.label
+            generated |= worked == handoff.label
     return generated
 
 
@@ -292,9 +306,7 @@ def render_text(doc: dict | None, *, top: int = 5) -> list[str]:
         for period in goal["periods"]:
             shares = "; ".join(f"{s['party']} {s['credited']:,.0f} / {s['goal']:,.0f}"
                                for s in period["shares"])
-            state = ("missed" if period["counts_as_miss"] else "missed, in grace"
-                     if period["missed"] else "in progress" if not period["complete"]
-                     else "met")
+            state = coverage.verdict(period, goal_reached(period))
             out.append(f"    {period['start']}  {period['revenue']:,.0f} / {period['goal']:,.0f}"
                        + (f"; {shares}" if shares else "") + f"  {state}")
     sheet = doc["recalculation"]
