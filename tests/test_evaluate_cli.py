@@ -170,6 +170,10 @@ def test_the_documented_json_keys_are_the_real_ones(company_x_json):
     for key in ("speed", "depth"):
         assert set(example["follow_up"][key][0]) == set(company_x_json["follow_up"][key][0])
     assert set(example["summary"]["teams"][0]) == set(company_x_json["summary"]["teams"][0])
+    assert set(example["coverage"]) == set(company_x_json["coverage"])
+    assert set(example["coverage"]["leads"]) == set(company_x_json["coverage"]["leads"])
+    assert set(example["summary"]["by_month"][0]["months"][0]) == set(
+        company_x_json["summary"]["by_month"][0]["months"][0])
 
 
 def test_bulk_timestamps_read_like_single_ones():
