@@ -122,12 +122,13 @@ def _latest_event(evaluation: Evaluation) -> str | None:
     return EVENTS[int(history.event[rows[np.argmax(history.at[rows])]])]
 
 
-def section(evaluation: Evaluation, periods: list[dict], goals: list[dict]) -> dict:
+def section(evaluation: Evaluation, periods: list[dict], goals: list[dict],
+            came_in: Coverage | None = None) -> dict:
     """The report's first lines as data: the as-of time and why, the agreement's period, the
-    days the history's leads cover, the leads in and out of the period, and a warning for every
-    period the data does not cover."""
+    days the history's leads cover (`came_in`, when the caller has it already), the leads in
+    and out of the period, and a warning for every period the data does not cover."""
     policy = evaluation.policy
-    came_in = arrivals(evaluation)
+    came_in = came_in or arrivals(evaluation)
     effective = policy.effective
     start = effective.start.value if effective else None
     until = effective.until.value if effective and effective.until else None

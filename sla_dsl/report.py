@@ -246,7 +246,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
         "timezone": zone.key,
         "as_of": _iso(evaluation.as_of, zone),
         "coverage": coverage.section(evaluation, [p for c in commitments for p in c["periods"]],
-                                     goals),
+                                     goals, measures.arrivals),
         "rows": {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected},
         "summary": {
             "leads": evaluation.lead_count,

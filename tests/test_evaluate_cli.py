@@ -146,8 +146,11 @@ def test_full_olist_data_end_to_end(capsys):
     records = 2 * 8000 + 2 * 842
     assert doc["rows"] == {"read": records, "accepted": records - 1, "rejected": 1}
     assert doc["summary"]["leads"] == 8000
-    won = next(s for s in doc["funnel"] if s["stage"] == "won")
-    assert won["leads"] == 841  # the deal won before its first contact is rejected
+    # the 2,002 MQLs of 2017 came in before the agreement is in force: counted, not judged
+    assert doc["coverage"]["leads"] == {"in_period": 5998, "before": 2002, "after": 0}
+    lead, won = doc["funnel"][0], next(s for s in doc["funnel"] if s["stage"] == "won")
+    # of the 841 wins (the deal won before its first contact is rejected), 780 are of 2018 MQLs
+    assert (lead["leads"], won["leads"]) == (5998, 780)
 
 
 def test_the_example_history_is_what_the_generator_makes(tmp_path):
