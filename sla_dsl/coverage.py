@@ -159,7 +159,8 @@ def _warnings(came_in: Coverage, empty: list[dt.date], periods: list[dict],
               goals: list[dict]) -> list[str]:
     last = came_in.last
     if last is None:
-        return ["the history has no lead by the as-of time: no period has data"]
+        return ["no lead came in (no created or handoff event) by the as-of time: no period "
+                "has data"]
     warnings = []
     gaps = [m for m in empty if m < last.replace(day=1)]
     for first, final in _ranges(gaps):

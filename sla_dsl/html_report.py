@@ -187,8 +187,8 @@ def _coverage(covered: dict | None) -> str:
     if not covered:
         return ""
     why = ("given: later events are ignored" if covered["as_of"] == "given" else
-           "the latest event in the history" + (f", a {covered['latest_event']}"
-                                                if covered["latest_event"] else ""))
+           f"the latest event in the history, a {covered['latest_event']}"
+           if covered["latest_event"] else "the history has no event")
     said = [f"As of: {why}."]
     effective = covered["effective"]
     if effective:

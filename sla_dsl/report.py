@@ -325,7 +325,8 @@ def _as_of_why(covered: dict) -> str:
     if covered["as_of"] == "given":
         return " (as given: later events are ignored)"
     latest = covered["latest_event"]
-    return f" (the latest event in the history{', a ' + latest if latest else ''})"
+    return f" (the latest event in the history, a {latest})" if latest else \
+        " (the history has no event)"
 
 
 def _period_lines(covered: dict) -> list[str]:
