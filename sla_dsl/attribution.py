@@ -322,8 +322,10 @@ class _People:
                   for h in policy.handoffs}
         self.lead_team = np.full(evaluation.lead_count, None, dtype=object)
         self.lead_party = np.full(evaluation.lead_count, None, dtype=object)
+        worked = evaluation.handoff if evaluation.handoff_any_period is None \
+            else evaluation.handoff_any_period  # a lead out of the period is worked all the same
         for label, (team, party) in blocks.items():
-            chosen = evaluation.handoff == label
+            chosen = worked == label
             self.lead_team[chosen], self.lead_party[chosen] = team, party
 
     def of(self, person: np.ndarray, lead: np.ndarray,

@@ -376,7 +376,8 @@ def block_mix(evaluation: Evaluation) -> tuple[dict[str, float], float]:
 def calibrate(policy: m.Policy, history: History) -> Calibration:
     """The scenario's figures from a history, with what each came from."""
     timezone = policy.timezone or "UTC"
-    evaluation = evaluate(policy, history)
+    # the world as the history shows it, whatever period the agreement is in force for
+    evaluation = evaluate(policy, history, in_force_only=False)
     notes: list[str] = []
     handed = evaluation.handoff_at != NONE
     if handed.any():

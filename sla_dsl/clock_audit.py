@@ -25,10 +25,20 @@ import numpy as np
 from sla_dsl import model as m
 from sla_dsl import plain_words as say
 from sla_dsl.business_time import BusinessCalendar, calendar_for
-from sla_dsl.evaluation import NONE, STATUS_NAMES, STOPPED, ClauseResult, Replay, evaluate
+from sla_dsl.evaluation import (
+    BEFORE,
+    IN_PERIOD,
+    NONE,
+    STATUS_NAMES,
+    STOPPED,
+    ClauseResult,
+    Evaluation,
+    Replay,
+    evaluate,
+)
 from sla_dsl.formatter import expr as expr_text
 from sla_dsl.formatter import item_line
-from sla_dsl.history import EVENTS, NO_ACTOR, History, local_time
+from sla_dsl.history import EVENT_CODE, EVENTS, NO_ACTOR, History, local_time
 
 FORMAT_VERSION = 1
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -208,6 +218,9 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         segment=evaluation.segment[0], handoff=label, sender=None, receiver=None,
         owner=evaluation.owner[0], events=events, clocks=[])
     levels = [b for b, leads in evaluation.block_leads.items() if len(leads) == 1]
+    if evaluation.placement is not None and evaluation.placement[0] != IN_PERIOD:
+        audit.note = _out_of_period(policy, evaluation, zone)
+        return audit
     if start == NONE and not levels:
         handoffs = [e for e in events if e.event == "handoff"]
         audit.note = "not handed off as of the audit: no clock has started" if not handoffs \
@@ -253,6 +266,21 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
             clock.handoff = block_label
             audit.clocks.append(clock)
     return audit
+
+
+def _out_of_period(policy: m.Policy, evaluation: Evaluation, zone: ZoneInfo) -> str:
+    """Why a lead has no clock: it came in while the agreement was not in force."""
+    dated = int(evaluation.dated_at[0])  # its first handoff, else its first event
+    history = evaluation.history
+    handed = ((history.event == EVENT_CODE["handoff"]) & (history.at <= evaluation.as_of)).any()
+    how = "handed off" if handed else "first seen"
+    effective = policy.effective
+    if evaluation.placement[0] == BEFORE:
+        edge = f"before the agreement's effective date {effective.start.value.isoformat()}"
+    else:
+        edge = f"after the agreement's end {effective.until.value.isoformat()}"
+    return (f"{how} {_local(dated, zone):%Y-%m-%d %H:%M %Z}, {edge}: out of the agreement's "
+            "period, so no clock runs and the lead is not judged")
 
 
 def _local(us: int, zone: ZoneInfo) -> dt.datetime:

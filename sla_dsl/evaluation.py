@@ -16,13 +16,19 @@ Semantics (the issue's, held exactly):
 - `disposition within D`: met by `accepted` or `rejected` in time;
 - the threshold (`when`): a lead handed off without meeting it is a breach by the sender;
 - the lead's segment decides which handoff block applies (first block in policy order whose
-  target is the lead's segment, a stage the lead is in, or `every lead`).
+  target is the lead's segment, a stage the lead is in, or `every lead`);
+- only leads that come in while the agreement is in force are judged: a lead is dated by its
+  first handoff at any level (when its first clock starts and a commitment counts it), else,
+  never handed off, by its first event; one dated before the `effective` date or after the
+  `until` date (that whole local day included) is out of the period, counted but not judged.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -39,6 +45,7 @@ from sla_dsl.history import EVENT_CODE, NO_ACTOR, History
 
 NONE = np.iinfo(np.int64).min
 MET, BREACHED, PENDING = 0, 1, 2
+BEFORE, IN_PERIOD, AFTER = -1, 0, 1  # where a lead comes in against the agreement's period
 STATUS_NAMES = ("met", "breached", "pending")
 _TOUCHES = np.array([EVENT_CODE["touch"], EVENT_CODE["connected"]])
 _DISPOSITIONS = np.array([EVENT_CODE["accepted"], EVENT_CODE["rejected"]])
@@ -80,10 +87,25 @@ class Evaluation:
     # per block label of every level: the leads it applies to, and when each one's clocks start
     block_leads: dict[str, np.ndarray] = field(default_factory=dict)
     block_start: dict[str, np.ndarray] = field(default_factory=dict)
+    # per lead: BEFORE, IN_PERIOD or AFTER the agreement's effective period (see `placement`),
+    # and the instant it is dated by (NONE for a lead with no event by the as-of time)
+    placement: np.ndarray | None = None
+    dated_at: np.ndarray | None = None
+    as_of_given: bool = False  # False: the as-of time is the latest event of the history
+    # per lead: its first-level block had the agreement been in force when it came in; revenue
+    # is dated by the win, so a deal won in the period is credited whenever its lead came in
+    handoff_any_period: np.ndarray | None = None
 
     @property
     def lead_count(self) -> int:
         return len(self.history.lead_ids)
+
+    @property
+    def in_period(self) -> np.ndarray:
+        """Per lead: judged, because it came in while the agreement was in force."""
+        if self.placement is None:
+            return np.ones(self.lead_count, dtype=bool)
+        return self.placement == IN_PERIOD
 
     @property
     def handed_off(self) -> np.ndarray:
@@ -487,28 +509,82 @@ def _receiver(handoff: m.Handoff) -> str | None:
     return handoff.receiver.value if handoff.receiver else None
 
 
+def effective_bounds(policy: m.Policy) -> tuple[int | None, int | None]:
+    """The agreement's period as instants (µs): local midnight of the `effective` date, and
+    local midnight after the `until` date, so the whole last day is in force."""
+    if policy.effective is None:
+        return None, None
+    zone = ZoneInfo(policy.timezone or "UTC")
+
+    def midnight(day: dt.date) -> int:
+        # a midnight a clock change skips reads as the day's first instant (fold 0)
+        return int(dt.datetime.combine(day, dt.time(), tzinfo=zone).timestamp()) * 1_000_000
+
+    start = midnight(policy.effective.start.value)
+    until = policy.effective.until
+    return start, None if until is None else midnight(until.value + dt.timedelta(days=1))
+
+
+def lead_dates(replay: Replay, starts: list[np.ndarray]) -> np.ndarray:
+    """Per lead, the instant that places it in or out of the agreement's period: its first
+    handoff at any level (the moment the agreement starts asking something of it), else its
+    first event by the as-of time (NONE without one)."""
+    handed = [np.where(s == NONE, np.iinfo(np.int64).max, s) for s in starts]
+    dated = np.minimum.reduce(handed) if handed else np.full(replay.size,
+                                                             np.iinfo(np.int64).max)
+    first_event = _first_per_lead(replay.lead, replay.at, replay.size)
+    dated = np.where(dated == np.iinfo(np.int64).max, first_event, dated)
+    return dated.astype(np.int64)
+
+
+def placement(policy: m.Policy, dated: np.ndarray) -> np.ndarray:
+    """Per lead: BEFORE, IN_PERIOD or AFTER the agreement's effective period."""
+    start, end = effective_bounds(policy)
+    place = np.full(len(dated), IN_PERIOD, dtype=np.int8)
+    known = dated != NONE
+    if start is not None:
+        place[known & (dated < start)] = BEFORE
+    if end is not None:
+        place[known & (dated >= end)] = AFTER
+    return place
+
+
 def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
-             on_block: Callable[[str], None] | None = None) -> Evaluation:
+             on_block: Callable[[str], None] | None = None, *,
+             in_force_only: bool = True) -> Evaluation:
     """Every clause of every handed-off lead, as of `as_of` (µs; default the latest event).
 
     `on_block` is told each handoff block's label once its clauses are done (blocks `to
-    nobody` have none), so a progress bar can move while a big history is replayed."""
+    nobody` have none), so a progress bar can move while a big history is replayed. Leads
+    that come in outside the agreement's effective period are not judged (no clock, no
+    commitment, no funnel) unless `in_force_only` is False: calibration fits the whole
+    history, whatever period the policy it is read with is in force for."""
     replay = Replay(policy, history, as_of)
     levels = handoff_levels(policy)
     later = [acting_names(policy, level[0].sender.value) for level in levels[1:]]
     starts = [replay.handoff_times(not_by=set().union(*later))]
     starts += [replay.handoff_times(by=names) for names in later]
+    dated = lead_dates(replay, starts)
+    place = placement(policy, dated) if in_force_only else \
+        np.full(replay.size, IN_PERIOD, dtype=np.int8)
+    outside = place != IN_PERIOD
+    first_start = starts[0]
+    if outside.any():  # no clock of any level starts for a lead the agreement does not cover
+        starts = [np.where(outside, NONE, s) for s in starts]
     owners = [replay.owners(since=starts[i] if i else None,
                             until=starts[i + 1] if i + 1 < len(starts) else None)
               for i in range(len(starts))]
     start = starts[0]
     fields = fields_used(policy)
-    conditions = ConditionEvaluator(policy, replay.attributes_at(start, fields), replay.size)
+    conditions = ConditionEvaluator(policy, replay.attributes_at(first_start, fields),
+                                    replay.size)
     now = ConditionEvaluator(
         policy, replay.attributes_at(np.full(replay.size, replay.as_of), fields), replay.size)
-    segment, block = assign_blocks(policy, conditions, start != NONE, levels[0])
+    segment, any_block = assign_blocks(policy, conditions, first_start != NONE, levels[0])
+    block = np.where(outside, None, any_block) if outside.any() else any_block
     evaluation = Evaluation(policy, history, replay.as_of, start, block, segment, owners[0],
-                            conditions, now)
+                            conditions, now, placement=place, dated_at=dated,
+                            as_of_given=as_of is not None, handoff_any_period=any_block)
     for level, handoffs in enumerate(levels):
         level_start, level_conditions, level_block = start, conditions, block
         if level:

@@ -17,15 +17,19 @@ has a title, axis labels, a text description and its numbers in a table under a 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
+from sla_dsl import coverage
 from sla_dsl import model as m
 from sla_dsl.conditions import UNIT_DAYS
 from sla_dsl.history import Reject
+from sla_dsl.periods import period_end
 from sla_dsl.report import headline, miss_sentences, trigger_sentence
+from sla_dsl.revenue import goal_reached
 from sla_dsl.svg_charts import (
     Bar,
     Series,
@@ -127,6 +131,7 @@ def render(doc: dict, *, rejects: Sequence[Reject] = (),
         f'<header>\n<h1>{escape(doc.get("policy") or "Policy")}</h1>\n'
         f'<p class="muted">Evaluation as of {escape(_when(doc.get("as_of")))} '
         f'({escape(doc.get("timezone") or "UTC")}); made by <code>sla evaluate</code>.</p>\n'
+        f'{_coverage(doc.get("coverage"))}'
         f'</header>\n<nav aria-label="Sections">\n<ul>{nav}</ul>\n</nav>\n<main>\n{body}\n'
         "</main>\n</body>\n</html>\n"
     )
@@ -194,6 +199,33 @@ def _none(text: str) -> str:
 # ============================================================================ sections
 
 
+def _coverage(covered: dict | None) -> str:
+    """Under the title: why this as-of time, the agreement's period, where the data ends, the
+    leads out of the period and every warning about periods the data does not cover."""
+    if not covered:
+        return ""
+    why = ("given: later events are ignored" if covered["as_of"] == "given" else
+           f"the latest event in the history, a {covered['latest_event']}"
+           if covered["latest_event"] else "the history has no event")
+    said = [f"As of: {why}."]
+    effective = covered["effective"]
+    if effective:
+        said.append(f"Agreement in force {effective['start']}"
+                    + (f" to {effective['until']}." if effective["until"] else " onwards."))
+    if covered["leads_from"]:
+        said.append(f"Data ends {covered['leads_until']} (leads came in from "
+                    f"{covered['leads_from']}).")
+    leads = covered["leads"]
+    if leads["before"] or leads["after"]:
+        said.append(f"{leads['before'] + leads['after']:,} leads came in outside the "
+                    f"agreement's period ({leads['before']:,} before it, {leads['after']:,} "
+                    f"after it) and are not judged; {leads['in_period']:,} are.")
+    warnings = "".join(f'<p class="bad" role="note">Warning: {escape(w)}.</p>\n'
+                       for w in covered["warnings"])
+    return f"<p>{escape(' '.join(said))}</p>\n{warnings}"
+
+
+
 def _summary(doc: dict) -> str:
     """The counts and sentences of `report.owed`, the same the text summary opens with."""
     rows, summary = doc["rows"], doc["summary"]
@@ -202,6 +234,13 @@ def _summary(doc: dict) -> str:
              ("breaches", owed["breached"]), ("pending", owed["pending"]),
              ("missed commitment periods", owed["commitments"]["missed"]),
              ("triggers fired", len(owed["fired"])), ("rows rejected", rows["rejected"])]
+    covered = doc.get("coverage") or {"leads": {"before": 0, "after": 0}}
+    outside = covered["leads"]["before"] + covered["leads"]["after"]
+    if outside:
+        facts.insert(1, ("leads out of the agreement's period", outside))
+    unjudged = sum(1 for p in doc["periods"] if p.get("data", "full") != "full")
+    if unjudged:
+        facts.insert(5, ("commitment periods without all their data", unjudged))
     items = "".join(f"<li><strong>{value:,}</strong>{escape(name)}</li>" for name, value in facts)
     sentences = "".join(f"<li>{escape(sentence)}</li>" for sentence in headline(owed))
     worst = sorted((c for c in summary["clauses"] if c["attainment"] is not None),
@@ -223,11 +262,12 @@ def _commitment_name(commitment: dict) -> str:
 
 
 def _period_state(period: dict) -> str:
-    if period["counts_as_miss"]:
-        return '<span class="bad">missed</span>'
-    if period["missed"]:
-        return "missed, in grace"
-    return "in progress" if not period["complete"] else '<span class="ok">met</span>'
+    """A commitment's or revenue goal's period in words, as the text report says it."""
+    reached = (period["delivered"] >= period["goal"] if "delivered" in period
+               else goal_reached(period))
+    state = coverage.verdict(period, reached)
+    return {"missed": '<span class="bad">missed</span>',
+            "met": '<span class="ok">met</span>'}.get(state, escape(state))
 
 
 def _waterfall(doc: dict) -> str:
@@ -247,8 +287,10 @@ def _waterfall(doc: dict) -> str:
         out.append(_table(f"{name}, per {periods[0]['commitment']['per']}",
                           ("period from", "goal", "delivered", "attainment", "state",
                            "credits owed", "escalated to"),
-                          ([escape(p["start"]), number(p["goal"]), number(p["delivered"]),
-                            _attainment_cell(p["attainment"]), _period_state(p),
+                          ([escape(p["start"]), number(p["goal"]),
+                            "-" if p["attainment"] is None else number(p["delivered"]),
+                            "no data" if p.get("data") == "none"
+                            else _attainment_cell(p["attainment"]), _period_state(p),
                             escape(", ".join(p["credits_owed"]) or "-"),
                             escape(", ".join(p["escalate_to"]) or "-")] for p in periods),
                           numeric=(1, 2, 3)))
@@ -323,6 +365,22 @@ def _date_ticks(first: dt.date, last: dt.date) -> list[tuple[float, str]]:
     return ticks or [(0, first.isoformat())]
 
 
+def _speed_gaps(period: str, dates: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """The weeks or months with no lead touched between two that have some, as (first, last)
+    period starts: the line must break there, not join the periods on either side."""
+    if period == "day":  # daily readings are markers, never joined
+        return []
+    gaps = []
+    for before, after in itertools.pairwise(dates):
+        missing = period_end(before, period)
+        if missing < after:
+            final = missing
+            while period_end(final, period) < after:
+                final = period_end(final, period)
+            gaps.append((missing, final))
+    return gaps
+
+
 def _speed_chart(ident: str, handoff: str, period: str, rows: list[dict],
                  goal: float | None) -> str:
     dates = [dt.date.fromisoformat(r["start"]) for r in rows]
@@ -332,13 +390,15 @@ def _speed_chart(ident: str, handoff: str, period: str, rows: list[dict],
     business = rows[0].get("mean_business_hours") is not None
     mean_key, median_key = ("mean_business_hours", "median_business_hours") if business \
         else ("mean_hours", "median_hours")
+    gaps = _speed_gaps(period, dates)
+    breaks = [((gap - first).days, None) for gap, _ in gaps]
     series = [
         Series("mean", [((d - first).days, r[mean_key]) for d, r in zip(dates, rows,
-                                                                          strict=True)],
-               kind=kind, colour="actual"),
+                                                                          strict=True)]
+               + breaks, kind=kind, colour="actual"),
         Series("median", [((d - first).days, r[median_key]) for d, r in zip(dates, rows,
-                                                                              strict=True)],
-               kind=kind, colour="second"),
+                                                                              strict=True)]
+               + breaks, kind=kind, colour="second"),
     ]
     if goal is not None:
         series.append(Series("goal", [(0, goal), (span, goal)], kind="goal", colour="goal"))
@@ -347,19 +407,26 @@ def _speed_chart(ident: str, handoff: str, period: str, rows: list[dict],
     worst = max(rows, key=lambda r: r[mean_key])
     unit = "business hours" if business else "hours"
     title = f"{handoff}: {unit} to first touch per {period}"
+    no_data = [f"{a}" if a == b else f"{a} to {b}" for a, b in gaps]
     desc = (f"{len(rows)} {period}s from {first} to {last}; {touched} leads touched, {met} "
             f"within the clause. Highest mean {number(worst[mean_key])} {unit} "
             f"({period} of {worst['start']})"
-            + (f"; goal {_hours(goal)}{' of open time' if business else ''}."
-               if goal is not None else "."))
+            + (f"; goal {_hours(goal)}{' of open time' if business else ''}"
+               if goal is not None else "")
+            + (f"; no data for the {period}s from {', '.join(no_data)}, where the line breaks."
+               if no_data else "."))
     svg = line_chart(ident, title, desc, series, x_label=f"{period} of the handoff",
                      y_label=f"{unit} to first touch", x_ticks=_date_ticks(first, last),
                      x_range=(0, span), width=320, height=220)
+    cells = [(r["start"], [escape(r["start"]), str(r["touched"]), str(r["met"]),
+                           number(r["mean_hours"]), number(r["median_hours"]),
+                           number(r["p90_hours"])]) for r in rows]
+    cells += [(gap.isoformat(), [escape(text)] + ["no data"] * 5)
+              for (gap, _), text in zip(gaps, no_data, strict=True)]
     data = _table(f"{handoff}, per {period}",
                   (f"{period} from", "touched", "met", "mean h", "median h", "p90 h"),
-                  ([escape(r["start"]), str(r["touched"]), str(r["met"]),
-                    number(r["mean_hours"]), number(r["median_hours"]), number(r["p90_hours"])]
-                   for r in rows), numeric=(1, 2, 3, 4, 5))
+                  (row for _, row in sorted(cells, key=lambda c: c[0])),
+                  numeric=(1, 2, 3, 4, 5))
     return _figure(svg, desc, data)
 
 
@@ -454,35 +521,60 @@ _TREND_COLOURS = ("actual", "second", "third", "bad", "goal")
 
 
 def _trend(trend: list[dict]) -> str:
-    """Attainment by month of handoff, one chart per handoff block with a line per clause."""
-    months = sorted({m["month"] for t in trend for m in t["months"]})
+    """Attainment by month of handoff, one chart per handoff block with a line per clause.
+    Every month from the first to the last has its place on the axis; a month with no lead
+    (or none decided) breaks the clause's line, and its table cell says why."""
+    months = _month_range(sorted({m["month"] for t in trend for m in t["months"]}))
     if len(months) < 2:
         return ""
-    position = {month: i for i, month in enumerate(months)}
     blocks = list(dict.fromkeys(t["handoff"] for t in trend))
     out = ["<h3>Attainment by month of handoff</h3>"]
     charts = []
     for index, block in enumerate(blocks):
         clauses = [t for t in trend if t["handoff"] == block]
-        series = [Series(t["clause"], [(position[m["month"]], m["attainment"])
-                                       for m in t["months"] if m["attainment"] is not None],
+        by_month = [{m["month"]: m for m in t["months"]} for t in clauses]
+        series = [Series(t["clause"], [(i, _month_attainment(rows.get(month)))
+                                       for i, month in enumerate(months)],
                          colour=_TREND_COLOURS[i % len(_TREND_COLOURS)])
-                  for i, t in enumerate(clauses)]
+                  for i, (t, rows) in enumerate(zip(clauses, by_month, strict=True))]
         desc = f"Handoff {block}, attainment by month of handoff: " + "; ".join(
-            f"{t['clause']} " + ", ".join(f"{m['month']} {_percent(m['attainment'])}"
-                                          for m in t["months"]) for t in clauses) + "."
+            f"{t['clause']} " + ", ".join(f"{month} {_month_cell(rows.get(month))}"
+                                          for month in months)
+            for t, rows in zip(clauses, by_month, strict=True)) + "."
         svg = line_chart(f"trend{index}", f"{block}: attainment by month", desc, series,
                          x_label="month of handoff", y_label="attainment (%)",
                          x_ticks=[(i, m) for i, m in enumerate(months)],
                          x_range=(-0.3, len(months) - 0.7), width=_legend_width(series),
                          height=240)
         data = _table(f"{block}: attainment by month", ("clause", *months), (
-            [escape(t["wording"])] + [_percent(next((m["attainment"] for m in t["months"]
-                                                     if m["month"] == month), None))
-                                      for month in months] for t in clauses),
+            [escape(t["wording"])] + [_month_cell(rows.get(month)) for month in months]
+            for t, rows in zip(clauses, by_month, strict=True)),
             numeric=range(1, len(months) + 1))
         charts.append(_figure(svg, desc, data))
     return "\n".join(out) + '\n<div class="charts">' + "\n".join(charts) + "</div>"
+
+
+def _month_range(months: list[str]) -> list[str]:
+    """Every month (YYYY-MM) from the first to the last, the ones between included."""
+    if not months:
+        return []
+    first, last = dt.date.fromisoformat(months[0] + "-01"), dt.date.fromisoformat(
+        months[-1] + "-01")
+    out = []
+    while first <= last:
+        out.append(f"{first:%Y-%m}")
+        first = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return out
+
+
+def _month_attainment(row: dict | None) -> float | None:
+    return None if row is None or row.get("no_data") else row["attainment"]
+
+
+def _month_cell(row: dict | None) -> str:
+    """A month's attainment; `no data` where the clause had no lead, `-` where none was
+    decided yet."""
+    return "no data" if row is None or row.get("no_data") else _percent(row["attainment"])
 
 
 def _assignments(doc: dict) -> str:
@@ -705,9 +797,8 @@ def _revenue_goal(goal: dict) -> str:
             cells.append("-" if share is None else
                          f"{escape(number(share['measured']))} / {escape(number(share['goal']))}"
                          f"{cell_bar(share['attainment'])}")
-        state = ("in progress" if not period["complete"] else
-                 "missed, in grace" if period["missed"] and period["in_grace"] else
-                 '<span class="bad">missed</span>' if period["missed"] else "met")
+        state = coverage.verdict(period, goal_reached(period))
+        state = '<span class="bad">missed</span>' if state == "missed" else escape(state)
         return [*cells, state, escape(", ".join(period["credits_owed"]) or "-")]
 
     return _table(f"Revenue goal: {number(goal['goal'])} {currency} per {goal['per']}",

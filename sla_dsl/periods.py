@@ -3,8 +3,10 @@ per period (with the cumulative daily goal line), speed and depth of follow-up, 
 the `cancel when` / `review when` triggers that read them.
 
 A period is a local calendar period (day, week from Monday, month, quarter, year) in the
-policy's timezone. A period counts as missed only once it has ended by the as-of time; the
-first `grace` periods of the agreement do not count (slack while the numbers settle).
+policy's timezone, from the agreement's `effective` date to its `until` date (or the as-of
+time, whichever is first). A period counts as missed only once it has ended by the as-of time,
+and only when the history covers it (`sla_dsl.coverage`: a period no lead came in during has no
+data); the first `grace` periods of the agreement do not count (slack while the numbers settle).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl import coverage
 from sla_dsl import model as m
 from sla_dsl.attribution import Attribution, attribute, party_credit
 from sla_dsl.business_time import calendar_for, open_time_between_many
@@ -103,6 +106,19 @@ class PeriodMeasures:
         effective = self.policy.effective
         self.first_date = effective.start.value if effective else (
             self.handoff_dates.min().astype(object) if len(self.handed) else self.as_of_date)
+        # the last day a period may start on: the as-of date, or the agreement's end before it
+        self.last_date = min(self.as_of_date, effective.until.value) \
+            if effective and effective.until else self.as_of_date
+
+    @cached_property
+    def arrivals(self) -> coverage.Coverage:
+        """The days leads came in: what volumes counted by the handoff day are read from."""
+        return coverage.arrivals(self.evaluation)
+
+    @cached_property
+    def any_events(self) -> coverage.Coverage:
+        """The days with any event: what revenue, dated by the win, is read from."""
+        return coverage.any_events(self.evaluation)
 
     def _miss_actions(self, clause: str) -> list[m.Action]:
         return [a for c in self.policy.consequences if c.trigger == "miss"
@@ -163,35 +179,42 @@ class PeriodMeasures:
         goal = float(item.count.value if isinstance(item, m.DeliverCount) else
                      item.amount.amount)
         adds, dates, unit = self._delivered(item, commitment.giver.value)
+        covered = self.any_events if isinstance(item, m.DeliverMoney) and \
+            item.measure != "lead value" else self.arrivals
         starts = period_starts(dates, item.per)
         grace = self._grace("deliver")
         owed = self._owed("deliver")
         periods = []
         start = period_start(dt.datetime.combine(self.first_date, dt.time()), item.per)
         index = 0
-        while start <= self.as_of_date:
+        while start <= self.last_date:
             end = period_end(start, item.per)
             done = float(adds[starts == np.datetime64(start)].sum())
             complete = end <= self.as_of_date
-            missed = complete and done < goal
+            data = covered.state(start, end)
+            # a period the history does not wholly cover is never missed: its shortfall may
+            # be the export's end, not marketing's
+            missed = complete and done < goal and data == coverage.FULL
             periods.append({
                 "start": start.isoformat(), "end": end.isoformat(), "goal": goal,
-                "delivered": done, "attainment": round(100 * done / goal, 1) if goal else None,
-                "complete": complete, "missed": missed, "in_grace": index < grace,
-                "counts_as_miss": missed and index >= grace,
+                "delivered": done, "attainment": round(100 * done / goal, 1)
+                if goal and data != coverage.NO_DATA else None,
+                "complete": complete, "data": data, "missed": missed,
+                "in_grace": index < grace, "counts_as_miss": missed and index >= grace,
                 "credits_owed": owed["credits"] if missed and index >= grace else [],
                 "escalate_to": owed["escalate_to"] if missed and index >= grace else [],
-                "daily": self._daily(adds, dates, start, end, goal) if item.per == "month"
-                else [],
+                "daily": self._daily(adds, dates, start, end, goal, covered)
+                if item.per == "month" and data != coverage.NO_DATA else [],
             })
             start, index = end, index + 1
         return {"from": commitment.giver.value, "to": commitment.receiver.value,
                 "deliver": unit, "per": item.per, "goal": goal, "periods": periods}
 
     def _daily(self, adds: np.ndarray, dates: np.ndarray, start: dt.date, end: dt.date,
-               goal: float) -> list[dict]:
+               goal: float, covered: coverage.Coverage) -> list[dict]:
         """The waterfall chart: the cumulative goal line (goal x day / days in month) and what
-        was delivered by each day."""
+        was delivered by each day, up to the as-of date or the day the data ends."""
+        last = covered.covered_until(self.as_of_date)
         days = calendar_module.monthrange(start.year, start.month)[1]
         in_month = (dates >= np.datetime64(start)) & (dates < np.datetime64(end))
         by_day = np.zeros(days)
@@ -200,7 +223,7 @@ class PeriodMeasures:
         cumulative = np.cumsum(by_day)
         return [{"date": (start + dt.timedelta(days=d)).isoformat(),
                  "goal": round(goal * (d + 1) / days, 2), "delivered": float(cumulative[d])}
-                for d in range(days) if start + dt.timedelta(days=d) <= self.as_of_date]
+                for d in range(days) if start + dt.timedelta(days=d) <= last]
 
     # ------------------------------------------------------------ follow-up and funnel
 
@@ -293,10 +316,10 @@ class PeriodMeasures:
     def funnel(self, now: ConditionEvaluator) -> list[dict]:
         """Lead -> each stage -> won, with stages as the leads stand at the as-of time."""
         stages = [d.name.value for d in self.policy.definitions_of("stage")]
-        size = self.evaluation.lead_count
-        steps = [("lead", np.ones(size, dtype=bool))]
-        steps += [(name, now.definition("bare", name)) for name in stages]
-        steps.append(("won", self.won()))
+        judged = self.evaluation.in_period  # a lead out of the agreement's period is no step
+        steps = [("lead", judged)]
+        steps += [(name, now.definition("bare", name) & judged) for name in stages]
+        steps.append(("won", self.won() & judged))
         rows, previous = [], None
         for name, mask in steps:
             count = int(mask.sum())
@@ -371,11 +394,13 @@ class TriggerCheck:
         return float(statistic(delays))  # seconds
 
     def _members(self, name: str) -> np.ndarray:
+        """The leads of a rate's step, among those the agreement judges."""
+        judged = self.measures.evaluation.in_period
         if name in ("lead", "leads"):
-            return np.ones(self.measures.evaluation.lead_count, dtype=bool)
+            return judged
         if name == "won" and ("bare", name) not in self.stages_now.definitions:
-            return self.measures.won()
-        return self.stages_now.definition("bare", name)
+            return self.measures.won() & judged
+        return self.stages_now.definition("bare", name) & judged
 
 
 _COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,

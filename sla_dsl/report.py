@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl import assignments, revenue
+from sla_dsl import assignments, coverage, revenue
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.consequences import Actions, all_actions, strike_counts
 from sla_dsl.evaluation import (
@@ -94,22 +94,41 @@ def clause_summaries(evaluation: Evaluation) -> list[dict]:
 
 def monthly_attainment(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
     """Per clause, each month's verdicts by the month of the handoff (local time): the trend a
-    manager asks about first ("are we getting better?")."""
+    manager asks about first ("are we getting better?"). Every month from the first handoff
+    to the as-of time (or the agreement's end) has a row, and one in which the clause had no
+    lead says so (`no_data`), so a gap in the history is never drawn across."""
+    starts = [period_starts(local_dates(r.start, zone), "month") for r in evaluation.clauses]
+    span = _months_reported(evaluation, zone, np.concatenate(starts) if starts else None)
     trend = []
-    for result in evaluation.clauses:
-        months = period_starts(local_dates(result.start, zone), "month")
+    for result, months in zip(evaluation.clauses, starts, strict=True):
         rows = []
-        for month in np.unique(months):
+        for month in span:
             here = months == month
             counts = {name: int(np.count_nonzero(result.status[here] == code))
                       for name, code in (("met", MET), ("breached", BREACHED),
                                          ("pending", PENDING))}
             rows.append({"month": str(month)[:7], **counts,
-                         "attainment": _attainment(counts["met"], counts["breached"])})
+                         "attainment": _attainment(counts["met"], counts["breached"]),
+                         "no_data": not here.any()})
         trend.append({"handoff": result.handoff, "clause": result.clause,
                       "wording": _wording(evaluation, result.handoff, result.clause),
                       "months": rows})
     return trend
+
+
+def _months_reported(evaluation: Evaluation, zone: ZoneInfo,
+                     months: np.ndarray | None) -> list[np.datetime64]:
+    """The months from the first one with a handoff to the as-of time's, or the agreement's
+    last month when it ends before."""
+    if months is None or not len(months):
+        return []
+    last = local_dates(np.array([evaluation.as_of]), zone)[0]
+    effective = evaluation.policy.effective
+    if effective and effective.until:
+        last = min(last, np.datetime64(effective.until.value))
+    first = months.min().astype("datetime64[M]")
+    final = max(last.astype("datetime64[M]"), months.max().astype("datetime64[M]"))
+    return list(np.arange(first, final + 1).astype("datetime64[D]"))
 
 
 def team_summaries(evaluation: Evaluation) -> list[dict]:
@@ -219,14 +238,16 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
     commitments = measures.commitments()
     attribution = revenue.section(evaluation, include_deals=include_leads,
                                   result=measures.attribution)
-    check = TriggerCheck(measures, commitments, evaluation.now,
-                         goals=attribution["goals"] if attribution else [])
+    goals = attribution["goals"] if attribution else []
+    check = TriggerCheck(measures, commitments, evaluation.now, goals=goals)
     strikes = strike_counts(evaluation, actions)
     doc = {
         "format": FORMAT_VERSION,
         "policy": evaluation.policy.title,
         "timezone": zone.key,
         "as_of": _iso(evaluation.as_of, zone),
+        "coverage": coverage.section(evaluation, [p for c in commitments for p in c["periods"]],
+                                     goals, measures.arrivals),
         "rows": {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected},
         "summary": {
             "leads": evaluation.lead_count,
@@ -346,10 +367,13 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
     rows = doc["rows"]
     summary = doc["summary"]
     out = [
-        f"{doc['policy'] or 'Policy'}: as of {doc['as_of']}",
+        f"{doc['policy'] or 'Policy'}: as of {doc['as_of']}{_as_of_why(doc['coverage'])}",
+        *_period_lines(doc["coverage"]),
         f"history: {rows['read']} rows read, {rows['accepted']} accepted, "
         f"{rows['rejected']} rejected",
-        f"leads: {summary['leads']}, handed off: {summary['handed_off']}",
+        f"leads: {summary['leads']}{_out_of_period(doc['coverage'])}, "
+        f"handed off: {summary['handed_off']}",
+        *(f"warning: {w}" for w in doc["coverage"]["warnings"]),
     ]
     out += ["", "in short:"] + [f"  {sentence}" for sentence in headline(summary["owed"])]
     out += ["", "clauses, worst first (met / breached / pending, attainment of decided leads):"]
@@ -387,6 +411,41 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
     return "\n".join(out) + "\n"
 
 
+def _as_of_why(covered: dict) -> str:
+    if covered["as_of"] == "given":
+        return " (as given: later events are ignored)"
+    latest = covered["latest_event"]
+    return f" (the latest event in the history, a {latest})" if latest else \
+        " (the history has no event)"
+
+
+def _period_lines(covered: dict) -> list[str]:
+    """The agreement's period and the days the history's leads cover, in one line."""
+    effective = covered["effective"]
+    parts = []
+    if effective:
+        parts.append(f"agreement in force {effective['start']}"
+                     + (f" to {effective['until']}" if effective["until"] else " onwards"))
+    if covered["leads_from"]:
+        parts.append(f"data ends {covered['leads_until']} (leads came in from "
+                     f"{covered['leads_from']})")
+    return ["; ".join(parts)] if parts else []
+
+
+def _out_of_period(covered: dict) -> str:
+    """Leads the agreement was not in force for: counted, named, not judged."""
+    leads, effective = covered["leads"], covered["effective"]
+    if not leads["before"] and not leads["after"]:
+        return ""
+    said = []
+    if leads["before"]:
+        said.append(f"{leads['before']} before {effective['start']}")
+    if leads["after"]:
+        said.append(f"{leads['after']} after {effective['until']}")
+    return (f" ({leads['in_period']} in the agreement's period, {' and '.join(said)}: "
+            "out of period, not judged)")
+
+
 def text_bar(percent: float | None, width: int = 10) -> str:
     """A bar a terminal can show, in plain ASCII so that any console encoding prints it."""
     if percent is None:
@@ -406,8 +465,10 @@ def _trend_text(trend: list[dict]) -> list[str]:
            "  " + " " * width + "".join(f"  {month:>7}" for month in months)]
     for item in decided:
         by_month = {m["month"]: m["attainment"] for m in item["months"]}
-        cells = "".join("        -" if by_month.get(month) is None
-                        else f"  {by_month[month]:>6.1f}%" for month in months)
+        no_data = {m["month"] for m in item["months"] if m.get("no_data")}
+        cells = "".join("  no data" if month in no_data else "        -"
+                        if by_month.get(month) is None else f"  {by_month[month]:>6.1f}%"
+                        for month in months)
         out.append(f"  {(item['handoff'] + ': ' + item['clause']).ljust(width)}{cells}")
     return out
 
@@ -418,12 +479,11 @@ def _commitments_text(doc: dict) -> list[str]:
     out = ["", "commitments (delivered / goal per period):"]
     for period in doc["periods"]:
         commitment = period["commitment"]
-        state = ("missed" if period["counts_as_miss"] else
-                 "missed, in grace" if period["missed"] else
-                 "in progress" if not period["complete"] else "met")
+        state = coverage.verdict(period, period["delivered"] >= period["goal"])
+        done = "-" if period["attainment"] is None else f"{period['delivered']:g}"
+        attainment = "" if period["attainment"] is None else f" ({period['attainment']}%)"
         out.append(f"  {commitment['from']} to {commitment['to']}: {commitment['deliver']} "
-                   f"{period['start']}  {period['delivered']:g} / {period['goal']:g} "
-                   f"({period['attainment']}%) {state}")
+                   f"{period['start']}  {done} / {period['goal']:g}{attainment} {state}")
     return out
 
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl import coverage
 from sla_dsl import model as m
 from sla_dsl.attribution import (
     ROLLUPS,
@@ -94,8 +95,8 @@ def share_revenue(evaluation: Evaluation, result: Attribution, share: m.Share) -
 def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoal) -> dict:
     """The revenue goal period by period. A complete period is missed when the revenue won in
     it is below the goal, or a party's sourced or attributed revenue (as its share reads)
-    below its share of the goal; the first `grace` periods of `on miss of goal` do not
-    count."""
+    below its share of the goal, and the history covers it (a month with no event at all has
+    no data); the first `grace` periods of `on miss of goal` do not count."""
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
     as_of = local_time(evaluation.as_of, zone).date()
     dates = local_dates(result.won_at, zone)
@@ -109,7 +110,9 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
     credits, escalate = _owed(evaluation.policy)
     periods = []
     start = period_start(dt.datetime.combine(first, dt.time()), goal.per)
-    while start <= as_of:
+    last = min(as_of, effective.until.value) if effective and effective.until else as_of
+    covered = coverage.any_events(evaluation)  # revenue is dated by the win: any event counts
+    while start <= last:
         end = period_end(start, goal.per)
         inside = (dates >= np.datetime64(start)) & (dates < np.datetime64(end))
         won = int(result.cents[inside].sum()) / 100
@@ -121,17 +124,25 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
                           "reading": share.measure, "goal": wanted, "measured": got,
                           "attainment": _percent(got, wanted)})
         complete = end <= as_of
-        missed = complete and (won < target or any(s["measured"] < s["goal"] for s in parts))
+        data = covered.state(start, end)
+        missed = complete and data == coverage.FULL and (
+            won < target or any(s["measured"] < s["goal"] for s in parts))
         counts = missed and len(periods) >= grace
         periods.append({"start": start.isoformat(), "end": end.isoformat(), "goal": target,
                         "revenue": won, "attainment": _percent(won, target),
                         "deals": int(inside.sum()), "shares": parts, "complete": complete,
-                        "missed": missed, "in_grace": len(periods) < grace,
+                        "data": data, "missed": missed, "in_grace": len(periods) < grace,
                         "counts_as_miss": counts, "credits_owed": credits if counts else [],
                         "escalate_to": escalate if counts else []})
         start = end
     return {"goal": target, "currency": goal.amount.currency, "per": goal.per,
             "periods": periods}
+
+
+def goal_reached(period: dict) -> bool:
+    """The revenue won reached the goal, and each party's measured revenue its share."""
+    return period["revenue"] >= period["goal"] and all(
+        s["measured"] >= s["goal"] for s in period["shares"])
 
 
 # ============================================================================ recalculation
@@ -156,12 +167,14 @@ def generated_leads(evaluation: Evaluation, party: str | None,
     disagree."""
     history = evaluation.history
     generated = np.zeros(evaluation.lead_count, dtype=bool)
+    worked = evaluation.handoff if evaluation.handoff_any_period is None \
+        else evaluation.handoff_any_period  # revenue is dated by the win, whenever the lead came
     if party == marketing:
         engaged = (history.event == EVENT_CODE["engaged"]) & (history.at <= evaluation.as_of)
         generated[history.lead[engaged]] = True
     for handoff in evaluation.policy.handoffs:
         if party is not None and handoff.sender and handoff.sender.value == party:
-            generated |= evaluation.handoff == handoff.label
+            generated |= worked == handoff.label
     return generated
 
 
@@ -289,9 +302,7 @@ def _goals_text(doc: dict) -> list[str]:
         for period in goal["periods"]:
             shares = "; ".join(f"{s['party']} {s['reading']} {s['measured']:,.0f} / "
                                f"{s['goal']:,.0f}" for s in period["shares"])
-            state = ("missed" if period["counts_as_miss"] else "missed, in grace"
-                     if period["missed"] else "in progress" if not period["complete"]
-                     else "met")
+            state = coverage.verdict(period, goal_reached(period))
             out.append(f"    {period['start']}  {period['revenue']:,.0f} / {period['goal']:,.0f}"
                        + (f"; {shares}" if shares else "") + f"  {state}")
     return out

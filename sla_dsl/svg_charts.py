@@ -26,10 +26,12 @@ _MARGIN_LEFT, _MARGIN_RIGHT, _MARGIN_TOP, _MARGIN_BOTTOM = 56, 16, 34, 44
 @dataclass(frozen=True)
 class Series:
     """One line of a line chart. `kind` is `line`, `step` (a cumulative count, held flat until
-    it changes), `goal` (dashed) or `points` (markers only, for sparse daily readings)."""
+    it changes), `goal` (dashed) or `points` (markers only, for sparse daily readings). A
+    point whose value is None is a period with no data: the line breaks there instead of
+    drawing straight across it."""
 
     name: str
-    points: Sequence[tuple[float, float]]
+    points: Sequence[tuple[float, float | None]]
     kind: str = "line"
     colour: str = "actual"
 
@@ -101,7 +103,7 @@ def line_chart(ident: str, title: str, desc: str, series: Sequence[Series], *,
     """Lines over a numeric x axis (a day number, say) from 0 up, with the caller's x ticks."""
     left, right = _MARGIN_LEFT, width - _MARGIN_RIGHT
     top, bottom = _MARGIN_TOP, height - _MARGIN_BOTTOM
-    highest = max((y for s in series for _, y in s.points), default=0.0)
+    highest = max((y for s in series for _, y in s.points if y is not None), default=0.0)
     y_ticks = nice_ticks(highest)
     y_top = y_ticks[-1]
     x_low, x_high = x_range
@@ -134,11 +136,24 @@ def line_chart(ident: str, title: str, desc: str, series: Sequence[Series], *,
     return "\n".join(out)
 
 
+def _runs(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
+    """The stretches of a series between its gaps (points with no value), in x order."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for x, y in sorted(points, key=lambda p: p[0]):
+        if y is None:
+            runs.append([])
+        else:
+            runs[-1].append((x, y))
+    return [run for run in runs if run]
+
+
 def _series(item: Series, px, py) -> list[str]:
+    return [line for run in _runs(item.points) for line in _run(item, run, px, py)]
+
+
+def _run(item: Series, points: list[tuple[float, float]], px, py) -> list[str]:
+    """One unbroken stretch: a polyline, or a marker where a stretch is a single point."""
     colour = COLOURS[item.colour]
-    points = sorted(item.points)
-    if not points:
-        return []
     if item.kind == "points" or len(points) == 1:
         return [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>'
                 for x, y in points]

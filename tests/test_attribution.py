@@ -264,12 +264,21 @@ def test_the_revenue_goal_is_measured_with_each_share(tmp_path, reading, measure
     assert sheet["overall"]["share"] == 100.0 and sheet["overall"]["credited_share"] == 33.3
 
 
+GOAL_IN_A_ROW = ('effective 2026-01-01\ngoal revenue 200 USD per month {\n'
+                 "  marketing share 25%\n}\non miss of goal {\n  grace 1 month\n}\n"
+                 "review when goal missed 2 months in a row\n")
+APRIL_15 = 1776268800 * 10**6  # 2026-04-15T16:00Z
+# a lead worked from January to the as-of time, never won: the history covers every month
+WORKED_ALL_YEAR = """\
+L2,2026-01-05T09:00:00-05:00,created,,,,
+L2,2026-02-03T09:00:00-05:00,engaged,wren,webinar-101,webinar,
+L2,2026-04-15T11:00:00-04:00,lost,Bo,,,
+"""
+
+
 def test_goal_missed_in_a_row_reads_the_revenue_goal(tmp_path):
-    extra = ('effective 2026-01-01\ngoal revenue 200 USD per month {\n  marketing share 25%\n}\n'
-             "on miss of goal {\n  grace 1 month\n}\n"
-             "review when goal missed 2 months in a row\n")
-    april = 1776268800 * 10**6  # 2026-04-15T16:00Z
-    doc = document(_evaluated(tmp_path, "linear", THREE_TOUCHES, extra, as_of=april))
+    doc = document(_evaluated(tmp_path, "linear", THREE_TOUCHES + WORKED_ALL_YEAR,
+                              GOAL_IN_A_ROW, as_of=APRIL_15))
     periods = doc["attribution"]["goals"][0]["periods"]
     assert [(p["start"], p["revenue"], p["missed"], p["counts_as_miss"]) for p in periods] == [
         ("2026-01-01", 0.0, True, False), ("2026-02-01", 0.0, True, True),
@@ -277,6 +286,20 @@ def test_goal_missed_in_a_row_reads_the_revenue_goal(tmp_path):
     [review] = doc["triggers"]
     assert review["triggered"]
     assert review["readings"] == ["longest run of counted misses of goal: 2 months"]
+
+
+def test_a_goal_month_the_history_does_not_cover_is_not_missed(tmp_path):
+    """Only March has events (the 2nd to the 6th) and the as-of time is 15 April: January and
+    February have no data, March only partial data, so no month is a counted miss."""
+    doc = document(_evaluated(tmp_path, "linear", THREE_TOUCHES, GOAL_IN_A_ROW,
+                              as_of=APRIL_15))
+    periods = doc["attribution"]["goals"][0]["periods"]
+    assert [(p["start"], p["data"], p["missed"]) for p in periods] == [
+        ("2026-01-01", "none", False), ("2026-02-01", "none", False),
+        ("2026-03-01", "partial", False), ("2026-04-01", "none", False)]
+    [review] = doc["triggers"]
+    assert not review["triggered"]
+    assert "partial data, not judged" in render_text(doc)
 
 
 # ---------------------------------------------------------------------------- checks

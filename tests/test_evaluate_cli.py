@@ -37,17 +37,24 @@ def test_text_report_leads_with_the_worst_clause(capsys):
     code, out, _ = run(capsys, POLICY, "--history", HISTORY)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("Company X: marketing and sales: as of 2026-")
-    assert "2164 rows read, 2164 accepted, 0 rejected" in lines[1]
+    # the first lines say what the as-of time is, what the agreement and the data cover
+    assert lines[:3] == [
+        "Company X: marketing and sales: as of 2026-05-27T15:29:52-04:00 (the latest event in "
+        "the history, a won)",
+        "agreement in force 2026-01-01 to 2026-12-31; data ends 2026-04-03 (leads came in "
+        "from 2026-01-05)",
+        "history: 2164 rows read, 2164 accepted, 0 rejected"]
     # what is owed and what fired comes before the tables it sums up
     short = lines.index("in short:")
     assert lines[short + 1] == "  348 breaches, 0 pending and 425 met, over 7 clauses of 271 leads."
-    table = next(i for i, line in enumerate(lines) if line.startswith("clauses, worst first"))
+    table = lines.index("clauses, worst first (met / breached / pending, attainment of decided "
+                        "leads):")
     assert short < table
     first_clause = lines[table + 1]
     assert first_clause.strip().startswith("hot: touches")  # the lowest attainment first
     assert "owners with the most breaches" in out
-    assert "cancel when deliver missed 3 months in a row: TRIGGERED" in out
+    # April's leads stop on the 3rd and May has none: two counted misses, not three in a row
+    assert "cancel when deliver missed 3 months in a row: not triggered" in out
 
 
 def test_json_has_the_documented_shape(company_x_json):
@@ -142,8 +149,11 @@ def test_full_olist_data_end_to_end(capsys):
     records = 2 * 8000 + 2 * 842
     assert doc["rows"] == {"read": records, "accepted": records - 1, "rejected": 1}
     assert doc["summary"]["leads"] == 8000
-    won = next(s for s in doc["funnel"] if s["stage"] == "won")
-    assert won["leads"] == 841  # the deal won before its first contact is rejected
+    # the 2,002 MQLs of 2017 came in before the agreement is in force: counted, not judged
+    assert doc["coverage"]["leads"] == {"in_period": 5998, "before": 2002, "after": 0}
+    lead, won = doc["funnel"][0], next(s for s in doc["funnel"] if s["stage"] == "won")
+    # of the 841 wins (the deal won before its first contact is rejected), 780 are of 2018 MQLs
+    assert (lead["leads"], won["leads"]) == (5998, 780)
 
 
 def test_the_example_history_is_what_the_generator_makes(tmp_path):
@@ -166,6 +176,10 @@ def test_the_documented_json_keys_are_the_real_ones(company_x_json):
     for key in ("speed", "depth"):
         assert set(example["follow_up"][key][0]) == set(company_x_json["follow_up"][key][0])
     assert set(example["summary"]["teams"][0]) == set(company_x_json["summary"]["teams"][0])
+    assert set(example["coverage"]) == set(company_x_json["coverage"])
+    assert set(example["coverage"]["leads"]) == set(company_x_json["coverage"]["leads"])
+    assert set(example["summary"]["by_month"][0]["months"][0]) == set(
+        company_x_json["summary"]["by_month"][0]["months"][0])
 
 
 def test_bulk_timestamps_read_like_single_ones():
