@@ -55,8 +55,11 @@ import pyarrow.compute as pc
 
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.history import (
+    EARLIEST_US,
     EVENT_CODE,
     EVENTS,
+    LATEST_US,
+    SUPPORTED_TIMES,
     History,
     HistoryError,
     Reject,
@@ -71,8 +74,10 @@ __all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", 
 _US = 1_000_000
 _DAY_US = 86_400 * _US
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-_MIN_US = (dt.date(1, 1, 5).toordinal() - _EPOCH_ORDINAL) * _DAY_US
-_MAX_US = (dt.date(9999, 12, 25).toordinal() - _EPOCH_ORDINAL) * _DAY_US
+# Walls are checked against the range before they are resolved (no offset table is built out
+# to the year 9999), with a day to spare for any UTC offset; instants after, exactly.
+_MIN_WALL_US = EARLIEST_US - _DAY_US
+_MAX_WALL_US = LATEST_US + _DAY_US
 _BOM = b"\xef\xbb\xbf"
 _CREATED = EVENT_CODE["created"]
 
@@ -597,9 +602,10 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, zone: ZoneInfo
             v, z, k, first_try = _parse_chunk(chunk, first_try)
             values[start:end], naive[start:end], ok[start:end] = v, z, k
             start = end
-    ok &= (values >= _MIN_US) & (values <= _MAX_US)
+    ok &= (values >= _MIN_WALL_US) & (values <= _MAX_WALL_US)
     if naive.any():
         values[naive & ok] = _resolve_walls(values[naive & ok], zone)
+    ok &= (values >= EARLIEST_US) & (values <= LATEST_US)
     return values, ok
 
 
@@ -842,8 +848,8 @@ class _Part:
             else:
                 result = parse_time(text)
                 out.append(result if isinstance(result, str)
-                           else f"time '{text}' is out of range (supported: 0001-01-05 "
-                                f"to 9999-12-24)")
+                           else f"time '{text}' is out of range (supported: "
+                                f"{SUPPORTED_TIMES})")
         return out
 
     def raw(self, rows: np.ndarray) -> list[dict[str, str]]:

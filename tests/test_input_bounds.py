@@ -106,3 +106,110 @@ def test_shipped_policies_patterns_all_run(capsys):
     for policy in sorted((ROOT / "policies").glob("*.sla")):
         assert main(["check", str(policy)]) in (0, 1)
     assert "E404" not in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- 2. timestamps in range
+
+FAR_TIMES = {  # at -> why it is out (or None: in range, the first and last supported days)
+    "9999-01-05T15:43:02Z": "out of range",
+    "0001-01-05": "out of range",
+    "2200-12-31T23:00:00-05:00": "out of range",  # 2201-01-01 04:00 UTC
+    "1899-12-31T23:59:59Z": "out of range",
+    "1900-01-01T00:00:00Z": None,
+    "2200-12-31T23:59:59Z": None,
+}
+
+
+def _far_rows() -> list[dict[str, str]]:
+    return [{"lead_id": f"F{i}", "at": at, "event": "created"}
+            for i, at in enumerate(FAR_TIMES)]
+
+
+def _check_far_rejects(history, short_rows: int = 0) -> None:
+    """The out-of-range rows rejected with row number and reason; every row counted once."""
+    bad = [at for at, why in FAR_TIMES.items() if why]
+    far = [r for r in history.rejects if "out of range" in r.reason]
+    assert [r.row for r in far] == [i + 1 for i, why in enumerate(FAR_TIMES.values()) if why]
+    for reject, at in zip(far, bad, strict=True):
+        assert reject.reason == (f"time '{at}' is out of range (supported: 1900-01-01 to "
+                                 f"2200-12-31 UTC)")
+    _check_counted(history, len(FAR_TIMES) + short_rows, len(bad) + short_rows)
+
+
+def _check_counted(history, rows: int, rejected: int) -> None:
+    """Rows in = events accepted + rows rejected, against the rows really in the file."""
+    counts = history.counts
+    assert (counts.read, counts.rejected) == (rows, rejected)
+    assert len(history) == counts.accepted == rows - rejected
+
+
+def test_times_outside_the_supported_range_are_rejected_on_every_reader(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = _far_rows()
+    text = "lead_id,at,event\n" + "".join(f"{r['lead_id']},{r['at']},created\n" for r in rows)
+    (tmp_path / "fast.csv").write_text(text)
+    (tmp_path / "slow.csv").write_text(text + "S1,2026-01-05\n")  # a short row: row by row
+    (tmp_path / "fast.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "slow.jsonl").write_text("".join(json.dumps({**r, "x": [1]}) + "\n"
+                                                 for r in rows))
+    pq.write_table(pa.table({k: [r[k] for r in rows] for k in rows[0]}),
+                   tmp_path / "text.parquet")
+    for name in ["fast.csv", "slow.csv", "fast.jsonl", "slow.jsonl", "text.parquet"]:
+        _check_far_rejects(load_history([tmp_path / name], timezone="America/New_York"),
+                           short_rows=name == "slow.csv")
+
+
+def test_typed_parquet_times_outside_the_range_are_rejected(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    times = [dt.datetime(9999, 12, 30, tzinfo=dt.UTC), dt.datetime(1, 1, 5, tzinfo=dt.UTC),
+             dt.datetime(2026, 1, 5, tzinfo=dt.UTC)]
+    pq.write_table(pa.table({"lead_id": ["A", "B", "C"], "event": ["created"] * 3,
+                             "at": pa.array(times, pa.timestamp("us", "UTC"))}),
+                   tmp_path / "typed.parquet")
+    history = load_history([tmp_path / "typed.parquet"], timezone="UTC")
+    assert [(r.row, "out of range" in r.reason) for r in history.rejects] == [(1, True),
+                                                                             (2, True)]
+    assert history.counts.accepted == 1
+
+
+def test_a_mapped_export_dated_far_away_is_rejected(tmp_path):
+    source = ROOT / "examples" / "olist"
+    lines = (source / "olist_marketing_qualified_leads_dataset.csv").read_text().splitlines()
+    lines[1:3] = [lines[1].replace(lines[1].split(",")[1], "9999-01-05"),
+                  lines[2].replace(lines[2].split(",")[1], "0001-01-05")]
+    (tmp_path / "olist_marketing_qualified_leads_dataset.csv").write_text("\n".join(lines))
+    for name in ["mapping.toml", "olist_closed_deals_dataset.csv"]:
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    from sla_dsl.mapping import load_mapping
+
+    history = load_history([], timezone="UTC", mapping=load_mapping(tmp_path / "mapping.toml"))
+    mqls = [r for r in history.rejects if r.source.endswith("leads_dataset.csv")]
+    assert [(r.row, r.column) for r in mqls] == [(1, "first_contact_date")] * 2 + [
+        (2, "first_contact_date")] * 2  # created and handoff both read that date
+    assert all("out of range (supported: 1900-01-01 to 2200-12-31 UTC)" in r.reason
+               for r in mqls)
+    assert history.counts.read == history.counts.accepted + history.counts.rejected
+
+
+def test_a_row_dated_9999_or_0001_is_a_reject_not_a_runaway(tmp_path):
+    history = _history_head(tmp_path, extra=("L1,9999-01-05T15:43:02Z,created,,,,,,,,,,,,,,\n"
+                                             "L2,0001-01-05,created,,,,,,,,,,,,,,\n"))
+    result = _run("evaluate", str(POLICY), "--history", str(history), "--format", "json")
+    assert result.returncode in (0, 1), result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["rows"] == {"read": 201, "accepted": 199, "rejected": 2}
+    assert doc["as_of"].startswith("2026-")
+
+
+@pytest.mark.parametrize("as_of", ["9999-01-01", "0001-01-05T00:00Z", "1899-12-31T23:00Z"])
+def test_as_of_outside_the_range_is_a_usage_error(capsys, as_of):
+    assert main(["evaluate", str(POLICY), "--history", str(HISTORY), "--as-of", as_of]) == 2
+    err = capsys.readouterr().err
+    assert f"--as-of '{as_of}' is outside the supported times, 1900-01-01 to 2200-12-31 UTC" \
+        in err
