@@ -43,7 +43,7 @@ import datetime as dt
 import difflib
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +79,16 @@ _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _MIN_WALL_US = EARLIEST_US - _DAY_US
 _MAX_WALL_US = LATEST_US + _DAY_US
 _BOM = b"\xef\xbb\xbf"
+
+# Bounds on one record, so that one hostile row costs a reject, not the process: a value (a
+# cell, a JSON field) of more than MOST_VALUE_BYTES of UTF-8, a line (a CSV row's line, a JSON
+# Lines line) of more than MOST_LINE_BYTES, or JSON nested deeper than MOST_JSON_DEPTH (the
+# record's own object is level 1) is a rejected row. Nesting is measured before any parser
+# sees the line: parsers recurse, and 30,000 levels overflow the stack.
+MOST_VALUE_BYTES = 1 << 20
+MOST_LINE_BYTES = 16 << 20
+MOST_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _CREATED = EVENT_CODE["created"]
 
 # Event codes of records that are not events (negative, so never a valid code).
@@ -375,16 +385,32 @@ def _read_csv(path: Path, spec: SourceSpec,
     return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
 
 
+_LINE_TOO_LONG = "\x00a line longer than the limit\x00"
+
+
+def _bounded_lines(handle) -> Iterator[str]:
+    """The file's lines for the csv module, each read with a limit: a line longer than
+    MOST_LINE_BYTES characters is skipped to its end and stands as `_LINE_TOO_LONG`, so that a
+    line of a gigabyte is never held in memory."""
+    while line := handle.readline(MOST_LINE_BYTES + 1):
+        if len(line) > MOST_LINE_BYTES and not line.endswith(("\n", "\r")):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(("\n", "\r")):
+                pass
+            yield _LINE_TOO_LONG + "\n"
+        else:
+            yield line
+
+
 def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
     """Row by row with the csv module: exact row numbers, and the rows Arrow refused become
-    rejects (wrong number of values, bytes that are not UTF-8)."""
-    csv.field_size_limit(1 << 30)
+    rejects (wrong number of values, bytes that are not UTF-8, a value or line too long)."""
+    csv.field_size_limit(MOST_VALUE_BYTES)
     columns: list[list[str | None]] = [[] for _ in header]
     rows: list[int] = []
     broken: list[Reject] = []
     number = 0
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(_bounded_lines(handle))
         next(reader, None)
         while True:
             try:
@@ -392,13 +418,23 @@ def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
             except StopIteration:
                 break
             except csv.Error as exc:
-                raise HistoryError(f"{path}: line {reader.line_num}: not CSV ({exc})\n  help: "
-                                   f"check the quotes on that line") from None
+                if "field limit" not in str(exc):
+                    raise HistoryError(f"{path}: line {reader.line_num}: not CSV ({exc})\n"
+                                       f"  help: check the quotes on that line") from None
+                number += 1
+                broken.append(Reject(str(path), number, f"a value is longer than "
+                                     f"{MOST_VALUE_BYTES:,} bytes; longer values are not read",
+                                     {}))
+                continue
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue
             number += 1
             reason = None
-            if any(_not_utf8(v) for v in values):
+            if values == [_LINE_TOO_LONG]:
+                values = []
+                reason = (f"line is longer than {MOST_LINE_BYTES:,} characters; longer lines "
+                          f"are not read")
+            elif any(_not_utf8(v) for v in values):
                 values = [_repaired(v) for v in values]
                 reason = "row is not valid UTF-8 text"
             elif len(values) != len(header):
@@ -437,6 +473,8 @@ def _read_jsonl(path: Path) -> _Read:
     data = path.read_bytes()
     if data.startswith(_BOM):
         data = data[len(_BOM):]
+    if _may_be_unbounded(data):
+        return _read_jsonl_slowly(path, data)
     try:
         # Infer the columns from the first lines, then read everything with text columns as
         # text: left to itself Arrow would turn `at` into timestamps and drop the offsets.
@@ -457,6 +495,39 @@ def _read_jsonl(path: Path) -> _Read:
 
 class _SlowPath(Exception):
     pass
+
+
+def _may_be_unbounded(data: bytes) -> bool:
+    """Whether some line may be nested deeper than a record may be, judged from counts made at
+    C speed: a line nests no deeper than it has `[` and `{`, and most files have one `{` a line
+    and no `[`. The slow path then measures each line. (A line longer than Arrow's block
+    sends Arrow to the slow path by itself.)"""
+    lines = data.count(b"\n") + 1
+    return data.count(b"{") + data.count(b"[") - lines >= MOST_JSON_DEPTH - 1
+
+
+def _json_depth(line: bytes) -> int:
+    """How deep the line's arrays and objects nest, without parsing it (strings, which may hold
+    brackets, are skipped); only called on lines with many brackets."""
+    import numpy as np
+
+    bare = np.frombuffer(_JSON_STRING.sub(b'""', line), dtype=np.uint8)
+    step = (bare == ord("[")).astype(np.int32) + (bare == ord("{"))
+    step -= (bare == ord("]")).astype(np.int32) + (bare == ord("}"))
+    return int(np.cumsum(step).max(initial=0))
+
+
+def _unbounded_line(line: bytes) -> str | None:
+    """Why a JSON Lines line is not read (too long, nested too deep), or None."""
+    if len(line) > MOST_LINE_BYTES:
+        return (f"line is {len(line):,} bytes long; lines of more than {MOST_LINE_BYTES:,} "
+                f"bytes are not read")
+    if line.count(b"[") + line.count(b"{") > MOST_JSON_DEPTH:
+        depth = _json_depth(line)
+        if depth > MOST_JSON_DEPTH:
+            return (f"line nests arrays or objects {depth:,} deep; records nested more than "
+                    f"{MOST_JSON_DEPTH} deep are not read")
+    return None
 
 
 def _plain_scalar(kind: pa.DataType) -> bool:
@@ -498,7 +569,10 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
         if not line.strip():
             continue
         number += 1
-        reason = None
+        reason = _unbounded_line(line)
+        if reason is not None:
+            broken.append(Reject(str(path), number, reason, {"line": _clipped(line.strip())}))
+            continue
         try:
             text = line.decode("utf-8")
             value = json.loads(text)
@@ -506,6 +580,8 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
             text, reason = line.decode("utf-8", "replace"), "line is not valid UTF-8 text"
         except json.JSONDecodeError as exc:
             reason = f"line is not valid JSON: {exc.msg} at character {exc.colno}"
+        except ValueError as exc:  # a number of more than 4300 digits
+            reason = f"line is not valid JSON: {exc}"
         else:
             if not isinstance(value, dict):
                 kind = {list: "an array", str: "a string"}.get(type(value), "a single value")
@@ -525,6 +601,17 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
                 column.append(None)
     table = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
     return _Read(path, table, np.array(rows, dtype=np.int64), broken)
+
+
+def _clipped(raw: bytes | str, keep: int = 200) -> str:
+    """A value as a reject shows it: whole when short, else its start and its size, so that a
+    rejected line of 100 MB is not copied into every report of it."""
+    if len(raw) <= MOST_VALUE_BYTES:
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    start = raw[:keep]
+    if isinstance(start, bytes):
+        start = start.decode("utf-8", "replace")
+    return f"{start}... ({len(raw):,} {'bytes' if isinstance(raw, bytes) else 'characters'})"
 
 
 def _read_parquet(path: Path, spec: SourceSpec) -> _Read:
@@ -797,6 +884,7 @@ class _Part:
     lookups: dict[str, pa.Array]
     mapped: bool
     zone: ZoneInfo
+    oversize: np.ndarray | None = None  # per record: a value of it is too long to be read
 
     def rows_in_table(self, records: np.ndarray) -> np.ndarray:
         return records if self.table_row is None else self.table_row[records]
@@ -809,6 +897,8 @@ class _Part:
         bad = self.lead.codes < 0
         bad |= self.event < 0
         bad |= ~self.time_ok
+        if self.oversize is not None:
+            bad |= self.oversize
         return bad
 
     def reason_key(self, i: int, raw: dict[str, str]) -> tuple:
@@ -816,12 +906,16 @@ class _Part:
         column = self.column_of(i)
         time = self.spec.events[column].at if column >= 0 else self.spec.at
         return (bool(self.lead.codes[i] < 0), int(self.event[i]), column,
+                self.oversize is not None and bool(self.oversize[i]),
                 raw.get(self.spec.event) if self.event[i] == _UNKNOWN_EVENT else None,
                 None if self.time_ok[i] else raw.get(time))
 
     def reasons(self, i: int, raw: dict[str, str]) -> list[str]:
         """Why record `i` (whose raw values are `raw`) is rejected."""
         out = []
+        if self.oversize is not None and self.oversize[i]:
+            out.append(f"a value is longer than {MOST_VALUE_BYTES:,} bytes; longer values are "
+                       f"not read")
         if self.lead.codes[i] < 0:
             out.append("missing lead id")
         code = int(self.event[i])
@@ -857,7 +951,8 @@ class _Part:
         index = pa.array(rows, pa.int64())
         table = _as_text(self.read.table.take(index))
         names = list(table.column_names) + list(self.lookups)
-        columns = [pc.fill_null(pc.cast(c, pa.string()), "").to_pylist() for c in table.columns]
+        columns = [[_clipped(v) for v in pc.fill_null(pc.cast(c, pa.string()), "").to_pylist()]
+                   for c in table.columns]
         columns += [pc.fill_null(pc.cast(v.take(index), pa.string()), "").to_pylist()
                     for v in self.lookups.values()]
         return [dict(zip(names, values, strict=True))
@@ -976,9 +1071,10 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
             actor = (_encode(column(spec.actor)) if spec.actor in columns
                      else _Coded(np.full(n, -1, dtype=np.int32), pa.array([], pa.string())))
         lead = pending.result()
+    oversize = _oversize_rows(table)
     if not spec.wide:
         return _Part(spec, read, index, None, None, lead, at, ok, events, actor, fields,
-                     lookups, mapped, zone)
+                     lookups, mapped, zone, oversize)
 
     # A wide export: each non-empty date cell is a record, in (row, mapping order) order.
     k = len(spec.events)
@@ -1026,7 +1122,31 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     actor = _Coded(actor_codes, actor_dictionary)
     return _Part(spec, read, index, rec_rows, rec_cols, lead.take(rec_rows), at, ok, event,
                  actor, {name: coded.take(rec_rows) for name, coded in fields.items()},
-                 lookups, mapped, zone)
+                 lookups, mapped, zone, None if oversize is None else oversize[rec_rows])
+
+
+def _oversize_rows(table: pa.Table) -> np.ndarray | None:
+    """Per row, whether a text value of it is longer than MOST_VALUE_BYTES; None when no value
+    is (the usual case, told from each column's, or dictionary's, longest value)."""
+    out = None
+    for column in table.columns:
+        if not (pa.types.is_string(column.type) or pa.types.is_dictionary(column.type)):
+            continue
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        start = 0
+        for chunk in chunks:
+            values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+            longest = pc.max(pc.binary_length(values)).as_py() if len(values) else None
+            if longest is not None and longest > MOST_VALUE_BYTES:
+                long = pc.fill_null(pc.greater(pc.binary_length(values), MOST_VALUE_BYTES),
+                                    False)
+                if pa.types.is_dictionary(chunk.type):
+                    long = pc.fill_null(pc.take(long, chunk.indices), False)
+                if out is None:
+                    out = np.zeros(table.num_rows, dtype=bool)
+                out[start:start + len(chunk)] |= np.asarray(long)
+            start += len(chunk)
+    return out
 
 
 def _event_codes(column: pa.ChunkedArray | pa.Array, names: dict[str, str]) -> np.ndarray:

@@ -5,6 +5,7 @@ Each test feeds the shipped policies and example histories with one hostile thin
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -213,3 +214,78 @@ def test_as_of_outside_the_range_is_a_usage_error(capsys, as_of):
     err = capsys.readouterr().err
     assert f"--as-of '{as_of}' is outside the supported times, 1900-01-01 to 2200-12-31 UTC" \
         in err
+
+
+# ---------------------------------------------------------------- 3. nesting and sizes
+
+def _jsonl_rows(rows: int = 3) -> list[str]:
+    """The example history's first events as JSON Lines."""
+    with HISTORY.open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return [json.dumps({k: v for k, v in next(reader).items() if v}) for _ in range(rows)]
+
+
+@pytest.mark.parametrize("depth", [65, 10_000, 30_000])
+def test_a_deeply_nested_json_line_is_a_reject_not_a_crash(tmp_path, depth):
+    """30,000 levels overflowed the C stack (exit 139); 10,000 raised RecursionError."""
+    lines = _jsonl_rows()
+    junk = "[" * depth + "]" * depth
+    lines.insert(1, lines[0][:-1] + f', "notes": {junk}}}')
+    path = tmp_path / "deep.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = _run("evaluate", str(POLICY), "--history", str(path), "--format", "json",
+                  "--rejects", str(tmp_path / "rejects.csv"))
+    assert result.returncode in (0, 1), result.stderr
+    assert json.loads(result.stdout)["rows"] == {"read": 4, "accepted": 3, "rejected": 1}
+    with (tmp_path / "rejects.csv").open() as handle:
+        (reject,) = csv.DictReader(handle)
+    assert reject["row"] == "2"
+    assert reject["reason"] == (f"line nests arrays or objects {depth + 1:,} deep; records "
+                                f"nested more than 64 deep are not read")
+
+
+def test_brackets_inside_strings_and_moderate_nesting_are_data(tmp_path):
+    lines = _jsonl_rows()
+    lines[1] = lines[1][:-1] + ', "notes": "' + "[" * 500 + '", "tags": ' + "[" * 60 + \
+        "]" * 60 + "}"
+    path = tmp_path / "fine.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    history = load_history([path], timezone="UTC")
+    _check_counted(history, 3, 0)
+    assert history.fields["notes"][1] == "[" * 500
+
+
+def test_a_json_number_of_5000_digits_is_a_reject(tmp_path):
+    lines = _jsonl_rows()
+    lines[1] = lines[1][:-1] + ', "score": ' + "9" * 5000 + ', "tags": [1]}'
+    path = tmp_path / "digits.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    history = load_history([path], timezone="UTC")
+    _check_counted(history, 3, 1)
+    assert history.rejects[0].row == 2 and "not valid JSON" in history.rejects[0].reason
+
+
+def test_long_values_and_lines_are_rejects_on_every_reader(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    big = "x" * (2 << 20)  # 2 MiB: over the 1 MiB a value may hold
+    text = (f"lead_id,at,event,notes\nA,2026-01-05T10:00Z,created,short\n"
+            f"B,2026-01-05T10:00Z,created,{big}\nC,2026-01-05T10:00Z,created,\n")
+    (tmp_path / "fast.csv").write_text(text)  # Arrow reads the row whole: a long value
+    (tmp_path / "line.csv").write_text(text.replace(big, "y," * (9 << 20)))  # 18 MiB line
+    pq.write_table(pa.table({"lead_id": ["A", "B", "C"], "at": ["2026-01-05T10:00Z"] * 3,
+                             "event": ["created"] * 3, "notes": ["short", big, None]}),
+                   tmp_path / "text.parquet")
+    (tmp_path / "big.jsonl").write_text("".join(
+        json.dumps({"lead_id": k, "at": "2026-01-05T10:00Z", "event": "created",
+                    "notes": v}) + "\n" for k, v in [("A", "short"), ("B", big), ("C", "")]))
+    for name, words in [("fast.csv", "a value is longer than 1,048,576"),
+                        ("line.csv", "line is longer than 16,777,216 characters"),
+                        ("text.parquet", "a value is longer than 1,048,576"),
+                        ("big.jsonl", "a value is longer than 1,048,576")]:
+        history = load_history([tmp_path / name], timezone="UTC")
+        _check_counted(history, 3, 1)
+        (reject,) = history.rejects
+        assert reject.row == 2 and words in reject.reason, (name, reject.reason)
+        assert all(len(v) < 1000 for v in reject.raw.values())  # shown clipped, with its size
