@@ -14,8 +14,12 @@ Rules, each applied the same way in every format:
 
 - A record is a row of an event log, or one non-empty date cell of a wide export. A wide row
   whose date cells are all empty is one record, rejected. Records read = accepted + rejected.
-- Rows are numbered 1, 2, ... from the first data row, not counting blank lines (for a CSV file
-  without multi-line values, data row n is line n + 1).
+- Rows are numbered 1, 2, ... from the first data row, not counting empty lines (nothing between
+  two line breaks; for a CSV file without multi-line values or empty lines, data row n is line
+  n + 1). A line with anything on it is a row, counted: one of only spaces is rejected as blank.
+- Bounds: a line of more than MOST_LINE_BYTES, a value of more than MOST_VALUE_BYTES, a time
+  outside `history.SUPPORTED_TIMES` and a JSON record nested deeper than MOST_JSON_DEPTH are
+  rejected rows, found without holding the line whole or parsing the nesting.
 - Times: ISO 8601 `YYYY-MM-DD[( |T)HH[:MM[:SS[.fraction]]]][Z|±HH[:MM]]`. With an offset (or
   `Z`) the instant is exact. Without one it is a wall reading in the source's timezone, resolved
   by `sla_dsl.business_time`'s rule: a time skipped by a DST jump is the jump, a repeated time
@@ -386,6 +390,8 @@ def _read_csv(path: Path, spec: SourceSpec,
 
 
 _LINE_TOO_LONG = "\x00a line longer than the limit\x00"
+_BLANK_ROW = "row is blank (only spaces, tabs or an empty quoted value)"
+_BLANK_LINE = re.compile(rb"^[ \t\f\v]+\r?$", re.MULTILINE)
 
 
 def _bounded_lines(handle) -> Iterator[str]:
@@ -426,11 +432,13 @@ def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
                                      f"{MOST_VALUE_BYTES:,} bytes; longer values are not read",
                                      {}))
                 continue
-            if not values or (len(values) == 1 and not values[0].strip()):
-                continue
+            if not values:
+                continue  # an empty line: no row, as Arrow reads it
             number += 1
             reason = None
-            if values == [_LINE_TOO_LONG]:
+            if len(values) == 1 and not values[0].strip() and len(header) > 1:
+                reason = _BLANK_ROW
+            elif values == [_LINE_TOO_LONG]:
                 values = []
                 reason = (f"line is longer than {MOST_LINE_BYTES:,} characters; longer lines "
                           f"are not read")
@@ -473,7 +481,7 @@ def _read_jsonl(path: Path) -> _Read:
     data = path.read_bytes()
     if data.startswith(_BOM):
         data = data[len(_BOM):]
-    if _may_be_unbounded(data):
+    if _may_be_unbounded(data) or _BLANK_LINE.search(data):
         return _read_jsonl_slowly(path, data)
     try:
         # Infer the columns from the first lines, then read everything with text columns as
@@ -566,10 +574,10 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
     broken: list[Reject] = []
     number = 0
     for line in data.split(b"\n"):
-        if not line.strip():
-            continue
+        if line in (b"", b"\r"):
+            continue  # an empty line: no record, as Arrow reads it
         number += 1
-        reason = _unbounded_line(line)
+        reason = _unbounded_line(line) or (None if line.strip() else _BLANK_ROW)
         if reason is not None:
             broken.append(Reject(str(path), number, reason, {"line": _clipped(line.strip())}))
             continue

@@ -289,3 +289,61 @@ def test_long_values_and_lines_are_rejects_on_every_reader(tmp_path):
         (reject,) = history.rejects
         assert reject.row == 2 and words in reject.reason, (name, reject.reason)
         assert all(len(v) < 1000 for v in reject.raw.values())  # shown clipped, with its size
+
+
+# ---------------------------------------------------------------- 5. every row counted
+
+A_ROW = "A,2026-01-05T10:00Z,created,x\n"
+C_ROW = "C,2026-01-05T10:00Z,created,y\n"
+
+
+@pytest.mark.parametrize(("middle", "rows", "reason"), [
+    ("   \n", 3, "row is blank (only spaces, tabs or an empty quoted value)"),
+    ("\t \t\n", 3, "row is blank (only spaces, tabs or an empty quoted value)"),
+    ('""\n', 3, "row is blank (only spaces, tabs or an empty quoted value)"),
+    (",,,\n", 3, "missing lead id; missing event; missing time"),
+    (" , , , \n", 3, "missing lead id; missing event; missing time"),
+    ("\x00\n", 3, "row has 1 value; the header has 4 columns"),
+    ("\n", 2, None),  # an empty line is no row, in every reader
+    ("\r", 2, None),
+])
+@pytest.mark.parametrize("path", ["fast", "slow"])
+def test_every_csv_row_is_accepted_or_rejected(tmp_path, middle, rows, reason, path):
+    """A row of only spaces used to vanish: read 2, accepted 2 of 3 data rows."""
+    short = "S,1\n" if path == "slow" else ""  # a short row sends the file row by row
+    file = tmp_path / "history.csv"
+    file.write_text("lead_id,at,event,notes\n" + A_ROW + middle + C_ROW + short, newline="")
+    history = load_history([file], timezone="UTC")
+    _check_counted(history, rows + bool(short), (reason is not None) + bool(short))
+    if reason:
+        assert (history.rejects[0].row, history.rejects[0].reason) == (2, reason)
+
+
+@pytest.mark.parametrize(("middle", "rows", "reason"), [
+    ("   \n", 3, "row is blank (only spaces, tabs or an empty quoted value)"),
+    ("\t\r\n", 3, "row is blank (only spaces, tabs or an empty quoted value)"),
+    ("\ufeff{}\n", 3, "line is not valid JSON: Unexpected UTF-8 BOM"),
+    ("\n", 2, None),
+    ("\r\n", 2, None),
+])
+@pytest.mark.parametrize("path", ["fast", "slow"])
+def test_every_json_line_is_accepted_or_rejected(tmp_path, middle, rows, reason, path):
+    def event(lead: str) -> str:
+        return json.dumps({"lead_id": lead, "at": "2026-01-05T10:00Z", "event": "created"})
+
+    nested = '{"lead_id": "N", "at": "2026-01-05T10:00Z", "event": "created", "x": [1]}\n'
+    file = tmp_path / "history.jsonl"
+    file.write_text(event("A") + "\n" + middle + event("C") + "\n"
+                    + (nested if path == "slow" else ""), newline="")
+    history = load_history([file], timezone="UTC")
+    _check_counted(history, rows + (path == "slow"), reason is not None)
+    if reason:
+        assert history.rejects[0].row == 2
+        assert history.rejects[0].reason.startswith(reason)
+
+
+def test_a_blank_row_in_the_example_history_is_counted(tmp_path):
+    history = _history_head(tmp_path, lines=4, extra="   \n" + "".join(
+        HISTORY.read_text().splitlines(True)[4:10]))
+    result = _run("evaluate", str(POLICY), "--history", str(history), "--format", "json")
+    assert json.loads(result.stdout)["rows"] == {"read": 10, "accepted": 9, "rejected": 1}
