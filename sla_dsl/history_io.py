@@ -58,6 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sla_dsl.business_time import ZoneOffsets
+from sla_dsl.csv_cells import QUOTED_PATTERN, restored, write_csv_rows
 from sla_dsl.history import (
     EARLIEST_US,
     EVENT_CODE,
@@ -175,7 +176,8 @@ def history_from_rows(rows: Sequence[dict[str, str | None]], *, timezone: str,
 
 def write_rejects(history: History, path: Path | str) -> None:
     """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
-    (the union over all rejects, in the order first seen)."""
+    (the union over all rejects, in the order first seen). Cells a spreadsheet would run as a
+    formula are neutralised (`csv_cells`): the raw values are whatever the CRM held."""
     raw_columns: dict[str, None] = {}
     for reject in history.rejects:
         for name in reject.raw:
@@ -183,12 +185,8 @@ def write_rejects(history: History, path: Path | str) -> None:
     fixed = ["source", "row", "column", "reason"]
     names = list(raw_columns)
     header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
-    with Path(path).open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        for r in history.rejects:
-            writer.writerow([r.source, r.row, r.column or "", r.reason]
-                            + [r.raw.get(n, "") for n in names])
+    write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
+                                  + [r.raw.get(n, "") for n in names] for r in history.rejects))
 
 
 def event_schema() -> dict:
@@ -342,7 +340,7 @@ def _csv_header(path: Path) -> list[str]:
         raise HistoryError(f"{path}: the file is empty or has no header line\n  help: the "
                            f"first line must name the columns, e.g. lead_id,at,event,actor")
     seen: set[str] = set()
-    for name in header:
+    for name in map(restored, header):
         if name in seen:
             raise HistoryError(f"{path}: the header names the column `{name}` twice\n  help: "
                                f"rename one of them")
@@ -371,13 +369,15 @@ def _read_csv(path: Path, spec: SourceSpec,
     import pyarrow.csv as pcsv
 
     header = _csv_header(path)
+    names = {name: restored(name) for name in header}  # as written -> as meant (`csv_cells`)
     # Columns of few distinct values (events, actors, most fields) are dictionary-encoded while
     # Arrow parses, on all cores; the lead id and times stay text.
     plain = {spec.lead_id, spec.at} | {wide.at for wide in spec.events}
     wanted = None if keep_fields is None else [
-        name for name in header if name in _EVENT_LOG_COLUMNS or name in keep_fields]
+        name for name in header if names[name] in _EVENT_LOG_COLUMNS or names[name] in keep_fields]
     convert = pcsv.ConvertOptions(
-        column_types={name: pa.string() if name in plain else _TEXT_DICT for name in header},
+        column_types={name: pa.string() if names[name] in plain else _TEXT_DICT
+                      for name in header},
         strings_can_be_null=True, include_columns=wanted,
         null_values=[""], quoted_strings_can_be_null=True)
     parse = pcsv.ParseOptions(newlines_in_values=_may_have_quotes(path))
@@ -386,7 +386,28 @@ def _read_csv(path: Path, spec: SourceSpec,
                               parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return _read_csv_slowly(path, header)  # a row of the wrong width, or not UTF-8
+    table = _restored_table(table.rename_columns([names[n] for n in table.column_names]))
     return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+def _restored_table(table: pa.Table) -> pa.Table:
+    """`csv_cells.restored` on every text cell: a `'=x` the tool (or a careful CRM) wrote to
+    keep a spreadsheet from running it reads as `=x`. Cells starting with a quote are rare, so
+    a column without one is left as it is, and a dictionary column is fixed in its dictionary
+    (then encoded again, as two codes may now read the same)."""
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        coded = pa.types.is_dictionary(kind)
+        texts = [c.dictionary for c in column.chunks] if coded else column.chunks
+        if (coded and not pa.types.is_string(kind.value_type)) or not any(
+                pc.any(pc.starts_with(text, "'")).as_py() for text in texts):
+            columns.append(column)
+            continue
+        values = pc.cast(column, kind.value_type) if coded else column
+        values = pc.replace_substring_regex(values, QUOTED_PATTERN, r"\1")
+        columns.append(pc.dictionary_encode(values) if coded else values)
+    return pa.table(columns, names=table.column_names)
 
 
 _LINE_TOO_LONG = "\x00a line longer than the limit\x00"
@@ -457,9 +478,9 @@ def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
                 continue
             rows.append(number)
             for column, value in zip(columns, values, strict=True):
-                column.append(value or None)
-    table = pa.table({name: pa.array(col, pa.string()) for name, col in zip(header, columns,
-                                                                          strict=True)})
+                column.append(restored(value) or None)
+    table = pa.table({restored(name): pa.array(col, pa.string())
+                      for name, col in zip(header, columns, strict=True)})
     return _Read(path, table, np.array(rows, dtype=np.int64), broken)
 
 

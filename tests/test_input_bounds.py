@@ -6,6 +6,7 @@ Each test feeds the shipped policies and example histories with one hostile thin
 from __future__ import annotations
 
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -347,3 +348,82 @@ def test_a_blank_row_in_the_example_history_is_counted(tmp_path):
         HISTORY.read_text().splitlines(True)[4:10]))
     result = _run("evaluate", str(POLICY), "--history", str(history), "--format", "json")
     assert json.loads(result.stdout)["rows"] == {"read": 10, "accepted": 9, "rejected": 1}
+
+
+# ---------------------------------------------------------------- 4. formulas in written CSV
+
+FORMULAS = ['=HYPERLINK("http://evil.example","click")', "@SUM(A1:A9)", "+1+cmd|' /C calc'!A0",
+            "-2+3", "\t=1+1", "\r=1+1"]
+
+
+def _csv_lines(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)  # CRLF: a lone `\r` in a cell is quoted
+    return out.getvalue()
+
+
+def _example_row(lead: str, event: str, title: str, amount: str = "") -> list[str]:
+    """A row of the example history's columns (title last)."""
+    return [lead, "2026-01-05T15:43:02Z", event, "", amount] + [""] * 11 + [title]
+
+
+def test_rejects_file_neutralises_formulas(tmp_path):
+    hostile = [_example_row(f"Q{i}", f, f) for i, f in enumerate(FORMULAS)]
+    history = _history_head(tmp_path, lines=5, extra=_csv_lines(
+        [*hostile, _example_row("Q9", "won", "", "-5")]))
+    rejects = tmp_path / "rejects.csv"
+    assert main(["evaluate", str(POLICY), "--history", str(history), "--rejects",
+                 str(rejects), "--quiet"]) in (0, 1)
+    with rejects.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["row"] for r in rows] == [str(5 + i) for i in range(len(FORMULAS))]
+    for row, formula in zip(rows, FORMULAS, strict=False):
+        assert row["event"] == row["title"] == "'" + formula
+    cells = [cell for row in rows for cell in row.values()]
+    assert not any(cell.startswith(("=", "+", "@", "\t", "\r")) for cell in cells)
+    assert all(not c.startswith("-") or c.lstrip("-").replace(".", "").isdigit() for c in cells)
+
+
+def test_an_emitted_history_reads_back_the_same_with_formulas_in_it(tmp_path):
+    """The history writer neutralises formulas and the reader undoes it: the file evaluates
+    as the history it was written from, and `-5` stays a number."""
+    from simulator.history_out import write_history
+    from sla_dsl.synthetic import write_csv
+
+    titles = [*FORMULAS, "'=already quoted", "'plain quote", "-5", 'a,b "c"\nd']
+    extra = _csv_lines([_example_row(f"Q{i}", "created", t, "-5") for i, t in enumerate(titles)])
+    source = load_history([_history_head(tmp_path, lines=30, extra=extra)],
+                          timezone="America/New_York")
+    assert set(titles) - {"'=already quoted"} <= set(source.fields["title"])
+    out = tmp_path / "emitted.csv"
+    write_history(source, out)
+    with out.open(newline="") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert not any(cell.startswith(("=", "+", "@", "\t", "\r")) for cell in cells)
+    again = load_history([out], timezone="America/New_York")
+    assert again.counts.rejected == 0 and len(again) == len(source)
+    for name, values in source.fields.items():
+        assert list(again.fields[name]) == list(values), name
+    assert write_csv is not None  # the one writer both the simulator and synthetic data use
+    for policy in ["company-x.sla"]:
+        before = _run("evaluate", str(ROOT / "policies" / policy), "--history",
+                      str(tmp_path / "history.csv"), "--format", "json")
+        after = _run("evaluate", str(ROOT / "policies" / policy), "--history", str(out),
+                     "--format", "json")
+        assert json.loads(before.stdout)["leads"] == json.loads(after.stdout)["leads"]
+
+
+def test_quote_prefix_round_trips_every_text():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from sla_dsl.csv_cells import neutralised, restored
+
+    @given(st.text(alphabet=st.sampled_from(list("'=+-@\t\r 1.e5aZ,\"")), max_size=8))
+    def round_trip(text):
+        written = neutralised(text)
+        assert restored(written) == text
+        if written.startswith(("=", "+", "-", "@", "\t", "\r")):
+            float(written)  # only numbers go out unquoted
+
+    round_trip()
