@@ -427,3 +427,29 @@ def test_quote_prefix_round_trips_every_text():
             float(written)  # only numbers go out unquoted
 
     round_trip()
+
+
+def test_far_apart_times_get_business_time_tables_of_their_own():
+    """A lead in 1900 and one in 2200 cost two small tables, not one of three centuries; the
+    answers are those of the scalar `deadline`, one lead at a time."""
+    import datetime as dt
+
+    import numpy as np
+
+    from sla_dsl import model as m
+    from sla_dsl.business_time import calendar_for, deadline, deadlines, open_time_between_many
+
+    policy = load_policy(POLICY)
+    business = [d for _, d in policy.nodes_of(m.Duration) if d.business]
+    times = [dt.datetime(1900, 1, 2, 10, tzinfo=dt.UTC), dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC),
+             dt.datetime(2200, 12, 1, 10, tzinfo=dt.UTC)]
+    starts = np.array([int(t.timestamp()) * 1_000_000 for t in times])
+    for duration in business:
+        calendar = calendar_for(policy, duration)
+        due = deadlines(starts, duration, calendar)
+        expected = [deadline(t, duration, calendar) for t in times]
+        assert [int(d.timestamp()) * 1_000_000 for d in expected] == due.tolist()
+        table = calendar._open_time_table
+        assert table.last_day - table.first_day < 2 * 366, table
+        spent = open_time_between_many(starts, due, calendar)
+        assert (spent >= 0).all()
