@@ -18,7 +18,6 @@ own. Any other cell starting with a quote (`'hello`) is read as it is.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -45,10 +44,23 @@ def restored(cell: str) -> str:
 def write_csv_rows(path: Path | str, header: list[str],
                    rows: Iterable[Iterable[object]]) -> None:
     """A CSV file, every cell (header too) `neutralised`; `None` is an empty cell. Lines end in
-    CRLF, as RFC 4180 has them: with `\n` alone the csv module would leave a cell holding a
-    lone `\r` unquoted, and readers would split the row there."""
+    `\n`; a cell holding a comma, a quote or a line break (`\r` too, which the csv module leaves
+    bare when lines end in `\n` alone, splitting the row for every reader) is quoted."""
     with Path(path).open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([neutralised(name) for name in header])
-        writer.writerows([neutralised("" if cell is None else str(cell)) for cell in row]
-                         for row in rows)
+        out.write(_line(header))
+        for row in rows:
+            out.write(_line(row))
+
+
+def _line(cells: Iterable[object]) -> str:
+    fields = [_field(neutralised("" if cell is None else str(cell))) for cell in cells]
+    return (",".join(fields) if fields != [""] else '""') + "\n"
+
+
+def _field(cell: str) -> str:
+    if any(mark in cell for mark in _NEEDS_QUOTES):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+_NEEDS_QUOTES = (",", '"', "\r", "\n")

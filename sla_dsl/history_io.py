@@ -332,10 +332,14 @@ def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = No
 def _csv_header(path: Path) -> list[str]:
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         try:
-            header = next(csv.reader(handle), None)
+            header = next(csv.reader(_bounded_lines(handle)), None)
         except csv.Error as exc:
             raise HistoryError(f"{path}: the header line is not CSV ({exc})\n  help: the first "
                                f"line must name the columns, separated by commas") from None
+    if header == [_LINE_TOO_LONG]:
+        raise HistoryError(f"{path}: the header line is longer than {MOST_LINE_BYTES:,} "
+                           f"characters\n  help: the first line must name the columns, e.g. "
+                           f"lead_id,at,event,actor")
     if not header or not any(name.strip() for name in header):
         raise HistoryError(f"{path}: the file is empty or has no header line\n  help: the "
                            f"first line must name the columns, e.g. lead_id,at,event,actor")

@@ -453,3 +453,10 @@ def test_far_apart_times_get_business_time_tables_of_their_own():
         assert table.last_day - table.first_day < 2 * 366, table
         spent = open_time_between_many(starts, due, calendar)
         assert (spent >= 0).all()
+
+
+def test_a_header_line_of_20_mib_is_an_input_error_not_read_whole(tmp_path, capsys):
+    path = tmp_path / "history.csv"
+    path.write_text("lead_id,at,event," + "x" * (20 << 20) + "\nA,2026-01-05,created,\n")
+    assert main(["evaluate", str(POLICY), "--history", str(path)]) == 2
+    assert "the header line is longer than 16,777,216 characters" in capsys.readouterr().err
