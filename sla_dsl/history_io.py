@@ -237,13 +237,19 @@ def event_schema() -> dict:
     }
 
 
+def _shown(text: str, most: int = 100) -> str:
+    """A value quoted in a reason: whole when short, else its start, so that a reason stays a
+    line however long the value it quotes (the raw value is in the reject's columns)."""
+    return text if len(text) <= most else f"{text[:most]}... ({len(text):,} characters)"
+
+
 def parse_time(text: str) -> tuple[int, bool] | str:
     """One timestamp, the slow exact way: (microseconds, naive) or the reason it is not one.
     For naive times the microseconds are the wall reading as if it were UTC. This is the
     reference the vectorised path falls back to and is tested against."""
     value = text.strip()
     match = _TIME_RE.fullmatch(value)
-    bad = f"time '{text}' is not a date and time"
+    bad = f"time '{_shown(text)}' is not a date and time"
     if not match:
         return f"{bad}: {_EXPECTED_TIME}"
     y, mo, d, h, mi, s, frac, zone = match.groups()
@@ -959,7 +965,7 @@ class _Part:
             out.append("missing event")
         elif code == _UNKNOWN_EVENT:
             name = raw[self.spec.event].strip()
-            reason = f"unknown event '{name}'; expected one of {', '.join(EVENTS)}"
+            reason = f"unknown event '{_shown(name)}'; expected one of {', '.join(EVENTS)}"
             close = difflib.get_close_matches(name.lower(), EVENTS, n=1, cutoff=0.6)
             if close:
                 reason += f"; did you mean '{close[0]}'?"
@@ -975,7 +981,7 @@ class _Part:
             else:
                 result = parse_time(text)
                 out.append(result if isinstance(result, str)
-                           else f"time '{text}' is out of range (supported: "
+                           else f"time '{_shown(text)}' is out of range (supported: "
                                 f"{SUPPORTED_TIMES})")
         return out
 
