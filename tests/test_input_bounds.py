@@ -460,3 +460,14 @@ def test_a_header_line_of_20_mib_is_an_input_error_not_read_whole(tmp_path, caps
     path.write_text("lead_id,at,event," + "x" * (20 << 20) + "\nA,2026-01-05,created,\n")
     assert main(["evaluate", str(POLICY), "--history", str(path)]) == 2
     assert "the header line is longer than 16,777,216 characters" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("x = " + "[" * 100_000 + "]" * 100_000 + "\n", "nested too deep to read"),
+    ("# a comment line\n" * 70_000, "larger than 1,048,576 bytes"),
+])
+def test_a_hostile_mapping_file_is_an_input_error(tmp_path, capsys, text, words):
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(text)
+    assert main(["evaluate", str(POLICY), "--mapping", str(mapping)]) == 2
+    assert words in capsys.readouterr().err
