@@ -548,12 +548,18 @@ def _has_blank_line(data: bytes) -> bool:
 
 
 def _may_be_unbounded(data: bytes) -> bool:
-    """Whether some line may be nested deeper than a record may be, judged from counts made at
-    C speed: a line nests no deeper than it has `[` and `{`, and most files have one `{` a line
-    and no `[`. The slow path then measures each line. (A line longer than Arrow's block
-    sends Arrow to the slow path by itself.)"""
+    """Whether some line may be nested deeper than a record may be: a line nests no deeper than
+    it has `[` and `{`. Most files have one `{` a line and no `[`, which three counts at C
+    speed tell; otherwise the openers are counted line by line (brackets inside strings, such
+    as a title "[VP] Sales", keep a file on the fast path). The slow path then measures each
+    suspect line. (A line longer than Arrow's block sends Arrow to the slow path by itself.)"""
     lines = data.count(b"\n") + 1
-    return data.count(b"{") + data.count(b"[") - lines >= MOST_JSON_DEPTH - 1
+    if data.count(b"{") + data.count(b"[") - lines < MOST_JSON_DEPTH - 1:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    opens = np.flatnonzero((raw == ord("[")) | (raw == ord("{")))
+    line_of = np.searchsorted(np.flatnonzero(raw == ord("\n")), opens)
+    return int(np.bincount(line_of).max()) > MOST_JSON_DEPTH
 
 
 def _json_depth(line: bytes) -> int:
