@@ -555,6 +555,42 @@ def _rank(bounds: np.ndarray, values: np.ndarray) -> np.ndarray:
     return rank
 
 
+_APART_DAYS = 2 * HORIZON_DAYS
+_APART_US = _APART_DAYS * _DAY_US
+
+
+def _far_apart(lo: np.ndarray, hi: np.ndarray) -> list[np.ndarray] | None:
+    """Items, each reaching from `lo` to `hi` (µs), in groups more than `_APART_DAYS` apart, as
+    index arrays; None when they make one group. Tables (offsets, open time) are built over a
+    span, so a history with one row dated two centuries from the rest costs two small tables
+    this way instead of one spanning the centuries between. Every answer is per item, so the
+    grouping changes only the cost, never a result."""
+    import numpy as np
+
+    if lo.size < 2:
+        return None
+    order = np.argsort(lo, kind="stable")
+    reach = np.maximum.accumulate(hi[order])
+    breaks = np.flatnonzero(lo[order][1:] - reach[:-1] > _APART_US) + 1
+    return np.split(order, breaks) if breaks.size else None
+
+
+def wall_readings(instants: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """Local wall readings of instants (µs since the local 1970-01-01 00:00), with offset tables
+    built only around the instants (see `_far_apart`)."""
+    import numpy as np
+
+    if not instants.size:
+        return instants.copy()
+    groups = _far_apart(instants, instants) or [np.arange(instants.size)]
+    out = np.empty_like(instants)
+    for index in groups:
+        part = instants[index]
+        offsets = ZoneOffsets(zone, int(part.min()) - _DAY_US, int(part.max()) + _DAY_US)
+        out[index] = offsets.wall(part)
+    return out
+
+
 class ZoneOffsets:
     """One timezone's UTC offset over a span of instants, as the instants where it changes.
 
@@ -921,6 +957,9 @@ def _covering(
         raise ValueError("the open-time table was built for another calendar")
     if table is None:
         table = _cached_table(calendar)
+        if table is not None and (first - table.last_day > _APART_DAYS
+                                  or table.first_day - last > _APART_DAYS):
+            table = None  # another group's (`_far_apart`): a table of its own, not one between
     lo, hi = _date(first), _date(last)
     if table is not None and table.covers(lo, hi):
         return table
@@ -1067,6 +1106,12 @@ def deadlines(
     if starts.size == 0:
         return np.empty(starts.shape, dtype=np.int64)
     flat = starts.ravel()
+    groups = _far_apart(flat, flat) if table is None and kind != "elapsed" else None
+    if groups:
+        result = np.empty_like(flat)
+        for index in groups:
+            result[index] = deadlines(flat[index], duration, calendar)
+        return result.reshape(starts.shape)
     if kind == "elapsed":
         result = flat + amount
     elif kind in ("wall days", "months"):
@@ -1105,6 +1150,12 @@ def next_open_many(
     if starts.size == 0:
         return np.empty(starts.shape, dtype=np.int64)
     flat = starts.ravel()
+    groups = _far_apart(flat, flat) if table is None else None
+    if groups:
+        result = np.empty_like(flat)
+        for index in groups:
+            result[index] = next_open_many(flat[index], calendar)
+        return result.reshape(starts.shape)
 
     def solve(current: OpenTimeTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         index, clock = current._first_open(flat)
@@ -1132,6 +1183,12 @@ def open_time_between_many(
     if a.size == 0:
         return np.empty(shape, dtype=np.int64)
     a, b = a.ravel(), b.ravel()
+    groups = _far_apart(np.minimum(a, b), np.maximum(a, b)) if table is None else None
+    if groups:
+        result = np.empty(a.shape, dtype=np.int64)
+        for index in groups:
+            result[index] = open_time_between_many(a[index], b[index], calendar)
+        return result.reshape(shape)
     first, last = _day_span(calendar, np.concatenate((a, b)))
     # `_clipped` looks at the local dates of both ends and the day after: a day more each side.
     current = _covering(calendar, table, first - 1, last + 1)
@@ -1157,6 +1214,12 @@ def add_open_time_many(
     if (amounts < 0).any():
         raise ValueError("open time to add must not be negative")
     flat, budget = starts.ravel(), amounts.ravel()
+    groups = _far_apart(flat, flat) if table is None else None
+    if groups:
+        result = np.empty_like(flat)
+        for index in groups:
+            result[index] = add_open_time_many(flat[index], budget[index], calendar)
+        return result.reshape(starts.shape)
     per_week = _open_minutes_per_week(calendar) * 60_000_000
     most = int(budget.max())
     margin = -(-most * 7 // per_week) + 8 if per_week else 8

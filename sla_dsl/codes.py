@@ -68,7 +68,8 @@ IMPOSSIBLE_CADENCE = _code("E400", "impossible-cadence", "more touches than the 
 WARN_RANGE = _code("E401", "warn-out-of-range", "a `warn at` not above 0% and at most 100%")
 BAD_WEIGHT = _code("E402", "bad-weight", "a round-robin weight that is zero or negative")
 DUPLICATE_REP = _code("E403", "duplicate-rep", "a rep named twice in one weights list")
-BAD_REGEX = _code("E404", "invalid-regex", "a `matches` pattern that does not compile")
+BAD_REGEX = _code("E404", "invalid-regex",
+                  "a `matches` pattern that does not compile or cannot run in linear time")
 BAD_PERCENT = _code("E405", "percent-out-of-range", "a share or rate outside 0% to 100%")
 NOT_POSITIVE = _code("E406", "not-positive", "a count or duration that must be above zero")
 WRONG_CONSEQUENCE = _code(

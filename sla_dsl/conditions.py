@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from sla_dsl import model as m
+from sla_dsl.patterns import compile_pattern, matches
 
 Column = np.ndarray  # object array of str or None, one element per lead
 
@@ -168,9 +169,8 @@ class ConditionEvaluator:
             present = self._per_distinct(column, lambda v: v is not None and v.strip() != "", bool)
             return ~present if expr.negated else present
         if isinstance(expr, m.PatternMatch):
-            pattern = re.compile(expr.pattern.value)
-            return self._per_distinct(column, lambda v: v is not None and bool(pattern.search(v)),
-                                 bool)
+            pattern = compile_pattern(expr.pattern.value)
+            return self._per_distinct(column, lambda v: matches(pattern, v), bool)
         if isinstance(expr, m.Membership):
             hits = np.zeros(self.size, dtype=bool)
             for option in expr.values:

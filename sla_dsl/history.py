@@ -20,6 +20,20 @@ def local_time(us: int, zone: dt.tzinfo) -> dt.datetime:
     return (_EPOCH + dt.timedelta(microseconds=int(us))).astimezone(zone)
 
 
+# The instants a history may hold: [EARLIEST_US, LATEST_US], µs since the epoch, UTC. Wide
+# enough for any CRM's records and any deadline ten years past them, narrow enough that every
+# table built over the span of a history (offsets, open time) stays small: a row dated 9999
+# would otherwise have business-time tables built out to it, and one dated 0001 overflow
+# `datetime`. Rows outside are rejected with this reason, on every reader.
+EARLIEST_US = int((dt.datetime(1900, 1, 1, tzinfo=dt.UTC) - _EPOCH).total_seconds()) * 1_000_000
+LATEST_US = int((dt.datetime(2201, 1, 1, tzinfo=dt.UTC) - _EPOCH).total_seconds()) * 1_000_000 - 1
+SUPPORTED_TIMES = "1900-01-01 to 2200-12-31 UTC"
+
+
+def in_supported_range(us: int) -> bool:
+    return EARLIEST_US <= us <= LATEST_US
+
+
 EVENTS: tuple[str, ...] = (
     "created", "updated", "engaged", "stage", "handoff", "assigned", "touch", "connected",
     "accepted", "rejected", "won", "lost",

@@ -14,8 +14,12 @@ Rules, each applied the same way in every format:
 
 - A record is a row of an event log, or one non-empty date cell of a wide export. A wide row
   whose date cells are all empty is one record, rejected. Records read = accepted + rejected.
-- Rows are numbered 1, 2, ... from the first data row, not counting blank lines (for a CSV file
-  without multi-line values, data row n is line n + 1).
+- Rows are numbered 1, 2, ... from the first data row, not counting empty lines (nothing between
+  two line breaks; for a CSV file without multi-line values or empty lines, data row n is line
+  n + 1). A line with anything on it is a row, counted: one of only spaces is rejected as blank.
+- Bounds: a line of more than MOST_LINE_BYTES, a value of more than MOST_VALUE_BYTES, a time
+  outside `history.SUPPORTED_TIMES` and a JSON record nested deeper than MOST_JSON_DEPTH are
+  rejected rows, found without holding the line whole or parsing the nesting.
 - Times: ISO 8601 `YYYY-MM-DD[( |T)HH[:MM[:SS[.fraction]]]][Z|±HH[:MM]]`. With an offset (or
   `Z`) the instant is exact. Without one it is a wall reading in the source's timezone, resolved
   by `sla_dsl.business_time`'s rule: a time skipped by a DST jump is the jump, a repeated time
@@ -43,7 +47,7 @@ import datetime as dt
 import difflib
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,9 +58,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sla_dsl.business_time import ZoneOffsets
+from sla_dsl.csv_cells import QUOTED_PATTERN, restored, write_csv_rows
 from sla_dsl.history import (
+    EARLIEST_US,
     EVENT_CODE,
     EVENTS,
+    LATEST_US,
+    SUPPORTED_TIMES,
     History,
     HistoryError,
     Reject,
@@ -71,9 +79,21 @@ __all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", 
 _US = 1_000_000
 _DAY_US = 86_400 * _US
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-_MIN_US = (dt.date(1, 1, 5).toordinal() - _EPOCH_ORDINAL) * _DAY_US
-_MAX_US = (dt.date(9999, 12, 25).toordinal() - _EPOCH_ORDINAL) * _DAY_US
+# Walls are checked against the range before they are resolved (no offset table is built out
+# to the year 9999), with a day to spare for any UTC offset; instants after, exactly.
+_MIN_WALL_US = EARLIEST_US - _DAY_US
+_MAX_WALL_US = LATEST_US + _DAY_US
 _BOM = b"\xef\xbb\xbf"
+
+# Bounds on one record, so that one hostile row costs a reject, not the process: a value (a
+# cell, a JSON field) of more than MOST_VALUE_BYTES of UTF-8, a line (a CSV row's line, a JSON
+# Lines line) of more than MOST_LINE_BYTES, or JSON nested deeper than MOST_JSON_DEPTH (the
+# record's own object is level 1) is a rejected row. Nesting is measured before any parser
+# sees the line: parsers recurse, and 30,000 levels overflow the stack.
+MOST_VALUE_BYTES = 1 << 20
+MOST_LINE_BYTES = 16 << 20
+MOST_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _CREATED = EVENT_CODE["created"]
 
 # Event codes of records that are not events (negative, so never a valid code).
@@ -156,7 +176,8 @@ def history_from_rows(rows: Sequence[dict[str, str | None]], *, timezone: str,
 
 def write_rejects(history: History, path: Path | str) -> None:
     """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
-    (the union over all rejects, in the order first seen)."""
+    (the union over all rejects, in the order first seen). Cells a spreadsheet would run as a
+    formula are neutralised (`csv_cells`): the raw values are whatever the CRM held."""
     raw_columns: dict[str, None] = {}
     for reject in history.rejects:
         for name in reject.raw:
@@ -164,12 +185,8 @@ def write_rejects(history: History, path: Path | str) -> None:
     fixed = ["source", "row", "column", "reason"]
     names = list(raw_columns)
     header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
-    with Path(path).open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        for r in history.rejects:
-            writer.writerow([r.source, r.row, r.column or "", r.reason]
-                            + [r.raw.get(n, "") for n in names])
+    write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
+                                  + [r.raw.get(n, "") for n in names] for r in history.rejects))
 
 
 def event_schema() -> dict:
@@ -220,13 +237,19 @@ def event_schema() -> dict:
     }
 
 
+def _shown(text: str, most: int = 100) -> str:
+    """A value quoted in a reason: whole when short, else its start, so that a reason stays a
+    line however long the value it quotes (the raw value is in the reject's columns)."""
+    return text if len(text) <= most else f"{text[:most]}... ({len(text):,} characters)"
+
+
 def parse_time(text: str) -> tuple[int, bool] | str:
     """One timestamp, the slow exact way: (microseconds, naive) or the reason it is not one.
     For naive times the microseconds are the wall reading as if it were UTC. This is the
     reference the vectorised path falls back to and is tested against."""
     value = text.strip()
     match = _TIME_RE.fullmatch(value)
-    bad = f"time '{text}' is not a date and time"
+    bad = f"time '{_shown(text)}' is not a date and time"
     if not match:
         return f"{bad}: {_EXPECTED_TIME}"
     y, mo, d, h, mi, s, frac, zone = match.groups()
@@ -315,15 +338,19 @@ def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = No
 def _csv_header(path: Path) -> list[str]:
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         try:
-            header = next(csv.reader(handle), None)
+            header = next(csv.reader(_bounded_lines(handle)), None)
         except csv.Error as exc:
             raise HistoryError(f"{path}: the header line is not CSV ({exc})\n  help: the first "
                                f"line must name the columns, separated by commas") from None
+    if header == [_LINE_TOO_LONG]:
+        raise HistoryError(f"{path}: the header line is longer than {MOST_LINE_BYTES:,} "
+                           f"characters\n  help: the first line must name the columns, e.g. "
+                           f"lead_id,at,event,actor")
     if not header or not any(name.strip() for name in header):
         raise HistoryError(f"{path}: the file is empty or has no header line\n  help: the "
                            f"first line must name the columns, e.g. lead_id,at,event,actor")
     seen: set[str] = set()
-    for name in header:
+    for name in map(restored, header):
         if name in seen:
             raise HistoryError(f"{path}: the header names the column `{name}` twice\n  help: "
                                f"rename one of them")
@@ -352,13 +379,15 @@ def _read_csv(path: Path, spec: SourceSpec,
     import pyarrow.csv as pcsv
 
     header = _csv_header(path)
+    names = {name: restored(name) for name in header}  # as written -> as meant (`csv_cells`)
     # Columns of few distinct values (events, actors, most fields) are dictionary-encoded while
     # Arrow parses, on all cores; the lead id and times stay text.
     plain = {spec.lead_id, spec.at} | {wide.at for wide in spec.events}
     wanted = None if keep_fields is None else [
-        name for name in header if name in _EVENT_LOG_COLUMNS or name in keep_fields]
+        name for name in header if names[name] in _EVENT_LOG_COLUMNS or names[name] in keep_fields]
     convert = pcsv.ConvertOptions(
-        column_types={name: pa.string() if name in plain else _TEXT_DICT for name in header},
+        column_types={name: pa.string() if names[name] in plain else _TEXT_DICT
+                      for name in header},
         strings_can_be_null=True, include_columns=wanted,
         null_values=[""], quoted_strings_can_be_null=True)
     parse = pcsv.ParseOptions(newlines_in_values=_may_have_quotes(path))
@@ -367,19 +396,59 @@ def _read_csv(path: Path, spec: SourceSpec,
                               parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return _read_csv_slowly(path, header)  # a row of the wrong width, or not UTF-8
+    table = _restored_table(table.rename_columns([names[n] for n in table.column_names]))
     return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+def _restored_table(table: pa.Table) -> pa.Table:
+    """`csv_cells.restored` on every text cell: a `'=x` the tool (or a careful CRM) wrote to
+    keep a spreadsheet from running it reads as `=x`. Cells starting with a quote are rare, so
+    a column without one is left as it is, and a dictionary column is fixed in its dictionary
+    (then encoded again, as two codes may now read the same)."""
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        coded = pa.types.is_dictionary(kind)
+        texts = [c.dictionary for c in column.chunks] if coded else column.chunks
+        if (coded and not pa.types.is_string(kind.value_type)) or not any(
+                pc.any(pc.starts_with(text, "'")).as_py() for text in texts):
+            columns.append(column)
+            continue
+        values = pc.cast(column, kind.value_type) if coded else column
+        values = pc.replace_substring_regex(values, QUOTED_PATTERN, r"\1")
+        columns.append(pc.dictionary_encode(values) if coded else values)
+    return pa.table(columns, names=table.column_names)
+
+
+_LINE_TOO_LONG = "\x00a line longer than the limit\x00"
+_BLANK_ROW = "row is blank (only spaces, tabs or an empty quoted value)"
+_BLANK_LINE = re.compile(rb"^[ \t\f\v]+\r?$", re.MULTILINE)
+_LINE_STARTS_BLANK = re.compile(rb"\n[ \t\f\v]")
+
+
+def _bounded_lines(handle) -> Iterator[str]:
+    """The file's lines for the csv module, each read with a limit: a line longer than
+    MOST_LINE_BYTES characters is skipped to its end and stands as `_LINE_TOO_LONG`, so that a
+    line of a gigabyte is never held in memory."""
+    while line := handle.readline(MOST_LINE_BYTES + 1):
+        if len(line) > MOST_LINE_BYTES and not line.endswith(("\n", "\r")):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(("\n", "\r")):
+                pass
+            yield _LINE_TOO_LONG + "\n"
+        else:
+            yield line
 
 
 def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
     """Row by row with the csv module: exact row numbers, and the rows Arrow refused become
-    rejects (wrong number of values, bytes that are not UTF-8)."""
-    csv.field_size_limit(1 << 30)
+    rejects (wrong number of values, bytes that are not UTF-8, a value or line too long)."""
+    csv.field_size_limit(MOST_VALUE_BYTES)
     columns: list[list[str | None]] = [[] for _ in header]
     rows: list[int] = []
     broken: list[Reject] = []
     number = 0
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(_bounded_lines(handle))
         next(reader, None)
         while True:
             try:
@@ -387,13 +456,25 @@ def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
             except StopIteration:
                 break
             except csv.Error as exc:
-                raise HistoryError(f"{path}: line {reader.line_num}: not CSV ({exc})\n  help: "
-                                   f"check the quotes on that line") from None
-            if not values or (len(values) == 1 and not values[0].strip()):
+                if "field limit" not in str(exc):
+                    raise HistoryError(f"{path}: line {reader.line_num}: not CSV ({exc})\n"
+                                       f"  help: check the quotes on that line") from None
+                number += 1
+                broken.append(Reject(str(path), number, f"a value is longer than "
+                                     f"{MOST_VALUE_BYTES:,} bytes; longer values are not read",
+                                     {}))
                 continue
+            if not values:
+                continue  # an empty line: no row, as Arrow reads it
             number += 1
             reason = None
-            if any(_not_utf8(v) for v in values):
+            if len(values) == 1 and not values[0].strip() and len(header) > 1:
+                reason = _BLANK_ROW
+            elif values == [_LINE_TOO_LONG]:
+                values = []
+                reason = (f"line is longer than {MOST_LINE_BYTES:,} characters; longer lines "
+                          f"are not read")
+            elif any(_not_utf8(v) for v in values):
                 values = [_repaired(v) for v in values]
                 reason = "row is not valid UTF-8 text"
             elif len(values) != len(header):
@@ -408,9 +489,9 @@ def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
                 continue
             rows.append(number)
             for column, value in zip(columns, values, strict=True):
-                column.append(value or None)
-    table = pa.table({name: pa.array(col, pa.string()) for name, col in zip(header, columns,
-                                                                          strict=True)})
+                column.append(restored(value) or None)
+    table = pa.table({restored(name): pa.array(col, pa.string())
+                      for name, col in zip(header, columns, strict=True)})
     return _Read(path, table, np.array(rows, dtype=np.int64), broken)
 
 
@@ -432,6 +513,8 @@ def _read_jsonl(path: Path) -> _Read:
     data = path.read_bytes()
     if data.startswith(_BOM):
         data = data[len(_BOM):]
+    if _may_be_unbounded(data) or _has_blank_line(data):
+        return _read_jsonl_slowly(path, data)
     try:
         # Infer the columns from the first lines, then read everything with text columns as
         # text: left to itself Arrow would turn `at` into timestamps and drop the offsets.
@@ -452,6 +535,55 @@ def _read_jsonl(path: Path) -> _Read:
 
 class _SlowPath(Exception):
     pass
+
+
+def _has_blank_line(data: bytes) -> bool:
+    """Whether a line holds only spaces or tabs (a row the slow path rejects as blank); Arrow
+    would skip it uncounted. Such a line starts with a space or tab: one search for that (a
+    literal `\n` first, which the regex engine scans for quickly) rules out almost every
+    file before the exact pattern looks."""
+    if not data.startswith((b" ", b"\t", b"\f", b"\v")) and not _LINE_STARTS_BLANK.search(data):
+        return False
+    return _BLANK_LINE.search(data) is not None
+
+
+def _may_be_unbounded(data: bytes) -> bool:
+    """Whether some line may be nested deeper than a record may be: a line nests no deeper than
+    it has `[` and `{`. Most files have one `{` a line and no `[`, which three counts at C
+    speed tell; otherwise the openers are counted line by line (brackets inside strings, such
+    as a title "[VP] Sales", keep a file on the fast path). The slow path then measures each
+    suspect line. (A line longer than Arrow's block sends Arrow to the slow path by itself.)"""
+    lines = data.count(b"\n") + 1
+    if data.count(b"{") + data.count(b"[") - lines < MOST_JSON_DEPTH - 1:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    opens = np.flatnonzero((raw == ord("[")) | (raw == ord("{")))
+    line_of = np.searchsorted(np.flatnonzero(raw == ord("\n")), opens)
+    return int(np.bincount(line_of).max()) > MOST_JSON_DEPTH
+
+
+def _json_depth(line: bytes) -> int:
+    """How deep the line's arrays and objects nest, without parsing it (strings, which may hold
+    brackets, are skipped); only called on lines with many brackets."""
+    import numpy as np
+
+    bare = np.frombuffer(_JSON_STRING.sub(b'""', line), dtype=np.uint8)
+    step = (bare == ord("[")).astype(np.int32) + (bare == ord("{"))
+    step -= (bare == ord("]")).astype(np.int32) + (bare == ord("}"))
+    return int(np.cumsum(step).max(initial=0))
+
+
+def _unbounded_line(line: bytes) -> str | None:
+    """Why a JSON Lines line is not read (too long, nested too deep), or None."""
+    if len(line) > MOST_LINE_BYTES:
+        return (f"line is {len(line):,} bytes long; lines of more than {MOST_LINE_BYTES:,} "
+                f"bytes are not read")
+    if line.count(b"[") + line.count(b"{") > MOST_JSON_DEPTH:
+        depth = _json_depth(line)
+        if depth > MOST_JSON_DEPTH:
+            return (f"line nests arrays or objects {depth:,} deep; records nested more than "
+                    f"{MOST_JSON_DEPTH} deep are not read")
+    return None
 
 
 def _plain_scalar(kind: pa.DataType) -> bool:
@@ -490,10 +622,13 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
     broken: list[Reject] = []
     number = 0
     for line in data.split(b"\n"):
-        if not line.strip():
-            continue
+        if line in (b"", b"\r"):
+            continue  # an empty line: no record, as Arrow reads it
         number += 1
-        reason = None
+        reason = _unbounded_line(line) or (None if line.strip() else _BLANK_ROW)
+        if reason is not None:
+            broken.append(Reject(str(path), number, reason, {"line": _clipped(line.strip())}))
+            continue
         try:
             text = line.decode("utf-8")
             value = json.loads(text)
@@ -501,6 +636,8 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
             text, reason = line.decode("utf-8", "replace"), "line is not valid UTF-8 text"
         except json.JSONDecodeError as exc:
             reason = f"line is not valid JSON: {exc.msg} at character {exc.colno}"
+        except ValueError as exc:  # a number of more than 4300 digits
+            reason = f"line is not valid JSON: {exc}"
         else:
             if not isinstance(value, dict):
                 kind = {list: "an array", str: "a string"}.get(type(value), "a single value")
@@ -520,6 +657,17 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
                 column.append(None)
     table = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
     return _Read(path, table, np.array(rows, dtype=np.int64), broken)
+
+
+def _clipped(raw: bytes | str, keep: int = 200) -> str:
+    """A value as a reject shows it: whole when short, else its start and its size, so that a
+    rejected line of 100 MB is not copied into every report of it."""
+    if len(raw) <= MOST_VALUE_BYTES:
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    start = raw[:keep]
+    if isinstance(start, bytes):
+        start = start.decode("utf-8", "replace")
+    return f"{start}... ({len(raw):,} {'bytes' if isinstance(raw, bytes) else 'characters'})"
 
 
 def _read_parquet(path: Path, spec: SourceSpec) -> _Read:
@@ -597,9 +745,10 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, zone: ZoneInfo
             v, z, k, first_try = _parse_chunk(chunk, first_try)
             values[start:end], naive[start:end], ok[start:end] = v, z, k
             start = end
-    ok &= (values >= _MIN_US) & (values <= _MAX_US)
+    ok &= (values >= _MIN_WALL_US) & (values <= _MAX_WALL_US)
     if naive.any():
         values[naive & ok] = _resolve_walls(values[naive & ok], zone)
+    ok &= (values >= EARLIEST_US) & (values <= LATEST_US)
     return values, ok
 
 
@@ -791,6 +940,7 @@ class _Part:
     lookups: dict[str, pa.Array]
     mapped: bool
     zone: ZoneInfo
+    oversize: np.ndarray | None = None  # per record: a value of it is too long to be read
 
     def rows_in_table(self, records: np.ndarray) -> np.ndarray:
         return records if self.table_row is None else self.table_row[records]
@@ -803,6 +953,8 @@ class _Part:
         bad = self.lead.codes < 0
         bad |= self.event < 0
         bad |= ~self.time_ok
+        if self.oversize is not None:
+            bad |= self.oversize
         return bad
 
     def reason_key(self, i: int, raw: dict[str, str]) -> tuple:
@@ -810,12 +962,16 @@ class _Part:
         column = self.column_of(i)
         time = self.spec.events[column].at if column >= 0 else self.spec.at
         return (bool(self.lead.codes[i] < 0), int(self.event[i]), column,
+                self.oversize is not None and bool(self.oversize[i]),
                 raw.get(self.spec.event) if self.event[i] == _UNKNOWN_EVENT else None,
                 None if self.time_ok[i] else raw.get(time))
 
     def reasons(self, i: int, raw: dict[str, str]) -> list[str]:
         """Why record `i` (whose raw values are `raw`) is rejected."""
         out = []
+        if self.oversize is not None and self.oversize[i]:
+            out.append(f"a value is longer than {MOST_VALUE_BYTES:,} bytes; longer values are "
+                       f"not read")
         if self.lead.codes[i] < 0:
             out.append("missing lead id")
         code = int(self.event[i])
@@ -826,7 +982,7 @@ class _Part:
             out.append("missing event")
         elif code == _UNKNOWN_EVENT:
             name = raw[self.spec.event].strip()
-            reason = f"unknown event '{name}'; expected one of {', '.join(EVENTS)}"
+            reason = f"unknown event '{_shown(name)}'; expected one of {', '.join(EVENTS)}"
             close = difflib.get_close_matches(name.lower(), EVENTS, n=1, cutoff=0.6)
             if close:
                 reason += f"; did you mean '{close[0]}'?"
@@ -842,8 +998,8 @@ class _Part:
             else:
                 result = parse_time(text)
                 out.append(result if isinstance(result, str)
-                           else f"time '{text}' is out of range (supported: 0001-01-05 "
-                                f"to 9999-12-24)")
+                           else f"time '{_shown(text)}' is out of range (supported: "
+                                f"{SUPPORTED_TIMES})")
         return out
 
     def raw(self, rows: np.ndarray) -> list[dict[str, str]]:
@@ -851,7 +1007,8 @@ class _Part:
         index = pa.array(rows, pa.int64())
         table = _as_text(self.read.table.take(index))
         names = list(table.column_names) + list(self.lookups)
-        columns = [pc.fill_null(pc.cast(c, pa.string()), "").to_pylist() for c in table.columns]
+        columns = [[_clipped(v) for v in pc.fill_null(pc.cast(c, pa.string()), "").to_pylist()]
+                   for c in table.columns]
         columns += [pc.fill_null(pc.cast(v.take(index), pa.string()), "").to_pylist()
                     for v in self.lookups.values()]
         return [dict(zip(names, values, strict=True))
@@ -970,9 +1127,10 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
             actor = (_encode(column(spec.actor)) if spec.actor in columns
                      else _Coded(np.full(n, -1, dtype=np.int32), pa.array([], pa.string())))
         lead = pending.result()
+    oversize = _oversize_rows(table)
     if not spec.wide:
         return _Part(spec, read, index, None, None, lead, at, ok, events, actor, fields,
-                     lookups, mapped, zone)
+                     lookups, mapped, zone, oversize)
 
     # A wide export: each non-empty date cell is a record, in (row, mapping order) order.
     k = len(spec.events)
@@ -1020,7 +1178,31 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     actor = _Coded(actor_codes, actor_dictionary)
     return _Part(spec, read, index, rec_rows, rec_cols, lead.take(rec_rows), at, ok, event,
                  actor, {name: coded.take(rec_rows) for name, coded in fields.items()},
-                 lookups, mapped, zone)
+                 lookups, mapped, zone, None if oversize is None else oversize[rec_rows])
+
+
+def _oversize_rows(table: pa.Table) -> np.ndarray | None:
+    """Per row, whether a text value of it is longer than MOST_VALUE_BYTES; None when no value
+    is (the usual case, told from each column's, or dictionary's, longest value)."""
+    out = None
+    for column in table.columns:
+        if not (pa.types.is_string(column.type) or pa.types.is_dictionary(column.type)):
+            continue
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        start = 0
+        for chunk in chunks:
+            values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+            longest = pc.max(pc.binary_length(values)).as_py() if len(values) else None
+            if longest is not None and longest > MOST_VALUE_BYTES:
+                long = pc.fill_null(pc.greater(pc.binary_length(values), MOST_VALUE_BYTES),
+                                    False)
+                if pa.types.is_dictionary(chunk.type):
+                    long = pc.fill_null(pc.take(long, chunk.indices), False)
+                if out is None:
+                    out = np.zeros(table.num_rows, dtype=bool)
+                out[start:start + len(chunk)] |= np.asarray(long)
+            start += len(chunk)
+    return out
 
 
 def _event_codes(column: pa.ChunkedArray | pa.Array, names: dict[str, str]) -> np.ndarray:

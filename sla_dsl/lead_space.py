@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from sla_dsl import model as m
 from sla_dsl.conditions import UNIT_DAYS, ConditionEvaluator
+from sla_dsl.patterns import compile_pattern, matches
 
 MOST_LEADS = 20_000
 _OTHER_TEXT = "something else"
@@ -228,8 +228,8 @@ def pattern_examples(pattern: str, most: int = 6) -> list[str]:
         texts = {_example(parsed, k) for k in range(most)}
     except Exception:  # an unusual pattern only means fewer example leads
         return []
-    compiled = re.compile(pattern)
-    return sorted(t for t in texts if compiled.search(t))
+    compiled = compile_pattern(pattern)
+    return sorted(t for t in texts if matches(compiled, t))
 
 
 def _distinct(policy: m.Policy, name: str, values: _FieldValues) -> list[str | None]:

@@ -80,6 +80,10 @@ _COLUMN_KEYS = ("at", "event", "actor")
 _WIDE_EVENT_KEYS = ("at", "actor")
 
 
+MOST_MAPPING_BYTES = 1 << 20
+"""A mapping names columns and events: a file larger than this is not one."""
+
+
 class MappingError(HistoryError):
     """A mapping file that cannot be used as written. The message reads
 
@@ -211,6 +215,10 @@ def load_mapping(path: Path | str) -> Mapping:
     """Read and check a mapping file. Raises `MappingError` (never a raw traceback)."""
     path = Path(path)
     try:
+        if path.stat().st_size > MOST_MAPPING_BYTES:
+            raise MappingError(f"{path}: the mapping file is larger than {MOST_MAPPING_BYTES:,} "
+                               f"bytes\n  help: a mapping names columns; check that this is "
+                               f"the mapping and not an export")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise MappingError(f"{path}: no such mapping file\n  help: check the path") from None
@@ -230,6 +238,9 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
             f"{path}: not valid TOML: {exc}\n  help: check quotes, `=` signs and [table] "
             f"headers near that line; text values need quotes, e.g. lead_id = \"mql_id\""
         ) from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise MappingError(f"{path}: arrays or tables nested too deep to read\n  help: a "
+                           f"mapping nests at most a few levels, e.g. [source.events]") from None
     unknown = [key for key in document if key != "source"]
     if unknown:
         raise MappingError(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl import assignments, coverage, revenue
-from sla_dsl.business_time import ZoneOffsets
+from sla_dsl.business_time import wall_readings
 from sla_dsl.consequences import Actions, all_actions, strike_counts
 from sla_dsl.evaluation import (
     BREACHED,
@@ -44,8 +44,7 @@ def iso_many(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     if not valid.any():
         return out
     instants = us[valid]
-    offsets = ZoneOffsets(zone, int(instants.min()) - _DAY, int(instants.max()) + _DAY)
-    wall = offsets.wall(instants)
+    wall = wall_readings(instants, zone)
     text = np.datetime_as_string(wall.astype("datetime64[us]"), unit="s").astype(object)
     fraction = wall % 1_000_000
     finer = np.flatnonzero(fraction)  # isoformat shows microseconds only where there are some
@@ -60,7 +59,6 @@ def iso_many(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     return out
 
 
-_DAY = 86_400_000_000
 
 
 def _attainment(met: int, breached: int) -> float | None:

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.csv_cells import write_csv_rows
+
 TITLES = np.array(["CEO", "CFO", "VP Sales", "Head of Marketing", "Director of IT",
                    "Marketing Manager", "Sales Lead", "Operations Specialist", "Analyst",
                    "Student", "Consultant"])
@@ -114,20 +116,15 @@ def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New
 
 
 def write_csv(columns: dict[str, np.ndarray], path: Path) -> None:
-    """Timestamps as ISO 8601 in UTC (`Z`); the reader turns them into the policy's time."""
+    """Timestamps as ISO 8601 in UTC (`Z`); the reader turns them into the policy's time.
+    Written by `csv_cells`, as every CSV the tool writes: quoted where CSV needs it, and cells a
+    spreadsheet would run as formulas neutralised in a way the reader undoes."""
     at = np.datetime_as_string(columns["at"].astype(np.int64).astype("datetime64[us]"),
                                unit="s") + "Z"
     names = ["lead_id", "at", "event", "actor"] + [
         n for n in columns if n not in ("lead_id", "at", "event", "actor")]
     table = {name: (at if name == "at" else columns[name].astype(str)) for name in names}
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(",".join(names) + "\n")
-        for row in zip(*(table[n] for n in names), strict=True):
-            out.write(",".join(_csv_cell(cell) for cell in row) + "\n")
-
-
-def _csv_cell(cell: str) -> str:
-    return f'"{cell}"' if ("," in cell or '"' in cell) else cell
+    write_csv_rows(path, names, zip(*(table[n] for n in names), strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ import re
 from sla_dsl import codes
 from sla_dsl import model as m
 from sla_dsl.diagnostics import Reporter
+from sla_dsl.patterns import unsupported
 
 _ONCE_PER_HANDOFF = {
     "when": "when", "round_robin": "assign", "owner": "assign", "first_touch": "first touch",
@@ -65,15 +66,26 @@ def _percent_in_range(percent: m.Percent, what: str, reporter: Reporter,
 
 
 def _check_regexes(policy: m.Policy, reporter: Reporter) -> None:
+    """Python's syntax, run by RE2 (`sla_dsl.patterns`): a pattern must compile under both."""
     for _, node in policy.nodes_of(m.PatternMatch):
         try:
             re.compile(node.pattern.value)
         except re.error as error:
-            column = node.pattern.span.column + 1 + (error.pos or 0)
-            span = m.Span(line=node.pattern.span.line, column=column,
-                          end_line=node.pattern.span.line, end_column=column + 1)
-            reporter.error(codes.BAD_REGEX, span, f"the pattern does not compile: {error.msg}",
+            reporter.error(codes.BAD_REGEX, _pattern_span(node.pattern, error.pos or 0),
+                           f"the pattern does not compile: {error.msg}",
                            "patterns use Python regular expression syntax")
+            continue
+        refused = unsupported(node.pattern.value)
+        if refused is not None:
+            reporter.error(codes.BAD_REGEX, _pattern_span(node.pattern, refused.offset),
+                           refused.problem, refused.fix)
+
+
+def _pattern_span(pattern: m.Text, offset: int) -> m.Span:
+    """The character `offset` characters into a pattern (as written: backslashes are kept)."""
+    column = pattern.span.column + 1 + offset
+    return m.Span(line=pattern.span.line, column=column, end_line=pattern.span.line,
+                  end_column=column + 1)
 
 
 def _check_handoff(handoff: m.Handoff, reporter: Reporter) -> None:

@@ -113,16 +113,14 @@ def run(args: argparse.Namespace) -> int:
 def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
     """Both versions replayed over the history; None after saying why it could not be read."""
     from sla_dsl import change_impact
-    from sla_dsl.cli.evaluate import as_of_instant
+    from sla_dsl.cli.evaluate import AS_OF_HELP, as_of_instant
     from sla_dsl.history_io import HistoryError
     from sla_dsl.mapping import load_mapping
 
     try:
         as_of = as_of_instant(args.as_of, new.timezone or "UTC")
-    except ValueError:
-        print(f"sla diff: --as-of {args.as_of!r} is not a date and time\n"
-              "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z",
-              file=sys.stderr)
+    except ValueError as error:
+        print(f"sla diff: --as-of {args.as_of!r} {error}\n{AS_OF_HELP}", file=sys.stderr)
         return None
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None

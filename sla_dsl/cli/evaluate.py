@@ -11,16 +11,29 @@ from sla_dsl.stage_progress import StageProgress
 
 
 def as_of_instant(text: str | None, timezone: str) -> int | None:
-    """An ISO 8601 time as µs since the epoch; without an offset it is read in `timezone`."""
+    """An ISO 8601 time as µs since the epoch; without an offset it is read in `timezone`.
+    Raises ValueError saying what is wrong with it: not a time, or outside the times a history
+    may hold (so no table is built out to it)."""
     if text is None:
         return None
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+    from sla_dsl.history import SUPPORTED_TIMES, in_supported_range
+
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(timezone))
+        instant = int(moment.timestamp()) * 1_000_000 + moment.microsecond
+    except (ValueError, OverflowError):
+        raise ValueError("is not a date and time") from None
+    if not in_supported_range(instant):
+        raise ValueError(f"is outside the supported times, {SUPPORTED_TIMES}")
+    return instant
+
+
+AS_OF_HELP = "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,10 +49,8 @@ def run(args: argparse.Namespace) -> int:
     timezone = policy.timezone or "UTC"
     try:
         as_of = as_of_instant(args.as_of, timezone)
-    except ValueError:
-        print(f"sla evaluate: --as-of {args.as_of!r} is not a date and time\n"
-              "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z",
-              file=sys.stderr)
+    except ValueError as error:
+        print(f"sla evaluate: --as-of {args.as_of!r} {error}\n{AS_OF_HELP}", file=sys.stderr)
         return EXIT_USAGE
     # the bar's units: a handoff block each while evaluating; reading takes about as long as
     # evaluating and the report about twice as long (100,000 leads of company-x.sla)

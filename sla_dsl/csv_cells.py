@@ -1,0 +1,66 @@
+"""CSV cells as the tool writes and reads them: safe to open in a spreadsheet, and read back the
+same.
+
+Lead histories carry text from web forms (titles, names, notes, lead ids), and the tool writes
+some of it back out: `--rejects` echoes rejected rows, `sla simulate --emit-history` and the
+synthetic histories write events. A spreadsheet runs a cell that starts with `=`, `+`, `-`,
+`@`, a tab or a carriage return as a formula (CSV injection), so, as OWASP recommends, every
+CSV writer puts a single quote before such a cell, through `neutralised`. Numbers (`-5`,
+`+1.5e3`) are left alone: a spreadsheet reads them as numbers, and a history's amounts stay
+numbers.
+
+Reading undoes it (`restored`): a cell of one or more quotes followed by one of those
+characters loses its first quote, so `'=SUM(A1)` reads as `=SUM(A1)`. A cell that itself
+starts with a quote before such a character is written with one quote more, so writing then
+reading gives back every cell exactly, and an emitted history evaluates as the simulator's
+own. Any other cell starting with a quote (`'hello`) is read as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_QUOTED = re.compile(r"'+[=+\-@\t\r]")
+QUOTED_PATTERN = r"^'('*[=+\-@\t\r])"
+"""`restored` as a regular expression for Arrow: the cell's first quote, and the rest kept."""
+
+
+def neutralised(cell: str) -> str:
+    """The cell as a CSV file the tool writes holds it."""
+    if (cell.startswith(FORMULA_START) and not _NUMBER.fullmatch(cell)) or _QUOTED.match(cell):
+        return "'" + cell
+    return cell
+
+
+def restored(cell: str) -> str:
+    """The cell as it was before `neutralised`."""
+    return cell[1:] if _QUOTED.match(cell) else cell
+
+
+def write_csv_rows(path: Path | str, header: list[str],
+                   rows: Iterable[Iterable[object]]) -> None:
+    """A CSV file, every cell (header too) `neutralised`; `None` is an empty cell. Lines end in
+    `\n`; a cell holding a comma, a quote or a line break (`\r` too, which the csv module leaves
+    bare when lines end in `\n` alone, splitting the row for every reader) is quoted."""
+    with Path(path).open("w", encoding="utf-8", newline="") as out:
+        out.write(_line(header))
+        for row in rows:
+            out.write(_line(row))
+
+
+def _line(cells: Iterable[object]) -> str:
+    fields = [_field(neutralised("" if cell is None else str(cell))) for cell in cells]
+    return (",".join(fields) if fields != [""] else '""') + "\n"
+
+
+def _field(cell: str) -> str:
+    if any(mark in cell for mark in _NEEDS_QUOTES):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+_NEEDS_QUOTES = (",", '"', "\r", "\n")
