@@ -365,7 +365,7 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
     rows = doc["rows"]
     summary = doc["summary"]
     out = [
-        f"{doc['policy'] or 'Policy'}: as of {doc['as_of']}{_as_of_why(doc['coverage'])}",
+        f"{doc['policy'] or 'Policy'}: {_as_of(doc)}",
         *_period_lines(doc["coverage"]),
         f"history: {rows['read']} rows read, {rows['accepted']} accepted, "
         f"{rows['rejected']} rejected",
@@ -409,12 +409,16 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
     return "\n".join(out) + "\n"
 
 
-def _as_of_why(covered: dict) -> str:
+def _as_of(doc: dict) -> str:
+    """The as-of time and why it is that one. A history without events has no time of its own:
+    saying 'as of 1970' for it would be a number nobody chose."""
+    covered = doc["coverage"]
     if covered["as_of"] == "given":
-        return " (as given: later events are ignored)"
+        return f"as of {doc['as_of']} (as given: later events are ignored)"
     latest = covered["latest_event"]
-    return f" (the latest event in the history, a {latest})" if latest else \
-        " (the history has no event)"
+    if not latest:
+        return "the history has no event, so nothing is judged yet"
+    return f"as of {doc['as_of']} (the latest event in the history, a {latest})"
 
 
 def _period_lines(covered: dict) -> list[str]:

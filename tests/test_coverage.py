@@ -13,8 +13,6 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from sla_dsl.cli import main
 from sla_dsl.evaluation import AFTER, BEFORE, IN_PERIOD, evaluate, fields_needed
 from sla_dsl.history_io import load_history
@@ -22,11 +20,10 @@ from sla_dsl.policy_file import check_text
 from sla_dsl.report import document, render_text
 from sla_dsl.svg_charts import Series, line_chart
 
-from .conftest import ROOT
+from .conftest import OLIST_FULL, ROOT
 
 OLIST = ROOT / "examples" / "olist"
 OLIST_POLICY = ROOT / "policies" / "olist.sla"
-OLIST_FULL = Path("/work/shared/data/olist-marketing-funnel")
 COMPANY_X = ROOT / "policies" / "company-x.sla"
 COMPANY_X_HISTORY = ROOT / "examples" / "company-x" / "history.csv"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -182,7 +179,6 @@ def test_a_period_the_data_ends_inside_is_not_missed(capsys):
     assert "sql 2026-03-01  3 / 100 (3.0%) missed" in out  # a covered month is still judged
 
 
-@pytest.mark.skipif(not OLIST_FULL.is_dir(), reason=f"the full dataset is not at {OLIST_FULL}")
 def test_full_olist_data_first_lines(capsys, tmp_path):
     mqls = OLIST_FULL / "olist_marketing_qualified_leads_dataset.csv"
     doc, text, _ = _olist_json(capsys, tmp_path, str(mqls),
@@ -258,3 +254,19 @@ def test_a_line_chart_breaks_where_a_value_is_missing():
                      x_label="x", y_label="y", x_ticks=[(0, "a")], x_range=(0, 4))
     lines = re.findall(r'<polyline points="([^"]+)"', svg)
     assert len(lines) == 2 and all(len(points.split()) == 2 for points in lines)
+
+
+def test_a_history_without_events_names_no_as_of_time(tmp_path, capsys):
+    """An export with its header and no row has no latest event: the report says so instead
+    of an as-of time in 1970 that nobody chose."""
+    empty = tmp_path / "empty.csv"
+    empty.write_text("lead_id,at,event,actor\n")
+    out, _ = _evaluate(capsys, str(ROOT / "policies" / "inbound-desk.sla"), "--history",
+                       str(empty), "-q")
+    lines = out.splitlines()
+    assert lines[0] == "Inbound desk: the history has no event, so nothing is judged yet"
+    assert "1970" not in out
+    out, _ = _evaluate(capsys, str(ROOT / "policies" / "inbound-desk.sla"), "--history",
+                       str(empty), "-q", "--as-of", "2026-03-02T09:00")
+    assert out.splitlines()[0] == ("Inbound desk: as of 2026-03-02T09:00:00+01:00 (as given: "
+                                   "later events are ignored)")
