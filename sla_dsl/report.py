@@ -374,7 +374,9 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         *(f"warning: {w}" for w in doc["coverage"]["warnings"]),
     ]
     out += ["", "in short:"] + [f"  {sentence}" for sentence in headline(summary["owed"])]
-    out += ["", "clauses, worst first (met / breached / pending, attainment of decided leads):"]
+    if summary["clauses"]:  # "in short" already says when no clause was judged
+        out += ["", "clauses, worst first (met / breached / pending, attainment of decided "
+                    "leads):"]
     width = max((len(f"{c['handoff']}: {c['wording']}") for c in summary["clauses"]),
                 default=0)
     for clause in sorted(summary["clauses"], key=lambda c: (c["attainment"] is None,

@@ -116,7 +116,9 @@ class Tables(HTMLParser):
 def text_section(text: str, heading: str) -> list[str]:
     """The lines under a heading of the text summary, up to the next blank line."""
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is None:  # a section with nothing to show is left out
+        return []
     out = []
     for line in lines[start + 1:]:
         if not line.strip():
