@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 
 def erlang_b(servers: int, load: float) -> float:
     """Blocking probability B(c, A), by the stable recurrence B(k) = A·B(k-1) / (k + A·B(k-1))."""
@@ -52,3 +54,164 @@ def servers_for(target: float, load: float, wait: float, handling: float,
         if service_level(servers, load, wait, handling) >= target:
             return servers
     return None
+
+
+# ------------------------------------------------------------ a queue whose world changes
+
+
+class Backlog:
+    """The number of leads a queue of `servers` reps holds (waiting or being touched), as a
+    probability distribution moved forward step by step: the M(t)/M/c(t) queue whose arrivals
+    change with the hour and whose reps work only while their calendar is open.
+
+    Erlang C assumes a steady state that a team with a calendar never reaches: the night's and
+    the weekend's leads are all waiting at the opening. The Kolmogorov forward equations of the
+    birth-death chain are solved exactly for each piece of constant rates (the matrix
+    exponential of its generator, kept per kind of piece), so the morning surge is in the
+    distribution rather than averaged away. At a closing the reps finish the touches they
+    started (already touched: they leave the count) and start no more until the opening.
+
+    The state space is 0..`most` leads; arrivals that would pass it are dropped, and
+    `spilled` keeps the largest probability seen at the bound, so a caller can tell when the
+    bound was too small."""
+
+    def __init__(self, servers: int, service_hours: float, most: int) -> None:
+        self.servers = servers
+        self.rate = 1.0 / service_hours  # touches a rep finishes an open hour
+        self.most = most
+        self.states = np.arange(most + 1)
+        self.now = np.zeros(most + 1)
+        self.now[0] = 1.0
+        self.low, self.high = 0, 1  # the states that may hold probability: [low, high)
+        self.spilled = 0.0
+        self.working = False  # the last piece moved through was open time
+        self._moves: dict[tuple[float, bool, float], tuple[np.ndarray, int, int]] = {}
+
+    def _move(self, arrivals: float, open_: bool, hours: float
+              ) -> tuple[np.ndarray, int, int]:
+        """The transition matrix of a piece, and how far it moves the count down and up."""
+        key = (round(arrivals, 9), open_, round(hours, 6))
+        move = self._moves.get(key)
+        if move is None:
+            if len(self._moves) >= _MOVES_KEPT:
+                self._moves.pop(next(iter(self._moves)))
+            move = self._moves[key] = self._transitions(arrivals, open_, hours)
+        return move
+
+    def _transitions(self, arrivals: float, open_: bool, hours: float
+                     ) -> tuple[np.ndarray, int, int]:
+        """exp(Q x hours) on 0..most. Above `edge` every reachable state has all reps busy, so
+        the chain looks the same from each of them and their rows are one row shifted: only
+        a small chain (a few dozen states, not hundreds) is solved, and what would pass the
+        bound stays at it."""
+        servers = self.servers if open_ else 0
+        up = _reach(arrivals * hours)
+        down = _reach(servers * self.rate * hours) if servers else 0
+        edge = servers + down  # from here on, every reachable state has all reps busy
+        size = min(edge + up + 2, self.most + 1)
+        deaths = np.minimum(np.arange(size), servers) * self.rate
+        whole = size == self.most + 1
+        small = _uniformised(arrivals, deaths, hours, size if whole else edge + 1)
+        if whole:
+            return small, down, up
+        matrix = np.zeros((self.most + 1, self.most + 1))
+        matrix[:edge, :size] = small[:edge]
+        rows = np.arange(edge, self.most + 1)
+        for shift in range(-down, up + 1):
+            chance = small[edge, edge + shift]
+            to = rows + shift
+            inside = to <= self.most
+            matrix[rows[inside], to[inside]] = chance
+            matrix[rows[~inside], self.most] += chance
+        return matrix, down, up
+
+    def _apply(self, move: tuple[np.ndarray, int, int]) -> None:
+        """The distribution through one piece, over the states it holds and can reach: the
+        backlog is small most hours, and a week's steps stay cheap."""
+        matrix, down, up = move
+        now, low, high = self.now, self.low, self.high
+        while high > low + 1 and now[high - 1] < _TINY:
+            high -= 1
+        while low < high - 1 and now[low] < _TINY:
+            low += 1
+        first, last = max(0, low - down), min(self.most + 1, high + up)
+        moved = np.zeros(self.most + 1)
+        moved[first:last] = now[low:high] @ matrix[low:high, first:last]
+        self.now, self.low, self.high = moved, first, last
+
+    def advance(self, arrivals: float, open_hours: float, closed_hours: float,
+                open_first: bool) -> None:
+        """One step: `arrivals` an hour throughout, the reps working `open_hours` of it, the
+        open part first when the step starts open (then the closing comes inside the step)."""
+        parts = ((True, open_hours), (False, closed_hours)) if open_first \
+            else ((False, closed_hours), (True, open_hours))
+        for open_, hours in parts:
+            if hours <= 0:
+                continue
+            if self.working and not open_:
+                self._close()
+            self.working = open_
+            self._apply(self._move(arrivals, open_, hours))
+        self.spilled = max(self.spilled, float(self.now[-1]))
+
+    def _close(self) -> None:
+        """The reps finish what they started and start nothing more: those leads leave."""
+        c = self.servers
+        kept = np.zeros_like(self.now)
+        kept[0] = self.now[:c + 1].sum()
+        kept[1:self.most + 1 - c] = self.now[c + 1:]
+        self.now = kept
+        self.low, self.high = 0, max(1, self.high - c)
+
+
+_MOVES_KEPT = 48  # matrix exponentials kept per queue: (most+1)^2 floats each
+def _uniformised(arrivals: float, deaths: np.ndarray, hours: float, starts: int) -> np.ndarray:
+    """Rows 0..starts-1 of exp(Q x hours) for the birth-death chain on len(deaths) states
+    (births `arrivals` below the top, deaths `deaths[n]` from n), by uniformisation: a sum of
+    Poisson-weighted powers of the chain's one-jump matrix, each power one tridiagonal step.
+    Elementwise numpy only: a small matrix exponential through a threaded BLAS is slow on a
+    busy machine, and this is exact to the sum's tail (below 1e-15)."""
+    size = len(deaths)
+    births = np.full(size, arrivals)
+    births[-1] = 0.0
+    total = float((births + deaths).max())
+    if total == 0 or hours == 0:
+        return np.eye(size)[:starts]
+    stay = 1 - (births + deaths) / total
+    rise, fall = births[:-1] / total, deaths[1:] / total
+    mean = total * hours
+    terms = _reach(mean)
+    term = np.eye(size)[:starts]
+    result = np.zeros_like(term)
+    for k in range(terms + 1):
+        result += math.exp(-mean + k * math.log(mean) - math.lgamma(k + 1)) * term
+        moved = term * stay
+        moved[:, 1:] += term[:, :-1] * rise
+        moved[:, :-1] += term[:, 1:] * fall
+        term = moved
+    return result
+
+
+def _reach(mean: float) -> int:
+    """Events of a Poisson count with this mean that a step can hold: past it, less than
+    1e-15 of the probability."""
+    return math.ceil(mean + 10 * math.sqrt(mean) + 12) if mean > 0 else 0
+
+
+_TINY = 1e-15  # probabilities below this are left out of a step (their sum stays below 1e-12)
+
+
+def reached_within(ahead: np.ndarray, servers: int, rate: float, open_hours: float,
+                   free: bool) -> np.ndarray:
+    """P(a lead arriving behind `ahead` leads is first touched within `open_hours` of its
+    reps' open time): with FIFO and exponential touches it waits for `ahead - servers + 1`
+    of them to finish at `servers x rate` an open hour, an Erlang wait; with a rep free it
+    waits for none, met when `free` (the deadline does not fall before the rep's start)."""
+    needed = ahead - servers + 1
+    waits = needed > 0
+    met = np.where(waits, 0.0, 1.0 if free else 0.0)
+    if open_hours > 0:
+        from scipy.special import gammainc
+
+        met[waits] = gammainc(needed[waits], servers * rate * open_hours)
+    return met

@@ -98,29 +98,50 @@ def test_scenario_mistakes_name_the_key(text, key):
         parse_scenario(text, "s.toml")
 
 
-def test_first_touch_estimate_is_erlang_c_in_open_time(tmp_path):
+def test_an_office_calendar_piles_the_night_up_for_the_morning():
+    """The inbound desk is open mon-fri 08:00-18:00. 5 leads an hour around the clock is 3.3
+    reps' worth of work in the open hours for 5 reps: Erlang C called that 100% within 4
+    business hours, but the weekend's 300 leads are waiting on Monday morning."""
     from sla_dsl.planning import first_touch_estimates
     from sla_dsl.scenario import parse_scenario
 
     policy = load_policy(ROOT / "policies" / "inbound-desk.sla")
-    scenario = parse_scenario('[arrivals]\nrate = "20 per hour"\n[team.sales]\nreps = 5\n'
-                              '[work]\ntouch = "exponential 12 minutes"\n')
+    [row] = first_touch_estimates(policy, load_scenario(SCENARIO))
+    # 90 days from Monday 2026-01-05: 12 weeks and 6 days, 650 open hours of 2,160
+    assert row["load"] == pytest.approx(5 * 2160 / 650 * 0.2, rel=0.001)
+    assert service_level(5, row["load"], 4.0, 0.2) > 0.999
+    assert 0.55 < row["attainment"] < 0.70 and row["note"] is None
+    # the wait in open hours, and the same wait on the clock (nights and weekends in it)
+    assert 2 < row["mean_wait_open_hours"] < 6 < 12 < row["mean_wait_hours"] < 25
+    overloaded = parse_scenario('[arrivals]\nrate = "20 per hour"\n[team.sales]\nreps = 5\n'
+                                '[work]\ntouch = "exponential 12 minutes"\n')
+    [row] = first_touch_estimates(policy, overloaded)
+    assert row["note"].startswith("overloaded") and row["attainment"] < 0.01
+
+
+def test_around_the_clock_the_estimate_is_erlang_c():
+    """Without a calendar and with a steady rate, the queue settles into Erlang C's steady
+    state within the first hours: the 21 days' estimate is the textbook figure."""
+    from sla_dsl.planning import first_touch_estimates
+    from sla_dsl.scenario import parse_scenario
+
+    policy = load_policy(ROOT / "tests" / "fixtures" / "simulation" / "desk.sla")
+    scenario = parse_scenario('horizon = "21 days"\n[arrivals]\nrate = "20 per hour"\n'
+                              '[team.sales]\nreps = 5\n[work]\n'
+                              'touch = "exponential 12 minutes"\n')
     [row] = first_touch_estimates(policy, scenario)
-    # the desk is open mon-fri 08:00-18:00 (50 of 168 hours, less Christmas): the open hours
-    # carry all the arrivals, 13.4 reps' worth of work for 5 reps
-    assert row["load"] == pytest.approx(20 / (50 / 168) * 0.2, rel=0.01)
-    assert row["attainment"] == 0.0 and row["note"].startswith("overloaded")
-    calm = parse_scenario('[arrivals]\nrate = "5 per hour"\n[team.sales]\nreps = 5\n'
-                          '[work]\ntouch = "exponential 12 minutes"\n')
-    [row] = first_touch_estimates(policy, calm)
-    assert row["note"] is None
-    assert row["attainment"] == round(service_level(5, row["load"], 4.0, 0.2), 4)
+    assert row["load"] == 4.0 and row["queues"] == "one queue"
+    assert row["attainment"] == pytest.approx(service_level(5, 4.0, 0.05, 0.2), abs=0.005)
+    assert row["mean_wait_hours"] == pytest.approx(mean_wait(5, 4.0, 0.2), abs=0.005)
+    assert row["mean_wait_hours"] == row["mean_wait_open_hours"]
 
 
 def test_plan_with_a_scenario_from_the_command_line(capsys):
     assert main(["plan", str(ROOT / "policies" / "inbound-desk.sla"),
                  "--scenario", str(SCENARIO)]) == 0
-    assert "every lead: 5 reps of sales, load 3.36:" in capsys.readouterr().out
+    assert ("every lead: 62.7% within 4 business hours, mean wait 3.60 open h (18.49 elapsed "
+            "h); sales: 5 reps, one queue, load 3.32 in the open hours") in \
+        capsys.readouterr().out
     assert main(["plan", str(ROOT / "policies" / "inbound-desk.sla"),
                  "--scenario", "missing.toml"]) == 2
 
@@ -165,8 +186,8 @@ def test_a_reps_reaction_counts_as_work_and_comes_before_the_touch(tmp_path):
     policy = load_policy(ROOT / "tests" / "fixtures" / "simulation" / "desk.sla")
     (row,) = plan_document(policy, load_scenario(scenario))["first_touch"]
     assert row["load"] == 1.0
-    assert row["mean_wait_hours"] == round(mean_wait(5, 1.0, 1 / 6) + 1 / 60, 3)
-    assert row["attainment"] == round(service_level(5, 1.0, 2 / 60, 1 / 6), 4)
+    assert row["mean_wait_hours"] == pytest.approx(mean_wait(5, 1.0, 1 / 6) + 1 / 60, abs=1e-3)
+    assert row["attainment"] == pytest.approx(service_level(5, 1.0, 2 / 60, 1 / 6), abs=1e-3)
     assert row["attainment"] < service_level(5, 1.0, 3 / 60, 1 / 6)
 
 
@@ -201,8 +222,10 @@ def test_plan_months_come_from_the_scenario_then_the_policy(tmp_path, capsys):
                  "--scenario", str(scenario)]) == 0
     out = capsys.readouterr().out
     assert "months planned: 2026-12 to 2027-11 (the scenario's start)" in out
-    # December's closed Christmas days take open hours away: more load on the open ones
-    assert "load 3.36:" not in out
+    # the estimate runs over the scenario's days from its start: Christmas closed, and
+    # December's leads waiting for the 28th
+    assert "over the scenario's 90 days from 2026-12-01" in out
+    assert "load 3.32 in the open hours" not in out
     assert main(["plan", str(ROOT / "policies" / "company-x.sla")]) == 0
     assert "months planned: 2026-01 to 2026-12 (the policy's effective date)" in \
         capsys.readouterr().out
