@@ -521,8 +521,9 @@ def _gap_hours(block) -> float:
 def _second_level_rates(policy: m.Policy, scenario: Scenario, blocks: list, level_blocks: list,
                         shares: dict, waits: dict, arrivals: np.ndarray, grid: Grid) -> dict:
     """The SQLs the first level hands on: each feeding block's leads that connect (the base
-    chance, less the decay at the estimated wait, over the cadence) and qualify, arriving while
-    the feeding team works, shared evenly between the second level's blocks."""
+    chance, less the decay at the estimated wait, over the cadence) and qualify, arriving as
+    the feeding team's touches end (its open hours, a mean touch later), shared evenly between
+    the second level's blocks."""
     from simulator.outcomes import decays_to_run
 
     sender = level_blocks[0].handoff.sender.value
@@ -543,5 +544,10 @@ def _second_level_rates(policy: m.Policy, scenario: Scenario, blocks: list, leve
     starts = grid.starts
     working = open_time_between_many(starts, starts + STEP_SECONDS * _US, calendar) / (
         STEP_SECONDS * _US)
-    profile = working / max(float(working.mean()), 1e-12)
+    # handed on when the connecting touch ends: the first level's open hours, a touch later
+    late = scenario.touch.mean_hours * 3600 / STEP_SECONDS
+    whole, part = int(late), late - int(late)
+    later = np.roll(working, whole) * (1 - part) + np.roll(working, whole + 1) * part
+    later[:whole + 1] = working[:whole + 1]
+    profile = later / max(float(later.mean()), 1e-12)
     return {b.index: sqls * profile / len(level_blocks) for b in level_blocks}
