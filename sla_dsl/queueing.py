@@ -1,9 +1,10 @@
-"""Erlang C: the M/M/c queue, for instant estimates and as the simulator's yardstick.
+"""Queues of leads: Erlang C's M/M/c steady state, and the same queue through changing days.
 
 A first-touch clock is a queue: leads arrive (Poisson), `c` reps each take one at a time
 (exponential work time), and a lead waits while all are busy. Erlang C gives the chance of
-waiting and the service level P(wait <= t) in closed form, so a planner gets an answer before
-any simulation, and the simulator's simple cases can be held to it.
+waiting and the service level P(wait <= t) in closed form, the yardstick the simulator's simple
+cases are held to. A team with a calendar never reaches that steady state, so the planner uses
+`Backlog`: the same queue with hourly arrivals and reps who go home, solved step by step.
 """
 
 from __future__ import annotations
