@@ -39,6 +39,7 @@ import numpy as np
 from sla_dsl import model as m
 from sla_dsl.business_time import (
     BusinessCalendar,
+    NeverOpen,
     ZoneOffsets,
     add_open_time_many,
     calendar_for,
@@ -155,7 +156,12 @@ def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> li
         for team in dict.fromkeys(b.team for b in level_blocks):
             mine = [b for b in level_blocks if b.team == team and b.index in rates]
             if any(b.index in rows and rows[b.index]["note"] is None for b in mine):
-                _plan_team(policy, scenario, mine, rates, grid, rows, waits)
+                try:
+                    _plan_team(policy, scenario, mine, rates, grid, rows, waits)
+                except NeverOpen as error:
+                    for block in mine:
+                        if block.index in rows:
+                            rows[block.index]["note"] = f"no lead is touched: {error}"
     for label in sorted(later - second):
         for block in blocks:
             if block.handoff.label == label and block.index in rows:
@@ -287,6 +293,9 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
     starts = grid.starts
     ends = starts + STEP_SECONDS * _US
     open_s = open_time_between_many(starts, ends, calendar) / _US
+    if not open_s.any():
+        raise NeverOpen(f"the calendar of team {team_blocks[0].team} is not open in the "
+                        f"scenario's {scenario.horizon_hours / 24:.3g} days")
     open_first = next_open_many(starts, calendar) == starts
     reaction = scenario.response.mean_hours if scenario.response else 0.0
     service = scenario.touch.mean_hours + reaction
@@ -305,18 +314,20 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
     results = {b.index: Result() for b in team_blocks}
     for queue in queues:
         _solve(queue, clocks, service, reaction, grid, open_s, open_first, calendar, results)
-    load = arriving / share * service if share else math.inf
+    load = arriving / share * service
     for block in team_blocks:
         if block.index not in rows:
             continue
         row, result = rows[block.index], results[block.index]
         row["queues"] = how
         row["load"] = round(float(load), 3)
-        if result.leads:
-            row["attainment"] = round(result.met / result.leads, 4)
-            row["mean_wait_open_hours"] = round(result.open_wait / result.leads, 3)
-            row["mean_wait_hours"] = round(result.elapsed_wait / result.leads, 3)
-            waits[block.index] = result.elapsed_wait / result.leads
+        if not result.leads:
+            row["note"] = "no lead's deadline falls inside the scenario's days"
+            continue
+        row["attainment"] = round(result.met / result.leads, 4)
+        row["mean_wait_open_hours"] = round(result.open_wait / result.leads, 3)
+        row["mean_wait_hours"] = round(result.elapsed_wait / result.leads, 3)
+        waits[block.index] = result.elapsed_wait / result.leads
         if load >= reps:
             row["note"] = (f"overloaded: {load:.2f} reps' worth of work arrives for "
                            f"{_reps(reps)} in the open hours; the backlog grows without end")

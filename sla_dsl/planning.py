@@ -234,7 +234,7 @@ def render_plan(doc: dict) -> str:
                     f"per {need['per']} is {kinds}"]
     if doc["first_touch"]:
         span = doc["first_touch_span"]
-        out += ["", f"  first touch, estimated over the scenario's {span['days']:g} days from "
+        out += ["", f"  first touch, estimated over the scenario's {span['days']:.3g} days from "
                     f"{span['from']} (the night's and the weekend's leads wait for the "
                     "opening; blocks share their team's reps; docs/simulate.md):"]
         for row in doc["first_touch"]:

@@ -231,3 +231,13 @@ def test_plan_months_come_from_the_scenario_then_the_policy(tmp_path, capsys):
         capsys.readouterr().out
     assert main(["plan", str(ROOT / "policies" / "company-x.sla"), "--from", "2027-02"]) == 2
     assert "after the policy's end" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("closed", ["2026-01-01 to 2026-06-30", "2025-01-01 to 2099-12-31"])
+def test_a_calendar_closed_all_along_is_said_not_a_traceback(closed, tmp_path, capsys):
+    text = (ROOT / "policies" / "inbound-desk.sla").read_text(encoding="utf-8")
+    policy = tmp_path / "closed.sla"
+    policy.write_text(text.replace("closed 2026-12-25, 2026-12-26", f"closed {closed}"),
+                      encoding="utf-8")
+    assert main(["plan", str(policy), "--scenario", str(SCENARIO)]) == 0
+    assert "every lead: no lead is touched: " in capsys.readouterr().out
