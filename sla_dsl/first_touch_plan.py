@@ -50,8 +50,8 @@ from sla_dsl.business_time import (
 )
 from sla_dsl.evaluation import handoff_levels
 from sla_dsl.formatter import duration as duration_text
-from sla_dsl.queueing import Backlog, reached_within
-from sla_dsl.scenario import Scenario
+from sla_dsl.queueing import Backlog, reached_within, wait_behind
+from sla_dsl.scenario import Scenario, WorkTime
 
 STEP_SECONDS = 1800  # the forward equations' step: half an hour (a quarter changes no figure)
 MOST_LEADS = 512  # the state space's bound per queue (leads waiting or being touched): past
@@ -299,6 +299,8 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
     open_first = next_open_many(starts, calendar) == starts
     reaction = scenario.response.mean_hours if scenario.response else 0.0
     service = scenario.touch.mean_hours + reaction
+    variability = (_variance(scenario.touch) + (_variance(scenario.response)
+                                                if scenario.response else 0.0)) / service ** 2
     clocks = {b.index: _clock(policy, b, calendar, grid, reaction) for b in team_blocks
               if b.first_within is not None}
     queues, how = _queues(policy, scenario, team_blocks, rates)
@@ -313,7 +315,8 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
                 arriving, 1e-12)
     results = {b.index: Result() for b in team_blocks}
     for queue in queues:
-        _solve(queue, clocks, service, reaction, grid, open_s, open_first, calendar, results)
+        _solve(queue, clocks, service, reaction, variability, grid, open_s, open_first,
+               calendar, results)
     load = arriving / share * service
     for block in team_blocks:
         if block.index not in rows:
@@ -336,6 +339,20 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
                            "behind the mean backlog, without its spread")
 
 
+def _variance(work: WorkTime) -> float:
+    """A work time's variance, hours squared."""
+    mean = work.mean_hours
+    if work.distribution == "exponential":
+        return mean * mean
+    if work.distribution == "lognormal":
+        return work.sd_hours ** 2
+    if work.distribution == "gamma":
+        return mean * mean / work.shape
+    if work.distribution == "empirical":
+        return float(np.var(work.values)) if work.values else 0.0
+    return 0.0  # fixed
+
+
 def _follow_ups_compete(discipline: str, work: float, capacity: float) -> bool:
     """Whether follow-ups wait among the first touches. Under `fifo` always. Under
     `earliest-due-first` when the cadences' work (first touches and the expected follow-ups)
@@ -355,8 +372,8 @@ def _clock(policy: m.Policy, block, team: BusinessCalendar, grid: Grid, reaction
     return Clock(due <= grid.end, np.maximum(hours, 0.0), free)
 
 
-def _solve(queue: Queue, clocks: dict, service: float, reaction: float, grid: Grid,
-           open_s: np.ndarray, open_first: np.ndarray, calendar: BusinessCalendar,
+def _solve(queue: Queue, clocks: dict, service: float, reaction: float, variability: float,
+           grid: Grid, open_s: np.ndarray, open_first: np.ndarray, calendar: BusinessCalendar,
            results: dict) -> None:
     """One queue: a chain per priority level (under earliest-due-first a block sees only the
     blocks ahead of or level with it), its bound doubled until nothing reaches it."""
@@ -373,8 +390,12 @@ def _solve(queue: Queue, clocks: dict, service: float, reaction: float, grid: Gr
                            calendar)
         else:
             while True:
-                found = _walk(queue.servers, service, reaction, most, total, measured, clocks,
-                              open_s, open_first, grid, calendar)
+                # one rep's own queue: what is left of the touch under way, then one touch
+                # after another, read with the touches' spread; a pool's reps finish nearly
+                # as a Poisson stream whatever the touches, and the chain's queue is M/M/c's
+                steady = variability if queue.servers == 1 else 1.0
+                found = _walk(queue.servers, service, reaction, steady, most, total,
+                              measured, clocks, open_s, open_first, grid, calendar)
                 if not found[1] or most >= MOST_LEADS:
                     break
                 most = min(2 * most, MOST_LEADS)
@@ -445,15 +466,16 @@ def _elapsed(waits: np.ndarray, grid: Grid, calendar: BusinessCalendar) -> np.nd
     return (touched - mids) / (3600 * _US)
 
 
-def _walk(servers: int, service: float, reaction: float, most: int, total: np.ndarray,
-          measured: list, clocks: dict, open_s: np.ndarray, open_first: np.ndarray,
-          grid: Grid, calendar: BusinessCalendar) -> tuple[dict, bool]:
+def _walk(servers: int, service: float, reaction: float, variability: float, most: int,
+          total: np.ndarray, measured: list, clocks: dict, open_s: np.ndarray,
+          open_first: np.ndarray, grid: Grid, calendar: BusinessCalendar
+          ) -> tuple[dict, bool]:
     """The chain through the horizon. Per measured block: leads met and counted, and the
     lead-weighted open-time wait; the elapsed wait is the open wait laid on the calendar."""
     chain = Backlog(servers, service, most)
     rate = chain.rate
     states = chain.states
-    queued = np.maximum(states - servers + 1, 0) / (servers * rate)  # mean open wait, hours
+    queued = wait_behind(states, servers, rate, variability)  # mean open wait, hours
     step_hours = STEP_SECONDS / 3600
     steps = len(total)
     # a lead's chance of being in time depends on the step only through the open hours it
@@ -484,7 +506,7 @@ def _walk(servers: int, service: float, reaction: float, most: int, total: np.nd
     for stream, (unique, _), summed in zip(measured, kinds, sums_by_kind, strict=True):
         met[stream.block] = sum(
             float(summed[k] @ reached_within(states, servers, rate, (code // 2) / 60,
-                                             bool(code % 2)))
+                                             bool(code % 2), variability))
             for k, code in enumerate(unique.tolist()))
     sums = {}
     elapsed = _elapsed(waits, grid, calendar)

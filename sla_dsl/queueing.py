@@ -203,16 +203,46 @@ _TINY = 1e-15  # probabilities below this are left out of a step (their sum stay
 
 
 def reached_within(ahead: np.ndarray, servers: int, rate: float, open_hours: float,
-                   free: bool) -> np.ndarray:
+                   free: bool, variability: float = 1.0) -> np.ndarray:
     """P(a lead arriving behind `ahead` leads is first touched within `open_hours` of its
-    reps' open time): with FIFO and exponential touches it waits for `ahead - servers + 1`
-    of them to finish at `servers x rate` an open hour, an Erlang wait; with a rep free it
-    waits for none, met when `free` (the deadline does not fall before the rep's start)."""
+    reps' open time): with FIFO it waits for `ahead - servers + 1` touches to end at
+    `servers x rate` an open hour; with a rep free it waits for none, met when `free` (the
+    deadline does not fall before the rep's start).
+
+    With exponential touches (`variability`, the squared coefficient of variation of a
+    touch, 1) that wait is an Erlang one. Steadier touches end more evenly: the first of the
+    busy reps to finish does so sooner (half a touch for one rep with fixed touches) and the
+    rest one touch apart, so the wait is a gamma with that mean and spread."""
     needed = ahead - servers + 1
     waits = needed > 0
     met = np.where(waits, 0.0, 1.0 if free else 0.0)
-    if open_hours > 0:
-        from scipy.special import gammainc
+    if open_hours <= 0:
+        return met
+    from scipy.special import gammainc
 
-        met[waits] = gammainc(needed[waits], servers * rate * open_hours)
+    k = needed[waits].astype(float)
+    pace = servers * rate
+    if variability == 1.0:
+        met[waits] = gammainc(k, pace * open_hours)
+        return met
+    spread = (1 + 2 * variability) / 3  # the first touch to end: its squared variation
+    first = _first_to_end(servers, variability)
+    mean = (first + k - 1) / pace
+    variance = (first * first * spread + (k - 1) * variability) / pace ** 2
+    variance = np.maximum(variance, (0.02 * mean) ** 2)
+    met[waits] = gammainc(mean * mean / variance, mean / variance * open_hours)
     return met
+
+
+def _first_to_end(servers: int, variability: float) -> float:
+    """When the first of `servers` busy reps ends their touch, in touches of the team's pace:
+    1 for exponential touches, half a touch for one rep with fixed ones."""
+    return (servers + variability) / (servers + 1)
+
+
+def wait_behind(ahead: np.ndarray, servers: int, rate: float, variability: float = 1.0
+                ) -> np.ndarray:
+    """The mean open-time wait of a lead arriving behind `ahead` leads (`reached_within`'s)."""
+    needed = ahead - servers + 1
+    first = _first_to_end(servers, variability)
+    return np.where(needed > 0, (first + needed - 1) / (servers * rate), 0.0)

@@ -241,3 +241,24 @@ def test_a_calendar_closed_all_along_is_said_not_a_traceback(closed, tmp_path, c
                       encoding="utf-8")
     assert main(["plan", str(policy), "--scenario", str(SCENARIO)]) == 0
     assert "every lead: no lead is touched: " in capsys.readouterr().out
+
+
+def test_one_reps_steadier_touches_end_sooner():
+    """Behind one busy rep a lead waits for the rest of the touch under way: a whole touch
+    on average when touches are exponential, half of one when they all take 12 minutes."""
+    import numpy as np
+
+    from sla_dsl.queueing import reached_within, wait_behind
+
+    ahead = np.arange(4)  # leads in the queue when it arrives: 1 is the one being touched
+    exponential = reached_within(ahead, 1, 5.0, 0.15, True)
+    assert exponential[0] == 1.0 and exponential[1] == pytest.approx(1 - math.exp(-0.75))
+    assert list(wait_behind(ahead, 1, 5.0)) == pytest.approx([0, 0.2, 0.4, 0.6])
+    fixed = reached_within(ahead, 1, 5.0, 0.15, True, variability=0.0)
+    assert list(wait_behind(ahead, 1, 5.0, 0.0)) == pytest.approx([0, 0.1, 0.3, 0.5])
+    # within 9 minutes: behind the one being touched (the rest of it is 0 to 12 minutes, 75%
+    # within 9; the gamma with its mean and spread says 83%), hardly ever behind two (18)
+    assert fixed[1] == pytest.approx(0.83, abs=0.01) and fixed[1] > exponential[1]
+    assert fixed[2] < 0.01 < exponential[2]
+    # a free rep touches it at once, unless the deadline falls before the rep can start
+    assert reached_within(ahead, 1, 5.0, 0.0, False)[0] == 0.0
