@@ -145,6 +145,11 @@ def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> li
     levels = handoff_levels(policy)
     later = {h.label for level in levels[1:] for h in level}
     second = {h.label for h in levels[1]} if len(levels) > 1 else set()
+    for block in blocks:
+        row = rows.get(block.index)
+        if row and row["note"] is None and block.handoff.label not in later \
+                and not shares[block.index]:
+            row["note"] = "the scenario sends this block no leads"
     waits: dict[int, float] = {}
     for level_blocks in ([b for b in blocks if b.handoff.label not in later],
                          [b for b in blocks if b.handoff.label in second]):
@@ -325,7 +330,8 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
         row["queues"] = how
         row["load"] = round(float(load), 3)
         if not result.leads:
-            row["note"] = "no lead's deadline falls inside the scenario's days"
+            row["note"] = "no lead's deadline falls inside the scenario's days" \
+                if rates[block.index].any() else "the scenario sends this block no leads"
             continue
         row["attainment"] = round(result.met / result.leads, 4)
         row["mean_wait_open_hours"] = round(result.open_wait / result.leads, 3)

@@ -262,3 +262,15 @@ def test_one_reps_steadier_touches_end_sooner():
     assert fixed[2] < 0.01 < exponential[2]
     # a free rep touches it at once, unless the deadline falls before the rep can start
     assert reached_within(ahead, 1, 5.0, 0.0, False)[0] == 0.0
+
+
+def test_a_block_the_mix_sends_nothing_says_so(tmp_path):
+    scenario = tmp_path / "mix.toml"
+    scenario.write_text('[arrivals]\nrate = "2 per hour"\n[arrivals.mix]\nsmall = 0.5\n'
+                        'nurture = 0.5\n[team.sdr]\nreps = 2\n[team.smb]\nreps = 2\n'
+                        '[work]\ntouch = "exponential 12 minutes"\n', encoding="utf-8")
+    policy = load_policy(ROOT / "policies" / "company-x.sla")
+    rows = {r["handoff"]: r for r in plan_document(policy, load_scenario(scenario))["first_touch"]}
+    assert rows["hot"]["attainment"] is None
+    assert rows["hot"]["note"] == "the scenario sends this block no leads"
+    assert rows["small"]["attainment"] > 0.99 and rows["small"]["note"] is None
