@@ -10,6 +10,7 @@ cases are held to. A team with a calendar never reaches that steady state, so th
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -86,58 +87,62 @@ class Backlog:
         self.low, self.high = 0, 1  # the states that may hold probability: [low, high)
         self.spilled = 0.0
         self.working = False  # the last piece moved through was open time
-        self._moves: dict[tuple[float, bool, float], tuple[np.ndarray, int, int]] = {}
+        self._moves: dict[tuple[float, bool, float], Move] = {}
+        self._kept = 0  # floats in the kept moves' heads
 
-    def _move(self, arrivals: float, open_: bool, hours: float
-              ) -> tuple[np.ndarray, int, int]:
-        """The transition matrix of a piece, and how far it moves the count down and up."""
+    def _move(self, arrivals: float, open_: bool, hours: float) -> Move:
+        """How a piece of constant rates moves the distribution (kept per kind of piece)."""
         key = (round(arrivals, 9), open_, round(hours, 6))
         move = self._moves.get(key)
         if move is None:
-            if len(self._moves) >= _MOVES_KEPT:
-                self._moves.pop(next(iter(self._moves)))
-            move = self._moves[key] = self._transitions(arrivals, open_, hours)
+            move = self._transitions(arrivals, open_, hours)
+            self._kept += move.head.size
+            while self._moves and self._kept > _FLOATS_KEPT:
+                self._kept -= self._moves.pop(next(iter(self._moves))).head.size
+            self._moves[key] = move
         return move
 
-    def _transitions(self, arrivals: float, open_: bool, hours: float
-                     ) -> tuple[np.ndarray, int, int]:
-        """exp(Q x hours) on 0..most. Above `edge` every reachable state has all reps busy, so
-        the chain looks the same from each of them and their rows are one row shifted: only
-        a small chain (a few dozen states, not hundreds) is solved, and what would pass the
-        bound stays at it."""
+    def _transitions(self, arrivals: float, open_: bool, hours: float) -> Move:
+        """exp(Q x hours) on 0..most. From `edge` on every reachable state has all reps busy,
+        so the chain looks the same from each of them: their rows are one row shifted, a
+        kernel to convolve with. Only a small chain (a few dozen states, not hundreds) is
+        solved, and what would pass the bound stays at it."""
         servers = self.servers if open_ else 0
         up = _reach(arrivals * hours)
         down = _reach(servers * self.rate * hours) if servers else 0
-        edge = servers + down  # from here on, every reachable state has all reps busy
+        edge = servers + down
         size = min(edge + up + 2, self.most + 1)
         deaths = np.minimum(np.arange(size), servers) * self.rate
-        whole = size == self.most + 1
-        small = _uniformised(arrivals, deaths, hours, size if whole else edge + 1)
-        if whole:
-            return small, down, up
-        matrix = np.zeros((self.most + 1, self.most + 1))
-        matrix[:edge, :size] = small[:edge]
-        rows = np.arange(edge, self.most + 1)
-        for shift in range(-down, up + 1):
-            chance = small[edge, edge + shift]
-            to = rows + shift
-            inside = to <= self.most
-            matrix[rows[inside], to[inside]] = chance
-            matrix[rows[~inside], self.most] += chance
-        return matrix, down, up
+        if size == self.most + 1:  # a small state space: the whole matrix
+            return Move(_uniformised(arrivals, deaths, hours, size), np.zeros(0), size, 0)
+        rows = _uniformised(arrivals, deaths, hours, edge + 1)
+        return Move(rows[:edge], rows[edge, edge - down:edge + up + 1].copy(), edge, down)
 
-    def _apply(self, move: tuple[np.ndarray, int, int]) -> None:
-        """The distribution through one piece, over the states it holds and can reach: the
-        backlog is small most hours, and a week's steps stay cheap."""
-        matrix, down, up = move
-        now, low, high = self.now, self.low, self.high
+    def _apply(self, move: Move) -> None:
+        """The distribution through one piece, over the states it holds: the head rows by
+        their own matrix, the rest by the kernel."""
+        now, low, high, most = self.now, self.low, self.high, self.most
         while high > low + 1 and now[high - 1] < _TINY:
             high -= 1
         while low < high - 1 and now[low] < _TINY:
             low += 1
-        first, last = max(0, low - down), min(self.most + 1, high + up)
-        moved = np.zeros(self.most + 1)
-        moved[first:last] = now[low:high] @ matrix[low:high, first:last]
+        moved = np.zeros(most + 1)
+        first, last = most + 1, 0
+        head = min(high, move.edge)
+        if low < head:
+            width = move.head.shape[1]
+            moved[:width] = now[low:head] @ move.head[low:head]
+            first, last = 0, width
+        if high > move.edge:
+            start = max(low, move.edge)
+            spread = np.convolve(now[start:high], move.kernel)
+            begin = start - move.down
+            end = begin + len(spread)
+            if end > most + 1:  # what would pass the bound stays at it
+                moved[most] += spread[most + 1 - begin:].sum()
+                spread, end = spread[:most + 1 - begin], most + 1
+            moved[begin:end] += spread
+            first, last = min(first, begin), max(last, end)
         self.now, self.low, self.high = moved, first, last
 
     def advance(self, arrivals: float, open_hours: float, closed_hours: float,
@@ -152,7 +157,13 @@ class Backlog:
             if self.working and not open_:
                 self._close()
             self.working = open_
-            self._apply(self._move(arrivals, open_, hours))
+            # pieces short enough that few events fit in one: a big team's many touches an
+            # hour would otherwise make every piece's solution as wide as the state space
+            rate = arrivals + (self.servers * self.rate if open_ else 0.0)
+            pieces = max(1, math.ceil(rate * hours / _EVENTS_A_PIECE))
+            move = self._move(arrivals, open_, hours / pieces)
+            for _ in range(pieces):
+                self._apply(move)
         self.spilled = max(self.spilled, float(self.now[-1]))
 
     def _close(self) -> None:
@@ -165,7 +176,20 @@ class Backlog:
         self.low, self.high = 0, max(1, self.high - c)
 
 
-_MOVES_KEPT = 48  # matrix exponentials kept per queue: (most+1)^2 floats each
+@dataclass
+class Move:
+    """A piece's transitions: rows 0..edge-1 in full (`head`), the rest one `kernel` (the
+    count moved from `down` below to the kernel's end above)."""
+
+    head: np.ndarray
+    kernel: np.ndarray
+    edge: int
+    down: int
+
+
+_EVENTS_A_PIECE = 16  # expected arrivals and touches ended in one piece, at most
+_FLOATS_KEPT = 2_000_000  # the moves kept per queue: 16 MB (a head is a few hundred floats,
+# or the whole matrix of a small state space, or of a big team's)
 def _uniformised(arrivals: float, deaths: np.ndarray, hours: float, starts: int) -> np.ndarray:
     """Rows 0..starts-1 of exp(Q x hours) for the birth-death chain on len(deaths) states
     (births `arrivals` below the top, deaths `deaths[n]` from n), by uniformisation: a sum of
