@@ -259,7 +259,7 @@ def _queues(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict
     if not dealt or size == 1:
         queue = Queue(size, 1, [Stream(b.index, rates[b.index], _priority(b, discipline))
                                 for b in team_blocks])
-        return [queue], "one queue" if size > 1 else "one rep"
+        return [queue], "one queue"
     names = _rep_names(team_blocks, size)
     per_rep = []
     for block in team_blocks:
