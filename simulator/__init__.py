@@ -7,6 +7,15 @@ against Erlang C and Little's law on the textbook desk.
 """
 
 from simulator.routing import NotSimulated
-from simulator.simulation import simulate
 
 __all__ = ["NotSimulated", "simulate"]
+
+
+def __getattr__(name: str):
+    """`simulate` on first use: the planner reads the routing without loading simpy and
+    scipy.stats, which only the replications need."""
+    if name == "simulate":
+        from simulator.simulation import simulate
+
+        return simulate
+    raise AttributeError(f"module 'simulator' has no attribute {name!r}")

@@ -51,7 +51,7 @@ def render_run(policy: m.Policy, run: dict) -> list[str]:
     for clause in run["clauses"]:
         name = f"{clause['handoff']}: {_wording(policy, clause['handoff'], clause['clause'])}"
         wait = clause.get("mean_wait_hours", {}).get("mean")
-        waited = f", mean wait {wait:.2f} h" if wait is not None else ""
+        waited = f", mean wait {wait:.2f} elapsed h" if wait is not None else ""
         out.append(f"    {name:<{width}}  {_percent(clause['attainment'])}, breached "
                    f"{_count(clause['breached'])} a run{waited}")
     out.append("  utilisation (touch time over open rep time):")

@@ -5,10 +5,10 @@
 replications is at or above the target: a team that meets it only on average misses it about
 half the quarters.
 
-The search starts from the Erlang C estimate (instant, and a lower bound in practice: it leaves
-out the night's backlog), gallops upward (1, 2, 4, ... reps more) until a team meets the target,
-then bisects back to the smallest one. Every team size runs with the same seed, so attainment
-grows with the reps as steadily as the model allows.
+The search starts from `sla plan`'s estimate (a queue solved through the scenario's days, with
+the night's backlog: instant, and close to the simulation's mean), gallops upward (1, 2, 4, ...
+reps more) until a team meets the target, then bisects back to the smallest one. Every team size
+runs with the same seed, so attainment grows with the reps as steadily as the model allows.
 """
 
 from __future__ import annotations
@@ -94,24 +94,40 @@ def lower_bound(attainment: dict, replications: int, confidence: float = CONFIDE
 
 def erlang_start(policy: m.Policy, scenario_path: Path | str, handoff: m.Handoff,
                  key: str, target: float, most: int) -> int:
-    """The smallest team Erlang C says meets the target on average; 1 when it cannot say
-    (a scenario the planner does not read)."""
+    """The smallest team `sla plan`'s estimate (its queue through the scenario's days) says
+    meets the target on average, found by doubling then halving, as the search below does;
+    1 when it cannot say (a scenario the planner does not read)."""
     from sla_dsl.planning import first_touch_estimates
     from sla_dsl.scenario import load_scenario
 
-    reps = 1
-    while reps <= most:
+    def meets(reps: int) -> bool | None:
         try:
             rows = first_touch_estimates(policy, load_scenario(scenario_path, {key: reps}))
         except Exception:  # the planner is a hint; the simulation decides
-            return 1
+            return None
         row = next((r for r in rows if r["handoff"] == handoff.label), None)
         if row is None or row["attainment"] is None:
+            return None
+        swamped = (row["note"] or "").startswith(("overloaded", "a queue holds"))
+        return row["attainment"] >= target and not swamped
+
+    short, reps = 0, 1
+    while reps <= most:
+        found = meets(reps)
+        if found is None:
             return 1
-        if row["attainment"] >= target and not row["note"]:
-            return reps
-        reps += 1 if reps < 20 else max(1, reps // 10)
-    return 1
+        if found:
+            break
+        short, reps = reps, reps * 2
+    else:
+        return 1
+    while reps - short > 1:
+        middle = (short + reps) // 2
+        if meets(middle):
+            reps = middle
+        else:
+            short = middle
+    return reps
 
 
 @dataclass
@@ -160,7 +176,7 @@ def size_team(policy: m.Policy, scenario_path: Path | str, target: Target, repli
     key = f"team.{team}.reps"
     raw = read_raw(scenario_path)
     start = min(erlang_start(policy, scenario_path, handoff, key, target.share, most), most) \
-        if target.clause == "first touch" else 1  # Erlang C speaks of first touches only
+        if target.clause == "first touch" else 1  # the planner speaks of first touches only
     sizing = Sizing(target, handoff.label, team, key, start, most, None)
 
     def meets(reps: int) -> bool:
@@ -219,7 +235,7 @@ def render_sizing(doc: dict) -> str:
     head = (f"{doc['policy'] or 'Policy'}: {doc['target']} with {100 * doc['confidence']:.0f}% "
             f"confidence ({doc['replications']} replications, seed {doc['seed']})")
     lines = [head, f"  handoff '{doc['handoff']}', team {doc['team']} ({doc['key']}); "
-                   f"Erlang C's starting point: {doc['erlang_c_start']} reps"]
+                   f"the planner's starting point: {doc['erlang_c_start']} reps"]
     if doc["smallest_reps"] is None:
         lines.append(f"  not reachable with at most {doc['most']} reps "
                      "(raise the bound with --max-reps, or change the scenario)")

@@ -14,8 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from sla_dsl import model as m
-from sla_dsl.business_time import BusinessCalendar, calendar_for, open_share
-from sla_dsl.queueing import mean_wait, service_level
+from sla_dsl.business_time import BusinessCalendar, calendar_for
 from sla_dsl.scenario import Scenario, first_day
 
 
@@ -160,57 +159,14 @@ def workload(policy: m.Policy, plans: list[GoalPlan], scenario: Scenario | None,
     return rows
 
 
-def _open_hours_per_open_day(calendar: BusinessCalendar, month: dt.date) -> float:
-    days = [month + dt.timedelta(days=d) for d in range(28)]
-    spans = [sum((end - start).total_seconds() for start, end in calendar.open_intervals_on(day))
-             for day in days]
-    open_days = [s for s in spans if s]
-    return sum(open_days) / len(open_days) / 3600 if open_days else 24.0
-
-
 def first_touch_estimates(policy: m.Policy, scenario: Scenario,
                           start: dt.date | None = None) -> list[dict]:
-    """Erlang C's first-touch attainment per handoff, counted in open time: leads arrive
-    around the clock and reps work while the calendar is open, so the open hours carry all the
-    arrivals, and a business day is the calendar's mean open hours. Every handed-off lead is
-    assumed to reach each block (its upper load). A rough guide: the night's backlog at
-    opening is not in it; `sla simulate` has it."""
-    calendar = calendar_for(policy)
-    month = (start or first_day(policy, scenario)[0]).replace(day=1)
-    day_hours = _open_hours_per_open_day(calendar, month)
-    rows = []
-    for handoff in policy.handoffs:
-        first = handoff.item("first_touch")
-        if handoff.receiver is None or not isinstance(first, m.FirstTouch):
-            continue
-        team = handoff.team
-        reps = scenario.teams.get(team)
-        row = {"handoff": handoff.label, "clause": "first touch", "team": team, "reps": reps,
-               "load": None, "attainment": None, "mean_wait_hours": None, "note": None}
-        within = first.within
-        allowed = (float(within.amount) * (day_hours if within.unit == "day" else 1)
-                   * {"minute": 1 / 60, "hour": 1, "day": 1 if within.business else 24,
-                      "week": 168, "month": 730.5, "quarter": 2191.5, "year": 8766}[within.unit])
-        if reps is None or scenario.touch is None:
-            row["note"] = (f"no [team.{team}] in the scenario" if reps is None
-                           else "no work.touch in the scenario")
-        else:
-            # arrivals come around the clock; the team works the open hours. A rep's reaction
-            # (`work.response`) keeps them busy and comes before the touch: it adds to the
-            # service time and takes its mean off the time allowed.
-            reaction = scenario.response.mean_hours if scenario.response else 0.0
-            service = scenario.touch.mean_hours + reaction
-            share = open_share(calendar, month)
-            load = scenario.arrivals_per_hour / share * service
-            row.update(load=round(load, 3),
-                       attainment=round(service_level(reps, load, max(allowed - reaction, 0.0),
-                                                      service), 4),
-                       mean_wait_hours=round(mean_wait(reps, load, service) + reaction, 3))
-            if load >= reps:
-                row["note"] = (f"overloaded: {load:.2f} reps' worth of work arrives for "
-                               f"{reps} reps; the backlog grows without end")
-        rows.append(row)
-    return rows
+    """First-touch attainment per handoff over the scenario's horizon from `start` (else the
+    scenario's first day): the time-varying queue of `sla_dsl.first_touch_plan`, which has
+    the night's and the weekend's leads waiting at the opening and the blocks that share reps."""
+    from sla_dsl.first_touch_plan import first_touch_rows
+
+    return first_touch_rows(policy, scenario, start or first_day(policy, scenario)[0])
 
 
 def plan_document(policy: m.Policy, scenario: Scenario | None = None,
@@ -228,7 +184,9 @@ def plan_document(policy: m.Policy, scenario: Scenario | None = None,
             "lead_value": value_needs(policy),
             "lead_counts": [gap.sentence for gap in lead_count_gaps(policy)],
             "workload": workload(policy, plans, scenario, first),
-            "first_touch": first_touch_estimates(policy, scenario, first) if scenario else []}
+            "first_touch": first_touch_estimates(policy, scenario, first) if scenario else [],
+            "first_touch_span": {"from": first.isoformat(), "days": scenario.horizon_hours / 24}
+            if scenario else None}
 
 
 def render_plan(doc: dict) -> str:
@@ -276,14 +234,19 @@ def render_plan(doc: dict) -> str:
         out += ["", f"  {need['from']}'s {need['amount']:,.0f} {need['currency']} of lead value "
                     f"per {need['per']} is {kinds}"]
     if doc["first_touch"]:
-        out += ["", "  first touch, Erlang C estimate (open time, every lead to each block):"]
+        span = doc["first_touch_span"]
+        out += ["", f"  first touch, estimated over the scenario's {span['days']:.3g} days from "
+                    f"{span['from']} (the night's and the weekend's leads wait for the "
+                    "opening; blocks share their team's reps; docs/simulate.md):"]
         for row in doc["first_touch"]:
             if row["attainment"] is None:
                 out.append(f"    {row['handoff']}: {row['note']}")
                 continue
-            out.append(f"    {row['handoff']}: {row['reps']} reps of {row['team']}, load "
-                       f"{row['load']:g}: {100 * row['attainment']:.1f}% within the deadline, "
-                       f"mean wait {row['mean_wait_hours']:g} h"
+            reps = f"{row['reps']} rep" + ("" if row["reps"] == 1 else "s")
+            out.append(f"    {row['handoff']}: {100 * row['attainment']:.1f}% within "
+                       f"{row['within']}, mean wait {row['mean_wait_open_hours']:.2f} open h "
+                       f"({row['mean_wait_hours']:.2f} elapsed h); {row['team']}: {reps}, "
+                       f"{row['queues']}, load {row['load']:.2f} in the open hours"
                        + (f"  ({row['note']})" if row["note"] else ""))
     if doc["commitments"]:
         out += ["", "  promised:"]

@@ -73,7 +73,7 @@ class ScenarioError(Exception):
 class WorkTime:
     """A distribution of positive amounts: hours for work and cycle times, money for deals.
 
-    `mean_hours` is the mean whatever the unit (the planner's Erlang C reads it); `sd_hours` is
+    `mean_hours` is the mean whatever the unit (the planner's queue reads it); `sd_hours` is
     the lognormal's standard deviation, `shape` the gamma's, `values` the empirical sample."""
 
     distribution: str

@@ -51,8 +51,8 @@ def add(commands: argparse._SubParsersAction) -> None:
                     "month, beside what the commitments promise.")
     plan.add_argument("policy", metavar="POLICY", help="the policy file (.sla)")
     plan.add_argument("--scenario", metavar="TOML",
-                      help="team sizes, arrivals and work times for an Erlang C estimate of "
-                           "first-touch attainment")
+                      help="team sizes, arrivals and work times for an estimate of first-touch "
+                           "attainment over the scenario's days (docs/simulate.md)")
     plan.add_argument("--from", dest="start", metavar="MONTH",
                       help="the first month planned (2027-01, or now for this month); default: "
                            "the scenario's start, else the policy's effective date, else "

@@ -1,0 +1,592 @@
+"""`sla plan`'s first-touch estimate: each queue of reps worked through the scenario's own days.
+
+Erlang C answers for a team that is always open and always as busy. A team with a calendar is
+neither: the night's and the weekend's leads are all waiting at the opening, and the leads of
+several blocks share the same reps. So the estimate follows what `sla simulate` models, solved
+rather than sampled (`queueing.Backlog`, the birth-death chain's forward equations):
+
+- the arrivals of the scenario (rate, weekday x hour profile, month multipliers) from its first
+  day over its horizon, split between the blocks by `[arrivals.mix]`, else by the policy's own
+  routing of a sample of leads drawn from `[arrivals.fields]` (a fixed seed: the plan repeats);
+- the reps of each team working only while the team's calendar is open (its first block's
+  clause calendar, as in the simulator); holidays and the closed hours are in the steps;
+- a block dealt to reps (`assign round robin`, `assign to`) waits in each rep's own queue, in
+  the shares the weights deal; a shared block in one queue of the whole team;
+- the queue discipline: first touches of every block of a queue count against each other;
+  follow-ups come after them (`first-touch-first`, `earliest-due-first`), or among them as
+  cadence work spread over the open hours (`fifo`); under `earliest-due-first` a block with a
+  shorter first-touch deadline goes first;
+- a lead's first touch comes after those ahead of it are done, an Erlang wait in the reps'
+  open time (exponential touches, `work.touch` plus `work.response`), met when it falls before
+  the clause's deadline as `business_time.deadlines` counts it (business hours, business days,
+  elapsed time, on the clause's own calendar);
+- a multilevel agreement's second level gets the SQLs of the first (connect, decay and
+  qualify as the scenario says), spread over the first level's open hours.
+
+What it leaves out, and `sla simulate` has: touch times other than exponential (only the mean
+is read), a follow-up already started when a first touch arrives (first-touch-first does not
+interrupt), caps (`cap N per day`) and the reps of a shared block in a team that also deals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sla_dsl import model as m
+from sla_dsl.business_time import (
+    BusinessCalendar,
+    NeverOpen,
+    ZoneOffsets,
+    add_open_time_many,
+    calendar_for,
+    deadlines,
+    next_open_many,
+    open_time_between_many,
+    to_timedelta,
+)
+from sla_dsl.evaluation import handoff_levels
+from sla_dsl.formatter import duration as duration_text
+from sla_dsl.queueing import Backlog, reached_within, wait_behind
+from sla_dsl.scenario import Scenario, WorkTime
+
+STEP_SECONDS = 1800  # the forward equations' step: half an hour (a quarter changes no figure)
+MOST_LEADS = 512  # the state space's bound per queue (leads waiting or being touched): past
+# it the backlog is a fluid one
+_US = 1_000_000
+_SAMPLE = 20_000  # leads drawn to share arrivals between blocks by the policy's routing
+_SPILL = 1e-6  # probability at the bound above which the bound is doubled
+
+
+@dataclass
+class Grid:
+    """The scenario's horizon in steps, as µs since the epoch (UTC)."""
+
+    starts: np.ndarray
+    end: int
+
+    @property
+    def mids(self) -> np.ndarray:
+        return self.starts + STEP_SECONDS * _US // 2
+
+
+@dataclass
+class Stream:
+    """One block's first attempts arriving on one queue."""
+
+    block: int  # index in the planned blocks
+    rates: np.ndarray  # leads an hour, per step
+    priority: float  # under earliest-due-first, lower goes first
+
+
+@dataclass
+class Queue:
+    """Reps taking leads from one queue: one rep's own, or the team's shared one."""
+
+    servers: int
+    copies: int  # reps with this very queue (a dealt block's equal shares)
+    streams: list[Stream] = field(default_factory=list)
+    extra: np.ndarray | None = None  # leads an hour of follow-ups competing (fifo)
+
+
+@dataclass
+class Clock:
+    """What a block's first-touch clause asks of a lead arriving at each step's middle."""
+
+    counted: np.ndarray  # its deadline falls inside the horizon (else pending, as simulated)
+    open_hours: np.ndarray  # the team's open hours from arrival to the deadline (less reaction)
+    free: np.ndarray  # a free rep would touch it in time (the calendar opens before it)
+
+
+@dataclass
+class Result:
+    met: float = 0.0
+    leads: float = 0.0
+    open_wait: float = 0.0  # lead-weighted sums
+    elapsed_wait: float = 0.0
+    spilled: bool = False
+
+
+def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> list[dict]:
+    """Per handoff with a `first touch` clause and a receiver, the estimated attainment over
+    the scenario's horizon from `start`, and the mean wait in open and in elapsed hours."""
+    from simulator.routing import NotSimulated, blocks_of
+
+    blocks = [b for b in blocks_of(policy)]
+    rows: dict[int, dict] = {}
+    for block in blocks:
+        first = block.first_within
+        if first is None:
+            continue
+        reps = scenario.teams.get(block.team) if not isinstance(block.dealt, m.FixedOwner) \
+            else 1
+        rows[block.index] = {
+            "handoff": block.handoff.label, "clause": "first touch",
+            "within": duration_text(first), "team": block.team,
+            "reps": reps, "queues": None, "load": None, "attainment": None,
+            "mean_wait_open_hours": None, "mean_wait_hours": None, "note": None}
+        if reps is None:
+            rows[block.index]["note"] = f"no [team.{block.team}] in the scenario"
+        elif scenario.touch is None:
+            rows[block.index]["note"] = "no work.touch in the scenario"
+    if scenario.touch is None or not rows:
+        return list(rows.values())
+    try:
+        shares, mixed = _block_shares(policy, scenario, blocks)
+    except NotSimulated as error:
+        for row in rows.values():
+            row["note"] = str(error)
+        return list(rows.values())
+    grid = _grid(policy, scenario, start)
+    arrivals = _arrival_rates(policy, scenario, grid)
+    levels = handoff_levels(policy)
+    later = {h.label for level in levels[1:] for h in level}
+    second = {h.label for h in levels[1]} if len(levels) > 1 else set()
+    for block in blocks:
+        row = rows.get(block.index)
+        if row and row["note"] is None and block.handoff.label not in later \
+                and not shares[block.index]:
+            row["note"] = "the scenario sends this block no leads"
+    waits: dict[int, float] = {}
+    for level_blocks in ([b for b in blocks if b.handoff.label not in later],
+                         [b for b in blocks if b.handoff.label in second]):
+        rates = {b.index: arrivals * shares[b.index] for b in level_blocks
+                 if b.handoff.label not in second}
+        if level_blocks and level_blocks[0].handoff.label in second:
+            rates = _second_level_rates(policy, scenario, blocks, level_blocks, shares, waits,
+                                        arrivals, grid)
+        for team in dict.fromkeys(b.team for b in level_blocks):
+            mine = [b for b in level_blocks if b.team == team and b.index in rates]
+            if any(b.index in rows and rows[b.index]["note"] is None for b in mine):
+                try:
+                    _plan_team(policy, scenario, mine, rates, grid, rows, waits)
+                except NeverOpen as error:
+                    for block in mine:
+                        if block.index in rows:
+                            rows[block.index]["note"] = f"no lead is touched: {error}"
+    for label in sorted(later - second):
+        for block in blocks:
+            if block.handoff.label == label and block.index in rows:
+                rows[block.index]["note"] = "a third or later level: not estimated"
+    if not mixed:
+        for row in rows.values():
+            if row["note"] is None:
+                row["note"] = "every lead counted against each block (no [arrivals.mix])"
+    return list(rows.values())
+
+
+def _block_shares(policy: m.Policy, scenario: Scenario, blocks: list) -> tuple[dict, bool]:
+    """Each block's share of the arriving leads: the scenario's mix, else the policy's routing
+    of drawn leads; a policy routing by nothing the scenario draws counts every lead."""
+    from simulator.arrivals import lead_fields
+    from simulator.routing import NotSimulated, check_mix, classify
+
+    try:
+        check_mix(policy, scenario)
+    except NotSimulated as error:
+        if scenario.mix is not None:
+            raise
+        del error  # no mix nor fields to route by: the most each block could get
+        return {b.index: 1.0 for b in blocks}, False
+    rng = np.random.default_rng(0)
+    labels = classify(policy, scenario, lead_fields(scenario, rng, _SAMPLE), _SAMPLE, rng) \
+        if scenario.mix is None else None
+    shares = {}
+    for block in blocks:
+        label = block.handoff.label
+        if scenario.mix is not None:
+            shares[block.index] = scenario.mix.get(label, 0.0)
+        else:
+            shares[block.index] = float(np.count_nonzero(labels == label)) / _SAMPLE
+    return shares, True
+
+
+def _grid(policy: m.Policy, scenario: Scenario, start: dt.date) -> Grid:
+    from simulator.clock import origin_us
+
+    origin = origin_us(start, policy.timezone or "UTC")
+    steps = max(1, math.ceil(scenario.horizon_hours * 3600 / STEP_SECONDS))
+    starts = origin + np.arange(steps, dtype=np.int64) * STEP_SECONDS * _US
+    return Grid(starts, origin + int(scenario.horizon_hours * 3600) * _US)
+
+
+def _arrival_rates(policy: m.Policy, scenario: Scenario, grid: Grid) -> np.ndarray:
+    """Leads an hour at each step's middle: the rate by the profile's weekday and hour on the
+    policy's wall clock and the month's multiplier, as the simulator's thinning draws them."""
+    from zoneinfo import ZoneInfo
+
+    from simulator.arrivals import rate_weights
+
+    profile, months = rate_weights(scenario)
+    mids = grid.mids
+    offsets = ZoneOffsets(ZoneInfo(policy.timezone or "UTC"), int(mids[0]) - 86_400 * _US,
+                          int(mids[-1]) + 86_400 * _US)
+    wall = offsets.wall(mids)
+    days = np.floor_divide(wall, 86_400 * _US)
+    weekday = (days + 3) % 7
+    hour = np.floor_divide(wall % (86_400 * _US), 3_600 * _US)
+    month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1
+    return scenario.arrivals_per_hour * profile[weekday, hour] * months[month]
+
+
+def _team_calendar(policy: m.Policy, first_block) -> BusinessCalendar:
+    """The calendar the team's reps work: their first block's clause calendar (the simulator's
+    rule)."""
+    duration = first_block.first_within or first_block.window
+    return calendar_for(policy, duration) if duration is not None else calendar_for(policy)
+
+
+def _priority(block, discipline: str) -> float:
+    if discipline != "earliest-due-first" or block.first_within is None:
+        return 0.0
+    within = block.first_within
+    return to_timedelta(within.model_copy(update={"business": False})).total_seconds()
+
+
+def _queues(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict
+            ) -> tuple[list[Queue], str]:
+    """The team's queues: each rep's own when a block deals its leads (equal shares grouped
+    as copies), else one queue for the whole team."""
+    from simulator.routing import weights_of
+
+    first = team_blocks[0]
+    size = 1 if isinstance(first.dealt, m.FixedOwner) else scenario.teams[first.team]
+    dealt = any(b.dealt is not None for b in team_blocks)
+    discipline = scenario.discipline
+    if not dealt or size == 1:
+        queue = Queue(size, 1, [Stream(b.index, rates[b.index], _priority(b, discipline))
+                                for b in team_blocks])
+        return [queue], "one queue"
+    names = _rep_names(team_blocks, size)
+    per_rep = []
+    for block in team_blocks:
+        if block.dealt is None:
+            per_rep.append(np.full(size, 1.0 / size))
+        else:
+            weights = weights_of(block, list(range(size)), names)
+            per_rep.append(weights / weights.sum())
+    shares = np.array(per_rep).T  # rep x block
+    groups: dict[tuple, int] = {}
+    for row in shares:
+        key = tuple(np.round(row, 12))
+        groups[key] = groups.get(key, 0) + 1
+    queues = [Queue(1, copies, [Stream(b.index, rates[b.index] * share,
+                                       _priority(b, discipline))
+                                for b, share in zip(team_blocks, key, strict=True) if share])
+              for key, copies in groups.items()]
+    return queues, "each rep's own queue"
+
+
+def _rep_names(team_blocks: list, size: int) -> list[str]:
+    from simulator.routing import _named_reps
+
+    named = _named_reps(team_blocks, team_blocks[0].team)[:size]
+    return named + [f"{team_blocks[0].team} {k}" for k in range(len(named) + 1, size + 1)]
+
+
+def _reps(count: int) -> str:
+    return f"{count} rep" if count == 1 else f"{count} reps"
+
+
+def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict,
+               grid: Grid, rows: dict, waits: dict) -> None:
+    """Every queue of one team through the horizon; each block's attainment and waits."""
+    calendar = _team_calendar(policy, team_blocks[0])
+    starts = grid.starts
+    ends = starts + STEP_SECONDS * _US
+    open_s = open_time_between_many(starts, ends, calendar) / _US
+    if not open_s.any():
+        raise NeverOpen(f"the calendar of team {team_blocks[0].team} is not open in the "
+                        f"scenario's {scenario.horizon_hours / 24:.3g} days")
+    open_first = next_open_many(starts, calendar) == starts
+    reaction = scenario.response.mean_hours if scenario.response else 0.0
+    service = scenario.touch.mean_hours + reaction
+    variability = (_variance(scenario.touch) + (_variance(scenario.response)
+                                                if scenario.response else 0.0)) / service ** 2
+    clocks = {b.index: _clock(policy, b, calendar, grid, reaction) for b in team_blocks
+              if b.first_within is not None}
+    queues, how = _queues(policy, scenario, team_blocks, rates)
+    share = open_s.sum() / (len(starts) * STEP_SECONDS)
+    reps = sum(q.servers * q.copies for q in queues)
+    follow_ups = _follow_up_rates(scenario, team_blocks, rates, open_s)
+    arriving = sum(rates[b.index].mean() for b in team_blocks)
+    if _follow_ups_compete(scenario.discipline, (arriving + follow_ups.mean()) * service,
+                           reps * share):
+        for queue in queues:
+            queue.extra = follow_ups * sum(s.rates.mean() for s in queue.streams) / max(
+                arriving, 1e-12)
+    results = {b.index: Result() for b in team_blocks}
+    for queue in queues:
+        _solve(queue, clocks, service, reaction, variability, grid, open_s, open_first,
+               calendar, results)
+    load = arriving / share * service
+    for block in team_blocks:
+        if block.index not in rows:
+            continue
+        row, result = rows[block.index], results[block.index]
+        row["queues"] = how
+        row["load"] = round(float(load), 3)
+        if not result.leads:
+            row["note"] = "no lead's deadline falls inside the scenario's days" \
+                if rates[block.index].any() else "the scenario sends this block no leads"
+            continue
+        row["attainment"] = round(result.met / result.leads, 4)
+        row["mean_wait_open_hours"] = round(result.open_wait / result.leads, 3)
+        row["mean_wait_hours"] = round(result.elapsed_wait / result.leads, 3)
+        waits[block.index] = result.elapsed_wait / result.leads
+        if load >= reps:
+            row["note"] = (f"overloaded: {load:.2f} reps' worth of work arrives for "
+                           f"{_reps(reps)} in the open hours; the backlog grows without end")
+        elif result.spilled:
+            row["note"] = (f"a queue holds more than {MOST_LEADS} leads: the estimate waits "
+                           "behind the mean backlog, without its spread")
+
+
+def _variance(work: WorkTime) -> float:
+    """A work time's variance, hours squared."""
+    mean = work.mean_hours
+    if work.distribution == "exponential":
+        return mean * mean
+    if work.distribution == "lognormal":
+        return work.sd_hours ** 2
+    if work.distribution == "gamma":
+        return mean * mean / work.shape
+    if work.distribution == "empirical":
+        return float(np.var(work.values)) if work.values else 0.0
+    return 0.0  # fixed
+
+
+def _follow_ups_compete(discipline: str, work: float, capacity: float) -> bool:
+    """Whether follow-ups wait among the first touches. Under `fifo` always. Under
+    `earliest-due-first` when the cadences' work (first touches and the expected follow-ups)
+    fills the open hours: follow-ups then wait until their window's end is near, and from
+    there come before the first touches due later. Under `first-touch-first` never."""
+    return discipline == "fifo" or (discipline == "earliest-due-first" and work >= capacity)
+
+
+def _clock(policy: m.Policy, block, team: BusinessCalendar, grid: Grid, reaction: float
+           ) -> Clock:
+    mids = grid.mids
+    due = deadlines(mids, block.first_within, calendar_for(policy, block.first_within))
+    react = int(reaction * 3600 * _US)
+    until = np.maximum(due - react, mids)
+    hours = open_time_between_many(mids, until, team) / (3600 * _US)
+    free = next_open_many(mids, team) + react <= due
+    return Clock(due <= grid.end, np.maximum(hours, 0.0), free)
+
+
+def _solve(queue: Queue, clocks: dict, service: float, reaction: float, variability: float,
+           grid: Grid, open_s: np.ndarray, open_first: np.ndarray, calendar: BusinessCalendar,
+           results: dict) -> None:
+    """One queue: a chain per priority level (under earliest-due-first a block sees only the
+    blocks ahead of or level with it), its bound doubled until nothing reaches it."""
+    levels = sorted({s.priority for s in queue.streams if s.block in clocks})
+    for level in levels:
+        ahead = [s for s in queue.streams if s.priority <= level]
+        measured = [s for s in ahead if s.priority == level and s.block in clocks]
+        total = sum(s.rates for s in ahead)
+        if queue.extra is not None:
+            total = total + queue.extra
+        most, backlog = _bound(total, open_s, open_first, queue.servers, service)
+        if most > MOST_LEADS:
+            found = _fluid(queue.servers, service, reaction, backlog, measured, clocks, grid,
+                           calendar)
+        else:
+            while True:
+                # one rep's own queue: what is left of the touch under way, then one touch
+                # after another, read with the touches' spread; a pool's reps finish nearly
+                # as a Poisson stream whatever the touches, and the chain's queue is M/M/c's
+                steady = variability if queue.servers == 1 else 1.0
+                found = _walk(queue.servers, service, reaction, steady, most, total,
+                              measured, clocks, open_s, open_first, grid, calendar)
+                if not found[1] or most >= MOST_LEADS:
+                    break
+                most = min(2 * most, MOST_LEADS)
+        sums, spilled = found
+        for stream in measured:
+            result = results[stream.block]
+            met, leads, open_wait, elapsed_wait = sums[stream.block]
+            result.met += met * queue.copies
+            result.leads += leads * queue.copies
+            result.open_wait += open_wait * queue.copies
+            result.elapsed_wait += elapsed_wait * queue.copies
+            result.spilled = result.spilled or spilled
+
+
+def _bound(total: np.ndarray, open_s: np.ndarray, open_first: np.ndarray, servers: int,
+           service: float) -> tuple[int, np.ndarray]:
+    """The state space to solve on: the fluid backlog's peak (arrivals in, touches out at
+    the reps' pace while open) with room for the spread, as a power of two; and that fluid
+    backlog at each step's middle."""
+    step = STEP_SECONDS / 3600
+    served = (servers / service * open_s / 3600).tolist()
+    closing = np.append(open_first[:-1] & ~open_first[1:], False) | (
+        open_first & (open_s < STEP_SECONDS))
+    level, peak = 0.0, 0.0
+    middles = np.zeros(len(total))
+    for i, (arriving, done, closes) in enumerate(zip((total * step).tolist(), served,
+                                                     closing.tolist(), strict=True)):
+        before = level
+        level = max(0.0, level + arriving - done)
+        middles[i] = (before + level) / 2
+        if closes:
+            level = max(0.0, level - servers)
+        peak = max(peak, level)
+    guess = peak + 6 * math.sqrt(peak + 1) + 4 * servers + 16
+    return 1 << max(5, math.ceil(math.log2(guess))), middles
+
+
+def _fluid(servers: int, service: float, reaction: float, backlog: np.ndarray,
+           measured: list, clocks: dict, grid: Grid, calendar: BusinessCalendar
+           ) -> tuple[dict, bool]:
+    """A queue too long to solve in full: each lead waits behind the fluid (mean) backlog,
+    with the Erlang spread of the wait for it, but not the spread of the backlog itself."""
+    from scipy.special import gammainc
+
+    rate = servers / service
+    step_hours = STEP_SECONDS / 3600
+    needed = np.floor(backlog) - servers + 1
+    waits = np.maximum(needed, 0) / rate
+    elapsed = _elapsed(waits, grid, calendar)
+    sums = {}
+    for stream in measured:
+        clock = clocks[stream.block]
+        met = np.where(needed > 0, gammainc(np.maximum(needed, 1), rate * clock.open_hours),
+                       clock.free.astype(float))
+        leads = stream.rates * step_hours * clock.counted
+        sums[stream.block] = (float(leads @ met), float(leads.sum()),
+                              float(leads @ (waits + reaction)),
+                              float(leads @ (elapsed + reaction)))
+    return sums, True
+
+
+def _elapsed(waits: np.ndarray, grid: Grid, calendar: BusinessCalendar) -> np.ndarray:
+    """Open-time waits (hours) from each step's middle as elapsed hours on the calendar."""
+    mids = grid.mids
+    begins = next_open_many(mids, calendar)
+    touched = add_open_time_many(begins, np.rint(waits * 3600 * _US).astype(np.int64),
+                                 calendar)
+    return (touched - mids) / (3600 * _US)
+
+
+def _walk(servers: int, service: float, reaction: float, variability: float, most: int,
+          total: np.ndarray, measured: list, clocks: dict, open_s: np.ndarray,
+          open_first: np.ndarray, grid: Grid, calendar: BusinessCalendar
+          ) -> tuple[dict, bool]:
+    """The chain through the horizon. Per measured block: leads met and counted, and the
+    lead-weighted open-time wait; the elapsed wait is the open wait laid on the calendar."""
+    chain = Backlog(servers, service, most)
+    rate = chain.rate
+    states = chain.states
+    queued = wait_behind(states, servers, rate, variability)  # mean open wait, hours
+    step_hours = STEP_SECONDS / 3600
+    steps = len(total)
+    # a lead's chance of being in time depends on the step only through the open hours it
+    # has and whether a free rep would do: steps alike share one table, and the distribution
+    # is summed per kind of step (weighted by the leads arriving) and met once at the end
+    kinds, weights, sums_by_kind = [], [], []
+    for stream in measured:
+        clock = clocks[stream.block]
+        codes = np.rint(clock.open_hours * 60).astype(np.int64) * 2 + clock.free
+        unique, index = np.unique(codes, return_inverse=True)
+        kinds.append((unique, index.tolist()))
+        weights.append((stream.rates * step_hours * clock.counted).tolist())
+        sums_by_kind.append(np.zeros((len(unique), most + 1)))
+    waits = np.zeros(steps)
+    totals = total.tolist()
+    opens = (open_s / 3600).tolist()
+    firsts = open_first.tolist()
+    pairs = list(zip(kinds, weights, sums_by_kind, strict=True))
+    for i in range(steps):
+        before = chain.now
+        chain.advance(totals[i], opens[i], step_hours - opens[i], firsts[i])
+        middle = (before + chain.now) * 0.5
+        waits[i] = middle @ queued
+        for (_, index), weight, summed in pairs:
+            if weight[i]:
+                summed[index[i]] += weight[i] * middle
+    met = {}
+    for stream, (unique, _), summed in zip(measured, kinds, sums_by_kind, strict=True):
+        met[stream.block] = sum(
+            float(summed[k] @ reached_within(states, servers, rate, (code // 2) / 60,
+                                             bool(code % 2), variability))
+            for k, code in enumerate(unique.tolist()))
+    sums = {}
+    elapsed = _elapsed(waits, grid, calendar)
+    for stream in measured:
+        clock = clocks[stream.block]
+        leads = stream.rates * step_hours * clock.counted
+        sums[stream.block] = (met[stream.block], float(leads.sum()),
+                              float(leads @ (waits + reaction)),
+                              float(leads @ (elapsed + reaction)))
+    return sums, chain.spilled > _SPILL
+
+
+def _follow_up_rates(scenario: Scenario, team_blocks: list, rates: dict, open_s: np.ndarray
+                     ) -> np.ndarray:
+    """Under `fifo`, follow-ups wait among first touches: their rep time, spread over the
+    open hours, counted as arrivals of the same size (the cadence's expected attempts)."""
+    from simulator.outcomes import decays_to_run
+
+    decay = decays_to_run(scenario.outcomes)[0]
+    connect = scenario.outcomes.connect
+    count = 0.0
+    for block in team_blocks:
+        gap = _gap_hours(block)
+        missed, more = 1.0, 0.0
+        for k in range(1, block.attempts):
+            missed *= 1 - connect * decay(gap * (k - 1)) if block.until_connected else 1.0
+            more += missed
+        count += rates[block.index].mean() * more
+    share = open_s / STEP_SECONDS
+    follow = scenario.follow_up_time.mean_hours / scenario.touch.mean_hours
+    return count * follow * share / max(share.mean(), 1e-12)
+
+
+def _gap_hours(block) -> float:
+    """Wall hours between attempts, roughly: the spacing, else the window over the count."""
+    if block.spacing is not None:
+        plain = block.spacing.model_copy(update={"business": False})
+        return to_timedelta(plain).total_seconds() / 3600
+    if block.window is not None:
+        plain = block.window.model_copy(update={"business": False})
+        return to_timedelta(plain).total_seconds() / 3600 / max(block.attempts, 1)
+    return 24.0
+
+
+def _second_level_rates(policy: m.Policy, scenario: Scenario, blocks: list, level_blocks: list,
+                        shares: dict, waits: dict, arrivals: np.ndarray, grid: Grid) -> dict:
+    """The SQLs the first level hands on: each feeding block's leads that connect (the base
+    chance, less the decay at the estimated wait, over the cadence) and qualify, arriving as
+    the feeding team's touches end (its open hours, a mean touch later), shared evenly between
+    the second level's blocks."""
+    from simulator.outcomes import decays_to_run
+
+    sender = level_blocks[0].handoff.sender.value
+    decay = decays_to_run(scenario.outcomes)[0]
+    outcomes = scenario.outcomes
+    feeding = [b for b in blocks if b not in level_blocks and b.handoff.receiver is not None
+               and b.handoff.receiver.value == sender]
+    if not feeding:
+        return {b.index: np.zeros_like(arrivals) for b in level_blocks}
+    sqls = 0.0
+    for block in feeding:
+        wait, gap = waits.get(block.index, 0.0), _gap_hours(block)
+        missed = 1.0
+        for k in range(block.attempts if block.until_connected else 1):
+            missed *= 1 - outcomes.connect * decay(wait + k * gap)
+        sqls += float(arrivals.mean()) * shares[block.index] * (1 - missed) * outcomes.qualify
+    calendar = _team_calendar(policy, feeding[0])
+    starts = grid.starts
+    working = open_time_between_many(starts, starts + STEP_SECONDS * _US, calendar) / (
+        STEP_SECONDS * _US)
+    # handed on when the connecting touch ends: the first level's open hours, a touch later
+    late = scenario.touch.mean_hours * 3600 / STEP_SECONDS
+    whole, part = int(late), late - int(late)
+    later = np.roll(working, whole) * (1 - part) + np.roll(working, whole + 1) * part
+    later[:whole + 1] = working[:whole + 1]
+    profile = later / max(float(later.mean()), 1e-12)
+    return {b.index: sqls * profile / len(level_blocks) for b in level_blocks}
