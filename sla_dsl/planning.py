@@ -31,6 +31,7 @@ class GoalPlan:
     close_rate: float | None
     leads: float | None
     missing: list[str]
+    reading: str | None = None  # the share's: "sourced" or "attributed"; None for no share
 
 
 def goal_plans(policy: m.Policy) -> list[GoalPlan]:
@@ -53,7 +54,7 @@ def goal_plans(policy: m.Policy) -> list[GoalPlan]:
                 share=100 * fraction, sourced_revenue=sourced,
                 deal_size=float(deal.amount.amount) if deal else None, customers=customers,
                 close_rate=float(rate.percent.value) if rate else None, leads=leads,
-                missing=missing))
+                missing=missing, reading=share.measure if share else None))
     return plans
 
 
@@ -200,7 +201,8 @@ def render_plan(doc: dict) -> str:
         money = f"{goal['revenue']:,.0f} {goal['currency']}"
         who = f"{goal['party']} share {goal['share']:g}%" if goal["party"] else "all of it"
         out.append(f"  goal {money} per {goal['per']}, {who}: "
-                   f"{goal['sourced_revenue']:,.0f} {goal['currency']} sourced")
+                   f"{goal['sourced_revenue']:,.0f} {goal['currency']} "
+                   f"{goal.get('reading') or 'won'}")
         if goal["customers"] is not None:
             out.append(f"    / deal size {goal['deal_size']:,.0f} = "
                        f"{goal['customers']:,.1f} customers per {goal['per']}")

@@ -274,3 +274,15 @@ def test_a_block_the_mix_sends_nothing_says_so(tmp_path):
     assert rows["hot"]["attainment"] is None
     assert rows["hot"]["note"] == "the scenario sends this block no leads"
     assert rows["small"]["attainment"] > 0.99 and rows["small"]["note"] is None
+
+
+def test_the_plan_names_the_reading_of_each_share():
+    """An attributed share is the model's credit, not revenue marketing brought in: the plan
+    must not call it sourced."""
+    text = (ROOT / "policies" / "company-x.sla").read_text()
+    for written, said in (("100%", "sourced"), ("100% sourced", "sourced"),
+                          ("100% attributed", "attributed")):
+        checked = check_text(text.replace("marketing share 100%", f"marketing share {written}"))
+        assert not [d for d in checked.diagnostics if d.severity == "error"]
+        out = render_plan(plan_document(checked.policy))
+        assert f"goal 5,000 USD per month, marketing share 100%: 5,000 USD {said}\n" in out
