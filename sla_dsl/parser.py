@@ -25,6 +25,10 @@ from sla_dsl.source import Source
 
 GRAMMAR_FILE = "sla.lark"
 MAX_SYNTAX_ERRORS = 100
+# The deepest a condition or trigger may nest: each `not` and each pair of parentheses is a
+# level (docs/limits.md). Everything after the parser walks conditions by recursion, so the
+# depth is bounded here, once, before any of it runs.
+MAX_NESTING = 64
 
 TOP_LEVEL_KEYWORDS = frozenset({
     "sla", "version", "timezone", "effective", "party", "calendar", "persona", "stage", "fit",
@@ -431,7 +435,7 @@ class _Recovery:
 def parse_source(source: Source, reporter: Reporter) -> ParseResult:
     """Parse a whole file; on failure report every syntax error and keep what did parse."""
     try:
-        return ParseResult([lark_parser().parse(source.text)])
+        result = ParseResult([lark_parser().parse(source.text)])
     except UnexpectedInput as first_error:
         before = len(reporter.diagnostics)
         result = _Recovery(source, reporter).run()
@@ -439,7 +443,61 @@ def parse_source(source: Source, reporter: Reporter) -> ParseResult:
             # recovery found nothing wrong line by line: report what the whole parse saw
             report_syntax_error(first_error, source.text, reporter)
         _deduplicate(reporter, before)
-        return result
+    _drop_too_deep(result, source, reporter)
+    return result
+
+
+# ---------------------------------------------------------------- nesting depth
+
+
+def too_deep(tree: Tree) -> Token | None:
+    """The `(` or `not` that opens level MAX_NESTING + 1 of a condition, if any.
+
+    A loop with its own stack, not recursion: the depth it measures is the input's."""
+    stack = [(tree, 0)]
+    while stack:
+        node, level = stack.pop()
+        current = level
+        for child in node.children:
+            if isinstance(child, Tree):
+                stack.append((child, current))
+            elif child.type == "LPAR" or (child.type == "NOT" and node.data == "negation"):
+                current = level + 1
+                if current > MAX_NESTING:
+                    return child
+            elif child.type == "RPAR":
+                current = level
+    return None
+
+
+def _first_token(tree: Tree) -> Token | None:
+    node = tree
+    while isinstance(node, Tree):
+        if not node.children:
+            return None
+        node = node.children[0]
+    return node
+
+
+def _drop_too_deep(result: ParseResult, source: Source, reporter: Reporter) -> None:
+    """Report each statement nested too deep and take it out of the trees, as if it had not
+    parsed, so that nothing downstream walks it."""
+    for tree in [*result.trees, *result.fragments]:
+        kept = []
+        for statement in tree.children:
+            opener = too_deep(statement) if isinstance(statement, Tree) else None
+            if opener is None:
+                kept.append(statement)
+                continue
+            reporter.error(codes.TOO_DEEP, _token_span(opener),
+                           f"the condition nests more than {MAX_NESTING} levels deep here",
+                           "each `not` and each pair of parentheses is a level: name an inner "
+                           "part as a definition of its own and use its name")
+            first = _first_token(statement)
+            if first is not None and first.line:
+                result.broken.append(source.lines[first.line - 1])
+            result.recovered = True
+        tree.children = kept
 
 
 def _deduplicate(reporter: Reporter, start: int) -> None:
