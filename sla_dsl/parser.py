@@ -312,11 +312,14 @@ def _starts_statement(line: _Line) -> bool:
     return line.indent == 0 and line.first_word in TOP_LEVEL_KEYWORDS
 
 
-def _logical_lines(lines: list[_Line], start: int, stop: int) -> list[list[_Line]]:
-    """Group physical lines that belong to one statement: open ( [ or an inner { }."""
+def _logical_lines(lines: list[_Line], start: int, stop: int,
+                   most: int | None = None) -> list[list[_Line]]:
+    """Group physical lines that belong to one statement: open ( [ or an inner { }; at most
+    `most` groups (the recovery asks for one at a time, and grouping the rest of the file each
+    time made recovery quadratic)."""
     groups: list[list[_Line]] = []
     i = start
-    while i < stop:
+    while i < stop and (most is None or len(groups) < most):
         if _is_blank(lines[i]):
             i += 1
             continue
@@ -384,7 +387,7 @@ class _Recovery:
                                     "remove it, or open the block it should close")
                 i += 1
             elif line.braces <= 0:
-                group = _logical_lines(lines, i, len(lines))[0]
+                group = _logical_lines(lines, i, len(lines), most=1)[0]
                 i = lines.index(group[-1], i) + 1
                 if not self._parse(_padded(group)):
                     self.result.broken.append(" ".join(g.text for g in group))

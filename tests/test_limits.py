@@ -3,6 +3,7 @@ names it, and input at a limit works in every command, without a crash."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from sla_dsl.checks.names import MAX_EXPANDED_NESTING
 from sla_dsl.parser import MAX_NESTING
 from sla_dsl.policy_file import check_text, format_source
-from sla_dsl.source import Source
+from sla_dsl.source import MAX_POLICY_BYTES, Source
 from tests.test_cli import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,3 +125,43 @@ def test_every_command_runs_on_a_policy_at_the_limits(tmp_path, capsys):
         in (0, 1)
     assert run(capsys, "plan", path, "--scenario", SCENARIO)[0] == 0
     assert run(capsys, "simulate", path, "--scenario", SCENARIO, "--replications", "2")[0] == 0
+
+
+# ---------------------------------------------------------------- size
+
+
+def _regions_up_to(limit: int) -> str:
+    """The benchmark's many-region policy, as many whole regions as fit in `limit` bytes."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from check_speed import HEADER, REGION
+
+    parts, size, i = [HEADER], len(HEADER), 0
+    while size + len(REGION.format(i=i)) + 1 <= limit:
+        parts.append(REGION.format(i=i))
+        size += len(parts[-1]) + 1
+        i += 1
+    return "\n".join(parts)
+
+
+def test_a_policy_at_the_size_limit_is_checked(tmp_path, capsys):
+    text = _regions_up_to(MAX_POLICY_BYTES)
+    assert MAX_POLICY_BYTES - 2000 < len(text.encode()) <= MAX_POLICY_BYTES
+    path = tmp_path / "big.sla"
+    path.write_text(text, encoding="utf-8")
+    code, out, _ = run(capsys, "check", path)
+    assert code == 0, out
+
+
+def test_a_policy_past_the_size_limit_is_refused_with_its_size(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "big.sla"
+    path.write_text(_regions_up_to(MAX_POLICY_BYTES) + "#" * 2000 + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "check", path)
+    assert code == 1
+    assert re.search(r"big\.sla: error: file is 25\d KiB; a policy may be at most 256 KiB "
+                     r"\[E003\]", out)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"#" * 10_000_000)))
+    code, out, _ = run(capsys, "check", "-")
+    assert code == 1
+    assert "<stdin>: error: file is more than 256 KiB; a policy may be at most 256 KiB" in out

@@ -124,7 +124,7 @@ _CLAUSE_ITEMS = {"first touch": "first_touch", "touches": "touches", "dispositio
 def clause_in_policy(policy: m.Policy, clause: str, scope: str | None = None) -> bool:
     """Whether any handoff (or the one named) has the clause, or any commitment the goal."""
     if clause in _CLAUSE_ITEMS:
-        handoffs = [h for h in policy.handoffs if scope is None or h.label == scope]
+        handoffs = policy.handoffs if scope is None else policy.handoffs_by_label.get(scope, [])
         return any(h.receiver is not None and h.item(_CLAUSE_ITEMS[clause]) for h in handoffs)
     if clause == "goal":
         return bool(policy.goals)

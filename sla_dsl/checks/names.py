@@ -213,7 +213,7 @@ class NameChecks:
 
     def _consequence(self, consequence: m.Consequence) -> None:
         scope = consequence.scope
-        labels = {h.label for h in self.policy.handoffs}
+        labels = self.policy.handoffs_by_label
         if scope is not None and scope.value not in labels:
             self._unknown(scope, "handoff", "after 'in'", labels)
         for action in consequence.actions:
