@@ -225,6 +225,9 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
     path = Path(path)
     try:
         document = tomllib.loads(text)
+    except RecursionError:  # tomllib recurses on nesting: arrays a thousand deep
+        raise MappingError(f"{path}: not valid TOML: arrays or tables nested too deep\n"
+                           "  help: a mapping nests a few levels at most") from None
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(
             f"{path}: not valid TOML: {exc}\n  help: check quotes, `=` signs and [table] "

@@ -4,6 +4,7 @@ names it, and input at a limit works in every command, without a crash."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -165,3 +166,115 @@ def test_a_policy_past_the_size_limit_is_refused_with_its_size(tmp_path, capsys,
     code, out, _ = run(capsys, "check", "-")
     assert code == 1
     assert "<stdin>: error: file is more than 256 KiB; a policy may be at most 256 KiB" in out
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+INBOUND = ROOT / "policies" / "inbound-desk.sla"
+INBOUND_SCENARIO = ROOT / "examples" / "scenarios" / "inbound-desk.toml"
+
+
+def _scenario(tmp_path: Path, replace: dict[str, str] | None = None, extra: str = "") -> Path:
+    text = SCENARIO.read_text(encoding="utf-8")
+    for old, new in (replace or {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "scenario.toml"
+    path.write_text(text + extra, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("replace, key, allowed", [
+    ({'horizon = "90 days"': 'horizon = "36500 days"'}, "horizon", "at most 366 days"),
+    ({'horizon = "90 days"': 'horizon = "100 years"'}, "horizon", "at most 366 days"),
+    ({"reps = 3 ": "reps = 1000000000 "}, "team.sdr.reps", "from 1 to 1,000"),
+    ({"start = 2026-01-01": "start = 9999-01-01"}, "start", "from 1900-01-01 to 2200-10-02"),
+    ({"start = 2026-01-01": "start = 1899-12-31"}, "start", "from 1900-01-01"),
+    ({'rate = "900 per month"': 'rate = "900 per minute"'}, "arrivals.rate",
+     "at most 200,000"),
+    ({"jan = 0.8": "jan = 1e300"}, "arrivals.month.jan", "from 0 to 1000"),
+    ({'"exponential 6 minutes"': '"exponential 60 days"'}, "work.follow_up",
+     "amounts up to 30 days"),
+    ({'"exponential 20 days"': '"fixed 36500 days"'}, "outcomes.sales_cycle",
+     "amounts up to 3653 days"),
+    ({'"lognormal 100 sd 40"': '"fixed 1e15"'}, "outcomes.deal_size",
+     "amounts up to 1,000,000,000,000"),
+    ({'"poisson 4"': '"poisson 99999999999999999"'}, "arrivals.fields.page_views",
+     "numbers from -1,000,000,000,000 to 1,000,000,000,000"),
+])
+def test_a_scenario_value_out_of_range_is_refused_with_file_key_and_range(
+        tmp_path, capsys, replace, key, allowed):
+    path = _scenario(tmp_path, replace)
+    for command in (("simulate", COMPANY_X, "--scenario", path, "--replications", "2"),
+                    ("plan", COMPANY_X, "--scenario", path)):
+        code, _, err = run(capsys, *command)
+        assert code == 2
+        assert f"{path}: {key}: " in err and "out of range" in err and allowed in err, err
+
+
+def test_the_limits_of_a_scenario_are_accepted(tmp_path, capsys):
+    """A year-long horizon from the last start allowed, the most reps in a team: planned and
+    simulated, for a policy in force then."""
+    policy = tmp_path / "late.sla"
+    policy.write_text(COMPANY_X.read_text(encoding="utf-8").replace(
+        "effective 2026-01-01 until 2026-12-31", "effective 2199-01-01 until 2200-12-31"),
+        encoding="utf-8")
+    path = _scenario(tmp_path, {'horizon = "90 days"': 'horizon = "366 days"',
+                                "start = 2026-01-01": "start = 2199-12-30",
+                                "reps = 1          #": "reps = 1000       #",
+                                'decay = "both"': 'decay = "hbr-2011"'})
+    assert run(capsys, "plan", policy, "--scenario", path, "--from", "2200-12")[0] == 0
+    code, out, _ = run(capsys, "simulate", policy, "--scenario", path, "--replications", "2",
+                       "--format", "json")
+    assert code == 0
+    assert json.loads(out)["start"] == "2199-12-30"
+
+
+def test_a_scenario_nested_a_thousand_deep_is_refused(tmp_path, capsys):
+    path = _scenario(tmp_path, extra="\n[extra]\nx = " + "[" * 1000 + "]" * 1000 + "\n")
+    code, _, err = run(capsys, "plan", COMPANY_X, "--scenario", path)
+    assert code == 2
+    assert "nested too deep" in err
+
+
+@pytest.mark.parametrize("options, message", [
+    (("--replications", "1000000000"), "--replications 1,000,000,000 is out of range: from 2"),
+    (("--replications", "1001"), "from 2 to 1,000"),
+    (("--seed", "-1"), "--seed -1 is out of range"),
+    (("--seed", str(2**64)), "is out of range"),
+    (("--sweep", "team.sdr.reps=999999999", "--replications", "2"),
+     "team.sdr.reps: 999,999,999 is out of range"),
+    (("--sweep", "team.sdr.reps=1..1000000"), "at most 400"),
+    (("--target", "first touch >= 90%", "--max-reps", "1000000"),
+     "--max-reps 1,000,000 is out of range"),
+    (("--target", "first touch >= 90%", "--replications", "5000"), "from 1 to 1,000"),
+])
+def test_simulator_options_out_of_range_are_refused(capsys, options, message):
+    code, _, err = run(capsys, "simulate", COMPANY_X, "--scenario", SCENARIO, *options)
+    assert code == 2
+    assert message in err, err
+
+
+@pytest.mark.parametrize("month", ["9999-01", "1899-12", "2201-01"])
+def test_plan_from_a_month_out_of_range_is_refused(capsys, month):
+    code, _, err = run(capsys, "plan", INBOUND, "--from", month)
+    assert code == 2
+    assert f"--from {month} is out of range: a month from 1900-01 to 2200-12" in err
+
+
+def test_policy_dates_out_of_range_are_refused():
+    text = COMPANY_X.read_text(encoding="utf-8").replace(
+        "effective 2026-01-01 until 2026-12-31", "effective 9999-01-01 until 9999-12-31")
+    errors = check_text(text, "far.sla").errors
+    assert [d.code.code for d in errors] == ["E110", "E110"]
+    assert errors[0].help == "dates run from 1900-01-01 to 2200-12-31"
+
+
+def test_a_cadence_of_more_than_a_thousand_touches_is_refused():
+    text = COMPANY_X.read_text(encoding="utf-8").replace(
+        "touches at least 6 within", "touches at least 999999 within").replace(
+        "  spacing at least 4 hours\n", "")
+    errors = check_text(text, "touches.sla").errors
+    assert [(d.code.code, d.message) for d in errors] == [
+        ("E406", "the number of touches may be at most 1,000")]

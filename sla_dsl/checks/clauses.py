@@ -44,14 +44,22 @@ def _check_durations(policy: m.Policy, reporter: Reporter) -> None:
                            "use a smaller unit, such as hours instead of days")
 
 
+# The most touches a cadence may ask for: a touch plan is played lead by lead, in the checker,
+# the evaluator and the simulator, so the count bounds their work (docs/limits.md).
+MOST_TOUCHES = 1000
+
+
 def _whole_positive(number: m.Number, what: str, reporter: Reporter,
-                    allow_zero: bool = False) -> None:
+                    allow_zero: bool = False, most: int | None = None) -> None:
     value = number.value
     if isinstance(value, float) and not value.is_integer():
         reporter.error(codes.NOT_POSITIVE, number.span, f"{what} must be a whole number")
     elif value < 0 or (value == 0 and not allow_zero):
         reporter.error(codes.NOT_POSITIVE, number.span,
                        f"{what} must be {'zero or more' if allow_zero else 'at least 1'}")
+    elif most is not None and value > most:
+        reporter.error(codes.NOT_POSITIVE, number.span, f"{what} may be at most {most:,}",
+                       "check the number")
 
 
 def _percent_in_range(percent: m.Percent, what: str, reporter: Reporter,
@@ -93,7 +101,7 @@ def _check_handoff(handoff: m.Handoff, reporter: Reporter) -> None:
             if item.cap is not None:
                 _whole_positive(item.cap.count, "a cap", reporter)
         elif isinstance(item, m.Touches):
-            _whole_positive(item.count, "the number of touches", reporter)
+            _whole_positive(item.count, "the number of touches", reporter, most=MOST_TOUCHES)
     if handoff.receiver is None and handoff.items:
         reporter.error(codes.WRONG_KIND, handoff.items[0].span,
                        f"handoff '{handoff.label}' goes to nobody, so nothing in it can be met",
