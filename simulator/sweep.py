@@ -130,14 +130,9 @@ def overrides_for(raw: dict, point: dict[str, int | float]) -> dict[str, object]
 
 
 def read_raw(path: Path | str) -> dict:
-    from sla_dsl.scenario import ScenarioError, read_toml
+    from sla_dsl.scenario import read_scenario_text, read_toml
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the scenario ({error.strerror or error})")\
-            from None
-    return read_toml(text, path)
+    return read_toml(read_scenario_text(path), path)
 
 
 @dataclass

@@ -206,17 +206,25 @@ class Mapping:
 
 # ---------------------------------------------------------------------------- parsing
 
+MOST_MAPPING_CHARACTERS = 1024 * 1024  # docs/limits.md
+
 
 def load_mapping(path: Path | str) -> Mapping:
     """Read and check a mapping file. Raises `MappingError` (never a raw traceback)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig") as stream:
+            text = stream.read(MOST_MAPPING_CHARACTERS + 1)  # a huge file is not loaded
     except FileNotFoundError:
         raise MappingError(f"{path}: no such mapping file\n  help: check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path}: cannot read the mapping file ({exc})\n"
                            f"  help: a mapping is a UTF-8 TOML text file") from None
+    if len(text) > MOST_MAPPING_CHARACTERS:
+        raise MappingError(f"{path}: the mapping is more than "
+                           f"{MOST_MAPPING_CHARACTERS // 1024:,} KiB, the most a mapping may be\n"
+                           "  help: a mapping is a page of TOML; check that this is the file "
+                           "you meant")
     return parse_mapping(text, path)
 
 

@@ -78,8 +78,8 @@ MOST_SCENARIO_BYTES = 1024 * 1024
 MOST_HORIZON_DAYS = 366
 FIRST_DAY = dt.date(1900, 1, 1)  # the supported range of dates, as for histories
 LAST_DAY = dt.date(2200, 12, 31)
-MOST_LEADS = 200_000  # leads arriving in one run: rate x horizon x the busiest month's weight
-MOST_DRAWN = 2_000_000  # arrivals drawn before thinning: that times the busiest hour's weight
+MOST_LEADS = 100_000  # leads arriving in one run: rate x horizon x the busiest month's weight
+MOST_DRAWN = 1_500_000  # arrivals drawn before thinning: that times the busiest hour's weight
 MOST_REPS = 1000  # per team
 MOST_WORK_DAYS = 30  # one touch, follow-up or reaction
 MOST_CYCLE_DAYS = 3653  # a sales cycle: ten years, the longest duration a policy may hold
@@ -452,9 +452,9 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
                    overrides: dict[str, object] | None = None) -> Scenario:
     path = Path(path)
     if len(text) > MOST_SCENARIO_BYTES:
-        raise ScenarioError(f"{path}: the scenario is {len(text) / 1024:,.0f} KiB; at most "
-                            f"{MOST_SCENARIO_BYTES // 1024:,} KiB\n  help: a scenario is a "
-                            "page of TOML; check that this is the file you meant")
+        raise ScenarioError(f"{path}: the scenario is more than {MOST_SCENARIO_BYTES // 1024:,} "
+                            "KiB, the most a scenario may be\n  help: a scenario is a page of "
+                            "TOML; check that this is the file you meant")
     raw = read_toml(text, path)
     apply_overrides(raw, overrides or {}, path)
     _check_keys(path, raw)
@@ -571,9 +571,15 @@ def read_toml(text: str, path: Path | str) -> dict:
 
 
 def load_scenario(path: Path | str, overrides: dict[str, object] | None = None) -> Scenario:
+    return parse_scenario(read_scenario_text(path), path, overrides)
+
+
+def read_scenario_text(path: Path | str) -> str:
+    """The file's text, read no further than one character past the limit, so that a huge
+    file is refused without being loaded (parse_scenario says how large is too large)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the scenario ({error.strerror or error})")\
-            from None
-    return parse_scenario(text, path, overrides)
+        with Path(path).open(encoding="utf-8") as stream:
+            return stream.read(MOST_SCENARIO_BYTES + 1)
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise ScenarioError(f"{path}: cannot read the scenario ({reason})") from None

@@ -192,7 +192,7 @@ def _scenario(tmp_path: Path, replace: dict[str, str] | None = None, extra: str 
     ({"start = 2026-01-01": "start = 9999-01-01"}, "start", "from 1900-01-01 to 2200-10-02"),
     ({"start = 2026-01-01": "start = 1899-12-31"}, "start", "from 1900-01-01"),
     ({'rate = "900 per month"': 'rate = "900 per minute"'}, "arrivals.rate",
-     "at most 200,000"),
+     "at most 100,000"),
     ({"jan = 0.8": "jan = 1e300"}, "arrivals.month.jan", "from 0 to 1000"),
     ({'"exponential 6 minutes"': '"exponential 60 days"'}, "work.follow_up",
      "amounts up to 30 days"),
@@ -278,3 +278,25 @@ def test_a_cadence_of_more_than_a_thousand_touches_is_refused():
     errors = check_text(text, "touches.sla").errors
     assert [(d.code.code, d.message) for d in errors] == [
         ("E406", "the number of touches may be at most 1,000")]
+
+
+def test_a_scenario_or_mapping_of_megabytes_is_refused_unread(tmp_path, capsys):
+    path = _scenario(tmp_path, extra="#" * (2 * 1024 * 1024) + "\n")
+    code, _, err = run(capsys, "plan", COMPANY_X, "--scenario", path)
+    assert code == 2
+    assert f"{path}: the scenario is more than 1,024 KiB" in err
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text((ROOT / "examples" / "olist" / "mapping.toml").read_text(encoding="utf-8")
+                       + "#" * (2 * 1024 * 1024) + "\n", encoding="utf-8")
+    code, _, err = run(capsys, "evaluate", COMPANY_X, "--mapping", mapping)
+    assert code == 2
+    assert f"{mapping}: the mapping is more than 1,024 KiB" in err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "diff"])
+@pytest.mark.parametrize("as_of", ["9999-12-31T23:59Z", "0001-01-01T00:00Z"])
+def test_as_of_outside_the_supported_times_is_refused(capsys, command, as_of):
+    versions = (COMPANY_X,) if command == "evaluate" else (COMPANY_X, COMPANY_X)
+    code, _, err = run(capsys, command, *versions, "--history", HISTORY, "--as-of", as_of)
+    assert code == 2
+    assert f"--as-of '{as_of}' is not a date and time from 1900-01-01 to 2200-12-31 UTC" in err

@@ -139,7 +139,8 @@ def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
     try:
         as_of = as_of_instant(args.as_of, new.timezone or "UTC")
     except ValueError:
-        print(f"sla diff: --as-of {args.as_of!r} is not a date and time\n"
+        print(f"sla diff: --as-of {args.as_of!r} is not a date and time from 1900-01-01 to "
+              "2200-12-31 UTC\n"
               "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z",
               file=sys.stderr)
         return None

@@ -20,6 +20,9 @@ def as_of_instant(text: str | None, timezone: str) -> int | None:
     moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    first = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)  # the supported range (docs/limits.md)
+    if not first <= moment < first.replace(year=2201):
+        raise ValueError(f"{text} is outside the supported times")
     return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
@@ -37,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         as_of = as_of_instant(args.as_of, timezone)
     except ValueError:
-        print(f"sla evaluate: --as-of {args.as_of!r} is not a date and time\n"
+        print(f"sla evaluate: --as-of {args.as_of!r} is not a date and time from 1900-01-01 "
+              "to 2200-12-31 UTC\n"
               "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z",
               file=sys.stderr)
         return EXIT_USAGE
