@@ -258,8 +258,8 @@ def parse_distribution(text: object, unit: str = "time") -> WorkTime | None:
 def _field_draw(path: Path, key: str, value: object) -> FieldDraw:
     if isinstance(value, dict):
         shares = [value[k] for k in value]
-        if any(not isinstance(s, int | float) or isinstance(s, bool) or s < 0 for s in shares) \
-                or not sum(shares) > 0:
+        if any(not isinstance(s, int | float) or isinstance(s, bool) or not 0 <= s < math.inf
+               for s in shares) or not sum(shares) > 0:
             raise _fail(path, key, "shares must be numbers of at least 0, not all 0",
                         'write it as { software = 0.3, retail = 0.7 }')
         if len(shares) > MOST_VALUES:
@@ -368,7 +368,7 @@ def _mix(path: Path, value: object) -> dict[str, float]:
     if not isinstance(value, dict) or not value:
         raise _fail(path, "arrivals.mix", "should be a table of shares", "write hot = 0.2 ...")
     for name, share in value.items():
-        if isinstance(share, bool) or not isinstance(share, int | float) or share < 0:
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
             raise _fail(path, f"arrivals.mix.{name}", f"{share!r} is not a share",
                         "give a number from 0 to 1")
     total = sum(value.values())

@@ -120,6 +120,7 @@ def test_every_command_runs_on_a_policy_at_the_limits(tmp_path, capsys):
     path.write_text(text, encoding="utf-8")
     assert run(capsys, "check", path)[0] == 0
     assert run(capsys, "check", "--format", "json", path)[0] == 0
+    assert run(capsys, "check", "--dump-json", path)[0] == 0
     assert run(capsys, "fmt", "--check", path)[0] in (0, 1)
     assert run(capsys, "explain", path)[0] == 0
     assert run(capsys, "evaluate", path, "--history", HISTORY, "--format", "json",
@@ -314,3 +315,16 @@ def test_many_findings_on_one_long_line_show_a_window_of_it_each(tmp_path, capsy
     assert code == 1
     assert out.count("[E402]") == 5000
     assert len(out) < 5000 * 600  # each finding shows a window, not the 70,000-character line
+
+
+@pytest.mark.parametrize("share", ["nan", "inf", "1e300"])
+def test_shares_that_are_not_numbers_are_refused(tmp_path, capsys, share):
+    path = tmp_path / "mix.toml"
+    path.write_text('horizon = "30 days"\n[arrivals]\nrate = "20 per hour"\n'
+                    f"[arrivals.mix]\nhot = {share}\nsmall = 0.5\n"
+                    "[team.sdr]\nreps = 3\n[team.smb]\nreps = 2\n[team.marketing]\nreps = 1\n"
+                    '[work]\ntouch = "exponential 12 minutes"\n', encoding="utf-8")
+    code, _, err = run(capsys, "simulate", COMPANY_X, "--scenario", path, "--replications", "2")
+    assert code == 2
+    assert f"{path}: arrivals.mix.hot: {share if share != '1e300' else '1e+300'} is not a share" \
+        in err
