@@ -328,3 +328,8 @@ def test_shares_that_are_not_numbers_are_refused(tmp_path, capsys, share):
     assert code == 2
     assert f"{path}: arrivals.mix.hot: {share if share != '1e300' else '1e+300'} is not a share" \
         in err
+
+
+def test_a_pattern_of_thousands_of_nested_groups_is_an_error_not_a_crash():
+    text = _policy('persona deep when title matches "' + "(" * 3000 + "a" + ")" * 3000 + '"')
+    assert _codes(text) == ["E404"]

@@ -82,6 +82,10 @@ def _check_regexes(policy: m.Policy, reporter: Reporter) -> None:
                           end_line=node.pattern.span.line, end_column=column + 1)
             reporter.error(codes.BAD_REGEX, span, f"the pattern does not compile: {error.msg}",
                            "patterns use Python regular expression syntax")
+        except RecursionError:  # `re` parses groups by recursion: thousands deep is a crash
+            reporter.error(codes.BAD_REGEX, node.pattern.span,
+                           "the pattern nests its groups too deep to compile",
+                           "a pattern nests a few groups at most")
 
 
 def _check_handoff(handoff: m.Handoff, reporter: Reporter) -> None:
