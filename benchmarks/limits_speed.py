@@ -51,6 +51,7 @@ CASES = {
     "regions": lambda: _filled(lambda i: "\n" + REGION.format(i=i), HEADER),
     "regions, a syntax error on line 1": lambda: 'sla "x" oops\n' + _filled(
         lambda i: "\n" + REGION.format(i=i), HEADER).split("\n", 1)[1],
+    "broken lines": lambda: 'sla "x"\n' + "x\n" * ((MAX_POLICY_BYTES - 8) // 2),
     "segments alike": lambda: _filled(lambda i: f"segment s{i} when x == 1\n"),
     "segments distinct": lambda: _filled(lambda i: f"segment s{i} when x == {i}\n"),
     "handoffs to nobody": lambda: _filled(lambda i: "handoff every lead to nobody\n"),

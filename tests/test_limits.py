@@ -333,3 +333,12 @@ def test_shares_that_are_not_numbers_are_refused(tmp_path, capsys, share):
 def test_a_pattern_of_thousands_of_nested_groups_is_an_error_not_a_crash():
     text = _policy('persona deep when title matches "' + "(" * 3000 + "a" + ")" * 3000 + '"')
     assert _codes(text) == ["E404"]
+
+
+def test_a_file_of_broken_lines_reports_the_first_hundred_and_stops_reading(capsys, tmp_path):
+    path = tmp_path / "broken.sla"
+    path.write_text('sla "x"\n' + "x\n" * 100_000, encoding="utf-8")
+    code, out, _ = run(capsys, "check", path)
+    assert code == 1
+    assert out.count("[E100]") == 100
+    assert "error: at least 901 more syntax errors are not shown [E199]" in out
