@@ -342,3 +342,36 @@ def test_a_file_of_broken_lines_reports_the_first_hundred_and_stops_reading(caps
     assert code == 1
     assert out.count("[E100]") == 100
     assert "error: at least 901 more syntax errors are not shown [E199]" in out
+
+
+def _closed(dates: str, text: str | None = None) -> str:
+    text = text or COMPANY_X.read_text(encoding="utf-8")
+    return text.replace("  closed 2026-11-26, 2026-12-25, 2027-01-01", "  closed " + dates)
+
+
+def test_a_calendar_closed_for_years_on_end_is_refused_not_a_crash(tmp_path, capsys):
+    """Closed from 1900 to 2200 every clock on it waited for ever: exit 70 in evaluate."""
+    path = tmp_path / "closed.sla"
+    path.write_text(_closed(", ".join(["1900-01-02 to 2200-12-30"] * 200)), encoding="utf-8")
+    code, out, _ = run(capsys, "check", path)
+    assert code == 1
+    assert "calendar 'business' is closed for more than 1,450 days in a row from 1900-01-02" \
+        in out and "[E301]" in out
+    assert run(capsys, "evaluate", path, "--history", HISTORY, "-q")[0] == 2
+
+
+def test_closed_dates_join_across_the_days_the_calendar_is_never_open():
+    import datetime as dt
+
+    saturdays = [dt.date(2026, 1, 3) + dt.timedelta(weeks=i) for i in range(230)]
+    text = _closed(", ".join(d.isoformat() for d in saturdays)).replace(
+        "  open mon-fri 09:00-17:00\n", "")  # open on saturdays only
+    assert _codes(text) == ["E301"]
+    assert _codes(_closed(", ".join(d.isoformat() for d in saturdays[:200]))) == []
+
+
+def test_a_calendar_closed_for_almost_the_limit_is_evaluated(tmp_path, capsys):
+    path = tmp_path / "closed.sla"
+    path.write_text(_closed("2026-01-01 to 2029-11-30"), encoding="utf-8")
+    assert run(capsys, "check", path)[0] == 0
+    assert run(capsys, "evaluate", path, "--history", HISTORY, "-q")[0] == 0
