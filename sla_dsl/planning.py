@@ -191,16 +191,19 @@ def first_touch_estimates(policy: m.Policy, scenario: Scenario,
         allowed = (float(within.amount) * (day_hours if within.unit == "day" else 1)
                    * {"minute": 1 / 60, "hour": 1, "day": 1 if within.business else 24,
                       "week": 168, "month": 730.5, "quarter": 2191.5, "year": 8766}[within.unit])
+        share = open_share(calendar, month)
         if reps is None or scenario.touch is None:
             row["note"] = (f"no [team.{team}] in the scenario" if reps is None
                            else "no work.touch in the scenario")
+        elif share <= 0:  # closed dates may cover a whole month (at most 1,450 days of them)
+            row["note"] = (f"the calendar is closed the first four weeks of {month:%Y-%m}: "
+                           "no estimate")
         else:
             # arrivals come around the clock; the team works the open hours. A rep's reaction
             # (`work.response`) keeps them busy and comes before the touch: it adds to the
             # service time and takes its mean off the time allowed.
             reaction = scenario.response.mean_hours if scenario.response else 0.0
             service = scenario.touch.mean_hours + reaction
-            share = open_share(calendar, month)
             load = scenario.arrivals_per_hour / share * service
             row.update(load=round(load, 3),
                        attainment=round(service_level(reps, load, max(allowed - reaction, 0.0),

@@ -375,3 +375,6 @@ def test_a_calendar_closed_for_almost_the_limit_is_evaluated(tmp_path, capsys):
     path.write_text(_closed("2026-01-01 to 2029-11-30"), encoding="utf-8")
     assert run(capsys, "check", path)[0] == 0
     assert run(capsys, "evaluate", path, "--history", HISTORY, "-q")[0] == 0
+    code, out, _ = run(capsys, "plan", path, "--scenario", SCENARIO)
+    assert code == 0  # a division by the open share was exit 70
+    assert "hot: the calendar is closed the first four weeks of 2026-01: no estimate" in out
