@@ -370,7 +370,7 @@ def test_closed_dates_join_across_the_days_the_calendar_is_never_open():
     assert _codes(_closed(", ".join(d.isoformat() for d in saturdays[:200]))) == []
 
 
-def test_a_calendar_closed_for_almost_the_limit_is_evaluated(tmp_path, capsys):
+def test_a_calendar_closed_for_almost_the_limit_is_evaluated_and_planned(tmp_path, capsys):
     path = tmp_path / "closed.sla"
     path.write_text(_closed("2026-01-01 to 2029-11-30"), encoding="utf-8")
     assert run(capsys, "check", path)[0] == 0
