@@ -521,6 +521,10 @@ def too_deep(tree: Tree) -> Token | None:
     return None
 
 
+# The statements that hold conditions or triggers, the only places `(` and `not` nest.
+_WITH_CONDITIONS = frozenset({"definition", "handoff", "cancel", "review_when"})
+
+
 def _first_token(tree: Tree) -> Token | None:
     node = tree
     while isinstance(node, Tree):
@@ -536,7 +540,8 @@ def _drop_too_deep(result: ParseResult, source: Source, reporter: Reporter) -> N
     for tree in [*result.trees, *result.fragments]:
         kept = []
         for statement in tree.children:
-            opener = too_deep(statement) if isinstance(statement, Tree) else None
+            opener = too_deep(statement) if isinstance(statement, Tree) \
+                and statement.data in _WITH_CONDITIONS else None
             if opener is None:
                 kept.append(statement)
                 continue

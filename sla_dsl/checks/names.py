@@ -229,17 +229,19 @@ class NameChecks:
 
     # ------------------------------------------------------------ cycles and depth
 
-    def _uses(self, definition: m.Definition) -> list[tuple[str, str, m.Name, int]]:
-        """The definitions a condition names, each with the levels above the name."""
+    def _uses(self, definition: m.Definition) -> tuple[list[tuple[str, str, m.Name, int]], int]:
+        """The definitions a condition names, each with the levels above the name; and the
+        condition's own depth."""
         found = []
-        for node, above in levels(definition.when):
+        nodes = levels(definition.when)
+        for node, above in nodes:
             if isinstance(node, m.Ref) and node.name.value in self.symbols.bare:
                 found.append(("bare", node.name.value, node.name, above))
             elif isinstance(node, m.FitRef) and node.name.value in self.symbols.fits:
                 found.append(("fit", node.name.value, node.name, above))
             elif isinstance(node, m.InterestRef) and node.name.value in self.symbols.interests:
                 found.append(("interest", node.name.value, node.name, above))
-        return found
+        return found, max(above for _, above in nodes)
 
     def _cycles(self) -> None:
         """Circles of definitions, and definitions nested too deep once the names they use are
@@ -259,13 +261,12 @@ class NameChecks:
         def enter(node: tuple[str, str]) -> None:
             state[node] = 1
             path.append(node)
-            uses = self._uses(tables[node[0]][node[1]])
-            stack.append((node, uses, iter(uses)))
+            uses, own = self._uses(tables[node[0]][node[1]])
+            stack.append((node, uses, own, iter(uses)))
 
-        def finish(node, uses) -> None:
+        def finish(node, uses, own) -> None:
             state[node] = 2
             path.pop()
-            own = max((above for _, above in levels(tables[node[0]][node[1]].when)), default=0)
             deepest, at = own, None
             for space, name, ref, above in uses:
                 through = above + 1 + depth.get((space, name), 0)
@@ -288,7 +289,7 @@ class NameChecks:
             stack: list = []
             enter(root)
             while stack:
-                node, uses, pending = stack[-1]
+                node, uses, own, pending = stack[-1]
                 for space, name, ref, _ in pending:
                     nxt = (space, name)
                     if state.get(nxt) == 1:
@@ -298,7 +299,7 @@ class NameChecks:
                         break
                 else:
                     stack.pop()
-                    finish(node, uses)
+                    finish(node, uses, own)
 
     def _cycle(self, cycle: list[tuple[str, str]], back: tuple[str, str], ref: m.Name,
                reported: set[frozenset]) -> None:
