@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -131,15 +130,9 @@ def overrides_for(raw: dict, point: dict[str, int | float]) -> dict[str, object]
 
 
 def read_raw(path: Path | str) -> dict:
-    from sla_dsl.scenario import ScenarioError
+    from sla_dsl.scenario import read_scenario_text, read_toml
 
-    try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the scenario ({error.strerror or error})")\
-            from None
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    return read_toml(read_scenario_text(path), path)
 
 
 @dataclass
@@ -176,6 +169,16 @@ def runs_per_replication(scenario_path: Path | str) -> int:
 
     outcomes = getattr(load_scenario(scenario_path), "outcomes", None)
     return 2 if getattr(outcomes, "decay", None) == "both" else 1
+
+
+def check_points(scenario_path: Path | str, sweeps: list[Sweep]) -> None:
+    """Read the scenario at every point of the grid, so that a value out of a key's range is
+    refused before the first point runs (ScenarioError names the key and its range)."""
+    from sla_dsl.scenario import load_scenario
+
+    raw = read_raw(scenario_path)
+    for values in grid(sweeps):
+        load_scenario(scenario_path, overrides_for(raw, values))
 
 
 def run_sweep(policy: m.Policy, scenario_path: Path | str, sweeps: list[Sweep],

@@ -139,6 +139,12 @@ class _Build:
             self.reporter.error(codes.BAD_VALUE, token_span(token),
                                 f"'{token}' is not a date", "dates are written YYYY-MM-DD")
             value = dt.date(1970, 1, 1)
+        if not FIRST_DATE <= value <= LAST_DATE:
+            # the supported range (docs/limits.md): later steps add months and years to dates
+            self.reporter.error(codes.BAD_VALUE, token_span(token),
+                                f"'{token}' is outside the supported dates",
+                                f"dates run from {FIRST_DATE} to {LAST_DATE}")
+            value = dt.date(1970, 1, 1)
         return m.DateValue(value=value, span=token_span(token))
 
     def _minutes(self, token: Token) -> int:
@@ -543,6 +549,8 @@ _FULL_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday"
 
 
 MOST_DIGITS = 12
+FIRST_DATE = dt.date(1900, 1, 1)  # the range of dates, as for histories and scenarios
+LAST_DATE = dt.date(2200, 12, 31)
 _NUMERIC = frozenset({"NUMBER", "PERCENT"})
 
 

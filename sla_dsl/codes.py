@@ -39,6 +39,8 @@ UNCLOSED_BLOCK = _code("E103", "unclosed-block", "a `{` with no matching `}`")
 UNMATCHED_BRACE = _code("E104", "unmatched-brace", "a `}` with no block to close")
 BAD_VALUE = _code("E110", "invalid-value", "a date, time, day or number that does not exist")
 BAD_UNIT = _code("E111", "invalid-unit", "a unit that cannot be used here")
+TOO_DEEP = _code("E112", "too-deeply-nested",
+                 "a condition nested deeper than the language allows (docs/limits.md)")
 TOO_MANY = _code("E199", "too-many-errors", "the file has more errors than are shown")
 
 # names

@@ -73,6 +73,22 @@ class Reporter:
         return any(d.severity == "error" for d in self.diagnostics)
 
 
+# The most characters of a line shown under a diagnostic. A policy may hold a line of 256 KiB,
+# and printing it whole under each of its findings made the output grow with their product.
+MOST_SHOWN = 160
+
+
+def _window(line: str, start: int, end: int) -> tuple[str, int, int]:
+    """MOST_SHOWN characters of a long line around the caret, with `...` where it is cut."""
+    left = max(0, min(start - 40, len(line) - MOST_SHOWN))
+    before = "..." if left > 0 else ""
+    after = "..." if left + MOST_SHOWN < len(line) else ""
+    shown = before + line[left:left + MOST_SHOWN] + after
+    start = start - left + len(before)
+    end = min(end - left, MOST_SHOWN) + len(before)
+    return shown, start, end
+
+
 def _snippet(diagnostic: Diagnostic, lines: list[str]) -> list[str]:
     span = diagnostic.span
     if span is None or not (1 <= span.line <= len(lines)):
@@ -84,6 +100,8 @@ def _snippet(diagnostic: Diagnostic, lines: list[str]) -> list[str]:
         end = len(raw[: max(span.end_column - 1, span.column)].expandtabs(4))
     else:
         end = len(source_line.rstrip())
+    if len(source_line) > MOST_SHOWN:
+        source_line, start, end = _window(source_line, start, end)
     width = max(end - start, 1)
     gutter = " " * len(str(span.line))
     caret = " " * start + "^" * width

@@ -28,6 +28,7 @@ from sla_dsl.conditions import UNIT_DAYS, ConditionEvaluator
 from sla_dsl.patterns import compile_pattern, matches
 
 MOST_LEADS = 20_000
+MOST_ANSWERS = 1_000_000
 _OTHER_TEXT = "something else"
 
 
@@ -250,8 +251,12 @@ def _distinct(policy: m.Policy, name: str, values: _FieldValues) -> list[str | N
 
 def lead_space(policy: m.Policy, roots: list[m.Expr]) -> LeadSpace | None:
     """The made-up leads for the conditions `roots` (and the definitions they use), or None
-    when there would be more than `MOST_LEADS` of them."""
+    when there would be more than `MOST_LEADS` of them, or when sorting one field's values into
+    kinds would take more than `MOST_ANSWERS` tests (values x comparisons: thousands of
+    comparisons of one field made this quadratic)."""
     per_field = _field_values(policy, _definitions_used(policy, roots))
+    if any(len(v.values()) * len(v.atoms) > MOST_ANSWERS for v in per_field.values()):
+        return None
     fields = sorted(per_field)
     choices = [_distinct(policy, name, per_field[name]) for name in fields]
     size = int(np.prod([len(c) for c in choices], dtype=np.float64)) if choices else 1

@@ -80,7 +80,7 @@ _COLUMN_KEYS = ("at", "event", "actor")
 _WIDE_EVENT_KEYS = ("at", "actor")
 
 
-MOST_MAPPING_BYTES = 1 << 20
+MOST_MAPPING_BYTES = 1 << 20  # docs/limits.md
 """A mapping names columns and events: a file larger than this is not one."""
 
 
@@ -210,15 +210,14 @@ class Mapping:
 
 # ---------------------------------------------------------------------------- parsing
 
-
 def load_mapping(path: Path | str) -> Mapping:
     """Read and check a mapping file. Raises `MappingError` (never a raw traceback)."""
     path = Path(path)
     try:
         if path.stat().st_size > MOST_MAPPING_BYTES:
-            raise MappingError(f"{path}: the mapping file is larger than {MOST_MAPPING_BYTES:,} "
-                               f"bytes\n  help: a mapping names columns; check that this is "
-                               f"the mapping and not an export")
+            raise MappingError(f"{path}: the mapping is more than {MOST_MAPPING_BYTES // 1024:,} "
+                               "KiB, the most a mapping may be\n  help: a mapping names "
+                               "columns; check that this is the mapping and not an export")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise MappingError(f"{path}: no such mapping file\n  help: check the path") from None

@@ -637,6 +637,14 @@ class Policy(Node):
         return self._of(Handoff)
 
     @cached_property
+    def handoffs_by_label(self) -> dict[str, list[Handoff]]:
+        """Looked up once per consequence: a scan per lookup made large policies quadratic."""
+        found: dict[str, list[Handoff]] = {}
+        for handoff in self.handoffs:
+            found.setdefault(handoff.label, []).append(handoff)
+        return found
+
+    @cached_property
     def commitments(self) -> list[Commitment]:
         return self._of(Commitment)
 

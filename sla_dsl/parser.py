@@ -25,6 +25,13 @@ from sla_dsl.source import Source
 
 GRAMMAR_FILE = "sla.lark"
 MAX_SYNTAX_ERRORS = 100
+# Recovery stops once it has found this many: each costs lark about a millisecond to describe,
+# and a file of 100,000 broken lines would take minutes to report 100 of them.
+MOST_RECOVERED_ERRORS = 10 * MAX_SYNTAX_ERRORS
+# The deepest a condition or trigger may nest: each `not` and each pair of parentheses is a
+# level (docs/limits.md). Everything after the parser walks conditions by recursion, so the
+# depth is bounded here, once, before any of it runs.
+MAX_NESTING = 64
 
 TOP_LEVEL_KEYWORDS = frozenset({
     "sla", "version", "timezone", "effective", "party", "calendar", "persona", "stage", "fit",
@@ -219,9 +226,9 @@ def _statement_help(token: Token, expected: set[str]) -> str | None:
     return None
 
 
-def _placement_help(token: Token, text: str) -> str | None:
+def _placement_help(token: Token, text: str, first_line: int = 1) -> str | None:
     """Hints for two slips the expected-token list does not make obvious."""
-    line = text.split("\n")[(token.line or 1) - 1]
+    line = _text_line(text, (token.line or first_line) - first_line)
     before = line[: (token.column or 1) - 1]
     if token.value == "-" and before[-1:].isalnum():
         word = re.match(r"[A-Za-z0-9_-]*", line[len(before) - len(before.split()[-1]):]).group(0)
@@ -231,19 +238,32 @@ def _placement_help(token: Token, text: str) -> str | None:
     return None
 
 
-def report_syntax_error(error: UnexpectedInput, text: str, reporter: Reporter) -> None:
+def _text_line(text: str, index: int) -> str:
+    """Line `index` (from 0) of `text`, without splitting all of it."""
+    start = 0
+    for _ in range(index):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def report_syntax_error(error: UnexpectedInput, text: str, reporter: Reporter,
+                        first_line: int = 1) -> None:
+    """`text` starts at line `first_line` of the file; the error's positions are the file's."""
     if isinstance(error, UnexpectedToken):
         expected = set(error.accepts or error.expected)
         token = error.token
         message = f"unexpected {_describe_token(token)}; expected {describe_expected(expected)}"
         help_ = (_statement_help(token, expected) or _did_you_mean(token, expected)
-                 or _placement_help(token, text))
+                 or _placement_help(token, text, first_line))
         reporter.error(codes.SYNTAX, _token_span(token), message, help_)
         return
     if isinstance(error, UnexpectedCharacters):
         line, column = error.line, error.column
         if error.char == '"':
-            rest = text.split("\n")[line - 1][column - 1:]
+            rest = _text_line(text, line - first_line)[column - 1:]
             span = Span(line=line, column=column, end_line=line, end_column=column + len(rest))
             reporter.error(codes.UNTERMINATED_STRING, span, "string is never closed",
                            'end the string with `"` on the same line')
@@ -308,11 +328,14 @@ def _starts_statement(line: _Line) -> bool:
     return line.indent == 0 and line.first_word in TOP_LEVEL_KEYWORDS
 
 
-def _logical_lines(lines: list[_Line], start: int, stop: int) -> list[list[_Line]]:
-    """Group physical lines that belong to one statement: open ( [ or an inner { }."""
+def _logical_lines(lines: list[_Line], start: int, stop: int,
+                   most: int | None = None) -> list[list[_Line]]:
+    """Group physical lines that belong to one statement: open ( [ or an inner { }; at most
+    `most` groups (the recovery asks for one at a time, and grouping the rest of the file each
+    time made recovery quadratic)."""
     groups: list[list[_Line]] = []
     i = start
-    while i < stop:
+    while i < stop and (most is None or len(groups) < most):
         if _is_blank(lines[i]):
             i += 1
             continue
@@ -328,16 +351,41 @@ def _logical_lines(lines: list[_Line], start: int, stop: int) -> list[list[_Line
     return groups
 
 
-def _try_parse(text: str, reporter: Reporter) -> Tree | None:
+def _try_parse(text: str, reporter: Reporter, first_line: int = 1) -> Tree | None:
+    """Parse a piece of the file that starts at line `first_line`: its tokens and errors are
+    moved to the file's lines afterwards. (Padding the piece with newlines instead made
+    recovery quadratic: every piece lexed every line above it.)"""
+    offset = first_line - 1
     try:
-        return lark_parser().parse(text)
+        tree = lark_parser().parse(text)
     except UnexpectedInput as error:
-        report_syntax_error(error, text, reporter)
+        if offset:
+            _shift_error(error, offset)
+        report_syntax_error(error, text, reporter, first_line)
         return None
+    if offset:
+        for token in tree.scan_values(lambda value: isinstance(value, Token)):
+            _shift_token(token, offset)
+    return tree
 
 
-def _padded(lines: list[_Line]) -> str:
-    return "\n" * (lines[0].number - 1) + "\n".join(line.text for line in lines)
+def _shift_token(token: Token, offset: int) -> None:
+    if token.line is not None:
+        token.line += offset
+    if token.end_line is not None:
+        token.end_line += offset
+
+
+def _shift_error(error: UnexpectedInput, offset: int) -> None:
+    if isinstance(error, UnexpectedToken):
+        _shift_token(error.token, offset)
+    if getattr(error, "line", None) is not None and error.line > 0:
+        error.line += offset
+
+
+def _joined(lines: list[_Line]) -> tuple[str, int]:
+    """The text of consecutive lines, and the file's line it starts at."""
+    return "\n".join(line.text for line in lines), lines[0].number
 
 
 @dataclass
@@ -357,9 +405,11 @@ class _Recovery:
         self.reporter = reporter
         self.lines = [_scan_line(n, text) for n, text in enumerate(source.lines, start=1)]
         self.result = ParseResult([], recovered=True)
+        self.start = len(reporter.diagnostics)
+        self.stopped = False
 
-    def _parse(self, text: str, reporter: Reporter | None = None) -> bool:
-        tree = _try_parse(text, reporter or self.reporter)
+    def _parse(self, text: str, first_line: int, reporter: Reporter | None = None) -> bool:
+        tree = _try_parse(text, reporter or self.reporter, first_line)
         if tree is None:
             return False
         self.result.trees.append(tree)
@@ -368,6 +418,9 @@ class _Recovery:
     def run(self) -> ParseResult:
         lines, i = self.lines, 0
         while i < len(lines):
+            if len(self.reporter.diagnostics) - self.start > MOST_RECOVERED_ERRORS:
+                self.stopped = True  # only MAX_SYNTAX_ERRORS are shown: the rest is not read
+                break
             line = lines[i]
             if _is_blank(line):
                 i += 1
@@ -380,9 +433,9 @@ class _Recovery:
                                     "remove it, or open the block it should close")
                 i += 1
             elif line.braces <= 0:
-                group = _logical_lines(lines, i, len(lines))[0]
+                group = _logical_lines(lines, i, len(lines), most=1)[0]
                 i = lines.index(group[-1], i) + 1
-                if not self._parse(_padded(group)):
+                if not self._parse(*_joined(group)):
                     self.result.broken.append(" ".join(g.text for g in group))
             else:
                 i = self._block(i)
@@ -405,8 +458,9 @@ class _Recovery:
                                 f"the '{line.first_word}' block opened here is never closed",
                                 "add a line with '}' after its last statement")
         block = lines[i:j]
-        closed = _padded(block) + ("\n}" if depth > 0 else "")
-        if not self._parse(closed, Reporter(self.reporter.path)):
+        text, first_line = _joined(block)
+        closed = text + ("\n}" if depth > 0 else "")
+        if not self._parse(closed, first_line, Reporter(self.reporter.path)):
             self.result.broken.append(line.text)
             self._block_lines(block, closes=depth <= 0)
         return j
@@ -414,7 +468,7 @@ class _Recovery:
     def _block_lines(self, block: list[_Line], closes: bool) -> None:
         header = block[0]
         stop = len(block) - 1 if closes else len(block)
-        _try_parse(_padded([header]) + "\n}", self.reporter)
+        _try_parse(header.text + "\n}", self.reporter, header.number)
         kind = difflib.get_close_matches(header.first_word, list(_STAND_IN_HEADERS), n=1,
                                          cutoff=0.6)
         if not kind:
@@ -422,8 +476,8 @@ class _Recovery:
         stand_in = _STAND_IN_HEADERS[kind[0]]
         for group in _logical_lines(block, 1, stop):
             body = "\n".join(line.text for line in group)
-            tree = _try_parse(stand_in + "\n" * (group[0].number - 1) + body + "\n}",
-                              self.reporter)
+            tree = _try_parse(stand_in + "\n" + body + "\n}", self.reporter,
+                              group[0].number - 1)
             if tree is not None:
                 self.result.fragments.append(tree)
 
@@ -431,18 +485,78 @@ class _Recovery:
 def parse_source(source: Source, reporter: Reporter) -> ParseResult:
     """Parse a whole file; on failure report every syntax error and keep what did parse."""
     try:
-        return ParseResult([lark_parser().parse(source.text)])
+        result = ParseResult([lark_parser().parse(source.text)])
     except UnexpectedInput as first_error:
         before = len(reporter.diagnostics)
-        result = _Recovery(source, reporter).run()
+        recovery = _Recovery(source, reporter)
+        result = recovery.run()
         if len(reporter.diagnostics) == before:
             # recovery found nothing wrong line by line: report what the whole parse saw
             report_syntax_error(first_error, source.text, reporter)
-        _deduplicate(reporter, before)
-        return result
+        _deduplicate(reporter, before, recovery.stopped)
+    _drop_too_deep(result, source, reporter)
+    return result
 
 
-def _deduplicate(reporter: Reporter, start: int) -> None:
+# ---------------------------------------------------------------- nesting depth
+
+
+def too_deep(tree: Tree) -> Token | None:
+    """The `(` or `not` that opens level MAX_NESTING + 1 of a condition, if any.
+
+    A loop with its own stack, not recursion: the depth it measures is the input's."""
+    stack = [(tree, 0)]
+    while stack:
+        node, level = stack.pop()
+        current = level
+        for child in node.children:
+            if isinstance(child, Tree):
+                stack.append((child, current))
+            elif child.type == "LPAR" or (child.type == "NOT" and node.data == "negation"):
+                current = level + 1
+                if current > MAX_NESTING:
+                    return child
+            elif child.type == "RPAR":
+                current = level
+    return None
+
+
+# The statements that hold conditions or triggers, the only places `(` and `not` nest.
+_WITH_CONDITIONS = frozenset({"definition", "handoff", "cancel", "review_when"})
+
+
+def _first_token(tree: Tree) -> Token | None:
+    node = tree
+    while isinstance(node, Tree):
+        if not node.children:
+            return None
+        node = node.children[0]
+    return node
+
+
+def _drop_too_deep(result: ParseResult, source: Source, reporter: Reporter) -> None:
+    """Report each statement nested too deep and take it out of the trees, as if it had not
+    parsed, so that nothing downstream walks it."""
+    for tree in [*result.trees, *result.fragments]:
+        kept = []
+        for statement in tree.children:
+            opener = too_deep(statement) if isinstance(statement, Tree) \
+                and statement.data in _WITH_CONDITIONS else None
+            if opener is None:
+                kept.append(statement)
+                continue
+            reporter.error(codes.TOO_DEEP, _token_span(opener),
+                           f"the condition nests more than {MAX_NESTING} levels deep here",
+                           "each `not` and each pair of parentheses is a level: name an inner "
+                           "part as a definition of its own and use its name")
+            first = _first_token(statement)
+            if first is not None and first.line:
+                result.broken.append(source.lines[first.line - 1])
+            result.recovered = True
+        tree.children = kept
+
+
+def _deduplicate(reporter: Reporter, start: int, stopped: bool = False) -> None:
     seen: set[tuple] = set()
     kept = reporter.diagnostics[:start]
     for diagnostic in reporter.diagnostics[start:]:
@@ -455,8 +569,8 @@ def _deduplicate(reporter: Reporter, start: int) -> None:
         kept = kept[: start + MAX_SYNTAX_ERRORS]
         reporter.diagnostics = kept
         reporter.error(codes.TOO_MANY, None,
-                       f"{hidden} more syntax errors are not shown",
-                       "fix the errors above and check again")
+                       f"{'at least ' if stopped else ''}{hidden} more syntax errors are not "
+                       "shown", "fix the errors above and check again")
         return
     reporter.diagnostics = kept
 

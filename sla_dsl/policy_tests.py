@@ -262,6 +262,10 @@ class _Reader:
             raise self.stop() from None
         try:
             document = tomllib.loads(self.text)
+        except RecursionError:  # tomllib recurses on nesting: arrays a thousand deep
+            self.fail(None, "not valid TOML: arrays or tables nested too deep",
+                      "a test case nests a few levels at most")
+            raise self.stop() from None
         except tomllib.TOMLDecodeError as error:
             self.fail(error_line(str(error)), f"not valid TOML: {error}",
                       'text values need quotes (status = "met"); tables of a list are written '
@@ -845,7 +849,7 @@ def _guess(path: Path) -> tuple[str, Path | None]:
     and group its error like the cases that did run)."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         document = {}
     name, written = document.get("name"), document.get("policy")
     name = name.strip() if isinstance(name, str) and name.strip() else path.stem

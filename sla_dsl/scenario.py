@@ -45,9 +45,9 @@ if TYPE_CHECKING:
     from sla_dsl import model as m
 
 _UNIT_HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0,
-               "month": 730.5}
+               "month": 730.5, "year": 8766.0}
 _NUMBER = r"(\d+(?:\.\d+)?)"
-_UNIT = r"(second|minute|hour|day|week|month)s?"
+_UNIT = r"(second|minute|hour|day|week|month|year)s?"
 _QUANTITY = re.compile(rf"^\s*{_NUMBER}\s*{_UNIT}\s*$")
 _RATE = re.compile(rf"^\s*{_NUMBER}\s*per\s*(minute|hour|day|week|month)\s*$")
 _KNOWN = {"horizon", "start", "arrivals", "team", "work", "outcomes"}
@@ -67,6 +67,31 @@ _WORK_HELP = ('write it as "exponential 12 minutes", "fixed 10 minutes", "lognor
 
 class ScenarioError(Exception):
     """A scenario that cannot be read, with the file, the key and the fix."""
+
+
+# ---------------------------------------------------------------- ranges (docs/limits.md)
+# Every key has a range, so that any scenario that is read runs in bounded time and memory: the
+# simulator's work is the arrivals it draws, times the touches each lead gets (bounded by the
+# policy), times the runs the command asks for (bounded by its options).
+
+MOST_SCENARIO_BYTES = 1024 * 1024
+MOST_HORIZON_DAYS = 366
+FIRST_DAY = dt.date(1900, 1, 1)  # the supported range of dates, as for histories
+LAST_DAY = dt.date(2200, 12, 31)
+MOST_LEADS = 100_000  # leads arriving in one run: rate x horizon x the busiest month's weight
+MOST_DRAWN = 1_500_000  # arrivals drawn before thinning: that times the busiest hour's weight
+MOST_REPS = 1000  # per team
+MOST_WORK_DAYS = 30  # one touch, follow-up or reaction
+MOST_CYCLE_DAYS = 3653  # a sales cycle: ten years, the longest duration a policy may hold
+MOST_MONEY = 1e12  # a deal size, as the 12 digits a policy's amounts may have
+MOST_MULTIPLIER = 1000.0  # a month's seasonality, a decay multiplier
+MOST_FIELD_NUMBER = 1e12  # a field draw's parameters, in absolute value
+MOST_VALUES = 10_000  # choices of one field, values of an empirical sample, decay points
+
+
+def _over(path: Path, key: str, shown: str, allowed: str) -> ScenarioError:
+    return ScenarioError(f"{path}: {key}: {shown} is out of range: {allowed}\n"
+                         "  help: see docs/limits.md for the range of every scenario key")
 
 
 @dataclass(frozen=True)
@@ -233,21 +258,30 @@ def parse_distribution(text: object, unit: str = "time") -> WorkTime | None:
 def _field_draw(path: Path, key: str, value: object) -> FieldDraw:
     if isinstance(value, dict):
         shares = [value[k] for k in value]
-        if any(not isinstance(s, int | float) or isinstance(s, bool) or s < 0 for s in shares) \
-                or not sum(shares) > 0:
+        if any(not isinstance(s, int | float) or isinstance(s, bool) or not 0 <= s < math.inf
+               for s in shares) or not sum(shares) > 0:
             raise _fail(path, key, "shares must be numbers of at least 0, not all 0",
                         'write it as { software = 0.3, retail = 0.7 }')
+        if len(shares) > MOST_VALUES:
+            raise _over(path, key, f"{len(shares):,} choices", f"at most {MOST_VALUES:,}")
         total = float(sum(shares))
+        if not math.isfinite(total):
+            raise _over(path, key, "the shares", "finite numbers")
         return FieldDraw("choice", choices=tuple(k or None for k in value),
                          shares=tuple(s / total for s in shares))
     if isinstance(value, list):
         if not value:
             raise _fail(path, key, "an empty list of values", 'write it as ["a", "b"]')
+        if len(value) > MOST_VALUES:
+            raise _over(path, key, f"{len(value):,} values", f"at most {MOST_VALUES:,}")
         texts = tuple(_text(v) or None for v in value)
         return FieldDraw("choice", choices=texts, shares=(1 / len(texts),) * len(texts))
     if isinstance(value, str):
         numeric = _numeric_draw(value)
         if numeric is not None:
+            if not all(abs(x) <= MOST_FIELD_NUMBER for x in numeric.parameters):
+                raise _over(path, key, repr(value),
+                            f"numbers from {-MOST_FIELD_NUMBER:,.0f} to {MOST_FIELD_NUMBER:,.0f}")
             return numeric
     return FieldDraw("constant", choices=(_text(value) or None,))
 
@@ -304,10 +338,10 @@ def _profile(path: Path, value: object) -> tuple[tuple[float, ...], ...]:
     rows = value if isinstance(value, list) else []
     good = len(rows) == 7 and all(
         isinstance(r, list) and len(r) == 24 and all(
-            isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in r)
+            isinstance(w, int | float) and not isinstance(w, bool) and 0 <= w <= 1e6 for w in r)
         for r in rows)
     if not good or not any(w > 0 for r in rows for w in r):
-        raise _fail(path, "arrivals.profile", "not 7 rows of 24 weights of at least 0",
+        raise _fail(path, "arrivals.profile", "not 7 rows of 24 weights from 0 to 1,000,000",
                     "give one row per weekday (monday first), one weight per hour from 00:00")
     return tuple(tuple(float(w) for w in r) for r in rows)
 
@@ -323,6 +357,9 @@ def _months(path: Path, value: object) -> dict[int, float]:
         if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
             raise _fail(path, f"arrivals.month.{name}", f"{weight!r} is not a multiplier",
                         "give a number of at least 0 (1.0 is an ordinary month)")
+        if not weight <= MOST_MULTIPLIER:
+            raise _over(path, f"arrivals.month.{name}", repr(weight),
+                        f"from 0 to {MOST_MULTIPLIER:g}")
         out[MONTHS.index(name.lower()[:3]) + 1] = float(weight)
     return out
 
@@ -331,7 +368,7 @@ def _mix(path: Path, value: object) -> dict[str, float]:
     if not isinstance(value, dict) or not value:
         raise _fail(path, "arrivals.mix", "should be a table of shares", "write hot = 0.2 ...")
     for name, share in value.items():
-        if isinstance(share, bool) or not isinstance(share, int | float) or share < 0:
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
             raise _fail(path, f"arrivals.mix.{name}", f"{share!r} is not a share",
                         "give a number from 0 to 1")
     total = sum(value.values())
@@ -359,8 +396,12 @@ def _outcomes(path: Path, raw: dict) -> Outcomes:
     if "deal_size" in raw:
         values["deal_size"] = _distribution(path, "outcomes.deal_size", raw["deal_size"],
                                             "money")
+        _check_amounts(path, "outcomes.deal_size", values["deal_size"], MOST_MONEY,
+                       f"{MOST_MONEY:,.0f}")
     if "sales_cycle" in raw:
         values["sales_cycle"] = _distribution(path, "outcomes.sales_cycle", raw["sales_cycle"])
+        _check_amounts(path, "outcomes.sales_cycle", values["sales_cycle"],
+                       MOST_CYCLE_DAYS * 24.0, f"{MOST_CYCLE_DAYS} days")
     return Outcomes(**values)
 
 
@@ -368,8 +409,17 @@ def _decay(path: Path, value: object) -> str | dict[str, float]:
     if isinstance(value, str) and value.lower() in DECAY_PRESETS:
         return value.lower()
     if isinstance(value, dict) and value:
+        if len(value) > MOST_VALUES:
+            raise _over(path, "outcomes.decay", f"{len(value):,} points",
+                        f"at most {MOST_VALUES:,}")
         points = {}
         for delay, multiplier in value.items():
+            if isinstance(multiplier, int | float) and multiplier > MOST_MULTIPLIER:
+                raise _over(path, f"outcomes.decay.{delay}", repr(multiplier),
+                            f"above 0 and at most {MOST_MULTIPLIER:g}")
+            if (hours(delay) or 0) > MOST_CYCLE_DAYS * 24:
+                raise _over(path, f"outcomes.decay.{delay}", repr(delay),
+                            f"delays up to {MOST_CYCLE_DAYS} days")
             if hours(delay) is None:
                 raise _fail(path, f"outcomes.decay.{delay}", "not a delay",
                             'write the delays as "1 hour", "24 hours"')
@@ -384,29 +434,37 @@ def _decay(path: Path, value: object) -> str | dict[str, float]:
                 '{ "1 hour" = 1.0, "24 hours" = 0.0167 }')
 
 
-def _start(path: Path, value: object) -> dt.date | None:
+def _start(path: Path, value: object, horizon_hours: float) -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    raise _fail(path, "start", f"{value!r} is not a date", "write it as start = 2026-03-02")
+        value = value.date()
+    if not isinstance(value, dt.date):
+        raise _fail(path, "start", f"{value!r} is not a date", "write it as start = 2026-03-02")
+    last = LAST_DAY - dt.timedelta(days=math.ceil(horizon_hours / 24))
+    if not FIRST_DAY <= value <= last:
+        raise _over(path, "start", value.isoformat(),
+                    f"from {FIRST_DAY} to {last} (the horizon must end by {LAST_DAY})")
+    return value
 
 
 def parse_scenario(text: str, path: Path | str = "scenario.toml",
                    overrides: dict[str, object] | None = None) -> Scenario:
     path = Path(path)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    if len(text) > MOST_SCENARIO_BYTES:
+        raise ScenarioError(f"{path}: the scenario is more than {MOST_SCENARIO_BYTES // 1024:,} "
+                            "KiB, the most a scenario may be\n  help: a scenario is a page of "
+                            "TOML; check that this is the file you meant")
+    raw = read_toml(text, path)
     apply_overrides(raw, overrides or {}, path)
     _check_keys(path, raw)
     horizon = hours(str(raw.get("horizon", "90 days")))
     if horizon is None or horizon <= 0:
         raise _fail(path, "horizon", f"{raw.get('horizon')!r} is not a duration",
                     'write it as "90 days"')
+    if horizon > MOST_HORIZON_DAYS * 24:
+        raise _over(path, "horizon", repr(raw.get("horizon")),
+                    f"above 0 and at most {MOST_HORIZON_DAYS} days")
     arrivals = raw.get("arrivals", {})
     written = arrivals.get("rate") if isinstance(arrivals, dict) else arrivals
     rate = per_hour(str(written))
@@ -420,6 +478,8 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
         if not isinstance(reps, int) or isinstance(reps, bool) or reps < 1:
             raise _fail(path, f"team.{name}.reps", f"{reps!r} is not a number of reps",
                         "give a whole number of at least 1")
+        if reps > MOST_REPS:
+            raise _over(path, f"team.{name}.reps", f"{reps:,}", f"from 1 to {MOST_REPS:,}")
         teams[name] = reps
     work = raw.get("work", {})
     touch = _distribution(path, "work.touch", work["touch"]) if "touch" in work else None
@@ -435,9 +495,15 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
     if not isinstance(fields_raw, dict):
         raise _fail(path, "arrivals.fields", "should be a table",
                     'write [arrivals.fields] then score = "normal 60 sd 15"')
-    return Scenario(
+    if len(fields_raw) > MOST_VALUES:
+        raise _over(path, "arrivals.fields", f"{len(fields_raw):,} fields",
+                    f"at most {MOST_VALUES:,}")
+    for key, work_time in (("work.touch", touch), ("work.follow_up", follow_up),
+                           ("work.response", response)):
+        _check_amounts(path, key, work_time, MOST_WORK_DAYS * 24.0, f"{MOST_WORK_DAYS} days")
+    scenario = Scenario(
         horizon, rate, teams, touch,
-        start=_start(path, raw.get("start")),
+        start=_start(path, raw.get("start"), horizon),
         profile=_profile(path, arrivals["profile"]) if "profile" in arrivals else None,
         month=_months(path, arrivals["month"]) if "month" in arrivals else {},
         mix=_mix(path, arrivals["mix"]) if "mix" in arrivals else None,
@@ -445,12 +511,75 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
                 for name, value in fields_raw.items()},
         follow_up=follow_up, response=response, discipline=discipline,
         outcomes=_outcomes(path, raw.get("outcomes", {})))
+    _check_drawn(path, scenario)
+    return scenario
+
+
+def leads_per_run(scenario: Scenario) -> tuple[float, float]:
+    """The leads one run sees at most on average, and the arrivals it draws before thinning
+    (simulator/arrivals.py draws at the rate of the busiest hour of the busiest month, and
+    keeps each in proportion)."""
+    peak_hour = 1.0
+    if scenario.profile is not None:
+        weights = [w for row in scenario.profile for w in row]
+        peak_hour = max(weights) / (sum(weights) / len(weights))
+    peak_month = max(scenario.month.get(month, 1.0) for month in range(1, 13))
+    leads = scenario.arrivals_per_hour * scenario.horizon_hours * peak_month
+    return leads, leads * peak_hour
+
+
+def _check_drawn(path: Path, scenario: Scenario) -> None:
+    leads, drawn = leads_per_run(scenario)
+    for count, most, what in ((leads, MOST_LEADS, "leads to simulate in one run"),
+                              (drawn, MOST_DRAWN, "arrivals to draw in one run (the profile's "
+                                                  "busiest hour)")):
+        if count > most:
+            raise ScenarioError(
+                f"{path}: arrivals.rate: {count:,.0f} {what} is out of range: at most "
+                f"{most:,}\n  help: lower arrivals.rate, shorten the horizon or flatten the "
+                "profile; see docs/limits.md")
+
+
+def _check_amounts(path: Path, key: str, amounts: WorkTime | None, most: float,
+                   shown: str) -> None:
+    """A distribution's mean, sd and sample values stay within `most` (hours, or money)."""
+    if amounts is None:
+        return
+    values = [amounts.mean_hours, amounts.sd_hours, *amounts.values]
+    if len(amounts.values) > MOST_VALUES:
+        raise _over(path, key, f"{len(amounts.values):,} values", f"at most {MOST_VALUES:,}")
+    if not all(math.isfinite(v) and v <= most for v in values):
+        raise _over(path, key, repr(amounts_text(amounts)), f"amounts up to {shown}")
+    if not (math.isfinite(amounts.shape) and 1e-3 <= amounts.shape <= 1e6):
+        raise _over(path, key, f"shape {amounts.shape:g}", "a gamma shape from 0.001 to 1,000,000")
+
+
+def amounts_text(amounts: WorkTime) -> str:
+    return f"{amounts.distribution} mean {amounts.mean_hours:g}"
+
+
+def read_toml(text: str, path: Path | str) -> dict:
+    """TOML, with its failures as a ScenarioError. tomllib recurses on nesting, so arrays nested
+    a thousand deep are refused here rather than crash."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not valid TOML: arrays or tables nested too deep"
+                            "\n  help: a scenario nests a few levels at most") from None
 
 
 def load_scenario(path: Path | str, overrides: dict[str, object] | None = None) -> Scenario:
+    return parse_scenario(read_scenario_text(path), path, overrides)
+
+
+def read_scenario_text(path: Path | str) -> str:
+    """The file's text, read no further than one character past the limit, so that a huge
+    file is refused without being loaded (parse_scenario says how large is too large)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the scenario ({error.strerror or error})")\
-            from None
-    return parse_scenario(text, path, overrides)
+        with Path(path).open(encoding="utf-8") as stream:
+            return stream.read(MOST_SCENARIO_BYTES + 1)
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise ScenarioError(f"{path}: cannot read the scenario ({reason})") from None

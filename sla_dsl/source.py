@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 from sla_dsl import codes
 from sla_dsl.diagnostics import Diagnostic
 
-MAX_POLICY_BYTES = 1024 * 1024
+# A real agreement is a few KiB; 256 KiB is dozens of times the largest seen, and keeps the
+# slowest `sla check` of a file at the limit to seconds (docs/limits.md has the figures).
+MAX_POLICY_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -16,8 +21,10 @@ class Source:
     path: str
     text: str
 
-    @property
+    @cached_property
     def lines(self) -> list[str]:
+        """Split once: every diagnostic shown reads them, and a split per diagnostic made a
+        file of thousands of findings quadratic."""
         return self.text.split("\n")
 
 
@@ -25,15 +32,25 @@ def _refuse(path: str, code: codes.Code, message: str, help: str | None = None) 
     return Diagnostic(code, "error", message, path, None, help)
 
 
+def too_large(path: str, size: int | None) -> Diagnostic:
+    """`size` is None when only the first MAX_POLICY_BYTES + 1 bytes were read."""
+    shown = f"{size / 1024:,.0f} KiB" if size is not None else \
+        f"more than {MAX_POLICY_BYTES // 1024} KiB"
+    return _refuse(path, codes.TOO_LARGE,
+                   f"file is {shown}; a policy may be at most {MAX_POLICY_BYTES // 1024} KiB",
+                   "split the policy or check that this is the file you meant")
+
+
+def read_bounded(stream: BinaryIO) -> bytes:
+    """At most one byte past the limit: a policy too large is refused without reading it
+    all into memory (a pipe or a device has no size to ask for first)."""
+    return stream.read(MAX_POLICY_BYTES + 1)
+
+
 def decode_policy(path: str, data: bytes) -> Source | Diagnostic:
     """Why a separate step: a policy arrives as bytes from disk, stdin or a git blob alike."""
-    if len(data) > MAX_POLICY_BYTES:
-        size = len(data) / (1024 * 1024)
-        return _refuse(
-            path, codes.TOO_LARGE,
-            f"file is {size:.1f} MiB; a policy may be at most {MAX_POLICY_BYTES // 1024} KiB",
-            "split the policy or check that this is the file you meant",
-        )
+    if len(data) > MAX_POLICY_BYTES:  # one byte past: read_bounded stopped there
+        return too_large(path, None if len(data) == MAX_POLICY_BYTES + 1 else len(data))
     if b"\x00" in data:
         return _refuse(path, codes.NOT_TEXT, "file is binary, not a policy",
                        "policies are UTF-8 text files ending in `.sla`")
@@ -50,7 +67,11 @@ def decode_policy(path: str, data: bytes) -> Source | Diagnostic:
 def read_policy(path: str | Path) -> Source | Diagnostic:
     shown = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_POLICY_BYTES:
+                return too_large(shown, size)
+            data = read_bounded(stream)
     except IsADirectoryError:
         return _refuse(shown, codes.UNREADABLE, "is a directory, not a policy file")
     except FileNotFoundError:

@@ -285,7 +285,7 @@ def test_huge_file(capsys, tmp_path):
     target.write_bytes(b'sla "big"\n' + line * (5 * 1024 * 1024 // len(line) + 1))
     assert target.stat().st_size >= 5 * 1024 * 1024
     out = _assert_one_error(capsys, target)
-    assert "MiB" in out
+    assert "file is 5,120 KiB; a policy may be at most 256 KiB" in out
 
 
 def test_bad_files_in_json_and_github_formats(capsys, tmp_path):

@@ -240,3 +240,11 @@ def test_a_duration_spelled_another_way_with_the_same_meaning_is_no_change():
     (change,) = changes_to(text.replace("first touch within 1 business hour",
                                         "first touch within 90 business minutes"))
     assert "1 business hour -> 90 business minutes" in change.text
+
+
+@pytest.mark.skipif(not _git_available(), reason="needs a git checkout")
+def test_a_version_that_looks_like_an_option_never_reaches_git_as_one(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, _, err = run(capsys, "--", "--path=x:policies/company-x.sla", "policies/company-x.sla")
+    assert code == 2
+    assert "a revision cannot start with '-'" in err

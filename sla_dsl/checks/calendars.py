@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 from sla_dsl import codes
 from sla_dsl import model as m
+from sla_dsl.business_time import HORIZON_DAYS
 from sla_dsl.diagnostics import Reporter
 
 BUSINESS_UNITS = frozenset({"minute", "hour", "day"})
@@ -41,6 +43,8 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
         reporter.error(codes.NEVER_OPEN, calendar.name.span,
                        f"calendar '{calendar.name.value}' is never open",
                        "add a line such as: open mon-fri 09:00-17:00")
+    else:
+        _check_closed_runs(calendar, set(by_day), reporter)
     reported: set[m.Span] = set()
     for day, ranges in sorted(by_day.items()):
         ranges.sort(key=lambda r: (r.start, r.span.line, r.span.column))
@@ -54,6 +58,42 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
                     "a split shift is two ranges that do not overlap, "
                     "such as 09:00-12:00 and 13:00-17:00",
                     notes=(f"the other range is on line {earlier.span.line}",))
+
+
+# The longest run of closed dates: with the week's closed days on either side it stays within
+# the days a clock waits for an opening (business_time.HORIZON_DAYS), past which every clock on
+# the calendar would fail rather than wait.
+LONGEST_CLOSED_DAYS = HORIZON_DAYS - 14
+
+
+def _bridged(end: dt.date, start: dt.date, open_days: set[int]) -> bool:
+    """Whether every day between two closed runs is a weekday with no open hours anyway."""
+    gap = (start - end).days - 1
+    return gap < 7 and all((end + dt.timedelta(days=i)).weekday() not in open_days
+                           for i in range(1, gap + 1))
+
+
+def _check_closed_runs(calendar: m.Calendar, open_days: set[int], reporter: Reporter) -> None:
+    """Closed dates that join into one run longer than LONGEST_CLOSED_DAYS (across the days of
+    the week that are never open): in date order, so that thousands of ranges cost a sort, not a
+    day-by-day walk."""
+    spans = sorted((d for item in calendar.items if isinstance(item, m.ClosedDates)
+                    for d in item.dates if d.first <= d.last), key=lambda d: (d.first, d.last))
+    run_start = run_end = None
+    for dates in spans:
+        first, last = dates.first, dates.last
+        if run_end is None or (first > run_end + dt.timedelta(days=1)
+                               and not _bridged(run_end, first, open_days)):
+            run_start, run_end = first, last
+        else:
+            run_end = max(run_end, last)
+        if (run_end - run_start).days + 1 > LONGEST_CLOSED_DAYS:
+            reporter.error(codes.NEVER_OPEN, dates.span,
+                           f"calendar '{calendar.name.value}' is closed for more than "
+                           f"{LONGEST_CLOSED_DAYS:,} days in a row from {run_start}",
+                           "a clock would wait for ever for an opening: shorten the closed "
+                           "dates (docs/limits.md)")
+            return
 
 
 def _check_duration(duration: m.Duration, calendars: int, reporter: Reporter) -> None:

@@ -45,14 +45,22 @@ def _check_durations(policy: m.Policy, reporter: Reporter) -> None:
                            "use a smaller unit, such as hours instead of days")
 
 
+# The most touches a cadence may ask for: a touch plan is played lead by lead, in the checker,
+# the evaluator and the simulator, so the count bounds their work (docs/limits.md).
+MOST_TOUCHES = 1000
+
+
 def _whole_positive(number: m.Number, what: str, reporter: Reporter,
-                    allow_zero: bool = False) -> None:
+                    allow_zero: bool = False, most: int | None = None) -> None:
     value = number.value
     if isinstance(value, float) and not value.is_integer():
         reporter.error(codes.NOT_POSITIVE, number.span, f"{what} must be a whole number")
     elif value < 0 or (value == 0 and not allow_zero):
         reporter.error(codes.NOT_POSITIVE, number.span,
                        f"{what} must be {'zero or more' if allow_zero else 'at least 1'}")
+    elif most is not None and value > most:
+        reporter.error(codes.NOT_POSITIVE, number.span, f"{what} may be at most {most:,}",
+                       "check the number")
 
 
 def _percent_in_range(percent: m.Percent, what: str, reporter: Reporter,
@@ -74,6 +82,11 @@ def _check_regexes(policy: m.Policy, reporter: Reporter) -> None:
             reporter.error(codes.BAD_REGEX, _pattern_span(node.pattern, error.pos or 0),
                            f"the pattern does not compile: {error.msg}",
                            "patterns use Python regular expression syntax")
+            continue
+        except RecursionError:  # `re` parses groups by recursion: thousands deep is a crash
+            reporter.error(codes.BAD_REGEX, node.pattern.span,
+                           "the pattern nests its groups too deep to compile",
+                           "a pattern nests a few groups at most")
             continue
         refused = unsupported(node.pattern.value)
         if refused is not None:
@@ -105,7 +118,7 @@ def _check_handoff(handoff: m.Handoff, reporter: Reporter) -> None:
             if item.cap is not None:
                 _whole_positive(item.cap.count, "a cap", reporter)
         elif isinstance(item, m.Touches):
-            _whole_positive(item.count, "the number of touches", reporter)
+            _whole_positive(item.count, "the number of touches", reporter, most=MOST_TOUCHES)
     if handoff.receiver is None and handoff.items:
         reporter.error(codes.WRONG_KIND, handoff.items[0].span,
                        f"handoff '{handoff.label}' goes to nobody, so nothing in it can be met",
@@ -136,7 +149,7 @@ _CLAUSE_ITEMS = {"first touch": "first_touch", "touches": "touches", "dispositio
 def clause_in_policy(policy: m.Policy, clause: str, scope: str | None = None) -> bool:
     """Whether any handoff (or the one named) has the clause, or any commitment the goal."""
     if clause in _CLAUSE_ITEMS:
-        handoffs = [h for h in policy.handoffs if scope is None or h.label == scope]
+        handoffs = policy.handoffs if scope is None else policy.handoffs_by_label.get(scope, [])
         return any(h.receiver is not None and h.item(_CLAUSE_ITEMS[clause]) for h in handoffs)
     if clause == "goal":
         return bool(policy.goals)

@@ -13,6 +13,7 @@ import numpy as np
 
 from sla_dsl import codes
 from sla_dsl import model as m
+from sla_dsl.checks.segments import MOST_NAMED
 from sla_dsl.diagnostics import Reporter
 from sla_dsl.lead_space import LeadSpace, lead_space
 
@@ -74,8 +75,9 @@ def _shadowed_segments(space: LeadSpace, segments: list[m.Definition],
     for index, segment in enumerate(segments):
         holds = space.conditions.definition("bare", segment.name.value)
         span = segment.name.span
-        found = _why_unreachable(space, segments[:index], holds, taken)
-        if found and (span.line, span.column) not in reported:
+        found = None if (span.line, span.column) in reported else \
+            _why_unreachable(space, segments[:index], holds, taken)
+        if found:
             why, fix = found
             reporter.warning(codes.UNREACHABLE_SEGMENT, span,
                              f"segment '{segment.name.value}' can never match: {why}", fix)
@@ -88,11 +90,22 @@ def _why_unreachable(space: LeadSpace, earlier: list[m.Definition], holds: np.nd
         return ("no lead has values that satisfy its condition",
                 "check the numbers and values it compares with")
     if earlier and not (holds & ~taken).any():
-        covering = ", ".join(f"'{e.name.value}'" for e in earlier
-                             if (holds & space.conditions.definition("bare", e.name.value)).any())
-        return (f"every lead it covers falls in an earlier segment first ({covering})",
+        return (f"every lead it covers falls in an earlier segment first "
+                f"({_covering(space, earlier, holds)})",
                 "segments are checked in order; move it up or narrow the earlier ones")
     return None
+
+
+def _covering(space: LeadSpace, earlier: list[m.Definition], holds: np.ndarray) -> str:
+    """The first few earlier segments that share leads with this one: naming every one made
+    a policy of thousands of segments quadratic, in time and in the size of the report."""
+    named: list[str] = []
+    for segment in earlier:
+        if (holds & space.conditions.definition("bare", segment.name.value)).any():
+            if len(named) == MOST_NAMED:
+                return ", ".join(named) + " and more"
+            named.append(f"'{segment.name.value}'")
+    return ", ".join(named)
 
 
 def _uncovered(policy: m.Policy, space: LeadSpace, segments: list[m.Definition],

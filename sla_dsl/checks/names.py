@@ -213,7 +213,7 @@ class NameChecks:
 
     def _consequence(self, consequence: m.Consequence) -> None:
         scope = consequence.scope
-        labels = {h.label for h in self.policy.handoffs}
+        labels = self.policy.handoffs_by_label
         if scope is not None and scope.value not in labels:
             self._unknown(scope, "handoff", "after 'in'", labels)
         for action in consequence.actions:
@@ -227,20 +227,26 @@ class NameChecks:
                 self._lead_set(node.metric.source, "in the rate")
                 self._lead_set(node.metric.target, "in the rate")
 
-    # ------------------------------------------------------------ cycles
+    # ------------------------------------------------------------ cycles and depth
 
-    def _uses(self, definition: m.Definition) -> list[tuple[str, str, m.Name]]:
+    def _uses(self, definition: m.Definition) -> tuple[list[tuple[str, str, m.Name, int]], int]:
+        """The definitions a condition names, each with the levels above the name; and the
+        condition's own depth."""
         found = []
-        for node in m.walk_expr(definition.when):
+        nodes = levels(definition.when)
+        for node, above in nodes:
             if isinstance(node, m.Ref) and node.name.value in self.symbols.bare:
-                found.append(("bare", node.name.value, node.name))
+                found.append(("bare", node.name.value, node.name, above))
             elif isinstance(node, m.FitRef) and node.name.value in self.symbols.fits:
-                found.append(("fit", node.name.value, node.name))
+                found.append(("fit", node.name.value, node.name, above))
             elif isinstance(node, m.InterestRef) and node.name.value in self.symbols.interests:
-                found.append(("interest", node.name.value, node.name))
-        return found
+                found.append(("interest", node.name.value, node.name, above))
+        return found, max(above for _, above in nodes)
 
     def _cycles(self) -> None:
+        """Circles of definitions, and definitions nested too deep once the names they use are
+        written out in place. A loop with its own stack: a chain of definitions may be as long
+        as the file allows, and every later walk that follows names relies on this bound."""
         tables = {"bare": self.symbols.bare, "fit": self.symbols.fits,
                   "interest": self.symbols.interests}
 
@@ -249,31 +255,86 @@ class NameChecks:
             return (space, definition.name.value)
 
         state: dict[tuple[str, str], int] = {}  # 1 = on the current path, 2 = done
+        depth: dict[tuple[str, str], int] = {}
         reported: set[frozenset] = set()
 
-        def visit(node: tuple[str, str], path: list[tuple[str, str]]) -> None:
+        def enter(node: tuple[str, str]) -> None:
             state[node] = 1
             path.append(node)
-            for space, name, ref in self._uses(tables[node[0]][node[1]]):
-                nxt = (space, name)
-                if state.get(nxt) == 1:
-                    cycle = path[path.index(nxt):]
-                    if frozenset(cycle) not in reported:
-                        reported.add(frozenset(cycle))
-                        names = " -> ".join(f"'{n}'" for _, n in [*cycle, nxt])
-                        self.reporter.error(
-                            codes.CYCLE, ref.span,
-                            f"definitions use each other in a circle: {names}",
-                            "a definition may use others only if none of them uses it back")
-                elif nxt not in state:
-                    visit(nxt, path)
-            path.pop()
+            uses, own = self._uses(tables[node[0]][node[1]])
+            stack.append((node, uses, own, iter(uses)))
+
+        def finish(node, uses, own) -> None:
             state[node] = 2
+            path.pop()
+            deepest, at = own, None
+            for space, name, ref, above in uses:
+                through = above + 1 + depth.get((space, name), 0)
+                if through > deepest:
+                    deepest, at = through, (ref, depth.get((space, name), 0))
+            depth[node] = deepest
+            if at is not None and deepest > MAX_EXPANDED_NESTING >= at[1]:
+                self.reporter.error(
+                    codes.TOO_DEEP, at[0].span,
+                    f"'{node[1]}' nests {deepest} levels deep once the definitions it uses are "
+                    f"written out in place; at most {MAX_EXPANDED_NESTING} are allowed",
+                    "use the definitions at the bottom of the chain directly, or join "
+                    "definitions that only pass one another on")
 
         for definition in self.policy.definitions:
-            node = key(definition)
-            if tables[node[0]].get(node[1]) is definition and node not in state:
-                visit(node, [])
+            root = key(definition)
+            if tables[root[0]].get(root[1]) is not definition or root in state:
+                continue
+            path: list[tuple[str, str]] = []
+            stack: list = []
+            enter(root)
+            while stack:
+                node, uses, own, pending = stack[-1]
+                for space, name, ref, _ in pending:
+                    nxt = (space, name)
+                    if state.get(nxt) == 1:
+                        self._cycle(path[path.index(nxt):], nxt, ref, reported)
+                    elif nxt not in state:
+                        enter(nxt)
+                        break
+                else:
+                    stack.pop()
+                    finish(node, uses, own)
+
+    def _cycle(self, cycle: list[tuple[str, str]], back: tuple[str, str], ref: m.Name,
+               reported: set[frozenset]) -> None:
+        if frozenset(cycle) in reported:
+            return
+        reported.add(frozenset(cycle))
+        names = " -> ".join(f"'{n}'" for _, n in [*cycle, back])
+        self.reporter.error(codes.CYCLE, ref.span,
+                            f"definitions use each other in a circle: {names}",
+                            "a definition may use others only if none of them uses it back")
+
+
+# With every name a condition uses written out in place, the most levels it may nest: twice a
+# single condition's limit (parser.MAX_NESTING), so that a condition the parser accepts is never
+# refused here alone. Every walk that follows names (conditions.py, plain_words.py, the segment
+# check) recurses at most this deep.
+MAX_EXPANDED_NESTING = 128
+
+
+def levels(expr: m.Expr) -> list[tuple[m.Expr, int]]:
+    """Every node of a condition with the `not`, `and` and `or` levels above it."""
+    found, stack = [], [(expr, 0)]
+    while stack:
+        node, above = stack.pop()
+        found.append((node, above))
+        if isinstance(node, m.Not):
+            stack.append((node.operand, above + 1))
+        elif isinstance(node, (m.All, m.AnyOf)):
+            stack.extend((o, above + 1) for o in reversed(node.operands))
+    return found
+
+
+def has_unbounded_names(reporter: Reporter) -> bool:
+    """Whether a circle or a chain too deep was found: then no check may follow names."""
+    return any(d.code in (codes.CYCLE, codes.TOO_DEEP) for d in reporter.diagnostics)
 
 
 def _durations(node: m.Node) -> list[m.Duration]:

@@ -8,10 +8,11 @@ alarm, though it may miss overlaps that only the numbers reveal.
 
 from __future__ import annotations
 
-import itertools
+import numpy as np
 
 from sla_dsl import codes
 from sla_dsl import model as m
+from sla_dsl.checks.names import has_unbounded_names
 from sla_dsl.diagnostics import Reporter
 
 MOST_ATOMS = 14
@@ -23,34 +24,55 @@ def _atom_key(node: m.Expr) -> str:
 
 
 class _Logic:
+    """Each condition as a column of yes/no over every assignment of its atoms, computed with
+    numpy once per segment: a per-assignment, per-earlier-segment loop was quadratic in the
+    number of segments."""
+
     def __init__(self, segments: dict[str, m.Expr]) -> None:
         self.segments = segments
         self.atoms: dict[str, int] = {}
+        self._seen: set[str] = set()
+        self._columns: dict[str, np.ndarray] = {}
+        self.table = np.zeros((1, 0), dtype=bool)
 
     def atoms_of(self, expr: m.Expr) -> None:
         for node in m.walk_expr(expr):
+            if len(self.atoms) > MOST_ATOMS:
+                return
             if isinstance(node, (m.Not, m.All, m.AnyOf)):
                 continue
             if isinstance(node, m.Ref) and node.name.value in self.segments:
-                self.atoms_of(self.segments[node.name.value])
+                if node.name.value not in self._seen:  # a segment's atoms are read once
+                    self._seen.add(node.name.value)
+                    self.atoms_of(self.segments[node.name.value])
                 continue
             self.atoms.setdefault(_atom_key(node), len(self.atoms))
 
-    def holds(self, expr: m.Expr, values: tuple[bool, ...]) -> bool:
+    def tabulate(self) -> None:
+        """Every assignment of yes/no to the atoms, one row each."""
+        count = len(self.atoms)
+        rows = np.arange(2 ** count)[:, None]
+        self.table = ((rows >> np.arange(count)) & 1).astype(bool)
+
+    def holds(self, expr: m.Expr) -> np.ndarray:
         if isinstance(expr, m.Not):
-            return not self.holds(expr.operand, values)
+            return ~self.holds(expr.operand)
         if isinstance(expr, m.All):
-            return all(self.holds(o, values) for o in expr.operands)
+            return np.logical_and.reduce([self.holds(o) for o in expr.operands])
         if isinstance(expr, m.AnyOf):
-            return any(self.holds(o, values) for o in expr.operands)
+            return np.logical_or.reduce([self.holds(o) for o in expr.operands])
         if isinstance(expr, m.Ref) and expr.name.value in self.segments:
-            return self.holds(self.segments[expr.name.value], values)
-        return values[self.atoms[_atom_key(expr)]]
+            name = expr.name.value
+            if name not in self._columns:
+                self._columns[name] = self.holds(self.segments[name])
+            return self._columns[name]
+        return self.table[:, self.atoms[_atom_key(expr)]]
 
 
 def check_segments(policy: m.Policy, reporter: Reporter) -> None:
     segments = policy.definitions_of("segment")
-    _check_reachable(segments, reporter)
+    if not has_unbounded_names(reporter):  # its walks follow names, as far as they go
+        _check_reachable(segments, reporter)
     handed = {h.label for h in policy.handoffs}
     if "every lead" in handed:
         return
@@ -63,6 +85,9 @@ def check_segments(policy: m.Policy, reporter: Reporter) -> None:
             )
 
 
+MOST_NAMED = 5  # earlier segments named in one W500; the rest are counted
+
+
 def _check_reachable(segments: list[m.Definition], reporter: Reporter) -> None:
     if len(segments) < 2:
         return
@@ -71,25 +96,28 @@ def _check_reachable(segments: list[m.Definition], reporter: Reporter) -> None:
         logic.atoms_of(segment.when)
     if len(logic.atoms) > MOST_ATOMS:
         return
-    assignments = list(itertools.product((False, True), repeat=len(logic.atoms)))
+    logic.tabulate()
     earlier: list[m.Definition] = []
+    taken = np.zeros(len(logic.table), dtype=bool)  # the assignments an earlier segment takes
     for segment in segments:
-        reachable = any(
-            logic.holds(segment.when, values)
-            and not any(logic.holds(e.when, values) for e in earlier)
-            for values in assignments
-        )
-        if not any(logic.holds(segment.when, values) for values in assignments):
+        holds = logic.holds(segment.when)
+        if not holds.any():
             reporter.warning(
                 codes.UNREACHABLE_SEGMENT, segment.name.span,
                 f"segment '{segment.name.value}' can never match: its condition contradicts "
                 "itself", "check the 'and' and 'not' in its condition")
-        elif not reachable:
-            covering = ", ".join(f"'{e.name.value}'" for e in earlier)
+        elif not (holds & ~taken).any():
             reporter.warning(
                 codes.UNREACHABLE_SEGMENT, segment.name.span,
                 f"segment '{segment.name.value}' can never match: every lead it covers "
-                f"falls in an earlier segment first ({covering})",
+                f"falls in an earlier segment first ({_named(earlier)})",
                 "segments are checked in order; move it up or narrow the earlier ones",
             )
         earlier.append(segment)
+        taken |= holds
+
+
+def _named(segments: list[m.Definition]) -> str:
+    shown = ", ".join(f"'{s.name.value}'" for s in segments[:MOST_NAMED])
+    hidden = len(segments) - MOST_NAMED
+    return shown + (f" and {hidden} more" if hidden > 0 else "")

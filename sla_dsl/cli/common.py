@@ -15,7 +15,7 @@ from sla_dsl import codes
 from sla_dsl.diagnostics import Diagnostic, render_text
 from sla_dsl.model import Policy
 from sla_dsl.policy_file import CheckedPolicy, check_source
-from sla_dsl.source import Source, decode_policy, read_policy
+from sla_dsl.source import Source, decode_policy, read_bounded, read_policy
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -31,7 +31,7 @@ def sources(paths: Sequence[str]) -> Iterable[Source | Diagnostic]:
     """Files as given; a directory stands for the `.sla` files under it; `-` is stdin."""
     for path in paths:
         if path == "-":
-            yield decode_policy("<stdin>", sys.stdin.buffer.read())
+            yield decode_policy("<stdin>", read_bounded(sys.stdin.buffer))
         elif Path(path).is_dir():
             found = sorted(Path(path).rglob("*.sla"))
             if not found:

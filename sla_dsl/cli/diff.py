@@ -15,7 +15,14 @@ from pathlib import Path
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, checked, progress, write_file
 from sla_dsl.diagnostics import Diagnostic, render_text
 from sla_dsl.model import Policy
-from sla_dsl.source import Source, decode_policy, read_policy
+from sla_dsl.source import (
+    MAX_POLICY_BYTES,
+    Source,
+    decode_policy,
+    read_bounded,
+    read_policy,
+    too_large,
+)
 
 FORMATS = ("text", "json", "markdown", "github", "sarif")
 DOC_FORMAT = 1
@@ -26,20 +33,32 @@ class VersionError(Exception):
 
 
 def _git_object(spec: str) -> Source | Diagnostic:
+    if spec.startswith("-"):
+        raise VersionError(f"{spec}: no such file, and a revision cannot start with '-'\n  help: "
+                           "name a file, or a revision and a path in it, such as "
+                           "main:policies/company-x.sla")
     try:
-        # `cat-file blob`, not `show`: a REV:DIR is an error here, not a tree listing to parse
-        shown = subprocess.run(["git", "cat-file", "blob", spec], capture_output=True,
-                               timeout=60)
+        # `cat-file blob`, not `show`: a REV:DIR is an error here, not a tree listing to parse.
+        # `--end-of-options`: whatever the spec says, git reads it as an object name, never as
+        # an option (a second guard behind the check above).
+        with subprocess.Popen(["git", "cat-file", "--end-of-options", "blob", spec],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) as shown:
+            data = read_bounded(shown.stdout)  # a blob too large is not read into memory
+            if len(data) > MAX_POLICY_BYTES:
+                shown.kill()
+                shown.communicate()
+                return too_large(spec, None)
+            _, stderr = shown.communicate(timeout=60)
     except FileNotFoundError as error:
         raise VersionError(f"{spec}: no such file, and git is not installed to read it as "
                            "REV:PATH") from error
     if shown.returncode != 0:
-        reason = shown.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = stderr.decode("utf-8", "replace").strip().splitlines()
         raise VersionError(f"{spec}: no such file, and git cannot read it as REV:PATH ("
                            f"{reason[0] if reason else 'git cat-file failed'})\n  help: name a "
                            "file, or a revision and a path in it, such as "
                            "main:policies/company-x.sla")
-    return decode_policy(spec, shown.stdout)
+    return decode_policy(spec, data)
 
 
 def read_version(spec: str) -> Source | Diagnostic:

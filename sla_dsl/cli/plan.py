@@ -12,7 +12,7 @@ from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none
 
 def run(args: argparse.Namespace) -> int:
     from sla_dsl.planning import plan_document, render_plan
-    from sla_dsl.scenario import ScenarioError, load_scenario
+    from sla_dsl.scenario import FIRST_DAY, LAST_DAY, ScenarioError, load_scenario
 
     policy = policy_or_none(args.policy, "planned")
     if policy is None:
@@ -32,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"sla plan: --from {args.start!r} is not a month: write it as 2027-01, "
                   "2027-01-15 or now", file=sys.stderr)
             return EXIT_USAGE
+    if start is not None and not FIRST_DAY <= start.replace(day=1) <= LAST_DAY.replace(day=1):
+        print(f"sla plan: --from {args.start} is out of range: a month from "
+              f"{FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m} (docs/limits.md)", file=sys.stderr)
+        return EXIT_USAGE
     until = policy.effective.until if policy.effective else None
     if start is not None and until is not None and start.replace(day=1) > until.value:
         print(f"sla plan: --from {start:%Y-%m} is after the policy's end ({until.value}): "

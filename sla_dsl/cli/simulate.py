@@ -20,6 +20,10 @@ def run(args: argparse.Namespace) -> int:
     policy = policy_or_none(args.policy, "simulated")
     if policy is None:
         return EXIT_USAGE
+    problem = seed_problem(args.seed)
+    if problem:
+        print(f"sla simulate: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     if simulate_whatif.wanted(args):
         return simulate_whatif.run_whatif(args, policy)
     problem = _emit_problem(args.emit_history) or _replications_problem(args.replications)
@@ -57,10 +61,30 @@ def _emit_problem(path: str | None) -> str | None:
     return None
 
 
+MOST_REPLICATIONS = 1000
+MOST_SEED = 2**63 - 1
+
+
 def _replications_problem(count: int) -> str | None:
     if count < 2:
         return (f"--replications {count}: an interval needs at least 2 replications\n"
                 "  help: use 20 or more for intervals worth reading")
+    return replications_range(count, least=2)
+
+
+def replications_range(count: int, least: int) -> str | None:
+    """Replications, like every option that sets how much the simulator does, have a range
+    (docs/limits.md), so that a run asked for is a run that ends."""
+    if not least <= count <= MOST_REPLICATIONS:
+        return (f"--replications {count:,} is out of range: from {least} to "
+                f"{MOST_REPLICATIONS:,}\n  help: 20 to 100 give intervals worth reading")
+    return None
+
+
+def seed_problem(seed: int) -> str | None:
+    if not 0 <= seed <= MOST_SEED:
+        return (f"--seed {seed} is out of range: a whole number from 0 to {MOST_SEED:,}\n"
+                "  help: any number in the range; the same seed repeats the same run")
     return None
 
 
@@ -76,9 +100,10 @@ def add(commands: argparse._SubParsersAction) -> None:
     simulate.add_argument("--scenario", required=True, metavar="TOML",
                           help="the scenario: arrivals, teams, work times, outcomes")
     simulate.add_argument("--replications", type=int, default=20, metavar="N",
-                          help="independent runs per decay preset (default 20, at least 2)")
+                          help="independent runs per decay preset (default 20; 2 to 1,000)")
     simulate.add_argument("--seed", type=int, default=1, metavar="S",
-                          help="the seed every run's stream is spawned from (default 1)")
+                          help="the seed every run's stream is spawned from (default 1; 0 to "
+                               "2^63-1)")
     simulate.add_argument("--format", choices=("text", "json"), default="text")
     simulate.add_argument("--emit-history", metavar="CSV",
                           help="write replication 0 as an event log in the evaluator's format: "

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='find the smallest team meeting it with 90%% confidence, e.g. '
                              '"first touch >= 95%%" or "hot: first touch >= 95%%"')
     parser.add_argument("--max-reps", type=int, default=200, metavar="N",
-                        help="with --target: the largest team tried (default 200)")
+                        help="with --target: the largest team tried (default 200; 1 to 1,000)")
 
 
 def wanted(args: argparse.Namespace) -> bool:
@@ -40,6 +40,7 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
     from simulator.sizing import parse_target, render_sizing, size_team
     from simulator.sweep import (
         SweepError,
+        check_points,
         grid,
         parse_sweep,
         render_table,
@@ -47,7 +48,8 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
         runs_per_replication,
     )
     from simulator.sweep_plot import check_plot_path, write_plot
-    from sla_dsl.scenario import ScenarioError
+    from sla_dsl.cli.simulate import replications_range
+    from sla_dsl.scenario import MOST_REPS, ScenarioError
 
     try:
         if args.plot and not args.sweep:
@@ -58,14 +60,16 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
         if getattr(args, "emit_history", None):
             raise SweepError("--emit-history writes the events of one run, not of a sweep or "
                              "a sizing\n  help: run the chosen point alone with --emit-history")
-        if args.replications < 1:
-            raise SweepError("--replications must be at least 1")
+        problem = replications_range(args.replications, least=1)
+        if problem:
+            raise SweepError(problem)
         if args.plot:
             check_plot_path(args.plot)
         if args.target:
             target = parse_target(args.target)
-            if args.max_reps < 1:
-                raise SweepError("--max-reps must be at least 1")
+            if not 1 <= args.max_reps <= MOST_REPS:
+                raise SweepError(f"--max-reps {args.max_reps:,} is out of range: from 1 to "
+                                 f"{MOST_REPS:,}, the most reps a scenario's team may have")
             with ProgressBar(0, f"sizing for {target}, model runs") as bar:
                 sizing = size_team(policy, args.scenario, target, args.replications,
                                    args.seed, args.max_reps, bar.advance)
@@ -73,6 +77,7 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
             text = render_sizing(doc)
         else:
             sweeps = [parse_sweep(spec) for spec in args.sweep]
+            check_points(args.scenario, sweeps)  # every point in range before any runs
             total = len(grid(sweeps)) * args.replications * runs_per_replication(args.scenario)
             with ProgressBar(total, "replications") as bar:
                 doc = run_sweep(policy, args.scenario, sweeps, args.replications, args.seed,
