@@ -528,7 +528,9 @@ def _read_jsonl(path: Path) -> _Read:
         if any(not (_plain_scalar(f.type) or pa.types.is_string(f.type)) for f in table.schema):
             raise _SlowPath
         table = _as_text(table)
-    except (pa.ArrowInvalid, _SlowPath):
+    except (pa.ArrowInvalid, _SlowPath, UnicodeDecodeError):
+        # Arrow leaves a key's bytes unchecked until its name is asked for: a key that is not
+        # UTF-8 then fails here, and the slow path rejects its line
         return _read_jsonl_slowly(path, data)
     return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
 
@@ -642,6 +644,10 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
             if not isinstance(value, dict):
                 kind = {list: "an array", str: "a string"}.get(type(value), "a single value")
                 reason = f"line is {kind}, not a JSON object"
+            elif _HALF_SURROGATE.search(line) and _not_utf8(
+                    json.dumps(value, ensure_ascii=False)):
+                reason = ("line escapes half of a surrogate pair (\\ud800 to \\udfff alone), "
+                          "which is no character")
         if reason:
             broken.append(Reject(str(path), number, reason, {"line": text.strip()}))
             continue
@@ -657,6 +663,9 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
                 column.append(None)
     table = pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
     return _Read(path, table, np.array(rows, dtype=np.int64), broken)
+
+
+_HALF_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # where json.loads may make a lone one
 
 
 def _clipped(raw: bytes | str, keep: int = 200) -> str:

@@ -266,6 +266,22 @@ def test_a_json_number_of_5000_digits_is_a_reject(tmp_path):
     assert history.rejects[0].row == 2 and "not valid JSON" in history.rejects[0].reason
 
 
+@pytest.mark.parametrize(("broken", "reason"), [
+    (b', "title": "x\\ud800"}', "line escapes half of a surrogate pair"),  # was exit 70
+    (b', "t\xe9tle": "x"}', "line is not valid UTF-8 text"),  # a key of Latin-1: was exit 70
+])
+def test_json_text_that_is_no_unicode_is_a_reject(tmp_path, broken, reason):
+    """Both were found by the fuzz campaign: the first became a Python string Arrow cannot
+    store, the second a column name Arrow could not decode."""
+    lines = [line.encode() for line in _jsonl_rows()]
+    lines[1] = lines[1][:-1] + broken
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    history = load_history([path], timezone="UTC")
+    _check_counted(history, 3, 1)
+    assert history.rejects[0].row == 2 and history.rejects[0].reason.startswith(reason)
+
+
 def test_long_values_and_lines_are_rejects_on_every_reader(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
