@@ -364,9 +364,22 @@ def _try_parse(text: str, reporter: Reporter, first_line: int = 1) -> Tree | Non
         report_syntax_error(error, text, reporter, first_line)
         return None
     if offset:
-        for token in tree.scan_values(lambda value: isinstance(value, Token)):
+        for token in _tokens(tree):
             _shift_token(token, offset)
     return tree
+
+
+def _tokens(tree: Tree) -> list[Token]:
+    """Every token of a tree, by a loop with its own stack: lark's `scan_values` recurses once
+    per level, and a piece may nest as deep as its text (the nesting limit is checked later)."""
+    tokens, stack = [], [tree]
+    while stack:
+        for child in stack.pop().children:
+            if isinstance(child, Tree):
+                stack.append(child)
+            elif isinstance(child, Token):
+                tokens.append(child)
+    return tokens
 
 
 def _shift_token(token: Token, offset: int) -> None:

@@ -88,6 +88,11 @@ def _check_regexes(policy: m.Policy, reporter: Reporter) -> None:
                            "the pattern nests its groups too deep to compile",
                            "a pattern nests a few groups at most")
             continue
+        except OverflowError:  # a repeat count past what `re` can hold, such as a{99999999999}
+            reporter.error(codes.BAD_REGEX, node.pattern.span,
+                           "the pattern repeats something more times than can be counted",
+                           "a counted repeat may be at most {1000}")
+            continue
         refused = unsupported(node.pattern.value)
         if refused is not None:
             reporter.error(codes.BAD_REGEX, _pattern_span(node.pattern, refused.offset),
