@@ -60,7 +60,9 @@ CLASSES = ("regex-backtracking", "timestamp-range", "jsonl-nesting", "csv-formul
 # Fixed on the branches bounds-read and bounds-policy, not yet on main: empty this once merged.
 OPEN_CLASSES = frozenset(CLASSES)
 # Bugs the campaign found on main outside issue 12's classes, not fixed yet.
-FOUND_OPEN = frozenset({"lone-surrogate"})
+FOUND_OPEN = frozenset({"lone-surrogate", "toml-nesting"})
+# Outcomes that are the symptom of a class still open (the quick test lets them pass).
+OPEN_OUTCOMES = {"csv-formula": "csv-formula", "git-option": "diff-injection"}
 
 GOOD = frozenset({"ok", "findings", "usage"})
 KINDS = ("policy", "csv", "jsonl", "parquet", "mapping", "scenario")
@@ -426,12 +428,9 @@ def _extreme_key(rng: random.Random, text: str) -> str:
 
 @mutator("scenario")
 def _scenario_tables(rng: random.Random, text: str) -> str:
-    """Odd structure: deep arrays, a profile of the wrong shape, a table defined twice,
+    """Odd structure: a profile of the wrong shape, a table defined twice,
     probabilities out of range, a distribution with absurd parameters."""
-    choice = rng.randrange(6)
-    if choice == 0:
-        depth = rng.choice([50, 500, 5000])
-        return text + f"\n[x]\ndeep = {'[' * depth}{']' * depth}\n"
+    choice = rng.randrange(1, 6)
     if choice == 1:
         return re.sub(r"(?m)^rate = .*$", 'rate = "5 per hour"\nprofile = [[1, 2], [-1]]', text,
                       count=1)
@@ -443,6 +442,14 @@ def _scenario_tables(rng: random.Random, text: str) -> str:
         return re.sub(r'(?m)^touch = .*$', 'touch = "lognormal 1e308 minutes sd 1e308 minutes"',
                       text)
     return text + '\n[arrivals.fields]\nindustry = { "=1+1" = 0.5, "@SUM(A1)" = 0.5 }\n'
+
+
+@mutator("scenario", "mapping", targets="toml-nesting")
+def _deep_toml(rng: random.Random, text: str) -> str:
+    """Arrays or inline tables nested hundreds of levels deep: tomllib recurses on them."""
+    depth = rng.choice([100, 500, 5000])
+    opener, closer = rng.choice([("[", "]"), ("{a = ", "}")])
+    return text + f"\n[fuzz]\ndeep = {opener * depth}1{closer * depth}\n"
 
 
 # ------------------------------------------------------------------ mappings only
@@ -647,6 +654,16 @@ def _deep_json(rng: random.Random, lines: list[str]) -> list[str]:
     return lines
 
 
+@mutator("jsonl", targets="jsonl-nesting")
+def _json_huge_number(rng: random.Random, lines: list[str]) -> list[str]:
+    """A number of thousands of digits: Python refuses to read it as an int (bounds-read's
+    bounded records reject it with the deep lines)."""
+    digits = "9" * rng.choice([4301, 5000, 100_000])
+    lines.insert(rng.randint(0, len(lines)),
+                 f'{{"lead_id": "N1", "at": "2026-01-05", "event": "created", "n": {digits}}}')
+    return lines
+
+
 @mutator("jsonl")
 def _json_types(rng: random.Random, lines: list[str]) -> list[str]:
     """Values of the wrong type: numbers, lists, objects, null for ids, times and events."""
@@ -673,7 +690,6 @@ def _json_lines_odd(rng: random.Random, lines: list[str]) -> list[str]:
     odd = ['[1, 2]', '"text"', "42", "null", "{", "{'single': 1}", '{"lead_id": "L1"}',
            '{"lead_id": "L1", "lead_id": "L2", "at": "2026-01-05", "event": "created"}',
            '{"lead_id": "L1", "at": "2026-01-05", "event": "created", "n": 1e400}',
-           '{"lead_id": "L1", "at": "2026-01-05", "event": "created", "n": ' + "9" * 5000 + "}",
            "\ufeff{}"]
     for _ in range(rng.randint(1, 4)):
         lines.insert(rng.randint(0, len(lines)), rng.choice(odd))
