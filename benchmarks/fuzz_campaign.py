@@ -96,6 +96,74 @@ def _table(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _classes(summary: dict) -> list[str]:
+    """The classes of issue 12 (and the campaign's own finds) the case's mutators aim at."""
+    if summary["kind"] == "diff-spec":
+        return ["diff-injection"]
+    targets = {m.name: m.targets for ms in fuzzing.MUTATORS.values() for m in ms}
+    return sorted({targets.get(name) or "none" for name in summary["mutations"]})
+
+
+def _by_class(summaries: list[dict]) -> str:
+    """Bad outcomes per class aimed at: a case counts under each class its mutators aim at
+    ("none": only mutators aimed at no class)."""
+    counts: Counter = Counter()
+    cases: Counter = Counter()
+    for s in summaries:
+        for name in _classes(s):
+            cases[name] += 1
+            if s["outcome"] not in fuzzing.GOOD:
+                counts[(name, s["outcome"])] += 1
+    lines = ["| class aimed at | cases | bad | bad outcomes |", "| --- | --- | --- | --- |"]
+    for name in sorted(cases):
+        bad = {o: n for (c, o), n in counts.items() if c == name}
+        lines.append(f"| {name} | {cases[name]} | {sum(bad.values())} | "
+                     + ", ".join(f"{o} {n}" for o, n in sorted(bad.items(), key=lambda x: -x[1]))
+                     + " |")
+    return "\n".join(lines)
+
+
+def _transitions(old: list[dict], new: list[dict]) -> str:
+    """How each case's outcome moved between two runs of the same seed."""
+    before = {s["index"]: s["outcome"] for s in old}
+    moves = Counter((before[s["index"]], s["outcome"]) for s in new if s["index"] in before)
+    lines = ["| before | after | cases |", "| --- | --- | --- |"]
+    for (a, b), n in sorted(moves.items(), key=lambda x: (x[0][0] in fuzzing.GOOD, -x[1])):
+        if a != b or a not in fuzzing.GOOD:
+            lines.append(f"| {a} | {b} | {n} |")
+    same = sum(n for (a, b), n in moves.items() if a == b and a in fuzzing.GOOD)
+    lines.append(f"| (good, unchanged) | | {same} |")
+    return "\n".join(lines)
+
+
+def report(summaries: list[dict], keep: int, out: Path | None,
+           compare: list[dict] | None = None) -> int:
+    """The tables and the first bad cases; 1 when any case was bad."""
+    print(_table(summaries))
+    print()
+    print(_by_class(summaries))
+    if compare is not None:
+        print()
+        print(_transitions(compare, summaries))
+    slowest = sorted(summaries, key=lambda s: -s["wall"])[:5]
+    print("\nslowest cases: " + ", ".join(f"{s['index']} ({s['command']} {s['kind']}, "
+                                          f"{s['wall']:.1f} s)" for s in slowest))
+    biggest = max(summaries, key=lambda s: s["rss"])
+    print(f"largest peak RSS: {biggest['rss'] >> 20} MiB (case {biggest['index']}, "
+          f"{biggest['command']} {biggest['kind']})")
+    bad = Counter(s["outcome"] for s in summaries if s["outcome"] not in fuzzing.GOOD)
+    if not bad:
+        return 0
+    counts = ", ".join(f"{o} {n}" for o, n in bad.most_common())
+    print(f"\nbad outcomes: {sum(bad.values())} ({counts})"
+          + (f"; reproducers in {out}" if out else ""))
+    for outcome in sorted(bad):
+        for s in [s for s in summaries if s["outcome"] == outcome][:keep]:
+            print(f"  {outcome}: case {s['index']} {s['command']} {s['kind']} "
+                  f"[{', '.join(s['mutations'])}] {s['detail'][:160]}")
+    return 1
+
+
 def _progress(done: int, total: int, started: float, bad: Counter) -> str:
     elapsed = time.monotonic() - started
     left = elapsed / done * (total - done) if done else 0
@@ -123,7 +191,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exec", action="store_true",
                         help="start a fresh interpreter for every command (slower) instead of "
                              "forking a worker that has imported sla")
+    parser.add_argument("--compare", type=Path, metavar="JSON",
+                        help="an earlier run's --json (same seed): also tabulate how each "
+                             "case's outcome moved")
+    parser.add_argument("--report", type=Path, metavar="JSON",
+                        help="run nothing: print the tables of an earlier run's --json")
     args = parser.parse_args(argv)
+    compare = json.loads(args.compare.read_text("utf-8")) if args.compare else None
+    if args.report:
+        return report(json.loads(args.report.read_text("utf-8")), args.keep, None, compare)
 
     limits = fuzzing.Limits(timeout=args.timeout, memory=int(args.memory * (1 << 30)),
                             rss=int(args.rss * (1 << 30)))
@@ -133,7 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True)
     print(f"fuzz campaign: {args.cases} cases, seed {args.seed}, {args.jobs} workers, "
           f"per command {args.timeout:.0f} s wall, {args.memory:g} GiB address space, "
-          f"{args.rss:g} GiB peak RSS; sla from {fuzzing.ROOT}", flush=True)
+          f"{args.rss:g} GiB peak RSS", flush=True)
+    import sla_dsl
+
+    print(f"sla {sla_dsl.__version__} from {Path(sla_dsl.__file__).parent}, inputs from "
+          f"{fuzzing.ROOT}", flush=True)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
     summaries: list[dict] = []
@@ -163,24 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     print(f"\n{args.cases} cases in {elapsed / 60:.1f} min; load average after: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print(_table(summaries))
-    slowest = sorted(summaries, key=lambda s: -s["wall"])[:5]
-    print("\nslowest cases: " + ", ".join(f"{s['index']} ({s['command']} {s['kind']}, "
-                                          f"{s['wall']:.1f} s)" for s in slowest))
-    biggest = max(summaries, key=lambda s: s["rss"])
-    print(f"largest peak RSS: {biggest['rss'] >> 20} MiB (case {biggest['index']}, "
-          f"{biggest['command']} {biggest['kind']})")
-    if bad:
-        counts = ", ".join(f"{o} {n}" for o, n in bad.most_common())
-        print(f"\nbad outcomes: {sum(bad.values())} ({counts}); reproducers in {args.out}")
-        for outcome in sorted(bad):
-            first = [s for s in summaries if s["outcome"] == outcome][:args.keep]
-            for s in first:
-                print(f"  {outcome}: case {s['index']} {s['command']} {s['kind']} "
-                      f"[{', '.join(s['mutations'])}] {s['detail'][:160]}")
     if args.json:
         args.json.write_text(json.dumps(summaries, indent=1), encoding="utf-8")
-    return 1 if bad else 0
+    return report(summaries, args.keep, args.out, compare)
 
 
 if __name__ == "__main__":
