@@ -45,7 +45,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1043,9 +1042,10 @@ PRELOAD = ("sla_dsl.cli", "sla_dsl.evaluation", "sla_dsl.history_io", "sla_dsl.r
 
 
 @cache
-def preload() -> None:
+def preload() -> int:
     """Import sla once in this process, so that forked children start warm: a fresh
-    interpreter spends most of a small case importing numpy, pyarrow, lark and sla."""
+    interpreter spends most of a small case importing numpy, pyarrow, lark and sla. Returns
+    the address space this process has then, what a fresh `sla` starts from."""
     import importlib
 
     for name in PRELOAD:
@@ -1053,6 +1053,23 @@ def preload() -> None:
     from sla_dsl.parser import lark_parser
 
     lark_parser()
+    return _address_space()
+
+
+def _address_space() -> int:
+    """This process's virtual memory size, bytes (Linux)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _fork_budget(memory: int) -> int:
+    """The address space limit of a forked child: `memory` plus what this process has
+    mapped since `preload` (allocator pools and arenas kept from building cases, which the
+    child inherits and may reuse), so a child gets what a fresh `sla` under `memory` gets."""
+    return memory + max(0, _address_space() - preload())
 
 
 def _fresh_stdio() -> None:
@@ -1068,12 +1085,12 @@ def _fresh_stdio() -> None:
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
 
 
-def _forked_sla(argv: list[str], cwd: Path, limits: Limits, fds: tuple[int, int, int]) -> None:
+def _forked_sla(argv: list[str], cwd: Path, memory: int, fds: tuple[int, int, int]) -> None:
     """In the forked child: the limits, the folder, the files as fd 0-2, then `sla ARGV` as
     the `sla` script runs it (an exception that escapes prints its traceback, exit 1)."""
     try:
         os.setsid()
-        _limit(limits.memory)()
+        _limit(memory)()
         os.chdir(cwd)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
@@ -1113,39 +1130,43 @@ def run_sla(argv: list[str], cwd: Path, limits: Limits, stdin: bytes | None = No
     start = time.monotonic()
     with in_path.open("rb") as fin, out_path.open("wb") as fout, err_path.open("wb") as ferr:
         if python is None:
-            preload()
+            budget = _fork_budget(limits.memory)
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
-                _forked_sla(argv, cwd, limits, (fin.fileno(), fout.fileno(), ferr.fileno()))
+                _forked_sla(argv, cwd, budget, (fin.fileno(), fout.fileno(), ferr.fileno()))
         else:
             pid = subprocess.Popen([python, "-c", *SLA, *argv], cwd=cwd, stdin=fin,
                                    stdout=fout, stderr=ferr, env=env,
                                    preexec_fn=_limit(limits.memory),
                                    start_new_session=True).pid
-        killed = threading.Event()
+        killed, status, usage = _wait(pid, start + limits.timeout)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)  # pool workers a crashed child left behind
+    wall = time.monotonic() - start
+    code = None if killed else os.waitstatus_to_exitcode(status)
+    return Run(argv, code, out_path.read_bytes(), err_path.read_bytes(), wall,
+               usage.ru_maxrss * 1024)
 
-        def kill() -> None:
-            killed.set()
+
+def _wait(pid: int, deadline: float) -> tuple[bool, int, resource.struct_rusage]:
+    """Wait for the child, killing its process group at the deadline: (killed, status,
+    usage). It polls rather than starting a timer thread, so the process that forks the
+    children keeps one thread and no extra malloc arenas."""
+    pause, killed = 0.002, False
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return killed, status, usage
+        if not killed and time.monotonic() >= deadline:
+            killed = True
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:  # not a group leader yet
                 os.kill(pid, signal.SIGKILL)
-
-        timer = threading.Timer(limits.timeout, kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(pid, 0)
-        finally:
-            timer.cancel()
-            timer.join()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)  # pool workers a crashed child left behind
-    wall = time.monotonic() - start
-    code = None if killed.is_set() else os.waitstatus_to_exitcode(status)
-    return Run(argv, code, out_path.read_bytes(), err_path.read_bytes(), wall,
-               usage.ru_maxrss * 1024)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 MEMORY_WORDS = (b"MemoryError", b"Cannot allocate memory", b"std::bad_alloc",
@@ -1265,6 +1286,24 @@ def _fmt_checks(case: Case, folder: Path, limits: Limits, python: str | None,
     if not same or before.code != after.code:
         return "fmt-changes-meaning", "check --dump-json differs before and after fmt"
     return "ok", ""
+
+
+class Worker:
+    """A clean process that has imported sla, for the cases' children to fork from: a test
+    process may have grown to gigabytes, and a forked child's peak RSS counts the pages it
+    shares with its parent."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=preload)
+
+    def run(self, case: Case, folder: Path, limits: Limits = Limits()) -> Result:
+        return self._pool.submit(run_case, case, folder, limits).result()
+
+    def close(self) -> None:
+        self._pool.shutdown()
 
 
 def _git_repository(folder: Path) -> None:

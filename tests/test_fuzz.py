@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import fuzzing
-from tests.fuzzing import Case, Limits, Run, classify_run, run_case
+from tests.fuzzing import Case, Limits, Run, Worker, classify_run
 
 pytestmark = pytest.mark.fuzz
 
@@ -33,6 +33,13 @@ LIMITS = Limits(timeout=30)
 # each takes well under a second once its fix is merged.
 HANG = Limits(timeout=5)
 QUICK_EXCLUDE = fuzzing.OPEN_CLASSES | fuzzing.FOUND_OPEN
+@pytest.fixture(scope="module")
+def worker():
+    running = Worker()
+    yield running
+    running.close()
+
+
 PAIRS = sorted({(kind, command) for kind in fuzzing.KINDS
                 for command in fuzzing.COMMANDS[kind] if command != "simulate"})
 
@@ -40,10 +47,11 @@ PAIRS = sorted({(kind, command) for kind in fuzzing.KINDS
 @settings(max_examples=24, derandomize=True, database=None, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(pair=st.sampled_from(PAIRS), seed=st.integers(0, 2**32 - 1))
-def test_damaged_input_is_handled(pair: tuple[str, str], seed: int, tmp_path: Path) -> None:
+def test_damaged_input_is_handled(pair: tuple[str, str], seed: int, tmp_path: Path,
+                                  worker: Worker) -> None:
     kind, command = pair
     case = fuzzing.make_case(random.Random(seed), kind, command=command, exclude=QUICK_EXCLUDE)
-    result = run_case(case, tmp_path / "case", LIMITS)
+    result = worker.run(case, tmp_path / "case", LIMITS)
     if fuzzing.OPEN_OUTCOMES.get(result.outcome) in fuzzing.OPEN_CLASSES:
         return  # e.g. a "-" in a rejected row, echoed by --rejects: the csv-formula class
     assert not result.bad, result.report()
@@ -129,8 +137,9 @@ def _evaluate(history: bytes, suffix: str = "csv", policy: str = "company-x.sla"
                  "--rejects", "rejects.csv"], rows_in=rows_in, written_csvs=["rejects.csv"])
 
 
-def _assert_handled(case: Case, folder: Path, limits: Limits = LIMITS) -> dict | None:
-    result = run_case(case, folder, limits)
+def _assert_handled(worker: Worker, case: Case, folder: Path,
+                    limits: Limits = LIMITS) -> dict | None:
+    result = worker.run(case, folder, limits)
     assert not result.bad, result.report()
     try:
         return json.loads(result.runs[0].stdout)
@@ -139,7 +148,7 @@ def _assert_handled(case: Case, folder: Path, limits: Limits = LIMITS) -> dict |
 
 
 @pytest.mark.xfail(strict=False, reason="regex-backtracking: fixed on bounds-read (RE2)")
-def test_a_backtracking_pattern_does_not_stall_evaluate(tmp_path: Path) -> None:
+def test_a_backtracking_pattern_does_not_stall_evaluate(tmp_path: Path, worker: Worker) -> None:
     policy = fuzzing.policy_text("company-x.sla").replace(
         r'"(?i)\b(ceo|cfo|cto|vp|head|director)\b"', '"(a+)+$"')
     history = _history([_row(lead_id="R1", at="2026-01-05T15:00:00Z", event="created",
@@ -148,50 +157,51 @@ def test_a_backtracking_pattern_does_not_stall_evaluate(tmp_path: Path) -> None:
                              actor="marketing")])
     case = _evaluate(history)
     case.files["policy.sla"] = policy.encode()
-    _assert_handled(case, tmp_path / "case", HANG)
+    _assert_handled(worker, case, tmp_path / "case", HANG)
 
 
 @pytest.mark.xfail(strict=False, reason="timestamp-range: fixed on bounds-read")
-def test_a_time_outside_1900_to_2200_is_a_rejected_row(tmp_path: Path) -> None:
+def test_a_time_outside_1900_to_2200_is_a_rejected_row(tmp_path: Path, worker: Worker) -> None:
     rows = [_row(lead_id="R1", at="9999-12-01T00:00:00Z", event="created"),
             _row(lead_id="R1", at="9999-12-01T01:00:00Z", event="handoff", actor="marketing")]
     history = _history(rows)
-    report = _assert_handled(_evaluate(history, rows_in=fuzzing.count_csv_records(history)),
+    report = _assert_handled(worker, _evaluate(history, rows_in=fuzzing.count_csv_records(history)),
                              tmp_path / "case", HANG)
     assert report["rows"]["rejected"] == 2
 
 
 @pytest.mark.xfail(strict=False, reason="timestamp-range: fixed on bounds-read (Parquet)")
-def test_parquet_timestamps_near_year_1_are_rejected_rows(tmp_path: Path) -> None:
+def test_parquet_timestamps_near_year_1_are_rejected_rows(tmp_path: Path, worker: Worker) -> None:
     rows = [list(r) for r in fuzzing.history_rows("company-x")]
     rows[5][rows[0].index("at")] = "0001-06-01T00:00:00Z"
     rows[6][rows[0].index("at")] = "9999-12-01T00:00:00Z"
     rows[0] = [*rows[0], "__type__:at:extreme-us"]
     data = fuzzing.parquet_bytes(rows, random.Random(1))
-    _assert_handled(_evaluate(data, "parquet", rows_in=fuzzing.count_parquet_rows(data)),
+    _assert_handled(worker, _evaluate(data, "parquet", rows_in=fuzzing.count_parquet_rows(data)),
                     tmp_path / "case", HANG)
 
 
 @pytest.mark.xfail(strict=False, reason="jsonl-nesting: fixed on bounds-read")
-def test_a_deeply_nested_json_line_is_a_rejected_row(tmp_path: Path) -> None:
+def test_a_deeply_nested_json_line_is_a_rejected_row(tmp_path: Path, worker: Worker) -> None:
     lines = fuzzing._json_lines(fuzzing.history_rows("company-x"))[:20]
     lines.insert(3, '{"lead_id": "R1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
     data = ("\n".join(lines) + "\n").encode()
-    report = _assert_handled(_evaluate(data, "jsonl", rows_in=21), tmp_path / "case")
+    report = _assert_handled(worker, _evaluate(data, "jsonl", rows_in=21), tmp_path / "case")
     assert report["rows"]["rejected"] >= 1
 
 
 @pytest.mark.xfail(strict=False, reason="csv-formula: fixed on bounds-read")
-def test_a_formula_in_a_rejected_row_is_neutralised_in_the_rejects_csv(tmp_path: Path) -> None:
+def test_a_formula_in_a_rejected_row_is_neutralised_in_the_rejects_csv(tmp_path: Path,
+                                                                       worker: Worker) -> None:
     history = _history([_row(lead_id="=HYPERLINK(\"http://evil.example\")", at="not a time",
                              event="created", title="@SUM(A1)")])
-    _assert_handled(_evaluate(history), tmp_path / "case")
+    _assert_handled(worker, _evaluate(history), tmp_path / "case")
     assert fuzzing.formula_cells(tmp_path / "case" / "rejects.csv") == []
 
 
 @pytest.mark.xfail(strict=False, reason="blank-rows: fixed on bounds-read")
 @pytest.mark.parametrize("suffix", ["csv", "jsonl"])
-def test_a_row_of_spaces_is_counted(suffix: str, tmp_path: Path) -> None:
+def test_a_row_of_spaces_is_counted(suffix: str, tmp_path: Path, worker: Worker) -> None:
     if suffix == "csv":
         data = _history([[" "], ["\t"]])
         rows_in = fuzzing.count_csv_records(data)
@@ -199,18 +209,18 @@ def test_a_row_of_spaces_is_counted(suffix: str, tmp_path: Path) -> None:
         lines = fuzzing._json_lines(fuzzing.history_rows("company-x"))[:20]
         data = ("\n".join([*lines[:5], "   ", *lines[5:], "\t"]) + "\n").encode()
         rows_in = 22
-    report = _assert_handled(_evaluate(data, suffix, rows_in=rows_in), tmp_path / "case")
+    report = _assert_handled(worker, _evaluate(data, suffix, rows_in=rows_in), tmp_path / "case")
     assert report["rows"]["read"] == rows_in
 
 
 @pytest.mark.xfail(strict=False, reason="policy-nesting: fixed on bounds-policy")
-def test_a_condition_nested_a_thousand_deep_is_a_diagnostic(tmp_path: Path) -> None:
+def test_a_condition_nested_a_thousand_deep_is_a_diagnostic(tmp_path: Path, worker: Worker) -> None:
     text = fuzzing.policy_text("company-x.sla").replace(
         "stage mql         when score >= 60", "stage mql when " + "(" * 1000 + "score >= 60"
         + ")" * 1000)
     case = Case("policy", "check", ["regression"], {"policy.sla": text.encode()},
                 ["check", "policy.sla"])
-    result = run_case(case, tmp_path / "case", LIMITS)
+    result = worker.run(case, tmp_path / "case", LIMITS)
     assert result.outcome == "findings", result.report()
 
 
@@ -221,42 +231,43 @@ def test_a_condition_nested_a_thousand_deep_is_a_diagnostic(tmp_path: Path) -> N
     ('horizon = "90 days"', 'horizon = "90 days"\nstart = 0001-01-01'),
 ])
 def test_a_scenario_key_out_of_range_is_a_usage_error(edit: tuple[str, str],
-                                                      tmp_path: Path) -> None:
+                                                      tmp_path: Path, worker: Worker) -> None:
     text = fuzzing.scenario_text("inbound-desk.toml").replace(*edit)
     case = Case("scenario", "simulate", ["regression"],
                 {"scenario.toml": text.encode(),
                  "policy.sla": fuzzing.policy_text("inbound-desk.sla").encode()},
                 ["simulate", "policy.sla", "--scenario", "scenario.toml", *fuzzing.SIMULATE])
-    result = run_case(case, tmp_path / "case", HANG)
+    result = worker.run(case, tmp_path / "case", HANG)
     assert result.outcome == "usage", result.report()
 
 
 @pytest.mark.xfail(strict=False, reason="diff-injection: fixed on bounds-policy")
 @pytest.mark.parametrize("spec", ["--textconv=HEAD:old.sla", "-p:old.sla"])
-def test_a_version_is_never_a_git_option(spec: str, tmp_path: Path) -> None:
+def test_a_version_is_never_a_git_option(spec: str, tmp_path: Path, worker: Worker) -> None:
     case = Case("diff-spec", "diff", ["regression"],
                 {"old.sla": fuzzing.policy_text("inbound-desk.sla").encode()},
                 ["diff", "--", spec, "old.sla"], git=True)
-    _assert_handled(case, tmp_path / "case")
+    _assert_handled(worker, case, tmp_path / "case")
 
 
 @pytest.mark.xfail(strict=False, reason="policy-size: bounded on bounds-policy")
-def test_a_policy_near_the_size_limit_is_checked_within_bounds(tmp_path: Path) -> None:
+def test_a_policy_near_the_size_limit_is_checked_within_bounds(tmp_path: Path,
+                                                               worker: Worker) -> None:
     text = fuzzing.grow_policy(fuzzing.policy_text("company-x.sla"), 1_000_000,
                                random.Random(0))
     case = Case("policy", "check", ["regression"], {"policy.sla": text.encode()},
                 ["check", "policy.sla"])
-    _assert_handled(case, tmp_path / "case", HANG)
+    _assert_handled(worker, case, tmp_path / "case", HANG)
 
 
-def test_a_number_of_thousands_of_digits_is_a_diagnostic(tmp_path: Path) -> None:
+def test_a_number_of_thousands_of_digits_is_a_diagnostic(tmp_path: Path, worker: Worker) -> None:
     """Found by the campaign: `goal revenue 999...` (5,000 digits) was exit 70 in every
     command, since Python will not turn more than 4,300 digits into an int."""
     text = fuzzing.policy_text("company-x.sla").replace("goal revenue 5000 USD",
                                                         f"goal revenue {'9' * 5000} USD")
     for argv in (["check", "policy.sla"], ["plan", "policy.sla"]):
         case = Case("policy", argv[0], ["regression"], {"policy.sla": text.encode()}, argv)
-        result = run_case(case, tmp_path / "case", LIMITS)
+        result = worker.run(case, tmp_path / "case", LIMITS)
         assert result.outcome in ("findings", "usage"), result.report()
         assert b"at most 12 digits" in result.runs[0].stderr + result.runs[0].stdout
 
@@ -264,7 +275,8 @@ def test_a_number_of_thousands_of_digits_is_a_diagnostic(tmp_path: Path) -> None
 @pytest.mark.xfail(strict=False, reason="toml-nesting: found by the campaign on main, not one "
                                         "of issue 12's classes; not fixed yet")
 @pytest.mark.parametrize("kind", ["scenario", "mapping"])
-def test_a_toml_file_nested_hundreds_deep_is_a_usage_error(kind: str, tmp_path: Path) -> None:
+def test_a_toml_file_nested_hundreds_deep_is_a_usage_error(kind: str, tmp_path: Path,
+                                                           worker: Worker) -> None:
     deep = "\n[fuzz]\ndeep = " + "[" * 500 + "]" * 500 + "\n"
     if kind == "scenario":
         files = {"scenario.toml": (fuzzing.scenario_text("inbound-desk.toml") + deep).encode(),
@@ -276,15 +288,16 @@ def test_a_toml_file_nested_hundreds_deep_is_a_usage_error(kind: str, tmp_path: 
                  "olist.sla": fuzzing.policy_text("olist.sla").encode()}
         files.update({name: fuzzing.olist_file(name) for name in fuzzing.OLIST_FILES})
         argv = ["evaluate", "olist.sla", "--mapping", "mapping.toml", "-q"]
-    result = run_case(Case(kind, argv[0], ["regression"], files, argv), tmp_path / "case")
+    result = worker.run(Case(kind, argv[0], ["regression"], files, argv), tmp_path / "case")
     assert result.outcome == "usage", result.report()
 
 
 @pytest.mark.xfail(strict=False, reason="lone-surrogate: found by the campaign on main, not "
                                         "one of issue 12's classes; not fixed yet")
-def test_a_json_escape_of_half_a_surrogate_pair_is_a_rejected_row(tmp_path: Path) -> None:
+def test_a_json_escape_of_half_a_surrogate_pair_is_a_rejected_row(tmp_path: Path,
+                                                                  worker: Worker) -> None:
     lines = fuzzing._json_lines(fuzzing.history_rows("company-x"))[:20]
     lines.insert(2, '{"lead_id": "S1", "at": "2026-01-05T10:00:00Z", "event": "created", '
                     '"title": "x\\ud800"}')
     data = ("\n".join(lines) + "\n").encode()
-    _assert_handled(_evaluate(data, "jsonl", rows_in=21), tmp_path / "case")
+    _assert_handled(worker, _evaluate(data, "jsonl", rows_in=21), tmp_path / "case")
