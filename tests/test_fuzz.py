@@ -311,3 +311,27 @@ def test_a_json_line_with_a_key_that_is_not_utf8_is_a_rejected_row(tmp_path: Pat
     data = ("\n".join(lines) + "\n").encode()
     data = data.replace(b'{"lead_id"', b'{"l\xe9ad_id"', 1)
     _assert_handled(worker, _evaluate(data, "jsonl", rows_in=20), tmp_path / "case")
+
+
+@pytest.mark.xfail(strict=False, reason="regex-backtracking: a repeat count Python's re refuses "
+                                        "(OverflowError) is still exit 70 with bounds-read merged")
+def test_a_repeat_count_too_large_for_re_is_a_diagnostic(tmp_path: Path, worker: Worker) -> None:
+    text = fuzzing.policy_text("company-x.sla").replace(
+        r'"(?i)\b(ceo|cfo|cto|vp|head|director)\b"', '"a{99999999999}"')
+    case = Case("policy", "check", ["regression"], {"policy.sla": text.encode()},
+                ["check", "policy.sla"])
+    result = worker.run(case, tmp_path / "case", LIMITS)
+    assert result.outcome == "findings", result.report()
+
+
+@pytest.mark.xfail(strict=False, reason="policy-nesting: deep nesting in a file with a syntax "
+                                        "error is still exit 70 (error recovery recurses) with "
+                                        "bounds-policy merged")
+def test_deep_nesting_in_a_broken_policy_is_a_diagnostic(tmp_path: Path, worker: Worker) -> None:
+    text = fuzzing.policy_text("company-x.sla").replace(
+        "stage mql         when score >= 60", "stage mql when " + "(" * 5000 + "score >= 60"
+        + ")" * 5000).replace('party marketing contact', 'party "marketing" contact')
+    case = Case("policy", "check", ["regression"], {"policy.sla": text.encode()},
+                ["check", "policy.sla"])
+    result = worker.run(case, tmp_path / "case", LIMITS)
+    assert result.outcome == "findings", result.report()
