@@ -54,6 +54,10 @@ def unquote(raw: str) -> str:
 
 
 def parse_number(raw: str) -> int | float:
+    """A number with more digits than a policy may hold is reported by `_too_large`; it reads
+    as 0 here, since Python refuses to turn thousands of digits into an int (that was exit 70)."""
+    if sum(c.isdigit() for c in raw) > MOST_DIGITS:
+        return 0
     return float(raw) if "." in raw else int(raw)
 
 
