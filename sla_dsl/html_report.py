@@ -28,7 +28,13 @@ from sla_dsl import model as m
 from sla_dsl.conditions import UNIT_DAYS
 from sla_dsl.history import Reject
 from sla_dsl.periods import period_end
-from sla_dsl.report import headline, miss_sentences, trigger_sentence
+from sla_dsl.report import (
+    as_of_why,
+    coverage_parts,
+    headline,
+    miss_sentences,
+    trigger_sentence,
+)
 from sla_dsl.revenue import goal_reached
 from sla_dsl.svg_charts import (
     Bar,
@@ -204,17 +210,9 @@ def _coverage(covered: dict | None) -> str:
     leads out of the period and every warning about periods the data does not cover."""
     if not covered:
         return ""
-    why = ("given: later events are ignored" if covered["as_of"] == "given" else
-           f"the latest event in the history, a {covered['latest_event']}"
-           if covered["latest_event"] else "the history has no event")
-    said = [f"As of: {why}."]
-    effective = covered["effective"]
-    if effective:
-        said.append(f"Agreement in force {effective['start']}"
-                    + (f" to {effective['until']}." if effective["until"] else " onwards."))
-    if covered["leads_from"]:
-        said.append(f"Data ends {covered['leads_until']} (leads came in from "
-                    f"{covered['leads_from']}).")
+    why = as_of_why(covered)
+    said = [f"As of: {why}." if why else "The history has no event, so nothing is judged yet."]
+    said += [part[0].upper() + part[1:] + "." for part in coverage_parts(covered)]
     leads = covered["leads"]
     if leads["before"] or leads["after"]:
         said.append(f"{leads['before'] + leads['after']:,} leads came in outside the "
@@ -223,7 +221,6 @@ def _coverage(covered: dict | None) -> str:
     warnings = "".join(f'<p class="bad" role="note">Warning: {escape(w)}.</p>\n'
                        for w in covered["warnings"])
     return f"<p>{escape(' '.join(said))}</p>\n{warnings}"
-
 
 
 def _summary(doc: dict) -> str:

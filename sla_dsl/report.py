@@ -411,20 +411,24 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
     return "\n".join(out) + "\n"
 
 
-def _as_of(doc: dict) -> str:
-    """The as-of time and why it is that one. A history without events has no time of its own:
-    saying 'as of 1970' for it would be a number nobody chose."""
-    covered = doc["coverage"]
+def as_of_why(covered: dict) -> str | None:
+    """Why the report's as-of time is the one it is; None when the history has no event, so
+    that no one reads 'as of 1970' as a time somebody chose."""
     if covered["as_of"] == "given":
-        return f"as of {doc['as_of']} (as given: later events are ignored)"
+        return "as given: later events are ignored"
     latest = covered["latest_event"]
-    if not latest:
-        return "the history has no event, so nothing is judged yet"
-    return f"as of {doc['as_of']} (the latest event in the history, a {latest})"
+    return f"the latest event in the history, a {latest}" if latest else None
 
 
-def _period_lines(covered: dict) -> list[str]:
-    """The agreement's period and the days the history's leads cover, in one line."""
+def _as_of(doc: dict) -> str:
+    why = as_of_why(doc["coverage"])
+    return f"as of {doc['as_of']} ({why})" if why else \
+        "the history has no event, so nothing is judged yet"
+
+
+def coverage_parts(covered: dict) -> list[str]:
+    """The agreement's period and the days the history's leads cover (the text joins them on
+    one line, the page writes them as sentences)."""
     effective = covered["effective"]
     parts = []
     if effective:
@@ -433,6 +437,11 @@ def _period_lines(covered: dict) -> list[str]:
     if covered["leads_from"]:
         parts.append(f"data ends {covered['leads_until']} (leads came in from "
                      f"{covered['leads_from']})")
+    return parts
+
+
+def _period_lines(covered: dict) -> list[str]:
+    parts = coverage_parts(covered)
     return ["; ".join(parts)] if parts else []
 
 
