@@ -527,10 +527,11 @@ def _read_jsonl(path: Path) -> _Read:
             explicit_schema=explicit, unexpected_field_behavior="infer"))
         if any(not (_plain_scalar(f.type) or pa.types.is_string(f.type)) for f in table.schema):
             raise _SlowPath
+        table.validate(full=True)  # Arrow's JSON reader takes a value's bytes unchecked
         table = _as_text(table)
     except (pa.ArrowInvalid, _SlowPath, UnicodeDecodeError):
-        # Arrow leaves a key's bytes unchecked until its name is asked for: a key that is not
-        # UTF-8 then fails here, and the slow path rejects its line
+        # text that is not UTF-8 (a value, or a key, whose name Arrow decodes only when asked
+        # for it) fails here, and the slow path rejects its line
         return _read_jsonl_slowly(path, data)
     return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
 

@@ -269,6 +269,7 @@ def test_a_json_number_of_5000_digits_is_a_reject(tmp_path):
 @pytest.mark.parametrize(("broken", "reason"), [
     (b', "title": "x\\ud800"}', "line escapes half of a surrogate pair"),  # was exit 70
     (b', "t\xe9tle": "x"}', "line is not valid UTF-8 text"),  # a key of Latin-1: was exit 70
+    (b', "title": "caf\xe9"}', "line is not valid UTF-8 text"),  # a value: Arrow took it as is
 ])
 def test_json_text_that_is_no_unicode_is_a_reject(tmp_path, broken, reason):
     """Both were found by the fuzz campaign: the first became a Python string Arrow cannot
