@@ -15,6 +15,7 @@ from lark import Token, Tree
 from sla_dsl import codes
 from sla_dsl import model as m
 from sla_dsl.diagnostics import Reporter
+from sla_dsl.history import FIRST_DAY, LAST_DAY
 from sla_dsl.parser import grammar_text
 
 _UNESCAPE = re.compile(r'\\(["\\])')
@@ -143,11 +144,11 @@ class _Build:
             self.reporter.error(codes.BAD_VALUE, token_span(token),
                                 f"'{token}' is not a date", "dates are written YYYY-MM-DD")
             value = dt.date(1970, 1, 1)
-        if not FIRST_DATE <= value <= LAST_DATE:
+        if not FIRST_DAY <= value <= LAST_DAY:
             # the supported range (docs/limits.md): later steps add months and years to dates
             self.reporter.error(codes.BAD_VALUE, token_span(token),
                                 f"'{token}' is outside the supported dates",
-                                f"dates run from {FIRST_DATE} to {LAST_DATE}")
+                                f"dates run from {FIRST_DAY} to {LAST_DAY}")
             value = dt.date(1970, 1, 1)
         return m.DateValue(value=value, span=token_span(token))
 
@@ -553,8 +554,6 @@ _FULL_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday"
 
 
 MOST_DIGITS = 12
-FIRST_DATE = dt.date(1900, 1, 1)  # the range of dates, as for histories and scenarios
-LAST_DATE = dt.date(2200, 12, 31)
 _NUMERIC = frozenset({"NUMBER", "PERCENT"})
 
 

@@ -24,10 +24,13 @@ def local_time(us: int, zone: dt.tzinfo) -> dt.datetime:
 # enough for any CRM's records and any deadline ten years past them, narrow enough that every
 # table built over the span of a history (offsets, open time) stays small: a row dated 9999
 # would otherwise have business-time tables built out to it, and one dated 0001 overflow
-# `datetime`. Rows outside are rejected with this reason, on every reader.
+# `datetime`. Rows outside are rejected with this reason, on every reader. The same days bound
+# a policy's dates and a scenario's start (docs/limits.md).
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2200, 12, 31)
 EARLIEST_US = int((dt.datetime(1900, 1, 1, tzinfo=dt.UTC) - _EPOCH).total_seconds()) * 1_000_000
 LATEST_US = int((dt.datetime(2201, 1, 1, tzinfo=dt.UTC) - _EPOCH).total_seconds()) * 1_000_000 - 1
-SUPPORTED_TIMES = "1900-01-01 to 2200-12-31 UTC"
+SUPPORTED_TIMES = f"{FIRST_DAY} to {LAST_DAY} UTC"
 
 
 def in_supported_range(us: int) -> bool:

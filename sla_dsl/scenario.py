@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sla_dsl.history import FIRST_DAY, LAST_DAY
+
 if TYPE_CHECKING:
     from sla_dsl import model as m
 
@@ -76,8 +78,6 @@ class ScenarioError(Exception):
 
 MOST_SCENARIO_BYTES = 1024 * 1024
 MOST_HORIZON_DAYS = 366
-FIRST_DAY = dt.date(1900, 1, 1)  # the supported range of dates, as for histories
-LAST_DAY = dt.date(2200, 12, 31)
 MOST_LEADS = 100_000  # leads arriving in one run: rate x horizon x the busiest month's weight
 MOST_DRAWN = 1_500_000  # arrivals drawn before thinning: that times the busiest hour's weight
 MOST_REPS = 1000  # per team
