@@ -510,7 +510,9 @@ _LOW = -(2**62)
 _HIGH = 2**62
 
 
-def _to_us(instant: dt.datetime) -> int:
+def to_us(instant: dt.datetime) -> int:
+    """An aware instant as whole µs since the epoch, exact before 1970 too (floor division,
+    where `int(timestamp())` would round a fractional second towards 1970)."""
     return (instant - _EPOCH) // _MICROSECOND
 
 
@@ -747,8 +749,8 @@ class OpenTimeTable:
             intervals = calendar._day(day)
             if intervals:
                 for opens, closes in intervals:
-                    starts.append(_to_us(opens))
-                    ends.append(_to_us(closes))
+                    starts.append(to_us(opens))
+                    ends.append(to_us(closes))
                     interval_days.append(number)
                 open_days.append(number)
                 day_opens.append(starts[-len(intervals)])
