@@ -6,7 +6,7 @@ the event loop in `engine.py` runs on a `simpy.Environment`, and the tests hold 
 against Erlang C and Little's law on the textbook desk.
 """
 
-from simulator.routing import NotSimulated
+from sla_dsl.simulator.routing import NotSimulated
 
 __all__ = ["NotSimulated", "simulate"]
 
@@ -15,7 +15,7 @@ def __getattr__(name: str):
     """`simulate` on first use: the planner reads the routing without loading simpy and
     scipy.stats, which only the replications need."""
     if name == "simulate":
-        from simulator.simulation import simulate
+        from sla_dsl.simulator.simulation import simulate
 
         return simulate
-    raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    raise AttributeError(f"module 'sla_dsl.simulator' has no attribute {name!r}")

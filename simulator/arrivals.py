@@ -9,9 +9,9 @@ rate, each arrival kept with the ratio of the rate at its moment to the peak.
 from __future__ import annotations
 
 import numpy as np
+from sla_dsl.simulator.clock import US
+from sla_dsl.simulator.draws import field_values
 
-from simulator.clock import US
-from simulator.draws import field_values
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.scenario import Scenario
 

@@ -38,8 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import simpy
-
-from simulator.clock import OpenHours
+from sla_dsl.simulator.clock import OpenHours
 
 _LATER = 1e12  # added to a follow-up's key under first-touch-first
 GAP_WALL, GAP_ELAPSED, GAP_OPEN, GAP_DAYS = 0, 1, 2, 3

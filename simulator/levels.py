@@ -28,11 +28,11 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from sla_dsl.simulator import engine
+from sla_dsl.simulator.arrivals import lead_fields
+from sla_dsl.simulator.routing import Block, Roster, classify
+from sla_dsl.simulator.witnesses import candidate_values
 
-from simulator import engine
-from simulator.arrivals import lead_fields
-from simulator.routing import Block, Roster, classify
-from simulator.witnesses import candidate_values
 from sla_dsl import model as m
 from sla_dsl.conditions import ConditionEvaluator
 from sla_dsl.evaluation import acting_names, assign_blocks, handoff_levels

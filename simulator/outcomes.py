@@ -22,8 +22,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from sla_dsl.simulator.draws import amounts
 
-from simulator.draws import amounts
 from sla_dsl.scenario import Outcomes, WorkTime, hours
 
 PRESETS: dict[str, tuple[tuple[float, float], ...]] = {

@@ -11,14 +11,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from sla_dsl.simulator import engine
+from sla_dsl.simulator.clock import US
+from sla_dsl.simulator.context import Context
+from sla_dsl.simulator.draws import seconds
+from sla_dsl.simulator.history_out import EventLog
+from sla_dsl.simulator.outcomes import Decay, Funnel, funnel
+from sla_dsl.simulator.routing import deal, weights_of
 
-from simulator import engine
-from simulator.clock import US
-from simulator.context import Context
-from simulator.draws import seconds
-from simulator.history_out import EventLog
-from simulator.outcomes import Decay, Funnel, funnel
-from simulator.routing import deal, weights_of
 from sla_dsl.business_time import deadlines
 from sla_dsl.scenario import Outcomes
 

@@ -3,7 +3,8 @@ utilisation per team, the backlog, the months against the goals, and the consequ
 
 from __future__ import annotations
 
-from simulator.outcomes import Decay
+from sla_dsl.simulator.outcomes import Decay
+
 from sla_dsl import model as m
 from sla_dsl.formatter import item_line
 

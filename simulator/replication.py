@@ -7,15 +7,14 @@ import math
 from pathlib import Path
 
 import numpy as np
-
-from simulator import engine
-from simulator.arrivals import arrival_seconds, lead_fields
-from simulator.clock import US
-from simulator.context import Context
-from simulator.history_out import EventLog, write_history
-from simulator.levels import merged
-from simulator.outcomes import Decay
-from simulator.passes import (
+from sla_dsl.simulator import engine
+from sla_dsl.simulator.arrivals import arrival_seconds, lead_fields
+from sla_dsl.simulator.clock import US
+from sla_dsl.simulator.context import Context
+from sla_dsl.simulator.history_out import EventLog, write_history
+from sla_dsl.simulator.levels import merged
+from sla_dsl.simulator.outcomes import Decay
+from sla_dsl.simulator.passes import (
     Drawn,
     attempt_events,
     deal_leads,
@@ -23,8 +22,9 @@ from simulator.passes import (
     decision_events,
     work_leads,
 )
-from simulator.routing import classify
-from simulator.second_pass import hand_on
+from sla_dsl.simulator.routing import classify
+from sla_dsl.simulator.second_pass import hand_on
+
 from sla_dsl import model as m
 from sla_dsl.consequences import all_actions, strike_counts
 from sla_dsl.evaluation import (

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from sla_dsl.simulator.clock import US
 
-from simulator.clock import US
 from sla_dsl import model as m
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.conditions import ConditionEvaluator

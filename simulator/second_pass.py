@@ -21,14 +21,13 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-
-from simulator import engine
-from simulator.clock import US
-from simulator.context import Context
-from simulator.history_out import EventLog
-from simulator.levels import routed_blocks
-from simulator.outcomes import Decay
-from simulator.passes import (
+from sla_dsl.simulator import engine
+from sla_dsl.simulator.clock import US
+from sla_dsl.simulator.context import Context
+from sla_dsl.simulator.history_out import EventLog
+from sla_dsl.simulator.levels import routed_blocks
+from sla_dsl.simulator.outcomes import Decay
+from sla_dsl.simulator.passes import (
     Decided,
     Drawn,
     attempt_events,

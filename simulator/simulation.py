@@ -15,11 +15,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from sla_dsl.simulator.context import Context, build, check_load
+from sla_dsl.simulator.estimates import Estimate
+from sla_dsl.simulator.outcomes import Decay, decays_to_run
+from sla_dsl.simulator.replication import block_shares, replicate_once, stage_counted
 
-from simulator.context import Context, build, check_load
-from simulator.estimates import Estimate
-from simulator.outcomes import Decay, decays_to_run
-from simulator.replication import block_shares, replicate_once, stage_counted
 from sla_dsl import model as m
 from sla_dsl.planning import goal_plans
 from sla_dsl.scenario import Scenario

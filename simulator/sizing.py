@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scipy import stats
+from sla_dsl.simulator.sweep import SweepError, percent, read_raw, run_point
 
-from simulator.sweep import SweepError, percent, read_raw, run_point
 from sla_dsl import model as m
 
 _TARGET = re.compile(

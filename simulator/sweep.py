@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from simulator import NotSimulated, simulate
+from sla_dsl.simulator import NotSimulated, simulate
+
 from sla_dsl import model as m
 
 _RANGE = re.compile(r"^\s*(\S+?)\s*\.\.\s*(\S+?)(?:\s+step\s+(\S+))?\s*$")

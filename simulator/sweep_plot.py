@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from simulator.sweep import SweepError, clause_names
+from sla_dsl.simulator.sweep import SweepError, clause_names
 
 WIDTH, PLOT_HEIGHT = 720, 330
 LEFT, RIGHT, TOP, BOTTOM = 70, 30, 50, 60

@@ -15,8 +15,8 @@ import datetime as dt
 import re
 
 import numpy as np
+from sla_dsl.simulator.routing import NotSimulated, classify_fields
 
-from simulator.routing import NotSimulated, classify_fields
 from sla_dsl import model as m
 from sla_dsl.conditions import ConditionEvaluator, fields_used
 

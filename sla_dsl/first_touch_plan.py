@@ -113,7 +113,7 @@ class Result:
 def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> list[dict]:
     """Per handoff with a `first touch` clause and a receiver, the estimated attainment over
     the scenario's horizon from `start`, and the mean wait in open and in elapsed hours."""
-    from simulator.routing import NotSimulated, blocks_of
+    from sla_dsl.simulator.routing import NotSimulated, blocks_of
 
     blocks = [b for b in blocks_of(policy)]
     rows: dict[int, dict] = {}
@@ -181,8 +181,8 @@ def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> li
 def _block_shares(policy: m.Policy, scenario: Scenario, blocks: list) -> tuple[dict, bool]:
     """Each block's share of the arriving leads: the scenario's mix, else the policy's routing
     of drawn leads; a policy routing by nothing the scenario draws counts every lead."""
-    from simulator.arrivals import lead_fields
-    from simulator.routing import NotSimulated, check_mix, classify
+    from sla_dsl.simulator.arrivals import lead_fields
+    from sla_dsl.simulator.routing import NotSimulated, check_mix, classify
 
     try:
         check_mix(policy, scenario)
@@ -205,7 +205,7 @@ def _block_shares(policy: m.Policy, scenario: Scenario, blocks: list) -> tuple[d
 
 
 def _grid(policy: m.Policy, scenario: Scenario, start: dt.date) -> Grid:
-    from simulator.clock import origin_us
+    from sla_dsl.simulator.clock import origin_us
 
     origin = origin_us(start, policy.timezone or "UTC")
     steps = max(1, math.ceil(scenario.horizon_hours * 3600 / STEP_SECONDS))
@@ -218,7 +218,7 @@ def _arrival_rates(policy: m.Policy, scenario: Scenario, grid: Grid) -> np.ndarr
     policy's wall clock and the month's multiplier, as the simulator's thinning draws them."""
     from zoneinfo import ZoneInfo
 
-    from simulator.arrivals import rate_weights
+    from sla_dsl.simulator.arrivals import rate_weights
 
     profile, months = rate_weights(scenario)
     mids = grid.mids
@@ -250,7 +250,7 @@ def _queues(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict
             ) -> tuple[list[Queue], str]:
     """The team's queues: each rep's own when a block deals its leads (equal shares grouped
     as copies), else one queue for the whole team."""
-    from simulator.routing import weights_of
+    from sla_dsl.simulator.routing import weights_of
 
     first = team_blocks[0]
     size = 1 if isinstance(first.dealt, m.FixedOwner) else scenario.teams[first.team]
@@ -281,7 +281,7 @@ def _queues(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict
 
 
 def _rep_names(team_blocks: list, size: int) -> list[str]:
-    from simulator.routing import _named_reps
+    from sla_dsl.simulator.routing import _named_reps
 
     named = _named_reps(team_blocks, team_blocks[0].team)[:size]
     return named + [f"{team_blocks[0].team} {k}" for k in range(len(named) + 1, size + 1)]
@@ -529,7 +529,7 @@ def _follow_up_rates(scenario: Scenario, team_blocks: list, rates: dict, open_s:
                      ) -> np.ndarray:
     """Under `fifo`, follow-ups wait among first touches: their rep time, spread over the
     open hours, counted as arrivals of the same size (the cadence's expected attempts)."""
-    from simulator.outcomes import decays_to_run
+    from sla_dsl.simulator.outcomes import decays_to_run
 
     decay = decays_to_run(scenario.outcomes)[0]
     connect = scenario.outcomes.connect
@@ -563,7 +563,7 @@ def _second_level_rates(policy: m.Policy, scenario: Scenario, blocks: list, leve
     chance, less the decay at the estimated wait, over the cadence) and qualify, arriving as
     the feeding team's touches end (its open hours, a mean touch later), shared evenly between
     the second level's blocks."""
-    from simulator.outcomes import decays_to_run
+    from sla_dsl.simulator.outcomes import decays_to_run
 
     sender = level_blocks[0].handoff.sender.value
     decay = decays_to_run(scenario.outcomes)[0]

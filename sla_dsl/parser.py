@@ -13,12 +13,13 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from sla_dsl import __version__, codes
+from sla_dsl import __version__, codes, grammar
 from sla_dsl.diagnostics import Reporter
 from sla_dsl.model import Span
 from sla_dsl.source import Source
@@ -87,11 +88,9 @@ _TIME_UNITS = frozenset(
 
 
 def grammar_path() -> Path:
-    """The wheel carries the grammar as `sla_dsl/grammar/`; a source checkout (or an editable
-    install of one) has it at the top level, `grammar/`, where the language is edited."""
-    package = Path(__file__).resolve().parent
-    installed = package / "grammar" / GRAMMAR_FILE
-    return installed if installed.is_file() else package.parent / "grammar" / GRAMMAR_FILE
+    """The grammar is edited at the top level, `grammar/`, and installed as the package
+    `sla_dsl.grammar` (pyproject's package-dir), so one lookup serves a wheel and a checkout."""
+    return Path(str(resources.files(grammar) / GRAMMAR_FILE))
 
 
 def grammar_text() -> str:

@@ -1037,7 +1037,7 @@ def _limit(memory: int) -> Callable[[], None]:
 SLA = ("import sys; from sla_dsl.cli import main; sys.exit(main(sys.argv[1:]))",)
 # Modules a forked child would otherwise import again for every case.
 PRELOAD = ("sla_dsl.cli", "sla_dsl.evaluation", "sla_dsl.history_io", "sla_dsl.report",
-           "sla_dsl.html_report", "sla_dsl.formatter", "sla_dsl.planning", "simulator",
+           "sla_dsl.html_report", "sla_dsl.formatter", "sla_dsl.planning", "sla_dsl.simulator",
            "pyarrow.csv", "pyarrow.json", "pyarrow.parquet")
 
 

@@ -12,8 +12,8 @@ seconds on one core.
 from __future__ import annotations
 
 import pytest
+from sla_dsl.simulator import simulate
 
-from simulator import simulate
 from sla_dsl.planning import first_touch_estimates
 from sla_dsl.policy_file import check_text, load_policy
 from sla_dsl.queueing import service_level

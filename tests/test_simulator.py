@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from sla_dsl.simulator import NotSimulated, engine, simulate
+from sla_dsl.simulator.context import build
 
-from simulator import NotSimulated, engine, simulate
-from simulator.context import build
 from sla_dsl.cli import main
 from sla_dsl.policy_file import check_source, check_text
 from sla_dsl.queueing import mean_wait, service_level

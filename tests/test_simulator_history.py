@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from sla_dsl.simulator import simulate
 
-from simulator import simulate
 from sla_dsl.cli import main
 from sla_dsl.evaluation import BREACHED, MET, PENDING, evaluate, fields_needed
 from sla_dsl.history_io import load_history

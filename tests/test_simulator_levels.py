@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from sla_dsl.simulator import simulate
+from sla_dsl.simulator.context import build
+from sla_dsl.simulator.outcomes import Decay
+from sla_dsl.simulator.passes import Drawn, deal_leads, work_leads
+from sla_dsl.simulator.replication import event_log
 
-from simulator import simulate
-from simulator.context import build
-from simulator.outcomes import Decay
-from simulator.passes import Drawn, deal_leads, work_leads
-from simulator.replication import event_log
 from sla_dsl.evaluation import MET, evaluate
 from sla_dsl.history import EVENTS
 from sla_dsl.policy_file import check_source, check_text
@@ -218,7 +218,7 @@ def test_opportunities_follow_the_advisors_connects():
 
 
 def test_a_second_level_team_with_a_space_in_its_name_can_be_swept():
-    from simulator.sweep import parse_sweep
+    from sla_dsl.simulator.sweep import parse_sweep
 
     sweep = parse_sweep("team.inbound advisors.reps=1..3")
     assert (sweep.key, sweep.values) == ("team.inbound advisors.reps", (1, 2, 3))

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from sla_dsl.simulator import simulate
+from sla_dsl.simulator.arrivals import arrival_seconds
+from sla_dsl.simulator.clock import US, origin_us
+from sla_dsl.simulator.context import build
+from sla_dsl.simulator.outcomes import Decay
+from sla_dsl.simulator.routing import blocks_of, deal
 
-from simulator import simulate
-from simulator.arrivals import arrival_seconds
-from simulator.clock import US, origin_us
-from simulator.context import build
-from simulator.outcomes import Decay
-from simulator.routing import blocks_of, deal
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.cli import main
 from sla_dsl.policy_file import check_source

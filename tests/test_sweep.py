@@ -8,10 +8,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from scipy import stats
-
-from simulator.estimates import Estimate
-from simulator.sizing import lower_bound, parse_target, render_sizing, size_team
-from simulator.sweep import (
+from sla_dsl.simulator.estimates import Estimate
+from sla_dsl.simulator.sizing import lower_bound, parse_target, render_sizing, size_team
+from sla_dsl.simulator.sweep import (
     SweepError,
     grid,
     overrides_for,
@@ -19,7 +18,8 @@ from simulator.sweep import (
     render_table,
     run_sweep,
 )
-from simulator.sweep_plot import render_svg
+from sla_dsl.simulator.sweep_plot import render_svg
+
 from sla_dsl.cli import main
 from sla_dsl.policy_file import check_file
 
@@ -112,7 +112,8 @@ def test_an_overloaded_point_is_a_row_not_the_end(reps_sweep):
 
 
 def test_each_point_is_the_plain_simulation_with_the_same_seed(desk, week, reps_sweep):
-    from simulator import simulate
+    from sla_dsl.simulator import simulate
+
     from sla_dsl.scenario import load_scenario
 
     alone = simulate(desk, load_scenario(week, {"team.sales.reps": 6}), 3, 7)
@@ -200,7 +201,8 @@ def test_an_unreachable_target_says_so(week, capsys):
 def test_the_progress_bar_counts_every_model_run_to_its_end(desk, week):
     import io
 
-    from simulator.sweep import runs_per_replication
+    from sla_dsl.simulator.sweep import runs_per_replication
+
     from sla_dsl.progress import ProgressBar
 
     sweeps = [parse_sweep("team.sales.reps=4,6")]

@@ -13,9 +13,9 @@ from sla_dsl.progress import ProgressBar
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator import NotSimulated, simulate
-    from simulator.render import render_text
     from sla_dsl.scenario import ScenarioError, load_scenario
+    from sla_dsl.simulator import NotSimulated, simulate
+    from sla_dsl.simulator.render import render_text
 
     policy = policy_or_none(args.policy, "simulated")
     if policy is None:

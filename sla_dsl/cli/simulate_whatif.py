@@ -37,8 +37,10 @@ def wanted(args: argparse.Namespace) -> bool:
 
 
 def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
-    from simulator.sizing import parse_target, render_sizing, size_team
-    from simulator.sweep import (
+    from sla_dsl.cli.simulate import replications_range
+    from sla_dsl.scenario import MOST_REPS, ScenarioError
+    from sla_dsl.simulator.sizing import parse_target, render_sizing, size_team
+    from sla_dsl.simulator.sweep import (
         SweepError,
         check_points,
         grid,
@@ -47,9 +49,7 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
         run_sweep,
         runs_per_replication,
     )
-    from simulator.sweep_plot import check_plot_path, write_plot
-    from sla_dsl.cli.simulate import replications_range
-    from sla_dsl.scenario import MOST_REPS, ScenarioError
+    from sla_dsl.simulator.sweep_plot import check_plot_path, write_plot
 
     try:
         if args.plot and not args.sweep:
