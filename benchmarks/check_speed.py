@@ -15,10 +15,10 @@ import platform
 import statistics
 import time
 
-from sla_dsl.diagnostics import Reporter
-from sla_dsl.parser import lark_parser, parse_source
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language.parser import lark_parser, parse_source
+from sla_dsl.language.source import Source
 from sla_dsl.policy_file import check_source
-from sla_dsl.source import Source
 
 HEADER = """\
 sla "Benchmark: a large multi-region agreement"

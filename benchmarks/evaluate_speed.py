@@ -160,8 +160,8 @@ def job_ours(history: str, policy_path: str) -> dict:
     from sla_dsl import report
     from sla_dsl.evaluation import NONE, evaluate, fields_needed
     from sla_dsl.history_io import load_history
+    from sla_dsl.language.source import read_policy
     from sla_dsl.policy_file import check_source
-    from sla_dsl.source import read_policy
 
     phases, cpu, peaks = {}, {}, {}
 

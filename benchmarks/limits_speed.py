@@ -20,8 +20,8 @@ from pathlib import Path
 from check_speed import HEADER, REGION
 
 from sla_dsl.checks.names import MAX_EXPANDED_NESTING
-from sla_dsl.parser import MAX_NESTING
-from sla_dsl.source import MAX_POLICY_BYTES
+from sla_dsl.language.parser import MAX_NESTING
+from sla_dsl.language.source import MAX_POLICY_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPANY_X = (ROOT / "policies" / "company-x.sla").read_text(encoding="utf-8")

@@ -16,7 +16,6 @@ from sla_dsl.simulator.levels import SecondLevel, second_level
 from sla_dsl.simulator.routing import Block, NotSimulated, Roster, blocks_of, check_mix, roster
 from sla_dsl.simulator.witnesses import witnesses
 
-from sla_dsl import model as m
 from sla_dsl.business_time import (
     BusinessCalendar,
     ZoneOffsets,
@@ -24,6 +23,7 @@ from sla_dsl.business_time import (
     deadline,
     to_timedelta,
 )
+from sla_dsl.language import model as m
 from sla_dsl.planning import goal_plans
 from sla_dsl.scenario import Scenario, WorkTime, first_day
 

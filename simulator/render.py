@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sla_dsl.simulator.outcomes import Decay
 
-from sla_dsl import model as m
-from sla_dsl.formatter import item_line
+from sla_dsl.language import model as m
+from sla_dsl.language.formatter import item_line
 
 _ITEM_OF_CLAUSE = {"first touch": "first_touch", "touches": "touches",
                    "disposition": "disposition", "threshold": "when"}

@@ -25,7 +25,6 @@ from sla_dsl.simulator.passes import (
 from sla_dsl.simulator.routing import classify
 from sla_dsl.simulator.second_pass import hand_on
 
-from sla_dsl import model as m
 from sla_dsl.consequences import all_actions, strike_counts
 from sla_dsl.evaluation import (
     BREACHED,
@@ -37,6 +36,7 @@ from sla_dsl.evaluation import (
     evaluate,
 )
 from sla_dsl.history import NO_ACTOR
+from sla_dsl.language import model as m
 
 _WEEK = 7 * 86_400.0
 

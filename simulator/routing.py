@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from sla_dsl.simulator.clock import US
 
-from sla_dsl import model as m
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.conditions import ConditionEvaluator
 from sla_dsl.evaluation import assign_blocks, handoff_levels
+from sla_dsl.language import model as m
 from sla_dsl.scenario import Scenario
 
 _DAY_US = 86_400 * US

@@ -20,7 +20,7 @@ from sla_dsl.simulator.estimates import Estimate
 from sla_dsl.simulator.outcomes import Decay, decays_to_run
 from sla_dsl.simulator.replication import block_shares, replicate_once, stage_counted
 
-from sla_dsl import model as m
+from sla_dsl.language import model as m
 from sla_dsl.planning import goal_plans
 from sla_dsl.scenario import Scenario
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from scipy import stats
 from sla_dsl.simulator.sweep import SweepError, percent, read_raw, run_point
 
-from sla_dsl import model as m
+from sla_dsl.language import model as m
 
 _TARGET = re.compile(
     r"^\s*(?:(?P<handoff>[^:>]+?)\s*:\s*)?(?P<clause>[a-z][a-z ]*?)\s*>=\s*"

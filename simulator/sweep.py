@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sla_dsl.simulator import NotSimulated, simulate
 
-from sla_dsl import model as m
+from sla_dsl.language import model as m
 
 _RANGE = re.compile(r"^\s*(\S+?)\s*\.\.\s*(\S+?)(?:\s+step\s+(\S+))?\s*$")
 _NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)?")

@@ -20,9 +20,9 @@ import datetime as dt
 import html
 from dataclasses import dataclass, field
 
-from sla_dsl import model as m
-from sla_dsl import plain_words as say
 from sla_dsl.attribution import marketing_party
+from sla_dsl.language import model as m
+from sla_dsl.language import plain_words as say
 from sla_dsl.planning import GoalPlan, daily_needs, goal_plans, plan_shares
 
 # ---------------------------------------------------------------- the document as blocks

@@ -32,10 +32,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl import model as m
 from sla_dsl.conditions import UNIT_DAYS
 from sla_dsl.evaluation import NONE, Evaluation
 from sla_dsl.history import EVENT_CODE, History, local_time
+from sla_dsl.language import model as m
 
 ROUNDING = (
     "each amount is first rounded to the cent (half away from zero); each split is its share "

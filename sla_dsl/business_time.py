@@ -36,7 +36,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from sla_dsl import model
+from sla_dsl.language import model
 
 if TYPE_CHECKING:  # numpy is imported where the vectorised path runs: `sla check` needs none
     import numpy as np

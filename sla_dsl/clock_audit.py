@@ -22,8 +22,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl import model as m
-from sla_dsl import plain_words as say
 from sla_dsl.business_time import BusinessCalendar, calendar_for
 from sla_dsl.evaluation import (
     BEFORE,
@@ -36,9 +34,11 @@ from sla_dsl.evaluation import (
     Replay,
     evaluate,
 )
-from sla_dsl.formatter import expr as expr_text
-from sla_dsl.formatter import item_line
 from sla_dsl.history import EVENT_CODE, EVENTS, NO_ACTOR, History, local_time
+from sla_dsl.language import model as m
+from sla_dsl.language import plain_words as say
+from sla_dsl.language.formatter import expr as expr_text
+from sla_dsl.language.formatter import item_line
 
 FORMAT_VERSION = 1
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

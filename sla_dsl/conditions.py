@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from sla_dsl import model as m
-from sla_dsl.patterns import compile_pattern, matches
+from sla_dsl.language import model as m
+from sla_dsl.language.patterns import compile_pattern, matches
 
 Column = np.ndarray  # object array of str or None, one element per lead
 

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl import model as m
 from sla_dsl.business_time import (
     add_open_time_many,
     calendar_for,
@@ -24,6 +23,7 @@ from sla_dsl.business_time import (
 )
 from sla_dsl.evaluation import BREACHED, NONE, STOPPED, ClauseResult, Evaluation
 from sla_dsl.history import local_time
+from sla_dsl.language import model as m
 
 
 @dataclass

@@ -7,7 +7,7 @@ Lead lists are cut to a few ids with a count in the views a person reads; the JS
 
 from __future__ import annotations
 
-from sla_dsl import github_annotations, sarif
+from sla_dsl.diagnostics import github, sarif
 
 SHOWN_LEADS = 10
 _KIND_WIDTH = len("reordered")
@@ -252,7 +252,7 @@ def render_github(doc: dict) -> str:
     """Workflow commands: a notice on the new version's line for each change, and the impact
     as a notice (an error when it fails the gate)."""
     new_file = _file_of(doc["new"])
-    out = [github_annotations.annotation("notice", new_file, change["text"],
+    out = [github.annotation("notice", new_file, change["text"],
                                          title=f"policy {change['change']}",
                                          line=change["new_line"] or None)
            for change in doc["changes"]]
@@ -260,7 +260,7 @@ def render_github(doc: dict) -> str:
     if impact:
         level = "error" if doc.get("gate", {}).get("failed") else "notice"
         message = _impact_summary(impact) + ("\n" + _verdict(doc) if doc.get("gate") else "")
-        out.append(github_annotations.annotation(level, new_file, message,
+        out.append(github.annotation(level, new_file, message,
                                                  title="sla diff impact"))
     return "\n".join(out) + ("\n" if out else "")
 

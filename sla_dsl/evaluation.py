@@ -32,7 +32,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl import model as m
 from sla_dsl.business_time import (
     BusinessCalendar,
     add_open_time_many,
@@ -42,6 +41,7 @@ from sla_dsl.business_time import (
 )
 from sla_dsl.conditions import ConditionEvaluator, fields_used
 from sla_dsl.history import EVENT_CODE, NO_ACTOR, History
+from sla_dsl.language import model as m
 
 NONE = np.iinfo(np.int64).min
 MET, BREACHED, PENDING = 0, 1, 2

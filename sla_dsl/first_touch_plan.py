@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sla_dsl import model as m
 from sla_dsl.business_time import (
     BusinessCalendar,
     NeverOpen,
@@ -49,7 +48,8 @@ from sla_dsl.business_time import (
     to_timedelta,
 )
 from sla_dsl.evaluation import handoff_levels
-from sla_dsl.formatter import duration as duration_text
+from sla_dsl.language import model as m
+from sla_dsl.language.formatter import duration as duration_text
 from sla_dsl.queueing import Backlog, reached_within, wait_behind
 from sla_dsl.scenario import Scenario, WorkTime
 

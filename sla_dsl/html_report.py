@@ -24,9 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
 from sla_dsl import coverage
-from sla_dsl import model as m
 from sla_dsl.conditions import UNIT_DAYS
 from sla_dsl.history import Reject
+from sla_dsl.language import model as m
 from sla_dsl.periods import period_end
 from sla_dsl.report import (
     as_of_why,

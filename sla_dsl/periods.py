@@ -19,16 +19,16 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl import coverage
-from sla_dsl import model as m
 from sla_dsl.attribution import Attribution, attribute, party_credit
 from sla_dsl.business_time import calendar_for, open_time_between_many
 from sla_dsl.conditions import UNIT_DAYS, ConditionEvaluator
 from sla_dsl.consequences import period_start
 from sla_dsl.evaluation import MET, NONE, ClauseResult, Evaluation
-from sla_dsl.formatter import counted, header_line, item_line
-from sla_dsl.formatter import metric as metric_text
-from sla_dsl.formatter import trigger as trigger_text
 from sla_dsl.history import EVENT_CODE, local_time
+from sla_dsl.language import model as m
+from sla_dsl.language.formatter import counted, header_line, item_line
+from sla_dsl.language.formatter import metric as metric_text
+from sla_dsl.language.formatter import trigger as trigger_text
 
 _US = 1_000_000
 
@@ -130,7 +130,7 @@ class PeriodMeasures:
 
     def _owed(self, clause: str) -> dict:
         """What a counted miss sets off: the credit owed and who is told."""
-        from sla_dsl.formatter import money
+        from sla_dsl.language.formatter import money
 
         owed: dict = {"credits": [], "escalate_to": []}
         for action in self._miss_actions(clause):

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sla_dsl import model as m
-from sla_dsl.formatter import block_items, header_line, item_line, quote
+from sla_dsl.language import model as m
+from sla_dsl.language.formatter import block_items, header_line, item_line, quote
 
 ChangeKind = Literal["added", "removed", "changed", "reordered"]
 

@@ -7,15 +7,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sla_dsl import codes
-from sla_dsl.builder import build_policy, build_statements
 from sla_dsl.checks import run_checks
-from sla_dsl.diagnostics import Diagnostic, Reporter
-from sla_dsl.formatter import format_policy, header_line
-from sla_dsl.model import Policy, Span
-from sla_dsl.parser import comments, parse_source
-from sla_dsl.source import Source, decode_policy, read_policy
-from sla_dsl.suppressions import apply_suppressions
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Diagnostic, Reporter
+from sla_dsl.language.builder import build_policy, build_statements
+from sla_dsl.language.formatter import format_policy, header_line
+from sla_dsl.language.model import Policy, Span
+from sla_dsl.language.parser import comments, parse_source
+from sla_dsl.language.source import Source, decode_policy, read_policy
+from sla_dsl.language.suppressions import apply_suppressions
 
 
 @dataclass

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
-from sla_dsl import github_annotations, sarif
+from sla_dsl.diagnostics import github, sarif
 from sla_dsl.policy_tests import CaseResult, Coverage, Problem
 
 _LABEL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
@@ -128,7 +128,7 @@ def _counts(results: Sequence[CaseResult], seconds: float) -> dict[str, str]:
 
 def _annotation(level: str, path: Path | str, line: int | None, title: str,
                 message: str) -> str:
-    return github_annotations.annotation(level, path, message, title=title, line=line)
+    return github.annotation(level, path, message, title=title, line=line)
 
 
 def render_github(results: Sequence[CaseResult], seconds: float,

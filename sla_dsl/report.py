@@ -23,8 +23,8 @@ from sla_dsl.evaluation import (
     STOPPED,
     Evaluation,
 )
-from sla_dsl.formatter import item_line
 from sla_dsl.history import local_time
+from sla_dsl.language.formatter import item_line
 from sla_dsl.periods import PeriodMeasures, TriggerCheck, local_dates, period_starts, triggers
 
 FORMAT_VERSION = 1

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl import coverage
-from sla_dsl import model as m
 from sla_dsl.attribution import (
     ROLLUPS,
     ROUNDING,
@@ -36,8 +35,9 @@ from sla_dsl.attribution import (
 )
 from sla_dsl.consequences import period_start
 from sla_dsl.evaluation import Evaluation
-from sla_dsl.formatter import duration, money
 from sla_dsl.history import EVENT_CODE, local_time
+from sla_dsl.language import model as m
+from sla_dsl.language.formatter import duration, money
 from sla_dsl.periods import local_dates, period_end
 
 _DAY_US = 86_400 * 1_000_000

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 from sla_dsl.history import FIRST_DAY, LAST_DAY
 
 if TYPE_CHECKING:
-    from sla_dsl import model as m
+    from sla_dsl.language import model as m
 
 _UNIT_HOURS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0,
                "month": 730.5, "year": 8766.0}

@@ -387,7 +387,7 @@ def grow_policy(text: str, target: int, rng: random.Random) -> str:
 
 @mutator("policy")
 def _replace_keyword(rng: random.Random, text: str) -> str:
-    from sla_dsl.parser import grammar_text
+    from sla_dsl.language.parser import grammar_text
 
     keywords = sorted(set(re.findall(r'"([a-z][a-z-]*)"', grammar_text())))
     tokens = list(TOKEN.finditer(text))
@@ -1036,9 +1036,19 @@ def _limit(memory: int) -> Callable[[], None]:
 
 SLA = ("import sys; from sla_dsl.cli import main; sys.exit(main(sys.argv[1:]))",)
 # Modules a forked child would otherwise import again for every case.
-PRELOAD = ("sla_dsl.cli", "sla_dsl.evaluation", "sla_dsl.history_io", "sla_dsl.report",
-           "sla_dsl.html_report", "sla_dsl.formatter", "sla_dsl.planning", "sla_dsl.simulator",
-           "pyarrow.csv", "pyarrow.json", "pyarrow.parquet")
+PRELOAD = (
+    "sla_dsl.cli",
+    "sla_dsl.evaluation",
+    "sla_dsl.history_io",
+    "sla_dsl.report",
+    "sla_dsl.html_report",
+    "sla_dsl.language.formatter",
+    "sla_dsl.planning",
+    "sla_dsl.simulator",
+    "pyarrow.csv",
+    "pyarrow.json",
+    "pyarrow.parquet",
+)
 
 
 @cache
@@ -1050,7 +1060,7 @@ def preload() -> int:
 
     for name in PRELOAD:
         importlib.import_module(name)
-    from sla_dsl.parser import lark_parser
+    from sla_dsl.language.parser import lark_parser
 
     lark_parser()
     return _address_space()

@@ -44,8 +44,8 @@ import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sla_dsl import model as m
 from sla_dsl.history import EVENTS, History
+from sla_dsl.language import model as m
 
 SECOND = 1_000_000
 MINUTE = 60 * SECOND

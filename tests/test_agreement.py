@@ -14,7 +14,7 @@ import pytest
 
 from sla_dsl.agreement import Table, agreement, render_html, render_markdown, trigger_words
 from sla_dsl.cli import main
-from sla_dsl.plain_words import Conditions, calendar_words
+from sla_dsl.language.plain_words import Conditions, calendar_words
 from sla_dsl.planning import goal_plans
 from sla_dsl.policy_file import check_text, load_policy
 

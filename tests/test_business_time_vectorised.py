@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_dsl import model
 from sla_dsl.business_time import (
     HORIZON_DAYS,
     BusinessCalendar,
@@ -29,6 +28,7 @@ from sla_dsl.business_time import (
     next_open_many,
     open_time_between_many,
 )
+from sla_dsl.language import model
 
 SPAN = model.Span(line=1, column=1, end_line=1, end_column=1)
 UTC = dt.UTC

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from sla_dsl.diagnostics import render_text
+from sla_dsl.diagnostics.diagnostic import render_text
 from sla_dsl.policy_file import check_text
 
 from .conftest import FIXTURES

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from sla_dsl.diagnostics import Reporter
-from sla_dsl.formatter import number, quote
-from sla_dsl.model import without_spans
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language.formatter import number, quote
+from sla_dsl.language.model import without_spans
+from sla_dsl.language.source import Source
 from sla_dsl.policy_file import _parse, format_source
-from sla_dsl.source import Source
 
 MESSY = """\
 # who signs

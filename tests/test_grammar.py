@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lark import Lark
 
-from sla_dsl.parser import grammar_text
+from sla_dsl.language.parser import grammar_text
 
 from .conftest import ROOT
 
@@ -21,7 +21,7 @@ def test_grammar_is_lalr_without_conflicts_or_terminal_collisions():
 
 def test_installed_package_carries_the_grammar(tmp_path):
     # Away from the source tree only the installed package can answer.
-    probe = "import sla_dsl.parser as p; print(p.__file__); print(p.grammar_path())"
+    probe = "import sla_dsl.language.parser as p; print(p.__file__); print(p.grammar_path())"
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
                             text=True, check=True)
     module, grammar = (Path(line) for line in result.stdout.split())

@@ -76,7 +76,7 @@ def test_a_backtracking_pattern_evaluates_in_linear_time(tmp_path):
 
 
 def test_inline_flags_and_word_boundaries_keep_working():
-    from sla_dsl.patterns import compile_pattern, matches
+    from sla_dsl.language.patterns import compile_pattern, matches
 
     pattern = compile_pattern(r"(?i)\b(ceo|cfo)\b")
     assert [matches(pattern, t) for t in ["CEO", "Acting CFO", "Vice-cfo", "ceos", None]] == [
@@ -454,8 +454,8 @@ def test_far_apart_times_get_business_time_tables_of_their_own():
 
     import numpy as np
 
-    from sla_dsl import model as m
     from sla_dsl.business_time import calendar_for, deadline, deadlines, open_time_between_many
+    from sla_dsl.language import model as m
 
     policy = load_policy(POLICY)
     business = [d for _, d in policy.nodes_of(m.Duration) if d.business]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sla_dsl import model as m
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
+from sla_dsl.language.source import Source
 from sla_dsl.policy_file import _parse, check_text
-from sla_dsl.source import Source
 
 from .conftest import FIXTURES
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from sla_dsl.checks.names import MAX_EXPANDED_NESTING
-from sla_dsl.parser import MAX_NESTING
+from sla_dsl.language.parser import MAX_NESTING
+from sla_dsl.language.source import MAX_POLICY_BYTES, Source
 from sla_dsl.policy_file import check_text, format_source
-from sla_dsl.source import MAX_POLICY_BYTES, Source
 from tests.test_cli import run
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,14 +7,14 @@ import re
 
 import pytest
 
-from sla_dsl import codes
+from sla_dsl.checks.lead_space import lead_space, pattern_examples
 from sla_dsl.cli import main
-from sla_dsl.diagnostics import render_text
-from sla_dsl.formatter import format_policy
-from sla_dsl.lead_space import lead_space, pattern_examples
-from sla_dsl.parser import comments
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import render_text
+from sla_dsl.language.formatter import format_policy
+from sla_dsl.language.parser import comments
+from sla_dsl.language.source import Source
 from sla_dsl.policy_file import check_file, check_text, format_source
-from sla_dsl.source import Source
 
 from .conftest import POLICIES, ROOT
 

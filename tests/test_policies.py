@@ -8,10 +8,10 @@ import jsonschema
 import pytest
 
 from sla_dsl.cli import policy_schema
-from sla_dsl.diagnostics import Reporter, render_text
-from sla_dsl.model import without_spans
+from sla_dsl.diagnostics.diagnostic import Reporter, render_text
+from sla_dsl.language.model import without_spans
+from sla_dsl.language.source import Source, read_policy
 from sla_dsl.policy_file import _parse, check_file, format_source
-from sla_dsl.source import Source, read_policy
 
 from .conftest import FIXTURES, POLICIES
 

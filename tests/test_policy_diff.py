@@ -39,8 +39,8 @@ def test_layout_and_comments_make_no_change():
 
 
 def test_the_canonical_layout_of_every_policy_is_no_change():
+    from sla_dsl.language.source import read_policy
     from sla_dsl.policy_file import format_source
-    from sla_dsl.source import read_policy
 
     for path in sorted((ROOT / "policies").glob("*.sla")):
         formatted, problems = format_source(read_policy(path))

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from sla_dsl import codes
-from sla_dsl.diagnostics import Reporter
-from sla_dsl.parser import _STAND_IN_HEADERS, BLOCK_OF_ITEM
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language.parser import _STAND_IN_HEADERS, BLOCK_OF_ITEM
+from sla_dsl.language.source import Source
 from sla_dsl.policy_file import _parse
-from sla_dsl.source import Source
 
 from .conftest import ROOT
 

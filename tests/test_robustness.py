@@ -16,11 +16,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla_dsl.diagnostics import Diagnostic, Reporter, render_github, render_json, render_text
-from sla_dsl.model import without_spans
-from sla_dsl.parser import grammar_text
+from sla_dsl.diagnostics.diagnostic import (
+    Diagnostic,
+    Reporter,
+    render_github,
+    render_json,
+    render_text,
+)
+from sla_dsl.language.model import without_spans
+from sla_dsl.language.parser import grammar_text
+from sla_dsl.language.source import Source, decode_policy
 from sla_dsl.policy_file import CheckedPolicy, _parse, check_source, check_text, format_source
-from sla_dsl.source import Source, decode_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 VALID_FILES = sorted((ROOT / "policies").glob("*.sla")) + sorted(

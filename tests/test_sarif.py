@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 
-from sla_dsl import codes
 from sla_dsl.cli import main
-from sla_dsl.diagnostics import render_sarif, sarif_log
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import render_sarif, sarif_log
 from sla_dsl.policy_file import check_file
 
 from .conftest import FIXTURES, ROOT

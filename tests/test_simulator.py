@@ -22,10 +22,10 @@ from sla_dsl.simulator import NotSimulated, engine, simulate
 from sla_dsl.simulator.context import build
 
 from sla_dsl.cli import main
+from sla_dsl.language.source import read_policy
 from sla_dsl.policy_file import check_source, check_text
 from sla_dsl.queueing import mean_wait, service_level
 from sla_dsl.scenario import parse_scenario
-from sla_dsl.source import read_policy
 
 from .conftest import FIXTURES, ROOT
 

@@ -19,9 +19,9 @@ from sla_dsl.simulator.routing import blocks_of, deal
 
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.cli import main
+from sla_dsl.language.source import read_policy
 from sla_dsl.policy_file import check_source
 from sla_dsl.scenario import ScenarioError, load_scenario, parse_scenario
-from sla_dsl.source import read_policy
 
 from .conftest import ROOT
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from sla_dsl import textmate
+from sla_dsl.language import textmate
 
 from .conftest import POLICIES, ROOT
 
@@ -29,7 +29,7 @@ KEYWORD_PATTERNS = [re.compile(p["match"])
 
 def test_the_committed_grammar_is_what_the_generator_prints():
     assert COMMITTED.read_text(encoding="utf-8") == textmate.render(), \
-        "regenerate: python -m sla_dsl.textmate > editors/sla.tmLanguage.json"
+        "regenerate: python -m sla_dsl.language.textmate > editors/sla.tmLanguage.json"
 
 
 def test_the_generator_sees_every_keyword_of_the_lark_grammar():

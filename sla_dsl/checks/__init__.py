@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sla_dsl import model as m
 from sla_dsl.checks.attribution import check_attribution
 from sla_dsl.checks.cadences import check_cadences
 from sla_dsl.checks.calendars import check_calendars
@@ -14,7 +13,8 @@ from sla_dsl.checks.names import check_names
 from sla_dsl.checks.rotation import check_rotation
 from sla_dsl.checks.segments import check_segments
 from sla_dsl.checks.warnings_timing import check_warning_timing
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 
 __all__ = ["run_checks"]
 

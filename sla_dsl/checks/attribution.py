@@ -7,9 +7,9 @@ a second `attribution` line is E205 (checked with the header's once-only stateme
 
 from __future__ import annotations
 
-from sla_dsl import codes
-from sla_dsl import model as m
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 
 
 def check_attribution(policy: m.Policy, reporter: Reporter) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 
-from sla_dsl import codes
-from sla_dsl import model as m
 from sla_dsl.business_time import BusinessCalendar, NeverOpen, deadline
 from sla_dsl.checks.clauses import duration_is_usable
 from sla_dsl.checks.header import timezone_problem
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 
 SAMPLE_DAYS = 14
 MOST_TOUCHES_PLAYED = 10_000

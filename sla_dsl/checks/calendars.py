@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from sla_dsl import codes
-from sla_dsl import model as m
 from sla_dsl.business_time import HORIZON_DAYS
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 
 BUSINESS_UNITS = frozenset({"minute", "hour", "day"})
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from sla_dsl import codes
-from sla_dsl import model as m
-from sla_dsl.diagnostics import Reporter
-from sla_dsl.patterns import unsupported
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
+from sla_dsl.language.patterns import unsupported
 
 _ONCE_PER_HANDOFF = {
     "when": "when", "round_robin": "assign", "owner": "assign", "first_touch": "first touch",
@@ -74,7 +74,8 @@ def _percent_in_range(percent: m.Percent, what: str, reporter: Reporter,
 
 
 def _check_regexes(policy: m.Policy, reporter: Reporter) -> None:
-    """Python's syntax, run by RE2 (`sla_dsl.patterns`): a pattern must compile under both."""
+    """Python's syntax, run by RE2 (`sla_dsl.language.patterns`): a pattern must compile under
+    both."""
     for _, node in policy.nodes_of(m.PatternMatch):
         try:
             re.compile(node.pattern.value)

@@ -1,7 +1,7 @@
 """Which leads reach which segment and which handoff, read from the numbers too.
 
 `checks/segments.py` treats each comparison as an independent yes/no; here the conditions are
-evaluated on made-up leads that stand for every kind of lead (`sla_dsl.lead_space`), so
+evaluated on made-up leads that stand for every kind of lead (`sla_dsl.checks.lead_space`), so
 `employees >= 5000` after `employees >= 1000` is seen, and a lead that falls through the
 segments comes with an example. A warning that says "some lead" always shows a real one; a
 warning that says "no lead" is only given when every field involved can be read exactly.
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sla_dsl import codes
-from sla_dsl import model as m
+from sla_dsl.checks.lead_space import LeadSpace, lead_space
 from sla_dsl.checks.segments import MOST_NAMED
-from sla_dsl.diagnostics import Reporter
-from sla_dsl.lead_space import LeadSpace, lead_space
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 
 
 def _target_conditions(policy: m.Policy) -> dict[str, m.Expr]:

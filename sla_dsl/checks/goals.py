@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import math
 
-from sla_dsl import codes
-from sla_dsl import model as m
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 from sla_dsl.planning import DISAGREEMENT, GoalPlan, goal_plans, lead_count_gaps
 
 _FEWEST_PER_YEAR = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}

@@ -6,9 +6,9 @@ import difflib
 import zoneinfo
 from functools import cache
 
-from sla_dsl import codes
-from sla_dsl import model as m
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 
 _ONCE = {
     m.Title: "sla", m.Version: "version", m.Timezone: "timezone", m.Effective: "effective",

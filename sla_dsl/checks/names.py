@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from sla_dsl import codes
-from sla_dsl import model as m
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 
 # Names that need no declaration: `deliver at least 100 leads per month`, `rate lead to mql`,
 # `rate sql to won` (a lead with a `won` event).

@@ -8,9 +8,9 @@ without weights shares its leads among all the team's reps and leaves nobody out
 
 from __future__ import annotations
 
-from sla_dsl import codes
-from sla_dsl import model as m
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 
 
 def check_rotation(policy: m.Policy, reporter: Reporter) -> None:

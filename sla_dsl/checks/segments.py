@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sla_dsl import codes
-from sla_dsl import model as m
 from sla_dsl.checks.names import has_unbounded_names
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 
 MOST_ATOMS = 14
 

@@ -7,9 +7,9 @@ same moment, and never comes at all for a clause with no deadline (`threshold`, 
 
 from __future__ import annotations
 
-from sla_dsl import codes
-from sla_dsl import model as m
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
 
 _NO_DEADLINE = frozenset({"threshold", "spacing"})
 

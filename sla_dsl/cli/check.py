@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, ArgumentParser, checked, sources
-from sla_dsl.diagnostics import render_github, render_json, render_sarif, render_text
+from sla_dsl.diagnostics.diagnostic import render_github, render_json, render_sarif, render_text
 from sla_dsl.policy_file import CheckedPolicy
 
 

@@ -11,11 +11,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sla_dsl import codes
-from sla_dsl.diagnostics import Diagnostic, render_text
-from sla_dsl.model import Policy
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Diagnostic, render_text
+from sla_dsl.language.model import Policy
+from sla_dsl.language.source import Source, decode_policy, read_bounded, read_policy
 from sla_dsl.policy_file import CheckedPolicy, check_source
-from sla_dsl.source import Source, decode_policy, read_bounded, read_policy
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 

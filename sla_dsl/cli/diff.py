@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, checked, progress, write_file
-from sla_dsl.diagnostics import Diagnostic, render_text
-from sla_dsl.model import Policy
-from sla_dsl.source import (
+from sla_dsl.diagnostics.diagnostic import Diagnostic, render_text
+from sla_dsl.language.model import Policy
+from sla_dsl.language.source import (
     MAX_POLICY_BYTES,
     Source,
     decode_policy,

@@ -18,7 +18,7 @@ from sla_dsl.cli.common import (
     write_file,
 )
 from sla_dsl.history import History
-from sla_dsl.model import Policy
+from sla_dsl.language.model import Policy
 
 
 def _write(text: str, output: str | None, verb: str) -> int:

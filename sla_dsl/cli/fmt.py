@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, sources
-from sla_dsl.diagnostics import Diagnostic, render_text
+from sla_dsl.diagnostics.diagnostic import Diagnostic, render_text
+from sla_dsl.language.source import Source
 from sla_dsl.policy_file import format_source
-from sla_dsl.source import Source
 
 
 def _format_one(item: Source | Diagnostic, args: argparse.Namespace) -> tuple[bool, bool]:

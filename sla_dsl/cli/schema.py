@@ -6,7 +6,7 @@ import argparse
 import json
 
 from sla_dsl.cli.common import EXIT_OK
-from sla_dsl.model import Policy
+from sla_dsl.language.model import Policy
 
 
 def policy_schema() -> dict:

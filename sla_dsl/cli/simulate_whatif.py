@@ -12,7 +12,7 @@ import json
 import sys
 
 from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE
-from sla_dsl.model import Policy
+from sla_dsl.language.model import Policy
 from sla_dsl.progress import ProgressBar
 
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sla_dsl import model as m
 from sla_dsl.conditions import UNIT_DAYS, ConditionEvaluator
-from sla_dsl.patterns import compile_pattern, matches
+from sla_dsl.language import model as m
+from sla_dsl.language.patterns import compile_pattern, matches
 
 MOST_LEADS = 20_000
 MOST_ANSWERS = 1_000_000

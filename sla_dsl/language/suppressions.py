@@ -21,10 +21,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sla_dsl import codes
-from sla_dsl.diagnostics import Diagnostic
-from sla_dsl.model import Span
-from sla_dsl.parser import Comment
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Diagnostic
+from sla_dsl.language.model import Span
+from sla_dsl.language.parser import Comment
 
 _MARK = re.compile(r"#\s*sla\s*:", re.IGNORECASE)
 _FORM = re.compile(

@@ -12,11 +12,11 @@ import re
 
 from lark import Token, Tree
 
-from sla_dsl import codes
-from sla_dsl import model as m
-from sla_dsl.diagnostics import Reporter
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.history import FIRST_DAY, LAST_DAY
-from sla_dsl.parser import grammar_text
+from sla_dsl.language import model as m
+from sla_dsl.language.parser import grammar_text
 
 _UNESCAPE = re.compile(r'\\(["\\])')
 

@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sla_dsl import github_annotations, sarif
-from sla_dsl.codes import Code, all_codes
-from sla_dsl.model import Span
+from sla_dsl.diagnostics import github, sarif
+from sla_dsl.diagnostics.codes import Code, all_codes
+from sla_dsl.language.model import Span
 
 Severity = Literal["error", "warning"]
 
@@ -129,7 +129,7 @@ def render_github(diagnostic: Diagnostic) -> str:
     span = diagnostic.span
     message = diagnostic.message + (f"\nhelp: {diagnostic.help}" if diagnostic.help else "")
     message += "".join(f"\nnote: {note}" for note in diagnostic.notes)  # W503's example lead
-    return github_annotations.annotation(
+    return github.annotation(
         "error" if diagnostic.severity == "error" else "warning", diagnostic.path, message,
         title=diagnostic.code.code, line=span.line if span else None,
         column=span.column if span else None, end_line=span.end_line if span else None,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sla_dsl import model as m
-from sla_dsl.parser import Comment
+from sla_dsl.language import model as m
+from sla_dsl.language.parser import Comment
 
 INDENT = "  "
 

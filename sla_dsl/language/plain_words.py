@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from sla_dsl import model as m
+from sla_dsl.language import model as m
 
 ACRONYMS = frozenset({
     "mql", "sql", "mqls", "sqls", "mdr", "mdrs", "sdr", "sdrs", "smb", "emea", "apac", "amer",

@@ -8,8 +8,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
-from sla_dsl import codes
-from sla_dsl.diagnostics import Diagnostic
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Diagnostic
 
 # A real agreement is a few KiB; 256 KiB is dozens of times the largest seen, and keeps the
 # slowest `sla check` of a file at the limit to seconds (docs/limits.md has the figures).

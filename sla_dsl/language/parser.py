@@ -19,10 +19,11 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from sla_dsl import __version__, codes, grammar
-from sla_dsl.diagnostics import Reporter
-from sla_dsl.model import Span
-from sla_dsl.source import Source
+from sla_dsl import __version__, grammar
+from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language.model import Span
+from sla_dsl.language.source import Source
 
 GRAMMAR_FILE = "sla.lark"
 MAX_SYNTAX_ERRORS = 100
