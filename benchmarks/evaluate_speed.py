@@ -13,9 +13,9 @@ run warms the next one's caches; the phases are timed inside the child.
     python benchmarks/evaluate_speed.py [--leads 1000000] [--repeat 3] [--dir DIR] [--fresh]
     python benchmarks/evaluate_speed.py --leads 100000 --profile   # cProfile of one CSV run
 
-The history comes from `sla_dsl.synthetic.generate`, in chunks of leads (one call for a million
-leads would hold several GB of object arrays), and is written once to DIR (default: a folder in
-the system's temp dir) as CSV (ISO 8601 UTC, `Z`) and Parquet; later runs reuse the files.
+The history comes from `sla_dsl.history.synthetic.generate`, in chunks of leads (one call for a
+million leads would hold several GB of object arrays), and is written once to DIR (default: a folder
+in the system's temp dir) as CSV (ISO 8601 UTC, `Z`) and Parquet; later runs reuse the files.
 DuckDB is a benchmark-only dependency: `pip install duckdb`.
 """
 
@@ -84,7 +84,7 @@ def write_history(csv_path: Path, parquet_path: Path, leads: int, seed: int) -> 
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
-    from sla_dsl.synthetic import generate
+    from sla_dsl.history.synthetic import generate
 
     width = max(7, len(str(leads - 1)))
     csv_tmp, parquet_tmp = (p.with_name(p.name + ".partial") for p in (csv_path, parquet_path))
@@ -108,7 +108,7 @@ def write_history(csv_path: Path, parquet_path: Path, leads: int, seed: int) -> 
             parquet = pa.table({"lead_id": pa.array(renamed), "at": at, **text})
             csv = parquet.set_column(1, "at", _iso_utc(at))
             if csv_writer is None:
-                # Quoted only where needed, as `sla_dsl.synthetic.write_csv` writes: Arrow
+                # Quoted only where needed, as `sla_dsl.history.synthetic.write_csv` writes: Arrow
                 # quotes every string with "needed", and the header even with "none" (which
                 # raises on a value that would need quotes), so the header is written here.
                 csv_file.write((",".join(names) + "\n").encode())
@@ -158,8 +158,8 @@ def job_ours(history: str, policy_path: str) -> dict:
     import numpy as np
 
     from sla_dsl import report
-    from sla_dsl.evaluation import NONE, evaluate, fields_needed
-    from sla_dsl.history_io import load_history
+    from sla_dsl.evaluation.replay import NONE, evaluate, fields_needed
+    from sla_dsl.history.read import load_history
     from sla_dsl.language.source import read_policy
     from sla_dsl.policy_file import check_source
 

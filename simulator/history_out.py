@@ -1,7 +1,7 @@
 """A replication as a lead history in the evaluator's event format.
 
-The simulator counts its clauses by handing this history to `sla_dsl.evaluation.evaluate`, the
-one home of what met and breached mean; `--emit-history` writes the same events as CSV (the
+The simulator counts its clauses by handing this history to `sla_dsl.evaluation.replay.evaluate`,
+the one home of what met and breached mean; `--emit-history` writes the same events as CSV (the
 format `sla schema history` describes), so `sla evaluate` on the file gives the same counts.
 Events are whole seconds (the model's times are), and none is after the horizon: what the
 model has not simulated is not in the log.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sla_dsl.history import EVENT_CODE, NO_ACTOR, History
-from sla_dsl.synthetic import write_csv
+from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
+from sla_dsl.history.synthetic import write_csv
 
 
 @dataclass
@@ -61,7 +61,7 @@ class EventLog:
 
 def write_history(history: History, path: Path) -> None:
     """The history as CSV in the evaluator's canonical columns (UTC times with `Z`)."""
-    from sla_dsl.history import EVENTS
+    from sla_dsl.history.columns import EVENTS
 
     names = np.array(EVENTS, dtype=object)
     actor = np.where(history.actor == NO_ACTOR, "",

@@ -33,8 +33,8 @@ from sla_dsl.simulator.arrivals import lead_fields
 from sla_dsl.simulator.routing import Block, Roster, classify
 from sla_dsl.simulator.witnesses import candidate_values
 
-from sla_dsl.conditions import ConditionEvaluator
-from sla_dsl.evaluation import acting_names, assign_blocks, handoff_levels
+from sla_dsl.evaluation.conditions import ConditionEvaluator
+from sla_dsl.evaluation.replay import acting_names, assign_blocks, handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.scenario import Scenario
 

@@ -25,8 +25,8 @@ from sla_dsl.simulator.passes import (
 from sla_dsl.simulator.routing import classify
 from sla_dsl.simulator.second_pass import hand_on
 
-from sla_dsl.consequences import all_actions, strike_counts
-from sla_dsl.evaluation import (
+from sla_dsl.evaluation.consequences import all_actions, strike_counts
+from sla_dsl.evaluation.replay import (
     BREACHED,
     MET,
     NONE,
@@ -35,7 +35,7 @@ from sla_dsl.evaluation import (
     Evaluation,
     evaluate,
 )
-from sla_dsl.history import NO_ACTOR
+from sla_dsl.history.columns import NO_ACTOR
 from sla_dsl.language import model as m
 
 _WEEK = 7 * 86_400.0

@@ -2,8 +2,8 @@
 
 The block comes from the evaluator's own rule (`evaluation.assign_blocks`: the first
 segment a lead matches, then the first block whose target it meets), run over the policy's
-definitions with `sla_dsl.conditions`, so a simulated lead and the same lead read back from an
-emitted history are classified the same way. Reps are dealt by `assign round robin` (weights
+definitions with `sla_dsl.evaluation.conditions`, so a simulated lead and the same lead read back
+from an emitted history are classified the same way. Reps are dealt by `assign round robin` (weights
 by smooth weighted round robin; a rep at the `cap` is skipped, and when every rep is at the
 cap the lead waits for the next period), or go to the `assign to` owner; a block without an
 `assign` line is worked from its team's shared queue by whichever rep is free first.
@@ -17,8 +17,8 @@ import numpy as np
 from sla_dsl.simulator.clock import US
 
 from sla_dsl.business_time import ZoneOffsets
-from sla_dsl.conditions import ConditionEvaluator
-from sla_dsl.evaluation import assign_blocks, handoff_levels
+from sla_dsl.evaluation.conditions import ConditionEvaluator
+from sla_dsl.evaluation.replay import assign_blocks, handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.scenario import Scenario
 

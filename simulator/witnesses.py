@@ -17,7 +17,7 @@ import re
 import numpy as np
 from sla_dsl.simulator.routing import NotSimulated, classify_fields
 
-from sla_dsl.conditions import ConditionEvaluator, fields_used
+from sla_dsl.evaluation.conditions import ConditionEvaluator, fields_used
 from sla_dsl.language import model as m
 
 _TRIES = 8192

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.evaluation import NONE, Evaluation
-from sla_dsl.history import EVENT_CODE, NO_ACTOR
+from sla_dsl.evaluation.replay import NONE, Evaluation
+from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR
 from sla_dsl.language import model as m
 from sla_dsl.periods import local_dates, period_starts
 

@@ -32,9 +32,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.conditions import UNIT_DAYS
-from sla_dsl.evaluation import NONE, Evaluation
-from sla_dsl.history import EVENT_CODE, History, local_time
+from sla_dsl.evaluation.conditions import UNIT_DAYS
+from sla_dsl.evaluation.replay import NONE, Evaluation
+from sla_dsl.history.columns import EVENT_CODE, History, local_time
 from sla_dsl.language import model as m
 
 ROUNDING = (

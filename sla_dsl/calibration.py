@@ -27,9 +27,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from scipy import stats
 
-from sla_dsl.evaluation import NONE, Evaluation, evaluate
+from sla_dsl.evaluation.replay import NONE, Evaluation, evaluate
 from sla_dsl.fitting import Fit, fit_all
-from sla_dsl.history import EVENT_CODE, NO_ACTOR, History
+from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m
 
 HOUR_US = 3_600_000_000

@@ -17,13 +17,20 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.consequences import period_start
-from sla_dsl.evaluation import BREACHED, NONE, STATUS_NAMES, Evaluation, evaluate, fields_needed
-from sla_dsl.history import History
-from sla_dsl.history_io import load_history
+from sla_dsl.evaluation.consequences import period_start
+from sla_dsl.evaluation.replay import (
+    BREACHED,
+    NONE,
+    STATUS_NAMES,
+    Evaluation,
+    evaluate,
+    fields_needed,
+)
+from sla_dsl.history.columns import History
+from sla_dsl.history.mapping import Mapping
+from sla_dsl.history.read import load_history
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
-from sla_dsl.mapping import Mapping
 from sla_dsl.periods import lead_values, local_dates, period_starts
 from sla_dsl.report import document
 

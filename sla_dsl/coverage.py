@@ -13,7 +13,7 @@ So, for the volumes counted by the day a lead came in:
 
 Revenue is dated by the win, so a revenue period is covered by events of any kind. Which leads
 are judged at all (the agreement's `effective ... until ...`) is decided in
-`sla_dsl.evaluation.placement`; this module reports it.
+`sla_dsl.evaluation.replay.placement`; this module reports it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.evaluation import AFTER, BEFORE, IN_PERIOD, Evaluation
-from sla_dsl.history import EVENT_CODE, EVENTS, local_time
+from sla_dsl.evaluation.replay import AFTER, BEFORE, IN_PERIOD, Evaluation
+from sla_dsl.history.columns import EVENT_CODE, EVENTS, local_time
 
 FULL, PARTIAL, NO_DATA = "full", "partial", "none"
 _QUARTER_HOUR = 15 * 60 * 1_000_000  # every zone's offset is a whole number of these

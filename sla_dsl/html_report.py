@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
 from sla_dsl import coverage
-from sla_dsl.conditions import UNIT_DAYS
-from sla_dsl.history import Reject
+from sla_dsl.evaluation.conditions import UNIT_DAYS
+from sla_dsl.history.columns import Reject
 from sla_dsl.language import model as m
 from sla_dsl.periods import period_end
 from sla_dsl.report import (

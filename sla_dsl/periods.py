@@ -21,10 +21,10 @@ import numpy as np
 from sla_dsl import coverage
 from sla_dsl.attribution import Attribution, attribute, party_credit
 from sla_dsl.business_time import calendar_for, open_time_between_many
-from sla_dsl.conditions import UNIT_DAYS, ConditionEvaluator
-from sla_dsl.consequences import period_start
-from sla_dsl.evaluation import MET, NONE, ClauseResult, Evaluation
-from sla_dsl.history import EVENT_CODE, local_time
+from sla_dsl.evaluation.conditions import UNIT_DAYS, ConditionEvaluator
+from sla_dsl.evaluation.consequences import period_start
+from sla_dsl.evaluation.replay import MET, NONE, ClauseResult, Evaluation
+from sla_dsl.history.columns import EVENT_CODE, local_time
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import counted, header_line, item_line
 from sla_dsl.language.formatter import metric as metric_text

@@ -214,7 +214,7 @@ class Case:
     policy_path: Path
     policy: m.Policy
     zone: ZoneInfo
-    history: object  # sla_dsl.history.History (imported lazily: numpy, pyarrow)
+    history: object  # sla_dsl.history.columns.History (imported lazily: numpy, pyarrow)
     as_of: int | None
     expect: list[ClauseExpectation]
     consequences: list[ConsequenceExpectation]
@@ -334,7 +334,7 @@ class _Reader:
             return _resolve_wall(_micros(dt.datetime(value.year, value.month, value.day,
                                                      tzinfo=dt.UTC)), zone)
         if isinstance(value, str):
-            from sla_dsl.history_io import parse_time
+            from sla_dsl.history.read import parse_time
 
             parsed = parse_time(value)
             if isinstance(parsed, tuple):
@@ -352,7 +352,7 @@ class _Reader:
     # ------------------------------------------------------------ the history
 
     def history(self, document: dict, zone: ZoneInfo):
-        from sla_dsl.history_io import HistoryError, history_from_rows, load_history
+        from sla_dsl.history.read import HistoryError, history_from_rows, load_history
 
         has_events, has_files = "events" in document, "history" in document
         if has_events == has_files:
@@ -692,8 +692,8 @@ def load_case(path: Path, policies: Policies) -> Case:
 
 def show_time(value: int | str | None, zone: ZoneInfo) -> str:
     """A time as a person compares it: local, to the minute unless seconds matter."""
-    from sla_dsl.evaluation import NONE, STOPPED
-    from sla_dsl.history import local_time
+    from sla_dsl.evaluation.replay import NONE, STOPPED
+    from sla_dsl.history.columns import local_time
 
     if value is None or value == NO_TIME or value in (NONE, STOPPED):
         return NO_TIME
@@ -722,8 +722,8 @@ class _Verdicts:
 
 
 def _verdicts(case: Case) -> _Verdicts:
-    from sla_dsl.consequences import all_actions
-    from sla_dsl.evaluation import STATUS_NAMES, evaluate
+    from sla_dsl.evaluation.consequences import all_actions
+    from sla_dsl.evaluation.replay import STATUS_NAMES, evaluate
 
     evaluation = evaluate(case.policy, case.history, case.as_of)
     ids = [str(lead) for lead in case.history.lead_ids]
@@ -787,7 +787,7 @@ def _wrong_handoff(lead: str, expected: str, said: _Verdicts, line: int | None) 
 
 
 def _same_time(expected: int | str, actual: int | None) -> bool:
-    from sla_dsl.evaluation import NONE, STOPPED
+    from sla_dsl.evaluation.replay import NONE, STOPPED
 
     if expected == NO_TIME:
         return actual is None or actual in (NONE, STOPPED)

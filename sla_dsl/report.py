@@ -13,8 +13,8 @@ import numpy as np
 
 from sla_dsl import assignments, coverage, revenue
 from sla_dsl.business_time import wall_readings
-from sla_dsl.consequences import Actions, all_actions, strike_counts
-from sla_dsl.evaluation import (
+from sla_dsl.evaluation.consequences import Actions, all_actions, strike_counts
+from sla_dsl.evaluation.replay import (
     BREACHED,
     MET,
     NONE,
@@ -23,7 +23,7 @@ from sla_dsl.evaluation import (
     STOPPED,
     Evaluation,
 )
-from sla_dsl.history import local_time
+from sla_dsl.history.columns import local_time
 from sla_dsl.language.formatter import item_line
 from sla_dsl.periods import PeriodMeasures, TriggerCheck, local_dates, period_starts, triggers
 

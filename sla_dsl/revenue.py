@@ -33,9 +33,9 @@ from sla_dsl.attribution import (
     party_credit,
     rollup,
 )
-from sla_dsl.consequences import period_start
-from sla_dsl.evaluation import Evaluation
-from sla_dsl.history import EVENT_CODE, local_time
+from sla_dsl.evaluation.consequences import period_start
+from sla_dsl.evaluation.replay import Evaluation
+from sla_dsl.history.columns import EVENT_CODE, local_time
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration, money
 from sla_dsl.periods import local_dates, period_end

@@ -1038,8 +1038,8 @@ SLA = ("import sys; from sla_dsl.cli import main; sys.exit(main(sys.argv[1:]))",
 # Modules a forked child would otherwise import again for every case.
 PRELOAD = (
     "sla_dsl.cli",
-    "sla_dsl.evaluation",
-    "sla_dsl.history_io",
+    "sla_dsl.evaluation.replay",
+    "sla_dsl.history.read",
     "sla_dsl.report",
     "sla_dsl.html_report",
     "sla_dsl.language.formatter",

@@ -1,4 +1,4 @@
-"""A slow, independent reference for `sla_dsl.evaluation`: a plain loop per lead per event.
+"""A slow, independent reference for `sla_dsl.evaluation.replay`: a plain loop per lead per event.
 
 It exists only to be compared with the vectorised evaluator (see
 `tests/test_evaluation_reference.py`), so it shares nothing with it but the parsed `Policy` and
@@ -44,7 +44,7 @@ import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sla_dsl.history import EVENTS, History
+from sla_dsl.history.columns import EVENTS, History
 from sla_dsl.language import model as m
 
 SECOND = 1_000_000

@@ -22,9 +22,9 @@ from sla_dsl.attribution import (
     weights_by_deal,
 )
 from sla_dsl.cli import main
-from sla_dsl.evaluation import evaluate, fields_needed
-from sla_dsl.history_io import load_history
-from sla_dsl.mapping import load_mapping
+from sla_dsl.evaluation.replay import evaluate, fields_needed
+from sla_dsl.history.mapping import load_mapping
+from sla_dsl.history.read import load_history
 from sla_dsl.policy_file import check_text
 from sla_dsl.report import document, render_text
 
@@ -343,7 +343,7 @@ def new_breed(tmp_path_factory) -> dict:
 
 
 def test_new_breed_history_is_what_the_generator_makes(tmp_path):
-    from sla_dsl.synthetic import main as generate
+    from sla_dsl.history.synthetic import main as generate
 
     out = tmp_path / "history.csv"
     assert generate(["--profile", "new-breed", "--leads", "600", "--out", str(out)]) == 0

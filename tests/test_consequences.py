@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from sla_dsl import report
-from sla_dsl.evaluation import evaluate
+from sla_dsl.evaluation.replay import evaluate
 from sla_dsl.policy_file import check_text
 
 from .test_evaluation import at, history, us

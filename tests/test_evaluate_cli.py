@@ -157,7 +157,7 @@ def test_full_olist_data_end_to_end(capsys):
 
 
 def test_the_example_history_is_what_the_generator_makes(tmp_path):
-    from sla_dsl.synthetic import main as generate
+    from sla_dsl.history.synthetic import main as generate
 
     out = tmp_path / "history.csv"
     assert generate(["--leads", "400", "--start", "2026-01-05", "--days", "90",
@@ -187,7 +187,7 @@ def test_bulk_timestamps_read_like_single_ones():
 
     import numpy as np
 
-    from sla_dsl.evaluation import NONE, STOPPED
+    from sla_dsl.evaluation.replay import NONE, STOPPED
     from sla_dsl.report import _iso, iso_many
 
     zone = ZoneInfo("America/New_York")
@@ -219,8 +219,8 @@ def test_speed_in_business_hours_counts_only_open_time():
     import numpy as np
 
     from sla_dsl.business_time import calendar_for
-    from sla_dsl.evaluation import NONE, evaluate
-    from sla_dsl.history_io import load_history
+    from sla_dsl.evaluation.replay import NONE, evaluate
+    from sla_dsl.history.read import load_history
     from sla_dsl.periods import PeriodMeasures
     from sla_dsl.policy_file import load_policy
 

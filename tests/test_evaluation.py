@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from sla_dsl.evaluation import BREACHED, MET, NONE, PENDING, evaluate
-from sla_dsl.history import EVENT_CODE, History
+from sla_dsl.evaluation.replay import BREACHED, MET, NONE, PENDING, evaluate
+from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.policy_file import check_text
 
 NY = ZoneInfo("America/New_York")

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from sla_dsl.evaluation import NONE, STATUS_NAMES, evaluate
-from sla_dsl.history import EVENT_CODE, History
+from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, evaluate
+from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.policy_file import check_text
 from tests.reference_evaluator import (
     MINUTE,

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_dsl import history_io
 from sla_dsl.business_time import BusinessCalendar
-from sla_dsl.history import EVENT_CODE, EVENTS, NO_ACTOR, History, HistoryError
-from sla_dsl.history_io import event_schema, load_history, parse_time, write_rejects
+from sla_dsl.history import read
+from sla_dsl.history.columns import EVENT_CODE, EVENTS, NO_ACTOR, History, HistoryError
+from sla_dsl.history.read import event_schema, load_history, parse_time, write_rejects
 
 HISTORIES = Path(__file__).resolve().parent / "fixtures" / "histories"
 AMS = "Europe/Amsterdam"
@@ -269,8 +269,8 @@ def test_jsonl_fast_and_slow_paths_agree(tmp_path):
             and '"lead_id": 42' not in line]
     path = tmp_path / "good.jsonl"
     path.write_text("\n".join(good) + "\n")
-    fast = history_io._read_jsonl(path)
-    slow = history_io._read_jsonl_slowly(path, path.read_bytes())
+    fast = read._read_jsonl(path)
+    slow = read._read_jsonl_slowly(path, path.read_bytes())
     assert fast.table.num_rows == slow.table.num_rows == len(good)
 
     def rows(read):
@@ -422,7 +422,7 @@ def test_vectorised_times_match_the_reference(items, zone):
 
 
 def _check_against_reference(texts: list[str], zone: str, calendar: BusinessCalendar) -> None:
-    values, ok = history_io._parse_times(pa.chunked_array([pa.array(texts)]), ZoneInfo(zone))
+    values, ok = read._parse_times(pa.chunked_array([pa.array(texts)]), ZoneInfo(zone))
     for text, value, good in zip(texts, values, ok, strict=True):
         reference = parse_time(text)
         if isinstance(reference, str):
@@ -449,7 +449,7 @@ def test_vectorised_parser_on_tricky_texts(repeat):
     """`_parse_texts` (what chunks Arrow refuses go through) against `parse_time`."""
     texts = TRICKY * repeat
     calendar = BusinessCalendar.always_open(AMS)
-    values, ok = history_io._parse_times(pa.chunked_array([pa.array(texts)]), ZoneInfo(AMS))
+    values, ok = read._parse_times(pa.chunked_array([pa.array(texts)]), ZoneInfo(AMS))
     for text, value, good in zip(texts, values, ok, strict=True):
         reference = parse_time(text) if text is not None else "missing"
         assert good == (not isinstance(reference, str)), text

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from sla_dsl.cli import main
-from sla_dsl.conditions import ConditionEvaluator
-from sla_dsl.history_io import load_history
+from sla_dsl.evaluation.conditions import ConditionEvaluator
+from sla_dsl.history.read import load_history
 from sla_dsl.policy_file import load_policy
 
 from .conftest import ROOT
@@ -188,7 +188,7 @@ def test_a_mapped_export_dated_far_away_is_rejected(tmp_path):
     (tmp_path / "olist_marketing_qualified_leads_dataset.csv").write_text("\n".join(lines))
     for name in ["mapping.toml", "olist_closed_deals_dataset.csv"]:
         (tmp_path / name).write_bytes((source / name).read_bytes())
-    from sla_dsl.mapping import load_mapping
+    from sla_dsl.history.mapping import load_mapping
 
     history = load_history([], timezone="UTC", mapping=load_mapping(tmp_path / "mapping.toml"))
     mqls = [r for r in history.rejects if r.source.endswith("leads_dataset.csv")]
@@ -406,7 +406,7 @@ def test_an_emitted_history_reads_back_the_same_with_formulas_in_it(tmp_path):
     as the history it was written from, and `-5` stays a number."""
     from sla_dsl.simulator.history_out import write_history
 
-    from sla_dsl.synthetic import write_csv
+    from sla_dsl.history.synthetic import write_csv
 
     titles = [*FORMULAS, "'=already quoted", "'plain quote", "-5", 'a,b "c"\nd']
     extra = _csv_lines([_example_row(f"Q{i}", "created", t, "-5") for i, t in enumerate(titles)])
@@ -435,7 +435,7 @@ def test_quote_prefix_round_trips_every_text():
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from sla_dsl.csv_cells import neutralised, restored
+    from sla_dsl.history.csv_cells import neutralised, restored
 
     @given(st.text(alphabet=st.sampled_from(list("'=+-@\t\r 1.e5aZ,\"")), max_size=8))
     def round_trip(text):

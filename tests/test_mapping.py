@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sla_dsl.history import EVENT_CODE, EVENTS, NO_ACTOR
-from sla_dsl.history_io import load_history
-from sla_dsl.mapping import Mapping, MappingError, load_mapping, parse_mapping
+from sla_dsl.history.columns import EVENT_CODE, EVENTS, NO_ACTOR
+from sla_dsl.history.mapping import Mapping, MappingError, load_mapping, parse_mapping
+from sla_dsl.history.read import load_history
 
 from .conftest import OLIST_FULL, ROOT
 
@@ -285,7 +285,7 @@ def test_olist_full_dataset():
 
 
 def test_module_docstring_example_is_a_valid_mapping(tmp_path):
-    import sla_dsl.mapping as module
+    import sla_dsl.history.mapping as module
 
     doc = module.__doc__
     block = doc[doc.index("    [[source]]"):doc.index("A source is an event log")]

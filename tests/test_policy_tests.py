@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sla_dsl.cli import main
-from sla_dsl.history_io import history_from_rows, load_history
+from sla_dsl.history.read import history_from_rows, load_history
 from sla_dsl.policy_tests import (
     Policies,
     coverage,

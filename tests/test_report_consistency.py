@@ -7,8 +7,8 @@ held against the rows of the tables under it, counted independently: the clause 
 commitment periods, the revenue-goal periods, the triggers, the strikes, the latest breaches, in
 the text, in the JSON and in the page. It runs on every shipped example (each policy with its
 shipped history; Olist through both its mappings), on the generated histories of the project's
-own generators (`sla_dsl.synthetic`, both profiles) for the policies that ship no history, and
-on generated histories drawn by hypothesis.
+own generators (`sla_dsl.history.synthetic`, both profiles) for the policies that ship no history,
+and on generated histories drawn by hypothesis.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from hypothesis import strategies as st
 
 from sla_dsl import html_report, report
 from sla_dsl.cli import main
-from sla_dsl.evaluation import BREACHED, MET, evaluate, fields_needed
-from sla_dsl.history import EVENT_CODE
-from sla_dsl.history_io import load_history
+from sla_dsl.evaluation.replay import BREACHED, MET, evaluate, fields_needed
+from sla_dsl.history.columns import EVENT_CODE
+from sla_dsl.history.read import load_history
+from sla_dsl.history.synthetic import generate, write_csv
+from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
 from sla_dsl.policy_file import check_text as check_policy_text
 from sla_dsl.policy_file import load_policy
-from sla_dsl.synthetic import generate, write_csv
-from sla_dsl.synthetic_new_breed import generate as generate_new_breed
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"

@@ -9,8 +9,8 @@ import pytest
 from sla_dsl.simulator import simulate
 
 from sla_dsl.cli import main
-from sla_dsl.evaluation import BREACHED, MET, PENDING, evaluate, fields_needed
-from sla_dsl.history_io import load_history
+from sla_dsl.evaluation.replay import BREACHED, MET, PENDING, evaluate, fields_needed
+from sla_dsl.history.read import load_history
 from sla_dsl.language.source import read_policy
 from sla_dsl.policy_file import check_source
 from sla_dsl.scenario import load_scenario

@@ -17,8 +17,8 @@ from sla_dsl.simulator.outcomes import Decay
 from sla_dsl.simulator.passes import Drawn, deal_leads, work_leads
 from sla_dsl.simulator.replication import event_log
 
-from sla_dsl.evaluation import MET, evaluate
-from sla_dsl.history import EVENTS
+from sla_dsl.evaluation.replay import MET, evaluate
+from sla_dsl.history.columns import EVENTS
 from sla_dsl.language.source import read_policy
 from sla_dsl.policy_file import check_source, check_text
 from sla_dsl.scenario import ScenarioError, load_scenario, parse_scenario

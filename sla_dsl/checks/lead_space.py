@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sla_dsl.conditions import UNIT_DAYS, ConditionEvaluator
+from sla_dsl.evaluation.conditions import UNIT_DAYS, ConditionEvaluator
 from sla_dsl.language import model as m
 from sla_dsl.language.patterns import compile_pattern, matches
 

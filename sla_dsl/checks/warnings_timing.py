@@ -1,7 +1,7 @@
 """`warn at P%` is meant to come before anyone acts on a breach. It fires when P% of the
 clause's allowed time has passed; escalations and reassignments fire at the breach or a
-duration after it (see `sla_dsl/consequences.py`). So a warning comes too late when it is due
-at the breach itself (100%) while an escalation or reassignment without `after` fires at that
+duration after it (see `sla_dsl/evaluation/consequences.py`). So a warning comes too late when it is
+due at the breach itself (100%) while an escalation or reassignment without `after` fires at that
 same moment, and never comes at all for a clause with no deadline (`threshold`, `spacing`).
 """
 

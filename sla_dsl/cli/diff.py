@@ -133,8 +133,8 @@ def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
     """Both versions replayed over the history; None after saying why it could not be read."""
     from sla_dsl import change_impact
     from sla_dsl.cli.evaluate import AS_OF_HELP, as_of_instant
-    from sla_dsl.history_io import HistoryError
-    from sla_dsl.mapping import load_mapping
+    from sla_dsl.history.mapping import load_mapping
+    from sla_dsl.history.read import HistoryError
 
     try:
         as_of = as_of_instant(args.as_of, new.timezone or "UTC")

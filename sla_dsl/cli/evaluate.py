@@ -20,7 +20,7 @@ def as_of_instant(text: str | None, timezone: str) -> int | None:
     from zoneinfo import ZoneInfo
 
     from sla_dsl.business_time import to_us
-    from sla_dsl.history import SUPPORTED_TIMES, in_supported_range
+    from sla_dsl.history.columns import SUPPORTED_TIMES, in_supported_range
 
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -40,9 +40,9 @@ AS_OF_HELP = "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-
 def run(args: argparse.Namespace) -> int:
     # numpy and pyarrow are imported here, so that `sla check` in CI does not wait for them
     from sla_dsl import report
-    from sla_dsl.evaluation import BREACHED, evaluate, fields_needed
-    from sla_dsl.history_io import HistoryError, load_history, write_rejects
-    from sla_dsl.mapping import load_mapping
+    from sla_dsl.evaluation.replay import BREACHED, evaluate, fields_needed
+    from sla_dsl.history.mapping import load_mapping
+    from sla_dsl.history.read import HistoryError, load_history, write_rejects
 
     policy = policy_or_none(args.policy, "evaluated")
     if policy is None:
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 def _page(doc: dict, policy, history, as_of: int) -> str:
     """The HTML report, with the clock audit of each lead among its latest breaches."""
     from sla_dsl import html_report
-    from sla_dsl.clock_audit import audit_texts
+    from sla_dsl.evaluation.clock_audit import audit_texts
 
     breached = [row["lead_id"] for row in doc["summary"]["latest_breaches"]]
     return html_report.render(doc, rejects=history.rejects,

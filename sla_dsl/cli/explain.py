@@ -17,7 +17,7 @@ from sla_dsl.cli.common import (
     progress,
     write_file,
 )
-from sla_dsl.history import History
+from sla_dsl.history.columns import History
 from sla_dsl.language.model import Policy
 
 
@@ -46,7 +46,7 @@ def explain_lead(args: argparse.Namespace, policy: Policy, history: History,
                  as_of: int | None) -> tuple[str, bool] | int:
     """`sla evaluate --explain LEAD_ID`: the clock audit instead of the report, as its text and
     whether a clock is breached; or the exit code of a usage error."""
-    from sla_dsl.clock_audit import UnknownLead, audit_lead, document, render_text
+    from sla_dsl.evaluation.clock_audit import UnknownLead, audit_lead, document, render_text
 
     if getattr(args, "html", None):
         print("sla evaluate: --html writes the report of every lead, --explain one lead's "

@@ -17,7 +17,7 @@ def policy_schema() -> dict:
 
 
 def history_schema() -> dict:
-    from sla_dsl.history_io import event_schema
+    from sla_dsl.history.read import event_schema
 
     return event_schema()
 

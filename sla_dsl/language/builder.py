@@ -14,7 +14,7 @@ from lark import Token, Tree
 
 from sla_dsl.diagnostics import codes
 from sla_dsl.diagnostics.diagnostic import Reporter
-from sla_dsl.history import FIRST_DAY, LAST_DAY
+from sla_dsl.history.columns import FIRST_DAY, LAST_DAY
 from sla_dsl.language import model as m
 from sla_dsl.language.parser import grammar_text
 

@@ -4,10 +4,10 @@ Used for the shipped example (a quarter of Company X), for the benchmarks (a mil
 and by tests that need volume. Leads arrive on weekdays in office hours, are scored and handed
 off, and reps work them at their own pace, so some leads breach their clocks and some do not.
 
-    python -m sla_dsl.synthetic --leads 400 --start 2026-01-05 --days 90 --out history.csv
-    python -m sla_dsl.synthetic --profile new-breed --leads 600 --out history.csv
+    python -m sla_dsl.history.synthetic --leads 400 --start 2026-01-05 --days 90 --out history.csv
+    python -m sla_dsl.history.synthetic --profile new-breed --leads 600 --out history.csv
 
-`--profile new-breed` (`sla_dsl.synthetic_new_breed`) adds marketing touchpoints for
+`--profile new-breed` (`sla_dsl.history.synthetic_new_breed`) adds marketing touchpoints for
 attribution: `engaged` events with their campaign and channel.
 """
 
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.csv_cells import write_csv_rows
+from sla_dsl.history.csv_cells import write_csv_rows
 
 TITLES = np.array(["CEO", "CFO", "VP Sales", "Head of Marketing", "Director of IT",
                    "Marketing Manager", "Sales Lead", "Operations Specialist", "Analyst",
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.profile == "new-breed":
-        from sla_dsl.synthetic_new_breed import generate as generate_new_breed
+        from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
 
         columns = generate_new_breed(args.leads, args.start, args.days, args.timezone, args.seed)
     else:

@@ -39,8 +39,8 @@ from sla_dsl.business_time import (
     deadlines,
     open_time_between_many,
 )
-from sla_dsl.conditions import ConditionEvaluator, fields_used
-from sla_dsl.history import EVENT_CODE, NO_ACTOR, History
+from sla_dsl.evaluation.conditions import ConditionEvaluator, fields_used
+from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m
 
 NONE = np.iinfo(np.int64).min

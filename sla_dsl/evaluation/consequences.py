@@ -21,8 +21,8 @@ from sla_dsl.business_time import (
     deadlines,
     open_time_between_many,
 )
-from sla_dsl.evaluation import BREACHED, NONE, STOPPED, ClauseResult, Evaluation
-from sla_dsl.history import local_time
+from sla_dsl.evaluation.replay import BREACHED, NONE, STOPPED, ClauseResult, Evaluation
+from sla_dsl.history.columns import local_time
 from sla_dsl.language import model as m
 
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl.business_time import BusinessCalendar, calendar_for
-from sla_dsl.evaluation import (
+from sla_dsl.evaluation.replay import (
     BEFORE,
     IN_PERIOD,
     NONE,
@@ -34,7 +34,7 @@ from sla_dsl.evaluation import (
     Replay,
     evaluate,
 )
-from sla_dsl.history import EVENT_CODE, EVENTS, NO_ACTOR, History, local_time
+from sla_dsl.history.columns import EVENT_CODE, EVENTS, NO_ACTOR, History, local_time
 from sla_dsl.language import model as m
 from sla_dsl.language import plain_words as say
 from sla_dsl.language.formatter import expr as expr_text

@@ -58,8 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sla_dsl.business_time import ZoneOffsets
-from sla_dsl.csv_cells import QUOTED_PATTERN, restored, write_csv_rows
-from sla_dsl.history import (
+from sla_dsl.history.columns import (
     EARLIEST_US,
     EVENT_CODE,
     EVENTS,
@@ -71,7 +70,8 @@ from sla_dsl.history import (
     SourceStats,
     local_time,
 )
-from sla_dsl.mapping import Mapping, SourceSpec, format_of
+from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored, write_csv_rows
+from sla_dsl.history.mapping import Mapping, SourceSpec, format_of
 
 __all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time",
            "write_rejects"]

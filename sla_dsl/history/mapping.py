@@ -40,7 +40,7 @@ A source is an event log unless it has [source.events]. In a wide export each no
 cell is one record; a row with no date at all is one record, rejected. Names of sources default
 to their file's stem.
 
-This module parses and checks the file itself; `sla_dsl.history_io` reads the data with it.
+This module parses and checks the file itself; `sla_dsl.history.read` reads the data with it.
 Every mistake becomes a `MappingError` that names the file, the key and the fix.
 """
 
@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sla_dsl.history import EVENTS, HistoryError
+from sla_dsl.history.columns import EVENTS, HistoryError
 
 __all__ = [
     "FORMATS",

@@ -7,7 +7,7 @@ MDR calls until connected and books a discovery call; an inbound advisor runs it
 proposal, and closes some of the deals with a last touch at the win (the seed's "closer"). Names
 of reps are the ones `policies/new-breed.sla` lists; marketers and campaigns are made up.
 
-    python -m sla_dsl.synthetic --profile new-breed --leads 600 --out history.csv
+    python -m sla_dsl.history.synthetic --profile new-breed --leads 600 --out history.csv
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.synthetic import office_hours_arrivals
+from sla_dsl.history.synthetic import office_hours_arrivals
 
 TITLES = np.array(["CMO", "VP Marketing", "Head of Sales", "CEO", "Founder", "Director of Sales",
                    "Marketing Manager", "Analyst", "Sales Operations Specialist", "Student"])
