@@ -157,11 +157,11 @@ def job_ours(history: str, policy_path: str) -> dict:
     clock, cpu_clock = time.perf_counter(), time.process_time()
     import numpy as np
 
-    from sla_dsl import report
     from sla_dsl.evaluation.replay import NONE, evaluate, fields_needed
     from sla_dsl.history.read import load_history
     from sla_dsl.language.source import read_policy
     from sla_dsl.policy_file import check_source
+    from sla_dsl.reports import document as report
 
     phases, cpu, peaks = {}, {}, {}
 

@@ -1,8 +1,8 @@
 """How long `sla plan`'s first-touch estimate takes on each shipped scenario, in CPU seconds.
 
 Target: well under a second a handoff. The estimate solves each queue of reps through the
-scenario's days (`sla_dsl.first_touch_plan`); the figure is the median of `--repeat` runs after
-one warm-up (imports and caches), per scenario and per handoff with a first touch.
+scenario's days (`sla_dsl.planning.first_touch_plan`); the figure is the median of `--repeat` runs
+after one warm-up (imports and caches), per scenario and per handoff with a first touch.
 
     python benchmarks/plan_speed.py [--repeat 5]
 """
@@ -16,9 +16,9 @@ import statistics
 import time
 from pathlib import Path
 
-from sla_dsl.planning import first_touch_estimates
+from sla_dsl.planning.funnel import first_touch_estimates
+from sla_dsl.planning.scenario import load_scenario
 from sla_dsl.policy_file import load_policy
-from sla_dsl.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ("inbound-desk", "company-x", "new-breed")

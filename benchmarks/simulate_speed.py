@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from sla_dsl.simulator import simulate
 
+    from sla_dsl.planning.scenario import parse_scenario
     from sla_dsl.policy_file import check_text
-    from sla_dsl.scenario import parse_scenario
 
     policy = check_text(POLICY).policy
     scenario = parse_scenario(SCENARIO.format(rate=f"{args.leads / 365:.4f}"))

@@ -13,7 +13,7 @@ from sla_dsl.simulator.clock import US
 from sla_dsl.simulator.draws import field_values
 
 from sla_dsl.business_time import ZoneOffsets
-from sla_dsl.scenario import Scenario
+from sla_dsl.planning.scenario import Scenario
 
 _DAY_US = 86_400 * US
 _HOUR_US = 3_600 * US

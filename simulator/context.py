@@ -24,8 +24,8 @@ from sla_dsl.business_time import (
     to_timedelta,
 )
 from sla_dsl.language import model as m
-from sla_dsl.planning import goal_plans
-from sla_dsl.scenario import Scenario, WorkTime, first_day
+from sla_dsl.planning.funnel import goal_plans
+from sla_dsl.planning.scenario import Scenario, WorkTime, first_day
 
 _SLACK = 3600.0  # a wall-clock day spacing may be an hour longer across DST
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from sla_dsl.scenario import FieldDraw, WorkTime
+from sla_dsl.planning.scenario import FieldDraw, WorkTime
 
 
 def lognormal_parameters(mean: float, sd: float) -> tuple[float, float]:

@@ -36,7 +36,7 @@ from sla_dsl.simulator.witnesses import candidate_values
 from sla_dsl.evaluation.conditions import ConditionEvaluator
 from sla_dsl.evaluation.replay import acting_names, assign_blocks, handoff_levels
 from sla_dsl.language import model as m
-from sla_dsl.scenario import Scenario
+from sla_dsl.planning.scenario import Scenario
 
 _COMBOS = 1024  # candidate field values tried for the second level
 _SAMPLE = 32  # drawn leads the candidates are scored on (a scenario with [arrivals.fields])

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from sla_dsl.simulator.draws import amounts
 
-from sla_dsl.scenario import Outcomes, WorkTime, hours
+from sla_dsl.planning.scenario import Outcomes, WorkTime, hours
 
 PRESETS: dict[str, tuple[tuple[float, float], ...]] = {
     "hbr-2011": ((1.0, 1.0), (2.0, 1 / 7), (24.0, 1 / 60)),

@@ -20,7 +20,7 @@ from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.evaluation.conditions import ConditionEvaluator
 from sla_dsl.evaluation.replay import assign_blocks, handoff_levels
 from sla_dsl.language import model as m
-from sla_dsl.scenario import Scenario
+from sla_dsl.planning.scenario import Scenario
 
 _DAY_US = 86_400 * US
 

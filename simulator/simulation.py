@@ -21,8 +21,8 @@ from sla_dsl.simulator.outcomes import Decay, decays_to_run
 from sla_dsl.simulator.replication import block_shares, replicate_once, stage_counted
 
 from sla_dsl.language import model as m
-from sla_dsl.planning import goal_plans
-from sla_dsl.scenario import Scenario
+from sla_dsl.planning.funnel import goal_plans
+from sla_dsl.planning.scenario import Scenario
 
 _CONTEXT: Context | None = None
 

@@ -97,8 +97,8 @@ def erlang_start(policy: m.Policy, scenario_path: Path | str, handoff: m.Handoff
     """The smallest team `sla plan`'s estimate (its queue through the scenario's days) says
     meets the target on average, found by doubling then halving, as the search below does;
     1 when it cannot say (a scenario the planner does not read)."""
-    from sla_dsl.planning import first_touch_estimates
-    from sla_dsl.scenario import load_scenario
+    from sla_dsl.planning.funnel import first_touch_estimates
+    from sla_dsl.planning.scenario import load_scenario
 
     def meets(reps: int) -> bool | None:
         try:

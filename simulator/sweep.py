@@ -131,7 +131,7 @@ def overrides_for(raw: dict, point: dict[str, int | float]) -> dict[str, object]
 
 
 def read_raw(path: Path | str) -> dict:
-    from sla_dsl.scenario import read_scenario_text, read_toml
+    from sla_dsl.planning.scenario import read_scenario_text, read_toml
 
     return read_toml(read_scenario_text(path), path)
 
@@ -151,7 +151,7 @@ def run_point(policy: m.Policy, scenario_path: Path | str, raw: dict,
               on_replication: Callable[[], None] | None = None) -> Point:
     """One point of a sweep. A point the model refuses (an overloaded team) is a row with a
     note, not the end of the sweep: where the team stops coping is the answer sought."""
-    from sla_dsl.scenario import load_scenario
+    from sla_dsl.planning.scenario import load_scenario
 
     scenario = load_scenario(scenario_path, overrides_for(raw, values))
     try:
@@ -166,7 +166,7 @@ def run_point(policy: m.Policy, scenario_path: Path | str, raw: dict,
 def runs_per_replication(scenario_path: Path | str) -> int:
     """How many model runs one replication makes: one per decay preset the scenario asks
     for (`both`, the default, runs two), so that a progress bar counts to its real end."""
-    from sla_dsl.scenario import load_scenario
+    from sla_dsl.planning.scenario import load_scenario
 
     outcomes = getattr(load_scenario(scenario_path), "outcomes", None)
     return 2 if getattr(outcomes, "decay", None) == "both" else 1
@@ -175,7 +175,7 @@ def runs_per_replication(scenario_path: Path | str) -> int:
 def check_points(scenario_path: Path | str, sweeps: list[Sweep]) -> None:
     """Read the scenario at every point of the grid, so that a value out of a key's range is
     refused before the first point runs (ScenarioError names the key and its range)."""
-    from sla_dsl.scenario import load_scenario
+    from sla_dsl.planning.scenario import load_scenario
 
     raw = read_raw(scenario_path)
     for values in grid(sweeps):

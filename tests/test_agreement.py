@@ -12,11 +12,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from sla_dsl.agreement import Table, agreement, render_html, render_markdown, trigger_words
 from sla_dsl.cli import main
 from sla_dsl.language.plain_words import Conditions, calendar_words
-from sla_dsl.planning import goal_plans
+from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.policy_file import check_text, load_policy
+from sla_dsl.reports.agreement import Table, agreement, render_html, render_markdown, trigger_words
 
 from .conftest import FIXTURES, POLICIES
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
-from sla_dsl.assignments import assignment_summaries, render_text
 from sla_dsl.evaluation.replay import evaluate
 from sla_dsl.history.read import history_from_rows, load_history
+from sla_dsl.measures.assignments import assignment_summaries, render_text
 from sla_dsl.policy_file import check_text, load_policy
 
 from .conftest import ROOT

@@ -11,7 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_dsl.attribution import (
+from sla_dsl.cli import main
+from sla_dsl.evaluation.replay import evaluate, fields_needed
+from sla_dsl.history.mapping import load_mapping
+from sla_dsl.history.read import load_history
+from sla_dsl.measures.attribution import (
     amount_problem,
     attribute,
     marketing_party,
@@ -21,12 +25,8 @@ from sla_dsl.attribution import (
     to_cents,
     weights_by_deal,
 )
-from sla_dsl.cli import main
-from sla_dsl.evaluation.replay import evaluate, fields_needed
-from sla_dsl.history.mapping import load_mapping
-from sla_dsl.history.read import load_history
 from sla_dsl.policy_file import check_text
-from sla_dsl.report import document, render_text
+from sla_dsl.reports.document import document, render_text
 
 from .conftest import OLIST_FULL, ROOT
 

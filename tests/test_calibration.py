@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from sla_dsl.calibration import local_parts
 from sla_dsl.cli import main
-from sla_dsl.fitting import fit_all
+from sla_dsl.planning.calibration import local_parts
+from sla_dsl.planning.fitting import fit_all
 
 from .conftest import OLIST_FULL, ROOT
 
@@ -43,7 +43,7 @@ def _olist_days(mqls: Path) -> list[dt.date]:
 def _expected_by_weekday(scenario: dict, first: dt.date, days: int) -> list[float]:
     """What the written scenario expects per weekday over the history's days: rate x the
     weekday's profile x the month's factor, day by day."""
-    from sla_dsl.scenario import per_hour
+    from sla_dsl.planning.scenario import per_hour
 
     arrivals = scenario["arrivals"]
     rate = per_hour(arrivals["rate"])
@@ -80,7 +80,7 @@ def test_olist_excerpt(tmp_path, capsys):
                                         "--mapping", str(OLIST / "mapping.toml"))
     _check_olist(scenario, report, OLIST / "olist_marketing_qualified_leads_dataset.csv",
                  OLIST / "olist_closed_deals_dataset.csv")
-    from sla_dsl.scenario import load_scenario
+    from sla_dsl.planning.scenario import load_scenario
 
     loaded = load_scenario(path)
     assert loaded.teams == {"sales": 12} and loaded.start == dt.date(2017, 7, 6)
@@ -138,7 +138,7 @@ def test_company_x_deal_size_and_mix(company_x):
 
 
 def test_company_x_scenario_loads_and_keeps_the_history_arrivals(company_x):
-    from sla_dsl.scenario import load_scenario
+    from sla_dsl.planning.scenario import load_scenario
 
     scenario, path = company_x
     loaded = load_scenario(path)
@@ -160,7 +160,7 @@ def test_company_x_scenario_loads_and_keeps_the_history_arrivals(company_x):
 def test_company_x_response_fit_is_the_scenarios_reaction_delay(company_x):
     """The handoff-to-first-attempt delays the history shows, fitted, become `work.response`,
     which the simulator reads: the calibrated scenario carries the history's slowness."""
-    from sla_dsl.scenario import load_scenario
+    from sla_dsl.planning.scenario import load_scenario
 
     scenario, path = company_x
     rows = _company_x_rows()
@@ -259,7 +259,7 @@ def test_fits_pick_the_family_that_made_the_sample():
 
 
 def test_fits_are_written_as_the_scenario_reads_them():
-    from sla_dsl.scenario import parse_distribution
+    from sla_dsl.planning.scenario import parse_distribution
 
     rng = np.random.default_rng(2)
     for sample in (rng.lognormal(-1.5, 0.6, 500), rng.exponential(30, 500),
@@ -276,8 +276,8 @@ def test_simulating_the_calibrated_olist_scenario_gives_back_its_months(tmp_path
     """The loop closed: history -> calibrate -> simulate -> the history's leads per month."""
     from sla_dsl.simulator import simulate
 
+    from sla_dsl.planning.scenario import load_scenario
     from sla_dsl.policy_file import load_policy
-    from sla_dsl.scenario import load_scenario
 
     _, _, path = _calibrate(tmp_path, capsys, "--policy", str(ROOT / "policies" / "olist.sla"),
                             "--mapping", str(OLIST / "mapping.toml"))

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from sla_dsl import change_impact as ci
+from sla_dsl.ci import change_impact as ci
 from sla_dsl.cli import main
 from sla_dsl.policy_file import check_text, load_policy
 

@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 
-from sla_dsl import report
 from sla_dsl.evaluation.replay import evaluate
 from sla_dsl.policy_file import check_text
+from sla_dsl.reports import document as report
 
 from .test_evaluation import at, history, us
 

@@ -17,8 +17,8 @@ from sla_dsl.cli import main
 from sla_dsl.evaluation.replay import AFTER, BEFORE, IN_PERIOD, evaluate, fields_needed
 from sla_dsl.history.read import load_history
 from sla_dsl.policy_file import check_text
-from sla_dsl.report import document, render_text
-from sla_dsl.svg_charts import Series, line_chart
+from sla_dsl.reports.document import document, render_text
+from sla_dsl.reports.svg_charts import Series, line_chart
 
 from .conftest import OLIST_FULL, ROOT
 

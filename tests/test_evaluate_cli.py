@@ -188,7 +188,7 @@ def test_bulk_timestamps_read_like_single_ones():
     import numpy as np
 
     from sla_dsl.evaluation.replay import NONE, STOPPED
-    from sla_dsl.report import _iso, iso_many
+    from sla_dsl.reports.document import _iso, iso_many
 
     zone = ZoneInfo("America/New_York")
     # around both 2026 changes, with and without microseconds, and the no-time markers
@@ -221,7 +221,7 @@ def test_speed_in_business_hours_counts_only_open_time():
     from sla_dsl.business_time import calendar_for
     from sla_dsl.evaluation.replay import NONE, evaluate
     from sla_dsl.history.read import load_history
-    from sla_dsl.periods import PeriodMeasures
+    from sla_dsl.measures.period_measures import PeriodMeasures
     from sla_dsl.policy_file import load_policy
 
     policy = load_policy(ROOT / "policies" / "company-x.sla")

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from sla_dsl import html_report
 from sla_dsl.cli import main
+from sla_dsl.cli.stage_progress import StageProgress
 from sla_dsl.history.columns import Reject
-from sla_dsl.stage_progress import StageProgress
-from sla_dsl.svg_charts import Series, line_chart, nice_ticks
+from sla_dsl.reports import html as html_report
+from sla_dsl.reports.svg_charts import Series, line_chart, nice_ticks
 from tests.browser import Browser, chromium, colour_variety, png_pixels
 
 ROOT = Path(__file__).resolve().parent.parent

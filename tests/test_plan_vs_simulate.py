@@ -1,6 +1,6 @@
 """`sla plan` and `sla simulate` give one answer to "can we hold it?".
 
-The planner's first-touch estimate (`sla_dsl.first_touch_plan`, a queue solved through the
+The planner's first-touch estimate (`sla_dsl.planning.first_touch_plan`, a queue solved through the
 scenario's days) must lie inside the simulator's 95% interval, or within 3 points of it, on the
 shipped policies and scenarios and on calendars of every shape: around the clock, an office
 day, a split shift. Erlang C, which the planner used before, said 100% on the office calendars
@@ -14,10 +14,10 @@ from __future__ import annotations
 import pytest
 from sla_dsl.simulator import simulate
 
-from sla_dsl.planning import first_touch_estimates
+from sla_dsl.planning.funnel import first_touch_estimates
+from sla_dsl.planning.queueing import service_level
+from sla_dsl.planning.scenario import load_scenario, parse_scenario
 from sla_dsl.policy_file import check_text, load_policy
-from sla_dsl.queueing import service_level
-from sla_dsl.scenario import load_scenario, parse_scenario
 
 from .conftest import FIXTURES, ROOT
 

@@ -8,10 +8,10 @@ import math
 import pytest
 
 from sla_dsl.cli import main
-from sla_dsl.planning import goal_plans, plan_document, render_plan
+from sla_dsl.planning.funnel import goal_plans, plan_document, render_plan
+from sla_dsl.planning.queueing import erlang_b, erlang_c, mean_wait, servers_for, service_level
+from sla_dsl.planning.scenario import load_scenario
 from sla_dsl.policy_file import check_text, load_policy
-from sla_dsl.queueing import erlang_b, erlang_c, mean_wait, servers_for, service_level
-from sla_dsl.scenario import load_scenario
 
 from .conftest import ROOT
 
@@ -75,7 +75,7 @@ SCENARIO = ROOT / "examples" / "scenarios" / "inbound-desk.toml"
 
 
 def test_the_documented_scenario_keys_work_as_written():
-    from sla_dsl.scenario import load_scenario
+    from sla_dsl.planning.scenario import load_scenario
 
     scenario = load_scenario(SCENARIO)
     assert (scenario.horizon_hours, scenario.arrivals_per_hour) == (90 * 24, 5)
@@ -92,7 +92,7 @@ def test_the_documented_scenario_keys_work_as_written():
     ('[arrivals]\nrate = "1 per hour"\nteams = 3\n', "arrivals.teams"),
 ])
 def test_scenario_mistakes_name_the_key(text, key):
-    from sla_dsl.scenario import ScenarioError, parse_scenario
+    from sla_dsl.planning.scenario import ScenarioError, parse_scenario
 
     with pytest.raises(ScenarioError, match=f": {key}: "):
         parse_scenario(text, "s.toml")
@@ -102,8 +102,8 @@ def test_an_office_calendar_piles_the_night_up_for_the_morning():
     """The inbound desk is open mon-fri 08:00-18:00. 5 leads an hour around the clock is 3.3
     reps' worth of work in the open hours for 5 reps: Erlang C called that 100% within 4
     business hours, but the weekend's 300 leads are waiting on Monday morning."""
-    from sla_dsl.planning import first_touch_estimates
-    from sla_dsl.scenario import parse_scenario
+    from sla_dsl.planning.funnel import first_touch_estimates
+    from sla_dsl.planning.scenario import parse_scenario
 
     policy = load_policy(ROOT / "policies" / "inbound-desk.sla")
     [row] = first_touch_estimates(policy, load_scenario(SCENARIO))
@@ -122,8 +122,8 @@ def test_an_office_calendar_piles_the_night_up_for_the_morning():
 def test_around_the_clock_the_estimate_is_erlang_c():
     """Without a calendar and with a steady rate, the queue settles into Erlang C's steady
     state within the first hours: the 21 days' estimate is the textbook figure."""
-    from sla_dsl.planning import first_touch_estimates
-    from sla_dsl.scenario import parse_scenario
+    from sla_dsl.planning.funnel import first_touch_estimates
+    from sla_dsl.planning.scenario import parse_scenario
 
     policy = load_policy(ROOT / "tests" / "fixtures" / "simulation" / "desk.sla")
     scenario = parse_scenario('horizon = "21 days"\n[arrivals]\nrate = "20 per hour"\n'
@@ -248,7 +248,7 @@ def test_one_reps_steadier_touches_end_sooner():
     on average when touches are exponential, half of one when they all take 12 minutes."""
     import numpy as np
 
-    from sla_dsl.queueing import reached_within, wait_behind
+    from sla_dsl.planning.queueing import reached_within, wait_behind
 
     ahead = np.arange(4)  # leads in the queue when it arrives: 1 is the one being touched
     exponential = reached_within(ahead, 1, 5.0, 0.15, True)

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
+from sla_dsl.ci.policy_diff import diff_policies
 from sla_dsl.cli import main
-from sla_dsl.policy_diff import diff_policies
 from sla_dsl.policy_file import check_text, load_policy
 
 from .conftest import FIXTURES, ROOT

@@ -10,9 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sla_dsl.cli import main
-from sla_dsl.history.read import history_from_rows, load_history
-from sla_dsl.policy_tests import (
+from sla_dsl.ci.policy_tests import (
     Policies,
     coverage,
     default_policy,
@@ -20,7 +18,9 @@ from sla_dsl.policy_tests import (
     run_case,
     run_cases,
 )
-from sla_dsl.toml_lines import TomlLines
+from sla_dsl.ci.toml_lines import TomlLines
+from sla_dsl.cli import main
+from sla_dsl.history.read import history_from_rows, load_history
 from tests.conftest import ROOT
 
 POLICIES = ROOT / "policies"

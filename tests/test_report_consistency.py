@@ -25,7 +25,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla_dsl import html_report, report
 from sla_dsl.cli import main
 from sla_dsl.evaluation.replay import BREACHED, MET, evaluate, fields_needed
 from sla_dsl.history.columns import EVENT_CODE
@@ -34,6 +33,8 @@ from sla_dsl.history.synthetic import generate, write_csv
 from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
 from sla_dsl.policy_file import check_text as check_policy_text
 from sla_dsl.policy_file import load_policy
+from sla_dsl.reports import document as report
+from sla_dsl.reports import html as html_report
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -176,7 +177,7 @@ def read_sentences(sentences: list[str]) -> dict:
 
 # ============================================================================ the checks
 
-# a period's state as the text words it (sla_dsl.coverage.verdict)
+# a period's state as the text words it (sla_dsl.measures.coverage.verdict)
 _STATE = (r"(missed, in grace|missed|in progress(?:, partial data)?|partial data, not judged|"
           r"no data|met)")
 

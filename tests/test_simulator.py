@@ -23,9 +23,9 @@ from sla_dsl.simulator.context import build
 
 from sla_dsl.cli import main
 from sla_dsl.language.source import read_policy
+from sla_dsl.planning.queueing import mean_wait, service_level
+from sla_dsl.planning.scenario import parse_scenario
 from sla_dsl.policy_file import check_source, check_text
-from sla_dsl.queueing import mean_wait, service_level
-from sla_dsl.scenario import parse_scenario
 
 from .conftest import FIXTURES, ROOT
 

@@ -12,8 +12,8 @@ from sla_dsl.cli import main
 from sla_dsl.evaluation.replay import BREACHED, MET, PENDING, evaluate, fields_needed
 from sla_dsl.history.read import load_history
 from sla_dsl.language.source import read_policy
+from sla_dsl.planning.scenario import load_scenario
 from sla_dsl.policy_file import check_source
-from sla_dsl.scenario import load_scenario
 
 from .conftest import ROOT
 

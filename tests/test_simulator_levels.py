@@ -20,8 +20,8 @@ from sla_dsl.simulator.replication import event_log
 from sla_dsl.evaluation.replay import MET, evaluate
 from sla_dsl.history.columns import EVENTS
 from sla_dsl.language.source import read_policy
+from sla_dsl.planning.scenario import ScenarioError, load_scenario, parse_scenario
 from sla_dsl.policy_file import check_source, check_text
-from sla_dsl.scenario import ScenarioError, load_scenario, parse_scenario
 
 from .conftest import ROOT
 from .test_simulator_history import _evaluated_counts

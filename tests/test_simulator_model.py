@@ -20,8 +20,8 @@ from sla_dsl.simulator.routing import blocks_of, deal
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.cli import main
 from sla_dsl.language.source import read_policy
+from sla_dsl.planning.scenario import ScenarioError, load_scenario, parse_scenario
 from sla_dsl.policy_file import check_source
-from sla_dsl.scenario import ScenarioError, load_scenario, parse_scenario
 
 from .conftest import ROOT
 
@@ -309,7 +309,7 @@ def test_a_fixed_owner_works_every_lead_alone_on_the_policys_calendar(tmp_path):
 
 def test_the_whole_model_agrees_with_erlang_c_on_the_textbook_desk():
     # c = 5 reps, 20 leads an hour at 12 minutes: A = 4 Erlangs; a 3-minute first touch
-    from sla_dsl.queueing import mean_wait, service_level
+    from sla_dsl.planning.queueing import mean_wait, service_level
 
     from .conftest import FIXTURES
 

@@ -114,7 +114,7 @@ def test_an_overloaded_point_is_a_row_not_the_end(reps_sweep):
 def test_each_point_is_the_plain_simulation_with_the_same_seed(desk, week, reps_sweep):
     from sla_dsl.simulator import simulate
 
-    from sla_dsl.scenario import load_scenario
+    from sla_dsl.planning.scenario import load_scenario
 
     alone = simulate(desk, load_scenario(week, {"team.sales.reps": 6}), 3, 7)
     assert reps_sweep["points"][2]["clauses"] == [
@@ -203,7 +203,7 @@ def test_the_progress_bar_counts_every_model_run_to_its_end(desk, week):
 
     from sla_dsl.simulator.sweep import runs_per_replication
 
-    from sla_dsl.progress import ProgressBar
+    from sla_dsl.cli.progress import ProgressBar
 
     sweeps = [parse_sweep("team.sales.reps=4,6")]
     total = 2 * 2 * runs_per_replication(week)

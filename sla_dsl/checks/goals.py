@@ -7,8 +7,8 @@ line of the party, counted with the most periods a year can hold (53 weeks, 366 
 the goal counted with the fewest (52 weeks, 365 days). A warning then means that even the most
 generous reading of the promise falls short (W505).
 
-The other way round, W511 (`sla_dsl.planning.lead_count_gaps`, which `sla plan` prints too): a
-lead-count commitment far from what the arithmetic needs, more or fewer, points at the line
+The other way round, W511 (`sla_dsl.planning.funnel.lead_count_gaps`, which `sla plan` prints too):
+a lead-count commitment far from what the arithmetic needs, more or fewer, points at the line
 that was set on other figures.
 """
 
@@ -19,7 +19,7 @@ import math
 from sla_dsl.diagnostics import codes
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
-from sla_dsl.planning import DISAGREEMENT, GoalPlan, goal_plans, lead_count_gaps
+from sla_dsl.planning.funnel import DISAGREEMENT, GoalPlan, goal_plans, lead_count_gaps
 
 _FEWEST_PER_YEAR = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}
 _MOST_PER_YEAR = {"day": 366, "week": 53, "month": 12, "quarter": 4, "year": 1}

@@ -10,11 +10,11 @@ from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, progress, wr
 
 
 def run(args: argparse.Namespace) -> int:
-    from sla_dsl.calibration import CalibrationError, calibrate
-    from sla_dsl.calibration_output import calibration_dict, render_report, scenario_toml
     from sla_dsl.evaluation.replay import fields_needed
     from sla_dsl.history.mapping import load_mapping
     from sla_dsl.history.read import HistoryError, load_history
+    from sla_dsl.planning.calibration import CalibrationError, calibrate
+    from sla_dsl.planning.calibration_output import calibration_dict, render_report, scenario_toml
 
     if not args.history and not args.mapping:
         print("sla calibrate: no history given\n  help: --history FILE..., or --mapping TOML "

@@ -84,8 +84,8 @@ def load_version(spec: str) -> Policy | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sla_dsl import diff_report
-    from sla_dsl.policy_diff import diff_policies
+    from sla_dsl.ci import diff_report
+    from sla_dsl.ci.policy_diff import diff_policies
 
     replaying = bool(args.history or args.mapping)
     if args.fail_on_more_breaches is not None and not replaying:
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
     """Both versions replayed over the history; None after saying why it could not be read."""
-    from sla_dsl import change_impact
+    from sla_dsl.ci import change_impact
     from sla_dsl.cli.evaluate import AS_OF_HELP, as_of_instant
     from sla_dsl.history.mapping import load_mapping
     from sla_dsl.history.read import HistoryError

@@ -7,7 +7,7 @@ import json
 import sys
 
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, write_file
-from sla_dsl.stage_progress import StageProgress
+from sla_dsl.cli.stage_progress import StageProgress
 
 
 def as_of_instant(text: str | None, timezone: str) -> int | None:
@@ -39,10 +39,10 @@ AS_OF_HELP = "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-
 
 def run(args: argparse.Namespace) -> int:
     # numpy and pyarrow are imported here, so that `sla check` in CI does not wait for them
-    from sla_dsl import report
     from sla_dsl.evaluation.replay import BREACHED, evaluate, fields_needed
     from sla_dsl.history.mapping import load_mapping
     from sla_dsl.history.read import HistoryError, load_history, write_rejects
+    from sla_dsl.reports import document as report
 
     policy = policy_or_none(args.policy, "evaluated")
     if policy is None:
@@ -112,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _page(doc: dict, policy, history, as_of: int) -> str:
     """The HTML report, with the clock audit of each lead among its latest breaches."""
-    from sla_dsl import html_report
     from sla_dsl.evaluation.clock_audit import audit_texts
+    from sla_dsl.reports import html as html_report
 
     breached = [row["lead_id"] for row in doc["summary"]["latest_breaches"]]
     return html_report.render(doc, rejects=history.rejects,

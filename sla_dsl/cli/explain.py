@@ -32,7 +32,7 @@ def _write(text: str, output: str | None, verb: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sla_dsl.agreement import agreement, render_html, render_markdown
+    from sla_dsl.reports.agreement import agreement, render_html, render_markdown
 
     policy = policy_or_none(args.policy, "explained")
     if policy is None:

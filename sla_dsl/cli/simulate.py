@@ -9,11 +9,11 @@ from pathlib import Path
 
 from sla_dsl.cli import simulate_whatif
 from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none
-from sla_dsl.progress import ProgressBar
+from sla_dsl.cli.progress import ProgressBar
 
 
 def run(args: argparse.Namespace) -> int:
-    from sla_dsl.scenario import ScenarioError, load_scenario
+    from sla_dsl.planning.scenario import ScenarioError, load_scenario
     from sla_dsl.simulator import NotSimulated, simulate
     from sla_dsl.simulator.render import render_text
 

@@ -24,8 +24,8 @@ def _percent(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     # numpy and pyarrow come in with the evaluator: only when there are cases to run
-    from sla_dsl import policy_test_reports as reports
-    from sla_dsl.policy_tests import Policies, coverage, find_cases, run_case
+    from sla_dsl.ci import policy_test_reports as reports
+    from sla_dsl.ci.policy_tests import Policies, coverage, find_cases, run_case
 
     found = find_cases(args.paths)
     for problem in found.problems:

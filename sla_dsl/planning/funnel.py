@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 from sla_dsl.business_time import BusinessCalendar, calendar_for
 from sla_dsl.language import model as m
-from sla_dsl.scenario import Scenario, first_day
+from sla_dsl.planning.scenario import Scenario, first_day
 
 
 @dataclass
@@ -163,9 +163,9 @@ def workload(policy: m.Policy, plans: list[GoalPlan], scenario: Scenario | None,
 def first_touch_estimates(policy: m.Policy, scenario: Scenario,
                           start: dt.date | None = None) -> list[dict]:
     """First-touch attainment per handoff over the scenario's horizon from `start` (else the
-    scenario's first day): the time-varying queue of `sla_dsl.first_touch_plan`, which has
+    scenario's first day): the time-varying queue of `sla_dsl.planning.first_touch_plan`, which has
     the night's and the weekend's leads waiting at the opening and the blocks that share reps."""
-    from sla_dsl.first_touch_plan import first_touch_rows
+    from sla_dsl.planning.first_touch_plan import first_touch_rows
 
     return first_touch_rows(policy, scenario, start or first_day(policy, scenario)[0])
 

@@ -1,11 +1,11 @@
 """The evaluation as one self-contained HTML page a sales and a marketing manager open offline.
 
-It is a third view of the document `sla_dsl.report.document` builds (beside the text summary
-and the JSON), so the page never says something the JSON does not; only the rejected rows
+It is a third view of the document `sla_dsl.reports.document.document` builds (beside the text
+summary and the JSON), so the page never says something the JSON does not; only the rejected rows
 (which the document counts but does not list) and the first-touch goal in hours (the policy's
-promise, drawn as a line) come from elsewhere. Charts are inline SVG from `sla_dsl.svg_charts`,
-the stylesheet is inline, and there is no script: the file opens the same on a laptop on a
-plane as on the intranet.
+promise, drawn as a line) come from elsewhere. Charts are inline SVG from
+`sla_dsl.reports.svg_charts`, the stylesheet is inline, and there is no script: the file opens the
+same on a laptop on a plane as on the intranet.
 
 The charts are the ones the seed material asks for: the marketing waterfall (cumulative daily
 goal line against cumulative deliveries, one chart per month and commitment), speed of
@@ -23,20 +23,20 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
-from sla_dsl import coverage
 from sla_dsl.evaluation.conditions import UNIT_DAYS
 from sla_dsl.history.columns import Reject
 from sla_dsl.language import model as m
-from sla_dsl.periods import period_end
-from sla_dsl.report import (
+from sla_dsl.measures import coverage
+from sla_dsl.measures.period_measures import period_end
+from sla_dsl.measures.revenue import goal_reached
+from sla_dsl.reports.document import (
     as_of_why,
     coverage_parts,
     headline,
     miss_sentences,
     trigger_sentence,
 )
-from sla_dsl.revenue import goal_reached
-from sla_dsl.svg_charts import (
+from sla_dsl.reports.svg_charts import (
     Bar,
     Series,
     bar_chart,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from sla_dsl.progress import ProgressBar
+from sla_dsl.cli.progress import ProgressBar
 
 
 class StageProgress:

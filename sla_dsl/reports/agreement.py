@@ -20,10 +20,10 @@ import datetime as dt
 import html
 from dataclasses import dataclass, field
 
-from sla_dsl.attribution import marketing_party
 from sla_dsl.language import model as m
 from sla_dsl.language import plain_words as say
-from sla_dsl.planning import GoalPlan, daily_needs, goal_plans, plan_shares
+from sla_dsl.measures.attribution import marketing_party
+from sla_dsl.planning.funnel import GoalPlan, daily_needs, goal_plans, plan_shares
 
 # ---------------------------------------------------------------- the document as blocks
 

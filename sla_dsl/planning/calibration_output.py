@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 
-from sla_dsl.calibration import WEEKDAYS, Arrivals, Calibration
-from sla_dsl.fitting import Fit, round_figure
+from sla_dsl.planning.calibration import WEEKDAYS, Arrivals, Calibration
+from sla_dsl.planning.fitting import Fit, round_figure
 
 DEFAULT_TOUCH = "exponential 12 minutes"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
+from sla_dsl.ci.policy_tests import CaseResult, Coverage, Problem
 from sla_dsl.diagnostics import github, sarif
-from sla_dsl.policy_tests import CaseResult, Coverage, Problem
 
 _LABEL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
 

@@ -5,8 +5,9 @@ the `cancel when` / `review when` triggers that read them.
 A period is a local calendar period (day, week from Monday, month, quarter, year) in the
 policy's timezone, from the agreement's `effective` date to its `until` date (or the as-of
 time, whichever is first). A period counts as missed only once it has ended by the as-of time,
-and only when the history covers it (`sla_dsl.coverage`: a period no lead came in during has no
-data); the first `grace` periods of the agreement do not count (slack while the numbers settle).
+and only when the history covers it (`sla_dsl.measures.coverage`: a period no lead came in during
+has no data); the first `grace` periods of the agreement do not count (slack while the numbers
+settle).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl import coverage
-from sla_dsl.attribution import Attribution, attribute, party_credit
 from sla_dsl.business_time import calendar_for, open_time_between_many
 from sla_dsl.evaluation.conditions import UNIT_DAYS, ConditionEvaluator
 from sla_dsl.evaluation.consequences import period_start
@@ -29,6 +28,8 @@ from sla_dsl.language import model as m
 from sla_dsl.language.formatter import counted, header_line, item_line
 from sla_dsl.language.formatter import metric as metric_text
 from sla_dsl.language.formatter import trigger as trigger_text
+from sla_dsl.measures import coverage
+from sla_dsl.measures.attribution import Attribution, attribute, party_credit
 
 _US = 1_000_000
 
@@ -336,7 +337,7 @@ class TriggerCheck:
                  stages_now: ConditionEvaluator, goals: list[dict] | None = None) -> None:
         self.measures = measures
         self.commitments = commitments
-        self.goals = goals or []  # `goal revenue` period by period (sla_dsl.revenue)
+        self.goals = goals or []  # `goal revenue` period by period (sla_dsl.measures.revenue)
         self.stages_now = stages_now
         self.readings: list[str] = []
 

@@ -63,7 +63,9 @@ class Coverage:
 
 
 def _covering(evaluation: Evaluation, rows: np.ndarray) -> Coverage:
-    from sla_dsl.periods import local_dates  # periods reads coverage: imported when used
+    from sla_dsl.measures.period_measures import (
+        local_dates,  # periods reads coverage: imported when used
+    )
 
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
     # the local date of a quarter hour is the date of every instant in it: a few thousand

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from sla_dsl.ci.toml_lines import TomlLines, error_line
 from sla_dsl.diagnostics.diagnostic import render_text
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
 from sla_dsl.policy_file import check_file
-from sla_dsl.toml_lines import TomlLines, error_line
 
 STATUSES = ("met", "breached", "pending", "not applicable")
 CONSEQUENCE_STATUSES = ("fired", "scheduled", "none")

@@ -464,7 +464,7 @@ def party_credit(result: Attribution | None, party: str) -> tuple[np.ndarray, np
 
 def deal_records(result: Attribution, evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
     """Each deal with its splits, as plain data for the JSON document and the HTML report."""
-    from sla_dsl.report import iso_many
+    from sla_dsl.reports.document import iso_many
 
     lead_ids = evaluation.history.lead_ids
     won_at = iso_many(result.won_at, zone)

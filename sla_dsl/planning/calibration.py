@@ -9,7 +9,7 @@ segment and the policy's stage definitions as the lead stands at the end); from 
   fitted together (iterative proportional fitting: the Poisson model's maximum likelihood) so
   that the scenario expects exactly the history's count on each weekday, hour and month;
 - the mix of the handed-off leads over the policy's handoff blocks;
-- response (handoff to first touch) and work time as distributions (`sla_dsl.fitting`);
+- response (handoff to first touch) and work time as distributions (`sla_dsl.planning.fitting`);
 - the funnel: connect per attempt, connected -> SQL -> opportunity -> won, deal size, sales cycle;
 - team sizes: the distinct actors who were assigned or touched each team's leads.
 
@@ -28,9 +28,9 @@ import numpy as np
 from scipy import stats
 
 from sla_dsl.evaluation.replay import NONE, Evaluation, evaluate
-from sla_dsl.fitting import Fit, fit_all
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m
+from sla_dsl.planning.fitting import Fit, fit_all
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US

@@ -50,8 +50,8 @@ from sla_dsl.business_time import (
 from sla_dsl.evaluation.replay import handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration as duration_text
-from sla_dsl.queueing import Backlog, reached_within, wait_behind
-from sla_dsl.scenario import Scenario, WorkTime
+from sla_dsl.planning.queueing import Backlog, reached_within, wait_behind
+from sla_dsl.planning.scenario import Scenario, WorkTime
 
 STEP_SECONDS = 1800  # the forward equations' step: half an hour (a quarter changes no figure)
 MOST_LEADS = 512  # the state space's bound per queue (leads waiting or being touched): past

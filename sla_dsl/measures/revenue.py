@@ -1,6 +1,6 @@
 """Revenue as the agreement measures it: the attribution section of an evaluation.
 
-Three views of the won deals, built on `sla_dsl.attribution`'s splits:
+Three views of the won deals, built on `sla_dsl.measures.attribution`'s splits:
 
 - credit per person, team, party, campaign, channel and month of the win;
 - each `goal revenue` period by period: the revenue won against the goal, and each party's
@@ -21,8 +21,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl import coverage
-from sla_dsl.attribution import (
+from sla_dsl.evaluation.consequences import period_start
+from sla_dsl.evaluation.replay import Evaluation
+from sla_dsl.history.columns import EVENT_CODE, local_time
+from sla_dsl.language import model as m
+from sla_dsl.language.formatter import duration, money
+from sla_dsl.measures import coverage
+from sla_dsl.measures.attribution import (
     ROLLUPS,
     ROUNDING,
     TOUCHPOINT_EVENTS,
@@ -33,12 +38,7 @@ from sla_dsl.attribution import (
     party_credit,
     rollup,
 )
-from sla_dsl.evaluation.consequences import period_start
-from sla_dsl.evaluation.replay import Evaluation
-from sla_dsl.history.columns import EVENT_CODE, local_time
-from sla_dsl.language import model as m
-from sla_dsl.language.formatter import duration, money
-from sla_dsl.periods import local_dates, period_end
+from sla_dsl.measures.period_measures import local_dates, period_end
 
 _DAY_US = 86_400 * 1_000_000
 

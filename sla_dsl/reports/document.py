@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl import assignments, coverage, revenue
 from sla_dsl.business_time import wall_readings
 from sla_dsl.evaluation.consequences import Actions, all_actions, strike_counts
 from sla_dsl.evaluation.replay import (
@@ -25,7 +24,14 @@ from sla_dsl.evaluation.replay import (
 )
 from sla_dsl.history.columns import local_time
 from sla_dsl.language.formatter import item_line
-from sla_dsl.periods import PeriodMeasures, TriggerCheck, local_dates, period_starts, triggers
+from sla_dsl.measures import assignments, coverage, revenue
+from sla_dsl.measures.period_measures import (
+    PeriodMeasures,
+    TriggerCheck,
+    local_dates,
+    period_starts,
+    triggers,
+)
 
 FORMAT_VERSION = 1
 

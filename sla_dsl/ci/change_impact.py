@@ -31,8 +31,8 @@ from sla_dsl.history.mapping import Mapping
 from sla_dsl.history.read import load_history
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
-from sla_dsl.periods import lead_values, local_dates, period_starts
-from sla_dsl.report import document
+from sla_dsl.measures.period_measures import lead_values, local_dates, period_starts
+from sla_dsl.reports.document import document
 
 NOT_APPLICABLE = 3
 STATES = (*STATUS_NAMES, "n/a")
