@@ -34,7 +34,7 @@ from sla_dsl.simulator.routing import Block, Roster, classify
 from sla_dsl.simulator.witnesses import candidate_values
 
 from sla_dsl.evaluation.conditions import ConditionEvaluator
-from sla_dsl.evaluation.replay import acting_names, assign_blocks, handoff_levels
+from sla_dsl.evaluation.routing import acting_names, assign_blocks, handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import Scenario
 

@@ -18,7 +18,7 @@ from sla_dsl.simulator.clock import US
 
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.evaluation.conditions import ConditionEvaluator
-from sla_dsl.evaluation.replay import assign_blocks, handoff_levels
+from sla_dsl.evaluation.routing import assign_blocks, handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import Scenario
 

@@ -47,7 +47,7 @@ from sla_dsl.business_time import (
     open_time_between_many,
     to_timedelta,
 )
-from sla_dsl.evaluation.replay import handoff_levels
+from sla_dsl.evaluation.routing import handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration as duration_text
 from sla_dsl.planning.queueing import Backlog, reached_within, wait_behind
