@@ -1,6 +1,6 @@
 """Routing exactly as the policy says: which handoff block takes a lead, and which rep gets it.
 
-The block comes from the evaluator's own rule (`evaluation.assign_blocks`: the first
+The block comes from the evaluator's own rule (`evaluation.routing.assign_blocks`: the first
 segment a lead matches, then the first block whose target it meets), run over the policy's
 definitions with `sla_dsl.evaluation.conditions`, so a simulated lead and the same lead read back
 from an emitted history are classified the same way. Reps are dealt by `assign round robin` (weights
