@@ -92,7 +92,7 @@ def roster(policy: m.Policy, scenario: Scenario, blocks: list[Block]) -> Roster:
                     f"handoff '{block.handoff.label}' is worked by team '{block.team}', which "
                     f"the scenario does not staff: add [team.{block.team}] reps = N")
             size = scenario.teams[block.team]
-            named = _named_reps(blocks, block.team)[:size]
+            named = named_reps(blocks, block.team)[:size]
             names = named + [f"{block.team} {k}" for k in range(len(named) + 1, size + 1)]
         out.teams.append(block.team)
         first = len(out.names)
@@ -102,7 +102,9 @@ def roster(policy: m.Policy, scenario: Scenario, blocks: list[Block]) -> Roster:
     return out
 
 
-def _named_reps(blocks: list[Block], team: str) -> list[str]:
+def named_reps(blocks: list[Block], team: str) -> list[str]:
+    """The reps a team's round-robin blocks name, in the order they first appear: the
+    simulator and `sla plan` both give a team's queues these names before numbered ones."""
     names: list[str] = []
     for block in blocks:
         if block.team == team and isinstance(block.dealt, m.RoundRobin):

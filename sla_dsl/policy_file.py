@@ -124,7 +124,7 @@ def format_source(source: Source) -> tuple[str | None, list[Diagnostic]]:
     return format_policy(policy, comments(source), source.lines), []
 
 
-def _parse(source: Source, reporter: Reporter) -> Policy | None:
+def parse_policy(source: Source, reporter: Reporter) -> Policy | None:
     """The policy if its form is right, for tools that check meaning themselves."""
     policy, damage = _build(source, reporter)
     return policy if damage is None else None

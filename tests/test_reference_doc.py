@@ -8,9 +8,9 @@ import pytest
 
 from sla_dsl.diagnostics import codes
 from sla_dsl.diagnostics.diagnostic import Reporter
-from sla_dsl.language.parser import _STAND_IN_HEADERS, BLOCK_OF_ITEM
+from sla_dsl.language.parser import BLOCK_OF_ITEM, STAND_IN_HEADERS
 from sla_dsl.language.source import Source
-from sla_dsl.policy_file import _parse
+from sla_dsl.policy_file import parse_policy
 
 from .conftest import ROOT
 
@@ -28,7 +28,7 @@ def test_the_reference_has_examples():
 
 
 def _parses(text: str) -> bool:
-    return _parse(Source("doc.sla", text), Reporter("doc.sla")) is not None
+    return parse_policy(Source("doc.sla", text), Reporter("doc.sla")) is not None
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.split("\n")[0][:40])
@@ -36,5 +36,5 @@ def test_example_parses_alone_or_inside_its_block(example):
     if _parses(example):
         return
     first_word = example.split()[0]
-    block = _STAND_IN_HEADERS[BLOCK_OF_ITEM[first_word]]
+    block = STAND_IN_HEADERS[BLOCK_OF_ITEM[first_word]]
     assert _parses(f"{block}\n{example}\n}}\n")

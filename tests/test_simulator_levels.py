@@ -24,7 +24,7 @@ from sla_dsl.planning.scenario import ScenarioError, load_scenario, parse_scenar
 from sla_dsl.policy_file import check_source, check_text
 
 from .conftest import ROOT
-from .test_simulator_history import _evaluated_counts
+from .test_simulator_history import evaluated_counts
 
 NEW_YORK = ZoneInfo("America/New_York")
 SCENARIOS = ROOT / "examples" / "scenarios"
@@ -189,7 +189,7 @@ def test_new_breed_emitted_history_agrees_on_both_levels(tmp_path):
     doc = simulate(policy, scenario, 2, seed=3, emit_history=out, workers=1)
     simulated = [{key: c[key] for key in ("handoff", "clause", "leads", "met", "breached",
                                           "pending")} for c in doc["emitted"]["clauses"]]
-    assert _evaluated_counts(policy, out) == simulated
+    assert evaluated_counts(policy, out) == simulated
     sql = {c["clause"]: c for c in simulated if c["handoff"] == "sql"}
     assert sql["threshold"]["met"] > 0 and sql["threshold"]["breached"] > 0
     assert sql["first touch"]["leads"] == sql["threshold"]["leads"] > 10

@@ -43,7 +43,7 @@ TOP_LEVEL_KEYWORDS = frozenset({
 
 # A block whose header is broken still has its lines checked, inside a stand-in header of the
 # same kind, so that the errors reported for them are the ones of that block.
-_STAND_IN_HEADERS = {
+STAND_IN_HEADERS = {
     "calendar": "calendar c {",
     "handoff": "handoff h to h {",
     "commit": "commit a to b {",
@@ -482,11 +482,11 @@ class _Recovery:
         header = block[0]
         stop = len(block) - 1 if closes else len(block)
         _try_parse(header.text + "\n}", self.reporter, header.number)
-        kind = difflib.get_close_matches(header.first_word, list(_STAND_IN_HEADERS), n=1,
+        kind = difflib.get_close_matches(header.first_word, list(STAND_IN_HEADERS), n=1,
                                          cutoff=0.6)
         if not kind:
             return
-        stand_in = _STAND_IN_HEADERS[kind[0]]
+        stand_in = STAND_IN_HEADERS[kind[0]]
         for group in _logical_lines(block, 1, stop):
             body = "\n".join(line.text for line in group)
             tree = _try_parse(stand_in + "\n" + body + "\n}", self.reporter,

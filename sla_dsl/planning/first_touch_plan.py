@@ -281,9 +281,9 @@ def _queues(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict
 
 
 def _rep_names(team_blocks: list, size: int) -> list[str]:
-    from sla_dsl.simulator.routing import _named_reps
+    from sla_dsl.simulator.routing import named_reps
 
-    named = _named_reps(team_blocks, team_blocks[0].team)[:size]
+    named = named_reps(team_blocks, team_blocks[0].team)[:size]
     return named + [f"{team_blocks[0].team} {k}" for k in range(len(named) + 1, size + 1)]
 
 
