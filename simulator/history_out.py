@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
+from sla_dsl.history.columns import EVENT_CODE, EVENTS, NO_ACTOR, History
 from sla_dsl.history.synthetic import write_csv
 
 
@@ -61,8 +61,6 @@ class EventLog:
 
 def write_history(history: History, path: Path) -> None:
     """The history as CSV in the evaluator's canonical columns (UTC times with `Z`)."""
-    from sla_dsl.history.columns import EVENTS
-
     names = np.array(EVENTS, dtype=object)
     actor = np.where(history.actor == NO_ACTOR, "",
                      history.actors[np.maximum(history.actor, 0)] if len(history.actors)

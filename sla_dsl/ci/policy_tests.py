@@ -26,6 +26,10 @@ from zoneinfo import ZoneInfo
 
 from sla_dsl.ci.toml_lines import TomlLines, error_line
 from sla_dsl.diagnostics.diagnostic import render_text
+from sla_dsl.evaluation.consequences import all_actions
+from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, STOPPED, evaluate
+from sla_dsl.history.columns import local_time
+from sla_dsl.history.read import HistoryError, history_from_rows, load_history, parse_time
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
 from sla_dsl.policy_file import check_file
@@ -334,8 +338,6 @@ class _Reader:
             return _resolve_wall(_micros(dt.datetime(value.year, value.month, value.day,
                                                      tzinfo=dt.UTC)), zone)
         if isinstance(value, str):
-            from sla_dsl.history.read import parse_time
-
             parsed = parse_time(value)
             if isinstance(parsed, tuple):
                 micros, naive = parsed
@@ -352,8 +354,6 @@ class _Reader:
     # ------------------------------------------------------------ the history
 
     def history(self, document: dict, zone: ZoneInfo):
-        from sla_dsl.history.read import HistoryError, history_from_rows, load_history
-
         has_events, has_files = "events" in document, "history" in document
         if has_events == has_files:
             self.fail(self.lines.key("history"),
@@ -692,9 +692,6 @@ def load_case(path: Path, policies: Policies) -> Case:
 
 def show_time(value: int | str | None, zone: ZoneInfo) -> str:
     """A time as a person compares it: local, to the minute unless seconds matter."""
-    from sla_dsl.evaluation.replay import NONE, STOPPED
-    from sla_dsl.history.columns import local_time
-
     if value is None or value == NO_TIME or value in (NONE, STOPPED):
         return NO_TIME
     local = local_time(int(value), zone)
@@ -722,9 +719,6 @@ class _Verdicts:
 
 
 def _verdicts(case: Case) -> _Verdicts:
-    from sla_dsl.evaluation.consequences import all_actions
-    from sla_dsl.evaluation.replay import STATUS_NAMES, evaluate
-
     evaluation = evaluate(case.policy, case.history, case.as_of)
     ids = [str(lead) for lead in case.history.lead_ids]
     clauses = {}
@@ -787,8 +781,6 @@ def _wrong_handoff(lead: str, expected: str, said: _Verdicts, line: int | None) 
 
 
 def _same_time(expected: int | str, actual: int | None) -> bool:
-    from sla_dsl.evaluation.replay import NONE, STOPPED
-
     if expected == NO_TIME:
         return actual is None or actual in (NONE, STOPPED)
     return actual == expected

@@ -25,7 +25,7 @@ from sla_dsl.evaluation.consequences import period_start
 from sla_dsl.evaluation.replay import MET, NONE, ClauseResult, Evaluation
 from sla_dsl.history.columns import EVENT_CODE, local_time
 from sla_dsl.language import model as m
-from sla_dsl.language.formatter import counted, header_line, item_line
+from sla_dsl.language.formatter import counted, header_line, item_line, money
 from sla_dsl.language.formatter import metric as metric_text
 from sla_dsl.language.formatter import trigger as trigger_text
 from sla_dsl.measures import coverage
@@ -131,8 +131,6 @@ class PeriodMeasures:
 
     def _owed(self, clause: str) -> dict:
         """What a counted miss sets off: the credit owed and who is told."""
-        from sla_dsl.language.formatter import money
-
         owed: dict = {"credits": [], "escalate_to": []}
         for action in self._miss_actions(clause):
             if isinstance(action, m.CreditShare):

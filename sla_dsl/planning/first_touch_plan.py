@@ -52,6 +52,17 @@ from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration as duration_text
 from sla_dsl.planning.queueing import Backlog, reached_within, wait_behind
 from sla_dsl.planning.scenario import Scenario, WorkTime
+from sla_dsl.simulator.arrivals import lead_fields, rate_weights
+from sla_dsl.simulator.clock import origin_us
+from sla_dsl.simulator.outcomes import decays_to_run
+from sla_dsl.simulator.routing import (
+    NotSimulated,
+    blocks_of,
+    check_mix,
+    classify,
+    named_reps,
+    weights_of,
+)
 
 STEP_SECONDS = 1800  # the forward equations' step: half an hour (a quarter changes no figure)
 MOST_LEADS = 512  # the state space's bound per queue (leads waiting or being touched): past
@@ -113,8 +124,6 @@ class Result:
 def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> list[dict]:
     """Per handoff with a `first touch` clause and a receiver, the estimated attainment over
     the scenario's horizon from `start`, and the mean wait in open and in elapsed hours."""
-    from sla_dsl.simulator.routing import NotSimulated, blocks_of
-
     blocks = [b for b in blocks_of(policy)]
     rows: dict[int, dict] = {}
     for block in blocks:
@@ -181,9 +190,6 @@ def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> li
 def _block_shares(policy: m.Policy, scenario: Scenario, blocks: list) -> tuple[dict, bool]:
     """Each block's share of the arriving leads: the scenario's mix, else the policy's routing
     of drawn leads; a policy routing by nothing the scenario draws counts every lead."""
-    from sla_dsl.simulator.arrivals import lead_fields
-    from sla_dsl.simulator.routing import NotSimulated, check_mix, classify
-
     try:
         check_mix(policy, scenario)
     except NotSimulated as error:
@@ -205,8 +211,6 @@ def _block_shares(policy: m.Policy, scenario: Scenario, blocks: list) -> tuple[d
 
 
 def _grid(policy: m.Policy, scenario: Scenario, start: dt.date) -> Grid:
-    from sla_dsl.simulator.clock import origin_us
-
     origin = origin_us(start, policy.timezone or "UTC")
     steps = max(1, math.ceil(scenario.horizon_hours * 3600 / STEP_SECONDS))
     starts = origin + np.arange(steps, dtype=np.int64) * STEP_SECONDS * _US
@@ -217,8 +221,6 @@ def _arrival_rates(policy: m.Policy, scenario: Scenario, grid: Grid) -> np.ndarr
     """Leads an hour at each step's middle: the rate by the profile's weekday and hour on the
     policy's wall clock and the month's multiplier, as the simulator's thinning draws them."""
     from zoneinfo import ZoneInfo
-
-    from sla_dsl.simulator.arrivals import rate_weights
 
     profile, months = rate_weights(scenario)
     mids = grid.mids
@@ -250,8 +252,6 @@ def _queues(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict
             ) -> tuple[list[Queue], str]:
     """The team's queues: each rep's own when a block deals its leads (equal shares grouped
     as copies), else one queue for the whole team."""
-    from sla_dsl.simulator.routing import weights_of
-
     first = team_blocks[0]
     size = 1 if isinstance(first.dealt, m.FixedOwner) else scenario.teams[first.team]
     dealt = any(b.dealt is not None for b in team_blocks)
@@ -281,8 +281,6 @@ def _queues(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict
 
 
 def _rep_names(team_blocks: list, size: int) -> list[str]:
-    from sla_dsl.simulator.routing import named_reps
-
     named = named_reps(team_blocks, team_blocks[0].team)[:size]
     return named + [f"{team_blocks[0].team} {k}" for k in range(len(named) + 1, size + 1)]
 
@@ -529,8 +527,6 @@ def _follow_up_rates(scenario: Scenario, team_blocks: list, rates: dict, open_s:
                      ) -> np.ndarray:
     """Under `fifo`, follow-ups wait among first touches: their rep time, spread over the
     open hours, counted as arrivals of the same size (the cadence's expected attempts)."""
-    from sla_dsl.simulator.outcomes import decays_to_run
-
     decay = decays_to_run(scenario.outcomes)[0]
     connect = scenario.outcomes.connect
     count = 0.0
@@ -563,8 +559,6 @@ def _second_level_rates(policy: m.Policy, scenario: Scenario, blocks: list, leve
     chance, less the decay at the estimated wait, over the cadence) and qualify, arriving as
     the feeding team's touches end (its open hours, a mean touch later), shared evenly between
     the second level's blocks."""
-    from sla_dsl.simulator.outcomes import decays_to_run
-
     sender = level_blocks[0].handoff.sender.value
     decay = decays_to_run(scenario.outcomes)[0]
     outcomes = scenario.outcomes

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 from sla_dsl.business_time import BusinessCalendar, calendar_for
 from sla_dsl.language import model as m
+from sla_dsl.language.formatter import item_line
 from sla_dsl.planning.scenario import Scenario, first_day
 
 
@@ -98,8 +99,6 @@ def daily_needs(policy: m.Policy, plans: list[GoalPlan],
 
 def commitments_beside(policy: m.Policy) -> list[dict]:
     """What the commitments promise per period, to read beside what the goals need."""
-    from sla_dsl.language.formatter import item_line
-
     return [{"from": c.giver.value, "to": c.receiver.value, "promise": item_line(item),
              "per": item.per}
             for c in policy.commitments for item in c.items
