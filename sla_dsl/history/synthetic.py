@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.history.arrivals import office_hours_arrivals
 from sla_dsl.history.csv_cells import write_csv_rows
+from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
 
 TITLES = np.array(["CEO", "CFO", "VP Sales", "Head of Marketing", "Director of IT",
                    "Marketing Manager", "Sales Lead", "Operations Specialist", "Analyst",
@@ -35,18 +37,6 @@ REPS = np.array(["alice", "bob", "chen", "dana", "eli"])
 _US = 1_000_000
 _HOUR = 3600 * _US
 _DAY = 24 * _HOUR
-
-
-def office_hours_arrivals(rng: np.random.Generator, leads: int, start: dt.date, days: int,
-              zone: ZoneInfo) -> np.ndarray:
-    """Weekday office-hours arrivals (09:00-17:00 local), as µs since the epoch."""
-    dates = [start + dt.timedelta(days=d) for d in range(days)]
-    weekdays = [d for d in dates if d.weekday() < 5] or dates
-    chosen = rng.integers(0, len(weekdays), leads)
-    midnights = np.array([
-        int(dt.datetime.combine(d, dt.time(), zone).timestamp()) * _US for d in weekdays])
-    seconds = rng.integers(9 * 3600, 17 * 3600, leads)
-    return np.sort(midnights[chosen] + seconds * _US)
 
 
 def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New_York",
@@ -140,8 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.profile == "new-breed":
-        from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
-
         columns = generate_new_breed(args.leads, args.start, args.days, args.timezone, args.seed)
     else:
         columns = generate(args.leads, args.start, args.days, args.timezone, args.seed)

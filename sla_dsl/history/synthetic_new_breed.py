@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.history.synthetic import office_hours_arrivals
+from sla_dsl.history.arrivals import office_hours_arrivals
 
 TITLES = np.array(["CMO", "VP Marketing", "Head of Sales", "CEO", "Founder", "Director of Sales",
                    "Marketing Manager", "Analyst", "Sales Operations Specialist", "Student"])
