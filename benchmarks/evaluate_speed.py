@@ -108,7 +108,7 @@ def write_history(csv_path: Path, parquet_path: Path, leads: int, seed: int) -> 
             parquet = pa.table({"lead_id": pa.array(renamed), "at": at, **text})
             csv = parquet.set_column(1, "at", _iso_utc(at))
             if csv_writer is None:
-                # Quoted only where needed, as `sla_dsl.history.synthetic.write_csv` writes: Arrow
+                # Quoted only where needed, as `sla_dsl.history.write.write_csv` writes: Arrow
                 # quotes every string with "needed", and the header even with "none" (which
                 # raises on a value that would need quotes), so the header is written here.
                 csv_file.write((",".join(names) + "\n").encode())

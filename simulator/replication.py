@@ -11,7 +11,7 @@ from sla_dsl.simulator import engine
 from sla_dsl.simulator.arrivals import arrival_seconds, lead_fields
 from sla_dsl.simulator.clock import US
 from sla_dsl.simulator.context import Context
-from sla_dsl.simulator.history_out import EventLog, write_history
+from sla_dsl.simulator.history_out import EventLog
 from sla_dsl.simulator.levels import merged
 from sla_dsl.simulator.outcomes import Decay
 from sla_dsl.simulator.passes import (
@@ -36,6 +36,7 @@ from sla_dsl.evaluation.replay import (
     evaluate,
 )
 from sla_dsl.history.columns import NO_ACTOR
+from sla_dsl.history.write import write_history
 from sla_dsl.language import model as m
 
 _WEEK = 7 * 86_400.0

@@ -296,7 +296,8 @@ def test_a_synthetic_office_hours_stream_is_recognised(tmp_path, capsys):
     pass as a Poisson stream, where Olist's campaigns do not."""
     import json
 
-    from sla_dsl.history.synthetic import generate, write_csv
+    from sla_dsl.history.synthetic import generate
+    from sla_dsl.history.write import write_csv
 
     history = tmp_path / "synthetic.csv"
     write_csv(generate(3000, dt.date(2026, 1, 5), 56, seed=11), history)

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from sla_dsl.business_time import BusinessCalendar
 from sla_dsl.history import read
 from sla_dsl.history.columns import EVENT_CODE, EVENTS, NO_ACTOR, History, HistoryError
-from sla_dsl.history.read import event_schema, load_history, parse_time, write_rejects
+from sla_dsl.history.read import event_schema, load_history, parse_time
+from sla_dsl.history.write import write_rejects
 
 HISTORIES = Path(__file__).resolve().parent / "fixtures" / "histories"
 AMS = "Europe/Amsterdam"

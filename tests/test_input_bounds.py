@@ -404,9 +404,7 @@ def test_rejects_file_neutralises_formulas(tmp_path):
 def test_an_emitted_history_reads_back_the_same_with_formulas_in_it(tmp_path):
     """The history writer neutralises formulas and the reader undoes it: the file evaluates
     as the history it was written from, and `-5` stays a number."""
-    from sla_dsl.simulator.history_out import write_history
-
-    from sla_dsl.history.synthetic import write_csv
+    from sla_dsl.history.write import write_csv, write_history
 
     titles = [*FORMULAS, "'=already quoted", "'plain quote", "-5", 'a,b "c"\nd']
     extra = _csv_lines([_example_row(f"Q{i}", "created", t, "-5") for i, t in enumerate(titles)])

@@ -29,8 +29,9 @@ from sla_dsl.cli import main
 from sla_dsl.evaluation.replay import BREACHED, MET, evaluate, fields_needed
 from sla_dsl.history.columns import EVENT_CODE
 from sla_dsl.history.read import load_history
-from sla_dsl.history.synthetic import generate, write_csv
+from sla_dsl.history.synthetic import generate
 from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
+from sla_dsl.history.write import write_csv
 from sla_dsl.policy_file import check_text as check_policy_text
 from sla_dsl.policy_file import load_policy
 from sla_dsl.reports import document as report

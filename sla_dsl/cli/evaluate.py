@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     # numpy and pyarrow are imported here, so that `sla check` in CI does not wait for them
     from sla_dsl.evaluation.replay import BREACHED, evaluate, fields_needed
     from sla_dsl.history.mapping import load_mapping
-    from sla_dsl.history.read import HistoryError, load_history, write_rejects
+    from sla_dsl.history.read import HistoryError, load_history
+    from sla_dsl.history.write import write_rejects
     from sla_dsl.reports import document as report
 
     policy = policy_or_none(args.policy, "evaluated")

@@ -70,11 +70,10 @@ from sla_dsl.history.columns import (
     SourceStats,
     local_time,
 )
-from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored, write_csv_rows
+from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
 from sla_dsl.history.mapping import Mapping, SourceSpec, format_of
 
-__all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time",
-           "write_rejects"]
+__all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time"]
 
 _US = 1_000_000
 _DAY_US = 86_400 * _US
@@ -172,21 +171,6 @@ def history_from_rows(rows: Sequence[dict[str, str | None]], *, timezone: str,
     read = _Read(Path(source), table, np.arange(1, len(rows) + 1, dtype=np.int64))
     spec = SourceSpec.canonical(Path(source))
     return _assemble([_records(spec, read, zone, {}, 0, False)])
-
-
-def write_rejects(history: History, path: Path | str) -> None:
-    """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
-    (the union over all rejects, in the order first seen). Cells a spreadsheet would run as a
-    formula are neutralised (`csv_cells`): the raw values are whatever the CRM held."""
-    raw_columns: dict[str, None] = {}
-    for reject in history.rejects:
-        for name in reject.raw:
-            raw_columns.setdefault(name, None)
-    fixed = ["source", "row", "column", "reason"]
-    names = list(raw_columns)
-    header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
-    write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
-                                  + [r.raw.get(n, "") for n in names] for r in history.rejects))
 
 
 def event_schema() -> dict:

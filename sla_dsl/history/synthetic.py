@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl.history.arrivals import office_hours_arrivals
-from sla_dsl.history.csv_cells import write_csv_rows
 from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
+from sla_dsl.history.write import write_csv
 
 TITLES = np.array(["CEO", "CFO", "VP Sales", "Head of Marketing", "Director of IT",
                    "Marketing Manager", "Sales Lead", "Operations Specialist", "Analyst",
@@ -103,18 +103,6 @@ def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New
             for part in parts]).astype(object)
     order = np.lexsort((merged["at"].astype(np.int64), merged["lead_id"].astype(str)))
     return {name: values[order] for name, values in merged.items()}
-
-
-def write_csv(columns: dict[str, np.ndarray], path: Path) -> None:
-    """Timestamps as ISO 8601 in UTC (`Z`); the reader turns them into the policy's time.
-    Written by `csv_cells`, as every CSV the tool writes: quoted where CSV needs it, and cells a
-    spreadsheet would run as formulas neutralised in a way the reader undoes."""
-    at = np.datetime_as_string(columns["at"].astype(np.int64).astype("datetime64[us]"),
-                               unit="s") + "Z"
-    names = ["lead_id", "at", "event", "actor"] + [
-        n for n in columns if n not in ("lead_id", "at", "event", "actor")]
-    table = {name: (at if name == "at" else columns[name].astype(str)) for name in names}
-    write_csv_rows(path, names, zip(*(table[n] for n in names), strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:
