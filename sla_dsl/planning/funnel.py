@@ -71,7 +71,9 @@ def planned_months(policy: m.Policy, start: dt.date) -> list[dt.date]:
     return months
 
 
-def _open_days(calendar: BusinessCalendar, month: dt.date) -> int:
+def open_days_in(calendar: BusinessCalendar, month: dt.date) -> int:
+    """The days of `month` the calendar opens at all: a goal's monthly leads are spread over
+    them, by the daily needs here and by the plan's workload."""
     days = calendar_module.monthrange(month.year, month.month)[1]
     return sum(1 for d in range(days)
                if calendar.open_intervals_on(month + dt.timedelta(days=d)))
@@ -85,7 +87,7 @@ def daily_needs(policy: m.Policy, plans: list[GoalPlan],
     rows = []
     monthly = [p for p in plans if p.per == "month"]
     for month in planned_months(policy, start or first_day(policy)[0]):
-        open_days = _open_days(calendar, month)
+        open_days = open_days_in(calendar, month)
         for plan in monthly:
             rows.append({
                 "month": month.isoformat()[:7], "party": plan.party, "open_days": open_days,
@@ -139,7 +141,7 @@ def workload(policy: m.Policy, plans: list[GoalPlan], scenario: Scenario | None,
     months = planned_months(policy, start or first_day(policy, scenario)[0])
     if not months:
         return []
-    open_days = sum(_open_days(calendar, month) for month in months) / len(months)
+    open_days = sum(open_days_in(calendar, month) for month in months) / len(months)
     per_day = monthly.leads / open_days if open_days else None
     rows = []
     for handoff in policy.handoffs:
