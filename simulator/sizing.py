@@ -23,7 +23,7 @@ from scipy import stats
 from sla_dsl.simulator.sweep import SweepError, percent, read_raw, run_point
 
 from sla_dsl.language import model as m
-from sla_dsl.planning.funnel import first_touch_estimates
+from sla_dsl.planning.plan import first_touch_estimates
 from sla_dsl.planning.scenario import load_scenario
 
 _TARGET = re.compile(
