@@ -6,7 +6,7 @@ the event loop in `engine.py` runs on a `simpy.Environment`, and the tests hold 
 against Erlang C and Little's law on the textbook desk.
 """
 
-from sla_dsl.simulator.routing import NotSimulated
+from sla_dsl.simulator.errors import NotSimulated
 
 __all__ = ["NotSimulated", "simulate"]
 

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sla_dsl.simulator.clock import US, OpenHours, origin_us
 from sla_dsl.simulator.engine import GAP_DAYS, GAP_ELAPSED, GAP_OPEN, GAP_WALL, Floor
+from sla_dsl.simulator.errors import NotSimulated
 from sla_dsl.simulator.levels import SecondLevel, second_level
-from sla_dsl.simulator.routing import Block, NotSimulated, Roster, blocks_of, check_mix, roster
+from sla_dsl.simulator.routing import Block, Roster, blocks_of, check_mix, roster
 from sla_dsl.simulator.witnesses import witnesses
 
 from sla_dsl.business_time import (

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sla_dsl.simulator.clock import US
+from sla_dsl.simulator.errors import NotSimulated
 
 from sla_dsl.business_time import ZoneOffsets
 from sla_dsl.evaluation.conditions import ConditionEvaluator
@@ -23,10 +24,6 @@ from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import Scenario
 
 _DAY_US = 86_400 * US
-
-
-class NotSimulated(Exception):
-    """A policy or scenario the model does not cover, said plainly with the fix."""
 
 
 @dataclass

@@ -54,9 +54,9 @@ from sla_dsl.planning.queueing import Backlog, reached_within, wait_behind
 from sla_dsl.planning.scenario import Scenario, WorkTime
 from sla_dsl.simulator.arrivals import lead_fields, rate_weights
 from sla_dsl.simulator.clock import origin_us
+from sla_dsl.simulator.errors import NotSimulated
 from sla_dsl.simulator.outcomes import decays_to_run
 from sla_dsl.simulator.routing import (
-    NotSimulated,
     blocks_of,
     check_mix,
     classify,
