@@ -1043,7 +1043,7 @@ PRELOAD = (
     "sla_dsl.reports.document",
     "sla_dsl.reports.html",
     "sla_dsl.language.formatter",
-    "sla_dsl.planning.funnel",
+    "sla_dsl.planning.plan",
     "sla_dsl.simulator",
     "pyarrow.csv",
     "pyarrow.json",
