@@ -80,3 +80,15 @@ def write_file(path: str, text: str, verb: str) -> bool:
               file=sys.stderr)
         return False
     return True
+
+
+MOST_REPLICATIONS = 1000
+
+
+def replications_range(count: int, least: int) -> str | None:
+    """Replications, like every option that sets how much the simulator does, have a range
+    (docs/limits.md), so that a run asked for is a run that ends."""
+    if not least <= count <= MOST_REPLICATIONS:
+        return (f"--replications {count:,} is out of range: from {least} to "
+                f"{MOST_REPLICATIONS:,}\n  help: 20 to 100 give intervals worth reading")
+    return None
