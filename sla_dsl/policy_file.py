@@ -13,9 +13,10 @@ from sla_dsl.checks.calendars import AMBIGUOUS_CALENDAR, NEVER_OPEN, NO_CALENDAR
 from sla_dsl.checks.header import MISSING_TIMEZONE
 from sla_dsl.checks.names import UNDECLARED_PARTY, UNKNOWN_NAME, WRONG_KIND
 from sla_dsl.diagnostics.diagnostic import Diagnostic, Reporter
+from sla_dsl.diagnostics.span import Span
 from sla_dsl.language.builder import build_policy, build_statements
 from sla_dsl.language.formatter import format_policy, header_line
-from sla_dsl.language.model import Policy, Span
+from sla_dsl.language.model import Policy
 from sla_dsl.language.parser import comments, parse_source
 from sla_dsl.language.source import Source, decode_policy, read_policy, refuse_empty
 from sla_dsl.language.suppressions import apply_suppressions

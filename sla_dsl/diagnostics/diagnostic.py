@@ -13,7 +13,7 @@ from typing import Literal
 
 from sla_dsl.diagnostics import github, sarif
 from sla_dsl.diagnostics.codes import Code
-from sla_dsl.language.model import Span
+from sla_dsl.diagnostics.span import Span
 
 Severity = Literal["error", "warning"]
 

@@ -22,7 +22,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from sla_dsl import __version__, grammar
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
-from sla_dsl.language.model import Span
+from sla_dsl.diagnostics.span import Span
 from sla_dsl.language.source import Source
 
 # The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).

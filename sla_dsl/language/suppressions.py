@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Diagnostic
-from sla_dsl.language.model import Span
+from sla_dsl.diagnostics.span import Span
 from sla_dsl.language.parser import Comment
 
 # The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
