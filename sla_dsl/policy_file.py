@@ -7,14 +7,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sla_dsl.catalogue import CATALOGUE
 from sla_dsl.checks import run_checks
-from sla_dsl.diagnostics import codes
+from sla_dsl.checks.calendars import AMBIGUOUS_CALENDAR, NEVER_OPEN, NO_CALENDAR
+from sla_dsl.checks.header import MISSING_TIMEZONE
+from sla_dsl.checks.names import UNDECLARED_PARTY, UNKNOWN_NAME, WRONG_KIND
 from sla_dsl.diagnostics.diagnostic import Diagnostic, Reporter
+from sla_dsl.diagnostics.span import Span
 from sla_dsl.language.builder import build_policy, build_statements
 from sla_dsl.language.formatter import format_policy, header_line
-from sla_dsl.language.model import Policy, Span
+from sla_dsl.language.model import Policy
 from sla_dsl.language.parser import comments, parse_source
-from sla_dsl.language.source import Source, decode_policy, read_policy
+from sla_dsl.language.source import Source, decode_policy, read_policy, refuse_empty
 from sla_dsl.language.suppressions import apply_suppressions
 
 
@@ -57,18 +61,16 @@ def check_source(source: Source) -> CheckedPolicy:
     """Every error of a file at once. Where some statements do not parse, the rest are still
     checked for meaning, but a finding that a broken statement may explain (a name it would
     have declared, a calendar it would have opened) is held back until it parses."""
+    empty = refuse_empty(source)
+    if empty is not None:
+        return CheckedPolicy(source.path, source, None, [empty])
     reporter = Reporter(source.path)
-    if not source.text.strip() or all(
-        not line.strip() or line.lstrip().startswith("#") for line in source.lines
-    ):
-        reporter.error(codes.EMPTY, None, "the policy is empty",
-                       'start with a title line such as: sla "Marketing and sales"')
-        return CheckedPolicy(source.path, source, None, reporter.diagnostics)
     policy, damage = _build(source, reporter)
     if damage is None:
         run_checks(policy, reporter)
+        # only a whole policy: see suppressions.py
         found = apply_suppressions(reporter.diagnostics, comments(source), source.lines,
-                                   source.path)  # only a whole policy: see suppressions.py
+                                   source.path, CATALOGUE)
         diagnostics = _sorted(found, source.lines)
         return CheckedPolicy(source.path, source, policy, diagnostics)
     meaning = Reporter(source.path)
@@ -77,9 +79,9 @@ def check_source(source: Source) -> CheckedPolicy:
     return CheckedPolicy(source.path, source, None, _sorted(reporter.diagnostics, source.lines))
 
 
-_NAME_CODES = frozenset({codes.UNKNOWN_NAME, codes.UNDECLARED_PARTY, codes.WRONG_KIND})
-_CALENDAR_CODES = frozenset({codes.NO_CALENDAR, codes.AMBIGUOUS_CALENDAR,
-                             codes.MISSING_TIMEZONE, codes.NEVER_OPEN})
+_NAME_CODES = frozenset({UNKNOWN_NAME, UNDECLARED_PARTY, WRONG_KIND})
+_CALENDAR_CODES = frozenset({NO_CALENDAR, AMBIGUOUS_CALENDAR,
+                             MISSING_TIMEZONE, NEVER_OPEN})
 _QUOTED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)'")
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from sla_dsl.cli import simulate_whatif
-from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none
+from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, replications_range
 from sla_dsl.cli.progress import ProgressBar
 
 
@@ -61,7 +61,6 @@ def _emit_problem(path: str | None) -> str | None:
     return None
 
 
-MOST_REPLICATIONS = 1000
 MOST_SEED = 2**63 - 1
 
 
@@ -70,15 +69,6 @@ def _replications_problem(count: int) -> str | None:
         return (f"--replications {count}: an interval needs at least 2 replications\n"
                 "  help: use 20 or more for intervals worth reading")
     return replications_range(count, least=2)
-
-
-def replications_range(count: int, least: int) -> str | None:
-    """Replications, like every option that sets how much the simulator does, have a range
-    (docs/limits.md), so that a run asked for is a run that ends."""
-    if not least <= count <= MOST_REPLICATIONS:
-        return (f"--replications {count:,} is out of range: from {least} to "
-                f"{MOST_REPLICATIONS:,}\n  help: 20 to 100 give intervals worth reading")
-    return None
 
 
 def seed_problem(seed: int) -> str | None:

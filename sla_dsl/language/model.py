@@ -14,15 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Span(BaseModel):
-    """1-based line and column of the first character, and of the character after the last."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    line: int
-    column: int
-    end_line: int
-    end_column: int
+from sla_dsl.diagnostics.span import Span
 
 
 class Node(BaseModel):
