@@ -18,7 +18,9 @@ from sla_dsl.history.csv_cells import write_csv_rows
 
 
 def write_csv(columns: dict[str, np.ndarray], path: Path) -> None:
-    """Timestamps as ISO 8601 in UTC (`Z`); the reader turns them into the policy's time.
+    """A history given as columns (`lead_id`, `at` in µs, `event`, `actor`, then its fields,
+    in that order) as CSV: what the synthetic generators make, and what `write_history` writes.
+    Timestamps as ISO 8601 in UTC (`Z`); the reader turns them into the policy's time.
     Written by `csv_cells`, as every CSV the tool writes: quoted where CSV needs it, and cells a
     spreadsheet would run as formulas neutralised in a way the reader undoes."""
     at = np.datetime_as_string(columns["at"].astype(np.int64).astype("datetime64[us]"),
@@ -30,7 +32,8 @@ def write_csv(columns: dict[str, np.ndarray], path: Path) -> None:
 
 
 def write_history(history: History, path: Path) -> None:
-    """The history as CSV in the evaluator's canonical columns (UTC times with `Z`)."""
+    """The history as CSV in the evaluator's canonical columns (UTC times with `Z`): how a
+    simulated replication is emitted (`sla simulate --emit-history`), read back the same."""
     names = np.array(EVENTS, dtype=object)
     actor = np.where(history.actor == NO_ACTOR, "",
                      history.actors[np.maximum(history.actor, 0)] if len(history.actors)
