@@ -14,7 +14,7 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
-from sla_dsl.business_time import BusinessCalendar
+from sla_dsl.business_time.calendar import BusinessCalendar
 
 US = 1_000_000
 _MARGIN = dt.timedelta(days=62)  # cadences started near the end of the horizon run past it

@@ -16,7 +16,7 @@ from sla_dsl.simulator.levels import SecondLevel, second_level
 from sla_dsl.simulator.routing import Block, NotSimulated, Roster, blocks_of, check_mix, roster
 from sla_dsl.simulator.witnesses import witnesses
 
-from sla_dsl.business_time import (
+from sla_dsl.business_time.calendar import (
     BusinessCalendar,
     ZoneOffsets,
     calendar_for,

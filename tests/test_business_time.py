@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_dsl.business_time import (
+from sla_dsl.business_time.calendar import (
     BusinessCalendar,
     NeverOpen,
     deadline,

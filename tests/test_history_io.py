@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_dsl.business_time import BusinessCalendar
+from sla_dsl.business_time.calendar import BusinessCalendar
 from sla_dsl.history import read
 from sla_dsl.history.columns import EVENT_CODE, EVENTS, NO_ACTOR, History, HistoryError
 from sla_dsl.history.read import event_schema, load_history, parse_time, write_rejects

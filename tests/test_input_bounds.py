@@ -454,7 +454,12 @@ def test_far_apart_times_get_business_time_tables_of_their_own():
 
     import numpy as np
 
-    from sla_dsl.business_time import calendar_for, deadline, deadlines, open_time_between_many
+    from sla_dsl.business_time.calendar import (
+        calendar_for,
+        deadline,
+        deadlines,
+        open_time_between_many,
+    )
     from sla_dsl.language import model as m
 
     policy = load_policy(POLICY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from sla_dsl.business_time import HORIZON_DAYS
+from sla_dsl.business_time.calendar import HORIZON_DAYS
 from sla_dsl.diagnostics import codes
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m

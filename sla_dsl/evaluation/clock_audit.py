@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time import BusinessCalendar, calendar_for
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
 from sla_dsl.evaluation.replay import (
     BEFORE,
     IN_PERIOD,

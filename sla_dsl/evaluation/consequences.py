@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time import (
+from sla_dsl.business_time.calendar import (
     add_open_time_many,
     calendar_for,
     deadlines,

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sla_dsl.business_time import (
+from sla_dsl.business_time.calendar import (
     BusinessCalendar,
     NeverOpen,
     ZoneOffsets,

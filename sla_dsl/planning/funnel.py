@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from dataclasses import asdict, dataclass
 
-from sla_dsl.business_time import BusinessCalendar, calendar_for
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import Scenario, first_day
 
