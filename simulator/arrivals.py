@@ -12,7 +12,7 @@ import numpy as np
 from sla_dsl.simulator.clock import US
 from sla_dsl.simulator.draws import field_values
 
-from sla_dsl.business_time.calendar import ZoneOffsets
+from sla_dsl.business_time.zones import ZoneOffsets
 from sla_dsl.planning.scenario import Scenario
 
 _DAY_US = 86_400 * US

@@ -16,13 +16,8 @@ from sla_dsl.simulator.levels import SecondLevel, second_level
 from sla_dsl.simulator.routing import Block, NotSimulated, Roster, blocks_of, check_mix, roster
 from sla_dsl.simulator.witnesses import witnesses
 
-from sla_dsl.business_time.calendar import (
-    BusinessCalendar,
-    ZoneOffsets,
-    calendar_for,
-    deadline,
-    to_timedelta,
-)
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for, deadline, to_timedelta
+from sla_dsl.business_time.zones import ZoneOffsets
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.planning.scenario import Scenario, WorkTime, first_day

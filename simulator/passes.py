@@ -19,7 +19,7 @@ from sla_dsl.simulator.history_out import EventLog
 from sla_dsl.simulator.outcomes import Decay, Funnel, funnel
 from sla_dsl.simulator.routing import deal, weights_of
 
-from sla_dsl.business_time.calendar import deadlines
+from sla_dsl.business_time.open_time import deadlines
 from sla_dsl.planning.scenario import Outcomes
 
 

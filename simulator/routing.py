@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sla_dsl.simulator.clock import US
 
-from sla_dsl.business_time.calendar import ZoneOffsets
+from sla_dsl.business_time.zones import ZoneOffsets
 from sla_dsl.evaluation.conditions import ConditionEvaluator
 from sla_dsl.evaluation.replay import assign_blocks, handoff_levels
 from sla_dsl.language import model as m

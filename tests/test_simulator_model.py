@@ -17,7 +17,7 @@ from sla_dsl.simulator.context import build
 from sla_dsl.simulator.outcomes import Decay
 from sla_dsl.simulator.routing import blocks_of, deal
 
-from sla_dsl.business_time.calendar import ZoneOffsets
+from sla_dsl.business_time.zones import ZoneOffsets
 from sla_dsl.cli import main
 from sla_dsl.language.source import read_policy
 from sla_dsl.planning.scenario import ScenarioError, load_scenario, parse_scenario

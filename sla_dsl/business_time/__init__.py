@@ -2,8 +2,19 @@
 
 The evaluator asks "was this clock breached?" and the simulator asks "when will it be?"; if they
 answered from two implementations, a policy could pass in one and fail in the other. So every
-business-time question goes through this module, and it is written to be called ~10^5 times a
+business-time question goes through this package, and it is written to be called ~10^5 times a
 run: each local date's open intervals are computed once, lazily, and cached.
+
+Its modules:
+
+- `calendar`: `BusinessCalendar` (open hours, closed dates, the scalar clock arithmetic),
+  `deadline` and `to_timedelta` (what a duration means), `calendar_for`, `open_share`.
+- `open_time`: the same questions over arrays (`OpenTimeTable`, `deadlines`, ...).
+- `zones`: every conversion between instants (int64 µs since the epoch, UTC) and local time,
+  scalar and vectorised, and the unit constants (`US_PER_SECOND` ... `US_PER_DAY`).
+- `periods`: the local calendar periods (day, week, month, quarter, year) and their bounds.
+
+Callers import each name from the module that defines it; this file holds only this statement.
 
 Conventions that hold throughout:
 

@@ -61,7 +61,7 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
 
 
 # The longest run of closed dates: with the week's closed days on either side it stays within
-# the days a clock waits for an opening (business_time.HORIZON_DAYS), past which every clock on
+# the days a clock waits for an opening (HORIZON_DAYS), past which every clock on
 # the calendar would fail rather than wait.
 LONGEST_CLOSED_DAYS = HORIZON_DAYS - 14
 

@@ -675,7 +675,7 @@ def _resolve_wall(wall: int, zone: ZoneInfo) -> int:
     """A wall reading (µs as if UTC) in `zone`, by the history reader's rule."""
     import numpy as np
 
-    from sla_dsl.business_time.calendar import ZoneOffsets
+    from sla_dsl.business_time.zones import ZoneOffsets
 
     day = 86_400_000_000
     offsets = ZoneOffsets(zone, wall - 2 * day, wall + 2 * day)

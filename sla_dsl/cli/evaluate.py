@@ -19,7 +19,7 @@ def as_of_instant(text: str | None, timezone: str) -> int | None:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from sla_dsl.business_time.calendar import to_us
+    from sla_dsl.business_time.zones import to_us
     from sla_dsl.history.columns import SUPPORTED_TIMES, in_supported_range
 
     try:

@@ -15,12 +15,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time.calendar import (
-    add_open_time_many,
-    calendar_for,
-    deadlines,
-    open_time_between_many,
-)
+from sla_dsl.business_time.calendar import calendar_for
+from sla_dsl.business_time.open_time import add_open_time_many, deadlines, open_time_between_many
 from sla_dsl.evaluation.replay import BREACHED, NONE, STOPPED, ClauseResult, Evaluation
 from sla_dsl.history.columns import local_time
 from sla_dsl.language import model as m

@@ -32,13 +32,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time.calendar import (
-    BusinessCalendar,
-    add_open_time_many,
-    calendar_for,
-    deadlines,
-    open_time_between_many,
-)
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
+from sla_dsl.business_time.open_time import add_open_time_many, deadlines, open_time_between_many
 from sla_dsl.evaluation.conditions import ConditionEvaluator, fields_used
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m

@@ -57,7 +57,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sla_dsl.business_time.calendar import ZoneOffsets
+from sla_dsl.business_time.zones import ZoneOffsets
 from sla_dsl.history.columns import (
     EARLIEST_US,
     EVENT_CODE,

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time.calendar import calendar_for, open_time_between_many
+from sla_dsl.business_time.calendar import calendar_for
+from sla_dsl.business_time.open_time import open_time_between_many
 from sla_dsl.evaluation.conditions import UNIT_DAYS, ConditionEvaluator
 from sla_dsl.evaluation.consequences import period_start
 from sla_dsl.evaluation.replay import MET, NONE, ClauseResult, Evaluation

@@ -18,7 +18,7 @@ rather than sampled (`queueing.Backlog`, the birth-death chain's forward equatio
   shorter first-touch deadline goes first;
 - a lead's first touch comes after those ahead of it are done, an Erlang wait in the reps'
   open time (exponential touches, `work.touch` plus `work.response`), met when it falls before
-  the clause's deadline as `business_time.deadlines` counts it (business hours, business days,
+  the clause's deadline as `open_time.deadlines` counts it (business hours, business days,
   elapsed time, on the clause's own calendar);
 - a multilevel agreement's second level gets the SQLs of the first (connect, decay and
   qualify as the scenario says), spread over the first level's open hours.
@@ -36,17 +36,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sla_dsl.business_time.calendar import (
-    BusinessCalendar,
-    NeverOpen,
-    ZoneOffsets,
+from sla_dsl.business_time.calendar import BusinessCalendar, NeverOpen, calendar_for, to_timedelta
+from sla_dsl.business_time.open_time import (
     add_open_time_many,
-    calendar_for,
     deadlines,
     next_open_many,
     open_time_between_many,
-    to_timedelta,
 )
+from sla_dsl.business_time.zones import ZoneOffsets
 from sla_dsl.evaluation.replay import handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration as duration_text

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time.calendar import wall_readings
+from sla_dsl.business_time.zones import wall_readings
 from sla_dsl.evaluation.consequences import Actions, all_actions, strike_counts
 from sla_dsl.evaluation.replay import (
     BREACHED,
