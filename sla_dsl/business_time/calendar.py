@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sla_dsl.business_time.zones import MICROSECOND, UTC
+from sla_dsl.business_time.zones import MICROSECOND, UTC, resolve_local
 from sla_dsl.language import model
 
 if TYPE_CHECKING:
@@ -139,27 +139,6 @@ class BusinessCalendar:
 
     # ------------------------------------------------------------ per-day intervals (cached)
 
-    def _resolve(self, wall: dt.datetime) -> dt.datetime:
-        """First UTC instant at which the local clock reads `wall` or later (see module doc)."""
-        wall = wall.replace(fold=0)
-        first = wall.replace(tzinfo=self.timezone).astimezone(UTC)  # fold=0: earlier instant
-        if first.astimezone(self.timezone).replace(tzinfo=None) == wall:
-            return first
-        # `wall` was skipped by a forward jump. fold=1 maps it to an instant before the jump
-        # and fold=0 to one after it; the jump itself is the first instant reading >= wall.
-        low = wall.replace(tzinfo=self.timezone, fold=1).astimezone(UTC)
-        high = first
-        steps = (high - low) // MICROSECOND
-        lo, hi = 0, steps
-        while lo < hi:
-            mid = (lo + hi) // 2
-            probe = low + mid * MICROSECOND
-            if probe.astimezone(self.timezone).replace(tzinfo=None) >= wall:
-                hi = mid
-            else:
-                lo = mid + 1
-        return low + lo * MICROSECOND
-
     def _is_closed(self, day: dt.date) -> bool:
         ordinal = day.toordinal()
         index = bisect.bisect_right(self._closed_starts, ordinal) - 1
@@ -176,8 +155,8 @@ class BusinessCalendar:
         if hours and not self._is_closed(day):
             midnight = dt.datetime.combine(day, dt.time())
             for start, end in hours:
-                opens = self._resolve(midnight + dt.timedelta(minutes=start))
-                closes = self._resolve(midnight + dt.timedelta(minutes=end))
+                opens = resolve_local(midnight + dt.timedelta(minutes=start), self.timezone)
+                closes = resolve_local(midnight + dt.timedelta(minutes=end), self.timezone)
                 if opens >= closes:
                     continue  # the whole shift fell into a DST gap
                 if built and opens <= built[-1][1]:
@@ -345,7 +324,7 @@ class BusinessCalendar:
                         f"calendar in {self.timezone.key} stays closed for {HORIZON_DAYS} days "
                         f"after {clock.isoformat()}"
                     )
-        target = self._resolve(dt.datetime.combine(day, time_of_day))
+        target = resolve_local(dt.datetime.combine(day, time_of_day), self.timezone)
         target = min(max(target, intervals[0][0]), intervals[-1][1])
         return self._local(target)
 
@@ -396,7 +375,7 @@ class BusinessCalendar:
             next_month = dt.date(year + month // 12, month % 12 + 1, 1)
             last_day = (next_month - _ONE_DAY).day
             wall = wall.replace(year=year, month=month, day=min(wall.day, last_day))
-        return self._local(self._resolve(wall))
+        return self._local(resolve_local(wall, self.timezone))
 
 
 def _describe(duration: model.Duration) -> str:

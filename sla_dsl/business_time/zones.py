@@ -28,6 +28,7 @@ UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
 _EPOCH_ORDINAL = EPOCH.date().toordinal()
+_WALL_EPOCH = EPOCH.replace(tzinfo=None)  # what wall readings count from
 SAMPLE_US = 6 * US_PER_HOUR
 """How often offsets are sampled to find DST changes. Two changes closer than this that cancel
 out would be missed; since 1900 tzdata has none closer than 95 hours (Africa/Freetown, 1939)."""
@@ -74,10 +75,39 @@ def local_day(us: int, zone: dt.tzinfo) -> int:
     return day_number(local_time(us, zone).date())
 
 
+def resolve_local(wall: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """The first instant (in UTC) at which the clock in `zone` reads the naive wall time
+    `wall` or later: business_time's wall-time rule, so a time skipped by a forward jump is
+    the jump and a repeated one its first occurrence."""
+    wall = wall.replace(fold=0)
+    first = wall.replace(tzinfo=zone).astimezone(UTC)  # fold=0: earlier instant
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first
+    # `wall` was skipped by a forward jump. fold=1 maps it to an instant before the jump
+    # and fold=0 to one after it; the jump itself is the first instant reading >= wall.
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    high = first
+    steps = (high - low) // MICROSECOND
+    lo, hi = 0, steps
+    while lo < hi:
+        mid = (lo + hi) // 2
+        probe = low + mid * MICROSECOND
+        if probe.astimezone(zone).replace(tzinfo=None) >= wall:
+            hi = mid
+        else:
+            lo = mid + 1
+    return low + lo * MICROSECOND
+
+
+def resolve_wall(wall: int, zone: ZoneInfo) -> int:
+    """`resolve_local` for a wall reading held as µs since the local 1970-01-01 00:00."""
+    return to_us(resolve_local(_WALL_EPOCH + dt.timedelta(microseconds=wall), zone))
+
+
 def day_start_us(day: dt.date, zone: ZoneInfo) -> int:
     """The first instant of a local date: its midnight, or the instant of the jump when a
-    clock change skips midnight (the wall-time rule of `business_time`)."""
-    return resolve_wall(day_number(day) * US_PER_DAY, zone)
+    clock change skips midnight."""
+    return to_us(resolve_local(dt.datetime.combine(day, dt.time()), zone))
 
 
 def rank(bounds: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -187,7 +217,7 @@ class ZoneOffsets:
         return np.floor_divide(self.wall(instants), US_PER_DAY)
 
     def resolve(self, walls: np.ndarray) -> np.ndarray:
-        """`BusinessCalendar.resolve` for arrays: the first instant reading each wall time or
+        """`resolve_local` for arrays: the first instant reading each wall time or
         later, so a skipped time is the jump and a repeated one its first occurrence."""
         import numpy as np
 
@@ -197,9 +227,9 @@ class ZoneOffsets:
 
 
 def resolve_walls(walls: np.ndarray, zone: ZoneInfo) -> np.ndarray:
-    """Wall readings in `zone` (µs since the local 1970-01-01 00:00) to instants, by the
-    wall-time rule: a skipped time is the jump, a repeated one its first occurrence. Offsets
-    are sampled only around the days that occur, so a typo'd year costs two small tables."""
+    """`resolve_local` for a column of wall readings (µs since the local 1970-01-01 00:00).
+    Offsets are sampled only around the days that occur, so a typo'd year costs two small
+    tables, not a century of them."""
     import numpy as np
 
     if not len(walls):
@@ -222,13 +252,6 @@ def resolve_walls(walls: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     return out
 
 
-def resolve_wall(wall: int, zone: ZoneInfo) -> int:
-    """`resolve_walls` for one wall reading."""
-    import numpy as np
-
-    return int(resolve_walls(np.array([wall], dtype=np.int64), zone)[0])
-
-
 def local_dates(instants: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     """Local calendar dates of instants, as datetime64[D]."""
     import numpy as np
@@ -247,10 +270,14 @@ def iso_texts(instants: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     fraction = wall % US_PER_SECOND
     finer = np.flatnonzero(fraction)  # isoformat shows microseconds only where there are some
     text[finer] = text[finer] + np.array([f".{f:06d}" for f in fraction[finer]], dtype=object)
-    shift = (wall - instants) // US_PER_MINUTE
+    shift = (wall - instants) // US_PER_SECOND  # zoneinfo's offsets are whole seconds
     suffix = np.empty(len(shift), dtype=object)
-    for minutes in np.unique(shift):
-        sign = "+" if minutes >= 0 else "-"
-        hours, rest = divmod(abs(int(minutes)), 60)
-        suffix[shift == minutes] = f"{sign}{hours:02d}:{rest:02d}"
+    for seconds in np.unique(shift):
+        sign = "+" if seconds >= 0 else "-"
+        minutes, second = divmod(abs(int(seconds)), 60)
+        hours, minute = divmod(minutes, 60)
+        # as isoformat writes an offset: seconds only where the offset has some (local mean
+        # time before a zone's first standard offset)
+        text_of = f"{sign}{hours:02d}:{minute:02d}" + (f":{second:02d}" if second else "")
+        suffix[shift == seconds] = text_of
     return text + suffix
