@@ -60,6 +60,7 @@ import pyarrow.compute as pc
 from sla_dsl.business_time.zones import (
     US_PER_DAY,
     US_PER_SECOND,
+    day_number,
     local_text,
     resolve_walls,
 )
@@ -80,7 +81,6 @@ from sla_dsl.history.mapping import Mapping, SourceSpec, format_of
 __all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time",
            "write_rejects"]
 
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 # Walls are checked against the range before they are resolved (no offset table is built out
 # to the year 9999), with a day to spare for any UTC offset; instants after, exactly.
 _MIN_WALL_US = EARLIEST_US - US_PER_DAY
@@ -261,7 +261,7 @@ def parse_time(text: str) -> tuple[int, bool] | str:
     if year == 0:
         return f"{bad}: there is no year 0"
     try:
-        ordinal = dt.date(year, month, day).toordinal()
+        number = day_number(dt.date(year, month, day))
     except ValueError:
         return f"{bad}: {year:04d}-{month:02d} has no day {day}"
     hour, minute, second = int(h or 0), int(mi or 0), int(s or 0)
@@ -272,8 +272,7 @@ def parse_time(text: str) -> tuple[int, bool] | str:
         return f"{bad}: there is no minute {mi}"
     if second > 59:
         return f"{bad}: there is no second {s}"
-    wall = (((ordinal - _EPOCH_ORDINAL) * 24 + hour) * 60 + minute) * 60 + second
-    wall = wall * US_PER_SECOND + micros
+    wall = number * US_PER_DAY + ((hour * 60 + minute) * 60 + second) * US_PER_SECOND + micros
     if zone is None:
         return wall, True
     offset = 0

@@ -172,7 +172,7 @@ def fit_arrivals(at: np.ndarray, timezone: str, source: str) -> Arrivals:
     hour_flat = None if dates_only else _chi_square(by_hour, np.full(24, count / 24))
     daily = _daily_dispersion(days, span, span_weekday, span_month, rate, weights, factors,
                               dates_only, months_used=int(observed.sum()))
-    return Arrivals(source, count, dt.date(1970, 1, 1) + dt.timedelta(days=first),
+    return Arrivals(source, count, date_of(int(first)),
                     len(span), rate, weights, months, dates_only, by_weekday, by_hour,
                     expected_cells.sum(axis=1), expected_cells.sum(axis=0), weekday_flat,
                     hour_flat, daily)
