@@ -134,8 +134,8 @@ def far_apart(lo: np.ndarray, hi: np.ndarray) -> list[np.ndarray] | None:
     grouping changes only the cost, never a result."""
     import numpy as np
 
-    if lo.size < 2:
-        return None
+    if lo.size < 2 or int(hi.max()) - int(lo.min()) <= _APART_US:
+        return None  # one group, known without sorting a million instants
     order = np.argsort(lo, kind="stable")
     reach = np.maximum.accumulate(hi[order])
     breaks = np.flatnonzero(lo[order][1:] - reach[:-1] > _APART_US) + 1

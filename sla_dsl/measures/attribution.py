@@ -347,8 +347,13 @@ def _field(history: History, name: str, rows: np.ndarray) -> np.ndarray:
 
 
 def months(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
-    """Local YYYY-MM of each instant."""
-    return np.datetime_as_string(local_dates(us, zone).astype("datetime64[M]")).astype(object)
+    """Local YYYY-MM of each instant (each month's text written once)."""
+    month = local_dates(us, zone).astype("datetime64[M]").astype(np.int64)
+    if not month.size:
+        return np.empty(0, dtype=object)
+    first = int(month.min())
+    span = np.arange(first, int(month.max()) + 1).astype("datetime64[M]")
+    return np.datetime_as_string(span).astype(object)[month - first]
 
 
 def attribute(evaluation: Evaluation) -> Attribution | None:
