@@ -297,7 +297,7 @@ class BusinessCalendar:
 
         A time that falls in a break between split shifts is kept as it is: it lies within
         the day's hours and is worth the same open time as the break's bounds. On a DST day
-        the time of day is resolved like any wall time (see module doc).
+        the time of day is resolved like any wall time (`zones.resolve_local`).
         """
         instant = _utc(start, "start")
         if isinstance(days, bool) or not isinstance(days, int):
@@ -363,7 +363,8 @@ class BusinessCalendar:
 
     def _shift_wall(self, start: dt.datetime, *, days: int = 0, months: int = 0) -> dt.datetime:
         """Same local wall time `days` days / `months` months later (day clamped to the month's
-        end), resolved by the module's wall-time rule when that time is skipped or repeated."""
+        end), resolved by the wall-time rule (`zones.resolve_local`) when that time is skipped
+        or repeated."""
         local = self._local(_utc(start, "start"))
         if days == 0 and months == 0:
             return local  # keep the start's own fold: zero is exactly the start
