@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.evaluation.consequences import period_start
+from sla_dsl.business_time.periods import period_start, period_starts
+from sla_dsl.business_time.zones import local_dates
 from sla_dsl.evaluation.replay import (
     BREACHED,
     NONE,
@@ -31,7 +32,7 @@ from sla_dsl.history.mapping import Mapping
 from sla_dsl.history.read import load_history
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
-from sla_dsl.measures.period_measures import lead_values, local_dates, period_starts
+from sla_dsl.measures.period_measures import lead_values
 from sla_dsl.reports.document import document
 
 NOT_APPLICABLE = 3
@@ -194,7 +195,7 @@ def _strike_leads(replay: Replay) -> dict[tuple[str, str, str], list[str]]:
              if c["action"] == "strike" and c["status"] == "fired"]
     for rule in replay.policy.strike_rules:
         for record in fired:
-            start = period_start(dt.datetime.fromisoformat(record["at"]), rule.per)
+            start = period_start(dt.datetime.fromisoformat(record["at"]).date(), rule.per)
             key = (record["owner"] or "(no owner)", rule.per, start.isoformat())
             out.setdefault(key, []).append(record["lead_id"])
     return out

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from sla_dsl.business_time.zones import local_text, resolve_wall, to_us
 from sla_dsl.ci.toml_lines import TomlLines, error_line
 from sla_dsl.diagnostics.diagnostic import render_text
 from sla_dsl.language import model as m
@@ -328,10 +329,10 @@ class _Reader:
             return NO_TIME
         if isinstance(value, dt.datetime):
             if value.tzinfo is not None:
-                return _micros(value)
-            return _resolve_wall(_micros(value.replace(tzinfo=dt.UTC)), zone)
+                return to_us(value)
+            return resolve_wall(to_us(value.replace(tzinfo=dt.UTC)), zone)
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return _resolve_wall(_micros(dt.datetime(value.year, value.month, value.day,
+            return resolve_wall(to_us(dt.datetime(value.year, value.month, value.day,
                                                      tzinfo=dt.UTC)), zone)
         if isinstance(value, str):
             from sla_dsl.history.read import parse_time
@@ -339,7 +340,7 @@ class _Reader:
             parsed = parse_time(value)
             if isinstance(parsed, tuple):
                 micros, naive = parsed
-                return _resolve_wall(micros, zone) if naive else micros
+                return resolve_wall(micros, zone) if naive else micros
             reason = parsed
         else:
             reason = f"{type(value).__name__} {value} is not a date and time"
@@ -667,21 +668,6 @@ def _cell(value: object) -> object:
     return _BAD
 
 
-def _micros(moment: dt.datetime) -> int:
-    return (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
-
-
-def _resolve_wall(wall: int, zone: ZoneInfo) -> int:
-    """A wall reading (µs as if UTC) in `zone`, by the history reader's rule."""
-    import numpy as np
-
-    from sla_dsl.business_time import ZoneOffsets
-
-    day = 86_400_000_000
-    offsets = ZoneOffsets(zone, wall - 2 * day, wall + 2 * day)
-    return int(offsets.resolve(np.array([wall], dtype=np.int64))[0])
-
-
 def load_case(path: Path, policies: Policies) -> Case:
     """The case, ready to run; `CaseError` with every problem found when it is not."""
     return _Reader(path, policies).case()
@@ -693,13 +679,10 @@ def load_case(path: Path, policies: Policies) -> Case:
 def show_time(value: int | str | None, zone: ZoneInfo) -> str:
     """A time as a person compares it: local, to the minute unless seconds matter."""
     from sla_dsl.evaluation.replay import NONE, STOPPED
-    from sla_dsl.history.columns import local_time
 
     if value is None or value == NO_TIME or value in (NONE, STOPPED):
         return NO_TIME
-    local = local_time(int(value), zone)
-    spec = "seconds" if local.second or local.microsecond else "minutes"
-    return local.isoformat(sep=" ", timespec=spec)
+    return local_text(int(value), zone)
 
 
 @dataclass

@@ -19,13 +19,13 @@ def as_of_instant(text: str | None, timezone: str) -> int | None:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from sla_dsl.business_time import to_us
+    from sla_dsl.business_time.zones import resolve_local, to_us
     from sla_dsl.history.columns import SUPPORTED_TIMES, in_supported_range
 
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(timezone))
+        if moment.tzinfo is None:  # a wall time, read by the history's rule
+            moment = resolve_local(moment, ZoneInfo(timezone))
         instant = to_us(moment)
     except (ValueError, OverflowError):
         raise ValueError("is not a date and time") from None

@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.business_time.periods import period_starts
+from sla_dsl.business_time.zones import local_dates
 from sla_dsl.evaluation.replay import NONE, Evaluation
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR
 from sla_dsl.language import model as m
-from sla_dsl.measures.period_measures import local_dates, period_starts
 
 
 def assignment_summaries(evaluation: Evaluation) -> list[dict]:

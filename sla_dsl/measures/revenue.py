@@ -16,14 +16,14 @@ Three views of the won deals, built on `sla_dsl.measures.attribution`'s splits:
 
 from __future__ import annotations
 
-import datetime as dt
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.evaluation.consequences import period_start
+from sla_dsl.business_time.periods import next_period_start, period_start
+from sla_dsl.business_time.zones import US_PER_DAY, local_dates, local_time
 from sla_dsl.evaluation.replay import Evaluation
-from sla_dsl.history.columns import EVENT_CODE, local_time
+from sla_dsl.history.columns import EVENT_CODE
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration, money
 from sla_dsl.measures import coverage
@@ -38,9 +38,6 @@ from sla_dsl.measures.attribution import (
     party_credit,
     rollup,
 )
-from sla_dsl.measures.period_measures import local_dates, period_end
-
-_DAY_US = 86_400 * 1_000_000
 
 
 def _miss_actions(policy: m.Policy) -> list[m.Action]:
@@ -109,11 +106,11 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
     grace = _grace(evaluation.policy)
     credits, escalate = _owed(evaluation.policy)
     periods = []
-    start = period_start(dt.datetime.combine(first, dt.time()), goal.per)
+    start = period_start(first, goal.per)
     last = min(as_of, effective.until.value) if effective and effective.until else as_of
     covered = coverage.any_events(evaluation)  # revenue is dated by the win: any event counts
     while start <= last:
-        end = period_end(start, goal.per)
+        end = next_period_start(start, goal.per)
         inside = (dates >= np.datetime64(start)) & (dates < np.datetime64(end))
         won = int(result.cents[inside].sum()) / 100
         parts = []
@@ -214,7 +211,7 @@ def recalculation(evaluation: Evaluation, result: Attribution) -> dict:
     from_marketing = generated[result.lead]
     marketing_cents = party_credit(result, result.marketing)[0] * 100 \
         if result.marketing else np.zeros(result.deal_count)
-    cycle = (result.won_at - first[result.lead]) / _DAY_US
+    cycle = (result.won_at - first[result.lead]) / US_PER_DAY
 
     all_months = sorted(set(lead_month[generated].tolist()) | set(result.month.tolist()))
     rows = []

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time import wall_readings
+from sla_dsl.business_time.periods import period_starts
+from sla_dsl.business_time.zones import iso_texts, local_dates, local_time
 from sla_dsl.evaluation.consequences import Actions, all_actions, strike_counts
 from sla_dsl.evaluation.replay import (
     BREACHED,
@@ -22,16 +23,9 @@ from sla_dsl.evaluation.replay import (
     STOPPED,
     Evaluation,
 )
-from sla_dsl.history.columns import local_time
 from sla_dsl.language.formatter import item_line
 from sla_dsl.measures import assignments, coverage, revenue
-from sla_dsl.measures.period_measures import (
-    PeriodMeasures,
-    TriggerCheck,
-    local_dates,
-    period_starts,
-    triggers,
-)
+from sla_dsl.measures.period_measures import PeriodMeasures, TriggerCheck, triggers
 
 FORMAT_VERSION = 1
 
@@ -43,28 +37,12 @@ def _iso(us: int, zone: ZoneInfo) -> str | None:
 
 
 def iso_many(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
-    """`_iso` for a column of instants at once: the wall time from the zone's offsets, each
-    offset written once, so a million timestamps cost a few array operations."""
+    """`_iso` for a column of instants at once (`zones.iso_texts`), None where there is none."""
     out = np.full(len(us), None, dtype=object)
     valid = (us != NONE) & (us != STOPPED)
-    if not valid.any():
-        return out
-    instants = us[valid]
-    wall = wall_readings(instants, zone)
-    text = np.datetime_as_string(wall.astype("datetime64[us]"), unit="s").astype(object)
-    fraction = wall % 1_000_000
-    finer = np.flatnonzero(fraction)  # isoformat shows microseconds only where there are some
-    text[finer] = text[finer] + np.array([f".{f:06d}" for f in fraction[finer]], dtype=object)
-    shift = (wall - instants) // 60_000_000
-    suffix = np.empty(len(shift), dtype=object)
-    for minutes in np.unique(shift):
-        sign = "+" if minutes >= 0 else "-"
-        hours, rest = divmod(abs(int(minutes)), 60)
-        suffix[shift == minutes] = f"{sign}{hours:02d}:{rest:02d}"
-    out[valid] = text + suffix
+    if valid.any():
+        out[valid] = iso_texts(us[valid], zone)
     return out
-
-
 
 
 def _attainment(met: int, breached: int) -> float | None:

@@ -23,11 +23,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
+from sla_dsl.business_time.periods import next_period_start
 from sla_dsl.evaluation.conditions import UNIT_DAYS
 from sla_dsl.history.columns import Reject
 from sla_dsl.language import model as m
 from sla_dsl.measures import coverage
-from sla_dsl.measures.period_measures import period_end
 from sla_dsl.measures.revenue import goal_reached
 from sla_dsl.reports.document import (
     as_of_why,
@@ -369,11 +369,11 @@ def _speed_gaps(period: str, dates: list[dt.date]) -> list[tuple[dt.date, dt.dat
         return []
     gaps = []
     for before, after in itertools.pairwise(dates):
-        missing = period_end(before, period)
+        missing = next_period_start(before, period)
         if missing < after:
             final = missing
-            while period_end(final, period) < after:
-                final = period_end(final, period)
+            while next_period_start(final, period) < after:
+                final = next_period_start(final, period)
             gaps.append((missing, final))
     return gaps
 
