@@ -11,14 +11,10 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sla_dsl.business_time.zones import MICROSECOND, UTC, resolve_local
 from sla_dsl.language import model
-
-if TYPE_CHECKING:
-    from sla_dsl.business_time.open_time import OpenTimeTable
 
 HORIZON_DAYS = 4 * 366
 """How many days a clock waits for an opening before `NeverOpen`: longer than any SLA."""
@@ -104,9 +100,10 @@ class BusinessCalendar:
         self._closed_starts = [a for a, _ in merged]
         self._closed_ends = [b for _, b in merged]
         self._days: dict[dt.date, tuple[Interval, ...]] = {}
-        self.open_time_table: OpenTimeTable | None = None
-        """The last vectorised table built for this calendar (kept here, not in a cache keyed
-        by calendar, which would keep every calendar alive through the table's reference)."""
+        self.open_time_table: object | None = None
+        """The last vectorised table (`open_time.OpenTimeTable`) built for this calendar, kept
+        here, not in a cache keyed by calendar, which would keep every calendar alive through
+        the table's reference. Typed loosely: the calendar sits below the tables built from it."""
 
     @classmethod
     def from_model(cls, calendar: model.Calendar, timezone: str) -> BusinessCalendar:

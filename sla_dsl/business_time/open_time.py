@@ -315,7 +315,8 @@ def _cached_table(calendar: BusinessCalendar) -> OpenTimeTable | None:
     table, and a rebuild each time would cost more than the arithmetic for small batches. It
     is kept on the calendar (a cache keyed by calendar elsewhere would keep every calendar
     alive through its table's reference back to it)."""
-    return calendar.open_time_table
+    table = calendar.open_time_table
+    return table if isinstance(table, OpenTimeTable) else None
 
 
 def _keep(table: OpenTimeTable) -> OpenTimeTable:
