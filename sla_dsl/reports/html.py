@@ -29,7 +29,7 @@ from sla_dsl.language import model as m
 from sla_dsl.measures import coverage
 from sla_dsl.measures.period_measures import period_end
 from sla_dsl.measures.revenue import goal_reached
-from sla_dsl.reports.document import (
+from sla_dsl.reports.sentences import (
     as_of_why,
     coverage_parts,
     headline,
