@@ -113,7 +113,7 @@ class Report:
         return round(100.0 * met / (met + breached), 1) if met + breached else None
 
     def __repr__(self) -> str:
-        as_of = np.datetime64(self.evaluation.as_of, "us")
+        as_of = np.datetime_as_string(np.datetime64(self.evaluation.as_of, "us"), unit="s")
         return (f"<Report {self.policy.title or 'policy'!r} as of {as_of}Z: "
                 f"{len(self.verdicts)} clauses, {self.evaluation.lead_count} leads>")
 
