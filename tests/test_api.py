@@ -66,6 +66,17 @@ def test_text_and_page_are_the_cli_s(in_root, capsys, tmp_path):
     assert report.html() == page.read_text(encoding="utf-8")
 
 
+def test_a_lead_s_audit_is_the_cli_s(in_root, capsys):
+    shown = cli(capsys, "evaluate", POLICY, "--history", HISTORY, "-q", "--as-of", AS_OF,
+                "--explain", "L0000007")
+    policy = sla_dsl.load_policy(POLICY)
+    report = sla_dsl.evaluate(policy, sla_dsl.load_history(HISTORY, policy=policy),
+                              as_of=AS_OF)
+    assert report.explain("L0000007") == shown
+    with pytest.raises(LookupError, match="no lead 'no such lead'"):
+        report.explain("no such lead")
+
+
 def test_verdicts_are_the_report_s_clause_table(in_root):
     policy = sla_dsl.load_policy(POLICY)
     report = sla_dsl.evaluate(policy, sla_dsl.load_history(HISTORY, policy=policy),

@@ -17,7 +17,8 @@ from functools import cached_property
 import numpy as np
 
 from sla_dsl.evaluation import replay
-from sla_dsl.evaluation.clock_audit import audit_texts
+from sla_dsl.evaluation.clock_audit import audit_lead, audit_texts
+from sla_dsl.evaluation.clock_audit import render_text as audit_text
 from sla_dsl.evaluation.inputs import as_of_instant
 from sla_dsl.history.columns import History
 from sla_dsl.language.model import Policy
@@ -44,7 +45,8 @@ class Verdict:
 class Report:
     """What `sla evaluate` reports. `document` is the dict `--format json` prints (with every
     lead's record unless `include_leads` is False); `text()` and `html()` are the summary and
-    the page; `verdicts`, `attainment()` and `verdict()` answer "how did this clause do?"."""
+    the page; `verdicts`, `attainment()` and `verdict()` answer "how did this clause do?",
+    and `explain(lead_id)` "why is this lead breached?"."""
 
     def __init__(self, evaluation: replay.Evaluation, *, include_leads: bool = True) -> None:
         self.evaluation = evaluation
@@ -79,6 +81,12 @@ class Report:
                            speed_goals=html.first_touch_goals(self.policy),
                            audits=audit_texts(self.policy, self.history, breached,
                                               self.evaluation.as_of))
+
+    def explain(self, lead_id: str) -> str:
+        """One lead's clock audit as `sla evaluate --explain LEAD_ID` prints it: each clause's
+        due time and its open, closed and paused time, for a disputed breach. Raises
+        `UnknownLead` (a LookupError) for an id the history does not hold."""
+        return audit_text(audit_lead(self.policy, self.history, lead_id, self.evaluation.as_of))
 
     @cached_property
     def verdicts(self) -> list[Verdict]:
