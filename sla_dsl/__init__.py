@@ -73,4 +73,5 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_ENTRY_POINTS})
+    """What a notebook's tab completion offers: the entry points, not this module's helpers."""
+    return sorted(__all__)

@@ -131,8 +131,10 @@ def evaluate(policy: Policy, history: History, as_of: str | dt.datetime | int | 
              on_block: Callable[[str], None] | None = None) -> Report:
     """Replay `history` against `policy` as of a time (ISO 8601 text or a datetime, read in
     the policy's timezone when it has no offset; default: the history's latest event), as
-    `sla evaluate` does. `on_block` is told each handoff block as its clauses are done (a
-    progress bar). Raises ValueError for an as-of time that is not one."""
+    `sla evaluate` does. `include_leads=False` leaves each lead's record out of the document
+    (the text and the page do not need them, and on a big history they are most of its
+    size); `on_block` is told each handoff block as its clauses are done (a progress bar).
+    Raises ValueError for an as-of time that is not one."""
     try:
         instant = as_of_instant(as_of, policy.timezone or "UTC")
     except ValueError as error:
