@@ -495,7 +495,7 @@ def test_a_hostile_mapping_file_is_an_input_error(tmp_path, capsys, text, words)
 def test_an_as_of_before_1970_keeps_its_fraction_of_a_second():
     """Times back to 1900 are supported: int(timestamp()) rounded -0.5 s to 0 and then added
     the half second, putting the as-of a whole second late."""
-    from sla_dsl.cli.evaluate import as_of_instant
+    from sla_dsl.evaluation.inputs import as_of_instant
 
     assert as_of_instant("1969-12-31T23:59:59.5Z", "UTC") == -500_000
     assert as_of_instant("1900-01-01T00:00:00.25Z", "UTC") == -2_208_988_800_000_000 + 250_000
