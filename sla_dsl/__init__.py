@@ -30,7 +30,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from sla_dsl.version import __version__
 
 # name -> the module that defines it
 _ENTRY_POINTS = {
