@@ -12,7 +12,7 @@ from sla_dsl.checks import run_checks
 from sla_dsl.checks.calendars import AMBIGUOUS_CALENDAR, NEVER_OPEN, NO_CALENDAR
 from sla_dsl.checks.header import MISSING_TIMEZONE
 from sla_dsl.checks.names import UNDECLARED_PARTY, UNKNOWN_NAME, WRONG_KIND
-from sla_dsl.diagnostics.diagnostic import Diagnostic, Reporter
+from sla_dsl.diagnostics.diagnostic import Diagnostic, Reporter, render_text
 from sla_dsl.diagnostics.span import Span
 from sla_dsl.language.builder import build_policy, build_statements
 from sla_dsl.language.formatter import format_policy, header_line
@@ -49,12 +49,22 @@ class CheckedPolicy:
 
 
 class PolicyError(Exception):
-    """Raised by `load_policy` so that library callers cannot use a broken policy by mistake."""
+    """Raised by `load_policy` so that library callers cannot use a broken policy by mistake.
+
+    Its message shows every error as `sla check` prints it (line, caret, fix), since in a
+    notebook the exception is all the user sees; `diagnostics` holds them as objects."""
 
     def __init__(self, checked: CheckedPolicy) -> None:
         self.checked = checked
-        first = checked.errors[0] if checked.errors else None
-        super().__init__(f"{checked.path}: {first.message}" if first else checked.path)
+        errors = checked.errors
+        shown = "\n".join(render_text(d, checked.lines) for d in errors)
+        count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+        super().__init__(f"{checked.path}: the policy has {count}; fix it first ('sla check')"
+                         + (f"\n{shown}" if shown else ""))
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.checked.diagnostics
 
 
 def check_source(source: Source) -> CheckedPolicy:
@@ -146,9 +156,24 @@ def check_file(path: str | Path) -> CheckedPolicy:
     return check_source(source)
 
 
-def load_policy(path: str | Path) -> Policy:
-    """A checked policy for the evaluator, planner and simulator; raises on any error."""
-    checked = check_file(path)
+def check_policy(path_or_text: str | Path) -> CheckedPolicy:
+    """A policy checked from a file or from its text: a `Path`, or a `str` without a line
+    break, names a file; a `str` with one is the policy itself (a notebook cell's policy)."""
+    if isinstance(path_or_text, str) and "\n" in path_or_text:
+        return check_text(path_or_text)
+    return check_file(path_or_text)
+
+
+def check(path_or_text: str | Path) -> list[Diagnostic]:
+    """Every diagnostic of a policy (errors and warnings, in source order), as `sla check`
+    reports them; an empty list is a clean policy."""
+    return check_policy(path_or_text).diagnostics
+
+
+def load_policy(path_or_text: str | Path) -> Policy:
+    """A checked policy for the evaluator, planner and simulator, from a file or its text (as
+    `check_policy` tells them apart); raises `PolicyError` on any error."""
+    checked = check_policy(path_or_text)
     if not checked.ok:
         raise PolicyError(checked)
     assert checked.policy is not None

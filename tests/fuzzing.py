@@ -1041,6 +1041,7 @@ PRELOAD = (
     "sla_dsl.evaluation.replay",
     "sla_dsl.history.read",
     "sla_dsl.reports.document",
+    "sla_dsl.reports.text",
     "sla_dsl.reports.html",
     "sla_dsl.language.formatter",
     "sla_dsl.planning.plan",

@@ -218,7 +218,7 @@ def test_speed_in_business_hours_counts_only_open_time():
 
     import numpy as np
 
-    from sla_dsl.business_time import calendar_for
+    from sla_dsl.business_time.calendar import calendar_for
     from sla_dsl.evaluation.replay import NONE, evaluate
     from sla_dsl.history.read import load_history
     from sla_dsl.measures.period_measures import PeriodMeasures

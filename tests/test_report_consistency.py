@@ -36,6 +36,7 @@ from sla_dsl.policy_file import check_text as check_policy_text
 from sla_dsl.policy_file import load_policy
 from sla_dsl.reports import document as report
 from sla_dsl.reports import html as html_report
+from sla_dsl.reports import text as text_report
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -389,7 +390,7 @@ def test_any_generated_history_at_any_as_of_says_what_its_tables_show(
     first, last = int(history.at.min()), int(history.at.max())
     evaluation = evaluate(loaded, history, first + int((last - first) * cut))
     doc = report.document(evaluation)
-    check_all(doc, report.render_text(doc), html_report.render(doc))
+    check_all(doc, text_report.render_text(doc), html_report.render(doc))
 
 
 # ============================================================================ the faults fixed

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 
-from sla_dsl.business_time import BusinessCalendar, NeverOpen, deadline
+from sla_dsl.business_time.calendar import BusinessCalendar, NeverOpen, deadline
 from sla_dsl.checks.clauses import duration_is_usable
 from sla_dsl.checks.header import timezone_problem
 from sla_dsl.diagnostics.codes import Code

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from sla_dsl.business_time import HORIZON_DAYS
+from sla_dsl.business_time.calendar import HORIZON_DAYS
 from sla_dsl.checks.clauses import BAD_UNIT
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
@@ -84,7 +84,7 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
 
 
 # The longest run of closed dates: with the week's closed days on either side it stays within
-# the days a clock waits for an opening (business_time.HORIZON_DAYS), past which every clock on
+# the days a clock waits for an opening (HORIZON_DAYS), past which every clock on
 # the calendar would fail rather than wait.
 LONGEST_CLOSED_DAYS = HORIZON_DAYS - 14
 

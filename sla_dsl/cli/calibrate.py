@@ -10,9 +10,9 @@ from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, progress, wr
 
 
 def run(args: argparse.Namespace) -> int:
+    from sla_dsl import load_history
     from sla_dsl.evaluation.replay import fields_needed
-    from sla_dsl.history.mapping import load_mapping
-    from sla_dsl.history.read import HistoryError, load_history
+    from sla_dsl.history.read import HistoryError
     from sla_dsl.planning.calibration import CalibrationError, calibrate
     from sla_dsl.planning.calibration_output import calibration_dict, render_report, scenario_toml
 
@@ -24,10 +24,9 @@ def run(args: argparse.Namespace) -> int:
     if policy is None:
         return EXIT_USAGE
     try:
-        mapping = load_mapping(args.mapping) if args.mapping else None
         progress("reading " + (", ".join(args.history) or "the files the mapping names"))
-        history = load_history(args.history, timezone=policy.timezone or "UTC",
-                               mapping=mapping, fields=fields_needed(policy) | {"stage"})
+        history = load_history(args.history, mapping=args.mapping, policy=policy,
+                               fields=fields_needed(policy) | {"stage"})
         progress(f"fitting {len(history.lead_ids)} leads")
         calibration = calibrate(policy, history)
     except (HistoryError, CalibrationError) as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -13,9 +12,9 @@ from sla_dsl.cli.progress import ProgressBar
 
 
 def run(args: argparse.Namespace) -> int:
+    from sla_dsl import simulate
     from sla_dsl.planning.scenario import ScenarioError, load_scenario
-    from sla_dsl.simulator import NotSimulated, simulate
-    from sla_dsl.simulator.render import render_text
+    from sla_dsl.simulator import NotSimulated
 
     policy = policy_or_none(args.policy, "simulated")
     if policy is None:
@@ -34,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
         presets = 2 if scenario.outcomes.decay == "both" else 1
         with ProgressBar(args.replications * presets, "replications") as bar:
-            doc = simulate(policy, scenario, args.replications, args.seed,
-                           emit_history=args.emit_history, on_replication=bar.advance)
+            simulation = simulate(policy, scenario, args.replications, args.seed,
+                                  emit_history=args.emit_history, on_replication=bar.advance)
     except (ScenarioError, NotSimulated) as error:
         print(f"sla simulate: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -44,10 +43,7 @@ def run(args: argparse.Namespace) -> int:
               f"{error.strerror or error}\n  help: name a file in a folder you can write to",
               file=sys.stderr)
         return EXIT_USAGE
-    if args.format == "json":
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-    else:
-        sys.stdout.write(render_text(policy, doc))
+    sys.stdout.write(simulation.json() if args.format == "json" else simulation.text())
     return EXIT_OK
 
 

@@ -32,13 +32,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time import (
-    BusinessCalendar,
-    add_open_time_many,
-    calendar_for,
-    deadlines,
-    open_time_between_many,
-)
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
+from sla_dsl.business_time.open_time import add_open_time_many, deadlines, open_time_between_many
+from sla_dsl.business_time.zones import day_start_us
 from sla_dsl.evaluation.conditions import ConditionEvaluator, fields_used
 from sla_dsl.evaluation.routing import acting_names, assign_blocks, handoff_levels
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
@@ -458,14 +454,9 @@ def effective_bounds(policy: m.Policy) -> tuple[int | None, int | None]:
     if policy.effective is None:
         return None, None
     zone = ZoneInfo(policy.timezone or "UTC")
-
-    def midnight(day: dt.date) -> int:
-        # a midnight a clock change skips reads as the day's first instant (fold 0)
-        return int(dt.datetime.combine(day, dt.time(), tzinfo=zone).timestamp()) * 1_000_000
-
-    start = midnight(policy.effective.start.value)
+    start = day_start_us(policy.effective.start.value, zone)
     until = policy.effective.until
-    return start, None if until is None else midnight(until.value + dt.timedelta(days=1))
+    return start, None if until is None else day_start_us(until.value + dt.timedelta(days=1), zone)
 
 
 def lead_dates(replay: Replay, starts: list[np.ndarray]) -> np.ndarray:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-_US = 1_000_000
+from sla_dsl.business_time.zones import US_PER_SECOND, day_start_us
 
 
 def office_hours_arrivals(rng: np.random.Generator, leads: int, start: dt.date, days: int,
@@ -21,7 +21,6 @@ def office_hours_arrivals(rng: np.random.Generator, leads: int, start: dt.date, 
     dates = [start + dt.timedelta(days=d) for d in range(days)]
     weekdays = [d for d in dates if d.weekday() < 5] or dates
     chosen = rng.integers(0, len(weekdays), leads)
-    midnights = np.array([
-        int(dt.datetime.combine(d, dt.time(), zone).timestamp()) * _US for d in weekdays])
+    midnights = np.array([day_start_us(d, zone) for d in weekdays])
     seconds = rng.integers(9 * 3600, 17 * 3600, leads)
-    return np.sort(midnights[chosen] + seconds * _US)
+    return np.sort(midnights[chosen] + seconds * US_PER_SECOND)

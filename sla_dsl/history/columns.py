@@ -12,13 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def local_time(us: int, zone: dt.tzinfo) -> dt.datetime:
-    """An instant held as µs since the epoch, as a wall time in `zone` (for people)."""
-    return (_EPOCH + dt.timedelta(microseconds=int(us))).astimezone(zone)
-
+from sla_dsl.business_time.zones import to_us
 
 # The instants a history may hold: [EARLIEST_US, LATEST_US], µs since the epoch, UTC. Wide
 # enough for any CRM's records and any deadline ten years past them, narrow enough that every
@@ -28,8 +22,8 @@ def local_time(us: int, zone: dt.tzinfo) -> dt.datetime:
 # a policy's dates and a scenario's start (docs/limits.md).
 FIRST_DAY = dt.date(1900, 1, 1)
 LAST_DAY = dt.date(2200, 12, 31)
-EARLIEST_US = int((dt.datetime(1900, 1, 1, tzinfo=dt.UTC) - _EPOCH).total_seconds()) * 1_000_000
-LATEST_US = int((dt.datetime(2201, 1, 1, tzinfo=dt.UTC) - _EPOCH).total_seconds()) * 1_000_000 - 1
+EARLIEST_US = to_us(dt.datetime(1900, 1, 1, tzinfo=dt.UTC))
+LATEST_US = to_us(dt.datetime(2201, 1, 1, tzinfo=dt.UTC)) - 1
 SUPPORTED_TIMES = f"{FIRST_DAY} to {LAST_DAY} UTC"
 
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.business_time.zones import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE, US_PER_SECOND
 from sla_dsl.history.arrivals import office_hours_arrivals
 from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
 from sla_dsl.history.write import write_csv
@@ -34,9 +35,6 @@ FORMS = np.array(["demo request", "ebook", "webinar", "newsletter", "contact us"
 CHANNELS = np.array(["call", "email", "linkedin"])
 REASONS = np.array(["no budget", "wrong persona", "duplicate", "not reachable"])
 REPS = np.array(["alice", "bob", "chen", "dana", "eli"])
-_US = 1_000_000
-_HOUR = 3600 * _US
-_DAY = 24 * _HOUR
 
 
 def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New_York",
@@ -48,9 +46,9 @@ def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New
     ids = np.array([f"L{n:07d}" for n in range(leads)])
     score = rng.integers(5, 100, leads)
     handed = score >= 35
-    handoff = created + rng.integers(1, 30, leads) * 60 * _US
+    handoff = created + rng.integers(1, 30, leads) * 60 * US_PER_SECOND
     rep = REPS[rng.integers(0, len(REPS), leads)]
-    pace = rng.lognormal(mean=np.log(0.8), sigma=1.0, size=leads) * _HOUR  # first-touch delay
+    pace = rng.lognormal(mean=np.log(0.8), sigma=1.0, size=leads) * US_PER_HOUR  # first-touch delay
 
     parts: list[dict[str, np.ndarray]] = []
 
@@ -75,24 +73,24 @@ def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New
         need=np.where(rng.random(leads) < 0.7, "replace spreadsheet", ""),
         timeline=rng.integers(10, 200, leads).astype(str))
     add(handed, handoff, "handoff", np.full(leads, "marketing", dtype=object))
-    add(handed, handoff + 60 * _US, "assigned", rep)
+    add(handed, handoff + US_PER_MINUTE, "assigned", rep)
 
     attempts = rng.integers(0, 8, leads) * handed
     first = handoff + pace.astype(np.int64)
     for k in range(int(attempts.max(initial=0))):
-        gap = (rng.exponential(1.2, leads) * _DAY).astype(np.int64) if k else 0
+        gap = (rng.exponential(1.2, leads) * US_PER_DAY).astype(np.int64) if k else 0
         first = first + gap
         add(attempts > k, first, "touch", rep, channel=CHANNELS[rng.integers(0, 3, leads)])
     connected = handed & (attempts > 0) & (rng.random(leads) < 0.35)
-    add(connected, first + 20 * 60 * _US, "connected", rep)
+    add(connected, first + 20 * US_PER_MINUTE, "connected", rep)
     decided = handed & (rng.random(leads) < 0.8)
-    decision = handoff + (rng.exponential(1.5, leads) * _DAY).astype(np.int64)
+    decision = handoff + (rng.exponential(1.5, leads) * US_PER_DAY).astype(np.int64)
     accepted = rng.random(leads) < 0.7
     add(decided & accepted, decision, "accepted", rep)
     add(decided & ~accepted, decision, "rejected", rep,
         reason=REASONS[rng.integers(0, len(REASONS), leads)])
     won = decided & accepted & (rng.random(leads) < 0.3)
-    add(won, decision + (rng.exponential(20, leads) * _DAY).astype(np.int64), "won", rep,
+    add(won, decision + (rng.exponential(20, leads) * US_PER_DAY).astype(np.int64), "won", rep,
         amount=(rng.integers(20, 400, leads) * 10).astype(str))
 
     columns = sorted({name for part in parts for name in part})

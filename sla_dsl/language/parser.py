@@ -19,11 +19,12 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from sla_dsl import __version__, grammar
+from sla_dsl import grammar
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.diagnostics.span import Span
 from sla_dsl.language.source import Source
+from sla_dsl.version import __version__
 
 # The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
 SYNTAX = Code(

@@ -18,7 +18,7 @@ rather than sampled (`queueing.Backlog`, the birth-death chain's forward equatio
   shorter first-touch deadline goes first;
 - a lead's first touch comes after those ahead of it are done, an Erlang wait in the reps'
   open time (exponential touches, `work.touch` plus `work.response`), met when it falls before
-  the clause's deadline as `business_time.deadlines` counts it (business hours, business days,
+  the clause's deadline as `open_time.deadlines` counts it (business hours, business days,
   elapsed time, on the clause's own calendar);
 - a multilevel agreement's second level gets the SQLs of the first (connect, decay and
   qualify as the scenario says), spread over the first level's open hours.
@@ -33,19 +33,23 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time import (
-    BusinessCalendar,
-    NeverOpen,
-    ZoneOffsets,
+from sla_dsl.business_time.calendar import BusinessCalendar, NeverOpen, calendar_for, to_timedelta
+from sla_dsl.business_time.open_time import (
     add_open_time_many,
-    calendar_for,
     deadlines,
     next_open_many,
     open_time_between_many,
-    to_timedelta,
+)
+from sla_dsl.business_time.zones import (
+    US_PER_DAY,
+    US_PER_HOUR,
+    US_PER_SECOND,
+    day_start_us,
+    wall_readings,
 )
 from sla_dsl.evaluation.routing import handoff_levels
 from sla_dsl.language import model as m
@@ -53,7 +57,6 @@ from sla_dsl.language.formatter import duration as duration_text
 from sla_dsl.planning.queueing import Backlog, reached_within, wait_behind
 from sla_dsl.planning.scenario import Scenario, WorkTime
 from sla_dsl.simulator.arrivals import lead_fields, rate_weights
-from sla_dsl.simulator.clock import origin_us
 from sla_dsl.simulator.errors import NotSimulated
 from sla_dsl.simulator.outcomes import decays_to_run
 from sla_dsl.simulator.routing import (
@@ -67,7 +70,6 @@ from sla_dsl.simulator.routing import (
 STEP_SECONDS = 1800  # the forward equations' step: half an hour (a quarter changes no figure)
 MOST_LEADS = 512  # the state space's bound per queue (leads waiting or being touched): past
 # it the backlog is a fluid one
-_US = 1_000_000
 _SAMPLE = 20_000  # leads drawn to share arrivals between blocks by the policy's routing
 _SPILL = 1e-6  # probability at the bound above which the bound is doubled
 
@@ -81,7 +83,7 @@ class Grid:
 
     @property
     def mids(self) -> np.ndarray:
-        return self.starts + STEP_SECONDS * _US // 2
+        return self.starts + STEP_SECONDS * US_PER_SECOND // 2
 
 
 @dataclass
@@ -211,25 +213,21 @@ def _block_shares(policy: m.Policy, scenario: Scenario, blocks: list) -> tuple[d
 
 
 def _grid(policy: m.Policy, scenario: Scenario, start: dt.date) -> Grid:
-    origin = origin_us(start, policy.timezone or "UTC")
+    origin = day_start_us(start, ZoneInfo(policy.timezone or "UTC"))
     steps = max(1, math.ceil(scenario.horizon_hours * 3600 / STEP_SECONDS))
-    starts = origin + np.arange(steps, dtype=np.int64) * STEP_SECONDS * _US
-    return Grid(starts, origin + int(scenario.horizon_hours * 3600) * _US)
+    starts = origin + np.arange(steps, dtype=np.int64) * STEP_SECONDS * US_PER_SECOND
+    return Grid(starts, origin + int(scenario.horizon_hours * 3600) * US_PER_SECOND)
 
 
 def _arrival_rates(policy: m.Policy, scenario: Scenario, grid: Grid) -> np.ndarray:
     """Leads an hour at each step's middle: the rate by the profile's weekday and hour on the
     policy's wall clock and the month's multiplier, as the simulator's thinning draws them."""
-    from zoneinfo import ZoneInfo
-
     profile, months = rate_weights(scenario)
     mids = grid.mids
-    offsets = ZoneOffsets(ZoneInfo(policy.timezone or "UTC"), int(mids[0]) - 86_400 * _US,
-                          int(mids[-1]) + 86_400 * _US)
-    wall = offsets.wall(mids)
-    days = np.floor_divide(wall, 86_400 * _US)
+    wall = wall_readings(mids, ZoneInfo(policy.timezone or "UTC"))
+    days = np.floor_divide(wall, US_PER_DAY)
     weekday = (days + 3) % 7
-    hour = np.floor_divide(wall % (86_400 * _US), 3_600 * _US)
+    hour = np.floor_divide(wall % (US_PER_DAY), US_PER_HOUR)
     month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1
     return scenario.arrivals_per_hour * profile[weekday, hour] * months[month]
 
@@ -294,8 +292,8 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
     """Every queue of one team through the horizon; each block's attainment and waits."""
     calendar = _team_calendar(policy, team_blocks[0])
     starts = grid.starts
-    ends = starts + STEP_SECONDS * _US
-    open_s = open_time_between_many(starts, ends, calendar) / _US
+    ends = starts + STEP_SECONDS * US_PER_SECOND
+    open_s = open_time_between_many(starts, ends, calendar) / US_PER_SECOND
     if not open_s.any():
         raise NeverOpen(f"the calendar of team {team_blocks[0].team} is not open in the "
                         f"scenario's {scenario.horizon_hours / 24:.3g} days")
@@ -369,9 +367,9 @@ def _clock(policy: m.Policy, block, team: BusinessCalendar, grid: Grid, reaction
            ) -> Clock:
     mids = grid.mids
     due = deadlines(mids, block.first_within, calendar_for(policy, block.first_within))
-    react = int(reaction * 3600 * _US)
+    react = int(reaction * US_PER_HOUR)
     until = np.maximum(due - react, mids)
-    hours = open_time_between_many(mids, until, team) / (3600 * _US)
+    hours = open_time_between_many(mids, until, team) / (US_PER_HOUR)
     free = next_open_many(mids, team) + react <= due
     return Clock(due <= grid.end, np.maximum(hours, 0.0), free)
 
@@ -465,9 +463,9 @@ def _elapsed(waits: np.ndarray, grid: Grid, calendar: BusinessCalendar) -> np.nd
     """Open-time waits (hours) from each step's middle as elapsed hours on the calendar."""
     mids = grid.mids
     begins = next_open_many(mids, calendar)
-    touched = add_open_time_many(begins, np.rint(waits * 3600 * _US).astype(np.int64),
+    touched = add_open_time_many(begins, np.rint(waits * US_PER_HOUR).astype(np.int64),
                                  calendar)
-    return (touched - mids) / (3600 * _US)
+    return (touched - mids) / (US_PER_HOUR)
 
 
 def _walk(servers: int, service: float, reaction: float, variability: float, most: int,
@@ -575,8 +573,8 @@ def _second_level_rates(policy: m.Policy, scenario: Scenario, blocks: list, leve
         sqls += float(arrivals.mean()) * shares[block.index] * (1 - missed) * outcomes.qualify
     calendar = _team_calendar(policy, feeding[0])
     starts = grid.starts
-    working = open_time_between_many(starts, starts + STEP_SECONDS * _US, calendar) / (
-        STEP_SECONDS * _US)
+    working = open_time_between_many(starts, starts + STEP_SECONDS * US_PER_SECOND, calendar) / (
+        STEP_SECONDS * US_PER_SECOND)
     # handed on when the connecting touch ends: the first level's open hours, a touch later
     late = scenario.touch.mean_hours * 3600 / STEP_SECONDS
     whole, part = int(late), late - int(late)

@@ -14,7 +14,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from sla_dsl.business_time import BusinessCalendar, calendar_for
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
+from sla_dsl.business_time.periods import next_period_start
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
 from sla_dsl.planning.scenario import first_day
@@ -68,7 +69,7 @@ def planned_months(policy: m.Policy, start: dt.date) -> list[dt.date]:
     months, current = [], first
     while len(months) < 12 and (last is None or current <= last):
         months.append(current)
-        current = (current + dt.timedelta(days=32)).replace(day=1)
+        current = next_period_start(current, "month")
     return months
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 
-from sla_dsl.business_time import calendar_for
+from sla_dsl.business_time.calendar import calendar_for
 from sla_dsl.language import model as m
 from sla_dsl.planning.first_touch_plan import first_touch_rows
 from sla_dsl.planning.funnel import (
