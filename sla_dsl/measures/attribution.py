@@ -34,6 +34,7 @@ import numpy as np
 
 from sla_dsl.business_time.zones import US_PER_DAY, local_dates
 from sla_dsl.evaluation.conditions import UNIT_DAYS
+from sla_dsl.evaluation.instants import iso_many
 from sla_dsl.evaluation.replay import NONE, Evaluation
 from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.language import model as m
@@ -460,8 +461,6 @@ def party_credit(result: Attribution | None, party: str) -> tuple[np.ndarray, np
 
 def deal_records(result: Attribution, evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
     """Each deal with its splits, as plain data for the JSON document and the HTML report."""
-    from sla_dsl.reports.document import iso_many
-
     lead_ids = evaluation.history.lead_ids
     won_at = iso_many(result.won_at, zone)
     at = iso_many(result.at, zone)

@@ -13,15 +13,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl.business_time.periods import period_starts
-from sla_dsl.business_time.zones import iso_texts, local_dates, local_time
+from sla_dsl.business_time.zones import local_dates
 from sla_dsl.evaluation.consequences import Actions, all_actions, strike_counts
+from sla_dsl.evaluation.instants import iso_many, iso_text
 from sla_dsl.evaluation.replay import (
     BREACHED,
     MET,
-    NONE,
     PENDING,
     STATUS_NAMES,
-    STOPPED,
     Evaluation,
 )
 from sla_dsl.language.formatter import item_line
@@ -29,21 +28,6 @@ from sla_dsl.measures import assignments, coverage, revenue
 from sla_dsl.measures.period_measures import PeriodMeasures, TriggerCheck, triggers
 
 FORMAT_VERSION = 1
-
-
-def _iso(us: int, zone: ZoneInfo) -> str | None:
-    if us in (NONE, STOPPED):
-        return None
-    return local_time(us, zone).isoformat()
-
-
-def iso_many(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
-    """`_iso` for a column of instants at once (`zones.iso_texts`), None where there is none."""
-    out = np.full(len(us), None, dtype=object)
-    valid = (us != NONE) & (us != STOPPED)
-    if valid.any():
-        out[valid] = iso_texts(us[valid], zone)
-    return out
 
 
 def _attainment(met: int, breached: int) -> float | None:
@@ -165,7 +149,7 @@ def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
     for result in evaluation.clauses:
         for i in np.flatnonzero(evaluation.handoff[result.leads] == None):  # noqa: E711
             later.setdefault(int(result.leads[i]), (result.handoff, result.owner[i],
-                                                     _iso(int(result.start[i]), zone)))
+                                                     iso_text(int(result.start[i]), zone)))
     return [{
         "lead_id": str(lead_ids[lead]),
         "handoff": evaluation.handoff[lead] or later.get(lead, (None,))[0],
@@ -189,8 +173,8 @@ def latest_breaches(evaluation: Evaluation, zone: ZoneInfo, count: int = 10) -> 
         result = evaluation.clauses[index]
         lead = int(result.leads[i])
         rows.append({"lead_id": str(evaluation.history.lead_ids[lead]),
-                     "handoff": result.handoff, "clause": clause, "due": _iso(due, zone),
-                     "at": _iso(int(result.at[i]), zone), "owner": result.owner[i]})
+                     "handoff": result.handoff, "clause": clause, "due": iso_text(due, zone),
+                     "at": iso_text(int(result.at[i]), zone), "owner": result.owner[i]})
     return rows
 
 
@@ -205,7 +189,7 @@ def consequence_records(evaluation: Evaluation, actions: list[Actions],
             records.append({
                 "lead_id": str(lead_ids[lead]), "handoff": group.handoff,
                 "clause": group.clause, "action": group.action, "to": group.to,
-                "owner": owner, "at": _iso(fires, zone),
+                "owner": owner, "at": iso_text(fires, zone),
                 "status": "fired" if fired else "scheduled",
             })
     records.sort(key=lambda r: (r["at"] or "", r["lead_id"], r["action"]))
@@ -228,7 +212,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
         "format": FORMAT_VERSION,
         "policy": evaluation.policy.title,
         "timezone": zone.key,
-        "as_of": _iso(evaluation.as_of, zone),
+        "as_of": iso_text(evaluation.as_of, zone),
         "coverage": coverage.section(evaluation, [p for c in commitments for p in c["periods"]],
                                      goals, measures.arrivals),
         "rows": {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected},
