@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from sla_dsl.simulator import NotSimulated, simulate
+from sla_dsl.simulator.errors import NotSimulated
+from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import load_scenario, read_scenario_text, read_toml

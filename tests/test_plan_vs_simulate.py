@@ -12,7 +12,7 @@ seconds on one core.
 from __future__ import annotations
 
 import pytest
-from sla_dsl.simulator import simulate
+from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.planning.plan import first_touch_estimates
 from sla_dsl.planning.queueing import service_level

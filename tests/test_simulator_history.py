@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sla_dsl.simulator import simulate
+from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.cli import main
 from sla_dsl.evaluation.replay import BREACHED, MET, PENDING, evaluate, fields_needed

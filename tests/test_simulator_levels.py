@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sla_dsl.simulator import simulate
 from sla_dsl.simulator.context import build
 from sla_dsl.simulator.outcomes import Decay
 from sla_dsl.simulator.passes import Drawn, deal_leads, work_leads
 from sla_dsl.simulator.replication import event_log
+from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.evaluation.replay import MET, evaluate
 from sla_dsl.history.columns import EVENTS

@@ -14,7 +14,7 @@ from sla_dsl.cli.progress import ProgressBar
 def run(args: argparse.Namespace) -> int:
     from sla_dsl import simulate
     from sla_dsl.planning.scenario import ScenarioError, load_scenario
-    from sla_dsl.simulator import NotSimulated
+    from sla_dsl.simulator.errors import NotSimulated
 
     policy = policy_or_none(args.policy, "simulated")
     if policy is None:
