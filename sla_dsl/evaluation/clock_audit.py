@@ -286,8 +286,8 @@ def _out_of_period(policy: m.Policy, evaluation: Evaluation, zone: ZoneInfo) -> 
 
 def elapsed(start: dt.datetime, end: dt.datetime) -> dt.timedelta:
     """Real time between two instants. Subtracting two datetimes of one zone compares their
-    wall times (62 hours over a spring-forward weekend that lasted 61), so go through UTC."""
-    return end.astimezone(dt.UTC) - start.astimezone(dt.UTC)
+    wall times (62 hours over a spring-forward weekend that lasted 61), so go through instants."""
+    return dt.timedelta(microseconds=to_us(end) - to_us(start))
 
 
 def _events(lead: History, as_of: int, zone: ZoneInfo) -> list[Event]:
