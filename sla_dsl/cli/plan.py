@@ -11,7 +11,7 @@ from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none
 
 
 def run(args: argparse.Namespace) -> int:
-    from sla_dsl.history.columns import FIRST_DAY, LAST_DAY
+    from sla_dsl.language.model import FIRST_DAY, LAST_DAY
     from sla_dsl.planning.plan import plan_document, render_plan
     from sla_dsl.planning.scenario import ScenarioError, load_scenario
 

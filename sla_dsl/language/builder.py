@@ -14,8 +14,8 @@ from lark import Token, Tree
 
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
-from sla_dsl.history.columns import FIRST_DAY, LAST_DAY
 from sla_dsl.language import model as m
+from sla_dsl.language.model import FIRST_DAY, LAST_DAY
 from sla_dsl.language.parser import grammar_text
 
 # The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).

@@ -22,6 +22,14 @@ class Node(BaseModel):
     span: Span
 
 
+# The days the product reasons about: a policy's dates, a scenario's start, a history's
+# instants. Wide enough for any CRM's records and any deadline ten years past them, narrow
+# enough that every table built over the span of a history (offsets, open time) stays small: a
+# row dated 9999 would otherwise have business-time tables built out to it, and one dated 0001
+# overflow `datetime` (docs/limits.md).
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2200, 12, 31)
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TimeUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"]
