@@ -118,6 +118,15 @@ def test_local_time_is_read_only_in_business_time():
     assert found == []
 
 
+def test_a_checkout_reaches_the_top_level_folders_by_their_installed_names():
+    # Tests import the checkout's sla_dsl (python -m pytest puts the checkout first on the
+    # path), so it must find sla_dsl.simulator and sla_dsl.grammar without an install.
+    for folder, package in FOLDERS.items():
+        if folder != "sla_dsl":
+            link = ROOT / package.replace(".", "/")
+            assert link.is_symlink() and link.resolve() == (ROOT / folder).resolve()
+
+
 def test_the_wheel_lists_every_package():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
     listed = set(config["packages"])
