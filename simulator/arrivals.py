@@ -9,10 +9,10 @@ rate, each arrival kept with the ratio of the rate at its moment to the peak.
 from __future__ import annotations
 
 import numpy as np
-from sla_dsl.simulator.draws import field_values
 
 from sla_dsl.business_time.zones import US_PER_DAY, US_PER_HOUR, US_PER_SECOND, ZoneOffsets
 from sla_dsl.planning.scenario import Scenario
+from sla_dsl.simulator.draws import field_values
 
 
 def rate_weights(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:

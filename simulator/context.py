@@ -10,18 +10,18 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sla_dsl.simulator.clock import OpenHours, origin_us
-from sla_dsl.simulator.engine import GAP_DAYS, GAP_ELAPSED, GAP_OPEN, GAP_WALL, Floor
-from sla_dsl.simulator.errors import NotSimulated
-from sla_dsl.simulator.levels import SecondLevel, second_level
-from sla_dsl.simulator.routing import Block, Roster, blocks_of, check_mix, roster
-from sla_dsl.simulator.witnesses import witnesses
 
 from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for, deadline, to_timedelta
 from sla_dsl.business_time.zones import US_PER_DAY, US_PER_SECOND, ZoneOffsets, local_time
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.planning.scenario import Scenario, WorkTime, first_day
+from sla_dsl.simulator.clock import OpenHours, origin_us
+from sla_dsl.simulator.engine import GAP_DAYS, GAP_ELAPSED, GAP_OPEN, GAP_WALL, Floor
+from sla_dsl.simulator.errors import NotSimulated
+from sla_dsl.simulator.levels import SecondLevel, second_level
+from sla_dsl.simulator.routing import Block, Roster, blocks_of, check_mix, roster
+from sla_dsl.simulator.witnesses import witnesses
 
 _SLACK = 3600.0  # a wall-clock day spacing may be an hour longer across DST
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import simpy
+
 from sla_dsl.simulator.clock import OpenHours
 
 _LATER = 1e12  # added to a follow-up's key under first-touch-first

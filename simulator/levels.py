@@ -28,15 +28,15 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from sla_dsl.simulator import engine
-from sla_dsl.simulator.arrivals import lead_fields
-from sla_dsl.simulator.routing import Block, Roster, classify
-from sla_dsl.simulator.witnesses import candidate_values
 
 from sla_dsl.evaluation.conditions import ConditionEvaluator
 from sla_dsl.evaluation.routing import acting_names, assign_blocks, handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import Scenario
+from sla_dsl.simulator import engine
+from sla_dsl.simulator.arrivals import lead_fields
+from sla_dsl.simulator.routing import Block, Roster, classify
+from sla_dsl.simulator.witnesses import candidate_values
 
 _COMBOS = 1024  # candidate field values tried for the second level
 _SAMPLE = 32  # drawn leads the candidates are scored on (a scenario with [arrivals.fields])

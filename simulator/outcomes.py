@@ -22,9 +22,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from sla_dsl.simulator.draws import amounts
 
 from sla_dsl.planning.scenario import Outcomes, WorkTime, hours
+from sla_dsl.simulator.draws import amounts
 
 PRESETS: dict[str, tuple[tuple[float, float], ...]] = {
     "hbr-2011": ((1.0, 1.0), (2.0, 1 / 7), (24.0, 1 / 60)),

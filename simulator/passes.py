@@ -11,16 +11,16 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from sla_dsl.business_time.open_time import deadlines
+from sla_dsl.business_time.zones import US_PER_SECOND
+from sla_dsl.planning.scenario import Outcomes
 from sla_dsl.simulator import engine
 from sla_dsl.simulator.context import Context
 from sla_dsl.simulator.draws import seconds
 from sla_dsl.simulator.history_out import EventLog
 from sla_dsl.simulator.outcomes import Decay, Funnel, funnel
 from sla_dsl.simulator.routing import deal, weights_of
-
-from sla_dsl.business_time.open_time import deadlines
-from sla_dsl.business_time.zones import US_PER_SECOND
-from sla_dsl.planning.scenario import Outcomes
 
 
 @dataclass

@@ -3,10 +3,9 @@ utilisation per team, the backlog, the months against the goals, and the consequ
 
 from __future__ import annotations
 
-from sla_dsl.simulator.outcomes import Decay
-
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
+from sla_dsl.simulator.outcomes import Decay
 
 _ITEM_OF_CLAUSE = {"first touch": "first_touch", "touches": "touches",
                    "disposition": "disposition", "threshold": "when"}

@@ -7,6 +7,21 @@ import math
 from pathlib import Path
 
 import numpy as np
+
+from sla_dsl.business_time.zones import US_PER_SECOND
+from sla_dsl.evaluation.consequences import all_actions, strike_counts
+from sla_dsl.evaluation.replay import (
+    BREACHED,
+    MET,
+    NONE,
+    PENDING,
+    ClauseResult,
+    Evaluation,
+    evaluate,
+)
+from sla_dsl.history.columns import NO_ACTOR
+from sla_dsl.history.write import write_history
+from sla_dsl.language import model as m
 from sla_dsl.simulator import engine
 from sla_dsl.simulator.arrivals import arrival_seconds, lead_fields
 from sla_dsl.simulator.context import Context
@@ -23,21 +38,6 @@ from sla_dsl.simulator.passes import (
 )
 from sla_dsl.simulator.routing import classify
 from sla_dsl.simulator.second_pass import hand_on
-
-from sla_dsl.business_time.zones import US_PER_SECOND
-from sla_dsl.evaluation.consequences import all_actions, strike_counts
-from sla_dsl.evaluation.replay import (
-    BREACHED,
-    MET,
-    NONE,
-    PENDING,
-    ClauseResult,
-    Evaluation,
-    evaluate,
-)
-from sla_dsl.history.columns import NO_ACTOR
-from sla_dsl.history.write import write_history
-from sla_dsl.language import model as m
 
 _WEEK = 7 * 86_400.0
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sla_dsl.simulator.errors import NotSimulated
 
 from sla_dsl.business_time.periods import next_period_start, period_starts
 from sla_dsl.business_time.zones import US_PER_DAY, ZoneOffsets, date_of, day_number
@@ -22,6 +21,7 @@ from sla_dsl.evaluation.conditions import ConditionEvaluator
 from sla_dsl.evaluation.routing import assign_blocks, handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import Scenario
+from sla_dsl.simulator.errors import NotSimulated
 
 
 @dataclass

@@ -21,6 +21,8 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+
+from sla_dsl.business_time.zones import US_PER_SECOND
 from sla_dsl.simulator import engine
 from sla_dsl.simulator.context import Context
 from sla_dsl.simulator.history_out import EventLog
@@ -35,8 +37,6 @@ from sla_dsl.simulator.passes import (
     decision_events,
     work_leads,
 )
-
-from sla_dsl.business_time.zones import US_PER_SECOND
 
 
 @dataclass

@@ -15,14 +15,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from sla_dsl.simulator.context import Context, build, check_load
-from sla_dsl.simulator.estimates import Estimate
-from sla_dsl.simulator.outcomes import Decay, decays_to_run
-from sla_dsl.simulator.replication import block_shares, replicate_once, stage_counted
 
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.planning.scenario import Scenario
+from sla_dsl.simulator.context import Context, build, check_load
+from sla_dsl.simulator.estimates import Estimate
+from sla_dsl.simulator.outcomes import Decay, decays_to_run
+from sla_dsl.simulator.replication import block_shares, replicate_once, stage_counted
 
 _CONTEXT: Context | None = None
 

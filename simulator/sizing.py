@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scipy import stats
-from sla_dsl.simulator.sweep import SweepError, percent, read_raw, run_point
 
 from sla_dsl.language import model as m
 from sla_dsl.planning.plan import first_touch_estimates
 from sla_dsl.planning.scenario import load_scenario
+from sla_dsl.simulator.sweep import SweepError, percent, read_raw, run_point
 
 _TARGET = re.compile(
     r"^\s*(?:(?P<handoff>[^:>]+?)\s*:\s*)?(?P<clause>[a-z][a-z ]*?)\s*>=\s*"

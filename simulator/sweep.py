@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from sla_dsl.simulator.errors import NotSimulated
-from sla_dsl.simulator.simulation import simulate
-
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import load_scenario, read_scenario_text, read_toml
+from sla_dsl.simulator.errors import NotSimulated
+from sla_dsl.simulator.simulation import simulate
 
 _RANGE = re.compile(r"^\s*(\S+?)\s*\.\.\s*(\S+?)(?:\s+step\s+(\S+))?\s*$")
 _NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)?")

@@ -274,10 +274,9 @@ def test_fits_are_written_as_the_scenario_reads_them():
 
 def test_simulating_the_calibrated_olist_scenario_gives_back_its_months(tmp_path, capsys):
     """The loop closed: history -> calibrate -> simulate -> the history's leads per month."""
-    from sla_dsl.simulator.simulation import simulate
-
     from sla_dsl.planning.scenario import load_scenario
     from sla_dsl.policy_file import load_policy
+    from sla_dsl.simulator.simulation import simulate
 
     _, _, path = _calibrate(tmp_path, capsys, "--policy", str(ROOT / "policies" / "olist.sla"),
                             "--mapping", str(OLIST / "mapping.toml"))

@@ -18,16 +18,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sla_dsl.simulator import engine
-from sla_dsl.simulator.context import build
-from sla_dsl.simulator.errors import NotSimulated
-from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.cli import main
 from sla_dsl.language.source import read_policy
 from sla_dsl.planning.queueing import mean_wait, service_level
 from sla_dsl.planning.scenario import parse_scenario
 from sla_dsl.policy_file import check_source, check_text
+from sla_dsl.simulator import engine
+from sla_dsl.simulator.context import build
+from sla_dsl.simulator.errors import NotSimulated
+from sla_dsl.simulator.simulation import simulate
 
 from .conftest import FIXTURES, ROOT
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.cli import main
 from sla_dsl.evaluation.replay import BREACHED, MET, PENDING, evaluate, fields_needed
@@ -14,6 +13,7 @@ from sla_dsl.history.read import load_history
 from sla_dsl.language.source import read_policy
 from sla_dsl.planning.scenario import load_scenario
 from sla_dsl.policy_file import check_source
+from sla_dsl.simulator.simulation import simulate
 
 from .conftest import ROOT
 

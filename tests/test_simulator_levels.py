@@ -11,17 +11,17 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sla_dsl.simulator.context import build
-from sla_dsl.simulator.outcomes import Decay
-from sla_dsl.simulator.passes import Drawn, deal_leads, work_leads
-from sla_dsl.simulator.replication import event_log
-from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.evaluation.replay import MET, evaluate
 from sla_dsl.history.columns import EVENTS
 from sla_dsl.language.source import read_policy
 from sla_dsl.planning.scenario import ScenarioError, load_scenario, parse_scenario
 from sla_dsl.policy_file import check_source, check_text
+from sla_dsl.simulator.context import build
+from sla_dsl.simulator.outcomes import Decay
+from sla_dsl.simulator.passes import Drawn, deal_leads, work_leads
+from sla_dsl.simulator.replication import event_log
+from sla_dsl.simulator.simulation import simulate
 
 from .conftest import ROOT
 from .test_simulator_history import evaluated_counts

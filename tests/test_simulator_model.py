@@ -10,12 +10,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sla_dsl.simulator.arrivals import arrival_seconds
-from sla_dsl.simulator.clock import origin_us
-from sla_dsl.simulator.context import build
-from sla_dsl.simulator.outcomes import Decay
-from sla_dsl.simulator.routing import blocks_of, deal
-from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.business_time.zones import US_PER_SECOND as US
 from sla_dsl.business_time.zones import ZoneOffsets
@@ -23,6 +17,12 @@ from sla_dsl.cli import main
 from sla_dsl.language.source import read_policy
 from sla_dsl.planning.scenario import ScenarioError, load_scenario, parse_scenario
 from sla_dsl.policy_file import check_source
+from sla_dsl.simulator.arrivals import arrival_seconds
+from sla_dsl.simulator.clock import origin_us
+from sla_dsl.simulator.context import build
+from sla_dsl.simulator.outcomes import Decay
+from sla_dsl.simulator.routing import blocks_of, deal
+from sla_dsl.simulator.simulation import simulate
 
 from .conftest import ROOT
 

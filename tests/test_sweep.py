@@ -8,6 +8,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from scipy import stats
+
+from sla_dsl.cli import main
+from sla_dsl.policy_file import check_file
 from sla_dsl.simulator.estimates import Estimate
 from sla_dsl.simulator.sizing import lower_bound, parse_target, render_sizing, size_team
 from sla_dsl.simulator.sweep import (
@@ -19,9 +22,6 @@ from sla_dsl.simulator.sweep import (
     run_sweep,
 )
 from sla_dsl.simulator.sweep_plot import render_svg
-
-from sla_dsl.cli import main
-from sla_dsl.policy_file import check_file
 
 from .conftest import ROOT
 
@@ -112,9 +112,8 @@ def test_an_overloaded_point_is_a_row_not_the_end(reps_sweep):
 
 
 def test_each_point_is_the_plain_simulation_with_the_same_seed(desk, week, reps_sweep):
-    from sla_dsl.simulator.simulation import simulate
-
     from sla_dsl.planning.scenario import load_scenario
+    from sla_dsl.simulator.simulation import simulate
 
     alone = simulate(desk, load_scenario(week, {"team.sales.reps": 6}), 3, 7)
     assert reps_sweep["points"][2]["clauses"] == [
@@ -201,9 +200,8 @@ def test_an_unreachable_target_says_so(week, capsys):
 def test_the_progress_bar_counts_every_model_run_to_its_end(desk, week):
     import io
 
-    from sla_dsl.simulator.sweep import runs_per_replication
-
     from sla_dsl.cli.progress import ProgressBar
+    from sla_dsl.simulator.sweep import runs_per_replication
 
     sweeps = [parse_sweep("team.sales.reps=4,6")]
     total = 2 * 2 * runs_per_replication(week)
