@@ -1,0 +1,449 @@
+"""A CRM's own objects, reshaped into records before they are read as events.
+
+A Salesforce or HubSpot export is not an event log: deleted rows and other objects' rows sit
+among the lead's, an owner change is written twice, the event is a pair of columns (the field
+that changed and its new value), the time is the first of several columns or localized text,
+and a task names a contact that is found only through the lead it was converted from. The
+mapping says how (`sla_dsl.history.mapping`, module docstring); this module does it, on whole
+Arrow columns, and hands `sla_dsl.history.read` a table of one row per record with the plain
+columns it reads (lead id, time, event, actor, fields) added.
+
+Nothing is dropped unseen. A row a `where` or `duplicates` rule leaves out makes no record and
+is counted as left out (per file); a row that should have been an event and cannot be (its
+contact is no lead's, its status is in no table) is a record rejected with that reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sla_dsl.history.columns import EVENT_CODE, History
+from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec
+
+__all__ = ["JoinTarget", "Prepared", "history_notes", "matches", "named_actors", "prepare"]
+
+
+@dataclass(frozen=True)
+class JoinTarget:
+    """A source other sources join through: its rows (after its own rules) and the column
+    holding each row's lead id."""
+
+    spec: SourceSpec
+    table: pa.Table
+    lead: str
+    path: Path
+
+
+@dataclass
+class Prepared:
+    """A source's records: `table` (one row per record), `rows` (per record, the row of the
+    file's table it came from), `reasons` (per record, why it cannot be an event, or None),
+    `left_out` (rows `where` and `duplicates` left out) and the spec to read `table` with."""
+
+    table: pa.Table
+    rows: np.ndarray
+    reasons: np.ndarray | None
+    left_out: int
+    spec: SourceSpec
+
+    def target(self, path: Path) -> JoinTarget:
+        return JoinTarget(self.spec, self.table, self.spec.lead_id, path)
+
+
+# ---------------------------------------------------------------------------- text columns
+
+
+def _strings(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A column as plain text (dictionary-encoded columns decoded)."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = pc.cast(column, kind.value_type)
+        kind = column.type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        column = pc.cast(column, pa.string())
+    return column
+
+
+def _blank(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True))
+
+
+def _like(pattern: str) -> str:
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace(ANY_VALUE, "%")
+
+
+def matches(column: pa.ChunkedArray | pa.Array, patterns: Sequence[str]) -> np.ndarray:
+    """Per row, whether the cell matches one of `patterns` ("" an empty cell, `*` any run)."""
+    values = _strings(column)
+    out = np.zeros(len(values), dtype=bool)
+    exact = [p for p in patterns if ANY_VALUE not in p and p != ""]
+    if "" in patterns:
+        out |= _blank(values)
+    trimmed = pc.utf8_trim_whitespace(values)
+    if exact:
+        out |= np.asarray(pc.fill_null(pc.is_in(trimmed, value_set=pa.array(exact)), False))
+    for pattern in patterns:
+        if ANY_VALUE in pattern:
+            out |= np.asarray(pc.fill_null(pc.match_like(trimmed, _like(pattern)), False))
+    return out
+
+
+def _all_match(table: pa.Table, conditions: Sequence[Condition]) -> np.ndarray:
+    out = np.ones(table.num_rows, dtype=bool)
+    for condition in conditions:
+        out &= matches(table.column(condition.column), condition.patterns)
+    return out
+
+
+def _codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Equal values, equal codes (nulls and blanks one code of their own)."""
+    values = pc.utf8_trim_whitespace(_strings(column))
+    encoded = pc.dictionary_encode(pc.fill_null(values, ""))
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries()
+        chunks = encoded.chunks
+    return np.concatenate([np.asarray(c.indices, dtype=np.int64) for c in chunks]) \
+        if chunks else np.zeros(0, dtype=np.int64)
+
+
+def _free_name(table: pa.Table, wanted: str) -> str:
+    name = wanted
+    while name in table.column_names:
+        name = f"sla_{name}"
+    return name
+
+
+# ---------------------------------------------------------------------------- the steps
+
+
+def _aliased(spec: SourceSpec, table: pa.Table) -> pa.Table:
+    """Columns named by an alias take the name the mapping uses."""
+    names = list(table.column_names)
+    for name, others in spec.aliases.items():
+        if name in names:
+            continue
+        found = next((other for other in others if other in names), None)
+        if found is not None:
+            names[names.index(found)] = name
+    return table.rename_columns(names)
+
+
+def _needed(spec: SourceSpec, table: pa.Table, path: Path) -> None:
+    """Every column the rules name is in the file, or a MappingError at its key."""
+    columns = table.column_names
+    needed: list[tuple[str, str]] = [("lead_id", spec.lead_id)]
+    needed += [(c.key, c.column) for c in spec.filters]
+    if spec.duplicates is not None:
+        needed += [("duplicates.key", c) for c in spec.duplicates.key]
+        needed += [(c.key, c.column) for c in spec.duplicates.keep]
+    if not spec.wide and not spec.join_only:
+        needed += [("columns.at", c) for c in spec.at_columns or (spec.at,)]
+        needed.append(("columns.event", spec.event))
+        if spec.event_value is not None:
+            needed.append(("columns.event", spec.event_value))
+        if spec.actor_required:
+            needed.append(("columns.actor", spec.actor))
+        needed += [(f"actors.{event}", column) for event, column in spec.actors.items()]
+    for key, name in needed:
+        if name not in columns:
+            close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+            hint = f"did you mean `{close[0]}`? " if close else ""
+            alias = [n for n, others in spec.aliases.items() if n == name]
+            also = f" (nor {', '.join(spec.aliases[name])})" if alias else ""
+            raise spec.error(key, f"`{path.name}` has no column `{name}`{also}",
+                             f"{hint}its columns are {', '.join(columns) or 'none'}")
+
+
+def _kept_rows(spec: SourceSpec, table: pa.Table) -> np.ndarray:
+    """The rows `where` and `duplicates` keep, in file order."""
+    keep = _all_match(table, spec.filters) if spec.filters else np.ones(table.num_rows, bool)
+    rows = np.flatnonzero(keep)
+    if spec.duplicates is None or len(rows) < 2:
+        return rows
+    subset = table.take(pa.array(rows))
+    group = np.zeros(len(rows), dtype=np.int64)
+    for column in spec.duplicates.key:
+        codes = _codes(subset.column(column))
+        _, group = np.unique(group * (int(codes.max()) + 1) + codes, return_inverse=True)
+    preferred = (_all_match(subset, spec.duplicates.keep) if spec.duplicates.keep
+                 else np.ones(len(rows), dtype=bool))
+    order = np.lexsort((np.arange(len(rows)), ~preferred, group))
+    first = np.r_[True, group[order][1:] != group[order][:-1]]
+    return rows[np.sort(order[first])]
+
+
+def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
+          ) -> tuple[np.ndarray, pa.Array, np.ndarray | None]:
+    """(records' rows of `table`, their leads, reasons): each row's lead id cell found in the
+    target's `match` columns, the first column that has it; one record per lead found."""
+    assert spec.join is not None
+    other = target.table
+    for column in spec.join.match:
+        if column not in other.column_names:
+            raise spec.error("join.match", f"source `{target.spec.name}` "
+                             f"(`{target.path.name}`) has no column `{column}`",
+                             f"its columns are {', '.join(other.column_names)}")
+    values = pc.utf8_trim_whitespace(_strings(table.column(spec.lead_id)))
+    other_leads = pc.utf8_trim_whitespace(_strings(other.column(target.lead)))
+    found_rows: list[np.ndarray] = []
+    found_leads: list[pa.Array] = []
+    unresolved = ~_blank(values)
+    for column in spec.join.match:
+        keys = pc.utf8_trim_whitespace(_strings(other.column(column)))
+        usable = ~_blank(keys) & ~_blank(other_leads)
+        if not usable.any() or not unresolved.any():
+            continue
+        where = np.flatnonzero(usable)
+        keys_u = keys.take(pa.array(where))
+        distinct = pc.unique(keys_u)
+        if isinstance(distinct, pa.ChunkedArray):
+            distinct = distinct.combine_chunks()
+        key_code = np.asarray(pc.fill_null(pc.index_in(keys_u, value_set=distinct), -1))
+        mine = np.flatnonzero(unresolved)
+        my_code = np.asarray(pc.fill_null(pc.index_in(values.take(pa.array(mine)),
+                                                      value_set=distinct), -1))
+        hit = my_code >= 0
+        if not hit.any():
+            continue
+        by_key = np.argsort(key_code, kind="stable")
+        starts = np.searchsorted(key_code[by_key], np.arange(len(distinct)), side="left")
+        counts = np.bincount(key_code, minlength=len(distinct))
+        rows_hit, codes_hit = mine[hit], my_code[hit]
+        repeat = counts[codes_hit]
+        record_rows = np.repeat(rows_hit, repeat)
+        offsets = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+        other_rows = where[by_key[np.repeat(starts[codes_hit], repeat) + offsets]]
+        found_rows.append(record_rows)
+        found_leads.append(other_leads.take(pa.array(other_rows)))
+        unresolved[rows_hit] = False
+    missing = np.flatnonzero(unresolved)
+    blank = np.flatnonzero(_blank(values))
+    rows = np.concatenate([*found_rows, missing, blank]).astype(np.int64)
+    leads = pa.concat_arrays([_plain(a) for a in found_leads]
+                             + [pa.nulls(len(missing) + len(blank), pa.string())])
+    # One record per (row, lead): a lead found twice (two rows of it) is one record.
+    lead_codes = _codes(leads)
+    key = rows * (int(lead_codes.max(initial=0)) + 2) + lead_codes
+    _, first = np.unique(key, return_index=True)
+    order = first[np.argsort(rows[first], kind="stable")]
+    rows, leads = rows[order], leads.take(pa.array(order))
+    reasons = None
+    if len(missing):
+        reasons = np.full(len(rows), None, dtype=object)
+        lost = np.isin(rows, missing)
+        names = " or ".join(spec.join.match)
+        source = f"{target.spec.name} ({target.path.name})"
+        for i in np.flatnonzero(lost):
+            value = str(values[int(rows[i])].as_py())
+            reasons[i] = (f"{spec.lead_id} '{value}' matches no lead: no row of {source} has "
+                          f"it as {names}")
+    return rows, leads, reasons
+
+
+def _plain(array: pa.ChunkedArray | pa.Array) -> pa.Array:
+    array = _strings(array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _formatted(column: pa.ChunkedArray | pa.Array, formats: Sequence[str]
+               ) -> pa.ChunkedArray | pa.Array:
+    """Localized times (`formats`) rewritten as ISO 8601 text; every other value as it was."""
+    values = _plain(column)
+    out = values
+    for fmt in formats:
+        parsed = pc.strptime(values, format=fmt, unit="us", error_is_null=True)
+        if not pc.any(pc.is_valid(parsed)).as_py():
+            continue
+        suffix = "Z" if getattr(parsed.type, "tz", None) else ""
+        iso = pc.strftime(parsed, format="%Y-%m-%dT%H:%M:%S" + suffix)
+        out = pc.if_else(pc.is_valid(parsed), iso, out)
+    return out
+
+
+def _events(spec: SourceSpec, table: pa.Table, mapping_name: str
+            ) -> tuple[pa.Array, np.ndarray | None]:
+    """The event of each row as text, and the reasons of rows whose pair is in no table."""
+    kinds = pc.utf8_trim_whitespace(_plain(table.column(spec.event)))
+    if spec.event_value is None:
+        if not spec.event_names:
+            return kinds, None
+        distinct = pc.unique(kinds)
+        other = spec.event_names.get(ANY_VALUE)
+        names = [spec.event_names.get(k, other or k) if k else None
+                 for k in distinct.to_pylist()]
+        return pc.take(pa.array(names, pa.string()),
+                       pc.index_in(kinds, value_set=distinct)), None
+    values = pc.utf8_trim_whitespace(_plain(table.column(spec.event_value)))
+    n = len(kinds)
+    out = np.full(n, None, dtype=object)
+    reasons = np.full(n, None, dtype=object)
+    kind_codes = _codes(kinds)  # numbered by first appearance, as pc.unique lists them
+    distinct = pc.unique(pc.fill_null(kinds, "")).to_pylist()
+    for code, kind in enumerate(distinct):
+        rows = np.flatnonzero(kind_codes == code)
+        if kind in spec.event_names:
+            out[rows] = spec.event_names[kind]
+            continue
+        table_of = spec.event_values.get(kind)
+        if table_of is None:
+            listed = ", ".join(list(spec.event_names) + list(spec.event_values))
+            reasons[rows] = (f"{spec.event} '{kind}' is not in [source.event_names] of "
+                             f"{mapping_name} (it lists {listed})")
+            continue
+        cells = values.take(pa.array(rows)).to_pylist()
+        for row, cell in zip(rows.tolist(), cells, strict=True):
+            event = table_of.get(cell or "", table_of.get(ANY_VALUE))
+            if event is None:
+                reasons[row] = (f"{spec.event} '{kind}' with {spec.event_value} '{cell or ''}' "
+                                f"is in no table: add it to [source.event_names.\"{kind}\"] "
+                                f"of {mapping_name}, or a \"*\" for any other value")
+            else:
+                out[row] = event
+    has_reason = np.array([r is not None for r in reasons], dtype=bool)
+    return pa.array(out.tolist(), pa.string()), reasons if has_reason.any() else None
+
+
+def _actors(spec: SourceSpec, table: pa.Table, events: pa.Array) -> pa.Array | None:
+    """Who did each row's event: the event's own actor column, else `columns.actor`."""
+    base = (_plain(table.column(spec.actor)) if spec.actor in table.column_names
+            else pa.nulls(table.num_rows, pa.string()))
+    for event, column in spec.actors.items():
+        base = pc.if_else(pc.fill_null(pc.equal(events, event), False),
+                          _plain(table.column(column)), base)
+    return base
+
+
+def _value_fields(spec: SourceSpec, table: pa.Table) -> dict[str, pa.Array]:
+    kinds = pc.utf8_trim_whitespace(_plain(table.column(spec.event)))
+    values = _plain(table.column(spec.event_value))
+    out: dict[str, pa.Array] = {}
+    for key, name in spec.value_fields.items():
+        chosen = pc.if_else(pc.fill_null(pc.equal(kinds, key), False), values,
+                            pa.nulls(table.num_rows, pa.string()))
+        out[name] = chosen if name not in out else pc.coalesce(out[name], chosen)
+    return out
+
+
+def _used_columns(spec: SourceSpec) -> set[str]:
+    used = {spec.lead_id, spec.at, spec.event, spec.actor, *spec.at_columns,
+            *spec.actors.values()}
+    if spec.event_value:
+        used.add(spec.event_value)
+    return used
+
+
+# ---------------------------------------------------------------------------- one source
+
+
+def prepare(spec: SourceSpec, table: pa.Table, path: Path,
+            targets: dict[str, JoinTarget]) -> Prepared:
+    """`spec`'s rules applied to the file's `table`: see the module docstring."""
+    table = _aliased(spec, table)
+    _needed(spec, table, path)
+    original = list(table.column_names)
+    kept = _kept_rows(spec, table)
+    left_out = table.num_rows - len(kept)
+    table = table.take(pa.array(kept, pa.int64()))
+    rows = kept.astype(np.int64)
+    reasons = None
+    lead_column = spec.lead_id
+    if spec.join is not None:
+        join_rows, leads, reasons = _join(spec, table, targets[spec.join.source])
+        table = table.take(pa.array(join_rows, pa.int64()))
+        rows = rows[join_rows]
+        lead_column = _free_name(table, "lead_id")
+        table = table.append_column(lead_column, leads)
+    derived = replace(spec, lead_id=lead_column, aliases={}, filters=(), duplicates=None,
+                      join=None, datetime_formats=(), at_columns=(), event_value=None,
+                      event_values={}, actors={}, value_fields={})
+    if spec.wide:
+        if spec.datetime_formats:
+            for column in dict.fromkeys(w.at for w in spec.events):
+                index = table.column_names.index(column)
+                table = table.set_column(index, column, _formatted(
+                    table.column(column), spec.datetime_formats))
+        return Prepared(table, rows, reasons, left_out, derived)
+    if spec.join_only:
+        return Prepared(table, rows, reasons, left_out, derived)
+
+    at = _plain(table.column(spec.at_columns[0] if spec.at_columns else spec.at))
+    for other in spec.at_columns[1:]:
+        at = pc.if_else(pa.array(_blank(at)), _plain(table.column(other)), at)
+    if spec.datetime_formats:
+        at = _formatted(at, spec.datetime_formats)
+    at_column = _free_name(table, "at")
+    table = table.append_column(at_column, at)
+    events, unmapped = _events(spec, table, spec.mapping_path.name if spec.mapping_path
+                               else "the mapping")
+    if unmapped is not None:
+        reasons = unmapped if reasons is None else np.where(
+            np.array([r is None for r in reasons]), unmapped, reasons)
+    event_column = _free_name(table, "event")
+    table = table.append_column(event_column, events)
+    actor_column = spec.actor
+    if spec.actors:
+        actor_column = _free_name(table, "actor")
+        table = table.append_column(actor_column, _actors(spec, table, events))
+    fields = dict(spec.fields) if spec.fields is not None else {
+        name: name for name in original if name not in _used_columns(spec)}
+    if spec.value_fields:
+        for name, values in _value_fields(spec, table).items():
+            column = _free_name(table, name)
+            table = table.append_column(column, values)
+            fields[name] = column
+    derived = replace(derived, at=at_column, event=event_column, actor=actor_column,
+                      actor_required=False, event_names={}, fields=fields)
+    return Prepared(table, rows, reasons, left_out, derived)
+
+
+# ---------------------------------------------------------------------------- notes
+
+
+def history_notes(mapping: Mapping, bound: Sequence[tuple[SourceSpec, list[Path]]],
+                  history: History, source_of_part: Sequence[str]) -> list[str]:
+    """What the report must say about what the exports cannot show: optional sources not
+    given, and leads created before a tracked history's first row."""
+    notes = [s.when_missing for s in mapping.missing(bound) if s.when_missing]
+    created = history.event == EVENT_CODE["created"]
+    for spec, files in bound:
+        if not spec.tracked_since_first_row or history.source is None:
+            continue
+        mine = np.isin(history.source, [i for i, name in enumerate(source_of_part)
+                                        if name == spec.name])
+        if not mine.any():
+            notes.append(f"{', '.join(f.name for f in files)} holds no change at all: the CRM "
+                         f"keeps this history only since tracking was switched on")
+            continue
+        first = int(history.at[mine].min())
+        early = np.unique(history.lead[created & (history.at < first)])
+        if len(early):
+            day = dt.datetime.fromtimestamp(first / 1e6, dt.UTC).date().isoformat()
+            notes.append(
+                f"{', '.join(f.name for f in files)} starts on {day}: {len(early):,} leads "
+                f"were created before that, and their changes from before it (a first owner, "
+                f"a first status) are missing: the CRM keeps this history only since "
+                f"tracking was switched on")
+    return notes
+
+
+def named_actors(actors: np.ndarray, sources: Sequence[tuple[pa.Table, str, str]]
+                 ) -> np.ndarray:
+    """Actors (ids) as names, by each (table, id column, name column); others as they are."""
+    names: dict[str, str] = {}
+    for table, id_column, name_column in sources:
+        ids = pc.utf8_trim_whitespace(_plain(table.column(id_column))).to_pylist()
+        values = _plain(table.column(name_column)).to_pylist()
+        for key, value in zip(ids, values, strict=True):
+            if key and value and value.strip():
+                names.setdefault(key, value.strip())
+    return np.array([names.get(a, a) for a in actors.tolist()], dtype=object)
