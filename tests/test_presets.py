@@ -361,3 +361,100 @@ def test_a_rule_column_missing_from_the_file_is_named(tmp_path):
     with pytest.raises(MappingError, match=r"key `where\.IsDeleted`: `log\.csv` has no column "
                                            r"`IsDeleted`\n  help: .*its columns are"):
         mapped(tmp_path, text, {"log.csv": "who,t,kind,by\n"})
+
+
+def test_a_policy_test_case_reads_an_export_through_a_preset(tmp_path, capsys):
+    from sla_dsl.cli import main
+
+    (tmp_path / "tests" / "inbound-desk" / "sf").mkdir(parents=True)
+    (tmp_path / "inbound-desk.sla").write_text(POLICY.read_text())
+    salesforce(leads(12), tmp_path / "tests" / "inbound-desk" / "sf")
+    history = load_history(export_files(tmp_path / "tests" / "inbound-desk" / "sf"),
+                           timezone=AMS, mapping=load_preset("salesforce"))
+    statuses = {key[2]: status for key, status in verdicts(history, AS_OF).items()
+                if key[1].startswith("first touch")}
+    lead, status = sorted(statuses.items())[0]
+    files = ", ".join(f'"sf/{p.name}"' for p in export_files(
+        tmp_path / "tests" / "inbound-desk" / "sf") if p.name != "Task.csv")
+    case = (f'name = "salesforce"\nas_of = 2026-04-12T00:00:00\npreset = "salesforce"\n'
+            f'history = [{files}, "sf/Task.csv"]\n[[expect]]\nlead = "{lead}"\n'
+            f'clause = "first touch"\nstatus = "{["met", "breached", "pending"][status]}"\n')
+    (tmp_path / "tests" / "inbound-desk" / "sf.toml").write_text(case)
+    code = main(["test", str(tmp_path / "tests" / "inbound-desk" / "sf.toml")])
+    out, err = capsys.readouterr()
+    # the one task on a contact that is no lead's is rejected: a case must read every row
+    assert code == 2 and "WhoId '0035g9999999999AAA' matches no lead" in out + err
+    task = tmp_path / "tests" / "inbound-desk" / "sf" / "Task.csv"
+    task.write_text("".join(task.read_text().splitlines(keepends=True)[:-1]))
+    assert main(["test", str(tmp_path / "tests" / "inbound-desk" / "sf.toml")]) == 0, \
+        capsys.readouterr()
+    capsys.readouterr()
+    (tmp_path / "tests" / "inbound-desk" / "sf.toml").write_text(
+        case.replace('preset = "salesforce"', 'preset = "zoho"'))
+    assert main(["test", str(tmp_path / "tests" / "inbound-desk" / "sf.toml")]) == 2
+    assert "unknown preset 'zoho'" in "".join(capsys.readouterr())
+
+
+# ---------------------------------------------------------------------------- the commands
+
+
+def sla(capsys, *args: str) -> tuple[int, str, str]:
+    from sla_dsl.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_evaluate_with_a_preset(capsys, salesforce_export):
+    files = [str(p) for p in export_files(salesforce_export)]
+    code, out, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce",
+                         "--history", *files, "-q", "--format", "json")
+    assert code == 0, err
+    import json
+
+    rows = json.loads(out)["rows"]
+    assert rows["read"] == rows["accepted"] + rows["rejected"] and rows["left_out"] > 0
+    assert rows["notes"][0].startswith("LeadHistory.csv starts on")
+    code, out, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce",
+                         "--history", *files, "-q")
+    assert "more left out by the mapping's filters" in out and "\nnote: LeadHistory" in out
+
+
+def test_print_mapping_writes_the_preset_out(capsys, tmp_path, salesforce_export):
+    code, out, _ = sla(capsys, "evaluate", "--preset", "salesforce", "--print-mapping")
+    assert code == 0 and out == preset_text("salesforce")
+    (tmp_path / "mine.toml").write_text(out)
+    files = [str(p) for p in export_files(salesforce_export)]
+    code, _, err = sla(capsys, "evaluate", str(POLICY), "--mapping", str(tmp_path / "mine.toml"),
+                       "--history", *files, "-q")
+    assert code == 0, err
+    code, _, err = sla(capsys, "evaluate", "--print-mapping")
+    assert code == 2 and "--preset salesforce --print-mapping" in err
+    code, _, err = sla(capsys, "evaluate", "--preset", "salesforce")
+    assert code == 2 and "no policy given" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--mapping", "m.toml"], "--mapping m.toml and --preset salesforce both name a mapping"),
+    (["--timezone", "Mars/Base"], "--timezone 'Mars/Base' is not a time zone"),
+])
+def test_preset_option_mistakes(capsys, salesforce_export, args, message):
+    files = [str(p) for p in export_files(salesforce_export)]
+    code, _, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce",
+                       "--history", *files, "-q", *args)
+    assert code == 2 and message in err
+
+
+def test_diff_and_calibrate_read_through_a_preset(capsys, tmp_path, hubspot_export):
+    files = [str(p) for p in export_files(hubspot_export)]
+    code, out, err = sla(capsys, "diff", str(POLICY), str(POLICY), "--preset", "hubspot",
+                         "--timezone", EXPORT_ZONE, "--history", *files)
+    assert code == 0 and "replayed over" in out and "60 leads" in out, err
+    code, out, err = sla(capsys, "calibrate", "--policy", str(POLICY), "--preset", "hubspot",
+                         "--timezone", EXPORT_ZONE, "--history", *files, "-o",
+                         str(tmp_path / "s.toml"))
+    assert code == 0 and "calibrated from 60 leads" in out, err

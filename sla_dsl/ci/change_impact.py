@@ -50,15 +50,19 @@ class Replay:
 
 
 def histories(old: m.Policy, new: m.Policy, paths: Sequence[str],
-              mapping: Mapping | None = None) -> tuple[History, History]:
+              mapping: Mapping | None = None, *,
+              export_timezone: str | None = None) -> tuple[History, History]:
     """The history as each version reads it: once when both share a timezone (times without
-    an offset are read in it), else once per timezone; either way with the fields of both."""
+    an offset are read in it), else once per timezone; either way with the fields of both.
+    `export_timezone`, the zone the export's own times are in, is the same for both."""
     fields = fields_needed(old) | fields_needed(new)
     old_zone, new_zone = old.timezone or "UTC", new.timezone or "UTC"
-    first = load_history(paths, timezone=old_zone, mapping=mapping, fields=fields)
-    if new_zone == old_zone:
+    first = load_history(paths, timezone=old_zone, mapping=mapping, fields=fields,
+                         export_timezone=export_timezone)
+    if new_zone == old_zone or export_timezone is not None:
         return first, first
-    return first, load_history(paths, timezone=new_zone, mapping=mapping, fields=fields)
+    return first, load_history(paths, timezone=new_zone, mapping=mapping, fields=fields,
+                               export_timezone=export_timezone)
 
 
 def replay(policy: m.Policy, history: History, as_of: int | None) -> Replay:

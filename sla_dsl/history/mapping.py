@@ -318,7 +318,8 @@ class Mapping:
             if missing:
                 spec = missing[0]
                 raise spec.error(
-                    "file", f"no file given for this source (it reads `{spec.file}`)",
+                    "file", f"no file given for this source (it reads `{spec.file.name}`)"
+                    if spec.file is not None else "no file given for this source",
                     "give a file for every source, or leave the paths out to read the files "
                     "the mapping names")
         else:

@@ -236,7 +236,6 @@ def consequence_records(evaluation: Evaluation, actions: list[Actions],
 def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
     """The whole evaluation as plain data: what `--format json` prints."""
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
-    counts = evaluation.history.counts
     actions = all_actions(evaluation)
     measures = PeriodMeasures(evaluation, evaluation.at_handoff)
     commitments = measures.commitments()
@@ -252,7 +251,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
         "as_of": _iso(evaluation.as_of, zone),
         "coverage": coverage.section(evaluation, [p for c in commitments for p in c["periods"]],
                                      goals, measures.arrivals),
-        "rows": {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected},
+        "rows": _rows(evaluation.history),
         "summary": {
             "leads": evaluation.lead_count,
             "handed_off": int(np.count_nonzero(evaluation.handed_off)),
@@ -366,6 +365,18 @@ def _plural(count: int, one: str, many: str) -> str:
     return one if count == 1 else many
 
 
+def _rows(history) -> dict:
+    """Records read = accepted + rejected; with a mapping's filters, the rows they left out
+    (no records), and what the exports cannot show: both only when there are any."""
+    counts = history.counts
+    rows: dict = {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected}
+    if history.left_out:
+        rows["left_out"] = history.left_out
+    if history.notes:
+        rows["notes"] = list(history.notes)
+    return rows
+
+
 def render_text(doc: dict, *, worst: int = 10) -> str:
     """The summary a sales and a marketing manager act on: worst offenders first."""
     rows = doc["rows"]
@@ -374,7 +385,9 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         f"{doc['policy'] or 'Policy'}: {_as_of(doc)}",
         *_period_lines(doc["coverage"]),
         f"history: {rows['read']} rows read, {rows['accepted']} accepted, "
-        f"{rows['rejected']} rejected",
+        f"{rows['rejected']} rejected" + (f" ({rows['left_out']} more left out by the "
+                                          f"mapping's filters)" if rows.get("left_out") else ""),
+        *(f"note: {note}" for note in rows.get("notes", [])),
         f"leads: {summary['leads']}{_out_of_period(doc['coverage'])}, "
         f"handed off: {summary['handed_off']}",
         *(f"warning: {w}" for w in doc["coverage"]["warnings"]),
