@@ -458,3 +458,21 @@ def test_diff_and_calibrate_read_through_a_preset(capsys, tmp_path, hubspot_expo
                          "--timezone", EXPORT_ZONE, "--history", *files, "-o",
                          str(tmp_path / "s.toml"))
     assert code == 0 and "calibrated from 60 leads" in out, err
+
+
+# ---------------------------------------------------------------------------- shipped examples
+
+
+@pytest.mark.parametrize("crm", ["salesforce", "hubspot"])
+def test_shipped_examples_are_the_generators_and_replay_as_their_events(crm, tmp_path):
+    shipped = ROOT / "examples" / crm
+    (salesforce if crm == "salesforce" else hubspot)(leads(60), tmp_path)
+    made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.csv"))
+    assert made == sorted(p.relative_to(shipped) for p in shipped.rglob("*.csv"))
+    for name in made:
+        assert (shipped / name).read_bytes() == (tmp_path / name).read_bytes(), name
+    zone = EXPORT_ZONE if crm == "hubspot" else None
+    history = load_history(export_files(shipped), timezone=AMS, mapping=load_preset(crm),
+                           export_timezone=zone)
+    direct = load_history([shipped / "events" / "history.csv"], timezone=AMS)
+    assert verdicts(history, AS_OF) == verdicts(direct, AS_OF)
