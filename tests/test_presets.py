@@ -476,3 +476,13 @@ def test_shipped_examples_are_the_generators_and_replay_as_their_events(crm, tmp
                            export_timezone=zone)
     direct = load_history([shipped / "events" / "history.csv"], timezone=AMS)
     assert verdicts(history, AS_OF) == verdicts(direct, AS_OF)
+
+
+def test_optional_fields_leave_out_what_the_export_lacks(tmp_path):
+    text = LOG.format(extra="optional_fields = true", at='"t"', event='"kind"',
+                      tables='[source.fields]\nrating = "Rating"\ntitle = "Title"')
+    history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by,Title\n"
+                                      "a,2026-03-02T10:00Z,touch,x,CEO\n"})
+    assert list(history.fields) == ["title"]
+    with pytest.raises(MappingError, match=r"key `fields\.rating`: `log\.csv` has no column"):
+        mapped(tmp_path, text.replace("optional_fields = true", ""), {})

@@ -87,6 +87,8 @@ presets in `sla_dsl/history/presets/` use every one of them:
 - `actor_names = { id = "Id", name = "Name" }` (a `join_only` source such as Salesforce's
   User): every actor that is one of the `id` column's values is written as that row's `name`,
   so a policy's reps are named as people call them.
+- `optional_fields = true`: a [source.fields] column the file does not have is left out
+  rather than an error (an export leaves out the fields nobody filled in, or was not asked for).
 - `tracked_since_first_row = true`: the CRM kept this history only since tracking was switched
   on (Salesforce's field history): leads created before its first row are named in a note,
   since their first changes (the first owner, the first status) are missing.
@@ -142,7 +144,7 @@ RESERVED = ("lead_id", "at", "event", "actor")
 _SOURCE_KEYS = ("name", "file", "format", "timezone", "lead_id", "columns", "events",
                 "event_names", "fields", "lookup", "where", "duplicates", "datetime_format",
                 "join", "join_only", "optional", "when_missing", "tracked_since_first_row",
-                "aliases", "actors", "value_fields", "actor_names")
+                "aliases", "actors", "value_fields", "actor_names", "optional_fields")
 _COLUMN_KEYS = ("at", "event", "actor")
 _WIDE_EVENT_KEYS = ("at", "actor", "unless")
 ANY_VALUE = "*"
@@ -252,13 +254,29 @@ class SourceSpec:
     actors: dict[str, str] = field(default_factory=dict)  # event -> its actor column
     value_fields: dict[str, str] = field(default_factory=dict)  # key -> field name
     actor_names: tuple[str, str] | None = None  # (id column, name column)
+    optional_fields: bool = False  # a [source.fields] column the file lacks is left out
+
+    def coded_columns(self) -> set[str]:
+        """Columns of few distinct values (events, actors, filters, fields), worth reading
+        dictionary-encoded; a CRM object's other columns (ids, times, text) are read plain."""
+        columns = {self.event, self.actor, *self.actors.values(),
+                   *(c.column for c in self.filters), *(w.actor for w in self.events if w.actor)}
+        if self.event_value:
+            columns.add(self.event_value)
+        if self.fields is not None:
+            columns |= set(self.fields.values())
+        for name, others in self.aliases.items():
+            if name in columns:
+                columns |= set(others)
+        return {c for c in columns if c}
 
     @property
     def prepared(self) -> bool:
         """Whether rows are reshaped before they are read as records (`history.prepare`)."""
         return bool(self.filters or self.duplicates or self.datetime_formats or self.join
                     or self.aliases or self.at_columns or self.event_value or self.actors
-                    or self.value_fields or self.join_only or ANY_VALUE in self.event_names)
+                    or self.value_fields or self.join_only or ANY_VALUE in self.event_names
+                    or self.optional_fields)
 
     @classmethod
     def canonical(cls, path: Path) -> SourceSpec:
@@ -614,7 +632,7 @@ def _source(raw: dict, index: int, path: Path) -> SourceSpec:
         optional=rules["optional"], when_missing=rules["when_missing"],
         tracked_since_first_row=rules["tracked"], aliases=rules["aliases"],
         actors=rules["actors"], value_fields=rules["value_fields"],
-        actor_names=rules["actor_names"],
+        actor_names=rules["actor_names"], optional_fields=rules["optional_fields"],
     )
 
 
@@ -692,7 +710,7 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
         out["join"] = Join(r.text(join["source"], "join.source", "a source name"),
                            _column_list(r, match if isinstance(match, list) else [match],
                                         "join.match", "columns"))
-    for flag in ("join_only", "optional", "tracked_since_first_row"):
+    for flag in ("join_only", "optional", "tracked_since_first_row", "optional_fields"):
         value = raw.get(flag, False)
         if not isinstance(value, bool):
             raise r.error(flag, f"must be true or false, got {value!r}",

@@ -81,8 +81,30 @@ def _like(pattern: str) -> str:
     return escaped.replace(ANY_VALUE, "%")
 
 
+def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """(codes, values): each row's code into `values`, the distinct texts, trimmed, "" for no
+    value. A dictionary-encoded column (a CSV's few-valued columns) keeps its dictionary."""
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    if isinstance(column, pa.ChunkedArray):
+        column = column.unify_dictionaries()
+        chunks = column.chunks
+    else:
+        chunks = [column]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), pa.array([""], pa.string())
+    dictionary = _strings(chunks[-1].dictionary)
+    values = pa.concat_arrays([pc.utf8_trim_whitespace(dictionary), pa.array([""])])
+    codes = np.concatenate([np.asarray(pc.fill_null(c.indices, len(dictionary)),
+                                       dtype=np.int64) for c in chunks])
+    return codes, values
+
+
 def matches(column: pa.ChunkedArray | pa.Array, patterns: Sequence[str]) -> np.ndarray:
     """Per row, whether the cell matches one of `patterns` ("" an empty cell, `*` any run)."""
+    if pa.types.is_dictionary(column.type):  # decided once per distinct value
+        codes, values = _distinct(column)
+        return matches(values, patterns)[codes]
     values = _strings(column)
     out = np.zeros(len(values), dtype=bool)
     exact = [p for p in patterns if ANY_VALUE not in p and p != ""]
@@ -170,16 +192,20 @@ def _kept_rows(spec: SourceSpec, table: pa.Table) -> np.ndarray:
     rows = np.flatnonzero(keep)
     if spec.duplicates is None or len(rows) < 2:
         return rows
-    subset = table.take(pa.array(rows))
-    group = np.zeros(len(rows), dtype=np.int64)
-    for column in spec.duplicates.key:
-        codes = _codes(subset.column(column))
-        _, group = np.unique(group * (int(codes.max()) + 1) + codes, return_inverse=True)
+    needed = list(dict.fromkeys([*spec.duplicates.key,
+                                 *(c.column for c in spec.duplicates.keep)]))
+    subset = table.select(needed).take(pa.array(rows))
     preferred = (_all_match(subset, spec.duplicates.keep) if spec.duplicates.keep
                  else np.ones(len(rows), dtype=bool))
-    order = np.lexsort((np.arange(len(rows)), ~preferred, group))
-    first = np.r_[True, group[order][1:] != group[order][:-1]]
-    return rows[np.sort(order[first])]
+    # Per group of equal keys (hashed in Arrow), the least of (not preferred, position): the
+    # first preferred row, else the first row.
+    rank = np.arange(len(rows), dtype=np.int64) + (~preferred) * len(rows)
+    keys = {f"k{i}": pc.utf8_trim_whitespace(_strings(subset.column(column)))
+            for i, column in enumerate(spec.duplicates.key)}
+    grouped = pa.table({**keys, "rank": rank}).group_by(list(keys)).aggregate(
+        [("rank", "min")])
+    chosen = np.asarray(grouped.column("rank_min"), dtype=np.int64) % len(rows)
+    return rows[np.sort(chosen)]
 
 
 def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
@@ -194,14 +220,17 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
                              f"(`{target.path.name}`) has no column `{column}`",
                              f"its columns are {', '.join(other.column_names)}")
     values = pc.utf8_trim_whitespace(_strings(table.column(spec.lead_id)))
-    other_leads = pc.utf8_trim_whitespace(_strings(other.column(target.lead)))
-    found_rows: list[np.ndarray] = []
-    found_leads: list[pa.Array] = []
+    other_leads = _plain(pc.utf8_trim_whitespace(_strings(other.column(target.lead))))
+    n = len(values)
+    other_row = np.full(n, -1, dtype=np.int64)  # the one row found (the usual case)
+    several: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, other rows) found in several
     unresolved = ~_blank(values)
     for column in spec.join.match:
+        if not unresolved.any():
+            break
         keys = pc.utf8_trim_whitespace(_strings(other.column(column)))
         usable = ~_blank(keys) & ~_blank(other_leads)
-        if not usable.any() or not unresolved.any():
+        if not usable.any():
             continue
         where = np.flatnonzero(usable)
         keys_u = keys.take(pa.array(where))
@@ -215,35 +244,48 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
         hit = my_code >= 0
         if not hit.any():
             continue
-        by_key = np.argsort(key_code, kind="stable")
-        starts = np.searchsorted(key_code[by_key], np.arange(len(distinct)), side="left")
-        counts = np.bincount(key_code, minlength=len(distinct))
         rows_hit, codes_hit = mine[hit], my_code[hit]
-        repeat = counts[codes_hit]
-        record_rows = np.repeat(rows_hit, repeat)
-        offsets = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
-        other_rows = where[by_key[np.repeat(starts[codes_hit], repeat) + offsets]]
-        found_rows.append(record_rows)
-        found_leads.append(other_leads.take(pa.array(other_rows)))
+        counts = np.bincount(key_code, minlength=len(distinct))
+        first = np.empty(len(distinct), dtype=np.int64)
+        first[key_code[::-1]] = np.arange(len(key_code) - 1, -1, -1)  # first row of each key
+        single = counts[codes_hit] == 1
+        other_row[rows_hit[single]] = where[first[codes_hit[single]]]
+        if not single.all():
+            by_key = np.argsort(key_code, kind="stable")
+            starts = np.searchsorted(key_code[by_key], np.arange(len(distinct)), side="left")
+            rows_m, codes_m = rows_hit[~single], codes_hit[~single]
+            repeat = counts[codes_m]
+            offsets = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat,
+                                                               repeat)
+            several.append((np.repeat(rows_m, repeat),
+                            where[by_key[np.repeat(starts[codes_m], repeat) + offsets]]))
         unresolved[rows_hit] = False
     missing = np.flatnonzero(unresolved)
-    blank = np.flatnonzero(_blank(values))
-    rows = np.concatenate([*found_rows, missing, blank]).astype(np.int64)
-    leads = pa.concat_arrays([_plain(a) for a in found_leads]
-                             + [pa.nulls(len(missing) + len(blank), pa.string())])
-    # One record per (row, lead): a lead found twice (two rows of it) is one record.
-    lead_codes = _codes(leads)
-    key = rows * (int(lead_codes.max(initial=0)) + 2) + lead_codes
-    _, first = np.unique(key, return_index=True)
-    order = first[np.argsort(rows[first], kind="stable")]
-    rows, leads = rows[order], leads.take(pa.array(order))
+    if not several:
+        rows = np.arange(n, dtype=np.int64)
+        leads = other_leads.take(pa.array(other_row, mask=other_row < 0))
+    else:
+        found = np.flatnonzero(other_row >= 0)
+        pairs_rows = np.concatenate([found, *(r for r, _ in several)])
+        pairs_other = np.concatenate([other_row[found], *(o for _, o in several)])
+        # one record per (row, lead): a lead found in two rows of the other source is one
+        lead_codes = _codes(other_leads)[pairs_other]
+        key = pairs_rows * (int(lead_codes.max(initial=0)) + 2) + lead_codes
+        _, first_pair = np.unique(key, return_index=True)
+        pairs_rows, pairs_other = pairs_rows[first_pair], pairs_other[first_pair]
+        lost = np.flatnonzero(other_row < 0)
+        lost = lost[~np.isin(lost, pairs_rows)]
+        rows = np.concatenate([pairs_rows, lost])
+        other_of = np.concatenate([pairs_other, np.full(len(lost), -1)])
+        order = np.argsort(rows, kind="stable")
+        rows, other_of = rows[order], other_of[order]
+        leads = other_leads.take(pa.array(other_of, mask=other_of < 0))
     reasons = None
     if len(missing):
         reasons = np.full(len(rows), None, dtype=object)
-        lost = np.isin(rows, missing)
         names = " or ".join(spec.join.match)
         source = f"{target.spec.name} ({target.path.name})"
-        for i in np.flatnonzero(lost):
+        for i in np.flatnonzero(np.isin(rows, missing)):
             value = str(values[int(rows[i])].as_py())
             reasons[i] = (f"{spec.lead_id} '{value}' matches no lead: no row of {source} has "
                           f"it as {names}")
@@ -272,51 +314,60 @@ def _formatted(column: pa.ChunkedArray | pa.Array, formats: Sequence[str]
 
 def _events(spec: SourceSpec, table: pa.Table, mapping_name: str
             ) -> tuple[pa.Array, np.ndarray | None]:
-    """The event of each row as text, and the reasons of rows whose pair is in no table."""
-    kinds = pc.utf8_trim_whitespace(_plain(table.column(spec.event)))
-    if spec.event_value is None:
-        if not spec.event_names:
-            return kinds, None
-        distinct = pc.unique(kinds)
-        other = spec.event_names.get(ANY_VALUE)
-        names = [spec.event_names.get(k, other or k) if k else None
-                 for k in distinct.to_pylist()]
-        return pc.take(pa.array(names, pa.string()),
-                       pc.index_in(kinds, value_set=distinct)), None
-    values = pc.utf8_trim_whitespace(_plain(table.column(spec.event_value)))
-    n = len(kinds)
-    out = np.full(n, None, dtype=object)
+    """The event of each row (codes into its names), and the reasons of rows whose kind, or
+    pair of kind and value, is in no table. Decided once per distinct kind and value."""
+    kind_codes, kinds = _distinct(table.column(spec.event))
+    kinds = kinds.to_pylist()
+    n = len(kind_codes)
+    other = spec.event_names.get(ANY_VALUE)
+    if spec.event_value is None:  # one column: names translated, others left to the reader
+        names = [spec.event_names.get(k, other or k) if k else None for k in kinds]
+        return pa.array(names, pa.string()).take(pa.array(kind_codes)), None
+    value_codes, values = _distinct(table.column(spec.event_value))
+    values = values.to_pylist()
+    names = sorted(set(spec.event_names.values()) | {
+        e for table_of in spec.event_values.values() for e in table_of.values()})
+    code_of = {name: i for i, name in enumerate(names)}
+    per_kind = np.full(len(kinds), -1, dtype=np.int32)  # a kind that is an event alone
     reasons = np.full(n, None, dtype=object)
-    kind_codes = _codes(kinds)  # numbered by first appearance, as pc.unique lists them
-    distinct = pc.unique(pc.fill_null(kinds, "")).to_pylist()
-    for code, kind in enumerate(distinct):
-        rows = np.flatnonzero(kind_codes == code)
+    for code, kind in enumerate(kinds):
         if kind in spec.event_names:
-            out[rows] = spec.event_names[kind]
+            per_kind[code] = code_of[spec.event_names[kind]]
+    out = per_kind[kind_codes]
+    for code, kind in enumerate(kinds):
+        if per_kind[code] >= 0 or not np.any(kind_codes == code):
             continue
+        rows = np.flatnonzero(kind_codes == code)
         table_of = spec.event_values.get(kind)
         if table_of is None:
             listed = ", ".join(list(spec.event_names) + list(spec.event_values))
             reasons[rows] = (f"{spec.event} '{kind}' is not in [source.event_names] of "
                              f"{mapping_name} (it lists {listed})")
             continue
-        cells = values.take(pa.array(rows)).to_pylist()
-        for row, cell in zip(rows.tolist(), cells, strict=True):
-            event = table_of.get(cell or "", table_of.get(ANY_VALUE))
-            if event is None:
-                reasons[row] = (f"{spec.event} '{kind}' with {spec.event_value} '{cell or ''}' "
-                                f"is in no table: add it to [source.event_names.\"{kind}\"] "
-                                f"of {mapping_name}, or a \"*\" for any other value")
-            else:
-                out[row] = event
-    has_reason = np.array([r is not None for r in reasons], dtype=bool)
-    return pa.array(out.tolist(), pa.string()), reasons if has_reason.any() else None
+        present = np.unique(value_codes[rows])
+        lookup = np.full(len(values), -1, dtype=np.int32)
+        for value_code in present.tolist():
+            event = table_of.get(values[value_code], table_of.get(ANY_VALUE))
+            if event is not None:
+                lookup[value_code] = code_of[event]
+        out[rows] = lookup[value_codes[rows]]
+        for value_code in present[lookup[present] < 0].tolist():
+            cell = values[value_code]
+            reasons[rows[value_codes[rows] == value_code]] = (
+                f"{spec.event} '{kind}' with {spec.event_value} '{cell}' is in no table: add "
+                f"it to [source.event_names.\"{kind}\"] of {mapping_name}, or a \"*\" for "
+                f"any other value")
+    has_reason = reasons != None  # noqa: E711
+    column = pa.DictionaryArray.from_arrays(pa.array(out, mask=out < 0),
+                                            pa.array(names, pa.string()))
+    return column, reasons if has_reason.any() else None
 
 
 def _actors(spec: SourceSpec, table: pa.Table, events: pa.Array) -> pa.Array | None:
     """Who did each row's event: the event's own actor column, else `columns.actor`."""
     base = (_plain(table.column(spec.actor)) if spec.actor in table.column_names
             else pa.nulls(table.num_rows, pa.string()))
+    events = _plain(events)
     for event, column in spec.actors.items():
         base = pc.if_else(pc.fill_null(pc.equal(events, event), False),
                           _plain(table.column(column)), base)
@@ -349,6 +400,9 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
             targets: dict[str, JoinTarget]) -> Prepared:
     """`spec`'s rules applied to the file's `table`: see the module docstring."""
     table = _aliased(spec, table)
+    if spec.optional_fields and spec.fields:
+        spec = replace(spec, fields={name: column for name, column in spec.fields.items()
+                                     if column in table.column_names})
     _needed(spec, table, path)
     original = list(table.column_names)
     kept = _kept_rows(spec, table)

@@ -455,6 +455,9 @@ def _read_csv(path: Path, spec: SourceSpec,
     # Columns of few distinct values (events, actors, most fields) are dictionary-encoded while
     # Arrow parses, on all cores; the lead id and times stay text.
     plain = {spec.lead_id, spec.at, *spec.at_columns} | {wide.at for wide in spec.events}
+    if spec.prepared:  # a CRM object: ids and times are many, only the coded columns few
+        coded = spec.coded_columns()
+        plain |= {names[name] for name in header if names[name] not in coded}
     wanted = None if keep_fields is None else [
         name for name in header if names[name] in _EVENT_LOG_COLUMNS or names[name] in keep_fields]
     convert = pcsv.ConvertOptions(
