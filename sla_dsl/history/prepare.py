@@ -84,8 +84,8 @@ def _like(pattern: str) -> str:
 def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
     """(codes, values): each row's code into `values`, the distinct texts, trimmed, "" for no
     value. A dictionary-encoded column (a CSV's few-valued columns) keeps its dictionary."""
-    if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column)
+    if not pa.types.is_dictionary(column.type):  # one array: one dictionary, none to unify
+        column = pc.dictionary_encode(_plain(column))
     if isinstance(column, pa.ChunkedArray):
         column = column.unify_dictionaries()
         chunks = column.chunks
@@ -94,10 +94,15 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]
     if not chunks:
         return np.zeros(0, dtype=np.int64), pa.array([""], pa.string())
     dictionary = _strings(chunks[-1].dictionary)
-    values = pa.concat_arrays([pc.utf8_trim_whitespace(dictionary), pa.array([""])])
     codes = np.concatenate([np.asarray(pc.fill_null(c.indices, len(dictionary)),
                                        dtype=np.int64) for c in chunks])
-    return codes, values
+    trimmed = pc.utf8_trim_whitespace(dictionary)
+    if not pc.all(pc.equal(trimmed, dictionary)).as_py():  # " a" and "a": one value
+        again = pc.dictionary_encode(trimmed)
+        codes = np.append(np.asarray(again.indices, dtype=np.int64), len(again.dictionary))[
+            codes]
+        trimmed = again.dictionary
+    return codes, pa.concat_arrays([trimmed, pa.array([""])])
 
 
 def matches(column: pa.ChunkedArray | pa.Array, patterns: Sequence[str]) -> np.ndarray:
@@ -192,20 +197,30 @@ def _kept_rows(spec: SourceSpec, table: pa.Table) -> np.ndarray:
     rows = np.flatnonzero(keep)
     if spec.duplicates is None or len(rows) < 2:
         return rows
-    needed = list(dict.fromkeys([*spec.duplicates.key,
-                                 *(c.column for c in spec.duplicates.keep)]))
-    subset = table.select(needed).take(pa.array(rows))
-    preferred = (_all_match(subset, spec.duplicates.keep) if spec.duplicates.keep
-                 else np.ones(len(rows), dtype=bool))
-    # Per group of equal keys (hashed in Arrow), the least of (not preferred, position): the
-    # first preferred row, else the first row.
-    rank = np.arange(len(rows), dtype=np.int64) + (~preferred) * len(rows)
-    keys = {f"k{i}": pc.utf8_trim_whitespace(_strings(subset.column(column)))
-            for i, column in enumerate(spec.duplicates.key)}
-    grouped = pa.table({**keys, "rank": rank}).group_by(list(keys)).aggregate(
-        [("rank", "min")])
-    chosen = np.asarray(grouped.column("rank_min"), dtype=np.int64) % len(rows)
-    return rows[np.sort(chosen)]
+    # One int64 key per row from the key columns' codes (of trimmed text), then only the
+    # groups of more than one row are looked at.
+    key = np.zeros(len(rows), dtype=np.int64)
+    size = 1
+    for column in spec.duplicates.key:
+        codes, values = _distinct(table.column(column))
+        if size * len(values) >= 1 << 62:  # renumber before the key could overflow
+            _, key = np.unique(key, return_inverse=True)
+            size = int(key.max()) + 1
+        key = key * len(values) + codes[rows]
+        size *= len(values)
+    _, key, counts = np.unique(key, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero(counts[key] > 1)
+    if not len(shared):
+        return rows
+    preferred = (_all_match(table.take(pa.array(rows[shared])), spec.duplicates.keep)
+                 if spec.duplicates.keep else np.ones(len(shared), dtype=bool))
+    # per group, the first preferred row, else the first row
+    order = np.lexsort((shared, ~preferred, key[shared]))
+    first = np.r_[True, key[shared][order][1:] != key[shared][order][:-1]]
+    drop = np.zeros(len(rows), dtype=bool)
+    drop[shared] = True
+    drop[shared[order[first]]] = False
+    return rows[~drop]
 
 
 def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
@@ -219,17 +234,28 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
             raise spec.error("join.match", f"source `{target.spec.name}` "
                              f"(`{target.path.name}`) has no column `{column}`",
                              f"its columns are {', '.join(other.column_names)}")
-    values = pc.utf8_trim_whitespace(_strings(table.column(spec.lead_id)))
+    values = _plain(pc.utf8_trim_whitespace(_strings(table.column(spec.lead_id))))
     other_leads = _plain(pc.utf8_trim_whitespace(_strings(other.column(target.lead))))
     n = len(values)
     other_row = np.full(n, -1, dtype=np.int64)  # the one row found (the usual case)
+    itself = np.zeros(n, dtype=bool)  # found in the other source's own lead column
     several: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, other rows) found in several
-    unresolved = ~_blank(values)
+    blank = np.asarray(pc.fill_null(pc.equal(values, ""), True))
+    unresolved = ~blank
     for column in spec.join.match:
         if not unresolved.any():
             break
+        if column == target.lead:  # the value is the lead's own id: no row to look up
+            mine = np.flatnonzero(unresolved)
+            known = other_leads.filter(pc.not_equal(other_leads, ""))
+            hit = np.asarray(pc.fill_null(pc.is_in(values.take(pa.array(mine)),
+                                                   value_set=known), False))
+            itself[mine[hit]] = True
+            unresolved[mine[hit]] = False
+            continue
         keys = pc.utf8_trim_whitespace(_strings(other.column(column)))
-        usable = ~_blank(keys) & ~_blank(other_leads)
+        usable = ~np.asarray(pc.fill_null(pc.equal(keys, ""), True))
+        usable &= ~np.asarray(pc.fill_null(pc.equal(other_leads, ""), True))
         if not usable.any():
             continue
         where = np.flatnonzero(usable)
@@ -264,7 +290,13 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
     if not several:
         rows = np.arange(n, dtype=np.int64)
         leads = other_leads.take(pa.array(other_row, mask=other_row < 0))
+        if itself.any():
+            leads = pc.if_else(pa.array(itself), values, leads)
     else:
+        if itself.any():  # the lead's own id: a row of its own in the lead column
+            other_leads = pa.concat_arrays([other_leads, values.filter(pa.array(itself))])
+            other_row[itself] = len(other_leads) - int(itself.sum()) + np.arange(
+                int(itself.sum()))
         found = np.flatnonzero(other_row >= 0)
         pairs_rows = np.concatenate([found, *(r for r, _ in several)])
         pairs_other = np.concatenate([other_row[found], *(o for _, o in several)])
@@ -302,6 +334,9 @@ def _formatted(column: pa.ChunkedArray | pa.Array, formats: Sequence[str]
     """Localized times (`formats`) rewritten as ISO 8601 text; every other value as it was."""
     values = _plain(column)
     out = values
+    iso = pc.fill_null(pc.equal(pc.utf8_slice_codeunits(values, 4, 5), "-"), True)
+    if pc.all(iso).as_py():  # every value is ISO 8601 (YYYY-...) or empty: nothing to do
+        return values
     for fmt in formats:
         parsed = pc.strptime(values, format=fmt, unit="us", error_is_null=True)
         if not pc.any(pc.is_valid(parsed)).as_py():
@@ -407,14 +442,16 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     original = list(table.column_names)
     kept = _kept_rows(spec, table)
     left_out = table.num_rows - len(kept)
-    table = table.take(pa.array(kept, pa.int64()))
+    if left_out:
+        table = table.take(pa.array(kept, pa.int64()))
     rows = kept.astype(np.int64)
     reasons = None
     lead_column = spec.lead_id
     if spec.join is not None:
         join_rows, leads, reasons = _join(spec, table, targets[spec.join.source])
-        table = table.take(pa.array(join_rows, pa.int64()))
-        rows = rows[join_rows]
+        if len(join_rows) != table.num_rows:  # else one record a row, in order
+            table = table.take(pa.array(join_rows, pa.int64()))
+            rows = rows[join_rows]
         lead_column = _free_name(table, "lead_id")
         table = table.append_column(lead_column, leads)
     derived = replace(spec, lead_id=lead_column, aliases={}, filters=(), duplicates=None,
