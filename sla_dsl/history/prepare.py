@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -202,12 +203,12 @@ def _kept_rows(spec: SourceSpec, table: pa.Table) -> np.ndarray:
     key = np.zeros(len(rows), dtype=np.int64)
     size = 1
     for column in spec.duplicates.key:
-        codes, values = _distinct(table.column(column))
-        if size * len(values) >= 1 << 62:  # renumber before the key could overflow
+        codes, count = _key_codes(table.column(column))
+        if size * count >= 1 << 62:  # renumber before the key could overflow
             _, key = np.unique(key, return_inverse=True)
             size = int(key.max()) + 1
-        key = key * len(values) + codes[rows]
-        size *= len(values)
+        key = key * count + codes[rows]
+        size *= count
     _, key, counts = np.unique(key, return_inverse=True, return_counts=True)
     shared = np.flatnonzero(counts[key] > 1)
     if not len(shared):
@@ -223,6 +224,27 @@ def _kept_rows(spec: SourceSpec, table: pa.Table) -> np.ndarray:
     return rows[~drop]
 
 
+_ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _key_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
+    """Equal values, equal codes, and how many codes: a column of ISO 8601 instants (a
+    CreatedDate) by its instants, which is cheaper than hashing its text; others by text."""
+    text = _plain(column) if not pa.types.is_dictionary(column.type) else None
+    first = pc.drop_null(text[:100]).to_pylist()[:1] if text is not None else []
+    if first and _ISO_START.match(first[0]):  # (a failed cast is slow: try it on times only)
+        try:
+            instants = pc.cast(text, pa.timestamp("us", "UTC"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        else:
+            raw = np.asarray(pc.fill_null(pc.cast(instants, pa.int64()), np.iinfo(np.int64).min))
+            distinct, codes = np.unique(raw, return_inverse=True)
+            return codes.astype(np.int64), len(distinct)
+    codes, values = _distinct(column)
+    return codes, len(values)
+
+
 def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
           ) -> tuple[np.ndarray, pa.Array, np.ndarray | None]:
     """(records' rows of `table`, their leads, reasons): each row's lead id cell found in the
@@ -234,28 +256,26 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
             raise spec.error("join.match", f"source `{target.spec.name}` "
                              f"(`{target.path.name}`) has no column `{column}`",
                              f"its columns are {', '.join(other.column_names)}")
-    values = _plain(pc.utf8_trim_whitespace(_strings(table.column(spec.lead_id))))
-    other_leads = _plain(pc.utf8_trim_whitespace(_strings(other.column(target.lead))))
+    # Ids are compared as written (as the reader keeps a lead id), blank ones never match.
+    values = _plain(table.column(spec.lead_id))
+    other_leads = _plain(other.column(target.lead))
     n = len(values)
     other_row = np.full(n, -1, dtype=np.int64)  # the one row found (the usual case)
-    itself = np.zeros(n, dtype=bool)  # found in the other source's own lead column
     several: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, other rows) found in several
-    blank = np.asarray(pc.fill_null(pc.equal(values, ""), True))
-    unresolved = ~blank
+    unresolved = ~_empty(values)
     for column in spec.join.match:
         if not unresolved.any():
             break
-        if column == target.lead:  # the value is the lead's own id: no row to look up
+        if column == target.lead:  # the value is a lead's own id: its first row
             mine = np.flatnonzero(unresolved)
-            known = other_leads.filter(pc.not_equal(other_leads, ""))
-            hit = np.asarray(pc.fill_null(pc.is_in(values.take(pa.array(mine)),
-                                                   value_set=known), False))
-            itself[mine[hit]] = True
+            position = np.asarray(pc.fill_null(pc.index_in(
+                values.take(pa.array(mine)), value_set=other_leads), -1), dtype=np.int64)
+            hit = position >= 0
+            other_row[mine[hit]] = position[hit]
             unresolved[mine[hit]] = False
             continue
-        keys = pc.utf8_trim_whitespace(_strings(other.column(column)))
-        usable = ~np.asarray(pc.fill_null(pc.equal(keys, ""), True))
-        usable &= ~np.asarray(pc.fill_null(pc.equal(other_leads, ""), True))
+        keys = _plain(other.column(column))
+        usable = ~_empty(keys) & ~_empty(other_leads)
         if not usable.any():
             continue
         where = np.flatnonzero(usable)
@@ -290,13 +310,7 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
     if not several:
         rows = np.arange(n, dtype=np.int64)
         leads = other_leads.take(pa.array(other_row, mask=other_row < 0))
-        if itself.any():
-            leads = pc.if_else(pa.array(itself), values, leads)
     else:
-        if itself.any():  # the lead's own id: a row of its own in the lead column
-            other_leads = pa.concat_arrays([other_leads, values.filter(pa.array(itself))])
-            other_row[itself] = len(other_leads) - int(itself.sum()) + np.arange(
-                int(itself.sum()))
         found = np.flatnonzero(other_row >= 0)
         pairs_rows = np.concatenate([found, *(r for r, _ in several)])
         pairs_other = np.concatenate([other_row[found], *(o for _, o in several)])
@@ -322,6 +336,12 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
             reasons[i] = (f"{spec.lead_id} '{value}' matches no lead: no row of {source} has "
                           f"it as {names}")
     return rows, leads, reasons
+
+
+def _empty(values: pa.Array) -> np.ndarray:
+    """No value: null, empty, or only spaces (the reader's rule for every column)."""
+    return np.asarray(pc.fill_null(pc.or_(pc.equal(values, ""), pc.utf8_is_space(values)),
+                                   True))
 
 
 def _plain(array: pa.ChunkedArray | pa.Array) -> pa.Array:
