@@ -486,3 +486,18 @@ def test_optional_fields_leave_out_what_the_export_lacks(tmp_path):
     assert list(history.fields) == ["title"]
     with pytest.raises(MappingError, match=r"key `fields\.rating`: `log\.csv` has no column"):
         mapped(tmp_path, text.replace("optional_fields = true", ""), {})
+
+
+def test_rejects_of_a_prepared_source_show_every_column_and_bound_every_value(tmp_path):
+    text = LOG.format(extra='where = { gone = "false" }', at='"t"', event='"kind"',
+                      tables='[source.fields]')
+    huge = "x" * (1 << 20 | 1)
+    history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by,gone,note\n"
+                                      "a,2026-03-02T10:00Z,tuch,x,false,hello\n"
+                                      f"a,2026-03-02T11:00Z,touch,x,false,{huge}\n"
+                                      "a,2026-03-02T12:00Z,touch,x,false,\n"})
+    first, second = history.rejects
+    assert first.raw["note"] == "hello" and first.raw["kind"] == "tuch"
+    assert "unknown event 'tuch'" in first.reason
+    assert second.row == 2 and "longer than 1,048,576 bytes" in second.reason
+    assert len(history) == 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,14 +46,16 @@ class JoinTarget:
 @dataclass
 class Prepared:
     """A source's records: `table` (one row per record), `rows` (per record, the row of the
-    file's table it came from), `reasons` (per record, why it cannot be an event, or None),
-    `left_out` (rows `where` and `duplicates` left out) and the spec to read `table` with."""
+    file's table `source` it came from), `reasons` (per record, why it cannot be an event, or
+    None), `left_out` (rows `where` and `duplicates` left out) and the spec to read `table`
+    with."""
 
     table: pa.Table
     rows: np.ndarray
     reasons: np.ndarray | None
     left_out: int
     spec: SourceSpec
+    source: pa.Table  # the file's table, every column: a rejected record's raw values
 
     def target(self, path: Path) -> JoinTarget:
         return JoinTarget(self.spec, self.table, self.spec.lead_id, path)
@@ -451,17 +453,36 @@ def _used_columns(spec: SourceSpec) -> set[str]:
 # ---------------------------------------------------------------------------- one source
 
 
+def _narrowed(spec: SourceSpec, table: pa.Table, also: Collection[str]) -> pa.Table:
+    """Only the columns the records are made of (and `also`, which other sources join or look
+    up through): the rest are read again only for a rejected row's raw values."""
+    if spec.fields is None and not spec.join_only:
+        return table  # every other column is a field
+    keep = {spec.lead_id, spec.at, spec.event, spec.actor, *spec.at_columns,
+            *spec.actors.values(), *(spec.fields or {}).values(), *also}
+    keep |= {w.at for w in spec.events} | {w.actor for w in spec.events if w.actor}
+    if spec.event_value:
+        keep.add(spec.event_value)
+    if spec.actor_names:
+        keep |= set(spec.actor_names)
+    return table.select([name for name in table.column_names if name in keep])
+
+
 def prepare(spec: SourceSpec, table: pa.Table, path: Path,
-            targets: dict[str, JoinTarget]) -> Prepared:
-    """`spec`'s rules applied to the file's `table`: see the module docstring."""
+            targets: dict[str, JoinTarget], also: Collection[str] = ()) -> Prepared:
+    """`spec`'s rules applied to the file's `table`: see the module docstring. `also` names
+    columns other sources need of this one's rows. The records' table holds only the columns
+    they are made of; `Prepared.rows` index the (aliased) file table, `Prepared.source`."""
     table = _aliased(spec, table)
     if spec.optional_fields and spec.fields:
         spec = replace(spec, fields={name: column for name, column in spec.fields.items()
                                      if column in table.column_names})
     _needed(spec, table, path)
+    source = table
     original = list(table.column_names)
     kept = _kept_rows(spec, table)
     left_out = table.num_rows - len(kept)
+    table = _narrowed(spec, table, also)
     if left_out:
         table = table.take(pa.array(kept, pa.int64()))
     rows = kept.astype(np.int64)
@@ -483,9 +504,9 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
                 index = table.column_names.index(column)
                 table = table.set_column(index, column, _formatted(
                     table.column(column), spec.datetime_formats))
-        return Prepared(table, rows, reasons, left_out, derived)
+        return Prepared(table, rows, reasons, left_out, derived, source)
     if spec.join_only:
-        return Prepared(table, rows, reasons, left_out, derived)
+        return Prepared(table, rows, reasons, left_out, derived, source)
 
     at = _plain(table.column(spec.at_columns[0] if spec.at_columns else spec.at))
     for other in spec.at_columns[1:]:
@@ -514,7 +535,7 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
             fields[name] = column
     derived = replace(derived, at=at_column, event=event_column, actor=actor_column,
                       actor_required=False, event_names={}, fields=fields)
-    return Prepared(table, rows, reasons, left_out, derived)
+    return Prepared(table, rows, reasons, left_out, derived, source)
 
 
 # ---------------------------------------------------------------------------- notes

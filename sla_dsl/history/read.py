@@ -189,6 +189,13 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
     before the sources that join through it."""
     done: dict[int, tuple[SourceSpec, _Read]] = {}
     targets: dict[str, JoinTarget] = {}
+    also: dict[str, set[str]] = {}  # columns of a source that others join or look up through
+    for spec, _ in reads:
+        if spec.join is not None:
+            also.setdefault(spec.join.source, set()).update(spec.join.match)
+        for column, other in spec.lookup.items():
+            also.setdefault(other, set()).update({column, next(
+                (s.lead_id for s, _ in reads if s.name == other), column)})
     while len(done) < len(reads):
         progress = False
         for i, (spec, read) in enumerate(reads):
@@ -197,10 +204,13 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
             if not spec.prepared:
                 done[i] = (spec, read)
             else:
-                ready = prepare(spec, read.table, read.path, targets)
-                done[i] = (ready.spec, _Read(read.path, ready.table, read.rows[ready.rows],
-                                             read.broken, data_rows=read.n_rows,
-                                             left_out=ready.left_out, reasons=ready.reasons))
+                ready = prepare(spec, read.table, read.path, targets, also.get(spec.name, ()))
+                oversize = _oversize_rows(ready.source)
+                done[i] = (ready.spec, _Read(
+                    read.path, ready.table, read.rows[ready.rows], read.broken,
+                    data_rows=read.n_rows, left_out=ready.left_out, reasons=ready.reasons,
+                    source=(ready.source, ready.rows),
+                    oversize=None if oversize is None else oversize[ready.rows]))
             progress = True
             if all(j in done for j, (other, _) in enumerate(reads) if other.name == spec.name):
                 tables = [done[j] for j, (other, _) in enumerate(reads)
@@ -366,6 +376,22 @@ class _Read:
     data_rows: int | None = None
     left_out: int = 0
     reasons: np.ndarray | None = None
+    # and the file's whole table with each table row's row of it (the table holds only the
+    # columns the records are made of), and per table row whether a value of it is too long
+    source: tuple[pa.Table, np.ndarray] | None = None
+    oversize: np.ndarray | None = None
+
+    def raw_table(self, rows: np.ndarray) -> pa.Table:
+        """These table rows with every column of the file (the prepared ones added)."""
+        taken = self.table.take(pa.array(rows, pa.int64()))
+        if self.source is None:
+            return taken
+        table, index = self.source
+        whole = table.take(pa.array(index[rows], pa.int64()))
+        for name, column in zip(taken.column_names, taken.columns, strict=True):
+            if name not in whole.column_names:
+                whole = whole.append_column(name, column)
+        return whole
 
     @property
     def n_rows(self) -> int:
@@ -1102,7 +1128,7 @@ class _Part:
     def raw(self, rows: np.ndarray) -> list[dict[str, str]]:
         """The values of these table rows as read ("" for none), lookups included."""
         index = pa.array(rows, pa.int64())
-        table = _as_text(self.read.table.take(index))
+        table = _as_text(self.read.raw_table(rows))
         names = list(table.column_names) + list(self.lookups)
         columns = [[_clipped(v) for v in pc.fill_null(pc.cast(c, pa.string()), "").to_pylist()]
                    for c in table.columns]
@@ -1225,6 +1251,8 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
                      else _Coded(np.full(n, -1, dtype=np.int32), pa.array([], pa.string())))
         lead = pending.result()
     oversize = _oversize_rows(table)
+    if read.oversize is not None:  # a prepared source: over every column of its file
+        oversize = read.oversize if oversize is None else oversize | read.oversize
     if not spec.wide:
         return _Part(spec, read, index, None, None, lead, at, ok, events, actor, fields,
                      lookups, mapped, zone, oversize)
