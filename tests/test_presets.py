@@ -501,3 +501,9 @@ def test_rejects_of_a_prepared_source_show_every_column_and_bound_every_value(tm
     assert "unknown event 'tuch'" in first.reason
     assert second.row == 2 and "longer than 1,048,576 bytes" in second.reason
     assert len(history) == 1
+
+
+def test_the_cli_offers_every_preset():
+    from sla_dsl.cli.history_input import PRESET_NAMES
+
+    assert PRESET_NAMES == PRESETS
