@@ -507,3 +507,9 @@ def test_the_cli_offers_every_preset():
     from sla_dsl.cli.history_input import PRESET_NAMES
 
     assert PRESET_NAMES == PRESETS
+
+
+def test_a_preset_without_files_says_which_to_give(capsys):
+    code, _, err = sla(capsys, "evaluate", str(POLICY), "--preset", "hubspot", "-q")
+    assert code == 2 and "--preset hubspot reads the export's files" in err
+    assert "--history contacts.csv property_history.csv" in err

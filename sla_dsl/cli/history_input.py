@@ -11,6 +11,9 @@ from __future__ import annotations
 import argparse
 
 PRESET_NAMES = ("salesforce", "hubspot")  # sla_dsl.history.presets.PRESETS, without its imports
+EXAMPLE_FILES = {"salesforce": "Lead.csv LeadHistory.csv Task.csv Event.csv User.csv",
+                 "hubspot": "contacts.csv property_history.csv engagements.csv "
+                            "engagement_contacts.csv owners.csv"}
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +40,10 @@ def mapping_of(args: argparse.Namespace):
         raise MappingError(f"--mapping {args.mapping} and --preset {preset} both name a "
                            f"mapping\n  help: give one: a preset adapted to your CRM is a "
                            f"mapping (--print-mapping writes the preset out to start from)")
+    if preset and not args.history:
+        raise MappingError(f"--preset {preset} reads the export's files, and none was given\n"
+                           f"  help: name them with --history, e.g. --history "
+                           f"{EXAMPLE_FILES[preset]} (or folder/*.csv)")
     if preset:
         return load_preset(preset)
     return load_mapping(args.mapping) if args.mapping else None
