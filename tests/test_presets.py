@@ -513,3 +513,15 @@ def test_a_preset_without_files_says_which_to_give(capsys):
     code, _, err = sla(capsys, "evaluate", str(POLICY), "--preset", "hubspot", "-q")
     assert code == 2 and "--preset hubspot reads the export's files" in err
     assert "--history contacts.csv property_history.csv" in err
+
+
+def test_the_html_report_says_what_the_export_cannot_show(capsys, tmp_path, salesforce_export):
+    files = [str(p) for p in export_files(salesforce_export)]
+    page = tmp_path / "r.html"
+    code, _, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce", "--history",
+                       *files, "-q", "--html", str(page))
+    assert code == 0, err
+    text = page.read_text()
+    assert "Note: LeadHistory.csv starts on 2026-03-04" in text
+    assert "63 more rows were left out by the mapping&#x27;s filters" in text or \
+        "63 more rows were left out by the mapping's filters" in text
