@@ -6,7 +6,7 @@ machine, with peak memory under 4 GB. As a baseline from the same run, the time 
 compute the wall-clock first-touch delay of every lead from the same CSV, and the ratio.
 
 End to end is what `sla evaluate POLICY --history FILE --format text` does: check the policy,
-`load_history`, `evaluate`, `report.document` and `report.render_text`. Each measurement runs in
+`load_history`, `evaluate`, `report.document` and `text.render_text`. Each measurement runs in
 a fresh child process, so that its peak memory (ru_maxrss from `os.wait4`) is its own and no
 run warms the next one's caches; the phases are timed inside the child.
 
@@ -108,7 +108,7 @@ def write_history(csv_path: Path, parquet_path: Path, leads: int, seed: int) -> 
             parquet = pa.table({"lead_id": pa.array(renamed), "at": at, **text})
             csv = parquet.set_column(1, "at", _iso_utc(at))
             if csv_writer is None:
-                # Quoted only where needed, as `sla_dsl.history.synthetic.write_csv` writes: Arrow
+                # Quoted only where needed, as `sla_dsl.history.write.write_csv` writes: Arrow
                 # quotes every string with "needed", and the header even with "none" (which
                 # raises on a value that would need quotes), so the header is written here.
                 csv_file.write((",".join(names) + "\n").encode())
@@ -162,6 +162,7 @@ def job_ours(history: str, policy_path: str) -> dict:
     from sla_dsl.language.source import read_policy
     from sla_dsl.policy_file import check_source
     from sla_dsl.reports import document as report
+    from sla_dsl.reports import text as text_report
 
     phases, cpu, peaks = {}, {}, {}
 
@@ -184,7 +185,7 @@ def job_ours(history: str, policy_path: str) -> dict:
     lap("evaluate")
     doc = report.document(evaluation, include_leads=False)  # as `--format text` does
     lap("document")
-    text = report.render_text(doc)
+    text = text_report.render_text(doc)
     lap("render")
 
     first = next(c for c in evaluation.clauses if c.clause == "first touch")

@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from sla_dsl.planning.funnel import first_touch_estimates
+from sla_dsl.planning.plan import first_touch_estimates
 from sla_dsl.planning.scenario import load_scenario
 from sla_dsl.policy_file import load_policy
 

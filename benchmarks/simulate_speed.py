@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-runs", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from sla_dsl.simulator import simulate
+    from sla_dsl.simulator.simulation import simulate
 
     from sla_dsl.planning.scenario import parse_scenario
     from sla_dsl.policy_file import check_text

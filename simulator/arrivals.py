@@ -9,14 +9,10 @@ rate, each arrival kept with the ratio of the rate at its moment to the peak.
 from __future__ import annotations
 
 import numpy as np
-from sla_dsl.simulator.clock import US
 from sla_dsl.simulator.draws import field_values
 
-from sla_dsl.business_time import ZoneOffsets
+from sla_dsl.business_time.zones import US_PER_DAY, US_PER_HOUR, US_PER_SECOND, ZoneOffsets
 from sla_dsl.planning.scenario import Scenario
-
-_DAY_US = 86_400 * US
-_HOUR_US = 3_600 * US
 
 
 def rate_weights(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -40,10 +36,10 @@ def arrival_seconds(scenario: Scenario, rng: np.random.Generator, origin: int,
     moments = np.sort(np.floor(rng.uniform(0.0, horizon, count)))
     if peak == 1.0 and scenario.profile is None and not scenario.month:
         return moments
-    wall = offsets.wall(origin + moments.astype(np.int64) * US)
-    days = np.floor_divide(wall, _DAY_US)
+    wall = offsets.wall(origin + moments.astype(np.int64) * US_PER_SECOND)
+    days = np.floor_divide(wall, US_PER_DAY)
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday
-    hour = np.floor_divide(wall % _DAY_US, _HOUR_US)
+    hour = np.floor_divide(wall % US_PER_DAY, US_PER_HOUR)
     month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1
     keep = rng.random(count) * peak < profile[weekday, hour] * months[month]
     return moments[keep]

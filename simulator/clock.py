@@ -14,22 +14,22 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
-from sla_dsl.business_time import BusinessCalendar
+from sla_dsl.business_time.calendar import BusinessCalendar
+from sla_dsl.business_time.zones import day_start_us, local_time
 
-US = 1_000_000
 _MARGIN = dt.timedelta(days=62)  # cadences started near the end of the horizon run past it
 
 
 def origin_us(start: dt.date, timezone: str) -> int:
     """Local midnight of the first simulated day, as µs since the epoch."""
-    return int(dt.datetime.combine(start, dt.time(), ZoneInfo(timezone)).timestamp()) * US
+    return day_start_us(start, ZoneInfo(timezone))
 
 
 class OpenHours:
     """A calendar's open stretches over the run, as seconds after the origin."""
 
     def __init__(self, calendar: BusinessCalendar, origin: int, horizon_s: float) -> None:
-        begin = dt.datetime.fromtimestamp(origin / US, dt.UTC)
+        begin = local_time(origin, dt.UTC)
         end = begin + dt.timedelta(seconds=horizon_s) + _MARGIN
         spans = [((a - begin).total_seconds(), (b - begin).total_seconds())
                  for a, b in calendar.intervals(begin, end)]

@@ -10,19 +10,15 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sla_dsl.simulator.clock import US, OpenHours, origin_us
+from sla_dsl.simulator.clock import OpenHours, origin_us
 from sla_dsl.simulator.engine import GAP_DAYS, GAP_ELAPSED, GAP_OPEN, GAP_WALL, Floor
+from sla_dsl.simulator.errors import NotSimulated
 from sla_dsl.simulator.levels import SecondLevel, second_level
-from sla_dsl.simulator.routing import Block, NotSimulated, Roster, blocks_of, check_mix, roster
+from sla_dsl.simulator.routing import Block, Roster, blocks_of, check_mix, roster
 from sla_dsl.simulator.witnesses import witnesses
 
-from sla_dsl.business_time import (
-    BusinessCalendar,
-    ZoneOffsets,
-    calendar_for,
-    deadline,
-    to_timedelta,
-)
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for, deadline, to_timedelta
+from sla_dsl.business_time.zones import US_PER_DAY, US_PER_SECOND, ZoneOffsets, local_time
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.planning.scenario import Scenario, WorkTime, first_day
@@ -55,7 +51,7 @@ class Context:
 
     @property
     def end_us(self) -> int:
-        return self.origin + int(self.end) * US
+        return self.origin + int(self.end) * US_PER_SECOND
 
     def block_of(self, labels: np.ndarray) -> np.ndarray:
         """Block index per lead from the handoff labels (-1: none, or `to nobody`)."""
@@ -96,7 +92,7 @@ def _business_days_after(policy: m.Policy, spacing: m.Duration, origin: int
                          ) -> Callable[[float], float]:
     """`spacing` after a moment (seconds from the origin) by the evaluator's own deadline."""
     calendar = calendar_for(policy, spacing)
-    zero = dt.datetime.fromtimestamp(origin / US, dt.UTC)
+    zero = local_time(origin, dt.UTC)
 
     def after(seconds: float) -> float:
         moment = zero + dt.timedelta(seconds=seconds)
@@ -129,8 +125,8 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
     start, _ = first_day(policy, scenario)
     origin = origin_us(start, timezone)
     end = scenario.horizon_hours * 3600.0
-    offsets = ZoneOffsets(ZoneInfo(timezone), origin - 3 * 86_400 * US,
-                          origin + int(end + 120 * 86_400) * US)
+    offsets = ZoneOffsets(ZoneInfo(timezone), origin - 3 * US_PER_DAY,
+                          origin + int(end) * US_PER_SECOND + 120 * US_PER_DAY)
     calendars = [_block_calendar(policy, b) for b in blocks]
     opening: dict[str | None, OpenHours] = {}
     team_hours = []

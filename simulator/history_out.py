@@ -1,21 +1,19 @@
 """A replication as a lead history in the evaluator's event format.
 
 The simulator counts its clauses by handing this history to `sla_dsl.evaluation.replay.evaluate`,
-the one home of what met and breached mean; `--emit-history` writes the same events as CSV (the
-format `sla schema history` describes), so `sla evaluate` on the file gives the same counts.
-Events are whole seconds (the model's times are), and none is after the horizon: what the
-model has not simulated is not in the log.
+the one home of what met and breached mean; `--emit-history` writes the same events as CSV
+(`sla_dsl.history.write.write_history`, the format `sla schema history` describes), so
+`sla evaluate` on the file gives the same counts. Events are whole seconds (the model's times
+are), and none is after the horizon: what the model has not simulated is not in the log.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
-from sla_dsl.history.synthetic import write_csv
+from sla_dsl.history.columns import EVENT_CODE, History
 
 
 @dataclass
@@ -59,16 +57,3 @@ class EventLog:
                        rows_read=len(rows))
 
 
-def write_history(history: History, path: Path) -> None:
-    """The history as CSV in the evaluator's canonical columns (UTC times with `Z`)."""
-    from sla_dsl.history.columns import EVENTS
-
-    names = np.array(EVENTS, dtype=object)
-    actor = np.where(history.actor == NO_ACTOR, "",
-                     history.actors[np.maximum(history.actor, 0)] if len(history.actors)
-                     else "").astype(object)
-    columns = {"lead_id": history.lead_ids[history.lead], "at": history.at,
-               "event": names[history.event], "actor": actor}
-    for name, values in history.fields.items():
-        columns[name] = np.where(values == None, "", values).astype(object)  # noqa: E711
-    write_csv(columns, path)

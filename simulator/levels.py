@@ -2,11 +2,11 @@
 
 In `marketing -> MDR -> sales`, the MDR who qualifies a lead (its connect leads to an SQL by
 `outcomes.qualify`) hands it on at that moment to the second-level block the policy's own
-routing picks (`evaluation.assign_blocks` over the second level's blocks), and that block's
-team works it with the same reps and queues as the first level. The history says so as the
+routing picks (`evaluation.routing.assign_blocks` over the second level's blocks), and that
+block's team works it with the same reps and queues as the first level. The history says so as the
 evaluator reads a level: `accepted` and an `updated` by the MDR (with the fields the second
 level's target and threshold read), then one second later a `handoff` by the MDR under a name
-the policy gives the MDR party (`evaluation.acting_names`) and an `assigned` to the advisor.
+the policy gives the MDR party (`evaluation.routing.acting_names`) and an `assigned` to the advisor.
 The second is there because the advisor's disposition clock counts decisions from its
 handoff on, and the MDR's own `accepted` must not meet it.
 
@@ -34,7 +34,7 @@ from sla_dsl.simulator.routing import Block, Roster, classify
 from sla_dsl.simulator.witnesses import candidate_values
 
 from sla_dsl.evaluation.conditions import ConditionEvaluator
-from sla_dsl.evaluation.replay import acting_names, assign_blocks, handoff_levels
+from sla_dsl.evaluation.routing import acting_names, assign_blocks, handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import Scenario
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from sla_dsl.simulator import engine
-from sla_dsl.simulator.clock import US
 from sla_dsl.simulator.context import Context
 from sla_dsl.simulator.draws import seconds
 from sla_dsl.simulator.history_out import EventLog
 from sla_dsl.simulator.outcomes import Decay, Funnel, funnel
 from sla_dsl.simulator.routing import deal, weights_of
 
-from sla_dsl.business_time import deadlines
+from sla_dsl.business_time.open_time import deadlines
+from sla_dsl.business_time.zones import US_PER_SECOND
 from sla_dsl.planning.scenario import Outcomes
 
 
@@ -40,7 +40,7 @@ def deal_leads(context: Context, handed: np.ndarray, block: np.ndarray
     queue) and when (seconds; later than the handoff when a cap makes it wait)."""
     owner = np.full(len(handed), -1, dtype=np.int64)
     assigned = handed.copy()
-    handed_us = context.origin + handed.astype(np.int64) * US
+    handed_us = context.origin + handed.astype(np.int64) * US_PER_SECOND
     for b in context.blocks:
         if b.dealt is None:
             continue
@@ -49,7 +49,7 @@ def deal_leads(context: Context, handed: np.ndarray, block: np.ndarray
         owners, at_us = deal(b, handed_us[mine], reps, weights_of(b, reps, context.roster.names),
                              context.offsets)
         owner[mine] = owners
-        assigned[mine] = (at_us - context.origin) / US
+        assigned[mine] = (at_us - context.origin) / US_PER_SECOND
     return owner, assigned
 
 
@@ -61,9 +61,9 @@ def due_seconds(context: Context, drawn: Drawn, duration_of) -> np.ndarray:
         mine = np.flatnonzero(drawn.block == b.index)
         if duration is None or not len(mine):
             continue
-        starts = context.origin + drawn.handed[mine].astype(np.int64) * US
+        starts = context.origin + drawn.handed[mine].astype(np.int64) * US_PER_SECOND
         due[mine] = (deadlines(starts, duration, context.calendars[b.index])
-                     - context.origin) / US
+                     - context.origin) / US_PER_SECOND
     return due
 
 
@@ -102,7 +102,7 @@ def attempt_events(log: EventLog, context: Context, ids: np.ndarray, trace: engi
     touched = np.flatnonzero(~np.isnan(trace.started))
     lead_of = touched // width
     connecting = trace.connected[lead_of] == touched % width
-    at_us = origin + trace.started[touched].astype(np.int64) * US
+    at_us = origin + trace.started[touched].astype(np.int64) * US_PER_SECOND
     lead_of = ids[lead_of]
     log.add(lead_of[~connecting], at_us[~connecting], "touch", trace.rep[touched[~connecting]])
     log.add(lead_of[connecting], at_us[connecting], "connected", trace.rep[touched[connecting]])
@@ -152,12 +152,13 @@ def decision_events(log: EventLog, context: Context, ids: np.ndarray, drawn: Dra
             (gave_up, gave_up_at, "rejected", "not reachable", trace.rep[last_slot])):
         chosen = np.flatnonzero(mask & (moment < end))
         extra = {"reason": np.full(len(chosen), why, dtype=object)} if why else {}
-        log.add(ids[chosen], origin + moment[chosen].astype(np.int64) * US, event, rep[chosen],
-                **extra)
+        log.add(ids[chosen], origin + moment[chosen].astype(np.int64) * US_PER_SECOND, event,
+                rep[chosen], **extra)
     outcome = decided.outcome
     won_at = decided.at + outcome.won_after
     won = np.flatnonzero(outcome.won & closes & (won_at < end))
-    log.add(ids[won], origin + won_at[won].astype(np.int64) * US, "won", decided.rep[won],
+    log.add(ids[won], origin + won_at[won].astype(np.int64) * US_PER_SECOND, "won",
+            decided.rep[won],
             amount=np.array([None if np.isnan(d) else str(int(d)) for d in outcome.deal[won]],
                             dtype=object))
     return won_at[won], outcome.deal[won]

@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 from sla_dsl.simulator import engine
 from sla_dsl.simulator.arrivals import arrival_seconds, lead_fields
-from sla_dsl.simulator.clock import US
 from sla_dsl.simulator.context import Context
-from sla_dsl.simulator.history_out import EventLog, write_history
+from sla_dsl.simulator.history_out import EventLog
 from sla_dsl.simulator.levels import merged
 from sla_dsl.simulator.outcomes import Decay
 from sla_dsl.simulator.passes import (
@@ -25,6 +24,7 @@ from sla_dsl.simulator.passes import (
 from sla_dsl.simulator.routing import classify
 from sla_dsl.simulator.second_pass import hand_on
 
+from sla_dsl.business_time.zones import US_PER_SECOND
 from sla_dsl.evaluation.consequences import all_actions, strike_counts
 from sla_dsl.evaluation.replay import (
     BREACHED,
@@ -36,6 +36,7 @@ from sla_dsl.evaluation.replay import (
     evaluate,
 )
 from sla_dsl.history.columns import NO_ACTOR
+from sla_dsl.history.write import write_history
 from sla_dsl.language import model as m
 
 _WEEK = 7 * 86_400.0
@@ -59,12 +60,12 @@ def _work_events(log: EventLog, context: Context, drawn: Drawn, trace: engine.Tr
     """Created (with the fields), handed off, assigned, and every attempt as it started."""
     origin = context.origin
     leads = np.arange(len(drawn.handed))
-    handed_us = origin + drawn.handed.astype(np.int64) * US
+    handed_us = origin + drawn.handed.astype(np.int64) * US_PER_SECOND
     log.add(leads, handed_us, "created", NO_ACTOR, **drawn.fields)
     log.add(leads, handed_us, "handoff", np.array([*context.senders, NO_ACTOR])[drawn.block])
     dealt = drawn.owner >= 0
-    log.add(leads[dealt], origin + drawn.assigned[dealt].astype(np.int64) * US, "assigned",
-            drawn.owner[dealt])
+    log.add(leads[dealt], origin + drawn.assigned[dealt].astype(np.int64) * US_PER_SECOND,
+            "assigned", drawn.owner[dealt])
     attempt_events(log, context, leads, trace)
 
 
@@ -132,9 +133,8 @@ def _mean_wait(evaluation: Evaluation, result: ClauseResult) -> float:
 
 def months_of(context: Context, moments: np.ndarray) -> np.ndarray:
     """Local calendar month of each moment (seconds), as numpy month numbers."""
-    wall = context.offsets.wall(context.origin + moments.astype(np.int64) * US)
-    return np.floor_divide(wall, 86_400 * US).astype("datetime64[D]").astype(
-        "datetime64[M]").astype(np.int64)
+    days = context.offsets.local_days(context.origin + moments.astype(np.int64) * US_PER_SECOND)
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
 def monthly(context: Context, moments: dict[str, np.ndarray], months: np.ndarray) -> dict:

@@ -1,6 +1,6 @@
 """Routing exactly as the policy says: which handoff block takes a lead, and which rep gets it.
 
-The block comes from the evaluator's own rule (`evaluation.assign_blocks`: the first
+The block comes from the evaluator's own rule (`evaluation.routing.assign_blocks`: the first
 segment a lead matches, then the first block whose target it meets), run over the policy's
 definitions with `sla_dsl.evaluation.conditions`, so a simulated lead and the same lead read back
 from an emitted history are classified the same way. Reps are dealt by `assign round robin` (weights
@@ -14,19 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sla_dsl.simulator.clock import US
+from sla_dsl.simulator.errors import NotSimulated
 
-from sla_dsl.business_time import ZoneOffsets
+from sla_dsl.business_time.periods import next_period_start, period_starts
+from sla_dsl.business_time.zones import US_PER_DAY, ZoneOffsets, date_of, day_number
 from sla_dsl.evaluation.conditions import ConditionEvaluator
-from sla_dsl.evaluation.replay import assign_blocks, handoff_levels
+from sla_dsl.evaluation.routing import assign_blocks, handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import Scenario
-
-_DAY_US = 86_400 * US
-
-
-class NotSimulated(Exception):
-    """A policy or scenario the model does not cover, said plainly with the fix."""
 
 
 @dataclass
@@ -92,7 +87,7 @@ def roster(policy: m.Policy, scenario: Scenario, blocks: list[Block]) -> Roster:
                     f"handoff '{block.handoff.label}' is worked by team '{block.team}', which "
                     f"the scenario does not staff: add [team.{block.team}] reps = N")
             size = scenario.teams[block.team]
-            named = _named_reps(blocks, block.team)[:size]
+            named = named_reps(blocks, block.team)[:size]
             names = named + [f"{block.team} {k}" for k in range(len(named) + 1, size + 1)]
         out.teams.append(block.team)
         first = len(out.names)
@@ -102,7 +97,9 @@ def roster(policy: m.Policy, scenario: Scenario, blocks: list[Block]) -> Roster:
     return out
 
 
-def _named_reps(blocks: list[Block], team: str) -> list[str]:
+def named_reps(blocks: list[Block], team: str) -> list[str]:
+    """The reps a team's round-robin blocks name, in the order they first appear: the
+    simulator and `sla plan` both give a team's queues these names before numbered ones."""
     names: list[str] = []
     for block in blocks:
         if block.team == team and isinstance(block.dealt, m.RoundRobin):
@@ -182,27 +179,12 @@ def smooth_rotation(weights: np.ndarray, size: int) -> np.ndarray:
 
 def period_keys(at_us: np.ndarray, period: str, offsets: ZoneOffsets) -> np.ndarray:
     """The local day number on which each instant's cap period (day, week, month...) starts."""
-    days = offsets.local_days(at_us)
-    if period == "day":
-        return days
-    if period == "week":
-        return days - (days + 3) % 7
-    unit = {"month": "M", "quarter": "M", "year": "Y"}[period]
-    starts = days.astype("datetime64[D]").astype(f"datetime64[{unit}]")
-    if period == "quarter":
-        months = starts.astype(np.int64)
-        starts = (months - months % 3).astype("datetime64[M]")
-    return starts.astype("datetime64[D]").astype(np.int64)
+    days = offsets.local_days(at_us).astype("datetime64[D]")
+    return period_starts(days, period).astype(np.int64)
 
 
 def _next_period(key: int, period: str) -> int:
-    if period == "day":
-        return key + 1
-    if period == "week":
-        return key + 7
-    step = {"month": 1, "quarter": 3, "year": 12}[period]
-    month = np.datetime64(key, "D").astype("datetime64[M]") + step
-    return int(month.astype("datetime64[D]").astype(np.int64))
+    return day_number(next_period_start(date_of(key), period))
 
 
 def deal(block: Block, handed_us: np.ndarray, reps: list[int], weights: np.ndarray,
@@ -241,6 +223,6 @@ def deal(block: Block, handed_us: np.ndarray, reps: list[int], weights: np.ndarr
         counts[pick] = counts.get(pick, 0) + 1
         owners[i] = reps[pick]
         if key > keys[i]:
-            opening = int(offsets.resolve(np.array([key * _DAY_US], dtype=np.int64))[0])
+            opening = int(offsets.resolve(np.array([key * US_PER_DAY], dtype=np.int64))[0])
             assigned[i] = max(int(handed_us[i]), opening)
     return owners, assigned

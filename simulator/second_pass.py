@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from sla_dsl.simulator import engine
-from sla_dsl.simulator.clock import US
 from sla_dsl.simulator.context import Context
 from sla_dsl.simulator.history_out import EventLog
 from sla_dsl.simulator.levels import routed_blocks
@@ -36,6 +35,8 @@ from sla_dsl.simulator.passes import (
     decision_events,
     work_leads,
 )
+
+from sla_dsl.business_time.zones import US_PER_SECOND
 
 
 @dataclass
@@ -57,14 +58,14 @@ class Handed:
         """The first-level rep's update and handoff, the advisor's assignment, attempts and
         decisions; returns the wins' moments and amounts."""
         origin, lead = context.origin, self.lead
-        at_us = origin + self.qualified_at.astype(np.int64) * US
+        at_us = origin + self.qualified_at.astype(np.int64) * US_PER_SECOND
         log.add(lead, at_us, "updated", self.qualified_by, **self.fields)
-        log.add(lead, at_us + US, "handoff",
+        log.add(lead, at_us + US_PER_SECOND, "handoff",
                 np.asarray(context.second.hand_actor)[self.qualified_by])
         drawn = self.drawn
         dealt = drawn.owner >= 0
-        log.add(lead[dealt], origin + drawn.assigned[dealt].astype(np.int64) * US, "assigned",
-                drawn.owner[dealt])
+        log.add(lead[dealt], origin + drawn.assigned[dealt].astype(np.int64) * US_PER_SECOND,
+                "assigned", drawn.owner[dealt])
         attempt_events(log, context, lead, self.trace)
         return decision_events(log, context, lead, drawn, self.trace, self.work,
                                self.window_end, self.decided, self.decided.outcome.opportunity,

@@ -23,6 +23,8 @@ from scipy import stats
 from sla_dsl.simulator.sweep import SweepError, percent, read_raw, run_point
 
 from sla_dsl.language import model as m
+from sla_dsl.planning.plan import first_touch_estimates
+from sla_dsl.planning.scenario import load_scenario
 
 _TARGET = re.compile(
     r"^\s*(?:(?P<handoff>[^:>]+?)\s*:\s*)?(?P<clause>[a-z][a-z ]*?)\s*>=\s*"
@@ -97,9 +99,6 @@ def erlang_start(policy: m.Policy, scenario_path: Path | str, handoff: m.Handoff
     """The smallest team `sla plan`'s estimate (its queue through the scenario's days) says
     meets the target on average, found by doubling then halving, as the search below does;
     1 when it cannot say (a scenario the planner does not read)."""
-    from sla_dsl.planning.funnel import first_touch_estimates
-    from sla_dsl.planning.scenario import load_scenario
-
     def meets(reps: int) -> bool | None:
         try:
             rows = first_touch_estimates(policy, load_scenario(scenario_path, {key: reps}))

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from sla_dsl.simulator import NotSimulated, simulate
+from sla_dsl.simulator.errors import NotSimulated
+from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.language import model as m
+from sla_dsl.planning.scenario import load_scenario, read_scenario_text, read_toml
 
 _RANGE = re.compile(r"^\s*(\S+?)\s*\.\.\s*(\S+?)(?:\s+step\s+(\S+))?\s*$")
 _NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)?")
@@ -131,8 +133,6 @@ def overrides_for(raw: dict, point: dict[str, int | float]) -> dict[str, object]
 
 
 def read_raw(path: Path | str) -> dict:
-    from sla_dsl.planning.scenario import read_scenario_text, read_toml
-
     return read_toml(read_scenario_text(path), path)
 
 
@@ -151,8 +151,6 @@ def run_point(policy: m.Policy, scenario_path: Path | str, raw: dict,
               on_replication: Callable[[], None] | None = None) -> Point:
     """One point of a sweep. A point the model refuses (an overloaded team) is a row with a
     note, not the end of the sweep: where the team stops coping is the answer sought."""
-    from sla_dsl.planning.scenario import load_scenario
-
     scenario = load_scenario(scenario_path, overrides_for(raw, values))
     try:
         doc = simulate(policy, scenario, replications, seed, on_replication=on_replication)
@@ -166,8 +164,6 @@ def run_point(policy: m.Policy, scenario_path: Path | str, raw: dict,
 def runs_per_replication(scenario_path: Path | str) -> int:
     """How many model runs one replication makes: one per decay preset the scenario asks
     for (`both`, the default, runs two), so that a progress bar counts to its real end."""
-    from sla_dsl.planning.scenario import load_scenario
-
     outcomes = getattr(load_scenario(scenario_path), "outcomes", None)
     return 2 if getattr(outcomes, "decay", None) == "both" else 1
 
@@ -175,8 +171,6 @@ def runs_per_replication(scenario_path: Path | str) -> int:
 def check_points(scenario_path: Path | str, sweeps: list[Sweep]) -> None:
     """Read the scenario at every point of the grid, so that a value out of a key's range is
     refused before the first point runs (ScenarioError names the key and its range)."""
-    from sla_dsl.planning.scenario import load_scenario
-
     raw = read_raw(scenario_path)
     for values in grid(sweeps):
         load_scenario(scenario_path, overrides_for(raw, values))

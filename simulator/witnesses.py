@@ -15,7 +15,8 @@ import datetime as dt
 import re
 
 import numpy as np
-from sla_dsl.simulator.routing import NotSimulated, classify_fields
+from sla_dsl.simulator.errors import NotSimulated
+from sla_dsl.simulator.routing import classify_fields
 
 from sla_dsl.evaluation.conditions import ConditionEvaluator, fields_used
 from sla_dsl.language import model as m

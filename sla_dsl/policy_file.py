@@ -7,14 +7,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sla_dsl.catalogue import CATALOGUE
 from sla_dsl.checks import run_checks
-from sla_dsl.diagnostics import codes
-from sla_dsl.diagnostics.diagnostic import Diagnostic, Reporter
+from sla_dsl.checks.calendars import AMBIGUOUS_CALENDAR, NEVER_OPEN, NO_CALENDAR
+from sla_dsl.checks.header import MISSING_TIMEZONE
+from sla_dsl.checks.names import UNDECLARED_PARTY, UNKNOWN_NAME, WRONG_KIND
+from sla_dsl.diagnostics.diagnostic import Diagnostic, Reporter, render_text
+from sla_dsl.diagnostics.span import Span
 from sla_dsl.language.builder import build_policy, build_statements
 from sla_dsl.language.formatter import format_policy, header_line
-from sla_dsl.language.model import Policy, Span
+from sla_dsl.language.model import Policy
 from sla_dsl.language.parser import comments, parse_source
-from sla_dsl.language.source import Source, decode_policy, read_policy
+from sla_dsl.language.source import Source, decode_policy, read_policy, refuse_empty
 from sla_dsl.language.suppressions import apply_suppressions
 
 
@@ -45,30 +49,38 @@ class CheckedPolicy:
 
 
 class PolicyError(Exception):
-    """Raised by `load_policy` so that library callers cannot use a broken policy by mistake."""
+    """Raised by `load_policy` so that library callers cannot use a broken policy by mistake.
+
+    Its message shows every error as `sla check` prints it (line, caret, fix), since in a
+    notebook the exception is all the user sees; `diagnostics` holds them as objects."""
 
     def __init__(self, checked: CheckedPolicy) -> None:
         self.checked = checked
-        first = checked.errors[0] if checked.errors else None
-        super().__init__(f"{checked.path}: {first.message}" if first else checked.path)
+        errors = checked.errors
+        shown = "\n".join(render_text(d, checked.lines) for d in errors)
+        count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+        super().__init__(f"{checked.path}: the policy has {count}; fix it first ('sla check')"
+                         + (f"\n{shown}" if shown else ""))
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.checked.diagnostics
 
 
 def check_source(source: Source) -> CheckedPolicy:
     """Every error of a file at once. Where some statements do not parse, the rest are still
     checked for meaning, but a finding that a broken statement may explain (a name it would
     have declared, a calendar it would have opened) is held back until it parses."""
+    empty = refuse_empty(source)
+    if empty is not None:
+        return CheckedPolicy(source.path, source, None, [empty])
     reporter = Reporter(source.path)
-    if not source.text.strip() or all(
-        not line.strip() or line.lstrip().startswith("#") for line in source.lines
-    ):
-        reporter.error(codes.EMPTY, None, "the policy is empty",
-                       'start with a title line such as: sla "Marketing and sales"')
-        return CheckedPolicy(source.path, source, None, reporter.diagnostics)
     policy, damage = _build(source, reporter)
     if damage is None:
         run_checks(policy, reporter)
+        # only a whole policy: see suppressions.py
         found = apply_suppressions(reporter.diagnostics, comments(source), source.lines,
-                                   source.path)  # only a whole policy: see suppressions.py
+                                   source.path, CATALOGUE)
         diagnostics = _sorted(found, source.lines)
         return CheckedPolicy(source.path, source, policy, diagnostics)
     meaning = Reporter(source.path)
@@ -77,9 +89,9 @@ def check_source(source: Source) -> CheckedPolicy:
     return CheckedPolicy(source.path, source, None, _sorted(reporter.diagnostics, source.lines))
 
 
-_NAME_CODES = frozenset({codes.UNKNOWN_NAME, codes.UNDECLARED_PARTY, codes.WRONG_KIND})
-_CALENDAR_CODES = frozenset({codes.NO_CALENDAR, codes.AMBIGUOUS_CALENDAR,
-                             codes.MISSING_TIMEZONE, codes.NEVER_OPEN})
+_NAME_CODES = frozenset({UNKNOWN_NAME, UNDECLARED_PARTY, WRONG_KIND})
+_CALENDAR_CODES = frozenset({NO_CALENDAR, AMBIGUOUS_CALENDAR,
+                             MISSING_TIMEZONE, NEVER_OPEN})
 _QUOTED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)'")
 
 
@@ -124,7 +136,7 @@ def format_source(source: Source) -> tuple[str | None, list[Diagnostic]]:
     return format_policy(policy, comments(source), source.lines), []
 
 
-def _parse(source: Source, reporter: Reporter) -> Policy | None:
+def parse_policy(source: Source, reporter: Reporter) -> Policy | None:
     """The policy if its form is right, for tools that check meaning themselves."""
     policy, damage = _build(source, reporter)
     return policy if damage is None else None
@@ -144,9 +156,24 @@ def check_file(path: str | Path) -> CheckedPolicy:
     return check_source(source)
 
 
-def load_policy(path: str | Path) -> Policy:
-    """A checked policy for the evaluator, planner and simulator; raises on any error."""
-    checked = check_file(path)
+def check_policy(path_or_text: str | Path) -> CheckedPolicy:
+    """A policy checked from a file or from its text: a `Path`, or a `str` without a line
+    break, names a file; a `str` with one is the policy itself (a notebook cell's policy)."""
+    if isinstance(path_or_text, str) and "\n" in path_or_text:
+        return check_text(path_or_text)
+    return check_file(path_or_text)
+
+
+def check(path_or_text: str | Path) -> list[Diagnostic]:
+    """Every diagnostic of a policy (errors and warnings, in source order), as `sla check`
+    reports them; an empty list is a clean policy."""
+    return check_policy(path_or_text).diagnostics
+
+
+def load_policy(path_or_text: str | Path) -> Policy:
+    """A checked policy for the evaluator, planner and simulator, from a file or its text (as
+    `check_policy` tells them apart); raises `PolicyError` on any error."""
+    checked = check_policy(path_or_text)
     if not checked.ok:
         raise PolicyError(checked)
     assert checked.policy is not None

@@ -169,7 +169,7 @@ def olist_file(name: str) -> bytes:
     return (ROOT / "examples" / "olist" / name).read_bytes()
 
 
-def _csv_bytes(rows: list[list[str]], newline: str = "\n") -> bytes:
+def csv_bytes(rows: list[list[str]], newline: str = "\n") -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator=newline)
     writer.writerows(rows)
@@ -633,7 +633,7 @@ def _huge_field(rng: random.Random, data: bytes) -> bytes:
 
 # ------------------------------------------------------------------ JSON Lines
 
-def _json_lines(rows: tuple[tuple[str, ...], ...]) -> list[str]:
+def json_lines(rows: tuple[tuple[str, ...], ...]) -> list[str]:
     header, body = rows[0], rows[1:]
     return [json.dumps({k: v for k, v in zip(header, row, strict=False) if v != ""})
             for row in body]
@@ -886,7 +886,7 @@ def _policy_case(rng: random.Random, kind: str, command: str,
     argv = ["diff", "old.sla", "policy.sla", "--format", rng.choice(["text", "json",
                                                                      "markdown"])]
     if name in POLICY_HISTORY and rng.random() < 0.5:
-        files["history.csv"] = _csv_bytes([list(r) for r in history_rows(POLICY_HISTORY[name])])
+        files["history.csv"] = csv_bytes([list(r) for r in history_rows(POLICY_HISTORY[name])])
         argv += ["--history", "history.csv"]
     return Case(kind, command, [], files, argv)
 
@@ -909,7 +909,7 @@ def _adversarial_history(name: str) -> bytes:
         handoff[header.index("at")] = "2026-01-05T15:05:00Z"
         handoff[header.index("event")] = "handoff"
         rows += [row, handoff]
-    return _csv_bytes(rows)
+    return csv_bytes(rows)
 
 
 def _history_case(rng: random.Random, kind: str, command: str,
@@ -919,14 +919,14 @@ def _history_case(rng: random.Random, kind: str, command: str,
     rows = [list(r) for r in history_rows(name)]
     rows_in: int | None = None
     if kind == "jsonl":
-        lines = _apply(rng, mutators, "value", _json_lines(history_rows(name)))
+        lines = _apply(rng, mutators, "value", json_lines(history_rows(name)))
         data = _apply(rng, mutators, "bytes",
                       ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
         rows_in = count_jsonl_records(data)
     elif kind == "csv":
         rows = _apply(rng, mutators, "value", rows)
         data = _apply(rng, mutators, "bytes",
-                      _csv_bytes(rows, rng.choice(["\n", "\n", "\r\n"])))
+                      csv_bytes(rows, rng.choice(["\n", "\n", "\r\n"])))
         rows_in = count_csv_records(data)
     else:
         rows = _apply(rng, mutators, "value", rows)
@@ -1041,9 +1041,10 @@ PRELOAD = (
     "sla_dsl.evaluation.replay",
     "sla_dsl.history.read",
     "sla_dsl.reports.document",
+    "sla_dsl.reports.text",
     "sla_dsl.reports.html",
     "sla_dsl.language.formatter",
-    "sla_dsl.planning.funnel",
+    "sla_dsl.planning.plan",
     "sla_dsl.simulator",
     "pyarrow.csv",
     "pyarrow.json",

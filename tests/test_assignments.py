@@ -7,8 +7,9 @@ from collections import Counter
 
 from sla_dsl.evaluation.replay import evaluate
 from sla_dsl.history.read import history_from_rows, load_history
-from sla_dsl.measures.assignments import assignment_summaries, render_text
+from sla_dsl.measures.assignments import assignment_summaries
 from sla_dsl.policy_file import check_text, load_policy
+from sla_dsl.reports.assignments_text import assignments_text
 
 from .conftest import ROOT
 
@@ -53,7 +54,7 @@ def test_a_rep_at_cap_is_skipped_and_a_lead_over_cap_is_counted():
             reps["alice"]["over_cap"]) == (1, 2, 1)
     assert (reps["bob"]["periods_at_cap"], reps["bob"]["skipped_at_cap"],
             reps["bob"]["over_cap"]) == (1, 0, 0)
-    text = "\n".join(render_text([block]))
+    text = "\n".join(assignments_text([block]))
     assert "alice                     4 leads   66.7% of them, weight 66.7%; at cap 1x, " \
            "skipped for 2, over cap 1" in text
 

@@ -26,7 +26,8 @@ from sla_dsl.measures.attribution import (
     weights_by_deal,
 )
 from sla_dsl.policy_file import check_text
-from sla_dsl.reports.document import document, render_text
+from sla_dsl.reports.document import document
+from sla_dsl.reports.text import render_text
 
 from .conftest import OLIST_FULL, ROOT
 

@@ -15,12 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_dsl.business_time import (
-    BusinessCalendar,
-    NeverOpen,
-    deadline,
-    to_timedelta,
-)
+from sla_dsl.business_time.calendar import BusinessCalendar, NeverOpen, deadline, to_timedelta
 from sla_dsl.language import model
 
 SPAN = model.Span(line=1, column=1, end_line=1, end_column=1)

@@ -18,12 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sla_dsl.business_time import (
-    HORIZON_DAYS,
-    BusinessCalendar,
-    NeverOpen,
+from sla_dsl.business_time.calendar import HORIZON_DAYS, BusinessCalendar, NeverOpen, deadline
+from sla_dsl.business_time.open_time import (
     OpenTimeTable,
-    deadline,
     deadlines,
     next_open_many,
     open_time_between_many,
@@ -498,7 +495,7 @@ def test_never_open_is_decided_at_the_same_horizon(closed_days: int):
 
 
 def test_add_open_time_many_matches_the_scalar_add_open_time_per_element():
-    from sla_dsl.business_time import add_open_time_many
+    from sla_dsl.business_time.open_time import add_open_time_many
 
     zone = ZoneInfo("America/New_York")
     calendar = BusinessCalendar(zone, {d: [(9 * 60, 12 * 60), (13 * 60, 17 * 60)]

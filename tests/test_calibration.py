@@ -274,7 +274,7 @@ def test_fits_are_written_as_the_scenario_reads_them():
 
 def test_simulating_the_calibrated_olist_scenario_gives_back_its_months(tmp_path, capsys):
     """The loop closed: history -> calibrate -> simulate -> the history's leads per month."""
-    from sla_dsl.simulator import simulate
+    from sla_dsl.simulator.simulation import simulate
 
     from sla_dsl.planning.scenario import load_scenario
     from sla_dsl.policy_file import load_policy
@@ -296,7 +296,8 @@ def test_a_synthetic_office_hours_stream_is_recognised(tmp_path, capsys):
     pass as a Poisson stream, where Olist's campaigns do not."""
     import json
 
-    from sla_dsl.history.synthetic import generate, write_csv
+    from sla_dsl.history.synthetic import generate
+    from sla_dsl.history.write import write_csv
 
     history = tmp_path / "synthetic.csv"
     write_csv(generate(3000, dt.date(2026, 1, 5), 56, seed=11), history)

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from sla_dsl import __version__
 from sla_dsl.cli import main
 from sla_dsl.language.source import read_policy
 from sla_dsl.policy_file import format_source
+from sla_dsl.version import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = sorted((ROOT / "policies").glob("*.sla"))

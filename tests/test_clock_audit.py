@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sla_dsl.business_time.zones import local_time
 from sla_dsl.cli import main
 from sla_dsl.evaluation.clock_audit import UnknownLead, audit_lead, document, elapsed, render_text
 from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, STOPPED, evaluate, fields_needed
-from sla_dsl.history.columns import local_time
 from sla_dsl.history.read import load_history
 from sla_dsl.policy_file import load_policy
 

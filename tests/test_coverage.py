@@ -17,8 +17,9 @@ from sla_dsl.cli import main
 from sla_dsl.evaluation.replay import AFTER, BEFORE, IN_PERIOD, evaluate, fields_needed
 from sla_dsl.history.read import load_history
 from sla_dsl.policy_file import check_text
-from sla_dsl.reports.document import document, render_text
+from sla_dsl.reports.document import document
 from sla_dsl.reports.svg_charts import Series, line_chart
+from sla_dsl.reports.text import render_text
 
 from .conftest import OLIST_FULL, ROOT
 

@@ -187,14 +187,14 @@ def test_bulk_timestamps_read_like_single_ones():
 
     import numpy as np
 
+    from sla_dsl.evaluation.instants import iso_many, iso_text
     from sla_dsl.evaluation.replay import NONE, STOPPED
-    from sla_dsl.reports.document import _iso, iso_many
 
     zone = ZoneInfo("America/New_York")
     # around both 2026 changes, with and without microseconds, and the no-time markers
     instants = np.array([1772953200_000000, 1772956800_000000, 1793512800_000000,
                          1793516400_000001, 1767225600_000000, NONE, STOPPED])
-    assert iso_many(instants, zone).tolist() == [_iso(int(v), zone) for v in instants]
+    assert iso_many(instants, zone).tolist() == [iso_text(int(v), zone) for v in instants]
 
 
 def test_a_lead_only_a_later_level_took_is_listed_under_that_level(capsys):
@@ -218,7 +218,7 @@ def test_speed_in_business_hours_counts_only_open_time():
 
     import numpy as np
 
-    from sla_dsl.business_time import calendar_for
+    from sla_dsl.business_time.calendar import calendar_for
     from sla_dsl.evaluation.replay import NONE, evaluate
     from sla_dsl.history.read import load_history
     from sla_dsl.measures.period_measures import PeriodMeasures

@@ -8,7 +8,7 @@ from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language.formatter import number, quote
 from sla_dsl.language.model import without_spans
 from sla_dsl.language.source import Source
-from sla_dsl.policy_file import _parse, format_source
+from sla_dsl.policy_file import format_source, parse_policy
 
 MESSY = """\
 # who signs
@@ -69,7 +69,8 @@ def fmt(text: str) -> str:
 
 
 def model(text: str):
-    return without_spans(_parse(Source("t.sla", text), Reporter("t.sla")).model_dump(mode="json"))
+    policy = parse_policy(Source("t.sla", text), Reporter("t.sla"))
+    return without_spans(policy.model_dump(mode="json"))
 
 
 def test_messy_policy_gets_the_canonical_layout():

@@ -121,7 +121,7 @@ def test_a_child_that_hangs_is_killed_at_the_timeout(tmp_path: Path) -> None:
 
 
 def _history(rows: list[list[str]], name: str = "company-x") -> bytes:
-    return fuzzing._csv_bytes([list(r) for r in fuzzing.history_rows(name)] + rows)
+    return fuzzing.csv_bytes([list(r) for r in fuzzing.history_rows(name)] + rows)
 
 
 def _row(name: str = "company-x", **values: str) -> list[str]:
@@ -180,7 +180,7 @@ def test_parquet_timestamps_near_year_1_are_rejected_rows(tmp_path: Path, worker
 
 
 def test_a_deeply_nested_json_line_is_a_rejected_row(tmp_path: Path, worker: Worker) -> None:
-    lines = fuzzing._json_lines(fuzzing.history_rows("company-x"))[:20]
+    lines = fuzzing.json_lines(fuzzing.history_rows("company-x"))[:20]
     lines.insert(3, '{"lead_id": "R1", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
     data = ("\n".join(lines) + "\n").encode()
     report = _assert_handled(worker, _evaluate(data, "jsonl", rows_in=21), tmp_path / "case")
@@ -201,7 +201,7 @@ def test_a_row_of_spaces_is_counted(suffix: str, tmp_path: Path, worker: Worker)
         data = _history([[" "], ["\t"]])
         rows_in = fuzzing.count_csv_records(data)
     else:
-        lines = fuzzing._json_lines(fuzzing.history_rows("company-x"))[:20]
+        lines = fuzzing.json_lines(fuzzing.history_rows("company-x"))[:20]
         data = ("\n".join([*lines[:5], "   ", *lines[5:], "\t"]) + "\n").encode()
         rows_in = 22
     report = _assert_handled(worker, _evaluate(data, suffix, rows_in=rows_in), tmp_path / "case")
@@ -283,7 +283,7 @@ def test_a_toml_file_nested_hundreds_deep_is_a_usage_error(kind: str, tmp_path: 
 
 def test_a_json_escape_of_half_a_surrogate_pair_is_a_rejected_row(tmp_path: Path,
                                                                   worker: Worker) -> None:
-    lines = fuzzing._json_lines(fuzzing.history_rows("company-x"))[:20]
+    lines = fuzzing.json_lines(fuzzing.history_rows("company-x"))[:20]
     lines.insert(2, '{"lead_id": "S1", "at": "2026-01-05T10:00:00Z", "event": "created", '
                     '"title": "x\\ud800"}')
     data = ("\n".join(lines) + "\n").encode()
@@ -292,7 +292,7 @@ def test_a_json_escape_of_half_a_surrogate_pair_is_a_rejected_row(tmp_path: Path
 
 def test_a_json_line_with_a_key_that_is_not_utf8_is_a_rejected_row(tmp_path: Path,
                                                                     worker: Worker) -> None:
-    lines = fuzzing._json_lines(fuzzing.history_rows("company-x"))[:20]
+    lines = fuzzing.json_lines(fuzzing.history_rows("company-x"))[:20]
     data = ("\n".join(lines) + "\n").encode()
     data = data.replace(b'{"lead_id"', b'{"l\xe9ad_id"', 1)
     _assert_handled(worker, _evaluate(data, "jsonl", rows_in=20), tmp_path / "case")

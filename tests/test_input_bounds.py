@@ -404,9 +404,7 @@ def test_rejects_file_neutralises_formulas(tmp_path):
 def test_an_emitted_history_reads_back_the_same_with_formulas_in_it(tmp_path):
     """The history writer neutralises formulas and the reader undoes it: the file evaluates
     as the history it was written from, and `-5` stays a number."""
-    from sla_dsl.simulator.history_out import write_history
-
-    from sla_dsl.history.synthetic import write_csv
+    from sla_dsl.history.write import write_csv, write_history
 
     titles = [*FORMULAS, "'=already quoted", "'plain quote", "-5", 'a,b "c"\nd']
     extra = _csv_lines([_example_row(f"Q{i}", "created", t, "-5") for i, t in enumerate(titles)])
@@ -454,7 +452,8 @@ def test_far_apart_times_get_business_time_tables_of_their_own():
 
     import numpy as np
 
-    from sla_dsl.business_time import calendar_for, deadline, deadlines, open_time_between_many
+    from sla_dsl.business_time.calendar import calendar_for, deadline
+    from sla_dsl.business_time.open_time import deadlines, open_time_between_many
     from sla_dsl.language import model as m
 
     policy = load_policy(POLICY)
@@ -467,7 +466,7 @@ def test_far_apart_times_get_business_time_tables_of_their_own():
         due = deadlines(starts, duration, calendar)
         expected = [deadline(t, duration, calendar) for t in times]
         assert [int(d.timestamp()) * 1_000_000 for d in expected] == due.tolist()
-        table = calendar._open_time_table
+        table = calendar.open_time_table
         assert table.last_day - table.first_day < 2 * 366, table
         spent = open_time_between_many(starts, due, calendar)
         assert (spent >= 0).all()
@@ -494,7 +493,7 @@ def test_a_hostile_mapping_file_is_an_input_error(tmp_path, capsys, text, words)
 def test_an_as_of_before_1970_keeps_its_fraction_of_a_second():
     """Times back to 1900 are supported: int(timestamp()) rounded -0.5 s to 0 and then added
     the half second, putting the as-of a whole second late."""
-    from sla_dsl.cli.evaluate import as_of_instant
+    from sla_dsl.evaluation.inputs import as_of_instant
 
     assert as_of_instant("1969-12-31T23:59:59.5Z", "UTC") == -500_000
     assert as_of_instant("1900-01-01T00:00:00.25Z", "UTC") == -2_208_988_800_000_000 + 250_000

@@ -7,7 +7,7 @@ import pytest
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
 from sla_dsl.language.source import Source
-from sla_dsl.policy_file import _parse, check_text
+from sla_dsl.policy_file import check_text, parse_policy
 
 from .conftest import FIXTURES
 
@@ -21,7 +21,7 @@ def test_all_eight_examples_are_kept():
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_each_example_parses_alone(example):
     reporter = Reporter(example.name)
-    policy = _parse(Source(example.name, example.read_text()), reporter)
+    policy = parse_policy(Source(example.name, example.read_text()), reporter)
     assert reporter.diagnostics == []
     assert policy is not None and policy.statements
 

@@ -7,9 +7,12 @@ import re
 
 import pytest
 
+from sla_dsl.catalogue import CATALOGUE
+from sla_dsl.checks.coverage import UNCOVERED_LEADS
 from sla_dsl.checks.lead_space import lead_space, pattern_examples
+from sla_dsl.checks.segments import UNREACHABLE_SEGMENT
 from sla_dsl.cli import main
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import render_text
 from sla_dsl.language.formatter import format_policy
 from sla_dsl.language.parser import comments
@@ -19,7 +22,7 @@ from sla_dsl.policy_file import check_file, check_text, format_source
 from .conftest import POLICIES, ROOT
 
 RULES = ROOT / "docs" / "rules"
-WARNINGS = [c for c in codes.all_codes() if c.code.startswith("W")]
+WARNINGS = [c for c in CATALOGUE if c.code.startswith("W")]
 
 HEADER = ('sla "Lint"\nparty marketing contact "m@lint.example"\n'
           'party sales contact "s@lint.example"\nparty mdr contact "mdr@lint.example"\n')
@@ -30,7 +33,7 @@ def found(text: str) -> list[tuple[str, int]]:
     return [(d.code.code, d.span.line - 4 if d.span else 0) for d in checked.diagnostics]
 
 
-def _page(code: codes.Code) -> str:
+def _page(code: Code) -> str:
     return (RULES / f"{code.code}.md").read_text(encoding="utf-8")
 
 
@@ -102,7 +105,7 @@ def test_a_field_the_lead_lacks_falls_through_both_halves_of_a_split():
             "handoff hot to sales\nhandoff cold to marketing\n")
     checked = check_text(HEADER + text)
     (warning,) = checked.diagnostics
-    assert (warning.code, warning.span.line) == (codes.UNCOVERED_LEADS, 6)
+    assert (warning.code, warning.span.line) == (UNCOVERED_LEADS, 6)
     assert warning.notes == ("for example a lead with no score",)
 
 
@@ -124,7 +127,7 @@ def test_a_gap_in_the_matrix_is_shown_with_a_lead_that_falls_in_it():
             "segment bad when not fit good\n"
             "handoff good to sales\nhandoff bad to nobody\n")
     (warning,) = check_text(HEADER + text).diagnostics
-    assert warning.code == codes.UNCOVERED_LEADS
+    assert warning.code == UNCOVERED_LEADS
     assert warning.notes == ('for example a lead with industry "fintech", score 39',)
 
 
@@ -407,7 +410,7 @@ def test_a_gap_behind_a_pattern_is_found_with_a_text_the_pattern_matches():
             "segment bosses when boss and score > 10\nsegment others when not boss\n"
             "handoff bosses to sales\nhandoff others to marketing\n")
     (warning,) = check_text(HEADER + text).diagnostics
-    assert warning.code == codes.UNCOVERED_LEADS
+    assert warning.code == UNCOVERED_LEADS
     assert warning.notes == ('for example a lead with score 10, title "ceo"',)
 
 
@@ -427,7 +430,7 @@ def test_a_segment_the_numbers_contradict_can_never_match():
     text = ("segment odd when score > 70 and score < 50\nsegment rest when not odd\n"
             "handoff odd to sales\nhandoff rest to sales\n")
     (warning,) = check_text(HEADER + text).diagnostics
-    assert (warning.code, warning.span.line - 4) == (codes.UNREACHABLE_SEGMENT, 1)
+    assert (warning.code, warning.span.line - 4) == (UNREACHABLE_SEGMENT, 1)
     assert "no lead has values that satisfy its condition" in warning.message
 
 

@@ -12,9 +12,9 @@ seconds on one core.
 from __future__ import annotations
 
 import pytest
-from sla_dsl.simulator import simulate
+from sla_dsl.simulator.simulation import simulate
 
-from sla_dsl.planning.funnel import first_touch_estimates
+from sla_dsl.planning.plan import first_touch_estimates
 from sla_dsl.planning.queueing import service_level
 from sla_dsl.planning.scenario import load_scenario, parse_scenario
 from sla_dsl.policy_file import check_text, load_policy

@@ -8,7 +8,8 @@ import math
 import pytest
 
 from sla_dsl.cli import main
-from sla_dsl.planning.funnel import goal_plans, plan_document, render_plan
+from sla_dsl.planning.funnel import goal_plans
+from sla_dsl.planning.plan import plan_document, render_plan
 from sla_dsl.planning.queueing import erlang_b, erlang_c, mean_wait, servers_for, service_level
 from sla_dsl.planning.scenario import load_scenario
 from sla_dsl.policy_file import check_text, load_policy
@@ -102,7 +103,7 @@ def test_an_office_calendar_piles_the_night_up_for_the_morning():
     """The inbound desk is open mon-fri 08:00-18:00. 5 leads an hour around the clock is 3.3
     reps' worth of work in the open hours for 5 reps: Erlang C called that 100% within 4
     business hours, but the weekend's 300 leads are waiting on Monday morning."""
-    from sla_dsl.planning.funnel import first_touch_estimates
+    from sla_dsl.planning.plan import first_touch_estimates
     from sla_dsl.planning.scenario import parse_scenario
 
     policy = load_policy(ROOT / "policies" / "inbound-desk.sla")
@@ -122,7 +123,7 @@ def test_an_office_calendar_piles_the_night_up_for_the_morning():
 def test_around_the_clock_the_estimate_is_erlang_c():
     """Without a calendar and with a steady rate, the queue settles into Erlang C's steady
     state within the first hours: the 21 days' estimate is the textbook figure."""
-    from sla_dsl.planning.funnel import first_touch_estimates
+    from sla_dsl.planning.plan import first_touch_estimates
     from sla_dsl.planning.scenario import parse_scenario
 
     policy = load_policy(ROOT / "tests" / "fixtures" / "simulation" / "desk.sla")

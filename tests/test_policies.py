@@ -11,7 +11,7 @@ from sla_dsl.cli import policy_schema
 from sla_dsl.diagnostics.diagnostic import Reporter, render_text
 from sla_dsl.language.model import without_spans
 from sla_dsl.language.source import Source, read_policy
-from sla_dsl.policy_file import _parse, check_file, format_source
+from sla_dsl.policy_file import check_file, format_source, parse_policy
 
 from .conftest import FIXTURES, POLICIES
 
@@ -38,7 +38,7 @@ def test_policy_is_canonically_formatted(path):
 
 
 def _model(text: str):
-    policy = _parse(Source("x.sla", text), Reporter("x.sla"))
+    policy = parse_policy(Source("x.sla", text), Reporter("x.sla"))
     assert policy is not None
     return without_spans(policy.model_dump(mode="json"))
 

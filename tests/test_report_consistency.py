@@ -29,12 +29,14 @@ from sla_dsl.cli import main
 from sla_dsl.evaluation.replay import BREACHED, MET, evaluate, fields_needed
 from sla_dsl.history.columns import EVENT_CODE
 from sla_dsl.history.read import load_history
-from sla_dsl.history.synthetic import generate, write_csv
+from sla_dsl.history.synthetic import generate
 from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
+from sla_dsl.history.write import write_csv
 from sla_dsl.policy_file import check_text as check_policy_text
 from sla_dsl.policy_file import load_policy
 from sla_dsl.reports import document as report
 from sla_dsl.reports import html as html_report
+from sla_dsl.reports import text as text_report
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -388,7 +390,7 @@ def test_any_generated_history_at_any_as_of_says_what_its_tables_show(
     first, last = int(history.at.min()), int(history.at.max())
     evaluation = evaluate(loaded, history, first + int((last - first) * cut))
     doc = report.document(evaluation)
-    check_all(doc, report.render_text(doc), html_report.render(doc))
+    check_all(doc, text_report.render_text(doc), html_report.render(doc))
 
 
 # ============================================================================ the faults fixed

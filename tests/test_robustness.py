@@ -26,7 +26,7 @@ from sla_dsl.diagnostics.diagnostic import (
 from sla_dsl.language.model import without_spans
 from sla_dsl.language.parser import grammar_text
 from sla_dsl.language.source import Source, decode_policy
-from sla_dsl.policy_file import CheckedPolicy, _parse, check_source, check_text, format_source
+from sla_dsl.policy_file import CheckedPolicy, check_source, check_text, format_source, parse_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 VALID_FILES = sorted((ROOT / "policies").glob("*.sla")) + sorted(
@@ -251,7 +251,7 @@ def test_check_bytes_never_raises(case):
 
 
 def _model(source: Source):
-    policy = _parse(source, Reporter(source.path))
+    policy = parse_policy(source, Reporter(source.path))
     return None if policy is None else without_spans(policy.model_dump(mode="json"))
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
+from sla_dsl.catalogue import CATALOGUE
 from sla_dsl.cli import main
-from sla_dsl.diagnostics import codes
 from sla_dsl.diagnostics.diagnostic import render_sarif, sarif_log
 from sla_dsl.policy_file import check_file
 
@@ -23,14 +23,14 @@ def _run(capsys, *argv: str) -> tuple[int, dict]:
 
 
 def test_sarif_log_has_one_run_with_every_code_as_a_rule():
-    log = sarif_log([])
+    log = sarif_log([], CATALOGUE)
     assert log["version"] == "2.1.0"
     assert log["$schema"].endswith("sarif-2.1.0.json")
     (run,) = log["runs"]
     driver = run["tool"]["driver"]
     assert driver["name"] == "sla"
     ids = [rule["id"] for rule in driver["rules"]]
-    assert ids == [code.code for code in codes.all_codes()]
+    assert ids == [code.code for code in CATALOGUE]
     levels = {rule["id"]: rule["defaultConfiguration"]["level"] for rule in driver["rules"]}
     assert levels["E200"] == "error" and levels["W500"] == "warning"
     assert run["results"] == []
@@ -71,6 +71,6 @@ def test_paths_with_spaces_are_percent_encoded_and_absolute_paths_are_file_uris(
     policy = tmp_path / "my policy.sla"
     policy.write_text((FIXTURES / "errors" / "unknown-stage.sla").read_text(encoding="utf-8"),
                       encoding="utf-8")
-    log = json.loads(render_sarif(check_file(policy).diagnostics))
+    log = json.loads(render_sarif(check_file(policy).diagnostics, CATALOGUE))
     uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert uri["uri"].startswith("file:///") and uri["uri"].endswith("/my%20policy.sla")

@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sla_dsl.simulator import NotSimulated, engine, simulate
+from sla_dsl.simulator import engine
 from sla_dsl.simulator.context import build
+from sla_dsl.simulator.errors import NotSimulated
+from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.cli import main
 from sla_dsl.language.source import read_policy

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sla_dsl.simulator import simulate
+from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.cli import main
 from sla_dsl.evaluation.replay import BREACHED, MET, PENDING, evaluate, fields_needed
@@ -24,7 +24,7 @@ def _policy(name: str):
     return check_source(read_policy(ROOT / "policies" / name)).policy
 
 
-def _evaluated_counts(policy, path) -> list[dict]:
+def evaluated_counts(policy, path) -> list[dict]:
     history = load_history([path], timezone=policy.timezone or "UTC",
                            fields=fields_needed(policy))
     assert history.counts.rejected == 0
@@ -56,7 +56,7 @@ def test_emitted_history_evaluates_to_the_simulators_counts(tmp_path, policy_nam
     doc = simulate(policy, scenario, 2, seed=3, emit_history=out, workers=1)
     simulated = [{key: c[key] for key in ("handoff", "clause", "leads", "met", "breached",
                                           "pending")} for c in doc["emitted"]["clauses"]]
-    assert _evaluated_counts(policy, out) == simulated
+    assert evaluated_counts(policy, out) == simulated
     assert sum(c["met"] for c in simulated) > 0 and sum(c["breached"] for c in simulated) > 0
 
 

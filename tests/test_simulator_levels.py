@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sla_dsl.simulator import simulate
 from sla_dsl.simulator.context import build
 from sla_dsl.simulator.outcomes import Decay
 from sla_dsl.simulator.passes import Drawn, deal_leads, work_leads
 from sla_dsl.simulator.replication import event_log
+from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.evaluation.replay import MET, evaluate
 from sla_dsl.history.columns import EVENTS
@@ -24,7 +24,7 @@ from sla_dsl.planning.scenario import ScenarioError, load_scenario, parse_scenar
 from sla_dsl.policy_file import check_source, check_text
 
 from .conftest import ROOT
-from .test_simulator_history import _evaluated_counts
+from .test_simulator_history import evaluated_counts
 
 NEW_YORK = ZoneInfo("America/New_York")
 SCENARIOS = ROOT / "examples" / "scenarios"
@@ -189,7 +189,7 @@ def test_new_breed_emitted_history_agrees_on_both_levels(tmp_path):
     doc = simulate(policy, scenario, 2, seed=3, emit_history=out, workers=1)
     simulated = [{key: c[key] for key in ("handoff", "clause", "leads", "met", "breached",
                                           "pending")} for c in doc["emitted"]["clauses"]]
-    assert _evaluated_counts(policy, out) == simulated
+    assert evaluated_counts(policy, out) == simulated
     sql = {c["clause"]: c for c in simulated if c["handoff"] == "sql"}
     assert sql["threshold"]["met"] > 0 and sql["threshold"]["breached"] > 0
     assert sql["first touch"]["leads"] == sql["threshold"]["leads"] > 10

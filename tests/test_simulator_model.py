@@ -10,14 +10,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sla_dsl.simulator import simulate
 from sla_dsl.simulator.arrivals import arrival_seconds
-from sla_dsl.simulator.clock import US, origin_us
+from sla_dsl.simulator.clock import origin_us
 from sla_dsl.simulator.context import build
 from sla_dsl.simulator.outcomes import Decay
 from sla_dsl.simulator.routing import blocks_of, deal
+from sla_dsl.simulator.simulation import simulate
 
-from sla_dsl.business_time import ZoneOffsets
+from sla_dsl.business_time.zones import US_PER_SECOND as US
+from sla_dsl.business_time.zones import ZoneOffsets
 from sla_dsl.cli import main
 from sla_dsl.language.source import read_policy
 from sla_dsl.planning.scenario import ScenarioError, load_scenario, parse_scenario

@@ -112,7 +112,7 @@ def test_an_overloaded_point_is_a_row_not_the_end(reps_sweep):
 
 
 def test_each_point_is_the_plain_simulation_with_the_same_seed(desk, week, reps_sweep):
-    from sla_dsl.simulator import simulate
+    from sla_dsl.simulator.simulation import simulate
 
     from sla_dsl.planning.scenario import load_scenario
 

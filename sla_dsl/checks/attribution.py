@@ -7,9 +7,21 @@ a second `attribution` line is E205 (checked with the header's once-only stateme
 
 from __future__ import annotations
 
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+UNATTRIBUTED_REVENUE = Code(
+    "E410", "revenue-without-attribution", "revenue promised with no `attribution` to credit it",
+    owner=__name__)
+BUSINESS_HALF_LIFE = Code(
+    "E411", "business-half-life", "an attribution half-life in business time",
+    owner=__name__)
+UNMEASURED_SHARE = Code(
+    "W510", "unmeasured-share", "a goal's party share with no `attribution` to measure it",
+    owner=__name__, doc="docs/rules/W510.md")
+CODES = (UNATTRIBUTED_REVENUE, BUSINESS_HALF_LIFE, UNMEASURED_SHARE)
 
 
 def check_attribution(policy: m.Policy, reporter: Reporter) -> None:
@@ -20,7 +32,7 @@ def check_attribution(policy: m.Policy, reporter: Reporter) -> None:
             for item in commitment.items:
                 if isinstance(item, m.DeliverMoney) and item.measure == "revenue":
                     reporter.error(
-                        codes.UNATTRIBUTED_REVENUE, item.span,
+                        UNATTRIBUTED_REVENUE, item.span,
                         f"'{commitment.giver.value}' promises revenue, but the policy does not "
                         "say how revenue is credited to a party",
                         "add an attribution line, such as: attribution last touch",
@@ -28,7 +40,7 @@ def check_attribution(policy: m.Policy, reporter: Reporter) -> None:
                                "the win by the `attribution` model; the promising party's "
                                "part is what it delivered",))
     elif statement.half_life is not None and statement.half_life.business:
-        reporter.error(codes.BUSINESS_HALF_LIFE, statement.half_life.span,
+        reporter.error(BUSINESS_HALF_LIFE, statement.half_life.span,
                        "a half-life is counted in elapsed time: a touchpoint ages at night "
                        "and on weekends too",
                        f"write it without 'business', such as: {_elapsed(statement.half_life)}")
@@ -51,7 +63,7 @@ def _check_shares(policy: m.Policy, reporter: Reporter) -> None:
                     message = (f"'{party}' share {percent} is measured on sourced revenue, but "
                                "without an attribution line `sla evaluate` reads no won deal "
                                "to measure it")
-                reporter.warning(codes.UNMEASURED_SHARE, item.span, message,
+                reporter.warning(UNMEASURED_SHARE, item.span, message,
                                  "add an attribution line, such as: attribution last touch",
                                  notes=_SHARE_READINGS)
 

@@ -11,12 +11,22 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 
-from sla_dsl.business_time import BusinessCalendar, NeverOpen, deadline
+from sla_dsl.business_time.calendar import BusinessCalendar, NeverOpen, deadline
 from sla_dsl.checks.clauses import duration_is_usable
 from sla_dsl.checks.header import timezone_problem
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+IMPOSSIBLE_CADENCE = Code(
+    "E400", "impossible-cadence", "more touches than the window allows",
+    owner=__name__)
+WINDOW_TOO_SHORT = Code(
+    "E409", "deadline-outside-window", "a first touch due after the touch window closes",
+    owner=__name__)
+CODES = (IMPOSSIBLE_CADENCE, WINDOW_TOO_SHORT)
+
 
 SAMPLE_DAYS = 14
 MOST_TOUCHES_PLAYED = 10_000
@@ -98,7 +108,7 @@ class _Cadences:
                 late = False  # a calendar or duration problem, reported by its own check
             if late:
                 reporter.error(
-                    codes.WINDOW_TOO_SHORT, first.within.span,
+                    WINDOW_TOO_SHORT, first.within.span,
                     f"the first touch is due ({_text(first.within)}) after the touch window "
                     f"closes ({_text(window)})",
                     "shorten the first-touch deadline or widen the touch window")
@@ -113,7 +123,7 @@ class _Cadences:
             return
         if best is not None and best < wanted:
             reporter.error(
-                codes.IMPOSSIBLE_CADENCE, touches.span,
+                IMPOSSIBLE_CADENCE, touches.span,
                 f"{wanted} touches cannot fit in {_text(window)} with touches at least "
                 f"{_text(spacing.at_least)} apart: at most {best} fit",
                 f"ask for at most {best} touches, widen the window or shorten the spacing",

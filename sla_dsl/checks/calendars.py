@@ -5,10 +5,33 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from sla_dsl.business_time import HORIZON_DAYS
-from sla_dsl.diagnostics import codes
+from sla_dsl.business_time.calendar import HORIZON_DAYS
+from sla_dsl.checks.clauses import BAD_UNIT
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+NEVER_OPEN = Code(
+    "E301", "calendar-never-open", "a calendar with no open hours",
+    owner=__name__)
+HOURS_OVERLAP = Code(
+    "E302", "overlapping-hours", "open hours that overlap on a day",
+    owner=__name__)
+HOURS_INVERTED = Code(
+    "E303", "inverted-hours", "open hours that end before they start",
+    owner=__name__)
+DATES_INVERTED = Code(
+    "E305", "inverted-dates", "a closed date range that ends before it starts",
+    owner=__name__)
+NO_CALENDAR = Code(
+    "E306", "calendar-required", "business time with no calendar to count on",
+    owner=__name__)
+AMBIGUOUS_CALENDAR = Code(
+    "E307", "calendar-ambiguous", "business time with several calendars and none named",
+    owner=__name__)
+CODES = (NEVER_OPEN, HOURS_OVERLAP, HOURS_INVERTED, DATES_INVERTED, NO_CALENDAR, AMBIGUOUS_CALENDAR)
+
 
 BUSINESS_UNITS = frozenset({"minute", "hour", "day"})
 
@@ -24,14 +47,14 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
         if isinstance(item, m.ClosedDates):
             for dates in item.dates:
                 if dates.last < dates.first:
-                    reporter.error(codes.DATES_INVERTED, dates.span,
+                    reporter.error(DATES_INVERTED, dates.span,
                                    f"closed dates run backwards ({dates.first} to {dates.last})",
                                    "write the earlier date first")
             continue
         for hours in item.hours:
             if hours.end <= hours.start:
                 reporter.error(
-                    codes.HOURS_INVERTED, hours.span,
+                    HOURS_INVERTED, hours.span,
                     f"open hours {clock(hours.start)}-{clock(hours.end)} end before they start",
                     "for a shift past midnight write two ranges, "
                     "one up to 24:00 and one from 00:00 the next day")
@@ -40,7 +63,7 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
             for day in {d for days in item.days for d in days.weekdays}:
                 by_day.setdefault(day, []).append(hours)
     if not opens:
-        reporter.error(codes.NEVER_OPEN, calendar.name.span,
+        reporter.error(NEVER_OPEN, calendar.name.span,
                        f"calendar '{calendar.name.value}' is never open",
                        "add a line such as: open mon-fri 09:00-17:00")
     else:
@@ -52,7 +75,7 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
             if later.start < earlier.end and later.span not in reported:
                 reported.add(later.span)
                 reporter.error(
-                    codes.HOURS_OVERLAP, later.span,
+                    HOURS_OVERLAP, later.span,
                     f"open hours {clock(later.start)}-{clock(later.end)} overlap "
                     f"{clock(earlier.start)}-{clock(earlier.end)} on {m.WEEKDAYS[day]}",
                     "a split shift is two ranges that do not overlap, "
@@ -61,7 +84,7 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
 
 
 # The longest run of closed dates: with the week's closed days on either side it stays within
-# the days a clock waits for an opening (business_time.HORIZON_DAYS), past which every clock on
+# the days a clock waits for an opening (HORIZON_DAYS), past which every clock on
 # the calendar would fail rather than wait.
 LONGEST_CLOSED_DAYS = HORIZON_DAYS - 14
 
@@ -88,7 +111,7 @@ def _check_closed_runs(calendar: m.Calendar, open_days: set[int], reporter: Repo
         else:
             run_end = max(run_end, last)
         if (run_end - run_start).days + 1 > LONGEST_CLOSED_DAYS:
-            reporter.error(codes.NEVER_OPEN, dates.span,
+            reporter.error(NEVER_OPEN, dates.span,
                            f"calendar '{calendar.name.value}' is closed for more than "
                            f"{LONGEST_CLOSED_DAYS:,} days in a row from {run_start}",
                            "a clock would wait for ever for an opening: shorten the closed "
@@ -99,22 +122,22 @@ def _check_closed_runs(calendar: m.Calendar, open_days: set[int], reporter: Repo
 def _check_duration(duration: m.Duration, calendars: int, reporter: Reporter) -> None:
     if not duration.business:
         if duration.calendar is not None:
-            reporter.error(codes.BAD_UNIT, duration.calendar.span,
+            reporter.error(BAD_UNIT, duration.calendar.span,
                            "'on calendar' applies only to business time",
                            f"write '{duration.amount} business {duration.unit}s "
                            f"on calendar {duration.calendar.value}'")
         return
     if duration.unit not in BUSINESS_UNITS:
-        reporter.error(codes.BAD_UNIT, duration.span,
+        reporter.error(BAD_UNIT, duration.span,
                        f"business time is counted in minutes, hours or days, not {duration.unit}s",
                        "write the time in business days, or drop 'business' for calendar time")
     elif calendars == 0:
-        reporter.error(codes.NO_CALENDAR, duration.span,
+        reporter.error(NO_CALENDAR, duration.span,
                        "business time needs a calendar, and this policy has none",
                        "add a calendar block with its open hours, such as "
                        "'open mon-fri 09:00-17:00'")
     elif calendars > 1 and duration.calendar is None:
-        reporter.error(codes.AMBIGUOUS_CALENDAR, duration.span,
+        reporter.error(AMBIGUOUS_CALENDAR, duration.span,
                        "this policy has several calendars; say which one this time is counted on",
                        "add 'on calendar NAME' after the duration")
 

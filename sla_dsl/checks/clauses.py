@@ -5,10 +5,53 @@ from __future__ import annotations
 
 import re
 
-from sla_dsl.diagnostics import codes
+from sla_dsl.checks.names import WRONG_KIND
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
+from sla_dsl.language.builder import BAD_VALUE
 from sla_dsl.language.patterns import unsupported
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+BAD_UNIT = Code(
+    "E111", "invalid-unit", "a unit that cannot be used here",
+    owner=__name__)
+DUPLICATE_HANDOFF = Code(
+    "E206", "duplicate-handoff", "two handoffs for the same leads",
+    owner=__name__)
+WARN_RANGE = Code(
+    "E401", "warn-out-of-range", "a `warn at` not above 0% and at most 100%",
+    owner=__name__)
+BAD_WEIGHT = Code(
+    "E402", "bad-weight", "a round-robin weight that is zero or negative",
+    owner=__name__)
+DUPLICATE_REP = Code(
+    "E403", "duplicate-rep", "a rep named twice in one weights list",
+    owner=__name__)
+BAD_REGEX = Code(
+    "E404", "invalid-regex",
+    "a `matches` pattern that does not compile or cannot run in linear time",
+    owner=__name__)
+BAD_PERCENT = Code(
+    "E405", "percent-out-of-range", "a share or rate outside 0% to 100%",
+    owner=__name__)
+NOT_POSITIVE = Code(
+    "E406", "not-positive", "a count or duration that must be above zero",
+    owner=__name__)
+WRONG_CONSEQUENCE = Code(
+    "E407", "wrong-consequence", "`breach` used for a goal or `miss` for a lead clause",
+    owner=__name__)
+DUPLICATE_CLAUSE = Code(
+    "E408", "duplicate-clause", "the same clause twice in one block",
+    owner=__name__)
+NEVER_APPLIES = Code(
+    "W501", "consequence-never-applies", "a consequence or metric of a clause no handoff has",
+    owner=__name__, doc="docs/rules/W501.md")
+CODES = (
+    BAD_UNIT, DUPLICATE_HANDOFF, WARN_RANGE, BAD_WEIGHT, DUPLICATE_REP, BAD_REGEX, BAD_PERCENT,
+    NOT_POSITIVE, WRONG_CONSEQUENCE, DUPLICATE_CLAUSE, NEVER_APPLIES,
+)
+
 
 _ONCE_PER_HANDOFF = {
     "when": "when", "round_robin": "assign", "owner": "assign", "first_touch": "first touch",
@@ -35,12 +78,12 @@ def _check_durations(policy: m.Policy, reporter: Reporter) -> None:
     compared = {id(n.value) for _, n in policy.nodes_of(m.Compare, m.MetricCompare)}
     for _, node in policy.nodes_of(m.Duration):
         if node.amount <= 0 and id(node) not in compared:
-            reporter.error(codes.NOT_POSITIVE, node.span, "a duration must be longer than zero")
+            reporter.error(NOT_POSITIVE, node.span, "a duration must be longer than zero")
         elif duration_days(node) > LONGEST_DAYS:
-            reporter.error(codes.NOT_POSITIVE, node.span,
+            reporter.error(NOT_POSITIVE, node.span,
                            "a duration may be at most ten years", "check the number and unit")
         elif node.unit not in ("minute", "hour") and not float(node.amount).is_integer():
-            reporter.error(codes.BAD_UNIT, node.span,
+            reporter.error(BAD_UNIT, node.span,
                            f"{node.unit}s are counted in whole numbers",
                            "use a smaller unit, such as hours instead of days")
 
@@ -54,17 +97,17 @@ def _whole_positive(number: m.Number, what: str, reporter: Reporter,
                     allow_zero: bool = False, most: int | None = None) -> None:
     value = number.value
     if isinstance(value, float) and not value.is_integer():
-        reporter.error(codes.NOT_POSITIVE, number.span, f"{what} must be a whole number")
+        reporter.error(NOT_POSITIVE, number.span, f"{what} must be a whole number")
     elif value < 0 or (value == 0 and not allow_zero):
-        reporter.error(codes.NOT_POSITIVE, number.span,
+        reporter.error(NOT_POSITIVE, number.span,
                        f"{what} must be {'zero or more' if allow_zero else 'at least 1'}")
     elif most is not None and value > most:
-        reporter.error(codes.NOT_POSITIVE, number.span, f"{what} may be at most {most:,}",
+        reporter.error(NOT_POSITIVE, number.span, f"{what} may be at most {most:,}",
                        "check the number")
 
 
 def _percent_in_range(percent: m.Percent, what: str, reporter: Reporter,
-                      code: codes.Code = codes.BAD_PERCENT, allow_zero: bool = False) -> None:
+                      code: Code = BAD_PERCENT, allow_zero: bool = False) -> None:
     if allow_zero and 0 <= percent.value <= 100:
         return
     if not 0 < percent.value <= 100:
@@ -80,23 +123,23 @@ def _check_regexes(policy: m.Policy, reporter: Reporter) -> None:
         try:
             re.compile(node.pattern.value)
         except re.error as error:
-            reporter.error(codes.BAD_REGEX, _pattern_span(node.pattern, error.pos or 0),
+            reporter.error(BAD_REGEX, _pattern_span(node.pattern, error.pos or 0),
                            f"the pattern does not compile: {error.msg}",
                            "patterns use Python regular expression syntax")
             continue
         except RecursionError:  # `re` parses groups by recursion: thousands deep is a crash
-            reporter.error(codes.BAD_REGEX, node.pattern.span,
+            reporter.error(BAD_REGEX, node.pattern.span,
                            "the pattern nests its groups too deep to compile",
                            "a pattern nests a few groups at most")
             continue
         except OverflowError:  # a repeat count past what `re` can hold, such as a{99999999999}
-            reporter.error(codes.BAD_REGEX, node.pattern.span,
+            reporter.error(BAD_REGEX, node.pattern.span,
                            "the pattern repeats something more times than can be counted",
                            "a counted repeat may be at most {1000}")
             continue
         refused = unsupported(node.pattern.value)
         if refused is not None:
-            reporter.error(codes.BAD_REGEX, _pattern_span(node.pattern, refused.offset),
+            reporter.error(BAD_REGEX, _pattern_span(node.pattern, refused.offset),
                            refused.problem, refused.fix)
 
 
@@ -113,7 +156,7 @@ def _check_handoff(handoff: m.Handoff, reporter: Reporter) -> None:
         clause = _ONCE_PER_HANDOFF.get(item.kind)
         if clause is not None:
             if clause in seen:
-                reporter.error(codes.DUPLICATE_CLAUSE, item.span,
+                reporter.error(DUPLICATE_CLAUSE, item.span,
                                f"handoff '{handoff.label}' has '{clause}' twice",
                                "keep one of them",
                                notes=(f"the first is on line {seen[clause].span.line}",))
@@ -126,7 +169,7 @@ def _check_handoff(handoff: m.Handoff, reporter: Reporter) -> None:
         elif isinstance(item, m.Touches):
             _whole_positive(item.count, "the number of touches", reporter, most=MOST_TOUCHES)
     if handoff.receiver is None and handoff.items:
-        reporter.error(codes.WRONG_KIND, handoff.items[0].span,
+        reporter.error(WRONG_KIND, handoff.items[0].span,
                        f"handoff '{handoff.label}' goes to nobody, so nothing in it can be met",
                        "remove the block, or name the party that receives these leads")
 
@@ -135,12 +178,12 @@ def _check_weights(assign: m.RoundRobin, reporter: Reporter) -> None:
     reps: dict[str, m.Weight] = {}
     for weight in assign.weights:
         if weight.weight.value <= 0:
-            reporter.error(codes.BAD_WEIGHT, weight.weight.span,
+            reporter.error(BAD_WEIGHT, weight.weight.span,
                            f"weight of '{weight.rep.value}' is {weight.weight.value}; "
                            "a weight must be above zero",
                            "leave the rep out of the list to give them no leads")
         if weight.rep.value in reps:
-            reporter.error(codes.DUPLICATE_REP, weight.rep.span,
+            reporter.error(DUPLICATE_REP, weight.rep.span,
                            f"'{weight.rep.value}' is named twice in the weights",
                            f"give '{weight.rep.value}' one weight",
                            notes=(f"first weight: {reps[weight.rep.value].weight.value}",))
@@ -167,13 +210,13 @@ def _check_applies(consequence: m.Consequence, policy: m.Policy, reporter: Repor
     clause, label = consequence.clause.name, consequence.scope_label
     if label is not None and clause in m.PERIOD_CLAUSES:
         span = consequence.scope.span if consequence.scope else consequence.clause.span
-        reporter.error(codes.WRONG_CONSEQUENCE, span,
+        reporter.error(WRONG_CONSEQUENCE, span,
                        f"'{clause}' is a commitment, not part of a handoff; "
                        "'in' names a handoff for lead clauses only",
                        f"write 'on miss of {clause}' without 'in {label}'")
     elif not clause_in_policy(policy, clause, label):
         where = f"handoff '{label}'" if label else "this policy"
-        reporter.warning(codes.NEVER_APPLIES, consequence.clause.span,
+        reporter.warning(NEVER_APPLIES, consequence.clause.span,
                          f"'{clause}' is not a clause of {where}, so this never applies",
                          f"add a '{clause}' clause, or remove this block")
 
@@ -181,26 +224,26 @@ def _check_applies(consequence: m.Consequence, policy: m.Policy, reporter: Repor
 def _check_consequence(consequence: m.Consequence, reporter: Reporter) -> None:
     clause = consequence.clause.name
     if consequence.trigger == "breach" and clause in m.PERIOD_CLAUSES:
-        reporter.error(codes.WRONG_CONSEQUENCE, consequence.clause.span,
+        reporter.error(WRONG_CONSEQUENCE, consequence.clause.span,
                        f"'{clause}' is a goal for a period: it is missed, not breached",
                        f"write 'on miss of {clause}'")
     elif consequence.trigger == "miss" and clause in m.LEAD_CLAUSES:
-        reporter.error(codes.WRONG_CONSEQUENCE, consequence.clause.span,
+        reporter.error(WRONG_CONSEQUENCE, consequence.clause.span,
                        f"'{clause}' is kept or breached lead by lead, not missed",
                        f"write 'on breach of {clause}'")
     for action in consequence.actions:
         if consequence.trigger == "miss" and isinstance(action, _LEAD_ACTIONS):
-            reporter.error(codes.WRONG_CONSEQUENCE, action.span,
+            reporter.error(WRONG_CONSEQUENCE, action.span,
                            f"'{action.kind}' acts on a lead; a missed goal has no single lead",
                            "use escalate, grace or credit here")
         elif consequence.trigger == "breach" and isinstance(action, _PERIOD_ACTIONS):
             word = "grace" if isinstance(action, m.Grace) else "credit"
-            reporter.error(codes.WRONG_CONSEQUENCE, action.span,
+            reporter.error(WRONG_CONSEQUENCE, action.span,
                            f"'{word}' applies to goals missed over a period, "
                            "not to a breach on one lead",
                            "move it into an 'on miss of ...' block")
         elif isinstance(action, m.Warn):
-            _percent_in_range(action.at, "'warn at'", reporter, codes.WARN_RANGE)
+            _percent_in_range(action.at, "'warn at'", reporter, WARN_RANGE)
         elif isinstance(action, m.CreditShare):
             _percent_in_range(action.percent, "a credit", reporter)
         elif isinstance(action, m.Grace):
@@ -210,7 +253,7 @@ def _check_consequence(consequence: m.Consequence, reporter: Reporter) -> None:
 
 def _period_unit(unit: str, span: m.Span, what: str, reporter: Reporter) -> None:
     if unit in ("minute", "hour"):
-        reporter.error(codes.BAD_UNIT, span, f"{what} is counted in days, weeks, months, "
+        reporter.error(BAD_UNIT, span, f"{what} is counted in days, weeks, months, "
                                              f"quarters or years, not {unit}s")
 
 
@@ -236,14 +279,14 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
         if isinstance(node, m.Missed):
             _whole_positive(node.count, "the count", reporter)
             if node.clause.name in m.LEAD_CLAUSES:
-                reporter.error(codes.WRONG_CONSEQUENCE, node.clause.span,
+                reporter.error(WRONG_CONSEQUENCE, node.clause.span,
                                f"'{node.clause.name}' is breached lead by lead, not missed "
                                "in a period", "use 'attainment of ...' to count how often it holds")
                 continue
             periods = _periods(policy, node.clause.name)
             if node.clause.name != "report" and periods and node.unit not in periods:
                 per = " or ".join(sorted(periods))
-                reporter.error(codes.BAD_UNIT, node.span,
+                reporter.error(BAD_UNIT, node.span,
                                f"'{node.clause.name}' is measured per {per}, so it is missed in "
                                f"{per}s, not {node.unit}s", f"count {per}s")
         elif isinstance(node, m.MetricCompare):
@@ -251,7 +294,7 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
             if node.value.kind == expected == "percent":
                 _percent_in_range(node.value, f"a {node.metric.kind}", reporter, allow_zero=True)
             if node.value.kind != expected:
-                reporter.error(codes.BAD_VALUE, node.value.span,
+                reporter.error(BAD_VALUE, node.value.span,
                                f"this {node.metric.kind} is compared with a {expected}, "
                                f"not a {node.value.kind}",
                                {"percent": "write it as a percentage, such as 30%",
@@ -259,11 +302,11 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                                 "number": "write a number of touches, such as 4"}[expected])
             clause = getattr(node.metric, "clause", None)
             if isinstance(node.metric, m.StatisticMetric) and clause.name not in _TIMED_CLAUSES:
-                reporter.error(codes.WRONG_CONSEQUENCE, clause.span,
+                reporter.error(WRONG_CONSEQUENCE, clause.span,
                                f"'{node.metric.statistic} {clause.name}' has no "
                                "meaning; statistics are of first touch, touches or disposition")
             elif clause is not None and not clause_in_policy(policy, clause.name):
-                reporter.warning(codes.NEVER_APPLIES, clause.span,
+                reporter.warning(NEVER_APPLIES, clause.span,
                                  f"no handoff or commitment has '{clause.name}', so this "
                                  "trigger never fires", f"add a '{clause.name}' clause")
 
@@ -274,24 +317,24 @@ def _check_amounts(statement: m.Statement, reporter: Reporter) -> None:
             if isinstance(item, m.DeliverCount):
                 _whole_positive(item.count, "the number delivered", reporter)
             elif isinstance(item, m.DeliverMoney) and item.amount.amount <= 0:
-                reporter.error(codes.NOT_POSITIVE, item.amount.span, "the amount must be above 0")
+                reporter.error(NOT_POSITIVE, item.amount.span, "the amount must be above 0")
     elif isinstance(statement, m.RevenueGoal):
         shares = [i for i in statement.items if isinstance(i, m.Share)]
         if sum(s.percent.value for s in shares) > 100:
-            reporter.error(codes.BAD_PERCENT, shares[-1].percent.span,
+            reporter.error(BAD_PERCENT, shares[-1].percent.span,
                            "the parties' shares of the goal add up to more than 100%",
                            "the shares split one goal; make them add up to 100% at most")
         if statement.amount.amount <= 0:
-            reporter.error(codes.NOT_POSITIVE, statement.amount.span, "the goal must be above 0")
+            reporter.error(NOT_POSITIVE, statement.amount.span, "the goal must be above 0")
         for item in statement.items:
             if isinstance(item, m.Share):
                 _percent_in_range(item.percent, "a share", reporter)
             elif isinstance(item, m.CloseRate):
                 _percent_in_range(item.percent, "a close rate", reporter)
             elif item.amount.amount <= 0:
-                reporter.error(codes.NOT_POSITIVE, item.amount.span, "a deal size must be above 0")
+                reporter.error(NOT_POSITIVE, item.amount.span, "a deal size must be above 0")
     elif isinstance(statement, m.LeadValue) and statement.amount.amount < 0:
-        reporter.error(codes.NOT_POSITIVE, statement.amount.span, "a lead value cannot be negative")
+        reporter.error(NOT_POSITIVE, statement.amount.span, "a lead value cannot be negative")
     elif isinstance(statement, m.StrikeRule):
         _whole_positive(statement.count, "the number of strikes", reporter)
     elif isinstance(statement, m.ReviewEvery):
@@ -309,7 +352,7 @@ def check_clauses(policy: m.Policy, reporter: Reporter) -> None:
             _check_handoff(statement, reporter)
             first = targets.get(statement.label)
             if first is not None:
-                reporter.error(codes.DUPLICATE_HANDOFF, statement.span,
+                reporter.error(DUPLICATE_HANDOFF, statement.span,
                                f"two handoffs apply to '{statement.label}'",
                                "merge them into one block",
                                notes=(f"the first is on line {first.span.line}",))

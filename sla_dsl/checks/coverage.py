@@ -12,10 +12,19 @@ from __future__ import annotations
 import numpy as np
 
 from sla_dsl.checks.lead_space import LeadSpace, lead_space
-from sla_dsl.checks.segments import MOST_NAMED
-from sla_dsl.diagnostics import codes
+from sla_dsl.checks.segments import MOST_NAMED, UNREACHABLE_SEGMENT
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+UNCOVERED_LEADS = Code(
+    "W503", "uncovered-leads", "segments that leave some leads with no segment and no handoff",
+    owner=__name__, doc="docs/rules/W503.md")
+UNREACHABLE_HANDOFF = Code(
+    "W504", "unreachable-handoff", "a handoff whose leads all take an earlier handoff",
+    owner=__name__, doc="docs/rules/W504.md")
+CODES = (UNCOVERED_LEADS, UNREACHABLE_HANDOFF)
 
 
 def _target_conditions(policy: m.Policy) -> dict[str, m.Expr]:
@@ -70,7 +79,7 @@ def _shadowed_segments(space: LeadSpace, segments: list[m.Definition],
     if not space.exact:
         return
     reported = {(d.span.line, d.span.column) for d in reporter.diagnostics
-                if d.code == codes.UNREACHABLE_SEGMENT and d.span}
+                if d.code == UNREACHABLE_SEGMENT and d.span}
     taken = np.zeros(space.size, dtype=bool)
     for index, segment in enumerate(segments):
         holds = space.conditions.definition("bare", segment.name.value)
@@ -79,7 +88,7 @@ def _shadowed_segments(space: LeadSpace, segments: list[m.Definition],
             _why_unreachable(space, segments[:index], holds, taken)
         if found:
             why, fix = found
-            reporter.warning(codes.UNREACHABLE_SEGMENT, span,
+            reporter.warning(UNREACHABLE_SEGMENT, span,
                              f"segment '{segment.name.value}' can never match: {why}", fix)
         taken |= holds
 
@@ -122,7 +131,7 @@ def _uncovered(policy: m.Policy, space: LeadSpace, segments: list[m.Definition],
         return
     last = segments[-1]
     reporter.warning(
-        codes.UNCOVERED_LEADS, last.name.span,
+        UNCOVERED_LEADS, last.name.span,
         "some leads fall in no segment, and no handoff applies to them",
         "add a last segment for the rest (with its handoff, or 'to nobody'), or widen one",
         notes=(f"for example a lead with {space.describe(int(lost[0]))}",))
@@ -149,7 +158,7 @@ def _unreachable_handoffs(space: LeadSpace, handoffs: list[m.Handoff],
             if (h.sender.value if h.sender else None) == sender and (took & mine).any())
         span = handoff.target.span if handoff.target else handoff.span
         reporter.warning(
-            codes.UNREACHABLE_HANDOFF, span,
+            UNREACHABLE_HANDOFF, span,
             f"handoff '{handoff.label}' never applies: every lead it would take goes to an "
             f"earlier handoff first ({takers})",
             "a lead takes the first handoff that applies; move this one up or narrow those")

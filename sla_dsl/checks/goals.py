@@ -16,10 +16,21 @@ from __future__ import annotations
 
 import math
 
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import DISAGREEMENT, GoalPlan, goal_plans, lead_count_gaps
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+GOAL_BEYOND_COMMITMENT = Code(
+    "W505", "goal-beyond-commitment", "a goal that needs more leads than are committed",
+    owner=__name__, doc="docs/rules/W505.md")
+LEAD_COUNT_MISMATCH = Code(
+    "W511", "commitment-off-goal",
+    "a lead-count commitment far from what the revenue goal's arithmetic needs",
+    owner=__name__, doc="docs/rules/W511.md")
+CODES = (GOAL_BEYOND_COMMITMENT, LEAD_COUNT_MISMATCH)
+
 
 _FEWEST_PER_YEAR = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}
 _MOST_PER_YEAR = {"day": 366, "week": 53, "month": 12, "quarter": 4, "year": 1}
@@ -60,7 +71,7 @@ def _check_lead_counts(policy: m.Policy, reporter: Reporter, short: set[int]) ->
         if gap.ratio < 1 and plans.index(gap.plan) in short:
             continue
         reporter.warning(
-            codes.LEAD_COUNT_MISMATCH, gap.item.span, gap.sentence,
+            LEAD_COUNT_MISMATCH, gap.item.span, gap.sentence,
             ("lower the commitment" if gap.ratio > 1 else "raise the commitment")
             + ", or write the share, deal size and close rate it was set with",
             notes=(f"warned when one is at least {DISAGREEMENT:g} times the other; of the "
@@ -91,7 +102,7 @@ def _check_beyond_commitment(policy: m.Policy, reporter: Reporter) -> set[int]:
             who = plan.party or "the parties"
             per_goal = promised / _FEWEST_PER_YEAR[plan.per]
             reporter.warning(
-                codes.GOAL_BEYOND_COMMITMENT, _share_span(goal, plan.party),
+                GOAL_BEYOND_COMMITMENT, _share_span(goal, plan.party),
                 f"the goal needs {math.ceil(plan.leads - 1e-9):,} leads per {plan.per} from "
                 f"{who}, but {who} commits to deliver at most {per_goal:,.0f} "
                 f"('deliver at least {best.count.value} {best.what.value} per {best.per}')",

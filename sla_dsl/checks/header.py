@@ -6,9 +6,25 @@ import difflib
 import zoneinfo
 from functools import cache
 
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+DUPLICATE_STATEMENT = Code(
+    "E205", "duplicate-statement", "a statement that may appear once",
+    owner=__name__)
+UNKNOWN_TIMEZONE = Code(
+    "E300", "unknown-timezone", "a timezone name that does not exist",
+    owner=__name__)
+EFFECTIVE_ORDER = Code(
+    "E304", "effective-after-until", "an agreement that ends before it starts",
+    owner=__name__)
+MISSING_TIMEZONE = Code(
+    "E308", "timezone-required", "a calendar with no timezone to read it in",
+    owner=__name__)
+CODES = (DUPLICATE_STATEMENT, UNKNOWN_TIMEZONE, EFFECTIVE_ORDER, MISSING_TIMEZONE)
+
 
 _ONCE = {
     m.Title: "sla", m.Version: "version", m.Timezone: "timezone", m.Effective: "effective",
@@ -42,7 +58,7 @@ def check_header(policy: m.Policy, reporter: Reporter) -> None:
         if keyword is None:
             continue
         if type(statement) in seen:
-            reporter.error(codes.DUPLICATE_STATEMENT, statement.span,
+            reporter.error(DUPLICATE_STATEMENT, statement.span,
                            f"'{keyword}' is given twice", "keep one of them",
                            notes=(f"first given on line {seen[type(statement)].span.line}",))
         else:
@@ -53,18 +69,18 @@ def check_header(policy: m.Policy, reporter: Reporter) -> None:
     for zone in zones:
         problem = timezone_problem(zone.value)
         if problem:
-            reporter.error(codes.UNKNOWN_TIMEZONE, zone.span,
+            reporter.error(UNKNOWN_TIMEZONE, zone.span,
                            f"unknown timezone '{zone.value}'", problem)
 
     effective = policy.effective
     if effective and effective.until and effective.until.value < effective.start.value:
-        reporter.error(codes.EFFECTIVE_ORDER, effective.until.span,
+        reporter.error(EFFECTIVE_ORDER, effective.until.span,
                        f"the agreement ends ({effective.until.value}) before it starts "
                        f"({effective.start.value})", "swap the two dates")
 
     for calendar in policy.calendars:
         if policy.timezone is None and calendar.timezone is None:
-            reporter.error(codes.MISSING_TIMEZONE, calendar.name.span,
+            reporter.error(MISSING_TIMEZONE, calendar.name.span,
                            f"calendar '{calendar.name.value}' needs a timezone to know when "
                            "it is open",
                            "add a line such as: timezone \"Europe/Amsterdam\"")

@@ -5,9 +5,29 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
+from sla_dsl.language.parser import TOO_DEEP
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+UNKNOWN_NAME = Code(
+    "E200", "unknown-name", "a name that is not defined",
+    owner=__name__)
+DUPLICATE_NAME = Code(
+    "E201", "duplicate-name", "a name defined twice",
+    owner=__name__)
+CYCLE = Code(
+    "E202", "definition-cycle", "definitions that use each other in a circle",
+    owner=__name__)
+UNDECLARED_PARTY = Code(
+    "E203", "undeclared-party", "a party used but not declared",
+    owner=__name__)
+WRONG_KIND = Code(
+    "E204", "wrong-kind", "a name of the wrong kind for where it is used",
+    owner=__name__)
+CODES = (UNKNOWN_NAME, DUPLICATE_NAME, CYCLE, UNDECLARED_PARTY, WRONG_KIND)
+
 
 # Names that need no declaration: `deliver at least 100 leads per month`, `rate lead to mql`,
 # `rate sql to won` (a lead with a `won` event).
@@ -70,7 +90,7 @@ def _declare(table: dict, name: m.Name, node: m.Node, kind: str, reporter: Repor
     if name.value in table:
         first = table[name.value]
         reporter.error(
-            codes.DUPLICATE_NAME, name.span,
+            DUPLICATE_NAME, name.span,
             f"{kind} '{name.value}' is defined twice",
             "rename one of them, or delete the one you do not mean",
             notes=(f"first defined on line {first.span.line}",),
@@ -96,7 +116,7 @@ class NameChecks:
 
     def _unknown(self, name: m.Name, kind: str, where: str, candidates) -> None:
         help_ = did_you_mean(name.value, candidates)
-        self.reporter.error(codes.UNKNOWN_NAME, name.span,
+        self.reporter.error(UNKNOWN_NAME, name.span,
                             f"unknown {kind} '{name.value}' {where}", help_)
 
     def _party(self, name: m.Name | None, where: str) -> None:
@@ -104,7 +124,7 @@ class NameChecks:
             return
         help_ = did_you_mean(name.value, self.symbols.parties) or (
             f"declare it: party {name.value} contact \"...\"")
-        self.reporter.error(codes.UNDECLARED_PARTY, name.span,
+        self.reporter.error(UNDECLARED_PARTY, name.span,
                             f"party '{name.value}' is used {where} but not declared", help_)
 
     def _condition(self, expr: m.Expr, where: str) -> None:
@@ -121,7 +141,7 @@ class NameChecks:
             return
         for keyword, table in (("fit", self.symbols.fits), ("interest", self.symbols.interests)):
             if name.value in table:
-                self.reporter.error(codes.WRONG_KIND, name.span,
+                self.reporter.error(WRONG_KIND, name.span,
                                     f"'{name.value}' is a {keyword} level {where}",
                                     f"write '{keyword} {name.value}'")
                 return
@@ -130,7 +150,7 @@ class NameChecks:
             # A near miss of a definition is far likelier a typo than a field of that name.
             kind = self.symbols.bare[close[0]].category
             self.reporter.error(
-                codes.UNKNOWN_NAME, name.span, f"unknown {kind} '{name.value}' {where}",
+                UNKNOWN_NAME, name.span, f"unknown {kind} '{name.value}' {where}",
                 f"did you mean '{close[0]}'?",
                 notes=(f"if '{name.value}' is a lead field, write '{name.value} == true'",),
             )
@@ -145,7 +165,7 @@ class NameChecks:
             return
         kind = self.symbols.kind_of(name.value)
         if kind:
-            self.reporter.error(codes.WRONG_KIND, name.span,
+            self.reporter.error(WRONG_KIND, name.span,
                                 f"'{name.value}' is a {kind}, not a set of leads, {where}")
             return
         self._unknown(name, "stage or segment", where,
@@ -185,7 +205,7 @@ class NameChecks:
         if kind == "persona":
             return
         if kind:
-            self.reporter.error(codes.WRONG_KIND, name.span,
+            self.reporter.error(WRONG_KIND, name.span,
                                 f"'{name.value}' is a {kind}; a lead value is set per persona")
             return
         personas = [n for n, d in self.symbols.bare.items() if d.category == "persona"]
@@ -197,7 +217,7 @@ class NameChecks:
         kind = self.symbols.kind_of(target.value) if target is not None else None
         if target is not None and kind not in ("segment", "stage"):
             if kind:
-                self.reporter.error(codes.WRONG_KIND, target.span,
+                self.reporter.error(WRONG_KIND, target.span,
                                     f"handoff '{target.value}' names a {kind}; "
                                     "a handoff applies to a segment or a stage")
             else:
@@ -275,7 +295,7 @@ class NameChecks:
             depth[node] = deepest
             if at is not None and deepest > MAX_EXPANDED_NESTING >= at[1]:
                 self.reporter.error(
-                    codes.TOO_DEEP, at[0].span,
+                    TOO_DEEP, at[0].span,
                     f"'{node[1]}' nests {deepest} levels deep once the definitions it uses are "
                     f"written out in place; at most {MAX_EXPANDED_NESTING} are allowed",
                     "use the definitions at the bottom of the chain directly, or join "
@@ -307,7 +327,7 @@ class NameChecks:
             return
         reported.add(frozenset(cycle))
         names = " -> ".join(f"'{n}'" for _, n in [*cycle, back])
-        self.reporter.error(codes.CYCLE, ref.span,
+        self.reporter.error(CYCLE, ref.span,
                             f"definitions use each other in a circle: {names}",
                             "a definition may use others only if none of them uses it back")
 
@@ -334,7 +354,7 @@ def levels(expr: m.Expr) -> list[tuple[m.Expr, int]]:
 
 def has_unbounded_names(reporter: Reporter) -> bool:
     """Whether a circle or a chain too deep was found: then no check may follow names."""
-    return any(d.code in (codes.CYCLE, codes.TOO_DEEP) for d in reporter.diagnostics)
+    return any(d.code in (CYCLE, TOO_DEEP) for d in reporter.diagnostics)
 
 
 def _durations(node: m.Node) -> list[m.Duration]:

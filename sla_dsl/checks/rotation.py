@@ -8,9 +8,15 @@ without weights shares its leads among all the team's reps and leaves nobody out
 
 from __future__ import annotations
 
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+REP_LEFT_OUT = Code(
+    "W507", "rep-left-out", "a rep weighted in one handoff of a team but left out of another",
+    owner=__name__, doc="docs/rules/W507.md")
+CODES = (REP_LEFT_OUT,)
 
 
 def check_rotation(policy: m.Policy, reporter: Reporter) -> None:
@@ -30,7 +36,7 @@ def check_rotation(policy: m.Policy, reporter: Reporter) -> None:
                 for rep in missing:
                     named.add(rep)  # one warning per rep
                     reporter.warning(
-                        codes.REP_LEFT_OUT, assign.weights[0].span.model_copy(update={
+                        REP_LEFT_OUT, assign.weights[0].span.model_copy(update={
                             "end_line": assign.weights[-1].span.end_line,
                             "end_column": assign.weights[-1].span.end_column}),
                         f"'{rep}' has a weight for team \"{team}\" in handoff "

@@ -11,9 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from sla_dsl.checks.names import has_unbounded_names
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+UNREACHABLE_SEGMENT = Code(
+    "W500", "unreachable-segment", "a segment an earlier one always covers",
+    owner=__name__, doc="docs/rules/W500.md")
+NO_HANDOFF = Code(
+    "W502", "segment-without-handoff", "a segment no handoff applies to",
+    owner=__name__, doc="docs/rules/W502.md")
+CODES = (UNREACHABLE_SEGMENT, NO_HANDOFF)
+
 
 MOST_ATOMS = 14
 
@@ -79,7 +89,7 @@ def check_segments(policy: m.Policy, reporter: Reporter) -> None:
     for segment in segments:
         if segment.name.value not in handed:
             reporter.warning(
-                codes.NO_HANDOFF, segment.name.span,
+                NO_HANDOFF, segment.name.span,
                 f"no handoff applies to segment '{segment.name.value}'",
                 f"add 'handoff {segment.name.value} to nobody' if its leads are not handed off",
             )
@@ -103,12 +113,12 @@ def _check_reachable(segments: list[m.Definition], reporter: Reporter) -> None:
         holds = logic.holds(segment.when)
         if not holds.any():
             reporter.warning(
-                codes.UNREACHABLE_SEGMENT, segment.name.span,
+                UNREACHABLE_SEGMENT, segment.name.span,
                 f"segment '{segment.name.value}' can never match: its condition contradicts "
                 "itself", "check the 'and' and 'not' in its condition")
         elif not (holds & ~taken).any():
             reporter.warning(
-                codes.UNREACHABLE_SEGMENT, segment.name.span,
+                UNREACHABLE_SEGMENT, segment.name.span,
                 f"segment '{segment.name.value}' can never match: every lead it covers "
                 f"falls in an earlier segment first ({_named(earlier)})",
                 "segments are checked in order; move it up or narrow the earlier ones",

@@ -7,9 +7,16 @@ same moment, and never comes at all for a clause with no deadline (`threshold`, 
 
 from __future__ import annotations
 
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+LATE_WARNING = Code(
+    "W506", "late-warning", "a `warn at` that cannot fire before the breach is acted on",
+    owner=__name__, doc="docs/rules/W506.md")
+CODES = (LATE_WARNING,)
+
 
 _NO_DEADLINE = frozenset({"threshold", "spacing"})
 
@@ -40,7 +47,7 @@ def check_warning_timing(policy: m.Policy, reporter: Reporter) -> None:
             clause = block.clause.name
             if clause in _NO_DEADLINE:
                 reporter.warning(
-                    codes.LATE_WARNING, action.span,
+                    LATE_WARNING, action.span,
                     f"'{clause}' has no deadline to warn ahead of, so this warning never fires",
                     "remove the 'warn at' line; warn on 'first touch', 'touches' or "
                     "'disposition' instead")
@@ -51,7 +58,7 @@ def check_warning_timing(policy: m.Policy, reporter: Reporter) -> None:
                         for what in _acts_at_breach(other)]
             if together:
                 reporter.warning(
-                    codes.LATE_WARNING, action.at.span,
+                    LATE_WARNING, action.at.span,
                     f"'warn at {action.at.value:g}%' fires at the breach, at the same moment "
                     f"as {together[0]}, so it warns of nothing",
                     "warn earlier, such as 'warn at 75%', or give the escalation an 'after'")

@@ -17,22 +17,22 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.evaluation.consequences import period_start
+from sla_dsl.business_time.periods import period_start, period_starts
+from sla_dsl.business_time.zones import local_dates
+from sla_dsl.evaluation.inputs import load_history
 from sla_dsl.evaluation.replay import (
     BREACHED,
     NONE,
     STATUS_NAMES,
     Evaluation,
-    evaluate,
     fields_needed,
 )
 from sla_dsl.history.columns import History
 from sla_dsl.history.mapping import Mapping
-from sla_dsl.history.read import load_history
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
-from sla_dsl.measures.period_measures import lead_values, local_dates, period_starts
-from sla_dsl.reports.document import document
+from sla_dsl.measures.period_measures import lead_values
+from sla_dsl.reports.report import evaluate
 
 NOT_APPLICABLE = 3
 STATES = (*STATUS_NAMES, "n/a")
@@ -56,18 +56,15 @@ def histories(old: m.Policy, new: m.Policy, paths: Sequence[str],
     an offset are read in it), else once per timezone; either way with the fields of both.
     `export_timezone`, the zone the export's own times are in, is the same for both."""
     fields = fields_needed(old) | fields_needed(new)
-    old_zone, new_zone = old.timezone or "UTC", new.timezone or "UTC"
-    first = load_history(paths, timezone=old_zone, mapping=mapping, fields=fields,
-                         export_timezone=export_timezone)
-    if new_zone == old_zone or export_timezone is not None:
+    first = load_history(paths, mapping, old, fields=fields, export_timezone=export_timezone)
+    if (new.timezone or "UTC") == (old.timezone or "UTC") or export_timezone is not None:
         return first, first
-    return first, load_history(paths, timezone=new_zone, mapping=mapping, fields=fields,
-                               export_timezone=export_timezone)
+    return first, load_history(paths, mapping, new, fields=fields)
 
 
 def replay(policy: m.Policy, history: History, as_of: int | None) -> Replay:
-    evaluation = evaluate(policy, history, as_of)
-    return Replay(policy, evaluation, document(evaluation, include_leads=False))
+    report = evaluate(policy, history, as_of, include_leads=False)
+    return Replay(policy, report.evaluation, report.document)
 
 
 def latest_event(history: History) -> int | None:
@@ -198,7 +195,7 @@ def _strike_leads(replay: Replay) -> dict[tuple[str, str, str], list[str]]:
              if c["action"] == "strike" and c["status"] == "fired"]
     for rule in replay.policy.strike_rules:
         for record in fired:
-            start = period_start(dt.datetime.fromisoformat(record["at"]), rule.per)
+            start = period_start(dt.datetime.fromisoformat(record["at"]).date(), rule.per)
             key = (record["owner"] or "(no owner)", rule.per, start.isoformat())
             out.setdefault(key, []).append(record["lead_id"])
     return out

@@ -24,8 +24,13 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from sla_dsl.business_time.zones import local_text, resolve_wall, to_us
 from sla_dsl.ci.toml_lines import TomlLines, error_line
 from sla_dsl.diagnostics.diagnostic import render_text
+from sla_dsl.evaluation.consequences import all_actions
+from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, STOPPED, evaluate
+from sla_dsl.history.presets import PRESETS, load_preset
+from sla_dsl.history.read import HistoryError, history_from_rows, load_history, parse_time
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
 from sla_dsl.policy_file import check_file
@@ -329,18 +334,16 @@ class _Reader:
             return NO_TIME
         if isinstance(value, dt.datetime):
             if value.tzinfo is not None:
-                return _micros(value)
-            return _resolve_wall(_micros(value.replace(tzinfo=dt.UTC)), zone)
+                return to_us(value)
+            return resolve_wall(to_us(value.replace(tzinfo=dt.UTC)), zone)
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return _resolve_wall(_micros(dt.datetime(value.year, value.month, value.day,
+            return resolve_wall(to_us(dt.datetime(value.year, value.month, value.day,
                                                      tzinfo=dt.UTC)), zone)
         if isinstance(value, str):
-            from sla_dsl.history.read import parse_time
-
             parsed = parse_time(value)
             if isinstance(parsed, tuple):
                 micros, naive = parsed
-                return _resolve_wall(micros, zone) if naive else micros
+                return resolve_wall(micros, zone) if naive else micros
             reason = parsed
         else:
             reason = f"{type(value).__name__} {value} is not a date and time"
@@ -353,9 +356,6 @@ class _Reader:
     # ------------------------------------------------------------ the history
 
     def history(self, document: dict, zone: ZoneInfo):
-        from sla_dsl.history.presets import PRESETS, load_preset
-        from sla_dsl.history.read import HistoryError, history_from_rows, load_history
-
         has_events, has_files = "events" in document, "history" in document
         if has_events == has_files:
             self.fail(self.lines.key("history"),
@@ -681,21 +681,6 @@ def _cell(value: object) -> object:
     return _BAD
 
 
-def _micros(moment: dt.datetime) -> int:
-    return (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
-
-
-def _resolve_wall(wall: int, zone: ZoneInfo) -> int:
-    """A wall reading (µs as if UTC) in `zone`, by the history reader's rule."""
-    import numpy as np
-
-    from sla_dsl.business_time import ZoneOffsets
-
-    day = 86_400_000_000
-    offsets = ZoneOffsets(zone, wall - 2 * day, wall + 2 * day)
-    return int(offsets.resolve(np.array([wall], dtype=np.int64))[0])
-
-
 def load_case(path: Path, policies: Policies) -> Case:
     """The case, ready to run; `CaseError` with every problem found when it is not."""
     return _Reader(path, policies).case()
@@ -706,14 +691,9 @@ def load_case(path: Path, policies: Policies) -> Case:
 
 def show_time(value: int | str | None, zone: ZoneInfo) -> str:
     """A time as a person compares it: local, to the minute unless seconds matter."""
-    from sla_dsl.evaluation.replay import NONE, STOPPED
-    from sla_dsl.history.columns import local_time
-
     if value is None or value == NO_TIME or value in (NONE, STOPPED):
         return NO_TIME
-    local = local_time(int(value), zone)
-    spec = "seconds" if local.second or local.microsecond else "minutes"
-    return local.isoformat(sep=" ", timespec=spec)
+    return local_text(int(value), zone)
 
 
 @dataclass
@@ -736,9 +716,6 @@ class _Verdicts:
 
 
 def _verdicts(case: Case) -> _Verdicts:
-    from sla_dsl.evaluation.consequences import all_actions
-    from sla_dsl.evaluation.replay import STATUS_NAMES, evaluate
-
     evaluation = evaluate(case.policy, case.history, case.as_of)
     ids = [str(lead) for lead in case.history.lead_ids]
     clauses = {}
@@ -801,8 +778,6 @@ def _wrong_handoff(lead: str, expected: str, said: _Verdicts, line: int | None) 
 
 
 def _same_time(expected: int | str, actual: int | None) -> bool:
-    from sla_dsl.evaluation.replay import NONE, STOPPED
-
     if expected == NO_TIME:
         return actual is None or actual in (NONE, STOPPED)
     return actual == expected

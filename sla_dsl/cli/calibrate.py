@@ -11,8 +11,9 @@ from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, progress, wr
 
 
 def run(args: argparse.Namespace) -> int:
+    from sla_dsl import load_history
     from sla_dsl.evaluation.replay import fields_needed
-    from sla_dsl.history.read import HistoryError, load_history
+    from sla_dsl.history.read import HistoryError
     from sla_dsl.planning.calibration import CalibrationError, calibrate
     from sla_dsl.planning.calibration_output import calibration_dict, render_report, scenario_toml
 
@@ -26,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         mapping = history_input.mapping_of(args)
         progress("reading " + history_input.reading(args))
-        history = load_history(args.history, timezone=policy.timezone or "UTC",
-                               mapping=mapping, fields=fields_needed(policy) | {"stage"},
+        history = load_history(args.history, mapping=mapping, policy=policy,
+                               fields=fields_needed(policy) | {"stage"},
                                export_timezone=history_input.export_timezone(args))
         progress(f"fitting {len(history.lead_ids)} leads")
         calibration = calibrate(policy, history)

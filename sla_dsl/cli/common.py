@@ -11,10 +11,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sla_dsl.diagnostics import codes
 from sla_dsl.diagnostics.diagnostic import Diagnostic, render_text
 from sla_dsl.language.model import Policy
-from sla_dsl.language.source import Source, decode_policy, read_bounded, read_policy
+from sla_dsl.language.source import UNREADABLE, Source, decode_policy, read_bounded, read_policy
 from sla_dsl.policy_file import CheckedPolicy, check_source
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
@@ -35,7 +34,7 @@ def sources(paths: Sequence[str]) -> Iterable[Source | Diagnostic]:
         elif Path(path).is_dir():
             found = sorted(Path(path).rglob("*.sla"))
             if not found:
-                yield Diagnostic(codes.UNREADABLE, "error", "no .sla files in this directory",
+                yield Diagnostic(UNREADABLE, "error", "no .sla files in this directory",
                                  path, None, "name the policy files, or a directory holding them")
             for file in found:
                 yield read_policy(file)
@@ -80,3 +79,15 @@ def write_file(path: str, text: str, verb: str) -> bool:
               file=sys.stderr)
         return False
     return True
+
+
+MOST_REPLICATIONS = 1000
+
+
+def replications_range(count: int, least: int) -> str | None:
+    """Replications, like every option that sets how much the simulator does, have a range
+    (docs/limits.md), so that a run asked for is a run that ends."""
+    if not least <= count <= MOST_REPLICATIONS:
+        return (f"--replications {count:,} is out of range: from {least} to "
+                f"{MOST_REPLICATIONS:,}\n  help: 20 to 100 give intervals worth reading")
+    return None

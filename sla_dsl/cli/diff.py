@@ -133,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
 def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
     """Both versions replayed over the history; None after saying why it could not be read."""
     from sla_dsl.ci import change_impact
-    from sla_dsl.cli.evaluate import AS_OF_HELP, as_of_instant
+    from sla_dsl.cli.evaluate import AS_OF_HELP
+    from sla_dsl.evaluation.inputs import as_of_instant
     from sla_dsl.history.read import HistoryError
 
     try:

@@ -1,48 +1,27 @@
-"""`sla evaluate`: replay recorded lead histories against a policy."""
+"""`sla evaluate`: replay recorded lead histories against a policy.
+
+The command is the library's `sla_dsl.load_history` and `sla_dsl.evaluate` with a progress bar,
+rejects on stderr and exit codes, so what it prints is what a notebook's `Report` holds.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, write_file
 from sla_dsl.cli.stage_progress import StageProgress
 
-
-def as_of_instant(text: str | None, timezone: str) -> int | None:
-    """An ISO 8601 time as µs since the epoch; without an offset it is read in `timezone`.
-    Raises ValueError saying what is wrong with it: not a time, or outside the times a history
-    may hold (so no table is built out to it)."""
-    if text is None:
-        return None
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
-    from sla_dsl.business_time import to_us
-    from sla_dsl.history.columns import SUPPORTED_TIMES, in_supported_range
-
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(timezone))
-        instant = to_us(moment)
-    except (ValueError, OverflowError):
-        raise ValueError("is not a date and time") from None
-    if not in_supported_range(instant):
-        raise ValueError(f"is outside the supported times, {SUPPORTED_TIMES}")
-    return instant
-
-
 AS_OF_HELP = "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z"
 
 
 def run(args: argparse.Namespace) -> int:
     # numpy and pyarrow are imported here, so that `sla check` in CI does not wait for them
-    from sla_dsl.evaluation.replay import BREACHED, evaluate, fields_needed
-    from sla_dsl.history.read import HistoryError, load_history, write_rejects
-    from sla_dsl.reports import document as report
+    from sla_dsl import evaluate, load_history
+    from sla_dsl.evaluation.inputs import as_of_instant
+    from sla_dsl.history.read import HistoryError
+    from sla_dsl.history.write import write_rejects
 
     if args.print_mapping:
         return _print_mapping(args)
@@ -53,9 +32,8 @@ def run(args: argparse.Namespace) -> int:
     policy = policy_or_none(args.policy, "evaluated")
     if policy is None:
         return EXIT_USAGE
-    timezone = policy.timezone or "UTC"
     try:
-        as_of = as_of_instant(args.as_of, timezone)
+        as_of = as_of_instant(args.as_of, policy.timezone or "UTC")
     except ValueError as error:
         print(f"sla evaluate: --as-of {args.as_of!r} {error}\n{AS_OF_HELP}", file=sys.stderr)
         return EXIT_USAGE
@@ -69,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
             zone = history_input.export_timezone(args)
             bar.note("reading " + history_input.reading(args))
             with bar.stage("reading", blocks):
-                history = load_history(args.history, timezone=timezone, mapping=mapping,
-                                       fields=fields_needed(policy), export_timezone=zone)
+                history = load_history(args.history, mapping=mapping, policy=policy,
+                                       export_timezone=zone)
         except HistoryError as error:
             print(f"sla evaluate: {error}", file=sys.stderr)
             return EXIT_USAGE
@@ -96,14 +74,12 @@ def run(args: argparse.Namespace) -> int:
             bar.note(f"{counts.read} rows read, {counts.accepted} accepted, "
                      f"{counts.rejected} rejected; evaluating {len(history.lead_ids)} leads")
             with bar.stage("evaluating", blocks):
-                evaluation = evaluate(policy, history, as_of,
-                                      on_block=lambda _: bar.advance())
-            breached = any((r.status == BREACHED).any() for r in evaluation.clauses)
+                report = evaluate(policy, history, as_of, include_leads=args.format == "json",
+                                  on_block=lambda _: bar.advance())
+            breached = report.breached
             with bar.stage("reporting", 2 * blocks):
-                doc = report.document(evaluation, include_leads=args.format == "json")
-                text = (json.dumps(doc, indent=2) + "\n") if args.format == "json" \
-                    else report.render_text(doc)
-                page = _page(doc, policy, history, evaluation.as_of) if args.html else None
+                text = report.json() if args.format == "json" else report.text()
+                page = report.html() if args.html else None
     for path, content in ((args.output, text), (args.html, page)):
         if path and not write_file(path, content, "evaluate"):
             return EXIT_USAGE
@@ -127,17 +103,6 @@ def _print_mapping(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     sys.stdout.write(preset_text(args.preset))
     return EXIT_OK
-
-
-def _page(doc: dict, policy, history, as_of: int) -> str:
-    """The HTML report, with the clock audit of each lead among its latest breaches."""
-    from sla_dsl.evaluation.clock_audit import audit_texts
-    from sla_dsl.reports import html as html_report
-
-    breached = [row["lead_id"] for row in doc["summary"]["latest_breaches"]]
-    return html_report.render(doc, rejects=history.rejects,
-                              speed_goals=html_report.first_touch_goals(policy),
-                              audits=audit_texts(policy, history, breached, as_of))
 
 
 def add(commands: argparse._SubParsersAction) -> None:

@@ -11,8 +11,8 @@ from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none
 
 
 def run(args: argparse.Namespace) -> int:
-    from sla_dsl.history.columns import FIRST_DAY, LAST_DAY
-    from sla_dsl.planning.funnel import plan_document, render_plan
+    from sla_dsl.language.model import FIRST_DAY, LAST_DAY
+    from sla_dsl.planning.plan import plan_document, render_plan
     from sla_dsl.planning.scenario import ScenarioError, load_scenario
 
     policy = policy_or_none(args.policy, "planned")

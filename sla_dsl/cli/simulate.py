@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from sla_dsl.cli import simulate_whatif
-from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none
+from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, replications_range
 from sla_dsl.cli.progress import ProgressBar
 
 
 def run(args: argparse.Namespace) -> int:
+    from sla_dsl import simulate
     from sla_dsl.planning.scenario import ScenarioError, load_scenario
-    from sla_dsl.simulator import NotSimulated, simulate
-    from sla_dsl.simulator.render import render_text
+    from sla_dsl.simulator.errors import NotSimulated
 
     policy = policy_or_none(args.policy, "simulated")
     if policy is None:
@@ -34,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
         presets = 2 if scenario.outcomes.decay == "both" else 1
         with ProgressBar(args.replications * presets, "replications") as bar:
-            doc = simulate(policy, scenario, args.replications, args.seed,
-                           emit_history=args.emit_history, on_replication=bar.advance)
+            simulation = simulate(policy, scenario, args.replications, args.seed,
+                                  emit_history=args.emit_history, on_replication=bar.advance)
     except (ScenarioError, NotSimulated) as error:
         print(f"sla simulate: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -44,10 +43,7 @@ def run(args: argparse.Namespace) -> int:
               f"{error.strerror or error}\n  help: name a file in a folder you can write to",
               file=sys.stderr)
         return EXIT_USAGE
-    if args.format == "json":
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-    else:
-        sys.stdout.write(render_text(policy, doc))
+    sys.stdout.write(simulation.json() if args.format == "json" else simulation.text())
     return EXIT_OK
 
 
@@ -61,7 +57,6 @@ def _emit_problem(path: str | None) -> str | None:
     return None
 
 
-MOST_REPLICATIONS = 1000
 MOST_SEED = 2**63 - 1
 
 
@@ -70,15 +65,6 @@ def _replications_problem(count: int) -> str | None:
         return (f"--replications {count}: an interval needs at least 2 replications\n"
                 "  help: use 20 or more for intervals worth reading")
     return replications_range(count, least=2)
-
-
-def replications_range(count: int, least: int) -> str | None:
-    """Replications, like every option that sets how much the simulator does, have a range
-    (docs/limits.md), so that a run asked for is a run that ends."""
-    if not least <= count <= MOST_REPLICATIONS:
-        return (f"--replications {count:,} is out of range: from {least} to "
-                f"{MOST_REPLICATIONS:,}\n  help: 20 to 100 give intervals worth reading")
-    return None
 
 
 def seed_problem(seed: int) -> str | None:

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE
+from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, replications_range
 from sla_dsl.cli.progress import ProgressBar
 from sla_dsl.language.model import Policy
 
@@ -37,7 +37,6 @@ def wanted(args: argparse.Namespace) -> bool:
 
 
 def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
-    from sla_dsl.cli.simulate import replications_range
     from sla_dsl.planning.scenario import MOST_REPS, ScenarioError
     from sla_dsl.simulator.sizing import parse_target, render_sizing, size_team
     from sla_dsl.simulator.sweep import (

@@ -7,12 +7,13 @@ so a new format never needs a new code path in the checker.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from sla_dsl.diagnostics import github, sarif
-from sla_dsl.diagnostics.codes import Code, all_codes
-from sla_dsl.language.model import Span
+from sla_dsl.diagnostics.codes import Code
+from sla_dsl.diagnostics.span import Span
 
 Severity = Literal["error", "warning"]
 
@@ -161,10 +162,12 @@ def _sarif_result(diagnostic: Diagnostic, index: int) -> dict:
                         region=region, rule_index=index)
 
 
-def sarif_log(diagnostics: list[Diagnostic], tool_version: str | None = None) -> dict:
-    """A SARIF 2.1.0 log with one run, its rules the whole code catalogue, so that code
-    scanning can show the name and summary of any code, including ones not found this time."""
-    catalogue = all_codes()
+def sarif_log(diagnostics: list[Diagnostic], codes: Iterable[Code],
+              tool_version: str | None = None) -> dict:
+    """A SARIF 2.1.0 log with one run, its rules the whole code catalogue (`codes`, passed in
+    from `sla_dsl.catalogue`, which sits above this module), so that code scanning can show the
+    name and summary of any code, including ones not found this time."""
+    catalogue = list(codes)
     index = {code.code: i for i, code in enumerate(catalogue)}
     for diagnostic in diagnostics:  # a code made outside the catalogue still gets a rule
         if diagnostic.code.code not in index:
@@ -175,6 +178,6 @@ def sarif_log(diagnostics: list[Diagnostic], tool_version: str | None = None) ->
                      version=tool_version, column_kind="unicodeCodePoints")
 
 
-def render_sarif(diagnostics: list[Diagnostic]) -> str:
+def render_sarif(diagnostics: list[Diagnostic], codes: Iterable[Code]) -> str:
     """SARIF 2.1.0 text for GitHub code scanning and other SARIF viewers."""
-    return json.dumps(sarif_log(diagnostics), indent=2)
+    return json.dumps(sarif_log(diagnostics, codes), indent=2)

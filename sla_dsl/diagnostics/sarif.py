@@ -7,7 +7,7 @@ import json
 from pathlib import Path, PurePath
 from urllib.parse import quote
 
-from sla_dsl import __version__
+from sla_dsl.version import __version__
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time import BusinessCalendar, calendar_for
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
+from sla_dsl.business_time.zones import day_start_us, local_time, to_us
 from sla_dsl.evaluation.replay import (
     BEFORE,
     IN_PERIOD,
@@ -34,14 +35,13 @@ from sla_dsl.evaluation.replay import (
     Replay,
     evaluate,
 )
-from sla_dsl.history.columns import EVENT_CODE, EVENTS, NO_ACTOR, History, local_time
+from sla_dsl.history.columns import EVENT_CODE, EVENTS, NO_ACTOR, History
 from sla_dsl.language import model as m
 from sla_dsl.language import plain_words as say
 from sla_dsl.language.formatter import expr as expr_text
 from sla_dsl.language.formatter import item_line
 
 FORMAT_VERSION = 1
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ITEM_OF_CLAUSE = {"first touch": "first_touch", "touches": "touches",
                    "disposition": "disposition", "threshold": "when"}
 _STOPS = {"first touch": ("touch", "connected"), "touches": ("touch", "connected"),
@@ -214,7 +214,8 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
     label = evaluation.handoff[0]
     audit = LeadAudit(
         lead_id=str(history.lead_ids[index]), policy=policy.title, timezone=zone.key,
-        as_of=local_time(as_of, zone), handed_off_at=None if start == NONE else _local(start, zone),
+        as_of=local_time(as_of, zone),
+        handed_off_at=None if start == NONE else local_time(start, zone),
         segment=evaluation.segment[0], handoff=label, sender=None, receiver=None,
         owner=evaluation.owner[0], events=events, clocks=[])
     levels = [b for b, leads in evaluation.block_leads.items() if len(leads) == 1]
@@ -242,7 +243,7 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         audit.note = f"handed to nobody (handoff {first.label}): no clock runs"
         return audit
     if audit.handed_off_at is None:  # only a later level took the lead: speak of that one
-        audit.handed_off_at = _local(int(evaluation.block_start[first.label][0]), zone)
+        audit.handed_off_at = local_time(int(evaluation.block_start[first.label][0]), zone)
         audit.owner = next((r.owner[0] for r in evaluation.clauses
                             if r.handoff == first.label and len(r.leads) == 1), audit.owner)
     replay = Replay(policy, lead, as_of)
@@ -279,22 +280,14 @@ def _out_of_period(policy: m.Policy, evaluation: Evaluation, zone: ZoneInfo) -> 
         edge = f"before the agreement's effective date {effective.start.value.isoformat()}"
     else:
         edge = f"after the agreement's end {effective.until.value.isoformat()}"
-    return (f"{how} {_local(dated, zone):%Y-%m-%d %H:%M %Z}, {edge}: out of the agreement's "
+    return (f"{how} {local_time(dated, zone):%Y-%m-%d %H:%M %Z}, {edge}: out of the agreement's "
             "period, so no clock runs and the lead is not judged")
-
-
-def _local(us: int, zone: ZoneInfo) -> dt.datetime:
-    return local_time(us, zone)
-
-
-def _us(moment: dt.datetime) -> int:
-    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 def elapsed(start: dt.datetime, end: dt.datetime) -> dt.timedelta:
     """Real time between two instants. Subtracting two datetimes of one zone compares their
-    wall times (62 hours over a spring-forward weekend that lasted 61), so go through UTC."""
-    return end.astimezone(dt.UTC) - start.astimezone(dt.UTC)
+    wall times (62 hours over a spring-forward weekend that lasted 61), so go through instants."""
+    return dt.timedelta(microseconds=to_us(end) - to_us(start))
 
 
 def _events(lead: History, as_of: int, zone: ZoneInfo) -> list[Event]:
@@ -303,14 +296,14 @@ def _events(lead: History, as_of: int, zone: ZoneInfo) -> list[Event]:
         actor = None if lead.actor[i] == NO_ACTOR else str(lead.actors[lead.actor[i]])
         values = {name: str(column[i]) for name, column in sorted(lead.fields.items())
                   if column[i] is not None}
-        out.append(Event(_local(int(lead.at[i]), zone), EVENTS[lead.event[i]], actor, values))
+        out.append(Event(local_time(int(lead.at[i]), zone), EVENTS[lead.event[i]], actor, values))
     return out
 
 
 def _note(events: list[Event], at: int, note: str, kinds: tuple[str, ...]) -> Event | None:
     """Mark the first event of one of `kinds` at instant `at`, and return it."""
     for event in events:
-        if event.event in kinds and _us(event.at) == at:
+        if event.event in kinds and to_us(event.at) == at:
             event.notes.append(note)
             return event
     return None
@@ -328,18 +321,18 @@ def _pause_spans(spans: list[tuple[int, int]], events: list[Event], zone: ZoneIn
             merged.append((begin, end))
     out = []
     for begin, end in merged:
-        started = next((e for e in events if _us(e.at) == begin and e.fields), None)
+        started = next((e for e in events if to_us(e.at) == begin and e.fields), None)
         if started is None:  # the pause already held at the handoff
-            started = next((e for e in events if _us(e.at) == begin), None)
+            started = next((e for e in events if to_us(e.at) == begin), None)
         if started is not None:
             started.notes.append(f"pauses every clock ({condition})")
         ended = None
         if end != STOPPED:
-            ended = next((e for e in events if _us(e.at) == end and e.fields), None)
+            ended = next((e for e in events if to_us(e.at) == end and e.fields), None)
             if ended is not None:
                 ended.notes.append("resumes every clock")
-        out.append(PauseSpan(_local(begin, zone), None if end == STOPPED else _local(end, zone),
-                             started, ended))
+        out.append(PauseSpan(local_time(begin, zone),
+                             None if end == STOPPED else local_time(end, zone), started, ended))
     return out
 
 
@@ -363,12 +356,12 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
         end = due
     clock = Clock(
         clause=result.clause, wording=item_line(item), party=result.party, status=status,
-        due=None if due in (NONE, STOPPED) else _local(due, zone),
-        at=None if at == NONE else _local(at, zone), business=within.business,
+        due=None if due in (NONE, STOPPED) else local_time(due, zone),
+        at=None if at == NONE else local_time(at, zone), business=within.business,
         calendar=_calendar_words(policy, within), explanation="",
-        started_by=next((e for e in events if e.event == "handoff" and _us(e.at) == start),
+        started_by=next((e for e in events if e.event == "handoff" and to_us(e.at) == start),
                         None),
-        runs_until=_local(end, zone), pauses=lead.pauses)
+        runs_until=local_time(end, zone), pauses=lead.pauses)
     stop_kinds = _STOPS[result.clause]
     if at != NONE:
         clock.stopped_by = _note(events, at, f"stops {result.clause} ({status})", stop_kinds)
@@ -403,7 +396,7 @@ def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at:
     """Say of each touch whether the `touches` clause counted it, as the evaluator does
     (its spacing rule, its window): the touches a rep is sure they made are the dispute."""
     touches = [e for e in events if e.event in ("touch", "connected")]
-    times = np.array([_us(e.at) for e in touches], dtype=np.int64)
+    times = np.array([to_us(e.at) for e in touches], dtype=np.int64)
     inside = (times >= start) & ((times <= due) | (due == STOPPED))
     counted = np.zeros(len(times), dtype=bool)
     if inside.any():
@@ -442,7 +435,7 @@ def _threshold(policy: m.Policy, handoff: m.Handoff, result: ClauseResult, repla
     rule = say.Conditions(policy).words(item.condition)
     explanation = (f"a lead is handed over only when it {rule}; {verdict}"
                    + (f" (at the handoff: {shown})" if shown else ""))
-    at = _local(int(result.at[0]), zone)
+    at = local_time(int(result.at[0]), zone)
     return Clock(clause="threshold", wording=item_line(item), party=result.party,
                  status=status, due=at, at=at, business=False, calendar="no clock: read at "
                  "the handoff", explanation=explanation)
@@ -483,8 +476,8 @@ def _segments(lead: _Lead, within: m.Duration, calendar: BusinessCalendar, end: 
     if end <= start:
         return []
     if within.business:
-        open_spans = [(_us(a), _us(b)) for a, b in
-                      calendar.intervals(_local(start, zone), _local(end, zone))]
+        open_spans = [(to_us(a), to_us(b)) for a, b in
+                      calendar.intervals(local_time(start, zone), local_time(end, zone))]
     else:
         open_spans = [(start, end)]
     paused = [(max(a, start), min(b, end)) for a, b in spans if b > start and a < end]
@@ -514,11 +507,11 @@ def _segments(lead: _Lead, within: m.Duration, calendar: BusinessCalendar, end: 
                 kind, why, inside = "paused", [pause_words], why
         elif kind == "paused":
             why = [pause_words]
-        if out and kind == "paused" == out[-1].kind and _us(out[-1].end) == a != cut:
-            out[-1].end = _local(b, zone)  # one pause reads as one stretch, nights included
+        if out and kind == "paused" == out[-1].kind and to_us(out[-1].end) == a != cut:
+            out[-1].end = local_time(b, zone)  # one pause reads as one stretch, nights included
         else:
             counted = dt.timedelta(microseconds=b - a) if kind == "open" else dt.timedelta()
-            out.append(Segment(kind, _local(a, zone), _local(b, zone), why, counted))
+            out.append(Segment(kind, local_time(a, zone), local_time(b, zone), why, counted))
         reasons = closed_inside.setdefault(len(out) - 1, [])
         reasons += [r for r in inside if r not in reasons]
     for index, reasons in closed_inside.items():
@@ -548,8 +541,8 @@ def _closed_reasons(calendar: BusinessCalendar, model_calendar: m.Calendar | Non
     """Why the calendar was closed over [a, b), day by day in the calendar's own timezone:
     night, weekend, a closed date, a break between shifts."""
     tz = calendar.timezone
-    first = _local(a, tz).date()
-    last = _local(b - 1, tz).date()
+    first = local_time(a, tz).date()
+    last = local_time(b - 1, tz).date()
     open_weekdays: set[int] = set()
     closed: list[tuple[dt.date, dt.date]] = []
     if model_calendar is not None:
@@ -561,8 +554,8 @@ def _closed_reasons(calendar: BusinessCalendar, model_calendar: m.Calendar | Non
     reasons: list[str] = []
     day = first
     while day <= last:
-        start_of_day = max(a, _us(dt.datetime.combine(day, dt.time(), tz)))
-        end_of_day = min(b, _us(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tz)))
+        start_of_day = max(a, day_start_us(day, tz))
+        end_of_day = min(b, day_start_us(day + dt.timedelta(days=1), tz))
         reason = _closed_reason(calendar, day, start_of_day, end_of_day, open_weekdays, closed)
         if reason not in reasons:
             reasons.append(reason)
@@ -577,11 +570,11 @@ def _closed_reason(calendar: BusinessCalendar, day: dt.date, a: int, b: int,
         return "weekend" if weekday >= 5 else f"closed on {say.WEEKDAY_NAMES[weekday]}s"
     if any(first <= day <= last for first, last in closed):
         return f"closed date {day:%A} {say.date(day)}"
-    hours = [(_us(x), _us(y)) for x, y in calendar.open_intervals_on(day)]
+    hours = [(to_us(x), to_us(y)) for x, y in calendar.open_intervals_on(day)]
     if not hours or b <= hours[0][0] or a >= hours[-1][1]:
         return "night"
-    gap_start = _local(a, calendar.timezone)
-    gap_end = _local(b, calendar.timezone)
+    gap_start = local_time(a, calendar.timezone)
+    gap_end = local_time(b, calendar.timezone)
     minutes = (gap_start.hour * 60 + gap_start.minute, gap_end.hour * 60 + gap_end.minute)
     if _LUNCH[0] <= minutes[0] and minutes[1] <= _LUNCH[1]:
         return "lunch break"
@@ -618,7 +611,7 @@ def _explain(clock: Clock, item, calendar: BusinessCalendar, as_of: int, zone: Z
         since = clock.pauses[-1].start if clock.pauses else None
         return ("pending: the clock is paused" + (f" since {when(since)}" if since else "")
                 + "; the due time is set when it resumes")
-    left = amount(_local(as_of, zone), clock.due)
+    left = amount(local_time(as_of, zone), clock.due)
     return f"pending: due {when(clock.due)}, {left} of {kind} left as of the audit"
 
 

@@ -15,14 +15,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time import (
-    add_open_time_many,
-    calendar_for,
-    deadlines,
-    open_time_between_many,
-)
+from sla_dsl.business_time.calendar import calendar_for
+from sla_dsl.business_time.open_time import add_open_time_many, deadlines, open_time_between_many
+from sla_dsl.business_time.periods import period_start
+from sla_dsl.business_time.zones import local_time
 from sla_dsl.evaluation.replay import BREACHED, NONE, STOPPED, ClauseResult, Evaluation
-from sla_dsl.history.columns import local_time
 from sla_dsl.language import model as m
 
 
@@ -114,20 +111,6 @@ def all_actions(evaluation: Evaluation) -> list[Actions]:
     return [a for result in evaluation.clauses for a in actions_for(evaluation, result)]
 
 
-def period_start(moment: dt.datetime, period: str) -> dt.date:
-    """The first local date of the period (`day` … `year`) that holds `moment`."""
-    day = moment.date()
-    if period == "day":
-        return day
-    if period == "week":
-        return day - dt.timedelta(days=day.weekday())
-    if period == "month":
-        return day.replace(day=1)
-    if period == "quarter":
-        return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
-    return day.replace(month=1, day=1)
-
-
 def strike_counts(evaluation: Evaluation, actions: list[Actions]) -> list[dict]:
     """Strikes that have fired, per owner per period of each `strikes` rule, and whether the
     rule's consequence (review, cancel, escalate) is triggered."""
@@ -140,7 +123,7 @@ def strike_counts(evaluation: Evaluation, actions: list[Actions]) -> list[dict]:
             owners = group.owners[group.fired]
             for owner, moment in zip(owners, group.fires[group.fired].tolist(), strict=True):
                 local = local_time(moment, zone)
-                key = (owner or "(no owner)", period_start(local, rule.per))
+                key = (owner or "(no owner)", period_start(local.date(), rule.per))
                 counts[key] = counts.get(key, 0) + 1
         limit = int(rule.count.value)
         for (owner, start), count in sorted(counts.items(), key=lambda kv: (kv[0][1], kv[0][0])):

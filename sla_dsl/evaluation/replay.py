@@ -32,14 +32,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time import (
-    BusinessCalendar,
-    add_open_time_many,
-    calendar_for,
-    deadlines,
-    open_time_between_many,
-)
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
+from sla_dsl.business_time.open_time import add_open_time_many, deadlines, open_time_between_many
+from sla_dsl.business_time.zones import day_start_us
 from sla_dsl.evaluation.conditions import ConditionEvaluator, fields_used
+from sla_dsl.evaluation.routing import acting_names, assign_blocks, handoff_levels
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m
 
@@ -440,64 +437,6 @@ def _paused_due(start: int, due: int, intervals: list[tuple[int, int]],
     return due
 
 
-def assign_blocks(policy: m.Policy, conditions: ConditionEvaluator, handed: np.ndarray,
-                  handoffs: list[m.Handoff] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per lead, its segment (the first that fits) and the handoff block that works it.
-
-    The first block whose target fits takes the lead, in the policy's order, among the blocks
-    of one level (default: the first): the simulator routes its drawn leads with this same
-    function, so both read a policy alike."""
-    size = len(handed)
-    segments = policy.definitions_of("segment")
-    segment = np.full(size, None, dtype=object)
-    unassigned = np.ones(size, dtype=bool)
-    for definition in segments:
-        hit = unassigned & conditions.definition("bare", definition.name.value)
-        segment[hit] = definition.name.value
-        unassigned &= ~hit
-    block = np.full(size, None, dtype=object)
-    open_ = handed.copy()
-    for handoff in handoff_levels(policy)[0] if handoffs is None else handoffs:
-        if handoff.target is None:
-            hit = open_
-        elif handoff.target.value in {s.name.value for s in segments}:
-            hit = open_ & (segment == handoff.target.value)
-        else:
-            hit = open_ & conditions.definition("bare", handoff.target.value)
-        block[hit] = handoff.label
-        open_ = open_ & ~hit
-    return segment, block
-
-
-def handoff_levels(policy: m.Policy) -> list[list[m.Handoff]]:
-    """The handoff blocks grouped by the party that sends their leads, the first sender's
-    first: a lead takes at most one block of each level, so an MDR's handoff of an SQL to sales
-    starts a second set of clocks instead of competing with marketing's blocks for the lead.
-    Blocks with no sender (`to nobody`) belong to the first level."""
-    first = next((h.sender.value for h in policy.handoffs if h.sender), None)
-    levels: dict[str | None, list[m.Handoff]] = {None: []}
-    for handoff in policy.handoffs:
-        sender = handoff.sender.value if handoff.sender else None
-        levels.setdefault(None if sender in (None, first) else sender, []).append(handoff)
-    return list(levels.values())
-
-
-def acting_names(policy: m.Policy, party: str) -> set[str]:
-    """The names a party's people act under in a history: the party itself, and the teams,
-    reps and owners its incoming blocks assign to (an MDR hands off as "mdr" or as "Inez")."""
-    names = {party}
-    for handoff in policy.handoffs:
-        if handoff.receiver is None or handoff.receiver.value != party:
-            continue
-        for item in handoff.items:
-            if isinstance(item, m.RoundRobin):
-                names.add(item.team.value)
-                names.update(weight.rep.value for weight in item.weights)
-            elif isinstance(item, m.FixedOwner):
-                names.add(item.owner.value)
-    return names
-
-
 def fields_needed(policy: m.Policy) -> set[str]:
     """The lead fields an evaluation reads: the policy's, `amount` for revenue, and the
     touchpoints' `campaign` and `channel` when the policy attributes revenue."""
@@ -515,14 +454,9 @@ def effective_bounds(policy: m.Policy) -> tuple[int | None, int | None]:
     if policy.effective is None:
         return None, None
     zone = ZoneInfo(policy.timezone or "UTC")
-
-    def midnight(day: dt.date) -> int:
-        # a midnight a clock change skips reads as the day's first instant (fold 0)
-        return int(dt.datetime.combine(day, dt.time(), tzinfo=zone).timestamp()) * 1_000_000
-
-    start = midnight(policy.effective.start.value)
+    start = day_start_us(policy.effective.start.value, zone)
     until = policy.effective.until
-    return start, None if until is None else midnight(until.value + dt.timedelta(days=1))
+    return start, None if until is None else day_start_us(until.value + dt.timedelta(days=1), zone)
 
 
 def lead_dates(replay: Replay, starts: list[np.ndarray]) -> np.ndarray:

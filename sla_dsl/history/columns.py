@@ -12,24 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+from sla_dsl.business_time.zones import to_us
+from sla_dsl.language.model import FIRST_DAY, LAST_DAY
 
-
-def local_time(us: int, zone: dt.tzinfo) -> dt.datetime:
-    """An instant held as µs since the epoch, as a wall time in `zone` (for people)."""
-    return (_EPOCH + dt.timedelta(microseconds=int(us))).astimezone(zone)
-
-
-# The instants a history may hold: [EARLIEST_US, LATEST_US], µs since the epoch, UTC. Wide
-# enough for any CRM's records and any deadline ten years past them, narrow enough that every
-# table built over the span of a history (offsets, open time) stays small: a row dated 9999
-# would otherwise have business-time tables built out to it, and one dated 0001 overflow
-# `datetime`. Rows outside are rejected with this reason, on every reader. The same days bound
-# a policy's dates and a scenario's start (docs/limits.md).
-FIRST_DAY = dt.date(1900, 1, 1)
-LAST_DAY = dt.date(2200, 12, 31)
-EARLIEST_US = int((dt.datetime(1900, 1, 1, tzinfo=dt.UTC) - _EPOCH).total_seconds()) * 1_000_000
-LATEST_US = int((dt.datetime(2201, 1, 1, tzinfo=dt.UTC) - _EPOCH).total_seconds()) * 1_000_000 - 1
+# The instants a history may hold: [EARLIEST_US, LATEST_US], µs since the epoch, UTC, the
+# days the language supports (`model.FIRST_DAY` to `LAST_DAY`). Rows outside are rejected with
+# this reason, on every reader.
+EARLIEST_US = to_us(dt.datetime.combine(FIRST_DAY, dt.time(), dt.UTC))
+LATEST_US = to_us(dt.datetime.combine(LAST_DAY + dt.timedelta(days=1), dt.time(), dt.UTC)) - 1
 SUPPORTED_TIMES = f"{FIRST_DAY} to {LAST_DAY} UTC"
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sla_dsl.business_time.zones import local_time
 from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec
 
@@ -559,7 +560,7 @@ def history_notes(mapping: Mapping, bound: Sequence[tuple[SourceSpec, list[Path]
         first = int(history.at[mine].min())
         early = np.unique(history.lead[created & (history.at < first)])
         if len(early):
-            day = dt.datetime.fromtimestamp(first / 1e6, dt.UTC).date().isoformat()
+            day = local_time(first, dt.UTC).date().isoformat()
             notes.append(
                 f"{', '.join(f.name for f in files)} starts on {day}: {len(early):,} leads "
                 f"were created before that, and their changes from before it (a first owner, "

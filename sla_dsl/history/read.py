@@ -57,7 +57,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sla_dsl.business_time import ZoneOffsets
+from sla_dsl.business_time.zones import (
+    US_PER_DAY,
+    US_PER_SECOND,
+    day_number,
+    local_text,
+    resolve_walls,
+)
 from sla_dsl.history.columns import (
     EARLIEST_US,
     EVENT_CODE,
@@ -68,22 +74,17 @@ from sla_dsl.history.columns import (
     HistoryError,
     Reject,
     SourceStats,
-    local_time,
 )
-from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored, write_csv_rows
+from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
 from sla_dsl.history.mapping import REQUIRED_ZONE, Mapping, SourceSpec, format_of
 from sla_dsl.history.prepare import JoinTarget, history_notes, named_actors, prepare
 
-__all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time",
-           "write_rejects"]
+__all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time"]
 
-_US = 1_000_000
-_DAY_US = 86_400 * _US
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 # Walls are checked against the range before they are resolved (no offset table is built out
 # to the year 9999), with a day to spare for any UTC offset; instants after, exactly.
-_MIN_WALL_US = EARLIEST_US - _DAY_US
-_MAX_WALL_US = LATEST_US + _DAY_US
+_MIN_WALL_US = EARLIEST_US - US_PER_DAY
+_MAX_WALL_US = LATEST_US + US_PER_DAY
 _BOM = b"\xef\xbb\xbf"
 
 # Bounds on one record, so that one hostile row costs a reject, not the process: a value (a
@@ -249,21 +250,6 @@ def history_from_rows(rows: Sequence[dict[str, str | None]], *, timezone: str,
     return _assemble([_records(spec, read, zone, {}, 0, False)])
 
 
-def write_rejects(history: History, path: Path | str) -> None:
-    """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
-    (the union over all rejects, in the order first seen). Cells a spreadsheet would run as a
-    formula are neutralised (`csv_cells`): the raw values are whatever the CRM held."""
-    raw_columns: dict[str, None] = {}
-    for reject in history.rejects:
-        for name in reject.raw:
-            raw_columns.setdefault(name, None)
-    fixed = ["source", "row", "column", "reason"]
-    names = list(raw_columns)
-    header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
-    write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
-                                  + [r.raw.get(n, "") for n in names] for r in history.rejects))
-
-
 def event_schema() -> dict:
     """JSON Schema (draft 2020-12) of one event of a lead history, as a JSON Lines row."""
     text = {"type": "string"}
@@ -334,7 +320,7 @@ def parse_time(text: str) -> tuple[int, bool] | str:
     if year == 0:
         return f"{bad}: there is no year 0"
     try:
-        ordinal = dt.date(year, month, day).toordinal()
+        number = day_number(dt.date(year, month, day))
     except ValueError:
         return f"{bad}: {year:04d}-{month:02d} has no day {day}"
     hour, minute, second = int(h or 0), int(mi or 0), int(s or 0)
@@ -345,8 +331,7 @@ def parse_time(text: str) -> tuple[int, bool] | str:
         return f"{bad}: there is no minute {mi}"
     if second > 59:
         return f"{bad}: there is no second {s}"
-    wall = (((ordinal - _EPOCH_ORDINAL) * 24 + hour) * 60 + minute) * 60 + second
-    wall = wall * _US + micros
+    wall = number * US_PER_DAY + ((hour * 60 + minute) * 60 + second) * US_PER_SECOND + micros
     if zone is None:
         return wall, True
     offset = 0
@@ -355,7 +340,7 @@ def parse_time(text: str) -> tuple[int, bool] | str:
         oh, om = int(digits[:2]), int(digits[2:] or 0)
         if oh > 23 or om > 59:
             return f"{bad}: offset {zone} is out of range"
-        offset = (oh * 60 + om) * 60 * _US * (-1 if zone[0] == "-" else 1)
+        offset = (oh * 60 + om) * 60 * US_PER_SECOND * (-1 if zone[0] == "-" else 1)
     return wall - offset, False
 
 
@@ -858,7 +843,7 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, zone: ZoneInfo
             start = end
     ok &= (values >= _MIN_WALL_US) & (values <= _MAX_WALL_US)
     if naive.any():
-        values[naive & ok] = _resolve_walls(values[naive & ok], zone)
+        values[naive & ok] = resolve_walls(values[naive & ok], zone)
     ok &= (values >= EARLIEST_US) & (values <= LATEST_US)
     return values, ok
 
@@ -944,38 +929,10 @@ def _parse_texts(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
     seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
     seconds -= sign * (offset_hours * 60 + offset_minutes) * 60
-    values[where] = seconds * _US + fraction
+    values[where] = seconds * US_PER_SECOND + fraction
     naive[where] = ~has_zone
     ok[where] = good
     return values, naive, ok
-
-
-def _resolve_walls(walls: np.ndarray, zone: ZoneInfo) -> np.ndarray:
-    """Wall readings in `zone` to instants, by business_time's rule (the same code)."""
-    if not len(walls):
-        return walls
-    days = np.floor_divide(walls, _DAY_US)
-    lo, hi = int(days.min()), int(days.max())
-    if hi - lo <= 3660:
-        spans = [(lo, hi)]
-    else:  # far-apart dates (a typo'd year): sample only around the days that occur
-        unique = np.unique(days)
-        breaks = np.flatnonzero(np.diff(unique) > 31)
-        starts = np.r_[unique[0], unique[breaks + 1]]
-        ends = np.r_[unique[breaks], unique[-1]]
-        spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
-    out = np.empty_like(walls)
-    for first, last in spans:
-        offsets = ZoneOffsets(zone, (first - 2) * _DAY_US, (last + 3) * _DAY_US)
-        mask = (days >= first) & (days <= last) if len(spans) > 1 else slice(None)
-        out[mask] = offsets.resolve(walls[mask])
-    return out
-
-
-def _format_instant(value: int, zone: ZoneInfo) -> str:
-    local = local_time(value, zone)
-    spec = "seconds" if local.second or local.microsecond else "minutes"
-    return local.isoformat(sep=" ", timespec=spec)
 
 
 # ============================================================================ records
@@ -1553,9 +1510,9 @@ def _rejects(parts: list[_Part], bad: np.ndarray, starts: np.ndarray, early: np.
         for record, raw, row in zip(records.tolist(), raws, rows, strict=True):
             if record in created_at:
                 name = EVENTS[int(p.event[record])]
-                reason = (f"'{name}' at {_format_instant(p.at[record], p.zone)} is before "
+                reason = (f"'{name}' at {local_text(p.at[record], p.zone)} is before "
                           f"the lead was created "
-                          f"({_format_instant(created_at[record], p.zone)})")
+                          f"({local_text(created_at[record], p.zone)})")
             else:
                 key = p.reason_key(record, raw)
                 reason = said.get(key)

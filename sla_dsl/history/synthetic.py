@@ -21,7 +21,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.history.csv_cells import write_csv_rows
+from sla_dsl.business_time.zones import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE, US_PER_SECOND
+from sla_dsl.history.arrivals import office_hours_arrivals
+from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
+from sla_dsl.history.write import write_csv
 
 TITLES = np.array(["CEO", "CFO", "VP Sales", "Head of Marketing", "Director of IT",
                    "Marketing Manager", "Sales Lead", "Operations Specialist", "Analyst",
@@ -32,21 +35,6 @@ FORMS = np.array(["demo request", "ebook", "webinar", "newsletter", "contact us"
 CHANNELS = np.array(["call", "email", "linkedin"])
 REASONS = np.array(["no budget", "wrong persona", "duplicate", "not reachable"])
 REPS = np.array(["alice", "bob", "chen", "dana", "eli"])
-_US = 1_000_000
-_HOUR = 3600 * _US
-_DAY = 24 * _HOUR
-
-
-def office_hours_arrivals(rng: np.random.Generator, leads: int, start: dt.date, days: int,
-              zone: ZoneInfo) -> np.ndarray:
-    """Weekday office-hours arrivals (09:00-17:00 local), as µs since the epoch."""
-    dates = [start + dt.timedelta(days=d) for d in range(days)]
-    weekdays = [d for d in dates if d.weekday() < 5] or dates
-    chosen = rng.integers(0, len(weekdays), leads)
-    midnights = np.array([
-        int(dt.datetime.combine(d, dt.time(), zone).timestamp()) * _US for d in weekdays])
-    seconds = rng.integers(9 * 3600, 17 * 3600, leads)
-    return np.sort(midnights[chosen] + seconds * _US)
 
 
 def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New_York",
@@ -58,9 +46,9 @@ def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New
     ids = np.array([f"L{n:07d}" for n in range(leads)])
     score = rng.integers(5, 100, leads)
     handed = score >= 35
-    handoff = created + rng.integers(1, 30, leads) * 60 * _US
+    handoff = created + rng.integers(1, 30, leads) * 60 * US_PER_SECOND
     rep = REPS[rng.integers(0, len(REPS), leads)]
-    pace = rng.lognormal(mean=np.log(0.8), sigma=1.0, size=leads) * _HOUR  # first-touch delay
+    pace = rng.lognormal(mean=np.log(0.8), sigma=1.0, size=leads) * US_PER_HOUR  # first-touch delay
 
     parts: list[dict[str, np.ndarray]] = []
 
@@ -85,24 +73,24 @@ def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New
         need=np.where(rng.random(leads) < 0.7, "replace spreadsheet", ""),
         timeline=rng.integers(10, 200, leads).astype(str))
     add(handed, handoff, "handoff", np.full(leads, "marketing", dtype=object))
-    add(handed, handoff + 60 * _US, "assigned", rep)
+    add(handed, handoff + US_PER_MINUTE, "assigned", rep)
 
     attempts = rng.integers(0, 8, leads) * handed
     first = handoff + pace.astype(np.int64)
     for k in range(int(attempts.max(initial=0))):
-        gap = (rng.exponential(1.2, leads) * _DAY).astype(np.int64) if k else 0
+        gap = (rng.exponential(1.2, leads) * US_PER_DAY).astype(np.int64) if k else 0
         first = first + gap
         add(attempts > k, first, "touch", rep, channel=CHANNELS[rng.integers(0, 3, leads)])
     connected = handed & (attempts > 0) & (rng.random(leads) < 0.35)
-    add(connected, first + 20 * 60 * _US, "connected", rep)
+    add(connected, first + 20 * US_PER_MINUTE, "connected", rep)
     decided = handed & (rng.random(leads) < 0.8)
-    decision = handoff + (rng.exponential(1.5, leads) * _DAY).astype(np.int64)
+    decision = handoff + (rng.exponential(1.5, leads) * US_PER_DAY).astype(np.int64)
     accepted = rng.random(leads) < 0.7
     add(decided & accepted, decision, "accepted", rep)
     add(decided & ~accepted, decision, "rejected", rep,
         reason=REASONS[rng.integers(0, len(REASONS), leads)])
     won = decided & accepted & (rng.random(leads) < 0.3)
-    add(won, decision + (rng.exponential(20, leads) * _DAY).astype(np.int64), "won", rep,
+    add(won, decision + (rng.exponential(20, leads) * US_PER_DAY).astype(np.int64), "won", rep,
         amount=(rng.integers(20, 400, leads) * 10).astype(str))
 
     columns = sorted({name for part in parts for name in part})
@@ -113,18 +101,6 @@ def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New
             for part in parts]).astype(object)
     order = np.lexsort((merged["at"].astype(np.int64), merged["lead_id"].astype(str)))
     return {name: values[order] for name, values in merged.items()}
-
-
-def write_csv(columns: dict[str, np.ndarray], path: Path) -> None:
-    """Timestamps as ISO 8601 in UTC (`Z`); the reader turns them into the policy's time.
-    Written by `csv_cells`, as every CSV the tool writes: quoted where CSV needs it, and cells a
-    spreadsheet would run as formulas neutralised in a way the reader undoes."""
-    at = np.datetime_as_string(columns["at"].astype(np.int64).astype("datetime64[us]"),
-                               unit="s") + "Z"
-    names = ["lead_id", "at", "event", "actor"] + [
-        n for n in columns if n not in ("lead_id", "at", "event", "actor")]
-    table = {name: (at if name == "at" else columns[name].astype(str)) for name in names}
-    write_csv_rows(path, names, zip(*(table[n] for n in names), strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,8 +116,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.profile == "new-breed":
-        from sla_dsl.history.synthetic_new_breed import generate as generate_new_breed
-
         columns = generate_new_breed(args.leads, args.start, args.days, args.timezone, args.seed)
     else:
         columns = generate(args.leads, args.start, args.days, args.timezone, args.seed)

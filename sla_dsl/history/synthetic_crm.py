@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sla_dsl.business_time.zones import local_time, to_us
 from sla_dsl.history.csv_cells import write_csv_rows
 
 __all__ = ["EXPORT_ZONE", "TRACKING_START", "Lead", "hubspot", "leads", "main", "salesforce"]
@@ -128,21 +129,26 @@ def leads(count: int, seed: int = 14) -> list[Lead]:
 # ---------------------------------------------------------------------------- formats
 
 
+def _in(moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """The moment read in `zone`, converted where all local time is (business_time.zones)."""
+    return local_time(to_us(moment), zone)
+
+
 def _api(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return _in(moment, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 def _ui(moment: dt.datetime) -> str:
-    local = moment.astimezone(ZoneInfo(EXPORT_ZONE))
+    local = _in(moment, ZoneInfo(EXPORT_ZONE))
     return f"{local.month}/{local.day}/{local.year} {local.strftime('%I:%M %p').lstrip('0')}"
 
 
 def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _in(moment, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _hubspot_local(moment: dt.datetime) -> str:
-    return moment.astimezone(ZoneInfo(EXPORT_ZONE)).strftime("%Y-%m-%d %H:%M")
+    return _in(moment, ZoneInfo(EXPORT_ZONE)).strftime("%Y-%m-%d %H:%M")
 
 
 def _write(path: Path, header: Sequence[str], rows: list[list[object]]) -> None:

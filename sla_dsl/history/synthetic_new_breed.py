@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.history.synthetic import office_hours_arrivals
+from sla_dsl.business_time.zones import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE
+from sla_dsl.history.arrivals import office_hours_arrivals
 
 TITLES = np.array(["CMO", "VP Marketing", "Head of Sales", "CEO", "Founder", "Director of Sales",
                    "Marketing Manager", "Analyst", "Sales Operations Specialist", "Student"])
@@ -33,9 +34,6 @@ MARKETERS = np.array(["wren", "ottilie", "cassius"])  # who runs each campaign, 
 MDR_US = np.array(["Inez", "Rafferty", "Solveig"])
 MDR_EMEA = np.array(["Anouk", "Tobiah"])
 ADVISORS = np.array(["Marguerite", "Oskar", "Leontyne"])
-_US = 1_000_000
-_HOUR = 3600 * _US
-_DAY = 24 * _HOUR
 
 
 def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New_York",
@@ -81,43 +79,43 @@ def generate(leads: int, start: dt.date, days: int, timezone: str = "America/New
         touched = inbound & ((k == 0) | (rng.random(leads) < 0.55))
         add(touched, engaged_at, "engaged", MARKETERS[campaign % len(MARKETERS)],
             campaign=CAMPAIGNS[campaign], channel=CAMPAIGN_CHANNEL[campaign])
-        engaged_at = engaged_at + (rng.exponential(4, leads) * _DAY).astype(np.int64)
+        engaged_at = engaged_at + (rng.exponential(4, leads) * US_PER_DAY).astype(np.int64)
 
     # An inbound MQL is handed to the region's MDR desk; an outbound lead is the MDR's own.
     mql = inbound & (score >= 40)
-    handoff = np.where(inbound, created + (rng.exponential(2, leads) * _DAY).astype(np.int64)
-                       + _HOUR, created)
+    handoff = np.where(inbound, created + (rng.exponential(2, leads) * US_PER_DAY).astype(np.int64)
+                       + US_PER_HOUR, created)
     add(mql, handoff, "handoff", np.full(leads, "marketing", dtype=object))
     worked = mql | ~inbound
-    add(worked, handoff + 60 * _US, "assigned", mdr)
+    add(worked, handoff + US_PER_MINUTE, "assigned", mdr)
     attempts = np.where(worked, rng.integers(1, 7, leads), 0)
-    at = handoff + (rng.lognormal(np.log(1.5), 1.0, leads) * _HOUR).astype(np.int64)
+    at = handoff + (rng.lognormal(np.log(1.5), 1.0, leads) * US_PER_HOUR).astype(np.int64)
     for k in range(int(attempts.max(initial=0))):
         if k:
-            at = at + (rng.exponential(1.3, leads) * _DAY).astype(np.int64)
+            at = at + (rng.exponential(1.3, leads) * US_PER_DAY).astype(np.int64)
         add(attempts > k, at, "touch", mdr, channel=np.full(leads, "call", dtype=object))
     connected = worked & (rng.random(leads) < 0.45)
-    add(connected, at + 15 * 60 * _US, "connected", mdr, channel=np.full(leads, "call",
+    add(connected, at + 15 * US_PER_MINUTE, "connected", mdr, channel=np.full(leads, "call",
                                                                          dtype=object))
-    booked_at = at + _HOUR
+    booked_at = at + US_PER_HOUR
     add(connected, booked_at, "updated", mdr,
         discovery_call_booked=np.full(leads, "true", dtype=object))
     # the MDR hands the SQL on to the advisors (the agreement's second level), who take it
     advisor = pick(ADVISORS)
-    add(connected, booked_at + 5 * 60 * _US, "handoff", mdr)
-    add(connected, booked_at + 10 * 60 * _US, "assigned", advisor)
+    add(connected, booked_at + 5 * US_PER_MINUTE, "handoff", mdr)
+    add(connected, booked_at + 10 * US_PER_MINUTE, "assigned", advisor)
 
     # The inbound advisor: discovery call, proposal, and the close.
-    call = booked_at + (rng.integers(1, 4, leads) * _DAY)
+    call = booked_at + (rng.integers(1, 4, leads) * US_PER_DAY)
     add(connected, call, "connected", advisor, channel=np.full(leads, "meeting", dtype=object))
     accepted = connected & (rng.random(leads) < 0.8)
-    add(accepted, call + _HOUR, "accepted", advisor)
-    add(connected & ~accepted, call + _HOUR, "rejected", advisor,
+    add(accepted, call + US_PER_HOUR, "accepted", advisor)
+    add(connected & ~accepted, call + US_PER_HOUR, "rejected", advisor,
         reason=np.full(leads, "no budget this year", dtype=object))
-    add(accepted, call + 2 * _DAY, "updated", advisor,
+    add(accepted, call + 2 * US_PER_DAY, "updated", advisor,
         proposal_sent=np.full(leads, "true", dtype=object))
     won = accepted & (rng.random(leads) < 0.45)
-    won_at = call + (rng.exponential(18, leads) * _DAY).astype(np.int64) + 3 * _DAY
+    won_at = call + (rng.exponential(18, leads) * US_PER_DAY).astype(np.int64) + 3 * US_PER_DAY
     add(won, won_at, "touch", advisor, channel=np.full(leads, "meeting", dtype=object))
     add(won, won_at, "won", advisor,
         amount=(np.round(rng.lognormal(np.log(15000), 0.35, leads) / 50) * 50).astype(int)

@@ -12,11 +12,18 @@ import re
 
 from lark import Token, Tree
 
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
-from sla_dsl.history.columns import FIRST_DAY, LAST_DAY
 from sla_dsl.language import model as m
+from sla_dsl.language.model import FIRST_DAY, LAST_DAY
 from sla_dsl.language.parser import grammar_text
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+BAD_VALUE = Code(
+    "E110", "invalid-value", "a date, time, day or number that does not exist",
+    owner=__name__)
+CODES = (BAD_VALUE,)
+
 
 _UNESCAPE = re.compile(r'\\(["\\])')
 
@@ -131,7 +138,7 @@ class _Build:
     def _too_large(self, token: Token) -> None:
         """Numbers beyond any agreement's scale are refused before they can overflow a date."""
         if sum(c.isdigit() for c in str(token)) > MOST_DIGITS:
-            self.reporter.error(codes.BAD_VALUE, token_span(token),
+            self.reporter.error(BAD_VALUE, token_span(token),
                                 f"'{token}' is too large a number",
                                 f"numbers in a policy have at most {MOST_DIGITS} digits")
 
@@ -141,12 +148,12 @@ class _Build:
         try:
             value = dt.date.fromisoformat(str(token))
         except ValueError:
-            self.reporter.error(codes.BAD_VALUE, token_span(token),
+            self.reporter.error(BAD_VALUE, token_span(token),
                                 f"'{token}' is not a date", "dates are written YYYY-MM-DD")
             value = dt.date(1970, 1, 1)
         if not FIRST_DAY <= value <= LAST_DAY:
             # the supported range (docs/limits.md): later steps add months and years to dates
-            self.reporter.error(codes.BAD_VALUE, token_span(token),
+            self.reporter.error(BAD_VALUE, token_span(token),
                                 f"'{token}' is outside the supported dates",
                                 f"dates run from {FIRST_DAY} to {LAST_DAY}")
             value = dt.date(1970, 1, 1)
@@ -155,7 +162,7 @@ class _Build:
     def _minutes(self, token: Token) -> int:
         hours, minutes = (int(p) for p in str(token).split(":"))
         if minutes >= 60 or hours > 24 or (hours == 24 and minutes):
-            self.reporter.error(codes.BAD_VALUE, token_span(token),
+            self.reporter.error(BAD_VALUE, token_span(token),
                                 f"'{token}' is not a time of day",
                                 "times run from 00:00 to 24:00 (the end of the day)")
             return 0
@@ -168,7 +175,7 @@ class _Build:
         word = str(token).lower()
         close = (difflib.get_close_matches(word, list(m.WEEKDAYS), 1, cutoff=0.5)
                  or difflib.get_close_matches(word, _FULL_DAYS, 1))
-        self.reporter.error(codes.BAD_VALUE, token_span(token), f"unknown day '{token}'",
+        self.reporter.error(BAD_VALUE, token_span(token), f"unknown day '{token}'",
                             f"did you mean '{close[0]}'?" if close else
                             "days are mon, tue, wed, thu, fri, sat, sun")
         return "mon"

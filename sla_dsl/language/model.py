@@ -14,21 +14,21 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Span(BaseModel):
-    """1-based line and column of the first character, and of the character after the last."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    line: int
-    column: int
-    end_line: int
-    end_column: int
+from sla_dsl.diagnostics.span import Span
 
 
 class Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     span: Span
 
+
+# The days the product reasons about: a policy's dates, a scenario's start, a history's
+# instants. Wide enough for any CRM's records and any deadline ten years past them, narrow
+# enough that every table built over the span of a history (offsets, open time) stays small: a
+# row dated 9999 would otherwise have business-time tables built out to it, and one dated 0001
+# overflow `datetime` (docs/limits.md).
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2200, 12, 31)
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

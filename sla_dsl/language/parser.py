@@ -19,11 +19,40 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from sla_dsl import __version__, grammar
-from sla_dsl.diagnostics import codes
+from sla_dsl import grammar
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
-from sla_dsl.language.model import Span
+from sla_dsl.diagnostics.span import Span
 from sla_dsl.language.source import Source
+from sla_dsl.version import __version__
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+SYNTAX = Code(
+    "E100", "syntax-error", "the text does not follow the grammar",
+    owner=__name__)
+BAD_CHARACTER = Code(
+    "E101", "unexpected-character", "a character the language does not use",
+    owner=__name__)
+UNTERMINATED_STRING = Code(
+    "E102", "unterminated-string", "a string with no closing quote",
+    owner=__name__)
+UNCLOSED_BLOCK = Code(
+    "E103", "unclosed-block", "a `{` with no matching `}`",
+    owner=__name__)
+UNMATCHED_BRACE = Code(
+    "E104", "unmatched-brace", "a `}` with no block to close",
+    owner=__name__)
+TOO_DEEP = Code(
+    "E112", "too-deeply-nested",
+    "a condition nested deeper than the language allows (docs/limits.md)",
+    owner=__name__)
+TOO_MANY = Code(
+    "E199", "too-many-errors", "the file has more errors than are shown",
+    owner=__name__)
+CODES = (
+    SYNTAX, BAD_CHARACTER, UNTERMINATED_STRING, UNCLOSED_BLOCK, UNMATCHED_BRACE, TOO_DEEP, TOO_MANY,
+)
+
 
 GRAMMAR_FILE = "sla.lark"
 MAX_SYNTAX_ERRORS = 100
@@ -43,7 +72,7 @@ TOP_LEVEL_KEYWORDS = frozenset({
 
 # A block whose header is broken still has its lines checked, inside a stand-in header of the
 # same kind, so that the errors reported for them are the ones of that block.
-_STAND_IN_HEADERS = {
+STAND_IN_HEADERS = {
     "calendar": "calendar c {",
     "handoff": "handoff h to h {",
     "commit": "commit a to b {",
@@ -258,14 +287,14 @@ def report_syntax_error(error: UnexpectedInput, text: str, reporter: Reporter,
         message = f"unexpected {_describe_token(token)}; expected {describe_expected(expected)}"
         help_ = (_statement_help(token, expected) or _did_you_mean(token, expected)
                  or _placement_help(token, text, first_line))
-        reporter.error(codes.SYNTAX, _token_span(token), message, help_)
+        reporter.error(SYNTAX, _token_span(token), message, help_)
         return
     if isinstance(error, UnexpectedCharacters):
         line, column = error.line, error.column
         if error.char == '"':
             rest = _text_line(text, line - first_line)[column - 1:]
             span = Span(line=line, column=column, end_line=line, end_column=column + len(rest))
-            reporter.error(codes.UNTERMINATED_STRING, span, "string is never closed",
+            reporter.error(UNTERMINATED_STRING, span, "string is never closed",
                            'end the string with `"` on the same line')
             return
         span = Span(line=line, column=column, end_line=line, end_column=column + 1)
@@ -275,9 +304,9 @@ def report_syntax_error(error: UnexpectedInput, text: str, reporter: Reporter,
             message, help_ = "unexpected single quote", 'strings are written in double quotes'
         elif error.char in "=!<>":
             help_ = "comparisons are == != < <= > >="
-        reporter.error(codes.BAD_CHARACTER, span, message, help_)
+        reporter.error(BAD_CHARACTER, span, message, help_)
         return
-    reporter.error(codes.SYNTAX, None, "the file cannot be parsed")
+    reporter.error(SYNTAX, None, "the file cannot be parsed")
 
 
 # ---------------------------------------------------------------- recovery
@@ -439,7 +468,7 @@ class _Recovery:
                 i += 1
             elif line.starts_with_close and line.braces < 0:
                 column = line.indent + 1
-                self.reporter.error(codes.UNMATCHED_BRACE,
+                self.reporter.error(UNMATCHED_BRACE,
                                     Span(line=line.number, column=column, end_line=line.number,
                                          end_column=column + 1),
                                     "'}' closes no block",
@@ -465,7 +494,7 @@ class _Recovery:
             j += 1
         if depth > 0:
             column = line.brace_columns[0] if line.brace_columns else 1
-            self.reporter.error(codes.UNCLOSED_BLOCK,
+            self.reporter.error(UNCLOSED_BLOCK,
                                 Span(line=line.number, column=column, end_line=line.number,
                                      end_column=column + 1),
                                 f"the '{line.first_word}' block opened here is never closed",
@@ -482,11 +511,11 @@ class _Recovery:
         header = block[0]
         stop = len(block) - 1 if closes else len(block)
         _try_parse(header.text + "\n}", self.reporter, header.number)
-        kind = difflib.get_close_matches(header.first_word, list(_STAND_IN_HEADERS), n=1,
+        kind = difflib.get_close_matches(header.first_word, list(STAND_IN_HEADERS), n=1,
                                          cutoff=0.6)
         if not kind:
             return
-        stand_in = _STAND_IN_HEADERS[kind[0]]
+        stand_in = STAND_IN_HEADERS[kind[0]]
         for group in _logical_lines(block, 1, stop):
             body = "\n".join(line.text for line in group)
             tree = _try_parse(stand_in + "\n" + body + "\n}", self.reporter,
@@ -558,7 +587,7 @@ def _drop_too_deep(result: ParseResult, source: Source, reporter: Reporter) -> N
             if opener is None:
                 kept.append(statement)
                 continue
-            reporter.error(codes.TOO_DEEP, _token_span(opener),
+            reporter.error(TOO_DEEP, _token_span(opener),
                            f"the condition nests more than {MAX_NESTING} levels deep here",
                            "each `not` and each pair of parentheses is a level: name an inner "
                            "part as a definition of its own and use its name")
@@ -581,7 +610,7 @@ def _deduplicate(reporter: Reporter, start: int, stopped: bool = False) -> None:
         hidden = len(kept) - start - MAX_SYNTAX_ERRORS
         kept = kept[: start + MAX_SYNTAX_ERRORS]
         reporter.diagnostics = kept
-        reporter.error(codes.TOO_MANY, None,
+        reporter.error(TOO_MANY, None,
                        f"{'at least ' if stopped else ''}{hidden} more syntax errors are not "
                        "shown", "fix the errors above and check again")
         return

@@ -8,8 +8,24 @@ from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Diagnostic
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+UNREADABLE = Code(
+    "E001", "unreadable-file", "the file cannot be read",
+    owner=__name__)
+NOT_TEXT = Code(
+    "E002", "not-text", "the file is not UTF-8 text",
+    owner=__name__)
+TOO_LARGE = Code(
+    "E003", "file-too-large", "the file is larger than a policy can be",
+    owner=__name__)
+EMPTY = Code(
+    "E004", "empty-policy", "the file holds no statements",
+    owner=__name__)
+CODES = (UNREADABLE, NOT_TEXT, TOO_LARGE, EMPTY)
+
 
 # A real agreement is a few KiB; 256 KiB is dozens of times the largest seen, and keeps the
 # slowest `sla check` of a file at the limit to seconds (docs/limits.md has the figures).
@@ -28,7 +44,7 @@ class Source:
         return self.text.split("\n")
 
 
-def _refuse(path: str, code: codes.Code, message: str, help: str | None = None) -> Diagnostic:
+def _refuse(path: str, code: Code, message: str, help: str | None = None) -> Diagnostic:
     return Diagnostic(code, "error", message, path, None, help)
 
 
@@ -36,9 +52,20 @@ def too_large(path: str, size: int | None) -> Diagnostic:
     """`size` is None when only the first MAX_POLICY_BYTES + 1 bytes were read."""
     shown = f"{size / 1024:,.0f} KiB" if size is not None else \
         f"more than {MAX_POLICY_BYTES // 1024} KiB"
-    return _refuse(path, codes.TOO_LARGE,
+    return _refuse(path, TOO_LARGE,
                    f"file is {shown}; a policy may be at most {MAX_POLICY_BYTES // 1024} KiB",
                    "split the policy or check that this is the file you meant")
+
+
+def refuse_empty(source: Source) -> Diagnostic | None:
+    """E004 for a file with no statements (empty, or only blank and comment lines): a file
+    error, found before parsing, like the others of this module."""
+    if source.text.strip() and any(
+        line.strip() and not line.lstrip().startswith("#") for line in source.lines
+    ):
+        return None
+    return _refuse(source.path, EMPTY, "the policy is empty",
+                   'start with a title line such as: sla "Marketing and sales"')
 
 
 def read_bounded(stream: BinaryIO) -> bytes:
@@ -52,12 +79,12 @@ def decode_policy(path: str, data: bytes) -> Source | Diagnostic:
     if len(data) > MAX_POLICY_BYTES:  # one byte past: read_bounded stopped there
         return too_large(path, None if len(data) == MAX_POLICY_BYTES + 1 else len(data))
     if b"\x00" in data:
-        return _refuse(path, codes.NOT_TEXT, "file is binary, not a policy",
+        return _refuse(path, NOT_TEXT, "file is binary, not a policy",
                        "policies are UTF-8 text files ending in `.sla`")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        return _refuse(path, codes.NOT_TEXT,
+        return _refuse(path, NOT_TEXT,
                        f"file is not UTF-8 text (bad byte at offset {error.start})",
                        "save the policy as UTF-8")
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")
@@ -73,9 +100,9 @@ def read_policy(path: str | Path) -> Source | Diagnostic:
                 return too_large(shown, size)
             data = read_bounded(stream)
     except IsADirectoryError:
-        return _refuse(shown, codes.UNREADABLE, "is a directory, not a policy file")
+        return _refuse(shown, UNREADABLE, "is a directory, not a policy file")
     except FileNotFoundError:
-        return _refuse(shown, codes.UNREADABLE, "no such file")
+        return _refuse(shown, UNREADABLE, "no such file")
     except OSError as error:
-        return _refuse(shown, codes.UNREADABLE, f"cannot read file: {error.strerror or error}")
+        return _refuse(shown, UNREADABLE, f"cannot read file: {error.strerror or error}")
     return decode_policy(shown, data)

@@ -19,18 +19,29 @@ fixed. Neither can be suppressed.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 
-from sla_dsl.diagnostics import codes
+from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Diagnostic
-from sla_dsl.language.model import Span
+from sla_dsl.diagnostics.span import Span
 from sla_dsl.language.parser import Comment
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+BAD_SUPPRESSION = Code(
+    "W508", "bad-suppression", "a suppression comment with no reason or an unknown code",
+    owner=__name__, doc="docs/rules/W508.md")
+UNUSED_SUPPRESSION = Code(
+    "W509", "unused-suppression", "a suppression that silences nothing",
+    owner=__name__, doc="docs/rules/W509.md")
+CODES = (BAD_SUPPRESSION, UNUSED_SUPPRESSION)
+
 
 _MARK = re.compile(r"#\s*sla\s*:", re.IGNORECASE)
 _FORM = re.compile(
     r"#\s*sla\s*:\s*allow\s+(?P<codes>[A-Za-z]\d+(?:\s*,\s*[A-Za-z]\d+)*)"
     r"(?:\s+because\b(?P<reason>.*))?\s*$", re.IGNORECASE)
-_ABOUT_SUPPRESSIONS = frozenset({codes.BAD_SUPPRESSION.code, codes.UNUSED_SUPPRESSION.code})
+_ABOUT_SUPPRESSIONS = frozenset({BAD_SUPPRESSION.code, UNUSED_SUPPRESSION.code})
 FORM = "# sla: allow CODE because REASON"
 
 
@@ -60,7 +71,7 @@ def _target_line(comment: Comment, lines: list[str]) -> int:
     return comment.line  # nothing below: it can silence nothing, and W509 says so
 
 
-def _read(comment: Comment, lines: list[str], path: str,
+def _read(comment: Comment, lines: list[str], path: str, known: Container[str],
           problems: list[Diagnostic]) -> Suppression | None:
     if not _MARK.match(comment.text):
         return None
@@ -68,28 +79,27 @@ def _read(comment: Comment, lines: list[str], path: str,
     form = _FORM.match(comment.text)
     if form is None:
         problems.append(Diagnostic(
-            codes.BAD_SUPPRESSION, "warning",
+            BAD_SUPPRESSION, "warning",
             "this 'sla:' comment is not a suppression the checker understands", path, span,
             f"write '{FORM}'"))
         return None
     named = [c.strip().upper() for c in form.group("codes").split(",")]
-    known = {c.code for c in codes.all_codes()}
     allowed = []
     for code in named:
         if code not in known:
             problems.append(Diagnostic(
-                codes.BAD_SUPPRESSION, "warning", f"'{code}' is not a diagnostic code", path,
+                BAD_SUPPRESSION, "warning", f"'{code}' is not a diagnostic code", path,
                 span, "name a warning code, such as W504 (see docs/rules/)"))
         elif not code.startswith("W") or code in _ABOUT_SUPPRESSIONS:
             problems.append(Diagnostic(
-                codes.BAD_SUPPRESSION, "warning", f"{code} cannot be allowed", path, span,
+                BAD_SUPPRESSION, "warning", f"{code} cannot be allowed", path, span,
                 "only warnings about the agreement can be allowed; fix an error instead"))
         else:
             allowed.append(code)
     reason = (form.group("reason") or "").strip()
     if allowed and not reason:
         problems.append(Diagnostic(
-            codes.BAD_SUPPRESSION, "warning",
+            BAD_SUPPRESSION, "warning",
             f"a suppression needs a reason: why is {', '.join(allowed)} right here?", path,
             span, f"write '{FORM}'"))
     if not allowed:
@@ -98,11 +108,12 @@ def _read(comment: Comment, lines: list[str], path: str,
 
 
 def apply_suppressions(diagnostics: list[Diagnostic], comments: list[Comment],
-                       lines: list[str], path: str) -> list[Diagnostic]:
+                       lines: list[str], path: str, known: Container[str]) -> list[Diagnostic]:
     """The diagnostics left once every `allow` comment has silenced its line's warnings, plus
-    the warnings about the suppressions themselves."""
+    the warnings about the suppressions themselves. `known` holds every code as text (the
+    catalogue, gathered above this module): a suppression naming anything else is W508."""
     problems: list[Diagnostic] = []
-    suppressions = [s for c in comments if (s := _read(c, lines, path, problems))]
+    suppressions = [s for c in comments if (s := _read(c, lines, path, known, problems))]
     by_line: dict[int, list[Suppression]] = {}
     for suppression in suppressions:
         by_line.setdefault(suppression.target, []).append(suppression)
@@ -122,7 +133,7 @@ def apply_suppressions(diagnostics: list[Diagnostic], comments: list[Comment],
         for code in suppression.codes:
             if code not in suppression.used:
                 problems.append(Diagnostic(
-                    codes.UNUSED_SUPPRESSION, "warning",
+                    UNUSED_SUPPRESSION, "warning",
                     f"nothing to allow: there is no {code} on line {suppression.target}",
                     path, suppression.span,
                     "remove the suppression, or move it to the line the warning is on"))

@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.business_time.periods import period_starts
+from sla_dsl.business_time.zones import local_dates
 from sla_dsl.evaluation.replay import NONE, Evaluation
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR
 from sla_dsl.language import model as m
-from sla_dsl.measures.period_measures import local_dates, period_starts
 
 
 def assignment_summaries(evaluation: Evaluation) -> list[dict]:
@@ -107,25 +108,3 @@ def _count_caps(reps: list[dict], assignee: np.ndarray, at: np.ndarray, cap: int
             row["over_cap"] += len(mine) - cap
             reached = mine[cap - 1]  # the lead that filled the rep's cap in this period
             row["skipped_at_cap"] += int(np.count_nonzero(names[reached + 1:] != name))
-
-
-def render_text(summaries: list[dict]) -> list[str]:
-    """A line per rep of each block whose distribution was not as the policy says."""
-    out = []
-    for block in summaries:
-        if not any(r["assigned"] for r in block["reps"]):
-            continue
-        rule = block["rule"] + (f" (team {block['team']})" if block["team"] else "") + (
-            f", cap {block['cap']['count']} per {block['cap']['per']}" if block["cap"] else "")
-        out += ["", f"assignments in {block['handoff']}: {rule}, {block['leads']} leads"
-                    + (f", {block['unassigned']} never assigned" if block["unassigned"] else "")]
-        for rep in block["reps"]:
-            share = "-" if rep["share"] is None else f"{rep['share']:.1f}%"
-            line = (f"  {rep['rep']:<20} {rep['assigned']:>6} leads  {share:>6} of them, "
-                    + (f"weight {rep['expected_share']:.1f}%" if rep["in_rotation"]
-                       else "not in the rotation"))
-            if block["cap"]:
-                line += (f"; at cap {rep['periods_at_cap']}x, skipped for "
-                         f"{rep['skipped_at_cap']}, over cap {rep['over_cap']}")
-            out.append(line)
-    return out

@@ -32,9 +32,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.business_time.zones import US_PER_DAY, local_dates
 from sla_dsl.evaluation.conditions import UNIT_DAYS
+from sla_dsl.evaluation.instants import iso_many
 from sla_dsl.evaluation.replay import NONE, Evaluation
-from sla_dsl.history.columns import EVENT_CODE, History, local_time
+from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.language import model as m
 
 ROUNDING = (
@@ -45,7 +47,6 @@ ROUNDING = (
 )
 TOUCHPOINT_EVENTS = ("engaged", "touch", "connected")
 _TOUCHPOINT_CODES = np.array([EVENT_CODE[e] for e in TOUCHPOINT_EVENTS])
-_DAY_US = 86_400 * 1_000_000
 
 
 # ============================================================================ the arithmetic
@@ -85,7 +86,7 @@ def half_life_us(attribution: m.Attribution) -> float | None:
     duration = attribution.half_life
     if duration is None:
         return None
-    return float(duration.amount) * UNIT_DAYS[duration.unit] * _DAY_US
+    return float(duration.amount) * UNIT_DAYS[duration.unit] * US_PER_DAY
 
 
 def shares(model: str, at: np.ndarray, won_at: int, half_life: float | None = None) -> np.ndarray:
@@ -347,17 +348,13 @@ def _field(history: History, name: str, rows: np.ndarray) -> np.ndarray:
 
 
 def months(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
-    """Local YYYY-MM of each instant (one zone lookup per distinct UTC day)."""
-    days = us // _DAY_US
-    out = np.empty(len(us), dtype=object)
-    for day in np.unique(days):
-        chosen = days == day
-        values = us[chosen]
-        low, high = (local_time(int(values.min()), zone).strftime("%Y-%m"),
-                     local_time(int(values.max()), zone).strftime("%Y-%m"))
-        out[chosen] = low if low == high else [
-            local_time(int(v), zone).strftime("%Y-%m") for v in values]
-    return out
+    """Local YYYY-MM of each instant (each month's text written once)."""
+    month = local_dates(us, zone).astype("datetime64[M]").astype(np.int64)
+    if not month.size:
+        return np.empty(0, dtype=object)
+    first = int(month.min())
+    span = np.arange(first, int(month.max()) + 1).astype("datetime64[M]")
+    return np.datetime_as_string(span).astype(object)[month - first]
 
 
 def attribute(evaluation: Evaluation) -> Attribution | None:
@@ -464,8 +461,6 @@ def party_credit(result: Attribution | None, party: str) -> tuple[np.ndarray, np
 
 def deal_records(result: Attribution, evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
     """Each deal with its splits, as plain data for the JSON document and the HTML report."""
-    from sla_dsl.reports.document import iso_many
-
     lead_ids = evaluation.history.lead_ids
     won_at = iso_many(result.won_at, zone)
     at = iso_many(result.at, zone)

@@ -24,11 +24,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.business_time.periods import next_period_start, period_starts_between
+from sla_dsl.business_time.zones import US_PER_MINUTE, local_dates, local_time
 from sla_dsl.evaluation.replay import AFTER, BEFORE, IN_PERIOD, Evaluation
-from sla_dsl.history.columns import EVENT_CODE, EVENTS, local_time
+from sla_dsl.history.columns import EVENT_CODE, EVENTS
 
 FULL, PARTIAL, NO_DATA = "full", "partial", "none"
-_QUARTER_HOUR = 15 * 60 * 1_000_000  # every zone's offset is a whole number of these
+_QUARTER_HOUR = 15 * US_PER_MINUTE  # every zone's offset is a whole number of these
 _ARRIVALS = np.array([EVENT_CODE["created"], EVENT_CODE["handoff"]])
 
 
@@ -63,10 +65,6 @@ class Coverage:
 
 
 def _covering(evaluation: Evaluation, rows: np.ndarray) -> Coverage:
-    from sla_dsl.measures.period_measures import (
-        local_dates,  # periods reads coverage: imported when used
-    )
-
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
     # the local date of a quarter hour is the date of every instant in it: a few thousand
     # conversions instead of one per event
@@ -88,24 +86,11 @@ def any_events(evaluation: Evaluation) -> Coverage:
     return _covering(evaluation, np.flatnonzero(evaluation.history.at <= evaluation.as_of))
 
 
-def _next_month(day: dt.date) -> dt.date:
-    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _months(first: dt.date, last: dt.date) -> list[dt.date]:
-    """The first days of the months from `first`'s to `last`'s."""
-    months, day = [], first.replace(day=1)
-    while day <= last:
-        months.append(day)
-        day = _next_month(day)
-    return months
-
-
 def _ranges(months: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
     """Consecutive months joined: [Jun, Jul, Aug, Oct] -> [(Jun, Aug), (Oct, Oct)]."""
     out: list[tuple[dt.date, dt.date]] = []
     for month in months:
-        if out and _next_month(out[-1][1]) == month:
+        if out and next_period_start(out[-1][1], "month") == month:
             out[-1] = (out[-1][0], month)
         else:
             out.append((month, month))
@@ -142,8 +127,8 @@ def section(evaluation: Evaluation, periods: list[dict], goals: list[dict],
     # months of the agreement, up to the as-of time, in which no lead came in at all
     first_month = start or came_in.first
     last_month = min(came_in.as_of_date, until) if until else came_in.as_of_date
-    months = _months(first_month, last_month) if first_month else []
-    empty = [m for m in months if came_in.state(m, _next_month(m)) == NO_DATA]
+    months = list(period_starts_between(first_month, last_month, "month")) if first_month else []
+    empty = [m for m in months if came_in.state(m, next_period_start(m, "month")) == NO_DATA]
     return {
         "as_of": "given" if evaluation.as_of_given else "latest event",
         "latest_event": _latest_event(evaluation),

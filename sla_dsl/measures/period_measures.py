@@ -19,63 +19,19 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time import calendar_for, open_time_between_many
+from sla_dsl.business_time.calendar import calendar_for
+from sla_dsl.business_time.open_time import open_time_between_many
+from sla_dsl.business_time.periods import next_period_start, period_start, period_starts
+from sla_dsl.business_time.zones import US_PER_DAY, US_PER_HOUR, US_PER_SECOND, local_dates
 from sla_dsl.evaluation.conditions import UNIT_DAYS, ConditionEvaluator
-from sla_dsl.evaluation.consequences import period_start
 from sla_dsl.evaluation.replay import MET, NONE, ClauseResult, Evaluation
-from sla_dsl.history.columns import EVENT_CODE, local_time
+from sla_dsl.history.columns import EVENT_CODE
 from sla_dsl.language import model as m
-from sla_dsl.language.formatter import counted, header_line, item_line
+from sla_dsl.language.formatter import counted, header_line, item_line, money
 from sla_dsl.language.formatter import metric as metric_text
 from sla_dsl.language.formatter import trigger as trigger_text
 from sla_dsl.measures import coverage
 from sla_dsl.measures.attribution import Attribution, attribute, party_credit
-
-_US = 1_000_000
-
-
-def local_dates(us: np.ndarray, zone: ZoneInfo) -> np.ndarray:
-    """Local calendar dates of instants (as datetime64[D]), via the zone's offsets per day."""
-    if len(us) == 0:
-        return np.zeros(0, dtype="datetime64[D]")
-    utc_days = (us // (86400 * _US)).astype("datetime64[D]")
-    out = np.empty(len(us), dtype="datetime64[D]")
-    for day in np.unique(utc_days):
-        noon = dt.datetime.fromisoformat(str(day)).replace(hour=12, tzinfo=dt.UTC)
-        offsets = {noon.astimezone(zone).utcoffset(), (noon - dt.timedelta(hours=12))
-                   .astimezone(zone).utcoffset(), (noon + dt.timedelta(hours=12))
-                   .astimezone(zone).utcoffset()}
-        mask = utc_days == day
-        if len(offsets) == 1:
-            shift = int(next(iter(offsets)).total_seconds()) * _US
-            out[mask] = ((us[mask] + shift) // (86400 * _US)).astype("datetime64[D]")
-        else:  # a DST change near this UTC day: convert these few one by one
-            out[mask] = [np.datetime64(local_time(v, zone).date()) for v in us[mask]]
-    return out
-
-
-def period_starts(dates: np.ndarray, period: str) -> np.ndarray:
-    if period == "day":
-        return dates
-    if period == "week":
-        weekday = (dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
-        return dates - weekday.astype("timedelta64[D]")
-    months = dates.astype("datetime64[M]")
-    if period == "month":
-        return months.astype("datetime64[D]")
-    month_index = months.astype(np.int64)
-    step = 3 if period == "quarter" else 12
-    return (month_index - month_index % step).astype("datetime64[M]").astype("datetime64[D]")
-
-
-def period_end(start: dt.date, period: str) -> dt.date:
-    if period == "day":
-        return start + dt.timedelta(days=1)
-    if period == "week":
-        return start + dt.timedelta(days=7)
-    months = {"month": 1, "quarter": 3, "year": 12}[period]
-    month = start.month - 1 + months
-    return dt.date(start.year + month // 12, month % 12 + 1, 1)
 
 
 def lead_values(policy: m.Policy, conditions: ConditionEvaluator, size: int) -> np.ndarray:
@@ -131,8 +87,6 @@ class PeriodMeasures:
 
     def _owed(self, clause: str) -> dict:
         """What a counted miss sets off: the credit owed and who is told."""
-        from sla_dsl.language.formatter import money
-
         owed: dict = {"credits": [], "escalate_to": []}
         for action in self._miss_actions(clause):
             if isinstance(action, m.CreditShare):
@@ -186,10 +140,10 @@ class PeriodMeasures:
         grace = self._grace("deliver")
         owed = self._owed("deliver")
         periods = []
-        start = period_start(dt.datetime.combine(self.first_date, dt.time()), item.per)
+        start = period_start(self.first_date, item.per)
         index = 0
         while start <= self.last_date:
-            end = period_end(start, item.per)
+            end = next_period_start(start, item.per)
             done = float(adds[starts == np.datetime64(start)].sum())
             complete = end <= self.as_of_date
             data = covered.state(start, end)
@@ -236,7 +190,7 @@ class PeriodMeasures:
         rows = []
         for result in (r for r in self.evaluation.clauses if r.clause == "first touch"):
             done = result.at != NONE
-            delays = (result.at[done] - result.start[done]) / (3600 * _US)
+            delays = (result.at[done] - result.start[done]) / US_PER_HOUR
             open_delays = self._open_delays(result, done)
             dates = local_dates(result.start[done], self.zone)
             met = result.status[done] == MET
@@ -266,8 +220,7 @@ class PeriodMeasures:
         if not within.business or within.unit not in ("minute", "hour"):
             return None
         calendar = calendar_for(self.policy, within)
-        return open_time_between_many(result.start[done], result.at[done], calendar) / (
-            3600 * _US)
+        return open_time_between_many(result.start[done], result.at[done], calendar) / US_PER_HOUR
 
     def depth(self) -> list[dict]:
         """Depth of follow-up per handoff block: mean touches on its leads not yet connected,
@@ -386,7 +339,7 @@ class TriggerCheck:
             return sum(r["mean_attempts"] * r["leads_not_connected"] for r in depth) / total \
                 if total else None
         delays = np.concatenate([
-            (r.at[r.at != NONE] - r.start[r.at != NONE]) / _US
+            (r.at[r.at != NONE] - r.start[r.at != NONE]) / US_PER_SECOND
             for r in results]) if results else np.zeros(0)
         if len(delays) == 0:
             return None
@@ -411,7 +364,7 @@ _COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a,
 def _target(value: m.Value) -> float:
     """Durations are compared in seconds of elapsed time (a business day reads as a day)."""
     if isinstance(value, m.Duration):
-        return float(value.amount) * UNIT_DAYS[value.unit] * 86400
+        return float(value.amount) * UNIT_DAYS[value.unit] * (US_PER_DAY // US_PER_SECOND)
     return float(value.value)
 
 

@@ -16,14 +16,14 @@ Three views of the won deals, built on `sla_dsl.measures.attribution`'s splits:
 
 from __future__ import annotations
 
-import datetime as dt
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.evaluation.consequences import period_start
+from sla_dsl.business_time.periods import next_period_start, period_start
+from sla_dsl.business_time.zones import US_PER_DAY, local_dates, local_time
 from sla_dsl.evaluation.replay import Evaluation
-from sla_dsl.history.columns import EVENT_CODE, local_time
+from sla_dsl.history.columns import EVENT_CODE
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration, money
 from sla_dsl.measures import coverage
@@ -38,9 +38,6 @@ from sla_dsl.measures.attribution import (
     party_credit,
     rollup,
 )
-from sla_dsl.measures.period_measures import local_dates, period_end
-
-_DAY_US = 86_400 * 1_000_000
 
 
 def _miss_actions(policy: m.Policy) -> list[m.Action]:
@@ -109,11 +106,11 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
     grace = _grace(evaluation.policy)
     credits, escalate = _owed(evaluation.policy)
     periods = []
-    start = period_start(dt.datetime.combine(first, dt.time()), goal.per)
+    start = period_start(first, goal.per)
     last = min(as_of, effective.until.value) if effective and effective.until else as_of
     covered = coverage.any_events(evaluation)  # revenue is dated by the win: any event counts
     while start <= last:
-        end = period_end(start, goal.per)
+        end = next_period_start(start, goal.per)
         inside = (dates >= np.datetime64(start)) & (dates < np.datetime64(end))
         won = int(result.cents[inside].sum()) / 100
         parts = []
@@ -214,7 +211,7 @@ def recalculation(evaluation: Evaluation, result: Attribution) -> dict:
     from_marketing = generated[result.lead]
     marketing_cents = party_credit(result, result.marketing)[0] * 100 \
         if result.marketing else np.zeros(result.deal_count)
-    cycle = (result.won_at - first[result.lead]) / _DAY_US
+    cycle = (result.won_at - first[result.lead]) / US_PER_DAY
 
     all_months = sorted(set(lead_month[generated].tolist()) | set(result.month.tolist()))
     rows = []
@@ -290,85 +287,3 @@ def section(evaluation: Evaluation, *, include_deals: bool = True,
     doc["recalculation"] = recalculation(evaluation, result)
     doc["deals"] = deal_records(result, evaluation, zone) if include_deals else []
     return doc
-
-
-def _goals_text(doc: dict) -> list[str]:
-    """Each revenue goal period by period: won against the goal, each party's share, state."""
-    out: list[str] = []
-    for goal in doc["goals"]:
-        out.append(f"  goal {goal['goal']:,.0f} {goal['currency']} per {goal['per']} "
-                   "(revenue won; each party's sourced or attributed revenue against its "
-                   "share):")
-        for period in goal["periods"]:
-            shares = "; ".join(f"{s['party']} {s['reading']} {s['measured']:,.0f} / "
-                               f"{s['goal']:,.0f}" for s in period["shares"])
-            state = coverage.verdict(period, goal_reached(period))
-            out.append(f"    {period['start']}  {period['revenue']:,.0f} / {period['goal']:,.0f}"
-                       + (f"; {shares}" if shares else "") + f"  {state}")
-    return out
-
-
-def render_text(doc: dict | None, *, top: int = 5) -> list[str]:
-    """The attribution block of the text summary."""
-    if doc is None:
-        return []
-    unit = f" {doc['currency']}" if doc["currency"] else ""
-    model = doc["model"] + (f", half-life {doc['half_life']}" if doc["half_life"] else "")
-    totals = doc["totals"]
-    if not totals["deals"]:  # the goals are still missed, and the summary counts them
-        return ["", f"attribution ({model}): no deal won yet", *_goals_text(doc)]
-    worth = (f"{totals['amount']:,.2f}{unit}" if totals["without_amount"] < totals["deals"]
-             else "none with an amount")
-    out = ["", f"attribution ({model}): {_deals(totals['deals'])} won, {worth}"]
-    for key, label in (("party", "parties"), ("person", "people"), ("channel", "channels"),
-                       ("campaign", "campaigns")):
-        rows = [r for r in doc[f"by_{key}"] if r[key] is not None][:top]
-        if rows:
-            out.append(f"  {label}: " + ", ".join(_credit(r, key, totals) for r in rows))
-    if doc["marketing_party"] and not totals["touchpoints"]["engaged"]:
-        out.append(f"  no marketing touchpoints (`engaged` events) before any win: "
-                   f"{doc['marketing_party']} is credited nothing")
-    if totals["without_touchpoints"]:
-        out.append(f"  {_deals(totals['without_touchpoints'])} without a touchpoint before "
-                   "the win: credited whole to the lead's owner")
-    if totals["without_amount"]:
-        out.append(f"  {_deals(totals['without_amount'])} without an amount: split as shares "
-                   "of a deal, no money")
-    out += _goals_text(doc)
-    sheet = doc["recalculation"]
-    overall, assumed = sheet["overall"], sheet["assumed"]
-    out.append("  recalculated from actuals (the policy assumes):")
-    out.append(f"    close rate {_maybe(overall['close_rate'], '%')} "
-               f"({_maybe(assumed['close_rate'], '%')}), deal size "
-               f"{_maybe(overall['deal_size'], unit)} ({_maybe(assumed['deal_size'], unit)}), "
-               f"revenue from marketing-generated leads {_maybe(overall['share'], '%')} "
-               f"({_maybe(assumed['share'], '%')}), sales cycle "
-               f"{_maybe(overall['sales_cycle_days'], ' days')}")
-    out.append(f"    {'month':<7}  {'leads':>5}  {'customers':>9}  {'close rate':>10}  "
-               f"{'deal size':>10}  {'deals':>5}  {'closed':>9}  {'from marketing':>14}")
-    for row in sheet["months"]:
-        out.append(f"    {row['month']}  {row['marketing_generated_leads']:>5}  "
-                   f"{row['became_customers']:>9}  {_maybe(row['close_rate'], '%'):>10}  "
-                   f"{_maybe(row['deal_size'], ''):>10}  {row['deals_closed']:>5}  "
-                   f"{row['closed_revenue']:>9,.0f}  "
-                   f"{_maybe(row['share'], '%'):>14}")
-    return out
-
-
-def _deals(count: int) -> str:
-    return f"{count} deal" if count == 1 else f"{count} deals"
-
-
-def _credit(row: dict, key: str, totals: dict) -> str:
-    """A roll-up row: its money and share of it; its share of the deals where no money is
-    known (a funnel export without deal amounts)."""
-    if totals["amount"]:
-        return f"{row[key]} {row['amount']:,.2f} ({100 * row['amount'] / totals['amount']:.1f}%)"
-    return f"{row[key]} {row['deals']:.2f} deals ({100 * row['deals'] / totals['deals']:.1f}%)"
-
-
-def _maybe(value: float | None, suffix: str) -> str:
-    """A figure for the text summary, or `-` where there is no data to compute it from."""
-    if value is None:
-        return "-"
-    return f"{value:,.1f}{suffix}" if suffix in ("%", " days") else f"{value:,.0f}{suffix}"

@@ -27,13 +27,18 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from scipy import stats
 
+from sla_dsl.business_time.zones import (
+    US_PER_DAY,
+    US_PER_HOUR,
+    date_of,
+    day_start_us,
+    wall_readings,
+)
 from sla_dsl.evaluation.replay import NONE, Evaluation, evaluate
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m
 from sla_dsl.planning.fitting import Fit, fit_all
 
-HOUR_US = 3_600_000_000
-DAY_US = 24 * HOUR_US
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 BACK_TO_BACK_HOURS = 1.0
@@ -102,17 +107,10 @@ class Calibration:
 
 
 def local_parts(us: np.ndarray, timezone: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(local day number since 1970-01-01, weekday 0 = Monday, hour) of each instant. The UTC
-    offset is looked up once per distinct UTC hour: zones change offset on the hour."""
-    zone = ZoneInfo(timezone)
-    hours = us // HOUR_US
-    distinct, inverse = np.unique(hours, return_inverse=True)
-    offsets = np.array([
-        int(dt.datetime.fromtimestamp(int(h) * 3600, dt.UTC).astimezone(zone)
-            .utcoffset().total_seconds()) * 1_000_000 for h in distinct], dtype=np.int64)
-    local = us + offsets[inverse.reshape(-1)] if len(us) else us
-    days = local // DAY_US
-    return days, (days + 3) % 7, (local % DAY_US) // HOUR_US
+    """(local day number since 1970-01-01, weekday 0 = Monday, hour) of each instant."""
+    local = wall_readings(us, ZoneInfo(timezone))
+    days = local // US_PER_DAY
+    return days, (days + 3) % 7, (local % US_PER_DAY) // US_PER_HOUR
 
 
 def _month_index(days: np.ndarray) -> np.ndarray:
@@ -123,12 +121,7 @@ def _starts_of_days(us: np.ndarray, days: np.ndarray, timezone: str) -> np.ndarr
     """Whether each instant is the first moment of its local day (midnight, or the first
     minute after a midnight the clocks skipped)."""
     zone = ZoneInfo(timezone)
-    firsts = {}
-    for day in np.unique(days):
-        date = dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
-        midnight = dt.datetime.combine(date, dt.time(), zone)
-        instant = midnight.astimezone(dt.UTC).astimezone(zone)  # resolves a skipped midnight
-        firsts[int(day)] = int(instant.timestamp()) * 1_000_000
+    firsts = {int(day): day_start_us(date_of(int(day)), zone) for day in np.unique(days)}
     return us == np.array([firsts[int(d)] for d in days], dtype=np.int64)
 
 
@@ -179,7 +172,7 @@ def fit_arrivals(at: np.ndarray, timezone: str, source: str) -> Arrivals:
     hour_flat = None if dates_only else _chi_square(by_hour, np.full(24, count / 24))
     daily = _daily_dispersion(days, span, span_weekday, span_month, rate, weights, factors,
                               dates_only, months_used=int(observed.sum()))
-    return Arrivals(source, count, dt.date(1970, 1, 1) + dt.timedelta(days=first),
+    return Arrivals(source, count, date_of(int(first)),
                     len(span), rate, weights, months, dates_only, by_weekday, by_hour,
                     expected_cells.sum(axis=1), expected_cells.sum(axis=0), weekday_flat,
                     hour_flat, daily)
@@ -286,7 +279,7 @@ def response_hours(evaluation: Evaluation) -> np.ndarray:
     rows = _after_handoff(history, evaluation.handoff_at, _ATTEMPTS)
     first = _first_per_lead(history.lead[rows], history.at[rows], len(history.lead_ids))
     touched = first != NONE
-    return (first[touched] - evaluation.handoff_at[touched]) / HOUR_US
+    return (first[touched] - evaluation.handoff_at[touched]) / US_PER_HOUR
 
 
 def work_hours(history: History, timezone: str) -> np.ndarray:
@@ -300,7 +293,7 @@ def work_hours(history: History, timezone: str) -> np.ndarray:
     if len(at) < 2:
         return np.zeros(0)
     days, _, _ = local_parts(at, timezone)
-    gap = np.diff(at) / HOUR_US
+    gap = np.diff(at) / US_PER_HOUR
     same = (actor[1:] == actor[:-1]) & (days[1:] == days[:-1])
     return gap[same & (gap > 0) & (gap <= BACK_TO_BACK_HOURS)]
 
@@ -353,7 +346,7 @@ def cycle_days(evaluation: Evaluation) -> np.ndarray:
     rows = _after_handoff(history, evaluation.handoff_at, np.array([EVENT_CODE["won"]]))
     first = _first_per_lead(history.lead[rows], history.at[rows], len(history.lead_ids))
     won = first != NONE
-    return (first[won] - evaluation.handoff_at[won]) / DAY_US
+    return (first[won] - evaluation.handoff_at[won]) / US_PER_DAY
 
 
 def block_mix(evaluation: Evaluation) -> tuple[dict[str, float], float]:

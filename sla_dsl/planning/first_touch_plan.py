@@ -18,7 +18,7 @@ rather than sampled (`queueing.Backlog`, the birth-death chain's forward equatio
   shorter first-touch deadline goes first;
 - a lead's first touch comes after those ahead of it are done, an Erlang wait in the reps'
   open time (exponential touches, `work.touch` plus `work.response`), met when it falls before
-  the clause's deadline as `business_time.deadlines` counts it (business hours, business days,
+  the clause's deadline as `open_time.deadlines` counts it (business hours, business days,
   elapsed time, on the clause's own calendar);
 - a multilevel agreement's second level gets the SQLs of the first (connect, decay and
   qualify as the scenario says), spread over the first level's open hours.
@@ -33,30 +33,43 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time import (
-    BusinessCalendar,
-    NeverOpen,
-    ZoneOffsets,
+from sla_dsl.business_time.calendar import BusinessCalendar, NeverOpen, calendar_for, to_timedelta
+from sla_dsl.business_time.open_time import (
     add_open_time_many,
-    calendar_for,
     deadlines,
     next_open_many,
     open_time_between_many,
-    to_timedelta,
 )
-from sla_dsl.evaluation.replay import handoff_levels
+from sla_dsl.business_time.zones import (
+    US_PER_DAY,
+    US_PER_HOUR,
+    US_PER_SECOND,
+    day_start_us,
+    wall_readings,
+)
+from sla_dsl.evaluation.routing import handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration as duration_text
 from sla_dsl.planning.queueing import Backlog, reached_within, wait_behind
 from sla_dsl.planning.scenario import Scenario, WorkTime
+from sla_dsl.simulator.arrivals import lead_fields, rate_weights
+from sla_dsl.simulator.errors import NotSimulated
+from sla_dsl.simulator.outcomes import decays_to_run
+from sla_dsl.simulator.routing import (
+    blocks_of,
+    check_mix,
+    classify,
+    named_reps,
+    weights_of,
+)
 
 STEP_SECONDS = 1800  # the forward equations' step: half an hour (a quarter changes no figure)
 MOST_LEADS = 512  # the state space's bound per queue (leads waiting or being touched): past
 # it the backlog is a fluid one
-_US = 1_000_000
 _SAMPLE = 20_000  # leads drawn to share arrivals between blocks by the policy's routing
 _SPILL = 1e-6  # probability at the bound above which the bound is doubled
 
@@ -70,7 +83,7 @@ class Grid:
 
     @property
     def mids(self) -> np.ndarray:
-        return self.starts + STEP_SECONDS * _US // 2
+        return self.starts + STEP_SECONDS * US_PER_SECOND // 2
 
 
 @dataclass
@@ -113,8 +126,6 @@ class Result:
 def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> list[dict]:
     """Per handoff with a `first touch` clause and a receiver, the estimated attainment over
     the scenario's horizon from `start`, and the mean wait in open and in elapsed hours."""
-    from sla_dsl.simulator.routing import NotSimulated, blocks_of
-
     blocks = [b for b in blocks_of(policy)]
     rows: dict[int, dict] = {}
     for block in blocks:
@@ -181,9 +192,6 @@ def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> li
 def _block_shares(policy: m.Policy, scenario: Scenario, blocks: list) -> tuple[dict, bool]:
     """Each block's share of the arriving leads: the scenario's mix, else the policy's routing
     of drawn leads; a policy routing by nothing the scenario draws counts every lead."""
-    from sla_dsl.simulator.arrivals import lead_fields
-    from sla_dsl.simulator.routing import NotSimulated, check_mix, classify
-
     try:
         check_mix(policy, scenario)
     except NotSimulated as error:
@@ -205,29 +213,21 @@ def _block_shares(policy: m.Policy, scenario: Scenario, blocks: list) -> tuple[d
 
 
 def _grid(policy: m.Policy, scenario: Scenario, start: dt.date) -> Grid:
-    from sla_dsl.simulator.clock import origin_us
-
-    origin = origin_us(start, policy.timezone or "UTC")
+    origin = day_start_us(start, ZoneInfo(policy.timezone or "UTC"))
     steps = max(1, math.ceil(scenario.horizon_hours * 3600 / STEP_SECONDS))
-    starts = origin + np.arange(steps, dtype=np.int64) * STEP_SECONDS * _US
-    return Grid(starts, origin + int(scenario.horizon_hours * 3600) * _US)
+    starts = origin + np.arange(steps, dtype=np.int64) * STEP_SECONDS * US_PER_SECOND
+    return Grid(starts, origin + int(scenario.horizon_hours * 3600) * US_PER_SECOND)
 
 
 def _arrival_rates(policy: m.Policy, scenario: Scenario, grid: Grid) -> np.ndarray:
     """Leads an hour at each step's middle: the rate by the profile's weekday and hour on the
     policy's wall clock and the month's multiplier, as the simulator's thinning draws them."""
-    from zoneinfo import ZoneInfo
-
-    from sla_dsl.simulator.arrivals import rate_weights
-
     profile, months = rate_weights(scenario)
     mids = grid.mids
-    offsets = ZoneOffsets(ZoneInfo(policy.timezone or "UTC"), int(mids[0]) - 86_400 * _US,
-                          int(mids[-1]) + 86_400 * _US)
-    wall = offsets.wall(mids)
-    days = np.floor_divide(wall, 86_400 * _US)
+    wall = wall_readings(mids, ZoneInfo(policy.timezone or "UTC"))
+    days = np.floor_divide(wall, US_PER_DAY)
     weekday = (days + 3) % 7
-    hour = np.floor_divide(wall % (86_400 * _US), 3_600 * _US)
+    hour = np.floor_divide(wall % (US_PER_DAY), US_PER_HOUR)
     month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1
     return scenario.arrivals_per_hour * profile[weekday, hour] * months[month]
 
@@ -250,8 +250,6 @@ def _queues(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict
             ) -> tuple[list[Queue], str]:
     """The team's queues: each rep's own when a block deals its leads (equal shares grouped
     as copies), else one queue for the whole team."""
-    from sla_dsl.simulator.routing import weights_of
-
     first = team_blocks[0]
     size = 1 if isinstance(first.dealt, m.FixedOwner) else scenario.teams[first.team]
     dealt = any(b.dealt is not None for b in team_blocks)
@@ -281,9 +279,7 @@ def _queues(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict
 
 
 def _rep_names(team_blocks: list, size: int) -> list[str]:
-    from sla_dsl.simulator.routing import _named_reps
-
-    named = _named_reps(team_blocks, team_blocks[0].team)[:size]
+    named = named_reps(team_blocks, team_blocks[0].team)[:size]
     return named + [f"{team_blocks[0].team} {k}" for k in range(len(named) + 1, size + 1)]
 
 
@@ -296,8 +292,8 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
     """Every queue of one team through the horizon; each block's attainment and waits."""
     calendar = _team_calendar(policy, team_blocks[0])
     starts = grid.starts
-    ends = starts + STEP_SECONDS * _US
-    open_s = open_time_between_many(starts, ends, calendar) / _US
+    ends = starts + STEP_SECONDS * US_PER_SECOND
+    open_s = open_time_between_many(starts, ends, calendar) / US_PER_SECOND
     if not open_s.any():
         raise NeverOpen(f"the calendar of team {team_blocks[0].team} is not open in the "
                         f"scenario's {scenario.horizon_hours / 24:.3g} days")
@@ -371,9 +367,9 @@ def _clock(policy: m.Policy, block, team: BusinessCalendar, grid: Grid, reaction
            ) -> Clock:
     mids = grid.mids
     due = deadlines(mids, block.first_within, calendar_for(policy, block.first_within))
-    react = int(reaction * 3600 * _US)
+    react = int(reaction * US_PER_HOUR)
     until = np.maximum(due - react, mids)
-    hours = open_time_between_many(mids, until, team) / (3600 * _US)
+    hours = open_time_between_many(mids, until, team) / (US_PER_HOUR)
     free = next_open_many(mids, team) + react <= due
     return Clock(due <= grid.end, np.maximum(hours, 0.0), free)
 
@@ -467,9 +463,9 @@ def _elapsed(waits: np.ndarray, grid: Grid, calendar: BusinessCalendar) -> np.nd
     """Open-time waits (hours) from each step's middle as elapsed hours on the calendar."""
     mids = grid.mids
     begins = next_open_many(mids, calendar)
-    touched = add_open_time_many(begins, np.rint(waits * 3600 * _US).astype(np.int64),
+    touched = add_open_time_many(begins, np.rint(waits * US_PER_HOUR).astype(np.int64),
                                  calendar)
-    return (touched - mids) / (3600 * _US)
+    return (touched - mids) / (US_PER_HOUR)
 
 
 def _walk(servers: int, service: float, reaction: float, variability: float, most: int,
@@ -529,8 +525,6 @@ def _follow_up_rates(scenario: Scenario, team_blocks: list, rates: dict, open_s:
                      ) -> np.ndarray:
     """Under `fifo`, follow-ups wait among first touches: their rep time, spread over the
     open hours, counted as arrivals of the same size (the cadence's expected attempts)."""
-    from sla_dsl.simulator.outcomes import decays_to_run
-
     decay = decays_to_run(scenario.outcomes)[0]
     connect = scenario.outcomes.connect
     count = 0.0
@@ -563,8 +557,6 @@ def _second_level_rates(policy: m.Policy, scenario: Scenario, blocks: list, leve
     chance, less the decay at the estimated wait, over the cadence) and qualify, arriving as
     the feeding team's touches end (its open hours, a mean touch later), shared evenly between
     the second level's blocks."""
-    from sla_dsl.simulator.outcomes import decays_to_run
-
     sender = level_blocks[0].handoff.sender.value
     decay = decays_to_run(scenario.outcomes)[0]
     outcomes = scenario.outcomes
@@ -581,8 +573,8 @@ def _second_level_rates(policy: m.Policy, scenario: Scenario, blocks: list, leve
         sqls += float(arrivals.mean()) * shares[block.index] * (1 - missed) * outcomes.qualify
     calendar = _team_calendar(policy, feeding[0])
     starts = grid.starts
-    working = open_time_between_many(starts, starts + STEP_SECONDS * _US, calendar) / (
-        STEP_SECONDS * _US)
+    working = open_time_between_many(starts, starts + STEP_SECONDS * US_PER_SECOND, calendar) / (
+        STEP_SECONDS * US_PER_SECOND)
     # handed on when the connecting touch ends: the first level's open hours, a touch later
     late = scenario.touch.mean_hours * 3600 / STEP_SECONDS
     whole, part = int(late), late - int(late)

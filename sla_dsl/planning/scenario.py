@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sla_dsl.history.columns import FIRST_DAY, LAST_DAY
+from sla_dsl.language.model import FIRST_DAY, LAST_DAY
 
 if TYPE_CHECKING:
     from sla_dsl.language import model as m

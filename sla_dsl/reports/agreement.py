@@ -17,13 +17,14 @@ of Sales reads it aloud without a glossary.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass, field
+from html import escape
 
 from sla_dsl.language import model as m
 from sla_dsl.language import plain_words as say
 from sla_dsl.measures.attribution import marketing_party
 from sla_dsl.planning.funnel import GoalPlan, daily_needs, goal_plans, plan_shares
+from sla_dsl.reports.html_page import page, table
 
 # ---------------------------------------------------------------- the document as blocks
 
@@ -751,7 +752,7 @@ ul { padding-left: 1.4rem; }
 def render_html(document: Agreement) -> str:
     """One page that opens anywhere, prints well and needs nothing else: CSS inline, real
     headings and tables so a screen reader and a copy into a word processor keep the form."""
-    e = html.escape
+    e = escape
     body = [f"<h1>{e(document.title)}</h1>"]
     for block in document.blocks:
         if isinstance(block, Heading):
@@ -761,13 +762,6 @@ def render_html(document: Agreement) -> str:
         elif isinstance(block, Bullets):
             body.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in block.items) + "</ul>")
         else:
-            head = "".join(f'<th scope="col">{e(h)}</th>' for h in block.headers)
-            rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
-                           for row in block.rows)
-            layout = ' class="even"' if block.even else ""
-            body.append(f"<table{layout}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>"
-                        "</table>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{e(document.title)}</title>\n<style>\n{_STYLE}\n</style>\n</head>\n"
-            "<body>\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
+            body.append(table(block.headers, ([e(c) for c in row] for row in block.rows),
+                              css_class="even" if block.even else None))
+    return page(document.title, f"\n{_STYLE}\n", "<main>\n" + "\n".join(body) + "\n</main>\n")

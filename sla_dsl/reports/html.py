@@ -23,13 +23,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
+from sla_dsl.business_time.periods import next_period_start
 from sla_dsl.evaluation.conditions import UNIT_DAYS
 from sla_dsl.history.columns import Reject
 from sla_dsl.language import model as m
 from sla_dsl.measures import coverage
-from sla_dsl.measures.period_measures import period_end
 from sla_dsl.measures.revenue import goal_reached
-from sla_dsl.reports.document import (
+from sla_dsl.reports.html_page import page, table
+from sla_dsl.reports.sentences import (
     as_of_why,
     coverage_parts,
     headline,
@@ -129,18 +130,14 @@ def render(doc: dict, *, rejects: Sequence[Reject] = (),
     body = "\n".join(f'<section id="{key}" aria-labelledby="{key}-h">\n'
                      f'<h2 id="{key}-h">{escape(name)}</h2>\n{content}\n</section>'
                      for key, name, content in sections)
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+    return page(title, STYLE, (
         f'<header>\n<h1>{escape(doc.get("policy") or "Policy")}</h1>\n'
         f'<p class="muted">Evaluation as of {escape(_when(doc.get("as_of")))} '
         f'({escape(doc.get("timezone") or "UTC")}); made by <code>sla evaluate</code>.</p>\n'
         f'{_coverage(doc.get("coverage"))}{_history_notes(doc["rows"])}'
         f'</header>\n<nav aria-label="Sections">\n<ul>{nav}</ul>\n</nav>\n<main>\n{body}\n'
-        "</main>\n</body>\n</html>\n"
-    )
+        "</main>\n"
+    ))
 
 
 # ============================================================================ small pieces
@@ -162,21 +159,13 @@ def _percent(value: float | None) -> str:
 
 def _table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[str]],
            numeric: Iterable[int] = ()) -> str:
-    """A table with a caption and column headers; cells are HTML already escaped by callers,
-    so a cell may hold a small bar beside its number."""
-    right = set(numeric)
-    head = "".join(f'<th scope="col"{" class=num" if i in right else ""}>{escape(h)}</th>'
-                   for i, h in enumerate(headers))
-    body = []
-    for row in rows:
-        cells = [f'<th scope="row">{row[0]}</th>']
-        cells += [f'<td{" class=num" if i in right else ""}>{cell}</td>'
-                  for i, cell in enumerate(row[1:], start=1)]
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    if not body:
+    """The report's table: a caption, each row headed by its first cell, a line per row; no
+    table at all when there is no row (the section says so in words instead)."""
+    rows = list(rows)
+    if not rows:
         return ""
-    return (f"<table>\n<caption>{escape(caption)}</caption>\n<thead><tr>{head}</tr></thead>\n"
-            f"<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>")
+    return table(headers, rows, caption=caption, numeric=numeric, row_headers=True,
+                 separator="\n")
 
 
 def _figure(svg: str, caption: str, data: str) -> str:
@@ -375,11 +364,11 @@ def _speed_gaps(period: str, dates: list[dt.date]) -> list[tuple[dt.date, dt.dat
         return []
     gaps = []
     for before, after in itertools.pairwise(dates):
-        missing = period_end(before, period)
+        missing = next_period_start(before, period)
         if missing < after:
             final = missing
-            while period_end(final, period) < after:
-                final = period_end(final, period)
+            while next_period_start(final, period) < after:
+                final = next_period_start(final, period)
             gaps.append((missing, final))
     return gaps
 
@@ -683,14 +672,14 @@ def _triggers(doc: dict) -> str:
 def _consequences(doc: dict) -> str:
     tally = Counter((c["handoff"], c["clause"], c["action"], c["to"], c["status"])
                     for c in doc["consequences"])
-    table = _table("Actions on breaches", ("handoff", "clause", "action", "to", "status",
-                                           "leads"),
-                   ([escape(h), escape(c), escape(a), escape(t or "-"), escape(s), str(n)]
-                    for (h, c, a, t, s), n in sorted(tally.items(),
-                                                     key=lambda i: (i[0][0], i[0][1],
-                                                                    i[0][2], i[0][4]))),
-                   numeric=(5,))
-    return table or _none("No action of an `on breach` block fired or is scheduled.")
+    actions = _table("Actions on breaches", ("handoff", "clause", "action", "to", "status",
+                                             "leads"),
+                     ([escape(h), escape(c), escape(a), escape(t or "-"), escape(s), str(n)]
+                      for (h, c, a, t, s), n in sorted(tally.items(),
+                                                       key=lambda i: (i[0][0], i[0][1],
+                                                                      i[0][2], i[0][4]))),
+                     numeric=(5,))
+    return actions or _none("No action of an `on breach` block fired or is scheduled.")
 
 
 def _latest_breaches(doc: dict, audits: Mapping[str, str]) -> str:

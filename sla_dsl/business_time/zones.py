@@ -1,0 +1,283 @@
+"""Local time: every conversion between instants and what a clock on the wall reads.
+
+Instants are int64 microseconds since the Unix epoch, UTC (`to_us`), in a column or one at a
+time; local dates as "day numbers" are days since 1970-01-01. Every question of the form "what
+did the clock in this zone read then?" or "when did it read this?" is answered here, once, so a
+report, a reader, the evaluator and the simulator cannot disagree about a DST night. The array
+answers come from `ZoneOffsets` (the instants where a zone's offset changes), so a million
+instants cost a few array operations; they agree with `zoneinfo` to the microsecond.
+
+numpy is imported inside the functions that use it so the checker, which only needs the scalar
+answers and the unit constants, does not pay for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    import numpy as np
+
+US_PER_SECOND = 1_000_000
+US_PER_MINUTE = 60 * US_PER_SECOND
+US_PER_HOUR = 60 * US_PER_MINUTE
+US_PER_DAY = 24 * US_PER_HOUR
+UTC = dt.UTC
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = dt.timedelta(microseconds=1)
+_EPOCH_ORDINAL = EPOCH.date().toordinal()
+_WALL_EPOCH = EPOCH.replace(tzinfo=None)  # what wall readings count from
+SAMPLE_US = 6 * US_PER_HOUR
+"""How often offsets are sampled to find DST changes. Two changes closer than this that cancel
+out would be missed; since 1900 tzdata has none closer than 95 hours (Africa/Freetown, 1939)."""
+BEFORE_ALL = -(2**62)
+"""An instant before every instant a history or a table holds (a sentinel for searches)."""
+AFTER_ALL = 2**62
+"""An instant after every instant a history or a table holds."""
+APART_DAYS = 8 * 366
+"""Instants further apart than this get tables of their own (`far_apart`): twice the longest a
+business-time clock waits for an opening, so a clock never needs the table of another group."""
+
+
+def to_us(instant: dt.datetime) -> int:
+    """An aware instant as whole µs since the epoch, exact before 1970 too (floor division,
+    where `int(timestamp())` would round a fractional second towards 1970)."""
+    return (instant - EPOCH) // MICROSECOND
+
+
+def local_time(us: int, zone: dt.tzinfo) -> dt.datetime:
+    """An instant held as µs since the epoch, as an aware datetime in `zone` (for people and
+    for the scalar arithmetic)."""
+    return (EPOCH + dt.timedelta(microseconds=int(us))).astimezone(zone)
+
+
+def local_text(us: int, zone: dt.tzinfo) -> str:
+    """An instant as a person compares it: local, to the minute unless seconds matter."""
+    local = local_time(us, zone)
+    spec = "seconds" if local.second or local.microsecond else "minutes"
+    return local.isoformat(sep=" ", timespec=spec)
+
+
+def day_number(day: dt.date) -> int:
+    """A date as days since 1970-01-01 (negative before)."""
+    return day.toordinal() - _EPOCH_ORDINAL
+
+
+def date_of(number: int) -> dt.date:
+    """The date `number` days after 1970-01-01."""
+    return dt.date.fromordinal(number + _EPOCH_ORDINAL)
+
+
+def local_day(us: int, zone: dt.tzinfo) -> int:
+    """The local date of an instant in `zone`, as a day number."""
+    return day_number(local_time(us, zone).date())
+
+
+def resolve_local(wall: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """The first instant (in UTC) at which the clock in `zone` reads the naive wall time
+    `wall` or later: business_time's wall-time rule, so a time skipped by a forward jump is
+    the jump and a repeated one its first occurrence."""
+    wall = wall.replace(fold=0)
+    first = wall.replace(tzinfo=zone).astimezone(UTC)  # fold=0: earlier instant
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first
+    # `wall` was skipped by a forward jump. fold=1 maps it to an instant before the jump
+    # and fold=0 to one after it; the jump itself is the first instant reading >= wall.
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    high = first
+    steps = (high - low) // MICROSECOND
+    lo, hi = 0, steps
+    while lo < hi:
+        mid = (lo + hi) // 2
+        probe = low + mid * MICROSECOND
+        if probe.astimezone(zone).replace(tzinfo=None) >= wall:
+            hi = mid
+        else:
+            lo = mid + 1
+    return low + lo * MICROSECOND
+
+
+def resolve_wall(wall: int, zone: ZoneInfo) -> int:
+    """`resolve_local` for a wall reading held as µs since the local 1970-01-01 00:00."""
+    return to_us(resolve_local(_WALL_EPOCH + dt.timedelta(microseconds=wall), zone))
+
+
+def day_start_us(day: dt.date, zone: ZoneInfo) -> int:
+    """The first instant of a local date: its midnight, or the instant of the jump when a
+    clock change skips midnight."""
+    return to_us(resolve_local(dt.datetime.combine(day, dt.time()), zone))
+
+
+def rank(bounds: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`np.searchsorted(bounds, values, side="right")`; for the handful of DST changes in a
+    table's span, one comparison pass per change beats a binary search per value."""
+    import numpy as np
+
+    if bounds.size > 8:
+        return np.searchsorted(bounds, values, side="right")
+    ranks = np.zeros(values.shape, dtype=np.intp)
+    for bound in bounds:
+        ranks += values >= bound
+    return ranks
+
+
+_APART_US = APART_DAYS * US_PER_DAY
+
+
+def far_apart(lo: np.ndarray, hi: np.ndarray) -> list[np.ndarray] | None:
+    """Items, each reaching from `lo` to `hi` (µs), in groups more than `APART_DAYS` apart, as
+    index arrays; None when they make one group. Tables (offsets, open time) are built over a
+    span, so a history with one row dated two centuries from the rest costs two small tables
+    this way instead of one spanning the centuries between. Every answer is per item, so the
+    grouping changes only the cost, never a result."""
+    import numpy as np
+
+    if lo.size < 2 or int(hi.max()) - int(lo.min()) <= _APART_US:
+        return None  # one group, known without sorting a million instants
+    order = np.argsort(lo, kind="stable")
+    reach = np.maximum.accumulate(hi[order])
+    breaks = np.flatnonzero(lo[order][1:] - reach[:-1] > _APART_US) + 1
+    return np.split(order, breaks) if breaks.size else None
+
+
+def wall_readings(instants: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """Local wall readings of instants (µs since the local 1970-01-01 00:00), with offset tables
+    built only around the instants (see `far_apart`)."""
+    import numpy as np
+
+    if not instants.size:
+        return instants.copy()
+    groups = far_apart(instants, instants) or [np.arange(instants.size)]
+    out = np.empty_like(instants)
+    for index in groups:
+        part = instants[index]
+        offsets = ZoneOffsets(zone, int(part.min()) - US_PER_DAY, int(part.max()) + US_PER_DAY)
+        out[index] = offsets.wall(part)
+    return out
+
+
+class ZoneOffsets:
+    """One timezone's UTC offset over a span of instants, as the instants where it changes.
+
+    With them, local wall readings and business_time's wall-time rule become two `searchsorted`
+    calls. Between [lo, hi] they are exact (sampled every `SAMPLE_US`, each change then found to
+    the microsecond); outside, the nearest known offset is assumed, so callers build them wide
+    enough.
+    """
+
+    def __init__(self, zone: ZoneInfo, lo: int, hi: int) -> None:
+        import numpy as np
+
+        def offset(value: int) -> int:
+            return local_time(value, zone).utcoffset() // MICROSECOND
+
+        self.zone, self.lo, self.hi = zone, lo, hi
+        changes: list[int] = [BEFORE_ALL]
+        offsets: list[int] = [offset(lo)]
+        cursor = lo
+        while cursor < hi:
+            step = min(cursor + SAMPLE_US, hi)
+            after = offset(step)
+            while offsets[-1] != after:  # the first instant in (cursor, step] with a new offset
+                low, high = cursor, step
+                while high - low > 1:
+                    middle = (low + high) // 2
+                    if offset(middle) == offsets[-1]:
+                        low = middle
+                    else:
+                        high = middle
+                changes.append(high)
+                offsets.append(offset(high))
+                cursor = high
+            cursor = step
+        self.changes = np.array(changes, dtype=np.int64)
+        self.offsets = np.array(offsets, dtype=np.int64)
+        # Segment k reads [changes[k] + offsets[k], changes[k + 1] + offsets[k]) on the wall; the
+        # first instant reading W or later lies in the first segment whose reading passes W.
+        # The running maximum makes "first segment" a `searchsorted` even if a backward jump
+        # were longer than the segment before it.
+        wall_ends = np.append(self.changes[1:] + self.offsets[:-1], AFTER_ALL)
+        self.wall_ends = np.maximum.accumulate(wall_ends)
+
+    def covers(self, lo: int, hi: int) -> bool:
+        return self.lo <= lo and hi <= self.hi
+
+    def wall(self, instants: np.ndarray) -> np.ndarray:
+        """Local wall readings, as microseconds since the local 1970-01-01 00:00."""
+        if self.offsets.size == 1:
+            return instants + self.offsets[0]
+        return instants + self.offsets[rank(self.changes[1:], instants)]
+
+    def local_days(self, instants: np.ndarray) -> np.ndarray:
+        """Local date of each instant, as a day number (what `.astimezone(zone).date()` says)."""
+        import numpy as np
+
+        return np.floor_divide(self.wall(instants), US_PER_DAY)
+
+    def resolve(self, walls: np.ndarray) -> np.ndarray:
+        """`resolve_local` for arrays: the first instant reading each wall time or
+        later, so a skipped time is the jump and a repeated one its first occurrence."""
+        import numpy as np
+
+        segment = rank(self.wall_ends[:-1], walls)  # the last is `AFTER_ALL`, passed by none
+        return np.maximum(self.changes[segment], walls - self.offsets[segment])
+
+
+
+def resolve_walls(walls: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """`resolve_local` for a column of wall readings (µs since the local 1970-01-01 00:00).
+    Offsets are sampled only around the days that occur, so a typo'd year costs two small
+    tables, not a century of them."""
+    import numpy as np
+
+    if not len(walls):
+        return walls
+    days = np.floor_divide(walls, US_PER_DAY)
+    lo, hi = int(days.min()), int(days.max())
+    if hi - lo <= 3660:
+        spans = [(lo, hi)]
+    else:
+        unique = np.unique(days)
+        breaks = np.flatnonzero(np.diff(unique) > 31)
+        starts = np.r_[unique[0], unique[breaks + 1]]
+        ends = np.r_[unique[breaks], unique[-1]]
+        spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
+    out = np.empty_like(walls)
+    for first, last in spans:
+        offsets = ZoneOffsets(zone, (first - 2) * US_PER_DAY, (last + 3) * US_PER_DAY)
+        mask = (days >= first) & (days <= last) if len(spans) > 1 else slice(None)
+        out[mask] = offsets.resolve(walls[mask])
+    return out
+
+
+def local_dates(instants: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """Local calendar dates of instants, as datetime64[D]."""
+    import numpy as np
+
+    return np.floor_divide(wall_readings(instants, zone), US_PER_DAY).astype("datetime64[D]")
+
+
+def iso_texts(instants: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """What `local_time(us, zone).isoformat()` says, for a column of instants at once (an
+    object array of str): each offset is written once, so a million timestamps cost a few
+    array operations."""
+    import numpy as np
+
+    wall = wall_readings(instants, zone)
+    text = np.datetime_as_string(wall.astype("datetime64[us]"), unit="s").astype(object)
+    fraction = wall % US_PER_SECOND
+    finer = np.flatnonzero(fraction)  # isoformat shows microseconds only where there are some
+    text[finer] = text[finer] + np.array([f".{f:06d}" for f in fraction[finer]], dtype=object)
+    shift = (wall - instants) // US_PER_SECOND  # zoneinfo's offsets are whole seconds
+    suffix = np.empty(len(shift), dtype=object)
+    for seconds in np.unique(shift):
+        sign = "+" if seconds >= 0 else "-"
+        minutes, second = divmod(abs(int(seconds)), 60)
+        hours, minute = divmod(minutes, 60)
+        # as isoformat writes an offset: seconds only where the offset has some (local mean
+        # time before a zone's first standard offset)
+        text_of = f"{sign}{hours:02d}:{minute:02d}" + (f":{second:02d}" if second else "")
+        suffix[shift == seconds] = text_of
+    return text + suffix

@@ -1,0 +1,82 @@
+"""What an evaluation reads besides the policy: the history, read the way the policy needs it,
+and the as-of time it is judged at.
+
+`sla evaluate`, `sla calibrate`, `sla diff` and the Python API (`sla_dsl.load_history`) all read
+through here, so a notebook sees the very rows, rejects and times the command line does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sla_dsl.business_time.zones import resolve_local, to_us
+from sla_dsl.evaluation.replay import fields_needed
+from sla_dsl.history import read
+from sla_dsl.history.columns import SUPPORTED_TIMES, History, in_supported_range
+from sla_dsl.history.mapping import Mapping, MappingError, load_mapping
+from sla_dsl.history.presets import load_preset
+from sla_dsl.language.model import Policy
+
+Paths = str | Path | Sequence[str | Path]
+
+
+def load_history(paths: Paths = (), mapping: str | Path | Mapping | None = None,
+                 policy: Policy | None = None, *,
+                 fields: Collection[str] | None = None,
+                 preset: str | None = None,
+                 export_timezone: str | None = None) -> History:
+    """Event logs (or, with a `mapping`, CRM exports) as one History, exactly as `sla evaluate`
+    reads them: times without an offset in the policy's timezone (UTC without a policy), and
+    only the field columns the policy's conditions read (all of them without a policy), since
+    turning text columns into Python strings is most of a big read. `fields` names the columns
+    to keep instead (calibration also reads `stage`).
+
+    `preset` ("salesforce", "hubspot") reads a CRM's export as it comes, by the mapping shipped
+    for it (`sla evaluate --preset`), instead of a `mapping`; `export_timezone` is the zone of
+    the export's times written without an offset (`--timezone`: a HubSpot portal's), where it
+    differs from the policy's. The result's `notes` say what such an export cannot show.
+
+    `paths` is one file or several; with a mapping, none reads the files the mapping names.
+    The result's `counts` (read, accepted, rejected), `left_out` (rows a mapping's filters
+    dropped) and `rejects` say what was left out.
+    Raises `HistoryError` (`MappingError` for a mapping's own mistakes, or a mapping and a
+    preset both given) when a file cannot be read at all; a bad row never raises."""
+    files = [paths] if isinstance(paths, str | Path) else list(paths)
+    if preset is not None:
+        if mapping is not None:
+            raise MappingError(f"a mapping and the preset {preset!r} both say how to read the "
+                               "export\n  help: give one: a preset adapted to your CRM is a "
+                               "mapping")
+        mapping = load_preset(preset)
+    elif isinstance(mapping, str | Path):
+        mapping = load_mapping(mapping)
+    if fields is None and policy is not None:
+        fields = fields_needed(policy)
+    timezone = (policy.timezone if policy is not None else None) or "UTC"
+    return read.load_history(files, timezone=timezone, mapping=mapping, fields=fields,
+                             export_timezone=export_timezone)
+
+
+def as_of_instant(moment: str | dt.datetime | int | None, timezone: str) -> int | None:
+    """An as-of time as µs since the epoch: ISO 8601 text or a datetime, read in `timezone`
+    when it has no offset, or µs already. Raises ValueError saying what is wrong with it: not
+    a time, or outside the times a history may hold (so no table is built out to it)."""
+    if moment is None:
+        return None
+    if isinstance(moment, int):
+        instant = moment
+    else:
+        try:
+            if isinstance(moment, str):
+                moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+            if moment.tzinfo is None:  # a wall time, read by the history's rule
+                moment = resolve_local(moment, ZoneInfo(timezone))
+            instant = to_us(moment)
+        except (ValueError, OverflowError):
+            raise ValueError("is not a date and time") from None
+    if not in_supported_range(instant):
+        raise ValueError(f"is outside the supported times, {SUPPORTED_TIMES}")
+    return instant

@@ -1,0 +1,60 @@
+"""Every lead history and rejects CSV file the tool writes, in one place.
+
+A synthetic history, a simulated replication (`sla simulate --emit-history`) and the rows
+`sla evaluate --rejects` turns away are all written as CSV that a person opens in a
+spreadsheet and the reader reads back; each writer goes through `csv_cells`, so every one
+quotes where CSV needs it and neutralises cells a spreadsheet would run as formulas, in the
+way the reader undoes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sla_dsl.history.columns import EVENTS, NO_ACTOR, History
+from sla_dsl.history.csv_cells import write_csv_rows
+
+
+def write_csv(columns: dict[str, np.ndarray], path: Path) -> None:
+    """A history given as columns (`lead_id`, `at` in µs, `event`, `actor`, then its fields,
+    in that order) as CSV: what the synthetic generators make, and what `write_history` writes.
+    Timestamps as ISO 8601 in UTC (`Z`); the reader turns them into the policy's time.
+    Written by `csv_cells`, as every CSV the tool writes: quoted where CSV needs it, and cells a
+    spreadsheet would run as formulas neutralised in a way the reader undoes."""
+    at = np.datetime_as_string(columns["at"].astype(np.int64).astype("datetime64[us]"),
+                               unit="s") + "Z"
+    names = ["lead_id", "at", "event", "actor"] + [
+        n for n in columns if n not in ("lead_id", "at", "event", "actor")]
+    table = {name: (at if name == "at" else columns[name].astype(str)) for name in names}
+    write_csv_rows(path, names, zip(*(table[n] for n in names), strict=True))
+
+
+def write_history(history: History, path: Path) -> None:
+    """The history as CSV in the evaluator's canonical columns (UTC times with `Z`): how a
+    simulated replication is emitted (`sla simulate --emit-history`), read back the same."""
+    names = np.array(EVENTS, dtype=object)
+    actor = np.where(history.actor == NO_ACTOR, "",
+                     history.actors[np.maximum(history.actor, 0)] if len(history.actors)
+                     else "").astype(object)
+    columns = {"lead_id": history.lead_ids[history.lead], "at": history.at,
+               "event": names[history.event], "actor": actor}
+    for name, values in history.fields.items():
+        columns[name] = np.where(values == None, "", values).astype(object)  # noqa: E711
+    write_csv(columns, path)
+
+
+def write_rejects(history: History, path: Path | str) -> None:
+    """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
+    (the union over all rejects, in the order first seen). Cells a spreadsheet would run as a
+    formula are neutralised (`csv_cells`): the raw values are whatever the CRM held."""
+    raw_columns: dict[str, None] = {}
+    for reject in history.rejects:
+        for name in reject.raw:
+            raw_columns.setdefault(name, None)
+    fixed = ["source", "row", "column", "reason"]
+    names = list(raw_columns)
+    header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
+    write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
+                                  + [r.raw.get(n, "") for n in names] for r in history.rejects))

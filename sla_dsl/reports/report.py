@@ -1,0 +1,143 @@
+"""An evaluation as one object a notebook holds: its document, text, page and verdicts.
+
+`evaluate` replays a history against a policy and returns a `Report`; `sla evaluate` prints
+the same object's `json()`, `text()` and `html()`, so the command line and the library cannot
+say different things. The document is built on first use: the evaluation is the slow part to
+wait for, and the text needs no per-lead records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from sla_dsl.evaluation import replay
+from sla_dsl.evaluation.clock_audit import audit_lead, audit_texts
+from sla_dsl.evaluation.clock_audit import render_text as audit_text
+from sla_dsl.evaluation.inputs import as_of_instant
+from sla_dsl.history.columns import History
+from sla_dsl.language.model import Policy
+from sla_dsl.reports import html, text
+from sla_dsl.reports.document import clause_summaries, document
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One clause of one handoff block, over the leads it judged: a row of the report's
+    clause table (`pandas.DataFrame(report.verdicts)` makes the table)."""
+
+    handoff: str
+    clause: str
+    wording: str
+    party: str | None
+    leads: int
+    met: int
+    breached: int
+    pending: int
+    attainment: float | None  # % of decided (met or breached) leads met; None: none decided
+
+
+class Report:
+    """What `sla evaluate` reports. `document` is the dict `--format json` prints (with every
+    lead's record unless `include_leads` is False); `text()` and `html()` are the summary and
+    the page; `verdicts`, `attainment()` and `verdict()` answer "how did this clause do?",
+    and `explain(lead_id)` "why is this lead breached?"."""
+
+    def __init__(self, evaluation: replay.Evaluation, *, include_leads: bool = True) -> None:
+        self.evaluation = evaluation
+        self.include_leads = include_leads
+
+    @property
+    def policy(self) -> Policy:
+        return self.evaluation.policy
+
+    @property
+    def history(self) -> History:
+        return self.evaluation.history
+
+    @cached_property
+    def document(self) -> dict:
+        return document(self.evaluation, include_leads=self.include_leads)
+
+    def json(self) -> str:
+        """The document as `sla evaluate --format json` prints it."""
+        return json.dumps(self.document, indent=2) + "\n"
+
+    def text(self) -> str:
+        """The summary `sla evaluate` prints: what is owed, then clauses worst first."""
+        return text.render_text(self.document)
+
+    def html(self) -> str:
+        """The one self-contained page of `sla evaluate --html`, with the clock audit of each
+        lead among its latest breaches."""
+        doc = self.document
+        breached = [row["lead_id"] for row in doc["summary"]["latest_breaches"]]
+        return html.render(doc, rejects=self.history.rejects,
+                           speed_goals=html.first_touch_goals(self.policy),
+                           audits=audit_texts(self.policy, self.history, breached,
+                                              self.evaluation.as_of))
+
+    def explain(self, lead_id: str) -> str:
+        """One lead's clock audit as `sla evaluate --explain LEAD_ID` prints it: each clause's
+        due time and its open, closed and paused time, for a disputed breach. Raises
+        `UnknownLead` (a LookupError) for an id the history does not hold."""
+        return audit_text(audit_lead(self.policy, self.history, lead_id, self.evaluation.as_of))
+
+    @cached_property
+    def verdicts(self) -> list[Verdict]:
+        """Every clause of every handoff block, in the policy's order."""
+        return [Verdict(**row) for row in clause_summaries(self.evaluation)]
+
+    @property
+    def breached(self) -> bool:
+        """Whether any clause of any lead is breached (`--fail-on-breach` exits 1 on it)."""
+        return any((r.status == replay.BREACHED).any() for r in self.evaluation.clauses)
+
+    def verdict(self, handoff: str, clause: str) -> Verdict:
+        """One block's clause: `report.verdict("hot", "first touch")`."""
+        found = [v for v in self.verdicts if v.handoff == handoff and v.clause == clause]
+        if not found:
+            raise KeyError(f"no clause {clause!r} in handoff {handoff!r}; the report has "
+                           + ", ".join(f"{v.handoff}: {v.clause}" for v in self.verdicts))
+        return found[0]
+
+    def attainment(self, clause: str, handoff: str | None = None) -> float | None:
+        """The % of decided leads that met `clause` ("first touch", "touches", "disposition"
+        or "threshold"), over every handoff block that has it, or in one block; None when no
+        lead is decided yet. Rounded to 0.1 as in the report."""
+        rows = [v for v in self.verdicts if v.clause == clause
+                and (handoff is None or v.handoff == handoff)]
+        if not rows:
+            where = f" in handoff {handoff!r}" if handoff is not None else ""
+            raise KeyError(f"no clause {clause!r}{where}; the report has "
+                           + ", ".join(sorted({f"{v.handoff}: {v.clause}"
+                                               for v in self.verdicts})))
+        met, breached = sum(v.met for v in rows), sum(v.breached for v in rows)
+        return round(100.0 * met / (met + breached), 1) if met + breached else None
+
+    def __repr__(self) -> str:
+        as_of = np.datetime_as_string(np.datetime64(self.evaluation.as_of, "us"), unit="s")
+        return (f"<Report {self.policy.title or 'policy'!r} as of {as_of}Z: "
+                f"{len(self.verdicts)} clauses, {self.evaluation.lead_count} leads>")
+
+
+def evaluate(policy: Policy, history: History, as_of: str | dt.datetime | int | None = None,
+             *, include_leads: bool = True,
+             on_block: Callable[[str], None] | None = None) -> Report:
+    """Replay `history` against `policy` as of a time (ISO 8601 text or a datetime, read in
+    the policy's timezone when it has no offset; default: the history's latest event), as
+    `sla evaluate` does. `include_leads=False` leaves each lead's record out of the document
+    (the text and the page do not need them, and on a big history they are most of its
+    size); `on_block` is told each handoff block as its clauses are done (a progress bar).
+    Raises ValueError for an as-of time that is not one."""
+    try:
+        instant = as_of_instant(as_of, policy.timezone or "UTC")
+    except ValueError as error:
+        raise ValueError(f"as_of {as_of!r} {error}") from None
+    return Report(replay.evaluate(policy, history, instant, on_block=on_block),
+                  include_leads=include_leads)

@@ -1,0 +1,82 @@
+"""The sentences a manager reads first, worded once from the report document: the text
+summary (`sla_dsl.reports.text`) and the HTML page (`sla_dsl.reports.html`) both say them, so a
+sentence in one cannot disagree with the other, or with the table under it.
+"""
+
+from __future__ import annotations
+
+
+def headline(owed: dict) -> list[str]:
+    """The counts of `owed` as the sentences a manager reads first (text and page alike)."""
+    out = [f"{owed['breached']:,} {_plural(owed['breached'], 'breach', 'breaches')}, "
+           f"{owed['pending']:,} pending and {owed['met']:,} met, over "
+           f"{owed['clauses']} {_plural(owed['clauses'], 'clause', 'clauses')} of "
+           f"{owed['leads']:,} {_plural(owed['leads'], 'lead', 'leads')}."
+           if owed["clauses"] else
+           "No clause was judged: no handoff block set a clock for these leads."]
+    out += miss_sentences(owed)
+    out.append(trigger_sentence(owed))
+    if owed["owners_at_strike_limit"]:
+        count = owed["owners_at_strike_limit"]
+        out.append(f"{count} {_plural(count, 'owner', 'owners')} reached the strike limit.")
+    return out
+
+
+def miss_sentences(owed: dict) -> list[str]:
+    """Missed commitment and revenue-goal periods, and what the misses owe."""
+    out = _miss_sentence(owed["commitments"], "commitment")
+    if owed["revenue_goals"] is not None:
+        out += _miss_sentence(owed["revenue_goals"], "revenue goal")
+    return out
+
+
+def trigger_sentence(owed: dict) -> str:
+    fired, total = owed["fired"], owed["triggers"]
+    if not total:
+        return "The policy sets no cancel, review or strike-limit trigger."
+    if fired:
+        return (f"{len(fired)} of {total} {_plural(total, 'trigger', 'triggers')} fired: "
+                + "; ".join(fired) + ".")
+    return f"None of the {total} {_plural(total, 'trigger', 'triggers')} fired."
+
+
+def _miss_sentence(misses: dict, what: str) -> list[str]:
+    if not misses["periods"]:
+        return []
+    grace = (f" ({misses['in_grace']} more missed in grace)" if misses["in_grace"] else "")
+    if not misses["missed"]:
+        return [f"No {what} period counts as missed{grace}, so nothing is owed for one."]
+    missed = f"{misses['missed']} {what} {_plural(misses['missed'], 'period', 'periods')} " \
+             f"missed{grace}"
+    owed_text = ("; owed for each: " + ", ".join(c["credit"] for c in misses["credits"])
+                 if misses["credits"] else "; the policy sets no credit for a miss")
+    escalated = ("; each escalated to " + ", ".join(e["to"] for e in misses["escalations"])
+                 if misses["escalations"] else "")
+    return [f"{missed}{owed_text}{escalated}."]
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
+def as_of_why(covered: dict) -> str | None:
+    """Why the report's as-of time is the one it is; None when the history has no event, so
+    that no one reads 'as of 1970' as a time somebody chose."""
+    if covered["as_of"] == "given":
+        return "as given: later events are ignored"
+    latest = covered["latest_event"]
+    return f"the latest event in the history, a {latest}" if latest else None
+
+
+def coverage_parts(covered: dict) -> list[str]:
+    """The agreement's period and the days the history's leads cover (the text joins them on
+    one line, the page writes them as sentences)."""
+    effective = covered["effective"]
+    parts = []
+    if effective:
+        parts.append(f"agreement in force {effective['start']}"
+                     + (f" to {effective['until']}" if effective["until"] else " onwards"))
+    if covered["leads_from"]:
+        parts.append(f"data ends {covered['leads_until']} (leads came in from "
+                     f"{covered['leads_from']})")
+    return parts

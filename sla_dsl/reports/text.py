@@ -1,0 +1,157 @@
+"""The evaluation as the summary a sales and a marketing manager read in a terminal: a view of
+the report document (`sla_dsl.reports.document`), worst offenders first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sla_dsl.measures import coverage
+from sla_dsl.reports.assignments_text import assignments_text
+from sla_dsl.reports.revenue_text import attribution_text
+from sla_dsl.reports.sentences import as_of_why, coverage_parts, headline
+
+
+def render_text(doc: dict, *, worst: int = 10) -> str:
+    """The summary a sales and a marketing manager act on: worst offenders first."""
+    rows = doc["rows"]
+    summary = doc["summary"]
+    out = [
+        f"{doc['policy'] or 'Policy'}: {_as_of(doc)}",
+        *_period_lines(doc["coverage"]),
+        f"history: {rows['read']} rows read, {rows['accepted']} accepted, "
+        f"{rows['rejected']} rejected{_left_out(rows)}",
+        *(f"note: {note}" for note in rows.get("notes", [])),
+        f"leads: {summary['leads']}{_out_of_period(doc['coverage'])}, "
+        f"handed off: {summary['handed_off']}",
+        *(f"warning: {w}" for w in doc["coverage"]["warnings"]),
+    ]
+    out += ["", "in short:"] + [f"  {sentence}" for sentence in headline(summary["owed"])]
+    if summary["clauses"]:  # "in short" already says when no clause was judged
+        out += ["", "clauses, worst first (met / breached / pending, attainment of decided "
+                    "leads):"]
+    width = max((len(f"{c['handoff']}: {c['wording']}") for c in summary["clauses"]),
+                default=0)
+    for clause in sorted(summary["clauses"], key=lambda c: (c["attainment"] is None,
+                                                            c["attainment"] or 0)):
+        label = f"{clause['handoff']}: {clause['wording']}".ljust(width)
+        rate = "-" if clause["attainment"] is None else f"{clause['attainment']:.1f}%"
+        out.append(f"  {label}  {clause['met']:>7} {clause['breached']:>7} "
+                   f"{clause['pending']:>7}  {rate:>6} {text_bar(clause['attainment'])}  "
+                   f"({clause['party']})")
+    out += _trend_text(summary["by_month"])
+    teams = [t for t in summary["teams"] if t["attainment"] is not None]
+    if teams:
+        out += ["", "teams:"]
+        out += [f"  {t['team'] or '(unassigned)':<24} {t['breached']:>6} breached, "
+                f"{t['met']:>6} met  ({t['attainment']:.1f}%)" for t in teams]
+    offenders = [o for o in summary["owners"] if o["breached"]][:worst]
+    if offenders:
+        out += ["", f"owners with the most breaches (worst {len(offenders)}):"]
+        for owner in offenders:
+            out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
+                       f"{owner['met']:>6} met  ({owner['attainment']:.1f}%)")
+    out += assignments_text(doc["assignments"])
+    out += _commitments_text(doc) + _consequences_text(doc) + _triggers_text(doc)
+    out += attribution_text(doc.get("attribution"))
+    latest = summary["latest_breaches"][:worst]
+    if latest:
+        out += ["", f"latest breaches ({len(latest)} of {summary['breached']}):"]
+        for row in latest:
+            done = f"done {row['at']}" if row["at"] else "not done"
+            out.append(f"  {row['lead_id']:<20} {row['handoff']}: {row['clause']}, "
+                       f"due {row['due']}, {done}, owner {row['owner'] or '-'}")
+    return "\n".join(out) + "\n"
+
+
+def _as_of(doc: dict) -> str:
+    why = as_of_why(doc["coverage"])
+    return f"as of {doc['as_of']} ({why})" if why else \
+        "the history has no event, so nothing is judged yet"
+
+
+def _period_lines(covered: dict) -> list[str]:
+    parts = coverage_parts(covered)
+    return ["; ".join(parts)] if parts else []
+
+
+def _left_out(rows: dict) -> str:
+    """Rows a mapping's `where` or `duplicates` dropped: no records, so not in the counts."""
+    left = rows.get("left_out")
+    return f" ({left} more left out by the mapping's filters)" if left else ""
+
+
+def _out_of_period(covered: dict) -> str:
+    """Leads the agreement was not in force for: counted, named, not judged."""
+    leads, effective = covered["leads"], covered["effective"]
+    if not leads["before"] and not leads["after"]:
+        return ""
+    said = []
+    if leads["before"]:
+        said.append(f"{leads['before']} before {effective['start']}")
+    if leads["after"]:
+        said.append(f"{leads['after']} after {effective['until']}")
+    return (f" ({leads['in_period']} in the agreement's period, {' and '.join(said)}: "
+            "out of period, not judged)")
+
+
+def text_bar(percent: float | None, width: int = 10) -> str:
+    """A bar a terminal can show, in plain ASCII so that any console encoding prints it."""
+    if percent is None:
+        return " " * (width + 2)
+    filled = round(max(0.0, min(percent, 100.0)) / 100 * width)
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def _trend_text(trend: list[dict]) -> list[str]:
+    """Attainment by month of handoff, a column per month, for the clauses that were decided."""
+    decided = [t for t in trend if any(m["attainment"] is not None for m in t["months"])]
+    if not decided:
+        return []
+    months = sorted({m["month"] for t in decided for m in t["months"]})
+    width = max(len(f"{t['handoff']}: {t['clause']}") for t in decided)
+    out = ["", "attainment by month of handoff:",
+           "  " + " " * width + "".join(f"  {month:>7}" for month in months)]
+    for item in decided:
+        by_month = {m["month"]: m["attainment"] for m in item["months"]}
+        no_data = {m["month"] for m in item["months"] if m.get("no_data")}
+        cells = "".join("  no data" if month in no_data else "        -"
+                        if by_month.get(month) is None else f"  {by_month[month]:>6.1f}%"
+                        for month in months)
+        out.append(f"  {(item['handoff'] + ': ' + item['clause']).ljust(width)}{cells}")
+    return out
+
+
+def _commitments_text(doc: dict) -> list[str]:
+    if not doc["periods"]:
+        return []
+    out = ["", "commitments (delivered / goal per period):"]
+    for period in doc["periods"]:
+        commitment = period["commitment"]
+        state = coverage.verdict(period, period["delivered"] >= period["goal"])
+        done = "-" if period["attainment"] is None else f"{period['delivered']:g}"
+        attainment = "" if period["attainment"] is None else f" ({period['attainment']}%)"
+        out.append(f"  {commitment['from']} to {commitment['to']}: {commitment['deliver']} "
+                   f"{period['start']}  {done} / {period['goal']:g}{attainment} {state}")
+    return out
+
+
+def _consequences_text(doc: dict) -> list[str]:
+    if not doc["consequences"] and not doc["strikes"]:
+        return []
+    tally = Counter((c["action"], c["status"]) for c in doc["consequences"])
+    out = ["", "consequences:"]
+    for (action, status), count in sorted(tally.items()):
+        out.append(f"  {action:<9} {count:>6} {status}")
+    return out  # owners at the strike limit are listed under the triggers
+
+
+def _triggers_text(doc: dict) -> list[str]:
+    if not doc["triggers"]:
+        return []
+    out = ["", "cancel, review and strike-limit triggers:"]
+    for row in doc["triggers"]:
+        verdict = "TRIGGERED" if row["triggered"] else "not triggered"
+        out.append(f"  {row['rule']}: {verdict}")
+        out.extend(f"    {reading}" for reading in row["readings"])
+    return out

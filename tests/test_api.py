@@ -1,0 +1,150 @@
+"""The Python API (`sla_dsl.load_policy`, `load_history`, `evaluate`, ...): the README's example
+runs as written, and what it returns is what the `sla` command prints for the same inputs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+import sla_dsl
+from sla_dsl.cli import main
+
+from .conftest import ROOT
+
+POLICY = "policies/company-x.sla"
+HISTORY = "examples/company-x/history.csv"
+AS_OF = "2026-04-06T00:00Z"
+
+
+def readme_example() -> str:
+    """The first Python block under the README's "Use it from Python" heading."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use it from Python", 1)[1].split("\n## ", 1)[0]
+    found = re.search(r"```python\n(.*?)```", section, re.S)
+    assert found, "README.md: no ```python block under 'Use it from Python'"
+    return found.group(1)
+
+
+@pytest.fixture
+def in_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the README's paths are the repository's
+
+
+def cli(capsys: pytest.CaptureFixture, *args: str) -> str:
+    capsys.readouterr()
+    assert main(list(args)) == 0
+    return capsys.readouterr().out
+
+
+def test_the_readme_example_runs_and_agrees_with_the_cli(in_root, capsys):
+    code = readme_example()
+    assert len([line for line in code.splitlines() if line.strip()]) <= 5
+    assert f'as_of="{AS_OF}"' in code and POLICY in code and HISTORY in code
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out
+    report = namespace["report"]
+    assert printed.split()[0] == str(report.attainment("first touch"))
+    shown = cli(capsys, "evaluate", POLICY, "--history", HISTORY, "--format", "json", "-q",
+                "--as-of", AS_OF)
+    assert report.document == json.loads(shown)
+    assert report.json() == shown
+
+
+def test_text_and_page_are_the_cli_s(in_root, capsys, tmp_path):
+    page = tmp_path / "report.html"
+    shown = cli(capsys, "evaluate", POLICY, "--history", HISTORY, "-q", "--as-of", AS_OF,
+                "--html", str(page))
+    policy = sla_dsl.load_policy(POLICY)
+    report = sla_dsl.evaluate(policy, sla_dsl.load_history([HISTORY], policy=policy),
+                              as_of=AS_OF, include_leads=False)
+    assert report.text() == shown
+    assert report.html() == page.read_text(encoding="utf-8")
+
+
+def test_a_lead_s_audit_is_the_cli_s(in_root, capsys):
+    shown = cli(capsys, "evaluate", POLICY, "--history", HISTORY, "-q", "--as-of", AS_OF,
+                "--explain", "L0000007")
+    policy = sla_dsl.load_policy(POLICY)
+    report = sla_dsl.evaluate(policy, sla_dsl.load_history(HISTORY, policy=policy),
+                              as_of=AS_OF)
+    assert report.explain("L0000007") == shown
+    with pytest.raises(LookupError, match="no lead 'no such lead'"):
+        report.explain("no such lead")
+
+
+def test_verdicts_are_the_report_s_clause_table(in_root):
+    policy = sla_dsl.load_policy(POLICY)
+    report = sla_dsl.evaluate(policy, sla_dsl.load_history(HISTORY, policy=policy),
+                              as_of=AS_OF)
+    clauses = report.document["summary"]["clauses"]
+    assert [vars(v) for v in report.verdicts] == clauses
+    hot = report.verdict("hot", "first touch")
+    assert report.attainment("first touch", "hot") == hot.attainment
+    touches = [c for c in clauses if c["clause"] == "first touch"]
+    met, breached = sum(c["met"] for c in touches), sum(c["breached"] for c in touches)
+    assert report.attainment("first touch") == round(100 * met / (met + breached), 1)
+    assert report.breached == (report.document["summary"]["breached"] > 0)
+    with pytest.raises(KeyError, match="no clause 'first tuch'"):
+        report.attainment("first tuch")
+    with pytest.raises(ValueError, match="as_of 'tomorrow'"):
+        sla_dsl.evaluate(policy, report.history, as_of="tomorrow")
+
+
+def test_a_policy_from_its_text_and_its_errors():
+    text = (ROOT / POLICY).read_text(encoding="utf-8")
+    assert sla_dsl.load_policy(text).title == sla_dsl.load_policy(ROOT / POLICY).title
+    assert sla_dsl.check(text) == []
+    broken = 'sla "Broken"\nhandoff every lead from marketing to sales {\n}\n'
+    findings = sla_dsl.check(broken)
+    assert any(d.severity == "error" for d in findings)
+    with pytest.raises(sla_dsl.PolicyError) as raised:
+        sla_dsl.load_policy(broken)
+    assert raised.value.diagnostics == findings
+    assert findings[0].message in str(raised.value) and "sla check" in str(raised.value)
+
+
+def test_rows_and_rejects_are_read_as_the_cli_reads_them(in_root, tmp_path):
+    rows = (ROOT / HISTORY).read_text(encoding="utf-8").splitlines()
+    damaged = tmp_path / "history.csv"
+    damaged.write_text("\n".join([*rows, "L9999,not a time,created,"]) + "\n",
+                       encoding="utf-8")
+    policy = sla_dsl.load_policy(POLICY)
+    history = sla_dsl.load_history(damaged, policy=policy)
+    assert history.counts.read == len(rows) and history.counts.rejected == 1
+    assert history.rejects[0].raw["lead_id"] == "L9999"
+
+
+def test_simulate_is_the_cli_s(in_root, capsys):
+    scenario = "examples/scenarios/inbound-desk.toml"
+    shown = cli(capsys, "simulate", "policies/inbound-desk.sla", "--scenario", scenario,
+                "--replications", "2", "--seed", "3", "--format", "json")
+    simulation = sla_dsl.simulate(sla_dsl.load_policy("policies/inbound-desk.sla"), scenario,
+                                  replications=2, seed=3)
+    assert simulation.json() == shown
+    first = simulation.document["clauses"][0]
+    assert simulation.attainment(first["clause"], first["handoff"]) == first["attainment"]
+
+
+def loaded_after(code: str) -> list[str]:
+    """The heavy libraries a fresh interpreter has loaded after running `code`."""
+    probe = (f"{code}\nimport sys\n"
+             "print(' '.join(m for m in ('numpy', 'pyarrow', 'simpy', 'scipy') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    return done.stdout.splitlines()[-1].split() if done.stdout.strip() else []
+
+
+def test_import_sla_dsl_is_cheap():
+    assert loaded_after("import sla_dsl") == []
+
+
+def test_sla_check_loads_neither_pyarrow_nor_simpy():
+    loaded = loaded_after("from sla_dsl.cli import main\n"
+                          "assert main(['check', 'policies/company-x.sla']) == 0")
+    assert "pyarrow" not in loaded and "simpy" not in loaded and "scipy" not in loaded
