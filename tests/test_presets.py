@@ -503,6 +503,23 @@ def test_rejects_of_a_prepared_source_show_every_column_and_bound_every_value(tm
     assert len(history) == 1
 
 
+def test_the_library_reads_a_preset_as_the_command_line_does(capsys, salesforce_export):
+    import sla_dsl
+
+    files = [str(p) for p in export_files(salesforce_export)]
+    code, out, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce",
+                         "--timezone", "America/New_York", "--history", *files, "-q",
+                         "--format", "json")
+    assert code == 0, err
+    policy = sla_dsl.load_policy(POLICY)
+    history = sla_dsl.load_history(files, policy=policy, preset="salesforce",
+                                   export_timezone="America/New_York")
+    assert history.left_out > 0 and history.notes
+    assert sla_dsl.evaluate(policy, history).json() == out
+    with pytest.raises(MappingError, match="both say how to read the export"):
+        sla_dsl.load_history(files, ROOT / "examples/olist/mapping.toml", preset="salesforce")
+
+
 def test_the_cli_offers_every_preset():
     from sla_dsl.cli.history_input import PRESET_NAMES
 
