@@ -12,9 +12,12 @@ What a Python user calls (the `sla` command calls the same functions, so the two
 - `check(path_or_text) -> list[Diagnostic]`: every finding of `sla check`.
 - `load_policy(path_or_text) -> Policy`: raises `PolicyError` (its `diagnostics`, its message
   the errors as `sla check` prints them) when the policy has errors.
-- `load_history(paths, mapping=None, policy=None) -> History`: read as `sla evaluate` reads,
-  with the fields the policy needs; `history.counts` and `history.rejects` say what was left
-  out. Raises `HistoryError`.
+- `load_history(paths, mapping=None, policy=None, *, preset=None, export_timezone=None)
+  -> History`: read as `sla evaluate` reads, with the fields the policy needs;
+  `preset="salesforce"` or `"hubspot"` reads that CRM's export as it comes (`--preset`), and
+  `export_timezone` is the zone of its times written without an offset (`--timezone`);
+  `history.counts`, `history.left_out` and `history.rejects` say what was left out,
+  `history.notes` what the export cannot show. Raises `HistoryError`.
 - `evaluate(policy, history, as_of=None) -> Report`: `.document` (the `--format json` dict),
   `.text()`, `.html()`, `.verdicts`, `.attainment(clause, handoff=None)`, `.verdict(...)`.
 - `simulate(policy, scenario, replications=20, seed=1) -> Simulation`: `.document`, `.text()`,

@@ -50,12 +50,14 @@ class Replay:
 
 
 def histories(old: m.Policy, new: m.Policy, paths: Sequence[str],
-              mapping: Mapping | None = None) -> tuple[History, History]:
+              mapping: Mapping | None = None, *,
+              export_timezone: str | None = None) -> tuple[History, History]:
     """The history as each version reads it: once when both share a timezone (times without
-    an offset are read in it), else once per timezone; either way with the fields of both."""
+    an offset are read in it), else once per timezone; either way with the fields of both.
+    `export_timezone`, the zone the export's own times are in, is the same for both."""
     fields = fields_needed(old) | fields_needed(new)
-    first = load_history(paths, mapping, old, fields=fields)
-    if (new.timezone or "UTC") == (old.timezone or "UTC"):
+    first = load_history(paths, mapping, old, fields=fields, export_timezone=export_timezone)
+    if (new.timezone or "UTC") == (old.timezone or "UTC") or export_timezone is not None:
         return first, first
     return first, load_history(paths, mapping, new, fields=fields)
 

@@ -29,6 +29,7 @@ from sla_dsl.ci.toml_lines import TomlLines, error_line
 from sla_dsl.diagnostics.diagnostic import render_text
 from sla_dsl.evaluation.consequences import all_actions
 from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, STOPPED, evaluate
+from sla_dsl.history.presets import PRESETS, load_preset
 from sla_dsl.history.read import HistoryError, history_from_rows, load_history, parse_time
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
@@ -40,7 +41,8 @@ ACTIONS = ("warn", "escalate", "reassign", "strike")
 NO_TIME = "none"
 """Written for `due` or `at`: there is none (not touched yet; a clock stopped by a pause)."""
 
-_CASE_KEYS = ("name", "policy", "as_of", "events", "history", "expect", "consequence")
+_CASE_KEYS = ("name", "policy", "as_of", "events", "history", "preset", "timezone", "expect",
+              "consequence")
 _EXPECT_KEYS = ("lead", "handoff", "clause", "status", "due", "at", "segment")
 _CONSEQUENCE_KEYS = ("lead", "handoff", "clause", "action", "to", "at", "status")
 _ITEM_CLAUSE = {"first_touch": "first touch", "touches": "touches",
@@ -372,8 +374,20 @@ class _Reader:
                               "`history` must name a file, or a list of files",
                               'write history = "leads.csv" (relative to this file)')
                     return None
+                preset, export_zone = document.get("preset"), document.get("timezone")
+                if preset is not None and preset not in PRESETS:
+                    self.fail(self.lines.key("preset"), f"unknown preset {preset!r}",
+                              f"presets are {', '.join(PRESETS)}: the files of `history` "
+                              f"are then that CRM's export (Lead.csv, ...)")
+                    return None
+                if export_zone is not None and not isinstance(export_zone, str):
+                    self.fail(self.lines.key("timezone"), "`timezone` must be a zone name",
+                              'write timezone = "Europe/Amsterdam"')
+                    return None
                 history = load_history([self.path.parent / f for f in files],
-                                       timezone=zone.key)
+                                       timezone=zone.key,
+                                       mapping=load_preset(preset) if preset else None,
+                                       export_timezone=export_zone)
                 row_line = None
             else:
                 rows, row_line = self.event_rows(document["events"])

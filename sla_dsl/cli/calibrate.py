@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, progress, write_file
 
 
@@ -16,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     from sla_dsl.planning.calibration import CalibrationError, calibrate
     from sla_dsl.planning.calibration_output import calibration_dict, render_report, scenario_toml
 
-    if not args.history and not args.mapping:
+    if not args.history and not args.mapping and not args.preset:
         print("sla calibrate: no history given\n  help: --history FILE..., or --mapping TOML "
               "to read the files a mapping names", file=sys.stderr)
         return EXIT_USAGE
@@ -24,9 +25,11 @@ def run(args: argparse.Namespace) -> int:
     if policy is None:
         return EXIT_USAGE
     try:
-        progress("reading " + (", ".join(args.history) or "the files the mapping names"))
-        history = load_history(args.history, mapping=args.mapping, policy=policy,
-                               fields=fields_needed(policy) | {"stage"})
+        mapping = history_input.mapping_of(args)
+        progress("reading " + history_input.reading(args))
+        history = load_history(args.history, mapping=mapping, policy=policy,
+                               fields=fields_needed(policy) | {"stage"},
+                               export_timezone=history_input.export_timezone(args))
         progress(f"fitting {len(history.lead_ids)} leads")
         calibration = calibrate(policy, history)
     except (HistoryError, CalibrationError) as error:
@@ -37,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
               "rejected and left out ('sla evaluate --rejects FILE' lists them)",
               file=sys.stderr)
     source = ", ".join(args.history) or f"the files {args.mapping} names"
+    for note in history.notes:
+        print(f"sla calibrate: note: {note}", file=sys.stderr)
     toml = scenario_toml(calibration, source)
     report = (json.dumps(calibration_dict(calibration), indent=2, default=sorted) + "\n"
               if args.format == "json" else render_report(calibration))
@@ -65,6 +70,7 @@ def add(commands: argparse._SubParsersAction) -> None:
                                 "(default: the files the mapping names)")
     calibrate.add_argument("--mapping", metavar="TOML",
                            help="a mapping that turns a CRM export into events")
+    history_input.add_options(calibrate)
     calibrate.add_argument("--output", "-o", metavar="FILE", help="write the scenario TOML here")
     calibrate.add_argument("--format", choices=("text", "json"), default="text",
                            help="the goodness-of-fit report as text or JSON")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, checked, progress, write_file
 from sla_dsl.diagnostics.diagnostic import Diagnostic, render_text
 from sla_dsl.language.model import Policy
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from sla_dsl.ci import diff_report
     from sla_dsl.ci.policy_diff import diff_policies
 
-    replaying = bool(args.history or args.mapping)
+    replaying = bool(args.history or args.mapping or args.preset)
     if args.fail_on_more_breaches is not None and not replaying:
         print("sla diff: --fail-on-more-breaches needs --history: breaches are counted by "
               "replaying a history under both versions", file=sys.stderr)
@@ -134,7 +135,6 @@ def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
     from sla_dsl.ci import change_impact
     from sla_dsl.cli.evaluate import AS_OF_HELP
     from sla_dsl.evaluation.inputs import as_of_instant
-    from sla_dsl.history.mapping import load_mapping
     from sla_dsl.history.read import HistoryError
 
     try:
@@ -143,13 +143,16 @@ def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
         print(f"sla diff: --as-of {args.as_of!r} {error}\n{AS_OF_HELP}", file=sys.stderr)
         return None
     try:
-        mapping = load_mapping(args.mapping) if args.mapping else None
+        mapping = history_input.mapping_of(args)
         paths = list(args.history or [])
-        progress("reading " + (", ".join(paths) or "the files the mapping names"))
-        old_history, new_history = change_impact.histories(old, new, paths, mapping)
+        progress("reading " + history_input.reading(args))
+        old_history, new_history = change_impact.histories(
+            old, new, paths, mapping, export_timezone=history_input.export_timezone(args))
     except HistoryError as error:
         print(f"sla diff: {error}", file=sys.stderr)
         return None
+    for note in old_history.notes:
+        print(f"sla diff: note: {note}", file=sys.stderr)
     if old_history.counts.rejected:
         print(f"sla diff: {old_history.counts.rejected} rows of the history were rejected "
               "and left out ('sla evaluate --rejects FILE' lists them)", file=sys.stderr)
@@ -179,6 +182,7 @@ def add(commands: argparse._SubParsersAction) -> None:
     diff.add_argument("--mapping", metavar="TOML",
                       help="a mapping that turns CRM exports into events: those given to "
                            "--history, else the files the mapping names")
+    history_input.add_options(diff)
     diff.add_argument("--as-of", metavar="TIME",
                       help="replay the world as of this time (ISO 8601); default: the latest "
                            "event")

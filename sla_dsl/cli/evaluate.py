@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, write_file
 from sla_dsl.cli.stage_progress import StageProgress
 
@@ -22,6 +23,12 @@ def run(args: argparse.Namespace) -> int:
     from sla_dsl.history.read import HistoryError
     from sla_dsl.history.write import write_rejects
 
+    if args.print_mapping:
+        return _print_mapping(args)
+    if args.policy is None:
+        print("sla evaluate: no policy given\n  help: sla evaluate POLICY --history FILE...",
+              file=sys.stderr)
+        return EXIT_USAGE
     policy = policy_or_none(args.policy, "evaluated")
     if policy is None:
         return EXIT_USAGE
@@ -36,9 +43,12 @@ def run(args: argparse.Namespace) -> int:
     bar = StageProgress(4 * blocks, "sla evaluate", enabled=False if args.quiet else None)
     with bar:
         try:
-            bar.note("reading " + (", ".join(args.history) or "the files the mapping names"))
+            mapping = history_input.mapping_of(args)
+            zone = history_input.export_timezone(args)
+            bar.note("reading " + history_input.reading(args))
             with bar.stage("reading", blocks):
-                history = load_history(args.history, mapping=args.mapping, policy=policy)
+                history = load_history(args.history, mapping=mapping, policy=policy,
+                                       export_timezone=zone)
         except HistoryError as error:
             print(f"sla evaluate: {error}", file=sys.stderr)
             return EXIT_USAGE
@@ -83,6 +93,18 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
 
 
+def _print_mapping(args: argparse.Namespace) -> int:
+    """The preset's mapping, to copy and adapt (`--mapping` it then)."""
+    from sla_dsl.history.presets import preset_text
+
+    if not args.preset:
+        print("sla evaluate: --print-mapping prints a preset's mapping\n  help: sla evaluate "
+              "--preset salesforce --print-mapping > my-mapping.toml", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(preset_text(args.preset))
+    return EXIT_OK
+
+
 def add(commands: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser(
         "evaluate", help="replay a lead history against a policy",
@@ -90,12 +112,17 @@ def add(commands: argparse._SubParsersAction) -> None:
                     "lead, the consequences the agreement sets, commitments per period and the "
                     "cancel and review triggers. Exit 0 evaluated, 1 breaches with "
                     "--fail-on-breach, 2 a usage or input error.")
-    evaluate.add_argument("policy", metavar="POLICY", help="the policy file (.sla)")
+    evaluate.add_argument("policy", metavar="POLICY", nargs="?",
+                          help="the policy file (.sla)")
     evaluate.add_argument("--history", nargs="*", default=[], metavar="FILE",
                           help="event logs (.csv, .jsonl, .parquet), or with --mapping the CRM "
                                "exports it reads (default: the files the mapping names)")
     evaluate.add_argument("--mapping", metavar="TOML",
                           help="a mapping that turns a CRM export into events")
+    history_input.add_options(evaluate)
+    evaluate.add_argument("--print-mapping", action="store_true",
+                          help="print the --preset's mapping (to copy, adapt and give to "
+                               "--mapping) and stop")
     evaluate.add_argument("--as-of", metavar="TIME",
                           help="evaluate the world as of this time (ISO 8601; without an offset "
                                "in the policy's timezone); default: the latest event")

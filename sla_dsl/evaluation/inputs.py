@@ -16,7 +16,8 @@ from sla_dsl.business_time.zones import resolve_local, to_us
 from sla_dsl.evaluation.replay import fields_needed
 from sla_dsl.history import read
 from sla_dsl.history.columns import SUPPORTED_TIMES, History, in_supported_range
-from sla_dsl.history.mapping import Mapping, load_mapping
+from sla_dsl.history.mapping import Mapping, MappingError, load_mapping
+from sla_dsl.history.presets import load_preset
 from sla_dsl.language.model import Policy
 
 Paths = str | Path | Sequence[str | Path]
@@ -24,24 +25,39 @@ Paths = str | Path | Sequence[str | Path]
 
 def load_history(paths: Paths = (), mapping: str | Path | Mapping | None = None,
                  policy: Policy | None = None, *,
-                 fields: Collection[str] | None = None) -> History:
+                 fields: Collection[str] | None = None,
+                 preset: str | None = None,
+                 export_timezone: str | None = None) -> History:
     """Event logs (or, with a `mapping`, CRM exports) as one History, exactly as `sla evaluate`
     reads them: times without an offset in the policy's timezone (UTC without a policy), and
     only the field columns the policy's conditions read (all of them without a policy), since
     turning text columns into Python strings is most of a big read. `fields` names the columns
     to keep instead (calibration also reads `stage`).
 
+    `preset` ("salesforce", "hubspot") reads a CRM's export as it comes, by the mapping shipped
+    for it (`sla evaluate --preset`), instead of a `mapping`; `export_timezone` is the zone of
+    the export's times written without an offset (`--timezone`: a HubSpot portal's), where it
+    differs from the policy's. The result's `notes` say what such an export cannot show.
+
     `paths` is one file or several; with a mapping, none reads the files the mapping names.
-    The result's `counts` (read, accepted, rejected) and `rejects` say what was left out.
-    Raises `HistoryError` (`MappingError` for a mapping's own mistakes) when a file cannot be
-    read at all; a bad row never raises."""
+    The result's `counts` (read, accepted, rejected), `left_out` (rows a mapping's filters
+    dropped) and `rejects` say what was left out.
+    Raises `HistoryError` (`MappingError` for a mapping's own mistakes, or a mapping and a
+    preset both given) when a file cannot be read at all; a bad row never raises."""
     files = [paths] if isinstance(paths, str | Path) else list(paths)
-    if isinstance(mapping, str | Path):
+    if preset is not None:
+        if mapping is not None:
+            raise MappingError(f"a mapping and the preset {preset!r} both say how to read the "
+                               "export\n  help: give one: a preset adapted to your CRM is a "
+                               "mapping")
+        mapping = load_preset(preset)
+    elif isinstance(mapping, str | Path):
         mapping = load_mapping(mapping)
     if fields is None and policy is not None:
         fields = fields_needed(policy)
     timezone = (policy.timezone if policy is not None else None) or "UTC"
-    return read.load_history(files, timezone=timezone, mapping=mapping, fields=fields)
+    return read.load_history(files, timezone=timezone, mapping=mapping, fields=fields,
+                             export_timezone=export_timezone)
 
 
 def as_of_instant(moment: str | dt.datetime | int | None, timezone: str) -> int | None:

@@ -69,6 +69,8 @@ class SourceStats:
     rows: int
     records: int
     rejected: int
+    left_out: int = 0
+    """Rows a mapping's `where` or `duplicates` left out: they make no record."""
 
     @property
     def accepted(self) -> int:
@@ -97,6 +99,14 @@ class History:
     source: np.ndarray | None = None
     """Per event, the index into `sources` of the file it came from (`row` is within it)."""
     sources: list[SourceStats] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the exports cannot show (a missing optional export, history tracked only since a
+    day), for the report to say."""
+
+    @property
+    def left_out(self) -> int:
+        """Rows the mapping's filters left out, over every file (no records: not in `counts`)."""
+        return sum(s.left_out for s in self.sources)
 
     @property
     def counts(self) -> RowCounts:

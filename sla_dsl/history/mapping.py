@@ -40,6 +40,70 @@ A source is an event log unless it has [source.events]. In a wide export each no
 cell is one record; a row with no date at all is one record, rejected. Names of sources default
 to their file's stem.
 
+A CRM's own objects (a Salesforce or HubSpot export, as it comes) need a few more keys; the
+presets in `sla_dsl/history/presets/` use every one of them:
+
+    [[source]]
+    name = "Task"
+    file = "Task.csv"
+    lead_id = "WhoId"
+    where = { IsDeleted = "false", Status = "Completed", WhoId = ["00Q*", "003*"] }
+    datetime_format = ["%m/%d/%Y %I:%M %p"]   # besides ISO 8601, which is always read
+    join = { source = "Lead", match = ["Id", "ConvertedContactId"] }
+    [source.columns]
+    at = ["CompletedDateTime", "CreatedDate"]   # the first of these that is not empty
+    event = ["TaskSubtype", "CallDisposition"]  # an event keyed on two columns
+    actor = "OwnerId"
+    [source.event_names]
+    Email = "touch"                 # a key alone: every row of it is this event
+    [source.event_names.Call]       # a key with a table: by the second column's value
+    "Connected" = "connected"
+    "*" = "touch"                   # `*`: any other value, the empty one included
+                                    # (in a one-column event_names too)
+
+- `where`: a table of column = value; only the rows that match every column are read. A value
+  is text (`*` matches any run of characters, so "00Q*" is every value that starts with 00Q)
+  or a list of such texts, any of which may match; "" matches an empty cell. Rows left out
+  make no record: they are counted per file as left out (`SourceStats.left_out`), never
+  silently dropped.
+- `duplicates = { key = ["LeadId", "Field", "CreatedDate"], keep = { NewValue = "005*" } }`:
+  rows equal in every `key` column are one row of the CRM's; of each such group the first row
+  matching `keep` (a table like `where`) is read, or the first row when none matches. The
+  others are left out, counted.
+- `datetime_format`: a strptime format (or a list), for times a CRM writes as localized text
+  (`3/15/2024 2:30 PM` is "%m/%d/%Y %I:%M %p"). ISO 8601 is always read as well; without `%z`
+  the time is a wall reading in the source's `timezone`.
+- `timezone = "required"`: the export's times carry no offset and the zone is not known in
+  advance (a HubSpot portal's): the command line must name it (`--timezone`).
+- `join = { source = "Lead", match = ["Id", "ConvertedContactId"] }`: the `lead_id` cell is
+  looked up in those columns of the other source's rows (the first column that has it wins);
+  the record belongs to the lead of the row found (that source's own `lead_id`). A value found
+  in several rows of that column makes one record per lead. A value found nowhere is a
+  rejected record, with that reason.
+- `join_only = true`: the source is read only for other sources' `join` (HubSpot's table of
+  which contact an engagement was with); it makes no events and no records.
+- `optional = true` (with `when_missing = "..."`): the source may be left out; the report then
+  carries the `when_missing` note (what the evaluation cannot see without it).
+- `actor_names = { id = "Id", name = "Name" }` (a `join_only` source such as Salesforce's
+  User): every actor that is one of the `id` column's values is written as that row's `name`,
+  so a policy's reps are named as people call them.
+- `optional_fields = true`: a [source.fields] column the file does not have is left out
+  rather than an error (an export leaves out the fields nobody filled in, or was not asked for).
+- `tracked_since_first_row = true`: the CRM kept this history only since tracking was switched
+  on (Salesforce's field history): leads created before its first row are named in a note,
+  since their first changes (the first owner, the first status) are missing.
+- [source.aliases]: `"Record ID" = ["hs_object_id"]`: a column may come under other names (a
+  HubSpot export writes either labels or internal names); the first present is used.
+- [source.columns] `at` may be a list (the first non-empty); `event` may be two columns, the
+  kind of change and its value, with [source.event_names] keyed on the first and, where a key
+  holds a table, on the second (`*`: any other value).
+- [source.actors]: `assigned = "NewValue"`: for that event, who it is comes from this column
+  rather than `columns.actor` (an owner change names the new owner).
+- [source.value_fields]: `Status = "status"`: rows of that key carry the value column as that
+  field (a status change carries the new status).
+- A wide event may say `unless = "source"`: it is read only when that source was not given
+  (HubSpot's contacts export has the latest owner only; its property history has them all).
+
 This module parses and checks the file itself; `sla_dsl.history.read` reads the data with it.
 Every mistake becomes a `MappingError` that names the file, the key and the fix.
 """
@@ -49,7 +113,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,6 +121,9 @@ from sla_dsl.history.columns import EVENTS, HistoryError
 
 __all__ = [
     "FORMATS",
+    "Condition",
+    "Duplicates",
+    "Join",
     "Mapping",
     "MappingError",
     "SourceSpec",
@@ -75,9 +142,15 @@ RESERVED = ("lead_id", "at", "event", "actor")
 """Column names with a meaning of their own: never field names."""
 
 _SOURCE_KEYS = ("name", "file", "format", "timezone", "lead_id", "columns", "events",
-                "event_names", "fields", "lookup")
+                "event_names", "fields", "lookup", "where", "duplicates", "datetime_format",
+                "join", "join_only", "optional", "when_missing", "tracked_since_first_row",
+                "aliases", "actors", "value_fields", "actor_names", "optional_fields")
 _COLUMN_KEYS = ("at", "event", "actor")
-_WIDE_EVENT_KEYS = ("at", "actor")
+_WIDE_EVENT_KEYS = ("at", "actor", "unless")
+ANY_VALUE = "*"
+"""In a two-column [source.event_names] table: any value not listed (the empty one too)."""
+REQUIRED_ZONE = "required"
+"""`timezone = "required"`: the zone must come from the command line."""
 
 
 MOST_MAPPING_BYTES = 1 << 20  # docs/limits.md
@@ -115,6 +188,33 @@ class WideEvent:
     at: str
     actor: str | None
     key: str  # where it is written in the mapping, e.g. "events.won.at"
+    unless: str | None = None  # read only when this source is not given
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One column of a `where` (or a `keep`): the row matches when its cell matches one of
+    `patterns` (`*` any run of characters; "" an empty cell)."""
+
+    column: str
+    patterns: tuple[str, ...]
+    key: str
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """Rows alike in `key` are one: the first matching `keep` (else the first) is read."""
+
+    key: tuple[str, ...]
+    keep: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Join:
+    """The lead id cell is found in `match` columns of `source`; the lead is that row's."""
+
+    source: str
+    match: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -138,6 +238,45 @@ class SourceSpec:
     lookup: dict[str, str] = field(default_factory=dict)  # column -> source name
     mapping_path: Path | None = None
     index: int = 0  # 1-based position among the mapping's sources; 0 for canonical files
+    # What a CRM's own objects need (see the module docstring); all empty for plain sources.
+    filters: tuple[Condition, ...] = ()  # `where`
+    duplicates: Duplicates | None = None
+    datetime_formats: tuple[str, ...] = ()
+    join: Join | None = None
+    join_only: bool = False
+    optional: bool = False
+    when_missing: str | None = None
+    tracked_since_first_row: bool = False
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    at_columns: tuple[str, ...] = ()  # `columns.at` as a list: the first non-empty
+    event_value: str | None = None  # the second column of a two-column event
+    event_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    actors: dict[str, str] = field(default_factory=dict)  # event -> its actor column
+    value_fields: dict[str, str] = field(default_factory=dict)  # key -> field name
+    actor_names: tuple[str, str] | None = None  # (id column, name column)
+    optional_fields: bool = False  # a [source.fields] column the file lacks is left out
+
+    def coded_columns(self) -> set[str]:
+        """Columns of few distinct values (events, actors, filters, fields), worth reading
+        dictionary-encoded; a CRM object's other columns (ids, times, text) are read plain."""
+        columns = {self.event, self.actor, *self.actors.values(),
+                   *(c.column for c in self.filters), *(w.actor for w in self.events if w.actor)}
+        if self.event_value:
+            columns.add(self.event_value)
+        if self.fields is not None:
+            columns |= set(self.fields.values())
+        for name, others in self.aliases.items():
+            if name in columns:
+                columns |= set(others)
+        return {c for c in columns if c}
+
+    @property
+    def prepared(self) -> bool:
+        """Whether rows are reshaped before they are read as records (`history.prepare`)."""
+        return bool(self.filters or self.duplicates or self.datetime_formats or self.join
+                    or self.aliases or self.at_columns or self.event_value or self.actors
+                    or self.value_fields or self.join_only or ANY_VALUE in self.event_names
+                    or self.optional_fields)
 
     @classmethod
     def canonical(cls, path: Path) -> SourceSpec:
@@ -172,14 +311,16 @@ class Mapping:
     def bind(self, paths: Sequence[Path | str] = ()) -> list[tuple[SourceSpec, list[Path]]]:
         """The files each source reads. Without `paths`, each source's own `file`. With them,
         each path goes to the source whose `file` has the same name (so a folder holding the
-        full export can stand in for the excerpt the mapping names); a mapping with one source
-        takes every path (monthly exports of one shape). Then every source must have a file."""
+        full export can stand in for the excerpt the mapping names; the case of the letters
+        does not matter when no name matches exactly); a mapping with one source takes every
+        path (monthly exports of one shape). Then every source must have a file, except an
+        `optional` one, which is left out (see `missing`). A wide event `unless` a source
+        that is given is left out of its source."""
         given = [Path(p) for p in paths]
         bound: dict[int, list[Path]] = {i: [] for i in range(len(self.sources))}
         if given:
             for path in given:
-                matches = [i for i, s in enumerate(self.sources)
-                           if s.file is not None and s.file.name == path.name]
+                matches = self._matching(path)
                 if not matches and len(self.sources) == 1:
                     matches = [0]
                 if not matches:
@@ -191,21 +332,43 @@ class Mapping:
                         f"the mapping names")
                 for i in matches:
                     bound[i].append(path)
-            missing = [s for i, s in enumerate(self.sources) if not bound[i]]
+            missing = [s for i, s in enumerate(self.sources) if not bound[i] and not s.optional]
             if missing:
                 spec = missing[0]
                 raise spec.error(
-                    "file", f"no file given for this source (it reads `{spec.file}`)",
+                    "file", f"no file given for this source (it reads `{spec.file.name}`)"
+                    if spec.file is not None else "no file given for this source",
                     "give a file for every source, or leave the paths out to read the files "
                     "the mapping names")
         else:
             for i, spec in enumerate(self.sources):
                 if spec.file is None:
+                    if spec.optional:
+                        continue
                     raise spec.error(None, "this source names no `file`",
                                      'add `file = "export.csv"` (relative to the mapping '
                                      "file), or give the file's path on the command line")
                 bound[i].append(spec.file)
-        return [(spec, bound[i]) for i, spec in enumerate(self.sources)]
+        present = {s.name for i, s in enumerate(self.sources) if bound[i]}
+        out = []
+        for i, spec in enumerate(self.sources):
+            if not bound[i]:
+                continue
+            if any(w.unless for w in spec.events):
+                spec = replace(spec, events=tuple(w for w in spec.events
+                                                  if w.unless not in present))
+            out.append((spec, bound[i]))
+        return out
+
+    def missing(self, bound: Sequence[tuple[SourceSpec, list[Path]]]) -> list[SourceSpec]:
+        """The optional sources `bind` left out, each with what that means (`when_missing`)."""
+        given = {spec.name for spec, _ in bound}
+        return [s for s in self.sources if s.name not in given]
+
+    def _matching(self, path: Path) -> list[int]:
+        named = [(i, s.file.name) for i, s in enumerate(self.sources) if s.file is not None]
+        exact = [i for i, name in named if name == path.name]
+        return exact or [i for i, name in named if name.lower() == path.name.lower()]
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -262,6 +425,7 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
                              "give each source its own `name`")
         seen[spec.name] = spec
     for spec in specs:
+        _check_references(spec, seen)
         for column, other in spec.lookup.items():
             if other not in seen:
                 raise spec.error(f"lookup.{column}", f"no source is named `{other}`",
@@ -271,6 +435,32 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
                 raise spec.error(f"lookup.{column}", "a source cannot look up its own columns",
                                  "name another source")
     return Mapping(path=path, sources=tuple(specs))
+
+
+def _check_references(spec: SourceSpec, seen: dict[str, SourceSpec]) -> None:
+    """A `join` or `unless` names another source that exists; joins do not go round."""
+    for wide in spec.events:
+        if wide.unless is not None and wide.unless not in seen:
+            raise spec.error(wide.key.removesuffix(".at") + ".unless",
+                             f"no source is named `{wide.unless}`",
+                             f"{_suggest(wide.unless, list(seen))}sources are named "
+                             f"{_listing(list(seen))}")
+    if spec.join is None:
+        return
+    other = spec.join.source
+    if other not in seen:
+        raise spec.error("join.source", f"no source is named `{other}`",
+                         f"{_suggest(other, list(seen))}sources are named "
+                         f"{_listing(list(seen))}")
+    path, step = [spec.name], seen[other]
+    while True:
+        if step.name in path:
+            raise spec.error("join.source", "joins go round: " + " -> ".join(
+                [*path, step.name]), "a source must reach its lead without coming back")
+        path.append(step.name)
+        if step.join is None or step.join.source not in seen:
+            return  # (a join to no source is reported at its own source)
+        step = seen[step.join.source]
 
 
 class _Reader:
@@ -351,10 +541,12 @@ def _source(raw: dict, index: int, path: Path) -> SourceSpec:
     if timezone is not None:
         timezone = r.text(timezone, "timezone", "a timezone name")
         try:
-            ZoneInfo(timezone)
+            if timezone != REQUIRED_ZONE:
+                ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise r.error("timezone", f"unknown timezone `{timezone}`",
-                          'use an IANA name such as "Europe/Amsterdam" or "UTC"') from None
+                          'use an IANA name such as "Europe/Amsterdam" or "UTC" (or '
+                          '"required": the command line names it)') from None
     lead_id = r.text(raw.get("lead_id", "lead_id"), "lead_id")
 
     columns = r.table("columns")
@@ -370,9 +562,6 @@ def _source(raw: dict, index: int, path: Path) -> SourceSpec:
                       "per event) or an event column, not both",
                       f"keep [source.events] and remove [source.{key}], or split the export "
                       f"into two [[source]] tables")
-    names: dict[str, str] = {}
-    for crm_name, event in event_names.items():
-        names[crm_name] = _event_name(r, event, f'event_names."{crm_name}"')
 
     wide: list[WideEvent] = []
     for event, value in events_table.items():
@@ -392,10 +581,15 @@ def _source(raw: dict, index: int, path: Path) -> SourceSpec:
                                   f'write {event} = {{ at = "date column" }}')
                 at = r.text(item["at"], f"{key}.at")
                 actor = r.text(item["actor"], f"{key}.actor") if "actor" in item else None
+                unless = (r.text(item["unless"], f"{key}.unless", "a source name")
+                          if "unless" in item else None)
             else:
-                at, actor = r.text(item, key), None
+                at, actor, unless = r.text(item, key), None, None
             wide.append(WideEvent(event, at, actor, f"{key}.at" if isinstance(item, dict)
-                                  else key))
+                                  else key, unless))
+    if wide and all(w.unless for w in wide):
+        raise r.error("events", "every event has `unless`: with those sources given, this "
+                      "source would read nothing", "read at least one event always")
 
     fields_table = raw.get("fields")
     fields: dict[str, str] | None = None
@@ -409,13 +603,161 @@ def _source(raw: dict, index: int, path: Path) -> SourceSpec:
     lookup = {column: r.text(other, f"lookup.{column}", "a source name")
               for column, other in r.table("lookup").items()}
 
+    at_value = columns.get("at", "at")
+    at_columns: tuple[str, ...] = ()
+    if isinstance(at_value, list):
+        at_columns = _column_list(r, at_value, "columns.at", "time columns")
+        at_value = at_columns[0]
+    event_value = columns.get("event", "event")
+    second: str | None = None
+    if isinstance(event_value, list):
+        pair = _column_list(r, event_value, "columns.event", "columns")
+        if len(pair) != 2:
+            raise r.error("columns.event", f"names {len(pair)} columns",
+                          'an event is one column, or two: the kind of change and its value, '
+                          'e.g. event = ["Field", "NewValue"]')
+        event_value, second = pair
     actor = columns.get("actor")
+    rules = _crm_rules(r, event_names, second)
     return SourceSpec(
         name=r.name, file=file_path, format=fmt, timezone=timezone, lead_id=lead_id,
-        at=r.text(columns.get("at", "at"), "columns.at"),
-        event=r.text(columns.get("event", "event"), "columns.event"),
+        at=r.text(at_value, "columns.at"),
+        event=r.text(event_value, "columns.event"),
         actor=r.text(actor, "columns.actor") if actor is not None else "actor",
         actor_required=actor is not None,
-        event_names=names, events=tuple(wide), fields=fields, lookup=lookup,
-        mapping_path=path, index=index,
+        event_names=rules["names"], events=tuple(wide), fields=fields, lookup=lookup,
+        mapping_path=path, index=index, at_columns=at_columns, event_value=second,
+        event_values=rules["values"], filters=rules["where"], duplicates=rules["duplicates"],
+        datetime_formats=rules["formats"], join=rules["join"], join_only=rules["join_only"],
+        optional=rules["optional"], when_missing=rules["when_missing"],
+        tracked_since_first_row=rules["tracked"], aliases=rules["aliases"],
+        actors=rules["actors"], value_fields=rules["value_fields"],
+        actor_names=rules["actor_names"], optional_fields=rules["optional_fields"],
     )
+
+
+def _column_list(r: _Reader, value: list, key: str, what: str) -> tuple[str, ...]:
+    if not value:
+        raise r.error(key, f"names no {what}", f'write {key.rsplit(".", 1)[-1]} = "column"')
+    return tuple(r.text(item, f"{key}[{i}]") for i, item in enumerate(value, 1))
+
+
+def _patterns(r: _Reader, value: object, key: str) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise r.error(key, "lists no value", f'write {key.rsplit(".", 1)[-1]} = "value"')
+    out = []
+    for item in items:
+        if isinstance(item, bool):
+            item = "true" if item else "false"  # CSV cells are text: true reads as "true"
+        elif isinstance(item, int | float):
+            item = str(item)
+        if not isinstance(item, str):
+            raise r.error(key, f"must be text or a list of texts, got {item!r}",
+                          'write it as column = "value" or column = ["value", "other*"]')
+        out.append(item)
+    return tuple(out)
+
+
+def _conditions(r: _Reader, key: str) -> tuple[Condition, ...]:
+    table = r.raw.get(key, {})
+    if not isinstance(table, dict):
+        raise r.error(key, "must be a table of column = value",
+                      f'write it as {key} = {{ IsDeleted = "false" }}')
+    return tuple(Condition(r.text(column, f"{key}.{column}"),
+                           _patterns(r, value, f"{key}.{column}"), f"{key}.{column}")
+                 for column, value in table.items())
+
+
+def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
+    """The keys a CRM's own objects need, each checked at its key (module docstring)."""
+    raw = r.raw
+    out: dict = {"where": _conditions(r, "where"), "duplicates": None, "join": None}
+    dup = raw.get("duplicates")
+    if dup is not None:
+        if not isinstance(dup, dict) or "key" not in dup:
+            raise r.error("duplicates", "must be a table with `key` (and `keep`)",
+                          'write duplicates = { key = ["LeadId", "CreatedDate"], keep = '
+                          '{ NewValue = "005*" } }')
+        r.check_keys(dup, ("key", "keep"), "duplicates.", "duplicates takes the keys")
+        key = dup["key"]
+        key = _column_list(r, key if isinstance(key, list) else [key], "duplicates.key",
+                           "columns")
+        keep = dup.get("keep", {})
+        if not isinstance(keep, dict):
+            raise r.error("duplicates.keep", "must be a table of column = value",
+                          'write keep = { NewValue = "005*" }')
+        out["duplicates"] = Duplicates(key, tuple(
+            Condition(column, _patterns(r, value, f"duplicates.keep.{column}"),
+                      f"duplicates.keep.{column}") for column, value in keep.items()))
+    formats = raw.get("datetime_format", [])
+    formats = formats if isinstance(formats, list) else [formats]
+    out["formats"] = tuple(r.text(f, "datetime_format", "a strptime format such as "
+                                  '"%m/%d/%Y %I:%M %p"') for f in formats)
+    for fmt in out["formats"]:
+        if "%" not in fmt:
+            raise r.error("datetime_format", f"`{fmt}` has no % directive",
+                          'write a strptime format, e.g. "%m/%d/%Y %I:%M %p" for '
+                          '3/15/2024 2:30 PM')
+    join = raw.get("join")
+    if join is not None:
+        if not isinstance(join, dict) or "source" not in join or "match" not in join:
+            raise r.error("join", "must be a table with `source` and `match`",
+                          'write join = { source = "Lead", match = ["Id", '
+                          '"ConvertedContactId"] }')
+        r.check_keys(join, ("source", "match"), "join.", "join takes the keys")
+        match = join["match"]
+        out["join"] = Join(r.text(join["source"], "join.source", "a source name"),
+                           _column_list(r, match if isinstance(match, list) else [match],
+                                        "join.match", "columns"))
+    for flag in ("join_only", "optional", "tracked_since_first_row", "optional_fields"):
+        value = raw.get(flag, False)
+        if not isinstance(value, bool):
+            raise r.error(flag, f"must be true or false, got {value!r}",
+                          f"write {flag} = true")
+        out["tracked" if flag == "tracked_since_first_row" else flag] = value
+    when = raw.get("when_missing")
+    out["when_missing"] = r.text(when, "when_missing", "a note") if when is not None else None
+    if when is not None and not out["optional"]:
+        raise r.error("when_missing", "only an optional source can be missing",
+                      "add optional = true, or remove when_missing")
+    out["aliases"] = {r.text(name, "aliases"): _column_list(
+        r, other if isinstance(other, list) else [other], f'aliases."{name}"', "columns")
+        for name, other in r.table("aliases").items()}
+    names_of = raw.get("actor_names")
+    out["actor_names"] = None
+    if names_of is not None:
+        if not isinstance(names_of, dict) or set(names_of) != {"id", "name"}:
+            raise r.error("actor_names", "must be a table with `id` and `name`",
+                          'write actor_names = { id = "Id", name = "Name" }')
+        out["actor_names"] = (r.text(names_of["id"], "actor_names.id"),
+                              r.text(names_of["name"], "actor_names.name"))
+    out["actors"] = {}
+    for event, column in r.table("actors").items():
+        _event_name(r, event, f"actors.{event}")
+        out["actors"][event] = r.text(column, f"actors.{event}")
+    out["value_fields"] = {}
+    for key, name in r.table("value_fields").items():
+        if second is None:
+            raise r.error(f"value_fields.{key}", "needs an event of two columns",
+                          'write event = ["Field", "NewValue"] in [source.columns]')
+        name = r.text(name, f"value_fields.{key}", "a field name")
+        if name in RESERVED:
+            raise r.error(f"value_fields.{key}", f"`{name}` is not a field name: it has a "
+                          "meaning of its own", "name the field something else")
+        out["value_fields"][key] = name
+    names: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {}
+    for crm_name, event in event_names.items():
+        key = f'event_names."{crm_name}"'
+        if isinstance(event, dict):
+            if second is None:
+                raise r.error(key, "a table of values needs an event of two columns",
+                              'write event = ["Field", "NewValue"] in [source.columns], or '
+                              f'"{crm_name}" = "touch"')
+            values[crm_name] = {value: _event_name(r, name, f'{key}."{value}"')
+                                for value, name in event.items()}
+        else:
+            names[crm_name] = _event_name(r, event, key)
+    out["names"], out["values"] = names, values
+    return out

@@ -76,7 +76,8 @@ from sla_dsl.history.columns import (
     SourceStats,
 )
 from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
-from sla_dsl.history.mapping import Mapping, SourceSpec, format_of
+from sla_dsl.history.mapping import REQUIRED_ZONE, Mapping, SourceSpec, format_of
+from sla_dsl.history.prepare import JoinTarget, history_notes, named_actors, prepare
 
 __all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time"]
 
@@ -119,7 +120,8 @@ _EXPECTED_TIME = ("expected ISO 8601 such as 2026-03-02T09:30:00+01:00, 2026-03-
 
 def load_history(paths: Sequence[Path | str], *, timezone: str,
                  mapping: Mapping | None = None,
-                 fields: Collection[str] | None = None) -> History:
+                 fields: Collection[str] | None = None,
+                 export_timezone: str | None = None) -> History:
     """Read event logs (or, with a `mapping`, CRM exports) into one sorted, validated History.
 
     `timezone` reads times written without an offset (a mapping's source may name its own).
@@ -132,8 +134,13 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
 
     `fields`, when given, names the only field columns to keep: turning text columns into
     Python strings is most of a big read, and a policy reads a few of them.
+
+    `export_timezone` is the zone of the exports' times written without an offset (a HubSpot
+    portal's, a Salesforce user's), where a source names none of its own; a source whose
+    `timezone = "required"` needs it. A mapping's notes (`History.notes`) say what its exports
+    cannot show (`history.prepare.history_notes`).
     """
-    zone = _zone(timezone)
+    zone = _zone(export_timezone or timezone)
     if mapping is not None:
         jobs = mapping.bind(paths)
     else:
@@ -146,17 +153,85 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
     for spec, files in jobs:
         for path in files:
             reads.append((spec, _read(path, spec, fields if mapping is None else None)))
+    if any(spec.prepared for spec, _ in reads):
+        reads = _prepared(reads)
     by_source: dict[str, list[_Read]] = {}
     for spec, read in reads:
         by_source.setdefault(spec.name, []).append(read)
 
     parts = []
-    for index, (spec, read) in enumerate(reads):
-        source_zone = _zone(spec.timezone) if spec.timezone else zone
+    names = []
+    for spec, read in reads:
+        if spec.join_only:
+            continue
+        if spec.timezone == REQUIRED_ZONE and export_timezone is None:
+            raise spec.error("timezone", f"`{read.path.name}` writes times without an offset, "
+                             "in a time zone the export does not name",
+                             "give it on the command line (--timezone America/New_York), or "
+                             "write the zone in the mapping: timezone = \"America/New_York\"")
+        own = spec.timezone not in (None, REQUIRED_ZONE)
+        source_zone = _zone(spec.timezone) if own else zone
         lookups = _lookups(spec, read, mapping, by_source)
-        parts.append(_records(spec, read, source_zone, lookups, index, mapping is not None,
-                              fields))
-    return _assemble(parts, fields)
+        parts.append(_records(spec, read, source_zone, lookups, len(parts),
+                              mapping is not None, fields))
+        names.append(spec.name)
+    history = _assemble(parts, fields)
+    if mapping is not None:
+        history.notes = history_notes(mapping, jobs, history, names)
+        naming = [(read.table, *spec.actor_names) for spec, read in reads
+                  if spec.actor_names is not None]
+        if naming and len(history.actors):
+            history.actors = named_actors(history.actors, naming)
+    return history
+
+
+def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _Read]]:
+    """Each source's rows reshaped by its CRM rules (`history.prepare`), a join's target
+    before the sources that join through it."""
+    done: dict[int, tuple[SourceSpec, _Read]] = {}
+    targets: dict[str, JoinTarget] = {}
+    also: dict[str, set[str]] = {}  # columns of a source that others join or look up through
+    for spec, _ in reads:
+        if spec.join is not None:
+            also.setdefault(spec.join.source, set()).update(spec.join.match)
+        for column, other in spec.lookup.items():
+            also.setdefault(other, set()).update({column, next(
+                (s.lead_id for s, _ in reads if s.name == other), column)})
+    while len(done) < len(reads):
+        progress = False
+        for i, (spec, read) in enumerate(reads):
+            if i in done or (spec.join is not None and spec.join.source not in targets):
+                continue
+            if not spec.prepared:
+                done[i] = (spec, read)
+            else:
+                ready = prepare(spec, read.table, read.path, targets, also.get(spec.name, ()))
+                oversize = _oversize_rows(ready.source)
+                done[i] = (ready.spec, _Read(
+                    read.path, ready.table, read.rows[ready.rows], read.broken,
+                    data_rows=read.n_rows, left_out=ready.left_out, reasons=ready.reasons,
+                    source=(ready.source, ready.rows),
+                    oversize=None if oversize is None else oversize[ready.rows]))
+            progress = True
+            if all(j in done for j, (other, _) in enumerate(reads) if other.name == spec.name):
+                tables = [done[j] for j, (other, _) in enumerate(reads)
+                          if other.name == spec.name]
+                targets[spec.name] = JoinTarget(tables[0][0], _joined_tables(
+                    [r.table for _, r in tables]), tables[0][0].lead_id, read.path)
+        if not progress:  # a join to a source that was not given
+            spec = next(s for i, (s, _) in enumerate(reads) if i not in done)
+            raise spec.error("join.source", f"the source `{spec.join.source}` it joins "
+                             "through was not given", "give its file too")
+    return [done[i] for i in range(len(reads))]
+
+
+def _joined_tables(tables: list[pa.Table]) -> pa.Table:
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables([_as_text(pa.table([pc.cast(c, c.type.value_type)
+                                                if pa.types.is_dictionary(c.type) else c
+                                                for c in t.columns], names=t.column_names))
+                             for t in tables], promote_options="default")
 
 
 def history_from_rows(rows: Sequence[dict[str, str | None]], *, timezone: str,
@@ -281,9 +356,32 @@ class _Read:
     table: pa.Table
     rows: np.ndarray
     broken: list[Reject] = field(default_factory=list)
+    # A prepared source (`history.prepare`): one table row per record, so the file's own count
+    # of rows, the rows its rules left out, and per table row the reason it cannot be an event.
+    data_rows: int | None = None
+    left_out: int = 0
+    reasons: np.ndarray | None = None
+    # and the file's whole table with each table row's row of it (the table holds only the
+    # columns the records are made of), and per table row whether a value of it is too long
+    source: tuple[pa.Table, np.ndarray] | None = None
+    oversize: np.ndarray | None = None
+
+    def raw_table(self, rows: np.ndarray) -> pa.Table:
+        """These table rows with every column of the file (the prepared ones added)."""
+        taken = self.table.take(pa.array(rows, pa.int64()))
+        if self.source is None:
+            return taken
+        table, index = self.source
+        whole = table.take(pa.array(index[rows], pa.int64()))
+        for name, column in zip(taken.column_names, taken.columns, strict=True):
+            if name not in whole.column_names:
+                whole = whole.append_column(name, column)
+        return whole
 
     @property
     def n_rows(self) -> int:
+        if self.data_rows is not None:
+            return self.data_rows
         return self.table.num_rows + len(self.broken)
 
 
@@ -367,7 +465,10 @@ def _read_csv(path: Path, spec: SourceSpec,
     names = {name: restored(name) for name in header}  # as written -> as meant (`csv_cells`)
     # Columns of few distinct values (events, actors, most fields) are dictionary-encoded while
     # Arrow parses, on all cores; the lead id and times stay text.
-    plain = {spec.lead_id, spec.at} | {wide.at for wide in spec.events}
+    plain = {spec.lead_id, spec.at, *spec.at_columns} | {wide.at for wide in spec.events}
+    if spec.prepared:  # a CRM object: ids and times are many, only the coded columns few
+        coded = spec.coded_columns()
+        plain |= {names[name] for name in header if names[name] not in coded}
     wanted = None if keep_fields is None else [
         name for name in header if names[name] in _EVENT_LOG_COLUMNS or names[name] in keep_fields]
     convert = pcsv.ConvertOptions(
@@ -922,19 +1023,31 @@ class _Part:
         bad |= ~self.time_ok
         if self.oversize is not None:
             bad |= self.oversize
+        if self.read.reasons is not None:
+            bad |= self.read.reasons[self.rows_in_table(np.arange(len(bad)))] != None  # noqa: E711
         return bad
+
+    def prepared_reason(self, i: int) -> str | None:
+        """Why the mapping's CRM rules found record `i` cannot be an event, or None."""
+        if self.read.reasons is None:
+            return None
+        return self.read.reasons[int(self.rows_in_table(np.array([i]))[0])]
 
     def reason_key(self, i: int, raw: dict[str, str]) -> tuple:
         """What `reasons` depends on."""
         column = self.column_of(i)
         time = self.spec.events[column].at if column >= 0 else self.spec.at
-        return (bool(self.lead.codes[i] < 0), int(self.event[i]), column,
+        return (self.prepared_reason(i), bool(self.lead.codes[i] < 0), int(self.event[i]),
+                column,
                 self.oversize is not None and bool(self.oversize[i]),
                 raw.get(self.spec.event) if self.event[i] == _UNKNOWN_EVENT else None,
                 None if self.time_ok[i] else raw.get(time))
 
     def reasons(self, i: int, raw: dict[str, str]) -> list[str]:
         """Why record `i` (whose raw values are `raw`) is rejected."""
+        prepared = self.prepared_reason(i)
+        if prepared is not None:
+            return [prepared]
         out = []
         if self.oversize is not None and self.oversize[i]:
             out.append(f"a value is longer than {MOST_VALUE_BYTES:,} bytes; longer values are "
@@ -972,7 +1085,7 @@ class _Part:
     def raw(self, rows: np.ndarray) -> list[dict[str, str]]:
         """The values of these table rows as read ("" for none), lookups included."""
         index = pa.array(rows, pa.int64())
-        table = _as_text(self.read.table.take(index))
+        table = _as_text(self.read.raw_table(rows))
         names = list(table.column_names) + list(self.lookups)
         columns = [[_clipped(v) for v in pc.fill_null(pc.cast(c, pa.string()), "").to_pylist()]
                    for c in table.columns]
@@ -1095,6 +1208,8 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
                      else _Coded(np.full(n, -1, dtype=np.int32), pa.array([], pa.string())))
         lead = pending.result()
     oversize = _oversize_rows(table)
+    if read.oversize is not None:  # a prepared source: over every column of its file
+        oversize = read.oversize if oversize is None else oversize | read.oversize
     if not spec.wide:
         return _Part(spec, read, index, None, None, lead, at, ok, events, actor, fields,
                      lookups, mapped, zone, oversize)
@@ -1335,7 +1450,8 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
             p.fields.get(name) or _Coded(np.full(len(p.at), -1, dtype=np.int32),
                                          empty.dictionary) for p in parts])
         fields[name] = _objects(gather(codes), dictionary)
-    if len(parts) == 1 and not parts[0].spec.wide and not parts[0].read.broken:
+    if len(parts) == 1 and not parts[0].spec.wide and not parts[0].read.broken \
+            and parts[0].read.data_rows is None:
         row = position + 1  # rows 1..n, one record each
     else:
         row = gather(_concat([p.read.rows[p.table_row] if p.spec.wide else p.read.rows
@@ -1347,7 +1463,7 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
     actor, actor_dict = _compact(actor, actor_dict)
     per_part = np.bincount([r[0] for r in rejects], minlength=len(parts))
     stats = [SourceStats(str(p.read.path), p.read.n_rows, len(p.at) + len(p.read.broken),
-                         int(per_part[i])) for i, p in enumerate(parts)]
+                         int(per_part[i]), p.read.left_out) for i, p in enumerate(parts)]
     return History(
         lead=lead.astype(np.int64, copy=False), at=at.astype(np.int64, copy=False),
         event=event.astype(np.int8), actor=actor.astype(np.int64, copy=False), row=row,

@@ -23,6 +23,7 @@ from sla_dsl.evaluation.replay import (
     STATUS_NAMES,
     Evaluation,
 )
+from sla_dsl.history.columns import History
 from sla_dsl.language.formatter import item_line
 from sla_dsl.measures import assignments, coverage, revenue
 from sla_dsl.measures.period_measures import PeriodMeasures, TriggerCheck, triggers
@@ -199,7 +200,6 @@ def consequence_records(evaluation: Evaluation, actions: list[Actions],
 def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
     """The whole evaluation as plain data: what `--format json` prints."""
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
-    counts = evaluation.history.counts
     actions = all_actions(evaluation)
     measures = PeriodMeasures(evaluation, evaluation.at_handoff)
     commitments = measures.commitments()
@@ -215,7 +215,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
         "as_of": iso_text(evaluation.as_of, zone),
         "coverage": coverage.section(evaluation, [p for c in commitments for p in c["periods"]],
                                      goals, measures.arrivals),
-        "rows": {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected},
+        "rows": _rows(evaluation.history),
         "summary": {
             "leads": evaluation.lead_count,
             "handed_off": int(np.count_nonzero(evaluation.handed_off)),
@@ -274,3 +274,15 @@ def _misses(periods: list[dict]) -> dict:
             "in_grace": sum(1 for p in periods if p["missed"] and not p["counts_as_miss"]),
             "credits": [{"credit": c, "periods": n} for c, n in credits.items()],
             "escalations": [{"to": e, "periods": n} for e, n in escalations.items()]}
+
+
+def _rows(history: History) -> dict:
+    """Records read = accepted + rejected; with a mapping's filters, the rows they left out
+    (no records), and what the exports cannot show: both only when there are any."""
+    counts = history.counts
+    rows: dict = {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected}
+    if history.left_out:
+        rows["left_out"] = history.left_out
+    if history.notes:
+        rows["notes"] = list(history.notes)
+    return rows

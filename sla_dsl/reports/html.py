@@ -134,7 +134,7 @@ def render(doc: dict, *, rejects: Sequence[Reject] = (),
         f'<header>\n<h1>{escape(doc.get("policy") or "Policy")}</h1>\n'
         f'<p class="muted">Evaluation as of {escape(_when(doc.get("as_of")))} '
         f'({escape(doc.get("timezone") or "UTC")}); made by <code>sla evaluate</code>.</p>\n'
-        f'{_coverage(doc.get("coverage"))}'
+        f'{_coverage(doc.get("coverage"))}{_history_notes(doc["rows"])}'
         f'</header>\n<nav aria-label="Sections">\n<ul>{nav}</ul>\n</nav>\n<main>\n{body}\n'
         "</main>\n"
     ))
@@ -210,6 +210,12 @@ def _coverage(covered: dict | None) -> str:
     warnings = "".join(f'<p class="bad" role="note">Warning: {escape(w)}.</p>\n'
                        for w in covered["warnings"])
     return f"<p>{escape(' '.join(said))}</p>\n{warnings}"
+
+
+def _history_notes(rows: dict) -> str:
+    """What the exports cannot show (`rows.notes`, present only when there is one)."""
+    return "".join(f'<p class="bad" role="note">Note: {escape(note)}.</p>\n'
+                   for note in rows.get("notes", []))
 
 
 def _summary(doc: dict) -> str:
@@ -824,11 +830,19 @@ def reason_kind(reason: str) -> str:
 def _rejects(doc: dict, rejects: Sequence[Reject]) -> str:
     rows = doc["rows"]
     if not rows["rejected"]:
-        return (f"<p>No row was rejected: all {rows['read']:,} rows read were accepted.</p>")
+        left = (f" {rows['left_out']:,} more rows were left out by the mapping's filters (its "
+                f"<code>where</code> and <code>duplicates</code>): they make no record."
+                if rows.get("left_out") else "")
+        return (f"<p>No row was rejected: all {rows['read']:,} rows read were accepted.{left}"
+                f"</p>")
     out = [f"<p><strong>{rows['rejected']:,}</strong> of {rows['read']:,} rows read were "
            f"rejected and left out of every figure above ({rows['accepted']:,} accepted). "
            "Write them all with <code>--rejects FILE</code>, fix them at the source and "
            "evaluate again.</p>"]
+    if rows.get("left_out"):
+        out.append(f"<p>{rows['left_out']:,} more rows were left out by the mapping's filters "
+                   "(its <code>where</code> and <code>duplicates</code>): they make no "
+                   "record.</p>")
     if rejects:
         kinds = Counter((r.source, reason_kind(r.reason)) for r in rejects)
         example = {}

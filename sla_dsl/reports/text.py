@@ -20,7 +20,8 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         f"{doc['policy'] or 'Policy'}: {_as_of(doc)}",
         *_period_lines(doc["coverage"]),
         f"history: {rows['read']} rows read, {rows['accepted']} accepted, "
-        f"{rows['rejected']} rejected",
+        f"{rows['rejected']} rejected{_left_out(rows)}",
+        *(f"note: {note}" for note in rows.get("notes", [])),
         f"leads: {summary['leads']}{_out_of_period(doc['coverage'])}, "
         f"handed off: {summary['handed_off']}",
         *(f"warning: {w}" for w in doc["coverage"]["warnings"]),
@@ -72,6 +73,12 @@ def _as_of(doc: dict) -> str:
 def _period_lines(covered: dict) -> list[str]:
     parts = coverage_parts(covered)
     return ["; ".join(parts)] if parts else []
+
+
+def _left_out(rows: dict) -> str:
+    """Rows a mapping's `where` or `duplicates` dropped: no records, so not in the counts."""
+    left = rows.get("left_out")
+    return f" ({left} more left out by the mapping's filters)" if left else ""
 
 
 def _out_of_period(covered: dict) -> str:

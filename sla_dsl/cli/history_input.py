@@ -1,0 +1,75 @@
+"""The options every verb that reads a lead history shares beyond `--history` and `--mapping`:
+`--preset` (a CRM's export as it comes, by the mapping shipped for it) and `--timezone` (the
+zone of the export's times written without an offset).
+
+Kept apart from each verb so that `evaluate`, `diff`, `calibrate` read a Salesforce or HubSpot
+export the same way, with the same messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+PRESET_NAMES = ("salesforce", "hubspot")  # sla_dsl.history.presets.PRESETS, without its imports
+EXAMPLE_FILES = {"salesforce": "Lead.csv LeadHistory.csv Task.csv Event.csv User.csv",
+                 "hubspot": "contacts.csv property_history.csv engagements.csv "
+                            "engagement_contacts.csv owners.csv"}
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", choices=PRESET_NAMES,
+                        help="read a CRM's export as it comes, with the mapping shipped for it: "
+                             "the files given to --history are matched to its objects by name "
+                             "(salesforce: Lead.csv, LeadHistory.csv, Task.csv, Event.csv, "
+                             "User.csv; hubspot: contacts.csv, property_history.csv, "
+                             "engagements.csv, engagement_contacts.csv, owners.csv)")
+    parser.add_argument("--timezone", metavar="ZONE",
+                        help="the time zone of the export's times written without an offset "
+                             "(a HubSpot portal's, a Salesforce user's report); default: the "
+                             "policy's")
+
+
+def mapping_of(args: argparse.Namespace):
+    """The mapping the options name (`--mapping` or `--preset`), or None. Raises MappingError
+    (a HistoryError) when both are given or the mapping cannot be used."""
+    from sla_dsl.history.mapping import MappingError, load_mapping
+    from sla_dsl.history.presets import load_preset
+
+    preset = getattr(args, "preset", None)
+    if preset and args.mapping:
+        raise MappingError(f"--mapping {args.mapping} and --preset {preset} both name a "
+                           f"mapping\n  help: give one: a preset adapted to your CRM is a "
+                           f"mapping (--print-mapping writes the preset out to start from)")
+    if preset and not args.history:
+        raise MappingError(f"--preset {preset} reads the export's files, and none was given\n"
+                           f"  help: name them with --history, e.g. --history "
+                           f"{EXAMPLE_FILES[preset]} (or folder/*.csv)")
+    if preset:
+        return load_preset(preset)
+    return load_mapping(args.mapping) if args.mapping else None
+
+
+def export_timezone(args: argparse.Namespace) -> str | None:
+    """`--timezone`, checked: an unknown zone is a HistoryError naming the option."""
+    zone = getattr(args, "timezone", None)
+    if zone is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from sla_dsl.history.columns import HistoryError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise HistoryError(f"--timezone {zone!r} is not a time zone\n  help: use an IANA name "
+                           f"such as Europe/Amsterdam, America/New_York or UTC") from None
+    return zone
+
+
+def reading(args: argparse.Namespace) -> str:
+    """What is being read, for progress messages."""
+    given = ", ".join(args.history or [])
+    if given:
+        return given
+    return f"the {args.preset} export" if getattr(args, "preset", None) else \
+        "the files the mapping names"

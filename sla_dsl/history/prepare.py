@@ -1,0 +1,582 @@
+"""A CRM's own objects, reshaped into records before they are read as events.
+
+A Salesforce or HubSpot export is not an event log: deleted rows and other objects' rows sit
+among the lead's, an owner change is written twice, the event is a pair of columns (the field
+that changed and its new value), the time is the first of several columns or localized text,
+and a task names a contact that is found only through the lead it was converted from. The
+mapping says how (`sla_dsl.history.mapping`, module docstring); this module does it, on whole
+Arrow columns, and hands `sla_dsl.history.read` a table of one row per record with the plain
+columns it reads (lead id, time, event, actor, fields) added.
+
+Nothing is dropped unseen. A row a `where` or `duplicates` rule leaves out makes no record and
+is counted as left out (per file); a row that should have been an event and cannot be (its
+contact is no lead's, its status is in no table) is a record rejected with that reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sla_dsl.business_time.zones import local_time
+from sla_dsl.history.columns import EVENT_CODE, History
+from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec
+
+__all__ = ["JoinTarget", "Prepared", "history_notes", "matches", "named_actors", "prepare"]
+
+
+@dataclass(frozen=True)
+class JoinTarget:
+    """A source other sources join through: its rows (after its own rules) and the column
+    holding each row's lead id."""
+
+    spec: SourceSpec
+    table: pa.Table
+    lead: str
+    path: Path
+
+
+@dataclass
+class Prepared:
+    """A source's records: `table` (one row per record), `rows` (per record, the row of the
+    file's table `source` it came from), `reasons` (per record, why it cannot be an event, or
+    None), `left_out` (rows `where` and `duplicates` left out) and the spec to read `table`
+    with."""
+
+    table: pa.Table
+    rows: np.ndarray
+    reasons: np.ndarray | None
+    left_out: int
+    spec: SourceSpec
+    source: pa.Table  # the file's table, every column: a rejected record's raw values
+
+    def target(self, path: Path) -> JoinTarget:
+        return JoinTarget(self.spec, self.table, self.spec.lead_id, path)
+
+
+# ---------------------------------------------------------------------------- text columns
+
+
+def _strings(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A column as plain text (dictionary-encoded columns decoded)."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = pc.cast(column, kind.value_type)
+        kind = column.type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        column = pc.cast(column, pa.string())
+    return column
+
+
+def _blank(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True))
+
+
+def _like(pattern: str) -> str:
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace(ANY_VALUE, "%")
+
+
+def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """(codes, values): each row's code into `values`, the distinct texts, trimmed, "" for no
+    value. A dictionary-encoded column (a CSV's few-valued columns) keeps its dictionary."""
+    if not pa.types.is_dictionary(column.type):  # one array: one dictionary, none to unify
+        column = pc.dictionary_encode(_plain(column))
+    if isinstance(column, pa.ChunkedArray):
+        column = column.unify_dictionaries()
+        chunks = column.chunks
+    else:
+        chunks = [column]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), pa.array([""], pa.string())
+    dictionary = _strings(chunks[-1].dictionary)
+    codes = np.concatenate([np.asarray(pc.fill_null(c.indices, len(dictionary)),
+                                       dtype=np.int64) for c in chunks])
+    trimmed = pc.utf8_trim_whitespace(dictionary)
+    if not pc.all(pc.equal(trimmed, dictionary)).as_py():  # " a" and "a": one value
+        again = pc.dictionary_encode(trimmed)
+        codes = np.append(np.asarray(again.indices, dtype=np.int64), len(again.dictionary))[
+            codes]
+        trimmed = again.dictionary
+    return codes, pa.concat_arrays([trimmed, pa.array([""])])
+
+
+def matches(column: pa.ChunkedArray | pa.Array, patterns: Sequence[str]) -> np.ndarray:
+    """Per row, whether the cell matches one of `patterns` ("" an empty cell, `*` any run)."""
+    if pa.types.is_dictionary(column.type):  # decided once per distinct value
+        codes, values = _distinct(column)
+        return matches(values, patterns)[codes]
+    values = _strings(column)
+    out = np.zeros(len(values), dtype=bool)
+    exact = [p for p in patterns if ANY_VALUE not in p and p != ""]
+    if "" in patterns:
+        out |= _blank(values)
+    trimmed = pc.utf8_trim_whitespace(values)
+    if exact:
+        out |= np.asarray(pc.fill_null(pc.is_in(trimmed, value_set=pa.array(exact)), False))
+    for pattern in patterns:
+        if ANY_VALUE in pattern:
+            out |= np.asarray(pc.fill_null(pc.match_like(trimmed, _like(pattern)), False))
+    return out
+
+
+def _all_match(table: pa.Table, conditions: Sequence[Condition]) -> np.ndarray:
+    out = np.ones(table.num_rows, dtype=bool)
+    for condition in conditions:
+        out &= matches(table.column(condition.column), condition.patterns)
+    return out
+
+
+def _codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Equal values, equal codes (nulls and blanks one code of their own)."""
+    values = pc.utf8_trim_whitespace(_strings(column))
+    encoded = pc.dictionary_encode(pc.fill_null(values, ""))
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries()
+        chunks = encoded.chunks
+    return np.concatenate([np.asarray(c.indices, dtype=np.int64) for c in chunks]) \
+        if chunks else np.zeros(0, dtype=np.int64)
+
+
+def _free_name(table: pa.Table, wanted: str) -> str:
+    name = wanted
+    while name in table.column_names:
+        name = f"sla_{name}"
+    return name
+
+
+# ---------------------------------------------------------------------------- the steps
+
+
+def _aliased(spec: SourceSpec, table: pa.Table) -> pa.Table:
+    """Columns named by an alias take the name the mapping uses."""
+    names = list(table.column_names)
+    for name, others in spec.aliases.items():
+        if name in names:
+            continue
+        found = next((other for other in others if other in names), None)
+        if found is not None:
+            names[names.index(found)] = name
+    return table.rename_columns(names)
+
+
+def _needed(spec: SourceSpec, table: pa.Table, path: Path) -> None:
+    """Every column the rules name is in the file, or a MappingError at its key."""
+    columns = table.column_names
+    needed: list[tuple[str, str]] = [("lead_id", spec.lead_id)]
+    needed += [(c.key, c.column) for c in spec.filters]
+    if spec.duplicates is not None:
+        needed += [("duplicates.key", c) for c in spec.duplicates.key]
+        needed += [(c.key, c.column) for c in spec.duplicates.keep]
+    if not spec.wide and not spec.join_only:
+        needed += [("columns.at", c) for c in spec.at_columns or (spec.at,)]
+        needed.append(("columns.event", spec.event))
+        if spec.event_value is not None:
+            needed.append(("columns.event", spec.event_value))
+        if spec.actor_required:
+            needed.append(("columns.actor", spec.actor))
+        needed += [(f"actors.{event}", column) for event, column in spec.actors.items()]
+    for key, name in needed:
+        if name not in columns:
+            close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+            hint = f"did you mean `{close[0]}`? " if close else ""
+            alias = [n for n, others in spec.aliases.items() if n == name]
+            also = f" (nor {', '.join(spec.aliases[name])})" if alias else ""
+            raise spec.error(key, f"`{path.name}` has no column `{name}`{also}",
+                             f"{hint}its columns are {', '.join(columns) or 'none'}")
+
+
+def _kept_rows(spec: SourceSpec, table: pa.Table) -> np.ndarray:
+    """The rows `where` and `duplicates` keep, in file order."""
+    keep = _all_match(table, spec.filters) if spec.filters else np.ones(table.num_rows, bool)
+    rows = np.flatnonzero(keep)
+    if spec.duplicates is None or len(rows) < 2:
+        return rows
+    # One int64 key per row from the key columns' codes (of trimmed text), then only the
+    # groups of more than one row are looked at.
+    key = np.zeros(len(rows), dtype=np.int64)
+    size = 1
+    for column in spec.duplicates.key:
+        codes, count = _key_codes(table.column(column))
+        if size * count >= 1 << 62:  # renumber before the key could overflow
+            _, key = np.unique(key, return_inverse=True)
+            size = int(key.max()) + 1
+        key = key * count + codes[rows]
+        size *= count
+    _, key, counts = np.unique(key, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero(counts[key] > 1)
+    if not len(shared):
+        return rows
+    preferred = (_all_match(table.take(pa.array(rows[shared])), spec.duplicates.keep)
+                 if spec.duplicates.keep else np.ones(len(shared), dtype=bool))
+    # per group, the first preferred row, else the first row
+    order = np.lexsort((shared, ~preferred, key[shared]))
+    first = np.r_[True, key[shared][order][1:] != key[shared][order][:-1]]
+    drop = np.zeros(len(rows), dtype=bool)
+    drop[shared] = True
+    drop[shared[order[first]]] = False
+    return rows[~drop]
+
+
+_ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _key_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
+    """Equal values, equal codes, and how many codes: a column of ISO 8601 instants (a
+    CreatedDate) by its instants, which is cheaper than hashing its text; others by text."""
+    text = _plain(column) if not pa.types.is_dictionary(column.type) else None
+    first = pc.drop_null(text[:100]).to_pylist()[:1] if text is not None else []
+    if first and _ISO_START.match(first[0]):  # (a failed cast is slow: try it on times only)
+        try:
+            instants = pc.cast(text, pa.timestamp("us", "UTC"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        else:
+            raw = np.asarray(pc.fill_null(pc.cast(instants, pa.int64()), np.iinfo(np.int64).min))
+            distinct, codes = np.unique(raw, return_inverse=True)
+            return codes.astype(np.int64), len(distinct)
+    codes, values = _distinct(column)
+    return codes, len(values)
+
+
+def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
+          ) -> tuple[np.ndarray, pa.Array, np.ndarray | None]:
+    """(records' rows of `table`, their leads, reasons): each row's lead id cell found in the
+    target's `match` columns, the first column that has it; one record per lead found."""
+    assert spec.join is not None
+    other = target.table
+    for column in spec.join.match:
+        if column not in other.column_names:
+            raise spec.error("join.match", f"source `{target.spec.name}` "
+                             f"(`{target.path.name}`) has no column `{column}`",
+                             f"its columns are {', '.join(other.column_names)}")
+    # Ids are compared as written (as the reader keeps a lead id), blank ones never match.
+    values = _plain(table.column(spec.lead_id))
+    other_leads = _plain(other.column(target.lead))
+    n = len(values)
+    other_row = np.full(n, -1, dtype=np.int64)  # the one row found (the usual case)
+    several: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, other rows) found in several
+    unresolved = ~_empty(values)
+    for column in spec.join.match:
+        if not unresolved.any():
+            break
+        if column == target.lead:  # the value is a lead's own id: its first row
+            mine = np.flatnonzero(unresolved)
+            position = np.asarray(pc.fill_null(pc.index_in(
+                values.take(pa.array(mine)), value_set=other_leads), -1), dtype=np.int64)
+            hit = position >= 0
+            other_row[mine[hit]] = position[hit]
+            unresolved[mine[hit]] = False
+            continue
+        keys = _plain(other.column(column))
+        usable = ~_empty(keys) & ~_empty(other_leads)
+        if not usable.any():
+            continue
+        where = np.flatnonzero(usable)
+        keys_u = keys.take(pa.array(where))
+        distinct = pc.unique(keys_u)
+        if isinstance(distinct, pa.ChunkedArray):
+            distinct = distinct.combine_chunks()
+        key_code = np.asarray(pc.fill_null(pc.index_in(keys_u, value_set=distinct), -1))
+        mine = np.flatnonzero(unresolved)
+        my_code = np.asarray(pc.fill_null(pc.index_in(values.take(pa.array(mine)),
+                                                      value_set=distinct), -1))
+        hit = my_code >= 0
+        if not hit.any():
+            continue
+        rows_hit, codes_hit = mine[hit], my_code[hit]
+        counts = np.bincount(key_code, minlength=len(distinct))
+        first = np.empty(len(distinct), dtype=np.int64)
+        first[key_code[::-1]] = np.arange(len(key_code) - 1, -1, -1)  # first row of each key
+        single = counts[codes_hit] == 1
+        other_row[rows_hit[single]] = where[first[codes_hit[single]]]
+        if not single.all():
+            by_key = np.argsort(key_code, kind="stable")
+            starts = np.searchsorted(key_code[by_key], np.arange(len(distinct)), side="left")
+            rows_m, codes_m = rows_hit[~single], codes_hit[~single]
+            repeat = counts[codes_m]
+            offsets = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat,
+                                                               repeat)
+            several.append((np.repeat(rows_m, repeat),
+                            where[by_key[np.repeat(starts[codes_m], repeat) + offsets]]))
+        unresolved[rows_hit] = False
+    missing = np.flatnonzero(unresolved)
+    if not several:
+        rows = np.arange(n, dtype=np.int64)
+        leads = other_leads.take(pa.array(other_row, mask=other_row < 0))
+    else:
+        found = np.flatnonzero(other_row >= 0)
+        pairs_rows = np.concatenate([found, *(r for r, _ in several)])
+        pairs_other = np.concatenate([other_row[found], *(o for _, o in several)])
+        # one record per (row, lead): a lead found in two rows of the other source is one
+        lead_codes = _codes(other_leads)[pairs_other]
+        key = pairs_rows * (int(lead_codes.max(initial=0)) + 2) + lead_codes
+        _, first_pair = np.unique(key, return_index=True)
+        pairs_rows, pairs_other = pairs_rows[first_pair], pairs_other[first_pair]
+        lost = np.flatnonzero(other_row < 0)
+        lost = lost[~np.isin(lost, pairs_rows)]
+        rows = np.concatenate([pairs_rows, lost])
+        other_of = np.concatenate([pairs_other, np.full(len(lost), -1)])
+        order = np.argsort(rows, kind="stable")
+        rows, other_of = rows[order], other_of[order]
+        leads = other_leads.take(pa.array(other_of, mask=other_of < 0))
+    reasons = None
+    if len(missing):
+        reasons = np.full(len(rows), None, dtype=object)
+        names = " or ".join(spec.join.match)
+        source = f"{target.spec.name} ({target.path.name})"
+        for i in np.flatnonzero(np.isin(rows, missing)):
+            value = str(values[int(rows[i])].as_py())
+            reasons[i] = (f"{spec.lead_id} '{value}' matches no lead: no row of {source} has "
+                          f"it as {names}")
+    return rows, leads, reasons
+
+
+def _empty(values: pa.Array) -> np.ndarray:
+    """No value: null, empty, or only spaces (the reader's rule for every column)."""
+    return np.asarray(pc.fill_null(pc.or_(pc.equal(values, ""), pc.utf8_is_space(values)),
+                                   True))
+
+
+def _plain(array: pa.ChunkedArray | pa.Array) -> pa.Array:
+    array = _strings(array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _formatted(column: pa.ChunkedArray | pa.Array, formats: Sequence[str]
+               ) -> pa.ChunkedArray | pa.Array:
+    """Localized times (`formats`) rewritten as ISO 8601 text; every other value as it was."""
+    values = _plain(column)
+    out = values
+    iso = pc.fill_null(pc.equal(pc.utf8_slice_codeunits(values, 4, 5), "-"), True)
+    if pc.all(iso).as_py():  # every value is ISO 8601 (YYYY-...) or empty: nothing to do
+        return values
+    for fmt in formats:
+        parsed = pc.strptime(values, format=fmt, unit="us", error_is_null=True)
+        if not pc.any(pc.is_valid(parsed)).as_py():
+            continue
+        suffix = "Z" if getattr(parsed.type, "tz", None) else ""
+        iso = pc.strftime(parsed, format="%Y-%m-%dT%H:%M:%S" + suffix)
+        out = pc.if_else(pc.is_valid(parsed), iso, out)
+    return out
+
+
+def _events(spec: SourceSpec, table: pa.Table, mapping_name: str
+            ) -> tuple[pa.Array, np.ndarray | None]:
+    """The event of each row (codes into its names), and the reasons of rows whose kind, or
+    pair of kind and value, is in no table. Decided once per distinct kind and value."""
+    kind_codes, kinds = _distinct(table.column(spec.event))
+    kinds = kinds.to_pylist()
+    n = len(kind_codes)
+    other = spec.event_names.get(ANY_VALUE)
+    if spec.event_value is None:  # one column: names translated, others left to the reader
+        names = [spec.event_names.get(k, other or k) if k else None for k in kinds]
+        return pa.array(names, pa.string()).take(pa.array(kind_codes)), None
+    value_codes, values = _distinct(table.column(spec.event_value))
+    values = values.to_pylist()
+    names = sorted(set(spec.event_names.values()) | {
+        e for table_of in spec.event_values.values() for e in table_of.values()})
+    code_of = {name: i for i, name in enumerate(names)}
+    per_kind = np.full(len(kinds), -1, dtype=np.int32)  # a kind that is an event alone
+    reasons = np.full(n, None, dtype=object)
+    for code, kind in enumerate(kinds):
+        if kind in spec.event_names:
+            per_kind[code] = code_of[spec.event_names[kind]]
+    out = per_kind[kind_codes]
+    for code, kind in enumerate(kinds):
+        if per_kind[code] >= 0 or not np.any(kind_codes == code):
+            continue
+        rows = np.flatnonzero(kind_codes == code)
+        table_of = spec.event_values.get(kind)
+        if table_of is None:
+            listed = ", ".join(list(spec.event_names) + list(spec.event_values))
+            reasons[rows] = (f"{spec.event} '{kind}' is not in [source.event_names] of "
+                             f"{mapping_name} (it lists {listed})")
+            continue
+        present = np.unique(value_codes[rows])
+        lookup = np.full(len(values), -1, dtype=np.int32)
+        for value_code in present.tolist():
+            event = table_of.get(values[value_code], table_of.get(ANY_VALUE))
+            if event is not None:
+                lookup[value_code] = code_of[event]
+        out[rows] = lookup[value_codes[rows]]
+        for value_code in present[lookup[present] < 0].tolist():
+            cell = values[value_code]
+            reasons[rows[value_codes[rows] == value_code]] = (
+                f"{spec.event} '{kind}' with {spec.event_value} '{cell}' is in no table: add "
+                f"it to [source.event_names.\"{kind}\"] of {mapping_name}, or a \"*\" for "
+                f"any other value")
+    has_reason = reasons != None  # noqa: E711
+    column = pa.DictionaryArray.from_arrays(pa.array(out, mask=out < 0),
+                                            pa.array(names, pa.string()))
+    return column, reasons if has_reason.any() else None
+
+
+def _actors(spec: SourceSpec, table: pa.Table, events: pa.Array) -> pa.Array | None:
+    """Who did each row's event: the event's own actor column, else `columns.actor`."""
+    base = (_plain(table.column(spec.actor)) if spec.actor in table.column_names
+            else pa.nulls(table.num_rows, pa.string()))
+    events = _plain(events)
+    for event, column in spec.actors.items():
+        base = pc.if_else(pc.fill_null(pc.equal(events, event), False),
+                          _plain(table.column(column)), base)
+    return base
+
+
+def _value_fields(spec: SourceSpec, table: pa.Table) -> dict[str, pa.Array]:
+    kinds = pc.utf8_trim_whitespace(_plain(table.column(spec.event)))
+    values = _plain(table.column(spec.event_value))
+    out: dict[str, pa.Array] = {}
+    for key, name in spec.value_fields.items():
+        chosen = pc.if_else(pc.fill_null(pc.equal(kinds, key), False), values,
+                            pa.nulls(table.num_rows, pa.string()))
+        out[name] = chosen if name not in out else pc.coalesce(out[name], chosen)
+    return out
+
+
+def _used_columns(spec: SourceSpec) -> set[str]:
+    used = {spec.lead_id, spec.at, spec.event, spec.actor, *spec.at_columns,
+            *spec.actors.values()}
+    if spec.event_value:
+        used.add(spec.event_value)
+    return used
+
+
+# ---------------------------------------------------------------------------- one source
+
+
+def _narrowed(spec: SourceSpec, table: pa.Table, also: Collection[str]) -> pa.Table:
+    """Only the columns the records are made of (and `also`, which other sources join or look
+    up through): the rest are read again only for a rejected row's raw values."""
+    if spec.fields is None and not spec.join_only:
+        return table  # every other column is a field
+    keep = {spec.lead_id, spec.at, spec.event, spec.actor, *spec.at_columns,
+            *spec.actors.values(), *(spec.fields or {}).values(), *also}
+    keep |= {w.at for w in spec.events} | {w.actor for w in spec.events if w.actor}
+    if spec.event_value:
+        keep.add(spec.event_value)
+    if spec.actor_names:
+        keep |= set(spec.actor_names)
+    return table.select([name for name in table.column_names if name in keep])
+
+
+def prepare(spec: SourceSpec, table: pa.Table, path: Path,
+            targets: dict[str, JoinTarget], also: Collection[str] = ()) -> Prepared:
+    """`spec`'s rules applied to the file's `table`: see the module docstring. `also` names
+    columns other sources need of this one's rows. The records' table holds only the columns
+    they are made of; `Prepared.rows` index the (aliased) file table, `Prepared.source`."""
+    table = _aliased(spec, table)
+    if spec.optional_fields and spec.fields:
+        spec = replace(spec, fields={name: column for name, column in spec.fields.items()
+                                     if column in table.column_names})
+    _needed(spec, table, path)
+    source = table
+    original = list(table.column_names)
+    kept = _kept_rows(spec, table)
+    left_out = table.num_rows - len(kept)
+    table = _narrowed(spec, table, also)
+    if left_out:
+        table = table.take(pa.array(kept, pa.int64()))
+    rows = kept.astype(np.int64)
+    reasons = None
+    lead_column = spec.lead_id
+    if spec.join is not None:
+        join_rows, leads, reasons = _join(spec, table, targets[spec.join.source])
+        if len(join_rows) != table.num_rows:  # else one record a row, in order
+            table = table.take(pa.array(join_rows, pa.int64()))
+            rows = rows[join_rows]
+        lead_column = _free_name(table, "lead_id")
+        table = table.append_column(lead_column, leads)
+    derived = replace(spec, lead_id=lead_column, aliases={}, filters=(), duplicates=None,
+                      join=None, datetime_formats=(), at_columns=(), event_value=None,
+                      event_values={}, actors={}, value_fields={})
+    if spec.wide:
+        if spec.datetime_formats:
+            for column in dict.fromkeys(w.at for w in spec.events):
+                index = table.column_names.index(column)
+                table = table.set_column(index, column, _formatted(
+                    table.column(column), spec.datetime_formats))
+        return Prepared(table, rows, reasons, left_out, derived, source)
+    if spec.join_only:
+        return Prepared(table, rows, reasons, left_out, derived, source)
+
+    at = _plain(table.column(spec.at_columns[0] if spec.at_columns else spec.at))
+    for other in spec.at_columns[1:]:
+        at = pc.if_else(pa.array(_blank(at)), _plain(table.column(other)), at)
+    if spec.datetime_formats:
+        at = _formatted(at, spec.datetime_formats)
+    at_column = _free_name(table, "at")
+    table = table.append_column(at_column, at)
+    events, unmapped = _events(spec, table, spec.mapping_path.name if spec.mapping_path
+                               else "the mapping")
+    if unmapped is not None:
+        reasons = unmapped if reasons is None else np.where(
+            np.array([r is None for r in reasons]), unmapped, reasons)
+    event_column = _free_name(table, "event")
+    table = table.append_column(event_column, events)
+    actor_column = spec.actor
+    if spec.actors:
+        actor_column = _free_name(table, "actor")
+        table = table.append_column(actor_column, _actors(spec, table, events))
+    fields = dict(spec.fields) if spec.fields is not None else {
+        name: name for name in original if name not in _used_columns(spec)}
+    if spec.value_fields:
+        for name, values in _value_fields(spec, table).items():
+            column = _free_name(table, name)
+            table = table.append_column(column, values)
+            fields[name] = column
+    derived = replace(derived, at=at_column, event=event_column, actor=actor_column,
+                      actor_required=False, event_names={}, fields=fields)
+    return Prepared(table, rows, reasons, left_out, derived, source)
+
+
+# ---------------------------------------------------------------------------- notes
+
+
+def history_notes(mapping: Mapping, bound: Sequence[tuple[SourceSpec, list[Path]]],
+                  history: History, source_of_part: Sequence[str]) -> list[str]:
+    """What the report must say about what the exports cannot show: optional sources not
+    given, and leads created before a tracked history's first row."""
+    notes = [s.when_missing for s in mapping.missing(bound) if s.when_missing]
+    created = history.event == EVENT_CODE["created"]
+    for spec, files in bound:
+        if not spec.tracked_since_first_row or history.source is None:
+            continue
+        mine = np.isin(history.source, [i for i, name in enumerate(source_of_part)
+                                        if name == spec.name])
+        if not mine.any():
+            notes.append(f"{', '.join(f.name for f in files)} holds no change at all: the CRM "
+                         f"keeps this history only since tracking was switched on")
+            continue
+        first = int(history.at[mine].min())
+        early = np.unique(history.lead[created & (history.at < first)])
+        if len(early):
+            day = local_time(first, dt.UTC).date().isoformat()
+            notes.append(
+                f"{', '.join(f.name for f in files)} starts on {day}: {len(early):,} leads "
+                f"were created before that, and their changes from before it (a first owner, "
+                f"a first status) are missing: the CRM keeps this history only since "
+                f"tracking was switched on")
+    return notes
+
+
+def named_actors(actors: np.ndarray, sources: Sequence[tuple[pa.Table, str, str]]
+                 ) -> np.ndarray:
+    """Actors (ids) as names, by each (table, id column, name column); others as they are."""
+    names: dict[str, str] = {}
+    for table, id_column, name_column in sources:
+        ids = pc.utf8_trim_whitespace(_plain(table.column(id_column))).to_pylist()
+        values = _plain(table.column(name_column)).to_pylist()
+        for key, value in zip(ids, values, strict=True):
+            if key and value and value.strip():
+                names.setdefault(key, value.strip())
+    return np.array([names.get(a, a) for a in actors.tolist()], dtype=object)

@@ -1,0 +1,544 @@
+"""CRM exports as they come: the mapping language's CRM rules (filters, duplicates, joins, two
+column events, time formats) and the Salesforce and HubSpot presets, replayed against the same
+leads written directly as events."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from sla_dsl.evaluation.replay import evaluate
+from sla_dsl.history.columns import EVENTS, NO_ACTOR
+from sla_dsl.history.mapping import MappingError, parse_mapping
+from sla_dsl.history.presets import PRESETS, load_preset, preset_text
+from sla_dsl.history.read import load_history
+from sla_dsl.history.synthetic_crm import EXPORT_ZONE, hubspot, leads, salesforce
+from sla_dsl.policy_file import load_policy
+
+from .conftest import ROOT
+
+AMS = "Europe/Amsterdam"
+POLICY = ROOT / "policies" / "inbound-desk.sla"
+
+
+def counted(history) -> None:
+    assert history.counts.read == history.counts.accepted + history.counts.rejected
+    assert history.counts.accepted == len(history)
+
+
+def verdicts(history, as_of: int) -> dict[tuple[str, str, str], str]:
+    evaluation = evaluate(load_policy(POLICY), history, as_of)
+    out = {}
+    for clause in evaluation.clauses:
+        for lead, status in zip(clause.leads.tolist(), clause.status.tolist(), strict=True):
+            out[(clause.handoff, clause.clause, str(history.lead_ids[lead]))] = status
+    return out
+
+
+def events_of(history, lead_id: str) -> list[tuple]:
+    code = list(history.lead_ids).index(lead_id)
+    return [(int(history.at[i]), EVENTS[history.event[i]],
+             history.actors[history.actor[i]] if history.actor[i] != NO_ACTOR else None)
+            for i in range(len(history)) if history.lead[i] == code]
+
+
+AS_OF = 1_776_000_000 * 1_000_000  # 2026-04-12, after every synthetic event
+
+
+@pytest.fixture(scope="module")
+def salesforce_export(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("salesforce")
+    salesforce(leads(60), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def hubspot_export(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("hubspot")
+    hubspot(leads(60), folder)
+    return folder
+
+
+def export_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.csv"))
+
+
+# ---------------------------------------------------------------------------- Salesforce
+
+
+def test_salesforce_preset_gives_the_verdicts_of_the_events(salesforce_export):
+    history = load_history(export_files(salesforce_export), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+    direct = load_history([salesforce_export / "events" / "history.csv"], timezone=AMS)
+    counted(history)
+    assert verdicts(history, AS_OF) == verdicts(direct, AS_OF)
+    assert len(verdicts(history, AS_OF)) > 100
+
+
+def test_salesforce_touches_are_the_events_touches(salesforce_export):
+    """Every touch and connect, at its time and by its owner's name: CompletedDateTime else
+    CreatedDate (never ActivityDate), contacts' tasks on their leads, meetings read from the
+    UI report's local text, connected dispositions, deleted and open tasks left out."""
+    history = load_history(export_files(salesforce_export), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+    direct = load_history([salesforce_export / "events" / "history.csv"], timezone=AMS)
+    for lead_id in direct.lead_ids:
+        mine = [e for e in events_of(history, lead_id) if e[1] in ("touch", "connected")]
+        theirs = [e for e in events_of(direct, lead_id) if e[1] in ("touch", "connected")]
+        assert mine == theirs, lead_id
+
+
+def test_salesforce_rows_are_all_counted(salesforce_export):
+    history = load_history(export_files(salesforce_export), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+    stats = {Path(s.path).name: s for s in history.sources}
+    assert set(stats) == {"Lead.csv", "LeadHistory.csv", "Task.csv", "Event.csv"}
+    # every row is a record, or left out by a rule (open, deleted, account tasks; the owner
+    # rows written by name), and every record accepted or rejected
+    task = stats["Task.csv"]
+    with (salesforce_export / "Task.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    kept = [r for r in rows if r["Status"] == "Completed" and r["IsDeleted"] == "false"
+            and r["WhoId"]]
+    assert (task.rows, task.left_out, task.records) == (len(rows), len(rows) - len(kept),
+                                                        len(kept))
+    owner_rows = sum(1 for r in csv.DictReader((salesforce_export / "LeadHistory.csv").open())
+                     if r["Field"] == "Owner")
+    assert stats["LeadHistory.csv"].left_out == owner_rows // 2
+    [reject] = history.rejects
+    assert reject.reason == ("WhoId '0035g9999999999AAA' matches no lead: no row of Lead "
+                             "(Lead.csv) has it as Id or ConvertedContactId")
+    assert reject.source.endswith("Task.csv") and reject.row == len(rows)
+    assert history.counts.rejected == 1 and history.left_out == sum(
+        s.left_out for s in stats.values())
+
+
+def test_salesforce_notes_history_tracked_late_and_names_owners(salesforce_export):
+    history = load_history(export_files(salesforce_export), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+    [note] = history.notes
+    assert note.startswith("LeadHistory.csv starts on 2026-03-04: ")
+    assert "tracking was switched on" in note
+    assert sorted(history.actors) == ["Avery Example", "Blake Example", "Casey Example",
+                                      "Drew Example"]
+    without_users = [p for p in export_files(salesforce_export) if p.name != "User.csv"]
+    history = load_history(without_users, timezone=AMS, mapping=load_preset("salesforce"))
+    assert all(a.startswith("005") for a in history.actors)
+
+
+def test_salesforce_ui_times_are_read_in_the_export_zone(salesforce_export):
+    here = load_history(export_files(salesforce_export), timezone=AMS,
+                        mapping=load_preset("salesforce"))
+    elsewhere = load_history(export_files(salesforce_export), timezone=AMS,
+                             mapping=load_preset("salesforce"), export_timezone="UTC")
+    meetings = [e for lead in here.lead_ids for e in events_of(here, lead) if e[1] == "connected"]
+    moved = [e for lead in here.lead_ids for e in events_of(elsewhere, lead)
+             if e[1] == "connected"]
+    # API times are exact; only the UI report's local text moves (by Amsterdam's offset)
+    assert len(meetings) == len(moved)
+    assert any(a[0] - b[0] == -3600 * 1_000_000 for a, b in zip(sorted(meetings),
+                                                                sorted(moved), strict=True))
+
+
+def test_salesforce_missing_file_is_named(salesforce_export):
+    files = [p for p in export_files(salesforce_export) if p.name != "Task.csv"]
+    with pytest.raises(MappingError, match=r"\[\[source\]\] 3 \(\"Task\"\).*no file given"):
+        load_history(files, timezone=AMS, mapping=load_preset("salesforce"))
+    stray = salesforce_export / "events" / "history.csv"
+    with pytest.raises(MappingError, match=r"`.*history\.csv` matches no source's `file`"):
+        load_history([*export_files(salesforce_export), stray], timezone=AMS,
+                     mapping=load_preset("salesforce"))
+
+
+# ---------------------------------------------------------------------------- HubSpot
+
+
+def test_hubspot_preset_gives_the_verdicts_of_the_events(hubspot_export):
+    history = load_history(export_files(hubspot_export), timezone=AMS,
+                           mapping=load_preset("hubspot"), export_timezone=EXPORT_ZONE)
+    direct = load_history([hubspot_export / "events" / "history.csv"], timezone=AMS)
+    counted(history)
+    assert history.notes == [] and history.counts.rejected == 0
+    assert verdicts(history, AS_OF) == verdicts(direct, AS_OF)
+    for lead_id in direct.lead_ids:
+        assert events_of(history, lead_id) == events_of(direct, lead_id), lead_id
+
+
+def test_hubspot_needs_the_portal_timezone(hubspot_export):
+    with pytest.raises(MappingError, match=r"without an offset.*\n  help: .*--timezone"):
+        load_history(export_files(hubspot_export), timezone=AMS,
+                     mapping=load_preset("hubspot"))
+
+
+def test_hubspot_contacts_alone_say_what_they_cannot_show(hubspot_export):
+    history = load_history([hubspot_export / "contacts.csv"], timezone=AMS,
+                           mapping=load_preset("hubspot"), export_timezone=EXPORT_ZONE)
+    counted(history)
+    assert len(history.notes) == 2
+    assert "latest owner only" in history.notes[0]
+    assert "engagements" in history.notes[1]
+    assert {EVENTS[e] for e in history.event} == {"created", "handoff", "assigned", "touch"}
+
+
+def test_hubspot_internal_names_are_read_as_labels(hubspot_export, tmp_path):
+    internal = {"Record ID": "hs_object_id", "Create Date": "createdate",
+                "Contact owner": "hubspot_owner_id", "Owner assigned date":
+                "hubspot_owner_assigneddate", "Became a Marketing Qualified Lead Date":
+                "hs_lifecyclestage_marketingqualifiedlead_date"}
+    lines = (hubspot_export / "contacts.csv").read_text().splitlines(keepends=True)
+    header = ",".join(internal.get(n, n) for n in lines[0].rstrip("\n").split(","))
+    (tmp_path / "contacts.csv").write_text(header + "\n" + "".join(lines[1:]))
+    by_label = load_history([hubspot_export / "contacts.csv"], timezone=AMS,
+                            mapping=load_preset("hubspot"), export_timezone=EXPORT_ZONE)
+    by_name = load_history([tmp_path / "contacts.csv"], timezone=AMS,
+                           mapping=load_preset("hubspot"), export_timezone=EXPORT_ZONE)
+    assert list(by_name.at) == list(by_label.at) and list(by_name.event) == list(
+        by_label.event)
+
+
+def test_presets_print_as_valid_mappings(tmp_path):
+    for name in PRESETS:
+        (tmp_path / f"{name}.toml").write_text(preset_text(name))
+        assert [s.name for s in parse_mapping(preset_text(name), tmp_path / "x.toml").sources]
+
+
+# ---------------------------------------------------------------------------- the rules
+
+
+def mapped(tmp_path: Path, text: str, files: dict[str, str], **kwargs):
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    (tmp_path / "m.toml").write_text(text)
+    mapping = parse_mapping(text, tmp_path / "m.toml")
+    return load_history([], timezone=AMS, mapping=mapping, **kwargs)
+
+
+LOG = """[[source]]
+file = "log.csv"
+lead_id = "who"
+{extra}
+[source.columns]
+at = {at}
+event = {event}
+actor = "by"
+{tables}
+"""
+
+
+def test_where_glob_list_and_empty(tmp_path):
+    text = LOG.format(extra='where = { kind = ["call", "mail*"], gone = ["", "false"] }',
+                      at='"t"', event='"kind"', tables='[source.event_names]\n'
+                      'call = "touch"\nmail = "touch"\nmailing = "touch"')
+    history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by,gone\n"
+                                      "a,2026-03-02T10:00Z,call,x,\n"
+                                      "a,2026-03-02T11:00Z,mailing,x,false\n"
+                                      "a,2026-03-02T12:00Z,call,x,true\n"
+                                      "a,2026-03-02T13:00Z,note,x,\n"})
+    assert [s.left_out for s in history.sources] == [2]
+    assert len(history) == 2 and history.counts.read == 2
+
+
+def test_duplicates_keep_the_matching_row(tmp_path):
+    text = LOG.format(extra='duplicates = { key = ["who", "t"], keep = { by = "005*" } }',
+                      at='"t"', event='"kind"', tables="")
+    history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by\n"
+                                      "a,2026-03-02T10:00Z,assigned,Pat Example\n"
+                                      "a,2026-03-02T10:00Z,assigned,005A\n"
+                                      "a,2026-03-02T11:00Z,touch,Pat Example\n"})
+    assert list(history.actors[history.actor]) == ["005A", "Pat Example"]
+    assert history.sources[0].left_out == 1 and list(history.row) == [2, 3]
+
+
+def test_first_non_empty_time_and_datetime_format(tmp_path):
+    text = LOG.format(extra='datetime_format = "%m/%d/%Y %I:%M %p"', at='["done", "made"]',
+                      event='"kind"', tables="")
+    history = mapped(tmp_path, text, {"log.csv": "who,done,made,kind,by\n"
+                                      "a,,2026-03-02T10:00:00.000+0000,touch,x\n"
+                                      "a,3/2/2026 2:30 PM,2026-03-01T10:00Z,touch,x\n"
+                                      "a,13/2/2026 2:30 PM,,touch,x\n"})
+    assert list(history.at) == [1772445600000000, 1772458200000000]  # 10:00Z, 14:30 CET
+    [reject] = history.rejects
+    assert reject.row == 3 and "13/2/2026 2:30 PM" in reject.reason
+
+
+def test_event_of_two_columns_with_actor_and_field(tmp_path):
+    tables = ('[source.event_names]\nOwner = "assigned"\n[source.event_names.Status]\n'
+              '"Working" = "stage"\n"Lost" = "rejected"\n[source.actors]\n'
+              'assigned = "new"\n[source.value_fields]\nStatus = "status"\n[source.fields]\n')
+    text = LOG.format(extra="", at='"t"', event='["field", "new"]', tables=tables)
+    history = mapped(tmp_path, text, {"log.csv": "who,t,field,new,by\n"
+                                      "a,2026-03-02T10:00Z,Owner,005B,005A\n"
+                                      "a,2026-03-02T11:00Z,Status,Working,005B\n"
+                                      "a,2026-03-02T12:00Z,Status,Odd,005B\n"
+                                      "a,2026-03-02T13:00Z,Rating,Hot,005B\n"})
+    assert [EVENTS[e] for e in history.event] == ["assigned", "stage"]
+    assert list(history.actors[history.actor]) == ["005B", "005B"]
+    assert list(history.fields["status"]) == [None, "Working"]
+    reasons = [r.reason for r in history.rejects]
+    assert reasons[0].startswith("field 'Status' with new 'Odd' is in no table: add it to "
+                                 '[source.event_names."Status"] of m.toml')
+    assert reasons[1].startswith("field 'Rating' is not in [source.event_names] of m.toml")
+    counted(history)
+
+
+def test_join_through_another_source(tmp_path):
+    text = """
+[[source]]
+name = "lead"
+file = "lead.csv"
+lead_id = "id"
+[source.events]
+created = "made"
+
+[[source]]
+name = "task"
+file = "task.csv"
+lead_id = "who"
+join = { source = "lead", match = ["id", "contact"] }
+[source.columns]
+at = "t"
+event = "kind"
+"""
+    history = mapped(tmp_path, text, {
+        "lead.csv": "id,made,contact\nL1,2026-03-02T09:00Z,C1\nL2,2026-03-02T09:00Z,C1\n",
+        "task.csv": "who,t,kind\nL1,2026-03-02T10:00Z,touch\nC1,2026-03-02T11:00Z,touch\n"
+                    "C9,2026-03-02T12:00Z,touch\n,2026-03-02T13:00Z,touch\n"})
+    counted(history)
+    touches = [(history.lead_ids[history.lead[i]], int(history.row[i]))
+               for i in range(len(history)) if EVENTS[history.event[i]] == "touch"]
+    assert sorted(touches) == [("L1", 1), ("L1", 2), ("L2", 2)]  # C1: both its leads
+    assert [(r.row, r.reason) for r in history.rejects] == [
+        (3, "who 'C9' matches no lead: no row of lead (lead.csv) has it as id or contact"),
+        (4, "missing lead id")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('where = "x"', "key `where`: must be a table of column = value"),
+    ('where = { a = 1.5 }\n', None),
+    ('where = { a = [] }', "key `where.a`: lists no value"),
+    ('duplicates = ["a"]', "key `duplicates`: must be a table with `key`"),
+    ('duplicates = { key = "a", drop = 1 }', "key `duplicates.drop`: unknown key"),
+    ('datetime_format = "MM/DD"', "`MM/DD` has no % directive"),
+    ('join = { source = "nope", match = "id" }', "key `join.source`: no source is named `nope`"),
+    ('join = { source = "log" }', "key `join`: must be a table with `source` and `match`"),
+    ('join_only = "yes"', "key `join_only`: must be true or false"),
+    ('when_missing = "x"', "key `when_missing`: only an optional source can be missing"),
+    ('actor_names = { id = "a" }', "key `actor_names`: must be a table with `id` and `name`"),
+    ('timezone = "Mars/Base"', 'or "required": the command line names it'),
+])
+def test_rule_mistakes_name_file_key_and_fix(tmp_path, text, expected):
+    source = f'[[source]]\nname = "log"\nfile = "log.csv"\n{text}\n'
+    if expected is None:
+        parse_mapping(source, tmp_path / "m.toml")
+        return
+    with pytest.raises(MappingError) as info:
+        parse_mapping(source, tmp_path / "m.toml")
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'm.toml'}: ")
+    assert expected in message and "\n  help: " in message
+
+
+@pytest.mark.parametrize(("columns", "tables", "expected"), [
+    ('event = ["a"]', "", "key `columns.event`: names 1 columns"),
+    ('event = "a"', '[source.event_names.X]\n"v" = "touch"',
+     'key `event_names."X"`: a table of values needs an event of two columns'),
+    ('event = "a"', '[source.value_fields]\nX = "x"', "key `value_fields.X`: needs an event "
+     "of two columns"),
+    ('event = ["a", "b"]', '[source.value_fields]\nX = "at"', "`at` is not a field name"),
+    ('event = "a"', '[source.actors]\ntuch = "b"', "unknown event `tuch`"),
+])
+def test_event_rule_mistakes(tmp_path, columns, tables, expected):
+    text = f'[[source]]\nfile = "log.csv"\n[source.columns]\n{columns}\n{tables}\n'
+    with pytest.raises(MappingError, match=expected.replace("[", r"\[").replace(".", r"\.")):
+        parse_mapping(text, tmp_path / "m.toml")
+
+
+def test_a_rule_column_missing_from_the_file_is_named(tmp_path):
+    text = LOG.format(extra='where = { IsDeleted = "false" }', at='"t"', event='"kind"',
+                      tables="")
+    with pytest.raises(MappingError, match=r"key `where\.IsDeleted`: `log\.csv` has no column "
+                                           r"`IsDeleted`\n  help: .*its columns are"):
+        mapped(tmp_path, text, {"log.csv": "who,t,kind,by\n"})
+
+
+def test_a_policy_test_case_reads_an_export_through_a_preset(tmp_path, capsys):
+    from sla_dsl.cli import main
+
+    (tmp_path / "tests" / "inbound-desk" / "sf").mkdir(parents=True)
+    (tmp_path / "inbound-desk.sla").write_text(POLICY.read_text())
+    salesforce(leads(12), tmp_path / "tests" / "inbound-desk" / "sf")
+    history = load_history(export_files(tmp_path / "tests" / "inbound-desk" / "sf"),
+                           timezone=AMS, mapping=load_preset("salesforce"))
+    statuses = {key[2]: status for key, status in verdicts(history, AS_OF).items()
+                if key[1].startswith("first touch")}
+    lead, status = sorted(statuses.items())[0]
+    files = ", ".join(f'"sf/{p.name}"' for p in export_files(
+        tmp_path / "tests" / "inbound-desk" / "sf") if p.name != "Task.csv")
+    case = (f'name = "salesforce"\nas_of = 2026-04-12T00:00:00\npreset = "salesforce"\n'
+            f'history = [{files}, "sf/Task.csv"]\n[[expect]]\nlead = "{lead}"\n'
+            f'clause = "first touch"\nstatus = "{["met", "breached", "pending"][status]}"\n')
+    (tmp_path / "tests" / "inbound-desk" / "sf.toml").write_text(case)
+    code = main(["test", str(tmp_path / "tests" / "inbound-desk" / "sf.toml")])
+    out, err = capsys.readouterr()
+    # the one task on a contact that is no lead's is rejected: a case must read every row
+    assert code == 2 and "WhoId '0035g9999999999AAA' matches no lead" in out + err
+    task = tmp_path / "tests" / "inbound-desk" / "sf" / "Task.csv"
+    task.write_text("".join(task.read_text().splitlines(keepends=True)[:-1]))
+    assert main(["test", str(tmp_path / "tests" / "inbound-desk" / "sf.toml")]) == 0, \
+        capsys.readouterr()
+    capsys.readouterr()
+    (tmp_path / "tests" / "inbound-desk" / "sf.toml").write_text(
+        case.replace('preset = "salesforce"', 'preset = "zoho"'))
+    assert main(["test", str(tmp_path / "tests" / "inbound-desk" / "sf.toml")]) == 2
+    assert "unknown preset 'zoho'" in "".join(capsys.readouterr())
+
+
+# ---------------------------------------------------------------------------- the commands
+
+
+def sla(capsys, *args: str) -> tuple[int, str, str]:
+    from sla_dsl.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_evaluate_with_a_preset(capsys, salesforce_export):
+    files = [str(p) for p in export_files(salesforce_export)]
+    code, out, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce",
+                         "--history", *files, "-q", "--format", "json")
+    assert code == 0, err
+    import json
+
+    rows = json.loads(out)["rows"]
+    assert rows["read"] == rows["accepted"] + rows["rejected"] and rows["left_out"] > 0
+    assert rows["notes"][0].startswith("LeadHistory.csv starts on")
+    code, out, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce",
+                         "--history", *files, "-q")
+    assert "more left out by the mapping's filters" in out and "\nnote: LeadHistory" in out
+
+
+def test_print_mapping_writes_the_preset_out(capsys, tmp_path, salesforce_export):
+    code, out, _ = sla(capsys, "evaluate", "--preset", "salesforce", "--print-mapping")
+    assert code == 0 and out == preset_text("salesforce")
+    (tmp_path / "mine.toml").write_text(out)
+    files = [str(p) for p in export_files(salesforce_export)]
+    code, _, err = sla(capsys, "evaluate", str(POLICY), "--mapping", str(tmp_path / "mine.toml"),
+                       "--history", *files, "-q")
+    assert code == 0, err
+    code, _, err = sla(capsys, "evaluate", "--print-mapping")
+    assert code == 2 and "--preset salesforce --print-mapping" in err
+    code, _, err = sla(capsys, "evaluate", "--preset", "salesforce")
+    assert code == 2 and "no policy given" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--mapping", "m.toml"], "--mapping m.toml and --preset salesforce both name a mapping"),
+    (["--timezone", "Mars/Base"], "--timezone 'Mars/Base' is not a time zone"),
+])
+def test_preset_option_mistakes(capsys, salesforce_export, args, message):
+    files = [str(p) for p in export_files(salesforce_export)]
+    code, _, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce",
+                       "--history", *files, "-q", *args)
+    assert code == 2 and message in err
+
+
+def test_diff_and_calibrate_read_through_a_preset(capsys, tmp_path, hubspot_export):
+    files = [str(p) for p in export_files(hubspot_export)]
+    code, out, err = sla(capsys, "diff", str(POLICY), str(POLICY), "--preset", "hubspot",
+                         "--timezone", EXPORT_ZONE, "--history", *files)
+    assert code == 0 and "replayed over" in out and "60 leads" in out, err
+    code, out, err = sla(capsys, "calibrate", "--policy", str(POLICY), "--preset", "hubspot",
+                         "--timezone", EXPORT_ZONE, "--history", *files, "-o",
+                         str(tmp_path / "s.toml"))
+    assert code == 0 and "calibrated from 60 leads" in out, err
+
+
+# ---------------------------------------------------------------------------- shipped examples
+
+
+@pytest.mark.parametrize("crm", ["salesforce", "hubspot"])
+def test_shipped_examples_are_the_generators_and_replay_as_their_events(crm, tmp_path):
+    shipped = ROOT / "examples" / crm
+    (salesforce if crm == "salesforce" else hubspot)(leads(60), tmp_path)
+    made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.csv"))
+    assert made == sorted(p.relative_to(shipped) for p in shipped.rglob("*.csv"))
+    for name in made:
+        assert (shipped / name).read_bytes() == (tmp_path / name).read_bytes(), name
+    zone = EXPORT_ZONE if crm == "hubspot" else None
+    history = load_history(export_files(shipped), timezone=AMS, mapping=load_preset(crm),
+                           export_timezone=zone)
+    direct = load_history([shipped / "events" / "history.csv"], timezone=AMS)
+    assert verdicts(history, AS_OF) == verdicts(direct, AS_OF)
+
+
+def test_optional_fields_leave_out_what_the_export_lacks(tmp_path):
+    text = LOG.format(extra="optional_fields = true", at='"t"', event='"kind"',
+                      tables='[source.fields]\nrating = "Rating"\ntitle = "Title"')
+    history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by,Title\n"
+                                      "a,2026-03-02T10:00Z,touch,x,CEO\n"})
+    assert list(history.fields) == ["title"]
+    with pytest.raises(MappingError, match=r"key `fields\.rating`: `log\.csv` has no column"):
+        mapped(tmp_path, text.replace("optional_fields = true", ""), {})
+
+
+def test_rejects_of_a_prepared_source_show_every_column_and_bound_every_value(tmp_path):
+    text = LOG.format(extra='where = { gone = "false" }', at='"t"', event='"kind"',
+                      tables='[source.fields]')
+    huge = "x" * (1 << 20 | 1)
+    history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by,gone,note\n"
+                                      "a,2026-03-02T10:00Z,tuch,x,false,hello\n"
+                                      f"a,2026-03-02T11:00Z,touch,x,false,{huge}\n"
+                                      "a,2026-03-02T12:00Z,touch,x,false,\n"})
+    first, second = history.rejects
+    assert first.raw["note"] == "hello" and first.raw["kind"] == "tuch"
+    assert "unknown event 'tuch'" in first.reason
+    assert second.row == 2 and "longer than 1,048,576 bytes" in second.reason
+    assert len(history) == 1
+
+
+def test_the_library_reads_a_preset_as_the_command_line_does(capsys, salesforce_export):
+    import sla_dsl
+
+    files = [str(p) for p in export_files(salesforce_export)]
+    code, out, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce",
+                         "--timezone", "America/New_York", "--history", *files, "-q",
+                         "--format", "json")
+    assert code == 0, err
+    policy = sla_dsl.load_policy(POLICY)
+    history = sla_dsl.load_history(files, policy=policy, preset="salesforce",
+                                   export_timezone="America/New_York")
+    assert history.left_out > 0 and history.notes
+    assert sla_dsl.evaluate(policy, history).json() == out
+    with pytest.raises(MappingError, match="both say how to read the export"):
+        sla_dsl.load_history(files, ROOT / "examples/olist/mapping.toml", preset="salesforce")
+
+
+def test_the_cli_offers_every_preset():
+    from sla_dsl.cli.history_input import PRESET_NAMES
+
+    assert PRESET_NAMES == PRESETS
+
+
+def test_a_preset_without_files_says_which_to_give(capsys):
+    code, _, err = sla(capsys, "evaluate", str(POLICY), "--preset", "hubspot", "-q")
+    assert code == 2 and "--preset hubspot reads the export's files" in err
+    assert "--history contacts.csv property_history.csv" in err
+
+
+def test_the_html_report_says_what_the_export_cannot_show(capsys, tmp_path, salesforce_export):
+    files = [str(p) for p in export_files(salesforce_export)]
+    page = tmp_path / "r.html"
+    code, _, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce", "--history",
+                       *files, "-q", "--html", str(page))
+    assert code == 0, err
+    text = page.read_text()
+    assert "Note: LeadHistory.csv starts on 2026-03-04" in text
+    assert "63 more rows were left out by the mapping&#x27;s filters" in text or \
+        "63 more rows were left out by the mapping's filters" in text
