@@ -19,6 +19,7 @@ from sla_dsl.simulator.simulation import simulate
 from sla_dsl.business_time import calendar as business_calendar
 from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for, deadline
 from sla_dsl.business_time.holiday_sets import holiday_name, holidays_in, region_problem
+from sla_dsl.cli import main
 from sla_dsl.language.plain_words import calendar_words
 from sla_dsl.language.source import Source
 from sla_dsl.planning.scenario import parse_scenario
@@ -236,3 +237,24 @@ def test_the_simulator_keeps_the_holiday_closed(tmp_path: Path):
     assert deadline(evening, within, calendar).isoformat() == "2026-11-27T11:00:00-06:00"
     assert not list(itertools.islice(
         calendar.intervals(evening, dt.datetime(2026, 11, 27, tzinfo=CHICAGO)), 1))
+
+
+# ---------------------------------------------------------------- the evaluator and its audit
+
+
+def test_the_evaluator_skips_thanksgiving_and_the_audit_names_it(tmp_path: Path, capsys):
+    # handed off Wednesday 25 November 2026 at 18:00 Chicago (after closing): the business hour
+    # runs Friday 09:00-10:00, Thanksgiving between; the touch at 10:30 is 30 minutes late
+    policy = tmp_path / "desk.sla"
+    policy.write_text(_policy('  closed holidays "US"\n', handoff=(
+        "handoff every lead from marketing to sales {\n  assign to \"Rosa\"\n"
+        "  first touch within 1 business hour\n}\n")), encoding="utf-8")
+    history = tmp_path / "history.csv"
+    history.write_text("lead_id,at,event,actor\nL1,2026-11-25T23:55:00Z,created,\n"
+                       "L1,2026-11-26T00:00:00Z,handoff,marketing\n"
+                       "L1,2026-11-27T16:30:00Z,touch,Rosa\n", encoding="utf-8")
+    main(["evaluate", str(policy), "--history", str(history), "--explain", "L1",
+          "--as-of", "2026-12-01T00:00Z"])
+    out = capsys.readouterr().out
+    assert "due Fri 2026-11-27 10:00:00 CST" in out
+    assert "closed (night, holiday Thursday 26 November 2026 (Thanksgiving Day))" in out
