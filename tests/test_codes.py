@@ -52,6 +52,7 @@ GOLDEN = [
     ("E306", "calendar-required"),
     ("E307", "calendar-ambiguous"),
     ("E308", "timezone-required"),
+    ("E309", "unknown-holiday-set"),
     ("E400", "impossible-cadence"),
     ("E401", "warn-out-of-range"),
     ("E402", "bad-weight"),
@@ -76,6 +77,7 @@ GOLDEN = [
     ("W509", "unused-suppression"),
     ("W510", "unmeasured-share"),
     ("W511", "commitment-off-goal"),
+    ("W512", "closed-dates-run-out"),
 ]
 
 PACKAGE_DIRS = {"sla_dsl": ROOT / "sla_dsl", "sla_dsl.simulator": ROOT / "simulator",

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
+from sla_dsl.business_time.holiday_sets import holidays_in
 from sla_dsl.business_time.zones import MICROSECOND, UTC, resolve_local
 from sla_dsl.language import model
 
@@ -60,6 +61,12 @@ def _merge(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
 
 
 
+def _within(starts: list[int], ends: list[int], ordinal: int) -> bool:
+    """Whether `ordinal` lies in one of the sorted half-open ranges `[starts[i], ends[i])`."""
+    index = bisect.bisect_right(starts, ordinal) - 1
+    return index >= 0 and ordinal < ends[index]
+
+
 class BusinessCalendar:
     """Open hours of one policy calendar in one timezone, with the arithmetic clocks need.
 
@@ -72,11 +79,15 @@ class BusinessCalendar:
         timezone: str | ZoneInfo,
         weekly: Mapping[int, Iterable[tuple[int, int]]],
         closed: Iterable[tuple[dt.date, dt.date]] = (),
+        holidays: Iterable[str] = (),
+        opened: Iterable[tuple[dt.date, dt.date]] = (),
     ) -> None:
         """Take the already-flattened schedule so tests and tools need not build a model.
 
         `weekly` maps a weekday (0 = Monday) to `(start, end)` minutes after local midnight,
-        `end` at most 1440; `closed` lists inclusive local date ranges.
+        `end` at most 1440; `closed` lists inclusive local date ranges; `holidays` names holiday
+        sets (`"US"`, `"US-CA"`: `holiday_sets`), looked up a year at a time as clocks reach
+        it; `opened` lists inclusive date ranges open on their weekday's hours all the same.
         """
         self.timezone: ZoneInfo = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
         week: list[tuple[tuple[int, int], ...]] = []
@@ -99,6 +110,12 @@ class BusinessCalendar:
         merged = _merge((a, b + 1) for a, b in spans)  # half-open, so adjacent ranges merge
         self._closed_starts = [a for a, _ in merged]
         self._closed_ends = [b for _, b in merged]
+        self.holidays: tuple[str, ...] = tuple(holidays)
+        """The holiday sets the calendar is closed on, as written (`"US-CA"`)."""
+        self._holiday_years: dict[int, frozenset[dt.date]] = {}
+        reopened = _merge((first.toordinal(), last.toordinal() + 1) for first, last in opened)
+        self._opened_starts = [a for a, _ in reopened]
+        self._opened_ends = [b for _, b in reopened]
         self._days: dict[dt.date, tuple[Interval, ...]] = {}
         self.open_time_table: object | None = None
         """The last vectorised table (`open_time.OpenTimeTable`) built for this calendar, kept
@@ -113,6 +130,8 @@ class BusinessCalendar:
             timezone = calendar.timezone.value
         weekly: dict[int, list[tuple[int, int]]] = {day: [] for day in range(7)}
         closed: list[tuple[dt.date, dt.date]] = []
+        opened: list[tuple[dt.date, dt.date]] = []
+        regions: list[str] = []
         for item in calendar.items:
             if isinstance(item, model.OpenHours):
                 for days in item.days:
@@ -120,8 +139,12 @@ class BusinessCalendar:
                         weekly[weekday].extend((h.start, h.end) for h in item.hours)
             elif isinstance(item, model.ClosedDates):
                 closed.extend((r.first, r.last) for r in item.dates)
+            elif isinstance(item, model.OpenDates):
+                opened.extend((r.first, r.last) for r in item.dates if r.first <= r.last)
+            else:
+                regions.extend(r.value for r in item.regions if r.value not in regions)
         try:
-            return cls(timezone, weekly, closed)
+            return cls(timezone, weekly, closed, regions, opened)
         except ValueError as error:
             raise ValueError(f"calendar `{calendar.name.value}`: {error}") from error
 
@@ -137,9 +160,22 @@ class BusinessCalendar:
     # ------------------------------------------------------------ per-day intervals (cached)
 
     def _is_closed(self, day: dt.date) -> bool:
+        """Closed by a date or a holiday set, unless opened: an `open` date is the exception."""
         ordinal = day.toordinal()
-        index = bisect.bisect_right(self._closed_starts, ordinal) - 1
-        return index >= 0 and ordinal < self._closed_ends[index]
+        if _within(self._opened_starts, self._opened_ends, ordinal):
+            return False
+        if _within(self._closed_starts, self._closed_ends, ordinal):
+            return True
+        return bool(self.holidays) and day in self.holidays_of(day.year)
+
+    def holidays_of(self, year: int) -> frozenset[dt.date]:
+        """The days the calendar's holiday sets close in `year` (before `open` exceptions),
+        computed the first time a clock reaches the year."""
+        days = self._holiday_years.get(year)
+        if days is None:
+            days = frozenset(day for region in self.holidays for day in holidays_in(region, year))
+            self._holiday_years[year] = days
+        return days
 
     def day_intervals(self, day: dt.date) -> tuple[Interval, ...]:
         """A local date's open intervals as UTC instants, merged and cached: what both the

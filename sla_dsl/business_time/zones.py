@@ -41,6 +41,39 @@ APART_DAYS = 8 * 366
 business-time clock waits for an opening, so a clock never needs the table of another group."""
 
 
+# What people write for a timezone when they mean a place's clock. The abbreviations name an
+# offset, not a place (CST is also China's; IST India's, Ireland's and Israel's), and a fixed
+# offset has no daylight saving time, so the checker refuses them and names the zone most
+# agreements mean (`checks/header.py`). EST, MST, HST, CET, EET and WET are also (legacy) IANA
+# names, accepted as they are, so they never reach this table.
+ABBREVIATIONS: dict[str, str] = {
+    "EST": "America/New_York", "EDT": "America/New_York", "ET": "America/New_York",
+    "CST": "America/Chicago", "CDT": "America/Chicago", "CT": "America/Chicago",
+    "MST": "America/Denver", "MDT": "America/Denver", "MT": "America/Denver",
+    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "PT": "America/Los_Angeles",
+    "AKST": "America/Anchorage", "AKDT": "America/Anchorage", "HST": "Pacific/Honolulu",
+    "GMT": "Europe/London", "BST": "Europe/London", "WET": "Europe/Lisbon",
+    "WEST": "Europe/Lisbon", "CET": "Europe/Paris", "CEST": "Europe/Paris",
+    "EET": "Europe/Athens", "EEST": "Europe/Athens", "MSK": "Europe/Moscow",
+    "IST": "Asia/Kolkata", "SGT": "Asia/Singapore", "HKT": "Asia/Hong_Kong",
+    "JST": "Asia/Tokyo", "KST": "Asia/Seoul", "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney", "ACST": "Australia/Adelaide", "AWST": "Australia/Perth",
+    "NZST": "Pacific/Auckland", "NZDT": "Pacific/Auckland", "BRT": "America/Sao_Paulo",
+}
+_ABBREVIATION_NOTES = {"IST": "IST is also Irish (Europe/Dublin) and Israel (Asia/Jerusalem) time"}
+
+
+def abbreviation_hint(name: str) -> str | None:
+    """The IANA zone meant by a timezone abbreviation (`CST`), as a diagnostic's help; None
+    when `name` is no abbreviation the table knows."""
+    zone = ABBREVIATIONS.get(name.strip().upper())
+    if zone is None:
+        return None
+    note = _ABBREVIATION_NOTES.get(name.strip().upper())
+    return (f"'{name}' is an abbreviation, not a place: did you mean '{zone}'?"
+            + (f" ({note})" if note else ""))
+
+
 def to_us(instant: dt.datetime) -> int:
     """An aware instant as whole µs since the epoch, exact before 1970 too (floor division,
     where `int(timestamp())` would round a fractional second towards 1970)."""

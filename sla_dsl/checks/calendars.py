@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 from sla_dsl.business_time.calendar import HORIZON_DAYS
+from sla_dsl.business_time.holiday_sets import region_problem
 from sla_dsl.checks.clauses import BAD_UNIT
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
@@ -30,7 +31,15 @@ NO_CALENDAR = Code(
 AMBIGUOUS_CALENDAR = Code(
     "E307", "calendar-ambiguous", "business time with several calendars and none named",
     owner=__name__)
-CODES = (NEVER_OPEN, HOURS_OVERLAP, HOURS_INVERTED, DATES_INVERTED, NO_CALENDAR, AMBIGUOUS_CALENDAR)
+UNKNOWN_HOLIDAYS = Code(
+    "E309", "unknown-holiday-set", "a holiday set for a country or subdivision that has none",
+    owner=__name__)
+DATES_RUN_OUT = Code(
+    "W512", "closed-dates-run-out",
+    "closed dates that stop in an earlier year than the agreement ends",
+    owner=__name__, doc="docs/rules/W512.md")
+CODES = (NEVER_OPEN, HOURS_OVERLAP, HOURS_INVERTED, DATES_INVERTED, NO_CALENDAR, AMBIGUOUS_CALENDAR,
+         UNKNOWN_HOLIDAYS, DATES_RUN_OUT)
 
 
 BUSINESS_UNITS = frozenset({"minute", "hour", "day"})
@@ -44,12 +53,20 @@ def _check_calendar(calendar: m.Calendar, reporter: Reporter) -> None:
     by_day: dict[int, list[m.HourRange]] = {}
     opens = False
     for item in calendar.items:
-        if isinstance(item, m.ClosedDates):
+        if isinstance(item, m.ClosedDates | m.OpenDates):
+            which = "closed" if isinstance(item, m.ClosedDates) else "open"
             for dates in item.dates:
                 if dates.last < dates.first:
                     reporter.error(DATES_INVERTED, dates.span,
-                                   f"closed dates run backwards ({dates.first} to {dates.last})",
+                                   f"{which} dates run backwards ({dates.first} to {dates.last})",
                                    "write the earlier date first")
+            continue
+        if isinstance(item, m.ClosedHolidays):
+            for region in item.regions:
+                problem = region_problem(region.value)
+                if problem:
+                    reporter.error(UNKNOWN_HOLIDAYS, region.span,
+                                   f"no holiday set '{region.value}'", problem)
             continue
         for hours in item.hours:
             if hours.end <= hours.start:
@@ -142,9 +159,32 @@ def _check_duration(duration: m.Duration, calendars: int, reporter: Reporter) ->
                        "add 'on calendar NAME' after the duration")
 
 
+def _check_dates_last(calendar: m.Calendar, until: dt.date, reporter: Reporter) -> None:
+    """Holidays written out year by year stop in some year; an agreement that runs into a
+    later one has its clocks run on those holidays (Thanksgiving, New Year's Day) unnoticed."""
+    if any(isinstance(item, m.ClosedHolidays) for item in calendar.items):
+        return
+    ranges = [d for item in calendar.items if isinstance(item, m.ClosedDates) for d in item.dates]
+    if not ranges:
+        return
+    last = max(ranges, key=lambda d: (max(d.first, d.last), d.span.line, d.span.column))
+    end = max(last.first, last.last)
+    if end.year < until.year:
+        reporter.warning(
+            DATES_RUN_OUT, last.span,
+            f"calendar '{calendar.name.value}' has no closed dates after {end}, but the "
+            f"agreement runs until {until}",
+            "list the later years' holidays too, or name a holiday set that knows every "
+            "year, such as: closed holidays \"US\"")
+
+
 def check_calendars(policy: m.Policy, reporter: Reporter) -> None:
     calendars = policy.calendars
     for calendar in calendars:
         _check_calendar(calendar, reporter)
+    effective = policy.effective
+    if effective is not None and effective.until is not None:
+        for calendar in calendars:
+            _check_dates_last(calendar, effective.until.value, reporter)
     for _, node in policy.nodes_of(m.Duration):
         _check_duration(node, len(calendars), reporter)

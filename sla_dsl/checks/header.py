@@ -6,6 +6,7 @@ import difflib
 import zoneinfo
 from functools import cache
 
+from sla_dsl.business_time.zones import abbreviation_hint
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
@@ -45,6 +46,9 @@ def timezone_problem(name: str) -> str | None:
         return None
     if name.lower() in names:
         return f"did you mean '{names[name.lower()]}'?"
+    abbreviation = abbreviation_hint(name)
+    if abbreviation:
+        return abbreviation
     close = difflib.get_close_matches(name.lower(), list(names), n=1, cutoff=0.8)
     if close:
         return f"did you mean '{names[close[0]]}'?"

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
+from sla_dsl.business_time.holiday_sets import holiday_name
 from sla_dsl.business_time.zones import day_start_us, local_time, to_us
 from sla_dsl.evaluation.replay import (
     BEFORE,
@@ -545,18 +546,22 @@ def _closed_reasons(calendar: BusinessCalendar, model_calendar: m.Calendar | Non
     last = local_time(b - 1, tz).date()
     open_weekdays: set[int] = set()
     closed: list[tuple[dt.date, dt.date]] = []
+    opened: list[tuple[dt.date, dt.date]] = []
     if model_calendar is not None:
         for item in model_calendar.items:
             if isinstance(item, m.OpenHours):
                 open_weekdays |= {d for days in item.days for d in days.weekdays}
-            else:
+            elif isinstance(item, m.ClosedDates):
                 closed += [(r.first, r.last) for r in item.dates]
+            elif isinstance(item, m.OpenDates):
+                opened += [(r.first, r.last) for r in item.dates]
     reasons: list[str] = []
     day = first
     while day <= last:
         start_of_day = max(a, day_start_us(day, tz))
         end_of_day = min(b, day_start_us(day + dt.timedelta(days=1), tz))
-        reason = _closed_reason(calendar, day, start_of_day, end_of_day, open_weekdays, closed)
+        shut = [] if any(f <= day <= t for f, t in opened) else closed
+        reason = _closed_reason(calendar, day, start_of_day, end_of_day, open_weekdays, shut)
         if reason not in reasons:
             reasons.append(reason)
         day += dt.timedelta(days=1)
@@ -570,6 +575,9 @@ def _closed_reason(calendar: BusinessCalendar, day: dt.date, a: int, b: int,
         return "weekend" if weekday >= 5 else f"closed on {say.WEEKDAY_NAMES[weekday]}s"
     if any(first <= day <= last for first, last in closed):
         return f"closed date {day:%A} {say.date(day)}"
+    holiday = holiday_name(calendar.holidays, day) if calendar.holidays else None
+    if holiday and not calendar.open_intervals_on(day):
+        return f"holiday {day:%A} {say.date(day)} ({holiday})"
     hours = [(to_us(x), to_us(y)) for x, y in calendar.open_intervals_on(day)]
     if not hours or b <= hours[0][0] or a >= hours[-1][1]:
         return "night"

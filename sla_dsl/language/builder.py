@@ -272,6 +272,13 @@ class _Build:
     def closed_dates(self, meta, children):
         return m.ClosedDates(dates=list(children), span=meta_span(meta))
 
+    def open_dates(self, meta, children):
+        return m.OpenDates(dates=list(children), span=meta_span(meta))
+
+    def closed_holidays(self, meta, children):
+        return m.ClosedHolidays(regions=[_text(t) for t in _tokens(children, "STRING")],
+                                span=meta_span(meta))
+
     def calendar(self, meta, children):
         zone = _tokens(children, "STRING")
         return m.Calendar(name=_name(children[0]), timezone=_text(zone[0]) if zone else None,

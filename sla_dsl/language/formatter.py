@@ -146,6 +146,10 @@ def item_line(item) -> str:
         return f"open {days} {hours}"
     if isinstance(item, m.ClosedDates):
         return "closed " + ", ".join(_dates(d) for d in item.dates)
+    if isinstance(item, m.OpenDates):
+        return "open " + ", ".join(_dates(d) for d in item.dates)
+    if isinstance(item, m.ClosedHolidays):
+        return "closed holidays " + ", ".join(quote(r.value) for r in item.regions)
     if isinstance(item, m.Threshold):
         return f"when {expr(item.condition)}"
     if isinstance(item, m.RoundRobin):

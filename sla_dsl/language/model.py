@@ -232,7 +232,23 @@ class ClosedDates(Node):
     dates: list[DateRange]
 
 
-CalendarItem = Annotated[OpenHours | ClosedDates, Field(discriminator="kind")]
+class OpenDates(Node):
+    """Dates a closed date or a holiday set would close, open their weekday's usual hours."""
+
+    kind: Literal["open dates"] = "open dates"
+    dates: list[DateRange]
+
+
+class ClosedHolidays(Node):
+    """`closed holidays "US", "US-CA"`: each region's public holidays, every year, the days
+    they are observed on included; which days they are is `business_time.holiday_sets`'."""
+
+    kind: Literal["holidays"] = "holidays"
+    regions: list[Text]
+
+
+CalendarItem = Annotated[OpenHours | ClosedDates | OpenDates | ClosedHolidays,
+                         Field(discriminator="kind")]
 
 
 class Calendar(Node):

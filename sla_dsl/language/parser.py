@@ -23,6 +23,7 @@ from sla_dsl import grammar
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.diagnostics.span import Span
+from sla_dsl.language import hints
 from sla_dsl.language.source import Source
 from sla_dsl.version import __version__
 
@@ -267,6 +268,23 @@ def _placement_help(token: Token, text: str, first_line: int = 1) -> str | None:
     return None
 
 
+def _habit_help(token: Token, expected: set[str], text: str, first_line: int) -> str | None:
+    """What a writer used to emails meant: `9am-5pm`, `5,000`, `unless connected`."""
+    line = _text_line(text, (token.line or first_line) - first_line)
+    column = token.column or 1
+    if token.type in ("NUMBER", "NAME", "TIME"):
+        clock = hints.clock_hint(line, column)
+        if clock:
+            return clock
+    if token.value == ",":
+        return hints.grouped_number_hint(line, column)
+    if token.type == "NAME":
+        keywords = {w for w in (_keyword(n) for n in expected) if w}
+        return hints.synonym_hint(str(token.value), keywords, line[token.end_column - 1:]
+                                  if token.end_column else "")
+    return None
+
+
 def _text_line(text: str, index: int) -> str:
     """Line `index` (from 0) of `text`, without splitting all of it."""
     start = 0
@@ -285,8 +303,8 @@ def report_syntax_error(error: UnexpectedInput, text: str, reporter: Reporter,
         expected = set(error.accepts or error.expected)
         token = error.token
         message = f"unexpected {_describe_token(token)}; expected {describe_expected(expected)}"
-        help_ = (_statement_help(token, expected) or _did_you_mean(token, expected)
-                 or _placement_help(token, text, first_line))
+        help_ = (_statement_help(token, expected) or _habit_help(token, expected, text, first_line)
+                 or _did_you_mean(token, expected) or _placement_help(token, text, first_line))
         reporter.error(SYNTAX, _token_span(token), message, help_)
         return
     if isinstance(error, UnexpectedCharacters):
@@ -304,6 +322,9 @@ def report_syntax_error(error: UnexpectedInput, text: str, reporter: Reporter,
             message, help_ = "unexpected single quote", 'strings are written in double quotes'
         elif error.char in "=!<>":
             help_ = "comparisons are == != < <= > >="
+        elif error.char in hints.CURRENCY_SIGNS:
+            rest = _text_line(text, line - first_line)[column:]
+            help_ = hints.currency_sign_hint(error.char, rest)
         reporter.error(BAD_CHARACTER, span, message, help_)
         return
     reporter.error(SYNTAX, None, "the file cannot be parsed")

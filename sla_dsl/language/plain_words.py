@@ -158,11 +158,29 @@ def calendar_hours(calendar: m.Calendar, policy_timezone: str) -> str:
     return f"{', and '.join(opens) if len(opens) > 1 else opens[0]}, {where}"
 
 
+def holiday_sets(calendar: m.Calendar) -> str | None:
+    """`the public holidays of US and US-CA (on the days they are observed)`."""
+    regions = [r.value for item in calendar.items if isinstance(item, m.ClosedHolidays)
+               for r in item.regions]
+    if not regions:
+        return None
+    return (f"the public holidays of {listing(list(dict.fromkeys(regions)))} "
+            "(on the days they are observed)")
+
+
+def opened_dates(calendar: m.Calendar) -> list[str]:
+    return [date_range(r.first, r.last) for item in calendar.items
+            if isinstance(item, m.OpenDates) for r in item.dates]
+
+
 def calendar_words(calendar: m.Calendar, policy_timezone: str) -> str:
-    """The open hours and the closed dates in one sentence part."""
+    """The open hours, the closed dates and holidays, and the exceptions in one sentence part."""
     text = calendar_hours(calendar, policy_timezone)
-    closed = closed_dates(calendar)
-    return text + (f"; closed on {listing(closed)}" if closed else "")
+    holidays = holiday_sets(calendar)
+    closed = ([holidays] if holidays else []) + closed_dates(calendar)
+    opened = opened_dates(calendar)
+    return (text + (f"; closed on {listing(closed)}" if closed else "")
+            + (f"; open on {listing(opened)} all the same" if opened else ""))
 
 
 def duration(value: m.Duration, *, calendar_names: bool = True) -> str:
