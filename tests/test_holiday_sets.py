@@ -14,7 +14,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sla_dsl.simulator.simulation import simulate
 
 from sla_dsl.business_time import calendar as business_calendar
 from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for, deadline
@@ -24,6 +23,7 @@ from sla_dsl.language.plain_words import calendar_words
 from sla_dsl.language.source import Source
 from sla_dsl.planning.scenario import parse_scenario
 from sla_dsl.policy_file import check_text, format_source
+from sla_dsl.simulator.simulation import simulate
 
 from .conftest import ROOT
 
