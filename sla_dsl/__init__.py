@@ -16,7 +16,9 @@ What a Python user calls (the `sla` command calls the same functions, so the two
   with the fields the policy needs; `history.counts` and `history.rejects` say what was left
   out. Raises `HistoryError`.
 - `evaluate(policy, history, as_of=None) -> Report`: `.document` (the `--format json` dict),
-  `.text()`, `.html()`, `.verdicts`, `.attainment(clause, handoff=None)`, `.verdict(...)`.
+  `.text()`, `.html()`, `.verdicts`, `.attainment(clause, handoff=None)`, `.verdict(...)`,
+  `.due(within_hours=24)` (the `DueList` of `sla due`: `.document`, `.text()`, `.json()`,
+  `.csv()`).
 - `simulate(policy, scenario, replications=20, seed=1) -> Simulation`: `.document`, `.text()`,
   `.attainment(clause, handoff=None)`.
 
@@ -45,12 +47,13 @@ _ENTRY_POINTS = {
     "evaluate": "sla_dsl.reports.report",
     "Report": "sla_dsl.reports.report",
     "Verdict": "sla_dsl.reports.report",
+    "DueList": "sla_dsl.reports.due_list",
     "simulate": "sla_dsl.planning.simulation",
     "Simulation": "sla_dsl.planning.simulation",
 }
 
-__all__ = ["Diagnostic", "History", "HistoryError", "Policy", "PolicyError", "Report",
-           "Simulation", "Verdict", "__version__", "check", "evaluate", "load_history",
+__all__ = ["Diagnostic", "DueList", "History", "HistoryError", "Policy", "PolicyError",
+           "Report", "Simulation", "Verdict", "__version__", "check", "evaluate", "load_history",
            "load_policy", "simulate"]
 
 if TYPE_CHECKING:
@@ -60,6 +63,7 @@ if TYPE_CHECKING:
     from sla_dsl.language.model import Policy
     from sla_dsl.planning.simulation import Simulation, simulate
     from sla_dsl.policy_file import PolicyError, check, load_policy
+    from sla_dsl.reports.due_list import DueList
     from sla_dsl.reports.report import Report, Verdict, evaluate
 
 
