@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
 from sla_dsl.business_time.zones import US_PER_HOUR, US_PER_SECOND, local_time, to_us
 from sla_dsl.evaluation.due import DUE, OVERDUE, OpenClocks, open_clocks
-from sla_dsl.evaluation.instants import iso_text
+from sla_dsl.evaluation.instants import iso_many, iso_text
 from sla_dsl.evaluation.replay import Evaluation
 from sla_dsl.history.csv_cells import csv_text
 from sla_dsl.language import plain_words as say
@@ -95,36 +97,45 @@ class DueList:
 
     def _items(self) -> list[dict]:
         clocks, history = self.clocks, self.evaluation.history
+        zones = [self.owner_zones.get(str(owner).lower()) if owner is not None else None
+                 for owner in clocks.owner.tolist()]
+        # instants as text a zone at a time (a column each), not one conversion per item
+        started, due = (np.empty(len(clocks), dtype=object) for _ in range(2))
+        fired = np.array([f.at for f in clocks.firings], dtype=np.int64)
+        fired_rows = np.array([f.row for f in clocks.firings], dtype=np.int64)
+        fired_text = np.empty(len(fired), dtype=object)
+        for zone in {*zones}:
+            here = np.array([z is zone for z in zones], dtype=bool)
+            started[here] = iso_many(clocks.start[here], zone or self.zone)
+            due[here] = iso_many(clocks.due[here], zone or self.zone)
+            at = here[fired_rows] if len(fired) else np.zeros(0, dtype=bool)
+            fired_text[at] = iso_many(fired[at], zone or self.zone)
+        wordings = {key: clause_wording(self.evaluation, *key)
+                    for key in zip(clocks.handoff.tolist(), clocks.clause.tolist(), strict=True)}
         actions: list[list[dict]] = [[] for _ in range(len(clocks))]
+        for firing, at in zip(clocks.firings, fired_text.tolist(), strict=True):
+            actions[firing.row].append({"action": firing.action, "to": firing.to,
+                                        "percent": firing.percent, "at": at})
         items = []
-        for row in range(len(clocks)):
-            owner = clocks.owner[row]
-            zone = self.owner_zones.get(str(owner).lower()) if owner is not None else None
-            source = "owner" if zone is not None else "policy"
-            zone = zone or self.zone
-            lead_id = str(history.lead_ids[clocks.lead[row]])
-            handoff, clause = str(clocks.handoff[row]), str(clocks.clause[row])
+        for row, (lead, handoff, clause, owner, zone) in enumerate(zip(
+                history.lead_ids[clocks.lead].tolist(), clocks.handoff.tolist(),
+                clocks.clause.tolist(), clocks.owner.tolist(), zones, strict=True)):
             business = bool(clocks.business[row])
             left = int(clocks.left[row])
             items.append({
-                "key": f"{lead_id}/{handoff}/{clause}",
+                "key": f"{lead}/{handoff}/{clause}",
                 "state": OVERDUE if clocks.overdue[row] else DUE,
-                "lead_id": lead_id, "handoff": handoff, "clause": clause,
-                "wording": clause_wording(self.evaluation, handoff, clause),
+                "lead_id": str(lead), "handoff": handoff, "clause": clause,
+                "wording": wordings[handoff, clause],
                 "party": clocks.party[row], "owner": owner,
-                "zone": zone.key, "zone_source": source,
-                "started_at": iso_text(int(clocks.start[row]), zone),
-                "due_at": iso_text(int(clocks.due[row]), zone),
+                "zone": (zone or self.zone).key,
+                "zone_source": "policy" if zone is None else "owner",
+                "started_at": started[row], "due_at": due[row],
                 "business_time": business,
                 "left_seconds": left // US_PER_SECOND,
                 "left": _left_words(left, business),
                 "actions": actions[row],
             })
-        for firing in clocks.firings:
-            zone = ZoneInfo(items[firing.row]["zone"])
-            actions[firing.row].append({"action": firing.action, "to": firing.to,
-                                        "percent": firing.percent,
-                                        "at": iso_text(firing.at, zone)})
         return items
 
     def json(self) -> str:
