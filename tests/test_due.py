@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
 import sla_dsl
-from sla_dsl.cli import main
+from sla_dsl.cli import build_parser, main
+from sla_dsl.cli.due import run as due_run
 from sla_dsl.evaluation.replay import PENDING, STOPPED
 
 from .conftest import ROOT
@@ -169,9 +171,9 @@ def test_text_for_the_morning(capsys):
     at = lines.index("  Sat 2026-04-04 10:49 EDT  49 minutes of business time left")
     assert lines[at + 1].split() == ["L0000398", "hot:", "first", "touch", "within", "1",
                                      "business", "hour", "owner", "chen"]
-    assert lines[at + 2] == ("    warn at 75% Sat 2026-04-04 10:34 EDT; strike Sat 2026-04-04 "
-                             "10:49 EDT; escalate to sales manager Sat 2026-04-04 11:19 EDT; "
-                             "reassign Sat 2026-04-04 12:49 EDT")
+    assert lines[at + 2] == ("    warn at 75% Sat 2026-04-04 10:34 EDT; strike owner Sat "
+                             "2026-04-04 10:49 EDT; escalate to sales manager Sat 2026-04-04 "
+                             "11:19 EDT; reassign Sat 2026-04-04 12:49 EDT")
     assert lines.index(next(x for x in lines if x.startswith("overdue:"))) > at
 
 
@@ -261,3 +263,47 @@ def test_the_library_rejects_a_bad_window(report):
         report.due(overdue="some")
     with pytest.raises(ValueError, match="unknown timezone"):
         report.due(owner_zones={"chen": "Nowhere/City"})
+
+
+DOC = (ROOT / "docs" / "due.md").read_text(encoding="utf-8")
+
+
+def _doc_commands() -> list[list[str]]:
+    """Each `sla due …` command of docs/due.md (bash, cron and YAML blocks), as arguments."""
+    import shlex
+
+    joined = re.sub(r"\$\{\{.*?\}\}", "24", re.sub(r"\n\s+--within", " --within", DOC))
+    commands = []
+    for found in re.finditer(r"sla due [^|&;`\n]*", joined):
+        text = found.group(0).replace("$(date +\\%F)", "2026-04-03")
+        commands.append(shlex.split(text)[1:])
+    return commands
+
+
+@pytest.mark.parametrize("command", _doc_commands(), ids=" ".join)
+def test_every_sla_due_command_of_the_page_parses(command):
+    args = build_parser().parse_args(command)
+    assert args.run is due_run
+
+
+def test_the_page_runs_due_every_5_minutes_and_every_morning():
+    import yaml  # a test dependency, as in test_ci_doc
+
+    (workflow,) = re.findall(r"```yaml\n(.*?)```", DOC, re.DOTALL)
+    crons = [entry["cron"] for entry in yaml.safe_load(workflow)[True]["schedule"]]
+    assert crons == ["*/5 * * * *", "0 11 * * 1-6"]
+    (crontab,) = re.findall(r"```cron\n(.*?)```", DOC, re.DOTALL)
+    lines = [line for line in crontab.splitlines() if line and not line.startswith("#")]
+    assert [line.split()[:5] for line in lines] == [["*/5", "*", "*", "*", "*"],
+                                                   ["0", "7", "*", "*", "1-6"]]
+    assert len(_doc_commands()) >= 4
+
+
+def test_the_page_s_json_is_the_shape_the_command_prints(report):
+    (shown,) = re.findall(r"```json\n(.*?)```", DOC, re.DOTALL)
+    doc = json.loads(shown)
+    real = report.due().document
+    assert set(doc) == set(real) and set(doc["counts"]) == set(real["counts"])
+    assert doc["counts"] == real["counts"]
+    item = {i["key"]: i for i in real["items"]}[doc["items"][0]["key"]]
+    assert doc["items"][0] == item

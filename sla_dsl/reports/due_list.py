@@ -209,7 +209,7 @@ def _action_words(action: dict) -> str:
         return f"warn at {action['percent']:g}%"
     if action["action"] == "escalate":
         return f"escalate to {action['to']}"
-    return action["action"]
+    return "strike owner" if action["action"] == "strike" else action["action"]
 
 
 def _when(iso: str | None, zone: str) -> str:
