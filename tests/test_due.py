@@ -307,3 +307,13 @@ def test_the_page_s_json_is_the_shape_the_command_prints(report):
     assert doc["counts"] == real["counts"]
     item = {i["key"]: i for i in real["items"]}[doc["items"][0]["key"]]
     assert doc["items"][0] == item
+
+
+def test_sla_evaluate_due_is_sla_due(capsys):
+    capsys.readouterr()
+    assert main(["evaluate", POLICY, "--history", HISTORY, "--as-of", AS_OF, "--due",
+                 "--format", "json"]) == 0
+    through_evaluate = capsys.readouterr().out
+    assert run(capsys, "--as-of", AS_OF, "--format", "json")[1] == through_evaluate
+    assert main(["evaluate", POLICY, "--history", HISTORY, "--due", "--explain", "L0000398"]) == 2
+    assert "--due prints the due list only" in capsys.readouterr().err
