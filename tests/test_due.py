@@ -317,3 +317,35 @@ def test_sla_evaluate_due_is_sla_due(capsys):
     assert run(capsys, "--as-of", AS_OF, "--format", "json")[1] == through_evaluate
     assert main(["evaluate", POLICY, "--history", HISTORY, "--due", "--explain", "L0000398"]) == 2
     assert "--due prints the due list only" in capsys.readouterr().err
+
+
+def test_a_paused_clock_is_counted_and_a_resumed_one_moves_its_due_time(tmp_path, capsys):
+    """inbound-desk.sla (Europe/Amsterdam, open mon-fri 08:00-18:00, `first touch within 4
+    business hours`, `pause while status == "on hold"`). A handed off Monday 2026-04-06 09:05
+    and put on hold at 09:30 has no due time while the hold lasts; B, on hold from 09:30 to
+    11:00, gets its 1 h 30 min back: due 13:05 + 1:30 = 14:35, with 2 h 35 min left at 12:00."""
+    history = tmp_path / "history.csv"
+    history.write_text(
+        "lead_id,at,event,actor,status\n"
+        "A,2026-04-06T09:00,created,,\nA,2026-04-06T09:05,handoff,marketing,\n"
+        "A,2026-04-06T09:30,updated,,on hold\n"
+        "B,2026-04-06T09:00,created,,\nB,2026-04-06T09:05,handoff,marketing,\n"
+        "B,2026-04-06T09:30,updated,,on hold\nB,2026-04-06T11:00,updated,,open\n",
+        encoding="utf-8")
+    capsys.readouterr()
+    code = main(["due", str(ROOT / "policies" / "inbound-desk.sla"), "--history", str(history),
+                 "--as-of", "2026-04-06T12:00", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["counts"]["paused"] == 2  # A's first touch and touches
+    items = {i["key"]: i for i in doc["items"]}
+    assert not [key for key in items if key.startswith("A/")]
+    item = items["B/every lead/first touch"]
+    assert item["due_at"] == "2026-04-06T14:35:00+02:00" and item["owner"] is None
+    assert item["left"] == "2 hours 35 minutes of business time left"
+    capsys.readouterr()
+    main(["due", str(ROOT / "policies" / "inbound-desk.sla"), "--history", str(history),
+          "--as-of", "2026-04-06T12:00"])
+    text = capsys.readouterr().out
+    assert "    B  every lead: first touch within 4 business hours  owner no owner yet (sales)" \
+        in text.splitlines()
+    assert "paused: 2 clocks with no due time until the pause ends" in text
