@@ -349,3 +349,14 @@ def test_a_paused_clock_is_counted_and_a_resumed_one_moves_its_due_time(tmp_path
     assert "    B  every lead: first touch within 4 business hours  owner no owner yet (sales)" \
         in text.splitlines()
     assert "paused: 2 clocks with no due time until the pause ends" in text
+
+
+def test_an_empty_history_lists_nothing_and_says_why(tmp_path, capsys):
+    history = tmp_path / "history.csv"
+    history.write_text("lead_id,at,event,actor\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["due", POLICY, "--history", str(history), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["as_of_source"] == "no events" and doc["items"] == []
+    assert main(["due", POLICY, "--history", str(history), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.count("\n") == 1  # the header alone

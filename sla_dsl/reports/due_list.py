@@ -72,7 +72,8 @@ class DueList:
         self.zone = ZoneInfo(evaluation.policy.timezone or "UTC")
         self.owner_zones = zones_of(owner_zones)
         self.as_of_source = as_of_source or (
-            "given" if evaluation.as_of_given else "latest event")
+            "given" if evaluation.as_of_given
+            else "latest event" if len(evaluation.history) else "no events")
 
     def __len__(self) -> int:
         return len(self.clocks)
@@ -163,7 +164,8 @@ class DueList:
         doc = self.document
         as_of = _when(doc["as_of"], doc["timezone"])
         source = {"given": "as given", "now": "now",
-                  "latest event": "the latest event in the history"}[doc["as_of_source"]]
+                  "latest event": "the latest event in the history",
+                  "no events": "the history has no events"}[doc["as_of_source"]]
         zones = sorted({i["zone"] for i in doc["items"] if i["zone_source"] == "owner"})
         out = [f"{doc['policy'] or 'policy'}: due list as of {as_of} ({source})",
                f"window: what fires by {_when(doc['window_end'], doc['timezone'])} "
