@@ -19,7 +19,9 @@ What a Python user calls (the `sla` command calls the same functions, so the two
   `history.counts`, `history.left_out` and `history.rejects` say what was left out,
   `history.notes` what the export cannot show. Raises `HistoryError`.
 - `evaluate(policy, history, as_of=None) -> Report`: `.document` (the `--format json` dict),
-  `.text()`, `.html()`, `.verdicts`, `.attainment(clause, handoff=None)`, `.verdict(...)`.
+  `.text()`, `.html()`, `.verdicts`, `.attainment(clause, handoff=None)`, `.verdict(...)`,
+  `.due(within_hours=24)` (the `DueList` of `sla due`: `.document`, `.text()`, `.json()`,
+  `.csv()`).
 - `simulate(policy, scenario, replications=20, seed=1) -> Simulation`: `.document`, `.text()`,
   `.attainment(clause, handoff=None)`.
 
@@ -48,12 +50,13 @@ _ENTRY_POINTS = {
     "evaluate": "sla_dsl.reports.report",
     "Report": "sla_dsl.reports.report",
     "Verdict": "sla_dsl.reports.report",
+    "DueList": "sla_dsl.reports.due_list",
     "simulate": "sla_dsl.planning.simulation",
     "Simulation": "sla_dsl.planning.simulation",
 }
 
-__all__ = ["Diagnostic", "History", "HistoryError", "Policy", "PolicyError", "Report",
-           "Simulation", "Verdict", "__version__", "check", "evaluate", "load_history",
+__all__ = ["Diagnostic", "DueList", "History", "HistoryError", "Policy", "PolicyError",
+           "Report", "Simulation", "Verdict", "__version__", "check", "evaluate", "load_history",
            "load_policy", "simulate"]
 
 if TYPE_CHECKING:
@@ -63,6 +66,7 @@ if TYPE_CHECKING:
     from sla_dsl.language.model import Policy
     from sla_dsl.planning.simulation import Simulation, simulate
     from sla_dsl.policy_file import PolicyError, check, load_policy
+    from sla_dsl.reports.due_list import DueList
     from sla_dsl.reports.report import Report, Verdict, evaluate
 
 

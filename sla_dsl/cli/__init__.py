@@ -5,14 +5,26 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from sla_dsl.cli import calibrate, check, diff, evaluate, explain, fmt, plan, schema, simulate, test
+from sla_dsl.cli import (
+    calibrate,
+    check,
+    diff,
+    due,
+    evaluate,
+    explain,
+    fmt,
+    plan,
+    schema,
+    simulate,
+    test,
+)
 from sla_dsl.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, ArgumentParser
 from sla_dsl.cli.schema import policy_schema
 from sla_dsl.version import __version__
 
 __all__ = ["build_parser", "main", "policy_schema"]
 
-VERBS = (check, fmt, test, evaluate, diff, explain, plan, simulate, calibrate, schema)
+VERBS = (check, fmt, test, evaluate, due, diff, explain, plan, simulate, calibrate, schema)
 
 
 def build_parser() -> ArgumentParser:

@@ -17,6 +17,16 @@ AS_OF_HELP = "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.due:  # `sla due` with its defaults: one implementation of the due list
+        if args.explain is not None or args.html or args.fail_on_breach or args.rejects:
+            print("sla evaluate: --due prints the due list only; it takes no --explain, "
+                  "--html, --fail-on-breach or --rejects\n  help: run 'sla due --help' for "
+                  "the due list's own options", file=sys.stderr)
+            return EXIT_USAGE
+        from sla_dsl.cli.due import run as due_run
+
+        return due_run(argparse.Namespace(**vars(args), within="24", overdue="recent",
+                                          owner_zone=[]))
     # numpy and pyarrow are imported here, so that `sla check` in CI does not wait for them
     from sla_dsl import evaluate, load_history
     from sla_dsl.evaluation.inputs import as_of_instant
@@ -142,4 +152,8 @@ def add(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--explain", metavar="LEAD_ID",
                           help="instead of the report, the clock audit of one lead: every "
                                "clause's due time and its open, closed and paused time")
+    evaluate.add_argument("--due", action="store_true",
+                          help="instead of the report, the due list of 'sla due' (every open "
+                               "clock and what fires in the next 24 hours); 'sla due' has its "
+                               "options")
     evaluate.set_defaults(run=run)

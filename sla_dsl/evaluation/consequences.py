@@ -37,7 +37,8 @@ class Actions:
     fired: np.ndarray
 
 
-def _blocks_for(policy: m.Policy, result: ClauseResult) -> list[m.Consequence]:
+def breach_blocks(policy: m.Policy, result: ClauseResult) -> list[m.Consequence]:
+    """The `on breach of ...` blocks that apply to one clause of one handoff block."""
     return [c for c in policy.consequences
             if c.trigger == "breach" and c.clause.name == result.clause
             and c.scope_label in (None, result.handoff)]
@@ -54,23 +55,16 @@ def _still_open(result: ClauseResult, moment: np.ndarray) -> np.ndarray:
 def actions_for(evaluation: Evaluation, result: ClauseResult) -> list[Actions]:
     policy = evaluation.policy
     out: list[Actions] = []
-    blocks = _blocks_for(policy, result)
+    blocks = breach_blocks(policy, result)
     if not blocks:
         return out
-    duration = _clause_duration(policy, result)
+    duration = clause_duration(policy, result)
     # a clock paused with no end has no due time: nothing is timed from it until it resumes
     timed = (result.due != STOPPED) & (result.due != NONE)
     for block in blocks:
         for action in block.actions:
             if isinstance(action, m.Warn) and duration is not None:
-                start = result.start
-                calendar = calendar_for(policy, duration)
-                due = np.where(timed, result.due, start)
-                allowed = open_time_between_many(start, due, calendar) \
-                    if duration.business else due - start
-                share = (allowed * float(action.at.value) / 100).astype(np.int64)
-                fires = (add_open_time_many(start, share, calendar) if duration.business
-                         else start + share)
+                fires = warn_instants(policy, duration, action, result.start, result.due, timed)
                 mask = timed & _still_open(result, fires)
                 out.append(_actions("warn", result, None, mask, fires, evaluation.as_of))
                 continue
@@ -78,15 +72,36 @@ def actions_for(evaluation: Evaluation, result: ClauseResult) -> list[Actions]:
             if isinstance(action, m.Strike):
                 out.append(_actions("strike", result, None, mask, result.due, evaluation.as_of))
             elif isinstance(action, m.Escalate | m.Reassign):
-                fires = result.due.copy()
-                if action.after is not None:
-                    fires[timed] = deadlines(result.due[timed], action.after,
-                                             calendar_for(policy, action.after))
+                fires = after_due_instants(policy, action, result.due, timed)
                 name = "escalate" if isinstance(action, m.Escalate) else "reassign"
                 to = action.to.value if isinstance(action, m.Escalate) else None
                 out.append(_actions(name, result, to, mask & _still_open(result, fires), fires,
                                     evaluation.as_of))
     return out
+
+
+def warn_instants(policy: m.Policy, duration: m.Duration, action: m.Warn, start: np.ndarray,
+                  due: np.ndarray, timed: np.ndarray) -> np.ndarray:
+    """When `warn at P%` fires for each clock: once P% of its allowed time (open time for a
+    business duration) from its start to its due time has passed. A clock that is not `timed`
+    (paused with no due time) gets its start, and is the caller's to leave out."""
+    calendar = calendar_for(policy, duration)
+    due = np.where(timed, due, start)
+    allowed = open_time_between_many(start, due, calendar) \
+        if duration.business else due - start
+    share = (allowed * float(action.at.value) / 100).astype(np.int64)
+    return (add_open_time_many(start, share, calendar) if duration.business
+            else start + share)
+
+
+def after_due_instants(policy: m.Policy, action: m.Escalate | m.Reassign, due: np.ndarray,
+                       timed: np.ndarray) -> np.ndarray:
+    """When `escalate ... after D` or `reassign after D` fires for each clock: D after its due
+    time (at the due time without `after`); a clock that is not `timed` keeps its marker."""
+    fires = due.copy()
+    if action.after is not None:
+        fires[timed] = deadlines(due[timed], action.after, calendar_for(policy, action.after))
+    return fires
 
 
 def _actions(name: str, result: ClauseResult, to: str | None, mask: np.ndarray,
@@ -96,7 +111,9 @@ def _actions(name: str, result: ClauseResult, to: str | None, mask: np.ndarray,
                    result.owner[mask], fires, fires <= as_of)
 
 
-def _clause_duration(policy: m.Policy, result: ClauseResult) -> m.Duration | None:
+def clause_duration(policy: m.Policy, result: ClauseResult) -> m.Duration | None:
+    """The `within` of the clause a result judges (None for the threshold): what its warning's
+    share of allowed time is counted on."""
     handoff = next((h for h in policy.handoffs if h.label == result.handoff), None)
     if handoff is None:
         return None

@@ -52,6 +52,11 @@ def write_csv_rows(path: Path | str, header: list[str],
             out.write(_line(row))
 
 
+def csv_text(header: list[str], rows: Iterable[Iterable[object]]) -> str:
+    """What `write_csv_rows` writes, as text: for a CSV printed on stdout or sent on."""
+    return _line(header) + "".join(_line(row) for row in rows)
+
+
 def _line(cells: Iterable[object]) -> str:
     fields = [_field(neutralised("" if cell is None else str(cell))) for cell in cells]
     return (",".join(fields) if fields != [""] else '""') + "\n"

@@ -40,7 +40,7 @@ _ITEM_OF_CLAUSE = {"first touch": "first_touch", "touches": "touches",
                    "disposition": "disposition", "threshold": "when"}
 
 
-def _wording(evaluation: Evaluation, handoff: str, clause: str) -> str:
+def clause_wording(evaluation: Evaluation, handoff: str, clause: str) -> str:
     """The clause as the policy words it, so a manager reads the promise, not a code."""
     block = next(h for h in evaluation.policy.handoffs if h.label == handoff)
     return item_line(block.item(_ITEM_OF_CLAUSE[clause]))
@@ -52,7 +52,7 @@ def clause_summaries(evaluation: Evaluation) -> list[dict]:
         met, breached = result.count(MET), result.count(BREACHED)
         summaries.append({
             "handoff": result.handoff, "clause": result.clause,
-            "wording": _wording(evaluation, result.handoff, result.clause),
+            "wording": clause_wording(evaluation, result.handoff, result.clause),
             "party": result.party,
             "leads": len(result.leads), "met": met, "breached": breached,
             "pending": result.count(PENDING), "attainment": _attainment(met, breached),
@@ -79,7 +79,7 @@ def monthly_attainment(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
                          "attainment": _attainment(counts["met"], counts["breached"]),
                          "no_data": not here.any()})
         trend.append({"handoff": result.handoff, "clause": result.clause,
-                      "wording": _wording(evaluation, result.handoff, result.clause),
+                      "wording": clause_wording(evaluation, result.handoff, result.clause),
                       "months": rows})
     return trend
 

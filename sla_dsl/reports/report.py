@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -24,6 +24,7 @@ from sla_dsl.history.columns import History
 from sla_dsl.language.model import Policy
 from sla_dsl.reports import html, text
 from sla_dsl.reports.document import clause_summaries, document
+from sla_dsl.reports.due_list import DEFAULT_WITHIN_HOURS, DueList
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,16 @@ class Report:
         due time and its open, closed and paused time, for a disputed breach. Raises
         `UnknownLead` (a LookupError) for an id the history does not hold."""
         return audit_text(audit_lead(self.policy, self.history, lead_id, self.evaluation.as_of))
+
+    def due(self, within_hours: float = DEFAULT_WITHIN_HOURS, *, overdue: str = "recent",
+            owner_zones: Mapping[str, str] | None = None) -> DueList:
+        """The due list as of the report's as-of time, as `sla due` prints it: every open
+        clock, most urgent first, with what fires on it within `within_hours` after. `overdue`
+        is `recent` (breached clocks still not done, due in the last `within_hours` or with an
+        action still to fire), `all` or `none`; `owner_zones` maps an owner to the IANA zone
+        their times are written in (else the policy's). Raises ValueError for a window or a
+        zone that is not one."""
+        return DueList(self.evaluation, within_hours, overdue=overdue, owner_zones=owner_zones)
 
     @cached_property
     def verdicts(self) -> list[Verdict]:
