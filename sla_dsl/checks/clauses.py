@@ -10,6 +10,7 @@ from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
 from sla_dsl.language.builder import BAD_VALUE
+from sla_dsl.language.formatter import number as number_text
 from sla_dsl.language.patterns import unsupported
 
 # The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
@@ -166,6 +167,8 @@ def _check_handoff(handoff: m.Handoff, reporter: Reporter) -> None:
             _check_weights(item, reporter)
             if item.cap is not None:
                 _whole_positive(item.cap.count, "a cap", reporter)
+            if item.open_cap is not None:
+                _whole_positive(item.open_cap, "a cap on open leads", reporter)
         elif isinstance(item, m.Touches):
             _whole_positive(item.count, "the number of touches", reporter, most=MOST_TOUCHES)
     if handoff.receiver is None and handoff.items:
@@ -289,6 +292,13 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                 reporter.error(BAD_UNIT, node.span,
                                f"'{node.clause.name}' is measured per {per}, so it is missed in "
                                f"{per}s, not {node.unit}s", f"count {per}s")
+        elif isinstance(node, m.MissedCount):
+            _whole_positive(node.count, "the count", reporter)
+            if node.clause.name in m.PERIOD_CLAUSES:
+                reporter.error(WRONG_CONSEQUENCE, node.clause.span,
+                               f"'{node.clause.name}' is missed period by period, not breached "
+                               "lead by lead", f"count its misses in a row: '{node.clause.name} "
+                               f"missed {number_text(node.count.value)} {node.per}s in a row'")
         elif isinstance(node, m.MetricCompare):
             expected = _expected_metric_value(node.metric)
             if node.value.kind == expected == "percent":

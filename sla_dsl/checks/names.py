@@ -246,6 +246,16 @@ class NameChecks:
             if isinstance(node, m.MetricCompare) and isinstance(node.metric, m.RateMetric):
                 self._lead_set(node.metric.source, "in the rate")
                 self._lead_set(node.metric.target, "in the rate")
+            elif isinstance(node, m.MissedCount):
+                self._party(node.party, "after 'missed ... by'")
+                teams = {item.team.value for h in self.policy.handoffs for item in h.items
+                         if isinstance(item, m.RoundRobin)}
+                if node.team is not None and node.team.value not in teams:
+                    help_ = did_you_mean(node.team.value, teams) or (
+                        "name a team of an 'assign round robin team' line, or count by party")
+                    self.reporter.error(UNKNOWN_NAME, node.team.span,
+                                        f"unknown team '{node.team.value}' after 'missed ... by "
+                                        "team'", help_)
 
     # ------------------------------------------------------------ cycles and depth
 

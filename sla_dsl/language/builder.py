@@ -379,10 +379,14 @@ class _Build:
     def cap(self, meta, children):
         return m.Cap(count=_number(children[0]), per=children[1], span=meta_span(meta))
 
+    def open_cap(self, meta, children):
+        return ("open_cap", _number(children[0]))
+
     def round_robin(self, meta, children):
         weights = next((c for c in children if isinstance(c, list)), [])
+        open_cap = next((c[1] for c in children if isinstance(c, tuple)), None)
         return m.RoundRobin(team=_text(children[0]), weights=weights, cap=_one(children, m.Cap),
-                            span=meta_span(meta))
+                            open_cap=open_cap, span=meta_span(meta))
 
     def fixed_owner(self, meta, children):
         return m.FixedOwner(owner=_text(children[0]), span=meta_span(meta))
@@ -545,6 +549,15 @@ class _Build:
     def missed(self, meta, children):
         return m.Missed(clause=children[0], count=_number(children[1]), unit=children[2],
                         span=meta_span(meta))
+
+    def missed_by(self, meta, children):
+        token = children[0]
+        return ("team", _text(token)) if token.type == "STRING" else ("party", _name(token))
+
+    def missed_count(self, meta, children):
+        by = dict(children[3:4])
+        return m.MissedCount(clause=children[0], count=_number(children[1]), per=children[2],
+                             party=by.get("party"), team=by.get("team"), span=meta_span(meta))
 
     def metric_compare(self, meta, children):
         return m.MetricCompare(metric=children[0], op=str(children[1]), value=children[2],

@@ -119,6 +119,10 @@ def trigger(t: m.Trigger) -> str:
         return " and ".join(_operand(o, 2, trigger) for o in t.operands)
     if isinstance(t, m.Missed):
         return f"{t.clause.name} missed {counted(t.count.value, t.unit)} in a row"
+    if isinstance(t, m.MissedCount):
+        by = f" by {t.party.value}" if t.party else f" by team {quote(t.team.value)}" \
+            if t.team else ""
+        return f"{t.clause.name} missed {number(t.count.value)} times per {t.per}{by}"
     return f"{metric(t.metric)} {t.op} {value(t.value)}"
 
 
@@ -160,6 +164,8 @@ def item_line(item) -> str:
             text += f" weights {{ {pairs} }}"
         if item.cap:
             text += f" cap {number(item.cap.count.value)} per {item.cap.per}"
+        if item.open_cap:
+            text += f" cap {number(item.open_cap.value)} open leads"
         return text
     if isinstance(item, m.FixedOwner):
         return f"assign to {quote(item.owner.value)}"

@@ -293,6 +293,7 @@ class RoundRobin(Node):
     team: Text
     weights: list[Weight] = []
     cap: Cap | None = None
+    open_cap: Number | None = None  # `cap N open leads`: the most one rep holds open at once
 
 
 class FixedOwner(Node):
@@ -554,6 +555,18 @@ class Missed(Node):
     unit: TimeUnit
 
 
+class MissedCount(Node):
+    """`CLAUSE missed N times per PERIOD [by PARTY | by team "T"]`: a lead clause breached N
+    times within one period, counted for a whole party, one team, or (without `by`) everyone."""
+
+    kind: Literal["missed_count"] = "missed_count"
+    clause: Clause
+    count: Number
+    per: Period
+    party: Name | None = None
+    team: Text | None = None
+
+
 class MetricCompare(Node):
     kind: Literal["metric"] = "metric"
     metric: Metric
@@ -572,7 +585,7 @@ class AllTriggers(Node):
 
 
 Trigger = Annotated[
-    Missed | MetricCompare | AnyTrigger | AllTriggers, Field(discriminator="kind")
+    Missed | MissedCount | MetricCompare | AnyTrigger | AllTriggers, Field(discriminator="kind")
 ]
 
 

@@ -482,6 +482,10 @@ def _assignment(handoff: m.Handoff) -> str:
         if assign.cap:
             text += (f", at most {say.number(assign.cap.count.value)} new leads "
                      f"{say.per(assign.cap.per)} each")
+        if assign.open_cap:
+            text += (f", {'and ' if assign.cap else ''}no more than "
+                     f"{say.counted(assign.open_cap.value, 'open lead')} each at a time (a rep "
+                     "holding that many is skipped until one connects or is decided)")
         return text
     owner = handoff.item("owner")
     if isinstance(owner, m.FixedOwner):
@@ -685,6 +689,11 @@ def trigger_words(trigger: m.Trigger) -> str:
     if isinstance(trigger, m.Missed):
         event = _MISS_WORDS.get(trigger.clause.name, f"{trigger.clause.name} is missed")
         return f"{event} {say.counted(trigger.count.value, trigger.unit)} in a row"
+    if isinstance(trigger, m.MissedCount):
+        who = f" by {say.words(trigger.party.value)}" if trigger.party else \
+            f" by the {say.words(trigger.team.value)} team" if trigger.team else ""
+        return (f"{trigger.clause.name} is breached {say.counted(trigger.count.value, 'time')} "
+                f"in one {trigger.per}{who}")
     metric, op, value = trigger.metric, trigger.op, say.value(trigger.value)
     if isinstance(metric, m.RateMetric):
         source = say.plural(say.words(metric.source.value))
