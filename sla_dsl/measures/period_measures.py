@@ -30,7 +30,7 @@ from sla_dsl.language import model as m
 from sla_dsl.language.formatter import counted, header_line, item_line, money
 from sla_dsl.language.formatter import metric as metric_text
 from sla_dsl.language.formatter import trigger as trigger_text
-from sla_dsl.measures import coverage
+from sla_dsl.measures import coverage, team_misses
 from sla_dsl.measures.attribution import Attribution, attribute, party_credit
 
 
@@ -293,6 +293,7 @@ class TriggerCheck:
         self.goals = goals or []  # `goal revenue` period by period (sla_dsl.measures.revenue)
         self.stages_now = stages_now
         self.readings: list[str] = []
+        self.breaches: list[dict] = []  # the periods `missed ... times per` triggers counted
 
     def holds(self, trigger: m.Trigger) -> bool:
         if isinstance(trigger, m.AnyTrigger):
@@ -301,6 +302,11 @@ class TriggerCheck:
             return all([self.holds(t) for t in trigger.operands])
         if isinstance(trigger, m.Missed):
             return self._missed(trigger)
+        if isinstance(trigger, m.MissedCount):
+            rows = team_misses.breach_counts(self.measures.evaluation, trigger)
+            self.breaches += rows
+            self.readings += team_misses.readings(trigger, rows)
+            return any(r["triggered"] for r in rows)
         reading = self._reading(trigger.metric)
         if reading is None:
             self.readings.append(f"{metric_text(trigger.metric)}: no data")
@@ -388,11 +394,13 @@ def triggers(policy: m.Policy, check: TriggerCheck,
         keyword, rest = header_line(statement)
         rule = f"{keyword} {rest}"
         if isinstance(statement, m.Cancel | m.ReviewWhen):
-            check.readings = []
+            check.readings, check.breaches = [], []
             fired = check.holds(statement.when)
             rows.append({"statement": "cancel" if isinstance(statement, m.Cancel) else "review",
                          "when": trigger_text(statement.when), "rule": rule,
                          "triggered": fired, "readings": list(check.readings)})
+            if any(isinstance(t, m.MissedCount) for t in m.walk_trigger(statement.when)):
+                rows[-1]["breaches"] = list(check.breaches)  # per party or team and period
         elif isinstance(statement, m.ReviewEvery):
             rows.append(_review_every(statement, policy, check.measures, rule))
         elif isinstance(statement, m.StrikeRule):

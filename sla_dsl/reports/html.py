@@ -635,7 +635,22 @@ def _owed(doc: dict) -> str:
                         escape(", ".join(p["credits_owed"]) or "-"),
                         escape(", ".join(p["escalate_to"]) or "-")] for p, name in missed)))
     out += ["<h3>Triggers</h3>", _triggers(doc), "<h3>Strikes per owner</h3>", _strikes(doc)]
+    breaches = [b for t in doc["triggers"] for b in t.get("breaches", [])]
+    if breaches:  # only a policy with `missed ... times per` triggers has the table
+        out += ["<h3>Breaches per party or team</h3>", _team_breaches(breaches)]
     return "\n".join(out)
+
+
+def _team_breaches(rows: list[dict]) -> str:
+    """The periods a `CLAUSE missed N times per PERIOD by ...` trigger counted, beside the
+    strikes per owner: the same count, for a party or a team."""
+    return _table("Breaches per party or team and period",
+                  ("clause", "by", "period from", "breaches", "limit", "limit reached"),
+                  ([escape(r["clause"]), escape(r["by"]),
+                    f"{escape(r['period'])} from {escape(r['start'])}", str(r["breaches"]),
+                    str(r["limit"]), f'<span class="bad">yes, at {escape(r["reached_at"])}</span>'
+                    if r["triggered"] else "no"] for r in rows),
+                  numeric=(3, 4))
 
 
 def _funnel(doc: dict) -> str:
