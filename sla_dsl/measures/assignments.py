@@ -6,16 +6,26 @@ later reassignment is a consequence, not the rotation). A rep is *at cap* in a p
 cap's count of the block's leads went to them in it; every later lead of that period that went
 to someone else is a lead they were *skipped* for. Leads given to a rep beyond the cap are *over
 cap*: the rule was broken, not kept.
+
+A cap on open leads (`cap N open leads`) counts what a rep holds at once: a lead is open from
+its assignment until the first of its `connected`, `rejected`, `lost` or `won` events, a new
+`handoff` (handed on) or a later `assigned` (given to someone else), and still open at the as-of
+time when none came. Each assignment is read in time order against every rep's open leads then
+(a heap of close times per rep): a rep in the rotation holding N while the lead went to someone
+else was *skipped* for it, at that instant; a lead given to a rep already holding N is *over* the
+cap.
 """
 
 from __future__ import annotations
 
+import heapq
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from sla_dsl.business_time.periods import period_starts
 from sla_dsl.business_time.zones import local_dates
+from sla_dsl.evaluation.instants import iso_text
 from sla_dsl.evaluation.replay import NONE, Evaluation
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR
 from sla_dsl.language import model as m
@@ -30,14 +40,21 @@ def assignment_summaries(evaluation: Evaluation) -> list[dict]:
         if rule is None:
             continue
         leads = evaluation.leads_of(handoff.label)
-        assignee, at = _first_assignment(evaluation, handoff.label, leads)
+        assignee, at, closed = _first_assignment(evaluation, handoff.label, leads)
         out.append(_summary(handoff, rule, assignee, at, zone))
+        if isinstance(rule, m.RoundRobin) and rule.open_cap is not None:
+            _count_open_caps(out[-1], evaluation.history.lead_ids[leads], assignee, at, closed,
+                             int(rule.open_cap.value), zone)
     return out
 
 
+_CLOSING = ("connected", "rejected", "lost", "won", "handoff", "assigned")
+
+
 def _first_assignment(evaluation: Evaluation, label: str, leads: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Per lead of the block (in `leads` order): its first assignee's name and when."""
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per lead of the block (in `leads` order): its first assignee's name, when, and when the
+    lead stopped being open for them (NONE: still open at the as-of time)."""
     history = evaluation.history
     start = evaluation.block_start.get(label, evaluation.handoff_at)
     in_block = np.zeros(evaluation.lead_count, dtype=bool)
@@ -53,7 +70,15 @@ def _first_assignment(evaluation: Evaluation, label: str, leads: np.ndarray
     at = np.full(evaluation.lead_count, NONE, dtype=np.int64)
     assignee[history.lead[first]] = history.actors[history.actor[first]]
     at[history.lead[first]] = history.at[first]
-    return assignee[leads], at[leads]
+    closed = np.full(evaluation.lead_count, NONE, dtype=np.int64)
+    closing = np.flatnonzero(np.isin(history.event, [EVENT_CODE[e] for e in _CLOSING])
+                             & (history.at <= evaluation.as_of))
+    after = np.searchsorted(closing, first, side="right")  # the next closing row of the lead
+    found = after < len(closing)
+    rows = closing[after[found]]
+    same = history.lead[rows] == history.lead[first[found]]
+    closed[history.lead[first[found]][same]] = history.at[rows[same]]
+    return assignee[leads], at[leads], closed[leads]
 
 
 def _summary(handoff: m.Handoff, rule: m.RoundRobin | m.FixedOwner, assignee: np.ndarray,
@@ -108,3 +133,42 @@ def _count_caps(reps: list[dict], assignee: np.ndarray, at: np.ndarray, cap: int
             row["over_cap"] += len(mine) - cap
             reached = mine[cap - 1]  # the lead that filled the rep's cap in this period
             row["skipped_at_cap"] += int(np.count_nonzero(names[reached + 1:] != name))
+
+
+MOST_SKIPS_LISTED = 20  # per rep, the latest skips the report names by instant
+
+
+def _count_open_caps(block: dict, lead_ids: np.ndarray, assignee: np.ndarray, at: np.ndarray,
+                     closed: np.ndarray, cap: int, zone: ZoneInfo) -> None:
+    """Adds `open_cap` to the block and to each rep: skipped at the cap (how often, the latest
+    instants and leads), over the cap, and the most leads they held open at once."""
+    block["open_cap"] = cap
+    rotation = [r["rep"] for r in block["reps"] if r["in_rotation"]]
+    held: dict[str, list[int]] = {r["rep"]: [] for r in block["reps"]}
+    tally = {r["rep"]: {"skipped": 0, "over": 0, "most_open": 0, "skips": []}
+             for r in block["reps"]}
+    done = assignee != None  # noqa: E711 (elementwise on objects)
+    order = np.flatnonzero(done)[np.argsort(at[done], kind="stable")]
+    never = np.iinfo(np.int64).max
+    for i in order.tolist():
+        moment, name = int(at[i]), assignee[i]
+        for heap in held.values():
+            while heap and heap[0] <= moment:
+                heapq.heappop(heap)
+        for rep in rotation:
+            if rep != name and len(held[rep]) >= cap:
+                tally[rep]["skipped"] += 1
+                tally[rep]["skips"].append(i)
+        mine = held.setdefault(name, [])
+        if len(mine) >= cap:
+            tally[name]["over"] += 1
+        heapq.heappush(mine, never if closed[i] == NONE else int(closed[i]))
+        tally[name]["most_open"] = max(tally[name]["most_open"], len(mine))
+    for row in block["reps"]:
+        mine = tally[row["rep"]]
+        latest = mine["skips"][-MOST_SKIPS_LISTED:]
+        row["open_cap"] = {"skipped": mine["skipped"], "over": mine["over"],
+                           "most_open": mine["most_open"],
+                           "latest_skips": [{"at": iso_text(int(at[i]), zone),
+                                             "lead_id": str(lead_ids[i]),
+                                             "went_to": str(assignee[i])} for i in latest]}

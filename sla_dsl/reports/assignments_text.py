@@ -12,7 +12,8 @@ def assignments_text(summaries: list[dict]) -> list[str]:
         if not any(r["assigned"] for r in block["reps"]):
             continue
         rule = block["rule"] + (f" (team {block['team']})" if block["team"] else "") + (
-            f", cap {block['cap']['count']} per {block['cap']['per']}" if block["cap"] else "")
+            f", cap {block['cap']['count']} per {block['cap']['per']}" if block["cap"] else "") + (
+            f", cap {block['open_cap']} open leads" if block.get("open_cap") else "")
         out += ["", f"assignments in {block['handoff']}: {rule}, {block['leads']} leads"
                     + (f", {block['unassigned']} never assigned" if block["unassigned"] else "")]
         for rep in block["reps"]:
@@ -24,4 +25,17 @@ def assignments_text(summaries: list[dict]) -> list[str]:
                 line += (f"; at cap {rep['periods_at_cap']}x, skipped for "
                          f"{rep['skipped_at_cap']}, over cap {rep['over_cap']}")
             out.append(line)
+            if "open_cap" in rep:
+                out += _open_cap_lines(rep["open_cap"])
     return out
+
+
+def _open_cap_lines(held: dict) -> list[str]:
+    """Who held too many open leads, and when the rotation passed them over."""
+    line = (f"    open leads: at most {held['most_open']} at once, skipped at the cap for "
+            f"{held['skipped']}, over the cap {held['over']}")
+    skips = held["latest_skips"][-3:]
+    if skips:
+        line += "; latest skipped at " + ", ".join(
+            f"{s['at']} ({s['lead_id']} went to {s['went_to']})" for s in skips)
+    return [line]

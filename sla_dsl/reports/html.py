@@ -579,16 +579,34 @@ def _assignments(doc: dict) -> str:
            "the rest of that period's leads; a lead given beyond the cap is over it.</p>"]
     for block in blocks:
         rule = block["rule"] + (f", team {block['team']}" if block["team"] else "") + (
-            f", cap {block['cap']['count']} per {block['cap']['per']}" if block["cap"] else "")
+            f", cap {block['cap']['count']} per {block['cap']['per']}" if block["cap"] else "") \
+            + (f", cap {block['open_cap']} open leads" if block.get("open_cap") else "")
         headers = ["rep", "leads", "share of the leads", "promised share"]
         if block["cap"]:
             headers += ["periods at cap", "skipped at cap", "over cap"]
+        numeric = (1, 2, 4, 5, 6) if block["cap"] else (1, 2)
+        if block.get("open_cap"):
+            headers += ["most open at once", "skipped at open cap", "over open cap",
+                        "latest skipped at open cap"]
+            numeric += tuple(len(headers) - k for k in (4, 3, 2))
 
         out.append(_table(f"{block['handoff']}: {rule}, {block['leads']:,} leads",
                           headers, (_assignment_row(r, capped=bool(block["cap"]))
-                                    for r in block["reps"]),
-                          numeric=(1, 2, 4, 5, 6) if block["cap"] else (1, 2)))
+                                    + _open_cap_cells(r) for r in block["reps"]),
+                          numeric=numeric))
     return "\n".join(out)
+
+
+def _open_cap_cells(rep: dict) -> list[str]:
+    """A cap on open leads: the most the rep held, skips and overs, the latest skips' instants
+    (nothing for a block without one)."""
+    held = rep.get("open_cap")
+    if held is None:
+        return []
+    over = f'<span class="bad">{held["over"]:,}</span>' if held["over"] else "0"
+    latest = "; ".join(f"{s['at']} ({s['lead_id']} to {s['went_to']})"
+                       for s in held["latest_skips"][-3:]) or "-"
+    return [f"{held['most_open']:,}", f"{held['skipped']:,}", over, escape(latest)]
 
 
 def _assignment_row(rep: dict, *, capped: bool) -> list[str]:
