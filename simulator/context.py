@@ -20,7 +20,8 @@ from sla_dsl.simulator.clock import OpenHours, origin_us
 from sla_dsl.simulator.engine import GAP_DAYS, GAP_ELAPSED, GAP_OPEN, GAP_WALL, Floor
 from sla_dsl.simulator.errors import NotSimulated
 from sla_dsl.simulator.levels import SecondLevel, second_level
-from sla_dsl.simulator.routing import Block, Roster, blocks_of, check_mix, roster
+from sla_dsl.simulator.open_caps import Dealer, dealer
+from sla_dsl.simulator.routing import Block, Roster, blocks_of, check_mix, roster, weights_of
 from sla_dsl.simulator.witnesses import witnesses
 
 _SLACK = 3600.0  # a wall-clock day spacing may be an hour longer across DST
@@ -101,6 +102,16 @@ def _business_days_after(policy: m.Policy, spacing: m.Duration, origin: int
     return after
 
 
+def _dealer(block: Block, team_roster: Roster, origin: int, offsets: ZoneOffsets
+            ) -> Dealer | None:
+    """The loop's dealer for a round robin with a cap on open leads (None for other blocks)."""
+    rule = block.dealt
+    if not isinstance(rule, m.RoundRobin) or rule.open_cap is None:
+        return None
+    reps = team_roster.reps_of_team[team_roster.team_index(block.team)]
+    return dealer(rule, reps, weights_of(block, reps, team_roster.names), origin, offsets)
+
+
 def _reps(count: int) -> str:
     return f"{count} rep" if count == 1 else f"{count} reps"
 
@@ -144,7 +155,8 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
         gap_days=[g[3] for g in gaps],
         team_of_block=[team_roster.team_index(b.team) for b in blocks],
         team_of_rep=team_roster.team_of_rep, reps_of_team=team_roster.reps_of_team,
-        hours=team_hours, discipline=scenario.discipline, end=end)
+        hours=team_hours, discipline=scenario.discipline, end=end,
+        dealers=[_dealer(b, team_roster, origin, offsets) for b in blocks])
     parties = sorted({b.handoff.sender.value for b in blocks if b.handoff.sender})
     actors = team_roster.names + parties
     senders = [len(team_roster.names) + parties.index(b.handoff.sender.value)

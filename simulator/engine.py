@@ -40,6 +40,7 @@ import numpy as np
 import simpy
 
 from sla_dsl.simulator.clock import OpenHours
+from sla_dsl.simulator.open_caps import Dealer
 
 _LATER = 1e12  # added to a follow-up's key under first-touch-first
 GAP_WALL, GAP_ELAPSED, GAP_OPEN, GAP_DAYS = 0, 1, 2, 3
@@ -61,6 +62,12 @@ class Floor:
     hours: list[OpenHours]  # per team: when its reps work
     discipline: str
     end: float  # seconds: the horizon
+    # per block: the dealer of a round robin with `cap N open leads` (its leads come with
+    # owner DEAL_IN_LOOP and are dealt at arrival, by what the reps hold open then), else None
+    dealers: list[Dealer | None] | None = None
+
+
+DEAL_IN_LOOP = -2  # a lead's owner before the loop deals it (a block with an open-lead cap)
 
 
 @dataclass
@@ -87,6 +94,9 @@ class Trace:
     connected: np.ndarray  # per lead: the attempt that connected, or -1
     last: np.ndarray  # per lead: the last attempt made, or -1
     busy: np.ndarray  # per rep: seconds of work started inside the horizon
+    # per lead: the rep the loop dealt it to and when (owner -1, NaN: not dealt in the loop)
+    owner: np.ndarray | None = None
+    assigned: np.ndarray | None = None
 
 
 class _Shifts:
@@ -156,6 +166,10 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
     idle: list[dict[int, None]] = [dict.fromkeys(reps) for reps in floor.reps_of_team]
     coming: list[list] = [[] for _ in team_of_rep]  # per rep: follow-ups not yet due
     alarm = [math.inf] * len(team_of_rep)  # per rep: the earliest wake-up pending
+    dealers = [d.fresh() if d is not None else None for d in floor.dealers or []]
+    holding = [False] * size  # per lead: open in its dealt rep's count
+    dealt_to = [-1] * size
+    dealt_at = [math.nan] * size
     fifo = floor.discipline == "fifo"
     due_first = floor.discipline == "earliest-due-first"
     seq = 0  # ties in a queue go to the task that joined it first
@@ -207,6 +221,14 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
             if due <= window_end[lead] and due < end:
                 push(coming[owner[lead]], (due, seq, lead, k + 1))
                 seq += 1
+                more = more and connected[lead] != k  # a connect closes the lead all the same
+            else:  # the cadence is over, unless only the horizon cut it short (still open)
+                more = connected[lead] != k and end <= due <= window_end[lead]
+        else:
+            more = False
+        if holding[lead] and not more:  # connected, or the cadence is over: no longer open
+            holding[lead] = False
+            timeout(now + spent - picked, (now + spent, lead)).callbacks.append(release)
         # delays run from the exact moment: simpy's clock differs from it by a rounding error
         timeout(now + spent - picked, (now + spent, rep)).callbacks.append(free)
 
@@ -322,8 +344,42 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         """A lead's first attempt may start (after any cap wait); the next arrival is set up.
         A chain of timeouts rather than a process: one callback per lead, no generator."""
         now, lead = event.value
-        becomes_ready(now, lead, 0)
+        if owner[lead] == DEAL_IN_LOOP:
+            dealer = dealers[block[lead]]
+            dealer.waiting.append(lead)
+            deal_waiting(dealer, now)
+        else:
+            becomes_ready(now, lead, 0)
         follow(now)
+
+    def deal_waiting(dealer: Dealer, now: float) -> None:
+        """The leads waiting for a rep under the open cap, oldest first, while one is free."""
+        while dealer.waiting:
+            rep = dealer.pick(now)
+            if rep is None:
+                retry = dealer.next_period()
+                if retry is not None and retry < dealer.retry_at and retry < end:
+                    dealer.retry_at = retry
+                    timeout(retry - now, (retry, dealer)).callbacks.append(period_opens)
+                return
+            lead = dealer.waiting.popleft()
+            owner[lead] = dealt_to[lead] = rep
+            dealt_at[lead] = now
+            holding[lead] = True
+            becomes_ready(now, lead, 0)
+
+    def release(event: simpy.Event) -> None:
+        """A dealt lead closed (connected, or its cadence over): its rep holds one fewer."""
+        now, lead = event.value
+        dealer = dealers[block[lead]]
+        dealer.release(owner[lead])
+        if now < end:
+            deal_waiting(dealer, now)
+
+    def period_opens(event: simpy.Event) -> None:
+        now, dealer = event.value
+        dealer.retry_at = math.inf
+        deal_waiting(dealer, now)
 
     def follow(now: float) -> None:
         lead = next(upcoming)
@@ -352,4 +408,4 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         due_now(rep, math.inf)
     return Trace(np.array(ready_at), np.array(started), np.array(slot_rep, dtype=np.int64),
                  np.array(connected, dtype=np.int64), np.array(last, dtype=np.int64),
-                 np.array(busy))
+                 np.array(busy), np.array(dealt_to, dtype=np.int64), np.array(dealt_at))

@@ -45,6 +45,9 @@ def deal_leads(context: Context, handed: np.ndarray, block: np.ndarray
         if b.dealt is None:
             continue
         mine = np.flatnonzero(block == b.index)
+        if context.floor.dealers and context.floor.dealers[b.index] is not None:
+            owner[mine] = engine.DEAL_IN_LOOP  # `cap N open leads`: dealt as the reps work
+            continue
         reps = context.roster.reps_of_team[context.roster.team_index(b.team)]
         owners, at_us = deal(b, handed_us[mine], reps, weights_of(b, reps, context.roster.names),
                              context.offsets)
@@ -91,6 +94,11 @@ def work_leads(context: Context, drawn: Drawn, decay: Decay, rng: np.random.Gene
         window_end=window_end.tolist(), gap_wall=gap_wall.tolist(),
         connect=np.where(drawn.block >= 0, scenario.outcomes.connect, 0.0).tolist())
     trace = engine.run(context.floor, leads, width, work.ravel(), chance, decay, react)
+    in_loop = drawn.owner == engine.DEAL_IN_LOOP
+    if in_loop.any():  # the loop's deals are the leads' assignments (-1: never dealt)
+        drawn.owner[in_loop] = trace.owner[in_loop]
+        drawn.assigned[in_loop] = np.where(np.isnan(trace.assigned[in_loop]),
+                                           drawn.handed[in_loop], trace.assigned[in_loop])
     return trace, work.ravel(), window_end
 
 

@@ -32,8 +32,9 @@ from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, STOPPED, evaluate
 from sla_dsl.history.presets import PRESETS, load_preset
 from sla_dsl.history.read import HistoryError, history_from_rows, load_history, parse_time
 from sla_dsl.language import model as m
-from sla_dsl.language.formatter import item_line
+from sla_dsl.language.formatter import header_line, item_line
 from sla_dsl.policy_file import check_file
+from sla_dsl.reports.document import document as report_document
 
 STATUSES = ("met", "breached", "pending", "not applicable")
 CONSEQUENCE_STATUSES = ("fired", "scheduled", "none")
@@ -42,9 +43,10 @@ NO_TIME = "none"
 """Written for `due` or `at`: there is none (not touched yet; a clock stopped by a pause)."""
 
 _CASE_KEYS = ("name", "policy", "as_of", "events", "history", "preset", "timezone", "expect",
-              "consequence")
+              "consequence", "trigger")
 _EXPECT_KEYS = ("lead", "handoff", "clause", "status", "due", "at", "segment")
 _CONSEQUENCE_KEYS = ("lead", "handoff", "clause", "action", "to", "at", "status")
+_TRIGGER_KEYS = ("rule", "triggered")
 _ITEM_CLAUSE = {"first_touch": "first touch", "touches": "touches",
                 "disposition": "disposition", "when": "threshold"}
 
@@ -213,6 +215,16 @@ class ConsequenceExpectation:
     status: str | None = None
 
 
+@dataclass(frozen=True)
+class TriggerExpectation:
+    """One `[[trigger]]`: whether a `cancel when`, `review when`, `review every` or `strikes`
+    line of the policy has fired by the as-of time."""
+
+    index: int
+    rule: str
+    triggered: bool
+
+
 @dataclass
 class Case:
     path: Path
@@ -225,6 +237,7 @@ class Case:
     expect: list[ClauseExpectation]
     consequences: list[ConsequenceExpectation]
     lines: TomlLines
+    triggers: list[TriggerExpectation] = field(default_factory=list)
 
 
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -593,6 +606,31 @@ class _Reader:
                                                   at, status))
         return out
 
+    def trigger_expectations(self, document: dict, policy: m.Policy
+                             ) -> list[TriggerExpectation]:
+        out = []
+        rules = trigger_rules(policy)
+        for index, table in self.tables(document, "trigger"):
+            self.keys(table, _TRIGGER_KEYS, "trigger", index)
+            where = f"[[trigger]] {index + 1}: "
+            line = self.lines.table_key("trigger", index, "rule")
+            rule = self.text_value(table, "rule", line, where)
+            triggered = table.get("triggered")
+            if rule is None:
+                self.fail(self.lines.table("trigger", index), f"{where}no `rule`",
+                          'add rule = "review when ..." as the policy writes it')
+            elif rule not in rules:
+                self.fail(line, f"{where}the policy has no trigger '{rule}'",
+                          f"{_did_you_mean(rule, rules)}its triggers are {_quoted(rules)}"
+                          if rules else "it has no cancel, review or strikes lines")
+            if not isinstance(triggered, bool):
+                self.fail(self.lines.table_key("trigger", index, "triggered")
+                          or self.lines.table("trigger", index),
+                          f"{where}`triggered` must be true or false", "triggered = true")
+            elif rule is not None:
+                out.append(TriggerExpectation(index, rule, triggered))
+        return out
+
     def breach_block(self, clause: str, handoff: str | None, policy: m.Policy,
                      line: int | None, where: str) -> None:
         """Report a consequence expected of a clause no `on breach of` block covers."""
@@ -625,14 +663,15 @@ class _Reader:
         leads = [str(lead) for lead in history.lead_ids]
         expect = self.expectations(document, policy, zone, leads)
         consequences = self.consequence_expectations(document, policy, zone, leads)
-        if not expect and not consequences and not self.problems:
+        triggers = self.trigger_expectations(document, policy)
+        if not expect and not consequences and not triggers and not self.problems:
             self.fail(None, "the case expects nothing",
                       'add [[expect]] tables: lead = "L1", clause = "first touch", '
                       'status = "met"')
         if self.problems:
             raise self.stop()
         return Case(self.path, name, policy_path, policy, zone, history, as_of, expect,
-                    consequences, self.lines)
+                    consequences, self.lines, triggers)
 
 
 class _ClauseNames:
@@ -815,6 +854,34 @@ def _check_consequence(case: Case, want: ConsequenceExpectation, said: _Verdicts
                           f"{got or 'no actions'}")]
 
 
+def trigger_rules(policy: m.Policy) -> list[str]:
+    """The policy's trigger lines as a `[[trigger]]` names them: as the formatter writes them."""
+    from_statements = (m.Cancel, m.ReviewWhen, m.ReviewEvery, m.StrikeRule)
+    return [" ".join(header_line(s)) for s in policy.statements
+            if isinstance(s, from_statements)]
+
+
+def _check_triggers(case: Case) -> list[Problem]:
+    """Each `[[trigger]]` against the report's triggers (the evaluation run once more, whole:
+    a trigger reads periods, strikes and goals)."""
+    if not case.triggers:
+        return []
+    evaluation = evaluate(case.policy, case.history, case.as_of)
+    fired = {row["rule"]: row for row in report_document(evaluation,
+                                                         include_leads=False)["triggers"]}
+    problems = []
+    for want in case.triggers:
+        row = fired.get(want.rule)
+        if row is None or row["triggered"] == want.triggered:
+            continue
+        said = "; ".join(row["readings"])
+        problems.append(Problem(case.lines.table("trigger", want.index),
+                                f"{want.rule}: expected {'' if want.triggered else 'not '}"
+                                f"triggered; got {'' if row['triggered'] else 'not '}triggered"
+                                + (f" ({said})" if said else "")))
+    return problems
+
+
 def run_case(path: Path, policies: Policies) -> CaseResult:
     """Load and run one case. Never raises for a bad case: that is an `error` outcome."""
     started = time.perf_counter()
@@ -829,6 +896,7 @@ def run_case(path: Path, policies: Policies) -> CaseResult:
     problems = [p for want in case.expect for p in _check_clause(case, want, said, exercised)]
     problems += [p for want in case.consequences
                  for p in _check_consequence(case, want, said, exercised)]
+    problems += _check_triggers(case)
     return CaseResult(path, case.name, case.policy_path, "failed" if problems else "passed",
                       problems, time.perf_counter() - started, exercised)
 
