@@ -45,7 +45,7 @@ def test_open_cap_and_team_triggers_parse_format_and_round_trip():
         "cap 20 open leads",
         "review when first touch missed 3 times per month by sales",
         'cancel when first touch missed 5 times per week by team "sdr" or '
-        "disposition missed 9 times per year")
+        "first touch missed 9 times per year")
     checked = check_text(text)
     assert checked.diagnostics == []
     rotation = checked.policy.handoffs[0].item("round_robin")
@@ -70,6 +70,8 @@ def test_open_cap_and_team_triggers_parse_format_and_round_trip():
      ["E203"]),
     ('assign round robin team "sdr"',
      'review when first touch missed 3 times per month by team "sdrr"', ["E200"]),
+    ('assign round robin team "sdr"', "review when disposition missed 3 times per month",
+     ["W501"]),
 ])
 def test_misuse_is_reported(line, trigger, codes):
     assert codes_of(policy_text(line, trigger) if trigger else policy_text(line)) == codes

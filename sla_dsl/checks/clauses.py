@@ -299,6 +299,10 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                                f"'{node.clause.name}' is missed period by period, not breached "
                                "lead by lead", f"count its misses in a row: '{node.clause.name} "
                                f"missed {number_text(node.count.value)} {node.per}s in a row'")
+            elif not clause_in_policy(policy, node.clause.name):
+                reporter.warning(NEVER_APPLIES, node.clause.span,
+                                 f"no handoff has '{node.clause.name}', so this trigger never "
+                                 "fires", f"add a '{node.clause.name}' clause")
         elif isinstance(node, m.MetricCompare):
             expected = _expected_metric_value(node.metric)
             if node.value.kind == expected == "percent":
