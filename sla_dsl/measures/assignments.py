@@ -40,21 +40,22 @@ def assignment_summaries(evaluation: Evaluation) -> list[dict]:
         if rule is None:
             continue
         leads = evaluation.leads_of(handoff.label)
-        assignee, at, closed = _first_assignment(evaluation, handoff.label, leads)
+        first = _first_assignment_rows(evaluation, handoff.label, leads)
+        assignee, at = _assignee_and_time(evaluation, first, leads)
         out.append(_summary(handoff, rule, assignee, at, zone))
         if isinstance(rule, m.RoundRobin) and rule.open_cap is not None:
-            _count_open_caps(out[-1], evaluation.history.lead_ids[leads], assignee, at, closed,
-                             int(rule.open_cap.value), zone)
+            _count_open_caps(out[-1], evaluation.history.lead_ids[leads], assignee, at,
+                             _closed_at(evaluation, first, leads), int(rule.open_cap.value),
+                             zone)
     return out
 
 
 _CLOSING = ("connected", "rejected", "lost", "won", "handoff", "assigned")
 
 
-def _first_assignment(evaluation: Evaluation, label: str, leads: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per lead of the block (in `leads` order): its first assignee's name, when, and when the
-    lead stopped being open for them (NONE: still open at the as-of time)."""
+def _first_assignment_rows(evaluation: Evaluation, label: str, leads: np.ndarray
+                           ) -> np.ndarray:
+    """The history rows of each lead's first assignment in the block (at most one a lead)."""
     history = evaluation.history
     start = evaluation.block_start.get(label, evaluation.handoff_at)
     in_block = np.zeros(evaluation.lead_count, dtype=bool)
@@ -66,10 +67,24 @@ def _first_assignment(evaluation: Evaluation, label: str, leads: np.ndarray
     rows = rows[(begins != NONE) & (history.at[rows] >= begins)]
     first = rows[np.r_[True, history.lead[rows][1:] != history.lead[rows][:-1]]] \
         if len(rows) else rows  # rows are in lead, time order: each lead's first
+    return first
+
+
+def _assignee_and_time(evaluation: Evaluation, first: np.ndarray, leads: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Per lead of the block (in `leads` order): its first assignee's name and when."""
+    history = evaluation.history
     assignee = np.full(evaluation.lead_count, None, dtype=object)
     at = np.full(evaluation.lead_count, NONE, dtype=np.int64)
     assignee[history.lead[first]] = history.actors[history.actor[first]]
     at[history.lead[first]] = history.at[first]
+    return assignee[leads], at[leads]
+
+
+def _closed_at(evaluation: Evaluation, first: np.ndarray, leads: np.ndarray) -> np.ndarray:
+    """Per lead of the block (in `leads` order): when it stopped being open for its first
+    assignee, the next closing event after that assignment (NONE: open at the as-of time)."""
+    history = evaluation.history
     closed = np.full(evaluation.lead_count, NONE, dtype=np.int64)
     closing = np.flatnonzero(np.isin(history.event, [EVENT_CODE[e] for e in _CLOSING])
                              & (history.at <= evaluation.as_of))
@@ -78,7 +93,7 @@ def _first_assignment(evaluation: Evaluation, label: str, leads: np.ndarray
     rows = closing[after[found]]
     same = history.lead[rows] == history.lead[first[found]]
     closed[history.lead[first[found]][same]] = history.at[rows[same]]
-    return assignee[leads], at[leads], closed[leads]
+    return closed[leads]
 
 
 def _summary(handoff: m.Handoff, rule: m.RoundRobin | m.FixedOwner, assignee: np.ndarray,
