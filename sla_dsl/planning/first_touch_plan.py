@@ -25,7 +25,8 @@ rather than sampled (`queueing.Backlog`, the birth-death chain's forward equatio
 
 What it leaves out, and `sla simulate` has: touch times other than exponential (only the mean
 is read), a follow-up already started when a first touch arrives (first-touch-first does not
-interrupt), caps (`cap N per day`) and the reps of a shared block in a team that also deals.
+interrupt), caps (`cap N per day`, `cap N open leads`) and the reps of a shared block in a team
+that also deals.
 """
 
 from __future__ import annotations
