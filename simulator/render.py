@@ -86,6 +86,9 @@ def render_run(policy: m.Policy, run: dict) -> list[str]:
                    f"{_count(row['fired'])}")
     if run["strike_rules_triggered"]["mean"]:
         out.append(f"  strike limits reached: {_count(run['strike_rules_triggered'])} a run")
+    if run.get("team_limits_reached", {}).get("mean"):
+        out.append(f"  party or team breach limits reached (periods): "
+                   f"{_count(run['team_limits_reached'])} a run")
     return out
 
 

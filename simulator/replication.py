@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from sla_dsl.business_time.zones import US_PER_SECOND
-from sla_dsl.evaluation.consequences import all_actions, strike_counts
+from sla_dsl.evaluation.consequences import (
+    all_actions,
+    breach_counts,
+    missed_count_triggers,
+    strike_counts,
+)
 from sla_dsl.evaluation.replay import (
     BREACHED,
     MET,
@@ -114,7 +119,12 @@ def clause_counts(context: Context, log: EventLog, size: int, emit: Path | None)
         key = f"{group.action}|{group.handoff}|{group.clause}|{group.to or ''}"
         fired[key] = fired.get(key, 0) + int(np.count_nonzero(group.fired))
     triggered = sum(1 for row in strike_counts(evaluation, actions) if row["triggered"])
-    return {"clauses": clauses, "actions": fired, "strike_rules_triggered": triggered}
+    out = {"clauses": clauses, "actions": fired, "strike_rules_triggered": triggered}
+    team = missed_count_triggers(context.policy)
+    if team:  # periods in which a party's or team's breaches reached a trigger's count
+        out["team_limits_reached"] = sum(row["triggered"] for trigger in team
+                                         for row in breach_counts(evaluation, trigger))
+    return out
 
 
 def _mean_wait(evaluation: Evaluation, result: ClauseResult) -> float:

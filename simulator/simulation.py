@@ -135,12 +135,16 @@ def summarise(context: Context, decay: Decay, runs: list[dict], months: np.ndarr
                              "to": to or None,
                              "fired": _estimate([float(run["actions"].get(key, 0))
                                                  for run in runs])})
-    return {"decay": decay.name, "clauses": clauses, "teams": teams, "backlog": backlog,
-            "months": month_rows, "consequences": consequences,
-            "strike_rules_triggered": _estimate([float(r["strike_rules_triggered"])
-                                                 for r in runs]),
-            "leads": _estimate([float(r["leads"]) for r in runs]),
-            "touches": _estimate([float(r["touches"]) for r in runs])}
+    summary = {"decay": decay.name, "clauses": clauses, "teams": teams, "backlog": backlog,
+               "months": month_rows, "consequences": consequences,
+               "strike_rules_triggered": _estimate([float(r["strike_rules_triggered"])
+                                                    for r in runs]),
+               "leads": _estimate([float(r["leads"]) for r in runs]),
+               "touches": _estimate([float(r["touches"]) for r in runs])}
+    if runs and "team_limits_reached" in runs[0]:  # only a policy with `missed … times per`
+        summary["team_limits_reached"] = _estimate([float(r["team_limits_reached"])
+                                                    for r in runs])
+    return summary
 
 
 def simulate(policy: m.Policy, scenario: Scenario, replications: int, seed: int,

@@ -220,6 +220,8 @@ def test_the_simulator_never_deals_a_rep_more_open_leads_than_the_cap(tmp_path):
     assert all(r["open_cap"]["over"] == 0 and r["open_cap"]["most_open"] <= 20 for r in reps)
     assert max(r["open_cap"]["most_open"] for r in reps) == 20  # the cap binds
     assert sum(r["open_cap"]["skipped"] for r in reps) > 0
+    # the team triggers' periods are counted per run, as the strike limits are
+    assert doc["runs"][0]["team_limits_reached"]["mean"] >= 0
     # and the evaluator counts the emitted history as the simulator did
     counted = [(c["clause"], c["met"], c["breached"], c["pending"])
                for c in doc["emitted"]["clauses"]]

@@ -5,6 +5,15 @@ For every lead clause with an `on breach of ...` block, each action gets the ins
 after D` and `reassign after D` D after the due time if the clause is still not done then, and
 `strike owner` at the due time. An action whose instant is after the as-of time is `scheduled`,
 not fired. Strikes are then counted per owner per period of the `strikes` rule.
+
+A `CLAUSE missed N times per PERIOD by ...` trigger ("3 missed first touches in a month trigger
+a review meeting") is the same count for a party, a team or everyone: a breach counts in the
+local period (the policy's timezone) of its due time, the moment it became a breach, once that
+moment is at or before the as-of time. `by PARTY` counts the clause in the blocks that party
+answers for (the receiving party; the sender for a handoff's `threshold`); `by team "T"` in the
+blocks whose round robin deals to team T; without `by`, every block. A period fires the trigger
+once its count reaches N; `reached_at` is the breach that made it N. The evaluator's triggers and
+the simulator's runs both count with it.
 """
 
 from __future__ import annotations
@@ -17,8 +26,9 @@ import numpy as np
 
 from sla_dsl.business_time.calendar import calendar_for
 from sla_dsl.business_time.open_time import add_open_time_many, deadlines, open_time_between_many
-from sla_dsl.business_time.periods import period_start
-from sla_dsl.business_time.zones import local_time
+from sla_dsl.business_time.periods import period_start, period_starts
+from sla_dsl.business_time.zones import local_dates, local_time
+from sla_dsl.evaluation.instants import iso_text
 from sla_dsl.evaluation.replay import BREACHED, NONE, STOPPED, ClauseResult, Evaluation
 from sla_dsl.language import model as m
 
@@ -148,3 +158,71 @@ def strike_counts(evaluation: Evaluation, actions: list[Actions]) -> list[dict]:
                          "strikes": count, "limit": limit, "then": rule.then,
                          "triggered": count >= limit})
     return rows
+
+
+# ---------------------------------------------------------------- breaches per party or team
+
+
+def counted_by(trigger: m.MissedCount) -> str:
+    """Whose breaches the trigger counts, as the report names them."""
+    if trigger.party is not None:
+        return trigger.party.value
+    return f"team {trigger.team.value}" if trigger.team is not None else "everyone"
+
+
+def _counts_for(trigger: m.MissedCount, result: ClauseResult, policy: m.Policy) -> bool:
+    if result.clause != trigger.clause.name:
+        return False
+    if trigger.party is not None:
+        return result.party == trigger.party.value
+    if trigger.team is not None:
+        handoff = next(h for h in policy.handoffs if h.label == result.handoff)
+        return isinstance(handoff.item("round_robin"), m.RoundRobin) \
+            and handoff.team == trigger.team.value
+    return True
+
+
+def breach_counts(evaluation: Evaluation, trigger: m.MissedCount) -> list[dict]:
+    """One row per period with at least one breach that counts, oldest first."""
+    zone = ZoneInfo(evaluation.policy.timezone or "UTC")
+    chosen = [r for r in evaluation.clauses if _counts_for(trigger, r, evaluation.policy)]
+    dues = [r.due[(r.status == BREACHED) & (r.due != NONE) & (r.due != STOPPED)
+                  & (r.due <= evaluation.as_of)] for r in chosen]
+    moments = np.sort(np.concatenate(dues)) if dues else np.zeros(0, dtype=np.int64)
+    if not len(moments):
+        return []
+    starts = period_starts(local_dates(moments, zone), trigger.per)
+    limit = int(trigger.count.value)
+    rows = []
+    for start in np.unique(starts):
+        here = moments[starts == start]
+        rows.append({"clause": trigger.clause.name, "by": counted_by(trigger),
+                     "period": trigger.per, "start": str(start), "breaches": len(here),
+                     "limit": limit, "triggered": len(here) >= limit,
+                     "reached_at": iso_text(int(here[limit - 1]), zone)
+                     if len(here) >= limit else None})
+    return rows
+
+
+def team_readings(trigger: m.MissedCount, rows: list[dict]) -> list[str]:
+    """The lines a trigger shows: each period that reached the count and when, else the most
+    breaches of one period."""
+    reached = [r for r in rows if r["triggered"]]
+    if reached:
+        return [f"{r['by']}: {r['breaches']} breaches of {r['clause']} in the {r['period']} "
+                f"from {r['start']}, the {_ordinal(r['limit'])} at {r['reached_at']}"
+                for r in reached]
+    most = max((r["breaches"] for r in rows), default=0)
+    return [f"most breaches of {trigger.clause.name} by {counted_by(trigger)} in one "
+            f"{trigger.per}: {most}"]
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def missed_count_triggers(policy: m.Policy) -> list[m.MissedCount]:
+    """Every `missed … times per` part of the policy's cancel and review triggers."""
+    return [t for s in policy.statements if isinstance(s, m.Cancel | m.ReviewWhen)
+            for t in m.walk_trigger(s.when) if isinstance(t, m.MissedCount)]

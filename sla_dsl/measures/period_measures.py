@@ -23,6 +23,7 @@ from sla_dsl.business_time.calendar import calendar_for
 from sla_dsl.business_time.open_time import open_time_between_many
 from sla_dsl.business_time.periods import next_period_start, period_start, period_starts
 from sla_dsl.business_time.zones import US_PER_DAY, US_PER_HOUR, US_PER_SECOND, local_dates
+from sla_dsl.evaluation import consequences
 from sla_dsl.evaluation.conditions import UNIT_DAYS, ConditionEvaluator
 from sla_dsl.evaluation.replay import MET, NONE, ClauseResult, Evaluation
 from sla_dsl.history.columns import EVENT_CODE
@@ -30,7 +31,7 @@ from sla_dsl.language import model as m
 from sla_dsl.language.formatter import counted, header_line, item_line, money
 from sla_dsl.language.formatter import metric as metric_text
 from sla_dsl.language.formatter import trigger as trigger_text
-from sla_dsl.measures import coverage, team_misses
+from sla_dsl.measures import coverage
 from sla_dsl.measures.attribution import Attribution, attribute, party_credit
 
 
@@ -303,9 +304,9 @@ class TriggerCheck:
         if isinstance(trigger, m.Missed):
             return self._missed(trigger)
         if isinstance(trigger, m.MissedCount):
-            rows = team_misses.breach_counts(self.measures.evaluation, trigger)
+            rows = consequences.breach_counts(self.measures.evaluation, trigger)
             self.breaches += rows
-            self.readings += team_misses.readings(trigger, rows)
+            self.readings += consequences.team_readings(trigger, rows)
             return any(r["triggered"] for r in rows)
         reading = self._reading(trigger.metric)
         if reading is None:
