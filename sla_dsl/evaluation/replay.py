@@ -199,11 +199,20 @@ class Replay:
         self.lifecycle_fields = {name: history.fields[name][keep] for name in NURTURE_FIELDS
                                  if name in history.fields}
         self._round_ends: np.ndarray | None = None
+        self._rows_of: dict[tuple[int, ...], np.ndarray] = {}
+        self._owners_of: dict[tuple[int, int], tuple] = {}
 
     # ------------------------------------------------------------ per-lead facts
 
     def events_of(self, codes: np.ndarray) -> np.ndarray:
-        return np.flatnonzero(np.isin(self.event, codes))
+        """The rows of these event codes, found once per set of codes: every clause asks."""
+        key = tuple(sorted(int(c) for c in codes))
+        rows = self._rows_of.get(key)
+        if rows is None:
+            rows = np.flatnonzero(self.event == key[0]) if len(key) == 1 \
+                else np.flatnonzero(np.isin(self.event, codes))
+            self._rows_of[key] = rows
+        return rows
 
     def handoff_rows(self, by: set[str] | None = None, not_by: set[str] = frozenset()
                      ) -> np.ndarray:
@@ -289,7 +298,29 @@ class Replay:
                   until: np.ndarray | None) -> np.ndarray:
         """Per row, who answers for a clock at `moment`: the lead's last assignee at or before
         it, else (assigned only later) its first assignee, else its first toucher, counting
-        events from `since` and before `until` (the level's, or the round's, window)."""
+        events from `since` and before `until` (the level's, or the round's, window).
+
+        A lead assigned at most once in the window has one answer whatever the moment: the
+        per-lead `owners` (cached per window); only the leads assigned more than once are
+        searched by moment."""
+        key = (id(since), id(until))
+        cached = self._owners_of.get(key)
+        if cached is None or cached[0] is not since or cached[1] is not until:
+            rows = self._between(self.events_of(np.array([EVENT_CODE["assigned"]])), since,
+                                 until)
+            rows = rows[self.actor[rows] != NO_ACTOR]
+            several = np.bincount(self.lead[rows], minlength=self.size) > 1
+            cached = (since, until, self.owners(since, until), several)
+            self._owners_of[key] = cached
+        names = cached[2][leads]
+        searched = cached[3][leads]
+        if searched.any():
+            names[searched] = self._owners_by_moment(leads[searched], moment[searched], since,
+                                                     until)
+        return names
+
+    def _owners_by_moment(self, leads: np.ndarray, moment: np.ndarray,
+                          since: np.ndarray | None, until: np.ndarray | None) -> np.ndarray:
         rows = self._between(self.events_of(np.array([EVENT_CODE["assigned"]])), since, until)
         rows = rows[self.actor[rows] != NO_ACTOR]
         last = last_at_or_before(self.lead[rows], self.at[rows], leads, moment)
