@@ -8,6 +8,12 @@ vectorised business-time path, so a million leads cost about what a thousand wou
 Semantics (the issue's, held exactly):
 - every clock starts at the lead's first `handoff` event; only events at or after it count,
   and `connected` counts as a touch;
+- a handoff after a rejection, a loss or a return to nurture starts a new round (attempt) of
+  the clocks of the block it routes to, unless that block says `no restart on re-handoff`; a
+  round counts only the events before the next round's handoff (`evaluation/lifecycle.py`);
+- a clause's owner is the lead's owner when it was decided (met, else at the due time, else
+  now); `on reassign restart` starts a running clock again at a reassignment, `split` records
+  the last reassignment while it ran and the owner before it;
 - `first touch within D`: met when the first touch is at or before the due time; pending while
   there is none and the due time is after the as-of time; else breached;
 - `touches at least N within W [until connected]`: met by N touches in [handoff, handoff + W]
