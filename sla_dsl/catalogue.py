@@ -17,6 +17,7 @@ from sla_dsl.checks import (
     coverage,
     goals,
     header,
+    lifecycle,
     names,
     rotation,
     segments,
@@ -28,7 +29,7 @@ from sla_dsl.language import builder, parser, source, suppressions
 OWNERS = (
     source, parser, builder, suppressions,
     header, calendars, names, clauses, segments, cadences, attribution, coverage, goals,
-    warnings_timing, rotation,
+    warnings_timing, rotation, lifecycle,
 )
 
 CATALOGUE = Catalogue(OWNERS)

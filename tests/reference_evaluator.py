@@ -25,6 +25,10 @@ deadline is found by walking through time with `zoneinfo`:
 Clause semantics (every clock starts at the lead's first `handoff`; only events at or after it
 and at or before the as-of time count; `connected` counts as a touch):
 
+- Rounds: a `handoff` with a `rejected` or `lost` after the handoff before it starts a new round
+  (attempt 2, 3, ...) of every clock; a round counts only the events before the next round's
+  start.
+
 - `first touch within D` / `disposition within D` (`accepted` or `rejected`): met when the first
   such event is at or before the due time; pending while there is none and the due time is after
   the as-of time; else breached. `at` is that first event (None when there is none).
@@ -55,6 +59,7 @@ HORIZON_DAYS = 4 * 366
 
 TOUCH_EVENTS = frozenset({"touch", "connected"})
 DISPOSITION_EVENTS = frozenset({"accepted", "rejected"})
+ROUND_ENDS = frozenset({"rejected", "lost"})
 
 
 class NotModelled(Exception):
@@ -309,10 +314,25 @@ def touches_clause(events: list[tuple[int, str]], handoff: int, end: int, count:
     return Verdict(_status(met_at is not None, end, as_of), end, met_at)
 
 
+def rounds(events: list[tuple[int, str]]) -> list[tuple[int, int | None]]:
+    """Each round's (start, end): its handoff and the next round's (None for the last)."""
+    starts = []
+    ended = False
+    for at, event in events:
+        if event == "handoff":
+            if not starts or ended:
+                starts.append(at)
+            ended = False
+        elif event in ROUND_ENDS:
+            ended = True
+    return [(start, starts[k + 1] if k + 1 < len(starts) else None)
+            for k, start in enumerate(starts)]
+
+
 def evaluate_reference(policy: m.Policy, history: History,
-                       as_of: int | None = None) -> dict[tuple[str, int], Verdict]:
-    """{(clause, lead index): verdict} for every lead handed off by `as_of` (default: the
-    latest event), for `handoff every lead` blocks with a receiver."""
+                       as_of: int | None = None) -> dict[tuple[str, int, int], Verdict]:
+    """{(clause, lead index, attempt): verdict} for every lead handed off by `as_of`
+    (default: the latest event), for `handoff every lead` blocks with a receiver."""
     if as_of is None:
         as_of = max(int(a) for a in history.at) if len(history.at) else 0
     events = lead_events(history, as_of)
@@ -324,7 +344,7 @@ def evaluate_reference(policy: m.Policy, history: History,
             built[name] = calendar_of(policy, duration)
         return built[name]
 
-    results: dict[tuple[str, int], Verdict] = {}
+    results: dict[tuple[str, int, int], Verdict] = {}
     for block in policy.handoffs:
         if block.receiver is None:
             continue
@@ -332,24 +352,31 @@ def evaluate_reference(policy: m.Policy, history: History,
             raise NotModelled("only `handoff every lead` blocks are modelled")
         spacing_item = block.item("spacing")
         spacing = elapsed(spacing_item.at_least) if spacing_item is not None else None
-        for lead, mine in enumerate(events):
-            handoff = next((at for at, event in mine if event == "handoff"), None)
-            if handoff is None:
-                continue
-            for item in block.items:
-                if isinstance(item, m.FirstTouch | m.Disposition):
-                    name = "first touch" if isinstance(item, m.FirstTouch) else "disposition"
-                    kinds = TOUCH_EVENTS if isinstance(item, m.FirstTouch) \
-                        else DISPOSITION_EVENTS
-                    due = deadline(handoff, item.within, calendar(item.within))
-                    results[name, lead] = first_event_clause(mine, handoff, due, kinds, as_of)
-                elif isinstance(item, m.Touches):
-                    end = deadline(handoff, item.within, calendar(item.within))
-                    results["touches", lead] = touches_clause(
-                        mine, handoff, end, int(item.count.value), item.until_connected,
-                        spacing, as_of)
-                elif isinstance(item, m.Spacing):
-                    continue
-                else:
-                    raise NotModelled(f"clause {item.kind!r} is not modelled")
+        for lead, everything in enumerate(events):
+            for attempt, (handoff, end_of_round) in enumerate(rounds(everything), 1):
+                mine = [(at, event) for at, event in everything
+                        if end_of_round is None or at < end_of_round]
+                _round(block, mine, handoff, lead, attempt, spacing, calendar, as_of, results)
     return results
+
+
+def _round(block: m.Handoff, mine: list[tuple[int, str]], handoff: int, lead: int,
+           attempt: int, spacing: int | None, calendar, as_of: int,
+           results: dict[tuple[str, int, int], Verdict]) -> None:
+    for item in block.items:
+        if isinstance(item, m.FirstTouch | m.Disposition):
+            name = "first touch" if isinstance(item, m.FirstTouch) else "disposition"
+            kinds = TOUCH_EVENTS if isinstance(item, m.FirstTouch) \
+                else DISPOSITION_EVENTS
+            due = deadline(handoff, item.within, calendar(item.within))
+            results[name, lead, attempt] = first_event_clause(mine, handoff, due, kinds,
+                                                              as_of)
+        elif isinstance(item, m.Touches):
+            end = deadline(handoff, item.within, calendar(item.within))
+            results["touches", lead, attempt] = touches_clause(
+                mine, handoff, end, int(item.count.value), item.until_connected,
+                spacing, as_of)
+        elif isinstance(item, m.Spacing):
+            continue
+        else:
+            raise NotModelled(f"clause {item.kind!r} is not modelled")

@@ -65,6 +65,7 @@ GOLDEN = [
     ("E409", "deadline-outside-window"),
     ("E410", "revenue-without-attribution"),
     ("E411", "business-half-life"),
+    ("E420", "bad-lifecycle-rule"),
     ("W500", "unreachable-segment"),
     ("W501", "consequence-never-applies"),
     ("W502", "segment-without-handoff"),

@@ -93,12 +93,13 @@ def make_history(leads: list[list[tuple[str, int]]]) -> History:
     )
 
 
-def fast_verdicts(policy, history: History, as_of: int | None) -> dict[tuple[str, int], Verdict]:
+def fast_verdicts(policy, history: History, as_of: int | None
+                  ) -> dict[tuple[str, int, int], Verdict]:
     found = {}
     for result in evaluate(policy, history, as_of).clauses:
-        for lead, status, due, done in zip(result.leads, result.status, result.due, result.at,
-                                           strict=True):
-            found[result.clause, int(lead)] = Verdict(
+        for lead, status, due, done, attempt in zip(result.leads, result.status, result.due,
+                                                    result.at, result.attempt, strict=True):
+            found[result.clause, int(lead), int(attempt)] = Verdict(
                 STATUS_NAMES[int(status)], int(due), None if done == NONE else int(done))
     return found
 

@@ -9,6 +9,7 @@ from sla_dsl.checks.clauses import check_clauses
 from sla_dsl.checks.coverage import check_coverage
 from sla_dsl.checks.goals import check_goals
 from sla_dsl.checks.header import check_header
+from sla_dsl.checks.lifecycle import check_lifecycle
 from sla_dsl.checks.names import check_names
 from sla_dsl.checks.rotation import check_rotation
 from sla_dsl.checks.segments import check_segments
@@ -31,3 +32,4 @@ def run_checks(policy: m.Policy, reporter: Reporter) -> None:
     check_goals(policy, reporter)
     check_warning_timing(policy, reporter)
     check_rotation(policy, reporter)
+    check_lifecycle(policy, reporter)

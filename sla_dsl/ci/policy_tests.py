@@ -44,7 +44,8 @@ NO_TIME = "none"
 
 _CASE_KEYS = ("name", "policy", "as_of", "events", "history", "preset", "timezone", "expect",
               "consequence", "trigger")
-_EXPECT_KEYS = ("lead", "handoff", "clause", "status", "due", "at", "segment")
+_EXPECT_KEYS = ("lead", "handoff", "clause", "status", "due", "at", "segment", "attempt",
+                "owner")
 _CONSEQUENCE_KEYS = ("lead", "handoff", "clause", "action", "to", "at", "status")
 _TRIGGER_KEYS = ("rule", "triggered")
 _ITEM_CLAUSE = {"first_touch": "first touch", "touches": "touches",
@@ -199,6 +200,8 @@ class ClauseExpectation:
     due: int | str | None = None
     at: int | str | None = None
     segment: str | None = None
+    attempt: int = 1  # which round of the lead's handoffs (a re-handoff starts the next)
+    owner: str | None = None  # who answers for the clock
 
 
 @dataclass(frozen=True)
@@ -543,9 +546,16 @@ class _Reader:
                 self.fail(self.lines.table("expect", index),
                           f"{where}nothing is expected of the lead",
                           "name a clause and its status, a handoff or a segment")
+            attempt = table.get("attempt", 1)
+            if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
+                self.fail(line("attempt"), f"{where}`attempt` is a whole number from 1",
+                          "attempt = 2 is the lead's second round, after a re-handoff")
+                attempt = 1
+            owner = self.text_value(table, "owner", line("owner"), where)
             if lead is not None:
                 out.append(ClauseExpectation(index, lead, handoff, clause, status,
-                                             times.get("due"), times.get("at"), segment))
+                                             times.get("due"), times.get("at"), segment,
+                                             attempt, owner))
         return out
 
     def lead(self, table: dict, leads: Sequence[str], line: int | None, where: str,
@@ -742,7 +752,8 @@ class _Verdicts:
     block: dict[str, str | None]  # the first-level block
     blocks: dict[str, list[str]]  # every block of every level that took the lead
     segment: dict[str, str | None]
-    clauses: dict[tuple[str, str, str], tuple[str, int, int]]  # (lead, block, clause) -> ...
+    # (lead, block, clause, attempt) -> (status, due, at, owner)
+    clauses: dict[tuple[str, str, str, int], tuple[str, int, int, str | None]]
     actions: list[dict]
 
     def block_for(self, lead: str, handoff: str | None, clause: str | None) -> str | None:
@@ -750,7 +761,8 @@ class _Verdicts:
         lead's blocks that has the clause (a two-level lead has a first touch in each)."""
         if handoff is not None:
             return handoff if handoff in self.blocks.get(lead, []) else None
-        having = [b for b in self.blocks.get(lead, []) if (lead, b, clause) in self.clauses]
+        having = [b for b in self.blocks.get(lead, []) if (lead, b, clause, 1) in self.clauses
+                  or any(k[:3] == (lead, b, clause) for k in self.clauses)]
         return having[0] if having else self.block.get(lead)
 
 
@@ -758,10 +770,18 @@ def _verdicts(case: Case) -> _Verdicts:
     evaluation = evaluate(case.policy, case.history, case.as_of)
     ids = [str(lead) for lead in case.history.lead_ids]
     clauses = {}
+    blocks: dict[str, list[str]] = {}
     for result in evaluation.clauses:
-        for lead, status, due, at in zip(result.leads.tolist(), result.status.tolist(),
-                                         result.due.tolist(), result.at.tolist(), strict=True):
-            clauses[(ids[lead], result.handoff, result.clause)] = (STATUS_NAMES[status], due, at)
+        attempts = result.attempt.tolist() if result.attempt is not None \
+            else [1] * len(result.leads)
+        owners = result.owner.tolist() if result.owner is not None else [None] * len(attempts)
+        for lead, status, due, at, attempt, owner in zip(
+                result.leads.tolist(), result.status.tolist(), result.due.tolist(),
+                result.at.tolist(), attempts, owners, strict=True):
+            clauses[(ids[lead], result.handoff, result.clause, attempt)] = (
+                STATUS_NAMES[status], due, at, owner)
+            if attempt > 1:  # a later round may go to another block
+                blocks.setdefault(ids[lead], [])
     actions = []
     for group in all_actions(evaluation):
         for lead, fires, fired in zip(group.leads.tolist(), group.fires.tolist(),
@@ -769,10 +789,12 @@ def _verdicts(case: Case) -> _Verdicts:
             actions.append({"lead": ids[lead], "handoff": group.handoff,
                             "clause": group.clause, "action": group.action, "to": group.to,
                             "at": fires, "status": "fired" if fired else "scheduled"})
-    blocks: dict[str, list[str]] = {}
     for label, leads in evaluation.block_leads.items():
         for lead in leads.tolist():
             blocks.setdefault(ids[lead], []).append(label)
+    for lead, label, _, attempt in clauses:
+        if attempt > 1 and label not in blocks[lead]:
+            blocks[lead].append(label)
     return _Verdicts(dict(zip(ids, evaluation.handoff.tolist(), strict=True)), blocks,
                      dict(zip(ids, evaluation.segment.tolist(), strict=True)), clauses, actions)
 
@@ -790,12 +812,15 @@ def _check_clause(case: Case, want: ClauseExpectation, said: _Verdicts,
         return [*problems, _wrong_handoff(want.lead, want.handoff, said, line)]
     if want.clause is None:
         return problems
-    status, due, at = said.clauses.get((want.lead, block, want.clause),
-                                       ("not applicable", None, None))
+    status, due, at, owner = said.clauses.get((want.lead, block, want.clause, want.attempt),
+                                              ("not applicable", None, None, None))
     if status != "not applicable":
         exercised.setdefault(("clause", block, want.clause), set()).add(want.status)
-    label = f"{want.lead} {want.clause}" + (f" ({block})" if block else "")
+    label = f"{want.lead} {want.clause}" + (f" ({block})" if block else "") + (
+        f" attempt {want.attempt}" if want.attempt > 1 else "")
     wrong = [f"expected {want.status}, got {status}"] if status != want.status else []
+    if want.owner is not None and status != "not applicable" and owner != want.owner:
+        wrong.append(f"expected owner {want.owner}, got {owner or 'no owner'}")
     for key, expected, actual in (("due", want.due, due), ("at", want.at, at)):
         if expected is None:
             continue

@@ -118,6 +118,8 @@ class Clock:
     segments: list[Segment] = field(default_factory=list)
     pauses: list[PauseSpan] = field(default_factory=list)
     handoff: str | None = None  # the block it belongs to (a multilevel lead has several)
+    attempt: int | None = None  # which round of the lead's handoffs, when it had several
+    reassign: str | None = None  # what a reassignment did to it (`on reassign restart|split`)
 
     @property
     def counted(self) -> dt.timedelta:
@@ -199,6 +201,7 @@ class _Lead:
     spans: list[tuple[int, int]]
     pauses: list[PauseSpan]
     replay: Replay
+    scope: tuple[int, int] | None = None  # a lead with several attempts: this one's events
 
 
 def audit_lead(policy: m.Policy, history: History, lead_id: str,
@@ -257,17 +260,92 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         if block_label != label or start == NONE:
             _note(events, int(block_start[0]), f"starts the clocks of handoff {block_label}",
                   ("handoff",))
-        spans = replay.pauses(block, np.array([0]), block_start).get(0, [])
-        context = _Lead(policy, block, int(block_start[0]), as_of, zone, events, spans,
-                        _pause_spans(spans, events, zone, block), replay)
-        for result in evaluation.clauses:
-            if result.handoff != block_label or len(result.leads) != 1:
-                continue
-            clock = _threshold(policy, block, result, replay, block_start, zone) \
-                if result.clause == "threshold" else _clock(context, result)
-            clock.handoff = block_label
-            audit.clocks.append(clock)
+    rows = _clock_rows(evaluation)
+    attempts = {attempt for _, _, attempt in rows}
+    contexts: dict[tuple[str, int], _Lead] = {}
+    for result, i, attempt in rows:
+        block = next(h for h in policy.handoffs if h.label == result.handoff)
+        row = _row(result, i)
+        clock_start = np.array([int(row.start[0])], dtype=np.int64)
+        if attempt > 1 and (result.handoff, attempt) not in contexts:
+            _note(events, int(clock_start[0]), f"handed off again: starts attempt {attempt} of "
+                  f"handoff {result.handoff}'s clocks", ("handoff",))
+        key = (result.handoff, int(clock_start[0]))
+        if key not in contexts:
+            spans = replay.pauses(block, np.array([0]), clock_start).get(0, [])
+            contexts[key] = _Lead(policy, block, int(clock_start[0]), as_of, zone, events, spans,
+                                  _pause_spans(spans, events, zone, block), replay,
+                                  _scope(rows, result.handoff, attempt)
+                                  if len(attempts) > 1 else None)
+        contexts.setdefault((result.handoff, attempt), contexts[key])
+        clock = _threshold(policy, block, row, replay, clock_start, zone) \
+            if result.clause == "threshold" else _clock(contexts[key], row)
+        clock.handoff = result.handoff
+        clock.attempt = attempt if len(attempts) > 1 else None
+        clock.reassign = _reassign_words(row, events, zone)
+        audit.clocks.append(clock)
     return audit
+
+
+def _scope(rows: list[tuple[ClauseResult, int, int]], handoff: str, attempt: int
+           ) -> tuple[int, int]:
+    """The stretch of one attempt of a block: from its start to the next attempt's."""
+    starts = {a: int(r.start[i]) for r, i, a in rows if r.handoff == handoff}
+    later = [t for a, t in starts.items() if a > attempt]
+    return starts[attempt], min(later, default=np.iinfo(np.int64).max)
+
+
+def _clock_rows(evaluation: Evaluation) -> list[tuple[ClauseResult, int, int]]:
+    """Each clock of the one lead: (result, row, attempt), block by block, each attempt's
+    clocks together in the policy's order of clauses."""
+    rows = []
+    blocks: dict[str, int] = {}
+    for result in evaluation.clauses:
+        order = blocks.setdefault(result.handoff, len(blocks))
+        for i in range(len(result.leads)):
+            attempt = 1 if result.attempt is None else int(result.attempt[i])
+            rows.append((order, attempt, len(rows), result, i))
+    rows.sort(key=lambda r: r[:3])
+    return [(result, i, attempt) for _, attempt, _, result, i in rows]
+
+
+def _row(result: ClauseResult, i: int) -> ClauseResult:
+    """One row of a result, as a result of its own (the clock functions read row 0)."""
+    def cut(column):
+        return None if column is None else column[i:i + 1]
+    return ClauseResult(result.clause, result.handoff, result.party, cut(result.leads),
+                        cut(result.status), cut(result.due), cut(result.at),
+                        start=cut(result.start), owner=cut(result.owner),
+                        counted=cut(result.counted), attempt=cut(result.attempt),
+                        split_at=cut(result.split_at), split_from=cut(result.split_from),
+                        reassign=result.reassign)
+
+
+def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> str | None:
+    """What a reassignment did to this clock, when its block says (`on reassign ...`), and
+    whose time is whose; None for a clock that runs on as it always did."""
+    if row.reassign == "continue" or row.clause == "threshold":
+        return None
+    owner = row.owner[0] or "no owner"
+    start = int(row.start[0])
+    if row.reassign == "restart":
+        moved = next((e for e in events if e.event == "assigned" and to_us(e.at) == start),
+                     None)
+        if moved is None:
+            return f"on reassign restart: no reassignment while it ran; {owner}'s clock"
+        moved.notes.append(f"restarts {row.clause} for {moved.actor}")
+        return f"on reassign restart: started again {when(moved.at)} for {owner}"
+    split_at = int(row.split_at[0]) if row.split_at is not None else NONE
+    if split_at == NONE:
+        return f"on reassign split: no reassignment while it ran; all of it {owner}'s"
+    before = row.split_from[0] or "no owner"
+    moved = local_time(split_at, zone)
+    for event in events:
+        if event.event == "assigned" and to_us(event.at) == split_at:
+            event.notes.append(f"splits {row.clause}: {before} before, {owner} after")
+            break
+    return (f"on reassign split: {when(local_time(start, zone))} to {when(moved)} is "
+            f"{before}'s, from {when(moved)} {owner}'s")
 
 
 def _out_of_period(policy: m.Policy, evaluation: Evaluation, zone: ZoneInfo) -> str:
@@ -368,7 +446,8 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
         clock.stopped_by = _note(events, at, f"stops {result.clause} ({status})", stop_kinds)
     counted_touches = 0
     if isinstance(item, m.Touches):
-        counted_touches = _mark_touches(handoff, item, start, due, at, events, lead.replay)
+        counted_touches = _mark_touches(handoff, item, start, due, at, events, lead.replay,
+                                        lead.scope)
     clock.segments = _segments(lead, within, calendar, end, cut=due)
     clock.explanation = _explain(clock, item, calendar, as_of, zone, counted_touches)
     return clock
@@ -393,10 +472,12 @@ def _model_calendar(policy: m.Policy, within: m.Duration) -> m.Calendar | None:
 
 
 def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at: int,
-                  events: list[Event], replay: Replay) -> int:
+                  events: list[Event], replay: Replay,
+                  scope: tuple[int, int] | None = None) -> int:
     """Say of each touch whether the `touches` clause counted it, as the evaluator does
     (its spacing rule, its window): the touches a rep is sure they made are the dispute."""
-    touches = [e for e in events if e.event in ("touch", "connected")]
+    touches = [e for e in events if e.event in ("touch", "connected")
+               and (scope is None or scope[0] <= to_us(e.at) < scope[1])]
     times = np.array([to_us(e.at) for e in touches], dtype=np.int64)
     inside = (times >= start) & ((times <= due) | (due == STOPPED))
     counted = np.zeros(len(times), dtype=bool)
@@ -660,6 +741,8 @@ def document(audit: LeadAudit) -> dict:
             "calendar": c.calendar, "explanation": c.explanation,
             "started_by": _event_doc(c.started_by), "stopped_by": _event_doc(c.stopped_by),
             "runs_until": _iso(c.runs_until),
+            **({"attempt": c.attempt} if c.attempt is not None else {}),
+            **({"reassign": c.reassign} if c.reassign is not None else {}),
             "counted_seconds": c.counted.total_seconds(),
             "pauses": [{"start": _iso(p.start), "end": _iso(p.end),
                         "started_by": _event_doc(p.started_by),
@@ -691,10 +774,14 @@ def render_text(audit: LeadAudit) -> str:
     several = len({clock.handoff for clock in audit.clocks}) > 1
     for clock in audit.clocks:
         name = f"{clock.handoff}: {clock.wording}" if several else clock.wording
+        if clock.attempt is not None:
+            name += f" [attempt {clock.attempt}]"
         out += ["", f"{name} ({clock.party or '-'}): {clock.status.upper()}"]
         if clock.clause != "threshold":
             out.append(f"  due {when(clock.due)}" if clock.due else "  no due time yet")
         out.append(f"  {clock.explanation}")
+        if clock.reassign:
+            out.append(f"  {clock.reassign}")
         out.append(f"  {clock.calendar}")
         if clock.segments:
             out.append(f"  from the handoff to {_end_words(clock)}:")

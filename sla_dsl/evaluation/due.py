@@ -71,6 +71,7 @@ class OpenClocks:
     firings: list[Firing]  # sorted by row, then instant
     paused: int  # open clocks paused with no due time: not listed
     overdue_left_out: int  # overdue clocks the `overdue` choice did not list
+    attempt: np.ndarray | None = None  # which round of the lead's handoffs (1 unless recycled)
 
     def __len__(self) -> int:
         return len(self.lead)
@@ -93,6 +94,8 @@ def _columns(evaluation: Evaluation, result: ClauseResult, rows: np.ndarray) -> 
             "owner": result.owner[rows] if result.owner is not None
             else np.full(size, None, dtype=object),
             "start": result.start[rows], "due": due,
+            "attempt": result.attempt[rows] if result.attempt is not None
+            else np.ones(size, dtype=np.int64),
             "business": np.full(size, business), "left": left}
 
 
@@ -166,7 +169,7 @@ def open_clocks(evaluation: Evaluation, within_us: int, overdue: str = "recent")
                     for inside, name, to, percent, at in found]
         offset += len(rows)
     names = ("lead", "overdue", "handoff", "clause", "party", "owner", "start", "due",
-             "business", "left")
+             "business", "left", "attempt")
     columns = {name: np.concatenate([p[name] for p in parts]) if parts
                else np.zeros(0, dtype=object if name in ("handoff", "clause", "party", "owner")
                              else bool if name in ("overdue", "business") else np.int64)

@@ -8,6 +8,12 @@ vectorised business-time path, so a million leads cost about what a thousand wou
 Semantics (the issue's, held exactly):
 - every clock starts at the lead's first `handoff` event; only events at or after it count,
   and `connected` counts as a touch;
+- a handoff after a rejection, a loss or a return to nurture starts a new round (attempt) of
+  the clocks of the block it routes to, unless that block says `no restart on re-handoff`; a
+  round counts only the events before the next round's handoff (`evaluation/lifecycle.py`);
+- a clause's owner is the lead's owner when it was decided (met, else at the due time, else
+  now); `on reassign restart` starts a running clock again at a reassignment, `split` records
+  the last reassignment while it ran and the owner before it;
 - `first touch within D`: met when the first touch is at or before the due time; pending while
   there is none and the due time is after the as-of time; else breached;
 - `touches at least N within W [until connected]`: met by N touches in [handoff, handoff + W]
@@ -36,6 +42,16 @@ from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
 from sla_dsl.business_time.open_time import add_open_time_many, deadlines, open_time_between_many
 from sla_dsl.business_time.zones import day_start_us
 from sla_dsl.evaluation.conditions import ConditionEvaluator, fields_used
+from sla_dsl.evaluation.lifecycle import (
+    LATEST,
+    NURTURE_FIELDS,
+    attempt_numbers,
+    first_after,
+    last_at_or_before,
+    reassignment_rows,
+    round_ends,
+    round_starts,
+)
 from sla_dsl.evaluation.routing import acting_names, assign_blocks, handoff_levels
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m
@@ -64,6 +80,14 @@ class ClauseResult:
     # per lead, for `touches`: the touches the cadence counts (inside its window, spaced,
     # this level's): its depth, so a chart never counts a touch the clause did not
     counted: np.ndarray | None = None
+    # per row: which round of the lead's handoffs it judges (1 unless the lead was handed off
+    # again after a rejection, a loss or a return to nurture: then one row per round)
+    attempt: np.ndarray | None = None
+    # per row, for `on reassign split`: the last reassignment while the clock ran (NONE: none)
+    # and the owner before it, whose share of the clock's time ends there
+    split_at: np.ndarray | None = None
+    split_from: np.ndarray | None = None
+    reassign: str = "continue"  # what a reassignment does to this clause's clock
 
     def count(self, status: int) -> int:
         return int(np.count_nonzero(self.status == status))
@@ -176,23 +200,53 @@ class Replay:
         self.history = history
         self.size = len(history.lead_ids)
         self.calendars = _Calendars(policy)
-        self._pause_cache: dict[tuple, dict[int, list[tuple[int, int]]]] = {}
+        self._pause_cache: dict[tuple, tuple[np.ndarray, np.ndarray,
+                                             dict[int, list[tuple[int, int]]]]] = {}
+        self.lifecycle_fields = {name: history.fields[name][keep] for name in NURTURE_FIELDS
+                                 if name in history.fields}
+        self._round_ends: np.ndarray | None = None
+        self._rows_of: dict[tuple[int, ...], np.ndarray] = {}
+        self._owners_of: dict[tuple[int, int], tuple] = {}
 
     # ------------------------------------------------------------ per-lead facts
 
     def events_of(self, codes: np.ndarray) -> np.ndarray:
-        return np.flatnonzero(np.isin(self.event, codes))
+        """The rows of these event codes, found once per set of codes: every clause asks."""
+        key = tuple(sorted(int(c) for c in codes))
+        rows = self._rows_of.get(key)
+        if rows is None:
+            rows = np.flatnonzero(self.event == key[0]) if len(key) == 1 \
+                else np.flatnonzero(np.isin(self.event, codes))
+            self._rows_of[key] = rows
+        return rows
 
-    def handoff_times(self, by: set[str] | None = None, not_by: set[str] = frozenset()
-                      ) -> np.ndarray:
-        """Per lead, its first handoff event: by one of the names in `by` when given, and by
-        none of those in `not_by` (a later level's handoff does not start the first level)."""
+    def handoff_rows(self, by: set[str] | None = None, not_by: set[str] = frozenset()
+                     ) -> np.ndarray:
+        """The handoff events by one of the names in `by` when given, and by none of those in
+        `not_by` (a later level's handoff does not start the first level)."""
         rows = self.events_of(np.array([EVENT_CODE["handoff"]]))
         if by is not None:
             rows = rows[np.isin(self.actor[rows], self._actor_codes(by))]
         if not_by:
             rows = rows[~np.isin(self.actor[rows], self._actor_codes(not_by))]
+        return rows
+
+    def handoff_times(self, by: set[str] | None = None, not_by: set[str] = frozenset()
+                      ) -> np.ndarray:
+        """Per lead, its first handoff event (see `handoff_rows`)."""
+        rows = self.handoff_rows(by, not_by)
         return _first_per_lead(self.lead[rows], self.at[rows], self.size)
+
+    def later_rounds(self, by: set[str] | None = None, not_by: set[str] = frozenset()
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """The lead and instant of every handoff that starts a second or later round: one
+        after a rejection, a loss or a return to nurture (sorted by lead, then time)."""
+        rows = self.handoff_rows(by, not_by)
+        if self._round_ends is None:
+            self._round_ends = round_ends(self.event, self.lifecycle_fields)
+        rows = rows[round_starts(self.lead, rows, self._round_ends)]
+        rows = rows[~_run_starts(self.lead[rows])]
+        return self.lead[rows], self.at[rows]
 
     def _actor_codes(self, names: set[str]) -> np.ndarray:
         lowered = {name.lower() for name in names}
@@ -228,6 +282,83 @@ class Replay:
         known = codes != NO_ACTOR
         names[known] = self.history.actors[codes[known]]
         return names
+
+    def attributes_at_rows(self, leads: np.ndarray, moment: np.ndarray,
+                           names: set[str]) -> dict[str, np.ndarray]:
+        """Each field's last value recorded at or before `moment`, per row (a lead may have
+        several rows: one per round of its handoffs)."""
+        attributes = {}
+        for name in names:
+            column = self.fields.get(name)
+            if column is None:
+                continue
+            rows = np.flatnonzero(column != None)  # noqa: E711 (elementwise on objects)
+            found = last_at_or_before(self.lead[rows], self.at[rows], leads, moment)
+            values = np.full(len(leads), None, dtype=object)
+            ok = found >= 0
+            values[ok] = column[rows[found[ok]]]
+            attributes[name] = values
+        return attributes
+
+    def owners_at(self, leads: np.ndarray, moment: np.ndarray, since: np.ndarray | None,
+                  until: np.ndarray | None) -> np.ndarray:
+        """Per row, who answers for a clock at `moment`: the lead's last assignee at or before
+        it, else (assigned only later) its first assignee, else its first toucher, counting
+        events from `since` and before `until` (the level's, or the round's, window).
+
+        A lead assigned at most once in the window has one answer whatever the moment: the
+        per-lead `owners` (cached per window); only the leads assigned more than once are
+        searched by moment."""
+        key = (id(since), id(until))
+        cached = self._owners_of.get(key)
+        if cached is None or cached[0] is not since or cached[1] is not until:
+            rows = self._between(self.events_of(np.array([EVENT_CODE["assigned"]])), since,
+                                 until)
+            rows = rows[self.actor[rows] != NO_ACTOR]
+            several = np.bincount(self.lead[rows], minlength=self.size) > 1
+            cached = (since, until, self.owners(since, until), several)
+            self._owners_of[key] = cached
+        names = cached[2][leads]
+        searched = cached[3][leads]
+        if searched.any():
+            names[searched] = self._owners_by_moment(leads[searched], moment[searched], since,
+                                                     until)
+        return names
+
+    def _owners_by_moment(self, leads: np.ndarray, moment: np.ndarray,
+                          since: np.ndarray | None, until: np.ndarray | None) -> np.ndarray:
+        rows = self._between(self.events_of(np.array([EVENT_CODE["assigned"]])), since, until)
+        rows = rows[self.actor[rows] != NO_ACTOR]
+        last = last_at_or_before(self.lead[rows], self.at[rows], leads, moment)
+        codes = np.where(last >= 0, self.actor[rows][np.maximum(last, 0)] if len(rows) else
+                         NO_ACTOR, NO_ACTOR)
+        first_assignee = _first_per_lead(self.lead[rows], self.actor[rows], self.size,
+                                         NO_ACTOR)[leads]
+        codes = np.where(codes == NO_ACTOR, first_assignee, codes)
+        touches = self._between(self.events_of(_TOUCHES), since, until)
+        touches = touches[self.actor[touches] != NO_ACTOR]
+        first_toucher = _first_per_lead(self.lead[touches], self.actor[touches], self.size,
+                                        NO_ACTOR)[leads]
+        codes = np.where(codes == NO_ACTOR, first_toucher, codes)
+        names = np.full(len(leads), None, dtype=object)
+        known = codes != NO_ACTOR
+        names[known] = self.history.actors[codes[known]]
+        return names
+
+    def reassignments(self, since: np.ndarray, until: np.ndarray | None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every change of owner in a round (`assigned` to someone else than the assignee
+        before, that one at or after the round's start `since`: the round's first assignment
+        is its routing, not a reassignment): lead, instant and the owner before, as columns."""
+        rows = self.events_of(np.array([EVENT_CODE["assigned"]]))
+        rows = rows[self.actor[rows] != NO_ACTOR]
+        rows = self._between(rows, None, until)
+        lead, at, actor = self.lead[rows], self.at[rows], self.actor[rows]
+        moved = reassignment_rows(lead, at, actor, since)
+        before = np.r_[actor[:1], actor[:-1]][moved]
+        names = np.full(len(before), None, dtype=object)
+        names[:] = self.history.actors[before] if len(before) else names
+        return lead[moved], at[moved], names
 
     def _between(self, rows: np.ndarray, since: np.ndarray | None,
                  until: np.ndarray | None) -> np.ndarray:
@@ -340,9 +471,10 @@ class Replay:
         conditions = [i.condition for i in handoff.items if isinstance(i, m.Pause)]
         if not conditions or len(leads) == 0:
             return {}
-        key = (handoff.label, len(leads))
-        if key in self._pause_cache:
-            return self._pause_cache[key]
+        key = (handoff.label, id(leads), id(start))
+        cached = self._pause_cache.get(key)  # it keeps both arrays alive: no id is reused
+        if cached is not None and cached[0] is start and cached[1] is leads:
+            return cached[2]
         condition = conditions[0] if len(conditions) == 1 else m.AnyOf(
             operands=conditions, span=conditions[0].span)
         names = {n.field.value for n in m.walk_expr(condition) if hasattr(n, "field")}
@@ -366,7 +498,7 @@ class Replay:
             begin = max(begin, int(start[lead[i]]))
             if end > begin:
                 found.setdefault(int(lead[i]), []).append((begin, end))
-        self._pause_cache[key] = found
+        self._pause_cache[key] = (start, leads, found)
         return found
 
     def spaced(self, handoff: m.Handoff, lead: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -441,7 +573,7 @@ def fields_needed(policy: m.Policy) -> set[str]:
     """The lead fields an evaluation reads: the policy's, `amount` for revenue, and the
     touchpoints' `campaign` and `channel` when the policy attributes revenue."""
     touchpoints = {"campaign", "channel"} if policy.attribution is not None else set()
-    return fields_used(policy) | {"amount"} | touchpoints
+    return fields_used(policy) | {"amount"} | touchpoints | set(NURTURE_FIELDS)
 
 
 def _receiver(handoff: m.Handoff) -> str | None:
@@ -519,6 +651,7 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
     evaluation = Evaluation(policy, history, replay.as_of, start, block, segment, owners[0],
                             conditions, now, placement=place, dated_at=dated,
                             as_of_given=as_of is not None, handoff_any_period=any_block)
+    bounds = effective_bounds(policy) if in_force_only else (None, None)
     for level, handoffs in enumerate(levels):
         level_start, level_conditions, level_block = start, conditions, block
         if level:
@@ -527,21 +660,220 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
                 policy, replay.attributes_at(level_start, fields), replay.size)
             _, level_block = assign_blocks(policy, level_conditions, level_start != NONE,
                                            handoffs)
+        by, not_by = (None, set().union(*later)) if level == 0 else (later[level - 1], set())
+        next_level = starts[level + 1] if level + 1 < len(starts) else None
+        rounds = _later_rounds(replay, handoffs, by, not_by, bounds, outside)
+        owner_since = level_start if level else None
+        first_until = _round_until(next_level, rounds[0][0] if rounds else None)
+        onward = next_level_rows(replay, levels, later, level) if rounds else None
         for handoff in handoffs:
             leads = np.flatnonzero(level_block == handoff.label)
             evaluation.block_leads[handoff.label] = leads
             evaluation.block_start[handoff.label] = level_start
             if handoff.receiver is None:
                 continue
-            until = starts[level + 1] if level + 1 < len(starts) else None
-            for result in _clauses(replay, handoff, leads, level_start, level_conditions,
-                                   until):
-                result.start = level_start[leads]
-                result.owner = owners[level][leads]
+            # round 1 keeps the window it always had (to the next level's first handoff)
+            # unless the lead is handed off again: then its clocks end where the next begins
+            results = [_round(replay, handoff, leads, level_start, level_conditions, first_until,
+                              owner_since, 1)]
+            for number, (round_start, round_conditions, round_block) in enumerate(rounds, 2):
+                round_leads = np.flatnonzero(round_block == handoff.label)
+                if not len(round_leads):
+                    continue
+                following = rounds[number - 1][0] if number - 1 < len(rounds) else None
+                until = _round_until(_next_after(replay, onward, round_start), following)
+                results.append(_round(replay, handoff, round_leads, round_start,
+                                      round_conditions, until, owner_since, number))
+            for result in _merged(results):
                 evaluation.clauses.append(result)
             if on_block is not None:
                 on_block(handoff.label)
     return evaluation
+
+
+def next_level_rows(replay: Replay, levels: list[list[m.Handoff]], later: list[set[str]],
+                    level: int) -> np.ndarray | None:
+    """The next level's handoff events (None at the last level): a later round of this level
+    ends at the first of them after it."""
+    if level + 1 >= len(levels):
+        return None
+    return replay.handoff_rows(by=later[level])
+
+
+def _next_after(replay: Replay, rows: np.ndarray | None, start: np.ndarray
+                ) -> np.ndarray | None:
+    """Per lead, the first of `rows` (handoff events) at or after its `start`."""
+    if rows is None:
+        return None
+    lead = replay.lead[rows]
+    keep = (start[lead] != NONE) & (replay.at[rows] >= start[lead])
+    return _first_per_lead(lead[keep], replay.at[rows][keep], replay.size)
+
+
+def _round_until(next_level: np.ndarray | None, next_round: np.ndarray | None
+                 ) -> np.ndarray | None:
+    """Where a round's clocks stop counting events: the next level's handoff or the lead's
+    next round, whichever comes first (NONE: neither)."""
+    if next_round is None:
+        return next_level
+    if next_level is None:
+        return next_round
+    a = np.where(next_level == NONE, LATEST, next_level)
+    b = np.where(next_round == NONE, LATEST, next_round)
+    both = np.minimum(a, b)
+    return np.where(both == LATEST, NONE, both)
+
+
+def _later_rounds(replay: Replay, handoffs: list[m.Handoff], by: set[str] | None,
+                  not_by: set[str], bounds: tuple[int | None, int | None],
+                  outside: np.ndarray) -> list[tuple[np.ndarray, ConditionEvaluator, np.ndarray]]:
+    """The second, third... round of one level's handoffs: per round, each lead's start (NONE
+    without one), the lead as it stood then, and the block that round routes it to.
+
+    A re-handoff routed to a block that says `no restart on re-handoff` (or to nobody) starts
+    no round: its lead's earlier clocks go on as if it had not happened; neither does one after
+    the agreement's end. Rounds are found for every re-handoff at once; the loop is over round
+    numbers, each vectorised over every lead."""
+    lead, at = replay.later_rounds(by, not_by)
+    keep = ~outside[lead]
+    if bounds[1] is not None:
+        keep &= at < bounds[1]
+    lead, at = lead[keep], at[keep]
+    if not len(lead):
+        return []
+    fields = fields_used(replay.policy)
+    attributes = replay.attributes_at_rows(lead, at, fields)
+    row_conditions = ConditionEvaluator(replay.policy, attributes, len(lead))
+    _, block = assign_blocks(replay.policy, row_conditions, np.ones(len(lead), dtype=bool),
+                             handoffs)
+    restarting = [h.label for h in handoffs if h.restarts and h.receiver is not None]
+    chosen = np.isin(block.astype(str), restarting) & (block != None)  # noqa: E711
+    lead, at, block = lead[chosen], at[chosen], block[chosen]
+    attributes = {name: column[chosen] for name, column in attributes.items()}
+    number = attempt_numbers(lead)
+    rounds = []
+    for k in range(1, int(number.max()) + 1 if len(number) else 1):
+        here = number == k
+        start = np.full(replay.size, NONE, dtype=np.int64)
+        start[lead[here]] = at[here]
+        routed = np.full(replay.size, None, dtype=object)
+        routed[lead[here]] = block[here]
+        columns = {}
+        for name, column in attributes.items():
+            columns[name] = np.full(replay.size, None, dtype=object)
+            columns[name][lead[here]] = column[here]
+        rounds.append((start, ConditionEvaluator(replay.policy, columns, replay.size), routed))
+    return rounds
+
+
+def _round(replay: Replay, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
+           conditions: ConditionEvaluator, until: np.ndarray | None,
+           owner_since: np.ndarray | None, attempt: int) -> list[ClauseResult]:
+    """One round of one block's clauses, each with its start, owner and attempt number."""
+    results = []
+    for result in _clauses(replay, handoff, leads, start, conditions, until):
+        result.reassign = handoff.on_reassign(result.clause) \
+            if result.clause != "threshold" else "continue"
+        clock = start
+        if result.reassign == "restart":
+            clock = _restart(replay, handoff, result, start, conditions, until)
+        result.start = clock[leads]
+        moment = _answer_moment(replay, result)
+        result.owner = replay.owners_at(leads, moment, owner_since, until)
+        if result.reassign == "split":
+            _split(replay, result, start, until)
+        result.attempt = np.full(len(leads), attempt, dtype=np.int64)
+        results.append(result)
+    return results
+
+
+def _answer_moment(replay: Replay, result: ClauseResult) -> np.ndarray:
+    """Per row, the instant whose owner answers for the clock: when it was met, else its due
+    time once passed, else the as-of time (a threshold: the as-of time, its owner then)."""
+    moment = np.full(len(result.leads), replay.as_of, dtype=np.int64)
+    if result.clause == "threshold":
+        return moment
+    passed = (result.due != NONE) & (result.due != STOPPED) & (result.due <= replay.as_of)
+    moment = np.where(passed, result.due, moment)
+    return np.where(result.status == MET, result.at, moment)
+
+
+def _clock_stop(result: ClauseResult, until: np.ndarray | None) -> np.ndarray:
+    """Per row, where the clock stops running: met, due, or the round's end."""
+    at = np.where(result.at == NONE, LATEST, result.at)
+    due = np.where(result.due == NONE, LATEST, result.due)
+    stop = np.minimum(at, due)
+    if until is not None:
+        end = until[result.leads]
+        stop = np.minimum(stop, np.where(end == NONE, LATEST, end))
+    return stop
+
+
+def _restart(replay: Replay, handoff: m.Handoff, result: ClauseResult, start: np.ndarray,
+             conditions: ConditionEvaluator, until: np.ndarray | None) -> np.ndarray:
+    """`on reassign restart`: a reassignment while the clock runs starts it again for the new
+    owner. Each pass moves every clock still reassigned to its next reassignment, so the loop
+    is over reassignments of one lead, not over leads. Updates `result`; returns the starts."""
+    moved_lead, moved_at, _ = replay.reassignments(start, until)
+    clock = start.copy()
+    todo = np.arange(len(result.leads))
+    while len(todo) and len(moved_lead):
+        leads = result.leads[todo]
+        nxt = first_after(moved_lead, moved_at, leads, clock[leads])
+        stop = _clock_stop(result, until)[todo]
+        hit = nxt >= 0
+        hit[hit] = moved_at[nxt[hit]] < stop[hit]
+        if not hit.any():
+            break
+        todo, nxt = todo[hit], nxt[hit]
+        clock = clock.copy()  # a fresh array: the pause cache keys on the one it was given
+        clock[result.leads[todo]] = moved_at[nxt]
+        again = next(r for r in _clauses(replay, handoff, result.leads[todo], clock,
+                                          conditions, until) if r.clause == result.clause)
+        result.status[todo], result.due[todo], result.at[todo] = (again.status, again.due,
+                                                                  again.at)
+        if result.counted is not None and again.counted is not None:
+            result.counted[todo] = again.counted
+    return clock
+
+
+def _split(replay: Replay, result: ClauseResult, start: np.ndarray,
+           until: np.ndarray | None) -> None:
+    """`on reassign split`: the last reassignment while the clock ran, and the owner before it
+    (the time from the start to it is theirs, the rest the owner's who answers at the end)."""
+    moved_lead, moved_at, before = replay.reassignments(start, until)
+    stop = np.minimum(_clock_stop(result, None), replay.as_of)
+    found = last_at_or_before(moved_lead, moved_at, result.leads, stop - 1)
+    ok = found >= 0
+    ok[ok] = moved_at[found[ok]] > result.start[ok]
+    result.split_at = np.where(ok, moved_at[np.maximum(found, 0)] if len(moved_at) else NONE,
+                               NONE)
+    result.split_from = np.where(ok, before[np.maximum(found, 0)] if len(before) else None,
+                                 None)
+
+
+def _merged(rounds: list[list[ClauseResult]]) -> list[ClauseResult]:
+    """Each clause's rows of every round in one result, sorted by lead, then attempt."""
+    if len(rounds) == 1:
+        return rounds[0]
+    out = []
+    for i, first in enumerate(rounds[0]):
+        parts = [first] + [r[i] for r in rounds[1:]]
+        attempt = np.concatenate([p.attempt for p in parts])
+        leads = np.concatenate([p.leads for p in parts])
+        order = np.lexsort((attempt, leads))
+
+        def column(name: str, parts=parts, order=order):
+            values = [getattr(p, name) for p in parts]
+            return None if any(v is None for v in values) else np.concatenate(values)[order]
+
+        out.append(ClauseResult(first.clause, first.handoff, first.party, leads[order],
+                                column("status"), column("due"), column("at"),
+                                start=column("start"), owner=column("owner"),
+                                counted=column("counted"), attempt=attempt[order],
+                                split_at=column("split_at"), split_from=column("split_from"),
+                                reassign=first.reassign))
+    return out
 
 
 def _clauses(replay: Replay, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,

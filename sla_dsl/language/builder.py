@@ -410,6 +410,22 @@ class _Build:
     def pause(self, meta, children):
         return m.Pause(condition=children[0], span=meta_span(meta))
 
+    def no_restart(self, meta, children):
+        return _Marker("no")
+
+    def rehandoff(self, meta, children):
+        restart = not any(isinstance(c, _Marker) for c in children)
+        return m.Rehandoff(restart=restart, span=meta_span(meta))
+
+    def reassign_mode(self, meta, children):
+        return _Marker(str(children[0]))
+
+    def on_reassign(self, meta, children):
+        mode = next(c for c in children if isinstance(c, _Marker))
+        return m.OnReassign(mode=str(mode), clauses=[c for c in children
+                                                     if isinstance(c, m.Clause)],
+                            span=meta_span(meta))
+
     # ------------------------------------------------------------ commitments and goals
 
     def commitment(self, meta, children):

@@ -180,6 +180,11 @@ def item_line(item) -> str:
         return f"disposition within {duration(item.within)}"
     if isinstance(item, m.Pause):
         return f"pause while {expr(item.condition)}"
+    if isinstance(item, m.Rehandoff):
+        return ("" if item.restart else "no ") + "restart on re-handoff"
+    if isinstance(item, m.OnReassign):
+        named = ", ".join(c.name for c in item.clauses)
+        return f"on reassign {item.mode}" + (f" for {named}" if named else "")
     if isinstance(item, m.DeliverCount):
         return f"deliver at least {number(item.count.value)} {item.what.value} per {item.per}"
     if isinstance(item, m.DeliverMoney):

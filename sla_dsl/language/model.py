@@ -328,8 +328,30 @@ class Pause(Node):
     condition: Expr
 
 
+class Rehandoff(Node):
+    """`restart on re-handoff` (the default) or `no restart on re-handoff`: whether a handoff
+    after a rejection, a loss or a return to nurture starts a new round of the block's clocks."""
+
+    kind: Literal["rehandoff"] = "rehandoff"
+    restart: bool = True
+
+
+ReassignMode = Literal["continue", "restart", "split"]
+REASSIGN_CLAUSES = ("first touch", "touches", "disposition")
+
+
+class OnReassign(Node):
+    """`on reassign continue|restart|split [for CLAUSE, ...]`: what a reassignment does to a
+    running clock; without `for`, to every timed clause of the block."""
+
+    kind: Literal["on_reassign"] = "on_reassign"
+    mode: ReassignMode
+    clauses: list[Clause] = []
+
+
 HandoffItem = Annotated[
-    Threshold | RoundRobin | FixedOwner | FirstTouch | Touches | Spacing | Disposition | Pause,
+    Threshold | RoundRobin | FixedOwner | FirstTouch | Touches | Spacing | Disposition | Pause
+    | Rehandoff | OnReassign,
     Field(discriminator="kind"),
 ]
 
@@ -349,6 +371,22 @@ class Handoff(Node):
 
     def item(self, kind: str) -> HandoffItem | None:
         return next((i for i in self.items if i.kind == kind), None)
+
+    @property
+    def restarts(self) -> bool:
+        """Whether a re-handoff after a rejection, a loss or a return to nurture starts a new
+        round of this block's clocks (`restart on re-handoff`, the default)."""
+        item = self.item("rehandoff")
+        return not isinstance(item, Rehandoff) or item.restart
+
+    def on_reassign(self, clause: str) -> ReassignMode:
+        """What a reassignment does to one clause's clock: the `on reassign` line naming the
+        clause, else the one naming none, else `continue`."""
+        rules = [i for i in self.items if isinstance(i, OnReassign)]
+        named = [r for r in rules if clause in {c.name for c in r.clauses}]
+        general = [r for r in rules if not r.clauses]
+        chosen = (named or general or [None])[0]
+        return "continue" if chosen is None else chosen.mode
 
     @property
     def team(self) -> str | None:

@@ -507,6 +507,7 @@ def _routing(policy: m.Policy, names: _Names) -> list[Block]:
         for pause in (i for i in handoff.items if isinstance(i, m.Pause)):
             held = names.conditions.words(pause.condition)
             notes.append(f"every clock stops while the lead {held}")
+        notes += _lifecycle_notes(handoff)
         rows.append([leads, names.party(handoff.sender.value) if handoff.sender else "",
                      names.party(handoff.receiver.value),
                      "; ".join(n for n in notes if n) or "-"])
@@ -514,6 +515,28 @@ def _routing(policy: m.Policy, names: _Names) -> list[Block]:
             Paragraph("Each lead is handed over once, by the first line that fits it; every "
                       "deadline starts at the handoff."),
             Table(["Leads", "From", "To", "Who works them"], rows)]
+
+
+_REASSIGN_WORDS = {
+    "continue": "keeps running for the new owner, who answers for it at the due time",
+    "restart": "starts again for the new owner",
+    "split": "keeps running, its time before the change the old owner's and after it the new "
+             "owner's",
+}
+
+
+def _lifecycle_notes(handoff: m.Handoff) -> list[str]:
+    """What a re-handoff and a reassignment do to the block's deadlines, when it says so."""
+    notes = []
+    if handoff.item("rehandoff") is not None:
+        notes.append("a lead handed over again after a rejection, a loss or a return to "
+                     "nurture " + ("starts every deadline anew (a new attempt)"
+                                   if handoff.restarts else "keeps its first deadlines"))
+    for rule in (i for i in handoff.items if isinstance(i, m.OnReassign)):
+        which = say.listing([c.name for c in rule.clauses]) if rule.clauses else "every clause"
+        notes.append(f"when the lead is reassigned, the clock of {which} "
+                     f"{_REASSIGN_WORDS[rule.mode]}")
+    return notes
 
 
 def _contacts(policy: m.Policy, names: _Names) -> list[Block]:

@@ -12,15 +12,24 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.business_time.calendar import calendar_for
+from sla_dsl.business_time.open_time import open_time_between_many
 from sla_dsl.business_time.periods import period_starts
 from sla_dsl.business_time.zones import local_dates
-from sla_dsl.evaluation.consequences import Actions, all_actions, strike_counts
+from sla_dsl.evaluation.consequences import (
+    Actions,
+    all_actions,
+    clause_duration,
+    strike_counts,
+)
 from sla_dsl.evaluation.instants import iso_many, iso_text
 from sla_dsl.evaluation.replay import (
     BREACHED,
     MET,
+    NONE,
     PENDING,
     STATUS_NAMES,
+    ClauseResult,
     Evaluation,
 )
 from sla_dsl.history.columns import History
@@ -130,19 +139,75 @@ def owner_summaries(evaluation: Evaluation) -> list[dict]:
     rows = [{"owner": None if name == "None" else name, "met": met[name],
              "breached": breached[name], "attainment": _attainment(met[name], breached[name])}
             for name in set(met) | set(breached)]
+    shares = split_breach_shares(evaluation)
+    if shares is not None:  # `on reassign split`: each owner's share of the split breaches
+        known = {r["owner"] for r in rows}
+        rows += [{"owner": name, "met": 0, "breached": 0, "attainment": None}
+                 for name in shares if name not in known]
+        for row in rows:
+            row["breach_share"] = round(shares.get(row["owner"], 0.0), 2)
     return sorted(rows, key=lambda r: (-r["breached"], r["attainment"] or 0, str(r["owner"])))
+
+
+def split_breach_shares(evaluation: Evaluation) -> dict[str | None, float] | None:
+    """Per owner, the breaches they answer for when clocks split their blame: a whole breach
+    for each unsplit one, and for a split one the share of the clock's time (open time for a
+    business duration) that ran before the reassignment to the owner before it and the rest to
+    the owner at the due time. None when no clause splits."""
+    splitting = [r for r in evaluation.clauses if r.reassign == "split"]
+    if not splitting:
+        return None
+    shares: Counter = Counter()
+    for result in evaluation.clauses:
+        if result.clause == "threshold":
+            continue
+        breached = result.status == BREACHED
+        before = _share_before(evaluation, result) if result.reassign == "split" \
+            else np.zeros(len(result.leads))
+        for owner, share in zip(result.owner[breached].tolist(), (1 - before[breached]).tolist(),
+                                strict=True):
+            shares[owner] += share
+        if result.split_from is not None:
+            for owner, share in zip(result.split_from[breached].tolist(),
+                                    before[breached].tolist(), strict=True):
+                if share:
+                    shares[owner] += share
+    return dict(shares)
+
+
+def _share_before(evaluation: Evaluation, result: ClauseResult) -> np.ndarray:
+    """Per row, the part of a split clock's time (start to due) that ran before the split."""
+    share = np.zeros(len(result.leads))
+    split = (result.split_at != NONE) & (result.due > result.start)
+    if not split.any():
+        return share
+    duration = clause_duration(evaluation.policy, result)
+    start, at, due = result.start[split], result.split_at[split], result.due[split]
+    if duration is not None and duration.business:
+        calendar = calendar_for(evaluation.policy, duration)
+        whole = open_time_between_many(start, due, calendar)
+        part = open_time_between_many(start, np.minimum(at, due), calendar)
+    else:
+        whole, part = due - start, np.minimum(at, due) - start
+    share[split] = np.where(whole > 0, part / np.maximum(whole, 1), 0.0)
+    return share
 
 
 def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
     per_lead: dict[int, list[dict]] = {}
     for result in evaluation.clauses:
         statuses = np.array(STATUS_NAMES, dtype=object)[result.status]
-        for lead, status, due, at in zip(result.leads.tolist(), statuses.tolist(),
-                                         iso_many(result.due, zone).tolist(),
-                                         iso_many(result.at, zone).tolist(), strict=True):
+        for i, (lead, status, due, at) in enumerate(zip(
+                result.leads.tolist(), statuses.tolist(), iso_many(result.due, zone).tolist(),
+                iso_many(result.at, zone).tolist(), strict=True)):
             per_lead.setdefault(lead, []).append(
                 {"handoff": result.handoff, "clause": result.clause, "status": status,
-                 "due": due, "at": at})
+                 "due": due, "at": at, **_lifecycle_keys(result, i, zone)})
+    recycled = {int(lead) for r in evaluation.clauses if r.attempt is not None
+                for lead in r.leads[r.attempt > 1].tolist()}
+    for lead in recycled:  # a lead handed off again: each record says which attempt it judges
+        for record in per_lead[lead]:
+            record.setdefault("attempt", 1)
     lead_ids = evaluation.history.lead_ids
     handed_off = iso_many(evaluation.handoff_at, zone)
     # a lead only a later level took (an MDR's own prospect passed to sales) is named by it
@@ -159,6 +224,22 @@ def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
         "handed_off_at": handed_off[lead] if lead not in later else later[lead][2],
         "clauses": clauses,
     } for lead, clauses in sorted(per_lead.items())]
+
+
+def _lifecycle_keys(result: ClauseResult, i: int, zone: ZoneInfo) -> dict:
+    """What a record adds for the lead's lifecycle: its attempt past the first, and for a clock
+    that restarts or splits on reassignment, its start, owner and the reassignment it split at.
+    A record without either has none of these keys, as it always had."""
+    keys: dict = {}
+    if result.attempt is not None and result.attempt[i] > 1:
+        keys["attempt"] = int(result.attempt[i])
+    if result.reassign != "continue":
+        keys["clock_start"] = iso_text(int(result.start[i]), zone)
+        keys["owner"] = result.owner[i]
+    if result.split_at is not None and result.split_at[i] != NONE:
+        keys["reassigned_at"] = iso_text(int(result.split_at[i]), zone)
+        keys["owner_before"] = result.split_from[i]
+    return keys
 
 
 def latest_breaches(evaluation: Evaluation, zone: ZoneInfo, count: int = 10) -> list[dict]:

@@ -123,8 +123,11 @@ class DueList:
                 clocks.clause.tolist(), clocks.owner.tolist(), zones, strict=True)):
             business = bool(clocks.business[row])
             left = int(clocks.left[row])
+            attempt = int(clocks.attempt[row]) if clocks.attempt is not None else 1
+            again = f"/attempt-{attempt}" if attempt > 1 else ""  # a recycled lead's later round
             items.append({
-                "key": f"{lead}/{handoff}/{clause}",
+                "key": f"{lead}/{handoff}/{clause}{again}",
+                **({"attempt": attempt} if again else {}),
                 "state": OVERDUE if clocks.overdue[row] else DUE,
                 "lead_id": str(lead), "handoff": handoff, "clause": clause,
                 "wording": wordings[handoff, clause],

@@ -492,11 +492,15 @@ def _behind(doc: dict) -> str:
            "breaches; most breaches first. Their leads' latest breaches, with each one's "
            'clock audit, are under <a href="#breaches">Latest breaches</a>.</p>'
            if owners else "<p>No owner has a breach.</p>"]
+    split = any("breach_share" in o for o in summary["owners"])  # `on reassign split`
     out.append(_table("Per rep (owner), most breaches first",
-                      ("owner", "met", "breached", "attainment"),
+                      ("owner", "met", "breached", "attainment")
+                      + (("share of breaches (split blame)",) if split else ()),
                       ([escape(o["owner"] or "(no owner)"), str(o["met"]), str(o["breached"]),
-                        _attainment_cell(o["attainment"])] for o in summary["owners"]),
-                      numeric=(1, 2, 3)))
+                        _attainment_cell(o["attainment"])]
+                       + ([number(o["breach_share"])] if split else [])
+                       for o in summary["owners"]),
+                      numeric=(1, 2, 3, 4) if split else (1, 2, 3)))
     out.append(_table("Per team", ("team", "met", "breached", "attainment"),
                       ([escape(t["team"] or "(unassigned)"), str(t["met"]), str(t["breached"]),
                         _attainment_cell(t["attainment"])] for t in summary["teams"]),

@@ -45,12 +45,15 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         out += ["", "teams:"]
         out += [f"  {t['team'] or '(unassigned)':<24} {t['breached']:>6} breached, "
                 f"{t['met']:>6} met  ({t['attainment']:.1f}%)" for t in teams]
-    offenders = [o for o in summary["owners"] if o["breached"]][:worst]
+    offenders = [o for o in summary["owners"] if o["breached"] or o.get("breach_share")][:worst]
     if offenders:
         out += ["", f"owners with the most breaches (worst {len(offenders)}):"]
         for owner in offenders:
+            rate = "-" if owner["attainment"] is None else f"{owner['attainment']:.1f}%"
+            share = f", answers for {owner['breach_share']:g} with split blame" \
+                if "breach_share" in owner else ""
             out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
-                       f"{owner['met']:>6} met  ({owner['attainment']:.1f}%)")
+                       f"{owner['met']:>6} met  ({rate}){share}")
     out += assignments_text(doc["assignments"])
     out += _commitments_text(doc) + _consequences_text(doc) + _triggers_text(doc)
     out += attribution_text(doc.get("attribution"))

@@ -1,0 +1,63 @@
+"""The lead's lifecycle inside a handoff block: what a re-handoff and a reassignment do to its
+clocks. A block says each once, and `on reassign` names only clauses that run a clock."""
+
+from __future__ import annotations
+
+from sla_dsl.diagnostics.codes import Code
+from sla_dsl.diagnostics.diagnostic import Reporter
+from sla_dsl.language import model as m
+
+# The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
+BAD_LIFECYCLE_RULE = Code(
+    "E420", "bad-lifecycle-rule",
+    "a re-handoff or reassignment rule said twice, in a block with no clocks, or for a "
+    "clause with no clock", owner=__name__)
+CODES = (BAD_LIFECYCLE_RULE,)
+
+_CLAUSE_ITEMS = {"first touch": "first_touch", "touches": "touches",
+                 "disposition": "disposition"}
+
+
+def check_lifecycle(policy: m.Policy, reporter: Reporter) -> None:
+    for handoff in policy.handoffs:
+        _check_rehandoff(handoff, reporter)
+        _check_reassign(handoff, reporter)
+
+
+def _check_rehandoff(handoff: m.Handoff, reporter: Reporter) -> None:
+    rules = [i for i in handoff.items if isinstance(i, m.Rehandoff)]
+    for extra in rules[1:]:
+        reporter.error(BAD_LIFECYCLE_RULE, extra.span,
+                       f"handoff '{handoff.label}' says what a re-handoff does twice",
+                       "keep one 'restart on re-handoff' or 'no restart on re-handoff' line")
+    if rules and handoff.receiver is None:
+        reporter.error(BAD_LIFECYCLE_RULE, rules[0].span,
+                       f"handoff '{handoff.label}' goes to nobody: it has no clock to restart",
+                       "remove the line, or hand the leads to a party")
+
+
+def _check_reassign(handoff: m.Handoff, reporter: Reporter) -> None:
+    said: dict[str, m.OnReassign] = {}
+    for rule in (i for i in handoff.items if isinstance(i, m.OnReassign)):
+        if handoff.receiver is None:
+            reporter.error(BAD_LIFECYCLE_RULE, rule.span,
+                           f"handoff '{handoff.label}' goes to nobody: no clock runs to reassign",
+                           "remove the line, or hand the leads to a party")
+            continue
+        for clause in rule.clauses:
+            if clause.name not in _CLAUSE_ITEMS:
+                reporter.error(BAD_LIFECYCLE_RULE, clause.span,
+                               f"'{clause.name}' runs no clock, so a reassignment cannot "
+                               "continue, restart or split it",
+                               "name first touch, touches or disposition")
+            elif handoff.item(_CLAUSE_ITEMS[clause.name]) is None:
+                reporter.error(BAD_LIFECYCLE_RULE, clause.span,
+                               f"handoff '{handoff.label}' has no '{clause.name}' clause",
+                               f"add a '{clause.name}' clause, or leave it out of this line")
+        for name in [c.name for c in rule.clauses] or ["every clause"]:
+            if name in said:
+                reporter.error(BAD_LIFECYCLE_RULE, rule.span,
+                               f"what a reassignment does to {name} is said twice in handoff "
+                               f"'{handoff.label}'",
+                               "keep one 'on reassign' line for it")
+            said[name] = rule

@@ -1,0 +1,113 @@
+"""A lead's lifecycle as the clocks see it: rounds of handoffs and changes of owner.
+
+A lead rejected, lost or sent back to nurture and then handed off again is a new *attempt* of
+the same lead: its handoff starts a new round of the block's clocks. A lead reassigned while a
+clock runs either keeps the clock (`continue`), gets a fresh one for the new owner (`restart`),
+or keeps it with the blame cut in two (`split`).
+
+Every question here is asked of whole columns (events sorted by lead, then time): "per row, the
+last event of its lead at or before this instant" is one lexsort over events and queries
+together, so a million leads cost a sort, never a loop over leads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sla_dsl.history.columns import EVENT_CODE
+
+NONE = np.iinfo(np.int64).min
+LATEST = np.iinfo(np.int64).max
+# What ends a round: sales rejected the lead, the lead was disqualified or lost, or it went
+# back to nurture (a `stage` event entering one of these stages, by its `stage` field or, as
+# the CRM presets carry a lead status, its `status` field; compared case-insensitively).
+ROUND_END_EVENTS = ("rejected", "lost")
+NURTURE_STAGES = frozenset({"nurture", "nurturing", "recycled", "recycle"})
+NURTURE_FIELDS = ("stage", "status")
+
+
+def round_ends(event: np.ndarray, fields: dict[str, np.ndarray]) -> np.ndarray:
+    """Per event row: does it end a round (a rejection, a loss, a return to nurture)?"""
+    ends = np.isin(event, [EVENT_CODE[name] for name in ROUND_END_EVENTS])
+    stage_rows = np.flatnonzero(event == EVENT_CODE["stage"])
+    for name in NURTURE_FIELDS:
+        column = fields.get(name)
+        if column is None or not len(stage_rows):
+            continue
+        values = column[stage_rows]
+        named = np.array([v is not None and str(v).strip().lower() in NURTURE_STAGES
+                          for v in values], dtype=bool)
+        ends[stage_rows[named]] = True
+    return ends
+
+
+def round_starts(lead: np.ndarray, handoff_rows: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which of a lead's handoff rows start a round: its first, and each one with a round's end
+    between it and the handoff before it (a handoff sent twice with nothing between is one).
+
+    That local rule is the whole rule: a handoff after an end always follows the round that end
+    closed, whichever earlier handoff started it."""
+    if not len(handoff_rows):
+        return np.zeros(0, dtype=bool)
+    ended = np.cumsum(ends)[handoff_rows]
+    rows_lead = lead[handoff_rows]
+    first = np.r_[True, rows_lead[1:] != rows_lead[:-1]]
+    return first | (ended > np.r_[0, ended[:-1]])
+
+
+def attempt_numbers(lead: np.ndarray) -> np.ndarray:
+    """1, 2, 3... along each lead's run of rows (rows sorted by lead)."""
+    if not len(lead):
+        return np.zeros(0, dtype=np.int64)
+    index = np.arange(len(lead))
+    first = np.r_[True, lead[1:] != lead[:-1]]
+    return index - np.maximum.accumulate(np.where(first, index, 0)) + 1
+
+
+def count_before(ev_lead: np.ndarray, ev_at: np.ndarray, q_lead: np.ndarray,
+                 q_at: np.ndarray, inclusive: bool) -> np.ndarray:
+    """Per query, how many events (sorted by lead, then time) come before (lead, instant):
+    those of earlier leads and the lead's own at or before it (`inclusive`) or before it."""
+    n = len(ev_lead)
+    lead = np.concatenate([ev_lead, q_lead])
+    at = np.concatenate([ev_at, q_at])
+    # at a tie of lead and instant, events sort before the query when they are to be counted
+    tag = np.concatenate([np.full(n, 0 if inclusive else 1, dtype=np.int8),
+                          np.full(len(q_lead), 1 if inclusive else 0, dtype=np.int8)])
+    order = np.lexsort((tag, at, lead))
+    is_event = order < n
+    seen = np.cumsum(is_event) - is_event
+    out = np.empty(len(q_lead), dtype=np.int64)
+    out[order[~is_event] - n] = seen[~is_event]
+    return out
+
+
+def last_at_or_before(ev_lead: np.ndarray, ev_at: np.ndarray, q_lead: np.ndarray,
+                      q_at: np.ndarray) -> np.ndarray:
+    """Per query, the index of its lead's last event at or before its instant, else -1."""
+    found = count_before(ev_lead, ev_at, q_lead, q_at, inclusive=True) - 1
+    ok = found >= 0
+    ok[ok] = ev_lead[found[ok]] == q_lead[ok]
+    return np.where(ok, found, -1)
+
+
+def first_after(ev_lead: np.ndarray, ev_at: np.ndarray, q_lead: np.ndarray,
+                q_at: np.ndarray) -> np.ndarray:
+    """Per query, the index of its lead's first event strictly after its instant, else -1."""
+    found = count_before(ev_lead, ev_at, q_lead, q_at, inclusive=True)
+    ok = found < len(ev_lead)
+    ok[ok] = ev_lead[found[ok]] == q_lead[ok]
+    return np.where(ok, found, -1)
+
+
+def reassignment_rows(lead: np.ndarray, at: np.ndarray, actor: np.ndarray,
+                      since: np.ndarray) -> np.ndarray:
+    """Of `assigned` rows (sorted by lead, then time, each with an actor): those that hand the
+    lead from one owner to another, the one before it being at or after the lead's `since`."""
+    if not len(lead):
+        return np.zeros(0, dtype=bool)
+    same = np.r_[False, lead[1:] == lead[:-1]]
+    previous_actor = np.r_[actor[:1], actor[:-1]]
+    previous_at = np.r_[at[:1], at[:-1]]
+    low = since[lead]
+    return same & (previous_actor != actor) & (low != NONE) & (previous_at >= low)
