@@ -20,6 +20,7 @@ import difflib
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,22 @@ class JoinTarget:
     table: pa.Table
     lead: str
     path: Path
+
+    @cached_property
+    def _lead_codes(self) -> tuple[np.ndarray, pa.Array]:
+        encoded = pc.dictionary_encode(_plain(self.table.column(self.lead)))
+        return (np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64),
+                encoded.dictionary)
+
+    def leads_of(self, rows: np.ndarray) -> pa.DictionaryArray:
+        """The lead ids of these rows of the table (-1: none), dictionary-encoded in the order
+        they first come: the ids are neither copied per record nor hashed again when read
+        (the target's ids are hashed once, however many sources join through it)."""
+        codes, ids = self._lead_codes
+        mine = codes[rows]
+        mine[rows < 0] = -1
+        encoded = pc.dictionary_encode(pa.array(mine, mask=mine < 0))
+        return pa.DictionaryArray.from_arrays(encoded.indices, ids.take(encoded.dictionary))
 
 
 @dataclass
@@ -201,40 +218,61 @@ def _kept_rows(spec: SourceSpec, table: pa.Table) -> np.ndarray:
     rows = np.flatnonzero(keep)
     if spec.duplicates is None or len(rows) < 2:
         return rows
-    # One int64 key per row from the key columns' codes (of trimmed text), then only the
-    # groups of more than one row are looked at.
-    key = np.zeros(len(rows), dtype=np.int64)
-    size = 1
-    for column in spec.duplicates.key:
-        codes, count = _key_codes(table.column(column))
-        if size * count >= 1 << 62:  # renumber before the key could overflow
-            _, key = np.unique(key, return_inverse=True)
-            size = int(key.max()) + 1
-        key = key * count + codes[rows]
-        size *= count
-    _, key, counts = np.unique(key, return_inverse=True, return_counts=True)
-    shared = np.flatnonzero(counts[key] > 1)
+    shared, key = _shared_rows(spec.duplicates.key, table, rows)
     if not len(shared):
         return rows
     preferred = (_all_match(table.take(pa.array(rows[shared])), spec.duplicates.keep)
                  if spec.duplicates.keep else np.ones(len(shared), dtype=bool))
     # per group, the first preferred row, else the first row
-    order = np.lexsort((shared, ~preferred, key[shared]))
-    first = np.r_[True, key[shared][order][1:] != key[shared][order][:-1]]
+    order = np.lexsort((shared, ~preferred, key))
+    first = np.r_[True, key[order][1:] != key[order][:-1]]
     drop = np.zeros(len(rows), dtype=bool)
     drop[shared] = True
     drop[shared[order[first]]] = False
     return rows[~drop]
 
 
+def _shared_rows(columns: Sequence[str], table: pa.Table, rows: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(positions in `rows` of rows equal to another in every column, their group numbers).
+
+    Most rows have no twin, so the cheap columns (few values, or ISO 8601 instants) go first
+    and each column drops the rows already alone; the costly ones (ids) are hashed only for
+    the rows still sharing a group."""
+    ordered = sorted(columns, key=lambda c: not pa.types.is_dictionary(table.column(c).type))
+    candidates = np.arange(len(rows))
+    key = np.zeros(len(rows), dtype=np.int64)
+    for column in ordered:
+        codes, count = _key_codes(table.column(column), rows[candidates])
+        key = _renumbered(key * count + codes)  # below rows x values: no overflow
+        alone = np.bincount(key)[key] == 1
+        if alone.any():
+            candidates, key = candidates[~alone], _renumbered(key[~alone])
+        if not len(candidates):
+            break
+    return candidates, key
+
+
+def _renumbered(key: np.ndarray) -> np.ndarray:
+    """Equal keys, equal small numbers (0, 1, ...): Arrow hashes integers, no sort."""
+    if not len(key):
+        return key
+    encoded = pc.dictionary_encode(pa.array(key, pa.int64()))
+    return np.asarray(encoded.indices, dtype=np.int64)
+
+
 _ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
-def _key_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
-    """Equal values, equal codes, and how many codes: a column of ISO 8601 instants (a
-    CreatedDate) by its instants, which is cheaper than hashing its text; others by text."""
-    text = _plain(column) if not pa.types.is_dictionary(column.type) else None
-    first = pc.drop_null(text[:100]).to_pylist()[:1] if text is not None else []
+def _key_codes(column: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """For `rows`, equal values, equal codes, and a bound on the codes: a column of ISO 8601
+    instants (a CreatedDate) by its instants (the whole column must read as instants), which
+    is cheaper than hashing its text; others by text (trimmed, blanks one value)."""
+    if pa.types.is_dictionary(column.type):
+        codes, values = _distinct(column)
+        return codes[rows], len(values)
+    text = _plain(column)
+    first = pc.drop_null(text[:100]).to_pylist()[:1]
     if first and _ISO_START.match(first[0]):  # (a failed cast is slow: try it on times only)
         try:
             instants = pc.cast(text, pa.timestamp("us", "UTC"))
@@ -242,9 +280,9 @@ def _key_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
             pass
         else:
             raw = np.asarray(pc.fill_null(pc.cast(instants, pa.int64()), np.iinfo(np.int64).min))
-            distinct, codes = np.unique(raw, return_inverse=True)
-            return codes.astype(np.int64), len(distinct)
-    codes, values = _distinct(column)
+            codes = _renumbered(raw[rows])
+            return codes, int(codes.max(initial=0)) + 1
+    codes, values = _distinct(text.take(pa.array(rows, pa.int64())))
     return codes, len(values)
 
 
@@ -312,7 +350,7 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
     missing = np.flatnonzero(unresolved)
     if not several:
         rows = np.arange(n, dtype=np.int64)
-        leads = other_leads.take(pa.array(other_row, mask=other_row < 0))
+        leads = target.leads_of(other_row)
     else:
         found = np.flatnonzero(other_row >= 0)
         pairs_rows = np.concatenate([found, *(r for r, _ in several)])
@@ -328,7 +366,7 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
         other_of = np.concatenate([pairs_other, np.full(len(lost), -1)])
         order = np.argsort(rows, kind="stable")
         rows, other_of = rows[order], other_of[order]
-        leads = other_leads.take(pa.array(other_of, mask=other_of < 0))
+        leads = target.leads_of(other_of)
     reasons = None
     if len(missing):
         reasons = np.full(len(rows), None, dtype=object)
