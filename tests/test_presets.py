@@ -240,6 +240,58 @@ def test_where_glob_list_and_empty(tmp_path):
     assert len(history) == 2 and history.counts.read == 2
 
 
+def test_where_not_reads_the_rows_matching_none(tmp_path):
+    text = LOG.format(extra='where = { kind = { not = ["note", "mail*"] }, gone = { not = '
+                      '"true" } }', at='"t"', event='"kind"', tables="")
+    history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by,gone\n"
+                                      "a,2026-03-02T10:00Z,touch,x,\n"
+                                      "a,2026-03-02T11:00Z,mailing,x,false\n"
+                                      "a,2026-03-02T12:00Z,touch,x,true\n"
+                                      "a,2026-03-02T13:00Z,note,x,\n"
+                                      "a,2026-03-02T14:00Z,touch,x,false\n"})
+    assert list(history.row) == [1, 5]
+    assert [s.left_out for s in history.sources] == [3]
+    assert history.counts.read == history.counts.accepted + history.counts.rejected == 2
+
+
+def test_hubspot_epoch_milliseconds_are_instants(tmp_path):
+    text = LOG.format(extra='datetime_format = "epoch_ms"', at='"t"', event='"kind"',
+                      tables="")
+    history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by\n"
+                                      "a,1772445600000,touch,x\n"
+                                      "a,2026-03-02T11:00Z,touch,x\n"
+                                      "a,1772445600123x,touch,x\n"})
+    assert list(history.at) == [1772445600000000, 1772449200000000]  # 10:00Z, 11:00Z
+    [reject] = history.rejects
+    assert reject.row == 3 and "1772445600123x" in reject.reason
+    preset = load_preset("hubspot")
+    assert all("epoch_ms" in preset.source(name).datetime_formats
+               for name in ("contacts", "property_history", "engagements"))
+
+
+def test_hubspot_engagements_in_epoch_milliseconds_read_as_iso(hubspot_export, tmp_path):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    for path in export_files(hubspot_export):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    table = pcsv.read_csv(tmp_path / "engagements.csv",
+                          convert_options=pcsv.ConvertOptions(column_types={
+                              "timestamp": pa.timestamp("ms", "UTC")}))
+    assert pa.types.is_timestamp(table.column("timestamp").type)  # written with an offset
+    millis = pc.cast(pc.cast(table.column("timestamp"), pa.int64()), pa.string())
+    table = table.set_column(table.column_names.index("timestamp"), "timestamp", millis)
+    pcsv.write_csv(table, tmp_path / "engagements.csv")
+    assert "1772" in (tmp_path / "engagements.csv").read_text().splitlines()[1]
+    as_iso = load_history(export_files(hubspot_export), timezone=AMS,
+                          mapping=load_preset("hubspot"), export_timezone=EXPORT_ZONE)
+    as_ms = load_history(export_files(tmp_path), timezone=AMS,
+                         mapping=load_preset("hubspot"), export_timezone=EXPORT_ZONE)
+    assert as_ms.counts.rejected == 0
+    assert list(as_ms.at) == list(as_iso.at) and list(as_ms.event) == list(as_iso.event)
+
+
 def test_duplicates_keep_the_matching_row(tmp_path):
     text = LOG.format(extra='duplicates = { key = ["who", "t"], keep = { by = "005*" } }',
                       at='"t"', event='"kind"', tables="")
@@ -318,6 +370,12 @@ event = "kind"
     ('where = "x"', "key `where`: must be a table of column = value"),
     ('where = { a = 1.5 }\n', None),
     ('where = { a = [] }', "key `where.a`: lists no value"),
+    ('where = { a = { nott = "x" } }', "key `where.a.nott`: a table here takes the one key "
+     "`not`"),
+    ('where = { a = { not = [] } }', "key `where.a.not`: lists no value"),
+    ('duplicates = { key = "a", keep = { b = { is = "x" } } }',
+     "key `duplicates.keep.b.is`: a table here takes the one key `not`"),
+    ('datetime_format = "epoch"', 'or "epoch_ms" for milliseconds since 1970'),
     ('duplicates = ["a"]', "key `duplicates`: must be a table with `key`"),
     ('duplicates = { key = "a", drop = 1 }', "key `duplicates.drop`: unknown key"),
     ('datetime_format = "MM/DD"', "`MM/DD` has no % directive"),

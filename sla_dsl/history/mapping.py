@@ -120,6 +120,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sla_dsl.history.columns import EVENTS, HistoryError
 
 __all__ = [
+    "EPOCH_MS",
     "FORMATS",
     "Condition",
     "Duplicates",
@@ -150,6 +151,8 @@ _WIDE_EVENT_KEYS = ("at", "actor", "unless")
 ANY_VALUE = "*"
 """In a two-column [source.event_names] table: any value not listed (the empty one too)."""
 REQUIRED_ZONE = "required"
+EPOCH_MS = "epoch_ms"
+"""`datetime_format = "epoch_ms"`: a time written as milliseconds since 1970-01-01 UTC."""
 """`timezone = "required"`: the zone must come from the command line."""
 
 
@@ -199,6 +202,7 @@ class Condition:
     column: str
     patterns: tuple[str, ...]
     key: str
+    negated: bool = False  # `{ not = ... }`: the row matches when its cell matches none
 
 
 @dataclass(frozen=True)
@@ -664,9 +668,21 @@ def _conditions(r: _Reader, key: str) -> tuple[Condition, ...]:
     if not isinstance(table, dict):
         raise r.error(key, "must be a table of column = value",
                       f'write it as {key} = {{ IsDeleted = "false" }}')
-    return tuple(Condition(r.text(column, f"{key}.{column}"),
-                           _patterns(r, value, f"{key}.{column}"), f"{key}.{column}")
+    return tuple(_condition(r, r.text(column, f"{key}.{column}"), value, f"{key}.{column}")
                  for column, value in table.items())
+
+
+def _condition(r: _Reader, column: str, value: object, key: str) -> Condition:
+    """`column = "value"`, a list of values, or `column = { not = ... }` (none of them)."""
+    if not isinstance(value, dict):
+        return Condition(column, _patterns(r, value, key), key)
+    if set(value) != {"not"}:
+        other = next((k for k in value if k != "not"), "not")
+        raise r.error(f"{key}.{other}" if value else key,
+                      "a table here takes the one key `not`",
+                      f'write {column} = {{ not = "value" }} (or a list: {{ not = ["a", "b"] '
+                      f'}}) to read the rows whose {column} is none of them')
+    return Condition(column, _patterns(r, value["not"], f"{key}.not"), key, negated=True)
 
 
 def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
@@ -688,17 +704,18 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
             raise r.error("duplicates.keep", "must be a table of column = value",
                           'write keep = { NewValue = "005*" }')
         out["duplicates"] = Duplicates(key, tuple(
-            Condition(column, _patterns(r, value, f"duplicates.keep.{column}"),
-                      f"duplicates.keep.{column}") for column, value in keep.items()))
+            _condition(r, column, value, f"duplicates.keep.{column}")
+            for column, value in keep.items()))
     formats = raw.get("datetime_format", [])
     formats = formats if isinstance(formats, list) else [formats]
     out["formats"] = tuple(r.text(f, "datetime_format", "a strptime format such as "
                                   '"%m/%d/%Y %I:%M %p"') for f in formats)
     for fmt in out["formats"]:
-        if "%" not in fmt:
+        if "%" not in fmt and fmt != EPOCH_MS:
             raise r.error("datetime_format", f"`{fmt}` has no % directive",
                           'write a strptime format, e.g. "%m/%d/%Y %I:%M %p" for '
-                          '3/15/2024 2:30 PM')
+                          f'3/15/2024 2:30 PM, or "{EPOCH_MS}" for milliseconds since 1970 '
+                          'UTC (1710513000000)')
     join = raw.get("join")
     if join is not None:
         if not isinstance(join, dict) or "source" not in join or "match" not in join:

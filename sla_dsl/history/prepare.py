@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from sla_dsl.business_time.zones import local_time
 from sla_dsl.history.columns import EVENT_CODE, History
-from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec
+from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
 
 __all__ = ["JoinTarget", "Prepared", "history_notes", "matches", "named_actors", "prepare"]
 
@@ -148,7 +148,8 @@ def matches(column: pa.ChunkedArray | pa.Array, patterns: Sequence[str]) -> np.n
 def _all_match(table: pa.Table, conditions: Sequence[Condition]) -> np.ndarray:
     out = np.ones(table.num_rows, dtype=bool)
     for condition in conditions:
-        out &= matches(table.column(condition.column), condition.patterns)
+        found = matches(table.column(condition.column), condition.patterns)
+        out &= ~found if condition.negated else found
     return out
 
 
@@ -399,6 +400,9 @@ def _formatted(column: pa.ChunkedArray | pa.Array, formats: Sequence[str]
     if pc.all(iso).as_py():  # every value is ISO 8601 (YYYY-...) or empty: nothing to do
         return values
     for fmt in formats:
+        if fmt == EPOCH_MS:
+            out = _from_epoch_ms(values, out)
+            continue
         parsed = pc.strptime(values, format=fmt, unit="us", error_is_null=True)
         if not pc.any(pc.is_valid(parsed)).as_py():
             continue
@@ -406,6 +410,18 @@ def _formatted(column: pa.ChunkedArray | pa.Array, formats: Sequence[str]
         iso = pc.strftime(parsed, format="%Y-%m-%dT%H:%M:%S" + suffix)
         out = pc.if_else(pc.is_valid(parsed), iso, out)
     return out
+
+
+def _from_epoch_ms(values: pa.Array, out: pa.Array) -> pa.Array:
+    """Cells of only digits (milliseconds since 1970 UTC, as HubSpot's API writes a time)
+    rewritten as ISO 8601 UTC text; the others as in `out`."""
+    trimmed = pc.utf8_trim_whitespace(values)
+    digits = pc.fill_null(pc.match_substring_regex(trimmed, r"^\d{1,15}$"), False)
+    if not pc.any(digits).as_py():
+        return out
+    millis = pc.cast(pc.if_else(digits, trimmed, "0"), pa.int64())
+    stamps = pc.cast(millis, pa.timestamp("ms", "UTC"))
+    return pc.if_else(digits, pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%SZ"), out)
 
 
 def _events(spec: SourceSpec, table: pa.Table, mapping_name: str
