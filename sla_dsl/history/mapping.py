@@ -63,7 +63,9 @@ presets in `sla_dsl/history/presets/` use every one of them:
 
 - `where`: a table of column = value; only the rows that match every column are read. A value
   is text (`*` matches any run of characters, so "00Q*" is every value that starts with 00Q)
-  or a list of such texts, any of which may match; "" matches an empty cell. Rows left out
+  or a list of such texts, any of which may match; "" matches an empty cell. A value may
+  also be `{ not = "Open" }` (or `{ not = ["Open", "New*"] }`): the row matches when the cell
+  matches none of them (`{ not = "" }`: a cell that is not empty). Rows left out
   make no record: they are counted per file as left out (`SourceStats.left_out`), never
   silently dropped.
 - `duplicates = { key = ["LeadId", "Field", "CreatedDate"], keep = { NewValue = "005*" } }`:
@@ -72,7 +74,9 @@ presets in `sla_dsl/history/presets/` use every one of them:
   others are left out, counted.
 - `datetime_format`: a strptime format (or a list), for times a CRM writes as localized text
   (`3/15/2024 2:30 PM` is "%m/%d/%Y %I:%M %p"). ISO 8601 is always read as well; without `%z`
-  the time is a wall reading in the source's `timezone`.
+  the time is a wall reading in the source's `timezone`. `"epoch_ms"` in the list reads a
+  cell of only digits as milliseconds since 1970-01-01 UTC (`1710513000000`, as HubSpot's v1
+  API writes a time): an exact instant.
 - `timezone = "required"`: the export's times carry no offset and the zone is not known in
   advance (a HubSpot portal's): the command line must name it (`--timezone`).
 - `join = { source = "Lead", match = ["Id", "ConvertedContactId"] }`: the `lead_id` cell is
