@@ -14,7 +14,13 @@ from sla_dsl.history.columns import EVENTS, NO_ACTOR
 from sla_dsl.history.mapping import MappingError, parse_mapping
 from sla_dsl.history.presets import PRESETS, load_preset, preset_text
 from sla_dsl.history.read import load_history
-from sla_dsl.history.synthetic_crm import EXPORT_ZONE, hubspot, leads, salesforce
+from sla_dsl.history.synthetic_crm import (
+    EXPORT_ZONE,
+    TRACKING_START,
+    hubspot,
+    leads,
+    salesforce,
+)
 from sla_dsl.policy_file import load_policy
 
 from .conftest import ROOT
@@ -88,6 +94,25 @@ def test_salesforce_touches_are_the_events_touches(salesforce_export):
         mine = [e for e in events_of(history, lead_id) if e[1] in ("touch", "connected")]
         theirs = [e for e in events_of(direct, lead_id) if e[1] in ("touch", "connected")]
         assert mine == theirs, lead_id
+
+
+def test_salesforce_first_owner_is_the_first_owner_changes_old_value(salesforce_export):
+    """A lead reassigned later was owned from its creation by the first owner change's
+    OldValue, not by its current OwnerId (the Lead row's)."""
+    history = load_history(export_files(salesforce_export), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+    direct = load_history([salesforce_export / "events" / "history.csv"], timezone=AMS)
+    tracked = int(TRACKING_START.timestamp()) * 1_000_000
+    reassigned = 0
+    for lead_id in direct.lead_ids:
+        theirs = [e for e in events_of(direct, lead_id) if e[1] == "assigned"]
+        if theirs[0][0] < tracked:  # created before tracking: its first owner is not known
+            continue
+        assert [e for e in events_of(history, lead_id) if e[1] == "assigned"] == theirs
+        reassigned += len(theirs) > 1 and theirs[0][2] != theirs[-1][2]
+    assert reassigned > 3
+    assert len(set(history.actors)) == len(history.actors)
+    assert set(history.actors[history.actor[history.actor >= 0]]) == set(history.actors)
 
 
 def test_salesforce_rows_are_all_counted(salesforce_export):

@@ -103,6 +103,11 @@ presets in `sla_dsl/history/presets/` use every one of them:
   holds a table, on the second (`*`: any other value).
 - [source.actors]: `assigned = "NewValue"`: for that event, who it is comes from this column
   rather than `columns.actor` (an owner change names the new owner).
+- [source.before]: `assigned = "OldValue"`: of each lead, the earliest event of that kind this
+  source reads names in that column who it was before the change; the lead's events of that
+  kind read from other sources before it take that as their actor. Salesforce keeps a lead's
+  first owner only as its first owner change's OldValue: the Lead's creation `assignment`
+  (read with the current OwnerId) gets the first owner instead.
 - [source.value_fields]: `Status = "status"`: rows of that key carry the value column as that
   field (a status change carries the new status).
 - A wide event may say `unless = "source"`: it is read only when that source was not given
@@ -149,7 +154,8 @@ RESERVED = ("lead_id", "at", "event", "actor")
 _SOURCE_KEYS = ("name", "file", "format", "timezone", "lead_id", "columns", "events",
                 "event_names", "fields", "lookup", "where", "duplicates", "datetime_format",
                 "join", "join_only", "optional", "when_missing", "tracked_since_first_row",
-                "aliases", "actors", "value_fields", "actor_names", "optional_fields")
+                "aliases", "actors", "value_fields", "actor_names", "optional_fields",
+                "before")
 _COLUMN_KEYS = ("at", "event", "actor")
 _WIDE_EVENT_KEYS = ("at", "actor", "unless")
 ANY_VALUE = "*"
@@ -261,6 +267,7 @@ class SourceSpec:
     event_values: dict[str, dict[str, str]] = field(default_factory=dict)
     actors: dict[str, str] = field(default_factory=dict)  # event -> its actor column
     value_fields: dict[str, str] = field(default_factory=dict)  # key -> field name
+    before: dict[str, str] = field(default_factory=dict)  # event -> who it was before
     actor_names: tuple[str, str] | None = None  # (id column, name column)
     optional_fields: bool = False  # a [source.fields] column the file lacks is left out
 
@@ -284,6 +291,7 @@ class SourceSpec:
         return bool(self.filters or self.duplicates or self.datetime_formats or self.join
                     or self.aliases or self.at_columns or self.event_value or self.actors
                     or self.value_fields or self.join_only or ANY_VALUE in self.event_names
+                    or self.before
                     or self.optional_fields)
 
     @classmethod
@@ -641,6 +649,7 @@ def _source(raw: dict, index: int, path: Path) -> SourceSpec:
         tracked_since_first_row=rules["tracked"], aliases=rules["aliases"],
         actors=rules["actors"], value_fields=rules["value_fields"],
         actor_names=rules["actor_names"], optional_fields=rules["optional_fields"],
+        before=rules["before"],
     )
 
 
@@ -757,6 +766,13 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
     for event, column in r.table("actors").items():
         _event_name(r, event, f"actors.{event}")
         out["actors"][event] = r.text(column, f"actors.{event}")
+    out["before"] = {}
+    for event, column in r.table("before").items():
+        if r.raw.get("events"):
+            raise r.error(f"before.{event}", "a wide export has no change to read this from",
+                          "write [source.before] in the source of changes (LeadHistory)")
+        _event_name(r, event, f"before.{event}")
+        out["before"][event] = r.text(column, f"before.{event}")
     out["value_fields"] = {}
     for key, name in r.table("value_fields").items():
         if second is None:

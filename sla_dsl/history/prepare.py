@@ -31,7 +31,8 @@ from sla_dsl.business_time.zones import local_time
 from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
 
-__all__ = ["JoinTarget", "Prepared", "history_notes", "matches", "named_actors", "prepare"]
+__all__ = ["JoinTarget", "Prepared", "actors_before", "history_notes", "matches", "named_actors",
+           "prepare"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Prepared:
     left_out: int
     spec: SourceSpec
     source: pa.Table  # the file's table, every column: a rejected record's raw values
+    before: dict[str, pa.Array] | None = None  # per record, `[source.before]`'s cell
 
     def target(self, path: Path) -> JoinTarget:
         return JoinTarget(self.spec, self.table, self.spec.lead_id, path)
@@ -203,6 +205,7 @@ def _needed(spec: SourceSpec, table: pa.Table, path: Path) -> None:
         if spec.actor_required:
             needed.append(("columns.actor", spec.actor))
         needed += [(f"actors.{event}", column) for event, column in spec.actors.items()]
+        needed += [(f"before.{event}", column) for event, column in spec.before.items()]
     for key, name in needed:
         if name not in columns:
             close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
@@ -516,6 +519,7 @@ def _narrowed(spec: SourceSpec, table: pa.Table, also: Collection[str]) -> pa.Ta
     keep = {spec.lead_id, spec.at, spec.event, spec.actor, *spec.at_columns,
             *spec.actors.values(), *(spec.fields or {}).values(), *also}
     keep |= {w.at for w in spec.events} | {w.actor for w in spec.events if w.actor}
+    keep |= set(spec.before.values())
     if spec.event_value:
         keep.add(spec.event_value)
     if spec.actor_names:
@@ -589,8 +593,15 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
             table = table.append_column(column, values)
             fields[name] = column
     derived = replace(derived, at=at_column, event=event_column, actor=actor_column,
-                      actor_required=False, event_names={}, fields=fields)
-    return Prepared(table, rows, reasons, left_out, derived, source)
+                      actor_required=False, event_names={}, fields=fields, before={})
+    before = None
+    if spec.before:
+        names = _plain(events)
+        before = {event: pc.if_else(pc.fill_null(pc.equal(names, event), False),
+                                    _plain(table.column(column)),
+                                    pa.nulls(table.num_rows, pa.string()))
+                  for event, column in spec.before.items()}
+    return Prepared(table, rows, reasons, left_out, derived, source, before)
 
 
 # ---------------------------------------------------------------------------- notes
@@ -621,6 +632,41 @@ def history_notes(mapping: Mapping, bound: Sequence[tuple[SourceSpec, list[Path]
                 f"a first status) are missing: the CRM keeps this history only since "
                 f"tracking was switched on")
     return notes
+
+
+def actors_before(history: History, part: int, event: str, rows: np.ndarray,
+                  values: pa.Array) -> None:
+    """`[source.before]`: the lead's `event`s read from other sources before its earliest one
+    read from source `part` (whose records are file rows `rows`, with cells `values`) take that
+    cell as their actor. Changes `history` in place; run before actors are named."""
+    kind = history.event == EVENT_CODE[event]
+    mine = np.flatnonzero(kind & (history.source == part))
+    if not len(mine):
+        return
+    lead = history.lead
+    first = mine[np.r_[True, lead[mine][1:] != lead[mine][:-1]]]  # sorted: each lead's earliest
+    cells = values.take(pa.array(np.searchsorted(rows, history.row[first]), pa.int64()))
+    texts = pc.utf8_trim_whitespace(cells).to_pylist()
+    actors = list(history.actors)
+    code_of = {name: i for i, name in enumerate(actors)}
+    by_lead = np.full(len(history.lead_ids), -1, dtype=np.int64)
+    position = np.full(len(history.lead_ids), -1, dtype=np.int64)
+    for record, text in zip(first.tolist(), texts, strict=True):
+        if text:
+            by_lead[lead[record]] = code_of.setdefault(text, len(code_of))
+            position[lead[record]] = record
+    actors += list(code_of)[len(actors):]
+    others = np.flatnonzero(kind & (history.source != part))
+    change = others[position[lead[others]] > others]  # before the earliest, in sorted order
+    if not len(change):
+        return
+    actor = history.actor.copy()
+    actor[change] = by_lead[lead[change]]
+    used = np.zeros(len(actors), dtype=bool)
+    used[actor[actor >= 0]] = True  # an actor left with no record is not listed
+    renumber = np.where(used, np.cumsum(used) - 1, -1)
+    history.actor = np.where(actor >= 0, renumber[actor], actor)
+    history.actors = np.array(actors, dtype=object)[used]
 
 
 def named_actors(actors: np.ndarray, sources: Sequence[tuple[pa.Table, str, str]]

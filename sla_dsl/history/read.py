@@ -77,7 +77,13 @@ from sla_dsl.history.columns import (
 )
 from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
 from sla_dsl.history.mapping import REQUIRED_ZONE, Mapping, SourceSpec, format_of
-from sla_dsl.history.prepare import JoinTarget, history_notes, named_actors, prepare
+from sla_dsl.history.prepare import (
+    JoinTarget,
+    actors_before,
+    history_notes,
+    named_actors,
+    prepare,
+)
 
 __all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time"]
 
@@ -161,6 +167,7 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
 
     parts = []
     names = []
+    befores = []  # (part, event, rows, cells): `[source.before]`
     for spec, read in reads:
         if spec.join_only:
             continue
@@ -172,12 +179,16 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
         own = spec.timezone not in (None, REQUIRED_ZONE)
         source_zone = _zone(spec.timezone) if own else zone
         lookups = _lookups(spec, read, mapping, by_source)
+        befores += [(len(parts), event, read.rows, cells)
+                    for event, cells in (read.before or {}).items()]
         parts.append(_records(spec, read, source_zone, lookups, len(parts),
                               mapping is not None, fields))
         names.append(spec.name)
     history = _assemble(parts, fields)
     if mapping is not None:
         history.notes = history_notes(mapping, jobs, history, names)
+        for before in befores:
+            actors_before(history, *before)
         naming = [(read.table, *spec.actor_names) for spec, read in reads
                   if spec.actor_names is not None]
         if naming and len(history.actors):
@@ -211,7 +222,8 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
                     read.path, ready.table, read.rows[ready.rows], read.broken,
                     data_rows=read.n_rows, left_out=ready.left_out, reasons=ready.reasons,
                     source=(ready.source, ready.rows),
-                    oversize=None if oversize is None else oversize[ready.rows]))
+                    oversize=None if oversize is None else oversize[ready.rows],
+                    before=ready.before))
             progress = True
             if all(j in done for j, (other, _) in enumerate(reads) if other.name == spec.name):
                 tables = [done[j] for j, (other, _) in enumerate(reads)
@@ -365,6 +377,7 @@ class _Read:
     # columns the records are made of), and per table row whether a value of it is too long
     source: tuple[pa.Table, np.ndarray] | None = None
     oversize: np.ndarray | None = None
+    before: dict[str, pa.Array] | None = None  # a prepared source's `[source.before]` cells
 
     def raw_table(self, rows: np.ndarray) -> pa.Table:
         """These table rows with every column of the file (the prepared ones added)."""
