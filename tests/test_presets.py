@@ -115,6 +115,31 @@ def test_salesforce_first_owner_is_the_first_owner_changes_old_value(salesforce_
     assert set(history.actors[history.actor[history.actor >= 0]]) == set(history.actors)
 
 
+def test_salesforce_user_zones_are_the_due_lists_owner_zones(salesforce_export, tmp_path):
+    """User.TimeZoneSidKey is each owner's zone (`History.actor_zones`), which the due list
+    writes the owner's times in unless the caller names the owner's own."""
+    from sla_dsl.reports.report import evaluate as report_of
+
+    user = (salesforce_export / "User.csv").read_text().replace(EXPORT_ZONE, "Asia/Tokyo", 1)
+    for path in export_files(salesforce_export):
+        (tmp_path / path.name).write_text(user if path.name == "User.csv" else path.read_text())
+    history = load_history(export_files(tmp_path), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+    first = sorted(history.actor_zones, key=lambda a: history.actor_zones[a] != "Asia/Tokyo")[0]
+    assert history.actor_zones[first] == "Asia/Tokyo"
+    assert {history.actor_zones[a] for a in history.actors if a != first} == {EXPORT_ZONE}
+    report = report_of(load_policy(POLICY), history, AS_OF - 30 * 86_400_000_000)
+    items = report.due(24 * 60, overdue="all").document["items"]
+    assert {i["zone"] for i in items if i["owner"] == first} == {"Asia/Tokyo"}
+    assert {i["zone_source"] for i in items if i["owner"] in history.actor_zones} == {"owner"}
+    mine = report.due(24 * 60, overdue="all", owner_zones={first: "America/Chicago"})
+    assert {i["zone"] for i in mine.document["items"] if i["owner"] == first} == {
+        "America/Chicago"}
+    without_users = [p for p in export_files(tmp_path) if p.name != "User.csv"]
+    assert load_history(without_users, timezone=AMS,
+                        mapping=load_preset("salesforce")).actor_zones == {}
+
+
 def test_salesforce_rows_are_all_counted(salesforce_export):
     history = load_history(export_files(salesforce_export), timezone=AMS,
                            mapping=load_preset("salesforce"))

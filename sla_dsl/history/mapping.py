@@ -90,7 +90,9 @@ presets in `sla_dsl/history/presets/` use every one of them:
   carries the `when_missing` note (what the evaluation cannot see without it).
 - `actor_names = { id = "Id", name = "Name" }` (a `join_only` source such as Salesforce's
   User): every actor that is one of the `id` column's values is written as that row's `name`,
-  so a policy's reps are named as people call them.
+  so a policy's reps are named as people call them. With `zone = "TimeZoneSidKey"`, that
+  column holds each one's IANA time zone: the history's `actor_zones` (name -> zone), which
+  the due list writes each owner's times in unless the caller names the owner's zone.
 - `optional_fields = true`: a [source.fields] column the file does not have is left out
   rather than an error (an export leaves out the fields nobody filled in, or was not asked for).
 - `tracked_since_first_row = true`: the CRM kept this history only since tracking was switched
@@ -269,6 +271,7 @@ class SourceSpec:
     value_fields: dict[str, str] = field(default_factory=dict)  # key -> field name
     before: dict[str, str] = field(default_factory=dict)  # event -> who it was before
     actor_names: tuple[str, str] | None = None  # (id column, name column)
+    actor_zone: str | None = None  # with actor_names: the column of each actor's IANA zone
     optional_fields: bool = False  # a [source.fields] column the file lacks is left out
 
     def coded_columns(self) -> set[str]:
@@ -649,6 +652,7 @@ def _source(raw: dict, index: int, path: Path) -> SourceSpec:
         tracked_since_first_row=rules["tracked"], aliases=rules["aliases"],
         actors=rules["actors"], value_fields=rules["value_fields"],
         actor_names=rules["actor_names"], optional_fields=rules["optional_fields"],
+        actor_zone=rules["actor_zone"],
         before=rules["before"],
     )
 
@@ -755,13 +759,17 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
         r, other if isinstance(other, list) else [other], f'aliases."{name}"', "columns")
         for name, other in r.table("aliases").items()}
     names_of = raw.get("actor_names")
-    out["actor_names"] = None
+    out["actor_names"] = out["actor_zone"] = None
     if names_of is not None:
-        if not isinstance(names_of, dict) or set(names_of) != {"id", "name"}:
-            raise r.error("actor_names", "must be a table with `id` and `name`",
-                          'write actor_names = { id = "Id", name = "Name" }')
+        if not isinstance(names_of, dict) or not {"id", "name"} <= set(names_of) \
+                or not set(names_of) <= {"id", "name", "zone"}:
+            raise r.error("actor_names", "must be a table with `id` and `name` (and `zone`)",
+                          'write actor_names = { id = "Id", name = "Name" } (a column of '
+                          'each one\'s time zone too: zone = "TimeZoneSidKey")')
         out["actor_names"] = (r.text(names_of["id"], "actor_names.id"),
                               r.text(names_of["name"], "actor_names.name"))
+        if "zone" in names_of:
+            out["actor_zone"] = r.text(names_of["zone"], "actor_names.zone")
     out["actors"] = {}
     for event, column in r.table("actors").items():
         _event_name(r, event, f"actors.{event}")

@@ -22,6 +22,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pyarrow as pa
@@ -31,8 +32,8 @@ from sla_dsl.business_time.zones import local_time
 from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
 
-__all__ = ["JoinTarget", "Prepared", "actors_before", "history_notes", "matches", "named_actors",
-           "prepare"]
+__all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "history_notes", "matches",
+           "named_actors", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -524,6 +525,8 @@ def _narrowed(spec: SourceSpec, table: pa.Table, also: Collection[str]) -> pa.Ta
         keep.add(spec.event_value)
     if spec.actor_names:
         keep |= set(spec.actor_names)
+        if spec.actor_zone:
+            keep.add(spec.actor_zone)
     return table.select([name for name in table.column_names if name in keep])
 
 
@@ -680,3 +683,31 @@ def named_actors(actors: np.ndarray, sources: Sequence[tuple[pa.Table, str, str]
             if key and value and value.strip():
                 names.setdefault(key, value.strip())
     return np.array([names.get(a, a) for a in actors.tolist()], dtype=object)
+
+
+def actor_zones(ids: np.ndarray, names: np.ndarray,
+                sources: Sequence[tuple[pa.Table, str, str]]) -> dict[str, str]:
+    """Each actor's IANA time zone (by its name, as `named_actors` writes it), from each
+    (table, id column, zone column); an empty cell or a name the tz database does not know
+    gives none."""
+    zones: dict[str, str] = {}
+    for table, id_column, zone_column in sources:
+        keys = pc.utf8_trim_whitespace(_plain(table.column(id_column))).to_pylist()
+        values = _plain(table.column(zone_column)).to_pylist()
+        for key, value in zip(keys, values, strict=True):
+            if key and value and value.strip():
+                zones.setdefault(key, value.strip())
+    out = {}
+    for actor_id, name in zip(ids.tolist(), names.tolist(), strict=True):
+        zone = zones.get(actor_id)
+        if zone is not None and _known_zone(zone):
+            out.setdefault(name, zone)
+    return out
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

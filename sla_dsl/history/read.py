@@ -79,6 +79,7 @@ from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
 from sla_dsl.history.mapping import REQUIRED_ZONE, Mapping, SourceSpec, format_of
 from sla_dsl.history.prepare import (
     JoinTarget,
+    actor_zones,
     actors_before,
     history_notes,
     named_actors,
@@ -192,7 +193,12 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
         naming = [(read.table, *spec.actor_names) for spec, read in reads
                   if spec.actor_names is not None]
         if naming and len(history.actors):
-            history.actors = named_actors(history.actors, naming)
+            ids = history.actors
+            history.actors = named_actors(ids, naming)
+            zoning = [(read.table, spec.actor_names[0], spec.actor_zone) for spec, read in reads
+                      if spec.actor_names is not None and spec.actor_zone is not None]
+            if zoning:
+                history.actor_zones = actor_zones(ids, history.actors, zoning)
     return history
 
 
