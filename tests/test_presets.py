@@ -596,19 +596,45 @@ def test_optional_fields_leave_out_what_the_export_lacks(tmp_path):
         mapped(tmp_path, text.replace("optional_fields = true", ""), {})
 
 
-def test_rejects_of_a_prepared_source_show_every_column_and_bound_every_value(tmp_path):
+@pytest.mark.parametrize("fields", [None, set(), {"note"}])
+def test_rejects_of_a_prepared_source_show_every_column_and_bound_every_value(tmp_path,
+                                                                              fields):
+    """Also when only the columns the records need are read (`fields` given, as `sla
+    evaluate` reads): a value too long in a column not read still rejects its row, and a
+    reject's raw values still show every column."""
     text = LOG.format(extra='where = { gone = "false" }', at='"t"', event='"kind"',
                       tables='[source.fields]')
     huge = "x" * (1 << 20 | 1)
     history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by,gone,note\n"
                                       "a,2026-03-02T10:00Z,tuch,x,false,hello\n"
                                       f"a,2026-03-02T11:00Z,touch,x,false,{huge}\n"
-                                      "a,2026-03-02T12:00Z,touch,x,false,\n"})
+                                      "a,2026-03-02T12:00Z,touch,x,false,\n"}, fields=fields)
     first, second = history.rejects
     assert first.raw["note"] == "hello" and first.raw["kind"] == "tuch"
     assert "unknown event 'tuch'" in first.reason
     assert second.row == 2 and "longer than 1,048,576 bytes" in second.reason
     assert len(history) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "who,t,kind,by,gone,note\na,2026-03-02T10:00Z,tuch,x,false,hello\n"
+    "a,2026-03-02T12:00Z,touch,x,false,\n",
+    'who,t,kind,by,gone,note\n"a","2026-03-02T10:00Z","tuch","x","false","hello"\r\n'
+    '"a","2026-03-02T12:00Z","touch","x","false",""\r\n\r\n',
+    "who,t,kind,by,gone,note\na,2026-03-02T10:00Z,tuch,x,false,\"hel\nlo\"\n\n"
+    "a,2026-03-02T12:00Z,touch,x,false,\n",
+])
+def test_a_narrowed_read_is_the_whole_read(tmp_path, content):
+    """Read with only the columns the records need, or whole (a value over two lines, an
+    empty line): the same history, and a reject's raw values show every column."""
+    text = LOG.format(extra='where = { gone = "false" }', at='"t"', event='"kind"',
+                      tables='[source.fields]\nnote = "note"')
+    whole = mapped(tmp_path, text, {"log.csv": content})
+    narrow = mapped(tmp_path, text, {"log.csv": content}, fields=set())
+    assert list(narrow.at) == list(whole.at) and narrow.counts == whole.counts
+    assert [r.raw for r in narrow.rejects] == [r.raw for r in whole.rejects]
+    assert narrow.rejects[0].raw["note"].startswith("hel")
+    assert list(narrow.fields) == [] and list(whole.fields) == ["note"]
 
 
 def test_the_library_reads_a_preset_as_the_command_line_does(capsys, salesforce_export):

@@ -123,7 +123,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -286,6 +286,31 @@ class SourceSpec:
         for name, others in self.aliases.items():
             if name in columns:
                 columns |= set(others)
+        return {c for c in columns if c}
+
+    def columns_read(self, fields: Collection[str], others: Collection[str] = ()) -> set[str]:
+        """The columns a prepared source's records are made of when only `fields` are kept:
+        its rules' and events' columns, the kept fields' columns, `others` (what other sources
+        join or look up through), each under its aliases too. The rest of an export (a Task's
+        Subject, Description, ...) need not be converted at all."""
+        columns = {self.lead_id, self.at, self.event, self.actor, *self.at_columns,
+                   *self.actors.values(), *self.before.values(), *others,
+                   *(c.column for c in self.filters)}
+        if self.event_value:
+            columns.add(self.event_value)
+        if self.duplicates is not None:
+            columns |= {*self.duplicates.key, *(c.column for c in self.duplicates.keep)}
+        for wide in self.events:
+            columns |= {wide.at, wide.actor} - {None}
+        if self.fields is not None:
+            columns |= {column for name, column in self.fields.items() if name in fields}
+        else:
+            columns |= set(fields)
+        if self.actor_names:
+            columns |= set(self.actor_names) | ({self.actor_zone} - {None})
+        for name, other_names in self.aliases.items():
+            if name in columns:
+                columns |= set(other_names)
         return {c for c in columns if c}
 
     @property

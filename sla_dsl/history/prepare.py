@@ -32,8 +32,8 @@ from sla_dsl.business_time.zones import local_time
 from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
 
-__all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "history_notes", "matches",
-           "named_actors", "prepare"]
+__all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "aliased", "history_notes",
+           "matches", "named_actors", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ def _free_name(table: pa.Table, wanted: str) -> str:
 # ---------------------------------------------------------------------------- the steps
 
 
-def _aliased(spec: SourceSpec, table: pa.Table) -> pa.Table:
+def aliased(spec: SourceSpec, table: pa.Table) -> pa.Table:
     """Columns named by an alias take the name the mapping uses."""
     names = list(table.column_names)
     for name, others in spec.aliases.items():
@@ -535,7 +535,7 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     """`spec`'s rules applied to the file's `table`: see the module docstring. `also` names
     columns other sources need of this one's rows. The records' table holds only the columns
     they are made of; `Prepared.rows` index the (aliased) file table, `Prepared.source`."""
-    table = _aliased(spec, table)
+    table = aliased(spec, table)
     if spec.optional_fields and spec.fields:
         spec = replace(spec, fields={name: column for name, column in spec.fields.items()
                                      if column in table.column_names})
