@@ -52,13 +52,20 @@ class JoinTarget:
         return (np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64),
                 encoded.dictionary)
 
-    def leads_of(self, rows: np.ndarray) -> pa.DictionaryArray:
-        """The lead ids of these rows of the table (-1: none), dictionary-encoded in the order
-        they first come: the ids are neither copied per record nor hashed again when read
-        (the target's ids are hashed once, however many sources join through it)."""
+    def leads_of(self, rows: np.ndarray, joiner: SourceSpec) -> pa.DictionaryArray:
+        """The lead ids of these rows of the table (-1: none), dictionary-encoded: the ids are
+        neither copied per record nor hashed again when read (the target's ids are hashed
+        once, however many sources join through it). The dictionary is in the order the
+        records first name each lead, as the reader's own encoding would be; or, when the
+        target's records are read before the joiner's (Salesforce's Lead before its Task),
+        the target's whole dictionary, which is then the target's own lead dictionary and is
+        not hashed again when the files' leads are merged (either way, the same lead codes)."""
         codes, ids = self._lead_codes
         mine = codes[rows]
         mine[rows < 0] = -1
+        if not self.spec.join_only and self.spec.index < joiner.index:
+            return pa.DictionaryArray.from_arrays(pa.array(mine, pa.int32(), mask=mine < 0),
+                                                  ids)
         encoded = pc.dictionary_encode(pa.array(mine, mask=mine < 0))
         return pa.DictionaryArray.from_arrays(encoded.indices, ids.take(encoded.dictionary))
 
@@ -355,7 +362,7 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
     missing = np.flatnonzero(unresolved)
     if not several:
         rows = np.arange(n, dtype=np.int64)
-        leads = target.leads_of(other_row)
+        leads = target.leads_of(other_row, spec)
     else:
         found = np.flatnonzero(other_row >= 0)
         pairs_rows = np.concatenate([found, *(r for r, _ in several)])
@@ -371,7 +378,7 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
         other_of = np.concatenate([pairs_other, np.full(len(lost), -1)])
         order = np.argsort(rows, kind="stable")
         rows, other_of = rows[order], other_of[order]
-        leads = target.leads_of(other_of)
+        leads = target.leads_of(other_of, spec)
     reasons = None
     if len(missing):
         reasons = np.full(len(rows), None, dtype=object)

@@ -1436,9 +1436,17 @@ def _merge(dictionaries: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
     -1 kept at -1, as the last entry), and the merged dictionary."""
     if not any(len(d) for d in dictionaries):
         return [np.array([-1], dtype=np.int32) for _ in dictionaries], pa.array([], pa.string())
-    merged = pc.dictionary_encode(pa.concat_arrays(dictionaries))
+    # A dictionary equal to an earlier one (a joined source's leads, given its target's own
+    # dictionary) adds nothing: it is compared, not hashed again.
+    same = [next((j for j in range(i) if len(dictionaries[j]) == len(d) and len(d) > 1000
+                  and dictionaries[j].equals(d)), i) for i, d in enumerate(dictionaries)]
+    hashed = [d for i, d in enumerate(dictionaries) if same[i] == i]
+    merged = pc.dictionary_encode(pa.concat_arrays(hashed))
     lookups, start = [], 0
-    for dictionary in dictionaries:
+    for i, dictionary in enumerate(dictionaries):
+        if same[i] != i:
+            lookups.append(lookups[same[i]])
+            continue
         size = len(dictionary)
         lookups.append(np.append(_int_codes([merged.indices.slice(start, size)], size), -1))
         start += size
