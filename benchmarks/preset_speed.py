@@ -95,6 +95,8 @@ def write(leads: int, folder: Path, seed: int = 14) -> None:
         "LeadId": pa.concat_arrays([lead_id, lead_id.take(pa.array(moved)),
                                     lead_id.take(pa.array(moved))]),
         "Field": ["Status"] * n + ["Owner"] * (2 * len(moved)),
+        "OldValue": np.concatenate([np.full(n, "Open"), REPS[owner[moved]],
+                                    np.char.add("Rep ", owner[moved].astype(str))]),
         "NewValue": np.concatenate([np.where(converted, "Qualified", "Working"),
                                     REPS[new_owner], np.char.add("Rep ", new_owner.astype(str))]),
         "CreatedDate": pa.concat_arrays([_api(status_at), _api(moved_at), _api(moved_at)]),

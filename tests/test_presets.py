@@ -14,7 +14,13 @@ from sla_dsl.history.columns import EVENTS, NO_ACTOR
 from sla_dsl.history.mapping import MappingError, parse_mapping
 from sla_dsl.history.presets import PRESETS, load_preset, preset_text
 from sla_dsl.history.read import load_history
-from sla_dsl.history.synthetic_crm import EXPORT_ZONE, hubspot, leads, salesforce
+from sla_dsl.history.synthetic_crm import (
+    EXPORT_ZONE,
+    TRACKING_START,
+    hubspot,
+    leads,
+    salesforce,
+)
 from sla_dsl.policy_file import load_policy
 
 from .conftest import ROOT
@@ -88,6 +94,50 @@ def test_salesforce_touches_are_the_events_touches(salesforce_export):
         mine = [e for e in events_of(history, lead_id) if e[1] in ("touch", "connected")]
         theirs = [e for e in events_of(direct, lead_id) if e[1] in ("touch", "connected")]
         assert mine == theirs, lead_id
+
+
+def test_salesforce_first_owner_is_the_first_owner_changes_old_value(salesforce_export):
+    """A lead reassigned later was owned from its creation by the first owner change's
+    OldValue, not by its current OwnerId (the Lead row's)."""
+    history = load_history(export_files(salesforce_export), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+    direct = load_history([salesforce_export / "events" / "history.csv"], timezone=AMS)
+    tracked = int(TRACKING_START.timestamp()) * 1_000_000
+    reassigned = 0
+    for lead_id in direct.lead_ids:
+        theirs = [e for e in events_of(direct, lead_id) if e[1] == "assigned"]
+        if theirs[0][0] < tracked:  # created before tracking: its first owner is not known
+            continue
+        assert [e for e in events_of(history, lead_id) if e[1] == "assigned"] == theirs
+        reassigned += len(theirs) > 1 and theirs[0][2] != theirs[-1][2]
+    assert reassigned > 3
+    assert len(set(history.actors)) == len(history.actors)
+    assert set(history.actors[history.actor[history.actor >= 0]]) == set(history.actors)
+
+
+def test_salesforce_user_zones_are_the_due_lists_owner_zones(salesforce_export, tmp_path):
+    """User.TimeZoneSidKey is each owner's zone (`History.actor_zones`), which the due list
+    writes the owner's times in unless the caller names the owner's own."""
+    from sla_dsl.reports.report import evaluate as report_of
+
+    user = (salesforce_export / "User.csv").read_text().replace(EXPORT_ZONE, "Asia/Tokyo", 1)
+    for path in export_files(salesforce_export):
+        (tmp_path / path.name).write_text(user if path.name == "User.csv" else path.read_text())
+    history = load_history(export_files(tmp_path), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+    first = sorted(history.actor_zones, key=lambda a: history.actor_zones[a] != "Asia/Tokyo")[0]
+    assert history.actor_zones[first] == "Asia/Tokyo"
+    assert {history.actor_zones[a] for a in history.actors if a != first} == {EXPORT_ZONE}
+    report = report_of(load_policy(POLICY), history, AS_OF - 30 * 86_400_000_000)
+    items = report.due(24 * 60, overdue="all").document["items"]
+    assert {i["zone"] for i in items if i["owner"] == first} == {"Asia/Tokyo"}
+    assert {i["zone_source"] for i in items if i["owner"] in history.actor_zones} == {"owner"}
+    mine = report.due(24 * 60, overdue="all", owner_zones={first: "America/Chicago"})
+    assert {i["zone"] for i in mine.document["items"] if i["owner"] == first} == {
+        "America/Chicago"}
+    without_users = [p for p in export_files(tmp_path) if p.name != "User.csv"]
+    assert load_history(without_users, timezone=AMS,
+                        mapping=load_preset("salesforce")).actor_zones == {}
 
 
 def test_salesforce_rows_are_all_counted(salesforce_export):
@@ -240,6 +290,58 @@ def test_where_glob_list_and_empty(tmp_path):
     assert len(history) == 2 and history.counts.read == 2
 
 
+def test_where_not_reads_the_rows_matching_none(tmp_path):
+    text = LOG.format(extra='where = { kind = { not = ["note", "mail*"] }, gone = { not = '
+                      '"true" } }', at='"t"', event='"kind"', tables="")
+    history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by,gone\n"
+                                      "a,2026-03-02T10:00Z,touch,x,\n"
+                                      "a,2026-03-02T11:00Z,mailing,x,false\n"
+                                      "a,2026-03-02T12:00Z,touch,x,true\n"
+                                      "a,2026-03-02T13:00Z,note,x,\n"
+                                      "a,2026-03-02T14:00Z,touch,x,false\n"})
+    assert list(history.row) == [1, 5]
+    assert [s.left_out for s in history.sources] == [3]
+    assert history.counts.read == history.counts.accepted + history.counts.rejected == 2
+
+
+def test_hubspot_epoch_milliseconds_are_instants(tmp_path):
+    text = LOG.format(extra='datetime_format = "epoch_ms"', at='"t"', event='"kind"',
+                      tables="")
+    history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by\n"
+                                      "a,1772445600000,touch,x\n"
+                                      "a,2026-03-02T11:00Z,touch,x\n"
+                                      "a,1772445600123x,touch,x\n"})
+    assert list(history.at) == [1772445600000000, 1772449200000000]  # 10:00Z, 11:00Z
+    [reject] = history.rejects
+    assert reject.row == 3 and "1772445600123x" in reject.reason
+    preset = load_preset("hubspot")
+    assert all("epoch_ms" in preset.source(name).datetime_formats
+               for name in ("contacts", "property_history", "engagements"))
+
+
+def test_hubspot_engagements_in_epoch_milliseconds_read_as_iso(hubspot_export, tmp_path):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    for path in export_files(hubspot_export):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    table = pcsv.read_csv(tmp_path / "engagements.csv",
+                          convert_options=pcsv.ConvertOptions(column_types={
+                              "timestamp": pa.timestamp("ms", "UTC")}))
+    assert pa.types.is_timestamp(table.column("timestamp").type)  # written with an offset
+    millis = pc.cast(pc.cast(table.column("timestamp"), pa.int64()), pa.string())
+    table = table.set_column(table.column_names.index("timestamp"), "timestamp", millis)
+    pcsv.write_csv(table, tmp_path / "engagements.csv")
+    assert "1772" in (tmp_path / "engagements.csv").read_text().splitlines()[1]
+    as_iso = load_history(export_files(hubspot_export), timezone=AMS,
+                          mapping=load_preset("hubspot"), export_timezone=EXPORT_ZONE)
+    as_ms = load_history(export_files(tmp_path), timezone=AMS,
+                         mapping=load_preset("hubspot"), export_timezone=EXPORT_ZONE)
+    assert as_ms.counts.rejected == 0
+    assert list(as_ms.at) == list(as_iso.at) and list(as_ms.event) == list(as_iso.event)
+
+
 def test_duplicates_keep_the_matching_row(tmp_path):
     text = LOG.format(extra='duplicates = { key = ["who", "t"], keep = { by = "005*" } }',
                       at='"t"', event='"kind"', tables="")
@@ -318,6 +420,12 @@ event = "kind"
     ('where = "x"', "key `where`: must be a table of column = value"),
     ('where = { a = 1.5 }\n', None),
     ('where = { a = [] }', "key `where.a`: lists no value"),
+    ('where = { a = { nott = "x" } }', "key `where.a.nott`: a table here takes the one key "
+     "`not`"),
+    ('where = { a = { not = [] } }', "key `where.a.not`: lists no value"),
+    ('duplicates = { key = "a", keep = { b = { is = "x" } } }',
+     "key `duplicates.keep.b.is`: a table here takes the one key `not`"),
+    ('datetime_format = "epoch"', 'or "epoch_ms" for milliseconds since 1970'),
     ('duplicates = ["a"]', "key `duplicates`: must be a table with `key`"),
     ('duplicates = { key = "a", drop = 1 }', "key `duplicates.drop`: unknown key"),
     ('datetime_format = "MM/DD"', "`MM/DD` has no % directive"),
@@ -488,19 +596,45 @@ def test_optional_fields_leave_out_what_the_export_lacks(tmp_path):
         mapped(tmp_path, text.replace("optional_fields = true", ""), {})
 
 
-def test_rejects_of_a_prepared_source_show_every_column_and_bound_every_value(tmp_path):
+@pytest.mark.parametrize("fields", [None, set(), {"note"}])
+def test_rejects_of_a_prepared_source_show_every_column_and_bound_every_value(tmp_path,
+                                                                              fields):
+    """Also when only the columns the records need are read (`fields` given, as `sla
+    evaluate` reads): a value too long in a column not read still rejects its row, and a
+    reject's raw values still show every column."""
     text = LOG.format(extra='where = { gone = "false" }', at='"t"', event='"kind"',
                       tables='[source.fields]')
     huge = "x" * (1 << 20 | 1)
     history = mapped(tmp_path, text, {"log.csv": "who,t,kind,by,gone,note\n"
                                       "a,2026-03-02T10:00Z,tuch,x,false,hello\n"
                                       f"a,2026-03-02T11:00Z,touch,x,false,{huge}\n"
-                                      "a,2026-03-02T12:00Z,touch,x,false,\n"})
+                                      "a,2026-03-02T12:00Z,touch,x,false,\n"}, fields=fields)
     first, second = history.rejects
     assert first.raw["note"] == "hello" and first.raw["kind"] == "tuch"
     assert "unknown event 'tuch'" in first.reason
     assert second.row == 2 and "longer than 1,048,576 bytes" in second.reason
     assert len(history) == 1
+
+
+@pytest.mark.parametrize("content", [
+    "who,t,kind,by,gone,note\na,2026-03-02T10:00Z,tuch,x,false,hello\n"
+    "a,2026-03-02T12:00Z,touch,x,false,\n",
+    'who,t,kind,by,gone,note\n"a","2026-03-02T10:00Z","tuch","x","false","hello"\r\n'
+    '"a","2026-03-02T12:00Z","touch","x","false",""\r\n\r\n',
+    "who,t,kind,by,gone,note\na,2026-03-02T10:00Z,tuch,x,false,\"hel\nlo\"\n\n"
+    "a,2026-03-02T12:00Z,touch,x,false,\n",
+])
+def test_a_narrowed_read_is_the_whole_read(tmp_path, content):
+    """Read with only the columns the records need, or whole (a value over two lines, an
+    empty line): the same history, and a reject's raw values show every column."""
+    text = LOG.format(extra='where = { gone = "false" }', at='"t"', event='"kind"',
+                      tables='[source.fields]\nnote = "note"')
+    whole = mapped(tmp_path, text, {"log.csv": content})
+    narrow = mapped(tmp_path, text, {"log.csv": content}, fields=set())
+    assert list(narrow.at) == list(whole.at) and narrow.counts == whole.counts
+    assert [r.raw for r in narrow.rejects] == [r.raw for r in whole.rejects]
+    assert narrow.rejects[0].raw["note"].startswith("hel")
+    assert list(narrow.fields) == [] and list(whole.fields) == ["note"]
 
 
 def test_the_library_reads_a_preset_as_the_command_line_does(capsys, salesforce_export):

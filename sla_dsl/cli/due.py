@@ -122,7 +122,9 @@ def add(commands: argparse._SubParsersAction) -> None:
                           "default), every one (all), or none")
     due.add_argument("--owner-zone", action="append", default=[], metavar="NAME=ZONE",
                      help="write an owner's times in their own IANA zone (repeatable); "
-                          "default: the policy's timezone")
+                          "default: the zone the export gives the owner (a mapping's "
+                          "actor_names zone: Salesforce's User.TimeZoneSidKey), else the "
+                          "policy's timezone")
     due.add_argument("--format", choices=("text", "json", "csv"), default="text")
     due.add_argument("--output", "-o", metavar="FILE", help="write the list here")
     due.add_argument("--quiet", "-q", action="store_true",

@@ -102,6 +102,10 @@ class History:
     notes: list[str] = field(default_factory=list)
     """What the exports cannot show (a missing optional export, history tracked only since a
     day), for the report to say."""
+    actor_zones: dict[str, str] = field(default_factory=dict)
+    """Actor (as in `actors`) -> IANA time zone, where the export says (a mapping's
+    `actor_names` with `zone`: Salesforce's User.TimeZoneSidKey); the due list writes an
+    owner's times in it unless the caller names the owner's zone."""
 
     @property
     def left_out(self) -> int:

@@ -63,7 +63,9 @@ presets in `sla_dsl/history/presets/` use every one of them:
 
 - `where`: a table of column = value; only the rows that match every column are read. A value
   is text (`*` matches any run of characters, so "00Q*" is every value that starts with 00Q)
-  or a list of such texts, any of which may match; "" matches an empty cell. Rows left out
+  or a list of such texts, any of which may match; "" matches an empty cell. A value may
+  also be `{ not = "Open" }` (or `{ not = ["Open", "New*"] }`): the row matches when the cell
+  matches none of them (`{ not = "" }`: a cell that is not empty). Rows left out
   make no record: they are counted per file as left out (`SourceStats.left_out`), never
   silently dropped.
 - `duplicates = { key = ["LeadId", "Field", "CreatedDate"], keep = { NewValue = "005*" } }`:
@@ -72,7 +74,9 @@ presets in `sla_dsl/history/presets/` use every one of them:
   others are left out, counted.
 - `datetime_format`: a strptime format (or a list), for times a CRM writes as localized text
   (`3/15/2024 2:30 PM` is "%m/%d/%Y %I:%M %p"). ISO 8601 is always read as well; without `%z`
-  the time is a wall reading in the source's `timezone`.
+  the time is a wall reading in the source's `timezone`. `"epoch_ms"` in the list reads a
+  cell of only digits as milliseconds since 1970-01-01 UTC (`1710513000000`, as HubSpot's v1
+  API writes a time): an exact instant.
 - `timezone = "required"`: the export's times carry no offset and the zone is not known in
   advance (a HubSpot portal's): the command line must name it (`--timezone`).
 - `join = { source = "Lead", match = ["Id", "ConvertedContactId"] }`: the `lead_id` cell is
@@ -86,7 +90,9 @@ presets in `sla_dsl/history/presets/` use every one of them:
   carries the `when_missing` note (what the evaluation cannot see without it).
 - `actor_names = { id = "Id", name = "Name" }` (a `join_only` source such as Salesforce's
   User): every actor that is one of the `id` column's values is written as that row's `name`,
-  so a policy's reps are named as people call them.
+  so a policy's reps are named as people call them. With `zone = "TimeZoneSidKey"`, that
+  column holds each one's IANA time zone: the history's `actor_zones` (name -> zone), which
+  the due list writes each owner's times in unless the caller names the owner's zone.
 - `optional_fields = true`: a [source.fields] column the file does not have is left out
   rather than an error (an export leaves out the fields nobody filled in, or was not asked for).
 - `tracked_since_first_row = true`: the CRM kept this history only since tracking was switched
@@ -99,6 +105,11 @@ presets in `sla_dsl/history/presets/` use every one of them:
   holds a table, on the second (`*`: any other value).
 - [source.actors]: `assigned = "NewValue"`: for that event, who it is comes from this column
   rather than `columns.actor` (an owner change names the new owner).
+- [source.before]: `assigned = "OldValue"`: of each lead, the earliest event of that kind this
+  source reads names in that column who it was before the change; the lead's events of that
+  kind read from other sources before it take that as their actor. Salesforce keeps a lead's
+  first owner only as its first owner change's OldValue: the Lead's creation `assignment`
+  (read with the current OwnerId) gets the first owner instead.
 - [source.value_fields]: `Status = "status"`: rows of that key carry the value column as that
   field (a status change carries the new status).
 - A wide event may say `unless = "source"`: it is read only when that source was not given
@@ -112,7 +123,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -120,6 +131,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sla_dsl.history.columns import EVENTS, HistoryError
 
 __all__ = [
+    "EPOCH_MS",
     "FORMATS",
     "Condition",
     "Duplicates",
@@ -144,12 +156,15 @@ RESERVED = ("lead_id", "at", "event", "actor")
 _SOURCE_KEYS = ("name", "file", "format", "timezone", "lead_id", "columns", "events",
                 "event_names", "fields", "lookup", "where", "duplicates", "datetime_format",
                 "join", "join_only", "optional", "when_missing", "tracked_since_first_row",
-                "aliases", "actors", "value_fields", "actor_names", "optional_fields")
+                "aliases", "actors", "value_fields", "actor_names", "optional_fields",
+                "before")
 _COLUMN_KEYS = ("at", "event", "actor")
 _WIDE_EVENT_KEYS = ("at", "actor", "unless")
 ANY_VALUE = "*"
 """In a two-column [source.event_names] table: any value not listed (the empty one too)."""
 REQUIRED_ZONE = "required"
+EPOCH_MS = "epoch_ms"
+"""`datetime_format = "epoch_ms"`: a time written as milliseconds since 1970-01-01 UTC."""
 """`timezone = "required"`: the zone must come from the command line."""
 
 
@@ -199,6 +214,7 @@ class Condition:
     column: str
     patterns: tuple[str, ...]
     key: str
+    negated: bool = False  # `{ not = ... }`: the row matches when its cell matches none
 
 
 @dataclass(frozen=True)
@@ -253,7 +269,9 @@ class SourceSpec:
     event_values: dict[str, dict[str, str]] = field(default_factory=dict)
     actors: dict[str, str] = field(default_factory=dict)  # event -> its actor column
     value_fields: dict[str, str] = field(default_factory=dict)  # key -> field name
+    before: dict[str, str] = field(default_factory=dict)  # event -> who it was before
     actor_names: tuple[str, str] | None = None  # (id column, name column)
+    actor_zone: str | None = None  # with actor_names: the column of each actor's IANA zone
     optional_fields: bool = False  # a [source.fields] column the file lacks is left out
 
     def coded_columns(self) -> set[str]:
@@ -270,12 +288,38 @@ class SourceSpec:
                 columns |= set(others)
         return {c for c in columns if c}
 
+    def columns_read(self, fields: Collection[str], others: Collection[str] = ()) -> set[str]:
+        """The columns a prepared source's records are made of when only `fields` are kept:
+        its rules' and events' columns, the kept fields' columns, `others` (what other sources
+        join or look up through), each under its aliases too. The rest of an export (a Task's
+        Subject, Description, ...) need not be converted at all."""
+        columns = {self.lead_id, self.at, self.event, self.actor, *self.at_columns,
+                   *self.actors.values(), *self.before.values(), *others,
+                   *(c.column for c in self.filters)}
+        if self.event_value:
+            columns.add(self.event_value)
+        if self.duplicates is not None:
+            columns |= {*self.duplicates.key, *(c.column for c in self.duplicates.keep)}
+        for wide in self.events:
+            columns |= {wide.at, wide.actor} - {None}
+        if self.fields is not None:
+            columns |= {column for name, column in self.fields.items() if name in fields}
+        else:
+            columns |= set(fields)
+        if self.actor_names:
+            columns |= set(self.actor_names) | ({self.actor_zone} - {None})
+        for name, other_names in self.aliases.items():
+            if name in columns:
+                columns |= set(other_names)
+        return {c for c in columns if c}
+
     @property
     def prepared(self) -> bool:
         """Whether rows are reshaped before they are read as records (`history.prepare`)."""
         return bool(self.filters or self.duplicates or self.datetime_formats or self.join
                     or self.aliases or self.at_columns or self.event_value or self.actors
                     or self.value_fields or self.join_only or ANY_VALUE in self.event_names
+                    or self.before
                     or self.optional_fields)
 
     @classmethod
@@ -633,6 +677,8 @@ def _source(raw: dict, index: int, path: Path) -> SourceSpec:
         tracked_since_first_row=rules["tracked"], aliases=rules["aliases"],
         actors=rules["actors"], value_fields=rules["value_fields"],
         actor_names=rules["actor_names"], optional_fields=rules["optional_fields"],
+        actor_zone=rules["actor_zone"],
+        before=rules["before"],
     )
 
 
@@ -664,9 +710,21 @@ def _conditions(r: _Reader, key: str) -> tuple[Condition, ...]:
     if not isinstance(table, dict):
         raise r.error(key, "must be a table of column = value",
                       f'write it as {key} = {{ IsDeleted = "false" }}')
-    return tuple(Condition(r.text(column, f"{key}.{column}"),
-                           _patterns(r, value, f"{key}.{column}"), f"{key}.{column}")
+    return tuple(_condition(r, r.text(column, f"{key}.{column}"), value, f"{key}.{column}")
                  for column, value in table.items())
+
+
+def _condition(r: _Reader, column: str, value: object, key: str) -> Condition:
+    """`column = "value"`, a list of values, or `column = { not = ... }` (none of them)."""
+    if not isinstance(value, dict):
+        return Condition(column, _patterns(r, value, key), key)
+    if set(value) != {"not"}:
+        other = next((k for k in value if k != "not"), "not")
+        raise r.error(f"{key}.{other}" if value else key,
+                      "a table here takes the one key `not`",
+                      f'write {column} = {{ not = "value" }} (or a list: {{ not = ["a", "b"] '
+                      f'}}) to read the rows whose {column} is none of them')
+    return Condition(column, _patterns(r, value["not"], f"{key}.not"), key, negated=True)
 
 
 def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
@@ -688,17 +746,18 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
             raise r.error("duplicates.keep", "must be a table of column = value",
                           'write keep = { NewValue = "005*" }')
         out["duplicates"] = Duplicates(key, tuple(
-            Condition(column, _patterns(r, value, f"duplicates.keep.{column}"),
-                      f"duplicates.keep.{column}") for column, value in keep.items()))
+            _condition(r, column, value, f"duplicates.keep.{column}")
+            for column, value in keep.items()))
     formats = raw.get("datetime_format", [])
     formats = formats if isinstance(formats, list) else [formats]
     out["formats"] = tuple(r.text(f, "datetime_format", "a strptime format such as "
                                   '"%m/%d/%Y %I:%M %p"') for f in formats)
     for fmt in out["formats"]:
-        if "%" not in fmt:
+        if "%" not in fmt and fmt != EPOCH_MS:
             raise r.error("datetime_format", f"`{fmt}` has no % directive",
                           'write a strptime format, e.g. "%m/%d/%Y %I:%M %p" for '
-                          '3/15/2024 2:30 PM')
+                          f'3/15/2024 2:30 PM, or "{EPOCH_MS}" for milliseconds since 1970 '
+                          'UTC (1710513000000)')
     join = raw.get("join")
     if join is not None:
         if not isinstance(join, dict) or "source" not in join or "match" not in join:
@@ -725,17 +784,28 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
         r, other if isinstance(other, list) else [other], f'aliases."{name}"', "columns")
         for name, other in r.table("aliases").items()}
     names_of = raw.get("actor_names")
-    out["actor_names"] = None
+    out["actor_names"] = out["actor_zone"] = None
     if names_of is not None:
-        if not isinstance(names_of, dict) or set(names_of) != {"id", "name"}:
-            raise r.error("actor_names", "must be a table with `id` and `name`",
-                          'write actor_names = { id = "Id", name = "Name" }')
+        if not isinstance(names_of, dict) or not {"id", "name"} <= set(names_of) \
+                or not set(names_of) <= {"id", "name", "zone"}:
+            raise r.error("actor_names", "must be a table with `id` and `name` (and `zone`)",
+                          'write actor_names = { id = "Id", name = "Name" } (a column of '
+                          'each one\'s time zone too: zone = "TimeZoneSidKey")')
         out["actor_names"] = (r.text(names_of["id"], "actor_names.id"),
                               r.text(names_of["name"], "actor_names.name"))
+        if "zone" in names_of:
+            out["actor_zone"] = r.text(names_of["zone"], "actor_names.zone")
     out["actors"] = {}
     for event, column in r.table("actors").items():
         _event_name(r, event, f"actors.{event}")
         out["actors"][event] = r.text(column, f"actors.{event}")
+    out["before"] = {}
+    for event, column in r.table("before").items():
+        if r.raw.get("events"):
+            raise r.error(f"before.{event}", "a wide export has no change to read this from",
+                          "write [source.before] in the source of changes (LeadHistory)")
+        _event_name(r, event, f"before.{event}")
+        out["before"][event] = r.text(column, f"before.{event}")
     out["value_fields"] = {}
     for key, name in r.table("value_fields").items():
         if second is None:

@@ -20,7 +20,9 @@ import difflib
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pyarrow as pa
@@ -28,9 +30,10 @@ import pyarrow.compute as pc
 
 from sla_dsl.business_time.zones import local_time
 from sla_dsl.history.columns import EVENT_CODE, History
-from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec
+from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
 
-__all__ = ["JoinTarget", "Prepared", "history_notes", "matches", "named_actors", "prepare"]
+__all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "aliased", "history_notes",
+           "matches", "named_actors", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,29 @@ class JoinTarget:
     table: pa.Table
     lead: str
     path: Path
+
+    @cached_property
+    def _lead_codes(self) -> tuple[np.ndarray, pa.Array]:
+        encoded = pc.dictionary_encode(_plain(self.table.column(self.lead)))
+        return (np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64),
+                encoded.dictionary)
+
+    def leads_of(self, rows: np.ndarray, joiner: SourceSpec) -> pa.DictionaryArray:
+        """The lead ids of these rows of the table (-1: none), dictionary-encoded: the ids are
+        neither copied per record nor hashed again when read (the target's ids are hashed
+        once, however many sources join through it). The dictionary is in the order the
+        records first name each lead, as the reader's own encoding would be; or, when the
+        target's records are read before the joiner's (Salesforce's Lead before its Task),
+        the target's whole dictionary, which is then the target's own lead dictionary and is
+        not hashed again when the files' leads are merged (either way, the same lead codes)."""
+        codes, ids = self._lead_codes
+        mine = codes[rows]
+        mine[rows < 0] = -1
+        if not self.spec.join_only and self.spec.index < joiner.index:
+            return pa.DictionaryArray.from_arrays(pa.array(mine, pa.int32(), mask=mine < 0),
+                                                  ids)
+        encoded = pc.dictionary_encode(pa.array(mine, mask=mine < 0))
+        return pa.DictionaryArray.from_arrays(encoded.indices, ids.take(encoded.dictionary))
 
 
 @dataclass
@@ -57,6 +83,7 @@ class Prepared:
     left_out: int
     spec: SourceSpec
     source: pa.Table  # the file's table, every column: a rejected record's raw values
+    before: dict[str, pa.Array] | None = None  # per record, `[source.before]`'s cell
 
     def target(self, path: Path) -> JoinTarget:
         return JoinTarget(self.spec, self.table, self.spec.lead_id, path)
@@ -131,7 +158,8 @@ def matches(column: pa.ChunkedArray | pa.Array, patterns: Sequence[str]) -> np.n
 def _all_match(table: pa.Table, conditions: Sequence[Condition]) -> np.ndarray:
     out = np.ones(table.num_rows, dtype=bool)
     for condition in conditions:
-        out &= matches(table.column(condition.column), condition.patterns)
+        found = matches(table.column(condition.column), condition.patterns)
+        out &= ~found if condition.negated else found
     return out
 
 
@@ -157,7 +185,7 @@ def _free_name(table: pa.Table, wanted: str) -> str:
 # ---------------------------------------------------------------------------- the steps
 
 
-def _aliased(spec: SourceSpec, table: pa.Table) -> pa.Table:
+def aliased(spec: SourceSpec, table: pa.Table) -> pa.Table:
     """Columns named by an alias take the name the mapping uses."""
     names = list(table.column_names)
     for name, others in spec.aliases.items():
@@ -185,6 +213,7 @@ def _needed(spec: SourceSpec, table: pa.Table, path: Path) -> None:
         if spec.actor_required:
             needed.append(("columns.actor", spec.actor))
         needed += [(f"actors.{event}", column) for event, column in spec.actors.items()]
+        needed += [(f"before.{event}", column) for event, column in spec.before.items()]
     for key, name in needed:
         if name not in columns:
             close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
@@ -201,40 +230,61 @@ def _kept_rows(spec: SourceSpec, table: pa.Table) -> np.ndarray:
     rows = np.flatnonzero(keep)
     if spec.duplicates is None or len(rows) < 2:
         return rows
-    # One int64 key per row from the key columns' codes (of trimmed text), then only the
-    # groups of more than one row are looked at.
-    key = np.zeros(len(rows), dtype=np.int64)
-    size = 1
-    for column in spec.duplicates.key:
-        codes, count = _key_codes(table.column(column))
-        if size * count >= 1 << 62:  # renumber before the key could overflow
-            _, key = np.unique(key, return_inverse=True)
-            size = int(key.max()) + 1
-        key = key * count + codes[rows]
-        size *= count
-    _, key, counts = np.unique(key, return_inverse=True, return_counts=True)
-    shared = np.flatnonzero(counts[key] > 1)
+    shared, key = _shared_rows(spec.duplicates.key, table, rows)
     if not len(shared):
         return rows
     preferred = (_all_match(table.take(pa.array(rows[shared])), spec.duplicates.keep)
                  if spec.duplicates.keep else np.ones(len(shared), dtype=bool))
     # per group, the first preferred row, else the first row
-    order = np.lexsort((shared, ~preferred, key[shared]))
-    first = np.r_[True, key[shared][order][1:] != key[shared][order][:-1]]
+    order = np.lexsort((shared, ~preferred, key))
+    first = np.r_[True, key[order][1:] != key[order][:-1]]
     drop = np.zeros(len(rows), dtype=bool)
     drop[shared] = True
     drop[shared[order[first]]] = False
     return rows[~drop]
 
 
+def _shared_rows(columns: Sequence[str], table: pa.Table, rows: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(positions in `rows` of rows equal to another in every column, their group numbers).
+
+    Most rows have no twin, so the cheap columns (few values, or ISO 8601 instants) go first
+    and each column drops the rows already alone; the costly ones (ids) are hashed only for
+    the rows still sharing a group."""
+    ordered = sorted(columns, key=lambda c: not pa.types.is_dictionary(table.column(c).type))
+    candidates = np.arange(len(rows))
+    key = np.zeros(len(rows), dtype=np.int64)
+    for column in ordered:
+        codes, count = _key_codes(table.column(column), rows[candidates])
+        key = _renumbered(key * count + codes)  # below rows x values: no overflow
+        alone = np.bincount(key)[key] == 1
+        if alone.any():
+            candidates, key = candidates[~alone], _renumbered(key[~alone])
+        if not len(candidates):
+            break
+    return candidates, key
+
+
+def _renumbered(key: np.ndarray) -> np.ndarray:
+    """Equal keys, equal small numbers (0, 1, ...): Arrow hashes integers, no sort."""
+    if not len(key):
+        return key
+    encoded = pc.dictionary_encode(pa.array(key, pa.int64()))
+    return np.asarray(encoded.indices, dtype=np.int64)
+
+
 _ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
-def _key_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
-    """Equal values, equal codes, and how many codes: a column of ISO 8601 instants (a
-    CreatedDate) by its instants, which is cheaper than hashing its text; others by text."""
-    text = _plain(column) if not pa.types.is_dictionary(column.type) else None
-    first = pc.drop_null(text[:100]).to_pylist()[:1] if text is not None else []
+def _key_codes(column: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """For `rows`, equal values, equal codes, and a bound on the codes: a column of ISO 8601
+    instants (a CreatedDate) by its instants (the whole column must read as instants), which
+    is cheaper than hashing its text; others by text (trimmed, blanks one value)."""
+    if pa.types.is_dictionary(column.type):
+        codes, values = _distinct(column)
+        return codes[rows], len(values)
+    text = _plain(column)
+    first = pc.drop_null(text[:100]).to_pylist()[:1]
     if first and _ISO_START.match(first[0]):  # (a failed cast is slow: try it on times only)
         try:
             instants = pc.cast(text, pa.timestamp("us", "UTC"))
@@ -242,9 +292,9 @@ def _key_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
             pass
         else:
             raw = np.asarray(pc.fill_null(pc.cast(instants, pa.int64()), np.iinfo(np.int64).min))
-            distinct, codes = np.unique(raw, return_inverse=True)
-            return codes.astype(np.int64), len(distinct)
-    codes, values = _distinct(column)
+            codes = _renumbered(raw[rows])
+            return codes, int(codes.max(initial=0)) + 1
+    codes, values = _distinct(text.take(pa.array(rows, pa.int64())))
     return codes, len(values)
 
 
@@ -312,7 +362,7 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
     missing = np.flatnonzero(unresolved)
     if not several:
         rows = np.arange(n, dtype=np.int64)
-        leads = other_leads.take(pa.array(other_row, mask=other_row < 0))
+        leads = target.leads_of(other_row, spec)
     else:
         found = np.flatnonzero(other_row >= 0)
         pairs_rows = np.concatenate([found, *(r for r, _ in several)])
@@ -328,7 +378,7 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
         other_of = np.concatenate([pairs_other, np.full(len(lost), -1)])
         order = np.argsort(rows, kind="stable")
         rows, other_of = rows[order], other_of[order]
-        leads = other_leads.take(pa.array(other_of, mask=other_of < 0))
+        leads = target.leads_of(other_of, spec)
     reasons = None
     if len(missing):
         reasons = np.full(len(rows), None, dtype=object)
@@ -361,6 +411,9 @@ def _formatted(column: pa.ChunkedArray | pa.Array, formats: Sequence[str]
     if pc.all(iso).as_py():  # every value is ISO 8601 (YYYY-...) or empty: nothing to do
         return values
     for fmt in formats:
+        if fmt == EPOCH_MS:
+            out = _from_epoch_ms(values, out)
+            continue
         parsed = pc.strptime(values, format=fmt, unit="us", error_is_null=True)
         if not pc.any(pc.is_valid(parsed)).as_py():
             continue
@@ -368,6 +421,18 @@ def _formatted(column: pa.ChunkedArray | pa.Array, formats: Sequence[str]
         iso = pc.strftime(parsed, format="%Y-%m-%dT%H:%M:%S" + suffix)
         out = pc.if_else(pc.is_valid(parsed), iso, out)
     return out
+
+
+def _from_epoch_ms(values: pa.Array, out: pa.Array) -> pa.Array:
+    """Cells of only digits (milliseconds since 1970 UTC, as HubSpot's API writes a time)
+    rewritten as ISO 8601 UTC text; the others as in `out`."""
+    trimmed = pc.utf8_trim_whitespace(values)
+    digits = pc.fill_null(pc.match_substring_regex(trimmed, r"^\d{1,15}$"), False)
+    if not pc.any(digits).as_py():
+        return out
+    millis = pc.cast(pc.if_else(digits, trimmed, "0"), pa.int64())
+    stamps = pc.cast(millis, pa.timestamp("ms", "UTC"))
+    return pc.if_else(digits, pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%SZ"), out)
 
 
 def _events(spec: SourceSpec, table: pa.Table, mapping_name: str
@@ -462,10 +527,13 @@ def _narrowed(spec: SourceSpec, table: pa.Table, also: Collection[str]) -> pa.Ta
     keep = {spec.lead_id, spec.at, spec.event, spec.actor, *spec.at_columns,
             *spec.actors.values(), *(spec.fields or {}).values(), *also}
     keep |= {w.at for w in spec.events} | {w.actor for w in spec.events if w.actor}
+    keep |= set(spec.before.values())
     if spec.event_value:
         keep.add(spec.event_value)
     if spec.actor_names:
         keep |= set(spec.actor_names)
+        if spec.actor_zone:
+            keep.add(spec.actor_zone)
     return table.select([name for name in table.column_names if name in keep])
 
 
@@ -474,7 +542,7 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     """`spec`'s rules applied to the file's `table`: see the module docstring. `also` names
     columns other sources need of this one's rows. The records' table holds only the columns
     they are made of; `Prepared.rows` index the (aliased) file table, `Prepared.source`."""
-    table = _aliased(spec, table)
+    table = aliased(spec, table)
     if spec.optional_fields and spec.fields:
         spec = replace(spec, fields={name: column for name, column in spec.fields.items()
                                      if column in table.column_names})
@@ -535,8 +603,15 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
             table = table.append_column(column, values)
             fields[name] = column
     derived = replace(derived, at=at_column, event=event_column, actor=actor_column,
-                      actor_required=False, event_names={}, fields=fields)
-    return Prepared(table, rows, reasons, left_out, derived, source)
+                      actor_required=False, event_names={}, fields=fields, before={})
+    before = None
+    if spec.before:
+        names = _plain(events)
+        before = {event: pc.if_else(pc.fill_null(pc.equal(names, event), False),
+                                    _plain(table.column(column)),
+                                    pa.nulls(table.num_rows, pa.string()))
+                  for event, column in spec.before.items()}
+    return Prepared(table, rows, reasons, left_out, derived, source, before)
 
 
 # ---------------------------------------------------------------------------- notes
@@ -569,6 +644,41 @@ def history_notes(mapping: Mapping, bound: Sequence[tuple[SourceSpec, list[Path]
     return notes
 
 
+def actors_before(history: History, part: int, event: str, rows: np.ndarray,
+                  values: pa.Array) -> None:
+    """`[source.before]`: the lead's `event`s read from other sources before its earliest one
+    read from source `part` (whose records are file rows `rows`, with cells `values`) take that
+    cell as their actor. Changes `history` in place; run before actors are named."""
+    kind = history.event == EVENT_CODE[event]
+    mine = np.flatnonzero(kind & (history.source == part))
+    if not len(mine):
+        return
+    lead = history.lead
+    first = mine[np.r_[True, lead[mine][1:] != lead[mine][:-1]]]  # sorted: each lead's earliest
+    cells = values.take(pa.array(np.searchsorted(rows, history.row[first]), pa.int64()))
+    texts = pc.utf8_trim_whitespace(cells).to_pylist()
+    actors = list(history.actors)
+    code_of = {name: i for i, name in enumerate(actors)}
+    by_lead = np.full(len(history.lead_ids), -1, dtype=np.int64)
+    position = np.full(len(history.lead_ids), -1, dtype=np.int64)
+    for record, text in zip(first.tolist(), texts, strict=True):
+        if text:
+            by_lead[lead[record]] = code_of.setdefault(text, len(code_of))
+            position[lead[record]] = record
+    actors += list(code_of)[len(actors):]
+    others = np.flatnonzero(kind & (history.source != part))
+    change = others[position[lead[others]] > others]  # before the earliest, in sorted order
+    if not len(change):
+        return
+    actor = history.actor.copy()
+    actor[change] = by_lead[lead[change]]
+    used = np.zeros(len(actors), dtype=bool)
+    used[actor[actor >= 0]] = True  # an actor left with no record is not listed
+    renumber = np.where(used, np.cumsum(used) - 1, -1)
+    history.actor = np.where(actor >= 0, renumber[actor], actor)
+    history.actors = np.array(actors, dtype=object)[used]
+
+
 def named_actors(actors: np.ndarray, sources: Sequence[tuple[pa.Table, str, str]]
                  ) -> np.ndarray:
     """Actors (ids) as names, by each (table, id column, name column); others as they are."""
@@ -580,3 +690,31 @@ def named_actors(actors: np.ndarray, sources: Sequence[tuple[pa.Table, str, str]
             if key and value and value.strip():
                 names.setdefault(key, value.strip())
     return np.array([names.get(a, a) for a in actors.tolist()], dtype=object)
+
+
+def actor_zones(ids: np.ndarray, names: np.ndarray,
+                sources: Sequence[tuple[pa.Table, str, str]]) -> dict[str, str]:
+    """Each actor's IANA time zone (by its name, as `named_actors` writes it), from each
+    (table, id column, zone column); an empty cell or a name the tz database does not know
+    gives none."""
+    zones: dict[str, str] = {}
+    for table, id_column, zone_column in sources:
+        keys = pc.utf8_trim_whitespace(_plain(table.column(id_column))).to_pylist()
+        values = _plain(table.column(zone_column)).to_pylist()
+        for key, value in zip(keys, values, strict=True):
+            if key and value and value.strip():
+                zones.setdefault(key, value.strip())
+    out = {}
+    for actor_id, name in zip(ids.tolist(), names.tolist(), strict=True):
+        zone = zones.get(actor_id)
+        if zone is not None and _known_zone(zone):
+            out.setdefault(name, zone)
+    return out
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

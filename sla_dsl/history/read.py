@@ -47,9 +47,9 @@ import datetime as dt
 import difflib
 import json
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -77,7 +77,15 @@ from sla_dsl.history.columns import (
 )
 from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
 from sla_dsl.history.mapping import REQUIRED_ZONE, Mapping, SourceSpec, format_of
-from sla_dsl.history.prepare import JoinTarget, history_notes, named_actors, prepare
+from sla_dsl.history.prepare import (
+    JoinTarget,
+    actor_zones,
+    actors_before,
+    aliased,
+    history_notes,
+    named_actors,
+    prepare,
+)
 
 __all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time"]
 
@@ -150,9 +158,18 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
         jobs = [(SourceSpec.canonical(Path(p)), [Path(p)]) for p in paths]
 
     reads: list[tuple[SourceSpec, _Read]] = []
+    also = _shared_columns([spec for spec, _ in jobs]) if mapping is not None else {}
     for spec, files in jobs:
         for path in files:
-            reads.append((spec, _read(path, spec, fields if mapping is None else None)))
+            if mapping is None:
+                reads.append((spec, _read(path, spec, fields)))
+            elif fields is not None and spec.prepared and _narrowable(spec, path, fields):
+                narrow = spec if spec.fields is None else replace(spec, fields={
+                    name: column for name, column in spec.fields.items() if name in fields})
+                reads.append((narrow, _read(path, spec, None, spec.columns_read(
+                    fields, also.get(spec.name, ())))))
+            else:
+                reads.append((spec, _read(path, spec)))
     if any(spec.prepared for spec, _ in reads):
         reads = _prepared(reads)
     by_source: dict[str, list[_Read]] = {}
@@ -161,6 +178,7 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
 
     parts = []
     names = []
+    befores = []  # (part, event, rows, cells): `[source.before]`
     for spec, read in reads:
         if spec.join_only:
             continue
@@ -172,16 +190,25 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
         own = spec.timezone not in (None, REQUIRED_ZONE)
         source_zone = _zone(spec.timezone) if own else zone
         lookups = _lookups(spec, read, mapping, by_source)
+        befores += [(len(parts), event, read.rows, cells)
+                    for event, cells in (read.before or {}).items()]
         parts.append(_records(spec, read, source_zone, lookups, len(parts),
                               mapping is not None, fields))
         names.append(spec.name)
     history = _assemble(parts, fields)
     if mapping is not None:
         history.notes = history_notes(mapping, jobs, history, names)
+        for before in befores:
+            actors_before(history, *before)
         naming = [(read.table, *spec.actor_names) for spec, read in reads
                   if spec.actor_names is not None]
         if naming and len(history.actors):
-            history.actors = named_actors(history.actors, naming)
+            ids = history.actors
+            history.actors = named_actors(ids, naming)
+            zoning = [(read.table, spec.actor_names[0], spec.actor_zone) for spec, read in reads
+                      if spec.actor_names is not None and spec.actor_zone is not None]
+            if zoning:
+                history.actor_zones = actor_zones(ids, history.actors, zoning)
     return history
 
 
@@ -190,13 +217,7 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
     before the sources that join through it."""
     done: dict[int, tuple[SourceSpec, _Read]] = {}
     targets: dict[str, JoinTarget] = {}
-    also: dict[str, set[str]] = {}  # columns of a source that others join or look up through
-    for spec, _ in reads:
-        if spec.join is not None:
-            also.setdefault(spec.join.source, set()).update(spec.join.match)
-        for column, other in spec.lookup.items():
-            also.setdefault(other, set()).update({column, next(
-                (s.lead_id for s, _ in reads if s.name == other), column)})
+    also = _shared_columns([spec for spec, _ in reads])
     while len(done) < len(reads):
         progress = False
         for i, (spec, read) in enumerate(reads):
@@ -211,7 +232,8 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
                     read.path, ready.table, read.rows[ready.rows], read.broken,
                     data_rows=read.n_rows, left_out=ready.left_out, reasons=ready.reasons,
                     source=(ready.source, ready.rows),
-                    oversize=None if oversize is None else oversize[ready.rows]))
+                    oversize=None if oversize is None else oversize[ready.rows],
+                    before=ready.before, whole=_aliased_whole(spec, read)))
             progress = True
             if all(j in done for j, (other, _) in enumerate(reads) if other.name == spec.name):
                 tables = [done[j] for j, (other, _) in enumerate(reads)
@@ -223,6 +245,36 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
             raise spec.error("join.source", f"the source `{spec.join.source}` it joins "
                              "through was not given", "give its file too")
     return [done[i] for i in range(len(reads))]
+
+
+def _narrowable(spec: SourceSpec, path: Path, fields: Collection[str]) -> bool:
+    """Whether a CRM object's CSV may be read with only the columns its records need: not
+    when a field column the policy does not read is missing, which must still be the error
+    it always is (`_records`)."""
+    if format_of(path, spec.format) != "csv" or not path.is_file():
+        return False
+    if spec.fields is None or spec.optional_fields:
+        return True
+    header = {restored(name) for name in _csv_header(path)}
+    return all(column in header for name, column in spec.fields.items() if name not in fields)
+
+
+def _shared_columns(specs: Sequence[SourceSpec]) -> dict[str, set[str]]:
+    """By source name, its columns that other sources join or look up through."""
+    also: dict[str, set[str]] = {}
+    for spec in specs:
+        if spec.join is not None:
+            also.setdefault(spec.join.source, set()).update(spec.join.match)
+        for column, other in spec.lookup.items():
+            also.setdefault(other, set()).update({column, next(
+                (s.lead_id for s in specs if s.name == other), column)})
+    return also
+
+
+def _aliased_whole(spec: SourceSpec, read: _Read) -> Callable[[], pa.Table] | None:
+    """A narrowed read's whole table, its columns named as the mapping names them."""
+    whole = read.whole
+    return None if whole is None else lambda: aliased(spec, whole())
 
 
 def _joined_tables(tables: list[pa.Table]) -> pa.Table:
@@ -365,18 +417,29 @@ class _Read:
     # columns the records are made of), and per table row whether a value of it is too long
     source: tuple[pa.Table, np.ndarray] | None = None
     oversize: np.ndarray | None = None
+    before: dict[str, pa.Array] | None = None  # a prepared source's `[source.before]` cells
+    # a file read with only the columns its records need: its whole table, on demand
+    whole: Callable[[], pa.Table] | None = None
 
     def raw_table(self, rows: np.ndarray) -> pa.Table:
         """These table rows with every column of the file (the prepared ones added)."""
         taken = self.table.take(pa.array(rows, pa.int64()))
         if self.source is None:
             return taken
-        table, index = self.source
+        table, index = self.source_whole(), self.source[1]  # (every column: rejects only)
         whole = table.take(pa.array(index[rows], pa.int64()))
         for name, column in zip(taken.column_names, taken.columns, strict=True):
             if name not in whole.column_names:
                 whole = whole.append_column(name, column)
         return whole
+
+    def source_whole(self) -> pa.Table:
+        """The file's table with every column (read now if it was read narrowed)."""
+        assert self.source is not None
+        if self.whole is not None:
+            self.source = (self.whole(), self.source[1])
+            self.whole = None
+        return self.source[0]
 
     @property
     def n_rows(self) -> int:
@@ -393,7 +456,8 @@ def _zone(name: str) -> ZoneInfo:
                            f"\"Europe/Amsterdam\", \"America/Sao_Paulo\" or \"UTC\"") from None
 
 
-def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = None) -> _Read:
+def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = None,
+          columns: Collection[str] | None = None) -> _Read:
     fmt = format_of(path, spec.format)
     if fmt is None:
         raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
@@ -406,7 +470,9 @@ def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = No
                              f"on the command line")
         raise HistoryError(f"{path}: no such file\n  help: check the path")
     try:
-        if fmt == "csv":
+        if fmt == "csv" and columns is not None:
+            read = _read_csv_columns(path, spec, columns)
+        elif fmt == "csv":
             read = _read_csv(path, spec, keep_fields)
         elif fmt == "jsonl":
             read = _read_jsonl(path)
@@ -463,17 +529,10 @@ def _read_csv(path: Path, spec: SourceSpec,
 
     header = _csv_header(path)
     names = {name: restored(name) for name in header}  # as written -> as meant (`csv_cells`)
-    # Columns of few distinct values (events, actors, most fields) are dictionary-encoded while
-    # Arrow parses, on all cores; the lead id and times stay text.
-    plain = {spec.lead_id, spec.at, *spec.at_columns} | {wide.at for wide in spec.events}
-    if spec.prepared:  # a CRM object: ids and times are many, only the coded columns few
-        coded = spec.coded_columns()
-        plain |= {names[name] for name in header if names[name] not in coded}
     wanted = None if keep_fields is None else [
         name for name in header if names[name] in _EVENT_LOG_COLUMNS or names[name] in keep_fields]
     convert = pcsv.ConvertOptions(
-        column_types={name: pa.string() if names[name] in plain else _TEXT_DICT
-                      for name in header},
+        column_types=_csv_types(spec, header, names),
         strings_can_be_null=True, include_columns=wanted,
         null_values=[""], quoted_strings_can_be_null=True)
     parse = pcsv.ParseOptions(newlines_in_values=_may_have_quotes(path))
@@ -484,6 +543,76 @@ def _read_csv(path: Path, spec: SourceSpec,
         return _read_csv_slowly(path, header)  # a row of the wrong width, or not UTF-8
     table = _restored_table(table.rename_columns([names[n] for n in table.column_names]))
     return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+def _csv_types(spec: SourceSpec, header: list[str], names: dict[str, str]
+               ) -> dict[str, pa.DataType]:
+    """Columns of few distinct values (events, actors, most fields) are dictionary-encoded
+    while Arrow parses, on all cores; the lead id and times stay text."""
+    plain = {spec.lead_id, spec.at, *spec.at_columns} | {wide.at for wide in spec.events}
+    if spec.prepared:  # a CRM object: ids and times are many, only the coded columns few
+        coded = spec.coded_columns()
+        plain |= {names[name] for name in header if names[name] not in coded}
+    return {name: pa.string() if names[name] in plain else _TEXT_DICT for name in header}
+
+
+def _read_csv_columns(path: Path, spec: SourceSpec, columns: Collection[str]) -> _Read:
+    """A CRM object's CSV with only `columns` converted (`SourceSpec.columns_read`): Arrow
+    still parses every column, so a short row is still caught, but an export's long text
+    (subjects, descriptions) is never turned into strings. Two rules hold over the columns
+    not converted: a value of more than MOST_VALUE_BYTES rejects its row, and a rejected
+    row's raw values show every column. So the columns are left out only when `_short_lines`
+    shows no value can be that long and each line is one row; a reject's raw values read
+    the file whole, once, when asked for (`_Read.whole`)."""
+    import pyarrow.csv as pcsv
+
+    header = _csv_header(path)
+    names = {name: restored(name) for name in header}
+    wanted = [name for name in header if names[name] in columns]
+    if len(wanted) == len(header):
+        return _read_csv(path, spec)
+    quotes, lines = _short_lines(path)
+    if lines is None:
+        return _read_csv(path, spec)
+    convert = pcsv.ConvertOptions(
+        column_types=_csv_types(spec, header, names), strings_can_be_null=True,
+        include_columns=wanted,
+        null_values=[""], quoted_strings_can_be_null=True)
+    try:
+        table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
+                              parse_options=pcsv.ParseOptions(newlines_in_values=quotes),
+                              convert_options=convert)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return _read_csv_slowly(path, header)  # a row of the wrong width, or not UTF-8
+    if table.num_rows + 1 != lines:  # an empty line, or a value over lines: read it all
+        return _read_csv(path, spec)
+    table = _restored_table(table.rename_columns([names[n] for n in table.column_names]))
+    return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64),
+                 whole=lambda: _read_csv(path, spec).table)
+
+
+def _short_lines(path: Path) -> tuple[bool, int | None]:
+    """(whether the file has a `"`, its count of lines with something on them when no line
+    can hold a value of more than MOST_VALUE_BYTES, else None). A line is short when each
+    aligned block of half that size holds a line break: then no two breaks are that far
+    apart."""
+    block = MOST_VALUE_BYTES // 2
+    quotes = False
+    breaks = 0
+    tail = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):  # a multiple of `block`: blocks stay aligned
+            quotes = quotes or b'"' in chunk
+            breaks += chunk.count(b"\n")
+            full = len(chunk) - len(chunk) % block
+            if any(chunk.find(b"\n", start, start + block) < 0
+                   for start in range(0, full, block)):
+                return quotes, None
+            tail = chunk[-64:]
+    ending = len(tail) - len(tail.rstrip(b"\r\n"))
+    trailing = tail[len(tail) - ending:].count(b"\n") if ending else 0
+    lines = breaks - trailing + 1 if trailing else breaks + 1  # empty last lines are no lines
+    return quotes, lines
 
 
 def _restored_table(table: pa.Table) -> pa.Table:
@@ -1307,9 +1436,17 @@ def _merge(dictionaries: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
     -1 kept at -1, as the last entry), and the merged dictionary."""
     if not any(len(d) for d in dictionaries):
         return [np.array([-1], dtype=np.int32) for _ in dictionaries], pa.array([], pa.string())
-    merged = pc.dictionary_encode(pa.concat_arrays(dictionaries))
+    # A dictionary equal to an earlier one (a joined source's leads, given its target's own
+    # dictionary) adds nothing: it is compared, not hashed again.
+    same = [next((j for j in range(i) if len(dictionaries[j]) == len(d) and len(d) > 1000
+                  and dictionaries[j].equals(d)), i) for i, d in enumerate(dictionaries)]
+    hashed = [d for i, d in enumerate(dictionaries) if same[i] == i]
+    merged = pc.dictionary_encode(pa.concat_arrays(hashed))
     lookups, start = [], 0
-    for dictionary in dictionaries:
+    for i, dictionary in enumerate(dictionaries):
+        if same[i] != i:
+            lookups.append(lookups[same[i]])
+            continue
         size = len(dictionary)
         lookups.append(np.append(_int_codes([merged.indices.slice(start, size)], size), -1))
         start += size
