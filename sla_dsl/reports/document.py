@@ -15,18 +15,13 @@ import numpy as np
 from sla_dsl.business_time.periods import period_starts
 from sla_dsl.business_time.zones import local_dates
 from sla_dsl.evaluation.consequences import Actions, all_actions, strike_counts
-from sla_dsl.evaluation.instants import iso_many, iso_text
-from sla_dsl.evaluation.replay import (
-    BREACHED,
-    MET,
-    PENDING,
-    STATUS_NAMES,
-    Evaluation,
-)
+from sla_dsl.evaluation.instants import iso_text
+from sla_dsl.evaluation.replay import BREACHED, MET, PENDING, Evaluation
 from sla_dsl.history.columns import History
 from sla_dsl.language.formatter import item_line
 from sla_dsl.measures import assignments, coverage, revenue
 from sla_dsl.measures.period_measures import PeriodMeasures, TriggerCheck, triggers
+from sla_dsl.reports.lead_table import lead_table, records
 
 FORMAT_VERSION = 1
 
@@ -134,31 +129,8 @@ def owner_summaries(evaluation: Evaluation) -> list[dict]:
 
 
 def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
-    per_lead: dict[int, list[dict]] = {}
-    for result in evaluation.clauses:
-        statuses = np.array(STATUS_NAMES, dtype=object)[result.status]
-        for lead, status, due, at in zip(result.leads.tolist(), statuses.tolist(),
-                                         iso_many(result.due, zone).tolist(),
-                                         iso_many(result.at, zone).tolist(), strict=True):
-            per_lead.setdefault(lead, []).append(
-                {"handoff": result.handoff, "clause": result.clause, "status": status,
-                 "due": due, "at": at})
-    lead_ids = evaluation.history.lead_ids
-    handed_off = iso_many(evaluation.handoff_at, zone)
-    # a lead only a later level took (an MDR's own prospect passed to sales) is named by it
-    later: dict[int, tuple[str, str | None, str | None]] = {}
-    for result in evaluation.clauses:
-        for i in np.flatnonzero(evaluation.handoff[result.leads] == None):  # noqa: E711
-            later.setdefault(int(result.leads[i]), (result.handoff, result.owner[i],
-                                                     iso_text(int(result.start[i]), zone)))
-    return [{
-        "lead_id": str(lead_ids[lead]),
-        "handoff": evaluation.handoff[lead] or later.get(lead, (None,))[0],
-        "segment": evaluation.segment[lead],
-        "owner": evaluation.owner[lead] if lead not in later else later[lead][1],
-        "handed_off_at": handed_off[lead] if lead not in later else later[lead][2],
-        "clauses": clauses,
-    } for lead, clauses in sorted(per_lead.items())]
+    """Every judged lead's record with its clause verdicts, in lead order."""
+    return records(lead_table(evaluation, zone))
 
 
 def latest_breaches(evaluation: Evaluation, zone: ZoneInfo, count: int = 10) -> list[dict]:
@@ -199,6 +171,16 @@ def consequence_records(evaluation: Evaluation, actions: list[Actions],
 
 def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
     """The whole evaluation as plain data: what `--format json` prints."""
+    doc = document_body(evaluation, include_leads=include_leads)
+    if include_leads:
+        doc["leads"] = lead_records(evaluation, ZoneInfo(doc["timezone"]))
+    return doc
+
+
+def document_body(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
+    """The document with `leads` an empty list: all but the per-lead records, which the JSON
+    writer (`reports.json_text`) and `document` take from `lead_table.lead_table`.
+    `include_leads` still decides whether attribution lists its deals."""
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
     actions = all_actions(evaluation)
     measures = PeriodMeasures(evaluation, evaluation.at_handoff)
@@ -226,7 +208,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
             "latest_breaches": latest_breaches(evaluation, zone),
             "by_month": monthly_attainment(evaluation, zone),
         },
-        "leads": lead_records(evaluation, zone) if include_leads else [],
+        "leads": [],
         "periods": [dict(period, commitment={k: v for k, v in c.items() if k != "periods"})
                     for c in commitments for period in c["periods"]],
         "consequences": consequence_records(evaluation, actions, zone),
