@@ -14,6 +14,7 @@ import pytest
 from sla_dsl import evaluate, load_history, load_policy
 from sla_dsl.history.synthetic import generate
 from sla_dsl.history.write import write_csv
+from sla_dsl.reports import json_text
 from sla_dsl.reports.json_text import json_values
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,3 +77,12 @@ def test_values_of_other_types_fall_back_to_json_dumps() -> None:
     assert json_values(values).to_pylist() == [json.dumps(v) for v in values.tolist()]
     plain = np.array(["a", None, 'q"', "\x00", ""], dtype=object)
     assert json_values(plain).to_pylist() == [json.dumps(v) for v in plain.tolist()]
+
+
+def test_written_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leads written a few at a time, in threads, join to the same bytes."""
+    monkeypatch.setattr(json_text, "CHUNK_LEADS", 7)
+    policy_file, histories, _, as_of = EXAMPLES["new-breed"]
+    policy = load_policy(ROOT / "policies" / policy_file)
+    history = load_history([ROOT / "examples" / h for h in histories], policy=policy)
+    _same_bytes(policy, history, as_of)

@@ -219,9 +219,10 @@ def document_body(evaluation: Evaluation, *, include_leads: bool = True) -> dict
         "triggers": triggers(evaluation.policy, check, strikes),
         "attribution": attribution,
     }
-    judged = np.unique(np.concatenate([r.leads for r in evaluation.clauses])) \
-        if evaluation.clauses else np.zeros(0)
-    doc["summary"]["owed"] = owed(doc, leads=len(judged))
+    judged = np.zeros(len(evaluation.history.lead_ids), dtype=bool)  # a lead, once
+    for result in evaluation.clauses:
+        judged[result.leads] = True
+    doc["summary"]["owed"] = owed(doc, leads=int(np.count_nonzero(judged)))
     return doc
 
 

@@ -13,6 +13,8 @@ lead's verdicts and all the leads are each one run of bytes, joined without a co
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from json.encoder import encode_basestring_ascii
 from zoneinfo import ZoneInfo
 
@@ -105,11 +107,11 @@ def _verdicts(table: LeadTable) -> pa.Array:
         json_times(table.at, table.zone), tail, _s(""))
 
 
-def leads_text(table: LeadTable) -> str:
-    """The document's `leads` list as `json.dumps(..., indent=2)` writes it as the value of a
-    top-level key (its first line unindented)."""
-    if not len(table):
-        return "[]"
+CHUNK_LEADS = 250_000  # leads a writer's chunk holds: Arrow's kernels run one per thread
+
+
+def _leads_bytes(table: LeadTable) -> memoryview:
+    """The leads' objects as list items, each ending with a comma."""
     verdicts = _verdicts(table)
     # each lead's verdicts, one run of the verdicts' bytes (offsets at the lead bounds)
     verdict_offsets = np.frombuffer(verdicts.buffers()[1], dtype=np.int64,
@@ -117,24 +119,37 @@ def leads_text(table: LeadTable) -> str:
     clauses = pa.LargeStringArray.from_buffers(
         len(table), pa.py_buffer(np.ascontiguousarray(verdict_offsets[table.bounds])),
         verdicts.buffers()[2])
-    pieces = [_s(_line(2) + "{")]
-    for name in ("lead_id", "handoff", "segment", "owner"):
-        pieces += [_s(_line(3) + json.dumps(name) + ": "), json_values(getattr(table, name)),
-                   _s(",")]
-    pieces += [_s(_line(3) + '"handed_off_at": '), json_times(table.handed_off_at, table.zone),
-               _s("," + _line(3) + '"clauses": '), clauses, _s(_line(2) + "},")]
+    pieces = [_s(_line(2) + "{" + _line(3) + '"lead_id": ')]
+    for name, after in (("lead_id", "handoff"), ("handoff", "segment"), ("segment", "owner"),
+                        ("owner", "handed_off_at")):
+        pieces += [json_values(getattr(table, name)), _s("," + _line(3) + f'"{after}": ')]
+    pieces += [json_times(table.handed_off_at, table.zone), _s("," + _line(3) + '"clauses": '),
+               clauses, _s(_line(2) + "},")]
     leads = pc.binary_join_element_wise(*pieces, _s(""))
     offsets = np.frombuffer(leads.buffers()[1], dtype=np.int64, count=len(leads) + 1,
                             offset=leads.offset * 8)
-    data = memoryview(leads.buffers()[2])[offsets[0]:offsets[-1] - 1]  # the last comma off
-    return "[" + str(data, "ascii") + _line(1) + "]"
+    return memoryview(leads.buffers()[2])[offsets[0]:offsets[-1]]
+
+
+def leads_parts(table: LeadTable) -> list:
+    """The document's `leads` list as `json.dumps(..., indent=2)` writes it as the value of a
+    top-level key (its first line unindented), in parts (str and ASCII bytes) to be joined."""
+    if not len(table):
+        return ["[]"]
+    starts = range(0, len(table), CHUNK_LEADS)
+    chunks = [table.rows(start, min(start + CHUNK_LEADS, len(table))) for start in starts]
+    with ThreadPoolExecutor(max_workers=min(len(chunks), os.cpu_count() or 1)) as pool:
+        parts = list(pool.map(_leads_bytes, chunks))
+    parts[-1] = parts[-1][:-1]  # the last lead's comma off
+    return ["[", *parts, _line(1) + "]"]
 
 
 def document_json(doc: dict, leads: LeadTable) -> str:
-    """`json.dumps(doc, indent=2) + "\\n"` for `doc` with its `leads` filled from `leads`:
+    """`json.dumps(doc, indent=2) + "\n"` for `doc` with its `leads` filled from `leads`:
     `doc["leads"]` must be an empty list, standing for them."""
     assert doc["leads"] == []
     text = json.dumps(doc, indent=2) + "\n"
     # a string's newlines are escaped, so a newline and two spaces start a top-level key
     at = text.index(LEADS_KEY + "[]") + len(LEADS_KEY)
-    return "".join((text[:at], leads_text(leads), text[at + 2:]))
+    parts = [text[:at], *leads_parts(leads), text[at + 2:]]
+    return b"".join(p.encode("ascii") if isinstance(p, str) else p for p in parts).decode("ascii")

@@ -46,6 +46,16 @@ class LeadTable:
     def __len__(self) -> int:
         return len(self.bounds) - 1
 
+    def rows(self, start: int, stop: int) -> LeadTable:
+        """Leads `start` to `stop` with their verdicts (a writer's chunk)."""
+        lo, hi = int(self.bounds[start]), int(self.bounds[stop])
+        return LeadTable(
+            zone=self.zone, lead_id=self.lead_id[start:stop], handoff=self.handoff[start:stop],
+            segment=self.segment[start:stop], owner=self.owner[start:stop],
+            handed_off_at=self.handed_off_at[start:stop], clauses=self.clauses,
+            clause=self.clause[lo:hi], status=self.status[lo:hi], due=self.due[lo:hi],
+            at=self.at[lo:hi], bounds=self.bounds[start:stop + 1] - lo)
+
 
 def lead_table(evaluation: Evaluation, zone: ZoneInfo) -> LeadTable:
     """The leads some clause judged, each with its verdicts, as `LeadTable` columns."""
@@ -60,7 +70,9 @@ def lead_table(evaluation: Evaluation, zone: ZoneInfo) -> LeadTable:
         return np.concatenate([getattr(r, name) for r in results])[order] if results \
             else np.zeros(0, dtype=np.int64)
 
-    leads, first = np.unique(lead_of[order], return_index=True)
+    ordered = lead_of[order]
+    first = np.flatnonzero(np.diff(ordered, prepend=-1))  # where each lead's verdicts start
+    leads = ordered[first]
     handoff, owner, handed_off_at = _named(evaluation, leads)
     ids = evaluation.history.lead_ids[leads]
     lead_id = np.empty(len(leads), dtype=object)
