@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
 from sla_dsl import evaluate, load_history, load_policy
+from sla_dsl.business_time.zones import iso_texts, local_time
 from sla_dsl.history.synthetic import generate
 from sla_dsl.history.write import write_csv
 from sla_dsl.reports import json_text
@@ -86,3 +88,16 @@ def test_written_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     policy = load_policy(ROOT / "policies" / policy_file)
     history = load_history([ROOT / "examples" / h for h in histories], policy=policy)
     _same_bytes(policy, history, as_of)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Africa/Monrovia",
+                                  "Australia/Lord_Howe", "Asia/Kolkata"])
+def test_iso_texts_written_by_arithmetic_as_isoformat(zone: str) -> None:
+    """Years 1 to 9999, fractions of a second, offsets with seconds (local mean time)."""
+    rng = np.random.default_rng(16)
+    seconds = np.concatenate([rng.integers(-62_000_000_000, 253_000_000_000, 20),
+                              rng.integers(-3_000_000_000, 3_000_000_000, 3000)])
+    us = np.concatenate([seconds * 1_000_000,
+                         seconds * 1_000_000 + rng.integers(1, 10**6, len(seconds))])
+    tz = ZoneInfo(zone)
+    assert iso_texts(us, tz).tolist() == [local_time(int(u), tz).isoformat() for u in us]
