@@ -147,8 +147,9 @@ def _iso_utc(at):
 # ============================================================================ child jobs
 
 
-def job_ours(history: str, policy_path: str) -> dict:
-    """`sla evaluate POLICY --history FILE --format text`, phase by phase."""
+def job_ours(history: str, policy_path: str, output: str = "text") -> dict:
+    """`sla evaluate POLICY --history FILE --format text` (or `json`), phase by phase: for
+    json, `document` is the document but its per-lead records and `render` the JSON text."""
     import resource
 
     def peak() -> int:
@@ -163,6 +164,7 @@ def job_ours(history: str, policy_path: str) -> dict:
     from sla_dsl.policy_file import check_source
     from sla_dsl.reports import document as report
     from sla_dsl.reports import text as text_report
+    from sla_dsl.reports.report import Report
 
     phases, cpu, peaks = {}, {}, {}
 
@@ -183,10 +185,18 @@ def job_ours(history: str, policy_path: str) -> dict:
     lap("read")
     evaluation = evaluate(policy, loaded, None)
     lap("evaluate")
-    doc = report.document(evaluation, include_leads=False)  # as `--format text` does
-    lap("document")
-    text = text_report.render_text(doc)
-    lap("render")
+    if output == "json":  # as `sla evaluate --format json` does
+        made = Report(evaluation)
+        _ = made.summary_document
+        lap("document")
+        text = made.json()
+        lap("render")
+        text = text[:2000]
+    else:
+        doc = report.document(evaluation, include_leads=False)  # as `--format text` does
+        lap("document")
+        text = text_report.render_text(doc)
+        lap("render")
 
     first = next(c for c in evaluation.clauses if c.clause == "first touch")
     touched = first.at != NONE
@@ -329,9 +339,9 @@ def warm(path: Path) -> None:
             pass
 
 
-def measure_ours(label: str, path: Path, repeat: int) -> dict:
+def measure_ours(label: str, path: Path, repeat: int, output: str = "text") -> dict:
     warm(path)
-    runs = [child(["--job", "ours", str(path), str(POLICY)]) for _ in range(repeat)]
+    runs = [child(["--job", "ours", str(path), str(POLICY), output]) for _ in range(repeat)]
     answers = [a for a, _, _ in runs]
     totals = [sum(a["phases"][p] for p in TIMED) for a in answers]
     best = answers[totals.index(min(totals))]
@@ -385,6 +395,8 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="regenerate the history files")
     parser.add_argument("--profile", action="store_true",
                         help="instead: cProfile one end-to-end run from CSV, print the top")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="the report ours writes (json: every lead's record)")
     parser.add_argument("--top", type=int, default=40, help="lines of the profile to print")
     parser.add_argument("--job", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -414,8 +426,8 @@ def main() -> None:
         return
 
     print(f"load average before: {_load()} (other work on the machine slows every figure)")
-    ours = [measure_ours("ours from CSV", csv_path, args.repeat),
-            measure_ours("ours from Parquet", parquet_path, args.repeat)]
+    ours = [measure_ours("ours from CSV", csv_path, args.repeat, args.format),
+            measure_ours("ours from Parquet", parquet_path, args.repeat, args.format)]
     print("\nreport (from CSV, first lines):")
     for line in ours[0]["report"].splitlines()[:12]:
         print(f"  | {line}")

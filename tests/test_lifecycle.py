@@ -7,6 +7,7 @@ Amsterdam's desk is open 08:00-18:00 on weekdays; Europe springs forward on Sund
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from sla_dsl.evaluation.replay import BREACHED, MET, NONE, PENDING, evaluate
 from sla_dsl.language.source import Source
 from sla_dsl.policy_file import check_text, format_source
 from sla_dsl.reports.document import document
+from sla_dsl.reports.report import Report
 from tests.test_evaluation import AMS, history, policy, us
 
 HOURS = "mon-fri 08:00-18:00"
@@ -248,3 +250,17 @@ def test_reassignments_are_found_for_many_leads_at_once():
     result = next(r for r in evaluation.clauses if r.clause == "first touch")
     expected = np.where(np.arange(2000) % 2, us(at(2026, 3, 2, 16)), us(at(2026, 3, 2, 13)))
     assert (result.due == expected).all()
+
+
+def test_the_json_of_a_recycled_lead_is_the_documents_with_its_attempts():
+    # The column-wise JSON writer knows the plain records only: an evaluation whose records
+    # carry attempts is written record by record, the same bytes as the document.
+    h = history(("handoff", at(2026, 3, 2, 9), "marketing"),
+                ("touch", at(2026, 3, 2, 10), "eva"),
+                ("rejected", at(2026, 3, 3, 9), "eva"),
+                ("handoff", at(2026, 3, 9, 9), "marketing"),
+                ("touch", at(2026, 3, 10, 10), "eva"))
+    report = Report(evaluate(desk(), h, us(at(2026, 3, 20))))
+    written = json.loads(report.json())
+    assert [c.get("attempt") for c in written["leads"][0]["clauses"]] == [1, 2, 1, 2]
+    assert report.json() == json.dumps(report.document, indent=2) + "\n"

@@ -294,23 +294,69 @@ def local_dates(instants: np.ndarray, zone: ZoneInfo) -> np.ndarray:
 
 def iso_texts(instants: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     """What `local_time(us, zone).isoformat()` says, for a column of instants at once (an
-    object array of str): each offset is written once, so a million timestamps cost a few
-    array operations."""
+    object array of str), from `iso_text_bytes`."""
+
+    text, _ = iso_text_bytes(instants, zone)
+    return text.view(f"S{ISO_WIDTH}").ravel().astype(f"U{ISO_WIDTH}").astype(object)
+
+
+ISO_WIDTH = 35  # 2026-03-31T18:00:00.000001-04:56:02: a fraction and an offset with seconds
+
+
+def iso_text_bytes(instants: np.ndarray, zone: ZoneInfo) -> tuple[np.ndarray, np.ndarray]:
+    """What `local_time(us, zone).isoformat()` says, for a column of instants at once, as ASCII
+    bytes: row i of an (n, ISO_WIDTH) uint8 matrix holds text i in its first `lengths[i]`
+    bytes, zeros after. The digits are written by array arithmetic and each offset once, so
+    a writer of millions of timestamps makes no str per timestamp."""
     import numpy as np
 
     wall = wall_readings(instants, zone)
-    text = np.datetime_as_string(wall.astype("datetime64[us]"), unit="s").astype(object)
-    fraction = wall % US_PER_SECOND
+    seconds = np.floor_divide(wall, US_PER_SECOND)
+    fraction = wall - seconds * US_PER_SECOND
+    days = np.floor_divide(seconds, 86_400)
+    of_day = seconds - days * 86_400
+    date = days.astype("datetime64[D]")
+    year_start, month_start = date.astype("datetime64[Y]"), date.astype("datetime64[M]")
+    text = np.zeros((ISO_WIDTH, len(wall)), dtype=np.uint8)  # by column: each write is one row
+
+    def write(rows, column: int, value: np.ndarray, width: int) -> None:
+        value = value.astype(np.int32)  # every field fits; narrower division is faster
+        for k in range(width):
+            value, digit = np.divmod(value, 10)
+            text[column + width - 1 - k, rows] = digit + 48
+
+    every = slice(None)
+    write(every, 0, year_start.astype(np.int64) + 1970, 4)
+    write(every, 5, (month_start - year_start.astype("datetime64[M]")).astype(np.int64) + 1, 2)
+    write(every, 8, (date - month_start.astype("datetime64[D]")).astype(np.int64) + 1, 2)
+    write(every, 11, of_day // 3600, 2)
+    write(every, 14, of_day // 60 % 60, 2)
+    write(every, 17, of_day % 60, 2)
+    text[[4, 7]], text[10], text[[13, 16]] = ord("-"), ord("T"), ord(":")
     finer = np.flatnonzero(fraction)  # isoformat shows microseconds only where there are some
-    text[finer] = text[finer] + np.array([f".{f:06d}" for f in fraction[finer]], dtype=object)
+    text[19, finer] = ord(".")
+    write(finer, 20, fraction[finer], 6)
+    lengths = np.where(fraction != 0, 26, 19).astype(np.int64)
     shift = (wall - instants) // US_PER_SECOND  # zoneinfo's offsets are whole seconds
-    suffix = np.empty(len(shift), dtype=object)
-    for seconds in np.unique(shift):
-        sign = "+" if seconds >= 0 else "-"
-        minutes, second = divmod(abs(int(seconds)), 60)
-        hours, minute = divmod(minutes, 60)
-        # as isoformat writes an offset: seconds only where the offset has some (local mean
-        # time before a zone's first standard offset)
-        text_of = f"{sign}{hours:02d}:{minute:02d}" + (f":{second:02d}" if second else "")
-        suffix[shift == seconds] = text_of
-    return text + suffix
+    plain = not len(finer)
+    single = not len(shift) or bool((shift == shift[0]).all())  # one offset: the usual case
+    for seconds_east in shift[:1] if single else np.unique(shift):
+        suffix = np.frombuffer(_offset_text(int(seconds_east)).encode(), dtype=np.uint8)
+        here = slice(None) if single else shift == seconds_east
+        for start in (19,) if plain else (19, 26):
+            rows = slice(None) if single and plain else np.flatnonzero(
+                (lengths == start) if single else here & (lengths == start))
+            for k, byte in enumerate(suffix.tolist()):
+                text[start + k, rows] = byte
+        lengths[here] += len(suffix)
+    text = np.ascontiguousarray(text.T)
+    return text, lengths
+
+
+def _offset_text(seconds: int) -> str:
+    """A UTC offset as isoformat writes it: seconds only where the offset has some (local mean
+    time before a zone's first standard offset)."""
+    sign = "+" if seconds >= 0 else "-"
+    minutes, second = divmod(abs(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{sign}{hours:02d}:{minute:02d}" + (f":{second:02d}" if second else "")

@@ -11,6 +11,7 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pyarrow as pa
 
 from sla_dsl.business_time.calendar import calendar_for
 from sla_dsl.business_time.open_time import open_time_between_many
@@ -36,6 +37,7 @@ from sla_dsl.history.columns import History
 from sla_dsl.language.formatter import item_line
 from sla_dsl.measures import assignments, coverage, revenue
 from sla_dsl.measures.period_measures import PeriodMeasures, TriggerCheck, triggers
+from sla_dsl.reports.lead_table import lead_table, records
 
 FORMAT_VERSION = 1
 
@@ -131,11 +133,10 @@ def owner_summaries(evaluation: Evaluation) -> list[dict]:
     for result in evaluation.clauses:
         if result.clause == "threshold":  # the sender's clause, not the owner's
             continue
-        owners = result.owner
+        names, codes = _owner_codes(result.owner)
         for status, counter in ((MET, met), (BREACHED, breached)):
-            names, counts = np.unique(owners[result.status == status].astype(str),
-                                      return_counts=True)
-            counter.update(dict(zip(names.tolist(), counts.tolist(), strict=True)))
+            counts = np.bincount(codes[result.status == status], minlength=len(names))
+            counter.update({names[i]: int(counts[i]) for i in np.flatnonzero(counts)})
     rows = [{"owner": None if name == "None" else name, "met": met[name],
              "breached": breached[name], "attainment": _attainment(met[name], breached[name])}
             for name in set(met) | set(breached)]
@@ -147,6 +148,17 @@ def owner_summaries(evaluation: Evaluation) -> list[dict]:
         for row in rows:
             row["breach_share"] = round(shares.get(row["owner"], 0.0), 2)
     return sorted(rows, key=lambda r: (-r["breached"], r["attainment"] or 0, str(r["owner"])))
+
+
+def _owner_codes(owners: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Owner names as `str` writes them (None as "None") and each lead's index into them:
+    counted per status with `bincount` rather than a sort of a million names."""
+    try:
+        text = pa.array(owners, pa.string(), from_pandas=False).fill_null("None")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        text = pa.array(owners.astype(str), pa.string())
+    encoded = text.dictionary_encode()
+    return encoded.dictionary.to_pylist(), encoded.indices.to_numpy()
 
 
 def split_breach_shares(evaluation: Evaluation) -> dict[str | None, float] | None:
@@ -193,7 +205,18 @@ def _share_before(evaluation: Evaluation, result: ClauseResult) -> np.ndarray:
     return share
 
 
+def has_lifecycle_keys(evaluation: Evaluation) -> bool:
+    """Whether some lead record carries lifecycle keys (an attempt past the first, a clock that
+    restarts or splits on reassignment): the column-wise writer (`lead_table`, `json_text`)
+    writes the plain records only, so those evaluations take the record-by-record path."""
+    return any((r.attempt is not None and bool((r.attempt > 1).any()))
+               or r.reassign != "continue" for r in evaluation.clauses)
+
+
 def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
+    """Every judged lead's record with its clause verdicts, in lead order."""
+    if not has_lifecycle_keys(evaluation):
+        return records(lead_table(evaluation, zone))
     per_lead: dict[int, list[dict]] = {}
     for result in evaluation.clauses:
         statuses = np.array(STATUS_NAMES, dtype=object)[result.status]
@@ -280,6 +303,16 @@ def consequence_records(evaluation: Evaluation, actions: list[Actions],
 
 def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
     """The whole evaluation as plain data: what `--format json` prints."""
+    doc = document_body(evaluation, include_leads=include_leads)
+    if include_leads:
+        doc["leads"] = lead_records(evaluation, ZoneInfo(doc["timezone"]))
+    return doc
+
+
+def document_body(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
+    """The document with `leads` an empty list: all but the per-lead records, which the JSON
+    writer (`reports.json_text`) and `document` take from `lead_table.lead_table`.
+    `include_leads` still decides whether attribution lists its deals."""
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
     actions = all_actions(evaluation)
     measures = PeriodMeasures(evaluation, evaluation.at_handoff)
@@ -307,7 +340,7 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
             "latest_breaches": latest_breaches(evaluation, zone),
             "by_month": monthly_attainment(evaluation, zone),
         },
-        "leads": lead_records(evaluation, zone) if include_leads else [],
+        "leads": [],
         "periods": [dict(period, commitment={k: v for k, v in c.items() if k != "periods"})
                     for c in commitments for period in c["periods"]],
         "consequences": consequence_records(evaluation, actions, zone),
@@ -318,9 +351,10 @@ def document(evaluation: Evaluation, *, include_leads: bool = True) -> dict:
         "triggers": triggers(evaluation.policy, check, strikes),
         "attribution": attribution,
     }
-    judged = np.unique(np.concatenate([r.leads for r in evaluation.clauses])) \
-        if evaluation.clauses else np.zeros(0)
-    doc["summary"]["owed"] = owed(doc, leads=len(judged))
+    judged = np.zeros(len(evaluation.history.lead_ids), dtype=bool)  # a lead, once
+    for result in evaluation.clauses:
+        judged[result.leads] = True
+    doc["summary"]["owed"] = owed(doc, leads=int(np.count_nonzero(judged)))
     return doc
 
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -23,8 +24,15 @@ from sla_dsl.evaluation.inputs import as_of_instant
 from sla_dsl.history.columns import History
 from sla_dsl.language.model import Policy
 from sla_dsl.reports import html, text
-from sla_dsl.reports.document import clause_summaries, document
+from sla_dsl.reports.document import (
+    clause_summaries,
+    document_body,
+    has_lifecycle_keys,
+    lead_records,
+)
 from sla_dsl.reports.due_list import DEFAULT_WITHIN_HOURS, DueList
+from sla_dsl.reports.json_text import document_json
+from sla_dsl.reports.lead_table import LeadTable, lead_table, records
 
 
 @dataclass(frozen=True)
@@ -63,20 +71,43 @@ class Report:
 
     @cached_property
     def document(self) -> dict:
-        return document(self.evaluation, include_leads=self.include_leads)
+        doc = dict(self.summary_document)
+        if self.include_leads:
+            doc["leads"] = (records(self._lead_table) if self._columnar
+                            else lead_records(self.evaluation, self._lead_table.zone))
+        return doc
+
+    @cached_property
+    def summary_document(self) -> dict:
+        """The document without its per-lead records (`leads` is empty): what the text and
+        the page are made of."""
+        return document_body(self.evaluation, include_leads=self.include_leads)
+
+    @cached_property
+    def _columnar(self) -> bool:
+        """Whether the lead records can be written column-wise (none carries lifecycle keys)."""
+        return not has_lifecycle_keys(self.evaluation)
+
+    @cached_property
+    def _lead_table(self) -> LeadTable:
+        return lead_table(self.evaluation, ZoneInfo(self.summary_document["timezone"]))
 
     def json(self) -> str:
-        """The document as `sla evaluate --format json` prints it."""
-        return json.dumps(self.document, indent=2) + "\n"
+        """The document as `sla evaluate --format json` prints it: `json.dumps(document,
+        indent=2)`, with the per-lead records written column-wise (the same bytes)."""
+        if "document" in self.__dict__ or not self.include_leads or not self._columnar:
+            return json.dumps(self.document if self.include_leads else self.summary_document,
+                              indent=2) + "\n"
+        return document_json(self.summary_document, self._lead_table)
 
     def text(self) -> str:
         """The summary `sla evaluate` prints: what is owed, then clauses worst first."""
-        return text.render_text(self.document)
+        return text.render_text(self.summary_document)
 
     def html(self) -> str:
         """The one self-contained page of `sla evaluate --html`, with the clock audit of each
         lead among its latest breaches."""
-        doc = self.document
+        doc = self.summary_document
         breached = [row["lead_id"] for row in doc["summary"]["latest_breaches"]]
         return html.render(doc, rejects=self.history.rejects,
                            speed_goals=html.first_touch_goals(self.policy),

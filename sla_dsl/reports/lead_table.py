@@ -1,0 +1,130 @@
+"""Every judged lead's record, as columns: the document's `leads`.
+
+A million leads' records built as Python dicts take most of `--format json`'s time, so the
+records are first gathered column-wise here (one row per lead, one per clause verdict, both in
+the document's order). `records` turns the columns into the document's dicts (the library's
+`report.document`); `reports.json_text` writes the same columns straight to JSON text. Both
+read one table, so the dicts and the text cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from sla_dsl.evaluation.instants import iso_many
+from sla_dsl.evaluation.replay import STATUS_NAMES, Evaluation
+
+LEAD_FIELDS = ("lead_id", "handoff", "segment", "owner", "handed_off_at")
+VERDICT_FIELDS = ("handoff", "clause", "status", "due", "at")
+
+
+@dataclass(frozen=True)
+class LeadTable:
+    """The judged leads in lead order. Per lead: `lead_id`, `handoff`, `segment`, `owner`
+    (object arrays of str or None) and `handed_off_at` (µs, NONE for none). Per clause verdict,
+    grouped by lead (lead k's are rows `bounds[k]` to `bounds[k + 1]`, in the policy's clause
+    order): `clause` (an index into `clauses`, the (handoff, clause) names of the evaluation's
+    clause results), `status` (MET, BREACHED, PENDING), `due` and `at` (µs, NONE or STOPPED
+    for none). Times are written in `zone`."""
+
+    zone: ZoneInfo
+    lead_id: np.ndarray
+    handoff: np.ndarray
+    segment: np.ndarray
+    owner: np.ndarray
+    handed_off_at: np.ndarray
+    clauses: list[tuple[str, str]]
+    clause: np.ndarray
+    status: np.ndarray
+    due: np.ndarray
+    at: np.ndarray
+    bounds: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def rows(self, start: int, stop: int) -> LeadTable:
+        """Leads `start` to `stop` with their verdicts (a writer's chunk)."""
+        lo, hi = int(self.bounds[start]), int(self.bounds[stop])
+        return LeadTable(
+            zone=self.zone, lead_id=self.lead_id[start:stop], handoff=self.handoff[start:stop],
+            segment=self.segment[start:stop], owner=self.owner[start:stop],
+            handed_off_at=self.handed_off_at[start:stop], clauses=self.clauses,
+            clause=self.clause[lo:hi], status=self.status[lo:hi], due=self.due[lo:hi],
+            at=self.at[lo:hi], bounds=self.bounds[start:stop + 1] - lo)
+
+
+def lead_table(evaluation: Evaluation, zone: ZoneInfo) -> LeadTable:
+    """The leads some clause judged, each with its verdicts, as `LeadTable` columns."""
+    results = evaluation.clauses
+    lead_of = np.concatenate([r.leads.astype(np.int64) for r in results]) if results \
+        else np.zeros(0, dtype=np.int64)
+    order = np.argsort(lead_of, kind="stable")  # by lead, in clause order within a lead
+    clause = np.repeat(np.arange(len(results), dtype=np.int32),
+                       [len(r.leads) for r in results])
+
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([getattr(r, name) for r in results])[order] if results \
+            else np.zeros(0, dtype=np.int64)
+
+    ordered = lead_of[order]
+    first = np.flatnonzero(np.diff(ordered, prepend=-1))  # where each lead's verdicts start
+    leads = ordered[first]
+    handoff, owner, handed_off_at = _named(evaluation, leads)
+    ids = evaluation.history.lead_ids[leads]
+    lead_id = np.empty(len(leads), dtype=object)
+    lead_id[:] = [str(x) for x in ids.tolist()] if ids.dtype == object else ids.astype(str)
+    return LeadTable(
+        zone=zone, lead_id=lead_id, handoff=handoff, segment=evaluation.segment[leads],
+        owner=owner, handed_off_at=handed_off_at,
+        clauses=[(r.handoff, r.clause) for r in results], clause=clause[order],
+        status=joined("status"), due=joined("due"), at=joined("at"),
+        bounds=np.append(first, len(order)).astype(np.int64))
+
+
+def _named(evaluation: Evaluation,
+           leads: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each lead's handoff label, owner and handoff time. A lead only a later level took (an
+    MDR's own prospect passed to sales) has no first-level block: it is named by the first
+    clause result (in the policy's order) that judged it: its block, owner and clock start."""
+    handoff = evaluation.handoff[leads].copy()
+    owner = evaluation.owner[leads].copy()
+    at = evaluation.handoff_at[leads].copy()
+    later = handoff == None  # noqa: E711
+    handoff[handoff == ""] = None  # as `handoff or ...` read an empty label
+    if later.any():
+        wanted = leads[later]
+        found, labels, owners, starts = [], [], [], []
+        for result in evaluation.clauses:
+            here = np.flatnonzero(np.isin(result.leads, wanted))
+            if not len(here):
+                continue
+            found.append(result.leads[here].astype(np.int64))
+            labels.append(np.full(len(here), result.handoff, dtype=object))
+            owners.append(np.asarray(result.owner, dtype=object)[here])
+            starts.append(result.start[here].astype(np.int64))
+        _, first = np.unique(np.concatenate(found), return_index=True)  # each one's first
+        handoff[later] = np.concatenate(labels)[first]
+        owner[later] = np.concatenate(owners)[first]
+        at[later] = np.concatenate(starts)[first]
+    return handoff, owner, at
+
+
+def records(table: LeadTable) -> list[dict]:
+    """The document's `leads`: one dict per lead with its `clauses` dicts."""
+    names = table.clauses
+    verdicts = [{"handoff": names[c][0], "clause": names[c][1], "status": STATUS_NAMES[s],
+                 "due": due, "at": at}
+                for c, s, due, at in zip(table.clause.tolist(), table.status.tolist(),
+                                         iso_many(table.due, table.zone).tolist(),
+                                         iso_many(table.at, table.zone).tolist(), strict=True)]
+    bounds = table.bounds.tolist()
+    return [{"lead_id": lead_id, "handoff": handoff, "segment": segment, "owner": owner,
+             "handed_off_at": at, "clauses": verdicts[bounds[k]:bounds[k + 1]]}
+            for k, (lead_id, handoff, segment, owner, at) in enumerate(zip(
+                table.lead_id.tolist(), table.handoff.tolist(), table.segment.tolist(),
+                table.owner.tolist(), iso_many(table.handed_off_at, table.zone).tolist(),
+                strict=True))]
