@@ -1,0 +1,111 @@
+"""The Company X trial agreement (`policies/company-x-trial.sla`, issue 15): what `sla test`
+cannot say, checked by hand in code. A rep holding 20 open leads is skipped by the round robin,
+and the due list at a chosen instant gives the due times and business time left.
+
+The floor is open Monday to Friday 09:00-17:00 Chicago time, closed on the US federal holidays
+on the days they are observed. Independence Day 2027 is Sunday 4 July, observed Monday 5 July.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import sla_dsl
+
+from .conftest import ROOT
+
+POLICY = ROOT / "policies" / "company-x-trial.sla"
+HEADER = "lead_id,at,event,actor,score,industry,employees,page_views\n"
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return sla_dsl.load_policy(POLICY)
+
+
+def _hot(lead: str, at: str, rep: str) -> list[str]:
+    # software, 200 employees (good fit), score 80 (high interest): a hot lead
+    return [f"{lead},{at},created,,80,software,200,6", f"{lead},{at},handoff,marketing,,,,",
+            f"{lead},{at},assigned,{rep},,,,"]
+
+
+def _report(tmp_path, policy, rows: list[str], as_of: str) -> sla_dsl.Report:
+    path = tmp_path / "history.csv"
+    path.write_text(HEADER + "".join(row + "\n" for row in rows))
+    return sla_dsl.evaluate(policy, sla_dsl.load_history(path, policy=policy), as_of=as_of)
+
+
+# ---------------------------------------------------------------- a rep at cap
+
+def test_round_robin_skips_a_rep_holding_20_open_leads(tmp_path, policy):
+    """Monday 1 March 2027, CST. Hand count of ana's open leads:
+    09:00-09:19 C01-C20 -> ana, none connected: ana holds 20, at the cap
+    09:30 C21 -> bo: ana at cap, skipped (1)
+    09:40 C01 connected: ana holds 19, eligible again
+    09:45 C22 -> ana: not a skip; ana holds 20 again
+    09:50 C23 -> cy: ana at cap, skipped (2)
+    bo and cy hold one lead each and are never skipped."""
+    rows = [row for i in range(1, 21)
+            for row in _hot(f"C{i:02}", f"2027-03-01T09:{i - 1:02}", "ana")]
+    rows += _hot("C21", "2027-03-01T09:30", "bo")
+    rows += ["C01,2027-03-01T09:40,connected,ana,,,,"]
+    rows += _hot("C22", "2027-03-01T09:45", "ana")
+    rows += _hot("C23", "2027-03-01T09:50", "cy")
+    report = _report(tmp_path, policy, rows, "2027-03-01T12:00")
+    (block,) = report.document["assignments"]
+    assert block["open_cap"] == 20
+    reps = {r["rep"]: r["open_cap"] for r in block["reps"]}
+    ana = reps["ana"]
+    assert (ana["skipped"], ana["over"], ana["most_open"]) == (2, 0, 20)
+    assert [(s["at"], s["lead_id"], s["went_to"]) for s in ana["latest_skips"]] == [
+        ("2027-03-01T09:30:00-06:00", "C21", "bo"), ("2027-03-01T09:50:00-06:00", "C23", "cy")]
+    assert reps["bo"]["skipped"] == reps["cy"]["skipped"] == 0
+    assert "skipped at the cap for 2" in report.text()
+
+
+# ---------------------------------------------------------------- the due list
+
+DUE_ROWS = [*_hot("D1", "2027-07-02T16:45", "ana"), *_hot("D2", "2027-07-02T10:00", "bo")]
+
+
+def test_the_due_list_on_the_friday_evening_before_independence_day(tmp_path, policy):
+    """Friday 2 July 2027 17:10 CDT (-05:00), ten minutes after the close, before a long weekend:
+    - D1, handed off 16:45 to ana, untouched. First touch: 15 minutes on Friday, then Saturday,
+      Sunday and Monday 5 July (Independence Day observed) closed: due Tuesday 09:45, 45 minutes
+      of business time left. Touches: ten open days after Friday at 16:45, Tue 6 to Fri 9 (4),
+      Mon 12 to Fri 16 (9), Mon 19 (10): due Monday 19 July 16:45; left, nine whole open days
+      of 8 hours (Tue 6 to Fri 16) and 09:00-16:45 on the 19th: 72 h + 7 h 45 min = 79 h 45 min.
+    - D2, handed off 10:00 to bo, untouched. First touch due 11:00: overdue by Friday's open
+      time after it, 11:00-17:00, 6 hours. Touches due Monday 19 July 10:00: 72 h + 1 h = 73 h.
+    Nothing fires in the next 24 hours: the escalations and strikes come at the due times."""
+    report = _report(tmp_path, policy, DUE_ROWS, "2027-07-02T17:10")
+    items = {item["key"]: item for item in report.due().document["items"]}
+    got = {key: (item["state"], item["owner"], item["due_at"], item["left_seconds"],
+                 item["left"], item["actions"]) for key, item in items.items()}
+    assert got == {
+        "D1/hot/first touch": ("due", "ana", "2027-07-06T09:45:00-05:00", 45 * 60,
+                               "45 minutes of business time left", []),
+        "D1/hot/touches": ("due", "ana", "2027-07-19T16:45:00-05:00", 79 * 3600 + 45 * 60,
+                           "79 hours 45 minutes of business time left", []),
+        "D2/hot/first touch": ("overdue", "bo", "2027-07-02T11:00:00-05:00", -6 * 3600,
+                               "overdue by 6 hours of business time", []),
+        "D2/hot/touches": ("due", "bo", "2027-07-19T10:00:00-05:00", 73 * 3600,
+                           "73 hours of business time left", []),
+    }
+    # most urgent first: the overdue clock, then by due time
+    assert list(items) == ["D2/hot/first touch", "D1/hot/first touch", "D2/hot/touches",
+                           "D1/hot/touches"]
+
+
+def test_the_due_list_on_tuesday_morning_with_the_escalation_to_come(tmp_path, policy):
+    """Tuesday 6 July 2027 08:30 CDT, before the opening: D1's first touch is still due 09:45,
+    the 45 minutes of 09:00-09:45 left; the escalation to the sales manager and the strike fire
+    at the due time, inside the 24 hours."""
+    report = _report(tmp_path, policy, DUE_ROWS, "2027-07-06T08:30")
+    items = {item["key"]: item for item in report.due().document["items"]}
+    item = items["D1/hot/first touch"]
+    assert (item["state"], item["due_at"], item["left_seconds"]) == (
+        "due", "2027-07-06T09:45:00-05:00", 45 * 60)
+    assert sorted((a["action"], a["to"], a["at"]) for a in item["actions"]) == [
+        ("escalate", "sales manager", "2027-07-06T09:45:00-05:00"),
+        ("strike", None, "2027-07-06T09:45:00-05:00")]
