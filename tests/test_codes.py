@@ -66,6 +66,7 @@ GOLDEN = [
     ("E410", "revenue-without-attribution"),
     ("E411", "business-half-life"),
     ("E420", "bad-lifecycle-rule"),
+    ("E421", "bad-absence-rule"),
     ("W500", "unreachable-segment"),
     ("W501", "consequence-never-applies"),
     ("W502", "segment-without-handoff"),

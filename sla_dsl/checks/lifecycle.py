@@ -1,5 +1,6 @@
 """The lead's lifecycle inside a handoff block: what a re-handoff and a reassignment do to its
-clocks. A block says each once, and `on reassign` names only clauses that run a clock."""
+clocks, and what an absent owner does to them. A block says each once, and `on reassign` names
+only clauses that run a clock."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ BAD_LIFECYCLE_RULE = Code(
     "E420", "bad-lifecycle-rule",
     "a re-handoff or reassignment rule said twice, in a block with no clocks, or for a "
     "clause with no clock", owner=__name__)
-CODES = (BAD_LIFECYCLE_RULE,)
+BAD_ABSENCE_RULE = Code(
+    "E421", "bad-absence-rule",
+    "'when owner absent' said twice in a block, or in a block whose leads have no owner",
+    owner=__name__)
+CODES = (BAD_LIFECYCLE_RULE, BAD_ABSENCE_RULE)
 
 _CLAUSE_ITEMS = {"first touch": "first_touch", "touches": "touches",
                  "disposition": "disposition"}
@@ -22,6 +27,19 @@ def check_lifecycle(policy: m.Policy, reporter: Reporter) -> None:
     for handoff in policy.handoffs:
         _check_rehandoff(handoff, reporter)
         _check_reassign(handoff, reporter)
+        _check_absence(handoff, reporter)
+
+
+def _check_absence(handoff: m.Handoff, reporter: Reporter) -> None:
+    rules = [i for i in handoff.items if isinstance(i, m.OwnerAbsent)]
+    for extra in rules[1:]:
+        reporter.error(BAD_ABSENCE_RULE, extra.span,
+                       f"handoff '{handoff.label}' says what an absent owner does twice",
+                       "keep one 'when owner absent pause' or 'when owner absent run' line")
+    if rules and handoff.receiver is None:
+        reporter.error(BAD_ABSENCE_RULE, rules[0].span,
+                       f"handoff '{handoff.label}' goes to nobody: its leads have no owner "
+                       "to be absent", "remove the line, or hand the leads to a party")
 
 
 def _check_rehandoff(handoff: m.Handoff, reporter: Reporter) -> None:

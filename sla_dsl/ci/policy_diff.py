@@ -166,6 +166,7 @@ _ITEMS: dict[str, _Shape] = {
     "spacing": _item(lambda i: ("spacing",), "spacing at least"),
     "disposition": _item(lambda i: ("disposition",), "disposition within"),
     "pause": _item(lambda i: ("pause", item_line(i)), "pause while"),
+    "owner_absent": _item(lambda i: ("owner absent",), "when owner absent"),
     "rehandoff": _item(lambda i: ("re-handoff",), "re-handoff"),
     "on_reassign": _item(lambda i: ("on reassign", tuple(c.name for c in i.clauses)),
                          "on reassign"),

@@ -410,6 +410,12 @@ class _Build:
     def pause(self, meta, children):
         return m.Pause(condition=children[0], span=meta_span(meta))
 
+    def absent_mode(self, meta, children):
+        return _Marker(str(children[0]))
+
+    def owner_absent(self, meta, children):
+        return m.OwnerAbsent(mode=str(children[0]), span=meta_span(meta))
+
     def no_restart(self, meta, children):
         return _Marker("no")
 

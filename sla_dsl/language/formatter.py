@@ -180,6 +180,8 @@ def item_line(item) -> str:
         return f"disposition within {duration(item.within)}"
     if isinstance(item, m.Pause):
         return f"pause while {expr(item.condition)}"
+    if isinstance(item, m.OwnerAbsent):
+        return f"when owner absent {item.mode}"
     if isinstance(item, m.Rehandoff):
         return ("" if item.restart else "no ") + "restart on re-handoff"
     if isinstance(item, m.OnReassign):

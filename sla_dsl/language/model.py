@@ -328,6 +328,14 @@ class Pause(Node):
     condition: Expr
 
 
+class OwnerAbsent(Node):
+    """`when owner absent pause|run`: whether the block's clocks run while the lead's owner is
+    absent (an absences file names the spans); `run`, the default, leaves it to the manager."""
+
+    kind: Literal["owner_absent"] = "owner_absent"
+    mode: Literal["pause", "run"] = "run"
+
+
 class Rehandoff(Node):
     """`restart on re-handoff` (the default) or `no restart on re-handoff`: whether a handoff
     after a rejection, a loss or a return to nurture starts a new round of the block's clocks."""
@@ -351,7 +359,7 @@ class OnReassign(Node):
 
 HandoffItem = Annotated[
     Threshold | RoundRobin | FixedOwner | FirstTouch | Touches | Spacing | Disposition | Pause
-    | Rehandoff | OnReassign,
+    | OwnerAbsent | Rehandoff | OnReassign,
     Field(discriminator="kind"),
 ]
 
@@ -378,6 +386,13 @@ class Handoff(Node):
         round of this block's clocks (`restart on re-handoff`, the default)."""
         item = self.item("rehandoff")
         return not isinstance(item, Rehandoff) or item.restart
+
+    @property
+    def pauses_for_absence(self) -> bool:
+        """Whether the block's clocks stop while the lead's owner is absent
+        (`when owner absent pause`); without the line, they run."""
+        item = self.item("owner_absent")
+        return isinstance(item, OwnerAbsent) and item.mode == "pause"
 
     def on_reassign(self, clause: str) -> ReassignMode:
         """What a reassignment does to one clause's clock: the `on reassign` line naming the

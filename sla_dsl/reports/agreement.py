@@ -536,6 +536,12 @@ def _lifecycle_notes(handoff: m.Handoff) -> list[str]:
         which = say.listing([c.name for c in rule.clauses]) if rule.clauses else "every clause"
         notes.append(f"when the lead is reassigned, the clock of {which} "
                      f"{_REASSIGN_WORDS[rule.mode]}")
+    absent = handoff.item("owner_absent")
+    if isinstance(absent, m.OwnerAbsent):
+        notes.append("while the lead's owner is absent (on leave), every clock stops"
+                     if absent.mode == "pause" else
+                     "while the lead's owner is absent (on leave), the clocks run on: the "
+                     "manager reassigns the lead")
     return notes
 
 
