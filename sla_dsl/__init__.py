@@ -12,8 +12,9 @@ What a Python user calls (the `sla` command calls the same functions, so the two
 - `check(path_or_text) -> list[Diagnostic]`: every finding of `sla check`.
 - `load_policy(path_or_text) -> Policy`: raises `PolicyError` (its `diagnostics`, its message
   the errors as `sla check` prints them) when the policy has errors.
-- `load_history(paths, mapping=None, policy=None, *, preset=None, export_timezone=None)
-  -> History`: read as `sla evaluate` reads, with the fields the policy needs;
+- `load_history(paths, mapping=None, policy=None, *, preset=None, export_timezone=None,
+  absences=None) -> History`: read as `sla evaluate` reads, with the fields the policy needs;
+  `absences` is a `rep,start,end[,reason]` CSV (`--absences`), in `history.absences`;
   `preset="salesforce"` or `"hubspot"` reads that CRM's export as it comes (`--preset`), and
   `export_timezone` is the zone of its times written without an offset (`--timezone`);
   `history.counts`, `history.left_out` and `history.rejects` say what was left out,

@@ -3,6 +3,8 @@ absences file (`rep,start,end[,reason]`) that says who is absent when."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from sla_dsl.language import model as m
@@ -41,3 +43,56 @@ def test_misused_absence_rules_are_e421(line, message):
     assert [d.code.code for d in checked.diagnostics] == ["E421"]
     assert message in checked.diagnostics[0].message
 
+
+def test_the_command_line_reads_the_absences_file_and_reports_bad_rows(tmp_path, capsys):
+    from sla_dsl.cli import main
+
+    policy = tmp_path / "desk.sla"
+    policy.write_text(desk_text("when owner absent pause"))
+    history = tmp_path / "history.csv"
+    history.write_text("lead_id,at,event,actor\nL1,2027-03-02T09:30,handoff,marketing\n"
+                       "L1,2027-03-02T09:30,assigned,ana\n")
+    absences = tmp_path / "absences.csv"
+    absences.write_text("rep,start,end\nana,2027-03-02,2027-03-02\nbo,2027-03-05,2027-03-04\n")
+    for verb in ("evaluate", "due"):
+        code = main([verb, str(policy), "--history", str(history), "--absences", str(absences),
+                     "--as-of", "2027-03-02T12:00", "--format", "json"])
+        err = capsys.readouterr().err
+        assert code == 0
+        assert "absences.csv:2: rejected absence: ends before it starts" in err
+        assert "absences: 2 rows read, 1 accepted, 1 rejected" in err
+
+
+def test_an_absences_file_without_its_columns_is_an_input_error(tmp_path, capsys):
+    from sla_dsl.cli import main
+
+    policy = tmp_path / "desk.sla"
+    policy.write_text(desk_text("when owner absent pause"))
+    history = tmp_path / "history.csv"
+    history.write_text("lead_id,at,event,actor\nL1,2027-03-02T09:30,handoff,marketing\n")
+    absences = tmp_path / "absences.csv"
+    absences.write_text("who,from,to\nana,2027-03-02,2027-03-02\n")
+    assert main(["evaluate", str(policy), "--history", str(history), "--absences",
+                 str(absences)]) == 2
+    assert "has no rep, start, end column" in capsys.readouterr().err
+
+
+def test_a_lead_reassigned_to_a_present_rep_is_paused_only_while_its_owner_was_absent(tmp_path):
+    """Tuesday 2 March 2027, Chicago (CST, -06:00), open 09:00-17:00. L1 handed off 09:30 to
+    ana, absent all day, and reassigned to bo at 11:00: paused 09:30-11:00, 1 h 30 min, so the
+    first touch is due 10:30 + 1 h 30 min = 12:00 CST = 18:00 UTC. bo's clock is not paused."""
+    import sla_dsl
+    from sla_dsl.business_time.zones import to_us
+
+    policy_path = tmp_path / "desk.sla"
+    policy_path.write_text(desk_text("when owner absent pause"))
+    policy = sla_dsl.load_policy(policy_path)
+    (tmp_path / "history.csv").write_text(
+        "lead_id,at,event,actor\nL1,2027-03-02T09:30,handoff,marketing\n"
+        "L1,2027-03-02T09:30,assigned,ana\nL1,2027-03-02T11:00,assigned,bo\n")
+    (tmp_path / "absences.csv").write_text("rep,start,end\nANA,2027-03-02,2027-03-02\n")
+    history = sla_dsl.load_history(tmp_path / "history.csv", policy=policy,
+                                   absences=tmp_path / "absences.csv")
+    report = sla_dsl.evaluate(policy, history, as_of="2027-03-02T16:00")
+    (result,) = [r for r in report.evaluation.clauses if r.clause == "first touch"]
+    assert int(result.due[0]) == to_us(dt.datetime(2027, 3, 2, 18, 0, tzinfo=dt.UTC))

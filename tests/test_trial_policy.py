@@ -8,9 +8,13 @@ on the days they are observed. Independence Day 2027 is Sunday 4 July, observed 
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 
 import sla_dsl
+from sla_dsl.evaluation.replay import STATUS_NAMES
 
 from .conftest import ROOT
 
@@ -109,3 +113,87 @@ def test_the_due_list_on_tuesday_morning_with_the_escalation_to_come(tmp_path, p
     assert sorted((a["action"], a["to"], a["at"]) for a in item["actions"]) == [
         ("escalate", "sales manager", "2027-07-06T09:45:00-05:00"),
         ("strike", None, "2027-07-06T09:45:00-05:00")]
+
+
+# ---------------------------------------------------------------- a rep on leave (item 6)
+
+ABSENT_ROWS = [*_hot("V1", "2027-03-02T09:30", "ana"), "V1,2027-03-03T09:45,touch,ana,,,,"]
+
+
+def _on_leave(tmp_path, line: str | None, absences: str) -> tuple[sla_dsl.Report, object]:
+    """The trial policy with `line` added to its hot block (the shipped file stays as it is),
+    ABSENT_ROWS, and an absences file of `absences` rows, as of Wednesday 3 March 12:00."""
+    text = POLICY.read_text()
+    if line is not None:
+        text = text.replace("  on reassign continue\n", f"  on reassign continue\n  {line}\n")
+    policy_path = tmp_path / "trial.sla"
+    policy_path.write_text(text)
+    policy = sla_dsl.load_policy(policy_path)
+    (tmp_path / "history.csv").write_text(HEADER + "".join(r + "\n" for r in ABSENT_ROWS))
+    (tmp_path / "absences.csv").write_text("rep,start,end,reason\n" + absences)
+    history = sla_dsl.load_history(tmp_path / "history.csv", policy=policy,
+                                   absences=tmp_path / "absences.csv")
+    return sla_dsl.evaluate(policy, history, as_of="2027-03-03T12:00"), history
+
+
+def _first_touch(report: sla_dsl.Report) -> tuple[str, str]:
+    """V1's first touch: its status and due time, in Chicago time."""
+    result = next(r for r in report.evaluation.clauses if r.clause == "first touch")
+    due = dt.datetime.fromtimestamp(int(result.due[0]) / 1e6, ZoneInfo("America/Chicago"))
+    return STATUS_NAMES[int(result.status[0])], due.isoformat()
+
+
+def test_a_whole_day_of_leave_with_pause_moves_the_due_time(tmp_path):
+    """V1 handed to ana Tuesday 2 March 2027 09:30 CST (-06:00); ana is absent all of Tuesday.
+    Pause: the clock stops from 09:30 to Wednesday 00:00, 7 h 30 min of open time, so the hour
+    of first touch runs 09:00-10:00 on Wednesday: due 10:00, and the touch at 09:45 is met."""
+    report, history = _on_leave(tmp_path, "when owner absent pause",
+                                "ana,2027-03-02,2027-03-02,vacation\n")
+    assert tuple(vars(history.absences.counts).values()) == (1, 1, 0)
+    assert _first_touch(report) == ("met", "2027-03-03T10:00:00-06:00")
+
+
+def test_a_whole_day_of_leave_with_run_is_breached_as_before(tmp_path):
+    """`when owner absent run`, and the shipped policy without the line: due Tuesday 10:30,
+    the touch on Wednesday is late."""
+    for line in ("when owner absent run", None):
+        report, _ = _on_leave(tmp_path, line, "ana,2027-03-02,2027-03-02,vacation\n")
+        assert _first_touch(report) == ("breached", "2027-03-02T10:30:00-06:00")
+
+
+def test_a_partial_day_of_leave_moves_the_due_time_by_its_open_hours(tmp_path):
+    """ana absent Tuesday 09:00-12:00 (a wall time, read in Chicago): the clock is paused
+    09:30-12:00, 2 h 30 min, so the first touch is due 10:30 + 2 h 30 min = 13:00 Tuesday;
+    the touch on Wednesday is late. bo's absence the same morning changes nothing for V1."""
+    report, _ = _on_leave(tmp_path, "when owner absent pause",
+                          "ana,2027-03-02T09:00,2027-03-02T12:00,doctor\n"
+                          "bo,2027-03-02,2027-03-02,\n")
+    assert _first_touch(report) == ("breached", "2027-03-02T13:00:00-06:00")
+
+
+def test_the_clock_audit_names_the_absence(tmp_path):
+    from sla_dsl.evaluation.clock_audit import audit_lead, render_text
+
+    policy_path = tmp_path / "trial.sla"
+    _on_leave(tmp_path, "when owner absent pause", "ana,2027-03-02,2027-03-03,\n")
+    policy = sla_dsl.load_policy(policy_path)
+    history = sla_dsl.load_history(tmp_path / "history.csv", policy=policy,
+                                   absences=tmp_path / "absences.csv")
+    text = render_text(audit_lead(policy, history, "V1"))
+    assert "paused: owner ana absent 2027-03-02 to 2027-03-03" in text
+    # absent Tuesday and Wednesday: due Thursday 10:00, and the touch on Wednesday is met
+    assert "due Thu 2027-03-04 10:00:00 CST" in text
+
+
+def test_bad_absence_rows_are_counted_and_said_never_raised(tmp_path):
+    _, history = _on_leave(tmp_path, "when owner absent pause",
+                           "ana,2027-03-02,2027-03-02\n"
+                           "bo,2027-03-05,2027-03-04,\n"
+                           "cy,soon,2027-03-04,\n"
+                           ",2027-03-01,2027-03-02,\n")
+    counts = history.absences.counts
+    assert (counts.read, counts.accepted, counts.rejected) == (4, 1, 3)
+    assert [(r.row, r.reason) for r in history.absences.rejects] == [
+        (2, "ends before it starts"),
+        (3, "start 'soon' is not an ISO date (2027-03-02) or date-time (2027-03-02T13:00)"),
+        (4, "no rep named")]

@@ -13,6 +13,7 @@ import datetime as dt
 import math
 import sys
 
+from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, write_file
 
 AS_OF_HELP = ("  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z, "
@@ -75,10 +76,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         return _fail(f"--as-of {args.as_of!r} {error}", AS_OF_HELP)
     try:
-        history = load_history(args.history, mapping=args.mapping, policy=policy)
+        history = load_history(args.history, mapping=args.mapping, policy=policy,
+                               absences=args.absences)
     except HistoryError as error:
         print(f"sla due: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if not args.quiet:
+        for line in history_input.absence_lines(history):
+            print(f"sla due: {line}", file=sys.stderr)
     rejected = history.counts.rejected
     if rejected and not args.quiet:
         print(f"sla due: {rejected} rows rejected; 'sla evaluate --rejects FILE' lists them",
@@ -127,6 +132,7 @@ def add(commands: argparse._SubParsersAction) -> None:
                           "policy's timezone")
     due.add_argument("--format", choices=("text", "json", "csv"), default="text")
     due.add_argument("--output", "-o", metavar="FILE", help="write the list here")
+    history_input.add_absences_option(due)
     due.add_argument("--quiet", "-q", action="store_true",
                      help="no note on stderr about rejected rows")
     due.add_argument("--strict", action="store_true", help="any rejected row is an error")

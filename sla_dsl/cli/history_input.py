@@ -73,3 +73,23 @@ def reading(args: argparse.Namespace) -> str:
         return given
     return f"the {args.preset} export" if getattr(args, "preset", None) else \
         "the files the mapping names"
+
+
+def add_absences_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--absences", metavar="FILE",
+                        help="who is absent when: a CSV of rep,start,end[,reason] (ISO dates "
+                             "for whole days, date-times for part of a day); blocks that say "
+                             "'when owner absent pause' stop a lead's clocks while its owner "
+                             "is absent")
+
+
+def absence_lines(history) -> list[str]:
+    """What the absences file gave: its counts, then each rejected row with its number."""
+    absences = getattr(history, "absences", None)
+    if absences is None:
+        return []
+    counts = absences.counts
+    lines = [f"{absences.source}:{r.row}: rejected absence: {r.reason}"
+             for r in absences.rejects]
+    return [*lines, f"absences: {counts.read} rows read, {counts.accepted} accepted, "
+                    f"{counts.rejected} rejected"]

@@ -181,7 +181,7 @@ def one_lead(history: History, index: int) -> History:
         fields={name: column[rows] for name, column in history.fields.items()},
         rows_read=hi - lo,
         source=None if history.source is None else history.source[rows],
-        sources=history.sources)
+        sources=history.sources, absences=history.absences)
 
 
 # ---------------------------------------------------------------- the audit
@@ -202,6 +202,7 @@ class _Lead:
     pauses: list[PauseSpan]
     replay: Replay
     scope: tuple[int, int] | None = None  # a lead with several attempts: this one's events
+    absent: list[tuple[int, int, str]] = field(default_factory=list)  # the owner's absences
 
 
 def audit_lead(policy: m.Policy, history: History, lead_id: str,
@@ -273,10 +274,11 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         key = (result.handoff, int(clock_start[0]))
         if key not in contexts:
             spans = replay.pauses(block, np.array([0]), clock_start).get(0, [])
+            absent = _absences(replay, block, clock_start)
             contexts[key] = _Lead(policy, block, int(clock_start[0]), as_of, zone, events, spans,
-                                  _pause_spans(spans, events, zone, block), replay,
+                                  _pause_spans(spans, events, zone, block, absent), replay,
                                   _scope(rows, result.handoff, attempt)
-                                  if len(attempts) > 1 else None)
+                                  if len(attempts) > 1 else None, absent)
         contexts.setdefault((result.handoff, attempt), contexts[key])
         clock = _threshold(policy, block, row, replay, clock_start, zone) \
             if result.clause == "threshold" else _clock(contexts[key], row)
@@ -388,8 +390,23 @@ def _note(events: list[Event], at: int, note: str, kinds: tuple[str, ...]) -> Ev
     return None
 
 
+def _absences(replay: Replay, handoff: m.Handoff, start: np.ndarray
+              ) -> list[tuple[int, int, str]]:
+    """The lead's pauses for its owner's absences (`when owner absent pause`), each with the
+    words the audit gives it: `owner ana absent 2027-03-02 to 2027-03-03 (vacation)`."""
+    absences = replay.history.absences
+    out = []
+    for begin, end, k in replay.absence_spans(handoff, np.array([0]), start).get(0, []):
+        first, last = absences.said[k]
+        reason = absences.reason[k]
+        out.append((begin, end, f"owner {absences.rep[k]} absent {first} to {last}"
+                    + (f" ({reason})" if reason else "")))
+    return out
+
+
 def _pause_spans(spans: list[tuple[int, int]], events: list[Event], zone: ZoneInfo,
-                 handoff: m.Handoff) -> list[PauseSpan]:
+                 handoff: m.Handoff, absent: list[tuple[int, int, str]] | None = None
+                 ) -> list[PauseSpan]:
     condition = " or ".join(expr_text(i.condition) for i in handoff.items
                             if isinstance(i, m.Pause))
     merged: list[tuple[int, int]] = []
@@ -400,6 +417,9 @@ def _pause_spans(spans: list[tuple[int, int]], events: list[Event], zone: ZoneIn
             merged.append((begin, end))
     out = []
     for begin, end in merged:
+        if any(p <= begin and end <= q for p, q, _ in absent or []):  # no event starts it
+            out.append(PauseSpan(local_time(begin, zone), local_time(end, zone), None, None))
+            continue
         started = next((e for e in events if to_us(e.at) == begin and e.fields), None)
         if started is None:  # the pause already held at the handoff
             started = next((e for e in events if to_us(e.at) == begin), None)
@@ -578,6 +598,9 @@ def _segments(lead: _Lead, within: m.Duration, calendar: BusinessCalendar, end: 
                   for part in ((kind, a, min(b, cut)), (kind, max(a, cut), b)) if part[2] > part[1]]
     model_calendar = _model_calendar(lead.policy, within) if within.business else None
     pause_words = f"while {' or '.join(why_paused)}"
+
+    def paused_why(a: int, b: int) -> list[str]:
+        return [w for p, q, w in lead.absent if p <= a and b <= q] or [pause_words]
     out: list[Segment] = []
     closed_inside: dict[int, list[str]] = {}  # per paused segment, why it was also closed
     for kind, a, b in pieces:
@@ -586,9 +609,9 @@ def _segments(lead: _Lead, within: m.Duration, calendar: BusinessCalendar, end: 
         if kind == "closed":
             why = _closed_reasons(calendar, model_calendar, a, b)
             if any(p <= a and b <= q for p, q in paused):  # a night inside a pause
-                kind, why, inside = "paused", [pause_words], why
+                kind, why, inside = "paused", paused_why(a, b), why
         elif kind == "paused":
-            why = [pause_words]
+            why = paused_why(a, b)
         if out and kind == "paused" == out[-1].kind and to_us(out[-1].end) == a != cut:
             out[-1].end = local_time(b, zone)  # one pause reads as one stretch, nights included
         else:
@@ -807,6 +830,8 @@ def _segment_lines(clock: Clock) -> list[str]:
             due_shown = True
         total += segment.counted
         what = segment.kind if not segment.why else f"{segment.kind} ({', '.join(segment.why)})"
+        if segment.kind == "paused" and segment.why[0].startswith("owner "):  # an absence
+            what = f"paused: {', '.join(segment.why)}"
         counts = f"total {say.short(total, days=not clock.business):>7}" \
             if segment.kind == "open" else " " * 13
         end = segment.end.strftime("%H:%M:%S %Z") \

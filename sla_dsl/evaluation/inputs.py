@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sla_dsl.business_time.zones import resolve_local, to_us
 from sla_dsl.evaluation.replay import fields_needed
 from sla_dsl.history import read
+from sla_dsl.history.absences import read_absences
 from sla_dsl.history.columns import SUPPORTED_TIMES, History, in_supported_range
 from sla_dsl.history.mapping import Mapping, MappingError, load_mapping
 from sla_dsl.history.presets import load_preset
@@ -27,7 +28,8 @@ def load_history(paths: Paths = (), mapping: str | Path | Mapping | None = None,
                  policy: Policy | None = None, *,
                  fields: Collection[str] | None = None,
                  preset: str | None = None,
-                 export_timezone: str | None = None) -> History:
+                 export_timezone: str | None = None,
+                 absences: str | Path | None = None) -> History:
     """Event logs (or, with a `mapping`, CRM exports) as one History, exactly as `sla evaluate`
     reads them: times without an offset in the policy's timezone (UTC without a policy), and
     only the field columns the policy's conditions read (all of them without a policy), since
@@ -42,6 +44,10 @@ def load_history(paths: Paths = (), mapping: str | Path | Mapping | None = None,
     `paths` is one file or several; with a mapping, none reads the files the mapping names.
     The result's `counts` (read, accepted, rejected), `left_out` (rows a mapping's filters
     dropped) and `rejects` say what was left out.
+
+    `absences` is a CSV of `rep,start,end[,reason]` (`sla evaluate --absences`): who was absent
+    when, for the blocks that say `when owner absent pause`; the result's `absences` holds the
+    spans, its own `counts` and `rejects` (a bad row never raises).
     Raises `HistoryError` (`MappingError` for a mapping's own mistakes, or a mapping and a
     preset both given) when a file cannot be read at all; a bad row never raises."""
     files = [paths] if isinstance(paths, str | Path) else list(paths)
@@ -56,8 +62,11 @@ def load_history(paths: Paths = (), mapping: str | Path | Mapping | None = None,
     if fields is None and policy is not None:
         fields = fields_needed(policy)
     timezone = (policy.timezone if policy is not None else None) or "UTC"
-    return read.load_history(files, timezone=timezone, mapping=mapping, fields=fields,
-                             export_timezone=export_timezone)
+    history = read.load_history(files, timezone=timezone, mapping=mapping, fields=fields,
+                                export_timezone=export_timezone)
+    if absences is not None:
+        history.absences = read_absences(absences, timezone)
+    return history
 
 
 def as_of_instant(moment: str | dt.datetime | int | None, timezone: str) -> int | None:

@@ -464,17 +464,65 @@ class Replay:
 
     def pauses(self, handoff: m.Handoff, leads: np.ndarray,
                start: np.ndarray) -> dict[int, list[tuple[int, int]]]:
-        """Per lead, the spans after its handoff while a `pause while` condition held.
+        """Per lead, the spans after its handoff while a `pause while` condition held, or
+        (`when owner absent pause`) while its owner was absent, overlaps merged.
 
         The condition is read at every event that records one of its fields (the values
         carried forward per lead), and holds from that event to the next such event."""
         conditions = [i.condition for i in handoff.items if isinstance(i, m.Pause)]
-        if not conditions or len(leads) == 0:
+        absent = handoff.pauses_for_absence and self.history.absences is not None
+        if not (conditions or absent) or len(leads) == 0:
             return {}
         key = (handoff.label, id(leads), id(start))
         cached = self._pause_cache.get(key)  # it keeps both arrays alive: no id is reused
         if cached is not None and cached[0] is start and cached[1] is leads:
             return cached[2]
+        found = self._condition_pauses(conditions, leads, start) if conditions else {}
+        for lead, spans in self.absence_spans(handoff, leads, start).items():
+            found[lead] = _merged_spans(found.get(lead, []) + [(b, e) for b, e, _ in spans])
+        self._pause_cache[key] = (start, leads, found)
+        return found
+
+    def absence_spans(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray
+                      ) -> dict[int, list[tuple[int, int, int]]]:
+        """Per lead, the spans after its handoff while its owner was absent (`when owner
+        absent pause` and an absences file): begin, end and the absence's index.
+
+        The owner is the lead's assignee at each moment (its first assignee before its first
+        assignment, as the evaluation answers); each absence is matched against every
+        assignment of its rep at once."""
+        absences = self.history.absences
+        if not handoff.pauses_for_absence or absences is None or not len(absences) \
+                or not len(leads):
+            return {}
+        in_block = np.zeros(self.size, dtype=bool)
+        in_block[leads] = True
+        rows = self.events_of(np.array([EVENT_CODE["assigned"]]))
+        rows = rows[(self.actor[rows] != NO_ACTOR) & in_block[self.lead[rows]]]
+        rows = rows[start[self.lead[rows]] != NONE]
+        lead, at, actor = self.lead[rows], self.at[rows], self.actor[rows]
+        if not len(lead):
+            return {}
+        # each assignment holds until the lead's next one; its first from before the handoff
+        begins = np.where(_run_starts(lead), np.iinfo(np.int64).min, at)
+        ends = np.r_[at[1:], np.iinfo(np.int64).max]
+        ends[np.r_[lead[1:] != lead[:-1], True]] = np.iinfo(np.int64).max
+        begins = np.maximum(begins, start[lead])
+        found: dict[int, list[tuple[int, int, int]]] = {}
+        for rep in dict.fromkeys(str(r) for r in absences.rep):
+            mine = np.isin(actor, self._actor_codes({rep}))
+            if not mine.any():
+                continue
+            for k in absences.of(rep):
+                a = np.maximum(begins[mine], absences.begin[k])
+                b = np.minimum(ends[mine], absences.end[k])
+                for i in np.flatnonzero(b > a):
+                    found.setdefault(int(lead[mine][i]), []).append((int(a[i]), int(b[i]),
+                                                                     int(k)))
+        return found
+
+    def _condition_pauses(self, conditions: list[m.Expr], leads: np.ndarray,
+                          start: np.ndarray) -> dict[int, list[tuple[int, int]]]:
         condition = conditions[0] if len(conditions) == 1 else m.AnyOf(
             operands=conditions, span=conditions[0].span)
         names = {n.field.value for n in m.walk_expr(condition) if hasattr(n, "field")}
@@ -498,7 +546,6 @@ class Replay:
             begin = max(begin, int(start[lead[i]]))
             if end > begin:
                 found.setdefault(int(lead[i]), []).append((begin, end))
-        self._pause_cache[key] = (start, leads, found)
         return found
 
     def spaced(self, handoff: m.Handoff, lead: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -544,6 +591,18 @@ def _carry_forward(lead: np.ndarray, values: np.ndarray) -> np.ndarray:
     same_lead = (latest >= 0) & (lead[np.maximum(latest, 0)] == lead)
     out = np.full(len(values), None, dtype=object)
     out[same_lead] = values[latest[same_lead]]
+    return out
+
+
+def _merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping pause spans as one (a pause condition held while the owner was absent):
+    each open hour pushes a due time back once."""
+    out: list[tuple[int, int]] = []
+    for begin, end in sorted(spans):
+        if out and begin <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((begin, end))
     return out
 
 

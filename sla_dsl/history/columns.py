@@ -106,6 +106,10 @@ class History:
     """Actor (as in `actors`) -> IANA time zone, where the export says (a mapping's
     `actor_names` with `zone`: Salesforce's User.TimeZoneSidKey); the due list writes an
     owner's times in it unless the caller names the owner's zone."""
+    absences: object | None = None
+    """The reps' absences (`sla_dsl.history.absences.Absences`), read from the file `sla
+    evaluate --absences` names: a block that says `when owner absent pause` stops its clocks
+    while a lead's owner is absent."""
 
     @property
     def left_out(self) -> int:
