@@ -30,6 +30,12 @@ def test_the_line_parses_builds_and_formats_back(mode):
     assert not problems and f"  when owner absent {mode}\n" in formatted
 
 
+def test_a_field_called_owner_still_starts_a_when_condition():
+    checked = check_text(desk_text('when owner == "ana"'))
+    assert not checked.diagnostics
+    assert isinstance(checked.policy.handoffs[0].item("when"), m.Threshold)
+
+
 def test_without_the_line_the_clocks_run():
     checked = check_text(desk_text("on reassign continue"))
     assert not checked.policy.handoffs[0].pauses_for_absence
@@ -37,6 +43,7 @@ def test_without_the_line_the_clocks_run():
 
 @pytest.mark.parametrize("line, message", [
     ("when owner absent pause\n  when owner absent run", "says what an absent owner does twice"),
+    ("when rep absent pause", "only the lead's owner can be absent"),
 ])
 def test_misused_absence_rules_are_e421(line, message):
     checked = check_text(desk_text(line))

@@ -15,7 +15,8 @@ BAD_LIFECYCLE_RULE = Code(
     "clause with no clock", owner=__name__)
 BAD_ABSENCE_RULE = Code(
     "E421", "bad-absence-rule",
-    "'when owner absent' said twice in a block, or in a block whose leads have no owner",
+    "'when owner absent' said twice in a block, in a block whose leads have no owner, or of "
+    "someone else than the owner",
     owner=__name__)
 CODES = (BAD_LIFECYCLE_RULE, BAD_ABSENCE_RULE)
 
@@ -32,6 +33,11 @@ def check_lifecycle(policy: m.Policy, reporter: Reporter) -> None:
 
 def _check_absence(handoff: m.Handoff, reporter: Reporter) -> None:
     rules = [i for i in handoff.items if isinstance(i, m.OwnerAbsent)]
+    for rule in rules:
+        if rule.who != "owner":
+            reporter.error(BAD_ABSENCE_RULE, rule.span,
+                           f"'when {rule.who} absent': only the lead's owner can be absent",
+                           f"write 'when owner absent {rule.mode}'")
     for extra in rules[1:]:
         reporter.error(BAD_ABSENCE_RULE, extra.span,
                        f"handoff '{handoff.label}' says what an absent owner does twice",

@@ -414,7 +414,8 @@ class _Build:
         return _Marker(str(children[0]))
 
     def owner_absent(self, meta, children):
-        return m.OwnerAbsent(mode=str(children[0]), span=meta_span(meta))
+        mode = next(c for c in children if isinstance(c, _Marker))
+        return m.OwnerAbsent(who=str(children[0]), mode=str(mode), span=meta_span(meta))
 
     def no_restart(self, meta, children):
         return _Marker("no")

@@ -181,7 +181,7 @@ def item_line(item) -> str:
     if isinstance(item, m.Pause):
         return f"pause while {expr(item.condition)}"
     if isinstance(item, m.OwnerAbsent):
-        return f"when owner absent {item.mode}"
+        return f"when {item.who} absent {item.mode}"
     if isinstance(item, m.Rehandoff):
         return ("" if item.restart else "no ") + "restart on re-handoff"
     if isinstance(item, m.OnReassign):

@@ -334,6 +334,7 @@ class OwnerAbsent(Node):
 
     kind: Literal["owner_absent"] = "owner_absent"
     mode: Literal["pause", "run"] = "run"
+    who: str = "owner"  # the word before `absent`: only `owner` means anything (E421)
 
 
 class Rehandoff(Node):
