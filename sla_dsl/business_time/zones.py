@@ -137,6 +137,16 @@ def resolve_wall(wall: int, zone: ZoneInfo) -> int:
     return to_us(resolve_local(_WALL_EPOCH + dt.timedelta(microseconds=wall), zone))
 
 
+def read_iso(text: str, zone: ZoneInfo) -> int:
+    """ISO 8601 date-time text as µs: with its offset (or `Z`) where it has one, else read in
+    `zone` by the wall-time rule (`resolve_local`), as the history's own times are. Raises
+    ValueError or OverflowError for text that is not a date and time."""
+    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = resolve_local(moment, zone)
+    return to_us(moment)
+
+
 def day_start_us(day: dt.date, zone: ZoneInfo) -> int:
     """The first instant of a local date: its midnight, or the instant of the jump when a
     clock change skips midnight."""

@@ -9,6 +9,10 @@ export the same way, with the same messages.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sla_dsl.history.columns import History
 
 PRESET_NAMES = ("salesforce", "hubspot")  # sla_dsl.history.presets.PRESETS, without its imports
 EXAMPLE_FILES = {"salesforce": "Lead.csv LeadHistory.csv Task.csv Event.csv User.csv",
@@ -83,9 +87,9 @@ def add_absences_option(parser: argparse.ArgumentParser) -> None:
                              "is absent")
 
 
-def absence_lines(history) -> list[str]:
+def absence_lines(history: History) -> list[str]:
     """What the absences file gave: its counts, then each rejected row with its number."""
-    absences = getattr(history, "absences", None)
+    absences = history.absences
     if absences is None:
         return []
     counts = absences.counts

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sla_dsl.business_time.zones import resolve_local, to_us
+from sla_dsl.business_time.zones import read_iso, resolve_local, to_us
 from sla_dsl.evaluation.replay import fields_needed
 from sla_dsl.history import read
 from sla_dsl.history.absences import read_absences
@@ -80,10 +80,11 @@ def as_of_instant(moment: str | dt.datetime | int | None, timezone: str) -> int 
     else:
         try:
             if isinstance(moment, str):
-                moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
-            if moment.tzinfo is None:  # a wall time, read by the history's rule
-                moment = resolve_local(moment, ZoneInfo(timezone))
-            instant = to_us(moment)
+                instant = read_iso(moment, ZoneInfo(timezone))
+            else:
+                if moment.tzinfo is None:  # a wall time, read by the history's rule
+                    moment = resolve_local(moment, ZoneInfo(timezone))
+                instant = to_us(moment)
         except (ValueError, OverflowError):
             raise ValueError("is not a date and time") from None
     if not in_supported_range(instant):

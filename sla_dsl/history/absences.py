@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time.zones import day_start_us, resolve_local, to_us
+from sla_dsl.business_time.zones import day_start_us, read_iso
 from sla_dsl.history.columns import (
     SUPPORTED_TIMES,
     HistoryError,
@@ -64,10 +64,7 @@ def _instant(text: str, zone: ZoneInfo, end: bool) -> int:
     if len(text) == 10:
         day = dt.date.fromisoformat(text)
         return day_start_us(day + dt.timedelta(days=1) if end else day, zone)
-    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = resolve_local(moment, zone)
-    return to_us(moment)
+    return read_iso(text, zone)
 
 
 def _row(raw: dict[str, str], zone: ZoneInfo) -> tuple[str, int, int] | str:
