@@ -24,6 +24,7 @@ import numpy as np
 
 from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
 from sla_dsl.business_time.holiday_sets import holiday_name
+from sla_dsl.business_time.rep_hours import hours_text
 from sla_dsl.business_time.zones import day_start_us, local_time, to_us
 from sla_dsl.evaluation.replay import (
     BEFORE,
@@ -181,7 +182,8 @@ def one_lead(history: History, index: int) -> History:
         fields={name: column[rows] for name, column in history.fields.items()},
         rows_read=hi - lo,
         source=None if history.source is None else history.source[rows],
-        sources=history.sources, absences=history.absences)
+        sources=history.sources, actor_zones=history.actor_zones, absences=history.absences,
+        reps=history.reps)
 
 
 # ---------------------------------------------------------------- the audit
@@ -320,7 +322,7 @@ def _row(result: ClauseResult, i: int) -> ClauseResult:
                         start=cut(result.start), owner=cut(result.owner),
                         counted=cut(result.counted), attempt=cut(result.attempt),
                         split_at=cut(result.split_at), split_from=cut(result.split_from),
-                        reassign=result.reassign)
+                        reassign=result.reassign, hours_of=cut(result.hours_of))
 
 
 def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> str | None:
@@ -444,7 +446,9 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
     events = lead.events
     item = handoff.item(_ITEM_OF_CLAUSE[result.clause])
     within: m.Duration = item.within
-    calendar = calendar_for(policy, within)
+    rep = None if result.hours_of is None else result.hours_of[0]
+    calendar = lead.replay.calendar_of(within, rep) if within.business else \
+        calendar_for(policy, within)
     status = STATUS_NAMES[int(result.status[0])]
     due, at = int(result.due[0]), int(result.at[0])
     if at != NONE:
@@ -457,7 +461,7 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
         clause=result.clause, wording=item_line(item), party=result.party, status=status,
         due=None if due in (NONE, STOPPED) else local_time(due, zone),
         at=None if at == NONE else local_time(at, zone), business=within.business,
-        calendar=_calendar_words(policy, within), explanation="",
+        calendar=_calendar_words(policy, within, result, lead.replay), explanation="",
         started_by=next((e for e in events if e.event == "handoff" and to_us(e.at) == start),
                         None),
         runs_until=local_time(end, zone), pauses=lead.pauses)
@@ -473,15 +477,38 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
     return clock
 
 
-def _calendar_words(policy: m.Policy, within: m.Duration) -> str:
+def _calendar_words(policy: m.Policy, within: m.Duration, result: ClauseResult | None = None,
+                    replay: Replay | None = None) -> str:
     timezone = policy.timezone or "UTC"
     if not within.business:
         return f"wall-clock time: runs day and night ({say.zone(timezone)})"
     model_calendar = _model_calendar(policy, within)
     if model_calendar is None:
-        return f"no calendar: business time runs day and night ({say.zone(timezone)})"
-    return (f"counted on the {say.words(model_calendar.name.value)} calendar: "
-            + say.calendar_hours(model_calendar, timezone))
+        words = f"no calendar: business time runs day and night ({say.zone(timezone)})"
+    else:
+        words = (f"counted on the {say.words(model_calendar.name.value)} calendar: "
+                 + say.calendar_hours(model_calendar, timezone))
+    if result is None or result.hours_of is None or replay is None:
+        return words
+    return _owner_hours_words(replay, within, result.hours_of[0], model_calendar, words)
+
+
+def _owner_hours_words(replay: Replay, within: m.Duration, rep: str | None,
+                       model_calendar: m.Calendar | None, calendar_words: str) -> str:
+    """Whose hours a clock ran on (`clocks run on owner hours`): the owner's, with their zone
+    and where they were read, or why the calendar's."""
+    known = replay.owner_calendars.knows(rep)
+    if known is None:
+        who = f"owner {rep} is not in the reps file and has no zone from the export" if rep \
+            else "the lead had no owner when the clock started"
+        return f"{calendar_words} ({who}: the calendar's hours, not the owner's)"
+    calendar = replay.calendar_of(within, rep)
+    dates = f"the {say.words(model_calendar.name.value)} calendar's" if model_calendar \
+        else "no"
+    hours = f"{rep}'s own hours" if known.weekly else \
+        f"the calendar's hours in {rep}'s own zone"
+    return (f"counted on {hours}: {hours_text(calendar.week)}, "
+            f"{calendar.timezone.key} ({known.source}), with {dates} closed days and holidays")
 
 
 def _model_calendar(policy: m.Policy, within: m.Duration) -> m.Calendar | None:

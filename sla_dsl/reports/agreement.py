@@ -536,6 +536,10 @@ def _lifecycle_notes(handoff: m.Handoff) -> list[str]:
         which = say.listing([c.name for c in rule.clauses]) if rule.clauses else "every clause"
         notes.append(f"when the lead is reassigned, the clock of {which} "
                      f"{_REASSIGN_WORDS[rule.mode]}")
+    if handoff.on_owner_hours:
+        notes.append("business time is counted on the lead's owner's own hours and timezone "
+                     "(the reps file), the calendar's holidays and closed dates still closed; "
+                     "an owner the file does not know works the calendar's hours")
     absent = handoff.item("owner_absent")
     if isinstance(absent, m.OwnerAbsent):
         notes.append("while the lead's owner is absent (on leave), every clock stops"
