@@ -40,7 +40,7 @@ import numpy as np
 
 from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
 from sla_dsl.business_time.open_time import add_open_time_many, deadlines, open_time_between_many
-from sla_dsl.business_time.rep_hours import OwnerCalendars, RepHours, owner_deadlines
+from sla_dsl.business_time.rep_hours import OwnerCalendars, owner_deadlines
 from sla_dsl.business_time.zones import day_start_us
 from sla_dsl.evaluation.conditions import ConditionEvaluator, fields_used
 from sla_dsl.evaluation.lifecycle import (
@@ -53,6 +53,7 @@ from sla_dsl.evaluation.lifecycle import (
     round_ends,
     round_starts,
 )
+from sla_dsl.evaluation.owner_hours import owner_calendars
 from sla_dsl.evaluation.routing import acting_names, assign_blocks, handoff_levels
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m
@@ -661,22 +662,6 @@ def _paused_due(start: int, due: int, intervals: list[tuple[int, int]],
         else:
             due += end - begin
     return due
-
-
-def owner_calendars(history: History) -> OwnerCalendars:
-    """Each rep's own calendar as far as it is known: the reps file's timezone and hours,
-    else the zone the export gives its user (Salesforce's User.TimeZoneSidKey), for the
-    blocks that say `clocks run on owner hours`."""
-    zones = {str(name).lower(): zone for name, zone in history.actor_zones.items()}
-    hours = {name: RepHours(zone, None, "the export's user zone")
-             for name, zone in zones.items()}
-    reps = history.reps
-    for name, rep in (reps.hours.items() if reps is not None else ()):
-        export = zones.get(name.lower())
-        source = rep.source if rep.zone or export is None else \
-            f"{rep.source}, zone from the export"
-        hours[name.lower()] = RepHours(rep.zone or export, rep.weekly, source)
-    return OwnerCalendars(hours)
 
 
 def fields_needed(policy: m.Policy) -> set[str]:

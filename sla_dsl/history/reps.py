@@ -13,6 +13,8 @@ say rows read = accepted + rejected.
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -92,30 +94,42 @@ def read_reps(path: str | Path) -> Reps:
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = [(h or "").strip().lower() for h in reader.fieldnames or []]
-            if "rep" not in header or not {"timezone", "hours"} & set(header):
-                raise HistoryError(f"{path}: the reps file has no "
-                                   f"{'rep' if 'rep' not in header else 'timezone or hours'} "
-                                   f"column\n  help: {HEADER_HELP}")
-            reader.fieldnames = header
-            rows = list(reader)
+            return _read(handle, str(path), path.name)
     except OSError as error:
         raise HistoryError(f"{path}: cannot read the reps file: "
                            f"{error.strerror or error}") from None
-    except (UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError as error:
         raise HistoryError(f"{path}: the reps file is not UTF-8 CSV: {error}") from None
+
+
+def reps_from_text(text: str, source: str) -> Reps:
+    """The reps given as CSV text (a `sla test` case's `reps` key), read as a file is."""
+    return _read(io.StringIO(text.strip() + "\n"), source, source)
+
+
+def _read(handle: Iterable[str], source: str, short: str) -> Reps:
+    try:
+        reader = csv.DictReader(handle)
+        header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+        if "rep" not in header or not {"timezone", "hours"} & set(header):
+            raise HistoryError(f"{source}: the reps file has no "
+                               f"{'rep' if 'rep' not in header else 'timezone or hours'} "
+                               f"column\n  help: {HEADER_HELP}")
+        reader.fieldnames = header
+        rows = list(reader)
+    except csv.Error as error:
+        raise HistoryError(f"{source}: the reps file is not UTF-8 CSV: {error}") from None
     seen: dict[str, _Rep] = {}
     rejects = []
     for number, raw in enumerate(rows, 1):
         raw = {k: v for k, v in raw.items() if k is not None}
         why = _row(raw, number, seen)
         if why is not None:
-            rejects.append(Reject(str(path), number, why, {k: str(v) for k, v in raw.items()}))
+            rejects.append(Reject(source, number, why, {k: str(v) for k, v in raw.items()}))
     hours = {}
     for rep in seen.values():
         numbers = ", ".join(str(r) for r in rep.rows)
         weekly = {day: tuple(spans) for day, spans in rep.weekly.items()} or None
         hours[rep.name] = RepHours(rep.zone, weekly,
-                                   f"{path.name} row{'s' if len(rep.rows) > 1 else ''} {numbers}")
-    return Reps(hours, rejects, len(rows), str(path))
+                                   f"{short} row{'s' if len(rep.rows) > 1 else ''} {numbers}")
+    return Reps(hours, rejects, len(rows), source)
