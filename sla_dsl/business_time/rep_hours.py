@@ -69,7 +69,8 @@ def _span(text: str, group: str) -> tuple[int, int]:
     for part in (start_text.strip(), end_text.strip()):
         found = _TIME.match(part)
         if not dash or not found:
-            raise ValueError(f"{group!r}: {text!r} is not a span of hours like 09:00-17:00")
+            raise ValueError(f"{group!r}: {text!r} is not a span of hours like 09:00-17:00"
+                             + _twelve_hour_hint(text))
         hours, mins = int(found.group(1)), int(found.group(2))
         if hours > 24 or mins > 59 or (hours == 24 and mins):
             raise ValueError(f"{group!r}: {part!r} is not a time of day (00:00 to 24:00)")
@@ -78,6 +79,22 @@ def _span(text: str, group: str) -> tuple[int, int]:
         raise ValueError(f"{group!r}: {text!r} ends before it starts (a night shift is two "
                          "spans: 22:00-24:00 and 00:00-06:00 the next day)")
     return minutes[0], minutes[1]
+
+
+_TWELVE_HOUR = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?\s*$", re.IGNORECASE)
+
+
+def _twelve_hour_hint(text: str) -> str:
+    """`9am-5pm` is `09:00-17:00`: say so, rather than only that it is wrong."""
+    parts = text.split("-")
+    times = [_TWELVE_HOUR.match(part) for part in parts]
+    if len(parts) != 2 or not all(times):
+        return ""
+    clocks = []
+    for found in times:
+        hours = int(found.group(1)) % 12 + (12 if found.group(3).lower() == "p" else 0)
+        clocks.append(f"{hours:02}:{found.group(2) or '00'}")
+    return f" (write {'-'.join(clocks)})"
 
 
 @dataclass(frozen=True)
