@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
+
 from sla_dsl.business_time.rep_hours import OwnerCalendars, RepHours
 from sla_dsl.history.columns import History
 
@@ -34,13 +36,16 @@ def owner_hours_notes(clauses: Iterable, calendars: OwnerCalendars | None) -> li
     own: Counter[str] = Counter()
     fallback: dict[str, Counter[str]] = {}
     for result in clauses:
-        if result.hours_of is None:
+        if result.hours_of is None or not len(result.hours_of):
             continue
-        for rep in result.hours_of.tolist():
-            if calendars is not None and calendars.knows(rep) is not None:
-                own[result.handoff] += 1
+        owners = np.where(result.hours_of == None, "", result.hours_of)  # noqa: E711
+        names, counts = np.unique(owners.astype(str), return_counts=True)
+        for name, count in zip(names.tolist(), counts.tolist(), strict=True):
+            if name and calendars is not None and calendars.knows(name) is not None:
+                own[result.handoff] += count
             else:
-                fallback.setdefault(result.handoff, Counter())[rep or "no owner"] += 1
+                missing = fallback.setdefault(result.handoff, Counter())
+                missing[name or "no owner"] += count
     notes = []
     for label in dict.fromkeys([*own, *fallback]):
         missing = fallback.get(label, Counter())
