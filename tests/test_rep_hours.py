@@ -395,3 +395,24 @@ def test_a_test_case_with_a_bad_reps_row_fails_with_its_row(tmp_path):
     (result,) = run_cases([case])
     assert result.outcome == "error"
     assert any("reps row 1 rejected: hours 'mon-fri 8-4'" in p.message for p in result.problems)
+
+
+def test_an_absence_pauses_the_clock_on_the_owner_s_own_hours(tmp_path):
+    """`when owner absent pause` with owner hours: bo (New York 09:00-17:00) is absent Monday
+    15 March 2027 08:00-10:00 Chicago time, his first two hours (09:00-11:00 EDT). B1, handed
+    off Friday 12 March 15:30 CST, used 30 min of its 2 h on Friday; unpaused it is due Monday
+    10:30 EDT; the absence pushes it back by its 2 open hours of bo's: 12:30 EDT, 11:30 CDT.
+    (On the calendar's hours the same absence covers one open hour: 10:30 CDT.)"""
+    text = POLICY.read_text().replace("  on reassign continue\n",
+                                      "  on reassign continue\n  when owner absent pause\n")
+    (tmp_path / "absent.sla").write_text(text)
+    policy = sla_dsl.load_policy(tmp_path / "absent.sla")
+    (tmp_path / "history.csv").write_text(
+        "lead_id,at,event,actor\n" + "".join(
+            r + "\n" for r in _handed("B1", "2027-03-12T15:30", "bo")))
+    (tmp_path / "absences.csv").write_text("rep,start,end\nbo,2027-03-15T08:00,2027-03-15T10:00\n")
+    history = sla_dsl.load_history(tmp_path / "history.csv", policy=policy, reps=REPS,
+                                   absences=tmp_path / "absences.csv")
+    report = sla_dsl.evaluate(policy, history, as_of="2027-03-17T12:00")
+    assert _clause(report, "first touch", "B1") == (
+        "breached", "2027-03-15T11:30:00-05:00", "bo")
