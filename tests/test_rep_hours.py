@@ -416,3 +416,21 @@ def test_an_absence_pauses_the_clock_on_the_owner_s_own_hours(tmp_path):
     report = sla_dsl.evaluate(policy, history, as_of="2027-03-17T12:00")
     assert _clause(report, "first touch", "B1") == (
         "breached", "2027-03-15T11:30:00-05:00", "bo")
+
+
+def test_sla_diff_replays_the_line_with_the_reps_file(tmp_path, capsys):
+    """Adding the line to a policy that lacked it: dee (mornings, Fridays to 12:00) touched D1
+    Monday 10:50, inside her 2 hours (due 11:00) but past the calendar's (due 09:30)."""
+    from sla_dsl.cli import main
+
+    old = tmp_path / "old.sla"
+    old.write_text(POLICY.read_text().replace("  clocks run on owner hours\n", ""))
+    (tmp_path / "h.csv").write_text("lead_id,at,event,actor\n" + "".join(
+        r + "\n" for r in [*_handed("D1", "2027-03-12T15:30", "dee"),
+                           "D1,2027-03-15T10:50,touch,dee"]))
+    code = main(["diff", str(old), str(POLICY), "--history", str(tmp_path / "h.csv"),
+                 "--reps", str(REPS), "--as-of", "2027-03-20T00:00"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "added      handoff 'every lead' > clocks run on owner hours" in out
+    assert "breached -> met: 1 lead: D1" in out
