@@ -434,3 +434,10 @@ def test_sla_diff_replays_the_line_with_the_reps_file(tmp_path, capsys):
     assert code == 0
     assert "added      handoff 'every lead' > clocks run on owner hours" in out
     assert "breached -> met: 1 lead: D1" in out
+
+
+def test_the_library_evaluate_takes_the_reps_file_too(tmp_path, policy):
+    history = _history(tmp_path, _handed("A1", "2027-03-12T15:30", "ana"), reps=None)
+    report = sla_dsl.evaluate(policy, history, as_of="2027-03-16T12:00", reps=REPS)
+    assert _clause(report, "first touch", "A1")[1] == "2027-03-12T17:30:00-06:00"
+    assert history.reps is None  # the history as it was read
