@@ -140,7 +140,7 @@ def test_the_command_line_lists_bad_reps_rows(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 0
     assert "reps.csv:2: rejected rep: timezone 'Mars/Olympus' is not an IANA time zone" in err
-    assert "reps: 2 rows read, 1 accepted, 1 rejected; 1 reps" in err
+    assert "reps: 2 rows read, 1 accepted, 1 rejected; 1 rep" in err
 
 
 # ---------------------------------------------------------------- the language
@@ -441,3 +441,18 @@ def test_the_library_evaluate_takes_the_reps_file_too(tmp_path, policy):
     report = sla_dsl.evaluate(policy, history, as_of="2027-03-16T12:00", reps=REPS)
     assert _clause(report, "first touch", "A1")[1] == "2027-03-12T17:30:00-06:00"
     assert history.reps is None  # the history as it was read
+
+
+def test_the_json_audit_says_whose_hours(tmp_path, policy):
+    from sla_dsl.evaluation.clock_audit import audit_lead, document
+
+    history = _history(tmp_path, _handed("D1", "2027-03-12T15:30", "dee")
+                       + _handed("C1", "2027-03-12T15:30", "cy"))
+    doc = document(audit_lead(policy, history, "D1"))
+    assert doc["clocks"][0]["owner_hours"] == {
+        "owner": "dee", "own": True, "timezone": "America/Chicago",
+        "hours": "mon-thu 09:00-13:00; fri 09:00-12:00", "source": "reps.csv rows 3, 4"}
+    doc = document(audit_lead(policy, history, "C1"))
+    assert doc["clocks"][0]["owner_hours"] == {
+        "owner": "cy", "own": False, "timezone": "America/Chicago",
+        "hours": "mon-fri 09:00-17:00", "source": None}

@@ -116,4 +116,5 @@ def reps_lines(history: History) -> list[str]:
     counts = reps.counts
     lines = [f"{reps.source}:{r.row}: rejected rep: {r.reason}" for r in reps.rejects]
     return [*lines, f"reps: {counts.read} rows read, {counts.accepted} accepted, "
-                    f"{counts.rejected} rejected; {len(reps.hours)} reps"]
+                    f"{counts.rejected} rejected; {len(reps.hours)} "
+                    f"rep{'' if len(reps.hours) == 1 else 's'}"]

@@ -121,6 +121,9 @@ class Clock:
     handoff: str | None = None  # the block it belongs to (a multilevel lead has several)
     attempt: int | None = None  # which round of the lead's handoffs, when it had several
     reassign: str | None = None  # what a reassignment did to it (`on reassign restart|split`)
+    # `clocks run on owner hours`: whose hours it ran on (rep, timezone, hours, source; rep
+    # and the rest None when the owner was unknown and the calendar's hours counted)
+    owner_hours: dict | None = None
 
     @property
     def counted(self) -> dt.timedelta:
@@ -472,6 +475,8 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
     if isinstance(item, m.Touches):
         counted_touches = _mark_touches(handoff, item, start, due, at, events, lead.replay,
                                         lead.scope)
+    if result.hours_of is not None and within.business:
+        clock.owner_hours = _owner_hours_doc(lead.replay, within, rep)
     clock.segments = _segments(lead, within, calendar, end, cut=due)
     clock.explanation = _explain(clock, item, calendar, as_of, zone, counted_touches)
     return clock
@@ -491,6 +496,17 @@ def _calendar_words(policy: m.Policy, within: m.Duration, result: ClauseResult |
     if result is None or result.hours_of is None or replay is None:
         return words
     return _owner_hours_words(replay, within, result.hours_of[0], model_calendar, words)
+
+
+def _owner_hours_doc(replay: Replay, within: m.Duration, rep: str | None) -> dict:
+    """Whose hours a clock ran on, for the JSON audit: the owner, and the zone, hours and
+    source of their calendar, or (`own` false) the calendar's for an owner nothing is known
+    of."""
+    known = replay.owner_calendars.knows(rep)
+    calendar = replay.calendar_of(within, rep)
+    return {"owner": rep, "own": known is not None, "timezone": calendar.timezone.key,
+            "hours": hours_text(calendar.week),
+            "source": known.source if known is not None else None}
 
 
 def _owner_hours_words(replay: Replay, within: m.Duration, rep: str | None,
@@ -793,6 +809,7 @@ def document(audit: LeadAudit) -> dict:
             "runs_until": _iso(c.runs_until),
             **({"attempt": c.attempt} if c.attempt is not None else {}),
             **({"reassign": c.reassign} if c.reassign is not None else {}),
+            **({"owner_hours": c.owner_hours} if c.owner_hours is not None else {}),
             "counted_seconds": c.counted.total_seconds(),
             "pauses": [{"start": _iso(p.start), "end": _iso(p.end),
                         "started_by": _event_doc(p.started_by),
