@@ -13,16 +13,18 @@ What a Python user calls (the `sla` command calls the same functions, so the two
 - `load_policy(path_or_text) -> Policy`: raises `PolicyError` (its `diagnostics`, its message
   the errors as `sla check` prints them) when the policy has errors.
 - `load_history(paths, mapping=None, policy=None, *, preset=None, export_timezone=None,
-  absences=None) -> History`: read as `sla evaluate` reads, with the fields the policy needs;
-  `absences` is a `rep,start,end[,reason]` CSV (`--absences`), in `history.absences`;
+  absences=None, reps=None) -> History`: read as `sla evaluate` reads, with the fields the
+  policy needs; `absences` is a `rep,start,end[,reason]` CSV (`--absences`), in
+  `history.absences`; `reps` a `rep,timezone,hours` CSV (`--reps`), in `history.reps`;
   `preset="salesforce"` or `"hubspot"` reads that CRM's export as it comes (`--preset`), and
   `export_timezone` is the zone of its times written without an offset (`--timezone`);
   `history.counts`, `history.left_out` and `history.rejects` say what was left out,
   `history.notes` what the export cannot show. Raises `HistoryError`.
-- `evaluate(policy, history, as_of=None) -> Report`: `.document` (the `--format json` dict),
-  `.text()`, `.html()`, `.verdicts`, `.attainment(clause, handoff=None)`, `.verdict(...)`,
-  `.due(within_hours=24)` (the `DueList` of `sla due`: `.document`, `.text()`, `.json()`,
-  `.csv()`).
+- `evaluate(policy, history, as_of=None, *, reps=None) -> Report` (`reps`: each rep's own
+  hours for `clocks run on owner hours`, over the history's): `.document` (the `--format
+  json` dict), `.text()`, `.html()`, `.verdicts`, `.attainment(clause, handoff=None)`,
+  `.verdict(...)`, `.due(within_hours=24)` (the `DueList` of `sla due`: `.document`,
+  `.text()`, `.json()`, `.csv()`).
 - `simulate(policy, scenario, replications=20, seed=1) -> Simulation`: `.document`, `.text()`,
   `.attainment(clause, handoff=None)`.
 

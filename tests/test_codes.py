@@ -67,6 +67,7 @@ GOLDEN = [
     ("E411", "business-half-life"),
     ("E420", "bad-lifecycle-rule"),
     ("E421", "bad-absence-rule"),
+    ("E422", "bad-owner-hours"),
     ("W500", "unreachable-segment"),
     ("W501", "consequence-never-applies"),
     ("W502", "segment-without-handoff"),

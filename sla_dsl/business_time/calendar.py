@@ -148,6 +148,19 @@ class BusinessCalendar:
         except ValueError as error:
             raise ValueError(f"calendar `{calendar.name.value}`: {error}") from error
 
+    def with_hours(self, timezone: str | ZoneInfo,
+                   weekly: Mapping[int, Iterable[tuple[int, int]]] | None = None
+                   ) -> BusinessCalendar:
+        """This calendar's closed dates, holiday sets and `open` exceptions on someone else's
+        week: a rep's own hours (`weekly`, else this calendar's) in their own timezone. The
+        dates stay local dates: a holiday closes the rep's own 4 July, wherever they are."""
+        week = {day: list(hours) for day, hours in enumerate(self.week)} if weekly is None \
+            else weekly
+        calendar = BusinessCalendar(timezone, week, holidays=self.holidays)
+        calendar._closed_starts, calendar._closed_ends = self._closed_starts, self._closed_ends
+        calendar._opened_starts, calendar._opened_ends = self._opened_starts, self._opened_ends
+        return calendar
+
     @classmethod
     def always_open(cls, timezone: str) -> BusinessCalendar:
         """The calendar for policies that declare none: business time equals elapsed time,

@@ -18,7 +18,11 @@ BAD_ABSENCE_RULE = Code(
     "'when owner absent' said twice in a block, in a block whose leads have no owner, or of "
     "someone else than the owner",
     owner=__name__)
-CODES = (BAD_LIFECYCLE_RULE, BAD_ABSENCE_RULE)
+BAD_OWNER_HOURS = Code(
+    "E422", "bad-owner-hours",
+    "'clocks run on owner hours' said twice in a block, in a block whose leads have no owner, "
+    "or of someone else than the owner", owner=__name__)
+CODES = (BAD_LIFECYCLE_RULE, BAD_ABSENCE_RULE, BAD_OWNER_HOURS)
 
 _CLAUSE_ITEMS = {"first touch": "first_touch", "touches": "touches",
                  "disposition": "disposition"}
@@ -29,6 +33,25 @@ def check_lifecycle(policy: m.Policy, reporter: Reporter) -> None:
         _check_rehandoff(handoff, reporter)
         _check_reassign(handoff, reporter)
         _check_absence(handoff, reporter)
+        _check_owner_hours(handoff, reporter)
+
+
+def _check_owner_hours(handoff: m.Handoff, reporter: Reporter) -> None:
+    rules = [i for i in handoff.items if isinstance(i, m.OwnerHours)]
+    for rule in rules:
+        if rule.who != "owner":
+            reporter.error(BAD_OWNER_HOURS, rule.span,
+                           f"'clocks run on {rule.who} hours': only the lead's owner has hours "
+                           "of their own (a reps file names them)",
+                           "write 'clocks run on owner hours'")
+    for extra in rules[1:]:
+        reporter.error(BAD_OWNER_HOURS, extra.span,
+                       f"handoff '{handoff.label}' says its clocks run on owner hours twice",
+                       "keep one 'clocks run on owner hours' line")
+    if rules and handoff.receiver is None:
+        reporter.error(BAD_OWNER_HOURS, rules[0].span,
+                       f"handoff '{handoff.label}' goes to nobody: its leads have no owner "
+                       "whose hours could count", "remove the line, or hand the leads to a party")
 
 
 def _check_absence(handoff: m.Handoff, reporter: Reporter) -> None:

@@ -13,6 +13,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -51,15 +52,20 @@ class Replay:
 
 def histories(old: m.Policy, new: m.Policy, paths: Sequence[str],
               mapping: Mapping | None = None, *,
-              export_timezone: str | None = None) -> tuple[History, History]:
+              export_timezone: str | None = None,
+              reps: str | Path | None = None) -> tuple[History, History]:
     """The history as each version reads it: once when both share a timezone (times without
     an offset are read in it), else once per timezone; either way with the fields of both.
-    `export_timezone`, the zone the export's own times are in, is the same for both."""
+    `export_timezone`, the zone the export's own times are in, is the same for both; so are
+    the reps' own calendars (`reps`, `sla diff --reps`)."""
     fields = fields_needed(old) | fields_needed(new)
-    first = load_history(paths, mapping, old, fields=fields, export_timezone=export_timezone)
+    first = load_history(paths, mapping, old, fields=fields, export_timezone=export_timezone,
+                         reps=reps)
     if (new.timezone or "UTC") == (old.timezone or "UTC") or export_timezone is not None:
         return first, first
-    return first, load_history(paths, mapping, new, fields=fields)
+    second = load_history(paths, mapping, new, fields=fields)
+    second.reps = first.reps
+    return first, second
 
 
 def replay(policy: m.Policy, history: History, as_of: int | None) -> Replay:

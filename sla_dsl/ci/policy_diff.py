@@ -167,6 +167,7 @@ _ITEMS: dict[str, _Shape] = {
     "disposition": _item(lambda i: ("disposition",), "disposition within"),
     "pause": _item(lambda i: ("pause", item_line(i)), "pause while"),
     "owner_absent": _item(lambda i: ("owner absent",), "when owner absent"),
+    "owner_hours": _item(lambda i: ("owner hours",), "clocks run on owner hours"),
     "rehandoff": _item(lambda i: ("re-handoff",), "re-handoff"),
     "on_reassign": _item(lambda i: ("on reassign", tuple(c.name for c in i.clauses)),
                          "on reassign"),

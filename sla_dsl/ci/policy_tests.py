@@ -31,6 +31,7 @@ from sla_dsl.evaluation.consequences import all_actions
 from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, STOPPED, evaluate
 from sla_dsl.history.presets import PRESETS, load_preset
 from sla_dsl.history.read import HistoryError, history_from_rows, load_history, parse_time
+from sla_dsl.history.reps import read_reps, reps_from_text
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import header_line, item_line
 from sla_dsl.policy_file import check_file
@@ -43,7 +44,7 @@ NO_TIME = "none"
 """Written for `due` or `at`: there is none (not touched yet; a clock stopped by a pause)."""
 
 _CASE_KEYS = ("name", "policy", "as_of", "events", "history", "preset", "timezone", "expect",
-              "consequence", "trigger")
+              "consequence", "trigger", "reps")
 _EXPECT_KEYS = ("lead", "handoff", "clause", "status", "due", "at", "segment", "attempt",
                 "owner")
 _CONSEQUENCE_KEYS = ("lead", "handoff", "clause", "action", "to", "at", "status")
@@ -420,7 +421,30 @@ class _Reader:
             where = "" if row_line else f"{reject.source}: row {reject.row}: "
             self.fail(line, f"{where}event rejected: {reject.reason}",
                       "a case's events must all be read; fix or remove the row")
+        if "reps" in document:
+            history.reps = self.reps(document["reps"])
         return history
+
+    def reps(self, value: object):
+        """The case's reps (`clocks run on owner hours`): CSV text of rep,timezone,hours, or
+        a file named relative to the case; every row must be read."""
+        line = self.lines.key("reps")
+        if not isinstance(value, str) or not value.strip():
+            self.fail(line, "`reps` must be CSV text or a file name",
+                      'write reps = """rep,timezone,hours\nana,America/Los_Angeles,mon-fri '
+                      '09:00-17:00""", or reps = "reps.csv"')
+            return None
+        try:
+            reps = reps_from_text(value, str(self.path)) if "\n" in value.strip() \
+                else read_reps(self.path.parent / value.strip())
+        except HistoryError as error:
+            message, _, fix = str(error).partition("\n  help: ")
+            self.fail(line, message, fix or None)
+            return None
+        for reject in reps.rejects:
+            self.fail(line, f"reps row {reject.row} rejected: {reject.reason}",
+                      "a case's reps must all be read; fix or remove the row")
+        return reps
 
     def event_rows(self, events: object):
         """Rows of column -> text, and a function from row number to case line."""

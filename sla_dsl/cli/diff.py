@@ -147,12 +147,15 @@ def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
         paths = list(args.history or [])
         progress("reading " + history_input.reading(args))
         old_history, new_history = change_impact.histories(
-            old, new, paths, mapping, export_timezone=history_input.export_timezone(args))
+            old, new, paths, mapping, export_timezone=history_input.export_timezone(args),
+            reps=args.reps)
     except HistoryError as error:
         print(f"sla diff: {error}", file=sys.stderr)
         return None
     for note in old_history.notes:
         print(f"sla diff: note: {note}", file=sys.stderr)
+    for line in history_input.reps_lines(old_history):
+        print(f"sla diff: {line}", file=sys.stderr)
     if old_history.counts.rejected:
         print(f"sla diff: {old_history.counts.rejected} rows of the history were rejected "
               "and left out ('sla evaluate --rejects FILE' lists them)", file=sys.stderr)
@@ -183,6 +186,7 @@ def add(commands: argparse._SubParsersAction) -> None:
                       help="a mapping that turns CRM exports into events: those given to "
                            "--history, else the files the mapping names")
     history_input.add_options(diff)
+    history_input.add_reps_option(diff)
     diff.add_argument("--as-of", metavar="TIME",
                       help="replay the world as of this time (ISO 8601); default: the latest "
                            "event")

@@ -77,12 +77,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--as-of {args.as_of!r} {error}", AS_OF_HELP)
     try:
         history = load_history(args.history, mapping=args.mapping, policy=policy,
-                               absences=args.absences)
+                               absences=args.absences, reps=args.reps)
     except HistoryError as error:
         print(f"sla due: {error}", file=sys.stderr)
         return EXIT_USAGE
     if not args.quiet:
-        for line in history_input.absence_lines(history):
+        for line in history_input.absence_lines(history) + history_input.reps_lines(history):
             print(f"sla due: {line}", file=sys.stderr)
     rejected = history.counts.rejected
     if rejected and not args.quiet:
@@ -133,6 +133,7 @@ def add(commands: argparse._SubParsersAction) -> None:
     due.add_argument("--format", choices=("text", "json", "csv"), default="text")
     due.add_argument("--output", "-o", metavar="FILE", help="write the list here")
     history_input.add_absences_option(due)
+    history_input.add_reps_option(due)
     due.add_argument("--quiet", "-q", action="store_true",
                      help="no note on stderr about rejected rows")
     due.add_argument("--strict", action="store_true", help="any rejected row is an error")

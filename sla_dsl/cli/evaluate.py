@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
             bar.note("reading " + history_input.reading(args))
             with bar.stage("reading", blocks):
                 history = load_history(args.history, mapping=mapping, policy=policy,
-                                       export_timezone=zone, absences=args.absences)
+                                       export_timezone=zone, absences=args.absences,
+                                       reps=args.reps)
         except HistoryError as error:
             print(f"sla evaluate: {error}", file=sys.stderr)
             return EXIT_USAGE
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         if counts.rejected > args.show_rejects:
             bar.above(f"... {counts.rejected - args.show_rejects} more rejected rows"
                       + ("" if args.rejects else "; write them all with --rejects FILE"))
-        for line in history_input.absence_lines(history):
+        for line in history_input.absence_lines(history) + history_input.reps_lines(history):
             bar.above(line)
         if args.rejects:
             write_rejects(history, args.rejects)
@@ -133,6 +134,7 @@ def add(commands: argparse._SubParsersAction) -> None:
                           help="a mapping that turns a CRM export into events")
     history_input.add_options(evaluate)
     history_input.add_absences_option(evaluate)
+    history_input.add_reps_option(evaluate)
     evaluate.add_argument("--print-mapping", action="store_true",
                           help="print the --preset's mapping (to copy, adapt and give to "
                                "--mapping) and stop")

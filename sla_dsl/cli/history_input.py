@@ -97,3 +97,24 @@ def absence_lines(history: History) -> list[str]:
              for r in absences.rejects]
     return [*lines, f"absences: {counts.read} rows read, {counts.accepted} accepted, "
                     f"{counts.rejected} rejected"]
+
+
+def add_reps_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reps", metavar="FILE",
+                        help="each rep's own calendar: a CSV of rep,timezone,hours (hours like "
+                             "'mon-fri 09:00-17:00', several rows per rep add up); blocks that "
+                             "say 'clocks run on owner hours' count a lead's business time on "
+                             "its owner's hours, the calendar's holidays and closed dates "
+                             "still closed")
+
+
+def reps_lines(history: History) -> list[str]:
+    """What the reps file gave: its counts, then each rejected row with its number."""
+    reps = history.reps
+    if reps is None:
+        return []
+    counts = reps.counts
+    lines = [f"{reps.source}:{r.row}: rejected rep: {r.reason}" for r in reps.rejects]
+    return [*lines, f"reps: {counts.read} rows read, {counts.accepted} accepted, "
+                    f"{counts.rejected} rejected; {len(reps.hours)} "
+                    f"rep{'' if len(reps.hours) == 1 else 's'}"]

@@ -24,6 +24,7 @@ import numpy as np
 
 from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
 from sla_dsl.business_time.holiday_sets import holiday_name
+from sla_dsl.business_time.rep_hours import hours_text
 from sla_dsl.business_time.zones import day_start_us, local_time, to_us
 from sla_dsl.evaluation.replay import (
     BEFORE,
@@ -120,6 +121,9 @@ class Clock:
     handoff: str | None = None  # the block it belongs to (a multilevel lead has several)
     attempt: int | None = None  # which round of the lead's handoffs, when it had several
     reassign: str | None = None  # what a reassignment did to it (`on reassign restart|split`)
+    # `clocks run on owner hours`: whose hours it ran on (rep, timezone, hours, source; rep
+    # and the rest None when the owner was unknown and the calendar's hours counted)
+    owner_hours: dict | None = None
 
     @property
     def counted(self) -> dt.timedelta:
@@ -181,7 +185,8 @@ def one_lead(history: History, index: int) -> History:
         fields={name: column[rows] for name, column in history.fields.items()},
         rows_read=hi - lo,
         source=None if history.source is None else history.source[rows],
-        sources=history.sources, absences=history.absences)
+        sources=history.sources, actor_zones=history.actor_zones, absences=history.absences,
+        reps=history.reps)
 
 
 # ---------------------------------------------------------------- the audit
@@ -320,7 +325,7 @@ def _row(result: ClauseResult, i: int) -> ClauseResult:
                         start=cut(result.start), owner=cut(result.owner),
                         counted=cut(result.counted), attempt=cut(result.attempt),
                         split_at=cut(result.split_at), split_from=cut(result.split_from),
-                        reassign=result.reassign)
+                        reassign=result.reassign, hours_of=cut(result.hours_of))
 
 
 def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> str | None:
@@ -444,7 +449,9 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
     events = lead.events
     item = handoff.item(_ITEM_OF_CLAUSE[result.clause])
     within: m.Duration = item.within
-    calendar = calendar_for(policy, within)
+    rep = None if result.hours_of is None else result.hours_of[0]
+    calendar = lead.replay.calendar_of(within, rep) if within.business else \
+        calendar_for(policy, within)
     status = STATUS_NAMES[int(result.status[0])]
     due, at = int(result.due[0]), int(result.at[0])
     if at != NONE:
@@ -457,7 +464,7 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
         clause=result.clause, wording=item_line(item), party=result.party, status=status,
         due=None if due in (NONE, STOPPED) else local_time(due, zone),
         at=None if at == NONE else local_time(at, zone), business=within.business,
-        calendar=_calendar_words(policy, within), explanation="",
+        calendar=_calendar_words(policy, within, result, lead.replay), explanation="",
         started_by=next((e for e in events if e.event == "handoff" and to_us(e.at) == start),
                         None),
         runs_until=local_time(end, zone), pauses=lead.pauses)
@@ -468,20 +475,56 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
     if isinstance(item, m.Touches):
         counted_touches = _mark_touches(handoff, item, start, due, at, events, lead.replay,
                                         lead.scope)
+    if result.hours_of is not None and within.business:
+        clock.owner_hours = _owner_hours_doc(lead.replay, within, rep)
     clock.segments = _segments(lead, within, calendar, end, cut=due)
     clock.explanation = _explain(clock, item, calendar, as_of, zone, counted_touches)
     return clock
 
 
-def _calendar_words(policy: m.Policy, within: m.Duration) -> str:
+def _calendar_words(policy: m.Policy, within: m.Duration, result: ClauseResult | None = None,
+                    replay: Replay | None = None) -> str:
     timezone = policy.timezone or "UTC"
     if not within.business:
         return f"wall-clock time: runs day and night ({say.zone(timezone)})"
     model_calendar = _model_calendar(policy, within)
     if model_calendar is None:
-        return f"no calendar: business time runs day and night ({say.zone(timezone)})"
-    return (f"counted on the {say.words(model_calendar.name.value)} calendar: "
-            + say.calendar_hours(model_calendar, timezone))
+        words = f"no calendar: business time runs day and night ({say.zone(timezone)})"
+    else:
+        words = (f"counted on the {say.words(model_calendar.name.value)} calendar: "
+                 + say.calendar_hours(model_calendar, timezone))
+    if result is None or result.hours_of is None or replay is None:
+        return words
+    return _owner_hours_words(replay, within, result.hours_of[0], model_calendar, words)
+
+
+def _owner_hours_doc(replay: Replay, within: m.Duration, rep: str | None) -> dict:
+    """Whose hours a clock ran on, for the JSON audit: the owner, and the zone, hours and
+    source of their calendar, or (`own` false) the calendar's for an owner nothing is known
+    of."""
+    known = replay.owner_calendars.knows(rep)
+    calendar = replay.calendar_of(within, rep)
+    return {"owner": rep, "own": known is not None, "timezone": calendar.timezone.key,
+            "hours": hours_text(calendar.week),
+            "source": known.source if known is not None else None}
+
+
+def _owner_hours_words(replay: Replay, within: m.Duration, rep: str | None,
+                       model_calendar: m.Calendar | None, calendar_words: str) -> str:
+    """Whose hours a clock ran on (`clocks run on owner hours`): the owner's, with their zone
+    and where they were read, or why the calendar's."""
+    known = replay.owner_calendars.knows(rep)
+    if known is None:
+        who = f"owner {rep} is not in the reps file and has no zone from the export" if rep \
+            else "the lead had no owner when the clock started"
+        return f"{calendar_words} ({who}: the calendar's hours, not the owner's)"
+    calendar = replay.calendar_of(within, rep)
+    dates = f"the {say.words(model_calendar.name.value)} calendar's" if model_calendar \
+        else "no"
+    hours = f"{rep}'s own hours" if known.weekly else \
+        f"the calendar's hours in {rep}'s own zone"
+    return (f"counted on {hours}: {hours_text(calendar.week)}, "
+            f"{calendar.timezone.key} ({known.source}), with {dates} closed days and holidays")
 
 
 def _model_calendar(policy: m.Policy, within: m.Duration) -> m.Calendar | None:
@@ -766,6 +809,7 @@ def document(audit: LeadAudit) -> dict:
             "runs_until": _iso(c.runs_until),
             **({"attempt": c.attempt} if c.attempt is not None else {}),
             **({"reassign": c.reassign} if c.reassign is not None else {}),
+            **({"owner_hours": c.owner_hours} if c.owner_hours is not None else {}),
             "counted_seconds": c.counted.total_seconds(),
             "pauses": [{"start": _iso(p.start), "end": _iso(p.end),
                         "started_by": _event_doc(p.started_by),

@@ -25,8 +25,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl.business_time.calendar import calendar_for
-from sla_dsl.business_time.open_time import add_open_time_many, deadlines, open_time_between_many
+from sla_dsl.business_time.open_time import deadlines
 from sla_dsl.business_time.periods import period_start, period_starts
+from sla_dsl.business_time.rep_hours import (
+    OwnerCalendars,
+    owner_add_open_time,
+    owner_open_time_between,
+)
 from sla_dsl.business_time.zones import local_dates, local_time
 from sla_dsl.evaluation.instants import iso_text
 from sla_dsl.evaluation.replay import BREACHED, NONE, STOPPED, ClauseResult, Evaluation
@@ -74,7 +79,8 @@ def actions_for(evaluation: Evaluation, result: ClauseResult) -> list[Actions]:
     for block in blocks:
         for action in block.actions:
             if isinstance(action, m.Warn) and duration is not None:
-                fires = warn_instants(policy, duration, action, result.start, result.due, timed)
+                fires = warn_instants(policy, duration, action, result.start, result.due, timed,
+                                      result.hours_of, evaluation.owner_calendars)
                 mask = timed & _still_open(result, fires)
                 out.append(_actions("warn", result, None, mask, fires, evaluation.as_of))
                 continue
@@ -91,17 +97,21 @@ def actions_for(evaluation: Evaluation, result: ClauseResult) -> list[Actions]:
 
 
 def warn_instants(policy: m.Policy, duration: m.Duration, action: m.Warn, start: np.ndarray,
-                  due: np.ndarray, timed: np.ndarray) -> np.ndarray:
+                  due: np.ndarray, timed: np.ndarray, hours_of: np.ndarray | None = None,
+                  calendars: OwnerCalendars | None = None) -> np.ndarray:
     """When `warn at P%` fires for each clock: once P% of its allowed time (open time for a
     business duration) from its start to its due time has passed. A clock that is not `timed`
-    (paused with no due time) gets its start, and is the caller's to leave out."""
+    (paused with no due time) gets its start, and is the caller's to leave out. A clock
+    counted on its owner's hours (`hours_of`, `clocks run on owner hours`) is measured on
+    them too."""
     calendar = calendar_for(policy, duration)
     due = np.where(timed, due, start)
-    allowed = open_time_between_many(start, due, calendar) \
-        if duration.business else due - start
+    if not duration.business:
+        share = ((due - start) * float(action.at.value) / 100).astype(np.int64)
+        return start + share
+    allowed = owner_open_time_between(start, due, hours_of, calendar, calendars)
     share = (allowed * float(action.at.value) / 100).astype(np.int64)
-    return (add_open_time_many(start, share, calendar) if duration.business
-            else start + share)
+    return owner_add_open_time(start, share, hours_of, calendar, calendars)
 
 
 def after_due_instants(policy: m.Policy, action: m.Escalate | m.Reassign, due: np.ndarray,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sla_dsl.business_time.calendar import calendar_for
-from sla_dsl.business_time.open_time import open_time_between_many
+from sla_dsl.business_time.rep_hours import owner_open_time_between
 from sla_dsl.evaluation.consequences import (
     after_due_instants,
     breach_blocks,
@@ -83,7 +83,9 @@ def _columns(evaluation: Evaluation, result: ClauseResult, rows: np.ndarray) -> 
     due = result.due[rows]
     as_of = np.full(len(rows), evaluation.as_of, dtype=np.int64)
     if business:
-        left = open_time_between_many(as_of, due, calendar_for(evaluation.policy, duration))
+        left = owner_open_time_between(
+            as_of, due, None if result.hours_of is None else result.hours_of[rows],
+            calendar_for(evaluation.policy, duration), evaluation.owner_calendars)
     else:
         left = due - as_of
     size = len(rows)
@@ -117,7 +119,9 @@ def _firings(evaluation: Evaluation, result: ClauseResult, rows: np.ndarray,
                 if duration is None:
                     continue
                 name, percent = "warn", float(action.at.value)
-                fires = warn_instants(policy, duration, action, start, due, timed)
+                fires = warn_instants(policy, duration, action, start, due, timed,
+                                      None if result.hours_of is None else result.hours_of[rows],
+                                      evaluation.owner_calendars)
             elif isinstance(action, m.Strike):
                 name, fires = "strike", due
             elif isinstance(action, m.Escalate | m.Reassign):

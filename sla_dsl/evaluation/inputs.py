@@ -19,6 +19,7 @@ from sla_dsl.history.absences import read_absences
 from sla_dsl.history.columns import SUPPORTED_TIMES, History, in_supported_range
 from sla_dsl.history.mapping import Mapping, MappingError, load_mapping
 from sla_dsl.history.presets import load_preset
+from sla_dsl.history.reps import read_reps
 from sla_dsl.language.model import Policy
 
 Paths = str | Path | Sequence[str | Path]
@@ -29,7 +30,8 @@ def load_history(paths: Paths = (), mapping: str | Path | Mapping | None = None,
                  fields: Collection[str] | None = None,
                  preset: str | None = None,
                  export_timezone: str | None = None,
-                 absences: str | Path | None = None) -> History:
+                 absences: str | Path | None = None,
+                 reps: str | Path | None = None) -> History:
     """Event logs (or, with a `mapping`, CRM exports) as one History, exactly as `sla evaluate`
     reads them: times without an offset in the policy's timezone (UTC without a policy), and
     only the field columns the policy's conditions read (all of them without a policy), since
@@ -48,6 +50,9 @@ def load_history(paths: Paths = (), mapping: str | Path | Mapping | None = None,
     `absences` is a CSV of `rep,start,end[,reason]` (`sla evaluate --absences`): who was absent
     when, for the blocks that say `when owner absent pause`; the result's `absences` holds the
     spans, its own `counts` and `rejects` (a bad row never raises).
+    `reps` is a CSV of `rep,timezone,hours` (`sla evaluate --reps`): each rep's own calendar,
+    for the blocks that say `clocks run on owner hours`; in the result's `reps`, with its own
+    `counts` and `rejects`.
     Raises `HistoryError` (`MappingError` for a mapping's own mistakes, or a mapping and a
     preset both given) when a file cannot be read at all; a bad row never raises."""
     files = [paths] if isinstance(paths, str | Path) else list(paths)
@@ -66,6 +71,8 @@ def load_history(paths: Paths = (), mapping: str | Path | Mapping | None = None,
                                 export_timezone=export_timezone)
     if absences is not None:
         history.absences = read_absences(absences, timezone)
+    if reps is not None:
+        history.reps = read_reps(reps)
     return history
 
 

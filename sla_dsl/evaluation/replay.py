@@ -40,6 +40,7 @@ import numpy as np
 
 from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
 from sla_dsl.business_time.open_time import add_open_time_many, deadlines, open_time_between_many
+from sla_dsl.business_time.rep_hours import OwnerCalendars, owner_deadlines
 from sla_dsl.business_time.zones import day_start_us
 from sla_dsl.evaluation.conditions import ConditionEvaluator, fields_used
 from sla_dsl.evaluation.lifecycle import (
@@ -52,6 +53,7 @@ from sla_dsl.evaluation.lifecycle import (
     round_ends,
     round_starts,
 )
+from sla_dsl.evaluation.owner_hours import owner_calendars
 from sla_dsl.evaluation.routing import acting_names, assign_blocks, handoff_levels
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m
@@ -88,6 +90,10 @@ class ClauseResult:
     split_at: np.ndarray | None = None
     split_from: np.ndarray | None = None
     reassign: str = "continue"  # what a reassignment does to this clause's clock
+    # per row, in a block that says `clocks run on owner hours`: the owner whose own hours
+    # the clock runs on (its owner at its start); one nothing is known of (not in the reps
+    # file, no zone from the export), or None, is counted on the calendar's hours
+    hours_of: np.ndarray | None = None
 
     def count(self, status: int) -> int:
         return int(np.count_nonzero(self.status == status))
@@ -116,6 +122,8 @@ class Evaluation:
     # per lead: its first-level block had the agreement been in force when it came in; revenue
     # is dated by the win, so a deal won in the period is credited whenever its lead came in
     handoff_any_period: np.ndarray | None = None
+    # each rep's own calendar (`clocks run on owner hours`), as the replay built them
+    owner_calendars: OwnerCalendars | None = None
 
     @property
     def lead_count(self) -> int:
@@ -200,6 +208,7 @@ class Replay:
         self.history = history
         self.size = len(history.lead_ids)
         self.calendars = _Calendars(policy)
+        self.owner_calendars = owner_calendars(history)
         self._pause_cache: dict[tuple, tuple[np.ndarray, np.ndarray,
                                              dict[int, list[tuple[int, int]]]]] = {}
         self.lifecycle_fields = {name: history.fields[name][keep] for name in NURTURE_FIELDS
@@ -392,14 +401,16 @@ class Replay:
         return status
 
     def first_touch(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-                    clause: m.FirstTouch, until: np.ndarray | None = None) -> ClauseResult:
+                    clause: m.FirstTouch, until: np.ndarray | None = None,
+                    owner_since: np.ndarray | None = None) -> ClauseResult:
         return self._first_event_clause(handoff, leads, start, clause.within, _TOUCHES,
-                                        "first touch", until)
+                                        "first touch", until, owner_since)
 
     def disposition(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-                    clause: m.Disposition, until: np.ndarray | None = None) -> ClauseResult:
+                    clause: m.Disposition, until: np.ndarray | None = None,
+                    owner_since: np.ndarray | None = None) -> ClauseResult:
         result = self._first_event_clause(handoff, leads, start, clause.within, _DISPOSITIONS,
-                                          "disposition", until)
+                                          "disposition", until, owner_since)
         if until is not None:  # handing the lead on to the next level is a decision too
             onward = until[leads]
             taken = (onward != NONE) & ((result.at == NONE) | (onward < result.at))
@@ -410,17 +421,20 @@ class Replay:
 
     def _first_event_clause(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
                             within: m.Duration, codes: np.ndarray, name: str,
-                            until: np.ndarray | None = None) -> ClauseResult:
-        due = self._due(handoff, leads, start, within)
+                            until: np.ndarray | None = None,
+                            owner_since: np.ndarray | None = None) -> ClauseResult:
+        due, hours_of = self._due(handoff, leads, start, within, until, owner_since)
         at = self.first_after(codes, start, until)[leads]
         met = (at != NONE) & (at <= due)
         return ClauseResult(name, handoff.label, _receiver(handoff), leads,
-                            self._status(met, due), due, at)
+                            self._status(met, due), due, at, hours_of=hours_of)
 
     def touches(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-                clause: m.Touches, until: np.ndarray | None = None) -> ClauseResult:
+                clause: m.Touches, until: np.ndarray | None = None,
+                owner_since: np.ndarray | None = None) -> ClauseResult:
         end_of = np.full(self.size, NONE, dtype=np.int64)
-        end_of[leads] = self._due(handoff, leads, start, clause.within)
+        end_of[leads], hours_of = self._due(handoff, leads, start, clause.within, until,
+                                            owner_since)
         in_block = np.zeros(self.size, dtype=bool)
         in_block[leads] = True
 
@@ -444,23 +458,45 @@ class Replay:
         depth = np.bincount(lead[counted], minlength=self.size)[leads]
         return ClauseResult("touches", handoff.label, _receiver(handoff), leads,
                             self._status(at_leads != NONE, due), due, at_leads,
-                            counted=depth)
+                            counted=depth, hours_of=hours_of)
 
     # ------------------------------------------------------------ pauses
 
     def _due(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-             within: m.Duration) -> np.ndarray:
-        """Due times of one clock for the block's leads, pushed back by its pauses."""
+             within: m.Duration, until: np.ndarray | None = None,
+             owner_since: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Due times of one clock for the block's leads, pushed back by its pauses, and (in a
+        block that says `clocks run on owner hours`) per lead the rep whose hours counted.
+
+        The hours are those of the lead's owner when the clock starts (its assignee at that
+        instant, else its first assignee after it): a clock restarted by a reassignment runs
+        on the new owner's; one that continues keeps the due time it was given."""
         calendar = self.calendars.for_duration(within)
-        due = deadlines(start[leads], within, calendar)
+        hours_of = None
+        if handoff.on_owner_hours:
+            owners = self.owners_at(leads, start[leads], owner_since, until) if len(leads) \
+                else np.zeros(0, dtype=object)
+            due, hours_of = owner_deadlines(start[leads], within, calendar, owners,
+                                            self.owner_calendars)
+        else:
+            due = deadlines(start[leads], within, calendar)
         pauses = self.pauses(handoff, leads, start)
         if not pauses:
-            return due
+            return due, hours_of
         position = {int(lead): i for i, lead in enumerate(leads)}
         for lead, intervals in pauses.items():
             i = position[lead]
-            due[i] = _paused_due(int(start[lead]), int(due[i]), intervals, within, calendar)
-        return due
+            own = None if hours_of is None else \
+                self.owner_calendars.calendar(calendar, hours_of[i])
+            due[i] = _paused_due(int(start[lead]), int(due[i]), intervals, within,
+                                 own or calendar)
+        return due, hours_of
+
+    def calendar_of(self, within: m.Duration, rep: str | None) -> BusinessCalendar:
+        """The calendar a clock was counted on: `rep`'s own hours on the duration's calendar
+        (`ClauseResult.hours_of`), else that calendar."""
+        base = self.calendars.for_duration(within)
+        return self.owner_calendars.calendar(base, rep) or base
 
     def pauses(self, handoff: m.Handoff, leads: np.ndarray,
                start: np.ndarray) -> dict[int, list[tuple[int, int]]]:
@@ -709,7 +745,8 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
     block = np.where(outside, None, any_block) if outside.any() else any_block
     evaluation = Evaluation(policy, history, replay.as_of, start, block, segment, owners[0],
                             conditions, now, placement=place, dated_at=dated,
-                            as_of_given=as_of is not None, handoff_any_period=any_block)
+                            as_of_given=as_of is not None, handoff_any_period=any_block,
+                            owner_calendars=replay.owner_calendars)
     bounds = effective_bounds(policy) if in_force_only else (None, None)
     for level, handoffs in enumerate(levels):
         level_start, level_conditions, level_block = start, conditions, block
@@ -830,12 +867,12 @@ def _round(replay: Replay, handoff: m.Handoff, leads: np.ndarray, start: np.ndar
            owner_since: np.ndarray | None, attempt: int) -> list[ClauseResult]:
     """One round of one block's clauses, each with its start, owner and attempt number."""
     results = []
-    for result in _clauses(replay, handoff, leads, start, conditions, until):
+    for result in _clauses(replay, handoff, leads, start, conditions, until, owner_since):
         result.reassign = handoff.on_reassign(result.clause) \
             if result.clause != "threshold" else "continue"
         clock = start
         if result.reassign == "restart":
-            clock = _restart(replay, handoff, result, start, conditions, until)
+            clock = _restart(replay, handoff, result, start, conditions, until, owner_since)
         result.start = clock[leads]
         moment = _answer_moment(replay, result)
         result.owner = replay.owners_at(leads, moment, owner_since, until)
@@ -869,7 +906,8 @@ def _clock_stop(result: ClauseResult, until: np.ndarray | None) -> np.ndarray:
 
 
 def _restart(replay: Replay, handoff: m.Handoff, result: ClauseResult, start: np.ndarray,
-             conditions: ConditionEvaluator, until: np.ndarray | None) -> np.ndarray:
+             conditions: ConditionEvaluator, until: np.ndarray | None,
+             owner_since: np.ndarray | None = None) -> np.ndarray:
     """`on reassign restart`: a reassignment while the clock runs starts it again for the new
     owner. Each pass moves every clock still reassigned to its next reassignment, so the loop
     is over reassignments of one lead, not over leads. Updates `result`; returns the starts."""
@@ -888,9 +926,12 @@ def _restart(replay: Replay, handoff: m.Handoff, result: ClauseResult, start: np
         clock = clock.copy()  # a fresh array: the pause cache keys on the one it was given
         clock[result.leads[todo]] = moved_at[nxt]
         again = next(r for r in _clauses(replay, handoff, result.leads[todo], clock,
-                                          conditions, until) if r.clause == result.clause)
+                                          conditions, until, owner_since)
+                     if r.clause == result.clause)
         result.status[todo], result.due[todo], result.at[todo] = (again.status, again.due,
                                                                   again.at)
+        if result.hours_of is not None and again.hours_of is not None:
+            result.hours_of[todo] = again.hours_of
         if result.counted is not None and again.counted is not None:
             result.counted[todo] = again.counted
     return clock
@@ -931,22 +972,25 @@ def _merged(rounds: list[list[ClauseResult]]) -> list[ClauseResult]:
                                 start=column("start"), owner=column("owner"),
                                 counted=column("counted"), attempt=attempt[order],
                                 split_at=column("split_at"), split_from=column("split_from"),
-                                reassign=first.reassign))
+                                reassign=first.reassign, hours_of=column("hours_of")))
     return out
 
 
 def _clauses(replay: Replay, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-             conditions: ConditionEvaluator, until: np.ndarray | None) -> list[ClauseResult]:
+             conditions: ConditionEvaluator, until: np.ndarray | None,
+             owner_since: np.ndarray | None = None) -> list[ClauseResult]:
     """One block's clauses; `until` is the next level's handoff, where this level's work on
-    a lead ends (its touches and decisions after it are the next level's)."""
+    a lead ends (its touches and decisions after it are the next level's); `owner_since` the
+    start of the window its owners are read in."""
     results = []
     for item in handoff.items:
         if isinstance(item, m.FirstTouch):
-            results.append(replay.first_touch(handoff, leads, start, item, until))
+            results.append(replay.first_touch(handoff, leads, start, item, until, owner_since))
         elif isinstance(item, m.Touches):
-            results.append(replay.touches(handoff, leads, start, item, until))
+            results.append(replay.touches(handoff, leads, start, item, until, owner_since))
         elif isinstance(item, m.Disposition):
-            results.append(replay.disposition(handoff, leads, start, item, until))
+            results.append(replay.disposition(handoff, leads, start, item, until,
+                                              owner_since))
         elif isinstance(item, m.Threshold):
             results.append(replay.threshold(handoff, leads, start, item, conditions))
     return results

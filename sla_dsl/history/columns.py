@@ -110,6 +110,10 @@ class History:
     """The reps' absences (`sla_dsl.history.absences.Absences`), read from the file `sla
     evaluate --absences` names: a block that says `when owner absent pause` stops its clocks
     while a lead's owner is absent."""
+    reps: object | None = None
+    """Each rep's own timezone and hours (`sla_dsl.history.reps.Reps`), read from the file `sla
+    evaluate --reps` names: a block that says `clocks run on owner hours` counts a lead's
+    business time on its owner's calendar."""
 
     @property
     def left_out(self) -> int:

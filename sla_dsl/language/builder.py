@@ -417,6 +417,9 @@ class _Build:
         mode = next(c for c in children if isinstance(c, _Marker))
         return m.OwnerAbsent(who=str(children[0]), mode=str(mode), span=meta_span(meta))
 
+    def owner_hours(self, meta, children):
+        return m.OwnerHours(who=str(children[0]), span=meta_span(meta))
+
     def no_restart(self, meta, children):
         return _Marker("no")
 

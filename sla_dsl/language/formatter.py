@@ -182,6 +182,8 @@ def item_line(item) -> str:
         return f"pause while {expr(item.condition)}"
     if isinstance(item, m.OwnerAbsent):
         return f"when {item.who} absent {item.mode}"
+    if isinstance(item, m.OwnerHours):
+        return f"clocks run on {item.who} hours"
     if isinstance(item, m.Rehandoff):
         return ("" if item.restart else "no ") + "restart on re-handoff"
     if isinstance(item, m.OnReassign):

@@ -337,6 +337,15 @@ class OwnerAbsent(Node):
     who: str = "owner"  # the word before `absent`: only `owner` means anything (E421)
 
 
+class OwnerHours(Node):
+    """`clocks run on owner hours`: the block's business time is counted on the lead's
+    owner's own timezone and working hours (a reps file names them), the calendar's closed
+    dates and holidays still closed; an owner the file does not know keeps the calendar's."""
+
+    kind: Literal["owner_hours"] = "owner_hours"
+    who: str = "owner"  # the word before `hours`: only `owner` means anything (E422)
+
+
 class Rehandoff(Node):
     """`restart on re-handoff` (the default) or `no restart on re-handoff`: whether a handoff
     after a rejection, a loss or a return to nurture starts a new round of the block's clocks."""
@@ -360,7 +369,7 @@ class OnReassign(Node):
 
 HandoffItem = Annotated[
     Threshold | RoundRobin | FixedOwner | FirstTouch | Touches | Spacing | Disposition | Pause
-    | OwnerAbsent | Rehandoff | OnReassign,
+    | OwnerAbsent | OwnerHours | Rehandoff | OnReassign,
     Field(discriminator="kind"),
 ]
 
@@ -394,6 +403,12 @@ class Handoff(Node):
         (`when owner absent pause`); without the line, they run."""
         item = self.item("owner_absent")
         return isinstance(item, OwnerAbsent) and item.mode == "pause"
+
+    @property
+    def on_owner_hours(self) -> bool:
+        """Whether the block's clocks count business time on the owner's own hours
+        (`clocks run on owner hours`); without the line, on the calendar's."""
+        return isinstance(self.item("owner_hours"), OwnerHours)
 
     def on_reassign(self, clause: str) -> ReassignMode:
         """What a reassignment does to one clause's clock: the `on reassign` line naming the

@@ -272,11 +272,24 @@ def _calendars(policy: m.Policy) -> list[Block]:
         calendar = policy.calendars[0]
         return [Paragraph("Deadlines in business hours and business days count only while "
                           f"the business calendar is open: "
-                          f"{say.calendar_words(calendar, timezone)}.")]
+                          f"{say.calendar_words(calendar, timezone)}.{_owner_hours(policy)}")]
     return [Paragraph("Deadlines in business hours and business days count only while their "
-                      "calendar is open:"),
+                      f"calendar is open:{_owner_hours(policy)}"),
             Bullets([f"The {say.words(c.name.value)} calendar: "
                      f"{say.calendar_words(c, timezone)}." for c in policy.calendars])]
+
+
+def _owner_hours(policy: m.Policy) -> str:
+    """The calendar sentence's exception for the leads whose clocks run on their owner's own
+    hours (`clocks run on owner hours`)."""
+    labels = [h.label for h in policy.handoffs if h.on_owner_hours and h.receiver is not None]
+    if not labels:
+        return ""
+    which = "every lead" if labels == ["every lead"] else \
+        f"the leads of {say.listing([say.words(label) for label in labels])}"
+    return (f" For {which}, the hours and the timezone are those of the lead's owner (each "
+            "rep's own, from the reps file); the calendar's closed days and holidays close "
+            "them too.")
 
 
 def _goals(policy: m.Policy, names: _Names) -> list[Block]:
@@ -536,6 +549,10 @@ def _lifecycle_notes(handoff: m.Handoff) -> list[str]:
         which = say.listing([c.name for c in rule.clauses]) if rule.clauses else "every clause"
         notes.append(f"when the lead is reassigned, the clock of {which} "
                      f"{_REASSIGN_WORDS[rule.mode]}")
+    if handoff.on_owner_hours:
+        notes.append("business time is counted on the lead's owner's own hours and timezone "
+                     "(the reps file), the calendar's holidays and closed dates still closed; "
+                     "an owner the file does not know works the calendar's hours")
     absent = handoff.item("owner_absent")
     if isinstance(absent, m.OwnerAbsent):
         notes.append("while the lead's owner is absent (on leave), every clock stops"

@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 
 from sla_dsl.business_time.calendar import calendar_for
-from sla_dsl.business_time.open_time import open_time_between_many
 from sla_dsl.business_time.periods import period_starts
+from sla_dsl.business_time.rep_hours import owner_open_time_between
 from sla_dsl.business_time.zones import local_dates
 from sla_dsl.evaluation.consequences import (
     Actions,
@@ -24,6 +24,7 @@ from sla_dsl.evaluation.consequences import (
     strike_counts,
 )
 from sla_dsl.evaluation.instants import iso_many, iso_text
+from sla_dsl.evaluation.owner_hours import owner_hours_notes
 from sla_dsl.evaluation.replay import (
     BREACHED,
     MET,
@@ -197,8 +198,10 @@ def _share_before(evaluation: Evaluation, result: ClauseResult) -> np.ndarray:
     start, at, due = result.start[split], result.split_at[split], result.due[split]
     if duration is not None and duration.business:
         calendar = calendar_for(evaluation.policy, duration)
-        whole = open_time_between_many(start, due, calendar)
-        part = open_time_between_many(start, np.minimum(at, due), calendar)
+        hours_of = None if result.hours_of is None else result.hours_of[split]
+        owners = evaluation.owner_calendars
+        whole = owner_open_time_between(start, due, hours_of, calendar, owners)
+        part = owner_open_time_between(start, np.minimum(at, due), hours_of, calendar, owners)
     else:
         whole, part = due - start, np.minimum(at, due) - start
     share[split] = np.where(whole > 0, part / np.maximum(whole, 1), 0.0)
@@ -329,7 +332,8 @@ def document_body(evaluation: Evaluation, *, include_leads: bool = True) -> dict
         "as_of": iso_text(evaluation.as_of, zone),
         "coverage": coverage.section(evaluation, [p for c in commitments for p in c["periods"]],
                                      goals, measures.arrivals),
-        "rows": _rows(evaluation.history),
+        "rows": _rows(evaluation.history,
+                      owner_hours_notes(evaluation.clauses, evaluation.owner_calendars)),
         "summary": {
             "leads": evaluation.lead_count,
             "handed_off": int(np.count_nonzero(evaluation.handed_off)),
@@ -391,13 +395,14 @@ def _misses(periods: list[dict]) -> dict:
             "escalations": [{"to": e, "periods": n} for e, n in escalations.items()]}
 
 
-def _rows(history: History) -> dict:
+def _rows(history: History, more_notes: list[str] | None = None) -> dict:
     """Records read = accepted + rejected; with a mapping's filters, the rows they left out
-    (no records), and what the exports cannot show: both only when there are any."""
+    (no records), and what the exports cannot show (and `more_notes`: whose hours clocks ran
+    on): both only when there are any."""
     counts = history.counts
     rows: dict = {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected}
     if history.left_out:
         rows["left_out"] = history.left_out
-    if history.notes:
-        rows["notes"] = list(history.notes)
+    if history.notes or more_notes:
+        rows["notes"] = [*history.notes, *(more_notes or [])]
     return rows

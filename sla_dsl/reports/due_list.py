@@ -2,11 +2,11 @@
 webhook sender, CSV for a CRM import.
 
 The clocks come from `evaluation.due` (columns, worked over all leads at once); here each
-listed clock becomes one item, with its instants in its owner's local time. The policy does
-not know a rep's own timezone yet, so an owner's zone is the one the caller gives
-(`owner_zones`, `sla due --owner-zone NAME=ZONE`), else the one the export gives
-(`History.actor_zones`: Salesforce's User.TimeZoneSidKey through the preset), else the
-policy's; each item says which (`zone_source`: `owner` for the first two). Every rendering
+listed clock becomes one item, with its instants in its owner's local time. An owner's zone
+is the one the caller gives (`owner_zones`, `sla due --owner-zone NAME=ZONE`), else the reps
+file's (`sla due --reps`), else the one the export gives (`History.actor_zones`: Salesforce's
+User.TimeZoneSidKey through the preset), else the policy's; each item says which
+(`zone_source`: `owner` for the first three). Every rendering
 is made from `document`, so the three cannot disagree.
 """
 
@@ -72,8 +72,12 @@ class DueList:
         self.clocks: OpenClocks = open_clocks(evaluation, within_us(within_hours), overdue)
         self.overdue = overdue
         self.zone = ZoneInfo(evaluation.policy.timezone or "UTC")
-        # the export's own zones of its users (Salesforce's TimeZoneSidKey), the caller's over
-        self.owner_zones = {**zones_of(evaluation.history.actor_zones), **zones_of(owner_zones)}
+        # the export's own zones of its users (Salesforce's TimeZoneSidKey), the reps file's
+        # over them, the caller's over both
+        reps = evaluation.history.reps
+        own = {name: rep.zone for name, rep in reps.hours.items() if rep.zone} if reps else {}
+        self.owner_zones = {**zones_of(evaluation.history.actor_zones), **zones_of(own),
+                            **zones_of(owner_zones)}
         self.as_of_source = as_of_source or (
             "given" if evaluation.as_of_given
             else "latest event" if len(evaluation.history) else "no events")

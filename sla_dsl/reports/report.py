@@ -8,11 +8,13 @@ wait for, and the text needs no per-lead records.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -22,6 +24,7 @@ from sla_dsl.evaluation.clock_audit import audit_lead, audit_texts
 from sla_dsl.evaluation.clock_audit import render_text as audit_text
 from sla_dsl.evaluation.inputs import as_of_instant
 from sla_dsl.history.columns import History
+from sla_dsl.history.reps import Reps, read_reps
 from sla_dsl.language.model import Policy
 from sla_dsl.reports import html, text
 from sla_dsl.reports.document import (
@@ -170,16 +173,24 @@ class Report:
 
 def evaluate(policy: Policy, history: History, as_of: str | dt.datetime | int | None = None,
              *, include_leads: bool = True,
-             on_block: Callable[[str], None] | None = None) -> Report:
+             on_block: Callable[[str], None] | None = None,
+             reps: str | Path | Reps | None = None) -> Report:
     """Replay `history` against `policy` as of a time (ISO 8601 text or a datetime, read in
     the policy's timezone when it has no offset; default: the history's latest event), as
     `sla evaluate` does. `include_leads=False` leaves each lead's record out of the document
     (the text and the page do not need them, and on a big history they are most of its
     size); `on_block` is told each handoff block as its clauses are done (a progress bar).
-    Raises ValueError for an as-of time that is not one."""
+    `reps` (a `rep,timezone,hours` CSV, or `Reps` read already) replaces the history's own
+    (`load_history(reps=...)`) for the blocks that say `clocks run on owner hours`; the
+    history itself is left as it was.
+    Raises ValueError for an as-of time that is not one, `HistoryError` for a reps file that
+    cannot be read."""
     try:
         instant = as_of_instant(as_of, policy.timezone or "UTC")
     except ValueError as error:
         raise ValueError(f"as_of {as_of!r} {error}") from None
+    if reps is not None:
+        history = dataclasses.replace(
+            history, reps=reps if isinstance(reps, Reps) else read_reps(reps))
     return Report(replay.evaluate(policy, history, instant, on_block=on_block),
                   include_leads=include_leads)
