@@ -121,11 +121,12 @@ ABSENT_ROWS = [*_hot("V1", "2027-03-02T09:30", "ana"), "V1,2027-03-03T09:45,touc
 
 
 def _on_leave(tmp_path, line: str | None, absences: str) -> tuple[sla_dsl.Report, object]:
-    """The trial policy with `line` added to its hot block (the shipped file stays as it is),
-    ABSENT_ROWS, and an absences file of `absences` rows, as of Wednesday 3 March 12:00."""
+    """The trial policy with its `when owner absent pause` replaced by `line` (None: dropped;
+    the shipped file stays as it is), ABSENT_ROWS, and an absences file of `absences` rows, as
+    of Wednesday 3 March 12:00."""
     text = POLICY.read_text()
-    if line is not None:
-        text = text.replace("  on reassign continue\n", f"  on reassign continue\n  {line}\n")
+    assert "  when owner absent pause\n" in text
+    text = text.replace("  when owner absent pause\n", "" if line is None else f"  {line}\n")
     policy_path = tmp_path / "trial.sla"
     policy_path.write_text(text)
     policy = sla_dsl.load_policy(policy_path)
@@ -154,7 +155,7 @@ def test_a_whole_day_of_leave_with_pause_moves_the_due_time(tmp_path):
 
 
 def test_a_whole_day_of_leave_with_run_is_breached_as_before(tmp_path):
-    """`when owner absent run`, and the shipped policy without the line: due Tuesday 10:30,
+    """`when owner absent run`, and the policy without the line: due Tuesday 10:30,
     the touch on Wednesday is late."""
     for line in ("when owner absent run", None):
         report, _ = _on_leave(tmp_path, line, "ana,2027-03-02,2027-03-02,vacation\n")
