@@ -128,3 +128,22 @@ def test_strict_fails_on_a_rejected_absence_row_as_on_a_rejected_event(tmp_path,
     assert f"sla {verb}: 2 rows rejected (1 history, 1 absences) (--strict)" in \
         capsys.readouterr().err
     assert main(args[:-1]) == 0  # without --strict the rejects are said and counted only
+
+
+def test_a_file_for_a_policy_that_never_pauses_for_absence_is_said_to_change_nothing(tmp_path):
+    import sla_dsl
+
+    policy_path = tmp_path / "desk.sla"
+    policy_path.write_text(desk_text("when owner absent run"))
+    policy = sla_dsl.load_policy(policy_path)
+    (tmp_path / "history.csv").write_text(
+        "lead_id,at,event,actor\nL1,2027-03-02T09:30,handoff,marketing\n"
+        "L1,2027-03-02T09:30,assigned,ana\n")
+    (tmp_path / "absences.csv").write_text("rep,start,end\nana,2027-03-02,2027-03-02\n")
+    history = sla_dsl.load_history(tmp_path / "history.csv", policy=policy,
+                                   absences=tmp_path / "absences.csv")
+    report = sla_dsl.evaluate(policy, history, as_of="2027-03-02T16:00")
+    said = report.document["rows"]["absences"]
+    assert (said["pausing_blocks"], said["used"], said["leads_paused"]) == ([], 0, 0)
+    assert ("absences: 1 rows read, 1 accepted, 0 rejected; no handoff block says 'when owner "
+            "absent pause', so none stops a clock") in report.text()

@@ -116,6 +116,9 @@ class Evaluation:
     # per lead: its first-level block had the agreement been in force when it came in; revenue
     # is dated by the win, so a deal won in the period is credited whenever its lead came in
     handoff_any_period: np.ndarray | None = None
+    # per lead with any: the spans after a handoff of a `when owner absent pause` block while
+    # its owner was absent (begin, end, the absence's index in `history.absences`)
+    absence_spans: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
 
     @property
     def lead_count(self) -> int:
@@ -207,6 +210,9 @@ class Replay:
         self._round_ends: np.ndarray | None = None
         self._rows_of: dict[tuple[int, ...], np.ndarray] = {}
         self._owners_of: dict[tuple[int, int], tuple] = {}
+        # per lead: every owner-absent span found for a block that pauses for it (reports say
+        # which absences were used and whose clocks they paused)
+        self.absence_found: dict[int, set[tuple[int, int, int]]] = {}
 
     # ------------------------------------------------------------ per-lead facts
 
@@ -519,6 +525,8 @@ class Replay:
                 for i in np.flatnonzero(b > a):
                     found.setdefault(int(lead[mine][i]), []).append((int(a[i]), int(b[i]),
                                                                      int(k)))
+        for number, spans in found.items():
+            self.absence_found.setdefault(number, set()).update(spans)
         return found
 
     def _condition_pauses(self, conditions: list[m.Expr], leads: np.ndarray,
@@ -747,6 +755,8 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
                 evaluation.clauses.append(result)
             if on_block is not None:
                 on_block(handoff.label)
+    evaluation.absence_spans = {lead: sorted(spans)
+                                for lead, spans in sorted(replay.absence_found.items())}
     return evaluation
 
 

@@ -33,9 +33,9 @@ from sla_dsl.evaluation.replay import (
     ClauseResult,
     Evaluation,
 )
-from sla_dsl.history.columns import History
 from sla_dsl.language.formatter import item_line
 from sla_dsl.measures import assignments, coverage, revenue
+from sla_dsl.measures.absences import absence_summary
 from sla_dsl.measures.period_measures import PeriodMeasures, TriggerCheck, triggers
 from sla_dsl.reports.lead_table import lead_table, records
 
@@ -329,7 +329,7 @@ def document_body(evaluation: Evaluation, *, include_leads: bool = True) -> dict
         "as_of": iso_text(evaluation.as_of, zone),
         "coverage": coverage.section(evaluation, [p for c in commitments for p in c["periods"]],
                                      goals, measures.arrivals),
-        "rows": _rows(evaluation.history),
+        "rows": _rows(evaluation),
         "summary": {
             "leads": evaluation.lead_count,
             "handed_off": int(np.count_nonzero(evaluation.handed_off)),
@@ -391,13 +391,18 @@ def _misses(periods: list[dict]) -> dict:
             "escalations": [{"to": e, "periods": n} for e, n in escalations.items()]}
 
 
-def _rows(history: History) -> dict:
+def _rows(evaluation: Evaluation) -> dict:
     """Records read = accepted + rejected; with a mapping's filters, the rows they left out
-    (no records), and what the exports cannot show: both only when there are any."""
+    (no records), what the exports cannot show, and with an absences file what it held and
+    whose clocks it paused: each only when there is one."""
+    history = evaluation.history
     counts = history.counts
     rows: dict = {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected}
     if history.left_out:
         rows["left_out"] = history.left_out
     if history.notes:
         rows["notes"] = list(history.notes)
+    absences = absence_summary(evaluation)
+    if absences is not None:
+        rows["absences"] = absences
     return rows

@@ -31,6 +31,7 @@ from sla_dsl.measures import coverage
 from sla_dsl.measures.revenue import goal_reached
 from sla_dsl.reports.html_page import page, table
 from sla_dsl.reports.sentences import (
+    absence_sentence,
     as_of_why,
     coverage_parts,
     headline,
@@ -226,6 +227,8 @@ def _summary(doc: dict) -> str:
              ("breaches", owed["breached"]), ("pending", owed["pending"]),
              ("missed commitment periods", owed["commitments"]["missed"]),
              ("triggers fired", len(owed["fired"])), ("rows rejected", rows["rejected"])]
+    if "absences" in rows:
+        facts.append(("leads paused for an absence", rows["absences"]["leads_paused"]))
     covered = doc.get("coverage") or {"leads": {"before": 0, "after": 0}}
     outside = covered["leads"]["before"] + covered["leads"]["after"]
     if outside:
@@ -243,9 +246,14 @@ def _summary(doc: dict) -> str:
         lead = (f"<p>The clause kept least often: <strong>{escape(clause['handoff'])}: "
                 f"{escape(clause['wording'])}</strong> ({escape(clause['party'] or '-')}), "
                 f"{_percent(clause['attainment'])} of decided leads.</p>")
+    absences = rows.get("absences")
+    said = ""
+    if absences:
+        sentence = absence_sentence(absences)
+        said = f"<p>{escape(sentence[:1].upper() + sentence[1:])}.</p>"
     return (f'<ul class="facts">{items}</ul>\n<ul class="headline">{sentences}</ul>\n{lead}\n'
             f"<p>History: {rows['read']:,} rows read, {rows['accepted']:,} accepted, "
-            f"{rows['rejected']:,} rejected.</p>")
+            f"{rows['rejected']:,} rejected.</p>{said}")
 
 
 def _commitment_name(commitment: dict) -> str:
