@@ -116,6 +116,10 @@ class Evaluation:
     # per lead: its first-level block had the agreement been in force when it came in; revenue
     # is dated by the win, so a deal won in the period is credited whenever its lead came in
     handoff_any_period: np.ndarray | None = None
+    # per block label: each later round that landed in the block (a lead handed off again
+    # after a rejection, a loss or a return to nurture): its leads and its clocks' starts (per
+    # lead of the history), so the block's measures count the round where it was judged
+    block_rounds: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     # per lead with any: the spans after a handoff of a `when owner absent pause` block while
     # its owner was absent (begin, end, the absence's index in `history.absences`)
     absence_spans: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
@@ -142,6 +146,13 @@ class Evaluation:
     def leads_of(self, label: str) -> np.ndarray:
         """The leads a block applies to, at whatever level of the agreement it stands."""
         return self.block_leads.get(label, np.zeros(0, dtype=np.int64))
+
+    def rounds_of(self, label: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every round judged in a block: its leads and when their clocks start (per lead of
+        the history), round 1 first. A recycled lead is in each block one of its rounds went
+        to, once per such round."""
+        first = (self.leads_of(label), self.block_start.get(label, self.handoff_at))
+        return [first, *self.block_rounds.get(label, [])]
 
 
 class _Calendars:
@@ -751,6 +762,8 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
                 until = _round_until(_next_after(replay, onward, round_start), following)
                 results.append(_round(replay, handoff, round_leads, round_start,
                                       round_conditions, until, owner_since, number))
+                evaluation.block_rounds.setdefault(handoff.label, []).append(
+                    (round_leads, round_start))
             for result in _merged(results):
                 evaluation.clauses.append(result)
             if on_block is not None:
