@@ -288,14 +288,18 @@ def consequence_records(evaluation: Evaluation, actions: list[Actions],
     lead_ids = evaluation.history.lead_ids
     records = []
     for group in actions:
-        for lead, owner, fires, fired in zip(group.leads.tolist(), group.owners.tolist(),
-                                             group.fires.tolist(), group.fired.tolist(),
-                                             strict=True):
+        attempts = group.attempts.tolist() if group.attempts is not None \
+            else [1] * len(group.leads)
+        for lead, owner, fires, fired, attempt in zip(
+                group.leads.tolist(), group.owners.tolist(), group.fires.tolist(),
+                group.fired.tolist(), attempts, strict=True):
             records.append({
                 "lead_id": str(lead_ids[lead]), "handoff": group.handoff,
                 "clause": group.clause, "action": group.action, "to": group.to,
                 "owner": owner, "at": iso_text(fires, zone),
                 "status": "fired" if fired else "scheduled",
+                # a recycled lead's later round, as its lead record says it
+                **({"attempt": attempt} if attempt > 1 else {}),
             })
     records.sort(key=lambda r: (r["at"] or "", r["lead_id"], r["action"]))
     return records
