@@ -128,6 +128,13 @@ def test_strict_fails_on_a_rejected_absence_row_as_on_a_rejected_event(tmp_path,
     assert f"sla {verb}: 2 rows rejected (1 history, 1 absences) (--strict)" in \
         capsys.readouterr().err
     assert main(args[:-1]) == 0  # without --strict the rejects are said and counted only
+    if verb == "evaluate":  # --rejects writes both files' rejected rows
+        rejects = tmp_path / "rejects.csv"
+        assert main([*args[:-1], "--rejects", str(rejects)]) == 0
+        rows = rejects.read_text().splitlines()
+        assert rows[0].startswith("source,row,column,reason,")
+        assert [r.split(",")[:2] for r in rows[1:]] == [[str(history), "2"],
+                                                       [str(absences), "2"]]
 
 
 def test_a_file_for_a_policy_that_never_pauses_for_absence_is_said_to_change_nothing(tmp_path):
