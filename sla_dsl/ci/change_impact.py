@@ -87,9 +87,12 @@ class _Slots:
     keys: np.ndarray  # sorted unique: lead position * _ATTEMPTS + attempt
     labels: np.ndarray  # "L1", or "L1/attempt-2" for a later attempt (as the due list keys it)
     lead: np.ndarray  # per slot: its lead's position in the common order
+    plain: bool = False  # no later attempt anywhere: one slot per lead, in the common order
 
     def of(self, order: np.ndarray, result: ClauseResult) -> np.ndarray:
         """Each row of a clause result's slot."""
+        if self.plain:
+            return order[result.leads]
         return np.searchsorted(self.keys, _keys(order, result))
 
 
@@ -101,6 +104,10 @@ def _keys(order: np.ndarray, result: ClauseResult) -> np.ndarray:
 
 def _slots(old: Evaluation, new: Evaluation, old_at: np.ndarray, new_at: np.ndarray,
            lead_ids: np.ndarray) -> _Slots:
+    results = [*old.clauses, *new.clauses]
+    if not any(r.attempt is not None and bool((r.attempt > 1).any()) for r in results):
+        lead = np.arange(len(lead_ids))  # the common case: no lead handed off again
+        return _Slots(lead * _ATTEMPTS + 1, lead_ids, lead, plain=True)
     keys = [_keys(order, r) for evaluation, order in ((old, old_at), (new, new_at))
             for r in evaluation.clauses]
     keys = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
