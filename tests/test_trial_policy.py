@@ -237,6 +237,8 @@ def test_the_reports_say_what_the_absences_file_held_and_whose_clocks_it_paused(
     page = report.html()
     assert f"<p>A{sentence[1:]}.</p>" in page
     assert "<strong>3</strong>leads paused for an absence" in page
+    assert "<strong>1</strong> of 4 rows of the absences file" in page
+    assert "absences.csv:4</th><td>ends before it starts" in page
     assert json.loads(report.json())["rows"]["absences"] == said
 
 
