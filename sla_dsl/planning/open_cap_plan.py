@@ -120,21 +120,20 @@ def open_cap_effect(policy: m.Policy, scenario: Scenario, block, reps: int,
     slack = np.maximum((due - mids) / US_PER_HOUR - reaction, 0.0)
     # how long a lead is open depends on how long it waited for a place, and that wait on
     # how long leads are open: a few rounds of each, damped, settle it
-    effect = _through_the_days(scenario, block, reps * cap, cap, rates, step_hours, counted,
-                               slack, holding_hours(scenario, block, gap, first_wait))
+    effect = _through_the_days(reps * cap, cap, rates, step_hours, counted, slack,
+                               holding_hours(scenario, block, gap, first_wait))
     for _ in range(_ROUNDS):
         if not effect.waits:
             break
         holding = (effect.holding_hours + holding_hours(
             scenario, block, gap, first_wait, effect.mean_wait_hours)) / 2
-        effect = _through_the_days(scenario, block, reps * cap, cap, rates, step_hours,
-                                   counted, slack, holding)
+        effect = _through_the_days(reps * cap, cap, rates, step_hours, counted, slack,
+                                   holding)
     return effect
 
 
-def _through_the_days(scenario: Scenario, block, places: int, cap: int, rates: np.ndarray,
-                      step_hours: float, counted: np.ndarray, slack: np.ndarray,
-                      holding: float) -> OpenCapEffect:
+def _through_the_days(places: int, cap: int, rates: np.ndarray, step_hours: float,
+                      counted: np.ndarray, slack: np.ndarray, holding: float) -> OpenCapEffect:
     """The places' queue through the scenario's steps, for one holding time."""
     reps = places // cap
     mean_rate = float(rates.mean())
@@ -144,13 +143,14 @@ def _through_the_days(scenario: Scenario, block, places: int, cap: int, rates: n
     waited = in_time = wait_sum = weight = counted_weight = 0.0
     for i, rate in enumerate(rates.tolist()):
         queue.advance(rate, step_hours / 2, 0.0, True)  # the lead arrives at the middle
-        now = queue.now
+        held = slice(queue.low, queue.high)  # the states holding any probability
+        now, ahead = queue.now[held], states[held]
         leads = rate * step_hours
-        waited += leads * float(now[places:].sum())
-        wait_sum += leads * float(now @ wait_behind(states, places, pace))
+        waited += leads * float(now[ahead >= places].sum())
+        wait_sum += leads * float(now @ wait_behind(ahead, places, pace))
         weight += leads
         if counted[i]:
-            in_time += leads * float(now @ reached_within(states, places, pace,
+            in_time += leads * float(now @ reached_within(ahead, places, pace,
                                                           float(slack[i]), True))
             counted_weight += leads
         queue.advance(rate, step_hours / 2, 0.0, True)

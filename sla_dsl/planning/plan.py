@@ -151,10 +151,10 @@ def render_plan(doc: dict) -> str:
             capped = row.get("open_cap")
             if capped:
                 out.append(
-                    f"      cap {capped['cap']} open leads: {capped['open_leads_per_rep']:g} "
-                    f"open leads a rep on average (each open {capped['holding_hours']:g} h), "
+                    f"      cap {capped['cap']} open leads: {capped['open_leads_per_rep']:.1f} "
+                    f"open leads a rep on average (each open {capped['holding_hours']:.1f} h), "
                     f"{100 * capped['waiting_share']:.1f}% of leads wait for a rep with a free "
-                    f"place (mean {capped['mean_wait_for_a_rep_hours']:g} h), "
+                    f"place (mean {capped['mean_wait_for_a_rep_hours']:.1f} h), "
                     f"{100 * capped['dealt_in_time']:.1f}% dealt before their first touch is "
                     "due")
     if doc["commitments"]:
