@@ -103,3 +103,54 @@ def test_a_lead_reassigned_to_a_present_rep_is_paused_only_while_its_owner_was_a
     report = sla_dsl.evaluate(policy, history, as_of="2027-03-02T16:00")
     (result,) = [r for r in report.evaluation.clauses if r.clause == "first touch"]
     assert int(result.due[0]) == to_us(dt.datetime(2027, 3, 2, 18, 0, tzinfo=dt.UTC))
+
+
+@pytest.mark.parametrize("verb", ["evaluate", "due"])
+def test_strict_fails_on_a_rejected_absence_row_as_on_a_rejected_event(tmp_path, capsys, verb):
+    from sla_dsl.cli import main
+
+    policy = tmp_path / "desk.sla"
+    policy.write_text(desk_text("when owner absent pause"))
+    history = tmp_path / "history.csv"
+    good = "lead_id,at,event,actor\nL1,2027-03-02T09:30,handoff,marketing\n"
+    history.write_text(good)
+    absences = tmp_path / "absences.csv"
+    args = [verb, str(policy), "--history", str(history), "--absences", str(absences),
+            "--as-of", "2027-03-02T12:00", "--format", "json", "--strict"]
+    absences.write_text("rep,start,end\nana,2027-03-02,2027-03-02\n")
+    assert main(args) == 0
+    capsys.readouterr()
+    absences.write_text("rep,start,end\nana,2027-03-02,2027-03-02\nbo,2027-03-05,2027-03-04\n")
+    assert main(args) == 2
+    assert f"sla {verb}: 1 rows rejected (1 absences) (--strict)" in capsys.readouterr().err
+    history.write_text(good + "L2,yesterday,handoff,marketing\n")
+    assert main(args) == 2
+    assert f"sla {verb}: 2 rows rejected (1 history, 1 absences) (--strict)" in \
+        capsys.readouterr().err
+    assert main(args[:-1]) == 0  # without --strict the rejects are said and counted only
+    if verb == "evaluate":  # --rejects writes both files' rejected rows
+        rejects = tmp_path / "rejects.csv"
+        assert main([*args[:-1], "--rejects", str(rejects)]) == 0
+        rows = rejects.read_text().splitlines()
+        assert rows[0].startswith("source,row,column,reason,")
+        assert [r.split(",")[:2] for r in rows[1:]] == [[str(history), "2"],
+                                                       [str(absences), "2"]]
+
+
+def test_a_file_for_a_policy_that_never_pauses_for_absence_is_said_to_change_nothing(tmp_path):
+    import sla_dsl
+
+    policy_path = tmp_path / "desk.sla"
+    policy_path.write_text(desk_text("when owner absent run"))
+    policy = sla_dsl.load_policy(policy_path)
+    (tmp_path / "history.csv").write_text(
+        "lead_id,at,event,actor\nL1,2027-03-02T09:30,handoff,marketing\n"
+        "L1,2027-03-02T09:30,assigned,ana\n")
+    (tmp_path / "absences.csv").write_text("rep,start,end\nana,2027-03-02,2027-03-02\n")
+    history = sla_dsl.load_history(tmp_path / "history.csv", policy=policy,
+                                   absences=tmp_path / "absences.csv")
+    report = sla_dsl.evaluate(policy, history, as_of="2027-03-02T16:00")
+    said = report.document["rows"]["absences"]
+    assert (said["pausing_blocks"], said["used"], said["leads_paused"]) == ([], 0, 0)
+    assert ("absences: 1 rows read, 1 accepted, 0 rejected; no handoff block says 'when owner "
+            "absent pause', so none stops a clock") in report.text()

@@ -261,3 +261,48 @@ def test_a_new_timezone_moves_the_open_hours_both_ways(capsys, tmp_path):
     # L0000020: handed off 16:03:53Z, touched 17:14:53Z; in New York (11:03 -> 12:14) late,
     # in Los Angeles handed off at 08:03:53, before opening: the hour runs 09:00-10:00, met.
     assert "L0000020" in first_touch["breached -> met"]
+
+
+# ---------------------------------------------------------------- recycled leads, per attempt
+
+TRIAL = ROOT / "policies" / "company-x-trial.sla"
+TRIAL_RECYCLED = ROOT / "policies" / "tests" / "company-x-trial" / "recycled-lead.toml"
+
+
+def test_a_recycled_lead_is_compared_attempt_by_attempt(tmp_path):
+    """The trial policy's shipped recycled lead R1 (Chicago time): attempt 1 handed off Monday
+    2 February 2026 10:00, touched 10:30 (30 minutes), one touch in its ten days, rejected;
+    attempt 2 handed off Monday 6 April 09:30, touched 10:15 (45 minutes), connected Tuesday.
+    The change: first touch within 40 business minutes, and at least 1 touch in 10 days.
+    - first touch: attempt 1, 30 minutes, met under both; attempt 2, 45 minutes, met -> breached,
+      and its escalation and strike are new, for attempt 2.
+    - touches: attempt 1, one touch of six breached, one of one met: breached -> met; attempt 2
+      was met by the connect in both.
+    Keeping only a lead's latest attempt would hide attempt 1's flip and name attempt 2's R1."""
+    import tomllib
+
+    events = tomllib.loads(TRIAL_RECYCLED.read_text())["events"]
+    history = tmp_path / "history.csv"
+    history.write_text("".join(line + "\n" for line in events.strip().splitlines()
+                               if not line.startswith("#")))
+    old = load_policy(TRIAL)
+    new = check_text(TRIAL.read_text().replace(
+        "first touch within 1 business hour", "first touch within 40 business minutes").replace(
+        "touches at least 6 within", "touches at least 1 within")).policy
+    old_history, new_history = ci.histories(old, new, [str(history)])
+    as_of = ci.latest_event(old_history)
+    impact = ci.impact(ci.replay(old, old_history, as_of), ci.replay(new, new_history, as_of))
+    assert flips(impact) == {("hot", "first touch"): {"met -> breached": ["R1/attempt-2"]},
+                             ("hot", "touches"): {"breached -> met": ["R1"]}}
+    clauses = {c["clause"]: (c["old"], c["new"]) for c in impact["clauses"]}
+    # two attempts, two verdicts per clause, as the report counts them
+    assert clauses["first touch"] == ({"met": 2, "breached": 0, "pending": 0},
+                                      {"met": 1, "breached": 1, "pending": 0})
+    assert clauses["touches"] == ({"met": 1, "breached": 1, "pending": 0},
+                                  {"met": 2, "breached": 0, "pending": 0})
+    actions = {a["action"]: (a["old"], a["new"], a["gained"]) for a in impact["actions"]}
+    assert actions == {"escalate": (0, 1, ["R1/attempt-2"]), "strike": (0, 1, ["R1/attempt-2"])}
+    # attempt 2 was bo's, attempt 1 ana's: the new breach is bo's, the breach gone is ana's
+    owners = {r["owner"]: (r["newly_breached"], r["no_longer_breached"])
+              for r in impact["owners"]}
+    assert owners == {"bo": (["R1/attempt-2"], []), "ana": ([], ["R1"])}

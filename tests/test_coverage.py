@@ -271,3 +271,47 @@ def test_a_history_without_events_names_no_as_of_time(tmp_path, capsys):
                        str(empty), "-q", "--as-of", "2026-03-02T09:00")
     assert out.splitlines()[0] == ("Inbound desk: as of 2026-03-02T09:00:00+01:00 (as given: "
                                    "later events are ignored)")
+
+
+# ---------------------------------------------------------------- closed dates run out (W512)
+
+INBOUND = ROOT / "policies" / "inbound-desk.sla"
+CHRISTMAS = ("lead_id,at,event,actor\n"
+             "X1,2026-12-24T16:00,handoff,marketing\nX1,2026-12-28T09:30,touch,eva\n")
+
+
+def _inbound(capsys, tmp_path: Path, rows: str, as_of: str) -> tuple[dict, str, str]:
+    history = tmp_path / "history.csv"
+    history.write_text(CHRISTMAS + rows)
+    args = [str(INBOUND), "--history", str(history), "--as-of", as_of, "-q"]
+    doc = json.loads(_evaluate(capsys, *args, "--format", "json")[0])
+    text, _ = _evaluate(capsys, *args, "--html", str(tmp_path / "page.html"))
+    return doc, text, (tmp_path / "page.html").read_text()
+
+
+def test_closed_dates_that_stop_before_the_data_are_warned_of_at_evaluate_time(capsys,
+                                                                              tmp_path):
+    """inbound-desk.sla closes 25 and 26 December 2026 and names no holiday set or later
+    date. X2 is handed off Friday 1 January 2027, New Year's Day, 10:00 Amsterdam: the
+    calendar counts the day as open, so its first touch falls due 14:00 that day (4 business
+    hours), breached by the touch on Monday. The data runs into 2027: the report says so."""
+    doc, text, page = _inbound(capsys, tmp_path,
+                               "X2,2027-01-01T10:00,handoff,marketing\n"
+                               "X2,2027-01-04T09:00,touch,eva\n", "2027-01-04T12:00")
+    warning = ("calendar 'business' has no closed dates after 2026-12-26, but the data runs to "
+               "2027-01-04: its clocks ran through the holidays of 2027 as working days "
+               "(W512); list those holidays too, or name a holiday set that knows every year, "
+               'such as: closed holidays "US"')
+    assert doc["coverage"]["warnings"] == [warning]
+    x2 = next(lead for lead in doc["leads"] if lead["lead_id"] == "X2")
+    first = next(c for c in x2["clauses"] if c["clause"] == "first touch")
+    assert (first["status"], first["due"]) == ("breached", "2027-01-01T14:00:00+01:00")
+    assert f"warning: {warning}" in text.splitlines()
+    assert "has no closed dates after 2026-12-26, but the data runs to 2027-01-04" in page
+
+
+def test_closed_dates_that_cover_the_data_say_nothing(capsys, tmp_path):
+    doc, text, _ = _inbound(capsys, tmp_path, "X2,2026-12-30T10:00,handoff,marketing\n",
+                            "2026-12-31T12:00")
+    assert not any("closed dates" in w for w in doc["coverage"]["warnings"])
+    assert "closed dates" not in text

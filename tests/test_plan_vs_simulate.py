@@ -27,6 +27,7 @@ DESK = (ROOT / "policies" / "inbound-desk.sla").read_text(encoding="utf-8")
 DESK_SCENARIO = (ROOT / "examples" / "scenarios" / "inbound-desk.toml").read_text(
     encoding="utf-8")
 NO_DECAY = '\n[outcomes]\ndecay = "none"\n'  # one preset: first touches do not depend on it
+TRIAL = ROOT / "policies" / "company-x-trial.sla"
 
 
 def _office(hours: str):
@@ -72,8 +73,22 @@ def _new_breed():
             load_scenario(ROOT / "examples" / "scenarios" / "new-breed.toml"))
 
 
+def _trial(cap: int):
+    """The trial agreement with its shipped scenario (3 SDRs, 900 leads a month, March 2027),
+    its `cap 20 open leads` as shipped or lowered until it binds: the plan's places queue
+    (`open_cap_plan`) against the simulator dealing lead by lead. Ignoring the cap, the plan
+    says 98.6% at every cap; at 8 the simulator says about 38%."""
+    text = TRIAL.read_text(encoding="utf-8")
+    policy = check_text(text.replace("cap 20 open leads", f"cap {cap} open leads"),
+                        "company-x-trial.sla").policy
+    return policy, load_scenario(ROOT / "examples" / "scenarios" / "company-x-trial.toml")
+
+
 CASES = {"24/7": _around_the_clock, "9-17 weekdays": _nine_to_five,
-         "split shift": _split_shift, "company-x": _company_x, "new-breed": _new_breed}
+         "split shift": _split_shift, "company-x": _company_x, "new-breed": _new_breed,
+         "trial, cap 20 open leads": lambda: _trial(20),
+         "trial, cap 10 open leads": lambda: _trial(10),
+         "trial, cap 8 open leads": lambda: _trial(8)}
 
 
 @pytest.fixture(scope="module", params=list(CASES))
@@ -118,3 +133,21 @@ def test_erlang_c_missed_the_office_calendars_by_far():
     [row] = first_touch_estimates(policy, scenario)
     assert service_level(3, row["load"], 4.0, 0.2) > 0.99
     assert row["attainment"] < 0.8
+
+
+def test_a_binding_open_lead_cap_is_in_the_plan_and_said():
+    """At `cap 8 open leads` the plan's figures move with the cap, and its text says how many
+    leads wait for a rep with a free place; the shipped cap of 20 keeps every lead dealt at
+    once (a rep holds about 10 open leads on average)."""
+    from sla_dsl.planning.plan import plan_document, render_plan
+
+    shipped, scenario = _trial(20)
+    [row] = first_touch_estimates(shipped, scenario)
+    assert row["open_cap"]["dealt_in_time"] == 1.0 and row["open_cap"]["places"] == 60
+    assert 9 < row["open_cap"]["open_leads_per_rep"] < 11
+    lowered, _ = _trial(8)
+    [capped] = first_touch_estimates(lowered, scenario)
+    assert capped["attainment"] < row["attainment"] - 0.4
+    assert capped["open_cap"]["waiting_share"] > 0.5
+    text = render_plan(plan_document(lowered, scenario))
+    assert "cap 8 open leads: " in text and "wait for a rep with a free place" in text

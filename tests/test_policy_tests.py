@@ -509,3 +509,50 @@ def test_values_of_the_wrong_kind_are_errors_not_tracebacks(desk, body):
     result = run_case(write_case(desk, "odd.toml", body + "\n"), Policies())
     assert result.outcome == "error"
     assert result.problems and all(p.message for p in result.problems)
+
+
+# ============================================================================ absences
+
+TRIAL_CASES = POLICIES / "tests" / "company-x-trial"
+
+
+@pytest.fixture
+def trial(tmp_path: Path) -> Path:
+    """The trial policy and its rep-on-leave case with its absences file, copied to tmp."""
+    shutil.copy(POLICIES / "company-x-trial.sla", tmp_path / "company-x-trial.sla")
+    cases = tmp_path / "tests" / "company-x-trial"
+    cases.mkdir(parents=True)
+    for name in ("rep-on-leave.toml", "absences-march-2027.csv"):
+        shutil.copy(TRIAL_CASES / name, cases / name)
+    return cases
+
+
+def test_a_case_reads_its_absences_file_relative_to_itself(trial):
+    case = trial / "rep-on-leave.toml"
+    assert run_case(case, Policies()).outcome == "passed"
+    # without the file the clocks run: V1, V2 and V3 are breached at 10:30 instead
+    case.write_text(case.read_text().replace('absences = "absences-march-2027.csv"\n', ""))
+    result = run_case(case, Policies())
+    assert result.outcome == "failed"
+    assert sum("expected met, got breached" in p.message for p in result.problems) == 3
+
+
+@pytest.mark.parametrize("key, absences, message", [
+    ('"absences-march-2027.csv"', "rep,start,end\nana,2027-03-02,2027-03-01\n",
+     "row 1: absence rejected: ends before it starts"),
+    ('"gone.csv"', None, "cannot read the absences file"),
+    ("3", None, "`absences` must name a file"),
+])
+def test_a_bad_absences_file_is_an_error_of_the_case_on_its_line(trial, key, absences,
+                                                                    message):
+    case = trial / "rep-on-leave.toml"
+    text = case.read_text().replace('absences = "absences-march-2027.csv"',
+                                    f"absences = {key}")
+    case.write_text(text)
+    if absences is not None:
+        (trial / "absences-march-2027.csv").write_text(absences)
+    result = run_case(case, Policies())
+    assert result.outcome == "error"
+    line = text.splitlines().index(f"absences = {key}") + 1
+    assert [(p.line, message in p.message) for p in result.problems] == [(line, True)], \
+        result.problems

@@ -504,3 +504,64 @@ def test_a_lead_not_connected_met_its_cadence_exactly_when_its_depth_reached_the
             alone = ~connected[result.leads]
             assert np.array_equal((result.status == MET)[alone],
                                   (result.counted >= goal)[alone]), (name, result.handoff)
+
+
+# ============================================================================ recycled leads
+
+
+RECYCLED = """lead_id,at,event,actor,score,title,industry,employees,page_views
+R1,2026-02-02T09:50,created,,65,Analyst,retail,20,2
+R1,2026-02-02T10:00,handoff,marketing,,,,,
+R1,2026-02-02T10:01,assigned,dan,,,,,
+R1,2026-02-02T10:30,touch,dan,,,,,
+R1,2026-02-03T10:00,rejected,dan,,,,,
+R1,2026-04-06T09:00,updated,,80,VP Sales,software,200,
+R1,2026-04-06T09:30,handoff,marketing,,,,,
+R1,2026-04-06T09:31,assigned,bob,,,,,
+R1,2026-04-06T10:15,touch,bob,,,,,
+R1,2026-04-06T15:00,touch,bob,,,,,
+S1,2026-04-07T10:00,created,,85,CTO,fintech,90,7
+S1,2026-04-07T10:00,handoff,marketing,,,,,
+S1,2026-04-07T10:01,assigned,alice,,,,,
+S1,2026-04-07T10:20,touch,alice,,,,,
+"""
+
+
+def test_a_recycled_round_counts_in_the_block_it_was_judged_in(tmp_path):
+    """Company X. R1 comes in a retailer of 20 (not a good fit) with high interest: `small`,
+    dealt to dan, touched once, rejected. In April it is a 200-strong software company's VP
+    with score 80: the re-handoff after the rejection is round 2, and it lands in `hot`,
+    dealt to bob, touched 10:15 and 15:00 (4 h 45 min apart, both counted by the 4-hour
+    spacing). S1 is an ordinary hot lead (alice, one touch). Neither is connected.
+
+    By hand, per block: hot holds R1's round 2 and S1, 2 deals (bob 1, alice 1), 2 leads not
+    connected with 2 and 1 counted touches (mean 1.5), first touch met twice; small holds R1's
+    round 1, dan 1 deal, 1 lead not connected with 1 touch. Text, JSON and page agree."""
+    history = tmp_path / "history.csv"
+    history.write_text(RECYCLED)
+    doc, text, page = run_cli(tmp_path, ["evaluate", str(POLICIES / "company-x.sla"),
+                                         "--history", str(history), "--as-of",
+                                         "2026-04-20T12:00"])
+    check_all(doc, text, page)
+    depth = {r["handoff"]: (r["leads_not_connected"], r["mean_attempts"])
+             for r in doc["follow_up"]["depth"]}
+    assert (depth["hot"], depth["small"]) == ((2, 1.5), (1, 1.0))
+    dealt = {b["handoff"]: (b["leads"], {r["rep"]: r["assigned"] for r in b["reps"]})
+             for b in doc["assignments"]}
+    assert dealt == {"hot": (2, {"alice": 1, "bob": 1, "chen": 0}),
+                     "small": (1, {"dan": 1})}
+    clauses = {(c["handoff"], c["clause"]): (c["leads"], c["met"], c["breached"])
+               for c in doc["summary"]["clauses"]}
+    assert clauses[("hot", "first touch")] == (2, 2, 0)
+    assert clauses[("small", "first touch")] == (1, 1, 0)
+    # the text says the same
+    assert "assignments in hot: round robin (team sdr), cap 25 per day, 2 leads" in text
+    assert re.search(r"^  bob +1 leads +50\.0% of them", text, re.M)
+    assert "assignments in small: round robin (team smb), 1 leads" in text
+    # and the page
+    tables = Tables(page)
+    assert [row[:3] for row in tables.body("Depth of follow-up")] == [
+        ["hot", "2", "1.5"], ["small", "1", "1"]]
+    hot = next(c for c in tables.tables if c.startswith("hot: round robin"))
+    assert hot.endswith(", 2 leads")
+    assert {row[0]: row[1] for row in tables.body(hot)}["bob"] == "1"

@@ -9,6 +9,7 @@ on the days they are observed. Independence Day 2027 is Sunday 4 July, observed 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -121,11 +122,12 @@ ABSENT_ROWS = [*_hot("V1", "2027-03-02T09:30", "ana"), "V1,2027-03-03T09:45,touc
 
 
 def _on_leave(tmp_path, line: str | None, absences: str) -> tuple[sla_dsl.Report, object]:
-    """The trial policy with `line` added to its hot block (the shipped file stays as it is),
-    ABSENT_ROWS, and an absences file of `absences` rows, as of Wednesday 3 March 12:00."""
+    """The trial policy with its `when owner absent pause` replaced by `line` (None: dropped;
+    the shipped file stays as it is), ABSENT_ROWS, and an absences file of `absences` rows, as
+    of Wednesday 3 March 12:00."""
     text = POLICY.read_text()
-    if line is not None:
-        text = text.replace("  on reassign continue\n", f"  on reassign continue\n  {line}\n")
+    assert "  when owner absent pause\n" in text
+    text = text.replace("  when owner absent pause\n", "" if line is None else f"  {line}\n")
     policy_path = tmp_path / "trial.sla"
     policy_path.write_text(text)
     policy = sla_dsl.load_policy(policy_path)
@@ -154,7 +156,7 @@ def test_a_whole_day_of_leave_with_pause_moves_the_due_time(tmp_path):
 
 
 def test_a_whole_day_of_leave_with_run_is_breached_as_before(tmp_path):
-    """`when owner absent run`, and the shipped policy without the line: due Tuesday 10:30,
+    """`when owner absent run`, and the policy without the line: due Tuesday 10:30,
     the touch on Wednesday is late."""
     for line in ("when owner absent run", None):
         report, _ = _on_leave(tmp_path, line, "ana,2027-03-02,2027-03-02,vacation\n")
@@ -197,3 +199,50 @@ def test_bad_absence_rows_are_counted_and_said_never_raised(tmp_path):
         (2, "ends before it starts"),
         (3, "start 'soon' is not an ISO date (2027-03-02) or date-time (2027-03-02T13:00)"),
         (4, "no rep named")]
+
+
+# ---------------------------------------------------------------- absences in the reports
+
+LEAVE_CASE = ROOT / "policies" / "tests" / "company-x-trial" / "rep-on-leave.toml"
+
+
+def test_the_reports_say_what_the_absences_file_held_and_whose_clocks_it_paused(tmp_path,
+                                                                               policy):
+    """The shipped rep-on-leave case's leads and absences (ana away Tuesday 2 March 2027, bo
+    that morning), plus cy away Monday 1 March, the day before cy's V3 and V4 came in (so it
+    pauses nothing), and a row ending before it starts (rejected). Paused: V1 and V3 for
+    ana's day (V3 until cy took it), V2 for bo's morning: 3 leads, 2 absences used."""
+    import tomllib
+
+    events = tomllib.loads(LEAVE_CASE.read_text())["events"]
+    (tmp_path / "history.csv").write_text(
+        "".join(line + "\n" for line in events.strip().splitlines()
+                if not line.startswith("#")))
+    (tmp_path / "absences.csv").write_text(
+        (LEAVE_CASE.parent / "absences-march-2027.csv").read_text()
+        + "cy,2027-03-01,2027-03-01,training\nbo,2027-03-09,2027-03-08,\n")
+    history = sla_dsl.load_history(tmp_path / "history.csv", policy=policy,
+                                   absences=tmp_path / "absences.csv")
+    report = sla_dsl.evaluate(policy, history, as_of="2027-03-17T12:00")
+    said = report.document["rows"]["absences"]
+    assert said == {
+        "file": str(tmp_path / "absences.csv"), "read": 4, "accepted": 3, "rejected": 1,
+        "pausing_blocks": ["hot"], "used": 2, "leads_paused": 3,
+        "reps": [{"rep": "ana", "absences": 1, "used": 1, "leads_paused": 2},
+                 {"rep": "bo", "absences": 1, "used": 1, "leads_paused": 1},
+                 {"rep": "cy", "absences": 1, "used": 0, "leads_paused": 0}]}
+    sentence = ("absences: 4 rows read, 3 accepted, 1 rejected; 2 absences paused the clocks "
+                "of 3 leads (block hot)")
+    assert sentence in report.text().splitlines()
+    page = report.html()
+    assert f"<p>A{sentence[1:]}.</p>" in page
+    assert "<strong>3</strong>leads paused for an absence" in page
+    assert "<strong>1</strong> of 4 rows of the absences file" in page
+    assert "absences.csv:4</th><td>ends before it starts" in page
+    assert json.loads(report.json())["rows"]["absences"] == said
+
+
+def test_without_an_absences_file_the_reports_say_nothing_of_absences(tmp_path, policy):
+    report = _report(tmp_path, policy, DUE_ROWS, "2027-07-02T17:10")
+    assert "absences" not in report.document["rows"]
+    assert "absences:" not in report.text() and "for an absence" not in report.html()

@@ -529,6 +529,19 @@ def open_share(calendar: BusinessCalendar, start: dt.date, days: int = 28) -> fl
     return calendar.open_time_between(first, last).total_seconds() / total
 
 
+def closed_dates_last(calendar: model.Calendar) -> model.DateRange | None:
+    """The calendar's last explicit closed date range (by its later end), or None when it has
+    none or names a holiday set (which knows every year): the dates a policy's author typed
+    in stop in some year, and past it the clocks run through that year's holidays."""
+    if any(isinstance(item, model.ClosedHolidays) for item in calendar.items):
+        return None
+    ranges = [d for item in calendar.items if isinstance(item, model.ClosedDates)
+              for d in item.dates]
+    if not ranges:
+        return None
+    return max(ranges, key=lambda d: (max(d.first, d.last), d.span.line, d.span.column))
+
+
 def calendar_for(policy: model.Policy, duration: model.Duration | None = None) -> BusinessCalendar:
     """The calendar a duration is counted on: the one it names, else the policy's (a checked
     policy has at most one then), else always open in the policy's timezone."""

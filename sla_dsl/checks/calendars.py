@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from sla_dsl.business_time.calendar import HORIZON_DAYS
+from sla_dsl.business_time.calendar import HORIZON_DAYS, closed_dates_last
 from sla_dsl.business_time.holiday_sets import region_problem
 from sla_dsl.checks.clauses import BAD_UNIT
 from sla_dsl.diagnostics.codes import Code
@@ -162,12 +162,9 @@ def _check_duration(duration: m.Duration, calendars: int, reporter: Reporter) ->
 def _check_dates_last(calendar: m.Calendar, until: dt.date, reporter: Reporter) -> None:
     """Holidays written out year by year stop in some year; an agreement that runs into a
     later one has its clocks run on those holidays (Thanksgiving, New Year's Day) unnoticed."""
-    if any(isinstance(item, m.ClosedHolidays) for item in calendar.items):
+    last = closed_dates_last(calendar)
+    if last is None:
         return
-    ranges = [d for item in calendar.items if isinstance(item, m.ClosedDates) for d in item.dates]
-    if not ranges:
-        return
-    last = max(ranges, key=lambda d: (max(d.first, d.last), d.span.line, d.span.column))
     end = max(last.first, last.last)
     if end.year < until.year:
         reporter.warning(

@@ -25,6 +25,7 @@ from sla_dsl.evaluation.replay import (
     BREACHED,
     NONE,
     STATUS_NAMES,
+    ClauseResult,
     Evaluation,
     fields_needed,
 )
@@ -81,13 +82,57 @@ def latest_event(history: History) -> int | None:
 # ---------------------------------------------------------------- per lead and clause
 
 
-def _statuses(evaluation: Evaluation, order: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
-    """Per (handoff, clause): every lead's status, `n/a` where the clause does not apply;
+_ATTEMPTS = 1 << 20  # a slot's key: lead position * _ATTEMPTS + attempt
+
+
+@dataclass
+class _Slots:
+    """Every (lead, attempt) either version judged, in the common lead order: a recycled lead
+    handed off again is compared attempt by attempt, never its latest attempt alone."""
+
+    keys: np.ndarray  # sorted unique: lead position * _ATTEMPTS + attempt
+    labels: np.ndarray  # "L1", or "L1/attempt-2" for a later attempt (as the due list keys it)
+    lead: np.ndarray  # per slot: its lead's position in the common order
+    plain: bool = False  # no later attempt anywhere: one slot per lead, in the common order
+
+    def of(self, order: np.ndarray, result: ClauseResult) -> np.ndarray:
+        """Each row of a clause result's slot."""
+        if self.plain:
+            return order[result.leads]
+        return np.searchsorted(self.keys, _keys(order, result))
+
+
+def _keys(order: np.ndarray, result: ClauseResult) -> np.ndarray:
+    attempt = result.attempt if result.attempt is not None else \
+        np.ones(len(result.leads), dtype=np.int64)
+    return order[result.leads].astype(np.int64) * _ATTEMPTS + attempt
+
+
+def _slots(old: Evaluation, new: Evaluation, old_at: np.ndarray, new_at: np.ndarray,
+           lead_ids: np.ndarray) -> _Slots:
+    results = [*old.clauses, *new.clauses]
+    if not any(r.attempt is not None and bool((r.attempt > 1).any()) for r in results):
+        lead = np.arange(len(lead_ids))  # the common case: no lead handed off again
+        return _Slots(lead * _ATTEMPTS + 1, lead_ids, lead, plain=True)
+    keys = [_keys(order, r) for evaluation, order in ((old, old_at), (new, new_at))
+            for r in evaluation.clauses]
+    keys = np.unique(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
+    lead, attempt = keys // _ATTEMPTS, keys % _ATTEMPTS
+    labels = lead_ids[lead].astype(str).astype(object)
+    later = np.flatnonzero(attempt > 1)
+    for i in later.tolist():
+        labels[i] = f"{labels[i]}/attempt-{int(attempt[i])}"
+    return _Slots(keys, labels, lead)
+
+
+def _statuses(evaluation: Evaluation, order: np.ndarray, slots: _Slots
+              ) -> dict[tuple[str, str], np.ndarray]:
+    """Per (handoff, clause): every slot's status, `n/a` where the clause does not apply;
     `order` puts the leads in the common order of both versions."""
     out = {}
     for result in evaluation.clauses:
-        full = np.full(len(order), NOT_APPLICABLE, dtype=np.int8)
-        full[order[result.leads]] = result.status
+        full = np.full(len(slots.keys), NOT_APPLICABLE, dtype=np.int8)
+        full[slots.of(order, result)] = result.status
         out[(result.handoff, result.clause)] = full
     return out
 
@@ -119,11 +164,24 @@ def _counts(status: np.ndarray | None) -> dict[str, int]:
 
 
 def _owners(old: Evaluation, new: Evaluation, old_at: np.ndarray, new_at: np.ndarray,
-            size: int) -> np.ndarray:
-    """Each lead's owner: the same events name it in both versions; the old one's first."""
+            slots: _Slots, size: int) -> np.ndarray:
+    """Each slot's lead's owner: the same events name it in both versions; the old one's
+    first. The fallback of `_clause_owners`, for a slot a clause does not judge."""
     owners = np.full(size, None, dtype=object)
     owners[new_at] = new.owner
     owners[old_at] = np.where(old.owner == None, owners[old_at], old.owner)  # noqa: E711
+    return owners[slots.lead]
+
+
+def _clause_owners(fallback: np.ndarray, results: list[tuple[ClauseResult | None, np.ndarray]],
+                   slots: _Slots) -> np.ndarray:
+    """Per slot, who answers for one clause, as the report counts owners: the owner the
+    clause's verdict names (a later attempt's is its own round's, a reassigned lead's the one
+    at the due time); the old version's where both judge it."""
+    owners = fallback.copy()
+    for result, order in results:  # the new version first, so that the old one's wins
+        if result is not None and result.owner is not None:
+            owners[slots.of(order, result)] = result.owner
     return owners
 
 
@@ -131,17 +189,22 @@ def clause_flips(old: Replay, new: Replay) -> tuple[list[dict], list[dict]]:
     """Per clause: counts before and after and the leads of every transition; and per owner
     (the receiver's clauses, as the report counts them): breaches before and after."""
     ids, old_at, new_at = _common_order(old.evaluation, new.evaluation)
-    lead_ids = np.array(ids, dtype=object)
-    before = _statuses(old.evaluation, old_at)
-    after = _statuses(new.evaluation, new_at)
-    owners = _owners(old.evaluation, new.evaluation, old_at, new_at, len(ids))
+    slots = _slots(old.evaluation, new.evaluation, old_at, new_at, np.array(ids, dtype=object))
+    lead_ids = slots.labels
+    before = _statuses(old.evaluation, old_at, slots)
+    after = _statuses(new.evaluation, new_at, slots)
+    owners = _owners(old.evaluation, new.evaluation, old_at, new_at, slots, len(ids))
     clauses = []
     per_owner: dict[str | None, dict] = {}
     keys = list(before) + [k for k in after if k not in before]
+    old_results = {(r.handoff, r.clause): r for r in old.evaluation.clauses}
+    new_results = {(r.handoff, r.clause): r for r in new.evaluation.clauses}
     for handoff, clause in keys:
         was, now = before.get((handoff, clause)), after.get((handoff, clause))
-        was_full = was if was is not None else np.full(len(ids), NOT_APPLICABLE, np.int8)
-        now_full = now if now is not None else np.full(len(ids), NOT_APPLICABLE, np.int8)
+        was_full = was if was is not None else \
+            np.full(len(lead_ids), NOT_APPLICABLE, np.int8)
+        now_full = now if now is not None else \
+            np.full(len(lead_ids), NOT_APPLICABLE, np.int8)
         moved = np.flatnonzero(was_full != now_full)
         flips: dict[str, list[str]] = {}
         for lead in moved.tolist():
@@ -155,7 +218,10 @@ def clause_flips(old: Replay, new: Replay) -> tuple[list[dict], list[dict]]:
             "flipped": len(moved), "flips": dict(sorted(flips.items())),
         })
         if clause != "threshold":
-            _tally_owners(per_owner, owners, lead_ids, was_full, now_full)
+            answering = _clause_owners(owners, [(new_results.get((handoff, clause)), new_at),
+                                                (old_results.get((handoff, clause)), old_at)],
+                                       slots)
+            _tally_owners(per_owner, answering, lead_ids, was_full, now_full)
     return clauses, _owner_rows(per_owner)
 
 
@@ -203,8 +269,14 @@ def _strike_leads(replay: Replay) -> dict[tuple[str, str, str], list[str]]:
         for record in fired:
             start = period_start(dt.datetime.fromisoformat(record["at"]).date(), rule.per)
             key = (record["owner"] or "(no owner)", rule.per, start.isoformat())
-            out.setdefault(key, []).append(record["lead_id"])
+            out.setdefault(key, []).append(_label(record))
     return out
+
+
+def _label(record: dict) -> str:
+    """A consequence's lead as the flips name it: a later attempt apart from the first."""
+    attempt = record.get("attempt", 1)
+    return f"{record['lead_id']}/attempt-{attempt}" if attempt > 1 else record["lead_id"]
 
 
 def strike_changes(old: Replay, new: Replay) -> dict:
@@ -234,7 +306,7 @@ def action_changes(old: Replay, new: Replay) -> list[dict]:
         out: dict[str, set[tuple[str, str]]] = {}
         for c in replay.doc["consequences"]:
             if c["status"] == "fired":
-                out.setdefault(c["action"], set()).add((c["lead_id"], c["clause"]))
+                out.setdefault(c["action"], set()).add((_label(c), c["clause"]))
         return out
 
     was, now = tally(old), tally(new)

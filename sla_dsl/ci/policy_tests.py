@@ -29,6 +29,7 @@ from sla_dsl.ci.toml_lines import TomlLines, error_line
 from sla_dsl.diagnostics.diagnostic import render_text
 from sla_dsl.evaluation.consequences import all_actions
 from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, STOPPED, evaluate
+from sla_dsl.history.absences import read_absences
 from sla_dsl.history.presets import PRESETS, load_preset
 from sla_dsl.history.read import HistoryError, history_from_rows, load_history, parse_time
 from sla_dsl.history.reps import read_reps, reps_from_text
@@ -43,8 +44,8 @@ ACTIONS = ("warn", "escalate", "reassign", "strike")
 NO_TIME = "none"
 """Written for `due` or `at`: there is none (not touched yet; a clock stopped by a pause)."""
 
-_CASE_KEYS = ("name", "policy", "as_of", "events", "history", "preset", "timezone", "expect",
-              "consequence", "trigger", "reps")
+_CASE_KEYS = ("name", "policy", "as_of", "events", "history", "preset", "timezone", "absences",
+              "expect", "consequence", "trigger", "reps")
 _EXPECT_KEYS = ("lead", "handoff", "clause", "status", "due", "at", "segment", "attempt",
                 "owner")
 _CONSEQUENCE_KEYS = ("lead", "handoff", "clause", "action", "to", "at", "status")
@@ -423,6 +424,8 @@ class _Reader:
                       "a case's events must all be read; fix or remove the row")
         if "reps" in document:
             history.reps = self.reps(document["reps"])
+        if "absences" in document:
+            history.absences = self.absences(document["absences"], zone)
         return history
 
     def reps(self, value: object):
@@ -445,6 +448,27 @@ class _Reader:
             self.fail(line, f"reps row {reject.row} rejected: {reject.reason}",
                       "a case's reps must all be read; fix or remove the row")
         return reps
+
+    def absences(self, name: object, zone: ZoneInfo):
+        """The case's absences file (`sla evaluate --absences`), relative to the case; every
+        row must be read, as every event must."""
+        line = self.lines.key("absences")
+        if not isinstance(name, str) or not name:
+            self.fail(line, "`absences` must name a file",
+                      'write absences = "absences.csv" (rep,start,end[,reason], relative to '
+                      "this file)")
+            return None
+        try:
+            absences = read_absences(self.path.parent / name, zone.key)
+        except HistoryError as error:
+            message, _, fix = str(error).partition("\n  help: ")
+            self.fail(line, message, fix or None)
+            return None
+        for reject in absences.rejects:
+            self.fail(line, f"{reject.source}: row {reject.row}: absence rejected: "
+                            f"{reject.reason}",
+                      "a case's absences must all be read; fix or remove the row")
+        return absences
 
     def event_rows(self, events: object):
         """Rows of column -> text, and a function from row number to case line."""

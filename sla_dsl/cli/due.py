@@ -88,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
     if rejected and not args.quiet:
         print(f"sla due: {rejected} rows rejected; 'sla evaluate --rejects FILE' lists them",
               file=sys.stderr)
-    if args.strict and rejected:
-        print(f"sla due: {rejected} rows rejected (--strict)", file=sys.stderr)
+    failure = history_input.strict_failure(history) if args.strict else None
+    if failure:
+        print(f"sla due: {failure}", file=sys.stderr)
         return EXIT_USAGE
     report = evaluate(policy, history, as_of, include_leads=False)
     due = DueList(report.evaluation, hours, overdue=args.overdue, owner_zones=owner_zones,

@@ -100,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
             bar.note(f"wrote {path}")
     if not args.output:
         sys.stdout.write(text)
-    if args.strict and counts.rejected:
-        print(f"sla evaluate: {counts.rejected} rows rejected (--strict)", file=sys.stderr)
+    failure = history_input.strict_failure(history) if args.strict else None
+    if failure:
+        print(f"sla evaluate: {failure}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
 

@@ -118,3 +118,14 @@ def reps_lines(history: History) -> list[str]:
     return [*lines, f"reps: {counts.read} rows read, {counts.accepted} accepted, "
                     f"{counts.rejected} rejected; {len(reps.hours)} "
                     f"rep{'' if len(reps.hours) == 1 else 's'}"]
+def strict_failure(history: History) -> str | None:
+    """What `--strict` fails on, or None: rejected rows of the history and of the absences
+    file alike, since either leaves a lead judged on less than the files said."""
+    events = history.counts.rejected
+    absences = history.absences.counts.rejected if history.absences is not None else 0
+    if not events + absences:
+        return None
+    parts = [f"{n} {what}" for n, what in ((events, "history"), (absences, "absences"))
+             if n and absences]
+    said = f" ({', '.join(parts)})" if parts else ""
+    return f"{events + absences} rows rejected{said} (--strict)"

@@ -50,6 +50,8 @@ class Actions:
     owners: np.ndarray  # per lead: whose lead it was in the clause's block
     fires: np.ndarray
     fired: np.ndarray
+    # per lead: which round of a recycled lead's handoffs the clock was (None: all the first)
+    attempts: np.ndarray | None = None
 
 
 def breach_blocks(policy: m.Policy, result: ClauseResult) -> list[m.Consequence]:
@@ -127,8 +129,9 @@ def after_due_instants(policy: m.Policy, action: m.Escalate | m.Reassign, due: n
 def _actions(name: str, result: ClauseResult, to: str | None, mask: np.ndarray,
              fires: np.ndarray, as_of: int) -> Actions:
     fires = fires[mask]
+    attempts = result.attempt[mask] if result.attempt is not None else None
     return Actions(name, result.clause, result.handoff, to, result.leads[mask],
-                   result.owner[mask], fires, fires <= as_of)
+                   result.owner[mask], fires, fires <= as_of, attempts)
 
 
 def clause_duration(policy: m.Policy, result: ClauseResult) -> m.Duration | None:

@@ -124,6 +124,13 @@ class Evaluation:
     handoff_any_period: np.ndarray | None = None
     # each rep's own calendar (`clocks run on owner hours`), as the replay built them
     owner_calendars: OwnerCalendars | None = None
+    # per block label: each later round that landed in the block (a lead handed off again
+    # after a rejection, a loss or a return to nurture): its leads and its clocks' starts (per
+    # lead of the history), so the block's measures count the round where it was judged
+    block_rounds: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    # per lead with any: the spans after a handoff of a `when owner absent pause` block while
+    # its owner was absent (begin, end, the absence's index in `history.absences`)
+    absence_spans: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
 
     @property
     def lead_count(self) -> int:
@@ -147,6 +154,13 @@ class Evaluation:
     def leads_of(self, label: str) -> np.ndarray:
         """The leads a block applies to, at whatever level of the agreement it stands."""
         return self.block_leads.get(label, np.zeros(0, dtype=np.int64))
+
+    def rounds_of(self, label: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every round judged in a block: its leads and when their clocks start (per lead of
+        the history), round 1 first. A recycled lead is in each block one of its rounds went
+        to, once per such round."""
+        first = (self.leads_of(label), self.block_start.get(label, self.handoff_at))
+        return [first, *self.block_rounds.get(label, [])]
 
 
 class _Calendars:
@@ -216,6 +230,9 @@ class Replay:
         self._round_ends: np.ndarray | None = None
         self._rows_of: dict[tuple[int, ...], np.ndarray] = {}
         self._owners_of: dict[tuple[int, int], tuple] = {}
+        # per lead: every owner-absent span found for a block that pauses for it (reports say
+        # which absences were used and whose clocks they paused)
+        self.absence_found: dict[int, set[tuple[int, int, int]]] = {}
 
     # ------------------------------------------------------------ per-lead facts
 
@@ -555,6 +572,8 @@ class Replay:
                 for i in np.flatnonzero(b > a):
                     found.setdefault(int(lead[mine][i]), []).append((int(a[i]), int(b[i]),
                                                                      int(k)))
+        for number, spans in found.items():
+            self.absence_found.setdefault(number, set()).update(spans)
         return found
 
     def _condition_pauses(self, conditions: list[m.Expr], leads: np.ndarray,
@@ -780,10 +799,14 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
                 until = _round_until(_next_after(replay, onward, round_start), following)
                 results.append(_round(replay, handoff, round_leads, round_start,
                                       round_conditions, until, owner_since, number))
+                evaluation.block_rounds.setdefault(handoff.label, []).append(
+                    (round_leads, round_start))
             for result in _merged(results):
                 evaluation.clauses.append(result)
             if on_block is not None:
                 on_block(handoff.label)
+    evaluation.absence_spans = {lead: sorted(spans)
+                                for lead, spans in sorted(replay.absence_found.items())}
     return evaluation
 
 

@@ -47,14 +47,17 @@ def write_history(history: History, path: Path) -> None:
 
 def write_rejects(history: History, path: Path | str) -> None:
     """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
-    (the union over all rejects, in the order first seen). Cells a spreadsheet would run as a
-    formula are neutralised (`csv_cells`): the raw values are whatever the CRM held."""
+    (the union over all rejects, in the order first seen). The absences file's rejects follow
+    the history's (their source is that file). Cells a spreadsheet would run as a formula are
+    neutralised (`csv_cells`): the raw values are whatever the CRM held."""
+    rejects = [*history.rejects,
+               *(history.absences.rejects if history.absences is not None else [])]
     raw_columns: dict[str, None] = {}
-    for reject in history.rejects:
+    for reject in rejects:
         for name in reject.raw:
             raw_columns.setdefault(name, None)
     fixed = ["source", "row", "column", "reason"]
     names = list(raw_columns)
     header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
     write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
-                                  + [r.raw.get(n, "") for n in names] for r in history.rejects))
+                                  + [r.raw.get(n, "") for n in names] for r in rejects))

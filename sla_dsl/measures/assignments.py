@@ -39,25 +39,37 @@ def assignment_summaries(evaluation: Evaluation) -> list[dict]:
         rule = handoff.item("round_robin") or handoff.item("owner")
         if rule is None:
             continue
-        leads = evaluation.leads_of(handoff.label)
-        first = _first_assignment_rows(evaluation, handoff.label, leads)
-        assignee, at = _assignee_and_time(evaluation, first, leads)
+        leads, assignee, at, closed = _dealt(evaluation, handoff.label)
         out.append(_summary(handoff, rule, assignee, at, zone))
         if isinstance(rule, m.RoundRobin) and rule.open_cap is not None:
             _count_open_caps(out[-1], evaluation.history.lead_ids[leads], assignee, at,
-                             _closed_at(evaluation, first, leads), int(rule.open_cap.value),
-                             zone)
+                             closed, int(rule.open_cap.value), zone)
     return out
+
+
+def _dealt(evaluation: Evaluation, label: str
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The block's leads, once per round judged in it (a recycled lead dealt again is a new
+    deal), with each round's first assignee, when, and when the lead closed for that one."""
+    parts = []
+    for leads, start in evaluation.rounds_of(label):
+        first = _first_assignment_rows(evaluation, start, leads)
+        assignee, at = _assignee_and_time(evaluation, first, leads)
+        parts.append((leads, assignee, at, _closed_at(evaluation, first, leads)))
+    if len(parts) == 1:
+        return parts[0]
+    leads, assignee, at, closed = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return leads, assignee, at, closed
 
 
 _CLOSING = ("connected", "rejected", "lost", "won", "handoff", "assigned")
 
 
-def _first_assignment_rows(evaluation: Evaluation, label: str, leads: np.ndarray
+def _first_assignment_rows(evaluation: Evaluation, start: np.ndarray, leads: np.ndarray
                            ) -> np.ndarray:
-    """The history rows of each lead's first assignment in the block (at most one a lead)."""
+    """The history rows of each lead's first assignment from its round's `start` (per lead of
+    the history) in the block (at most one a lead)."""
     history = evaluation.history
-    start = evaluation.block_start.get(label, evaluation.handoff_at)
     in_block = np.zeros(evaluation.lead_count, dtype=bool)
     in_block[leads] = True
     rows = np.flatnonzero((history.event == EVENT_CODE["assigned"])

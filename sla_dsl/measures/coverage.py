@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.business_time.calendar import closed_dates_last
 from sla_dsl.business_time.periods import next_period_start, period_starts_between
 from sla_dsl.business_time.zones import US_PER_MINUTE, local_dates, local_time
 from sla_dsl.evaluation.replay import AFTER, BEFORE, IN_PERIOD, Evaluation
@@ -138,8 +139,35 @@ def section(evaluation: Evaluation, periods: list[dict], goals: list[dict],
         "leads_until": came_in.last.isoformat() if came_in.last else None,
         "leads": counts,
         "no_data_months": [f"{m:%Y-%m}" for m in empty],
-        "warnings": _warnings(came_in, empty, periods, goals),
+        "warnings": _warnings(came_in, empty, periods, goals) + closed_dates_warnings(evaluation),
     }
+
+
+def closed_dates_warnings(evaluation: Evaluation) -> list[str]:
+    """`sla check`'s W512 at evaluate time, against the data instead of the agreement's end: a
+    calendar whose explicit closed dates stop in an earlier year than the history's last event
+    (up to the as-of time) ran its clocks through that later year's holidays as working days."""
+    history = evaluation.history
+    rows = history.at <= evaluation.as_of
+    if not rows.any():
+        return []
+    zone = ZoneInfo(evaluation.policy.timezone or "UTC")
+    data_end = local_time(int(history.at[rows].max()), zone).date()
+    warnings = []
+    for calendar in evaluation.policy.calendars:
+        last = closed_dates_last(calendar)
+        if last is None:
+            continue
+        end = max(last.first, last.last)
+        if end.year < data_end.year:
+            years = str(data_end.year) if end.year + 1 == data_end.year else \
+                f"{end.year + 1} to {data_end.year}"
+            warnings.append(
+                f"calendar '{calendar.name.value}' has no closed dates after {end}, but the data "
+                f"runs to {data_end}: its clocks ran through the holidays of {years} as "
+                f"working days (W512); list those holidays too, or name a holiday set "
+                f'that knows every year, such as: closed holidays "US"')
+    return warnings
 
 
 def _warnings(came_in: Coverage, empty: list[dt.date], periods: list[dict],

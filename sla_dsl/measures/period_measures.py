@@ -229,7 +229,8 @@ class PeriodMeasures:
         cadence, only the touches its clause counts (inside the window, spaced, before the next
         level's handoff) are its depth: a sixth touch after the window did not keep the
         promise, so it does not show as keeping it. A block without a cadence counts every
-        touch after its handoff."""
+        touch after its handoff. A recycled lead counts once per round judged in the block
+        (round by round, as the cadence judged it)."""
         history = self.evaluation.history
         connected = np.zeros(self.evaluation.lead_count, dtype=bool)
         connected[history.lead[(history.event == EVENT_CODE["connected"])
@@ -237,26 +238,27 @@ class PeriodMeasures:
         cadences = {r.handoff: r for r in self.evaluation.clauses if r.clause == "touches"}
         rows = []
         for handoff in self.policy.handoffs:
-            counts = self._touches_after_handoff(handoff.label)
             cadence = cadences.get(handoff.label)
             if cadence is not None and cadence.counted is not None:
-                counts[cadence.leads] = cadence.counted
-            leads = np.zeros(self.evaluation.lead_count, dtype=bool)
-            leads[self.evaluation.leads_of(handoff.label)] = True
-            leads &= ~connected
+                leads, counts = cadence.leads, cadence.counted
+            else:
+                rounds = self.evaluation.rounds_of(handoff.label)
+                leads = np.concatenate([lead for lead, _ in rounds])
+                counts = np.concatenate([self._touches_after(start)[lead]
+                                         for lead, start in rounds])
+            alone = ~connected[leads]
             clause = handoff.item("touches")
-            mean = float(counts[leads].mean()) if leads.any() else None
-            rows.append({"handoff": handoff.label, "leads_not_connected": int(leads.sum()),
+            mean = float(counts[alone].mean()) if alone.any() else None
+            rows.append({"handoff": handoff.label, "leads_not_connected": int(alone.sum()),
                          "mean_attempts": None if mean is None else round(mean, 2),
                          "goal": int(clause.count.value) if clause else None,
                          "window": None if clause is None else item_line(clause)})
         return rows
 
-    def _touches_after_handoff(self, label: str) -> np.ndarray:
-        """Per lead, its touches from the block's handoff to the as-of time."""
+    def _touches_after(self, start: np.ndarray) -> np.ndarray:
+        """Per lead, its touches from its round's `start` (per lead) to the as-of time."""
         history = self.evaluation.history
         touch = (history.event == EVENT_CODE["touch"]) & (history.at <= self.evaluation.as_of)
-        start = self.evaluation.block_start.get(label, self.evaluation.handoff_at)
         after = touch & (start[history.lead] != NONE) & (history.at >= start[history.lead])
         return np.bincount(history.lead[after], minlength=self.evaluation.lead_count)
 

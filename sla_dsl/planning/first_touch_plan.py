@@ -23,10 +23,13 @@ rather than sampled (`queueing.Backlog`, the birth-death chain's forward equatio
 - a multilevel agreement's second level gets the SQLs of the first (connect, decay and
   qualify as the scenario says), spread over the first level's open hours.
 
+- a round robin with `cap N open leads`: the reps' places as a second queue, leads open until
+  they connect or their cadence ends (`open_cap_plan`); a lead dealt after its deadline misses.
+
 What it leaves out, and `sla simulate` has: touch times other than exponential (only the mean
 is read), a follow-up already started when a first touch arrives (first-touch-first does not
-interrupt), caps (`cap N per day`, `cap N open leads`) and the reps of a shared block in a team
-that also deals.
+interrupt), caps per period (`cap N per day`) and the reps of a shared block in a team that also
+deals.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from sla_dsl.business_time.zones import (
 from sla_dsl.evaluation.routing import handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration as duration_text
+from sla_dsl.planning.open_cap_plan import open_cap_effect, open_cap_of
 from sla_dsl.planning.queueing import Backlog, reached_within, wait_behind
 from sla_dsl.planning.scenario import Scenario, WorkTime
 from sla_dsl.simulator.arrivals import lead_fields, rate_weights
@@ -139,7 +143,8 @@ def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> li
             "handoff": block.handoff.label, "clause": "first touch",
             "within": duration_text(first), "team": block.team,
             "reps": reps, "queues": None, "load": None, "attainment": None,
-            "mean_wait_open_hours": None, "mean_wait_hours": None, "note": None}
+            "mean_wait_open_hours": None, "mean_wait_hours": None, "open_cap": None,
+            "note": None}
         if reps is None:
             rows[block.index]["note"] = f"no [team.{block.team}] in the scenario"
         elif scenario.touch is None:
@@ -330,16 +335,43 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
             row["note"] = "no lead's deadline falls inside the scenario's days" \
                 if rates[block.index].any() else "the scenario sends this block no leads"
             continue
-        row["attainment"] = round(result.met / result.leads, 4)
-        row["mean_wait_open_hours"] = round(result.open_wait / result.leads, 3)
-        row["mean_wait_hours"] = round(result.elapsed_wait / result.leads, 3)
-        waits[block.index] = result.elapsed_wait / result.leads
-        if load >= reps:
+        attainment = result.met / result.leads
+        elapsed_wait = result.elapsed_wait / result.leads
+        open_wait = result.open_wait / result.leads
+        capped = None
+        if open_cap_of(block) is not None and block.first_within is not None:
+            capped = open_cap_effect(policy, scenario, block, _dealing_reps(block, scenario),
+                                     rates[block.index], grid.mids, STEP_SECONDS / 3600,
+                                     clocks[block.index].counted, elapsed_wait)
+            row["open_cap"] = capped.document()
+            attainment *= capped.in_time
+            # a lead waiting for a place waits in elapsed time; in open time, by the share
+            # of the horizon the team is open
+            open_wait += capped.mean_wait_hours * share
+            elapsed_wait += capped.mean_wait_hours
+        row["attainment"] = round(attainment, 4)
+        row["mean_wait_open_hours"] = round(open_wait, 3)
+        row["mean_wait_hours"] = round(elapsed_wait, 3)
+        waits[block.index] = elapsed_wait
+        if capped is not None and capped.overloaded:
+            row["note"] = (f"the open-lead cap binds: {capped.places} places ({_reps(reps)} x "
+                           f"{capped.cap}) for leads open {capped.holding_hours:.1f} h each, "
+                           f"fewer than arrive; the wait for a rep grows without end "
+                           f"(sla simulate deals it lead by lead)")
+        elif capped is not None and capped.spilled:
+            row["note"] = ("the leads waiting for a rep under the open-lead cap passed the "
+                           "estimate's bound: sla simulate deals them lead by lead")
+        elif load >= reps:
             row["note"] = (f"overloaded: {load:.2f} reps' worth of work arrives for "
                            f"{_reps(reps)} in the open hours; the backlog grows without end")
         elif result.spilled:
             row["note"] = (f"a queue holds more than {MOST_LEADS} leads: the estimate waits "
                            "behind the mean backlog, without its spread")
+
+
+def _dealing_reps(block, scenario: Scenario) -> int:
+    """The reps a capped round robin deals to: the team's, as the simulator's rotation."""
+    return scenario.teams[block.team]
 
 
 def _variance(work: WorkTime) -> float:

@@ -148,6 +148,15 @@ def render_plan(doc: dict) -> str:
                        f"({row['mean_wait_hours']:.2f} elapsed h); {row['team']}: {reps}, "
                        f"{row['queues']}, load {row['load']:.2f} in the open hours"
                        + (f"  ({row['note']})" if row["note"] else ""))
+            capped = row.get("open_cap")
+            if capped:
+                out.append(
+                    f"      cap {capped['cap']} open leads: {capped['open_leads_per_rep']:.1f} "
+                    f"open leads a rep on average (each open {capped['holding_hours']:.1f} h), "
+                    f"{100 * capped['waiting_share']:.1f}% of leads wait for a rep with a free "
+                    f"place (mean {capped['mean_wait_for_a_rep_hours']:.1f} h), "
+                    f"{100 * capped['dealt_in_time']:.1f}% dealt before their first touch is "
+                    "due")
     if doc["commitments"]:
         out += ["", "  promised:"]
         out += [f"    {c['from']} to {c['to']}: {c['promise']}" for c in doc["commitments"]]

@@ -34,9 +34,9 @@ from sla_dsl.evaluation.replay import (
     ClauseResult,
     Evaluation,
 )
-from sla_dsl.history.columns import History
 from sla_dsl.language.formatter import item_line
 from sla_dsl.measures import assignments, coverage, revenue
+from sla_dsl.measures.absences import absence_summary
 from sla_dsl.measures.period_measures import PeriodMeasures, TriggerCheck, triggers
 from sla_dsl.reports.lead_table import lead_table, records
 
@@ -291,14 +291,18 @@ def consequence_records(evaluation: Evaluation, actions: list[Actions],
     lead_ids = evaluation.history.lead_ids
     records = []
     for group in actions:
-        for lead, owner, fires, fired in zip(group.leads.tolist(), group.owners.tolist(),
-                                             group.fires.tolist(), group.fired.tolist(),
-                                             strict=True):
+        attempts = group.attempts.tolist() if group.attempts is not None \
+            else [1] * len(group.leads)
+        for lead, owner, fires, fired, attempt in zip(
+                group.leads.tolist(), group.owners.tolist(), group.fires.tolist(),
+                group.fired.tolist(), attempts, strict=True):
             records.append({
                 "lead_id": str(lead_ids[lead]), "handoff": group.handoff,
                 "clause": group.clause, "action": group.action, "to": group.to,
                 "owner": owner, "at": iso_text(fires, zone),
                 "status": "fired" if fired else "scheduled",
+                # a recycled lead's later round, as its lead record says it
+                **({"attempt": attempt} if attempt > 1 else {}),
             })
     records.sort(key=lambda r: (r["at"] or "", r["lead_id"], r["action"]))
     return records
@@ -332,7 +336,7 @@ def document_body(evaluation: Evaluation, *, include_leads: bool = True) -> dict
         "as_of": iso_text(evaluation.as_of, zone),
         "coverage": coverage.section(evaluation, [p for c in commitments for p in c["periods"]],
                                      goals, measures.arrivals),
-        "rows": _rows(evaluation.history,
+        "rows": _rows(evaluation,
                       owner_hours_notes(evaluation.clauses, evaluation.owner_calendars)),
         "summary": {
             "leads": evaluation.lead_count,
@@ -395,14 +399,19 @@ def _misses(periods: list[dict]) -> dict:
             "escalations": [{"to": e, "periods": n} for e, n in escalations.items()]}
 
 
-def _rows(history: History, more_notes: list[str] | None = None) -> dict:
+def _rows(evaluation: Evaluation, more_notes: list[str] | None = None) -> dict:
     """Records read = accepted + rejected; with a mapping's filters, the rows they left out
-    (no records), and what the exports cannot show (and `more_notes`: whose hours clocks ran
-    on): both only when there are any."""
+    (no records), what the exports cannot show (and `more_notes`: whose hours clocks ran on),
+    and with an absences file what it held and whose clocks it paused: each only when there is
+    one."""
+    history = evaluation.history
     counts = history.counts
     rows: dict = {"read": counts.read, "accepted": counts.accepted, "rejected": counts.rejected}
     if history.left_out:
         rows["left_out"] = history.left_out
     if history.notes or more_notes:
         rows["notes"] = [*history.notes, *(more_notes or [])]
+    absences = absence_summary(evaluation)
+    if absences is not None:
+        rows["absences"] = absences
     return rows

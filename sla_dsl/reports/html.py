@@ -31,6 +31,7 @@ from sla_dsl.measures import coverage
 from sla_dsl.measures.revenue import goal_reached
 from sla_dsl.reports.html_page import page, table
 from sla_dsl.reports.sentences import (
+    absence_sentence,
     as_of_why,
     coverage_parts,
     headline,
@@ -104,7 +105,8 @@ def first_touch_goals(policy: m.Policy) -> dict[str, float]:
 
 def render(doc: dict, *, rejects: Sequence[Reject] = (),
            speed_goals: Mapping[str, float] | None = None,
-           audits: Mapping[str, str] | None = None) -> str:
+           audits: Mapping[str, str] | None = None,
+           absence_rejects: Sequence[Reject] = ()) -> str:
     """The whole page for an evaluation document (see docs/evaluate.md). What a manager acts
     on comes first: the summary, attainment per clause with its trend, who is behind, what is
     owed and what fired; the charts and tables behind them follow. `audits` holds the clock
@@ -124,7 +126,8 @@ def render(doc: dict, *, rejects: Sequence[Reject] = (),
     ]
     if doc.get("attribution"):
         sections.append(("attribution", "Attribution", _attribution(doc["attribution"])))
-    sections.append(("rejects", "Rejected rows", _rejects(doc, rejects)))
+    sections.append(("rejects", "Rejected rows",
+                     _rejects(doc, rejects) + _absence_rejects(doc, absence_rejects)))
     title = f"{doc.get('policy') or 'Policy'}: evaluation as of {_when(doc.get('as_of'))}"
     nav = "".join(f'<li><a href="#{key}">{escape(name)}</a></li>' for key, name, _ in sections)
     body = "\n".join(f'<section id="{key}" aria-labelledby="{key}-h">\n'
@@ -226,6 +229,8 @@ def _summary(doc: dict) -> str:
              ("breaches", owed["breached"]), ("pending", owed["pending"]),
              ("missed commitment periods", owed["commitments"]["missed"]),
              ("triggers fired", len(owed["fired"])), ("rows rejected", rows["rejected"])]
+    if "absences" in rows:
+        facts.append(("leads paused for an absence", rows["absences"]["leads_paused"]))
     covered = doc.get("coverage") or {"leads": {"before": 0, "after": 0}}
     outside = covered["leads"]["before"] + covered["leads"]["after"]
     if outside:
@@ -243,9 +248,14 @@ def _summary(doc: dict) -> str:
         lead = (f"<p>The clause kept least often: <strong>{escape(clause['handoff'])}: "
                 f"{escape(clause['wording'])}</strong> ({escape(clause['party'] or '-')}), "
                 f"{_percent(clause['attainment'])} of decided leads.</p>")
+    absences = rows.get("absences")
+    said = ""
+    if absences:
+        sentence = absence_sentence(absences)
+        said = f"<p>{escape(sentence[:1].upper() + sentence[1:])}.</p>"
     return (f'<ul class="facts">{items}</ul>\n<ul class="headline">{sentences}</ul>\n{lead}\n'
             f"<p>History: {rows['read']:,} rows read, {rows['accepted']:,} accepted, "
-            f"{rows['rejected']:,} rejected.</p>")
+            f"{rows['rejected']:,} rejected.</p>{said}")
 
 
 def _commitment_name(commitment: dict) -> str:
@@ -864,14 +874,31 @@ def reason_kind(reason: str) -> str:
     return re.sub(r"\b\d+\b", "N", _TIME.sub("TIME", reason))
 
 
+def _absence_rejects(doc: dict, rejects: Sequence[Reject]) -> str:
+    """The absences file's rejected rows (`rows.absences`, only with a file): an absence left
+    out pauses no clock, so a manager sees which leave the figures do not know of."""
+    absences = doc["rows"].get("absences")
+    if not absences or not absences["rejected"]:
+        return ""
+    out = [f"\n<p><strong>{absences['rejected']:,}</strong> of {absences['read']:,} rows of the "
+           f"absences file {escape(absences['file'])} were rejected: those absences pause no "
+           "clock.</p>"]
+    shown = list(rejects)[:SHOWN_REJECTS]
+    if shown:
+        out.append(_table(f"The first {len(shown)} rejected absences", ("file and row", "reason"),
+                          ([escape(f"{r.source}:{r.row}"), escape(r.reason)] for r in shown)))
+    return "\n".join(out)
+
+
 def _rejects(doc: dict, rejects: Sequence[Reject]) -> str:
     rows = doc["rows"]
     if not rows["rejected"]:
         left = (f" {rows['left_out']:,} more rows were left out by the mapping's filters (its "
                 f"<code>where</code> and <code>duplicates</code>): they make no record."
                 if rows.get("left_out") else "")
-        return (f"<p>No row was rejected: all {rows['read']:,} rows read were accepted.{left}"
-                f"</p>")
+        of = " of the history" if rows.get("absences") else ""
+        return (f"<p>No row{of} was rejected: all {rows['read']:,} rows read were accepted."
+                f"{left}</p>")
     out = [f"<p><strong>{rows['rejected']:,}</strong> of {rows['read']:,} rows read were "
            f"rejected and left out of every figure above ({rows['accepted']:,} accepted). "
            "Write them all with <code>--rejects FILE</code>, fix them at the source and "

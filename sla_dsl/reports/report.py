@@ -112,10 +112,12 @@ class Report:
         lead among its latest breaches."""
         doc = self.summary_document
         breached = [row["lead_id"] for row in doc["summary"]["latest_breaches"]]
+        absences = self.history.absences
         return html.render(doc, rejects=self.history.rejects,
                            speed_goals=html.first_touch_goals(self.policy),
                            audits=audit_texts(self.policy, self.history, breached,
-                                              self.evaluation.as_of))
+                                              self.evaluation.as_of),
+                           absence_rejects=absences.rejects if absences is not None else ())
 
     def explain(self, lead_id: str) -> str:
         """One lead's clock audit as `sla evaluate --explain LEAD_ID` prints it: each clause's

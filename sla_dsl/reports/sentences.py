@@ -80,3 +80,16 @@ def coverage_parts(covered: dict) -> list[str]:
         parts.append(f"data ends {covered['leads_until']} (leads came in from "
                      f"{covered['leads_from']})")
     return parts
+
+
+def absence_sentence(absences: dict) -> str:
+    """What the absences file held and did (`rows.absences`), for text and page alike."""
+    read = (f"absences: {absences['read']:,} rows read, {absences['accepted']:,} accepted, "
+            f"{absences['rejected']:,} rejected")
+    if not absences["pausing_blocks"]:
+        return f"{read}; no handoff block says 'when owner absent pause', so none stops a clock"
+    used, leads = absences["used"], absences["leads_paused"]
+    return (f"{read}; {used:,} {_plural(used, 'absence', 'absences')} paused the clocks of "
+            f"{leads:,} {_plural(leads, 'lead', 'leads')} "
+            f"({_plural(len(absences['pausing_blocks']), 'block', 'blocks')} "
+            f"{', '.join(absences['pausing_blocks'])})")

@@ -9,7 +9,7 @@ from collections import Counter
 from sla_dsl.measures import coverage
 from sla_dsl.reports.assignments_text import assignments_text
 from sla_dsl.reports.revenue_text import attribution_text
-from sla_dsl.reports.sentences import as_of_why, coverage_parts, headline
+from sla_dsl.reports.sentences import absence_sentence, as_of_why, coverage_parts, headline
 
 
 def render_text(doc: dict, *, worst: int = 10) -> str:
@@ -22,6 +22,7 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         f"history: {rows['read']} rows read, {rows['accepted']} accepted, "
         f"{rows['rejected']} rejected{_left_out(rows)}",
         *(f"note: {note}" for note in rows.get("notes", [])),
+        *([absence_sentence(rows["absences"])] if "absences" in rows else []),
         f"leads: {summary['leads']}{_out_of_period(doc['coverage'])}, "
         f"handed off: {summary['handed_off']}",
         *(f"warning: {w}" for w in doc["coverage"]["warnings"]),
