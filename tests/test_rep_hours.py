@@ -141,6 +141,10 @@ def test_the_command_line_lists_bad_reps_rows(tmp_path, capsys):
     assert code == 0
     assert "reps.csv:2: rejected rep: timezone 'Mars/Olympus' is not an IANA time zone" in err
     assert "reps: 2 rows read, 1 accepted, 1 rejected; 1 rep" in err
+    code = main(["evaluate", str(POLICY), "--history", str(tmp_path / "h.csv"), "--reps",
+                 str(tmp_path / "reps.csv"), "-q", "--strict"])
+    assert code == 2  # --strict fails on a rejected reps row as on a rejected event
+    assert "sla evaluate: 1 rows rejected (1 reps) (--strict)" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the language

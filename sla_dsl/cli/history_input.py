@@ -118,14 +118,17 @@ def reps_lines(history: History) -> list[str]:
     return [*lines, f"reps: {counts.read} rows read, {counts.accepted} accepted, "
                     f"{counts.rejected} rejected; {len(reps.hours)} "
                     f"rep{'' if len(reps.hours) == 1 else 's'}"]
+
+
 def strict_failure(history: History) -> str | None:
-    """What `--strict` fails on, or None: rejected rows of the history and of the absences
-    file alike, since either leaves a lead judged on less than the files said."""
-    events = history.counts.rejected
-    absences = history.absences.counts.rejected if history.absences is not None else 0
-    if not events + absences:
+    """What `--strict` fails on, or None: rejected rows of the history, the absences file and
+    the reps file alike, since any of them leaves a lead judged on less than the files said."""
+    files = [(history.counts.rejected, "history")]
+    files += [(side.counts.rejected, what) for side, what in
+              ((history.absences, "absences"), (history.reps, "reps")) if side is not None]
+    total = sum(n for n, _ in files)
+    if not total:
         return None
-    parts = [f"{n} {what}" for n, what in ((events, "history"), (absences, "absences"))
-             if n and absences]
-    said = f" ({', '.join(parts)})" if parts else ""
-    return f"{events + absences} rows rejected{said} (--strict)"
+    named = [f"{n} {what}" for n, what in files if n]
+    said = f" ({', '.join(named)})" if total != files[0][0] else ""
+    return f"{total} rows rejected{said} (--strict)"
