@@ -150,9 +150,11 @@ def test_a_sweep_on_the_cluster_is_the_local_one_byte_for_byte(cluster, week, ca
 def test_emitted_history_is_written_here_and_equal_on_either_engine(cluster, week, tmp_path):
     desk = load_policy(POLICY)
     local = library.simulate(desk, week, 2, seed=3, emit_history=tmp_path / "local.csv")
-    with open_engine("dask", address=cluster.scheduler_address) as engine:
-        remote = library.simulate(desk, week, 2, seed=3, emit_history=tmp_path / "dask.csv",
-                                  engine=engine)
+    finished = []
+    remote = library.simulate(desk, week, 2, seed=3, emit_history=tmp_path / "dask.csv",
+                              engine="dask", scheduler=cluster.scheduler_address,
+                              on_replication=lambda: finished.append(1))
+    assert len(finished) == 2 * 2  # two replications under each of the two decay presets
     assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
     local.document["emitted"].pop("path")
     remote.document["emitted"].pop("path")
