@@ -33,6 +33,11 @@ def square_with_pid(item: int) -> tuple[int, int]:
     return item * item, os.getpid()
 
 
+def end_the_process(item: int) -> None:
+    """A worker lost mid-task, as to a machine's out-of-memory killer."""
+    os._exit(1)
+
+
 @pytest.fixture(scope="module")
 def week(tmp_path_factory):
     """The shipped inbound-desk scenario, two weeks long (a weekend's backlog, and quick)."""
@@ -201,3 +206,19 @@ def test_without_a_scheduler_the_dask_engine_starts_a_cluster_here(cluster):
     results = run_map(square_with_pid, [5, 6, 7], engine="dask", workers=1)
     assert [square for square, _ in results] == [25, 36, 49]
     assert len({pid for _, pid in results} - {os.getpid()}) == 1  # its one worker process
+
+
+def test_a_worker_lost_mid_task_is_the_clusters_trouble_said_plainly(cluster):
+    # The scheduler gives up on a task at once rather than retrying it on three more workers
+    # (Dask's `allowed-failures`), so the test costs one worker's restart by its nanny.
+    import distributed
+
+    scheduler = cluster.scheduler
+    allowed, scheduler.allowed_failures = scheduler.allowed_failures, 0
+    try:
+        with pytest.raises(EngineError, match="lost the workers running a task"):
+            run_map(end_the_process, [1], engine="dask", address=cluster.scheduler_address)
+    finally:
+        scheduler.allowed_failures = allowed
+        with distributed.Client(cluster, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=60)  # the nanny has started it again

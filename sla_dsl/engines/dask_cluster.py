@@ -40,7 +40,7 @@ class DaskEngine:
     def map(self, fn: Callable, items: list, on_done: OnDone | None = None) -> list:
         if not items:
             return []
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
 
         futures = self.client.map(fn, items, pure=False)
         try:
@@ -48,6 +48,11 @@ class DaskEngine:
                 if on_done is not None:
                     on_done(done, len(futures))
             return self.client.gather(futures)
+        except KilledWorker as error:  # the cluster's trouble (memory, a lost machine), not ours
+            raise EngineError(f"the Dask cluster lost the workers running a task: {error}\n"
+                              "  help: see the workers' logs (a worker out of memory is "
+                              "the usual cause); run again, or with fewer workers a machine"
+                              ) from None
         finally:
             self.client.cancel(futures)  # nothing left running after a failure or ^C
 
