@@ -54,6 +54,9 @@ class Replication:
     emit: Path | None = None
 
 
+# The local pool's size when no engine is given: both cores of a laptop, as always.
+LOCAL_WORKERS = 2
+
 _BUILT: dict[str, Context] = {}  # models this process has built, by key (a sweep has several)
 _MOST_BUILT = 8
 
@@ -241,7 +244,7 @@ def report(planned: Planned, results: list[dict]) -> dict:
 
 
 def simulate(policy: m.Policy, scenario: Scenario, replications: int, seed: int,
-             emit_history: Path | str | None = None, workers: int = 2,
+             emit_history: Path | str | None = None, workers: int = LOCAL_WORKERS,
              on_replication: Callable[[], None] | None = None,
              engine: Engine | None = None) -> dict:
     """The policy tried against the scenario. `clauses` (per handoff clause, attainment with

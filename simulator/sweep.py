@@ -23,7 +23,13 @@ from sla_dsl.engines import Engine, LocalEngine
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import load_scenario, read_scenario_text, read_toml
 from sla_dsl.simulator.errors import NotSimulated
-from sla_dsl.simulator.simulation import Planned, plan, report, run_replications
+from sla_dsl.simulator.simulation import (
+    LOCAL_WORKERS,
+    Planned,
+    plan,
+    report,
+    run_replications,
+)
 
 _RANGE = re.compile(r"^\s*(\S+?)\s*\.\.\s*(\S+?)(?:\s+step\s+(\S+))?\s*$")
 _NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)?")
@@ -174,7 +180,7 @@ def run_points(policy: m.Policy, scenario_path: Path | str, raw: dict,
             planned.append(None)
             points.append(Point(dict(values), [], str(error)))
     jobs = [job for one in planned if one is not None for job in one.jobs]
-    results = run_replications(jobs, engine or LocalEngine(2), on_replication)
+    results = run_replications(jobs, engine or LocalEngine(LOCAL_WORKERS), on_replication)
     at = 0
     for point, one in zip(points, planned, strict=True):
         if one is None:

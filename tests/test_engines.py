@@ -22,6 +22,7 @@ from sla_dsl.cli.engine_options import ENGINE_NAMES, LOCAL_WORKERS
 from sla_dsl.engines import ENGINES, EngineError, open_engine, run_map
 from sla_dsl.engines.dask_cluster import QUIET
 from sla_dsl.planning import simulation as library
+from sla_dsl.simulator.simulation import LOCAL_WORKERS as SIMULATOR_WORKERS
 
 from .conftest import ROOT
 
@@ -93,7 +94,7 @@ def test_an_unknown_engine_and_a_scheduler_for_the_local_one_are_refused():
 
 def test_the_command_line_names_the_engines_the_package_has():
     assert ENGINE_NAMES == ENGINES
-    assert LOCAL_WORKERS == library.LOCAL_WORKERS
+    assert LOCAL_WORKERS == SIMULATOR_WORKERS
 
 
 def test_scheduler_without_the_dask_engine_is_a_usage_error(week, capsys):

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 # sla_dsl.engines.ENGINES, written out so that building the parser loads no engine code
 # (tests/test_engines.py holds the two equal).
 ENGINE_NAMES = ("local", "dask")
-LOCAL_WORKERS = 2  # what `sla simulate` has always used: both cores of a laptop (the library's
-# sla_dsl.planning.simulation.LOCAL_WORKERS, which the tests hold equal)
+# The simulator's LOCAL_WORKERS (both cores of a laptop), likewise written out and held equal.
+LOCAL_WORKERS = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser, work: str) -> None:

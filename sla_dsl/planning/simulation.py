@@ -15,9 +15,8 @@ from sla_dsl.engines import Engine, open_engine
 from sla_dsl.language.model import Policy
 from sla_dsl.planning.scenario import Scenario, load_scenario
 from sla_dsl.simulator.render import render_text
+from sla_dsl.simulator.simulation import LOCAL_WORKERS
 from sla_dsl.simulator.simulation import simulate as replicate
-
-LOCAL_WORKERS = 2  # both cores of a laptop, what `simulate` has always used
 
 
 class Simulation:
