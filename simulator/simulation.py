@@ -9,13 +9,16 @@ preset, so a difference between the presets is the presets' and not the dice's.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import pickle
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from sla_dsl.engines import Engine, LocalEngine
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.planning.scenario import Scenario
@@ -24,23 +27,67 @@ from sla_dsl.simulator.estimates import Estimate
 from sla_dsl.simulator.outcomes import Decay, decays_to_run
 from sla_dsl.simulator.replication import block_shares, replicate_once, stage_counted
 
-_CONTEXT: Context | None = None
+
+@dataclass(frozen=True)
+class Model:
+    """What a worker builds the model from: it travels with every replication (a cluster's
+    workers share no memory with the caller), and `key` lets a worker build it once."""
+
+    policy: m.Policy
+    scenario: Scenario
+    key: str
+
+    @classmethod
+    def of(cls, policy: m.Policy, scenario: Scenario) -> Model:
+        digest = hashlib.sha256(pickle.dumps((policy, scenario))).hexdigest()
+        return cls(policy, scenario, digest)
 
 
-def _init(policy: m.Policy, scenario: Scenario) -> None:
-    global _CONTEXT
-    _CONTEXT = build(policy, scenario)
+@dataclass(frozen=True)
+class Replication:
+    """One seeded run of one model under one decay preset: an item of an engine's map."""
+
+    model: Model
+    seed: np.random.SeedSequence
+    decay: Decay
+    months: np.ndarray
+    emit: Path | None = None
 
 
-def _job(args: tuple) -> dict:
-    seed, decay, months, emit = args
-    return replicate_once(_CONTEXT, seed, decay, months, emit)
+# The local pool's size when no engine is given: both cores of a laptop, as always.
+LOCAL_WORKERS = 2
+
+_BUILT: dict[str, Context] = {}  # models this process has built, by key (a sweep has several)
+_MOST_BUILT = 8
 
 
-def _told(result: dict, on_replication: Callable[[], None] | None) -> dict:
-    if on_replication is not None:
-        on_replication()
-    return result
+def replicate(job: Replication) -> dict:
+    """One replication, on whichever process or worker the engine gives it to."""
+    context = _BUILT.get(job.model.key)
+    if context is None:
+        while len(_BUILT) >= _MOST_BUILT:
+            del _BUILT[next(iter(_BUILT))]
+        context = _BUILT[job.model.key] = build(job.model.policy, job.model.scenario)
+    return replicate_once(context, job.seed, job.decay, job.months, job.emit)
+
+
+def run_replications(jobs: list[Replication], engine: Engine,
+                     on_replication: Callable[[], None] | None = None) -> list[dict]:
+    """Every job's result in the jobs' order. The one that writes `--emit-history` runs in
+    this process, so that the file lands where the command runs, not on a worker's disk."""
+    def told(done: int, total: int) -> None:
+        if on_replication is not None:
+            on_replication()
+
+    emitting = [i for i, job in enumerate(jobs) if job.emit is not None]
+    results: dict[int, dict] = {}
+    for i in emitting:
+        results[i] = replicate(jobs[i])
+        told(len(results), len(jobs))
+    rest = [i for i in range(len(jobs)) if i not in results]
+    results.update(zip(rest, engine.map(replicate, [jobs[i] for i in rest], told),
+                       strict=True))
+    return [results[i] for i in range(len(jobs))]
 
 
 def horizon_months(context: Context) -> tuple[np.ndarray, np.ndarray]:
@@ -147,37 +194,66 @@ def summarise(context: Context, decay: Decay, runs: list[dict], months: np.ndarr
     return summary
 
 
-def simulate(policy: m.Policy, scenario: Scenario, replications: int, seed: int,
-             emit_history: Path | str | None = None, workers: int = 2,
-             on_replication: Callable[[], None] | None = None) -> dict:
-    """The policy tried against the scenario. `clauses` (per handoff clause, attainment with
-    its 95% interval) is the first decay preset's; `runs` holds every preset's full summary.
-    With `emit_history`, replication 0 of the first preset is also written as an event log,
-    and its own clause counts are under `emitted`. `on_replication` is told each finished
-    replication (a progress bar)."""
+@dataclass
+class Planned:
+    """One simulation set up in the caller (where a model that cannot be simulated is found,
+    before any work is sent) and waiting for its replications' results."""
+
+    context: Context
+    replications: int
+    seed: int
+    decays: list[Decay]
+    months: np.ndarray
+    whole: np.ndarray
+    notes: list[str]
+    jobs: list[Replication]
+    emit_history: Path | None
+
+
+def plan(policy: m.Policy, scenario: Scenario, replications: int, seed: int,
+         emit_history: Path | str | None = None) -> Planned:
+    """The replications a simulation runs: one per seed and decay preset, the same seeds for
+    every preset. Raises `NotSimulated` for a model the simulator cannot build."""
     context = build(policy, scenario)
     seeds = np.random.SeedSequence(seed).spawn(replications + 1)
     notes = [*context.level_notes,
              *check_load(context, block_shares(context, np.random.default_rng(seeds[-1])))]
     months, whole = horizon_months(context)
     decays = decays_to_run(scenario.outcomes)
-    jobs = [(s, decay, months, Path(emit_history) if emit_history and d == 0 and i == 0
-             else None)
+    model = Model.of(policy, scenario)
+    emit = Path(emit_history) if emit_history else None
+    jobs = [Replication(model, s, decay, months, emit if d == 0 and i == 0 else None)
             for d, decay in enumerate(decays) for i, s in enumerate(seeds[:replications])]
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init,
-                                 initargs=(policy, scenario)) as pool:
-            results = [_told(result, on_replication) for result in pool.map(_job, jobs)]
-    else:
-        _init(policy, scenario)
-        results = [_told(_job(job), on_replication) for job in jobs]
+    return Planned(context, replications, seed, decays, months, whole, notes, jobs, emit)
+
+
+def report(planned: Planned, results: list[dict]) -> dict:
+    """The simulation's document from its replications' results, in the jobs' order."""
+    context, replications = planned.context, planned.replications
     runs = [summarise(context, decay, results[d * replications:(d + 1) * replications],
-                      months, whole) for d, decay in enumerate(decays)]
-    doc = {"policy": policy.title, "replications": replications, "seed": seed,
+                      planned.months, planned.whole) for d, decay in enumerate(planned.decays)]
+    scenario = context.scenario
+    doc = {"policy": context.policy.title, "replications": replications, "seed": planned.seed,
            "start": context.start.isoformat(), "horizon_hours": scenario.horizon_hours,
            "discipline": scenario.discipline, "decay": runs[0]["decay"],
-           "clauses": runs[0]["clauses"], "runs": runs, "notes": notes}
-    if emit_history:
-        doc["emitted"] = {"path": str(emit_history), "decay": runs[0]["decay"],
+           "clauses": runs[0]["clauses"], "runs": runs, "notes": planned.notes}
+    if planned.emit_history:
+        doc["emitted"] = {"path": str(planned.emit_history), "decay": runs[0]["decay"],
                           "clauses": results[0]["clauses"]}
     return doc
+
+
+def simulate(policy: m.Policy, scenario: Scenario, replications: int, seed: int,
+             emit_history: Path | str | None = None, workers: int = LOCAL_WORKERS,
+             on_replication: Callable[[], None] | None = None,
+             engine: Engine | None = None) -> dict:
+    """The policy tried against the scenario. `clauses` (per handoff clause, attainment with
+    its 95% interval) is the first decay preset's; `runs` holds every preset's full summary.
+    With `emit_history`, replication 0 of the first preset is also written as an event log,
+    and its own clause counts are under `emitted`. `on_replication` is told each finished
+    replication (a progress bar). The replications run on `engine` (an open engine from
+    `sla_dsl.engines`), or on a pool of `workers` processes here; the document is the same
+    bytes on either."""
+    planned = plan(policy, scenario, replications, seed, emit_history)
+    results = run_replications(planned.jobs, engine or LocalEngine(workers), on_replication)
+    return report(planned, results)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from scipy import stats
 
+from sla_dsl.engines import Engine
 from sla_dsl.language import model as m
 from sla_dsl.planning.plan import first_touch_estimates
 from sla_dsl.planning.scenario import load_scenario
@@ -163,7 +164,8 @@ class Sizing:
 
 def size_team(policy: m.Policy, scenario_path: Path | str, target: Target, replications: int,
               seed: int, most: int = 200,
-              on_replication: Callable[[], None] | None = None) -> Sizing:
+              on_replication: Callable[[], None] | None = None,
+              engine: Engine | None = None) -> Sizing:
     """The smallest team of the target's handoff whose 90% lower bound reaches the target,
     with every team tried (the answer's neighbours among them); `smallest` is None when no
     team up to `most` does."""
@@ -181,7 +183,7 @@ def size_team(policy: m.Policy, scenario_path: Path | str, target: Target, repli
     def meets(reps: int) -> bool:
         if reps not in sizing.trials:
             point = run_point(policy, scenario_path, raw, {key: reps}, replications, seed,
-                              on_replication)
+                              on_replication, engine)
             sizing.trials[reps] = _trial(point, reps, handoff.label, target, replications)
         trial = sizing.trials[reps]
         return trial.low90 is not None and trial.low90 >= target.share

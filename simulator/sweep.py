@@ -19,10 +19,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from sla_dsl.engines import Engine, LocalEngine
 from sla_dsl.language import model as m
 from sla_dsl.planning.scenario import load_scenario, read_scenario_text, read_toml
 from sla_dsl.simulator.errors import NotSimulated
-from sla_dsl.simulator.simulation import simulate
+from sla_dsl.simulator.simulation import (
+    LOCAL_WORKERS,
+    Planned,
+    plan,
+    report,
+    run_replications,
+)
 
 _RANGE = re.compile(r"^\s*(\S+?)\s*\.\.\s*(\S+?)(?:\s+step\s+(\S+))?\s*$")
 _NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)?")
@@ -147,17 +154,42 @@ class Point:
 
 def run_point(policy: m.Policy, scenario_path: Path | str, raw: dict,
               values: dict[str, int | float], replications: int, seed: int,
-              on_replication: Callable[[], None] | None = None) -> Point:
+              on_replication: Callable[[], None] | None = None,
+              engine: Engine | None = None) -> Point:
     """One point of a sweep. A point the model refuses (an overloaded team) is a row with a
     note, not the end of the sweep: where the team stops coping is the answer sought."""
-    scenario = load_scenario(scenario_path, overrides_for(raw, values))
-    try:
-        doc = simulate(policy, scenario, replications, seed, on_replication=on_replication)
-    except NotSimulated as error:
-        return Point(dict(values), [], str(error))
-    clauses = [{"handoff": c["handoff"], "clause": c["clause"],
-                "attainment": c["attainment"]} for c in doc["clauses"]]
-    return Point(dict(values), clauses)
+    [point] = run_points(policy, scenario_path, raw, [values], replications, seed,
+                         on_replication, engine)
+    return point
+
+
+def run_points(policy: m.Policy, scenario_path: Path | str, raw: dict,
+               grid_points: list[dict[str, int | float]], replications: int, seed: int,
+               on_replication: Callable[[], None] | None = None,
+               engine: Engine | None = None) -> list[Point]:
+    """Several points at once: every point's replications go to the engine as one map, so a
+    cluster works on all of them together rather than a point at a time."""
+    points: list[Point] = []
+    planned: list[Planned | None] = []
+    for values in grid_points:
+        scenario = load_scenario(scenario_path, overrides_for(raw, values))
+        try:
+            planned.append(plan(policy, scenario, replications, seed))
+            points.append(Point(dict(values)))
+        except NotSimulated as error:
+            planned.append(None)
+            points.append(Point(dict(values), [], str(error)))
+    jobs = [job for one in planned if one is not None for job in one.jobs]
+    results = run_replications(jobs, engine or LocalEngine(LOCAL_WORKERS), on_replication)
+    at = 0
+    for point, one in zip(points, planned, strict=True):
+        if one is None:
+            continue
+        doc = report(one, results[at:at + len(one.jobs)])
+        at += len(one.jobs)
+        point.clauses = [{"handoff": c["handoff"], "clause": c["clause"],
+                          "attainment": c["attainment"]} for c in doc["clauses"]]
+    return points
 
 
 def runs_per_replication(scenario_path: Path | str) -> int:
@@ -177,14 +209,13 @@ def check_points(scenario_path: Path | str, sweeps: list[Sweep]) -> None:
 
 def run_sweep(policy: m.Policy, scenario_path: Path | str, sweeps: list[Sweep],
               replications: int, seed: int,
-              on_replication: Callable[[], None] | None = None) -> dict:
+              on_replication: Callable[[], None] | None = None,
+              engine: Engine | None = None) -> dict:
     """Every point of the grid, each with the same seed. `on_replication` is told of each
     finished model run (for a progress bar)."""
     raw = read_raw(scenario_path)
-    points = []
-    for values in grid(sweeps):
-        points.append(run_point(policy, scenario_path, raw, values, replications, seed,
-                                on_replication))
+    points = run_points(policy, scenario_path, raw, grid(sweeps), replications, seed,
+                        on_replication, engine)
     if all(p.note for p in points):
         raise SweepError(f"no point of the sweep could be simulated: {points[0].note}")
     return {"policy": policy.title, "replications": replications, "seed": seed,

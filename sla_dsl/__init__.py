@@ -25,8 +25,9 @@ What a Python user calls (the `sla` command calls the same functions, so the two
   json` dict), `.text()`, `.html()`, `.verdicts`, `.attainment(clause, handoff=None)`,
   `.verdict(...)`, `.due(within_hours=24)` (the `DueList` of `sla due`: `.document`,
   `.text()`, `.json()`, `.csv()`).
-- `simulate(policy, scenario, replications=20, seed=1) -> Simulation`: `.document`, `.text()`,
-  `.attainment(clause, handoff=None)`.
+- `simulate(policy, scenario, replications=20, seed=1, *, engine="local", scheduler=None)
+  -> Simulation`: `.document`, `.text()`, `.attainment(clause, handoff=None)`; `engine="dask"`
+  runs the replications on a Dask cluster (docs/cluster.md), with the same document.
 
 The entry points are loaded on first use (PEP 562 module `__getattr__`), for start-up time:
 the `sla` command imports this package on every run, and `sla check` must not wait for numpy,

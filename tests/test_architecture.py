@@ -22,6 +22,9 @@ IMPORTS = imports()
 LATER = ("sla_dsl.checks", "sla_dsl.policy_file", "sla_dsl.evaluation", "sla_dsl.measures",
          "sla_dsl.reports", "sla_dsl.ci", "sla_dsl.planning", "sla_dsl.simulator", "sla_dsl.cli")
 FORBIDDEN = {
+    # Engines run any stage's work (replications, lead shards) and so depend on none of them.
+    "sla_dsl.engines": (*LATER, "sla_dsl.language", "sla_dsl.history", "sla_dsl.business_time",
+                        "sla_dsl.diagnostics", "sla_dsl.catalogue"),
     "sla_dsl.diagnostics": (*LATER, "sla_dsl.language", "sla_dsl.history",
                             "sla_dsl.business_time", "sla_dsl.catalogue"),
     "sla_dsl.language": (*LATER, "sla_dsl.catalogue"),

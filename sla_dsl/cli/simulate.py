@@ -6,20 +6,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from sla_dsl.cli import simulate_whatif
+from sla_dsl.cli import engine_options, simulate_whatif
 from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, replications_range
 from sla_dsl.cli.progress import ProgressBar
 
 
 def run(args: argparse.Namespace) -> int:
     from sla_dsl import simulate
+    from sla_dsl.engines import EngineError
     from sla_dsl.planning.scenario import ScenarioError, load_scenario
     from sla_dsl.simulator.errors import NotSimulated
 
     policy = policy_or_none(args.policy, "simulated")
     if policy is None:
         return EXIT_USAGE
-    problem = seed_problem(args.seed)
+    problem = seed_problem(args.seed) or engine_options.problem(args)
     if problem:
         print(f"sla simulate: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -32,10 +33,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.scenario)
         presets = 2 if scenario.outcomes.decay == "both" else 1
-        with ProgressBar(args.replications * presets, "replications") as bar:
+        with engine_options.opened(args) as engine, \
+                ProgressBar(args.replications * presets, "replications") as bar:
             simulation = simulate(policy, scenario, args.replications, args.seed,
-                                  emit_history=args.emit_history, on_replication=bar.advance)
-    except (ScenarioError, NotSimulated) as error:
+                                  emit_history=args.emit_history, on_replication=bar.advance,
+                                  engine=engine)
+    except (ScenarioError, NotSimulated, EngineError) as error:
         print(f"sla simulate: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:  # --emit-history could not be written
@@ -95,4 +98,5 @@ def add(commands: argparse._SubParsersAction) -> None:
                           help="write replication 0 as an event log in the evaluator's format: "
                                "'sla evaluate' on it gives the same clause counts")
     simulate_whatif.add_arguments(simulate)
+    engine_options.add_arguments(simulate, "replications and sweep points")
     simulate.set_defaults(run=run)

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 
+from sla_dsl.cli import engine_options
 from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, replications_range
 from sla_dsl.cli.progress import ProgressBar
 from sla_dsl.language.model import Policy
@@ -37,6 +38,7 @@ def wanted(args: argparse.Namespace) -> bool:
 
 
 def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
+    from sla_dsl.engines import EngineError
     from sla_dsl.planning.scenario import MOST_REPS, ScenarioError
     from sla_dsl.simulator.sizing import parse_target, render_sizing, size_team
     from sla_dsl.simulator.sweep import (
@@ -69,22 +71,24 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
             if not 1 <= args.max_reps <= MOST_REPS:
                 raise SweepError(f"--max-reps {args.max_reps:,} is out of range: from 1 to "
                                  f"{MOST_REPS:,}, the most reps a scenario's team may have")
-            with ProgressBar(0, f"sizing for {target}, model runs") as bar:
+            with engine_options.opened(args) as engine, \
+                    ProgressBar(0, f"sizing for {target}, model runs") as bar:
                 sizing = size_team(policy, args.scenario, target, args.replications,
-                                   args.seed, args.max_reps, bar.advance)
+                                   args.seed, args.max_reps, bar.advance, engine)
             doc = sizing.to_dict(policy.title, args.replications, args.seed)
             text = render_sizing(doc)
         else:
             sweeps = [parse_sweep(spec) for spec in args.sweep]
             check_points(args.scenario, sweeps)  # every point in range before any runs
             total = len(grid(sweeps)) * args.replications * runs_per_replication(args.scenario)
-            with ProgressBar(total, "replications") as bar:
+            with engine_options.opened(args) as engine, \
+                    ProgressBar(total, "replications") as bar:
                 doc = run_sweep(policy, args.scenario, sweeps, args.replications, args.seed,
-                                bar.advance)
+                                bar.advance, engine)
             text = render_table(doc)
             if args.plot:
                 write_plot(doc, args.plot)
-    except (SweepError, ScenarioError) as error:
+    except (SweepError, ScenarioError, EngineError) as error:
         print(f"sla simulate: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:

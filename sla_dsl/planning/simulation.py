@@ -11,9 +11,11 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from sla_dsl.engines import Engine, open_engine
 from sla_dsl.language.model import Policy
 from sla_dsl.planning.scenario import Scenario, load_scenario
 from sla_dsl.simulator.render import render_text
+from sla_dsl.simulator.simulation import LOCAL_WORKERS
 from sla_dsl.simulator.simulation import simulate as replicate
 
 
@@ -49,13 +51,22 @@ class Simulation:
 
 def simulate(policy: Policy, scenario: Scenario | str | Path, replications: int = 20,
              seed: int = 1, *, emit_history: str | Path | None = None,
-             on_replication: Callable[[], None] | None = None) -> Simulation:
+             on_replication: Callable[[], None] | None = None,
+             engine: str | Engine = "local", scheduler: str | None = None) -> Simulation:
     """The policy tried against a scenario (a TOML file or a loaded `Scenario`) over seeded,
-    independent replications on both cores, as `sla simulate` does (docs/simulate.md). The
-    same seed repeats the same run. Raises `ScenarioError` for a scenario that cannot be used
-    and `NotSimulated` for a policy the simulator cannot model."""
+    independent replications on both cores, as `sla simulate` does (docs/simulate.md), or on
+    a Dask cluster with `engine="dask"` (the scheduler at `scheduler`, or one started here;
+    an engine opened with `sla_dsl.engines.open_engine` is used as it is). The same seed
+    repeats the same run, on any engine. Raises `ScenarioError` for a scenario that cannot be
+    used, `NotSimulated` for a policy the simulator cannot model and `EngineError` for an
+    engine that cannot be had."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    return Simulation(policy, replicate(policy, scenario, replications, seed,
-                                        emit_history=emit_history,
-                                        on_replication=on_replication))
+    if not isinstance(engine, str):
+        return Simulation(policy, replicate(policy, scenario, replications, seed,
+                                            emit_history=emit_history,
+                                            on_replication=on_replication, engine=engine))
+    with open_engine(engine, workers=LOCAL_WORKERS if engine == "local" else None,
+                     address=scheduler) as opened:
+        return simulate(policy, scenario, replications, seed, emit_history=emit_history,
+                        on_replication=on_replication, engine=opened)
