@@ -16,8 +16,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from sla_dsl.evaluation.inputs import load_history
-from sla_dsl.evaluation.shards import Partial, evaluate_shard, merge_evaluations
+from sla_dsl.evaluation.shards import Partial, evaluate_shard, merge_evaluations, shard_of
 from sla_dsl.history.columns import History
 from sla_dsl.language.model import Policy
 from sla_dsl.policy_file import load_policy
@@ -70,7 +72,8 @@ _shared: dict[str, object] = {}
 def _replay_in_worker(shard: int, of: int, as_of: int | None) -> Partial:
     policy, history, blocks = _shared["policy"], _shared["history"], _shared["blocks"]
     partial = evaluate_shard(policy, history, shard, of, as_of,
-                             on_block=lambda _label: blocks.put(shard))
+                             on_block=lambda _label: blocks.put(shard),
+                             assigned=_shared["assigned"])
     return replace(partial, history=None)  # the parent holds the history: only results travel
 
 
@@ -83,23 +86,25 @@ def evaluate_sharded(policy: Policy, history: History, of: int, *, workers: int 
     over every shard)."""
     instant = as_of if as_of is not None else (int(history.at.max()) if len(history) else 0)
     told = on_block or (lambda _shard: None)
+    assigned = shard_of(history.lead_ids, of)
     if workers <= 1 or of == 1 or "fork" not in multiprocessing.get_all_start_methods():
         partials = [replace(evaluate_shard(policy, history, i, of, instant,
-                                           on_block=lambda _label, i=i: told(i)), history=None)
+                                           on_block=lambda _label, i=i: told(i),
+                                           assigned=assigned), history=None)
                     for i in range(of)]
     else:
-        partials = _in_pool(policy, history, of, workers, instant, told)
+        partials = _in_pool(policy, history, of, workers, instant, told, assigned)
     partials = [replace(p, as_of_given=as_of is not None) for p in partials]
     return merge(policy, partials, include_leads=include_leads, history=history)
 
 
 def _in_pool(policy: Policy, history: History, of: int, workers: int, as_of: int,
-             told: Callable[[int], None]) -> list[Partial]:
+             told: Callable[[int], None], assigned: np.ndarray) -> list[Partial]:
     """The shards on forked workers, which inherit the history rather than read or unpickle
     it; a thread passes their finished blocks on to `told` as they come."""
     context = multiprocessing.get_context("fork")
     blocks = context.Queue()
-    _shared.update(policy=policy, history=history, blocks=blocks)
+    _shared.update(policy=policy, history=history, blocks=blocks, assigned=assigned)
     done = threading.Event()
 
     def relay() -> None:
