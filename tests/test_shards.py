@@ -44,12 +44,23 @@ EXAMPLES = [
     ("company-x.sla", ("examples/salesforce/events/history.csv",)),
     ("company-x.sla", ("examples/hubspot/events/history.csv",)),
     ("company-x.sla", ("tests/fixtures/histories/broken.csv", "examples/company-x/history.csv")),
+    ("company-x.sla", ("tests/fixtures/histories/events.csv",)),  # 9 leads: empty shards
+    # CRM exports read through a mapping and a preset
+    ("olist.sla", ("mapping", "examples/olist/mapping.toml")),
+    ("inbound-desk.sla", ("preset", "salesforce", *(f"examples/salesforce/{name}.csv" for name
+                                                    in ("Lead", "LeadHistory", "Task", "Event",
+                                                        "User")))),
 ]
 
 
 @cache
 def _inputs(policy: str, history: tuple[str, ...]):
     loaded = sla_dsl.load_policy(ROOT / "policies" / policy)
+    if history[0] == "mapping":
+        return loaded, sla_dsl.load_history([], mapping=ROOT / history[1], policy=loaded)
+    if history[0] == "preset":
+        return loaded, sla_dsl.load_history([ROOT / h for h in history[2:]], preset=history[1],
+                                            policy=loaded)
     return loaded, sla_dsl.load_history([ROOT / h for h in history], policy=loaded)
 
 
@@ -70,13 +81,21 @@ def _merged_through_files(policy: str, history: tuple[str, ...], of: int):
         return merge(loaded, [read_partial(p) for p in paths])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(example=st.sampled_from(EXAMPLES), of=st.integers(1, 7))
 def test_merged_shards_are_the_single_run_byte_for_byte(example, of):
     report = _merged_through_files(*example, of)
     single_json, single_text = _single(*example)
     assert report.json() == single_json
     assert report.text() == single_text
+
+
+def test_shards_without_a_lead_merge_too():
+    example = ("company-x.sla", ("tests/fixtures/histories/events.csv",))
+    _, history = _inputs(*example)
+    assert set(shard_of(history.lead_ids, 7).tolist()) != set(range(7))  # some shards empty
+    report = _merged_through_files(*example, 7)
+    assert (report.json(), report.text()) == _single(*example)
 
 
 def test_merged_page_and_leads_in_the_single_runs_order(tmp_path):
@@ -120,14 +139,14 @@ def test_each_shard_counts_its_rows_and_the_counts_add_up():
     loaded, history = _inputs("company-x.sla", ("tests/fixtures/histories/broken.csv",
                                                 "examples/company-x/history.csv"))
     assert history.counts.rejected > 1
-    partials = [evaluate_shard(loaded, history, i, 3) for i in range(3)]
+    partials = [sla_dsl.evaluate_shard(loaded, history, i, 3) for i in range(3)]
     counts = [p.history.counts for p in partials]
     assert sum(c.read for c in counts) == history.counts.read
     assert sum(c.accepted for c in counts) == history.counts.accepted
     assert sum(c.rejected for c in counts) == history.counts.rejected
     for c in counts:
         assert c.read == c.accepted + c.rejected
-    merged = merge(loaded, partials)
+    merged = sla_dsl.merge(loaded, partials)
     assert [r.row for r in merged.history.rejects] == [r.row for r in history.rejects]
 
 
@@ -258,3 +277,21 @@ def test_one_bar_over_the_blocks_of_every_shard():
         assert bar.bar.done == 3 * blocks  # every shard's blocks, before the stage ends
     assert f"sla evaluate: evaluating 3 shards [{'#' * 30}] {3 * blocks}/{3 * blocks}" \
         in stream.getvalue()
+
+
+def test_a_damaged_partial_is_an_input_error_not_a_crash(tmp_path):
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    assert _cli("evaluate", POLICY, "--history", HISTORY, "--shard", "0/1", "--partial",
+                str(good))[0] == 0
+    table = pq.read_table(good)
+    pq.write_table(table.drop_columns(["lead.owner"]), tmp_path / "damaged.parquet")
+    code, _, said = _cli("merge", str(tmp_path / "damaged.parquet"), "--policy", POLICY)
+    assert code == 2 and "a damaged partial" in said
+    pq.write_table(table.replace_schema_metadata({}), tmp_path / "plain.parquet")
+    code, _, said = _cli("merge", str(tmp_path / "plain.parquet"), "--policy", POLICY)
+    assert code == 2 and "not a partial" in said
+    code, merged, _ = _cli("merge", str(good), "--policy", POLICY)
+    assert code == 0 and merged == _single("company-x.sla",
+                                           ("examples/company-x/history.csv",))[1]

@@ -128,10 +128,22 @@ def read_partial(path: str | Path) -> Partial:
     if raw is None:
         raise PartialFileError(f"{path}: not a partial (no {KEY.decode()} metadata)\n  help: "
                                "write partials with sla evaluate --shard i/N --partial FILE")
-    meta = json.loads(raw)
-    if meta.get("version") != VERSION:
-        raise PartialFileError(f"{path}: a partial of format {meta.get('version')}, this "
-                               f"version reads {VERSION}\n  help: evaluate the shard again")
+    try:
+        meta = json.loads(raw)
+        version = meta.get("version")
+    except (ValueError, AttributeError):
+        meta, version = {}, None
+    if version != VERSION:
+        raise PartialFileError(f"{path}: a partial of format {version}, this version reads "
+                               f"{VERSION}\n  help: evaluate the shard again")
+    try:
+        return _decoded(table, meta)
+    except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
+        raise PartialFileError(f"{path}: a damaged partial ({type(error).__name__}: {error})"
+                               "\n  help: evaluate the shard again") from None
+
+
+def _decoded(table: pa.Table, meta: dict) -> Partial:
     types = meta["types"]
     n = table.num_rows
 
