@@ -27,7 +27,6 @@ or a cluster's `map`, and `partial_file` writes a partial as Parquet and reads i
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -62,8 +61,11 @@ def shard_of(lead_ids: Sequence[str] | np.ndarray, of: int) -> np.ndarray:
     """Per lead id, the shard (0..of-1) it belongs to."""
     if of < 1:
         raise ValueError(f"the number of shards must be at least 1, not {of}")
-    return np.fromiter((lead_hash(i) % of for i in lead_ids), dtype=np.int64,
-                       count=len(lead_ids))
+    blake2b = hashlib.blake2b  # the digests joined and read as one array: no int per id
+    digests = b"".join([blake2b(str(i).encode(), digest_size=8).digest()
+                        for i in (lead_ids.tolist() if isinstance(lead_ids, np.ndarray)
+                                  else lead_ids)])
+    return (np.frombuffer(digests, dtype="<u8") % np.uint64(of)).astype(np.int64)
 
 
 def policy_fingerprint(policy: Policy) -> str:
@@ -319,10 +321,3 @@ def _actors(partials: Sequence[Partial]) -> tuple[np.ndarray, list[np.ndarray]]:
              for p in partials]
     return np.array(names, dtype=object), codes
 
-
-def describe(partial: Partial) -> str:
-    """One line saying what a partial holds, for `sla merge`'s notes."""
-    counts = partial.history.counts
-    return json.dumps({"shard": f"{partial.shard}/{partial.of}",
-                       "leads": partial.lead_count, "rows": counts.read,
-                       "accepted": counts.accepted, "rejected": counts.rejected})
