@@ -295,3 +295,27 @@ def test_a_damaged_partial_is_an_input_error_not_a_crash(tmp_path):
     code, merged, _ = _cli("merge", str(good), "--policy", POLICY)
     assert code == 0 and merged == _single("company-x.sla",
                                            ("examples/company-x/history.csv",))[1]
+
+
+def test_owner_absences_pause_the_clocks_of_every_shard_alike(tmp_path):
+    text = (ROOT / "policies" / "company-x.sla").read_text()
+    opening = next(line for line in text.splitlines() if line.startswith("handoff "))
+    policy = tmp_path / "absent.sla"
+    policy.write_text(text.replace(opening, opening + "\n  when owner absent pause", 1))
+    absences = tmp_path / "absences.csv"
+    absences.write_text("rep,start,end,reason\neli,2026-01-12,2026-01-23,leave\n"
+                        "chen,2026-02-02T13:00,2026-02-06T17:00,training\n"
+                        "alice,2026-03-09,2026-03-01,typo\n")
+    common = [str(policy), "--history", HISTORY, "--absences", str(absences)]
+    shards = [str(tmp_path / f"{i}.parquet") for i in range(3)]
+    for i, path in enumerate(shards):
+        assert _cli("evaluate", *common, "--shard", f"{i}/3", "--partial", path)[0] == 0
+    code, merged, said = _cli("merge", *shards, "--policy", str(policy), "--format", "json")
+    single_code, single, single_said = _cli("evaluate", *common, "--format", "json")
+    assert code == single_code == 0 and merged == single
+    assert said == single_said and "rejected absence" in said
+    _, unpaused, _ = _cli("evaluate", str(policy), "--history", HISTORY, "--format", "json")
+    assert unpaused != single  # the absences changed some verdicts: the test can fail
+    code, merged_page, _ = _cli("merge", *shards, "--policy", str(policy), "--format", "html")
+    _cli("evaluate", *common, "--html", str(tmp_path / "single.html"))
+    assert merged_page == (tmp_path / "single.html").read_text()
