@@ -319,3 +319,19 @@ def test_owner_absences_pause_the_clocks_of_every_shard_alike(tmp_path):
     code, merged_page, _ = _cli("merge", *shards, "--policy", str(policy), "--format", "html")
     _cli("evaluate", *common, "--html", str(tmp_path / "single.html"))
     assert merged_page == (tmp_path / "single.html").read_text()
+
+
+def test_the_map_step_runs_on_spawned_workers_as_an_engine_would_run_it():
+    # a cluster's workers share nothing with this process: the task and the partial travel
+    # pickled, as with spawn
+    import multiprocessing
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    tasks = [ShardTask(POLICY, (HISTORY,), i, 3) for i in range(3)]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        partials = list(pool.map(run_shard, tasks))
+    partials = [pickle.loads(pickle.dumps(p)) for p in partials]
+    loaded = sla_dsl.load_policy(POLICY)
+    assert merge(loaded, partials).json() == _single("company-x.sla",
+                                                     ("examples/company-x/history.csv",))[0]
