@@ -236,7 +236,9 @@ def test_shard_options_that_do_not_go_together_are_usage_errors(tmp_path):
                  partial], ["--shard", "a/2", "--partial", partial],
                  ["--shard", "0/2", "--partial", partial, "--format", "json"],
                  ["--shards", "2", "--shard", "0/2", "--partial", partial],
-                 ["--workers", "2"], ["--shards", "0"]):
+                 ["--workers", "2"], ["--shards", "0"], ["--shards", "1025"],
+                 ["--shard", "0/1025", "--partial", partial],
+                 ["--shards", "2", "--workers", "257"]):
         try:
             code = _cli("evaluate", POLICY, "--history", HISTORY, *args)[0]
         except SystemExit as stop:  # argparse's own errors (a shard that is not I/N)

@@ -13,6 +13,8 @@ from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, write_file
 from sla_dsl.cli.stage_progress import StageProgress
 
+# Each shard of a run cuts the whole history once: a run of a million shards would never end
+MAX_SHARDS, MAX_WORKERS = 1024, 256
 AS_OF_HELP = "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z"
 
 
@@ -137,9 +139,9 @@ def shard_spec(text: str) -> tuple[int, int]:
         shard, of = (int(part) for part in text.split("/"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not I/N (such as 0/4)") from None
-    if of < 1 or not 0 <= shard < of:
-        raise argparse.ArgumentTypeError(f"{text!r}: N is at least 1 and I is 0 to N-1 "
-                                         "(shards 0/4, 1/4, 2/4 and 3/4 make one run)")
+    if not 1 <= of <= MAX_SHARDS or not 0 <= shard < of:
+        raise argparse.ArgumentTypeError(f"{text!r}: N is 1 to {MAX_SHARDS:,} and I is 0 to "
+                                         "N-1 (shards 0/4, 1/4, 2/4 and 3/4 make one run)")
     return shard, of
 
 
@@ -157,10 +159,10 @@ def _shard_options_problem(args: argparse.Namespace) -> str | None:
         return ("--shard writes a partial, not a report: it takes no --explain, --html, "
                 "--output, --format or --fail-on-breach\n  help: make the report with "
                 "sla merge PARTIALS... --policy POLICY")
-    if args.shards is not None and args.shards < 1:
-        return f"--shards {args.shards}: give at least 1"
-    if args.workers < 1:
-        return f"--workers {args.workers}: give at least 1"
+    if args.shards is not None and not 1 <= args.shards <= MAX_SHARDS:
+        return f"--shards {args.shards}: give 1 to {MAX_SHARDS:,}"
+    if not 1 <= args.workers <= MAX_WORKERS:
+        return f"--workers {args.workers}: give 1 to {MAX_WORKERS}"
     if args.workers > 1 and not args.shards:
         return "--workers runs shards in parallel: give --shards N too"
     if args.shards and args.explain is not None:
