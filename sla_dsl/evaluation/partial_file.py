@@ -104,6 +104,8 @@ def write_partial(partial: Partial, path: str | Path) -> None:
         "starts": [groups[id(partial.block_start[label])] for label in labels],
         "fields": fields, "clauses": clauses,
         "rows_read": history.rows_read, "events": len(history),
+        "counts": {"read": history.counts.read, "accepted": history.counts.accepted,
+                   "rejected": history.counts.rejected},
         "rejects": [asdict(r) for r in history.rejects],
         "reject_ordinal": partial.reject_ordinal.tolist(),
         "actors": [None if a is None else str(a) for a in history.actors],
