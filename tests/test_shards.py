@@ -25,7 +25,14 @@ from sla_dsl.evaluation.shards import (
     lead_hash,
     shard_of,
 )
-from sla_dsl.reports.sharded import ShardTask, evaluate_sharded, merge, run_shard
+from sla_dsl.reports.sharded import (
+    ShardTask,
+    evaluate_mapped,
+    evaluate_sharded,
+    merge,
+    run_shard,
+    shard_tasks,
+)
 
 from .conftest import FIXTURES, ROOT
 
@@ -330,10 +337,15 @@ def test_the_map_step_runs_on_spawned_workers_as_an_engine_would_run_it():
     import pickle
     from concurrent.futures import ProcessPoolExecutor
 
-    tasks = [ShardTask(POLICY, (HISTORY,), i, 3) for i in range(3)]
+    tasks = shard_tasks(POLICY, [HISTORY], 3)
+    assert tasks[2] == ShardTask(POLICY, (HISTORY,), 2, 3)
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         partials = list(pool.map(run_shard, tasks))
+        loaded = sla_dsl.load_policy(POLICY)
+        single = _single("company-x.sla", ("examples/company-x/history.csv",))[0]
+        assert evaluate_mapped(loaded, tasks, pool.map).json() == single
     partials = [pickle.loads(pickle.dumps(p)) for p in partials]
-    loaded = sla_dsl.load_policy(POLICY)
-    assert merge(loaded, partials).json() == _single("company-x.sla",
-                                                     ("examples/company-x/history.csv",))[0]
+    assert merge(loaded, partials).json() == single
+    # the policy's text does for its path, and the builtin map for an engine
+    text_tasks = shard_tasks(Path(POLICY).read_text(), [HISTORY], 2)
+    assert evaluate_mapped(loaded, text_tasks).json() == single

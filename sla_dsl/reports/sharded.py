@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 
@@ -28,9 +28,10 @@ from sla_dsl.reports.report import Report
 
 @dataclass(frozen=True)
 class ShardTask:
-    """What one shard of a run needs, as plain values: a worker reads the policy and the
-    history itself (`run_shard`). `as_of` is µs; None judges as of the latest event of the
-    history read, which is the whole history's when every shard reads every file."""
+    """What one shard of a run needs, as plain values: a worker reads the policy (its path or
+    its text) and the history itself (`run_shard`). `as_of` is µs; None judges as of the
+    latest event of the history read, which is the whole history's when every shard reads
+    every file."""
 
     policy: str
     history: tuple[str, ...]
@@ -51,6 +52,25 @@ def run_shard(task: ShardTask) -> Partial:
                            preset=task.preset, export_timezone=task.export_timezone,
                            absences=task.absences)
     return evaluate_shard(policy, history, task.shard, task.of, task.as_of)
+
+
+def shard_tasks(policy: str, history: Sequence[str], of: int, *, as_of: int | None = None,
+                mapping: str | None = None, preset: str | None = None,
+                export_timezone: str | None = None,
+                absences: str | None = None) -> list[ShardTask]:
+    """The tasks of every shard of one run (`of` of them), for `evaluate_mapped`."""
+    return [ShardTask(policy, tuple(str(h) for h in history), shard, of, as_of, mapping,
+                      preset, export_timezone, absences) for shard in range(of)]
+
+
+def evaluate_mapped(policy: Policy, tasks: Sequence[ShardTask],
+                    run_map: Callable[[Callable[[ShardTask], Partial], Sequence[ShardTask]],
+                                      Iterable[Partial]] = map, *,
+                    include_leads: bool = True) -> Report:
+    """Run every shard's task through an engine's `run_map(fn, items)` (the builtin `map`, a
+    process pool's `map`, a cluster client's) and merge what comes back: the single run's
+    report. Raises `PartialMismatch` as `merge` does."""
+    return merge(policy, list(run_map(run_shard, tasks)), include_leads=include_leads)
 
 
 def merge(policy: Policy, partials: Sequence[Partial], *, names: Sequence[str] | None = None,
