@@ -7,7 +7,8 @@ reused). Each measurement is one `sla` command in a fresh child process:
 
 - single: `sla evaluate policies/inbound-desk.sla --history FILE --format text`;
 - sharded: the same with `--shards N --workers K` (one process reads, K forked workers replay
-  the shards, the parent merges and reports);
+  the shards, the parent merges and reports), and with `--shards N` alone (every shard in the
+  one process);
 - partials: `--shard I/N --partial FILE` for each shard, one after another (each reads the
   whole file, as a cluster's workers would), then `sla merge FILES --policy P` alone.
 
@@ -121,6 +122,7 @@ def main() -> None:
             single = run(["evaluate", *base], work / "single.txt")
             sharded = run(["evaluate", *base, "--shards", str(n), "--workers", str(k)],
                           work / "sharded.txt")
+            in_process = run(["evaluate", *base, "--shards", str(n)], work / "in-process.txt")
             shards = [run(["evaluate", str(POLICY), "--history", str(csv_path), "--quiet",
                            "--shard", f"{i}/{n}", "--partial", str(work / f"{i}.parquet")])
                       for i in range(n)]
@@ -128,10 +130,12 @@ def main() -> None:
                           "--policy", str(POLICY), "--quiet"], work / "merged.txt")
             same = (work / "single.txt").read_bytes()
             assert (work / "sharded.txt").read_bytes() == same, "--shards differs"
+            assert (work / "in-process.txt").read_bytes() == same, "--shards differs"
             assert (work / "merged.txt").read_bytes() == same, "sla merge differs"
             size = sum((work / f"{i}.parquet").stat().st_size for i in range(n))
             rows += [(f"single run ({attempt + 1})", single),
                      (f"--shards {n} --workers {k}", sharded),
+                     (f"--shards {n} (one process)", in_process),
                      *((f"--shard {i}/{n} --partial", s) for i, s in enumerate(shards)),
                      (f"sla merge ({n} partials, {size / 1024**2:.0f} MB)", merged)]
     print(f"load average after: {evaluate_speed._load()}\n")
