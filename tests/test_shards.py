@@ -195,6 +195,15 @@ def test_partials_of_another_policy_time_or_missing_shards_are_refused():
         merge(loaded, [partials[0], earlier, partials[2]])
     with pytest.raises(PartialMismatch, match="is shard 3/4 but partial 1 is of 3 shards"):
         merge(loaded, [*partials, evaluate_shard(loaded, history, 3, 4)])
+    # the same policy and as-of time, but another export: its leads are not these
+    _, other_history = _inputs("company-x.sla", ("tests/fixtures/histories/broken.csv",
+                                                 "examples/company-x/history.csv"))
+    other_shard = evaluate_shard(loaded, other_history, 1, 3, as_of=partials[0].as_of)
+    same_time = [evaluate_shard(loaded, history, i, 3, as_of=partials[0].as_of)
+                 for i in range(3)]
+    with pytest.raises(PartialMismatch, match="partial 2 was cut from another history"):
+        merge(loaded, [same_time[0], other_shard, same_time[2]])
+    assert merge(loaded, same_time).json() != merge(loaded, partials).json()  # given: said so
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
@@ -222,9 +231,13 @@ def test_sla_merge_prints_the_single_runs_report(tmp_path):
             assert merged == (tmp_path / "single.html").read_text()
         else:
             assert merged == single
-    # a shard evaluated as of another time is refused, with exit 2 and the reason
+    # a shard of another export, or as of another time, is refused with exit 2 and why
     assert _cli("evaluate", POLICY, "--history", HISTORY, "--shard", "1/3", "--partial",
-                shards[1])[0] == 0
+                shards[1], "--as-of", "2026-04-01T12:00")[0] == 0
+    code, _, said = _cli("merge", *shards, "--policy", POLICY)
+    assert code == 2 and "1.parquet was cut from another history than" in said
+    assert _cli("evaluate", POLICY, "--history", BROKEN, HISTORY, "--shard", "1/3",
+                "--partial", shards[1])[0] == 0
     code, _, said = _cli("merge", *shards, "--policy", POLICY)
     assert code == 2 and "is as of another time" in said
     code, _, said = _cli("merge", shards[0], shards[2], "--policy", POLICY)

@@ -4,10 +4,10 @@
 One row per lead of the shard, in the shard's lead order. Per-lead values are plain columns;
 a lead's events and its rows of each clause (one per round of its handoffs) are list columns,
 so any Arrow reader (DuckDB, Spark, pandas) can open the file. What is not per lead (the
-shard, the policy's fingerprint, the as-of time, the rows read, accepted and rejected, the
-rejected rows themselves, the actors, the files read) is JSON in the schema's metadata under
-`sla_dsl.partial`, with each column's NumPy type, so that reading it back gives the very arrays
-the shard's replay made.
+shard, the policy's and the history's fingerprints, the as-of time, the rows read, accepted
+and rejected, the rejected rows themselves, the actors, the files read) is JSON in the schema's
+metadata under `sla_dsl.partial`, with each column's NumPy type, so that reading it back gives
+the very arrays the shard's replay made.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ def write_partial(partial: Partial, path: str | Path) -> None:
                         "columns": present})
     meta = {
         "version": VERSION, "shard": partial.shard, "of": partial.of,
-        "fingerprint": partial.fingerprint, "as_of": partial.as_of,
+        "fingerprint": partial.fingerprint, "history": partial.history_id,
+        "as_of": partial.as_of,
         "as_of_given": partial.as_of_given, "types": types, "labels": labels,
         "starts": [groups[id(partial.block_start[label])] for label in labels],
         "fields": fields, "clauses": clauses,
@@ -205,7 +206,7 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
         reject_ordinal=np.array(meta["reject_ordinal"], dtype=np.int64),
         lead_arrays=lead_arrays, block_leads=block_leads, block_start=block_start,
         clauses=clauses, at_handoff=attributes["at_handoff"], now=attributes["now"],
-        meta=meta["extra"])
+        meta=meta["extra"], history_id=meta["history"])
 
 
 def _absences_json(absences: Absences | None) -> dict | None:

@@ -27,6 +27,7 @@ or a cluster's `map`, and `partial_file` writes a partial as Parquet and reads i
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -74,6 +75,14 @@ def policy_fingerprint(policy: Policy) -> str:
     return hashlib.sha256(policy.model_dump_json().encode()).hexdigest()[:32]
 
 
+def history_fingerprint(history: History) -> str:
+    """The history a shard was cut from, hashed: its files (path, rows, records, rejected and
+    left out) and its number of leads. Shards of two exports never merge."""
+    said = json.dumps([[s.path, s.rows, s.records, s.rejected, s.left_out]
+                       for s in history.sources] + [len(history.lead_ids), history.rows_read])
+    return hashlib.sha256(said.encode()).hexdigest()[:32]
+
+
 @dataclass
 class Partial:
     """One shard's replay: its leads' events and replay results, with what the merge checks.
@@ -102,6 +111,9 @@ class Partial:
     at_handoff: dict[str, np.ndarray]
     now: dict[str, np.ndarray]
     meta: dict = field(default_factory=dict)
+    history_id: str = ""
+    """The history the shard was cut from (`history_fingerprint`): the merge refuses shards of
+    different ones."""
 
     @property
     def lead_count(self) -> int:
@@ -138,11 +150,14 @@ def cut(history: History, shard: int, of: int, assigned: np.ndarray | None = Non
 
 def evaluate_shard(policy: Policy, history: History, shard: int, of: int,
                    as_of: int | None = None, *, on_block=None,
-                   assigned: np.ndarray | None = None) -> Partial:
+                   assigned: np.ndarray | None = None, history_id: str | None = None
+                   ) -> Partial:
     """Replay the leads of shard `shard` of `of` in `history` (the whole history, or a part
     holding at least those leads' events) as of `as_of` (µs; default the latest event of
     `history`: give it when `history` is not the whole history). `on_block` is told each
-    handoff block done; `assigned` is each lead's shard, if known (see `cut`)."""
+    handoff block done; `assigned` is each lead's shard, if known (see `cut`). `history_id`
+    names the history the run is of (default: `history_fingerprint(history)`); a pipeline that
+    gives each shard only its own bucket gives every bucket of one run the same id."""
     instant = as_of if as_of is not None else (int(history.at.max()) if len(history) else 0)
     sub, leads, ordinals = cut(history, shard, of, assigned)
     evaluation = replay.evaluate(policy, sub, instant, on_block=on_block)
@@ -154,7 +169,8 @@ def evaluate_shard(policy: Policy, history: History, shard: int, of: int,
         block_leads=dict(evaluation.block_leads), block_start=dict(evaluation.block_start),
         clauses=list(evaluation.clauses),
         at_handoff=dict(evaluation.at_handoff.attributes),
-        now=dict(evaluation.now.attributes))
+        now=dict(evaluation.now.attributes),
+        history_id=history_fingerprint(history) if history_id is None else history_id)
 
 
 def check_partials(policy: Policy, partials: Sequence[Partial],
@@ -173,6 +189,10 @@ def check_partials(policy: Policy, partials: Sequence[Partial],
                 "with --policy the file the shards were evaluated with, or evaluate them again")
     first = partials[0]
     for name, p in zip(names, partials, strict=True):
+        if p.history_id != first.history_id:
+            raise PartialMismatch(
+                f"{name} was cut from another history than {names[0]} (other files, or the "
+                "same files changed)\n  help: evaluate every shard on the same --history")
         if (p.as_of, p.as_of_given) != (first.as_of, first.as_of_given):
             raise PartialMismatch(
                 f"{name} is as of another time than {names[0]}\n  help: evaluate every shard "
