@@ -362,3 +362,24 @@ def test_the_map_step_runs_on_spawned_workers_as_an_engine_would_run_it():
     # the policy's text does for its path, and the builtin map for an engine
     text_tasks = shard_tasks(Path(POLICY).read_text(), [HISTORY], 2)
     assert evaluate_mapped(loaded, text_tasks).json() == single
+
+
+def test_buckets_of_one_run_merge_when_named_alike():
+    # a pipeline that bucketed the history by the same hash gives each shard only its bucket,
+    # with the run's as-of time and one history_id
+    loaded, history = _inputs("company-x.sla", ("examples/company-x/history.csv",))
+    as_of = int(history.at.max())
+    buckets = [cut(history, i, 3)[0] for i in range(3)]
+    partials = [evaluate_shard(loaded, bucket, i, 3, as_of, history_id="run-1")
+                for i, bucket in enumerate(buckets)]
+    merged = json.loads(merge(loaded, partials).json())
+    single = json.loads(sla_dsl.evaluate(loaded, history, as_of).json())
+    by_id = {lead["lead_id"]: lead for lead in single.pop("leads")}
+    leads = merged.pop("leads")
+    for doc in (merged, single):  # what lists leads lists them bucket by bucket: sort them
+        doc["attribution"]["deals"].sort(key=lambda deal: (deal["lead_id"], deal["won_at"]))
+    assert merged == single  # every measure, count and sum
+    assert sorted(lead["lead_id"] for lead in leads) == sorted(by_id)
+    assert all(lead == by_id[lead["lead_id"]] for lead in leads)
+    with pytest.raises(PartialMismatch, match="another history"):
+        merge(loaded, [evaluate_shard(loaded, b, i, 3, as_of) for i, b in enumerate(buckets)])
