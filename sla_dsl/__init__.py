@@ -25,6 +25,10 @@ What a Python user calls (the `sla` command calls the same functions, so the two
   json` dict), `.text()`, `.html()`, `.verdicts`, `.attainment(clause, handoff=None)`,
   `.verdict(...)`, `.due(within_hours=24)` (the `DueList` of `sla due`: `.document`,
   `.text()`, `.json()`, `.csv()`).
+- `evaluate_shard(policy, history, shard, of, as_of=None) -> Partial` and `merge(policy,
+  partials) -> Report`: the same evaluation as a map over shards of leads (a stable hash of the
+  lead id) and the merge of their partials, byte for byte the single run's report
+  (`sla evaluate --shard I/N`, `sla merge`; docs/scale.md).
 - `simulate(policy, scenario, replications=20, seed=1, *, engine="local", scheduler=None)
   -> Simulation`: `.document`, `.text()`, `.attainment(clause, handoff=None)`; `engine="dask"`
   runs the replications on a Dask cluster (docs/cluster.md), with the same document.
@@ -55,23 +59,27 @@ _ENTRY_POINTS = {
     "Report": "sla_dsl.reports.report",
     "Verdict": "sla_dsl.reports.report",
     "DueList": "sla_dsl.reports.due_list",
+    "evaluate_shard": "sla_dsl.evaluation.shards",
+    "merge": "sla_dsl.reports.sharded",
     "simulate": "sla_dsl.planning.simulation",
     "Simulation": "sla_dsl.planning.simulation",
 }
 
 __all__ = ["Diagnostic", "DueList", "History", "HistoryError", "Policy", "PolicyError",
-           "Report", "Simulation", "Verdict", "__version__", "check", "evaluate", "load_history",
-           "load_policy", "simulate"]
+           "Report", "Simulation", "Verdict", "__version__", "check", "evaluate",
+           "evaluate_shard", "load_history", "load_policy", "merge", "simulate"]
 
 if TYPE_CHECKING:
     from sla_dsl.diagnostics.diagnostic import Diagnostic
     from sla_dsl.evaluation.inputs import load_history
+    from sla_dsl.evaluation.shards import evaluate_shard
     from sla_dsl.history.columns import History, HistoryError
     from sla_dsl.language.model import Policy
     from sla_dsl.planning.simulation import Simulation, simulate
     from sla_dsl.policy_file import PolicyError, check, load_policy
     from sla_dsl.reports.due_list import DueList
     from sla_dsl.reports.report import Report, Verdict, evaluate
+    from sla_dsl.reports.sharded import merge
 
 
 def __getattr__(name: str) -> object:

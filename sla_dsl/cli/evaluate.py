@@ -13,15 +13,18 @@ from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, write_file
 from sla_dsl.cli.stage_progress import StageProgress
 
+# Each shard of a run cuts the whole history once: a run of a million shards would never end
+MAX_SHARDS, MAX_WORKERS = 1024, 256
 AS_OF_HELP = "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z"
 
 
 def run(args: argparse.Namespace) -> int:
     if args.due:  # `sla due` with its defaults: one implementation of the due list
-        if args.explain is not None or args.html or args.fail_on_breach or args.rejects:
+        if (args.explain is not None or args.html or args.fail_on_breach or args.rejects
+                or args.shard is not None or args.shards):
             print("sla evaluate: --due prints the due list only; it takes no --explain, "
-                  "--html, --fail-on-breach or --rejects\n  help: run 'sla due --help' for "
-                  "the due list's own options", file=sys.stderr)
+                  "--html, --fail-on-breach, --rejects or shards\n  help: run 'sla due "
+                  "--help' for the due list's own options", file=sys.stderr)
             return EXIT_USAGE
         from sla_dsl.cli.due import run as due_run
 
@@ -35,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.print_mapping:
         return _print_mapping(args)
+    wrong = _shard_options_problem(args)
+    if wrong:
+        print(f"sla evaluate: {wrong}", file=sys.stderr)
+        return EXIT_USAGE
     if args.policy is None:
         print("sla evaluate: no policy given\n  help: sla evaluate POLICY --history FILE...",
               file=sys.stderr)
@@ -50,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     # the bar's units: a handoff block each while evaluating; reading takes about as long as
     # evaluating and the report about twice as long (100,000 leads of company-x.sla)
     blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
-    bar = StageProgress(4 * blocks, "sla evaluate", enabled=False if args.quiet else None)
+    shards = args.shards or 1  # --shards N: every shard's blocks are units of the one bar
+    bar = StageProgress((3 + shards) * blocks, "sla evaluate",
+                        enabled=False if args.quiet else None)
     with bar:
         try:
             mapping = history_input.mapping_of(args)
@@ -63,16 +72,10 @@ def run(args: argparse.Namespace) -> int:
         except HistoryError as error:
             print(f"sla evaluate: {error}", file=sys.stderr)
             return EXIT_USAGE
+        if args.shard is not None:  # one shard's partial instead of the report
+            return _write_partial(args, policy, history, as_of, bar, blocks)
         counts = history.counts
-        for reject in history.rejects[: args.show_rejects]:
-            where = f"{reject.source}:{reject.row}" + (f" ({reject.column})"
-                                                       if reject.column else "")
-            bar.above(f"{where}: rejected: {reject.reason}")
-        if counts.rejected > args.show_rejects:
-            bar.above(f"... {counts.rejected - args.show_rejects} more rejected rows"
-                      + ("" if args.rejects else "; write them all with --rejects FILE"))
-        for line in history_input.absence_lines(history) + history_input.reps_lines(history):
-            bar.above(line)
+        show_rejects(bar, history, args)
         if args.rejects:
             write_rejects(history, args.rejects)
         page = None
@@ -86,9 +89,19 @@ def run(args: argparse.Namespace) -> int:
         else:
             bar.note(f"{counts.read} rows read, {counts.accepted} accepted, "
                      f"{counts.rejected} rejected; evaluating {len(history.lead_ids)} leads")
-            with bar.stage("evaluating", blocks):
-                report = evaluate(policy, history, as_of, include_leads=args.format == "json",
-                                  on_block=lambda _: bar.advance())
+            if args.shards:
+                from sla_dsl.reports.sharded import evaluate_sharded
+
+                with bar.stage(f"evaluating {args.shards} shards", args.shards * blocks):
+                    report = evaluate_sharded(policy, history, args.shards,
+                                              workers=args.workers, as_of=as_of,
+                                              include_leads=args.format == "json",
+                                              on_block=lambda _: bar.advance())
+            else:
+                with bar.stage("evaluating", blocks):
+                    report = evaluate(policy, history, as_of,
+                                      include_leads=args.format == "json",
+                                      on_block=lambda _: bar.advance())
             breached = report.breached
             with bar.stage("reporting", 2 * blocks):
                 text = report.json() if args.format == "json" else report.text()
@@ -105,6 +118,93 @@ def run(args: argparse.Namespace) -> int:
         print(f"sla evaluate: {failure}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+
+
+def show_rejects(bar: StageProgress, history, args: argparse.Namespace) -> None:
+    """The first `--show-rejects` rejected rows, and what the absences and reps files gave,
+    above the bar."""
+    counts = history.counts
+    for reject in history.rejects[: args.show_rejects]:
+        where = f"{reject.source}:{reject.row}" + (f" ({reject.column})"
+                                                   if reject.column else "")
+        bar.above(f"{where}: rejected: {reject.reason}")
+    if counts.rejected > args.show_rejects:
+        bar.above(f"... {counts.rejected - args.show_rejects} more rejected rows"
+                  + ("" if getattr(args, "rejects", None) else
+                     "; write them all with --rejects FILE"))
+    for line in history_input.absence_lines(history) + history_input.reps_lines(history):
+        bar.above(line)
+
+
+def shard_spec(text: str) -> tuple[int, int]:
+    """`--shard I/N`: shard I (0 to N-1) of N."""
+    try:
+        shard, of = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/N (such as 0/4)") from None
+    if not 1 <= of <= MAX_SHARDS or not 0 <= shard < of:
+        raise argparse.ArgumentTypeError(f"{text!r}: N is 1 to {MAX_SHARDS:,} and I is 0 to "
+                                         "N-1 (shards 0/4, 1/4, 2/4 and 3/4 make one run)")
+    return shard, of
+
+
+def _shard_options_problem(args: argparse.Namespace) -> str | None:
+    """Why the shard options given cannot go together, or None."""
+    if args.shard is not None and args.shards:
+        return ("--shard I/N evaluates one shard and --shards N all of them; give one\n"
+                "  help: --shards N for the report, --shard I/N --partial FILE for sla merge")
+    if (args.shard is None) != (args.partial is None):
+        return ("--shard I/N and --partial FILE go together: the shard's partial is written "
+                "there\n  help: sla evaluate POLICY --history FILE --shard 0/4 --partial "
+                "shard-0.parquet")
+    if args.shard is not None and (args.explain is not None or args.html or args.output
+                                   or args.fail_on_breach or args.format != "text"):
+        return ("--shard writes a partial, not a report: it takes no --explain, --html, "
+                "--output, --format or --fail-on-breach\n  help: make the report with "
+                "sla merge PARTIALS... --policy POLICY")
+    if args.shards is not None and not 1 <= args.shards <= MAX_SHARDS:
+        return f"--shards {args.shards}: give 1 to {MAX_SHARDS:,}"
+    if not 1 <= args.workers <= MAX_WORKERS:
+        return f"--workers {args.workers}: give 1 to {MAX_WORKERS}"
+    if args.workers > 1 and not args.shards:
+        return "--workers runs shards in parallel: give --shards N too"
+    if args.shards and args.explain is not None:
+        return "--explain audits one lead: it takes no --shards"
+    return None
+
+
+def _write_partial(args: argparse.Namespace, policy, history, as_of: int | None,
+                   bar: StageProgress, blocks: int) -> int:
+    """`--shard I/N --partial FILE`: replay the shard's leads and write what the merge needs.
+    The shard reads the whole history, so without --as-of it is judged as of the whole
+    history's latest event, as the single run is."""
+    from sla_dsl.evaluation.partial_file import write_partial
+    from sla_dsl.evaluation.shards import evaluate_shard
+    from sla_dsl.history.write import write_rejects
+
+    shard, of = args.shard
+    with bar.stage(f"evaluating shard {shard}/{of}", blocks):
+        partial = evaluate_shard(policy, history, shard, of, as_of,
+                                 on_block=lambda _: bar.advance())
+    counts = partial.history.counts
+    show_rejects(bar, partial.history, args)
+    if args.rejects:
+        write_rejects(partial.history, args.rejects)
+    with bar.stage("writing", 2 * blocks):
+        try:
+            write_partial(partial, args.partial)
+        except OSError as error:
+            print(f"sla evaluate: cannot write {args.partial}: {error.strerror or error}\n"
+                  "  help: name a file in a directory that exists and that you may write to",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    bar.note(f"shard {shard}/{of}: {partial.lead_count} of {len(history.lead_ids)} leads, "
+             f"{counts.read} rows read, {counts.accepted} accepted, {counts.rejected} "
+             f"rejected; wrote {args.partial}")
+    if args.strict and counts.rejected:
+        print(f"sla evaluate: {counts.rejected} rows rejected (--strict)", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def _print_mapping(args: argparse.Namespace) -> int:
@@ -158,6 +258,17 @@ def add(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--explain", metavar="LEAD_ID",
                           help="instead of the report, the clock audit of one lead: every "
                                "clause's due time and its open, closed and paused time")
+    evaluate.add_argument("--shards", type=int, metavar="N",
+                          help="evaluate the leads as N shards (by a hash of the lead id) and "
+                               "merge them: the same report as one run (docs/scale.md)")
+    evaluate.add_argument("--workers", type=int, default=1, metavar="K",
+                          help="with --shards, evaluate K shards at a time in worker processes "
+                               "(default 1: one after another, in this process)")
+    evaluate.add_argument("--shard", type=shard_spec, metavar="I/N",
+                          help="evaluate only shard I (0 to N-1) of N and write its partial to "
+                               "--partial FILE; 'sla merge' makes the report of every shard's")
+    evaluate.add_argument("--partial", metavar="FILE",
+                          help="with --shard, the Parquet file the shard's partial goes to")
     evaluate.add_argument("--due", action="store_true",
                           help="instead of the report, the due list of 'sla due' (every open "
                                "clock and what fires in the next 24 hours); 'sla due' has its "

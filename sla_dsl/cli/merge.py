@@ -1,0 +1,90 @@
+"""`sla merge`: the report of one run from the partials of its shards.
+
+Each `sla evaluate POLICY --history FILES --shard I/N --partial FILE` writes one shard's
+partial; `sla merge FILES... --policy POLICY` checks that they are every shard of one run of
+that policy, as of one time, and prints the very report a single `sla evaluate` prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, write_file
+from sla_dsl.cli.stage_progress import StageProgress
+
+
+def run(args: argparse.Namespace) -> int:
+    from sla_dsl.cli.evaluate import show_rejects
+    from sla_dsl.evaluation.partial_file import PartialFileError, read_partial
+    from sla_dsl.evaluation.shards import PartialMismatch
+    from sla_dsl.reports.sharded import merge
+
+    policy = policy_or_none(args.policy, "merged")
+    if policy is None:
+        return EXIT_USAGE
+    blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
+    bar = StageProgress(len(args.partials) + 3 * blocks, "sla merge",
+                        enabled=False if args.quiet else None)
+    with bar:
+        partials = []
+        with bar.stage("reading partials", len(args.partials)):
+            for path in args.partials:
+                try:
+                    partials.append(read_partial(path))
+                except PartialFileError as error:
+                    print(f"sla merge: {error}", file=sys.stderr)
+                    return EXIT_USAGE
+                bar.advance()
+        try:
+            with bar.stage("merging", blocks):
+                report = merge(policy, partials, names=args.partials,
+                               include_leads=args.format == "json")
+        except PartialMismatch as error:
+            print(f"sla merge: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        counts = report.history.counts
+        show_rejects(bar, report.history, args)
+        bar.note(f"{len(partials)} shards: {counts.read} rows read, {counts.accepted} "
+                 f"accepted, {counts.rejected} rejected; {report.evaluation.lead_count} leads")
+        with bar.stage("reporting", 2 * blocks):
+            if args.format == "json":
+                text = report.json()
+            elif args.format == "html":
+                text = report.html()
+            else:
+                text = report.text()
+            page = report.html() if args.html else None
+    for path, content in ((args.output, text), (args.html, page)):
+        if path and not write_file(path, content, "merge"):
+            return EXIT_USAGE
+        if path:
+            bar.note(f"wrote {path}")
+    if not args.output:
+        sys.stdout.write(text)
+    return EXIT_PROBLEMS if args.fail_on_breach and report.breached else EXIT_OK
+
+
+def add(commands: argparse._SubParsersAction) -> None:
+    merge = commands.add_parser(
+        "merge", help="one report from the partials of a sharded evaluation",
+        description="Merge the partials 'sla evaluate --shard I/N --partial FILE' wrote, one "
+                    "per shard, into the report one 'sla evaluate' run prints, byte for byte. "
+                    "Partials of another policy or as-of time, and shards missing or given "
+                    "twice, are refused. Exit 0 merged, 1 breaches with --fail-on-breach, 2 a "
+                    "usage or input error.")
+    merge.add_argument("partials", metavar="PARTIAL", nargs="+",
+                       help="the partials (.parquet), one per shard, in any order")
+    merge.add_argument("--policy", required=True, metavar="POLICY",
+                       help="the policy file the shards were evaluated with")
+    merge.add_argument("--format", choices=("text", "json", "html"), default="text")
+    merge.add_argument("--output", "--out", "-o", metavar="FILE",
+                       help="write the report here")
+    merge.add_argument("--html", metavar="FILE", help="also write the report as an HTML page")
+    merge.add_argument("--show-rejects", type=int, default=10, metavar="N",
+                       help="list the first N rejected rows on stderr (default 10)")
+    merge.add_argument("--fail-on-breach", action="store_true",
+                       help="exit 1 when any clause is breached")
+    merge.add_argument("--quiet", "-q", action="store_true",
+                       help="no progress messages or bar on the terminal")
+    merge.set_defaults(run=run)

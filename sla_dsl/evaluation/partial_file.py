@@ -1,0 +1,233 @@
+"""A shard's `Partial` as one Parquet file, and back: what `sla evaluate --shard i/N
+--partial FILE` writes and `sla merge` reads.
+
+One row per lead of the shard, in the shard's lead order. Per-lead values are plain columns;
+a lead's events and its rows of each clause (one per round of its handoffs) are list columns,
+so any Arrow reader (DuckDB, Spark, pandas) can open the file. What is not per lead (the
+shard, the policy's and the history's fingerprints, the as-of time, the rows read, accepted
+and rejected, the rejected rows themselves, the actors, the files read) is JSON in the schema's
+metadata under `sla_dsl.partial`, with each column's NumPy type, so that reading it back gives
+the very arrays the shard's replay made.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sla_dsl.evaluation import replay
+from sla_dsl.evaluation.shards import CLAUSE_ARRAYS, LEAD_ARRAYS, Partial
+from sla_dsl.history.absences import Absences
+from sla_dsl.history.columns import History, HistoryError, Reject, SourceStats
+
+KEY = b"sla_dsl.partial"
+VERSION = 1
+_EVENT_ARRAYS = ("at", "event", "actor", "row", "source")
+
+
+class PartialFileError(HistoryError):
+    """A file that is not a partial `sla evaluate --shard` wrote (or of another version)."""
+
+
+def _arrow(values: np.ndarray) -> pa.Array:
+    if values.dtype == object:
+        return pa.array(values, type=pa.string())
+    return pa.array(values)
+
+
+def _numpy(values: pa.Array, dtype: str) -> np.ndarray:
+    if dtype == "object":
+        return values.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _listed(values: np.ndarray, counts: np.ndarray) -> pa.Array:
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.LargeListArray.from_arrays(pa.array(offsets), _arrow(values))
+
+
+def write_partial(partial: Partial, path: str | Path) -> None:
+    """Write `partial` to `path` (Parquet). Raises OSError when the file cannot be written."""
+    n = partial.lead_count
+    history = partial.history
+    columns: dict[str, pa.Array] = {}
+    types: dict[str, str] = {}
+
+    def put(name: str, values: np.ndarray, counts: np.ndarray | None = None) -> None:
+        types[name] = str(values.dtype)
+        columns[name] = _arrow(values) if counts is None else _listed(values, counts)
+
+    put("lead_id", history.lead_ids)
+    put("lead_index", partial.lead_index)
+    for name in LEAD_ARRAYS:
+        put(f"lead.{name}", partial.lead_arrays[name])
+    labels = list(partial.block_leads)
+    groups: dict[int, int] = {}  # blocks of one level share their start array
+    for i, label in enumerate(labels):
+        member = np.zeros(n, dtype=bool)
+        member[partial.block_leads[label]] = True
+        put(f"block.{i}", member)
+        group = groups.setdefault(id(partial.block_start[label]), len(groups))
+        if f"start.{group}" not in columns:
+            put(f"start.{group}", partial.block_start[label])
+    fields = list(dict.fromkeys([*history.fields, *partial.at_handoff, *partial.now]))
+    for space in ("at_handoff", "now"):
+        for i, name in enumerate(fields):
+            if name in getattr(partial, space):
+                put(f"{space}.{i}", getattr(partial, space)[name])
+    per_lead = np.bincount(history.lead, minlength=n) if n else np.zeros(0, dtype=np.int64)
+    for name in _EVENT_ARRAYS:
+        if getattr(history, name) is not None:
+            put(f"event.{name}", getattr(history, name), per_lead)
+    for i, name in enumerate(fields):
+        if name in history.fields:
+            put(f"event.field.{i}", history.fields[name], per_lead)
+    clauses = []
+    for k, result in enumerate(partial.clauses):
+        counts = np.bincount(result.leads, minlength=n) if n else np.zeros(0, dtype=np.int64)
+        present = [name for name in CLAUSE_ARRAYS if getattr(result, name) is not None]
+        for name in present:
+            put(f"clause.{k}.{name}", getattr(result, name), counts)
+        clauses.append({"clause": result.clause, "handoff": result.handoff,
+                        "party": result.party, "reassign": result.reassign,
+                        "columns": present})
+    meta = {
+        "version": VERSION, "shard": partial.shard, "of": partial.of,
+        "fingerprint": partial.fingerprint, "history": partial.history_id,
+        "as_of": partial.as_of,
+        "as_of_given": partial.as_of_given, "types": types, "labels": labels,
+        "starts": [groups[id(partial.block_start[label])] for label in labels],
+        "fields": fields, "clauses": clauses,
+        "rows_read": history.rows_read, "events": len(history),
+        "counts": {"read": history.counts.read, "accepted": history.counts.accepted,
+                   "rejected": history.counts.rejected},
+        "rejects": [asdict(r) for r in history.rejects],
+        "reject_ordinal": partial.reject_ordinal.tolist(),
+        "actors": [None if a is None else str(a) for a in history.actors],
+        "sources": [asdict(s) for s in history.sources], "notes": list(history.notes),
+        "actor_zones": dict(history.actor_zones),
+        "absences": _absences_json(history.absences), "extra": partial.meta,
+    }
+    table = pa.table(columns).replace_schema_metadata({KEY: json.dumps(meta).encode()})
+    # no dictionary pages: the columns are mostly distinct numbers, and building the
+    # dictionaries was three quarters of the writing time
+    pq.write_table(table, str(path), use_dictionary=False)
+
+
+def read_partial(path: str | Path) -> Partial:
+    """The partial written to `path`. Raises `PartialFileError` for a file that is not one,
+    and OSError when it cannot be read."""
+    try:
+        table = pq.read_table(str(path))
+    except (pa.ArrowInvalid, OSError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise PartialFileError(f"{path}: no such file") from None
+        raise PartialFileError(f"{path}: not a Parquet file ({error})") from None
+    raw = (table.schema.metadata or {}).get(KEY)
+    if raw is None:
+        raise PartialFileError(f"{path}: not a partial (no {KEY.decode()} metadata)\n  help: "
+                               "write partials with sla evaluate --shard i/N --partial FILE")
+    try:
+        meta = json.loads(raw)
+        version = meta.get("version")
+    except (ValueError, AttributeError):
+        meta, version = {}, None
+    if version != VERSION:
+        raise PartialFileError(f"{path}: a partial of format {version}, this version reads "
+                               f"{VERSION}\n  help: evaluate the shard again")
+    try:
+        return _decoded(table, meta)
+    except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
+        raise PartialFileError(f"{path}: a damaged partial ({type(error).__name__}: {error})"
+                               "\n  help: evaluate the shard again") from None
+
+
+def _decoded(table: pa.Table, meta: dict) -> Partial:
+    types = meta["types"]
+    n = table.num_rows
+
+    def column(name: str) -> np.ndarray:
+        return _numpy(table.column(name).combine_chunks(), types[name])
+
+    def listed(name: str) -> tuple[np.ndarray, np.ndarray]:
+        values = table.column(name).combine_chunks()
+        return (_numpy(values.flatten(), types[name]),
+                values.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64))
+
+    def present(name: str) -> bool:
+        return name in table.column_names
+
+    lead_arrays = {name: column(f"lead.{name}") for name in LEAD_ARRAYS}
+    starts = {g: column(f"start.{g}") for g in sorted(set(meta["starts"]))}
+    block_leads = {label: np.flatnonzero(column(f"block.{i}"))
+                   for i, label in enumerate(meta["labels"])}
+    block_start = {label: starts[g] for label, g in zip(meta["labels"], meta["starts"],
+                                                        strict=True)}
+    fields = meta["fields"]
+    attributes = {space: {name: column(f"{space}.{i}") for i, name in enumerate(fields)
+                          if present(f"{space}.{i}")} for space in ("at_handoff", "now")}
+    events = {}
+    lead = np.zeros(0, dtype=np.int64)
+    for name in _EVENT_ARRAYS:
+        if present(f"event.{name}"):
+            events[name], counts = listed(f"event.{name}")
+            lead = np.repeat(np.arange(n, dtype=np.int64), counts)
+    event_fields = {name: listed(f"event.field.{i}")[0] for i, name in enumerate(fields)
+                    if present(f"event.field.{i}")}
+    clauses = []
+    for k, spec in enumerate(meta["clauses"]):
+        values, counts = {}, np.zeros(n, dtype=np.int64)
+        for name in spec["columns"]:
+            values[name], counts = listed(f"clause.{k}.{name}")
+        clauses.append(replay.ClauseResult(
+            spec["clause"], spec["handoff"], spec["party"],
+            np.repeat(np.arange(n, dtype=np.int64), counts), values["status"], values["due"],
+            values["at"], reassign=spec["reassign"],
+            **{name: values.get(name) for name in CLAUSE_ARRAYS
+               if name not in ("status", "due", "at")}))
+    history = History(
+        lead=lead, at=events["at"], event=events["event"], actor=events["actor"],
+        row=events["row"], lead_ids=column("lead_id"),
+        actors=np.array(meta["actors"], dtype=object), fields=event_fields,
+        rejects=[Reject(**r) for r in meta["rejects"]], rows_read=meta["rows_read"],
+        source=events.get("source"), sources=[SourceStats(**s) for s in meta["sources"]],
+        notes=meta["notes"], actor_zones=meta["actor_zones"],
+        absences=_absences(meta["absences"]))
+    return Partial(
+        shard=meta["shard"], of=meta["of"], fingerprint=meta["fingerprint"],
+        as_of=meta["as_of"], as_of_given=meta["as_of_given"],
+        lead_index=column("lead_index"), history=history,
+        reject_ordinal=np.array(meta["reject_ordinal"], dtype=np.int64),
+        lead_arrays=lead_arrays, block_leads=block_leads, block_start=block_start,
+        clauses=clauses, at_handoff=attributes["at_handoff"], now=attributes["now"],
+        meta=meta["extra"], history_id=meta["history"])
+
+
+def _absences_json(absences: Absences | None) -> dict | None:
+    if absences is None:
+        return None
+    return {"rep": absences.rep.tolist(), "begin": absences.begin.tolist(),
+            "end": absences.end.tolist(), "reason": absences.reason.tolist(),
+            "said": [list(s) for s in absences.said],
+            "rejects": [asdict(r) for r in absences.rejects],
+            "rows_read": absences.rows_read, "source": absences.source,
+            "types": [str(absences.rep.dtype), str(absences.begin.dtype),
+                      str(absences.end.dtype), str(absences.reason.dtype)]}
+
+
+def _absences(data: dict | None) -> Absences | None:
+    if data is None:
+        return None
+    rep, begin, end, reason = data["types"]
+    return Absences(np.array(data["rep"], dtype=rep), np.array(data["begin"], dtype=begin),
+                    np.array(data["end"], dtype=end), np.array(data["reason"], dtype=reason),
+                    said=[tuple(s) for s in data["said"]],
+                    rejects=[Reject(**r) for r in data["rejects"]],
+                    rows_read=data["rows_read"], source=data["source"])
+

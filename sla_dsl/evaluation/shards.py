@@ -1,0 +1,343 @@
+"""Evaluation as a map over shards of leads, and the merge of their partials into one.
+
+Leads are independent while their clocks are replayed; what crosses leads (round-robin shares
+and caps, commitments per period, medians, attribution, team triggers, coverage) is measured
+afterwards from the replayed leads and the history's events. So a shard replays its own leads
+and keeps, as a `Partial`, everything the measures read of them: its leads' events and replay
+results, as columns. `merge` puts the partials of every shard back into the one `Evaluation`
+a single run makes, array for array, and the report is then measured and written from it as
+usual: the same bytes.
+
+Which shard a lead belongs to is a documented, stable hash of its id (not Python's `hash`,
+which is salted per process): the first 8 bytes of BLAKE2b (digest size 8) of the id's UTF-8
+bytes, read as a little-endian unsigned integer, modulo the number of shards. Any engine (Spark,
+DuckDB, Dask) can bucket a history the same way.
+
+The as-of time: by default a run is judged as of the latest event of the *whole* history. A
+shard that reads the whole history (as `sla evaluate --shard i/N` does) knows it and uses it,
+and records it with whether it was given; the merge refuses partials whose as-of times (or
+policies) differ. A shard given only its own leads' events must be given the as-of time
+(`evaluate_shard(..., as_of=...)`), since its own latest event is not the whole history's.
+
+`evaluate_shard` is the map step on a History already read (a plain function of picklable
+values); `sla_dsl.reports.sharded.run_shard` is the same from file paths, for a process pool
+or a cluster's `map`, and `partial_file` writes a partial as Parquet and reads it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from sla_dsl.evaluation import replay
+from sla_dsl.evaluation.conditions import ConditionEvaluator
+from sla_dsl.history.columns import History, Reject
+from sla_dsl.language.model import Policy
+
+# The per-lead arrays of an `Evaluation`, in its field order.
+LEAD_ARRAYS = ("handoff_at", "handoff", "segment", "owner", "placement", "dated_at",
+               "handoff_any_period")
+# The per-row arrays of a `ClauseResult` besides `leads` (None where the clause has none).
+CLAUSE_ARRAYS = ("status", "due", "at", "start", "owner", "counted", "attempt", "split_at",
+                 "split_from")
+
+
+class PartialMismatch(ValueError):
+    """Partials that cannot make one report: another policy or as-of time, or shards missing
+    or given twice. The message says which files and how to fix it."""
+
+
+def lead_hash(lead_id: str) -> int:
+    """The stable hash a lead is sharded by: BLAKE2b-64 of the id's UTF-8 bytes, little
+    endian (the same in every process, machine and language)."""
+    return int.from_bytes(hashlib.blake2b(str(lead_id).encode(), digest_size=8).digest(),
+                          "little")
+
+
+def shard_of(lead_ids: Sequence[str] | np.ndarray, of: int) -> np.ndarray:
+    """Per lead id, the shard (0..of-1) it belongs to."""
+    if of < 1:
+        raise ValueError(f"the number of shards must be at least 1, not {of}")
+    blake2b = hashlib.blake2b  # the digests joined and read as one array: no int per id
+    digests = b"".join([blake2b(str(i).encode(), digest_size=8).digest()
+                        for i in (lead_ids.tolist() if isinstance(lead_ids, np.ndarray)
+                                  else lead_ids)])
+    return (np.frombuffer(digests, dtype="<u8") % np.uint64(of)).astype(np.int64)
+
+
+def policy_fingerprint(policy: Policy) -> str:
+    """The policy as parsed, hashed: partials of two policies never merge (any change of its
+    text, a comment included, is another policy)."""
+    return hashlib.sha256(policy.model_dump_json().encode()).hexdigest()[:32]
+
+
+def history_fingerprint(history: History) -> str:
+    """The history a shard was cut from, hashed: its files (path, rows, records, rejected and
+    left out) and its number of leads. Shards of two exports never merge."""
+    said = json.dumps([[s.path, s.rows, s.records, s.rejected, s.left_out]
+                       for s in history.sources] + [len(history.lead_ids), history.rows_read])
+    return hashlib.sha256(said.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Partial:
+    """One shard's replay: its leads' events and replay results, with what the merge checks.
+
+    `history` holds the shard's leads only (its `lead` indexes `history.lead_ids`), with the
+    whole history's `actors`, sources, notes and absences; `lead_index` is each lead's index
+    in the history the shard was cut from, which is the single run's lead order when that was
+    the whole history. `rejects` are the shard's share of the rejected rows (every N-th, by
+    `reject_ordinal`, their place in the whole history's list), and `history.rows_read` its
+    share of the rows read, so that the shards' counts add up to the single run's.
+    `history` is None where the run that made the partial keeps the whole history itself
+    (`sla evaluate --shards N` with workers: only the replay results travel back)."""
+
+    shard: int
+    of: int
+    fingerprint: str
+    as_of: int
+    as_of_given: bool
+    lead_index: np.ndarray
+    history: History | None
+    reject_ordinal: np.ndarray
+    lead_arrays: dict[str, np.ndarray]
+    block_leads: dict[str, np.ndarray]
+    block_start: dict[str, np.ndarray]
+    clauses: list[replay.ClauseResult]
+    at_handoff: dict[str, np.ndarray]
+    now: dict[str, np.ndarray]
+    meta: dict = field(default_factory=dict)
+    history_id: str = ""
+    """The history the shard was cut from (`history_fingerprint`): the merge refuses shards of
+    different ones."""
+
+    @property
+    def lead_count(self) -> int:
+        return len(self.lead_index)
+
+
+def cut(history: History, shard: int, of: int, assigned: np.ndarray | None = None
+        ) -> tuple[History, np.ndarray, np.ndarray]:
+    """The shard's part of a history: (sub-history, the leads' indexes in `history`, the
+    ordinals of the rejects it keeps). Events keep their order; actors stay whole.
+    `assigned` is `shard_of(history.lead_ids, of)` when the caller has it (hashing a million
+    ids takes a second: a run of every shard hashes them once)."""
+    if not 0 <= shard < of:
+        raise ValueError(f"shard {shard} of {of}: a shard is 0 to {of - 1}")
+    mine = (shard_of(history.lead_ids, of) if assigned is None else assigned) == shard
+    leads = np.flatnonzero(mine)
+    renumber = np.full(len(history.lead_ids), -1, dtype=np.int64)
+    renumber[leads] = np.arange(len(leads))
+    events = mine[history.lead]
+    ordinals = np.arange(shard, len(history.rejects), of, dtype=np.int64)
+    rejects = [history.rejects[i] for i in ordinals.tolist()]
+    kept = int(np.count_nonzero(events))
+    # rows read that are neither an event nor a reject (none today) count in shard 0
+    rest = history.rows_read - len(history) - len(history.rejects)
+    sub = replace(
+        history, lead=renumber[history.lead[events]], at=history.at[events],
+        event=history.event[events], actor=history.actor[events], row=history.row[events],
+        lead_ids=history.lead_ids[leads],
+        fields={name: column[events] for name, column in history.fields.items()},
+        rejects=rejects, rows_read=kept + len(rejects) + (rest if shard == 0 else 0),
+        source=None if history.source is None else history.source[events])
+    return sub, leads, ordinals
+
+
+def evaluate_shard(policy: Policy, history: History, shard: int, of: int,
+                   as_of: int | None = None, *, on_block=None,
+                   assigned: np.ndarray | None = None, history_id: str | None = None
+                   ) -> Partial:
+    """Replay the leads of shard `shard` of `of` in `history` (the whole history, or a part
+    holding at least those leads' events) as of `as_of` (µs; default the latest event of
+    `history`: give it when `history` is not the whole history). `on_block` is told each
+    handoff block done; `assigned` is each lead's shard, if known (see `cut`). `history_id`
+    names the history the run is of (default: `history_fingerprint(history)`); a pipeline that
+    gives each shard only its own bucket gives every bucket of one run the same id."""
+    instant = as_of if as_of is not None else (int(history.at.max()) if len(history) else 0)
+    sub, leads, ordinals = cut(history, shard, of, assigned)
+    evaluation = replay.evaluate(policy, sub, instant, on_block=on_block)
+    return Partial(
+        shard=shard, of=of, fingerprint=policy_fingerprint(policy), as_of=instant,
+        as_of_given=as_of is not None, lead_index=leads, history=sub,
+        reject_ordinal=ordinals,
+        lead_arrays={name: getattr(evaluation, name) for name in LEAD_ARRAYS},
+        block_leads=dict(evaluation.block_leads), block_start=dict(evaluation.block_start),
+        clauses=list(evaluation.clauses),
+        at_handoff=dict(evaluation.at_handoff.attributes),
+        now=dict(evaluation.now.attributes),
+        history_id=history_fingerprint(history) if history_id is None else history_id)
+
+
+def check_partials(policy: Policy, partials: Sequence[Partial],
+                   names: Sequence[str] | None = None) -> None:
+    """Raise `PartialMismatch` unless the partials are every shard of one run of `policy`,
+    each once."""
+    names = list(names) if names is not None else [f"partial {i + 1}"
+                                                   for i in range(len(partials))]
+    if not partials:
+        raise PartialMismatch("no partials to merge")
+    fingerprint = policy_fingerprint(policy)
+    for name, p in zip(names, partials, strict=True):
+        if p.fingerprint != fingerprint:
+            raise PartialMismatch(
+                f"{name} was evaluated with another policy than the one given\n  help: merge "
+                "with --policy the file the shards were evaluated with, or evaluate them again")
+    first = partials[0]
+    for name, p in zip(names, partials, strict=True):
+        if p.history_id != first.history_id:
+            raise PartialMismatch(
+                f"{name} was cut from another history than {names[0]} (other files, or the "
+                "same files changed)\n  help: evaluate every shard on the same --history")
+        if (p.as_of, p.as_of_given) != (first.as_of, first.as_of_given):
+            raise PartialMismatch(
+                f"{name} is as of another time than {names[0]}\n  help: evaluate every shard "
+                "with the same --as-of (or every one on the whole history)")
+        if p.of != first.of:
+            raise PartialMismatch(
+                f"{name} is shard {p.shard}/{p.of} but {names[0]} is of {first.of} "
+                "shards\n  help: merge the shards of one run")
+    seen: dict[int, str] = {}
+    for name, p in zip(names, partials, strict=True):
+        if p.shard in seen:
+            raise PartialMismatch(f"shard {p.shard}/{p.of} is given twice: {seen[p.shard]} "
+                                  f"and {name}\n  help: give each shard once")
+        seen[p.shard] = name
+    missing = [str(i) for i in range(first.of) if i not in seen]
+    if missing:
+        raise PartialMismatch(f"shard{'s' if len(missing) > 1 else ''} "
+                              f"{', '.join(missing)} of {first.of} missing\n  help: give "
+                              "the partial of every shard")
+
+
+def merge_evaluations(policy: Policy, partials: Sequence[Partial],
+                      names: Sequence[str] | None = None, *,
+                      history: History | None = None) -> replay.Evaluation:
+    """The one `Evaluation` the partials of every shard make: the single run's, array for
+    array, with its history's events in the single run's order. `history` is the whole
+    history the shards were cut from, when the caller still holds it (`sla evaluate
+    --shards`): the partials' own events are then not needed. Raises `PartialMismatch`."""
+    check_partials(policy, partials, names)
+    partials = sorted(partials, key=lambda p: p.shard)
+    order = np.concatenate([p.lead_index for p in partials])
+    position = np.empty(len(order), dtype=np.int64)  # each lead's place: its rank in order
+    position[np.argsort(order, kind="stable")] = np.arange(len(order))
+    bounds = np.cumsum([0] + [p.lead_count for p in partials])
+    places = [position[bounds[i]:bounds[i + 1]] for i in range(len(partials))]
+    size = len(order)
+    if history is None:
+        history = _merged_history(partials, places, size)
+    lead = {name: _scatter([p.lead_arrays[name] for p in partials], places, size)
+            for name in LEAD_ARRAYS}
+    at_handoff = _attributes([p.at_handoff for p in partials], places, size)
+    now = _attributes([p.now for p in partials], places, size)
+    first = partials[0]
+    evaluation = replay.Evaluation(
+        policy, history, first.as_of, lead["handoff_at"], lead["handoff"], lead["segment"],
+        lead["owner"], ConditionEvaluator(policy, at_handoff, size),
+        ConditionEvaluator(policy, now, size), placement=lead["placement"],
+        dated_at=lead["dated_at"], as_of_given=first.as_of_given,
+        handoff_any_period=lead["handoff_any_period"])
+    starts: dict[int, np.ndarray] = {}  # a level's blocks share one start array, as in a run
+    for label in first.block_leads:
+        evaluation.block_leads[label] = np.sort(np.concatenate(
+            [place[p.block_leads[label]] for p, place in zip(partials, places, strict=True)]))
+        key = id(first.block_start[label])
+        if key not in starts:
+            starts[key] = _scatter([p.block_start[label] for p in partials], places, size)
+        evaluation.block_start[label] = starts[key]
+    evaluation.clauses = [_merged_clause([p.clauses[k] for p in partials], places)
+                          for k in range(len(first.clauses))]
+    return evaluation
+
+
+def _scatter(parts: Sequence[np.ndarray], places: Sequence[np.ndarray], size: int
+             ) -> np.ndarray:
+    out = np.empty(size, dtype=parts[0].dtype)
+    if out.dtype == object:
+        out[:] = None
+    for part, place in zip(parts, places, strict=True):
+        out[place] = part
+    return out
+
+
+def _attributes(parts: Sequence[dict[str, np.ndarray]], places: Sequence[np.ndarray],
+                size: int) -> dict[str, np.ndarray]:
+    names = list(dict.fromkeys(name for part in parts for name in part))
+    out = {}
+    for name in names:
+        out[name] = np.full(size, None, dtype=object)
+        for part, place in zip(parts, places, strict=True):
+            if name in part:
+                out[name][place] = part[name]
+    return out
+
+
+def _merged_clause(parts: Sequence[replay.ClauseResult], places: Sequence[np.ndarray]
+                   ) -> replay.ClauseResult:
+    first = parts[0]
+    if any((p.clause, p.handoff) != (first.clause, first.handoff) for p in parts):
+        raise PartialMismatch("the partials' clauses differ: they are not of one policy")
+    leads = np.concatenate([place[p.leads] for p, place in zip(parts, places, strict=True)])
+    attempt = None if first.attempt is None else np.concatenate([p.attempt for p in parts])
+    order = np.argsort(leads, kind="stable") if attempt is None \
+        else np.lexsort((attempt, leads))
+
+    def column(name: str) -> np.ndarray | None:
+        values = [getattr(p, name) for p in parts]
+        return None if values[0] is None else np.concatenate(values)[order]
+
+    return replay.ClauseResult(
+        first.clause, first.handoff, first.party, leads[order], column("status"),
+        column("due"), column("at"), start=column("start"), owner=column("owner"),
+        counted=column("counted"), attempt=column("attempt"), split_at=column("split_at"),
+        split_from=column("split_from"), reassign=first.reassign)
+
+
+def _merged_history(partials: Sequence[Partial], places: Sequence[np.ndarray],
+                    size: int) -> History:
+    """The whole history's events, leads and rejects, in the single run's order."""
+    actors, codes = _actors(partials)
+    lead = np.concatenate([place[p.history.lead] for p, place in zip(partials, places,
+                                                                      strict=True)])
+    order = np.argsort(lead, kind="stable")  # a lead's events keep their order
+
+    def events(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p.history, name) for p in partials])[order]
+
+    actor = np.concatenate([code[p.history.actor] for p, code in zip(partials, codes,
+                                                                      strict=True)])[order]
+    names = list(dict.fromkeys(n for p in partials for n in p.history.fields))
+    fields = {n: np.concatenate([p.history.fields.get(n, np.full(len(p.history), None,
+                                                                 dtype=object))
+                                 for p in partials])[order] for n in names}
+    lead_ids = _scatter([p.history.lead_ids for p in partials], places, size)
+    ordinals = np.concatenate([p.reject_ordinal for p in partials])
+    rejects: list[Reject] = [r for p in partials for r in p.history.rejects]
+    rejects = [rejects[i] for i in np.argsort(ordinals, kind="stable").tolist()]
+    whole = partials[0].history
+    source = None if whole.source is None else events("source")
+    return replace(whole, lead=lead[order], at=events("at"), event=events("event"),
+                   actor=actor, row=events("row"), lead_ids=lead_ids, actors=actors,
+                   fields=fields, rejects=rejects,
+                   rows_read=sum(p.history.rows_read for p in partials), source=source)
+
+
+def _actors(partials: Sequence[Partial]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One actors array for every partial and, per partial, its codes' new values (with -1,
+    no actor, kept: the last element)."""
+    first = partials[0].history.actors
+    if all(len(p.history.actors) == len(first) and (p.history.actors == first).all()
+           for p in partials):
+        same = np.append(np.arange(len(first), dtype=np.int64), -1)
+        return first, [same] * len(partials)
+    names = list(dict.fromkeys(str(a) for p in partials for a in p.history.actors))
+    index = {name: i for i, name in enumerate(names)}
+    codes = [np.array([index[str(a)] for a in p.history.actors] + [-1], dtype=np.int64)
+             for p in partials]
+    return np.array(names, dtype=object), codes
+

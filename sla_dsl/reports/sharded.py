@@ -1,0 +1,153 @@
+"""A run split into shards of leads: the map step from file paths, the merge of the shards'
+partials into the one `Report` a single run makes, and a sharded run on one machine.
+
+`evaluation/shards.py` says how leads are sharded and what a partial holds; here are the
+pieces another engine maps: `run_shard(ShardTask)` is a plain function of plain values (the
+policy's path, the history's paths and options, the shard, the as-of time), so a process
+pool, Dask or Spark can send it to a worker, and `merge(policy, partials)` makes the report.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sla_dsl.evaluation.inputs import load_history
+from sla_dsl.evaluation.shards import Partial, evaluate_shard, merge_evaluations, shard_of
+from sla_dsl.history.columns import History
+from sla_dsl.language.model import Policy
+from sla_dsl.policy_file import load_policy
+from sla_dsl.reports.report import Report
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """What one shard of a run needs, as plain values: a worker reads the policy (its path or
+    its text) and the history itself (`run_shard`). `as_of` is µs; None judges as of the
+    latest event of the history read, which is the whole history's when every shard reads
+    every file."""
+
+    policy: str
+    history: tuple[str, ...]
+    shard: int
+    of: int
+    as_of: int | None = None
+    mapping: str | None = None
+    preset: str | None = None
+    export_timezone: str | None = None
+    absences: str | None = None
+
+
+def run_shard(task: ShardTask) -> Partial:
+    """The map step: read the policy and the history as `sla evaluate` does and replay one
+    shard's leads. Raises `PolicyError` and `HistoryError` as loading them does."""
+    policy = load_policy(task.policy)
+    history = load_history(list(task.history), mapping=task.mapping, policy=policy,
+                           preset=task.preset, export_timezone=task.export_timezone,
+                           absences=task.absences)
+    return evaluate_shard(policy, history, task.shard, task.of, task.as_of)
+
+
+def shard_tasks(policy: str, history: Sequence[str], of: int, *, as_of: int | None = None,
+                mapping: str | None = None, preset: str | None = None,
+                export_timezone: str | None = None,
+                absences: str | None = None) -> list[ShardTask]:
+    """The tasks of every shard of one run (`of` of them), for `evaluate_mapped`."""
+    return [ShardTask(policy, tuple(str(h) for h in history), shard, of, as_of, mapping,
+                      preset, export_timezone, absences) for shard in range(of)]
+
+
+def evaluate_mapped(policy: Policy, tasks: Sequence[ShardTask],
+                    run_map: Callable[[Callable[[ShardTask], Partial], Sequence[ShardTask]],
+                                      Iterable[Partial]] = map, *,
+                    include_leads: bool = True) -> Report:
+    """Run every shard's task through an engine's `run_map(fn, items)` (the builtin `map`, a
+    process pool's `map`, a cluster client's) and merge what comes back: the single run's
+    report. Raises `PartialMismatch` as `merge` does."""
+    return merge(policy, list(run_map(run_shard, tasks)), include_leads=include_leads)
+
+
+def merge(policy: Policy, partials: Sequence[Partial], *, names: Sequence[str] | None = None,
+          include_leads: bool = True, history: History | None = None) -> Report:
+    """The report of one run from the partials of all its shards (`sla merge`): the same
+    document, text and page, byte for byte. `names` name the partials in messages (their
+    files); `history` is the whole history, when the caller holds it. Raises
+    `PartialMismatch` for partials of another policy or as-of time, or shards missing or
+    given twice."""
+    return Report(merge_evaluations(policy, partials, names, history=history),
+                  include_leads=include_leads)
+
+
+# What a forked worker inherits: the run's policy and history (read once, by the parent) and
+# the queue its replay reports each finished handoff block on.
+_shared: dict[str, object] = {}
+
+
+def _replay_in_worker(shard: int, of: int, as_of: int | None) -> Partial:
+    policy, history, blocks = _shared["policy"], _shared["history"], _shared["blocks"]
+    partial = evaluate_shard(policy, history, shard, of, as_of,
+                             on_block=lambda _label: blocks.put(shard),
+                             assigned=_shared["assigned"])
+    return replace(partial, history=None)  # the parent holds the history: only results travel
+
+
+def evaluate_sharded(policy: Policy, history: History, of: int, *, workers: int = 1,
+                     as_of: int | None = None, include_leads: bool = True,
+                     on_block: Callable[[int], None] | None = None) -> Report:
+    """Evaluate `history` as `of` shards, in this process (`workers` 1) or in a pool of
+    `workers` forked processes, and merge them: the single run's report. `on_block` is told
+    the shard of each handoff block done, as the shards' replays finish them (a progress bar
+    over every shard)."""
+    instant = as_of if as_of is not None else (int(history.at.max()) if len(history) else 0)
+    told = on_block or (lambda _shard: None)
+    assigned = shard_of(history.lead_ids, of)
+    if workers <= 1 or of == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        partials = [replace(evaluate_shard(policy, history, i, of, instant,
+                                           on_block=lambda _label, i=i: told(i),
+                                           assigned=assigned), history=None)
+                    for i in range(of)]
+    else:
+        partials = _in_pool(policy, history, of, workers, instant, told, assigned)
+    partials = [replace(p, as_of_given=as_of is not None) for p in partials]
+    return merge(policy, partials, include_leads=include_leads, history=history)
+
+
+def _in_pool(policy: Policy, history: History, of: int, workers: int, as_of: int,
+             told: Callable[[int], None], assigned: np.ndarray) -> list[Partial]:
+    """The shards on forked workers, which inherit the history rather than read or unpickle
+    it; a thread passes their finished blocks on to `told` as they come."""
+    context = multiprocessing.get_context("fork")
+    blocks = context.Queue()
+    _shared.update(policy=policy, history=history, blocks=blocks, assigned=assigned)
+    done = threading.Event()
+
+    def relay() -> None:
+        while not done.is_set():
+            try:
+                told(blocks.get(timeout=0.1))
+            except queue.Empty:
+                continue
+
+    relaying = threading.Thread(target=relay, daemon=True)
+    relaying.start()
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, of), mp_context=context) as pool:
+            futures = [pool.submit(_replay_in_worker, i, of, as_of) for i in range(of)]
+            partials = [f.result() for f in as_completed(futures)]
+    finally:
+        done.set()
+        relaying.join()
+        while True:  # blocks reported just before the end
+            try:
+                told(blocks.get_nowait())
+            except queue.Empty:
+                break
+        blocks.close()
+        _shared.clear()
+    return sorted(partials, key=lambda p: p.shard)
