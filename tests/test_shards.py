@@ -383,3 +383,49 @@ def test_buckets_of_one_run_merge_when_named_alike():
     assert all(lead == by_id[lead["lead_id"]] for lead in leads)
     with pytest.raises(PartialMismatch, match="another history"):
         merge(loaded, [evaluate_shard(loaded, b, i, 3, as_of) for i, b in enumerate(buckets)])
+
+
+def _cases_history(policy: str, folder: Path) -> Path:
+    """One history of every shipped `sla test` case of a policy, each case's leads renamed
+    apart: recycled and reassigned leads, reps on leave, clocks on owner hours."""
+    import csv
+    import tomllib
+
+    rows, columns = [], ["lead_id"]
+    for case in sorted((ROOT / "policies" / "tests" / policy).glob("*.toml")):
+        text = tomllib.loads(case.read_text())["events"]
+        lines = [line for line in text.strip().splitlines() if not line.startswith("#")]
+        for row in csv.DictReader(lines):
+            row["lead_id"] = f"{case.stem}/{row['lead_id']}"
+            rows.append(row)
+            columns += [c for c in row if c not in columns]
+    path = folder / f"{policy}.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize(("policy", "extra"), [
+    ("company-x-trial", ("--absences", "absences-march-2027.csv")),
+    ("coast-to-coast", ("--reps", "reps.csv")),
+])
+def test_rounds_absences_and_owner_hours_survive_the_merge(tmp_path, policy, extra):
+    option, name = extra
+    common = [str(ROOT / "policies" / f"{policy}.sla"), "--history",
+              str(_cases_history(policy, tmp_path)), option,
+              str(ROOT / "policies" / "tests" / policy / name)]
+    single_code, single, _ = _cli("evaluate", *common, "--format", "json")
+    shards = [str(tmp_path / f"{i}.parquet") for i in range(3)]
+    for i, path in enumerate(shards):
+        assert _cli("evaluate", *common, "--shard", f"{i}/3", "--partial", path)[0] == 0
+    code, merged, _ = _cli("merge", *shards, "--policy", common[0], "--format", "json")
+    assert code == single_code == 0 and merged == single
+    document = json.loads(single)
+    if policy == "company-x-trial":  # the recycled lead's second round, an absence used
+        assert any(r.get("attempt", 1) > 1 for r in document["leads"] for r in r["clauses"]) \
+            or '"attempt": 2' in single
+        assert document["rows"]["absences"]["used"] > 0
+    else:
+        assert any("own hours" in note for note in document["rows"]["notes"])

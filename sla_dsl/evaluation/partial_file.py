@@ -20,13 +20,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sla_dsl.business_time.rep_hours import RepHours
 from sla_dsl.evaluation import replay
 from sla_dsl.evaluation.shards import CLAUSE_ARRAYS, LEAD_ARRAYS, Partial
 from sla_dsl.history.absences import Absences
 from sla_dsl.history.columns import History, HistoryError, Reject, SourceStats
+from sla_dsl.history.reps import Reps
 
 KEY = b"sla_dsl.partial"
-VERSION = 1
+VERSION = 2
 _EVENT_ARRAYS = ("at", "event", "actor", "row", "source")
 
 
@@ -97,6 +99,14 @@ def write_partial(partial: Partial, path: str | Path) -> None:
         clauses.append({"clause": result.clause, "handoff": result.handoff,
                         "party": result.party, "reassign": result.reassign,
                         "columns": present})
+    rounds = []  # a later round of a block: who is in it, and its clocks' starts
+    for label, numbered in partial.block_rounds.items():
+        for number, leads, start in numbered:
+            member = np.zeros(n, dtype=bool)
+            member[leads] = True
+            put(f"round.{len(rounds)}.member", member)
+            put(f"round.{len(rounds)}.start", start)
+            rounds.append([label, number])
     meta = {
         "version": VERSION, "shard": partial.shard, "of": partial.of,
         "fingerprint": partial.fingerprint, "history": partial.history_id,
@@ -112,7 +122,11 @@ def write_partial(partial: Partial, path: str | Path) -> None:
         "actors": [None if a is None else str(a) for a in history.actors],
         "sources": [asdict(s) for s in history.sources], "notes": list(history.notes),
         "actor_zones": dict(history.actor_zones),
-        "absences": _absences_json(history.absences), "extra": partial.meta,
+        "absences": _absences_json(history.absences), "reps": _reps_json(history.reps),
+        "rounds": rounds,
+        "absence_spans": [[lead, *span] for lead, spans in partial.absence_spans.items()
+                          for span in spans],
+        "extra": partial.meta,
     }
     table = pa.table(columns).replace_schema_metadata({KEY: json.dumps(meta).encode()})
     # no dictionary pages: the columns are mostly distinct numbers, and building the
@@ -198,7 +212,14 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
         rejects=[Reject(**r) for r in meta["rejects"]], rows_read=meta["rows_read"],
         source=events.get("source"), sources=[SourceStats(**s) for s in meta["sources"]],
         notes=meta["notes"], actor_zones=meta["actor_zones"],
-        absences=_absences(meta["absences"]))
+        absences=_absences(meta["absences"]), reps=_reps(meta["reps"]))
+    block_rounds: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+    for i, (label, number) in enumerate(meta["rounds"]):
+        block_rounds.setdefault(label, []).append(
+            (number, np.flatnonzero(column(f"round.{i}.member")), column(f"round.{i}.start")))
+    absence_spans: dict[int, list[tuple[int, int, int]]] = {}
+    for lead, begin, end, k in meta["absence_spans"]:
+        absence_spans.setdefault(lead, []).append((begin, end, k))
     return Partial(
         shard=meta["shard"], of=meta["of"], fingerprint=meta["fingerprint"],
         as_of=meta["as_of"], as_of_given=meta["as_of_given"],
@@ -206,7 +227,8 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
         reject_ordinal=np.array(meta["reject_ordinal"], dtype=np.int64),
         lead_arrays=lead_arrays, block_leads=block_leads, block_start=block_start,
         clauses=clauses, at_handoff=attributes["at_handoff"], now=attributes["now"],
-        meta=meta["extra"], history_id=meta["history"])
+        meta=meta["extra"], history_id=meta["history"], block_rounds=block_rounds,
+        absence_spans=absence_spans)
 
 
 def _absences_json(absences: Absences | None) -> dict | None:
@@ -231,3 +253,26 @@ def _absences(data: dict | None) -> Absences | None:
                     rejects=[Reject(**r) for r in data["rejects"]],
                     rows_read=data["rows_read"], source=data["source"])
 
+
+
+def _reps_json(reps: Reps | None) -> dict | None:
+    if reps is None:
+        return None
+    return {"hours": {name: {"zone": rep.zone, "source": rep.source,
+                             "weekly": None if rep.weekly is None else
+                             [[day, [list(span) for span in spans]]
+                              for day, spans in rep.weekly.items()]}
+                      for name, rep in reps.hours.items()},
+            "rejects": [asdict(r) for r in reps.rejects], "rows_read": reps.rows_read,
+            "source": reps.source}
+
+
+def _reps(data: dict | None) -> Reps | None:
+    if data is None:
+        return None
+    hours = {name: RepHours(rep["zone"], None if rep["weekly"] is None else
+                            {day: tuple(tuple(span) for span in spans)
+                             for day, spans in rep["weekly"]}, rep["source"])
+             for name, rep in data["hours"].items()}
+    return Reps(hours, [Reject(**r) for r in data["rejects"]], data["rows_read"],
+                data["source"])

@@ -125,9 +125,11 @@ class Evaluation:
     # each rep's own calendar (`clocks run on owner hours`), as the replay built them
     owner_calendars: OwnerCalendars | None = None
     # per block label: each later round that landed in the block (a lead handed off again
-    # after a rejection, a loss or a return to nurture): its leads and its clocks' starts (per
-    # lead of the history), so the block's measures count the round where it was judged
-    block_rounds: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    # after a rejection, a loss or a return to nurture): its number, its leads and its clocks'
+    # starts (per lead of the history), so the block's measures count the round where it was
+    # judged; the number lets shards' rounds be merged
+    block_rounds: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = \
+        field(default_factory=dict)
     # per lead with any: the spans after a handoff of a `when owner absent pause` block while
     # its owner was absent (begin, end, the absence's index in `history.absences`)
     absence_spans: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
@@ -160,7 +162,8 @@ class Evaluation:
         the history), round 1 first. A recycled lead is in each block one of its rounds went
         to, once per such round."""
         first = (self.leads_of(label), self.block_start.get(label, self.handoff_at))
-        return [first, *self.block_rounds.get(label, [])]
+        later = self.block_rounds.get(label, [])
+        return [first, *((leads, start) for _, leads, start in later)]
 
 
 class _Calendars:
@@ -800,7 +803,7 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
                 results.append(_round(replay, handoff, round_leads, round_start,
                                       round_conditions, until, owner_since, number))
                 evaluation.block_rounds.setdefault(handoff.label, []).append(
-                    (round_leads, round_start))
+                    (number, round_leads, round_start))
             for result in _merged(results):
                 evaluation.clauses.append(result)
             if on_block is not None:

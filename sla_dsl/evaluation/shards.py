@@ -35,6 +35,7 @@ import numpy as np
 
 from sla_dsl.evaluation import replay
 from sla_dsl.evaluation.conditions import ConditionEvaluator
+from sla_dsl.evaluation.owner_hours import owner_calendars
 from sla_dsl.history.columns import History, Reject
 from sla_dsl.language.model import Policy
 
@@ -43,7 +44,7 @@ LEAD_ARRAYS = ("handoff_at", "handoff", "segment", "owner", "placement", "dated_
                "handoff_any_period")
 # The per-row arrays of a `ClauseResult` besides `leads` (None where the clause has none).
 CLAUSE_ARRAYS = ("status", "due", "at", "start", "owner", "counted", "attempt", "split_at",
-                 "split_from")
+                 "split_from", "hours_of")
 
 
 class PartialMismatch(ValueError):
@@ -111,6 +112,12 @@ class Partial:
     at_handoff: dict[str, np.ndarray]
     now: dict[str, np.ndarray]
     meta: dict = field(default_factory=dict)
+    # per block label, its later rounds as `Evaluation.block_rounds` holds them (number, the
+    # shard's leads, starts per lead of the shard), and per lead of the shard its absence
+    # spans: a recycled lead's rounds and a paused clock are measured after the merge too
+    block_rounds: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = \
+        field(default_factory=dict)
+    absence_spans: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     history_id: str = ""
     """The history the shard was cut from (`history_fingerprint`): the merge refuses shards of
     different ones."""
@@ -170,6 +177,8 @@ def evaluate_shard(policy: Policy, history: History, shard: int, of: int,
         clauses=list(evaluation.clauses),
         at_handoff=dict(evaluation.at_handoff.attributes),
         now=dict(evaluation.now.attributes),
+        block_rounds={label: list(rounds) for label, rounds in evaluation.block_rounds.items()},
+        absence_spans=dict(evaluation.absence_spans),
         history_id=history_fingerprint(history) if history_id is None else history_id)
 
 
@@ -252,7 +261,35 @@ def merge_evaluations(policy: Policy, partials: Sequence[Partial],
         evaluation.block_start[label] = starts[key]
     evaluation.clauses = [_merged_clause([p.clauses[k] for p in partials], places)
                           for k in range(len(first.clauses))]
+    evaluation.block_rounds = _merged_rounds(partials, places, size)
+    evaluation.absence_spans = dict(sorted(
+        (int(place[lead]), spans) for p, place in zip(partials, places, strict=True)
+        for lead, spans in p.absence_spans.items()))
+    evaluation.owner_calendars = owner_calendars(history)
     return evaluation
+
+
+def _merged_rounds(partials: Sequence[Partial], places: Sequence[np.ndarray], size: int
+                   ) -> dict[str, list[tuple[int, np.ndarray, np.ndarray]]]:
+    """Every block's later rounds over all shards, in round order as a single run lists
+    them. A shard without a round leaves its leads' starts at NONE there: a round's start is
+    read only at the round's own leads."""
+    merged: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+    labels = dict.fromkeys(label for p in partials for label in p.block_rounds)
+    for label in labels:
+        numbered = [{number: (leads, start) for number, leads, start in
+                     p.block_rounds.get(label, [])} for p in partials]
+        for number in sorted({n for rounds in numbered for n in rounds}):
+            leads = np.sort(np.concatenate(
+                [place[rounds[number][0]] for rounds, place in zip(numbered, places,
+                                                                   strict=True)
+                 if number in rounds]))
+            starts = [rounds[number][1] if number in rounds
+                      else np.full(p.lead_count, replay.NONE, dtype=np.int64)
+                      for rounds, p in zip(numbered, partials, strict=True)]
+            merged.setdefault(label, []).append((number, leads,
+                                                 _scatter(starts, places, size)))
+    return merged
 
 
 def _scatter(parts: Sequence[np.ndarray], places: Sequence[np.ndarray], size: int
@@ -295,7 +332,7 @@ def _merged_clause(parts: Sequence[replay.ClauseResult], places: Sequence[np.nda
         first.clause, first.handoff, first.party, leads[order], column("status"),
         column("due"), column("at"), start=column("start"), owner=column("owner"),
         counted=column("counted"), attempt=column("attempt"), split_at=column("split_at"),
-        split_from=column("split_from"), reassign=first.reassign)
+        split_from=column("split_from"), hours_of=column("hours_of"), reassign=first.reassign)
 
 
 def _merged_history(partials: Sequence[Partial], places: Sequence[np.ndarray],
