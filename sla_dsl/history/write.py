@@ -58,3 +58,22 @@ def write_rejects(history: History, path: Path | str) -> None:
     header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
     write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
                                   + [r.raw.get(n, "") for n in names] for r in history.rejects))
+
+
+def absences_path(history_path: Path | str) -> Path:
+    """Where the absences of a written history go: beside it, `NAME-absences.csv`."""
+    path = Path(history_path)
+    return path.with_name(f"{path.stem}-absences.csv")
+
+
+def write_absences(absences, path: Path) -> None:
+    """Absences (`history.absences.Absences`) as the CSV `sla evaluate --absences` reads:
+    rep, start, end (UTC instants with `Z`, the end excluded), reason."""
+    def text(values: np.ndarray) -> np.ndarray:
+        return np.datetime_as_string(values.astype(np.int64).astype("datetime64[us]"),
+                                     unit="s") + "Z"
+
+    reasons = np.array(["" if r is None else str(r) for r in absences.reason], dtype=object)
+    write_csv_rows(path, ["rep", "start", "end", "reason"],
+                   zip(absences.rep.astype(str), text(absences.begin), text(absences.end),
+                       reasons, strict=True))
