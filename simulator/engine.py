@@ -473,7 +473,7 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
             return  # being touched now: its follow-up will join the new owner's work
         stale.add(waiting)
         k = last[lead] + 1
-        if task_coming[lead]:
+        if task_coming[lead] and task_at[lead] > now:  # a follow-up not due yet
             push(coming[new], (task_at[lead], seq, lead, k))
             task_seq[lead] = seq
             seq += 1
@@ -481,11 +481,11 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
             if new in idle[team] and task_at[lead] < alarm[new]:
                 alarm[new] = task_at[lead]
                 timeout(task_at[lead] - now, (task_at[lead], new)).callbacks.append(wake)
-        else:
+        else:  # waiting now (a follow-up due already: its rep had not looked yet)
             slot = lead * width + k
-            joined = ready_at[slot]
+            joined = task_at[lead] if task_coming[lead] else ready_at[slot]
             becomes_ready(now, lead, k)
-            ready_at[slot] = joined  # it has waited since it first joined a queue
+            ready_at[slot] = joined  # it has waited since it was first due
 
     def rehandoff(event: simpy.Event) -> None:
         """A recycled lead handed off again: a new round of its block's clocks, dealt as a
