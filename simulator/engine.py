@@ -27,6 +27,15 @@ busy can depend on it, so this is the same model with a quarter fewer events. Ea
 carries the exact moment it stands for as its value: simpy keeps `now + delay`, which can miss
 a shift's opening by a rounding error, and a rep must not find the office shut at the instant
 it opens.
+
+A scenario's lifecycle (`Life`, drawn by `simulator/lifecycle.py`) adds three things to the
+same loop. A rejected lead may be handed off again: its later rounds are engine leads of their
+own (lead j's next round is j + `first_round`), handed off by a timeout after the rejection and
+dealt then. A manager may move a dealt lead to another rep: its one waiting task is pushed into
+the new owner's queue and the old entry left where it was, marked stale (a heap cannot delete),
+and skipped when it comes up. A rep may be away: out of `idle` from the absence's start, and
+`parked` (not resting, not working) until its end if they were free, so that no task, shared
+or their own, starts while they are away.
 """
 
 from __future__ import annotations

@@ -331,3 +331,22 @@ def test_a_breach_that_says_reassign_moves_the_untouched_lead(tmp_path):
                                         "absence.dates": {}})
     quiet = simulate(policy, scenario, 2, seed=8, workers=1)
     assert quiet["runs"][0]["lifecycle"]["reassigned"]["mean"] == 0
+
+
+def test_a_team_trigger_is_counted_by_the_simulator_as_by_sla_evaluate(tmp_path, capsys):
+    """`by team "sdr"` counts the breaches of the team's reps, whoever owned the lead when the
+    clock was decided (a moved lead's breach is its new owner's, in the team all the same)."""
+    policy = _policy(tmp_path, ("review when first touch missed 3 times per month by sales",
+                                'review when first touch missed 4 times per week by team "sdr"'))
+    out = tmp_path / "run.csv"
+    doc = simulate(policy, load_scenario(SCENARIO, SHORT), 2, seed=9, emit_history=out,
+                   workers=1)
+    assert main(["evaluate", str(tmp_path / "trial.sla"), "--history", str(out), "--absences",
+                 str(tmp_path / "run-absences.csv"), "--format", "json"]) in (0, 1)
+    report = json.loads(capsys.readouterr().out)
+    rows = [row for trigger in report["triggers"] for row in trigger.get("breaches", [])]
+    assert {row["by"] for row in rows} == {"team sdr"}
+    assert {row["period"] for row in rows} == {"week"}
+    reached = sum(row["triggered"] for row in rows)
+    assert reached == doc["emitted"]["team_limits_reached"] > 0
+    assert len(rows) >= 5  # counted week by week over the 45 days, not once for the run

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sla_dsl.history.absences import Absences
 from sla_dsl.history.columns import EVENTS, NO_ACTOR, History
 from sla_dsl.history.csv_cells import write_csv_rows
 
@@ -66,7 +67,7 @@ def absences_path(history_path: Path | str) -> Path:
     return path.with_name(f"{path.stem}-absences.csv")
 
 
-def write_absences(absences, path: Path) -> None:
+def write_absences(absences: Absences, path: Path) -> None:
     """Absences (`history.absences.Absences`) as the CSV `sla evaluate --absences` reads:
     rep, start, end (UTC instants with `Z`, the end excluded), reason."""
     def text(values: np.ndarray) -> np.ndarray:
