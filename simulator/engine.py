@@ -463,8 +463,10 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
             return
         reps = floor.reps_of_team[team_of_rep[old]]
         at = reps.index(old)
-        new = next((r for r in reps[at + 1:] + reps[:at] if not away[r]), None)
-        if new is None:
+        dealer = dealers[block[lead]] if holding[lead] else None
+        new = next((r for r in reps[at + 1:] + reps[:at] if not away[r] and (
+            dealer is None or dealer.held[dealer.reps.index(r)] < dealer.open_cap)), None)
+        if new is None:  # everyone else is away (or holds the cap on open leads)
             return
         owner[lead] = new
         held_by[old].pop(lead, None)
@@ -472,10 +474,14 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         moved[0].append(lead)
         moved[1].append(now)
         moved[2].append(new)
-        if holding[lead]:
-            dealer = dealers[block[lead]]
+        carry(lead, new, now)
+        if dealer is not None:
             dealer.release(old)
             dealer.held[dealer.reps.index(new)] += 1
+            deal_waiting(dealer, now)  # the old owner holds one fewer: a waiting lead may go
+
+    def carry(lead: int, new: int, now: float) -> None:
+        """The moved lead's waiting task, if any, joins its new owner's work."""
         nonlocal seq
         waiting = task_seq[lead]
         if waiting < 0:
