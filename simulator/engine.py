@@ -94,8 +94,10 @@ class Life:
     clocks: Callable[[int, float], tuple[float, float]]  # block, handoff -> first due, window end
     movable: list[bool]  # per block: a manager may move its leads (a round robin)
     move_after: list[float]  # per engine lead: seconds after its assignment it is moved
-    # per block: when the policy's `on breach of first touch { reassign [after D] }` fires
-    # for a first touch due at a moment (seconds), None: the block has no such action
+    # per engine lead: when the policy's `on breach of first touch { reassign [after D] }`
+    # fires (seconds; inf: never), the arrivals' worked out up front; per block, the same rule
+    # for a later round's first touch due at a moment (None: the block has no such action)
+    breach_fire: list[float]
     breach_at: list[Callable[[float], float] | None]
     away: list[list[tuple[float, float]]]  # per rep: absences, [begin, end) seconds, merged
     move_absent: bool  # a lead whose owner is absent goes to a present rep
@@ -441,11 +443,10 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         later = life.move_after[lead]
         if now + later < end:
             timeout(later, (now + later, lead, False)).callbacks.append(manager)
-        breach = life.breach_at[b]
-        if breach is not None and first_due[lead] < end:
-            at = max(breach(first_due[lead]), now)
-            if at < end:
-                timeout(at - now, (at, lead, True)).callbacks.append(manager)
+        fire = life.breach_fire[lead]
+        if fire < end:
+            at = max(fire, now)
+            timeout(at - now, (at, lead, True)).callbacks.append(manager)
 
     def manager(event: simpy.Event) -> None:
         """A manager moves a lead: a share of them, or one whose first touch breached and
@@ -512,6 +513,9 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         window_end[lead] = window
         first_due[lead] = due if due < math.inf else window
         gap_wall[lead] = (window - now) / attempts[b] if window < math.inf else math.inf
+        breach = life.breach_at[b]
+        if breach is not None and due < end:
+            life.breach_fire[lead] = breach(due)
         dealer = dealers[b] if dealers else None
         if dealer is not None:
             owner[lead] = DEAL_IN_LOOP

@@ -17,13 +17,14 @@ up front like the rest of the replication's, so the same seed gives the same run
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 
 import numpy as np
 
-from sla_dsl.business_time.open_time import deadlines
-from sla_dsl.business_time.zones import US_PER_DAY, US_PER_SECOND
+from sla_dsl.business_time.calendar import calendar_for, deadline
+from sla_dsl.business_time.zones import US_PER_DAY, US_PER_SECOND, local_time
 from sla_dsl.evaluation.consequences import after_due_instants, breach_blocks
 from sla_dsl.evaluation.replay import ClauseResult
 from sla_dsl.history.absences import Absences
@@ -55,33 +56,58 @@ def breach_reassign(policy: m.Policy, handoff: m.Handoff) -> m.Reassign | None:
 
 
 def _fires(context: Context, action: m.Reassign) -> Callable[[float], float]:
-    """When the action fires for a first touch due at a moment (seconds), by the evaluator's
-    own rule (`after D` counted as the evaluator counts it)."""
+    """When the action fires for a first touch due at a moment (seconds): `after D` later, by
+    the business-time rule the evaluator's `after_due_instants` uses, one moment at a time (a
+    later round's, found in the loop)."""
     origin = context.origin
+    zero = local_time(origin, dt.UTC)
+    calendar = calendar_for(context.policy, action.after) if action.after is not None else None
 
     def at(due: float) -> float:
-        due_us = np.array([origin + int(due) * US_PER_SECOND], dtype=np.int64)
-        fired = after_due_instants(context.policy, action, due_us, np.ones(1, dtype=bool))
-        return (int(fired[0]) - origin) / US_PER_SECOND
+        if calendar is None:
+            return due
+        moment = zero + dt.timedelta(seconds=due)
+        return (deadline(moment, action.after, calendar) - zero).total_seconds()
 
     return at
 
 
+def breach_fires(context: Context, block: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """Per lead (its block, its first touch's due time in seconds), when the policy's `reassign`
+    on a breach of that first touch fires (inf: no such action, or no due time): the
+    evaluator's own `after_due_instants`, over every lead at once."""
+    fires = np.full(len(block), math.inf)
+    reassign = context.scenario.reassign
+    if reassign is None or not reassign.on_breach:
+        return fires
+    origin = context.origin
+    for b in context.blocks:
+        action = breach_reassign(context.policy, b.handoff)
+        mine = np.flatnonzero((block == b.index) & np.isfinite(due))
+        if action is None or not len(mine):
+            continue
+        due_us = origin + due[mine].astype(np.int64) * US_PER_SECOND
+        fired = after_due_instants(context.policy, action, due_us, np.ones(len(mine), dtype=bool))
+        fires[mine] = (fired - origin) / US_PER_SECOND
+    return fires
+
+
 def _clocks(context: Context) -> Callable[[int, float], tuple[float, float]]:
     """A round's first-touch due time and cadence window end (seconds, inf: no such clock)
-    for a handoff at a moment, as `sla evaluate` computes them."""
-    origin = context.origin
+    for a handoff at a moment, by the business-time rule `sla evaluate` computes them with
+    (the scalar `deadline`, one handoff at a time: a later round's, found in the loop)."""
+    zero = local_time(context.origin, dt.UTC)
 
     def clocks(block: int, handed: float) -> tuple[float, float]:
         b = context.blocks[block]
-        start = np.array([origin + int(handed) * US_PER_SECOND], dtype=np.int64)
+        moment = zero + dt.timedelta(seconds=handed)
         out = []
         for duration in (b.first_within, b.window):
             if duration is None:
                 out.append(math.inf)
                 continue
-            due = deadlines(start, duration, context.calendars[block])
-            out.append((int(due[0]) - origin) / US_PER_SECOND)
+            due = deadline(moment, duration, context.calendars[block])
+            out.append((due - zero).total_seconds())
         return out[0], out[1]
 
     return clocks
@@ -135,9 +161,11 @@ def absences_of(context: Context, spans: list[list[tuple[float, float]]]) -> Abs
                     source="simulated")
 
 
-def life_of(context: Context, size: int, rng: np.random.Generator,
-            away: list[list[tuple[float, float]]]) -> Life:
-    """One replication's lifecycle draws for `size` engine leads (every round's)."""
+def life_of(context: Context, block: np.ndarray, first_due: np.ndarray,
+            rng: np.random.Generator, away: list[list[tuple[float, float]]]) -> Life:
+    """One replication's lifecycle draws for its engine leads (every round's: their blocks,
+    and their first touches' due times, inf for a round not handed off yet)."""
+    size = len(block)
     scenario = context.scenario
     recycle, reassign = scenario.recycle, scenario.reassign
     qualify_u = rng.random(size)
@@ -160,6 +188,7 @@ def life_of(context: Context, size: int, rng: np.random.Generator,
     return Life(first_round=size // rounds(context), qualify=scenario.outcomes.qualify,
                 qualify_u=qualify_u.tolist(), recycle_after=again.tolist(),
                 clocks=_clocks(context), movable=movable, move_after=move_after.tolist(),
+                breach_fire=breach_fires(context, block, first_due).tolist(),
                 breach_at=breach_at, away=away,
                 move_absent=reassign is not None and reassign.absent)
 

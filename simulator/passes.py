@@ -72,14 +72,15 @@ def due_seconds(context: Context, drawn: Drawn, duration_of) -> np.ndarray:
 
 
 def work_leads(context: Context, drawn: Drawn, decay: Decay, rng: np.random.Generator,
-               life: Callable[[int], engine.Life] | None = None
+               life: Callable[[np.ndarray, np.ndarray], engine.Life] | None = None
                ) -> tuple[engine.Trace, np.ndarray, np.ndarray]:
     """The reps' work: the trace, each attempt slot's work time and each lead's window end.
-    `life` draws the lifecycle of the leads (every round's), after the other draws."""
+    `life` draws the lifecycle of the leads (every round's), after the other draws, given
+    their blocks and their first touches' due times."""
     size, width = len(drawn.handed), context.width
     window_end = due_seconds(context, drawn, lambda b: b.window)
-    first_due = due_seconds(context, drawn, lambda b: b.first_within)
-    first_due = np.where(np.isinf(first_due), window_end, first_due)
+    first_touch_due = due_seconds(context, drawn, lambda b: b.first_within)
+    first_due = np.where(np.isinf(first_touch_due), window_end, first_touch_due)
     attempts = np.array([b.attempts for b in context.blocks] + [1])[drawn.block]
     with np.errstate(invalid="ignore"):  # a later round's inf handoff: set in the loop
         gap_wall = np.where(np.isinf(window_end), math.inf,
@@ -97,7 +98,7 @@ def work_leads(context: Context, drawn: Drawn, decay: Decay, rng: np.random.Gene
         owner=drawn.owner.tolist(), first_due=first_due.tolist(),
         window_end=window_end.tolist(), gap_wall=gap_wall.tolist(),
         connect=np.where(drawn.block >= 0, scenario.outcomes.connect, 0.0).tolist())
-    lifecycle = life(size) if life is not None else None
+    lifecycle = life(drawn.block, first_touch_due) if life is not None else None
     trace = engine.run(context.floor, leads, width, work.ravel(), chance, decay, react,
                        lifecycle)
     in_loop = drawn.owner == engine.DEAL_IN_LOOP

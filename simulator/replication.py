@@ -227,7 +227,8 @@ def replicate_once(context: Context, seed: np.random.SeedSequence, decay: Decay,
     drawn = draw_leads(context, rng)
     size = len(drawn.handed) // rounds(context)
     away = absence_spans(context, rng) if context.scenario.absence is not None else None
-    life = (lambda n: life_of(context, n, rng, away or [[] for _ in context.roster.names])) \
+    life = (lambda block, due: life_of(context, block, due, rng,
+                                       away or [[] for _ in context.roster.names])) \
         if context.scenario.lifecycle else None
     trace, work, window_end = work_leads(context, drawn, decay, rng, life)
     log, moments, trace = event_log(context, drawn, trace, work, window_end, decay, rng)
