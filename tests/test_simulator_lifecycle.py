@@ -355,3 +355,14 @@ def test_a_team_trigger_is_counted_by_the_simulator_as_by_sla_evaluate(tmp_path,
     reached = sum(row["triggered"] for row in rows)
     assert reached == doc["emitted"]["team_limits_reached"] > 0
     assert len(rows) >= 5  # counted week by week over the 45 days, not once for the run
+
+
+def test_sla_plan_says_it_leaves_the_lifecycle_to_the_simulation(capsys):
+    assert main(["plan", str(TRIAL), "--scenario", str(SCENARIO), "--format", "json"]) == 0
+    span = json.loads(capsys.readouterr().out)["first_touch_span"]
+    assert span["left_out"] == ["[recycle]", "[reassign]", "[absence]"]
+    assert main(["plan", str(TRIAL), "--scenario", str(SCENARIO)]) == 0
+    assert "without the scenario's [recycle], [reassign], [absence]" in capsys.readouterr().out
+    assert main(["plan", str(ROOT / "policies" / "company-x.sla"), "--scenario",
+                 str(ROOT / "examples" / "scenarios" / "company-x.toml")]) == 0
+    assert "without the scenario's" not in capsys.readouterr().out
