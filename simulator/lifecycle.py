@@ -196,13 +196,13 @@ def life_of(context: Context, block: np.ndarray, first_due: np.ndarray,
 def expanded(context: Context, drawn: Drawn) -> Drawn:
     """The arrivals, then a slot per later round of each (not handed off yet: its handoff is
     inf until the loop hands it off again; a round robin deals it then, a fixed owner keeps
-    it, a shared queue takes it)."""
+    it, a shared queue takes it). The fields stay the arrivals' own: a lead keeps its fields
+    from round to round, and only its `created` event carries them."""
     later = rounds(context) - 1
     if not later:
         return drawn
     size = len(drawn.handed)
     owner = np.where(drawn.owner >= 0, drawn.owner, -1)
-    fields = {name: np.tile(column, later + 1) for name, column in drawn.fields.items()}
-    return Drawn(np.r_[drawn.handed, np.full(size * later, math.inf)], fields,
+    return Drawn(np.r_[drawn.handed, np.full(size * later, math.inf)], drawn.fields,
                  np.tile(drawn.block, later + 1), np.r_[drawn.owner, np.tile(owner, later)],
                  np.r_[drawn.assigned, np.full(size * later, math.inf)])

@@ -26,10 +26,11 @@ from sla_dsl.simulator.routing import deal, weights_of
 
 @dataclass
 class Drawn:
-    """One replication's leads before anyone works them."""
+    """One replication's leads before anyone works them (with a recycling scenario, every
+    round's: the arrivals, then their later rounds, `simulator.lifecycle.expanded`)."""
 
-    handed: np.ndarray  # seconds after the origin
-    fields: dict[str, np.ndarray]
+    handed: np.ndarray  # seconds after the origin (inf: a later round not handed off yet)
+    fields: dict[str, np.ndarray]  # per arrival
     block: np.ndarray  # index into context.blocks, -1 for none
     owner: np.ndarray  # dealt rep, -1 for the shared queue
     assigned: np.ndarray  # seconds: when the dealt rep got the lead

@@ -72,7 +72,7 @@ def _work_events(log: EventLog, context: Context, drawn: Drawn, trace: engine.Tr
     handed_us = origin + drawn.handed[came].astype(np.int64) * US_PER_SECOND
     first = came < size
     log.add(ids[came[first]], handed_us[first], "created", NO_ACTOR,
-            **{name: column[:size] for name, column in drawn.fields.items()})
+            **drawn.fields)
     log.add(ids[came], handed_us, "handoff",
             np.array([*context.senders, NO_ACTOR])[drawn.block[came]])
     dealt = np.flatnonzero(drawn.owner >= 0)
