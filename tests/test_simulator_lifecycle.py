@@ -1,6 +1,6 @@
 """The lead's lifecycle in the simulator (issue 15): recycled leads handed off again, leads a
 manager reassigns, reps on leave, and the party's review trigger, all on the trial policy
-(policies/company-x-trial.sla) and its scenario (examples/scenarios/company-x-trial.toml).
+(policies/company-x-trial.sla) and its scenario (examples/scenarios/company-x-trial-lifecycle.toml).
 
 What the clocks make of them is the evaluator's to say; these tests hold that the model acts
 them out (a re-handoff only after a rejection, no work by a rep on leave, a lead moved when the
@@ -30,7 +30,7 @@ from sla_dsl.simulator.simulation import simulate
 from .conftest import ROOT
 
 TRIAL = ROOT / "policies" / "company-x-trial.sla"
-SCENARIO = ROOT / "examples" / "scenarios" / "company-x-trial.toml"
+SCENARIO = ROOT / "examples" / "scenarios" / "company-x-trial-lifecycle.toml"
 SHORT = {"horizon": "45 days"}
 
 

@@ -46,21 +46,6 @@ def write_history(history: History, path: Path) -> None:
     write_csv(columns, path)
 
 
-def write_rejects(history: History, path: Path | str) -> None:
-    """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
-    (the union over all rejects, in the order first seen). Cells a spreadsheet would run as a
-    formula are neutralised (`csv_cells`): the raw values are whatever the CRM held."""
-    raw_columns: dict[str, None] = {}
-    for reject in history.rejects:
-        for name in reject.raw:
-            raw_columns.setdefault(name, None)
-    fixed = ["source", "row", "column", "reason"]
-    names = list(raw_columns)
-    header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
-    write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
-                                  + [r.raw.get(n, "") for n in names] for r in history.rejects))
-
-
 def absences_path(history_path: Path | str) -> Path:
     """Where the absences of a written history go: beside it, `NAME-absences.csv`."""
     path = Path(history_path)
@@ -78,3 +63,19 @@ def write_absences(absences: Absences, path: Path) -> None:
     write_csv_rows(path, ["rep", "start", "end", "reason"],
                    zip(absences.rep.astype(str), text(absences.begin), text(absences.end),
                        reasons, strict=True))
+
+
+def write_rejects(history: History, path: Path | str) -> None:
+    """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
+    (the union over all rejects, in the order first seen). Cells a spreadsheet would run as a
+    formula are neutralised (`csv_cells`): the raw values are whatever the CRM held."""
+    raw_columns: dict[str, None] = {}
+    for reject in history.rejects:
+        for name in reject.raw:
+            raw_columns.setdefault(name, None)
+    fixed = ["source", "row", "column", "reason"]
+    names = list(raw_columns)
+    header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
+    write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
+                                  + [r.raw.get(n, "") for n in names] for r in history.rejects))
+
