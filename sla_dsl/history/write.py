@@ -78,4 +78,3 @@ def write_rejects(history: History, path: Path | str) -> None:
     header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
     write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
                                   + [r.raw.get(n, "") for n in names] for r in history.rejects))
-
