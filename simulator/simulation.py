@@ -201,7 +201,7 @@ def simulate(policy: m.Policy, scenario: Scenario, replications: int, seed: int,
         doc["emitted"] = {"path": str(emit_history), "decay": runs[0]["decay"],
                           "clauses": results[0]["clauses"]}
         if scenario.absence is not None:
-            doc["emitted"]["absences"] = str(absences_path(emit_history))
+            doc["emitted"]["absences"] = str(absences_path(doc["emitted"]["path"]))
         for key in ("team_limits_reached", "lifecycle", "actions"):
             if key in results[0]:
                 doc["emitted"][key] = results[0][key]
