@@ -169,6 +169,7 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
                            "one level; this policy hands leads on to a second level: leave "
                            "those tables out")
     check_absent_reps(scenario, team_roster)
+    notes = [*notes, *lifecycle_notes(scenario, blocks)]
     return Context(policy, scenario, blocks, team_roster, start, origin, end, offsets, floor,
                    calendars, _deal_size(policy, scenario), senders, actors, mixed, second,
                    notes)
@@ -205,6 +206,19 @@ def check_load(context: Context, shares: np.ndarray) -> list[str]:
                 f"team {context.roster.teams[team]}: full cadences would need {full:.2f} reps' "
                 f"worth of work an hour, more than {_reps(len(reps))} can do in the open hours "
                 f"({len(reps) * open_part:.2f}): follow-ups will queue unless leads connect")
+    return notes
+
+
+def lifecycle_notes(scenario: Scenario, blocks: list[Block]) -> list[str]:
+    """What a lifecycle table cannot do on this policy, said rather than silently ignored."""
+    notes = []
+    if scenario.reassign is not None and not any(isinstance(b.dealt, m.RoundRobin)
+                                                 for b in blocks):
+        notes.append("[reassign] moves the leads of a round robin, and no block of this "
+                     "policy deals by round robin: no lead is moved")
+    if scenario.recycle is not None and not any(b.handoff.restarts for b in blocks):
+        notes.append("[recycle]: every block says 'no restart on re-handoff', so the leads "
+                     "handed off again are worked but start no new round of clocks")
     return notes
 
 

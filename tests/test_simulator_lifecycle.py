@@ -93,6 +93,11 @@ def test_the_trial_scenario_reads_its_lifecycle_tables():
     assert scenario.absence.share == 0.05
     assert scenario.absence.dates["ana"][0] == dt.date(2027, 3, 15)
     assert len(scenario.absence.dates["ana"]) == 5
+    # TOML's own dates too, for a rep named with a space; repeated days count once
+    written = parse_scenario('[arrivals]\nrate = "5 per day"\n[absence]\n'
+                             'dates = { "sdr 4" = [2027-03-02, "2027-03-02", 2027-03-01] }\n')
+    assert written.absence.dates == {"sdr 4": (dt.date(2027, 3, 1), dt.date(2027, 3, 2))}
+    assert written.absence.share == 0.0 and written.recycle is None and not written.reassign
 
 
 @pytest.mark.parametrize(("table", "key", "said"), [
@@ -366,3 +371,18 @@ def test_sla_plan_says_it_leaves_the_lifecycle_to_the_simulation(capsys):
     assert main(["plan", str(ROOT / "policies" / "company-x.sla"), "--scenario",
                  str(ROOT / "examples" / "scenarios" / "company-x.toml")]) == 0
     assert "without the scenario's" not in capsys.readouterr().out
+
+
+def test_a_table_the_policy_gives_nothing_to_do_is_said(tmp_path):
+    """[reassign] on a policy with no round robin, [recycle] where no block restarts: notes,
+    not silence."""
+    policy = check_source(read_policy(ROOT / "policies" / "inbound-desk.sla")).policy
+    scenario = load_scenario(ROOT / "examples" / "scenarios" / "inbound-desk.toml", {
+        "horizon": "7 days", "reassign": {"share": 0.2, "after": "1 hour"}})
+    notes = simulate(policy, scenario, 2, seed=1, workers=1)["notes"]
+    assert any(note.startswith("[reassign] moves the leads of a round robin") for note in notes)
+    trial = _policy(tmp_path, ("  restart on re-handoff", "  no restart on re-handoff"))
+    notes = simulate(trial, load_scenario(SCENARIO, {"horizon": "10 days"}), 2, seed=1,
+                     workers=1)["notes"]
+    assert any("start no new round of clocks" in note for note in notes)
+    assert not any("[reassign]" in note for note in notes)
