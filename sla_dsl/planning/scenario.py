@@ -27,6 +27,15 @@ A TOML file a planner writes by hand (every key is in docs/simulate.md):
     connect = 0.6
     decay = "hbr-2011"
 
+    [recycle]                          # the lead's lifecycle (sla simulate only):
+    share = 0.3                        #   rejected leads handed off again `after` a delay
+    after = "exponential 21 days"
+    [reassign]                         #   managers moving leads to another rep
+    share = 0.05
+    after = "exponential 4 hours"
+    [absence]                          #   reps away whole days
+    share = 0.05
+
 The planner reads it for instant estimates (`sla plan`); the simulator reads all of it. Every
 problem is reported with the file, the key and the fix: a scenario is written by hand.
 """
