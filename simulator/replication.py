@@ -71,8 +71,7 @@ def _work_events(log: EventLog, context: Context, drawn: Drawn, trace: engine.Tr
     came = np.flatnonzero(np.isfinite(drawn.handed))
     handed_us = origin + drawn.handed[came].astype(np.int64) * US_PER_SECOND
     first = came < size
-    log.add(ids[came[first]], handed_us[first], "created", NO_ACTOR,
-            **drawn.fields)
+    log.add(ids[came[first]], handed_us[first], "created", NO_ACTOR, **drawn.fields)
     log.add(ids[came], handed_us, "handoff",
             np.array([*context.senders, NO_ACTOR])[drawn.block[came]])
     dealt = np.flatnonzero(drawn.owner >= 0)
