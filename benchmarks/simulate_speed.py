@@ -2,6 +2,7 @@
 
     python benchmarks/simulate_speed.py                      # 100 replications, both cores
     python benchmarks/simulate_speed.py --replications 10    # a quick look
+    python benchmarks/simulate_speed.py --lifecycle          # leads recycled, moved, reps away
 
 The target (issue 4): 100 replications in under 2 minutes on a 2-core machine. In the same run,
 the simulator's cost per lead is set against a bare SimPy M/M/c model of the same arrivals (one
@@ -66,6 +67,23 @@ connect = 0.0                     # nobody answers: full cadences, the most work
 decay = "none"
 """
 
+# `--lifecycle`: every unreachable lead handed off again two weeks later (at most twice), one
+# lead in ten moved by a manager, each rep away a day in twenty (their leads moved)
+LIFECYCLE = """
+[recycle]
+share = 1.0
+after = "exponential 14 days"
+rounds = 2
+
+[reassign]
+share = 0.1
+after = "exponential 4 hours"
+absent = true
+
+[absence]
+share = 0.05
+"""
+
 
 def _cpu_seconds() -> float:
     """This process's and its finished children's (the pool's workers) CPU time: on a busy
@@ -108,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leads", type=int, default=50_000, help="a year's leads")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline-runs", type=int, default=3)
+    parser.add_argument("--lifecycle", action="store_true",
+                        help="add [recycle], [reassign] and [absence] to the scenario")
     args = parser.parse_args(argv)
 
     from sla_dsl.planning.scenario import parse_scenario
@@ -115,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     from sla_dsl.simulator.simulation import simulate
 
     policy = check_text(POLICY).policy
-    scenario = parse_scenario(SCENARIO.format(rate=f"{args.leads / 365:.4f}"))
+    scenario = parse_scenario(SCENARIO.format(rate=f"{args.leads / 365:.4f}")
+                              + (LIFECYCLE if args.lifecycle else ""))
     cores = os.cpu_count() or 1
     print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.2f}")
 
@@ -134,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {total_leads / wall:,.0f} leads/s on 2 workers, "
           f"{total_leads / wall / 2:,.0f} leads/s per core, "
           f"{touches * args.replications / wall:,.0f} touches/s")
+    if args.lifecycle:
+        life = run["lifecycle"]
+        print(f"  a run: {life['handed_off_again']['mean']:,.0f} leads handed off again, "
+              f"{life['reassigned']['mean']:,.0f} moved, "
+              f"{life['rep_days_absent']['mean']:,.0f} rep-days away")
     for clause in doc["clauses"]:
         a = clause["attainment"]
         print(f"  {clause['clause']}: {100 * a['mean']:.1f}% "

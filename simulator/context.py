@@ -102,11 +102,12 @@ def _business_days_after(policy: m.Policy, spacing: m.Duration, origin: int
     return after
 
 
-def _dealer(block: Block, team_roster: Roster, origin: int, offsets: ZoneOffsets
-            ) -> Dealer | None:
-    """The loop's dealer for a round robin with a cap on open leads (None for other blocks)."""
+def _dealer(block: Block, team_roster: Roster, origin: int, offsets: ZoneOffsets,
+            lifecycle: bool) -> Dealer | None:
+    """The loop's dealer for a round robin with a cap on open leads, or any round robin when
+    leads come back or change owner (None for other blocks)."""
     rule = block.dealt
-    if not isinstance(rule, m.RoundRobin) or rule.open_cap is None:
+    if not isinstance(rule, m.RoundRobin) or (rule.open_cap is None and not lifecycle):
         return None
     reps = team_roster.reps_of_team[team_roster.team_index(block.team)]
     return dealer(rule, reps, weights_of(block, reps, team_roster.names), origin, offsets)
@@ -156,13 +157,19 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
         team_of_block=[team_roster.team_index(b.team) for b in blocks],
         team_of_rep=team_roster.team_of_rep, reps_of_team=team_roster.reps_of_team,
         hours=team_hours, discipline=scenario.discipline, end=end,
-        dealers=[_dealer(b, team_roster, origin, offsets) for b in blocks])
+        dealers=[_dealer(b, team_roster, origin, offsets, scenario.lifecycle) for b in blocks])
     parties = sorted({b.handoff.sender.value for b in blocks if b.handoff.sender})
     actors = team_roster.names + parties
     senders = [len(team_roster.names) + parties.index(b.handoff.sender.value)
                if b.handoff.sender else -1 for b in blocks]
     mixed = witnesses(policy, list(scenario.mix)) if scenario.mix is not None else None
     second, notes = second_level(policy, scenario, blocks, team_roster, actors, mixed)
+    if second is not None and scenario.lifecycle:
+        raise NotSimulated("[recycle], [reassign] and [absence] are simulated for an agreement of "
+                           "one level; this policy hands leads on to a second level: leave "
+                           "those tables out")
+    check_absent_reps(scenario, team_roster)
+    notes = [*notes, *lifecycle_notes(scenario, blocks)]
     return Context(policy, scenario, blocks, team_roster, start, origin, end, offsets, floor,
                    calendars, _deal_size(policy, scenario), senders, actors, mixed, second,
                    notes)
@@ -200,3 +207,26 @@ def check_load(context: Context, shares: np.ndarray) -> list[str]:
                 f"worth of work an hour, more than {_reps(len(reps))} can do in the open hours "
                 f"({len(reps) * open_part:.2f}): follow-ups will queue unless leads connect")
     return notes
+
+
+def lifecycle_notes(scenario: Scenario, blocks: list[Block]) -> list[str]:
+    """What a lifecycle table cannot do on this policy, said rather than silently ignored."""
+    notes = []
+    if scenario.reassign is not None and not any(isinstance(b.dealt, m.RoundRobin)
+                                                 for b in blocks):
+        notes.append("[reassign] moves the leads of a round robin, and no block of this "
+                     "policy deals by round robin: no lead is moved")
+    if scenario.recycle is not None and not any(b.handoff.restarts for b in blocks):
+        notes.append("[recycle]: every block says 'no restart on re-handoff', so the leads "
+                     "handed off again are worked but start no new round of clocks")
+    return notes
+
+
+def check_absent_reps(scenario: Scenario, team_roster: Roster) -> None:
+    """`[absence] dates` name reps of the roster (as the history will name them)."""
+    if scenario.absence is None:
+        return
+    for name in scenario.absence.dates:
+        if name not in team_roster.names:
+            raise NotSimulated(f"[absence] dates names '{name}', who is not a rep of the "
+                               f"scenario: the reps are {', '.join(team_roster.names)}")

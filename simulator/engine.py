@@ -27,6 +27,15 @@ busy can depend on it, so this is the same model with a quarter fewer events. Ea
 carries the exact moment it stands for as its value: simpy keeps `now + delay`, which can miss
 a shift's opening by a rounding error, and a rep must not find the office shut at the instant
 it opens.
+
+A scenario's lifecycle (`Life`, drawn by `simulator/lifecycle.py`) adds three things to the
+same loop. A rejected lead may be handed off again: its later rounds are engine leads of their
+own (lead j's next round is j + `first_round`), handed off by a timeout after the rejection and
+dealt then. A manager may move a dealt lead to another rep: its one waiting task is pushed into
+the new owner's queue and the old entry left where it was, marked stale (a heap cannot delete),
+and skipped when it comes up. A rep may be away: out of `idle` from the absence's start, and
+`parked` (not resting, not working) until its end if they were free, so that no task, shared
+or their own, starts while they are away.
 """
 
 from __future__ import annotations
@@ -71,6 +80,30 @@ DEAL_IN_LOOP = -2  # a lead's owner before the loop deals it (a block with an op
 
 
 @dataclass
+class Life:
+    """What a lead's lifecycle adds to one replication (`simulator/lifecycle.py` draws it):
+    recycled leads handed off again, reassignments, reps' absences.
+
+    Engine leads from `first_round` on are later rounds: lead j's next round is lead
+    j + first_round, handed off when `rehandoff` says (its clocks from `clocks`)."""
+
+    first_round: int
+    qualify: float  # a connect is an SQL when its `qualify_u` is below this
+    qualify_u: list[float]  # per engine lead
+    recycle_after: list[float]  # per engine lead: seconds from a rejection to its next handoff
+    clocks: Callable[[int, float], tuple[float, float]]  # block, handoff -> first due, window end
+    movable: list[bool]  # per block: a manager may move its leads (a round robin)
+    move_after: list[float]  # per engine lead: seconds after its assignment it is moved
+    # per engine lead: when the policy's `on breach of first touch { reassign [after D] }`
+    # fires (seconds; inf: never), the arrivals' worked out up front; per block, the same rule
+    # for a later round's first touch due at a moment (None: the block has no such action)
+    breach_fire: list[float]
+    breach_at: list[Callable[[float], float] | None]
+    away: list[list[tuple[float, float]]]  # per rep: absences, [begin, end) seconds, merged
+    move_absent: bool  # a lead whose owner is absent goes to a present rep
+
+
+@dataclass
 class Leads:
     """One replication's leads, in arrival order (seconds after the origin)."""
 
@@ -97,6 +130,12 @@ class Trace:
     # per lead: the rep the loop dealt it to and when (owner -1, NaN: not dealt in the loop)
     owner: np.ndarray | None = None
     assigned: np.ndarray | None = None
+    # with a lifecycle: per engine lead its handoff (inf: the round never came) and window end,
+    # and every reassignment (lead, seconds, new rep)
+    handed: np.ndarray | None = None
+    window_end: np.ndarray | None = None
+    moves: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    qualified: np.ndarray | None = None  # per engine lead: a connect would be an SQL
 
 
 class _Shifts:
@@ -133,10 +172,12 @@ class _Shifts:
 
 
 def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.ndarray,
-        decay: Callable[[float], float], react: np.ndarray | None = None) -> Trace:
+        decay: Callable[[float], float], react: np.ndarray | None = None,
+        life: Life | None = None) -> Trace:
     """One replication. `width` attempt slots per lead; `work` (seconds) and `chance`
     (uniforms) are drawn per slot in advance, and so is `react` (seconds, the scenario's
-    `work.response`): the rep who picks a task up touches it that much later, busy meanwhile."""
+    `work.response`): the rep who picks a task up touches it that much later, busy meanwhile.
+    `life` adds recycled rounds, reassignments and absences (None: none of them)."""
     env = simpy.Environment()
     timeout = env.timeout
     push, pop = heapq.heappush, heapq.heappop
@@ -173,11 +214,29 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
     fifo = floor.discipline == "fifo"
     due_first = floor.discipline == "earliest-due-first"
     seq = 0  # ties in a queue go to the task that joined it first
+    # the lifecycle's state: a lead's one waiting task (its seq, -1: none; whether it is a
+    # follow-up not yet due; its time and attempt), so that a reassignment can move it: the old
+    # entry is left in its heap, marked stale, and skipped when it comes up
+    tracking = life is not None
+    if tracking:
+        handed, window_end = list(handed), list(window_end)
+        first_due, gap_wall = list(first_due), list(gap_wall)
+    stale: set[int] = set()
+    task_seq = [-1] * size if tracking else []
+    task_coming = [False] * size if tracking else []
+    task_at = [0.0] * size if tracking else []
+    closed = [False] * size if tracking else []
+    held_by: list[dict[int, None]] = [{} for _ in team_of_rep]  # per rep: its open leads
+    away = [False] * len(team_of_rep)
+    parked = [False] * len(team_of_rep)  # absent and not busy: back to work at its end
+    moved: tuple[list, list, list] = ([], [], [])
 
     def start(rep: int, lead: int, k: int, picked: float) -> None:
         """The rep picks the task up at `picked` and touches it now (after any reaction)."""
         nonlocal seq
         slot = lead * width + k
+        if tracking:
+            task_seq[lead] = -1
         now = picked + react_s[slot] if react_s is not None else picked
         if now >= end:  # the touch would fall after the horizon: busy to the end, no attempt
             busy[rep] += end - picked
@@ -199,6 +258,12 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
                 more = True
         else:
             more = not until_connected[b]
+        again = math.inf  # a rejected lead recycled: its next handoff
+        if tracking and connected[lead] == k and life.qualify_u[lead] >= life.qualify:
+            again = life.recycle_after[lead]
+            if again < math.inf:
+                more = False  # rejected and handed back to marketing: its cadence ends here
+        pushed = False
         if more and k + 1 < attempts[b]:
             kind = gap_kind[b]
             if kind == GAP_WALL:  # spread over the window from the handoff: delays don't add up
@@ -220,6 +285,9 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
                     due = shifts.add_open(now, amount)
             if due <= window_end[lead] and due < end:
                 push(coming[owner[lead]], (due, seq, lead, k + 1))
+                if tracking:
+                    task_seq[lead], task_coming[lead], task_at[lead] = seq, True, due
+                    pushed = True
                 seq += 1
                 more = more and connected[lead] != k  # a connect closes the lead all the same
             else:  # the cadence is over, unless only the horizon cut it short (still open)
@@ -229,6 +297,17 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         if holding[lead] and not more:  # connected, or the cadence is over: no longer open
             holding[lead] = False
             timeout(now + spent - picked, (now + spent, lead)).callbacks.append(release)
+        if tracking:
+            if not more and not closed[lead]:
+                closed[lead] = True
+                held_by[owner[lead]].pop(lead, None)
+            if connected[lead] < 0 and not pushed and (
+                    k + 1 >= attempts[b] or window_end[lead] < end):  # not reachable
+                again = life.recycle_after[lead]
+            nxt = lead + life.first_round
+            if again < math.inf and nxt < size and now + spent + again < end:
+                at = now + spent + again
+                timeout(at - picked, (at, nxt)).callbacks.append(rehandoff)
         # delays run from the exact moment: simpy's clock differs from it by a rounding error
         timeout(now + spent - picked, (now + spent, rep)).callbacks.append(free)
 
@@ -268,6 +347,8 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         key = now if fifo else (first_due[who] if k == 0 else window_end[who]) \
             if due_first else (now + _LATER if k else now)
         push(queue, (key, seq, who, k))
+        if tracking:
+            task_seq[who], task_coming[who], task_at[who] = seq, False, now
         seq += 1
 
     def due_now(rep: int, now: float) -> None:
@@ -276,6 +357,11 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         upcoming, own = coming[rep], mine[rep]
         while upcoming and upcoming[0][0] <= now:
             due, order, lead, k = pop(upcoming)
+            if stale and order in stale:
+                stale.discard(order)
+                continue
+            if tracking:
+                task_coming[lead] = False
             ready_at[lead * width + k] = due
             push(own, (due if fifo else window_end[lead] if due_first else due + _LATER,
                        order, lead, k))
@@ -283,6 +369,8 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
     def take(rep: int, team: int, now: float) -> bool:
         """The rep starts the first waiting task of theirs or the team's, if any."""
         own, pool = mine[rep], shared[team]
+        if stale:
+            drop_stale(own)
         if own and (not pool or own[0] < pool[0]):
             _, _, lead, k = pop(own)
         elif pool:
@@ -310,8 +398,13 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         upcoming = coming[rep]
         if upcoming and upcoming[0][0] <= now:
             due_now(rep, now)
+        if away[rep]:  # gone for the day: back to work when the absence ends
+            parked[rep] = True
+            return
         is_open = (since[team] <= now) if now < until[team] else open_at(team, now)
         own, pool = mine[rep], shared[team]  # `take`, written out: this runs once a touch
+        if stale:
+            drop_stale(own)
         if is_open and own and (not pool or own[0] < pool[0]):
             _, _, lead, k = pop(own)
             start(rep, lead, k, now)
@@ -336,7 +429,131 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         else:
             rest(rep, team, now)
 
-    order = sorted((i for i in range(size) if block[i] >= 0), key=leads.ready.__getitem__)
+    def drop_stale(heap: list) -> None:
+        while heap and heap[0][1] in stale:
+            stale.discard(pop(heap)[1])
+
+    def dealt(lead: int, now: float) -> None:
+        """A lead has its owner: counted among the rep's open leads, and a manager's move
+        set up (a share of the leads after a while; the first touch's breach)."""
+        held_by[owner[lead]][lead] = None
+        b = block[lead]
+        if not life.movable[b]:
+            return
+        later = life.move_after[lead]
+        if now + later < end:
+            timeout(later, (now + later, lead, False)).callbacks.append(manager)
+        fire = life.breach_fire[lead]
+        if fire < end:
+            at = max(fire, now)
+            timeout(at - now, (at, lead, True)).callbacks.append(manager)
+
+    def manager(event: simpy.Event) -> None:
+        """A manager moves a lead: a share of them, or one whose first touch breached and
+        is still untouched (the policy's `reassign`)."""
+        now, lead, on_breach = event.value
+        if on_breach and started[lead * width] <= now:  # touched by then: no breach to act on
+            return
+        move(lead, now)
+
+    def move(lead: int, now: float) -> None:
+        """The lead goes to the next rep of its team (in the roster's order) who is present;
+        its waiting task goes with it. Nothing moves a closed lead."""
+        old = owner[lead]
+        if old < 0 or closed[lead] or not life.movable[block[lead]]:
+            return
+        reps = floor.reps_of_team[team_of_rep[old]]
+        at = reps.index(old)
+        dealer = dealers[block[lead]] if holding[lead] else None
+        new = next((r for r in reps[at + 1:] + reps[:at] if not away[r] and (
+            dealer is None or dealer.held[dealer.reps.index(r)] < dealer.open_cap)), None)
+        if new is None:  # everyone else is away (or holds the cap on open leads)
+            return
+        owner[lead] = new
+        held_by[old].pop(lead, None)
+        held_by[new][lead] = None
+        moved[0].append(lead)
+        moved[1].append(now)
+        moved[2].append(new)
+        carry(lead, new, now)
+        if dealer is not None:
+            dealer.release(old)
+            dealer.held[dealer.reps.index(new)] += 1
+            deal_waiting(dealer, now)  # the old owner holds one fewer: a waiting lead may go
+
+    def carry(lead: int, new: int, now: float) -> None:
+        """The moved lead's waiting task, if any, joins its new owner's work."""
+        nonlocal seq
+        waiting = task_seq[lead]
+        if waiting < 0:
+            return  # being touched now: its follow-up will join the new owner's work
+        stale.add(waiting)
+        k = last[lead] + 1
+        if task_coming[lead] and task_at[lead] > now:  # a follow-up not due yet
+            push(coming[new], (task_at[lead], seq, lead, k))
+            task_seq[lead] = seq
+            seq += 1
+            team = team_of_rep[new]
+            if new in idle[team] and task_at[lead] < alarm[new]:
+                alarm[new] = task_at[lead]
+                timeout(task_at[lead] - now, (task_at[lead], new)).callbacks.append(wake)
+        else:  # waiting now (a follow-up due already: its rep had not looked yet)
+            slot = lead * width + k
+            joined = task_at[lead] if task_coming[lead] else ready_at[slot]
+            becomes_ready(now, lead, k)
+            ready_at[slot] = joined  # it has waited since it was first due
+
+    def rehandoff(event: simpy.Event) -> None:
+        """A recycled lead handed off again: a new round of its block's clocks, dealt as a
+        new lead of the block."""
+        now, lead = event.value
+        b = block[lead]
+        handed[lead] = now
+        due, window = life.clocks(b, now)
+        window_end[lead] = window
+        first_due[lead] = due if due < math.inf else window
+        gap_wall[lead] = (window - now) / attempts[b] if window < math.inf else math.inf
+        breach = life.breach_at[b]
+        if breach is not None and due < end:
+            life.breach_fire[lead] = breach(due)
+        dealer = dealers[b] if dealers else None
+        if dealer is not None:
+            owner[lead] = DEAL_IN_LOOP
+            dealer.waiting.append(lead)
+            deal_waiting(dealer, now)
+            return
+        if owner[lead] >= 0:
+            dealt_to[lead], dealt_at[lead] = owner[lead], now
+            dealt(lead, now)
+        becomes_ready(now, lead, 0)
+
+    def leave(event: simpy.Event) -> None:
+        """A rep's absence begins: no new work; with `reassign.absent`, their open leads go
+        to present reps."""
+        now, rep = event.value
+        away[rep] = True
+        team = team_of_rep[rep]
+        if rep in idle[team]:
+            del idle[team][rep]
+            parked[rep] = True
+        if life.move_absent:
+            for lead in list(held_by[rep]):
+                move(lead, now)
+
+    def back(event: simpy.Event) -> None:
+        now, rep = event.value
+        away[rep] = False
+        if not parked[rep]:
+            return  # still busy with the touch begun before: `free` goes on from there
+        parked[rep] = False
+        team = team_of_rep[rep]
+        due_now(rep, now)
+        is_open = (since[team] <= now) if now < until[team] else open_at(team, now)
+        if not (is_open and take(rep, team, now)):
+            rest(rep, team, now)
+
+    arrivals = life.first_round if life is not None else size
+    order = sorted((i for i in range(arrivals) if block[i] >= 0), key=leads.ready.__getitem__)
     order.append(-1)  # the end of the stream
     upcoming = iter(order)
 
@@ -366,7 +583,11 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
             owner[lead] = dealt_to[lead] = rep
             dealt_at[lead] = now
             holding[lead] = True
+            if tracking:
+                dealt(lead, now)
             becomes_ready(now, lead, 0)
+            if tracking and away[rep] and life.move_absent:
+                move(lead, now)
 
     def release(event: simpy.Event) -> None:
         """A dealt lead closed (connected, or its cadence over): its rep holds one fewer."""
@@ -402,10 +623,23 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
     for team, opening_hours in enumerate(floor.hours):
         if not opening_hours.always:
             env.process(opening(team, [t for t in opening_hours.openings(0.0, end) if t < end]))
+    if life is not None:
+        for rep, spans in enumerate(life.away):
+            for begin, finish in spans:
+                if begin < end:
+                    timeout(max(begin, 0.0), (max(begin, 0.0), rep)).callbacks.append(leave)
+                if 0.0 < finish < end:
+                    timeout(finish, (finish, rep)).callbacks.append(back)
     follow(0.0)
     env.run(until=end)
     for rep in range(len(team_of_rep)):  # what fell due while its rep was busy to the end
         due_now(rep, math.inf)
-    return Trace(np.array(ready_at), np.array(started), np.array(slot_rep, dtype=np.int64),
-                 np.array(connected, dtype=np.int64), np.array(last, dtype=np.int64),
-                 np.array(busy), np.array(dealt_to, dtype=np.int64), np.array(dealt_at))
+    trace = Trace(np.array(ready_at), np.array(started), np.array(slot_rep, dtype=np.int64),
+                  np.array(connected, dtype=np.int64), np.array(last, dtype=np.int64),
+                  np.array(busy), np.array(dealt_to, dtype=np.int64), np.array(dealt_at))
+    if tracking:
+        trace.handed, trace.window_end = np.array(handed), np.array(window_end)
+        trace.moves = (np.array(moved[0], dtype=np.int64), np.array(moved[1]),
+                       np.array(moved[2], dtype=np.int64))
+        trace.qualified = np.array(life.qualify_u) < life.qualify
+    return trace

@@ -22,6 +22,8 @@ from sla_dsl.business_time.zones import US_PER_DAY, US_PER_SECOND, ZoneOffsets, 
 from sla_dsl.language import model as m
 from sla_dsl.simulator.routing import period_keys
 
+NO_CAP = 2**62  # the open cap of a block that has none
+
 
 @dataclass
 class Dealer:
@@ -80,10 +82,13 @@ class Dealer:
 
 def dealer(block_rule: m.RoundRobin, reps: list[int], weights: np.ndarray, origin: int,
            offsets: ZoneOffsets) -> Dealer:
-    """The template dealer of a block with an open cap (and its per-period cap, if any)."""
+    """The template dealer of a block with an open cap (and its per-period cap, if any); a
+    block without one (dealt in the loop because its leads come back or change owner) holds no
+    cap on open leads."""
     cap = block_rule.cap
+    open_cap = int(block_rule.open_cap.value) if block_rule.open_cap is not None else NO_CAP
     if cap is None:
-        return Dealer(list(reps), weights.tolist(), int(block_rule.open_cap.value))
+        return Dealer(list(reps), weights.tolist(), open_cap)
     per = cap.per
 
     def key_of(now: float) -> int:
@@ -95,5 +100,4 @@ def dealer(block_rule: m.RoundRobin, reps: list[int], weights: np.ndarray, origi
         opening = int(offsets.resolve(np.array([day * US_PER_DAY], dtype=np.int64))[0])
         return (opening - origin) / US_PER_SECOND
 
-    return Dealer(list(reps), weights.tolist(), int(block_rule.open_cap.value),
-                  int(cap.count.value), key_of, after)
+    return Dealer(list(reps), weights.tolist(), open_cap, int(cap.count.value), key_of, after)

@@ -85,10 +85,14 @@ class Funnel:
 
 
 def funnel(connected: np.ndarray, outcomes: Outcomes, deal_size: WorkTime | None,
-           rng: np.random.Generator) -> Funnel:
-    """Without a deal size (none in the scenario or the goals) deals have no amount."""
+           rng: np.random.Generator, qualified: np.ndarray | None = None) -> Funnel:
+    """Without a deal size (none in the scenario or the goals) deals have no amount.
+    `qualified`: the connects that are SQLs, when decided already (the dice are drawn all the
+    same, so the later ones are the same)."""
     size = len(connected)
     sql = connected & (rng.random(size) < outcomes.qualify)
+    if qualified is not None:
+        sql = connected & qualified
     opportunity = sql & (rng.random(size) < outcomes.opportunity)
     won = opportunity & (rng.random(size) < outcomes.win)
     sizes = amounts(deal_size, rng, size) if deal_size is not None else np.full(size, np.nan)

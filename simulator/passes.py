@@ -8,6 +8,7 @@ event loop over the same floor, and their attempts and decisions are written the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,10 +26,11 @@ from sla_dsl.simulator.routing import deal, weights_of
 
 @dataclass
 class Drawn:
-    """One replication's leads before anyone works them."""
+    """One replication's leads before anyone works them (with a recycling scenario, every
+    round's: the arrivals, then their later rounds, `simulator.lifecycle.expanded`)."""
 
-    handed: np.ndarray  # seconds after the origin
-    fields: dict[str, np.ndarray]
+    handed: np.ndarray  # seconds after the origin (inf: a later round not handed off yet)
+    fields: dict[str, np.ndarray]  # per arrival
     block: np.ndarray  # index into context.blocks, -1 for none
     owner: np.ndarray  # dealt rep, -1 for the shared queue
     assigned: np.ndarray  # seconds: when the dealt rep got the lead
@@ -61,7 +63,7 @@ def due_seconds(context: Context, drawn: Drawn, duration_of) -> np.ndarray:
     due = np.full(len(drawn.handed), math.inf)
     for b in context.blocks:
         duration = duration_of(b)
-        mine = np.flatnonzero(drawn.block == b.index)
+        mine = np.flatnonzero((drawn.block == b.index) & np.isfinite(drawn.handed))
         if duration is None or not len(mine):
             continue
         starts = context.origin + drawn.handed[mine].astype(np.int64) * US_PER_SECOND
@@ -70,16 +72,20 @@ def due_seconds(context: Context, drawn: Drawn, duration_of) -> np.ndarray:
     return due
 
 
-def work_leads(context: Context, drawn: Drawn, decay: Decay, rng: np.random.Generator
+def work_leads(context: Context, drawn: Drawn, decay: Decay, rng: np.random.Generator,
+               life: Callable[[np.ndarray, np.ndarray], engine.Life] | None = None
                ) -> tuple[engine.Trace, np.ndarray, np.ndarray]:
-    """The reps' work: the trace, each attempt slot's work time and each lead's window end."""
+    """The reps' work: the trace, each attempt slot's work time and each lead's window end.
+    `life` draws the lifecycle of the leads (every round's), after the other draws, given
+    their blocks and their first touches' due times."""
     size, width = len(drawn.handed), context.width
     window_end = due_seconds(context, drawn, lambda b: b.window)
-    first_due = due_seconds(context, drawn, lambda b: b.first_within)
-    first_due = np.where(np.isinf(first_due), window_end, first_due)
+    first_touch_due = due_seconds(context, drawn, lambda b: b.first_within)
+    first_due = np.where(np.isinf(first_touch_due), window_end, first_touch_due)
     attempts = np.array([b.attempts for b in context.blocks] + [1])[drawn.block]
-    gap_wall = np.where(np.isinf(window_end), math.inf,
-                        (window_end - drawn.handed) / attempts)
+    with np.errstate(invalid="ignore"):  # a later round's inf handoff: set in the loop
+        gap_wall = np.where(np.isinf(window_end), math.inf,
+                            (window_end - drawn.handed) / attempts)
     scenario = context.scenario
     work = seconds(scenario.touch, rng, size * width).reshape(size, width)
     if width > 1:
@@ -93,8 +99,15 @@ def work_leads(context: Context, drawn: Drawn, decay: Decay, rng: np.random.Gene
         owner=drawn.owner.tolist(), first_due=first_due.tolist(),
         window_end=window_end.tolist(), gap_wall=gap_wall.tolist(),
         connect=np.where(drawn.block >= 0, scenario.outcomes.connect, 0.0).tolist())
-    trace = engine.run(context.floor, leads, width, work.ravel(), chance, decay, react)
+    lifecycle = life(drawn.block, first_touch_due) if life is not None else None
+    trace = engine.run(context.floor, leads, width, work.ravel(), chance, decay, react,
+                       lifecycle)
     in_loop = drawn.owner == engine.DEAL_IN_LOOP
+    if lifecycle is not None:  # later rounds: handed off, and dealt, in the loop
+        later = np.arange(size) >= lifecycle.first_round
+        drawn.handed[later] = trace.handed[later]
+        in_loop |= later
+        window_end = trace.window_end
     if in_loop.any():  # the loop's deals are the leads' assignments (-1: never dealt)
         drawn.owner[in_loop] = trace.owner[in_loop]
         drawn.assigned[in_loop] = np.where(np.isnan(trace.assigned[in_loop]),
@@ -126,12 +139,13 @@ class Decided:
 
 
 def decide(context: Context, trace: engine.Trace, work: np.ndarray, outcomes: Outcomes,
-           rng: np.random.Generator) -> Decided:
+           rng: np.random.Generator, sql: np.ndarray | None = None) -> Decided:
     """The funnel's dice for a pass's leads, and the moment each connected lead is decided:
-    when the connecting touch ends."""
+    when the connecting touch ends. `sql`: which connects qualified, when the loop decided
+    it already (a rejected lead may come back)."""
     size = len(trace.connected)
     connected = trace.connected >= 0
-    outcome = funnel(connected, outcomes, context.deal_size, rng)
+    outcome = funnel(connected, outcomes, context.deal_size, rng, sql)
     slot = np.arange(size) * context.width + np.maximum(trace.connected, 0)
     return Decided(outcome, np.where(connected, trace.started[slot] + work[slot], np.nan),
                    trace.rep[slot])

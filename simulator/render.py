@@ -54,6 +54,11 @@ def render_run(policy: m.Policy, run: dict) -> list[str]:
         waited = f", mean wait {wait:.2f} elapsed h" if wait is not None else ""
         out.append(f"    {name:<{width}}  {_percent(clause['attainment'])}, breached "
                    f"{_count(clause['breached'])} a run{waited}")
+        rounds = clause.get("attempts", [])
+        if len(rounds) > 1:  # recycled leads handed off again: each round apart
+            out.append(" " * 6 + "; ".join(
+                f"attempt {r['attempt']}: {_percent(r['attainment'])} of "
+                f"{_count(r['leads'])} leads" for r in rounds))
     out.append("  utilisation (touch time over open rep time):")
     for team in run["teams"]:
         reps = f"{team['reps']} rep" + ("" if team["reps"] == 1 else "s")
@@ -86,6 +91,11 @@ def render_run(policy: m.Policy, run: dict) -> list[str]:
                    f"{_count(row['fired'])}")
     if run["strike_rules_triggered"]["mean"]:
         out.append(f"  strike limits reached: {_count(run['strike_rules_triggered'])} a run")
+    life = run.get("lifecycle")
+    if life:
+        out.append(f"  lifecycle (mean a run): handed off again {_count(life['handed_off_again'])}"
+                   f", reassigned {_count(life['reassigned'])}, rep-days absent "
+                   f"{_count(life['rep_days_absent'])}")
     if run.get("team_limits_reached", {}).get("mean"):
         out.append(f"  party or team breach limits reached (periods): "
                    f"{_count(run['team_limits_reached'])} a run")
@@ -105,4 +115,7 @@ def render_text(policy: m.Policy, doc: dict) -> str:
     if "emitted" in doc:
         out += ["", f"replication 0 ({doc['emitted']['decay']}) written to "
                 f"{doc['emitted']['path']}: 'sla evaluate' on it gives the same counts"]
+        if doc["emitted"].get("absences"):
+            out.append(f"  with its reps' absences in {doc['emitted']['absences']}: pass it "
+                       "as 'sla evaluate --absences'")
     return "\n".join(out) + "\n"

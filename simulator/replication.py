@@ -24,14 +24,16 @@ from sla_dsl.evaluation.replay import (
     Evaluation,
     evaluate,
 )
+from sla_dsl.history.absences import Absences
 from sla_dsl.history.columns import NO_ACTOR
-from sla_dsl.history.write import write_history
+from sla_dsl.history.write import absences_path, write_absences, write_history
 from sla_dsl.language import model as m
 from sla_dsl.simulator import engine
 from sla_dsl.simulator.arrivals import arrival_seconds, lead_fields
 from sla_dsl.simulator.context import Context
 from sla_dsl.simulator.history_out import EventLog
 from sla_dsl.simulator.levels import merged
+from sla_dsl.simulator.lifecycle import absence_spans, absences_of, expanded, life_of, rounds
 from sla_dsl.simulator.outcomes import Decay
 from sla_dsl.simulator.passes import (
     Drawn,
@@ -58,20 +60,27 @@ def draw_leads(context: Context, rng: np.random.Generator) -> Drawn:
                                     dtype=object)
     block = context.block_of(labels)
     owner, assigned = deal_leads(context, handed, block)
-    return Drawn(handed, fields, block, owner, assigned)
+    return expanded(context, Drawn(handed, fields, block, owner, assigned))
 
 
-def _work_events(log: EventLog, context: Context, drawn: Drawn, trace: engine.Trace) -> None:
-    """Created (with the fields), handed off, assigned, and every attempt as it started."""
-    origin = context.origin
-    leads = np.arange(len(drawn.handed))
-    handed_us = origin + drawn.handed.astype(np.int64) * US_PER_SECOND
-    log.add(leads, handed_us, "created", NO_ACTOR, **drawn.fields)
-    log.add(leads, handed_us, "handoff", np.array([*context.senders, NO_ACTOR])[drawn.block])
-    dealt = drawn.owner >= 0
-    log.add(leads[dealt], origin + drawn.assigned[dealt].astype(np.int64) * US_PER_SECOND,
+def _work_events(log: EventLog, context: Context, drawn: Drawn, trace: engine.Trace,
+                 ids: np.ndarray) -> None:
+    """Created (with the fields), handed off (again, for a recycled lead's later rounds),
+    assigned (and reassigned), and every attempt as it started. `ids`: engine lead -> lead."""
+    origin, size = context.origin, len(drawn.handed) // rounds(context)
+    came = np.flatnonzero(np.isfinite(drawn.handed))
+    handed_us = origin + drawn.handed[came].astype(np.int64) * US_PER_SECOND
+    first = came < size
+    log.add(ids[came[first]], handed_us[first], "created", NO_ACTOR, **drawn.fields)
+    log.add(ids[came], handed_us, "handoff",
+            np.array([*context.senders, NO_ACTOR])[drawn.block[came]])
+    dealt = np.flatnonzero(drawn.owner >= 0)
+    log.add(ids[dealt], origin + drawn.assigned[dealt].astype(np.int64) * US_PER_SECOND,
             "assigned", drawn.owner[dealt])
-    attempt_events(log, context, leads, trace)
+    if trace.moves is not None:
+        lead, at, rep = trace.moves
+        log.add(ids[lead], origin + at.astype(np.int64) * US_PER_SECOND, "assigned", rep)
+    attempt_events(log, context, ids, trace)
 
 
 def event_log(context: Context, drawn: Drawn, trace: engine.Trace, work: np.ndarray,
@@ -81,15 +90,17 @@ def event_log(context: Context, drawn: Drawn, trace: engine.Trace, work: np.ndar
     the trace of all the reps' work: a multilevel agreement's qualified leads are handed on
     and worked by the second level (`simulator.second_pass`) before the log is complete."""
     log = EventLog()
-    _work_events(log, context, drawn, trace)
-    first = decide(context, trace, work, context.scenario.outcomes, rng)
+    ids = np.arange(len(drawn.handed)) % (len(drawn.handed) // rounds(context))
+    _work_events(log, context, drawn, trace, ids)
+    # with a lifecycle the loop decided who qualified (a rejected lead may come back)
+    first = decide(context, trace, work, context.scenario.outcomes, rng, trace.qualified)
     later = hand_on(context, drawn, first, decay, rng) if context.second is not None else None
     passed = later.passed if later is not None else np.zeros(len(drawn.handed), dtype=bool)
-    ids = np.arange(len(drawn.handed))
     won_at, deals = decision_events(log, context, ids, drawn, trace, work, window_end, first,
                                     first.outcome.sql, "not qualified", ~passed)
     inside = first.at < context.end
-    moments = {"leads": drawn.handed, "sqls": first.at[first.outcome.sql & inside],
+    moments = {"leads": drawn.handed[:len(drawn.handed) // rounds(context)],
+               "sqls": first.at[first.outcome.sql & inside],
                "opportunities": first.at[first.outcome.opportunity & inside & ~passed],
                "customers": won_at, "revenue": won_at, "_deals": deals}
     if later is None:
@@ -104,14 +115,18 @@ def event_log(context: Context, drawn: Drawn, trace: engine.Trace, work: np.ndar
     return log, moments, merged(trace, later.trace)
 
 
-def clause_counts(context: Context, log: EventLog, size: int, emit: Path | None) -> dict:
+def clause_counts(context: Context, log: EventLog, size: int, emit: Path | None,
+                  absences: Absences | None = None) -> dict:
     history = log.history(size, context.actors, context.end_us)
+    history.absences = absences
     if emit is not None:
         write_history(history, emit)
+        if absences is not None:
+            write_absences(absences, absences_path(emit))
     evaluation = evaluate(context.policy, history)
     clauses = [{"handoff": c.handoff, "clause": c.clause, "leads": len(c.leads),
                 "met": c.count(MET), "breached": c.count(BREACHED), "pending": c.count(PENDING),
-                "wait_hours": _mean_wait(evaluation, c)}
+                "wait_hours": _mean_wait(evaluation, c), "attempts": per_attempt(c)}
                for c in evaluation.clauses]
     actions = all_actions(evaluation)
     fired = {}
@@ -124,6 +139,21 @@ def clause_counts(context: Context, log: EventLog, size: int, emit: Path | None)
     if team:  # periods in which a party's or team's breaches reached a trigger's count
         out["team_limits_reached"] = sum(row["triggered"] for trigger in team
                                          for row in breach_counts(evaluation, trigger))
+    return out
+
+
+def per_attempt(result: ClauseResult) -> list[dict]:
+    """A clause's counts per round of its leads' handoffs (attempt 1, 2, ...), as `sla
+    evaluate` numbers them: a recycled lead handed off again is judged once per round."""
+    attempt = result.attempt if result.attempt is not None \
+        else np.ones(len(result.leads), dtype=np.int64)
+    out = []
+    for number in range(1, int(attempt.max(initial=1)) + 1):
+        status = result.status[attempt == number]
+        out.append({"attempt": number, "leads": len(status),
+                    "met": int(np.count_nonzero(status == MET)),
+                    "breached": int(np.count_nonzero(status == BREACHED)),
+                    "pending": int(np.count_nonzero(status == PENDING))})
     return out
 
 
@@ -194,10 +224,23 @@ def replicate_once(context: Context, seed: np.random.SeedSequence, decay: Decay,
     """Everything one replication reports, as plain numbers (it crosses a process boundary)."""
     rng = np.random.default_rng(seed)
     drawn = draw_leads(context, rng)
-    trace, work, window_end = work_leads(context, drawn, decay, rng)
+    size = len(drawn.handed) // rounds(context)
+    away = absence_spans(context, rng) if context.scenario.absence is not None else None
+    life = (lambda block, due: life_of(context, block, due, rng,
+                                       away or [[] for _ in context.roster.names])) \
+        if context.scenario.lifecycle else None
+    trace, work, window_end = work_leads(context, drawn, decay, rng, life)
     log, moments, trace = event_log(context, drawn, trace, work, window_end, decay, rng)
-    counts = clause_counts(context, log, len(drawn.handed), emit)
-    return {**counts, "leads": len(drawn.handed),
+    counts = clause_counts(context, log, size, emit,
+                           absences_of(context, away) if away is not None else None)
+    if context.scenario.lifecycle:
+        counts["lifecycle"] = {
+            "handed_off_again": int(np.count_nonzero(np.isfinite(drawn.handed[size:])
+                                                     & (drawn.handed[size:] < context.end))),
+            "reassigned": len(trace.moves[0]) if trace.moves is not None else 0,
+            "rep_days_absent": sum((end - begin) / 86_400 for spans in away or []
+                                   for begin, end in spans)}
+    return {**counts, "leads": size,
             "touches": int(np.count_nonzero(~np.isnan(trace.started))),
             "utilisation": utilisation(context, trace), "backlog": backlog(trace, context.end),
             "months": monthly(context, moments, months)}

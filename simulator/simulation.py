@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sla_dsl.engines import Engine, LocalEngine
+from sla_dsl.history.write import absences_path
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.planning.scenario import Scenario
@@ -143,6 +144,21 @@ def _attainment(row: dict) -> float:
     return row["met"] / decided if decided else math.nan
 
 
+def _attempts(runs: list[list[dict]]) -> list[dict]:
+    """Per round of handoffs (attempt 1, 2, ...), the clause's attainment and counts over the
+    replications; a run whose leads never reached a round counts none there."""
+    most = max((len(rows) for rows in runs), default=0)
+    out = []
+    for k in range(most):
+        rows = [rows[k] if k < len(rows) else {"leads": 0, "met": 0, "breached": 0,
+                                                 "pending": 0} for rows in runs]
+        out.append({"attempt": k + 1,
+                    "attainment": _estimate([_attainment(r) for r in rows], 1.0),
+                    **{name: _estimate([float(r[name]) for r in rows])
+                       for name in ("leads", "met", "breached", "pending")}})
+    return out
+
+
 def summarise(context: Context, decay: Decay, runs: list[dict], months: np.ndarray,
               whole: np.ndarray) -> dict:
     clauses = []
@@ -153,7 +169,8 @@ def summarise(context: Context, decay: Decay, runs: list[dict], months: np.ndarr
             "attainment": _estimate([_attainment(r) for r in rows], 1.0),
             **{name: _estimate([float(r[name]) for r in rows])
                for name in ("leads", "met", "breached", "pending")},
-            "mean_wait_hours": _estimate([r["wait_hours"] for r in rows])})
+            "mean_wait_hours": _estimate([r["wait_hours"] for r in rows]),
+            "attempts": _attempts([r["attempts"] for r in rows])})
     teams = [{"team": team, "reps": len(context.roster.reps_of_team[t]),
               "utilisation": _estimate([run["utilisation"][t] for run in runs], 1.0)}
              for t, team in enumerate(context.roster.teams)]
@@ -188,6 +205,9 @@ def summarise(context: Context, decay: Decay, runs: list[dict], months: np.ndarr
                                                     for r in runs]),
                "leads": _estimate([float(r["leads"]) for r in runs]),
                "touches": _estimate([float(r["touches"]) for r in runs])}
+    if runs and "lifecycle" in runs[0]:  # a scenario with [recycle], [reassign] or [absence]
+        summary["lifecycle"] = {name: _estimate([float(r["lifecycle"][name]) for r in runs])
+                                for name in runs[0]["lifecycle"]}
     if runs and "team_limits_reached" in runs[0]:  # only a policy with `missed … times per`
         summary["team_limits_reached"] = _estimate([float(r["team_limits_reached"])
                                                     for r in runs])
@@ -240,6 +260,11 @@ def report(planned: Planned, results: list[dict]) -> dict:
     if planned.emit_history:
         doc["emitted"] = {"path": str(planned.emit_history), "decay": runs[0]["decay"],
                           "clauses": results[0]["clauses"]}
+        if scenario.absence is not None:
+            doc["emitted"]["absences"] = str(absences_path(doc["emitted"]["path"]))
+        for key in ("team_limits_reached", "lifecycle", "actions"):
+            if key in results[0]:
+                doc["emitted"][key] = results[0][key]
     return doc
 
 

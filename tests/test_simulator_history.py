@@ -8,8 +8,8 @@ import json
 import pytest
 
 from sla_dsl.cli import main
+from sla_dsl.evaluation.inputs import load_history
 from sla_dsl.evaluation.replay import BREACHED, MET, PENDING, evaluate, fields_needed
-from sla_dsl.history.read import load_history
 from sla_dsl.language.source import read_policy
 from sla_dsl.planning.scenario import load_scenario
 from sla_dsl.policy_file import check_source
@@ -24,9 +24,11 @@ def _policy(name: str):
     return check_source(read_policy(ROOT / "policies" / name)).policy
 
 
-def evaluated_counts(policy, path) -> list[dict]:
-    history = load_history([path], timezone=policy.timezone or "UTC",
-                           fields=fields_needed(policy))
+def evaluated_counts(policy, path, absences=None) -> list[dict]:
+    """As `sla evaluate` counts the written history (with `--absences` when the run wrote
+    its reps' absences beside it)."""
+    history = load_history([path], policy=policy, fields=fields_needed(policy),
+                           absences=absences)
     assert history.counts.rejected == 0
     return [{"handoff": c.handoff, "clause": c.clause, "leads": len(c.leads),
              "met": c.count(MET), "breached": c.count(BREACHED), "pending": c.count(PENDING)}
@@ -47,6 +49,17 @@ def evaluated_counts(policy, path) -> list[dict]:
     ("company-x.sla", "company-x.toml", {
         "horizon": "30 days", "arrivals.fields": {},
         "arrivals.mix": {"hot": 0.4, "small": 0.3, "nurture": 0.2, "discard": 0.1}}),
+    # the lifecycle: rejected leads handed off again (a round robin with a daily cap, a plain
+    # one, a shared queue), leads moved by a manager, by the policy's `reassign after 2
+    # business hours` and away from reps on leave
+    ("company-x.sla", "company-x.toml", {
+        "horizon": "30 days", "recycle": {"share": 0.5, "after": "exponential 5 days"},
+        "reassign": {"share": 0.1, "after": "exponential 3 hours", "absent": True},
+        "absence": {"share": 0.1}}),
+    # a shared queue, its reps away some days, recycled leads back twice at most
+    ("inbound-desk.sla", "inbound-desk.toml", {
+        "horizon": "21 days", "recycle": {"share": 0.6, "after": "fixed 2 days", "rounds": 2},
+        "absence": {"share": 0.1}}),
 ])
 def test_emitted_history_evaluates_to_the_simulators_counts(tmp_path, policy_name,
                                                              scenario_name, overrides):
@@ -56,7 +69,12 @@ def test_emitted_history_evaluates_to_the_simulators_counts(tmp_path, policy_nam
     doc = simulate(policy, scenario, 2, seed=3, emit_history=out, workers=1)
     simulated = [{key: c[key] for key in ("handoff", "clause", "leads", "met", "breached",
                                           "pending")} for c in doc["emitted"]["clauses"]]
-    assert evaluated_counts(policy, out) == simulated
+    absences = tmp_path / "simulated-absences.csv"
+    assert absences.exists() == ("absence" in overrides)
+    assert evaluated_counts(policy, out, absences if absences.exists() else None) == simulated
+    if "recycle" in overrides:  # leads came back: later rounds judged, and counted alike
+        assert doc["emitted"]["lifecycle"]["handed_off_again"] > 0
+        assert any(len(c["attempts"]) > 1 for c in doc["emitted"]["clauses"])
     assert sum(c["met"] for c in simulated) > 0 and sum(c["breached"] for c in simulated) > 0
 
 

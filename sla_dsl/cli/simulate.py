@@ -96,7 +96,9 @@ def add(commands: argparse._SubParsersAction) -> None:
     simulate.add_argument("--format", choices=("text", "json"), default="text")
     simulate.add_argument("--emit-history", metavar="CSV",
                           help="write replication 0 as an event log in the evaluator's format: "
-                               "'sla evaluate' on it gives the same clause counts")
+                               "'sla evaluate' on it gives the same clause counts (with "
+                               "[absence], the reps' absences go beside it as "
+                               "NAME-absences.csv, for 'sla evaluate --absences')")
     simulate_whatif.add_arguments(simulate)
     engine_options.add_arguments(simulate, "replications and sweep points")
     simulate.set_defaults(run=run)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sla_dsl.history.absences import Absences
 from sla_dsl.history.columns import EVENTS, NO_ACTOR, History
 from sla_dsl.history.csv_cells import write_csv_rows
 
@@ -43,6 +44,25 @@ def write_history(history: History, path: Path) -> None:
     for name, values in history.fields.items():
         columns[name] = np.where(values == None, "", values).astype(object)  # noqa: E711
     write_csv(columns, path)
+
+
+def absences_path(history_path: Path | str) -> Path:
+    """Where the absences of a written history go: beside it, `NAME-absences.csv`."""
+    path = Path(history_path)
+    return path.with_name(f"{path.stem}-absences.csv")
+
+
+def write_absences(absences: Absences, path: Path) -> None:
+    """Absences (`history.absences.Absences`) as the CSV `sla evaluate --absences` reads:
+    rep, start, end (UTC instants with `Z`, the end excluded), reason."""
+    def text(values: np.ndarray) -> np.ndarray:
+        return np.datetime_as_string(values.astype(np.int64).astype("datetime64[us]"),
+                                     unit="s") + "Z"
+
+    reasons = np.array(["" if r is None else str(r) for r in absences.reason], dtype=object)
+    write_csv_rows(path, ["rep", "start", "end", "reason"],
+                   zip(absences.rep.astype(str), text(absences.begin), text(absences.end),
+                       reasons, strict=True))
 
 
 def write_rejects(history: History, path: Path | str) -> None:

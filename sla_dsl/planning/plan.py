@@ -84,8 +84,15 @@ def plan_document(policy: m.Policy, scenario: Scenario | None = None,
             "lead_counts": [gap.sentence for gap in lead_count_gaps(policy)],
             "workload": workload(policy, plans, scenario, first),
             "first_touch": first_touch_estimates(policy, scenario, first) if scenario else [],
-            "first_touch_span": {"from": first.isoformat(), "days": scenario.horizon_hours / 24}
+            "first_touch_span": {"from": first.isoformat(), "days": scenario.horizon_hours / 24,
+                                 "left_out": left_out(scenario)}
             if scenario else None}
+
+
+def left_out(scenario: Scenario) -> list[str]:
+    """The scenario's tables the estimate does not read: only `sla simulate` acts them out."""
+    return [f"[{name}]" for name in ("recycle", "reassign", "absence")
+            if getattr(scenario, name) is not None]
 
 
 def render_plan(doc: dict) -> str:
@@ -138,6 +145,9 @@ def render_plan(doc: dict) -> str:
         out += ["", f"  first touch, estimated over the scenario's {span['days']:.3g} days from "
                     f"{span['from']} (the night's and the weekend's leads wait for the "
                     "opening; blocks share their team's reps; docs/simulate.md):"]
+        if span.get("left_out"):
+            out.append(f"    (without the scenario's {', '.join(span['left_out'])}: recycled "
+                       "leads, reassignments and absences are simulated only, by sla simulate)")
         for row in doc["first_touch"]:
             if row["attainment"] is None:
                 out.append(f"    {row['handoff']}: {row['note']}")

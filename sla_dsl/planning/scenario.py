@@ -27,6 +27,15 @@ A TOML file a planner writes by hand (every key is in docs/simulate.md):
     connect = 0.6
     decay = "hbr-2011"
 
+    [recycle]                          # the lead's lifecycle (sla simulate only):
+    share = 0.3                        #   rejected leads handed off again `after` a delay
+    after = "exponential 21 days"
+    [reassign]                         #   managers moving leads to another rep
+    share = 0.05
+    after = "exponential 4 hours"
+    [absence]                          #   reps away whole days
+    share = 0.05
+
 The planner reads it for instant estimates (`sla plan`); the simulator reads all of it. Every
 problem is reported with the file, the key and the fix: a scenario is written by hand.
 """
@@ -52,12 +61,16 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 _UNIT = r"(second|minute|hour|day|week|month|year)s?"
 _QUANTITY = re.compile(rf"^\s*{_NUMBER}\s*{_UNIT}\s*$")
 _RATE = re.compile(rf"^\s*{_NUMBER}\s*per\s*(minute|hour|day|week|month)\s*$")
-_KNOWN = {"horizon", "start", "arrivals", "team", "work", "outcomes"}
+_KNOWN = {"horizon", "start", "arrivals", "team", "work", "outcomes", "recycle", "reassign",
+          "absence"}
 _TABLE_KEYS = {
     "arrivals": {"rate", "profile", "month", "mix", "fields"},
     "work": {"touch", "follow_up", "response", "discipline"},
     "outcomes": {"connect", "decay", "qualify", "opportunity", "win", "deal_size",
                  "sales_cycle", "booked"},
+    "recycle": {"share", "after", "rounds"},
+    "reassign": {"share", "after", "on_breach", "absent"},
+    "absence": {"share", "dates"},
 }
 DISCIPLINES = ("first-touch-first", "fifo", "earliest-due-first")
 DECAY_PRESETS = ("hbr-2011", "mit-2007", "none", "both")
@@ -87,6 +100,7 @@ MOST_MONEY = 1e12  # a deal size, as the 12 digits a policy's amounts may have
 MOST_MULTIPLIER = 1000.0  # a month's seasonality, a decay multiplier
 MOST_FIELD_NUMBER = 1e12  # a field draw's parameters, in absolute value
 MOST_VALUES = 10_000  # choices of one field, values of an empirical sample, decay points
+MOST_ROUNDS = 5  # handoffs of a recycled lead after its first
 
 
 def _over(path: Path, key: str, shown: str, allowed: str) -> ScenarioError:
@@ -131,6 +145,38 @@ class Outcomes:
     booked: float = 1.0  # the share of SQLs handed on to a later level meeting its threshold
 
 
+@dataclass(frozen=True)
+class Recycle:
+    """`[recycle]`: of the leads rejected (not qualified, not reachable), the share marketing
+    hands off again `after` the rejection, at most `rounds` times after the first handoff."""
+
+    share: float
+    after: WorkTime
+    rounds: int = 1
+
+
+@dataclass(frozen=True)
+class Reassign:
+    """`[reassign]`: a manager moves a dealt lead to another rep of its team: the share `share`
+    of the leads `after` their assignment, a lead whose first touch breached when the policy says
+    `on breach of first touch { reassign }` (`on_breach`), a lead whose owner is absent
+    (`absent`)."""
+
+    share: float = 0.0
+    after: WorkTime | None = None
+    on_breach: bool = True
+    absent: bool = False
+
+
+@dataclass(frozen=True)
+class Absence:
+    """`[absence]`: each rep is absent a whole day with probability `share`, and on the days
+    `dates` names per rep (dates in the policy's timezone)."""
+
+    share: float = 0.0
+    dates: dict[str, tuple[dt.date, ...]] = field(default_factory=dict)
+
+
 @dataclass
 class Scenario:
     horizon_hours: float
@@ -146,6 +192,16 @@ class Scenario:
     response: WorkTime | None = None  # a rep's reaction: picked up, then touched this later
     discipline: str = "first-touch-first"
     outcomes: Outcomes = field(default_factory=Outcomes)
+    recycle: Recycle | None = None
+    reassign: Reassign | None = None
+    absence: Absence | None = None
+
+    @property
+    def lifecycle(self) -> bool:
+        """Whether leads come back, change owner or wait for an absent rep (the model then
+        deals every round robin inside its event loop)."""
+        return self.recycle is not None or self.reassign is not None \
+            or self.absence is not None
 
     @property
     def follow_up_time(self) -> WorkTime | None:
@@ -405,6 +461,71 @@ def _outcomes(path: Path, raw: dict) -> Outcomes:
     return Outcomes(**values)
 
 
+def _flag(path: Path, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(path, key, f"{value!r} is not true or false", "write true or false")
+    return value
+
+
+def _recycle(path: Path, raw: dict) -> Recycle:
+    if "share" not in raw or "after" not in raw:
+        missing = "share" if "share" not in raw else "after"
+        raise _fail(path, f"recycle.{missing}", "missing",
+                    'give both: share = 0.3 and after = "exponential 30 days"')
+    after = _distribution(path, "recycle.after", raw["after"])
+    _check_amounts(path, "recycle.after", after, MOST_HORIZON_DAYS * 24.0,
+                   f"{MOST_HORIZON_DAYS} days")
+    rounds = raw.get("rounds", 1)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MOST_ROUNDS:
+        raise _fail(path, "recycle.rounds", f"{rounds!r} is not a number of handoffs",
+                    f"give a whole number from 1 to {MOST_ROUNDS}: how many times a lead may "
+                    "be handed off again")
+    return Recycle(_probability(path, "recycle.share", raw["share"]), after, rounds)
+
+
+def _reassign(path: Path, raw: dict) -> Reassign:
+    share = _probability(path, "reassign.share", raw.get("share", 0.0))
+    after = None
+    if "after" in raw:
+        after = _distribution(path, "reassign.after", raw["after"])
+        _check_amounts(path, "reassign.after", after, MOST_WORK_DAYS * 24.0,
+                       f"{MOST_WORK_DAYS} days")
+    if share > 0 and after is None:
+        raise _fail(path, "reassign.after", "missing",
+                    'say when a manager moves a lead: after = "exponential 4 hours" (from its '
+                    "assignment)")
+    return Reassign(share, after, _flag(path, "reassign.on_breach", raw.get("on_breach", True)),
+                    _flag(path, "reassign.absent", raw.get("absent", False)))
+
+
+def _absence(path: Path, raw: dict) -> Absence:
+    share = _probability(path, "absence.share", raw.get("share", 0.0))
+    if share >= 1:
+        raise _fail(path, "absence.share", "1 means no rep ever works",
+                    "give the chance a rep is away on a given day, below 1 (0.05: a day in 20)")
+    dates = raw.get("dates", {})
+    if not isinstance(dates, dict):
+        raise _fail(path, "absence.dates", "should be a table",
+                    'write it as dates = { ana = ["2026-01-07", "2026-01-08"] }')
+    out: dict[str, tuple[dt.date, ...]] = {}
+    for rep, days in dates.items():
+        key = f"absence.dates.{rep}"
+        if not isinstance(days, list):
+            raise _fail(path, key, "should be a list of dates", 'write ["2026-01-07"]')
+        if len(days) > MOST_VALUES:
+            raise _over(path, key, f"{len(days):,} dates", f"at most {MOST_VALUES:,}")
+        read = []
+        for day in days:
+            try:
+                read.append(day if isinstance(day, dt.date) and not isinstance(day, dt.datetime)
+                            else dt.date.fromisoformat(str(day)))
+            except ValueError:
+                raise _fail(path, key, f"{day!r} is not a date",
+                            'write dates as "2026-01-07" (ISO, a whole day)') from None
+        out[str(rep)] = tuple(sorted(set(read)))
+    return Absence(share, out)
+
+
 def _decay(path: Path, value: object) -> str | dict[str, float]:
     if isinstance(value, str) and value.lower() in DECAY_PRESETS:
         return value.lower()
@@ -510,7 +631,10 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
         fields={name: _field_draw(path, f"arrivals.fields.{name}", value)
                 for name, value in fields_raw.items()},
         follow_up=follow_up, response=response, discipline=discipline,
-        outcomes=_outcomes(path, raw.get("outcomes", {})))
+        outcomes=_outcomes(path, raw.get("outcomes", {})),
+        recycle=_recycle(path, raw["recycle"]) if "recycle" in raw else None,
+        reassign=_reassign(path, raw["reassign"]) if "reassign" in raw else None,
+        absence=_absence(path, raw["absence"]) if "absence" in raw else None)
     _check_drawn(path, scenario)
     return scenario
 
