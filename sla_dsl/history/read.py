@@ -1069,12 +1069,25 @@ def _nulls(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 def _int64(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Timestamp/integer values as int64 (0 where null)."""
-    filled = pc.fill_null(pc.cast(array, pa.int64()), 0)
-    if isinstance(filled, pa.ChunkedArray):
-        filled = filled.combine_chunks() if filled.num_chunks != 1 else filled.chunk(0)
-    values = filled.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    return values if values.flags.writeable else values.copy()
+    """Timestamp/integer values as a writeable int64 array (0 where null), copied once from
+    Arrow's buffers chunk by chunk (no filled or combined copy in between)."""
+    cast = pc.cast(array, pa.int64())
+    chunks = cast.chunks if isinstance(cast, pa.ChunkedArray) else [cast]
+    return _filled(chunks, len(cast), np.int64, 0)
+
+
+def _filled(chunks: Sequence[pa.Array], n: int, dtype, null) -> np.ndarray:
+    """Integer chunks as one new numpy array of `dtype`, `null` where a value is null."""
+    out = np.empty(n, dtype=dtype)
+    start = 0
+    for chunk in chunks:
+        end = start + len(chunk)
+        if end == start:
+            continue
+        out[start:end] = chunk.to_numpy(zero_copy_only=False) if chunk.null_count == 0 \
+            else np.asarray(chunk.fill_null(null))
+        start = end
+    return out
 
 
 _AWARE = pa.timestamp("us", "UTC")
@@ -1194,16 +1207,7 @@ def _encode(column: pa.ChunkedArray | pa.Array) -> _Coded:
 
 def _int_codes(chunks: Sequence[pa.Array], n: int) -> np.ndarray:
     """Integer arrays (dictionary indices) as one int32 array, -1 for null."""
-    out = np.empty(n, dtype=np.int32)
-    start = 0
-    for chunk in chunks:
-        if not len(chunk):
-            continue
-        if chunk.null_count:
-            chunk = pc.fill_null(chunk, -1)
-        out[start:start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
-        start += len(chunk)
-    return out
+    return _filled(chunks, n, np.int32, -1)
 
 
 @dataclass
@@ -1649,19 +1653,21 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
         event = event[order]
         position = order if good is None else good[order]
     else:
-        position = np.arange(len(bad), dtype=np.int64) if good is None else good
+        position = good  # None: every record, in the order read (the usual case)
 
     # Nothing of a lead may come before its first `created` event.
     early, created_at = _before_created(lead, at, event, len(lead_dict))
-    rejects = _rejects(parts, bad, starts, position[early], created_at)
+    rejects = _rejects(parts, bad, starts, early if position is None else position[early],
+                       created_at)
     if len(early):
         keep = np.ones(len(lead), dtype=bool)
         keep[early] = False
-        lead, at, event, position = lead[keep], at[keep], event[keep], position[keep]
+        lead, at, event = lead[keep], at[keep], event[keep]
+        position = np.flatnonzero(keep) if position is None else position[keep]
 
     # `position` indexes the concatenated records; everything else is gathered through it.
     def gather(values: np.ndarray) -> np.ndarray:
-        return values[position]
+        return values if position is None else values[position]
 
     actor, actor_dict = _unify([p.actor for p in parts]) if parts else (empty.codes,
                                                                         empty.dictionary)
@@ -1676,12 +1682,13 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
         fields[name] = _objects(gather(codes), dictionary)
     if len(parts) == 1 and not parts[0].spec.wide and not parts[0].read.broken \
             and parts[0].read.data_rows is None:
-        row = position + 1  # rows 1..n, one record each
+        # rows 1..n, one record each
+        row = parts[0].read.rows if position is None else position + 1
     else:
         row = gather(_concat([p.read.rows[p.table_row] if p.spec.wide else p.read.rows
                               for p in parts]))
-    source = np.searchsorted(starts, position, side="right").astype(np.int16) - 1 \
-        if len(parts) > 1 else np.zeros(len(position), dtype=np.int16)
+    source = np.searchsorted(starts, gather(np.arange(len(bad))), side="right").astype(
+        np.int16) - 1 if len(parts) > 1 else np.zeros(len(lead), dtype=np.int16)
 
     lead, lead_dict = _compact(lead, lead_dict)  # leads whose every record was rejected
     actor, actor_dict = _compact(actor, actor_dict)
@@ -1690,7 +1697,7 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
                          int(per_part[i]), p.read.left_out) for i, p in enumerate(parts)]
     return History(
         lead=lead.astype(np.int64, copy=False), at=at.astype(np.int64, copy=False),
-        event=event.astype(np.int8), actor=actor.astype(np.int64, copy=False), row=row,
+        event=event.astype(np.int8, copy=False), actor=actor.astype(np.int64, copy=False), row=row,
         lead_ids=lead_dict.to_numpy(zero_copy_only=False).astype(object, copy=False),
         actors=actor_dict.to_numpy(zero_copy_only=False).astype(object, copy=False),
         fields=fields, rejects=[r[-1] for r in rejects],
