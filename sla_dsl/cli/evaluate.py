@@ -10,7 +10,14 @@ import argparse
 import sys
 
 from sla_dsl.cli import history_input
-from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, write_file
+from sla_dsl.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    policy_or_none,
+    write_file,
+    write_out,
+)
 from sla_dsl.cli.stage_progress import StageProgress
 
 AS_OF_HELP = "  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z"
@@ -90,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
                                   on_block=lambda _: bar.advance())
             breached = report.breached
             with bar.stage("reporting", 2 * blocks):
-                text = report.json() if args.format == "json" else report.text()
+                text = report.json_parts() if args.format == "json" else report.text()
                 page = report.html() if args.html else None
     for path, content in ((args.output, text), (args.html, page)):
         if path and not write_file(path, content, "evaluate"):
@@ -98,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         if path:
             bar.note(f"wrote {path}")
     if not args.output:
-        sys.stdout.write(text)
+        write_out(text)
     if args.strict and counts.rejected:
         print(f"sla evaluate: {counts.rejected} rows rejected (--strict)", file=sys.stderr)
         return EXIT_USAGE
