@@ -8,7 +8,10 @@ compute the wall-clock first-touch delay of every lead from the same CSV, and th
 End to end is what `sla evaluate POLICY --history FILE --format text` does: check the policy,
 `load_history`, `evaluate`, `report.document` and `text.render_text`. Each measurement runs in
 a fresh child process, so that its peak memory (ru_maxrss from `os.wait4`) is its own and no
-run warms the next one's caches; the phases are timed inside the child.
+run warms the next one's caches; the phases are timed inside the child. Each of our runs is
+followed by DuckDB's on the same file, and each pair's ratio is a sample: the summary gives
+their median and range (wall and CPU), as the machine may be shared. Then `--format json -o
+FILE` from Parquet, `--repeat` times: the JSON report's time (document + text written).
 
     python benchmarks/evaluate_speed.py [--leads 1000000] [--repeat 3] [--dir DIR] [--fresh]
     python benchmarks/evaluate_speed.py --leads 100000 --profile   # cProfile of one CSV run
@@ -148,8 +151,9 @@ def _iso_utc(at):
 
 
 def job_ours(history: str, policy_path: str, output: str = "text") -> dict:
-    """`sla evaluate POLICY --history FILE --format text` (or `json`), phase by phase: for
-    json, `document` is the document but its per-lead records and `render` the JSON text."""
+    """`sla evaluate POLICY --history FILE --format text` (or `--format json -o OUTPUT`, the
+    file removed after), phase by phase: for json, `document` is the document but its
+    per-lead records and `render` the JSON text written to the file."""
     import resource
 
     def peak() -> int:
@@ -185,13 +189,18 @@ def job_ours(history: str, policy_path: str, output: str = "text") -> dict:
     lap("read")
     evaluation = evaluate(policy, loaded, None)
     lap("evaluate")
-    if output == "json":  # as `sla evaluate --format json` does
+    if output != "text":  # as `sla evaluate --format json -o FILE` does; `output` is FILE
         made = Report(evaluation)
         _ = made.summary_document
         lap("document")
-        text = made.json()
+        # (a tree before `json_parts`, measured with PYTHONPATH for a before/after figure)
+        parts = made.json_parts() if hasattr(made, "json_parts") else [made.json().encode()]
+        with open(output, "wb") as handle:
+            handle.writelines(parts)
         lap("render")
-        text = text[:2000]
+        text = bytes(parts[0][:2000]).decode()
+        del parts
+        os.unlink(output)
     else:
         doc = report.document(evaluation, include_leads=False)  # as `--format text` does
         lap("document")
@@ -234,7 +243,7 @@ def job_duckdb(history: str) -> dict:
     import duckdb
     import pyarrow.compute as pc
 
-    imported = time.perf_counter()
+    imported, cpu = time.perf_counter(), time.process_time()
     quoted = history.replace("'", "''")
     source = (f"read_parquet('{quoted}')" if history.endswith(".parquet")
               else f"read_csv_auto('{quoted}')")
@@ -242,9 +251,9 @@ def job_duckdb(history: str) -> dict:
     relation = connection.sql(DUCKDB_SQL.format(source=source))
     result = (relation.to_arrow_table() if hasattr(relation, "to_arrow_table")  # DuckDB 2
               else relation.arrow())
-    done = time.perf_counter()
+    done, cpu = time.perf_counter(), time.process_time() - cpu
     delay = result.column("delay_us")
-    return {"phases": {"import": imported - started, "query": done - imported},
+    return {"phases": {"import": imported - started, "query": done - imported}, "cpu": cpu,
             "version": duckdb.__version__, "threads": connection.execute(
                 "SELECT current_setting('threads')").fetchone()[0],
             "check": {"handed_off": result.num_rows, "touched": len(delay) - delay.null_count,
@@ -339,50 +348,52 @@ def warm(path: Path) -> None:
             pass
 
 
-def measure_ours(label: str, path: Path, repeat: int, output: str = "text") -> dict:
-    warm(path)
-    runs = [child(["--job", "ours", str(path), str(POLICY), output]) for _ in range(repeat)]
-    answers = [a for a, _, _ in runs]
-    totals = [sum(a["phases"][p] for p in TIMED) for a in answers]
-    best = answers[totals.index(min(totals))]
+def run_ours(path: Path, output: str = "text") -> dict:
+    answer, wall, rss = child(["--job", "ours", str(path), str(POLICY), output])
+    answer.update(total=sum(answer["phases"][p] for p in TIMED),
+                  total_cpu=sum(answer["cpu"][p] for p in TIMED), wall=wall, rss=rss)
+    return answer
+
+
+def run_duckdb(path: Path) -> dict:
+    answer, wall, rss = child(["--job", "duckdb", str(path)])
+    answer.update(total=answer["phases"]["query"], total_cpu=answer["cpu"], wall=wall, rss=rss)
+    return answer
+
+
+def print_ours(label: str, path: Path, answers: list[dict]) -> None:
+    best = min(answers, key=lambda a: a["total"])
     events = best["events"]
-    peak = max(rss for _, _, rss in runs)
-    walls = [w for _, w, _ in runs]
-    size = path.stat().st_size
-    print(f"\n{label}: {path.name} ({size / 1024**2:,.0f} MB), {repeat} run(s), each in a fresh "
-          f"process")
+    totals = [a["total"] for a in answers]
+    print(f"\n{label}: {path.name} ({path.stat().st_size / 1024**2:,.0f} MB), {len(answers)} "
+          f"run(s), each in a fresh process")
     print(f"  rows read {best['rows']:,}, rejected {best['rejected']:,}, leads {best['leads']:,}")
     print("  phase       wall: fastest  median   CPU of fastest  peak RSS after the phase")
     for phase in PHASES:
         times = [a["phases"][phase] for a in answers]
         print(f"  {phase:<10} {min(times):13.2f} s {statistics.median(times):6.2f} s "
               f"{best['cpu'][phase]:13.2f} s  {_gb(best['peaks'][phase])}")
-    fastest, median = min(totals), statistics.median(totals)
-    cpu = sum(best["cpu"][p] for p in TIMED)
-    print(f"  end to end {fastest:13.2f} s {median:6.2f} s {cpu:13.2f} s  (check+read+evaluate+"
-          f"report, in-process)")
-    print(f"  throughput {_rate(events, fastest)} fastest, {_rate(events, median)} median")
-    print(f"  with interpreter start-up and imports: {min(walls):.2f} s wall, "
-          f"{_rate(events, min(walls))}")
-    print(f"  peak memory (ru_maxrss of the child): {_gb(peak)}")
-    return {"label": label, "events": events, "fastest": fastest, "median": median,
-            "wall": min(walls), "peak": peak, "check": best["check"], "report": best["report"]}
+    print(f"  end to end {min(totals):13.2f} s {statistics.median(totals):6.2f} s "
+          f"{best['total_cpu']:13.2f} s  (check+read+evaluate+report, in-process)")
+    print(f"  throughput {_rate(events, min(totals))} fastest, "
+          f"{_rate(events, statistics.median(totals))} median")
+    print(f"  with interpreter start-up and imports: {min(a['wall'] for a in answers):.2f} s "
+          f"wall; peak memory (ru_maxrss of the child): {_gb(max(a['rss'] for a in answers))}")
 
 
-def measure_duckdb(label: str, path: Path, repeat: int) -> dict | None:
-    if importlib.util.find_spec("duckdb") is None:
-        print(f"\n{label}: skipped, DuckDB is not installed (pip install duckdb)")
-        return None
-    warm(path)
-    runs = [child(["--job", "duckdb", str(path)]) for _ in range(repeat)]
-    queries = [a["phases"]["query"] for a, _, _ in runs]
-    first = runs[0][0]
+def print_duckdb(label: str, answers: list[dict]) -> None:
+    first = answers[0]
+    queries = [a["total"] for a in answers]
     print(f"\n{label}: DuckDB {first['version']} ({first['threads']} threads), first-touch "
           f"wall-clock delay per lead, read_csv_auto/read_parquet + query + fetch as Arrow")
     print(f"  query      {min(queries):7.2f} s fastest, {statistics.median(queries):.2f} s "
-          f"median; peak memory {_gb(max(rss for _, _, rss in runs))}")
-    return {"fastest": min(queries), "median": statistics.median(queries),
-            "check": first["check"]}
+          f"median; CPU {min(a['total_cpu'] for a in answers):.2f} s; peak memory "
+          f"{_gb(max(a['rss'] for a in answers))}")
+
+
+def _spread(values: list[float]) -> str:
+    return (f"{statistics.median(values):.2f}x median ({min(values):.2f}-{max(values):.2f}x "
+            f"over {len(values)})")
 
 
 def main() -> None:
@@ -395,8 +406,6 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="regenerate the history files")
     parser.add_argument("--profile", action="store_true",
                         help="instead: cProfile one end-to-end run from CSV, print the top")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="the report ours writes (json: every lead's record)")
     parser.add_argument("--top", type=int, default=40, help="lines of the profile to print")
     parser.add_argument("--job", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -425,33 +434,73 @@ def main() -> None:
         print(f"phases under the profiler: {phases}; peak memory {_gb(rss)}")
         return
 
-    print(f"load average before: {_load()} (other work on the machine slows every figure)")
-    ours = [measure_ours("ours from CSV", csv_path, args.repeat, args.format),
-            measure_ours("ours from Parquet", parquet_path, args.repeat, args.format)]
-    print("\nreport (from CSV, first lines):")
-    for line in ours[0]["report"].splitlines()[:12]:
-        print(f"  | {line}")
-    duck = measure_duckdb("DuckDB from CSV", csv_path, args.repeat)
-    duck_parquet = measure_duckdb("DuckDB from Parquet", parquet_path, args.repeat)
+    duck = importlib.util.find_spec("duckdb") is not None
+    if not duck:
+        print("DuckDB is not installed (pip install duckdb): no baseline, no ratios")
+    loads = [_load()]
+    print(f"load average before: {loads[0]} (other work on the machine slows every figure)")
+    # Each of our runs is followed by DuckDB's on the same file, so that a pair sees about the
+    # same load: the ratio of each pair is one sample, and their median is the figure.
+    sources = {"CSV": csv_path, "Parquet": parquet_path}
+    ours: dict[str, list[dict]] = {name: [] for name in sources}
+    theirs: dict[str, list[dict]] = {name: [] for name in sources}
+    for _ in range(args.repeat):
+        for name, path in sources.items():
+            warm(path)
+            ours[name].append(run_ours(path))
+            if duck:
+                theirs[name].append(run_duckdb(path))
+    json_out = args.dir / f"report-{os.getpid()}.json"
+    warm(parquet_path)
+    json_runs = [run_ours(parquet_path, str(json_out)) for _ in range(args.repeat)]
+    loads.append(_load())
 
-    print(f"\nload average after: {_load()}")
+    for name, path in sources.items():
+        print_ours(f"ours from {name}", path, ours[name])
+    print("\nreport (from CSV, first lines):")
+    for line in ours["CSV"][0]["report"].splitlines()[:12]:
+        print(f"  | {line}")
+    for name in sources:
+        if theirs[name]:
+            print_duckdb(f"DuckDB from {name}", theirs[name])
+    print_ours("ours from Parquet, --format json -o FILE (every lead's record)", parquet_path,
+               json_runs)
+    print(f"\nload average after: {loads[1]}")
+
     print("\nsummary")
-    for result in ours:
-        rate = result["events"] / result["fastest"]
-        verdict = "meets" if rate >= TARGET_EVENTS_PER_SECOND else "MISSES"
-        print(f"  {result['label']:<18} {result['fastest']:6.2f} s  "
-              f"{_rate(events, result['fastest'])}  target 1 M/s: {verdict};  "
-              f"peak {_gb(result['peak'])}: "
-              f"{'meets' if result['peak'] < TARGET_PEAK_BYTES else 'MISSES'} (< 4 GB)")
-    for label, baseline, result in (("CSV", duck, ours[0]), ("Parquet", duck_parquet, ours[1])):
-        if baseline is None:
+    for name in sources:
+        runs = ours[name]
+        fastest = min(a["total"] for a in runs)
+        median = statistics.median(a["total"] for a in runs)
+        peak = max(a["rss"] for a in runs)
+        rate = events / fastest
+        print(f"  ours from {name:<8} {fastest:6.2f} s fastest, {median:.2f} s median, "
+              f"{_rate(events, fastest)} (target 1 M/s: "
+              f"{'meets' if rate >= TARGET_EVENTS_PER_SECOND else 'MISSES'}), peak memory "
+              f"{_gb(peak)} ({'meets' if peak < TARGET_PEAK_BYTES else 'MISSES'} < 4 GB)")
+    for name in sources:
+        if not theirs[name]:
             continue
-        same = baseline["check"] == result["check"]
-        print(f"  ours/DuckDB from {label:<8} {result['fastest']:6.2f} s / "
-              f"{baseline['fastest']:.2f} s = {result['fastest'] / baseline['fastest']:.1f}x "
-              f"(fastest runs); first-touch delays agree: {'yes' if same else 'NO'}")
+        pairs = list(zip(ours[name], theirs[name], strict=True))
+        wall = [a["total"] / b["total"] for a, b in pairs]
+        cpu = [a["total_cpu"] / b["total_cpu"] for a, b in pairs]
+        fastest = min(a["total"] for a in ours[name]) / min(b["total"] for b in theirs[name])
+        same = all(a["check"] == b["check"] for a, b in pairs)
+        print(f"  ours/DuckDB from {name:<8} wall {_spread(wall)}, fastest/fastest "
+              f"{fastest:.2f}x (target <= 1.5: "
+              f"{'meets' if statistics.median(wall) <= 1.5 else 'MISSES'}); CPU "
+              f"{_spread(cpu)}; first-touch delays agree: {'yes' if same else 'NO'}")
         if not same:
-            print(f"    ours   {result['check']}\n    DuckDB {baseline['check']}")
+            print(f"    ours   {ours[name][0]['check']}\n    DuckDB {theirs[name][0]['check']}")
+    report = [a["phases"]["document"] + a["phases"]["render"] for a in json_runs]
+    whole = [a["total"] for a in json_runs]
+    print(f"  JSON report of {json_runs[0]['leads']:,} leads (document + JSON text written to a "
+          f"file): {min(report):.2f} s fastest, {statistics.median(report):.2f} s median "
+          f"(target < 3 s: {'meets' if statistics.median(report) < 3 else 'MISSES'}); end to "
+          f"end from Parquet {min(whole):.2f} s fastest; peak memory "
+          f"{_gb(max(a['rss'] for a in json_runs))}")
+    print(f"  load average before and after: {loads[0]} / {loads[1]} (1, 5, 15 minutes; the "
+          f"machine has {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ def _same_bytes(policy, history, as_of=None) -> str:
     slow = evaluate(policy, history, as_of)
     assert fast == json.dumps(slow.document, indent=2) + "\n"
     assert slow.json() == fast  # the document already built: written by json.dumps
+    # in parts, as `sla evaluate --format json` writes them: the same bytes
+    assert b"".join(evaluate(policy, history, as_of).json_parts()) == fast.encode()
+    assert b"".join(slow.json_parts()) == fast.encode()
     return fast
 
 
@@ -101,3 +104,21 @@ def test_iso_texts_written_by_arithmetic_as_isoformat(zone: str) -> None:
                          seconds * 1_000_000 + rng.integers(1, 10**6, len(seconds))])
     tz = ZoneInfo(zone)
     assert iso_texts(us, tz).tolist() == [local_time(int(u), tz).isoformat() for u in us]
+
+
+def test_the_command_writes_the_reports_json(tmp_path: Path, capsysbinary) -> None:
+    """`sla evaluate --format json` writes `Report.json()`'s bytes, to a file or stdout."""
+    from sla_dsl.cli import main
+
+    policy_path = ROOT / "policies" / "new-breed.sla"
+    history_path = ROOT / "examples" / "new-breed" / "history.csv"
+    policy = load_policy(policy_path)
+    expected = evaluate(policy, load_history([history_path], policy=policy)).json().encode()
+    out = tmp_path / "report.json"
+    args = ["evaluate", str(policy_path), "--history", str(history_path), "--format", "json",
+            "-q"]
+    assert main([*args, "-o", str(out)]) in (0, 1)
+    assert out.read_bytes() == expected
+    capsysbinary.readouterr()
+    assert main(args) in (0, 1)
+    assert capsysbinary.readouterr().out == expected

@@ -69,16 +69,35 @@ def progress(message: str) -> None:
         print(f"sla: {message}", file=sys.stderr, flush=True)
 
 
-def write_file(path: str, text: str, verb: str) -> bool:
-    """Write an output file; a path that cannot be written is the user's to fix, not a bug."""
+def write_file(path: str, text: str | Sequence[bytes | memoryview], verb: str) -> bool:
+    """Write an output file; a path that cannot be written is the user's to fix, not a bug.
+    `text` is a str, or UTF-8 bytes in parts (a big JSON report), written in turn."""
     try:
-        Path(path).write_text(text, encoding="utf-8")
+        if isinstance(text, str):
+            Path(path).write_text(text, encoding="utf-8")
+        else:
+            with Path(path).open("wb") as handle:
+                handle.writelines(text)
     except OSError as error:
         print(f"sla {verb}: cannot write {path}: {error.strerror or error}\n"
               "  help: name a file in a directory that exists and that you may write to",
               file=sys.stderr)
         return False
     return True
+
+
+def write_out(text: str | Sequence[bytes | memoryview]) -> None:
+    """Print a command's output: a str, or UTF-8 bytes in parts (see `write_file`)."""
+    if isinstance(text, str):
+        sys.stdout.write(text)
+        return
+    binary = getattr(sys.stdout, "buffer", None)
+    if binary is None:  # a stream of text only (a notebook's, a test's)
+        sys.stdout.write(b"".join(text).decode("utf-8"))
+        return
+    sys.stdout.flush()
+    binary.writelines(text)
+    binary.flush()
 
 
 MOST_REPLICATIONS = 1000

@@ -10,7 +10,14 @@ import argparse
 import sys
 
 from sla_dsl.cli import history_input
-from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, write_file
+from sla_dsl.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    policy_or_none,
+    write_file,
+    write_out,
+)
 from sla_dsl.cli.stage_progress import StageProgress
 
 # Each shard of a run cuts the whole history once: a run of a million shards would never end
@@ -104,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
                                       on_block=lambda _: bar.advance())
             breached = report.breached
             with bar.stage("reporting", 2 * blocks):
-                text = report.json() if args.format == "json" else report.text()
+                text = report.json_parts() if args.format == "json" else report.text()
                 page = report.html() if args.html else None
     for path, content in ((args.output, text), (args.html, page)):
         if path and not write_file(path, content, "evaluate"):
@@ -112,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         if path:
             bar.note(f"wrote {path}")
     if not args.output:
-        sys.stdout.write(text)
+        write_out(text)
     failure = history_input.strict_failure(history) if args.strict else None
     if failure:
         print(f"sla evaluate: {failure}", file=sys.stderr)
@@ -201,8 +208,9 @@ def _write_partial(args: argparse.Namespace, policy, history, as_of: int | None,
     bar.note(f"shard {shard}/{of}: {partial.lead_count} of {len(history.lead_ids)} leads, "
              f"{counts.read} rows read, {counts.accepted} accepted, {counts.rejected} "
              f"rejected; wrote {args.partial}")
-    if args.strict and counts.rejected:
-        print(f"sla evaluate: {counts.rejected} rows rejected (--strict)", file=sys.stderr)
+    failure = history_input.strict_failure(partial.history) if args.strict else None
+    if failure:
+        print(f"sla evaluate: {failure}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
 

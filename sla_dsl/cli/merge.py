@@ -10,7 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, policy_or_none, write_file
+from sla_dsl.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    policy_or_none,
+    write_file,
+    write_out,
+)
 from sla_dsl.cli.stage_progress import StageProgress
 
 
@@ -49,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                  f"accepted, {counts.rejected} rejected; {report.evaluation.lead_count} leads")
         with bar.stage("reporting", 2 * blocks):
             if args.format == "json":
-                text = report.json()
+                text = report.json_parts()
             elif args.format == "html":
                 text = report.html()
             else:
@@ -61,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         if path:
             bar.note(f"wrote {path}")
     if not args.output:
-        sys.stdout.write(text)
+        write_out(text)
     return EXIT_PROBLEMS if args.fail_on_breach and report.breached else EXIT_OK
 
 

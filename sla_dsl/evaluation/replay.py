@@ -236,6 +236,7 @@ class Replay:
         # per lead: every owner-absent span found for a block that pauses for it (reports say
         # which absences were used and whose clocks they paused)
         self.absence_found: dict[int, set[tuple[int, int, int]]] = {}
+        self._owner_names: dict[tuple[int, int], tuple] = {}
 
     # ------------------------------------------------------------ per-lead facts
 
@@ -298,7 +299,13 @@ class Replay:
     def owners(self, since: np.ndarray | None = None, until: np.ndarray | None = None
                ) -> np.ndarray:
         """Per lead, its last assignee (else its first toucher), counting only events from
-        `since` and before `until` when given: each level of a handoff has its own owner."""
+        `since` and before `until` when given: each level of a handoff has its own owner.
+        Found once per window (the evaluation and `owners_at` ask for the same one); callers
+        copy what they change."""
+        key = (id(since), id(until))
+        cached = self._owner_names.get(key)
+        if cached is not None and cached[0] is since and cached[1] is until:
+            return cached[2]
         rows = self._between(self.events_of(np.array([EVENT_CODE["assigned"]])), since, until)
         rows = rows[self.actor[rows] != NO_ACTOR]
         codes = _last_per_lead(self.lead[rows], self.actor[rows], self.size, NO_ACTOR)
@@ -310,6 +317,7 @@ class Replay:
         names = np.full(self.size, None, dtype=object)
         known = codes != NO_ACTOR
         names[known] = self.history.actors[codes[known]]
+        self._owner_names[key] = (since, until, names)
         return names
 
     def attributes_at_rows(self, leads: np.ndarray, moment: np.ndarray,

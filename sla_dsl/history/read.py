@@ -420,12 +420,17 @@ class _Read:
     before: dict[str, pa.Array] | None = None  # a prepared source's `[source.before]` cells
     # a file read with only the columns its records need: its whole table, on demand
     whole: Callable[[], pa.Table] | None = None
+    table_whole: pa.Table | None = None
 
     def raw_table(self, rows: np.ndarray) -> pa.Table:
         """These table rows with every column of the file (the prepared ones added)."""
         taken = self.table.take(pa.array(rows, pa.int64()))
         if self.source is None:
-            return taken
+            if self.whole is None:
+                return taken
+            if self.table_whole is None:  # for rejects only, read once
+                self.table_whole = self.whole()
+            return self.table_whole.take(pa.array(rows, pa.int64()))
         table, index = self.source_whole(), self.source[1]  # (every column: rejects only)
         whole = table.take(pa.array(index[rows], pa.int64()))
         for name, column in zip(taken.column_names, taken.columns, strict=True):
@@ -477,7 +482,7 @@ def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = No
         elif fmt == "jsonl":
             read = _read_jsonl(path)
         else:
-            read = _read_parquet(path, spec)
+            read = _read_parquet(path, spec, keep_fields)
     except OSError as exc:
         raise HistoryError(f"{path}: cannot read the file ({exc.strerror or exc})\n"
                            f"  help: check that it exists and is readable") from None
@@ -895,18 +900,101 @@ def _clipped(raw: bytes | str, keep: int = 200) -> str:
     return f"{start}... ({len(raw):,} {'bytes' if isinstance(raw, bytes) else 'characters'})"
 
 
-def _read_parquet(path: Path, spec: SourceSpec) -> _Read:
+def _read_parquet(path: Path, spec: SourceSpec,
+                  keep_fields: Collection[str] | None = None) -> _Read:
+    """`keep_fields` (an event log's field columns worth reading) lets the file be read with
+    only the columns its records need (`_parquet_projection`): a column Parquet stores apart
+    is a column never decoded."""
     import pyarrow.parquet as pq
 
     try:
         schema = pq.read_schema(path)
+        projection = _parquet_projection(schema, spec, keep_fields)
         plain = {spec.lead_id, spec.at} | {wide.at for wide in spec.events}
         text = [f.name for f in schema if f.name not in plain
-                and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
-        table = pq.read_table(path, read_dictionary=text)
+                and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+                and (projection is None or f.name in projection)]
+        oversize = None
+        if projection is None:
+            table = pq.read_table(path, read_dictionary=text)
+        else:
+            table = pq.read_table(path, columns=projection, read_dictionary=text)
+            oversize = _unread_oversize(path, schema, projection)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
         raise HistoryError(f"{path}: not a readable Parquet file ({exc})\n  help: write it "
                            f"with pyarrow, pandas or DuckDB") from None
+    table = _parquet_text(path, spec, table)
+    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    if projection is None:
+        return _Read(path, table, rows)
+    # a rejected row's raw values name every column, as a whole read shows them
+    return _Read(path, table, rows, oversize=oversize,
+                 whole=lambda: _read_parquet(path, spec).table)
+
+
+def _parquet_projection(schema: pa.Schema, spec: SourceSpec,
+                        keep_fields: Collection[str] | None) -> list[str] | None:
+    """The columns to read of an event log's Parquet file, or None to read it whole: without
+    `keep_fields`, when every column is needed, when a required column is missing (its error
+    lists the file's columns) or when a column left out could still make the read fail or a
+    row be rejected in a way its type does not bound (binary that may not be UTF-8, nested
+    values, duplicated names)."""
+    if keep_fields is None or spec.mapping_path is not None or spec.wide:
+        return None
+    names = schema.names
+    if len(set(names)) != len(names) or not {spec.lead_id, spec.at, spec.event} <= set(names):
+        return None
+    wanted = {spec.lead_id, spec.at, spec.event, spec.actor, *keep_fields}
+    projection = [name for name in names if name in wanted]
+    if len(projection) == len(names):
+        return None
+    for item in schema:
+        if item.name not in wanted and not _short_or_text(item.type):
+            return None
+    return projection
+
+
+def _short_or_text(kind: pa.DataType) -> bool:
+    """Types whose values read as text that is either checked (`_unread_oversize`) or short:
+    strings, dictionaries of strings, numbers, booleans, dates and times."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            or pa.types.is_integer(kind) or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind) or pa.types.is_date(kind)
+            or pa.types.is_timestamp(kind) or pa.types.is_null(kind))
+
+
+def _unread_oversize(path: Path, schema: pa.Schema, projection: list[str]
+                     ) -> np.ndarray | None:
+    """Per row, whether a text value in a column not read is longer than MOST_VALUE_BYTES
+    (None when none is), as a whole read would reject it. A column chunk whose pages hold at
+    most MOST_VALUE_BYTES before compression cannot hold such a value (a value is stored
+    whole in a dictionary or data page, or as a suffix of one stored before it), so only the
+    text columns with a larger chunk are read, as dictionaries, to look."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_metadata(path)
+    leaf = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
+    look = []
+    for item in schema:
+        kind = item.type.value_type if pa.types.is_dictionary(item.type) else item.type
+        if item.name in projection or not (pa.types.is_string(kind)
+                                           or pa.types.is_large_string(kind)):
+            continue
+        column = leaf.get(item.name)
+        if column is None or any(
+                metadata.row_group(g).column(column).total_uncompressed_size > MOST_VALUE_BYTES
+                for g in range(metadata.num_row_groups)):
+            look.append(item.name)
+    if not look:
+        return None
+    return _oversize_rows(pq.read_table(path, columns=look, read_dictionary=look))
+
+
+def _parquet_text(path: Path, spec: SourceSpec, table: pa.Table) -> pa.Table:
+    """A Parquet table's columns as the records read them: text (dictionary-encoded where it
+    was), times kept typed; a column that cannot be text is a `HistoryError`."""
     times = {wide.at for wide in spec.events} | {spec.at}
     keep = [n for n, col in zip(table.column_names, table.columns, strict=True)
             if n in times and (pa.types.is_timestamp(col.type) or pa.types.is_date(col.type))]
@@ -935,8 +1023,7 @@ def _read_parquet(path: Path, spec: SourceSpec) -> _Read:
             raise HistoryError(f"{path}: column `{name}` holds {kind}, not single values\n"
                                f"  help: write one value per cell (text, number, date)")
         converted.append(column)
-    table = _as_text(pa.table(converted, names=table.column_names), keep)
-    return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+    return _as_text(pa.table(converted, names=table.column_names), keep)
 
 
 # ============================================================================ timestamps
@@ -982,12 +1069,25 @@ def _nulls(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 def _int64(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Timestamp/integer values as int64 (0 where null)."""
-    filled = pc.fill_null(pc.cast(array, pa.int64()), 0)
-    if isinstance(filled, pa.ChunkedArray):
-        filled = filled.combine_chunks() if filled.num_chunks != 1 else filled.chunk(0)
-    values = filled.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    return values if values.flags.writeable else values.copy()
+    """Timestamp/integer values as a writeable int64 array (0 where null), copied once from
+    Arrow's buffers chunk by chunk (no filled or combined copy in between)."""
+    cast = pc.cast(array, pa.int64())
+    chunks = cast.chunks if isinstance(cast, pa.ChunkedArray) else [cast]
+    return _filled(chunks, len(cast), np.int64, 0)
+
+
+def _filled(chunks: Sequence[pa.Array], n: int, dtype, null) -> np.ndarray:
+    """Integer chunks as one new numpy array of `dtype`, `null` where a value is null."""
+    out = np.empty(n, dtype=dtype)
+    start = 0
+    for chunk in chunks:
+        end = start + len(chunk)
+        if end == start:
+            continue
+        out[start:end] = chunk.to_numpy(zero_copy_only=False) if chunk.null_count == 0 \
+            else np.asarray(chunk.fill_null(null))
+        start = end
+    return out
 
 
 _AWARE = pa.timestamp("us", "UTC")
@@ -1107,16 +1207,7 @@ def _encode(column: pa.ChunkedArray | pa.Array) -> _Coded:
 
 def _int_codes(chunks: Sequence[pa.Array], n: int) -> np.ndarray:
     """Integer arrays (dictionary indices) as one int32 array, -1 for null."""
-    out = np.empty(n, dtype=np.int32)
-    start = 0
-    for chunk in chunks:
-        if not len(chunk):
-            continue
-        if chunk.null_count:
-            chunk = pc.fill_null(chunk, -1)
-        out[start:start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
-        start += len(chunk)
-    return out
+    return _filled(chunks, n, np.int32, -1)
 
 
 @dataclass
@@ -1562,19 +1653,21 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
         event = event[order]
         position = order if good is None else good[order]
     else:
-        position = np.arange(len(bad), dtype=np.int64) if good is None else good
+        position = good  # None: every record, in the order read (the usual case)
 
     # Nothing of a lead may come before its first `created` event.
     early, created_at = _before_created(lead, at, event, len(lead_dict))
-    rejects = _rejects(parts, bad, starts, position[early], created_at)
+    rejects = _rejects(parts, bad, starts, early if position is None else position[early],
+                       created_at)
     if len(early):
         keep = np.ones(len(lead), dtype=bool)
         keep[early] = False
-        lead, at, event, position = lead[keep], at[keep], event[keep], position[keep]
+        lead, at, event = lead[keep], at[keep], event[keep]
+        position = np.flatnonzero(keep) if position is None else position[keep]
 
     # `position` indexes the concatenated records; everything else is gathered through it.
     def gather(values: np.ndarray) -> np.ndarray:
-        return values[position]
+        return values if position is None else values[position]
 
     actor, actor_dict = _unify([p.actor for p in parts]) if parts else (empty.codes,
                                                                         empty.dictionary)
@@ -1589,12 +1682,13 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
         fields[name] = _objects(gather(codes), dictionary)
     if len(parts) == 1 and not parts[0].spec.wide and not parts[0].read.broken \
             and parts[0].read.data_rows is None:
-        row = position + 1  # rows 1..n, one record each
+        # rows 1..n, one record each
+        row = parts[0].read.rows if position is None else position + 1
     else:
         row = gather(_concat([p.read.rows[p.table_row] if p.spec.wide else p.read.rows
                               for p in parts]))
-    source = np.searchsorted(starts, position, side="right").astype(np.int16) - 1 \
-        if len(parts) > 1 else np.zeros(len(position), dtype=np.int16)
+    source = np.searchsorted(starts, gather(np.arange(len(bad))), side="right").astype(
+        np.int16) - 1 if len(parts) > 1 else np.zeros(len(lead), dtype=np.int16)
 
     lead, lead_dict = _compact(lead, lead_dict)  # leads whose every record was rejected
     actor, actor_dict = _compact(actor, actor_dict)
@@ -1603,7 +1697,7 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
                          int(per_part[i]), p.read.left_out) for i, p in enumerate(parts)]
     return History(
         lead=lead.astype(np.int64, copy=False), at=at.astype(np.int64, copy=False),
-        event=event.astype(np.int8), actor=actor.astype(np.int64, copy=False), row=row,
+        event=event.astype(np.int8, copy=False), actor=actor.astype(np.int64, copy=False), row=row,
         lead_ids=lead_dict.to_numpy(zero_copy_only=False).astype(object, copy=False),
         actors=actor_dict.to_numpy(zero_copy_only=False).astype(object, copy=False),
         fields=fields, rejects=[r[-1] for r in rejects],

@@ -104,6 +104,10 @@ def _span(first: dt.date, last: dt.date) -> str:
 
 def _latest_event(evaluation: Evaluation) -> str | None:
     history = evaluation.history
+    if len(history.at):  # as-of the latest event (the default): no row is left out
+        latest = int(np.argmax(history.at))
+        if history.at[latest] <= evaluation.as_of:
+            return EVENTS[int(history.event[latest])]
     rows = np.flatnonzero(history.at <= evaluation.as_of)
     if not len(rows):
         return None

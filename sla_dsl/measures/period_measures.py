@@ -197,13 +197,21 @@ class PeriodMeasures:
             met = result.status[done] == MET
             for period in ("day", "week", "month"):
                 starts = period_starts(dates, period)
-                for start in np.unique(starts):
-                    chosen = starts == start
-                    sample = delays[chosen]
-                    business = None if open_delays is None else open_delays[chosen]
+                # each period's leads, in the order they came (a stable sort), as one slice
+                order = np.argsort(starts, kind="stable")
+                bounds = np.flatnonzero(np.r_[True, starts[order][1:] != starts[order][:-1],
+                                              True]) if len(order) else np.zeros(1, dtype=int)
+                by_period = delays[order]
+                business_by_period = None if open_delays is None else open_delays[order]
+                met_by_period = met[order]
+                for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+                    start = starts[order[lo]]
+                    sample = by_period[lo:hi]
+                    business = None if business_by_period is None else business_by_period[lo:hi]
                     rows.append({
                         "handoff": result.handoff, "period": period, "start": str(start),
-                        "touched": len(sample), "met": int(np.count_nonzero(met[chosen])),
+                        "touched": len(sample),
+                        "met": int(np.count_nonzero(met_by_period[lo:hi])),
                         "mean_hours": round(float(sample.mean()), 2),
                         "median_hours": round(float(np.median(sample)), 2),
                         "p90_hours": round(float(np.percentile(sample, 90)), 2),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pyarrow as pa
 
 from sla_dsl.evaluation.instants import iso_many
 from sla_dsl.evaluation.replay import STATUS_NAMES, Evaluation
@@ -76,13 +77,27 @@ def lead_table(evaluation: Evaluation, zone: ZoneInfo) -> LeadTable:
     handoff, owner, handed_off_at = _named(evaluation, leads)
     ids = evaluation.history.lead_ids[leads]
     lead_id = np.empty(len(leads), dtype=object)
-    lead_id[:] = [str(x) for x in ids.tolist()] if ids.dtype == object else ids.astype(str)
+    lead_id[:] = _texts(ids)
     return LeadTable(
         zone=zone, lead_id=lead_id, handoff=handoff, segment=evaluation.segment[leads],
         owner=owner, handed_off_at=handed_off_at,
         clauses=[(r.handoff, r.clause) for r in results], clause=clause[order],
         status=joined("status"), due=joined("due"), at=joined("at"),
         bounds=np.append(first, len(order)).astype(np.int64))
+
+
+def _texts(ids: np.ndarray) -> np.ndarray:
+    """Lead ids as `str` writes them: ids read from a file are text already, converted by
+    Arrow at once; ids of other types (an int, a None) one by one."""
+    if ids.dtype != object:
+        return ids.astype(str)
+    try:
+        text = pa.array(ids, pa.string(), from_pandas=False)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        text = None
+    if text is None or text.null_count:
+        return np.array([str(x) for x in ids.tolist()], dtype=object)
+    return text.to_numpy(zero_copy_only=False)
 
 
 def _named(evaluation: Evaluation,

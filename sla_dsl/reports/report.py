@@ -34,7 +34,7 @@ from sla_dsl.reports.document import (
     lead_records,
 )
 from sla_dsl.reports.due_list import DEFAULT_WITHIN_HOURS, DueList
-from sla_dsl.reports.json_text import document_json
+from sla_dsl.reports.json_text import document_json, document_json_parts
 from sla_dsl.reports.lead_table import LeadTable, lead_table, records
 
 
@@ -102,6 +102,13 @@ class Report:
             return json.dumps(self.document if self.include_leads else self.summary_document,
                               indent=2) + "\n"
         return document_json(self.summary_document, self._lead_table)
+
+    def json_parts(self) -> list[bytes | memoryview]:
+        """`json()` as UTF-8 bytes in parts, for writing one after the other: the per-lead
+        records of a big history are written without being joined into one string."""
+        if "document" in self.__dict__ or not self.include_leads or not self._columnar:
+            return [self.json().encode("utf-8")]
+        return document_json_parts(self.summary_document, self._lead_table)
 
     def text(self) -> str:
         """The summary `sla evaluate` prints: what is owed, then clauses worst first."""
