@@ -223,3 +223,38 @@ def test_a_worker_lost_mid_task_is_the_clusters_trouble_said_plainly(cluster):
         scheduler.allowed_failures = allowed
         with distributed.Client(cluster, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=60)  # the nanny has started it again
+
+
+# ---------------------------------------------------------------- evaluation shards on it
+
+@pytest.mark.parametrize(("policy", "history", "extra"), [
+    ("company-x.sla", ["examples/company-x/history.csv"], []),
+    ("coast-to-coast.sla", ["examples/company-x/history.csv"],
+     ["--reps", "policies/tests/coast-to-coast/reps.csv"]),
+    ("inbound-desk.sla", [f"examples/salesforce/{name}.csv" for name in
+                          ("Lead", "LeadHistory", "Task", "Event", "User")],
+     ["--preset", "salesforce"]),
+])
+def test_an_evaluation_sharded_on_the_cluster_is_the_single_run_byte_for_byte(
+        cluster, capsys, policy, history, extra):
+    common = ["evaluate", str(ROOT / "policies" / policy), "--history",
+              *(str(ROOT / h) for h in history), *[str(ROOT / e) if "/" in e else e
+                                                   for e in extra], "--format", "json", "-q"]
+    assert main(common) == 0
+    single = capsys.readouterr().out
+    assert main([*common, "--shards", "3", "--engine", "dask",
+                 "--scheduler", cluster.scheduler_address]) == 0
+    assert capsys.readouterr().out == single
+    assert json.loads(single)["summary"]["leads"] > 0
+
+
+def test_the_dask_engine_on_evaluate_needs_shards_and_no_local_workers(capsys):
+    history = str(ROOT / "examples" / "company-x" / "history.csv")
+    assert main(["evaluate", str(POLICY), "--history", history, "--engine", "dask"]) == 2
+    assert "give --shards N too" in capsys.readouterr().err
+    assert main(["evaluate", str(POLICY), "--history", history, "--shards", "2",
+                 "--engine", "dask", "--workers", "2"]) == 2
+    assert "leave out --workers" in capsys.readouterr().err
+    assert main(["evaluate", str(POLICY), "--history", history, "--shards", "2",
+                 "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "add --engine dask" in capsys.readouterr().err

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from sla_dsl.cli import history_input
+from sla_dsl.cli import engine_options, history_input
 from sla_dsl.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -96,7 +97,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             bar.note(f"{counts.read} rows read, {counts.accepted} accepted, "
                      f"{counts.rejected} rejected; evaluating {len(history.lead_ids)} leads")
-            if args.shards:
+            if args.shards and args.engine != "local":
+                report = _evaluate_on_engine(args, policy, as_of, bar)
+                if report is None:
+                    return EXIT_USAGE
+            elif args.shards:
                 from sla_dsl.reports.sharded import evaluate_sharded
 
                 with bar.stage(f"evaluating {args.shards} shards", args.shards * blocks):
@@ -125,6 +130,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"sla evaluate: {failure}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+
+
+def _evaluate_on_engine(args: argparse.Namespace, policy, as_of: int | None,
+                        bar: StageProgress):
+    """`--shards N --engine dask`: each shard a task on the cluster, which reads the policy
+    and the history from the same paths (a shared disk or the same checkout on every worker)
+    and sends back its partial; the partials are merged here. None after an error said."""
+    from sla_dsl.engines import EngineError
+    from sla_dsl.evaluation.shards import PartialMismatch
+    from sla_dsl.history.read import HistoryError
+    from sla_dsl.reports.sharded import evaluate_mapped, shard_tasks
+
+    tasks = shard_tasks(str(Path(args.policy).resolve()),
+                        [str(Path(h).resolve()) for h in args.history], args.shards,
+                        as_of=as_of, mapping=args.mapping, preset=args.preset,
+                        export_timezone=args.timezone, absences=args.absences,
+                        reps=args.reps)
+    try:
+        with engine_options.opened(args) as engine, \
+                bar.stage(f"evaluating {args.shards} shards on {args.engine}", args.shards):
+            return evaluate_mapped(
+                policy, tasks, lambda fn, items: engine.map(fn, list(items),
+                                                            lambda *_: bar.advance()),
+                include_leads=args.format == "json")
+    except (EngineError, HistoryError, PartialMismatch) as error:
+        print(f"sla evaluate: {error}", file=sys.stderr)
+        return None
 
 
 def show_rejects(bar: StageProgress, history, args: argparse.Namespace) -> None:
@@ -173,6 +205,15 @@ def _shard_options_problem(args: argparse.Namespace) -> str | None:
         return f"--shards {args.shards}: give 1 to {MAX_SHARDS:,}"
     if not 1 <= args.workers <= MAX_WORKERS:
         return f"--workers {args.workers}: give 1 to {MAX_WORKERS}"
+    if args.engine != "local" and not args.shards:
+        return (f"--engine {args.engine} runs the shards of --shards N on it: give --shards N "
+                "too\n  help: sla evaluate POLICY --history FILE --shards 8 --engine dask")
+    if args.engine != "local" and args.workers != 1:
+        return ("--workers is this machine's pool; on --engine dask the cluster's workers run "
+                "the shards\n  help: leave out --workers")
+    engine_problem = engine_options.problem(args)
+    if engine_problem:
+        return engine_problem
     if args.workers > 1 and not args.shards:
         return "--workers runs shards in parallel: give --shards N too"
     if args.shards and args.explain is not None:
@@ -272,6 +313,7 @@ def add(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--workers", type=int, default=1, metavar="K",
                           help="with --shards, evaluate K shards at a time in worker processes "
                                "(default 1: one after another, in this process)")
+    engine_options.add_arguments(evaluate, "shards of --shards N")
     evaluate.add_argument("--shard", type=shard_spec, metavar="I/N",
                           help="evaluate only shard I (0 to N-1) of N and write its partial to "
                                "--partial FILE; 'sla merge' makes the report of every shard's")

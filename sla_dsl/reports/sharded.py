@@ -42,6 +42,7 @@ class ShardTask:
     preset: str | None = None
     export_timezone: str | None = None
     absences: str | None = None
+    reps: str | None = None
 
 
 def run_shard(task: ShardTask) -> Partial:
@@ -50,17 +51,17 @@ def run_shard(task: ShardTask) -> Partial:
     policy = load_policy(task.policy)
     history = load_history(list(task.history), mapping=task.mapping, policy=policy,
                            preset=task.preset, export_timezone=task.export_timezone,
-                           absences=task.absences)
+                           absences=task.absences, reps=task.reps)
     return evaluate_shard(policy, history, task.shard, task.of, task.as_of)
 
 
 def shard_tasks(policy: str, history: Sequence[str], of: int, *, as_of: int | None = None,
                 mapping: str | None = None, preset: str | None = None,
-                export_timezone: str | None = None,
-                absences: str | None = None) -> list[ShardTask]:
+                export_timezone: str | None = None, absences: str | None = None,
+                reps: str | None = None) -> list[ShardTask]:
     """The tasks of every shard of one run (`of` of them), for `evaluate_mapped`."""
     return [ShardTask(policy, tuple(str(h) for h in history), shard, of, as_of, mapping,
-                      preset, export_timezone, absences) for shard in range(of)]
+                      preset, export_timezone, absences, reps) for shard in range(of)]
 
 
 def evaluate_mapped(policy: Policy, tasks: Sequence[ShardTask],
