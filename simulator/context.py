@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for, deadline, to_timedelta
+from sla_dsl.business_time.rep_hours import OwnerCalendars
 from sla_dsl.business_time.zones import US_PER_DAY, US_PER_SECOND, ZoneOffsets, local_time
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
@@ -46,6 +47,8 @@ class Context:
     witnesses: dict[str, dict[str, str | None]] | None  # per mix label: fields routed there
     second: SecondLevel | None = None  # a multilevel agreement's second level, when simulated
     level_notes: list[str] = dataclasses.field(default_factory=list)
+    # `[reps] file`: each rep's own calendar, on which `clocks run on owner hours` count
+    owner_calendars: OwnerCalendars | None = None
 
     @property
     def width(self) -> int:
@@ -182,7 +185,7 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
     notes = [*notes, *lifecycle_notes(scenario, blocks)]
     return Context(policy, scenario, blocks, team_roster, start, origin, end, offsets, floor,
                    calendars, _deal_size(policy, scenario), senders, actors, mixed, second,
-                   notes)
+                   notes, OwnerCalendars(scenario.reps.hours) if scenario.reps else None)
 
 
 def rep_open_seconds(context: Context, team: int) -> float:

@@ -88,14 +88,25 @@ def test_a_rep_works_only_in_their_own_hours(tmp_path):
     assert any(local.time() >= dt.time(15) for local in pacific)  # 17:00 Chicago and later
 
 
-def test_the_emitted_history_and_reps_evaluate_to_the_simulators_counts(tmp_path):
+@pytest.mark.parametrize("overrides", [
+    {},
+    # with the lifecycle: reps on leave (their leads moved to a present rep, who may be off
+    # their own hours), leads moved by a manager, recycled leads dealt again; the clocks'
+    # due times ordering the queues
+    {"work.discipline": "earliest-due-first", "absence": {"share": 0.1},
+     "reassign": {"share": 0.1, "after": "exponential 3 hours", "absent": True},
+     "recycle": {"share": 0.5, "after": "exponential 5 days"}},
+])
+def test_the_emitted_history_and_reps_evaluate_to_the_simulators_counts(tmp_path, overrides):
     policy = _policy()
     out = tmp_path / "simulated.csv"
-    doc = simulate(policy, load_scenario(_scenario(tmp_path)), 2, seed=3, emit_history=out,
-                   workers=1)
+    doc = simulate(policy, load_scenario(_scenario(tmp_path), overrides), 2, seed=3,
+                   emit_history=out, workers=1)
     simulated = [{key: c[key] for key in COUNTED} for c in doc["emitted"]["clauses"]]
-    reps = tmp_path / "simulated-reps.csv"
-    assert evaluated_counts(policy, out, reps=reps) == simulated
+    reps, absences = tmp_path / "simulated-reps.csv", tmp_path / "simulated-absences.csv"
+    assert absences.exists() == ("absence" in overrides)
+    assert evaluated_counts(policy, out, absences if absences.exists() else None,
+                            reps=reps) == simulated
     # the reps matter: on the policy calendar's hours alone the same history counts otherwise
     assert evaluated_counts(policy, out) != simulated
     assert sum(c["met"] for c in simulated) > 0 and sum(c["breached"] for c in simulated) > 0
@@ -151,3 +162,10 @@ def test_a_missing_reps_file_is_a_scenario_error(tmp_path, capsys):
     assert main(["simulate", str(POLICY), "--scenario", str(path)]) == 2
     err = capsys.readouterr().err
     assert "reps.file" in err and "nowhere.csv" in err and "Traceback" not in err
+
+
+def test_a_reps_file_past_the_limit_is_refused_unread(tmp_path, capsys):
+    path = _scenario(tmp_path, "rep,timezone,hours\n" + "#" * (2 * 1024 * 1024) + "\n")
+    assert main(["simulate", str(POLICY), "--scenario", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "reps.file" in err and "out of range: at most 1,024 KiB" in err

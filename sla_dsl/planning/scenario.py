@@ -542,6 +542,9 @@ def _reps(path: Path, raw: dict) -> Reps:
                     'name the reps file: file = "reps.csv" (rep,timezone,hours rows)')
     where = path.parent / written
     try:
+        if where.is_file() and where.stat().st_size > MOST_SCENARIO_BYTES:
+            raise _over(path, "reps.file", f"{where} ({where.stat().st_size:,} bytes)",
+                        f"at most {MOST_SCENARIO_BYTES // 1024:,} KiB, as the scenario")
         reps = read_reps(where)
     except HistoryError as error:
         raise ScenarioError(f"{path}: reps.file: {error}\n  help: {HEADER_HELP}") from None
