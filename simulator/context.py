@@ -183,6 +183,9 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
                            "those tables out")
     check_absent_reps(scenario, team_roster)
     notes = [*notes, *lifecycle_notes(scenario, blocks)]
+    if scenario.reps is not None and not any(b.handoff.on_owner_hours for b in blocks):
+        notes.append("[reps]: the reps work their own hours, but no block says 'clocks run on "
+                     "owner hours', so every clock counts on the policy calendar")
     return Context(policy, scenario, blocks, team_roster, start, origin, end, offsets, floor,
                    calendars, _deal_size(policy, scenario), senders, actors, mixed, second,
                    notes, OwnerCalendars(scenario.reps.hours) if scenario.reps else None)

@@ -169,3 +169,20 @@ def test_a_reps_file_past_the_limit_is_refused_unread(tmp_path, capsys):
     assert main(["simulate", str(POLICY), "--scenario", str(path)]) == 2
     err = capsys.readouterr().err
     assert "reps.file" in err and "out of range: at most 1,024 KiB" in err
+
+
+def test_reps_on_a_policy_without_owner_hours_work_their_own_hours_with_a_note(tmp_path):
+    text = POLICY.read_text()
+    assert "  clocks run on owner hours\n" in text
+    written = tmp_path / "calendar-hours.sla"
+    written.write_text(text.replace("  clocks run on owner hours\n", ""))
+    policy = check_source(read_policy(written)).policy
+    assert not policy.handoffs[0].on_owner_hours
+    out = tmp_path / "run.csv"
+    doc = simulate(policy, load_scenario(_scenario(tmp_path, response=False)), 2, seed=5,
+                   emit_history=out, workers=1)
+    assert any("no block says 'clocks run on owner hours'" in note for note in doc["notes"])
+    mornings = [t.astimezone(ZoneInfo("America/Chicago")) for t in _touches(out)["sdr 3"]]
+    assert mornings and all(local.time() < dt.time(13) for local in mornings)
+    simulated = [{key: c[key] for key in COUNTED} for c in doc["emitted"]["clauses"]]
+    assert evaluated_counts(policy, out) == simulated  # the policy calendar's, reps or not
