@@ -37,6 +37,14 @@ class OpenHours:
         self.closes = [b for _, b in spans]
         self.always = len(spans) == 1 and spans[0][0] <= 0
 
+    @classmethod
+    def around_the_clock(cls) -> OpenHours:
+        """Always open: the hours of a team whose reps keep their own (the event loop takes
+        each rep off at their own closings)."""
+        hours = cls.__new__(cls)
+        hours.opens, hours.closes, hours.always = [0.0], [math.inf], True
+        return hours
+
     def next_open(self, t: float) -> float:
         """`t` itself while open, else the next opening (infinity past the run's end)."""
         i = bisect.bisect_right(self.closes, t)

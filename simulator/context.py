@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for, deadline, to_timedelta
+from sla_dsl.business_time.rep_hours import OwnerCalendars
 from sla_dsl.business_time.zones import US_PER_DAY, US_PER_SECOND, ZoneOffsets, local_time
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
@@ -21,6 +22,7 @@ from sla_dsl.simulator.engine import GAP_DAYS, GAP_ELAPSED, GAP_OPEN, GAP_WALL, 
 from sla_dsl.simulator.errors import NotSimulated
 from sla_dsl.simulator.levels import SecondLevel, second_level
 from sla_dsl.simulator.open_caps import Dealer, dealer
+from sla_dsl.simulator.own_hours import off_spans, own_hours
 from sla_dsl.simulator.routing import Block, Roster, blocks_of, check_mix, roster, weights_of
 from sla_dsl.simulator.witnesses import witnesses
 
@@ -45,6 +47,8 @@ class Context:
     witnesses: dict[str, dict[str, str | None]] | None  # per mix label: fields routed there
     second: SecondLevel | None = None  # a multilevel agreement's second level, when simulated
     level_notes: list[str] = dataclasses.field(default_factory=list)
+    # `[reps] file`: each rep's own calendar, on which `clocks run on owner hours` count
+    owner_calendars: OwnerCalendars | None = None
 
     @property
     def width(self) -> int:
@@ -141,13 +145,19 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
                           origin + int(end) * US_PER_SECOND + 120 * US_PER_DAY)
     calendars = [_block_calendar(policy, b) for b in blocks]
     opening: dict[str | None, OpenHours] = {}
-    team_hours = []
+    team_hours, team_calendars = [], []
     for team in team_roster.teams:
         first = next(b for b in blocks if b.team == team)
         key = _calendar_name(first.first_within or first.window)
         if key not in opening:
             opening[key] = OpenHours(calendars[first.index], origin, end)
         team_hours.append(opening[key])
+        team_calendars.append(calendars[first.index])
+    reps_hours = own_hours(scenario.reps, team_roster, team_calendars, origin, end) \
+        if scenario.reps is not None else [None] * len(team_roster.names)
+    for team, members in enumerate(team_roster.reps_of_team):
+        if any(reps_hours[rep] is not None for rep in members):
+            team_hours[team] = OpenHours.around_the_clock()  # each rep keeps their own
     gaps = [_gap(policy, b, opening, origin, end) for b in blocks]
     floor = Floor(
         attempts=[b.attempts for b in blocks],
@@ -157,7 +167,10 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
         team_of_block=[team_roster.team_index(b.team) for b in blocks],
         team_of_rep=team_roster.team_of_rep, reps_of_team=team_roster.reps_of_team,
         hours=team_hours, discipline=scenario.discipline, end=end,
-        dealers=[_dealer(b, team_roster, origin, offsets, scenario.lifecycle) for b in blocks])
+        dealers=[_dealer(b, team_roster, origin, offsets, scenario.lifecycle) for b in blocks],
+        off=[off_spans(h, end) if h is not None else [] for h in reps_hours]
+        if any(h is not None for h in reps_hours) else None,
+        rep_hours=reps_hours)
     parties = sorted({b.handoff.sender.value for b in blocks if b.handoff.sender})
     actors = team_roster.names + parties
     senders = [len(team_roster.names) + parties.index(b.handoff.sender.value)
@@ -170,14 +183,29 @@ def build(policy: m.Policy, scenario: Scenario) -> Context:
                            "those tables out")
     check_absent_reps(scenario, team_roster)
     notes = [*notes, *lifecycle_notes(scenario, blocks)]
+    if scenario.reps is not None and not any(b.handoff.on_owner_hours for b in blocks):
+        notes.append("[reps]: the reps work their own hours, but no block says 'clocks run on "
+                     "owner hours', so every clock counts on the policy calendar")
     return Context(policy, scenario, blocks, team_roster, start, origin, end, offsets, floor,
                    calendars, _deal_size(policy, scenario), senders, actors, mixed, second,
-                   notes)
+                   notes, OwnerCalendars(scenario.reps.hours) if scenario.reps else None)
+
+
+def rep_open_seconds(context: Context, team: int) -> float:
+    """The rep time the team's hours hold over the horizon: each rep's own open hours when
+    they keep their own (`[reps] file`), else the team calendar's times the reps."""
+    floor, end = context.floor, context.end
+    reps = context.roster.reps_of_team[team]
+    own = [floor.rep_hours[rep] for rep in reps] if floor.rep_hours else []
+    if own and all(h is not None for h in own):
+        return sum(h.open_seconds(end) for h in own)
+    return len(reps) * floor.hours[team].open_seconds(end)
 
 
 def open_share(context: Context, team: int) -> float:
-    """The share of the horizon the team's calendar is open."""
-    return context.floor.hours[team].open_seconds(context.end) / context.end
+    """The share of the horizon a rep of the team is open, on average over its reps."""
+    reps = len(context.roster.reps_of_team[team])
+    return rep_open_seconds(context, team) / context.end / reps if reps else 0.0
 
 
 def check_load(context: Context, shares: np.ndarray) -> list[str]:

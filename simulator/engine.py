@@ -36,6 +36,10 @@ the new owner's queue and the old entry left where it was, marked stale (a heap 
 and skipped when it comes up. A rep may be away: out of `idle` from the absence's start, and
 `parked` (not resting, not working) until its end if they were free, so that no task, shared
 or their own, starts while they are away.
+
+A rep who keeps their own hours (`Floor.off`, `simulator/own_hours.py`) is off the same way
+from each closing of their calendar to its next opening, with no manager acting on it: the
+team's calendar is then open around the clock, and each rep's is theirs.
 """
 
 from __future__ import annotations
@@ -74,6 +78,10 @@ class Floor:
     # per block: the dealer of a round robin with `cap N open leads` (its leads come with
     # owner DEAL_IN_LOOP and are dealt at arrival, by what the reps hold open then), else None
     dealers: list[Dealer | None] | None = None
+    # per rep: when they are off their own hours (`[reps] file`), [begin, end) seconds; their
+    # team's `hours` are then around the clock (None: every rep works their team's hours)
+    off: list[list[tuple[float, float]]] | None = None
+    rep_hours: list[OpenHours | None] | None = None  # per rep: their own open hours, or None
 
 
 DEAL_IN_LOOP = -2  # a lead's owner before the loop deals it (a block with an open-lead cap)
@@ -228,6 +236,7 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
     closed = [False] * size if tracking else []
     held_by: list[dict[int, None]] = [{} for _ in team_of_rep]  # per rep: its open leads
     away = [False] * len(team_of_rep)
+    off = [False] * len(team_of_rep)  # outside their own hours (`Floor.off`)
     parked = [False] * len(team_of_rep)  # absent and not busy: back to work at its end
     moved: tuple[list, list, list] = ([], [], [])
 
@@ -398,7 +407,7 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         upcoming = coming[rep]
         if upcoming and upcoming[0][0] <= now:
             due_now(rep, now)
-        if away[rep]:  # gone for the day: back to work when the absence ends
+        if away[rep] or off[rep]:  # gone for the day: back to work when the absence ends
             parked[rep] = True
             return
         is_open = (since[team] <= now) if now < until[team] else open_at(team, now)
@@ -543,8 +552,28 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
     def back(event: simpy.Event) -> None:
         now, rep = event.value
         away[rep] = False
-        if not parked[rep]:
-            return  # still busy with the touch begun before: `free` goes on from there
+        if not parked[rep] or off[rep]:
+            return  # still busy with the touch begun before (`free` goes on from there), or
+            # outside their own hours (`clock_on` brings them back)
+        resume(rep, now)
+
+    def clock_off(event: simpy.Event) -> None:
+        """A rep's own hours close: no new work (a touch under way runs to its end)."""
+        _, rep = event.value
+        off[rep] = True
+        team = team_of_rep[rep]
+        if rep in idle[team]:
+            del idle[team][rep]
+            parked[rep] = True
+
+    def clock_on(event: simpy.Event) -> None:
+        """A rep's own hours open: they take what waited for them, unless away."""
+        now, rep = event.value
+        off[rep] = False
+        if parked[rep] and not away[rep]:
+            resume(rep, now)
+
+    def resume(rep: int, now: float) -> None:
         parked[rep] = False
         team = team_of_rep[rep]
         due_now(rep, now)
@@ -623,6 +652,12 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
     for team, opening_hours in enumerate(floor.hours):
         if not opening_hours.always:
             env.process(opening(team, [t for t in opening_hours.openings(0.0, end) if t < end]))
+    for rep, spans in enumerate(floor.off or []):  # before the arrivals: an instant's order
+        for begin, finish in spans:
+            if begin < end:
+                timeout(begin, (begin, rep)).callbacks.append(clock_off)
+            if finish < end:
+                timeout(finish, (finish, rep)).callbacks.append(clock_on)
     if life is not None:
         for rep, spans in enumerate(life.away):
             for begin, finish in spans:

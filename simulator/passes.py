@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sla_dsl.business_time.open_time import deadlines
+from sla_dsl.business_time.rep_hours import owner_deadlines
 from sla_dsl.business_time.zones import US_PER_SECOND
 from sla_dsl.planning.scenario import Outcomes
 from sla_dsl.simulator import engine
@@ -67,8 +68,18 @@ def due_seconds(context: Context, drawn: Drawn, duration_of) -> np.ndarray:
         if duration is None or not len(mine):
             continue
         starts = context.origin + drawn.handed[mine].astype(np.int64) * US_PER_SECOND
-        due[mine] = (deadlines(starts, duration, context.calendars[b.index])
-                     - context.origin) / US_PER_SECOND
+        calendar = context.calendars[b.index]
+        if b.handoff.on_owner_hours and context.owner_calendars:
+            # on the hours of the rep dealt at the handoff, as the evaluator counts it (a
+            # lead the loop deals later is timed on the block's calendar here)
+            dealt = drawn.owner[mine]
+            names = np.array([context.roster.names[r] if r >= 0 else None
+                              for r in dealt.tolist()], dtype=object)
+            at, _ = owner_deadlines(starts, duration, calendar, names,
+                                    context.owner_calendars)
+        else:
+            at = deadlines(starts, duration, calendar)
+        due[mine] = (at - context.origin) / US_PER_SECOND
     return due
 
 

@@ -118,4 +118,7 @@ def render_text(policy: m.Policy, doc: dict) -> str:
         if doc["emitted"].get("absences"):
             out.append(f"  with its reps' absences in {doc['emitted']['absences']}: pass it "
                        "as 'sla evaluate --absences'")
+        if doc["emitted"].get("reps"):
+            out.append(f"  with its reps' own hours in {doc['emitted']['reps']}: pass it "
+                       "as 'sla evaluate --reps'")
     return "\n".join(out) + "\n"

@@ -26,11 +26,17 @@ from sla_dsl.evaluation.replay import (
 )
 from sla_dsl.history.absences import Absences
 from sla_dsl.history.columns import NO_ACTOR
-from sla_dsl.history.write import absences_path, write_absences, write_history
+from sla_dsl.history.write import (
+    absences_path,
+    reps_path,
+    write_absences,
+    write_history,
+    write_reps,
+)
 from sla_dsl.language import model as m
 from sla_dsl.simulator import engine
 from sla_dsl.simulator.arrivals import arrival_seconds, lead_fields
-from sla_dsl.simulator.context import Context
+from sla_dsl.simulator.context import Context, rep_open_seconds
 from sla_dsl.simulator.history_out import EventLog
 from sla_dsl.simulator.levels import merged
 from sla_dsl.simulator.lifecycle import absence_spans, absences_of, expanded, life_of, rounds
@@ -119,10 +125,13 @@ def clause_counts(context: Context, log: EventLog, size: int, emit: Path | None,
                   absences: Absences | None = None) -> dict:
     history = log.history(size, context.actors, context.end_us)
     history.absences = absences
+    history.reps = context.scenario.reps  # clocks on owner hours run on the reps' own
     if emit is not None:
         write_history(history, emit)
         if absences is not None:
             write_absences(absences, absences_path(emit))
+        if history.reps is not None:
+            write_reps(history.reps, reps_path(emit))
     evaluation = evaluate(context.policy, history)
     clauses = [{"handoff": c.handoff, "clause": c.clause, "leads": len(c.leads),
                 "met": c.count(MET), "breached": c.count(BREACHED), "pending": c.count(PENDING),
@@ -214,7 +223,7 @@ def utilisation(context: Context, trace: engine.Trace) -> list[float]:
     """Per team: rep time spent on touches over the rep time its calendar keeps open."""
     out = []
     for team, reps in enumerate(context.roster.reps_of_team):
-        capacity = len(reps) * context.floor.hours[team].open_seconds(context.end)
+        capacity = rep_open_seconds(context, team)
         out.append(float(trace.busy[reps].sum() / capacity) if capacity else math.nan)
     return out
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sla_dsl.engines import Engine, LocalEngine
-from sla_dsl.history.write import absences_path
+from sla_dsl.history.write import absences_path, reps_path
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.planning.scenario import Scenario
@@ -262,6 +262,8 @@ def report(planned: Planned, results: list[dict]) -> dict:
                           "clauses": results[0]["clauses"]}
         if scenario.absence is not None:
             doc["emitted"]["absences"] = str(absences_path(doc["emitted"]["path"]))
+        if scenario.reps is not None:
+            doc["emitted"]["reps"] = str(reps_path(doc["emitted"]["path"]))
         for key in ("team_limits_reached", "lifecycle", "actions"):
             if key in results[0]:
                 doc["emitted"][key] = results[0][key]

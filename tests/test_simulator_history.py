@@ -24,11 +24,11 @@ def _policy(name: str):
     return check_source(read_policy(ROOT / "policies" / name)).policy
 
 
-def evaluated_counts(policy, path, absences=None) -> list[dict]:
+def evaluated_counts(policy, path, absences=None, reps=None) -> list[dict]:
     """As `sla evaluate` counts the written history (with `--absences` when the run wrote
-    its reps' absences beside it)."""
+    its reps' absences beside it, `--reps` when it wrote their own hours)."""
     history = load_history([path], policy=policy, fields=fields_needed(policy),
-                           absences=absences)
+                           absences=absences, reps=reps)
     assert history.counts.rejected == 0
     return [{"handoff": c.handoff, "clause": c.clause, "leads": len(c.leads),
              "met": c.count(MET), "breached": c.count(BREACHED), "pending": c.count(PENDING)}

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sla_dsl.business_time.rep_hours import hours_text
 from sla_dsl.history.absences import Absences
 from sla_dsl.history.columns import EVENTS, NO_ACTOR, History
 from sla_dsl.history.csv_cells import write_csv_rows
+from sla_dsl.history.reps import Reps
 
 
 def write_csv(columns: dict[str, np.ndarray], path: Path) -> None:
@@ -63,6 +65,23 @@ def write_absences(absences: Absences, path: Path) -> None:
     write_csv_rows(path, ["rep", "start", "end", "reason"],
                    zip(absences.rep.astype(str), text(absences.begin), text(absences.end),
                        reasons, strict=True))
+
+
+def reps_path(history_path: Path | str) -> Path:
+    """Where the reps' own hours of a written history go: beside it, `NAME-reps.csv`."""
+    path = Path(history_path)
+    return path.with_name(f"{path.stem}-reps.csv")
+
+
+def write_reps(reps: Reps, path: Path) -> None:
+    """Each rep's own timezone and hours (`history.reps.Reps`) as the CSV `sla evaluate
+    --reps` reads: one row per rep, its hours as a calendar's `open` line writes them."""
+    rows = []
+    for name, rep in reps.hours.items():
+        week = tuple(tuple(rep.weekly.get(day, ())) for day in range(7)) \
+            if rep.weekly else None
+        rows.append((name, rep.zone or "", hours_text(week) if week else ""))
+    write_csv_rows(path, ["rep", "timezone", "hours"], rows)
 
 
 def write_rejects(history: History, path: Path | str) -> None:

@@ -91,7 +91,7 @@ def plan_document(policy: m.Policy, scenario: Scenario | None = None,
 
 def left_out(scenario: Scenario) -> list[str]:
     """The scenario's tables the estimate does not read: only `sla simulate` acts them out."""
-    return [f"[{name}]" for name in ("recycle", "reassign", "absence")
+    return [f"[{name}]" for name in ("recycle", "reassign", "absence", "reps")
             if getattr(scenario, name) is not None]
 
 
@@ -147,7 +147,8 @@ def render_plan(doc: dict) -> str:
                     "opening; blocks share their team's reps; docs/simulate.md):"]
         if span.get("left_out"):
             out.append(f"    (without the scenario's {', '.join(span['left_out'])}: recycled "
-                       "leads, reassignments and absences are simulated only, by sla simulate)")
+                       "leads, reassignments, absences and reps' own hours are simulated only, by "
+                       "sla simulate)")
         for row in doc["first_touch"]:
             if row["attainment"] is None:
                 out.append(f"    {row['handoff']}: {row['note']}")

@@ -35,6 +35,8 @@ A TOML file a planner writes by hand (every key is in docs/simulate.md):
     after = "exponential 4 hours"
     [absence]                          #   reps away whole days
     share = 0.05
+    [reps]                             #   each rep's own timezone and hours (sla simulate)
+    file = "reps.csv"                  #   the `sla evaluate --reps` file, beside the scenario
 
 The planner reads it for instant estimates (`sla plan`); the simulator reads all of it. Every
 problem is reported with the file, the key and the fix: a scenario is written by hand.
@@ -50,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sla_dsl.history.columns import HistoryError
+from sla_dsl.history.reps import HEADER_HELP, Reps, read_reps
 from sla_dsl.language.model import FIRST_DAY, LAST_DAY
 
 if TYPE_CHECKING:
@@ -62,7 +66,7 @@ _UNIT = r"(second|minute|hour|day|week|month|year)s?"
 _QUANTITY = re.compile(rf"^\s*{_NUMBER}\s*{_UNIT}\s*$")
 _RATE = re.compile(rf"^\s*{_NUMBER}\s*per\s*(minute|hour|day|week|month)\s*$")
 _KNOWN = {"horizon", "start", "arrivals", "team", "work", "outcomes", "recycle", "reassign",
-          "absence"}
+          "absence", "reps"}
 _TABLE_KEYS = {
     "arrivals": {"rate", "profile", "month", "mix", "fields"},
     "work": {"touch", "follow_up", "response", "discipline"},
@@ -71,6 +75,7 @@ _TABLE_KEYS = {
     "recycle": {"share", "after", "rounds"},
     "reassign": {"share", "after", "on_breach", "absent"},
     "absence": {"share", "dates"},
+    "reps": {"file"},
 }
 DISCIPLINES = ("first-touch-first", "fifo", "earliest-due-first")
 DECAY_PRESETS = ("hbr-2011", "mit-2007", "none", "both")
@@ -195,6 +200,7 @@ class Scenario:
     recycle: Recycle | None = None
     reassign: Reassign | None = None
     absence: Absence | None = None
+    reps: Reps | None = None  # `[reps] file`: each rep's own timezone and hours
 
     @property
     def lifecycle(self) -> bool:
@@ -526,6 +532,33 @@ def _absence(path: Path, raw: dict) -> Absence:
     return Absence(share, out)
 
 
+def _reps(path: Path, raw: dict) -> Reps:
+    """`[reps] file`: the reps file `sla evaluate --reps` reads, with the same reader, relative
+    to the scenario. A bad row is refused (a simulation on half a file would be a guess), with
+    the file, the row and the reason."""
+    written = raw.get("file")
+    if not isinstance(written, str) or not written.strip():
+        raise _fail(path, "reps.file", f"{written!r} is not a file name",
+                    'name the reps file: file = "reps.csv" (rep,timezone,hours rows)')
+    where = path.parent / written
+    try:
+        if where.is_file() and where.stat().st_size > MOST_SCENARIO_BYTES:
+            raise _over(path, "reps.file", f"{where} ({where.stat().st_size:,} bytes)",
+                        f"at most {MOST_SCENARIO_BYTES // 1024:,} KiB, as the scenario")
+        reps = read_reps(where)
+    except HistoryError as error:
+        raise ScenarioError(f"{path}: reps.file: {error}\n  help: {HEADER_HELP}") from None
+    if reps.rejects:
+        bad = reps.rejects[0]
+        more = f" (and {len(reps.rejects) - 1} more)" if len(reps.rejects) > 1 else ""
+        raise ScenarioError(f"{path}: reps.file: {bad.source} row {bad.row}: {bad.reason}"
+                            f"{more}\n  help: {HEADER_HELP}; rows are numbered from 1 after "
+                            "the header")
+    if not reps.hours:
+        raise _fail(path, "reps.file", f"{where} names no rep", HEADER_HELP)
+    return reps
+
+
 def _decay(path: Path, value: object) -> str | dict[str, float]:
     if isinstance(value, str) and value.lower() in DECAY_PRESETS:
         return value.lower()
@@ -634,7 +667,8 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
         outcomes=_outcomes(path, raw.get("outcomes", {})),
         recycle=_recycle(path, raw["recycle"]) if "recycle" in raw else None,
         reassign=_reassign(path, raw["reassign"]) if "reassign" in raw else None,
-        absence=_absence(path, raw["absence"]) if "absence" in raw else None)
+        absence=_absence(path, raw["absence"]) if "absence" in raw else None,
+        reps=_reps(path, raw["reps"]) if "reps" in raw else None)
     _check_drawn(path, scenario)
     return scenario
 
