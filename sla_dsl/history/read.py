@@ -226,7 +226,8 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
             if not spec.prepared:
                 done[i] = (spec, read)
             else:
-                ready = prepare(spec, read.table, read.path, targets, also.get(spec.name, ()))
+                ready = prepare(spec, _coded_like_leads(spec, read.table, targets), read.path,
+                                targets, also.get(spec.name, ()))
                 oversize = _oversize_rows(ready.source)
                 done[i] = (ready.spec, _Read(
                     read.path, ready.table, read.rows[ready.rows], read.broken,
@@ -238,13 +239,51 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
             if all(j in done for j, (other, _) in enumerate(reads) if other.name == spec.name):
                 tables = [done[j] for j, (other, _) in enumerate(reads)
                           if other.name == spec.name]
-                targets[spec.name] = JoinTarget(tables[0][0], _joined_tables(
+                target = targets[spec.name] = JoinTarget(tables[0][0], _joined_tables(
                     [r.table for _, r in tables]), tables[0][0].lead_id, read.path)
+                _leads_coded_once(done, [j for j, (other, _) in enumerate(reads)
+                                         if other.name == spec.name], target)
         if not progress:  # a join to a source that was not given
             spec = next(s for i, (s, _) in enumerate(reads) if i not in done)
             raise spec.error("join.source", f"the source `{spec.join.source}` it joins "
                              "through was not given", "give its file too")
     return [done[i] for i in range(len(reads))]
+
+
+def _leads_coded_once(done: dict[int, tuple[SourceSpec, _Read]], files: list[int],
+                      target: JoinTarget) -> None:
+    """A join target's own records take their leads from the codes the join hashed
+    (`JoinTarget.lead_codes`), so that its ids are hashed once, and the joined sources' leads,
+    coded in the same dictionary, are merged with its leads without hashing."""
+    spec = done[files[0]][0]
+    if spec.join_only or pa.types.is_dictionary(target.table.column(target.lead).type):
+        return
+    coded = target.coded_leads()
+    start = 0
+    for j in files:
+        spec, read = done[j]
+        size = read.table.num_rows
+        index = read.table.column_names.index(spec.lead_id)
+        read.table = read.table.set_column(index, spec.lead_id, coded.slice(start, size))
+        start += size
+
+
+def _coded_like_leads(spec: SourceSpec, table: pa.Table, targets: dict[str, JoinTarget]
+                      ) -> pa.Table:
+    """A source with records of its own (no join) coded in the leads of a join target whose
+    records are read before it (Salesforce's LeadHistory in Lead's ids): its ids hashed once,
+    for its `duplicates` rule and its records alike (`JoinTarget.coded_like_leads`)."""
+    if spec.join is not None or spec.join_only or spec.wide \
+            or spec.lead_id not in table.column_names \
+            or pa.types.is_dictionary(table.column(spec.lead_id).type):
+        return table
+    known = next((t for t in targets.values() if not t.spec.join_only
+                  and t.spec.index < spec.index), None)
+    if known is None:
+        return table
+    index = table.column_names.index(spec.lead_id)
+    return table.set_column(index, spec.lead_id,
+                            known.coded_like_leads(table.column(spec.lead_id)))
 
 
 def _narrowable(spec: SourceSpec, path: Path, fields: Collection[str]) -> bool:
@@ -1437,20 +1476,35 @@ def _merge(dictionaries: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
     if not any(len(d) for d in dictionaries):
         return [np.array([-1], dtype=np.int32) for _ in dictionaries], pa.array([], pa.string())
     # A dictionary equal to an earlier one (a joined source's leads, given its target's own
-    # dictionary) adds nothing: it is compared, not hashed again.
-    same = [next((j for j in range(i) if len(dictionaries[j]) == len(d) and len(d) > 1000
-                  and dictionaries[j].equals(d)), i) for i, d in enumerate(dictionaries)]
-    hashed = [d for i, d in enumerate(dictionaries) if same[i] == i]
-    merged = pc.dictionary_encode(pa.concat_arrays(hashed))
-    lookups, start = [], 0
-    for i, dictionary in enumerate(dictionaries):
-        if same[i] != i:
-            lookups.append(lookups[same[i]])
-            continue
-        size = len(dictionary)
-        lookups.append(np.append(_int_codes([merged.indices.slice(start, size)], size), -1))
+    # dictionary), or starting with one (a source coded in its target's leads), is compared,
+    # and only what follows that start is hashed.
+    prefix = [next((j for j in range(i) if 1000 < len(dictionaries[j]) <= len(d)
+                    and d.slice(0, len(dictionaries[j])).equals(dictionaries[j])), None)
+              for i, d in enumerate(dictionaries)]
+    pieces = [d if j is None else d.slice(len(dictionaries[j]))
+              for d, j in zip(dictionaries, prefix, strict=True)]
+    # When every other dictionary starts with the first (a join target's leads and the
+    # sources coded in them), the first is not hashed at all: a dictionary's values are
+    # distinct, so what follows that start is none of its values.
+    base = len(dictionaries[0]) if len(dictionaries) > 1 and all(
+        j == 0 or not len(d) for d, j in zip(dictionaries[1:], prefix[1:], strict=True)) else 0
+    if base:
+        pieces[0] = pieces[0].slice(base)
+    merged = pc.dictionary_encode(pa.concat_arrays(pieces))
+    lookups: list[np.ndarray] = []
+    start = 0
+    for i, (piece, j) in enumerate(zip(pieces, prefix, strict=True)):
+        size = len(piece)
+        own = _int_codes([merged.indices.slice(start, size)], size) + base
         start += size
-    return lookups, merged.dictionary
+        if i == 0 and base:
+            own = np.arange(base, dtype=np.int32)
+        elif j is not None:
+            own = np.concatenate([lookups[j][:-1], own])
+        lookups.append(np.append(own, -1))
+    dictionary = merged.dictionary if not base else pa.concat_arrays(
+        [dictionaries[0], merged.dictionary.cast(dictionaries[0].type)])
+    return lookups, dictionary
 
 
 def _unify(parts: list[_Coded]) -> tuple[np.ndarray, pa.Array]:
