@@ -5,6 +5,7 @@ leads written directly as events."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -169,13 +170,89 @@ def test_salesforce_notes_history_tracked_late_and_names_owners(salesforce_expor
     history = load_history(export_files(salesforce_export), timezone=AMS,
                            mapping=load_preset("salesforce"))
     [note] = history.notes
-    assert note.startswith("LeadHistory.csv starts on 2026-03-04: ")
+    assert note.startswith("LeadHistory.csv starts on 2026-03-04 (")
     assert "tracking was switched on" in note
+    # the leads created before LeadHistory's first row, the first five named
+    part = [Path(s.path).name for s in history.sources].index("LeadHistory.csv")
+    first_row = history.at[history.source == part].min()
+    early = [str(lead) for lead in history.lead_ids
+             if events_of(history, lead)[0][0] < first_row]
+    assert len(early) > 5
+    assert (f"{len(early)} leads were created before that ({', '.join(early[:5])} and "
+            f"{len(early) - 5} more)") in note
     assert sorted(history.actors) == ["Avery Example", "Blake Example", "Casey Example",
                                       "Drew Example"]
     without_users = [p for p in export_files(salesforce_export) if p.name != "User.csv"]
     history = load_history(without_users, timezone=AMS, mapping=load_preset("salesforce"))
     assert all(a.startswith("005") for a in history.actors)
+
+
+BOB, CAROL, DAVE = "0055g00000B0b00AAA", "0055g00000C0c00AAA", "0055g00000D0d00AAA"
+
+
+def owners_export(folder: Path) -> list[Path]:
+    """Three leads, written by hand: L1 created before LeadHistory's first row and reassigned
+    (Bob to Carol) after it; L2 created before it and never reassigned in it (its OwnerId,
+    Dave, is all the export says); L3 created after it and reassigned twice. Each owner change
+    is written twice, by Id and by name, as Salesforce writes it."""
+    files = {
+        "Lead.csv": "Id,OwnerId,Status,CreatedDate,IsConverted,ConvertedContactId,IsDeleted\n"
+                    f"00Q5g00000000L1AAA,{CAROL},Working,2026-03-02T09:00:00.000+0000,false,,false\n"
+                    f"00Q5g00000000L2AAA,{DAVE},Working,2026-03-02T10:00:00.000+0000,false,,false\n"
+                    f"00Q5g00000000L3AAA,{DAVE},Working,2026-03-06T09:00:00.000+0000,false,,false\n",
+        "LeadHistory.csv": "Id,LeadId,Field,OldValue,NewValue,DataType,CreatedDate,CreatedById\n"
+                           "017A,00Q5g00000000L2AAA,Status,New,Working,Text,"
+                           f"2026-03-04T08:00:00.000+0000,{DAVE}\n"
+                           f"017B,00Q5g00000000L1AAA,Owner,{BOB},{CAROL},EntityId,"
+                           f"2026-03-05T10:00:00.000+0000,{BOB}\n"
+                           "017C,00Q5g00000000L1AAA,Owner,Bob Example,Carol Example,Text,"
+                           f"2026-03-05T10:00:00.000+0000,{BOB}\n"
+                           f"017D,00Q5g00000000L3AAA,Owner,{BOB},{CAROL},EntityId,"
+                           f"2026-03-06T12:00:00.000+0000,{BOB}\n"
+                           "017E,00Q5g00000000L3AAA,Owner,Bob Example,Carol Example,Text,"
+                           f"2026-03-06T12:00:00.000+0000,{BOB}\n"
+                           "017F,00Q5g00000000L3AAA,Owner,Carol Example,Dave Example,Text,"
+                           f"2026-03-07T12:00:00.000+0000,{CAROL}\n"
+                           f"017G,00Q5g00000000L3AAA,Owner,{CAROL},{DAVE},EntityId,"
+                           f"2026-03-07T12:00:00.000+0000,{CAROL}\n",
+        "Task.csv": "Id,WhoId,OwnerId,ActivityDate,CreatedDate,CompletedDateTime,Status,"
+                    "TaskSubtype,CallDisposition,IsDeleted\n",
+        "Event.csv": "Id,WhoId,OwnerId,StartDateTime,CreatedDate,Type,Subject\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return [folder / name for name in files]
+
+
+def test_salesforce_first_owner_before_tracking(tmp_path):
+    """The owner from creation is the earliest Owner change's OldValue when LeadHistory has
+    one, else Lead.OwnerId; the note names the leads created before tracking began and says
+    which of the two their first owner came from."""
+    history = load_history(owners_export(tmp_path), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+
+    def at(text: str) -> int:
+        return int(dt.datetime.fromisoformat(text).timestamp()) * 1_000_000
+
+    def owners(lead: str) -> list[tuple[int, str]]:
+        return [(e[0], e[2]) for e in events_of(history, lead) if e[1] == "assigned"]
+
+    assert owners("00Q5g00000000L1AAA") == [(at("2026-03-02T09:00Z"), BOB),
+                                            (at("2026-03-05T10:00Z"), CAROL)]
+    assert owners("00Q5g00000000L2AAA") == [(at("2026-03-02T10:00Z"), DAVE)]
+    assert owners("00Q5g00000000L3AAA") == [(at("2026-03-06T09:00Z"), BOB),
+                                            (at("2026-03-06T12:00Z"), CAROL),
+                                            (at("2026-03-07T12:00Z"), DAVE)]
+    [note] = history.notes
+    assert note == (
+        "LeadHistory.csv starts on 2026-03-04 (the CRM keeps this history only since tracking "
+        "was switched on): 2 leads were created before that (00Q5g00000000L1AAA, "
+        "00Q5g00000000L2AAA), and their changes from before it (a first owner, a first "
+        "status) are missing; 1 of them take their owner from creation from their first "
+        "tracked change's OldValue, the other 1 the owner Lead.csv holds now, so a change of "
+        "owner before 2026-03-04 is not seen")
+    counted(history)
+    assert history.left_out == 3  # the owner changes' rows written by name
 
 
 def test_salesforce_ui_times_are_read_in_the_export_zone(salesforce_export):

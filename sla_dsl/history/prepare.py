@@ -639,28 +639,63 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
 def history_notes(mapping: Mapping, bound: Sequence[tuple[SourceSpec, list[Path]]],
                   history: History, source_of_part: Sequence[str]) -> list[str]:
     """What the report must say about what the exports cannot show: optional sources not
-    given, and leads created before a tracked history's first row."""
+    given, and leads created before a tracked history's first row (`_tracked_late`)."""
     notes = [s.when_missing for s in mapping.missing(bound) if s.when_missing]
-    created = history.event == EVENT_CODE["created"]
     for spec, files in bound:
         if not spec.tracked_since_first_row or history.source is None:
             continue
-        mine = np.isin(history.source, [i for i, name in enumerate(source_of_part)
-                                        if name == spec.name])
+        parts = [i for i, name in enumerate(source_of_part) if name == spec.name]
+        mine = np.isin(history.source, parts)
         if not mine.any():
             notes.append(f"{', '.join(f.name for f in files)} holds no change at all: the CRM "
                          f"keeps this history only since tracking was switched on")
             continue
-        first = int(history.at[mine].min())
-        early = np.unique(history.lead[created & (history.at < first)])
-        if len(early):
-            day = local_time(first, dt.UTC).date().isoformat()
-            notes.append(
-                f"{', '.join(f.name for f in files)} starts on {day}: {len(early):,} leads "
-                f"were created before that, and their changes from before it (a first owner, "
-                f"a first status) are missing: the CRM keeps this history only since "
-                f"tracking was switched on")
+        note = _tracked_late(spec, files, history, mine, source_of_part)
+        if note:
+            notes.append(note)
     return notes
+
+
+_SHOWN_LEADS = 5
+_BEFORE_WORDS = {"assigned": "owner"}  # what a `[source.before]` event's actor is called
+
+
+def _tracked_late(spec: SourceSpec, files: Sequence[Path], history: History, mine: np.ndarray,
+                  source_of_part: Sequence[str]) -> str | None:
+    """Which leads were created before a tracked history's first row, so that their changes
+    from before it are missing; and, for each `[source.before]` event (Salesforce's owner),
+    how many of them take it from their first tracked change's old value, and how many from
+    what the other files say now (Lead.OwnerId: the current owner)."""
+    first = int(history.at[mine].min())
+    created = history.event == EVENT_CODE["created"]
+    early = np.unique(history.lead[created & (history.at < first)])
+    if not len(early):
+        return None
+    names = ", ".join(f.name for f in files)
+    day = local_time(first, dt.UTC).date().isoformat()
+    shown = ", ".join(str(lead) for lead in history.lead_ids[early[:_SHOWN_LEADS]])
+    if len(early) > _SHOWN_LEADS:
+        shown += f" and {len(early) - _SHOWN_LEADS:,} more"
+    note = (f"{names} starts on {day} (the CRM keeps this history only since tracking was "
+            f"switched on): {len(early):,} leads were created before that ({shown}), and "
+            f"their changes from before it (a first owner, a first status) are missing")
+    for event, column in spec.before.items():
+        code = history.event == EVENT_CODE[event]
+        changed = np.isin(early, history.lead[code & mine])
+        word = _BEFORE_WORDS.get(event, f"{event} actor")
+        others = sorted({Path(history.sources[int(s)].path).name for s in np.unique(
+            history.source[code & ~mine & np.isin(history.lead, early[~changed])])})
+        now = f"the {word} {' and '.join(others) or 'no file'} holds now"
+        tracked = f"their first tracked change's {column}"
+        if changed.all():
+            note += f"; their {word} from creation is {tracked}"
+        elif not changed.any():
+            note += f"; their {word} from creation is {now}"
+        else:
+            note += (f"; {int(changed.sum()):,} of them take their {word} from creation from "
+                     f"{tracked}, the other {int((~changed).sum()):,} {now}")
+        note += f", so a change of {word} before {day} is not seen"
+    return note
 
 
 def actors_before(history: History, part: int, event: str, rows: np.ndarray,
