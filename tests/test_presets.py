@@ -645,6 +645,58 @@ def test_diff_and_calibrate_read_through_a_preset(capsys, tmp_path, hubspot_expo
     assert code == 0 and "calibrated from 60 leads" in out, err
 
 
+# ---------------------------------------------------------------------------- shipped exports
+
+
+SHIPPED = {crm: sorted(str(p) for p in (ROOT / "examples" / crm).glob("*.csv"))
+           for crm in ("salesforce", "hubspot")}
+
+
+def test_the_readmes_command_reads_the_shipped_salesforce_export(capsys):
+    """README: `sla evaluate policies/inbound-desk.sla --preset salesforce --history
+    examples/salesforce/*.csv`, the one command, on the export shipped."""
+    code, out, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce",
+                         "--history", *SHIPPED["salesforce"])
+    assert code == 0, err
+    assert "history: 407 rows read, 406 accepted, 1 rejected (63 more left out" in out
+    assert "leads: 60, handed off: 60" in out
+    assert "note: LeadHistory.csv starts on 2026-03-04 (" in out
+    assert "Task.csv:184: rejected: WhoId '0035g9999999999AAA' matches no lead" in err
+    assert "Drew Example" in out  # owners by User.Name
+
+
+def test_diff_replays_the_shipped_salesforce_export(capsys, tmp_path):
+    stricter = tmp_path / "stricter.sla"
+    stricter.write_text(POLICY.read_text().replace("within 4 business hours",
+                                                   "within 2 business hours"))
+    assert stricter.read_text() != POLICY.read_text()
+    code, out, err = sla(capsys, "diff", str(POLICY), str(stricter), "--preset", "salesforce",
+                         "--history", *SHIPPED["salesforce"])
+    assert code == 0, err
+    assert "replayed over" in out and "60 leads" in out
+    assert "breaches: 58 -> " in out and "no lead's verdict changes" not in out
+    assert "1 row of the history was rejected" in err
+
+
+def test_calibrate_reads_the_shipped_hubspot_export(capsys, tmp_path):
+    code, out, err = sla(capsys, "calibrate", "--policy", str(POLICY), "--preset", "hubspot",
+                         "--timezone", EXPORT_ZONE, "--history", *SHIPPED["hubspot"], "-o",
+                         str(tmp_path / "scenario.toml"))
+    assert code == 0, err
+    assert "calibrated from 60 leads" in out and (tmp_path / "scenario.toml").is_file()
+
+
+def test_policy_test_case_reads_the_shipped_hubspot_export(capsys):
+    case = ROOT / "policies" / "tests" / "inbound-desk" / "hubspot-export.toml"
+    code, out, err = sla(capsys, "test", str(case))
+    assert code == 0 and "PASS" in out and "1 passed" in out, out + err
+    # sla test takes no --preset: the case says how its files are read
+    code, _, err = sla(capsys, "test", "--preset", "hubspot", "--timezone", EXPORT_ZONE,
+                       str(case))
+    assert code == 2
+    assert 'write preset = "hubspot" and timezone = "Europe/Amsterdam"' in err
+
+
 # ---------------------------------------------------------------------------- shipped examples
 
 
