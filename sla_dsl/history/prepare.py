@@ -703,8 +703,9 @@ def actors_before(history: History, part: int, event: str, rows: np.ndarray,
     """`[source.before]`: the lead's `event`s read from other sources before its earliest one
     read from source `part` (whose records are file rows `rows`, with cells `values`) take that
     cell as their actor. Changes `history` in place; run before actors are named."""
-    kind = history.event == EVENT_CODE[event]
-    mine = np.flatnonzero(kind & (history.source == part))
+    kind = np.flatnonzero(history.event == EVENT_CODE[event])  # few of all the records
+    from_part = history.source[kind] == part
+    mine = kind[from_part]
     if not len(mine):
         return
     lead = history.lead
@@ -724,17 +725,24 @@ def actors_before(history: History, part: int, event: str, rows: np.ndarray,
     by_lead[lead[first]] = to_actor[np.asarray(encoded.indices, dtype=np.int64)]
     position[lead[first]] = first
     actors += list(code_of)[len(actors):]
-    others = np.flatnonzero(kind & (history.source != part))
+    others = kind[~from_part]
     change = others[position[lead[others]] > others]  # before the earliest, in sorted order
     if not len(change):
         return
-    actor = history.actor.copy()
+    actor = history.actor
     actor[change] = by_lead[lead[change]]
-    used = np.zeros(len(actors), dtype=bool)
-    used[actor[actor >= 0]] = True  # an actor left with no record is not listed
-    renumber = np.where(used, np.cumsum(used) - 1, -1)
-    history.actor = np.where(actor >= 0, renumber[actor], actor)
-    history.actors = np.array(actors, dtype=object)[used]
+    history.actors = np.array(actors, dtype=object)
+    _drop_unused_actors(history)
+
+
+def _drop_unused_actors(history: History) -> None:
+    """An actor left with no record is not listed (the reader's rule)."""
+    used = np.bincount(history.actor + 1, minlength=len(history.actors) + 1)[1:] > 0
+    if used.all():
+        return
+    renumber = np.append(np.where(used, np.cumsum(used) - 1, -1), -1)
+    history.actor = renumber[history.actor]
+    history.actors = history.actors[used]
 
 
 def named_actors(actors: np.ndarray, sources: Sequence[tuple[pa.Table, str, str]]

@@ -1647,7 +1647,7 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
     else:
         row = gather(_concat([p.read.rows[p.table_row] if p.spec.wide else p.read.rows
                               for p in parts]))
-    source = np.searchsorted(starts, position, side="right").astype(np.int16) - 1 \
+    source = gather(np.repeat(np.arange(len(parts), dtype=np.int16), np.diff(starts))) \
         if len(parts) > 1 else np.zeros(len(position), dtype=np.int16)
 
     lead, lead_dict = _compact(lead, lead_dict)  # leads whose every record was rejected
