@@ -805,3 +805,19 @@ def test_the_html_report_says_what_the_export_cannot_show(capsys, tmp_path, sale
     assert "Note: LeadHistory.csv starts on 2026-03-04" in text
     assert "63 more rows were left out by the mapping&#x27;s filters" in text or \
         "63 more rows were left out by the mapping's filters" in text
+
+
+def test_a_column_cut_from_one_dictionary_is_not_unified_again():
+    """A lead column coded once (LeadHistory's in Lead's ids) and cut into chunks shares one
+    dictionary; unifying it would hash that dictionary once per chunk."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from sla_dsl.history.prepare import shares_one_dictionary
+
+    coded = pc.dictionary_encode(pa.array([f"00Q{i:015d}" for i in range(3000)] * 2))
+    cut = pa.chunked_array([coded.slice(0, 1000), coded.slice(1000, 2500), coded.slice(3500)])
+    assert shares_one_dictionary(cut)
+    again = pa.chunked_array([coded.slice(0, 1000), pc.dictionary_encode(
+        pc.cast(coded.slice(1000), pa.string()))])
+    assert not shares_one_dictionary(again)

@@ -33,7 +33,7 @@ from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
 
 __all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "aliased", "history_notes",
-           "matches", "named_actors", "prepare"]
+           "matches", "named_actors", "prepare", "shares_one_dictionary"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class JoinTarget:
         LeadHistory's LeadId by Lead's ids, so that the reader merges the two sources' leads
         by comparing that start, not by hashing a million ids again."""
         _, ids = self.lead_codes
-        encoded = pc.dictionary_encode(pa.concat_arrays([ids, _plain(column)]))
+        encoded = pc.dictionary_encode(pa.concat_arrays([ids, _plain(column).cast(ids.type)]))
         return pa.DictionaryArray.from_arrays(encoded.indices.slice(len(ids)),
                                               encoded.dictionary)
 
@@ -136,13 +136,30 @@ def _like(pattern: str) -> str:
     return escaped.replace(ANY_VALUE, "%")
 
 
+def shares_one_dictionary(column: pa.ChunkedArray) -> bool:
+    """Whether every chunk of a dictionary-encoded column shares one dictionary (the same
+    buffers: a column coded once, then cut into chunks), which needs no unifying: unifying
+    would hash that dictionary again for every chunk."""
+    if column.num_chunks < 2:
+        return True
+
+    def key(chunk: pa.DictionaryArray) -> tuple:
+        values = chunk.dictionary
+        return (len(values), values.offset,
+                [b.address if b is not None else 0 for b in values.buffers()])
+
+    first = key(column.chunk(0))
+    return all(key(chunk) == first for chunk in column.chunks[1:])
+
+
 def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
     """(codes, values): each row's code into `values`, the distinct texts, trimmed, "" for no
     value. A dictionary-encoded column (a CSV's few-valued columns) keeps its dictionary."""
     if not pa.types.is_dictionary(column.type):  # one array: one dictionary, none to unify
         column = pc.dictionary_encode(_plain(column))
     if isinstance(column, pa.ChunkedArray):
-        column = column.unify_dictionaries()
+        if not shares_one_dictionary(column):
+            column = column.unify_dictionaries()
         chunks = column.chunks
     else:
         chunks = [column]
@@ -344,8 +361,8 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
         mine = np.flatnonzero(unresolved)
         cells = values if len(mine) == n else values.take(pa.array(mine))
         if column == target.lead:  # the value is a lead's own id: its code
-            code = np.asarray(pc.fill_null(pc.index_in(cells, value_set=lead_ids), -1),
-                              dtype=np.int64)
+            code = np.asarray(pc.fill_null(pc.index_in(cells.cast(lead_ids.type),
+                                                       value_set=lead_ids), -1), dtype=np.int64)
             hit = code >= 0
             other_code[mine[hit]] = code[hit]
             unresolved[mine[hit]] = False
@@ -359,7 +376,8 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
         encoded = pc.dictionary_encode(keys_u)  # each usable row's key, as a code
         key_code = np.asarray(encoded.indices, dtype=np.int64)
         distinct = encoded.dictionary
-        my_code = np.asarray(pc.fill_null(pc.index_in(cells, value_set=distinct), -1))
+        my_code = np.asarray(pc.fill_null(pc.index_in(cells.cast(distinct.type),
+                                                      value_set=distinct), -1))
         hit = my_code >= 0
         if not hit.any():
             continue
@@ -505,23 +523,33 @@ def _events(spec: SourceSpec, table: pa.Table, mapping_name: str
     return column, reasons if has_reason.any() else None
 
 
+def _is_event(events: pa.Array, name: str) -> pa.BooleanArray:
+    """Per record, whether its event is `name` (no event: False); on a dictionary-encoded
+    column (a two-column event's), decided once per name, not per record."""
+    if not pa.types.is_dictionary(events.type):
+        return pc.fill_null(pc.equal(_plain(events), name), False)
+    chosen = np.append(np.asarray(pc.equal(events.dictionary, name)), False)
+    codes = np.asarray(pc.fill_null(events.indices, len(events.dictionary)), dtype=np.int64)
+    return pa.array(chosen[codes])
+
+
 def _actors(spec: SourceSpec, table: pa.Table, events: pa.Array) -> pa.Array | None:
     """Who did each row's event: the event's own actor column, else `columns.actor`."""
     base = (_plain(table.column(spec.actor)) if spec.actor in table.column_names
             else pa.nulls(table.num_rows, pa.string()))
-    events = _plain(events)
     for event, column in spec.actors.items():
-        base = pc.if_else(pc.fill_null(pc.equal(events, event), False),
-                          _plain(table.column(column)), base)
+        base = pc.if_else(_is_event(events, event), _plain(table.column(column)), base)
     return base
 
 
 def _value_fields(spec: SourceSpec, table: pa.Table) -> dict[str, pa.Array]:
-    kinds = pc.utf8_trim_whitespace(_plain(table.column(spec.event)))
+    codes, kinds = _distinct(table.column(spec.event))  # each kind compared once
+    kinds = kinds.to_pylist()
     values = _plain(table.column(spec.event_value))
     out: dict[str, pa.Array] = {}
     for key, name in spec.value_fields.items():
-        chosen = pc.if_else(pc.fill_null(pc.equal(kinds, key), False), values,
+        chosen = pc.if_else(pa.array(np.isin(codes, [i for i, k in enumerate(kinds)
+                                                     if k == key])), values,
                             pa.nulls(table.num_rows, pa.string()))
         out[name] = chosen if name not in out else pc.coalesce(out[name], chosen)
     return out
@@ -572,7 +600,14 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     left_out = table.num_rows - len(kept)
     table = _narrowed(spec, table, also)
     if left_out:
-        table = table.take(pa.array(kept, pa.int64()))
+        # Most rows are kept: a mask copies runs, cheaper than taking row by row. Column by
+        # column, so that each keeps its own chunks (a table's filter cuts every column at
+        # the others' chunk bounds, and a lead column coded in one dictionary would then be
+        # hundreds of chunks of it).
+        mask = np.zeros(source.num_rows, dtype=bool)
+        mask[kept] = True
+        mask = pa.array(mask)
+        table = pa.table([c.filter(mask) for c in table.columns], names=table.column_names)
     rows = kept.astype(np.int64)
     reasons = None
     lead_column = spec.lead_id
@@ -625,9 +660,7 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
                       actor_required=False, event_names={}, fields=fields, before={})
     before = None
     if spec.before:
-        names = _plain(events)
-        before = {event: pc.if_else(pc.fill_null(pc.equal(names, event), False),
-                                    _plain(table.column(column)),
+        before = {event: pc.if_else(_is_event(events, event), _plain(table.column(column)),
                                     pa.nulls(table.num_rows, pa.string()))
                   for event, column in spec.before.items()}
     return Prepared(table, rows, reasons, left_out, derived, source, before)

@@ -85,6 +85,7 @@ from sla_dsl.history.prepare import (
     history_notes,
     named_actors,
     prepare,
+    shares_one_dictionary,
 )
 
 __all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time"]
@@ -1124,7 +1125,7 @@ def _encode(column: pa.ChunkedArray | pa.Array) -> _Coded:
         return _Coded(np.full(n, -1, dtype=np.int32), pa.array([], pa.string()))
     if pa.types.is_dictionary(column.type):
         encoded = (column.unify_dictionaries() if isinstance(column, pa.ChunkedArray)
-                   else column)
+                   and not shares_one_dictionary(column) else column)
         chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
         if pa.types.is_large_string(column.type.value_type):
             chunks = [pa.DictionaryArray.from_arrays(c.indices, pc.cast(c.dictionary,
