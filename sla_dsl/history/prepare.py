@@ -65,9 +65,20 @@ class JoinTarget:
         target's lead ids (ids it does not know follow, in the order it first names them):
         LeadHistory's LeadId by Lead's ids, so that the reader merges the two sources' leads
         by comparing that start, not by hashing a million ids again."""
-        _, ids = self.lead_codes
-        encoded = pc.dictionary_encode(pa.concat_arrays([ids, _plain(column).cast(ids.type)]))
-        return pa.DictionaryArray.from_arrays(encoded.indices.slice(len(ids)),
+        if "lead_codes" in self.__dict__:  # hashed already: its distinct ids start the text
+            _, ids = self.lead_codes
+            encoded = pc.dictionary_encode(pa.concat_arrays([ids, _plain(column).cast(
+                ids.type)]))
+            return pa.DictionaryArray.from_arrays(encoded.indices.slice(len(ids)),
+                                                  encoded.dictionary)
+        # Not yet: the target's ids and these hashed together, once, which codes both
+        # (the target's distinct ids come first, so they are the dictionary's start).
+        own = _plain(self.table.column(self.lead))
+        encoded = pc.dictionary_encode(pa.concat_arrays([own, _plain(column).cast(own.type)]))
+        codes = np.asarray(pc.fill_null(encoded.indices.slice(0, len(own)), -1), dtype=np.int64)
+        ids = encoded.dictionary.slice(0, int(codes.max(initial=-1)) + 1)
+        self.__dict__["lead_codes"] = (codes, ids)  # (the cached property's value)
+        return pa.DictionaryArray.from_arrays(encoded.indices.slice(len(own)),
                                               encoded.dictionary)
 
     def leads_of(self, codes: np.ndarray, joiner: SourceSpec) -> pa.DictionaryArray:

@@ -240,14 +240,15 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
             if all(j in done for j, (other, _) in enumerate(reads) if other.name == spec.name):
                 tables = [done[j] for j, (other, _) in enumerate(reads)
                           if other.name == spec.name]
-                target = targets[spec.name] = JoinTarget(tables[0][0], _joined_tables(
+                targets[spec.name] = JoinTarget(tables[0][0], _joined_tables(
                     [r.table for _, r in tables]), tables[0][0].lead_id, read.path)
-                _leads_coded_once(done, [j for j, (other, _) in enumerate(reads)
-                                         if other.name == spec.name], target)
         if not progress:  # a join to a source that was not given
             spec = next(s for i, (s, _) in enumerate(reads) if i not in done)
             raise spec.error("join.source", f"the source `{spec.join.source}` it joins "
                              "through was not given", "give its file too")
+    for name, target in targets.items():  # once every source has used its leads
+        _leads_coded_once(done, [j for j, (other, _) in enumerate(reads) if other.name == name],
+                          target)
     return [done[i] for i in range(len(reads))]
 
 
