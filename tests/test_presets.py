@@ -5,6 +5,7 @@ leads written directly as events."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -169,13 +170,89 @@ def test_salesforce_notes_history_tracked_late_and_names_owners(salesforce_expor
     history = load_history(export_files(salesforce_export), timezone=AMS,
                            mapping=load_preset("salesforce"))
     [note] = history.notes
-    assert note.startswith("LeadHistory.csv starts on 2026-03-04: ")
+    assert note.startswith("LeadHistory.csv starts on 2026-03-04 (")
     assert "tracking was switched on" in note
+    # the leads created before LeadHistory's first row, the first five named
+    part = [Path(s.path).name for s in history.sources].index("LeadHistory.csv")
+    first_row = history.at[history.source == part].min()
+    early = [str(lead) for lead in history.lead_ids
+             if events_of(history, lead)[0][0] < first_row]
+    assert len(early) > 5
+    assert (f"{len(early)} leads were created before that ({', '.join(early[:5])} and "
+            f"{len(early) - 5} more)") in note
     assert sorted(history.actors) == ["Avery Example", "Blake Example", "Casey Example",
                                       "Drew Example"]
     without_users = [p for p in export_files(salesforce_export) if p.name != "User.csv"]
     history = load_history(without_users, timezone=AMS, mapping=load_preset("salesforce"))
     assert all(a.startswith("005") for a in history.actors)
+
+
+BOB, CAROL, DAVE = "0055g00000B0b00AAA", "0055g00000C0c00AAA", "0055g00000D0d00AAA"
+
+
+def owners_export(folder: Path) -> list[Path]:
+    """Three leads, written by hand: L1 created before LeadHistory's first row and reassigned
+    (Bob to Carol) after it; L2 created before it and never reassigned in it (its OwnerId,
+    Dave, is all the export says); L3 created after it and reassigned twice. Each owner change
+    is written twice, by Id and by name, as Salesforce writes it."""
+    files = {
+        "Lead.csv": "Id,OwnerId,Status,CreatedDate,IsConverted,ConvertedContactId,IsDeleted\n"
+                    f"00Q5g00000000L1AAA,{CAROL},Working,2026-03-02T09:00:00.000+0000,false,,false\n"
+                    f"00Q5g00000000L2AAA,{DAVE},Working,2026-03-02T10:00:00.000+0000,false,,false\n"
+                    f"00Q5g00000000L3AAA,{DAVE},Working,2026-03-06T09:00:00.000+0000,false,,false\n",
+        "LeadHistory.csv": "Id,LeadId,Field,OldValue,NewValue,DataType,CreatedDate,CreatedById\n"
+                           "017A,00Q5g00000000L2AAA,Status,New,Working,Text,"
+                           f"2026-03-04T08:00:00.000+0000,{DAVE}\n"
+                           f"017B,00Q5g00000000L1AAA,Owner,{BOB},{CAROL},EntityId,"
+                           f"2026-03-05T10:00:00.000+0000,{BOB}\n"
+                           "017C,00Q5g00000000L1AAA,Owner,Bob Example,Carol Example,Text,"
+                           f"2026-03-05T10:00:00.000+0000,{BOB}\n"
+                           f"017D,00Q5g00000000L3AAA,Owner,{BOB},{CAROL},EntityId,"
+                           f"2026-03-06T12:00:00.000+0000,{BOB}\n"
+                           "017E,00Q5g00000000L3AAA,Owner,Bob Example,Carol Example,Text,"
+                           f"2026-03-06T12:00:00.000+0000,{BOB}\n"
+                           "017F,00Q5g00000000L3AAA,Owner,Carol Example,Dave Example,Text,"
+                           f"2026-03-07T12:00:00.000+0000,{CAROL}\n"
+                           f"017G,00Q5g00000000L3AAA,Owner,{CAROL},{DAVE},EntityId,"
+                           f"2026-03-07T12:00:00.000+0000,{CAROL}\n",
+        "Task.csv": "Id,WhoId,OwnerId,ActivityDate,CreatedDate,CompletedDateTime,Status,"
+                    "TaskSubtype,CallDisposition,IsDeleted\n",
+        "Event.csv": "Id,WhoId,OwnerId,StartDateTime,CreatedDate,Type,Subject\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return [folder / name for name in files]
+
+
+def test_salesforce_first_owner_before_tracking(tmp_path):
+    """The owner from creation is the earliest Owner change's OldValue when LeadHistory has
+    one, else Lead.OwnerId; the note names the leads created before tracking began and says
+    which of the two their first owner came from."""
+    history = load_history(owners_export(tmp_path), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+
+    def at(text: str) -> int:
+        return int(dt.datetime.fromisoformat(text).timestamp()) * 1_000_000
+
+    def owners(lead: str) -> list[tuple[int, str]]:
+        return [(e[0], e[2]) for e in events_of(history, lead) if e[1] == "assigned"]
+
+    assert owners("00Q5g00000000L1AAA") == [(at("2026-03-02T09:00Z"), BOB),
+                                            (at("2026-03-05T10:00Z"), CAROL)]
+    assert owners("00Q5g00000000L2AAA") == [(at("2026-03-02T10:00Z"), DAVE)]
+    assert owners("00Q5g00000000L3AAA") == [(at("2026-03-06T09:00Z"), BOB),
+                                            (at("2026-03-06T12:00Z"), CAROL),
+                                            (at("2026-03-07T12:00Z"), DAVE)]
+    [note] = history.notes
+    assert note == (
+        "LeadHistory.csv starts on 2026-03-04 (the CRM keeps this history only since tracking "
+        "was switched on): 2 leads were created before that (00Q5g00000000L1AAA, "
+        "00Q5g00000000L2AAA), and their changes from before it (a first owner, a first "
+        "status) are missing; 1 of them take their owner from creation from their first "
+        "tracked change's OldValue, the other 1 the owner Lead.csv holds now, so a change of "
+        "owner before 2026-03-04 is not seen")
+    counted(history)
+    assert history.left_out == 3  # the owner changes' rows written by name
 
 
 def test_salesforce_ui_times_are_read_in_the_export_zone(salesforce_export):
@@ -568,6 +645,58 @@ def test_diff_and_calibrate_read_through_a_preset(capsys, tmp_path, hubspot_expo
     assert code == 0 and "calibrated from 60 leads" in out, err
 
 
+# ---------------------------------------------------------------------------- shipped exports
+
+
+SHIPPED = {crm: sorted(str(p) for p in (ROOT / "examples" / crm).glob("*.csv"))
+           for crm in ("salesforce", "hubspot")}
+
+
+def test_the_readmes_command_reads_the_shipped_salesforce_export(capsys):
+    """README: `sla evaluate policies/inbound-desk.sla --preset salesforce --history
+    examples/salesforce/*.csv`, the one command, on the export shipped."""
+    code, out, err = sla(capsys, "evaluate", str(POLICY), "--preset", "salesforce",
+                         "--history", *SHIPPED["salesforce"])
+    assert code == 0, err
+    assert "history: 407 rows read, 406 accepted, 1 rejected (63 more left out" in out
+    assert "leads: 60, handed off: 60" in out
+    assert "note: LeadHistory.csv starts on 2026-03-04 (" in out
+    assert "Task.csv:184: rejected: WhoId '0035g9999999999AAA' matches no lead" in err
+    assert "Drew Example" in out  # owners by User.Name
+
+
+def test_diff_replays_the_shipped_salesforce_export(capsys, tmp_path):
+    stricter = tmp_path / "stricter.sla"
+    stricter.write_text(POLICY.read_text().replace("within 4 business hours",
+                                                   "within 2 business hours"))
+    assert stricter.read_text() != POLICY.read_text()
+    code, out, err = sla(capsys, "diff", str(POLICY), str(stricter), "--preset", "salesforce",
+                         "--history", *SHIPPED["salesforce"])
+    assert code == 0, err
+    assert "replayed over" in out and "60 leads" in out
+    assert "breaches: 58 -> " in out and "no lead's verdict changes" not in out
+    assert "1 row of the history was rejected" in err
+
+
+def test_calibrate_reads_the_shipped_hubspot_export(capsys, tmp_path):
+    code, out, err = sla(capsys, "calibrate", "--policy", str(POLICY), "--preset", "hubspot",
+                         "--timezone", EXPORT_ZONE, "--history", *SHIPPED["hubspot"], "-o",
+                         str(tmp_path / "scenario.toml"))
+    assert code == 0, err
+    assert "calibrated from 60 leads" in out and (tmp_path / "scenario.toml").is_file()
+
+
+def test_policy_test_case_reads_the_shipped_hubspot_export(capsys):
+    case = ROOT / "policies" / "tests" / "inbound-desk" / "hubspot-export.toml"
+    code, out, err = sla(capsys, "test", str(case))
+    assert code == 0 and "PASS" in out and "1 passed" in out, out + err
+    # sla test takes no --preset: the case says how its files are read
+    code, _, err = sla(capsys, "test", "--preset", "hubspot", "--timezone", EXPORT_ZONE,
+                       str(case))
+    assert code == 2
+    assert 'write preset = "hubspot" and timezone = "Europe/Amsterdam"' in err
+
+
 # ---------------------------------------------------------------------------- shipped examples
 
 
@@ -676,3 +805,19 @@ def test_the_html_report_says_what_the_export_cannot_show(capsys, tmp_path, sale
     assert "Note: LeadHistory.csv starts on 2026-03-04" in text
     assert "63 more rows were left out by the mapping&#x27;s filters" in text or \
         "63 more rows were left out by the mapping's filters" in text
+
+
+def test_a_column_cut_from_one_dictionary_is_not_unified_again():
+    """A lead column coded once (LeadHistory's in Lead's ids) and cut into chunks shares one
+    dictionary; unifying it would hash that dictionary once per chunk."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from sla_dsl.history.prepare import shares_one_dictionary
+
+    coded = pc.dictionary_encode(pa.array([f"00Q{i:015d}" for i in range(3000)] * 2))
+    cut = pa.chunked_array([coded.slice(0, 1000), coded.slice(1000, 2500), coded.slice(3500)])
+    assert shares_one_dictionary(cut)
+    again = pa.chunked_array([coded.slice(0, 1000), pc.dictionary_encode(
+        pc.cast(coded.slice(1000), pa.string()))])
+    assert not shares_one_dictionary(again)

@@ -157,8 +157,10 @@ def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
     for line in history_input.reps_lines(old_history):
         print(f"sla diff: {line}", file=sys.stderr)
     if old_history.counts.rejected:
-        print(f"sla diff: {old_history.counts.rejected} rows of the history were rejected "
-              "and left out ('sla evaluate --rejects FILE' lists them)", file=sys.stderr)
+        rejected = old_history.counts.rejected
+        print(f"sla diff: {rejected} {'row' if rejected == 1 else 'rows'} of the history "
+              f"{'was' if rejected == 1 else 'were'} rejected and left out ('sla evaluate "
+              "--rejects FILE' lists them)", file=sys.stderr)
     if as_of is None:
         as_of = change_impact.latest_event(old_history)
     progress(f"replaying {len(old_history.lead_ids)} leads under both versions")

@@ -22,11 +22,27 @@ def _percent(text: str) -> float:
     return number
 
 
+def _per_case(args: argparse.Namespace) -> str:
+    """Why `sla test` takes no --preset: a case says how its own files are read, so that it
+    passes or fails the same wherever it is run, and a suite can hold an event log's cases
+    beside a Salesforce export's."""
+    keys = [f'preset = "{args.preset}"'] if args.preset else []
+    keys += [f'timezone = "{args.timezone}"'] if args.timezone else []
+    return ("sla test: --preset and --timezone belong to each test case, not to the command: "
+            "a case names its own export's preset, so it reads the same in CI as on your "
+            "machine, and cases of event logs and of exports can run together\n  help: write "
+            f"{' and '.join(keys)} at the top of each case whose `history` is the export "
+            "(docs/testing.md)")
+
+
 def run(args: argparse.Namespace) -> int:
     # numpy and pyarrow come in with the evaluator: only when there are cases to run
     from sla_dsl.ci import policy_test_reports as reports
     from sla_dsl.ci.policy_tests import Policies, coverage, find_cases, run_case
 
+    if args.preset or args.timezone:
+        print(_per_case(args), file=sys.stderr)
+        return EXIT_USAGE
     found = find_cases(args.paths)
     for problem in found.problems:
         print(f"sla test: {problem}", file=sys.stderr)
@@ -104,4 +120,7 @@ def add(commands: argparse._SubParsersAction) -> None:
     test.add_argument("--fail-under", type=_percent, metavar="PCT",
                       help="with coverage: fail (exit 1) when a policy's clauses are less than "
                            "PCT%% exercised")
+    # A case names its own preset (`preset = "salesforce"`): these only say so (`_per_case`).
+    test.add_argument("--preset", help=argparse.SUPPRESS)
+    test.add_argument("--timezone", help=argparse.SUPPRESS)
     test.set_defaults(run=run)

@@ -33,7 +33,7 @@ from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
 
 __all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "aliased", "history_notes",
-           "matches", "named_actors", "prepare"]
+           "matches", "named_actors", "prepare", "shares_one_dictionary"]
 
 
 @dataclass(frozen=True)
@@ -47,26 +47,52 @@ class JoinTarget:
     path: Path
 
     @cached_property
-    def _lead_codes(self) -> tuple[np.ndarray, pa.Array]:
+    def lead_codes(self) -> tuple[np.ndarray, pa.Array]:
+        """(per row, its lead's code, -1 for none; the distinct lead ids, in the order rows
+        first name them): hashed once, however many sources join through the target, and
+        the target's own records read their leads from it (`coded_leads`)."""
         encoded = pc.dictionary_encode(_plain(self.table.column(self.lead)))
         return (np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64),
                 encoded.dictionary)
 
-    def leads_of(self, rows: np.ndarray, joiner: SourceSpec) -> pa.DictionaryArray:
-        """The lead ids of these rows of the table (-1: none), dictionary-encoded: the ids are
-        neither copied per record nor hashed again when read (the target's ids are hashed
-        once, however many sources join through it). The dictionary is in the order the
-        records first name each lead, as the reader's own encoding would be; or, when the
-        target's records are read before the joiner's (Salesforce's Lead before its Task),
-        the target's whole dictionary, which is then the target's own lead dictionary and is
-        not hashed again when the files' leads are merged (either way, the same lead codes)."""
-        codes, ids = self._lead_codes
-        mine = codes[rows]
-        mine[rows < 0] = -1
+    def coded_leads(self) -> pa.DictionaryArray:
+        """The target's lead id column as `lead_codes` encodes it (for its own records)."""
+        codes, ids = self.lead_codes
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32(), mask=codes < 0), ids)
+
+    def coded_like_leads(self, column: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
+        """Another source's lead id column coded in a dictionary that starts with the
+        target's lead ids (ids it does not know follow, in the order it first names them):
+        LeadHistory's LeadId by Lead's ids, so that the reader merges the two sources' leads
+        by comparing that start, not by hashing a million ids again."""
+        if "lead_codes" in self.__dict__:  # hashed already: its distinct ids start the text
+            _, ids = self.lead_codes
+            encoded = pc.dictionary_encode(pa.concat_arrays([ids, _plain(column).cast(
+                ids.type)]))
+            return pa.DictionaryArray.from_arrays(encoded.indices.slice(len(ids)),
+                                                  encoded.dictionary)
+        # Not yet: the target's ids and these hashed together, once, which codes both
+        # (the target's distinct ids come first, so they are the dictionary's start).
+        own = _plain(self.table.column(self.lead))
+        encoded = pc.dictionary_encode(pa.concat_arrays([own, _plain(column).cast(own.type)]))
+        codes = np.asarray(pc.fill_null(encoded.indices.slice(0, len(own)), -1), dtype=np.int64)
+        ids = encoded.dictionary.slice(0, int(codes.max(initial=-1)) + 1)
+        self.__dict__["lead_codes"] = (codes, ids)  # (the cached property's value)
+        return pa.DictionaryArray.from_arrays(encoded.indices.slice(len(own)),
+                                              encoded.dictionary)
+
+    def leads_of(self, codes: np.ndarray, joiner: SourceSpec) -> pa.DictionaryArray:
+        """Lead codes (-1: none) as a dictionary-encoded column: the ids are neither copied
+        per record nor hashed again when read. The dictionary is in the order the records
+        first name each lead, as the reader's own encoding would be; or, when the target's
+        records are read before the joiner's (Salesforce's Lead before its Task), the target's
+        whole dictionary, which is then the target's own lead dictionary and is not hashed
+        again when the files' leads are merged (either way, the same lead codes)."""
+        _, ids = self.lead_codes
         if not self.spec.join_only and self.spec.index < joiner.index:
-            return pa.DictionaryArray.from_arrays(pa.array(mine, pa.int32(), mask=mine < 0),
+            return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32(), mask=codes < 0),
                                                   ids)
-        encoded = pc.dictionary_encode(pa.array(mine, mask=mine < 0))
+        encoded = pc.dictionary_encode(pa.array(codes, mask=codes < 0))
         return pa.DictionaryArray.from_arrays(encoded.indices, ids.take(encoded.dictionary))
 
 
@@ -107,9 +133,34 @@ def _blank(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True))
 
 
+def _no_blanks(values: pa.Array) -> pa.Array:
+    """Text with its blank cells (empty, only spaces) as nulls: a CSV's empty cells are nulls
+    already, so most columns are returned as they are."""
+    spaces = pc.fill_null(pc.or_(pc.utf8_is_space(values), pc.equal(values, "")), False)
+    if not pc.any(spaces).as_py():
+        return values
+    return pc.if_else(spaces, pa.nulls(len(values), values.type), values)
+
+
 def _like(pattern: str) -> str:
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped.replace(ANY_VALUE, "%")
+
+
+def shares_one_dictionary(column: pa.ChunkedArray) -> bool:
+    """Whether every chunk of a dictionary-encoded column shares one dictionary (the same
+    buffers: a column coded once, then cut into chunks), which needs no unifying: unifying
+    would hash that dictionary again for every chunk."""
+    if column.num_chunks < 2:
+        return True
+
+    def key(chunk: pa.DictionaryArray) -> tuple:
+        values = chunk.dictionary
+        return (len(values), values.offset,
+                [b.address if b is not None else 0 for b in values.buffers()])
+
+    first = key(column.chunk(0))
+    return all(key(chunk) == first for chunk in column.chunks[1:])
 
 
 def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -118,7 +169,8 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]
     if not pa.types.is_dictionary(column.type):  # one array: one dictionary, none to unify
         column = pc.dictionary_encode(_plain(column))
     if isinstance(column, pa.ChunkedArray):
-        column = column.unify_dictionaries()
+        if not shares_one_dictionary(column):
+            column = column.unify_dictionaries()
         chunks = column.chunks
     else:
         chunks = [column]
@@ -161,18 +213,6 @@ def _all_match(table: pa.Table, conditions: Sequence[Condition]) -> np.ndarray:
         found = matches(table.column(condition.column), condition.patterns)
         out &= ~found if condition.negated else found
     return out
-
-
-def _codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Equal values, equal codes (nulls and blanks one code of their own)."""
-    values = pc.utf8_trim_whitespace(_strings(column))
-    encoded = pc.dictionary_encode(pc.fill_null(values, ""))
-    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.unify_dictionaries()
-        chunks = encoded.chunks
-    return np.concatenate([np.asarray(c.indices, dtype=np.int64) for c in chunks]) \
-        if chunks else np.zeros(0, dtype=np.int64)
 
 
 def _free_name(table: pa.Table, wanted: str) -> str:
@@ -254,12 +294,17 @@ def _shared_rows(columns: Sequence[str], table: pa.Table, rows: np.ndarray
     ordered = sorted(columns, key=lambda c: not pa.types.is_dictionary(table.column(c).type))
     candidates = np.arange(len(rows))
     key = np.zeros(len(rows), dtype=np.int64)
+    bound = 1  # every key is below it
     for column in ordered:
         codes, count = _key_codes(table.column(column), rows[candidates])
-        key = _renumbered(key * count + codes)  # below rows x values: no overflow
-        alone = np.bincount(key)[key] == 1
+        key = key * count + codes  # below rows x values: no overflow
+        bound *= count
+        if bound > 4 * len(key) + (1 << 20):  # too sparse to count: numbered again
+            key = _renumbered(key)
+            bound = int(key.max(initial=0)) + 1
+        alone = np.bincount(key, minlength=bound)[key] == 1
         if alone.any():
-            candidates, key = candidates[~alone], _renumbered(key[~alone])
+            candidates, key = candidates[~alone], key[~alone]
         if not len(candidates):
             break
     return candidates, key
@@ -301,7 +346,12 @@ def _key_codes(column: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> tuple[np
 def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
           ) -> tuple[np.ndarray, pa.Array, np.ndarray | None]:
     """(records' rows of `table`, their leads, reasons): each row's lead id cell found in the
-    target's `match` columns, the first column that has it; one record per lead found."""
+    target's `match` columns, the first column that has it; one record per lead found.
+
+    Everything is done on the target's lead codes (`JoinTarget.lead_codes`, hashed once): a
+    cell is looked up in the distinct lead ids, or in a key column's distinct values, by
+    Arrow's hash lookup, and rows found in several of the target's rows are expanded with
+    numpy, never a Python loop over rows."""
     assert spec.join is not None
     other = target.table
     for column in spec.join.match:
@@ -311,34 +361,33 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
                              f"its columns are {', '.join(other.column_names)}")
     # Ids are compared as written (as the reader keeps a lead id), blank ones never match.
     values = _plain(table.column(spec.lead_id))
-    other_leads = _plain(other.column(target.lead))
+    lead_codes, lead_ids = target.lead_codes
     n = len(values)
-    other_row = np.full(n, -1, dtype=np.int64)  # the one row found (the usual case)
-    several: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, other rows) found in several
+    other_code = np.full(n, -1, dtype=np.int64)  # the one lead found (the usual case)
+    several: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, leads) found in several rows
     unresolved = ~_empty(values)
     for column in spec.join.match:
         if not unresolved.any():
             break
-        if column == target.lead:  # the value is a lead's own id: its first row
-            mine = np.flatnonzero(unresolved)
-            position = np.asarray(pc.fill_null(pc.index_in(
-                values.take(pa.array(mine)), value_set=other_leads), -1), dtype=np.int64)
-            hit = position >= 0
-            other_row[mine[hit]] = position[hit]
+        mine = np.flatnonzero(unresolved)
+        cells = values if len(mine) == n else values.take(pa.array(mine))
+        if column == target.lead:  # the value is a lead's own id: its code
+            code = np.asarray(pc.fill_null(pc.index_in(cells.cast(lead_ids.type),
+                                                       value_set=lead_ids), -1), dtype=np.int64)
+            hit = code >= 0
+            other_code[mine[hit]] = code[hit]
             unresolved[mine[hit]] = False
             continue
         keys = _plain(other.column(column))
-        usable = ~_empty(keys) & ~_empty(other_leads)
+        usable = ~_empty(keys) & ~_empty(_plain(other.column(target.lead)))
         if not usable.any():
             continue
         where = np.flatnonzero(usable)
         keys_u = keys.take(pa.array(where))
-        distinct = pc.unique(keys_u)
-        if isinstance(distinct, pa.ChunkedArray):
-            distinct = distinct.combine_chunks()
-        key_code = np.asarray(pc.fill_null(pc.index_in(keys_u, value_set=distinct), -1))
-        mine = np.flatnonzero(unresolved)
-        my_code = np.asarray(pc.fill_null(pc.index_in(values.take(pa.array(mine)),
+        encoded = pc.dictionary_encode(keys_u)  # each usable row's key, as a code
+        key_code = np.asarray(encoded.indices, dtype=np.int64)
+        distinct = encoded.dictionary
+        my_code = np.asarray(pc.fill_null(pc.index_in(cells.cast(distinct.type),
                                                       value_set=distinct), -1))
         hit = my_code >= 0
         if not hit.any():
@@ -348,7 +397,7 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
         first = np.empty(len(distinct), dtype=np.int64)
         first[key_code[::-1]] = np.arange(len(key_code) - 1, -1, -1)  # first row of each key
         single = counts[codes_hit] == 1
-        other_row[rows_hit[single]] = where[first[codes_hit[single]]]
+        other_code[rows_hit[single]] = lead_codes[where[first[codes_hit[single]]]]
         if not single.all():
             by_key = np.argsort(key_code, kind="stable")
             starts = np.searchsorted(key_code[by_key], np.arange(len(distinct)), side="left")
@@ -356,38 +405,37 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
             repeat = counts[codes_m]
             offsets = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat,
                                                                repeat)
-            several.append((np.repeat(rows_m, repeat),
-                            where[by_key[np.repeat(starts[codes_m], repeat) + offsets]]))
+            several.append((np.repeat(rows_m, repeat), lead_codes[
+                where[by_key[np.repeat(starts[codes_m], repeat) + offsets]]]))
         unresolved[rows_hit] = False
     missing = np.flatnonzero(unresolved)
     if not several:
         rows = np.arange(n, dtype=np.int64)
-        leads = target.leads_of(other_row, spec)
+        leads = target.leads_of(other_code, spec)
     else:
-        found = np.flatnonzero(other_row >= 0)
+        found = np.flatnonzero(other_code >= 0)
         pairs_rows = np.concatenate([found, *(r for r, _ in several)])
-        pairs_other = np.concatenate([other_row[found], *(o for _, o in several)])
+        pairs_lead = np.concatenate([other_code[found], *(c for _, c in several)])
         # one record per (row, lead): a lead found in two rows of the other source is one
-        lead_codes = _codes(other_leads)[pairs_other]
-        key = pairs_rows * (int(lead_codes.max(initial=0)) + 2) + lead_codes
+        key = pairs_rows * (int(pairs_lead.max(initial=0)) + 2) + pairs_lead
         _, first_pair = np.unique(key, return_index=True)
-        pairs_rows, pairs_other = pairs_rows[first_pair], pairs_other[first_pair]
-        lost = np.flatnonzero(other_row < 0)
+        pairs_rows, pairs_lead = pairs_rows[first_pair], pairs_lead[first_pair]
+        lost = np.flatnonzero(other_code < 0)
         lost = lost[~np.isin(lost, pairs_rows)]
         rows = np.concatenate([pairs_rows, lost])
-        other_of = np.concatenate([pairs_other, np.full(len(lost), -1)])
+        lead_of = np.concatenate([pairs_lead, np.full(len(lost), -1)])
         order = np.argsort(rows, kind="stable")
-        rows, other_of = rows[order], other_of[order]
-        leads = target.leads_of(other_of, spec)
+        rows, lead_of = rows[order], lead_of[order]
+        leads = target.leads_of(lead_of, spec)
     reasons = None
     if len(missing):
         reasons = np.full(len(rows), None, dtype=object)
         names = " or ".join(spec.join.match)
         source = f"{target.spec.name} ({target.path.name})"
-        for i in np.flatnonzero(np.isin(rows, missing)):
-            value = str(values[int(rows[i])].as_py())
-            reasons[i] = (f"{spec.lead_id} '{value}' matches no lead: no row of {source} has "
-                          f"it as {names}")
+        lost = np.flatnonzero(np.isin(rows, missing))
+        cells = values.take(pa.array(rows[lost])).to_pylist()
+        reasons[lost] = [f"{spec.lead_id} '{value}' matches no lead: no row of {source} has "
+                         f"it as {names}" for value in cells]
     return rows, leads, reasons
 
 
@@ -486,23 +534,33 @@ def _events(spec: SourceSpec, table: pa.Table, mapping_name: str
     return column, reasons if has_reason.any() else None
 
 
+def _is_event(events: pa.Array, name: str) -> pa.BooleanArray:
+    """Per record, whether its event is `name` (no event: False); on a dictionary-encoded
+    column (a two-column event's), decided once per name, not per record."""
+    if not pa.types.is_dictionary(events.type):
+        return pc.fill_null(pc.equal(_plain(events), name), False)
+    chosen = np.append(np.asarray(pc.equal(events.dictionary, name)), False)
+    codes = np.asarray(pc.fill_null(events.indices, len(events.dictionary)), dtype=np.int64)
+    return pa.array(chosen[codes])
+
+
 def _actors(spec: SourceSpec, table: pa.Table, events: pa.Array) -> pa.Array | None:
     """Who did each row's event: the event's own actor column, else `columns.actor`."""
     base = (_plain(table.column(spec.actor)) if spec.actor in table.column_names
             else pa.nulls(table.num_rows, pa.string()))
-    events = _plain(events)
     for event, column in spec.actors.items():
-        base = pc.if_else(pc.fill_null(pc.equal(events, event), False),
-                          _plain(table.column(column)), base)
+        base = pc.if_else(_is_event(events, event), _plain(table.column(column)), base)
     return base
 
 
 def _value_fields(spec: SourceSpec, table: pa.Table) -> dict[str, pa.Array]:
-    kinds = pc.utf8_trim_whitespace(_plain(table.column(spec.event)))
+    codes, kinds = _distinct(table.column(spec.event))  # each kind compared once
+    kinds = kinds.to_pylist()
     values = _plain(table.column(spec.event_value))
     out: dict[str, pa.Array] = {}
     for key, name in spec.value_fields.items():
-        chosen = pc.if_else(pc.fill_null(pc.equal(kinds, key), False), values,
+        chosen = pc.if_else(pa.array(np.isin(codes, [i for i, k in enumerate(kinds)
+                                                     if k == key])), values,
                             pa.nulls(table.num_rows, pa.string()))
         out[name] = chosen if name not in out else pc.coalesce(out[name], chosen)
     return out
@@ -553,7 +611,14 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     left_out = table.num_rows - len(kept)
     table = _narrowed(spec, table, also)
     if left_out:
-        table = table.take(pa.array(kept, pa.int64()))
+        # Most rows are kept: a mask copies runs, cheaper than taking row by row. Column by
+        # column, so that each keeps its own chunks (a table's filter cuts every column at
+        # the others' chunk bounds, and a lead column coded in one dictionary would then be
+        # hundreds of chunks of it).
+        mask = np.zeros(source.num_rows, dtype=bool)
+        mask[kept] = True
+        mask = pa.array(mask)
+        table = pa.table([c.filter(mask) for c in table.columns], names=table.column_names)
     rows = kept.astype(np.int64)
     reasons = None
     lead_column = spec.lead_id
@@ -579,7 +644,7 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
 
     at = _plain(table.column(spec.at_columns[0] if spec.at_columns else spec.at))
     for other in spec.at_columns[1:]:
-        at = pc.if_else(pa.array(_blank(at)), _plain(table.column(other)), at)
+        at = pc.coalesce(_no_blanks(at), _plain(table.column(other)))
     if spec.datetime_formats:
         at = _formatted(at, spec.datetime_formats)
     at_column = _free_name(table, "at")
@@ -606,9 +671,7 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
                       actor_required=False, event_names={}, fields=fields, before={})
     before = None
     if spec.before:
-        names = _plain(events)
-        before = {event: pc.if_else(pc.fill_null(pc.equal(names, event), False),
-                                    _plain(table.column(column)),
+        before = {event: pc.if_else(_is_event(events, event), _plain(table.column(column)),
                                     pa.nulls(table.num_rows, pa.string()))
                   for event, column in spec.before.items()}
     return Prepared(table, rows, reasons, left_out, derived, source, before)
@@ -620,28 +683,63 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
 def history_notes(mapping: Mapping, bound: Sequence[tuple[SourceSpec, list[Path]]],
                   history: History, source_of_part: Sequence[str]) -> list[str]:
     """What the report must say about what the exports cannot show: optional sources not
-    given, and leads created before a tracked history's first row."""
+    given, and leads created before a tracked history's first row (`_tracked_late`)."""
     notes = [s.when_missing for s in mapping.missing(bound) if s.when_missing]
-    created = history.event == EVENT_CODE["created"]
     for spec, files in bound:
         if not spec.tracked_since_first_row or history.source is None:
             continue
-        mine = np.isin(history.source, [i for i, name in enumerate(source_of_part)
-                                        if name == spec.name])
+        parts = [i for i, name in enumerate(source_of_part) if name == spec.name]
+        mine = np.isin(history.source, parts)
         if not mine.any():
             notes.append(f"{', '.join(f.name for f in files)} holds no change at all: the CRM "
                          f"keeps this history only since tracking was switched on")
             continue
-        first = int(history.at[mine].min())
-        early = np.unique(history.lead[created & (history.at < first)])
-        if len(early):
-            day = local_time(first, dt.UTC).date().isoformat()
-            notes.append(
-                f"{', '.join(f.name for f in files)} starts on {day}: {len(early):,} leads "
-                f"were created before that, and their changes from before it (a first owner, "
-                f"a first status) are missing: the CRM keeps this history only since "
-                f"tracking was switched on")
+        note = _tracked_late(spec, files, history, mine, source_of_part)
+        if note:
+            notes.append(note)
     return notes
+
+
+_SHOWN_LEADS = 5
+_BEFORE_WORDS = {"assigned": "owner"}  # what a `[source.before]` event's actor is called
+
+
+def _tracked_late(spec: SourceSpec, files: Sequence[Path], history: History, mine: np.ndarray,
+                  source_of_part: Sequence[str]) -> str | None:
+    """Which leads were created before a tracked history's first row, so that their changes
+    from before it are missing; and, for each `[source.before]` event (Salesforce's owner),
+    how many of them take it from their first tracked change's old value, and how many from
+    what the other files say now (Lead.OwnerId: the current owner)."""
+    first = int(history.at[mine].min())
+    created = history.event == EVENT_CODE["created"]
+    early = np.unique(history.lead[created & (history.at < first)])
+    if not len(early):
+        return None
+    names = ", ".join(f.name for f in files)
+    day = local_time(first, dt.UTC).date().isoformat()
+    shown = ", ".join(str(lead) for lead in history.lead_ids[early[:_SHOWN_LEADS]])
+    if len(early) > _SHOWN_LEADS:
+        shown += f" and {len(early) - _SHOWN_LEADS:,} more"
+    note = (f"{names} starts on {day} (the CRM keeps this history only since tracking was "
+            f"switched on): {len(early):,} leads were created before that ({shown}), and "
+            f"their changes from before it (a first owner, a first status) are missing")
+    for event, column in spec.before.items():
+        code = history.event == EVENT_CODE[event]
+        changed = np.isin(early, history.lead[code & mine])
+        word = _BEFORE_WORDS.get(event, f"{event} actor")
+        others = sorted({Path(history.sources[int(s)].path).name for s in np.unique(
+            history.source[code & ~mine & np.isin(history.lead, early[~changed])])})
+        now = f"the {word} {' and '.join(others) or 'no file'} holds now"
+        tracked = f"their first tracked change's {column}"
+        if changed.all():
+            note += f"; their {word} from creation is {tracked}"
+        elif not changed.any():
+            note += f"; their {word} from creation is {now}"
+        else:
+            note += (f"; {int(changed.sum()):,} of them take their {word} from creation from "
+                     f"{tracked}, the other {int((~changed).sum()):,} {now}")
+        note += f", so a change of {word} before {day} is not seen"
+    return note
 
 
 def actors_before(history: History, part: int, event: str, rows: np.ndarray,
@@ -649,34 +747,46 @@ def actors_before(history: History, part: int, event: str, rows: np.ndarray,
     """`[source.before]`: the lead's `event`s read from other sources before its earliest one
     read from source `part` (whose records are file rows `rows`, with cells `values`) take that
     cell as their actor. Changes `history` in place; run before actors are named."""
-    kind = history.event == EVENT_CODE[event]
-    mine = np.flatnonzero(kind & (history.source == part))
+    kind = np.flatnonzero(history.event == EVENT_CODE[event])  # few of all the records
+    from_part = history.source[kind] == part
+    mine = kind[from_part]
     if not len(mine):
         return
     lead = history.lead
     first = mine[np.r_[True, lead[mine][1:] != lead[mine][:-1]]]  # sorted: each lead's earliest
     cells = values.take(pa.array(np.searchsorted(rows, history.row[first]), pa.int64()))
-    texts = pc.utf8_trim_whitespace(cells).to_pylist()
+    texts = pc.utf8_trim_whitespace(_plain(cells))
+    named = ~_empty(texts)
+    first, texts = first[named], texts.filter(pa.array(named))
+    # each distinct cell once: an actor already listed keeps its code, a new one is added
+    encoded = pc.dictionary_encode(texts)
     actors = list(history.actors)
     code_of = {name: i for i, name in enumerate(actors)}
+    to_actor = np.array([code_of.setdefault(name, len(code_of))
+                         for name in encoded.dictionary.to_pylist()], dtype=np.int64)
     by_lead = np.full(len(history.lead_ids), -1, dtype=np.int64)
     position = np.full(len(history.lead_ids), -1, dtype=np.int64)
-    for record, text in zip(first.tolist(), texts, strict=True):
-        if text:
-            by_lead[lead[record]] = code_of.setdefault(text, len(code_of))
-            position[lead[record]] = record
+    by_lead[lead[first]] = to_actor[np.asarray(encoded.indices, dtype=np.int64)]
+    position[lead[first]] = first
     actors += list(code_of)[len(actors):]
-    others = np.flatnonzero(kind & (history.source != part))
+    others = kind[~from_part]
     change = others[position[lead[others]] > others]  # before the earliest, in sorted order
     if not len(change):
         return
-    actor = history.actor.copy()
+    actor = history.actor
     actor[change] = by_lead[lead[change]]
-    used = np.zeros(len(actors), dtype=bool)
-    used[actor[actor >= 0]] = True  # an actor left with no record is not listed
-    renumber = np.where(used, np.cumsum(used) - 1, -1)
-    history.actor = np.where(actor >= 0, renumber[actor], actor)
-    history.actors = np.array(actors, dtype=object)[used]
+    history.actors = np.array(actors, dtype=object)
+    _drop_unused_actors(history)
+
+
+def _drop_unused_actors(history: History) -> None:
+    """An actor left with no record is not listed (the reader's rule)."""
+    used = np.bincount(history.actor + 1, minlength=len(history.actors) + 1)[1:] > 0
+    if used.all():
+        return
+    renumber = np.append(np.where(used, np.cumsum(used) - 1, -1), -1)
+    history.actor = renumber[history.actor]
+    history.actors = history.actors[used]
 
 
 def named_actors(actors: np.ndarray, sources: Sequence[tuple[pa.Table, str, str]]

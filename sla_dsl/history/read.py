@@ -85,6 +85,7 @@ from sla_dsl.history.prepare import (
     history_notes,
     named_actors,
     prepare,
+    shares_one_dictionary,
 )
 
 __all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time"]
@@ -226,7 +227,8 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
             if not spec.prepared:
                 done[i] = (spec, read)
             else:
-                ready = prepare(spec, read.table, read.path, targets, also.get(spec.name, ()))
+                ready = prepare(spec, _coded_like_leads(spec, read.table, targets), read.path,
+                                targets, also.get(spec.name, ()))
                 oversize = _oversize_rows(ready.source)
                 done[i] = (ready.spec, _Read(
                     read.path, ready.table, read.rows[ready.rows], read.broken,
@@ -244,7 +246,46 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
             spec = next(s for i, (s, _) in enumerate(reads) if i not in done)
             raise spec.error("join.source", f"the source `{spec.join.source}` it joins "
                              "through was not given", "give its file too")
+    for name, target in targets.items():  # once every source has used its leads
+        _leads_coded_once(done, [j for j, (other, _) in enumerate(reads) if other.name == name],
+                          target)
     return [done[i] for i in range(len(reads))]
+
+
+def _leads_coded_once(done: dict[int, tuple[SourceSpec, _Read]], files: list[int],
+                      target: JoinTarget) -> None:
+    """A join target's own records take their leads from the codes the join hashed
+    (`JoinTarget.lead_codes`), so that its ids are hashed once, and the joined sources' leads,
+    coded in the same dictionary, are merged with its leads without hashing."""
+    spec = done[files[0]][0]
+    if spec.join_only or pa.types.is_dictionary(target.table.column(target.lead).type):
+        return
+    coded = target.coded_leads()
+    start = 0
+    for j in files:
+        spec, read = done[j]
+        size = read.table.num_rows
+        index = read.table.column_names.index(spec.lead_id)
+        read.table = read.table.set_column(index, spec.lead_id, coded.slice(start, size))
+        start += size
+
+
+def _coded_like_leads(spec: SourceSpec, table: pa.Table, targets: dict[str, JoinTarget]
+                      ) -> pa.Table:
+    """A source with records of its own (no join) coded in the leads of a join target whose
+    records are read before it (Salesforce's LeadHistory in Lead's ids): its ids hashed once,
+    for its `duplicates` rule and its records alike (`JoinTarget.coded_like_leads`)."""
+    if spec.join is not None or spec.join_only or spec.wide \
+            or spec.lead_id not in table.column_names \
+            or pa.types.is_dictionary(table.column(spec.lead_id).type):
+        return table
+    known = next((t for t in targets.values() if not t.spec.join_only
+                  and t.spec.index < spec.index), None)
+    if known is None:
+        return table
+    index = table.column_names.index(spec.lead_id)
+    return table.set_column(index, spec.lead_id,
+                            known.coded_like_leads(table.column(spec.lead_id)))
 
 
 def _narrowable(spec: SourceSpec, path: Path, fields: Collection[str]) -> bool:
@@ -608,7 +649,7 @@ def _short_lines(path: Path) -> tuple[bool, int | None]:
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 24):  # a multiple of `block`: blocks stay aligned
             quotes = quotes or b'"' in chunk
-            breaks += chunk.count(b"\n")
+            breaks += int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == 10))  # vectorised
             full = len(chunk) - len(chunk) % block
             if any(chunk.find(b"\n", start, start + block) < 0
                    for start in range(0, full, block)):
@@ -1185,7 +1226,7 @@ def _encode(column: pa.ChunkedArray | pa.Array) -> _Coded:
         return _Coded(np.full(n, -1, dtype=np.int32), pa.array([], pa.string()))
     if pa.types.is_dictionary(column.type):
         encoded = (column.unify_dictionaries() if isinstance(column, pa.ChunkedArray)
-                   else column)
+                   and not shares_one_dictionary(column) else column)
         chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
         if pa.types.is_large_string(column.type.value_type):
             chunks = [pa.DictionaryArray.from_arrays(c.indices, pc.cast(c.dictionary,
@@ -1528,20 +1569,35 @@ def _merge(dictionaries: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
     if not any(len(d) for d in dictionaries):
         return [np.array([-1], dtype=np.int32) for _ in dictionaries], pa.array([], pa.string())
     # A dictionary equal to an earlier one (a joined source's leads, given its target's own
-    # dictionary) adds nothing: it is compared, not hashed again.
-    same = [next((j for j in range(i) if len(dictionaries[j]) == len(d) and len(d) > 1000
-                  and dictionaries[j].equals(d)), i) for i, d in enumerate(dictionaries)]
-    hashed = [d for i, d in enumerate(dictionaries) if same[i] == i]
-    merged = pc.dictionary_encode(pa.concat_arrays(hashed))
-    lookups, start = [], 0
-    for i, dictionary in enumerate(dictionaries):
-        if same[i] != i:
-            lookups.append(lookups[same[i]])
-            continue
-        size = len(dictionary)
-        lookups.append(np.append(_int_codes([merged.indices.slice(start, size)], size), -1))
+    # dictionary), or starting with one (a source coded in its target's leads), is compared,
+    # and only what follows that start is hashed.
+    prefix = [next((j for j in range(i) if 1000 < len(dictionaries[j]) <= len(d)
+                    and d.slice(0, len(dictionaries[j])).equals(dictionaries[j])), None)
+              for i, d in enumerate(dictionaries)]
+    pieces = [d if j is None else d.slice(len(dictionaries[j]))
+              for d, j in zip(dictionaries, prefix, strict=True)]
+    # When every other dictionary starts with the first (a join target's leads and the
+    # sources coded in them), the first is not hashed at all: a dictionary's values are
+    # distinct, so what follows that start is none of its values.
+    base = len(dictionaries[0]) if len(dictionaries) > 1 and all(
+        j == 0 or not len(d) for d, j in zip(dictionaries[1:], prefix[1:], strict=True)) else 0
+    if base:
+        pieces[0] = pieces[0].slice(base)
+    merged = pc.dictionary_encode(pa.concat_arrays(pieces))
+    lookups: list[np.ndarray] = []
+    start = 0
+    for i, (piece, j) in enumerate(zip(pieces, prefix, strict=True)):
+        size = len(piece)
+        own = _int_codes([merged.indices.slice(start, size)], size) + base
         start += size
-    return lookups, merged.dictionary
+        if i == 0 and base:
+            own = np.arange(base, dtype=np.int32)
+        elif j is not None:
+            own = np.concatenate([lookups[j][:-1], own])
+        lookups.append(np.append(own, np.int32(-1)))  # codes stay int32: half the bytes
+    dictionary = merged.dictionary if not base else pa.concat_arrays(
+        [dictionaries[0], merged.dictionary.cast(dictionaries[0].type)])
+    return lookups, dictionary
 
 
 def _unify(parts: list[_Coded]) -> tuple[np.ndarray, pa.Array]:
@@ -1687,8 +1743,8 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
     else:
         row = gather(_concat([p.read.rows[p.table_row] if p.spec.wide else p.read.rows
                               for p in parts]))
-    source = np.searchsorted(starts, gather(np.arange(len(bad))), side="right").astype(
-        np.int16) - 1 if len(parts) > 1 else np.zeros(len(lead), dtype=np.int16)
+    source = gather(np.repeat(np.arange(len(parts), dtype=np.int16), np.diff(starts))) \
+        if len(parts) > 1 else np.zeros(len(lead), dtype=np.int16)
 
     lead, lead_dict = _compact(lead, lead_dict)  # leads whose every record was rejected
     actor, actor_dict = _compact(actor, actor_dict)
