@@ -13,6 +13,7 @@ from sla_dsl.cli import (
     evaluate,
     explain,
     fmt,
+    ingest,
     plan,
     schema,
     simulate,
@@ -24,7 +25,8 @@ from sla_dsl.version import __version__
 
 __all__ = ["build_parser", "main", "policy_schema"]
 
-VERBS = (check, fmt, test, evaluate, due, diff, explain, plan, simulate, calibrate, schema)
+VERBS = (check, fmt, test, evaluate, due, diff, explain, plan, simulate, calibrate, ingest,
+         schema)
 
 
 def build_parser() -> ArgumentParser:

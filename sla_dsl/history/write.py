@@ -9,11 +9,12 @@ way the reader undoes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from sla_dsl.history.columns import EVENTS, NO_ACTOR, History
+from sla_dsl.history.columns import EVENTS, NO_ACTOR, History, Reject
 from sla_dsl.history.csv_cells import write_csv_rows
 
 
@@ -49,12 +50,17 @@ def write_rejects(history: History, path: Path | str) -> None:
     """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
     (the union over all rejects, in the order first seen). Cells a spreadsheet would run as a
     formula are neutralised (`csv_cells`): the raw values are whatever the CRM held."""
+    write_reject_list(history.rejects, path)
+
+
+def write_reject_list(rejects: Sequence[Reject], path: Path | str) -> None:
+    """`write_rejects` of rejects gathered from several histories (an ingest's buckets)."""
     raw_columns: dict[str, None] = {}
-    for reject in history.rejects:
+    for reject in rejects:
         for name in reject.raw:
             raw_columns.setdefault(name, None)
     fixed = ["source", "row", "column", "reason"]
     names = list(raw_columns)
     header = fixed + [f"raw_{n}" if n in fixed else n for n in names]
     write_csv_rows(path, header, ([r.source, r.row, r.column or "", r.reason]
-                                  + [r.raw.get(n, "") for n in names] for r in history.rejects))
+                                  + [r.raw.get(n, "") for n in names] for r in rejects))
