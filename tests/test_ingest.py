@@ -88,7 +88,7 @@ def _rejects_written(directory: Path) -> list[dict[str, str]]:
 def _check_against_reader(paths: list[Path], out: Path, buckets: int, zone: str = AMS):
     whole = load_history(paths, timezone=zone)
     manifest = ingest(paths, out, buckets=buckets, timezone=zone, memory_limit="500MB",
-                      threads=1)
+                      threads=2)
     counts = whole.counts
     assert (manifest.rows_read, manifest.accepted, manifest.rejected) == (
         counts.read, counts.accepted, counts.rejected)
@@ -180,6 +180,41 @@ def test_a_parquet_log_with_timestamps_and_number_ids(tmp_path):
     manifest = _check_against_reader([path], tmp_path / "out", buckets=2)
     assert manifest.in_memory == []
     assert (manifest.rows_read, manifest.rejected) == (5, 2)
+
+
+def test_parquet_times_in_any_zone_and_unit_read_as_from_the_file(tmp_path):
+    moments = [1772442000000000, 1772445600000000, None, 1772449200000000]
+    paths = []
+    for name, kind in [("amsterdam", pa.timestamp("us", "Europe/Amsterdam")),
+                       ("wall", pa.timestamp("ms")), ("nanos", pa.timestamp("ns", "UTC"))]:
+        values = [None if m is None else m * 1000 if kind.unit == "ns" else
+                  m // 1000 if kind.unit == "ms" else m for m in moments]
+        paths.append(tmp_path / f"{name}.parquet")
+        pq.write_table(pa.table({
+            "lead_id": pa.array(["Z1", "Z1", "Z2", "Z2"]).dictionary_encode(),
+            "at": pa.array(values, kind),
+            "event": ["created", "touch", "created", "weird"],
+        }), paths[-1])
+    manifest = _check_against_reader(paths, tmp_path / "out", buckets=2)
+    assert manifest.in_memory == [] and manifest.rejected == 6
+
+
+def test_a_csv_large_enough_for_duckdb_to_read_in_parallel_keeps_its_row_numbers(tmp_path):
+    # several MB, so that DuckDB splits the file between threads: row numbers must still be
+    # the file's, as the rejects (spread through the file) show
+    rng = np.random.default_rng(3)
+    n = 120_000
+    lead = rng.integers(0, 20_000, n)
+    at = [f"2026-03-{1 + k % 28:02d}T{k % 24:02d}:00:00Z" for k in range(n)]
+    event = np.where(rng.random(n) < 0.001, "oops", "touch").astype(object)
+    path = tmp_path / "large.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("lead_id,at,event,actor,note\n")
+        for k in range(n):
+            when = "bad time" if k % 9973 == 0 else at[k]
+            handle.write(f"L{lead[k]},{when},{event[k]},rep{k % 7},{'x' * (k % 40)}\n")
+    manifest = _check_against_reader([path], tmp_path / "out", buckets=5, zone="UTC")
+    assert manifest.in_memory == [] and manifest.rejected > 20
 
 
 def test_the_buckets_judge_every_lead_as_the_whole_file(tmp_path, capsys):

@@ -29,10 +29,11 @@ the files; `rejects.csv` every rejected row, as `sla evaluate --rejects` writes 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,7 @@ MANIFEST = "manifest.json"
 REJECTS = "rejects.csv"
 _ROW = "__sla_row"
 _BUCKET = "__sla_bucket"
+_BATCH_ROWS = 1 << 16
 _EVENT_COLUMNS = frozenset({"lead_id", "at", "event", "actor"})
 
 
@@ -113,10 +115,7 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
         raise HistoryError("--buckets must be at least 1")
     say = progress or (lambda _text: None)
     out.mkdir(parents=True, exist_ok=True)
-    work = out / ".ingest-work"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
-    spill = temp_directory or work / "spill"
+    spill = temp_directory or out / ".ingest-spill"
     con = duckdb.connect()
     try:
         if memory_limit:
@@ -124,44 +123,45 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET temp_directory = '{_setting(str(spill))}'")
-        parts: list[_Split] = []
-        for index, path in enumerate(paths):
-            say(f"dealing {path} to {buckets} buckets")
-            parts.append(_split(con, Path(path), work / f"source-{index}", buckets))
+        sources: list[_Source] = []
+        for path in paths:
+            say(f"sorting {path} into {buckets} buckets")
+            sources.append(_source(con, Path(path), buckets))
+        fields = list(dict.fromkeys(name for source in sources for name in source.names()
+                                    if name not in _EVENT_COLUMNS))
+        counts: list[BucketCounts] = []
+        rejects: list[Reject] = []
+        latest: int | None = None
+        for bucket in range(buckets):
+            say(f"reading bucket {bucket + 1} of {buckets}")
+            history = history_from_raw([raw for source in sources
+                                        if (raw := source.rows_of(bucket)) is not None],
+                                       timezone=timezone)
+            name = bucket_name(bucket)
+            pq.write_table(event_log_table(history, fields), out / name)
+            rejects += history.rejects
+            counts.append(BucketCounts(name, history.counts.read, history.counts.accepted,
+                                       history.counts.rejected, len(history.lead_ids)))
+            if len(history.at):
+                most = int(history.at.max())
+                latest = most if latest is None else max(latest, most)
     except duckdb.Error as error:
         raise HistoryError(f"the ingest engine failed: {error}\n  help: give it more "
                            f"memory (--memory-limit) or disk for spilling") from None
     finally:
         con.close()
+        if temp_directory is None:
+            shutil.rmtree(spill, ignore_errors=True)
 
-    fields = list(dict.fromkeys(name for part in parts for name in part.names()
-                                if name not in _EVENT_COLUMNS))
-    counts: list[BucketCounts] = []
-    rejects: list[Reject] = []
-    latest: int | None = None
-    for bucket in range(buckets):
-        say(f"reading bucket {bucket + 1} of {buckets}")
-        history = history_from_raw([raw for part in parts
-                                    if (raw := part.rows_of(bucket)) is not None],
-                                   timezone=timezone)
-        name = bucket_name(bucket)
-        pq.write_table(event_log_table(history, fields), out / name)
-        rejects += history.rejects
-        counts.append(BucketCounts(name, history.counts.read, history.counts.accepted,
-                                   history.counts.rejected, len(history.lead_ids)))
-        if len(history.at):
-            latest = max(latest if latest is not None else int(history.at.max()),
-                         int(history.at.max()))
-    shutil.rmtree(work, ignore_errors=True)
-
-    rejects.sort(key=lambda r: ([str(p) for p in paths].index(r.source), r.row))
+    order = {str(p): i for i, p in enumerate(paths)}
+    rejects.sort(key=lambda r: (order.get(r.source, 0), r.row))
     write_reject_list(rejects, out / REJECTS)
     manifest = Manifest(
         buckets=counts, hash=LEAD_HASH, timezone=timezone, sources=[str(p) for p in paths],
         as_of_default=None if latest is None else _iso(latest),
         rows_read=sum(c.rows_read for c in counts), accepted=sum(c.accepted for c in counts),
         rejected=sum(c.rejected for c in counts),
-        in_memory=[str(p.path) for p in parts if p.in_memory])
+        in_memory=[str(s.path) for s in sources if s.in_memory])
     (out / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
 
@@ -188,41 +188,57 @@ def event_log_table(history: History, fields: Sequence[str] = ()) -> pa.Table:
     return pa.table(columns)
 
 
-# ============================================================================ the split
+# ============================================================================ the sort
 
 
-@dataclass
-class _Split:
-    """One file dealt to buckets: its partitions, and what the reader needs of each."""
+class _Source:
+    """One file's rows sorted by (bucket, row) in DuckDB, taken bucket by bucket."""
 
-    path: Path
-    directory: Path
-    form: str
-    columns: list[str]
-    broken: list[Reject]
-    in_memory: bool
+    def __init__(self, path: Path, form: str, columns: list[str],
+                 batches: Iterator[pa.RecordBatch], broken: list[Reject],
+                 in_memory: bool) -> None:
+        self.path, self.form, self.columns = path, form, columns
+        self.broken, self.in_memory = broken, in_memory
+        self.batches = batches
+        self.ahead: pa.RecordBatch | None = None
+        self.schema: pa.Schema | None = None  # a Parquet file's own types
 
     def names(self) -> list[str]:
         """Its columns as the reader names them."""
         return [restored(n) for n in self.columns] if self.form == "csv" else self.columns
 
     def rows_of(self, bucket: int) -> RawRows | None:
-        """The file's rows in `bucket`, in file order (None: it has none there)."""
-        place = self.directory / f"{_BUCKET}={bucket}"
+        """The file's rows in `bucket`, in file order (None: it has none there). Buckets are
+        asked for in order; the rows come off DuckDB's sorted result as they are needed."""
+        taken: list[pa.RecordBatch] = []
+        while True:
+            batch = self.ahead if self.ahead is not None else next(self.batches, None)
+            self.ahead = None
+            if batch is None:
+                break
+            where = batch.column(_BUCKET).to_numpy()
+            mine = int(np.searchsorted(where, bucket, side="right"))
+            if mine:
+                taken.append(batch.slice(0, mine))
+            if mine < len(batch):
+                self.ahead = batch.slice(mine)
+                break
         broken = self.broken if bucket == 0 else []
-        if not place.is_dir():
-            if not broken:
-                return None
+        if not taken and not broken:
+            return None
+        if taken:
+            table = pa.Table.from_batches(taken).combine_chunks()
+            rows = table.column(_ROW).to_numpy().astype(np.int64)
+            table = table.drop_columns([_ROW, _BUCKET])
+            if self.schema is not None:
+                table = _typed_as(table, self.schema)
+        else:
             table = pa.table({name: pa.array([], pa.string()) for name in self.columns})
-            return RawRows(str(self.path), table, np.zeros(0, np.int64), broken, self.form)
-        table = pq.read_table(place, partitioning=None)
-        table = table.sort_by(_ROW)
-        rows = table.column(_ROW).to_numpy().astype(np.int64)
-        table = table.drop_columns([_ROW])
+            rows = np.zeros(0, np.int64)
         return RawRows(str(self.path), table, rows, broken, self.form)
 
 
-def _split(con, path: Path, directory: Path, buckets: int) -> _Split:
+def _source(con, path: Path, buckets: int) -> _Source:
     import duckdb
 
     fmt = format_of(path, None)
@@ -230,51 +246,74 @@ def _split(con, path: Path, directory: Path, buckets: int) -> _Split:
         read_rows(path)  # the reader's own error for an unknown format or a missing file
     if fmt == "csv":
         header = csv_header(path)
-        lead = '"lead_id"'
         source = (f"read_csv({_literal(str(path))}, header = true, auto_detect = false, "
-                  "delim = ',', quote = '\"', "
-                  "escape = '\"', strict_mode = true, null_padding = false, columns = {"
+                  "delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+                  "null_padding = false, columns = {"
                   + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "})")
         if "lead_id" in header:  # as the reader holds it: the spreadsheet's quote taken off
+            lead = f"regexp_replace(\"lead_id\", {_literal(QUOTED_PATTERN)}, '\\1')"
             try:
-                _copy(con, f"SELECT *, row_number() OVER () AS {_ROW}", source,
-                      f"regexp_replace({lead}, {_literal(QUOTED_PATTERN)}, '\\1')",
-                      directory, buckets)
-                return _Split(path, directory, "csv", header, [], False)
+                batches = _sorted(con, f"SELECT *, row_number() OVER () AS {_ROW} "
+                                       f"FROM {source}", lead, buckets)
+                return _Source(path, "csv", header, batches, [], False)
             except duckdb.Error:
-                shutil.rmtree(directory, ignore_errors=True)  # a damaged row: read it as we do
+                pass  # a damaged row DuckDB's strict parser refuses: read it as we do
     elif fmt == "parquet":
-        import pyarrow.parquet as pq_schema
-
         try:
-            names = pq_schema.read_schema(path).names
+            names = pq.read_schema(path).names
         except (pa.ArrowInvalid, OSError):
             names = []
         if "lead_id" in names:
-            try:
-                _copy(con, f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {_ROW}",
-                      f"read_parquet({_literal(str(path))}, file_row_number = true)",
-                      'CAST("lead_id" AS VARCHAR)', directory, buckets)
-                return _Split(path, directory, "parquet", names, [], False)
-            except duckdb.Error:
-                shutil.rmtree(directory, ignore_errors=True)
+            batches = _sorted(con, f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 "
+                                   f"AS {_ROW} FROM read_parquet({_literal(str(path))}, "
+                                   f"file_row_number = true)",
+                              'CAST("lead_id" AS VARCHAR)', buckets)
+            source = _Source(path, "parquet", names, batches, [], False)
+            source.schema = pq.read_schema(path)
+            return source
     raw = read_rows(path)  # JSON Lines, a damaged CSV, a file without lead_id: as the reader
     table = pa.table([pc.cast(c, c.type.value_type) if pa.types.is_dictionary(c.type) else c
                       for c in raw.table.columns], names=raw.table.column_names)
     table = table.append_column(_ROW, pa.array(raw.rows, pa.int64()))
-    con.register("raw_rows", table)
     lead = 'CAST("lead_id" AS VARCHAR)' if "lead_id" in table.column_names else "NULL"
-    _copy(con, "SELECT *", "raw_rows", lead, directory, buckets)
-    con.unregister("raw_rows")
-    return _Split(path, directory, "read", raw.table.column_names, raw.broken, True)
+    batches = _sorted(con, "SELECT * FROM raw_rows", lead, buckets, table)
+    return _Source(path, "read", raw.table.column_names, batches, raw.broken, True)
 
 
-def _copy(con, select: str, source: str, lead: str, directory: Path, buckets: int) -> None:
-    """Rows of `source` with their bucket, written as Parquet partitions by bucket."""
+def _sorted(con, select: str, lead: str, buckets: int, raw_rows: pa.Table | None = None
+            ) -> Iterator[pa.RecordBatch]:
+    """The rows of `select` with their bucket, sorted by bucket then row (DuckDB's sort,
+    spilling to disk past its memory limit), as batches. The sort is done, and a damaged
+    file has raised, before this returns. `raw_rows`: the table `select` reads by that name."""
     bucket = lead_bucket_sql(f"coalesce({lead}, '')", buckets)
-    query = (f"COPY ({select}, {bucket} AS {_BUCKET} FROM {source}) TO "
-             f"{_literal(str(directory))} (FORMAT PARQUET, PARTITION_BY ({_BUCKET}))")
-    con.execute(query)
+    cursor = con.cursor()
+    if raw_rows is not None:
+        cursor.register("raw_rows", raw_rows)
+    reader = cursor.sql(f"SELECT *, {bucket} AS {_BUCKET} FROM ({select}) "
+                        f"ORDER BY {_BUCKET}, {_ROW}").to_arrow_reader(batch_size=_BATCH_ROWS)
+    first = next(reader, None)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        if first is not None:
+            yield first
+            yield from reader
+        reader.close()
+        cursor.close()
+
+    return batches()
+
+
+def _typed_as(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Columns back in the file's own types where DuckDB's differ only in name (a time zone
+    written `+00:00` for `UTC`), so that a value reads as the same text as from the file."""
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = schema.field(name).type if name in schema.names else column.type
+        if kind != column.type and (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                column = column.cast(kind)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
 
 
 def _literal(text: str) -> str:
