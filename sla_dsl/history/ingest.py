@@ -251,7 +251,8 @@ def _source(con, path: Path, buckets: int) -> _Source:
                   "null_padding = false, columns = {"
                   + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "})")
         if "lead_id" in header:  # as the reader holds it: the spreadsheet's quote taken off
-            lead = f"regexp_replace(\"lead_id\", {_literal(QUOTED_PATTERN)}, '\\1')"
+            lead = (f"CASE WHEN starts_with(\"lead_id\", '''') THEN regexp_replace("
+                    f"\"lead_id\", {_literal(QUOTED_PATTERN)}, '\\1') ELSE \"lead_id\" END")
             try:
                 batches = _sorted(con, f"SELECT *, row_number() OVER () AS {_ROW} "
                                        f"FROM {source}", lead, buckets)
