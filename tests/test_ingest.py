@@ -251,6 +251,14 @@ def test_ingest_command_prints_the_counts_and_exits_1_on_rejects_when_strict(tmp
     assert main([*args, "--strict"]) == 1
 
 
+def test_a_second_ingest_into_the_same_directory_leaves_no_bucket_of_the_first(tmp_path):
+    paths = [HISTORIES / "events.csv"]
+    ingest(paths, tmp_path, buckets=5, timezone=AMS)
+    ingest(paths, tmp_path, buckets=2, timezone=AMS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bucket-000.parquet", "bucket-001.parquet", MANIFEST, REJECTS]
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--buckets", "0"], "out of range"),
     (["--buckets", "2", "--history", "nowhere.csv"], "no such file"),

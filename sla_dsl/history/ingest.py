@@ -115,6 +115,8 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
         raise HistoryError("--buckets must be at least 1")
     say = progress or (lambda _text: None)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob("bucket-*.parquet"), out / MANIFEST, out / REJECTS]:
+        stale.unlink(missing_ok=True)  # an earlier ingest's: a glob must not pick them up
     spill = temp_directory or out / ".ingest-spill"
     con = duckdb.connect()
     try:
