@@ -6,10 +6,11 @@ DuckDB: ru_maxrss of a child process that does only the ingest).
     python benchmarks/ingest_scale.py 2000000 --evaluate policies/inbound-desk.sla
 
 The history is `sla_dsl.history.synthetic.generate`'s, made in chunks of leads (each chunk's
-leads renumbered after the ones before, the same seed per chunk) and appended to one CSV, so
-that generation itself never holds more than a chunk; it is written once to DIR (default: a
-folder in the system's temp dir) and reused. The rows are shuffled within each chunk, so the
-file is not already grouped by lead. Buckets: one per 2 million events unless --buckets says.
+leads renumbered after the ones before) and appended to one CSV, so that generation holds no
+more than its chunks (at most 8 are generated, then reused with new lead ids: see
+`job_generate`); it is written once to DIR (default: a folder in the system's temp dir) and
+reused. The rows are shuffled within each chunk, so the file is not already grouped by lead.
+Buckets: one per 2 million events unless --buckets says.
 
 With `--evaluate POLICY`, each bucket is then evaluated on its own, one child process at a
 time (`load_history` + `evaluate`), as an evaluation shard would be: the total time and the
@@ -35,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK_LEADS = 200_000
+DISTINCT_CHUNKS = 8
 START, DAYS, TIMEZONE = dt.date(2026, 1, 5), 90, "Europe/Amsterdam"
 FIRST = ("lead_id", "at", "event", "actor")
 EVENTS_PER_BUCKET = 2_000_000
@@ -61,7 +63,12 @@ def child(args: list[str]) -> tuple[dict, float, int]:
 
 
 def job_generate(path: str, events: str, seed: str) -> dict:
-    """At least `events` events, whole leads, written chunk by chunk; the exact count back."""
+    """At least `events` events, whole leads, written chunk by chunk; the exact count back.
+
+    The generator makes 200,000 leads in about 20 s, so a hundred million events would take
+    half an hour of it: at most DISTINCT_CHUNKS chunks are generated (a seed each), and the
+    file cycles through them, each time with leads renumbered after all before and the rows
+    shuffled anew. Every lead is distinct; their timelines repeat every DISTINCT_CHUNKS."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -72,21 +79,26 @@ def job_generate(path: str, events: str, seed: str) -> dict:
     target, written, offset, chunk = int(events), 0, 0, 0
     temporary = Path(path + ".partial")
     names: list[str] = []
+    made: list[tuple[np.ndarray, pa.Table]] = []  # (lead number in chunk, other columns)
     with contextlib.ExitStack() as stack:
         handle = stack.enter_context(temporary.open("wb"))
         writer = None
         while written < target:
-            columns = generate(CHUNK_LEADS, START, DAYS, TIMEZONE, int(seed) + chunk)
-            ids = columns["lead_id"]
-            lead = np.cumsum(np.r_[True, ids[1:] != ids[:-1]]) - 1
-            renamed = np.char.add("L", (lead + offset).astype("U12"))
-            if not names:
-                names = [*FIRST, *sorted(set(columns) - set(FIRST))]
-            at = pc.strftime(pa.array(columns["at"].astype(np.int64), pa.timestamp("us", "UTC")),
-                             format="%Y-%m-%dT%H:%M:%SZ")
-            at = pc.replace_substring_regex(at, r"\.000000Z$", "Z")
-            table = pa.table({"lead_id": pa.array(renamed), "at": at, **{
-                name: pa.array(columns[name].astype(str)) for name in names[2:]}})
+            if chunk < DISTINCT_CHUNKS:
+                columns = generate(CHUNK_LEADS, START, DAYS, TIMEZONE, int(seed) + chunk)
+                ids = columns["lead_id"]
+                lead = np.cumsum(np.r_[True, ids[1:] != ids[:-1]]) - 1
+                if not names:
+                    names = [*FIRST, *sorted(set(columns) - set(FIRST))]
+                at = pc.strftime(pa.array(columns["at"].astype(np.int64),
+                                          pa.timestamp("us", "UTC")),
+                                 format="%Y-%m-%dT%H:%M:%SZ")
+                at = pc.replace_substring_regex(at, r"\.000000Z$", "Z")
+                made.append((lead, pa.table({"at": at, **{
+                    name: pa.array(columns[name].astype(str)) for name in names[2:]}})))
+            lead, rest = made[chunk % len(made)]
+            table = pa.table({"lead_id": pa.array(np.char.add("L", (lead + offset).astype(
+                "U12"))), **{name: rest.column(name) for name in names[1:]}})
             table = table.take(pa.array(np.random.default_rng(chunk).permutation(len(table))))
             if writer is None:
                 handle.write((",".join(names) + "\n").encode())
