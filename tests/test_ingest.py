@@ -269,3 +269,11 @@ def test_ingest_command_input_errors_exit_2(extra, message, tmp_path, capsys):
             str(tmp_path / "o"), "--timezone", AMS, *extra]
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_parquet_is_the_readers_input_error(tmp_path, capsys):
+    path = tmp_path / "events.parquet"
+    path.write_bytes(b"lead_id,at,event\n")
+    assert main(["ingest", "--history", str(path), "--buckets", "2", "--out",
+                 str(tmp_path / "o"), "--timezone", AMS]) == 2
+    assert "not a readable Parquet file" in capsys.readouterr().err

@@ -7,13 +7,14 @@ Parquet event log that the ordinary reader reads and one evaluation shard can ta
 Two passes, so that no more than one bucket is ever held by Python:
 
 1. DuckDB (the optional extra `sla_dsl[duckdb]`) reads each file, numbers its rows as the
-   reader numbers them (1 from the first data row; empty lines are no rows), deals every row
-   to the bucket of its lead id (`lead_hash`) and writes the rows, untouched, as Parquet
-   partitions, within `memory_limit` and spilling to `temp_directory`.
-2. Each bucket in turn is read by `history.read.history_from_raw`: the reader's own rules,
-   so a row the reader rejects is rejected here with the same reason and row number, and
-   time zones are converted as the reader converts them. Its accepted events are written to
-   `bucket-000.parquet` ... in the evaluator's columns, times as UTC timestamps.
+   reader numbers them (1 from the first data row; empty lines are no rows), gives every row
+   the bucket of its lead id (`lead_hash`) and sorts the rows, untouched, by bucket and row,
+   within `memory_limit` and spilling to `temp_directory`.
+2. The buckets are taken off the sorted results in order, and each in turn is read by
+   `history.read.history_from_raw`: the reader's own rules, so a row the reader rejects is
+   rejected here with the same reason and row number, and time zones are converted as the
+   reader converts them. Its accepted events are written to `bucket-000.parquet` ... in the
+   evaluator's columns, times as UTC timestamps.
 
 A lead's rows all land in one bucket, so the rules that span a lead's rows (nothing before its
 `created` event) hold as in one read. Rows that are not rows at all (a CSV row of the wrong
@@ -267,13 +268,16 @@ def _source(con, path: Path, buckets: int) -> _Source:
         except (pa.ArrowInvalid, OSError):
             names = []
         if "lead_id" in names:
-            batches = _sorted(con, f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 "
-                                   f"AS {_ROW} FROM read_parquet({_literal(str(path))}, "
-                                   f"file_row_number = true)",
-                              'CAST("lead_id" AS VARCHAR)', buckets)
-            source = _Source(path, "parquet", names, batches, [], False)
-            source.schema = pq.read_schema(path)
-            return source
+            try:
+                batches = _sorted(con, f"SELECT * EXCLUDE (file_row_number), "
+                                       f"file_row_number + 1 AS {_ROW} FROM read_parquet("
+                                       f"{_literal(str(path))}, file_row_number = true)",
+                                  'CAST("lead_id" AS VARCHAR)', buckets)
+                source = _Source(path, "parquet", names, batches, [], False)
+                source.schema = pq.read_schema(path)
+                return source
+            except duckdb.Error:
+                pass  # a file DuckDB cannot read: the reader's own error, or its rows
     raw = read_rows(path)  # JSON Lines, a damaged CSV, a file without lead_id: as the reader
     table = pa.table([pc.cast(c, c.type.value_type) if pa.types.is_dictionary(c.type) else c
                       for c in raw.table.columns], names=raw.table.column_names)
