@@ -7,6 +7,7 @@ buckets that judges every lead as the evaluation of the whole file does."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -18,7 +19,13 @@ import pytest
 
 from sla_dsl.cli import main
 from sla_dsl.history.columns import EVENTS, NO_ACTOR, History
-from sla_dsl.history.lead_hash import LEAD_HASH, lead_bucket, lead_bucket_sql, lead_buckets
+from sla_dsl.history.lead_hash import (
+    LEAD_BUCKET_SQL,
+    LEAD_HASH,
+    lead_bucket,
+    lead_buckets,
+    register_lead_bucket,
+)
 from sla_dsl.history.read import load_history
 
 duckdb = pytest.importorskip("duckdb")
@@ -42,11 +49,14 @@ SHIPPED = [
 # ============================================================================ the hash
 
 
-def test_the_hash_is_md5_of_the_utf8_id_read_big_endian():
-    # md5("") = d41d8cd98f00b204e9800998ecf8427e, a published constant
-    assert lead_bucket("", 1 << 64) == 0xD41D8CD98F00B204
-    assert lead_bucket("", 1000) == 0xD41D8CD98F00B204 % 1000
-    assert "md5-64" in LEAD_HASH
+def test_the_hash_is_blake2b_64_of_the_utf8_id_read_little_endian():
+    # the digest as hashlib gives it, read by hand
+    digest = hashlib.blake2b("élan".encode(), digest_size=8).digest()
+    by_hand = sum(byte << (8 * i) for i, byte in enumerate(digest))
+    assert lead_bucket("élan", 1 << 64) == by_hand
+    assert lead_bucket("élan", 97) == by_hand % 97
+    assert lead_buckets(["élan", "L1"], 97).tolist() == [by_hand % 97, lead_bucket("L1", 97)]
+    assert "blake2b-64" in LEAD_HASH
 
 
 def test_duckdb_computes_the_same_bucket_as_python():
@@ -60,10 +70,14 @@ def test_duckdb_computes_the_same_bucket_as_python():
     ids = ["", " ", "L0000001", "élan", "日本語", "🙂", "a" * 5000, "'=1+1", *(text()
                                                                            for _ in range(20000))]
     con = duckdb.connect()
+    register_lead_bucket(con)
     con.register("ids", pa.table({"id": ids}))
     for buckets in (1, 7, 64, 1 << 62):
-        sql = con.sql(f"SELECT {lead_bucket_sql('id', buckets)} AS b FROM ids")
+        sql = con.sql(f"SELECT {LEAD_BUCKET_SQL}(id, {buckets}) AS b FROM ids")
         assert np.array_equal(np.asarray(sql.fetchnumpy()["b"]), lead_buckets(ids, buckets))
+        assert [lead_bucket(i, buckets) for i in ids[:50]] == lead_buckets(ids[:50],
+                                                                           buckets).tolist()
+    assert con.sql(f"SELECT {LEAD_BUCKET_SQL}(NULL, 5)").fetchall() == [(None,)]
 
 
 # ============================================================================ against the reader

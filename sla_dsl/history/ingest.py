@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 
 from sla_dsl.history.columns import EVENTS, NO_ACTOR, History, HistoryError, Reject
 from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
-from sla_dsl.history.lead_hash import LEAD_HASH, lead_bucket_sql
+from sla_dsl.history.lead_hash import LEAD_BUCKET_SQL, LEAD_HASH, register_lead_bucket
 from sla_dsl.history.mapping import format_of
 from sla_dsl.history.read import RawRows, csv_header, history_from_raw, read_rows
 from sla_dsl.history.write import write_reject_list
@@ -126,6 +126,7 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET temp_directory = '{_setting(str(spill))}'")
+        register_lead_bucket(con)  # in the catalog: every cursor's query sees it
         sources: list[_Source] = []
         for path in paths:
             say(f"sorting {path} into {buckets} buckets")
@@ -292,7 +293,7 @@ def _sorted(con, select: str, lead: str, buckets: int, raw_rows: pa.Table | None
     """The rows of `select` with their bucket, sorted by bucket then row (DuckDB's sort,
     spilling to disk past its memory limit), as batches. The sort is done, and a damaged
     file has raised, before this returns. `raw_rows`: the table `select` reads by that name."""
-    bucket = lead_bucket_sql(f"coalesce({lead}, '')", buckets)
+    bucket = f"{LEAD_BUCKET_SQL}(coalesce({lead}, ''), {int(buckets)})"
     cursor = con.cursor()
     if raw_rows is not None:
         cursor.register("raw_rows", raw_rows)
