@@ -13,6 +13,7 @@ from sla_dsl.cli import (
     evaluate,
     explain,
     fmt,
+    ingest,
     merge,
     plan,
     schema,
@@ -25,7 +26,7 @@ from sla_dsl.version import __version__
 
 __all__ = ["build_parser", "main", "policy_schema"]
 
-VERBS = (check, fmt, test, evaluate, merge, due, diff, explain, plan, simulate, calibrate,
+VERBS = (check, fmt, test, evaluate, merge, due, diff, explain, plan, simulate, calibrate, ingest,
          schema)
 
 

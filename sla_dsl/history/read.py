@@ -88,7 +88,8 @@ from sla_dsl.history.prepare import (
     shares_one_dictionary,
 )
 
-__all__ = ["HistoryError", "event_schema", "history_from_rows", "load_history", "parse_time"]
+__all__ = ["HistoryError", "RawRows", "csv_header", "event_schema", "history_from_raw",
+           "history_from_rows", "load_history", "parse_time", "read_rows"]
 
 # Walls are checked against the range before they are resolved (no offset table is built out
 # to the year 9999), with a day to spare for any UTC offset; instants after, exactly.
@@ -341,6 +342,61 @@ def history_from_rows(rows: Sequence[dict[str, str | None]], *, timezone: str,
     read = _Read(Path(source), table, np.arange(1, len(rows) + 1, dtype=np.int64))
     spec = SourceSpec.canonical(Path(source))
     return _assemble([_records(spec, read, zone, {}, 0, False)])
+
+
+@dataclass
+class RawRows:
+    """Some rows of one event log file before they are events: its columns, each row's data row
+    number in the file, and the rows that could not be read as rows at all (`broken`).
+
+    `form` says what the columns still need to be read as the file's own reader reads them:
+    "csv" (text as written, header names as written: the spreadsheet quote is still on, see
+    `csv_cells`), "parquet" (the file's own column types) or "read" (already as the reader
+    holds them, from `read_rows`). An out-of-core ingest (`history.ingest`) cuts a file into
+    such pieces by lead and reads each piece here: the same rules, reasons and row numbers as
+    the whole file read at once."""
+
+    source: str
+    table: pa.Table
+    rows: np.ndarray
+    broken: list[Reject] = field(default_factory=list)
+    form: str = "read"
+
+
+def read_rows(path: Path | str) -> RawRows:
+    """An event log file read whole, as `load_history` reads it, but not yet made events."""
+    path = Path(path)
+    read = _read(path, SourceSpec.canonical(path))
+    return RawRows(str(path), read.table, read.rows, list(read.broken), "read")
+
+
+def csv_header(path: Path | str) -> list[str]:
+    """A CSV file's column names as written (raises `HistoryError` as the reader does for a
+    missing, over-long or repeating header)."""
+    return _csv_header(Path(path))
+
+
+def history_from_raw(parts: Sequence[RawRows], *, timezone: str,
+                     fields: Collection[str] | None = None) -> History:
+    """Events of rows cut from event log files (`RawRows`), read by the rules `load_history`
+    applies to the whole files: the same rejects with the same row numbers, one `SourceStats`
+    per part. A lead's rows must all be in `parts` for the `created` rule to hold, and each
+    part's rows must be in file order."""
+    zone = _zone(timezone)
+    records = []
+    for index, part in enumerate(parts):
+        path = Path(part.source)
+        spec = SourceSpec.canonical(path)
+        table = part.table
+        if part.form == "csv":
+            names = {name: restored(name) for name in table.column_names}
+            table = _restored_table(table.rename_columns([names[n]
+                                                          for n in table.column_names]))
+        elif part.form == "parquet":
+            table = _parquet_text(path, spec, table)
+        read = _Read(path, table, np.asarray(part.rows, dtype=np.int64), list(part.broken))
+        records.append(_records(spec, read, zone, {}, index, False, fields))
+    return _assemble(records, fields)
 
 
 def event_schema() -> dict:
@@ -1737,7 +1793,7 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
                                          empty.dictionary) for p in parts])
         fields[name] = _objects(gather(codes), dictionary)
     if len(parts) == 1 and not parts[0].spec.wide and not parts[0].read.broken \
-            and parts[0].read.data_rows is None:
+            and parts[0].read.data_rows is None and _numbered_from_one(parts[0].read.rows):
         # rows 1..n, one record each
         row = parts[0].read.rows if position is None else position + 1
     else:
@@ -1759,6 +1815,11 @@ def _assemble(parts: list[_Part], keep_fields: Collection[str] | None = None) ->
         fields=fields, rejects=[r[-1] for r in rejects],
         rows_read=sum(s.records for s in stats), source=source, sources=stats,
     )
+
+
+def _numbered_from_one(rows: np.ndarray) -> bool:
+    """Whether rows in file order are 1, 2, ..., n (a whole file, not a piece of one)."""
+    return not len(rows) or (int(rows[0]) == 1 and int(rows[-1]) == len(rows))
 
 
 def _compact(codes: np.ndarray, dictionary: pa.Array) -> tuple[np.ndarray, pa.Array]:

@@ -9,13 +9,14 @@ way the reader undoes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from sla_dsl.business_time.rep_hours import hours_text
 from sla_dsl.history.absences import Absences
-from sla_dsl.history.columns import EVENTS, NO_ACTOR, History
+from sla_dsl.history.columns import EVENTS, NO_ACTOR, History, Reject
 from sla_dsl.history.csv_cells import write_csv_rows
 from sla_dsl.history.reps import Reps
 
@@ -89,8 +90,13 @@ def write_rejects(history: History, path: Path | str) -> None:
     (the union over all rejects, in the order first seen). The absences file's rejects follow
     the history's (their source is that file). Cells a spreadsheet would run as a formula are
     neutralised (`csv_cells`): the raw values are whatever the CRM held."""
-    rejects = [*history.rejects,
-               *(history.absences.rejects if history.absences is not None else [])]
+    write_reject_list([*history.rejects,
+                       *(history.absences.rejects if history.absences is not None else [])],
+                      path)
+
+
+def write_reject_list(rejects: Sequence[Reject], path: Path | str) -> None:
+    """`write_rejects` of rejects gathered from several histories (an ingest's buckets)."""
     raw_columns: dict[str, None] = {}
     for reject in rejects:
         for name in reject.raw:

@@ -1,0 +1,83 @@
+"""`sla ingest`: an event log larger than memory cut into Parquet buckets of whole leads, with
+DuckDB (the optional extra `sla_dsl[duckdb]`), for evaluation shard by shard."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, progress
+
+MOST_BUCKETS = 4096
+
+
+def run(args: argparse.Namespace) -> int:
+    from sla_dsl.history.columns import HistoryError
+    from sla_dsl.history.ingest import MANIFEST, REJECTS, ingest
+
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        print("sla ingest: needs DuckDB\n  help: pip install 'sla_dsl[duckdb]'", file=sys.stderr)
+        return EXIT_USAGE
+    if not 1 <= args.buckets <= MOST_BUCKETS:
+        print(f"sla ingest: --buckets {args.buckets:,} is out of range: from 1 to "
+              f"{MOST_BUCKETS:,}\n  help: about one bucket per 2 million events",
+              file=sys.stderr)
+        return EXIT_USAGE
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"sla ingest: {out} is a file\n  help: name a directory for the buckets",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        manifest = ingest([Path(p) for p in args.history], out, buckets=args.buckets,
+                          timezone=args.timezone, memory_limit=args.memory_limit,
+                          temp_directory=Path(args.temp_directory) if args.temp_directory
+                          else None, threads=args.threads,
+                          progress=None if args.quiet else progress)
+    except HistoryError as error:
+        print(f"sla ingest: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"sla ingest: cannot write {out}: {error.strerror or error}\n  help: name a "
+              "directory you may write to, with room for the data twice", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"history: {manifest.rows_read} rows read, {manifest.accepted} accepted, "
+          f"{manifest.rejected} rejected")
+    print(f"wrote {len(manifest.buckets)} buckets to {out} ({MANIFEST}; rejected rows in "
+          f"{REJECTS})")
+    if manifest.as_of_default is not None:
+        print(f"as-of default (the latest event): {manifest.as_of_default}")
+    for path in manifest.in_memory:
+        print(f"note: {path} was read whole in memory (JSON Lines, or a CSV with damaged rows)",
+              file=sys.stderr)
+    if args.strict and manifest.rejected:
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def add(commands: argparse._SubParsersAction) -> None:
+    ingest = commands.add_parser(
+        "ingest", help="cut an event log larger than memory into Parquet buckets of leads",
+        description="Read event logs (CSV, Parquet, JSON Lines) with DuckDB, out of core, and "
+                    "write N Parquet event logs of whole leads (by a stable hash of the lead "
+                    "id), each read by the rules of 'sla evaluate': the same rejected rows, "
+                    "counted in manifest.json and listed in rejects.csv.")
+    ingest.add_argument("--history", nargs="+", required=True, metavar="FILE",
+                        help="event logs: .csv, .parquet, .jsonl")
+    ingest.add_argument("--buckets", type=int, required=True, metavar="N",
+                        help="how many buckets (about one per 2 million events)")
+    ingest.add_argument("--out", required=True, metavar="DIR",
+                        help="directory for bucket-000.parquet ..., manifest.json, rejects.csv")
+    ingest.add_argument("--timezone", required=True, metavar="ZONE",
+                        help="the zone of times written without an offset (the policy's)")
+    ingest.add_argument("--memory-limit", metavar="SIZE",
+                        help="DuckDB's memory limit, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
+    ingest.add_argument("--temp-directory", metavar="DIR",
+                        help="where DuckDB spills (default: DIR/.ingest-work/spill)")
+    ingest.add_argument("--threads", type=int, metavar="N", help="DuckDB's threads")
+    ingest.add_argument("--strict", action="store_true", help="exit 1 when a row is rejected")
+    ingest.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    ingest.set_defaults(run=run)

@@ -1,0 +1,337 @@
+"""Out-of-core ingest: event logs larger than memory cut into N buckets of whole leads, each a
+Parquet event log that the ordinary reader reads and one evaluation shard can take.
+
+    manifest = ingest([Path("events.csv")], Path("buckets/"), buckets=64,
+                      timezone="Europe/Amsterdam", memory_limit="4GB")
+
+Two passes, so that no more than one bucket is ever held by Python:
+
+1. DuckDB (the optional extra `sla_dsl[duckdb]`) reads each file, numbers its rows as the
+   reader numbers them (1 from the first data row; empty lines are no rows), gives every row
+   the bucket of its lead id (`lead_hash`) and sorts the rows, untouched, by bucket and row,
+   within `memory_limit` and spilling to `temp_directory`.
+2. The buckets are taken off the sorted results in order, and each in turn is read by
+   `history.read.history_from_raw`: the reader's own rules, so a row the reader rejects is
+   rejected here with the same reason and row number, and time zones are converted as the
+   reader converts them. Its accepted events are written to `bucket-000.parquet` ... in the
+   evaluator's columns, times as UTC timestamps.
+
+A lead's rows all land in one bucket, so the rules that span a lead's rows (nothing before its
+`created` event) hold as in one read. Rows that are not rows at all (a CSV row of the wrong
+width, bytes that are not UTF-8, an over-long line) have no lead; they are counted with
+bucket 0's, with their row numbers. A CSV file DuckDB's strict parser refuses for such a row,
+and every JSON Lines file, is read by the tool's own reader, in memory, and then dealt the same
+way: exact, but not out of core (`Manifest.in_memory` names them).
+
+`manifest.json` holds the counts per bucket (rows read = accepted + rejected, each bucket and
+the whole), the as-of default of an evaluation of all of it (the latest event), the hash and
+the files; `rejects.csv` every rejected row, as `sla evaluate --rejects` writes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sla_dsl.history.columns import EVENTS, NO_ACTOR, History, HistoryError, Reject
+from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
+from sla_dsl.history.lead_hash import LEAD_BUCKET_SQL, LEAD_HASH, register_lead_bucket
+from sla_dsl.history.mapping import format_of
+from sla_dsl.history.read import RawRows, csv_header, history_from_raw, read_rows
+from sla_dsl.history.write import write_reject_list
+
+__all__ = ["BucketCounts", "Manifest", "bucket_name", "event_log_table", "ingest",
+           "read_manifest"]
+
+MANIFEST = "manifest.json"
+REJECTS = "rejects.csv"
+_ROW = "__sla_row"
+_BUCKET = "__sla_bucket"
+_BATCH_ROWS = 1 << 16
+_EVENT_COLUMNS = frozenset({"lead_id", "at", "event", "actor"})
+
+
+def bucket_name(index: int) -> str:
+    return f"bucket-{index:03d}.parquet"
+
+
+@dataclass
+class BucketCounts:
+    """One bucket: its file, its rows (read = accepted + rejected), its leads."""
+
+    file: str
+    rows_read: int
+    accepted: int
+    rejected: int
+    leads: int
+
+
+@dataclass
+class Manifest:
+    """What an ingest wrote, as `manifest.json` holds it."""
+
+    buckets: list[BucketCounts]
+    hash: str
+    timezone: str
+    sources: list[str]
+    as_of_default: str | None
+    """The latest accepted event (ISO 8601, UTC): `sla evaluate`'s default as-of time over
+    the whole history, which no single bucket knows."""
+    rows_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    in_memory: list[str] = field(default_factory=list)
+    """Files read whole by the tool's own reader (JSON Lines, a CSV DuckDB refused)."""
+    rejects_file: str = REJECTS
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+
+
+def read_manifest(directory: Path) -> Manifest:
+    data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    data["buckets"] = [BucketCounts(**b) for b in data["buckets"]]
+    return Manifest(**data)
+
+
+def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
+           memory_limit: str | None = None, temp_directory: Path | None = None,
+           threads: int | None = None,
+           progress: Callable[[str], None] | None = None) -> Manifest:
+    """Cut event logs into `buckets` Parquet event logs of whole leads in `out` (see the
+    module's docstring). Raises `HistoryError` for a file the reader cannot read at all."""
+    import duckdb
+
+    if buckets < 1:
+        raise HistoryError("--buckets must be at least 1")
+    say = progress or (lambda _text: None)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob("bucket-*.parquet"), out / MANIFEST, out / REJECTS]:
+        stale.unlink(missing_ok=True)  # an earlier ingest's: a glob must not pick them up
+    spill = temp_directory or out / ".ingest-spill"
+    con = duckdb.connect()
+    try:
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{_setting(memory_limit)}'")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        con.execute(f"SET temp_directory = '{_setting(str(spill))}'")
+        register_lead_bucket(con)  # in the catalog: every cursor's query sees it
+        sources: list[_Source] = []
+        for path in paths:
+            say(f"sorting {path} into {buckets} buckets")
+            sources.append(_source(con, Path(path), buckets))
+        fields = list(dict.fromkeys(name for source in sources for name in source.names()
+                                    if name not in _EVENT_COLUMNS))
+        counts: list[BucketCounts] = []
+        rejects: list[Reject] = []
+        latest: int | None = None
+        for bucket in range(buckets):
+            say(f"reading bucket {bucket + 1} of {buckets}")
+            history = history_from_raw([raw for source in sources
+                                        if (raw := source.rows_of(bucket)) is not None],
+                                       timezone=timezone)
+            name = bucket_name(bucket)
+            pq.write_table(event_log_table(history, fields), out / name)
+            rejects += history.rejects
+            counts.append(BucketCounts(name, history.counts.read, history.counts.accepted,
+                                       history.counts.rejected, len(history.lead_ids)))
+            if len(history.at):
+                most = int(history.at.max())
+                latest = most if latest is None else max(latest, most)
+    except duckdb.Error as error:
+        raise HistoryError(f"the ingest engine failed: {error}\n  help: give it more "
+                           f"memory (--memory-limit) or disk for spilling") from None
+    finally:
+        con.close()
+        if temp_directory is None:
+            shutil.rmtree(spill, ignore_errors=True)
+
+    order = {str(p): i for i, p in enumerate(paths)}
+    rejects.sort(key=lambda r: (order.get(r.source, 0), r.row))
+    write_reject_list(rejects, out / REJECTS)
+    manifest = Manifest(
+        buckets=counts, hash=LEAD_HASH, timezone=timezone, sources=[str(p) for p in paths],
+        as_of_default=None if latest is None else _iso(latest),
+        rows_read=sum(c.rows_read for c in counts), accepted=sum(c.accepted for c in counts),
+        rejected=sum(c.rejected for c in counts),
+        in_memory=[str(s.path) for s in sources if s.in_memory])
+    (out / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    return manifest
+
+
+def event_log_table(history: History, fields: Sequence[str] = ()) -> pa.Table:
+    """A history as an event log the reader reads back to the same events: lead_id, at (UTC
+    timestamps), event, actor, then `fields` (empty where the history has none of it: every
+    bucket has the same columns) and its own; lead ids and actors dictionary-encoded."""
+    lead = pa.DictionaryArray.from_arrays(
+        pa.array(history.lead, pa.int32()), pa.array(history.lead_ids, pa.string()))
+    at = pa.array(history.at, pa.timestamp("us", "UTC"))
+    event = pa.DictionaryArray.from_arrays(pa.array(history.event, pa.int32()),
+                                           pa.array(EVENTS, pa.string()))
+    none = history.actor == NO_ACTOR
+    actor = pa.DictionaryArray.from_arrays(
+        pa.array(np.where(none, 0, history.actor), pa.int32(), mask=none),
+        pa.array(history.actors, pa.string()) if len(history.actors) else pa.array(
+            [""], pa.string()))
+    columns = {"lead_id": lead, "at": at, "event": event, "actor": actor}
+    for name in dict.fromkeys([*fields, *history.fields]):
+        values = history.fields.get(name)
+        columns[name] = (pa.nulls(len(history.at), pa.string()) if values is None
+                         else pa.array(values, pa.string()))
+    return pa.table(columns)
+
+
+# ============================================================================ the sort
+
+
+class _Source:
+    """One file's rows sorted by (bucket, row) in DuckDB, taken bucket by bucket."""
+
+    def __init__(self, path: Path, form: str, columns: list[str],
+                 batches: Iterator[pa.RecordBatch], broken: list[Reject],
+                 in_memory: bool) -> None:
+        self.path, self.form, self.columns = path, form, columns
+        self.broken, self.in_memory = broken, in_memory
+        self.batches = batches
+        self.ahead: pa.RecordBatch | None = None
+        self.schema: pa.Schema | None = None  # a Parquet file's own types
+
+    def names(self) -> list[str]:
+        """Its columns as the reader names them."""
+        return [restored(n) for n in self.columns] if self.form == "csv" else self.columns
+
+    def rows_of(self, bucket: int) -> RawRows | None:
+        """The file's rows in `bucket`, in file order (None: it has none there). Buckets are
+        asked for in order; the rows come off DuckDB's sorted result as they are needed."""
+        taken: list[pa.RecordBatch] = []
+        while True:
+            batch = self.ahead if self.ahead is not None else next(self.batches, None)
+            self.ahead = None
+            if batch is None:
+                break
+            where = batch.column(_BUCKET).to_numpy()
+            mine = int(np.searchsorted(where, bucket, side="right"))
+            if mine:
+                taken.append(batch.slice(0, mine))
+            if mine < len(batch):
+                self.ahead = batch.slice(mine)
+                break
+        broken = self.broken if bucket == 0 else []
+        if not taken and not broken:
+            return None
+        if taken:
+            table = pa.Table.from_batches(taken).combine_chunks()
+            rows = table.column(_ROW).to_numpy().astype(np.int64)
+            table = table.drop_columns([_ROW, _BUCKET])
+            if self.schema is not None:
+                table = _typed_as(table, self.schema)
+        else:
+            table = pa.table({name: pa.array([], pa.string()) for name in self.columns})
+            rows = np.zeros(0, np.int64)
+        return RawRows(str(self.path), table, rows, broken, self.form)
+
+
+def _source(con, path: Path, buckets: int) -> _Source:
+    import duckdb
+
+    fmt = format_of(path, None)
+    if fmt is None or not path.is_file():
+        read_rows(path)  # the reader's own error for an unknown format or a missing file
+    if fmt == "csv":
+        header = csv_header(path)
+        source = (f"read_csv({_literal(str(path))}, header = true, auto_detect = false, "
+                  "delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+                  "null_padding = false, columns = {"
+                  + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "})")
+        if "lead_id" in header:  # as the reader holds it: the spreadsheet's quote taken off
+            lead = (f"CASE WHEN starts_with(\"lead_id\", '''') THEN regexp_replace("
+                    f"\"lead_id\", {_literal(QUOTED_PATTERN)}, '\\1') ELSE \"lead_id\" END")
+            try:
+                batches = _sorted(con, f"SELECT *, row_number() OVER () AS {_ROW} "
+                                       f"FROM {source}", lead, buckets)
+                return _Source(path, "csv", header, batches, [], False)
+            except duckdb.Error:
+                pass  # a damaged row DuckDB's strict parser refuses: read it as we do
+    elif fmt == "parquet":
+        try:
+            names = pq.read_schema(path).names
+        except (pa.ArrowInvalid, OSError):
+            names = []
+        if "lead_id" in names:
+            try:
+                batches = _sorted(con, f"SELECT * EXCLUDE (file_row_number), "
+                                       f"file_row_number + 1 AS {_ROW} FROM read_parquet("
+                                       f"{_literal(str(path))}, file_row_number = true)",
+                                  'CAST("lead_id" AS VARCHAR)', buckets)
+                source = _Source(path, "parquet", names, batches, [], False)
+                source.schema = pq.read_schema(path)
+                return source
+            except duckdb.Error:
+                pass  # a file DuckDB cannot read: the reader's own error, or its rows
+    raw = read_rows(path)  # JSON Lines, a damaged CSV, a file without lead_id: as the reader
+    table = pa.table([pc.cast(c, c.type.value_type) if pa.types.is_dictionary(c.type) else c
+                      for c in raw.table.columns], names=raw.table.column_names)
+    table = table.append_column(_ROW, pa.array(raw.rows, pa.int64()))
+    lead = 'CAST("lead_id" AS VARCHAR)' if "lead_id" in table.column_names else "NULL"
+    batches = _sorted(con, "SELECT * FROM raw_rows", lead, buckets, table)
+    return _Source(path, "read", raw.table.column_names, batches, raw.broken, True)
+
+
+def _sorted(con, select: str, lead: str, buckets: int, raw_rows: pa.Table | None = None
+            ) -> Iterator[pa.RecordBatch]:
+    """The rows of `select` with their bucket, sorted by bucket then row (DuckDB's sort,
+    spilling to disk past its memory limit), as batches. The sort is done, and a damaged
+    file has raised, before this returns. `raw_rows`: the table `select` reads by that name."""
+    bucket = f"{LEAD_BUCKET_SQL}(coalesce({lead}, ''), {int(buckets)})"
+    cursor = con.cursor()
+    if raw_rows is not None:
+        cursor.register("raw_rows", raw_rows)
+    reader = cursor.sql(f"SELECT *, {bucket} AS {_BUCKET} FROM ({select}) "
+                        f"ORDER BY {_BUCKET}, {_ROW}").to_arrow_reader(batch_size=_BATCH_ROWS)
+    first = next(reader, None)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        if first is not None:
+            yield first
+            yield from reader
+        reader.close()
+        cursor.close()
+
+    return batches()
+
+
+def _typed_as(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Columns back in the file's own types where DuckDB's differ only in name (a time zone
+    written `+00:00` for `UTC`), so that a value reads as the same text as from the file."""
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = schema.field(name).type if name in schema.names else column.type
+        if kind != column.type and (pa.types.is_timestamp(kind) or pa.types.is_date(kind)):
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                column = column.cast(kind)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _setting(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _iso(us: int) -> str:
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)
+    return moment.isoformat().replace("+00:00", "Z")

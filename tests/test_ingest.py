@@ -1,0 +1,293 @@
+"""`sla ingest`: event logs cut by DuckDB into buckets of whole leads, read by the reader's rules.
+
+The reader on the whole file is the reference: the same rows read, accepted and rejected, the
+same rejects (file, row number, reason, raw values), the same events, and an evaluation of the
+buckets that judges every lead as the evaluation of the whole file does."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sla_dsl.cli import main
+from sla_dsl.history.columns import EVENTS, NO_ACTOR, History
+from sla_dsl.history.lead_hash import (
+    LEAD_BUCKET_SQL,
+    LEAD_HASH,
+    lead_bucket,
+    lead_buckets,
+    register_lead_bucket,
+)
+from sla_dsl.history.read import load_history
+
+duckdb = pytest.importorskip("duckdb")
+
+from sla_dsl.history.ingest import MANIFEST, REJECTS, ingest, read_manifest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+HISTORIES = ROOT / "tests" / "fixtures" / "histories"
+AMS = "Europe/Amsterdam"
+SHIPPED = [
+    [ROOT / "examples" / "company-x" / "history.csv"],
+    [ROOT / "examples" / "new-breed" / "history.csv"],
+    [ROOT / "examples" / "salesforce" / "events" / "history.csv"],
+    [ROOT / "examples" / "hubspot" / "events" / "history.csv"],
+    [HISTORIES / "events.csv", HISTORIES / "events_crlf.csv"],
+    [HISTORIES / "events.jsonl"],
+    [HISTORIES / "broken.csv", HISTORIES / "events.csv"],
+]
+
+
+# ============================================================================ the hash
+
+
+def test_the_hash_is_blake2b_64_of_the_utf8_id_read_little_endian():
+    # the digest as hashlib gives it, read by hand
+    digest = hashlib.blake2b("élan".encode(), digest_size=8).digest()
+    by_hand = sum(byte << (8 * i) for i, byte in enumerate(digest))
+    assert lead_bucket("élan", 1 << 64) == by_hand
+    assert lead_bucket("élan", 97) == by_hand % 97
+    assert lead_buckets(["élan", "L1"], 97).tolist() == [by_hand % 97, lead_bucket("L1", 97)]
+    assert "blake2b-64" in LEAD_HASH
+
+
+def test_duckdb_computes_the_same_bucket_as_python():
+    rng = random.Random(7)
+
+    def text() -> str:
+        return "".join(chr(rng.choice([rng.randint(32, 126), rng.randint(0xA0, 0xD7FF),
+                                       rng.randint(0xE000, 0x10FFFF)]))
+                       for _ in range(rng.randint(0, 24)))
+
+    ids = ["", " ", "L0000001", "élan", "日本語", "🙂", "a" * 5000, "'=1+1", *(text()
+                                                                           for _ in range(20000))]
+    con = duckdb.connect()
+    register_lead_bucket(con)
+    con.register("ids", pa.table({"id": ids}))
+    for buckets in (1, 7, 64, 1 << 62):
+        sql = con.sql(f"SELECT {LEAD_BUCKET_SQL}(id, {buckets}) AS b FROM ids")
+        assert np.array_equal(np.asarray(sql.fetchnumpy()["b"]), lead_buckets(ids, buckets))
+        assert [lead_bucket(i, buckets) for i in ids[:50]] == lead_buckets(ids[:50],
+                                                                           buckets).tolist()
+    assert con.sql(f"SELECT {LEAD_BUCKET_SQL}(NULL, 5)").fetchall() == [(None,)]
+
+
+# ============================================================================ against the reader
+
+
+def _events(history: History) -> list[tuple]:
+    actors = np.where(history.actor == NO_ACTOR, None,
+                      history.actors[np.maximum(history.actor, 0)] if len(history.actors)
+                      else None)
+    names = sorted(history.fields)
+    return sorted(zip(history.lead_ids[history.lead].tolist(), history.at.tolist(),
+                      [EVENTS[e] for e in history.event], actors.tolist(),
+                      *[history.fields[name].tolist() for name in names], strict=True),
+                  key=repr)
+
+
+def _rejects_written(directory: Path) -> list[dict[str, str]]:
+    with (directory / REJECTS).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _check_against_reader(paths: list[Path], out: Path, buckets: int, zone: str = AMS):
+    whole = load_history(paths, timezone=zone)
+    manifest = ingest(paths, out, buckets=buckets, timezone=zone, memory_limit="500MB",
+                      threads=2)
+    counts = whole.counts
+    assert (manifest.rows_read, manifest.accepted, manifest.rejected) == (
+        counts.read, counts.accepted, counts.rejected)
+    for bucket in manifest.buckets:
+        assert bucket.rows_read == bucket.accepted + bucket.rejected
+
+    # the same rejects, in the same order, with their raw values
+    written = _rejects_written(out)
+    assert [(r["source"], int(r["row"]), r["reason"]) for r in written] == [
+        (r.source, r.row, r.reason) for r in whole.rejects]
+    for row, reject in zip(written, whole.rejects, strict=True):
+        assert {k: v for k, v in row.items() if k in reject.raw} == reject.raw
+
+    # the same events; every lead in the bucket its hash names
+    parts = [load_history([out / b.file], timezone="UTC") for b in manifest.buckets]
+    assert sorted((e for part in parts for e in _events(part)), key=repr) == _events(whole)
+    for index, part in enumerate(parts):
+        assert set(lead_buckets(part.lead_ids, buckets).tolist()) <= {index}
+        assert part.counts.rejected == 0
+    latest = max(int(p.at.max()) for p in parts if len(p))
+    assert latest == int(whole.at.max())
+    return manifest
+
+
+@pytest.mark.parametrize("paths", SHIPPED, ids=lambda ps: "+".join(p.name for p in ps))
+def test_ingest_reads_the_shipped_histories_as_the_reader_does(paths, tmp_path):
+    manifest = _check_against_reader(paths, tmp_path / "out", buckets=4)
+    on_disk = read_manifest(tmp_path / "out")
+    assert on_disk == manifest
+    assert json.loads((tmp_path / "out" / MANIFEST).read_text())["hash"] == LEAD_HASH
+
+
+DAMAGED = (
+    "lead_id,at,event,actor,note\n"
+    "A1,2026-03-02T09:00:00+01:00,created,,\n"
+    "A1,2026-03-02 10:00,touch,ana,\"two\nlines\"\n"
+    "\n"  # an empty line: no row
+    "A1,2026-03-01T09:00:00Z,won,ana,before created\n"
+    "A2,2026-03-29 02:30,created,,DST gap in Amsterdam\n"
+    "A2,2026-10-25 02:30,touch,bo,repeated hour\n"
+    ",2026-03-02T09:00:00Z,touch,ana,no lead\n"
+    "   ,2026-03-02T09:00:00Z,touch,ana,blank lead\n"
+    "A3,2026-03-02T09:00:00Z,tuch,ana,typo\n"
+    "A3,2026-13-01T09:00,created,,no month 13\n"
+    "A3,yesterday,touch,,not a time\n"
+    "A3,,touch,,\n"
+    "A3,2026-03-02T09:00:00Z,,,\n"
+    "A4,1850-01-01,created,,out of range\n"
+    "'=A5,2026-03-02T09:00:00Z,created,'=HYPERLINK(1),formula cells\n"
+    "=A5,2026-03-02T10:00:00Z,touch,ana,same lead unquoted\n"
+    "A6,2026-03-02T24:00,created,ÿ名前,midnight at 24\n"
+)
+
+
+def test_a_damaged_log_duckdb_reads_is_rejected_row_for_row_as_the_reader_does(tmp_path):
+    path = tmp_path / "damaged.csv"
+    path.write_text(DAMAGED, encoding="utf-8")
+    manifest = _check_against_reader([path], tmp_path / "out", buckets=3)
+    assert manifest.in_memory == []  # DuckDB read it: the out-of-core path is the one tested
+    assert manifest.rejected == 9
+    rows = {int(r["row"]) for r in _rejects_written(tmp_path / "out")}
+    assert 3 in rows  # `won` before `created`: the empty line is no row
+
+
+def test_rows_of_the_wrong_width_are_read_by_the_reader_and_counted_in_bucket_0(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text(DAMAGED + "A7,2026-03-02T09:00:00Z,created\n   \nA7,x,y,z,w,v\n",
+                    encoding="utf-8")
+    manifest = _check_against_reader([path], tmp_path / "out", buckets=3)
+    assert manifest.in_memory == [str(path)]
+    written = _rejects_written(tmp_path / "out")
+    assert {r["reason"] for r in written if int(r["row"]) >= 17} == {
+        "row has 3 values; the header has 5 columns",
+        "row is blank (only spaces, tabs or an empty quoted value)",
+        "row has 6 values; the header has 5 columns"}
+
+
+def test_a_parquet_log_with_timestamps_and_number_ids(tmp_path):
+    path = tmp_path / "events.parquet"
+    at = pa.array([1772442000000000, 1772445600000000, None, 1772449200000000, 5],
+                  pa.timestamp("us", "UTC"))
+    pq.write_table(pa.table({
+        "lead_id": pa.array([101, 101, 102, None, 103], pa.int64()),
+        "at": at,
+        "event": ["created", "touch", "created", "touch", "created"],
+        "actor": [None, "ana", None, "bo", None],
+        "score": pa.array([1.5, None, 70.0, None, 3.25]),
+    }), path)
+    manifest = _check_against_reader([path], tmp_path / "out", buckets=2)
+    assert manifest.in_memory == []
+    assert (manifest.rows_read, manifest.rejected) == (5, 2)
+
+
+def test_parquet_times_in_any_zone_and_unit_read_as_from_the_file(tmp_path):
+    moments = [1772442000000000, 1772445600000000, None, 1772449200000000]
+    paths = []
+    for name, kind in [("amsterdam", pa.timestamp("us", "Europe/Amsterdam")),
+                       ("wall", pa.timestamp("ms")), ("nanos", pa.timestamp("ns", "UTC"))]:
+        values = [None if m is None else m * 1000 if kind.unit == "ns" else
+                  m // 1000 if kind.unit == "ms" else m for m in moments]
+        paths.append(tmp_path / f"{name}.parquet")
+        pq.write_table(pa.table({
+            "lead_id": pa.array(["Z1", "Z1", "Z2", "Z2"]).dictionary_encode(),
+            "at": pa.array(values, kind),
+            "event": ["created", "touch", "created", "weird"],
+        }), paths[-1])
+    manifest = _check_against_reader(paths, tmp_path / "out", buckets=2)
+    assert manifest.in_memory == [] and manifest.rejected == 6
+
+
+def test_a_csv_large_enough_for_duckdb_to_read_in_parallel_keeps_its_row_numbers(tmp_path):
+    # several MB, so that DuckDB splits the file between threads: row numbers must still be
+    # the file's, as the rejects (spread through the file) show
+    rng = np.random.default_rng(3)
+    n = 120_000
+    lead = rng.integers(0, 20_000, n)
+    at = [f"2026-03-{1 + k % 28:02d}T{k % 24:02d}:00:00Z" for k in range(n)]
+    event = np.where(rng.random(n) < 0.001, "oops", "touch").astype(object)
+    path = tmp_path / "large.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("lead_id,at,event,actor,note\n")
+        for k in range(n):
+            when = "bad time" if k % 9973 == 0 else at[k]
+            handle.write(f"L{lead[k]},{when},{event[k]},rep{k % 7},{'x' * (k % 40)}\n")
+    manifest = _check_against_reader([path], tmp_path / "out", buckets=5, zone="UTC")
+    assert manifest.in_memory == [] and manifest.rejected > 20
+
+
+def test_the_buckets_judge_every_lead_as_the_whole_file(tmp_path, capsys):
+    history = ROOT / "examples" / "company-x" / "history.csv"
+    policy = ROOT / "policies" / "company-x.sla"
+    assert main(["ingest", "-q", "--history", str(history), "--buckets", "3", "--out",
+                 str(tmp_path / "b"), "--timezone", "America/New_York"]) == 0
+    capsys.readouterr()
+    whole, cut = tmp_path / "whole.json", tmp_path / "cut.json"
+    assert main(["evaluate", str(policy), "--history", str(history), "--format", "json",
+                 "-o", str(whole)]) == 0
+    assert main(["evaluate", str(policy), "--history",
+                 *sorted(str(p) for p in (tmp_path / "b").glob("bucket-*.parquet")),
+                 "--format", "json", "-o", str(cut)]) == 0
+    a, b = json.loads(whole.read_text()), json.loads(cut.read_text())
+    assert sorted(a["leads"], key=lambda lead: lead["lead_id"]) == sorted(
+        b["leads"], key=lambda lead: lead["lead_id"])
+    assert a["summary"]["clauses"] == b["summary"]["clauses"]
+    assert a["rows"] == b["rows"] and a["as_of"] == b["as_of"]
+    assert read_manifest(tmp_path / "b").as_of_default is not None
+
+
+# ============================================================================ the command
+
+
+def test_ingest_command_prints_the_counts_and_exits_1_on_rejects_when_strict(tmp_path, capsys):
+    path = tmp_path / "damaged.csv"
+    path.write_text(DAMAGED, encoding="utf-8")
+    args = ["ingest", "--history", str(path), "--buckets", "2", "--out", str(tmp_path / "o"),
+            "--timezone", AMS, "--memory-limit", "200MB", "-q"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "history: 16 rows read, 7 accepted, 9 rejected" in out
+    assert main([*args, "--strict"]) == 1
+
+
+def test_a_second_ingest_into_the_same_directory_leaves_no_bucket_of_the_first(tmp_path):
+    paths = [HISTORIES / "events.csv"]
+    ingest(paths, tmp_path, buckets=5, timezone=AMS)
+    ingest(paths, tmp_path, buckets=2, timezone=AMS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bucket-000.parquet", "bucket-001.parquet", MANIFEST, REJECTS]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--buckets", "0"], "out of range"),
+    (["--buckets", "2", "--history", "nowhere.csv"], "no such file"),
+    (["--buckets", "2", "--timezone", "Mars/Olympus"], "unknown timezone"),
+])
+def test_ingest_command_input_errors_exit_2(extra, message, tmp_path, capsys):
+    args = ["ingest", "--history", str(HISTORIES / "events.csv"), "--out",
+            str(tmp_path / "o"), "--timezone", AMS, *extra]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_parquet_is_the_readers_input_error(tmp_path, capsys):
+    path = tmp_path / "events.parquet"
+    path.write_bytes(b"lead_id,at,event\n")
+    assert main(["ingest", "--history", str(path), "--buckets", "2", "--out",
+                 str(tmp_path / "o"), "--timezone", AMS]) == 2
+    assert "not a readable Parquet file" in capsys.readouterr().err
