@@ -10,8 +10,9 @@ usual: the same bytes.
 
 Which shard a lead belongs to is a documented, stable hash of its id (not Python's `hash`,
 which is salted per process): the first 8 bytes of BLAKE2b (digest size 8) of the id's UTF-8
-bytes, read as a little-endian unsigned integer, modulo the number of shards. Any engine (Spark,
-DuckDB, Dask) can bucket a history the same way.
+bytes, read as a little-endian unsigned integer, modulo the number of shards
+(`history.lead_hash`, which `sla ingest` buckets by, so bucket i of N is shard i/N). Spark or
+Dask can bucket a history the same way; DuckDB through the function the ingest gives it.
 
 The as-of time: by default a run is judged as of the latest event of the *whole* history. A
 shard that reads the whole history (as `sla evaluate --shard i/N` does) knows it and uses it,
@@ -37,6 +38,7 @@ from sla_dsl.evaluation import replay
 from sla_dsl.evaluation.conditions import ConditionEvaluator
 from sla_dsl.evaluation.owner_hours import owner_calendars
 from sla_dsl.history.columns import History, Reject
+from sla_dsl.history.lead_hash import lead_buckets
 from sla_dsl.language.model import Policy
 
 # The per-lead arrays of an `Evaluation`, in its field order.
@@ -52,22 +54,13 @@ class PartialMismatch(ValueError):
     or given twice. The message says which files and how to fix it."""
 
 
-def lead_hash(lead_id: str) -> int:
-    """The stable hash a lead is sharded by: BLAKE2b-64 of the id's UTF-8 bytes, little
-    endian (the same in every process, machine and language)."""
-    return int.from_bytes(hashlib.blake2b(str(lead_id).encode(), digest_size=8).digest(),
-                          "little")
-
-
 def shard_of(lead_ids: Sequence[str] | np.ndarray, of: int) -> np.ndarray:
-    """Per lead id, the shard (0..of-1) it belongs to."""
+    """Per lead id, the shard (0..of-1) it belongs to: `sla ingest`'s bucket of the same N
+    (`history.lead_hash`, the one definition of the hash)."""
     if of < 1:
         raise ValueError(f"the number of shards must be at least 1, not {of}")
-    blake2b = hashlib.blake2b  # the digests joined and read as one array: no int per id
-    digests = b"".join([blake2b(str(i).encode(), digest_size=8).digest()
-                        for i in (lead_ids.tolist() if isinstance(lead_ids, np.ndarray)
-                                  else lead_ids)])
-    return (np.frombuffer(digests, dtype="<u8") % np.uint64(of)).astype(np.int64)
+    ids = lead_ids.tolist() if isinstance(lead_ids, np.ndarray) else lead_ids
+    return lead_buckets([str(i) for i in ids], of)
 
 
 def policy_fingerprint(policy: Policy) -> str:

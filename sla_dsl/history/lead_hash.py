@@ -6,10 +6,11 @@ and any version.
                             "little") % N
 
 BLAKE2b with an 8-byte digest (not Python's `hash`, salted per process, nor DuckDB's `hash()`,
-which may change between versions), read as a little-endian unsigned integer: the definition
-the sharded evaluation uses (`evaluation/shards.lead_hash`). DuckDB has no BLAKE2b, so the
-ingest gives it this very function as a vectorised Python function (`register_lead_bucket`),
-one call per chunk of rows, rather than a second definition in SQL that could drift.
+which may change between versions), read as a little-endian unsigned integer: the one
+definition, which the sharded evaluation deals its shards by too (`evaluation/shards.shard_of`).
+DuckDB has no BLAKE2b, so the ingest gives it this very function as a vectorised Python
+function (`register_lead_bucket`), one call per chunk of rows, rather than a second definition
+in SQL that could drift.
 The lead id is hashed as the reader reads it (after `csv_cells.restored`, before any trimming:
 the reader keeps an id as written).
 """
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["LEAD_BUCKET_SQL", "LEAD_HASH", "lead_bucket", "lead_buckets",
+__all__ = ["LEAD_BUCKET_SQL", "LEAD_HASH", "lead_bucket", "lead_buckets", "lead_hash",
            "register_lead_bucket"]
 
 LEAD_HASH = ("blake2b-64: BLAKE2b (8-byte digest) of the UTF-8 lead id, little-endian, "
@@ -33,10 +34,15 @@ LEAD_BUCKET_SQL = "sla_lead_bucket"
 """The name `register_lead_bucket` gives the function in DuckDB: `sla_lead_bucket(id, N)`."""
 
 
+def lead_hash(lead_id: str) -> int:
+    """The 64-bit hash of one lead id, before the modulo."""
+    digest = hashlib.blake2b(lead_id.encode("utf-8", "surrogateescape"), digest_size=8)
+    return int.from_bytes(digest.digest(), "little")
+
+
 def lead_bucket(lead_id: str, buckets: int) -> int:
     """The bucket (0 .. buckets-1) of one lead id."""
-    digest = hashlib.blake2b(lead_id.encode("utf-8", "surrogateescape"), digest_size=8)
-    return int.from_bytes(digest.digest(), "little") % buckets
+    return lead_hash(lead_id) % buckets
 
 
 def lead_buckets(lead_ids: Iterable[str], buckets: int) -> np.ndarray:
