@@ -88,15 +88,8 @@ def add_absences_option(parser: argparse.ArgumentParser) -> None:
 
 
 def absence_lines(history: History) -> list[str]:
-    """What the absences file gave: its counts, then each rejected row with its number."""
-    absences = history.absences
-    if absences is None:
-        return []
-    counts = absences.counts
-    lines = [f"{absences.source}:{r.row}: rejected absence: {r.reason}"
-             for r in absences.rejects]
-    return [*lines, f"absences: {counts.read} rows read, {counts.accepted} accepted, "
-                    f"{counts.rejected} rejected"]
+    """What the absences file gave: each rejected row with its number, then its counts."""
+    return _side_file_lines(history.absences, "absence", "absences")
 
 
 def add_reps_option(parser: argparse.ArgumentParser) -> None:
@@ -109,15 +102,23 @@ def add_reps_option(parser: argparse.ArgumentParser) -> None:
 
 
 def reps_lines(history: History) -> list[str]:
-    """What the reps file gave: its counts, then each rejected row with its number."""
+    """What the reps file gave: each rejected row with its number, then its counts."""
     reps = history.reps
     if reps is None:
         return []
-    counts = reps.counts
-    lines = [f"{reps.source}:{r.row}: rejected rep: {r.reason}" for r in reps.rejects]
-    return [*lines, f"reps: {counts.read} rows read, {counts.accepted} accepted, "
-                    f"{counts.rejected} rejected; {len(reps.hours)} "
-                    f"rep{'' if len(reps.hours) == 1 else 's'}"]
+    known = len(reps.hours)
+    return _side_file_lines(reps, "rep", "reps", f"; {known} rep{'' if known == 1 else 's'}")
+
+
+def _side_file_lines(side, row_word: str, file_word: str, tail: str = "") -> list[str]:
+    """A file read beside the history (absences, reps): its rejected rows, then its counts,
+    said the same way for each."""
+    if side is None:
+        return []
+    counts = side.counts
+    lines = [f"{side.source}:{r.row}: rejected {row_word}: {r.reason}" for r in side.rejects]
+    return [*lines, f"{file_word}: {counts.read} rows read, {counts.accepted} accepted, "
+                    f"{counts.rejected} rejected{tail}"]
 
 
 def strict_failure(history: History) -> str | None:
