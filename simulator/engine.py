@@ -536,15 +536,19 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
             dealt(lead, now)
         becomes_ready(now, lead, 0)
 
+    def park(rep: int) -> None:
+        """An idle rep takes no new work until `resume` (absent, or outside their hours)."""
+        team = team_of_rep[rep]
+        if rep in idle[team]:
+            del idle[team][rep]
+            parked[rep] = True
+
     def leave(event: simpy.Event) -> None:
         """A rep's absence begins: no new work; with `reassign.absent`, their open leads go
         to present reps."""
         now, rep = event.value
         away[rep] = True
-        team = team_of_rep[rep]
-        if rep in idle[team]:
-            del idle[team][rep]
-            parked[rep] = True
+        park(rep)
         if life.move_absent:
             for lead in list(held_by[rep]):
                 move(lead, now)
@@ -561,10 +565,7 @@ def run(floor: Floor, leads: Leads, width: int, work: np.ndarray, chance: np.nda
         """A rep's own hours close: no new work (a touch under way runs to its end)."""
         _, rep = event.value
         off[rep] = True
-        team = team_of_rep[rep]
-        if rep in idle[team]:
-            del idle[team][rep]
-            parked[rep] = True
+        park(rep)
 
     def clock_on(event: simpy.Event) -> None:
         """A rep's own hours open: they take what waited for them, unless away."""
