@@ -62,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"sla evaluate: --as-of {args.as_of!r} {error}\n{AS_OF_HELP}", file=sys.stderr)
         return EXIT_USAGE
+    from sla_dsl.history.buckets import is_ingest
+
+    if len(args.history) == 1 and is_ingest(args.history[0]):
+        return _evaluate_buckets(args, policy, as_of)
     # the bar's units: a handoff block each while evaluating; reading takes about as long as
     # evaluating and the report about twice as long (100,000 leads of company-x.sla)
     blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
@@ -130,6 +134,90 @@ def run(args: argparse.Namespace) -> int:
         print(f"sla evaluate: {failure}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+
+
+def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> int:
+    """`--history DIR` of an `sla ingest`: each bucket read alone as its shard of the whole
+    history (`--shard I/N --partial FILE` one of them; otherwise all, one at a time, merged
+    into the single run's report)."""
+    from sla_dsl.evaluation.partial_file import write_partial
+    from sla_dsl.evaluation.shards import PartialMismatch
+    from sla_dsl.history.buckets import manifest_of
+    from sla_dsl.history.read import HistoryError
+    from sla_dsl.history.write import write_rejects
+    from sla_dsl.reports.sharded import bucket_partial, evaluate_buckets
+
+    directory = args.history[0]
+    wrong = None
+    if args.mapping or args.preset or args.explain is not None or args.workers != 1 \
+            or args.engine != "local":
+        wrong = (f"--history {directory} is an ingest's buckets: they are evaluated one at a "
+                 "time here, without --mapping, --preset, --explain, --workers or --engine")
+    try:
+        of = len(manifest_of(directory).buckets)
+    except HistoryError as error:
+        print(f"sla evaluate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    given = args.shard[1] if args.shard is not None else args.shards
+    if wrong is None and given is not None and given != of:
+        wrong = (f"{directory} holds {of} buckets: give --shard I/{of} or --shards {of} "
+                 "(bucket I is shard I/N of the same N)")
+    if wrong:
+        print(f"sla evaluate: {wrong}", file=sys.stderr)
+        return EXIT_USAGE
+    blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
+    shards = 1 if args.shard is not None else of
+    bar = StageProgress((3 + shards) * blocks, "sla evaluate",
+                        enabled=False if args.quiet else None)
+    page = None
+    with bar:
+        try:
+            if args.shard is not None:
+                shard = args.shard[0]
+                with bar.stage(f"reading and evaluating bucket {shard} of {of}", 2 * blocks):
+                    partial = bucket_partial(policy, directory, shard, as_of=as_of,
+                                             absences=args.absences, reps=args.reps,
+                                             on_block=lambda _: bar.advance())
+                history = partial.history
+            else:
+                with bar.stage(f"evaluating {of} buckets", (of + 1) * blocks):
+                    report = evaluate_buckets(
+                        policy, directory, as_of=as_of, absences=args.absences,
+                        reps=args.reps, include_leads=args.format == "json",
+                        on_bucket=lambda i, n: bar.note(f"bucket {i + 1} of {n}"),
+                        on_block=lambda _: bar.advance())
+                history = report.history
+        except (HistoryError, PartialMismatch) as error:
+            print(f"sla evaluate: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        show_rejects(bar, history, args)
+        if args.rejects:
+            write_rejects(history, args.rejects)
+        if args.shard is not None:
+            try:
+                write_partial(partial, args.partial)
+            except OSError as error:
+                print(f"sla evaluate: cannot write {args.partial}: "
+                      f"{error.strerror or error}", file=sys.stderr)
+                return EXIT_USAGE
+            counts = history.counts
+            bar.note(f"bucket {shard} of {of}: {partial.lead_count} leads, {counts.read} rows "
+                     f"read, {counts.accepted} accepted, {counts.rejected} rejected; wrote "
+                     f"{args.partial}")
+            return EXIT_OK
+        with bar.stage("reporting", 2 * blocks):
+            text = report.json_parts() if args.format == "json" else report.text()
+            page = report.html() if args.html else None
+    for path, content in ((args.output, text), (args.html, page)):
+        if path and not write_file(path, content, "evaluate"):
+            return EXIT_USAGE
+    if not args.output:
+        write_out(text)
+    failure = history_input.strict_failure(history) if args.strict else None
+    if failure:
+        print(f"sla evaluate: {failure}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_PROBLEMS if args.fail_on_breach and report.breached else EXIT_OK
 
 
 def _evaluate_on_engine(args: argparse.Namespace, policy, as_of: int | None,

@@ -69,6 +69,7 @@ from sla_dsl.history.columns import (
     EVENT_CODE,
     EVENTS,
     LATEST_US,
+    RESERVED_PREFIX,
     SUPPORTED_TIMES,
     History,
     HistoryError,
@@ -1499,7 +1500,8 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     table = read.table
     columns = table.column_names
     field_columns = (dict(spec.fields) if spec.fields is not None
-                     else {name: name for name in columns if name not in used})
+                     else {name: name for name in columns if name not in used
+                           and not name.startswith(RESERVED_PREFIX)})
     for name in [w.at for w in spec.events] if spec.wide else [spec.at]:
         kind = column(name).type
         if pa.types.is_dictionary(kind):
