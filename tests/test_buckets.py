@@ -111,3 +111,42 @@ def test_buckets_of_another_count_or_an_old_ingest_are_usage_errors(tmp_path, ca
     (out / MANIFEST).write_text(json.dumps(manifest))
     assert main(["evaluate", policy, "-q", "--history", str(out)]) == 2
     assert "run sla ingest again" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("policy_name", "option", "name"), [
+    ("company-x-trial", "--absences", "absences-march-2027.csv"),
+    ("coast-to-coast", "--reps", "reps.csv"),
+])
+def test_rounds_absences_and_owner_hours_from_buckets(policy_name, option, name, tmp_path,
+                                                      capsys):
+    # every shipped `sla test` case of the policy in one history: recycled and reassigned
+    # leads, reps on leave, clocks on owner hours
+    import csv
+    import tomllib
+
+    rows, columns = [], ["lead_id"]
+    for case in sorted((ROOT / "policies" / "tests" / policy_name).glob("*.toml")):
+        text = tomllib.loads(case.read_text())["events"]
+        lines = [line for line in text.strip().splitlines() if not line.startswith("#")]
+        for row in csv.DictReader(lines):
+            row["lead_id"] = f"{case.stem}/{row['lead_id']}"
+            rows.append(row)
+            columns += [c for c in row if c not in columns]
+    history = tmp_path / "cases.csv"
+    with history.open("w", newline="") as out:
+        writer = csv.DictWriter(out, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    policy = ROOT / "policies" / f"{policy_name}.sla"
+    extra = [option, str(ROOT / "policies" / "tests" / policy_name / name)]
+    _ingest([history], policy, tmp_path / "b", 3)
+    single = _run(["evaluate", str(policy), "-q", "--history", str(history), *extra,
+                   "--format", "json"], capsys)
+    partials = [str(tmp_path / f"p{i}.parquet") for i in range(3)]
+    for i, partial in enumerate(partials):
+        assert main(["evaluate", str(policy), "-q", "--history", str(tmp_path / "b"), *extra,
+                     "--shard", f"{i}/3", "--partial", partial]) == 0
+    capsys.readouterr()
+    merged = _run(["merge", *partials, "--policy", str(policy), "-q", "--format", "json"],
+                  capsys)
+    assert merged == single and len(json.loads(single[1])["leads"]) > 3
