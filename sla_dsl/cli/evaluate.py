@@ -367,7 +367,9 @@ def add(commands: argparse._SubParsersAction) -> None:
                           help="the policy file (.sla)")
     evaluate.add_argument("--history", nargs="*", default=[], metavar="FILE",
                           help="event logs (.csv, .jsonl, .parquet), or with --mapping the CRM "
-                               "exports it reads (default: the files the mapping names)")
+                               "exports it reads (default: the files the mapping names), or "
+                               "the directory of an sla ingest (its buckets evaluated one at "
+                               "a time; --shard I/N reads bucket I only)")
     evaluate.add_argument("--mapping", metavar="TOML",
                           help="a mapping that turns a CRM export into events")
     history_input.add_options(evaluate)

@@ -137,7 +137,8 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
 
     `timezone` reads times written without an offset (a mapping's source may name its own).
     Without a mapping each path is an event log with columns lead_id, at, event and optionally
-    actor; every other column is a field. With one, `paths` replace the files the mapping names
+    actor; every other column is a field, but for the tool's own (`RESERVED_PREFIX`, an
+    ingest's bucket's places). With one, `paths` replace the files the mapping names
     (see `Mapping.bind`); an empty list reads the mapping's own files.
 
     Raises `HistoryError` (`MappingError` for the mapping's own mistakes) when a file cannot be
