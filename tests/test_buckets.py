@@ -150,3 +150,15 @@ def test_rounds_absences_and_owner_hours_from_buckets(policy_name, option, name,
     merged = _run(["merge", *partials, "--policy", str(policy), "-q", "--format", "json"],
                   capsys)
     assert merged == single and len(json.loads(single[1])["leads"]) > 3
+
+
+def test_strict_and_a_timezone_other_than_the_policys_are_said(tmp_path, capsys):
+    paths = [HISTORIES / "broken.csv"]
+    policy = str(ROOT / "policies" / "company-x.sla")
+    out = tmp_path / "buckets"
+    ingest(paths, out, buckets=2, timezone="Asia/Tokyo")
+    single = main(["evaluate", policy, "-q", "--history", str(paths[0]), "--strict"])
+    capsys.readouterr()
+    assert main(["evaluate", policy, "-q", "--history", str(out), "--strict"]) == single == 2
+    err = capsys.readouterr().err
+    assert "ingested with --timezone Asia/Tokyo" in err and "rejected" in err

@@ -154,10 +154,11 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
         wrong = (f"--history {directory} is an ingest's buckets: they are evaluated one at a "
                  "time here, without --mapping, --preset, --explain, --workers or --engine")
     try:
-        of = len(manifest_of(directory).buckets)
+        manifest = manifest_of(directory)
     except HistoryError as error:
         print(f"sla evaluate: {error}", file=sys.stderr)
         return EXIT_USAGE
+    of = len(manifest.buckets)
     given = args.shard[1] if args.shard is not None else args.shards
     if wrong is None and given is not None and given != of:
         wrong = (f"{directory} holds {of} buckets: give --shard I/{of} or --shards {of} "
@@ -171,6 +172,11 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
                         enabled=False if args.quiet else None)
     page = None
     with bar:
+        zone = policy.timezone or "UTC"
+        if manifest.timezone != zone:
+            bar.above(f"note: {directory} was ingested with --timezone {manifest.timezone}, "
+                      f"the policy's is {zone}: times written without an offset were read "
+                      f"in {manifest.timezone}")
         try:
             if args.shard is not None:
                 shard = args.shard[0]
@@ -204,20 +210,22 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
             bar.note(f"bucket {shard} of {of}: {partial.lead_count} leads, {counts.read} rows "
                      f"read, {counts.accepted} accepted, {counts.rejected} rejected; wrote "
                      f"{args.partial}")
-            return EXIT_OK
-        with bar.stage("reporting", 2 * blocks):
-            text = report.json_parts() if args.format == "json" else report.text()
-            page = report.html() if args.html else None
-    for path, content in ((args.output, text), (args.html, page)):
-        if path and not write_file(path, content, "evaluate"):
-            return EXIT_USAGE
-    if not args.output:
-        write_out(text)
+        else:
+            with bar.stage("reporting", 2 * blocks):
+                text = report.json_parts() if args.format == "json" else report.text()
+                page = report.html() if args.html else None
+    if args.shard is None:
+        for path, content in ((args.output, text), (args.html, page)):
+            if path and not write_file(path, content, "evaluate"):
+                return EXIT_USAGE
+        if not args.output:
+            write_out(text)
     failure = history_input.strict_failure(history) if args.strict else None
     if failure:
         print(f"sla evaluate: {failure}", file=sys.stderr)
         return EXIT_USAGE
-    return EXIT_PROBLEMS if args.fail_on_breach and report.breached else EXIT_OK
+    breached = args.shard is None and report.breached
+    return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
 
 
 def _evaluate_on_engine(args: argparse.Namespace, policy, as_of: int | None,
