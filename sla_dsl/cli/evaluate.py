@@ -148,21 +148,13 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
     from sla_dsl.reports.sharded import bucket_partial, evaluate_buckets
 
     directory = args.history[0]
-    wrong = None
-    if args.mapping or args.preset or args.explain is not None or args.workers != 1 \
-            or args.engine != "local":
-        wrong = (f"--history {directory} is an ingest's buckets: they are evaluated one at a "
-                 "time here, without --mapping, --preset, --explain, --workers or --engine")
     try:
         manifest = manifest_of(directory)
     except HistoryError as error:
         print(f"sla evaluate: {error}", file=sys.stderr)
         return EXIT_USAGE
     of = len(manifest.buckets)
-    given = args.shard[1] if args.shard is not None else args.shards
-    if wrong is None and given is not None and given != of:
-        wrong = (f"{directory} holds {of} buckets: give --shard I/{of} or --shards {of} "
-                 "(bucket I is shard I/N of the same N)")
+    wrong = _buckets_problem(args, directory, of)
     if wrong:
         print(f"sla evaluate: {wrong}", file=sys.stderr)
         return EXIT_USAGE
@@ -226,6 +218,19 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
         return EXIT_USAGE
     breached = args.shard is None and report.breached
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+
+
+def _buckets_problem(args: argparse.Namespace, directory: str, of: int) -> str | None:
+    """Why the options given cannot evaluate an ingest's `of` buckets, or None."""
+    if args.mapping or args.preset or args.explain is not None or args.workers != 1 \
+            or args.engine != "local":
+        return (f"--history {directory} is an ingest's buckets: they are evaluated one at a "
+                "time here, without --mapping, --preset, --explain, --workers or --engine")
+    given = args.shard[1] if args.shard is not None else args.shards
+    if given is not None and given != of:
+        return (f"{directory} holds {of} buckets: give --shard I/{of} or --shards {of} "
+                "(bucket I is shard I/N of the same N)")
+    return None
 
 
 def _evaluate_on_engine(args: argparse.Namespace, policy, as_of: int | None,
