@@ -162,3 +162,30 @@ def test_strict_and_a_timezone_other_than_the_policys_are_said(tmp_path, capsys)
     assert main(["evaluate", policy, "-q", "--history", str(out), "--strict"]) == single == 2
     err = capsys.readouterr().err
     assert "ingested with --timezone Asia/Tokyo" in err and "rejected" in err
+
+
+ORDER_FROM_A_REJECTED_ROW = """lead_id,at,event,actor
+L-b,not a time,created,rep-z
+L-a,2026-03-02T09:00:00Z,created,rep-y
+L-a,2026-03-02T09:05:00Z,handoff,rep-y
+L-b,2026-03-02T10:00:00Z,created,rep-x
+L-b,2026-03-02T10:01:00Z,handoff,rep-x
+L-c,2026-03-02T11:00:00Z,created,rep-z
+L-c,2026-03-02T11:30:00Z,handoff,rep-x
+"""
+
+
+@pytest.mark.parametrize("buckets", [2, 3, 4])
+def test_a_lead_and_an_actor_first_seen_in_a_rejected_row_keep_their_place(buckets, tmp_path,
+                                                                           capsys):
+    # one run numbers L-b (and rep-z) from its rejected first row: before L-a
+    history = tmp_path / "h.csv"
+    history.write_text(ORDER_FROM_A_REJECTED_ROW)
+    policy = str(ROOT / "policies" / "inbound-desk.sla")
+    _ingest([history], Path(policy), tmp_path / "b", buckets)
+    single = _run(["evaluate", policy, "-q", "--history", str(history), "--format", "json"],
+                  capsys)
+    sharded = _run(["evaluate", policy, "-q", "--history", str(tmp_path / "b"), "--format",
+                    "json"], capsys)
+    assert [lead["lead_id"] for lead in json.loads(single[1])["leads"]] == ["L-b", "L-a", "L-c"]
+    assert sharded == single
