@@ -189,3 +189,18 @@ def test_a_lead_and_an_actor_first_seen_in_a_rejected_row_keep_their_place(bucke
                     "json"], capsys)
     assert [lead["lead_id"] for lead in json.loads(single[1])["leads"]] == ["L-b", "L-a", "L-c"]
     assert sharded == single
+
+
+@pytest.mark.parametrize("engine", [["--workers", "2"], ["--engine", "dask"]])
+def test_buckets_on_a_pool_or_a_dask_cluster_give_the_single_runs_report(engine, tmp_path,
+                                                                        capsys):
+    if engine[1] == "dask":
+        pytest.importorskip("distributed")
+    paths = CASES[3][1]
+    policy = str(ROOT / "policies" / "company-x.sla")
+    _ingest(paths, Path(policy), tmp_path / "b", 3)
+    single = _run(["evaluate", policy, "-q", "--history", *map(str, paths), "--format",
+                   "json"], capsys)
+    mapped = _run(["evaluate", policy, "-q", "--history", str(tmp_path / "b"), "--shards",
+                   "3", *engine, "--format", "json"], capsys)
+    assert mapped == single

@@ -7,6 +7,7 @@ rejects on stderr and exit codes, so what it prints is what a notebook's `Report
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -140,6 +141,7 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
     """`--history DIR` of an `sla ingest`: each bucket read alone as its shard of the whole
     history (`--shard I/N --partial FILE` one of them; otherwise all, one at a time, merged
     into the single run's report)."""
+    from sla_dsl.engines import EngineError
     from sla_dsl.evaluation.partial_file import write_partial
     from sla_dsl.evaluation.shards import PartialMismatch
     from sla_dsl.history.buckets import manifest_of
@@ -178,14 +180,16 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
                                              on_block=lambda _: bar.advance())
                 history = partial.history
             else:
-                with bar.stage(f"evaluating {of} buckets", (of + 1) * blocks):
+                with bar.stage(f"evaluating {of} buckets", (of + 1) * blocks), \
+                        _bucket_map(args, of, bar, blocks) as run_map:
                     report = evaluate_buckets(
                         policy, directory, as_of=as_of, absences=args.absences,
                         reps=args.reps, include_leads=args.format == "json",
                         on_bucket=lambda i, n: bar.note(f"bucket {i + 1} of {n}"),
-                        on_block=lambda _: bar.advance())
+                        on_block=lambda _: bar.advance(),
+                        policy_source=str(Path(args.policy).resolve()), run_map=run_map)
                 history = report.history
-        except (HistoryError, PartialMismatch) as error:
+        except (HistoryError, PartialMismatch, EngineError) as error:
             print(f"sla evaluate: {error}", file=sys.stderr)
             return EXIT_USAGE
         show_rejects(bar, history, args)
@@ -220,12 +224,26 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
 
 
+@contextlib.contextmanager
+def _bucket_map(args: argparse.Namespace, of: int, bar: StageProgress, blocks: int):
+    """The map the buckets run through: None (this process, one bucket at a time), a pool of
+    `--workers` processes, or `--engine`'s cluster, each bucket's partial coming back."""
+    if args.engine == "local" and (args.workers <= 1 or of <= 1):
+        yield None
+        return
+    from sla_dsl.engines import open_engine
+
+    workers = args.workers if args.engine == "local" else None
+    with open_engine(args.engine, workers=workers, address=args.scheduler) as engine:
+        yield lambda fn, items: engine.map(fn, list(items),
+                                           lambda *_: bar.advance(blocks))
+
+
 def _buckets_problem(args: argparse.Namespace, directory: str, of: int) -> str | None:
     """Why the options given cannot evaluate an ingest's `of` buckets, or None."""
-    if args.mapping or args.preset or args.explain is not None or args.workers != 1 \
-            or args.engine != "local":
-        return (f"--history {directory} is an ingest's buckets: they are evaluated one at a "
-                "time here, without --mapping, --preset, --explain, --workers or --engine")
+    if args.mapping or args.preset or args.explain is not None:
+        return (f"--history {directory} is an ingest's buckets: they are evaluated as they "
+                "are, without --mapping, --preset or --explain")
     given = args.shard[1] if args.shard is not None else args.shards
     if given is not None and given != of:
         return (f"{directory} holds {of} buckets: give --shard I/{of} or --shards {of} "

@@ -86,9 +86,10 @@ class Partial:
     whole history's `actors`, sources, notes and absences; `lead_index` is each lead's index
     in the history the shard was cut from, which is the single run's lead order when that was
     the whole history (a bucket's partial holds a sortable place instead, the place of the
-    lead's first row in the files: the merge only sorts by it). `rejects` are the shard's share of the rejected rows (every N-th, by
-    `reject_ordinal`, their place in the whole history's list), and `history.rows_read` its
-    share of the rows read, so that the shards' counts add up to the single run's.
+    lead's first row in the files: the merge only sorts by it). `rejects` are the shard's
+    share of the rejected rows (every N-th, by `reject_ordinal`, their place in the whole
+    history's list), and `history.rows_read` its share of the rows read, so that the shards'
+    counts add up to the single run's.
     `history` is None where the run that made the partial keeps the whole history itself
     (`sla evaluate --shards N` with workers: only the replay results travel back)."""
 

@@ -113,15 +113,42 @@ def bucket_partial(policy: Policy, directory: str | Path, shard: int, *,
                            on_block=on_block)
 
 
+@dataclass(frozen=True)
+class BucketTask:
+    """One bucket of an `sla ingest` directory as plain values, for a worker: the policy (its
+    path or its text), the directory, the bucket, the as-of time (µs, None: the manifest's)
+    and the absences and reps files."""
+
+    policy: str
+    directory: str
+    shard: int
+    as_of: int | None = None
+    absences: str | None = None
+    reps: str | None = None
+
+
+def run_bucket(task: BucketTask) -> Partial:
+    """The map step over buckets: read the policy and the bucket, replay it."""
+    return bucket_partial(load_policy(task.policy), task.directory, task.shard,
+                          as_of=task.as_of, absences=task.absences, reps=task.reps)
+
+
 def evaluate_buckets(policy: Policy, directory: str | Path, *, as_of: int | None = None,
                      absences: str | None = None, reps: str | None = None,
                      include_leads: bool = True,
                      on_bucket: Callable[[int, int], None] | None = None,
-                     on_block: Callable[[int], None] | None = None) -> Report:
-    """Every bucket of an `sla ingest` directory, one at a time in this process, merged: the
-    single run's report. Only one bucket is read at a time, but every bucket's partial (its
-    leads' events and replay results) is kept for the merge."""
+                     on_block: Callable[[int], None] | None = None,
+                     policy_source: str | None = None, run_map=None) -> Report:
+    """Every bucket of an `sla ingest` directory, merged: the single run's report. In this
+    process, one bucket at a time; or, given `run_map(fn, items)` (a process pool's or a
+    cluster's map) and the policy's path or text (`policy_source`), each bucket a
+    `BucketTask` run by `run_bucket` on a worker. Each bucket is read alone, but every
+    bucket's partial (its leads' events and replay results) is kept for the merge."""
     of = len(manifest_of(directory).buckets)
+    if run_map is not None and policy_source is not None:
+        tasks = [BucketTask(policy_source, str(directory), shard, as_of, absences, reps)
+                 for shard in range(of)]
+        return merge(policy, list(run_map(run_bucket, tasks)), include_leads=include_leads)
     told = on_block or (lambda _shard: None)
     partials = []
     for shard in range(of):
