@@ -3,7 +3,7 @@ with a memory limit, timed, with the peak memory of the whole process (Python, A
 DuckDB: ru_maxrss of a child process that does only the ingest).
 
     python benchmarks/ingest_scale.py 10000000 [100000000] [--memory-limit 4GB] [--dir DIR]
-    python benchmarks/ingest_scale.py 2000000 --evaluate policies/inbound-desk.sla
+    python benchmarks/ingest_scale.py 2000000 --evaluate policies/inbound-desk.sla --check
 
 The history is `sla_dsl.history.synthetic.generate`'s, made in chunks of leads (each chunk's
 leads renumbered after the ones before) and appended to one CSV, so that generation holds no
@@ -13,8 +13,10 @@ reused. The rows are shuffled within each chunk, so the file is not already grou
 Buckets: one per 2 million events unless --buckets says.
 
 With `--evaluate POLICY`, each bucket is then evaluated on its own, one child process at a
-time (`load_history` + `evaluate`), as an evaluation shard would be: the total time and the
-largest peak. (Merging the shards' measures into one report is `sla merge`'s, not here.)
+time, as a shard job would be (`sla evaluate POLICY --history DIR --shard I/N --partial F`):
+the total time and the largest peak; then `sla merge` of the partials (time, peak RSS), and
+with `--check` the single run on the CSV, its time and peak, and whether the merged report is
+its bytes (`--format text|json`).
 
 Needs DuckDB: `pip install 'sla_dsl[duckdb]'`.
 """
@@ -149,17 +151,49 @@ def job_ingest(path: str, out: str, buckets: str, memory_limit: str, threads: st
             "largest_bucket": max(b.rows_read for b in manifest.buckets)}
 
 
-def job_evaluate(bucket: str, policy_path: str) -> dict:
-    from sla_dsl.evaluation.replay import evaluate, fields_needed
-    from sla_dsl.history.read import load_history
-    from sla_dsl.language.source import read_policy
-    from sla_dsl.policy_file import check_source
+def run_cli(argv: list[str]) -> tuple[float, int]:
+    """`sla ARGV...` in a fresh process: (wall seconds, peak RSS)."""
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", "import sys; from sla_dsl.cli import "
+                                "main; sys.exit(main(sys.argv[1:]))", *argv])
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"sla {' '.join(argv)} failed")
+    return time.perf_counter() - start, usage.ru_maxrss * 1024
 
-    policy = check_source(read_policy(policy_path)).policy
-    history = load_history([bucket], timezone=policy.timezone or "UTC",
-                           fields=fields_needed(policy))
-    evaluate(policy, history, None)
-    return {"events": len(history)}
+
+def evaluate_buckets(path: Path, out: Path, buckets: int, made: int,
+                     args: argparse.Namespace) -> None:
+    """Each bucket's partial in its own process (`--history DIR --shard I/N --partial`), then
+    `sla merge`; with --check, the single run on the CSV and the bytes compared."""
+    policy = str(args.evaluate)
+    total, peak = 0.0, 0
+    parts = []
+    for i in range(buckets):
+        part = out / f"partial-{i:03d}.parquet"
+        wall, rss = run_cli(["evaluate", policy, "-q", "--history", str(out), "--shard",
+                             f"{i}/{buckets}", "--partial", str(part)])
+        total, peak = total + wall, max(peak, rss)
+        parts.append(str(part))
+    size = sum(Path(p).stat().st_size for p in parts)
+    print(f"evaluate {buckets} buckets one at a time, a partial each ({args.evaluate.name}): "
+          f"{total:.1f} s ({total / buckets:.1f} s a bucket), {made / total:,.0f} events/s, "
+          f"largest peak RSS {_gb(peak)}; partials {size / 1024**3:.2f} GB")
+    merged = out / f"merged.{args.format}"
+    wall, rss = run_cli(["merge", *parts, "--policy", policy, "-q", "--format", args.format,
+                         "-o", str(merged)])
+    print(f"sla merge of the {buckets} partials (--format {args.format}): {wall:.1f} s, "
+          f"peak RSS {_gb(rss)}")
+    if args.check:
+        single = out / f"single.{args.format}"
+        wall, rss = run_cli(["evaluate", policy, "-q", "--history", str(path), "--format",
+                             args.format, "-o", str(single)])
+        same = single.read_bytes() == merged.read_bytes()
+        print(f"single run on the CSV (--format {args.format}): {wall:.1f} s, peak RSS "
+              f"{_gb(rss)}; merged report {'identical' if same else 'DIFFERENT'}, byte for "
+              "byte")
+        if not same:
+            raise SystemExit("the merged report differs from the single run's")
 
 
 def measure(events: int, args: argparse.Namespace) -> None:
@@ -176,20 +210,14 @@ def measure(events: int, args: argparse.Namespace) -> None:
           f"{laps['buckets']:.1f} s), {made / wall:,.0f} events/s, peak RSS {_gb(rss)}, "
           f"largest bucket {answer['largest_bucket']:,} rows, {answer['rejected']} rejected")
     if args.evaluate:
-        total, peak = 0.0, 0
-        for bucket in sorted(out.glob("bucket-*.parquet")):
-            _, wall, rss = child(["evaluate", str(bucket), str(args.evaluate)])
-            total, peak = total + wall, max(peak, rss)
-        print(f"evaluate {buckets} buckets one at a time ({args.evaluate.name}): {total:.1f} s, "
-              f"{made / total:,.0f} events/s, largest peak RSS {_gb(peak)}")
+        evaluate_buckets(path, out, buckets, made, args)
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
 
 
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--job":
-        job = {"generate": job_generate, "ingest": job_ingest,
-               "evaluate": job_evaluate}[sys.argv[2]]
+        job = {"generate": job_generate, "ingest": job_ingest}[sys.argv[2]]
         print(json.dumps(job(*sys.argv[3:])))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -200,7 +228,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, help="DuckDB's (default: every core)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--evaluate", type=Path, metavar="POLICY",
-                        help="then evaluate each bucket alone against POLICY")
+                        help="then evaluate each bucket alone against POLICY (a partial "
+                             "each, as a shard job would) and merge the partials")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="the merged report's format (default text)")
+    parser.add_argument("--check", action="store_true",
+                        help="with --evaluate: also run the single run on the CSV and "
+                             "compare the reports byte for byte")
     parser.add_argument("--keep", action="store_true", help="keep the buckets")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "

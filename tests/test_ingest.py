@@ -270,7 +270,7 @@ def test_a_second_ingest_into_the_same_directory_leaves_no_bucket_of_the_first(t
     ingest(paths, tmp_path, buckets=5, timezone=AMS)
     ingest(paths, tmp_path, buckets=2, timezone=AMS)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "bucket-000.parquet", "bucket-001.parquet", MANIFEST, REJECTS]
+        "bucket-000.parquet", "bucket-001.parquet", MANIFEST, REJECTS, "rejects.jsonl"]
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -7,6 +7,7 @@ rejects on stderr and exit codes, so what it prints is what a notebook's `Report
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -62,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"sla evaluate: --as-of {args.as_of!r} {error}\n{AS_OF_HELP}", file=sys.stderr)
         return EXIT_USAGE
+    from sla_dsl.history.buckets import is_ingest
+
+    if len(args.history) == 1 and is_ingest(args.history[0]):
+        return _evaluate_buckets(args, policy, as_of)
     # the bar's units: a handoff block each while evaluating; reading takes about as long as
     # evaluating and the report about twice as long (100,000 leads of company-x.sla)
     blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
@@ -130,6 +135,120 @@ def run(args: argparse.Namespace) -> int:
         print(f"sla evaluate: {failure}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+
+
+def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> int:
+    """`--history DIR` of an `sla ingest`: each bucket read alone as its shard of the whole
+    history (`--shard I/N --partial FILE` one of them; otherwise all, one at a time, merged
+    into the single run's report)."""
+    from sla_dsl.engines import EngineError
+    from sla_dsl.evaluation.partial_file import write_partial
+    from sla_dsl.evaluation.shards import PartialMismatch
+    from sla_dsl.history.buckets import manifest_of
+    from sla_dsl.history.read import HistoryError
+    from sla_dsl.history.write import write_rejects
+    from sla_dsl.reports.sharded import bucket_partial, evaluate_buckets
+
+    directory = args.history[0]
+    try:
+        manifest = manifest_of(directory)
+    except HistoryError as error:
+        print(f"sla evaluate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    of = len(manifest.buckets)
+    wrong = _buckets_problem(args, directory, of)
+    if wrong:
+        print(f"sla evaluate: {wrong}", file=sys.stderr)
+        return EXIT_USAGE
+    blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
+    shards = 1 if args.shard is not None else of
+    bar = StageProgress((3 + shards) * blocks, "sla evaluate",
+                        enabled=False if args.quiet else None)
+    page = None
+    with bar:
+        zone = policy.timezone or "UTC"
+        if manifest.timezone != zone:
+            bar.above(f"note: {directory} was ingested with --timezone {manifest.timezone}, "
+                      f"the policy's is {zone}: times written without an offset were read "
+                      f"in {manifest.timezone}")
+        try:
+            if args.shard is not None:
+                shard = args.shard[0]
+                with bar.stage(f"reading and evaluating bucket {shard} of {of}", 2 * blocks):
+                    partial = bucket_partial(policy, directory, shard, as_of=as_of,
+                                             absences=args.absences, reps=args.reps,
+                                             on_block=lambda _: bar.advance())
+                history = partial.history
+            else:
+                with bar.stage(f"evaluating {of} buckets", (of + 1) * blocks), \
+                        _bucket_map(args, of, bar, blocks) as run_map:
+                    report = evaluate_buckets(
+                        policy, directory, as_of=as_of, absences=args.absences,
+                        reps=args.reps, include_leads=args.format == "json",
+                        on_bucket=lambda i, n: bar.note(f"bucket {i + 1} of {n}"),
+                        on_block=lambda _: bar.advance(),
+                        policy_source=str(Path(args.policy).resolve()), run_map=run_map)
+                history = report.history
+        except (HistoryError, PartialMismatch, EngineError) as error:
+            print(f"sla evaluate: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        show_rejects(bar, history, args)
+        if args.rejects:
+            write_rejects(history, args.rejects)
+        if args.shard is not None:
+            try:
+                write_partial(partial, args.partial)
+            except OSError as error:
+                print(f"sla evaluate: cannot write {args.partial}: "
+                      f"{error.strerror or error}", file=sys.stderr)
+                return EXIT_USAGE
+            counts = history.counts
+            bar.note(f"bucket {shard} of {of}: {partial.lead_count} leads, {counts.read} rows "
+                     f"read, {counts.accepted} accepted, {counts.rejected} rejected; wrote "
+                     f"{args.partial}")
+        else:
+            with bar.stage("reporting", 2 * blocks):
+                text = report.json_parts() if args.format == "json" else report.text()
+                page = report.html() if args.html else None
+    if args.shard is None:
+        for path, content in ((args.output, text), (args.html, page)):
+            if path and not write_file(path, content, "evaluate"):
+                return EXIT_USAGE
+        if not args.output:
+            write_out(text)
+    failure = history_input.strict_failure(history) if args.strict else None
+    if failure:
+        print(f"sla evaluate: {failure}", file=sys.stderr)
+        return EXIT_USAGE
+    breached = args.shard is None and report.breached
+    return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+
+
+@contextlib.contextmanager
+def _bucket_map(args: argparse.Namespace, of: int, bar: StageProgress, blocks: int):
+    """The map the buckets run through: None (this process, one bucket at a time), a pool of
+    `--workers` processes, or `--engine`'s cluster, each bucket's partial coming back."""
+    if args.engine == "local" and (args.workers <= 1 or of <= 1):
+        yield None
+        return
+    from sla_dsl.engines import open_engine
+
+    workers = args.workers if args.engine == "local" else None
+    with open_engine(args.engine, workers=workers, address=args.scheduler) as engine:
+        yield lambda fn, items: engine.map(fn, list(items),
+                                           lambda *_: bar.advance(blocks))
+
+
+def _buckets_problem(args: argparse.Namespace, directory: str, of: int) -> str | None:
+    """Why the options given cannot evaluate an ingest's `of` buckets, or None."""
+    if args.mapping or args.preset or args.explain is not None:
+        return (f"--history {directory} is an ingest's buckets: they are evaluated as they "
+                "are, without --mapping, --preset or --explain")
+    given = args.shard[1] if args.shard is not None else args.shards
+    if given is not None and given != of:
+        return (f"{directory} holds {of} buckets: give --shard I/{of} or --shards {of} "
+                "(bucket I is shard I/N of the same N)")
+    return None
 
 
 def _evaluate_on_engine(args: argparse.Namespace, policy, as_of: int | None,
@@ -279,7 +398,9 @@ def add(commands: argparse._SubParsersAction) -> None:
                           help="the policy file (.sla)")
     evaluate.add_argument("--history", nargs="*", default=[], metavar="FILE",
                           help="event logs (.csv, .jsonl, .parquet), or with --mapping the CRM "
-                               "exports it reads (default: the files the mapping names)")
+                               "exports it reads (default: the files the mapping names), or "
+                               "the directory of an sla ingest (its buckets evaluated one at "
+                               "a time; --shard I/N reads bucket I only)")
     evaluate.add_argument("--mapping", metavar="TOML",
                           help="a mapping that turns a CRM export into events")
     history_input.add_options(evaluate)

@@ -37,6 +37,7 @@ import numpy as np
 from sla_dsl.evaluation import replay
 from sla_dsl.evaluation.conditions import ConditionEvaluator
 from sla_dsl.evaluation.owner_hours import owner_calendars
+from sla_dsl.history.buckets import WholePart
 from sla_dsl.history.columns import History, Reject
 from sla_dsl.history.lead_hash import lead_buckets
 from sla_dsl.language.model import Policy
@@ -84,9 +85,11 @@ class Partial:
     `history` holds the shard's leads only (its `lead` indexes `history.lead_ids`), with the
     whole history's `actors`, sources, notes and absences; `lead_index` is each lead's index
     in the history the shard was cut from, which is the single run's lead order when that was
-    the whole history. `rejects` are the shard's share of the rejected rows (every N-th, by
-    `reject_ordinal`, their place in the whole history's list), and `history.rows_read` its
-    share of the rows read, so that the shards' counts add up to the single run's.
+    the whole history (a bucket's partial holds a sortable place instead, the place of the
+    lead's first row in the files: the merge only sorts by it). `rejects` are the shard's
+    share of the rejected rows (every N-th, by `reject_ordinal`, their place in the whole
+    history's list), and `history.rows_read` its share of the rows read, so that the shards'
+    counts add up to the single run's.
     `history` is None where the run that made the partial keeps the whole history itself
     (`sla evaluate --shards N` with workers: only the replay results travel back)."""
 
@@ -160,10 +163,28 @@ def evaluate_shard(policy: Policy, history: History, shard: int, of: int,
     gives each shard only its own bucket gives every bucket of one run the same id."""
     instant = as_of if as_of is not None else (int(history.at.max()) if len(history) else 0)
     sub, leads, ordinals = cut(history, shard, of, assigned)
+    return _replayed(policy, sub, shard, of, instant, as_of is not None, leads, ordinals,
+                     history_fingerprint(history) if history_id is None else history_id,
+                     on_block)
+
+
+def evaluate_bucket(policy: Policy, part: WholePart, shard: int, of: int, as_of: int,
+                    as_of_given: bool, *, on_block=None) -> Partial:
+    """Replay bucket `shard` of an ingest of `of` buckets, read as its part of the whole
+    history (`history.buckets.as_whole_part`), as of `as_of` (the manifest's default unless
+    `as_of_given`): the partial of shard `shard/of` of the whole history, which merges with
+    the other buckets' into the single run's report."""
+    return _replayed(policy, part.history, shard, of, as_of, as_of_given, part.lead_place,
+                     part.reject_ordinal, part.history_id, on_block)
+
+
+def _replayed(policy: Policy, sub: History, shard: int, of: int, instant: int,
+              as_of_given: bool, leads: np.ndarray, ordinals: np.ndarray, history_id: str,
+              on_block) -> Partial:
     evaluation = replay.evaluate(policy, sub, instant, on_block=on_block)
     return Partial(
         shard=shard, of=of, fingerprint=policy_fingerprint(policy), as_of=instant,
-        as_of_given=as_of is not None, lead_index=leads, history=sub,
+        as_of_given=as_of_given, lead_index=leads, history=sub,
         reject_ordinal=ordinals,
         lead_arrays={name: getattr(evaluation, name) for name in LEAD_ARRAYS},
         block_leads=dict(evaluation.block_leads), block_start=dict(evaluation.block_start),
@@ -171,8 +192,7 @@ def evaluate_shard(policy: Policy, history: History, shard: int, of: int,
         at_handoff=dict(evaluation.at_handoff.attributes),
         now=dict(evaluation.now.attributes),
         block_rounds={label: list(rounds) for label, rounds in evaluation.block_rounds.items()},
-        absence_spans=dict(evaluation.absence_spans),
-        history_id=history_fingerprint(history) if history_id is None else history_id)
+        absence_spans=dict(evaluation.absence_spans), history_id=history_id)
 
 
 def check_partials(policy: Policy, partials: Sequence[Partial],

@@ -32,6 +32,10 @@ EVENTS: tuple[str, ...] = (
     "accepted", "rejected", "won", "lost",
 )
 EVENT_CODE: dict[str, int] = {name: code for code, name in enumerate(EVENTS)}
+
+# A column of an event log whose name starts so is the tool's own (an ingest's bucket carries
+# each event's place in the files it was cut from): never a field of the history.
+RESERVED_PREFIX = "__sla_"
 NO_ACTOR = -1
 
 

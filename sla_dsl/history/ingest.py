@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -43,18 +44,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sla_dsl.history.columns import EVENTS, NO_ACTOR, History, HistoryError, Reject
+from sla_dsl.history.columns import (
+    EVENTS,
+    NO_ACTOR,
+    RESERVED_PREFIX,
+    History,
+    HistoryError,
+    Reject,
+    SourceStats,
+)
 from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
 from sla_dsl.history.lead_hash import LEAD_BUCKET_SQL, LEAD_HASH, register_lead_bucket
 from sla_dsl.history.mapping import format_of
 from sla_dsl.history.read import RawRows, csv_header, history_from_raw, read_rows
 from sla_dsl.history.write import write_reject_list
 
-__all__ = ["BucketCounts", "Manifest", "bucket_name", "event_log_table", "ingest",
-           "read_manifest"]
+__all__ = ["EVENT_PLACE", "LEAD_PLACE", "PLACE_BITS", "BucketCounts", "Manifest",
+           "bucket_name", "event_log_table", "ingest", "manifest_history_id", "read_manifest"]
 
 MANIFEST = "manifest.json"
 REJECTS = "rejects.csv"
+REJECTS_JSON = "rejects.jsonl"
+# Per event of a bucket: its place in the files cut (file index << PLACE_BITS | row) and its
+# lead's first place (of any of the lead's rows, rejected ones too: the single run numbers
+# leads, and actors, in the order they first appear). Reserved names: never fields.
+EVENT_PLACE = RESERVED_PREFIX + "place"
+LEAD_PLACE = RESERVED_PREFIX + "lead_place"
+PLACE_BITS = 40
 _ROW = "__sla_row"
 _BUCKET = "__sla_bucket"
 _BATCH_ROWS = 1 << 16
@@ -93,9 +109,28 @@ class Manifest:
     in_memory: list[str] = field(default_factory=list)
     """Files read whole by the tool's own reader (JSON Lines, a CSV DuckDB refused)."""
     rejects_file: str = REJECTS
+    files: list[dict] = field(default_factory=list)
+    """Per file read, as the single run's history counts it (`SourceStats`: path, rows,
+    records, rejected, left out)."""
+    actors: list[str] = field(default_factory=list)
+    """Every actor of an accepted event, in the order the single run numbers them (the order
+    they first appear in the files): every bucket's evaluation codes actors alike."""
+    history_id: str = ""
+    """Names the whole history: every bucket's partial carries it, so `sla merge` takes them
+    as shards of one run."""
+    rejects_records: str = REJECTS_JSON
+    """The rejected rows, one JSON object a line, as the reader made them (`Reject`)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+
+
+def manifest_history_id(manifest: Manifest) -> str:
+    """The whole history's id: its files and counts, its buckets and their hash."""
+    said = json.dumps([manifest.files, manifest.rows_read, manifest.accepted,
+                       manifest.rejected, [asdict(b) for b in manifest.buckets],
+                       manifest.hash], sort_keys=True)
+    return "ingest-" + hashlib.sha256(said.encode()).hexdigest()[:32]
 
 
 def read_manifest(directory: Path) -> Manifest:
@@ -116,7 +151,8 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
         raise HistoryError("--buckets must be at least 1")
     say = progress or (lambda _text: None)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in [*out.glob("bucket-*.parquet"), out / MANIFEST, out / REJECTS]:
+    for stale in [*out.glob("bucket-*.parquet"), out / MANIFEST, out / REJECTS,
+                  out / REJECTS_JSON]:
         stale.unlink(missing_ok=True)  # an earlier ingest's: a glob must not pick them up
     spill = temp_directory or out / ".ingest-spill"
     con = duckdb.connect()
@@ -132,17 +168,26 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
             say(f"sorting {path} into {buckets} buckets")
             sources.append(_source(con, Path(path), buckets))
         fields = list(dict.fromkeys(name for source in sources for name in source.names()
-                                    if name not in _EVENT_COLUMNS))
+                                    if name not in _EVENT_COLUMNS
+                                    and not name.startswith(RESERVED_PREFIX)))
         counts: list[BucketCounts] = []
         rejects: list[Reject] = []
         latest: int | None = None
+        files = [SourceStats(str(p), 0, 0, 0) for p in paths]
+        actor_keys: dict[str, int] = {}
         for bucket in range(buckets):
             say(f"reading bucket {bucket + 1} of {buckets}")
-            history = history_from_raw([raw for source in sources
-                                        if (raw := source.rows_of(bucket)) is not None],
-                                       timezone=timezone)
+            taken = [(index, raw) for index, source in enumerate(sources)
+                     if (raw := source.rows_of(bucket)) is not None]
+            history = history_from_raw([raw for _, raw in taken], timezone=timezone)
             name = bucket_name(bucket)
-            pq.write_table(event_log_table(history, fields), out / name)
+            table = event_log_table(history, fields)
+            pq.write_table(_with_places(table, history, taken, actor_keys), out / name)
+            for stats, (index, _raw) in zip(history.sources, taken, strict=True):
+                was = files[index]
+                files[index] = SourceStats(was.path, was.rows + stats.rows,
+                                           was.records + stats.records,
+                                           was.rejected + stats.rejected)
             rejects += history.rejects
             counts.append(BucketCounts(name, history.counts.read, history.counts.accepted,
                                        history.counts.rejected, len(history.lead_ids)))
@@ -160,12 +205,18 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
     order = {str(p): i for i, p in enumerate(paths)}
     rejects.sort(key=lambda r: (order.get(r.source, 0), r.row))
     write_reject_list(rejects, out / REJECTS)
+    with (out / REJECTS_JSON).open("w", encoding="utf-8") as handle:
+        for reject in rejects:
+            handle.write(json.dumps(asdict(reject), ensure_ascii=False) + "\n")
     manifest = Manifest(
         buckets=counts, hash=LEAD_HASH, timezone=timezone, sources=[str(p) for p in paths],
         as_of_default=None if latest is None else _iso(latest),
         rows_read=sum(c.rows_read for c in counts), accepted=sum(c.accepted for c in counts),
         rejected=sum(c.rejected for c in counts),
-        in_memory=[str(s.path) for s in sources if s.in_memory])
+        in_memory=[str(s.path) for s in sources if s.in_memory],
+        files=[asdict(f) for f in files],
+        actors=sorted(actor_keys, key=actor_keys.__getitem__))
+    manifest.history_id = manifest_history_id(manifest)
     (out / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
 
@@ -190,6 +241,64 @@ def event_log_table(history: History, fields: Sequence[str] = ()) -> pa.Table:
         columns[name] = (pa.nulls(len(history.at), pa.string()) if values is None
                          else pa.array(values, pa.string()))
     return pa.table(columns)
+
+
+def _with_places(table: pa.Table, history: History, taken: list[tuple[int, RawRows]],
+                 actor_keys: dict[str, int]) -> pa.Table:
+    """The bucket's table with each event's place and its lead's first place in the files
+    cut; `actor_keys` gets each of the bucket's actors' first place (kept where lower)."""
+    to_file = np.array([index for index, _ in taken], dtype=np.int64)
+    n = len(history.at)
+    source = history.source if history.source is not None else np.zeros(n, np.int64)
+    place = (to_file[source.astype(np.int64)] << PLACE_BITS) | history.row.astype(np.int64)
+    # a lead's first place: its first accepted event's, or a rejected row's before it
+    lead_first = np.full(len(history.lead_ids), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(lead_first, history.lead, place)
+    _lower(lead_first, history.lead_ids, _first_places(taken, "lead_id"))
+    actor_first = np.full(len(history.actors), np.iinfo(np.int64).max, dtype=np.int64)
+    acted = history.actor != NO_ACTOR
+    np.minimum.at(actor_first, history.actor[acted], place[acted])
+    _lower(actor_first, history.actors, _first_places(taken, "actor"))
+    for name, first in zip(history.actors.tolist(), actor_first.tolist(), strict=True):
+        actor_keys[name] = min(first, actor_keys.get(name, first))
+    return (table.append_column(EVENT_PLACE, pa.array(place, pa.int64()))
+            .append_column(LEAD_PLACE, pa.array(lead_first[history.lead], pa.int64())))
+
+
+def _first_places(taken: list[tuple[int, RawRows]], column: str
+                  ) -> tuple[pa.Array, np.ndarray]:
+    """Each distinct value of `column` (as the reader holds it) in the rows taken, and the
+    place of its first row (rows come in file order, files in the order given)."""
+    values: list[pa.Array] = []
+    places: list[np.ndarray] = []
+    for index, raw in taken:
+        if column not in raw.table.column_names or not raw.table.num_rows:
+            continue
+        cells = raw.table.column(column)
+        if pa.types.is_dictionary(cells.type):
+            cells = pc.cast(cells, cells.type.value_type)
+        cells = pc.cast(cells, pa.string()).combine_chunks()
+        if raw.form == "csv":
+            cells = pc.replace_substring_regex(cells, QUOTED_PATTERN, "\\1")
+        distinct = pc.unique(cells)
+        first = pc.index_in(distinct, value_set=cells).to_numpy(zero_copy_only=False)
+        values.append(distinct)
+        places.append((np.int64(index) << PLACE_BITS)
+                      | np.asarray(raw.rows, np.int64)[first.astype(np.int64)])
+    if not values:
+        return pa.array([], pa.string()), np.zeros(0, np.int64)
+    return pa.concat_arrays(values), np.concatenate(places)
+
+
+def _lower(first: np.ndarray, names: np.ndarray, seen: tuple[pa.Array, np.ndarray]) -> None:
+    """Lower each name's first place to its earliest row among `seen` (a rejected row)."""
+    values, places = seen
+    if not len(values) or not len(names):
+        return
+    at = pc.index_in(values, value_set=pa.array(names.tolist(), pa.string()))
+    found = ~np.asarray(at.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    where = at.to_numpy(zero_copy_only=False)[found].astype(np.int64)
+    np.minimum.at(first, where, places[found])
 
 
 # ============================================================================ the sort

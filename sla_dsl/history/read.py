@@ -69,6 +69,7 @@ from sla_dsl.history.columns import (
     EVENT_CODE,
     EVENTS,
     LATEST_US,
+    RESERVED_PREFIX,
     SUPPORTED_TIMES,
     History,
     HistoryError,
@@ -136,7 +137,8 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
 
     `timezone` reads times written without an offset (a mapping's source may name its own).
     Without a mapping each path is an event log with columns lead_id, at, event and optionally
-    actor; every other column is a field. With one, `paths` replace the files the mapping names
+    actor; every other column is a field, but for the tool's own (`RESERVED_PREFIX`, an
+    ingest's bucket's places). With one, `paths` replace the files the mapping names
     (see `Mapping.bind`); an empty list reads the mapping's own files.
 
     Raises `HistoryError` (`MappingError` for the mapping's own mistakes) when a file cannot be
@@ -1499,7 +1501,8 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     table = read.table
     columns = table.column_names
     field_columns = (dict(spec.fields) if spec.fields is not None
-                     else {name: name for name in columns if name not in used})
+                     else {name: name for name in columns if name not in used
+                           and not name.startswith(RESERVED_PREFIX)})
     for name in [w.at for w in spec.events] if spec.wide else [spec.at]:
         kind = column(name).type
         if pa.types.is_dictionary(kind):

@@ -9,18 +9,27 @@ pool, Dask or Spark can send it to a worker, and `merge(policy, partials)` makes
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from sla_dsl.evaluation.inputs import load_history
-from sla_dsl.evaluation.shards import Partial, evaluate_shard, merge_evaluations, shard_of
-from sla_dsl.history.columns import History
+from sla_dsl.evaluation.shards import (
+    Partial,
+    evaluate_bucket,
+    evaluate_shard,
+    merge_evaluations,
+    shard_of,
+)
+from sla_dsl.history.buckets import as_whole_part, bucket_path, manifest_of
+from sla_dsl.history.columns import History, HistoryError
 from sla_dsl.language.model import Policy
 from sla_dsl.policy_file import load_policy
 from sla_dsl.reports.report import Report
@@ -83,6 +92,79 @@ def merge(policy: Policy, partials: Sequence[Partial], *, names: Sequence[str] |
     given twice."""
     return Report(merge_evaluations(policy, partials, names, history=history),
                   include_leads=include_leads)
+
+
+def bucket_partial(policy: Policy, directory: str | Path, shard: int, *,
+                   as_of: int | None = None, absences: str | None = None,
+                   reps: str | None = None, on_block=None) -> Partial:
+    """Shard `shard` of an `sla ingest` directory: read its bucket only and replay it as its
+    part of the whole history, as of `as_of` (µs; default the manifest's `as_of_default`, the
+    single run's). Raises `HistoryError` for a directory or bucket that is not an ingest's."""
+    manifest = manifest_of(directory)
+    of = len(manifest.buckets)
+    if not 0 <= shard < of:
+        raise HistoryError(f"{directory} holds {of} buckets: shard {shard} is not one\n  "
+                           f"help: give --shard I/{of}, I from 0 to {of - 1}")
+    bucket = load_history([bucket_path(directory, shard)], policy=policy,
+                          absences=absences, reps=reps)
+    part = as_whole_part(directory, shard, bucket, manifest)
+    instant = as_of if as_of is not None else _instant(manifest.as_of_default)
+    return evaluate_bucket(policy, part, shard, of, instant, as_of is not None,
+                           on_block=on_block)
+
+
+@dataclass(frozen=True)
+class BucketTask:
+    """One bucket of an `sla ingest` directory as plain values, for a worker: the policy (its
+    path or its text), the directory, the bucket, the as-of time (µs, None: the manifest's)
+    and the absences and reps files."""
+
+    policy: str
+    directory: str
+    shard: int
+    as_of: int | None = None
+    absences: str | None = None
+    reps: str | None = None
+
+
+def run_bucket(task: BucketTask) -> Partial:
+    """The map step over buckets: read the policy and the bucket, replay it."""
+    return bucket_partial(load_policy(task.policy), task.directory, task.shard,
+                          as_of=task.as_of, absences=task.absences, reps=task.reps)
+
+
+def evaluate_buckets(policy: Policy, directory: str | Path, *, as_of: int | None = None,
+                     absences: str | None = None, reps: str | None = None,
+                     include_leads: bool = True,
+                     on_bucket: Callable[[int, int], None] | None = None,
+                     on_block: Callable[[int], None] | None = None,
+                     policy_source: str | None = None, run_map=None) -> Report:
+    """Every bucket of an `sla ingest` directory, merged: the single run's report. In this
+    process, one bucket at a time; or, given `run_map(fn, items)` (a process pool's or a
+    cluster's map) and the policy's path or text (`policy_source`), each bucket a
+    `BucketTask` run by `run_bucket` on a worker. Each bucket is read alone, but every
+    bucket's partial (its leads' events and replay results) is kept for the merge."""
+    of = len(manifest_of(directory).buckets)
+    if run_map is not None and policy_source is not None:
+        tasks = [BucketTask(policy_source, str(directory), shard, as_of, absences, reps)
+                 for shard in range(of)]
+        return merge(policy, list(run_map(run_bucket, tasks)), include_leads=include_leads)
+    told = on_block or (lambda _shard: None)
+    partials = []
+    for shard in range(of):
+        if on_bucket is not None:
+            on_bucket(shard, of)
+        partials.append(bucket_partial(policy, directory, shard, as_of=as_of,
+                                       absences=absences, reps=reps,
+                                       on_block=lambda _label, i=shard: told(i)))
+    return merge(policy, partials, include_leads=include_leads)
+
+
+def _instant(iso: str | None) -> int:
+    if iso is None:
+        return 0
+    moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
 
 
 # What a forked worker inherits: the run's policy and history (read once, by the parent) and

@@ -1,0 +1,125 @@
+"""One bucket of an `sla ingest`, read as its part of the whole history it was cut from.
+
+A bucket is a plain event log, so `load_history` reads it as a history of its own: its rows
+numbered 1 to n in the bucket, its actors and leads in the bucket's order, no rejects. Its
+evaluation as a shard of the whole needs what the single run of the whole history holds:
+each event's file and row in the files cut (the bucket's reserved column `__sla_place`), each
+lead's place in the single run's lead order (`__sla_lead_place`, the place of the lead's
+first row), the actors numbered as the single run numbers them, the files' counts and the
+rejected rows (`manifest.json`, `rejects.jsonl`). `as_whole_part` puts them back, so that the
+bucket's partial is the partial of shard `i/N` of the whole history: same arrays, same lead
+order once merged, same counts.
+
+The rejected rows and the rows read that are neither an event nor a reject belong to no lead:
+bucket 0's part carries all of them, the others none, so that the merged counts and the
+merged list of rejects are the single run's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from sla_dsl.history.columns import NO_ACTOR, History, HistoryError, Reject, SourceStats
+from sla_dsl.history.ingest import (
+    EVENT_PLACE,
+    LEAD_PLACE,
+    MANIFEST,
+    PLACE_BITS,
+    Manifest,
+    bucket_name,
+    read_manifest,
+)
+
+__all__ = ["WholePart", "as_whole_part", "bucket_path", "is_ingest", "manifest_of"]
+
+
+@dataclass
+class WholePart:
+    """A bucket as its part of the whole history: `history` (the bucket's leads, with the
+    whole history's files, actors and, in bucket 0, its rejects), each lead's place in the
+    single run's lead order (`lead_place`, sortable), the ordinals of the rejects it holds in
+    the whole list, and the whole history's id."""
+
+    history: History
+    lead_place: np.ndarray
+    reject_ordinal: np.ndarray
+    history_id: str
+
+
+def is_ingest(path: str | Path) -> bool:
+    """Whether `path` is a directory an ingest wrote (it holds `manifest.json`)."""
+    return Path(path).is_dir() and (Path(path) / MANIFEST).is_file()
+
+
+def manifest_of(directory: str | Path) -> Manifest:
+    """The ingest's manifest; `HistoryError` when it is unreadable or written before buckets
+    carried their places (ingest again)."""
+    try:
+        manifest = read_manifest(Path(directory))
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise HistoryError(f"{directory}: cannot read its {MANIFEST}: {error}\n  help: "
+                           "run sla ingest again into that directory") from None
+    if not manifest.history_id or not manifest.files:
+        raise HistoryError(f"{directory}: its buckets were written by an older sla ingest, "
+                           "without each event's place in the files\n  help: run sla ingest "
+                           "again into that directory")
+    return manifest
+
+
+def bucket_path(directory: str | Path, index: int) -> Path:
+    return Path(directory) / bucket_name(index)
+
+
+def as_whole_part(directory: str | Path, index: int, bucket: History,
+                  manifest: Manifest | None = None) -> WholePart:
+    """Bucket `index`, read by `load_history` as `bucket`, as its part of the whole history
+    (see the module's docstring)."""
+    directory = Path(directory)
+    manifest = manifest or manifest_of(directory)
+    path = bucket_path(directory, index)
+    table = pq.read_table(path, columns=[EVENT_PLACE, LEAD_PLACE])
+    if table.num_rows != len(bucket) or bucket.rejects:
+        raise HistoryError(f"{path}: not the bucket the ingest wrote ({len(bucket)} events "
+                           f"read, {table.num_rows} written)\n  help: run sla ingest again")
+    at_row = np.asarray(bucket.row, dtype=np.int64) - 1  # the bucket's own rows, 1 to n
+    place = table.column(EVENT_PLACE).to_numpy()[at_row]
+    lead_place = np.empty(len(bucket.lead_ids), dtype=np.int64)
+    lead_place[bucket.lead] = table.column(LEAD_PLACE).to_numpy()[at_row]
+    actors = np.array(manifest.actors, dtype=object)
+    code = {name: i for i, name in enumerate(manifest.actors)}
+    try:
+        recode = np.array([code[str(a)] for a in bucket.actors] + [NO_ACTOR], dtype=np.int64)
+    except KeyError as error:
+        raise HistoryError(f"{path}: actor {error} is not in {MANIFEST}\n  help: run sla "
+                           "ingest again") from None
+    rejects = _rejects(directory, manifest) if index == 0 else []
+    events_and_rejects = manifest.accepted + manifest.rejected
+    rest = manifest.rows_read - events_and_rejects if index == 0 else 0
+    history = replace(
+        bucket, row=place & ((1 << PLACE_BITS) - 1),
+        source=(place >> PLACE_BITS).astype(np.int16), actors=actors,
+        actor=recode[np.where(bucket.actor == NO_ACTOR, len(bucket.actors), bucket.actor)]
+        if len(bucket.actors) else bucket.actor,
+        sources=[SourceStats(**f) for f in manifest.files], rejects=rejects,
+        rows_read=len(bucket) + len(rejects) + rest)
+    return WholePart(history, lead_place, np.arange(len(rejects), dtype=np.int64),
+                     manifest.history_id)
+
+
+def _rejects(directory: Path, manifest: Manifest) -> list[Reject]:
+    path = directory / manifest.rejects_records
+    try:
+        with path.open(encoding="utf-8") as handle:
+            rejects = [Reject(**json.loads(line)) for line in handle if line.strip()]
+    except (OSError, ValueError, TypeError) as error:
+        raise HistoryError(f"{path}: cannot read the ingest's rejected rows: {error}\n  "
+                           "help: run sla ingest again into that directory") from None
+    if len(rejects) != manifest.rejected:
+        raise HistoryError(f"{path}: {len(rejects)} rejected rows, the manifest says "
+                           f"{manifest.rejected}\n  help: run sla ingest again")
+    return rejects
