@@ -1718,10 +1718,27 @@ def _sort_order(lead: np.ndarray, at: np.ndarray
         unsorted = np.zeros(int(lead.max()) + 1, dtype=bool)
         unsorted[lead_sorted[back]] = True
         span = np.flatnonzero(unsorted[lead_sorted])  # runs of whole leads, in lead order
-        fix = np.lexsort((at_sorted[span], lead_sorted[span]))
+        fix = _time_order_within_runs(lead_sorted[span], at_sorted[span])
         order[span] = order[span][fix]
         at_sorted[span] = at_sorted[span][fix]
     return order, lead_sorted, at_sorted
+
+
+def _time_order_within_runs(lead: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The stable order of records already grouped in runs of one lead each, by time within
+    each run. Packed into one int64 (the run's number above, the time since the run's first
+    instant below) when both fit, since one stable sort of nearly sorted keys takes half the
+    time of `lexsort`'s two (a CRM export's leads come from several objects, each in time
+    order); else `lexsort`."""
+    starts = np.flatnonzero(np.r_[True, lead[1:] != lead[:-1]])
+    lengths = np.diff(np.r_[starts, len(lead)])
+    since = at - np.repeat(np.minimum.reduceat(at, starts), lengths)
+    run_bits = max(len(starts) - 1, 1).bit_length()
+    if int(since.min()) < 0 or run_bits + max(int(since.max()), 1).bit_length() > 63:
+        return np.lexsort((at, lead))
+    since |= np.repeat(np.arange(len(starts), dtype=np.int64), lengths) << \
+        (63 - run_bits)
+    return np.argsort(since, kind="stable")
 
 
 def _before_created(lead: np.ndarray, at: np.ndarray, event: np.ndarray, leads: int
