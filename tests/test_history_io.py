@@ -619,3 +619,16 @@ def test_rows_read_always_equal_accepted_plus_rejected(rows, fmt, broken_at):
     check_invariants(history)
     assert history.rows_read == expected
     assert [s.rows for s in history.sources] == [expected]
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(-(2 ** 62), 2 ** 62)), min_size=1,
+                max_size=60),
+       st.booleans())
+def test_records_of_a_lead_are_ordered_by_time_as_lexsort_orders_them(records, narrow):
+    """The packed stable sort of a lead's records from several files, against lexsort (ties
+    keep their read order); wide times take the lexsort path."""
+    from sla_dsl.history.read import _time_order_within_runs
+
+    lead = np.sort(np.array([r[0] for r in records], dtype=np.int64), kind="stable")
+    at = np.array([r[1] % 1000 if narrow else r[1] for r in records], dtype=np.int64)
+    assert np.array_equal(_time_order_within_runs(lead, at), np.lexsort((at, lead)))
