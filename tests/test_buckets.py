@@ -18,6 +18,8 @@ pytest.importorskip("duckdb")
 
 from sla_dsl.history.ingest import LEAD_PLACE, MANIFEST, ingest
 
+from .test_shards import _cases_history
+
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "fixtures" / "histories"
 CASES = [
@@ -121,22 +123,7 @@ def test_rounds_absences_and_owner_hours_from_buckets(policy_name, option, name,
                                                       capsys):
     # every shipped `sla test` case of the policy in one history: recycled and reassigned
     # leads, reps on leave, clocks on owner hours
-    import csv
-    import tomllib
-
-    rows, columns = [], ["lead_id"]
-    for case in sorted((ROOT / "policies" / "tests" / policy_name).glob("*.toml")):
-        text = tomllib.loads(case.read_text())["events"]
-        lines = [line for line in text.strip().splitlines() if not line.startswith("#")]
-        for row in csv.DictReader(lines):
-            row["lead_id"] = f"{case.stem}/{row['lead_id']}"
-            rows.append(row)
-            columns += [c for c in row if c not in columns]
-    history = tmp_path / "cases.csv"
-    with history.open("w", newline="") as out:
-        writer = csv.DictWriter(out, columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    history = _cases_history(policy_name, tmp_path)
     policy = ROOT / "policies" / f"{policy_name}.sla"
     extra = [option, str(ROOT / "policies" / "tests" / policy_name / name)]
     _ingest([history], policy, tmp_path / "b", 3)

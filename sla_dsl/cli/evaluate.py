@@ -123,13 +123,24 @@ def run(args: argparse.Namespace) -> int:
             with bar.stage("reporting", 2 * blocks):
                 text = report.json_parts() if args.format == "json" else report.text()
                 page = report.html() if args.html else None
+    return _finish(args, text, page, history, breached, bar)
+
+
+def _finish(args: argparse.Namespace, text, page: str | None, history, breached: bool,
+            bar: StageProgress | None) -> int:
+    """Write the report where the options say, then the exit status: --strict's failure
+    first, then --fail-on-breach's."""
     for path, content in ((args.output, text), (args.html, page)):
         if path and not write_file(path, content, "evaluate"):
             return EXIT_USAGE
-        if path:
+        if path and bar is not None:
             bar.note(f"wrote {path}")
     if not args.output:
         write_out(text)
+    return _exit_status(args, history, breached)
+
+
+def _exit_status(args: argparse.Namespace, history, breached: bool) -> int:
     failure = history_input.strict_failure(history) if args.strict else None
     if failure:
         print(f"sla evaluate: {failure}", file=sys.stderr)
@@ -211,17 +222,8 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
                 text = report.json_parts() if args.format == "json" else report.text()
                 page = report.html() if args.html else None
     if args.shard is None:
-        for path, content in ((args.output, text), (args.html, page)):
-            if path and not write_file(path, content, "evaluate"):
-                return EXIT_USAGE
-        if not args.output:
-            write_out(text)
-    failure = history_input.strict_failure(history) if args.strict else None
-    if failure:
-        print(f"sla evaluate: {failure}", file=sys.stderr)
-        return EXIT_USAGE
-    breached = args.shard is None and report.breached
-    return EXIT_PROBLEMS if args.fail_on_breach and breached else EXIT_OK
+        return _finish(args, text, page, history, report.breached, None)
+    return _exit_status(args, history, False)
 
 
 @contextlib.contextmanager
