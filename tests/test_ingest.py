@@ -291,3 +291,22 @@ def test_a_file_that_is_not_parquet_is_the_readers_input_error(tmp_path, capsys)
     assert main(["ingest", "--history", str(path), "--buckets", "2", "--out",
                  str(tmp_path / "o"), "--timezone", AMS]) == 2
     assert "not a readable Parquet file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "value", "said"), [
+    ("--memory-limit", "abc", "'abc' is not a size such as 4GB or 512MB"),
+    ("--memory-limit", "4 parsecs", "is not a size"),
+    ("--threads", "0", "0: give 1 to 1,024"),
+    ("--threads", "many", "'many' is not a whole number"),
+])
+def test_a_bad_engine_setting_is_a_usage_error_said_as_such(tmp_path, capsys, option, value,
+                                                            said):
+    from sla_dsl.cli import main
+
+    history = Path(__file__).resolve().parent.parent / "examples" / "company-x" / "history.csv"
+    with pytest.raises(SystemExit) as stopped:
+        main(["ingest", "--history", str(history), "--buckets", "2", "--out",
+              str(tmp_path / "out"), "--timezone", "UTC", option, value])
+    assert stopped.value.code == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -4,6 +4,7 @@ DuckDB (the optional extra `sla_dsl[duckdb]`), for evaluation shard by shard."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -58,6 +59,28 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
+
+
+def memory_size(text: str) -> str:
+    """`--memory-limit`: a size DuckDB reads, checked here so a typo is said as one, not as
+    the engine running out of memory."""
+    if not _SIZE.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 4GB or 512MB")
+    return text.strip()
+
+
+def thread_count(text: str) -> int:
+    """`--threads`: 1 to 1,024."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= count <= 1024:
+        raise argparse.ArgumentTypeError(f"{count}: give 1 to 1,024")
+    return count
+
+
 def add(commands: argparse._SubParsersAction) -> None:
     ingest = commands.add_parser(
         "ingest", help="cut an event log larger than memory into Parquet buckets of leads",
@@ -73,11 +96,12 @@ def add(commands: argparse._SubParsersAction) -> None:
                         help="directory for bucket-000.parquet ..., manifest.json, rejects.csv")
     ingest.add_argument("--timezone", required=True, metavar="ZONE",
                         help="the zone of times written without an offset (the policy's)")
-    ingest.add_argument("--memory-limit", metavar="SIZE",
+    ingest.add_argument("--memory-limit", metavar="SIZE", type=memory_size,
                         help="DuckDB's memory limit, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
     ingest.add_argument("--temp-directory", metavar="DIR",
                         help="where DuckDB spills (default: DIR/.ingest-work/spill)")
-    ingest.add_argument("--threads", type=int, metavar="N", help="DuckDB's threads")
+    ingest.add_argument("--threads", type=thread_count, metavar="N",
+                        help="DuckDB's threads (1 to 1,024)")
     ingest.add_argument("--strict", action="store_true", help="exit 1 when a row is rejected")
     ingest.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     ingest.set_defaults(run=run)
