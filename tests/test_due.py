@@ -360,3 +360,26 @@ def test_an_empty_history_lists_nothing_and_says_why(tmp_path, capsys):
     assert doc["as_of_source"] == "no events" and doc["items"] == []
     assert main(["due", POLICY, "--history", str(history), "--format", "csv"]) == 0
     assert capsys.readouterr().out.count("\n") == 1  # the header alone
+
+
+def test_the_due_list_reads_a_salesforce_export_through_the_preset(capsys):
+    """`sla due --preset salesforce` (and `sla evaluate --due`, which is it) lists what the same
+    leads written directly as events list; the owners' zones come from the export's users."""
+    policy = str(ROOT / "policies" / "inbound-desk.sla")
+    export = [str(ROOT / "examples" / "salesforce" / f"{name}.csv")
+              for name in ("Lead", "LeadHistory", "Task", "Event", "User")]
+    assert main(["due", policy, "--preset", "salesforce", "--history", *export,
+                 "--format", "json", "-q"]) == 0
+    through_preset = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", policy, "--due", "--preset", "salesforce", "--history", *export,
+                 "--format", "json", "-q"]) == 0
+    assert json.loads(capsys.readouterr().out) == through_preset
+    assert main(["due", policy, "--history",
+                 str(ROOT / "examples" / "salesforce" / "events" / "history.csv"),
+                 "--format", "json", "-q"]) == 0
+    as_events = json.loads(capsys.readouterr().out)
+    assert through_preset["items"], "the export has open clocks"
+    assert {item["zone_source"] for item in through_preset["items"]} == {"owner"}
+    for item in [*through_preset["items"], *as_events["items"]]:
+        item.pop("zone_source")
+    assert through_preset == as_events

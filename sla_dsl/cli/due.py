@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         return _fail(f"--as-of {args.as_of!r} {error}", AS_OF_HELP)
     try:
-        history = load_history(args.history, mapping=args.mapping, policy=policy,
+        history = load_history(args.history, mapping=history_input.mapping_of(args),
+                               policy=policy, export_timezone=history_input.export_timezone(args),
                                absences=args.absences, reps=args.reps)
     except HistoryError as error:
         print(f"sla due: {error}", file=sys.stderr)
@@ -133,6 +134,7 @@ def add(commands: argparse._SubParsersAction) -> None:
                           "policy's timezone")
     due.add_argument("--format", choices=("text", "json", "csv"), default="text")
     due.add_argument("--output", "-o", metavar="FILE", help="write the list here")
+    history_input.add_options(due)
     history_input.add_absences_option(due)
     history_input.add_reps_option(due)
     due.add_argument("--quiet", "-q", action="store_true",
