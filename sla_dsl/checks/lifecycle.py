@@ -44,14 +44,10 @@ def _check_owner_hours(handoff: m.Handoff, reporter: Reporter) -> None:
                            f"'clocks run on {rule.who} hours': only the lead's owner has hours "
                            "of their own (a reps file names them)",
                            "write 'clocks run on owner hours'")
-    for extra in rules[1:]:
-        reporter.error(BAD_OWNER_HOURS, extra.span,
-                       f"handoff '{handoff.label}' says its clocks run on owner hours twice",
-                       "keep one 'clocks run on owner hours' line")
-    if rules and handoff.receiver is None:
-        reporter.error(BAD_OWNER_HOURS, rules[0].span,
-                       f"handoff '{handoff.label}' goes to nobody: its leads have no owner "
-                       "whose hours could count", "remove the line, or hand the leads to a party")
+    _once_and_to_someone(
+        handoff, rules, BAD_OWNER_HOURS, "says its clocks run on owner hours twice",
+        "keep one 'clocks run on owner hours' line",
+        "its leads have no owner whose hours could count", reporter)
 
 
 def _check_absence(handoff: m.Handoff, reporter: Reporter) -> None:
@@ -61,25 +57,29 @@ def _check_absence(handoff: m.Handoff, reporter: Reporter) -> None:
             reporter.error(BAD_ABSENCE_RULE, rule.span,
                            f"'when {rule.who} absent': only the lead's owner can be absent",
                            f"write 'when owner absent {rule.mode}'")
-    for extra in rules[1:]:
-        reporter.error(BAD_ABSENCE_RULE, extra.span,
-                       f"handoff '{handoff.label}' says what an absent owner does twice",
-                       "keep one 'when owner absent pause' or 'when owner absent run' line")
-    if rules and handoff.receiver is None:
-        reporter.error(BAD_ABSENCE_RULE, rules[0].span,
-                       f"handoff '{handoff.label}' goes to nobody: its leads have no owner "
-                       "to be absent", "remove the line, or hand the leads to a party")
+    _once_and_to_someone(
+        handoff, rules, BAD_ABSENCE_RULE, "says what an absent owner does twice",
+        "keep one 'when owner absent pause' or 'when owner absent run' line",
+        "its leads have no owner to be absent", reporter)
 
 
 def _check_rehandoff(handoff: m.Handoff, reporter: Reporter) -> None:
     rules = [i for i in handoff.items if isinstance(i, m.Rehandoff)]
+    _once_and_to_someone(
+        handoff, rules, BAD_LIFECYCLE_RULE, "says what a re-handoff does twice",
+        "keep one 'restart on re-handoff' or 'no restart on re-handoff' line",
+        "it has no clock to restart", reporter)
+
+
+def _once_and_to_someone(handoff: m.Handoff, rules: list, code, twice: str, keep_one: str,
+                         why_nobody: str, reporter: Reporter) -> None:
+    """The two misuses every one-line lifecycle rule shares: said twice in a block, or said
+    in a block `to nobody`, whose leads have no owner and no clock for it to act on."""
     for extra in rules[1:]:
-        reporter.error(BAD_LIFECYCLE_RULE, extra.span,
-                       f"handoff '{handoff.label}' says what a re-handoff does twice",
-                       "keep one 'restart on re-handoff' or 'no restart on re-handoff' line")
+        reporter.error(code, extra.span, f"handoff '{handoff.label}' {twice}", keep_one)
     if rules and handoff.receiver is None:
-        reporter.error(BAD_LIFECYCLE_RULE, rules[0].span,
-                       f"handoff '{handoff.label}' goes to nobody: it has no clock to restart",
+        reporter.error(code, rules[0].span,
+                       f"handoff '{handoff.label}' goes to nobody: {why_nobody}",
                        "remove the line, or hand the leads to a party")
 
 

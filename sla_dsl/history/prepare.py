@@ -789,16 +789,23 @@ def _drop_unused_actors(history: History) -> None:
     history.actors = history.actors[used]
 
 
+def _first_values(sources: Sequence[tuple[pa.Table, str, str]]) -> dict[str, str]:
+    """Per user id, the first non-blank value of (table, id column, value column), trimmed:
+    a user's name or zone, from the first export that gives one."""
+    values: dict[str, str] = {}
+    for table, id_column, value_column in sources:
+        keys = pc.utf8_trim_whitespace(_plain(table.column(id_column))).to_pylist()
+        cells = _plain(table.column(value_column)).to_pylist()
+        for key, value in zip(keys, cells, strict=True):
+            if key and value and value.strip():
+                values.setdefault(key, value.strip())
+    return values
+
+
 def named_actors(actors: np.ndarray, sources: Sequence[tuple[pa.Table, str, str]]
                  ) -> np.ndarray:
     """Actors (ids) as names, by each (table, id column, name column); others as they are."""
-    names: dict[str, str] = {}
-    for table, id_column, name_column in sources:
-        ids = pc.utf8_trim_whitespace(_plain(table.column(id_column))).to_pylist()
-        values = _plain(table.column(name_column)).to_pylist()
-        for key, value in zip(ids, values, strict=True):
-            if key and value and value.strip():
-                names.setdefault(key, value.strip())
+    names = _first_values(sources)
     return np.array([names.get(a, a) for a in actors.tolist()], dtype=object)
 
 
@@ -807,13 +814,7 @@ def actor_zones(ids: np.ndarray, names: np.ndarray,
     """Each actor's IANA time zone (by its name, as `named_actors` writes it), from each
     (table, id column, zone column); an empty cell or a name the tz database does not know
     gives none."""
-    zones: dict[str, str] = {}
-    for table, id_column, zone_column in sources:
-        keys = pc.utf8_trim_whitespace(_plain(table.column(id_column))).to_pylist()
-        values = _plain(table.column(zone_column)).to_pylist()
-        for key, value in zip(keys, values, strict=True):
-            if key and value and value.strip():
-                zones.setdefault(key, value.strip())
+    zones = _first_values(sources)
     out = {}
     for actor_id, name in zip(ids.tolist(), names.tolist(), strict=True):
         zone = zones.get(actor_id)
