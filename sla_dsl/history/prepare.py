@@ -19,7 +19,7 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,54 +32,99 @@ from sla_dsl.business_time.zones import local_time
 from sla_dsl.history.columns import EVENT_CODE, History
 from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
 
-__all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "aliased", "history_notes",
-           "matches", "named_actors", "prepare", "shares_one_dictionary"]
+__all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "aliased", "coded_in",
+           "hashed_with", "history_notes", "matches", "named_actors", "prepare",
+           "shares_one_dictionary"]
 
 
 @dataclass(frozen=True)
 class JoinTarget:
     """A source other sources join through: its rows (after its own rules) and the column
-    holding each row's lead id."""
+    holding each row's lead id.
+
+    `together` names the other id columns that are compared with its ids (a source coded in
+    its leads, Salesforce's LeadHistory.LeadId; a join's cells, Task.WhoId; the target's own
+    match columns, Lead.ConvertedContactId), keyed by `together_key` or the column's name:
+    they are hashed with its lead ids in one pass (`_hashed`), the longest step of reading
+    an export, so that each id is hashed once and every later comparison is of integers."""
 
     spec: SourceSpec
     table: pa.Table
     lead: str
     path: Path
+    together: dict[object, pa.ChunkedArray | pa.Array] = field(default_factory=dict)
+
+    @cached_property
+    def _hashed(self) -> tuple[pa.Array, dict[object, np.ndarray]]:
+        """(the distinct ids, per column of `together` its codes into them, -1 for none;
+        None for the target's lead ids). The target's ids are hashed first, so the first
+        distinct ids are its leads in the order its rows first name them, and a column's
+        ids that are no lead follow in the order of `together` (its sources' order)."""
+        own = _strings(self.table.column(self.lead))
+        columns = [own, *(_strings(c) for c in self.together.values())]
+        chunks = [chunk.cast(own.type) if chunk.type != own.type else chunk
+                  for column in columns for chunk in _chunks(column)]
+        if not sum(len(c) for c in chunks):
+            return pa.array([], own.type), {key: np.full(len(c), -1, dtype=np.int64)
+                                            for key, c in zip([None, *self.together], columns,
+                                                              strict=True)}
+        encoded = pa.chunked_array(chunks, own.type).dictionary_encode()
+        every = _indices(encoded.chunks)
+        codes, start = {}, 0
+        for key, column in zip([None, *self.together], columns, strict=True):
+            codes[key] = every[start:start + len(column)]
+            start += len(column)
+        return encoded.chunks[-1].dictionary, codes
 
     @cached_property
     def lead_codes(self) -> tuple[np.ndarray, pa.Array]:
         """(per row, its lead's code, -1 for none; the distinct lead ids, in the order rows
         first name them): hashed once, however many sources join through the target, and
         the target's own records read their leads from it (`coded_leads`)."""
-        encoded = pc.dictionary_encode(_plain(self.table.column(self.lead)))
-        return (np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64),
-                encoded.dictionary)
+        dictionary, codes = self._hashed
+        own = codes[None]
+        return own, dictionary.slice(0, int(own.max(initial=-1)) + 1)
 
     def coded_leads(self) -> pa.DictionaryArray:
         """The target's lead id column as `lead_codes` encodes it (for its own records)."""
         codes, ids = self.lead_codes
         return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32(), mask=codes < 0), ids)
 
-    def coded_like_leads(self, column: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
+    def codes_of(self, key: object, column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+        """`column`'s codes among the ids hashed (-1: none), `together[key]`'s when it was
+        hashed with them; else (not expected) it is hashed now, its new ids added after the
+        others, so that every code given out stays as it was."""
+        dictionary, codes = self._hashed
+        if key not in codes:
+            encoded = pc.dictionary_encode(pa.concat_arrays([dictionary, _plain(column).cast(
+                dictionary.type)]))
+            codes[key] = _indices([encoded.indices.slice(len(dictionary))])
+            self.__dict__["_hashed"] = (encoded.dictionary, codes)  # (the cached property's)
+        return codes[key]
+
+    def coded_like_leads(self, key: object, column: pa.ChunkedArray | pa.Array
+                         ) -> pa.DictionaryArray:
         """Another source's lead id column coded in a dictionary that starts with the
         target's lead ids (ids it does not know follow, in the order it first names them):
         LeadHistory's LeadId by Lead's ids, so that the reader merges the two sources' leads
-        by comparing that start, not by hashing a million ids again."""
-        if "lead_codes" in self.__dict__:  # hashed already: its distinct ids start the text
-            _, ids = self.lead_codes
+        by comparing that start, not by hashing a million ids again. Its dictionary may
+        also hold, before its own new ids, those of sources hashed before it, which the
+        reader has merged already: the leads are numbered the same."""
+        _, ids = self.lead_codes
+        if key not in self.together:  # (not expected) hashed now, with the lead ids only
             encoded = pc.dictionary_encode(pa.concat_arrays([ids, _plain(column).cast(
                 ids.type)]))
             return pa.DictionaryArray.from_arrays(encoded.indices.slice(len(ids)),
                                                   encoded.dictionary)
-        # Not yet: the target's ids and these hashed together, once, which codes both
-        # (the target's distinct ids come first, so they are the dictionary's start).
-        own = _plain(self.table.column(self.lead))
-        encoded = pc.dictionary_encode(pa.concat_arrays([own, _plain(column).cast(own.type)]))
-        codes = np.asarray(pc.fill_null(encoded.indices.slice(0, len(own)), -1), dtype=np.int64)
-        ids = encoded.dictionary.slice(0, int(codes.max(initial=-1)) + 1)
-        self.__dict__["lead_codes"] = (codes, ids)  # (the cached property's value)
-        return pa.DictionaryArray.from_arrays(encoded.indices.slice(len(own)),
-                                              encoded.dictionary)
+        dictionary, codes = self._hashed
+        mine = codes[key]
+        size = max(len(ids), int(mine.max(initial=-1)) + 1)
+        return pa.DictionaryArray.from_arrays(pa.array(mine, pa.int32(), mask=mine < 0),
+                                              dictionary.slice(0, size))
+
+    def key_codes(self, column: str) -> np.ndarray:
+        """Per target row, the code of its `column` cell (a join's match column)."""
+        return self.codes_of(column, self.table.column(column))
 
     def leads_of(self, codes: np.ndarray, joiner: SourceSpec) -> pa.DictionaryArray:
         """Lead codes (-1: none) as a dictionary-encoded column: the ids are neither copied
@@ -94,6 +139,39 @@ class JoinTarget:
                                                   ids)
         encoded = pc.dictionary_encode(pa.array(codes, mask=codes < 0))
         return pa.DictionaryArray.from_arrays(encoded.indices, ids.take(encoded.dictionary))
+
+
+def coded_in(spec: SourceSpec, table: pa.Table, targets: dict[str, JoinTarget]
+             ) -> JoinTarget | None:
+    """The join target a source with records of its own (no join) is coded in the leads of,
+    if any: the first target read before it (Salesforce's LeadHistory in Lead's ids)."""
+    if spec.join is not None or spec.join_only or spec.wide or not spec.prepared \
+            or spec.lead_id not in table.column_names \
+            or pa.types.is_dictionary(table.column(spec.lead_id).type):
+        return None
+    return next((t for t in targets.values() if not t.spec.join_only
+                 and t.spec.index < spec.index), None)
+
+
+def hashed_with(target: JoinTarget, sources: Sequence[tuple[SourceSpec, pa.Table, Path]],
+                targets: dict[str, JoinTarget]) -> dict[object, pa.ChunkedArray]:
+    """The id columns to hash with a new join target's lead ids (`JoinTarget.together`),
+    from every source's file (its spec, table as read and path): the sources `coded_in`
+    its leads, then the cells of the sources that join through it, then its own match
+    columns; each under the key its user asks for it by."""
+    name = target.spec.name
+    coded, joins, keys = {}, {}, {}
+    for spec, table, path in sources:
+        if spec.join is not None and spec.join.source == name:
+            table = aliased(spec, table)
+            if spec.lead_id in table.column_names:
+                joins[(spec.name, str(path))] = table.column(spec.lead_id)
+            keys.update({column: target.table.column(column) for column in spec.join.match
+                         if column != target.lead and column in target.table.column_names})
+        elif spec.index > target.spec.index and coded_in(
+                spec, table, {**targets, name: target}) is target:
+            coded[(spec.name, str(path))] = table.column(spec.lead_id)
+    return {**coded, **joins, **keys}
 
 
 @dataclass
@@ -343,15 +421,16 @@ def _key_codes(column: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> tuple[np
     return codes, len(values)
 
 
-def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
+def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget, codes: np.ndarray
           ) -> tuple[np.ndarray, pa.Array, np.ndarray | None]:
     """(records' rows of `table`, their leads, reasons): each row's lead id cell found in the
     target's `match` columns, the first column that has it; one record per lead found.
 
-    Everything is done on the target's lead codes (`JoinTarget.lead_codes`, hashed once): a
-    cell is looked up in the distinct lead ids, or in a key column's distinct values, by
-    Arrow's hash lookup, and rows found in several of the target's rows are expanded with
-    numpy, never a Python loop over rows."""
+    The cells come as `codes` (per row, its code among the ids the target hashed with its
+    own, `JoinTarget.codes_of`), and so do the target's columns: a cell is a lead's own id
+    when its code is a lead's, and is found in a key column by comparing integers; rows
+    found in several of the target's rows are expanded with numpy, never a Python loop over
+    rows."""
     assert spec.join is not None
     other = target.table
     for column in spec.join.match:
@@ -369,38 +448,32 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget
     for column in spec.join.match:
         if not unresolved.any():
             break
-        mine = np.flatnonzero(unresolved)
-        cells = values if len(mine) == n else values.take(pa.array(mine))
         if column == target.lead:  # the value is a lead's own id: its code
-            code = np.asarray(pc.fill_null(pc.index_in(cells.cast(lead_ids.type),
-                                                       value_set=lead_ids), -1), dtype=np.int64)
-            hit = code >= 0
-            other_code[mine[hit]] = code[hit]
-            unresolved[mine[hit]] = False
+            hit = unresolved & (codes >= 0) & (codes < len(lead_ids))
+            other_code[hit] = codes[hit]
+            unresolved &= ~hit
             continue
-        keys = _plain(other.column(column))
-        usable = ~_empty(keys) & ~_empty(_plain(other.column(target.lead)))
-        if not usable.any():
-            continue
+        usable = ~_empty(_plain(other.column(column))) & ~_empty(_plain(
+            other.column(target.lead)))
         where = np.flatnonzero(usable)
-        keys_u = keys.take(pa.array(where))
-        encoded = pc.dictionary_encode(keys_u)  # each usable row's key, as a code
-        key_code = np.asarray(encoded.indices, dtype=np.int64)
-        distinct = encoded.dictionary
-        my_code = np.asarray(pc.fill_null(pc.index_in(cells.cast(distinct.type),
-                                                      value_set=distinct), -1))
+        key_code = target.key_codes(column)[where]  # each usable row's key, as a code
+        where, key_code = where[key_code >= 0], key_code[key_code >= 0]
+        size = int(max(key_code.max(initial=-1), codes.max(initial=-1))) + 1
+        counts = np.bincount(key_code, minlength=size)
+        mine = np.flatnonzero(unresolved)
+        my_code = codes[mine]
         hit = my_code >= 0
+        hit[hit] = counts[my_code[hit]] > 0
         if not hit.any():
             continue
         rows_hit, codes_hit = mine[hit], my_code[hit]
-        counts = np.bincount(key_code, minlength=len(distinct))
-        first = np.empty(len(distinct), dtype=np.int64)
+        first = np.empty(size, dtype=np.int64)
         first[key_code[::-1]] = np.arange(len(key_code) - 1, -1, -1)  # first row of each key
         single = counts[codes_hit] == 1
         other_code[rows_hit[single]] = lead_codes[where[first[codes_hit[single]]]]
         if not single.all():
             by_key = np.argsort(key_code, kind="stable")
-            starts = np.searchsorted(key_code[by_key], np.arange(len(distinct)), side="left")
+            starts = np.searchsorted(key_code[by_key], np.arange(size), side="left")
             rows_m, codes_m = rows_hit[~single], codes_hit[~single]
             repeat = counts[codes_m]
             offsets = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat,
@@ -448,6 +521,24 @@ def _empty(values: pa.Array) -> np.ndarray:
 def _plain(array: pa.ChunkedArray | pa.Array) -> pa.Array:
     array = _strings(array)
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _chunks(array: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
+    return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+
+
+def _indices(chunks: Sequence[pa.Array]) -> np.ndarray:
+    """Dictionary arrays' (or index arrays') indices as one int64 array, -1 for null."""
+    out = np.empty(sum(len(c) for c in chunks), dtype=np.int64)
+    start = 0
+    for chunk in chunks:
+        if isinstance(chunk, pa.DictionaryArray):
+            chunk = chunk.indices
+        end = start + len(chunk)
+        out[start:end] = (chunk.to_numpy(zero_copy_only=False) if not chunk.null_count
+                          else np.asarray(chunk.fill_null(-1)))
+        start = end
+    return out
 
 
 def _formatted(column: pa.ChunkedArray | pa.Array, formats: Sequence[str]
@@ -623,7 +714,9 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     reasons = None
     lead_column = spec.lead_id
     if spec.join is not None:
-        join_rows, leads, reasons = _join(spec, table, targets[spec.join.source])
+        target = targets[spec.join.source]
+        codes = target.codes_of((spec.name, str(path)), source.column(spec.lead_id))[kept]
+        join_rows, leads, reasons = _join(spec, table, target, codes)
         if len(join_rows) != table.num_rows:  # else one record a row, in order
             table = table.take(pa.array(join_rows, pa.int64()))
             rows = rows[join_rows]

@@ -83,6 +83,8 @@ from sla_dsl.history.prepare import (
     actor_zones,
     actors_before,
     aliased,
+    coded_in,
+    hashed_with,
     history_notes,
     named_actors,
     prepare,
@@ -230,7 +232,7 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
             if not spec.prepared:
                 done[i] = (spec, read)
             else:
-                ready = prepare(spec, _coded_like_leads(spec, read.table, targets), read.path,
+                ready = prepare(spec, _coded_like_leads(spec, read, targets), read.path,
                                 targets, also.get(spec.name, ()))
                 oversize = _oversize_rows(ready.source)
                 done[i] = (ready.spec, _Read(
@@ -243,8 +245,10 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
             if all(j in done for j, (other, _) in enumerate(reads) if other.name == spec.name):
                 tables = [done[j] for j, (other, _) in enumerate(reads)
                           if other.name == spec.name]
-                targets[spec.name] = JoinTarget(tables[0][0], _joined_tables(
-                    [r.table for _, r in tables]), tables[0][0].lead_id, read.path)
+                target = JoinTarget(tables[0][0], _joined_tables([r.table for _, r in tables]),
+                                    tables[0][0].lead_id, read.path)
+                targets[spec.name] = replace(target, together=hashed_with(
+                    target, [(s, r.table, r.path) for s, r in reads], targets))
         if not progress:  # a join to a source that was not given
             spec = next(s for i, (s, _) in enumerate(reads) if i not in done)
             raise spec.error("join.source", f"the source `{spec.join.source}` it joins "
@@ -273,22 +277,18 @@ def _leads_coded_once(done: dict[int, tuple[SourceSpec, _Read]], files: list[int
         start += size
 
 
-def _coded_like_leads(spec: SourceSpec, table: pa.Table, targets: dict[str, JoinTarget]
+def _coded_like_leads(spec: SourceSpec, read: _Read, targets: dict[str, JoinTarget]
                       ) -> pa.Table:
     """A source with records of its own (no join) coded in the leads of a join target whose
     records are read before it (Salesforce's LeadHistory in Lead's ids): its ids hashed once,
     for its `duplicates` rule and its records alike (`JoinTarget.coded_like_leads`)."""
-    if spec.join is not None or spec.join_only or spec.wide \
-            or spec.lead_id not in table.column_names \
-            or pa.types.is_dictionary(table.column(spec.lead_id).type):
-        return table
-    known = next((t for t in targets.values() if not t.spec.join_only
-                  and t.spec.index < spec.index), None)
+    table = read.table
+    known = coded_in(spec, table, targets)
     if known is None:
         return table
     index = table.column_names.index(spec.lead_id)
-    return table.set_column(index, spec.lead_id,
-                            known.coded_like_leads(table.column(spec.lead_id)))
+    return table.set_column(index, spec.lead_id, known.coded_like_leads(
+        (spec.name, str(read.path)), table.column(spec.lead_id)))
 
 
 def _narrowable(spec: SourceSpec, path: Path, fields: Collection[str]) -> bool:
