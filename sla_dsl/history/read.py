@@ -1594,6 +1594,9 @@ def _oversize_rows(table: pa.Table) -> np.ndarray | None:
         start = 0
         for chunk in chunks:
             values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+            if values.nbytes <= MOST_VALUE_BYTES:  # no value of it can be longer (most chunks)
+                start += len(chunk)
+                continue
             longest = pc.max(pc.binary_length(values)).as_py() if len(values) else None
             if longest is not None and longest > MOST_VALUE_BYTES:
                 long = pc.fill_null(pc.greater(pc.binary_length(values), MOST_VALUE_BYTES),
