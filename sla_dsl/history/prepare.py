@@ -122,9 +122,16 @@ class JoinTarget:
         return pa.DictionaryArray.from_arrays(pa.array(mine, pa.int32(), mask=mine < 0),
                                               dictionary.slice(0, size))
 
-    def key_codes(self, column: str) -> np.ndarray:
-        """Per target row, the code of its `column` cell (a join's match column)."""
-        return self.codes_of(column, self.table.column(column))
+    def keys(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """(the target rows whose `column` cell and lead id are not blank, the codes of those
+        cells): a join's match column, found once however many sources join by it."""
+        found = self.__dict__.setdefault("_keys", {})
+        if column not in found:
+            where = np.flatnonzero(~_empty(self.table.column(column))
+                                   & ~_empty(self.table.column(self.lead)))
+            codes = self.codes_of(column, self.table.column(column))[where]
+            found[column] = (where[codes >= 0], codes[codes >= 0])
+        return found[column]
 
     def leads_of(self, codes: np.ndarray, joiner: SourceSpec) -> pa.DictionaryArray:
         """Lead codes (-1: none) as a dictionary-encoded column: the ids are neither copied
@@ -211,13 +218,13 @@ def _blank(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True))
 
 
-def _no_blanks(values: pa.Array) -> pa.Array:
+def _no_blanks(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """Text with its blank cells (empty, only spaces) as nulls: a CSV's empty cells are nulls
     already, so most columns are returned as they are."""
     spaces = pc.fill_null(pc.or_(pc.utf8_is_space(values), pc.equal(values, "")), False)
     if not pc.any(spaces).as_py():
         return values
-    return pc.if_else(spaces, pa.nulls(len(values), values.type), values)
+    return pc.if_else(spaces, pa.scalar(None, values.type), values)
 
 
 def _like(pattern: str) -> str:
@@ -293,9 +300,10 @@ def _all_match(table: pa.Table, conditions: Sequence[Condition]) -> np.ndarray:
     return out
 
 
-def _free_name(table: pa.Table, wanted: str) -> str:
+def _free_name(table: pa.Table | Collection[str], wanted: str) -> str:
+    taken = table.column_names if isinstance(table, pa.Table) else table
     name = wanted
-    while name in table.column_names:
+    while name in taken:
         name = f"sla_{name}"
     return name
 
@@ -421,16 +429,18 @@ def _key_codes(column: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> tuple[np
     return codes, len(values)
 
 
-def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget, codes: np.ndarray
+def _join(spec: SourceSpec, cells: pa.ChunkedArray | pa.Array, kept: np.ndarray,
+          target: JoinTarget, codes: np.ndarray
           ) -> tuple[np.ndarray, pa.Array, np.ndarray | None]:
-    """(records' rows of `table`, their leads, reasons): each row's lead id cell found in the
-    target's `match` columns, the first column that has it; one record per lead found.
+    """(records' rows, as positions in `kept`; their leads; reasons): each kept row's lead id
+    cell (`cells` holds every file row's) found in the target's `match` columns, the first
+    column that has it; one record per lead found.
 
-    The cells come as `codes` (per row, its code among the ids the target hashed with its
-    own, `JoinTarget.codes_of`), and so do the target's columns: a cell is a lead's own id
-    when its code is a lead's, and is found in a key column by comparing integers; rows
-    found in several of the target's rows are expanded with numpy, never a Python loop over
-    rows."""
+    The kept cells come as `codes` (per kept row, its code among the ids the target hashed
+    with its own, `JoinTarget.codes_of`), and so do the target's columns: a cell is a lead's
+    own id when its code is a lead's, and is found in a key column by comparing integers;
+    rows found in several of the target's rows are expanded with numpy, never a Python loop
+    over rows."""
     assert spec.join is not None
     other = target.table
     for column in spec.join.match:
@@ -439,12 +449,11 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget, codes: np.ndarr
                              f"(`{target.path.name}`) has no column `{column}`",
                              f"its columns are {', '.join(other.column_names)}")
     # Ids are compared as written (as the reader keeps a lead id), blank ones never match.
-    values = _plain(table.column(spec.lead_id))
     lead_codes, lead_ids = target.lead_codes
-    n = len(values)
+    n = len(kept)
     other_code = np.full(n, -1, dtype=np.int64)  # the one lead found (the usual case)
     several: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, leads) found in several rows
-    unresolved = ~_empty(values)
+    unresolved = ~_empty(cells)[kept]
     for column in spec.join.match:
         if not unresolved.any():
             break
@@ -453,11 +462,7 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget, codes: np.ndarr
             other_code[hit] = codes[hit]
             unresolved &= ~hit
             continue
-        usable = ~_empty(_plain(other.column(column))) & ~_empty(_plain(
-            other.column(target.lead)))
-        where = np.flatnonzero(usable)
-        key_code = target.key_codes(column)[where]  # each usable row's key, as a code
-        where, key_code = where[key_code >= 0], key_code[key_code >= 0]
+        where, key_code = target.keys(column)  # each usable row, and its key as a code
         size = int(max(key_code.max(initial=-1), codes.max(initial=-1))) + 1
         counts = np.bincount(key_code, minlength=size)
         mine = np.flatnonzero(unresolved)
@@ -506,14 +511,15 @@ def _join(spec: SourceSpec, table: pa.Table, target: JoinTarget, codes: np.ndarr
         names = " or ".join(spec.join.match)
         source = f"{target.spec.name} ({target.path.name})"
         lost = np.flatnonzero(np.isin(rows, missing))
-        cells = values.take(pa.array(rows[lost])).to_pylist()
+        texts = _strings(cells).take(pa.array(kept[rows[lost]])).to_pylist()
         reasons[lost] = [f"{spec.lead_id} '{value}' matches no lead: no row of {source} has "
-                         f"it as {names}" for value in cells]
+                         f"it as {names}" for value in texts]
     return rows, leads, reasons
 
 
-def _empty(values: pa.Array) -> np.ndarray:
+def _empty(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """No value: null, empty, or only spaces (the reader's rule for every column)."""
+    values = _strings(values)
     return np.asarray(pc.fill_null(pc.or_(pc.equal(values, ""), pc.utf8_is_space(values)),
                                    True))
 
@@ -544,7 +550,7 @@ def _indices(chunks: Sequence[pa.Array]) -> np.ndarray:
 def _formatted(column: pa.ChunkedArray | pa.Array, formats: Sequence[str]
                ) -> pa.ChunkedArray | pa.Array:
     """Localized times (`formats`) rewritten as ISO 8601 text; every other value as it was."""
-    values = _plain(column)
+    values = _strings(column)
     out = values
     iso = pc.fill_null(pc.equal(pc.utf8_slice_codeunits(values, 4, 5), "-"), True)
     if pc.all(iso).as_py():  # every value is ISO 8601 (YYYY-...) or empty: nothing to do
@@ -668,13 +674,27 @@ def _used_columns(spec: SourceSpec) -> set[str]:
 # ---------------------------------------------------------------------------- one source
 
 
-def _narrowed(spec: SourceSpec, table: pa.Table, also: Collection[str]) -> pa.Table:
+def _first_time(spec: SourceSpec, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """Per row, the text of its first time column not blank (`columns.at`), read as the file
+    table holds it: chunk by chunk, no copy of a column taken whole."""
+    at = _strings(table.column(spec.at_columns[0] if spec.at_columns else spec.at))
+    for other in spec.at_columns[1:]:
+        at = pc.coalesce(_no_blanks(at), _strings(table.column(other)))
+    return at
+
+
+
+
+def _narrowed(spec: SourceSpec, table: pa.Table, also: Collection[str],
+              spared: Collection[str] = ()) -> pa.Table:
     """Only the columns the records are made of (and `also`, which other sources join or look
-    up through): the rest are read again only for a rejected row's raw values."""
+    up through): the rest are read again only for a rejected row's raw values. `spared`:
+    the lead id or time columns the caller reads from the whole file table instead, left
+    out unless they are needed for something else too."""
     if spec.fields is None and not spec.join_only:
         return table  # every other column is a field
-    keep = {spec.lead_id, spec.at, spec.event, spec.actor, *spec.at_columns,
-            *spec.actors.values(), *(spec.fields or {}).values(), *also}
+    keep = {spec.event, spec.actor, *spec.actors.values(), *(spec.fields or {}).values(),
+            *also} | ({spec.lead_id, spec.at, *spec.at_columns} - set(spared))
     keep |= {w.at for w in spec.events} | {w.actor for w in spec.events if w.actor}
     keep |= set(spec.before.values())
     if spec.event_value:
@@ -700,7 +720,15 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     original = list(table.column_names)
     kept = _kept_rows(spec, table)
     left_out = table.num_rows - len(kept)
-    table = _narrowed(spec, table, also)
+    # Read from the whole file table, not copied with the rows kept: a join's lead id cells
+    # (compared as codes) and the record's time (the first time column not blank).
+    records = not spec.wide and not spec.join_only
+    spared = ([spec.lead_id] if spec.join is not None else []) + (
+        [spec.at, *spec.at_columns] if records else [])
+    names = list(_narrowed(spec, table, also).column_names)  # (new columns' names avoid them)
+    narrow = _narrowed(spec, table, also, spared)
+    table = narrow if narrow.num_columns else _narrowed(spec, table, also)
+    at = _first_time(spec, source) if records else None
     if left_out:
         # Most rows are kept: a mask copies runs, cheaper than taking row by row. Column by
         # column, so that each keeps its own chunks (a table's filter cuts every column at
@@ -710,17 +738,22 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
         mask[kept] = True
         mask = pa.array(mask)
         table = pa.table([c.filter(mask) for c in table.columns], names=table.column_names)
+        at = at.filter(mask) if at is not None else None
     rows = kept.astype(np.int64)
     reasons = None
     lead_column = spec.lead_id
     if spec.join is not None:
         target = targets[spec.join.source]
-        codes = target.codes_of((spec.name, str(path)), source.column(spec.lead_id))[kept]
-        join_rows, leads, reasons = _join(spec, table, target, codes)
-        if len(join_rows) != table.num_rows:  # else one record a row, in order
-            table = table.take(pa.array(join_rows, pa.int64()))
+        cells = source.column(spec.lead_id)
+        codes = target.codes_of((spec.name, str(path)), cells)[kept]
+        join_rows, leads, reasons = _join(spec, cells, kept, target, codes)
+        if len(join_rows) != len(kept):  # else one record a row, in order
+            taken = pa.array(join_rows, pa.int64())
+            table = table.take(taken)
+            at = at.take(taken) if at is not None else None
             rows = rows[join_rows]
-        lead_column = _free_name(table, "lead_id")
+        lead_column = _free_name(names, "lead_id")
+        names.append(lead_column)
         table = table.append_column(lead_column, leads)
     derived = replace(spec, lead_id=lead_column, aliases={}, filters=(), duplicates=None,
                       join=None, datetime_formats=(), at_columns=(), event_value=None,
@@ -735,29 +768,30 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     if spec.join_only:
         return Prepared(table, rows, reasons, left_out, derived, source)
 
-    at = _plain(table.column(spec.at_columns[0] if spec.at_columns else spec.at))
-    for other in spec.at_columns[1:]:
-        at = pc.coalesce(_no_blanks(at), _plain(table.column(other)))
     if spec.datetime_formats:
         at = _formatted(at, spec.datetime_formats)
-    at_column = _free_name(table, "at")
+    at_column = _free_name(names, "at")
+    names.append(at_column)
     table = table.append_column(at_column, at)
     events, unmapped = _events(spec, table, spec.mapping_path.name if spec.mapping_path
                                else "the mapping")
     if unmapped is not None:
         reasons = unmapped if reasons is None else np.where(
             np.array([r is None for r in reasons]), unmapped, reasons)
-    event_column = _free_name(table, "event")
+    event_column = _free_name(names, "event")
+    names.append(event_column)
     table = table.append_column(event_column, events)
     actor_column = spec.actor
     if spec.actors:
-        actor_column = _free_name(table, "actor")
+        actor_column = _free_name(names, "actor")
+        names.append(actor_column)
         table = table.append_column(actor_column, _actors(spec, table, events))
     fields = dict(spec.fields) if spec.fields is not None else {
         name: name for name in original if name not in _used_columns(spec)}
     if spec.value_fields:
         for name, values in _value_fields(spec, table).items():
-            column = _free_name(table, name)
+            column = _free_name(names, name)
+            names.append(column)
             table = table.append_column(column, values)
             fields[name] = column
     derived = replace(derived, at=at_column, event=event_column, actor=actor_column,
