@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -195,6 +195,9 @@ class Prepared:
     spec: SourceSpec
     source: pa.Table  # the file's table, every column: a rejected record's raw values
     before: dict[str, pa.Array] | None = None  # per record, `[source.before]`'s cell
+    # a column of the records' table held as values (the time, as instants), by name: its
+    # text for rows of `source`, as a rejected record's raw values show it
+    texts: dict[str, Callable[[np.ndarray], pa.ChunkedArray | pa.Array]] | None = None
 
     def target(self, path: Path) -> JoinTarget:
         return JoinTarget(self.spec, self.table, self.spec.lead_id, path)
@@ -262,15 +265,45 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]
     if not chunks:
         return np.zeros(0, dtype=np.int64), pa.array([""], pa.string())
     dictionary = _strings(chunks[-1].dictionary)
-    codes = np.concatenate([np.asarray(pc.fill_null(c.indices, len(dictionary)),
-                                       dtype=np.int64) for c in chunks])
-    trimmed = pc.utf8_trim_whitespace(dictionary)
-    if not pc.all(pc.equal(trimmed, dictionary)).as_py():  # " a" and "a": one value
-        again = pc.dictionary_encode(trimmed)
-        codes = np.append(np.asarray(again.indices, dtype=np.int64), len(again.dictionary))[
-            codes]
-        trimmed = again.dictionary
-    return codes, pa.concat_arrays([trimmed, pa.array([""])])
+    codes = _indices(chunks)
+    codes[codes < 0] = len(dictionary)
+    trimmed = dictionary
+    if _may_need_trim(dictionary):
+        trimmed = pc.utf8_trim_whitespace(dictionary)
+        if not pc.all(pc.equal(trimmed, dictionary)).as_py():  # " a" and "a": one value
+            again = pc.dictionary_encode(trimmed)
+            codes = np.append(np.asarray(again.indices, dtype=np.int64),
+                              len(again.dictionary))[codes]
+            trimmed = again.dictionary
+    return codes, pa.concat_arrays([trimmed, pa.array([""], trimmed.type)])
+
+
+_WHITE_BYTES = np.zeros(256, dtype=bool)
+_WHITE_BYTES[[9, 10, 11, 12, 13, 32]] = True
+_WHITE_BYTES[0x80:] = True  # a character of more than one byte: perhaps a Unicode space
+
+
+def _may_need_trim(values: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether a text value may start or end with white space: its first or last byte is an
+    ASCII space, or starts a character of more bytes. Only then is trimming worth its copy
+    (told from the offsets and bytes Arrow holds, no value copied)."""
+    for chunk in _chunks(values):
+        if not len(chunk) or chunk.null_count == len(chunk):
+            continue
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        if data_buffer is None:
+            continue
+        kind = np.dtype(np.int32 if pa.types.is_string(chunk.type) else np.int64)
+        offsets = np.frombuffer(offsets_buffer, kind, len(chunk) + 1,
+                                chunk.offset * kind.itemsize)
+        data = np.frombuffer(data_buffer, np.uint8)
+        full = offsets[1:] > offsets[:-1]
+        if _WHITE_BYTES[data[offsets[:-1][full]]].any() \
+                or _WHITE_BYTES[data[offsets[1:][full] - 1]].any():
+            return True
+    return False
 
 
 def matches(column: pa.ChunkedArray | pa.Array, patterns: Sequence[str]) -> np.ndarray:
@@ -283,7 +316,7 @@ def matches(column: pa.ChunkedArray | pa.Array, patterns: Sequence[str]) -> np.n
     exact = [p for p in patterns if ANY_VALUE not in p and p != ""]
     if "" in patterns:
         out |= _blank(values)
-    trimmed = pc.utf8_trim_whitespace(values)
+    trimmed = pc.utf8_trim_whitespace(values) if _may_need_trim(values) else values
     if exact:
         out |= np.asarray(pc.fill_null(pc.is_in(trimmed, value_set=pa.array(exact)), False))
     for pattern in patterns:
@@ -350,13 +383,13 @@ def _needed(spec: SourceSpec, table: pa.Table, path: Path) -> None:
                              f"{hint}its columns are {', '.join(columns) or 'none'}")
 
 
-def _kept_rows(spec: SourceSpec, table: pa.Table) -> np.ndarray:
+def _kept_rows(spec: SourceSpec, table: pa.Table, times: _Times) -> np.ndarray:
     """The rows `where` and `duplicates` keep, in file order."""
     keep = _all_match(table, spec.filters) if spec.filters else np.ones(table.num_rows, bool)
     rows = np.flatnonzero(keep)
     if spec.duplicates is None or len(rows) < 2:
         return rows
-    shared, key = _shared_rows(spec.duplicates.key, table, rows)
+    shared, key = _shared_rows(spec.duplicates.key, table, rows, times)
     if not len(shared):
         return rows
     preferred = (_all_match(table.take(pa.array(rows[shared])), spec.duplicates.keep)
@@ -370,7 +403,7 @@ def _kept_rows(spec: SourceSpec, table: pa.Table) -> np.ndarray:
     return rows[~drop]
 
 
-def _shared_rows(columns: Sequence[str], table: pa.Table, rows: np.ndarray
+def _shared_rows(columns: Sequence[str], table: pa.Table, rows: np.ndarray, times: _Times
                  ) -> tuple[np.ndarray, np.ndarray]:
     """(positions in `rows` of rows equal to another in every column, their group numbers).
 
@@ -382,7 +415,7 @@ def _shared_rows(columns: Sequence[str], table: pa.Table, rows: np.ndarray
     key = np.zeros(len(rows), dtype=np.int64)
     bound = 1  # every key is below it
     for column in ordered:
-        codes, count = _key_codes(table.column(column), rows[candidates])
+        codes, count = _key_codes(table.column(column), rows[candidates], times(column))
         key = key * count + codes  # below rows x values: no overflow
         bound *= count
         if bound > 4 * len(key) + (1 << 20):  # too sparse to count: numbered again
@@ -407,26 +440,53 @@ def _renumbered(key: np.ndarray) -> np.ndarray:
 _ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
-def _key_codes(column: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> tuple[np.ndarray, int]:
+def _key_codes(column: pa.ChunkedArray | pa.Array, rows: np.ndarray,
+               instants: pa.ChunkedArray | pa.Array | None) -> tuple[np.ndarray, int]:
     """For `rows`, equal values, equal codes, and a bound on the codes: a column of ISO 8601
-    instants (a CreatedDate) by its instants (the whole column must read as instants), which
-    is cheaper than hashing its text; others by text (trimmed, blanks one value)."""
+    instants (a CreatedDate; `instants`, the whole column read as instants) by its instants,
+    which is cheaper than hashing its text; others by text (trimmed, blanks one value)."""
     if pa.types.is_dictionary(column.type):
         codes, values = _distinct(column)
         return codes[rows], len(values)
-    text = _plain(column)
-    first = pc.drop_null(text[:100]).to_pylist()[:1]
-    if first and _ISO_START.match(first[0]):  # (a failed cast is slow: try it on times only)
-        try:
-            instants = pc.cast(text, pa.timestamp("us", "UTC"))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-        else:
-            raw = np.asarray(pc.fill_null(pc.cast(instants, pa.int64()), np.iinfo(np.int64).min))
-            codes = _renumbered(raw[rows])
-            return codes, int(codes.max(initial=0)) + 1
-    codes, values = _distinct(text.take(pa.array(rows, pa.int64())))
+    if instants is not None:
+        raw = np.asarray(pc.fill_null(pc.cast(instants, pa.int64()), np.iinfo(np.int64).min))
+        codes = _renumbered(raw[rows])
+        return codes, int(codes.max(initial=0)) + 1
+    codes, values = _distinct(_strings(column).take(pa.array(rows, pa.int64())))
     return codes, len(values)
+
+
+_AWARE = pa.timestamp("us", "UTC")
+
+
+def _instants(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array | None:
+    """A text column of ISO 8601 times with offsets (as an API export writes them) as UTC
+    instants, cast as the reader casts a time (`read._parse_chunk`), so the same instants;
+    None when a cell is not one (a localized time, a blank of spaces, a bad value)."""
+    if pa.types.is_dictionary(column.type):
+        return None
+    text = _strings(column)
+    first = pc.drop_null(text[:100]).to_pylist()[:1]
+    if first and not _ISO_START.match(first[0]):  # (a failed cast is slow: times only)
+        return None
+    try:
+        return pc.cast(text, _AWARE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+class _Times:
+    """A file table's text columns as instants (`_instants`), each cast once however many
+    rules read it (LeadHistory's CreatedDate: its `duplicates` key and its records' time)."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.cast: dict[str, pa.ChunkedArray | pa.Array | None] = {}
+
+    def __call__(self, name: str) -> pa.ChunkedArray | pa.Array | None:
+        if name not in self.cast:
+            self.cast[name] = _instants(self.table.column(name))
+        return self.cast[name]
 
 
 def _join(spec: SourceSpec, cells: pa.ChunkedArray | pa.Array, kept: np.ndarray,
@@ -597,38 +657,44 @@ def _events(spec: SourceSpec, table: pa.Table, mapping_name: str
         e for table_of in spec.event_values.values() for e in table_of.values()})
     code_of = {name: i for i, name in enumerate(names)}
     per_kind = np.full(len(kinds), -1, dtype=np.int32)  # a kind that is an event alone
-    reasons = np.full(n, None, dtype=object)
+    said: list[tuple[np.ndarray, str]] = []  # (rows, why they are no event)
     for code, kind in enumerate(kinds):
         if kind in spec.event_names:
             per_kind[code] = code_of[spec.event_names[kind]]
     out = per_kind[kind_codes]
+    present_kinds = np.bincount(kind_codes, minlength=len(kinds)) > 0
     for code, kind in enumerate(kinds):
-        if per_kind[code] >= 0 or not np.any(kind_codes == code):
+        if per_kind[code] >= 0 or not present_kinds[code]:
             continue
         rows = np.flatnonzero(kind_codes == code)
         table_of = spec.event_values.get(kind)
         if table_of is None:
             listed = ", ".join(list(spec.event_names) + list(spec.event_values))
-            reasons[rows] = (f"{spec.event} '{kind}' is not in [source.event_names] of "
-                             f"{mapping_name} (it lists {listed})")
+            said.append((rows, f"{spec.event} '{kind}' is not in [source.event_names] of "
+                               f"{mapping_name} (it lists {listed})"))
             continue
-        present = np.unique(value_codes[rows])
+        mine = value_codes[rows]
+        present = np.flatnonzero(np.bincount(mine, minlength=len(values)))
         lookup = np.full(len(values), -1, dtype=np.int32)
         for value_code in present.tolist():
             event = table_of.get(values[value_code], table_of.get(ANY_VALUE))
             if event is not None:
                 lookup[value_code] = code_of[event]
-        out[rows] = lookup[value_codes[rows]]
+        out[rows] = lookup[mine]
         for value_code in present[lookup[present] < 0].tolist():
             cell = values[value_code]
-            reasons[rows[value_codes[rows] == value_code]] = (
+            said.append((rows[mine == value_code], (
                 f"{spec.event} '{kind}' with {spec.event_value} '{cell}' is in no table: add "
                 f"it to [source.event_names.\"{kind}\"] of {mapping_name}, or a \"*\" for "
-                f"any other value")
-    has_reason = reasons != None  # noqa: E711
+                f"any other value")))
     column = pa.DictionaryArray.from_arrays(pa.array(out, mask=out < 0),
                                             pa.array(names, pa.string()))
-    return column, reasons if has_reason.any() else None
+    if not said:
+        return column, None
+    reasons = np.full(n, None, dtype=object)
+    for rows, reason in said:
+        reasons[rows] = reason
+    return column, reasons
 
 
 def _is_event(events: pa.Array, name: str) -> pa.BooleanArray:
@@ -674,11 +740,19 @@ def _used_columns(spec: SourceSpec) -> set[str]:
 # ---------------------------------------------------------------------------- one source
 
 
-def _first_time(spec: SourceSpec, table: pa.Table) -> pa.ChunkedArray | pa.Array:
-    """Per row, the text of its first time column not blank (`columns.at`), read as the file
-    table holds it: chunk by chunk, no copy of a column taken whole."""
-    at = _strings(table.column(spec.at_columns[0] if spec.at_columns else spec.at))
-    for other in spec.at_columns[1:]:
+def _first_time(spec: SourceSpec, table: pa.Table, times: _Times | None = None
+                ) -> pa.ChunkedArray | pa.Array:
+    """Per row, its first time column not blank (`columns.at`), read as the file table holds
+    it: chunk by chunk, no copy of a column taken whole. As instants when every time column
+    reads as instants (`_Times`): the text need not be made (a rejected record's is made
+    then, `Prepared.texts`) nor parsed again; else as text."""
+    columns = spec.at_columns or (spec.at,)
+    if times is not None:
+        cast = [times(column) for column in columns]
+        if all(c is not None for c in cast):
+            return pc.coalesce(*cast) if len(cast) > 1 else cast[0]
+    at = _strings(table.column(columns[0]))
+    for other in columns[1:]:
         at = pc.coalesce(_no_blanks(at), _strings(table.column(other)))
     return at
 
@@ -718,7 +792,8 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     _needed(spec, table, path)
     source = table
     original = list(table.column_names)
-    kept = _kept_rows(spec, table)
+    times = _Times(table)
+    kept = _kept_rows(spec, table, times)
     left_out = table.num_rows - len(kept)
     # Read from the whole file table, not copied with the rows kept: a join's lead id cells
     # (compared as codes) and the record's time (the first time column not blank).
@@ -728,7 +803,8 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     names = list(_narrowed(spec, table, also).column_names)  # (new columns' names avoid them)
     narrow = _narrowed(spec, table, also, spared)
     table = narrow if narrow.num_columns else _narrowed(spec, table, also)
-    at = _first_time(spec, source) if records else None
+    at = _first_time(spec, source, times) if records else None
+    instants = at is not None and pa.types.is_timestamp(at.type)
     if left_out:
         # Most rows are kept: a mask copies runs, cheaper than taking row by row. Column by
         # column, so that each keeps its own chunks (a table's filter cuts every column at
@@ -740,6 +816,7 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
         table = pa.table([c.filter(mask) for c in table.columns], names=table.column_names)
         at = at.filter(mask) if at is not None else None
     rows = kept.astype(np.int64)
+    every_row = not left_out  # one record per file row, in order
     reasons = None
     lead_column = spec.lead_id
     if spec.join is not None:
@@ -752,6 +829,7 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
             table = table.take(taken)
             at = at.take(taken) if at is not None else None
             rows = rows[join_rows]
+            every_row = False
         lead_column = _free_name(names, "lead_id")
         names.append(lead_column)
         table = table.append_column(lead_column, leads)
@@ -759,19 +837,27 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
                       join=None, datetime_formats=(), at_columns=(), event_value=None,
                       event_values={}, actors={}, value_fields={})
     if spec.wide:
-        if spec.datetime_formats:
-            for column in dict.fromkeys(w.at for w in spec.events):
-                index = table.column_names.index(column)
+        # A time column that reads as instants is handed on as them (a rejected record's
+        # raw values show the file's text); else localized times are rewritten as ISO text.
+        for column in dict.fromkeys(w.at for w in spec.events):
+            index = table.column_names.index(column)
+            cast = times(column)
+            if cast is not None:
+                table = table.set_column(index, column, cast if every_row
+                                         else cast.take(pa.array(rows, pa.int64())))
+            elif spec.datetime_formats:
                 table = table.set_column(index, column, _formatted(
                     table.column(column), spec.datetime_formats))
         return Prepared(table, rows, reasons, left_out, derived, source)
     if spec.join_only:
         return Prepared(table, rows, reasons, left_out, derived, source)
 
-    if spec.datetime_formats:
+    if spec.datetime_formats and not instants:
         at = _formatted(at, spec.datetime_formats)
     at_column = _free_name(names, "at")
     names.append(at_column)
+    texts = {at_column: lambda rows: _first_time(spec, source.take(pa.array(rows, pa.int64())))
+             } if instants else None
     table = table.append_column(at_column, at)
     events, unmapped = _events(spec, table, spec.mapping_path.name if spec.mapping_path
                                else "the mapping")
@@ -801,7 +887,7 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
         before = {event: pc.if_else(_is_event(events, event), _plain(table.column(column)),
                                     pa.nulls(table.num_rows, pa.string()))
                   for event, column in spec.before.items()}
-    return Prepared(table, rows, reasons, left_out, derived, source, before)
+    return Prepared(table, rows, reasons, left_out, derived, source, before, texts)
 
 
 # ---------------------------------------------------------------------------- notes

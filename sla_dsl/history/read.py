@@ -240,7 +240,7 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
                     data_rows=read.n_rows, left_out=ready.left_out, reasons=ready.reasons,
                     source=(ready.source, ready.rows),
                     oversize=None if oversize is None else oversize[ready.rows],
-                    before=ready.before, whole=_aliased_whole(spec, read)))
+                    before=ready.before, whole=_aliased_whole(spec, read), texts=ready.texts))
             progress = True
             if all(j in done for j, (other, _) in enumerate(reads) if other.name == spec.name):
                 tables = [done[j] for j, (other, _) in enumerate(reads)
@@ -517,6 +517,9 @@ class _Read:
     source: tuple[pa.Table, np.ndarray] | None = None
     oversize: np.ndarray | None = None
     before: dict[str, pa.Array] | None = None  # a prepared source's `[source.before]` cells
+    # a prepared column held as values (a record's time, as instants): its text for rows of
+    # the file's table, as the records' raw values show it (`Prepared.texts`)
+    texts: dict[str, Callable[[np.ndarray], pa.ChunkedArray | pa.Array]] | None = None
     # a file read with only the columns its records need: its whole table, on demand
     whole: Callable[[], pa.Table] | None = None
     table_whole: pa.Table | None = None
@@ -534,6 +537,8 @@ class _Read:
         whole = table.take(pa.array(index[rows], pa.int64()))
         for name, column in zip(taken.column_names, taken.columns, strict=True):
             if name not in whole.column_names:
+                if self.texts and name in self.texts:
+                    column = self.texts[name](index[rows])
                 whole = whole.append_column(name, column)
         return whole
 
