@@ -251,21 +251,24 @@ def shares_one_dictionary(column: pa.ChunkedArray) -> bool:
     return all(key(chunk) == first for chunk in column.chunks[1:])
 
 
+def _coded(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """(codes, values): each row's code into `values`, its distinct texts as written, -1 for
+    no value. A dictionary-encoded column (a CSV's few-valued columns) keeps its dictionary;
+    text is hashed in one pass (one dictionary, none to unify)."""
+    if not pa.types.is_dictionary(column.type):
+        column = _strings(column).dictionary_encode()
+    if isinstance(column, pa.ChunkedArray) and not shares_one_dictionary(column):
+        column = column.unify_dictionaries()
+    chunks = _chunks(column)
+    if not chunks:
+        return np.zeros(0, dtype=np.int32), pa.array([], pa.string())
+    return _indices(chunks), _strings(chunks[-1].dictionary)
+
+
 def _distinct(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
     """(codes, values): each row's code into `values`, the distinct texts, trimmed, "" for no
     value. A dictionary-encoded column (a CSV's few-valued columns) keeps its dictionary."""
-    if not pa.types.is_dictionary(column.type):  # one array: one dictionary, none to unify
-        column = pc.dictionary_encode(_plain(column))
-    if isinstance(column, pa.ChunkedArray):
-        if not shares_one_dictionary(column):
-            column = column.unify_dictionaries()
-        chunks = column.chunks
-    else:
-        chunks = [column]
-    if not chunks:
-        return np.zeros(0, dtype=np.int64), pa.array([""], pa.string())
-    dictionary = _strings(chunks[-1].dictionary)
-    codes = _indices(chunks)
+    codes, dictionary = _coded(column)
     codes[codes < 0] = len(dictionary)
     trimmed = dictionary
     if _may_need_trim(dictionary):
@@ -392,7 +395,9 @@ def _kept_rows(spec: SourceSpec, table: pa.Table, times: _Times) -> np.ndarray:
     shared, key = _shared_rows(spec.duplicates.key, table, rows, times)
     if not len(shared):
         return rows
-    preferred = (_all_match(table.take(pa.array(rows[shared])), spec.duplicates.keep)
+    keep_columns = list(dict.fromkeys(c.column for c in spec.duplicates.keep))
+    preferred = (_all_match(table.select(keep_columns).take(pa.array(rows[shared])),
+                            spec.duplicates.keep)
                  if spec.duplicates.keep else np.ones(len(shared), dtype=bool))
     # per group, the first preferred row, else the first row
     order = np.lexsort((shared, ~preferred, key))
@@ -594,8 +599,8 @@ def _chunks(array: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
 
 
 def _indices(chunks: Sequence[pa.Array]) -> np.ndarray:
-    """Dictionary arrays' (or index arrays') indices as one int64 array, -1 for null."""
-    out = np.empty(sum(len(c) for c in chunks), dtype=np.int64)
+    """Dictionary arrays' (or index arrays') indices as one int32 array, -1 for null."""
+    out = np.empty(sum(len(c) for c in chunks), dtype=np.int32)
     start = 0
     for chunk in chunks:
         if isinstance(chunk, pa.DictionaryArray):
@@ -707,26 +712,48 @@ def _is_event(events: pa.Array, name: str) -> pa.BooleanArray:
     return pa.array(chosen[codes])
 
 
-def _actors(spec: SourceSpec, table: pa.Table, events: pa.Array) -> pa.Array | None:
-    """Who did each row's event: the event's own actor column, else `columns.actor`."""
-    base = (_plain(table.column(spec.actor)) if spec.actor in table.column_names
-            else pa.nulls(table.num_rows, pa.string()))
-    for event, column in spec.actors.items():
-        base = pc.if_else(_is_event(events, event), _plain(table.column(column)), base)
-    return base
+def _actors(spec: SourceSpec, table: pa.Table, events: pa.Array) -> pa.DictionaryArray:
+    """Who did each row's event: the event's own actor column, else `columns.actor`; as codes
+    into the columns' distinct values (their dictionaries merged, no text copied per row)."""
+    codes = np.full(table.num_rows, -1, dtype=np.int64)
+    dictionaries: list[pa.Array] = []
+    size = 0
+    for event, column in [(None, spec.actor), *spec.actors.items()]:
+        if event is None and spec.actor not in table.column_names:
+            continue
+        mine, values = _coded(table.column(column))
+        chosen = np.ones(len(codes), dtype=bool) if event is None else np.asarray(
+            _is_event(events, event))
+        codes[chosen] = np.where(mine[chosen] >= 0, mine[chosen] + size, -1)
+        dictionaries.append(values.cast(pa.string()))
+        size += len(values)
+    return _merged_codes(codes, dictionaries)
+
+
+def _merged_codes(codes: np.ndarray, dictionaries: list[pa.Array]) -> pa.DictionaryArray:
+    """Codes into the dictionaries laid end to end (-1: none) as a dictionary-encoded column
+    of their distinct values: a value in two dictionaries is one value."""
+    if not dictionaries:
+        return pa.DictionaryArray.from_arrays(pa.nulls(len(codes), pa.int32()),
+                                              pa.array([], pa.string()))
+    merged = pc.dictionary_encode(pa.concat_arrays(dictionaries))
+    lookup = np.append(_indices([merged.indices]), -1)
+    codes = lookup[codes]
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32(), mask=codes < 0),
+                                          merged.dictionary)
 
 
 def _value_fields(spec: SourceSpec, table: pa.Table) -> dict[str, pa.Array]:
-    codes, kinds = _distinct(table.column(spec.event))  # each kind compared once
+    kind_codes, kinds = _distinct(table.column(spec.event))  # each kind compared once
     kinds = kinds.to_pylist()
-    values = _plain(table.column(spec.event_value))
-    out: dict[str, pa.Array] = {}
+    value_codes, values = _coded(table.column(spec.event_value))
+    values = values.cast(pa.string())
+    out: dict[str, np.ndarray] = {}
     for key, name in spec.value_fields.items():
-        chosen = pc.if_else(pa.array(np.isin(codes, [i for i, k in enumerate(kinds)
-                                                     if k == key])), values,
-                            pa.nulls(table.num_rows, pa.string()))
-        out[name] = chosen if name not in out else pc.coalesce(out[name], chosen)
-    return out
+        chosen = np.isin(kind_codes, [i for i, k in enumerate(kinds) if k == key])
+        codes = out.setdefault(name, np.full(len(kind_codes), -1, dtype=np.int64))
+        codes[chosen & (codes < 0)] = value_codes[chosen & (codes < 0)]
+    return {name: _merged_codes(codes, [values]) for name, codes in out.items()}
 
 
 def _used_columns(spec: SourceSpec) -> set[str]:
@@ -884,9 +911,8 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
                       actor_required=False, event_names={}, fields=fields, before={})
     before = None
     if spec.before:
-        before = {event: pc.if_else(_is_event(events, event), _plain(table.column(column)),
-                                    pa.nulls(table.num_rows, pa.string()))
-                  for event, column in spec.before.items()}
+        # (only the cells of the event's own rows are ever read: `actors_before`)
+        before = {event: table.column(column) for event, column in spec.before.items()}
     return Prepared(table, rows, reasons, left_out, derived, source, before, texts)
 
 
