@@ -120,6 +120,13 @@ class Manifest:
     as shards of one run."""
     rejects_records: str = REJECTS_JSON
     """The rejected rows, one JSON object a line, as the reader made them (`Reject`)."""
+    notes: list[str] = field(default_factory=list)
+    """What the exports cannot show (`History.notes`), said once for the whole history: a CRM
+    export's (`--preset`, `--mapping`); none for event logs."""
+    actor_zones: dict[str, str] = field(default_factory=dict)
+    """Actor -> IANA time zone, where the export says (`History.actor_zones`)."""
+    mapping: str = ""
+    """What read the files: "" for event logs, else the preset or the mapping file."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
