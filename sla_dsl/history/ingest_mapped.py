@@ -172,6 +172,7 @@ def ingest_mapped(mapping: Mapping, paths: Sequence[Path], out: Path, *, buckets
                 sources[file.index] = _routed(con, file, files, buckets)
         result = _read_buckets(mapping, paths, files, sources, whole, out, buckets, timezone,
                                say)
+        _order_rejects(con, files, result)
     except duckdb.Error as error:
         raise HistoryError(f"the ingest engine failed: {error}\n  help: give it more "
                            f"memory (--memory-limit) or disk for spilling") from None
@@ -435,15 +436,62 @@ def _read_buckets(mapping: Mapping, paths: Sequence[Path], files: Sequence[_File
             latest = most if latest is None else max(latest, most)
         if tracked_parts:
             tracked.append(_tracked_records(history, lead_first, tracked_parts, before_codes))
+    return _Result(counts, rejects, stats, actor_first, zones, latest, tracked, parts)
+
+
+def _order_rejects(con, files: Sequence[_File], result: _Result) -> None:
+    """The rejects in the single read's order: by file, row and date column; the records of
+    one joined row that several leads share (one per lead, perhaps in several buckets) in the
+    order of the rows of the source they were found in, as the join makes them."""
+    parts = result.part_files
     order = {str(f.path): i for i, f in enumerate(parts)}
-    columns = {i: {w.at: k for k, w in enumerate(f.spec.events)} for i, f in enumerate(parts)}
+    columns = [{w.at: k for k, w in enumerate(f.spec.events)} for f in parts]
 
     def key(reject: Reject) -> tuple[int, int, int]:
         part = order.get(reject.source, 0)
         return part, reject.row, columns[part].get(reject.column, -1) if parts else -1
 
+    rejects = result.rejects
     rejects.sort(key=key)
-    return _Result(counts, rejects, stats, actor_first, zones, latest, tracked, parts)
+    start = 0
+    while start < len(rejects):
+        end = start + 1
+        while end < len(rejects) and key(rejects[end]) == key(rejects[start]):
+            end += 1
+        spec = parts[key(rejects[start])[0]].spec if parts else None
+        if end - start > 1 and spec is not None and spec.join is not None:
+            rank = _join_order(con, spec, files, rejects[start])
+            rejects[start:end] = sorted(rejects[start:end], key=lambda r: rank.get(
+                _reject_lead(r, spec) or "", len(rank)))
+        start = end
+
+
+def _join_order(con, spec: SourceSpec, files: Sequence[_File], reject: Reject
+                ) -> dict[str, int]:
+    """The leads a joined cell finds, in the order of the rows they are found in."""
+    assert spec.join is not None
+    value = next((reject.raw[n] for n in (spec.lead_id, *spec.aliases.get(spec.lead_id, ()))
+                  if n in reject.raw), None)
+    if value is None:
+        return {}
+    targets = [f for f in files if f.spec.name == spec.join.source]
+    for column in spec.join.match:
+        found = []
+        for target in targets:
+            lead = target.text(target.spec.lead_id)
+            key = target.text(column)
+            kept = _conditions_sql(target, target.spec.filters)
+            cursor = con.cursor()
+            found += [(target.index, row, text) for row, text in cursor.execute(
+                f"SELECT {_ROW}, {lead} FROM {target.table} WHERE {kept} AND {key} = ? "
+                f"AND NOT {_blank(lead)} ORDER BY {_ROW}", [value]).fetchall()]
+            cursor.close()
+        if found:
+            rank: dict[str, int] = {}
+            for _, _, text in sorted(found):
+                rank.setdefault(text, len(rank))
+            return rank
+    return {}
 
 
 def _empty_piece(file: _File) -> RawRows:
