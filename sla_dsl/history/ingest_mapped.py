@@ -155,6 +155,7 @@ def ingest_mapped(mapping: Mapping, paths: Sequence[Path], out: Path, *, buckets
             con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET temp_directory = '{_setting(str(spill))}'")
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
         register_lead_bucket(con)
         files = []
         for index, (spec, path) in enumerate(reads):
