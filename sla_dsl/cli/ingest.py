@@ -58,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"sla ingest: cannot write {out}: {error.strerror or error}\n  help: name a "
               "directory you may write to, with room for the data twice", file=sys.stderr)
         return EXIT_USAGE
+    left_out = sum(f.get("left_out", 0) for f in manifest.files)
     print(f"history: {manifest.rows_read} rows read, {manifest.accepted} accepted, "
-          f"{manifest.rejected} rejected")
+          f"{manifest.rejected} rejected"
+          + (f" ({left_out} more left out by the mapping's filters)" if left_out else ""))
     print(f"wrote {len(manifest.buckets)} buckets to {out} ({MANIFEST}; rejected rows in "
           f"{REJECTS})")
     for note in manifest.notes:

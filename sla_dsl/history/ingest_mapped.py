@@ -30,7 +30,7 @@ first row), computed on the few records they need.
 
 Rules the cut cannot keep exact are refused, with the reason: a `duplicates` rule whose key
 leaves out the lead id (duplicates of one lead must be in one bucket), a `join` through a
-source that itself joins, a `duplicates` rule on a source that joins.
+source that itself joins or drops duplicates, a `duplicates` rule on a source that joins.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ from sla_dsl.history.columns import (
 )
 from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
 from sla_dsl.history.ingest import (
-    _BATCH_ROWS,
     _BUCKET,
     _ROW,
     EVENT_PLACE,
@@ -69,7 +68,7 @@ from sla_dsl.history.ingest import (
     _iso,
     _literal,
     _setting,
-    _Source,
+    _typed_as,
     bucket_name,
     event_log_table,
     manifest_history_id,
@@ -154,14 +153,12 @@ def ingest_mapped(mapping: Mapping, paths: Sequence[Path], out: Path, *, buckets
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET temp_directory = '{_setting(str(spill))}'")
-        con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
         register_lead_bucket(con)
         files = []
         for index, (spec, path) in enumerate(reads):
             say(f"reading {path}")
             files.append(_load(con, index, spec, Path(path)))
-        sources: dict[int, _Source] = {}
         whole: dict[int, RawRows] = {}
         targets = {spec.join.source for spec, _ in reads if spec.join is not None}
         targets |= {other for spec, _ in reads for other in spec.lookup.values()}
@@ -170,8 +167,8 @@ def ingest_mapped(mapping: Mapping, paths: Sequence[Path], out: Path, *, buckets
                 whole[file.index] = _whole(con, file)
             else:
                 say(f"sorting {file.path} into {buckets} buckets")
-                sources[file.index] = _routed(con, file, files, buckets)
-        result = _read_buckets(mapping, paths, files, sources, whole, out, buckets, timezone,
+                _route(con, file, files, buckets)
+        result = _read_buckets(con, mapping, paths, files, whole, out, buckets, timezone,
                                say)
         _order_rejects(con, files, result)
     except duckdb.Error as error:
@@ -202,6 +199,11 @@ def _refuse_inexact(reads: Sequence[tuple[SourceSpec, Path]]) -> None:
                              "run")
         if spec.join is not None:
             target = by_name.get(spec.join.source)
+            if target is not None and target.duplicates is not None:
+                raise spec.error("join.source", f"`{target.name}` drops duplicates: which of "
+                                 "its rows a row here joins is decided in one bucket, and "
+                                 "sla ingest cannot route by it exactly",
+                                 "evaluate the export in one run")
             if target is not None and target.join is not None:
                 raise spec.error("join.source", f"`{target.name}` finds its own leads through "
                                  "a join: sla ingest follows one join, not two",
@@ -267,8 +269,6 @@ def _whole(con, file: _File) -> RawRows:
     rows = table.column(_ROW).to_numpy().astype(np.int64)
     table = table.drop_columns([_ROW])
     if file.schema is not None:
-        from sla_dsl.history.ingest import _typed_as
-
         table = _typed_as(table, file.schema)
     return RawRows(str(file.path), table, rows, list(file.broken), file.form)
 
@@ -279,9 +279,10 @@ def _bucket_sql(lead: str, buckets: int) -> str:
     return f"{LEAD_BUCKET_SQL}(coalesce(trim({lead}), ''), {int(buckets)})"
 
 
-def _routed(con, file: _File, files: Sequence[_File], buckets: int) -> _Source:
+def _route(con, file: _File, files: Sequence[_File], buckets: int) -> None:
     """The file's rows with their bucket (a row matching leads of several buckets once for
-    each), sorted by bucket then row, as `_Source` deals them out bucket by bucket."""
+    each), stored sorted by bucket then row as table `r{index}`: one sort at a time, within
+    the memory limit, and each bucket's rows then a range of the table (`_bucket_rows`)."""
     spec = file.spec
     if spec.join is None:
         select = f"SELECT *, {_bucket_sql(file.text(spec.lead_id), buckets)} AS {_BUCKET} " \
@@ -289,22 +290,25 @@ def _routed(con, file: _File, files: Sequence[_File], buckets: int) -> _Source:
     else:
         select = _joined_select(file, [f for f in files if f.spec.name == spec.join.source],
                                 buckets)
+    con.execute(f"CREATE TABLE r{file.index} AS SELECT * FROM ({select}) "
+                f"ORDER BY {_BUCKET}, {_ROW}")
+
+
+def _bucket_rows(con, file: _File, bucket: int) -> RawRows:
+    """The file's rows in `bucket`, in file order (bucket 0 also carries the rows that are no
+    rows at all); read off the sorted table, whose zone maps skip the other buckets."""
     cursor = con.cursor()
-    reader = cursor.sql(f"SELECT * FROM ({select}) ORDER BY {_BUCKET}, {_ROW}"
-                        ).to_arrow_reader(batch_size=_BATCH_ROWS)
-    first = next(reader, None)
-
-    def batches():
-        if first is not None:
-            yield first
-            yield from reader
-        reader.close()
+    try:
+        table = cursor.sql(f"SELECT * EXCLUDE ({_BUCKET}) FROM r{file.index} "
+                           f"WHERE {_BUCKET} = {int(bucket)} ORDER BY {_ROW}"
+                           ).to_arrow_table()
+    finally:
         cursor.close()
-
-    source = _Source(file.path, file.form, file.columns, batches(), file.broken,
-                     file.form == "read")
-    source.schema = file.schema
-    return source
+    rows = table.column(_ROW).to_numpy().astype(np.int64)
+    table = table.drop_columns([_ROW])
+    if file.schema is not None:
+        table = _typed_as(table, file.schema)
+    return RawRows(str(file.path), table, rows, file.broken if bucket == 0 else [], file.form)
 
 
 def _joined_select(file: _File, targets: Sequence[_File], buckets: int) -> str:
@@ -384,9 +388,9 @@ class _Result:
     part_files: list[_File]
 
 
-def _read_buckets(mapping: Mapping, paths: Sequence[Path], files: Sequence[_File],
-                  sources: dict[int, _Source], whole: dict[int, RawRows], out: Path,
-                  buckets: int, timezone: str, say: Callable[[str], None]) -> _Result:
+def _read_buckets(con, mapping: Mapping, paths: Sequence[Path], files: Sequence[_File],
+                  whole: dict[int, RawRows], out: Path, buckets: int, timezone: str,
+                  say: Callable[[str], None]) -> _Result:
     parts = [f for f in files if not f.spec.join_only]
     stats = [SourceStats(str(f.path), f.rows, 0, 0, 0) for f in parts]
     counts: list[BucketCounts] = []
@@ -403,9 +407,8 @@ def _read_buckets(mapping: Mapping, paths: Sequence[Path], files: Sequence[_File
         pieces = {}
         for file in files:
             piece = whole.get(file.index)
-            if piece is None:
-                piece = sources[file.index].rows_of(bucket) or _empty_piece(file)
-            pieces[str(file.path)] = piece
+            pieces[str(file.path)] = piece if piece is not None else _bucket_rows(
+                con, file, bucket)
         history = load_history(paths, timezone=timezone, mapping=mapping,
                                export_timezone=timezone, pieces=pieces)
         if len(history.sources) != len(parts):
@@ -493,15 +496,6 @@ def _join_order(con, spec: SourceSpec, files: Sequence[_File], reject: Reject
                 rank.setdefault(text, len(rank))
             return rank
     return {}
-
-
-def _empty_piece(file: _File) -> RawRows:
-    """A file's share of a bucket that holds none of its rows: its columns, no rows."""
-    if file.schema is not None:
-        table = file.schema.empty_table()
-    else:
-        table = pa.table({name: pa.array([], pa.string()) for name in file.columns})
-    return RawRows(str(file.path), table, np.zeros(0, np.int64), [], file.form)
 
 
 def _lead_first(history: History, place: np.ndarray, parts: Sequence[_File]) -> np.ndarray:
