@@ -189,3 +189,28 @@ def test_ingest_options_for_an_export_are_checked(tmp_path, capsys):
     code, _, err = _run(["ingest", "--buckets", "2", "--out", str(tmp_path / "b"),
                          "--timezone", ZONE], capsys)
     assert code == 2 and "no history given" in err
+
+
+def test_a_mapping_of_parquet_and_json_lines_exports_cut_into_buckets_is_the_single_run(
+        tmp_path, capsys):
+    """The Olist mapping's two exports as Parquet (read by DuckDB in its own types) and JSON
+    Lines (read in memory by the tool's reader, then dealt out)."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    olist = ROOT / "examples" / "olist"
+    leads = pcsv.read_csv(olist / "olist_marketing_qualified_leads_dataset.csv",
+                          convert_options=pcsv.ConvertOptions(strings_can_be_null=True))
+    pq.write_table(leads, tmp_path / "mqls.parquet")
+    deals = list(csv.DictReader((olist / "olist_closed_deals_dataset.csv").open()))
+    deals[2]["won_date"] = "not a date"
+    (tmp_path / "deals.jsonl").write_text("".join(json.dumps(row) + "\n" for row in deals))
+    text = (olist / "mapping.toml").read_text()
+    text = text.replace("olist_marketing_qualified_leads_dataset.csv", "mqls.parquet")
+    text = text.replace("olist_closed_deals_dataset.csv", "deals.jsonl")
+    (tmp_path / "mapping.toml").write_text(text)
+    manifest = _same_as_one_run(str(ROOT / "policies" / "olist.sla"),
+                                ["--mapping", str(tmp_path / "mapping.toml")], 3, tmp_path,
+                                capsys)
+    assert manifest["rejected"] >= 1
+    assert manifest["in_memory"] == [str(tmp_path / "deals.jsonl")]

@@ -149,11 +149,11 @@ def ingest_mapped(mapping: Mapping, paths: Sequence[Path], out: Path, *, buckets
     con = duckdb.connect(str(work / "export.duckdb"))
     try:
         if memory_limit:
-            con.execute(f"SET memory_limit = '{_setting(memory_limit)}'")
+            con.execute(f"SET memory_limit = '{_setting(memory_limit)}'").fetchall()
         if threads:
-            con.execute(f"SET threads = {int(threads)}")
-        con.execute(f"SET temp_directory = '{_setting(str(spill))}'")
-        con.execute("SET enable_progress_bar = false")
+            con.execute(f"SET threads = {int(threads)}").fetchall()
+        con.execute(f"SET temp_directory = '{_setting(str(spill))}'").fetchall()
+        con.execute("SET enable_progress_bar = false").fetchall()  # (inherited by cursors)
         register_lead_bucket(con)
         files = []
         for index, (spec, path) in enumerate(reads):
@@ -231,31 +231,35 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
                   "null_padding = false, columns = {"
                   + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "})")
         try:
-            con.execute(f"CREATE TABLE {table} AS SELECT *, row_number() OVER () AS {_ROW} "
+            _sql(con, f"CREATE TABLE {table} AS SELECT *, row_number() OVER () AS {_ROW} "
                         f"FROM {source}")
-            rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            rows = _sql(con, f"SELECT count(*) FROM {table}")[0][0]
             return _File(index, spec, path, table, "csv", header,
                          {restored(n): n for n in header}, int(rows))
         except duckdb.Error:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+            _sql(con, f"DROP TABLE IF EXISTS {table}")
     elif fmt == "parquet":
         try:
             schema = pq.read_schema(path)
-            con.execute(f"CREATE TABLE {table} AS SELECT * EXCLUDE (file_row_number), "
+            _sql(con, f"CREATE TABLE {table} AS SELECT * EXCLUDE (file_row_number), "
                         f"file_row_number + 1 AS {_ROW} FROM read_parquet("
                         f"{_literal(str(path))}, file_row_number = true)")
-            rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            rows = _sql(con, f"SELECT count(*) FROM {table}")[0][0]
             return _File(index, spec, path, table, "parquet", schema.names,
                          {n: n for n in schema.names}, int(rows), schema=schema)
         except (duckdb.Error, pa.ArrowInvalid, OSError):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+            _sql(con, f"DROP TABLE IF EXISTS {table}")
     raw = read_rows(path)
     arrow = pa.table([c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
                       for c in raw.table.columns], names=raw.table.column_names)
     arrow = arrow.append_column(_ROW, pa.array(raw.rows, pa.int64()))
-    con.register("raw_rows", arrow)
-    con.execute(f"CREATE TABLE {table} AS SELECT * FROM raw_rows")
-    con.unregister("raw_rows")
+    cursor = con.cursor()
+    try:
+        cursor.register("raw_rows", arrow)
+        cursor.execute(f"CREATE TABLE {table} AS SELECT * FROM raw_rows").fetchall()
+        cursor.unregister("raw_rows")
+    finally:
+        cursor.close()
     names = raw.table.column_names
     return _File(index, spec, path, table, "read", names, {n: n for n in names},
                  arrow.num_rows + len(raw.broken), list(raw.broken))
@@ -271,6 +275,16 @@ def _whole(con, file: _File) -> RawRows:
     if file.schema is not None:
         table = _typed_as(table, file.schema)
     return RawRows(str(file.path), table, rows, list(file.broken), file.form)
+
+
+def _sql(con, statement: str) -> list[tuple]:
+    """Run one statement on its own cursor, every row fetched: DuckDB refuses the next
+    statement on a connection whose result is not done."""
+    cursor = con.cursor()
+    try:
+        return cursor.execute(statement).fetchall()
+    finally:
+        cursor.close()
 
 
 def _bucket_sql(lead: str, buckets: int) -> str:
@@ -290,7 +304,7 @@ def _route(con, file: _File, files: Sequence[_File], buckets: int) -> None:
     else:
         select = _joined_select(file, [f for f in files if f.spec.name == spec.join.source],
                                 buckets)
-    con.execute(f"CREATE TABLE r{file.index} AS SELECT * FROM ({select}) "
+    _sql(con, f"CREATE TABLE r{file.index} AS SELECT * FROM ({select}) "
                 f"ORDER BY {_BUCKET}, {_ROW}")
 
 
