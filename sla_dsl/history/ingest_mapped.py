@@ -55,23 +55,23 @@ from sla_dsl.history.columns import (
 )
 from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
 from sla_dsl.history.ingest import (
-    _BUCKET,
-    _ROW,
+    BUCKET_COLUMN,
     EVENT_PLACE,
     LEAD_PLACE,
     MANIFEST,
     PLACE_BITS,
     REJECTS,
     REJECTS_JSON,
+    ROW_COLUMN,
     BucketCounts,
     Manifest,
-    _iso,
-    _literal,
-    _setting,
-    _typed_as,
     bucket_name,
     event_log_table,
+    iso_utc,
     manifest_history_id,
+    sql_literal,
+    sql_setting,
+    typed_as,
 )
 from sla_dsl.history.lead_hash import LEAD_BUCKET_SQL, LEAD_HASH, register_lead_bucket
 from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec, format_of
@@ -117,7 +117,7 @@ class _File:
             return f"CAST({ref} AS VARCHAR)"
         if self.form == "csv":
             return (f"(CASE WHEN starts_with({ref}, '''') THEN regexp_replace({ref}, "
-                    f"{_literal(QUOTED_PATTERN)}, '\\1') ELSE {ref} END)")
+                    f"{sql_literal(QUOTED_PATTERN)}, '\\1') ELSE {ref} END)")
         return ref
 
 
@@ -149,10 +149,10 @@ def ingest_mapped(mapping: Mapping, paths: Sequence[Path], out: Path, *, buckets
     con = duckdb.connect(str(work / "export.duckdb"))
     try:
         if memory_limit:
-            con.execute(f"SET memory_limit = '{_setting(memory_limit)}'").fetchall()
+            con.execute(f"SET memory_limit = '{sql_setting(memory_limit)}'").fetchall()
         if threads:
             con.execute(f"SET threads = {int(threads)}").fetchall()
-        con.execute(f"SET temp_directory = '{_setting(str(spill))}'").fetchall()
+        con.execute(f"SET temp_directory = '{sql_setting(str(spill))}'").fetchall()
         con.execute("SET enable_progress_bar = false").fetchall()  # (inherited by cursors)
         register_lead_bucket(con)
         files = []
@@ -226,12 +226,12 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
     table = f"f{index}"
     if fmt == "csv":
         header = csv_header(path)
-        source = (f"read_csv({_literal(str(path))}, header = true, auto_detect = false, "
+        source = (f"read_csv({sql_literal(str(path))}, header = true, auto_detect = false, "
                   "delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
                   "null_padding = false, columns = {"
-                  + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "})")
+                  + ", ".join(f"{sql_literal(name)}: 'VARCHAR'" for name in header) + "})")
         try:
-            _sql(con, f"CREATE TABLE {table} AS SELECT *, row_number() OVER () AS {_ROW} "
+            _sql(con, f"CREATE TABLE {table} AS SELECT *, row_number() OVER () AS {ROW_COLUMN} "
                         f"FROM {source}")
             rows = _sql(con, f"SELECT count(*) FROM {table}")[0][0]
             return _File(index, spec, path, table, "csv", header,
@@ -242,8 +242,8 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
         try:
             schema = pq.read_schema(path)
             _sql(con, f"CREATE TABLE {table} AS SELECT * EXCLUDE (file_row_number), "
-                        f"file_row_number + 1 AS {_ROW} FROM read_parquet("
-                        f"{_literal(str(path))}, file_row_number = true)")
+                        f"file_row_number + 1 AS {ROW_COLUMN} FROM read_parquet("
+                        f"{sql_literal(str(path))}, file_row_number = true)")
             rows = _sql(con, f"SELECT count(*) FROM {table}")[0][0]
             return _File(index, spec, path, table, "parquet", schema.names,
                          {n: n for n in schema.names}, int(rows), schema=schema)
@@ -252,7 +252,7 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
     raw = read_rows(path)
     arrow = pa.table([c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
                       for c in raw.table.columns], names=raw.table.column_names)
-    arrow = arrow.append_column(_ROW, pa.array(raw.rows, pa.int64()))
+    arrow = arrow.append_column(ROW_COLUMN, pa.array(raw.rows, pa.int64()))
     cursor = con.cursor()
     try:
         cursor.register("raw_rows", arrow)
@@ -268,12 +268,12 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
 def _whole(con, file: _File) -> RawRows:
     """A file every bucket reads whole (the users' names and zones): its rows in file order."""
     cursor = con.cursor()
-    table = cursor.sql(f"SELECT * FROM {file.table} ORDER BY {_ROW}").to_arrow_table()
+    table = cursor.sql(f"SELECT * FROM {file.table} ORDER BY {ROW_COLUMN}").to_arrow_table()
     cursor.close()
-    rows = table.column(_ROW).to_numpy().astype(np.int64)
-    table = table.drop_columns([_ROW])
+    rows = table.column(ROW_COLUMN).to_numpy().astype(np.int64)
+    table = table.drop_columns([ROW_COLUMN])
     if file.schema is not None:
-        table = _typed_as(table, file.schema)
+        table = typed_as(table, file.schema)
     return RawRows(str(file.path), table, rows, list(file.broken), file.form)
 
 
@@ -299,13 +299,13 @@ def _route(con, file: _File, files: Sequence[_File], buckets: int) -> None:
     the memory limit, and each bucket's rows then a range of the table (`_bucket_rows`)."""
     spec = file.spec
     if spec.join is None:
-        select = f"SELECT *, {_bucket_sql(file.text(spec.lead_id), buckets)} AS {_BUCKET} " \
+        select = f"SELECT *, {_bucket_sql(file.text(spec.lead_id), buckets)} AS {BUCKET_COLUMN} " \
                  f"FROM {file.table}"
     else:
         select = _joined_select(file, [f for f in files if f.spec.name == spec.join.source],
                                 buckets)
     _sql(con, f"CREATE TABLE r{file.index} AS SELECT * FROM ({select}) "
-                f"ORDER BY {_BUCKET}, {_ROW}")
+                f"ORDER BY {BUCKET_COLUMN}, {ROW_COLUMN}")
 
 
 def _bucket_rows(con, file: _File, bucket: int) -> RawRows:
@@ -313,15 +313,15 @@ def _bucket_rows(con, file: _File, bucket: int) -> RawRows:
     rows at all); read off the sorted table, whose zone maps skip the other buckets."""
     cursor = con.cursor()
     try:
-        table = cursor.sql(f"SELECT * EXCLUDE ({_BUCKET}) FROM r{file.index} "
-                           f"WHERE {_BUCKET} = {int(bucket)} ORDER BY {_ROW}"
+        table = cursor.sql(f"SELECT * EXCLUDE ({BUCKET_COLUMN}) FROM r{file.index} "
+                           f"WHERE {BUCKET_COLUMN} = {int(bucket)} ORDER BY {ROW_COLUMN}"
                            ).to_arrow_table()
     finally:
         cursor.close()
-    rows = table.column(_ROW).to_numpy().astype(np.int64)
-    table = table.drop_columns([_ROW])
+    rows = table.column(ROW_COLUMN).to_numpy().astype(np.int64)
+    table = table.drop_columns([ROW_COLUMN])
     if file.schema is not None:
-        table = _typed_as(table, file.schema)
+        table = typed_as(table, file.schema)
     return RawRows(str(file.path), table, rows, file.broken if bucket == 0 else [], file.form)
 
 
@@ -348,13 +348,13 @@ def _joined_select(file: _File, targets: Sequence[_File], buckets: int) -> str:
     keys_sql = " UNION ALL ".join(keys) if keys else \
         "SELECT 0 AS k, CAST(NULL AS VARCHAR) AS key, 0 AS b WHERE false"
     return (f"WITH keys AS ({keys_sql}), "
-            f"found AS (SELECT s.{_ROW} AS r, keys.k, keys.b FROM {file.table} s JOIN keys "
+            f"found AS (SELECT s.{ROW_COLUMN} AS r, keys.k, keys.b FROM {file.table} s JOIN keys "
             f"ON {mine} = keys.key WHERE {own}), "
             f"best AS (SELECT r, min(k) AS k FROM found GROUP BY r), "
             f"routes AS (SELECT DISTINCT found.r, found.b FROM found JOIN best "
             f"ON found.r = best.r AND found.k = best.k) "
-            f"SELECT f.*, coalesce(routes.b, 0) AS {_BUCKET} FROM {file.table} f "
-            f"LEFT JOIN routes ON f.{_ROW} = routes.r")
+            f"SELECT f.*, coalesce(routes.b, 0) AS {BUCKET_COLUMN} FROM {file.table} f "
+            f"LEFT JOIN routes ON f.{ROW_COLUMN} = routes.r")
 
 
 def _blank(text: str) -> str:
@@ -375,9 +375,9 @@ def _conditions_sql(file: _File, conditions: Sequence[Condition], alias: str = "
             elif ANY_VALUE in pattern:
                 like = (pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                         .replace(ANY_VALUE, "%"))
-                tests.append(f"coalesce({trimmed} LIKE {_literal(like)} ESCAPE '\\', false)")
+                tests.append(f"coalesce({trimmed} LIKE {sql_literal(like)} ESCAPE '\\', false)")
             else:
-                tests.append(f"coalesce({trimmed} = {_literal(pattern)}, false)")
+                tests.append(f"coalesce({trimmed} = {sql_literal(pattern)}, false)")
         found = "(" + " OR ".join(tests) + ")"
         parts.append(f"NOT {found}" if condition.negated else found)
     return "(" + " AND ".join(parts) + ")"
@@ -501,8 +501,8 @@ def _join_order(con, spec: SourceSpec, files: Sequence[_File], reject: Reject
             kept = _conditions_sql(target, target.spec.filters)
             cursor = con.cursor()
             found += [(target.index, row, text) for row, text in cursor.execute(
-                f"SELECT {_ROW}, {lead} FROM {target.table} WHERE {kept} AND {key} = ? "
-                f"AND NOT {_blank(lead)} ORDER BY {_ROW}", [value]).fetchall()]
+                f"SELECT {ROW_COLUMN}, {lead} FROM {target.table} WHERE {kept} AND {key} = ? "
+                f"AND NOT {_blank(lead)} ORDER BY {ROW_COLUMN}", [value]).fetchall()]
             cursor.close()
         if found:
             rank: dict[str, int] = {}
@@ -610,7 +610,7 @@ def _manifest(result: _Result, mapping: Mapping, jobs, files: Sequence[_File],
     manifest = Manifest(
         buckets=counts, hash=LEAD_HASH, timezone=timezone,
         sources=[str(f.path) for f in files],
-        as_of_default=None if result.latest is None else _iso(result.latest),
+        as_of_default=None if result.latest is None else iso_utc(result.latest),
         rows_read=sum(c.rows_read for c in counts), accepted=sum(c.accepted for c in counts),
         rejected=sum(c.rejected for c in counts),
         in_memory=[str(f.path) for f in files if f.form == "read"],
