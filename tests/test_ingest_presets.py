@@ -189,6 +189,11 @@ def test_ingest_options_for_an_export_are_checked(tmp_path, capsys):
     code, _, err = _run(["ingest", "--buckets", "2", "--out", str(tmp_path / "b"),
                          "--timezone", ZONE], capsys)
     assert code == 2 and "no history given" in err
+    missing = [*SHIPPED["salesforce"][:-1], str(tmp_path / "User.csv")]
+    code, _, err = _run(["ingest", "--preset", "salesforce", "--history", *missing,
+                         "--buckets", "2", "--out", str(tmp_path / "b"), "--timezone", ZONE],
+                        capsys)
+    assert code == 2 and f"no such file: {tmp_path / 'User.csv'}" in err
 
 
 def test_a_mapping_of_parquet_and_json_lines_exports_cut_into_buckets_is_the_single_run(

@@ -220,9 +220,16 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
     import duckdb
 
     fmt = format_of(path, spec.format)
-    if fmt is None or not path.is_file():
-        read_rows(path)  # the reader's own error for an unknown format or a missing file
-        raise HistoryError(f"{path}: cannot be read")
+    if fmt is None:
+        raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
+                           f"the file .csv, .jsonl, .ndjson or .parquet")
+    if not path.is_file():  # as the reader says it
+        if spec.mapping_path is not None:
+            raise spec.error("file", f"no such file: {path}",
+                             f"`file` is relative to the mapping's folder "
+                             f"({spec.mapping_path.parent}); fix it, or give the file's path "
+                             f"on the command line")
+        raise HistoryError(f"{path}: no such file\n  help: check the path")
     table = f"f{index}"
     if fmt == "csv":
         header = csv_header(path)
