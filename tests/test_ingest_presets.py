@@ -219,3 +219,23 @@ def test_a_mapping_of_parquet_and_json_lines_exports_cut_into_buckets_is_the_sin
                                 capsys)
     assert manifest["rejected"] >= 1
     assert manifest["in_memory"] == [str(tmp_path / "deals.jsonl")]
+
+
+@pytest.mark.parametrize("buckets", [1, 3])
+def test_an_object_exported_in_two_files_cut_into_buckets_is_the_single_run(buckets, tmp_path,
+                                                                            capsys):
+    """Lead and Task each in two files (two exports of one object, in two folders): a task
+    joins leads of either Lead file."""
+    shipped = ROOT / "examples" / "salesforce"
+    files = []
+    for name in ("Lead.csv", "LeadHistory.csv", "Task.csv", "Event.csv", "User.csv"):
+        header, rows = _rows(shipped / name)
+        halves = [rows[:len(rows) // 2], rows[len(rows) // 2:]] \
+            if name in ("Lead.csv", "Task.csv") else [rows]
+        for part, chunk in enumerate(halves):
+            (tmp_path / f"part{part}").mkdir(exist_ok=True)
+            _write(tmp_path / f"part{part}" / name, header, chunk)
+            files.append(str(tmp_path / f"part{part}" / name))
+    manifest = _same_as_one_run(POLICY, ["--preset", "salesforce", "--history", *files],
+                                buckets, tmp_path, capsys)
+    assert len(manifest["files"]) == 6  # Lead, Task twice; LeadHistory, Event; not User
