@@ -185,14 +185,15 @@ def ingest_mapped(mapping: Mapping, paths: Sequence[Path], out: Path, *, buckets
 
 
 def _refuse_inexact(reads: Sequence[tuple[SourceSpec, Path]]) -> None:
+    """A `MappingError` for a rule whose outcome depends on rows of other buckets: the single
+    run's result would not be the buckets' (module docstring)."""
     by_name = {spec.name: spec for spec, _ in reads}
     for spec, _ in reads:
         if spec.duplicates is not None and spec.join is not None:
             raise spec.error("duplicates", "sla ingest cannot cut a source that both joins "
                              "and drops duplicates into buckets exactly",
                              "evaluate the export in one run (sla evaluate --mapping)")
-        if spec.duplicates is not None and not spec.wide \
-                and spec.lead_id not in spec.duplicates.key:
+        if spec.duplicates is not None and spec.lead_id not in spec.duplicates.key:
             raise spec.error("duplicates.key", f"sla ingest keeps a lead's rows together, and "
                              f"this key leaves out the lead id `{spec.lead_id}`",
                              f"add `{spec.lead_id}` to the key, or evaluate the export in one "
