@@ -14,12 +14,16 @@ without CompletedDateTime. The event log holds the events the preset reads from 
 fields the policy reads (the status a status change carries). Each read
 is `load_history` in this process with the fields `sla evaluate` keeps for
 policies/inbound-desk.sla (its `status`), after one warm-up read of each, the two reads taking
-turns; the median of the repeats is printed, in wall seconds (the target) and in CPU seconds.
+turns; the median of the repeats is printed, in wall seconds (the target) and in CPU seconds,
+with each run's times and the machine's load average (the figures are noisy on a shared one).
+
+An export written by an older version of this script (`FORMAT` differs) is written again.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -38,6 +42,7 @@ from sla_dsl.history.presets import load_preset  # noqa: E402
 from sla_dsl.history.read import load_history  # noqa: E402
 from sla_dsl.policy_file import load_policy  # noqa: E402
 
+FORMAT = "2"  # what `write` writes: bumped when it changes, so an old export is written again
 _US = 1_000_000
 START = 1_772_409_600  # 2026-03-02T00:00Z, seconds
 POLICY = ROOT / "policies" / "inbound-desk.sla"
@@ -149,6 +154,7 @@ def write(leads: int, folder: Path, seed: int = 14) -> None:
                                   np.full(len(moved) + int(kept.sum()), "")]),
     })
     pcsv.write_csv(events, folder / "events.csv")
+    (folder / "format.txt").write_text(FORMAT + "\n")
 
 
 def pc_where(mask: np.ndarray, yes, no=None) -> pa.Array:
@@ -173,7 +179,8 @@ def main() -> int:
     parser.add_argument("--dir", type=Path)
     args = parser.parse_args()
     folder = args.dir or Path(tempfile.gettempdir()) / f"sla-preset-speed-{args.leads}"
-    if not (folder / "events.csv").exists():
+    stamp = folder / "format.txt"
+    if not stamp.exists() or stamp.read_text().strip() != FORMAT:
         start = time.perf_counter()
         write(args.leads, folder)
         print(f"wrote {folder} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
@@ -212,6 +219,11 @@ def main() -> int:
     pc_, ec = statistics.median(preset_cpu), statistics.median(event_cpu)
     print(f"  CPU seconds (all threads): preset {pc_:.2f}, event log {ec:.2f}, ratio "
           f"{ec / pc_:.2f} (less sensitive to other processes on a shared machine)")
+    for i, times in enumerate(zip(preset_times, preset_cpu, event_times, event_cpu,
+                                  strict=True), 1):
+        print("  run {}: preset {:.2f} s wall, {:.2f} s CPU; event log {:.2f} s wall, "
+              "{:.2f} s CPU".format(i, *times))
+    print("  load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0
 
 
