@@ -183,13 +183,26 @@ class _Calendars:
 
 def _run_starts(lead: np.ndarray) -> np.ndarray:
     """True where a lead's run of events begins (events are sorted by lead)."""
-    return np.r_[True, lead[1:] != lead[:-1]] if len(lead) else np.zeros(0, dtype=bool)
+    out = np.empty(len(lead), dtype=bool)
+    if len(lead):
+        out[0] = True
+        np.not_equal(lead[1:], lead[:-1], out=out[1:])
+    return out
+
+
+def _run_ends(lead: np.ndarray) -> np.ndarray:
+    """True where a lead's run of events ends (events are sorted by lead)."""
+    out = np.empty(len(lead), dtype=bool)
+    if len(lead):
+        out[-1] = True
+        np.not_equal(lead[1:], lead[:-1], out=out[:-1])
+    return out
 
 
 def _first_per_lead(lead: np.ndarray, values: np.ndarray, size: int,
                     fill=NONE) -> np.ndarray:
     out = np.full(size, fill, dtype=values.dtype if len(values) else np.int64)
-    first = _run_starts(lead)
+    first = np.flatnonzero(_run_starts(lead))
     out[lead[first]] = values[first]
     return out
 
@@ -197,9 +210,19 @@ def _first_per_lead(lead: np.ndarray, values: np.ndarray, size: int,
 def _last_per_lead(lead: np.ndarray, values: np.ndarray, size: int, fill) -> np.ndarray:
     out = np.full(size, fill, dtype=values.dtype if values.dtype != object else object)
     if len(lead):
-        last = np.r_[lead[1:] != lead[:-1], True]
+        last = np.flatnonzero(_run_ends(lead))
         out[lead[last]] = values[last]
     return out
+
+
+def _code_mask(event: np.ndarray, codes) -> np.ndarray:
+    """Per row, whether its event code is one of `codes`: a lookup table indexed by the code
+    (codes are small non-negative integers), not a sort as `np.isin` does."""
+    table = np.zeros(256, dtype=bool)
+    table[np.asarray(codes, dtype=np.int64)] = True
+    if event.dtype.itemsize == 1:
+        return table[event.view(np.uint8)]
+    return np.isin(event, codes)
 
 
 class Replay:
@@ -237,6 +260,10 @@ class Replay:
         # which absences were used and whose clocks they paused)
         self.absence_found: dict[int, set[tuple[int, int, int]]] = {}
         self._owner_names: dict[tuple[int, int], tuple] = {}
+        self._gathered_of: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # each actor's name by its code, and None at the end: NO_ACTOR (-1) indexes it
+        self._actor_names = np.empty(len(history.actors) + 1, dtype=object)
+        self._actor_names[:-1] = history.actors
 
     # ------------------------------------------------------------ per-lead facts
 
@@ -246,9 +273,20 @@ class Replay:
         rows = self._rows_of.get(key)
         if rows is None:
             rows = np.flatnonzero(self.event == key[0]) if len(key) == 1 \
-                else np.flatnonzero(np.isin(self.event, codes))
+                else np.flatnonzero(_code_mask(self.event, key))
             self._rows_of[key] = rows
         return rows
+
+    def gathered(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows of these event codes with their leads and instants, gathered once: the
+        touches are asked for by every clause, owner and measure."""
+        key = tuple(sorted(int(c) for c in codes))
+        found = self._gathered_of.get(key)
+        if found is None:
+            rows = self.events_of(codes)
+            found = (rows, self.lead[rows], self.at[rows])
+            self._gathered_of[key] = found
+        return found
 
     def handoff_rows(self, by: set[str] | None = None, not_by: set[str] = frozenset()
                      ) -> np.ndarray:
@@ -309,16 +347,36 @@ class Replay:
         rows = self._between(self.events_of(np.array([EVENT_CODE["assigned"]])), since, until)
         rows = rows[self.actor[rows] != NO_ACTOR]
         codes = _last_per_lead(self.lead[rows], self.actor[rows], self.size, NO_ACTOR)
-        touches = self._between(self.events_of(_TOUCHES), since, until)
-        touches = touches[self.actor[touches] != NO_ACTOR]
-        first_toucher = _first_per_lead(self.lead[touches], self.actor[touches], self.size,
-                                        NO_ACTOR)
-        codes = np.where(codes == NO_ACTOR, first_toucher, codes)
-        names = np.full(self.size, None, dtype=object)
-        known = codes != NO_ACTOR
-        names[known] = self.history.actors[codes[known]]
+        codes = np.where(codes == NO_ACTOR, self._first_toucher(since, until), codes)
+        names = self._actor_names[codes]
         self._owner_names[key] = (since, until, names)
         return names
+
+    def _first_toucher(self, since: np.ndarray | None, until: np.ndarray | None
+                       ) -> np.ndarray:
+        """Per lead, the actor code of its first touch with an actor in the window (NO_ACTOR:
+        none)."""
+        rows, lead, at = self.gathered(_TOUCHES)
+        actor = self.actor[rows]
+        keep = actor != NO_ACTOR
+        inside = self._inside(lead, at, since, until)
+        if inside is not None:
+            keep &= inside
+        keep = np.flatnonzero(keep)
+        return _first_per_lead(lead[keep], actor[keep], self.size, NO_ACTOR)
+
+    def _inside(self, lead: np.ndarray, at: np.ndarray, since: np.ndarray | None,
+                until: np.ndarray | None) -> np.ndarray | None:
+        """Per row, whether it is at or after its lead's `since` (never, where that is NONE)
+        and before its `until` (where that is not NONE), as `_between` keeps rows; None: no
+        bound given."""
+        keep = None
+        if since is not None:
+            keep = at >= np.where(since == NONE, LATEST, since)[lead]
+        if until is not None:
+            before = at < np.where(until == NONE, LATEST, until)[lead]
+            keep = before if keep is None else keep & before
+        return keep
 
     def attributes_at_rows(self, leads: np.ndarray, moment: np.ndarray,
                            names: set[str]) -> dict[str, np.ndarray]:
@@ -410,13 +468,9 @@ class Replay:
     def first_after(self, codes: np.ndarray, start: np.ndarray,
                     until: np.ndarray | None = None) -> np.ndarray:
         """Per lead, its first event of `codes` at or after `start` (and before `until`)."""
-        rows = self.events_of(codes)
-        lead = self.lead[rows]
-        keep = (start[lead] != NONE) & (self.at[rows] >= start[lead])
-        if until is not None:
-            keep &= (until[lead] == NONE) | (self.at[rows] < until[lead])
-        rows = rows[keep]
-        return _first_per_lead(self.lead[rows], self.at[rows], self.size)
+        _, lead, at = self.gathered(codes)
+        keep = np.flatnonzero(self._inside(lead, at, start, until))
+        return _first_per_lead(lead[keep], at[keep], self.size)
 
     # ------------------------------------------------------------ which block applies
 
@@ -463,27 +517,27 @@ class Replay:
         end_of = np.full(self.size, NONE, dtype=np.int64)
         end_of[leads], hours_of = self._due(handoff, leads, start, clause.within, until,
                                             owner_since)
-        in_block = np.zeros(self.size, dtype=bool)
-        in_block[leads] = True
-
-        rows = self.events_of(_TOUCHES)
-        lead = self.lead[rows]
-        inside = in_block[lead] & (self.at[rows] >= start[lead]) & (self.at[rows] <= end_of[lead])
+        # a lead outside the block starts never (LATEST); one inside at its start (NONE, the
+        # lowest instant, lets every touch in), up to its window's end
+        low = np.full(self.size, LATEST, dtype=np.int64)
+        low[leads] = start[leads]
+        rows, lead, at = self.gathered(_TOUCHES)
+        inside = (at >= low[lead]) & (at <= end_of[lead])
         if until is not None:  # the next level's touches are the next level's
-            inside &= (until[lead] == NONE) | (self.at[rows] < until[lead])
-        rows = rows[inside]
-        lead, at = self.lead[rows], self.at[rows]
+            inside &= at < np.where(until == NONE, LATEST, until)[lead]
+        inside = np.flatnonzero(inside)
+        rows, lead, at = rows[inside], lead[inside], at[inside]
         counted = self.spaced(handoff, lead, at)
-        nth = self._nth_counted(lead, at, counted, int(clause.count.value))
+        nth, depth = self._nth_counted(lead, at, counted, int(clause.count.value))
         met_at = nth
         if clause.until_connected:
-            connects = rows[self.event[rows] == EVENT_CODE["connected"]]
-            connected = _first_per_lead(self.lead[connects], self.at[connects], self.size)
+            connects = np.flatnonzero(self.event[rows] == EVENT_CODE["connected"])
+            connected = _first_per_lead(lead[connects], at[connects], self.size)
             met_at = np.where((nth == NONE) | ((connected != NONE) & (connected < nth)),
                               connected, nth)
         at_leads = met_at[leads]
         due = end_of[leads]
-        depth = np.bincount(lead[counted], minlength=self.size)[leads]
+        depth = depth[leads]
         return ClauseResult("touches", handoff.label, _receiver(handoff), leads,
                             self._status(at_leads != NONE, due), due, at_leads,
                             counted=depth, hours_of=hours_of)
@@ -628,14 +682,28 @@ class Replay:
         return first | (at >= deadlines(previous, gap, self.calendars.for_duration(gap)))
 
     def _nth_counted(self, lead: np.ndarray, at: np.ndarray, counted: np.ndarray,
-                     n: int) -> np.ndarray:
-        running = np.cumsum(counted)
-        starts = _run_starts(lead)
-        before = np.r_[0, running[:-1]]
-        offset = np.maximum.accumulate(np.where(starts, before, 0))
-        per_lead = running - offset
-        hit = counted & (per_lead == n)
-        return _first_per_lead(lead[hit], at[hit], self.size)
+                     n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per lead, the instant of its n-th counted touch (NONE: fewer) and how many it has
+        (rows sorted by lead, then time). Without a spacing every touch counts: the n-th is
+        read off each lead's run of rows."""
+        starts = np.flatnonzero(_run_starts(lead))
+        lengths = np.diff(np.r_[starts, len(lead)])
+        nth = np.full(self.size, NONE, dtype=np.int64)
+        depth = np.zeros(self.size, dtype=np.int64)
+        if not len(lead):
+            return nth, depth
+        if counted.all():
+            enough = lengths >= n
+            nth[lead[starts[enough]]] = at[starts[enough] + (n - 1)]
+            depth[lead[starts]] = lengths
+            return nth, depth
+        running = np.cumsum(counted, dtype=np.int64)
+        before = running[starts] - counted[starts]
+        per_lead = running - np.repeat(before, lengths)
+        hit = np.flatnonzero(counted & (per_lead == n))
+        nth[lead[hit]] = at[hit]
+        depth[lead[starts]] = running[starts + lengths - 1] - before
+        return nth, depth
 
     def threshold(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
                   clause: m.Threshold, conditions: ConditionEvaluator) -> ClauseResult:
