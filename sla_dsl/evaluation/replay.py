@@ -94,6 +94,9 @@ class ClauseResult:
     # the clock runs on (its owner at its start); one nothing is known of (not in the reps
     # file, no zone from the export), or None, is counted on the calendar's hours
     hours_of: np.ndarray | None = None
+    # per row, `owner` as an index into the history's actors (NO_ACTOR: None), when the replay
+    # found it so: a report counts owners by it instead of hashing a million names
+    owner_code: np.ndarray | None = None
 
     def count(self, status: int) -> int:
         return int(np.count_nonzero(self.status == status))
@@ -260,6 +263,7 @@ class Replay:
         # which absences were used and whose clocks they paused)
         self.absence_found: dict[int, set[tuple[int, int, int]]] = {}
         self._owner_names: dict[tuple[int, int], tuple] = {}
+        self._owner_codes_of: dict[tuple[int, int], tuple] = {}
         self._gathered_of: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         # each actor's name by its code, and None at the end: NO_ACTOR (-1) indexes it
         self._actor_names = np.empty(len(history.actors) + 1, dtype=object)
@@ -344,13 +348,30 @@ class Replay:
         cached = self._owner_names.get(key)
         if cached is not None and cached[0] is since and cached[1] is until:
             return cached[2]
+        names = self.actor_names(self._owner_codes(since, until))
+        self._owner_names[key] = (since, until, names)
+        return names
+
+    def _owner_codes(self, since: np.ndarray | None, until: np.ndarray | None) -> np.ndarray:
+        """`owners` as actor codes (NO_ACTOR: none), found once per window."""
+        key = (id(since), id(until))
+        cached = self._owner_codes_of.get(key)
+        if cached is not None and cached[0] is since and cached[1] is until:
+            return cached[2]
+        codes = self._find_owner_codes(since, until)
+        self._owner_codes_of[key] = (since, until, codes)
+        return codes
+
+    def actor_names(self, codes: np.ndarray) -> np.ndarray:
+        """Actor codes as names (None for NO_ACTOR), one gather."""
+        return self._actor_names[codes]
+
+    def _find_owner_codes(self, since: np.ndarray | None, until: np.ndarray | None
+                          ) -> np.ndarray:
         rows = self._between(self.events_of(np.array([EVENT_CODE["assigned"]])), since, until)
         rows = rows[self.actor[rows] != NO_ACTOR]
         codes = _last_per_lead(self.lead[rows], self.actor[rows], self.size, NO_ACTOR)
-        codes = np.where(codes == NO_ACTOR, self._first_toucher(since, until), codes)
-        names = self._actor_names[codes]
-        self._owner_names[key] = (since, until, names)
-        return names
+        return np.where(codes == NO_ACTOR, self._first_toucher(since, until), codes)
 
     def _first_toucher(self, since: np.ndarray | None, until: np.ndarray | None
                        ) -> np.ndarray:
@@ -397,12 +418,18 @@ class Replay:
 
     def owners_at(self, leads: np.ndarray, moment: np.ndarray, since: np.ndarray | None,
                   until: np.ndarray | None) -> np.ndarray:
-        """Per row, who answers for a clock at `moment`: the lead's last assignee at or before
-        it, else (assigned only later) its first assignee, else its first toucher, counting
-        events from `since` and before `until` (the level's, or the round's, window).
+        """`owner_codes_at` as names (None: nobody)."""
+        return self.actor_names(self.owner_codes_at(leads, moment, since, until))
+
+    def owner_codes_at(self, leads: np.ndarray, moment: np.ndarray, since: np.ndarray | None,
+                       until: np.ndarray | None) -> np.ndarray:
+        """Per row, who answers for a clock at `moment`, as an actor code (NO_ACTOR: nobody):
+        the lead's last assignee at or before it, else (assigned only later) its first
+        assignee, else its first toucher, counting events from `since` and before `until`
+        (the level's, or the round's, window).
 
         A lead assigned at most once in the window has one answer whatever the moment: the
-        per-lead `owners` (cached per window); only the leads assigned more than once are
+        per-lead owner (cached per window); only the leads assigned more than once are
         searched by moment."""
         key = (id(since), id(until))
         cached = self._owners_of.get(key)
@@ -411,14 +438,14 @@ class Replay:
                                  until)
             rows = rows[self.actor[rows] != NO_ACTOR]
             several = np.bincount(self.lead[rows], minlength=self.size) > 1
-            cached = (since, until, self.owners(since, until), several)
+            cached = (since, until, self._owner_codes(since, until), several)
             self._owners_of[key] = cached
-        names = cached[2][leads]
+        codes = cached[2][leads]
         searched = cached[3][leads]
         if searched.any():
-            names[searched] = self._owners_by_moment(leads[searched], moment[searched], since,
+            codes[searched] = self._owners_by_moment(leads[searched], moment[searched], since,
                                                      until)
-        return names
+        return codes
 
     def _owners_by_moment(self, leads: np.ndarray, moment: np.ndarray,
                           since: np.ndarray | None, until: np.ndarray | None) -> np.ndarray:
@@ -430,15 +457,7 @@ class Replay:
         first_assignee = _first_per_lead(self.lead[rows], self.actor[rows], self.size,
                                          NO_ACTOR)[leads]
         codes = np.where(codes == NO_ACTOR, first_assignee, codes)
-        touches = self._between(self.events_of(_TOUCHES), since, until)
-        touches = touches[self.actor[touches] != NO_ACTOR]
-        first_toucher = _first_per_lead(self.lead[touches], self.actor[touches], self.size,
-                                        NO_ACTOR)[leads]
-        codes = np.where(codes == NO_ACTOR, first_toucher, codes)
-        names = np.full(len(leads), None, dtype=object)
-        known = codes != NO_ACTOR
-        names[known] = self.history.actors[codes[known]]
-        return names
+        return np.where(codes == NO_ACTOR, self._first_toucher(since, until)[leads], codes)
 
     def reassignments(self, since: np.ndarray, until: np.ndarray | None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -977,7 +996,8 @@ def _round(replay: Replay, handoff: m.Handoff, leads: np.ndarray, start: np.ndar
             clock = _restart(replay, handoff, result, start, conditions, until, owner_since)
         result.start = clock[leads]
         moment = _answer_moment(replay, result)
-        result.owner = replay.owners_at(leads, moment, owner_since, until)
+        result.owner_code = replay.owner_codes_at(leads, moment, owner_since, until)
+        result.owner = replay.actor_names(result.owner_code)
         if result.reassign == "split":
             _split(replay, result, start, until)
         result.attempt = np.full(len(leads), attempt, dtype=np.int64)
@@ -1072,6 +1092,7 @@ def _merged(rounds: list[list[ClauseResult]]) -> list[ClauseResult]:
         out.append(ClauseResult(first.clause, first.handoff, first.party, leads[order],
                                 column("status"), column("due"), column("at"),
                                 start=column("start"), owner=column("owner"),
+                                owner_code=column("owner_code"),
                                 counted=column("counted"), attempt=attempt[order],
                                 split_at=column("split_at"), split_from=column("split_from"),
                                 reassign=first.reassign, hours_of=column("hours_of")))

@@ -134,7 +134,7 @@ def owner_summaries(evaluation: Evaluation) -> list[dict]:
     for result in evaluation.clauses:
         if result.clause == "threshold":  # the sender's clause, not the owner's
             continue
-        names, codes = _owner_codes(result.owner)
+        names, codes = _owner_codes(result, evaluation.history.actors)
         for status, counter in ((MET, met), (BREACHED, breached)):
             counts = np.bincount(codes[result.status == status], minlength=len(names))
             counter.update({names[i]: int(counts[i]) for i in np.flatnonzero(counts)})
@@ -151,9 +151,16 @@ def owner_summaries(evaluation: Evaluation) -> list[dict]:
     return sorted(rows, key=lambda r: (-r["breached"], r["attainment"] or 0, str(r["owner"])))
 
 
-def _owner_codes(owners: np.ndarray) -> tuple[list[str], np.ndarray]:
+def _owner_codes(result: ClauseResult, actors: np.ndarray) -> tuple[list[str], np.ndarray]:
     """Owner names as `str` writes them (None as "None") and each lead's index into them:
-    counted per status with `bincount` rather than a sort of a million names."""
+    counted per status with `bincount` rather than a sort of a million names. The replay's
+    actor codes say it without reading a name (`ClauseResult.owner_code`)."""
+    if result.owner_code is not None:
+        spelled = [*(str(name) for name in actors.tolist()), "None"]  # NO_ACTOR (-1) last
+        names = list(dict.fromkeys(spelled))  # a name twice (an actor "None") counted once
+        index = np.array([names.index(name) for name in spelled], dtype=np.int64)
+        return names, index[result.owner_code]
+    owners = result.owner
     try:
         text = pa.array(owners, pa.string(), from_pandas=False).fill_null("None")
     except (pa.ArrowTypeError, pa.ArrowInvalid):
