@@ -292,6 +292,31 @@ class Replay:
             self._gathered_of[key] = found
         return found
 
+    def _run_edges(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Of `gathered(codes)`: where each lead's run of rows begins and where it ends."""
+        key = ("edges", *sorted(int(c) for c in codes))
+        found = self._gathered_of.get(key)
+        if found is None:
+            lead = self.gathered(codes)[1]
+            found = (_run_starts(lead), _run_ends(lead))
+            self._gathered_of[key] = found
+        return found
+
+    def _blocks(self, codes: np.ndarray, inside: np.ndarray,
+                last: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """Where each lead's rows inside a window begin (and end, with `last`), as indices
+        into `gathered(codes)`, one per lead with any, in lead order. A window is an interval
+        of time per lead and a lead's rows are in time order, so its rows inside are one
+        unbroken run: found by its edges, without gathering the rows."""
+        starts, ends = self._run_edges(codes)
+        opens = inside.copy()
+        opens[1:] &= ~inside[:-1] | starts[1:]
+        if not last:
+            return np.flatnonzero(opens), None
+        closes = inside.copy()
+        closes[:-1] &= ~inside[1:] | ends[:-1]
+        return np.flatnonzero(opens), np.flatnonzero(closes)
+
     def handoff_rows(self, by: set[str] | None = None, not_by: set[str] = frozenset()
                      ) -> np.ndarray:
         """The handoff events by one of the names in `by` when given, and by none of those in
@@ -378,6 +403,13 @@ class Replay:
         """Per lead, the actor code of its first touch with an actor in the window (NO_ACTOR:
         none)."""
         rows, lead, at = self.gathered(_TOUCHES)
+        if since is None and until is None:  # each lead's first touch, unless one has no actor
+            first = np.flatnonzero(self._run_edges(_TOUCHES)[0])
+            actor = self.actor[rows[first]]
+            if not (actor == NO_ACTOR).any():
+                out = np.full(self.size, NO_ACTOR, dtype=self.actor.dtype)
+                out[lead[first]] = actor
+                return out
         actor = self.actor[rows]
         keep = actor != NO_ACTOR
         inside = self._inside(lead, at, since, until)
@@ -488,8 +520,10 @@ class Replay:
                     until: np.ndarray | None = None) -> np.ndarray:
         """Per lead, its first event of `codes` at or after `start` (and before `until`)."""
         _, lead, at = self.gathered(codes)
-        keep = np.flatnonzero(self._inside(lead, at, start, until))
-        return _first_per_lead(lead[keep], at[keep], self.size)
+        first, _ = self._blocks(codes, self._inside(lead, at, start, until))
+        out = np.full(self.size, NONE, dtype=np.int64)
+        out[lead[first]] = at[first]
+        return out
 
     # ------------------------------------------------------------ which block applies
 
@@ -544,6 +578,9 @@ class Replay:
         inside = (at >= low[lead]) & (at <= end_of[lead])
         if until is not None:  # the next level's touches are the next level's
             inside &= at < np.where(until == NONE, LATEST, until)[lead]
+        if not isinstance(handoff.item("spacing"), m.Spacing):
+            return self._unspaced_touches(handoff, leads, clause, inside, end_of[leads],
+                                          hours_of)
         inside = np.flatnonzero(inside)
         rows, lead, at = rows[inside], lead[inside], at[inside]
         counted = self.spaced(handoff, lead, at)
@@ -560,6 +597,31 @@ class Replay:
         return ClauseResult("touches", handoff.label, _receiver(handoff), leads,
                             self._status(at_leads != NONE, due), due, at_leads,
                             counted=depth, hours_of=hours_of)
+
+    def _unspaced_touches(self, handoff: m.Handoff, leads: np.ndarray, clause: m.Touches,
+                          inside: np.ndarray, due: np.ndarray,
+                          hours_of: np.ndarray | None) -> ClauseResult:
+        """`touches` without a spacing, where every touch in the window counts: each lead's
+        touches inside it are one run of the gathered rows, so the n-th is read at its
+        start's offset and the depth is its length."""
+        rows, lead, at = self.gathered(_TOUCHES)
+        first, last = self._blocks(_TOUCHES, inside, last=True)
+        length = last - first + 1
+        n = int(clause.count.value)
+        met_at = np.full(self.size, NONE, dtype=np.int64)
+        enough = first[length >= n] if n >= 1 else first[:0]  # (no 0th touch is ever met)
+        met_at[lead[enough]] = at[enough + (n - 1)]
+        depth = np.zeros(self.size, dtype=np.int64)
+        depth[lead[first]] = length
+        if clause.until_connected:
+            connects = np.flatnonzero(inside & (self.event[rows] == EVENT_CODE["connected"]))
+            connected = _first_per_lead(lead[connects], at[connects], self.size)
+            met_at = np.where((met_at == NONE) | ((connected != NONE) & (connected < met_at)),
+                              connected, met_at)
+        at_leads = met_at[leads]
+        return ClauseResult("touches", handoff.label, _receiver(handoff), leads,
+                            self._status(at_leads != NONE, due), due, at_leads,
+                            counted=depth[leads], hours_of=hours_of)
 
     # ------------------------------------------------------------ pauses
 
@@ -712,7 +774,7 @@ class Replay:
         if not len(lead):
             return nth, depth
         if counted.all():
-            enough = lengths >= n
+            enough = (lengths >= n) & (n >= 1)  # (no 0th touch is ever met)
             nth[lead[starts[enough]]] = at[starts[enough] + (n - 1)]
             depth[lead[starts]] = lengths
             return nth, depth
