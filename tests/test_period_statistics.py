@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sla_dsl.measures.period_measures import median_and_p90, stable_date_order
+from sla_dsl.measures.period_measures import median_and_p90, median_of, stable_date_order
 
 
 @pytest.mark.parametrize("size", [*range(1, 40), 99, 100, 101, 1000, 4097])
@@ -23,6 +23,7 @@ def test_median_and_p90_are_numpys_own(size):
         median, p90 = median_and_p90(sample.copy())
         assert median == float(np.median(sample))
         assert p90 == float(np.percentile(sample, 90))
+        assert median_of(sample.copy()) == median
 
 
 def test_median_and_p90_leave_the_sample_as_it_was():

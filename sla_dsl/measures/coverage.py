@@ -33,6 +33,7 @@ from sla_dsl.history.columns import EVENT_CODE, EVENTS
 FULL, PARTIAL, NO_DATA = "full", "partial", "none"
 _QUARTER_HOUR = 15 * US_PER_MINUTE  # every zone's offset is a whole number of these
 _ARRIVALS = np.array([EVENT_CODE["created"], EVENT_CODE["handoff"]])
+_NO_EVENT = np.iinfo(np.int64).min
 
 
 @dataclass(frozen=True)
@@ -167,11 +168,14 @@ def closed_dates_warnings(evaluation: Evaluation) -> list[str]:
     calendar whose explicit closed dates stop in an earlier year than the history's last event
     (up to the as-of time) ran its clocks through that later year's holidays as working days."""
     history = evaluation.history
-    rows = history.at <= evaluation.as_of
-    if not rows.any():
+    if not evaluation.policy.calendars or not len(history.at):
+        return []
+    # the latest event by the as-of time, without copying the events out
+    latest = int(history.at.max(where=history.at <= evaluation.as_of, initial=_NO_EVENT))
+    if latest == _NO_EVENT:
         return []
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
-    data_end = local_time(int(history.at[rows].max()), zone).date()
+    data_end = local_time(latest, zone).date()
     warnings = []
     for calendar in evaluation.policy.calendars:
         last = closed_dates_last(calendar)
