@@ -728,6 +728,8 @@ class Replay:
             operands=conditions, span=conditions[0].span)
         names = {n.field.value for n in m.walk_expr(condition) if hasattr(n, "field")}
         names |= {n.name.value for n in m.walk_expr(condition) if isinstance(n, m.Ref)}
+        if not names & set(self.fields):  # no event records what it reads: it never holds
+            return {}
         in_block = np.zeros(self.size, dtype=bool)
         in_block[leads] = True
         recorded = np.zeros(len(self.at), dtype=bool)
