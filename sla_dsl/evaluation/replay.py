@@ -339,6 +339,8 @@ class Replay:
         """The lead and instant of every handoff that starts a second or later round: one
         after a rejection, a loss or a return to nurture (sorted by lead, then time)."""
         rows = self.handoff_rows(by, not_by)
+        if _run_starts(self.lead[rows]).all():  # no lead handed off twice: no later round
+            return self.lead[rows[:0]], self.at[rows[:0]]
         if self._round_ends is None:
             self._round_ends = round_ends(self.event, self.lifecycle_fields)
         rows = rows[round_starts(self.lead, rows, self._round_ends)]
