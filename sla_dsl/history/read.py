@@ -690,18 +690,25 @@ def _read_csv_columns(path: Path, spec: SourceSpec, columns: Collection[str]) ->
     wanted = [name for name in header if names[name] in columns]
     if len(wanted) == len(header):
         return _read_csv(path, spec)
-    quotes, lines = _short_lines(path)
-    if lines is None:
-        return _read_csv(path, spec)
     convert = pcsv.ConvertOptions(
         column_types=_csv_types(spec, header, names), strings_can_be_null=True,
         include_columns=wanted,
         null_values=[""], quoted_strings_can_be_null=True)
-    try:
-        table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
-                              parse_options=pcsv.ParseOptions(newlines_in_values=quotes),
-                              convert_options=convert)
-    except (pa.ArrowInvalid, UnicodeDecodeError):
+    # The lines are counted on a second thread while Arrow parses (both without the GIL);
+    # what they show is decided first, as if they had been counted before.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        counted = pool.submit(_short_lines, path)
+        try:
+            table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
+                                  parse_options=pcsv.ParseOptions(
+                                      newlines_in_values=_may_have_quotes(path)),
+                                  convert_options=convert)
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            table = None
+        _, lines = counted.result()
+    if lines is None:
+        return _read_csv(path, spec)
+    if table is None:
         return _read_csv_slowly(path, header)  # a row of the wrong width, or not UTF-8
     if table.num_rows + 1 != lines:  # an empty line, or a value over lines: read it all
         return _read_csv(path, spec)
