@@ -46,6 +46,8 @@ import csv
 import datetime as dt
 import difflib
 import json
+import mmap
+import os
 import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -166,7 +168,7 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
     for spec, files in jobs:
         for path in files:
             if mapping is None:
-                reads.append((spec, _read(path, spec, fields)))
+                reads.append((spec, _read(path, spec, fields, as_events=True)))
             elif fields is not None and spec.prepared and _narrowable(spec, path, fields):
                 narrow = spec if spec.fields is None else replace(spec, fields={
                     name: column for name, column in spec.fields.items() if name in fields})
@@ -520,6 +522,9 @@ class _Read:
     # a file read with only the columns its records need: its whole table, on demand
     whole: Callable[[], pa.Table] | None = None
     table_whole: pa.Table | None = None
+    # an event log's lead ids as the reader coded them, a dictionary per CSV block or Parquet
+    # row group, to be coded by `_leads_as_read` (else `_encode`)
+    leads_as_read: bool = False
 
     def raw_table(self, rows: np.ndarray) -> pa.Table:
         """These table rows with every column of the file (the prepared ones added)."""
@@ -561,7 +566,10 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = None,
-          columns: Collection[str] | None = None) -> _Read:
+          columns: Collection[str] | None = None, *, as_events: bool = False) -> _Read:
+    """`as_events`: an event log read to be made events at once (not rows to pass on, as
+    `read_rows`), so its lead ids may be read as dictionaries (`_Read.leads_as_read`) and a
+    CSV's times parsed by Arrow's reader (`_read_csv`): the records made are the same."""
     fmt = format_of(path, spec.format)
     if fmt is None:
         raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
@@ -577,11 +585,11 @@ def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = No
         if fmt == "csv" and columns is not None:
             read = _read_csv_columns(path, spec, columns)
         elif fmt == "csv":
-            read = _read_csv(path, spec, keep_fields)
+            read = _read_csv(path, spec, keep_fields, as_events)
         elif fmt == "jsonl":
             read = _read_jsonl(path)
         else:
-            read = _read_parquet(path, spec, keep_fields)
+            read = _read_parquet(path, spec, keep_fields, as_events)
     except OSError as exc:
         raise HistoryError(f"{path}: cannot read the file ({exc.strerror or exc})\n"
                            f"  help: check that it exists and is readable") from None
@@ -613,12 +621,13 @@ def _csv_header(path: Path) -> list[str]:
 
 def _may_have_quotes(path: Path) -> bool:
     """Whether the file has a `"` at all: only then can a value span lines, and reading with
-    `newlines_in_values` (slower) is needed to split it correctly."""
+    `newlines_in_values` (slower) is needed to split it correctly. Searched in a memory map:
+    no copy of the file is made to look."""
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 24):
-            if b'"' in chunk:
-                return True
-    return False
+        if not os.fstat(handle.fileno()).st_size:
+            return False
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return mapped.find(b'"') >= 0
 
 
 _TEXT_DICT = pa.dictionary(pa.int32(), pa.string())
@@ -626,27 +635,87 @@ _EVENT_LOG_COLUMNS = frozenset({"lead_id", "at", "event", "actor"})
 
 
 def _read_csv(path: Path, spec: SourceSpec,
-              keep_fields: Collection[str] | None = None) -> _Read:
+              keep_fields: Collection[str] | None = None, as_events: bool = False) -> _Read:
     """`keep_fields` (an event log's field columns worth converting) spares Arrow converting
-    the columns nobody reads; every column is still parsed, so a short row is still caught."""
+    the columns nobody reads; every column is still parsed, so a short row is still caught.
+
+    `as_events` (an event log's own read) reads the lead ids as dictionaries, on all cores
+    (`_Read.leads_as_read`), and lets Arrow's reader parse `at` as timestamps, on all cores
+    and without making strings of it, when the first rows show its form
+    (`_csv_time_type`): the same ISO 8601 parser `_parse_times` casts text with, so the
+    same instants. A value it refuses fails the read, which is then made again with `at` as
+    text, and the rows are parsed and rejected as always. A rejected row's raw values show
+    `at` as written: it is read again as text, only then (`_Read.whole`)."""
     import pyarrow.csv as pcsv
 
     header = _csv_header(path)
     names = {name: restored(name) for name in header}  # as written -> as meant (`csv_cells`)
     wanted = None if keep_fields is None else [
         name for name in header if names[name] in _EVENT_LOG_COLUMNS or names[name] in keep_fields]
+    types = _csv_types(spec, header, names)
+    quotes = _may_have_quotes(path)
+    as_events = as_events and not spec.wide and spec.mapping_path is None
+    time_column = next((name for name in header if names[name] == spec.at), None) \
+        if as_events else None
+    time_type = None if time_column is None else _csv_time_type(path, time_column, quotes)
+    if time_type is not None:
+        types[time_column] = time_type
+    if as_events:
+        types.update({name: _TEXT_DICT for name in header if names[name] == spec.lead_id})
     convert = pcsv.ConvertOptions(
-        column_types=_csv_types(spec, header, names),
-        strings_can_be_null=True, include_columns=wanted,
+        column_types=types, strings_can_be_null=True, include_columns=wanted,
         null_values=[""], quoted_strings_can_be_null=True)
-    parse = pcsv.ParseOptions(newlines_in_values=_may_have_quotes(path))
+    parse = pcsv.ParseOptions(newlines_in_values=quotes)
     try:
         table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
                               parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, UnicodeDecodeError):
+        if time_type is not None:  # perhaps a time it refuses: `at` as text, parsed as always
+            return _read_csv(path, spec, keep_fields)
         return _read_csv_slowly(path, header)  # a row of the wrong width, or not UTF-8
     table = _restored_table(table.rename_columns([names[n] for n in table.column_names]))
-    return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    if time_type is None:
+        return _Read(path, table, rows, leads_as_read=as_events)
+
+    def as_written() -> pa.Table:
+        texts = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
+                              parse_options=parse, convert_options=pcsv.ConvertOptions(
+                                  column_types={time_column: pa.string()},
+                                  strings_can_be_null=True, include_columns=[time_column],
+                                  null_values=[""], quoted_strings_can_be_null=True))
+        index = table.column_names.index(spec.at)
+        return table.set_column(index, spec.at, _restored_table(texts).column(0))
+
+    return _Read(path, table, rows, whole=as_written, leads_as_read=True)
+
+
+def _csv_time_type(path: Path, column: str, quotes: bool) -> pa.DataType | None:
+    """The timestamp type a CSV file's `column` reads as, told from its first rows: with an
+    offset (UTC instants) or without (wall readings), or None when they are of neither form
+    alone (mixed, or not times), to be read as text."""
+    import pyarrow.csv as pcsv
+
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    head = head[: head.rfind(b"\n") + 1]
+    try:
+        texts = pcsv.read_csv(pa.BufferReader(head), parse_options=pcsv.ParseOptions(
+            newlines_in_values=quotes), convert_options=pcsv.ConvertOptions(
+                column_types={column: pa.string()}, include_columns=[column],
+                strings_can_be_null=True, null_values=[""],
+                quoted_strings_can_be_null=True)).column(0)
+    except (pa.ArrowInvalid, UnicodeDecodeError, KeyError):
+        return None
+    if texts.null_count == len(texts):
+        return None
+    for kind in (_AWARE, _NAIVE):
+        try:
+            pc.cast(texts, kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return kind
+    return None
 
 
 def _csv_types(spec: SourceSpec, header: list[str], names: dict[str, str]
@@ -729,7 +798,7 @@ def _restored_table(table: pa.Table) -> pa.Table:
         kind = column.type
         coded = pa.types.is_dictionary(kind)
         texts = [c.dictionary for c in column.chunks] if coded else column.chunks
-        if (coded and not pa.types.is_string(kind.value_type)) or not any(
+        if not pa.types.is_string(kind.value_type if coded else kind) or not any(
                 pc.any(pc.starts_with(text, "'")).as_py() for text in texts):
             columns.append(column)
             continue
@@ -1000,7 +1069,7 @@ def _clipped(raw: bytes | str, keep: int = 200) -> str:
 
 
 def _read_parquet(path: Path, spec: SourceSpec,
-                  keep_fields: Collection[str] | None = None) -> _Read:
+                  keep_fields: Collection[str] | None = None, as_events: bool = False) -> _Read:
     """`keep_fields` (an event log's field columns worth reading) lets the file be read with
     only the columns its records need (`_parquet_projection`): a column Parquet stores apart
     is a column never decoded."""
@@ -1009,7 +1078,14 @@ def _read_parquet(path: Path, spec: SourceSpec,
     try:
         schema = pq.read_schema(path)
         projection = _parquet_projection(schema, spec, keep_fields)
-        plain = {spec.lead_id, spec.at} | {wide.at for wide in spec.events}
+        # An event log's lead ids written as text are read as each row group's dictionary
+        # (`_Read.leads_as_read`); a mapping's sources keep theirs as text. (Ids written as a
+        # dictionary are read as one, and keep that dictionary's order.)
+        leads = schema.get_all_field_indices(spec.lead_id)
+        leads_coded = as_events and spec.mapping_path is None and not spec.wide \
+            and len(leads) == 1 and pa.types.is_string(schema.field(leads[0]).type)
+        plain = {spec.at} | {wide.at for wide in spec.events} | (
+            set() if leads_coded else {spec.lead_id})
         text = [f.name for f in schema if f.name not in plain
                 and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
                 and (projection is None or f.name in projection)]
@@ -1023,12 +1099,54 @@ def _read_parquet(path: Path, spec: SourceSpec,
         raise HistoryError(f"{path}: not a readable Parquet file ({exc})\n  help: write it "
                            f"with pyarrow, pandas or DuckDB") from None
     table = _parquet_text(path, spec, table)
+    leads_coded = leads_coded and table.column(spec.lead_id).type == _TEXT_DICT
     rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
     if projection is None:
-        return _Read(path, table, rows)
+        return _Read(path, table, rows, leads_as_read=leads_coded)
     # a rejected row's raw values name every column, as a whole read shows them
     return _Read(path, table, rows, oversize=oversize,
-                 whole=lambda: _read_parquet(path, spec).table)
+                 whole=lambda: _read_parquet(path, spec).table, leads_as_read=leads_coded)
+
+
+def _leads_as_read(column: pa.ChunkedArray) -> _Coded:
+    """Lead ids read as dictionaries (a CSV block's own, or a Parquet row group's, which its
+    chunks share) coded as `_encode` codes them from text, numbered in the order they first
+    appear: the ids are hashed once per dictionary instead of once per row, and the reader
+    hashed the rows on all cores. A dictionary lists its values in the order they came, so
+    that order is usually already the one; it is checked, and the codes numbered again when
+    it is not."""
+    groups: list[tuple[pa.Array, list[pa.Array]]] = []  # (dictionary, its chunks' indices)
+    for chunk in column.chunks:
+        if groups and shares_one_dictionary(pa.chunked_array([groups[-1][0], chunk])):
+            groups[-1][1].append(chunk.indices)
+        else:
+            groups.append((chunk, [chunk.indices]))
+    lookups, dictionary = _merge([chunk.dictionary for chunk, _ in groups])
+    codes = _concat([lookup[_int_codes(indices, sum(len(i) for i in indices))]
+                     for (_, indices), lookup in zip(groups, lookups, strict=True)], np.int32)
+    if len(codes) and not _numbered_as_seen(codes):
+        codes, dictionary = _numbered_as_seen_again(codes, dictionary)
+    return _blank_as_none(codes, dictionary)
+
+
+def _numbered_as_seen(codes: np.ndarray) -> bool:
+    """Whether every code (-1: none) first appears after every smaller one: the highest code
+    so far never grows by more than one."""
+    highest = np.maximum.accumulate(codes)
+    return int(highest[0]) <= 0 and not (np.diff(highest) > 1).any()
+
+
+def _numbered_as_seen_again(codes: np.ndarray, dictionary: pa.Array
+                            ) -> tuple[np.ndarray, pa.Array]:
+    """Codes numbered again in the order they first appear (values never used last)."""
+    first = np.full(len(dictionary), len(codes), dtype=np.int64)
+    present = np.flatnonzero(codes >= 0)
+    np.minimum.at(first, codes[present], present)
+    order = np.argsort(first, kind="stable")
+    renumber = np.empty(len(order) + 1, dtype=np.int32)
+    renumber[order] = np.arange(len(order), dtype=np.int32)
+    renumber[-1] = -1
+    return renumber[codes], dictionary.take(pa.array(order))
 
 
 def _parquet_projection(schema: pa.Schema, spec: SourceSpec,
@@ -1294,7 +1412,13 @@ def _encode(column: pa.ChunkedArray | pa.Array) -> _Coded:
         encoded = pc.dictionary_encode(column)
         chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
     dictionary = chunks[-1].dictionary  # one growing dictionary, shared by every chunk
-    codes = _int_codes([c.indices for c in chunks], n)
+    return _blank_as_none(_int_codes([c.indices for c in chunks], n), dictionary)
+
+
+def _blank_as_none(codes: np.ndarray, dictionary: pa.Array) -> _Coded:
+    """Codes of the empty string and whitespace-only text as no value (-1)."""
+    if not len(dictionary):
+        return _Coded(codes, dictionary)
     blank = np.asarray(pc.or_(pc.utf8_is_space(dictionary), pc.equal(dictionary, "")))
     if blank.any():
         lookup = np.arange(len(dictionary) + 1, dtype=np.int32)
@@ -1517,7 +1641,8 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     # Hashing the lead ids is the longest single step and Arrow does it without the GIL: on a
     # second thread, while this one parses times and encodes the other columns.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_encode, column(spec.lead_id))
+        pending = pool.submit(_leads_as_read if read.leads_as_read and spec.lead_id not in
+                              lookups else _encode, column(spec.lead_id))
         fields = {name: _encode(column(col)) for name, col in field_columns.items()
                   if keep_fields is None or name in keep_fields}
         if not spec.wide:
