@@ -1121,12 +1121,51 @@ def _leads_as_read(column: pa.ChunkedArray) -> _Coded:
             groups[-1][1].append(chunk.indices)
         else:
             groups.append((chunk, [chunk.indices]))
-    lookups, dictionary = _merge([chunk.dictionary for chunk, _ in groups])
+    dictionaries = [chunk.dictionary for chunk, _ in groups]
+    lookups, dictionary = _merge_in_order(dictionaries) or _merge(dictionaries)
     codes = _concat([lookup[_int_codes(indices, sum(len(i) for i in indices))]
                      for (_, indices), lookup in zip(groups, lookups, strict=True)], np.int32)
     if len(codes) and not _numbered_as_seen(codes):
         codes, dictionary = _numbered_as_seen_again(codes, dictionary)
     return _blank_as_none(codes, dictionary)
+
+
+def _merge_in_order(dictionaries: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array] | None:
+    """`_merge` of dictionaries of ids in ascending ranges (each one's least id at least the
+    greatest before it: a file sorted by lead id, cut in blocks or row groups), without
+    hashing: such dictionaries share at most the id where one range ends and the next begins,
+    found by comparing ranges. None when the ranges overlap more."""
+    lookups: list[np.ndarray] = []
+    pieces: list[pa.Array] = []
+    size = 0
+    top: tuple[str, int] | None = None  # the greatest id so far, and its merged code
+    for values in dictionaries:
+        n = len(values)
+        if not n:
+            lookups.append(np.array([-1], dtype=np.int32))
+            continue
+        if values.null_count or not pa.types.is_string(values.type):
+            return None
+        least, most = (bound.as_py() for bound in pc.min_max(values).values())
+        if top is None or least > top[0]:
+            lookup = np.arange(size, size + n, dtype=np.int32)
+            pieces.append(values)
+            size += n
+        elif least == top[0]:  # the id the last range ended with, and new ids
+            shared = pc.index(values, least).as_py()
+            lookup = np.empty(n, dtype=np.int32)
+            lookup[:shared] = np.arange(size, size + shared)
+            lookup[shared] = top[1]
+            lookup[shared + 1:] = np.arange(size + shared, size + n - 1)
+            pieces += [values.slice(0, shared), values.slice(shared + 1)]
+            size += n - 1
+        else:
+            return None
+        top = (most, int(lookup[pc.index(values, most).as_py()]))
+        lookups.append(np.append(lookup, np.int32(-1)))
+    if not pieces:
+        return None
+    return lookups, pa.concat_arrays(pieces)
 
 
 def _numbered_as_seen(codes: np.ndarray) -> bool:
@@ -1971,8 +2010,9 @@ def _compact(codes: np.ndarray, dictionary: pa.Array) -> tuple[np.ndarray, pa.Ar
     """Drop dictionary entries no code refers to (-1 stays -1)."""
     if not len(dictionary):
         return codes, dictionary
-    used = np.bincount(codes[codes >= 0] if (codes < 0).any() else codes,
-                       minlength=len(dictionary)) > 0
+    used = np.zeros(len(dictionary) + 1, dtype=bool)
+    used[codes] = True  # -1 marks the last: no copy of the codes without the -1s
+    used = used[:-1]
     if used.all():
         return codes, dictionary
     renumber = np.append(np.where(used, np.cumsum(used) - 1, -1), -1).astype(codes.dtype)
