@@ -1302,7 +1302,7 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, zone: ZoneInfo
         target = pa.timestamp("us", "UTC" if getattr(kind, "tz", None) else None)
         parsed = pc.cast(pc.cast(column, pa.timestamp("us")) if pa.types.is_date(kind)
                          else column, target)
-        ok = ~_nulls(parsed)
+        ok = ~_nulls(parsed) if parsed.null_count else np.ones(n, dtype=bool)
         values = _int64(parsed)
         naive[:] = target.tz is None
     else:
@@ -1313,11 +1313,18 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, zone: ZoneInfo
             v, z, k, first_try = _parse_chunk(chunk, first_try)
             values[start:end], naive[start:end], ok[start:end] = v, z, k
             start = end
-    ok &= (values >= _MIN_WALL_US) & (values <= _MAX_WALL_US)
+    ok = _within(values, ok, _MIN_WALL_US, _MAX_WALL_US)
     if naive.any():
         values[naive & ok] = resolve_walls(values[naive & ok], zone)
-    ok &= (values >= EARLIEST_US) & (values <= LATEST_US)
-    return values, ok
+    return values, _within(values, ok, EARLIEST_US, LATEST_US)
+
+
+def _within(values: np.ndarray, ok: np.ndarray, low: int, high: int) -> np.ndarray:
+    """`ok` and `low <= values <= high`; the usual case, every value within, told by the
+    least and the greatest."""
+    if len(values) and int(values.min()) >= low and int(values.max()) <= high:
+        return ok
+    return ok & (values >= low) & (values <= high)
 
 
 def _nulls(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -1856,10 +1863,11 @@ def _sort_order(lead: np.ndarray, at: np.ndarray
     n = len(lead)
     if n < 2:
         return None
-    step = lead[1:] != lead[:-1]
-    if not np.any(lead[1:][step] < lead[:-1][step]):
+    # Leads are numbered as first read, so they are grouped in read order when the codes
+    # never go down; then only a time going back within a lead needs a sort.
+    if (lead[1:] >= lead[:-1]).all():
         backwards = at[1:] < at[:-1]
-        backwards &= ~step
+        backwards &= lead[1:] == lead[:-1]
         if not backwards.any():
             return None
     index_bits = max(n - 1, 1).bit_length()
@@ -1914,13 +1922,15 @@ def _before_created(lead: np.ndarray, at: np.ndarray, event: np.ndarray, leads: 
         return created, created
     first = np.r_[True, lead[created[1:]] != lead[created[:-1]]]
     created = created[first]  # the first `created` of each lead that has one
-    run_start = np.searchsorted(lead, lead[created], side="left")
-    ahead = created - run_start  # events sorted before it in its lead's run
-    has = np.flatnonzero(ahead)
+    # those with events sorted before them in their lead's run (usually none: only those
+    # are looked up)
+    leads_created = lead[created]
+    has = np.flatnonzero((created > 0) & (lead[np.maximum(created - 1, 0)] == leads_created))
     if not len(has):
         return has, has
-    counts = ahead[has]
-    candidates = np.repeat(run_start[has] - np.r_[0, np.cumsum(counts)[:-1]], counts)
+    run_start = np.searchsorted(lead, leads_created[has], side="left")
+    counts = created[has] - run_start
+    candidates = np.repeat(run_start - np.r_[0, np.cumsum(counts)[:-1]], counts)
     candidates += np.arange(len(candidates))
     created_at = np.repeat(at[created[has]], counts)
     early = at[candidates] < created_at
