@@ -4,9 +4,11 @@
     history = load_history([], timezone="America/Sao_Paulo",
                            mapping=load_mapping("examples/olist/mapping.toml"))
 
-pyarrow reads every format into string columns (multi-threaded, in C++), and validation is done
-on whole columns: timestamps by Arrow's ISO 8601 cast, event names and blank ids on the
-dictionary of distinct values, order and "nothing before `created`" by sorting. Python touches
+pyarrow reads every format into string columns (multi-threaded, in C++; dictionary-encoded as
+read where values repeat: an event log's lead ids, events, actors), and validation is done on
+whole columns: timestamps by Arrow's ISO 8601 cast (an event log's CSV times parsed so by the
+CSV reader itself, when it takes them all), event names and blank ids on the dictionary of
+distinct values, order and "nothing before `created`" by sorting. Python touches
 single rows only on the unhappy path: a chunk of timestamps Arrow refuses is bisected down to
 the rows it refuses, and only rejected records are turned into `Reject`s with a reason.
 
