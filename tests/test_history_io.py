@@ -719,3 +719,32 @@ def test_parquet_lead_ids_numbered_as_first_seen(tmp_path, order):
     expected = read.history_from_rows(rows, timezone=AMS, source=str(path))
     expected.fields = {"amount": expected.fields["amount"]}
     _assert_same_history(got, expected)
+
+
+@pytest.mark.parametrize(("ending", "empty"), [("\n", False), ("\n", True), ("\r\n", False),
+                                              ("\r\n", True), ("\r", False),
+                                              ("a CR alone once", False)])
+@pytest.mark.parametrize("block", [None, 97])
+def test_csv_rejects_show_times_as_written_whatever_ends_the_lines(tmp_path, monkeypatch, ending,
+                                                                 empty, block):
+    """A rejected row's time, read as a timestamp, is shown as written: found by the row's
+    line (lines ending in LF or CRLF, empty lines not counted as rows; the file searched in
+    blocks, here also of 97 bytes, so that rows straddle them) or, where a CR alone ends a
+    line, by reading the file again."""
+    if block is not None:
+        monkeypatch.setattr(read, "_SCAN", block)
+    rows = _example_rows()[:300]
+    rows[6]["event"] = "meeting"
+    rows[250]["event"] = "call"
+    lines = [",".join(rows[0])] + [",".join(v or "" for v in row.values()) for row in rows]
+    if empty:
+        lines[120:120] = ["", ""]  # empty lines: no rows
+    if ending == "a CR alone once":
+        lines[200:202] = [lines[200] + "\r" + lines[201]]
+        ending = "\n"
+    path = tmp_path / "history.csv"
+    path.write_bytes((ending.join(lines) + ending * (1 + empty)).encode())
+    got = load_history([path], timezone=AMS)
+    _assert_same_history(got, read.history_from_rows(rows, timezone=AMS, source=str(path)))
+    assert [(r.row, r.raw["at"]) for r in got.rejects] == [(7, rows[6]["at"]),
+                                                           (251, rows[250]["at"])]

@@ -527,16 +527,22 @@ class _Read:
     # an event log's lead ids as the reader coded them, a dictionary per CSV block or Parquet
     # row group, to be coded by `_leads_as_read` (else `_encode`)
     leads_as_read: bool = False
+    # these table rows as written, when the table holds a column typed (None: use `whole`)
+    written: Callable[[np.ndarray], pa.Table | None] | None = None
 
     def raw_table(self, rows: np.ndarray) -> pa.Table:
         """These table rows with every column of the file (the prepared ones added)."""
-        taken = self.table.take(pa.array(rows, pa.int64()))
+        taken = _taken(self.table, rows)
         if self.source is None:
+            if self.written is not None:
+                written = self.written(rows)
+                if written is not None:
+                    return written
             if self.whole is None:
                 return taken
             if self.table_whole is None:  # for rejects only, read once
                 self.table_whole = self.whole()
-            return self.table_whole.take(pa.array(rows, pa.int64()))
+            return _taken(self.table_whole, rows)
         table, index = self.source_whole(), self.source[1]  # (every column: rejects only)
         whole = table.take(pa.array(index[rows], pa.int64()))
         for name, column in zip(taken.column_names, taken.columns, strict=True):
@@ -557,6 +563,29 @@ class _Read:
         if self.data_rows is not None:
             return self.data_rows
         return self.table.num_rows + len(self.broken)
+
+
+def _taken(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """These rows of a table (rejected ones), a column of text coded in a dictionary per
+    chunk (an event log's lead ids, a CSV block's values) taken chunk by chunk, as text:
+    Arrow's `take` would merge every chunk's dictionary first."""
+    index = pa.array(rows, pa.int64())
+    columns = []
+    for column in table.columns:
+        if not (pa.types.is_dictionary(column.type) and column.num_chunks > 1):
+            columns.append(column.take(index))
+            continue
+        bounds = np.cumsum([0] + [len(chunk) for chunk in column.chunks])
+        chunk_of = np.searchsorted(bounds, rows, side="right") - 1
+        values: list[object] = [None] * len(rows)
+        for number in np.unique(chunk_of).tolist():
+            mine = np.flatnonzero(chunk_of == number)
+            texts = column.chunk(number).take(pa.array(rows[mine] - bounds[number]))
+            for i, text in zip(mine.tolist(), texts.cast(column.type.value_type).to_pylist(),
+                               strict=True):
+                values[i] = text
+        columns.append(pa.array(values, column.type.value_type))
+    return pa.table(columns, names=table.column_names)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -642,12 +671,13 @@ def _read_csv(path: Path, spec: SourceSpec,
     the columns nobody reads; every column is still parsed, so a short row is still caught.
 
     `as_events` (an event log's own read) reads the lead ids as dictionaries, on all cores
-    (`_Read.leads_as_read`), and lets Arrow's reader parse `at` as timestamps, on all cores
-    and without making strings of it, when the first rows show its form
-    (`_csv_time_type`): the same ISO 8601 parser `_parse_times` casts text with, so the
-    same instants. A value it refuses fails the read, which is then made again with `at` as
-    text, and the rows are parsed and rejected as always. A rejected row's raw values show
-    `at` as written: it is read again as text, only then (`_Read.whole`)."""
+    (`_Read.leads_as_read`), and, in a file without quotes, lets Arrow's reader parse `at`
+    as timestamps, on all cores and without making strings of it, when the first rows show
+    its form (`_csv_time_type`): the same ISO 8601 parser `_parse_times` casts text with,
+    so the same instants. A value it refuses fails the read, which is then made again with
+    `at` as text, and the rows are parsed and rejected as always. A rejected row's raw
+    values show `at` as written: taken from its line (`_cells_of_rows`), or, failing that,
+    from the file read again with `at` as text (`_Read.written`, `_Read.whole`)."""
     import pyarrow.csv as pcsv
 
     header = _csv_header(path)
@@ -659,7 +689,7 @@ def _read_csv(path: Path, spec: SourceSpec,
     as_events = as_events and not spec.wide and spec.mapping_path is None
     time_column = next((name for name in header if names[name] == spec.at), None) \
         if as_events else None
-    time_type = None if time_column is None else _csv_time_type(path, time_column, quotes)
+    time_type = None if time_column is None or quotes else _csv_time_type(path, time_column)
     if time_type is not None:
         types[time_column] = time_type
     if as_events:
@@ -680,30 +710,116 @@ def _read_csv(path: Path, spec: SourceSpec,
     if time_type is None:
         return _Read(path, table, rows, leads_as_read=as_events)
 
+    index = table.column_names.index(spec.at)
+
     def as_written() -> pa.Table:
         texts = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
                               parse_options=parse, convert_options=pcsv.ConvertOptions(
                                   column_types={time_column: pa.string()},
                                   strings_can_be_null=True, include_columns=[time_column],
                                   null_values=[""], quoted_strings_can_be_null=True))
-        index = table.column_names.index(spec.at)
         return table.set_column(index, spec.at, _restored_table(texts).column(0))
 
-    return _Read(path, table, rows, whole=as_written, leads_as_read=True)
+    def rows_written(wanted: np.ndarray) -> pa.Table | None:
+        lines = _cells_of_rows(path, len(header), wanted + 1)
+        taken = _taken(table, wanted)
+        if lines is None:
+            return None
+        # the lines found must be the rows read: their lead ids are compared
+        lead = next(i for i, name in enumerate(header) if names[name] == spec.lead_id)
+        ids = pc.cast(taken.column(spec.lead_id), pa.string()).to_pylist()
+        if [restored(cells[lead]) or None for cells in lines] != ids:
+            return None
+        return taken.set_column(index, spec.at, pa.array(
+            [restored(cells[header.index(time_column)]) for cells in lines], pa.string()))
+
+    return _Read(path, table, rows, whole=as_written, leads_as_read=True, written=rows_written)
 
 
-def _csv_time_type(path: Path, column: str, quotes: bool) -> pa.DataType | None:
-    """The timestamp type a CSV file's `column` reads as, told from its first rows: with an
-    offset (UTC instants) or without (wall readings), or None when they are of neither form
-    alone (mixed, or not times), to be read as text."""
+def _cells_of_rows(path: Path, width: int, rows: np.ndarray) -> list[list[str]] | None:
+    """The cells of these data rows (1-based) of a CSV file without quotes, as written: a
+    rejected row's time, read typed, is shown as written without parsing the file again.
+    Each line with something on it is a row there (lines end in LF or CRLF, as Arrow's
+    reader splits them); None when a line could end otherwise (a lone CR) or a row is not
+    `width` cells."""
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0,
+                                              access=mmap.ACCESS_READ) as data:
+        spans = _lines_of_rows(data, rows)
+        if spans is None:
+            return None
+        cells = []
+        for begin, end in spans:
+            values = data[begin:end].decode("utf-8").split(",")
+            if len(values) != width:
+                return None
+            cells.append(values)
+    return cells
+
+
+_SCAN = 1 << 24
+
+
+def _lines_of_rows(data: mmap.mmap, rows: np.ndarray) -> list[tuple[int, int]] | None:
+    """(start, end) of these data rows' lines (1-based: the header is line 0 of the lines
+    with something on them), the text searched block by block for its line breaks up to the
+    last row wanted; None when a CR alone ends a line or the rows are not all there."""
+    size = len(data)
+    carriage = data.find(b"\r") >= 0  # CRLF: a CR before LF is no part of the line
+    wanted = np.unique(rows)
+    found: dict[int, tuple[int, int]] = {}
+    seen = 0  # lines with something on them before the block
+    last = -1  # the last LF before the block
+    for start in range(0, size, _SCAN):
+        if len(found) == len(wanted):
+            break
+        block = np.frombuffer(data, np.uint8, count=min(_SCAN, size - start), offset=start)
+        ends = np.flatnonzero(block == 10) + start
+        returns = np.flatnonzero(block == 13) + start if carriage else None
+        del block
+        if start + _SCAN >= size and (not len(ends) or ends[-1] != size - 1):
+            ends = np.append(ends, size)  # a last line without a break
+        if returns is not None and len(returns) and not _crlf_only(data, returns):
+            return None
+        starts = np.r_[last + 1, ends[:-1] + 1]
+        stops = ends.copy()
+        if carriage and len(stops):
+            stops -= (stops > starts) & _bytes_at(data, stops - 1, 13)
+        full = np.flatnonzero(stops > starts)
+        mine = wanted[(wanted >= seen) & (wanted < seen + len(full))]
+        for row, line in zip(mine.tolist(), full[mine - seen].tolist(), strict=True):
+            found[row] = (int(starts[line]), int(stops[line]))
+        seen += len(full)
+        if len(ends):
+            last = int(ends[-1])
+    if len(found) < len(wanted):
+        return None
+    return [found[row] for row in rows.tolist()]
+
+
+def _crlf_only(data: mmap.mmap, returns: np.ndarray) -> bool:
+    """Whether each of these CRs is followed by LF (a CR alone ends a line for Arrow)."""
+    after = returns + 1
+    return int(after[-1]) < len(data) and bool(_bytes_at(data, after, 10).all())
+
+
+def _bytes_at(data: mmap.mmap, where: np.ndarray, byte: int) -> np.ndarray:
+    view = np.frombuffer(data, np.uint8)
+    found = view[np.clip(where, 0, len(data) - 1)] == byte
+    del view
+    return found
+
+
+def _csv_time_type(path: Path, column: str) -> pa.DataType | None:
+    """The timestamp type a CSV file's `column` (a file without quotes) reads as, told from
+    its first rows: with an offset (UTC instants) or without (wall readings), or None when
+    they are of neither form alone (mixed, or not times), to be read as text."""
     import pyarrow.csv as pcsv
 
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
     head = head[: head.rfind(b"\n") + 1]
     try:
-        texts = pcsv.read_csv(pa.BufferReader(head), parse_options=pcsv.ParseOptions(
-            newlines_in_values=quotes), convert_options=pcsv.ConvertOptions(
+        texts = pcsv.read_csv(pa.BufferReader(head), convert_options=pcsv.ConvertOptions(
                 column_types={column: pa.string()}, include_columns=[column],
                 strings_can_be_null=True, null_values=[""],
                 quoted_strings_can_be_null=True)).column(0)
