@@ -24,7 +24,7 @@ from sla_dsl.cli.stage_progress import StageProgress
 def run(args: argparse.Namespace) -> int:
     from sla_dsl.cli.evaluate import show_rejects
     from sla_dsl.evaluation.partial_file import PartialFileError, read_partial
-    from sla_dsl.evaluation.shards import PartialMismatch
+    from sla_dsl.evaluation.shards import PartialMismatch, slim
     from sla_dsl.reports.sharded import merge
 
     policy = policy_or_none(args.policy, "merged")
@@ -36,17 +36,19 @@ def run(args: argparse.Namespace) -> int:
     with bar:
         partials = []
         with bar.stage("reading partials", len(args.partials)):
-            for path in args.partials:
+            for path in args.partials:  # one at a time, keeping what the report reads
                 try:
-                    partials.append(read_partial(path))
+                    partials.append(slim(policy, read_partial(path)))
                 except PartialFileError as error:
                     print(f"sla merge: {error}", file=sys.stderr)
                     return EXIT_USAGE
                 bar.advance()
+        files = {p.shard: path for p, path in zip(partials, args.partials, strict=True)}
         try:
             with bar.stage("merging", blocks):
                 report = merge(policy, partials, names=args.partials,
-                               include_leads=args.format == "json")
+                               include_leads=args.format == "json",
+                               shard_history=lambda shard: read_partial(files[shard]).history)
         except PartialMismatch as error:
             print(f"sla merge: {error}", file=sys.stderr)
             return EXIT_USAGE

@@ -36,6 +36,7 @@ import numpy as np
 
 from sla_dsl.evaluation import replay
 from sla_dsl.evaluation.conditions import ConditionEvaluator
+from sla_dsl.evaluation.merged_history import SlimEvents, merged_events, slim_events, touches_read
 from sla_dsl.evaluation.owner_hours import owner_calendars
 from sla_dsl.history.buckets import WholePart
 from sla_dsl.history.columns import History, Reject
@@ -117,6 +118,8 @@ class Partial:
     history_id: str = ""
     """The history the shard was cut from (`history_fingerprint`): the merge refuses shards of
     different ones."""
+    events: SlimEvents | None = None
+    """Once slimmed (`slim`), the events the measures read; `history` then holds no events."""
 
     @property
     def lead_count(self) -> int:
@@ -252,7 +255,7 @@ def merge_evaluations(policy: Policy, partials: Sequence[Partial],
     places = [position[bounds[i]:bounds[i + 1]] for i in range(len(partials))]
     size = len(order)
     if history is None:
-        history = _merged_history(partials, places, size)
+        history = _merged_history(policy, partials, places, size)
     lead = {name: _scatter([p.lead_arrays[name] for p in partials], places, size)
             for name in LEAD_ARRAYS}
     at_handoff = _attributes([p.at_handoff for p in partials], places, size)
@@ -348,46 +351,54 @@ def _merged_clause(parts: Sequence[replay.ClauseResult], places: Sequence[np.nda
         split_from=column("split_from"), hours_of=column("hours_of"), reassign=first.reassign)
 
 
-def _merged_history(partials: Sequence[Partial], places: Sequence[np.ndarray],
-                    size: int) -> History:
-    """The whole history's events, leads and rejects, in the single run's order."""
-    actors, codes = _actors(partials)
-    lead = np.concatenate([place[p.history.lead] for p, place in zip(partials, places,
-                                                                      strict=True)])
-    order = np.argsort(lead, kind="stable")  # a lead's events keep their order
+def slim(policy: Policy, partial: Partial) -> Partial:
+    """The partial with only the events the measures read after the replay
+    (`merged_history.slim_events`), and none of its other events: what the merge keeps of
+    each shard, so that merging holds no more than the events the report reads. Its history
+    keeps its leads' ids, rejects, rows read and the files' notes."""
+    if partial.events is not None or partial.history is None:
+        return partial
+    history = partial.history
+    events = slim_events(policy, history, partial.as_of, touches_read(policy, partial.clauses))
+    none = np.zeros(0, dtype=np.int64)
+    shell = replace(history, lead=none, at=none, event=none, actor=none, row=none, fields={},
+                    source=None)
+    return replace(partial, history=shell, events=events)
 
-    def events(name: str) -> np.ndarray:
-        return np.concatenate([getattr(p.history, name) for p in partials])[order]
 
-    actor = np.concatenate([code[p.history.actor] for p, code in zip(partials, codes,
-                                                                      strict=True)])[order]
-    names = list(dict.fromkeys(n for p in partials for n in p.history.fields))
-    fields = {n: np.concatenate([p.history.fields.get(n, np.full(len(p.history), None,
-                                                                 dtype=object))
-                                 for p in partials])[order] for n in names}
+def _merged_history(policy: Policy, partials: Sequence[Partial],
+                    places: Sequence[np.ndarray], size: int) -> History:
+    """The whole history's leads and rejects, and the events the measures read (every
+    partial slimmed, `slim`), in the single run's order. The files' row numbers are not
+    kept: every row reads 0 (only a clock audit reads them, from the lead's own shard)."""
+    partials = [slim(policy, p) for p in partials]
+    actors, codes = _actors([p.events.actors for p in partials])
+    columns = merged_events([p.events for p in partials], places, size, codes)
     lead_ids = _scatter([p.history.lead_ids for p in partials], places, size)
     ordinals = np.concatenate([p.reject_ordinal for p in partials])
     rejects: list[Reject] = [r for p in partials for r in p.history.rejects]
     rejects = [rejects[i] for i in np.argsort(ordinals, kind="stable").tolist()]
     whole = partials[0].history
-    source = None if whole.source is None else events("source")
-    return replace(whole, lead=lead[order], at=events("at"), event=events("event"),
-                   actor=actor, row=events("row"), lead_ids=lead_ids, actors=actors,
-                   fields=fields, rejects=rejects,
-                   rows_read=sum(p.history.rows_read for p in partials), source=source)
+    total = len(columns["at"])
+    return replace(whole, lead=columns["lead"], at=columns["at"], event=columns["event"],
+                   actor=columns["actor"], row=np.broadcast_to(np.int32(0), (total,)),
+                   lead_ids=lead_ids, actors=actors,
+                   fields={name[len("field."):]: column for name, column in columns.items()
+                           if name.startswith("field.")},
+                   rejects=rejects, rows_read=sum(p.history.rows_read for p in partials),
+                   source=None)
 
 
-def _actors(partials: Sequence[Partial]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """One actors array for every partial and, per partial, its codes' new values (with -1,
-    no actor, kept: the last element)."""
-    first = partials[0].history.actors
-    if all(len(p.history.actors) == len(first) and (p.history.actors == first).all()
-           for p in partials):
+def _actors(each: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One actors array for every partial's (`each`) and, per partial, its codes' new values
+    (with -1, no actor, kept: the last element)."""
+    first = each[0]
+    if all(len(actors) == len(first) and (actors == first).all() for actors in each):
         same = np.append(np.arange(len(first), dtype=np.int64), -1)
-        return first, [same] * len(partials)
-    names = list(dict.fromkeys(str(a) for p in partials for a in p.history.actors))
+        return first, [same] * len(each)
+    names = list(dict.fromkeys(str(a) for actors in each for a in actors))
     index = {name: i for i, name in enumerate(names)}
-    codes = [np.array([index[str(a)] for a in p.history.actors] + [-1], dtype=np.int64)
-             for p in partials]
+    codes = [np.array([index[str(a)] for a in actors] + [-1], dtype=np.int64)
+             for actors in each]
     return np.array(names, dtype=object), codes
 
