@@ -417,6 +417,8 @@ def main() -> None:
                         help="then the sharded run of issue 16 item 3 on N synthetic events "
                              "(sla ingest, each bucket evaluated, sla merge; see "
                              "benchmarks/sharded_run.py); 0 skips it (default 100,000,000)")
+    parser.add_argument("--sharded-keep", action="store_true",
+                        help="keep the sharded run's buckets and partials (in --dir)")
     parser.add_argument("--job", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -512,13 +514,13 @@ def main() -> None:
     print(f"  load average before and after: {loads[0]} / {loads[1]} (1, 5, 15 minutes; the "
           f"machine has {os.cpu_count()} cores)")
     if args.sharded_events > 0:
-        sharded(args.sharded_events, args.dir)
+        sharded(args.sharded_events, args.dir, args.sharded_keep)
 
 
 # ============================================================================ the sharded run
 
 
-def sharded(events: int, directory: Path) -> None:
+def sharded(events: int, directory: Path, keep: bool = False) -> None:
     """Issue 16 item 3's figure: `events` synthetic events ingested into buckets, each bucket
     evaluated in its own process and the partials merged (`benchmarks/sharded_run.py`), each
     step's time and peak memory against 8 GB. The CSV is kept in `directory` for next time."""
@@ -529,7 +531,7 @@ def sharded(events: int, directory: Path) -> None:
     from sharded_run import sharded_run
 
     print(f"\nsharded run (issue 16 item 3; load average {_load()})")
-    sharded_run(events, directory)
+    sharded_run(events, directory, keep=keep)
     print(f"  load average after: {_load()}")
 
 

@@ -23,6 +23,7 @@ from sla_dsl.cli.stage_progress import StageProgress
 
 def run(args: argparse.Namespace) -> int:
     from sla_dsl.cli.evaluate import show_rejects
+    from sla_dsl.evaluation.merged_history import fields_read
     from sla_dsl.evaluation.partial_file import PartialFileError, read_partial
     from sla_dsl.evaluation.shards import PartialMismatch, slim
     from sla_dsl.reports.sharded import merge
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         with bar.stage("reading partials", len(args.partials)):
             for path in args.partials:  # one at a time, keeping what the report reads
                 try:
-                    partials.append(slim(policy, read_partial(path)))
+                    partials.append(slim(policy, read_partial(
+                        path, fields=fields_read(policy), rows=False)))
                 except PartialFileError as error:
                     print(f"sla merge: {error}", file=sys.stderr)
                     return EXIT_USAGE
@@ -48,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
             with bar.stage("merging", blocks):
                 report = merge(policy, partials, names=args.partials,
                                include_leads=args.format == "json",
-                               shard_history=lambda shard: read_partial(files[shard]).history)
+                               shard_history=lambda shard: read_partial(files[shard]).history,
+                               consume=True)
         except PartialMismatch as error:
             print(f"sla merge: {error}", file=sys.stderr)
             return EXIT_USAGE

@@ -44,6 +44,11 @@ _TOUCH, _WON, _CREATED = EVENT_CODE["touch"], EVENT_CODE["won"], EVENT_CODE["cre
 ATTRIBUTION_FIELDS = ("amount", "campaign", "channel")
 
 
+def fields_read(policy: Policy) -> tuple[str, ...]:
+    """The fields of events a measure reads after the replay: attribution's, if any."""
+    return ATTRIBUTION_FIELDS if policy.attribution is not None else ()
+
+
 def touches_read(policy: Policy, clauses: Sequence) -> bool:
     """Whether the follow-up depth counts touches from the history: for a block without a
     `touches` clause result that counted them (`ClauseResult.counted`)."""
@@ -93,7 +98,7 @@ class SlimEvents:
 def slim_events(policy: Policy, history: History, as_of: int, touches: bool) -> SlimEvents:
     """The events of a shard's `history` the measures read, in compact types."""
     rows = np.flatnonzero(needed_rows(policy, history, as_of, touches))
-    names = ATTRIBUTION_FIELDS if policy.attribution is not None else ()
+    names = fields_read(policy)
     return SlimEvents(
         lead=history.lead[rows].astype(np.int32), at=history.at[rows].astype(np.int64),
         event=history.event[rows].astype(np.int8), actor=history.actor[rows].astype(np.int32),
@@ -102,10 +107,11 @@ def slim_events(policy: Policy, history: History, as_of: int, touches: bool) -> 
 
 
 def merged_events(parts: list[SlimEvents], places: Sequence[np.ndarray], size: int,
-                  actor_codes: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+                  actor_codes: Sequence[np.ndarray], consume: bool = False
+                  ) -> dict[str, np.ndarray]:
     """Every shard's needed events in the single run's order (by the lead's place, then the
     lead's own order), written straight to their place in preallocated arrays: no sort of
-    all the events. Each part's arrays are let go as soon as they are placed."""
+    all the events. `consume`: each part's arrays are let go as soon as they are placed."""
     per_lead = np.zeros(size, dtype=np.int64)
     for part, place in zip(parts, places, strict=True):
         per_lead += np.bincount(place[part.lead], minlength=size)
@@ -121,27 +127,32 @@ def merged_events(parts: list[SlimEvents], places: Sequence[np.ndarray], size: i
         targets.append(offsets[place[part.lead]] + rank)
     del offsets
     out: dict[str, np.ndarray] = {}
-    lead = np.empty(total, dtype=np.int32)
-    for part, place, target in zip(parts, places, targets, strict=True):
-        lead[target] = place[part.lead]
-        part.lead = part.lead[:0]
-    out["lead"] = lead
-    for name, dtype in (("at", np.int64), ("event", np.int8)):
-        column = np.empty(total, dtype=dtype)
-        for part, target in zip(parts, targets, strict=True):
-            column[target] = getattr(part, name)
-            setattr(part, name, getattr(part, name)[:0])
-        out[name] = column
-    actor = np.empty(total, dtype=np.int32)
-    for part, target, code in zip(parts, targets, actor_codes, strict=True):
-        actor[target] = code[part.actor]
-        part.actor = part.actor[:0]
-    out["actor"] = actor
     names = list(dict.fromkeys(n for part in parts for n in part.fields))
-    for name in names:
-        column = np.full(total, None, dtype=object)
-        for part, target in zip(parts, targets, strict=True):
-            if name in part.fields:
-                column[target] = part.fields.pop(name)
-        out[f"field.{name}"] = column
+    for name in ("lead", "at", "event", "actor", *(f"field.{n}" for n in names)):
+        if name.startswith("field."):
+            column = np.full(total, None, dtype=object)
+        else:
+            column = np.empty(total, dtype=np.int64 if name == "at" else
+                              np.int8 if name == "event" else np.int32)
+        for part, place, target, code in zip(parts, places, targets, actor_codes,
+                                             strict=True):
+            if name == "lead":
+                column[target] = place[part.lead]
+            elif name == "actor":
+                column[target] = code[part.actor]
+            elif name.startswith("field."):
+                if name[6:] in part.fields:
+                    column[target] = part.fields[name[6:]]
+            else:
+                column[target] = getattr(part, name)
+            if consume:
+                _let_go(part, name)
+        out[name] = column
     return out
+
+
+def _let_go(part: SlimEvents, name: str) -> None:
+    if name.startswith("field."):
+        part.fields.pop(name[6:], None)
+    else:
+        setattr(part, name, getattr(part, name)[:0])

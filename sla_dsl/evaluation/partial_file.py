@@ -13,11 +13,13 @@ the very arrays the shard's replay made.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sla_dsl.business_time.rep_hours import RepHours
@@ -44,8 +46,22 @@ def _arrow(values: np.ndarray) -> pa.Array:
 
 def _numpy(values: pa.Array, dtype: str) -> np.ndarray:
     if dtype == "object":
-        return values.to_numpy(zero_copy_only=False).astype(object, copy=False)
+        return _texts(values)
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _texts(values: pa.Array) -> np.ndarray:
+    """A text column as an object array in which equal texts are one Python string, as in
+    the replay that wrote it (a block's label or an owner's name repeated on every lead):
+    Arrow's `to_numpy` makes a string per row, which for a merge of millions of leads is
+    gigabytes of copies of a few names."""
+    if len(values) == 0:
+        return np.empty(0, dtype=object)
+    encoded = pc.dictionary_encode(values)
+    words = np.empty(len(encoded.dictionary) + 1, dtype=object)  # the last: None, for nulls
+    words[:-1] = encoded.dictionary.to_numpy(zero_copy_only=False)
+    codes = pc.fill_null(encoded.indices, len(words) - 1).to_numpy(zero_copy_only=False)
+    return words[codes]
 
 
 def _listed(values: np.ndarray, counts: np.ndarray) -> pa.Array:
@@ -134,12 +150,24 @@ def write_partial(partial: Partial, path: str | Path) -> None:
     pq.write_table(table, str(path), use_dictionary=False)
 
 
-def read_partial(path: str | Path) -> Partial:
-    """The partial written to `path`. Raises `PartialFileError` for a file that is not one,
-    and OSError when it cannot be read."""
+def read_partial(path: str | Path, *, fields: Collection[str] | None = None,
+                 rows: bool = True) -> Partial:
+    """The partial written to `path`. `fields`: read only these fields of its events (None:
+    every one); `rows`: read the events' row numbers and files (else every row reads 0): what
+    `sla merge` reads of each partial before slimming it (`shards.slim`), so that a field no
+    measure reads never becomes a Python string. Raises `PartialFileError` for a file that is
+    not one, and OSError when it cannot be read."""
     try:
-        table = pq.read_table(str(path))
-    except (pa.ArrowInvalid, OSError) as error:
+        columns = None
+        if fields is not None or not rows:
+            meta = json.loads((pq.read_schema(str(path)).metadata or {}).get(KEY, b"{}"))
+            wanted = {f"event.field.{i}" for i, name in enumerate(meta.get("fields", []))
+                      if fields is None or name in fields}
+            columns = [name for name in pq.read_schema(str(path)).names
+                       if not (name.startswith("event.field.") and name not in wanted)
+                       and (rows or name not in ("event.row", "event.source"))]
+        table = pq.read_table(str(path), columns=columns)
+    except (pa.ArrowInvalid, OSError, ValueError) as error:
         if isinstance(error, FileNotFoundError):
             raise PartialFileError(f"{path}: no such file") from None
         raise PartialFileError(f"{path}: not a Parquet file ({error})") from None
@@ -207,7 +235,8 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
                if name not in ("status", "due", "at")}))
     history = History(
         lead=lead, at=events["at"], event=events["event"], actor=events["actor"],
-        row=events["row"], lead_ids=column("lead_id"),
+        row=events["row"] if "row" in events else np.broadcast_to(np.int64(0), (len(lead),)),
+        lead_ids=column("lead_id"),
         actors=np.array(meta["actors"], dtype=object), fields=event_fields,
         rejects=[Reject(**r) for r in meta["rejects"]], rows_read=meta["rows_read"],
         source=events.get("source"), sources=[SourceStats(**s) for s in meta["sources"]],

@@ -241,25 +241,37 @@ def check_partials(policy: Policy, partials: Sequence[Partial],
 
 def merge_evaluations(policy: Policy, partials: Sequence[Partial],
                       names: Sequence[str] | None = None, *,
-                      history: History | None = None) -> replay.Evaluation:
+                      history: History | None = None, consume: bool = False
+                      ) -> replay.Evaluation:
     """The one `Evaluation` the partials of every shard make: the single run's, array for
-    array, with its history's events in the single run's order. `history` is the whole
-    history the shards were cut from, when the caller still holds it (`sla evaluate
-    --shards`): the partials' own events are then not needed. Raises `PartialMismatch`."""
+    array. `history` is the whole history the shards were cut from, when the caller still
+    holds it (`sla evaluate --shards`): the partials' own events are then not needed;
+    without it, the merged history holds only the events the measures read (`slim`), in
+    the single run's order. `consume`: each partial's arrays are let go as soon as they are
+    merged (the partials are then of no further use), so that the merge holds each lead's
+    values about once. Raises `PartialMismatch`."""
     check_partials(policy, partials, names)
     partials = sorted(partials, key=lambda p: p.shard)
     order = np.concatenate([p.lead_index for p in partials])
     position = np.empty(len(order), dtype=np.int64)  # each lead's place: its rank in order
     position[np.argsort(order, kind="stable")] = np.arange(len(order))
+    del order
     bounds = np.cumsum([0] + [p.lead_count for p in partials])
     places = [position[bounds[i]:bounds[i + 1]] for i in range(len(partials))]
-    size = len(order)
+    size = len(position)
     if history is None:
-        history = _merged_history(policy, partials, places, size)
-    lead = {name: _scatter([p.lead_arrays[name] for p in partials], places, size)
-            for name in LEAD_ARRAYS}
+        history = _merged_history(policy, partials, places, size, consume)
+    lead = {}
+    for name in LEAD_ARRAYS:
+        lead[name] = _scatter([p.lead_arrays[name] for p in partials], places, size)
+        if consume:
+            for p in partials:
+                del p.lead_arrays[name]
     at_handoff = _attributes([p.at_handoff for p in partials], places, size)
     now = _attributes([p.now for p in partials], places, size)
+    if consume:
+        for p in partials:
+            p.at_handoff, p.now = {}, {}
     first = partials[0]
     evaluation = replay.Evaluation(
         policy, history, first.as_of, lead["handoff_at"], lead["handoff"], lead["segment"],
@@ -275,8 +287,15 @@ def merge_evaluations(policy: Policy, partials: Sequence[Partial],
         if key not in starts:
             starts[key] = _scatter([p.block_start[label] for p in partials], places, size)
         evaluation.block_start[label] = starts[key]
-    evaluation.clauses = [_merged_clause([p.clauses[k] for p in partials], places)
-                          for k in range(len(first.clauses))]
+    if consume:
+        for p in partials:
+            p.block_leads, p.block_start = {}, {}
+    evaluation.clauses = []
+    for k in range(len(first.clauses)):
+        evaluation.clauses.append(_merged_clause([p.clauses[k] for p in partials], places))
+        if consume:
+            for p in partials:
+                p.clauses[k] = None
     evaluation.block_rounds = _merged_rounds(partials, places, size)
     evaluation.absence_spans = dict(sorted(
         (int(place[lead]), spans) for p, place in zip(partials, places, strict=True)
@@ -367,13 +386,13 @@ def slim(policy: Policy, partial: Partial) -> Partial:
 
 
 def _merged_history(policy: Policy, partials: Sequence[Partial],
-                    places: Sequence[np.ndarray], size: int) -> History:
+                    places: Sequence[np.ndarray], size: int, consume: bool) -> History:
     """The whole history's leads and rejects, and the events the measures read (every
     partial slimmed, `slim`), in the single run's order. The files' row numbers are not
     kept: every row reads 0 (only a clock audit reads them, from the lead's own shard)."""
     partials = [slim(policy, p) for p in partials]
     actors, codes = _actors([p.events.actors for p in partials])
-    columns = merged_events([p.events for p in partials], places, size, codes)
+    columns = merged_events([p.events for p in partials], places, size, codes, consume)
     lead_ids = _scatter([p.history.lead_ids for p in partials], places, size)
     ordinals = np.concatenate([p.reject_ordinal for p in partials])
     rejects: list[Reject] = [r for p in partials for r in p.history.rejects]

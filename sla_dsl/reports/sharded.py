@@ -88,7 +88,8 @@ def evaluate_mapped(policy: Policy, tasks: Sequence[ShardTask],
 
 def merge(policy: Policy, partials: Sequence[Partial], *, names: Sequence[str] | None = None,
           include_leads: bool = True, history: History | None = None,
-          shard_history: Callable[[int], History] | None = None) -> Report:
+          shard_history: Callable[[int], History] | None = None,
+          consume: bool = False) -> Report:
     """The report of one run from the partials of all its shards (`sla merge`): the same
     document, text and page, byte for byte. `names` name the partials in messages (their
     files); `history` is the whole history, when the caller holds it. Without it, the
@@ -96,14 +97,15 @@ def merge(policy: Policy, partials: Sequence[Partial], *, names: Sequence[str] |
     clock audits read a breached lead's events from its shard: `shard_history(i)` gives
     shard i's history (default: the partials' own, when they still hold it). Raises
     `PartialMismatch` for partials of another policy or as-of time, or shards missing or
-    given twice."""
+    given twice. `consume`: the partials are let go of as they are merged (see
+    `merge_evaluations`)."""
     if history is not None:
         return Report(merge_evaluations(policy, partials, names, history=history),
                       include_leads=include_leads)
     if shard_history is None:
         kept = {p.shard: p.history for p in partials if p.events is None}
         shard_history = kept.__getitem__
-    evaluation = merge_evaluations(policy, partials, names)
+    evaluation = merge_evaluations(policy, partials, names, consume=consume)
     return MergedReport(evaluation, partials[0].of, shard_history,
                         include_leads=include_leads)
 
@@ -200,7 +202,7 @@ def evaluate_buckets(policy: Policy, directory: str | Path, *, as_of: int | None
                  for shard in range(of)]
         partials = [slim(policy, p) for p in run_map(run_bucket, tasks)]
         return merge(policy, partials, include_leads=include_leads,
-                     shard_history=shard_history)
+                     shard_history=shard_history, consume=True)
     told = on_block or (lambda _shard: None)
     partials = []
     for shard in range(of):
@@ -209,7 +211,8 @@ def evaluate_buckets(policy: Policy, directory: str | Path, *, as_of: int | None
         partials.append(slim(policy, bucket_partial(
             policy, directory, shard, as_of=as_of, absences=absences, reps=reps,
             on_block=lambda _label, i=shard: told(i))))
-    return merge(policy, partials, include_leads=include_leads, shard_history=shard_history)
+    return merge(policy, partials, include_leads=include_leads, shard_history=shard_history,
+                 consume=True)
 
 
 def _instant(iso: str | None) -> int:
