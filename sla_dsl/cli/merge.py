@@ -23,41 +23,28 @@ from sla_dsl.cli.stage_progress import StageProgress
 
 def run(args: argparse.Namespace) -> int:
     from sla_dsl.cli.evaluate import show_rejects
-    from sla_dsl.evaluation.merged_history import fields_read
-    from sla_dsl.evaluation.partial_file import PartialFileError, read_partial
-    from sla_dsl.evaluation.shards import PartialMismatch, slim
-    from sla_dsl.reports.sharded import merge
+    from sla_dsl.evaluation.partial_file import PartialFileError
+    from sla_dsl.evaluation.shards import PartialMismatch
+    from sla_dsl.reports.sharded import merge_files
 
     policy = policy_or_none(args.policy, "merged")
     if policy is None:
         return EXIT_USAGE
     blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
-    bar = StageProgress(len(args.partials) + 3 * blocks, "sla merge",
+    bar = StageProgress(len(args.partials) + 2 * blocks, "sla merge",
                         enabled=False if args.quiet else None)
     with bar:
-        partials = []
-        with bar.stage("reading partials", len(args.partials)):
-            for path in args.partials:  # one at a time, keeping what the report reads
-                try:
-                    partials.append(slim(policy, read_partial(
-                        path, fields=fields_read(policy), rows=False)))
-                except PartialFileError as error:
-                    print(f"sla merge: {error}", file=sys.stderr)
-                    return EXIT_USAGE
-                bar.advance()
-        files = {p.shard: path for p, path in zip(partials, args.partials, strict=True)}
         try:
-            with bar.stage("merging", blocks):
-                report = merge(policy, partials, names=args.partials,
-                               include_leads=args.format == "json",
-                               shard_history=lambda shard: read_partial(files[shard]).history,
-                               consume=True)
-        except PartialMismatch as error:
+            with bar.stage("merging partials, one at a time", len(args.partials)):
+                report = merge_files(policy, args.partials,
+                                     include_leads=args.format == "json",
+                                     on_partial=bar.advance)
+        except (PartialFileError, PartialMismatch) as error:
             print(f"sla merge: {error}", file=sys.stderr)
             return EXIT_USAGE
         counts = report.history.counts
         show_rejects(bar, report.history, args)
-        bar.note(f"{len(partials)} shards: {counts.read} rows read, {counts.accepted} "
+        bar.note(f"{len(args.partials)} shards: {counts.read} rows read, {counts.accepted} "
                  f"accepted, {counts.rejected} rejected; {report.evaluation.lead_count} leads")
         with bar.stage("reporting", 2 * blocks):
             if args.format == "json":

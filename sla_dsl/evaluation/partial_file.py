@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 
 from sla_dsl.business_time.rep_hours import RepHours
 from sla_dsl.evaluation import replay
-from sla_dsl.evaluation.shards import CLAUSE_ARRAYS, LEAD_ARRAYS, Partial
+from sla_dsl.evaluation.merge_stream import CLAUSE_ARRAYS, LEAD_ARRAYS, PartialHead
+from sla_dsl.evaluation.shards import Partial
 from sla_dsl.history.absences import Absences
 from sla_dsl.history.columns import History, HistoryError, Reject, SourceStats
 from sla_dsl.history.reps import Reps
@@ -185,6 +186,43 @@ def read_partial(path: str | Path, *, fields: Collection[str] | None = None,
                                f"{VERSION}\n  help: evaluate the shard again")
     try:
         return _decoded(table, meta)
+    except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
+        raise PartialFileError(f"{path}: a damaged partial ({type(error).__name__}: {error})"
+                               "\n  help: evaluate the shard again") from None
+
+
+def read_head(path: str | Path) -> PartialHead:
+    """What the merge checks and places before reading the partial at `path` whole (its
+    metadata, its leads' places and each clause's rows per lead): a few bytes a lead.
+    Raises `PartialFileError` as `read_partial` does."""
+    try:
+        schema = pq.read_schema(str(path))
+    except (pa.ArrowInvalid, OSError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise PartialFileError(f"{path}: no such file") from None
+        raise PartialFileError(f"{path}: not a Parquet file ({error})") from None
+    raw = (schema.metadata or {}).get(KEY)
+    if raw is None:
+        raise PartialFileError(f"{path}: not a partial (no {KEY.decode()} metadata)\n  help: "
+                               "write partials with sla evaluate --shard i/N --partial FILE")
+    try:
+        meta = json.loads(raw)
+        version = meta.get("version")
+    except (ValueError, AttributeError):
+        meta, version = {}, None
+    if version != VERSION:
+        raise PartialFileError(f"{path}: a partial of format {version}, this version reads "
+                               f"{VERSION}\n  help: evaluate the shard again")
+    try:
+        names = ["lead_index", *(f"clause.{k}.{spec['columns'][0]}"
+                                 for k, spec in enumerate(meta["clauses"]))]
+        table = pq.read_table(str(path), columns=names)
+        rows = [table.column(name).combine_chunks().value_lengths().to_numpy(
+                    zero_copy_only=False).astype(np.int64) for name in names[1:]]
+        return PartialHead(meta["shard"], meta["of"], meta["fingerprint"], meta["history"],
+                           meta["as_of"], meta["as_of_given"],
+                           _numpy(table.column("lead_index").combine_chunks(),
+                                  meta["types"]["lead_index"]), rows)
     except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
         raise PartialFileError(f"{path}: a damaged partial ({type(error).__name__}: {error})"
                                "\n  help: evaluate the shard again") from None

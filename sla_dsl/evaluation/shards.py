@@ -29,26 +29,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from sla_dsl.evaluation import replay
-from sla_dsl.evaluation.conditions import ConditionEvaluator
+from sla_dsl.evaluation.merge_stream import (
+    LEAD_ARRAYS,
+    PartialHead,
+    head_of,
+    merge_stream,
+)
 from sla_dsl.evaluation.merged_history import SlimEvents, merged_events, slim_events, touches_read
-from sla_dsl.evaluation.owner_hours import owner_calendars
 from sla_dsl.history.buckets import WholePart
 from sla_dsl.history.columns import History, Reject
 from sla_dsl.history.lead_hash import lead_buckets
 from sla_dsl.language.model import Policy
-
-# The per-lead arrays of an `Evaluation`, in its field order.
-LEAD_ARRAYS = ("handoff_at", "handoff", "segment", "owner", "placement", "dated_at",
-               "handoff_any_period")
-# The per-row arrays of a `ClauseResult` besides `leads` (None where the clause has none).
-CLAUSE_ARRAYS = ("status", "due", "at", "start", "owner", "counted", "attempt", "split_at",
-                 "split_from", "hours_of")
 
 
 class PartialMismatch(ValueError):
@@ -248,59 +245,42 @@ def merge_evaluations(policy: Policy, partials: Sequence[Partial],
     holds it (`sla evaluate --shards`): the partials' own events are then not needed;
     without it, the merged history holds only the events the measures read (`slim`), in
     the single run's order. `consume`: each partial's arrays are let go as soon as they are
-    merged (the partials are then of no further use), so that the merge holds each lead's
-    values about once. Raises `PartialMismatch`."""
+    merged (the partials are then of no further use). Raises `PartialMismatch`."""
     check_partials(policy, partials, names)
     partials = sorted(partials, key=lambda p: p.shard)
-    order = np.concatenate([p.lead_index for p in partials])
-    position = np.empty(len(order), dtype=np.int64)  # each lead's place: its rank in order
-    position[np.argsort(order, kind="stable")] = np.arange(len(order))
-    del order
-    bounds = np.cumsum([0] + [p.lead_count for p in partials])
-    places = [position[bounds[i]:bounds[i + 1]] for i in range(len(partials))]
-    size = len(position)
+
+    def load(i: int) -> Partial:
+        return partials[i] if history is not None else slim(policy, partials[i])
+
+    return merged_evaluation(policy, [head_of(p) for p in partials], load, history=history,
+                             consume=consume)
+
+
+def merged_evaluation(policy: Policy, heads: Sequence[PartialHead],
+                      load: Callable[[int], Partial], *, history: History | None = None,
+                      consume: bool = False) -> replay.Evaluation:
+    """The merged `Evaluation` of checked partials given by their heads, in shard order, and
+    read one at a time (`load(i)`, slimmed unless `history` is the whole history): each is
+    written into the merged arrays and only its needed events, rounds and rejects are kept
+    (`merge_stream`). `consume`: a partial's arrays are let go of once merged."""
+
+    def light(partial: Partial) -> Partial:
+        kept = replace(partial, lead_arrays={}, block_leads={}, block_start={}, clauses=[],
+                       at_handoff={}, now={}, lead_index=np.zeros(0, dtype=np.int64))
+        if consume:
+            partial.lead_arrays, partial.block_leads, partial.block_start = {}, {}, {}
+            partial.clauses, partial.at_handoff, partial.now = [], {}, {}
+        return kept
+
+    merger, kept = merge_stream(heads, load, light)
+    places, size = merger.places, merger.size
     if history is None:
-        history = _merged_history(policy, partials, places, size, consume)
-    lead = {}
-    for name in LEAD_ARRAYS:
-        lead[name] = _scatter([p.lead_arrays[name] for p in partials], places, size)
-        if consume:
-            for p in partials:
-                del p.lead_arrays[name]
-    at_handoff = _attributes([p.at_handoff for p in partials], places, size)
-    now = _attributes([p.now for p in partials], places, size)
-    if consume:
-        for p in partials:
-            p.at_handoff, p.now = {}, {}
-    first = partials[0]
-    evaluation = replay.Evaluation(
-        policy, history, first.as_of, lead["handoff_at"], lead["handoff"], lead["segment"],
-        lead["owner"], ConditionEvaluator(policy, at_handoff, size),
-        ConditionEvaluator(policy, now, size), placement=lead["placement"],
-        dated_at=lead["dated_at"], as_of_given=first.as_of_given,
-        handoff_any_period=lead["handoff_any_period"])
-    starts: dict[int, np.ndarray] = {}  # a level's blocks share one start array, as in a run
-    for label in first.block_leads:
-        evaluation.block_leads[label] = np.sort(np.concatenate(
-            [place[p.block_leads[label]] for p, place in zip(partials, places, strict=True)]))
-        key = id(first.block_start[label])
-        if key not in starts:
-            starts[key] = _scatter([p.block_start[label] for p in partials], places, size)
-        evaluation.block_start[label] = starts[key]
-    if consume:
-        for p in partials:
-            p.block_leads, p.block_start = {}, {}
-    evaluation.clauses = []
-    for k in range(len(first.clauses)):
-        evaluation.clauses.append(_merged_clause([p.clauses[k] for p in partials], places))
-        if consume:
-            for p in partials:
-                p.clauses[k] = None
-    evaluation.block_rounds = _merged_rounds(partials, places, size)
+        history = _merged_history(policy, kept, places, size, consume)
+    evaluation = merger.evaluation(policy, history, heads[0].as_of, heads[0].as_of_given)
+    evaluation.block_rounds = _merged_rounds(kept, places, size)
     evaluation.absence_spans = dict(sorted(
-        (int(place[lead]), spans) for p, place in zip(partials, places, strict=True)
+        (int(place[lead]), spans) for p, place in zip(kept, places, strict=True)
         for lead, spans in p.absence_spans.items()))
-    evaluation.owner_calendars = owner_calendars(history)
     return evaluation
 
 
@@ -320,8 +300,8 @@ def _merged_rounds(partials: Sequence[Partial], places: Sequence[np.ndarray], si
                                                                    strict=True)
                  if number in rounds]))
             starts = [rounds[number][1] if number in rounds
-                      else np.full(p.lead_count, replay.NONE, dtype=np.int64)
-                      for rounds, p in zip(numbered, partials, strict=True)]
+                      else np.full(len(place), replay.NONE, dtype=np.int64)
+                      for rounds, place in zip(numbered, places, strict=True)]
             merged.setdefault(label, []).append((number, leads,
                                                  _scatter(starts, places, size)))
     return merged
@@ -335,39 +315,6 @@ def _scatter(parts: Sequence[np.ndarray], places: Sequence[np.ndarray], size: in
     for part, place in zip(parts, places, strict=True):
         out[place] = part
     return out
-
-
-def _attributes(parts: Sequence[dict[str, np.ndarray]], places: Sequence[np.ndarray],
-                size: int) -> dict[str, np.ndarray]:
-    names = list(dict.fromkeys(name for part in parts for name in part))
-    out = {}
-    for name in names:
-        out[name] = np.full(size, None, dtype=object)
-        for part, place in zip(parts, places, strict=True):
-            if name in part:
-                out[name][place] = part[name]
-    return out
-
-
-def _merged_clause(parts: Sequence[replay.ClauseResult], places: Sequence[np.ndarray]
-                   ) -> replay.ClauseResult:
-    first = parts[0]
-    if any((p.clause, p.handoff) != (first.clause, first.handoff) for p in parts):
-        raise PartialMismatch("the partials' clauses differ: they are not of one policy")
-    leads = np.concatenate([place[p.leads] for p, place in zip(parts, places, strict=True)])
-    attempt = None if first.attempt is None else np.concatenate([p.attempt for p in parts])
-    order = np.argsort(leads, kind="stable") if attempt is None \
-        else np.lexsort((attempt, leads))
-
-    def column(name: str) -> np.ndarray | None:
-        values = [getattr(p, name) for p in parts]
-        return None if values[0] is None else np.concatenate(values)[order]
-
-    return replay.ClauseResult(
-        first.clause, first.handoff, first.party, leads[order], column("status"),
-        column("due"), column("at"), start=column("start"), owner=column("owner"),
-        counted=column("counted"), attempt=column("attempt"), split_at=column("split_at"),
-        split_from=column("split_from"), hours_of=column("hours_of"), reassign=first.reassign)
 
 
 def slim(policy: Policy, partial: Partial) -> Partial:

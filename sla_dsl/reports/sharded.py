@@ -23,11 +23,15 @@ import numpy as np
 from sla_dsl.evaluation.clock_audit import AUDITS_IN_REPORT, audit_lead, audit_texts
 from sla_dsl.evaluation.clock_audit import render_text as audit_text
 from sla_dsl.evaluation.inputs import load_history
+from sla_dsl.evaluation.merged_history import fields_read
+from sla_dsl.evaluation.partial_file import read_head, read_partial
 from sla_dsl.evaluation.shards import (
     Partial,
+    check_partials,
     evaluate_bucket,
     evaluate_shard,
     merge_evaluations,
+    merged_evaluation,
     shard_of,
     slim,
 )
@@ -107,6 +111,30 @@ def merge(policy: Policy, partials: Sequence[Partial], *, names: Sequence[str] |
         shard_history = kept.__getitem__
     evaluation = merge_evaluations(policy, partials, names, consume=consume)
     return MergedReport(evaluation, partials[0].of, shard_history,
+                        include_leads=include_leads)
+
+
+def merge_files(policy: Policy, paths: Sequence[str | Path], *, include_leads: bool = True,
+                on_partial: Callable[[], None] | None = None) -> Report:
+    """`sla merge`: the report of one run from its partial files, read one at a time. Each
+    file's head is read first (`read_head`: its run, its leads' places, its clause rows),
+    then each file whole but for the fields no measure reads, slimmed, written into the
+    merged arrays and let go (`merged_evaluation`); `on_partial` is told each one done.
+    Raises `PartialFileError` and `PartialMismatch`."""
+    heads = [read_head(path) for path in paths]
+    check_partials(policy, heads, [str(p) for p in paths])
+    ordered = sorted(range(len(paths)), key=lambda i: heads[i].shard)
+    fields = fields_read(policy)
+
+    def load(i: int) -> Partial:
+        partial = slim(policy, read_partial(paths[ordered[i]], fields=fields, rows=False))
+        if on_partial is not None:
+            on_partial()
+        return partial
+
+    evaluation = merged_evaluation(policy, [heads[i] for i in ordered], load, consume=True)
+    files = {heads[i].shard: paths[i] for i in ordered}
+    return MergedReport(evaluation, heads[0].of, lambda shard: read_partial(files[shard]).history,
                         include_leads=include_leads)
 
 
