@@ -14,12 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sla_dsl
+from sla_dsl.evaluation.merge_stream import head_of
 from sla_dsl.evaluation.merged_history import needed_rows, touches_read
+from sla_dsl.evaluation.partial_file import PartialFileError, read_head, write_partial
 from sla_dsl.evaluation.shards import evaluate_shard, shard_of, slim
 from sla_dsl.history.columns import EVENT_CODE
 from sla_dsl.history.synthetic import generate
 from sla_dsl.history.write import write_csv
-from sla_dsl.reports.sharded import MergedReport, merge
+from sla_dsl.reports.sharded import MergedReport, merge, merge_files
 
 from .conftest import ROOT
 
@@ -119,3 +121,38 @@ def test_explain_and_the_pages_audits_read_the_leads_every_event_from_its_shard(
     assert merged.audits(breached) == single.audits(breached)
     for lead in breached[:3]:
         assert merged.explain(lead) == single.explain(lead)
+
+
+def test_a_partials_head_is_what_the_merge_places_before_reading_it_whole(tmp_path):
+    loaded, events = _inputs("company-x-trial.sla", HISTORIES[0])
+    for shard in range(3):
+        partial = evaluate_shard(loaded, events, shard, 3)
+        write_partial(partial, tmp_path / f"{shard}.parquet")
+        head, want = read_head(tmp_path / f"{shard}.parquet"), head_of(partial)
+        assert (head.shard, head.of, head.fingerprint, head.history_id, head.as_of) == (
+            want.shard, want.of, want.fingerprint, want.history_id, want.as_of)
+        assert head.lead_index.tolist() == want.lead_index.tolist()
+        assert [r.tolist() for r in head.clause_rows] == [r.tolist() for r in want.clause_rows]
+        assert sum(int(r.sum()) for r in head.clause_rows) == sum(
+            len(c.leads) for c in partial.clauses) > 0
+
+
+def test_merging_files_reads_them_one_at_a_time_into_the_single_runs_report(tmp_path):
+    loaded, events = _inputs("company-x.sla", HISTORIES[0])
+    paths = []
+    for shard in (2, 0, 3, 1):  # any order
+        paths.append(tmp_path / f"{shard}.parquet")
+        write_partial(evaluate_shard(loaded, events, shard, 4), paths[-1])
+    read = []
+    merged = merge_files(loaded, paths, on_partial=lambda: read.append(1))
+    single = sla_dsl.evaluate(loaded, events)
+    assert len(read) == 4
+    assert (merged.json(), merged.text(), merged.html()) == (
+        single.json(), single.text(), single.html())
+    # a file damaged after its head was read is still said as a damaged partial
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(paths[1])
+    pq.write_table(table.drop_columns(["lead.owner"]), paths[1])
+    with pytest.raises(PartialFileError, match="a damaged partial"):
+        merge_files(loaded, paths)

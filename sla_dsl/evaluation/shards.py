@@ -4,9 +4,11 @@ Leads are independent while their clocks are replayed; what crosses leads (round
 and caps, commitments per period, medians, attribution, team triggers, coverage) is measured
 afterwards from the replayed leads and the history's events. So a shard replays its own leads
 and keeps, as a `Partial`, everything the measures read of them: its leads' events and replay
-results, as columns. `merge` puts the partials of every shard back into the one `Evaluation`
-a single run makes, array for array, and the report is then measured and written from it as
-usual: the same bytes.
+results, as columns. `merge_evaluations` puts the partials of every shard back into the one
+`Evaluation` a single run makes, array for array, one partial at a time
+(`merge_stream.Merger`), and the report is then measured and written from it as usual: the
+same bytes. Its history holds only the events the measures read (`slim`,
+`merged_history.needed_rows`): a clock audit reads a lead's every event from its own shard.
 
 Which shard a lead belongs to is a documented, stable hash of its id (not Python's `hash`,
 which is salted per process): the first 8 bytes of BLAKE2b (digest size 8) of the id's UTF-8
