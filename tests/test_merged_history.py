@@ -156,3 +156,11 @@ def test_merging_files_reads_them_one_at_a_time_into_the_single_runs_report(tmp_
     pq.write_table(table.drop_columns(["lead.owner"]), paths[1])
     with pytest.raises(PartialFileError, match="a damaged partial"):
         merge_files(loaded, paths)
+
+
+def test_one_event_a_quarter_hour_is_what_coverage_reads():
+    from sla_dsl.evaluation import merged_history
+    from sla_dsl.measures import coverage
+
+    # coverage dates events by their quarter hour: one kept a quarter hour dates the same days
+    assert merged_history.QUARTER_HOUR == coverage._QUARTER_HOUR
