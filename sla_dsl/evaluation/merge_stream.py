@@ -30,6 +30,11 @@ CLAUSE_ARRAYS = ("status", "due", "at", "start", "owner", "counted", "attempt", 
                  "split_from", "hours_of")
 
 
+class PartialMismatch(ValueError):
+    """Partials that cannot make one report: another policy or as-of time, or shards missing
+    or given twice. The message says which files and how to fix it."""
+
+
 @dataclass
 class PartialHead:
     """What the merge checks and places before reading a partial whole: the run it is of,
@@ -140,7 +145,6 @@ class Merger:
                 "columns": {}})
         merged = self.clauses[k]
         if merged["head"][:2] != (result.clause, result.handoff):
-            from sla_dsl.evaluation.shards import PartialMismatch
             raise PartialMismatch("the partials' clauses differ: they are not of one policy")
         leads = result.leads
         order = np.argsort(leads, kind="stable") if result.attempt is None \
@@ -203,5 +207,5 @@ def merge_stream(heads: Sequence[PartialHead], load: Callable[[int], object],
     return merger, kept
 
 
-__all__ = ["CLAUSE_ARRAYS", "LEAD_ARRAYS", "Merger", "PartialHead", "head_of", "lead_places",
-           "merge_stream"]
+__all__ = ["CLAUSE_ARRAYS", "LEAD_ARRAYS", "Merger", "PartialHead", "PartialMismatch", "head_of",
+           "lead_places", "merge_stream"]

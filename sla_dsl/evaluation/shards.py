@@ -40,6 +40,7 @@ from sla_dsl.evaluation import replay
 from sla_dsl.evaluation.merge_stream import (
     LEAD_ARRAYS,
     PartialHead,
+    PartialMismatch,
     head_of,
     merge_stream,
 )
@@ -48,11 +49,6 @@ from sla_dsl.history.buckets import WholePart
 from sla_dsl.history.columns import History, Reject
 from sla_dsl.history.lead_hash import lead_buckets
 from sla_dsl.language.model import Policy
-
-
-class PartialMismatch(ValueError):
-    """Partials that cannot make one report: another policy or as-of time, or shards missing
-    or given twice. The message says which files and how to fix it."""
 
 
 def shard_of(lead_ids: Sequence[str] | np.ndarray, of: int) -> np.ndarray:
