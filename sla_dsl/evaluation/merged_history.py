@@ -111,40 +111,44 @@ def merged_events(parts: list[SlimEvents], places: Sequence[np.ndarray], size: i
                   ) -> dict[str, np.ndarray]:
     """Every shard's needed events in the single run's order (by the lead's place, then the
     lead's own order), written straight to their place in preallocated arrays: no sort of
-    all the events. `consume`: each part's arrays are let go as soon as they are placed."""
+    all the events. Column by column, each part's places are worked out again rather than
+    held for every part at once. `consume`: each part's arrays are let go as soon as they
+    are placed (its leads last: they place the other columns)."""
     per_lead = np.zeros(size, dtype=np.int64)
     for part, place in zip(parts, places, strict=True):
         per_lead += np.bincount(place[part.lead], minlength=size)
     offsets = np.zeros(size, dtype=np.int64)
-    np.cumsum(per_lead[:-1], out=offsets[1:])
+    if size:
+        np.cumsum(per_lead[:-1], out=offsets[1:])
     total = int(per_lead.sum())
     del per_lead
-    targets = []
-    for part, place in zip(parts, places, strict=True):
+
+    def target(part: SlimEvents, place: np.ndarray) -> np.ndarray:
         counts = np.bincount(part.lead, minlength=len(place))
         local = np.cumsum(counts) - counts  # where each lead's run starts in the part
-        rank = np.arange(len(part), dtype=np.int64) - local[part.lead]
-        targets.append(offsets[place[part.lead]] + rank)
-    del offsets
+        return offsets[place[part.lead]] + (np.arange(len(part.lead), dtype=np.int64)
+                                            - local[part.lead])
+
     out: dict[str, np.ndarray] = {}
     names = list(dict.fromkeys(n for part in parts for n in part.fields))
-    for name in ("lead", "at", "event", "actor", *(f"field.{n}" for n in names)):
+    for name in ("at", "event", "actor", *(f"field.{n}" for n in names), "lead"):
         if name.startswith("field."):
             column = np.full(total, None, dtype=object)
         else:
             column = np.empty(total, dtype=np.int64 if name == "at" else
                               np.int8 if name == "event" else np.int32)
-        for part, place, target, code in zip(parts, places, targets, actor_codes,
-                                             strict=True):
+        for part, place, code in zip(parts, places, actor_codes, strict=True):
+            where = target(part, place)
             if name == "lead":
-                column[target] = place[part.lead]
+                column[where] = place[part.lead]
             elif name == "actor":
-                column[target] = code[part.actor]
+                column[where] = code[part.actor]
             elif name.startswith("field."):
                 if name[6:] in part.fields:
-                    column[target] = part.fields[name[6:]]
+                    column[where] = part.fields[name[6:]]
             else:
-                column[target] = getattr(part, name)
+                column[where] = getattr(part, name)
+            del where
             if consume:
                 _let_go(part, name)
         out[name] = column
