@@ -15,6 +15,12 @@ FILE` from Parquet, `--repeat` times: the JSON report's time (document + text wr
 
     python benchmarks/evaluate_speed.py [--leads 1000000] [--repeat 3] [--dir DIR] [--fresh]
     python benchmarks/evaluate_speed.py --leads 100000 --profile   # cProfile of one CSV run
+    python benchmarks/evaluate_speed.py --sharded-events 10000000  # a quicker sharded run
+
+Last, the sharded run of item 3 (`--sharded-events`, default 100 million, 0 skips it): the
+synthetic history ingested into buckets by `sla ingest`, each bucket evaluated in its own
+process and the partials merged by `sla merge`, each step's wall time, CPU time and peak
+memory against 8 GB (`benchmarks/sharded_run.py`; its CSV is kept in DIR, about 7 GB).
 
 The history comes from `sla_dsl.history.synthetic.generate`, in chunks of leads (one call for a
 million leads would hold several GB of object arrays), and is written once to DIR (default: a folder
@@ -407,6 +413,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="instead: cProfile one end-to-end run from CSV, print the top")
     parser.add_argument("--top", type=int, default=40, help="lines of the profile to print")
+    parser.add_argument("--sharded-events", type=int, default=100_000_000, metavar="N",
+                        help="then the sharded run of issue 16 item 3 on N synthetic events "
+                             "(sla ingest, each bucket evaluated, sla merge; see "
+                             "benchmarks/sharded_run.py); 0 skips it (default 100,000,000)")
+    parser.add_argument("--sharded-keep", action="store_true",
+                        help="keep the sharded run's buckets and partials (in --dir)")
     parser.add_argument("--job", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -501,6 +513,26 @@ def main() -> None:
           f"{_gb(max(a['rss'] for a in json_runs))}")
     print(f"  load average before and after: {loads[0]} / {loads[1]} (1, 5, 15 minutes; the "
           f"machine has {os.cpu_count()} cores)")
+    if args.sharded_events > 0:
+        sharded(args.sharded_events, args.dir, args.sharded_keep)
+
+
+# ============================================================================ the sharded run
+
+
+def sharded(events: int, directory: Path, keep: bool = False) -> None:
+    """Issue 16 item 3's figure: `events` synthetic events ingested into buckets, each bucket
+    evaluated in its own process and the partials merged (`benchmarks/sharded_run.py`), each
+    step's time and peak memory against 8 GB. The CSV is kept in `directory` for next time."""
+    if importlib.util.find_spec("duckdb") is None:
+        print("\nsharded run: skipped, `sla ingest` needs DuckDB (pip install duckdb)")
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from sharded_run import sharded_run
+
+    print(f"\nsharded run (issue 16 item 3; load average {_load()})")
+    sharded_run(events, directory, keep=keep)
+    print(f"  load average after: {_load()}")
 
 
 if __name__ == "__main__":

@@ -632,3 +632,119 @@ def test_records_of_a_lead_are_ordered_by_time_as_lexsort_orders_them(records, n
     lead = np.sort(np.array([r[0] for r in records], dtype=np.int64), kind="stable")
     at = np.array([r[1] % 1000 if narrow else r[1] for r in records], dtype=np.int64)
     assert np.array_equal(_time_order_within_runs(lead, at), np.lexsort((at, lead)))
+
+
+# ---------------------------------------------------------------- the fast paths of an event log
+# `load_history` reads an event log's CSV times with Arrow's reader and its lead ids as the
+# reader's dictionaries; `history_from_rows` reads the same rows as text, the reference.
+
+COMPANY_X = Path(__file__).resolve().parent.parent / "examples" / "company-x" / "history.csv"
+
+
+def _example_rows() -> list[dict[str, str | None]]:
+    with COMPANY_X.open(encoding="utf-8", newline="") as handle:
+        return [{name: value or None for name, value in row.items()}
+                for row in csv.DictReader(handle)]
+
+
+def _assert_same_history(got: History, expected: History) -> None:
+    for name in ("lead", "at", "event", "actor", "row", "lead_ids", "actors"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+    assert got.fields.keys() == expected.fields.keys()
+    for name, column in expected.fields.items():
+        assert got.fields[name].tolist() == column.tolist(), name
+    assert got.rejects == expected.rejects
+    assert got.counts == expected.counts
+
+
+def _write_csv(path: Path, rows: list[dict[str, str | None]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _local(text: str, zone: str, offset: bool) -> str:
+    moment = dt.datetime.fromisoformat(text).astimezone(ZoneInfo(zone))
+    return moment.isoformat() if offset else moment.replace(tzinfo=None).isoformat(sep=" ")
+
+
+@pytest.mark.parametrize("form", ["utc", "offset", "wall", "bad time", "mixed"])
+def test_csv_times_read_by_arrow_are_the_text_reading(tmp_path, form):
+    """The shipped history with its times written in UTC, with offsets, as walls of the
+    policy's zone, with a time no reader takes or in both forms; and rows to reject (an
+    unknown event, no lead id, an event before its lead was created): the same history,
+    rejects (raw values as written) and row numbers as the rows read as text."""
+    rows = _example_rows()
+    for i, row in enumerate(rows):
+        if form in ("offset", "wall") or (form == "mixed" and i % 2):
+            row["at"] = _local(row["at"], AMS, offset=form == "offset")
+    rows[7]["event"] = "meeting"
+    rows[11]["lead_id"] = " "
+    rows[40]["at"] = "2025-12-01T00:00:00Z" if form != "wall" else "2025-12-01 00:00:00"
+    if form == "bad time":  # past the rows that tell the form: Arrow's reader refuses it
+        rows[2000]["at"] = "05/01/2026 09:00"
+    path = tmp_path / "history.csv"
+    _write_csv(path, rows)
+    got = load_history([path], timezone=AMS)
+    expected = read.history_from_rows(rows, timezone=AMS, source=str(path))
+    _assert_same_history(got, expected)
+    assert {r.row for r in got.rejects} >= {8, 12}
+    if form == "bad time":
+        assert any(r.row == 2001 and "05/01/2026" in r.reason for r in got.rejects)
+
+
+@pytest.mark.parametrize("order", ["by lead", "by time", "dictionary not as seen"])
+def test_parquet_lead_ids_numbered_as_first_seen(tmp_path, order):
+    """Lead ids read as each row group's dictionary are numbered in the order they first
+    appear, as from text: in a file sorted by lead (ranges of ids that do not overlap), one
+    sorted by time (every row group meets most leads), and one whose dictionary lists the ids
+    in another order than they come (written without Arrow's schema, so read as text)."""
+    rows = _example_rows()
+    if order == "by time":
+        rows.sort(key=lambda row: row["at"])
+    rows[5]["lead_id"] = None
+    rows[6]["lead_id"] = "  "
+    columns = {name: pa.array([row[name] for row in rows], pa.string()) for name in rows[0]}
+    if order == "dictionary not as seen":
+        ids = columns["lead_id"]
+        values = pa.array(sorted({v for v in ids.to_pylist() if v is not None}, reverse=True))
+        columns["lead_id"] = pa.DictionaryArray.from_arrays(
+            pa.compute.index_in(ids, value_set=values), values)
+    path = tmp_path / "history.parquet"
+    pq.write_table(pa.table(columns), path, row_group_size=150,
+                   store_schema=order != "dictionary not as seen")
+    assert pq.read_schema(path).field("lead_id").type == pa.string()
+    got = load_history([path], timezone=AMS, fields={"amount"})
+    expected = read.history_from_rows(rows, timezone=AMS, source=str(path))
+    expected.fields = {"amount": expected.fields["amount"]}
+    _assert_same_history(got, expected)
+
+
+@pytest.mark.parametrize(("ending", "empty"), [("\n", False), ("\n", True), ("\r\n", False),
+                                              ("\r\n", True), ("\r", False),
+                                              ("a CR alone once", False)])
+@pytest.mark.parametrize("block", [None, 97])
+def test_csv_rejects_show_times_as_written_whatever_ends_the_lines(tmp_path, monkeypatch, ending,
+                                                                 empty, block):
+    """A rejected row's time, read as a timestamp, is shown as written: found by the row's
+    line (lines ending in LF or CRLF, empty lines not counted as rows; the file searched in
+    blocks, here also of 97 bytes, so that rows straddle them) or, where a CR alone ends a
+    line, by reading the file again."""
+    if block is not None:
+        monkeypatch.setattr(read, "_SCAN", block)
+    rows = _example_rows()[:300]
+    rows[6]["event"] = "meeting"
+    rows[250]["event"] = "call"
+    lines = [",".join(rows[0])] + [",".join(v or "" for v in row.values()) for row in rows]
+    if empty:
+        lines[120:120] = ["", ""]  # empty lines: no rows
+    if ending == "a CR alone once":
+        lines[200:202] = [lines[200] + "\r" + lines[201]]
+        ending = "\n"
+    path = tmp_path / "history.csv"
+    path.write_bytes((ending.join(lines) + ending * (1 + empty)).encode())
+    got = load_history([path], timezone=AMS)
+    _assert_same_history(got, read.history_from_rows(rows, timezone=AMS, source=str(path)))
+    assert [(r.row, r.raw["at"]) for r in got.rejects] == [(7, rows[6]["at"]),
+                                                           (251, rows[250]["at"])]

@@ -23,36 +23,28 @@ from sla_dsl.cli.stage_progress import StageProgress
 
 def run(args: argparse.Namespace) -> int:
     from sla_dsl.cli.evaluate import show_rejects
-    from sla_dsl.evaluation.partial_file import PartialFileError, read_partial
+    from sla_dsl.evaluation.partial_file import PartialFileError
     from sla_dsl.evaluation.shards import PartialMismatch
-    from sla_dsl.reports.sharded import merge
+    from sla_dsl.reports.sharded import merge_files
 
     policy = policy_or_none(args.policy, "merged")
     if policy is None:
         return EXIT_USAGE
     blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
-    bar = StageProgress(len(args.partials) + 3 * blocks, "sla merge",
+    bar = StageProgress(len(args.partials) + 2 * blocks, "sla merge",
                         enabled=False if args.quiet else None)
     with bar:
-        partials = []
-        with bar.stage("reading partials", len(args.partials)):
-            for path in args.partials:
-                try:
-                    partials.append(read_partial(path))
-                except PartialFileError as error:
-                    print(f"sla merge: {error}", file=sys.stderr)
-                    return EXIT_USAGE
-                bar.advance()
         try:
-            with bar.stage("merging", blocks):
-                report = merge(policy, partials, names=args.partials,
-                               include_leads=args.format == "json")
-        except PartialMismatch as error:
+            with bar.stage("merging partials, one at a time", len(args.partials)):
+                report = merge_files(policy, args.partials,
+                                     include_leads=args.format == "json",
+                                     on_partial=bar.advance)
+        except (PartialFileError, PartialMismatch) as error:
             print(f"sla merge: {error}", file=sys.stderr)
             return EXIT_USAGE
         counts = report.history.counts
         show_rejects(bar, report.history, args)
-        bar.note(f"{len(partials)} shards: {counts.read} rows read, {counts.accepted} "
+        bar.note(f"{len(args.partials)} shards: {counts.read} rows read, {counts.accepted} "
                  f"accepted, {counts.rejected} rejected; {report.evaluation.lead_count} leads")
         with bar.stage("reporting", 2 * blocks):
             if args.format == "json":

@@ -13,16 +13,19 @@ the very arrays the shard's replay made.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sla_dsl.business_time.rep_hours import RepHours
 from sla_dsl.evaluation import replay
-from sla_dsl.evaluation.shards import CLAUSE_ARRAYS, LEAD_ARRAYS, Partial
+from sla_dsl.evaluation.merge_stream import CLAUSE_ARRAYS, LEAD_ARRAYS, PartialHead
+from sla_dsl.evaluation.shards import Partial
 from sla_dsl.history.absences import Absences
 from sla_dsl.history.columns import History, HistoryError, Reject, SourceStats
 from sla_dsl.history.reps import Reps
@@ -44,8 +47,22 @@ def _arrow(values: np.ndarray) -> pa.Array:
 
 def _numpy(values: pa.Array, dtype: str) -> np.ndarray:
     if dtype == "object":
-        return values.to_numpy(zero_copy_only=False).astype(object, copy=False)
+        return _texts(values)
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _texts(values: pa.Array) -> np.ndarray:
+    """A text column as an object array in which equal texts are one Python string, as in
+    the replay that wrote it (a block's label or an owner's name repeated on every lead):
+    Arrow's `to_numpy` makes a string per row, which for a merge of millions of leads is
+    gigabytes of copies of a few names."""
+    if len(values) == 0:
+        return np.empty(0, dtype=object)
+    encoded = pc.dictionary_encode(values)
+    words = np.empty(len(encoded.dictionary) + 1, dtype=object)  # the last: None, for nulls
+    words[:-1] = encoded.dictionary.to_numpy(zero_copy_only=False)
+    codes = pc.fill_null(encoded.indices, len(words) - 1).to_numpy(zero_copy_only=False)
+    return words[codes]
 
 
 def _listed(values: np.ndarray, counts: np.ndarray) -> pa.Array:
@@ -134,12 +151,24 @@ def write_partial(partial: Partial, path: str | Path) -> None:
     pq.write_table(table, str(path), use_dictionary=False)
 
 
-def read_partial(path: str | Path) -> Partial:
-    """The partial written to `path`. Raises `PartialFileError` for a file that is not one,
-    and OSError when it cannot be read."""
+def read_partial(path: str | Path, *, fields: Collection[str] | None = None,
+                 rows: bool = True) -> Partial:
+    """The partial written to `path`. `fields`: read only these fields of its events (None:
+    every one); `rows`: read the events' row numbers and files (else every row reads 0): what
+    `sla merge` reads of each partial before slimming it (`shards.slim`), so that a field no
+    measure reads never becomes a Python string. Raises `PartialFileError` for a file that is
+    not one, and OSError when it cannot be read."""
     try:
-        table = pq.read_table(str(path))
-    except (pa.ArrowInvalid, OSError) as error:
+        columns = None
+        if fields is not None or not rows:
+            meta = json.loads((pq.read_schema(str(path)).metadata or {}).get(KEY, b"{}"))
+            wanted = {f"event.field.{i}" for i, name in enumerate(meta.get("fields", []))
+                      if fields is None or name in fields}
+            columns = [name for name in pq.read_schema(str(path)).names
+                       if not (name.startswith("event.field.") and name not in wanted)
+                       and (rows or name not in ("event.row", "event.source"))]
+        table = pq.read_table(str(path), columns=columns)
+    except (pa.ArrowInvalid, OSError, ValueError) as error:
         if isinstance(error, FileNotFoundError):
             raise PartialFileError(f"{path}: no such file") from None
         raise PartialFileError(f"{path}: not a Parquet file ({error})") from None
@@ -157,6 +186,43 @@ def read_partial(path: str | Path) -> Partial:
                                f"{VERSION}\n  help: evaluate the shard again")
     try:
         return _decoded(table, meta)
+    except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
+        raise PartialFileError(f"{path}: a damaged partial ({type(error).__name__}: {error})"
+                               "\n  help: evaluate the shard again") from None
+
+
+def read_head(path: str | Path) -> PartialHead:
+    """What the merge checks and places before reading the partial at `path` whole (its
+    metadata, its leads' places and each clause's rows per lead): a few bytes a lead.
+    Raises `PartialFileError` as `read_partial` does."""
+    try:
+        schema = pq.read_schema(str(path))
+    except (pa.ArrowInvalid, OSError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise PartialFileError(f"{path}: no such file") from None
+        raise PartialFileError(f"{path}: not a Parquet file ({error})") from None
+    raw = (schema.metadata or {}).get(KEY)
+    if raw is None:
+        raise PartialFileError(f"{path}: not a partial (no {KEY.decode()} metadata)\n  help: "
+                               "write partials with sla evaluate --shard i/N --partial FILE")
+    try:
+        meta = json.loads(raw)
+        version = meta.get("version")
+    except (ValueError, AttributeError):
+        meta, version = {}, None
+    if version != VERSION:
+        raise PartialFileError(f"{path}: a partial of format {version}, this version reads "
+                               f"{VERSION}\n  help: evaluate the shard again")
+    try:
+        names = ["lead_index", *(f"clause.{k}.{spec['columns'][0]}"
+                                 for k, spec in enumerate(meta["clauses"]))]
+        table = pq.read_table(str(path), columns=names)
+        rows = [table.column(name).combine_chunks().value_lengths().to_numpy(
+                    zero_copy_only=False).astype(np.int64) for name in names[1:]]
+        return PartialHead(meta["shard"], meta["of"], meta["fingerprint"], meta["history"],
+                           meta["as_of"], meta["as_of_given"],
+                           _numpy(table.column("lead_index").combine_chunks(),
+                                  meta["types"]["lead_index"]), rows)
     except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
         raise PartialFileError(f"{path}: a damaged partial ({type(error).__name__}: {error})"
                                "\n  help: evaluate the shard again") from None
@@ -207,7 +273,8 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
                if name not in ("status", "due", "at")}))
     history = History(
         lead=lead, at=events["at"], event=events["event"], actor=events["actor"],
-        row=events["row"], lead_ids=column("lead_id"),
+        row=events["row"] if "row" in events else np.broadcast_to(np.int64(0), (len(lead),)),
+        lead_ids=column("lead_id"),
         actors=np.array(meta["actors"], dtype=object), fields=event_fields,
         rejects=[Reject(**r) for r in meta["rejects"]], rows_read=meta["rows_read"],
         source=events.get("source"), sources=[SourceStats(**s) for s in meta["sources"]],

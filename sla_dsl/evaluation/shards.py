@@ -4,9 +4,11 @@ Leads are independent while their clocks are replayed; what crosses leads (round
 and caps, commitments per period, medians, attribution, team triggers, coverage) is measured
 afterwards from the replayed leads and the history's events. So a shard replays its own leads
 and keeps, as a `Partial`, everything the measures read of them: its leads' events and replay
-results, as columns. `merge` puts the partials of every shard back into the one `Evaluation`
-a single run makes, array for array, and the report is then measured and written from it as
-usual: the same bytes.
+results, as columns. `merge_evaluations` puts the partials of every shard back into the one
+`Evaluation` a single run makes, array for array, one partial at a time
+(`merge_stream.Merger`), and the report is then measured and written from it as usual: the
+same bytes. Its history holds only the events the measures read (`slim`,
+`merged_history.needed_rows`): a clock audit reads a lead's every event from its own shard.
 
 Which shard a lead belongs to is a documented, stable hash of its id (not Python's `hash`,
 which is salted per process): the first 8 bytes of BLAKE2b (digest size 8) of the id's UTF-8
@@ -29,30 +31,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from sla_dsl.evaluation import replay
-from sla_dsl.evaluation.conditions import ConditionEvaluator
-from sla_dsl.evaluation.owner_hours import owner_calendars
+from sla_dsl.evaluation.merge_stream import (
+    LEAD_ARRAYS,
+    PartialHead,
+    PartialMismatch,
+    head_of,
+    merge_stream,
+)
+from sla_dsl.evaluation.merged_history import SlimEvents, merged_events, slim_events, touches_read
 from sla_dsl.history.buckets import WholePart
 from sla_dsl.history.columns import History, Reject
 from sla_dsl.history.lead_hash import lead_buckets
 from sla_dsl.language.model import Policy
-
-# The per-lead arrays of an `Evaluation`, in its field order.
-LEAD_ARRAYS = ("handoff_at", "handoff", "segment", "owner", "placement", "dated_at",
-               "handoff_any_period")
-# The per-row arrays of a `ClauseResult` besides `leads` (None where the clause has none).
-CLAUSE_ARRAYS = ("status", "due", "at", "start", "owner", "counted", "attempt", "split_at",
-                 "split_from", "hours_of")
-
-
-class PartialMismatch(ValueError):
-    """Partials that cannot make one report: another policy or as-of time, or shards missing
-    or given twice. The message says which files and how to fix it."""
 
 
 def shard_of(lead_ids: Sequence[str] | np.ndarray, of: int) -> np.ndarray:
@@ -117,6 +113,8 @@ class Partial:
     history_id: str = ""
     """The history the shard was cut from (`history_fingerprint`): the merge refuses shards of
     different ones."""
+    events: SlimEvents | None = None
+    """Once slimmed (`slim`), the events the measures read; `history` then holds no events."""
 
     @property
     def lead_count(self) -> int:
@@ -238,47 +236,49 @@ def check_partials(policy: Policy, partials: Sequence[Partial],
 
 def merge_evaluations(policy: Policy, partials: Sequence[Partial],
                       names: Sequence[str] | None = None, *,
-                      history: History | None = None) -> replay.Evaluation:
+                      history: History | None = None, consume: bool = False
+                      ) -> replay.Evaluation:
     """The one `Evaluation` the partials of every shard make: the single run's, array for
-    array, with its history's events in the single run's order. `history` is the whole
-    history the shards were cut from, when the caller still holds it (`sla evaluate
-    --shards`): the partials' own events are then not needed. Raises `PartialMismatch`."""
+    array. `history` is the whole history the shards were cut from, when the caller still
+    holds it (`sla evaluate --shards`): the partials' own events are then not needed;
+    without it, the merged history holds only the events the measures read (`slim`), in
+    the single run's order. `consume`: each partial's arrays are let go as soon as they are
+    merged (the partials are then of no further use). Raises `PartialMismatch`."""
     check_partials(policy, partials, names)
     partials = sorted(partials, key=lambda p: p.shard)
-    order = np.concatenate([p.lead_index for p in partials])
-    position = np.empty(len(order), dtype=np.int64)  # each lead's place: its rank in order
-    position[np.argsort(order, kind="stable")] = np.arange(len(order))
-    bounds = np.cumsum([0] + [p.lead_count for p in partials])
-    places = [position[bounds[i]:bounds[i + 1]] for i in range(len(partials))]
-    size = len(order)
+
+    def load(i: int) -> Partial:
+        return partials[i] if history is not None else slim(policy, partials[i])
+
+    return merged_evaluation(policy, [head_of(p) for p in partials], load, history=history,
+                             consume=consume)
+
+
+def merged_evaluation(policy: Policy, heads: Sequence[PartialHead],
+                      load: Callable[[int], Partial], *, history: History | None = None,
+                      consume: bool = False) -> replay.Evaluation:
+    """The merged `Evaluation` of checked partials given by their heads, in shard order, and
+    read one at a time (`load(i)`, slimmed unless `history` is the whole history): each is
+    written into the merged arrays and only its needed events, rounds and rejects are kept
+    (`merge_stream`). `consume`: a partial's arrays are let go of once merged."""
+
+    def light(partial: Partial) -> Partial:
+        kept = replace(partial, lead_arrays={}, block_leads={}, block_start={}, clauses=[],
+                       at_handoff={}, now={}, lead_index=np.zeros(0, dtype=np.int64))
+        if consume:
+            partial.lead_arrays, partial.block_leads, partial.block_start = {}, {}, {}
+            partial.clauses, partial.at_handoff, partial.now = [], {}, {}
+        return kept
+
+    merger, kept = merge_stream(heads, load, light)
+    places, size = merger.places, merger.size
     if history is None:
-        history = _merged_history(partials, places, size)
-    lead = {name: _scatter([p.lead_arrays[name] for p in partials], places, size)
-            for name in LEAD_ARRAYS}
-    at_handoff = _attributes([p.at_handoff for p in partials], places, size)
-    now = _attributes([p.now for p in partials], places, size)
-    first = partials[0]
-    evaluation = replay.Evaluation(
-        policy, history, first.as_of, lead["handoff_at"], lead["handoff"], lead["segment"],
-        lead["owner"], ConditionEvaluator(policy, at_handoff, size),
-        ConditionEvaluator(policy, now, size), placement=lead["placement"],
-        dated_at=lead["dated_at"], as_of_given=first.as_of_given,
-        handoff_any_period=lead["handoff_any_period"])
-    starts: dict[int, np.ndarray] = {}  # a level's blocks share one start array, as in a run
-    for label in first.block_leads:
-        evaluation.block_leads[label] = np.sort(np.concatenate(
-            [place[p.block_leads[label]] for p, place in zip(partials, places, strict=True)]))
-        key = id(first.block_start[label])
-        if key not in starts:
-            starts[key] = _scatter([p.block_start[label] for p in partials], places, size)
-        evaluation.block_start[label] = starts[key]
-    evaluation.clauses = [_merged_clause([p.clauses[k] for p in partials], places)
-                          for k in range(len(first.clauses))]
-    evaluation.block_rounds = _merged_rounds(partials, places, size)
+        history = _merged_history(policy, kept, places, size, consume)
+    evaluation = merger.evaluation(policy, history, heads[0].as_of, heads[0].as_of_given)
+    evaluation.block_rounds = _merged_rounds(kept, places, size)
     evaluation.absence_spans = dict(sorted(
-        (int(place[lead]), spans) for p, place in zip(partials, places, strict=True)
+        (int(place[lead]), spans) for p, place in zip(kept, places, strict=True)
         for lead, spans in p.absence_spans.items()))
-    evaluation.owner_calendars = owner_calendars(history)
     return evaluation
 
 
@@ -298,8 +298,8 @@ def _merged_rounds(partials: Sequence[Partial], places: Sequence[np.ndarray], si
                                                                    strict=True)
                  if number in rounds]))
             starts = [rounds[number][1] if number in rounds
-                      else np.full(p.lead_count, replay.NONE, dtype=np.int64)
-                      for rounds, p in zip(numbered, partials, strict=True)]
+                      else np.full(len(place), replay.NONE, dtype=np.int64)
+                      for rounds, place in zip(numbered, places, strict=True)]
             merged.setdefault(label, []).append((number, leads,
                                                  _scatter(starts, places, size)))
     return merged
@@ -315,79 +315,54 @@ def _scatter(parts: Sequence[np.ndarray], places: Sequence[np.ndarray], size: in
     return out
 
 
-def _attributes(parts: Sequence[dict[str, np.ndarray]], places: Sequence[np.ndarray],
-                size: int) -> dict[str, np.ndarray]:
-    names = list(dict.fromkeys(name for part in parts for name in part))
-    out = {}
-    for name in names:
-        out[name] = np.full(size, None, dtype=object)
-        for part, place in zip(parts, places, strict=True):
-            if name in part:
-                out[name][place] = part[name]
-    return out
+def slim(policy: Policy, partial: Partial) -> Partial:
+    """The partial with only the events the measures read after the replay
+    (`merged_history.slim_events`), and none of its other events: what the merge keeps of
+    each shard, so that merging holds no more than the events the report reads. Its history
+    keeps its leads' ids, rejects, rows read and the files' notes."""
+    if partial.events is not None or partial.history is None:
+        return partial
+    history = partial.history
+    events = slim_events(policy, history, partial.as_of, touches_read(policy, partial.clauses))
+    none = np.zeros(0, dtype=np.int64)
+    shell = replace(history, lead=none, at=none, event=none, actor=none, row=none, fields={},
+                    source=None)
+    return replace(partial, history=shell, events=events)
 
 
-def _merged_clause(parts: Sequence[replay.ClauseResult], places: Sequence[np.ndarray]
-                   ) -> replay.ClauseResult:
-    first = parts[0]
-    if any((p.clause, p.handoff) != (first.clause, first.handoff) for p in parts):
-        raise PartialMismatch("the partials' clauses differ: they are not of one policy")
-    leads = np.concatenate([place[p.leads] for p, place in zip(parts, places, strict=True)])
-    attempt = None if first.attempt is None else np.concatenate([p.attempt for p in parts])
-    order = np.argsort(leads, kind="stable") if attempt is None \
-        else np.lexsort((attempt, leads))
-
-    def column(name: str) -> np.ndarray | None:
-        values = [getattr(p, name) for p in parts]
-        return None if values[0] is None else np.concatenate(values)[order]
-
-    return replay.ClauseResult(
-        first.clause, first.handoff, first.party, leads[order], column("status"),
-        column("due"), column("at"), start=column("start"), owner=column("owner"),
-        counted=column("counted"), attempt=column("attempt"), split_at=column("split_at"),
-        split_from=column("split_from"), hours_of=column("hours_of"), reassign=first.reassign)
-
-
-def _merged_history(partials: Sequence[Partial], places: Sequence[np.ndarray],
-                    size: int) -> History:
-    """The whole history's events, leads and rejects, in the single run's order."""
-    actors, codes = _actors(partials)
-    lead = np.concatenate([place[p.history.lead] for p, place in zip(partials, places,
-                                                                      strict=True)])
-    order = np.argsort(lead, kind="stable")  # a lead's events keep their order
-
-    def events(name: str) -> np.ndarray:
-        return np.concatenate([getattr(p.history, name) for p in partials])[order]
-
-    actor = np.concatenate([code[p.history.actor] for p, code in zip(partials, codes,
-                                                                      strict=True)])[order]
-    names = list(dict.fromkeys(n for p in partials for n in p.history.fields))
-    fields = {n: np.concatenate([p.history.fields.get(n, np.full(len(p.history), None,
-                                                                 dtype=object))
-                                 for p in partials])[order] for n in names}
+def _merged_history(policy: Policy, partials: Sequence[Partial],
+                    places: Sequence[np.ndarray], size: int, consume: bool) -> History:
+    """The whole history's leads and rejects, and the events the measures read (every
+    partial slimmed, `slim`), in the single run's order. The files' row numbers are not
+    kept: every row reads 0 (only a clock audit reads them, from the lead's own shard)."""
+    partials = [slim(policy, p) for p in partials]
+    actors, codes = _actors([p.events.actors for p in partials])
+    columns = merged_events([p.events for p in partials], places, size, codes, consume)
     lead_ids = _scatter([p.history.lead_ids for p in partials], places, size)
     ordinals = np.concatenate([p.reject_ordinal for p in partials])
     rejects: list[Reject] = [r for p in partials for r in p.history.rejects]
     rejects = [rejects[i] for i in np.argsort(ordinals, kind="stable").tolist()]
     whole = partials[0].history
-    source = None if whole.source is None else events("source")
-    return replace(whole, lead=lead[order], at=events("at"), event=events("event"),
-                   actor=actor, row=events("row"), lead_ids=lead_ids, actors=actors,
-                   fields=fields, rejects=rejects,
-                   rows_read=sum(p.history.rows_read for p in partials), source=source)
+    total = len(columns["at"])
+    return replace(whole, lead=columns["lead"], at=columns["at"], event=columns["event"],
+                   actor=columns["actor"], row=np.broadcast_to(np.int32(0), (total,)),
+                   lead_ids=lead_ids, actors=actors,
+                   fields={name[len("field."):]: column for name, column in columns.items()
+                           if name.startswith("field.")},
+                   rejects=rejects, rows_read=sum(p.history.rows_read for p in partials),
+                   source=None)
 
 
-def _actors(partials: Sequence[Partial]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """One actors array for every partial and, per partial, its codes' new values (with -1,
-    no actor, kept: the last element)."""
-    first = partials[0].history.actors
-    if all(len(p.history.actors) == len(first) and (p.history.actors == first).all()
-           for p in partials):
+def _actors(each: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One actors array for every partial's (`each`) and, per partial, its codes' new values
+    (with -1, no actor, kept: the last element)."""
+    first = each[0]
+    if all(len(actors) == len(first) and (actors == first).all() for actors in each):
         same = np.append(np.arange(len(first), dtype=np.int64), -1)
-        return first, [same] * len(partials)
-    names = list(dict.fromkeys(str(a) for p in partials for a in p.history.actors))
+        return first, [same] * len(each)
+    names = list(dict.fromkeys(str(a) for actors in each for a in actors))
     index = {name: i for i, name in enumerate(names)}
-    codes = [np.array([index[str(a)] for a in p.history.actors] + [-1], dtype=np.int64)
-             for p in partials]
+    codes = [np.array([index[str(a)] for a in actors] + [-1], dtype=np.int64)
+             for actors in each]
     return np.array(names, dtype=object), codes
 

@@ -4,9 +4,11 @@
     history = load_history([], timezone="America/Sao_Paulo",
                            mapping=load_mapping("examples/olist/mapping.toml"))
 
-pyarrow reads every format into string columns (multi-threaded, in C++), and validation is done
-on whole columns: timestamps by Arrow's ISO 8601 cast, event names and blank ids on the
-dictionary of distinct values, order and "nothing before `created`" by sorting. Python touches
+pyarrow reads every format into string columns (multi-threaded, in C++; dictionary-encoded as
+read where values repeat: an event log's lead ids, events, actors), and validation is done on
+whole columns: timestamps by Arrow's ISO 8601 cast (an event log's CSV times parsed so by the
+CSV reader itself, when it takes them all), event names and blank ids on the dictionary of
+distinct values, order and "nothing before `created`" by sorting. Python touches
 single rows only on the unhappy path: a chunk of timestamps Arrow refuses is bisected down to
 the rows it refuses, and only rejected records are turned into `Reject`s with a reason.
 
@@ -46,6 +48,8 @@ import csv
 import datetime as dt
 import difflib
 import json
+import mmap
+import os
 import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -175,7 +179,7 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
             if pieces is not None:
                 reads.append((spec, _piece_read(pieces[str(path)], spec)))
             elif mapping is None:
-                reads.append((spec, _read(path, spec, fields)))
+                reads.append((spec, _read(path, spec, fields, as_events=True)))
             elif fields is not None and spec.prepared and _narrowable(spec, path, fields):
                 narrow = spec if spec.fields is None else replace(spec, fields={
                     name: column for name, column in spec.fields.items() if name in fields})
@@ -533,16 +537,25 @@ class _Read:
     # a file read with only the columns its records need: its whole table, on demand
     whole: Callable[[], pa.Table] | None = None
     table_whole: pa.Table | None = None
+    # an event log's lead ids as the reader coded them, a dictionary per CSV block or Parquet
+    # row group, to be coded by `_leads_as_read` (else `_encode`)
+    leads_as_read: bool = False
+    # these table rows as written, when the table holds a column typed (None: use `whole`)
+    written: Callable[[np.ndarray], pa.Table | None] | None = None
 
     def raw_table(self, rows: np.ndarray) -> pa.Table:
         """These table rows with every column of the file (the prepared ones added)."""
-        taken = self.table.take(pa.array(rows, pa.int64()))
+        taken = _taken(self.table, rows)
         if self.source is None:
+            if self.written is not None:
+                written = self.written(rows)
+                if written is not None:
+                    return written
             if self.whole is None:
                 return taken
             if self.table_whole is None:  # for rejects only, read once
                 self.table_whole = self.whole()
-            return self.table_whole.take(pa.array(rows, pa.int64()))
+            return _taken(self.table_whole, rows)
         table, index = self.source_whole(), self.source[1]  # (every column: rejects only)
         whole = table.take(pa.array(index[rows], pa.int64()))
         for name, column in zip(taken.column_names, taken.columns, strict=True):
@@ -567,6 +580,29 @@ class _Read:
         return self.table.num_rows + len(self.broken)
 
 
+def _taken(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """These rows of a table (rejected ones), a column of text coded in a dictionary per
+    chunk (an event log's lead ids, a CSV block's values) taken chunk by chunk, as text:
+    Arrow's `take` would merge every chunk's dictionary first."""
+    index = pa.array(rows, pa.int64())
+    columns = []
+    for column in table.columns:
+        if not (pa.types.is_dictionary(column.type) and column.num_chunks > 1):
+            columns.append(column.take(index))
+            continue
+        bounds = np.cumsum([0] + [len(chunk) for chunk in column.chunks])
+        chunk_of = np.searchsorted(bounds, rows, side="right") - 1
+        values: list[object] = [None] * len(rows)
+        for number in np.unique(chunk_of).tolist():
+            mine = np.flatnonzero(chunk_of == number)
+            texts = column.chunk(number).take(pa.array(rows[mine] - bounds[number]))
+            for i, text in zip(mine.tolist(), texts.cast(column.type.value_type).to_pylist(),
+                               strict=True):
+                values[i] = text
+        columns.append(pa.array(values, column.type.value_type))
+    return pa.table(columns, names=table.column_names)
+
+
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -576,7 +612,10 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = None,
-          columns: Collection[str] | None = None) -> _Read:
+          columns: Collection[str] | None = None, *, as_events: bool = False) -> _Read:
+    """`as_events`: an event log read to be made events at once (not rows to pass on, as
+    `read_rows`), so its lead ids may be read as dictionaries (`_Read.leads_as_read`) and a
+    CSV's times parsed by Arrow's reader (`_read_csv`): the records made are the same."""
     fmt = format_of(path, spec.format)
     if fmt is None:
         raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
@@ -592,11 +631,11 @@ def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = No
         if fmt == "csv" and columns is not None:
             read = _read_csv_columns(path, spec, columns)
         elif fmt == "csv":
-            read = _read_csv(path, spec, keep_fields)
+            read = _read_csv(path, spec, keep_fields, as_events)
         elif fmt == "jsonl":
             read = _read_jsonl(path)
         else:
-            read = _read_parquet(path, spec, keep_fields)
+            read = _read_parquet(path, spec, keep_fields, as_events)
     except OSError as exc:
         raise HistoryError(f"{path}: cannot read the file ({exc.strerror or exc})\n"
                            f"  help: check that it exists and is readable") from None
@@ -628,12 +667,13 @@ def _csv_header(path: Path) -> list[str]:
 
 def _may_have_quotes(path: Path) -> bool:
     """Whether the file has a `"` at all: only then can a value span lines, and reading with
-    `newlines_in_values` (slower) is needed to split it correctly."""
+    `newlines_in_values` (slower) is needed to split it correctly. Searched in a memory map:
+    no copy of the file is made to look."""
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 24):
-            if b'"' in chunk:
-                return True
-    return False
+        if not os.fstat(handle.fileno()).st_size:
+            return False
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return mapped.find(b'"') >= 0
 
 
 _TEXT_DICT = pa.dictionary(pa.int32(), pa.string())
@@ -641,27 +681,174 @@ _EVENT_LOG_COLUMNS = frozenset({"lead_id", "at", "event", "actor"})
 
 
 def _read_csv(path: Path, spec: SourceSpec,
-              keep_fields: Collection[str] | None = None) -> _Read:
+              keep_fields: Collection[str] | None = None, as_events: bool = False) -> _Read:
     """`keep_fields` (an event log's field columns worth converting) spares Arrow converting
-    the columns nobody reads; every column is still parsed, so a short row is still caught."""
+    the columns nobody reads; every column is still parsed, so a short row is still caught.
+
+    `as_events` (an event log's own read) reads the lead ids as dictionaries, on all cores
+    (`_Read.leads_as_read`), and, in a file without quotes, lets Arrow's reader parse `at`
+    as timestamps, on all cores and without making strings of it, when the first rows show
+    its form (`_csv_time_type`): the same ISO 8601 parser `_parse_times` casts text with,
+    so the same instants. A value it refuses fails the read, which is then made again with
+    `at` as text, and the rows are parsed and rejected as always. A rejected row's raw
+    values show `at` as written: taken from its line (`_cells_of_rows`), or, failing that,
+    from the file read again with `at` as text (`_Read.written`, `_Read.whole`)."""
     import pyarrow.csv as pcsv
 
     header = _csv_header(path)
     names = {name: restored(name) for name in header}  # as written -> as meant (`csv_cells`)
     wanted = None if keep_fields is None else [
         name for name in header if names[name] in _EVENT_LOG_COLUMNS or names[name] in keep_fields]
+    types = _csv_types(spec, header, names)
+    quotes = _may_have_quotes(path)
+    as_events = as_events and not spec.wide and spec.mapping_path is None
+    time_column = next((name for name in header if names[name] == spec.at), None) \
+        if as_events else None
+    time_type = None if time_column is None or quotes else _csv_time_type(path, time_column)
+    if time_type is not None:
+        types[time_column] = time_type
+    if as_events:
+        types.update({name: _TEXT_DICT for name in header if names[name] == spec.lead_id})
     convert = pcsv.ConvertOptions(
-        column_types=_csv_types(spec, header, names),
-        strings_can_be_null=True, include_columns=wanted,
+        column_types=types, strings_can_be_null=True, include_columns=wanted,
         null_values=[""], quoted_strings_can_be_null=True)
-    parse = pcsv.ParseOptions(newlines_in_values=_may_have_quotes(path))
+    parse = pcsv.ParseOptions(newlines_in_values=quotes)
     try:
         table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
                               parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, UnicodeDecodeError):
+        if time_type is not None:  # perhaps a time it refuses: `at` as text, parsed as always
+            return _read_csv(path, spec, keep_fields)
         return _read_csv_slowly(path, header)  # a row of the wrong width, or not UTF-8
     table = _restored_table(table.rename_columns([names[n] for n in table.column_names]))
-    return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    if time_type is None:
+        return _Read(path, table, rows, leads_as_read=as_events)
+
+    index = table.column_names.index(spec.at)
+
+    def as_written() -> pa.Table:
+        texts = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
+                              parse_options=parse, convert_options=pcsv.ConvertOptions(
+                                  column_types={time_column: pa.string()},
+                                  strings_can_be_null=True, include_columns=[time_column],
+                                  null_values=[""], quoted_strings_can_be_null=True))
+        return table.set_column(index, spec.at, _restored_table(texts).column(0))
+
+    def rows_written(wanted: np.ndarray) -> pa.Table | None:
+        lines = _cells_of_rows(path, len(header), wanted + 1)
+        taken = _taken(table, wanted)
+        if lines is None:
+            return None
+        # the lines found must be the rows read: their lead ids are compared
+        lead = next(i for i, name in enumerate(header) if names[name] == spec.lead_id)
+        ids = pc.cast(taken.column(spec.lead_id), pa.string()).to_pylist()
+        if [restored(cells[lead]) or None for cells in lines] != ids:
+            return None
+        return taken.set_column(index, spec.at, pa.array(
+            [restored(cells[header.index(time_column)]) for cells in lines], pa.string()))
+
+    return _Read(path, table, rows, whole=as_written, leads_as_read=True, written=rows_written)
+
+
+def _cells_of_rows(path: Path, width: int, rows: np.ndarray) -> list[list[str]] | None:
+    """The cells of these data rows (1-based) of a CSV file without quotes, as written: a
+    rejected row's time, read typed, is shown as written without parsing the file again.
+    Each line with something on it is a row there (lines end in LF or CRLF, as Arrow's
+    reader splits them); None when a line could end otherwise (a lone CR) or a row is not
+    `width` cells."""
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0,
+                                              access=mmap.ACCESS_READ) as data:
+        spans = _lines_of_rows(data, rows)
+        if spans is None:
+            return None
+        cells = []
+        for begin, end in spans:
+            values = data[begin:end].decode("utf-8").split(",")
+            if len(values) != width:
+                return None
+            cells.append(values)
+    return cells
+
+
+_SCAN = 1 << 24
+
+
+def _lines_of_rows(data: mmap.mmap, rows: np.ndarray) -> list[tuple[int, int]] | None:
+    """(start, end) of these data rows' lines (1-based: the header is line 0 of the lines
+    with something on them), the text searched block by block for its line breaks up to the
+    last row wanted; None when a CR alone ends a line or the rows are not all there."""
+    size = len(data)
+    carriage = data.find(b"\r") >= 0  # CRLF: a CR before LF is no part of the line
+    wanted = np.unique(rows)
+    found: dict[int, tuple[int, int]] = {}
+    seen = 0  # lines with something on them before the block
+    last = -1  # the last LF before the block
+    for start in range(0, size, _SCAN):
+        if len(found) == len(wanted):
+            break
+        block = np.frombuffer(data, np.uint8, count=min(_SCAN, size - start), offset=start)
+        ends = np.flatnonzero(block == 10) + start
+        returns = np.flatnonzero(block == 13) + start if carriage else None
+        del block
+        if start + _SCAN >= size and (not len(ends) or ends[-1] != size - 1):
+            ends = np.append(ends, size)  # a last line without a break
+        if returns is not None and len(returns) and not _crlf_only(data, returns):
+            return None
+        starts = np.r_[last + 1, ends[:-1] + 1]
+        stops = ends.copy()
+        if carriage and len(stops):
+            stops -= (stops > starts) & _bytes_at(data, stops - 1, 13)
+        full = np.flatnonzero(stops > starts)
+        mine = wanted[(wanted >= seen) & (wanted < seen + len(full))]
+        for row, line in zip(mine.tolist(), full[mine - seen].tolist(), strict=True):
+            found[row] = (int(starts[line]), int(stops[line]))
+        seen += len(full)
+        if len(ends):
+            last = int(ends[-1])
+    if len(found) < len(wanted):
+        return None
+    return [found[row] for row in rows.tolist()]
+
+
+def _crlf_only(data: mmap.mmap, returns: np.ndarray) -> bool:
+    """Whether each of these CRs is followed by LF (a CR alone ends a line for Arrow)."""
+    after = returns + 1
+    return int(after[-1]) < len(data) and bool(_bytes_at(data, after, 10).all())
+
+
+def _bytes_at(data: mmap.mmap, where: np.ndarray, byte: int) -> np.ndarray:
+    view = np.frombuffer(data, np.uint8)
+    found = view[np.clip(where, 0, len(data) - 1)] == byte
+    del view
+    return found
+
+
+def _csv_time_type(path: Path, column: str) -> pa.DataType | None:
+    """The timestamp type a CSV file's `column` (a file without quotes) reads as, told from
+    its first rows: with an offset (UTC instants) or without (wall readings), or None when
+    they are of neither form alone (mixed, or not times), to be read as text."""
+    import pyarrow.csv as pcsv
+
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    head = head[: head.rfind(b"\n") + 1]
+    try:
+        texts = pcsv.read_csv(pa.BufferReader(head), convert_options=pcsv.ConvertOptions(
+                column_types={column: pa.string()}, include_columns=[column],
+                strings_can_be_null=True, null_values=[""],
+                quoted_strings_can_be_null=True)).column(0)
+    except (pa.ArrowInvalid, UnicodeDecodeError, KeyError):
+        return None
+    if texts.null_count == len(texts):
+        return None
+    for kind in (_AWARE, _NAIVE):
+        try:
+            pc.cast(texts, kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return kind
+    return None
 
 
 def _csv_types(spec: SourceSpec, header: list[str], names: dict[str, str]
@@ -751,7 +938,7 @@ def _restored_table(table: pa.Table) -> pa.Table:
         kind = column.type
         coded = pa.types.is_dictionary(kind)
         texts = [c.dictionary for c in column.chunks] if coded else column.chunks
-        if (coded and not pa.types.is_string(kind.value_type)) or not any(
+        if not pa.types.is_string(kind.value_type if coded else kind) or not any(
                 pc.any(pc.starts_with(text, "'")).as_py() for text in texts):
             columns.append(column)
             continue
@@ -1022,7 +1209,7 @@ def _clipped(raw: bytes | str, keep: int = 200) -> str:
 
 
 def _read_parquet(path: Path, spec: SourceSpec,
-                  keep_fields: Collection[str] | None = None) -> _Read:
+                  keep_fields: Collection[str] | None = None, as_events: bool = False) -> _Read:
     """`keep_fields` (an event log's field columns worth reading) lets the file be read with
     only the columns its records need (`_parquet_projection`): a column Parquet stores apart
     is a column never decoded."""
@@ -1031,7 +1218,14 @@ def _read_parquet(path: Path, spec: SourceSpec,
     try:
         schema = pq.read_schema(path)
         projection = _parquet_projection(schema, spec, keep_fields)
-        plain = {spec.lead_id, spec.at} | {wide.at for wide in spec.events}
+        # An event log's lead ids written as text are read as each row group's dictionary
+        # (`_Read.leads_as_read`); a mapping's sources keep theirs as text. (Ids written as a
+        # dictionary are read as one, and keep that dictionary's order.)
+        leads = schema.get_all_field_indices(spec.lead_id)
+        leads_coded = as_events and spec.mapping_path is None and not spec.wide \
+            and len(leads) == 1 and pa.types.is_string(schema.field(leads[0]).type)
+        plain = {spec.at} | {wide.at for wide in spec.events} | (
+            set() if leads_coded else {spec.lead_id})
         text = [f.name for f in schema if f.name not in plain
                 and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
                 and (projection is None or f.name in projection)]
@@ -1045,12 +1239,93 @@ def _read_parquet(path: Path, spec: SourceSpec,
         raise HistoryError(f"{path}: not a readable Parquet file ({exc})\n  help: write it "
                            f"with pyarrow, pandas or DuckDB") from None
     table = _parquet_text(path, spec, table)
+    leads_coded = leads_coded and table.column(spec.lead_id).type == _TEXT_DICT
     rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
     if projection is None:
-        return _Read(path, table, rows)
+        return _Read(path, table, rows, leads_as_read=leads_coded)
     # a rejected row's raw values name every column, as a whole read shows them
     return _Read(path, table, rows, oversize=oversize,
-                 whole=lambda: _read_parquet(path, spec).table)
+                 whole=lambda: _read_parquet(path, spec).table, leads_as_read=leads_coded)
+
+
+def _leads_as_read(column: pa.ChunkedArray) -> _Coded:
+    """Lead ids read as dictionaries (a CSV block's own, or a Parquet row group's, which its
+    chunks share) coded as `_encode` codes them from text, numbered in the order they first
+    appear: the ids are hashed once per dictionary instead of once per row, and the reader
+    hashed the rows on all cores. A dictionary lists its values in the order they came, so
+    that order is usually already the one; it is checked, and the codes numbered again when
+    it is not."""
+    groups: list[tuple[pa.Array, list[pa.Array]]] = []  # (dictionary, its chunks' indices)
+    for chunk in column.chunks:
+        if groups and shares_one_dictionary(pa.chunked_array([groups[-1][0], chunk])):
+            groups[-1][1].append(chunk.indices)
+        else:
+            groups.append((chunk, [chunk.indices]))
+    dictionaries = [chunk.dictionary for chunk, _ in groups]
+    lookups, dictionary = _merge_in_order(dictionaries) or _merge(dictionaries)
+    codes = _concat([lookup[_int_codes(indices, sum(len(i) for i in indices))]
+                     for (_, indices), lookup in zip(groups, lookups, strict=True)], np.int32)
+    if len(codes) and not _numbered_as_seen(codes):
+        codes, dictionary = _numbered_as_seen_again(codes, dictionary)
+    return _blank_as_none(codes, dictionary)
+
+
+def _merge_in_order(dictionaries: list[pa.Array]) -> tuple[list[np.ndarray], pa.Array] | None:
+    """`_merge` of dictionaries of ids in ascending ranges (each one's least id at least the
+    greatest before it: a file sorted by lead id, cut in blocks or row groups), without
+    hashing: such dictionaries share at most the id where one range ends and the next begins,
+    found by comparing ranges. None when the ranges overlap more."""
+    lookups: list[np.ndarray] = []
+    pieces: list[pa.Array] = []
+    size = 0
+    top: tuple[str, int] | None = None  # the greatest id so far, and its merged code
+    for values in dictionaries:
+        n = len(values)
+        if not n:
+            lookups.append(np.array([-1], dtype=np.int32))
+            continue
+        if values.null_count or not pa.types.is_string(values.type):
+            return None
+        least, most = (bound.as_py() for bound in pc.min_max(values).values())
+        if top is None or least > top[0]:
+            lookup = np.arange(size, size + n, dtype=np.int32)
+            pieces.append(values)
+            size += n
+        elif least == top[0]:  # the id the last range ended with, and new ids
+            shared = pc.index(values, least).as_py()
+            lookup = np.empty(n, dtype=np.int32)
+            lookup[:shared] = np.arange(size, size + shared)
+            lookup[shared] = top[1]
+            lookup[shared + 1:] = np.arange(size + shared, size + n - 1)
+            pieces += [values.slice(0, shared), values.slice(shared + 1)]
+            size += n - 1
+        else:
+            return None
+        top = (most, int(lookup[pc.index(values, most).as_py()]))
+        lookups.append(np.append(lookup, np.int32(-1)))
+    if not pieces:
+        return None
+    return lookups, pa.concat_arrays(pieces)
+
+
+def _numbered_as_seen(codes: np.ndarray) -> bool:
+    """Whether every code (-1: none) first appears after every smaller one: the highest code
+    so far never grows by more than one."""
+    highest = np.maximum.accumulate(codes)
+    return int(highest[0]) <= 0 and not (np.diff(highest) > 1).any()
+
+
+def _numbered_as_seen_again(codes: np.ndarray, dictionary: pa.Array
+                            ) -> tuple[np.ndarray, pa.Array]:
+    """Codes numbered again in the order they first appear (values never used last)."""
+    first = np.full(len(dictionary), len(codes), dtype=np.int64)
+    present = np.flatnonzero(codes >= 0)
+    np.minimum.at(first, codes[present], present)
+    order = np.argsort(first, kind="stable")
+    renumber = np.empty(len(order) + 1, dtype=np.int32)
+    renumber[order] = np.arange(len(order), dtype=np.int32)
+    renumber[-1] = -1
+    return renumber[codes], dictionary.take(pa.array(order))
 
 
 def _parquet_projection(schema: pa.Schema, spec: SourceSpec,
@@ -1167,7 +1442,7 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, zone: ZoneInfo
         target = pa.timestamp("us", "UTC" if getattr(kind, "tz", None) else None)
         parsed = pc.cast(pc.cast(column, pa.timestamp("us")) if pa.types.is_date(kind)
                          else column, target)
-        ok = ~_nulls(parsed)
+        ok = ~_nulls(parsed) if parsed.null_count else np.ones(n, dtype=bool)
         values = _int64(parsed)
         naive[:] = target.tz is None
     else:
@@ -1178,11 +1453,18 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, zone: ZoneInfo
             v, z, k, first_try = _parse_chunk(chunk, first_try)
             values[start:end], naive[start:end], ok[start:end] = v, z, k
             start = end
-    ok &= (values >= _MIN_WALL_US) & (values <= _MAX_WALL_US)
+    ok = _within(values, ok, _MIN_WALL_US, _MAX_WALL_US)
     if naive.any():
         values[naive & ok] = resolve_walls(values[naive & ok], zone)
-    ok &= (values >= EARLIEST_US) & (values <= LATEST_US)
-    return values, ok
+    return values, _within(values, ok, EARLIEST_US, LATEST_US)
+
+
+def _within(values: np.ndarray, ok: np.ndarray, low: int, high: int) -> np.ndarray:
+    """`ok` and `low <= values <= high`; the usual case, every value within, told by the
+    least and the greatest."""
+    if len(values) and int(values.min()) >= low and int(values.max()) <= high:
+        return ok
+    return ok & (values >= low) & (values <= high)
 
 
 def _nulls(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -1316,7 +1598,13 @@ def _encode(column: pa.ChunkedArray | pa.Array) -> _Coded:
         encoded = pc.dictionary_encode(column)
         chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
     dictionary = chunks[-1].dictionary  # one growing dictionary, shared by every chunk
-    codes = _int_codes([c.indices for c in chunks], n)
+    return _blank_as_none(_int_codes([c.indices for c in chunks], n), dictionary)
+
+
+def _blank_as_none(codes: np.ndarray, dictionary: pa.Array) -> _Coded:
+    """Codes of the empty string and whitespace-only text as no value (-1)."""
+    if not len(dictionary):
+        return _Coded(codes, dictionary)
     blank = np.asarray(pc.or_(pc.utf8_is_space(dictionary), pc.equal(dictionary, "")))
     if blank.any():
         lookup = np.arange(len(dictionary) + 1, dtype=np.int32)
@@ -1539,7 +1827,8 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     # Hashing the lead ids is the longest single step and Arrow does it without the GIL: on a
     # second thread, while this one parses times and encodes the other columns.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_encode, column(spec.lead_id))
+        pending = pool.submit(_leads_as_read if read.leads_as_read and spec.lead_id not in
+                              lookups else _encode, column(spec.lead_id))
         fields = {name: _encode(column(col)) for name, col in field_columns.items()
                   if keep_fields is None or name in keep_fields}
         if not spec.wide:
@@ -1717,10 +2006,11 @@ def _sort_order(lead: np.ndarray, at: np.ndarray
     n = len(lead)
     if n < 2:
         return None
-    step = lead[1:] != lead[:-1]
-    if not np.any(lead[1:][step] < lead[:-1][step]):
+    # Leads are numbered as first read, so they are grouped in read order when the codes
+    # never go down; then only a time going back within a lead needs a sort.
+    if (lead[1:] >= lead[:-1]).all():
         backwards = at[1:] < at[:-1]
-        backwards &= ~step
+        backwards &= lead[1:] == lead[:-1]
         if not backwards.any():
             return None
     index_bits = max(n - 1, 1).bit_length()
@@ -1775,13 +2065,15 @@ def _before_created(lead: np.ndarray, at: np.ndarray, event: np.ndarray, leads: 
         return created, created
     first = np.r_[True, lead[created[1:]] != lead[created[:-1]]]
     created = created[first]  # the first `created` of each lead that has one
-    run_start = np.searchsorted(lead, lead[created], side="left")
-    ahead = created - run_start  # events sorted before it in its lead's run
-    has = np.flatnonzero(ahead)
+    # those with events sorted before them in their lead's run (usually none: only those
+    # are looked up)
+    leads_created = lead[created]
+    has = np.flatnonzero((created > 0) & (lead[np.maximum(created - 1, 0)] == leads_created))
     if not len(has):
         return has, has
-    counts = ahead[has]
-    candidates = np.repeat(run_start[has] - np.r_[0, np.cumsum(counts)[:-1]], counts)
+    run_start = np.searchsorted(lead, leads_created[has], side="left")
+    counts = created[has] - run_start
+    candidates = np.repeat(run_start - np.r_[0, np.cumsum(counts)[:-1]], counts)
     candidates += np.arange(len(candidates))
     created_at = np.repeat(at[created[has]], counts)
     early = at[candidates] < created_at
@@ -1871,8 +2163,9 @@ def _compact(codes: np.ndarray, dictionary: pa.Array) -> tuple[np.ndarray, pa.Ar
     """Drop dictionary entries no code refers to (-1 stays -1)."""
     if not len(dictionary):
         return codes, dictionary
-    used = np.bincount(codes[codes >= 0] if (codes < 0).any() else codes,
-                       minlength=len(dictionary)) > 0
+    used = np.zeros(len(dictionary) + 1, dtype=bool)
+    used[codes] = True  # -1 marks the last: no copy of the codes without the -1s
+    used = used[:-1]
     if used.all():
         return codes, dictionary
     renumber = np.append(np.where(used, np.cumsum(used) - 1, -1), -1).astype(codes.dtype)

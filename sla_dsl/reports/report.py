@@ -122,9 +122,14 @@ class Report:
         absences = self.history.absences
         return html.render(doc, rejects=self.history.rejects,
                            speed_goals=html.first_touch_goals(self.policy),
-                           audits=audit_texts(self.policy, self.history, breached,
-                                              self.evaluation.as_of),
+                           audits=self.audits(breached),
                            absence_rejects=absences.rejects if absences is not None else ())
+
+    def audits(self, lead_ids: list[str]) -> dict[str, str]:
+        """The clock audits the page shows for these breached leads (`audit_texts`). A merged
+        report's history holds only the events the measures read: it audits each lead from
+        its own shard's (`reports.sharded.MergedReport`)."""
+        return audit_texts(self.policy, self.history, lead_ids, self.evaluation.as_of)
 
     def explain(self, lead_id: str) -> str:
         """One lead's clock audit as `sla evaluate --explain LEAD_ID` prints it: each clause's

@@ -20,15 +20,22 @@ from pathlib import Path
 
 import numpy as np
 
+from sla_dsl.evaluation.clock_audit import AUDITS_IN_REPORT, audit_lead, audit_texts
+from sla_dsl.evaluation.clock_audit import render_text as audit_text
 from sla_dsl.evaluation.inputs import load_history
+from sla_dsl.evaluation.merged_history import fields_read
+from sla_dsl.evaluation.partial_file import read_head, read_partial
 from sla_dsl.evaluation.shards import (
     Partial,
+    check_partials,
     evaluate_bucket,
     evaluate_shard,
     merge_evaluations,
+    merged_evaluation,
     shard_of,
+    slim,
 )
-from sla_dsl.history.buckets import as_whole_part, bucket_path, manifest_of
+from sla_dsl.history.buckets import WholePart, as_whole_part, bucket_path, manifest_of
 from sla_dsl.history.columns import History, HistoryError
 from sla_dsl.language.model import Policy
 from sla_dsl.policy_file import load_policy
@@ -84,14 +91,77 @@ def evaluate_mapped(policy: Policy, tasks: Sequence[ShardTask],
 
 
 def merge(policy: Policy, partials: Sequence[Partial], *, names: Sequence[str] | None = None,
-          include_leads: bool = True, history: History | None = None) -> Report:
+          include_leads: bool = True, history: History | None = None,
+          shard_history: Callable[[int], History] | None = None,
+          consume: bool = False) -> Report:
     """The report of one run from the partials of all its shards (`sla merge`): the same
     document, text and page, byte for byte. `names` name the partials in messages (their
-    files); `history` is the whole history, when the caller holds it. Raises
+    files); `history` is the whole history, when the caller holds it. Without it, the
+    merged history holds only the events the measures read (`shards.slim`), and the page's
+    clock audits read a breached lead's events from its shard: `shard_history(i)` gives
+    shard i's history (default: the partials' own, when they still hold it). Raises
     `PartialMismatch` for partials of another policy or as-of time, or shards missing or
-    given twice."""
-    return Report(merge_evaluations(policy, partials, names, history=history),
-                  include_leads=include_leads)
+    given twice. `consume`: the partials are let go of as they are merged (see
+    `merge_evaluations`)."""
+    if history is not None:
+        return Report(merge_evaluations(policy, partials, names, history=history),
+                      include_leads=include_leads)
+    if shard_history is None:
+        kept = {p.shard: p.history for p in partials if p.events is None}
+        shard_history = kept.__getitem__
+    evaluation = merge_evaluations(policy, partials, names, consume=consume)
+    return MergedReport(evaluation, partials[0].of, shard_history,
+                        include_leads=include_leads)
+
+
+def merge_files(policy: Policy, paths: Sequence[str | Path], *, include_leads: bool = True,
+                on_partial: Callable[[], None] | None = None) -> Report:
+    """`sla merge`: the report of one run from its partial files, read one at a time. Each
+    file's head is read first (`read_head`: its run, its leads' places, its clause rows),
+    then each file whole but for the fields no measure reads, slimmed, written into the
+    merged arrays and let go (`merged_evaluation`); `on_partial` is told each one done.
+    Raises `PartialFileError` and `PartialMismatch`."""
+    heads = [read_head(path) for path in paths]
+    check_partials(policy, heads, [str(p) for p in paths])
+    ordered = sorted(range(len(paths)), key=lambda i: heads[i].shard)
+    fields = fields_read(policy)
+
+    def load(i: int) -> Partial:
+        partial = slim(policy, read_partial(paths[ordered[i]], fields=fields, rows=False))
+        if on_partial is not None:
+            on_partial()
+        return partial
+
+    evaluation = merged_evaluation(policy, [heads[i] for i in ordered], load, consume=True)
+    files = {heads[i].shard: paths[i] for i in ordered}
+    return MergedReport(evaluation, heads[0].of, lambda shard: read_partial(files[shard]).history,
+                        include_leads=include_leads)
+
+
+class MergedReport(Report):
+    """A merged run's report: its history holds only the events the measures read, so the
+    page's clock audits replay each breached lead from its own shard's history."""
+
+    def __init__(self, evaluation, of: int, shard_history: Callable[[int], History], *,
+                 include_leads: bool = True) -> None:
+        super().__init__(evaluation, include_leads=include_leads)
+        self.of = of
+        self.shard_history = shard_history
+
+    def audits(self, lead_ids: list[str]) -> dict[str, str]:
+        chosen = list(dict.fromkeys(lead_ids))[:AUDITS_IN_REPORT]
+        shards = shard_of(chosen, self.of).tolist() if chosen else []
+        done: dict[str, str] = {}
+        for shard in sorted(set(shards)):  # one shard's history read at a time
+            history = self.shard_history(shard)
+            mine = [lead for lead, s in zip(chosen, shards, strict=True) if s == shard]
+            done.update(audit_texts(self.policy, history, mine, self.evaluation.as_of))
+            del history
+        return {lead: done[lead] for lead in chosen}
+
+    def explain(self, lead_id: str) -> str:
+        history = self.shard_history(int(shard_of([lead_id], self.of)[0]))
+        return audit_text(audit_lead(self.policy, history, lead_id, self.evaluation.as_of))
 
 
 def bucket_partial(policy: Policy, directory: str | Path, shard: int, *,
@@ -101,16 +171,22 @@ def bucket_partial(policy: Policy, directory: str | Path, shard: int, *,
     part of the whole history, as of `as_of` (µs; default the manifest's `as_of_default`, the
     single run's). Raises `HistoryError` for a directory or bucket that is not an ingest's."""
     manifest = manifest_of(directory)
+    part = _bucket_part(policy, directory, shard, absences, reps)
+    instant = as_of if as_of is not None else _instant(manifest.as_of_default)
+    return evaluate_bucket(policy, part, shard, len(manifest.buckets), instant,
+                           as_of is not None, on_block=on_block)
+
+
+def _bucket_part(policy: Policy, directory: str | Path, shard: int, absences: str | None,
+                 reps: str | None) -> WholePart:
+    manifest = manifest_of(directory)
     of = len(manifest.buckets)
     if not 0 <= shard < of:
         raise HistoryError(f"{directory} holds {of} buckets: shard {shard} is not one\n  "
                            f"help: give --shard I/{of}, I from 0 to {of - 1}")
     bucket = load_history([bucket_path(directory, shard)], policy=policy,
                           absences=absences, reps=reps)
-    part = as_whole_part(directory, shard, bucket, manifest)
-    instant = as_of if as_of is not None else _instant(manifest.as_of_default)
-    return evaluate_bucket(policy, part, shard, of, instant, as_of is not None,
-                           on_block=on_block)
+    return as_whole_part(directory, shard, bucket, manifest)
 
 
 @dataclass(frozen=True)
@@ -145,19 +221,26 @@ def evaluate_buckets(policy: Policy, directory: str | Path, *, as_of: int | None
     `BucketTask` run by `run_bucket` on a worker. Each bucket is read alone, but every
     bucket's partial (its leads' events and replay results) is kept for the merge."""
     of = len(manifest_of(directory).buckets)
+
+    def shard_history(shard: int) -> History:
+        return _bucket_part(policy, directory, shard, absences, reps).history
+
     if run_map is not None and policy_source is not None:
         tasks = [BucketTask(policy_source, str(directory), shard, as_of, absences, reps)
                  for shard in range(of)]
-        return merge(policy, list(run_map(run_bucket, tasks)), include_leads=include_leads)
+        partials = [slim(policy, p) for p in run_map(run_bucket, tasks)]
+        return merge(policy, partials, include_leads=include_leads,
+                     shard_history=shard_history, consume=True)
     told = on_block or (lambda _shard: None)
     partials = []
     for shard in range(of):
         if on_bucket is not None:
             on_bucket(shard, of)
-        partials.append(bucket_partial(policy, directory, shard, as_of=as_of,
-                                       absences=absences, reps=reps,
-                                       on_block=lambda _label, i=shard: told(i)))
-    return merge(policy, partials, include_leads=include_leads)
+        partials.append(slim(policy, bucket_partial(
+            policy, directory, shard, as_of=as_of, absences=absences, reps=reps,
+            on_block=lambda _label, i=shard: told(i))))
+    return merge(policy, partials, include_leads=include_leads, shard_history=shard_history,
+                 consume=True)
 
 
 def _instant(iso: str | None) -> int:
