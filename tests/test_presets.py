@@ -141,6 +141,32 @@ def test_salesforce_user_zones_are_the_due_lists_owner_zones(salesforce_export, 
                         mapping=load_preset("salesforce")).actor_zones == {}
 
 
+@pytest.mark.parametrize("column", ["TimeZoneSidKey", "Name"])
+def test_salesforce_users_without_a_column_give_none_of_it(salesforce_export, tmp_path, column):
+    """A users export without the zone (or name) column is read as if its cells were empty:
+    the same verdicts, owners by id or on the calendar's hours, never an internal error."""
+    with (salesforce_export / "User.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for path in export_files(salesforce_export):
+        if path.name != "User.csv":
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+    with (tmp_path / "User.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, [c for c in rows[0] if c != column],
+                                extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    whole = load_history(export_files(salesforce_export), timezone=AMS,
+                         mapping=load_preset("salesforce"))
+    cut = load_history(export_files(tmp_path), timezone=AMS, mapping=load_preset("salesforce"))
+    assert verdicts(cut, AS_OF) == verdicts(whole, AS_OF)
+    if column == "Name":
+        assert set(cut.actors) == {row["Id"] for row in rows} & set(cut.actors)
+        assert set(cut.actor_zones) == set(cut.actors) & set(cut.actor_zones)
+        assert cut.actor_zones
+    else:
+        assert list(cut.actors) == list(whole.actors) and cut.actor_zones == {}
+
+
 def test_salesforce_rows_are_all_counted(salesforce_export):
     history = load_history(export_files(salesforce_export), timezone=AMS,
                            mapping=load_preset("salesforce"))

@@ -1030,9 +1030,13 @@ def _drop_unused_actors(history: History) -> None:
 
 def _first_values(sources: Sequence[tuple[pa.Table, str, str]]) -> dict[str, str]:
     """Per user id, the first non-blank value of (table, id column, value column), trimmed:
-    a user's name or zone, from the first export that gives one."""
+    a user's name or zone, from the first export that gives one. A users export without the
+    column (a zone is optional: not every org exports TimeZoneSidKey) gives none, as an empty
+    cell does: the owner is shown by id, or works the calendar's hours."""
     values: dict[str, str] = {}
     for table, id_column, value_column in sources:
+        if not {id_column, value_column} <= set(table.column_names):
+            continue
         keys = pc.utf8_trim_whitespace(_plain(table.column(id_column))).to_pylist()
         cells = _plain(table.column(value_column)).to_pylist()
         for key, value in zip(keys, cells, strict=True):
