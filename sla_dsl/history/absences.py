@@ -46,7 +46,7 @@ class Absences:
 
     @property
     def counts(self) -> RowCounts:
-        return RowCounts(self.rows_read, self.rows_read - len(self.rejects), len(self.rejects))
+        return RowCounts.of(self.rows_read, self.rejects)
 
     def __len__(self) -> int:
         return len(self.rep)

@@ -8,6 +8,7 @@ operation over them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sized
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +63,11 @@ class RowCounts:
     read: int
     accepted: int
     rejected: int
+
+    @classmethod
+    def of(cls, read: int, rejects: Sized) -> RowCounts:
+        """Accepted is derived, never counted apart, so read = accepted + rejected holds."""
+        return cls(read, read - len(rejects), len(rejects))
 
 
 @dataclass(frozen=True)
@@ -128,8 +134,7 @@ class History:
     def counts(self) -> RowCounts:
         """Records read = accepted + rejected, always. A record is a row of a long event log,
         or one date cell of a wide export (a row with two date columns is two records)."""
-        rejected = len(self.rejects)
-        return RowCounts(self.rows_read, self.rows_read - rejected, rejected)
+        return RowCounts.of(self.rows_read, self.rejects)
 
     def __len__(self) -> int:
         return len(self.at)

@@ -38,7 +38,7 @@ class Reps:
 
     @property
     def counts(self) -> RowCounts:
-        return RowCounts(self.rows_read, self.rows_read - len(self.rejects), len(self.rejects))
+        return RowCounts.of(self.rows_read, self.rejects)
 
 
 def _zone(text: str) -> str | None:
