@@ -192,7 +192,11 @@ def wall_readings(instants: np.ndarray, zone: ZoneInfo) -> np.ndarray:
 
     if not instants.size:
         return instants.copy()
-    groups = far_apart(instants, instants) or [np.arange(instants.size)]
+    groups = far_apart(instants, instants)
+    if groups is None:  # one table for them all, read in place
+        return ZoneOffsets(zone, int(instants.min()) - US_PER_DAY,
+                           int(instants.max()) + US_PER_DAY).wall(instants).astype(
+                               instants.dtype, copy=False)
     out = np.empty_like(instants)
     for index in groups:
         part = instants[index]

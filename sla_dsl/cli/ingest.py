@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, progress
 
 MOST_BUCKETS = 4096
@@ -32,12 +33,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"sla ingest: {out} is a file\n  help: name a directory for the buckets",
               file=sys.stderr)
         return EXIT_USAGE
+    options = {"buckets": args.buckets, "timezone": args.timezone,
+               "memory_limit": args.memory_limit, "threads": args.threads,
+               "temp_directory": Path(args.temp_directory) if args.temp_directory else None,
+               "progress": None if args.quiet else progress}
     try:
-        manifest = ingest([Path(p) for p in args.history], out, buckets=args.buckets,
-                          timezone=args.timezone, memory_limit=args.memory_limit,
-                          temp_directory=Path(args.temp_directory) if args.temp_directory
-                          else None, threads=args.threads,
-                          progress=None if args.quiet else progress)
+        mapping = history_input.mapping_of(args)
+        if mapping is None and not args.history:
+            print("sla ingest: no history given\n  help: --history FILE..., or --preset "
+                  "salesforce|hubspot --history FILES, or --mapping FILE", file=sys.stderr)
+            return EXIT_USAGE
+        if mapping is None:
+            manifest = ingest([Path(p) for p in args.history], out, **options)
+        else:
+            from sla_dsl.history.ingest_mapped import ingest_mapped
+
+            said = f"preset {args.preset}" if args.preset else f"mapping {args.mapping}"
+            manifest = ingest_mapped(mapping, [Path(p) for p in args.history or ()], out,
+                                     described=said, **options)
     except HistoryError as error:
         print(f"sla ingest: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -45,10 +58,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"sla ingest: cannot write {out}: {error.strerror or error}\n  help: name a "
               "directory you may write to, with room for the data twice", file=sys.stderr)
         return EXIT_USAGE
+    left_out = sum(f.get("left_out", 0) for f in manifest.files)
     print(f"history: {manifest.rows_read} rows read, {manifest.accepted} accepted, "
-          f"{manifest.rejected} rejected")
+          f"{manifest.rejected} rejected"
+          + (f" ({left_out} more left out by the mapping's filters)" if left_out else ""))
     print(f"wrote {len(manifest.buckets)} buckets to {out} ({MANIFEST}; rejected rows in "
           f"{REJECTS})")
+    for note in manifest.notes:
+        print(f"note: {note}")
     if manifest.as_of_default is not None:
         print(f"as-of default (the latest event): {manifest.as_of_default}")
     for path in manifest.in_memory:
@@ -84,18 +101,30 @@ def thread_count(text: str) -> int:
 def add(commands: argparse._SubParsersAction) -> None:
     ingest = commands.add_parser(
         "ingest", help="cut an event log larger than memory into Parquet buckets of leads",
-        description="Read event logs (CSV, Parquet, JSON Lines) with DuckDB, out of core, and "
-                    "write N Parquet event logs of whole leads (by a stable hash of the lead "
-                    "id), each read by the rules of 'sla evaluate': the same rejected rows, "
+        description="Read event logs (CSV, Parquet, JSON Lines), or a CRM's export (--preset, "
+                    "--mapping: its files joined), with DuckDB, out of core, and write N "
+                    "Parquet event logs of whole leads (by a stable hash of the lead id), "
+                    "each read by the rules of 'sla evaluate': the same rejected rows, "
                     "counted in manifest.json and listed in rejects.csv.")
-    ingest.add_argument("--history", nargs="+", required=True, metavar="FILE",
-                        help="event logs: .csv, .parquet, .jsonl")
+    ingest.add_argument("--history", nargs="+", metavar="FILE",
+                        help="event logs: .csv, .parquet, .jsonl; with --preset or --mapping "
+                             "the CRM's export files (with --mapping, default: the files it "
+                             "names)")
+    ingest.add_argument("--mapping", metavar="TOML",
+                        help="a mapping that turns a CRM export into events, as sla evaluate "
+                             "--mapping reads it")
+    ingest.add_argument("--preset", choices=history_input.PRESET_NAMES,
+                        help="read a CRM's export as it comes (as sla evaluate --preset): "
+                             "salesforce: Lead.csv, LeadHistory.csv, Task.csv, Event.csv, "
+                             "User.csv; hubspot: contacts.csv, property_history.csv, "
+                             "engagements.csv, engagement_contacts.csv, owners.csv")
     ingest.add_argument("--buckets", type=int, required=True, metavar="N",
                         help="how many buckets (about one per 2 million events)")
     ingest.add_argument("--out", required=True, metavar="DIR",
                         help="directory for bucket-000.parquet ..., manifest.json, rejects.csv")
     ingest.add_argument("--timezone", required=True, metavar="ZONE",
-                        help="the zone of times written without an offset (the policy's)")
+                        help="the zone of times written without an offset (the policy's; for "
+                             "an export, what sla evaluate --timezone would be)")
     ingest.add_argument("--memory-limit", metavar="SIZE", type=memory_size,
                         help="DuckDB's memory limit, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
     ingest.add_argument("--temp-directory", metavar="DIR",

@@ -28,7 +28,10 @@ NURTURE_FIELDS = ("stage", "status")
 
 def round_ends(event: np.ndarray, fields: dict[str, np.ndarray]) -> np.ndarray:
     """Per event row: does it end a round (a rejection, a loss, a return to nurture)?"""
-    ends = np.isin(event, [EVENT_CODE[name] for name in ROUND_END_EVENTS])
+    table = np.zeros(256, dtype=bool)  # a lookup by code, not the sort `np.isin` makes
+    table[[EVENT_CODE[name] for name in ROUND_END_EVENTS]] = True
+    ends = table[event.view(np.uint8)] if event.dtype.itemsize == 1 else \
+        np.isin(event, [EVENT_CODE[name] for name in ROUND_END_EVENTS])
     stage_rows = np.flatnonzero(event == EVENT_CODE["stage"])
     for name in NURTURE_FIELDS:
         column = fields.get(name)
@@ -49,7 +52,9 @@ def round_starts(lead: np.ndarray, handoff_rows: np.ndarray, ends: np.ndarray) -
     closed, whichever earlier handoff started it."""
     if not len(handoff_rows):
         return np.zeros(0, dtype=bool)
-    ended = np.cumsum(ends)[handoff_rows]
+    # how many ends come at or before each handoff row: a search of the few end rows, not a
+    # running count over every event
+    ended = np.searchsorted(np.flatnonzero(ends), handoff_rows, side="right")
     rows_lead = lead[handoff_rows]
     first = np.r_[True, rows_lead[1:] != rows_lead[:-1]]
     return first | (ended > np.r_[0, ended[:-1]])

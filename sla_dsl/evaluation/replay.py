@@ -94,6 +94,9 @@ class ClauseResult:
     # the clock runs on (its owner at its start); one nothing is known of (not in the reps
     # file, no zone from the export), or None, is counted on the calendar's hours
     hours_of: np.ndarray | None = None
+    # per row, `owner` as an index into the history's actors (NO_ACTOR: None), when the replay
+    # found it so: a report counts owners by it instead of hashing a million names
+    owner_code: np.ndarray | None = None
 
     def count(self, status: int) -> int:
         return int(np.count_nonzero(self.status == status))
@@ -183,13 +186,26 @@ class _Calendars:
 
 def _run_starts(lead: np.ndarray) -> np.ndarray:
     """True where a lead's run of events begins (events are sorted by lead)."""
-    return np.r_[True, lead[1:] != lead[:-1]] if len(lead) else np.zeros(0, dtype=bool)
+    out = np.empty(len(lead), dtype=bool)
+    if len(lead):
+        out[0] = True
+        np.not_equal(lead[1:], lead[:-1], out=out[1:])
+    return out
+
+
+def _run_ends(lead: np.ndarray) -> np.ndarray:
+    """True where a lead's run of events ends (events are sorted by lead)."""
+    out = np.empty(len(lead), dtype=bool)
+    if len(lead):
+        out[-1] = True
+        np.not_equal(lead[1:], lead[:-1], out=out[:-1])
+    return out
 
 
 def _first_per_lead(lead: np.ndarray, values: np.ndarray, size: int,
                     fill=NONE) -> np.ndarray:
     out = np.full(size, fill, dtype=values.dtype if len(values) else np.int64)
-    first = _run_starts(lead)
+    first = np.flatnonzero(_run_starts(lead))
     out[lead[first]] = values[first]
     return out
 
@@ -197,9 +213,19 @@ def _first_per_lead(lead: np.ndarray, values: np.ndarray, size: int,
 def _last_per_lead(lead: np.ndarray, values: np.ndarray, size: int, fill) -> np.ndarray:
     out = np.full(size, fill, dtype=values.dtype if values.dtype != object else object)
     if len(lead):
-        last = np.r_[lead[1:] != lead[:-1], True]
+        last = np.flatnonzero(_run_ends(lead))
         out[lead[last]] = values[last]
     return out
+
+
+def _code_mask(event: np.ndarray, codes) -> np.ndarray:
+    """Per row, whether its event code is one of `codes`: a lookup table indexed by the code
+    (codes are small non-negative integers), not a sort as `np.isin` does."""
+    table = np.zeros(256, dtype=bool)
+    table[np.asarray(codes, dtype=np.int64)] = True
+    if event.dtype.itemsize == 1:
+        return table[event.view(np.uint8)]
+    return np.isin(event, codes)
 
 
 class Replay:
@@ -237,6 +263,11 @@ class Replay:
         # which absences were used and whose clocks they paused)
         self.absence_found: dict[int, set[tuple[int, int, int]]] = {}
         self._owner_names: dict[tuple[int, int], tuple] = {}
+        self._owner_codes_of: dict[tuple[int, int], tuple] = {}
+        self._gathered_of: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # each actor's name by its code, and None at the end: NO_ACTOR (-1) indexes it
+        self._actor_names = np.empty(len(history.actors) + 1, dtype=object)
+        self._actor_names[:-1] = history.actors
 
     # ------------------------------------------------------------ per-lead facts
 
@@ -246,9 +277,45 @@ class Replay:
         rows = self._rows_of.get(key)
         if rows is None:
             rows = np.flatnonzero(self.event == key[0]) if len(key) == 1 \
-                else np.flatnonzero(np.isin(self.event, codes))
+                else np.flatnonzero(_code_mask(self.event, key))
             self._rows_of[key] = rows
         return rows
+
+    def gathered(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows of these event codes with their leads and instants, gathered once: the
+        touches are asked for by every clause, owner and measure."""
+        key = tuple(sorted(int(c) for c in codes))
+        found = self._gathered_of.get(key)
+        if found is None:
+            rows = self.events_of(codes)
+            found = (rows, self.lead[rows], self.at[rows])
+            self._gathered_of[key] = found
+        return found
+
+    def _run_edges(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Of `gathered(codes)`: where each lead's run of rows begins and where it ends."""
+        key = ("edges", *sorted(int(c) for c in codes))
+        found = self._gathered_of.get(key)
+        if found is None:
+            lead = self.gathered(codes)[1]
+            found = (_run_starts(lead), _run_ends(lead))
+            self._gathered_of[key] = found
+        return found
+
+    def _blocks(self, codes: np.ndarray, inside: np.ndarray,
+                last: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """Where each lead's rows inside a window begin (and end, with `last`), as indices
+        into `gathered(codes)`, one per lead with any, in lead order. A window is an interval
+        of time per lead and a lead's rows are in time order, so its rows inside are one
+        unbroken run: found by its edges, without gathering the rows."""
+        starts, ends = self._run_edges(codes)
+        opens = inside.copy()
+        opens[1:] &= ~inside[:-1] | starts[1:]
+        if not last:
+            return np.flatnonzero(opens), None
+        closes = inside.copy()
+        closes[:-1] &= ~inside[1:] | ends[:-1]
+        return np.flatnonzero(opens), np.flatnonzero(closes)
 
     def handoff_rows(self, by: set[str] | None = None, not_by: set[str] = frozenset()
                      ) -> np.ndarray:
@@ -272,6 +339,8 @@ class Replay:
         """The lead and instant of every handoff that starts a second or later round: one
         after a rejection, a loss or a return to nurture (sorted by lead, then time)."""
         rows = self.handoff_rows(by, not_by)
+        if _run_starts(self.lead[rows]).all():  # no lead handed off twice: no later round
+            return self.lead[rows[:0]], self.at[rows[:0]]
         if self._round_ends is None:
             self._round_ends = round_ends(self.event, self.lifecycle_fields)
         rows = rows[round_starts(self.lead, rows, self._round_ends)]
@@ -306,19 +375,63 @@ class Replay:
         cached = self._owner_names.get(key)
         if cached is not None and cached[0] is since and cached[1] is until:
             return cached[2]
+        names = self.actor_names(self._owner_codes(since, until))
+        self._owner_names[key] = (since, until, names)
+        return names
+
+    def _owner_codes(self, since: np.ndarray | None, until: np.ndarray | None) -> np.ndarray:
+        """`owners` as actor codes (NO_ACTOR: none), found once per window."""
+        key = (id(since), id(until))
+        cached = self._owner_codes_of.get(key)
+        if cached is not None and cached[0] is since and cached[1] is until:
+            return cached[2]
+        codes = self._find_owner_codes(since, until)
+        self._owner_codes_of[key] = (since, until, codes)
+        return codes
+
+    def actor_names(self, codes: np.ndarray) -> np.ndarray:
+        """Actor codes as names (None for NO_ACTOR), one gather."""
+        return self._actor_names[codes]
+
+    def _find_owner_codes(self, since: np.ndarray | None, until: np.ndarray | None
+                          ) -> np.ndarray:
         rows = self._between(self.events_of(np.array([EVENT_CODE["assigned"]])), since, until)
         rows = rows[self.actor[rows] != NO_ACTOR]
         codes = _last_per_lead(self.lead[rows], self.actor[rows], self.size, NO_ACTOR)
-        touches = self._between(self.events_of(_TOUCHES), since, until)
-        touches = touches[self.actor[touches] != NO_ACTOR]
-        first_toucher = _first_per_lead(self.lead[touches], self.actor[touches], self.size,
-                                        NO_ACTOR)
-        codes = np.where(codes == NO_ACTOR, first_toucher, codes)
-        names = np.full(self.size, None, dtype=object)
-        known = codes != NO_ACTOR
-        names[known] = self.history.actors[codes[known]]
-        self._owner_names[key] = (since, until, names)
-        return names
+        return np.where(codes == NO_ACTOR, self._first_toucher(since, until), codes)
+
+    def _first_toucher(self, since: np.ndarray | None, until: np.ndarray | None
+                       ) -> np.ndarray:
+        """Per lead, the actor code of its first touch with an actor in the window (NO_ACTOR:
+        none)."""
+        rows, lead, at = self.gathered(_TOUCHES)
+        if since is None and until is None:  # each lead's first touch, unless one has no actor
+            first = np.flatnonzero(self._run_edges(_TOUCHES)[0])
+            actor = self.actor[rows[first]]
+            if not (actor == NO_ACTOR).any():
+                out = np.full(self.size, NO_ACTOR, dtype=self.actor.dtype)
+                out[lead[first]] = actor
+                return out
+        actor = self.actor[rows]
+        keep = actor != NO_ACTOR
+        inside = self._inside(lead, at, since, until)
+        if inside is not None:
+            keep &= inside
+        keep = np.flatnonzero(keep)
+        return _first_per_lead(lead[keep], actor[keep], self.size, NO_ACTOR)
+
+    def _inside(self, lead: np.ndarray, at: np.ndarray, since: np.ndarray | None,
+                until: np.ndarray | None) -> np.ndarray | None:
+        """Per row, whether it is at or after its lead's `since` (never, where that is NONE)
+        and before its `until` (where that is not NONE), as `_between` keeps rows; None: no
+        bound given."""
+        keep = None
+        if since is not None:
+            keep = at >= np.where(since == NONE, LATEST, since)[lead]
+        if until is not None:
+            before = at < np.where(until == NONE, LATEST, until)[lead]
+            keep = before if keep is None else keep & before
+        return keep
 
     def attributes_at_rows(self, leads: np.ndarray, moment: np.ndarray,
                            names: set[str]) -> dict[str, np.ndarray]:
@@ -339,12 +452,18 @@ class Replay:
 
     def owners_at(self, leads: np.ndarray, moment: np.ndarray, since: np.ndarray | None,
                   until: np.ndarray | None) -> np.ndarray:
-        """Per row, who answers for a clock at `moment`: the lead's last assignee at or before
-        it, else (assigned only later) its first assignee, else its first toucher, counting
-        events from `since` and before `until` (the level's, or the round's, window).
+        """`owner_codes_at` as names (None: nobody)."""
+        return self.actor_names(self.owner_codes_at(leads, moment, since, until))
+
+    def owner_codes_at(self, leads: np.ndarray, moment: np.ndarray, since: np.ndarray | None,
+                       until: np.ndarray | None) -> np.ndarray:
+        """Per row, who answers for a clock at `moment`, as an actor code (NO_ACTOR: nobody):
+        the lead's last assignee at or before it, else (assigned only later) its first
+        assignee, else its first toucher, counting events from `since` and before `until`
+        (the level's, or the round's, window).
 
         A lead assigned at most once in the window has one answer whatever the moment: the
-        per-lead `owners` (cached per window); only the leads assigned more than once are
+        per-lead owner (cached per window); only the leads assigned more than once are
         searched by moment."""
         key = (id(since), id(until))
         cached = self._owners_of.get(key)
@@ -353,14 +472,14 @@ class Replay:
                                  until)
             rows = rows[self.actor[rows] != NO_ACTOR]
             several = np.bincount(self.lead[rows], minlength=self.size) > 1
-            cached = (since, until, self.owners(since, until), several)
+            cached = (since, until, self._owner_codes(since, until), several)
             self._owners_of[key] = cached
-        names = cached[2][leads]
+        codes = cached[2][leads]
         searched = cached[3][leads]
         if searched.any():
-            names[searched] = self._owners_by_moment(leads[searched], moment[searched], since,
+            codes[searched] = self._owners_by_moment(leads[searched], moment[searched], since,
                                                      until)
-        return names
+        return codes
 
     def _owners_by_moment(self, leads: np.ndarray, moment: np.ndarray,
                           since: np.ndarray | None, until: np.ndarray | None) -> np.ndarray:
@@ -372,15 +491,7 @@ class Replay:
         first_assignee = _first_per_lead(self.lead[rows], self.actor[rows], self.size,
                                          NO_ACTOR)[leads]
         codes = np.where(codes == NO_ACTOR, first_assignee, codes)
-        touches = self._between(self.events_of(_TOUCHES), since, until)
-        touches = touches[self.actor[touches] != NO_ACTOR]
-        first_toucher = _first_per_lead(self.lead[touches], self.actor[touches], self.size,
-                                        NO_ACTOR)[leads]
-        codes = np.where(codes == NO_ACTOR, first_toucher, codes)
-        names = np.full(len(leads), None, dtype=object)
-        known = codes != NO_ACTOR
-        names[known] = self.history.actors[codes[known]]
-        return names
+        return np.where(codes == NO_ACTOR, self._first_toucher(since, until)[leads], codes)
 
     def reassignments(self, since: np.ndarray, until: np.ndarray | None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -410,13 +521,11 @@ class Replay:
     def first_after(self, codes: np.ndarray, start: np.ndarray,
                     until: np.ndarray | None = None) -> np.ndarray:
         """Per lead, its first event of `codes` at or after `start` (and before `until`)."""
-        rows = self.events_of(codes)
-        lead = self.lead[rows]
-        keep = (start[lead] != NONE) & (self.at[rows] >= start[lead])
-        if until is not None:
-            keep &= (until[lead] == NONE) | (self.at[rows] < until[lead])
-        rows = rows[keep]
-        return _first_per_lead(self.lead[rows], self.at[rows], self.size)
+        _, lead, at = self.gathered(codes)
+        first, _ = self._blocks(codes, self._inside(lead, at, start, until))
+        out = np.full(self.size, NONE, dtype=np.int64)
+        out[lead[first]] = at[first]
+        return out
 
     # ------------------------------------------------------------ which block applies
 
@@ -463,30 +572,58 @@ class Replay:
         end_of = np.full(self.size, NONE, dtype=np.int64)
         end_of[leads], hours_of = self._due(handoff, leads, start, clause.within, until,
                                             owner_since)
-        in_block = np.zeros(self.size, dtype=bool)
-        in_block[leads] = True
-
-        rows = self.events_of(_TOUCHES)
-        lead = self.lead[rows]
-        inside = in_block[lead] & (self.at[rows] >= start[lead]) & (self.at[rows] <= end_of[lead])
+        # a lead outside the block starts never (LATEST); one inside at its start (NONE, the
+        # lowest instant, lets every touch in), up to its window's end
+        low = np.full(self.size, LATEST, dtype=np.int64)
+        low[leads] = start[leads]
+        rows, lead, at = self.gathered(_TOUCHES)
+        inside = (at >= low[lead]) & (at <= end_of[lead])
         if until is not None:  # the next level's touches are the next level's
-            inside &= (until[lead] == NONE) | (self.at[rows] < until[lead])
-        rows = rows[inside]
-        lead, at = self.lead[rows], self.at[rows]
+            inside &= at < np.where(until == NONE, LATEST, until)[lead]
+        if not isinstance(handoff.item("spacing"), m.Spacing):
+            return self._unspaced_touches(handoff, leads, clause, inside, end_of[leads],
+                                          hours_of)
+        inside = np.flatnonzero(inside)
+        rows, lead, at = rows[inside], lead[inside], at[inside]
         counted = self.spaced(handoff, lead, at)
-        nth = self._nth_counted(lead, at, counted, int(clause.count.value))
+        nth, depth = self._nth_counted(lead, at, counted, int(clause.count.value))
         met_at = nth
         if clause.until_connected:
-            connects = rows[self.event[rows] == EVENT_CODE["connected"]]
-            connected = _first_per_lead(self.lead[connects], self.at[connects], self.size)
+            connects = np.flatnonzero(self.event[rows] == EVENT_CODE["connected"])
+            connected = _first_per_lead(lead[connects], at[connects], self.size)
             met_at = np.where((nth == NONE) | ((connected != NONE) & (connected < nth)),
                               connected, nth)
         at_leads = met_at[leads]
         due = end_of[leads]
-        depth = np.bincount(lead[counted], minlength=self.size)[leads]
+        depth = depth[leads]
         return ClauseResult("touches", handoff.label, _receiver(handoff), leads,
                             self._status(at_leads != NONE, due), due, at_leads,
                             counted=depth, hours_of=hours_of)
+
+    def _unspaced_touches(self, handoff: m.Handoff, leads: np.ndarray, clause: m.Touches,
+                          inside: np.ndarray, due: np.ndarray,
+                          hours_of: np.ndarray | None) -> ClauseResult:
+        """`touches` without a spacing, where every touch in the window counts: each lead's
+        touches inside it are one run of the gathered rows, so the n-th is read at its
+        start's offset and the depth is its length."""
+        rows, lead, at = self.gathered(_TOUCHES)
+        first, last = self._blocks(_TOUCHES, inside, last=True)
+        length = last - first + 1
+        n = int(clause.count.value)
+        met_at = np.full(self.size, NONE, dtype=np.int64)
+        enough = first[length >= n] if n >= 1 else first[:0]  # (no 0th touch is ever met)
+        met_at[lead[enough]] = at[enough + (n - 1)]
+        depth = np.zeros(self.size, dtype=np.int64)
+        depth[lead[first]] = length
+        if clause.until_connected:
+            connects = np.flatnonzero(inside & (self.event[rows] == EVENT_CODE["connected"]))
+            connected = _first_per_lead(lead[connects], at[connects], self.size)
+            met_at = np.where((met_at == NONE) | ((connected != NONE) & (connected < met_at)),
+                              connected, met_at)
+        at_leads = met_at[leads]
+        return ClauseResult("touches", handoff.label, _receiver(handoff), leads,
+                            self._status(at_leads != NONE, due), due, at_leads,
+                            counted=depth[leads], hours_of=hours_of)
 
     # ------------------------------------------------------------ pauses
 
@@ -593,6 +730,8 @@ class Replay:
             operands=conditions, span=conditions[0].span)
         names = {n.field.value for n in m.walk_expr(condition) if hasattr(n, "field")}
         names |= {n.name.value for n in m.walk_expr(condition) if isinstance(n, m.Ref)}
+        if not names & set(self.fields):  # no event records what it reads: it never holds
+            return {}
         in_block = np.zeros(self.size, dtype=bool)
         in_block[leads] = True
         recorded = np.zeros(len(self.at), dtype=bool)
@@ -628,14 +767,28 @@ class Replay:
         return first | (at >= deadlines(previous, gap, self.calendars.for_duration(gap)))
 
     def _nth_counted(self, lead: np.ndarray, at: np.ndarray, counted: np.ndarray,
-                     n: int) -> np.ndarray:
-        running = np.cumsum(counted)
-        starts = _run_starts(lead)
-        before = np.r_[0, running[:-1]]
-        offset = np.maximum.accumulate(np.where(starts, before, 0))
-        per_lead = running - offset
-        hit = counted & (per_lead == n)
-        return _first_per_lead(lead[hit], at[hit], self.size)
+                     n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per lead, the instant of its n-th counted touch (NONE: fewer) and how many it has
+        (rows sorted by lead, then time). Without a spacing every touch counts: the n-th is
+        read off each lead's run of rows."""
+        starts = np.flatnonzero(_run_starts(lead))
+        lengths = np.diff(np.r_[starts, len(lead)])
+        nth = np.full(self.size, NONE, dtype=np.int64)
+        depth = np.zeros(self.size, dtype=np.int64)
+        if not len(lead):
+            return nth, depth
+        if counted.all():
+            enough = (lengths >= n) & (n >= 1)  # (no 0th touch is ever met)
+            nth[lead[starts[enough]]] = at[starts[enough] + (n - 1)]
+            depth[lead[starts]] = lengths
+            return nth, depth
+        running = np.cumsum(counted, dtype=np.int64)
+        before = running[starts] - counted[starts]
+        per_lead = running - np.repeat(before, lengths)
+        hit = np.flatnonzero(counted & (per_lead == n))
+        nth[lead[hit]] = at[hit]
+        depth[lead[starts]] = running[starts + lengths - 1] - before
+        return nth, depth
 
     def threshold(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
                   clause: m.Threshold, conditions: ConditionEvaluator) -> ClauseResult:
@@ -909,7 +1062,8 @@ def _round(replay: Replay, handoff: m.Handoff, leads: np.ndarray, start: np.ndar
             clock = _restart(replay, handoff, result, start, conditions, until, owner_since)
         result.start = clock[leads]
         moment = _answer_moment(replay, result)
-        result.owner = replay.owners_at(leads, moment, owner_since, until)
+        result.owner_code = replay.owner_codes_at(leads, moment, owner_since, until)
+        result.owner = replay.actor_names(result.owner_code)
         if result.reassign == "split":
             _split(replay, result, start, until)
         result.attempt = np.full(len(leads), attempt, dtype=np.int64)
@@ -1004,6 +1158,7 @@ def _merged(rounds: list[list[ClauseResult]]) -> list[ClauseResult]:
         out.append(ClauseResult(first.clause, first.handoff, first.party, leads[order],
                                 column("status"), column("due"), column("at"),
                                 start=column("start"), owner=column("owner"),
+                                owner_code=column("owner_code"),
                                 counted=column("counted"), attempt=attempt[order],
                                 split_at=column("split_at"), split_from=column("split_from"),
                                 reassign=first.reassign, hours_of=column("hours_of")))

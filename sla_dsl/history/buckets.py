@@ -106,7 +106,8 @@ def as_whole_part(directory: str | Path, index: int, bucket: History,
         actor=recode[np.where(bucket.actor == NO_ACTOR, len(bucket.actors), bucket.actor)]
         if len(bucket.actors) else bucket.actor,
         sources=[SourceStats(**f) for f in manifest.files], rejects=rejects,
-        rows_read=len(bucket) + len(rejects) + rest)
+        rows_read=len(bucket) + len(rejects) + rest, notes=list(manifest.notes),
+        actor_zones=dict(manifest.actor_zones))
     return WholePart(history, lead_place, np.arange(len(rejects), dtype=np.int64),
                      manifest.history_id)
 

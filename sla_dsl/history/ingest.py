@@ -59,8 +59,9 @@ from sla_dsl.history.mapping import format_of
 from sla_dsl.history.read import RawRows, csv_header, history_from_raw, read_rows
 from sla_dsl.history.write import write_reject_list
 
-__all__ = ["EVENT_PLACE", "LEAD_PLACE", "PLACE_BITS", "BucketCounts", "Manifest",
-           "bucket_name", "event_log_table", "ingest", "manifest_history_id", "read_manifest"]
+__all__ = ["BUCKET_COLUMN", "EVENT_PLACE", "LEAD_PLACE", "PLACE_BITS", "ROW_COLUMN",
+           "BucketCounts", "Manifest", "bucket_name", "event_log_table", "ingest", "iso_utc",
+           "manifest_history_id", "read_manifest", "sql_literal", "sql_setting", "typed_as"]
 
 MANIFEST = "manifest.json"
 REJECTS = "rejects.csv"
@@ -71,8 +72,8 @@ REJECTS_JSON = "rejects.jsonl"
 EVENT_PLACE = RESERVED_PREFIX + "place"
 LEAD_PLACE = RESERVED_PREFIX + "lead_place"
 PLACE_BITS = 40
-_ROW = "__sla_row"
-_BUCKET = "__sla_bucket"
+ROW_COLUMN = "__sla_row"
+BUCKET_COLUMN = "__sla_bucket"
 _BATCH_ROWS = 1 << 16
 _EVENT_COLUMNS = frozenset({"lead_id", "at", "event", "actor"})
 
@@ -120,6 +121,13 @@ class Manifest:
     as shards of one run."""
     rejects_records: str = REJECTS_JSON
     """The rejected rows, one JSON object a line, as the reader made them (`Reject`)."""
+    notes: list[str] = field(default_factory=list)
+    """What the exports cannot show (`History.notes`), said once for the whole history: a CRM
+    export's (`--preset`, `--mapping`); none for event logs."""
+    actor_zones: dict[str, str] = field(default_factory=dict)
+    """Actor -> IANA time zone, where the export says (`History.actor_zones`)."""
+    mapping: str = ""
+    """What read the files: "" for event logs, else the preset or the mapping file."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
@@ -158,10 +166,10 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
     con = duckdb.connect()
     try:
         if memory_limit:
-            con.execute(f"SET memory_limit = '{_setting(memory_limit)}'")
+            con.execute(f"SET memory_limit = '{sql_setting(memory_limit)}'")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        con.execute(f"SET temp_directory = '{_setting(str(spill))}'")
+        con.execute(f"SET temp_directory = '{sql_setting(str(spill))}'")
         register_lead_bucket(con)  # in the catalog: every cursor's query sees it
         sources: list[_Source] = []
         for path in paths:
@@ -210,7 +218,7 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
             handle.write(json.dumps(asdict(reject), ensure_ascii=False) + "\n")
     manifest = Manifest(
         buckets=counts, hash=LEAD_HASH, timezone=timezone, sources=[str(p) for p in paths],
-        as_of_default=None if latest is None else _iso(latest),
+        as_of_default=None if latest is None else iso_utc(latest),
         rows_read=sum(c.rows_read for c in counts), accepted=sum(c.accepted for c in counts),
         rejected=sum(c.rejected for c in counts),
         in_memory=[str(s.path) for s in sources if s.in_memory],
@@ -329,7 +337,7 @@ class _Source:
             self.ahead = None
             if batch is None:
                 break
-            where = batch.column(_BUCKET).to_numpy()
+            where = batch.column(BUCKET_COLUMN).to_numpy()
             mine = int(np.searchsorted(where, bucket, side="right"))
             if mine:
                 taken.append(batch.slice(0, mine))
@@ -341,10 +349,10 @@ class _Source:
             return None
         if taken:
             table = pa.Table.from_batches(taken).combine_chunks()
-            rows = table.column(_ROW).to_numpy().astype(np.int64)
-            table = table.drop_columns([_ROW, _BUCKET])
+            rows = table.column(ROW_COLUMN).to_numpy().astype(np.int64)
+            table = table.drop_columns([ROW_COLUMN, BUCKET_COLUMN])
             if self.schema is not None:
-                table = _typed_as(table, self.schema)
+                table = typed_as(table, self.schema)
         else:
             table = pa.table({name: pa.array([], pa.string()) for name in self.columns})
             rows = np.zeros(0, np.int64)
@@ -359,15 +367,15 @@ def _source(con, path: Path, buckets: int) -> _Source:
         read_rows(path)  # the reader's own error for an unknown format or a missing file
     if fmt == "csv":
         header = csv_header(path)
-        source = (f"read_csv({_literal(str(path))}, header = true, auto_detect = false, "
+        source = (f"read_csv({sql_literal(str(path))}, header = true, auto_detect = false, "
                   "delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
                   "null_padding = false, columns = {"
-                  + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "})")
+                  + ", ".join(f"{sql_literal(name)}: 'VARCHAR'" for name in header) + "})")
         if "lead_id" in header:  # as the reader holds it: the spreadsheet's quote taken off
             lead = (f"CASE WHEN starts_with(\"lead_id\", '''') THEN regexp_replace("
-                    f"\"lead_id\", {_literal(QUOTED_PATTERN)}, '\\1') ELSE \"lead_id\" END")
+                    f"\"lead_id\", {sql_literal(QUOTED_PATTERN)}, '\\1') ELSE \"lead_id\" END")
             try:
-                batches = _sorted(con, f"SELECT *, row_number() OVER () AS {_ROW} "
+                batches = _sorted(con, f"SELECT *, row_number() OVER () AS {ROW_COLUMN} "
                                        f"FROM {source}", lead, buckets)
                 return _Source(path, "csv", header, batches, [], False)
             except duckdb.Error:
@@ -380,8 +388,8 @@ def _source(con, path: Path, buckets: int) -> _Source:
         if "lead_id" in names:
             try:
                 batches = _sorted(con, f"SELECT * EXCLUDE (file_row_number), "
-                                       f"file_row_number + 1 AS {_ROW} FROM read_parquet("
-                                       f"{_literal(str(path))}, file_row_number = true)",
+                                       f"file_row_number + 1 AS {ROW_COLUMN} FROM read_parquet("
+                                       f"{sql_literal(str(path))}, file_row_number = true)",
                                   'CAST("lead_id" AS VARCHAR)', buckets)
                 source = _Source(path, "parquet", names, batches, [], False)
                 source.schema = pq.read_schema(path)
@@ -391,7 +399,7 @@ def _source(con, path: Path, buckets: int) -> _Source:
     raw = read_rows(path)  # JSON Lines, a damaged CSV, a file without lead_id: as the reader
     table = pa.table([pc.cast(c, c.type.value_type) if pa.types.is_dictionary(c.type) else c
                       for c in raw.table.columns], names=raw.table.column_names)
-    table = table.append_column(_ROW, pa.array(raw.rows, pa.int64()))
+    table = table.append_column(ROW_COLUMN, pa.array(raw.rows, pa.int64()))
     lead = 'CAST("lead_id" AS VARCHAR)' if "lead_id" in table.column_names else "NULL"
     batches = _sorted(con, "SELECT * FROM raw_rows", lead, buckets, table)
     return _Source(path, "read", raw.table.column_names, batches, raw.broken, True)
@@ -406,8 +414,9 @@ def _sorted(con, select: str, lead: str, buckets: int, raw_rows: pa.Table | None
     cursor = con.cursor()
     if raw_rows is not None:
         cursor.register("raw_rows", raw_rows)
-    reader = cursor.sql(f"SELECT *, {bucket} AS {_BUCKET} FROM ({select}) "
-                        f"ORDER BY {_BUCKET}, {_ROW}").to_arrow_reader(batch_size=_BATCH_ROWS)
+    reader = cursor.sql(f"SELECT *, {bucket} AS {BUCKET_COLUMN} FROM ({select}) "
+                        f"ORDER BY {BUCKET_COLUMN}, {ROW_COLUMN}"
+                        ).to_arrow_reader(batch_size=_BATCH_ROWS)
     first = next(reader, None)
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -420,7 +429,7 @@ def _sorted(con, select: str, lead: str, buckets: int, raw_rows: pa.Table | None
     return batches()
 
 
-def _typed_as(table: pa.Table, schema: pa.Schema) -> pa.Table:
+def typed_as(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """Columns back in the file's own types where DuckDB's differ only in name (a time zone
     written `+00:00` for `UTC`), so that a value reads as the same text as from the file."""
     columns = []
@@ -433,14 +442,14 @@ def _typed_as(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _setting(text: str) -> str:
+def sql_setting(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _iso(us: int) -> str:
+def iso_utc(us: int) -> str:
     moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)
     return moment.isoformat().replace("+00:00", "Z")

@@ -132,7 +132,8 @@ _EXPECTED_TIME = ("expected ISO 8601 such as 2026-03-02T09:30:00+01:00, 2026-03-
 def load_history(paths: Sequence[Path | str], *, timezone: str,
                  mapping: Mapping | None = None,
                  fields: Collection[str] | None = None,
-                 export_timezone: str | None = None) -> History:
+                 export_timezone: str | None = None,
+                 pieces: dict[str, RawRows] | None = None) -> History:
     """Read event logs (or, with a `mapping`, CRM exports) into one sorted, validated History.
 
     `timezone` reads times written without an offset (a mapping's source may name its own).
@@ -151,6 +152,10 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
     portal's, a Salesforce user's), where a source names none of its own; a source whose
     `timezone = "required"` needs it. A mapping's notes (`History.notes`) say what its exports
     cannot show (`history.prepare.history_notes`).
+
+    `pieces` (an out-of-core ingest's bucket, `history.ingest_mapped`): by each bound file's
+    path, the rows of it to read instead of the file (`RawRows`, with the file's own row
+    numbers), so that rejects and counts name the file and its rows as a whole read would.
     """
     zone = _zone(export_timezone or timezone)
     if mapping is not None:
@@ -165,7 +170,9 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
     also = _shared_columns([spec for spec, _ in jobs]) if mapping is not None else {}
     for spec, files in jobs:
         for path in files:
-            if mapping is None:
+            if pieces is not None:
+                reads.append((spec, _piece_read(pieces[str(path)], spec)))
+            elif mapping is None:
                 reads.append((spec, _read(path, spec, fields)))
             elif fields is not None and spec.prepared and _narrowable(spec, path, fields):
                 narrow = spec if spec.fields is None else replace(spec, fields={
@@ -387,18 +394,21 @@ def history_from_raw(parts: Sequence[RawRows], *, timezone: str,
     zone = _zone(timezone)
     records = []
     for index, part in enumerate(parts):
-        path = Path(part.source)
-        spec = SourceSpec.canonical(path)
-        table = part.table
-        if part.form == "csv":
-            names = {name: restored(name) for name in table.column_names}
-            table = _restored_table(table.rename_columns([names[n]
-                                                          for n in table.column_names]))
-        elif part.form == "parquet":
-            table = _parquet_text(path, spec, table)
-        read = _Read(path, table, np.asarray(part.rows, dtype=np.int64), list(part.broken))
-        records.append(_records(spec, read, zone, {}, index, False, fields))
+        spec = SourceSpec.canonical(Path(part.source))
+        records.append(_records(spec, _piece_read(part, spec), zone, {}, index, False, fields))
     return _assemble(records, fields)
+
+
+def _piece_read(part: RawRows, spec: SourceSpec) -> _Read:
+    """Rows cut from a file (`RawRows`) as the file's reader would hold them."""
+    path = Path(part.source)
+    table = part.table
+    if part.form == "csv":
+        names = {name: restored(name) for name in table.column_names}
+        table = _restored_table(table.rename_columns([names[n] for n in table.column_names]))
+    elif part.form == "parquet":
+        table = _parquet_text(path, spec, table)
+    return _Read(path, table, np.asarray(part.rows, dtype=np.int64), list(part.broken))
 
 
 def event_schema() -> dict:

@@ -33,6 +33,7 @@ from sla_dsl.history.columns import EVENT_CODE, EVENTS
 FULL, PARTIAL, NO_DATA = "full", "partial", "none"
 _QUARTER_HOUR = 15 * US_PER_MINUTE  # every zone's offset is a whole number of these
 _ARRIVALS = np.array([EVENT_CODE["created"], EVENT_CODE["handoff"]])
+_NO_EVENT = np.iinfo(np.int64).min
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,31 @@ def _covering(evaluation: Evaluation, rows: np.ndarray) -> Coverage:
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
     # the local date of a quarter hour is the date of every instant in it: a few thousand
     # conversions instead of one per event
-    buckets = np.unique(evaluation.history.at[rows] // _QUARTER_HOUR) * _QUARTER_HOUR
+    buckets = _distinct(evaluation.history.at[rows] // _QUARTER_HOUR) * _QUARTER_HOUR
     days = np.unique(local_dates(buckets, zone))
     as_of_date = local_time(evaluation.as_of, zone).date()
     return Coverage(days, as_of_date)
 
 
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """`np.unique` of integers: counted in a table over their range when that is not much
+    longer than the values (quarter hours of a history span a few years), else sorted."""
+    if not len(values):
+        return values
+    low, high = int(values.min()), int(values.max())
+    if high - low > 4 * len(values) + 1_000_000:
+        return np.unique(values)
+    return np.flatnonzero(np.bincount(values - low)) + low
+
+
 def arrivals(evaluation: Evaluation) -> Coverage:
     """The days leads came in (a `created` or `handoff` event), whether judged or not."""
     history = evaluation.history
-    rows = np.flatnonzero((history.at <= evaluation.as_of) & np.isin(history.event, _ARRIVALS))
+    table = np.zeros(256, dtype=bool)  # a lookup by event code, not the sort `np.isin` makes
+    table[_ARRIVALS] = True
+    arriving = table[history.event.view(np.uint8)] if history.event.dtype.itemsize == 1 \
+        else np.isin(history.event, _ARRIVALS)
+    rows = np.flatnonzero((history.at <= evaluation.as_of) & arriving)
     return _covering(evaluation, rows)
 
 
@@ -152,11 +168,14 @@ def closed_dates_warnings(evaluation: Evaluation) -> list[str]:
     calendar whose explicit closed dates stop in an earlier year than the history's last event
     (up to the as-of time) ran its clocks through that later year's holidays as working days."""
     history = evaluation.history
-    rows = history.at <= evaluation.as_of
-    if not rows.any():
+    if not evaluation.policy.calendars or not len(history.at):
+        return []
+    # the latest event by the as-of time, without copying the events out
+    latest = int(history.at.max(where=history.at <= evaluation.as_of, initial=_NO_EVENT))
+    if latest == _NO_EVENT:
         return []
     zone = ZoneInfo(evaluation.policy.timezone or "UTC")
-    data_end = local_time(int(history.at[rows].max()), zone).date()
+    data_end = local_time(latest, zone).date()
     warnings = []
     for calendar in evaluation.policy.calendars:
         last = closed_dates_last(calendar)

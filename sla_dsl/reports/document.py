@@ -77,23 +77,40 @@ def monthly_attainment(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
     manager asks about first ("are we getting better?"). Every month from the first handoff
     to the as-of time (or the agreement's end) has a row, and one in which the clause had no
     lead says so (`no_data`), so a gap in the history is never drawn across."""
-    starts = [period_starts(local_dates(r.start, zone), "month") for r in evaluation.clauses]
+    starts = _months_of_starts(evaluation.clauses, zone)
     span = _months_reported(evaluation, zone, np.concatenate(starts) if starts else None)
     trend = []
+    statuses = len(STATUS_NAMES)
     for result, months in zip(evaluation.clauses, starts, strict=True):
+        # each row's month as its place in the span (every month is in it), counted by status
+        place = np.searchsorted(np.array(span, dtype="datetime64[D]"), months)
+        table = np.bincount(place * statuses + result.status,
+                            minlength=len(span) * statuses).reshape(-1, statuses)
         rows = []
-        for month in span:
-            here = months == month
-            counts = {name: int(np.count_nonzero(result.status[here] == code))
-                      for name, code in (("met", MET), ("breached", BREACHED),
-                                         ("pending", PENDING))}
+        for k, month in enumerate(span):
+            counts = {name: int(table[k, code]) for name, code in
+                      (("met", MET), ("breached", BREACHED), ("pending", PENDING))}
             rows.append({"month": str(month)[:7], **counts,
                          "attainment": _attainment(counts["met"], counts["breached"]),
-                         "no_data": not here.any()})
+                         "no_data": not table[k].any()})
         trend.append({"handoff": result.handoff, "clause": result.clause,
                       "wording": clause_wording(evaluation, result.handoff, result.clause),
                       "months": rows})
     return trend
+
+
+def _months_of_starts(clauses: list[ClauseResult], zone: ZoneInfo) -> list[np.ndarray]:
+    """Per clause, the local month of each row's clock start: the clauses of one block start
+    their clocks together, so a start column equal to one already read is not read again."""
+    read: list[tuple[np.ndarray, np.ndarray]] = []  # each distinct start column, its months
+    out: list[np.ndarray] = []
+    for result in clauses:
+        months = next((m for start, m in read if np.array_equal(start, result.start)), None)
+        if months is None:
+            months = period_starts(local_dates(result.start, zone), "month")
+            read.append((result.start, months))
+        out.append(months)
+    return out
 
 
 def _months_reported(evaluation: Evaluation, zone: ZoneInfo,
@@ -134,7 +151,7 @@ def owner_summaries(evaluation: Evaluation) -> list[dict]:
     for result in evaluation.clauses:
         if result.clause == "threshold":  # the sender's clause, not the owner's
             continue
-        names, codes = _owner_codes(result.owner)
+        names, codes = _owner_codes(result, evaluation.history.actors)
         for status, counter in ((MET, met), (BREACHED, breached)):
             counts = np.bincount(codes[result.status == status], minlength=len(names))
             counter.update({names[i]: int(counts[i]) for i in np.flatnonzero(counts)})
@@ -151,9 +168,16 @@ def owner_summaries(evaluation: Evaluation) -> list[dict]:
     return sorted(rows, key=lambda r: (-r["breached"], r["attainment"] or 0, str(r["owner"])))
 
 
-def _owner_codes(owners: np.ndarray) -> tuple[list[str], np.ndarray]:
+def _owner_codes(result: ClauseResult, actors: np.ndarray) -> tuple[list[str], np.ndarray]:
     """Owner names as `str` writes them (None as "None") and each lead's index into them:
-    counted per status with `bincount` rather than a sort of a million names."""
+    counted per status with `bincount` rather than a sort of a million names. The replay's
+    actor codes say it without reading a name (`ClauseResult.owner_code`)."""
+    if result.owner_code is not None:
+        spelled = [*(str(name) for name in actors.tolist()), "None"]  # NO_ACTOR (-1) last
+        names = list(dict.fromkeys(spelled))  # a name twice (an actor "None") counted once
+        index = np.array([names.index(name) for name in spelled], dtype=np.int64)
+        return names, index[result.owner_code]
+    owners = result.owner
     try:
         text = pa.array(owners, pa.string(), from_pandas=False).fill_null("None")
     except (pa.ArrowTypeError, pa.ArrowInvalid):

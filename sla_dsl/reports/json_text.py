@@ -60,23 +60,31 @@ def json_values(values: np.ndarray) -> pa.Array:
 
 def json_times(us: np.ndarray, zone: ZoneInfo) -> pa.Array:
     """Each instant as `json.dumps` writes `iso_text`'s answer: quoted local ISO 8601 text, or
-    `null` for NONE and STOPPED."""
+    `null` for NONE and STOPPED. The texts are made for the instants that have one and spread
+    to their rows by Arrow (a take and a choice), not copied row by row into a matrix of all."""
     valid = (us != NONE) & (us != STOPPED)
-    text, lengths = iso_text_bytes(us[valid], zone)
-    tokens = np.zeros((len(us), ISO_WIDTH + 2), dtype=np.uint8)
-    rows = np.flatnonzero(valid)
-    tokens[rows, 0] = ord('"')
-    tokens[rows, 1:ISO_WIDTH + 1] = text
-    tokens[rows, lengths + 1] = ord('"')
-    tokens[~valid, :4] = np.frombuffer(b"null", dtype=np.uint8)
-    size = np.full(len(us), 4, dtype=np.int64)
-    size[rows] = lengths + 2
-    return _strings(tokens, size)
+    if not valid.any():
+        return _strings(np.tile(np.frombuffer(b"null", dtype=np.uint8), (len(us), 1)),
+                        np.full(len(us), 4, dtype=np.int64))
+    text, lengths = iso_text_bytes(us if valid.all() else us[valid], zone)
+    quoted = np.empty((len(lengths), ISO_WIDTH + 2), dtype=np.uint8)
+    quoted[:, 0] = ord('"')
+    quoted[:, 1:ISO_WIDTH + 1] = text
+    quoted[np.arange(len(lengths)), lengths + 1] = ord('"')
+    texts = _strings(quoted, lengths + 2)
+    if len(texts) == len(us):
+        return texts
+    place = np.cumsum(valid) - 1  # each row's text among the valid ones (any, for the others)
+    spread = texts.take(pa.array(np.maximum(place, 0)))
+    return pc.if_else(pa.array(valid), spread, _s("null"))
 
 
 def _strings(matrix: np.ndarray, size: np.ndarray) -> pa.Array:
     """Row i's first size[i] bytes of a uint8 matrix, as a string array."""
-    data = matrix[np.arange(matrix.shape[1]) < size[:, None]]
+    if len(size) and int(size.min()) == int(size.max()):  # one width: whole columns
+        data = np.ascontiguousarray(matrix[:, :int(size[0])]).reshape(-1)
+    else:
+        data = matrix[np.arange(matrix.shape[1]) < size[:, None]]
     offsets = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
     return pa.LargeStringArray.from_buffers(len(size), pa.py_buffer(offsets),
                                             pa.py_buffer(data))
