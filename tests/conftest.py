@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from . import clock_readers
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 POLICIES = sorted((ROOT / "policies").glob("*.sla"))
@@ -27,6 +29,8 @@ def pytest_configure(config: pytest.Config) -> None:
         traveller = time_machine.travel(now, tick=True)
         traveller.start()
         config.add_cleanup(traveller.stop)
+    else:
+        clock_readers.install(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
