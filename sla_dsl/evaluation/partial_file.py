@@ -169,21 +169,8 @@ def read_partial(path: str | Path, *, fields: Collection[str] | None = None,
                        and (rows or name not in ("event.row", "event.source"))]
         table = pq.read_table(str(path), columns=columns)
     except (pa.ArrowInvalid, OSError, ValueError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise PartialFileError(f"{path}: no such file") from None
-        raise PartialFileError(f"{path}: not a Parquet file ({error})") from None
-    raw = (table.schema.metadata or {}).get(KEY)
-    if raw is None:
-        raise PartialFileError(f"{path}: not a partial (no {KEY.decode()} metadata)\n  help: "
-                               "write partials with sla evaluate --shard i/N --partial FILE")
-    try:
-        meta = json.loads(raw)
-        version = meta.get("version")
-    except (ValueError, AttributeError):
-        meta, version = {}, None
-    if version != VERSION:
-        raise PartialFileError(f"{path}: a partial of format {version}, this version reads "
-                               f"{VERSION}\n  help: evaluate the shard again")
+        raise _unreadable(path, error) from None
+    meta = _metadata(path, table.schema)
     try:
         return _decoded(table, meta)
     except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
@@ -198,21 +185,8 @@ def read_head(path: str | Path) -> PartialHead:
     try:
         schema = pq.read_schema(str(path))
     except (pa.ArrowInvalid, OSError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise PartialFileError(f"{path}: no such file") from None
-        raise PartialFileError(f"{path}: not a Parquet file ({error})") from None
-    raw = (schema.metadata or {}).get(KEY)
-    if raw is None:
-        raise PartialFileError(f"{path}: not a partial (no {KEY.decode()} metadata)\n  help: "
-                               "write partials with sla evaluate --shard i/N --partial FILE")
-    try:
-        meta = json.loads(raw)
-        version = meta.get("version")
-    except (ValueError, AttributeError):
-        meta, version = {}, None
-    if version != VERSION:
-        raise PartialFileError(f"{path}: a partial of format {version}, this version reads "
-                               f"{VERSION}\n  help: evaluate the shard again")
+        raise _unreadable(path, error) from None
+    meta = _metadata(path, schema)
     try:
         names = ["lead_index", *(f"clause.{k}.{spec['columns'][0]}"
                                  for k, spec in enumerate(meta["clauses"]))]
@@ -226,6 +200,30 @@ def read_head(path: str | Path) -> PartialHead:
     except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
         raise PartialFileError(f"{path}: a damaged partial ({type(error).__name__}: {error})"
                                "\n  help: evaluate the shard again") from None
+
+
+def _unreadable(path: str | Path, error: Exception) -> PartialFileError:
+    if isinstance(error, FileNotFoundError):
+        return PartialFileError(f"{path}: no such file")
+    return PartialFileError(f"{path}: not a Parquet file ({error})")
+
+
+def _metadata(path: str | Path, schema: pa.Schema) -> dict:
+    """The partial's own metadata, refused with a fix when the file is no partial or one of
+    another format: checked before any column is trusted."""
+    raw = (schema.metadata or {}).get(KEY)
+    if raw is None:
+        raise PartialFileError(f"{path}: not a partial (no {KEY.decode()} metadata)\n  help: "
+                               "write partials with sla evaluate --shard i/N --partial FILE")
+    try:
+        meta = json.loads(raw)
+        version = meta.get("version")
+    except (ValueError, AttributeError):
+        meta, version = {}, None
+    if version != VERSION:
+        raise PartialFileError(f"{path}: a partial of format {version}, this version reads "
+                               f"{VERSION}\n  help: evaluate the shard again")
+    return meta
 
 
 def _decoded(table: pa.Table, meta: dict) -> Partial:

@@ -60,8 +60,9 @@ from sla_dsl.history.read import RawRows, csv_header, history_from_raw, read_row
 from sla_dsl.history.write import write_reject_list
 
 __all__ = ["BUCKET_COLUMN", "EVENT_PLACE", "LEAD_PLACE", "PLACE_BITS", "ROW_COLUMN",
-           "BucketCounts", "Manifest", "bucket_name", "event_log_table", "ingest", "iso_utc",
-           "manifest_history_id", "read_manifest", "sql_literal", "sql_setting", "typed_as"]
+           "BucketCounts", "Manifest", "bucket_name", "csv_source", "event_log_table", "ingest",
+           "iso_utc", "manifest_history_id", "read_manifest", "sql_literal", "sql_setting",
+           "typed_as"]
 
 MANIFEST = "manifest.json"
 REJECTS = "rejects.csv"
@@ -91,6 +92,12 @@ class BucketCounts:
     accepted: int
     rejected: int
     leads: int
+
+    @classmethod
+    def of(cls, file: str, history: History) -> BucketCounts:
+        """A bucket's counts as its history read them (`RowCounts`), so the sum holds."""
+        rows = history.counts
+        return cls(file, rows.read, rows.accepted, rows.rejected, len(history.lead_ids))
 
 
 @dataclass
@@ -197,8 +204,7 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
                                            was.records + stats.records,
                                            was.rejected + stats.rejected)
             rejects += history.rejects
-            counts.append(BucketCounts(name, history.counts.read, history.counts.accepted,
-                                       history.counts.rejected, len(history.lead_ids)))
+            counts.append(BucketCounts.of(name, history))
             if len(history.at):
                 most = int(history.at.max())
                 latest = most if latest is None else max(latest, most)
@@ -359,6 +365,15 @@ class _Source:
         return RawRows(str(self.path), table, rows, broken, self.form)
 
 
+def csv_source(path: Path, header: Sequence[str]) -> str:
+    """DuckDB's reading of a CSV file as the reader reads it: every column text, nothing
+    guessed, and a damaged row an error (the file is then read by the reader's own rules)."""
+    return (f"read_csv({sql_literal(str(path))}, header = true, auto_detect = false, "
+            "delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+            "null_padding = false, columns = {"
+            + ", ".join(f"{sql_literal(name)}: 'VARCHAR'" for name in header) + "})")
+
+
 def _source(con, path: Path, buckets: int) -> _Source:
     import duckdb
 
@@ -367,10 +382,7 @@ def _source(con, path: Path, buckets: int) -> _Source:
         read_rows(path)  # the reader's own error for an unknown format or a missing file
     if fmt == "csv":
         header = csv_header(path)
-        source = (f"read_csv({sql_literal(str(path))}, header = true, auto_detect = false, "
-                  "delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
-                  "null_padding = false, columns = {"
-                  + ", ".join(f"{sql_literal(name)}: 'VARCHAR'" for name in header) + "})")
+        source = csv_source(path, header)
         if "lead_id" in header:  # as the reader holds it: the spreadsheet's quote taken off
             lead = (f"CASE WHEN starts_with(\"lead_id\", '''') THEN regexp_replace("
                     f"\"lead_id\", {sql_literal(QUOTED_PATTERN)}, '\\1') ELSE \"lead_id\" END")

@@ -66,6 +66,7 @@ from sla_dsl.history.ingest import (
     BucketCounts,
     Manifest,
     bucket_name,
+    csv_source,
     event_log_table,
     iso_utc,
     manifest_history_id,
@@ -74,9 +75,9 @@ from sla_dsl.history.ingest import (
     typed_as,
 )
 from sla_dsl.history.lead_hash import LEAD_BUCKET_SQL, LEAD_HASH, register_lead_bucket
-from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec, format_of
+from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec
 from sla_dsl.history.prepare import history_notes
-from sla_dsl.history.read import RawRows, csv_header, load_history, read_rows
+from sla_dsl.history.read import RawRows, csv_header, load_history, read_rows, source_format
 from sla_dsl.history.write import write_reject_list
 
 __all__ = ["ingest_mapped"]
@@ -220,24 +221,11 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
     by the reader's own rules and then stored (`form` "read")."""
     import duckdb
 
-    fmt = format_of(path, spec.format)
-    if fmt is None:
-        raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
-                           f"the file .csv, .jsonl, .ndjson or .parquet")
-    if not path.is_file():  # as the reader says it
-        if spec.mapping_path is not None:
-            raise spec.error("file", f"no such file: {path}",
-                             f"`file` is relative to the mapping's folder "
-                             f"({spec.mapping_path.parent}); fix it, or give the file's path "
-                             f"on the command line")
-        raise HistoryError(f"{path}: no such file\n  help: check the path")
+    fmt = source_format(path, spec)  # as the reader says it
     table = f"f{index}"
     if fmt == "csv":
         header = csv_header(path)
-        source = (f"read_csv({sql_literal(str(path))}, header = true, auto_detect = false, "
-                  "delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
-                  "null_padding = false, columns = {"
-                  + ", ".join(f"{sql_literal(name)}: 'VARCHAR'" for name in header) + "})")
+        source = csv_source(path, header)
         try:
             _sql(con, f"CREATE TABLE {table} AS SELECT *, row_number() OVER () AS {ROW_COLUMN} "
                         f"FROM {source}")
@@ -455,8 +443,7 @@ def _read_buckets(con, mapping: Mapping, paths: Sequence[Path], files: Sequence[
                                rejected=was.rejected + got.rejected,
                                left_out=was.left_out + got.left_out)
         rejects += history.rejects
-        counts.append(BucketCounts(name, history.counts.read, history.counts.accepted,
-                                   history.counts.rejected, len(history.lead_ids)))
+        counts.append(BucketCounts.of(name, history))
         if len(history.at):
             most = int(history.at.max())
             latest = most if latest is None else max(latest, most)

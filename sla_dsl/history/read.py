@@ -96,7 +96,7 @@ from sla_dsl.history.prepare import (
 )
 
 __all__ = ["HistoryError", "RawRows", "csv_header", "event_schema", "history_from_raw",
-           "history_from_rows", "load_history", "parse_time", "read_rows"]
+           "history_from_rows", "load_history", "parse_time", "read_rows", "source_format"]
 
 # Walls are checked against the range before they are resolved (no offset table is built out
 # to the year 9999), with a day to spare for any UTC offset; instants after, exactly.
@@ -611,11 +611,9 @@ def _zone(name: str) -> ZoneInfo:
                            f"\"Europe/Amsterdam\", \"America/Sao_Paulo\" or \"UTC\"") from None
 
 
-def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = None,
-          columns: Collection[str] | None = None, *, as_events: bool = False) -> _Read:
-    """`as_events`: an event log read to be made events at once (not rows to pass on, as
-    `read_rows`), so its lead ids may be read as dictionaries (`_Read.leads_as_read`) and a
-    CSV's times parsed by Arrow's reader (`_read_csv`): the records made are the same."""
+def source_format(path: Path, spec: SourceSpec) -> str:
+    """The format of a source's file, once it is known to exist: the errors a user sees for a
+    file that cannot be read, whichever reader (this one or `sla ingest`'s) meets it first."""
     fmt = format_of(path, spec.format)
     if fmt is None:
         raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
@@ -627,6 +625,15 @@ def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = No
                              f"({spec.mapping_path.parent}); fix it, or give the file's path "
                              f"on the command line")
         raise HistoryError(f"{path}: no such file\n  help: check the path")
+    return fmt
+
+
+def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = None,
+          columns: Collection[str] | None = None, *, as_events: bool = False) -> _Read:
+    """`as_events`: an event log read to be made events at once (not rows to pass on, as
+    `read_rows`), so its lead ids may be read as dictionaries (`_Read.leads_as_read`) and a
+    CSV's times parsed by Arrow's reader (`_read_csv`): the records made are the same."""
+    fmt = source_format(path, spec)
     try:
         if fmt == "csv" and columns is not None:
             read = _read_csv_columns(path, spec, columns)
