@@ -218,6 +218,19 @@ def _last_per_lead(lead: np.ndarray, values: np.ndarray, size: int, fill) -> np.
     return out
 
 
+def _nth_of_runs(lead: np.ndarray, at: np.ndarray, first: np.ndarray, length: np.ndarray,
+                 n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per lead, the instant of the n-th row of its run (NONE: a shorter run) and the run's
+    length, where every row counts: rows `first[k]` to `first[k] + length[k] - 1` are one
+    lead's, in time order."""
+    nth = np.full(size, NONE, dtype=np.int64)
+    depth = np.zeros(size, dtype=np.int64)
+    enough = first[length >= n] if n >= 1 else first[:0]  # (no 0th touch is ever met)
+    nth[lead[enough]] = at[enough + (n - 1)]
+    depth[lead[first]] = length
+    return nth, depth
+
+
 def _code_mask(event: np.ndarray, codes) -> np.ndarray:
     """Per row, whether its event code is one of `codes`: a lookup table indexed by the code
     (codes are small non-negative integers), not a sort as `np.isin` does."""
@@ -608,13 +621,8 @@ class Replay:
         start's offset and the depth is its length."""
         rows, lead, at = self.gathered(_TOUCHES)
         first, last = self._blocks(_TOUCHES, inside, last=True)
-        length = last - first + 1
-        n = int(clause.count.value)
-        met_at = np.full(self.size, NONE, dtype=np.int64)
-        enough = first[length >= n] if n >= 1 else first[:0]  # (no 0th touch is ever met)
-        met_at[lead[enough]] = at[enough + (n - 1)]
-        depth = np.zeros(self.size, dtype=np.int64)
-        depth[lead[first]] = length
+        met_at, depth = _nth_of_runs(lead, at, first, last - first + 1,
+                                     int(clause.count.value), self.size)
         if clause.until_connected:
             connects = np.flatnonzero(inside & (self.event[rows] == EVENT_CODE["connected"]))
             connected = _first_per_lead(lead[connects], at[connects], self.size)
@@ -773,15 +781,10 @@ class Replay:
         read off each lead's run of rows."""
         starts = np.flatnonzero(_run_starts(lead))
         lengths = np.diff(np.r_[starts, len(lead)])
+        if counted.all():
+            return _nth_of_runs(lead, at, starts, lengths, n, self.size)
         nth = np.full(self.size, NONE, dtype=np.int64)
         depth = np.zeros(self.size, dtype=np.int64)
-        if not len(lead):
-            return nth, depth
-        if counted.all():
-            enough = (lengths >= n) & (n >= 1)  # (no 0th touch is ever met)
-            nth[lead[starts[enough]]] = at[starts[enough] + (n - 1)]
-            depth[lead[starts]] = lengths
-            return nth, depth
         running = np.cumsum(counted, dtype=np.int64)
         before = running[starts] - counted[starts]
         per_lead = running - np.repeat(before, lengths)
