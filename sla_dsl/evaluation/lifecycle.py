@@ -113,8 +113,8 @@ def first_rows_at(lead: np.ndarray, at: np.ndarray, size: int, moment: np.ndarra
     with no row that late gets the index after its last row, one with a NONE moment LATEST.
 
     A bisection of every lead's run of rows at once: a few passes over the leads, no sort."""
-    low = np.searchsorted(lead, np.arange(size), side="left")
-    high = np.searchsorted(lead, np.arange(size), side="right")
+    edges = np.searchsorted(lead, np.arange(size + 1))  # where each lead's run begins
+    low, high = edges[:-1], edges[1:]
     while True:
         open_ = low < high
         if not open_.any():
