@@ -27,7 +27,9 @@ and at or before the as-of time count; `connected` counts as a touch):
 
 - Rounds: a `handoff` with a `rejected` or `lost` after the handoff before it starts a new round
   (attempt 2, 3, ...) of every clock; a round counts only the events before the next round's
-  start.
+  handoff in the lead's order of events (by time, then the history's order), so a `rejected`
+  written at the instant of the re-handoff but before it is the earlier round's. A later round
+  starts at its handoff's place in that order; the first at its handoff's instant.
 
 - `first touch within D` / `disposition within D` (`accepted` or `rejected`): met when the first
   such event is at or before the due time; pending while there is none and the due time is after
@@ -314,19 +316,23 @@ def touches_clause(events: list[tuple[int, str]], handoff: int, end: int, count:
     return Verdict(_status(met_at is not None, end, as_of), end, met_at)
 
 
-def rounds(events: list[tuple[int, str]]) -> list[tuple[int, int | None]]:
-    """Each round's (start, end): its handoff and the next round's (None for the last)."""
-    starts = []
+def rounds(events: list[tuple[int, str]]) -> list[tuple[int, int, int]]:
+    """Each round's (instant, first, end): its handoff's instant, and the places in `events`
+    of the events it reads, `first` to before `end` (the next round's handoff, or the end)."""
+    places = []
     ended = False
-    for at, event in events:
+    for place, (_, event) in enumerate(events):
         if event == "handoff":
-            if not starts or ended:
-                starts.append(at)
+            if not places or ended:
+                places.append(place)
             ended = False
         elif event in ROUND_ENDS:
             ended = True
-    return [(start, starts[k + 1] if k + 1 < len(starts) else None)
-            for k, start in enumerate(starts)]
+    ends = [*places[1:], len(events)]
+    # the first round reads from the first event on (its clauses keep those at or after its
+    # handoff's instant); a later one from its own handoff
+    return [(events[place][0], place if k else 0, ends[k])
+            for k, place in enumerate(places)]
 
 
 def evaluate_reference(policy: m.Policy, history: History,
@@ -353,10 +359,9 @@ def evaluate_reference(policy: m.Policy, history: History,
         spacing_item = block.item("spacing")
         spacing = elapsed(spacing_item.at_least) if spacing_item is not None else None
         for lead, everything in enumerate(events):
-            for attempt, (handoff, end_of_round) in enumerate(rounds(everything), 1):
-                mine = [(at, event) for at, event in everything
-                        if end_of_round is None or at < end_of_round]
-                _round(block, mine, handoff, lead, attempt, spacing, calendar, as_of, results)
+            for attempt, (handoff, first, end) in enumerate(rounds(everything), 1):
+                _round(block, everything[first:end], handoff, lead, attempt, spacing,
+                       calendar, as_of, results)
     return results
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, evaluate
@@ -359,7 +359,7 @@ MOMENTS = st.one_of(st.integers(-14 * DAY_MINUTES, 14 * DAY_MINUTES), st.integer
 OFFSETS = st.one_of(st.integers(-240, 600), st.integers(-DAY_MINUTES, 8 * DAY_MINUTES),
                     st.integers(0, 10))
 KINDS = st.sampled_from(["touch", "touch", "touch", "connected", "accepted", "rejected",
-                         "created", "handoff"])
+                         "created", "handoff", "lost"])
 LEADS = st.lists(st.fixed_dictionaries({
     "handoff": st.one_of(st.none(), MOMENTS, MOMENTS),
     "events": st.lists(st.tuples(KINDS, OFFSETS), max_size=8),
@@ -380,6 +380,17 @@ AS_OF = st.one_of(st.none(), MOMENTS, st.tuples(st.integers(0, 5), st.integers(0
 @given(timezone=st.sampled_from(sorted(ANCHORS)), anchor=st.integers(0, 1),
        open_lines=calendars(), closed_days=st.sets(st.integers(-12, 14), max_size=3),
        clauses=clause_lists(), leads=LEADS, as_of_choice=AS_OF)
+# handed off, rejected and handed off again at one instant: the rejection is the first round's
+@example(timezone="America/New_York", anchor=0, open_lines=["open mon 00:00-00:30"],
+         closed_days=set(), clauses=["disposition within 1 minutes"],
+         leads=[{"handoff": 0, "events": [("rejected", 0), ("handoff", 0)], "pins": [],
+                 "cadence": None}], as_of_choice=None)
+# and a touch written before the re-handoff at that instant is the first round's too
+@example(timezone="America/New_York", anchor=0, open_lines=["open mon 00:00-00:30"],
+         closed_days=set(), clauses=["first touch within 5 minutes",
+                                     "touches at least 1 within 5 minutes"],
+         leads=[{"handoff": 0, "events": [("touch", 0), ("rejected", 0), ("handoff", 0)],
+                 "pins": [], "cadence": None}], as_of_choice=None)
 def test_fast_path_agrees_with_the_reference(timezone, anchor, open_lines, closed_days,
                                              clauses, leads, as_of_choice):
     zone = ZoneInfo(timezone)

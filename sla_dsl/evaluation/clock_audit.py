@@ -47,7 +47,7 @@ FORMAT_VERSION = 1
 _ITEM_OF_CLAUSE = {"first touch": "first_touch", "touches": "touches",
                    "disposition": "disposition", "threshold": "when"}
 _STOPS = {"first touch": ("touch", "connected"), "touches": ("touch", "connected"),
-          "disposition": ("accepted", "rejected", "handoff")}  # handing on decides too
+          "disposition": ("accepted", "rejected")}  # and handing on (the next level's handoff)
 _LUNCH = (11 * 60, 15 * 60)  # a break between shifts inside these hours is a lunch break
 
 
@@ -194,19 +194,22 @@ def one_lead(history: History, index: int) -> History:
 
 @dataclass
 class _Lead:
-    """What every clock of one lead shares: its handoff block, the handoff instant, the
+    """What every clock of one round of a lead shares: its handoff block, the handoff instant
+    and the place in `events` the round's events begin at (`ClauseResult.first_row`), the
     as-of time, its events and the evaluator's pause spans (µs, UTC)."""
 
     policy: m.Policy
     handoff: m.Handoff
     start: int
+    first: int
     as_of: int
     zone: ZoneInfo
     events: list[Event]
     spans: list[tuple[int, int]]
     pauses: list[PauseSpan]
     replay: Replay
-    scope: tuple[int, int] | None = None  # a lead with several attempts: this one's events
+    # a lead with several attempts: the places in `events` of this one's, first to before end
+    scope: tuple[int, int] | None = None
     absent: list[tuple[int, int, str]] = field(default_factory=list)  # the owner's absences
 
 
@@ -268,23 +271,25 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
                   ("handoff",))
     rows = _clock_rows(evaluation)
     attempts = {attempt for _, _, attempt in rows}
-    contexts: dict[tuple[str, int], _Lead] = {}
+    contexts: dict[tuple[str, int, int], _Lead] = {}
+    noted: set[tuple[str, int]] = set()
     for result, i, attempt in rows:
         block = next(h for h in policy.handoffs if h.label == result.handoff)
         row = _row(result, i)
         clock_start = np.array([int(row.start[0])], dtype=np.int64)
-        if attempt > 1 and (result.handoff, attempt) not in contexts:
+        first = int(row.first_row[0])
+        if attempt > 1 and (result.handoff, attempt) not in noted:
+            noted.add((result.handoff, attempt))
             _note(events, int(clock_start[0]), f"handed off again: starts attempt {attempt} of "
-                  f"handoff {result.handoff}'s clocks", ("handoff",))
-        key = (result.handoff, int(clock_start[0]))
+                  f"handoff {result.handoff}'s clocks", ("handoff",), first)
+        key = (result.handoff, int(clock_start[0]), first)
         if key not in contexts:
             spans = replay.pauses(block, np.array([0]), clock_start).get(0, [])
             absent = _absences(replay, block, clock_start)
-            contexts[key] = _Lead(policy, block, int(clock_start[0]), as_of, zone, events, spans,
-                                  _pause_spans(spans, events, zone, block, absent), replay,
-                                  _scope(rows, result.handoff, attempt)
+            contexts[key] = _Lead(policy, block, int(clock_start[0]), first, as_of, zone, events,
+                                  spans, _pause_spans(spans, events, zone, block, absent),
+                                  replay, _scope(rows, result.handoff, attempt)
                                   if len(attempts) > 1 else None, absent)
-        contexts.setdefault((result.handoff, attempt), contexts[key])
         clock = _threshold(policy, block, row, replay, clock_start, zone) \
             if result.clause == "threshold" else _clock(contexts[key], row)
         clock.handoff = result.handoff
@@ -296,10 +301,12 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
 
 def _scope(rows: list[tuple[ClauseResult, int, int]], handoff: str, attempt: int
            ) -> tuple[int, int]:
-    """The stretch of one attempt of a block: from its start to the next attempt's."""
-    starts = {a: int(r.start[i]) for r, i, a in rows if r.handoff == handoff}
-    later = [t for a, t in starts.items() if a > attempt]
-    return starts[attempt], min(later, default=np.iinfo(np.int64).max)
+    """The events of one attempt of a block, as places in the lead's events: from its first
+    row to the next attempt's (a rejection at the instant of the re-handoff but before it is
+    the earlier attempt's)."""
+    firsts = {a: int(r.first_row[i]) for r, i, a in rows if r.handoff == handoff}
+    later = [place for a, place in firsts.items() if a > attempt]
+    return firsts[attempt], min(later, default=np.iinfo(np.int64).max)
 
 
 def _clock_rows(evaluation: Evaluation) -> list[tuple[ClauseResult, int, int]]:
@@ -325,7 +332,8 @@ def _row(result: ClauseResult, i: int) -> ClauseResult:
                         start=cut(result.start), owner=cut(result.owner),
                         counted=cut(result.counted), attempt=cut(result.attempt),
                         split_at=cut(result.split_at), split_from=cut(result.split_from),
-                        reassign=result.reassign, hours_of=cut(result.hours_of))
+                        reassign=result.reassign, hours_of=cut(result.hours_of),
+                        first_row=cut(result.first_row))
 
 
 def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> str | None:
@@ -386,12 +394,25 @@ def _events(lead: History, as_of: int, zone: ZoneInfo) -> list[Event]:
     return out
 
 
-def _note(events: list[Event], at: int, note: str, kinds: tuple[str, ...]) -> Event | None:
-    """Mark the first event of one of `kinds` at instant `at`, and return it."""
-    for event in events:
+def _note(events: list[Event], at: int, note: str, kinds: tuple[str, ...],
+          since: int = 0) -> Event | None:
+    """Mark the first event of one of `kinds` at instant `at` from place `since` in `events`
+    on (a round's first row: one instant may hold the end of a round and the next one's
+    handoff), and return it."""
+    place = _place(events, at, kinds, since)
+    if place is None:
+        return None
+    events[place].notes.append(note)
+    return events[place]
+
+
+def _place(events: list[Event], at: int, kinds: tuple[str, ...], since: int) -> int | None:
+    """The place in `events` of the first event of one of `kinds` at instant `at` from
+    `since` on (None: none)."""
+    for place in range(max(since, 0), len(events)):
+        event = events[place]
         if event.event in kinds and to_us(event.at) == at:
-            event.notes.append(note)
-            return event
+            return place
     return None
 
 
@@ -465,12 +486,15 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
         due=None if due in (NONE, STOPPED) else local_time(due, zone),
         at=None if at == NONE else local_time(at, zone), business=within.business,
         calendar=_calendar_words(policy, within, result, lead.replay), explanation="",
-        started_by=next((e for e in events if e.event == "handoff" and to_us(e.at) == start),
-                        None),
         runs_until=local_time(end, zone), pauses=lead.pauses)
-    stop_kinds = _STOPS[result.clause]
+    started = _place(events, start, ("handoff",), lead.first)
+    clock.started_by = None if started is None else events[started]
     if at != NONE:
-        clock.stopped_by = _note(events, at, f"stops {result.clause} ({status})", stop_kinds)
+        stop = f"stops {result.clause} ({status})"
+        clock.stopped_by = _note(events, at, stop, _STOPS[result.clause], lead.first)
+        if clock.stopped_by is None and result.clause == "disposition":  # handed on
+            after = lead.first if started is None else started + 1
+            clock.stopped_by = _note(events, at, stop, ("handoff",), after)
     counted_touches = 0
     if isinstance(item, m.Touches):
         counted_touches = _mark_touches(handoff, item, start, due, at, events, lead.replay,
@@ -539,8 +563,8 @@ def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at:
                   scope: tuple[int, int] | None = None) -> int:
     """Say of each touch whether the `touches` clause counted it, as the evaluator does
     (its spacing rule, its window): the touches a rep is sure they made are the dispute."""
-    touches = [e for e in events if e.event in ("touch", "connected")
-               and (scope is None or scope[0] <= to_us(e.at) < scope[1])]
+    touches = [e for place, e in enumerate(events) if e.event in ("touch", "connected")
+               and (scope is None or scope[0] <= place < scope[1])]
     times = np.array([to_us(e.at) for e in touches], dtype=np.int64)
     inside = (times >= start) & ((times <= due) | (due == STOPPED))
     counted = np.zeros(len(times), dtype=bool)

@@ -105,10 +105,35 @@ def first_after(ev_lead: np.ndarray, ev_at: np.ndarray, q_lead: np.ndarray,
     return np.where(ok, found, -1)
 
 
+def first_rows_at(lead: np.ndarray, at: np.ndarray, size: int, moment: np.ndarray
+                  ) -> np.ndarray:
+    """Per lead (of `size`), the index of its first row at or after its `moment` (rows
+    sorted by lead, then time): a round bounded by an instant, as rows. A row is at or after
+    the instant exactly when its index is at least this one, and before it when less; a lead
+    with no row that late gets the index after its last row, one with a NONE moment LATEST.
+
+    A bisection of every lead's run of rows at once: a few passes over the leads, no sort."""
+    edges = np.searchsorted(lead, np.arange(size + 1))  # where each lead's run begins
+    low, high = edges[:-1], edges[1:]
+    while True:
+        open_ = low < high
+        if not open_.any():
+            break
+        mid = (low + high) // 2
+        earlier = open_ & (at[np.minimum(mid, len(at) - 1)] < moment)
+        later = open_ & ~earlier
+        low = np.where(earlier, mid + 1, low)
+        high = np.where(later, mid, high)
+    return np.where(moment == NONE, LATEST, low).astype(np.int64)
+
+
 def reassignment_rows(lead: np.ndarray, at: np.ndarray, actor: np.ndarray,
                       since: np.ndarray) -> np.ndarray:
     """Of `assigned` rows (sorted by lead, then time, each with an actor): those that hand the
-    lead from one owner to another, the one before it being at or after the lead's `since`."""
+    lead from one owner to another, the one before it being at or after the lead's `since`.
+    `at` and `since` may be places in the history's order instead of instants (rows, and the
+    round's first row): a round that starts at the instant the one before it ended owns only
+    the assignments written after its handoff."""
     if not len(lead):
         return np.zeros(0, dtype=bool)
     same = np.r_[False, lead[1:] == lead[:-1]]

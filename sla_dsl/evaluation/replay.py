@@ -10,7 +10,10 @@ Semantics (the issue's, held exactly):
   and `connected` counts as a touch;
 - a handoff after a rejection, a loss or a return to nurture starts a new round (attempt) of
   the clocks of the block it routes to, unless that block says `no restart on re-handoff`; a
-  round counts only the events before the next round's handoff (`evaluation/lifecycle.py`);
+  round counts only the events from its handoff's row to the next round's handoff row, in the
+  history's order (events sorted by lead, then time, then the file's order), so a rejection
+  and a re-handoff written at one instant end one round and start the next
+  (`evaluation/lifecycle.py`);
 - a clause's owner is the lead's owner when it was decided (met, else at the due time, else
   now); `on reassign restart` starts a running clock again at a reassignment, `split` records
   the last reassignment while it ran and the owner before it;
@@ -19,7 +22,9 @@ Semantics (the issue's, held exactly):
 - `touches at least N within W [until connected]`: met by N touches in [handoff, handoff + W]
   (touches closer together than `spacing` count as one) or by a connect in that window;
   pending while neither and the window is open; else breached;
-- `disposition within D`: met by `accepted` or `rejected` in time;
+- `disposition within D`: met by `accepted` or `rejected` in time, or by the next level's
+  handoff (handing the lead on); a lead's next round's handoff is no decision on the round
+  before it (that round's decision is its own `rejected`, if any);
 - the threshold (`when`): a lead handed off without meeting it is a breach by the sender;
 - the lead's segment decides which handoff block applies (first block in policy order whose
   target is the lead's segment, a stage the lead is in, or `every lead`);
@@ -48,6 +53,7 @@ from sla_dsl.evaluation.lifecycle import (
     NURTURE_FIELDS,
     attempt_numbers,
     first_after,
+    first_rows_at,
     last_at_or_before,
     reassignment_rows,
     round_ends,
@@ -97,6 +103,10 @@ class ClauseResult:
     # per row, `owner` as an index into the history's actors (NO_ACTOR: None), when the replay
     # found it so: a report counts owners by it instead of hashing a million names
     owner_code: np.ndarray | None = None
+    # per row, the history's row its round's events begin at (`Window.first`, as a row of
+    # `Evaluation.history`): the clock audit marks the events of that round from it. Not kept
+    # by a merge of shards, whose history is not the one the rows were counted in
+    first_row: np.ndarray | None = None
 
     def count(self, status: int) -> int:
         return int(np.count_nonzero(self.status == status))
@@ -241,6 +251,33 @@ def _code_mask(event: np.ndarray, codes) -> np.ndarray:
     return np.isin(event, codes)
 
 
+@dataclass
+class Window:
+    """One round of one level's clocks, per lead of the history: when they start, and which
+    rows of the history they read.
+
+    The rows are places in the history's order (events sorted by lead, then time, then the
+    file's order), not instants: a round reads the rows from `first` to before `end`. A later
+    round begins at its own handoff's row and ends the round before it there, so a rejection
+    written at the instant of the re-handoff but before it is the earlier round's, and a touch
+    written after it the later round's. A bound given as an instant (a level's first handoff,
+    the next level's handoff, a clock restarted at a reassignment) is the first row at that
+    instant: every row at or after it is in, as it always was."""
+
+    start: np.ndarray  # the instant the clocks start (NONE: no clock for the lead)
+    first: np.ndarray  # the row the round's events begin at (LATEST: none)
+    end: np.ndarray | None = None  # the row they end before (LATEST: no end; None: no lead's)
+    until: np.ndarray | None = None  # that end's instant (NONE: none): where a clock stops
+    # the next level's handoff, where it ends the round (NONE: not): handing the lead on is
+    # the level's decision, unlike its own next round's handoff
+    onward: np.ndarray | None = None
+
+    def restarted(self, replay: Replay, clock: np.ndarray) -> Window:
+        """The same round with its clocks started again at `clock` (a reassignment)."""
+        first = np.maximum(self.first, replay.first_rows(clock))
+        return Window(clock, first, self.end, self.until, self.onward)
+
+
 class Replay:
     """One history's columns, ready to answer clause questions for many leads at once.
 
@@ -252,6 +289,8 @@ class Replay:
         self.as_of = int(history.at.max()) if as_of is None and len(history) else (as_of or 0)
         keep = history.at <= self.as_of
         everything = bool(keep.all())
+        # each row's place in `history` (None: the same place, nothing being left out)
+        self._history_row = None if everything else np.flatnonzero(keep)
         if everything:  # nothing after the as-of time: use the columns as they are
             keep = slice(None)
         self.lead = history.lead[keep]
@@ -330,6 +369,18 @@ class Replay:
         closes[:-1] &= ~inside[1:] | ends[:-1]
         return np.flatnonzero(opens), np.flatnonzero(closes)
 
+    def first_rows(self, moment: np.ndarray) -> np.ndarray:
+        """Per lead, its first row at or after its `moment` (LATEST where that is NONE): an
+        instant as a bound of a `Window`."""
+        return first_rows_at(self.lead, self.at, self.size, moment)
+
+    def history_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of the replay as rows of its history (LATEST stays LATEST)."""
+        if self._history_row is None or not len(rows):
+            return rows
+        inside = rows < len(self._history_row)
+        return np.where(inside, self._history_row[np.where(inside, rows, 0)], rows)
+
     def handoff_rows(self, by: set[str] | None = None, not_by: set[str] = frozenset()
                      ) -> np.ndarray:
         """The handoff events by one of the names in `by` when given, and by none of those in
@@ -348,17 +399,16 @@ class Replay:
         return _first_per_lead(self.lead[rows], self.at[rows], self.size)
 
     def later_rounds(self, by: set[str] | None = None, not_by: set[str] = frozenset()
-                     ) -> tuple[np.ndarray, np.ndarray]:
-        """The lead and instant of every handoff that starts a second or later round: one
-        after a rejection, a loss or a return to nurture (sorted by lead, then time)."""
+                     ) -> np.ndarray:
+        """The row of every handoff that starts a second or later round: one after a
+        rejection, a loss or a return to nurture (in the history's order)."""
         rows = self.handoff_rows(by, not_by)
         if _run_starts(self.lead[rows]).all():  # no lead handed off twice: no later round
-            return self.lead[rows[:0]], self.at[rows[:0]]
+            return rows[:0]
         if self._round_ends is None:
             self._round_ends = round_ends(self.event, self.lifecycle_fields)
         rows = rows[round_starts(self.lead, rows, self._round_ends)]
-        rows = rows[~_run_starts(self.lead[rows])]
-        return self.lead[rows], self.at[rows]
+        return rows[~_run_starts(self.lead[rows])]
 
     def _actor_codes(self, names: set[str]) -> np.ndarray:
         lowered = {name.lower() for name in names}
@@ -381,7 +431,8 @@ class Replay:
     def owners(self, since: np.ndarray | None = None, until: np.ndarray | None = None
                ) -> np.ndarray:
         """Per lead, its last assignee (else its first toucher), counting only events from
-        `since` and before `until` when given: each level of a handoff has its own owner.
+        row `since` and before row `until` when given (per lead, as a `Window` bounds its
+        rows): each level of a handoff has its own owner.
         Found once per window (the evaluation and `owners_at` ask for the same one); callers
         copy what they change."""
         key = (id(since), id(until))
@@ -417,7 +468,7 @@ class Replay:
                        ) -> np.ndarray:
         """Per lead, the actor code of its first touch with an actor in the window (NO_ACTOR:
         none)."""
-        rows, lead, at = self.gathered(_TOUCHES)
+        rows, lead, _ = self.gathered(_TOUCHES)
         if since is None and until is None:  # each lead's first touch, unless one has no actor
             first = np.flatnonzero(self._run_edges(_TOUCHES)[0])
             actor = self.actor[rows[first]]
@@ -427,22 +478,23 @@ class Replay:
                 return out
         actor = self.actor[rows]
         keep = actor != NO_ACTOR
-        inside = self._inside(lead, at, since, until)
+        inside = self._inside(rows, lead, since, until)
         if inside is not None:
             keep &= inside
         keep = np.flatnonzero(keep)
         return _first_per_lead(lead[keep], actor[keep], self.size, NO_ACTOR)
 
-    def _inside(self, lead: np.ndarray, at: np.ndarray, since: np.ndarray | None,
+    @staticmethod
+    def _inside(rows: np.ndarray, lead: np.ndarray, since: np.ndarray | None,
                 until: np.ndarray | None) -> np.ndarray | None:
-        """Per row, whether it is at or after its lead's `since` (never, where that is NONE)
-        and before its `until` (where that is not NONE), as `_between` keeps rows; None: no
-        bound given."""
+        """Per row (of the lead), whether it is at or after its lead's row `since` (never,
+        where that is LATEST) and before its row `until` (a `Window`'s bounds), as `_between`
+        keeps rows; None: no bound given."""
         keep = None
         if since is not None:
-            keep = at >= np.where(since == NONE, LATEST, since)[lead]
+            keep = rows >= since[lead]
         if until is not None:
-            before = at < np.where(until == NONE, LATEST, until)[lead]
+            before = rows < until[lead]
             keep = before if keep is None else keep & before
         return keep
 
@@ -472,8 +524,8 @@ class Replay:
                        until: np.ndarray | None) -> np.ndarray:
         """Per row, who answers for a clock at `moment`, as an actor code (NO_ACTOR: nobody):
         the lead's last assignee at or before it, else (assigned only later) its first
-        assignee, else its first toucher, counting events from `since` and before `until`
-        (the level's, or the round's, window).
+        assignee, else its first toucher, counting events from row `since` and before row
+        `until` (the level's, or the round's, window).
 
         A lead assigned at most once in the window has one answer whatever the moment: the
         per-lead owner (cached per window); only the leads assigned more than once are
@@ -506,16 +558,15 @@ class Replay:
         codes = np.where(codes == NO_ACTOR, first_assignee, codes)
         return np.where(codes == NO_ACTOR, self._first_toucher(since, until)[leads], codes)
 
-    def reassignments(self, since: np.ndarray, until: np.ndarray | None
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def reassignments(self, window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every change of owner in a round (`assigned` to someone else than the assignee
-        before, that one at or after the round's start `since`: the round's first assignment
-        is its routing, not a reassignment): lead, instant and the owner before, as columns."""
+        before, that one in the round's rows: the round's first assignment is its routing,
+        not a reassignment): lead, instant and the owner before, as columns."""
         rows = self.events_of(np.array([EVENT_CODE["assigned"]]))
         rows = rows[self.actor[rows] != NO_ACTOR]
-        rows = self._between(rows, None, until)
+        rows = self._between(rows, None, window.end)
         lead, at, actor = self.lead[rows], self.at[rows], self.actor[rows]
-        moved = reassignment_rows(lead, at, actor, since)
+        moved = reassignment_rows(lead, rows, actor, window.first)
         before = np.r_[actor[:1], actor[:-1]][moved]
         names = np.full(len(before), None, dtype=object)
         names[:] = self.history.actors[before] if len(before) else names
@@ -523,19 +574,16 @@ class Replay:
 
     def _between(self, rows: np.ndarray, since: np.ndarray | None,
                  until: np.ndarray | None) -> np.ndarray:
-        if since is not None:
-            low = since[self.lead[rows]]
-            rows = rows[(low != NONE) & (self.at[rows] >= low)]
-        if until is not None:
-            high = until[self.lead[rows]]
-            rows = rows[(high == NONE) | (self.at[rows] < high)]
-        return rows
+        """The `rows` from their lead's row `since` and before its row `until`."""
+        keep = self._inside(rows, self.lead[rows], since, until)
+        return rows if keep is None else rows[keep]
 
-    def first_after(self, codes: np.ndarray, start: np.ndarray,
+    def first_after(self, codes: np.ndarray, since: np.ndarray,
                     until: np.ndarray | None = None) -> np.ndarray:
-        """Per lead, its first event of `codes` at or after `start` (and before `until`)."""
-        _, lead, at = self.gathered(codes)
-        first, _ = self._blocks(codes, self._inside(lead, at, start, until))
+        """Per lead, the instant of its first event of `codes` from its row `since` (and
+        before its row `until`)."""
+        rows, lead, at = self.gathered(codes)
+        first, _ = self._blocks(codes, self._inside(rows, lead, since, until))
         out = np.full(self.size, NONE, dtype=np.int64)
         out[lead[first]] = at[first]
         return out
@@ -550,49 +598,48 @@ class Replay:
         status[met] = MET
         return status
 
-    def first_touch(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-                    clause: m.FirstTouch, until: np.ndarray | None = None,
-                    owner_since: np.ndarray | None = None) -> ClauseResult:
-        return self._first_event_clause(handoff, leads, start, clause.within, _TOUCHES,
-                                        "first touch", until, owner_since)
+    def first_touch(self, handoff: m.Handoff, leads: np.ndarray, window: Window,
+                    clause: m.FirstTouch, owner_since: np.ndarray | None = None
+                    ) -> ClauseResult:
+        return self._first_event_clause(handoff, leads, window, clause.within, _TOUCHES,
+                                        "first touch", owner_since)
 
-    def disposition(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-                    clause: m.Disposition, until: np.ndarray | None = None,
-                    owner_since: np.ndarray | None = None) -> ClauseResult:
-        result = self._first_event_clause(handoff, leads, start, clause.within, _DISPOSITIONS,
-                                          "disposition", until, owner_since)
-        if until is not None:  # handing the lead on to the next level is a decision too
-            onward = until[leads]
+    def disposition(self, handoff: m.Handoff, leads: np.ndarray, window: Window,
+                    clause: m.Disposition, owner_since: np.ndarray | None = None
+                    ) -> ClauseResult:
+        result = self._first_event_clause(handoff, leads, window, clause.within,
+                                          _DISPOSITIONS, "disposition", owner_since)
+        if window.onward is not None:  # handing the lead on to the next level decides too
+            onward = window.onward[leads]
             taken = (onward != NONE) & ((result.at == NONE) | (onward < result.at))
             result.at = np.where(taken, onward, result.at)
             result.status = self._status((result.at != NONE) & (result.at <= result.due),
                                          result.due)
         return result
 
-    def _first_event_clause(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
+    def _first_event_clause(self, handoff: m.Handoff, leads: np.ndarray, window: Window,
                             within: m.Duration, codes: np.ndarray, name: str,
-                            until: np.ndarray | None = None,
                             owner_since: np.ndarray | None = None) -> ClauseResult:
-        due, hours_of = self._due(handoff, leads, start, within, until, owner_since)
-        at = self.first_after(codes, start, until)[leads]
+        due, hours_of = self._due(handoff, leads, window, within, owner_since)
+        at = self.first_after(codes, window.first, window.end)[leads]
         met = (at != NONE) & (at <= due)
         return ClauseResult(name, handoff.label, _receiver(handoff), leads,
                             self._status(met, due), due, at, hours_of=hours_of)
 
-    def touches(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-                clause: m.Touches, until: np.ndarray | None = None,
-                owner_since: np.ndarray | None = None) -> ClauseResult:
+    def touches(self, handoff: m.Handoff, leads: np.ndarray, window: Window,
+                clause: m.Touches, owner_since: np.ndarray | None = None) -> ClauseResult:
         end_of = np.full(self.size, NONE, dtype=np.int64)
-        end_of[leads], hours_of = self._due(handoff, leads, start, clause.within, until,
+        end_of[leads], hours_of = self._due(handoff, leads, window, clause.within,
                                             owner_since)
-        # a lead outside the block starts never (LATEST); one inside at its start (NONE, the
-        # lowest instant, lets every touch in), up to its window's end
+        # a lead outside the block starts never (LATEST); one inside at its round's first
+        # row, up to its window's end and (the next round's or level's touches are theirs)
+        # before the round's end
         low = np.full(self.size, LATEST, dtype=np.int64)
-        low[leads] = start[leads]
+        low[leads] = window.first[leads]
         rows, lead, at = self.gathered(_TOUCHES)
-        inside = (at >= low[lead]) & (at <= end_of[lead])
-        if until is not None:  # the next level's touches are the next level's
-            inside &= at < np.where(until == NONE, LATEST, until)[lead]
+        inside = (rows >= low[lead]) & (at <= end_of[lead])
+        if window.end is not None:
+            inside &= rows < window.end[lead]
         if not isinstance(handoff.item("spacing"), m.Spacing):
             return self._unspaced_touches(handoff, leads, clause, inside, end_of[leads],
                                           hours_of)
@@ -635,9 +682,9 @@ class Replay:
 
     # ------------------------------------------------------------ pauses
 
-    def _due(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-             within: m.Duration, until: np.ndarray | None = None,
-             owner_since: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def _due(self, handoff: m.Handoff, leads: np.ndarray, window: Window,
+             within: m.Duration, owner_since: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray | None]:
         """Due times of one clock for the block's leads, pushed back by its pauses, and (in a
         block that says `clocks run on owner hours`) per lead the rep whose hours counted.
 
@@ -645,9 +692,10 @@ class Replay:
         instant, else its first assignee after it): a clock restarted by a reassignment runs
         on the new owner's; one that continues keeps the due time it was given."""
         calendar = self.calendars.for_duration(within)
+        start = window.start
         hours_of = None
         if handoff.on_owner_hours:
-            owners = self.owners_at(leads, start[leads], owner_since, until) if len(leads) \
+            owners = self.owners_at(leads, start[leads], owner_since, window.end) if len(leads) \
                 else np.zeros(0, dtype=object)
             due, hours_of = owner_deadlines(start[leads], within, calendar, owners,
                                             self.owner_calendars)
@@ -918,8 +966,11 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
     first_start = starts[0]
     if outside.any():  # no clock of any level starts for a lead the agreement does not cover
         starts = [np.where(outside, NONE, s) for s in starts]
-    owners = [replay.owners(since=starts[i] if i else None,
-                            until=starts[i + 1] if i + 1 < len(starts) else None)
+    # each level's first row (its first handoff's instant as a row), read once: the owners'
+    # windows are found once per pair of bounds, and each level's first round shares them
+    rows = [replay.first_rows(s) for s in starts]
+    owners = [replay.owners(since=rows[i] if i else None,
+                            until=rows[i + 1] if i + 1 < len(rows) else None)
               for i in range(len(starts))]
     start = starts[0]
     fields = fields_used(policy)
@@ -943,10 +994,11 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
             _, level_block = assign_blocks(policy, level_conditions, level_start != NONE,
                                            handoffs)
         by, not_by = (None, set().union(*later)) if level == 0 else (later[level - 1], set())
-        next_level = starts[level + 1] if level + 1 < len(starts) else None
+        next_level = (starts[level + 1], rows[level + 1]) if level + 1 < len(starts) else None
         rounds = _later_rounds(replay, handoffs, by, not_by, bounds, outside)
-        owner_since = level_start if level else None
-        first_until = _round_until(next_level, rounds[0][0] if rounds else None)
+        owner_since = rows[level] if level else None
+        first_window = _window(level_start, rows[level], next_level,
+                               rounds[0][:2] if rounds else None)
         onward = next_level_rows(replay, levels, later, level) if rounds else None
         for handoff in handoffs:
             leads = np.flatnonzero(level_block == handoff.label)
@@ -956,16 +1008,18 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
                 continue
             # round 1 keeps the window it always had (to the next level's first handoff)
             # unless the lead is handed off again: then its clocks end where the next begins
-            results = [_round(replay, handoff, leads, level_start, level_conditions, first_until,
+            results = [_round(replay, handoff, leads, first_window, level_conditions,
                               owner_since, 1)]
-            for number, (round_start, round_conditions, round_block) in enumerate(rounds, 2):
+            for number, (round_start, round_first, round_conditions, round_block) in \
+                    enumerate(rounds, 2):
                 round_leads = np.flatnonzero(round_block == handoff.label)
                 if not len(round_leads):
                     continue
-                following = rounds[number - 1][0] if number - 1 < len(rounds) else None
-                until = _round_until(_next_after(replay, onward, round_start), following)
-                results.append(_round(replay, handoff, round_leads, round_start,
-                                      round_conditions, until, owner_since, number))
+                following = rounds[number - 1][:2] if number - 1 < len(rounds) else None
+                window = _window(round_start, round_first,
+                                 _next_after(replay, onward, round_first), following)
+                results.append(_round(replay, handoff, round_leads, window, round_conditions,
+                                      owner_since, number))
                 evaluation.block_rounds.setdefault(handoff.label, []).append(
                     (number, round_leads, round_start))
             for result in _merged(results):
@@ -986,45 +1040,56 @@ def next_level_rows(replay: Replay, levels: list[list[m.Handoff]], later: list[s
     return replay.handoff_rows(by=later[level])
 
 
-def _next_after(replay: Replay, rows: np.ndarray | None, start: np.ndarray
-                ) -> np.ndarray | None:
-    """Per lead, the first of `rows` (handoff events) at or after its `start`."""
+def _next_after(replay: Replay, rows: np.ndarray | None, first: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per lead, the first of `rows` (handoff events) from its row `first` on: its instant
+    (NONE: none) and that instant's first row, a bound of the round that begins at `first`."""
     if rows is None:
         return None
     lead = replay.lead[rows]
-    keep = (start[lead] != NONE) & (replay.at[rows] >= start[lead])
-    return _first_per_lead(lead[keep], replay.at[rows][keep], replay.size)
+    keep = rows >= first[lead]
+    at = _first_per_lead(lead[keep], replay.at[rows][keep], replay.size)
+    return at, replay.first_rows(at)
 
 
-def _round_until(next_level: np.ndarray | None, next_round: np.ndarray | None
-                 ) -> np.ndarray | None:
-    """Where a round's clocks stop counting events: the next level's handoff or the lead's
-    next round, whichever comes first (NONE: neither)."""
+def _window(start: np.ndarray, first: np.ndarray,
+            next_level: tuple[np.ndarray, np.ndarray] | None,
+            next_round: tuple[np.ndarray, np.ndarray] | None) -> Window:
+    """A round's `Window`: from `first` to the next level's handoff or the lead's next
+    round's handoff row, whichever comes first (each given as instants and rows, or None).
+    Only the next level's handoff is a decision of the round it ends."""
     if next_round is None:
-        return next_level
+        if next_level is None:
+            return Window(start, first)
+        at, row = next_level
+        return Window(start, first, row, at, at)
+    round_at, round_row = next_round
     if next_level is None:
-        return next_round
-    a = np.where(next_level == NONE, LATEST, next_level)
-    b = np.where(next_round == NONE, LATEST, next_round)
-    both = np.minimum(a, b)
-    return np.where(both == LATEST, NONE, both)
+        return Window(start, first, round_row, round_at)
+    level_at, level_row = next_level
+    handed_on = level_row <= round_row
+    return Window(start, first, np.where(handed_on, level_row, round_row),
+                  np.where(handed_on, level_at, round_at), np.where(handed_on, level_at, NONE))
 
 
 def _later_rounds(replay: Replay, handoffs: list[m.Handoff], by: set[str] | None,
                   not_by: set[str], bounds: tuple[int | None, int | None],
-                  outside: np.ndarray) -> list[tuple[np.ndarray, ConditionEvaluator, np.ndarray]]:
+                  outside: np.ndarray
+                  ) -> list[tuple[np.ndarray, np.ndarray, ConditionEvaluator, np.ndarray]]:
     """The second, third... round of one level's handoffs: per round, each lead's start (NONE
-    without one), the lead as it stood then, and the block that round routes it to.
+    without one) and its handoff's row (LATEST without one), the lead as it stood then, and
+    the block that round routes it to.
 
     A re-handoff routed to a block that says `no restart on re-handoff` (or to nobody) starts
     no round: its lead's earlier clocks go on as if it had not happened; neither does one after
     the agreement's end. Rounds are found for every re-handoff at once; the loop is over round
     numbers, each vectorised over every lead."""
-    lead, at = replay.later_rounds(by, not_by)
+    rows = replay.later_rounds(by, not_by)
+    lead, at = replay.lead[rows], replay.at[rows]
     keep = ~outside[lead]
     if bounds[1] is not None:
         keep &= at < bounds[1]
-    lead, at = lead[keep], at[keep]
+    rows, lead, at = rows[keep], lead[keep], at[keep]
     if not len(lead):
         return []
     fields = fields_used(replay.policy)
@@ -1034,7 +1099,7 @@ def _later_rounds(replay: Replay, handoffs: list[m.Handoff], by: set[str] | None
                              handoffs)
     restarting = [h.label for h in handoffs if h.restarts and h.receiver is not None]
     chosen = np.isin(block.astype(str), restarting) & (block != None)  # noqa: E711
-    lead, at, block = lead[chosen], at[chosen], block[chosen]
+    rows, lead, at, block = rows[chosen], lead[chosen], at[chosen], block[chosen]
     attributes = {name: column[chosen] for name, column in attributes.items()}
     number = attempt_numbers(lead)
     rounds = []
@@ -1042,33 +1107,37 @@ def _later_rounds(replay: Replay, handoffs: list[m.Handoff], by: set[str] | None
         here = number == k
         start = np.full(replay.size, NONE, dtype=np.int64)
         start[lead[here]] = at[here]
+        first = np.full(replay.size, LATEST, dtype=np.int64)
+        first[lead[here]] = rows[here]
         routed = np.full(replay.size, None, dtype=object)
         routed[lead[here]] = block[here]
         columns = {}
         for name, column in attributes.items():
             columns[name] = np.full(replay.size, None, dtype=object)
             columns[name][lead[here]] = column[here]
-        rounds.append((start, ConditionEvaluator(replay.policy, columns, replay.size), routed))
+        rounds.append((start, first, ConditionEvaluator(replay.policy, columns, replay.size),
+                       routed))
     return rounds
 
 
-def _round(replay: Replay, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-           conditions: ConditionEvaluator, until: np.ndarray | None,
-           owner_since: np.ndarray | None, attempt: int) -> list[ClauseResult]:
+def _round(replay: Replay, handoff: m.Handoff, leads: np.ndarray, window: Window,
+           conditions: ConditionEvaluator, owner_since: np.ndarray | None,
+           attempt: int) -> list[ClauseResult]:
     """One round of one block's clauses, each with its start, owner and attempt number."""
     results = []
-    for result in _clauses(replay, handoff, leads, start, conditions, until, owner_since):
+    for result in _clauses(replay, handoff, leads, window, conditions, owner_since):
         result.reassign = handoff.on_reassign(result.clause) \
             if result.clause != "threshold" else "continue"
-        clock = start
+        clock = window.start
         if result.reassign == "restart":
-            clock = _restart(replay, handoff, result, start, conditions, until, owner_since)
+            clock = _restart(replay, handoff, result, window, conditions, owner_since)
         result.start = clock[leads]
+        result.first_row = replay.history_rows(window.first[leads])
         moment = _answer_moment(replay, result)
-        result.owner_code = replay.owner_codes_at(leads, moment, owner_since, until)
+        result.owner_code = replay.owner_codes_at(leads, moment, owner_since, window.end)
         result.owner = replay.actor_names(result.owner_code)
         if result.reassign == "split":
-            _split(replay, result, start, until)
+            _split(replay, result, window)
         result.attempt = np.full(len(leads), attempt, dtype=np.int64)
         results.append(result)
     return results
@@ -1096,19 +1165,19 @@ def _clock_stop(result: ClauseResult, until: np.ndarray | None) -> np.ndarray:
     return stop
 
 
-def _restart(replay: Replay, handoff: m.Handoff, result: ClauseResult, start: np.ndarray,
-             conditions: ConditionEvaluator, until: np.ndarray | None,
-             owner_since: np.ndarray | None = None) -> np.ndarray:
+def _restart(replay: Replay, handoff: m.Handoff, result: ClauseResult, window: Window,
+             conditions: ConditionEvaluator, owner_since: np.ndarray | None = None
+             ) -> np.ndarray:
     """`on reassign restart`: a reassignment while the clock runs starts it again for the new
     owner. Each pass moves every clock still reassigned to its next reassignment, so the loop
     is over reassignments of one lead, not over leads. Updates `result`; returns the starts."""
-    moved_lead, moved_at, _ = replay.reassignments(start, until)
-    clock = start.copy()
+    moved_lead, moved_at, _ = replay.reassignments(window)
+    clock = window.start.copy()
     todo = np.arange(len(result.leads))
     while len(todo) and len(moved_lead):
         leads = result.leads[todo]
         nxt = first_after(moved_lead, moved_at, leads, clock[leads])
-        stop = _clock_stop(result, until)[todo]
+        stop = _clock_stop(result, window.until)[todo]
         hit = nxt >= 0
         hit[hit] = moved_at[nxt[hit]] < stop[hit]
         if not hit.any():
@@ -1116,8 +1185,9 @@ def _restart(replay: Replay, handoff: m.Handoff, result: ClauseResult, start: np
         todo, nxt = todo[hit], nxt[hit]
         clock = clock.copy()  # a fresh array: the pause cache keys on the one it was given
         clock[result.leads[todo]] = moved_at[nxt]
-        again = next(r for r in _clauses(replay, handoff, result.leads[todo], clock,
-                                          conditions, until, owner_since)
+        again = next(r for r in _clauses(replay, handoff, result.leads[todo],
+                                          window.restarted(replay, clock), conditions,
+                                          owner_since)
                      if r.clause == result.clause)
         result.status[todo], result.due[todo], result.at[todo] = (again.status, again.due,
                                                                   again.at)
@@ -1128,11 +1198,10 @@ def _restart(replay: Replay, handoff: m.Handoff, result: ClauseResult, start: np
     return clock
 
 
-def _split(replay: Replay, result: ClauseResult, start: np.ndarray,
-           until: np.ndarray | None) -> None:
+def _split(replay: Replay, result: ClauseResult, window: Window) -> None:
     """`on reassign split`: the last reassignment while the clock ran, and the owner before it
     (the time from the start to it is theirs, the rest the owner's who answers at the end)."""
-    moved_lead, moved_at, before = replay.reassignments(start, until)
+    moved_lead, moved_at, before = replay.reassignments(window)
     stop = np.minimum(_clock_stop(result, None), replay.as_of)
     found = last_at_or_before(moved_lead, moved_at, result.leads, stop - 1)
     ok = found >= 0
@@ -1164,25 +1233,26 @@ def _merged(rounds: list[list[ClauseResult]]) -> list[ClauseResult]:
                                 owner_code=column("owner_code"),
                                 counted=column("counted"), attempt=attempt[order],
                                 split_at=column("split_at"), split_from=column("split_from"),
-                                reassign=first.reassign, hours_of=column("hours_of")))
+                                reassign=first.reassign, hours_of=column("hours_of"),
+                                first_row=column("first_row")))
     return out
 
 
-def _clauses(replay: Replay, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray,
-             conditions: ConditionEvaluator, until: np.ndarray | None,
-             owner_since: np.ndarray | None = None) -> list[ClauseResult]:
-    """One block's clauses; `until` is the next level's handoff, where this level's work on
-    a lead ends (its touches and decisions after it are the next level's); `owner_since` the
-    start of the window its owners are read in."""
+def _clauses(replay: Replay, handoff: m.Handoff, leads: np.ndarray, window: Window,
+             conditions: ConditionEvaluator, owner_since: np.ndarray | None = None
+             ) -> list[ClauseResult]:
+    """One block's clauses over one round's `window` (its end is the next round's or the
+    next level's handoff, where this round's work on a lead ends: its touches and decisions
+    after it are the next one's); `owner_since` the first row of the window its owners are
+    read in."""
     results = []
     for item in handoff.items:
         if isinstance(item, m.FirstTouch):
-            results.append(replay.first_touch(handoff, leads, start, item, until, owner_since))
+            results.append(replay.first_touch(handoff, leads, window, item, owner_since))
         elif isinstance(item, m.Touches):
-            results.append(replay.touches(handoff, leads, start, item, until, owner_since))
+            results.append(replay.touches(handoff, leads, window, item, owner_since))
         elif isinstance(item, m.Disposition):
-            results.append(replay.disposition(handoff, leads, start, item, until,
-                                              owner_since))
+            results.append(replay.disposition(handoff, leads, window, item, owner_since))
         elif isinstance(item, m.Threshold):
-            results.append(replay.threshold(handoff, leads, start, item, conditions))
+            results.append(replay.threshold(handoff, leads, window.start, item, conditions))
     return results
