@@ -233,6 +233,14 @@ def test_cli_markdown_matches_the_reviewed_comment(capsys, monkeypatch):
     assert out == golden.read_text(encoding="utf-8")
 
 
+def test_the_page_shows_the_reviewed_comment():
+    """docs/diff.md's markdown example is the golden comment the test above holds the command
+    to."""
+    page = (ROOT / "docs" / "diff.md").read_text(encoding="utf-8")
+    (shown,) = re.findall(r"^````markdown\n(.*?)^````$", page, re.DOTALL | re.MULTILINE)
+    assert shown == (PAIRS / "company-x-first-touch-2h.md").read_text(encoding="utf-8")
+
+
 def test_cli_history_problems_are_usage_errors(capsys, tmp_path):
     code, _, err = run(capsys, str(COMPANY_X), str(COMPANY_X), "--fail-on-more-breaches", "0")
     assert code == 2 and "needs --history" in err

@@ -299,6 +299,20 @@ def test_the_page_runs_due_every_5_minutes_and_every_morning():
     assert len(_doc_commands()) >= 4
 
 
+def test_the_page_s_list_is_an_excerpt_of_what_the_command_prints(report):
+    """Each run of lines between the shown list's `  ...` is a run of the real list's lines, in
+    the real order: an excerpt may leave lines out only where it says so."""
+    (shown,) = re.findall(r"```\n(Company X: .*?)```", DOC, re.DOTALL)
+    real = report.due().text().splitlines()
+    runs = [run.strip("\n").splitlines() for run in re.split(r"^  \.\.\.$", shown, flags=re.M)]
+    assert len(runs) >= 3
+    start = 0
+    for lines in runs:
+        found = [i for i in range(start, len(real)) if real[i:i + len(lines)] == lines]
+        assert found, f"not in the real list after line {start}: {lines}"
+        start = found[0] + len(lines)
+
+
 def test_the_page_s_json_is_the_shape_the_command_prints(report):
     (shown,) = re.findall(r"```json\n(.*?)```", DOC, re.DOTALL)
     doc = json.loads(shown)
