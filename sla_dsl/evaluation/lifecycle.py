@@ -112,19 +112,12 @@ def first_rows_at(lead: np.ndarray, at: np.ndarray, size: int, moment: np.ndarra
     the instant exactly when its index is at least this one, and before it when less; a lead
     with no row that late gets the index after its last row, one with a NONE moment LATEST.
 
-    A bisection of every lead's run of rows at once: a few passes over the leads, no sort."""
-    edges = np.searchsorted(lead, np.arange(size + 1))  # where each lead's run begins
-    low, high = edges[:-1], edges[1:]
-    while True:
-        open_ = low < high
-        if not open_.any():
-            break
-        mid = (low + high) // 2
-        earlier = open_ & (at[np.minimum(mid, len(at) - 1)] < moment)
-        later = open_ & ~earlier
-        low = np.where(earlier, mid + 1, low)
-        high = np.where(later, mid, high)
-    return np.where(moment == NONE, LATEST, low).astype(np.int64)
+    A lead's rows earlier than its moment are a prefix of its run, so the index is where the
+    run begins plus how many rows are earlier: two counts over the rows, no search."""
+    length = np.bincount(lead, minlength=size)
+    begins = np.cumsum(length) - length
+    earlier = np.bincount(lead[at < moment[lead]], minlength=size)
+    return np.where(moment == NONE, LATEST, begins + earlier).astype(np.int64)
 
 
 def reassignment_rows(lead: np.ndarray, at: np.ndarray, actor: np.ndarray,
