@@ -102,8 +102,8 @@ def sharded_run(events: int, directory: Path, *, memory_limit: str = "4GB",
         steps.append(step)
         print(step.line(), flush=True)
         leads = json.loads(csv.with_suffix(".json").read_text())["leads"]
-        print(f"  partials: {size / leads:.0f} bytes a lead, so as many MB a million leads "
-              f"({leads:,} leads)", flush=True)
+        print(f"  the --shard partials: {size / leads:.0f} bytes a lead (MB a million leads; "
+              f"{leads:,} leads)", flush=True)
         step = sla(["evaluate", str(POLICY), "-q", "--history", str(out), "--format", "text",
                     "-o", str(out / "in-one.txt")])
         step.name = "sla evaluate --history DIR"

@@ -93,6 +93,19 @@ def test_written_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     _same_bytes(policy, history, as_of)
 
 
+def test_the_leads_text_is_made_a_few_chunks_ahead_of_the_writer() -> None:
+    """A big report's text is never held whole: a chunk is made when the writer nears it."""
+    made = []
+
+    def make(chunk: int) -> int:
+        made.append(chunk)
+        return chunk
+
+    parts = json_text._ahead(make, iter(range(100)), 2)
+    assert next(parts) == 0 and len(made) <= 3
+    assert list(parts) == list(range(1, 100)) and sorted(made) == list(range(100))
+
+
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Africa/Monrovia",
                                   "Australia/Lord_Howe", "Asia/Kolkata"])
 def test_iso_texts_written_by_arithmetic_as_isoformat(zone: str) -> None:

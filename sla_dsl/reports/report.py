@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -103,9 +103,10 @@ class Report:
                               indent=2) + "\n"
         return document_json(self.summary_document, self._lead_table)
 
-    def json_parts(self) -> list[bytes | memoryview]:
+    def json_parts(self) -> Iterable[bytes | memoryview]:
         """`json()` as UTF-8 bytes in parts, for writing one after the other: the per-lead
-        records of a big history are written without being joined into one string."""
+        records of a big history are made as they are written, a chunk of leads at a time,
+        never held or joined into one string."""
         if "document" in self.__dict__ or not self.include_leads or not self._columnar:
             return [self.json().encode("utf-8")]
         return document_json_parts(self.summary_document, self._lead_table)
