@@ -4,6 +4,7 @@ byte for byte, with only one bucket read at a time."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import sla_dsl
 from sla_dsl.cli import main
 from sla_dsl.history.read import load_history
 from sla_dsl.policy_file import load_policy
@@ -251,3 +253,22 @@ def test_the_partials_are_gone_after_a_failure(engine, own_tmpdir, tmp_path, cap
     assert main(run) == 2
     assert "bucket-002.parquet" in capsys.readouterr().err
     assert _partials_left(own_tmpdir) == []
+
+
+def test_a_worker_that_does_not_see_the_temporary_directory_sends_its_partial_back(
+        own_tmpdir, tmp_path):
+    # a cluster's worker on another machine: the run's directory is not there
+    paths = CASES[3][1]
+    policy_path = ROOT / "policies" / "company-x.sla"
+    policy = load_policy(str(policy_path))
+    _ingest(paths, policy_path, tmp_path / "b", 3)
+    elsewhere = str(tmp_path / "not-on-this-machine" / "partial.parquet")
+
+    def remote_map(fn, tasks):
+        return [fn(dataclasses.replace(task, partial=elsewhere)) for task in tasks]
+
+    report = evaluate_buckets(policy, tmp_path / "b", policy_source=str(policy_path),
+                              run_map=remote_map)
+    single = sla_dsl.evaluate(policy, sla_dsl.load_history(paths, policy=policy))
+    assert report.json() == single.json()
+    assert _partials_left(own_tmpdir) == [] and not (tmp_path / "not-on-this-machine").exists()
