@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from sla_dsl.business_time.zones import ISO_WIDTH, iso_text_bytes
 from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, STOPPED
-from sla_dsl.reports.lead_table import LeadTable
+from sla_dsl.reports.lead_table import LeadRows, LeadTable
 
 INDENT = "  "
 # what `encode_basestring_ascii` writes as it is: printable ASCII but `"` and `\`
@@ -143,17 +143,20 @@ def _leads_bytes(table: LeadTable) -> memoryview:
     return memoryview(leads.buffers()[2])[offsets[0]:offsets[-1]]
 
 
-def leads_parts(table: LeadTable) -> Iterator[str | memoryview]:
+def leads_parts(table: LeadTable | LeadRows) -> Iterator[str | memoryview]:
     """The document's `leads` list as `json.dumps(..., indent=2)` writes it as the value of a
     top-level key (its first line unindented), in parts (str and ASCII bytes) to be joined,
-    each chunk's made as the parts are asked for (`_ahead`)."""
+    each chunk's records and text made as the parts are asked for (`_ahead`)."""
     if not len(table):
         yield "[]"
         return
     yield "["
     starts = range(0, len(table), CHUNK_LEADS)
-    chunks = (table.rows(start, min(start + CHUNK_LEADS, len(table))) for start in starts)
-    for i, part in enumerate(_ahead(_leads_bytes, chunks, min(len(starts), os.cpu_count() or 1))):
+
+    def chunk(start: int) -> memoryview:
+        return _leads_bytes(table.rows(start, min(start + CHUNK_LEADS, len(table))))
+
+    for i, part in enumerate(_ahead(chunk, iter(starts), min(len(starts), os.cpu_count() or 1))):
         yield part if i < len(starts) - 1 else part[:-1]  # the last lead's comma off
     yield _line(1) + "]"
 
@@ -172,13 +175,14 @@ def _ahead(make: Callable, items: Iterator, workers: int) -> Iterator:
             yield pending.popleft().result()
 
 
-def document_json(doc: dict, leads: LeadTable) -> str:
+def document_json(doc: dict, leads: LeadTable | LeadRows) -> str:
     """`json.dumps(doc, indent=2) + "\n"` for `doc` with its `leads` filled from `leads`:
     `doc["leads"]` must be an empty list, standing for them."""
     return b"".join(document_json_parts(doc, leads)).decode("ascii")
 
 
-def document_json_parts(doc: dict, leads: LeadTable) -> Iterator[bytes | memoryview]:
+def document_json_parts(doc: dict, leads: LeadTable | LeadRows
+                        ) -> Iterator[bytes | memoryview]:
     """`document_json`'s text as ASCII bytes in parts, made as they are written one after
     the other (`sla evaluate --format json`): a million leads' 400 MB are never held at
     once, nor joined, decoded and encoded again."""
