@@ -200,12 +200,14 @@ def job_ours(history: str, policy_path: str, output: str = "text") -> dict:
         _ = made.summary_document
         lap("document")
         # (a tree before `json_parts`, measured with PYTHONPATH for a before/after figure)
-        parts = made.json_parts() if hasattr(made, "json_parts") else [made.json().encode()]
+        parts = iter(made.json_parts() if hasattr(made, "json_parts")
+                     else [made.json().encode()])
+        head = next(parts)  # the parts are made as they are written
         with open(output, "wb") as handle:
+            handle.write(head)
             handle.writelines(parts)
         lap("render")
-        text = bytes(parts[0][:2000]).decode()
-        del parts
+        text = bytes(head[:2000]).decode()
         os.unlink(output)
     else:
         doc = report.document(evaluation, include_leads=False)  # as `--format text` does

@@ -2,7 +2,9 @@
 history of N events (100 million by default) ingested into buckets by `sla ingest` (DuckDB,
 spilling to disk), each bucket evaluated alone (`sla evaluate POLICY --history DIR --shard
 I/N --partial F`, as a shard job would), and the partials merged into one report (`sla
-merge`). Every step runs in a fresh child process; its wall time, CPU time (user + system)
+merge`); then the same buckets evaluated and merged by one `sla evaluate POLICY --history DIR`
+(its partials in a temporary directory under TMPDIR), whose report must be the merge's, byte
+for byte. Every step runs in a fresh child process; its wall time, CPU time (user + system)
 and peak memory (ru_maxrss from `os.wait4`) are its own. The target: every peak under 8 GB.
 
     python benchmarks/sharded_run.py 10000000 [--dir DIR] [--keep]
@@ -16,6 +18,7 @@ the buckets and partials are written under DIR and deleted afterwards unless --k
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -98,12 +101,23 @@ def sharded_run(events: int, directory: Path, *, memory_limit: str = "4GB",
         step.name = f"sla merge ({size / 1024**3:.1f} GB of partials)"
         steps.append(step)
         print(step.line(), flush=True)
+        leads = json.loads(csv.with_suffix(".json").read_text())["leads"]
+        print(f"  the --shard partials: {size / leads:.0f} bytes a lead (MB a million leads; "
+              f"{leads:,} leads)", flush=True)
+        step = sla(["evaluate", str(POLICY), "-q", "--history", str(out), "--format", "text",
+                    "-o", str(out / "in-one.txt")])
+        step.name = "sla evaluate --history DIR"
+        steps.append(step)
+        same = (out / "in-one.txt").read_bytes() == (out / "merged.txt").read_bytes()
+        print(f"{step.line()}\n  its report is the merge's, byte for byte: "
+              f"{'yes' if same else 'NO'}", flush=True)
         report = (out / "merged.txt").read_text().splitlines()
     finally:
         if not keep:
             shutil.rmtree(out, ignore_errors=True)
-    total = Step("total (ingest + evaluate + merge)", sum(s.wall for s in steps),
-                 sum(s.cpu for s in steps), max(s.peak for s in steps))
+    path = steps[:3]  # ingest, the shard jobs and the merge: one way to the report
+    total = Step("total (ingest + evaluate + merge)", sum(s.wall for s in path),
+                 sum(s.cpu for s in path), max(s.peak for s in steps))
     print(total.line())
     print(f"  {made / total.wall:,.0f} events/s end to end; every step's peak under 8 GB: "
           f"{'yes' if total.peak < LIMIT else 'NO'}")

@@ -4,15 +4,19 @@ byte for byte, with only one bucket read at a time."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+import sla_dsl
 from sla_dsl.cli import main
 from sla_dsl.history.read import load_history
 from sla_dsl.policy_file import load_policy
+from sla_dsl.reports.sharded import evaluate_buckets
 
 pytest.importorskip("duckdb")
 
@@ -191,3 +195,80 @@ def test_buckets_on_a_pool_or_a_dask_cluster_give_the_single_runs_report(engine,
     mapped = _run(["evaluate", policy, "-q", "--history", str(tmp_path / "b"), "--shards",
                    "3", *engine, "--format", "json"], capsys)
     assert mapped == single
+
+
+@pytest.fixture
+def own_tmpdir(tmp_path, monkeypatch) -> Path:
+    """A TMPDIR of the test's own, read afresh by tempfile (which caches the first it finds)."""
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    return tmp
+
+
+def _partials_left(tmp: Path) -> list[Path]:
+    """The run's own temporary directories left in `tmp` (lark's parser cache may be there
+    too: it is meant to stay)."""
+    return list(tmp.glob("sla-partials-*"))
+
+
+def test_the_buckets_partials_wait_in_tmpdir_and_are_gone_after(own_tmpdir, tmp_path):
+    paths = CASES[3][1]
+    policy = load_policy(str(ROOT / "policies" / "company-x.sla"))
+    _ingest(paths, ROOT / "policies" / "company-x.sla", tmp_path / "b", 3)
+    seen = []
+    report = evaluate_buckets(policy, tmp_path / "b", on_partial=lambda: seen.append(
+        sorted(p.name for p in own_tmpdir.glob("sla-partials-*/*"))))
+    assert seen == [[f"partial-000{i}.parquet" for i in range(3)]] * 3
+    assert report.text() and _partials_left(own_tmpdir) == []
+
+
+def test_the_partials_are_gone_after_ctrl_c(own_tmpdir, tmp_path):
+    paths = CASES[0][1]
+    policy = load_policy(str(ROOT / "policies" / "company-x.sla"))
+    _ingest(paths, ROOT / "policies" / "company-x.sla", tmp_path / "b", 3)
+
+    def interrupt(shard: int, _of: int) -> None:
+        if shard == 2:  # two partials written
+            assert len(list(own_tmpdir.glob("sla-partials-*/*"))) == 2
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_buckets(policy, tmp_path / "b", on_bucket=interrupt)
+    assert _partials_left(own_tmpdir) == []
+
+
+@pytest.mark.parametrize("engine", [[], ["--shards", "3", "--workers", "2"]])
+def test_the_partials_are_gone_after_a_failure(engine, own_tmpdir, tmp_path, capsys):
+    paths = CASES[3][1]
+    policy = str(ROOT / "policies" / "company-x.sla")
+    out = tmp_path / "b"
+    _ingest(paths, Path(policy), out, 3)
+    run = ["evaluate", policy, "-q", "--history", str(out), *engine]
+    assert main([*run, "-o", str(tmp_path / "no-such-dir" / "report.txt")]) == 2
+    assert "report.txt" in capsys.readouterr().err
+    assert _partials_left(own_tmpdir) == []
+    (out / "bucket-002.parquet").write_bytes(b"not parquet")  # the last bucket damaged
+    assert main(run) == 2
+    assert "bucket-002.parquet" in capsys.readouterr().err
+    assert _partials_left(own_tmpdir) == []
+
+
+def test_a_worker_that_does_not_see_the_temporary_directory_sends_its_partial_back(
+        own_tmpdir, tmp_path):
+    # a cluster's worker on another machine: the run's directory is not there
+    paths = CASES[3][1]
+    policy_path = ROOT / "policies" / "company-x.sla"
+    policy = load_policy(str(policy_path))
+    _ingest(paths, policy_path, tmp_path / "b", 3)
+    elsewhere = str(tmp_path / "not-on-this-machine" / "partial.parquet")
+
+    def remote_map(fn, tasks):
+        return [fn(dataclasses.replace(task, partial=elsewhere)) for task in tasks]
+
+    report = evaluate_buckets(policy, tmp_path / "b", policy_source=str(policy_path),
+                              run_map=remote_map)
+    single = sla_dsl.evaluate(policy, sla_dsl.load_history(paths, policy=policy))
+    assert report.json() == single.json()
+    assert _partials_left(own_tmpdir) == [] and not (tmp_path / "not-on-this-machine").exists()

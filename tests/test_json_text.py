@@ -18,6 +18,7 @@ from sla_dsl.history.synthetic import generate
 from sla_dsl.history.write import write_csv
 from sla_dsl.reports import json_text
 from sla_dsl.reports.json_text import json_values
+from sla_dsl.reports.lead_table import LeadRows, lead_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,6 +92,38 @@ def test_written_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     policy = load_policy(ROOT / "policies" / policy_file)
     history = load_history([ROOT / "examples" / h for h in histories], policy=policy)
     _same_bytes(policy, history, as_of)
+
+
+@pytest.mark.parametrize("size", [1, 7, 100])
+def test_lead_records_made_a_chunk_at_a_time_are_the_whole_tables(size: int) -> None:
+    """The JSON's records are made a chunk of leads at a time (`LeadRows`): any chunk is the
+    whole table's rows, leads only a later level took (named by their first clause) too."""
+    policy_file, histories, _, _ = EXAMPLES["new-breed"]
+    policy = load_policy(ROOT / "policies" / policy_file)
+    history = load_history([ROOT / "examples" / h for h in histories], policy=policy)
+    evaluation = evaluate(policy, history).evaluation
+    zone = ZoneInfo(policy.timezone)
+    whole, lazy = lead_table(evaluation, zone), LeadRows(evaluation, zone)
+    assert len(lazy) == len(whole) and (evaluation.handoff[lazy.leads] == None).any()  # noqa: E711
+    for start in range(0, len(lazy), size):
+        stop = min(start + size, len(lazy))
+        chunk, want = lazy.rows(start, stop), whole.rows(start, stop)
+        for name in ("lead_id", "handoff", "segment", "owner", "handed_off_at", "clause",
+                     "status", "due", "at", "bounds"):
+            assert getattr(chunk, name).tolist() == getattr(want, name).tolist(), name
+
+
+def test_the_leads_text_is_made_a_few_chunks_ahead_of_the_writer() -> None:
+    """A big report's text is never held whole: a chunk is made when the writer nears it."""
+    made = []
+
+    def make(chunk: int) -> int:
+        made.append(chunk)
+        return chunk
+
+    parts = json_text._ahead(make, iter(range(100)), 2)
+    assert next(parts) == 0 and len(made) <= 3
+    assert list(parts) == list(range(1, 100)) and sorted(made) == list(range(100))
 
 
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Africa/Monrovia",

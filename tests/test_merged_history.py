@@ -16,7 +16,12 @@ from hypothesis import strategies as st
 import sla_dsl
 from sla_dsl.evaluation.merge_stream import head_of
 from sla_dsl.evaluation.merged_history import needed_rows, touches_read
-from sla_dsl.evaluation.partial_file import PartialFileError, read_head, write_partial
+from sla_dsl.evaluation.partial_file import (
+    PartialFileError,
+    read_head,
+    read_partial,
+    write_partial,
+)
 from sla_dsl.evaluation.shards import evaluate_shard, shard_of, slim
 from sla_dsl.history.columns import EVENT_CODE
 from sla_dsl.history.synthetic import generate
@@ -156,6 +161,36 @@ def test_merging_files_reads_them_one_at_a_time_into_the_single_runs_report(tmp_
     pq.write_table(table.drop_columns(["lead.owner"]), paths[1])
     with pytest.raises(PartialFileError, match="a damaged partial"):
         merge_files(loaded, paths)
+
+
+@pytest.mark.parametrize(("policy", "history"), [("company-x.sla", HISTORIES[0]),
+                                                  ("new-breed.sla", HISTORIES[1]),
+                                                  ("inbound-desk.sla", HISTORIES[0])])
+def test_slimmed_partials_written_to_files_merge_to_the_single_runs_report(policy, history,
+                                                                           tmp_path):
+    # what `sla evaluate --history DIR` keeps of each bucket until the merge
+    loaded, events = _inputs(policy, history)
+    paths = []
+    for shard in range(3):
+        partial = slim(loaded, evaluate_shard(loaded, events, shard, 3))
+        paths.append(tmp_path / f"{shard}.parquet")
+        write_partial(partial, paths[-1])
+        back = read_partial(paths[-1])
+        assert back.history.lead.size == 0 and len(back.events) == len(partial.events) > 0
+        for name in ("lead", "at", "event", "actor"):
+            want = getattr(partial.events, name)
+            assert getattr(back.events, name).dtype == want.dtype
+            assert getattr(back.events, name).tolist() == want.tolist()
+        assert {name: column.tolist() for name, column in back.events.fields.items()} == {
+            name: column.tolist() for name, column in partial.events.fields.items()}
+    single = sla_dsl.evaluate(loaded, events)
+    merged = merge_files(loaded, paths, shard_history=lambda i: evaluate_shard(
+        loaded, events, i, 3).history)
+    assert (merged.json(), merged.text(), merged.html()) == (
+        single.json(), single.text(), single.html())
+    lead = str(events.lead_ids[0])
+    with pytest.raises(PartialFileError, match="a slimmed partial"):  # no audit from them
+        merge_files(loaded, paths).explain(lead)
 
 
 def test_one_event_a_quarter_hour_is_what_coverage_reads():

@@ -69,7 +69,7 @@ def progress(message: str) -> None:
         print(f"sla: {message}", file=sys.stderr, flush=True)
 
 
-def write_file(path: str, text: str | Sequence[bytes | memoryview], verb: str) -> bool:
+def write_file(path: str, text: str | Iterable[bytes | memoryview], verb: str) -> bool:
     """Write an output file; a path that cannot be written is the user's to fix, not a bug.
     `text` is a str, or UTF-8 bytes in parts (a big JSON report), written in turn."""
     try:
@@ -86,7 +86,7 @@ def write_file(path: str, text: str | Sequence[bytes | memoryview], verb: str) -
     return True
 
 
-def write_out(text: str | Sequence[bytes | memoryview]) -> None:
+def write_out(text: str | Iterable[bytes | memoryview]) -> None:
     """Print a command's output: a str, or UTF-8 bytes in parts (see `write_file`)."""
     if isinstance(text, str):
         sys.stdout.write(text)

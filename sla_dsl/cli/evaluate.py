@@ -172,8 +172,10 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
         print(f"sla evaluate: {wrong}", file=sys.stderr)
         return EXIT_USAGE
     blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
-    shards = 1 if args.shard is not None else of
-    bar = StageProgress((3 + shards) * blocks, "sla evaluate",
+    # the bar's units: a handoff block each per bucket evaluated, as many per partial merged
+    # (merging a bucket's partial takes about half as long as evaluating it), and the report
+    evaluated = 2 * blocks if args.shard is not None else 2 * of * blocks
+    bar = StageProgress(evaluated + 2 * blocks, "sla evaluate",
                         enabled=False if args.quiet else None)
     page = None
     with bar:
@@ -185,19 +187,20 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
         try:
             if args.shard is not None:
                 shard = args.shard[0]
-                with bar.stage(f"reading and evaluating bucket {shard} of {of}", 2 * blocks):
+                with bar.stage(f"reading and evaluating bucket {shard} of {of}", evaluated):
                     partial = bucket_partial(policy, directory, shard, as_of=as_of,
                                              absences=args.absences, reps=args.reps,
                                              on_block=lambda _: bar.advance())
                 history = partial.history
             else:
-                with bar.stage(f"evaluating {of} buckets", (of + 1) * blocks), \
+                with bar.stage(f"evaluating {of} buckets, then merging them", evaluated), \
                         _bucket_map(args, of, bar, blocks) as run_map:
                     report = evaluate_buckets(
                         policy, directory, as_of=as_of, absences=args.absences,
                         reps=args.reps, include_leads=args.format == "json",
                         on_bucket=lambda i, n: bar.note(f"bucket {i + 1} of {n}"),
                         on_block=lambda _: bar.advance(),
+                        on_partial=lambda: bar.advance(blocks),
                         policy_source=str(Path(args.policy).resolve()), run_map=run_map)
                 history = report.history
         except (HistoryError, PartialMismatch, EngineError) as error:

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from sla_dsl.business_time.rep_hours import RepHours
 from sla_dsl.evaluation import replay
 from sla_dsl.evaluation.merge_stream import CLAUSE_ARRAYS, LEAD_ARRAYS, PartialHead
+from sla_dsl.evaluation.merged_history import SlimEvents
 from sla_dsl.evaluation.shards import Partial
 from sla_dsl.history.absences import Absences
 from sla_dsl.history.columns import History, HistoryError, Reject, SourceStats
@@ -71,10 +72,26 @@ def _listed(values: np.ndarray, counts: np.ndarray) -> pa.Array:
     return pa.LargeListArray.from_arrays(pa.array(offsets), _arrow(values))
 
 
+def _events_of(partial: Partial) -> tuple[np.ndarray, dict[str, np.ndarray],
+                                           dict[str, np.ndarray]]:
+    """The events a partial's file holds, as (each event's lead, its columns, its fields): the
+    shard's every event, or once slimmed (`shards.slim`) only those the measures read."""
+    slim = partial.events
+    if slim is not None:
+        return slim.lead, {"at": slim.at, "event": slim.event, "actor": slim.actor}, slim.fields
+    history = partial.history
+    return history.lead, {name: getattr(history, name) for name in _EVENT_ARRAYS
+                          if getattr(history, name) is not None}, history.fields
+
+
 def write_partial(partial: Partial, path: str | Path) -> None:
-    """Write `partial` to `path` (Parquet). Raises OSError when the file cannot be written."""
+    """Write `partial` to `path` (Parquet). A slimmed partial (`shards.slim`: what `sla
+    evaluate --history DIR` keeps of each bucket until the merge) is written as one, with only
+    the events the measures read: it merges as the whole partial does, but a clock audit
+    cannot be read from it. Raises OSError when the file cannot be written."""
     n = partial.lead_count
     history = partial.history
+    lead, event_columns, event_fields = _events_of(partial)
     columns: dict[str, pa.Array] = {}
     types: dict[str, str] = {}
 
@@ -95,18 +112,17 @@ def write_partial(partial: Partial, path: str | Path) -> None:
         group = groups.setdefault(id(partial.block_start[label]), len(groups))
         if f"start.{group}" not in columns:
             put(f"start.{group}", partial.block_start[label])
-    fields = list(dict.fromkeys([*history.fields, *partial.at_handoff, *partial.now]))
+    fields = list(dict.fromkeys([*event_fields, *partial.at_handoff, *partial.now]))
     for space in ("at_handoff", "now"):
         for i, name in enumerate(fields):
             if name in getattr(partial, space):
                 put(f"{space}.{i}", getattr(partial, space)[name])
-    per_lead = np.bincount(history.lead, minlength=n) if n else np.zeros(0, dtype=np.int64)
-    for name in _EVENT_ARRAYS:
-        if getattr(history, name) is not None:
-            put(f"event.{name}", getattr(history, name), per_lead)
+    per_lead = np.bincount(lead, minlength=n) if n else np.zeros(0, dtype=np.int64)
+    for name, values in event_columns.items():
+        put(f"event.{name}", values, per_lead)
     for i, name in enumerate(fields):
-        if name in history.fields:
-            put(f"event.field.{i}", history.fields[name], per_lead)
+        if name in event_fields:
+            put(f"event.field.{i}", event_fields[name], per_lead)
     clauses = []
     for k, result in enumerate(partial.clauses):
         counts = np.bincount(result.leads, minlength=n) if n else np.zeros(0, dtype=np.int64)
@@ -131,7 +147,8 @@ def write_partial(partial: Partial, path: str | Path) -> None:
         "as_of_given": partial.as_of_given, "types": types, "labels": labels,
         "starts": [groups[id(partial.block_start[label])] for label in labels],
         "fields": fields, "clauses": clauses,
-        "rows_read": history.rows_read, "events": len(history),
+        "rows_read": history.rows_read, "events": len(lead),
+        "slim": partial.events is not None,
         "counts": {"read": history.counts.read, "accepted": history.counts.accepted,
                    "rejected": history.counts.rejected},
         "rejects": [asdict(r) for r in history.rejects],
@@ -258,6 +275,13 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
             lead = np.repeat(np.arange(n, dtype=np.int64), counts)
     event_fields = {name: listed(f"event.field.{i}")[0] for i, name in enumerate(fields)
                     if present(f"event.field.{i}")}
+    actors = np.array(meta["actors"], dtype=object)
+    slim = None
+    if meta.get("slim"):  # the events go to the partial's `events`, its history holds none
+        slim = SlimEvents(lead.astype(np.int32), events["at"], events["event"],
+                          events["actor"], actors, event_fields)
+        lead, event_fields = np.zeros(0, dtype=np.int64), {}
+        events = {name: lead for name in ("at", "event", "actor", "row")}
     clauses = []
     for k, spec in enumerate(meta["clauses"]):
         values, counts = {}, np.zeros(n, dtype=np.int64)
@@ -273,7 +297,7 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
         lead=lead, at=events["at"], event=events["event"], actor=events["actor"],
         row=events["row"] if "row" in events else np.broadcast_to(np.int64(0), (len(lead),)),
         lead_ids=column("lead_id"),
-        actors=np.array(meta["actors"], dtype=object), fields=event_fields,
+        actors=actors, fields=event_fields,
         rejects=[Reject(**r) for r in meta["rejects"]], rows_read=meta["rows_read"],
         source=events.get("source"), sources=[SourceStats(**s) for s in meta["sources"]],
         notes=meta["notes"], actor_zones=meta["actor_zones"],
@@ -293,7 +317,7 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
         lead_arrays=lead_arrays, block_leads=block_leads, block_start=block_start,
         clauses=clauses, at_handoff=attributes["at_handoff"], now=attributes["now"],
         meta=meta["extra"], history_id=meta["history"], block_rounds=block_rounds,
-        absence_spans=absence_spans)
+        absence_spans=absence_spans, events=slim)
 
 
 def _absences_json(absences: Absences | None) -> dict | None:

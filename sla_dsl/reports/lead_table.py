@@ -58,32 +58,59 @@ class LeadTable:
             at=self.at[lo:hi], bounds=self.bounds[start:stop + 1] - lo)
 
 
-def lead_table(evaluation: Evaluation, zone: ZoneInfo) -> LeadTable:
-    """The leads some clause judged, each with its verdicts, as `LeadTable` columns."""
-    results = evaluation.clauses
-    lead_of = np.concatenate([r.leads.astype(np.int64) for r in results]) if results \
-        else np.zeros(0, dtype=np.int64)
-    order = np.argsort(lead_of, kind="stable")  # by lead, in clause order within a lead
-    clause = np.repeat(np.arange(len(results), dtype=np.int32),
-                       [len(r.leads) for r in results])
+class LeadRows:
+    """The judged leads' `LeadTable`, made a chunk of leads at a time (`rows(start, stop)`,
+    as `LeadTable.rows` slices one), so that a writer of millions of leads never holds every
+    lead's record: what is held is each clause's rows in lead order (two integers a row) and
+    the judged leads (one)."""
 
-    def joined(name: str) -> np.ndarray:
-        return np.concatenate([getattr(r, name) for r in results])[order] if results \
+    def __init__(self, evaluation: Evaluation, zone: ZoneInfo) -> None:
+        self.evaluation, self.zone = evaluation, zone
+        results = evaluation.clauses
+        self._by_lead = [np.argsort(r.leads, kind="stable") for r in results]
+        self._sorted = [r.leads[o].astype(np.int64) for r, o in zip(results, self._by_lead,
+                                                                    strict=True)]
+        self.leads = np.unique(np.concatenate(self._sorted)) if results \
             else np.zeros(0, dtype=np.int64)
 
-    ordered = lead_of[order]
-    first = np.flatnonzero(np.diff(ordered, prepend=-1))  # where each lead's verdicts start
-    leads = ordered[first]
-    handoff, owner, handed_off_at = _named(evaluation, leads)
-    ids = evaluation.history.lead_ids[leads]
-    lead_id = np.empty(len(leads), dtype=object)
-    lead_id[:] = _texts(ids)
-    return LeadTable(
-        zone=zone, lead_id=lead_id, handoff=handoff, segment=evaluation.segment[leads],
-        owner=owner, handed_off_at=handed_off_at,
-        clauses=[(r.handoff, r.clause) for r in results], clause=clause[order],
-        status=joined("status"), due=joined("due"), at=joined("at"),
-        bounds=np.append(first, len(order)).astype(np.int64))
+    def __len__(self) -> int:
+        return len(self.leads)
+
+    def rows(self, start: int, stop: int) -> LeadTable:
+        """Judged leads `start` to `stop` (in lead order), each with its verdicts, in the
+        policy's clause order within a lead."""
+        results = self.evaluation.clauses
+        leads = self.leads[start:stop]
+        picked = [o[np.searchsorted(s, leads[0]):np.searchsorted(s, leads[-1], side="right")]
+                  if len(leads) else o[:0] for o, s in zip(self._by_lead, self._sorted,
+                                                            strict=True)]
+        lead_of = np.concatenate([r.leads[p].astype(np.int64) for r, p in
+                                  zip(results, picked, strict=True)]) if results \
+            else np.zeros(0, dtype=np.int64)
+        order = np.argsort(lead_of, kind="stable")  # by lead, in clause order within a lead
+        clause = np.repeat(np.arange(len(results), dtype=np.int32), [len(p) for p in picked])
+
+        def joined(name: str) -> np.ndarray:
+            return np.concatenate([getattr(r, name)[p] for r, p in
+                                   zip(results, picked, strict=True)])[order] if results \
+                else np.zeros(0, dtype=np.int64)
+
+        first = np.flatnonzero(np.diff(lead_of[order], prepend=-1))  # each lead's first verdict
+        handoff, owner, handed_off_at = _named(self.evaluation, leads, picked)
+        lead_id = np.empty(len(leads), dtype=object)
+        lead_id[:] = _texts(self.evaluation.history.lead_ids[leads])
+        return LeadTable(
+            zone=self.zone, lead_id=lead_id, handoff=handoff,
+            segment=self.evaluation.segment[leads], owner=owner, handed_off_at=handed_off_at,
+            clauses=[(r.handoff, r.clause) for r in results], clause=clause[order],
+            status=joined("status"), due=joined("due"), at=joined("at"),
+            bounds=np.append(first, len(order)).astype(np.int64))
+
+
+def lead_table(evaluation: Evaluation, zone: ZoneInfo) -> LeadTable:
+    """The leads some clause judged, each with its verdicts, as `LeadTable` columns."""
+    every = LeadRows(evaluation, zone)
+    return every.rows(0, len(every))
 
 
 def _texts(ids: np.ndarray) -> np.ndarray:
@@ -100,11 +127,12 @@ def _texts(ids: np.ndarray) -> np.ndarray:
     return text.to_numpy(zero_copy_only=False)
 
 
-def _named(evaluation: Evaluation,
-           leads: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _named(evaluation: Evaluation, leads: np.ndarray, picked: list[np.ndarray]
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each lead's handoff label, owner and handoff time. A lead only a later level took (an
     MDR's own prospect passed to sales) has no first-level block: it is named by the first
-    clause result (in the policy's order) that judged it: its block, owner and clock start."""
+    clause result (in the policy's order) that judged it: its block, owner and clock start.
+    `picked` are the leads' rows of each clause result, each lead's in their order."""
     handoff = evaluation.handoff[leads].copy()
     owner = evaluation.owner[leads].copy()
     at = evaluation.handoff_at[leads].copy()
@@ -113,8 +141,8 @@ def _named(evaluation: Evaluation,
     if later.any():
         wanted = leads[later]
         found, labels, owners, starts = [], [], [], []
-        for result in evaluation.clauses:
-            here = np.flatnonzero(np.isin(result.leads, wanted))
+        for result, rows in zip(evaluation.clauses, picked, strict=True):
+            here = rows[np.isin(result.leads[rows], wanted)]
             if not len(here):
                 continue
             found.append(result.leads[here].astype(np.int64))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +35,7 @@ from sla_dsl.reports.document import (
 )
 from sla_dsl.reports.due_list import DEFAULT_WITHIN_HOURS, DueList
 from sla_dsl.reports.json_text import document_json, document_json_parts
-from sla_dsl.reports.lead_table import LeadTable, lead_table, records
+from sla_dsl.reports.lead_table import LeadRows, lead_table, records
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,9 @@ class Report:
     def document(self) -> dict:
         doc = dict(self.summary_document)
         if self.include_leads:
-            doc["leads"] = (records(self._lead_table) if self._columnar
-                            else lead_records(self.evaluation, self._lead_table.zone))
+            doc["leads"] = (records(lead_table(self.evaluation, self._lead_rows.zone))
+                            if self._columnar
+                            else lead_records(self.evaluation, self._lead_rows.zone))
         return doc
 
     @cached_property
@@ -92,8 +93,9 @@ class Report:
         return not has_lifecycle_keys(self.evaluation)
 
     @cached_property
-    def _lead_table(self) -> LeadTable:
-        return lead_table(self.evaluation, ZoneInfo(self.summary_document["timezone"]))
+    def _lead_rows(self) -> LeadRows:
+        """The judged leads' records, made a chunk at a time as the JSON is written."""
+        return LeadRows(self.evaluation, ZoneInfo(self.summary_document["timezone"]))
 
     def json(self) -> str:
         """The document as `sla evaluate --format json` prints it: `json.dumps(document,
@@ -101,14 +103,15 @@ class Report:
         if "document" in self.__dict__ or not self.include_leads or not self._columnar:
             return json.dumps(self.document if self.include_leads else self.summary_document,
                               indent=2) + "\n"
-        return document_json(self.summary_document, self._lead_table)
+        return document_json(self.summary_document, self._lead_rows)
 
-    def json_parts(self) -> list[bytes | memoryview]:
+    def json_parts(self) -> Iterable[bytes | memoryview]:
         """`json()` as UTF-8 bytes in parts, for writing one after the other: the per-lead
-        records of a big history are written without being joined into one string."""
+        records of a big history are made as they are written, a chunk of leads at a time,
+        never held or joined into one string."""
         if "document" in self.__dict__ or not self.include_leads or not self._columnar:
             return [self.json().encode("utf-8")]
-        return document_json_parts(self.summary_document, self._lead_table)
+        return document_json_parts(self.summary_document, self._lead_rows)
 
     def text(self) -> str:
         """The summary `sla evaluate` prints: what is owed, then clauses worst first."""

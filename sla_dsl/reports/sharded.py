@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import queue
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -24,7 +25,12 @@ from sla_dsl.evaluation.clock_audit import AUDITS_IN_REPORT, audit_lead, audit_t
 from sla_dsl.evaluation.clock_audit import render_text as audit_text
 from sla_dsl.evaluation.inputs import load_history
 from sla_dsl.evaluation.merged_history import fields_read
-from sla_dsl.evaluation.partial_file import read_head, read_partial
+from sla_dsl.evaluation.partial_file import (
+    PartialFileError,
+    read_head,
+    read_partial,
+    write_partial,
+)
 from sla_dsl.evaluation.shards import (
     Partial,
     check_partials,
@@ -92,8 +98,7 @@ def evaluate_mapped(policy: Policy, tasks: Sequence[ShardTask],
 
 def merge(policy: Policy, partials: Sequence[Partial], *, names: Sequence[str] | None = None,
           include_leads: bool = True, history: History | None = None,
-          shard_history: Callable[[int], History] | None = None,
-          consume: bool = False) -> Report:
+          shard_history: Callable[[int], History] | None = None) -> Report:
     """The report of one run from the partials of all its shards (`sla merge`): the same
     document, text and page, byte for byte. `names` name the partials in messages (their
     files); `history` is the whole history, when the caller holds it. Without it, the
@@ -101,26 +106,28 @@ def merge(policy: Policy, partials: Sequence[Partial], *, names: Sequence[str] |
     clock audits read a breached lead's events from its shard: `shard_history(i)` gives
     shard i's history (default: the partials' own, when they still hold it). Raises
     `PartialMismatch` for partials of another policy or as-of time, or shards missing or
-    given twice. `consume`: the partials are let go of as they are merged (see
-    `merge_evaluations`)."""
+    given twice."""
     if history is not None:
         return Report(merge_evaluations(policy, partials, names, history=history),
                       include_leads=include_leads)
     if shard_history is None:
         kept = {p.shard: p.history for p in partials if p.events is None}
         shard_history = kept.__getitem__
-    evaluation = merge_evaluations(policy, partials, names, consume=consume)
+    evaluation = merge_evaluations(policy, partials, names)
     return MergedReport(evaluation, partials[0].of, shard_history,
                         include_leads=include_leads)
 
 
 def merge_files(policy: Policy, paths: Sequence[str | Path], *, include_leads: bool = True,
-                on_partial: Callable[[], None] | None = None) -> Report:
+                on_partial: Callable[[], None] | None = None,
+                shard_history: Callable[[int], History] | None = None) -> Report:
     """`sla merge`: the report of one run from its partial files, read one at a time. Each
     file's head is read first (`read_head`: its run, its leads' places, its clause rows),
     then each file whole but for the fields no measure reads, slimmed, written into the
     merged arrays and let go (`merged_evaluation`); `on_partial` is told each one done.
-    Raises `PartialFileError` and `PartialMismatch`."""
+    The page's clock audits read shard i's events from `shard_history(i)` (default: its
+    partial file again, which must then still be there). Raises `PartialFileError` and
+    `PartialMismatch`."""
     heads = [read_head(path) for path in paths]
     check_partials(policy, heads, [str(p) for p in paths])
     ordered = sorted(range(len(paths)), key=lambda i: heads[i].shard)
@@ -134,7 +141,16 @@ def merge_files(policy: Policy, paths: Sequence[str | Path], *, include_leads: b
 
     evaluation = merged_evaluation(policy, [heads[i] for i in ordered], load, consume=True)
     files = {heads[i].shard: paths[i] for i in ordered}
-    return MergedReport(evaluation, heads[0].of, lambda shard: read_partial(files[shard]).history,
+
+    def from_file(shard: int) -> History:
+        partial = read_partial(files[shard])
+        if partial.events is not None:
+            raise PartialFileError(f"{files[shard]}: a slimmed partial, without every event "
+                                   "of its leads: no clock audit reads it\n  help: merge the "
+                                   "partials sla evaluate --shard wrote")
+        return partial.history
+
+    return MergedReport(evaluation, heads[0].of, shard_history or from_file,
                         include_leads=include_leads)
 
 
@@ -192,8 +208,8 @@ def _bucket_part(policy: Policy, directory: str | Path, shard: int, absences: st
 @dataclass(frozen=True)
 class BucketTask:
     """One bucket of an `sla ingest` directory as plain values, for a worker: the policy (its
-    path or its text), the directory, the bucket, the as-of time (µs, None: the manifest's)
-    and the absences and reps files."""
+    path or its text), the directory, the bucket, the as-of time (µs, None: the manifest's),
+    the absences and reps files, and the file its partial goes to (None: sent back)."""
 
     policy: str
     directory: str
@@ -201,12 +217,22 @@ class BucketTask:
     as_of: int | None = None
     absences: str | None = None
     reps: str | None = None
+    partial: str | None = None
 
 
-def run_bucket(task: BucketTask) -> Partial:
-    """The map step over buckets: read the policy and the bucket, replay it."""
-    return bucket_partial(load_policy(task.policy), task.directory, task.shard,
-                          as_of=task.as_of, absences=task.absences, reps=task.reps)
+def run_bucket(task: BucketTask) -> Partial | None:
+    """The map step over buckets: read the policy and the bucket, replay it. With
+    `task.partial` in a directory this worker sees, the partial is written there, slimmed
+    (`_write`), and None comes back, so that the caller never holds more than one partial;
+    otherwise (no file asked for, or a cluster's worker on a machine without the caller's
+    directory) the partial itself comes back."""
+    policy = load_policy(task.policy)
+    partial = bucket_partial(policy, task.directory, task.shard, as_of=task.as_of,
+                             absences=task.absences, reps=task.reps)
+    if task.partial is None or not Path(task.partial).parent.is_dir():
+        return partial
+    _write(policy, partial, task.partial)
+    return None
 
 
 def evaluate_buckets(policy: Policy, directory: str | Path, *, as_of: int | None = None,
@@ -214,33 +240,59 @@ def evaluate_buckets(policy: Policy, directory: str | Path, *, as_of: int | None
                      include_leads: bool = True,
                      on_bucket: Callable[[int, int], None] | None = None,
                      on_block: Callable[[int], None] | None = None,
+                     on_partial: Callable[[], None] | None = None,
                      policy_source: str | None = None, run_map=None) -> Report:
-    """Every bucket of an `sla ingest` directory, merged: the single run's report. In this
-    process, one bucket at a time; or, given `run_map(fn, items)` (a process pool's or a
-    cluster's map) and the policy's path or text (`policy_source`), each bucket a
-    `BucketTask` run by `run_bucket` on a worker. Each bucket is read alone, but every
-    bucket's partial (its leads' events and replay results) is kept for the merge."""
+    """Every bucket of an `sla ingest` directory, merged: the single run's report, in the
+    memory `sla merge` needs, whatever the number of buckets. Each bucket's partial is
+    written to a file in a temporary directory (tempfile's, so under `TMPDIR`; removed
+    when this returns or raises, Ctrl-C included) and the files are merged by `merge_files`,
+    one at a time: no bucket's replay is held beside another's (`_write`). The buckets run
+    in this process, one at a time (`on_bucket(i, of)` told before each, `on_block` each
+    handoff block); or, given `run_map(fn, items)` (a process pool's or a cluster's map) and the
+    policy's path or text (`policy_source`), each bucket a `BucketTask` run by `run_bucket`
+    on a worker, which writes its partial itself. `on_partial` is told each partial merged.
+    The page's clock audits read a breached lead's events from its bucket again. Raises
+    `HistoryError` (a bucket not an ingest's, a partial that cannot be written) and
+    `PartialMismatch`."""
     of = len(manifest_of(directory).buckets)
+    with tempfile.TemporaryDirectory(prefix="sla-partials-") as work:
+        paths = [Path(work) / f"partial-{shard:04d}.parquet" for shard in range(of)]
+        if run_map is not None and policy_source is not None:
+            tasks = [BucketTask(policy_source, str(directory), shard, as_of, absences, reps,
+                                str(path)) for shard, path in enumerate(paths)]
+            sent = list(run_map(run_bucket, tasks))
+            for i, path in enumerate(paths):  # the partials of workers that did not see `work`
+                partial, sent[i] = sent[i], None
+                if partial is not None:
+                    _write(policy, partial, path)
+                del partial
+        else:
+            told = on_block or (lambda _shard: None)
+            for shard, path in enumerate(paths):
+                if on_bucket is not None:
+                    on_bucket(shard, of)
+                _write(policy, bucket_partial(policy, directory, shard, as_of=as_of,
+                                              absences=absences, reps=reps,
+                                              on_block=lambda _label, i=shard: told(i)),
+                       path)
+        return merge_files(policy, paths, include_leads=include_leads, on_partial=on_partial,
+                           shard_history=lambda shard: _bucket_part(
+                               policy, directory, shard, absences, reps).history)
 
-    def shard_history(shard: int) -> History:
-        return _bucket_part(policy, directory, shard, absences, reps).history
 
-    if run_map is not None and policy_source is not None:
-        tasks = [BucketTask(policy_source, str(directory), shard, as_of, absences, reps)
-                 for shard in range(of)]
-        partials = [slim(policy, p) for p in run_map(run_bucket, tasks)]
-        return merge(policy, partials, include_leads=include_leads,
-                     shard_history=shard_history, consume=True)
-    told = on_block or (lambda _shard: None)
-    partials = []
-    for shard in range(of):
-        if on_bucket is not None:
-            on_bucket(shard, of)
-        partials.append(slim(policy, bucket_partial(
-            policy, directory, shard, as_of=as_of, absences=absences, reps=reps,
-            on_block=lambda _label, i=shard: told(i))))
-    return merge(policy, partials, include_leads=include_leads, shard_history=shard_history,
-                 consume=True)
+def _write(policy: Policy, partial: Partial, path: str | Path) -> None:
+    """A bucket's partial to its temporary file, slimmed (`shards.slim`: only the events the
+    measures read, about half a bucket's, and none of its fields): the merge reads no more,
+    and the page's clock audits read the bucket itself. A `HistoryError` says where the room
+    is wanted when the file cannot be written."""
+    try:
+        write_partial(slim(policy, partial), path)
+    except OSError as error:
+        raise HistoryError(
+            f"cannot write bucket {partial.shard}'s partial to {path}: "
+            f"{error.strerror or error}\n  help: the buckets' partials go to the temporary "
+            f"directory ({tempfile.gettempdir()}; set TMPDIR to another) until they are "
+            "merged: see docs/ingest.md for the room they take") from None
 
 
 def _instant(iso: str | None) -> int:
