@@ -120,6 +120,39 @@ def first_rows_at(lead: np.ndarray, at: np.ndarray, size: int, moment: np.ndarra
     return np.where(moment == NONE, LATEST, begins + earlier).astype(np.int64)
 
 
+def handoff_places(lead: np.ndarray, handoffs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per lead, where its row `rows[lead]` (a handoff's row, LATEST: none) stands among its
+    own handoff rows (`handoffs`, every handoff row of the history, in its order): 0 for its
+    first handoff, -1 for none. A round's position that survives a merge of shards, whose
+    history keeps every handoff in order but not every other row."""
+    size = len(rows)
+    place = np.full(size, -1, dtype=np.int64)
+    some = np.flatnonzero(rows != LATEST)
+    if not len(some):
+        return place
+    own = np.searchsorted(lead[handoffs], some, side="left")  # each lead's first handoff
+    place[some] = np.searchsorted(handoffs, rows[some], side="left") - own
+    return place
+
+
+def handoff_rows_at(lead: np.ndarray, handoffs: np.ndarray, place: np.ndarray) -> np.ndarray:
+    """Per lead, the row of its `place[lead]`-th handoff (LATEST where the place is -1): the
+    way back from `handoff_places`, in this history."""
+    rows = np.full(len(place), LATEST, dtype=np.int64)
+    some = np.flatnonzero(place >= 0)
+    if len(some):
+        rows[some] = handoffs[np.searchsorted(lead[handoffs], some, side="left") + place[some]]
+    return rows
+
+
+def round_spans(firsts: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each round's rows, per lead, from its rounds' first rows (round 1's first, then each
+    later round's handoff row, LATEST where a lead has no such round): a round reads from its
+    first row to before the next round's (LATEST: to the end). Rounds do not overlap."""
+    ends = [*firsts[1:], np.full(len(firsts[0]), LATEST, dtype=np.int64)]
+    return list(zip(firsts, ends, strict=True))
+
+
 def reassignment_rows(lead: np.ndarray, at: np.ndarray, actor: np.ndarray,
                       since: np.ndarray) -> np.ndarray:
     """Of `assigned` rows (sorted by lead, then time, each with an actor): those that hand the

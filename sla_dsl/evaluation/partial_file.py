@@ -32,7 +32,7 @@ from sla_dsl.history.columns import History, HistoryError, Reject, SourceStats
 from sla_dsl.history.reps import Reps
 
 KEY = b"sla_dsl.partial"
-VERSION = 2
+VERSION = 3
 _EVENT_ARRAYS = ("at", "event", "actor", "row", "source")
 
 
@@ -132,14 +132,15 @@ def write_partial(partial: Partial, path: str | Path) -> None:
         clauses.append({"clause": result.clause, "handoff": result.handoff,
                         "party": result.party, "reassign": result.reassign,
                         "columns": present})
-    rounds = []  # a later round of a block: who is in it, and its clocks' starts
+    rounds = []  # a later round of a block: who is in it, its clocks' starts, its handoffs
     for label, numbered in partial.block_rounds.items():
-        for number, leads, start in numbered:
+        for later in numbered:
             member = np.zeros(n, dtype=bool)
-            member[leads] = True
+            member[later.leads] = True
             put(f"round.{len(rounds)}.member", member)
-            put(f"round.{len(rounds)}.start", start)
-            rounds.append([label, number])
+            put(f"round.{len(rounds)}.start", later.start)
+            put(f"round.{len(rounds)}.handoff", later.handoff)
+            rounds.append([label, later.number])
     meta = {
         "version": VERSION, "shard": partial.shard, "of": partial.of,
         "fingerprint": partial.fingerprint, "history": partial.history_id,
@@ -302,10 +303,11 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
         source=events.get("source"), sources=[SourceStats(**s) for s in meta["sources"]],
         notes=meta["notes"], actor_zones=meta["actor_zones"],
         absences=_absences(meta["absences"]), reps=_reps(meta["reps"]))
-    block_rounds: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+    block_rounds: dict[str, list[replay.LaterRound]] = {}
     for i, (label, number) in enumerate(meta["rounds"]):
-        block_rounds.setdefault(label, []).append(
-            (number, np.flatnonzero(column(f"round.{i}.member")), column(f"round.{i}.start")))
+        block_rounds.setdefault(label, []).append(replay.LaterRound(
+            number, np.flatnonzero(column(f"round.{i}.member")), column(f"round.{i}.start"),
+            column(f"round.{i}.handoff")))
     absence_spans: dict[int, list[tuple[int, int, int]]] = {}
     for lead, begin, end, k in meta["absence_spans"]:
         absence_spans.setdefault(lead, []).append((begin, end, k))

@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -54,9 +55,12 @@ from sla_dsl.evaluation.lifecycle import (
     attempt_numbers,
     first_after,
     first_rows_at,
+    handoff_places,
+    handoff_rows_at,
     last_at_or_before,
     reassignment_rows,
     round_ends,
+    round_spans,
     round_starts,
 )
 from sla_dsl.evaluation.owner_hours import owner_calendars
@@ -112,6 +116,29 @@ class ClauseResult:
         return int(np.count_nonzero(self.status == status))
 
 
+class LaterRound(NamedTuple):
+    """A second or later round of a block's clocks (a recycled lead handed off again), as the
+    measures read it after the replay, and after a merge of shards."""
+
+    number: int  # 2, 3, ...: the attempt
+    leads: np.ndarray  # the leads judged in this round of the block
+    start: np.ndarray  # per lead of the history: when its clocks start (NONE: not in it)
+    # per lead of the history: which of its handoff rows starts the round (0: its first, -1:
+    # not in it), a place every history of the run keeps (a merged one keeps every handoff)
+    handoff: np.ndarray
+
+
+class RoundRows(NamedTuple):
+    """One round judged in a block, as rows of `Evaluation.history`: its leads, when their
+    clocks start, and per lead of the history the rows the round reads, from `first` to
+    before `end` (LATEST: to the end of the lead's rows)."""
+
+    leads: np.ndarray
+    start: np.ndarray
+    first: np.ndarray
+    end: np.ndarray
+
+
 @dataclass
 class Evaluation:
     policy: m.Policy
@@ -139,10 +166,10 @@ class Evaluation:
     owner_calendars: OwnerCalendars | None = None
     # per block label: each later round that landed in the block (a lead handed off again
     # after a rejection, a loss or a return to nurture): its number, its leads and its clocks'
-    # starts (per lead of the history), so the block's measures count the round where it was
-    # judged; the number lets shards' rounds be merged
-    block_rounds: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = \
-        field(default_factory=dict)
+    # starts (per lead of the history) and handoff rows, so the block's measures count the
+    # round where it was judged and read its own rows; the number lets shards' rounds be
+    # merged
+    block_rounds: dict[str, list[LaterRound]] = field(default_factory=dict)
     # per lead with any: the spans after a handoff of a `when owner absent pause` block while
     # its owner was absent (begin, end, the absence's index in `history.absences`)
     absence_spans: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
@@ -170,13 +197,36 @@ class Evaluation:
         """The leads a block applies to, at whatever level of the agreement it stands."""
         return self.block_leads.get(label, np.zeros(0, dtype=np.int64))
 
-    def rounds_of(self, label: str) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Every round judged in a block: its leads and when their clocks start (per lead of
-        the history), round 1 first. A recycled lead is in each block one of its rounds went
-        to, once per such round."""
-        first = (self.leads_of(label), self.block_start.get(label, self.handoff_at))
-        later = self.block_rounds.get(label, [])
-        return [first, *((leads, start) for _, leads, start in later)]
+    def round_rows(self, label: str) -> list[RoundRows]:
+        """Every round judged in a block, round 1 first: its leads, when their clocks start
+        (per lead of the history) and the rows of `history` it reads. A recycled lead is in
+        each block one of its rounds went to, once per such round. The rows are those the
+        replay split the lead's rounds by (`lifecycle.round_spans`): from the round's first
+        row (round 1: the first row at its start; a later round: its own handoff's row) to
+        the next round's handoff row of the same level, whichever block that round went to.
+        So a measure reads a round's assignments and touches as its clocks read them, in the
+        history's order, and the same rows in a merged history (which keeps every handoff in
+        order). The next level's handoff does not end a round here: the measures read a
+        block's leads past it, as they always have."""
+        history = self.history
+        handoffs = np.flatnonzero(history.event == EVENT_CODE["handoff"])
+        size = self.lead_count
+        level = next(level for level in handoff_levels(self.policy)
+                     if label in {h.label for h in level})
+        places: dict[int, np.ndarray] = {}  # round number -> per lead, its handoff's place
+        for handoff in level:
+            for later in self.block_rounds.get(handoff.label, []):
+                place = places.setdefault(later.number, np.full(size, -1, dtype=np.int64))
+                np.maximum(place, later.handoff, out=place)
+        start = self.block_start.get(label, self.handoff_at)
+        firsts = [first_rows_at(history.lead, history.at, size, start)]
+        none = np.full(size, -1, dtype=np.int64)
+        firsts += [handoff_rows_at(history.lead, handoffs, places.get(n, none))
+                   for n in range(2, max(places, default=1) + 1)]
+        spans = round_spans(firsts)
+        rounds = [(1, self.leads_of(label), start),
+                  *((r.number, r.leads, r.start) for r in self.block_rounds.get(label, []))]
+        return [RoundRows(leads, begin, *spans[number - 1]) for number, leads, begin in rounds]
 
 
 class _Calendars:
@@ -1000,6 +1050,10 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
         first_window = _window(level_start, rows[level], next_level,
                                rounds[0][:2] if rounds else None)
         onward = next_level_rows(replay, levels, later, level) if rounds else None
+        # each later round's handoff as a place among its lead's handoffs, for the measures
+        every_handoff = replay.handoff_rows() if rounds else None
+        round_handoffs = [handoff_places(replay.lead, every_handoff, first)
+                          for _, first, _, _ in rounds]
         for handoff in handoffs:
             leads = np.flatnonzero(level_block == handoff.label)
             evaluation.block_leads[handoff.label] = leads
@@ -1020,8 +1074,8 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
                                  _next_after(replay, onward, round_first), following)
                 results.append(_round(replay, handoff, round_leads, window, round_conditions,
                                       owner_since, number))
-                evaluation.block_rounds.setdefault(handoff.label, []).append(
-                    (number, round_leads, round_start))
+                evaluation.block_rounds.setdefault(handoff.label, []).append(LaterRound(
+                    number, round_leads, round_start, round_handoffs[number - 2]))
             for result in _merged(results):
                 evaluation.clauses.append(result)
             if on_block is not None:

@@ -105,10 +105,10 @@ class Partial:
     now: dict[str, np.ndarray]
     meta: dict = field(default_factory=dict)
     # per block label, its later rounds as `Evaluation.block_rounds` holds them (number, the
-    # shard's leads, starts per lead of the shard), and per lead of the shard its absence
-    # spans: a recycled lead's rounds and a paused clock are measured after the merge too
-    block_rounds: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = \
-        field(default_factory=dict)
+    # shard's leads, starts and handoffs' places per lead of the shard), and per lead of the
+    # shard its absence spans: a recycled lead's rounds and a paused clock are measured after
+    # the merge too
+    block_rounds: dict[str, list[replay.LaterRound]] = field(default_factory=dict)
     absence_spans: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     history_id: str = ""
     """The history the shard was cut from (`history_fingerprint`): the merge refuses shards of
@@ -283,25 +283,30 @@ def merged_evaluation(policy: Policy, heads: Sequence[PartialHead],
 
 
 def _merged_rounds(partials: Sequence[Partial], places: Sequence[np.ndarray], size: int
-                   ) -> dict[str, list[tuple[int, np.ndarray, np.ndarray]]]:
+                   ) -> dict[str, list[replay.LaterRound]]:
     """Every block's later rounds over all shards, in round order as a single run lists
-    them. A shard without a round leaves its leads' starts at NONE there: a round's start is
-    read only at the round's own leads."""
-    merged: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+    them. A shard without a round leaves its leads' starts at NONE there (and their handoffs
+    at -1): a round's start is read only at the round's own leads. A handoff's place is
+    counted among the lead's own handoffs, so it is the same in the merged history."""
+    merged: dict[str, list[replay.LaterRound]] = {}
     labels = dict.fromkeys(label for p in partials for label in p.block_rounds)
     for label in labels:
-        numbered = [{number: (leads, start) for number, leads, start in
-                     p.block_rounds.get(label, [])} for p in partials]
+        numbered = [{r.number: r for r in p.block_rounds.get(label, [])} for p in partials]
         for number in sorted({n for rounds in numbered for n in rounds}):
             leads = np.sort(np.concatenate(
-                [place[rounds[number][0]] for rounds, place in zip(numbered, places,
-                                                                   strict=True)
+                [place[rounds[number].leads] for rounds, place in zip(numbered, places,
+                                                                      strict=True)
                  if number in rounds]))
-            starts = [rounds[number][1] if number in rounds
-                      else np.full(len(place), replay.NONE, dtype=np.int64)
-                      for rounds, place in zip(numbered, places, strict=True)]
-            merged.setdefault(label, []).append((number, leads,
-                                                 _scatter(starts, places, size)))
+
+            def column(name: str, missing: int, numbered=numbered, number=number
+                       ) -> np.ndarray:
+                return _scatter([getattr(rounds[number], name) if number in rounds
+                                 else np.full(len(place), missing, dtype=np.int64)
+                                 for rounds, place in zip(numbered, places, strict=True)],
+                                places, size)
+
+            merged.setdefault(label, []).append(replay.LaterRound(
+                number, leads, column("start", replay.NONE), column("handoff", -1)))
     return merged
 
 

@@ -2,10 +2,13 @@
 its round-robin weight, the capacity cap, and who was skipped because they were at cap.
 
 A lead's assignee in a block is the first `assigned` event at or after the block's handoff (a
-later reassignment is a consequence, not the rotation). A rep is *at cap* in a period once the
-cap's count of the block's leads went to them in it; every later lead of that period that went
-to someone else is a lead they were *skipped* for. Leads given to a rep beyond the cap are *over
-cap*: the rule was broken, not kept.
+later reassignment is a consequence, not the rotation); a recycled lead's is each round's own,
+read from the round's rows as its clocks read them (`Evaluation.round_rows`): a round without
+an assignment of its own is unassigned, whatever the next round's.
+
+A rep is *at cap* in a period once the cap's count of the block's leads went to them in it;
+every later lead of that period that went to someone else is a lead they were *skipped* for.
+Leads given to a rep beyond the cap are *over cap*: the rule was broken, not kept.
 
 A cap on open leads (`cap N open leads`) counts what a rep holds at once: a lead is open from
 its assignment until the first of its `connected`, `rejected`, `lost` or `won` events, a new
@@ -52,8 +55,8 @@ def _dealt(evaluation: Evaluation, label: str
     """The block's leads, once per round judged in it (a recycled lead dealt again is a new
     deal), with each round's first assignee, when, and when the lead closed for that one."""
     parts = []
-    for leads, start in evaluation.rounds_of(label):
-        first = _first_assignment_rows(evaluation, start, leads)
+    for leads, _, since, until in evaluation.round_rows(label):
+        first = _first_assignment_rows(evaluation, since, until, leads)
         assignee, at = _assignee_and_time(evaluation, first, leads)
         parts.append((leads, assignee, at, _closed_at(evaluation, first, leads)))
     if len(parts) == 1:
@@ -65,18 +68,20 @@ def _dealt(evaluation: Evaluation, label: str
 _CLOSING = ("connected", "rejected", "lost", "won", "handoff", "assigned")
 
 
-def _first_assignment_rows(evaluation: Evaluation, start: np.ndarray, leads: np.ndarray
-                           ) -> np.ndarray:
-    """The history rows of each lead's first assignment from its round's `start` (per lead of
-    the history) in the block (at most one a lead)."""
+def _first_assignment_rows(evaluation: Evaluation, since: np.ndarray, until: np.ndarray,
+                           leads: np.ndarray) -> np.ndarray:
+    """The history rows of each lead's first assignment in its round of the block (at most
+    one a lead): from its round's row `since` to before its row `until` (per lead of the
+    history, `Evaluation.round_rows`), so a round without an assignment of its own has none,
+    not the next round's."""
     history = evaluation.history
     in_block = np.zeros(evaluation.lead_count, dtype=bool)
     in_block[leads] = True
     rows = np.flatnonzero((history.event == EVENT_CODE["assigned"])
                           & (history.actor != NO_ACTOR) & (history.at <= evaluation.as_of)
                           & in_block[history.lead])
-    begins = start[history.lead[rows]]
-    rows = rows[(begins != NONE) & (history.at[rows] >= begins)]
+    lead = history.lead[rows]
+    rows = rows[(rows >= since[lead]) & (rows < until[lead])]
     first = rows[np.r_[True, history.lead[rows][1:] != history.lead[rows][:-1]]] \
         if len(rows) else rows  # rows are in lead, time order: each lead's first
     return first

@@ -239,7 +239,7 @@ class PeriodMeasures:
         level's handoff) are its depth: a sixth touch after the window did not keep the
         promise, so it does not show as keeping it. A block without a cadence counts every
         touch after its handoff. A recycled lead counts once per round judged in the block
-        (round by round, as the cadence judged it)."""
+        (round by round, as the cadence judged it), each round its own touches."""
         history = self.evaluation.history
         connected = np.zeros(self.evaluation.lead_count, dtype=bool)
         connected[history.lead[(history.event == EVENT_CODE["connected"])
@@ -251,10 +251,10 @@ class PeriodMeasures:
             if cadence is not None and cadence.counted is not None:
                 leads, counts = cadence.leads, cadence.counted
             else:
-                rounds = self.evaluation.rounds_of(handoff.label)
-                leads = np.concatenate([lead for lead, _ in rounds])
-                counts = np.concatenate([self._touches_after(start)[lead]
-                                         for lead, start in rounds])
+                rounds = self.evaluation.round_rows(handoff.label)
+                leads = np.concatenate([r.leads for r in rounds])
+                counts = np.concatenate([self._touches_in(r.first, r.end)[r.leads]
+                                         for r in rounds])
             alone = ~connected[leads]
             clause = handoff.item("touches")
             mean = float(counts[alone].mean()) if alone.any() else None
@@ -264,12 +264,16 @@ class PeriodMeasures:
                          "window": None if clause is None else item_line(clause)})
         return rows
 
-    def _touches_after(self, start: np.ndarray) -> np.ndarray:
-        """Per lead, its touches from its round's `start` (per lead) to the as-of time."""
+    def _touches_in(self, since: np.ndarray, until: np.ndarray) -> np.ndarray:
+        """Per lead, its touches by the as-of time in its round: from its row `since` to
+        before its row `until` (`Evaluation.round_rows`), so a later round's touches are not
+        an earlier round's."""
         history = self.evaluation.history
-        touch = (history.event == EVENT_CODE["touch"]) & (history.at <= self.evaluation.as_of)
-        after = touch & (start[history.lead] != NONE) & (history.at >= start[history.lead])
-        return np.bincount(history.lead[after], minlength=self.evaluation.lead_count)
+        rows = np.flatnonzero((history.event == EVENT_CODE["touch"])
+                              & (history.at <= self.evaluation.as_of))
+        lead = history.lead[rows]
+        inside = (rows >= since[lead]) & (rows < until[lead])
+        return np.bincount(lead[inside], minlength=self.evaluation.lead_count)
 
     def won(self) -> np.ndarray:
         """Leads with a `won` event by the as-of time."""
