@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sla_dsl.history import width
 from sla_dsl.history.columns import (
     EVENTS,
     NO_ACTOR,
@@ -397,7 +398,8 @@ def _source(con, path: Path, buckets: int) -> _Source:
             names = pq.read_schema(path).names
         except (pa.ArrowInvalid, OSError):
             names = []
-        if "lead_id" in names:
+        if "lead_id" in names and width.repeated(names) is None \
+                and len(names) <= width.MOST_COLUMNS:
             try:
                 batches = _sorted(con, f"SELECT * EXCLUDE (file_row_number), "
                                        f"file_row_number + 1 AS {ROW_COLUMN} FROM read_parquet("
