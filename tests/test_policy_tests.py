@@ -373,6 +373,18 @@ def _mixed(desk: Path) -> None:
                                                  'clause = "first touch"\nstatus = "met"\n')
 
 
+def test_junit_xml_stays_xml_with_control_characters_in_names(capsys, desk):
+    """A case named with a NUL and an ESC (TOML allows both, escaped) wrote XML no parser
+    reads; they are written as visible escapes."""
+    write_case(desk, "odd.toml", CASE_HEAD.replace('"a small case"',
+                                                   '"odd \\u0000 name \\u001b[31m"')
+               + '[[expect]]\nlead = "L1"\nclause = "first touch"\nstatus = "met"\n')
+    report = desk / "report.xml"
+    run(capsys, str(desk), "--format", "junit", "-o", str(report))
+    [case] = ET.parse(report).getroot().iter("testcase")
+    assert case.get("name") == "odd \\u0000 name \\u001b[31m"
+
+
 def test_junit_xml_has_the_shape_ci_systems_read(capsys, desk):
     _mixed(desk)
     report = desk / "report.xml"
