@@ -507,9 +507,12 @@ def test_unknown_timezone_missing_file_and_unknown_format(tmp_path):
         load_history([], timezone="UTC")
 
 
-def test_empty_file_with_header_only(tmp_path):
+@pytest.mark.parametrize("header", ["lead_id,at,event", "foo,bar", "at,event"])
+def test_empty_file_with_header_only(tmp_path, header):
+    """A header without lead_id and no row under it raised AttributeError (exit 70): the
+    lead column the reader adds for it is text, not the dictionary it reads ids into."""
     path = tmp_path / "h.csv"
-    path.write_text("lead_id,at,event\n")
+    path.write_text(header + "\n")
     history = load_history([path], timezone="UTC")
     check_invariants(history)
     assert len(history) == 0 and history.rows_read == 0

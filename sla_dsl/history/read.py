@@ -1850,8 +1850,10 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     # Hashing the lead ids is the longest single step and Arrow does it without the GIL: on a
     # second thread, while this one parses times and encodes the other columns.
     with ThreadPoolExecutor(max_workers=1) as pool:
+        leads = column(spec.lead_id)  # as read: a dictionary, unless no row had one to read
         pending = pool.submit(_leads_as_read if read.leads_as_read and spec.lead_id not in
-                              lookups else _encode, column(spec.lead_id))
+                              lookups and pa.types.is_dictionary(leads.type) else _encode,
+                              leads)
         fields = {name: _encode(column(col)) for name, col in field_columns.items()
                   if keep_fields is None or name in keep_fields}
         if not spec.wide:
