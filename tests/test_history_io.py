@@ -518,6 +518,16 @@ def test_empty_file_with_header_only(tmp_path, header):
     assert len(history) == 0 and history.rows_read == 0
 
 
+@pytest.mark.parametrize("lines", ["{}\n", "{}\n{}\n", "{}\n\n   \n{}\n"])
+def test_json_lines_of_empty_objects_are_rows_not_nothing(tmp_path, lines):
+    """`{}` lines were read as no row at all ("0 rows read"): a file of them now says what
+    any file without a lead_id says."""
+    path = tmp_path / "h.jsonl"
+    path.write_text(lines)
+    with pytest.raises(HistoryError, match="no column `lead_id`"):
+        load_history([path], timezone="UTC")
+
+
 # ---------------------------------------------------------------------------- outputs
 
 

@@ -1142,6 +1142,8 @@ def _plain_scalar(kind: pa.DataType) -> bool:
 
 
 def _as_text(table: pa.Table, keep: Sequence[str] = ()) -> pa.Table:
+    if not table.num_columns:  # records of no keys (`{}`): rows all the same, to be counted
+        return table
     columns = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         if name in keep or pa.types.is_string(column.type) or pa.types.is_dictionary(
