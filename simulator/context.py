@@ -16,7 +16,7 @@ from sla_dsl.business_time.rep_hours import OwnerCalendars
 from sla_dsl.business_time.zones import US_PER_DAY, US_PER_SECOND, ZoneOffsets, local_time
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
-from sla_dsl.planning.scenario import Scenario, WorkTime, first_day
+from sla_dsl.planning.scenario import Scenario, WorkTime, first_day, leads_per_run
 from sla_dsl.simulator.clock import OpenHours, origin_us
 from sla_dsl.simulator.engine import GAP_DAYS, GAP_ELAPSED, GAP_OPEN, GAP_WALL, Floor
 from sla_dsl.simulator.errors import NotSimulated
@@ -235,6 +235,29 @@ def check_load(context: Context, shares: np.ndarray) -> list[str]:
                 f"worth of work an hour, more than {_reps(len(reps))} can do in the open hours "
                 f"({len(reps) * open_part:.2f}): follow-ups will queue unless leads connect")
     return notes
+
+
+MOST_TOUCHES = 2_000_000
+"""Touches one run may be asked to make: leads x their block's cadence (x the recycle rounds).
+Each is an event the run holds (about 250 bytes), so 100,000 leads of a 1,000-touch cadence
+would hold 25 GB; the run is refused before it starts instead (docs/limits.md)."""
+
+
+def check_touches(context: Context, shares: np.ndarray) -> None:
+    """Raises NotSimulated when the cadences of a run's leads would make more than
+    MOST_TOUCHES touches, were none of them cut short by a connect."""
+    scenario = context.scenario
+    leads, _ = leads_per_run(scenario)
+    recycle = scenario.recycle
+    rounds = 1 + (recycle.rounds * recycle.share if recycle is not None else 0)
+    touches = leads * rounds * sum(float(shares[b.index]) * b.attempts for b in context.blocks)
+    if touches > MOST_TOUCHES:
+        most = max(context.blocks, key=lambda b: b.attempts)
+        raise NotSimulated(
+            f"about {touches:,.0f} touches in one run ({leads:,.0f} leads, handoff "
+            f"'{most.handoff.label}' with a cadence of {most.attempts:,} touches) is more than "
+            f"the {MOST_TOUCHES:,} a run may make\n  help: shorten the horizon or lower "
+            f"arrivals.rate in the scenario; see docs/limits.md")
 
 
 def lifecycle_notes(scenario: Scenario, blocks: list[Block]) -> list[str]:

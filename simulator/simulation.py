@@ -23,7 +23,7 @@ from sla_dsl.history.write import absences_path, reps_path
 from sla_dsl.language import model as m
 from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.planning.scenario import Scenario
-from sla_dsl.simulator.context import Context, build, check_load
+from sla_dsl.simulator.context import Context, build, check_load, check_touches
 from sla_dsl.simulator.estimates import Estimate
 from sla_dsl.simulator.outcomes import Decay, decays_to_run
 from sla_dsl.simulator.replication import block_shares, replicate_once, stage_counted
@@ -236,8 +236,9 @@ def plan(policy: m.Policy, scenario: Scenario, replications: int, seed: int,
     every preset. Raises `NotSimulated` for a model the simulator cannot build."""
     context = build(policy, scenario)
     seeds = np.random.SeedSequence(seed).spawn(replications + 1)
-    notes = [*context.level_notes,
-             *check_load(context, block_shares(context, np.random.default_rng(seeds[-1])))]
+    shares = block_shares(context, np.random.default_rng(seeds[-1]))
+    notes = [*context.level_notes, *check_load(context, shares)]
+    check_touches(context, shares)
     months, whole = horizon_months(context)
     decays = decays_to_run(scenario.outcomes)
     model = Model.of(policy, scenario)

@@ -20,7 +20,7 @@ from sla_dsl.reports.sharded import evaluate_buckets
 
 pytest.importorskip("duckdb")
 
-from sla_dsl.history.ingest import LEAD_PLACE, MANIFEST, ingest
+from sla_dsl.history.ingest import EVENT_PLACE, LEAD_PLACE, MANIFEST, ingest
 
 from .test_shards import _cases_history
 
@@ -117,6 +117,29 @@ def test_buckets_of_another_count_or_an_old_ingest_are_usage_errors(tmp_path, ca
     (out / MANIFEST).write_text(json.dumps(manifest))
     assert main(["evaluate", policy, "-q", "--history", str(out)]) == 2
     assert "run sla ingest again" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["drop", "nulls"])
+@pytest.mark.parametrize("column", [EVENT_PLACE, LEAD_PLACE])
+def test_a_bucket_without_its_places_is_refused(tmp_path, capsys, damage, column):
+    """A bucket rewritten without a place column, or with it emptied, was exit 70
+    (ArrowInvalid, TypeError) in sla evaluate."""
+    import pyarrow as pa
+
+    paths = CASES[0][1]
+    policy = str(ROOT / "policies" / "company-x.sla")
+    out = tmp_path / "buckets"
+    _ingest(paths, Path(policy), out, 2)
+    bucket = out / "bucket-001.parquet"
+    table = pq.read_table(bucket)
+    table = table.drop_columns([column]) if damage == "drop" else table.set_column(
+        table.column_names.index(column), column, pa.nulls(table.num_rows, pa.int64()))
+    pq.write_table(table, bucket)
+    for shard in ([], ["--shard", "1/2", "--partial", str(tmp_path / "p.parquet")]):
+        assert main(["evaluate", policy, "-q", "--history", str(out), *shard]) == 2
+        err = capsys.readouterr().err
+        assert f"{bucket}: not the bucket the ingest wrote (its columns " in err
+        assert "help: run sla ingest again into that directory" in err
 
 
 @pytest.mark.parametrize(("policy_name", "option", "name"), [

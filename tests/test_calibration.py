@@ -310,3 +310,25 @@ def test_a_synthetic_office_hours_stream_is_recognised(tmp_path, capsys):
     daily = doc["daily_counts"]
     assert daily["chi_square"] / daily["df"] < 1.5 and daily["p"] > 0.01
     assert doc["weekday_against_flat"]["p"] < 0.001  # weekends empty: the profile is needed
+
+
+def test_names_with_control_characters_still_make_a_readable_scenario(tmp_path, capsys):
+    """A rep named with a NUL (and a history file named with a newline) went into the
+    scenario's comments as they were, and the written scenario was not valid TOML."""
+    from sla_dsl.planning.scenario import load_scenario
+
+    with (ROOT / "examples" / "company-x" / "history.csv").open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    actor = rows[0].index("actor")
+    for row in rows[1:]:
+        if row[actor] == "dana":
+            row[actor] = "da\x00na\x1b"
+    history = tmp_path / "q1\nexport.csv"
+    with history.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    scenario, _, path = _calibrate(tmp_path, capsys, "--policy",
+                                   str(ROOT / "policies" / "company-x.sla"), "--history",
+                                   str(history))
+    text = path.read_text(encoding="utf-8")
+    assert "da\\u0000na\\u001b" in text and "q1\\u000aexport.csv" in text
+    assert scenario["team"] and load_scenario(path).horizon_hours > 0

@@ -464,3 +464,20 @@ def test_dump_json_prints_nothing_on_errors(capsys):
     assert code == 1
     assert out == ""
     assert ": error: " in err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("args", [["check", "policies/inbound-desk.sla"],
+                                  ["evaluate", "policies/inbound-desk.sla", "--history",
+                                   "examples/company-x/history.csv", "-q"]])
+def test_stdout_on_a_full_disk_is_said_not_a_bug(args):
+    """Output to a full disk was exit 70, 'this is a bug in sla_dsl'."""
+    program = "import sys; from sla_dsl.cli import main; sys.exit(main(sys.argv[1:]))"
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-c", program, *args], stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=600,
+                                cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 2
+    assert result.stderr == ("sla: cannot write the output: No space left on device\n  help: "
+                             "make room on the disk, or write the output elsewhere (-o FILE "
+                             "where the command has it)\n")

@@ -83,6 +83,27 @@ def test_read_equals_accepted_plus_rejected_and_rejects_are_listed(capsys, tmp_p
     assert len(rejects.read_text().splitlines()) == rows["rejected"] + 1
 
 
+@pytest.mark.parametrize("where", ["no-such-folder/rejects.csv", "."])
+@pytest.mark.parametrize("run_as", ["whole", "shard", "ingested"])
+def test_a_rejects_file_that_cannot_be_written_is_a_usage_error(capsys, tmp_path, where, run_as):
+    """A folder that does not exist, or a directory named as the file, was exit 70
+    (FileNotFoundError, IsADirectoryError) in each of the three places --rejects is written."""
+    broken = str(ROOT / "tests" / "fixtures" / "histories" / "broken.csv")
+    history = [broken]
+    if run_as == "ingested":
+        pytest.importorskip("duckdb")
+        history = [str(tmp_path / "buckets")]
+        assert main(["ingest", "--history", broken, "--buckets", "2", "--out", history[0],
+                     "--timezone", "UTC", "-q"]) == 0
+    extra = ["--shard", "0/2", "--partial", str(tmp_path / "p.parquet")] \
+        if run_as == "shard" else []
+    code, _, err = run(capsys, POLICY, "--history", *history, "--rejects",
+                       str(tmp_path / where), *extra)
+    assert code == 2
+    assert f"sla evaluate: cannot write {tmp_path / where}: " in err
+    assert "help: name a file in a directory that exists" in err
+
+
 def test_strict_makes_a_reject_an_input_error(capsys):
     broken = str(ROOT / "tests" / "fixtures" / "histories" / "broken.csv")
     assert run(capsys, POLICY, "--history", broken, "--strict")[0] == 2

@@ -507,12 +507,25 @@ def test_unknown_timezone_missing_file_and_unknown_format(tmp_path):
         load_history([], timezone="UTC")
 
 
-def test_empty_file_with_header_only(tmp_path):
+@pytest.mark.parametrize("header", ["lead_id,at,event", "foo,bar", "at,event"])
+def test_empty_file_with_header_only(tmp_path, header):
+    """A header without lead_id and no row under it raised AttributeError (exit 70): the
+    lead column the reader adds for it is text, not the dictionary it reads ids into."""
     path = tmp_path / "h.csv"
-    path.write_text("lead_id,at,event\n")
+    path.write_text(header + "\n")
     history = load_history([path], timezone="UTC")
     check_invariants(history)
     assert len(history) == 0 and history.rows_read == 0
+
+
+@pytest.mark.parametrize("lines", ["{}\n", "{}\n{}\n", "{}\n\n   \n{}\n"])
+def test_json_lines_of_empty_objects_are_rows_not_nothing(tmp_path, lines):
+    """`{}` lines were read as no row at all ("0 rows read"): a file of them now says what
+    any file without a lead_id says."""
+    path = tmp_path / "h.jsonl"
+    path.write_text(lines)
+    with pytest.raises(HistoryError, match="no column `lead_id`"):
+        load_history([path], timezone="UTC")
 
 
 # ---------------------------------------------------------------------------- outputs

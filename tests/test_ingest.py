@@ -310,3 +310,27 @@ def test_a_bad_engine_setting_is_a_usage_error_said_as_such(tmp_path, capsys, op
     assert stopped.value.code == 2
     assert said in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("as_of_default", "garbage", "Invalid isoformat string: 'garbage'"),
+    ("timezone", 5, "field 'timezone' holds 5, not str"),
+    ("rows_read", True, "field 'rows_read' holds True, not int"),
+    ("buckets", [{"file": 7}], "field 'file' holds 7, not str"),
+    ("surprise", 1, "unknown field 'surprise'"),
+])
+def test_a_manifest_edited_wrong_is_refused_with_the_field(tmp_path, capsys, field, value,
+                                                           said):
+    """An as-of default that is no time was exit 70 (ValueError) in sla evaluate."""
+    out = tmp_path / "buckets"
+    ingest([HISTORIES / "events.csv"], out, buckets=2, timezone=AMS)
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest[field] = value
+    (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    code = main(["evaluate", str(ROOT / "policies" / "inbound-desk.sla"), "--history",
+                 str(out), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{out}: cannot read its {MANIFEST}: " in err and said in err
+    assert "help: run sla ingest again into that directory" in err
+

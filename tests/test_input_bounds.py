@@ -309,6 +309,87 @@ def test_long_values_and_lines_are_rejects_on_every_reader(tmp_path):
         assert all(len(v) < 1000 for v in reject.raw.values())  # shown clipped, with its size
 
 
+def _sparse_jsonl(path: Path, keys: int, lines_between: int, keys_a_line: int = 1) -> Path:
+    """Short lines, each `lines_between`-th with keys no other line has: a small file whose
+    table of lines x keys is huge."""
+    plain = _jsonl_rows(1)[0]
+    with path.open("w") as handle:
+        for line in range(keys // keys_a_line):
+            handle.write((plain + "\n") * lines_between)
+            own = "".join(f', "k{line}_{key}": 1' for key in range(keys_a_line))
+            handle.write(plain[:-1] + own + "}\n")
+    return path
+
+
+@pytest.mark.parametrize(("keys", "lines_between", "keys_a_line", "said"), [
+    (12_000, 1, 200, "its records name more than 10,000 different keys"),
+    (1_000, 300, 1, "different keys between them, a table of"),
+])
+def test_a_json_lines_file_of_lines_each_with_new_keys_is_refused(tmp_path, keys,
+                                                                  lines_between, keys_a_line,
+                                                                  said):
+    """20 MB of short lines, every 300th with a key of its own, made a table of 300 million
+    values: 13 s and 5 GB in Arrow alone, and a 10,000-key variant took 24 GB. Now the keys
+    are counted in small pieces before any table is built."""
+    path = _sparse_jsonl(tmp_path / "sparse.jsonl", keys, lines_between, keys_a_line)
+    for args in (["evaluate", str(POLICY), "--history", str(path), "-q"],
+                 ["ingest", "--history", str(path), "--buckets", "2", "--out",
+                  str(tmp_path / "out"), "--timezone", "UTC", "-q"]):
+        result = _run(*args)
+        assert result.returncode == 2, result.stderr
+        assert said in result.stderr and str(path) in result.stderr
+        assert "help:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_keys_first_named_late_in_a_json_lines_file_are_read(tmp_path):
+    """A key the first MiB does not name (an amount only won deals carry) is still a field:
+    the file's keys are counted, then read as before."""
+    rows = _jsonl_rows(3)
+    filler = [rows[1]] * (2 << 20 // len(rows[1]))
+    late = rows[2][:-1] + ', "late_key": "here"}'
+    path = tmp_path / "late.jsonl"
+    path.write_text("\n".join([rows[0], *filler, late]) + "\n")
+    history = load_history([path], timezone="UTC")
+    _check_counted(history, len(filler) + 2, 0)
+    assert history.fields["late_key"][-1] == "here"
+
+
+@pytest.mark.parametrize("name", ["wide.csv", "wide.parquet"])
+def test_a_file_of_more_than_10000_columns_is_refused(tmp_path, name):
+    """A CSV header of a million columns took 38 s and 1.7 GB to evaluate, and `sla ingest`
+    of 100,000 ran past a minute and a gigabyte."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = ["lead_id", "at", "event", *(f"c{i}" for i in range(10_001))]
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_text(",".join(names) + "\nL1,2026-01-05T10:00Z,created" + "," * 10_001
+                        + "\n")
+    else:
+        pq.write_table(pa.table({n: ["x"] for n in names}), path)
+    result = _run("evaluate", str(POLICY), "--history", str(path), "-q")
+    assert result.returncode == 2, result.stderr
+    assert "names 10,004 columns; a history file may have at most 10,000" in result.stderr
+
+
+def test_a_parquet_file_naming_a_column_twice_is_refused(tmp_path):
+    """Ingest raised KeyError (exit 70); evaluate printed Arrow's field-lookup error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "twice.parquet"
+    pq.write_table(pa.Table.from_arrays([pa.array(["L1"]), pa.array(["L2"]),
+                                         pa.array(["2026-01-05T10:00Z"]), pa.array(["created"])],
+                                        names=["lead_id", "lead_id", "at", "event"]), path)
+    for args in (["evaluate", str(POLICY), "--history", str(path), "-q"],
+                 ["ingest", "--history", str(path), "--buckets", "2", "--out",
+                  str(tmp_path / "out"), "--timezone", "UTC", "-q"]):
+        result = _run(*args)
+        assert result.returncode == 2, result.stderr
+        assert "the schema names the column `lead_id` twice" in result.stderr
+
+
 # ---------------------------------------------------------------- 5. every row counted
 
 A_ROW = "A,2026-01-05T10:00Z,created,x\n"

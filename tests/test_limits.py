@@ -283,6 +283,23 @@ def test_a_cadence_of_more_than_a_thousand_touches_is_refused():
         ("E406", "the number of touches may be at most 1,000")]
 
 
+def test_a_run_of_more_than_two_million_touches_is_refused_before_it_starts(tmp_path, capsys):
+    """The inbound desk's 10,800 leads with a cadence of 1,000 touches each held 2.7 GB in one
+    process (25 GB at the 100,000 leads a run may have); refused up front now."""
+    policy = tmp_path / "cadence.sla"
+    policy.write_text((ROOT / "policies" / "inbound-desk.sla").read_text(encoding="utf-8")
+                      .replace("touches at least 3 within 5 business days",
+                               "touches at least 1000 within 400 business days"),
+                      encoding="utf-8")
+    scenario = ROOT / "examples" / "scenarios" / "inbound-desk.toml"
+    code, _, err = run(capsys, "simulate", policy, "--scenario", scenario, "--replications",
+                       "2")
+    assert code == 2
+    assert ("about 10,800,000 touches in one run (10,800 leads, handoff 'every lead' with a "
+            "cadence of 1,000 touches) is more than the 2,000,000 a run may make") in err
+    assert "help: shorten the horizon or lower arrivals.rate" in err
+
+
 def test_a_scenario_or_mapping_of_megabytes_is_refused_unread(tmp_path, capsys):
     path = _scenario(tmp_path, extra="#" * (2 * 1024 * 1024) + "\n")
     code, _, err = run(capsys, "plan", COMPANY_X, "--scenario", path)

@@ -196,8 +196,17 @@ colour = "red"
     (CASE_HEAD + 'expcet = 1\n', 8, "unknown key 'expcet'"),
     (CASE_HEAD, None, "the case expects nothing"),
     ('[[expect]]\nlead = "L1"\n', None, "the case has no events"),
+    # a wall time in year 1 or 9999 has no instant (OverflowError, exit 70)
+    (CASE_HEAD.replace("2026-03-16T09:00:00", "0001-01-01T00:00:00")
+     + '[[expect]]\nlead = "L1"\nclause = "first touch"\nstatus = "met"\n', 2,
+     "`as_of`: 0001-01-01 00:00:00 is outside the supported times, 1900-01-01 to 2200-12-31"),
+    (CASE_HEAD.replace("2026-03-16T09:00:00", "2300-01-01")
+     + '[[expect]]\nlead = "L1"\nclause = "first touch"\nstatus = "met"\n', 2,
+     "`as_of`: 2300-01-01 is outside the supported times"),
+    (CASE_HEAD + '[[expect]]\nlead = "L1"\nclause = "first touch"\nstatus = "met"\n'
+     'due = 0001-01-01T00:00:00\n', 12, "`due`: 0001-01-01 00:00:00 is outside the supported"),
 ], ids=["toml", "bad-time", "short-row", "when", "handoff", "due", "no-block", "key",
-        "nothing", "no-events"])
+        "nothing", "no-events", "as-of-year-1", "as-of-2300", "due-year-1"])
 def test_each_kind_of_mistake_is_located(desk, text, line, message):
     case = write_case(desk, "mistake.toml", text)
     result = run_case(case, Policies())
@@ -363,6 +372,18 @@ def _mixed(desk: Path) -> None:
         'status = "met"', 'status = "pending"', 1))
     write_case(desk, "c-error.toml", CASE_HEAD + '[[expect]]\nlead = "L9"\n'
                                                  'clause = "first touch"\nstatus = "met"\n')
+
+
+def test_junit_xml_stays_xml_with_control_characters_in_names(capsys, desk):
+    """A case named with a NUL and an ESC (TOML allows both, escaped) wrote XML no parser
+    reads; they are written as visible escapes."""
+    write_case(desk, "odd.toml", CASE_HEAD.replace('"a small case"',
+                                                   '"odd \\u0000 name \\u001b[31m"')
+               + '[[expect]]\nlead = "L1"\nclause = "first touch"\nstatus = "met"\n')
+    report = desk / "report.xml"
+    run(capsys, str(desk), "--format", "junit", "-o", str(report))
+    [case] = ET.parse(report).getroot().iter("testcase")
+    assert case.get("name") == "odd \\u0000 name \\u001b[31m"
 
 
 def test_junit_xml_has_the_shape_ci_systems_read(capsys, desk):

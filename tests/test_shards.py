@@ -301,6 +301,36 @@ def test_one_bar_over_the_blocks_of_every_shard():
         in stream.getvalue()
 
 
+def _events_changed(table, name: str, change) -> object:
+    import pyarrow as pa
+
+    column = table.column(name)
+    lists = [change(v or []) for v in column.to_pylist()]
+    return table.set_column(table.column_names.index(name), name,
+                            pa.array(lists, column.type))
+
+
+@pytest.mark.parametrize(("column", "change", "said"), [
+    ("event.at", lambda at: at[:1], "event.event lists"),  # ValueError: broadcast
+    ("event.at", lambda at: [None] * len(at), "numbers missing"),  # OverflowError
+    ("event.event", lambda codes: [99] * len(codes), "event codes 99 to 99, not 0 to 11"),
+])
+def test_a_partial_whose_events_were_changed_is_refused(tmp_path, column, change, said):
+    """Each was exit 70 in sla merge: the values were trusted as the replay wrote them."""
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    assert _cli("evaluate", POLICY, "--history", HISTORY, "--shard", "0/1", "--partial",
+                str(good))[0] == 0
+    table = pq.read_table(good)
+    changed = _events_changed(table, column, change).replace_schema_metadata(
+        table.schema.metadata)
+    pq.write_table(changed, tmp_path / "changed.parquet")
+    code, _, err = _cli("merge", str(tmp_path / "changed.parquet"), "--policy", POLICY)
+    assert code == 2
+    assert "changed.parquet: a damaged partial (ValueError: " in err and said in err
+
+
 def test_a_damaged_partial_is_an_input_error_not_a_crash(tmp_path):
     import pyarrow.parquet as pq
 

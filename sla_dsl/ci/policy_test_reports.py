@@ -7,6 +7,7 @@ wherever it is shown: the case file and line, the lead, the clause, expected and
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path, PurePath
@@ -113,7 +114,17 @@ def render_junit(results: Sequence[CaseResult], seconds: float,
                                     type="expectation" if tag == "failure" else "case error")
             element.text = "\n".join(_problem_text(result, p) for p in result.problems)
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+    text = ET.tostring(root, "unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + _NOT_XML.sub(_shown, text) + "\n"
+
+
+# Characters XML 1.0 has no place for, even escaped: a case name or an event value holding one
+# (a NUL, an ESC) made a file no CI system could parse. They are written as visible escapes.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _shown(found: re.Match) -> str:
+    return f"\\u{ord(found.group()):04x}"
 
 
 def _counts(results: Sequence[CaseResult], seconds: float) -> dict[str, str]:

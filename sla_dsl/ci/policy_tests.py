@@ -30,6 +30,7 @@ from sla_dsl.diagnostics.diagnostic import render_text
 from sla_dsl.evaluation.consequences import all_actions
 from sla_dsl.evaluation.replay import NONE, STATUS_NAMES, STOPPED, evaluate
 from sla_dsl.history.absences import read_absences
+from sla_dsl.history.columns import SUPPORTED_TIMES, in_supported_range
 from sla_dsl.history.presets import PRESETS, load_preset
 from sla_dsl.history.read import HistoryError, history_from_rows, load_history, parse_time
 from sla_dsl.history.reps import read_reps, reps_from_text
@@ -350,21 +351,16 @@ class _Reader:
         or None after reporting the problem."""
         if allow_none and isinstance(value, str) and value.strip().lower() == NO_TIME:
             return NO_TIME
-        if isinstance(value, dt.datetime):
-            if value.tzinfo is not None:
-                return to_us(value)
-            return resolve_wall(to_us(value.replace(tzinfo=dt.UTC)), zone)
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return resolve_wall(to_us(dt.datetime(value.year, value.month, value.day,
-                                                     tzinfo=dt.UTC)), zone)
-        if isinstance(value, str):
-            parsed = parse_time(value)
-            if isinstance(parsed, tuple):
-                micros, naive = parsed
-                return resolve_wall(micros, zone) if naive else micros
-            reason = parsed
-        else:
-            reason = f"{type(value).__name__} {value} is not a date and time"
+        outside = f"{value} is outside the supported times, {SUPPORTED_TIMES}"
+        try:
+            instant = _instant(value, zone)
+        except (OverflowError, ValueError):  # a wall time in year 1 has no instant
+            instant = outside
+        if isinstance(instant, int) and what == "as_of" and not in_supported_range(instant):
+            instant = outside  # as `--as-of` is: no table is built out to it
+        if isinstance(instant, int):
+            return instant
+        reason = instant
         none = f', or "{NO_TIME}" for no time' if allow_none else ""
         self.fail(line, f"`{what}`: {reason}",
                   f"write a TOML date-time such as 2026-03-06T17:30:00 (in the policy's "
@@ -1040,3 +1036,22 @@ def coverage(policy_path: Path, results: Sequence[CaseResult],
         items.append(CoverageItem(breach_key(block), f"on breach of {block.clause.name}{scope}",
                                   block.span.line, asserted.get(breach_key(block), set())))
     return Coverage(policy_path, items)
+
+
+def _instant(value: object, zone: ZoneInfo) -> int | str:
+    """A case's time as µs since the epoch (naive times are wall times in `zone`), or why it
+    is not one. Raises OverflowError for a wall time with no instant (year 1, year 9999)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return to_us(value)
+        return resolve_wall(to_us(value.replace(tzinfo=dt.UTC)), zone)
+    if isinstance(value, dt.date):
+        return resolve_wall(to_us(dt.datetime(value.year, value.month, value.day,
+                                                 tzinfo=dt.UTC)), zone)
+    if isinstance(value, str):
+        parsed = parse_time(value)
+        if isinstance(parsed, tuple):
+            micros, naive = parsed
+            return resolve_wall(micros, zone) if naive else micros
+        return parsed
+    return f"{type(value).__name__} {value} is not a date and time"

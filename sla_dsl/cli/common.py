@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from sla_dsl.diagnostics.diagnostic import Diagnostic, render_text
@@ -72,12 +72,21 @@ def progress(message: str) -> None:
 def write_file(path: str, text: str | Iterable[bytes | memoryview], verb: str) -> bool:
     """Write an output file; a path that cannot be written is the user's to fix, not a bug.
     `text` is a str, or UTF-8 bytes in parts (a big JSON report), written in turn."""
-    try:
+    def write() -> None:
         if isinstance(text, str):
             Path(path).write_text(text, encoding="utf-8")
         else:
             with Path(path).open("wb") as handle:
                 handle.writelines(text)
+
+    return wrote(path, write, verb)
+
+
+def wrote(path: str, write: Callable[[], object], verb: str) -> bool:
+    """Call `write`, which writes the file at `path`, and say so when it cannot: a folder
+    missing, a directory named, no permission are the user's to fix, not a bug."""
+    try:
+        write()
     except OSError as error:
         print(f"sla {verb}: cannot write {path}: {error.strerror or error}\n"
               "  help: name a file in a directory that exists and that you may write to",

@@ -19,6 +19,7 @@ from sla_dsl.cli.common import (
     policy_or_none,
     write_file,
     write_out,
+    wrote,
 )
 from sla_dsl.cli.stage_progress import StageProgress
 
@@ -89,8 +90,9 @@ def run(args: argparse.Namespace) -> int:
             return _write_partial(args, policy, history, as_of, bar, blocks)
         counts = history.counts
         show_rejects(bar, history, args)
-        if args.rejects:
-            write_rejects(history, args.rejects)
+        if args.rejects and not wrote(args.rejects, lambda: write_rejects(history, args.rejects),
+                                          "evaluate"):
+            return EXIT_USAGE
         page = None
         if args.explain is not None:  # one lead's clock audit instead of the report
             from sla_dsl.cli.explain import explain_lead
@@ -207,8 +209,9 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
             print(f"sla evaluate: {error}", file=sys.stderr)
             return EXIT_USAGE
         show_rejects(bar, history, args)
-        if args.rejects:
-            write_rejects(history, args.rejects)
+        if args.rejects and not wrote(args.rejects, lambda: write_rejects(history, args.rejects),
+                                          "evaluate"):
+            return EXIT_USAGE
         if args.shard is not None:
             try:
                 write_partial(partial, args.partial)
@@ -360,8 +363,10 @@ def _write_partial(args: argparse.Namespace, policy, history, as_of: int | None,
                                  on_block=lambda _: bar.advance())
     counts = partial.history.counts
     show_rejects(bar, partial.history, args)
-    if args.rejects:
-        write_rejects(partial.history, args.rejects)
+    rejected = partial.history
+    if args.rejects and not wrote(args.rejects, lambda: write_rejects(rejected, args.rejects),
+                                  "evaluate"):
+        return EXIT_USAGE
     with bar.stage("writing", 2 * blocks):
         try:
             write_partial(partial, args.partial)

@@ -28,7 +28,14 @@ from sla_dsl.evaluation.merge_stream import CLAUSE_ARRAYS, LEAD_ARRAYS, PartialH
 from sla_dsl.evaluation.merged_history import SlimEvents
 from sla_dsl.evaluation.shards import Partial
 from sla_dsl.history.absences import Absences
-from sla_dsl.history.columns import History, HistoryError, Reject, SourceStats
+from sla_dsl.history.columns import (
+    EVENTS,
+    History,
+    HistoryError,
+    Reject,
+    SourceStats,
+    in_supported_range,
+)
 from sla_dsl.history.reps import Reps
 
 KEY = b"sla_dsl.partial"
@@ -49,6 +56,8 @@ def _arrow(values: np.ndarray) -> pa.Array:
 def _numpy(values: pa.Array, dtype: str) -> np.ndarray:
     if dtype == "object":
         return _texts(values)
+    if values.null_count:  # written from NumPy, which has none: a file changed since
+        raise ValueError(f"{values.null_count:,} numbers missing")
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=dtype)
 
 
@@ -270,10 +279,13 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
                           if present(f"{space}.{i}")} for space in ("at_handoff", "now")}
     events = {}
     lead = np.zeros(0, dtype=np.int64)
+    every: np.ndarray | None = None  # each lead's events, as the first list column holds them
     for name in _EVENT_ARRAYS:
         if present(f"event.{name}"):
             events[name], counts = listed(f"event.{name}")
+            every = _same_counts(f"event.{name}", counts, every)
             lead = np.repeat(np.arange(n, dtype=np.int64), counts)
+    _check_events(events)
     event_fields = {name: listed(f"event.field.{i}")[0] for i, name in enumerate(fields)
                     if present(f"event.field.{i}")}
     actors = np.array(meta["actors"], dtype=object)
@@ -286,8 +298,10 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
     clauses = []
     for k, spec in enumerate(meta["clauses"]):
         values, counts = {}, np.zeros(n, dtype=np.int64)
+        rows: np.ndarray | None = None
         for name in spec["columns"]:
             values[name], counts = listed(f"clause.{k}.{name}")
+            rows = _same_counts(f"clause.{k}.{name}", counts, rows)
         clauses.append(replay.ClauseResult(
             spec["clause"], spec["handoff"], spec["party"],
             np.repeat(np.arange(n, dtype=np.int64), counts), values["status"], values["due"],
@@ -320,6 +334,27 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
         clauses=clauses, at_handoff=attributes["at_handoff"], now=attributes["now"],
         meta=meta["extra"], history_id=meta["history"], block_rounds=block_rounds,
         absence_spans=absence_spans, events=slim)
+
+
+def _same_counts(name: str, counts: np.ndarray, first: np.ndarray | None) -> np.ndarray:
+    """A list column's lengths, which must be those of the columns listed with it (every
+    event array a lead's events, every clause array its rows): raises ValueError if not."""
+    if first is not None and not np.array_equal(counts, first):
+        raise ValueError(f"{name} lists {int(counts.sum()):,} values, the columns beside it "
+                         f"{int(first.sum()):,}")
+    return counts
+
+
+def _check_events(events: dict[str, np.ndarray]) -> None:
+    """The events' codes and times as a replay holds them (accepted events only): raises
+    ValueError for a file whose values were changed since."""
+    codes, at = events.get("event"), events.get("at")
+    if codes is not None and len(codes) and not 0 <= codes.min() <= codes.max() < len(EVENTS):
+        raise ValueError(f"event codes {codes.min()} to {codes.max()}, not 0 to "
+                         f"{len(EVENTS) - 1}")
+    if at is not None and len(at) and not (in_supported_range(int(at.min()))
+                                           and in_supported_range(int(at.max()))):
+        raise ValueError("event times outside the supported times")
 
 
 def _absences_json(absences: Absences | None) -> dict | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sla_dsl.history.columns import NO_ACTOR, History, HistoryError, Reject, SourceStats
@@ -82,7 +83,16 @@ def as_whole_part(directory: str | Path, index: int, bucket: History,
     directory = Path(directory)
     manifest = manifest or manifest_of(directory)
     path = bucket_path(directory, index)
-    table = pq.read_table(path, columns=[EVENT_PLACE, LEAD_PLACE])
+    places = [EVENT_PLACE, LEAD_PLACE]
+    schema = pq.read_schema(path)
+    table = None
+    if all(schema.get_all_field_indices(name) == [schema.get_field_index(name)]
+           and schema.field(name).type == pa.int64() for name in places):
+        table = pq.read_table(path, columns=places)
+    if table is None or any(column.null_count for column in table.columns):
+        raise HistoryError(f"{path}: not the bucket the ingest wrote (its columns "
+                           f"{' and '.join(places)} are missing, or not whole numbers)\n"
+                           "  help: run sla ingest again into that directory")
     if table.num_rows != len(bucket) or bucket.rejects:
         raise HistoryError(f"{path}: not the bucket the ingest wrote ({len(bucket)} events "
                            f"read, {table.num_rows} written)\n  help: run sla ingest again")

@@ -36,7 +36,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sla_dsl.history import width
 from sla_dsl.history.columns import (
     EVENTS,
     NO_ACTOR,
@@ -149,9 +150,35 @@ def manifest_history_id(manifest: Manifest) -> str:
 
 
 def read_manifest(directory: Path) -> Manifest:
+    """The manifest as `ingest` wrote it. Raises ValueError, TypeError or KeyError naming the
+    first field that is not: a manifest edited by hand or cut short is refused here, not
+    half-used by the evaluation."""
     data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-    data["buckets"] = [BucketCounts(**b) for b in data["buckets"]]
-    return Manifest(**data)
+    if not isinstance(data, dict) or not isinstance(data.get("buckets"), list):
+        raise TypeError("it is not an object with a list of buckets")
+    data["buckets"] = [BucketCounts(**_typed(BucketCounts, b)) for b in data["buckets"]]
+    manifest = Manifest(**_typed(Manifest, data))
+    if manifest.as_of_default is not None:
+        dt.datetime.fromisoformat(manifest.as_of_default)  # ValueError: not a time
+    return manifest
+
+
+_JSON_TYPES = {"str": str, "int": int, "str | None": (str, type(None)), "list[str]": list,
+               "list[dict]": list, "dict[str, str]": dict, "list[BucketCounts]": list}
+
+
+def _typed(kind: type, data: object) -> dict:
+    """`data` when each of its fields has the JSON type `kind` declares (ints not booleans)."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{kind.__name__}: {data!r} is not an object")
+    declared = {f.name: f.type for f in fields(kind)}
+    for name, value in data.items():
+        expected = _JSON_TYPES.get(str(declared.get(name)))
+        if expected is None:
+            raise KeyError(f"unknown field {name!r}")
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise TypeError(f"field {name!r} holds {value!r}, not {declared[name]}")
+    return data
 
 
 def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
@@ -397,7 +424,8 @@ def _source(con, path: Path, buckets: int) -> _Source:
             names = pq.read_schema(path).names
         except (pa.ArrowInvalid, OSError):
             names = []
-        if "lead_id" in names:
+        if "lead_id" in names and width.repeated(names) is None \
+                and len(names) <= width.MOST_COLUMNS:
             try:
                 batches = _sorted(con, f"SELECT * EXCLUDE (file_row_number), "
                                        f"file_row_number + 1 AS {ROW_COLUMN} FROM read_parquet("

@@ -68,6 +68,7 @@ from sla_dsl.business_time.zones import (
     local_text,
     resolve_walls,
 )
+from sla_dsl.history import width
 from sla_dsl.history.columns import (
     EARLIEST_US,
     EVENT_CODE,
@@ -663,12 +664,7 @@ def _csv_header(path: Path) -> list[str]:
     if not header or not any(name.strip() for name in header):
         raise HistoryError(f"{path}: the file is empty or has no header line\n  help: the "
                            f"first line must name the columns, e.g. lead_id,at,event,actor")
-    seen: set[str] = set()
-    for name in map(restored, header):
-        if name in seen:
-            raise HistoryError(f"{path}: the header names the column `{name}` twice\n  help: "
-                               f"rename one of them")
-        seen.add(name)
+    width.check_columns(path, [restored(name) for name in header], "the header")
     return header
 
 
@@ -1053,13 +1049,22 @@ def _read_jsonl(path: Path) -> _Read:
     try:
         # Infer the columns from the first lines, then read everything with text columns as
         # text: left to itself Arrow would turn `at` into timestamps and drop the offsets.
+        # Keys the first lines do not name are read only once the whole file's keys are
+        # counted (`width`): lines x keys is the table Arrow builds.
         head = data[: 1 << 20]
         head = head[: head.rfind(b"\n") + 1] or data
+        width.check_json_keys(path, data, head)
         sample = pj.read_json(pa.BufferReader(head)).schema if head.strip() else pa.schema([])
         explicit = pa.schema([
             pa.field(f.name, f.type if _plain_scalar(f.type) else pa.string()) for f in sample])
-        table = pj.read_json(pa.BufferReader(data), parse_options=pj.ParseOptions(
-            explicit_schema=explicit, unexpected_field_behavior="infer"))
+        width.check_json_shape(path, width.line_count(data), len(explicit), data)
+        try:
+            table = _json_table(data, explicit, "error")
+        except pa.ArrowInvalid as exc:
+            if "unexpected field" not in str(exc):
+                raise
+            width.check_json_keys(path, data)
+            table = _json_table(data, explicit, "infer")
         if any(not (_plain_scalar(f.type) or pa.types.is_string(f.type)) for f in table.schema):
             raise _SlowPath
         table.validate(full=True)  # Arrow's JSON reader takes a value's bytes unchecked
@@ -1069,6 +1074,13 @@ def _read_jsonl(path: Path) -> _Read:
         # for it) fails here, and the slow path rejects its line
         return _read_jsonl_slowly(path, data)
     return _Read(path, table, np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+def _json_table(data: bytes, explicit: pa.Schema, unexpected: str) -> pa.Table:
+    import pyarrow.json as pj
+
+    return pj.read_json(pa.BufferReader(data), parse_options=pj.ParseOptions(
+        explicit_schema=explicit, unexpected_field_behavior=unexpected))
 
 
 class _SlowPath(Exception):
@@ -1130,6 +1142,8 @@ def _plain_scalar(kind: pa.DataType) -> bool:
 
 
 def _as_text(table: pa.Table, keep: Sequence[str] = ()) -> pa.Table:
+    if not table.num_columns:  # records of no keys (`{}`): rows all the same, to be counted
+        return table
     columns = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         if name in keep or pa.types.is_string(column.type) or pa.types.is_dictionary(
@@ -1191,9 +1205,12 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
         for key, item in value.items():
             column = columns.get(key)
             if column is None:
+                width.check_json_shape(path, count + 1, len(columns) + 1, data)
                 column = columns[key] = [None] * count
             column.append(_json_text(item))
         rows.append(number)
+        if count % 1024 == 0:
+            width.check_json_shape(path, count + 1, len(columns), data)
         for column in columns.values():
             if len(column) == count:
                 column.append(None)
@@ -1224,6 +1241,7 @@ def _read_parquet(path: Path, spec: SourceSpec,
 
     try:
         schema = pq.read_schema(path)
+        width.check_columns(path, schema.names, "the schema")
         projection = _parquet_projection(schema, spec, keep_fields)
         # An event log's lead ids written as text are read as each row group's dictionary
         # (`_Read.leads_as_read`); a mapping's sources keep theirs as text. (Ids written as a
@@ -1834,8 +1852,10 @@ def _records(spec: SourceSpec, read: _Read, zone: ZoneInfo, lookups: dict[str, p
     # Hashing the lead ids is the longest single step and Arrow does it without the GIL: on a
     # second thread, while this one parses times and encodes the other columns.
     with ThreadPoolExecutor(max_workers=1) as pool:
+        leads = column(spec.lead_id)  # as read: a dictionary, unless no row had one to read
         pending = pool.submit(_leads_as_read if read.leads_as_read and spec.lead_id not in
-                              lookups else _encode, column(spec.lead_id))
+                              lookups and pa.types.is_dictionary(leads.type) else _encode,
+                              leads)
         fields = {name: _encode(column(col)) for name, col in field_columns.items()
                   if keep_fields is None or name in keep_fields}
         if not spec.wide:

@@ -21,6 +21,17 @@ def _key(name: str) -> str:
     return name if _BARE_KEY.match(name) else json.dumps(name)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _toml_line(line: str) -> str:
+    """A line as TOML allows it: comments hold names and paths from the history, and TOML
+    forbids control characters anywhere (a NUL in a rep's name made the written scenario
+    unreadable; a newline in a file name would end its comment). Shown as escapes instead;
+    values are JSON strings, which escape their own."""
+    return _CONTROL.sub(lambda found: f"\\u{ord(found.group()):04x}", line)
+
+
 def _string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
@@ -122,7 +133,7 @@ def scenario_toml(cal: Calibration, source: str) -> str:
         out.append(f"response = {_string(cal.response[0].time_words())}")
     out += ["", "[outcomes]"]
     out += _outcome_lines(cal)
-    return "\n".join(out) + "\n"
+    return "\n".join(map(_toml_line, out)) + "\n"
 
 
 def _outcome_lines(cal: Calibration) -> list[str]:
