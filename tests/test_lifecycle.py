@@ -252,6 +252,26 @@ def test_reassignments_are_found_for_many_leads_at_once():
     assert (result.due == expected).all()
 
 
+def test_a_first_round_begins_at_its_handoffs_instant_whatever_was_written_before_it():
+    # A level's first round is bounded by an instant: rows written at the handoff's instant
+    # before the handoff row (a touch, a note, a CRM's created) are in it, as at or after.
+    # L1's touch comes right before its handoff, L2's behind two other rows of that instant,
+    # L3's after it; L4's touch a minute before the handoff is not in the round.
+    nine = at(2026, 3, 2, 9)
+    events = [("touch", nine, "eva", "L1"), ("handoff", nine, "marketing", "L1"),
+              ("touch", nine, "eva", "L2"), ("created", nine, "marketing", "L2"),
+              ("assigned", nine, "eva", "L2"), ("handoff", nine, "marketing", "L2"),
+              ("handoff", nine, "marketing", "L3"), ("touch", nine, "eva", "L3"),
+              ("touch", at(2026, 3, 2, 8, 59), "eva", "L4"),
+              ("handoff", nine, "marketing", "L4")]
+    evaluation = evaluate(desk(), history(*events), us(at(2026, 3, 20)))
+    result = next(r for r in evaluation.clauses if r.clause == "first touch")
+    ids = evaluation.history.lead_ids[result.leads].tolist()
+    assert ids == ["L1", "L2", "L3", "L4"]
+    assert result.status.tolist() == [MET, MET, MET, BREACHED]
+    assert result.at[:3].tolist() == [us(nine)] * 3
+
+
 def test_the_json_of_a_recycled_lead_is_the_documents_with_its_attempts():
     # The column-wise JSON writer knows the plain records only: an evaluation whose records
     # carry attempts is written record by record, the same bytes as the document.

@@ -153,6 +153,22 @@ def round_spans(firsts: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]
     return list(zip(firsts, ends, strict=True))
 
 
+def first_rows_at_instant(lead: np.ndarray, at: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per row (of rows sorted by lead, then time), the first row of its lead at its instant:
+    `first_rows_at` of the rows' own instants, found by stepping back over the rows written
+    at the same instant just before each (usually none), not by counting every lead's run."""
+    found = rows.astype(np.int64, copy=True)
+    moving = np.flatnonzero(found > 0)
+    while len(moving):
+        here = found[moving]
+        before = here - 1
+        same = (lead[before] == lead[here]) & (at[before] == at[here])
+        moving = moving[same]
+        found[moving] -= 1
+        moving = moving[found[moving] > 0]
+    return found
+
+
 def reassignment_rows(lead: np.ndarray, at: np.ndarray, actor: np.ndarray,
                       since: np.ndarray) -> np.ndarray:
     """Of `assigned` rows (sorted by lead, then time, each with an actor): those that hand the

@@ -55,6 +55,7 @@ from sla_dsl.evaluation.lifecycle import (
     attempt_numbers,
     first_after,
     first_rows_at,
+    first_rows_at_instant,
     handoff_places,
     handoff_rows_at,
     last_at_or_before,
@@ -442,11 +443,20 @@ class Replay:
             rows = rows[~np.isin(self.actor[rows], self._actor_codes(not_by))]
         return rows
 
-    def handoff_times(self, by: set[str] | None = None, not_by: set[str] = frozenset()
-                      ) -> np.ndarray:
-        """Per lead, its first handoff event (see `handoff_rows`)."""
+    def first_handoffs(self, by: set[str] | None = None, not_by: set[str] = frozenset()
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Per lead, its first handoff event (see `handoff_rows`): its instant (NONE: none)
+        and the first row at that instant (LATEST: none), where its level's `Window` begins.
+        The row is found from the handoff's own row, not by `first_rows` over every lead's
+        run."""
         rows = self.handoff_rows(by, not_by)
-        return _first_per_lead(self.lead[rows], self.at[rows], self.size)
+        first = rows[_run_starts(self.lead[rows])]
+        lead = self.lead[first]
+        instant = np.full(self.size, NONE, dtype=np.int64)
+        instant[lead] = self.at[first]
+        row = np.full(self.size, LATEST, dtype=np.int64)
+        row[lead] = first_rows_at_instant(self.lead, self.at, first)
+        return instant, row
 
     def later_rounds(self, by: set[str] | None = None, not_by: set[str] = frozenset()
                      ) -> np.ndarray:
@@ -1007,8 +1017,12 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
     replay = Replay(policy, history, as_of)
     levels = handoff_levels(policy)
     later = [acting_names(policy, level[0].sender.value) for level in levels[1:]]
-    starts = [replay.handoff_times(not_by=set().union(*later))]
-    starts += [replay.handoff_times(by=names) for names in later]
+    firsts = [replay.first_handoffs(not_by=set().union(*later))]
+    firsts += [replay.first_handoffs(by=names) for names in later]
+    starts = [instant for instant, _ in firsts]
+    # each level's first row (its first handoff's instant as a row): the owners' windows are
+    # found once per pair of bounds, and each level's first round shares them
+    rows = [row for _, row in firsts]
     dated = lead_dates(replay, starts)
     place = placement(policy, dated) if in_force_only else \
         np.full(replay.size, IN_PERIOD, dtype=np.int8)
@@ -1016,9 +1030,7 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
     first_start = starts[0]
     if outside.any():  # no clock of any level starts for a lead the agreement does not cover
         starts = [np.where(outside, NONE, s) for s in starts]
-    # each level's first row (its first handoff's instant as a row), read once: the owners'
-    # windows are found once per pair of bounds, and each level's first round shares them
-    rows = [replay.first_rows(s) for s in starts]
+        rows = [np.where(outside, LATEST, row) for row in rows]
     owners = [replay.owners(since=rows[i] if i else None,
                             until=rows[i + 1] if i + 1 < len(rows) else None)
               for i in range(len(starts))]
