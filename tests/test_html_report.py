@@ -347,6 +347,28 @@ def test_progress_is_quiet_off_a_terminal_and_with_quiet(tmp_path, capsys, monke
     assert quiet == ""
 
 
+def test_the_bar_stays_up_while_the_report_files_are_written(tmp_path, monkeypatch):
+    # A JSON report's per-lead records are made as the file is written: that is the bar's
+    # last stage, named for the file, and the bar ends full once both files are written.
+    import functools
+
+    import sla_dsl.cli.evaluate as evaluate_cli
+
+    monkeypatch.setattr(evaluate_cli, "StageProgress",
+                        functools.partial(StageProgress, delay=0.0, tick=0.01))
+    primary, secondary = os.openpty()
+    terminal = os.fdopen(secondary, "w")
+    monkeypatch.setattr(sys, "stderr", terminal)
+    report, page = tmp_path / "r.json", tmp_path / "r.html"
+    assert main([*COMPANY_X, "--format", "json", "-o", str(report), "--html", str(page)]) == 0
+    terminal.close()
+    written = drained(primary)
+    assert f"sla evaluate: writing {report} [" in written
+    wrote = written.index(f"sla: wrote {page}")
+    assert "[##############################]" in written[wrote:]
+    assert json.loads(report.read_text())["leads"]
+
+
 # ============================================================================ in a browser
 
 needs_chromium = pytest.mark.skipif(

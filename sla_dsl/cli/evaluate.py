@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from sla_dsl.cli import engine_options, history_input
@@ -122,21 +123,39 @@ def run(args: argparse.Namespace) -> int:
                                       include_leads=args.format == "json",
                                       on_block=lambda _: bar.advance())
             breached = report.breached
-            with bar.stage("reporting", 2 * blocks):
-                text = report.json_parts() if args.format == "json" else report.text()
-                page = report.html() if args.html else None
-    return _finish(args, text, page, history, breached, bar)
-
-
-def _finish(args: argparse.Namespace, text, page: str | None, history, breached: bool,
-            bar: StageProgress | None) -> int:
-    """Write the report where the options say, then the exit status: --strict's failure
-    first, then --fail-on-breach's."""
-    for path, content in ((args.output, text), (args.html, page)):
-        if path and not write_file(path, content, "evaluate"):
+            text, page = _made(args, report, bar, blocks)
+        if not _write_files(args, text, page, bar, blocks):
             return EXIT_USAGE
-        if path and bar is not None:
-            bar.note(f"wrote {path}")
+    return _finish(args, text, history, breached)
+
+
+def _made(args: argparse.Namespace, report, bar: StageProgress, blocks: int
+          ) -> tuple[str | Iterable[bytes | memoryview], str | None]:
+    """The report (a JSON report in parts, its per-lead records made as they are written) and
+    the `--html` page."""
+    with bar.stage("reporting", blocks):
+        text = report.json_parts() if args.format == "json" else report.text()
+        return text, report.html() if args.html else None
+
+
+def _write_files(args: argparse.Namespace, text, page: str | None, bar: StageProgress,
+                 blocks: int) -> bool:
+    """Write `-o` and `--html` while the bar is still shown: a JSON report's per-lead records
+    are made as they are written, most of its time for a big history. False when a file
+    cannot be written (said on stderr)."""
+    with bar.stage(f"writing {args.output or args.html}" if args.output or args.html
+                   else "reporting", blocks):
+        for path, content in ((args.output, text), (args.html, page)):
+            if path and not write_file(path, content, "evaluate"):
+                return False
+            if path:
+                bar.note(f"wrote {path}")
+    return True
+
+
+def _finish(args: argparse.Namespace, text, history, breached: bool) -> int:
+    """Print the report unless it went to a file (after the bar is gone), then the exit
+    status: --strict's failure first, then --fail-on-breach's."""
     if not args.output:
         write_out(text)
     return _exit_status(args, history, breached)
@@ -224,11 +243,11 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
                      f"read, {counts.accepted} accepted, {counts.rejected} rejected; wrote "
                      f"{args.partial}")
         else:
-            with bar.stage("reporting", 2 * blocks):
-                text = report.json_parts() if args.format == "json" else report.text()
-                page = report.html() if args.html else None
+            text, page = _made(args, report, bar, blocks)
+            if not _write_files(args, text, page, bar, blocks):
+                return EXIT_USAGE
     if args.shard is None:
-        return _finish(args, text, page, history, report.breached, None)
+        return _finish(args, text, history, report.breached)
     return _exit_status(args, history, False)
 
 
