@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from sla_dsl.cli.stage_progress import StageProgress
 from sla_dsl.diagnostics.diagnostic import Diagnostic, render_text
 from sla_dsl.language.model import Policy
 from sla_dsl.language.source import UNREADABLE, Source, decode_policy, read_bounded, read_policy
@@ -92,6 +93,21 @@ def wrote(path: str, write: Callable[[], object], verb: str) -> bool:
               "  help: name a file in a directory that exists and that you may write to",
               file=sys.stderr)
         return False
+    return True
+
+
+def write_report_files(args: argparse.Namespace, text: str | Iterable[bytes | memoryview],
+                       page: str | None, bar: StageProgress, units: int, verb: str) -> bool:
+    """Write `-o` and `--html` in the bar's last stage, named for the file: a JSON report's
+    per-lead records are made as they are written, most of its time for a big history. False
+    when a file cannot be written (said on stderr)."""
+    name = f"writing {args.output or args.html}" if args.output or args.html else "reporting"
+    with bar.stage(name, units):
+        for path, content in ((args.output, text), (args.html, page)):
+            if path and not write_file(path, content, verb):
+                return False
+            if path:
+                bar.note(f"wrote {path}")
     return True
 
 

@@ -18,8 +18,8 @@ from sla_dsl.cli.common import (
     EXIT_PROBLEMS,
     EXIT_USAGE,
     policy_or_none,
-    write_file,
     write_out,
+    write_report_files,
     wrote,
 )
 from sla_dsl.cli.stage_progress import StageProgress
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                                       on_block=lambda _: bar.advance())
             breached = report.breached
             text, page = _made(args, report, bar, blocks)
-        if not _write_files(args, text, page, bar, blocks):
+        if not write_report_files(args, text, page, bar, blocks, "evaluate"):
             return EXIT_USAGE
     return _finish(args, text, history, breached)
 
@@ -136,21 +136,6 @@ def _made(args: argparse.Namespace, report, bar: StageProgress, blocks: int
     with bar.stage("reporting", blocks):
         text = report.json_parts() if args.format == "json" else report.text()
         return text, report.html() if args.html else None
-
-
-def _write_files(args: argparse.Namespace, text, page: str | None, bar: StageProgress,
-                 blocks: int) -> bool:
-    """Write `-o` and `--html` while the bar is still shown: a JSON report's per-lead records
-    are made as they are written, most of its time for a big history. False when a file
-    cannot be written (said on stderr)."""
-    with bar.stage(f"writing {args.output or args.html}" if args.output or args.html
-                   else "reporting", blocks):
-        for path, content in ((args.output, text), (args.html, page)):
-            if path and not write_file(path, content, "evaluate"):
-                return False
-            if path:
-                bar.note(f"wrote {path}")
-    return True
 
 
 def _finish(args: argparse.Namespace, text, history, breached: bool) -> int:
@@ -244,7 +229,7 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
                      f"{args.partial}")
         else:
             text, page = _made(args, report, bar, blocks)
-            if not _write_files(args, text, page, bar, blocks):
+            if not write_report_files(args, text, page, bar, blocks, "evaluate"):
                 return EXIT_USAGE
     if args.shard is None:
         return _finish(args, text, history, report.breached)

@@ -15,8 +15,8 @@ from sla_dsl.cli.common import (
     EXIT_PROBLEMS,
     EXIT_USAGE,
     policy_or_none,
-    write_file,
     write_out,
+    write_report_files,
 )
 from sla_dsl.cli.stage_progress import StageProgress
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         show_rejects(bar, report.history, args)
         bar.note(f"{len(args.partials)} shards: {counts.read} rows read, {counts.accepted} "
                  f"accepted, {counts.rejected} rejected; {report.evaluation.lead_count} leads")
-        with bar.stage("reporting", 2 * blocks):
+        with bar.stage("reporting", blocks):
             if args.format == "json":
                 text = report.json_parts()
             elif args.format == "html":
@@ -54,11 +54,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 text = report.text()
             page = report.html() if args.html else None
-    for path, content in ((args.output, text), (args.html, page)):
-        if path and not write_file(path, content, "merge"):
+        if not write_report_files(args, text, page, bar, blocks, "merge"):
             return EXIT_USAGE
-        if path:
-            bar.note(f"wrote {path}")
     if not args.output:
         write_out(text)
     return EXIT_PROBLEMS if args.fail_on_breach and report.breached else EXIT_OK
