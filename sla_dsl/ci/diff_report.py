@@ -8,6 +8,7 @@ Lead lists are cut to a few ids with a count in the views a person reads; the JS
 from __future__ import annotations
 
 from sla_dsl.diagnostics import github, sarif
+from sla_dsl.printable import printable
 
 SHOWN_LEADS = 10
 _KIND_WIDTH = len("reordered")
@@ -50,7 +51,7 @@ def render_text(doc: dict) -> str:
     verdict = _verdict(doc)
     if verdict:
         out += ["", verdict]
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")
 
 
 def _history_words(doc: dict, mark: str = "") -> str:

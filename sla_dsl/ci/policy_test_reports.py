@@ -14,6 +14,7 @@ from pathlib import Path, PurePath
 
 from sla_dsl.ci.policy_tests import CaseResult, Coverage, Problem
 from sla_dsl.diagnostics import github, sarif
+from sla_dsl.printable import printable
 
 _LABEL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
 
@@ -51,7 +52,7 @@ def render_text(results: Sequence[CaseResult], seconds: float) -> str:
         for problem in result.problems:
             out.extend("      " + line for line in _problem_text(result, problem).split("\n"))
     out += ["", summary(results, seconds)]
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")
 
 
 def render_coverage(coverages: Sequence[Coverage], fail_under: float | None = None) -> str:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from sla_dsl.cli.progress import ProgressBar
+from sla_dsl.printable import printable
 
 
 class StageProgress:
@@ -67,11 +68,12 @@ class StageProgress:
 
     def above(self, line: str) -> None:
         """A line that is always written (a rejected row, say), on its own line above a bar
-        already drawn, which is drawn again below it."""
+        already drawn, which is drawn again below it. A rejected row quotes its values, so the
+        line is written printable."""
         with self._lock:
             if self.bar.drawn:
                 self.stream.write("\r\x1b[K")
-            self.stream.write(line + "\n")
+            self.stream.write(printable(line) + "\n")
             if self.bar.drawn:
                 self.stream.write(self.bar.line() + "\x1b[K")
             self.stream.flush()

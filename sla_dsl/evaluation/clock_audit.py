@@ -42,6 +42,7 @@ from sla_dsl.language import model as m
 from sla_dsl.language import plain_words as say
 from sla_dsl.language.formatter import expr as expr_text
 from sla_dsl.language.formatter import item_line
+from sla_dsl.printable import printable
 
 FORMAT_VERSION = 1
 _ITEM_OF_CLAUSE = {"first touch": "first_touch", "touches": "touches",
@@ -877,7 +878,7 @@ def render_text(audit: LeadAudit) -> str:
         if clock.segments:
             out.append(f"  from the handoff to {_end_words(clock)}:")
             out += _segment_lines(clock)
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")
 
 
 def _end_words(clock: Clock) -> str:

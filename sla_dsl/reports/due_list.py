@@ -26,6 +26,7 @@ from sla_dsl.evaluation.instants import iso_many, iso_text
 from sla_dsl.evaluation.replay import Evaluation
 from sla_dsl.history.csv_cells import csv_text
 from sla_dsl.language import plain_words as say
+from sla_dsl.printable import printable
 from sla_dsl.reports.document import clause_wording
 
 FORMAT_VERSION = 1
@@ -199,7 +200,7 @@ class DueList:
         if counts["paused"]:
             out += ["", f"paused: {_clocks(counts['paused'])} with no due time until the "
                         "pause ends"]
-        return "\n".join(out) + "\n"
+        return printable("\n".join(out) + "\n")
 
 
 def _clocks(count: int) -> str:

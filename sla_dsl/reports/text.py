@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from sla_dsl.measures import coverage
+from sla_dsl.printable import printable
 from sla_dsl.reports.assignments_text import assignments_text
 from sla_dsl.reports.revenue_text import attribution_text
 from sla_dsl.reports.sentences import absence_sentence, as_of_why, coverage_parts, headline
@@ -65,7 +66,7 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
             done = f"done {row['at']}" if row["at"] else "not done"
             out.append(f"  {row['lead_id']:<20} {row['handoff']}: {row['clause']}, "
                        f"due {row['due']}, {done}, owner {row['owner'] or '-'}")
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")
 
 
 def _as_of(doc: dict) -> str:
