@@ -122,7 +122,7 @@ def test_strict_fails_on_a_rejected_absence_row_as_on_a_rejected_event(tmp_path,
     capsys.readouterr()
     absences.write_text("rep,start,end\nana,2027-03-02,2027-03-02\nbo,2027-03-05,2027-03-04\n")
     assert main(args) == 2
-    assert f"sla {verb}: 1 rows rejected (1 absences) (--strict)" in capsys.readouterr().err
+    assert f"sla {verb}: 1 row rejected (1 absences) (--strict)" in capsys.readouterr().err
     history.write_text(good + "L2,yesterday,handoff,marketing\n")
     assert main(args) == 2
     assert f"sla {verb}: 2 rows rejected (1 history, 1 absences) (--strict)" in \
@@ -152,5 +152,5 @@ def test_a_file_for_a_policy_that_never_pauses_for_absence_is_said_to_change_not
     report = sla_dsl.evaluate(policy, history, as_of="2027-03-02T16:00")
     said = report.document["rows"]["absences"]
     assert (said["pausing_blocks"], said["used"], said["leads_paused"]) == ([], 0, 0)
-    assert ("absences: 1 rows read, 1 accepted, 0 rejected; no handoff block says 'when owner "
+    assert ("absences: 1 row read, 1 accepted, 0 rejected; no handoff block says 'when owner "
             "absent pause', so none stops a clock") in report.text()

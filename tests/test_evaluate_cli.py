@@ -262,3 +262,23 @@ def test_speed_in_business_hours_counts_only_open_time():
     assert row["touched"] == len(hours)
     assert row["mean_business_hours"] == round(float(np.mean(hours)), 2)
     assert row["mean_business_hours"] < row["mean_hours"]  # nights and weekends left out
+
+
+def test_counts_and_their_nouns_agree_at_one(capsys, tmp_path):
+    """One row, one lead, one breach: the report says each in the singular (it said `1 rows
+    read`), and two of a thing are still plural."""
+    history = tmp_path / "history.csv"
+    history.write_text("lead_id,at,event,actor\nL1,2026-03-02T09:10:00Z,handoff,rep\n")
+    floor = str(ROOT / "policies" / "sales-floor.sla")
+    # an hour past the first touch's due time (10:00 in Chicago); the cadence still runs
+    code, out, _ = run(capsys, floor, "--history", str(history), "--as-of",
+                       "2026-03-02T17:00:00Z")
+    assert code == 0
+    assert "history: 1 row read, 1 accepted, 0 rejected\n" in out
+    assert "  1 breach, 1 pending and 0 met, over 2 clauses of 1 lead.\n" in out
+    with history.open("a") as handle:
+        handle.write("L2,2026-03-02T09:20:00Z,handoff,rep\n")
+    code, out, _ = run(capsys, floor, "--history", str(history), "--as-of",
+                       "2026-03-20T00:00:00Z")
+    assert "history: 2 rows read, 2 accepted, 0 rejected\n" in out
+    assert "  4 breaches, 0 pending and 0 met, over 2 clauses of 2 leads.\n" in out

@@ -144,7 +144,7 @@ def test_the_command_line_lists_bad_reps_rows(tmp_path, capsys):
     code = main(["evaluate", str(POLICY), "--history", str(tmp_path / "h.csv"), "--reps",
                  str(tmp_path / "reps.csv"), "-q", "--strict"])
     assert code == 2  # --strict fails on a rejected reps row as on a rejected event
-    assert "sla evaluate: 1 rows rejected (1 reps) (--strict)" in capsys.readouterr().err
+    assert "sla evaluate: 1 row rejected (1 reps) (--strict)" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the language

@@ -8,6 +8,7 @@ Lead lists are cut to a few ids with a count in the views a person reads; the JS
 from __future__ import annotations
 
 from sla_dsl.diagnostics import github, sarif
+from sla_dsl.language.plain_words import counted
 from sla_dsl.printable import printable
 
 SHOWN_LEADS = 10
@@ -21,10 +22,6 @@ def leads_text(ids: list[str], shown: int = SHOWN_LEADS) -> str:
 
 def _signed(number: int) -> str:
     return f"+{number}" if number > 0 else str(number)
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _verdict(doc: dict) -> str | None:
@@ -43,7 +40,7 @@ def _verdict(doc: dict) -> str | None:
 def render_text(doc: dict) -> str:
     changes = doc["changes"]
     out = [f"{doc['old']} -> {doc['new']}: "
-           + (_plural(len(changes), "change") if changes else "no change in meaning")]
+           + (counted(len(changes), "change") if changes else "no change in meaning")]
     out += [f"  {c['change']:<{_KIND_WIDTH}}  {c['text']}" for c in changes]
     impact = doc.get("impact")
     if impact:
@@ -62,7 +59,7 @@ def _history_words(doc: dict, mark: str = "") -> str:
 
 def _impact_text(impact: dict, history: str) -> list[str]:
     breaches = impact["breaches"]
-    out = ["", f"replayed over {history}: {impact['leads']} leads, as of "
+    out = ["", f"replayed over {history}: {counted(impact['leads'], 'lead', grouped=False)}, as of "
                f"{impact['as_of']}",
            f"breaches: {breaches['old']} -> {breaches['new']} ({_signed(breaches['change'])})"]
     flipped = [c for c in impact["clauses"] if c["flipped"]]
@@ -76,7 +73,7 @@ def _impact_text(impact: dict, history: str) -> list[str]:
             out.append("    " + ", ".join(f"{k} {old[k]} -> {new[k]}" for k in old
                                           if old[k] or new[k]))
             for transition, ids in clause["flips"].items():
-                out.append(f"    {transition}: {_plural(len(ids), 'lead')}: {leads_text(ids)}")
+                out.append(f"    {transition}: {counted(len(ids), 'lead')}: {leads_text(ids)}")
     if impact["owners"]:
         out += ["", "owners (breaches of their clauses):"]
         for row in impact["owners"]:
@@ -182,7 +179,7 @@ def render_markdown(doc: dict) -> str:
     if not changes:
         out.append("No change in meaning (layout and comments only).")
     else:
-        out += [f"**{_plural(len(changes), 'change')}**", "",
+        out += [f"**{counted(len(changes), 'change')}**", "",
                 "| change | where | before | after |", "| --- | --- | --- | --- |"]
         out += [f"| {c['change']} | {_cell(' › '.join(c['path']))} | {_code(c['old'])} | "
                 f"{_code(c['new'])} |" for c in changes]
@@ -198,8 +195,9 @@ def render_markdown(doc: dict) -> str:
 def _impact_markdown(impact: dict, history: str) -> list[str]:
     breaches = impact["breaches"]
     out = ["", f"#### Replayed over {history}", "",
-           f"{impact['leads']} leads, as of {impact['as_of']}. **Breaches: "
-           f"{breaches['old']} → {breaches['new']} ({_signed(breaches['change'])})**", ""]
+           f"{counted(impact['leads'], 'lead', grouped=False)}, as of {impact['as_of']}. "
+           f"**Breaches: {breaches['old']} → {breaches['new']} "
+           f"({_signed(breaches['change'])})**", ""]
     flipped = [c for c in impact["clauses"] if c["flipped"]]
     if not flipped:
         out.append("No lead's verdict changes.")
@@ -269,7 +267,8 @@ def render_github(doc: dict) -> str:
 def _impact_summary(impact: dict) -> str:
     breaches = impact["breaches"]
     lines = [f"breaches {breaches['old']} -> {breaches['new']} "
-             f"({_signed(breaches['change'])}) over {impact['leads']} leads"]
+             f"({_signed(breaches['change'])}) over "
+             f"{counted(impact['leads'], 'lead', grouped=False)}"]
     for clause in impact["clauses"]:
         for transition, ids in clause["flips"].items():
             lines.append(f"{clause['handoff']}: {clause['clause']}: {transition}: "

@@ -14,13 +14,10 @@ from pathlib import Path, PurePath
 
 from sla_dsl.ci.policy_tests import CaseResult, Coverage, Problem
 from sla_dsl.diagnostics import github, sarif
+from sla_dsl.language.plain_words import counted
 from sla_dsl.printable import printable
 
 _LABEL = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def where(path: Path | str, line: int | None) -> str:
@@ -37,8 +34,8 @@ def _problem_text(result: CaseResult, problem: Problem) -> str:
 def summary(results: Sequence[CaseResult], seconds: float) -> str:
     counts = {outcome: sum(1 for r in results if r.outcome == outcome)
               for outcome in ("passed", "failed", "error")}
-    return (f"{_plural(len(results), 'case')}: {counts['passed']} passed, {counts['failed']} "
-            f"failed, {_plural(counts['error'], 'error')} ({seconds:.2f} s)")
+    return (f"{counted(len(results), 'case')}: {counts['passed']} passed, {counts['failed']} "
+            f"failed, {counted(counts['error'], 'error')} ({seconds:.2f} s)")
 
 
 # ============================================================================ text
@@ -70,7 +67,7 @@ def render_coverage(coverages: Sequence[Coverage], fail_under: float | None = No
         if fail_under is not None and cov.percent < fail_under:
             verdict = f", under {fail_under:g}%"
         out += ["", f"coverage of {cov.policy_path}: {cov.covered} of "
-                    f"{_plural(len(cov.items), 'clause')} exercised ({cov.percent:.0f}%{verdict})"]
+                    f"{counted(len(cov.items), 'clause')} exercised ({cov.percent:.0f}%{verdict})"]
         width = max((len(item.label) for item in cov.items), default=0)
         for item in cov.items:
             said = ", ".join(sorted(item.asserted)) if item.asserted else "NOT EXERCISED"

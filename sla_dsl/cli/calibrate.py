@@ -8,6 +8,7 @@ import sys
 
 from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, progress, write_file
+from sla_dsl.language.plain_words import counted
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         history = load_history(args.history, mapping=mapping, policy=policy,
                                fields=fields_needed(policy) | {"stage"},
                                export_timezone=history_input.export_timezone(args))
-        progress(f"fitting {len(history.lead_ids)} leads")
+        progress(f"fitting {counted(len(history.lead_ids), 'lead', grouped=False)}")
         calibration = calibrate(policy, history)
     except (HistoryError, CalibrationError) as error:
         print(f"sla calibrate: {error}", file=sys.stderr)

@@ -10,23 +10,20 @@ from sla_dsl.catalogue import CATALOGUE
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, ArgumentParser, checked, sources
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import render_github, render_json, render_sarif, render_text
+from sla_dsl.language.plain_words import counted
 from sla_dsl.policy_file import CheckedPolicy
 
 # A code's page is named relative to the repository: found in a checkout, absent from a wheel.
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}".replace("policys", "policies")
-
-
 def _summary(results: list[CheckedPolicy]) -> str:
     errors = sum(len(r.errors) for r in results)
     warnings = sum(len(r.warnings) for r in results)
     if not errors and not warnings:
-        return f"{_plural(len(results), 'policy')} checked: no problems"
-    return (f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in "
-            f"{_plural(len(results), 'policy')}")
+        return f"{counted(len(results), 'policy')} checked: no problems"
+    return (f"{counted(errors, 'error')}, {counted(warnings, 'warning')} in "
+            f"{counted(len(results), 'policy')}")
 
 
 def explanation(code: Code) -> str:

@@ -16,6 +16,7 @@ from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, checked, progress, write_file
 from sla_dsl.diagnostics.diagnostic import Diagnostic, render_text
 from sla_dsl.language.model import Policy
+from sla_dsl.language.plain_words import counted
 from sla_dsl.language.source import (
     MAX_POLICY_BYTES,
     Source,
@@ -163,7 +164,8 @@ def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
               "--rejects FILE' lists them)", file=sys.stderr)
     if as_of is None:
         as_of = change_impact.latest_event(old_history)
-    progress(f"replaying {len(old_history.lead_ids)} leads under both versions")
+    progress(f"replaying {counted(len(old_history.lead_ids), 'lead', grouped=False)} under "
+             "both versions")
     before = change_impact.replay(old, old_history, as_of)
     after = change_impact.replay(new, new_history, as_of)
     return change_impact.impact(before, after)

@@ -15,6 +15,7 @@ import sys
 
 from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, write_file
+from sla_dsl.language.plain_words import counted
 
 AS_OF_HELP = ("  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z, "
               "or 'now' for the current time")
@@ -87,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"sla due: {line}", file=sys.stderr)
     rejected = history.counts.rejected
     if rejected and not args.quiet:
-        print(f"sla due: {rejected} rows rejected; 'sla evaluate --rejects FILE' lists them",
-              file=sys.stderr)
+        print(f"sla due: {counted(rejected, 'row', grouped=False)} rejected; 'sla evaluate "
+              "--rejects FILE' lists them", file=sys.stderr)
     failure = history_input.strict_failure(history) if args.strict else None
     if failure:
         print(f"sla due: {failure}", file=sys.stderr)

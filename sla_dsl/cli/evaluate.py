@@ -23,6 +23,7 @@ from sla_dsl.cli.common import (
     wrote,
 )
 from sla_dsl.cli.stage_progress import StageProgress
+from sla_dsl.language.plain_words import counted
 
 # Each shard of a run cuts the whole history once: a run of a million shards would never end
 MAX_SHARDS, MAX_WORKERS = 1024, 256
@@ -103,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
                 return audited
             text, breached = audited
         else:
-            bar.note(f"{counts.read} rows read, {counts.accepted} accepted, "
-                     f"{counts.rejected} rejected; evaluating {len(history.lead_ids)} leads")
+            bar.note(f"{counted(counts.read, 'row', grouped=False)} read, {counts.accepted} "
+                     f"accepted, {counts.rejected} rejected; evaluating "
+                     f"{counted(len(history.lead_ids), 'lead', grouped=False)}")
             if args.shards and args.engine != "local":
                 report = _evaluate_on_engine(args, policy, as_of, bar)
                 if report is None:
@@ -224,9 +226,10 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
                       f"{error.strerror or error}", file=sys.stderr)
                 return EXIT_USAGE
             counts = history.counts
-            bar.note(f"bucket {shard} of {of}: {partial.lead_count} leads, {counts.read} rows "
-                     f"read, {counts.accepted} accepted, {counts.rejected} rejected; wrote "
-                     f"{args.partial}")
+            bar.note(f"bucket {shard} of {of}: "
+                     f"{counted(partial.lead_count, 'lead', grouped=False)}, "
+                     f"{counted(counts.read, 'row', grouped=False)} read, {counts.accepted} "
+                     f"accepted, {counts.rejected} rejected; wrote {args.partial}")
         else:
             text, page = _made(args, report, bar, blocks)
             if not write_report_files(args, text, page, bar, blocks, "evaluate"):
@@ -380,8 +383,8 @@ def _write_partial(args: argparse.Namespace, policy, history, as_of: int | None,
                   file=sys.stderr)
             return EXIT_USAGE
     bar.note(f"shard {shard}/{of}: {partial.lead_count} of {len(history.lead_ids)} leads, "
-             f"{counts.read} rows read, {counts.accepted} accepted, {counts.rejected} "
-             f"rejected; wrote {args.partial}")
+             f"{counted(counts.read, 'row', grouped=False)} read, {counts.accepted} accepted, "
+             f"{counts.rejected} rejected; wrote {args.partial}")
     failure = history_input.strict_failure(partial.history) if args.strict else None
     if failure:
         print(f"sla evaluate: {failure}", file=sys.stderr)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from sla_dsl.language.plain_words import counted
+
 if TYPE_CHECKING:
     from sla_dsl.history.columns import History
 
@@ -117,8 +119,8 @@ def _side_file_lines(side, row_word: str, file_word: str, tail: str = "") -> lis
         return []
     counts = side.counts
     lines = [f"{side.source}:{r.row}: rejected {row_word}: {r.reason}" for r in side.rejects]
-    return [*lines, f"{file_word}: {counts.read} rows read, {counts.accepted} accepted, "
-                    f"{counts.rejected} rejected{tail}"]
+    return [*lines, f"{file_word}: {counted(counts.read, 'row', grouped=False)} read, "
+                    f"{counts.accepted} accepted, {counts.rejected} rejected{tail}"]
 
 
 def strict_failure(history: History) -> str | None:
@@ -132,4 +134,4 @@ def strict_failure(history: History) -> str | None:
         return None
     named = [f"{n} {what}" for n, what in files if n]
     said = f" ({', '.join(named)})" if total != files[0][0] else ""
-    return f"{total} rows rejected{said} (--strict)"
+    return f"{counted(total, 'row', grouped=False)} rejected{said} (--strict)"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sla_dsl.cli import history_input
 from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, progress
+from sla_dsl.language.plain_words import counted
 
 MOST_BUCKETS = 4096
 
@@ -59,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
               "directory you may write to, with room for the data twice", file=sys.stderr)
         return EXIT_USAGE
     left_out = sum(f.get("left_out", 0) for f in manifest.files)
-    print(f"history: {manifest.rows_read} rows read, {manifest.accepted} accepted, "
-          f"{manifest.rejected} rejected"
+    print(f"history: {counted(manifest.rows_read, 'row', grouped=False)} read, "
+          f"{manifest.accepted} accepted, {manifest.rejected} rejected"
           + (f" ({left_out} more left out by the mapping's filters)" if left_out else ""))
     print(f"wrote {len(manifest.buckets)} buckets to {out} ({MANIFEST}; rejected rows in "
           f"{REJECTS})")

@@ -19,6 +19,7 @@ from sla_dsl.cli.common import (
     write_report_files,
 )
 from sla_dsl.cli.stage_progress import StageProgress
+from sla_dsl.language.plain_words import counted
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         counts = report.history.counts
         show_rejects(bar, report.history, args)
-        bar.note(f"{len(args.partials)} shards: {counts.read} rows read, {counts.accepted} "
-                 f"accepted, {counts.rejected} rejected; {report.evaluation.lead_count} leads")
+        bar.note(f"{len(args.partials)} shards: {counted(counts.read, 'row', grouped=False)} "
+                 f"read, {counts.accepted} accepted, {counts.rejected} rejected; "
+                 f"{counted(report.evaluation.lead_count, 'lead', grouped=False)}")
         with bar.stage("reporting", blocks):
             if args.format == "json":
                 text = report.json_parts()

@@ -58,6 +58,8 @@ def plural(phrase: str) -> str:
         pass
     elif last.endswith("y") and last[-2:-1] not in ("a", "e", "o", "u"):
         last = last[:-1] + "ies"
+    elif last.endswith(("ch", "sh", "x")):
+        last += "es"
     else:
         last += "s"
     return f"{head} {last}" if head else last
@@ -95,8 +97,11 @@ def cadence(word: str) -> str:
     return _CADENCE[word]
 
 
-def counted(amount: float, unit: str) -> str:
-    return f"{number(amount)} {unit if amount == 1 else plural(unit)}"
+def counted(amount: float, unit: str, *, grouped: bool = True) -> str:
+    """`1 row`, `3 rows`, `5,000 leads`: the count and its noun agree, whatever the count
+    (`grouped=False`: `2164 rows`, as the lines that print counts as they are)."""
+    shown = number(amount) if grouped else str(amount)
+    return f"{shown} {unit if amount == 1 else plural(unit)}"
 
 
 def date(day: dt.date) -> str:

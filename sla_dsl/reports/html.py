@@ -27,6 +27,7 @@ from sla_dsl.business_time.periods import next_period_start
 from sla_dsl.evaluation.conditions import UNIT_DAYS
 from sla_dsl.history.columns import Reject
 from sla_dsl.language import model as m
+from sla_dsl.language.plain_words import counted
 from sla_dsl.measures import coverage
 from sla_dsl.measures.revenue import goal_reached
 from sla_dsl.reports.html_page import page, table
@@ -254,7 +255,7 @@ def _summary(doc: dict) -> str:
         sentence = absence_sentence(absences)
         said = f"<p>{escape(sentence[:1].upper() + sentence[1:])}.</p>"
     return (f'<ul class="facts">{items}</ul>\n<ul class="headline">{sentences}</ul>\n{lead}\n'
-            f"<p>History: {rows['read']:,} rows read, {rows['accepted']:,} accepted, "
+            f"<p>History: {counted(rows['read'], 'row')} read, {rows['accepted']:,} accepted, "
             f"{rows['rejected']:,} rejected.</p>{said}")
 
 

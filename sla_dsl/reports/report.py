@@ -26,6 +26,7 @@ from sla_dsl.evaluation.inputs import as_of_instant
 from sla_dsl.history.columns import History
 from sla_dsl.history.reps import Reps, read_reps
 from sla_dsl.language.model import Policy
+from sla_dsl.language.plain_words import counted
 from sla_dsl.reports import html, text
 from sla_dsl.reports.document import (
     clause_summaries,
@@ -185,7 +186,8 @@ class Report:
     def __repr__(self) -> str:
         as_of = np.datetime_as_string(np.datetime64(self.evaluation.as_of, "us"), unit="s")
         return (f"<Report {self.policy.title or 'policy'!r} as of {as_of}Z: "
-                f"{len(self.verdicts)} clauses, {self.evaluation.lead_count} leads>")
+                f"{counted(len(self.verdicts), 'clause', grouped=False)}, "
+                f"{counted(self.evaluation.lead_count, 'lead', grouped=False)}>")
 
 
 def evaluate(policy: Policy, history: History, as_of: str | dt.datetime | int | None = None,

@@ -5,20 +5,22 @@ sentence in one cannot disagree with the other, or with the table under it.
 
 from __future__ import annotations
 
+from sla_dsl.language.plain_words import counted
+
 
 def headline(owed: dict) -> list[str]:
     """The counts of `owed` as the sentences a manager reads first (text and page alike)."""
-    out = [f"{owed['breached']:,} {_plural(owed['breached'], 'breach', 'breaches')}, "
+    out = [f"{counted(owed['breached'], 'breach')}, "
            f"{owed['pending']:,} pending and {owed['met']:,} met, over "
-           f"{owed['clauses']} {_plural(owed['clauses'], 'clause', 'clauses')} of "
-           f"{owed['leads']:,} {_plural(owed['leads'], 'lead', 'leads')}."
+           f"{counted(owed['clauses'], 'clause')} of "
+           f"{counted(owed['leads'], 'lead')}."
            if owed["clauses"] else
            "No clause was judged: no handoff block set a clock for these leads."]
     out += miss_sentences(owed)
     out.append(trigger_sentence(owed))
     if owed["owners_at_strike_limit"]:
         count = owed["owners_at_strike_limit"]
-        out.append(f"{count} {_plural(count, 'owner', 'owners')} reached the strike limit.")
+        out.append(f"{counted(count, 'owner')} reached the strike limit.")
     return out
 
 
@@ -35,9 +37,9 @@ def trigger_sentence(owed: dict) -> str:
     if not total:
         return "The policy sets no cancel, review or strike-limit trigger."
     if fired:
-        return (f"{len(fired)} of {total} {_plural(total, 'trigger', 'triggers')} fired: "
+        return (f"{len(fired)} of {counted(total, 'trigger')} fired: "
                 + "; ".join(fired) + ".")
-    return f"None of the {total} {_plural(total, 'trigger', 'triggers')} fired."
+    return f"None of the {counted(total, 'trigger')} fired."
 
 
 def _miss_sentence(misses: dict, what: str) -> list[str]:
@@ -46,17 +48,13 @@ def _miss_sentence(misses: dict, what: str) -> list[str]:
     grace = (f" ({misses['in_grace']} more missed in grace)" if misses["in_grace"] else "")
     if not misses["missed"]:
         return [f"No {what} period counts as missed{grace}, so nothing is owed for one."]
-    missed = f"{misses['missed']} {what} {_plural(misses['missed'], 'period', 'periods')} " \
+    missed = f"{counted(misses['missed'], what + ' period')} " \
              f"missed{grace}"
     owed_text = ("; owed for each: " + ", ".join(c["credit"] for c in misses["credits"])
                  if misses["credits"] else "; the policy sets no credit for a miss")
     escalated = ("; each escalated to " + ", ".join(e["to"] for e in misses["escalations"])
                  if misses["escalations"] else "")
     return [f"{missed}{owed_text}{escalated}."]
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return one if count == 1 else many
 
 
 def as_of_why(covered: dict) -> str | None:
@@ -84,12 +82,13 @@ def coverage_parts(covered: dict) -> list[str]:
 
 def absence_sentence(absences: dict) -> str:
     """What the absences file held and did (`rows.absences`), for text and page alike."""
-    read = (f"absences: {absences['read']:,} rows read, {absences['accepted']:,} accepted, "
+    read = (f"absences: {counted(absences['read'], 'row')} read, "
+            f"{absences['accepted']:,} accepted, "
             f"{absences['rejected']:,} rejected")
     if not absences["pausing_blocks"]:
         return f"{read}; no handoff block says 'when owner absent pause', so none stops a clock"
     used, leads = absences["used"], absences["leads_paused"]
-    return (f"{read}; {used:,} {_plural(used, 'absence', 'absences')} paused the clocks of "
-            f"{leads:,} {_plural(leads, 'lead', 'leads')} "
-            f"({_plural(len(absences['pausing_blocks']), 'block', 'blocks')} "
+    return (f"{read}; {counted(used, 'absence')} paused the clocks of "
+            f"{counted(leads, 'lead')} "
+            f"({'block' if len(absences['pausing_blocks']) == 1 else 'blocks'} "
             f"{', '.join(absences['pausing_blocks'])})")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from sla_dsl.language.plain_words import counted
 from sla_dsl.measures import coverage
 from sla_dsl.printable import printable
 from sla_dsl.reports.assignments_text import assignments_text
@@ -20,8 +21,8 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
     out = [
         f"{doc['policy'] or 'Policy'}: {_as_of(doc)}",
         *_period_lines(doc["coverage"]),
-        f"history: {rows['read']} rows read, {rows['accepted']} accepted, "
-        f"{rows['rejected']} rejected{_left_out(rows)}",
+        f"history: {counted(rows['read'], 'row', grouped=False)} read, {rows['accepted']} "
+        f"accepted, {rows['rejected']} rejected{_left_out(rows)}",
         *(f"note: {note}" for note in rows.get("notes", [])),
         *([absence_sentence(rows["absences"])] if "absences" in rows else []),
         f"leads: {summary['leads']}{_out_of_period(doc['coverage'])}, "
