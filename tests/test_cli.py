@@ -481,3 +481,42 @@ def test_stdout_on_a_full_disk_is_said_not_a_bug(args):
     assert result.stderr == ("sla: cannot write the output: No space left on device\n  help: "
                              "make room on the disk, or write the output elsewhere (-o FILE "
                              "where the command has it)\n")
+
+
+# ------------------------------------------- -q on every command that shows progress
+
+QUIET_RUNS = {
+    "test": ["test", "policies/tests/sales-floor/cadence-and-escalation.toml"],
+    "calibrate": ["calibrate", "--policy", "policies/company-x.sla", "--history",
+                  "examples/company-x/history.csv"],
+    "diff": ["diff", "policies/company-x.sla", "policies/company-x-trial.sla", "--history",
+             "examples/company-x/history.csv"],
+    "simulate": ["simulate", "policies/inbound-desk.sla", "--scenario",
+                 "examples/scenarios/inbound-desk.toml", "--replications", "2"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(QUIET_RUNS))
+def test_quiet_silences_the_progress_a_terminal_would_see(command, monkeypatch, capsys):
+    import functools
+
+    import sla_dsl.cli.simulate as simulate_cli
+    from sla_dsl.cli.progress import ProgressBar
+
+    from .test_html_report import drained
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(simulate_cli, "ProgressBar", functools.partial(ProgressBar, delay=0.0))
+    seen = []
+    for quiet in ([], ["-q"]):
+        primary, secondary = os.openpty()
+        terminal = os.fdopen(secondary, "w")
+        monkeypatch.setattr(sys, "stderr", terminal)
+        code = main([*QUIET_RUNS[command], *quiet])
+        terminal.close()
+        seen.append(drained(primary))
+        capsys.readouterr()
+        assert code in (0, 1)
+    loud, quiet = seen
+    assert "sla: " in loud or "replications [" in loud
+    assert "sla: " not in quiet and "[" not in quiet

@@ -7,7 +7,14 @@ import json
 import sys
 
 from sla_dsl.cli import history_input
-from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, progress, write_file
+from sla_dsl.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_quiet_option,
+    policy_or_none,
+    progress,
+    write_file,
+)
 from sla_dsl.language.plain_words import counted
 
 
@@ -27,11 +34,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         mapping = history_input.mapping_of(args)
-        progress("reading " + history_input.reading(args))
+        progress("reading " + history_input.reading(args), args.quiet)
         history = load_history(args.history, mapping=mapping, policy=policy,
                                fields=fields_needed(policy) | {"stage"},
                                export_timezone=history_input.export_timezone(args))
-        progress(f"fitting {counted(len(history.lead_ids), 'lead', grouped=False)}")
+        progress(f"fitting {counted(len(history.lead_ids), 'lead', grouped=False)}", args.quiet)
         calibration = calibrate(policy, history)
     except (HistoryError, CalibrationError) as error:
         print(f"sla calibrate: {error}", file=sys.stderr)
@@ -75,4 +82,5 @@ def add(commands: argparse._SubParsersAction) -> None:
     calibrate.add_argument("--output", "-o", metavar="FILE", help="write the scenario TOML here")
     calibrate.add_argument("--format", choices=("text", "json"), default="text",
                            help="the goodness-of-fit report as text or JSON")
+    add_quiet_option(calibrate)
     calibrate.set_defaults(run=run)

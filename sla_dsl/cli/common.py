@@ -64,10 +64,17 @@ def policy_or_none(path: str, verb: str) -> Policy | None:
     return result.policy
 
 
-def progress(message: str) -> None:
-    """Long work says what it is doing, on stderr, where a terminal is watching."""
-    if sys.stderr.isatty():
+def progress(message: str, quiet: bool = False) -> None:
+    """Long work says what it is doing, on stderr, where a terminal is watching (and was not
+    told `--quiet`)."""
+    if not quiet and sys.stderr.isatty():
         print(f"sla: {message}", file=sys.stderr, flush=True)
+
+
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """`-q`: every command that shows progress takes it, so a script can pass it to any."""
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress messages or bar on the terminal")
 
 
 def write_file(path: str, text: str | Iterable[bytes | memoryview], verb: str) -> bool:

@@ -13,7 +13,15 @@ import sys
 from pathlib import Path
 
 from sla_dsl.cli import history_input
-from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, checked, progress, write_file
+from sla_dsl.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    add_quiet_option,
+    checked,
+    progress,
+    write_file,
+)
 from sla_dsl.diagnostics.diagnostic import Diagnostic, render_text
 from sla_dsl.language.model import Policy
 from sla_dsl.language.plain_words import counted
@@ -125,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         if not write_file(args.output, text, "diff"):
             return EXIT_USAGE
-        progress(f"wrote {args.output}")
+        progress(f"wrote {args.output}", args.quiet)
     else:
         sys.stdout.write(text)
     return EXIT_PROBLEMS if doc.get("gate", {}).get("failed") else EXIT_OK
@@ -146,7 +154,7 @@ def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
     try:
         mapping = history_input.mapping_of(args)
         paths = list(args.history or [])
-        progress("reading " + history_input.reading(args))
+        progress("reading " + history_input.reading(args), args.quiet)
         old_history, new_history = change_impact.histories(
             old, new, paths, mapping, export_timezone=history_input.export_timezone(args),
             reps=args.reps)
@@ -165,7 +173,7 @@ def _impact(old: Policy, new: Policy, args: argparse.Namespace) -> dict | None:
     if as_of is None:
         as_of = change_impact.latest_event(old_history)
     progress(f"replaying {counted(len(old_history.lead_ids), 'lead', grouped=False)} under "
-             "both versions")
+             "both versions", args.quiet)
     before = change_impact.replay(old, old_history, as_of)
     after = change_impact.replay(new, new_history, as_of)
     return change_impact.impact(before, after)
@@ -201,4 +209,5 @@ def add(commands: argparse._SubParsersAction) -> None:
     diff.add_argument("--fail-on-more-breaches", type=int, metavar="N",
                       help="exit 1 when the new version has more than N breaches more than the "
                            "old over the history (0: any increase fails)")
+    add_quiet_option(diff)
     diff.set_defaults(run=run)

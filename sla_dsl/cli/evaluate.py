@@ -17,6 +17,7 @@ from sla_dsl.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
+    add_quiet_option,
     policy_or_none,
     write_out,
     write_report_files,
@@ -434,8 +435,7 @@ def add(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--html", metavar="FILE",
                           help="also write the report as one self-contained HTML page with "
                                "charts (opens offline)")
-    evaluate.add_argument("--quiet", "-q", action="store_true",
-                          help="no progress messages or bar on the terminal")
+    add_quiet_option(evaluate)
     evaluate.add_argument("--rejects", metavar="FILE", help="write every rejected row here (CSV)")
     evaluate.add_argument("--show-rejects", type=int, default=10, metavar="N",
                           help="list the first N rejected rows on stderr (default 10)")

@@ -13,6 +13,7 @@ import sys
 from sla_dsl.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
+    add_quiet_option,
     policy_or_none,
     progress,
     write_file,
@@ -21,13 +22,13 @@ from sla_dsl.history.columns import History
 from sla_dsl.language.model import Policy
 
 
-def _write(text: str, output: str | None, verb: str) -> int:
+def _write(text: str, output: str | None, verb: str, quiet: bool) -> int:
     if not output:
         sys.stdout.write(text)
         return EXIT_OK
     if not write_file(output, text, verb):
         return EXIT_USAGE
-    progress(f"wrote {output}")
+    progress(f"wrote {output}", quiet)
     return EXIT_OK
 
 
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     document = agreement(policy)
     text = render_html(document) if args.format == "html" else render_markdown(document)
-    return _write(text, args.output, "explain")
+    return _write(text, args.output, "explain", args.quiet)
 
 
 def explain_lead(args: argparse.Namespace, policy: Policy, history: History,
@@ -73,4 +74,5 @@ def add(commands: argparse._SubParsersAction) -> None:
     explain.add_argument("--format", choices=("markdown", "html"), default="markdown",
                          help="Markdown (default), or one self-contained HTML page")
     explain.add_argument("--output", "-o", metavar="FILE", help="write the document here")
+    add_quiet_option(explain)
     explain.set_defaults(run=run)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from sla_dsl.cli import history_input
-from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, progress
+from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_quiet_option, progress
 from sla_dsl.language.plain_words import counted
 
 MOST_BUCKETS = 4096
@@ -133,5 +133,5 @@ def add(commands: argparse._SubParsersAction) -> None:
     ingest.add_argument("--threads", type=thread_count, metavar="N",
                         help="DuckDB's threads (1 to 1,024)")
     ingest.add_argument("--strict", action="store_true", help="exit 1 when a row is rejected")
-    ingest.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    add_quiet_option(ingest)
     ingest.set_defaults(run=run)

@@ -14,6 +14,7 @@ from sla_dsl.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
+    add_quiet_option,
     policy_or_none,
     write_out,
     write_report_files,
@@ -83,6 +84,5 @@ def add(commands: argparse._SubParsersAction) -> None:
                        help="list the first N rejected rows on stderr (default 10)")
     merge.add_argument("--fail-on-breach", action="store_true",
                        help="exit 1 when any clause is breached")
-    merge.add_argument("--quiet", "-q", action="store_true",
-                       help="no progress messages or bar on the terminal")
+    add_quiet_option(merge)
     merge.set_defaults(run=run)

@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 from sla_dsl.cli import engine_options, simulate_whatif
-from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, replications_range
+from sla_dsl.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_quiet_option,
+    policy_or_none,
+    replications_range,
+)
 from sla_dsl.cli.progress import ProgressBar
 
 
@@ -34,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
         presets = 2 if scenario.outcomes.decay == "both" else 1
         with engine_options.opened(args) as engine, \
-                ProgressBar(args.replications * presets, "replications") as bar:
+                ProgressBar(args.replications * presets, "replications",
+                            enabled=False if args.quiet else None) as bar:
             simulation = simulate(policy, scenario, args.replications, args.seed,
                                   emit_history=args.emit_history, on_replication=bar.advance,
                                   engine=engine)
@@ -101,4 +108,5 @@ def add(commands: argparse._SubParsersAction) -> None:
                                "NAME-absences.csv, for 'sla evaluate --absences')")
     simulate_whatif.add_arguments(simulate)
     engine_options.add_arguments(simulate, "replications and sweep points")
+    add_quiet_option(simulate)
     simulate.set_defaults(run=run)

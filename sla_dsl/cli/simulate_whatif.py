@@ -72,7 +72,8 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
                 raise SweepError(f"--max-reps {args.max_reps:,} is out of range: from 1 to "
                                  f"{MOST_REPS:,}, the most reps a scenario's team may have")
             with engine_options.opened(args) as engine, \
-                    ProgressBar(0, f"sizing for {target}, model runs") as bar:
+                    ProgressBar(0, f"sizing for {target}, model runs",
+                                enabled=False if args.quiet else None) as bar:
                 sizing = size_team(policy, args.scenario, target, args.replications,
                                    args.seed, args.max_reps, bar.advance, engine)
             doc = sizing.to_dict(policy.title, args.replications, args.seed)
@@ -82,7 +83,8 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
             check_points(args.scenario, sweeps)  # every point in range before any runs
             total = len(grid(sweeps)) * args.replications * runs_per_replication(args.scenario)
             with engine_options.opened(args) as engine, \
-                    ProgressBar(total, "replications") as bar:
+                    ProgressBar(total, "replications",
+                                enabled=False if args.quiet else None) as bar:
                 doc = run_sweep(policy, args.scenario, sweeps, args.replications, args.seed,
                                 bar.advance, engine)
             text = render_table(doc)

@@ -7,7 +7,15 @@ import sys
 import time
 from pathlib import Path
 
-from sla_dsl.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, progress, write_file
+from sla_dsl.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    add_quiet_option,
+    progress,
+    write_file,
+)
+from sla_dsl.language.plain_words import counted
 
 
 def _percent(text: str) -> float:
@@ -55,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     started = time.perf_counter()
     policies = Policies()
-    progress(f"running {len(found.cases)} test case{'s' * (len(found.cases) != 1)}")
+    progress(f"running {counted(len(found.cases), 'test case')}", args.quiet)
     results = [run_case(path, policies) for path in found.cases]
     seconds = time.perf_counter() - started
 
@@ -121,6 +129,7 @@ def add(commands: argparse._SubParsersAction) -> None:
                       help="with coverage: fail (exit 1) when a policy's clauses are less than "
                            "PCT%% exercised")
     # A case names its own preset (`preset = "salesforce"`): these only say so (`_per_case`).
+    add_quiet_option(test)
     test.add_argument("--preset", help=argparse.SUPPRESS)
     test.add_argument("--timezone", help=argparse.SUPPRESS)
     test.set_defaults(run=run)
