@@ -271,10 +271,12 @@ def test_counts_and_their_nouns_agree_at_one(capsys, tmp_path):
     history.write_text("lead_id,at,event,actor\nL1,2026-03-02T09:10:00Z,handoff,rep\n")
     floor = str(ROOT / "policies" / "sales-floor.sla")
     # an hour past the first touch's due time (10:00 in Chicago); the cadence still runs
+    page = tmp_path / "report.html"
     code, out, _ = run(capsys, floor, "--history", str(history), "--as-of",
-                       "2026-03-02T17:00:00Z")
+                       "2026-03-02T17:00:00Z", "--html", str(page))
     assert code == 0
     assert "history: 1 row read, 1 accepted, 0 rejected\n" in out
+    assert "No row was rejected: the one row read was accepted." in page.read_text()
     assert "  1 breach, 1 pending and 0 met, over 2 clauses of 1 lead.\n" in out
     with history.open("a") as handle:
         handle.write("L2,2026-03-02T09:20:00Z,handoff,rep\n")

@@ -225,7 +225,7 @@ def test_olist_export_through_a_mapping(tmp_path):
     # January to May 2018: the excerpt's MQLs end in May, so later months have no data
     assert text.count("leads delivered against the goal line</title>") == 5
     assert "so there is no speed of follow-up to show" in text
-    assert "<strong>1</strong> of 660 rows read were rejected" in text
+    assert "<strong>1</strong> of 660 rows read was rejected" in text
     assert "is before the lead was created" in text
 
 

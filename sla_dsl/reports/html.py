@@ -898,10 +898,12 @@ def _rejects(doc: dict, rejects: Sequence[Reject]) -> str:
                 f"<code>where</code> and <code>duplicates</code>): they make no record."
                 if rows.get("left_out") else "")
         of = " of the history" if rows.get("absences") else ""
-        return (f"<p>No row{of} was rejected: all {rows['read']:,} rows read were accepted."
-                f"{left}</p>")
-    out = [f"<p><strong>{rows['rejected']:,}</strong> of {rows['read']:,} rows read were "
-           f"rejected and left out of every figure above ({rows['accepted']:,} accepted). "
+        read = ("the one row read was" if rows["read"] == 1
+                else f"all {rows['read']:,} rows read were")
+        return f"<p>No row{of} was rejected: {read} accepted.{left}</p>"
+    out = [f"<p><strong>{rows['rejected']:,}</strong> of {counted(rows['read'], 'row')} read "
+           f"{'was' if rows['rejected'] == 1 else 'were'} rejected and left out of every figure "
+           f"above ({rows['accepted']:,} accepted). "
            "Write them all with <code>--rejects FILE</code>, fix them at the source and "
            "evaluate again.</p>"]
     if rows.get("left_out"):
