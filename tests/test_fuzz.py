@@ -107,11 +107,15 @@ def test_formulas_in_a_written_csv_are_found(tmp_path: Path) -> None:
 
 
 def test_a_child_that_hangs_is_killed_at_the_timeout(tmp_path: Path) -> None:
-    """A policy read from a FIFO nobody writes blocks forever: the guard must end it."""
+    """Writing the document into a named pipe nobody reads blocks forever, as the shell's
+    `>` does (the tool opens its inputs without waiting, not its outputs): the guard must end
+    it."""
     import os
 
-    os.mkfifo(tmp_path / "stuck.sla")
-    run = fuzzing.run_sla(["check", "stuck.sla"], tmp_path, Limits(timeout=2))
+    (tmp_path / "policy.sla").write_text(fuzzing.policy_text("company-x.sla"))
+    os.mkfifo(tmp_path / "stuck.md")
+    run = fuzzing.run_sla(["explain", "policy.sla", "-o", "stuck.md"], tmp_path,
+                          Limits(timeout=2))
     assert run.code is None
 
 

@@ -580,3 +580,89 @@ def test_an_as_of_before_1970_keeps_its_fraction_of_a_second():
     assert as_of_instant("1900-01-01T00:00:00.25Z", "UTC") == -2_208_988_800_000_000 + 250_000
     with pytest.raises(ValueError, match="outside the supported times"):
         as_of_instant("1899-12-31T23:59:59.75Z", "UTC")
+
+
+# ---------------------------------------------------------------- named pipes and devices
+
+SCENARIO = ROOT / "examples" / "scenarios" / "company-x.toml"
+_FILE_TAKERS = [  # (the command with FILE where the path goes, the file's extension, whether
+    # the command needs a file it can map or seek, and so says what a pipe is)
+    (["check", "FILE"], "sla", False),
+    (["explain", "FILE"], "sla", False),
+    (["diff", "FILE", str(POLICY)], "sla", False),
+    (["test", "FILE"], "toml", True),
+    (["evaluate", str(POLICY), "--history", "FILE"], "csv", True),
+    (["evaluate", str(POLICY), "--history", str(HISTORY), "--mapping", "FILE"], "toml", False),
+    (["evaluate", str(POLICY), "--history", str(HISTORY), "--absences", "FILE"], "csv", False),
+    (["evaluate", str(POLICY), "--history", str(HISTORY), "--reps", "FILE"], "csv", False),
+    (["merge", "--policy", str(POLICY), "FILE"], "parquet", True),
+    (["plan", str(POLICY), "--scenario", "FILE"], "toml", False),
+    (["simulate", str(POLICY), "--scenario", "FILE", "--replications", "2"], "toml", False),
+    (["ingest", "--history", "FILE", "--buckets", "2", "--out", "OUT", "--timezone", "UTC"],
+     "csv", True),
+]
+
+
+def _named(command: list[str], path: Path, out: Path) -> list[str]:
+    return [str(path) if a == "FILE" else str(out) if a == "OUT" else a for a in command]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no named pipes here")
+@pytest.mark.parametrize(("command", "extension", "says_pipe"), _FILE_TAKERS,
+                         ids=lambda c: "-".join(a for a in c if "/" not in a)
+                         if isinstance(c, list) else str(c))
+def test_a_named_pipe_nobody_writes_to_never_hangs_a_command(tmp_path, command, extension,
+                                                             says_pipe):
+    """`open()` of a named pipe waits for a writer: every path a command reads is opened
+    without waiting, and the readers that need a file (histories, partials) say what it is."""
+    import os
+
+    pipe = tmp_path / f"pipe.{extension}"
+    os.mkfifo(pipe)
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from sla_dsl.cli import main; "
+         "sys.exit(main(sys.argv[1:]))", *_named(command, pipe, tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode in (1, 2), done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    if says_pipe:
+        assert f"{pipe}: is a named pipe, not a file" in done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+@pytest.mark.parametrize(("command", "words"), [
+    (["check", "/dev/zero"], "a policy may be at most 256 KiB"),
+    (["evaluate", str(POLICY), "--history", str(HISTORY), "--mapping", "/dev/zero"],
+     "the mapping is more than 1,024 KiB"),
+    (["evaluate", str(POLICY), "--history", str(HISTORY), "--absences", "/dev/zero"],
+     "the absences file is more than 32,768 KiB, the most it may be"),
+    (["evaluate", str(POLICY), "--history", str(HISTORY), "--reps", "/dev/zero"],
+     "the reps file is more than 4,096 KiB, the most it may be"),
+    (["plan", str(POLICY), "--scenario", "/dev/zero"], "the scenario is more than 1,024 KiB"),
+    (["merge", "--policy", str(POLICY), "/dev/zero"], "/dev/zero: is a device, not a file"),
+    (["test", "/dev/zero"], "/dev/zero: is a device, not a file"),
+])
+def test_a_file_that_never_ends_is_refused_at_its_limit(command, words):
+    """/dev/zero says its size is 0 and never ends: a size asked for first passes it, so each
+    small input is read no further than one byte past its limit."""
+    done = _run(*command)
+    assert done.returncode in (1, 2) and words in done.stdout + done.stderr, done.stderr
+
+
+def test_a_policy_given_by_process_substitution_is_read(tmp_path):
+    """A pipe someone writes to (`sla check <(git show HEAD:policy.sla)`) reads as written."""
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    pipe = tmp_path / "policy.sla"
+    os.mkfifo(pipe)
+    program = "import sys; from sla_dsl.cli import main; sys.exit(main(sys.argv[1:]))"
+    checking = subprocess.Popen([sys.executable, "-c", program, "check", str(pipe)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=ROOT)
+    with pipe.open("wb") as writer:  # waits for the reader, as a shell's writer would
+        writer.write(POLICY.read_bytes())
+    out, err = checking.communicate(timeout=120)
+    assert checking.returncode == 0, err
+    assert "1 policy checked: no problems" in out

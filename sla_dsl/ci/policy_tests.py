@@ -34,6 +34,7 @@ from sla_dsl.history.columns import SUPPORTED_TIMES, in_supported_range
 from sla_dsl.history.presets import PRESETS, load_preset
 from sla_dsl.history.read import HistoryError, history_from_rows, load_history, parse_time
 from sla_dsl.history.reps import read_reps, reps_from_text
+from sla_dsl.input_files import not_a_file, read_input
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import header_line, item_line
 from sla_dsl.policy_file import check_file
@@ -43,6 +44,7 @@ STATUSES = ("met", "breached", "pending", "not applicable")
 CONSEQUENCE_STATUSES = ("fired", "scheduled", "none")
 ACTIONS = ("warn", "escalate", "reassign", "strike")
 NO_TIME = "none"
+MOST_CASE_BYTES = 16 << 20  # docs/limits.md
 """Written for `due` or `at`: there is none (not touched yet; a clock stopped by a pause)."""
 
 _CASE_KEYS = ("name", "policy", "as_of", "events", "history", "preset", "timezone", "absences",
@@ -129,6 +131,8 @@ def find_cases(paths: Sequence[str]) -> Found:
             cases += sorted((path.parent / "tests" / path.stem).rglob("*.toml"))
         elif path.is_file():
             cases.append(path)
+        elif path.exists():
+            problems.append(f"{path}: {not_a_file(path)}")
         else:
             problems.append(f"{path}: no such file or directory")
     return Found(list(dict.fromkeys(cases)), list(dict.fromkeys(policies)), problems)
@@ -275,10 +279,15 @@ class _Reader:
 
     def document(self) -> dict:
         try:
-            data = self.path.read_bytes()
+            data = read_input(self.path, MOST_CASE_BYTES)
         except OSError as error:
             self.fail(None, f"cannot read the case: {error.strerror or error}")
             raise self.stop() from None
+        if len(data) > MOST_CASE_BYTES:
+            self.fail(None, f"the case is more than {MOST_CASE_BYTES >> 20} MiB, the most a "
+                      "test case may be", "name a history file (history = \"leads.csv\") "
+                      "rather than writing its events in the case")
+            raise self.stop()
         try:
             self.text = data.decode("utf-8-sig").replace("\r\n", "\n")
         except UnicodeDecodeError as error:
@@ -974,7 +983,7 @@ def _guess(path: Path) -> tuple[str, Path | None]:
     """The name and policy of a case that cannot run, as far as they can be read (to show
     and group its error like the cases that did run)."""
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        document = tomllib.loads(read_input(path, MOST_CASE_BYTES).decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         document = {}
     name, written = document.get("name"), document.get("policy")

@@ -37,6 +37,7 @@ from sla_dsl.history.columns import (
     in_supported_range,
 )
 from sla_dsl.history.reps import Reps
+from sla_dsl.input_files import not_a_file
 
 KEY = b"sla_dsl.partial"
 VERSION = 3
@@ -185,6 +186,7 @@ def read_partial(path: str | Path, *, fields: Collection[str] | None = None,
     `sla merge` reads of each partial before slimming it (`shards.slim`), so that a field no
     measure reads never becomes a Python string. Raises `PartialFileError` for a file that is
     not one, and OSError when it cannot be read."""
+    _refuse_other_than_file(path)
     try:
         columns = None
         if fields is not None or not rows:
@@ -209,6 +211,7 @@ def read_head(path: str | Path) -> PartialHead:
     """What the merge checks and places before reading the partial at `path` whole (its
     metadata, its leads' places and each clause's rows per lead): a few bytes a lead.
     Raises `PartialFileError` as `read_partial` does."""
+    _refuse_other_than_file(path)
     try:
         schema = pq.read_schema(str(path))
     except (pa.ArrowInvalid, OSError) as error:
@@ -227,6 +230,13 @@ def read_head(path: str | Path) -> PartialHead:
     except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
         raise PartialFileError(f"{path}: a damaged partial ({type(error).__name__}: {error})"
                                "\n  help: evaluate the shard again") from None
+
+
+def _refuse_other_than_file(path: str | Path) -> None:
+    """Arrow would wait on a named pipe for a writer, and a directory is no partial."""
+    why = not_a_file(path)
+    if why is not None:
+        raise PartialFileError(f"{path}: {why}")
 
 
 def _unreadable(path: str | Path, error: Exception) -> PartialFileError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,8 +27,10 @@ from sla_dsl.history.columns import (
     RowCounts,
     in_supported_range,
 )
+from sla_dsl.input_files import InputFileError, read_input_text
 
 COLUMNS = ("rep", "start", "end")
+MOST_ABSENCES_BYTES = 32 << 20  # hundreds of thousands of rows; docs/limits.md
 
 
 @dataclass
@@ -95,7 +98,11 @@ def read_absences(path: str | Path, timezone: str) -> Absences:
     path = Path(path)
     zone = ZoneInfo(timezone)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        text = read_input_text(path, MOST_ABSENCES_BYTES, "the absences file")
+    except InputFileError as error:
+        raise HistoryError(str(error)) from None
+    try:
+        with io.StringIO(text, newline="") as handle:
             reader = csv.DictReader(handle)
             header = [(h or "").strip().lower() for h in reader.fieldnames or []]
             missing = [c for c in COLUMNS if c not in header]
@@ -104,10 +111,7 @@ def read_absences(path: str | Path, timezone: str) -> Absences:
                                    "column\n  help: its header is rep,start,end[,reason]")
             reader.fieldnames = header
             rows = list(reader)
-    except OSError as error:
-        raise HistoryError(f"{path}: cannot read the absences file: "
-                           f"{error.strerror or error}") from None
-    except (UnicodeDecodeError, csv.Error) as error:
+    except csv.Error as error:
         raise HistoryError(f"{path}: the absences file is not UTF-8 CSV: {error}") from None
     reps, begins, ends, reasons, said, rejects = [], [], [], [], [], []
     for number, raw in enumerate(rows, 1):

@@ -129,6 +129,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sla_dsl.history.columns import EVENTS, HistoryError
+from sla_dsl.input_files import read_input
 
 __all__ = [
     "EPOCH_MS",
@@ -421,11 +422,12 @@ def load_mapping(path: Path | str) -> Mapping:
     """Read and check a mapping file. Raises `MappingError` (never a raw traceback)."""
     path = Path(path)
     try:
-        if path.stat().st_size > MOST_MAPPING_BYTES:
+        data = read_input(path, MOST_MAPPING_BYTES)
+        if len(data) > MOST_MAPPING_BYTES:
             raise MappingError(f"{path}: the mapping is more than {MOST_MAPPING_BYTES // 1024:,} "
                                "KiB, the most a mapping may be\n  help: a mapping names "
                                "columns; check that this is the mapping and not an export")
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         raise MappingError(f"{path}: no such mapping file\n  help: check the path") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -95,6 +95,7 @@ from sla_dsl.history.prepare import (
     prepare,
     shares_one_dictionary,
 )
+from sla_dsl.input_files import NO_SUCH_FILE, not_a_file
 
 __all__ = ["HistoryError", "RawRows", "csv_header", "event_schema", "history_from_raw",
            "history_from_rows", "load_history", "parse_time", "read_rows", "source_format"]
@@ -619,13 +620,15 @@ def source_format(path: Path, spec: SourceSpec) -> str:
     if fmt is None:
         raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
                            f"the file .csv, .jsonl, .ndjson or .parquet")
-    if not path.is_file():
+    why = not_a_file(path)
+    if why is not None:
         if spec.mapping_path is not None:
-            raise spec.error("file", f"no such file: {path}",
+            raise spec.error("file", f"no such file: {path}" if why == NO_SUCH_FILE else
+                             f"{path}: {why}",
                              f"`file` is relative to the mapping's folder "
                              f"({spec.mapping_path.parent}); fix it, or give the file's path "
                              f"on the command line")
-        raise HistoryError(f"{path}: no such file\n  help: check the path")
+        raise HistoryError(f"{path}: {why}\n  help: check the path")
     return fmt
 
 

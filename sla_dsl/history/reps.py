@@ -21,8 +21,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sla_dsl.business_time.rep_hours import RepHours, parse_hours
 from sla_dsl.history.columns import HistoryError, Reject, RowCounts
+from sla_dsl.input_files import InputFileError, read_input_text
 
 COLUMNS = ("rep", "timezone", "hours")
+MOST_REPS_BYTES = 4 << 20  # tens of thousands of reps; docs/limits.md
 HEADER_HELP = "its header is rep,timezone,hours (hours like 'mon-fri 09:00-17:00')"
 
 
@@ -93,13 +95,10 @@ def read_reps(path: str | Path) -> Reps:
     column; a bad row is a reject."""
     path = Path(path)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return _read(handle, str(path), path.name)
-    except OSError as error:
-        raise HistoryError(f"{path}: cannot read the reps file: "
-                           f"{error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise HistoryError(f"{path}: the reps file is not UTF-8 CSV: {error}") from None
+        text = read_input_text(path, MOST_REPS_BYTES, "the reps file")
+    except InputFileError as error:
+        raise HistoryError(str(error)) from None
+    return _read(io.StringIO(text, newline=""), str(path), path.name)
 
 
 def reps_from_text(text: str, source: str) -> Reps:

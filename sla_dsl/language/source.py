@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Diagnostic
+from sla_dsl.input_files import open_input
 
 # The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
 UNREADABLE = Code(
@@ -94,7 +95,7 @@ def decode_policy(path: str, data: bytes) -> Source | Diagnostic:
 def read_policy(path: str | Path) -> Source | Diagnostic:
     shown = str(path)
     try:
-        with Path(path).open("rb") as stream:
+        with open_input(path) as stream:
             size = os.fstat(stream.fileno()).st_size
             if size > MAX_POLICY_BYTES:
                 return too_large(shown, size)

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING
 
 from sla_dsl.history.columns import HistoryError
 from sla_dsl.history.reps import HEADER_HELP, Reps, read_reps
+from sla_dsl.input_files import read_input
 from sla_dsl.language.model import FIRST_DAY, LAST_DAY
 
 if TYPE_CHECKING:
@@ -605,10 +606,8 @@ def _start(path: Path, value: object, horizon_hours: float) -> dt.date | None:
 def parse_scenario(text: str, path: Path | str = "scenario.toml",
                    overrides: dict[str, object] | None = None) -> Scenario:
     path = Path(path)
-    if len(text) > MOST_SCENARIO_BYTES:
-        raise ScenarioError(f"{path}: the scenario is more than {MOST_SCENARIO_BYTES // 1024:,} "
-                            "KiB, the most a scenario may be\n  help: a scenario is a page of "
-                            "TOML; check that this is the file you meant")
+    if len(text.encode()) > MOST_SCENARIO_BYTES:
+        raise _too_large(path)
     raw = read_toml(text, path)
     apply_overrides(raw, overrides or {}, path)
     _check_keys(path, raw)
@@ -732,12 +731,20 @@ def load_scenario(path: Path | str, overrides: dict[str, object] | None = None) 
     return parse_scenario(read_scenario_text(path), path, overrides)
 
 
+def _too_large(path: Path | str) -> ScenarioError:
+    return ScenarioError(f"{path}: the scenario is more than {MOST_SCENARIO_BYTES // 1024:,} "
+                         "KiB, the most a scenario may be\n  help: a scenario is a page of "
+                         "TOML; check that this is the file you meant")
+
+
 def read_scenario_text(path: Path | str) -> str:
-    """The file's text, read no further than one character past the limit, so that a huge
-    file is refused without being loaded (parse_scenario says how large is too large)."""
+    """The file's text, read no further than one byte past the limit, so that a huge file is
+    refused without being loaded."""
     try:
-        with Path(path).open(encoding="utf-8") as stream:
-            return stream.read(MOST_SCENARIO_BYTES + 1)
+        data = read_input(path, MOST_SCENARIO_BYTES)
+        if len(data) > MOST_SCENARIO_BYTES:
+            raise _too_large(path)
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or error
         raise ScenarioError(f"{path}: cannot read the scenario ({reason})") from None
