@@ -77,6 +77,12 @@ def add_quiet_option(parser: argparse.ArgumentParser) -> None:
                         help="no progress messages or bar on the terminal")
 
 
+def bar_enabled(args: argparse.Namespace) -> bool | None:
+    """A progress bar's `enabled`: off under `--quiet`, else None (drawn where stderr is a
+    terminal)."""
+    return False if args.quiet else None
+
+
 def write_file(path: str, text: str | Iterable[bytes | memoryview], verb: str) -> bool:
     """Write an output file; a path that cannot be written is the user's to fix, not a bug.
     `text` is a str, or UTF-8 bytes in parts (a big JSON report), written in turn."""

@@ -18,6 +18,7 @@ from sla_dsl.cli.common import (
     EXIT_PROBLEMS,
     EXIT_USAGE,
     add_quiet_option,
+    bar_enabled,
     policy_or_none,
     write_out,
     write_report_files,
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
     shards = args.shards or 1  # --shards N: every shard's blocks are units of the one bar
     bar = StageProgress((3 + shards) * blocks, "sla evaluate",
-                        enabled=False if args.quiet else None)
+                        enabled=bar_enabled(args))
     with bar:
         try:
             mapping = history_input.mapping_of(args)
@@ -185,7 +186,7 @@ def _evaluate_buckets(args: argparse.Namespace, policy, as_of: int | None) -> in
     # (merging a bucket's partial takes about half as long as evaluating it), and the report
     evaluated = 2 * blocks if args.shard is not None else 2 * of * blocks
     bar = StageProgress(evaluated + 2 * blocks, "sla evaluate",
-                        enabled=False if args.quiet else None)
+                        enabled=bar_enabled(args))
     page = None
     with bar:
         zone = policy.timezone or "UTC"

@@ -15,6 +15,7 @@ from sla_dsl.cli.common import (
     EXIT_PROBLEMS,
     EXIT_USAGE,
     add_quiet_option,
+    bar_enabled,
     policy_or_none,
     write_out,
     write_report_files,
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     blocks = max(sum(h.receiver is not None for h in policy.handoffs), 1)
     bar = StageProgress(len(args.partials) + 2 * blocks, "sla merge",
-                        enabled=False if args.quiet else None)
+                        enabled=bar_enabled(args))
     with bar:
         try:
             with bar.stage("merging partials, one at a time", len(args.partials)):

@@ -11,6 +11,7 @@ from sla_dsl.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_quiet_option,
+    bar_enabled,
     policy_or_none,
     replications_range,
 )
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         presets = 2 if scenario.outcomes.decay == "both" else 1
         with engine_options.opened(args) as engine, \
                 ProgressBar(args.replications * presets, "replications",
-                            enabled=False if args.quiet else None) as bar:
+                            enabled=bar_enabled(args)) as bar:
             simulation = simulate(policy, scenario, args.replications, args.seed,
                                   emit_history=args.emit_history, on_replication=bar.advance,
                                   engine=engine)

@@ -12,7 +12,7 @@ import json
 import sys
 
 from sla_dsl.cli import engine_options
-from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, replications_range
+from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, bar_enabled, replications_range
 from sla_dsl.cli.progress import ProgressBar
 from sla_dsl.language.model import Policy
 
@@ -73,7 +73,7 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
                                  f"{MOST_REPS:,}, the most reps a scenario's team may have")
             with engine_options.opened(args) as engine, \
                     ProgressBar(0, f"sizing for {target}, model runs",
-                                enabled=False if args.quiet else None) as bar:
+                                enabled=bar_enabled(args)) as bar:
                 sizing = size_team(policy, args.scenario, target, args.replications,
                                    args.seed, args.max_reps, bar.advance, engine)
             doc = sizing.to_dict(policy.title, args.replications, args.seed)
@@ -84,7 +84,7 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
             total = len(grid(sweeps)) * args.replications * runs_per_replication(args.scenario)
             with engine_options.opened(args) as engine, \
                     ProgressBar(total, "replications",
-                                enabled=False if args.quiet else None) as bar:
+                                enabled=bar_enabled(args)) as bar:
                 doc = run_sweep(policy, args.scenario, sweeps, args.replications, args.seed,
                                 bar.advance, engine)
             text = render_table(doc)
