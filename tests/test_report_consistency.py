@@ -194,6 +194,10 @@ def check_json(doc: dict, said: dict) -> None:
     if doc["leads"] or not said["leads"]:  # the per-lead list is in the JSON format only
         assert said["leads"] == len(doc["leads"])
         assert said["leads"] == len({lead["lead_id"] for lead in doc["leads"]})
+    # every lead handed off was judged, or is counted in `unclocked` under why it was not
+    unclocked = doc["summary"]["unclocked"]
+    assert doc["summary"]["handed_off"] == said["leads"] + sum(r["leads"] for r in unclocked)
+    assert all(r["leads"] > 0 for r in unclocked)
     # the owners' and teams' tables share out the receivers' verdicts (not the threshold's)
     receivers = [c for c in clauses if c["clause"] != "threshold"]
     assert sum(o["breached"] for o in doc["summary"]["owners"]) == \
@@ -228,6 +232,15 @@ def check_json(doc: dict, said: dict) -> None:
 
 def check_text(text: str, doc: dict, said: dict) -> None:
     """The sentences against the text summary's own tables."""
+    handed = re.search(r"^leads: .*, handed off: (\d+)(?: \((\d[\d,]*) judged((?:; .*)*)\))?$",
+                       text, re.M)
+    assert int(handed[1]) == doc["summary"]["handed_off"]
+    if handed[2] is None:  # every lead handed off has a clock: the sentence's count of leads
+        assert int(handed[1]) == said["leads"] or not said["clauses"]
+    else:
+        assert number(handed[2]) == said["leads"]
+        assert int(handed[1]) == said["leads"] + sum(
+            number(n) for n in re.findall(r"; (\d[\d,]*) in ", handed[3]))
     rows = [re.search(r"\s(\d+)\s+(\d+)\s+(\d+)\s+(?:-|[\d.]+%)", line).groups()
             for line in text_section(text, "clauses, worst first")]
     assert len(rows) == said["clauses"]

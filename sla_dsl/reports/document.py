@@ -403,7 +403,27 @@ def _body(evaluation: Evaluation, measures: PeriodMeasures, zone: ZoneInfo,
     for result in evaluation.clauses:
         judged[result.leads] = True
     doc["summary"]["owed"] = owed(doc, leads=int(np.count_nonzero(judged)))
+    doc["summary"]["unclocked"] = unclocked(evaluation, judged)
     return doc
+
+
+def unclocked(evaluation: Evaluation, judged: np.ndarray) -> list[dict]:
+    """The leads handed off that no clause judged, by the block they went to (`handoff` None:
+    no block applied), each counted once: without them "handed off: 276" beside "of 271
+    leads" reads as five leads lost. A block sets no clock when it hands off to nobody (`to`
+    None) or asks for nothing."""
+    left = evaluation.handed_off & ~judged
+    rows = []
+    for handoff in evaluation.policy.handoffs:
+        leads = evaluation.leads_of(handoff.label)
+        mine = leads[left[leads]]
+        if len(mine):
+            left[mine] = False
+            rows.append({"handoff": handoff.label, "leads": len(mine),
+                         "to": None if handoff.receiver is None else handoff.receiver.value})
+    if left.any():
+        rows.append({"handoff": None, "leads": int(np.count_nonzero(left)), "to": None})
+    return rows
 
 
 def owed(doc: dict, leads: int) -> dict:

@@ -38,6 +38,7 @@ from sla_dsl.reports.sentences import (
     headline,
     miss_sentences,
     trigger_sentence,
+    unclocked_words,
 )
 from sla_dsl.reports.svg_charts import (
     Bar,
@@ -251,9 +252,13 @@ def _summary(doc: dict) -> str:
                 f"{_percent(clause['attainment'])} of decided leads.</p>")
     absences = rows.get("absences")
     said = ""
+    unjudged_words = unclocked_words(summary)
+    if unjudged_words:
+        said += (f"<p>Handed off: {summary['handed_off']:,} leads "
+                 f"({escape(unjudged_words)}).</p>")
     if absences:
         sentence = absence_sentence(absences)
-        said = f"<p>{escape(sentence[:1].upper() + sentence[1:])}.</p>"
+        said += f"<p>{escape(sentence[:1].upper() + sentence[1:])}.</p>"
     return (f'<ul class="facts">{items}</ul>\n<ul class="headline">{sentences}</ul>\n{lead}\n'
             f"<p>History: {counted(rows['read'], 'row')} read, {rows['accepted']:,} accepted, "
             f"{rows['rejected']:,} rejected.</p>{said}")

@@ -92,3 +92,25 @@ def absence_sentence(absences: dict) -> str:
             f"{counted(leads, 'lead')} "
             f"({'block' if len(absences['pausing_blocks']) == 1 else 'blocks'} "
             f"{', '.join(absences['pausing_blocks'])})")
+
+
+def unclocked_words(summary: dict, *, grouped: bool = True) -> str | None:
+    """Why fewer leads were judged than were handed off, as the words after "handed off: N"
+    ("271 judged; 5 in discard, to nobody"); None when every lead handed off was judged.
+    `grouped`: thousands separated, as the page writes numbers (the text's `leads:` line
+    does not)."""
+    rows = summary.get("unclocked") or []
+    if not rows:
+        return None
+
+    def n(value: int) -> str:
+        return f"{value:,}" if grouped else str(value)
+
+    parts = [f"{n(summary['owed']['leads'])} judged"]
+    for row in rows:
+        if row["handoff"] is None:
+            parts.append(f"{n(row['leads'])} in no handoff block")
+        else:
+            why = "to nobody" if row["to"] is None else "which has no clause"
+            parts.append(f"{n(row['leads'])} in {row['handoff']}, {why}")
+    return "; ".join(parts)

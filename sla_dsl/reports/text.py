@@ -11,7 +11,13 @@ from sla_dsl.measures import coverage
 from sla_dsl.printable import printable
 from sla_dsl.reports.assignments_text import assignments_text
 from sla_dsl.reports.revenue_text import attribution_text
-from sla_dsl.reports.sentences import absence_sentence, as_of_why, coverage_parts, headline
+from sla_dsl.reports.sentences import (
+    absence_sentence,
+    as_of_why,
+    coverage_parts,
+    headline,
+    unclocked_words,
+)
 
 
 def render_text(doc: dict, *, worst: int = 10) -> str:
@@ -26,7 +32,7 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         *(f"note: {note}" for note in rows.get("notes", [])),
         *([absence_sentence(rows["absences"])] if "absences" in rows else []),
         f"leads: {summary['leads']}{_out_of_period(doc['coverage'])}, "
-        f"handed off: {summary['handed_off']}",
+        f"handed off: {summary['handed_off']}{_unclocked(summary)}",
         *(f"warning: {w}" for w in doc["coverage"]["warnings"]),
     ]
     out += ["", "in short:"] + [f"  {sentence}" for sentence in headline(summary["owed"])]
@@ -68,6 +74,11 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
             out.append(f"  {row['lead_id']:<20} {row['handoff']}: {row['clause']}, "
                        f"due {row['due']}, {done}, owner {row['owner'] or '-'}")
     return printable("\n".join(out) + "\n")
+
+
+def _unclocked(summary: dict) -> str:
+    words = unclocked_words(summary, grouped=False)
+    return f" ({words})" if words else ""
 
 
 def _as_of(doc: dict) -> str:
