@@ -800,6 +800,8 @@ def parquet_bytes(rows: list[list[str]], rng: random.Random) -> bytes:
                       for _ in range(n)]
             original = [_parse_or_none(v) for v in columns[name]]
             values = [v if v is not None else o for v, o in zip(values, original, strict=True)]
+            # a time the unit cannot hold (year 1000 in nanoseconds) is written at its edge
+            values = [v if v is None else min(max(v, lo), hi) for v in values]
             arrays[name] = (pa.array([v.date() if v else None for v in values], pa.date32())
                             if unit == "date" else
                             pa.array(values, pa.timestamp(unit, tz="UTC")))
