@@ -44,8 +44,8 @@ STATUSES = ("met", "breached", "pending", "not applicable")
 CONSEQUENCE_STATUSES = ("fired", "scheduled", "none")
 ACTIONS = ("warn", "escalate", "reassign", "strike")
 NO_TIME = "none"
-MOST_CASE_BYTES = 16 << 20  # docs/limits.md
 """Written for `due` or `at`: there is none (not touched yet; a clock stopped by a pause)."""
+MOST_CASE_BYTES = 16 << 20  # a case writes its events, or names a history file; docs/limits.md
 
 _CASE_KEYS = ("name", "policy", "as_of", "events", "history", "preset", "timezone", "absences",
               "expect", "consequence", "trigger", "reps")
