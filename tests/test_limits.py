@@ -397,3 +397,15 @@ def test_a_calendar_closed_for_almost_the_limit_is_evaluated_and_planned(tmp_pat
     assert code == 0  # a division by the open share was exit 70
     assert ("hot: no lead is touched: the calendar of team sdr is not open in the scenario's "
             "90 days") in out
+
+
+def test_a_condition_over_a_thousand_fields_is_checked_not_a_crash(tmp_path, capsys):
+    """The made-up leads of a condition are the product of its fields' kinds of value: 2 ** 1100
+    as a float is infinity, and `int(inf)` was exit 70 before the size limit was asked."""
+    condition = " or ".join(f"f{i} == {i}" for i in range(1100))
+    text = _policy(f"persona wide when {condition}")
+    assert check_text(text, "wide.sla").errors == []
+    path = tmp_path / "wide.sla"
+    path.write_text(text, encoding="utf-8")
+    assert run(capsys, "check", str(path))[0] == 0
+    assert run(capsys, "explain", str(path))[0] == 0

@@ -259,9 +259,11 @@ def lead_space(policy: m.Policy, roots: list[m.Expr]) -> LeadSpace | None:
         return None
     fields = sorted(per_field)
     choices = [_distinct(policy, name, per_field[name]) for name in fields]
-    size = int(np.prod([len(c) for c in choices], dtype=np.float64)) if choices else 1
-    if size > MOST_LEADS:
-        return None
+    size = 1
+    for choice in choices:  # in Python integers: a float product of a thousand fields is inf
+        size *= len(choice)
+        if size > MOST_LEADS:
+            return None
     columns: dict[str, np.ndarray] = {}
     if fields:
         grids = np.meshgrid(*[np.arange(len(c)) for c in choices], indexing="ij")
