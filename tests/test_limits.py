@@ -403,7 +403,8 @@ def test_a_condition_over_a_thousand_fields_is_checked_not_a_crash(tmp_path, cap
     """The made-up leads of a condition are the product of its fields' kinds of value: 2 ** 1100
     as a float is infinity, and `int(inf)` was exit 70 before the size limit was asked."""
     condition = " or ".join(f"f{i} == {i}" for i in range(1100))
-    text = _policy(f"persona wide when {condition}")
+    text = (f'sla "Wide"\nparty marketing\nparty sales\nstage mql when {condition}\n'
+            "handoff mql from marketing to sales\n")
     assert check_text(text, "wide.sla").errors == []
     path = tmp_path / "wide.sla"
     path.write_text(text, encoding="utf-8")
