@@ -58,6 +58,19 @@ def test_cadence_that_just_fits_and_one_that_does_not(wanted, fits):
     assert ("E400" not in codes_of(text)) is fits
 
 
+@pytest.mark.parametrize(("wanted", "fits"), [(11, True), (12, False)])
+def test_a_wall_clock_cadence_is_played_at_any_hour_whatever_the_calendar(wanted, fits):
+    """The evaluator counts a touch made at 19:30 toward `within 10 hours`: the checker's best
+    case may not stop at the calendar's 17:00 close, or it refuses a policy that can be met."""
+    text = handoff(f"touches at least {wanted} within 10 hours", "spacing at least 1 hour")
+    assert "open mon-fri 09:00-17:00" in text
+    found = [d for d in check_text(text).errors if d.code.code == "E400"]
+    assert (not found) is fits
+    if found:
+        assert "at most 11 fit" in found[0].message
+        assert "at any hour" in found[0].notes[0]
+
+
 def test_the_language_design_example_of_an_impossible_cadence():
     text = handoff("touches at least 20 within 1 business day", "spacing at least 1 hour")
     [diagnostic] = check_text(text).errors

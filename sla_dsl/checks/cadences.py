@@ -1,6 +1,7 @@
 """Cadences: can the touches a handoff asks for fit in its window at all?
 
-Touches are made while the touch calendar is open, at least `spacing` apart. The check plays
+Touches are made while the touch calendar is open (at any hour when the window and the spacing
+are both in wall-clock time), at least `spacing` apart. The check plays
 the best case (a lead handed off as the calendar opens, on each day of two sample weeks) and
 reports a cadence that no start could meet: more touches than the window and spacing allow,
 or a first touch due only after the touch window has closed.
@@ -31,6 +32,7 @@ CODES = (IMPOSSIBLE_CADENCE, WINDOW_TOO_SHORT)
 SAMPLE_DAYS = 14
 MOST_TOUCHES_PLAYED = 10_000
 _FAILURES = (NeverOpen, ValueError, OverflowError)
+_ALWAYS = "\0always open"  # no calendar's name: a policy's names are words
 
 
 def most_touches(window: m.Duration, spacing: m.Duration, calendar: BusinessCalendar,
@@ -61,11 +63,11 @@ class _Cadences:
         self.memo: dict[tuple, object] = {}
 
     def _calendar(self, name: str | None) -> tuple[BusinessCalendar, list[dt.datetime]]:
-        """The calendar a window is counted on, else the policy's first, else always open;
-        with the sample of start moments to play from."""
+        """The calendar a window is counted on, else the policy's first, else (or for
+        `_ALWAYS`) always open; with the sample of start moments to play from."""
         timezone = self.policy.timezone or "UTC"
         chosen = self.calendars.get(name) if name else None
-        if chosen is None and self.policy.calendars:
+        if chosen is None and self.policy.calendars and name is not _ALWAYS:
             chosen = self.policy.calendars[0]
         for zone in (timezone, chosen.timezone.value if chosen and chosen.timezone else None):
             if zone is not None and timezone_problem(zone):
@@ -79,9 +81,13 @@ class _Cadences:
         return calendar, starts
 
     def most(self, window: m.Duration, spacing: m.Duration, wanted: int) -> int | None:
+        """The most touches any sample start fits. A window and spacing both in wall-clock
+        time are played on a clock that never closes: the evaluator counts a touch made at
+        any hour, and such a window is the policy's word that hours do not matter to it."""
         key = ("most", _key(window), _key(spacing), wanted)
         if key not in self.memo:
-            calendar, starts = self.calendar(_key(window)[3])
+            timed = window.business or spacing.business
+            calendar, starts = self.calendar(_key(window)[3] if timed else _ALWAYS)
             self.memo[key] = max(
                 (most_touches(window, spacing, calendar, s, wanted) for s in starts),
                 default=None)
@@ -128,7 +134,9 @@ class _Cadences:
                 f"{_text(spacing.at_least)} apart: at most {best} fit",
                 f"ask for at most {best} touches, widen the window or shorten the spacing",
                 notes=("touches are counted while the calendar is open, starting from a lead "
-                       "handed off as it opens",),
+                       "handed off as it opens" if window.business or spacing.at_least.business
+                       else "touches are counted at any hour, as the window and the spacing "
+                       "are in wall-clock time",),
             )
 
 
