@@ -666,3 +666,43 @@ def test_a_policy_given_by_process_substitution_is_read(tmp_path):
     out, err = checking.communicate(timeout=120)
     assert checking.returncode == 0, err
     assert "1 policy checked: no problems" in out
+
+
+# ---------------------------------------------------------------- a quote never closed
+
+_QUOTE_HEAD = "lead_id,at,event,actor\nA,2026-03-02T10:00,created,\n"
+
+
+def test_a_quote_never_closed_is_an_input_error_naming_its_line(tmp_path, capsys):
+    """Arrow and the csv module both read an unclosed quote's value to the end of the file:
+    the rows after it vanished into one actor's name, and the counts said nothing was lost."""
+    path = tmp_path / "history.csv"
+    path.write_text(_QUOTE_HEAD + 'A,2026-03-02T10:05,handoff,"marketing\n'
+                    "A,2026-03-02T10:30,touch,bob\nB,2026-03-02T11:00,created,\n")
+    assert main(["evaluate", str(POLICY), "--history", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3: a quoted value opens here and is never closed" in err
+
+
+def test_a_quote_never_closed_in_a_long_file_is_one_counted_reject(tmp_path):
+    """Past a value's limit the csv module stops the value and reads on: the lines it took are
+    one rejected row, which says where the quote opened and how far it ran."""
+    path = tmp_path / "history.csv"
+    path.write_text(_QUOTE_HEAD + 'A,2026-03-02T10:05,handoff,"marketing\n'
+                    + "".join(f"B{i},2026-03-02T11:00,created,\n" for i in range(100_000)))
+    history = load_history([path], timezone="UTC")
+    [reject] = history.rejects
+    assert reject.row == 2 and "a quoted value from line 3 over" in reject.reason
+    assert history.counts.read == history.counts.accepted + history.counts.rejected
+    assert history.counts.accepted > 60_000  # the rows after the value's limit are read
+
+
+def test_a_quote_inside_an_unquoted_value_is_still_a_value(tmp_path):
+    """An odd count of quotes sends the file to the csv module, which reads `24" screen` as
+    Arrow does: text, not a quote that opens."""
+    path = tmp_path / "history.csv"
+    path.write_text('lead_id,at,event,title\nA,2026-03-02T10:00,created,24" screen\n'
+                    'A,2026-03-02T10:05,handoff,"x, y"\n')
+    history = load_history([path], timezone="UTC")
+    assert history.counts.rejected == 0 and len(history) == 2
+    assert list(history.fields["title"]) == ['24" screen', "x, y"]

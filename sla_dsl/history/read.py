@@ -682,6 +682,22 @@ def _may_have_quotes(path: Path) -> bool:
             return mapped.find(b'"') >= 0
 
 
+def _odd_quotes(path: Path) -> bool:
+    """Whether the file has an odd number of `"`: a quoted value that opens and never closes
+    runs to the end of the file, and Arrow reads it so, keeping the rows after it as its text
+    (quotes come in pairs otherwise, but for a quote inside an unquoted value: `24" screen`).
+    Counted in pieces of a memory map, no copy of the file made."""
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0,
+                                              access=mmap.ACCESS_READ) as mapped:
+        data = np.frombuffer(mapped, dtype=np.uint8)
+        try:
+            step = 1 << 24
+            return sum(int(np.count_nonzero(data[i:i + step] == ord('"')))
+                       for i in range(0, len(data), step)) % 2 == 1
+        finally:
+            del data  # the map cannot close while an array still looks at it
+
+
 _TEXT_DICT = pa.dictionary(pa.int32(), pa.string())
 _EVENT_LOG_COLUMNS = frozenset({"lead_id", "at", "event", "actor"})
 
@@ -707,6 +723,8 @@ def _read_csv(path: Path, spec: SourceSpec,
         name for name in header if names[name] in _EVENT_LOG_COLUMNS or names[name] in keep_fields]
     types = _csv_types(spec, header, names)
     quotes = _may_have_quotes(path)
+    if quotes and _odd_quotes(path):  # perhaps a quote never closed: only the slow reader
+        return _read_csv_slowly(path, header)  # tells it from a quote inside a value
     as_events = as_events and not spec.wide and spec.mapping_path is None
     time_column = next((name for name in header if names[name] == spec.at), None) \
         if as_events else None
@@ -973,6 +991,48 @@ def _bounded_lines(handle) -> Iterator[str]:
             yield line
 
 
+class _RecordLines:
+    """The lines the csv module reads, keeping those of the record being read (a quoted value
+    may span lines), so that a record read to the end of the file can be asked whether it
+    ended inside a quote. At most a value's limit of them is kept: a longer value is refused
+    by the csv module's field limit first."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.read = 0
+        self.first = 1  # the line the record being read starts on (1: the header)
+        self._record: list[str] = []
+        self._ended = False
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            line = next(self._lines)
+        except StopIteration:
+            self._ended = True
+            raise
+        self.read += 1
+        self._record.append(line)
+        return line
+
+    def begin(self) -> None:
+        self.first = self.read + 1
+        self._record = []
+
+    def unclosed(self) -> bool:
+        """Whether the record just read ran to the end of the file inside a quote (the csv
+        module's strict mode says so; its lenient one, which reads the rest, does not)."""
+        if not self._ended:
+            return False
+        try:
+            list(csv.reader(self._record, strict=True))
+        except csv.Error as error:
+            return "unexpected end of data" in str(error)
+        return False
+
+
 def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
     """Row by row with the csv module: exact row numbers, and the rows Arrow refused become
     rejects (wrong number of values, bytes that are not UTF-8, a value or line too long)."""
@@ -982,9 +1042,11 @@ def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
     broken: list[Reject] = []
     number = 0
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(_bounded_lines(handle))
+        lines = _RecordLines(_bounded_lines(handle))
+        reader = csv.reader(lines)
         next(reader, None)
         while True:
+            lines.begin()
             try:
                 values = next(reader)
             except StopIteration:
@@ -994,12 +1056,20 @@ def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
                     raise HistoryError(f"{path}: line {reader.line_num}: not CSV ({exc})\n"
                                        f"  help: check the quotes on that line") from None
                 number += 1
+                spread = lines.read - lines.first
                 broken.append(Reject(str(path), number, f"a value is longer than "
-                                     f"{MOST_VALUE_BYTES:,} bytes; longer values are not read",
-                                     {}))
+                                     f"{MOST_VALUE_BYTES:,} bytes; longer values are not read"
+                                     + (f" (a quoted value from line {lines.first} over "
+                                        f"{spread + 1:,} lines: is a quote not closed?)"
+                                        if spread else ""), {}))
                 continue
             if not values:
                 continue  # an empty line: no row, as Arrow reads it
+            if lines.unclosed():
+                raise HistoryError(f"{path}: line {lines.first}: a quoted value opens here and "
+                                   f"is never closed, so every line after it would be its "
+                                   f"text\n  help: close the quote, or write a quote inside a "
+                                   f"value twice (\"\")")
             number += 1
             reason = None
             if len(values) == 1 and not values[0].strip() and len(header) > 1:
