@@ -62,7 +62,7 @@ def test_olist_mqls_before_2018_are_counted_out_of_period_not_judged(capsys, tmp
     in_period = sum(months.values()) - before
     assert before and in_period  # the excerpt has both: June 2017 to May 2018
     leads = doc["coverage"]["leads"]
-    assert leads == {"in_period": in_period, "before": before, "after": 0}
+    assert leads == {"in_period": in_period, "before": before, "after": 0, "not_yet": 0}
     # leads in stay accounted for: every lead of the history is in one of the three
     assert doc["summary"]["leads"] == sum(leads.values()) == sum(months.values())
     # not judged: no handoff, no funnel step, no commitment counts them
@@ -187,7 +187,7 @@ def test_full_olist_data_first_lines(capsys, tmp_path):
     months = _mql_months(mqls)
     before = sum(n for month, n in months.items() if month < "2018-01")
     assert doc["coverage"]["leads"] == {"in_period": 8000 - before, "before": before,
-                                        "after": 0}
+                                        "after": 0, "not_yet": 0}
     assert [p["start"][:7] for p in doc["periods"] if p["data"] == "none"] == [
         "2018-06", "2018-07", "2018-08", "2018-09", "2018-10", "2018-11"]
     assert not any(p["missed"] for p in doc["periods"])

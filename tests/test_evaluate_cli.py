@@ -171,7 +171,8 @@ def test_full_olist_data_end_to_end(capsys):
     assert doc["rows"] == {"read": records, "accepted": records - 1, "rejected": 1}
     assert doc["summary"]["leads"] == 8000
     # the 2,002 MQLs of 2017 came in before the agreement is in force: counted, not judged
-    assert doc["coverage"]["leads"] == {"in_period": 5998, "before": 2002, "after": 0}
+    assert doc["coverage"]["leads"] == {"in_period": 5998, "before": 2002, "after": 0,
+                                        "not_yet": 0}
     lead, won = doc["funnel"][0], next(s for s in doc["funnel"] if s["stage"] == "won")
     # of the 841 wins (the deal won before its first contact is rejected), 780 are of 2018 MQLs
     assert (lead["leads"], won["leads"]) == (5998, 780)
@@ -284,3 +285,30 @@ def test_counts_and_their_nouns_agree_at_one(capsys, tmp_path):
                        "2026-03-20T00:00:00Z")
     assert "history: 2 rows read, 2 accepted, 0 rejected\n" in out
     assert "  4 breaches, 0 pending and 0 met, over 2 clauses of 2 leads.\n" in out
+
+
+def test_a_lead_first_seen_after_the_as_of_time_is_no_lead_yet(capsys, tmp_path):
+    """Three leads come in a week after the as-of time: they were counted as leads of the
+    period, and `rate lead to mql` fell to 25% and fired a review nobody could have seen."""
+    policy = tmp_path / "rate.sla"
+    policy.write_text('sla "Rate test"\ntimezone "Europe/Amsterdam"\nparty marketing\n'
+                      "party sales\nstage mql when score >= 60\n"
+                      "handoff every lead from marketing to sales {\n"
+                      "  first touch within 4 hours\n}\nreview when rate lead to mql < 60%\n")
+    history = tmp_path / "history.csv"
+    history.write_text("lead_id,at,event,actor,score\nA,2026-03-02T10:00,created,,90\n"
+                       "A,2026-03-02T10:05,handoff,marketing,\nB,2026-03-10T10:00,created,,90\n"
+                       "C,2026-03-10T10:00,created,,10\nD,2026-03-10T10:00,created,,10\n")
+    common = [str(policy), "--history", str(history), "--as-of", "2026-03-05T12:00"]
+    assert main(["evaluate", *common, "--format", "json", "-o", str(tmp_path / "r.json")]) == 0
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["coverage"]["leads"] == {"in_period": 1, "before": 0, "after": 0, "not_yet": 3}
+    assert doc["funnel"][0] == {"stage": "lead", "leads": 1, "rate_from_previous": None}
+    [review] = doc["triggers"]
+    assert review["triggered"] is False
+    capsys.readouterr()
+    assert main(["evaluate", *common]) == 0
+    assert "leads: 4 (1 in the agreement's period; 3 first seen after the as-of time: not " \
+           "judged)" in capsys.readouterr().out
+    assert main(["evaluate", *common, "--explain", "B"]) == 0
+    assert "no event of the lead by the as-of time" in capsys.readouterr().out

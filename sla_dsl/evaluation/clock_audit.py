@@ -30,6 +30,7 @@ from sla_dsl.evaluation.replay import (
     BEFORE,
     IN_PERIOD,
     NONE,
+    NOT_YET,
     STATUS_NAMES,
     STOPPED,
     ClauseResult,
@@ -365,7 +366,11 @@ def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> s
 
 
 def _out_of_period(policy: m.Policy, evaluation: Evaluation, zone: ZoneInfo) -> str:
-    """Why a lead has no clock: it came in while the agreement was not in force."""
+    """Why a lead has no clock: it came in while the agreement was not in force, or after the
+    as-of time."""
+    if evaluation.placement[0] == NOT_YET:
+        return ("no event of the lead by the as-of time: it comes in later, so no clock runs "
+                "and the lead is not judged")
     dated = int(evaluation.dated_at[0])  # its first handoff, else its first event
     history = evaluation.history
     handed = ((history.event == EVENT_CODE["handoff"]) & (history.at <= evaluation.as_of)).any()

@@ -72,6 +72,7 @@ from sla_dsl.language import model as m
 NONE = np.iinfo(np.int64).min
 MET, BREACHED, PENDING = 0, 1, 2
 BEFORE, IN_PERIOD, AFTER = -1, 0, 1  # where a lead comes in against the agreement's period
+NOT_YET = 2  # a lead with no event by the as-of time: it has not come in yet
 STATUS_NAMES = ("met", "breached", "pending")
 _TOUCHES = np.array([EVENT_CODE["touch"], EVENT_CODE["connected"]])
 _DISPOSITIONS = np.array([EVENT_CODE["accepted"], EVENT_CODE["rejected"]])
@@ -155,8 +156,9 @@ class Evaluation:
     # per block label of every level: the leads it applies to, and when each one's clocks start
     block_leads: dict[str, np.ndarray] = field(default_factory=dict)
     block_start: dict[str, np.ndarray] = field(default_factory=dict)
-    # per lead: BEFORE, IN_PERIOD or AFTER the agreement's effective period (see `placement`),
-    # and the instant it is dated by (NONE for a lead with no event by the as-of time)
+    # per lead: BEFORE, IN_PERIOD or AFTER the agreement's effective period, or NOT_YET (see
+    # `placement`), and the instant it is dated by (NONE for a lead with no event by the as-of
+    # time)
     placement: np.ndarray | None = None
     dated_at: np.ndarray | None = None
     as_of_given: bool = False  # False: the as-of time is the latest event of the history
@@ -993,10 +995,13 @@ def lead_dates(replay: Replay, starts: list[np.ndarray]) -> np.ndarray:
 
 
 def placement(policy: m.Policy, dated: np.ndarray) -> np.ndarray:
-    """Per lead: BEFORE, IN_PERIOD or AFTER the agreement's effective period."""
+    """Per lead: BEFORE, IN_PERIOD or AFTER the agreement's effective period, or NOT_YET
+    (no event by the as-of time: a lead the history knows of only from later, which no rate,
+    funnel or count as of then may hold)."""
     start, end = effective_bounds(policy)
     place = np.full(len(dated), IN_PERIOD, dtype=np.int8)
     known = dated != NONE
+    place[~known] = NOT_YET
     if start is not None:
         place[known & (dated < start)] = BEFORE
     if end is not None:

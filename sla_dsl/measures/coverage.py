@@ -27,7 +27,7 @@ import numpy as np
 from sla_dsl.business_time.calendar import closed_dates_last
 from sla_dsl.business_time.periods import next_period_start, period_starts_between
 from sla_dsl.business_time.zones import US_PER_MINUTE, local_dates, local_time
-from sla_dsl.evaluation.replay import AFTER, BEFORE, IN_PERIOD, Evaluation
+from sla_dsl.evaluation.replay import AFTER, BEFORE, IN_PERIOD, NOT_YET, Evaluation
 from sla_dsl.history.columns import EVENT_CODE, EVENTS
 
 FULL, PARTIAL, NO_DATA = "full", "partial", "none"
@@ -144,7 +144,7 @@ def section(evaluation: Evaluation, periods: list[dict], goals: list[dict],
         np.zeros(evaluation.lead_count, dtype=np.int8)
     counts = {name: int(np.count_nonzero(place == code))
               for name, code in (("in_period", IN_PERIOD), ("before", BEFORE),
-                                 ("after", AFTER))}
+                                 ("after", AFTER), ("not_yet", NOT_YET))}
     # months of the agreement, up to the as-of time, in which no lead came in at all
     first_month = start or came_in.first
     last_month = min(came_in.as_of_date, until) if until else came_in.as_of_date

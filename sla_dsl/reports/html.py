@@ -237,6 +237,8 @@ def _summary(doc: dict) -> str:
     outside = covered["leads"]["before"] + covered["leads"]["after"]
     if outside:
         facts.insert(1, ("leads out of the agreement's period", outside))
+    if covered["leads"].get("not_yet"):
+        facts.insert(1, ("leads first seen after the as-of time", covered["leads"]["not_yet"]))
     unjudged = sum(1 for p in doc["periods"] if p.get("data", "full") != "full")
     if unjudged:
         facts.insert(5, ("commitment periods without all their data", unjudged))

@@ -99,17 +99,23 @@ def _left_out(rows: dict) -> str:
 
 
 def _out_of_period(covered: dict) -> str:
-    """Leads the agreement was not in force for: counted, named, not judged."""
+    """Leads the agreement was not in force for, and leads with no event yet at the as-of
+    time: counted, named, not judged."""
     leads, effective = covered["leads"], covered["effective"]
-    if not leads["before"] and not leads["after"]:
+    later = leads.get("not_yet", 0)
+    if not leads["before"] and not leads["after"] and not later:
         return ""
     said = []
     if leads["before"]:
         said.append(f"{leads['before']} before {effective['start']}")
     if leads["after"]:
         said.append(f"{leads['after']} after {effective['until']}")
-    return (f" ({leads['in_period']} in the agreement's period, {' and '.join(said)}: "
-            "out of period, not judged)")
+    text = f"{leads['in_period']} in the agreement's period"
+    if said:
+        text += f", {' and '.join(said)}: out of period, not judged"
+    if later:
+        text += f"; {later} first seen after the as-of time: not judged"
+    return f" ({text})"
 
 
 def text_bar(percent: float | None, width: int = 10) -> str:
