@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 import pytest
 
 from sla_dsl.cli import main
+from sla_dsl.evaluation.conditions import ConditionEvaluator
 from sla_dsl.language.plain_words import Conditions, calendar_words
 from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.policy_file import check_text, load_policy
@@ -215,3 +216,66 @@ def test_sla_explain_refuses_a_broken_policy(tmp_path, capsys):
     desk = POLICIES_BY_NAME["inbound-desk"]
     assert main(["explain", str(desk), "-o", str(tmp_path / "no" / "dir.md")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- grouping and missing fields
+
+@pytest.mark.parametrize(("written", "said"), [
+    # one group of the other operator: a sentence, the group said last
+    ("(a or b) and c", "has c marked yes and either has a marked yes or has b marked yes"),
+    ("a and b or c", "has c marked yes or both has a marked yes and b marked yes"),
+    ("a and (b and c)", "has a marked yes, b marked yes and c marked yes"),
+    ("not not a", "has a marked yes"),
+    # deeper, or a `not` over a group: an outline numbered by its nesting
+    ("not (a or b)", "meets none of these: (1) has a marked yes; (2) has b marked yes"),
+    ("not (a and b)", "fails at least one of these: (1) has a marked yes; (2) has b marked yes"),
+    ("(a or b) and (c or d)", "meets all of these: (1) has a marked yes or has b marked yes; "
+     "(2) has c marked yes or has d marked yes"),
+    ("a or (b and (c or not (d and e)))",
+     "meets at least one of these: (1) has a marked yes; (2) meets all of these: (2.1) has b "
+     "marked yes; (2.2) meets at least one of these: (2.2.1) has c marked yes; (2.2.2) fails "
+     "at least one of these: (2.2.2.1) has d marked yes; (2.2.2.2) has e marked yes"),
+])
+def test_and_or_and_not_over_groups_read_unambiguously(written, said):
+    assert condition(written) == said
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ('industry in ["retail"]', "has an industry of retail"),
+    ('industry not in ["retail"]', "has an industry other than retail"),
+    ('not industry in ["retail", "media"]',
+     "has an industry other than retail or media (or no industry at all)"),
+    ('not industry not in ["retail"]', "has an industry of retail (or no industry at all)"),
+    ('industry != "retail"', "has an industry other than retail"),
+    ('not industry == "retail"', "has an industry other than retail (or no industry at all)"),
+    ('not need == ""', "has a need filled in (or no need at all)"),
+    ('email matches "@gmail\\."', "has an email containing @gmail."),
+    ('not email matches "@gmail\\."', "has an email not containing @gmail. (or no email at all)"),
+    ('not title matches "(?i)\\b(ceo|vp)\\b"',
+     "has a title without any of the words CEO or VP (or no title at all)"),
+    ("not score >= 60", "does not have a score of 60 or more"),
+    # the group settles the lead with no field already
+    ('email is set and not email matches "@gmail\\."',
+     "has an email and an email not containing @gmail."),
+    ('industry is not set or not industry in ["retail"]',
+     "has no industry or has an industry other than retail"),
+])
+def test_a_negated_test_says_whether_a_lead_without_the_field_passes(written, said):
+    assert condition(written) == said
+
+
+@pytest.mark.parametrize("written", [
+    'industry in ["retail"]', 'industry not in ["retail"]', 'not industry in ["retail"]',
+    'not industry not in ["retail"]', 'industry == "retail"', 'industry != "retail"',
+    'not industry == "retail"', 'not industry != "retail"', 'industry matches "ret"',
+    'not industry matches "ret"',
+])
+def test_or_no_field_at_all_is_said_exactly_when_the_evaluator_takes_such_a_lead(written):
+    """The words follow the evaluator, not a guess: a lead with no industry passes the forms
+    under `not`, and none of the others (docs/language.md, "A field the lead does not have")."""
+    checked = check_text(f'sla "t"\nstage x when {written}\n')
+    assert checked.ok, checked.diagnostics
+    takes = bool(ConditionEvaluator(checked.policy, {}, 1).evaluate(
+        checked.policy.definitions[0].when)[0])
+    assert takes == written.startswith("not ")
+    assert ("(or no industry at all)" in condition(written)) == takes
