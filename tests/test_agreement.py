@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 import pytest
 
 from sla_dsl.cli import main
+from sla_dsl.evaluation.conditions import ConditionEvaluator
 from sla_dsl.language.plain_words import Conditions, calendar_words
 from sla_dsl.planning.funnel import goal_plans
 from sla_dsl.policy_file import check_text, load_policy
@@ -215,3 +216,192 @@ def test_sla_explain_refuses_a_broken_policy(tmp_path, capsys):
     desk = POLICIES_BY_NAME["inbound-desk"]
     assert main(["explain", str(desk), "-o", str(tmp_path / "no" / "dir.md")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- grouping and missing fields
+
+WORDS_POLICY = """\
+sla "Words"
+timezone "UTC"
+party marketing
+party sales
+stage x when not (a or b) and c
+segment target when not industry in ["retail"] and not email matches "@gmail\\."
+segment rest when not target
+handoff target from marketing to sales {
+  first touch within 1 day
+  touches at least 3 within 2 days
+  disposition within 2 days
+}
+handoff rest to nobody
+review when attainment of first touch < 90% and (attainment of disposition < 80%
+                                                 or median first touch > 2 days)
+cancel when p90 touches < 2
+"""
+
+
+def test_the_words_keep_the_policy_s_grouping_and_its_missing_fields():
+    """`not (a or b) and c` is (not (a or b)) and c; `A and (B or C)` is not `(A and B) or C`;
+    `not industry in [...]` takes a lead with no industry; `p90 touches` counts touches."""
+    checked = check_text(WORDS_POLICY)
+    assert checked.ok, checked.diagnostics
+    text = render_markdown(agreement(checked.policy))
+    assert ("A lead is a x when it meets all of these: (1) meets none of these: (1.1) has a "
+            "marked yes; (1.2) has b marked yes; (2) has c marked yes.") in text
+    assert ("A lead is a target lead when it has an industry other than retail (or no "
+            "industry at all) and an email not containing @gmail. (or no email at all).") in text
+    assert ("- It is reviewed sooner when fewer than 90% of first touches are on time and "
+            "either fewer than 80% of dispositions are on time or the median time to first "
+            "touch is more than 2 days.") in text
+    assert ("- It is cancelled when the 90th-percentile number of touches per lead is less "
+            "than 2.") in text
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    # one group of the other operator: a sentence, the group said last
+    ("(a or b) and c", "has c marked yes and either has a marked yes or has b marked yes"),
+    ("a and b or c", "has c marked yes or both has a marked yes and b marked yes"),
+    ("a and (b and c)", "has a marked yes, b marked yes and c marked yes"),
+    ("not not a", "has a marked yes"),
+    # deeper, or a `not` over a group: an outline numbered by its nesting
+    ("not (a or b)", "meets none of these: (1) has a marked yes; (2) has b marked yes"),
+    ("not (a and b)", "fails at least one of these: (1) has a marked yes; (2) has b marked yes"),
+    ("(a or b) and (c or d)", "meets all of these: (1) has a marked yes or has b marked yes; "
+     "(2) has c marked yes or has d marked yes"),
+    ("a or (b and (c or not (d and e)))",
+     "meets at least one of these: (1) has a marked yes; (2) meets all of these: (2.1) has b "
+     "marked yes; (2.2) meets at least one of these: (2.2.1) has c marked yes; (2.2.2) fails "
+     "at least one of these: (2.2.2.1) has d marked yes; (2.2.2.2) has e marked yes"),
+])
+def test_and_or_and_not_over_groups_read_unambiguously(written, said):
+    assert condition(written) == said
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ('industry in ["retail"]', "has an industry of retail"),
+    ('industry not in ["retail"]', "has an industry other than retail"),
+    ('not industry in ["retail", "media"]',
+     "has an industry other than retail or media (or no industry at all)"),
+    ('not industry not in ["retail"]', "has an industry of retail (or no industry at all)"),
+    ('industry != "retail"', "has an industry other than retail"),
+    ('not industry == "retail"', "has an industry other than retail (or no industry at all)"),
+    ('not need == ""', "has a need filled in (or no need at all)"),
+    ('email matches "@gmail\\."', "has an email containing @gmail."),
+    ('not email matches "@gmail\\."', "has an email not containing @gmail. (or no email at all)"),
+    ('not title matches "(?i)\\b(ceo|vp)\\b"',
+     "has a title without any of the words CEO or VP (or no title at all)"),
+    ("not score >= 60", "does not have a score of 60 or more"),
+    # the group settles the lead with no field already
+    ('email is set and not email matches "@gmail\\."',
+     "has an email and an email not containing @gmail."),
+    ('industry is not set or not industry in ["retail"]',
+     "has no industry or has an industry other than retail"),
+])
+def test_a_negated_test_says_whether_a_lead_without_the_field_passes(written, said):
+    assert condition(written) == said
+
+
+@pytest.mark.parametrize("written", [
+    'industry in ["retail"]', 'industry not in ["retail"]', 'not industry in ["retail"]',
+    'not industry not in ["retail"]', 'industry == "retail"', 'industry != "retail"',
+    'not industry == "retail"', 'not industry != "retail"', 'industry matches "ret"',
+    'not industry matches "ret"',
+])
+def test_or_no_field_at_all_is_said_exactly_when_the_evaluator_takes_such_a_lead(written):
+    """The words follow the evaluator, not a guess: a lead with no industry passes the forms
+    under `not`, and none of the others (docs/language.md, "A field the lead does not have")."""
+    checked = check_text(f'sla "t"\nstage x when {written}\n')
+    assert checked.ok, checked.diagnostics
+    takes = bool(ConditionEvaluator(checked.policy, {}, 1).evaluate(
+        checked.policy.definitions[0].when)[0])
+    assert takes == written.startswith("not ")
+    assert ("(or no industry at all)" in condition(written)) == takes
+
+
+TRIGGER_POLICY = """\
+sla "t"
+timezone "UTC"
+party marketing
+party sales
+stage mql when score >= 60
+stage sales_ready when mql and budget > 0
+segment hot when score > 80
+segment rest when not hot
+handoff hot from marketing to sales {
+  when mql
+  first touch within 1 day
+  touches at least 3 within 2 days
+  spacing at least 4 hours
+  disposition within 2 days
+}
+handoff rest to nobody
+commit marketing to sales {
+  deliver at least 10 hot per month
+  report "pipeline" weekly
+}
+goal revenue 1000 USD per month {
+  marketing share 50%
+  deal size 100 USD
+  close rate 10%
+}
+attribution last touch
+"""
+
+
+def review(trigger: str) -> str:
+    checked = check_text(TRIGGER_POLICY + f"review when {trigger}\n")
+    assert checked.ok, checked.diagnostics
+    lines = render_markdown(agreement(checked.policy)).splitlines()
+    [line] = [t for t in lines if t.startswith("- It is reviewed sooner when ")]
+    return line.removeprefix("- It is reviewed sooner when ").removesuffix(".")
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ("rate hot to sales_ready < 5%", "fewer than 5% of hot leads become sales ready"),
+    ("rate lead to mql < 10%", "fewer than 10% of leads become MQLs"),
+    ("rate mql to won < 10%", "fewer than 10% of MQLs are won"),
+    ("mean first touch > 1 hour", "the average time to first touch is more than 1 hour"),
+    ("median disposition > 2 days", "the median time to disposition is more than 2 days"),
+    ("p90 first touch >= 1 day", "the 90th-percentile time to first touch is at least 1 day"),
+    ("mean touches < 3", "the average number of touches per lead is less than 3"),
+    ("median touches <= 2", "the median number of touches per lead is at most 2"),
+    ("p90 touches < 2", "the 90th-percentile number of touches per lead is less than 2"),
+    ("attainment of first touch < 90%", "fewer than 90% of first touches are on time"),
+    ("attainment of touches < 90%", "fewer than 90% of leads get their touches in time"),
+    ("attainment of disposition < 90%", "fewer than 90% of dispositions are on time"),
+    ("attainment of threshold < 90%", "fewer than 90% of handoffs meet the bar"),
+    ("attainment of spacing < 90%",
+     "fewer than 90% of leads have their touches spaced as agreed"),
+    ("attainment of deliver < 90%", "fewer than 90% of periods meet the delivery commitment"),
+    ("attainment of report < 90%",
+     "fewer than 90% of periods have their report made as agreed"),
+    ("attainment of goal < 90%", "fewer than 90% of periods meet the revenue goal"),
+])
+def test_every_metric_reads_as_what_it_measures(written, said):
+    assert review(written) == said
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ("attainment of deliver < 80% or (attainment of report < 100% and mean touches < 2)",
+     "fewer than 80% of periods meet the delivery commitment or both fewer than 100% of "
+     "periods have their report made as agreed and the average number of touches per lead is "
+     "less than 2"),
+    ("(attainment of deliver < 80% or attainment of report < 100%) and attainment of goal < 50%",
+     "fewer than 50% of periods meet the revenue goal and either fewer than 80% of periods "
+     "meet the delivery commitment or fewer than 100% of periods have their report made as "
+     "agreed"),
+    ("(attainment of deliver < 80% or attainment of report < 100%) and (mean touches < 2 "
+     "or p90 touches < 1)",
+     "all of these hold: (1) fewer than 80% of periods meet the delivery commitment or fewer "
+     "than 100% of periods have their report made as agreed; (2) the average number of "
+     "touches per lead is less than 2 or the 90th-percentile number of touches per lead is "
+     "less than 1"),
+    ("(attainment of goal < 80% and (attainment of report < 100% or mean touches < 2)) "
+     "or p90 touches < 1",
+     "at least one of these holds: (1) fewer than 80% of periods meet the revenue goal and "
+     "either fewer than 100% of periods have their report made as agreed or the average "
+     "number of touches per lead is less than 2; (2) the 90th-percentile number of touches "
+     "per lead is less than 1"),
+])
+def test_triggers_keep_their_grouping(written, said):
+    assert review(written) == said

@@ -231,13 +231,43 @@ class Conditions:
 
     Each atom is a (verb, rest) pair, so `and` can say the verb once: "is an MQL and has a
     budget above 0, a need and a timeline of 90 days or less".
+
+    The grouping of `and`, `or` and `not` must survive the words, at any depth. A condition of
+    one operator (`a and b and c`, `a or b`) reads as a plain sentence, as does one with a single
+    group of the other operator inside, said last where it cannot swallow what follows: "is an
+    MQL and either has a score of 60 or more or has a last form of demo request". Anything
+    deeper, or a `not` over a group, is a numbered outline whose numbers show the nesting:
+    "meets all of these: (1) meets none of these: (1.1) ...; (1.2) ...; (2) ...".
     """
 
     def __init__(self, policy: m.Policy) -> None:
         self.categories = {d.name.value: d.category for d in reversed(policy.definitions)}
 
     def words(self, expr: m.Expr) -> str:
-        return self._joined(self._parts(expr))
+        expr = _flattened(expr)
+        if _inline(expr):
+            return self._sentence(expr)
+        return self._outline(expr, "")
+
+    def _sentence(self, expr: m.Expr) -> str:
+        return self._joined(self._parts(_group_last(expr)))
+
+    def _outline(self, expr: m.Expr, label: str) -> str:
+        if isinstance(expr, m.Not):
+            group = expr.operand
+            head = "meets none of these" if isinstance(group, m.AnyOf) \
+                else "fails at least one of these"
+        else:
+            group = expr
+            head = "meets all of these" if isinstance(group, m.All) \
+                else "meets at least one of these"
+        assert isinstance(group, m.All | m.AnyOf)
+        items = []
+        for number, operand in enumerate(group.operands, 1):
+            at = f"{label}.{number}" if label else str(number)
+            text = self._sentence(operand) if _inline(operand) else self._outline(operand, at)
+            items.append(f"({at}) {text}")
+        return f"{head}: {'; '.join(items)}"
 
     # A part is (verb, rest); verb "" means the rest is a whole clause already.
     def _parts(self, expr: m.Expr) -> list[tuple[str, str]]:
@@ -247,7 +277,7 @@ class Conditions:
                 if isinstance(operand, m.AnyOf):
                     parts.append(("", "either " + self._either(operand)))
                 else:
-                    parts += self._parts(operand)
+                    parts.append(self._atom(operand, expr))
             return parts
         if isinstance(expr, m.AnyOf):
             return [("", self._either(expr))]
@@ -256,9 +286,11 @@ class Conditions:
     def _either(self, expr: m.AnyOf) -> str:
         options = []
         for operand in expr.operands:
-            text = self._joined(self._parts(operand))
             if isinstance(operand, m.All):
+                text = self._joined(self._parts(operand))
                 text = "both " + text if len(operand.operands) == 2 else "all of: " + text
+            else:
+                text = self._joined([self._atom(operand, expr)])
             options.append(text)
         return " or ".join(options)
 
@@ -277,9 +309,9 @@ class Conditions:
             return ", and ".join(texts)  # keep each verb's list apart from the next one
         return listing(texts)
 
-    def _atom(self, expr: m.Expr) -> tuple[str, str]:
+    def _atom(self, expr: m.Expr, group: m.All | m.AnyOf | None = None) -> tuple[str, str]:
         if isinstance(expr, m.Not):
-            return self._negated(expr.operand)
+            return self._negated(expr.operand, group)
         if isinstance(expr, m.FitRef):
             return "is", f"{with_article(words(expr.name.value))} fit"
         if isinstance(expr, m.InterestRef):
@@ -308,14 +340,24 @@ class Conditions:
             return "is", said if said.endswith(("ready", "ed", "able")) else with_article(said)
         return "has", f"{field_words(name)} marked yes"
 
-    def _negated(self, expr: m.Expr) -> tuple[str, str]:
+    def _negated(self, expr: m.Expr, group: m.All | m.AnyOf | None) -> tuple[str, str]:
+        """`not X` of one test. `not industry in [...]` and `not email matches ...` hold for a
+        lead without the field (a comparison with a missing field is false, and `not` turns it
+        true), unlike `industry not in [...]`: the words say so, unless the group around them
+        settles it (`email is set and not email matches ...`)."""
         if isinstance(expr, m.Presence):
             return self._atom(expr.model_copy(update={"negated": not expr.negated}))
         if isinstance(expr, m.PatternMatch):
-            return "has", (f"{_field_with_article(expr.field.value)} not "
-                           f"{pattern(expr.pattern.value)}")
-        if isinstance(expr, m.Membership):
-            return self._atom(expr.model_copy(update={"negated": not expr.negated}))
+            said = (f"{_field_with_article(expr.field.value)} "
+                    f"{pattern(expr.pattern.value, negated=True)}")
+            return "has", said + _or_none(expr.field.value, group)
+        if isinstance(expr, m.Membership):  # `in` as `not in` and back, and no field passes
+            flipped = self._atom(expr.model_copy(update={"negated": not expr.negated}))
+            return "has", flipped[1] + _or_none(expr.field.value, group)
+        if isinstance(expr, m.Compare) and isinstance(expr.value, m.Text) \
+                and expr.op in ("==", "!="):
+            flipped = comparison(expr.model_copy(update={"op": "!=" if expr.op == "==" else "=="}))
+            return "has", flipped + _or_none(expr.field.value, group)
         if isinstance(expr, m.Ref) and self.categories.get(expr.name.value) is None:
             return "has", f"{field_words(expr.name.value)} not marked yes"
         if isinstance(expr, m.InterestRef):
@@ -325,6 +367,76 @@ class Conditions:
         if isinstance(expr, m.Compare):
             return "does not have", comparison(expr)
         return "", f"does not meet this: {self.words(expr)}"
+
+
+def _or_none(field: str, group: m.All | m.AnyOf | None) -> str:
+    """` (or no industry at all)`, for a negated test that a lead without the field passes;
+    nothing when the group around it already decides such a lead (`industry is set and ...`,
+    `industry is not set or ...`)."""
+    if isinstance(group, m.All | m.AnyOf):
+        wanted = isinstance(group, m.AnyOf)  # `is not set` in an or, `is set` in an and
+        for operand in group.operands:
+            if isinstance(operand, m.Presence) and operand.field.value == field \
+                    and operand.negated == wanted:
+                return ""
+            if isinstance(operand, m.Not) and isinstance(operand.operand, m.Presence) \
+                    and operand.operand.field.value == field \
+                    and operand.operand.negated != wanted:
+                return ""
+    return f" (or no {field_words(field)} at all)"
+
+
+def _flattened(expr: m.Expr) -> m.Expr:
+    """The same condition with `a and (b and c)` as `a and b and c` and `not not a` as `a`:
+    parentheses that change nothing must not add a level to the words."""
+    if isinstance(expr, m.Not):
+        inner = _flattened(expr.operand)
+        if isinstance(inner, m.Not):
+            return inner.operand
+        return expr.model_copy(update={"operand": inner})
+    if isinstance(expr, m.All | m.AnyOf):
+        operands: list[m.Expr] = []
+        for operand in (_flattened(o) for o in expr.operands):
+            if type(operand) is type(expr):
+                operands += operand.operands
+            else:
+                operands.append(operand)
+        return expr.model_copy(update={"operands": operands})
+    return expr
+
+
+def _is_group(expr: m.Expr) -> bool:
+    return isinstance(expr, m.All | m.AnyOf) or (
+        isinstance(expr, m.Not) and isinstance(expr.operand, m.All | m.AnyOf))
+
+
+def _flat(expr: m.Expr) -> bool:
+    """One test, or one operator over tests: `a`, `not a`, `a and b and c`, `a or b`."""
+    if isinstance(expr, m.All | m.AnyOf):
+        return not any(_is_group(o) for o in expr.operands)
+    return not _is_group(expr)
+
+
+def _inline(expr: m.Expr) -> bool:
+    """Said as one sentence without losing its grouping: flat, or one operator over tests and
+    a single flat group of the other operator (said last: "a and either b or c")."""
+    if _flat(expr):
+        return True
+    if not isinstance(expr, m.All | m.AnyOf):
+        return False
+    groups = [o for o in expr.operands if _is_group(o)]
+    return len(groups) == 1 and isinstance(groups[0], m.All | m.AnyOf) and _flat(groups[0])
+
+
+def _group_last(expr: m.Expr) -> m.Expr:
+    """The one inner group moved to the end (`and` and `or` do not care about order), so that
+    "either ... or ..." runs to the end of the sentence and nothing after it can be read into
+    it."""
+    if not isinstance(expr, m.All | m.AnyOf):
+        return expr
+    tests = [o for o in expr.operands if not _is_group(o)]
+    groups = [o for o in expr.operands if _is_group(o)]
+    return expr.model_copy(update={"operands": tests + groups})
 
 
 def field_words(name: str) -> str:
@@ -384,9 +496,10 @@ def value(v: m.Value) -> str:
 _LITERAL = re.compile(r"^(?:[\w ,'&@.-]|\\[.\-@&])+$")
 
 
-def pattern(text: str) -> str:
+def pattern(text: str, *, negated: bool = False) -> str:
     """A regular expression said aloud when it is a list of words, as most are:
-    `(?i)\\b(ceo|cfo|vp)\\b` -> `with the word CEO, CFO or VP`; others are quoted as written."""
+    `(?i)\\b(ceo|cfo|vp)\\b` -> `with the word CEO, CFO or VP`; others are quoted as written.
+    `negated`: what a field that does not match is (`without any of the words CEO or VP`)."""
     body = text
     if body.startswith("(?i)"):
         body = body[4:]
@@ -402,8 +515,11 @@ def pattern(text: str) -> str:
         if all(_LITERAL.fullmatch(p) for p in pieces):
             said = [words(p.replace("\\", "")) if whole_words else p.replace("\\", "")
                     for p in pieces]
+            if whole_words and negated:
+                noun = "the word" if len(said) == 1 else "any of the words"
+                return f"without {noun} {listing(said, 'or')}"
             noun = "the word" if len(said) == 1 else "one of the words"
             if whole_words:
                 return f"with {noun} {listing(said, 'or')}"
-            return f"containing {listing(said, 'or')}"
-    return f'matching the pattern "{text}"'
+            return f"{'not ' if negated else ''}containing {listing(said, 'or')}"
+    return f'{"not " if negated else ""}matching the pattern "{text}"'

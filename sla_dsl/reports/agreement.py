@@ -183,7 +183,7 @@ def agreement(policy: m.Policy) -> Agreement:
     document.blocks += _needs(policy, names)
     document.blocks += _contacts(policy, names)
     document.blocks += _consequences(policy, names)
-    document.blocks += _cancellation(policy)
+    document.blocks += _cancellation(policy, names)
     document.blocks += _signatures(policy, names)
     return document
 
@@ -691,16 +691,17 @@ def _consequences(policy: m.Policy, names: _Names) -> list[Block]:
     return blocks
 
 
-def _cancellation(policy: m.Policy) -> list[Block]:
+def _cancellation(policy: m.Policy, names: _Names) -> list[Block]:
     items = [_in_force(policy.effective)]
-    items += [f"It is cancelled when {trigger_words(c.when)}." for c in policy.cancel_triggers]
+    items += [f"It is cancelled when {trigger_words(c.when, names)}."
+              for c in policy.cancel_triggers]
     for review in policy.reviews:
         if isinstance(review, m.ReviewEvery):
             every = review.unit if review.count.value == 1 \
                 else say.counted(review.count.value, review.unit)
             items.append(f"It is reviewed every {every}.")
         else:
-            items.append(f"It is reviewed sooner when {trigger_words(review.when)}.")
+            items.append(f"It is reviewed sooner when {trigger_words(review.when, names)}.")
     if not policy.cancel_triggers:
         items.append("It names no condition that cancels it.")
     return [Heading(2, "6. Cancellation and review"), Bullets(items)]
@@ -721,17 +722,81 @@ _COMPARE_WORDS = {"<": "fewer than", "<=": "at most", ">": "more than", ">=": "a
                   "==": "exactly", "!=": "other than"}
 _TIME_WORDS = {"<": "less than", "<=": "at most", ">": "more than", ">=": "at least",
                "==": "exactly", "!=": "other than"}
+# `attainment of CLAUSE`: the share of leads (a lead clause) or of periods (a period clause)
+# in which the clause was kept, as "fewer than 90% of <this>".
 _ON_TIME = {"first touch": "first touches are on time", "disposition": "dispositions are on "
             "time", "touches": "leads get their touches in time", "threshold": "handoffs "
-            "meet the bar", "spacing": "touches are spaced as agreed"}
+            "meet the bar", "spacing": "leads have their touches spaced as agreed",
+            "deliver": "periods meet the delivery commitment", "report": "periods have "
+            "their report made as agreed", "goal": "periods meet the revenue goal"}
+_STATISTIC_WORDS = {"mean": "average", "median": "median", "p90": "90th-percentile"}
+_GROUP = (m.AnyTrigger, m.AllTriggers)
 
 
-def trigger_words(trigger: m.Trigger) -> str:
-    """A cancel or review trigger as a sentence part: `fewer than 30% of MQLs become SQLs`."""
-    if isinstance(trigger, m.AnyTrigger):
-        return " or ".join(trigger_words(t) for t in trigger.operands)
-    if isinstance(trigger, m.AllTriggers):
-        return " and ".join(trigger_words(t) for t in trigger.operands)
+def trigger_words(trigger: m.Trigger, names: _Names | None = None) -> str:
+    """A cancel or review trigger as a sentence part: `fewer than 30% of MQLs become SQLs`.
+
+    Grouping is kept as conditions keep it (`plain_words.Conditions`): one operator reads as
+    a plain sentence, as does one group of the other operator said last ("a and either b or
+    c"); anything deeper is a numbered outline ("all of these hold: (1) ...; (2) at least one
+    of these holds: (2.1) ...; (2.2) ...")."""
+    trigger = _flat_trigger(trigger)
+    if _inline_trigger(trigger):
+        return _trigger_sentence(trigger, names)
+    return _trigger_outline(trigger, "", names)
+
+
+def _flat_trigger(trigger: m.Trigger) -> m.Trigger:
+    """`a and (b and c)` as `a and b and c`: parentheses that change nothing add no level."""
+    if not isinstance(trigger, _GROUP):
+        return trigger
+    operands: list[m.Trigger] = []
+    for operand in (_flat_trigger(t) for t in trigger.operands):
+        operands += operand.operands if type(operand) is type(trigger) else [operand]
+    return trigger.model_copy(update={"operands": operands})
+
+
+def _inline_trigger(trigger: m.Trigger) -> bool:
+    if not isinstance(trigger, _GROUP):
+        return True
+    groups = [t for t in trigger.operands if isinstance(t, _GROUP)]
+    return len(groups) <= 1 and all(
+        not isinstance(t, _GROUP) for g in groups for t in g.operands)
+
+
+def _trigger_sentence(trigger: m.Trigger, names: _Names | None) -> str:
+    if not isinstance(trigger, _GROUP):
+        return _trigger_atom(trigger, names)
+    parts = [_trigger_atom(t, names) for t in trigger.operands if not isinstance(t, _GROUP)]
+    for group in (t for t in trigger.operands if isinstance(t, _GROUP)):  # said last
+        inner = [_trigger_atom(t, names) for t in group.operands]
+        if isinstance(group, m.AnyTrigger):
+            parts.append("either " + " or ".join(inner))
+        elif len(inner) == 2:
+            parts.append(f"both {inner[0]} and {inner[1]}")
+        else:
+            parts.append("all of: " + say.listing(inner))
+    return (" or " if isinstance(trigger, m.AnyTrigger) else " and ").join(parts)
+
+
+def _trigger_outline(trigger: m.AnyTrigger | m.AllTriggers, label: str,
+                     names: _Names | None) -> str:
+    head = "all of these hold" if isinstance(trigger, m.AllTriggers) \
+        else "at least one of these holds"
+    items = []
+    for number, operand in enumerate(trigger.operands, 1):
+        at = f"{label}.{number}" if label else str(number)
+        text = _trigger_sentence(operand, names) if _inline_trigger(operand) \
+            else _trigger_outline(operand, at, names)
+        items.append(f"({at}) {text}")
+    return f"{head}: {'; '.join(items)}"
+
+
+def _rate_kind(name: str, names: _Names | None) -> str:
+    return names.kind(name) if names is not None else say.words(name)
+
+
+def _trigger_atom(trigger: m.Trigger, names: _Names | None) -> str:
     if isinstance(trigger, m.Missed):
         event = _MISS_WORDS.get(trigger.clause.name, f"{trigger.clause.name} is missed")
         return f"{event} {say.counted(trigger.count.value, trigger.unit)} in a row"
@@ -740,18 +805,23 @@ def trigger_words(trigger: m.Trigger) -> str:
             f" by the {say.words(trigger.team.value)} team" if trigger.team else ""
         return (f"{trigger.clause.name} is breached {say.counted(trigger.count.value, 'time')} "
                 f"in one {trigger.per}{who}")
+    assert isinstance(trigger, m.MetricCompare)
     metric, op, value = trigger.metric, trigger.op, say.value(trigger.value)
     if isinstance(metric, m.RateMetric):
-        source = say.plural(say.words(metric.source.value))
-        target = say.words(metric.target.value)
+        source = say.plural(_rate_kind(metric.source.value, names))
+        said = say.words(metric.target.value)
         becomes = "are won" if metric.target.value == "won" else (
-            f"become {target}" if _adjective(target) else f"become {say.plural(target)}")
+            f"become {said}" if _adjective(said)
+            else f"become {say.plural(_rate_kind(metric.target.value, names))}")
         return f"{_COMPARE_WORDS[op]} {value} of {source} {becomes}"
     if isinstance(metric, m.StatisticMetric):
+        statistic = _STATISTIC_WORDS[metric.statistic]
+        if metric.clause.name == "touches":  # a count of touches per lead, not a time
+            return (f"the {statistic} number of touches per lead is {_TIME_WORDS[op]} "
+                    f"{value}")
         if isinstance(trigger.value, m.Duration):
             value = say.duration(trigger.value, calendar_names=False)
-        return (f"the {metric.statistic if metric.statistic != 'p90' else '90th percentile'} "
-                f"time to {metric.clause.name} is {_TIME_WORDS[op]} {value}")
+        return f"the {statistic} time to {metric.clause.name} is {_TIME_WORDS[op]} {value}"
     on_time = _ON_TIME.get(metric.clause.name, f"{metric.clause.name} clauses are met")
     return f"{_COMPARE_WORDS[op]} {value} of {on_time}"
 
