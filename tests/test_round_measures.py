@@ -56,8 +56,8 @@ EXPECTED = {
     "SAME-INSTANT-EARLY": ["alice", None],
 }
 
-# olist: each lead created at 09:00 on Monday 5 March 2018 (-03:00), then its rows; nobody
-# connects, so every round counts in the depth.
+# olist: each lead created at 09:00 on Monday 5 March 2018 (-03:00), then its rows; a round
+# counts in the depth unless it connected among its own rows.
 TOUCHED = {
     # three touches in round 1, one in round 2
     "TOUCHED-3-1": ["10:00 handoff,marketing", "10:30 touch,ana", "11:00 touch,ana",
@@ -66,8 +66,12 @@ TOUCHED = {
     # one instant: a touch before the rejection and re-handoff, two after it
     "TOUCHED-1-2": ["10:00 handoff,marketing", "10:00 touch,ana", "10:00 rejected,ana",
                     "10:00 handoff,marketing", "10:00 touch,ana", "10:00 touch,ana"],
+    # two touches in round 1, not connected; round 2 connects: round 1 still counts (2)
+    "CONNECTED-IN-ROUND-2": ["10:00 handoff,marketing", "10:30 touch,ana", "11:00 touch,ana",
+                             "12:00 rejected,ana", "14:00 handoff,marketing",
+                             "14:30 connected,ana"],
 }
-DEPTHS = [3, 1, 1, 2]  # per round: each round's own touches
+DEPTHS = [3, 1, 1, 2, 2]  # per round not connected: each round's own touches
 
 
 def _write(folder: Path, name: str, header: str, day: str, created: str,
@@ -165,3 +169,18 @@ def test_shards_merge_into_the_single_runs_rounds(request, inputs, of):
             paths.append(path)
         merged = merge(policy, [read_partial(p) for p in paths])
     assert merged.json() == single.json() and merged.text() == single.text()
+
+
+def test_touch_statistics_of_a_trigger_read_the_depths_own_counts(touched, tmp_path):
+    """`median touches` and `p90 touches` were read as the mean of the depth table, whatever
+    the statistic: here the rounds not connected made 3, 1, 1, 2 and 2 touches."""
+    policy = tmp_path / "olist.sla"
+    policy.write_text((ROOT / "policies" / "olist.sla").read_text(encoding="utf-8")
+                      + "\nreview when mean touches < 1\nreview when median touches < 1\n"
+                        "review when p90 touches < 1\n", encoding="utf-8")
+    _, history = touched
+    report = sla_dsl.evaluate(sla_dsl.load_policy(policy), history)
+    readings = {t["rule"]: t["readings"] for t in report.document["triggers"]}
+    assert readings["review when mean touches < 1"] == ["mean touches = 1.80 touches"]
+    assert readings["review when median touches < 1"] == ["median touches = 2.00 touches"]
+    assert readings["review when p90 touches < 1"] == ["p90 touches = 2.60 touches"]

@@ -240,29 +240,57 @@ class PeriodMeasures:
         promise, so it does not show as keeping it. A block without a cadence counts every
         touch after its handoff. A recycled lead counts once per round judged in the block
         (round by round, as the cadence judged it), each round its own touches."""
-        history = self.evaluation.history
-        connected = np.zeros(self.evaluation.lead_count, dtype=bool)
-        connected[history.lead[(history.event == EVENT_CODE["connected"])
-                               & (history.at <= self.evaluation.as_of)]] = True
-        cadences = {r.handoff: r for r in self.evaluation.clauses if r.clause == "touches"}
         rows = []
-        for handoff in self.policy.handoffs:
-            cadence = cadences.get(handoff.label)
-            if cadence is not None and cadence.counted is not None:
-                leads, counts = cadence.leads, cadence.counted
-            else:
-                rounds = self.evaluation.round_rows(handoff.label)
-                leads = np.concatenate([r.leads for r in rounds])
-                counts = np.concatenate([self._touches_in(r.first, r.end)[r.leads]
-                                         for r in rounds])
-            alone = ~connected[leads]
+        for handoff, counts in zip(self.policy.handoffs, self.attempts_not_connected(),
+                                   strict=True):
             clause = handoff.item("touches")
-            mean = float(counts[alone].mean()) if alone.any() else None
-            rows.append({"handoff": handoff.label, "leads_not_connected": int(alone.sum()),
+            mean = float(counts.mean()) if len(counts) else None
+            rows.append({"handoff": handoff.label, "leads_not_connected": len(counts),
                          "mean_attempts": None if mean is None else round(mean, 2),
                          "goal": int(clause.count.value) if clause else None,
                          "window": None if clause is None else item_line(clause)})
         return rows
+
+    def attempts_not_connected(self) -> list[np.ndarray]:
+        """Per handoff block, in the policy's order: the touches of each of its rounds not
+        connected by the as-of time (a lead's round judged in the block each), counted as
+        `depth` says. A round is connected by a connect among its own rows: a recycled lead
+        connected in a later round did not connect in the round before it. The one count behind
+        the depth table and the `mean`, `median` and `p90 touches` triggers."""
+        history = self.evaluation.history
+        connects = np.flatnonzero((history.event == EVENT_CODE["connected"])
+                                  & (history.at <= self.evaluation.as_of))
+        cadences = {r.handoff: r for r in self.evaluation.clauses if r.clause == "touches"}
+        out = []
+        for handoff in self.policy.handoffs:
+            rounds = self.evaluation.round_rows(handoff.label)
+            numbers = [1, *(r.number for r in self.evaluation.block_rounds.get(handoff.label,
+                                                                               []))]
+            connected = {number: self._connected_in(connects, r.first, r.end)
+                         for number, r in zip(numbers, rounds, strict=True)}
+            cadence = cadences.get(handoff.label)
+            if cadence is not None and cadence.counted is not None:
+                attempt = cadence.attempt if cadence.attempt is not None else \
+                    np.ones(len(cadence.leads), dtype=np.int64)
+                alone = np.ones(len(cadence.leads), dtype=bool)
+                for number, done in connected.items():
+                    mine = attempt == number
+                    alone[mine] = ~done[cadence.leads[mine]]
+                out.append(np.asarray(cadence.counted)[alone])
+            else:
+                out.append(np.concatenate(
+                    [self._touches_in(r.first, r.end)[r.leads][~done[r.leads]]
+                     for r, done in zip(rounds, connected.values(), strict=True)]))
+        return out
+
+    def _connected_in(self, connects: np.ndarray, since: np.ndarray, until: np.ndarray
+                      ) -> np.ndarray:
+        """Per lead, whether one of the `connects` rows falls in its round's rows."""
+        lead = self.evaluation.history.lead[connects]
+        inside = (connects >= since[lead]) & (connects < until[lead])
+        out = np.zeros(self.evaluation.lead_count, dtype=bool)
+        out[lead[inside]] = True
+        return out
 
     def _touches_in(self, since: np.ndarray, until: np.ndarray) -> np.ndarray:
         """Per lead, its touches by the as-of time in its round: from its row `since` to
@@ -394,19 +422,17 @@ class TriggerCheck:
             met = sum(r.count(MET) for r in results)
             decided = met + sum(int(np.count_nonzero(r.status == 1)) for r in results)
             return 100 * met / decided if decided else None
-        if metric.clause.name == "touches":
-            depth = [r for r in self.measures.depth() if r["mean_attempts"] is not None]
-            total = sum(r["leads_not_connected"] for r in depth)
-            return sum(r["mean_attempts"] * r["leads_not_connected"] for r in depth) / total \
-                if total else None
-        delays = np.concatenate([
-            (r.at[r.at != NONE] - r.start[r.at != NONE]) / US_PER_SECOND
-            for r in results]) if results else np.zeros(0)
-        if len(delays) == 0:
+        if metric.clause.name == "touches":  # touches per lead not yet connected
+            values = np.concatenate(self.measures.attempts_not_connected())
+        else:  # seconds from handoff to the clause's event
+            values = np.concatenate([
+                (r.at[r.at != NONE] - r.start[r.at != NONE]) / US_PER_SECOND
+                for r in results]) if results else np.zeros(0)
+        if len(values) == 0:
             return None
         statistic = {"mean": np.mean, "median": np.median,
                      "p90": lambda v: np.percentile(v, 90)}[metric.statistic]
-        return float(statistic(delays))  # seconds
+        return float(statistic(values))
 
     def _members(self, name: str) -> np.ndarray:
         """The leads of a rate's step, among those the agreement judges."""
