@@ -332,12 +332,21 @@ class _Printer:
             self.out.append((indent + extra, None))
         return found[-1] if found else None
 
+    def _comment_inside(self, first: int, last: int) -> bool:
+        """Whether a comment stands on its own line strictly between `first` and `last`."""
+        return any(first < comment.line < last for comment in self.own[self.next_own:])
+
     def statement(self, statement: m.Statement, indent: str, first: bool,
                   head_width: int = 0) -> None:
         span = statement.span
         first = self.comments_before(span.line, indent, first)
         head, tail = header_line(statement)
         items = block_items(statement)
+        if (items is None and isinstance(statement, m.Handoff)
+                and self._comment_inside(span.line, span.end_line)):
+            # A block holding only comments is not empty: dropping its braces would leave the
+            # comments under the next statement, which they would then seem to belong to.
+            items, tail = [], "{"
         text = f"{head.ljust(head_width)} {tail}".rstrip() if tail else head
         if items is None:
             comment = self.take_trailing(span.line, span.end_line, indent)
