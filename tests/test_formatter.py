@@ -191,3 +191,28 @@ def test_comments_in_a_handoff_block_with_no_items_keep_their_places():
                          "  # second\n}  # after\nhandoff c to nobody\n")
     assert fmt(fmt(text)) == fmt(text)
     assert model(fmt(text)) == model(text)
+
+
+def test_a_comment_inside_a_wrapped_statement_moves_above_it():
+    """Joined onto one line, the statement cannot hold the comment; below it, the comment
+    would belong to the next statement."""
+    text = ('sla "T"\n\nstage mql when (a or  # one\n  # two\n  b)  # three\nstage sql when c\n'
+            "handoff mql from marketing to sales {\n"
+            '  assign round robin team "desk" weights {\n    # senior first\n'
+            '    "ana": 2,\n    "ben": 1\n  }\n  first touch within 1 business hour\n}\n')
+    assert fmt(text) == (
+        'sla "T"\n\n# one\n# two\nstage mql when a or b  # three\nstage sql when c\n'
+        "handoff mql from marketing to sales {\n  # senior first\n"
+        '  assign round robin team "desk" weights { "ana": 2, "ben": 1 }\n'
+        "  first touch within 1 business hour\n}\n")
+    assert fmt(fmt(text)) == fmt(text)
+    assert model(fmt(text)) == model(text)
+
+
+@pytest.mark.parametrize("wrapped", ["(a or\n  # inside\n  b)", "(a or  # one\n  b)  # two"])
+def test_comments_moved_above_a_statement_end_its_alignment_run(wrapped):
+    text = f'sla "T"\nstage a when x\nstage mql when {wrapped}\nstage sqlxx when c\n'
+    once = fmt(text)
+    assert once.startswith('sla "T"\nstage a when x\n# ')
+    assert "stage mql   when a or b" in once
+    assert fmt(once) == once
