@@ -41,6 +41,17 @@ on breach of first touch {
     assert sorted(codes_of(text)) == ["E200", "E401", "E402", "W501"]
 
 
+@pytest.mark.parametrize(("days", "unknown"), [
+    ("tues", ["tues"]), ("mon, thurs, fri", ["thurs"]), ("wed-thurs", ["thurs"]),
+    ("tues-thurs, fri", ["tues", "thurs"]),
+])
+def test_an_unknown_day_is_reported_once(days, unknown):
+    """A lone day is the first and the last of its range, but one word, so one error."""
+    text = DESK.replace("open mon-fri", f"open {days}")
+    diagnostics = check_text(text).diagnostics
+    assert [d.message for d in diagnostics] == [f"unknown day '{day}'" for day in unknown]
+
+
 def test_warnings_do_not_make_a_policy_fail():
     text = DESK + """
 segment everyone when score >= 0 or not score >= 0

@@ -159,3 +159,60 @@ def test_a_share_keeps_its_reading_as_written(line):
     messy = text.replace(line, line.replace(" ", "   "))
     assert fmt(messy) == text and fmt(text) == text
     assert model(messy) == model(text)
+
+
+@pytest.mark.parametrize("header", [
+    "handoff b to nobody", "handoff b from marketing to nobody",
+    "handoff every lead from marketing to sales", "handoff b from marketing to sales",
+    "commit marketing to sales", "calendar business", 'calendar business timezone "UTC"',
+    "goal revenue 5000 USD per month", "on breach of first touch",
+])
+def test_a_block_holding_only_a_comment_keeps_it_inside(header):
+    """Printed without its braces, the block's comment would sit above the next statement,
+    which is the statement it would then belong to."""
+    text = (f'sla "T"\nsegment b when not x\n{header} {{\n  # ignored on purpose\n}}\n'
+            "handoff b from marketing to sales\n")
+    assert fmt(text) == text
+    assert model(fmt(text)) == model(text)
+
+
+def test_an_empty_handoff_block_loses_its_braces_but_not_its_comments():
+    text = ('sla "T"\nhandoff b to nobody {\n}\nhandoff c to nobody {  # on the brace\n}\n'
+            "handoff d to nobody {\n}  # after the brace\n")
+    assert fmt(text) == ('sla "T"\nhandoff b to nobody\nhandoff c to nobody  # on the brace\n'
+                         "handoff d to nobody  # after the brace\n")
+    assert model(fmt(text)) == model(text)
+
+
+def test_comments_in_a_handoff_block_with_no_items_keep_their_places():
+    text = ('sla "T"\nhandoff b to nobody {  # on the brace\n\n  # first\n\n\n  # second\n'
+            "}  # after\nhandoff c to nobody\n")
+    assert fmt(text) == ('sla "T"\nhandoff b to nobody {  # on the brace\n  # first\n\n'
+                         "  # second\n}  # after\nhandoff c to nobody\n")
+    assert fmt(fmt(text)) == fmt(text)
+    assert model(fmt(text)) == model(text)
+
+
+def test_a_comment_inside_a_wrapped_statement_moves_above_it():
+    """Joined onto one line, the statement cannot hold the comment; below it, the comment
+    would belong to the next statement."""
+    text = ('sla "T"\n\nstage mql when (a or  # one\n  # two\n  b)  # three\nstage sql when c\n'
+            "handoff mql from marketing to sales {\n"
+            '  assign round robin team "desk" weights {\n    # senior first\n'
+            '    "ana": 2,\n    "ben": 1\n  }\n  first touch within 1 business hour\n}\n')
+    assert fmt(text) == (
+        'sla "T"\n\n# one\n# two\nstage mql when a or b  # three\nstage sql when c\n'
+        "handoff mql from marketing to sales {\n  # senior first\n"
+        '  assign round robin team "desk" weights { "ana": 2, "ben": 1 }\n'
+        "  first touch within 1 business hour\n}\n")
+    assert fmt(fmt(text)) == fmt(text)
+    assert model(fmt(text)) == model(text)
+
+
+@pytest.mark.parametrize("wrapped", ["(a or\n  # inside\n  b)", "(a or  # one\n  b)  # two"])
+def test_comments_moved_above_a_statement_end_its_alignment_run(wrapped):
+    text = f'sla "T"\nstage a when x\nstage mql when {wrapped}\nstage sqlxx when c\n'
+    once = fmt(text)
+    assert once.startswith('sla "T"\nstage a when x\n# ')
+    assert "stage mql   when a or b" in once
+    assert fmt(once) == once

@@ -7,6 +7,7 @@ so a new format never needs a new code path in the checker.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -90,6 +91,24 @@ def _window(line: str, start: int, end: int) -> tuple[str, int, int]:
     return shown, start, end
 
 
+# Characters a terminal draws with no width of their own that are not combining marks.
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+
+
+def _char_width(char: str) -> int:
+    if (unicodedata.combining(char) or char in _ZERO_WIDTH
+            or unicodedata.category(char) in ("Mn", "Me")):  # U+FE0F is Mn of class 0
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _columns(line: str, upto: int) -> int:
+    """The terminal columns the first `upto` characters of `line` take: East Asian wide and
+    fullwidth characters (emoji among them) two, combining marks none. A caret past the end
+    of the line (a file that ends too soon) keeps its distance, one column a character."""
+    return sum(map(_char_width, line[:upto])) + max(0, upto - len(line))
+
+
 def _snippet(diagnostic: Diagnostic, lines: list[str]) -> list[str]:
     span = diagnostic.span
     if span is None or not (1 <= span.line <= len(lines)):
@@ -103,9 +122,11 @@ def _snippet(diagnostic: Diagnostic, lines: list[str]) -> list[str]:
         end = len(source_line.rstrip())
     if len(source_line) > MOST_SHOWN:
         source_line, start, end = _window(source_line, start, end)
-    width = max(end - start, 1)
+    # Spans count characters (code points, as in JSON and SARIF); the caret counts columns.
+    indent = _columns(source_line, start)
+    width = max(_columns(source_line, end) - indent, 1)
     gutter = " " * len(str(span.line))
-    caret = " " * start + "^" * width
+    caret = " " * indent + "^" * width
     if diagnostic.help:
         caret += " " + diagnostic.help
     return [f"{gutter} |", f"{span.line} | {source_line}", f"{gutter} | {caret}"]

@@ -253,9 +253,8 @@ class _Build:
     # ------------------------------------------------------------ calendars
 
     def day_span(self, meta, children):
-        first = self._day(children[0])
-        last = self._day(children[-1])
-        return m.DayRange(first=first, last=last, span=meta_span(meta))
+        days = [self._day(t) for t in children]  # each once: a lone day is first and last
+        return m.DayRange(first=days[0], last=days[-1], span=meta_span(meta))
 
     def hour_range(self, meta, children):
         return m.HourRange(start=self._minutes(children[0]), end=self._minutes(children[1]),

@@ -2,9 +2,10 @@
 
 Printing from the model (not from the source text) is what makes the layout canonical: two
 spellings of one policy print the same. Comments are not in the model, so they are placed by
-line: a comment on its own line goes before the statement that follows it, a comment at the end
-of a line stays at the end of that statement's line. Blank lines between statements are kept
-(at most one); runs of alike one-line statements are aligned, as the language examples are.
+line: a comment on its own line goes before the statement that follows it (or, inside a statement
+broken over lines, before that statement), a comment at the end of a line stays at the end of that
+statement's line. Blank lines between statements are kept (at most one); runs of alike one-line
+statements are aligned, as the language examples are.
 """
 
 from __future__ import annotations
@@ -323,14 +324,28 @@ class _Printer:
             self.next_own += 1
         return first_in_block
 
-    def take_trailing(self, first: int, last: int, indent: str) -> str | None:
-        """The end-of-line comment of a statement; extra ones (from a wrapped statement) go
-        on their own lines above it, so that none is lost."""
-        found = [self.trailing.pop(line) for line in range(first, last + 1)
+    def take_trailing(self, first: int, last: int, indent: str,
+                      first_in_block: bool) -> tuple[str | None, bool]:
+        """The end-of-line comment of a statement on lines `first` to `last`. The comments that
+        cannot stay where they were in a statement that was broken over lines (end-of-line ones
+        but the last, and ones on their own lines inside it) go on their own lines above it, in
+        their order, so that none is lost and none drifts below it to the next statement.
+        Returns the comment and whether the block still has nothing in it."""
+        found = [(line, self.trailing.pop(line)) for line in range(first, last + 1)
                  if line in self.trailing]
-        for extra in found[:-1]:
-            self.out.append((indent + extra, None))
-        return found[-1] if found else None
+        above = found[:-1]
+        while self.next_own < len(self.own) and self.own[self.next_own].line <= last:
+            comment = self.own[self.next_own]
+            above.append((comment.line, comment.text))
+            self.next_own += 1
+        for _, text in sorted(above):
+            self._emit(indent + text, first, first_in_block)
+            first_in_block = True  # a blank line before the statement went above these
+        return (found[-1][1] if found else None), first_in_block
+
+    def _comment_inside(self, first: int, last: int) -> bool:
+        """Whether a comment stands on its own line strictly between `first` and `last`."""
+        return any(first < comment.line < last for comment in self.own[self.next_own:])
 
     def statement(self, statement: m.Statement, indent: str, first: bool,
                   head_width: int = 0) -> None:
@@ -338,26 +353,32 @@ class _Printer:
         first = self.comments_before(span.line, indent, first)
         head, tail = header_line(statement)
         items = block_items(statement)
+        if (items is None and isinstance(statement, m.Handoff)
+                and self._comment_inside(span.line, span.end_line)):
+            # A block holding only comments is not empty: dropping its braces would leave the
+            # comments under the next statement, which they would then seem to belong to.
+            items, tail = [], "{"
         text = f"{head.ljust(head_width)} {tail}".rstrip() if tail else head
         if items is None:
-            comment = self.take_trailing(span.line, span.end_line, indent)
+            comment, first = self.take_trailing(span.line, span.end_line, indent, first)
             self._emit(indent + text, span.line, first, comment)
             return
-        comment = self.take_trailing(span.line, span.line, indent)
+        comment, first = self.take_trailing(span.line, span.line, indent, first)
         self._emit(indent + text, span.line, first, comment)
         inner = indent + INDENT
         inner_first = True
         for item in items:
             inner_first = self.comments_before(item.span.line, inner, inner_first)
-            comment = self.take_trailing(item.span.line, item.span.end_line, inner)
+            comment, inner_first = self.take_trailing(item.span.line, item.span.end_line,
+                                                      inner, inner_first)
             self._emit(inner + item_line(item), item.span.line, inner_first, comment)
             inner_first = False
         self.comments_before(span.end_line, inner, inner_first)
-        self.out.append((indent + "}", self.take_trailing(span.end_line, span.end_line, indent)))
+        self.out.append((indent + "}", self.trailing.pop(span.end_line, None)))
 
     def policy(self, policy: m.Policy) -> str:
         statements = policy.statements
-        widths = _alignment(statements, self.source_lines, self.own)
+        widths = _alignment(statements, self.source_lines, self.comments)
         for index, statement in enumerate(statements):
             self.statement(statement, "", index == 0, widths[index])
         self.comments_before(len(self.source_lines) + 2, "", not statements)
@@ -394,9 +415,16 @@ def _aligned_comments(lines: list[tuple[str, str | None]]) -> list[str]:
 
 
 def _alignment(statements: list[m.Statement], source_lines: list[str],
-               own_comments: list[Comment]) -> list[int]:
-    """Pad heads within runs of alike one-line statements with nothing between them."""
-    comment_lines = {c.line for c in own_comments}
+               comments: list[Comment]) -> list[int]:
+    """Pad heads within runs of alike one-line statements with nothing between them, as
+    printed: the comments that move above a statement that was broken over lines end a run."""
+    comment_lines = {c.line for c in comments if c.own_line}
+    trailing_lines = {c.line for c in comments if not c.own_line}
+
+    def comments_move_above(statement: m.Statement) -> bool:
+        lines = range(statement.span.line, statement.span.end_line + 1)
+        return (any(line in comment_lines for line in lines)
+                or sum(line in trailing_lines for line in lines) > 1)
     widths = [0] * len(statements)
     run: list[int] = []
 
@@ -414,7 +442,8 @@ def _alignment(statements: list[m.Statement], source_lines: list[str],
             gap = range(previous.span.end_line + 1, statement.span.line)
             adjacent = all(source_lines[line - 1].strip() and line not in comment_lines
                            for line in gap)
-            if key is None or key != _align_key(previous) or not adjacent:
+            if (key is None or key != _align_key(previous) or not adjacent
+                    or comments_move_above(statement)):
                 close_run()
         if key is not None:  # parties and definitions always print on one line
             run.append(index)
