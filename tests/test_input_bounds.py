@@ -706,3 +706,22 @@ def test_a_quote_inside_an_unquoted_value_is_still_a_value(tmp_path):
     history = load_history([path], timezone="UTC")
     assert history.counts.rejected == 0 and len(history) == 2
     assert list(history.fields["title"]) == ['24" screen', "x, y"]
+
+
+def test_a_history_file_named_twice_is_refused(tmp_path, capsys):
+    """Two globs that overlap gave every event twice: two touches counted as four met a
+    cadence nobody kept."""
+    path = _history_head(tmp_path, 40)
+    assert main(["evaluate", str(POLICY), "--history", str(path),
+                 str(tmp_path / "." / path.name)]) == 2
+    assert "named twice; each of its events would count twice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "merge"])
+def test_a_negative_count_of_rejects_to_show_is_a_usage_error(capsys, command):
+    args = ([str(POLICY), "--history", str(HISTORY)] if command == "evaluate"
+            else ["--policy", str(POLICY), "partial.parquet"])
+    with pytest.raises(SystemExit) as stopped:
+        main([command, *args, "--show-rejects", "-2"])
+    assert stopped.value.code == 2
+    assert "-2: give 0 (none) or more" in capsys.readouterr().err

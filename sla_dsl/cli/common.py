@@ -77,6 +77,18 @@ def add_quiet_option(parser: argparse.ArgumentParser) -> None:
                         help="no progress messages or bar on the terminal")
 
 
+def shown_rows(text: str) -> int:
+    """`--show-rejects N`: a whole number from 0 (none shown); a negative one counted the rows
+    "more" wrongly, as a slice from the end."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"{count}: give 0 (none) or more")
+    return count
+
+
 def bar_enabled(args: argparse.Namespace) -> bool | None:
     """A progress bar's `enabled`: off under `--quiet`, else None (drawn where stderr is a
     terminal)."""

@@ -20,6 +20,7 @@ from sla_dsl.cli.common import (
     add_quiet_option,
     bar_enabled,
     policy_or_none,
+    shown_rows,
     write_out,
     write_report_files,
     wrote,
@@ -438,7 +439,7 @@ def add(commands: argparse._SubParsersAction) -> None:
                                "charts (opens offline)")
     add_quiet_option(evaluate)
     evaluate.add_argument("--rejects", metavar="FILE", help="write every rejected row here (CSV)")
-    evaluate.add_argument("--show-rejects", type=int, default=10, metavar="N",
+    evaluate.add_argument("--show-rejects", type=shown_rows, default=10, metavar="N",
                           help="list the first N rejected rows on stderr (default 10)")
     evaluate.add_argument("--strict", action="store_true", help="any rejected row is an error")
     evaluate.add_argument("--fail-on-breach", action="store_true",

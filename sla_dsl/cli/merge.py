@@ -17,6 +17,7 @@ from sla_dsl.cli.common import (
     add_quiet_option,
     bar_enabled,
     policy_or_none,
+    shown_rows,
     write_out,
     write_report_files,
 )
@@ -81,7 +82,7 @@ def add(commands: argparse._SubParsersAction) -> None:
     merge.add_argument("--output", "--out", "-o", metavar="FILE",
                        help="write the report here")
     merge.add_argument("--html", metavar="FILE", help="also write the report as an HTML page")
-    merge.add_argument("--show-rejects", type=int, default=10, metavar="N",
+    merge.add_argument("--show-rejects", type=shown_rows, default=10, metavar="N",
                        help="list the first N rejected rows on stderr (default 10)")
     merge.add_argument("--fail-on-breach", action="store_true",
                        help="exit 1 when any clause is breached")

@@ -174,6 +174,11 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
                                "Lines or Parquet file")
         jobs = [(SourceSpec.canonical(Path(p)), [Path(p)]) for p in paths]
 
+    if mapping is None:  # each event log is a job of its own
+        _named_once([path for _, named in jobs for path in named])
+    else:  # a mapping's files, source by source (one file may feed two sources)
+        for _, named in jobs:
+            _named_once(named)
     reads: list[tuple[SourceSpec, _Read]] = []
     also = _shared_columns([spec for spec, _ in jobs]) if mapping is not None else {}
     for spec, files in jobs:
@@ -229,6 +234,19 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
             if zoning:
                 history.actor_zones = actor_zones(ids, history.actors, zoning)
     return history
+
+
+def _named_once(files: Sequence[Path]) -> None:
+    """Refuse a file named twice as one source (`--history a.csv a.csv`, or two globs that
+    overlap): its every event would count twice, and a cadence be met by touches made once."""
+    seen: dict[str, Path] = {}
+    for path in files:
+        key = os.path.realpath(path)
+        if key in seen:
+            same = "twice" if str(seen[key]) == str(path) else f"twice (as {seen[key]})"
+            raise HistoryError(f"{path}: named {same}; each of its events would count twice\n"
+                               "  help: name each file once")
+        seen[key] = path
 
 
 def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _Read]]:
