@@ -397,3 +397,17 @@ def test_the_due_list_reads_a_salesforce_export_through_the_preset(capsys):
     for item in [*through_preset["items"], *as_events["items"]]:
         item.pop("zone_source")
     assert through_preset == as_events
+
+
+def test_a_clock_due_at_the_as_of_time_itself_is_overdue_not_time_left(tmp_path, capsys):
+    """Handed off Monday 10:00 Amsterdam time, `first touch within 4 business hours` is due
+    14:00; at 14:00 with no touch the clock is breached (listed overdue), and said so, not as
+    "0 minutes of business time left"."""
+    history = tmp_path / "history.csv"
+    history.write_text("lead_id,at,event,actor\nB,2026-03-02T10:00,created,\n"
+                       "B,2026-03-02T10:00,handoff,marketing\n")
+    assert main(["due", str(ROOT / "policies" / "inbound-desk.sla"), "--history", str(history),
+                 "--as-of", "2026-03-02T14:00"]) == 0
+    overdue = capsys.readouterr().out.split("\noverdue:")[1]
+    assert "Mon 2026-03-02 14:00 CET  due at the as-of time, not done" in overdue
+    assert "0 minutes" not in overdue

@@ -145,7 +145,9 @@ class DueList:
                 "started_at": started[row], "due_at": due[row],
                 "business_time": business,
                 "left_seconds": left // US_PER_SECOND,
-                "left": _left_words(left, business),
+                "left": _left_words(left, business,
+                                    bool(clocks.overdue[row])
+                                    and int(clocks.due[row]) == self.evaluation.as_of),
                 "actions": actions[row],
             })
         return items
@@ -211,7 +213,12 @@ def _hours(hours: float) -> str:
     return say.counted(int(hours), "hour") if hours == int(hours) else f"{hours:g} hours"
 
 
-def _left_words(left_us: int, business: bool) -> str:
+def _left_words(left_us: int, business: bool, due_now: bool) -> str:
+    """A clock due at the as-of time itself is breached (nothing done by its due time): not
+    "0 minutes left", which a clock due at the next opening after a closed night has, nor
+    "overdue by 0 minutes", which one due before a closed night has."""
+    if due_now:
+        return "due at the as-of time, not done"
     kind = "business time" if business else "time"
     amount = say.timedelta(dt.timedelta(microseconds=abs(left_us)), days=not business)
     return f"{amount} of {kind} left" if left_us >= 0 else f"overdue by {amount} of {kind}"
