@@ -154,3 +154,22 @@ def test_a_file_for_a_policy_that_never_pauses_for_absence_is_said_to_change_not
     assert (said["pausing_blocks"], said["used"], said["leads_paused"]) == ([], 0, 0)
     assert ("absences: 1 row read, 1 accepted, 0 rejected; no handoff block says 'when owner "
             "absent pause', so none stops a clock") in report.text()
+
+
+def test_an_absence_file_spelling_a_rep_two_ways_lists_each_absence_once(tmp_path, capsys):
+    """`ana` and `Ana` are one rep: each name's absences were matched once per spelling, so the
+    clock audit said every pause twice."""
+    from sla_dsl.cli import main
+
+    policy_path = tmp_path / "desk.sla"
+    policy_path.write_text(desk_text("when owner absent pause"))
+    (tmp_path / "history.csv").write_text(
+        "lead_id,at,event,actor\nL1,2027-03-01T16:30,handoff,marketing\n"
+        "L1,2027-03-01T16:30,assigned,ana\nL1,2027-03-04T09:30,touch,ana\n")
+    (tmp_path / "absences.csv").write_text(
+        "rep,start,end,reason\nana,2027-03-02T09:00,2027-03-02T10:00,dentist\n"
+        "Ana,2027-03-02T11:00,2027-03-02T12:00,school run\n")
+    assert main(["evaluate", str(policy_path), "--history", str(tmp_path / "history.csv"),
+                 "--absences", str(tmp_path / "absences.csv"), "--explain", "L1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("(dentist)") == 1 and out.count("(school run)") == 1

@@ -828,7 +828,7 @@ class Replay:
         ends[np.r_[lead[1:] != lead[:-1], True]] = np.iinfo(np.int64).max
         begins = np.maximum(begins, start[lead])
         found: dict[int, list[tuple[int, int, int]]] = {}
-        for rep in dict.fromkeys(str(r) for r in absences.rep):
+        for rep in dict.fromkeys(str(r).lower() for r in absences.rep):  # as `of` matches
             mine = np.isin(actor, self._actor_codes({rep}))
             if not mine.any():
                 continue
