@@ -725,3 +725,18 @@ def test_a_negative_count_of_rejects_to_show_is_a_usage_error(capsys, command):
         main([command, *args, "--show-rejects", "-2"])
     assert stopped.value.code == 2
     assert "-2: give 0 (none) or more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("encoding", "said"), [
+    ("utf-16", "the file is UTF-16 text, not UTF-8"),
+    ("utf-16-be", "the file is not UTF-8 text (it holds NUL bytes"),
+    ("utf-32", "the file is UTF-32 text, not UTF-8"),
+])
+def test_a_wide_text_csv_is_named_for_what_it_is(tmp_path, capsys, encoding, said):
+    """Excel's "Unicode text" export: its header read as UTF-8 was mojibake and NUL bytes,
+    printed raw in a "did you mean" hint."""
+    path = tmp_path / "history.csv"
+    path.write_text("lead_id,at,event\nA,2026-03-02T10:00,created\n", encoding=encoding)
+    assert main(["evaluate", str(POLICY), "--history", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "\x00" not in err and "save it as UTF-8" in err

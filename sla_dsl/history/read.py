@@ -96,6 +96,7 @@ from sla_dsl.history.prepare import (
     shares_one_dictionary,
 )
 from sla_dsl.input_files import NO_SUCH_FILE, not_a_file
+from sla_dsl.printable import printable
 
 __all__ = ["HistoryError", "RawRows", "csv_header", "event_schema", "history_from_raw",
            "history_from_rows", "load_history", "parse_time", "read_rows", "source_format"]
@@ -671,7 +672,20 @@ def _read(path: Path, spec: SourceSpec, keep_fields: Collection[str] | None = No
     return read
 
 
+_WIDE_TEXT = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+              (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
 def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    encoding = next((name for mark, name in _WIDE_TEXT if start.startswith(mark)),
+                    "not UTF-8 text (it holds NUL bytes: UTF-16 without its mark, or no text "
+                    "at all)" if b"\x00" in start else None)
+    if encoding is not None:  # every other byte a NUL: the header would read as garbage
+        what = encoding if " " in encoding else f"{encoding} text, not UTF-8"
+        raise HistoryError(f"{path}: the file is {what}\n  help: save it as UTF-8 (in "
+                           f"Excel: CSV UTF-8; in Python: encoding=\"utf-8\")")
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         try:
             header = next(csv.reader(_bounded_lines(handle)), None)
@@ -1850,9 +1864,9 @@ def _missing_columns(spec: SourceSpec, read: _Read, needed: list[tuple[str, str]
             read.table = read.table.append_column(name, pa.nulls(0, pa.string()))
             columns = read.table.column_names
             continue
-        have = ", ".join(columns) or "none"
+        have = printable(", ".join(columns)) or "none"  # names as the file wrote them
         close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
-        hint = f"did you mean `{close[0]}`? " if close else ""
+        hint = f"did you mean `{printable(close[0])}`? " if close else ""
         if spec.mapping_path is None:
             what = {"lead_id": "the lead", "at": "when", "event": "what happened"}.get(key, key)
             raise HistoryError(
