@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -31,6 +32,7 @@ CODES = (UNREADABLE, NOT_TEXT, TOO_LARGE, EMPTY)
 # A real agreement is a few KiB; 256 KiB is dozens of times the largest seen, and keeps the
 # slowest `sla check` of a file at the limit to seconds (docs/limits.md has the figures).
 MAX_POLICY_BYTES = 256 * 1024
+_LINE_END = re.compile(r"\r+\n")
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,9 @@ def decode_policy(path: str, data: bytes) -> Source | Diagnostic:
         return _refuse(path, NOT_TEXT,
                        f"file is not UTF-8 text (bad byte at offset {error.start})",
                        "save the policy as UTF-8")
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    # a line ends at its line feed, whatever carriage returns come before it (`\r\r\n`, a
+    # CRLF file saved again with CRLF: one replace of `\r\n` left `\r\n`)
+    text = _LINE_END.sub("\n", text.removeprefix("\ufeff"))
     return Source(path, text)
 
 
