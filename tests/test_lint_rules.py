@@ -440,3 +440,18 @@ def test_the_example_lead_reaches_a_pull_request_annotation(capsys):
     (line,) = capsys.readouterr().out.splitlines()
     assert line.startswith(f"::warning file={policy},line=6,col=9,")
     assert line.endswith("%0Anote: for example a lead with no score")
+
+
+def test_a_bare_number_read_in_each_duration_unit_reaches_a_later_segment():
+    """`timeline <= 1 week` before `timeline <= 3 days`: a timeline of `2` is two weeks to the
+    first (no) and two days to the second (yes), so the second segment is reachable and W500
+    would be a false alarm."""
+    from sla_dsl.policy_file import check_text
+
+    text = ('sla "W"\ntimezone "UTC"\nparty marketing\nparty sales\n'
+            "segment soon when timeline <= 1 week\nsegment later when timeline <= 3 days\n"
+            "segment rest when not soon and not later\n"
+            "handoff soon from marketing to sales {\n  first touch within 1 day\n}\n"
+            "handoff later from marketing to sales {\n  first touch within 2 days\n}\n"
+            "handoff rest to nobody\n")
+    assert [d.code.code for d in check_text(text).warnings] == []

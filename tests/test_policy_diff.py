@@ -242,6 +242,24 @@ def test_a_duration_spelled_another_way_with_the_same_meaning_is_no_change():
     assert "1 business hour -> 90 business minutes" in change.text
 
 
+def test_a_duration_a_field_is_tested_against_keeps_its_unit():
+    """A timeline of 10 is ten days under `timeline <= 84 days` and ten weeks under
+    `timeline <= 12 weeks`: the replay flips, so the diff may not call it a respelling."""
+    text = company_x_text()
+    assert "timeline <= 90 days" in text
+    days = text.replace("timeline <= 90 days", "timeline <= 84 days")
+    weeks = text.replace("timeline <= 90 days", "timeline <= 12 weeks")
+    old, new = (check_text(t).policy for t in (days, weeks))
+    (change,) = diff_policies(old, new).changes
+    assert "timeline <= 84 days -> when" in change.text and "12 weeks" in change.text
+    # the same respelling of a clock is no change
+    clocks = [t.replace("first touch within 1 business day", f"first touch within {d}")
+              for t, d in ((text, "7 days"), (text, "1 week"))]
+    assert clocks[0] != text
+    old, new = (check_text(t).policy for t in clocks)
+    assert diff_policies(old, new).changes == []
+
+
 @pytest.mark.skipif(not _git_available(), reason="needs a git checkout")
 def test_a_version_that_looks_like_an_option_never_reaches_git_as_one(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)

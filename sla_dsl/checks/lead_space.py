@@ -38,6 +38,9 @@ class _FieldValues:
 
     numbers: set[float] = field(default_factory=set)
     days: set[float] = field(default_factory=set)
+    # a bare number compared with a duration is read in that duration's unit (`timeline <=
+    # 2 weeks`: a timeline of 1 is one week), so bare numbers split at each amount as written
+    amounts: set[float] = field(default_factory=set)
     dates: set[dt.date] = field(default_factory=set)
     texts: set[str] = field(default_factory=set)
     kinds: set[str] = field(default_factory=set)
@@ -52,6 +55,7 @@ class _FieldValues:
         elif isinstance(value, m.Duration):
             self.kinds.add("duration")
             self.days.add(float(value.amount) * UNIT_DAYS[value.unit])
+            self.amounts.add(float(value.amount))
         elif isinstance(value, m.DateValue):
             self.kinds.add("date")
             self.dates.add(value.value)
@@ -69,6 +73,7 @@ class _FieldValues:
         out += [text for pattern in self.patterns for text in pattern_examples(pattern)]
         out += [_number_text(x) for x in _around(sorted(self.numbers))]
         out += [f"{_number_text(x)} days" for x in _around(sorted(self.days))]
+        out += [_number_text(x) for x in _around(sorted(self.amounts))]
         out += [d.isoformat() for d in _dates_around(sorted(self.dates))]
         if "bool" in self.kinds:
             out += ["true", "false"]

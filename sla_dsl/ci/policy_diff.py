@@ -231,17 +231,24 @@ _IN_SMALLER = {"hour": ("minute", 60), "week": ("day", 7), "quarter": ("month", 
                "year": ("month", 12)}
 
 
-def _meaning(data: object) -> object:
-    """A dumped model with every duration in its smallest unit and every share's reading
-    spelled out, so that a respelling with the same meaning is no change."""
+# a lead's field compared with a duration: a bare number in the field is read in the unit the
+# policy wrote (`timeline <= 2 weeks`: a timeline of 1 is a week), so there the unit is meaning
+_FIELD_TESTS = ("compare", "in")
+
+
+def _meaning(data: object, as_written: bool = False) -> object:
+    """A dumped model with every duration in its smallest unit (but those a field is tested
+    against, `as_written`) and every share's reading spelled out, so that a respelling with the
+    same meaning is no change."""
     if isinstance(data, list):
-        return [_meaning(v) for v in data]
+        return [_meaning(v, as_written) for v in data]
     if not isinstance(data, dict):
         return data
-    out = {k: _meaning(v) for k, v in data.items()}
+    inside = as_written or data.get("kind") in _FIELD_TESTS
+    out = {k: _meaning(v, inside) for k, v in data.items()}
     if out.get("kind") == "share" and out.get("reading") is None:
         out["reading"] = "sourced"  # a bare share is sourced: writing the word changes nothing
-    if out.get("kind") == "duration" and out.get("unit") in _IN_SMALLER:
+    if out.get("kind") == "duration" and out.get("unit") in _IN_SMALLER and not as_written:
         unit, factor = _IN_SMALLER[out["unit"]]
         out["unit"], out["amount"] = unit, out["amount"] * factor
     return out
