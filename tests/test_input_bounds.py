@@ -90,6 +90,9 @@ def test_inline_flags_and_word_boundaries_keep_working():
     ("(?<=vice )president", "(?<=", "looks behind"),
     ("a++", "++", "possessive"),
     ("a{5000}", "{5000}", "more than 1000 times"),
+    # both engines take these, with two meanings: Python's (the language's) would not be run
+    ("^a{,3}$", "{,3}", "Python reads it as 0 to 3 times"),
+    ("^[[:alpha:]]+$", "[:alpha:]", "names a POSIX class"),
 ])
 def test_features_a_linear_engine_lacks_are_check_errors(tmp_path, capsys, pattern, caret,
                                                          words):

@@ -11,7 +11,7 @@ from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
 from sla_dsl.language.builder import BAD_VALUE
 from sla_dsl.language.formatter import number as number_text
-from sla_dsl.language.patterns import unsupported
+from sla_dsl.language.patterns import python_compiles, unsupported
 
 # The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
 BAD_UNIT = Code(
@@ -122,7 +122,7 @@ def _check_regexes(policy: m.Policy, reporter: Reporter) -> None:
     both."""
     for _, node in policy.nodes_of(m.PatternMatch):
         try:
-            re.compile(node.pattern.value)
+            python_compiles(node.pattern.value)
         except re.error as error:
             reporter.error(BAD_REGEX, _pattern_span(node.pattern, error.pos or 0),
                            f"the pattern does not compile: {error.msg}",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from dataclasses import dataclass
 
 import re2
@@ -65,6 +66,17 @@ _CONSTRUCTS: tuple[tuple[re.Pattern[str], str, str], ...] = (
      f"repeats more than {MOST_REPEAT} times", f"repeat at most {MOST_REPEAT} times, e.g. "
      f"`a{{1,{MOST_REPEAT}}}`, or `a+` for any number"),
 )
+# Constructs both engines take but read differently: Python's syntax is the language's (the
+# policy's author tests patterns with it), so a pattern that would mean something else when
+# run is refused rather than run with another meaning.
+_READ_DIFFERENTLY: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"\{\s*,\s*\d*\s*\}"),
+     "writes a repeat with no lower bound (`{,3}`): Python reads it as 0 to 3 times, the "
+     "engine patterns run on as the text `{,3}`", "write the lower bound: `{0,3}`"),
+    (re.compile(r"\[:[a-zA-Z]+:\]"),
+     "names a POSIX class (`[[:alpha:]]`): the engine patterns run on reads it as a class, "
+     "Python as the characters `[:alph` and a `]`", "write the characters out: `[a-zA-Z]`"),
+)
 _ESCAPE = re.compile(r"\\.", re.DOTALL)
 
 
@@ -89,6 +101,10 @@ def unsupported(text: str) -> Unsupported | None:
             detail = detail.decode("utf-8", "replace")
         return Unsupported(f"the pattern cannot be run in linear time ({detail})", 0,
                            "simplify the pattern")
+    for construct, problem, fix in _READ_DIFFERENTLY:
+        hits = _unescaped_hits(construct, text)
+        if hits:
+            return Unsupported(f"the pattern {problem}", hits[0], fix)
     return None
 
 
@@ -97,10 +113,19 @@ def compile_pattern(text: str) -> re2._Regexp | None:
     """The pattern compiled once (per process, so once per policy however many leads), or
     None when it cannot be run (`sla check` has said why; such a pattern matches nothing)."""
     try:
-        re.compile(text)
+        python_compiles(text)
         return re2.compile(text, _OPTIONS)
     except (re.error, re2.error):
         return None
+
+
+def python_compiles(text: str) -> None:
+    """Compile with Python's `re`, the syntax the language promises (raises `re.error`), its
+    FutureWarnings (a nested set, `[[:alpha:]]`) kept off the user's terminal: the check says
+    what is wrong with such a pattern in its own words."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        re.compile(text)
 
 
 def matches(compiled: re2._Regexp | None, value: str | None) -> bool:
