@@ -220,6 +220,12 @@ def check_load(context: Context, shares: np.ndarray) -> list[str]:
         share = float(sum(shares[b.index] for b in blocks))
         load = scenario.arrivals_per_hour * share * (scenario.touch.mean_hours + react)
         open_part = open_share(context, team)
+        if open_part == 0 and load > 0:  # not "overloaded ... 0% of the time": say why
+            raise NotSimulated(
+                f"the calendar of team {context.roster.teams[team]} is not open in the "
+                f"scenario's {scenario.horizon_hours / 24:.3g} days: no lead handed to it "
+                "would be touched\n  help: move start or lengthen the horizon to days the "
+                "calendar is open")
         if load >= len(reps) * open_part and load > 0:
             label = blocks[0].handoff.label
             raise NotSimulated(
@@ -280,4 +286,5 @@ def check_absent_reps(scenario: Scenario, team_roster: Roster) -> None:
     for name in scenario.absence.dates:
         if name not in team_roster.names:
             raise NotSimulated(f"[absence] dates names '{name}', who is not a rep of the "
-                               f"scenario: the reps are {', '.join(team_roster.names)}")
+                               f"scenario: the reps are {', '.join(team_roster.names)}",
+                               too_few_reps=True)

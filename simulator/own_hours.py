@@ -30,7 +30,8 @@ def check_named_reps(reps: Reps, roster: Roster) -> None:
     for name, hours in reps.hours.items():
         if name.lower() not in known:
             raise NotSimulated(f"[reps] file ({hours.source}) names '{name}', who is not a rep "
-                               f"of the scenario: the reps are {', '.join(roster.names)}")
+                               f"of the scenario: the reps are {', '.join(roster.names)}",
+                               too_few_reps=True)
 
 
 def off_spans(hours: OpenHours, end: float) -> Spans:

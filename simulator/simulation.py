@@ -139,6 +139,13 @@ def _estimate(values: list[float], high: float = math.inf) -> dict:
     return found
 
 
+def _json_clause(row: dict) -> dict:
+    """One run's clause counts for the JSON: a wait that is no number (not a first touch, or
+    no lead touched) is null, as in the clauses over the runs; JSON has no NaN."""
+    wait = row["wait_hours"]
+    return {**row, "wait_hours": wait if math.isfinite(wait) else None}
+
+
 def _attainment(row: dict) -> float:
     decided = row["met"] + row["breached"]
     return row["met"] / decided if decided else math.nan
@@ -260,7 +267,7 @@ def report(planned: Planned, results: list[dict]) -> dict:
            "clauses": runs[0]["clauses"], "runs": runs, "notes": planned.notes}
     if planned.emit_history:
         doc["emitted"] = {"path": str(planned.emit_history), "decay": runs[0]["decay"],
-                          "clauses": results[0]["clauses"]}
+                          "clauses": [_json_clause(c) for c in results[0]["clauses"]]}
         if scenario.absence is not None:
             doc["emitted"]["absences"] = str(absences_path(doc["emitted"]["path"]))
         if scenario.reps is not None:

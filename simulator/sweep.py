@@ -129,13 +129,19 @@ def overrides_for(raw: dict, point: dict[str, int | float]) -> dict[str, object]
             if not _NUMBER_IN_TEXT.search(written):
                 raise SweepError(f"--sweep {key}: the scenario's value {written!r} has no "
                                  "number to sweep\n  help: sweep a numeric key")
-            overrides[key] = _NUMBER_IN_TEXT.sub(f"{value:g}", written, count=1)
+            overrides[key] = _NUMBER_IN_TEXT.sub(_digits(value), written, count=1)
         elif isinstance(written, dict):
             raise SweepError(f"--sweep {key}: this is a table in the scenario, not a number\n"
                              "  help: name a key inside it, such as team.sales.reps")
         else:
             overrides[key] = value
     return overrides
+
+
+def _digits(value: int | float) -> str:
+    """A swept number as the scenario's text reads it back exactly: plain digits, never an
+    exponent (`1e+06` is no number there) nor rounded to six figures, as `:g` would."""
+    return str(value) if isinstance(value, int) else format(Decimal(repr(value)), "f")
 
 
 def read_raw(path: Path | str) -> dict:
@@ -147,6 +153,7 @@ class Point:
     values: dict[str, int | float]
     clauses: list[dict] = field(default_factory=list)
     note: str | None = None  # why the point has no figures (an overloaded team)
+    too_few_reps: bool = False  # the note is a rep named beyond the team: more reps would run
 
     def to_dict(self) -> dict:
         return {"values": self.values, "clauses": self.clauses, "note": self.note}
@@ -178,7 +185,7 @@ def run_points(policy: m.Policy, scenario_path: Path | str, raw: dict,
             points.append(Point(dict(values)))
         except NotSimulated as error:
             planned.append(None)
-            points.append(Point(dict(values), [], str(error)))
+            points.append(Point(dict(values), [], str(error), error.too_few_reps))
     jobs = [job for one in planned if one is not None for job in one.jobs]
     results = run_replications(jobs, engine or LocalEngine(LOCAL_WORKERS), on_replication)
     at = 0

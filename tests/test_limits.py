@@ -410,3 +410,136 @@ def test_a_condition_over_a_thousand_fields_is_checked_not_a_crash(tmp_path, cap
     path.write_text(text, encoding="utf-8")
     assert run(capsys, "check", str(path))[0] == 0
     assert run(capsys, "explain", str(path))[0] == 0
+
+
+# ---------------------------------------------------------------- scenario shapes and work times
+
+
+DESK_TEXT = 'horizon = "14 days"\n[arrivals]\nrate = "5 per hour"\n[team.sales]\nreps = 5\n' \
+    '[work]\ntouch = "exponential 12 minutes"\n'
+
+
+@pytest.mark.parametrize("text, key, says", [
+    ('team = 5\n[arrivals]\nrate = "5 per hour"\n', "team", "should be a table"),
+    ('team = [1]\n[arrivals]\nrate = "5 per hour"\n', "team", "should be a table"),
+    ('team = "sales"\n[arrivals]\nrate = "5 per hour"\n', "team", "should be a table"),
+    ('[team]\nsales = 5\n[arrivals]\nrate = "5 per hour"\n', "team.sales", "should be a table"),
+    ('[team.sales]\nreps = 5\nspeed = 2\n[arrivals]\nrate = "5 per hour"\n', "team.sales.speed",
+     "unknown key"),
+    ('arrivals = "5 per hour"\n', "arrivals", "should be a table"),
+    ("arrivals = 5\n", "arrivals", "should be a table"),
+    ('[arrivals]\nrate = "5 per hour"\nfields = 5\n', "arrivals.fields", "should be a table"),
+    ('[arrivals]\nrate = "5 per hour"\nmonth = 5\n', "arrivals.month", "should be a table"),
+    ('work = 5\n[arrivals]\nrate = "5 per hour"\n', "work", "should be a table"),
+    ('outcomes = 5\n[arrivals]\nrate = "5 per hour"\n', "outcomes", "should be a table"),
+    ('recycle = 5\n[arrivals]\nrate = "5 per hour"\n', "recycle", "should be a table"),
+    ('reassign = 5\n[arrivals]\nrate = "5 per hour"\n', "reassign", "should be a table"),
+    ('absence = 5\n[arrivals]\nrate = "5 per hour"\n', "absence", "should be a table"),
+    ('reps = 5\n[arrivals]\nrate = "5 per hour"\n', "reps", "should be a table"),
+    ('[arrivals]\nrate = "5 per hour"\n[arrivals.fields]\nregion = [{ a = 1 }]\n',
+     "arrivals.fields.region", "a list holds texts, numbers or true/false, not tables"),
+    ('horizon = "14 days"\n[team.sales]\nreps = 5\n', "arrivals.rate",
+     'missing: the one key every scenario gives\n  help: write [arrivals] then rate = '
+     '"20 per hour"'),
+])
+def test_a_value_where_a_table_belongs_is_refused_not_a_crash(tmp_path, capsys, text, key,
+                                                                 says):
+    """`team = 5` was an AttributeError (exit 70) in plan and simulate alike."""
+    path = tmp_path / "shape.toml"
+    path.write_text(text, encoding="utf-8")
+    for command in (("plan", INBOUND, "--scenario", path),
+                    ("simulate", INBOUND, "--scenario", path, "--replications", "2", "-q")):
+        code, _, err = run(capsys, *command)
+        assert code == 2, err
+        assert f"{path}: {key}: {says}" in err, err
+
+
+@pytest.mark.parametrize("draw, allowed", [
+    ("normal 50 sd -5", 'SD at least 0 in "normal MEAN sd SD"'),
+    ("uniform 50 10", 'LOW at most HIGH in "uniform LOW HIGH"'),
+    ("poisson -4", 'MEAN at least 0 in "poisson MEAN"'),
+    ("lognormal -300 sd 600", 'MEAN above 0 in "lognormal MEAN sd SD"'),
+    ("lognormal 0 sd 600", 'MEAN above 0 in "lognormal MEAN sd SD"'),
+    ("lognormal 300 sd -600", 'SD at least 0 in "lognormal MEAN sd SD"'),
+])
+def test_a_field_draw_out_of_its_own_range_is_refused(tmp_path, capsys, draw, allowed):
+    """A negative sd and a reversed uniform were numpy's ValueError (exit 70); a negative
+    poisson or lognormal mean ran with its value clamped or squared."""
+    path = _scenario(tmp_path, {'"normal 55 sd 20"': f'"{draw}"'})
+    for command in (("plan", COMPANY_X, "--scenario", path),
+                    ("simulate", COMPANY_X, "--scenario", path, "--replications", "2", "-q")):
+        code, _, err = run(capsys, *command)
+        assert code == 2, err
+        assert f"{path}: arrivals.fields.score: '{draw}' is out of range: {allowed}" in err
+
+
+def test_field_draws_at_the_edges_of_their_ranges_run(tmp_path, capsys):
+    path = _scenario(tmp_path, {'"normal 55 sd 20"': '"normal 55 sd 0"',
+                                '"poisson 4"': '"poisson 0"\nbudget = "uniform 7 7"',
+                                '"lognormal 300 sd 600"': '"lognormal 300 sd 0"'})
+    code, _, err = run(capsys, "simulate", COMPANY_X, "--scenario", path, "--replications",
+                       "2", "-q")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("key, written", [
+    ("touch", "fixed 0.1 seconds"),
+    ("touch", "0.0001 seconds"),
+    ("follow_up", "empirical [0.5, 30] seconds"),
+    ("response", "lognormal 10 minutes sd 0.5 seconds"),
+    ("response", "exponential 0.01 minutes"),
+])
+def test_a_work_time_under_a_second_is_refused(tmp_path, capsys, key, written):
+    """`fixed 0.1 seconds` took sla plan 82 s and `0.0001 seconds` never ended, while the
+    simulator drew a second for either."""
+    path = tmp_path / "short.toml"
+    path.write_text(DESK_TEXT + f'{key} = "{written}"\n' if key != "touch"
+                    else DESK_TEXT.replace("exponential 12 minutes", written), encoding="utf-8")
+    for command in (("plan", INBOUND, "--scenario", path),
+                    ("simulate", INBOUND, "--scenario", path, "--replications", "2", "-q")):
+        code, _, err = run(capsys, *command)
+        assert code == 2, err
+        assert (f"{path}: work.{key}: '{written}' is out of range: at least 1 second") in err
+
+
+def test_a_work_time_of_one_second_is_planned_and_simulated(tmp_path, capsys):
+    path = tmp_path / "second.toml"
+    path.write_text(DESK_TEXT.replace('"14 days"', '"3 days"')
+                    .replace("exponential 12 minutes", "fixed 1 second"), encoding="utf-8")
+    assert run(capsys, "plan", INBOUND, "--scenario", path)[0] == 0
+    assert run(capsys, "simulate", INBOUND, "--scenario", path, "--replications", "2",
+               "-q")[0] == 0
+
+
+def test_a_calendar_never_open_in_the_horizon_is_said_so_by_simulate(tmp_path, capsys):
+    """A weekend of the weekday desk was refused as 'overloaded ... 0% of the time'."""
+    path = tmp_path / "weekend.toml"
+    path.write_text(DESK_TEXT.replace('"14 days"', '"2 days"\nstart = 2026-01-03'),
+                    encoding="utf-8")
+    code, _, err = run(capsys, "simulate", INBOUND, "--scenario", path, "--replications", "2",
+                       "-q")
+    assert code == 2
+    assert "the calendar of team sales is not open in the scenario's 2 days" in err
+    assert "overloaded" not in err
+
+
+def test_max_reps_without_target_is_a_usage_error(capsys):
+    code, _, err = run(capsys, "simulate", INBOUND, "--scenario", INBOUND_SCENARIO,
+                       "--max-reps", "5")
+    assert code == 2
+    assert "--max-reps bounds the teams a --target search tries" in err
+
+
+def test_the_json_of_an_emitted_run_is_strict(tmp_path, capsys):
+    """`emitted.clauses` held `"wait_hours": NaN` for clauses that are not a first touch."""
+    code, out, _ = run(capsys, "simulate", COMPANY_X, "--scenario", SCENARIO, "--replications",
+                       "2", "-q", "--format", "json", "--emit-history", tmp_path / "cx.csv")
+    assert code == 0
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    doc = json.loads(out, parse_constant=refuse)
+    waits = {c["clause"]: c["wait_hours"] for c in doc["emitted"]["clauses"]}
+    assert waits["first touch"] > 0
+    assert all(w is None for clause, w in waits.items() if clause != "first touch")

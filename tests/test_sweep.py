@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import xml.etree.ElementTree as ET
 
@@ -210,3 +211,45 @@ def test_the_progress_bar_counts_every_model_run_to_its_end(desk, week):
         run_sweep(desk, week, sweeps, 2, seed=1, on_replication=bar.advance)
         assert bar.done == total
     assert stream.getvalue().endswith(f"] {total}/{total}\x1b[K\n")  # the line, finished
+
+
+def test_a_swept_number_reads_back_exactly():
+    """`{value:g}` wrote 1e+06, which no scenario reads, and rounded to six figures."""
+    raw = {"work": {"touch": "exponential 720 seconds"}}
+    for value, text in ((1000000, "1000000"), (1234567.5, "1234567.5"), (0.7, "0.7"),
+                        (1e16, "10000000000000000")):
+        assert overrides_for(raw, {"work.touch": value}) == {
+            "work.touch": f"exponential {text} seconds"}
+
+
+def test_a_sweep_to_a_million_seconds_is_read_not_refused(desk, tmp_path, capsys):
+    path = tmp_path / "secs.toml"
+    path.write_text('horizon = "30 days"\n[arrivals]\nrate = "2 per day"\n[team.sales]\n'
+                    'reps = 5\n[work]\ntouch = "exponential 720 seconds"\n')
+    code = main(["simulate", str(POLICY), "--scenario", str(path), "--replications", "2", "-q",
+                 "--sweep", "work.touch=720,1000000"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "is not a distribution" not in captured.err
+    assert "overloaded" in captured.out  # the million-second touch: read, then too slow
+
+
+def test_a_target_over_teams_smaller_than_the_reps_file_goes_on(tmp_path, capsys):
+    """The coast-to-coast reps file names sdr 1 to sdr 3: a team of 2 is `not simulated`,
+    with the reason, and the search goes on to larger teams (it stopped with exit 2)."""
+    shipped = ROOT / "examples" / "scenarios"
+    (tmp_path / "coast-to-coast-reps.csv").write_text(
+        (shipped / "coast-to-coast-reps.csv").read_text())
+    path = tmp_path / "coast.toml"
+    path.write_text((shipped / "coast-to-coast.toml").read_text()
+                    .replace('horizon = "90 days"', 'horizon = "14 days"'))
+    code = main(["simulate", str(ROOT / "policies" / "coast-to-coast.sla"), "--scenario",
+                 str(path), "--replications", "3", "-q", "--target", "first touch >= 50%",
+                 "--max-reps", "20", "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    trials = {t["reps"]: t for t in doc["trials"]}
+    assert doc["smallest_reps"] == 3
+    assert trials[2]["mean"] is None
+    assert "names 'sdr 3', who is not a rep of the scenario" in trials[2]["note"]

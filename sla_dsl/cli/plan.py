@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
               "nothing to plan", file=sys.stderr)
         return EXIT_USAGE
     doc = plan_document(policy, scenario, start)
-    sys.stdout.write(json.dumps(doc, indent=2) + "\n" if args.format == "json"
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n" if args.format == "json"
                      else render_plan(doc))
     return EXIT_OK
 

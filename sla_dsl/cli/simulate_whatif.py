@@ -16,6 +16,8 @@ from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, bar_enabled, replications_ra
 from sla_dsl.cli.progress import ProgressBar
 from sla_dsl.language.model import Policy
 
+DEFAULT_MAX_REPS = 200  # the largest team a --target search tries unless told
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sweep", action="append", default=[], metavar="KEY=VALUES",
@@ -29,12 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", metavar='"CLAUSE >= P%"',
                         help='find the smallest team meeting it with 90%% confidence, e.g. '
                              '"first touch >= 95%%" or "hot: first touch >= 95%%"')
-    parser.add_argument("--max-reps", type=int, default=200, metavar="N",
+    parser.add_argument("--max-reps", type=int, default=None, metavar="N",
                         help="with --target: the largest team tried (default 200; 1 to 1,000)")
 
 
 def wanted(args: argparse.Namespace) -> bool:
-    return bool(args.sweep or args.target or args.plot)
+    return bool(args.sweep or args.target or args.plot or args.max_reps is not None)
 
 
 def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
@@ -55,6 +57,10 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
     try:
         if args.plot and not args.sweep:
             raise SweepError("--plot draws a sweep\n  help: add --sweep KEY=VALUES")
+        if args.max_reps is not None and not args.target:
+            raise SweepError("--max-reps bounds the teams a --target search tries\n"
+                             '  help: add --target "first touch >= 95%", or leave --max-reps '
+                             "out (a sweep names its values itself)")
         if args.sweep and args.target:
             raise SweepError("--sweep and --target are separate questions\n"
                              "  help: ask one at a time")
@@ -68,14 +74,15 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
             check_plot_path(args.plot)
         if args.target:
             target = parse_target(args.target)
-            if not 1 <= args.max_reps <= MOST_REPS:
-                raise SweepError(f"--max-reps {args.max_reps:,} is out of range: from 1 to "
+            most = DEFAULT_MAX_REPS if args.max_reps is None else args.max_reps
+            if not 1 <= most <= MOST_REPS:
+                raise SweepError(f"--max-reps {most:,} is out of range: from 1 to "
                                  f"{MOST_REPS:,}, the most reps a scenario's team may have")
             with engine_options.opened(args) as engine, \
                     ProgressBar(0, f"sizing for {target}, model runs",
                                 enabled=bar_enabled(args)) as bar:
                 sizing = size_team(policy, args.scenario, target, args.replications,
-                                   args.seed, args.max_reps, bar.advance, engine)
+                                   args.seed, most, bar.advance, engine)
             doc = sizing.to_dict(policy.title, args.replications, args.seed)
             text = render_sizing(doc)
         else:
@@ -96,7 +103,8 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
     except OSError as error:
         print(f"sla simulate: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    sys.stdout.write(json.dumps(doc, indent=2) + "\n" if args.format == "json" else text)
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n"  # strict JSON
+                     if args.format == "json" else text)
     if args.plot:
         print(f"sla simulate: wrote {args.plot}", file=sys.stderr)
     return EXIT_OK

@@ -78,6 +78,7 @@ _TABLE_KEYS = {
     "absence": {"share", "dates"},
     "reps": {"file"},
 }
+_TEAM_KEYS = {"reps"}  # of each [team.NAME]
 DISCIPLINES = ("first-touch-first", "fifo", "earliest-due-first")
 DECAY_PRESETS = ("hbr-2011", "mit-2007", "none", "both")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -101,6 +102,7 @@ MOST_LEADS = 100_000  # leads arriving in one run: rate x horizon x the busiest 
 MOST_DRAWN = 1_500_000  # arrivals drawn before thinning: that times the busiest hour's weight
 MOST_REPS = 1000  # per team
 MOST_WORK_DAYS = 30  # one touch, follow-up or reaction
+LEAST_WORK_SECONDS = 1  # the same: the simulator's resolution, which keeps `sla plan` bounded
 MOST_CYCLE_DAYS = 3653  # a sales cycle: ten years, the longest duration a policy may hold
 MOST_MONEY = 1e12  # a deal size, as the 12 digits a policy's amounts may have
 MOST_MULTIPLIER = 1000.0  # a month's seasonality, a decay multiplier
@@ -337,6 +339,9 @@ def _field_draw(path: Path, key: str, value: object) -> FieldDraw:
             raise _fail(path, key, "an empty list of values", 'write it as ["a", "b"]')
         if len(value) > MOST_VALUES:
             raise _over(path, key, f"{len(value):,} values", f"at most {MOST_VALUES:,}")
+        if any(isinstance(v, dict | list) for v in value):
+            raise _fail(path, key, "a list holds texts, numbers or true/false, not tables "
+                        "or lists", 'write it as ["a", "b"]')
         texts = tuple(_text(v) or None for v in value)
         return FieldDraw("choice", choices=texts, shares=(1 / len(texts),) * len(texts))
     if isinstance(value, str):
@@ -345,6 +350,7 @@ def _field_draw(path: Path, key: str, value: object) -> FieldDraw:
             if not all(abs(x) <= MOST_FIELD_NUMBER for x in numeric.parameters):
                 raise _over(path, key, repr(value),
                             f"numbers from {-MOST_FIELD_NUMBER:,.0f} to {MOST_FIELD_NUMBER:,.0f}")
+            _check_field_parameters(path, key, value, numeric)
             return numeric
     return FieldDraw("constant", choices=(_text(value) or None,))
 
@@ -356,6 +362,28 @@ _NUMERIC = {
     "uniform": re.compile(rf"^uniform\s+{_SIGNED}\s+{_SIGNED}$"),
     "poisson": re.compile(rf"^poisson\s+{_SIGNED}$"),
 }
+
+
+# each numeric draw's own ranges, beyond the magnitude every number has: numpy refuses a
+# negative spread or a reversed interval, and a lognormal's values (a poisson's mean) are not
+# negative; refused with the key and the range rather than crashed on or quietly clamped
+_FIELD_FORMS = {"normal": "normal MEAN sd SD", "lognormal": "lognormal MEAN sd SD",
+                "uniform": "uniform LOW HIGH", "poisson": "poisson MEAN"}
+
+
+def _check_field_parameters(path: Path, key: str, value: str, draw: FieldDraw) -> None:
+    a, *rest = draw.parameters
+    problem = None
+    if draw.kind in ("normal", "lognormal") and rest[0] < 0:
+        problem = "SD at least 0"
+    if draw.kind == "lognormal" and not a > 0:
+        problem = "MEAN above 0"
+    if draw.kind == "uniform" and a > rest[0]:
+        problem = "LOW at most HIGH"
+    if draw.kind == "poisson" and a < 0:
+        problem = "MEAN at least 0"
+    if problem:
+        raise _over(path, key, repr(value), f'{problem} in "{_FIELD_FORMS[draw.kind]}"')
 
 
 def _numeric_draw(text: str) -> FieldDraw | None:
@@ -383,12 +411,30 @@ def _check_keys(path: Path, raw: dict) -> None:
         raise _fail(path, unknown[0], "unknown key", f"the keys are {', '.join(sorted(_KNOWN))}")
     for table, allowed in _TABLE_KEYS.items():
         value = raw.get(table)
-        if table in raw and table != "arrivals" and not isinstance(value, dict):
+        if table in raw and not isinstance(value, dict):
             raise _fail(path, table, "should be a table", f"write it as [{table}]")
         extra = sorted(set(value) - allowed) if isinstance(value, dict) else []
         if extra:
             raise _fail(path, f"{table}.{extra[0]}", "unknown key",
                         f"[{table}] takes {', '.join(sorted(allowed))}")
+    if "team" in raw:
+        teams = raw["team"]
+        if not isinstance(teams, dict):
+            raise _fail(path, "team", "should be a table",
+                        "write one table per team: [team.sales] then reps = 5")
+        for name, team in teams.items():
+            if not isinstance(team, dict):
+                raise _fail(path, f"team.{name}", "should be a table",
+                            f"write it as [team.{_table_name(name)}] then reps = 5")
+            extra = sorted(set(team) - _TEAM_KEYS)
+            if extra:
+                raise _fail(path, f"team.{name}.{extra[0]}", "unknown key",
+                            f"[team.{_table_name(name)}] takes {', '.join(sorted(_TEAM_KEYS))}")
+
+
+def _table_name(name: str) -> str:
+    """A team's name as a TOML table header writes it: bare, or quoted when it has spaces."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
 
 
 def _probability(path: Path, key: str, value: object) -> float:
@@ -619,15 +665,18 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
         raise _over(path, "horizon", repr(raw.get("horizon")),
                     f"above 0 and at most {MOST_HORIZON_DAYS} days")
     arrivals = raw.get("arrivals", {})
-    written = arrivals.get("rate") if isinstance(arrivals, dict) else arrivals
+    if "rate" not in arrivals:
+        raise _fail(path, "arrivals.rate", "missing: the one key every scenario gives",
+                    'write [arrivals] then rate = "20 per hour" (N per minute|hour|day|week|'
+                    "month)")
+    written = arrivals["rate"]
     rate = per_hour(str(written))
     if rate is None or rate <= 0:
         raise _fail(path, "arrivals.rate", f"{written!r} is not a rate",
                     'write it as "20 per hour"')
-    arrivals = arrivals if isinstance(arrivals, dict) else {}
     teams: dict[str, int] = {}
-    for name, team in (raw.get("team") or {}).items():
-        reps = team.get("reps") if isinstance(team, dict) else None
+    for name, team in raw.get("team", {}).items():
+        reps = team.get("reps")
         if not isinstance(reps, int) or isinstance(reps, bool) or reps < 1:
             raise _fail(path, f"team.{name}.reps", f"{reps!r} is not a number of reps",
                         "give a whole number of at least 1")
@@ -654,6 +703,7 @@ def parse_scenario(text: str, path: Path | str = "scenario.toml",
     for key, work_time in (("work.touch", touch), ("work.follow_up", follow_up),
                            ("work.response", response)):
         _check_amounts(path, key, work_time, MOST_WORK_DAYS * 24.0, f"{MOST_WORK_DAYS} days")
+        _check_least_work(path, key, work_time, work[key.split(".")[1]] if work_time else None)
     scenario = Scenario(
         horizon, rate, teams, touch,
         start=_start(path, raw.get("start"), horizon),
@@ -709,6 +759,21 @@ def _check_amounts(path: Path, key: str, amounts: WorkTime | None, most: float,
         raise _over(path, key, repr(amounts_text(amounts)), f"amounts up to {shown}")
     if not (math.isfinite(amounts.shape) and 1e-3 <= amounts.shape <= 1e6):
         raise _over(path, key, f"shape {amounts.shape:g}", "a gamma shape from 0.001 to 1,000,000")
+
+
+def _check_least_work(path: Path, key: str, amounts: WorkTime | None, written: object) -> None:
+    """A work time's mean, sd and sample values are at least LEAST_WORK_SECONDS: the
+    simulator draws whole seconds (at least one), so a shorter time would be simulated as a
+    second while `sla plan` solved its queue with the time as written, in as many steps as
+    touches end (0.1 seconds took 82 s, 0.0001 seconds never ended)."""
+    if amounts is None:
+        return
+    sd = [amounts.sd_hours] if amounts.distribution == "lognormal" else []
+    least = LEAST_WORK_SECONDS / 3600
+    if any(v < least * (1 - 1e-9) for v in (amounts.mean_hours, *sd, *amounts.values)):
+        raise _over(path, key, repr(written),
+                    f"at least {LEAST_WORK_SECONDS} second (the mean, sd and every empirical "
+                    "value): the simulator draws whole seconds")
 
 
 def amounts_text(amounts: WorkTime) -> str:

@@ -27,7 +27,7 @@ class Simulation:
         self.document = document
 
     def json(self) -> str:
-        return json.dumps(self.document, indent=2) + "\n"
+        return json.dumps(self.document, indent=2, allow_nan=False) + "\n"  # strict JSON
 
     def text(self) -> str:
         return render_text(self.policy, self.document)
