@@ -7,18 +7,9 @@ spread over processes.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from sla_dsl.planning.scenario import FieldDraw, WorkTime
-
-
-def lognormal_parameters(mean: float, sd: float) -> tuple[float, float]:
-    """numpy's lognormal takes the underlying normal's mu and sigma; planners know the mean
-    and standard deviation of the times they see."""
-    sigma2 = math.log1p((sd / mean) ** 2)
-    return math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
+from sla_dsl.planning.scenario import FieldDraw, WorkTime, lognormal_parameters
 
 
 def amounts(work: WorkTime, rng: np.random.Generator, size: int) -> np.ndarray:

@@ -60,7 +60,7 @@ from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration as duration_text
 from sla_dsl.planning.open_cap_plan import open_cap_effect, open_cap_of
 from sla_dsl.planning.queueing import Backlog, reached_within, wait_behind
-from sla_dsl.planning.scenario import Scenario, WorkTime
+from sla_dsl.planning.scenario import Scenario, WorkTime, quantiles
 from sla_dsl.simulator.arrivals import lead_fields, rate_weights
 from sla_dsl.simulator.errors import NotSimulated
 from sla_dsl.simulator.outcomes import decays_to_run
@@ -77,6 +77,7 @@ MOST_LEADS = 512  # the state space's bound per queue (leads waiting or being to
 # it the backlog is a fluid one
 _SAMPLE = 20_000  # leads drawn to share arrivals between blocks by the policy's routing
 _SPILL = 1e-6  # probability at the bound above which the bound is doubled
+RESPONSES = 8  # response amounts standing for `work.response`'s spread (equal shares)
 
 
 @dataclass
@@ -115,8 +116,11 @@ class Clock:
     """What a block's first-touch clause asks of a lead arriving at each step's middle."""
 
     counted: np.ndarray  # its deadline falls inside the horizon (else pending, as simulated)
-    open_hours: np.ndarray  # the team's open hours from arrival to the deadline (less reaction)
-    free: np.ndarray  # a free rep would touch it in time (the calendar opens before it)
+    # per response amount standing for `work.response` (a row each, `RESPONSES` of them, or
+    # one without a spread): the team's open hours from arrival to the deadline less that
+    # response, and whether a free rep would touch it in time (the calendar opens before it)
+    open_hours: np.ndarray
+    free: np.ndarray
 
 
 @dataclass
@@ -308,7 +312,8 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
     service = scenario.touch.mean_hours + reaction
     variability = (_variance(scenario.touch) + (_variance(scenario.response)
                                                 if scenario.response else 0.0)) / service ** 2
-    clocks = {b.index: _clock(policy, b, calendar, grid, reaction) for b in team_blocks
+    responses = quantiles(scenario.response, RESPONSES) if scenario.response else [0.0]
+    clocks = {b.index: _clock(policy, b, calendar, grid, responses) for b in team_blocks
               if b.first_within is not None}
     queues, how = _queues(policy, scenario, team_blocks, rates)
     share = open_s.sum() / (len(starts) * STEP_SECONDS)
@@ -396,15 +401,22 @@ def _follow_ups_compete(discipline: str, work: float, capacity: float) -> bool:
     return discipline == "fifo" or (discipline == "earliest-due-first" and work >= capacity)
 
 
-def _clock(policy: m.Policy, block, team: BusinessCalendar, grid: Grid, reaction: float
-           ) -> Clock:
+def _clock(policy: m.Policy, block, team: BusinessCalendar, grid: Grid,
+           responses: list[float]) -> Clock:
+    """The deadline less each response amount: a lead is met when its wait for a rep and its
+    response together fit, so the chance is averaged over the response's spread, not read at
+    its mean (an exponential response longer than the deadline on average is shorter in
+    most draws, and those leads are met)."""
     mids = grid.mids
     due = deadlines(mids, block.first_within, calendar_for(policy, block.first_within))
-    react = int(reaction * US_PER_HOUR)
-    until = np.maximum(due - react, mids)
-    hours = open_time_between_many(mids, until, team) / (US_PER_HOUR)
-    free = next_open_many(mids, team) + react <= due
-    return Clock(due <= grid.end, np.maximum(hours, 0.0), free)
+    opens = next_open_many(mids, team)
+    hours, free = [], []
+    for response in responses:
+        react = int(response * US_PER_HOUR)
+        until = np.maximum(due - react, mids)
+        hours.append(np.maximum(open_time_between_many(mids, until, team) / US_PER_HOUR, 0.0))
+        free.append(opens + react <= due)
+    return Clock(due <= grid.end, np.array(hours), np.array(free))
 
 
 def _solve(queue: Queue, clocks: dict, service: float, reaction: float, variability: float,
@@ -483,8 +495,10 @@ def _fluid(servers: int, service: float, reaction: float, backlog: np.ndarray,
     sums = {}
     for stream in measured:
         clock = clocks[stream.block]
-        met = np.where(needed > 0, gammainc(np.maximum(needed, 1), rate * clock.open_hours),
-                       clock.free.astype(float))
+        met = np.mean([np.where(needed > 0, gammainc(np.maximum(needed, 1), rate * hours),
+                                free.astype(float))
+                       for hours, free in zip(clock.open_hours, clock.free, strict=True)],
+                      axis=0)
         leads = stream.rates * step_hours * clock.counted
         sums[stream.block] = (float(leads @ met), float(leads.sum()),
                               float(leads @ (waits + reaction)),
@@ -516,14 +530,18 @@ def _walk(servers: int, service: float, reaction: float, variability: float, mos
     # a lead's chance of being in time depends on the step only through the open hours it
     # has and whether a free rep would do: steps alike share one table, and the distribution
     # is summed per kind of step (weighted by the leads arriving) and met once at the end
-    kinds, weights, sums_by_kind = [], [], []
+    # (each response amount of a clock is a kind of step of its own, its leads' equal share)
+    kinds, weights, sums_by_kind, owners = [], [], [], []
     for stream in measured:
         clock = clocks[stream.block]
-        codes = np.rint(clock.open_hours * 60).astype(np.int64) * 2 + clock.free
-        unique, index = np.unique(codes, return_inverse=True)
-        kinds.append((unique, index.tolist()))
-        weights.append((stream.rates * step_hours * clock.counted).tolist())
-        sums_by_kind.append(np.zeros((len(unique), most + 1)))
+        share = 1.0 / len(clock.open_hours)
+        for hours, free in zip(clock.open_hours, clock.free, strict=True):
+            codes = np.rint(hours * 60).astype(np.int64) * 2 + free
+            unique, index = np.unique(codes, return_inverse=True)
+            kinds.append((unique, index.tolist()))
+            weights.append((stream.rates * step_hours * clock.counted * share).tolist())
+            sums_by_kind.append(np.zeros((len(unique), most + 1)))
+            owners.append(stream.block)
     waits = np.zeros(steps)
     totals = total.tolist()
     opens = (open_s / 3600).tolist()
@@ -537,9 +555,9 @@ def _walk(servers: int, service: float, reaction: float, variability: float, mos
         for (_, index), weight, summed in pairs:
             if weight[i]:
                 summed[index[i]] += weight[i] * middle
-    met = {}
-    for stream, (unique, _), summed in zip(measured, kinds, sums_by_kind, strict=True):
-        met[stream.block] = sum(
+    met = dict.fromkeys((stream.block for stream in measured), 0.0)
+    for block, (unique, _), summed in zip(owners, kinds, sums_by_kind, strict=True):
+        met[block] += sum(
             float(summed[k] @ reached_within(states, servers, rate, (code // 2) / 60,
                                              bool(code % 2), variability))
             for k, code in enumerate(unique.tolist()))

@@ -130,6 +130,37 @@ class WorkTime:
     values: tuple[float, ...] = ()
 
 
+def lognormal_parameters(mean: float, sd: float) -> tuple[float, float]:
+    """The underlying normal's mu and sigma of a lognormal given, as planners know it, by the
+    mean and standard deviation of the times they see."""
+    sigma2 = math.log1p((sd / mean) ** 2)
+    return math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
+
+
+def quantiles(work: WorkTime, count: int) -> list[float]:
+    """`count` amounts standing for the distribution, each for an equal share of its draws
+    (the middles of `count` equal bands of probability): what a planner averages over where
+    a mean alone would misread a spread-out time (a response longer than the deadline on
+    average, and shorter in most draws)."""
+    levels = [(k + 0.5) / count for k in range(count)]
+    if work.distribution == "fixed":
+        return [work.mean_hours]
+    if work.distribution == "empirical":
+        import numpy as np
+
+        return [float(q) for q in np.quantile(np.asarray(work.values, dtype=float), levels)]
+    from scipy import stats
+
+    if work.distribution == "exponential":
+        law = stats.expon(scale=work.mean_hours)
+    elif work.distribution == "lognormal":
+        mu, sigma = lognormal_parameters(work.mean_hours, work.sd_hours)
+        law = stats.lognorm(s=sigma, scale=math.exp(mu))
+    else:  # gamma
+        law = stats.gamma(work.shape, scale=work.mean_hours / work.shape)
+    return [float(q) for q in law.ppf(levels)]
+
+
 @dataclass(frozen=True)
 class FieldDraw:
     """How one lead field is drawn: `kind` numeric (normal, uniform, lognormal, poisson),
