@@ -315,3 +315,16 @@ def test_closed_dates_that_cover_the_data_say_nothing(capsys, tmp_path):
                             "2026-12-31T12:00")
     assert not any("closed dates" in w for w in doc["coverage"]["warnings"])
     assert "closed dates" not in text
+
+
+def test_a_month_with_no_lead_but_partial_wins_is_not_said_to_have_no_data(capsys):
+    """As of 2 March, March is partial for the revenue goal (its wins) and holds no lead for the
+    commitments: the warning said March both "has only partial data" and "has no data"."""
+    root = Path(__file__).resolve().parent.parent
+    assert main(["evaluate", str(root / "policies" / "company-x.sla"), "--history",
+                 str(root / "examples" / "company-x" / "history.csv"),
+                 "--as-of", "2026-03-02"]) == 0
+    [warning] = [line for line in capsys.readouterr().out.splitlines()
+                 if line.startswith("warning: the data ends")]
+    assert "2026-03-01 have only partial data and no lead came in during 2026-03" in warning
+    assert "no data" not in warning

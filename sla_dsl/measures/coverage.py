@@ -214,9 +214,8 @@ def _warnings(came_in: Coverage, empty: list[dt.date], periods: list[dict],
             said.append(f"the period{'s' if len(partial) > 1 else ''} from "
                         f"{', '.join(partial)} {'have' if len(partial) > 1 else 'has'} only "
                         "partial data")
-        if after:
-            said.append(f"{_span(after[0], after[-1])} {'has' if len(after) == 1 else 'have'} "
-                        "no data")
+        if after:  # no lead: a revenue goal's period there may still hold wins (partial)
+            said.append(f"no lead came in during {_span(after[0], after[-1])}")
         warnings.append(
             f"the data ends {last.isoformat()} (the last lead to come in), "
             f"{(came_in.as_of_date - last).days} days before the as-of time: "
