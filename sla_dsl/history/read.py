@@ -1293,8 +1293,9 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
             text, reason = line.decode("utf-8", "replace"), "line is not valid UTF-8 text"
         except json.JSONDecodeError as exc:
             reason = f"line is not valid JSON: {exc.msg} at character {exc.colno}"
-        except ValueError as exc:  # a number of more than 4300 digits
-            reason = f"line is not valid JSON: {exc}"
+        except ValueError:  # Python's own limit on a number's digits (its help is Python's)
+            reason = ("line holds a number of more than 4,300 digits, longer than any amount "
+                      "or score: write it as a string if it is an id")
         else:
             if not isinstance(value, dict):
                 kind = {list: "an array", str: "a string"}.get(type(value), "a single value")
