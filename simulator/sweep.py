@@ -265,7 +265,7 @@ def render_table(doc: dict) -> str:
     rows = []
     for point in doc["points"]:
         by_name = {f"{c['handoff']}: {c['clause']}": c["attainment"] for c in point["clauses"]}
-        cells = [f"{point['values'][k]:g}" for k in keys]
+        cells = [_digits(point["values"][k]) for k in keys]  # as the user wrote them
         if point["note"]:
             cells += ["overloaded" if "overloaded" in point["note"] else "not simulated"]
             cells += [""] * (len(names) - 1)

@@ -232,6 +232,7 @@ def test_a_sweep_to_a_million_seconds_is_read_not_refused(desk, tmp_path, capsys
     assert code == 0, captured.err
     assert "is not a distribution" not in captured.err
     assert "overloaded" in captured.out  # the million-second touch: read, then too slow
+    assert "1000000     overloaded" in captured.out and "1e+06" not in captured.out  # its row
 
 
 def test_a_target_over_teams_smaller_than_the_reps_file_goes_on(tmp_path, capsys):
