@@ -32,7 +32,6 @@ CODES = (IMPOSSIBLE_CADENCE, WINDOW_TOO_SHORT)
 SAMPLE_DAYS = 14
 MOST_TOUCHES_PLAYED = 10_000
 _FAILURES = (NeverOpen, ValueError, OverflowError)
-_ALWAYS = "\0always open"  # no calendar's name: a policy's names are words
 
 
 def most_touches(window: m.Duration, spacing: m.Duration, calendar: BusinessCalendar,
@@ -62,12 +61,13 @@ class _Cadences:
         self.calendar = cache(self._calendar)
         self.memo: dict[tuple, object] = {}
 
-    def _calendar(self, name: str | None) -> tuple[BusinessCalendar, list[dt.datetime]]:
-        """The calendar a window is counted on, else the policy's first, else (or for
-        `_ALWAYS`) always open; with the sample of start moments to play from."""
+    def _calendar(self, name: str | None, always_open: bool = False
+                  ) -> tuple[BusinessCalendar, list[dt.datetime]]:
+        """The calendar a window is counted on, else the policy's first, else (or when
+        `always_open`) one never closed; with the sample of start moments to play from."""
         timezone = self.policy.timezone or "UTC"
-        chosen = self.calendars.get(name) if name else None
-        if chosen is None and self.policy.calendars and name is not _ALWAYS:
+        chosen = self.calendars.get(name) if name and not always_open else None
+        if chosen is None and self.policy.calendars and not always_open:
             chosen = self.policy.calendars[0]
         for zone in (timezone, chosen.timezone.value if chosen and chosen.timezone else None):
             if zone is not None and timezone_problem(zone):
@@ -86,8 +86,8 @@ class _Cadences:
         any hour, and such a window is the policy's word that hours do not matter to it."""
         key = ("most", _key(window), _key(spacing), wanted)
         if key not in self.memo:
-            timed = window.business or spacing.business
-            calendar, starts = self.calendar(_key(window)[3] if timed else _ALWAYS)
+            calendar, starts = self.calendar(
+                _key(window)[3], always_open=not (window.business or spacing.business))
             self.memo[key] = max(
                 (most_touches(window, spacing, calendar, s, wanted) for s in starts),
                 default=None)

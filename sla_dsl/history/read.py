@@ -679,11 +679,11 @@ _WIDE_TEXT = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
 def _csv_header(path: Path) -> list[str]:
     with path.open("rb") as handle:
         start = handle.read(4)
-    encoding = next((name for mark, name in _WIDE_TEXT if start.startswith(mark)),
-                    "not UTF-8 text (it holds NUL bytes: UTF-16 without its mark, or no text "
-                    "at all)" if b"\x00" in start else None)
-    if encoding is not None:  # every other byte a NUL: the header would read as garbage
-        what = encoding if " " in encoding else f"{encoding} text, not UTF-8"
+    what = next((f"{name} text, not UTF-8" for mark, name in _WIDE_TEXT
+                 if start.startswith(mark)), None)
+    if what is None and b"\x00" in start:
+        what = "not UTF-8 text (it holds NUL bytes: UTF-16 without its mark, or no text at all)"
+    if what is not None:  # every other byte a NUL: the header would read as garbage
         raise HistoryError(f"{path}: the file is {what}\n  help: save it as UTF-8 (in "
                            f"Excel: CSV UTF-8; in Python: encoding=\"utf-8\")")
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:

@@ -264,23 +264,23 @@ class PeriodMeasures:
         out = []
         for handoff in self.policy.handoffs:
             rounds = self.evaluation.round_rows(handoff.label)
-            numbers = [1, *(r.number for r in self.evaluation.block_rounds.get(handoff.label,
-                                                                               []))]
-            connected = {number: self._connected_in(connects, r.first, r.end)
-                         for number, r in zip(numbers, rounds, strict=True)}
+            connected = [self._connected_in(connects, r.first, r.end) for r in rounds]
             cadence = cadences.get(handoff.label)
-            if cadence is not None and cadence.counted is not None:
-                attempt = cadence.attempt if cadence.attempt is not None else \
-                    np.ones(len(cadence.leads), dtype=np.int64)
-                alone = np.ones(len(cadence.leads), dtype=bool)
-                for number, done in connected.items():
-                    mine = attempt == number
-                    alone[mine] = ~done[cadence.leads[mine]]
-                out.append(np.asarray(cadence.counted)[alone])
-            else:
+            if cadence is None or cadence.counted is None:
                 out.append(np.concatenate(
                     [self._touches_in(r.first, r.end)[r.leads][~done[r.leads]]
-                     for r, done in zip(rounds, connected.values(), strict=True)]))
+                     for r, done in zip(rounds, connected, strict=True)]))
+                continue
+            # the cadence's rows name their round by its number (1, then the later rounds')
+            numbers = [1, *(r.number for r in self.evaluation.block_rounds.get(handoff.label,
+                                                                               []))]
+            attempt = cadence.attempt if cadence.attempt is not None else \
+                np.ones(len(cadence.leads), dtype=np.int64)
+            alone = np.ones(len(cadence.leads), dtype=bool)
+            for number, done in zip(numbers, connected, strict=True):
+                mine = attempt == number
+                alone[mine] = ~done[cadence.leads[mine]]
+            out.append(np.asarray(cadence.counted)[alone])
         return out
 
     def _connected_in(self, connects: np.ndarray, since: np.ndarray, until: np.ndarray
