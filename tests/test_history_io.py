@@ -488,6 +488,7 @@ def test_missing_column_names_file_and_fix(tmp_path):
 @pytest.mark.parametrize(("content", "expected"), [
     (b"", "empty or has no header"),
     (b"lead_id,at,at\n", "names the column `at` twice"),
+    (b"lead_id,at,event,,\n", r"leaves 2 columns without a name \(columns 4, 5\)"),
 ])
 def test_unusable_csv_header(tmp_path, content, expected):
     path = tmp_path / "h.csv"

@@ -48,6 +48,12 @@ def check_columns(path: Path, names: Sequence[str], what: str) -> None:
         raise HistoryError(f"{path}: {what} names {len(names):,} columns; a history file may "
                            f"have at most {MOST_COLUMNS:,}\n  help: export only the columns "
                            f"the policy and the mapping use")
+    unnamed = [i for i, name in enumerate(names, 1) if name == ""]
+    if len(unnamed) > 1:
+        shown = ", ".join(f"{i:,}" for i in unnamed[:5]) + (", ..." if len(unnamed) > 5 else "")
+        raise HistoryError(f"{path}: {what} leaves {len(unnamed):,} columns without a name "
+                           f"(columns {shown})\n  help: name them in the export, or leave them "
+                           f"out of it")
     twice = repeated(names)
     if twice is not None:
         raise HistoryError(f"{path}: {what} names the column `{twice}` twice\n  help: rename "
