@@ -390,6 +390,9 @@ class TriggerCheck:
             self.breaches += rows
             self.readings += consequences.team_readings(trigger, rows)
             return any(r["triggered"] for r in rows)
+        if isinstance(trigger.metric, m.AttainmentMetric) \
+                and trigger.metric.clause.name in m.PERIOD_CLAUSES:
+            return self._period_attainment(trigger)
         reading = self._reading(trigger.metric)
         if reading is None:
             self.readings.append(f"{metric_text(trigger.metric)}: no data")
@@ -397,6 +400,25 @@ class TriggerCheck:
         target = _target(trigger.value)
         self.readings.append(f"{metric_text(trigger.metric)} = {_shown(trigger.metric, reading)}")
         return bool(_COMPARE[trigger.op](reading, target))
+
+    def _period_attainment(self, trigger: m.MetricCompare) -> bool:
+        """`attainment of deliver|report|goal`: the share of periods kept, read from the period
+        rows the report prints (`coverage.period_verdict`), so a trigger counts a period met
+        exactly where the report calls it met. A period in progress, without full data or
+        missed in grace is not judged, as it is not counted by `missed … in a row`."""
+        clause = trigger.metric.clause.name
+        rows = self.goals if clause == "goal" else self.commitments if clause == "deliver" \
+            else []
+        states = [coverage.period_verdict(p) for row in rows for p in row["periods"]]
+        met, judged = states.count("met"), states.count("met") + states.count("missed")
+        name = metric_text(trigger.metric)
+        if not judged:
+            self.readings.append(f"{name}: no period judged yet")
+            return False
+        reading = 100 * met / judged
+        self.readings.append(f"{name} = {reading:.1f}% ({met} of {judged} judged "
+                             f"period{'' if judged == 1 else 's'} met)")
+        return bool(_COMPARE[trigger.op](reading, _target(trigger.value)))
 
     def _missed(self, trigger: m.Missed) -> bool:
         longest = 0

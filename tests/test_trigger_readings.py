@@ -1,0 +1,135 @@
+"""`cancel when` and `review when` read the figures the report prints, on real CSV histories
+through `sla evaluate`: a trigger that reads another number than the report (or none) fires
+where the report says it should not, or is silently never applied."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sla_dsl.cli import main
+
+PERIODS_POLICY = """\
+sla "Desk"
+timezone "UTC"
+effective 2026-01-01
+party marketing contact "m@desk.example"
+party sales contact "s@desk.example"
+
+stage hot when score >= 70
+
+handoff every lead from marketing to sales
+
+commit marketing to sales {
+  deliver at least 2 hot per month
+}
+
+attribution last touch
+
+goal revenue 1000 USD per month {
+  deal size 1000 USD
+  close rate 100%
+}
+
+on miss of deliver {
+  grace 1 month
+}
+
+review when attainment of deliver < 70%
+review when attainment of deliver < 60%
+review when attainment of goal < 60%
+review when attainment of goal < 50%
+"""
+
+# hot leads per month: 1 (January, missed in grace), 1 (February, missed), 2, 2, then May in
+# progress; revenue won per month: 1500, 500, 1200, none (April missed), May in progress
+PERIODS_HISTORY = """\
+lead_id,at,event,actor,score,amount
+J1,2026-01-05T10:00:00Z,created,,90,
+J1,2026-01-05T10:00:00Z,handoff,marketing,,
+J1,2026-01-06T10:00:00Z,touch,ana,,
+J1,2026-01-20T10:00:00Z,won,ana,,1500
+F1,2026-02-09T10:00:00Z,created,,90,
+F1,2026-02-09T10:00:00Z,handoff,marketing,,
+F1,2026-02-10T10:00:00Z,touch,ana,,
+F1,2026-02-20T10:00:00Z,won,ana,,500
+M1,2026-03-02T10:00:00Z,created,,95,
+M1,2026-03-02T10:00:00Z,handoff,marketing,,
+M1,2026-03-03T10:00:00Z,touch,ana,,
+M1,2026-03-20T10:00:00Z,won,ana,,1200
+M2,2026-03-16T10:00:00Z,created,,75,
+M2,2026-03-16T10:00:00Z,handoff,marketing,,
+A1,2026-04-06T10:00:00Z,created,,90,
+A1,2026-04-06T10:00:00Z,handoff,marketing,,
+A2,2026-04-28T10:00:00Z,created,,85,
+A2,2026-04-28T10:00:00Z,handoff,marketing,,
+Y1,2026-05-04T10:00:00Z,created,,20,
+Y1,2026-05-04T10:00:00Z,handoff,marketing,,
+"""
+
+
+def evaluate(tmp_path: Path, capsys, policy: str, history: str, *args: str) -> str:
+    (tmp_path / "policy.sla").write_text(policy)
+    (tmp_path / "history.csv").write_text(history)
+    code = main(["evaluate", str(tmp_path / "policy.sla"), "--history",
+                 str(tmp_path / "history.csv"), "-q", *args])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    return out
+
+
+def triggers(doc: dict) -> dict[str, tuple[bool, list[str]]]:
+    return {row["rule"]: (row["triggered"], row["readings"]) for row in doc["triggers"]}
+
+
+# a period's state as the text words it, at the end of its line
+_STATE = re.compile(r"(missed, in grace|missed|in progress(?:, partial data)?|"
+                    r"partial data, not judged|no data|met)$")
+
+
+def printed_states(text: str, heading: str) -> list[str]:
+    """The state of each period line under a heading of the text report, in order."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(heading))
+    states = []
+    for line in lines[start + 1:]:
+        found = _STATE.search(line)
+        if found is None or not line.startswith("  "):
+            break
+        states.append(found.group(1))
+    return states
+
+
+def printed_attainment(states: list[str]) -> float:
+    """What a reader of the report counts: the periods it calls met among those it calls met
+    or missed (a miss in grace does not count)."""
+    met, missed = states.count("met"), states.count("missed")
+    return 100 * met / (met + missed)
+
+
+# ---------------------------------------------------------------- attainment of a period clause
+
+
+def test_attainment_of_deliver_and_goal_reads_the_periods_the_report_prints(tmp_path, capsys):
+    text = evaluate(tmp_path, capsys, PERIODS_POLICY, PERIODS_HISTORY)
+    doc = json.loads(evaluate(tmp_path, capsys, PERIODS_POLICY, PERIODS_HISTORY,
+                              "--format", "json"))
+    delivered = printed_states(text, "commitments (delivered / goal per period)")
+    assert delivered == ["missed, in grace", "missed", "met", "met", "in progress"]
+    won = printed_states(text, "goal 1,000 USD per month")
+    assert won == ["met", "missed", "met", "missed", "in progress"]
+    assert printed_attainment(delivered) == pytest.approx(200 / 3)
+    assert printed_attainment(won) == 50.0
+    fired = triggers(doc)
+    reading = "attainment of deliver = 66.7% (2 of 3 judged periods met)"
+    assert fired["review when attainment of deliver < 70%"] == (True, [reading])
+    assert fired["review when attainment of deliver < 60%"] == (False, [reading])
+    reading = "attainment of goal = 50.0% (2 of 4 judged periods met)"
+    assert fired["review when attainment of goal < 60%"] == (True, [reading])
+    assert fired["review when attainment of goal < 50%"] == (False, [reading])
+    # the text says the same as the JSON
+    assert "  review when attainment of deliver < 70%: TRIGGERED\n" \
+           "    attainment of deliver = 66.7% (2 of 3 judged periods met)\n" in text
