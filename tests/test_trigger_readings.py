@@ -133,3 +133,36 @@ def test_attainment_of_deliver_and_goal_reads_the_periods_the_report_prints(tmp_
     # the text says the same as the JSON
     assert "  review when attainment of deliver < 70%: TRIGGERED\n" \
            "    attainment of deliver = 66.7% (2 of 3 judged periods met)\n" in text
+
+
+REPORT_POLICY = PERIODS_POLICY.replace("""on miss of deliver""", """commit sales to marketing {
+  report pipeline status weekly
+}
+
+on miss of deliver""") + """review when attainment of report < 100%
+cancel when report missed 2 weeks in a row
+"""
+
+
+def test_a_trigger_on_a_report_is_warned_with_its_place_and_says_why_it_did_not_fire(
+        tmp_path, capsys):
+    # no history records a report made: the trigger cannot fire, and check says so up front
+    (tmp_path / "policy.sla").write_text(REPORT_POLICY)
+    assert main(["check", str(tmp_path / "policy.sla")]) == 0  # a warning, not an error
+    out = capsys.readouterr().out
+    lines = REPORT_POLICY.splitlines()
+    attainment = lines.index("review when attainment of report < 100%") + 1
+    missed = lines.index("cancel when report missed 2 weeks in a row") + 1
+    assert f"policy.sla:{attainment}:27: warning: no history records whether a report was " \
+           "made, so 'sla evaluate' cannot measure it and this part of the trigger never " \
+           "fires [W513]" in out
+    assert f"policy.sla:{missed}:13: warning: no history records" in out
+    assert "remove this part of the trigger; the report stays promised in the agreement" in out
+    doc = json.loads(evaluate(tmp_path, capsys, REPORT_POLICY, PERIODS_HISTORY,
+                              "--format", "json"))
+    fired = triggers(doc)
+    why = "not measured (no history records whether a report was made)"
+    assert fired["review when attainment of report < 100%"] == (
+        False, [f"attainment of report: {why}"])
+    assert fired["cancel when report missed 2 weeks in a row"] == (
+        False, [f"report missed: {why}"])

@@ -366,6 +366,11 @@ def median_and_p90(sample: np.ndarray) -> tuple[float, float]:
     return float(median), float(p90)
 
 
+# A `report` commitment is promised, not recorded: no history event says a report was made.
+# `sla check` warns of a trigger on one (W513); the report says why it did not fire.
+UNMEASURED_REPORT = "not measured (no history records whether a report was made)"
+
+
 class TriggerCheck:
     """`cancel when` and `review when`, read against the measures above."""
 
@@ -407,11 +412,13 @@ class TriggerCheck:
         exactly where the report calls it met. A period in progress, without full data or
         missed in grace is not judged, as it is not counted by `missed … in a row`."""
         clause = trigger.metric.clause.name
-        rows = self.goals if clause == "goal" else self.commitments if clause == "deliver" \
-            else []
+        name = metric_text(trigger.metric)
+        if clause == "report":
+            self.readings.append(f"{name}: {UNMEASURED_REPORT}")
+            return False
+        rows = self.goals if clause == "goal" else self.commitments
         states = [coverage.period_verdict(p) for row in rows for p in row["periods"]]
         met, judged = states.count("met"), states.count("met") + states.count("missed")
-        name = metric_text(trigger.metric)
         if not judged:
             self.readings.append(f"{name}: no period judged yet")
             return False
@@ -421,6 +428,9 @@ class TriggerCheck:
         return bool(_COMPARE[trigger.op](reading, _target(trigger.value)))
 
     def _missed(self, trigger: m.Missed) -> bool:
+        if trigger.clause.name == "report":
+            self.readings.append(f"report missed: {UNMEASURED_REPORT}")
+            return False
         longest = 0
         for commitment in self.goals if trigger.clause.name == "goal" else self.commitments:
             if commitment["per"] != trigger.unit:
