@@ -166,3 +166,71 @@ def test_a_trigger_on_a_report_is_warned_with_its_place_and_says_why_it_did_not_
         False, [f"attainment of report: {why}"])
     assert fired["cancel when report missed 2 weeks in a row"] == (
         False, [f"report missed: {why}"])
+
+
+# ---------------------------------------------------------------- statistics of time
+
+WEEKEND_POLICY = """\
+sla "Weekend desk"
+timezone "America/New_York"
+party marketing contact "m@desk.example"
+party sales contact "s@desk.example"
+
+calendar business {
+  open mon-fri 09:00-17:00
+}
+
+handoff every lead from marketing to sales {
+  first touch within 1 business hour
+}
+
+review when median first touch > 1 business day
+review when median first touch > 4 business hours
+review when median first touch > 3 business hours
+review when median first touch > 2 days
+"""
+
+# handed off on Friday afternoons, touched on Monday: 2, 3.5 and 4.5 business hours (a median
+# of 3.5), and 65, 67.5 and 68.5 hours of elapsed time (a median of 2.8 days)
+WEEKEND_HISTORY = """\
+lead_id,at,event,actor
+F1,2026-03-06T16:00:00-05:00,handoff,marketing
+F1,2026-03-09T10:00:00-04:00,touch,ana
+F2,2026-03-13T15:30:00-04:00,handoff,marketing
+F2,2026-03-16T11:00:00-04:00,touch,ana
+F3,2026-03-20T16:30:00-04:00,handoff,marketing
+F3,2026-03-23T13:00:00-04:00,touch,ana
+"""
+
+
+def test_a_statistic_in_business_time_is_compared_in_business_time(tmp_path, capsys):
+    doc = json.loads(evaluate(tmp_path, capsys, WEEKEND_POLICY, WEEKEND_HISTORY,
+                              "--format", "json"))
+    (march,) = [r for r in doc["follow_up"]["speed"] if r["period"] == "month"]
+    # the report's figures for these leads: open time on the calendar, and elapsed time
+    assert (march["median_business_hours"], march["median_hours"]) == (3.5, 67.5)
+    fired = triggers(doc)
+    business = "median first touch = 3.5 business hours on calendar business"
+    # 3.5 business hours is well inside one business day (8 open hours), and not above 4
+    assert fired["review when median first touch > 1 business day"] == (
+        False, [business + " (a business day is 8 of them)"])
+    assert fired["review when median first touch > 4 business hours"] == (False, [business])
+    assert fired["review when median first touch > 3 business hours"] == (True, [business])
+    # elapsed time is compared with elapsed time: over the weekend, 2.8 days
+    assert fired["review when median first touch > 2 days"] == (
+        True, ["median first touch = 2.8 days"])
+
+
+def test_a_business_day_is_one_open_day_of_a_split_shift_calendar(tmp_path, capsys):
+    # 7 open hours a day: F1, F2 and F3 were touched 2, 3.5 and 3.5 business hours after
+    # their handoff (F3's Monday morning is 09:00-12:00 only)
+    policy = WEEKEND_POLICY.replace("open mon-fri 09:00-17:00",
+                                    "open mon-fri 09:00-12:00, 13:00-17:00")
+    doc = json.loads(evaluate(tmp_path, capsys, policy, WEEKEND_HISTORY, "--format", "json"))
+    (march,) = [r for r in doc["follow_up"]["speed"] if r["period"] == "month"]
+    assert march["median_business_hours"] == 3.5
+    business = "median first touch = 3.5 business hours on calendar business"
+    fired = triggers(doc)
+    assert fired["review when median first touch > 1 business day"] == (
+        False, [business + " (a business day is 7 of them)"])
+    assert fired["review when median first touch > 3 business hours"] == (True, [business])
