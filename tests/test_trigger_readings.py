@@ -221,6 +221,31 @@ def test_a_statistic_in_business_time_is_compared_in_business_time(tmp_path, cap
         True, ["median first touch = 2.8 days"])
 
 
+@pytest.mark.parametrize(("hours", "refused"), [
+    ("open mon-fri 09:00-17:00", False),
+    ("open mon-fri 09:00-12:00, 13:00-17:00", False),  # a split shift, the same every day
+    ("open mon-fri 09:00-17:00\n  open sat 10:00-14:00", True),  # a short Saturday
+    ("open mon, wed, fri 09:00-17:00\n  open tue, thu 10:00-18:00", True),  # 8 hours, shifted
+])
+def test_business_days_in_a_statistic_need_a_calendar_whose_open_days_are_alike(
+        tmp_path, capsys, hours, refused):
+    # `1 business day` is the same local time one open day later: one fixed amount of open
+    # time only when every open day keeps the same hours
+    policy = WEEKEND_POLICY.replace("open mon-fri 09:00-17:00", hours)
+    (tmp_path / "policy.sla").write_text(policy)
+    assert main(["check", str(tmp_path / "policy.sla")]) == (1 if refused else 0)
+    out = capsys.readouterr().out
+    line = policy.splitlines().index("review when median first touch > 1 business day") + 1
+    if refused:
+        assert f"policy.sla:{line}:34: error: calendar 'business' is not open the same hours " \
+               "every open day, so 1 business day is no fixed amount of open time to compare " \
+               "a median with [E111]" in out
+        assert "write it in business hours, such as '8 business hours' (1 of its 8-hour " \
+               "days), or in elapsed time, such as '1 day'" in out
+    else:
+        assert "E111" not in out
+
+
 def test_a_business_day_is_one_open_day_of_a_split_shift_calendar(tmp_path, capsys):
     # 7 open hours a day: F1, F2 and F3 were touched 2, 3.5 and 3.5 business hours after
     # their handoff (F3's Monday morning is 09:00-12:00 only)
