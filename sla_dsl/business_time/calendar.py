@@ -378,6 +378,16 @@ class BusinessCalendar:
         """Open minutes of a week without closed dates: how far a budget of open time reaches."""
         return sum(end - start for hours in self.week for start, end in hours)
 
+    def open_minutes_per_day(self) -> int | None:
+        """The open minutes of one open day, when every open weekday keeps the same hours; else
+        None. Only then is `N business days` (the same local time N open days later) N times
+        one amount of open time, whatever the day a clock starts on, so that a statistic of
+        open time can be compared with it."""
+        days = {hours for hours in self.week if hours}
+        if len(days) != 1:
+            return None
+        return sum(end - start for start, end in days.pop())
+
     def open_weekdays(self) -> int:
         """How many weekdays have open hours: how far a count of business days reaches."""
         return sum(1 for hours in self.week if hours)

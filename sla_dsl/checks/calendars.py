@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from sla_dsl.business_time.calendar import HORIZON_DAYS, closed_dates_last
+from sla_dsl.business_time.calendar import HORIZON_DAYS, calendar_for, closed_dates_last
 from sla_dsl.business_time.holiday_sets import region_problem
 from sla_dsl.checks.clauses import BAD_UNIT
 from sla_dsl.diagnostics.codes import Code
@@ -175,6 +175,43 @@ def _check_dates_last(calendar: m.Calendar, until: dt.date, reporter: Reporter) 
             "year, such as: closed holidays \"US\"")
 
 
+def _check_statistic_days(policy: m.Policy, compare: m.MetricCompare,
+                          reporter: Reporter) -> None:
+    """`median first touch > 1 business day` is compared in open time, a business day as one
+    open day of the calendar (`BusinessCalendar.open_minutes_per_day`): a calendar whose open
+    days keep different hours has no such day, and the comparison would depend on the weekday
+    each lead came in. A missing or ambiguous calendar is reported by `_check_duration`."""
+    value = compare.value
+    if not (isinstance(compare.metric, m.StatisticMetric) and isinstance(value, m.Duration)
+            and compare.metric.clause.name != "touches"  # a count: E110 says so
+            and value.business and value.unit == "day"):
+        return
+    names = {c.name.value for c in policy.calendars}
+    if not names or (value.calendar is None and len(names) > 1) \
+            or (value.calendar is not None and value.calendar.value not in names):
+        return
+    try:
+        calendar = calendar_for(policy, value)
+    except (ValueError, KeyError):  # a bad timezone or hours, reported by their own checks
+        return
+    if calendar.open_minutes_per_day() is not None or not calendar.open_weekdays():
+        return  # alike days, or a calendar never open (E301)
+    name = value.calendar.value if value.calendar else policy.calendars[0].name.value
+    longest = max(sum(end - start for start, end in hours) for hours in calendar.week)
+    reporter.error(
+        BAD_UNIT, value.span,
+        f"calendar '{name}' is not open the same hours every open day, so "
+        f"{_days(value.amount)} is no fixed amount of open time to compare a "
+        f"{compare.metric.statistic} with",
+        f"write it in business hours, such as '{value.amount * longest / 60:g} business "
+        f"hours' ({value.amount:g} of its {longest / 60:g}-hour days), or in elapsed time, "
+        f"such as '{_days(value.amount).replace('business ', '')}'")
+
+
+def _days(amount: float) -> str:
+    return f"{amount:g} business day{'' if amount == 1 else 's'}"
+
+
 def check_calendars(policy: m.Policy, reporter: Reporter) -> None:
     calendars = policy.calendars
     for calendar in calendars:
@@ -185,3 +222,5 @@ def check_calendars(policy: m.Policy, reporter: Reporter) -> None:
             _check_dates_last(calendar, effective.until.value, reporter)
     for _, node in policy.nodes_of(m.Duration):
         _check_duration(node, len(calendars), reporter)
+    for _, node in policy.nodes_of(m.MetricCompare):
+        _check_statistic_days(policy, node, reporter)

@@ -48,9 +48,12 @@ DUPLICATE_CLAUSE = Code(
 NEVER_APPLIES = Code(
     "W501", "consequence-never-applies", "a consequence or metric of a clause no handoff has",
     owner=__name__, doc="docs/rules/W501.md")
+UNMEASURED_REPORT = Code(
+    "W513", "unmeasured-report", "a trigger on a `report` commitment, which no history records",
+    owner=__name__, doc="docs/rules/W513.md")
 CODES = (
     BAD_UNIT, DUPLICATE_HANDOFF, WARN_RANGE, BAD_WEIGHT, DUPLICATE_REP, BAD_REGEX, BAD_PERCENT,
-    NOT_POSITIVE, WRONG_CONSEQUENCE, DUPLICATE_CLAUSE, NEVER_APPLIES,
+    NOT_POSITIVE, WRONG_CONSEQUENCE, DUPLICATE_CLAUSE, NEVER_APPLIES, UNMEASURED_REPORT,
 )
 
 
@@ -286,8 +289,11 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                                f"'{node.clause.name}' is breached lead by lead, not missed "
                                "in a period", "use 'attainment of ...' to count how often it holds")
                 continue
+            if node.clause.name == "report":
+                _warn_unmeasured_report(node.clause, reporter)
+                continue
             periods = _periods(policy, node.clause.name)
-            if node.clause.name != "report" and periods and node.unit not in periods:
+            if periods and node.unit not in periods:
                 per = " or ".join(sorted(periods))
                 reporter.error(BAD_UNIT, node.span,
                                f"'{node.clause.name}' is measured per {per}, so it is missed in "
@@ -323,6 +329,19 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                 reporter.warning(NEVER_APPLIES, clause.span,
                                  f"no handoff or commitment has '{clause.name}', so this "
                                  "trigger never fires", f"add a '{clause.name}' clause")
+            elif clause is not None and clause.name == "report":
+                _warn_unmeasured_report(clause, reporter)
+
+
+def _warn_unmeasured_report(clause: m.Clause, reporter: Reporter) -> None:
+    """A `report` is promised in the agreement, but no history has an event for a report
+    made: a trigger on it would read nothing and never fire, while the report said so only in
+    a reading nobody asked for."""
+    reporter.warning(UNMEASURED_REPORT, clause.span,
+                     "no history records whether a report was made, so 'sla evaluate' "
+                     "cannot measure it and this part of the trigger never fires",
+                     "remove this part of the trigger; the report stays promised in the "
+                     "agreement, for the people who sign it to follow up")
 
 
 def _check_amounts(statement: m.Statement, reporter: Reporter) -> None:

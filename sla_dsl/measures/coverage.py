@@ -224,6 +224,23 @@ def _warnings(came_in: Coverage, empty: list[dt.date], periods: list[dict],
     return warnings
 
 
+def period_reached(period: dict) -> bool:
+    """Whether a period got to its goal: a commitment's volume delivered
+    (`PeriodMeasures.commitments`), or a revenue goal's revenue won and each party's measured
+    share (`revenue.goal_periods`)."""
+    if "delivered" in period:
+        return period["delivered"] >= period["goal"]
+    return period["revenue"] >= period["goal"] and all(
+        s["measured"] >= s["goal"] for s in period["shares"])
+
+
+def period_verdict(period: dict) -> str:
+    """A commitment's or revenue goal's period in words: the one home of the state the text,
+    the page and the `attainment of deliver|goal` triggers read, so a trigger cannot count a
+    period met that the report calls missed."""
+    return verdict(period, period_reached(period))
+
+
 def verdict(period: dict, reached: bool) -> str:
     """A commitment's or goal's period in words; `reached` says whether it met its goal. A
     period without all its data is no miss: `no data`, or `partial data` when it fell short."""

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time.calendar import calendar_for
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
 from sla_dsl.business_time.open_time import open_time_between_many
 from sla_dsl.business_time.periods import next_period_start, period_start, period_starts
 from sla_dsl.business_time.zones import US_PER_DAY, US_PER_HOUR, US_PER_SECOND, local_dates
@@ -191,7 +191,7 @@ class PeriodMeasures:
         rows = []
         for result in (r for r in self.evaluation.clauses if r.clause == "first touch"):
             done = result.at != NONE
-            delays = (result.at[done] - result.start[done]) / US_PER_HOUR
+            delays = clause_delays(result, done) / US_PER_HOUR
             open_delays = self._open_delays(result, done)
             dates = local_dates(result.start[done], self.zone)
             met = result.status[done] == MET
@@ -229,8 +229,7 @@ class PeriodMeasures:
         within = handoff.item("first_touch").within
         if not within.business or within.unit not in ("minute", "hour"):
             return None
-        calendar = calendar_for(self.policy, within)
-        return open_time_between_many(result.start[done], result.at[done], calendar) / US_PER_HOUR
+        return clause_delays(result, done, calendar_for(self.policy, within)) / US_PER_HOUR
 
     def depth(self) -> list[dict]:
         """Depth of follow-up per handoff block: mean touches on its leads not yet connected,
@@ -327,6 +326,16 @@ class PeriodMeasures:
         return rows
 
 
+def clause_delays(result: ClauseResult, done: np.ndarray,
+                  calendar: BusinessCalendar | None = None) -> np.ndarray:
+    """Microseconds from each clock's start to its clause's event, for the clocks `done`:
+    elapsed time, or open time on `calendar`. The one measure of speed that the speed table
+    and the `mean`, `median` and `p90` triggers read, so a trigger cannot compare another
+    time than the report prints."""
+    start, at = result.start[done], result.at[done]
+    return at - start if calendar is None else open_time_between_many(start, at, calendar)
+
+
 def stable_date_order(keys: np.ndarray) -> np.ndarray:
     """`np.argsort(keys, kind="stable")` of local dates: as small day numbers when their span
     fits (a radix sort), which orders them the same."""
@@ -366,6 +375,11 @@ def median_and_p90(sample: np.ndarray) -> tuple[float, float]:
     return float(median), float(p90)
 
 
+# A `report` commitment is promised, not recorded: no history event says a report was made.
+# `sla check` warns of a trigger on one (W513); the report says why it did not fire.
+UNMEASURED_REPORT = "not measured (no history records whether a report was made)"
+
+
 class TriggerCheck:
     """`cancel when` and `review when`, read against the measures above."""
 
@@ -390,15 +404,69 @@ class TriggerCheck:
             self.breaches += rows
             self.readings += consequences.team_readings(trigger, rows)
             return any(r["triggered"] for r in rows)
+        if isinstance(trigger.metric, m.AttainmentMetric) \
+                and trigger.metric.clause.name in m.PERIOD_CLAUSES:
+            return self._period_attainment(trigger)
+        if isinstance(trigger.metric, m.StatisticMetric) and isinstance(trigger.value, m.Duration):
+            return self._time_statistic(trigger.metric, trigger.op, trigger.value)
         reading = self._reading(trigger.metric)
         if reading is None:
             self.readings.append(f"{metric_text(trigger.metric)}: no data")
             return False
-        target = _target(trigger.value)
         self.readings.append(f"{metric_text(trigger.metric)} = {_shown(trigger.metric, reading)}")
-        return bool(_COMPARE[trigger.op](reading, target))
+        return bool(_COMPARE[trigger.op](reading, _target(trigger.value)))
+
+    def _time_statistic(self, metric: m.StatisticMetric, op: str, value: m.Duration) -> bool:
+        """`mean|median|p90 first touch|disposition` against a duration, in the time the
+        duration is written in: elapsed time for `2 days`; open time on the duration's
+        calendar for `4 business hours` (the speed table's business hours), and for `1
+        business day` against the open hours of one day of that calendar (`sla check` refuses a
+        calendar whose open days differ, E111). Read as 24 hours of elapsed time, a business
+        day made a lead handed off on Friday and touched first thing on Monday count as late."""
+        name = metric_text(metric)
+        calendar = calendar_for(self.measures.policy, value) if value.business else None
+        day = calendar.open_minutes_per_day() if calendar is not None else None
+        if value.business and value.unit == "day" and day is None:
+            counted_on = _calendar_name(self.measures.policy, value)
+            self.readings.append(f"{name}: not compared ({counted_on} is not open the same "
+                                 "hours every open day, so a business day is no fixed amount "
+                                 "of open time)")
+            return False
+        results = [r for r in self.measures.evaluation.clauses if r.clause == metric.clause.name]
+        delays = np.concatenate([clause_delays(r, r.at != NONE, calendar) for r in results]) \
+            if results else np.zeros(0)
+        if not len(delays):
+            self.readings.append(f"{name}: no data")
+            return False
+        reading = float(_STATISTICS[metric.statistic](delays / US_PER_SECOND))
+        self.readings.append(f"{name} = {_time_shown(reading, self.measures.policy, value, day)}")
+        return bool(_COMPARE[op](reading, _target(value, day)))
+
+    def _period_attainment(self, trigger: m.MetricCompare) -> bool:
+        """`attainment of deliver|report|goal`: the share of periods kept, read from the period
+        rows the report prints (`coverage.period_verdict`), so a trigger counts a period met
+        exactly where the report calls it met. A period in progress, without full data or
+        missed in grace is not judged, as it is not counted by `missed … in a row`."""
+        clause = trigger.metric.clause.name
+        name = metric_text(trigger.metric)
+        if clause == "report":
+            self.readings.append(f"{name}: {UNMEASURED_REPORT}")
+            return False
+        rows = self.goals if clause == "goal" else self.commitments
+        states = [coverage.period_verdict(p) for row in rows for p in row["periods"]]
+        met, judged = states.count("met"), states.count("met") + states.count("missed")
+        if not judged:
+            self.readings.append(f"{name}: no period judged yet")
+            return False
+        reading = 100 * met / judged
+        self.readings.append(f"{name} = {reading:.1f}% ({met} of {judged} judged "
+                             f"period{'' if judged == 1 else 's'} met)")
+        return bool(_COMPARE[trigger.op](reading, _target(trigger.value)))
 
     def _missed(self, trigger: m.Missed) -> bool:
+        if trigger.clause.name == "report":
+            self.readings.append(f"report missed: {UNMEASURED_REPORT}")
+            return False
         longest = 0
         for commitment in self.goals if trigger.clause.name == "goal" else self.commitments:
             if commitment["per"] != trigger.unit:
@@ -422,17 +490,11 @@ class TriggerCheck:
             met = sum(r.count(MET) for r in results)
             decided = met + sum(int(np.count_nonzero(r.status == 1)) for r in results)
             return 100 * met / decided if decided else None
-        if metric.clause.name == "touches":  # touches per lead not yet connected
-            values = np.concatenate(self.measures.attempts_not_connected())
-        else:  # seconds from handoff to the clause's event
-            values = np.concatenate([
-                (r.at[r.at != NONE] - r.start[r.at != NONE]) / US_PER_SECOND
-                for r in results]) if results else np.zeros(0)
+        # touches per lead not yet connected (a time is read by `_time_statistic`)
+        values = np.concatenate(self.measures.attempts_not_connected())
         if len(values) == 0:
             return None
-        statistic = {"mean": np.mean, "median": np.median,
-                     "p90": lambda v: np.percentile(v, 90)}[metric.statistic]
-        return float(statistic(values))
+        return float(_STATISTICS[metric.statistic](values))
 
     def _members(self, name: str) -> np.ndarray:
         """The leads of a rate's step, among those the agreement judges."""
@@ -448,20 +510,47 @@ _COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a,
             "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
 
-def _target(value: m.Value) -> float:
-    """Durations are compared in seconds of elapsed time (a business day reads as a day)."""
-    if isinstance(value, m.Duration):
-        return float(value.amount) * UNIT_DAYS[value.unit] * (US_PER_DAY // US_PER_SECOND)
-    return float(value.value)
+_STATISTICS = {"mean": np.mean, "median": np.median, "p90": lambda v: np.percentile(v, 90)}
+_SECONDS_PER_DAY = US_PER_DAY // US_PER_SECOND
+
+
+def _target(value: m.Value, open_day_minutes: int | None = None) -> float:
+    """What a metric is compared with: a percentage or a number as written, a duration in
+    seconds of the time it is written in: elapsed (`2 days` is 48 hours), or open time
+    (`4 business hours`; `1 business day` is one open day of the calendar,
+    `open_day_minutes`)."""
+    if not isinstance(value, m.Duration):
+        return float(value.value)
+    if not value.business:
+        return float(value.amount) * UNIT_DAYS[value.unit] * _SECONDS_PER_DAY
+    minutes = {"minute": 1, "hour": 60}.get(value.unit) or open_day_minutes
+    return float(value.amount) * float(minutes) * 60
+
+
+def _calendar_name(policy: m.Policy, value: m.Duration) -> str:
+    """The calendar a business duration is counted on, as the report names it."""
+    name = value.calendar.value if value.calendar else policy.calendars[0].name.value
+    return f"calendar {name}"
+
+
+def _time_shown(seconds: float, policy: m.Policy, value: m.Duration,
+                open_day_minutes: int | None) -> str:
+    """A time statistic as compared: in hours or days of elapsed time, or in business hours
+    on the calendar, with the open hours a business day stands for when the trigger says
+    days."""
+    hours = seconds / 3600
+    if not value.business:
+        return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+    shown = f"{hours:.1f} business hours on {_calendar_name(policy, value)}"
+    if value.unit == "day" and open_day_minutes:
+        shown += f" (a business day is {open_day_minutes / 60:g} of them)"
+    return shown
 
 
 def _shown(metric: m.Metric, reading: float) -> str:
     if isinstance(metric, m.RateMetric | m.AttainmentMetric):
         return f"{reading:.1f}%"
-    if metric.clause.name == "touches":
-        return f"{reading:.2f} touches"
-    hours = reading / 3600
-    return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+    return f"{reading:.2f} touches"
 
 
 def triggers(policy: m.Policy, check: TriggerCheck,

@@ -136,12 +136,6 @@ def goal_periods(evaluation: Evaluation, result: Attribution, goal: m.RevenueGoa
             "periods": periods}
 
 
-def goal_reached(period: dict) -> bool:
-    """The revenue won reached the goal, and each party's measured revenue its share."""
-    return period["revenue"] >= period["goal"] and all(
-        s["measured"] >= s["goal"] for s in period["shares"])
-
-
 # ============================================================================ recalculation
 
 

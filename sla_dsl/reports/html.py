@@ -29,7 +29,6 @@ from sla_dsl.history.columns import Reject
 from sla_dsl.language import model as m
 from sla_dsl.language.plain_words import counted
 from sla_dsl.measures import coverage
-from sla_dsl.measures.revenue import goal_reached
 from sla_dsl.reports.html_page import page, table
 from sla_dsl.reports.sentences import (
     absence_sentence,
@@ -273,9 +272,7 @@ def _commitment_name(commitment: dict) -> str:
 
 def _period_state(period: dict) -> str:
     """A commitment's or revenue goal's period in words, as the text report says it."""
-    reached = (period["delivered"] >= period["goal"] if "delivered" in period
-               else goal_reached(period))
-    state = coverage.verdict(period, reached)
+    state = coverage.period_verdict(period)
     return {"missed": '<span class="bad">missed</span>',
             "met": '<span class="ok">met</span>'}.get(state, escape(state))
 
@@ -844,7 +841,7 @@ def _revenue_goal(goal: dict) -> str:
             cells.append("-" if share is None else
                          f"{escape(number(share['measured']))} / {escape(number(share['goal']))}"
                          f"{cell_bar(share['attainment'])}")
-        state = coverage.verdict(period, goal_reached(period))
+        state = coverage.period_verdict(period)
         state = '<span class="bad">missed</span>' if state == "missed" else escape(state)
         return [*cells, state, escape(", ".join(period["credits_owed"]) or "-")]
 

@@ -6,7 +6,6 @@ period, and the seed's monthly recalculation from actuals beside the policy's as
 from __future__ import annotations
 
 from sla_dsl.measures import coverage
-from sla_dsl.measures.revenue import goal_reached
 
 
 def _goals_text(doc: dict) -> list[str]:
@@ -19,7 +18,7 @@ def _goals_text(doc: dict) -> list[str]:
         for period in goal["periods"]:
             shares = "; ".join(f"{s['party']} {s['reading']} {s['measured']:,.0f} / "
                                f"{s['goal']:,.0f}" for s in period["shares"])
-            state = coverage.verdict(period, goal_reached(period))
+            state = coverage.period_verdict(period)
             out.append(f"    {period['start']}  {period['revenue']:,.0f} / {period['goal']:,.0f}"
                        + (f"; {shares}" if shares else "") + f"  {state}")
     return out

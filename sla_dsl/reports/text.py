@@ -151,7 +151,7 @@ def _commitments_text(doc: dict) -> list[str]:
     out = ["", "commitments (delivered / goal per period):"]
     for period in doc["periods"]:
         commitment = period["commitment"]
-        state = coverage.verdict(period, period["delivered"] >= period["goal"])
+        state = coverage.period_verdict(period)
         done = "-" if period["attainment"] is None else f"{period['delivered']:g}"
         attainment = "" if period["attainment"] is None else f" ({period['attainment']}%)"
         out.append(f"  {commitment['from']} to {commitment['to']}: {commitment['deliver']} "
