@@ -259,3 +259,23 @@ def test_a_business_day_is_one_open_day_of_a_split_shift_calendar(tmp_path, caps
     assert fired["review when median first touch > 1 business day"] == (
         False, [business + " (a business day is 7 of them)"])
     assert fired["review when median first touch > 3 business hours"] == (True, [business])
+
+
+@pytest.mark.parametrize(("hours", "met", "business", "goal"), [
+    ("open mon-fri 09:00-17:00", 3, 3.5, "goal 8 hours of open time"),
+    # a short Saturday (due then, so missed): a business day is no amount of open time, so
+    # the wall clock is drawn
+    ("open mon-fri 09:00-17:00\n  open sat 10:00-14:00", 0, None, "goal 24 hours."),
+])
+def test_speed_of_a_clause_in_business_days_is_drawn_in_open_hours(tmp_path, capsys, hours,
+                                                                   met, business, goal):
+    # the clause's own time: Friday afternoon to Monday morning meets `1 business day`, and
+    # the chart draws it below the line (2 to 4.5 open hours against 8), not at 65 hours
+    policy = WEEKEND_POLICY.replace("open mon-fri 09:00-17:00", hours).replace(
+        "first touch within 1 business hour", "first touch within 1 business day").split(
+        "review when")[0]  # (the triggers' business days need alike days: E111)
+    doc = json.loads(evaluate(tmp_path, capsys, policy, WEEKEND_HISTORY, "--format", "json"))
+    (march,) = [r for r in doc["follow_up"]["speed"] if r["period"] == "month"]
+    assert (march["met"], march["median_business_hours"]) == (met, business)
+    evaluate(tmp_path, capsys, policy, WEEKEND_HISTORY, "--html", str(tmp_path / "page.html"))
+    assert goal in (tmp_path / "page.html").read_text()

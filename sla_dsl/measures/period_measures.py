@@ -224,10 +224,12 @@ class PeriodMeasures:
 
     def _open_delays(self, result: ClauseResult, done: np.ndarray) -> np.ndarray | None:
         """Hours of open time from handoff to first touch, for a clause counted in business
-        minutes or hours (business days keep the wall clock: no hour count reads them)."""
+        time: the unit its deadline is in. Business days only on a calendar whose open days
+        keep the same hours (`open_day_hours`); elsewhere a business day is no amount of open
+        time, and the wall clock is all a chart can set beside it."""
         handoff = next(h for h in self.policy.handoffs if h.label == result.handoff)
         within = handoff.item("first_touch").within
-        if not within.business or within.unit not in ("minute", "hour"):
+        if open_day_hours(self.policy, within) is None:
             return None
         return clause_delays(result, done, calendar_for(self.policy, within)) / US_PER_HOUR
 
@@ -324,6 +326,19 @@ class PeriodMeasures:
             rows.append({"stage": name, "leads": count, "rate_from_previous": rate})
             previous = count
         return rows
+
+
+def open_day_hours(policy: m.Policy, within: m.Duration) -> float | None:
+    """Hours of open time one unit of a business duration stands for: a minute's or an
+    hour's, or one open day's on a calendar that keeps the same hours every open day (there,
+    `N business days` later is N such days of open time later, whatever the day it starts).
+    None for elapsed time and for a business day on a calendar of uneven days."""
+    if not within.business:
+        return None
+    if within.unit != "day":
+        return {"minute": 1 / 60, "hour": 1.0}[within.unit]
+    minutes = calendar_for(policy, within).open_minutes_per_day()
+    return None if minutes is None else minutes / 60
 
 
 def clause_delays(result: ClauseResult, done: np.ndarray,

@@ -29,6 +29,7 @@ from sla_dsl.history.columns import Reject
 from sla_dsl.language import model as m
 from sla_dsl.language.plain_words import counted
 from sla_dsl.measures import coverage
+from sla_dsl.measures.period_measures import open_day_hours
 from sla_dsl.reports.html_page import page, table
 from sla_dsl.reports.sentences import (
     absence_sentence,
@@ -92,15 +93,18 @@ dd { margin: 0; }
 
 
 def first_touch_goals(policy: m.Policy) -> dict[str, float]:
-    """Per handoff block, its `first touch within D` in hours: business hours or minutes as
-    open hours (the speed chart then counts open time too), anything else as elapsed time (a
-    business day as a day, as the triggers read durations)."""
+    """Per handoff block, its `first touch within D` in hours: business time as open hours
+    (the speed chart then counts the delays in open time too; a business day as the open
+    hours of one day of its calendar), elapsed time, or business days on a calendar whose
+    days differ, as its elapsed length."""
     goals = {}
     for handoff in policy.handoffs:
         clause = handoff.item("first_touch")
         if isinstance(clause, m.FirstTouch):
             within = clause.within
-            goals[handoff.label] = float(within.amount) * UNIT_DAYS[within.unit] * 24
+            unit_hours = open_day_hours(policy, within)
+            goals[handoff.label] = float(within.amount) * (
+                UNIT_DAYS[within.unit] * 24 if unit_hours is None else unit_hours)
     return goals
 
 
@@ -340,9 +344,11 @@ def _speed(doc: dict, goals: Mapping[str, float]) -> str:
                      "is no speed of follow-up to show.")
     out = ["<p>Hours from handoff to first touch, mean and median of the leads handed off in "
            "each day, week and month, against the first-touch goal of the handoff (dashed). "
-           "A goal in business hours is drawn in open hours, and so are the delays (the "
-           "night and the weekend do not count); a goal in business days is drawn as its "
-           "elapsed length, and the delays in elapsed hours.</p>"]
+           "A goal in business time is drawn in open hours, and so are the delays (the "
+           "night and the weekend do not count; a business day is the open hours of one day "
+           "of its calendar); on a calendar whose open days keep different hours, a goal in "
+           "business days is drawn as its elapsed length, and the delays in elapsed "
+           "hours.</p>"]
     wording = {c["handoff"]: c["wording"] for c in doc["summary"]["clauses"]
                if c["clause"] == "first touch"}
     handoffs = list(dict.fromkeys(r["handoff"] for r in rows))
