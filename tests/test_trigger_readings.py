@@ -279,3 +279,31 @@ def test_speed_of_a_clause_in_business_days_is_drawn_in_open_hours(tmp_path, cap
     assert (march["met"], march["median_business_hours"]) == (met, business)
     evaluate(tmp_path, capsys, policy, WEEKEND_HISTORY, "--html", str(tmp_path / "page.html"))
     assert goal in (tmp_path / "page.html").read_text()
+
+
+def test_report_commitments_are_named_as_not_measured_in_every_form(tmp_path, capsys):
+    # the report listed the deliveries only: a weekly report promised, and the block waiting
+    # on its miss, read as kept
+    policy = PERIODS_POLICY.replace(
+        "  deliver at least 2 hot per month\n}",
+        "  deliver at least 2 hot per month\n}\n\ncommit sales to marketing {\n"
+        "  report pipeline status weekly\n  report \"lost reasons\" monthly\n}\n\n"
+        "on miss of report {\n  escalate to \"vp sales\"\n}")
+    text = evaluate(tmp_path, capsys, policy, PERIODS_HISTORY)
+    lines = text.splitlines()
+    start = lines.index("commitments not measured (no history records whether a report was "
+                        "made):")
+    assert lines[start + 1:start + 4] == [
+        "  sales to marketing: report pipeline status weekly",
+        "  sales to marketing: report \"lost reasons\" monthly",
+        "  on miss of report: never set off, for the same reason"]
+    doc = json.loads(evaluate(tmp_path, capsys, policy, PERIODS_HISTORY, "--format", "json"))
+    assert doc["unmeasured_reports"]["on_miss"] is True
+    assert [r["report"] for r in doc["unmeasured_reports"]["commitments"]] == [
+        "pipeline status", '"lost reasons"']
+    evaluate(tmp_path, capsys, policy, PERIODS_HISTORY, "--html", str(tmp_path / "page.html"))
+    page = (tmp_path / "page.html").read_text()
+    assert "<li>sales to marketing: report pipeline status weekly</li>" in page
+    assert "<code>on miss of report</code> block is never set off" in page
+    # a policy that promises no report says nothing of it
+    assert "not measured" not in evaluate(tmp_path, capsys, PERIODS_POLICY, PERIODS_HISTORY)

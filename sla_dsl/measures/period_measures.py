@@ -52,6 +52,12 @@ def lead_values(policy: m.Policy, conditions: ConditionEvaluator, size: int) -> 
     return values
 
 
+# A `report` commitment is promised, not recorded: no history event says a report was made.
+# `sla check` warns of a trigger on one (W513); the report says why it did not fire.
+REPORT_UNRECORDED = "no history records whether a report was made"
+UNMEASURED_REPORT = f"not measured ({REPORT_UNRECORDED})"
+
+
 class PeriodMeasures:
     def __init__(self, evaluation: Evaluation, conditions: ConditionEvaluator) -> None:
         self.evaluation = evaluation
@@ -105,6 +111,19 @@ class PeriodMeasures:
                 if isinstance(item, m.DeliverCount | m.DeliverMoney):
                     rows.append(self._deliveries(commitment, item))
         return rows
+
+    def unmeasured_reports(self) -> dict:
+        """The `report` commitments, which are promised but never recorded (no history event
+        says a report was made): named, so that a report listing the deliveries alone does
+        not read as if they were kept; with whether an `on miss of report` block waits on
+        them, which therefore never sets anything off."""
+        rows = [{"from": c.giver.value, "to": c.receiver.value,
+                 "report": f'"{item.subject}"' if item.quoted else item.subject,
+                 "cadence": item.cadence}
+                for c in self.policy.commitments for item in c.items
+                if isinstance(item, m.Report)]
+        return {"commitments": rows, "on_miss": bool(self._miss_actions("report")) and
+                bool(rows), "why": REPORT_UNRECORDED}
 
     def _delivered(self, item: m.DeliverCount | m.DeliverMoney,
                    giver: str) -> tuple[np.ndarray, np.ndarray, str]:
@@ -388,11 +407,6 @@ def median_and_p90(sample: np.ndarray) -> tuple[float, float]:
     difference = b - a
     p90 = b - difference * (1 - gamma) if gamma >= 0.5 else a + difference * gamma
     return float(median), float(p90)
-
-
-# A `report` commitment is promised, not recorded: no history event says a report was made.
-# `sla check` warns of a trigger on one (W513); the report says why it did not fire.
-UNMEASURED_REPORT = "not measured (no history records whether a report was made)"
 
 
 class TriggerCheck:

@@ -283,7 +283,8 @@ def _period_state(period: dict) -> str:
 
 def _waterfall(doc: dict) -> str:
     if not doc["periods"]:
-        return _none("The policy commits to no deliveries, so there is no waterfall.")
+        return _none("The policy commits to no deliveries, so there is no waterfall.") \
+            + _unmeasured(doc)
     groups: dict[str, list[dict]] = {}
     for period in doc["periods"]:
         groups.setdefault(_commitment_name(period["commitment"]), []).append(period)
@@ -305,7 +306,21 @@ def _waterfall(doc: dict) -> str:
                             escape(", ".join(p["credits_owed"]) or "-"),
                             escape(", ".join(p["escalate_to"]) or "-")] for p in periods),
                           numeric=(1, 2, 3)))
-    return "\n".join(out)
+    return "\n".join(out) + _unmeasured(doc)
+
+
+def _unmeasured(doc: dict) -> str:
+    """The `report` commitments, said not measured rather than left off the page."""
+    unmeasured = doc.get("unmeasured_reports") or {}
+    if not unmeasured.get("commitments"):
+        return ""
+    items = "".join(f"<li>{escape(r['from'])} to {escape(r['to'])}: report "
+                    f"{escape(r['report'])} {escape(r['cadence'])}</li>"
+                    for r in unmeasured["commitments"])
+    never = " An <code>on miss of report</code> block is never set off, for the same " \
+        "reason." if unmeasured["on_miss"] else ""
+    return (f"\n<p>Not measured, since {escape(unmeasured['why'])}:{never}</p>"
+            f"\n<ul>{items}</ul>")
 
 
 def _waterfall_chart(ident: str, name: str, period: dict) -> str:

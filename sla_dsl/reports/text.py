@@ -64,7 +64,8 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
             out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
                        f"{owner['met']:>6} met  ({rate}){share}")
     out += assignments_text(doc["assignments"])
-    out += _commitments_text(doc) + _consequences_text(doc) + _triggers_text(doc)
+    out += _commitments_text(doc) + _unmeasured_text(doc) + _consequences_text(doc) \
+        + _triggers_text(doc)
     out += attribution_text(doc.get("attribution"))
     latest = summary["latest_breaches"][:worst]
     if latest:
@@ -156,6 +157,18 @@ def _commitments_text(doc: dict) -> list[str]:
         attainment = "" if period["attainment"] is None else f" ({period['attainment']}%)"
         out.append(f"  {commitment['from']} to {commitment['to']}: {commitment['deliver']} "
                    f"{period['start']}  {done} / {period['goal']:g}{attainment} {state}")
+    return out
+
+
+def _unmeasured_text(doc: dict) -> list[str]:
+    unmeasured = doc.get("unmeasured_reports") or {}
+    if not unmeasured.get("commitments"):
+        return []
+    out = ["", f"commitments not measured ({unmeasured['why']}):"]
+    out += [f"  {r['from']} to {r['to']}: report {r['report']} {r['cadence']}"
+            for r in unmeasured["commitments"]]
+    if unmeasured["on_miss"]:
+        out.append("  on miss of report: never set off, for the same reason")
     return out
 
 
