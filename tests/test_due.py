@@ -241,6 +241,9 @@ def test_an_empty_due_list(capsys):
     ("--within", "nan", "is not a number of hours"),
     ("--within", "100000", "must be a number of hours from 0 to 8784"),
     ("--as-of", "yesterday", "--as-of 'yesterday' is not a date and time"),
+    # what a history row refuses, the as-of time refuses too (one grammar of a time)
+    ("--as-of", "20260302", "--as-of '20260302' is not a date and time"),
+    ("--as-of", "2026-W10", "--as-of '2026-W10' is not a date and time"),
     ("--as-of", "2300-01-01", "is outside the supported times"),
     ("--owner-zone", "chen", "--owner-zone takes NAME=ZONE"),
     ("--owner-zone", "chen=Mars/Olympus", "unknown timezone 'Mars/Olympus' for 'chen'"),

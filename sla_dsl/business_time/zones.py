@@ -14,6 +14,7 @@ answers and the unit constants, does not pay for it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -137,14 +138,72 @@ def resolve_wall(wall: int, zone: ZoneInfo) -> int:
     return to_us(resolve_local(_WALL_EPOCH + dt.timedelta(microseconds=wall), zone))
 
 
+_TIME_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?)?")
+_EXPECTED_TIME = ("expected ISO 8601 such as 2026-03-02T09:30:00+01:00, 2026-03-02 09:30 "
+                  "or 2026-03-02")
+
+
+def quoted_value(text: str, most: int = 100) -> str:
+    """A value quoted in a reason: whole when short, else its start, so that a reason stays a
+    line however long the value it quotes (the raw value is in the reject's columns)."""
+    return text if len(text) <= most else f"{text[:most]}... ({len(text):,} characters)"
+
+
+def parse_time(text: str) -> tuple[int, bool] | str:
+    """One timestamp, the slow exact way: (microseconds, naive) or the reason it is not one.
+    For naive times the microseconds are the wall reading as if it were UTC. This is the
+    reference the history reader's vectorised path falls back to and is tested against, and
+    the one grammar of a time typed by hand (`--as-of`, an absence's start): a form a row
+    would refuse is refused there too."""
+    value = text.strip()
+    match = _TIME_RE.fullmatch(value)
+    bad = f"time '{quoted_value(text)}' is not a date and time"
+    if not match:
+        return f"{bad}: {_EXPECTED_TIME}"
+    y, mo, d, h, mi, s, frac, zone = match.groups()
+    year, month, day = int(y), int(mo), int(d)
+    if not 1 <= month <= 12:
+        return f"{bad}: there is no month {month}"
+    if year == 0:
+        return f"{bad}: there is no year 0"
+    try:
+        number = day_number(dt.date(year, month, day))
+    except ValueError:
+        return f"{bad}: {year:04d}-{month:02d} has no day {day}"
+    hour, minute, second = int(h or 0), int(mi or 0), int(s or 0)
+    micros = int((frac or "").ljust(6, "0")[:6] or 0)
+    if hour > 24 or (hour == 24 and (minute or second or int(frac or 0))):
+        return f"{bad}: there is no hour {h}" + (":" + mi if hour == 24 and mi else "")
+    if minute > 59:
+        return f"{bad}: there is no minute {mi}"
+    if second > 59:
+        return f"{bad}: there is no second {s}"
+    wall = number * US_PER_DAY + ((hour * 60 + minute) * 60 + second) * US_PER_SECOND + micros
+    if zone is None:
+        return wall, True
+    offset = 0
+    if zone not in "Zz":
+        digits = zone[1:].replace(":", "")
+        oh, om = int(digits[:2]), int(digits[2:] or 0)
+        if oh > 23 or om > 59:
+            return f"{bad}: offset {zone} is out of range"
+        offset = (oh * 60 + om) * 60 * US_PER_SECOND * (-1 if zone[0] == "-" else 1)
+    return wall - offset, False
+
+
 def read_iso(text: str, zone: ZoneInfo) -> int:
-    """ISO 8601 date-time text as µs: with its offset (or `Z`) where it has one, else read in
-    `zone` by the wall-time rule (`resolve_local`), as the history's own times are. Raises
-    ValueError or OverflowError for text that is not a date and time."""
-    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = resolve_local(moment, zone)
-    return to_us(moment)
+    """ISO 8601 date-time text as µs, by `parse_time`'s grammar: with its offset (or `Z`)
+    where it has one, else read in `zone` by the wall-time rule (`resolve_local`), as the
+    history's own times are. Raises ValueError, saying why, for text that is not a date and
+    time."""
+    parsed = parse_time(text)
+    if isinstance(parsed, str):
+        raise ValueError(parsed)
+    value, naive = parsed
+    return resolve_wall(value, zone) if naive else value
 
 
 def day_start_us(day: dt.date, zone: ZoneInfo) -> int:

@@ -45,7 +45,6 @@ Rules, each applied the same way in every format:
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import difflib
 import json
 import mmap
@@ -64,8 +63,9 @@ import pyarrow.compute as pc
 from sla_dsl.business_time.zones import (
     US_PER_DAY,
     US_PER_SECOND,
-    day_number,
     local_text,
+    parse_time,
+    quoted_value,
     resolve_walls,
 )
 from sla_dsl.history import width
@@ -127,12 +127,6 @@ _ZONE = r"[Zz]|[+-]\d{2}(?::?\d{2})?"
 TIME_PATTERN = f"^{_DATE}(?:[Tt ]{_CLOCK}(?:{_ZONE})?)?$"
 """What `at` may look like (also the JSON Schema's pattern for `at`)."""
 
-_TIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[Tt ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?)?")
-_EXPECTED_TIME = ("expected ISO 8601 such as 2026-03-02T09:30:00+01:00, 2026-03-02 09:30 "
-                  "or 2026-03-02")
 
 
 # ============================================================================ public API
@@ -482,52 +476,6 @@ def event_schema() -> dict:
             "type": ["string", "number", "integer", "boolean", "null"],
         },
     }
-
-
-def _shown(text: str, most: int = 100) -> str:
-    """A value quoted in a reason: whole when short, else its start, so that a reason stays a
-    line however long the value it quotes (the raw value is in the reject's columns)."""
-    return text if len(text) <= most else f"{text[:most]}... ({len(text):,} characters)"
-
-
-def parse_time(text: str) -> tuple[int, bool] | str:
-    """One timestamp, the slow exact way: (microseconds, naive) or the reason it is not one.
-    For naive times the microseconds are the wall reading as if it were UTC. This is the
-    reference the vectorised path falls back to and is tested against."""
-    value = text.strip()
-    match = _TIME_RE.fullmatch(value)
-    bad = f"time '{_shown(text)}' is not a date and time"
-    if not match:
-        return f"{bad}: {_EXPECTED_TIME}"
-    y, mo, d, h, mi, s, frac, zone = match.groups()
-    year, month, day = int(y), int(mo), int(d)
-    if not 1 <= month <= 12:
-        return f"{bad}: there is no month {month}"
-    if year == 0:
-        return f"{bad}: there is no year 0"
-    try:
-        number = day_number(dt.date(year, month, day))
-    except ValueError:
-        return f"{bad}: {year:04d}-{month:02d} has no day {day}"
-    hour, minute, second = int(h or 0), int(mi or 0), int(s or 0)
-    micros = int((frac or "").ljust(6, "0")[:6] or 0)
-    if hour > 24 or (hour == 24 and (minute or second or int(frac or 0))):
-        return f"{bad}: there is no hour {h}" + (":" + mi if hour == 24 and mi else "")
-    if minute > 59:
-        return f"{bad}: there is no minute {mi}"
-    if second > 59:
-        return f"{bad}: there is no second {s}"
-    wall = number * US_PER_DAY + ((hour * 60 + minute) * 60 + second) * US_PER_SECOND + micros
-    if zone is None:
-        return wall, True
-    offset = 0
-    if zone not in "Zz":
-        digits = zone[1:].replace(":", "")
-        oh, om = int(digits[:2]), int(digits[2:] or 0)
-        if oh > 23 or om > 59:
-            return f"{bad}: offset {zone} is out of range"
-        offset = (oh * 60 + om) * 60 * US_PER_SECOND * (-1 if zone[0] == "-" else 1)
-    return wall - offset, False
 
 
 # ============================================================================ reading files
@@ -1822,7 +1770,7 @@ class _Part:
             out.append("missing event")
         elif code == _UNKNOWN_EVENT:
             name = raw[self.spec.event].strip()
-            reason = f"unknown event '{_shown(name)}'; expected one of {', '.join(EVENTS)}"
+            reason = f"unknown event '{quoted_value(name)}'; expected one of {', '.join(EVENTS)}"
             close = difflib.get_close_matches(name.lower(), EVENTS, n=1, cutoff=0.6)
             if close:
                 reason += f"; did you mean '{close[0]}'?"
@@ -1838,7 +1786,7 @@ class _Part:
             else:
                 result = parse_time(text)
                 out.append(result if isinstance(result, str)
-                           else f"time '{_shown(text)}' is out of range (supported: "
+                           else f"time '{quoted_value(text)}' is out of range (supported: "
                                 f"{SUPPORTED_TIMES})")
         return out
 
