@@ -133,9 +133,10 @@ def scenario_toml(cal: Calibration, source: str, view: SimulatorView | None = No
 
 
 def _touch_lines(cal: Calibration) -> list[str]:
+    """`work.touch` from back-to-back attempts, or a placeholder saying why there is no fit."""
+    shorter = (f"; {cal.work_too_short} under a second apart left out, logged together rather "
+               "than worked one after the other" if cal.work_too_short else "")
     if cal.work:
-        shorter = (f"; {cal.work_too_short} under a second apart left out, logged together "
-                   "rather than worked one after the other" if cal.work_too_short else "")
         return [_fit_comment(cal.work, "back-to-back attempts of one rep within an hour (an "
                                        f"upper bound on an attempt's work{shorter})"),
                 f"touch = {_string(cal.work[0].time_words())}"]
@@ -143,8 +144,9 @@ def _touch_lines(cal: Calibration) -> list[str]:
         why = (f"no fit of the {cal.work_sample} back-to-back attempts in the history is a work "
                "time a scenario can hold")
     else:
-        why = f"only {cal.work_sample} back-to-back attempts in the history, too few to fit"
-    return [f"# {why}: a placeholder, replace it with a timed sample",
+        apart = " a second or more apart" if cal.work_too_short else ""
+        why = f"only {cal.work_sample} back-to-back attempts{apart} in the history, too few to fit"
+    return [f"# {why}{shorter}: a placeholder, replace it with a timed sample",
             f"touch = {_string(DEFAULT_TOUCH)}"]
 
 
