@@ -35,7 +35,7 @@ def _exported(crm: str) -> list[str]:
     return sorted(str(p) for p in (EXAMPLES / crm).glob("*.csv"))
 
 
-# every example docs/calibrate.md and the CRM examples' READMEs calibrate, as they are run
+# every example docs/calibrate.md calibrates, as it runs them
 CALIBRATED = {
     "company-x": ("company-x.sla", ["--history", str(COMPANY_X)]),
     "salesforce": ("inbound-desk.sla", ["--preset", "salesforce", "--history",
@@ -179,3 +179,30 @@ def test_no_work_time_written_is_under_the_simulators_second(logged, gaps_us, sa
     assert says in scenario.read_text(encoding="utf-8") or any(says in n for n in report["notes"])
     code, _, err = _simulate(capsys, "company-x.sla", scenario)
     assert code == 0, err
+
+
+def test_a_scenario_the_simulator_refuses_says_so_first_and_stays_readable():
+    """Should a history still give a scenario the simulator refuses, the file opens with the
+    simulator's own message (as comments: the file stays valid TOML) and the report ends with
+    it as a warning. The refusal here is the simulator's, on the company-x draft with a touch
+    of 20 days."""
+    from sla_dsl import load_history
+    from sla_dsl.evaluation.replay import fields_needed
+    from sla_dsl.planning.calibration import calibrate
+    from sla_dsl.planning.calibration_check import simulator_view
+    from sla_dsl.planning.calibration_output import render_report, scenario_toml
+    from sla_dsl.policy_file import load_policy
+
+    policy = load_policy(ROOT / "policies" / "company-x.sla")
+    history = load_history([COMPANY_X], policy=policy, fields=fields_needed(policy) | {"stage"})
+    cal = calibrate(policy, history)
+    draft = scenario_toml(cal, "history.csv")
+    touch = next(line for line in draft.splitlines() if line.startswith("touch = "))
+    view = simulator_view(policy, draft.replace(touch, 'touch = "fixed 20 days"'))
+    assert view.refusal is not None and "overloaded" in view.refusal
+    written = scenario_toml(cal, "history.csv", view)
+    assert written.splitlines()[3] == ("# sla simulate refuses this scenario as written, "
+                                       "whatever the history says:")
+    assert tomllib.loads(written) == tomllib.loads(draft)  # comments only
+    assert render_report(cal, view).splitlines()[-1].startswith(
+        "  warning: sla simulate refuses the scenario as written: handoff 'hot' is overloaded")
