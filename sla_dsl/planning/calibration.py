@@ -121,6 +121,20 @@ class Calibration:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SimulatorView:
+    """The simulator's answer on a calibrated scenario (`calibration_check`): whether `sla
+    simulate` runs it, and the room its reps leave for a response."""
+
+    refusal: str | None  # what `sla simulate` says refusing it; None: it runs
+    response_room_hours: float | None  # the mean work.response at which a team is overloaded
+
+    def to_dict(self) -> dict:
+        return {"runs": self.refusal is None, "refusal": self.refusal,
+                "response_room_hours": None if self.response_room_hours is None
+                else round(self.response_room_hours, 4)}
+
+
 # ---------------------------------------------------------------- local time, vectorised
 
 

@@ -12,12 +12,10 @@ open hours leave room for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from sla_dsl.language import model as m
-from sla_dsl.planning.calibration import Calibration
+from sla_dsl.planning.calibration import Calibration, SimulatorView
 from sla_dsl.planning.calibration_output import scenario_toml
 from sla_dsl.planning.scenario import ScenarioError, parse_scenario
 from sla_dsl.simulator.context import response_room
@@ -27,19 +25,6 @@ from sla_dsl.simulator.simulation import checked
 # `sla simulate`'s defaults (seed 1, 20 replications): its load check draws the blocks' shares
 # from the last of the 21 streams spawned from the seed, and so does this one
 _SEED, _REPLICATIONS = 1, 20
-
-
-@dataclass(frozen=True)
-class SimulatorView:
-    """The simulator's answer on a calibrated scenario."""
-
-    refusal: str | None  # what `sla simulate` says refusing it; None: it runs
-    response_room_hours: float | None  # the mean work.response at which a team is overloaded
-
-    def to_dict(self) -> dict:
-        return {"runs": self.refusal is None, "refusal": self.refusal,
-                "response_room_hours": None if self.response_room_hours is None
-                else round(self.response_room_hours, 4)}
 
 
 def simulator_view(policy: m.Policy, toml_text: str) -> SimulatorView:

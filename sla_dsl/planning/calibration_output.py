@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from typing import TYPE_CHECKING
 
-from sla_dsl.planning.calibration import MIN_WORK_SAMPLE, WEEKDAYS, Arrivals, Calibration
+from sla_dsl.planning.calibration import (
+    MIN_WORK_SAMPLE,
+    WEEKDAYS,
+    Arrivals,
+    Calibration,
+    SimulatorView,
+)
 from sla_dsl.planning.fitting import Fit, duration_words, round_figure
-
-if TYPE_CHECKING:
-    from sla_dsl.planning.calibration_check import SimulatorView
 
 DEFAULT_TOUCH = "exponential 12 minutes"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
