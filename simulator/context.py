@@ -231,9 +231,10 @@ def first_touches_per_hour(context: Context, shares: np.ndarray, team: int) -> f
 
 def response_room(context: Context, shares: np.ndarray) -> float | None:
     """The mean `work.response` (hours) at which the first team to reach it is overloaded, as
-    `check_load` counts it: its reps' open share, less its first touches' work, over its first
-    touches an hour. A response must stay under it for the simulation to run; what `sla
-    calibrate` tells a planner choosing one. None when no team is handed a lead."""
+    `check_load` counts it: the reps' worth its open hours hold over the first touches it is
+    handed an hour, less a touch's mean. A response must stay under it for the simulation to
+    run; what `sla calibrate` tells a planner choosing one. None when no team is handed a
+    lead."""
     rooms = []
     for team, reps in enumerate(context.roster.reps_of_team):
         arriving = first_touches_per_hour(context, shares, team)
