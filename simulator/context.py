@@ -69,6 +69,17 @@ def _block_calendar(policy: m.Policy, block: Block) -> BusinessCalendar:
     return calendar_for(policy, duration) if duration is not None else calendar_for(policy)
 
 
+def working_calendars(policy: m.Policy) -> dict[str, BusinessCalendar]:
+    """Per handoff label (of a block with a receiver), the calendar its reps work by here: their
+    team's first block's, which opens and closes the team (`build`). What `sla calibrate` splits
+    a history's delays on, to tell the hours the simulator closes from those it works."""
+    blocks = blocks_of(policy)
+    first_of_team: dict[str, Block] = {}
+    for block in blocks:
+        first_of_team.setdefault(block.team, block)
+    return {b.handoff.label: _block_calendar(policy, first_of_team[b.team]) for b in blocks}
+
+
 def _calendar_name(duration: m.Duration | None) -> str | None:
     return duration.calendar.value if duration is not None and duration.calendar else None
 
@@ -208,6 +219,31 @@ def open_share(context: Context, team: int) -> float:
     return rep_open_seconds(context, team) / context.end / reps if reps else 0.0
 
 
+def _blocks_of_team(context: Context, team: int) -> list[Block]:
+    return [b for b in context.blocks if context.floor.team_of_block[b.index] == team]
+
+
+def first_touches_per_hour(context: Context, shares: np.ndarray, team: int) -> float:
+    """First touches the team is handed an hour on average: the leads its blocks take."""
+    share = float(sum(shares[b.index] for b in _blocks_of_team(context, team)))
+    return context.scenario.arrivals_per_hour * share
+
+
+def response_room(context: Context, shares: np.ndarray) -> float | None:
+    """The mean `work.response` (hours) at which the first team to reach it is overloaded, as
+    `check_load` counts it: the reps' worth its open hours hold over the first touches it is
+    handed an hour, less a touch's mean. A response must stay under it for the simulation to
+    run; what `sla calibrate` tells a planner choosing one. None when no team is handed a
+    lead."""
+    rooms = []
+    for team, reps in enumerate(context.roster.reps_of_team):
+        arriving = first_touches_per_hour(context, shares, team)
+        if arriving > 0:
+            capacity = len(reps) * open_share(context, team)
+            rooms.append(capacity / arriving - context.scenario.touch.mean_hours)
+    return min(rooms) if rooms else None
+
+
 def check_load(context: Context, shares: np.ndarray) -> list[str]:
     """Overload up front: first touches alone needing more rep time than the open hours hold
     make a backlog that grows without end, and a simulation of it says nothing useful. Full
@@ -216,9 +252,9 @@ def check_load(context: Context, shares: np.ndarray) -> list[str]:
     react = scenario.response.mean_hours if scenario.response else 0.0  # rep time as well
     notes = []
     for team, reps in enumerate(context.roster.reps_of_team):
-        blocks = [b for b in context.blocks if context.floor.team_of_block[b.index] == team]
-        share = float(sum(shares[b.index] for b in blocks))
-        load = scenario.arrivals_per_hour * share * (scenario.touch.mean_hours + react)
+        blocks = _blocks_of_team(context, team)
+        load = first_touches_per_hour(context, shares, team) * (
+            scenario.touch.mean_hours + react)
         open_part = open_share(context, team)
         if open_part == 0 and load > 0:  # not "overloaded ... 0% of the time": say why
             raise NotSimulated(

@@ -237,15 +237,25 @@ class Planned:
     emit_history: Path | None
 
 
+def checked(policy: m.Policy, scenario: Scenario, rng: np.random.Generator
+            ) -> tuple[Context, np.ndarray, list[str]]:
+    """The model built and checked up front, before any replication: its context, each block's
+    share of the leads and the notes the checks leave. Raises `NotSimulated` for a model the
+    simulator refuses (overloaded, too many touches, ...): one sequence of checks, which `sla
+    calibrate` also runs on the scenario it is about to write."""
+    context = build(policy, scenario)
+    shares = block_shares(context, rng)
+    notes = [*context.level_notes, *check_load(context, shares)]
+    check_touches(context, shares)
+    return context, shares, notes
+
+
 def plan(policy: m.Policy, scenario: Scenario, replications: int, seed: int,
          emit_history: Path | str | None = None) -> Planned:
     """The replications a simulation runs: one per seed and decay preset, the same seeds for
     every preset. Raises `NotSimulated` for a model the simulator cannot build."""
-    context = build(policy, scenario)
     seeds = np.random.SeedSequence(seed).spawn(replications + 1)
-    shares = block_shares(context, np.random.default_rng(seeds[-1]))
-    notes = [*context.level_notes, *check_load(context, shares)]
-    check_touches(context, shares)
+    context, _, notes = checked(policy, scenario, np.random.default_rng(seeds[-1]))
     months, whole = horizon_months(context)
     decays = decays_to_run(scenario.outcomes)
     model = Model.of(policy, scenario)

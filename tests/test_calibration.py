@@ -157,10 +157,11 @@ def test_company_x_scenario_loads_and_keeps_the_history_arrivals(company_x):
     assert loaded.outcomes.decay == "none"
 
 
-def test_company_x_response_fit_is_the_scenarios_reaction_delay(company_x):
-    """The handoff-to-first-attempt delays the history shows, fitted, become `work.response`,
-    which the simulator reads: the calibrated scenario carries the history's slowness."""
-    from sla_dsl.planning.scenario import load_scenario
+def test_company_x_response_delay_is_reported_not_written(company_x, tmp_path, capsys):
+    """The handoff-to-first-attempt delays the history shows are fitted and reported, but not
+    written as `work.response`: that key is rep time, which the delay (mostly waiting, which
+    the simulator plays itself) does not measure. The file says so where the key would be."""
+    import json
 
     scenario, path = company_x
     rows = _company_x_rows()
@@ -176,11 +177,18 @@ def test_company_x_response_fit_is_the_scenarios_reaction_delay(company_x):
             first[lead] = min(first.get(lead, row["at"]), row["at"])
     delays = [(dt.datetime.fromisoformat(first[lead]) - dt.datetime.fromisoformat(handoff[lead]))
               .total_seconds() / 3600 for lead in first]
-    written = scenario["work"]["response"]
-    assert written.split()[0] in ("exponential", "lognormal", "gamma")
-    loaded = load_scenario(path).response
-    assert loaded is not None
-    assert loaded.mean_hours == pytest.approx(np.mean(delays), rel=0.05)
+    assert "response" not in scenario["work"]
+    text = path.read_text(encoding="utf-8")
+    assert "# response: left out, because the history cannot measure it." in text
+    comments = " ".join(line[1:].strip() for line in text.splitlines() if line.startswith("#"))
+    assert "lognormal 73.5 minutes sd 96.5 minutes (238 leads" in comments
+    assert main(["calibrate", "--policy", str(ROOT / "policies" / "company-x.sla"), "--history",
+                 str(ROOT / "examples" / "company-x" / "history.csv"), "--format", "json",
+                 "-o", str(tmp_path / "s.toml")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["response_written"] is False
+    assert doc["response_hours"][0]["mean"] == pytest.approx(np.mean(delays), rel=0.05)
+    assert 0 < doc["response_open_hours"] < np.mean(delays)  # nights and weekends are out
 
 
 def test_the_report_judges_every_fit(tmp_path, capsys):
@@ -190,7 +198,7 @@ def test_the_report_judges_every_fit(tmp_path, capsys):
     assert "weekday pattern against a flat week: chi-square" in report
     assert "hour pattern against a flat day: chi-square" in report
     assert "daily counts against the fitted stream" in report
-    for line in ("response (handoff to first attempt)", "work time", "deal size",
+    for line in ("response (handoff to first attempt, elapsed)", "work time", "deal size",
                  "sales cycle"):
         assert any(row.strip().startswith(line) and "KS p" in row
                    for row in report.splitlines()), line

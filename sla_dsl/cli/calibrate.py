@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     from sla_dsl.evaluation.replay import fields_needed
     from sla_dsl.history.read import HistoryError
     from sla_dsl.planning.calibration import CalibrationError, calibrate
-    from sla_dsl.planning.calibration_output import calibration_dict, render_report, scenario_toml
+    from sla_dsl.planning.calibration_check import checked_scenario
+    from sla_dsl.planning.calibration_output import calibration_dict, render_report
 
     if not args.history and not args.mapping and not args.preset:
         print("sla calibrate: no history given\n  help: --history FILE..., or --mapping TOML "
@@ -50,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     source = ", ".join(args.history) or f"the files {args.mapping} names"
     for note in history.notes:
         print(f"sla calibrate: note: {note}", file=sys.stderr)
-    toml = scenario_toml(calibration, source)
-    report = (json.dumps(calibration_dict(calibration), indent=2, default=sorted) + "\n"
-              if args.format == "json" else render_report(calibration))
+    toml, view = checked_scenario(calibration, policy, source)
+    report = (json.dumps(calibration_dict(calibration, view), indent=2, default=sorted) + "\n"
+              if args.format == "json" else render_report(calibration, view))
     if args.output:
         if not write_file(args.output, toml, "calibrate"):
             return EXIT_USAGE
@@ -68,9 +69,10 @@ def add(commands: argparse._SubParsersAction) -> None:
     calibrate = commands.add_parser(
         "calibrate", help="fit a simulation scenario to a real lead history",
         description="Fit the scenario a history implies: arrivals by weekday, hour and month, "
-                    "segment mix, team sizes, response and work times, the funnel's rates, "
-                    "deal size and sales cycle, each with a goodness-of-fit test. Writes the "
-                    "scenario TOML (with -o; else to stdout, the report to stderr).")
+                    "segment mix, team sizes, work times (and the response delay, reported, "
+                    "not written), the funnel's rates, deal size and sales cycle, each with a "
+                    "goodness-of-fit test. Writes the scenario TOML (with -o; else to stdout, "
+                    "the report to stderr).")
     calibrate.add_argument("--policy", required=True, metavar="POLICY",
                            help="the policy whose handoffs, segments and stages read the history")
     calibrate.add_argument("--history", nargs="*", default=[], metavar="FILE",

@@ -9,7 +9,11 @@ segment and the policy's stage definitions as the lead stands at the end); from 
   fitted together (iterative proportional fitting: the Poisson model's maximum likelihood) so
   that the scenario expects exactly the history's count on each weekday, hour and month;
 - the mix of the handed-off leads over the policy's handoff blocks;
-- response (handoff to first touch) and work time as distributions (`sla_dsl.planning.fitting`);
+- work time as a distribution (`sla_dsl.planning.fitting`), from back-to-back attempts;
+- the response delay (handoff to first attempt), fitted and reported but not written: it is
+  elapsed time, mostly waiting for the calendar to open and for a free rep, which the simulator
+  plays itself, while the scenario's `work.response` is rep time, which a history does not
+  record (`response_open_hours` says how much of the delay fell in open hours);
 - the funnel: connect per attempt, connected -> SQL -> opportunity -> won, deal size, sales cycle;
 - team sizes: the distinct actors who were assigned or touched each team's leads.
 
@@ -21,15 +25,19 @@ steady as a Poisson stream, or burstier?), and KS tests of each fitted delay.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from scipy import stats
 
+from sla_dsl.business_time.calendar import calendar_for
+from sla_dsl.business_time.open_time import open_time_between_many
 from sla_dsl.business_time.zones import (
     US_PER_DAY,
     US_PER_HOUR,
+    US_PER_SECOND,
     date_of,
     day_start_us,
     wall_readings,
@@ -38,12 +46,20 @@ from sla_dsl.evaluation.replay import NONE, Evaluation, evaluate
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m
 from sla_dsl.planning.fitting import Fit, fit_all
+from sla_dsl.planning.scenario import LEAST_WORK_SECONDS, ScenarioError, read_distribution
+from sla_dsl.simulator.context import working_calendars
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 BACK_TO_BACK_HOURS = 1.0
 MIN_WORK_SAMPLE = 10
 _ATTEMPTS = np.array([EVENT_CODE["touch"], EVENT_CODE["connected"]])
+# how each written distribution is worded, by its scenario key
+WRITTEN_AS: dict[str, Callable[[Fit], str]] = {
+    "work.touch": Fit.time_words,
+    "outcomes.deal_size": Fit.words,
+    "outcomes.sales_cycle": lambda fit: fit.words("days"),
+}
 
 
 class CalibrationError(Exception):
@@ -94,13 +110,29 @@ class Calibration:
     mix: dict[str, float]
     unsegmented: float  # share of handed-off leads that no handoff block takes
     teams: dict[str, dict]
-    response: list[Fit]
-    work: list[Fit]
+    response: list[Fit]  # the handoff-to-first-attempt delay, elapsed: reported, not written
+    response_open_hours: float | None  # its mean in the open hours of the reps' calendars
+    work: list[Fit]  # only fits a scenario may hold, best first
     work_sample: int
+    work_too_short: int  # back-to-back attempts under a second apart, left out of the sample
     funnel: Funnel
     deal_size: list[Fit]
     sales_cycle: list[Fit]
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SimulatorView:
+    """The simulator's answer on a calibrated scenario (`calibration_check`): whether `sla
+    simulate` runs it, and the room its reps leave for a response."""
+
+    refusal: str | None  # what `sla simulate` says refusing it; None: it runs
+    response_room_hours: float | None  # the mean work.response at which a team is overloaded
+
+    def to_dict(self) -> dict:
+        return {"runs": self.refusal is None, "refusal": self.refusal,
+                "response_room_hours": None if self.response_room_hours is None
+                else round(self.response_room_hours, 4)}
 
 
 # ---------------------------------------------------------------- local time, vectorised
@@ -273,17 +305,42 @@ def funnel(evaluation: Evaluation) -> Funnel:
         win=_rate(int((won & opened).sum()), int((opened & handed).sum())))
 
 
-def response_hours(evaluation: Evaluation) -> np.ndarray:
-    """Hours from each lead's handoff to its first attempt (elapsed, not business, hours)."""
+def _first_attempts(evaluation: Evaluation) -> np.ndarray:
+    """Per lead, its first attempt at or after its handoff (NONE: no attempt)."""
     history = evaluation.history
     rows = _after_handoff(history, evaluation.handoff_at, _ATTEMPTS)
-    first = _first_per_lead(history.lead[rows], history.at[rows], len(history.lead_ids))
+    return _first_per_lead(history.lead[rows], history.at[rows], len(history.lead_ids))
+
+
+def response_hours(evaluation: Evaluation) -> np.ndarray:
+    """Hours from each lead's handoff to its first attempt (elapsed, not business, hours)."""
+    first = _first_attempts(evaluation)
     touched = first != NONE
     return (first[touched] - evaluation.handoff_at[touched]) / US_PER_HOUR
 
 
-def work_hours(history: History, timezone: str) -> np.ndarray:
-    """Back-to-back attempts: the time from one attempt of a rep to their next on the same local
+def response_open_hours(evaluation: Evaluation) -> float | None:
+    """The mean open hours in the handoff-to-first-attempt delays: open on the calendar the
+    simulator's reps of the lead's block work by (the policy's calendar for a lead in no block).
+    The rest of the delay is closed hours, which the simulator plays again from the calendar;
+    the open part is waiting for a free rep and reacting, which a history cannot tell apart."""
+    first = _first_attempts(evaluation)
+    touched = np.flatnonzero(first != NONE)
+    if len(touched) == 0:
+        return None
+    calendars = working_calendars(evaluation.policy)
+    blocks = evaluation.handoff[touched]
+    total = 0
+    for label in set(blocks.tolist()):
+        leads = touched[blocks == label]
+        calendar = calendars.get(label) or calendar_for(evaluation.policy)
+        total += int(open_time_between_many(evaluation.handoff_at[leads], first[leads],
+                                            calendar).sum())
+    return total / len(touched) / US_PER_HOUR
+
+
+def back_to_back_gaps(history: History, timezone: str) -> np.ndarray:
+    """Back-to-back attempts: the µs from one attempt of a rep to their next on the same local
     day, when under BACK_TO_BACK_HOURS. A history records attempts as instants, not spans, so
     this is the closest it comes to how long an attempt takes (an upper bound: any idle time
     between the two is in it)."""
@@ -291,11 +348,37 @@ def work_hours(history: History, timezone: str) -> np.ndarray:
     order = np.lexsort((history.at[rows], history.actor[rows]))
     actor, at = history.actor[rows][order], history.at[rows][order]
     if len(at) < 2:
-        return np.zeros(0)
+        return np.zeros(0, dtype=np.int64)
     days, _, _ = local_parts(at, timezone)
-    gap = np.diff(at) / US_PER_HOUR
+    gap = np.diff(at)
     same = (actor[1:] == actor[:-1]) & (days[1:] == days[:-1])
-    return gap[same & (gap > 0) & (gap <= BACK_TO_BACK_HOURS)]
+    return gap[same & (gap > 0) & (gap <= BACK_TO_BACK_HOURS * US_PER_HOUR)]
+
+
+def work_hours(gaps: np.ndarray) -> np.ndarray:
+    """The back-to-back gaps that can stand for an attempt's work, in hours: those of at least
+    LEAST_WORK_SECONDS. Two attempts logged under a second apart were recorded together (a
+    call and its log, a dialer's burst), not worked one after the other, and a work time under
+    a second is one the simulator cannot draw (it refuses a scenario holding one)."""
+    return gaps[gaps >= LEAST_WORK_SECONDS * US_PER_SECOND] / US_PER_HOUR
+
+
+def writable(fits: list[Fit], key: str, notes: list[str]) -> list[Fit]:
+    """The fits a scenario may hold under `key`, best first: each one's words as written read
+    back by the scenario loader itself, which holds them to the key's range (a work time of at
+    least a second and at most 30 days, a gamma shape it can draw). A fit it would refuse is
+    left out, with a note, so that the scenario written is one `sla simulate` reads."""
+    kept = []
+    for fit in fits:
+        words = WRITTEN_AS[key](fit)
+        try:
+            read_distribution("the calibrated scenario", key, words)
+        except ScenarioError as error:
+            reason = str(error).splitlines()[0].split(": ", 2)[-1]
+            notes.append(f"{key}: the {fit.family} fit is not written: {reason}")
+            continue
+        kept.append(fit)
+    return kept
 
 
 def team_sizes(evaluation: Evaluation, timezone: str) -> dict[str, dict]:
@@ -380,15 +463,20 @@ def calibrate(policy: m.Policy, history: History) -> Calibration:
         arrivals = fit_arrivals(np.sort(history.at[created]), timezone, "created")
         notes.append("no lead is handed off: arrivals are the created leads")
     mix, unsegmented = block_mix(evaluation)
-    response = response_hours(evaluation)
-    work = work_hours(history, timezone)
+    gaps = back_to_back_gaps(history, timezone)
+    work = work_hours(gaps)
     cal = Calibration(
         policy=policy.title, timezone=timezone, leads=len(history.lead_ids),
         arrivals=arrivals, mix=mix, unsegmented=unsegmented,
-        teams=team_sizes(evaluation, timezone), response=fit_all(response),
-        work=fit_all(work) if len(work) >= MIN_WORK_SAMPLE else [], work_sample=len(work),
-        funnel=funnel(evaluation), deal_size=fit_all(deal_sizes(history)),
-        sales_cycle=fit_all(cycle_days(evaluation)), notes=notes)
+        teams=team_sizes(evaluation, timezone), response=fit_all(response_hours(evaluation)),
+        response_open_hours=response_open_hours(evaluation),
+        work=writable(fit_all(work), "work.touch", notes)
+        if len(work) >= MIN_WORK_SAMPLE else [],
+        work_sample=len(work), work_too_short=len(gaps) - len(work),
+        funnel=funnel(evaluation),
+        deal_size=writable(fit_all(deal_sizes(history)), "outcomes.deal_size", notes),
+        sales_cycle=writable(fit_all(cycle_days(evaluation)), "outcomes.sales_cycle", notes),
+        notes=notes)
     if arrivals.days < 7:
         notes.append(f"the history covers {arrivals.days} days, less than a week: weekdays it "
                      "does not cover get no arrivals in the profile")

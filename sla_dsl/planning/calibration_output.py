@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 
-from sla_dsl.planning.calibration import WEEKDAYS, Arrivals, Calibration
-from sla_dsl.planning.fitting import Fit, round_figure
+from sla_dsl.planning.calibration import (
+    MIN_WORK_SAMPLE,
+    WEEKDAYS,
+    Arrivals,
+    Calibration,
+    SimulatorView,
+)
+from sla_dsl.planning.fitting import Fit, duration_words, round_figure
 
 DEFAULT_TOUCH = "exponential 12 minutes"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -73,13 +80,20 @@ def _profile_lines(arrivals: Arrivals) -> list[str]:
     return ["profile = [", *rows, "]"]
 
 
-def scenario_toml(cal: Calibration, source: str) -> str:
+def scenario_toml(cal: Calibration, source: str, view: SimulatorView | None = None) -> str:
+    """The scenario the calibration implies, every figure commented with its source; `view`
+    (the simulator's answer on a draft of this file) adds whether `sla simulate` runs it and
+    the room its teams leave for a response."""
     a = cal.arrivals
     last = a.first_day.toordinal() + a.days - 1
     out = [f"# Calibrated by `sla calibrate` from {source}",
            f"# against the policy {cal.policy or '(untitled)'!s}: {cal.leads} leads, times in "
            f"{cal.timezone}.",
-           "# Every figure says what it came from; edit freely to ask what-if questions.", "",
+           "# Every figure says what it came from; edit freely to ask what-if questions."]
+    if view is not None and view.refusal is not None:
+        out += ["# sla simulate refuses this scenario as written, whatever the history says:",
+                *(f"#   {line}" for line in view.refusal.splitlines())]
+    out += ["",
            f"# the history's own span ({a.first_day} to "
            f"{a.first_day.fromordinal(last)}); change both to plan another period",
            f'horizon = "{a.days} days"', f"start = {a.first_day.isoformat()}", "",
@@ -115,25 +129,93 @@ def scenario_toml(cal: Calibration, source: str) -> str:
         else:
             out += ["# nobody is recorded working its leads: set the team you have",
                     "reps = 1"]
-    out += ["", "[work]"]
-    if cal.work:
-        out.append(_fit_comment(cal.work, "back-to-back attempts of one rep within an hour "
-                                          "(an upper bound on an attempt's work)"))
-        out.append(f"touch = {_string(cal.work[0].time_words())}")
-    else:
-        out.append(f"# only {cal.work_sample} back-to-back attempts in the history, too few to "
-                   "fit: a placeholder, replace it with a timed sample")
-        out.append(f"touch = {_string(DEFAULT_TOUCH)}")
-    if cal.response:
-        out.append(_fit_comment(cal.response, "observed response (handoff to first attempt, "
-                                              "elapsed)"))
-        out.append("# taken as each rep's reaction before an attempt; it also holds the "
-                   "history's queueing and closed hours, which the simulator adds again: "
-                   "lower it if the simulated waits run long")
-        out.append(f"response = {_string(cal.response[0].time_words())}")
-    out += ["", "[outcomes]"]
+    out += ["", "[work]", *_touch_lines(cal), *_response_lines(cal, view), "", "[outcomes]"]
     out += _outcome_lines(cal)
     return "\n".join(map(_toml_line, out)) + "\n"
+
+
+def _touch_lines(cal: Calibration) -> list[str]:
+    """`work.touch` from back-to-back attempts, or a placeholder saying why there is no fit."""
+    shorter = (f"; {cal.work_too_short} under a second apart left out, logged together rather "
+               "than worked one after the other" if cal.work_too_short else "")
+    if cal.work:
+        return [_fit_comment(cal.work, "back-to-back attempts of one rep within an hour (an "
+                                       f"upper bound on an attempt's work{shorter})"),
+                f"touch = {_string(cal.work[0].time_words())}"]
+    if cal.work_sample >= MIN_WORK_SAMPLE:
+        why = (f"no fit of the {cal.work_sample} back-to-back attempts in the history is a work "
+               "time a scenario can hold")
+    else:
+        apart = " a second or more apart" if cal.work_too_short else ""
+        why = f"only {cal.work_sample} back-to-back attempts{apart} in the history, too few to fit"
+    return [f"# {why}{shorter}: a placeholder, replace it with a timed sample",
+            f"touch = {_string(DEFAULT_TOUCH)}"]
+
+
+def _room(view: SimulatorView | None) -> float | None:
+    return None if view is None else view.response_room_hours
+
+
+def _response_bounds(cal: Calibration, view: SimulatorView | None) -> str:
+    """The two bounds a planner's figure must keep: the history's (the open hours its delays
+    held) and the reps' (the mean at which their open hours no longer carry the touches)."""
+    bounds = []
+    if cal.response_open_hours is not None:
+        bounds.append(f"a mean of at most the {duration_words(cal.response_open_hours)} the "
+                      "history's delays spent in open hours")
+    room = _room(view)
+    if room is not None and room <= 0:
+        bounds.append("none at all: the reps' open hours cannot carry any beside the touches")
+    elif room is not None:
+        bounds.append(f"under {duration_words(room)}, the most the reps' open hours can "
+                      "carry beside the touches (sla simulate refuses from there)")
+    return ", and ".join(bounds)
+
+
+def _response_lines(cal: Calibration, view: SimulatorView | None) -> list[str]:
+    """Why the scenario has no `work.response`, what the history shows instead and what a
+    planner should put there: the comment where the key would be."""
+    if not cal.response:
+        return []
+    measured, room = cal.response[0], _room(view)
+    inside = "" if cal.response_open_hours is None else (
+        f", {duration_words(cal.response_open_hours)} of it on average in the open hours of "
+        "the reps' calendars")
+    too_much = (f"; at its mean of {duration_words(measured.mean)} it is more than the reps' "
+                "open hours can carry" if room is not None and measured.mean >= room else "")
+    bounds = _response_bounds(cal, view)
+    text = (
+        "work.response is rep time before each attempt (the simulator counts it as work), and "
+        "a CRM history records when an attempt was made, not how long a rep took over it. What "
+        f"the history shows is the delay from handoff to first attempt, elapsed: "
+        f"{measured.time_words()} ({measured.n} leads{inside}). That delay is mostly waiting: "
+        "for the calendar to open and for a free rep, which the simulator plays itself from "
+        "the arrivals, the reps and the calendar, and for a rep to get to the lead, which the "
+        "history cannot tell from work. Written here, all of it would be rep time and its "
+        f"waiting counted twice{too_much}. Without it, a simulated first touch comes as soon "
+        "as a rep is free in open hours, which is sooner than the history's wherever its reps "
+        "took longer than their queue explains. Leave it out (no reaction time), or set it "
+        "from a timed sample of the time a rep takes before an attempt (a dialer's logs, a "
+        "stopwatch study)" + (f": {bounds}." if bounds else "."))
+    return ["# response: left out, because the history cannot measure it.",
+            *(f"# {line}" for line in _wrapped(text, 94))]
+
+
+def _response_report(cal: Calibration, view: SimulatorView | None) -> list[str]:
+    """The report's shorter word on the same: the figure measured, why it is not written, and
+    the bounds for a planner's own."""
+    bounds = _response_bounds(cal, view)
+    text = ("Not written as work.response, which is rep time: a history records when "
+            "attempts were made, not how long a rep took, and this delay is mostly waiting: for "
+            "the calendar to open and for a free rep, which the simulator plays itself, and for "
+            "a rep to get to the lead, which the history cannot tell from work. Without it, "
+            "simulated first touches may come sooner than the history's. Leave it out, or set "
+            "it from a timed sample" + (f": {bounds}." if bounds else "."))
+    return [f"    {line}" for line in _wrapped(text, 92)]
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
 
 
 def _outcome_lines(cal: Calibration) -> list[str]:
@@ -198,7 +280,7 @@ def _fit_line(label: str, fits: list[Fit], words, empty: str = "too few values t
             f"{_p(best.ks_p)}: {verdict})" + (f"\n    others: {rest}" if rest else ""))
 
 
-def render_report(cal: Calibration) -> str:
+def render_report(cal: Calibration, view: SimulatorView | None = None) -> str:
     a, f = cal.arrivals, cal.funnel
     out = [f"{cal.policy or 'Policy'}: calibrated from {cal.leads} leads ({cal.timezone})", "",
            f"  arrivals: {a.count} {'handed-off' if a.source == 'handoff' else 'created'} "
@@ -232,9 +314,13 @@ def render_report(cal: Calibration) -> str:
                    + (f", {facts['median_month']:g} in the median month"
                       if facts["median_month"] is not None else ""))
     no_attempts = "no attempts in the history" if not f.attempts else "too few values to fit"
-    out.append(_fit_line("response (handoff to first attempt)", cal.response,
+    out.append(_fit_line("response (handoff to first attempt, elapsed)", cal.response,
                          lambda fit: fit.time_words(), no_attempts))
-    out.append(_fit_line(f"work time (back-to-back attempts, {cal.work_sample} found)",
+    if cal.response:
+        out += _response_report(cal, view)
+    shorter = f", {cal.work_too_short} under a second apart left out" \
+        if cal.work_too_short else ""
+    out.append(_fit_line(f"work time (back-to-back attempts, {cal.work_sample} found{shorter})",
                          cal.work, lambda fit: fit.time_words(),
                          no_attempts + "; the scenario keeps a placeholder"))
     connect = "no attempts recorded" if f.connect is None else \
@@ -246,10 +332,13 @@ def render_report(cal: Calibration) -> str:
                          "no amounts on won events"))
     out.append(_fit_line("sales cycle (days)", cal.sales_cycle, lambda fit: fit.words("days")))
     out += [f"  note: {note}" for note in cal.notes]
+    if view is not None and view.refusal is not None:
+        out.append("  warning: sla simulate refuses the scenario as written: "
+                   + view.refusal.replace("\n", "\n    "))
     return "\n".join(out) + "\n"
 
 
-def calibration_dict(cal: Calibration) -> dict:
+def calibration_dict(cal: Calibration, view: SimulatorView | None = None) -> dict:
     a, f = cal.arrivals, cal.funnel
     return {
         "policy": cal.policy, "timezone": cal.timezone, "leads": cal.leads,
@@ -271,8 +360,13 @@ def calibration_dict(cal: Calibration) -> dict:
         "mix": cal.mix, "in_no_block": cal.unsegmented,
         "teams": cal.teams,
         "response_hours": [fit.to_dict() for fit in cal.response],
+        "response_open_hours": None if cal.response_open_hours is None
+        else round(cal.response_open_hours, 4),
+        "response_written": False,
         "work_hours": [fit.to_dict() for fit in cal.work], "work_sample": cal.work_sample,
+        "work_too_short": cal.work_too_short,
         "funnel": f.__dict__,
         "deal_size": [fit.to_dict() for fit in cal.deal_size],
         "sales_cycle_days": [fit.to_dict() for fit in cal.sales_cycle],
-        "notes": cal.notes}
+        "notes": cal.notes,
+        "simulate": None if view is None else view.to_dict()}

@@ -48,15 +48,24 @@ class Fit:
 
     def time_words(self) -> str:
         """A fit of hours, in the unit that reads best for its mean."""
-        unit, scale = next(((u, s) for u, s in reversed(_UNITS) if self.mean >= 2 * s),
-                           _UNITS[0])
-        return self.words(unit, scale)
+        return self.words(*_unit_for(self.mean))
 
     def to_dict(self) -> dict:
         return {"family": self.family, "mean": round(self.mean, 4), "sd": round(self.sd, 4),
                 "shape": None if self.shape is None else round(self.shape, 4),
                 "aic": round(self.aic, 2), "ks_statistic": round(self.ks_statistic, 4),
                 "ks_p": round(self.ks_p, 4), "n": self.n}
+
+
+def _unit_for(hours: float) -> tuple[str, float]:
+    """The unit that reads best for a time (and its hours): days from 2 days, hours from 2."""
+    return next(((u, s) for u, s in reversed(_UNITS) if hours >= 2 * s), _UNITS[0])
+
+
+def duration_words(hours: float) -> str:
+    """A time as a scenario writes one: `52.3 minutes`, `6.21 hours`, `3.5 days`."""
+    unit, scale = _unit_for(hours)
+    return f"{round_figure(hours / scale)} {unit}"
 
 
 def round_figure(value: float) -> str:
