@@ -26,7 +26,7 @@ from sla_dsl.simulator.own_hours import off_spans, own_hours
 from sla_dsl.simulator.routing import Block, Roster, blocks_of, check_mix, roster, weights_of
 from sla_dsl.simulator.witnesses import witnesses
 
-_SLACK = 3600.0  # a wall-clock day spacing may be an hour longer across DST
+SPACING_SLACK = 3600.0  # a wall-clock day spacing may be an hour longer across DST
 
 
 @dataclass
@@ -100,7 +100,7 @@ def _gap(policy: m.Policy, block: Block, opening: dict, origin: int, end: float
         if key not in opening:
             opening[key] = OpenHours(calendar_for(policy, spacing), origin, end)
         return GAP_OPEN, plain, opening[key], None
-    return (GAP_ELAPSED, plain + (_SLACK if spacing.unit not in ("minute", "hour") else 0.0),
+    return (GAP_ELAPSED, plain + (SPACING_SLACK if spacing.unit not in ("minute", "hour") else 0.0),
             None, None)
 
 

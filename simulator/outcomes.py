@@ -61,6 +61,11 @@ class Decay:
         share = (delay_hours - at[i - 1]) / (at[i] - at[i - 1])
         return math.exp(log[i - 1] + share * (log[i] - log[i - 1]))
 
+    def many(self, delay_hours: np.ndarray) -> np.ndarray:
+        """`self(delay)` for an array of delays: the planner reads the decay at every step's
+        attempts at once (np.interp is flat outside the points, as the presets are)."""
+        return np.exp(np.interp(delay_hours, self._at, self._log))  # type: ignore[attr-defined]
+
     def table(self, delays: tuple[float, ...] = (0.0, 5 / 60, 0.5, 1, 2, 4, 24, 48)
               ) -> list[tuple[float, float]]:
         return [(d, self(d)) for d in delays]

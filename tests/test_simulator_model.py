@@ -174,6 +174,15 @@ def test_a_custom_decay_table():
     assert decay(5.5) == pytest.approx(0.1 ** 0.5)
 
 
+@pytest.mark.parametrize("name", ["hbr-2011", "mit-2007", "none"])
+def test_the_decay_read_for_many_delays_at_once_is_the_decay(name):
+    """`sla plan` reads the decay at every step's attempts at once (`Decay.many`): it must be
+    the simulator's own curve, flat before the first point and after the last."""
+    decay = Decay.of(name)
+    delays = np.array([0.0, 0.05, 5 / 60, 0.3, 0.5, 1.0, 1.5, 2.0, 7.0, 24.0, 100.0])
+    assert decay.many(delays) == pytest.approx([decay(d) for d in delays.tolist()], rel=1e-12)
+
+
 # ---------------------------------------------------------------- whole runs
 
 

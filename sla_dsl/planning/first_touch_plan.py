@@ -13,9 +13,10 @@ rather than sampled (`queueing.Backlog`, the birth-death chain's forward equatio
 - a block dealt to reps (`assign round robin`, `assign to`) waits in each rep's own queue, in
   the shares the weights deal; a shared block in one queue of the whole team;
 - the queue discipline: first touches of every block of a queue count against each other;
-  follow-ups come after them (`first-touch-first`, `earliest-due-first`), or among them as
-  cadence work spread over the open hours (`fifo`); under `earliest-due-first` a block with a
-  shorter first-touch deadline goes first;
+  follow-ups come after them (`first-touch-first`, `earliest-due-first`), or among them at the
+  moments they fall due (`fifo`: `follow_up_plan`, many at the opening, settled in rounds with
+  the queue's wait that decides when each attempt is made); under `earliest-due-first` a block
+  with a shorter first-touch deadline goes first;
 - a lead's first touch comes after those ahead of it are done, an Erlang wait in the reps'
   open time (exponential touches, `work.touch` plus `work.response`), met when it falls before
   the clause's deadline as `open_time.deadlines` counts it (business hours, business days,
@@ -36,7 +37,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -58,8 +61,14 @@ from sla_dsl.business_time.zones import (
 from sla_dsl.evaluation.routing import handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration as duration_text
+from sla_dsl.planning.follow_up_plan import Steps, Waiting, cadence_of, follow_up_arrivals
 from sla_dsl.planning.open_cap_plan import open_cap_effect, open_cap_of
-from sla_dsl.planning.queueing import Backlog, reached_within, wait_behind
+from sla_dsl.planning.queueing import (
+    Backlog,
+    reached_within,
+    wait_behind,
+    wait_second_moment,
+)
 from sla_dsl.planning.scenario import Scenario, WorkTime, quantiles
 from sla_dsl.simulator.arrivals import lead_fields, rate_weights
 from sla_dsl.simulator.errors import NotSimulated
@@ -77,6 +86,9 @@ MOST_LEADS = 512  # the state space's bound per queue (leads waiting or being to
 # it the backlog is a fluid one
 _SAMPLE = 20_000  # leads drawn to share arrivals between blocks by the policy's routing
 _SPILL = 1e-6  # probability at the bound above which the bound is doubled
+FIFO_ROUNDS = 12  # rounds settling when fifo's follow-ups are made and the queue's wait
+SETTLED = 0.002  # attainment a round may move by and be settled (0.2 points)
+RATE_GRID = 1 / 8  # leads an hour: the step of a queue's arrival rate under fifo
 RESPONSES = 8  # response amounts standing for `work.response`'s spread (equal shares)
 
 
@@ -130,6 +142,15 @@ class Result:
     open_wait: float = 0.0  # lead-weighted sums
     elapsed_wait: float = 0.0
     spilled: bool = False
+    swing: float = 0.0  # under fifo, rounds that did not settle: the last two rounds apart
+
+    def add(self, other: Result, copies: int) -> None:
+        """Another queue's leads (`copies` reps with that very queue)."""
+        self.met += other.met * copies
+        self.leads += other.leads * copies
+        self.open_wait += other.open_wait * copies
+        self.elapsed_wait += other.elapsed_wait * copies
+        self.spilled = self.spilled or other.spilled
 
 
 def first_touch_rows(policy: m.Policy, scenario: Scenario, start: dt.date) -> list[dict]:
@@ -326,9 +347,16 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
             queue.extra = follow_ups * sum(s.rates.mean() for s in queue.streams) / max(
                 arriving, 1e-12)
     results = {b.index: Result() for b in team_blocks}
+    if scenario.discipline == "fifo":
+        steps = Steps(grid.starts, STEP_SECONDS * US_PER_SECOND, grid.end, calendar)
+        cadences = {b.index: cadence_of(policy, scenario, b, steps) for b in team_blocks}
     for queue in queues:
-        _solve(queue, clocks, service, reaction, variability, grid, open_s, open_first,
-               calendar, results)
+        solve = partial(_solve, queue, clocks, service, reaction, variability, grid, open_s,
+                        open_first, calendar)
+        if scenario.discipline == "fifo":
+            _fifo_solve(queue, cadences, steps, _follow_up_work(scenario), solve, results)
+        else:
+            solve(results)
     load = arriving / share * service
     for block in team_blocks:
         if block.index not in rows:
@@ -369,6 +397,11 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
         elif load >= reps:
             row["note"] = (f"overloaded: {load:.2f} reps' worth of work arrives for "
                            f"{_reps(reps)} in the open hours; the backlog grows without end")
+        elif result.swing:
+            row["note"] = (f"fifo: the follow-ups' due times and the queue's wait did not "
+                           f"settle in {FIFO_ROUNDS} rounds (the last two "
+                           f"{100 * result.swing:.1f} points apart): the estimate is "
+                           "approximate; sla simulate says")
         elif result.spilled:
             row["note"] = (f"a queue holds more than {MOST_LEADS} leads: the estimate waits "
                            "behind the mean backlog, without its spread")
@@ -393,12 +426,70 @@ def _variance(work: WorkTime) -> float:
     return 0.0  # fixed
 
 
+def _fifo_solve(queue: Queue, cadences: dict, steps: Steps, work: float,
+                solve: Callable[[dict], Waiting | None], results: dict) -> None:
+    """Under `fifo`, the queue solved with its follow-ups at their due times
+    (`follow_up_plan`), each counted as `work` of a first touch. When an attempt is made
+    depends on the queue's wait, which depends on the follow-ups: the queue is solved again
+    from the last round's wait (the first from none) until it settles (`_settled`), at most
+    `FIFO_ROUNDS` times. A queue that does not settle keeps its last round, and its rows say
+    how far the last two rounds were apart."""
+    none = np.zeros(len(steps.starts))
+    waiting: Waiting | None = Waiting(none, none + 1.0, none)
+    first_touches = sum(s.rates for s in queue.streams)
+    before: dict[int, tuple[float, float]] = {}
+    swing = 0.0
+    for _ in range(FIFO_ROUNDS):
+        extra = sum(follow_up_arrivals(cadences[s.block], s.rates, steps, waiting)
+                    for s in queue.streams) * work
+        queue.extra = _on_grid(first_touches + extra) - first_touches
+        found = {s.block: Result() for s in queue.streams}
+        waiting = solve(found)
+        figures = {block: (r.met / r.leads, r.elapsed_wait / r.leads)
+                   for block, r in found.items() if r.leads}
+        if waiting is None or not figures:
+            break
+        swing = max(abs(figures[b][0] - before[b][0]) for b in figures) if before else 1.0
+        if _settled(before, figures):
+            swing = 0.0
+            break
+        before = figures
+    for block, result in found.items():
+        results[block].add(result, 1)
+        results[block].swing = max(results[block].swing, swing)
+
+
+def _settled(before: dict[int, tuple[float, float]], now: dict[int, tuple[float, float]]
+             ) -> bool:
+    """Two rounds agree: no block's attainment moved by `SETTLED`, nor its mean wait by 1%
+    (and 36 seconds)."""
+    return bool(before) and all(
+        abs(now[b][0] - before[b][0]) < SETTLED
+        and abs(now[b][1] - before[b][1]) <= 0.01 * before[b][1] + 0.01 for b in now)
+
+
+def _follow_up_work(scenario: Scenario) -> float:
+    """A follow-up's rep time (work and response) in first touches' worth."""
+    reaction = scenario.response.mean_hours if scenario.response else 0.0
+    return (scenario.follow_up_time.mean_hours + reaction) / (scenario.touch.mean_hours
+                                                              + reaction)
+
+
+def _on_grid(rates: np.ndarray) -> np.ndarray:
+    """Arrival rates on steps of `RATE_GRID` leads an hour, each step's rounding carried to the
+    next so that the arrivals up to any step stay within half a grid step of the exact ones:
+    the chain solves each kind of step once, and follow-ups at their due times would make
+    nearly every step a kind of its own."""
+    return np.diff(np.rint(np.cumsum(rates) / RATE_GRID), prepend=0.0) * RATE_GRID
+
+
 def _follow_ups_compete(discipline: str, work: float, capacity: float) -> bool:
-    """Whether follow-ups wait among the first touches. Under `fifo` always. Under
+    """Whether follow-ups spread over the open hours wait among the first touches: under
     `earliest-due-first` when the cadences' work (first touches and the expected follow-ups)
     fills the open hours: follow-ups then wait until their window's end is near, and from
-    there come before the first touches due later. Under `first-touch-first` never."""
-    return discipline == "fifo" or (discipline == "earliest-due-first" and work >= capacity)
+    there come before the first touches due later. Under `first-touch-first` never; under
+    `fifo` they wait among them at their due times instead (`_fifo_solve`)."""
+    return discipline == "earliest-due-first" and work >= capacity
 
 
 def _clock(policy: m.Policy, block, team: BusinessCalendar, grid: Grid,
@@ -421,10 +512,12 @@ def _clock(policy: m.Policy, block, team: BusinessCalendar, grid: Grid,
 
 def _solve(queue: Queue, clocks: dict, service: float, reaction: float, variability: float,
            grid: Grid, open_s: np.ndarray, open_first: np.ndarray, calendar: BusinessCalendar,
-           results: dict) -> None:
+           results: dict) -> Waiting | None:
     """One queue: a chain per priority level (under earliest-due-first a block sees only the
-    blocks ahead of or level with it), its bound doubled until nothing reaches it."""
+    blocks ahead of or level with it), its bound doubled until nothing reaches it. Returns the
+    open-time wait of a task joining the last level at each step (None: nothing timed)."""
     levels = sorted({s.priority for s in queue.streams if s.block in clocks})
+    waits = None
     for level in levels:
         ahead = [s for s in queue.streams if s.priority <= level]
         measured = [s for s in ahead if s.priority == level and s.block in clocks]
@@ -446,15 +539,12 @@ def _solve(queue: Queue, clocks: dict, service: float, reaction: float, variabil
                 if not found[1] or most >= MOST_LEADS:
                     break
                 most = min(2 * most, MOST_LEADS)
-        sums, spilled = found
+        sums, spilled, waits = found
         for stream in measured:
-            result = results[stream.block]
             met, leads, open_wait, elapsed_wait = sums[stream.block]
-            result.met += met * queue.copies
-            result.leads += leads * queue.copies
-            result.open_wait += open_wait * queue.copies
-            result.elapsed_wait += elapsed_wait * queue.copies
-            result.spilled = result.spilled or spilled
+            results[stream.block].add(Result(met, leads, open_wait, elapsed_wait, spilled),
+                                      queue.copies)
+    return waits
 
 
 def _bound(total: np.ndarray, open_s: np.ndarray, open_first: np.ndarray, servers: int,
@@ -482,7 +572,7 @@ def _bound(total: np.ndarray, open_s: np.ndarray, open_first: np.ndarray, server
 
 def _fluid(servers: int, service: float, reaction: float, backlog: np.ndarray,
            measured: list, clocks: dict, grid: Grid, calendar: BusinessCalendar
-           ) -> tuple[dict, bool]:
+           ) -> tuple[dict, bool, Waiting]:
     """A queue too long to solve in full: each lead waits behind the fluid (mean) backlog,
     with the Erlang spread of the wait for it, but not the spread of the backlog itself."""
     from scipy.special import gammainc
@@ -503,7 +593,9 @@ def _fluid(servers: int, service: float, reaction: float, backlog: np.ndarray,
         sums[stream.block] = (float(leads @ met), float(leads.sum()),
                               float(leads @ (waits + reaction)),
                               float(leads @ (elapsed + reaction)))
-    return sums, True
+    # the backlog read at its mean: the wait's spread is the Erlang one of the touches ahead
+    spread = np.maximum(needed, 0) / rate ** 2
+    return sums, True, Waiting(waits, (needed <= 0).astype(float), spread + waits * waits)
 
 
 def _elapsed(waits: np.ndarray, grid: Grid, calendar: BusinessCalendar) -> np.ndarray:
@@ -525,6 +617,7 @@ def _walk(servers: int, service: float, reaction: float, variability: float, mos
     rate = chain.rate
     states = chain.states
     queued = wait_behind(states, servers, rate, variability)  # mean open wait, hours
+    squared = wait_second_moment(states, servers, rate, variability)
     step_hours = STEP_SECONDS / 3600
     steps = len(total)
     # a lead's chance of being in time depends on the step only through the open hours it
@@ -543,6 +636,8 @@ def _walk(servers: int, service: float, reaction: float, variability: float, mos
             sums_by_kind.append(np.zeros((len(unique), most + 1)))
             owners.append(stream.block)
     waits = np.zeros(steps)
+    free = np.zeros(steps)  # the share of tasks joining that find a rep free
+    second = np.zeros(steps)  # their mean squared wait
     totals = total.tolist()
     opens = (open_s / 3600).tolist()
     firsts = open_first.tolist()
@@ -552,6 +647,8 @@ def _walk(servers: int, service: float, reaction: float, variability: float, mos
         chain.advance(totals[i], opens[i], step_hours - opens[i], firsts[i])
         middle = (before + chain.now) * 0.5
         waits[i] = middle @ queued
+        free[i] = middle[:servers].sum()
+        second[i] = middle @ squared
         for (_, index), weight, summed in pairs:
             if weight[i]:
                 summed[index[i]] += weight[i] * middle
@@ -569,13 +666,15 @@ def _walk(servers: int, service: float, reaction: float, variability: float, mos
         sums[stream.block] = (met[stream.block], float(leads.sum()),
                               float(leads @ (waits + reaction)),
                               float(leads @ (elapsed + reaction)))
-    return sums, chain.spilled > _SPILL
+    return sums, chain.spilled > _SPILL, Waiting(waits, free, second)
 
 
 def _follow_up_rates(scenario: Scenario, team_blocks: list, rates: dict, open_s: np.ndarray
                      ) -> np.ndarray:
-    """Under `fifo`, follow-ups wait among first touches: their rep time, spread over the
-    open hours, counted as arrivals of the same size (the cadence's expected attempts)."""
+    """Follow-ups competing with first touches under a full `earliest-due-first` queue:
+    their rep time, spread over the open hours, counted as arrivals of the same size (the
+    cadence's expected attempts). Not for `fifo`, where they wait at their due times, many
+    at the opening (`follow_up_plan`)."""
     decay = decays_to_run(scenario.outcomes)[0]
     connect = scenario.outcomes.connect
     count = 0.0

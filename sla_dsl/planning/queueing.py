@@ -270,3 +270,22 @@ def wait_behind(ahead: np.ndarray, servers: int, rate: float, variability: float
     needed = ahead - servers + 1
     first = _first_to_end(servers, variability)
     return np.where(needed > 0, (first + needed - 1) / (servers * rate), 0.0)
+
+
+def wait_second_moment(ahead: np.ndarray, servers: int, rate: float, variability: float = 1.0
+                       ) -> np.ndarray:
+    """The mean squared open-time wait of a lead arriving behind `ahead` leads, with the
+    spread `reached_within` gives that wait: its variance plus its mean squared."""
+    needed = ahead - servers + 1
+    waits = needed > 0
+    k = np.where(waits, needed, 1).astype(float)
+    pace = servers * rate
+    if variability == 1.0:
+        mean, variance = k / pace, k / pace ** 2
+    else:
+        first = _first_to_end(servers, variability)
+        spread = (1 + 2 * variability) / 3
+        mean = (first + k - 1) / pace
+        variance = np.maximum((first * first * spread + (k - 1) * variability) / pace ** 2,
+                              (0.02 * mean) ** 2)
+    return np.where(waits, variance + mean * mean, 0.0)
