@@ -244,6 +244,8 @@ def test_an_empty_due_list(capsys):
     # what a history row refuses, the as-of time refuses too (one grammar of a time)
     ("--as-of", "20260302", "--as-of '20260302' is not a date and time"),
     ("--as-of", "2026-W10", "--as-of '2026-W10' is not a date and time"),
+    ("--as-of", "2026-02-30", "--as-of '2026-02-30' is not a date and time: 2026-02 has no "
+                              "day 30"),
     ("--as-of", "2300-01-01", "is outside the supported times"),
     ("--owner-zone", "chen", "--owner-zone takes NAME=ZONE"),
     ("--owner-zone", "chen=Mars/Olympus", "unknown timezone 'Mars/Olympus' for 'chen'"),

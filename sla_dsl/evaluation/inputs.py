@@ -92,8 +92,15 @@ def as_of_instant(moment: str | dt.datetime | int | None, timezone: str) -> int 
                 if moment.tzinfo is None:  # a wall time, read by the history's rule
                     moment = resolve_local(moment, ZoneInfo(timezone))
                 instant = to_us(moment)
-        except (ValueError, OverflowError):
-            raise ValueError("is not a date and time") from None
+        except (ValueError, OverflowError) as error:
+            raise ValueError(f"is not a date and time{_detail(str(error))}") from None
     if not in_supported_range(instant):
         raise ValueError(f"is outside the supported times, {SUPPORTED_TIMES}")
     return instant
+
+
+def _detail(reason: str) -> str:
+    """What `parse_time` found wrong with text of the right form (`: there is no month 13`);
+    nothing for text of another form, which the command's help line answers with examples."""
+    _, _, detail = reason.partition(" is not a date and time: ")
+    return "" if not detail or detail.startswith("expected ") else f": {detail}"
