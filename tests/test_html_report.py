@@ -152,6 +152,28 @@ def test_speed_charts_per_day_week_month_against_the_goal(company_x):
     assert "goal 1 hour of open time." in text and "goal 24 hours." in text
 
 
+def test_a_speed_charts_numbers_are_in_the_charts_unit_first(company_x):
+    # the chart of hot draws open hours; the table under it read elapsed hours (1.38 for
+    # January where the chart drew 0.72)
+    _, text, doc = company_x
+    table = text[text.index("<caption>hot, per month</caption>"):]
+    table = table[:table.index("</table>")]
+    headers = re.findall(r'<th[^>]*scope="col"[^>]*>([^<]+)</th>', table)
+    assert headers == ["month from", "touched", "met", "mean open h", "median open h",
+                       "mean elapsed h", "p90 elapsed h"]
+    january = next(r for r in doc["follow_up"]["speed"]
+                   if (r["handoff"], r["period"], r["start"]) == ("hot", "month", "2026-01-01"))
+    row = table[table.index(">2026-01-01<"):]
+    cells = re.findall(r'<td[^>]*>([^<]+)</td>', row[:row.index("</tr>")])
+    assert cells == [str(january["touched"]), str(january["met"])] + [
+        f"{january[key]:g}" for key in ("mean_business_hours", "median_business_hours",
+                                        "mean_hours", "p90_hours")]
+    # small's chart is in elapsed hours, and so is its table
+    small = text[text.index("<caption>small, per month</caption>"):]
+    assert re.findall(r'<th[^>]*scope="col"[^>]*>([^<]+)</th>',
+                      small[:small.index("</table>")])[3:] == ["mean h", "median h", "p90 h"]
+
+
 def test_depth_funnel_attainment_strikes_triggers_credits(company_x):
     _, text, doc = company_x
     # only the touches inside each cadence's window (hot's spaced 4 hours apart) are its depth;
