@@ -216,6 +216,16 @@ def check_json(doc: dict, said: dict) -> None:
             assert ", ".join(period["credits_owed"]) == (told["credit"] or ""), (what, period)
             assert ", ".join(period["escalate_to"]) == (told["to"] or ""), (what, period)
         assert all(not p["credits_owed"] for p in periods if not p["counts_as_miss"])
+    # the warning on the months after the last lead names every goal month still judged
+    # there: it said "none of them is judged a miss" above a goal table listing misses
+    until = doc["coverage"].get("leads_until")
+    judged_after = sorted({p["start"][:7] for p in (p for g in goals for p in g["periods"])
+                           if until and p["end"] > until and p["data"] == "full"
+                           and p["complete"]})
+    ending = [w for w in doc["coverage"]["warnings"] if w.startswith("the data ends ")]
+    for warning in ending:
+        assert ("none of them is judged a miss" in warning) == (not judged_after), warning
+        assert all(month in warning for month in judged_after), warning
     triggers = doc["triggers"]
     assert said["triggers"] == len(triggers)
     assert said["fired"] == [t["rule"] for t in triggers if t["triggered"]]

@@ -220,8 +220,23 @@ def _warnings(came_in: Coverage, empty: list[dt.date], periods: list[dict],
             f"the data ends {last.isoformat()} (the last lead to come in), "
             f"{(came_in.as_of_date - last).days} days before the as-of time: "
             + (" and ".join(said) or "the periods after it are not covered")
-            + "; none of them is judged a miss")
+            + _judged_after(goals, last))
     return warnings
+
+
+def _judged_after(goals: list[dict], last: dt.date) -> str:
+    """The end of the warning on the months after the last lead: none of a commitment's
+    periods there is judged, but a revenue goal's is when the history holds its wins (they
+    are recorded for months after the last lead), and the tables judge it: the warning must
+    not say otherwise."""
+    judged = sorted({p["start"][:7] for g in goals for p in g["periods"]
+                     if p["data"] == FULL and p.get("complete")
+                     and dt.date.fromisoformat(p["end"]) > last})
+    if not judged:
+        return "; none of them is judged a miss"
+    return (f"; no commitment's period there is judged, but the revenue goal's "
+            f"{' and '.join(judged)} {'are' if len(judged) > 1 else 'is'}: a goal counts "
+            f"the wins the history records, not the leads that came in")
 
 
 def period_reached(period: dict) -> bool:
