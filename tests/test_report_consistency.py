@@ -240,8 +240,27 @@ def check_json(doc: dict, said: dict) -> None:
         assert not doc["strikes"] or not struck
 
 
+_CREDIT_LINE = re.compile(r"^  (parties|people|channels|campaigns): (.*)$", re.M)
+_CREDIT_ITEM = re.compile(r" ([\d,]+\.\d\d) \(\d+\.\d%\)(?:, |$)")
+
+
+def check_attribution_text(text: str, doc: dict) -> None:
+    """Each credit line of the text adds up to the revenue won, as the page's tables do: the
+    first five channels alone read as all of it while a fifth of it had no channel."""
+    section = doc.get("attribution") or {}
+    total = (section.get("totals") or {}).get("amount")
+    if not total:
+        return
+    lines = _CREDIT_LINE.findall(text)
+    assert lines, "the text shows no credit line"
+    for label, items in lines:
+        amounts = [float(a.replace(",", "")) for a in _CREDIT_ITEM.findall(items)]
+        assert abs(sum(amounts) - total) < 0.01 * len(amounts) + 1e-6, (label, items)
+
+
 def check_text(text: str, doc: dict, said: dict) -> None:
     """The sentences against the text summary's own tables."""
+    check_attribution_text(text, doc)
     handed = re.search(r"^leads: .*, handed off: (\d+)(?: \((\d[\d,]*) judged((?:; .*)*)\))?$",
                        text, re.M)
     assert int(handed[1]) == doc["summary"]["handed_off"]

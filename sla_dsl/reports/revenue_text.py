@@ -38,9 +38,9 @@ def attribution_text(doc: dict | None, *, top: int = 5) -> list[str]:
     out = ["", f"attribution ({model}): {_deals(totals['deals'])} won, {worth}"]
     for key, label in (("party", "parties"), ("person", "people"), ("channel", "channels"),
                        ("campaign", "campaigns")):
-        rows = [r for r in doc[f"by_{key}"] if r[key] is not None][:top]
-        if rows:
-            out.append(f"  {label}: " + ", ".join(_credit(r, key, totals) for r in rows))
+        shown = _credit_list(doc[f"by_{key}"], key, totals, top)
+        if shown:
+            out.append(f"  {label}: {shown}")
     if doc["marketing_party"] and not totals["touchpoints"]["engaged"]:
         out.append(f"  no marketing touchpoints (`engaged` events) before any win: "
                    f"{doc['marketing_party']} is credited nothing")
@@ -73,6 +73,26 @@ def attribution_text(doc: dict | None, *, top: int = 5) -> list[str]:
 
 def _deals(count: int) -> str:
     return f"{count} deal" if count == 1 else f"{count} deals"
+
+
+_UNNAMED = {"campaign": "no campaign (sales touches)"}
+
+
+def _credit_list(rows: list[dict], key: str, totals: dict, top: int) -> str:
+    """The `top` named rows, then the rest in one item and the credit with no name (touches
+    with no channel): the items add up to the whole, as the page's table does; the first
+    five channels alone read as if they were all the revenue."""
+    named = [r for r in rows if r[key] is not None]
+    if not named:
+        return ""
+    items = [_credit(r, key, totals) for r in named[:top]]
+    rest = named[top:]
+    if rest:
+        items.append(_credit({key: f"{len(rest)} more", "amount": sum(r["amount"] for r in rest),
+                              "deals": sum(r["deals"] for r in rest)}, key, totals))
+    items += [_credit(dict(r, **{key: _UNNAMED.get(key, f"no {key}")}), key, totals)
+              for r in rows if r[key] is None]
+    return ", ".join(items)
 
 
 def _credit(row: dict, key: str, totals: dict) -> str:
