@@ -158,13 +158,13 @@ def test_the_first_lines_say_why_the_as_of_time_and_where_the_data_ends(capsys, 
     doc, text, page = _olist_json(capsys, tmp_path)
     lines = text.splitlines()
     assert lines[0] == (f"Olist seller acquisition: as of {doc['as_of']} (the latest event in "
-                        "the history, a won)")
+                        "the history, a won event)")
     assert lines[1] == ("agreement in force 2018-01-01 to 2018-12-31; data ends 2018-05-31 "
                         f"(leads came in from {doc['coverage']['leads_from']})")
     assert doc["coverage"]["as_of"] == "latest event" and doc["coverage"]["leads_until"] == \
         "2018-05-31"
     header = page[page.index("<header>"):page.index("</header>")]
-    assert "As of: the latest event in the history, a won." in header
+    assert "As of: the latest event in the history, a won event." in header
     assert "Data ends 2018-05-31" in header and "Warning: the data ends 2018-05-31" in header
     out, _ = _evaluate(capsys, str(OLIST_POLICY), "--mapping", str(OLIST / "mapping.toml"),
                        "-q", "--as-of", "2018-04-15T12:00")

@@ -40,7 +40,7 @@ def test_text_report_leads_with_the_worst_clause(capsys):
     # the first lines say what the as-of time is, what the agreement and the data cover
     assert lines[:3] == [
         "Company X: marketing and sales: as of 2026-05-27T15:29:52-04:00 (the latest event in "
-        "the history, a won)",
+        "the history, a won event)",
         "agreement in force 2026-01-01 to 2026-12-31; data ends 2026-04-03 (leads came in "
         "from 2026-01-05)",
         "history: 2164 rows read, 2164 accepted, 0 rejected"]

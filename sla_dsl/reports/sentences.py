@@ -5,7 +5,7 @@ sentence in one cannot disagree with the other, or with the table under it.
 
 from __future__ import annotations
 
-from sla_dsl.language.plain_words import counted
+from sla_dsl.language.plain_words import counted, with_article
 
 
 def headline(owed: dict) -> list[str]:
@@ -63,7 +63,7 @@ def as_of_why(covered: dict) -> str | None:
     if covered["as_of"] == "given":
         return "as given: later events are ignored"
     latest = covered["latest_event"]
-    return f"the latest event in the history, a {latest}" if latest else None
+    return f"the latest event in the history, {with_article(latest)} event" if latest else None
 
 
 def coverage_parts(covered: dict) -> list[str]:
