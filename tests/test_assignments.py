@@ -55,7 +55,7 @@ def test_a_rep_at_cap_is_skipped_and_a_lead_over_cap_is_counted():
     assert (reps["bob"]["periods_at_cap"], reps["bob"]["skipped_at_cap"],
             reps["bob"]["over_cap"]) == (1, 0, 0)
     text = "\n".join(assignments_text([block]))
-    assert "alice                     4 leads   66.7% of them, weight 66.7%; at cap 1x, " \
+    assert "alice                     4 leads   66.7% of them, promised 66.7%; at cap 1x, " \
            "skipped for 2, over cap 1" in text
 
 
@@ -80,3 +80,21 @@ def test_company_x_hot_leads_went_to_reps_outside_the_rotation():
     outside = {r["rep"] for r in summary["reps"] if not r["in_rotation"]}
     assert outside == {"dana", "eli"}
     assert summary["cap"] == {"count": 25, "per": "day"}
+
+
+def test_a_rotation_none_of_whose_reps_got_a_lead_is_said_in_one_line():
+    # the trial policy's rotation (ana, bo, cy) against the Company X quarter, where the
+    # reps are alice to eli: rep by rep it read as three reps left out
+    policy = load_policy(ROOT / "policies" / "company-x-trial.sla")
+    path = ROOT / "examples" / "company-x" / "history.csv"
+    summaries = assignment_summaries(evaluate(policy, load_history(
+        [path], timezone="America/New_York")))
+    text = assignments_text(summaries)
+    hot = text.index(next(line for line in text if line.startswith("assignments in hot:")))
+    assert text[hot + 1] == (
+        "  none of the rotation's reps (ana, bo, cy) was assigned a lead: every lead went to "
+        "a rep outside it; check that the policy names the reps as the history does")
+    # Company X's own rotation got its leads: no such line
+    own = assignment_summaries(evaluate(load_policy(ROOT / "policies" / "company-x.sla"),
+                                        load_history([path], timezone="America/New_York")))
+    assert not any("none of the rotation's reps" in line for line in assignments_text(own))

@@ -126,9 +126,9 @@ def test_the_text_and_json_say_each_rounds_own_assignee(dealt):
     text = report.text()
     assert "assignments in hot: round robin (team sdr), cap 25 per day, 11 leads, " \
            "5 never assigned" in text
-    for line in ("  alice                     3 leads   50.0% of them, weight 50.0%",
-                 "  bob                       2 leads   33.3% of them, weight 25.0%",
-                 "  chen                      1 leads   16.7% of them, weight 25.0%"):
+    for line in ("  alice                     3 leads   50.0% of them, promised 50.0%",
+                 "  bob                       2 leads   33.3% of them, promised 25.0%",
+                 "  chen                      1 leads   16.7% of them, promised 25.0%"):
         assert line + "; at cap 0x, skipped for 0, over cap 0" in text
     assert json.loads(report.json())["assignments"] == report.document["assignments"]
 

@@ -16,10 +16,11 @@ def assignments_text(summaries: list[dict]) -> list[str]:
             f", cap {block['open_cap']} open leads" if block.get("open_cap") else "")
         out += ["", f"assignments in {block['handoff']}: {rule}, {block['leads']} leads"
                     + (f", {block['unassigned']} never assigned" if block["unassigned"] else "")]
+        out += _rotation_unused(block["reps"])
         for rep in block["reps"]:
             share = "-" if rep["share"] is None else f"{rep['share']:.1f}%"
             line = (f"  {rep['rep']:<20} {rep['assigned']:>6} leads  {share:>6} of them, "
-                    + (f"weight {rep['expected_share']:.1f}%" if rep["in_rotation"]
+                    + (f"promised {rep['expected_share']:.1f}%" if rep["in_rotation"]
                        else "not in the rotation"))
             if block["cap"]:
                 line += (f"; at cap {rep['periods_at_cap']}x, skipped for "
@@ -28,6 +29,18 @@ def assignments_text(summaries: list[dict]) -> list[str]:
             if "open_cap" in rep:
                 out += _open_cap_lines(rep["open_cap"])
     return out
+
+
+def _rotation_unused(reps: list[dict]) -> list[str]:
+    """A line when the rotation's reps got none of the leads that went to reps outside it:
+    rep by rep, "0 leads" reads as a rep left out, where the likely cause is the policy
+    naming the team's reps otherwise than the CRM does."""
+    rotation = [r["rep"] for r in reps if r["in_rotation"]]
+    if not rotation or any(r["assigned"] for r in reps if r["in_rotation"]):
+        return []
+    return [f"  none of the rotation's reps ({', '.join(rotation)}) was assigned a lead: every "
+            "lead went to a rep outside it; check that the policy names the reps as the "
+            "history does"]
 
 
 def _open_cap_lines(held: dict) -> list[str]:
