@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import sla_dsl
 from sla_dsl.business_time.zones import local_time
 from sla_dsl.cli import main
 from sla_dsl.evaluation.clock_audit import UnknownLead, audit_lead, document, elapsed, render_text
@@ -27,6 +28,9 @@ INBOUND = ROOT / "policies" / "inbound-desk.sla"
 HISTORY = ROOT / "examples" / "company-x" / "history.csv"
 FRIDAY = FIXTURES / "histories" / "audit_company_x.csv"
 DESK = FIXTURES / "histories" / "audit_inbound_desk.csv"
+NEW_BREED = ROOT / "policies" / "new-breed.sla"
+NEW_BREED_HISTORY = ROOT / "examples" / "new-breed" / "history.csv"
+RECYCLED = FIXTURES / "histories" / "owners_recycled_reassigned.csv"
 NEW_YORK = ZoneInfo("America/New_York")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -387,3 +391,69 @@ def test_a_lead_only_a_later_level_took_is_audited_from_that_handoff():
     assert clock(audit, "first touch").due.isoformat() == "2026-01-12T12:30:00-05:00"
     quiet = audit_lead(policy, history, "NB00001")  # handed on by Inez, but not an SQL then
     assert quiet.clocks == [] and "no handoff block of that level applies" in quiet.note
+
+
+# ---------------------------------------------------------------- who answers for each clock
+
+
+@pytest.fixture(scope="module")
+def new_breed():
+    return load(NEW_BREED, NEW_BREED_HISTORY)
+
+
+def test_each_clock_names_who_answers_for_it_and_where_it_started(new_breed):
+    """NB00047: Rafferty (an MDR) owns it from marketing's handoff on 15 January and hands it
+    on to the advisors on the 20th at 17:35; Oskar's connect two days later breaches their
+    first touch. The header names the lead's first owner; the advisors' clocks are Oskar's,
+    from Rafferty's handoff, as the report's owners table and consequences charge them."""
+    policy, history = new_breed
+    audit = audit_lead(policy, history, "NB00047")
+    assert audit.owner == "Rafferty"
+    clocks = {(c.handoff, c.clause): c for c in audit.clocks}
+    mdr = clocks[("bad_fit_interested", "first touch")]
+    assert (mdr.owner, mdr.clock_start) == ("Rafferty", None)
+    sql = clocks[("sql", "first touch")]
+    assert (sql.status, sql.owner, sql.clock_start) == (
+        "breached", "Oskar", local(NEW_YORK, 2026, 1, 20, 17, 35, 26))
+    text = render_text(audit)
+    assert ("sql: first touch within 4 business hours on calendar us (sales): BREACHED\n"
+            "  clock started Tue 2026-01-20 17:35:26 EST, at the handoff by Rafferty\n"
+            "  due Wed 2026-01-21 12:30:00 EST\n") in text
+    assert "  owner Oskar answers for it: the lead's owner at the due time\n" in text
+    assert "  owner Rafferty answers for it: the lead's owner when it was met\n" in text
+    as_json = {(c["handoff"], c["clause"]): c for c in document(audit)["clocks"]}
+    assert (as_json[("sql", "first touch")]["owner"],
+            as_json[("sql", "first touch")]["clock_start"]) == (
+        "Oskar", "2026-01-20T17:35:26-05:00")
+    assert "clock_start" not in as_json[("bad_fit_interested", "first touch")]
+
+
+def test_every_clock_names_the_owner_and_start_of_its_report_record(new_breed):
+    policy, history = new_breed
+    report = json.loads(sla_dsl.evaluate(policy, history).json())
+    leads = report["leads"]
+    assert len(leads) > 200
+    for lead in leads[::5]:  # every fifth lead keeps the test quick
+        audit = document(audit_lead(policy, history, lead["lead_id"]))
+        assert audit["owner"] == lead["owner"]
+        said = sorted((c["handoff"], c["clause"], c.get("attempt", 1), c["owner"],
+                       c.get("clock_start")) for c in audit["clocks"])
+        recorded = sorted((r["handoff"], r["clause"], r.get("attempt", 1), r["owner"],
+                           r.get("clock_start")) for r in lead["clauses"])
+        assert said == recorded, lead["lead_id"]
+
+
+def test_a_later_attempt_and_a_reassigned_lead_name_each_clock_s_owner():
+    """R1: ann's first attempt, then bo's from the re-handoff on 16 March 17:30. R2: its first
+    touch fell due at 13:00 while ann owned it; bo, its owner from 15:00, is in the header."""
+    policy, history = load(INBOUND, RECYCLED)
+    r1 = audit_lead(policy, history, "R1")
+    assert [(c.clause, c.attempt, c.owner, c.clock_start) for c in r1.clocks] == [
+        ("first touch", 1, "ann", None), ("touches", 1, "ann", None),
+        ("first touch", 2, "bo", local(AMSTERDAM, 2026, 3, 16, 17, 30)),
+        ("touches", 2, "bo", local(AMSTERDAM, 2026, 3, 16, 17, 30))]
+    assert "  owner bo answers for it: the lead's owner now, while it is pending\n" in \
+        render_text(r1)
+    r2 = audit_lead(policy, history, "R2")
+    assert (r2.owner, clock(r2, "first touch").owner, clock(r2, "touches").owner) == (
+        "bo", "ann", "bo")

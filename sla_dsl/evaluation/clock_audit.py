@@ -126,6 +126,12 @@ class Clock:
     # `clocks run on owner hours`: whose hours it ran on (rep, timezone, hours, source; rep
     # and the rest None when the owner was unknown and the calendar's hours counted)
     owner_hours: dict | None = None
+    # who answers for the verdict: the evaluator's `ClauseResult.owner`, the owner the owners
+    # table and the consequences name (the lead's owner when it was decided)
+    owner: str | None = None
+    # when the clock started, where that is not the lead's first handoff (a later level's
+    # handoff, a later attempt's, a restart at a reassignment); None where it is
+    clock_start: dt.datetime | None = None
 
     @property
     def counted(self) -> dt.timedelta:
@@ -297,6 +303,9 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         clock.handoff = result.handoff
         clock.attempt = attempt if len(attempts) > 1 else None
         clock.reassign = _reassign_words(row, events, zone)
+        clock.owner = row.owner[0]
+        if audit.handed_off_at is None or int(clock_start[0]) != to_us(audit.handed_off_at):
+            clock.clock_start = local_time(int(clock_start[0]), zone)
         audit.clocks.append(clock)
     return audit
 
@@ -833,7 +842,9 @@ def document(audit: LeadAudit) -> dict:
         "clocks": [{
             "handoff": c.handoff, "clause": c.clause, "wording": c.wording, "party": c.party,
             "status": c.status,
-            "due": _iso(c.due), "at": _iso(c.at), "business": c.business,
+            "due": _iso(c.due), "at": _iso(c.at), "owner": c.owner,
+            **({"clock_start": _iso(c.clock_start)} if c.clock_start is not None else {}),
+            "business": c.business,
             "calendar": c.calendar, "explanation": c.explanation,
             "started_by": _event_doc(c.started_by), "stopped_by": _event_doc(c.stopped_by),
             "runs_until": _iso(c.runs_until),
@@ -874,9 +885,13 @@ def render_text(audit: LeadAudit) -> str:
         if clock.attempt is not None:
             name += f" [attempt {clock.attempt}]"
         out += ["", f"{name} ({clock.party or '-'}): {clock.status.upper()}"]
-        if clock.clause != "threshold":
+        if clock.clause != "threshold":  # a threshold has no clock: read at the handoff
+            if clock.clock_start is not None:
+                out.append(f"  {_start_words(clock)}")
             out.append(f"  due {when(clock.due)}" if clock.due else "  no due time yet")
         out.append(f"  {clock.explanation}")
+        if clock.clause != "threshold":  # the sender's breach, not an owner's
+            out.append(f"  {_owner_words(clock)}")
         if clock.reassign:
             out.append(f"  {clock.reassign}")
         out.append(f"  {clock.calendar}")
@@ -884,6 +899,27 @@ def render_text(audit: LeadAudit) -> str:
             out.append(f"  from the handoff to {_end_words(clock)}:")
             out += _segment_lines(clock)
     return printable("\n".join(out) + "\n")
+
+
+def _start_words(clock: Clock) -> str:
+    """When a clock started that did not start at the lead's first handoff (the header's): a
+    later level's or attempt's clocks run from their own handoff, and a rep reading the
+    pieces must see where they begin."""
+    by = clock.started_by
+    if by is not None and by.at == clock.clock_start:
+        return f"clock started {when(clock.clock_start)}, at the {by.words()}"
+    return f"clock started {when(clock.clock_start)}"
+
+
+def _owner_words(clock: Clock) -> str:
+    """Who answers for the clock's verdict, and why that one: the lead's owner when it was
+    decided, which is not the header's owner when the lead was reassigned or handed on to
+    another level. The owners table and the consequences name the same owner."""
+    moment = {"met": "when it was met", "breached": "at the due time"}.get(
+        clock.status, "now, while it is pending")
+    if clock.owner is None:
+        return f"no owner answers for it: the lead had no owner {moment}"
+    return f"owner {clock.owner} answers for it: the lead's owner {moment}"
 
 
 def _end_words(clock: Clock) -> str:
