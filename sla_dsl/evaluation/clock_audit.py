@@ -293,7 +293,7 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         key = (result.handoff, int(clock_start[0]), first)
         if key not in contexts:
             spans = replay.pauses(block, np.array([0]), clock_start).get(0, [])
-            absent = _absences(replay, block, clock_start)
+            absent = _absences(replay, block, clock_start, zone)
             contexts[key] = _Lead(policy, block, int(clock_start[0]), first, as_of, zone, events,
                                   spans, _pause_spans(spans, events, zone, block, absent),
                                   replay, _scope(rows, result.handoff, attempt)
@@ -431,7 +431,7 @@ def _place(events: list[Event], at: int, kinds: tuple[str, ...], since: int) -> 
     return None
 
 
-def _absences(replay: Replay, handoff: m.Handoff, start: np.ndarray
+def _absences(replay: Replay, handoff: m.Handoff, start: np.ndarray, zone: ZoneInfo
               ) -> list[tuple[int, int, str]]:
     """The lead's pauses for its owner's absences (`when owner absent pause`), each with the
     words the audit gives it: `owner ana absent 2027-03-02 to 2027-03-03 (vacation)`."""
@@ -440,9 +440,21 @@ def _absences(replay: Replay, handoff: m.Handoff, start: np.ndarray
     for begin, end, k in replay.absence_spans(handoff, np.array([0]), start).get(0, []):
         first, last = absences.said[k]
         reason = absences.reason[k]
-        out.append((begin, end, f"owner {absences.rep[k]} absent {first} to {last}"
+        span = (f"{_absence_bound(first, int(absences.begin[k]), zone)} to "
+                f"{_absence_bound(last, int(absences.end[k]), zone)}")
+        out.append((begin, end, f"owner {absences.rep[k]} absent {span}"
                     + (f" ({reason})" if reason else "")))
     return out
+
+
+def _absence_bound(said: str, instant: int, zone: ZoneInfo) -> str:
+    """One end of an absence as the audit writes its other times: a whole day as the file's
+    date (a local date of the policy's zone already), a time as the policy's local time with
+    its abbreviation, whatever offset the file wrote it with (`2027-04-19T05:00:00Z` is
+    `Mon 2027-04-19 00:00:00 CDT` in Chicago)."""
+    if len(said.strip()) == 10:  # a date, as the absences file's reader tells them apart
+        return said.strip()
+    return when(local_time(instant, zone))
 
 
 def _pause_spans(spans: list[tuple[int, int]], events: list[Event], zone: ZoneInfo,
