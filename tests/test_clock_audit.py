@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,6 +32,8 @@ DESK = FIXTURES / "histories" / "audit_inbound_desk.csv"
 NEW_BREED = ROOT / "policies" / "new-breed.sla"
 NEW_BREED_HISTORY = ROOT / "examples" / "new-breed" / "history.csv"
 RECYCLED = FIXTURES / "histories" / "owners_recycled_reassigned.csv"
+SALESFORCE = [ROOT / "examples" / "salesforce" / f"{name}.csv"
+              for name in ("Lead", "LeadHistory", "Task", "Event", "User")]
 NEW_YORK = ZoneInfo("America/New_York")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -457,3 +460,50 @@ def test_a_later_attempt_and_a_reassigned_lead_name_each_clock_s_owner():
     r2 = audit_lead(policy, history, "R2")
     assert (r2.owner, clock(r2, "first touch").owner, clock(r2, "touches").owner) == (
         "bo", "ann", "bo")
+
+
+# ---------------------------------------------------------------- the pieces add up
+
+
+def _minutes(parts: list[str]) -> int:
+    """A column's length (`1d 2h 3m` as its parts, `<1m`) in minutes; `<1m` as none."""
+    units = {"d": 1440, "h": 60, "m": 1}
+    return sum(int(part[:-1]) * units[part[-1]] for part in parts if part != "<1m")
+
+
+def _trailing_length(text: str) -> list[str]:
+    """The parts of the length that ends `text` (`2h 54m`), read from the right."""
+    parts: list[str] = []
+    for word in reversed(text.split()):
+        if not re.fullmatch(r"\d+[dhm]|<1m", word):
+            break
+        parts.insert(0, word)
+    return parts
+
+
+def _open_pieces(text: str) -> list[tuple[list[int], int]]:
+    """Per clock of an audit's text, its open pieces' lengths and its last running total."""
+    clocks = []
+    for block in text.split("\n\n")[1:]:
+        pieces = [line for line in block.splitlines() if line.endswith("  open")]
+        if pieces:
+            lengths = [_minutes(_trailing_length(line.split("  total")[0])) for line in pieces]
+            total = _minutes(pieces[-1].split("  total")[1].split()[:-1])
+            clocks.append((lengths, total))
+    return clocks
+
+
+def test_the_pieces_shown_add_up_to_the_total_shown():
+    """00Q5g0000000046AAA, handed off Monday 15:06:02 on the inbound desk (open until 18:00):
+    2 h 53 min 58 s on Monday and 1 h 6 min 2 s on Tuesday are its 4 business hours. Cut to
+    the minute they read 2h 53m + 1h 6m beside a total of 4h; rounded, 2h 54m + 1h 6m."""
+    policy = load_policy(INBOUND)
+    history = sla_dsl.load_history(SALESFORCE, policy=policy, preset="salesforce")
+    text = render_text(audit_lead(policy, history, "00Q5g0000000046AAA"))
+    assert ("Mon 2026-03-02 15:06:02 CET -> 18:00:00 CET                   2h 54m  total  2h 54m"
+            "  open") in text
+    assert ("Tue 2026-03-03 08:00:00 CET -> 09:06:02 CET                    1h 6m  total      4h"
+            "  open") in text
+    for lead in history.lead_ids.astype(str)[::3]:
+        for lengths, total in _open_pieces(render_text(audit_lead(policy, history, lead))):
+            assert sum(lengths) == total, lead

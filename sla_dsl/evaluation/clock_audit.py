@@ -943,26 +943,48 @@ def _end_words(clock: Clock) -> str:
 
 
 def _segment_lines(clock: Clock) -> list[str]:
+    """The pieces of a clock, one a line. Lengths are shown to the minute, and an open piece
+    shows what it adds to the rounded running total, so the pieces a rep adds up make the
+    total shown beside them (2h 54m and 1h 6m make 4h; truncated, 2h 53m and 1h 6m did not)."""
     lines = []
     total = dt.timedelta()
+    shown_total = 0  # the running total as shown, in whole minutes
     due_shown = clock.due is None
     for segment in clock.segments:
         if not due_shown and clock.due is not None and clock.due <= segment.start:
             lines.append(f"    --- due {when(clock.due)} ---")
             due_shown = True
         total += segment.counted
+        length = elapsed(segment.start, segment.end)
+        minutes = _minutes(length)
+        if segment.kind == "open":
+            minutes = _minutes(total) - shown_total
+            shown_total += minutes
         what = segment.kind if not segment.why else f"{segment.kind} ({', '.join(segment.why)})"
         if segment.kind == "paused" and segment.why[0].startswith("owner "):  # an absence
             what = f"paused: {', '.join(segment.why)}"
-        counts = f"total {say.short(total, days=not clock.business):>7}" \
+        counts = f"total {_short(shown_total, total, days=not clock.business):>7}" \
             if segment.kind == "open" else " " * 13
         end = segment.end.strftime("%H:%M:%S %Z") \
             if segment.end.date() == segment.start.date() else when(segment.end)
-        length = say.short(elapsed(segment.start, segment.end))
-        lines.append(f"    {when(segment.start)} -> {end:<28} {length:>8}  {counts}  {what}")
+        shown = _short(minutes, length)
+        lines.append(f"    {when(segment.start)} -> {end:<28} {shown:>8}  {counts}  {what}")
     if not due_shown and clock.due is not None and clock.status == "breached":
         lines.append(f"    --- due {when(clock.due)} ---")
     return lines
+
+
+def _minutes(length: dt.timedelta) -> int:
+    """A length in whole minutes, rounded to the nearest (half a minute up)."""
+    return int((length.total_seconds() + 30) // 60)
+
+
+def _short(minutes: int, length: dt.timedelta, *, days: bool = True) -> str:
+    """`minutes` for a column (`2d 3h`, `1h 18m`); `<1m` for a length of some seconds that
+    rounds to none, so a piece the clock did spend is never shown as nothing."""
+    if minutes == 0 and length > dt.timedelta():
+        return "<1m"
+    return say.short(dt.timedelta(minutes=minutes), days=days)
 
 
 AUDITS_IN_REPORT = 10
