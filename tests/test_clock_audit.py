@@ -29,6 +29,7 @@ INBOUND = ROOT / "policies" / "inbound-desk.sla"
 HISTORY = ROOT / "examples" / "company-x" / "history.csv"
 FRIDAY = FIXTURES / "histories" / "audit_company_x.csv"
 DESK = FIXTURES / "histories" / "audit_inbound_desk.csv"
+AFTER_CLOSE = FIXTURES / "histories" / "audit_inbound_desk_after_close.csv"
 NEW_BREED = ROOT / "policies" / "new-breed.sla"
 NEW_BREED_HISTORY = ROOT / "examples" / "new-breed" / "history.csv"
 RECYCLED = FIXTURES / "histories" / "owners_recycled_reassigned.csv"
@@ -507,3 +508,46 @@ def test_the_pieces_shown_add_up_to_the_total_shown():
     for lead in history.lead_ids.astype(str)[::3]:
         for lengths, total in _open_pieces(render_text(audit_lead(policy, history, lead))):
             assert sum(lengths) == total, lead
+
+
+# ---------------------------------------------------------------- the boundary rules, said
+
+
+def test_a_touch_after_the_close_on_a_clause_due_at_the_close_says_why_it_is_late():
+    """A: handed off Monday 14:00 on the inbound desk (open 08:00-18:00); its 4 business hours
+    run out at the 18:00 close, so it is due then, and the touch at 19:00 is late by an hour
+    in which the desk was closed. C, touched at the same hour but due at noon, is late by
+    6 open hours and needs no such words."""
+    policy, history = load(INBOUND, AFTER_CLOSE)
+    a = audit_lead(policy, history, "A")
+    first = clock(a, "first touch")
+    assert (first.status, first.due) == ("breached", local(AMSTERDAM, 2026, 3, 2, 18))
+    assert first.explanation == (
+        "breached: touch by ann at Mon 2026-03-02 19:00:00 CET, 1 hour after the due time, "
+        "outside business hours (no business time passed after it)")
+    assert first.due_rule == (
+        "due at the close: the 4 business hours run out exactly at the close, 18:00, and open "
+        "time that runs out at a close is due at that close, not at the next opening")
+    assert "  due Mon 2026-03-02 18:00:00 CET\n  due at the close: " in render_text(a)
+    assert document(a)["clocks"][0]["due_rule"] == first.due_rule
+    c = clock(audit_lead(policy, history, "C"), "first touch")
+    assert (c.status, c.due_rule) == ("breached", None)
+    assert c.explanation.endswith("6 hours of business time after the due time")
+
+
+def test_business_days_started_while_closed_say_they_are_due_at_that_opening(new_breed):
+    """NB00047's advisors: handed off Tuesday 17:35, after the US calendar's 17:30 close, so
+    their 2 business days start at Wednesday's 08:30 opening and are due Friday 08:30; Oskar's
+    accept on Thursday at 18:30, after the close, is in time with no open time to spare."""
+    policy, history = new_breed
+    audit = audit_lead(policy, history, "NB00047")
+    disposition = next(c for c in audit.clocks if (c.handoff, c.clause) == ("sql",
+                                                                           "disposition"))
+    assert (disposition.status, disposition.due) == ("met", local(NEW_YORK, 2026, 1, 23, 8, 30))
+    assert disposition.due_rule == (
+        "handed off while the calendar was closed: the clock started at the next opening, "
+        "Wed 2026-01-21 08:30:00 EST, and 2 business days are due 2 open days later at that "
+        "time of day")
+    assert disposition.explanation == (
+        "met: accepted by Oskar at Thu 2026-01-22 18:30:26 EST, 14 hours before the due time, "
+        "outside business hours (no business time to spare)")

@@ -132,6 +132,9 @@ class Clock:
     # when the clock started, where that is not the lead's first handoff (a later level's
     # handoff, a later attempt's, a restart at a reassignment); None where it is
     clock_start: dt.datetime | None = None
+    # why the due time falls where it does, when a boundary rule of business time decides it
+    # (due at a close; business days started while closed); None otherwise
+    due_rule: str | None = None
 
     @property
     def counted(self) -> dt.timedelta:
@@ -530,6 +533,8 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
         clock.owner_hours = _owner_hours_doc(lead.replay, within, rep)
     clock.segments = _segments(lead, within, calendar, end, cut=due)
     clock.explanation = _explain(clock, item, calendar, as_of, zone, counted_touches)
+    paused = any(begin < due for begin, _ in lead.spans)
+    clock.due_rule = _due_rule(within, calendar, local_time(start, zone), clock.due, paused)
     return clock
 
 
@@ -800,12 +805,8 @@ def _explain(clock: Clock, item, calendar: BusinessCalendar, as_of: int, zone: Z
         return say.timedelta(elapsed(a, b))
 
     stop = clock.stopped_by.words() if clock.stopped_by else "the clause"
-    if clock.status == "met":
-        return (f"met: {stop} at {when(clock.at)}, with {amount(clock.at, clock.due)} of "
-                f"{kind} to spare")
-    if clock.status == "breached" and clock.at is not None:
-        return (f"breached: {stop} at {when(clock.at)}, {amount(clock.due, clock.at)} of "
-                f"{kind} after the due time")
+    if clock.status in ("met", "breached") and clock.at is not None:
+        return f"{clock.status}: {stop} at {when(clock.at)}, {_margin(clock, calendar)}"
     if clock.status == "breached":
         if isinstance(item, m.Touches):
             missing = f"{counted_touches} of {int(item.count.value)} counted touches" + (
@@ -819,6 +820,63 @@ def _explain(clock: Clock, item, calendar: BusinessCalendar, as_of: int, zone: Z
                 + "; the due time is set when it resumes")
     left = amount(local_time(as_of, zone), clock.due)
     return f"pending: due {when(clock.due)}, {left} of {kind} left as of the audit"
+
+
+def _margin(clock: Clock, calendar: BusinessCalendar) -> str:
+    """How early or late a decided clock's stop was, rounded to the minute as its pieces are.
+    A business clock stopped while the calendar was closed, with no open time between its
+    stop and its due time, says so in plain time: "0 minutes of business time after the due
+    time" beside a BREACHED reads as a verdict without a reason."""
+    late = clock.status == "breached"
+    first, last = (clock.due, clock.at) if late else (clock.at, clock.due)
+    side = "after the due time" if late else "before the due time"
+    if not clock.business:
+        gap = say.timedelta(_rounded(elapsed(first, last)))
+        return f"{gap} of time {side}" if late else f"with {gap} of time to spare"
+    open_gap = calendar.open_time_between(first, last)
+    if open_gap == dt.timedelta() and last > first:
+        spare = "no business time passed after it" if late else "no business time to spare"
+        return (f"{say.timedelta(_rounded(elapsed(first, last)))} {side}, outside business "
+                f"hours ({spare})")
+    words = say.timedelta(_rounded(open_gap), days=False)
+    return f"{words} of business time {side}" if late else \
+        f"with {words} of business time to spare"
+
+
+def _rounded(length: dt.timedelta) -> dt.timedelta:
+    """A length of a minute or more rounded to the nearest minute, as the pieces are shown;
+    a shorter one as it is, so a late touch is never "0 minutes" late."""
+    if abs(length) < dt.timedelta(minutes=1):
+        return length
+    return dt.timedelta(minutes=_minutes(length))
+
+
+def _due_rule(within: m.Duration, calendar: BusinessCalendar, start: dt.datetime,
+              due: dt.datetime | None, paused: bool) -> str | None:
+    """Why a business clock is due when it is, where the two boundary rules of business time
+    (language.md, "Business minutes and hours" and "Business days: the exact rule") decide it
+    and a rep will ask: open time that runs out at a close is due at that close, so a touch
+    after the close is late with no open time lost; a clock of business days started while
+    closed starts at the next opening and is due at that time of day, so a touch the evening
+    before is in time. None when neither applies (or pauses moved the due time)."""
+    if not within.business or due is None:
+        return None
+    length = say.duration(within, calendar_names=False)
+    if within.unit != "day":
+        if calendar.is_open(due) or due <= start:
+            return None
+        runs = "runs" if within.amount == 1 else "run"
+        return (f"due at the close: the {length} {runs} out exactly at the close, "
+                f"{due:%H:%M}, and open time that runs out at a close is due at that close, "
+                "not at the next opening")
+    if paused or calendar.is_open(start):
+        return None
+    opening = calendar.next_open(start)
+    days = int(within.amount)
+    kept = "" if due.time() == opening.time() else ", kept inside that day's hours"
+    return (f"handed off while the calendar was closed: the clock started at the next "
+            f"opening, {when(opening)}, and {length} {'is' if days == 1 else 'are'} due "
+            f"{say.counted(days, 'open day')} later at that time of day{kept}")
 
 
 def when(moment: dt.datetime | None) -> str:
@@ -857,7 +915,7 @@ def document(audit: LeadAudit) -> dict:
             "due": _iso(c.due), "at": _iso(c.at), "owner": c.owner,
             **({"clock_start": _iso(c.clock_start)} if c.clock_start is not None else {}),
             "business": c.business,
-            "calendar": c.calendar, "explanation": c.explanation,
+            "calendar": c.calendar, "explanation": c.explanation, "due_rule": c.due_rule,
             "started_by": _event_doc(c.started_by), "stopped_by": _event_doc(c.stopped_by),
             "runs_until": _iso(c.runs_until),
             **({"attempt": c.attempt} if c.attempt is not None else {}),
@@ -901,6 +959,8 @@ def render_text(audit: LeadAudit) -> str:
             if clock.clock_start is not None:
                 out.append(f"  {_start_words(clock)}")
             out.append(f"  due {when(clock.due)}" if clock.due else "  no due time yet")
+            if clock.due_rule:
+                out.append(f"  {clock.due_rule}")
         out.append(f"  {clock.explanation}")
         if clock.clause != "threshold":  # the sender's breach, not an owner's
             out.append(f"  {_owner_words(clock)}")
