@@ -551,3 +551,29 @@ def test_business_days_started_while_closed_say_they_are_due_at_that_opening(new
     assert disposition.explanation == (
         "met: accepted by Oskar at Thu 2026-01-22 18:30:26 EST, 14 hours before the due time, "
         "outside business hours (no business time to spare)")
+
+
+# ---------------------------------------------------------------- notes name their clause
+
+
+def test_a_note_on_an_event_names_the_clause_it_is_about(new_breed):
+    """NB00006: Solveig (an MDR) works it under good_fit_interested, whose cadence wants a
+    business day between touches, and hands it on to the advisors on Saturday 17 January at
+    06:36; Oskar's connect the next morning is the advisors' first touch. It is no touch of
+    the MDR's cadence (that level's work ended at the handoff), so it carries no note of it;
+    the MDR's own touches too close together say whose cadence did not count them."""
+    policy, history = new_breed
+    audit = audit_lead(policy, history, "NB00006")
+    notes = {(e.at.strftime("%a %d %H:%M"), e.event): e.notes for e in audit.events}
+    assert notes[("Sun 18 06:31", "connected")] == ["stops sql's first touch (met)"]
+    assert notes[("Sat 10 01:13", "touch")] == [
+        "not counted for good_fit_interested's touches: less than 1 business day after the "
+        "touch before it"]
+    assert notes[("Fri 09 04:51", "touch")] == [
+        "stops good_fit_interested's first touch (met)",
+        "touch 1 of 6 for good_fit_interested's touches"]
+    assert notes[("Fri 06 00:47", "touch")] == []  # Oskar's, after the MDR handed it on
+    # one block, one clause of each kind: the notes need not say whose
+    friday = audit_lead(*load(COMPANY_X, FRIDAY), "F1")
+    assert any(n == "not counted: less than 4 hours after the touch before it"
+               for e in friday.events for n in e.notes)

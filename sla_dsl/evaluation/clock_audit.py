@@ -26,6 +26,7 @@ from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
 from sla_dsl.business_time.holiday_sets import holiday_name
 from sla_dsl.business_time.rep_hours import hours_text
 from sla_dsl.business_time.zones import day_start_us, local_time, to_us
+from sla_dsl.evaluation.lifecycle import LATEST
 from sla_dsl.evaluation.replay import (
     BEFORE,
     IN_PERIOD,
@@ -219,9 +220,17 @@ class _Lead:
     spans: list[tuple[int, int]]
     pauses: list[PauseSpan]
     replay: Replay
-    # a lead with several attempts: the places in `events` of this one's, first to before end
+    # the places in `events` of this round's events, first to before end (the next round's
+    # or the next level's handoff); a lead's only round reads from its first event
     scope: tuple[int, int] | None = None
     absent: list[tuple[int, int, str]] = field(default_factory=list)  # the owner's absences
+    # the block's label when the lead has clocks in several blocks (levels): its notes on the
+    # events name the clause they are about, `sql's first touch`; None: the clause alone
+    label: str | None = None
+
+    def name(self, clause: str) -> str:
+        """A clause as the notes on the events name it."""
+        return f"{self.label}'s {clause}" if self.label else clause
 
 
 def audit_lead(policy: m.Policy, history: History, lead_id: str,
@@ -282,6 +291,7 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
                   ("handoff",))
     rows = _clock_rows(evaluation)
     attempts = {attempt for _, _, attempt in rows}
+    several = len({result.handoff for result, _, _ in rows}) > 1
     contexts: dict[tuple[str, int, int], _Lead] = {}
     noted: set[tuple[str, int]] = set()
     for result, i, attempt in rows:
@@ -297,15 +307,15 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         if key not in contexts:
             spans = replay.pauses(block, np.array([0]), clock_start).get(0, [])
             absent = _absences(replay, block, clock_start, zone)
+            label = block.label if several else None
             contexts[key] = _Lead(policy, block, int(clock_start[0]), first, as_of, zone, events,
-                                  spans, _pause_spans(spans, events, zone, block, absent),
-                                  replay, _scope(rows, result.handoff, attempt)
-                                  if len(attempts) > 1 else None, absent)
+                                  spans, _pause_spans(spans, events, zone, block, absent, label),
+                                  replay, _scope(row, len(attempts) > 1), absent, label)
         clock = _threshold(policy, block, row, replay, clock_start, zone) \
             if result.clause == "threshold" else _clock(contexts[key], row)
         clock.handoff = result.handoff
         clock.attempt = attempt if len(attempts) > 1 else None
-        clock.reassign = _reassign_words(row, events, zone)
+        clock.reassign = _reassign_words(row, events, zone, contexts[key].name(row.clause))
         clock.owner = row.owner[0]
         if audit.handed_off_at is None or int(clock_start[0]) != to_us(audit.handed_off_at):
             clock.clock_start = local_time(int(clock_start[0]), zone)
@@ -313,14 +323,15 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
     return audit
 
 
-def _scope(rows: list[tuple[ClauseResult, int, int]], handoff: str, attempt: int
-           ) -> tuple[int, int]:
-    """The events of one attempt of a block, as places in the lead's events: from its first
-    row to the next attempt's (a rejection at the instant of the re-handoff but before it is
-    the earlier attempt's)."""
-    firsts = {a: int(r.first_row[i]) for r, i, a in rows if r.handoff == handoff}
-    later = [place for a, place in firsts.items() if a > attempt]
-    return firsts[attempt], min(later, default=np.iinfo(np.int64).max)
+def _scope(row: ClauseResult, attempts: bool) -> tuple[int, int]:
+    """The events of one round of a block, as places in the lead's events, as the evaluator
+    read them: to before the next attempt's handoff (a rejection at the instant of the
+    re-handoff but before it is the earlier attempt's) or the next level's (a level's work
+    ends where it hands the lead on: the advisors' touches are not the MDR's). From the
+    round's first event when the lead has `attempts`, else from its first event of all (so a
+    touch before the handoff is named as such)."""
+    end = int(row.end_row[0]) if row.end_row is not None else LATEST
+    return (int(row.first_row[0]) if attempts else 0), end
 
 
 def _clock_rows(evaluation: Evaluation) -> list[tuple[ClauseResult, int, int]]:
@@ -347,12 +358,14 @@ def _row(result: ClauseResult, i: int) -> ClauseResult:
                         counted=cut(result.counted), attempt=cut(result.attempt),
                         split_at=cut(result.split_at), split_from=cut(result.split_from),
                         reassign=result.reassign, hours_of=cut(result.hours_of),
-                        first_row=cut(result.first_row))
+                        first_row=cut(result.first_row), end_row=cut(result.end_row))
 
 
-def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> str | None:
+def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo,
+                    name: str) -> str | None:
     """What a reassignment did to this clock, when its block says (`on reassign ...`), and
-    whose time is whose; None for a clock that runs on as it always did."""
+    whose time is whose; None for a clock that runs on as it always did. `name` is the
+    clause as the notes on the events name it."""
     if row.reassign == "continue" or row.clause == "threshold":
         return None
     owner = row.owner[0] or "no owner"
@@ -362,7 +375,7 @@ def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> s
                      None)
         if moved is None:
             return f"on reassign restart: no reassignment while it ran; {owner}'s clock"
-        moved.notes.append(f"restarts {row.clause} for {moved.actor}")
+        moved.notes.append(f"restarts {name} for {moved.actor}")
         return f"on reassign restart: started again {when(moved.at)} for {owner}"
     split_at = int(row.split_at[0]) if row.split_at is not None else NONE
     if split_at == NONE:
@@ -371,7 +384,7 @@ def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> s
     moved = local_time(split_at, zone)
     for event in events:
         if event.event == "assigned" and to_us(event.at) == split_at:
-            event.notes.append(f"splits {row.clause}: {before} before, {owner} after")
+            event.notes.append(f"splits {name}: {before} before, {owner} after")
             break
     return (f"on reassign split: {when(local_time(start, zone))} to {when(moved)} is "
             f"{before}'s, from {when(moved)} {owner}'s")
@@ -461,8 +474,12 @@ def _absence_bound(said: str, instant: int, zone: ZoneInfo) -> str:
 
 
 def _pause_spans(spans: list[tuple[int, int]], events: list[Event], zone: ZoneInfo,
-                 handoff: m.Handoff, absent: list[tuple[int, int, str]] | None = None
-                 ) -> list[PauseSpan]:
+                 handoff: m.Handoff, absent: list[tuple[int, int, str]] | None = None,
+                 label: str | None = None) -> list[PauseSpan]:
+    """The block's pauses as spans, each marking the events that began and ended it; with
+    `label` (a lead with clocks in several blocks), naming the block whose clocks it stops:
+    a pause stops every clock of its own block only."""
+    clocks = f"handoff {label}'s clocks" if label else "every clock"
     condition = " or ".join(expr_text(i.condition) for i in handoff.items
                             if isinstance(i, m.Pause))
     merged: list[tuple[int, int]] = []
@@ -480,12 +497,12 @@ def _pause_spans(spans: list[tuple[int, int]], events: list[Event], zone: ZoneIn
         if started is None:  # the pause already held at the handoff
             started = next((e for e in events if to_us(e.at) == begin), None)
         if started is not None:
-            started.notes.append(f"pauses every clock ({condition})")
+            started.notes.append(f"pauses {clocks} ({condition})")
         ended = None
         if end != STOPPED:
             ended = next((e for e in events if to_us(e.at) == end and e.fields), None)
             if ended is not None:
-                ended.notes.append("resumes every clock")
+                ended.notes.append(f"resumes {clocks}")
         out.append(PauseSpan(local_time(begin, zone),
                              None if end == STOPPED else local_time(end, zone), started, ended))
     return out
@@ -520,7 +537,7 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
     started = _place(events, start, ("handoff",), lead.first)
     clock.started_by = None if started is None else events[started]
     if at != NONE:
-        stop = f"stops {result.clause} ({status})"
+        stop = f"stops {lead.name(result.clause)} ({status})"
         clock.stopped_by = _note(events, at, stop, _STOPS[result.clause], lead.first)
         if clock.stopped_by is None and result.clause == "disposition":  # handed on
             after = lead.first if started is None else started + 1
@@ -528,7 +545,7 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
     counted_touches = 0
     if isinstance(item, m.Touches):
         counted_touches = _mark_touches(handoff, item, start, due, at, events, lead.replay,
-                                        lead.scope)
+                                        lead.scope, lead.label)
     if result.hours_of is not None and within.business:
         clock.owner_hours = _owner_hours_doc(lead.replay, within, rep)
     clock.segments = _segments(lead, within, calendar, end, cut=due)
@@ -592,9 +609,12 @@ def _model_calendar(policy: m.Policy, within: m.Duration) -> m.Calendar | None:
 
 def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at: int,
                   events: list[Event], replay: Replay,
-                  scope: tuple[int, int] | None = None) -> int:
-    """Say of each touch whether the `touches` clause counted it, as the evaluator does
-    (its spacing rule, its window): the touches a rep is sure they made are the dispute."""
+                  scope: tuple[int, int] | None = None, label: str | None = None) -> int:
+    """Say of each touch of the round (`scope`) whether the `touches` clause counted it, as
+    the evaluator does (its spacing rule, its window): the touches a rep is sure they made
+    are the dispute. With `label` (clocks in several blocks) each note names the clause it is
+    about: the advisors' touch is not counted by the MDR's cadence, and must not read as if
+    no clause counted it."""
     touches = [e for place, e in enumerate(events) if e.event in ("touch", "connected")
                and (scope is None or scope[0] <= place < scope[1])]
     times = np.array([to_us(e.at) for e in touches], dtype=np.int64)
@@ -608,19 +628,29 @@ def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at:
     number = 0
     for touch, when, is_inside, counts in zip(touches, times, inside, counted, strict=True):
         if when < start:
-            touch.notes.append("before the handoff: not counted")
+            touch.notes.append(_not_counted("before the handoff", label))
         elif not is_inside:
-            touch.notes.append("after the touches window: not counted")
+            touch.notes.append(_not_counted("after the touches window", label))
         elif counts:
             number += 1
             if at == NONE or when <= at:
-                touch.notes.append(f"touch {number} of {goal}")
+                touch.notes.append(f"touch {number} of {goal}"
+                                   + (f" for {label}'s touches" if label else ""))
         elif when == at and touch.event == "connected":
             continue  # the connect that met the clause: its note says so
         elif isinstance(spacing, m.Spacing):
             gap = say.duration(spacing.at_least, calendar_names=False)
-            touch.notes.append(f"not counted: less than {gap} after the touch before it")
+            touch.notes.append(_not_counted(f"less than {gap} after the touch before it", label))
     return min(number, goal)
+
+
+def _not_counted(why: str, label: str | None) -> str:
+    """A touch the `touches` clause did not count, and why: `after the touches window: not
+    counted`, or with several blocks, naming whose clause: `not counted for
+    good_fit_interested's touches: after its window`."""
+    if label is None:
+        return f"not counted: {why}" if why.startswith("less") else f"{why}: not counted"
+    return f"not counted for {label}'s touches: {why.replace('the touches window', 'its window')}"
 
 
 def _threshold(policy: m.Policy, handoff: m.Handoff, result: ClauseResult, replay: Replay,
