@@ -272,7 +272,10 @@ def test_a_lead_handed_to_nobody_has_no_clock(company_x):
     audit = audit_lead(policy, history, "L0000035")
     assert audit.clocks == [] and audit.handoff == "discard"
     assert "handed to nobody" in audit.note
-    assert any("starts every clock" in e.notes for e in audit.events)
+    # its handoff starts no clock, and says so (it said "starts every clock")
+    assert any("starts no clock: handoff discard hands the lead to nobody" in e.notes
+               for e in audit.events)
+    assert not any("starts every clock" in e.notes for e in audit.events)
 
 
 def test_an_unknown_lead_suggests_the_nearest_ids(company_x):
@@ -577,3 +580,17 @@ def test_a_note_on_an_event_names_the_clause_it_is_about(new_breed):
     friday = audit_lead(*load(COMPANY_X, FRIDAY), "F1")
     assert any(n == "not counted: less than 4 hours after the touch before it"
                for e in friday.events for n in e.notes)
+
+
+def test_a_handoff_to_a_block_without_a_clause_starts_no_clock():
+    """Olist's policy hands every lead to sales with no clause (it measures deliveries only):
+    a lead's handoff starts no clock, and the audit says so instead of "starts every clock"."""
+    policy = load_policy(ROOT / "policies" / "olist.sla")
+    history = sla_dsl.load_history([], mapping=ROOT / "examples" / "olist" / "mapping.toml",
+                                   policy=policy)
+    audit = audit_lead(policy, history, "5420aad7fec3549a85876ba1c529bd84")
+    assert audit.clocks == [] and audit.handoff == "every lead"
+    handoff = next(e for e in audit.events if e.event == "handoff")
+    assert handoff.notes == ["starts no clock: handoff every lead has no clause"]
+    assert audit.note == "handoff every lead has no clause: no clock runs"
+    assert "starts every clock" not in render_text(audit)

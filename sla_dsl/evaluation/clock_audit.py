@@ -261,9 +261,10 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
             else (f"handed off ({handoffs[0].words()}), but no handoff block of that level "
                   "applies to the lead as it stood then: no clock runs")
         return audit
+    rows = _clock_rows(evaluation)
+    timed = {result.handoff for result, _, _ in rows if result.clause != "threshold"}
     if start != NONE:
-        _note(events, start, "starts every clock" if len(levels) < 2
-              else f"starts the clocks of handoff {label}", ("handoff",))
+        _note(events, start, _starts_words(policy, label, timed, len(levels) > 1), ("handoff",))
     if label is None and not levels:
         audit.note = ("handed off, but no handoff block of the policy applies to it "
                       f"(segment {audit.segment or 'none'}): no clock runs")
@@ -274,6 +275,9 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
     audit.receiver = first.receiver.value if first.receiver else None
     if first.receiver is None and len(levels) < 2:
         audit.note = f"handed to nobody (handoff {first.label}): no clock runs"
+        return audit
+    if not rows:
+        audit.note = f"handoff {first.label} has no clause: no clock runs"
         return audit
     if audit.handed_off_at is None:  # only a later level took the lead: speak of that one
         audit.handed_off_at = local_time(int(evaluation.block_start[first.label][0]), zone)
@@ -287,9 +291,8 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
             continue
         block_start = evaluation.block_start[block_label]
         if block_label != label or start == NONE:
-            _note(events, int(block_start[0]), f"starts the clocks of handoff {block_label}",
+            _note(events, int(block_start[0]), _starts_words(policy, block_label, timed, True),
                   ("handoff",))
-    rows = _clock_rows(evaluation)
     attempts = {attempt for _, _, attempt in rows}
     several = len({result.handoff for result, _, _ in rows}) > 1
     contexts: dict[tuple[str, int, int], _Lead] = {}
@@ -321,6 +324,24 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
             clock.clock_start = local_time(int(clock_start[0]), zone)
         audit.clocks.append(clock)
     return audit
+
+
+def _starts_words(policy: m.Policy, label: str | None, timed: set[str], levels: bool) -> str:
+    """What a handoff did to the clocks, for its note in the events: it starts every clock of
+    its block (`levels`: of the block named, the lead having blocks at several levels), or,
+    where the block runs none (Olist's `handoff every lead` asks for nothing), says so rather
+    than "starts every clock" over a block with none. `timed`: the blocks with a clock (a
+    threshold is read at the handoff, not timed)."""
+    if label in timed:
+        return f"starts the clocks of handoff {label}" if levels else "starts every clock"
+    if label is None:
+        return "starts no clock: no handoff block applies to the lead as it stood then"
+    block = next(h for h in policy.handoffs if h.label == label)
+    if block.receiver is None:
+        return f"starts no clock: handoff {label} hands the lead to nobody"
+    if block.item("when") is not None:
+        return f"starts no clock: handoff {label} has only a threshold, read at the handoff"
+    return f"starts no clock: handoff {label} has no clause"
 
 
 def _scope(row: ClauseResult, attempts: bool) -> tuple[int, int]:
