@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
 
+import sla_dsl
 from sla_dsl.business_time.zones import local_time
 from sla_dsl.cli import main
 from sla_dsl.evaluation.clock_audit import UnknownLead, audit_lead, document, elapsed, render_text
@@ -27,6 +29,12 @@ INBOUND = ROOT / "policies" / "inbound-desk.sla"
 HISTORY = ROOT / "examples" / "company-x" / "history.csv"
 FRIDAY = FIXTURES / "histories" / "audit_company_x.csv"
 DESK = FIXTURES / "histories" / "audit_inbound_desk.csv"
+AFTER_CLOSE = FIXTURES / "histories" / "audit_inbound_desk_after_close.csv"
+NEW_BREED = ROOT / "policies" / "new-breed.sla"
+NEW_BREED_HISTORY = ROOT / "examples" / "new-breed" / "history.csv"
+RECYCLED = FIXTURES / "histories" / "owners_recycled_reassigned.csv"
+SALESFORCE = [ROOT / "examples" / "salesforce" / f"{name}.csv"
+              for name in ("Lead", "LeadHistory", "Task", "Event", "User")]
 NEW_YORK = ZoneInfo("America/New_York")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -264,7 +272,10 @@ def test_a_lead_handed_to_nobody_has_no_clock(company_x):
     audit = audit_lead(policy, history, "L0000035")
     assert audit.clocks == [] and audit.handoff == "discard"
     assert "handed to nobody" in audit.note
-    assert any("starts every clock" in e.notes for e in audit.events)
+    # its handoff starts no clock, and says so (it said "starts every clock")
+    assert any("starts no clock: handoff discard hands the lead to nobody" in e.notes
+               for e in audit.events)
+    assert not any("starts every clock" in e.notes for e in audit.events)
 
 
 def test_an_unknown_lead_suggests_the_nearest_ids(company_x):
@@ -387,3 +398,199 @@ def test_a_lead_only_a_later_level_took_is_audited_from_that_handoff():
     assert clock(audit, "first touch").due.isoformat() == "2026-01-12T12:30:00-05:00"
     quiet = audit_lead(policy, history, "NB00001")  # handed on by Inez, but not an SQL then
     assert quiet.clocks == [] and "no handoff block of that level applies" in quiet.note
+
+
+# ---------------------------------------------------------------- who answers for each clock
+
+
+@pytest.fixture(scope="module")
+def new_breed():
+    return load(NEW_BREED, NEW_BREED_HISTORY)
+
+
+def test_each_clock_names_who_answers_for_it_and_where_it_started(new_breed):
+    """NB00047: Rafferty (an MDR) owns it from marketing's handoff on 15 January and hands it
+    on to the advisors on the 20th at 17:35; Oskar's connect two days later breaches their
+    first touch. The header names the lead's first owner; the advisors' clocks are Oskar's,
+    from Rafferty's handoff, as the report's owners table and consequences charge them."""
+    policy, history = new_breed
+    audit = audit_lead(policy, history, "NB00047")
+    assert audit.owner == "Rafferty"
+    clocks = {(c.handoff, c.clause): c for c in audit.clocks}
+    mdr = clocks[("bad_fit_interested", "first touch")]
+    assert (mdr.owner, mdr.clock_start) == ("Rafferty", None)
+    sql = clocks[("sql", "first touch")]
+    assert (sql.status, sql.owner, sql.clock_start) == (
+        "breached", "Oskar", local(NEW_YORK, 2026, 1, 20, 17, 35, 26))
+    text = render_text(audit)
+    assert ("sql: first touch within 4 business hours on calendar us (sales): BREACHED\n"
+            "  clock started Tue 2026-01-20 17:35:26 EST, at the handoff by Rafferty\n"
+            "  due Wed 2026-01-21 12:30:00 EST\n") in text
+    assert "  owner Oskar answers for it: the lead's owner at the due time\n" in text
+    assert "  owner Rafferty answers for it: the lead's owner when it was met\n" in text
+    as_json = {(c["handoff"], c["clause"]): c for c in document(audit)["clocks"]}
+    assert (as_json[("sql", "first touch")]["owner"],
+            as_json[("sql", "first touch")]["clock_start"]) == (
+        "Oskar", "2026-01-20T17:35:26-05:00")
+    assert "clock_start" not in as_json[("bad_fit_interested", "first touch")]
+
+
+def test_every_clock_names_the_owner_and_start_of_its_report_record(new_breed):
+    policy, history = new_breed
+    report = json.loads(sla_dsl.evaluate(policy, history).json())
+    leads = report["leads"]
+    assert len(leads) > 200
+    for lead in leads[::5]:  # every fifth lead keeps the test quick
+        audit = document(audit_lead(policy, history, lead["lead_id"]))
+        assert audit["owner"] == lead["owner"]
+        said = sorted((c["handoff"], c["clause"], c.get("attempt", 1), c["owner"],
+                       c.get("clock_start")) for c in audit["clocks"])
+        recorded = sorted((r["handoff"], r["clause"], r.get("attempt", 1), r["owner"],
+                           r.get("clock_start")) for r in lead["clauses"])
+        assert said == recorded, lead["lead_id"]
+
+
+def test_a_later_attempt_and_a_reassigned_lead_name_each_clock_s_owner():
+    """R1: ann's first attempt, then bo's from the re-handoff on 16 March 17:30. R2: its first
+    touch fell due at 13:00 while ann owned it; bo, its owner from 15:00, is in the header."""
+    policy, history = load(INBOUND, RECYCLED)
+    r1 = audit_lead(policy, history, "R1")
+    assert [(c.clause, c.attempt, c.owner, c.clock_start) for c in r1.clocks] == [
+        ("first touch", 1, "ann", None), ("touches", 1, "ann", None),
+        ("first touch", 2, "bo", local(AMSTERDAM, 2026, 3, 16, 17, 30)),
+        ("touches", 2, "bo", local(AMSTERDAM, 2026, 3, 16, 17, 30))]
+    assert "  owner bo answers for it: the lead's owner now, while it is pending\n" in \
+        render_text(r1)
+    r2 = audit_lead(policy, history, "R2")
+    assert (r2.owner, clock(r2, "first touch").owner, clock(r2, "touches").owner) == (
+        "bo", "ann", "bo")
+
+
+# ---------------------------------------------------------------- the pieces add up
+
+
+def _minutes(parts: list[str]) -> int:
+    """A column's length (`1d 2h 3m` as its parts, `<1m`) in minutes; `<1m` as none."""
+    units = {"d": 1440, "h": 60, "m": 1}
+    return sum(int(part[:-1]) * units[part[-1]] for part in parts if part != "<1m")
+
+
+def _trailing_length(text: str) -> list[str]:
+    """The parts of the length that ends `text` (`2h 54m`), read from the right."""
+    parts: list[str] = []
+    for word in reversed(text.split()):
+        if not re.fullmatch(r"\d+[dhm]|<1m", word):
+            break
+        parts.insert(0, word)
+    return parts
+
+
+def _open_pieces(text: str) -> list[tuple[list[int], int]]:
+    """Per clock of an audit's text, its open pieces' lengths and its last running total."""
+    clocks = []
+    for block in text.split("\n\n")[1:]:
+        pieces = [line for line in block.splitlines() if line.endswith("  open")]
+        if pieces:
+            lengths = [_minutes(_trailing_length(line.split("  total")[0])) for line in pieces]
+            total = _minutes(pieces[-1].split("  total")[1].split()[:-1])
+            clocks.append((lengths, total))
+    return clocks
+
+
+def test_the_pieces_shown_add_up_to_the_total_shown():
+    """00Q5g0000000046AAA, handed off Monday 15:06:02 on the inbound desk (open until 18:00):
+    2 h 53 min 58 s on Monday and 1 h 6 min 2 s on Tuesday are its 4 business hours. Cut to
+    the minute they read 2h 53m + 1h 6m beside a total of 4h; rounded, 2h 54m + 1h 6m."""
+    policy = load_policy(INBOUND)
+    history = sla_dsl.load_history(SALESFORCE, policy=policy, preset="salesforce")
+    text = render_text(audit_lead(policy, history, "00Q5g0000000046AAA"))
+    assert ("Mon 2026-03-02 15:06:02 CET -> 18:00:00 CET                   2h 54m  total  2h 54m"
+            "  open") in text
+    assert ("Tue 2026-03-03 08:00:00 CET -> 09:06:02 CET                    1h 6m  total      4h"
+            "  open") in text
+    for lead in history.lead_ids.astype(str)[::3]:
+        for lengths, total in _open_pieces(render_text(audit_lead(policy, history, lead))):
+            assert sum(lengths) == total, lead
+
+
+# ---------------------------------------------------------------- the boundary rules, said
+
+
+def test_a_touch_after_the_close_on_a_clause_due_at_the_close_says_why_it_is_late():
+    """A: handed off Monday 14:00 on the inbound desk (open 08:00-18:00); its 4 business hours
+    run out at the 18:00 close, so it is due then, and the touch at 19:00 is late by an hour
+    in which the desk was closed. C, touched at the same hour but due at noon, is late by
+    6 open hours and needs no such words."""
+    policy, history = load(INBOUND, AFTER_CLOSE)
+    a = audit_lead(policy, history, "A")
+    first = clock(a, "first touch")
+    assert (first.status, first.due) == ("breached", local(AMSTERDAM, 2026, 3, 2, 18))
+    assert first.explanation == (
+        "breached: touch by ann at Mon 2026-03-02 19:00:00 CET, 1 hour after the due time, "
+        "outside business hours (no business time passed after it)")
+    assert first.due_rule == (
+        "due at the close: the 4 business hours run out exactly at the close, 18:00, and open "
+        "time that runs out at a close is due at that close, not at the next opening")
+    assert "  due Mon 2026-03-02 18:00:00 CET\n  due at the close: " in render_text(a)
+    assert document(a)["clocks"][0]["due_rule"] == first.due_rule
+    c = clock(audit_lead(policy, history, "C"), "first touch")
+    assert (c.status, c.due_rule) == ("breached", None)
+    assert c.explanation.endswith("6 hours of business time after the due time")
+
+
+def test_business_days_started_while_closed_say_they_are_due_at_that_opening(new_breed):
+    """NB00047's advisors: handed off Tuesday 17:35, after the US calendar's 17:30 close, so
+    their 2 business days start at Wednesday's 08:30 opening and are due Friday 08:30; Oskar's
+    accept on Thursday at 18:30, after the close, is in time with no open time to spare."""
+    policy, history = new_breed
+    audit = audit_lead(policy, history, "NB00047")
+    disposition = next(c for c in audit.clocks if (c.handoff, c.clause) == ("sql",
+                                                                           "disposition"))
+    assert (disposition.status, disposition.due) == ("met", local(NEW_YORK, 2026, 1, 23, 8, 30))
+    assert disposition.due_rule == (
+        "handed off while the calendar was closed: the clock started at the next opening, "
+        "Wed 2026-01-21 08:30:00 EST, and 2 business days are due 2 open days later at that "
+        "time of day")
+    assert disposition.explanation == (
+        "met: accepted by Oskar at Thu 2026-01-22 18:30:26 EST, 14 hours before the due time, "
+        "outside business hours (no business time to spare)")
+
+
+# ---------------------------------------------------------------- notes name their clause
+
+
+def test_a_note_on_an_event_names_the_clause_it_is_about(new_breed):
+    """NB00006: Solveig (an MDR) works it under good_fit_interested, whose cadence wants a
+    business day between touches, and hands it on to the advisors on Saturday 17 January at
+    06:36; Oskar's connect the next morning is the advisors' first touch. It is no touch of
+    the MDR's cadence (that level's work ended at the handoff), so it carries no note of it;
+    the MDR's own touches too close together say whose cadence did not count them."""
+    policy, history = new_breed
+    audit = audit_lead(policy, history, "NB00006")
+    notes = {(e.at.strftime("%a %d %H:%M"), e.event): e.notes for e in audit.events}
+    assert notes[("Sun 18 06:31", "connected")] == ["stops sql's first touch (met)"]
+    assert notes[("Sat 10 01:13", "touch")] == [
+        "not counted for good_fit_interested's touches: less than 1 business day after the "
+        "touch before it"]
+    assert notes[("Fri 09 04:51", "touch")] == [
+        "stops good_fit_interested's first touch (met)",
+        "touch 1 of 6 for good_fit_interested's touches"]
+    assert notes[("Fri 06 00:47", "touch")] == []  # Oskar's, after the MDR handed it on
+    # one block, one clause of each kind: the notes need not say whose
+    friday = audit_lead(*load(COMPANY_X, FRIDAY), "F1")
+    assert any(n == "not counted: less than 4 hours after the touch before it"
+               for e in friday.events for n in e.notes)
+
+
+def test_a_handoff_to_a_block_without_a_clause_starts_no_clock():
+    """Olist's policy hands every lead to sales with no clause (it measures deliveries only):
+    a lead's handoff starts no clock, and the audit says so instead of "starts every clock"."""
+    policy = load_policy(ROOT / "policies" / "olist.sla")
+    history = sla_dsl.load_history([], mapping=ROOT / "examples" / "olist" / "mapping.toml",
+                                   policy=policy)
+    audit = audit_lead(policy, history, "5420aad7fec3549a85876ba1c529bd84")
+    assert audit.clocks == [] and audit.handoff == "every lead"
+    handoff = next(e for e in audit.events if e.event == "handoff")
+    assert handoff.notes == ["starts no clock: handoff every lead has no clause"]
+    assert audit.note == "handoff every lead has no clause: no clock runs"
+    assert "starts every clock" not in render_text(audit)

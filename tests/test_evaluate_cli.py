@@ -64,7 +64,7 @@ def test_json_has_the_documented_shape(company_x_json):
     lead = doc["leads"][0]
     assert set(lead) >= {"lead_id", "handoff", "owner", "clauses"}
     clause = lead["clauses"][0]
-    assert set(clause) == {"handoff", "clause", "status", "due", "at"}
+    assert set(clause) == {"handoff", "clause", "status", "due", "at", "owner"}
     assert clause["clause"] in {"first touch", "touches", "disposition", "threshold"}
     assert clause["status"] in {"met", "breached", "pending"}
     assert {c["action"] for c in doc["consequences"]} == {"warn", "escalate", "reassign",
@@ -195,6 +195,7 @@ def test_the_documented_json_keys_are_the_real_ones(company_x_json):
     for key in ("leads", "periods", "consequences", "strikes", "funnel", "triggers",
                 "assignments"):
         assert set(example[key][0]) == set(company_x_json[key][0]), key
+    assert set(example["leads"][0]["clauses"][0]) == set(company_x_json["leads"][0]["clauses"][0])
     for key in ("speed", "depth"):
         assert set(example["follow_up"][key][0]) == set(company_x_json["follow_up"][key][0])
     assert set(example["summary"]["teams"][0]) == set(company_x_json["summary"]["teams"][0])

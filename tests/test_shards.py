@@ -97,6 +97,18 @@ def test_merged_shards_are_the_single_run_byte_for_byte(example, of):
     assert report.text() == single_text
 
 
+def test_merged_shards_name_each_clause_s_owner_and_clock_start():
+    """The two-level example: its advisors' clauses carry their own owner and clock start in
+    the merged run exactly as in the single one (the sampled test above may not draw it)."""
+    example = ("new-breed.sla", ("examples/new-breed/history.csv",))
+    merged = json.loads(_merged_through_files(*example, 3).json())
+    assert merged == json.loads(_single(*example)[0])
+    # a lead marketing handed to an MDR first: its advisors' clocks start at the MDR's handoff
+    sql = [r for lead in merged["leads"] if lead["handoff"] != "sql"
+           for r in lead["clauses"] if r["handoff"] == "sql"]
+    assert sql and all("clock_start" in r and r["owner"] for r in sql)
+
+
 def test_shards_without_a_lead_merge_too():
     example = ("company-x.sla", ("tests/fixtures/histories/events.csv",))
     _, history = _inputs(*example)

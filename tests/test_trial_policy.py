@@ -187,6 +187,23 @@ def test_the_clock_audit_names_the_absence(tmp_path):
     assert "due Thu 2027-03-04 10:00:00 CST" in text
 
 
+def test_the_clock_audit_gives_an_absence_s_times_in_the_policy_s_zone(tmp_path):
+    """An HR export writes ana's morning off Tuesday 2 March 2027 as UTC: 15:00Z to 18:00Z is
+    09:00 to 12:00 in Chicago (CST, -06:00), and the audit says it as it says every time."""
+    from sla_dsl.evaluation.clock_audit import audit_lead, render_text
+
+    report, _ = _on_leave(tmp_path, "when owner absent pause",
+                          "ana,2027-03-02T15:00:00Z,2027-03-02T18:00:00Z,doctor\n")
+    assert _first_touch(report) == ("breached", "2027-03-02T13:00:00-06:00")
+    policy = sla_dsl.load_policy(tmp_path / "trial.sla")
+    history = sla_dsl.load_history(tmp_path / "history.csv", policy=policy,
+                                   absences=tmp_path / "absences.csv")
+    text = render_text(audit_lead(policy, history, "V1"))
+    assert ("paused: owner ana absent Tue 2027-03-02 09:00:00 CST to Tue 2027-03-02 12:00:00 "
+            "CST (doctor)") in text
+    assert "Z" not in text.split("paused: ", 1)[1].split("\n", 1)[0]
+
+
 def test_bad_absence_rows_are_counted_and_said_never_raised(tmp_path):
     _, history = _on_leave(tmp_path, "when owner absent pause",
                            "ana,2027-03-02,2027-03-02\n"

@@ -26,6 +26,7 @@ from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
 from sla_dsl.business_time.holiday_sets import holiday_name
 from sla_dsl.business_time.rep_hours import hours_text
 from sla_dsl.business_time.zones import day_start_us, local_time, to_us
+from sla_dsl.evaluation.lifecycle import LATEST
 from sla_dsl.evaluation.replay import (
     BEFORE,
     IN_PERIOD,
@@ -126,6 +127,15 @@ class Clock:
     # `clocks run on owner hours`: whose hours it ran on (rep, timezone, hours, source; rep
     # and the rest None when the owner was unknown and the calendar's hours counted)
     owner_hours: dict | None = None
+    # who answers for the verdict: the evaluator's `ClauseResult.owner`, the owner the owners
+    # table and the consequences name (the lead's owner when it was decided)
+    owner: str | None = None
+    # when the clock started, where that is not the lead's first handoff (a later level's
+    # handoff, a later attempt's, a restart at a reassignment); None where it is
+    clock_start: dt.datetime | None = None
+    # why the due time falls where it does, when a boundary rule of business time decides it
+    # (due at a close; business days started while closed); None otherwise
+    due_rule: str | None = None
 
     @property
     def counted(self) -> dt.timedelta:
@@ -210,9 +220,17 @@ class _Lead:
     spans: list[tuple[int, int]]
     pauses: list[PauseSpan]
     replay: Replay
-    # a lead with several attempts: the places in `events` of this one's, first to before end
+    # the places in `events` of this round's events, first to before end (the next round's
+    # or the next level's handoff); a lead's only round reads from its first event
     scope: tuple[int, int] | None = None
     absent: list[tuple[int, int, str]] = field(default_factory=list)  # the owner's absences
+    # the block's label when the lead has clocks in several blocks (levels): its notes on the
+    # events name the clause they are about, `sql's first touch`; None: the clause alone
+    label: str | None = None
+
+    def name(self, clause: str) -> str:
+        """A clause as the notes on the events name it."""
+        return f"{self.label}'s {clause}" if self.label else clause
 
 
 def audit_lead(policy: m.Policy, history: History, lead_id: str,
@@ -243,9 +261,10 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
             else (f"handed off ({handoffs[0].words()}), but no handoff block of that level "
                   "applies to the lead as it stood then: no clock runs")
         return audit
+    rows = _clock_rows(evaluation)
+    timed = {result.handoff for result, _, _ in rows if result.clause != "threshold"}
     if start != NONE:
-        _note(events, start, "starts every clock" if len(levels) < 2
-              else f"starts the clocks of handoff {label}", ("handoff",))
+        _note(events, start, _starts_words(policy, label, timed, len(levels) > 1), ("handoff",))
     if label is None and not levels:
         audit.note = ("handed off, but no handoff block of the policy applies to it "
                       f"(segment {audit.segment or 'none'}): no clock runs")
@@ -256,6 +275,9 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
     audit.receiver = first.receiver.value if first.receiver else None
     if first.receiver is None and len(levels) < 2:
         audit.note = f"handed to nobody (handoff {first.label}): no clock runs"
+        return audit
+    if not rows:
+        audit.note = f"handoff {first.label} has no clause: no clock runs"
         return audit
     if audit.handed_off_at is None:  # only a later level took the lead: speak of that one
         audit.handed_off_at = local_time(int(evaluation.block_start[first.label][0]), zone)
@@ -269,10 +291,10 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
             continue
         block_start = evaluation.block_start[block_label]
         if block_label != label or start == NONE:
-            _note(events, int(block_start[0]), f"starts the clocks of handoff {block_label}",
+            _note(events, int(block_start[0]), _starts_words(policy, block_label, timed, True),
                   ("handoff",))
-    rows = _clock_rows(evaluation)
     attempts = {attempt for _, _, attempt in rows}
+    several = len({result.handoff for result, _, _ in rows}) > 1
     contexts: dict[tuple[str, int, int], _Lead] = {}
     noted: set[tuple[str, int]] = set()
     for result, i, attempt in rows:
@@ -287,28 +309,50 @@ def audit_lead(policy: m.Policy, history: History, lead_id: str,
         key = (result.handoff, int(clock_start[0]), first)
         if key not in contexts:
             spans = replay.pauses(block, np.array([0]), clock_start).get(0, [])
-            absent = _absences(replay, block, clock_start)
+            absent = _absences(replay, block, clock_start, zone)
+            label = block.label if several else None
             contexts[key] = _Lead(policy, block, int(clock_start[0]), first, as_of, zone, events,
-                                  spans, _pause_spans(spans, events, zone, block, absent),
-                                  replay, _scope(rows, result.handoff, attempt)
-                                  if len(attempts) > 1 else None, absent)
+                                  spans, _pause_spans(spans, events, zone, block, absent, label),
+                                  replay, _scope(row, len(attempts) > 1), absent, label)
         clock = _threshold(policy, block, row, replay, clock_start, zone) \
             if result.clause == "threshold" else _clock(contexts[key], row)
         clock.handoff = result.handoff
         clock.attempt = attempt if len(attempts) > 1 else None
-        clock.reassign = _reassign_words(row, events, zone)
+        clock.reassign = _reassign_words(row, events, zone, contexts[key].name(row.clause))
+        clock.owner = row.owner[0]
+        if audit.handed_off_at is None or int(clock_start[0]) != to_us(audit.handed_off_at):
+            clock.clock_start = local_time(int(clock_start[0]), zone)
         audit.clocks.append(clock)
     return audit
 
 
-def _scope(rows: list[tuple[ClauseResult, int, int]], handoff: str, attempt: int
-           ) -> tuple[int, int]:
-    """The events of one attempt of a block, as places in the lead's events: from its first
-    row to the next attempt's (a rejection at the instant of the re-handoff but before it is
-    the earlier attempt's)."""
-    firsts = {a: int(r.first_row[i]) for r, i, a in rows if r.handoff == handoff}
-    later = [place for a, place in firsts.items() if a > attempt]
-    return firsts[attempt], min(later, default=np.iinfo(np.int64).max)
+def _starts_words(policy: m.Policy, label: str | None, timed: set[str], levels: bool) -> str:
+    """What a handoff did to the clocks, for its note in the events: it starts every clock of
+    its block (`levels`: of the block named, the lead having blocks at several levels), or,
+    where the block runs none (Olist's `handoff every lead` asks for nothing), says so rather
+    than "starts every clock" over a block with none. `timed`: the blocks with a clock (a
+    threshold is read at the handoff, not timed)."""
+    if label in timed:
+        return f"starts the clocks of handoff {label}" if levels else "starts every clock"
+    if label is None:
+        return "starts no clock: no handoff block applies to the lead as it stood then"
+    block = next(h for h in policy.handoffs if h.label == label)
+    if block.receiver is None:
+        return f"starts no clock: handoff {label} hands the lead to nobody"
+    if block.item("when") is not None:
+        return f"starts no clock: handoff {label} has only a threshold, read at the handoff"
+    return f"starts no clock: handoff {label} has no clause"
+
+
+def _scope(row: ClauseResult, attempts: bool) -> tuple[int, int]:
+    """The events of one round of a block, as places in the lead's events, as the evaluator
+    read them: to before the next attempt's handoff (a rejection at the instant of the
+    re-handoff but before it is the earlier attempt's) or the next level's (a level's work
+    ends where it hands the lead on: the advisors' touches are not the MDR's). From the
+    round's first event when the lead has `attempts`, else from its first event of all (so a
+    touch before the handoff is named as such)."""
+    end = int(row.end_row[0]) if row.end_row is not None else LATEST
+    return (int(row.first_row[0]) if attempts else 0), end
 
 
 def _clock_rows(evaluation: Evaluation) -> list[tuple[ClauseResult, int, int]]:
@@ -335,12 +379,14 @@ def _row(result: ClauseResult, i: int) -> ClauseResult:
                         counted=cut(result.counted), attempt=cut(result.attempt),
                         split_at=cut(result.split_at), split_from=cut(result.split_from),
                         reassign=result.reassign, hours_of=cut(result.hours_of),
-                        first_row=cut(result.first_row))
+                        first_row=cut(result.first_row), end_row=cut(result.end_row))
 
 
-def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> str | None:
+def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo,
+                    name: str) -> str | None:
     """What a reassignment did to this clock, when its block says (`on reassign ...`), and
-    whose time is whose; None for a clock that runs on as it always did."""
+    whose time is whose; None for a clock that runs on as it always did. `name` is the
+    clause as the notes on the events name it."""
     if row.reassign == "continue" or row.clause == "threshold":
         return None
     owner = row.owner[0] or "no owner"
@@ -350,7 +396,7 @@ def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> s
                      None)
         if moved is None:
             return f"on reassign restart: no reassignment while it ran; {owner}'s clock"
-        moved.notes.append(f"restarts {row.clause} for {moved.actor}")
+        moved.notes.append(f"restarts {name} for {moved.actor}")
         return f"on reassign restart: started again {when(moved.at)} for {owner}"
     split_at = int(row.split_at[0]) if row.split_at is not None else NONE
     if split_at == NONE:
@@ -359,7 +405,7 @@ def _reassign_words(row: ClauseResult, events: list[Event], zone: ZoneInfo) -> s
     moved = local_time(split_at, zone)
     for event in events:
         if event.event == "assigned" and to_us(event.at) == split_at:
-            event.notes.append(f"splits {row.clause}: {before} before, {owner} after")
+            event.notes.append(f"splits {name}: {before} before, {owner} after")
             break
     return (f"on reassign split: {when(local_time(start, zone))} to {when(moved)} is "
             f"{before}'s, from {when(moved)} {owner}'s")
@@ -422,7 +468,7 @@ def _place(events: list[Event], at: int, kinds: tuple[str, ...], since: int) -> 
     return None
 
 
-def _absences(replay: Replay, handoff: m.Handoff, start: np.ndarray
+def _absences(replay: Replay, handoff: m.Handoff, start: np.ndarray, zone: ZoneInfo
               ) -> list[tuple[int, int, str]]:
     """The lead's pauses for its owner's absences (`when owner absent pause`), each with the
     words the audit gives it: `owner ana absent 2027-03-02 to 2027-03-03 (vacation)`."""
@@ -431,14 +477,30 @@ def _absences(replay: Replay, handoff: m.Handoff, start: np.ndarray
     for begin, end, k in replay.absence_spans(handoff, np.array([0]), start).get(0, []):
         first, last = absences.said[k]
         reason = absences.reason[k]
-        out.append((begin, end, f"owner {absences.rep[k]} absent {first} to {last}"
+        span = (f"{_absence_bound(first, int(absences.begin[k]), zone)} to "
+                f"{_absence_bound(last, int(absences.end[k]), zone)}")
+        out.append((begin, end, f"owner {absences.rep[k]} absent {span}"
                     + (f" ({reason})" if reason else "")))
     return out
 
 
+def _absence_bound(said: str, instant: int, zone: ZoneInfo) -> str:
+    """One end of an absence as the audit writes its other times: a whole day as the file's
+    date (a local date of the policy's zone already), a time as the policy's local time with
+    its abbreviation, whatever offset the file wrote it with (`2027-04-19T05:00:00Z` is
+    `Mon 2027-04-19 00:00:00 CDT` in Chicago)."""
+    if len(said.strip()) == 10:  # a date, as the absences file's reader tells them apart
+        return said.strip()
+    return when(local_time(instant, zone))
+
+
 def _pause_spans(spans: list[tuple[int, int]], events: list[Event], zone: ZoneInfo,
-                 handoff: m.Handoff, absent: list[tuple[int, int, str]] | None = None
-                 ) -> list[PauseSpan]:
+                 handoff: m.Handoff, absent: list[tuple[int, int, str]] | None = None,
+                 label: str | None = None) -> list[PauseSpan]:
+    """The block's pauses as spans, each marking the events that began and ended it; with
+    `label` (a lead with clocks in several blocks), naming the block whose clocks it stops:
+    a pause stops every clock of its own block only."""
+    clocks = f"handoff {label}'s clocks" if label else "every clock"
     condition = " or ".join(expr_text(i.condition) for i in handoff.items
                             if isinstance(i, m.Pause))
     merged: list[tuple[int, int]] = []
@@ -456,12 +518,12 @@ def _pause_spans(spans: list[tuple[int, int]], events: list[Event], zone: ZoneIn
         if started is None:  # the pause already held at the handoff
             started = next((e for e in events if to_us(e.at) == begin), None)
         if started is not None:
-            started.notes.append(f"pauses every clock ({condition})")
+            started.notes.append(f"pauses {clocks} ({condition})")
         ended = None
         if end != STOPPED:
             ended = next((e for e in events if to_us(e.at) == end and e.fields), None)
             if ended is not None:
-                ended.notes.append("resumes every clock")
+                ended.notes.append(f"resumes {clocks}")
         out.append(PauseSpan(local_time(begin, zone),
                              None if end == STOPPED else local_time(end, zone), started, ended))
     return out
@@ -496,7 +558,7 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
     started = _place(events, start, ("handoff",), lead.first)
     clock.started_by = None if started is None else events[started]
     if at != NONE:
-        stop = f"stops {result.clause} ({status})"
+        stop = f"stops {lead.name(result.clause)} ({status})"
         clock.stopped_by = _note(events, at, stop, _STOPS[result.clause], lead.first)
         if clock.stopped_by is None and result.clause == "disposition":  # handed on
             after = lead.first if started is None else started + 1
@@ -504,11 +566,13 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
     counted_touches = 0
     if isinstance(item, m.Touches):
         counted_touches = _mark_touches(handoff, item, start, due, at, events, lead.replay,
-                                        lead.scope)
+                                        lead.scope, lead.label)
     if result.hours_of is not None and within.business:
         clock.owner_hours = _owner_hours_doc(lead.replay, within, rep)
     clock.segments = _segments(lead, within, calendar, end, cut=due)
     clock.explanation = _explain(clock, item, calendar, as_of, zone, counted_touches)
+    paused = any(begin < due for begin, _ in lead.spans)
+    clock.due_rule = _due_rule(within, calendar, local_time(start, zone), clock.due, paused)
     return clock
 
 
@@ -566,9 +630,12 @@ def _model_calendar(policy: m.Policy, within: m.Duration) -> m.Calendar | None:
 
 def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at: int,
                   events: list[Event], replay: Replay,
-                  scope: tuple[int, int] | None = None) -> int:
-    """Say of each touch whether the `touches` clause counted it, as the evaluator does
-    (its spacing rule, its window): the touches a rep is sure they made are the dispute."""
+                  scope: tuple[int, int] | None = None, label: str | None = None) -> int:
+    """Say of each touch of the round (`scope`) whether the `touches` clause counted it, as
+    the evaluator does (its spacing rule, its window): the touches a rep is sure they made
+    are the dispute. With `label` (clocks in several blocks) each note names the clause it is
+    about: the advisors' touch is not counted by the MDR's cadence, and must not read as if
+    no clause counted it."""
     touches = [e for place, e in enumerate(events) if e.event in ("touch", "connected")
                and (scope is None or scope[0] <= place < scope[1])]
     times = np.array([to_us(e.at) for e in touches], dtype=np.int64)
@@ -582,19 +649,29 @@ def _mark_touches(handoff: m.Handoff, item: m.Touches, start: int, due: int, at:
     number = 0
     for touch, when, is_inside, counts in zip(touches, times, inside, counted, strict=True):
         if when < start:
-            touch.notes.append("before the handoff: not counted")
+            touch.notes.append(_not_counted("before the handoff", label))
         elif not is_inside:
-            touch.notes.append("after the touches window: not counted")
+            touch.notes.append(_not_counted("after the touches window", label))
         elif counts:
             number += 1
             if at == NONE or when <= at:
-                touch.notes.append(f"touch {number} of {goal}")
+                touch.notes.append(f"touch {number} of {goal}"
+                                   + (f" for {label}'s touches" if label else ""))
         elif when == at and touch.event == "connected":
             continue  # the connect that met the clause: its note says so
         elif isinstance(spacing, m.Spacing):
             gap = say.duration(spacing.at_least, calendar_names=False)
-            touch.notes.append(f"not counted: less than {gap} after the touch before it")
+            touch.notes.append(_not_counted(f"less than {gap} after the touch before it", label))
     return min(number, goal)
+
+
+def _not_counted(why: str, label: str | None) -> str:
+    """A touch the `touches` clause did not count, and why: `after the touches window: not
+    counted`, or with several blocks, naming whose clause: `not counted for
+    good_fit_interested's touches: after its window`."""
+    if label is None:
+        return f"not counted: {why}" if why.startswith("less") else f"{why}: not counted"
+    return f"not counted for {label}'s touches: {why.replace('the touches window', 'its window')}"
 
 
 def _threshold(policy: m.Policy, handoff: m.Handoff, result: ClauseResult, replay: Replay,
@@ -779,12 +856,8 @@ def _explain(clock: Clock, item, calendar: BusinessCalendar, as_of: int, zone: Z
         return say.timedelta(elapsed(a, b))
 
     stop = clock.stopped_by.words() if clock.stopped_by else "the clause"
-    if clock.status == "met":
-        return (f"met: {stop} at {when(clock.at)}, with {amount(clock.at, clock.due)} of "
-                f"{kind} to spare")
-    if clock.status == "breached" and clock.at is not None:
-        return (f"breached: {stop} at {when(clock.at)}, {amount(clock.due, clock.at)} of "
-                f"{kind} after the due time")
+    if clock.status in ("met", "breached") and clock.at is not None:
+        return f"{clock.status}: {stop} at {when(clock.at)}, {_margin(clock, calendar)}"
     if clock.status == "breached":
         if isinstance(item, m.Touches):
             missing = f"{counted_touches} of {int(item.count.value)} counted touches" + (
@@ -798,6 +871,63 @@ def _explain(clock: Clock, item, calendar: BusinessCalendar, as_of: int, zone: Z
                 + "; the due time is set when it resumes")
     left = amount(local_time(as_of, zone), clock.due)
     return f"pending: due {when(clock.due)}, {left} of {kind} left as of the audit"
+
+
+def _margin(clock: Clock, calendar: BusinessCalendar) -> str:
+    """How early or late a decided clock's stop was, rounded to the minute as its pieces are.
+    A business clock stopped while the calendar was closed, with no open time between its
+    stop and its due time, says so in plain time: "0 minutes of business time after the due
+    time" beside a BREACHED reads as a verdict without a reason."""
+    late = clock.status == "breached"
+    first, last = (clock.due, clock.at) if late else (clock.at, clock.due)
+    side = "after the due time" if late else "before the due time"
+    if not clock.business:
+        gap = say.timedelta(_rounded(elapsed(first, last)))
+        return f"{gap} of time {side}" if late else f"with {gap} of time to spare"
+    open_gap = calendar.open_time_between(first, last)
+    if open_gap == dt.timedelta() and last > first:
+        spare = "no business time passed after it" if late else "no business time to spare"
+        return (f"{say.timedelta(_rounded(elapsed(first, last)))} {side}, outside business "
+                f"hours ({spare})")
+    words = say.timedelta(_rounded(open_gap), days=False)
+    return f"{words} of business time {side}" if late else \
+        f"with {words} of business time to spare"
+
+
+def _rounded(length: dt.timedelta) -> dt.timedelta:
+    """A length of a minute or more rounded to the nearest minute, as the pieces are shown;
+    a shorter one as it is, so a late touch is never "0 minutes" late."""
+    if abs(length) < dt.timedelta(minutes=1):
+        return length
+    return dt.timedelta(minutes=_minutes(length))
+
+
+def _due_rule(within: m.Duration, calendar: BusinessCalendar, start: dt.datetime,
+              due: dt.datetime | None, paused: bool) -> str | None:
+    """Why a business clock is due when it is, where the two boundary rules of business time
+    (language.md, "Business minutes and hours" and "Business days: the exact rule") decide it
+    and a rep will ask: open time that runs out at a close is due at that close, so a touch
+    after the close is late with no open time lost; a clock of business days started while
+    closed starts at the next opening and is due at that time of day, so a touch the evening
+    before is in time. None when neither applies (or pauses moved the due time)."""
+    if not within.business or due is None:
+        return None
+    length = say.duration(within, calendar_names=False)
+    if within.unit != "day":
+        if calendar.is_open(due) or due <= start:
+            return None
+        runs = "runs" if within.amount == 1 else "run"
+        return (f"due at the close: the {length} {runs} out exactly at the close, "
+                f"{due:%H:%M}, and open time that runs out at a close is due at that close, "
+                "not at the next opening")
+    if paused or calendar.is_open(start):
+        return None
+    opening = calendar.next_open(start)
+    days = int(within.amount)
+    kept = "" if due.time() == opening.time() else ", kept inside that day's hours"
+    return (f"handed off while the calendar was closed: the clock started at the next "
+            f"opening, {when(opening)}, and {length} {'is' if days == 1 else 'are'} due "
+            f"{say.counted(days, 'open day')} later at that time of day{kept}")
 
 
 def when(moment: dt.datetime | None) -> str:
@@ -833,8 +963,10 @@ def document(audit: LeadAudit) -> dict:
         "clocks": [{
             "handoff": c.handoff, "clause": c.clause, "wording": c.wording, "party": c.party,
             "status": c.status,
-            "due": _iso(c.due), "at": _iso(c.at), "business": c.business,
-            "calendar": c.calendar, "explanation": c.explanation,
+            "due": _iso(c.due), "at": _iso(c.at), "owner": c.owner,
+            **({"clock_start": _iso(c.clock_start)} if c.clock_start is not None else {}),
+            "business": c.business,
+            "calendar": c.calendar, "explanation": c.explanation, "due_rule": c.due_rule,
             "started_by": _event_doc(c.started_by), "stopped_by": _event_doc(c.stopped_by),
             "runs_until": _iso(c.runs_until),
             **({"attempt": c.attempt} if c.attempt is not None else {}),
@@ -874,9 +1006,15 @@ def render_text(audit: LeadAudit) -> str:
         if clock.attempt is not None:
             name += f" [attempt {clock.attempt}]"
         out += ["", f"{name} ({clock.party or '-'}): {clock.status.upper()}"]
-        if clock.clause != "threshold":
+        if clock.clause != "threshold":  # a threshold has no clock: read at the handoff
+            if clock.clock_start is not None:
+                out.append(f"  {_start_words(clock)}")
             out.append(f"  due {when(clock.due)}" if clock.due else "  no due time yet")
+            if clock.due_rule:
+                out.append(f"  {clock.due_rule}")
         out.append(f"  {clock.explanation}")
+        if clock.clause != "threshold":  # the sender's breach, not an owner's
+            out.append(f"  {_owner_words(clock)}")
         if clock.reassign:
             out.append(f"  {clock.reassign}")
         out.append(f"  {clock.calendar}")
@@ -884,6 +1022,27 @@ def render_text(audit: LeadAudit) -> str:
             out.append(f"  from the handoff to {_end_words(clock)}:")
             out += _segment_lines(clock)
     return printable("\n".join(out) + "\n")
+
+
+def _start_words(clock: Clock) -> str:
+    """When a clock started that did not start at the lead's first handoff (the header's): a
+    later level's or attempt's clocks run from their own handoff, and a rep reading the
+    pieces must see where they begin."""
+    by = clock.started_by
+    if by is not None and by.at == clock.clock_start:
+        return f"clock started {when(clock.clock_start)}, at the {by.words()}"
+    return f"clock started {when(clock.clock_start)}"
+
+
+def _owner_words(clock: Clock) -> str:
+    """Who answers for the clock's verdict, and why that one: the lead's owner when it was
+    decided, which is not the header's owner when the lead was reassigned or handed on to
+    another level. The owners table and the consequences name the same owner."""
+    moment = {"met": "when it was met", "breached": "at the due time"}.get(
+        clock.status, "now, while it is pending")
+    if clock.owner is None:
+        return f"no owner answers for it: the lead had no owner {moment}"
+    return f"owner {clock.owner} answers for it: the lead's owner {moment}"
 
 
 def _end_words(clock: Clock) -> str:
@@ -895,26 +1054,48 @@ def _end_words(clock: Clock) -> str:
 
 
 def _segment_lines(clock: Clock) -> list[str]:
+    """The pieces of a clock, one a line. Lengths are shown to the minute, and an open piece
+    shows what it adds to the rounded running total, so the pieces a rep adds up make the
+    total shown beside them (2h 54m and 1h 6m make 4h; truncated, 2h 53m and 1h 6m did not)."""
     lines = []
     total = dt.timedelta()
+    shown_total = 0  # the running total as shown, in whole minutes
     due_shown = clock.due is None
     for segment in clock.segments:
         if not due_shown and clock.due is not None and clock.due <= segment.start:
             lines.append(f"    --- due {when(clock.due)} ---")
             due_shown = True
         total += segment.counted
+        length = elapsed(segment.start, segment.end)
+        minutes = _minutes(length)
+        if segment.kind == "open":
+            minutes = _minutes(total) - shown_total
+            shown_total += minutes
         what = segment.kind if not segment.why else f"{segment.kind} ({', '.join(segment.why)})"
         if segment.kind == "paused" and segment.why[0].startswith("owner "):  # an absence
             what = f"paused: {', '.join(segment.why)}"
-        counts = f"total {say.short(total, days=not clock.business):>7}" \
+        counts = f"total {_short(shown_total, total, days=not clock.business):>7}" \
             if segment.kind == "open" else " " * 13
         end = segment.end.strftime("%H:%M:%S %Z") \
             if segment.end.date() == segment.start.date() else when(segment.end)
-        length = say.short(elapsed(segment.start, segment.end))
-        lines.append(f"    {when(segment.start)} -> {end:<28} {length:>8}  {counts}  {what}")
+        shown = _short(minutes, length)
+        lines.append(f"    {when(segment.start)} -> {end:<28} {shown:>8}  {counts}  {what}")
     if not due_shown and clock.due is not None and clock.status == "breached":
         lines.append(f"    --- due {when(clock.due)} ---")
     return lines
+
+
+def _minutes(length: dt.timedelta) -> int:
+    """A length in whole minutes, rounded to the nearest (half a minute up)."""
+    return int((length.total_seconds() + 30) // 60)
+
+
+def _short(minutes: int, length: dt.timedelta, *, days: bool = True) -> str:
+    """`minutes` for a column (`2d 3h`, `1h 18m`); `<1m` for a length of some seconds that
+    rounds to none, so a piece the clock did spend is never shown as nothing."""
+    if minutes == 0 and length > dt.timedelta():
+        return "<1m"
+    return say.short(dt.timedelta(minutes=minutes), days=days)
 
 
 AUDITS_IN_REPORT = 10

@@ -113,6 +113,11 @@ class ClauseResult:
     # `Evaluation.history`): the clock audit marks the events of that round from it. Not kept
     # by a merge of shards, whose history is not the one the rows were counted in
     first_row: np.ndarray | None = None
+    # per row, the history's row its round's events end before (`Window.end`: the next
+    # round's or the next level's handoff; LATEST: none), so the clock audit says nothing of a
+    # later level's touches in an earlier level's name. None when no round of the result has
+    # an end (one level, one round). Not kept by a merge of shards, as `first_row`
+    end_row: np.ndarray | None = None
 
     def count(self, status: int) -> int:
         return int(np.count_nonzero(self.status == status))
@@ -1204,6 +1209,8 @@ def _round(replay: Replay, handoff: m.Handoff, leads: np.ndarray, window: Window
             clock = _restart(replay, handoff, result, window, conditions, owner_since)
         result.start = clock[leads]
         result.first_row = replay.history_rows(window.first[leads])
+        if window.end is not None:
+            result.end_row = replay.history_rows(window.end[leads])
         moment = _answer_moment(replay, result)
         result.owner_code = replay.owner_codes_at(leads, moment, owner_since, window.end)
         result.owner = replay.actor_names(result.owner_code)
@@ -1305,8 +1312,19 @@ def _merged(rounds: list[list[ClauseResult]]) -> list[ClauseResult]:
                                 counted=column("counted"), attempt=attempt[order],
                                 split_at=column("split_at"), split_from=column("split_from"),
                                 reassign=first.reassign, hours_of=column("hours_of"),
-                                first_row=column("first_row")))
+                                first_row=column("first_row"),
+                                end_row=_end_rows(parts, order)))
     return out
+
+
+def _end_rows(parts: list[ClauseResult], order: np.ndarray) -> np.ndarray | None:
+    """The rounds' `end_row` columns as one, in `order`; a round without an end (the last
+    one, at the last level) reads LATEST. None when no round has one."""
+    if all(p.end_row is None for p in parts):
+        return None
+    return np.concatenate([p.end_row if p.end_row is not None else
+                           np.full(len(p.leads), LATEST, dtype=np.int64)
+                           for p in parts])[order]
 
 
 def _clauses(replay: Replay, handoff: m.Handoff, leads: np.ndarray, window: Window,

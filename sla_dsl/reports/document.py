@@ -245,6 +245,7 @@ def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
     """Every judged lead's record with its clause verdicts, in lead order."""
     if not has_lifecycle_keys(evaluation):
         return records(lead_table(evaluation, zone))
+    named = _lead_names(evaluation)
     per_lead: dict[int, list[dict]] = {}
     for result in evaluation.clauses:
         statuses = np.array(STATUS_NAMES, dtype=object)[result.status]
@@ -253,40 +254,53 @@ def lead_records(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
                 iso_many(result.at, zone).tolist(), strict=True)):
             per_lead.setdefault(lead, []).append(
                 {"handoff": result.handoff, "clause": result.clause, "status": status,
-                 "due": due, "at": at, **_lifecycle_keys(result, i, zone)})
+                 "due": due, "at": at, "owner": result.owner[i],
+                 **_lifecycle_keys(result, i, zone, named[lead][2])})
     recycled = {int(lead) for r in evaluation.clauses if r.attempt is not None
                 for lead in r.leads[r.attempt > 1].tolist()}
     for lead in recycled:  # a lead handed off again: each record says which attempt it judges
         for record in per_lead[lead]:
             record.setdefault("attempt", 1)
     lead_ids = evaluation.history.lead_ids
-    handed_off = iso_many(evaluation.handoff_at, zone)
-    # a lead only a later level took (an MDR's own prospect passed to sales) is named by it
-    later: dict[int, tuple[str, str | None, str | None]] = {}
-    for result in evaluation.clauses:
-        for i in np.flatnonzero(evaluation.handoff[result.leads] == None):  # noqa: E711
-            later.setdefault(int(result.leads[i]), (result.handoff, result.owner[i],
-                                                     iso_text(int(result.start[i]), zone)))
     return [{
         "lead_id": str(lead_ids[lead]),
-        "handoff": evaluation.handoff[lead] or later.get(lead, (None,))[0],
+        "handoff": named[lead][0],
         "segment": evaluation.segment[lead],
-        "owner": evaluation.owner[lead] if lead not in later else later[lead][1],
-        "handed_off_at": handed_off[lead] if lead not in later else later[lead][2],
+        "owner": named[lead][1],
+        "handed_off_at": iso_text(named[lead][2], zone),
         "clauses": clauses,
     } for lead, clauses in sorted(per_lead.items())]
 
 
-def _lifecycle_keys(result: ClauseResult, i: int, zone: ZoneInfo) -> dict:
-    """What a record adds for the lead's lifecycle: its attempt past the first, and for a clock
-    that restarts or splits on reassignment, its start, owner and the reassignment it split at.
-    A record without either has none of these keys, as it always had."""
+def _lead_names(evaluation: Evaluation) -> dict[int, tuple[str | None, str | None, int]]:
+    """Per judged lead, its record's handoff label, owner and handoff instant (µs): its
+    first-level block's, or, for a lead only a later level took (an MDR's own prospect passed
+    to sales), the first clause result's that judged it: its block, owner and clock start."""
+    named: dict[int, tuple[str | None, str | None, int]] = {}
+    for result in evaluation.clauses:
+        for i, lead in enumerate(result.leads.tolist()):
+            if lead in named:
+                continue
+            if evaluation.handoff[lead] is None:
+                named[lead] = (result.handoff, result.owner[i], int(result.start[i]))
+            else:
+                named[lead] = (evaluation.handoff[lead] or None, evaluation.owner[lead],
+                               int(evaluation.handoff_at[lead]))
+    return named
+
+
+def _lifecycle_keys(result: ClauseResult, i: int, zone: ZoneInfo, lead_start: int) -> dict:
+    """What a record adds for the lead's lifecycle: when its clock started, where that is not
+    its lead's handoff (`lead_start`: a later level's or attempt's handoff, a restart), and
+    always for a clock that restarts or splits on reassignment; its attempt past the first;
+    and for a split clock the reassignment it split at and the owner before it. A record
+    without any of these has none of these keys."""
     keys: dict = {}
+    start = int(result.start[i])
+    if start != lead_start or result.reassign != "continue":
+        keys["clock_start"] = iso_text(start, zone)
     if result.attempt is not None and result.attempt[i] > 1:
         keys["attempt"] = int(result.attempt[i])
-    if result.reassign != "continue":
-        keys["clock_start"] = iso_text(int(result.start[i]), zone)
-        keys["owner"] = result.owner[i]
     if result.split_at is not None and result.split_at[i] != NONE:
         keys["reassigned_at"] = iso_text(int(result.split_at[i]), zone)
         keys["owner_before"] = result.split_from[i]

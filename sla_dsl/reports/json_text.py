@@ -114,7 +114,20 @@ def _verdicts(table: LeadTable) -> pa.Array:
     tail = _choice([_line(4) + "},", _line(4) + "}" + _line(3) + "]"], last.astype(np.int8))
     return pc.binary_join_element_wise(
         _choice(heads, code), json_times(table.due, table.zone), _s("," + _line(5) + '"at": '),
-        json_times(table.at, table.zone), tail, _s(""))
+        json_times(table.at, table.zone), _s("," + _line(5) + '"owner": '),
+        json_values(table.verdict_owner), _clock_starts(table), tail, _s(""))
+
+
+def _clock_starts(table: LeadTable) -> pa.Array:
+    """Each verdict's `clock_start` member, written only where its clock started elsewhere
+    than at its lead's `handed_off_at` (`LeadTable.starts_elsewhere`); empty text for the
+    rest, so most verdicts cost nothing more."""
+    elsewhere = table.starts_elsewhere()
+    if not elsewhere.any():
+        return pa.repeat(_s(""), len(elsewhere))
+    keyed = pc.binary_join_element_wise(_s("," + _line(5) + '"clock_start": '),
+                                        json_times(table.start, table.zone), _s(""))
+    return pc.if_else(pa.array(elsewhere), keyed, _s(""))
 
 
 # leads a writer's chunk holds: Arrow's kernels run one per thread, and the chunks made ahead

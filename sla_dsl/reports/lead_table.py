@@ -19,7 +19,7 @@ from sla_dsl.evaluation.instants import iso_many
 from sla_dsl.evaluation.replay import STATUS_NAMES, Evaluation
 
 LEAD_FIELDS = ("lead_id", "handoff", "segment", "owner", "handed_off_at")
-VERDICT_FIELDS = ("handoff", "clause", "status", "due", "at")
+VERDICT_FIELDS = ("handoff", "clause", "status", "due", "at", "owner", "clock_start")
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class LeadTable:
     status: np.ndarray
     due: np.ndarray
     at: np.ndarray
+    verdict_owner: np.ndarray
+    start: np.ndarray
     bounds: np.ndarray
 
     def __len__(self) -> int:
@@ -55,7 +57,16 @@ class LeadTable:
             segment=self.segment[start:stop], owner=self.owner[start:stop],
             handed_off_at=self.handed_off_at[start:stop], clauses=self.clauses,
             clause=self.clause[lo:hi], status=self.status[lo:hi], due=self.due[lo:hi],
-            at=self.at[lo:hi], bounds=self.bounds[start:stop + 1] - lo)
+            at=self.at[lo:hi], verdict_owner=self.verdict_owner[lo:hi], start=self.start[lo:hi],
+            bounds=self.bounds[start:stop + 1] - lo)
+
+    def starts_elsewhere(self) -> np.ndarray:
+        """Per verdict, whether its clock started at another instant than its lead's
+        `handed_off_at` (a later level's handoff, a later attempt's): those verdicts say when
+        (`clock_start`), so `summary.by_month`, which counts each verdict in the month its
+        clock started, can be rebuilt from the records."""
+        lead_start = np.repeat(self.handed_off_at, np.diff(self.bounds))
+        return self.start != lead_start
 
 
 class LeadRows:
@@ -104,6 +115,7 @@ class LeadRows:
             segment=self.evaluation.segment[leads], owner=owner, handed_off_at=handed_off_at,
             clauses=[(r.handoff, r.clause) for r in results], clause=clause[order],
             status=joined("status"), due=joined("due"), at=joined("at"),
+            verdict_owner=joined("owner"), start=joined("start"),
             bounds=np.append(first, len(order)).astype(np.int64))
 
 
@@ -159,11 +171,16 @@ def _named(evaluation: Evaluation, leads: np.ndarray, picked: list[np.ndarray]
 def records(table: LeadTable) -> list[dict]:
     """The document's `leads`: one dict per lead with its `clauses` dicts."""
     names = table.clauses
+    elsewhere = table.starts_elsewhere().tolist()
+    starts = iso_many(table.start, table.zone).tolist()
     verdicts = [{"handoff": names[c][0], "clause": names[c][1], "status": STATUS_NAMES[s],
-                 "due": due, "at": at}
-                for c, s, due, at in zip(table.clause.tolist(), table.status.tolist(),
-                                         iso_many(table.due, table.zone).tolist(),
-                                         iso_many(table.at, table.zone).tolist(), strict=True)]
+                 "due": due, "at": at, "owner": owner,
+                 **({"clock_start": starts[k]} if elsewhere[k] else {})}
+                for k, (c, s, due, at, owner) in enumerate(zip(
+                    table.clause.tolist(), table.status.tolist(),
+                    iso_many(table.due, table.zone).tolist(),
+                    iso_many(table.at, table.zone).tolist(), table.verdict_owner.tolist(),
+                    strict=True))]
     bounds = table.bounds.tolist()
     return [{"lead_id": lead_id, "handoff": handoff, "segment": segment, "owner": owner,
              "handed_off_at": at, "clauses": verdicts[bounds[k]:bounds[k + 1]]}
