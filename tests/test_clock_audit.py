@@ -594,3 +594,22 @@ def test_a_handoff_to_a_block_without_a_clause_starts_no_clock():
     assert handoff.notes == ["starts no clock: handoff every lead has no clause"]
     assert audit.note == "handoff every lead has no clause: no clock runs"
     assert "starts every clock" not in render_text(audit)
+
+
+def test_a_clock_stopped_while_paused_is_explained_not_a_crash(tmp_path, capsys):
+    # handed off "on hold" and touched before the hold ended: met, with no due time; the
+    # audit computed a margin against the missing due time and exited 70
+    history = tmp_path / "held.csv"
+    history.write_text("lead_id,at,event,actor,status\n"
+                       "M1,2026-03-02T09:00:00Z,created,,\n"
+                       "M1,2026-03-02T09:00:00Z,handoff,,on hold\n"
+                       "M1,2026-03-02T11:00:00Z,touch,bo,\n")
+    assert main(["evaluate", str(INBOUND), "--history", str(history), "--explain", "M1"]) == 0
+    out = capsys.readouterr().out
+    assert "met: touch by bo at Mon 2026-03-02 12:00:00 CET, while the clock was paused (no " \
+           "due time was set)" in out
+    assert main(["evaluate", str(INBOUND), "--history", str(history), "--explain", "M1",
+                 "--format", "json"]) == 0
+    clocks = json.loads(capsys.readouterr().out)["clocks"]
+    assert [(c["clause"], c["status"], c["due"]) for c in clocks] == [
+        ("first touch", "met", None), ("touches", "pending", None)]

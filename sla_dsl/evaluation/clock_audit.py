@@ -857,6 +857,9 @@ def _explain(clock: Clock, item, calendar: BusinessCalendar, as_of: int, zone: Z
 
     stop = clock.stopped_by.words() if clock.stopped_by else "the clause"
     if clock.status in ("met", "breached") and clock.at is not None:
+        if clock.due is None:  # stopped while paused: there was no due time to be early for
+            return (f"{clock.status}: {stop} at {when(clock.at)}, while the clock was paused "
+                    "(no due time was set)")
         return f"{clock.status}: {stop} at {when(clock.at)}, {_margin(clock, calendar)}"
     if clock.status == "breached":
         if isinstance(item, m.Touches):
