@@ -876,3 +876,21 @@ def test_a_join_value_repeated_in_both_files_is_refused_not_multiplied(tmp_path,
             f"({tmp_path / 'engagement_contacts.csv'}) by engagement_id: its id values find "
             "1,210,000 rows there, more than the 1,000,000 a join may find") in err
     assert "help: a value repeated in many rows of both files" in err
+
+
+def test_a_hubspot_contacts_export_without_an_aliased_date_column_names_it(tmp_path, capsys):
+    # a view export of contacts with no "Owner assigned date" (nor its API name): the column
+    # was looked up by position further on and the command exited 70
+    from sla_dsl.cli import main
+
+    export = tmp_path / "contacts.csv"
+    export.write_text("Record ID,Create Date,Became a Marketing Qualified Lead Date,"
+                      "Contact owner\n1000,2026-03-03 17:35,2026-03-03 17:40,Blake Example\n")
+    for command in (["evaluate", str(POLICY)], ["ingest", "--buckets", "2", "--out",
+                                                str(tmp_path / "out")]):
+        code = main([*command, "--preset", "hubspot", "--timezone", AMS, "--history",
+                     str(export), "-q"])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert "key `events.assigned.at`: `contacts.csv` has no column `Owner assigned date` " \
+               "(nor hubspot_owner_assigneddate)" in err

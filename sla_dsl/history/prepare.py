@@ -367,6 +367,10 @@ def _needed(spec: SourceSpec, table: pa.Table, path: Path) -> None:
     if spec.duplicates is not None:
         needed += [("duplicates.key", c) for c in spec.duplicates.key]
         needed += [(c.key, c.column) for c in spec.duplicates.keep]
+    if spec.wide:  # (an aliased date column missing was an internal error further on)
+        needed += [(w.key, w.at) for w in spec.events]
+        needed += [(w.key.removesuffix(".at") + ".actor", w.actor) for w in spec.events
+                   if w.actor]
     if not spec.wide and not spec.join_only:
         needed += [("columns.at", c) for c in spec.at_columns or (spec.at,)]
         needed.append(("columns.event", spec.event))
