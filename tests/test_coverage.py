@@ -67,7 +67,8 @@ def test_olist_mqls_before_2018_are_counted_out_of_period_not_judged(capsys, tmp
     assert doc["summary"]["leads"] == sum(leads.values()) == sum(months.values())
     # not judged: no handoff, no funnel step, no commitment counts them
     assert doc["summary"]["handed_off"] == in_period
-    assert doc["funnel"][0] == {"stage": "lead", "leads": in_period, "rate_from_previous": None}
+    assert doc["funnel"][0] == {"stage": "lead", "leads": in_period, "rate_from_previous": None,
+                                "rate": None, "rate_of": None}
     assert sum(p["delivered"] for p in doc["periods"]) == in_period
     assert doc["rows"]["read"] == doc["rows"]["accepted"] + doc["rows"]["rejected"]
     assert (f"leads: {sum(months.values())} ({in_period} in the agreement's period, {before} "

@@ -331,20 +331,44 @@ class PeriodMeasures:
                          & (history.at <= self.evaluation.as_of)]] = True
         return won
 
+    def step_members(self, name: str, now: ConditionEvaluator) -> np.ndarray:
+        """The leads of a funnel step or of a rate's step (`rate A to B`), among those the
+        agreement judges, as they stand at the as-of time: `lead` is every lead in the
+        period (whatever a `stage lead` says), `won` a lead with a `won` event unless the
+        policy defines its own `stage won`, any other name the policy's definition. One
+        rule for both, so the funnel's conversion and a trigger's rate cannot differ."""
+        judged = self.evaluation.in_period
+        if name in BUILTIN_STEPS - {"won"}:
+            return judged
+        if name == "won" and ("bare", name) not in now.definitions:
+            return self.won() & judged
+        return now.definition("bare", name) & judged
+
     def funnel(self, now: ConditionEvaluator) -> list[dict]:
-        """Lead -> each stage -> won, with stages as the leads stand at the as-of time."""
-        stages = [d.name.value for d in self.policy.definitions_of("stage")]
-        judged = self.evaluation.in_period  # a lead out of the agreement's period is no step
-        steps = [("lead", judged)]
-        steps += [(name, now.definition("bare", name) & judged) for name in stages]
-        steps.append(("won", self.won() & judged))
-        rows, previous = [], None
-        for name, mask in steps:
+        """Lead -> each stage -> won, with stages as the leads stand at the as-of time, one
+        row per name (a policy's own `stage lead` or `stage won` is that step, not a second
+        row). A conversion is a share of a step that holds every lead of this one: the step
+        before when it does (`rate_from_previous`), else the nearest earlier one that does
+        (`rate_of`; `lead` holds them all), so no step reads as more than 100% of another:
+        a deal won without ever being an opportunity is no conversion of opportunities."""
+        names = ["lead", *(d.name.value for d in self.policy.definitions_of("stage")
+                           if d.name.value not in BUILTIN_STEPS), "won"]
+        steps = [(name, self.step_members(name, now)) for name in names]
+        rows = []
+        for index, (name, mask) in enumerate(steps):
             count = int(mask.sum())
-            rate = round(100 * count / previous, 1) if previous else None
-            rows.append({"stage": name, "leads": count, "rate_from_previous": rate})
-            previous = count
+            holders = [(k, earlier) for k, (_, earlier) in enumerate(steps[:index])
+                       if not (mask & ~earlier).any() and earlier.any()]
+            base = holders[-1][0] if holders else None
+            rate = None if base is None else round(100 * count / int(steps[base][1].sum()), 1)
+            rows.append({"stage": name, "leads": count,
+                         "rate_from_previous": rate if base == index - 1 else None,
+                         "rate": rate, "rate_of": None if base is None else steps[base][0]})
         return rows
+
+
+# Funnel steps every policy has without defining them (`rate lead to mql`, `rate sql to won`).
+BUILTIN_STEPS = frozenset({"lead", "leads", "won"})
 
 
 def open_day_hours(policy: m.Policy, within: m.Duration) -> float | None:
@@ -526,13 +550,8 @@ class TriggerCheck:
         return float(_STATISTICS[metric.statistic](values))
 
     def _members(self, name: str) -> np.ndarray:
-        """The leads of a rate's step, among those the agreement judges."""
-        judged = self.measures.evaluation.in_period
-        if name in ("lead", "leads"):
-            return judged
-        if name == "won" and ("bare", name) not in self.stages_now.definitions:
-            return self.measures.won() & judged
-        return self.stages_now.definition("bare", name) & judged
+        """The leads of a rate's step: the funnel's own rule (`PeriodMeasures.step_members`)."""
+        return self.measures.step_members(name, self.stages_now)
 
 
 _COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,

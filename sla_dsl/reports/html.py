@@ -725,17 +725,42 @@ def _funnel(doc: dict) -> str:
     rows = doc["funnel"]
     if not rows:
         return _none("No funnel: the history has no leads.")
-    bars = [Bar(r["stage"], r["leads"], note="" if r["rate_from_previous"] is None
-                else f"({r['rate_from_previous']:.1f}% of the step before)") for r in rows]
+    bars = [Bar(r["stage"], r["leads"], note=_conversion_note(r)) for r in rows]
     desc = "Leads at each stage as they stand at the as-of time: " + "; ".join(
-        f"{r['stage']} {r['leads']}" + ("" if r["rate_from_previous"] is None
-                                        else f" ({r['rate_from_previous']:.1f}%)")
+        f"{r['stage']} {r['leads']}" + (f" {_conversion_note(r, short=True)}"
+                                        if r.get("rate") is not None else "")
         for r in rows) + "."
     svg = bar_chart("funnel", "Funnel: lead to won", desc, bars, x_label="leads", width=560)
-    data = _table("Funnel", ("stage", "leads", "conversion from the step before"),
-                  ([escape(r["stage"]), f"{r['leads']:,}", _percent(r["rate_from_previous"])]
-                   for r in rows), numeric=(1, 2))
-    return _figure(svg, desc, data)
+    data = _table("Funnel", ("stage", "leads", "conversion", "of the leads of"),
+                  ([escape(r["stage"]), f"{r['leads']:,}", _percent(r.get("rate")),
+                    escape(_conversion_base(r, rows[k - 1]["stage"] if k else None))]
+                   for k, r in enumerate(rows)), numeric=(1, 2))
+    return ("<p>Each step's conversion is its share of a step that holds every one of its "
+            "leads: the step before, or where some of its leads never were in the step "
+            "before (a deal won without being an opportunity), the nearest earlier step that "
+            "holds them all.</p>\n" + _figure(svg, desc, data))
+
+
+def _conversion_base(row: dict, previous: str | None) -> str:
+    """Which step a funnel row's conversion is a share of, and why when it is not the step
+    before."""
+    base = row.get("rate_of")
+    if base is None:
+        return "-"
+    if row["rate_from_previous"] is not None:
+        return f"{base} (the step before)"
+    return f"{base} (not every {row['stage']} lead is in {previous}, the step before)"
+
+
+def _conversion_note(row: dict, *, short: bool = False) -> str:
+    """A funnel row's conversion beside its count, naming its step when it is not the one
+    before."""
+    rate = row.get("rate")
+    if rate is None:
+        return ""
+    if row["rate_from_previous"] is not None:
+        return f"({rate:.1f}%)" if short else f"({rate:.1f}% of the step before)"
+    return f"({rate:.1f}% of {row['rate_of']})"
 
 
 def _triggers(doc: dict) -> str:

@@ -1,0 +1,75 @@
+"""The report's tables say what they count, and never more than they can stand on.
+
+Each test runs a shipped policy on a shipped history (or a few rows written here) and reads
+the text, the JSON and the page as a reader does: a funnel step is no more than 100% of the
+step it is a share of and each name is one row; the teams add up to the breaches "in short"
+says, and the owners say what they leave out; a count of a recycled lead's attempts is called
+what it is; a month mostly pending is marked and no trend ends on it; a commitment nobody can
+deliver is named as not measured instead of charged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sla_dsl.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+EXAMPLES = ROOT / "examples"
+
+
+def views(tmp_path: Path, *command: str) -> tuple[dict, str, str]:
+    """The JSON, the text and the page of one evaluation, as `sla evaluate` writes them."""
+    args = ["evaluate", *command, "-q"]
+    assert main([*args, "--format", "json", "-o", str(tmp_path / "r.json")]) in (0, 1)
+    assert main([*args, "--html", str(tmp_path / "r.html"), "-o", str(tmp_path / "r.txt")]) \
+        in (0, 1)
+    return (json.loads((tmp_path / "r.json").read_text()), (tmp_path / "r.txt").read_text(),
+            (tmp_path / "r.html").read_text(encoding="utf-8"))
+
+
+def new_breed(tmp_path: Path) -> tuple[dict, str, str]:
+    return views(tmp_path, str(POLICIES / "new-breed.sla"), "--history",
+                 str(EXAMPLES / "new-breed" / "history.csv"))
+
+
+def company_x(tmp_path: Path) -> tuple[dict, str, str]:
+    return views(tmp_path, str(POLICIES / "company-x.sla"), "--history",
+                 str(EXAMPLES / "company-x" / "history.csv"))
+
+
+# ============================================================================ the funnel
+
+
+def test_the_funnel_has_one_lead_row_and_no_conversion_above_100_percent(tmp_path):
+    """New Breed defines its own `stage lead`: the funnel listed "lead 600; lead 600
+    (100.0%)", and its 58 won deals, not all of them opportunities, as 161.1% of the 36
+    opportunities."""
+    doc, _, page = new_breed(tmp_path)
+    funnel = doc["funnel"]
+    assert [r["stage"] for r in funnel] == ["lead", "mql", "sql", "opportunity", "won"]
+    by_name = {r["stage"]: r for r in funnel}
+    for row in funnel[1:]:
+        assert row["rate"] is not None and 0 <= row["rate"] <= 100, row
+        assert row["rate_of"] in [r["stage"] for r in funnel[:funnel.index(row)]]
+        assert row["rate"] == round(100 * row["leads"] / by_name[row["rate_of"]]["leads"], 1)
+    won = by_name["won"]
+    assert won["leads"] > by_name["opportunity"]["leads"]  # not all won were opportunities
+    assert won["rate_from_previous"] is None and won["rate_of"] == "lead"
+    assert "161.1%" not in page and "lead 600; lead 600" not in page
+    assert "won 58 (9.7% of lead)" in page
+    assert "lead (not every won lead is in opportunity, the step before)" in page
+
+
+def test_a_step_after_an_empty_one_is_measured_alike(tmp_path):
+    """Company X has no opportunity yet: its won step had no rate at all, where New Breed's
+    had one above 100%; both are now a share of the nearest step holding all their leads."""
+    doc, _, page = company_x(tmp_path)
+    by_name = {r["stage"]: r for r in doc["funnel"]}
+    assert by_name["opportunity"]["leads"] == 0
+    won = by_name["won"]
+    assert (won["rate_from_previous"], won["rate_of"]) == (None, "lead")
+    assert won["rate"] == round(100 * won["leads"] / by_name["lead"]["leads"], 1)
+    assert f"won {won['leads']} ({won['rate']:.1f}% of lead)" in page
