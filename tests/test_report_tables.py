@@ -73,3 +73,42 @@ def test_a_step_after_an_empty_one_is_measured_alike(tmp_path):
     assert (won["rate_from_previous"], won["rate_of"]) == (None, "lead")
     assert won["rate"] == round(100 * won["leads"] / by_name["lead"]["leads"], 1)
     assert f"won {won['leads']} ({won['rate']:.1f}% of lead)" in page
+
+
+# ============================================================================ teams and owners
+
+
+def test_the_teams_add_up_to_in_short_and_the_owners_say_what_they_leave_out(tmp_path):
+    """Company X said 348 breaches "in short" while its teams and owners added up to 282: the
+    hot threshold's 66, marketing's, were in neither, and the teams had "marketing 4
+    breached, 3 met" beside marketing's 70 and 56."""
+    doc, text, page = company_x(tmp_path)
+    owed, teams = doc["summary"]["owed"], doc["summary"]["teams"]
+    assert (owed["breached"], owed["met"]) == (348, 425)
+    assert (sum(t["breached"] for t in teams), sum(t["met"] for t in teams)) == (348, 425)
+    marketing = next(t for t in teams if t["team"] == "marketing")
+    assert (marketing["breached"], marketing["met"]) == (70, 56)
+    assert marketing["thresholds"] == {"breached": 66, "met": 53}
+    assert "  marketing                    70 breached,     56 met  (44.4%); thresholds 66 " \
+           "breached, 53 met" in text
+    assert "teams (over every clause: those of the leads the team works, and a threshold for " \
+           "the team of the party that sent the lead):" in text
+    owners = doc["summary"]["owners"]
+    assert sum(o["breached"] for o in owners) == 282
+    assert "  all 5 owners: 282 breached, 372 met\n  left out, the thresholds (the sending " \
+           "party's, under teams, no rep's): 66 breached, 53 met; with them 348 breached and " \
+           "425 met\n" in text
+    assert ("Left out, the thresholds (the sending party&#x27;s, under teams, no rep&#x27;s): "
+            "66 breached, 53 met; with them 348 breached and 425 met.") in page
+    assert "<td>66 / 53</td>" in page
+
+
+def test_a_sender_with_only_thresholds_is_a_team_row(tmp_path):
+    """New Breed's marketing works no lead with a decided clock, so it was not in the teams
+    at all, though it broke 63 thresholds."""
+    doc, text, _ = new_breed(tmp_path)
+    teams = {t["team"]: t for t in doc["summary"]["teams"]}
+    assert teams["marketing"]["thresholds"]["breached"] == teams["marketing"]["breached"] == 63
+    assert teams["mdr"]["thresholds"] == {"breached": 0, "met": 46}  # the SQLs it sent
+    assert sum(t["breached"] for t in teams.values()) == doc["summary"]["owed"]["breached"]
+    assert "\n  marketing                    63 breached," in text

@@ -32,11 +32,13 @@ from sla_dsl.measures import coverage
 from sla_dsl.measures.period_measures import open_day_hours
 from sla_dsl.reports.html_page import page, table
 from sla_dsl.reports.sentences import (
+    TEAMS_COUNT,
     absence_sentence,
     as_of_why,
     coverage_parts,
     headline,
     miss_sentences,
+    owners_total,
     trigger_sentence,
     unclocked_words,
 )
@@ -547,11 +549,30 @@ def _behind(doc: dict) -> str:
                        + ([number(o["breach_share"])] if split else [])
                        for o in summary["owners"]),
                       numeric=(1, 2, 3, 4) if split else (1, 2, 3)))
-    out.append(_table("Per team", ("team", "met", "breached", "attainment"),
+    if summary["owners"]:
+        out.append(f"<p>{escape('. '.join(_capital(p) for p in owners_total(summary)))}.</p>")
+    if summary["teams"]:
+        out.append(f"<p>Per team, {escape(TEAMS_COUNT)}: the teams add up to the "
+                   "summary's breaches and met.</p>")
+    out.append(_table("Per team", ("team", "met", "breached", "attainment",
+                                   "of them, thresholds (breached / met)"),
                       ([escape(t["team"] or "(unassigned)"), str(t["met"]), str(t["breached"]),
-                        _attainment_cell(t["attainment"])] for t in summary["teams"]),
+                        _attainment_cell(t["attainment"]), _sent_cell(t)]
+                       for t in summary["teams"]),
                       numeric=(1, 2, 3)))
     return "\n".join(out)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _sent_cell(team: dict) -> str:
+    """The part of a team's row that is thresholds it sent leads under, or "-"."""
+    sent = team.get("thresholds") or {}
+    if not sent.get("met") and not sent.get("breached"):
+        return "-"
+    return f"{sent['breached']:,} / {sent['met']:,}"
 
 
 def _legend_width(series: list[Series]) -> int:

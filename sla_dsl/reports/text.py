@@ -12,10 +12,14 @@ from sla_dsl.printable import printable
 from sla_dsl.reports.assignments_text import assignments_text
 from sla_dsl.reports.revenue_text import attribution_text
 from sla_dsl.reports.sentences import (
+    TEAMS_COUNT,
     absence_sentence,
     as_of_why,
     coverage_parts,
     headline,
+    owners_total,
+    team_thresholds,
+    threshold_counts,
     unclocked_words,
 )
 
@@ -49,20 +53,7 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
                    f"{clause['pending']:>7}  {rate:>6} {text_bar(clause['attainment'])}  "
                    f"({clause['party']})")
     out += _trend_text(summary["by_month"])
-    teams = [t for t in summary["teams"] if t["attainment"] is not None]
-    if teams:
-        out += ["", "teams:"]
-        out += [f"  {t['team'] or '(unassigned)':<24} {t['breached']:>6} breached, "
-                f"{t['met']:>6} met  ({t['attainment']:.1f}%)" for t in teams]
-    offenders = [o for o in summary["owners"] if o["breached"] or o.get("breach_share")][:worst]
-    if offenders:
-        out += ["", f"owners with the most breaches (worst {len(offenders)}):"]
-        for owner in offenders:
-            rate = "-" if owner["attainment"] is None else f"{owner['attainment']:.1f}%"
-            share = f", answers for {owner['breach_share']:g} with split blame" \
-                if "breach_share" in owner else ""
-            out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
-                       f"{owner['met']:>6} met  ({rate}){share}")
+    out += _teams_text(summary) + _owners_text(summary, worst)
     out += assignments_text(doc["assignments"])
     out += _commitments_text(doc) + _unmeasured_text(doc) + _consequences_text(doc) \
         + _triggers_text(doc)
@@ -75,6 +66,40 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
             out.append(f"  {row['lead_id']:<20} {row['handoff']}: {row['clause']}, "
                        f"due {row['due']}, {done}, owner {row['owner'] or '-'}")
     return printable("\n".join(out) + "\n")
+
+
+def _teams_text(summary: dict) -> list[str]:
+    """Each team's verdicts over every clause, so the rows add up to "in short"; the part of
+    a row that is the thresholds it sent is said beside it."""
+    teams = [t for t in summary["teams"] if t["attainment"] is not None]
+    if not teams:
+        return []
+    out = ["", f"teams ({TEAMS_COUNT}):"]
+    for team in teams:
+        sent = team_thresholds(team)
+        out.append(f"  {team['team'] or '(unassigned)':<24} {team['breached']:>6} breached, "
+                   f"{team['met']:>6} met  ({team['attainment']:.1f}%)"
+                   + (f"; {sent}" if sent else ""))
+    return out
+
+
+def _owners_text(summary: dict, worst: int) -> list[str]:
+    """The owners with the most breaches, then all owners summed with what they leave out,
+    when some are not shown or the thresholds are left out."""
+    owners = [o for o in summary["owners"] if o["breached"] or o.get("breach_share")]
+    offenders = owners[:worst]
+    if not offenders:
+        return []
+    out = ["", f"owners with the most breaches (worst {len(offenders)}):"]
+    for owner in offenders:
+        rate = "-" if owner["attainment"] is None else f"{owner['attainment']:.1f}%"
+        share = f", answers for {owner['breach_share']:g} with split blame" \
+            if "breach_share" in owner else ""
+        out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
+                   f"{owner['met']:>6} met  ({rate}){share}")
+    if any(threshold_counts(summary)) or len(offenders) < len(summary["owners"]):
+        out += [f"  {part}" for part in owners_total(summary)]
+    return out
 
 
 def _unclocked(summary: dict) -> str:
