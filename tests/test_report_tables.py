@@ -112,3 +112,56 @@ def test_a_sender_with_only_thresholds_is_a_team_row(tmp_path):
     assert teams["mdr"]["thresholds"] == {"breached": 0, "met": 46}  # the SQLs it sent
     assert sum(t["breached"] for t in teams.values()) == doc["summary"]["owed"]["breached"]
     assert "\n  marketing                    63 breached," in text
+
+
+# ============================================================================ clocks and leads
+
+# a lead rejected and handed off again: its second round is judged and dealt on its own
+RECYCLED = """lead_id,at,event,actor,score,title,industry,employees,page_views
+A,2026-03-02T09:50:00-05:00,created,,80,VP Sales,software,200,2
+A,2026-03-02T10:00:00-05:00,handoff,marketing,,,,,
+A,2026-03-02T10:05:00-05:00,assigned,alice,,,,,
+A,2026-03-02T10:20:00-05:00,touch,alice,,,,,
+A,2026-03-02T11:00:00-05:00,rejected,alice,,,,,
+A,2026-03-04T10:00:00-05:00,handoff,marketing,,,,,
+A,2026-03-04T10:05:00-05:00,assigned,bob,,,,,
+A,2026-03-04T10:30:00-05:00,touch,bob,,,,,
+B,2026-03-02T09:50:00-05:00,created,,80,VP Sales,software,200,2
+B,2026-03-02T12:00:00-05:00,handoff,marketing,,,,,
+B,2026-03-02T12:05:00-05:00,assigned,chen,,,,,
+B,2026-03-02T12:30:00-05:00,touch,chen,,,,,
+"""
+
+
+def test_a_count_of_a_recycled_leads_rounds_is_not_called_leads(tmp_path):
+    """On a history with a recycled lead, the clause table said "leads 208" and the
+    assignments "208 leads" beside "192 judged" and "of 192 leads": the 16 more were second
+    rounds. Here two leads, one handed off twice: three clocks and three handoffs."""
+    history = tmp_path / "recycled.csv"
+    history.write_text(RECYCLED)
+    doc, text, page = views(tmp_path, str(POLICIES / "company-x.sla"), "--history",
+                            str(history), "--as-of", "2026-03-20T12:00")
+    first = next(c for c in doc["summary"]["clauses"] if c["clause"] == "first touch")
+    assert (first["clocks"], first["leads"]) == (3, 2)
+    assert first["met"] + first["breached"] + first["pending"] == first["clocks"]
+    assert doc["summary"]["owed"]["leads"] == 2
+    [hot] = [b for b in doc["assignments"] if b["handoff"] == "hot"]
+    assert (hot["handoffs"], hot["leads"]) == (3, 2)
+    assert sum(r["assigned"] for r in hot["reps"]) + hot["unassigned"] == hot["handoffs"]
+    assert "over 7 clauses of 2 leads." in text
+    assert "hot: first touch 3 clocks of 2 leads" in text
+    assert ", cap 25 per day, 3 handoffs of 2 leads (1 of them a recycled lead's handoff " \
+           "again)\n" in text
+    assert "  alice                     1 handoffs   33.3% of them" in text
+    assert "<td class=num>3 (2 leads)</td>" in page
+    assert '<th scope="col" class=num>clocks</th>' in page
+    assert "3 handoffs of 2 leads (1 of them a recycled lead&#x27;s handoff again)</caption>" \
+        in page
+
+
+def test_without_a_recycled_lead_clocks_and_handoffs_are_the_leads(tmp_path):
+    doc, text, _ = company_x(tmp_path)
+    assert all(c["clocks"] == c["leads"] for c in doc["summary"]["clauses"])
+    assert all(b["handoffs"] == b["leads"] for b in doc["assignments"])
+    assert "judged again" not in text
+    assert "assignments in hot: round robin (team sdr), cap 25 per day, 119 leads\n" in text

@@ -67,10 +67,21 @@ def clause_summaries(evaluation: Evaluation) -> list[dict]:
             "handoff": result.handoff, "clause": result.clause,
             "wording": clause_wording(evaluation, result.handoff, result.clause),
             "party": result.party,
-            "leads": len(result.leads), "met": met, "breached": breached,
+            "leads": distinct_leads(result), "clocks": len(result.leads),
+            "met": met, "breached": breached,
             "pending": result.count(PENDING), "attainment": _attainment(met, breached),
         })
     return summaries
+
+
+def distinct_leads(result: ClauseResult) -> int:
+    """The leads a clause judged, each once: fewer than its clocks (one per lead and handoff,
+    what met + breached + pending add up to) when a recycled lead was handed off again and
+    judged again in the block. Without a later attempt every row is a lead of its own, so
+    nothing is sorted."""
+    if result.attempt is None or not (result.attempt > 1).any():
+        return len(result.leads)
+    return len(np.unique(result.leads))
 
 
 def monthly_attainment(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:

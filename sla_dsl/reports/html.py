@@ -30,6 +30,7 @@ from sla_dsl.language import model as m
 from sla_dsl.language.plain_words import counted
 from sla_dsl.measures import coverage
 from sla_dsl.measures.period_measures import open_day_hours
+from sla_dsl.reports.assignments_text import dealt_unit, dealt_words
 from sla_dsl.reports.html_page import page, table
 from sla_dsl.reports.sentences import (
     TEAMS_COUNT,
@@ -503,18 +504,28 @@ def _attainment(doc: dict) -> str:
                                                         c["attainment"] or 0))
     trend = {(t["handoff"], t["clause"]): t["months"] for t in summary["by_month"]}
     months = sorted({m["month"] for t in summary["by_month"] for m in t["months"]})
-    out = ["<p>Attainment is met of met + breached; pending leads are not counted yet. "
-           "Worst first; the trend is by month of handoff.</p>"]
-    out.append(_table("Per clause", ("handoff", "clause", "party", "leads", "met", "breached",
+    out = ["<p>Attainment is met of met + breached; pending clocks are not counted yet. "
+           "A clock is a lead's clause from its handoff: a lead handed off again (recycled) "
+           "is judged again, so met + breached + pending add up to the clocks, which are "
+           "more than the leads only then. Worst first; the trend is by month of "
+           "handoff.</p>"]
+    out.append(_table("Per clause", ("handoff", "clause", "party", "clocks", "met", "breached",
                                      "pending", "attainment", "trend by month"),
                       ([escape(c["handoff"]), escape(c["wording"]), escape(c["party"] or "-"),
-                        str(c["leads"]), str(c["met"]), str(c["breached"]), str(c["pending"]),
+                        _clocks_cell(c), str(c["met"]), str(c["breached"]), str(c["pending"]),
                         _attainment_cell(c["attainment"]),
                         _trend_cell(trend.get((c["handoff"], c["clause"]), []), months)]
                        for c in clauses),
                       numeric=(3, 4, 5, 6, 7)))
     out.append(_trend(summary["by_month"]))
     return "\n".join(out)
+
+
+def _clocks_cell(clause: dict) -> str:
+    """A clause's clocks, and its leads beside them when a lead was judged twice."""
+    clocks = clause.get("clocks", clause["leads"])
+    return f"{clocks:,}" if clocks == clause["leads"] else \
+        f"{clocks:,} ({clause['leads']:,} leads)"
 
 
 def _trend_cell(by_month: list[dict], months: list[str]) -> str:
@@ -646,13 +657,16 @@ def _assignments(doc: dict) -> str:
     if not blocks:
         return _none("No block says how its leads are distributed, or none was assigned.")
     out = ["<p>Each rep's share of a block's leads (the first assignment after its handoff) "
-           "against the share the round robin's weights promise. A rep at cap is skipped for "
-           "the rest of that period's leads; a lead given beyond the cap is over it.</p>"]
+           "against the share the round robin's weights promise; a recycled lead handed off "
+           "again is dealt again, so where one was, the counts are of handoffs. A rep at cap "
+           "is skipped for the rest of that period's leads; a lead given beyond the cap is "
+           "over it.</p>"]
     for block in blocks:
         rule = block["rule"] + (f", team {block['team']}" if block["team"] else "") + (
             f", cap {block['cap']['count']} per {block['cap']['per']}" if block["cap"] else "") \
             + (f", cap {block['open_cap']} open leads" if block.get("open_cap") else "")
-        headers = ["rep", "leads", "share of the leads", "promised share"]
+        unit = dealt_unit(block)
+        headers = ["rep", unit, f"share of the {unit}", "promised share"]
         if block["cap"]:
             headers += ["periods at cap", "skipped at cap", "over cap"]
         numeric = (1, 2, 4, 5, 6) if block["cap"] else (1, 2)
@@ -661,7 +675,7 @@ def _assignments(doc: dict) -> str:
                         "latest skipped at open cap"]
             numeric += tuple(len(headers) - k for k in (4, 3, 2))
 
-        out.append(_table(f"{block['handoff']}: {rule}, {block['leads']:,} leads",
+        out.append(_table(f"{block['handoff']}: {rule}, {dealt_words(block)}",
                           headers, (_assignment_row(r, capped=bool(block["cap"]))
                                     + _open_cap_cells(r) for r in block["reps"]),
                           numeric=numeric))

@@ -52,6 +52,7 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         out.append(f"  {label}  {clause['met']:>7} {clause['breached']:>7} "
                    f"{clause['pending']:>7}  {rate:>6} {text_bar(clause['attainment'])}  "
                    f"({clause['party']})")
+    out += _judged_again(summary["clauses"])
     out += _trend_text(summary["by_month"])
     out += _teams_text(summary) + _owners_text(summary, worst)
     out += assignments_text(doc["assignments"])
@@ -66,6 +67,18 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
             out.append(f"  {row['lead_id']:<20} {row['handoff']}: {row['clause']}, "
                        f"due {row['due']}, {done}, owner {row['owner'] or '-'}")
     return printable("\n".join(out) + "\n")
+
+
+def _judged_again(clauses: list[dict]) -> list[str]:
+    """Under the clause table, where a recycled lead was judged again: its counts are clocks,
+    one per lead and handoff, so they add up to more than the leads ("in short")."""
+    again = [c for c in clauses if c.get("clocks", c["leads"]) != c["leads"]]
+    if not again:
+        return []
+    return ["", "judged again: a lead handed off again has a clock per handoff, so the "
+                "counts above are clocks: "
+            + "; ".join(f"{c['handoff']}: {c['clause']} {c['clocks']} clocks of {c['leads']} "
+                        "leads" for c in again)]
 
 
 def _teams_text(summary: dict) -> list[str]:
