@@ -230,7 +230,7 @@ def test_a_month_with_no_lead_is_a_gap_not_a_miss_and_lines_break_there(capsys, 
     for trend in doc["summary"]["by_month"]:
         [row] = [m for m in trend["months"] if m["month"] == "2026-02"]
         assert row["no_data"] and row["attainment"] is None
-    assert re.search(r"hot: first touch +\d+\.\d%  no data +\d+\.\d%", text)
+    assert re.search(r"hot: first touch +\d+\.\d%[*~]? +no data +\d+\.\d%", text)
     # the chart: hot's first-touch line is January alone (a marker), then March on
     svg = re.search(r'<svg[^>]*aria-labelledby="trend0-t trend0-d">.*?</svg>', html, re.S)[0]
     assert "first touch 2026-01 " in svg and "2026-02 no data" in svg

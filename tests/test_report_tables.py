@@ -11,6 +11,7 @@ deliver is named as not measured instead of charged.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from sla_dsl.cli import main
@@ -165,3 +166,56 @@ def test_without_a_recycled_lead_clocks_and_handoffs_are_the_leads(tmp_path):
     assert all(b["handoffs"] == b["leads"] for b in doc["assignments"])
     assert "judged again" not in text
     assert "assignments in hot: round robin (team sdr), cap 25 per day, 119 leads\n" in text
+
+
+# ============================================================================ months to lean on
+
+
+def test_a_month_still_pending_is_marked_and_ends_no_trend(tmp_path):
+    """Company X on 16 February: February's hot cadences are 6 decided and 13 still running,
+    so its 83.3% is the early wins; the page said "+48.0 points since 2026-01" from it."""
+    doc, text, page = views(tmp_path, str(POLICIES / "company-x.sla"), "--history",
+                            str(EXAMPLES / "company-x" / "history.csv"),
+                            "--as-of", "2026-02-16T10:00")
+    touches = next(t for t in doc["summary"]["by_month"]
+                   if (t["handoff"], t["clause"]) == ("hot", "touches"))
+    february = touches["months"][1]
+    assert (february["met"] + february["breached"], february["pending"]) == (6, 13)
+    assert re.search(r"\n  hot: touches +35\.3% +83\.3%\*  not compared: fewer than two months "
+                     r"with no clock pending and 10 or more decided\n", text)
+    assert "  * clocks still pending, so the figure can still change (decided / pending):\n" \
+           in text
+    assert "\n      hot: touches  2026-02 6 / 13\n" in text
+    assert "points since" not in page and "+48.0" not in page
+    assert "not compared: fewer than two months with no clock pending and 10 or more " \
+           "decided; latest 2026-02 83.3%* (6 decided, 13 pending)" in page
+    assert "<td class=num>83.3%*</td>" in page
+    assert "touches at least 6 within 10 business days until connected  2026-02 6 / 13" in page
+    # the chart draws February's figures as open points, each in its clause's colour
+    chart = re.search(r'<svg[^>]*aria-labelledby="trend0-t trend0-d">.*?</svg>', page, re.S)[0]
+    assert len(re.findall(r'<circle [^>]*fill="#ffffff" stroke="#[0-9a-f]{6}"', chart)) == 3 + 1
+    assert "open: still pending or few decided" in chart
+
+
+def test_a_trend_compares_months_that_stand_and_says_which(tmp_path):
+    """Company X's nurture trend was "+66.7 points since 2026-01" from one lead in April
+    against one of three in January; hot's ran to April, 9 leads of a 3-day month."""
+    doc, text, page = company_x(tmp_path)
+    assert "+66.7 points" not in page and "points since" not in page
+    months = text[text.index("attainment by month of handoff"):]
+    nurture = re.search(r"\n  nurture: touches +(.*)\n", months)[1]
+    assert nurture.split() == ["33.3%~", "100.0%~", "0.0%~", "100.0%~", "no", "data", "not",
+                               "compared:", "fewer", "than", "two", "months", "with", "no",
+                               "clock", "pending", "and", "10", "or", "more", "decided"]
+    assert "      nurture: touches  2026-01 3 / 0, 2026-02 1 / 0, 2026-03 2 / 0, 2026-04 1 / 0" \
+        in text
+    # hot's first touches: January against March, April (9 decided) left out, in both views
+    said = "-14.7 points, 2026-01 64.7% to 2026-03 50.0%"
+    assert f"  hot: first touch      64.7%     63.2%     50.0%     66.7%~  no data   {said}\n" \
+        in text
+    assert f"{said}; latest 2026-04 66.7%~ (9 decided, 0 pending)" in page
+    # every clause's trend is worded alike in the text and on the page
+    for item in doc["summary"]["by_month"]:
+        line = re.search(rf"\n  {item['handoff']}: {item['clause']} .*", months)[0]
+        words = re.split(r"no data {3}|%[*~ ] {2}", line)[-1].strip()
+        assert words in page, (item["clause"], words)

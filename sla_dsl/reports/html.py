@@ -30,6 +30,7 @@ from sla_dsl.language import model as m
 from sla_dsl.language.plain_words import counted
 from sla_dsl.measures import coverage
 from sla_dsl.measures.period_measures import open_day_hours
+from sla_dsl.reports import month_trend
 from sla_dsl.reports.assignments_text import dealt_unit, dealt_words
 from sla_dsl.reports.html_page import page, table
 from sla_dsl.reports.sentences import (
@@ -529,18 +530,22 @@ def _clocks_cell(clause: dict) -> str:
 
 
 def _trend_cell(by_month: list[dict], months: list[str]) -> str:
-    """The clause's months as a small line, and in words its latest month against its first."""
+    """The clause's months as a small line (its latest month an open point when marked), and
+    in words what its trend compares: the first and last months that stand
+    (`month_trend`), never a month still pending or of few decided clocks."""
     decided = [m for m in by_month if m["attainment"] is not None]
     if not decided:
         return "-"
     shown = {m["month"]: m["attainment"] for m in by_month}
-    first, last = decided[0], decided[-1]
-    words = f"{escape(last['month'])}: {_percent(last['attainment'])}"
-    if last is not first:
-        change = last["attainment"] - first["attainment"]
-        words += f", {change:+.1f} points since {escape(first['month'])}"
-    return (f'<span class="trend">{sparkline([shown.get(month) for month in months])}<br>'
-            f"{words}</span>")
+    latest = decided[-1]
+    words = month_trend.trend_words(by_month)
+    if month_trend.mark(latest):
+        words += (f"; latest {escape(latest['month'])} {_percent(latest['attainment'])}"
+                  f"{month_trend.mark(latest)} ({month_trend.decided(latest):,} decided, "
+                  f"{latest['pending']:,} pending)")
+    spark = sparkline([shown.get(month) for month in months],
+                      last_open=bool(month_trend.mark(latest)))
+    return f'<span class="trend">{spark}<br>{words}</span>'
 
 
 def _behind(doc: dict) -> str:
@@ -597,35 +602,51 @@ _TREND_COLOURS = ("actual", "second", "third", "bad", "goal")
 def _trend(trend: list[dict]) -> str:
     """Attainment by month of handoff, one chart per handoff block with a line per clause.
     Every month from the first to the last has its place on the axis; a month with no lead
-    (or none decided) breaks the clause's line, and its table cell says why."""
+    (or none decided) breaks the clause's line, and its table cell says why. A month still
+    pending or of few decided clocks (`month_trend`) is an open point, marked in the table
+    with its counts in a footnote under it."""
     months = _month_range(sorted({m["month"] for t in trend for m in t["months"]}))
     if len(months) < 2:
         return ""
     blocks = list(dict.fromkeys(t["handoff"] for t in trend))
-    out = ["<h3>Attainment by month of handoff</h3>"]
+    out = ["<h3>Attainment by month of handoff</h3>",
+           f"<p>Marked: {escape(month_trend.LEGEND)}. A clock met is decided when it is met, "
+           "a breach only once its due time has passed, so a month with clocks still pending "
+           "leans to its early wins.</p>"]
     charts = []
     for index, block in enumerate(blocks):
         clauses = [t for t in trend if t["handoff"] == block]
         by_month = [{m["month"]: m for m in t["months"]} for t in clauses]
         series = [Series(t["clause"], [(i, _month_attainment(rows.get(month)))
                                        for i, month in enumerate(months)],
-                         colour=_TREND_COLOURS[i % len(_TREND_COLOURS)])
+                         colour=_TREND_COLOURS[i % len(_TREND_COLOURS)],
+                         open_at=frozenset(i for i, month in enumerate(months)
+                                           if month_trend.mark(rows.get(month))))
                   for i, (t, rows) in enumerate(zip(clauses, by_month, strict=True))]
         desc = f"Handoff {block}, attainment by month of handoff: " + "; ".join(
             f"{t['clause']} " + ", ".join(f"{month} {_month_cell(rows.get(month))}"
                                           for month in months)
+            + f" (trend: {month_trend.trend_words(t['months'])})"
             for t, rows in zip(clauses, by_month, strict=True)) + "."
         svg = line_chart(f"trend{index}", f"{block}: attainment by month", desc, series,
                          x_label="month of handoff", y_label="attainment (%)",
                          x_ticks=[(i, m) for i, m in enumerate(months)],
                          x_range=(-0.3, len(months) - 0.7), width=_legend_width(series),
-                         height=240)
+                         height=240, open_label="open: still pending or few decided")
         data = _table(f"{block}: attainment by month", ("clause", *months), (
             [escape(t["wording"])] + [_month_cell(rows.get(month)) for month in months]
             for t, rows in zip(clauses, by_month, strict=True)),
-            numeric=range(1, len(months) + 1))
+            numeric=range(1, len(months) + 1)) + _month_footnotes(clauses)
         charts.append(_figure(svg, desc, data))
     return "\n".join(out) + '\n<div class="charts">' + "\n".join(charts) + "</div>"
+
+
+def _month_footnotes(clauses: list[dict]) -> str:
+    """Under a block's monthly table, the counts of its marked months, as the text gives
+    them."""
+    notes = month_trend.footnotes(clauses, lambda t: t["wording"])
+    return "".join(f"<p>{escape(heading)}: {escape('; '.join(lines))}.</p>"
+                   for heading, lines in notes)
 
 
 def _month_range(months: list[str]) -> list[str]:
@@ -646,9 +667,11 @@ def _month_attainment(row: dict | None) -> float | None:
 
 
 def _month_cell(row: dict | None) -> str:
-    """A month's attainment; `no data` where the clause had no lead, `-` where none was
-    decided yet."""
-    return "no data" if row is None or row.get("no_data") else _percent(row["attainment"])
+    """A month's attainment and its mark (`month_trend`); `no data` where the clause had no
+    lead, `-` where none was decided yet."""
+    if row is None or row.get("no_data"):
+        return "no data"
+    return _percent(row["attainment"]) + month_trend.mark(row)
 
 
 def _assignments(doc: dict) -> str:

@@ -9,6 +9,7 @@ from collections import Counter
 from sla_dsl.language.plain_words import counted
 from sla_dsl.measures import coverage
 from sla_dsl.printable import printable
+from sla_dsl.reports import month_trend
 from sla_dsl.reports.assignments_text import assignments_text
 from sla_dsl.reports.revenue_text import attribution_text
 from sla_dsl.reports.sentences import (
@@ -166,22 +167,39 @@ def text_bar(percent: float | None, width: int = 10) -> str:
 
 
 def _trend_text(trend: list[dict]) -> list[str]:
-    """Attainment by month of handoff, a column per month, for the clauses that were decided."""
+    """Attainment by month of handoff, a column per month, for the clauses that were decided;
+    a month with clocks still pending or few decided is marked, its counts given in a
+    footnote, and each clause's trend compares the first and last months that stand
+    (`month_trend`, as the page does)."""
     decided = [t for t in trend if any(m["attainment"] is not None for m in t["months"])]
     if not decided:
         return []
     months = sorted({m["month"] for t in decided for m in t["months"]})
-    width = max(len(f"{t['handoff']}: {t['clause']}") for t in decided)
-    out = ["", "attainment by month of handoff:",
-           "  " + " " * width + "".join(f"  {month:>7}" for month in months)]
+    width = max(len(_trend_label(t)) for t in decided)
+    out = ["", f"attainment by month of handoff ({month_trend.LEGEND}):",
+           "  " + " " * width + "".join(f"  {month:>7} " for month in months) + "  trend"]
     for item in decided:
-        by_month = {m["month"]: m["attainment"] for m in item["months"]}
-        no_data = {m["month"] for m in item["months"] if m.get("no_data")}
-        cells = "".join("  no data" if month in no_data else "        -"
-                        if by_month.get(month) is None else f"  {by_month[month]:>6.1f}%"
-                        for month in months)
-        out.append(f"  {(item['handoff'] + ': ' + item['clause']).ljust(width)}{cells}")
+        by_month = {m["month"]: m for m in item["months"]}
+        cells = "".join(_month_cell(by_month.get(month)) for month in months)
+        out.append(f"  {_trend_label(item).ljust(width)}{cells}  "
+                   f"{month_trend.trend_words(item['months'])}")
+    for heading, lines in month_trend.footnotes(decided, _trend_label):
+        out += [f"  {heading}:", *(f"      {line}" for line in lines)]
     return out
+
+
+def _trend_label(item: dict) -> str:
+    return f"{item['handoff']}: {item['clause']}"
+
+
+def _month_cell(month: dict | None) -> str:
+    """A month's attainment and its mark, a fixed width: `no data` where the clause had no
+    lead, `-` where none was decided yet."""
+    if month is None or month.get("no_data"):
+        return "  no data "
+    if month["attainment"] is None:
+        return "        - "
+    return f"  {month['attainment']:>6.1f}%{month_trend.mark(month) or ' '}"
 
 
 def _commitments_text(doc: dict) -> list[str]:
