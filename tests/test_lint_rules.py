@@ -267,9 +267,9 @@ def test_an_attributed_share_implies_no_lead_count():
 
 
 def test_a_funnel_committed_at_every_stage_matches_at_the_closest():
-    """New Breed commits 250 MQLs to the MDRs, 70 SQLs from the MDRs to sales and 28
-    opportunities back to marketing; 70 is the goal's arithmetic, so nothing is said. Make
-    the SQLs 140 and the MQLs are still 3.6 times off: the closest, 140, is warned about."""
+    """New Breed commits 250 MQLs to the MDRs and 70 SQLs from the MDRs to sales; 70 is the
+    goal's arithmetic, so nothing is said. Make the SQLs 140 and the MQLs are still 3.6 times
+    off: the closest, 140, is warned about."""
     text = (ROOT / "policies" / "new-breed.sla").read_text(encoding="utf-8")
     assert check_text(text).diagnostics == []
     doubled = text.replace("at least 70 sql per month", "at least 140 sql per month")
