@@ -219,3 +219,42 @@ def test_a_trend_compares_months_that_stand_and_says_which(tmp_path):
         line = re.search(rf"\n  {item['handoff']}: {item['clause']} .*", months)[0]
         words = re.split(r"no data {3}|%[*~ ] {2}", line)[-1].strip()
         assert words in page, (item["clause"], words)
+
+
+# ============================================================================ undeliverable
+
+
+def test_a_commitment_nobody_can_deliver_is_not_measured_instead_of_missed(tmp_path):
+    """New Breed's policy had sales promise marketing 28 opportunities a month; sales hands
+    marketing no lead, so every month was 0 of 28, March missed and escalated, beside a funnel
+    of 36 opportunities. Here it is again, on the shipped history."""
+    text = (POLICIES / "new-breed.sla").read_text(encoding="utf-8").replace(
+        '  report "closed-won', '  deliver at least 28 opportunity per month\n  report "closed-won')
+    policy = tmp_path / "new-breed.sla"
+    policy.write_text(text, encoding="utf-8")
+    doc, out, page = views(tmp_path, str(policy), "--history",
+                           str(EXAMPLES / "new-breed" / "history.csv"))
+    assert not [p for p in doc["periods"] if p["commitment"]["deliver"] == "opportunity"]
+    assert doc["unmeasured_deliveries"] == [{
+        "from": "sales", "to": "marketing", "deliver": "opportunity", "per": "month",
+        "goal": 28.0,
+        "why": "no handoff block passes leads from sales to marketing, so none is delivered"}]
+    assert doc["summary"]["owed"]["commitments"]["missed"] == 2  # mql and sql in March only
+    assert "sales to marketing: opportunity" not in out
+    assert ("commitments not measured (a delivery counts the leads its giver hands to its "
+            "receiver):\n  sales to marketing: at least 28 opportunity per month: no handoff "
+            "block passes leads from sales to marketing, so none is delivered\n") in out
+    assert "<li>sales to marketing: at least 28 opportunity per month: no handoff block " \
+           "passes leads from sales to marketing, so none is delivered</li>" in page
+    assert "sales to marketing: at least 28 opportunity per month</h3>" not in page
+
+
+def test_the_shipped_policy_measures_the_opportunities_as_a_rate(tmp_path):
+    """The shipped policy now says what sales promised as the rate it stands for (28 of 70
+    SQLs, 40%), read from the same steps as the funnel."""
+    doc, _, _ = new_breed(tmp_path)
+    assert doc["unmeasured_deliveries"] == []
+    opportunity = next(r for r in doc["funnel"] if r["stage"] == "opportunity")
+    review = next(t for t in doc["triggers"] if "rate sql to opportunity" in t["rule"])
+    assert f"rate sql to opportunity = {opportunity['rate']:.1f}%" in review["readings"]
+    assert opportunity["rate"] < 40 and review["triggered"]

@@ -415,6 +415,7 @@ def _body(evaluation: Evaluation, measures: PeriodMeasures, zone: ZoneInfo,
         "periods": [dict(period, commitment={k: v for k, v in c.items() if k != "periods"})
                     for c in commitments for period in c["periods"]],
         "unmeasured_reports": measures.unmeasured_reports(),
+        "unmeasured_deliveries": measures.unmeasured_deliveries(),
         "consequences": consequence_records(evaluation, actions, zone),
         "strikes": strikes,
         "assignments": assignments.assignment_summaries(evaluation),

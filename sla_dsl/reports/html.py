@@ -38,6 +38,7 @@ from sla_dsl.reports.sentences import (
     absence_sentence,
     as_of_why,
     coverage_parts,
+    delivery_words,
     headline,
     miss_sentences,
     owners_total,
@@ -288,8 +289,9 @@ def _period_state(period: dict) -> str:
 
 def _waterfall(doc: dict) -> str:
     if not doc["periods"]:
-        return _none("The policy commits to no deliveries, so there is no waterfall.") \
-            + _unmeasured(doc)
+        said = "The policy commits to no delivery that is measured" \
+            if doc.get("unmeasured_deliveries") else "The policy commits to no deliveries"
+        return _none(f"{said}, so there is no waterfall.") + _unmeasured(doc)
     groups: dict[str, list[dict]] = {}
     for period in doc["periods"]:
         groups.setdefault(_commitment_name(period["commitment"]), []).append(period)
@@ -315,6 +317,21 @@ def _waterfall(doc: dict) -> str:
 
 
 def _unmeasured(doc: dict) -> str:
+    return _undelivered(doc) + _unmeasured_reports(doc)
+
+
+def _undelivered(doc: dict) -> str:
+    """The deliveries nobody can make (their giver hands no lead to their receiver), said not
+    measured, and why, rather than drawn as a month of misses."""
+    rows = doc.get("unmeasured_deliveries") or []
+    if not rows:
+        return ""
+    items = "".join(f"<li>{escape(delivery_words(r))}: {escape(r['why'])}</li>" for r in rows)
+    return ("\n<p>Not measured, since a delivery counts the leads its giver hands to its "
+            f"receiver, and no handoff block does:</p>\n<ul>{items}</ul>")
+
+
+def _unmeasured_reports(doc: dict) -> str:
     """The `report` commitments, said not measured rather than left off the page."""
     unmeasured = doc.get("unmeasured_reports") or {}
     if not unmeasured.get("commitments"):

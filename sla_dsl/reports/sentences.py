@@ -96,6 +96,14 @@ def owners_total(summary: dict) -> list[str]:
     return said
 
 
+def delivery_words(row: dict) -> str:
+    """A delivery commitment by name: "sales to marketing: at least 28 opportunity per
+    month"."""
+    goal = row["goal"]
+    return (f"{row['from']} to {row['to']}: at least {int(goal) if goal == int(goal) else goal:,}"
+            f" {row['deliver']} per {row['per']}")
+
+
 def as_of_why(covered: dict) -> str | None:
     """Why the report's as-of time is the one it is; None when the history has no event, so
     that no one reads 'as of 1970' as a time somebody chose."""

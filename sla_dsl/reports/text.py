@@ -17,6 +17,7 @@ from sla_dsl.reports.sentences import (
     absence_sentence,
     as_of_why,
     coverage_parts,
+    delivery_words,
     headline,
     owners_total,
     team_thresholds,
@@ -217,6 +218,20 @@ def _commitments_text(doc: dict) -> list[str]:
 
 
 def _unmeasured_text(doc: dict) -> list[str]:
+    return _undelivered_text(doc) + _unmeasured_reports_text(doc)
+
+
+def _undelivered_text(doc: dict) -> list[str]:
+    """The deliveries nobody can make (their giver hands no lead to their receiver), named
+    with why instead of a column of misses."""
+    rows = doc.get("unmeasured_deliveries") or []
+    if not rows:
+        return []
+    return ["", "commitments not measured (a delivery counts the leads its giver hands to its "
+                "receiver):"] + [f"  {delivery_words(r)}: {r['why']}" for r in rows]
+
+
+def _unmeasured_reports_text(doc: dict) -> list[str]:
     unmeasured = doc.get("unmeasured_reports") or {}
     if not unmeasured.get("commitments"):
         return []
