@@ -67,7 +67,8 @@ def test_olist_mqls_before_2018_are_counted_out_of_period_not_judged(capsys, tmp
     assert doc["summary"]["leads"] == sum(leads.values()) == sum(months.values())
     # not judged: no handoff, no funnel step, no commitment counts them
     assert doc["summary"]["handed_off"] == in_period
-    assert doc["funnel"][0] == {"stage": "lead", "leads": in_period, "rate_from_previous": None}
+    assert doc["funnel"][0] == {"stage": "lead", "leads": in_period, "rate_from_previous": None,
+                                "rate": None, "rate_of": None}
     assert sum(p["delivered"] for p in doc["periods"]) == in_period
     assert doc["rows"]["read"] == doc["rows"]["accepted"] + doc["rows"]["rejected"]
     assert (f"leads: {sum(months.values())} ({in_period} in the agreement's period, {before} "
@@ -229,7 +230,7 @@ def test_a_month_with_no_lead_is_a_gap_not_a_miss_and_lines_break_there(capsys, 
     for trend in doc["summary"]["by_month"]:
         [row] = [m for m in trend["months"] if m["month"] == "2026-02"]
         assert row["no_data"] and row["attainment"] is None
-    assert re.search(r"hot: first touch +\d+\.\d%  no data +\d+\.\d%", text)
+    assert re.search(r"hot: first touch +\d+\.\d%[*~]? +no data +\d+\.\d%", text)
     # the chart: hot's first-touch line is January alone (a marker), then March on
     svg = re.search(r'<svg[^>]*aria-labelledby="trend0-t trend0-d">.*?</svg>', html, re.S)[0]
     assert "first touch 2026-01 " in svg and "2026-02 no data" in svg

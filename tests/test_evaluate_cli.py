@@ -304,7 +304,8 @@ def test_a_lead_first_seen_after_the_as_of_time_is_no_lead_yet(capsys, tmp_path)
     assert main(["evaluate", *common, "--format", "json", "-o", str(tmp_path / "r.json")]) == 0
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["coverage"]["leads"] == {"in_period": 1, "before": 0, "after": 0, "not_yet": 3}
-    assert doc["funnel"][0] == {"stage": "lead", "leads": 1, "rate_from_previous": None}
+    assert doc["funnel"][0] == {"stage": "lead", "leads": 1, "rate_from_previous": None,
+                                "rate": None, "rate_of": None}
     [review] = doc["triggers"]
     assert review["triggered"] is False
     capsys.readouterr()

@@ -189,7 +189,7 @@ def test_a_goal_is_held_against_the_most_generous_reading_of_the_commitment(prom
 def test_only_the_sharing_partys_commitments_count_and_no_commitment_means_no_check():
     assert found(GOAL) == []
     text = GOAL + "commit sales to marketing {\n  deliver at least 1 sql per month\n}\n"
-    assert found(text) == []
+    assert found(text) == [("W514", 10)]  # no W505; sales hands marketing no lead to count
 
 
 def test_an_attributed_share_is_not_held_against_lead_counts():
@@ -267,9 +267,9 @@ def test_an_attributed_share_implies_no_lead_count():
 
 
 def test_a_funnel_committed_at_every_stage_matches_at_the_closest():
-    """New Breed commits 250 MQLs to the MDRs, 70 SQLs from the MDRs to sales and 28
-    opportunities back to marketing; 70 is the goal's arithmetic, so nothing is said. Make
-    the SQLs 140 and the MQLs are still 3.6 times off: the closest, 140, is warned about."""
+    """New Breed commits 250 MQLs to the MDRs and 70 SQLs from the MDRs to sales; 70 is the
+    goal's arithmetic, so nothing is said. Make the SQLs 140 and the MQLs are still 3.6 times
+    off: the closest, 140, is warned about."""
     text = (ROOT / "policies" / "new-breed.sla").read_text(encoding="utf-8")
     assert check_text(text).diagnostics == []
     doubled = text.replace("at least 70 sql per month", "at least 140 sql per month")
@@ -455,3 +455,32 @@ def test_a_bare_number_read_in_each_duration_unit_reaches_a_later_segment():
             "handoff later from marketing to sales {\n  first touch within 2 days\n}\n"
             "handoff rest to nobody\n")
     assert [d.code.code for d in check_text(text).warnings] == []
+
+
+# ---------------------------------------------------------------- W514: nobody can deliver it
+
+
+def test_a_commitment_whose_giver_hands_its_receiver_no_lead_is_warned_at_its_line():
+    """New Breed's sales promised marketing 28 opportunities a month and hands marketing no
+    lead: every month was reported 0 of 28, missed and escalated."""
+    text = (ROOT / "policies" / "new-breed.sla").read_text(encoding="utf-8").replace(
+        '  report "closed-won', '  deliver at least 28 opportunity per month\n  report "closed-won')
+    (warning,) = check_text(text, path="new-breed.sla").diagnostics
+    assert (warning.code.code, warning.span.line, warning.span.column) == ("W514", 120, 3)
+    assert warning.message.startswith("sales hands no lead to marketing: no handoff block is "
+                                      "'from sales to marketing'")
+    assert warning.help.startswith("add the handoff from sales to marketing")
+
+
+@pytest.mark.parametrize(("handoff", "item", "warned"), [
+    ("handoff sql from marketing to sales", "deliver at least 5 sql per month", True),
+    ("handoff sql from marketing to sales", "deliver at least 50 USD of lead value per month",
+     True),
+    ("handoff sql from sales to marketing", "deliver at least 5 sql per month", False),
+    ("handoff sql to marketing", "deliver at least 5 sql per month", False),  # anyone's
+    ("handoff sql from marketing to sales", 'report "lost reasons" monthly', False),
+])
+def test_only_a_delivery_counted_at_a_handoff_nobody_makes_is_warned(handoff, item, warned):
+    text = (f"stage sql when score >= 70\n{handoff}\nvalue 10 USD\n"
+            f"commit sales to marketing {{\n  {item}\n}}\n")
+    assert found(text) == ([("W514", 5)] if warned else [])

@@ -198,10 +198,16 @@ def check_json(doc: dict, said: dict) -> None:
     unclocked = doc["summary"]["unclocked"]
     assert doc["summary"]["handed_off"] == said["leads"] + sum(r["leads"] for r in unclocked)
     assert all(r["leads"] > 0 for r in unclocked)
-    # the owners' and teams' tables share out the receivers' verdicts (not the threshold's)
+    # the owners' table shares out the receivers' verdicts (not the threshold's, the sender's);
+    # the teams' table every verdict, a threshold's with the team of the party that sent it
     receivers = [c for c in clauses if c["clause"] != "threshold"]
     assert sum(o["breached"] for o in doc["summary"]["owners"]) == \
         sum(c["breached"] for c in receivers)
+    teams = doc["summary"]["teams"]
+    assert sum(t["breached"] for t in teams) == said["breached"]
+    assert sum(t["met"] for t in teams) == said["met"]
+    assert sum(t["thresholds"]["breached"] for t in teams) == \
+        said["breached"] - sum(c["breached"] for c in receivers)
     goals = (doc.get("attribution") or {}).get("goals") or []
     for what, periods in (("commitment", doc["periods"]),
                           ("revenue goal", [p for g in goals for p in g["periods"]])):

@@ -51,9 +51,14 @@ NEVER_APPLIES = Code(
 UNMEASURED_REPORT = Code(
     "W513", "unmeasured-report", "a trigger on a `report` commitment, which no history records",
     owner=__name__, doc="docs/rules/W513.md")
+UNDELIVERABLE = Code(
+    "W514", "undeliverable-commitment",
+    "a delivery commitment whose giver hands no lead to its receiver",
+    owner=__name__, doc="docs/rules/W514.md")
 CODES = (
     BAD_UNIT, DUPLICATE_HANDOFF, WARN_RANGE, BAD_WEIGHT, DUPLICATE_REP, BAD_REGEX, BAD_PERCENT,
     NOT_POSITIVE, WRONG_CONSEQUENCE, DUPLICATE_CLAUSE, NEVER_APPLIES, UNMEASURED_REPORT,
+    UNDELIVERABLE,
 )
 
 
@@ -344,6 +349,27 @@ def _warn_unmeasured_report(clause: m.Clause, reporter: Reporter) -> None:
                      "agreement, for the people who sign it to follow up")
 
 
+def _check_deliverable(commitment: m.Commitment, policy: m.Policy, reporter: Reporter) -> None:
+    """A lead-count (or lead-value) commitment is counted on the leads its giver hands to its
+    receiver: with no handoff block from one to the other it is never delivered, and every
+    period would be charged as missed for a promise nobody could keep (New Breed's sales,
+    which hands nothing back, promising marketing 28 opportunities a month). `sla evaluate`
+    lists it as not measured instead."""
+    giver, receiver = commitment.giver.value, commitment.receiver.value
+    declared = {party.name.value for party in policy.parties}
+    if policy.hands_off(giver, receiver) or not {giver, receiver} <= declared:
+        return  # an undeclared party is E203 already: a misspelling, not a missing handoff
+    for item in commitment.handed_items:
+        reporter.warning(
+            UNDELIVERABLE, item.span,
+            f"{giver} hands no lead to {receiver}: no handoff block is 'from {giver} to "
+            f"{receiver}', so 'sla evaluate' counts nothing delivered by this commitment and "
+            "does not measure it",
+            f"add the handoff from {giver} to {receiver} this commitment counts, make it a "
+            "commitment of the party that hands these leads over, or a trigger on the rate it "
+            f"stands for (`review when rate ... < N%`)")
+
+
 def _check_amounts(statement: m.Statement, reporter: Reporter) -> None:
     if isinstance(statement, m.Commitment):
         for item in statement.items:
@@ -396,3 +422,5 @@ def check_clauses(policy: m.Policy, reporter: Reporter) -> None:
             _check_applies(statement, policy, reporter)
         elif isinstance(statement, (m.Cancel, m.ReviewWhen)):
             _check_trigger(statement.when, policy, reporter)
+        elif isinstance(statement, m.Commitment):
+            _check_deliverable(statement, policy, reporter)

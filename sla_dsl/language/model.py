@@ -462,6 +462,14 @@ class Commitment(Node):
     receiver: Name
     items: list[CommitmentItem] = []
 
+    @property
+    def handed_items(self) -> list[DeliverCount | DeliverMoney]:
+        """The items counted on leads handed off (`deliver at least N X`, `... of lead
+        value`): the giver delivers them only by handing leads to the receiver. A report is
+        not measured, and revenue is credited by the attribution, not by a handoff."""
+        return [i for i in self.items if isinstance(i, DeliverCount)
+                or (isinstance(i, DeliverMoney) and i.measure == "lead value")]
+
 
 class LeadValue(Node):
     """`value [PERSONA] AMOUNT`: first matching persona wins, no persona is the default."""
@@ -745,6 +753,13 @@ class Policy(Node):
     @cached_property
     def commitments(self) -> list[Commitment]:
         return self._of(Commitment)
+
+    def hands_off(self, sender: str, receiver: str) -> bool:
+        """Whether a handoff block may pass leads from `sender` to `receiver` (a block that
+        names no sender may be anyone's): what a lead-count commitment of one to the other
+        is counted on. Without one, the commitment can never be delivered."""
+        return any(h.receiver is not None and h.receiver.value == receiver
+                   and (h.sender is None or h.sender.value == sender) for h in self.handoffs)
 
     @cached_property
     def lead_values(self) -> list[LeadValue]:

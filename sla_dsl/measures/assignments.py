@@ -4,7 +4,9 @@ its round-robin weight, the capacity cap, and who was skipped because they were 
 A lead's assignee in a block is the first `assigned` event at or after the block's handoff (a
 later reassignment is a consequence, not the rotation); a recycled lead's is each round's own,
 read from the round's rows as its clocks read them (`Evaluation.round_rows`): a round without
-an assignment of its own is unassigned, whatever the next round's.
+an assignment of its own is unassigned, whatever the next round's. So a block's deals are its
+`handoffs` (a lead handed off again is dealt again), of its `leads` (each once); the reps'
+counts and shares are of the handoffs.
 
 A rep is *at cap* in a period once the cap's count of the block's leads went to them in it;
 every later lead of that period that went to someone else is a lead they were *skipped* for.
@@ -43,7 +45,10 @@ def assignment_summaries(evaluation: Evaluation) -> list[dict]:
         if rule is None:
             continue
         leads, assignee, at, closed = _dealt(evaluation, handoff.label)
-        out.append(_summary(handoff, rule, assignee, at, zone))
+        # a lead dealt in two rounds is one lead; without a later round, each row is one
+        distinct = len(np.unique(leads)) if evaluation.block_rounds.get(handoff.label) \
+            else len(leads)
+        out.append(_summary(handoff, rule, assignee, at, zone, distinct))
         if isinstance(rule, m.RoundRobin) and rule.open_cap is not None:
             _count_open_caps(out[-1], evaluation.history.lead_ids[leads], assignee, at,
                              closed, int(rule.open_cap.value), zone)
@@ -114,7 +119,7 @@ def _closed_at(evaluation: Evaluation, first: np.ndarray, leads: np.ndarray) -> 
 
 
 def _summary(handoff: m.Handoff, rule: m.RoundRobin | m.FixedOwner, assignee: np.ndarray,
-             at: np.ndarray, zone: ZoneInfo) -> dict:
+             at: np.ndarray, zone: ZoneInfo, leads: int) -> dict:
     if isinstance(rule, m.FixedOwner):
         weights = {rule.owner.value: 1.0}
         team, cap = None, None
@@ -144,7 +149,8 @@ def _summary(handoff: m.Handoff, rule: m.RoundRobin | m.FixedOwner, assignee: np
     return {"handoff": handoff.label, "team": team,
             "rule": "owner" if isinstance(rule, m.FixedOwner) else "round robin",
             "cap": None if cap is None else {"count": int(cap.count.value), "per": cap.per},
-            "leads": len(assignee), "unassigned": int(np.count_nonzero(~assigned)),
+            "handoffs": len(assignee), "leads": leads,
+            "unassigned": int(np.count_nonzero(~assigned)),
             "reps": reps}
 
 

@@ -52,6 +52,28 @@ def lead_values(policy: m.Policy, conditions: ConditionEvaluator, size: int) -> 
     return values
 
 
+# A lead-count commitment is counted on the leads its giver hands its receiver (W514).
+UNDELIVERED = "no handoff block passes leads from {giver} to {receiver}, so none is delivered"
+
+
+def _undeliverable(policy: m.Policy, commitment: m.Commitment,
+                   item: m.DeliverCount | m.DeliverMoney) -> bool:
+    """Whether an item is counted on handed-off leads its giver never hands its receiver."""
+    return any(i is item for i in commitment.handed_items) and \
+        not policy.hands_off(commitment.giver.value, commitment.receiver.value)
+
+
+def _unit(item: m.DeliverCount | m.DeliverMoney) -> str:
+    """What a delivery counts, as the report names it: `leads`, a stage, or money."""
+    if isinstance(item, m.DeliverCount):
+        return "leads" if item.what.value in ("lead", "leads") else item.what.value
+    return f"{item.amount.currency} of {item.measure}"
+
+
+def _goal(item: m.DeliverCount | m.DeliverMoney) -> float:
+    return float(item.count.value if isinstance(item, m.DeliverCount) else item.amount.amount)
+
+
 # A `report` commitment is promised, not recorded: no history event says a report was made.
 # `sla check` warns of a trigger on one (W513); the report says why it did not fire.
 REPORT_UNRECORDED = "no history records whether a report was made"
@@ -105,12 +127,28 @@ class PeriodMeasures:
         return owed
 
     def commitments(self) -> list[dict]:
+        """Each measured delivery commitment, period by period; one nobody can deliver
+        (`unmeasured_deliveries`) has no periods, so no miss is charged for it."""
         rows = []
         for commitment in self.policy.commitments:
             for item in commitment.items:
-                if isinstance(item, m.DeliverCount | m.DeliverMoney):
+                if isinstance(item, m.DeliverCount | m.DeliverMoney) \
+                        and not _undeliverable(self.policy, commitment, item):
                     rows.append(self._deliveries(commitment, item))
         return rows
+
+    def unmeasured_deliveries(self) -> list[dict]:
+        """The lead-count and lead-value commitments whose giver hands no lead to their
+        receiver (no handoff block from one to the other, `sla check`'s W514): a delivery is
+        counted on the leads the giver hands over, so these are never delivered. Named as not
+        measured, with why, rather than charged with a miss every period: New Breed's sales
+        promised marketing 28 opportunities a month and was escalated for 0 of 28."""
+        return [{"from": c.giver.value, "to": c.receiver.value, "deliver": _unit(item),
+                 "per": item.per, "goal": _goal(item),
+                 "why": UNDELIVERED.format(giver=c.giver.value, receiver=c.receiver.value)}
+                for c in self.policy.commitments for item in c.items
+                if isinstance(item, m.DeliverCount | m.DeliverMoney)
+                and _undeliverable(self.policy, c, item)]
 
     def unmeasured_reports(self) -> dict:
         """The `report` commitments, which are promised but never recorded (no history event
@@ -131,13 +169,13 @@ class PeriodMeasures:
         its handoff day; revenue per won deal, as credited to the giver, on the day of the win."""
         if isinstance(item, m.DeliverCount):
             if item.what.value in ("lead", "leads"):
-                return np.ones(len(self.handed)), self.handoff_dates, "leads"
+                return np.ones(len(self.handed)), self.handoff_dates, _unit(item)
             hits = self.conditions.definition("bare", item.what.value)[self.handed]
-            return hits.astype(float), self.handoff_dates, item.what.value
+            return hits.astype(float), self.handoff_dates, _unit(item)
         if item.measure == "lead value":
             values = lead_values(self.policy, self.conditions, self.evaluation.lead_count)
-            return values[self.handed], self.handoff_dates, f"{item.amount.currency} of lead value"
-        return *self._revenue(giver), f"{item.amount.currency} of revenue"
+            return values[self.handed], self.handoff_dates, _unit(item)
+        return *self._revenue(giver), _unit(item)
 
     @cached_property
     def attribution(self) -> Attribution | None:
@@ -151,8 +189,7 @@ class PeriodMeasures:
 
     def _deliveries(self, commitment: m.Commitment,
                     item: m.DeliverCount | m.DeliverMoney) -> dict:
-        goal = float(item.count.value if isinstance(item, m.DeliverCount) else
-                     item.amount.amount)
+        goal = _goal(item)
         adds, dates, unit = self._delivered(item, commitment.giver.value)
         covered = self.any_events if isinstance(item, m.DeliverMoney) and \
             item.measure != "lead value" else self.arrivals
@@ -331,20 +368,44 @@ class PeriodMeasures:
                          & (history.at <= self.evaluation.as_of)]] = True
         return won
 
+    def step_members(self, name: str, now: ConditionEvaluator) -> np.ndarray:
+        """The leads of a funnel step or of a rate's step (`rate A to B`), among those the
+        agreement judges, as they stand at the as-of time: `lead` is every lead in the
+        period (whatever a `stage lead` says), `won` a lead with a `won` event unless the
+        policy defines its own `stage won`, any other name the policy's definition. One
+        rule for both, so the funnel's conversion and a trigger's rate cannot differ."""
+        judged = self.evaluation.in_period
+        if name in BUILTIN_STEPS - {"won"}:
+            return judged
+        if name == "won" and ("bare", name) not in now.definitions:
+            return self.won() & judged
+        return now.definition("bare", name) & judged
+
     def funnel(self, now: ConditionEvaluator) -> list[dict]:
-        """Lead -> each stage -> won, with stages as the leads stand at the as-of time."""
-        stages = [d.name.value for d in self.policy.definitions_of("stage")]
-        judged = self.evaluation.in_period  # a lead out of the agreement's period is no step
-        steps = [("lead", judged)]
-        steps += [(name, now.definition("bare", name) & judged) for name in stages]
-        steps.append(("won", self.won() & judged))
-        rows, previous = [], None
-        for name, mask in steps:
+        """Lead -> each stage -> won, with stages as the leads stand at the as-of time, one
+        row per name (a policy's own `stage lead` or `stage won` is that step, not a second
+        row). A conversion is a share of a step that holds every lead of this one: the step
+        before when it does (`rate_from_previous`), else the nearest earlier one that does
+        (`rate_of`; `lead` holds them all), so no step reads as more than 100% of another:
+        a deal won without ever being an opportunity is no conversion of opportunities."""
+        names = ["lead", *(d.name.value for d in self.policy.definitions_of("stage")
+                           if d.name.value not in BUILTIN_STEPS), "won"]
+        steps = [(name, self.step_members(name, now)) for name in names]
+        rows = []
+        for index, (name, mask) in enumerate(steps):
             count = int(mask.sum())
-            rate = round(100 * count / previous, 1) if previous else None
-            rows.append({"stage": name, "leads": count, "rate_from_previous": rate})
-            previous = count
+            holders = [(k, earlier) for k, (_, earlier) in enumerate(steps[:index])
+                       if not (mask & ~earlier).any() and earlier.any()]
+            base = holders[-1][0] if holders else None
+            rate = None if base is None else round(100 * count / int(steps[base][1].sum()), 1)
+            rows.append({"stage": name, "leads": count,
+                         "rate_from_previous": rate if base == index - 1 else None,
+                         "rate": rate, "rate_of": None if base is None else steps[base][0]})
         return rows
+
+
+# Funnel steps every policy has without defining them (`rate lead to mql`, `rate sql to won`).
+BUILTIN_STEPS = frozenset({"lead", "leads", "won"})
 
 
 def open_day_hours(policy: m.Policy, within: m.Duration) -> float | None:
@@ -526,13 +587,8 @@ class TriggerCheck:
         return float(_STATISTICS[metric.statistic](values))
 
     def _members(self, name: str) -> np.ndarray:
-        """The leads of a rate's step, among those the agreement judges."""
-        judged = self.measures.evaluation.in_period
-        if name in ("lead", "leads"):
-            return judged
-        if name == "won" and ("bare", name) not in self.stages_now.definitions:
-            return self.measures.won() & judged
-        return self.stages_now.definition("bare", name) & judged
+        """The leads of a rate's step: the funnel's own rule (`PeriodMeasures.step_members`)."""
+        return self.measures.step_members(name, self.stages_now)
 
 
 _COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,

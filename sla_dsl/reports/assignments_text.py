@@ -14,12 +14,13 @@ def assignments_text(summaries: list[dict]) -> list[str]:
         rule = block["rule"] + (f" (team {block['team']})" if block["team"] else "") + (
             f", cap {block['cap']['count']} per {block['cap']['per']}" if block["cap"] else "") + (
             f", cap {block['open_cap']} open leads" if block.get("open_cap") else "")
-        out += ["", f"assignments in {block['handoff']}: {rule}, {block['leads']} leads"
+        unit = dealt_unit(block)
+        out += ["", f"assignments in {block['handoff']}: {rule}, {dealt_words(block)}"
                     + (f", {block['unassigned']} never assigned" if block["unassigned"] else "")]
         out += _rotation_unused(block["reps"])
         for rep in block["reps"]:
             share = "-" if rep["share"] is None else f"{rep['share']:.1f}%"
-            line = (f"  {rep['rep']:<20} {rep['assigned']:>6} leads  {share:>6} of them, "
+            line = (f"  {rep['rep']:<20} {rep['assigned']:>6} {unit}  {share:>6} of them, "
                     + (f"promised {rep['expected_share']:.1f}%" if rep["in_rotation"]
                        else "not in the rotation"))
             if block["cap"]:
@@ -41,6 +42,22 @@ def _rotation_unused(reps: list[dict]) -> list[str]:
     return [f"  none of the rotation's reps ({', '.join(rotation)}) was assigned a lead: every "
             "lead went to a rep outside it; check that the policy names the reps as the "
             "history does"]
+
+
+def dealt_unit(block: dict) -> str:
+    """What a block's counts are of: its leads, or where a recycled lead was dealt again in a
+    later round, its handoffs (each round is a deal of its own)."""
+    return "leads" if block.get("handoffs", block["leads"]) == block["leads"] else "handoffs"
+
+
+def dealt_words(block: dict) -> str:
+    """A block's deals in words, both numbers when they differ: "119 leads", or "208
+    handoffs of 192 leads (16 of them a recycled lead's handoff again)"."""
+    handoffs = block.get("handoffs", block["leads"])
+    if handoffs == block["leads"]:
+        return f"{block['leads']} leads"
+    return (f"{handoffs} handoffs of {block['leads']} leads "
+            f"({handoffs - block['leads']} of them a recycled lead's handoff again)")
 
 
 def _open_cap_lines(held: dict) -> list[str]:

@@ -67,10 +67,21 @@ def clause_summaries(evaluation: Evaluation) -> list[dict]:
             "handoff": result.handoff, "clause": result.clause,
             "wording": clause_wording(evaluation, result.handoff, result.clause),
             "party": result.party,
-            "leads": len(result.leads), "met": met, "breached": breached,
+            "leads": distinct_leads(result), "clocks": len(result.leads),
+            "met": met, "breached": breached,
             "pending": result.count(PENDING), "attainment": _attainment(met, breached),
         })
     return summaries
+
+
+def distinct_leads(result: ClauseResult) -> int:
+    """The leads a clause judged, each once: fewer than its clocks (one per lead and handoff,
+    what met + breached + pending add up to) when a recycled lead was handed off again and
+    judged again in the block. Without a later attempt every row is a lead of its own, so
+    nothing is sorted."""
+    if result.attempt is None or not (result.attempt > 1).any():
+        return len(result.leads)
+    return len(np.unique(result.leads))
 
 
 def monthly_attainment(evaluation: Evaluation, zone: ZoneInfo) -> list[dict]:
@@ -130,23 +141,35 @@ def _months_reported(evaluation: Evaluation, zone: ZoneInfo,
 
 
 def team_summaries(evaluation: Evaluation) -> list[dict]:
-    """Per team the handoff blocks assign to, across their receivers' clauses."""
+    """Per team, every clause: the clauses of the leads a team works (a block's round-robin
+    team, else the team named after its receiving party), and a threshold (`when`) for the
+    team named after the party that sent the lead, since handing over a lead below the bar is
+    the sender's breach (`thresholds` says how much of a row that is). So the teams add up to
+    the breaches and met clocks the report opens with: a sales manager reading "marketing 4
+    breached" beside marketing's 66 threshold breaches would be told half of it."""
     totals: dict[str | None, list[int]] = {}
     for result in evaluation.clauses:
-        if result.clause == "threshold":
-            continue
-        block = next(h for h in evaluation.policy.handoffs if h.label == result.handoff)
-        counts = totals.setdefault(block.team, [0, 0])
-        counts[0] += result.count(MET)
-        counts[1] += result.count(BREACHED)
+        threshold = result.clause == "threshold"
+        team = result.party if threshold else next(
+            h for h in evaluation.policy.handoffs if h.label == result.handoff).team
+        counts = totals.setdefault(team, [0, 0, 0, 0])
+        met, breached = result.count(MET), result.count(BREACHED)
+        counts[0] += met
+        counts[1] += breached
+        if threshold:
+            counts[2] += met
+            counts[3] += breached
     return sorted(({"team": team, "met": met, "breached": breached,
-                    "attainment": _attainment(met, breached)}
-                   for team, (met, breached) in totals.items()),
+                    "attainment": _attainment(met, breached),
+                    "thresholds": {"met": sent_met, "breached": sent_breached}}
+                   for team, (met, breached, sent_met, sent_breached) in totals.items()),
                   key=lambda r: (r["attainment"] is None, r["attainment"] or 0))
 
 
 def owner_summaries(evaluation: Evaluation) -> list[dict]:
-    """Per owner, across clauses: who kept the agreement and who did not, worst first."""
+    """Per owner, across clauses: who kept the agreement and who did not, worst first. A
+    threshold is left out: it is the sending party's breach, not the rep's who owns the lead
+    (the teams count it for the sender, and the text and page say how much is left out)."""
     met: Counter = Counter()
     breached: Counter = Counter()
     for result in evaluation.clauses:
@@ -406,6 +429,7 @@ def _body(evaluation: Evaluation, measures: PeriodMeasures, zone: ZoneInfo,
         "periods": [dict(period, commitment={k: v for k, v in c.items() if k != "periods"})
                     for c in commitments for period in c["periods"]],
         "unmeasured_reports": measures.unmeasured_reports(),
+        "unmeasured_deliveries": measures.unmeasured_deliveries(),
         "consequences": consequence_records(evaluation, actions, zone),
         "strikes": strikes,
         "assignments": assignments.assignment_summaries(evaluation),

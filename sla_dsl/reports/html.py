@@ -30,13 +30,18 @@ from sla_dsl.language import model as m
 from sla_dsl.language.plain_words import counted
 from sla_dsl.measures import coverage
 from sla_dsl.measures.period_measures import open_day_hours
+from sla_dsl.reports import month_trend
+from sla_dsl.reports.assignments_text import dealt_unit, dealt_words
 from sla_dsl.reports.html_page import page, table
 from sla_dsl.reports.sentences import (
+    TEAMS_COUNT,
     absence_sentence,
     as_of_why,
     coverage_parts,
+    delivery_words,
     headline,
     miss_sentences,
+    owners_total,
     trigger_sentence,
     unclocked_words,
 )
@@ -284,8 +289,9 @@ def _period_state(period: dict) -> str:
 
 def _waterfall(doc: dict) -> str:
     if not doc["periods"]:
-        return _none("The policy commits to no deliveries, so there is no waterfall.") \
-            + _unmeasured(doc)
+        said = "The policy commits to no delivery that is measured" \
+            if doc.get("unmeasured_deliveries") else "The policy commits to no deliveries"
+        return _none(f"{said}, so there is no waterfall.") + _unmeasured(doc)
     groups: dict[str, list[dict]] = {}
     for period in doc["periods"]:
         groups.setdefault(_commitment_name(period["commitment"]), []).append(period)
@@ -311,6 +317,21 @@ def _waterfall(doc: dict) -> str:
 
 
 def _unmeasured(doc: dict) -> str:
+    return _undelivered(doc) + _unmeasured_reports(doc)
+
+
+def _undelivered(doc: dict) -> str:
+    """The deliveries nobody can make (their giver hands no lead to their receiver), said not
+    measured, and why, rather than drawn as a month of misses."""
+    rows = doc.get("unmeasured_deliveries") or []
+    if not rows:
+        return ""
+    items = "".join(f"<li>{escape(delivery_words(r))}: {escape(r['why'])}</li>" for r in rows)
+    return ("\n<p>Not measured, since a delivery counts the leads its giver hands to its "
+            f"receiver, and no handoff block does:</p>\n<ul>{items}</ul>")
+
+
+def _unmeasured_reports(doc: dict) -> str:
     """The `report` commitments, said not measured rather than left off the page."""
     unmeasured = doc.get("unmeasured_reports") or {}
     if not unmeasured.get("commitments"):
@@ -501,12 +522,15 @@ def _attainment(doc: dict) -> str:
                                                         c["attainment"] or 0))
     trend = {(t["handoff"], t["clause"]): t["months"] for t in summary["by_month"]}
     months = sorted({m["month"] for t in summary["by_month"] for m in t["months"]})
-    out = ["<p>Attainment is met of met + breached; pending leads are not counted yet. "
-           "Worst first; the trend is by month of handoff.</p>"]
-    out.append(_table("Per clause", ("handoff", "clause", "party", "leads", "met", "breached",
+    out = ["<p>Attainment is met of met + breached; pending clocks are not counted yet. "
+           "A clock is a lead's clause from its handoff: a lead handed off again (recycled) "
+           "is judged again, so met + breached + pending add up to the clocks, which are "
+           "more than the leads only then. Worst first; the trend is by month of "
+           "handoff.</p>"]
+    out.append(_table("Per clause", ("handoff", "clause", "party", "clocks", "met", "breached",
                                      "pending", "attainment", "trend by month"),
                       ([escape(c["handoff"]), escape(c["wording"]), escape(c["party"] or "-"),
-                        str(c["leads"]), str(c["met"]), str(c["breached"]), str(c["pending"]),
+                        _clocks_cell(c), str(c["met"]), str(c["breached"]), str(c["pending"]),
                         _attainment_cell(c["attainment"]),
                         _trend_cell(trend.get((c["handoff"], c["clause"]), []), months)]
                        for c in clauses),
@@ -515,19 +539,30 @@ def _attainment(doc: dict) -> str:
     return "\n".join(out)
 
 
+def _clocks_cell(clause: dict) -> str:
+    """A clause's clocks, and its leads beside them when a lead was judged twice."""
+    clocks = clause.get("clocks", clause["leads"])
+    return f"{clocks:,}" if clocks == clause["leads"] else \
+        f"{clocks:,} ({clause['leads']:,} leads)"
+
+
 def _trend_cell(by_month: list[dict], months: list[str]) -> str:
-    """The clause's months as a small line, and in words its latest month against its first."""
+    """The clause's months as a small line (its latest month an open point when marked), and
+    in words what its trend compares: the first and last months that stand
+    (`month_trend`), never a month still pending or of few decided clocks."""
     decided = [m for m in by_month if m["attainment"] is not None]
     if not decided:
         return "-"
     shown = {m["month"]: m["attainment"] for m in by_month}
-    first, last = decided[0], decided[-1]
-    words = f"{escape(last['month'])}: {_percent(last['attainment'])}"
-    if last is not first:
-        change = last["attainment"] - first["attainment"]
-        words += f", {change:+.1f} points since {escape(first['month'])}"
-    return (f'<span class="trend">{sparkline([shown.get(month) for month in months])}<br>'
-            f"{words}</span>")
+    latest = decided[-1]
+    words = month_trend.trend_words(by_month)
+    if month_trend.mark(latest):
+        words += (f"; latest {escape(latest['month'])} {_percent(latest['attainment'])}"
+                  f"{month_trend.mark(latest)} ({month_trend.decided(latest):,} decided, "
+                  f"{latest['pending']:,} pending)")
+    spark = sparkline([shown.get(month) for month in months],
+                      last_open=bool(month_trend.mark(latest)))
+    return f'<span class="trend">{spark}<br>{words}</span>'
 
 
 def _behind(doc: dict) -> str:
@@ -547,11 +582,30 @@ def _behind(doc: dict) -> str:
                        + ([number(o["breach_share"])] if split else [])
                        for o in summary["owners"]),
                       numeric=(1, 2, 3, 4) if split else (1, 2, 3)))
-    out.append(_table("Per team", ("team", "met", "breached", "attainment"),
+    if summary["owners"]:
+        out.append(f"<p>{escape('. '.join(_capital(p) for p in owners_total(summary)))}.</p>")
+    if summary["teams"]:
+        out.append(f"<p>Per team, {escape(TEAMS_COUNT)}: the teams add up to the "
+                   "summary's breaches and met.</p>")
+    out.append(_table("Per team", ("team", "met", "breached", "attainment",
+                                   "of them, thresholds (breached / met)"),
                       ([escape(t["team"] or "(unassigned)"), str(t["met"]), str(t["breached"]),
-                        _attainment_cell(t["attainment"])] for t in summary["teams"]),
+                        _attainment_cell(t["attainment"]), _sent_cell(t)]
+                       for t in summary["teams"]),
                       numeric=(1, 2, 3)))
     return "\n".join(out)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _sent_cell(team: dict) -> str:
+    """The part of a team's row that is thresholds it sent leads under, or "-"."""
+    sent = team.get("thresholds") or {}
+    if not sent.get("met") and not sent.get("breached"):
+        return "-"
+    return f"{sent['breached']:,} / {sent['met']:,}"
 
 
 def _legend_width(series: list[Series]) -> int:
@@ -565,35 +619,51 @@ _TREND_COLOURS = ("actual", "second", "third", "bad", "goal")
 def _trend(trend: list[dict]) -> str:
     """Attainment by month of handoff, one chart per handoff block with a line per clause.
     Every month from the first to the last has its place on the axis; a month with no lead
-    (or none decided) breaks the clause's line, and its table cell says why."""
+    (or none decided) breaks the clause's line, and its table cell says why. A month still
+    pending or of few decided clocks (`month_trend`) is an open point, marked in the table
+    with its counts in a footnote under it."""
     months = _month_range(sorted({m["month"] for t in trend for m in t["months"]}))
     if len(months) < 2:
         return ""
     blocks = list(dict.fromkeys(t["handoff"] for t in trend))
-    out = ["<h3>Attainment by month of handoff</h3>"]
+    out = ["<h3>Attainment by month of handoff</h3>",
+           f"<p>Marked: {escape(month_trend.LEGEND)}. A clock met is decided when it is met, "
+           "a breach only once its due time has passed, so a month with clocks still pending "
+           "leans to its early wins.</p>"]
     charts = []
     for index, block in enumerate(blocks):
         clauses = [t for t in trend if t["handoff"] == block]
         by_month = [{m["month"]: m for m in t["months"]} for t in clauses]
         series = [Series(t["clause"], [(i, _month_attainment(rows.get(month)))
                                        for i, month in enumerate(months)],
-                         colour=_TREND_COLOURS[i % len(_TREND_COLOURS)])
+                         colour=_TREND_COLOURS[i % len(_TREND_COLOURS)],
+                         open_at=frozenset(i for i, month in enumerate(months)
+                                           if month_trend.mark(rows.get(month))))
                   for i, (t, rows) in enumerate(zip(clauses, by_month, strict=True))]
         desc = f"Handoff {block}, attainment by month of handoff: " + "; ".join(
             f"{t['clause']} " + ", ".join(f"{month} {_month_cell(rows.get(month))}"
                                           for month in months)
+            + f" (trend: {month_trend.trend_words(t['months'])})"
             for t, rows in zip(clauses, by_month, strict=True)) + "."
         svg = line_chart(f"trend{index}", f"{block}: attainment by month", desc, series,
                          x_label="month of handoff", y_label="attainment (%)",
                          x_ticks=[(i, m) for i, m in enumerate(months)],
                          x_range=(-0.3, len(months) - 0.7), width=_legend_width(series),
-                         height=240)
+                         height=240, open_label="open: still pending or few decided")
         data = _table(f"{block}: attainment by month", ("clause", *months), (
             [escape(t["wording"])] + [_month_cell(rows.get(month)) for month in months]
             for t, rows in zip(clauses, by_month, strict=True)),
-            numeric=range(1, len(months) + 1))
+            numeric=range(1, len(months) + 1)) + _month_footnotes(clauses)
         charts.append(_figure(svg, desc, data))
     return "\n".join(out) + '\n<div class="charts">' + "\n".join(charts) + "</div>"
+
+
+def _month_footnotes(clauses: list[dict]) -> str:
+    """Under a block's monthly table, the counts of its marked months, as the text gives
+    them."""
+    notes = month_trend.footnotes(clauses, lambda t: t["wording"])
+    return "".join(f"<p>{escape(heading)}: {escape('; '.join(lines))}.</p>"
+                   for heading, lines in notes)
 
 
 def _month_range(months: list[str]) -> list[str]:
@@ -614,9 +684,11 @@ def _month_attainment(row: dict | None) -> float | None:
 
 
 def _month_cell(row: dict | None) -> str:
-    """A month's attainment; `no data` where the clause had no lead, `-` where none was
-    decided yet."""
-    return "no data" if row is None or row.get("no_data") else _percent(row["attainment"])
+    """A month's attainment and its mark (`month_trend`); `no data` where the clause had no
+    lead, `-` where none was decided yet."""
+    if row is None or row.get("no_data"):
+        return "no data"
+    return _percent(row["attainment"]) + month_trend.mark(row)
 
 
 def _assignments(doc: dict) -> str:
@@ -625,13 +697,16 @@ def _assignments(doc: dict) -> str:
     if not blocks:
         return _none("No block says how its leads are distributed, or none was assigned.")
     out = ["<p>Each rep's share of a block's leads (the first assignment after its handoff) "
-           "against the share the round robin's weights promise. A rep at cap is skipped for "
-           "the rest of that period's leads; a lead given beyond the cap is over it.</p>"]
+           "against the share the round robin's weights promise; a recycled lead handed off "
+           "again is dealt again, so where one was, the counts are of handoffs. A rep at cap "
+           "is skipped for the rest of that period's leads; a lead given beyond the cap is "
+           "over it.</p>"]
     for block in blocks:
         rule = block["rule"] + (f", team {block['team']}" if block["team"] else "") + (
             f", cap {block['cap']['count']} per {block['cap']['per']}" if block["cap"] else "") \
             + (f", cap {block['open_cap']} open leads" if block.get("open_cap") else "")
-        headers = ["rep", "leads", "share of the leads", "promised share"]
+        unit = dealt_unit(block)
+        headers = ["rep", unit, f"share of the {unit}", "promised share"]
         if block["cap"]:
             headers += ["periods at cap", "skipped at cap", "over cap"]
         numeric = (1, 2, 4, 5, 6) if block["cap"] else (1, 2)
@@ -640,7 +715,7 @@ def _assignments(doc: dict) -> str:
                         "latest skipped at open cap"]
             numeric += tuple(len(headers) - k for k in (4, 3, 2))
 
-        out.append(_table(f"{block['handoff']}: {rule}, {block['leads']:,} leads",
+        out.append(_table(f"{block['handoff']}: {rule}, {dealt_words(block)}",
                           headers, (_assignment_row(r, capped=bool(block["cap"]))
                                     + _open_cap_cells(r) for r in block["reps"]),
                           numeric=numeric))
@@ -725,17 +800,42 @@ def _funnel(doc: dict) -> str:
     rows = doc["funnel"]
     if not rows:
         return _none("No funnel: the history has no leads.")
-    bars = [Bar(r["stage"], r["leads"], note="" if r["rate_from_previous"] is None
-                else f"({r['rate_from_previous']:.1f}% of the step before)") for r in rows]
+    bars = [Bar(r["stage"], r["leads"], note=_conversion_note(r)) for r in rows]
     desc = "Leads at each stage as they stand at the as-of time: " + "; ".join(
-        f"{r['stage']} {r['leads']}" + ("" if r["rate_from_previous"] is None
-                                        else f" ({r['rate_from_previous']:.1f}%)")
+        f"{r['stage']} {r['leads']}" + (f" {_conversion_note(r, short=True)}"
+                                        if r.get("rate") is not None else "")
         for r in rows) + "."
     svg = bar_chart("funnel", "Funnel: lead to won", desc, bars, x_label="leads", width=560)
-    data = _table("Funnel", ("stage", "leads", "conversion from the step before"),
-                  ([escape(r["stage"]), f"{r['leads']:,}", _percent(r["rate_from_previous"])]
-                   for r in rows), numeric=(1, 2))
-    return _figure(svg, desc, data)
+    data = _table("Funnel", ("stage", "leads", "conversion", "of the leads of"),
+                  ([escape(r["stage"]), f"{r['leads']:,}", _percent(r.get("rate")),
+                    escape(_conversion_base(r, rows[k - 1]["stage"] if k else None))]
+                   for k, r in enumerate(rows)), numeric=(1, 2))
+    return ("<p>Each step's conversion is its share of a step that holds every one of its "
+            "leads: the step before, or where some of its leads never were in the step "
+            "before (a deal won without being an opportunity), the nearest earlier step that "
+            "holds them all.</p>\n" + _figure(svg, desc, data))
+
+
+def _conversion_base(row: dict, previous: str | None) -> str:
+    """Which step a funnel row's conversion is a share of, and why when it is not the step
+    before."""
+    base = row.get("rate_of")
+    if base is None:
+        return "-"
+    if row["rate_from_previous"] is not None:
+        return f"{base} (the step before)"
+    return f"{base} (not every {row['stage']} lead is in {previous}, the step before)"
+
+
+def _conversion_note(row: dict, *, short: bool = False) -> str:
+    """A funnel row's conversion beside its count, naming its step when it is not the one
+    before."""
+    rate = row.get("rate")
+    if rate is None:
+        return ""
+    if row["rate_from_previous"] is not None:
+        return f"({rate:.1f}%)" if short else f"({rate:.1f}% of the step before)"
+    return f"({rate:.1f}% of {row['rate_of']})"
 
 
 def _triggers(doc: dict) -> str:

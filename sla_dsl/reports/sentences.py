@@ -57,6 +57,53 @@ def _miss_sentence(misses: dict, what: str) -> list[str]:
     return [f"{missed}{owed_text}{escalated}."]
 
 
+# What the teams table counts, in the text's heading and above the page's table alike.
+TEAMS_COUNT = ("over every clause: those of the leads the team works, and a threshold for "
+               "the team of the party that sent the lead")
+
+
+def team_thresholds(team: dict) -> str | None:
+    """How much of a team's row is thresholds it broke or kept as the sender ("thresholds 66
+    breached, 53 met"); None for a team that sent no lead under a threshold."""
+    sent = team.get("thresholds") or {}
+    if not sent.get("met") and not sent.get("breached"):
+        return None
+    return f"thresholds {sent['breached']:,} breached, {sent['met']:,} met"
+
+
+def threshold_counts(summary: dict) -> tuple[int, int]:
+    """The thresholds' breached and met, over every block: what the owners' table leaves
+    out."""
+    thresholds = [c for c in summary["clauses"] if c["clause"] == "threshold"]
+    return sum(c["breached"] for c in thresholds), sum(c["met"] for c in thresholds)
+
+
+def owners_total(summary: dict) -> list[str]:
+    """The owners' table summed, then what it leaves out: a threshold is the sending party's
+    breach, no rep's, so a reader adds the owners up to the breaches "in short" says:
+    ["all 5 owners: 282 breached, 372 met", "left out, the thresholds (the sending party's,
+    under teams, no rep's): 66 breached, 53 met; with them 348 breached and 425 met"]."""
+    owners = summary["owners"]
+    breached, met = threshold_counts(summary)
+    owners_met = sum(o["met"] for o in owners)
+    owners_breached = sum(o["breached"] for o in owners)
+    said = [f"all {counted(len(owners), 'owner')}: {owners_breached:,} breached, "
+            f"{owners_met:,} met"]
+    if met or breached:
+        said.append(f"left out, the thresholds (the sending party's, under teams, no rep's): "
+                    f"{breached:,} breached, {met:,} met; with them {owners_breached + breached:,}"
+                    f" breached and {owners_met + met:,} met")
+    return said
+
+
+def delivery_words(row: dict) -> str:
+    """A delivery commitment by name: "sales to marketing: at least 28 opportunity per
+    month"."""
+    goal = row["goal"]
+    return (f"{row['from']} to {row['to']}: at least {int(goal) if goal == int(goal) else goal:,}"
+            f" {row['deliver']} per {row['per']}")
+
+
 def as_of_why(covered: dict) -> str | None:
     """Why the report's as-of time is the one it is; None when the history has no event, so
     that no one reads 'as of 1970' as a time somebody chose."""

@@ -34,6 +34,9 @@ class Series:
     points: Sequence[tuple[float, float | None]]
     kind: str = "line"
     colour: str = "actual"
+    # the x of points drawn as an open marker on the line: a figure that may still change or
+    # stands on little (attainment by month: `sla_dsl.reports.month_trend`)
+    open_at: frozenset[float] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,11 @@ def _legend(series: Sequence[Series], x: float, y: float) -> list[str]:
 
 def line_chart(ident: str, title: str, desc: str, series: Sequence[Series], *,
                x_label: str, y_label: str, x_ticks: Sequence[tuple[float, str]],
-               x_range: tuple[float, float], width: int = 460, height: int = 260) -> str:
-    """Lines over a numeric x axis (a day number, say) from 0 up, with the caller's x ticks."""
+               x_range: tuple[float, float], width: int = 460, height: int = 260,
+               open_label: str | None = None) -> str:
+    """Lines over a numeric x axis (a day number, say) from 0 up, with the caller's x ticks.
+    `open_label` names what a series' open markers (`Series.open_at`) mean, under the legend
+    line, when one is drawn."""
     left, right = _MARGIN_LEFT, width - _MARGIN_RIGHT
     top, bottom = _MARGIN_TOP, height - _MARGIN_BOTTOM
     highest = max((y for s in series for _, y in s.points if y is not None), default=0.0)
@@ -132,6 +138,10 @@ def line_chart(ident: str, title: str, desc: str, series: Sequence[Series], *,
     for item in series:
         out += _series(item, px, py)
     out += _legend(series, left, 16)
+    if open_label and any(item.open_at for item in series):
+        out.append(f'<circle cx="{left + 4:.1f}" cy="{top - 9.5:.1f}" r="3.5" fill="#ffffff" '
+                   f'stroke="#555555" stroke-width="1.5"/>')
+        out.append(_text(left + 12, top - 6, open_label, anchor="start", size=10))
     out.append("</svg>")
     return "\n".join(out)
 
@@ -148,7 +158,11 @@ def _runs(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float
 
 
 def _series(item: Series, px, py) -> list[str]:
-    return [line for run in _runs(item.points) for line in _run(item, run, px, py)]
+    lines = [line for run in _runs(item.points) for line in _run(item, run, px, py)]
+    colour = COLOURS[item.colour]
+    return lines + [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="#ffffff" '
+                    f'stroke="{colour}" stroke-width="1.5"/>'
+                    for x, y in item.points if y is not None and x in item.open_at]
 
 
 def _run(item: Series, points: list[tuple[float, float]], px, py) -> list[str]:
@@ -224,10 +238,12 @@ def cell_bar(percent: float | None, *, width: int = 100, height: int = 10,
             f'<rect width="{share * width:.1f}" height="{height}" fill="{colour}"/></svg>')
 
 
-def sparkline(percents: Sequence[float | None], *, width: int = 90, height: int = 20) -> str:
+def sparkline(percents: Sequence[float | None], *, width: int = 90, height: int = 20,
+              last_open: bool = False) -> str:
     """A clause's attainment month by month in a table cell, on a 0-100% scale with the last
-    month marked. Like `cell_bar` it repeats numbers printed beside it (and in the trend
-    charts' tables), so it is hidden from screen readers."""
+    month marked (an open marker when `last_open`: a figure that may still change or stands on
+    little). Like `cell_bar` it repeats numbers printed beside it (and in the trend charts'
+    tables), so it is hidden from screen readers."""
     points = [(i, v) for i, v in enumerate(percents) if v is not None]
     if len(points) < 2:
         return ""
@@ -243,4 +259,5 @@ def sparkline(percents: Sequence[float | None], *, width: int = 90, height: int 
             f'<rect width="{width}" height="{height}" fill="#f4f4f4"/>'
             f'<polyline points="{line}" fill="none" stroke="{COLOURS["actual"]}" '
             f'stroke-width="1.5"/><circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" '
-            f'fill="{COLOURS["actual"]}"/></svg>')
+            + (f'fill="#ffffff" stroke="{COLOURS["actual"]}" stroke-width="1.2"/></svg>'
+               if last_open else f'fill="{COLOURS["actual"]}"/></svg>'))

@@ -9,13 +9,19 @@ from collections import Counter
 from sla_dsl.language.plain_words import counted
 from sla_dsl.measures import coverage
 from sla_dsl.printable import printable
+from sla_dsl.reports import month_trend
 from sla_dsl.reports.assignments_text import assignments_text
 from sla_dsl.reports.revenue_text import attribution_text
 from sla_dsl.reports.sentences import (
+    TEAMS_COUNT,
     absence_sentence,
     as_of_why,
     coverage_parts,
+    delivery_words,
     headline,
+    owners_total,
+    team_thresholds,
+    threshold_counts,
     unclocked_words,
 )
 
@@ -48,21 +54,9 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
         out.append(f"  {label}  {clause['met']:>7} {clause['breached']:>7} "
                    f"{clause['pending']:>7}  {rate:>6} {text_bar(clause['attainment'])}  "
                    f"({clause['party']})")
+    out += _judged_again(summary["clauses"])
     out += _trend_text(summary["by_month"])
-    teams = [t for t in summary["teams"] if t["attainment"] is not None]
-    if teams:
-        out += ["", "teams:"]
-        out += [f"  {t['team'] or '(unassigned)':<24} {t['breached']:>6} breached, "
-                f"{t['met']:>6} met  ({t['attainment']:.1f}%)" for t in teams]
-    offenders = [o for o in summary["owners"] if o["breached"] or o.get("breach_share")][:worst]
-    if offenders:
-        out += ["", f"owners with the most breaches (worst {len(offenders)}):"]
-        for owner in offenders:
-            rate = "-" if owner["attainment"] is None else f"{owner['attainment']:.1f}%"
-            share = f", answers for {owner['breach_share']:g} with split blame" \
-                if "breach_share" in owner else ""
-            out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
-                       f"{owner['met']:>6} met  ({rate}){share}")
+    out += _teams_text(summary) + _owners_text(summary, worst)
     out += assignments_text(doc["assignments"])
     out += _commitments_text(doc) + _unmeasured_text(doc) + _consequences_text(doc) \
         + _triggers_text(doc)
@@ -75,6 +69,52 @@ def render_text(doc: dict, *, worst: int = 10) -> str:
             out.append(f"  {row['lead_id']:<20} {row['handoff']}: {row['clause']}, "
                        f"due {row['due']}, {done}, owner {row['owner'] or '-'}")
     return printable("\n".join(out) + "\n")
+
+
+def _judged_again(clauses: list[dict]) -> list[str]:
+    """Under the clause table, where a recycled lead was judged again: its counts are clocks,
+    one per lead and handoff, so they add up to more than the leads ("in short")."""
+    again = [c for c in clauses if c.get("clocks", c["leads"]) != c["leads"]]
+    if not again:
+        return []
+    return ["", "judged again: a lead handed off again has a clock per handoff, so the "
+                "counts above are clocks: "
+            + "; ".join(f"{c['handoff']}: {c['clause']} {c['clocks']} clocks of {c['leads']} "
+                        "leads" for c in again)]
+
+
+def _teams_text(summary: dict) -> list[str]:
+    """Each team's verdicts over every clause, so the rows add up to "in short"; the part of
+    a row that is the thresholds it sent is said beside it."""
+    teams = [t for t in summary["teams"] if t["attainment"] is not None]
+    if not teams:
+        return []
+    out = ["", f"teams ({TEAMS_COUNT}):"]
+    for team in teams:
+        sent = team_thresholds(team)
+        out.append(f"  {team['team'] or '(unassigned)':<24} {team['breached']:>6} breached, "
+                   f"{team['met']:>6} met  ({team['attainment']:.1f}%)"
+                   + (f"; {sent}" if sent else ""))
+    return out
+
+
+def _owners_text(summary: dict, worst: int) -> list[str]:
+    """The owners with the most breaches, then all owners summed with what they leave out,
+    when some are not shown or the thresholds are left out."""
+    owners = [o for o in summary["owners"] if o["breached"] or o.get("breach_share")]
+    offenders = owners[:worst]
+    if not offenders:
+        return []
+    out = ["", f"owners with the most breaches (worst {len(offenders)}):"]
+    for owner in offenders:
+        rate = "-" if owner["attainment"] is None else f"{owner['attainment']:.1f}%"
+        share = f", answers for {owner['breach_share']:g} with split blame" \
+            if "breach_share" in owner else ""
+        out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
+                   f"{owner['met']:>6} met  ({rate}){share}")
+    if any(threshold_counts(summary)) or len(offenders) < len(summary["owners"]):
+        out += [f"  {part}" for part in owners_total(summary)]
+    return out
 
 
 def _unclocked(summary: dict) -> str:
@@ -128,22 +168,39 @@ def text_bar(percent: float | None, width: int = 10) -> str:
 
 
 def _trend_text(trend: list[dict]) -> list[str]:
-    """Attainment by month of handoff, a column per month, for the clauses that were decided."""
+    """Attainment by month of handoff, a column per month, for the clauses that were decided;
+    a month with clocks still pending or few decided is marked, its counts given in a
+    footnote, and each clause's trend compares the first and last months that stand
+    (`month_trend`, as the page does)."""
     decided = [t for t in trend if any(m["attainment"] is not None for m in t["months"])]
     if not decided:
         return []
     months = sorted({m["month"] for t in decided for m in t["months"]})
-    width = max(len(f"{t['handoff']}: {t['clause']}") for t in decided)
-    out = ["", "attainment by month of handoff:",
-           "  " + " " * width + "".join(f"  {month:>7}" for month in months)]
+    width = max(len(_trend_label(t)) for t in decided)
+    out = ["", f"attainment by month of handoff ({month_trend.LEGEND}):",
+           "  " + " " * width + "".join(f"  {month:>7} " for month in months) + "  trend"]
     for item in decided:
-        by_month = {m["month"]: m["attainment"] for m in item["months"]}
-        no_data = {m["month"] for m in item["months"] if m.get("no_data")}
-        cells = "".join("  no data" if month in no_data else "        -"
-                        if by_month.get(month) is None else f"  {by_month[month]:>6.1f}%"
-                        for month in months)
-        out.append(f"  {(item['handoff'] + ': ' + item['clause']).ljust(width)}{cells}")
+        by_month = {m["month"]: m for m in item["months"]}
+        cells = "".join(_month_cell(by_month.get(month)) for month in months)
+        out.append(f"  {_trend_label(item).ljust(width)}{cells}  "
+                   f"{month_trend.trend_words(item['months'])}")
+    for heading, lines in month_trend.footnotes(decided, _trend_label):
+        out += [f"  {heading}:", *(f"      {line}" for line in lines)]
     return out
+
+
+def _trend_label(item: dict) -> str:
+    return f"{item['handoff']}: {item['clause']}"
+
+
+def _month_cell(month: dict | None) -> str:
+    """A month's attainment and its mark, a fixed width: `no data` where the clause had no
+    lead, `-` where none was decided yet."""
+    if month is None or month.get("no_data"):
+        return "  no data "
+    if month["attainment"] is None:
+        return "        - "
+    return f"  {month['attainment']:>6.1f}%{month_trend.mark(month) or ' '}"
 
 
 def _commitments_text(doc: dict) -> list[str]:
@@ -161,6 +218,20 @@ def _commitments_text(doc: dict) -> list[str]:
 
 
 def _unmeasured_text(doc: dict) -> list[str]:
+    return _undelivered_text(doc) + _unmeasured_reports_text(doc)
+
+
+def _undelivered_text(doc: dict) -> list[str]:
+    """The deliveries nobody can make (their giver hands no lead to their receiver), named
+    with why instead of a column of misses."""
+    rows = doc.get("unmeasured_deliveries") or []
+    if not rows:
+        return []
+    return ["", "commitments not measured (a delivery counts the leads its giver hands to its "
+                "receiver):"] + [f"  {delivery_words(r)}: {r['why']}" for r in rows]
+
+
+def _unmeasured_reports_text(doc: dict) -> list[str]:
     unmeasured = doc.get("unmeasured_reports") or {}
     if not unmeasured.get("commitments"):
         return []
