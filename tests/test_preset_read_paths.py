@@ -120,3 +120,26 @@ def test_a_contact_of_two_converted_leads_is_a_task_of_each(tmp_path):
 
     assert kept and task_records(after) == task_records(before) + kept
     assert "00Q5g0000000900AAA" in list(after.lead_ids)
+
+
+def test_a_byte_that_is_not_utf8_in_a_column_left_unread_rejects_its_row(tmp_path):
+    # Excel's Latin-1 in a Company name (a column the preset does not read) and a bad time in
+    # a later row: the narrowed read kept the row, the whole read made for the rejects' raw
+    # values did not, and its positions no longer matched (an internal error). The file is
+    # now read whole, as ingest reads it: that row is rejected as not UTF-8, with its number
+    folder = copied(tmp_path)
+    lead_rows = rows_of(folder / "Lead.csv")
+    header = lead_rows[0]
+    company, created = header.index("Company"), header.index("CreatedDate")
+    lead_rows[2][created] = "not-a-date"
+    write(folder / "Lead.csv", lead_rows)
+    data = (folder / "Lead.csv").read_bytes()
+    name = lead_rows[1][company].encode()
+    (folder / "Lead.csv").write_bytes(data.replace(name, b"M\xfcller GmbH", 1))
+    # read as `sla evaluate` reads it for a policy: only the columns the policy needs
+    history = load_history([folder / name for name in FILES], timezone="UTC",
+                           mapping=load_preset("salesforce"), fields={"status"})
+    assert history.counts.read == history.counts.accepted + history.counts.rejected
+    reasons = {(r.source.rsplit("/", 1)[-1], r.row): r.reason for r in history.rejects}
+    assert reasons[("Lead.csv", 1)] == "row is not valid UTF-8 text"
+    assert reasons[("Lead.csv", 2)].startswith("time 'not-a-date' is not a date and time")

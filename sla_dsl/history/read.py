@@ -44,6 +44,7 @@ Rules, each applied the same way in every format:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import json
@@ -538,7 +539,9 @@ class _Read:
         """The file's table with every column (read now if it was read narrowed)."""
         assert self.source is not None
         if self.whole is not None:
-            self.source = (self.whole(), self.source[1])
+            whole = self.whole()
+            if whole.num_rows == self.source[0].num_rows:  # else its rows are not these rows
+                self.source = (whole, self.source[1])
             self.whole = None
         return self.source[0]
 
@@ -910,15 +913,25 @@ def _read_csv_columns(path: Path, spec: SourceSpec, columns: Collection[str]) ->
 
 def _short_lines(path: Path) -> tuple[bool, int | None]:
     """(whether the file has a `"`, its count of lines with something on them when no line
-    can hold a value of more than MOST_VALUE_BYTES, else None). A line is short when each
-    aligned block of half that size holds a line break: then no two breaks are that far
-    apart."""
+    can hold a value of more than MOST_VALUE_BYTES and every byte is UTF-8, else None). A line
+    is short when each aligned block of half that size holds a line break: then no two breaks
+    are that far apart. Bytes that are not UTF-8 in a column left unread would pass a narrowed
+    read and fail the whole one, which then has fewer rows (and ingest, which reads every
+    column, rejects the row): such a file is read whole."""
     block = MOST_VALUE_BYTES // 2
     quotes = False
     breaks = 0
     tail = b""
+    text = codecs.getincrementaldecoder("utf-8")()
+    ascii_so_far = True
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 24):  # a multiple of `block`: blocks stay aligned
+            ascii_so_far = ascii_so_far and int(np.frombuffer(chunk, np.uint8).max()) < 128
+            if not ascii_so_far:
+                try:  # (from the first byte past ASCII on: chunks before it decode alike)
+                    text.decode(chunk)
+                except UnicodeDecodeError:
+                    return quotes, None
             quotes = quotes or b'"' in chunk
             breaks += int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == 10))  # vectorised
             full = len(chunk) - len(chunk) % block

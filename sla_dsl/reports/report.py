@@ -48,7 +48,8 @@ class Verdict:
     clause: str
     wording: str
     party: str | None
-    leads: int
+    leads: int  # each lead once
+    clocks: int  # met + breached + pending: a recycled lead judged again counts again
     met: int
     breached: int
     pending: int
