@@ -334,3 +334,40 @@ def test_a_manifest_edited_wrong_is_refused_with_the_field(tmp_path, capsys, fie
     assert f"{out}: cannot read its {MANIFEST}: " in err and said in err
     assert "help: run sla ingest again into that directory" in err
 
+
+
+def test_an_ingest_stopped_half_way_leaves_no_bucket_behind(tmp_path):
+    # Ctrl-C while the buckets are written (here from the progress line of the second
+    # bucket): the first bucket stayed behind with no manifest, so a glob of the buckets
+    # read half the leads
+    out = tmp_path / "out"
+
+    def stop(line: str) -> None:
+        if line.startswith("reading bucket 2"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest(SHIPPED[0], out, buckets=3, timezone=AMS, progress=stop)
+    assert not list(out.glob("bucket-*.parquet")) and not (out / MANIFEST).exists()
+
+
+def test_duckdb_interrupted_is_an_interrupt_not_an_internal_error(tmp_path):
+    # DuckDB reports Ctrl-C as its InterruptException, or as a RuntimeError "Query
+    # interrupted" from a result being fetched: exit 130 either way, never 70
+    from sla_dsl.history.ingest import engine_failure
+
+    con = duckdb.connect()
+    (tmp_path / "bucket-000.parquet").write_bytes(b"partial")
+    import threading
+
+    timer = threading.Timer(0.2, con.interrupt)
+    timer.start()
+    with pytest.raises(duckdb.Error) as raised:  # a query long enough to be interrupted
+        con.execute("SELECT count(*) FROM range(100000000000) a").fetchall()
+    timer.cancel()
+    assert isinstance(engine_failure(raised.value, tmp_path), KeyboardInterrupt)
+    assert not (tmp_path / "bucket-000.parquet").exists()
+    assert isinstance(engine_failure(RuntimeError("Query interrupted"), tmp_path),
+                      KeyboardInterrupt)
+    out_of_memory = engine_failure(duckdb.OutOfMemoryException("out of memory"), tmp_path)
+    assert "give it more memory" in str(out_of_memory)

@@ -181,6 +181,33 @@ def _typed(kind: type, data: object) -> dict:
     return data
 
 
+def remove_outputs(out: Path) -> None:
+    """An ingest's buckets, manifest and reject lists in `out`: removed before one starts, and
+    when one stops half-way, so that a glob of the buckets never picks up a stale or partial
+    set."""
+    for written in [*out.glob("bucket-*.parquet"), out / MANIFEST, out / REJECTS,
+                    out / REJECTS_JSON]:
+        written.unlink(missing_ok=True)
+
+
+def engine_failure(error: BaseException, out: Path) -> BaseException:
+    """What a failure inside the ingest engine is raised as, its partial output removed: an
+    interrupt (Ctrl-C reaches DuckDB as its own InterruptException, or as a RuntimeError
+    'Query interrupted' from a result being fetched) stays an interrupt, so the command exits
+    130 and not as an internal error; DuckDB's other errors (memory, disk) are an input error
+    saying what to give it; anything else is raised as it is."""
+    import duckdb
+
+    remove_outputs(out)
+    if isinstance(error, KeyboardInterrupt | duckdb.InterruptException) or (
+            isinstance(error, RuntimeError) and "interrupted" in str(error).lower()):
+        return KeyboardInterrupt()
+    if isinstance(error, duckdb.Error):
+        return HistoryError(f"the ingest engine failed: {error}\n  help: give it more "
+                            f"memory (--memory-limit) or disk for spilling")
+    return error
+
+
 def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
            memory_limit: str | None = None, temp_directory: Path | None = None,
            threads: int | None = None,
@@ -193,9 +220,7 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
         raise HistoryError("--buckets must be at least 1")
     say = progress or (lambda _text: None)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in [*out.glob("bucket-*.parquet"), out / MANIFEST, out / REJECTS,
-                  out / REJECTS_JSON]:
-        stale.unlink(missing_ok=True)  # an earlier ingest's: a glob must not pick them up
+    remove_outputs(out)  # an earlier ingest's: a glob must not pick them up
     spill = temp_directory or out / ".ingest-spill"
     con = duckdb.connect()
     try:
@@ -235,9 +260,8 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
             if len(history.at):
                 most = int(history.at.max())
                 latest = most if latest is None else max(latest, most)
-    except duckdb.Error as error:
-        raise HistoryError(f"the ingest engine failed: {error}\n  help: give it more "
-                           f"memory (--memory-limit) or disk for spilling") from None
+    except BaseException as error:
+        raise engine_failure(error, out) from None
     finally:
         con.close()
         if temp_directory is None:

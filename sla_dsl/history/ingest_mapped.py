@@ -67,9 +67,11 @@ from sla_dsl.history.ingest import (
     Manifest,
     bucket_name,
     csv_source,
+    engine_failure,
     event_log_table,
     iso_utc,
     manifest_history_id,
+    remove_outputs,
     sql_literal,
     sql_setting,
     typed_as,
@@ -140,9 +142,7 @@ def ingest_mapped(mapping: Mapping, paths: Sequence[Path], out: Path, *, buckets
     reads = [(spec, path) for spec, files in jobs for path in files]
     _refuse_inexact(reads)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in [*out.glob("bucket-*.parquet"), out / MANIFEST, out / REJECTS,
-                  out / REJECTS_JSON]:
-        stale.unlink(missing_ok=True)
+    remove_outputs(out)
     work = out / _WORK
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -172,9 +172,8 @@ def ingest_mapped(mapping: Mapping, paths: Sequence[Path], out: Path, *, buckets
         result = _read_buckets(con, mapping, paths, files, whole, out, buckets, timezone,
                                say)
         _order_rejects(con, files, result)
-    except duckdb.Error as error:
-        raise HistoryError(f"the ingest engine failed: {error}\n  help: give it more "
-                           f"memory (--memory-limit) or disk for spilling") from None
+    except BaseException as error:
+        raise engine_failure(error, out) from None
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
