@@ -282,10 +282,21 @@ def _sql(con, statement: str) -> list[tuple]:
         cursor.close()
 
 
+# What the reader trims from a cell (Arrow's `utf8_trim_whitespace`): DuckDB's `trim` alone
+# trims spaces but not a tab, a line break or U+2028, so `Completed<TAB>` matched a `where`
+# in one run and not in the buckets
+SPACES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+          + "".join(map(chr, range(0x2000, 0x200b))) + "\u2028\u2029\u202f\u205f\u3000")
+
+
+def _trim(text: str) -> str:
+    return f"trim({text}, {sql_literal(SPACES)})"
+
+
 def _bucket_sql(lead: str, buckets: int) -> str:
     """The bucket of a lead id's text: trimmed, so that ids the reader may hold as one (a
     stray space) are in one bucket."""
-    return f"{LEAD_BUCKET_SQL}(coalesce(trim({lead}), ''), {int(buckets)})"
+    return f"{LEAD_BUCKET_SQL}(coalesce({_trim(lead)}, ''), {int(buckets)})"
 
 
 def _route(con, file: _File, files: Sequence[_File], buckets: int) -> None:
@@ -353,7 +364,7 @@ def _joined_select(file: _File, targets: Sequence[_File], buckets: int) -> str:
 
 
 def _blank(text: str) -> str:
-    return f"coalesce(trim({text}) = '', true)"
+    return f"coalesce({_trim(text)} = '', true)"
 
 
 def _conditions_sql(file: _File, conditions: Sequence[Condition], alias: str = "") -> str:
@@ -362,7 +373,7 @@ def _conditions_sql(file: _File, conditions: Sequence[Condition], alias: str = "
     parts = ["true"]
     for condition in conditions:
         text = file.text(condition.column, alias)
-        trimmed = f"trim({text})"
+        trimmed = _trim(text)
         tests = []
         for pattern in condition.patterns:
             if pattern == "":
