@@ -16,7 +16,9 @@ rather than sampled (`queueing.Backlog`, the birth-death chain's forward equatio
   follow-ups come after them (`first-touch-first`, `earliest-due-first`), or among them at the
   moments they fall due (`fifo`: `follow_up_plan`, many at the opening, settled in rounds with
   the queue's wait that decides when each attempt is made); under `earliest-due-first` a block
-  with a shorter first-touch deadline goes first;
+  with a shorter first-touch deadline goes first, and when the cadences' work fills the open
+  hours the follow-ups are walked as under `fifo` but join where their window's end puts them
+  among the first touches' deadlines, made only inside their window;
 - a lead's first touch comes after those ahead of it are done, an Erlang wait in the reps'
   open time (exponential touches, `work.touch` plus `work.response`), met when it falls before
   the clause's deadline as `open_time.deadlines` counts it (business hours, business days,
@@ -86,7 +88,7 @@ MOST_LEADS = 512  # the state space's bound per queue (leads waiting or being to
 # it the backlog is a fluid one
 _SAMPLE = 20_000  # leads drawn to share arrivals between blocks by the policy's routing
 _SPILL = 1e-6  # probability at the bound above which the bound is doubled
-FIFO_ROUNDS = 12  # rounds settling when fifo's follow-ups are made and the queue's wait
+ROUNDS = 12  # rounds settling when walked follow-ups are made and the queue's wait
 SETTLED = 0.002  # attainment a round may move by and be settled (0.2 points)
 RATE_GRID = 1 / 8  # leads an hour: the step of a queue's arrival rate under fifo
 RESPONSES = 8  # response amounts standing for `work.response`'s spread (equal shares)
@@ -339,22 +341,20 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
     queues, how = _queues(policy, scenario, team_blocks, rates)
     share = open_s.sum() / (len(starts) * STEP_SECONDS)
     reps = sum(q.servers * q.copies for q in queues)
-    follow_ups = _follow_up_rates(scenario, team_blocks, rates, open_s)
     arriving = sum(rates[b.index].mean() for b in team_blocks)
-    if _follow_ups_compete(scenario.discipline, (arriving + follow_ups.mean()) * service,
-                           reps * share):
-        for queue in queues:
-            queue.extra = follow_ups * sum(s.rates.mean() for s in queue.streams) / max(
-                arriving, 1e-12)
+    walked = scenario.discipline == "fifo" or _follow_ups_compete(
+        scenario.discipline,
+        (arriving + _follow_up_rate(scenario, team_blocks, rates)) * service, reps * share)
     results = {b.index: Result() for b in team_blocks}
-    if scenario.discipline == "fifo":
+    if walked:
         steps = Steps(grid.starts, STEP_SECONDS * US_PER_SECOND, grid.end, calendar)
         cadences = {b.index: cadence_of(policy, scenario, b, steps) for b in team_blocks}
     for queue in queues:
         solve = partial(_solve, queue, clocks, service, reaction, variability, grid, open_s,
                         open_first, calendar)
-        if scenario.discipline == "fifo":
-            _fifo_solve(queue, cadences, steps, _follow_up_work(scenario), solve, results)
+        if walked:
+            _solve_in_rounds(queue, cadences, steps, _follow_up_work(scenario), solve,
+                             results)
         else:
             solve(results)
     load = arriving / share * service
@@ -398,8 +398,8 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
             row["note"] = (f"overloaded: {load:.2f} reps' worth of work arrives for "
                            f"{_reps(reps)} in the open hours; the backlog grows without end")
         elif result.swing:
-            row["note"] = (f"fifo: the follow-ups' due times and the queue's wait did not "
-                           f"settle in {FIFO_ROUNDS} rounds (the last two "
+            row["note"] = (f"{scenario.discipline}: the follow-ups' due times and the "
+                           f"queue's wait did not settle in {ROUNDS} rounds (the last two "
                            f"{100 * result.swing:.1f} points apart): the estimate is "
                            "approximate; sla simulate says")
         elif result.spilled:
@@ -426,20 +426,21 @@ def _variance(work: WorkTime) -> float:
     return 0.0  # fixed
 
 
-def _fifo_solve(queue: Queue, cadences: dict, steps: Steps, work: float,
-                solve: Callable[[dict], Waiting | None], results: dict) -> None:
-    """Under `fifo`, the queue solved with its follow-ups at their due times
-    (`follow_up_plan`), each counted as `work` of a first touch. When an attempt is made
-    depends on the queue's wait, which depends on the follow-ups: the queue is solved again
-    from the last round's wait (the first from none) until it settles (`_settled`), at most
-    `FIFO_ROUNDS` times. A queue that does not settle keeps its last round, and its rows say
-    how far the last two rounds were apart."""
+def _solve_in_rounds(queue: Queue, cadences: dict, steps: Steps, work: float,
+                     solve: Callable[[dict], Waiting | None], results: dict) -> None:
+    """The queue solved with its follow-ups where they join it (`follow_up_plan`: under
+    `fifo` at their due times, under a full `earliest-due-first` queue where their window's
+    end puts them among the first touches' deadlines), each counted as `work` of a first
+    touch. When an attempt is made depends on the queue's wait, which depends on the
+    follow-ups: the queue is solved again from the last round's wait (the first from none)
+    until it settles (`_settled`), at most `ROUNDS` times. A queue that does not settle
+    keeps its last round, and its rows say how far the last two rounds were apart."""
     none = np.zeros(len(steps.starts))
     waiting: Waiting | None = Waiting(none, none + 1.0, none)
     first_touches = sum(s.rates for s in queue.streams)
     before: dict[int, tuple[float, float]] = {}
     swing = 0.0
-    for _ in range(FIFO_ROUNDS):
+    for _ in range(ROUNDS):
         extra = sum(follow_up_arrivals(cadences[s.block], s.rates, steps, waiting)
                     for s in queue.streams) * work
         queue.extra = _on_grid(first_touches + extra) - first_touches
@@ -484,11 +485,13 @@ def _on_grid(rates: np.ndarray) -> np.ndarray:
 
 
 def _follow_ups_compete(discipline: str, work: float, capacity: float) -> bool:
-    """Whether follow-ups spread over the open hours wait among the first touches: under
-    `earliest-due-first` when the cadences' work (first touches and the expected follow-ups)
-    fills the open hours: follow-ups then wait until their window's end is near, and from
-    there come before the first touches due later. Under `first-touch-first` never; under
-    `fifo` they wait among them at their due times instead (`_fifo_solve`)."""
+    """Whether follow-ups under `earliest-due-first` wait among the first touches: when the
+    cadences' work (first touches and every follow-up they could make) fills the open hours,
+    the reps are never idle, and a follow-up waits until the first touches due before its
+    window's end are taken, then comes before those due later (`_solve_in_rounds`, which
+    also cuts the cadences short where the wait passes their window). Else they come after
+    the first touches, as under `first-touch-first`; under `fifo` they always wait among
+    them, at their due times."""
     return discipline == "earliest-due-first" and work >= capacity
 
 
@@ -669,12 +672,11 @@ def _walk(servers: int, service: float, reaction: float, variability: float, mos
     return sums, chain.spilled > _SPILL, Waiting(waits, free, second)
 
 
-def _follow_up_rates(scenario: Scenario, team_blocks: list, rates: dict, open_s: np.ndarray
-                     ) -> np.ndarray:
-    """Follow-ups competing with first touches under a full `earliest-due-first` queue:
-    their rep time, spread over the open hours, counted as arrivals of the same size (the
-    cadence's expected attempts). Not for `fifo`, where they wait at their due times, many
-    at the opening (`follow_up_plan`)."""
+def _follow_up_rate(scenario: Scenario, team_blocks: list, rates: dict) -> float:
+    """Follow-ups an hour the team's cadences could make, in first touches' worth of work:
+    every attempt after the first that the connects before it leave (at the decay's first
+    preset), wherever it falls due. Whether they fill the open hours decides if they wait
+    among the first touches under `earliest-due-first` (`_follow_ups_compete`)."""
     decay = decays_to_run(scenario.outcomes)[0]
     connect = scenario.outcomes.connect
     count = 0.0
@@ -685,9 +687,7 @@ def _follow_up_rates(scenario: Scenario, team_blocks: list, rates: dict, open_s:
             missed *= 1 - connect * decay(gap * (k - 1)) if block.until_connected else 1.0
             more += missed
         count += rates[block.index].mean() * more
-    share = open_s / STEP_SECONDS
-    follow = scenario.follow_up_time.mean_hours / scenario.touch.mean_hours
-    return count * follow * share / max(share.mean(), 1e-12)
+    return count * scenario.follow_up_time.mean_hours / scenario.touch.mean_hours
 
 
 def _gap_hours(block) -> float:
