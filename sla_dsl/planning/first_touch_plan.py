@@ -31,8 +31,9 @@ rather than sampled (`queueing.Backlog`, the birth-death chain's forward equatio
 
 What it leaves out, and `sla simulate` has: touch times other than exponential (only the mean
 is read), a follow-up already started when a first touch arrives (first-touch-first does not
-interrupt), caps per period (`cap N per day`) and the reps of a shared block in a team that also
-deals.
+interrupt), caps per period (`cap N per day`), the reps of a shared block in a team that also
+deals, and a round robin's regular turns (each rep's own queue gets a chance share of the
+leads, a Poisson split, which makes its backlog longer than the simulator's dealing in turn).
 """
 
 from __future__ import annotations
