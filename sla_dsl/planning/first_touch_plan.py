@@ -94,6 +94,7 @@ ROUNDS = 12  # rounds settling when walked follow-ups are made and the queue's w
 SETTLED = 0.002  # attainment a round may move by and be settled (0.2 points)
 RATE_GRID = 1 / 8  # leads an hour: the step of a queue's arrival rate under fifo
 RESPONSES = 8  # response amounts standing for `work.response`'s spread (equal shares)
+MOST_QUEUES = 16  # reps' own queues of one team solved: past it, reps of like shares grouped
 
 
 @dataclass
@@ -301,16 +302,32 @@ def _queues(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: dict
         else:
             weights = weights_of(block, list(range(size)), names)
             per_rep.append(weights / weights.sum())
-    shares = np.array(per_rep).T  # rep x block
+    groups, merged = _grouped(np.array(per_rep).T)
+    queues = [Queue(1, copies, [Stream(b.index, rates[b.index] * share,
+                                       _priority(b, discipline))
+                                for b, share in zip(team_blocks, key, strict=True) if share])
+              for key, copies in groups]
+    if merged:
+        return queues, (f"each rep's own queue ({size} reps' shares solved as {len(queues)} "
+                        "groups of like shares)")
+    return queues, "each rep's own queue"
+
+
+def _grouped(shares: np.ndarray) -> tuple[list[tuple[tuple, int]], bool]:
+    """The reps' queues to solve (rep x block `shares`): each distinct row of shares once,
+    with the reps that have it. A queue costs the same whatever its share, and weights can
+    give each of a thousand reps a share of their own, so past `MOST_QUEUES` the reps are
+    sorted by their share of the leads and cut into `MOST_QUEUES` runs of about as many
+    reps, each solved once at its reps' mean shares (and said so)."""
     groups: dict[tuple, int] = {}
     for row in shares:
         key = tuple(np.round(row, 12))
         groups[key] = groups.get(key, 0) + 1
-    queues = [Queue(1, copies, [Stream(b.index, rates[b.index] * share,
-                                       _priority(b, discipline))
-                                for b, share in zip(team_blocks, key, strict=True) if share])
-              for key, copies in groups.items()]
-    return queues, "each rep's own queue"
+    if len(groups) <= MOST_QUEUES:
+        return list(groups.items()), False
+    order = np.argsort(shares.sum(axis=1), kind="stable")
+    return [(tuple(shares[run].mean(axis=0)), len(run))
+            for run in np.array_split(order, MOST_QUEUES)], True
 
 
 def _rep_names(team_blocks: list, size: int) -> list[str]:
