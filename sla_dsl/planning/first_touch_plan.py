@@ -92,7 +92,7 @@ _SAMPLE = 20_000  # leads drawn to share arrivals between blocks by the policy's
 _SPILL = 1e-6  # probability at the bound above which the bound is doubled
 ROUNDS = 12  # rounds settling when walked follow-ups are made and the queue's wait
 SETTLED = 0.002  # attainment a round may move by and be settled (0.2 points)
-RATE_GRID = 1 / 8  # leads an hour: the step of a queue's arrival rate under fifo
+RATE_GRID = 1 / 8  # leads an hour: the step of a queue's arrival rate with walked follow-ups
 RESPONSES = 8  # response amounts standing for `work.response`'s spread (equal shares)
 MOST_QUEUES = 16  # reps' own queues of one team solved: past it, reps of like shares grouped
 
@@ -125,7 +125,7 @@ class Queue:
     servers: int
     copies: int  # reps with this very queue (a dealt block's equal shares)
     streams: list[Stream] = field(default_factory=list)
-    extra: np.ndarray | None = None  # leads an hour of follow-ups competing (fifo)
+    extra: np.ndarray | None = None  # leads an hour of follow-ups competing (walked)
 
 
 @dataclass
@@ -489,7 +489,7 @@ def _solve_due_first(queue: Queue, cadences: dict, steps: Steps, work: float,
     the reps are never idle and the follow-ups wait among the first touches: solved again
     in rounds (`_solve_in_rounds`). Counted at a first touch's connect without its wait, a
     desk whose leads wait long (and so seldom connect) looked half as busy as it is: the
-    inbound desk at 4 leads an hour planned 75.3% where the simulator has 9.7%."""
+    inbound desk at 4 leads an hour planned 75.3% where the simulator has 9.3%."""
     found = {s.block: Result() for s in queue.streams}
     waiting = solve(found)
     if waiting is not None and _fills(queue, cadences, steps, waiting, work, capacity):
