@@ -511,6 +511,36 @@ def test_a_work_time_of_one_second_is_planned_and_simulated(tmp_path, capsys):
                "-q")[0] == 0
 
 
+def test_the_plans_work_at_the_fastest_touch_is_bounded(tmp_path, monkeypatch):
+    """A year of 120 reps around the clock at a 1-second touch: the limits' slowest plan.
+    Each half hour's 216,000 touches ended were solved in 13,500 pieces of 16, over an hour
+    of CPU for the year; the queue reaches its steady state within a few pieces and the rest
+    are skipped, so the year takes a few pieces in all. Counted, not timed: the pieces solved
+    past a budget of 4 a step stop the plan."""
+    from sla_dsl.planning import queueing
+    from sla_dsl.planning.plan import first_touch_estimates
+    from sla_dsl.planning.scenario import load_scenario
+    from sla_dsl.policy_file import load_policy
+
+    path = tmp_path / "fastest.toml"
+    path.write_text('horizon = "366 days"\n[arrivals]\nrate = "11 per hour"\n'
+                    '[team.sales]\nreps = 120\n[work]\ntouch = "fixed 1 second"\n',
+                    encoding="utf-8")
+    budget = 4 * 366 * 48
+    solved = []
+    apply = queueing.Backlog._apply
+
+    def counted(self, move):
+        solved.append(1)
+        assert len(solved) <= budget, "more than 4 pieces a step"
+        apply(self, move)
+
+    monkeypatch.setattr(queueing.Backlog, "_apply", counted)
+    policy = load_policy(ROOT / "tests" / "fixtures" / "simulation" / "desk.sla")
+    [row] = first_touch_estimates(policy, load_scenario(path))
+    assert row["attainment"] == 1.0 and row["note"] is None
+
+
 def test_a_calendar_never_open_in_the_horizon_is_said_so_by_simulate(tmp_path, capsys):
     """A weekend of the weekday desk was refused as 'overloaded ... 0% of the time'."""
     path = tmp_path / "weekend.toml"

@@ -90,6 +90,42 @@ def _desk_fifo():
                           {"work.discipline": "fifo"}))
 
 
+def _desk_earliest_due_first():
+    """The shipped inbound desk under `earliest-due-first`: with every follow-up its cadence
+    could make, the reps' work passes their open hours, so the follow-ups wait among the
+    first touches until their window's end is near. The simulator's backlog levels off: the
+    longer the wait, the fewer follow-ups still fall inside their window. Counted whole and
+    spread over the open hours, the plan's backlog grew all quarter: a mean wait of 186.6
+    elapsed hours where the simulator waits about 134 (the attainment agreed, about 6%)."""
+    return (check_text(DESK, "inbound-desk.sla").policy,
+            load_scenario(ROOT / "examples" / "scenarios" / "inbound-desk.toml",
+                          {"work.discipline": "earliest-due-first"}))
+
+
+def _busier_desk_earliest_due_first():
+    """The same desk at 4 leads an hour: with its first touches' connects (0.6), the
+    cadences' follow-ups leave room in the open hours, but the leads wait long, hardly ever
+    connect, and the follow-ups fill them. Counted at a connect without the wait, the plan
+    kept the follow-ups after the first touches and said 75.3% where the simulator has
+    about 10%."""
+    return (check_text(DESK, "inbound-desk.sla").policy,
+            load_scenario(ROOT / "examples" / "scenarios" / "inbound-desk.toml",
+                          {"work.discipline": "earliest-due-first",
+                           "arrivals.rate": "4 per hour"}))
+
+
+def _one_rep_fifo_short_follow_ups():
+    """One rep under `fifo` whose follow-ups take 5 minutes against a 12-minute first touch:
+    the plan counts each follow-up's own work time (`work.follow_up`), as the simulator does
+    (at the first touch's 12 minutes the plan says 24.6%, here about 71%). New-breed's
+    good-fit leads under `fifo` are 3 points under the simulation for another reason, its
+    round robin: dealt at random by the same weights, the simulation agrees with the plan."""
+    return (check_text(DESK, "inbound-desk.sla").policy,
+            load_scenario(ROOT / "examples" / "scenarios" / "inbound-desk.toml",
+                          {"work.discipline": "fifo", "arrivals.rate": "0.5 per hour",
+                           "team.sales.reps": 1, "work.follow_up": "fixed 5 minutes"}))
+
+
 def _new_breed_fifo():
     """Shipped, but `fifo`: follow-ups a business day apart, and the bad-fit leads' three
     touches spread over their window, waiting among the first touches."""
@@ -133,6 +169,9 @@ CASES = {"24/7": _around_the_clock, "9-17 weekdays": _nine_to_five,
          "split shift": _split_shift, "company-x": _company_x, "new-breed": _new_breed,
          "company-x, fifo": _company_x_fifo, "new-breed, fifo": _new_breed_fifo,
          "inbound desk, fifo": _desk_fifo,
+         "one rep, fifo, 5-minute follow-ups": _one_rep_fifo_short_follow_ups,
+         "inbound desk, earliest-due-first": _desk_earliest_due_first,
+         "inbound desk at 4 an hour, earliest-due-first": _busier_desk_earliest_due_first,
          "trial, cap 20 open leads": lambda: _trial(20),
          "trial, cap 10 open leads": lambda: _trial(10),
          "trial, cap 8 open leads": lambda: _trial(8)}
@@ -237,7 +276,7 @@ def test_a_fifo_queue_that_does_not_settle_says_so(monkeypatch):
     policy, scenario = _desk_fifo()
     [row] = first_touch_estimates(policy, scenario)
     assert "did not settle" not in (row["note"] or "")
-    monkeypatch.setattr(first_touch_plan, "FIFO_ROUNDS", 2)
+    monkeypatch.setattr(first_touch_plan, "ROUNDS", 2)
     document = plan_document(policy, scenario)
     [cut] = document["first_touch"]
     assert cut["note"].startswith("fifo: the follow-ups' due times and the queue's wait did not "

@@ -265,6 +265,70 @@ def test_one_reps_steadier_touches_end_sooner():
     assert reached_within(ahead, 1, 5.0, 0.0, False)[0] == 0.0
 
 
+@pytest.mark.parametrize("servers, service_hours, arrivals", [
+    (120, 1 / 3600, 11.0),  # the fastest touch at the most reps solved in full
+    (5, 1 / 60, 250.0),  # loaded, and past the reps' pace in the busiest hours
+    (1, 1 / 60, 50.0),
+])
+def test_a_step_ended_at_its_steady_state_is_the_step_solved_piece_by_piece(
+        monkeypatch, servers, service_hours, arrivals):
+    """`Backlog` skips the rest of a step's pieces once its distribution lies at the pieces'
+    steady state: the distribution through a day of changing arrivals, a closing and an
+    opening is the one every piece gives, to 1e-9."""
+    import numpy as np
+
+    from sla_dsl.planning import queueing
+
+    def day(chain):
+        for hour in range(48):
+            rate = arrivals * (0.5 + (hour % 7) / 6)
+            chain.advance(rate, 0.5 if hour < 30 else 0.2 if hour == 30 else 0.0,
+                          0.0 if hour < 30 else 0.3 if hour == 30 else 0.5, True)
+            yield chain.now.copy()
+
+    quick = list(day(queueing.Backlog(servers, service_hours, 256)))
+    monkeypatch.setattr(queueing, "_SETTLED", 0.0)  # never near enough: every piece solved
+    full = list(day(queueing.Backlog(servers, service_hours, 256)))
+    for ours, theirs in zip(quick, full, strict=True):
+        assert np.abs(ours - theirs).sum() < 1e-9
+
+
+def test_reps_with_shares_of_their_own_are_solved_in_groups(tmp_path, monkeypatch):
+    """Weights can give each of a thousand reps a share of their own, and each share was a
+    queue solved through the horizon: a year of a thousand took minutes. Past 16 the reps
+    are grouped by share, each group solved once at its mean share, and the row says so;
+    40 reps weighted 1 to 40 plan within a tenth of a point of their 40 queues."""
+    from sla_dsl.planning import first_touch_plan
+    from sla_dsl.planning.plan import first_touch_estimates
+
+    weights = ", ".join(f'"rep {k}": {k}' for k in range(1, 41))
+    text = (ROOT / "policies" / "inbound-desk.sla").read_text(encoding="utf-8").replace(
+        "first touch within 4 business hours",
+        f'assign round robin team "sales" weights {{ {weights} }}\n'
+        "  first touch within 4 business hours")
+    policy = check_text(text, "weighted.sla").policy
+    scenario = load_scenario(SCENARIO, {"team.sales.reps": 40, "horizon": "30 days",
+                                        "arrivals.rate": "25 per hour"})
+    solved = []
+    solve = first_touch_plan._solve
+
+    def counted(queue, *args):
+        solved.append(queue.copies)
+        return solve(queue, *args)
+
+    monkeypatch.setattr(first_touch_plan, "_solve", counted)
+    [grouped] = first_touch_estimates(policy, scenario)
+    assert len(solved) == 16 and sum(solved) == 40
+    assert grouped["queues"] == ("each rep's own queue (40 reps' shares solved as 16 groups "
+                                 "of like shares)")
+    solved.clear()
+    monkeypatch.setattr(first_touch_plan, "MOST_QUEUES", 40)
+    [each] = first_touch_estimates(policy, scenario)
+    assert len(solved) == 40 and each["queues"] == "each rep's own queue"
+    assert 0.5 < each["attainment"] < 0.95
+    assert grouped["attainment"] == pytest.approx(each["attainment"], abs=0.001)
+
+
 def test_a_block_the_mix_sends_nothing_says_so(tmp_path):
     scenario = tmp_path / "mix.toml"
     scenario.write_text('[arrivals]\nrate = "2 per hour"\n[arrivals.mix]\nsmall = 0.5\n'
