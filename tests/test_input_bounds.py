@@ -16,7 +16,7 @@ import pytest
 
 from sla_dsl.cli import main
 from sla_dsl.evaluation.conditions import ConditionEvaluator
-from sla_dsl.history.read import load_history
+from sla_dsl.history.read import HistoryError, load_history
 from sla_dsl.policy_file import load_policy
 
 from .conftest import ROOT
@@ -689,17 +689,29 @@ def test_a_quote_never_closed_is_an_input_error_naming_its_line(tmp_path, capsys
     assert "line 3: a quoted value opens here and is never closed" in err
 
 
-def test_a_quote_never_closed_in_a_long_file_is_one_counted_reject(tmp_path):
-    """Past a value's limit the csv module stops the value and reads on: the lines it took are
-    one rejected row, which says where the quote opened and how far it ran."""
+def test_a_quote_never_closed_in_a_long_file_is_named_as_in_a_short_one(tmp_path):
+    """Past a value's limit the reader looks for where the quote closes; a quote that never
+    does is the same error however long the file after it."""
     path = tmp_path / "history.csv"
     path.write_text(_QUOTE_HEAD + 'A,2026-03-02T10:05,handoff,"marketing\n'
                     + "".join(f"B{i},2026-03-02T11:00,created,\n" for i in range(100_000)))
+    with pytest.raises(HistoryError, match="line 3: a quoted value opens here and is never "
+                                           "closed"):
+        load_history([path], timezone="UTC")
+
+
+def test_a_closed_value_longer_than_the_limit_is_one_counted_reject(tmp_path):
+    """A quoted value of 9,000 lines (9 MB, under the line limit, closed): one rejected row
+    saying where it opened and how far it ran, and the rows after it read. The csv module
+    started afresh inside the value, and its closing quote read as one never closed."""
+    path = tmp_path / "history.csv"
+    path.write_text(_QUOTE_HEAD + 'A,2026-03-02T10:05,handoff,"' + ("y" * 1000 + "\n") * 9000
+                    + '"\n' + "".join(f"B{i},2026-03-02T11:00,created,\n" for i in range(50)))
     history = load_history([path], timezone="UTC")
     [reject] = history.rejects
-    assert reject.row == 2 and "a quoted value from line 3 over" in reject.reason
+    assert reject.row == 2 and "a quoted value from line 3 over 9,001 lines" in reject.reason
     assert history.counts.read == history.counts.accepted + history.counts.rejected
-    assert history.counts.accepted > 60_000  # the rows after the value's limit are read
+    assert history.counts.accepted == 51  # the row before and the 50 after
 
 
 def test_a_quote_inside_an_unquoted_value_is_still_a_value(tmp_path):

@@ -1014,6 +1014,23 @@ class _RecordLines:
         self.first = self.read + 1
         self._record = []
 
+    def skip_quoted(self) -> bool:
+        """After the csv module refused a record for a value over its limit, read on to the
+        line where that value's quote closes, so that the next record starts after it (the
+        csv module starts afresh on the next line, inside the value, and its closing quote
+        then read as a quote opened and never closed). False when the file ends first."""
+        quotes = sum(line.count('"') for line in self._record)
+        self._record = []
+        while quotes % 2:
+            try:
+                line = next(self._lines)
+            except StopIteration:
+                self._ended = True
+                return False
+            self.read += 1
+            quotes += line.count('"')
+        return True
+
     def unclosed(self) -> bool:
         """Whether the record just read ran to the end of the file inside a quote (the csv
         module's strict mode says so; its lenient one, which reads the rest, does not)."""
@@ -1024,6 +1041,12 @@ class _RecordLines:
         except csv.Error as error:
             return "unexpected end of data" in str(error)
         return False
+
+
+def _never_closed(path: Path, line: int) -> str:
+    return (f"{path}: line {line}: a quoted value opens here and is never closed, so every "
+            f"line after it would be its text\n  help: close the quote, or write a quote "
+            f"inside a value twice (\"\")")
 
 
 def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
@@ -1048,21 +1071,20 @@ def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
                 if "field limit" not in str(exc):
                     raise HistoryError(f"{path}: line {reader.line_num}: not CSV ({exc})\n"
                                        f"  help: check the quotes on that line") from None
+                first = lines.first
+                if not lines.skip_quoted():
+                    raise HistoryError(_never_closed(path, first)) from None
                 number += 1
-                spread = lines.read - lines.first
+                spread = lines.read - first
                 broken.append(Reject(str(path), number, f"a value is longer than "
                                      f"{MOST_VALUE_BYTES:,} bytes; longer values are not read"
-                                     + (f" (a quoted value from line {lines.first} over "
-                                        f"{spread + 1:,} lines: is a quote not closed?)"
-                                        if spread else ""), {}))
+                                     + (f" (a quoted value from line {first} over "
+                                        f"{spread + 1:,} lines)" if spread else ""), {}))
                 continue
             if not values:
                 continue  # an empty line: no row, as Arrow reads it
             if lines.unclosed():
-                raise HistoryError(f"{path}: line {lines.first}: a quoted value opens here and "
-                                   f"is never closed, so every line after it would be its "
-                                   f"text\n  help: close the quote, or write a quote inside a "
-                                   f"value twice (\"\")")
+                raise HistoryError(_never_closed(path, lines.first))
             number += 1
             reason = None
             if len(values) == 1 and not values[0].strip() and len(header) > 1:
