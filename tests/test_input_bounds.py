@@ -757,3 +757,16 @@ def test_a_wide_text_csv_is_named_for_what_it_is(tmp_path, capsys, encoding, sai
     assert main(["evaluate", str(POLICY), "--history", str(path)]) == 2
     err = capsys.readouterr().err
     assert said in err and "\x00" not in err and "save it as UTF-8" in err
+
+
+@pytest.mark.parametrize("command", [["evaluate"], ["evaluate", "--due"], ["due"]])
+def test_a_directory_given_as_a_history_says_it_is_one(tmp_path, capsys, command):
+    # it said "cannot tell the format from the extension", of a folder
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    policy = str(ROOT / "policies" / "inbound-desk.sla")
+    args = [command[0], policy, "--history", str(folder), *command[1:]]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{folder}: is a directory, not a file" in err
+    assert f"give the files in it ({folder / '*.csv'})" in err

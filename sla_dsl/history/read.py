@@ -587,6 +587,11 @@ def source_format(path: Path, spec: SourceSpec) -> str:
     """The format of a source's file, once it is known to exist: the errors a user sees for a
     file that cannot be read, whichever reader (this one or `sla ingest`'s) meets it first."""
     fmt = format_of(path, spec.format)
+    if fmt is None and path.is_dir():  # (not "cannot tell the format from the extension")
+        raise HistoryError(f"{path}: is a directory, not a file\n  help: give the files in "
+                           f"it ({path / '*.csv'}); a directory `sla ingest` wrote is read "
+                           f"whole by `sla evaluate POLICY --history {path}`, given alone and "
+                           f"without --due")
     if fmt is None:
         raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
                            f"the file .csv, .jsonl, .ndjson or .parquet")
