@@ -297,12 +297,20 @@ def test_salesforce_ui_times_are_read_in_the_export_zone(salesforce_export):
 
 def test_salesforce_missing_file_is_named(salesforce_export):
     files = [p for p in export_files(salesforce_export) if p.name != "Task.csv"]
-    with pytest.raises(MappingError, match=r"\[\[source\]\] 3 \(\"Task\"\).*no file given"):
+    # a preset's files come from the command line: no advice about files "the mapping names"
+    # (they would be in the installed package)
+    with pytest.raises(MappingError, match=r"\[\[source\]\] 3 \(\"Task\"\).*no file given.*"
+                                           r"\n  help: give the export's file for every object "
+                                           r"it reads$"):
         load_history(files, timezone=AMS, mapping=load_preset("salesforce"))
     stray = salesforce_export / "events" / "history.csv"
-    with pytest.raises(MappingError, match=r"`.*history\.csv` matches no source's `file`"):
+    with pytest.raises(MappingError, match=r"`.*history\.csv` matches no source's `file`.*\n"
+                                           r"  help: name each file as the CRM exports it$"):
         load_history([*export_files(salesforce_export), stray], timezone=AMS,
                      mapping=load_preset("salesforce"))
+    # a glob the shell left as written (it matched nothing) is no such file
+    with pytest.raises(MappingError, match=r"nowhere/\*\.csv: no such file\n  help: check"):
+        load_history([Path("nowhere/*.csv")], timezone=AMS, mapping=load_preset("salesforce"))
 
 
 # ---------------------------------------------------------------------------- HubSpot

@@ -343,6 +343,16 @@ class SourceSpec:
         return MappingError(f"{self.where(key)}: {problem}\n  help: {fix}")
 
 
+PRESET_FOLDER = Path(__file__).parent / "presets"
+
+
+def is_preset(mapping_path: Path) -> bool:
+    """Whether a mapping is one of the shipped presets, whose files all come from the command
+    line: advice about the files "the mapping names" or "relative to the mapping's folder"
+    would send the user into the installed package."""
+    return mapping_path.parent == PRESET_FOLDER
+
+
 @dataclass(frozen=True)
 class Mapping:
     """A parsed mapping file: its sources, in the order written."""
@@ -368,13 +378,17 @@ class Mapping:
                 matches = self._matching(path)
                 if not matches and len(self.sources) == 1:
                     matches = [0]
+                if not matches and not path.exists():  # (a glob the shell left as it was)
+                    raise MappingError(f"{path}: no such file\n  help: check the path")
                 if not matches:
                     names = [s.file.name for s in self.sources if s.file is not None]
                     raise MappingError(
                         f"{self.path}: the file `{path}` matches no source's `file` "
-                        f"({_listing(names)})\n  help: give each file the name its source's "
-                        f"`file` has in the mapping, or leave the paths out to read the files "
-                        f"the mapping names")
+                        f"({_listing(names)})\n  help: " + (
+                            "name each file as the CRM exports it" if is_preset(self.path)
+                            else "give each file the name its source's `file` has in the "
+                            "mapping, or leave the paths out to read the files the mapping "
+                            "names"))
                 for i in matches:
                     bound[i].append(path)
             missing = [s for i, s in enumerate(self.sources) if not bound[i] and not s.optional]
@@ -383,8 +397,9 @@ class Mapping:
                 raise spec.error(
                     "file", f"no file given for this source (it reads `{spec.file.name}`)"
                     if spec.file is not None else "no file given for this source",
-                    "give a file for every source, or leave the paths out to read the files "
-                    "the mapping names")
+                    "give the export's file for every object it reads" if is_preset(self.path)
+                    else "give a file for every source, or leave the paths out to read the "
+                    "files the mapping names")
         else:
             for i, spec in enumerate(self.sources):
                 if spec.file is None:

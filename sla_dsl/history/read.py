@@ -83,7 +83,7 @@ from sla_dsl.history.columns import (
     SourceStats,
 )
 from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
-from sla_dsl.history.mapping import REQUIRED_ZONE, Mapping, SourceSpec, format_of
+from sla_dsl.history.mapping import REQUIRED_ZONE, Mapping, SourceSpec, format_of, is_preset
 from sla_dsl.history.prepare import (
     JoinTarget,
     actor_zones,
@@ -597,7 +597,7 @@ def source_format(path: Path, spec: SourceSpec) -> str:
                            f"the file .csv, .jsonl, .ndjson or .parquet")
     why = not_a_file(path)
     if why is not None:
-        if spec.mapping_path is not None:
+        if spec.mapping_path is not None and not is_preset(spec.mapping_path):
             raise spec.error("file", f"no such file: {path}" if why == NO_SUCH_FILE else
                              f"{path}: {why}",
                              f"`file` is relative to the mapping's folder "
