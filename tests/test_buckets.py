@@ -112,6 +112,10 @@ def test_buckets_of_another_count_or_an_old_ingest_are_usage_errors(tmp_path, ca
     _ingest(paths, Path(policy), out, 2)
     assert main(["evaluate", policy, "-q", "--history", str(out), "--shards", "3"]) == 2
     assert "holds 2 buckets" in capsys.readouterr().err
+    # the buckets hold instants: a --timezone for them was ignored without a word
+    assert main(["evaluate", policy, "-q", "--history", str(out), "--timezone",
+                 "Asia/Tokyo"]) == 2
+    assert "without --mapping, --preset, --timezone or --explain" in capsys.readouterr().err
     manifest = json.loads((out / MANIFEST).read_text())
     manifest["history_id"] = ""
     (out / MANIFEST).write_text(json.dumps(manifest))

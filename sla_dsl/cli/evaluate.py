@@ -259,9 +259,10 @@ def _bucket_map(args: argparse.Namespace, of: int, bar: StageProgress, blocks: i
 
 def _buckets_problem(args: argparse.Namespace, directory: str, of: int) -> str | None:
     """Why the options given cannot evaluate an ingest's `of` buckets, or None."""
-    if args.mapping or args.preset or args.explain is not None:
+    if args.mapping or args.preset or args.explain is not None or args.timezone:
         return (f"--history {directory} is an ingest's buckets: they are evaluated as they "
-                "are, without --mapping, --preset or --explain")
+                "are, without --mapping, --preset, --timezone or --explain (their times are "
+                "instants: the zone was sla ingest's --timezone)")
     given = args.shard[1] if args.shard is not None else args.shards
     if given is not None and given != of:
         return (f"{directory} holds {of} buckets: give --shard I/{of} or --shards {of} "
