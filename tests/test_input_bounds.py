@@ -597,7 +597,7 @@ _FILE_TAKERS = [  # (the command with FILE where the path goes, the file's exten
     (["diff", "FILE", str(POLICY)], "sla", False),
     (["test", "FILE"], "toml", True),
     (["evaluate", str(POLICY), "--history", "FILE"], "csv", True),
-    (["evaluate", str(POLICY), "--history", str(HISTORY), "--mapping", "FILE"], "toml", False),
+    (["evaluate", str(POLICY), "--history", str(HISTORY), "--mapping", "FILE"], "toml", True),
     (["evaluate", str(POLICY), "--history", str(HISTORY), "--absences", "FILE"], "csv", False),
     (["evaluate", str(POLICY), "--history", str(HISTORY), "--reps", "FILE"], "csv", False),
     (["merge", "--policy", str(POLICY), "FILE"], "parquet", True),

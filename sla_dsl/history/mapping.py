@@ -129,7 +129,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sla_dsl.history.columns import EVENTS, HistoryError
-from sla_dsl.input_files import read_input
+from sla_dsl.input_files import NO_SUCH_FILE, not_a_file, read_input
 
 __all__ = [
     "EPOCH_MS",
@@ -438,6 +438,10 @@ def load_mapping(path: Path | str) -> Mapping:
     path = Path(path)
     try:
         data = read_input(path, MOST_MAPPING_BYTES)
+        why = not_a_file(path) if not data else None
+        if why is not None and why != NO_SUCH_FILE:  # else "the mapping has no [[source]]"
+            raise MappingError(f"{path}: {why}, and nothing was read from it\n  help: give "
+                               f"the mapping's TOML file")
         if len(data) > MOST_MAPPING_BYTES:
             raise MappingError(f"{path}: the mapping is more than {MOST_MAPPING_BYTES // 1024:,} "
                                "KiB, the most a mapping may be\n  help: a mapping names "
