@@ -399,13 +399,35 @@ def _kept_rows(spec: SourceSpec, table: pa.Table, times: _Times) -> np.ndarray:
     preferred = (_all_match(table.select(keep_columns).take(pa.array(rows[shared])),
                             spec.duplicates.keep)
                  if spec.duplicates.keep else np.ones(len(shared), dtype=bool))
+    drop = np.zeros(len(rows), dtype=bool)
+    if spec.duplicates.twins:
+        drop[shared[_twins(key, shared, preferred)]] = True
+        return rows[~drop]
     # per group, the first preferred row, else the first row
     order = np.lexsort((shared, ~preferred, key))
     first = np.r_[True, key[order][1:] != key[order][:-1]]
-    drop = np.zeros(len(rows), dtype=bool)
     drop[shared] = True
     drop[shared[order[first]]] = False
     return rows[~drop]
+
+
+def _twins(key: np.ndarray, shared: np.ndarray, preferred: np.ndarray) -> np.ndarray:
+    """Per shared row (`shared`: positions in file order, `key`: their groups), whether it is
+    the twin of a preferred row of its group (`duplicates.twins`): the n-th row of a group not
+    preferred is the twin of its n-th preferred row, if it has one. Salesforce writes an owner
+    change twice (user Ids, then names), and two changes in one second share a key: pairing
+    by count leaves out one name row per Id row and keeps every change of a chain."""
+    order = np.lexsort((shared, key))
+    group = key[order]
+    other = ~preferred[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    pairs = np.repeat(np.add.reduceat(preferred[order].astype(np.int64), starts), sizes)
+    seen = np.cumsum(other)  # rows not preferred up to here, this one included
+    before = np.repeat(seen[starts] - other[starts], sizes)  # ... before the group
+    twin = np.zeros(len(order), dtype=bool)
+    twin[order] = other & (seen - before <= pairs)
+    return twin
 
 
 def _shared_rows(columns: Sequence[str], table: pa.Table, rows: np.ndarray, times: _Times
