@@ -1,7 +1,9 @@
 """Salesforce's field history as the preset reads it, on small exports written as the shipped
 example's files are: two changes in one second (an owner changed twice, a status changed twice)
 are both read, only the name row Salesforce writes beside each owner change's Id row being left
-out."""
+out; a change of a lead that is not a kept Lead row (deleted, unknown, its id in another case or
+in the 15-character form) is rejected with its reason, as the lead's tasks are; and all of it
+the same through `sla ingest`."""
 
 from __future__ import annotations
 
@@ -70,6 +72,23 @@ def one_second(folder: Path) -> list[str]:
         f"0175,{LEAD_2},Status,Open - Not Contacted,Working - Contacted,Picklist,{TEN},{ANA}",
         f"0176,{LEAD_2},Status,Working - Contacted,Closed - Not Converted,Picklist,{TEN},{ANA}",
     ], [task_row("00T1", LEAD_1, CY, "2026-03-09T10:00:00.000+0000")])
+
+
+def orphans(folder: Path) -> list[str]:
+    """Lead 2 is deleted (IsDeleted true) and has a task and field changes; LeadHistory also
+    names an id no Lead row has, lead 1's id in lower case, with a space, and in the
+    15-character form. The orphans' last change is a day after every real event."""
+    later = "2026-03-10T09:00:00.000+0000"
+    return export(folder, [lead_row(LEAD_1, ANA, "Working - Contacted"),
+                           lead_row(LEAD_2, ANA, "Working - Contacted", deleted="true")], [
+        f"0171,{LEAD_1},Owner,{ANA},{BO},EntityId,{TEN},{ANA}",
+        f"0172,{LEAD_2},Owner,{ANA},{BO},EntityId,{TEN},{ANA}",
+        f"0173,{LEAD_2},Status,Open - Not Contacted,Closed - Converted,Picklist,{later},{ANA}",
+        f"0174,00Q000000000099AAA,Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
+        f"0175,{LEAD_1.lower()},Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
+        f"0176, {LEAD_1},Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
+        f"0177,{LEAD_1[:15]},Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
+    ], [task_row("00T1", LEAD_2, ANA, "2026-03-09T10:00:00.000+0000")])
 
 
 def read(files: list[str]):
@@ -168,6 +187,33 @@ def test_twins_needs_a_keep_and_a_boolean(rule, message):
         parse_mapping(text)
 
 
+# ---------------------------------------------------------------------------- no such lead
+
+
+def test_changes_of_a_deleted_or_unknown_lead_are_rejected(tmp_path):
+    history = read(orphans(tmp_path))
+    assert list(history.lead_ids) == [LEAD_1]  # no lead made of LeadHistory rows alone
+    reasons = {r.row: r.reason for r in history.rejects if r.source.endswith("LeadHistory.csv")}
+    assert sorted(reasons) == [2, 3, 4, 5, 6, 7]
+    assert reasons[2] == (f"LeadId '{LEAD_2}' matches no lead: no row of Lead (Lead.csv) kept "
+                          "by its `where` has it as Id (ids are compared in full and "
+                          "case-sensitively)")
+    assert f"LeadId '{LEAD_1[:15]}' matches no lead" in reasons[7]
+    assert "compared in full and case-sensitively" in reasons[7]
+    [task] = [r for r in history.rejects if r.source.endswith("Task.csv")]
+    assert task.reason.startswith(f"WhoId '{LEAD_2}' matches no lead")
+    assert int(history.at.max()) < 1_773_100_000 * 1_000_000  # nothing of 2026-03-10 read
+
+
+def test_changes_of_other_leads_leave_a_leads_verdicts_alone(tmp_path, capsys):
+    # the orphans' changes a day later would have moved the as-of time past the real lead's
+    # first touch due time: breached, where it is pending as of its own latest event
+    report_json = report(orphans(tmp_path), capsys)
+    assert report_json["as_of"].startswith("2026-03-09T10:00:00")
+    assert statuses(report_json)[(LEAD_1, "first touch")] == "pending"
+    assert report_json["summary"]["leads"] == 1
+
+
 # ---------------------------------------------------------------------------- sla ingest
 
 
@@ -181,6 +227,7 @@ def owners_and_rows(report_json: dict) -> tuple[dict[str, str], tuple[int, int, 
 @pytest.mark.parametrize("buckets", [1, 2, 3])
 @pytest.mark.parametrize(("made", "expected"), [
     (one_second, ({LEAD_1: "Cy Example", LEAD_2: "Ana Example"}, (0, 2, 11))),
+    (orphans, ({LEAD_1: "Bo Example"}, (7, 1, 11))),
 ])
 def test_ingest_reads_these_exports_as_the_single_run(made, expected, buckets, tmp_path,
                                                       capsys):

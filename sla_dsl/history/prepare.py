@@ -53,6 +53,7 @@ class JoinTarget:
     lead: str
     path: Path
     together: dict[object, pa.ChunkedArray | pa.Array] = field(default_factory=dict)
+    filtered: bool = False  # its rows are those its `where` keeps (a deleted Lead is none)
 
     @cached_property
     def _hashed(self) -> tuple[pa.Array, dict[object, np.ndarray]]:
@@ -598,13 +599,22 @@ def _join(spec: SourceSpec, path: Path, cells: pa.ChunkedArray | pa.Array, kept:
     reasons = None
     if len(missing):
         reasons = np.full(len(rows), None, dtype=object)
-        names = " or ".join(spec.join.match)
-        source = f"{target.spec.name} ({target.path.name})"
         lost = np.flatnonzero(np.isin(rows, missing))
         texts = _strings(cells).take(pa.array(kept[rows[lost]])).to_pylist()
-        reasons[lost] = [f"{spec.lead_id} '{value}' matches no lead: no row of {source} has "
-                         f"it as {names}" for value in texts]
+        reasons[lost] = [_no_lead(spec, target, value) for value in texts]
     return rows, leads, reasons
+
+
+def _no_lead(spec: SourceSpec, target: JoinTarget, value: str) -> str:
+    """Why a joined row's id cell finds no lead. It names what is compared, so that a row of
+    a deleted lead (a Lead row its `where` leaves out), an id in other letter case or
+    Salesforce's 15-character form of an 18-character id is understood, not taken for a bug:
+    ids are matched as written, whole."""
+    assert spec.join is not None
+    kept = " kept by its `where`" if target.filtered else ""
+    return (f"{spec.lead_id} '{value}' matches no lead: no row of {target.spec.name} "
+            f"({target.path.name}){kept} has it as {' or '.join(spec.join.match)} (ids are "
+            f"compared in full and case-sensitively)")
 
 
 LEAST_JOIN_FOUND = 1_000_000
