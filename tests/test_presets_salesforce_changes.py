@@ -3,7 +3,8 @@ example's files are: two changes in one second (an owner changed twice, a status
 are both read, only the name row Salesforce writes beside each owner change's Id row being left
 out; a change of a lead that is not a kept Lead row (deleted, unknown, its id in another case or
 in the 15-character form) is rejected with its reason, as the lead's tasks are; and all of it
-the same through `sla ingest`."""
+the same through `sla ingest`. Last, an ingest's bucket read as a file of its own says where
+the ingest's rejected rows and counts are."""
 
 from __future__ import annotations
 
@@ -247,3 +248,27 @@ def test_ingest_reads_these_exports_as_the_single_run(made, expected, buckets, t
         assert (tmp_path / "cut.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
         if form == "json":
             assert owners_and_rows(json.loads(cut[1])) == expected
+
+
+def test_a_bucket_read_as_a_file_says_where_the_ingests_rejects_are(tmp_path, capsys):
+    pytest.importorskip("duckdb")
+    files = orphans(tmp_path / "export")
+    out = tmp_path / "buckets"
+    code, _, err = run(["ingest", "--preset", "salesforce", "--history", *files, "--buckets",
+                        "2", "--out", str(out), "--timezone", ZONE, "-q"], capsys)
+    assert code == 0, err
+    bucket = str(next(out.glob("bucket-*.parquet")))
+    code, text, err = run(["evaluate", POLICY, "--history", bucket, "-q"], capsys)
+    assert code == 0
+    said = (f"is one of the 2 buckets of an sla ingest (its column __sla_place says so), read "
+            f"here as an event log of its own: the ingest's counts (11 rows read, 4 accepted, "
+            f"7 rejected), its rejected rows and its notes are in {out / 'manifest.json'} and "
+            f"{out / 'rejects.csv'}")
+    assert said in text and said in err
+    assert f"sla evaluate --history {out} reads every bucket" in text
+    code, out_json, _ = run(["evaluate", POLICY, "--history", bucket, "--format", "json", "-q"],
+                            capsys)
+    assert any(said in note for note in json.loads(out_json)["rows"]["notes"])
+    # read whole, as the ingest's directory, the buckets say nothing of the kind
+    code, text, err = run(["evaluate", POLICY, "--history", str(out), "-q"], capsys)
+    assert code == 0 and "__sla_place" not in text + err
