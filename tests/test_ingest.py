@@ -247,6 +247,9 @@ def test_the_buckets_judge_every_lead_as_the_whole_file(tmp_path, capsys):
     assert sorted(a["leads"], key=lambda lead: lead["lead_id"]) == sorted(
         b["leads"], key=lambda lead: lead["lead_id"])
     assert a["summary"]["clauses"] == b["summary"]["clauses"]
+    # read as files of their own, the buckets say where the ingest's counts are
+    [note] = b["rows"].pop("notes")
+    assert "the ingest's counts (2,164 rows read" in note and "manifest.json" in note
     assert a["rows"] == b["rows"] and a["as_of"] == b["as_of"]
     assert read_manifest(tmp_path / "b").as_of_default is not None
 

@@ -1,8 +1,8 @@
 """The ways a preset's export is read quickly, each checked against what the reader must still
 give: a time column of API instants handed on as instants (a rejected task's raw values still
 show its time as written), and every id compared as a code hashed once (leads numbered as
-they first appear: Lead's, then LeadHistory's own; a contact found through the lead it was
-converted from; an id no lead has rejected with its reason)."""
+they first appear in Lead; a contact found through the lead it was converted from; an id no
+lead has, in a task or a field change, rejected with its reason)."""
 
 from __future__ import annotations
 
@@ -79,8 +79,8 @@ def test_a_time_that_is_no_instant_reads_the_column_as_text(tmp_path):
 
 
 def test_leads_are_numbered_as_they_first_appear(tmp_path):
-    # Lead's ids first, then ids only LeadHistory names (in its order), though the join's
-    # cells and the contacts were hashed with them; an id only a task names is no lead
+    # Lead's ids, in its order, though the joins' cells and the contacts were hashed with
+    # them; an id only LeadHistory or a task names is no lead: its rows are rejected
     folder = copied(tmp_path)
     history_rows = rows_of(folder / "LeadHistory.csv")
     first, second = list(history_rows[1]), list(history_rows[2])
@@ -92,7 +92,10 @@ def test_leads_are_numbered_as_they_first_appear(tmp_path):
     write(folder / "Task.csv", [*task_rows, orphan])
     history = read(folder)
     leads = [r[0] for r in rows_of(folder / "Lead.csv")[1:]]
-    assert list(history.lead_ids) == [*leads, "00Q5g0000000778AAA", "00Q5g0000000777AAA"]
+    assert list(history.lead_ids) == leads
+    changes = [r for r in history.rejects if r.source.endswith("LeadHistory.csv")]
+    assert [r.row for r in changes] == [len(history_rows) + i for i in range(3)]
+    assert changes[1].reason.startswith("LeadId '00Q5g0000000777AAA' matches no lead")
     assert history.rejects[-1].row == len(task_rows)
     assert history.rejects[-1].reason.startswith("WhoId '00Q5g0000000776AAA' matches no lead")
 

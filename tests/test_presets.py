@@ -186,7 +186,8 @@ def test_salesforce_rows_are_all_counted(salesforce_export):
     assert stats["LeadHistory.csv"].left_out == owner_rows // 2
     [reject] = history.rejects
     assert reject.reason == ("WhoId '0035g9999999999AAA' matches no lead: no row of Lead "
-                             "(Lead.csv) has it as Id or ConvertedContactId")
+                             "(Lead.csv) kept by its `where` has it as Id or ConvertedContactId "
+                             "(ids are compared in full and case-sensitively)")
     assert reject.source.endswith("Task.csv") and reject.row == len(rows)
     assert history.counts.rejected == 1 and history.left_out == sum(
         s.left_out for s in stats.values())
@@ -523,7 +524,8 @@ event = "kind"
                for i in range(len(history)) if EVENTS[history.event[i]] == "touch"]
     assert sorted(touches) == [("L1", 1), ("L1", 2), ("L2", 2)]  # C1: both its leads
     assert [(r.row, r.reason) for r in history.rejects] == [
-        (3, "who 'C9' matches no lead: no row of lead (lead.csv) has it as id or contact"),
+        (3, "who 'C9' matches no lead: no row of lead (lead.csv) has it as id or contact "
+            "(ids are compared in full and case-sensitively)"),
         (4, "missing lead id")]
 
 

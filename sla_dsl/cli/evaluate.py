@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             return _write_partial(args, policy, history, as_of, bar, blocks)
         counts = history.counts
         show_rejects(bar, history, args)
+        _show_buckets_read_alone(bar, args.history)
         if args.rejects and not wrote(args.rejects, lambda: write_rejects(history, args.rejects),
                                           "evaluate"):
             return EXIT_USAGE
@@ -311,6 +312,16 @@ def show_rejects(bar: StageProgress, history, args: argparse.Namespace) -> None:
                      "; write them all with --rejects FILE"))
     for line in history_input.absence_lines(history) + history_input.reps_lines(history):
         bar.above(line)
+
+
+def _show_buckets_read_alone(bar: StageProgress, paths) -> None:
+    """An ingest's buckets given as files: where their rejected rows and counts are (the
+    report says so too, `history.notes`), on stderr, beside where rejects are shown."""
+    from sla_dsl.history.buckets import buckets_read_alone
+
+    if paths:
+        for note in buckets_read_alone(paths):
+            bar.above(f"note: {note}")
 
 
 def shard_spec(text: str) -> tuple[int, int]:

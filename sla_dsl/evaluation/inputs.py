@@ -16,6 +16,7 @@ from sla_dsl.business_time.zones import read_iso, resolve_local, to_us
 from sla_dsl.evaluation.replay import fields_needed
 from sla_dsl.history import read
 from sla_dsl.history.absences import read_absences
+from sla_dsl.history.buckets import buckets_read_alone
 from sla_dsl.history.columns import SUPPORTED_TIMES, History, in_supported_range
 from sla_dsl.history.mapping import Mapping, MappingError, load_mapping
 from sla_dsl.history.presets import load_preset
@@ -69,6 +70,8 @@ def load_history(paths: Paths = (), mapping: str | Path | Mapping | None = None,
     timezone = (policy.timezone if policy is not None else None) or "UTC"
     history = read.load_history(files, timezone=timezone, mapping=mapping, fields=fields,
                                 export_timezone=export_timezone)
+    if mapping is None:  # an ingest's bucket given as a file: its rejects are elsewhere
+        history.notes += buckets_read_alone(files)
     if absences is not None:
         history.absences = read_absences(absences, timezone)
     if reps is not None:

@@ -18,6 +18,7 @@ merged list of rejects are the single run's.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,7 +37,8 @@ from sla_dsl.history.ingest import (
     read_manifest,
 )
 
-__all__ = ["WholePart", "as_whole_part", "bucket_path", "is_ingest", "manifest_of"]
+__all__ = ["WholePart", "as_whole_part", "bucket_path", "buckets_read_alone", "is_ingest",
+           "manifest_of"]
 
 
 @dataclass
@@ -70,6 +72,58 @@ def manifest_of(directory: str | Path) -> Manifest:
                            "without each event's place in the files\n  help: run sla ingest "
                            "again into that directory")
     return manifest
+
+
+def buckets_read_alone(paths: Sequence[str | Path]) -> list[str]:
+    """Notes for event logs given to be read alone that are an ingest's buckets (they carry
+    its reserved column `__sla_place`), one per directory. A bucket holds accepted events
+    only: the rows the ingest rejected or left out, its counts and its notes (Salesforce's
+    tracked history) are in the manifest, so a bucket read as a file of its own would say
+    "0 rejected" of an export that had rejects, with no word of where they went."""
+    found: dict[Path, list[Path]] = {}
+    for path in map(Path, paths):
+        if path.suffix.lower() == ".parquet" and _has_places(path):
+            found.setdefault(path.parent, []).append(path)
+    return [_read_alone_note(directory, files) for directory, files in found.items()]
+
+
+def _has_places(path: Path) -> bool:
+    """Whether a Parquet file has the column an ingest's bucket carries (a schema read only)."""
+    try:
+        return EVENT_PLACE in pq.read_schema(path).names
+    except (OSError, pa.ArrowException):  # not Parquet: the reader says what is wrong
+        return False
+
+
+def _read_alone_note(directory: Path, files: Sequence[Path]) -> str:
+    """What the report says of buckets of `directory` read as event logs of their own."""
+    one = len(files) == 1
+    names = " and ".join(f.name for f in files) if len(files) < 3 else \
+        f"{files[0].name} and {len(files) - 1} other buckets"
+    try:
+        manifest = read_manifest(directory)
+    except (OSError, ValueError, TypeError, KeyError):
+        manifest = None
+    if manifest is None:
+        what = ("is a bucket" if one else "are buckets") + " of an sla ingest"
+        counts = ""
+        where = f"the {MANIFEST} of the directory the ingest wrote (none is in {directory})"
+        whole = "DIR, that directory,"
+    else:
+        of = len(manifest.buckets)
+        what = "is one of" if one else ("are" if len(files) == of else f"are {len(files)} of")
+        what += f" the {of} buckets of an sla ingest"
+        counts = (f" ({manifest.rows_read:,} rows read, {manifest.accepted:,} accepted, "
+                  f"{manifest.rejected:,} rejected)")
+        where = f"{directory / MANIFEST} and {directory / manifest.rejects_file}"
+        whole = str(directory)
+    whose, read_as = ("its", "an event log of its own") if one else \
+        ("their", "event logs of their own")
+    return (f"{names} {what} ({whose} column {EVENT_PLACE} says so), read here as {read_as}: "
+            f"the ingest's counts{counts}, its rejected rows and its notes are in {where}, not "
+            f"in the {'bucket' if one else 'buckets'}, so this history's counts are of "
+            f"{whose} accepted events alone; sla evaluate --history {whole} reads every "
+            f"bucket, as one history")
 
 
 def bucket_path(directory: str | Path, index: int) -> Path:

@@ -7,7 +7,8 @@ into N buckets of whole leads, each bucket read by the mapping's own in-memory r
 1. DuckDB (the optional extra `sla_dsl[duckdb]`) reads each file into a table of an on-disk
    database (text as written, each row's number in the file), and gives each row the bucket
    of the lead it belongs to (`lead_hash` of the lead id):
-   - a source with its own lead id column (Salesforce's Lead, LeadHistory): that id's;
+   - a source with its own lead id column (Salesforce's Lead), or one that joins by the
+     other source's lead id alone (LeadHistory.LeadId in Lead.Id): that id's;
    - a source that finds its lead through another's rows (`join`: a Task's WhoId in Lead's
      Id, else its ConvertedContactId): the bucket of each row of the other source it matches,
      by the reader's rule (the first `match` column that has it, among the rows the other
@@ -30,7 +31,9 @@ first row), computed on the few records they need.
 
 Rules the cut cannot keep exact are refused, with the reason: a `duplicates` rule whose key
 leaves out the lead id (duplicates of one lead must be in one bucket), a `join` through a
-source that itself joins or drops duplicates, a `duplicates` rule on a source that joins.
+source that itself joins or drops duplicates, a `duplicates` rule on a source that joins by
+other columns than its target's lead id. (A join by the target's lead id alone, Salesforce's
+LeadHistory.LeadId in Lead.Id, is routed by the row's own id: its duplicates stay together.)
 """
 
 from __future__ import annotations
@@ -189,7 +192,8 @@ def _refuse_inexact(reads: Sequence[tuple[SourceSpec, Path]]) -> None:
     run's result would not be the buckets' (module docstring)."""
     by_name = {spec.name: spec for spec, _ in reads}
     for spec, _ in reads:
-        if spec.duplicates is not None and spec.join is not None:
+        if spec.duplicates is not None and spec.join is not None \
+                and not _joins_by_lead_id(spec, by_name.get(spec.join.source)):
             raise spec.error("duplicates", "sla ingest cannot cut a source that both joins "
                              "and drops duplicates into buckets exactly",
                              "evaluate the export in one run (sla evaluate --mapping)")
@@ -299,12 +303,24 @@ def _bucket_sql(lead: str, buckets: int) -> str:
     return f"{LEAD_BUCKET_SQL}(coalesce({_trim(lead)}, ''), {int(buckets)})"
 
 
+def _joins_by_lead_id(spec: SourceSpec, target: SourceSpec | None) -> bool:
+    """Whether `spec` joins only by its target's own lead id (Salesforce's LeadHistory.LeadId
+    in Lead.Id): a row finds at most the lead of its own id, whose bucket is its own id's, so
+    it can be routed by that id like a source with leads of its own. A row that finds no lead
+    then goes to the bucket of its id, where the target's rows of that id are (a deleted
+    Lead's), not to bucket 0: rows alike in a `duplicates` key stay in one bucket."""
+    return (spec.join is not None and target is not None and target.join is None
+            and set(spec.join.match) == {target.lead_id})
+
+
 def _route(con, file: _File, files: Sequence[_File], buckets: int) -> None:
     """The file's rows with their bucket (a row matching leads of several buckets once for
     each), stored sorted by bucket then row as table `r{index}`: one sort at a time, within
     the memory limit, and each bucket's rows then a range of the table (`_bucket_rows`)."""
     spec = file.spec
-    if spec.join is None:
+    target = next((f.spec for f in files if spec.join and f.spec.name == spec.join.source),
+                  None)
+    if spec.join is None or _joins_by_lead_id(spec, target):
         select = f"SELECT *, {_bucket_sql(file.text(spec.lead_id), buckets)} AS {BUCKET_COLUMN} " \
                  f"FROM {file.table}"
     else:

@@ -72,6 +72,13 @@ presets in `sla_dsl/history/presets/` use every one of them:
   rows equal in every `key` column are one row of the CRM's; of each such group the first row
   matching `keep` (a table like `where`) is read, or the first row when none matches. The
   others are left out, counted.
+- `duplicates = { key = [...], keep = { NewValue = ["005*", "00G*"] }, twins = true }`: rows
+  equal in `key` are not copies of one row but changes, some written twice (Salesforce writes
+  an owner change once with user Ids and once with display names; two changes can share a
+  second): every row matching `keep` is read, and so is every other row but each `keep` row's
+  twin, the group's first row not matching `keep` not yet paired (the first such row with
+  the first `keep` row, the second with the second). A group with no `keep` row (two status
+  changes in one second) is read whole. The twins are left out, counted.
 - `datetime_format`: a strptime format (or a list), for times a CRM writes as localized text
   (`3/15/2024 2:30 PM` is "%m/%d/%Y %I:%M %p"). ISO 8601 is always read as well; without `%z`
   the time is a wall reading in the source's `timezone`. `"epoch_ms"` in the list reads a
@@ -220,10 +227,13 @@ class Condition:
 
 @dataclass(frozen=True)
 class Duplicates:
-    """Rows alike in `key` are one: the first matching `keep` (else the first) is read."""
+    """Rows alike in `key` are one: the first matching `keep` (else the first) is read. With
+    `twins`, they are changes, each `keep` row with a twin written beside it: only the twins
+    are left out (module docstring)."""
 
     key: tuple[str, ...]
     keep: tuple[Condition, ...]
+    twins: bool = False
 
 
 @dataclass(frozen=True)
@@ -748,6 +758,20 @@ def _condition(r: _Reader, column: str, value: object, key: str) -> Condition:
     return Condition(column, _patterns(r, value["not"], f"{key}.not"), key, negated=True)
 
 
+def _twins(r: _Reader, duplicates: dict) -> bool:
+    """`duplicates.twins`: true or false, and true only with a `keep` that tells the row read
+    from its twin."""
+    twins = duplicates.get("twins", False)
+    if not isinstance(twins, bool):
+        raise r.error("duplicates.twins", f"must be true or false, got {twins!r}",
+                      "write twins = true")
+    if twins and not duplicates.get("keep"):
+        raise r.error("duplicates.twins", "needs `keep`: which row of a pair is read",
+                      'write duplicates = { key = [...], keep = { NewValue = "005*" }, '
+                      'twins = true }')
+    return twins
+
+
 def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
     """The keys a CRM's own objects need, each checked at its key (module docstring)."""
     raw = r.raw
@@ -758,7 +782,8 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
             raise r.error("duplicates", "must be a table with `key` (and `keep`)",
                           'write duplicates = { key = ["LeadId", "CreatedDate"], keep = '
                           '{ NewValue = "005*" } }')
-        r.check_keys(dup, ("key", "keep"), "duplicates.", "duplicates takes the keys")
+        r.check_keys(dup, ("key", "keep", "twins"), "duplicates.",
+                     "duplicates takes the keys")
         key = dup["key"]
         key = _column_list(r, key if isinstance(key, list) else [key], "duplicates.key",
                            "columns")
@@ -768,7 +793,7 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
                           'write keep = { NewValue = "005*" }')
         out["duplicates"] = Duplicates(key, tuple(
             _condition(r, column, value, f"duplicates.keep.{column}")
-            for column, value in keep.items()))
+            for column, value in keep.items()), _twins(r, dup))
     formats = raw.get("datetime_format", [])
     formats = formats if isinstance(formats, list) else [formats]
     out["formats"] = tuple(r.text(f, "datetime_format", "a strptime format such as "

@@ -53,6 +53,7 @@ class JoinTarget:
     lead: str
     path: Path
     together: dict[object, pa.ChunkedArray | pa.Array] = field(default_factory=dict)
+    filtered: bool = False  # its rows are those its `where` keeps (a deleted Lead is none)
 
     @cached_property
     def _hashed(self) -> tuple[pa.Array, dict[object, np.ndarray]]:
@@ -403,13 +404,35 @@ def _kept_rows(spec: SourceSpec, table: pa.Table, times: _Times) -> np.ndarray:
     preferred = (_all_match(table.select(keep_columns).take(pa.array(rows[shared])),
                             spec.duplicates.keep)
                  if spec.duplicates.keep else np.ones(len(shared), dtype=bool))
+    drop = np.zeros(len(rows), dtype=bool)
+    if spec.duplicates.twins:
+        drop[shared[_twins(key, shared, preferred)]] = True
+        return rows[~drop]
     # per group, the first preferred row, else the first row
     order = np.lexsort((shared, ~preferred, key))
     first = np.r_[True, key[order][1:] != key[order][:-1]]
-    drop = np.zeros(len(rows), dtype=bool)
     drop[shared] = True
     drop[shared[order[first]]] = False
     return rows[~drop]
+
+
+def _twins(key: np.ndarray, shared: np.ndarray, preferred: np.ndarray) -> np.ndarray:
+    """Per shared row (`shared`: positions in file order, `key`: their groups), whether it is
+    the twin of a preferred row of its group (`duplicates.twins`): the n-th row of a group not
+    preferred is the twin of its n-th preferred row, if it has one. Salesforce writes an owner
+    change twice (user Ids, then names), and two changes in one second share a key: pairing
+    by count leaves out one name row per Id row and keeps every change of a chain."""
+    order = np.lexsort((shared, key))
+    group = key[order]
+    other = ~preferred[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    pairs = np.repeat(np.add.reduceat(preferred[order].astype(np.int64), starts), sizes)
+    seen = np.cumsum(other)  # rows not preferred up to here, this one included
+    before = np.repeat(seen[starts] - other[starts], sizes)  # ... before the group
+    twin = np.zeros(len(order), dtype=bool)
+    twin[order] = other & (seen - before <= pairs)
+    return twin
 
 
 def _shared_rows(columns: Sequence[str], table: pa.Table, rows: np.ndarray, times: _Times
@@ -580,13 +603,22 @@ def _join(spec: SourceSpec, path: Path, cells: pa.ChunkedArray | pa.Array, kept:
     reasons = None
     if len(missing):
         reasons = np.full(len(rows), None, dtype=object)
-        names = " or ".join(spec.join.match)
-        source = f"{target.spec.name} ({target.path.name})"
         lost = np.flatnonzero(np.isin(rows, missing))
         texts = _strings(cells).take(pa.array(kept[rows[lost]])).to_pylist()
-        reasons[lost] = [f"{spec.lead_id} '{value}' matches no lead: no row of {source} has "
-                         f"it as {names}" for value in texts]
+        reasons[lost] = [_no_lead(spec, target, value) for value in texts]
     return rows, leads, reasons
+
+
+def _no_lead(spec: SourceSpec, target: JoinTarget, value: str) -> str:
+    """Why a joined row's id cell finds no lead. It names what is compared, so that a row of
+    a deleted lead (a Lead row its `where` leaves out), an id in other letter case or
+    Salesforce's 15-character form of an 18-character id is understood, not taken for a bug:
+    ids are matched as written, whole."""
+    assert spec.join is not None
+    kept = " kept by its `where`" if target.filtered else ""
+    return (f"{spec.lead_id} '{value}' matches no lead: no row of {target.spec.name} "
+            f"({target.path.name}){kept} has it as {' or '.join(spec.join.match)} (ids are "
+            f"compared in full and case-sensitively)")
 
 
 LEAST_JOIN_FOUND = 1_000_000

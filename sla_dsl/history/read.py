@@ -273,7 +273,8 @@ def _prepared(reads: list[tuple[SourceSpec, _Read]]) -> list[tuple[SourceSpec, _
                 tables = [done[j] for j, (other, _) in enumerate(reads)
                           if other.name == spec.name]
                 target = JoinTarget(tables[0][0], _joined_tables([r.table for _, r in tables]),
-                                    tables[0][0].lead_id, read.path)
+                                    tables[0][0].lead_id, read.path,
+                                    filtered=bool(spec.filters))
                 targets[spec.name] = replace(target, together=hashed_with(
                     target, [(s, r.table, r.path) for s, r in reads], targets))
         if not progress:  # a join to a source that was not given
