@@ -64,7 +64,8 @@ def test_crm_export_long_and_wide():
     assert rejects[0] == ("crm_leads.csv", 4, None, "row has no date in created_date, "
                           "mql_date, first_call, second_call, won_date")
     assert rejects[1] == ("crm_leads.csv", 5, "mql_date",
-                          "time '2026-02-30 10:00' is not a date and time: 2026-02 has no day 30")
+                          "time '2026-02-30 10:00' is not a date and time: 2026-02 has no day 30 "
+                          "(for its `handoff` event)")
     assert rejects[2][:2] == ("crm_activities.csv", 5)
     assert rejects[2][3].startswith("unknown event 'Note'; expected one of created")
     assert rejects[2][3].endswith("(or map it in [source.event_names] of crm.toml)")

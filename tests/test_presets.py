@@ -904,3 +904,26 @@ def test_a_hubspot_contacts_export_without_an_aliased_date_column_names_it(tmp_p
         assert code == 2, err
         assert "key `events.assigned.at`: `contacts.csv` has no column `Owner assigned date` " \
                "(nor hubspot_owner_assigneddate)" in err
+
+
+
+def test_a_bad_date_cell_read_for_several_events_names_each(tmp_path):
+    # one CreatedDate is the lead's created, handoff and assigned: three rejected records,
+    # which read as three identical lines when none said which event it was
+    folder = tmp_path / "export"
+    for name in ("Lead.csv", "LeadHistory.csv", "Task.csv", "Event.csv", "User.csv"):
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_bytes((ROOT / "examples" / "salesforce" / name).read_bytes())
+    lines = (folder / "Lead.csv").read_text().splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    cells = lines[1].rstrip("\r\n").split(",")
+    cells[header.index("CreatedDate")] = "not-a-date"
+    lines[1] = ",".join(cells) + "\n"
+    (folder / "Lead.csv").write_text("".join(lines))
+    history = load_history(sorted(folder.glob("*.csv")), timezone=AMS,
+                           mapping=load_preset("salesforce"))
+    reasons = [r.reason for r in history.rejects if r.source.endswith("Lead.csv")
+               and r.row == 1]
+    assert len(reasons) == len(set(reasons)) >= 2
+    assert all(r.startswith("time 'not-a-date' is not a date and time") for r in reasons)
+    assert "(for its `created` event)" in reasons[0]

@@ -1826,10 +1826,18 @@ class _Part:
                 out.append("missing time")
             else:
                 result = parse_time(text)
-                out.append(result if isinstance(result, str)
+                out.append(self._time_reason(result, column) if isinstance(result, str)
                            else f"time '{quoted_value(text)}' is out of range (supported: "
                                 f"{SUPPORTED_TIMES})")
         return out
+
+    def _time_reason(self, reason: str, column: int) -> str:
+        """`parse_time`'s reason, with, for a wide export's date cell, the event it was to be:
+        one bad cell read for three events is three rejected records, and three identical
+        lines read as one row counted thrice."""
+        if column >= 0:
+            reason += f" (for its `{self.spec.events[column].event}` event)"
+        return reason
 
     def raw(self, rows: np.ndarray) -> list[dict[str, str]]:
         """The values of these table rows as read ("" for none), lookups included."""
