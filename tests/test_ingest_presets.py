@@ -269,3 +269,25 @@ def test_the_buckets_trim_what_the_reader_trims():
     chars = [chr(c) for c in range(0x3001) if not 0xD800 <= c <= 0xDFFF]
     trimmed = pc.utf8_trim_whitespace(pa.array([f"{c}x{c}" for c in chars])).to_pylist()
     assert set(SPACES) == {c for c, t in zip(chars, trimmed, strict=True) if t == "x"}
+
+
+@pytest.mark.parametrize("buckets", [1, 3])
+def test_a_hubspot_change_of_a_contact_not_exported_makes_no_lead(buckets, tmp_path, capsys):
+    # a property_history row of a contact missing from contacts.csv (deleted, or outside the
+    # view exported) became a lead of its own with no `created`, and could move the as-of time
+    folder = tmp_path / "export"
+    shutil.copytree(ROOT / "examples" / "hubspot", folder)
+    header, changes = _rows(folder / "property_history.csv")
+    stray = list(changes[0])
+    stray[header.index("contact_id")] = "999999"
+    changes.append(stray)
+    _write(folder / "property_history.csv", header, changes)
+    files = sorted(str(p) for p in folder.glob("*.csv"))
+    reading = ["--preset", "hubspot", "--timezone", ZONE, "--history", *files]
+    manifest = _same_as_one_run(POLICY, reading, buckets, tmp_path, capsys)
+    code, out, _ = _run(["evaluate", POLICY, *reading, "-q", "--format", "json"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and "999999" not in {lead["lead_id"] for lead in doc["leads"]}
+    rejects = (tmp_path / f"buckets-{buckets}" / "rejects.jsonl").read_text().splitlines()
+    assert any("'999999' matches no lead" in json.loads(r)["reason"] for r in rejects)
+    assert manifest["rejected"] == 1
