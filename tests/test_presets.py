@@ -927,3 +927,18 @@ def test_a_bad_date_cell_read_for_several_events_names_each(tmp_path):
     assert len(reasons) == len(set(reasons)) >= 2
     assert all(r.startswith("time 'not-a-date' is not a date and time") for r in reasons)
     assert "(for its `created` event)" in reasons[0]
+
+
+
+def test_one_lead_created_before_a_tracked_history_is_one_lead(tmp_path):
+    # the owners export without L2: "1 leads were created before that ..., and their changes"
+    files = owners_export(tmp_path)
+    lead = tmp_path / "Lead.csv"
+    lead.write_text("".join(line for line in lead.read_text().splitlines(keepends=True)
+                            if "L2AAA" not in line))
+    history = tmp_path / "LeadHistory.csv"
+    history.write_text("".join(line for line in history.read_text().splitlines(keepends=True)
+                               if "L2AAA" not in line))
+    [note] = load_history(files, timezone=AMS, mapping=load_preset("salesforce")).notes
+    assert "1 lead was created before that (00Q5g00000000L1AAA), and its changes from " \
+           "before it" in note

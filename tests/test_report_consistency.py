@@ -604,8 +604,8 @@ def test_a_recycled_round_counts_in_the_block_it_was_judged_in(tmp_path):
     assert clauses[("small", "first touch")] == (1, 1, 0)
     # the text says the same
     assert "assignments in hot: round robin (team sdr), cap 25 per day, 2 leads" in text
-    assert re.search(r"^  bob +1 leads +50\.0% of them", text, re.M)
-    assert "assignments in small: round robin (team smb), 1 leads" in text
+    assert re.search(r"^  bob +1 lead +50\.0% of them", text, re.M)
+    assert "assignments in small: round robin (team smb), 1 lead" in text
     # and the page
     tables = Tables(page)
     assert [row[:3] for row in tables.body("Depth of follow-up")] == [

@@ -153,7 +153,7 @@ def test_a_count_of_a_recycled_leads_rounds_is_not_called_leads(tmp_path):
     assert "hot: first touch 3 clocks of 2 leads" in text
     assert ", cap 25 per day, 3 handoffs of 2 leads (1 of them a recycled lead's handoff " \
            "again)\n" in text
-    assert "  alice                     1 handoffs   33.3% of them" in text
+    assert "  alice                     1 handoff    33.3% of them" in text
     assert "<td class=num>3 (2 leads)</td>" in page
     assert '<th scope="col" class=num>clocks</th>' in page
     assert "3 handoffs of 2 leads (1 of them a recycled lead&#x27;s handoff again)</caption>" \

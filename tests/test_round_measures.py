@@ -129,7 +129,7 @@ def test_the_text_and_json_say_each_rounds_own_assignee(dealt):
            "leads (6 of them a recycled lead's handoff again), 5 never assigned" in text
     for line in ("  alice                     3 handoffs   50.0% of them, promised 50.0%",
                  "  bob                       2 handoffs   33.3% of them, promised 25.0%",
-                 "  chen                      1 handoffs   16.7% of them, promised 25.0%"):
+                 "  chen                      1 handoff    16.7% of them, promised 25.0%"):
         assert line + "; at cap 0x, skipped for 0, over cap 0" in text
     assert json.loads(report.json())["assignments"] == report.document["assignments"]
 

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from sla_dsl.business_time.zones import local_time
 from sla_dsl.history.columns import EVENT_CODE, History, HistoryError
 from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
+from sla_dsl.language.plain_words import counted
 
 __all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "aliased", "coded_in",
            "hashed_with", "history_notes", "matches", "named_actors", "prepare",
@@ -1018,8 +1019,10 @@ def _tracked_late(spec: SourceSpec, files: Sequence[Path], history: History, min
     if len(early) > _SHOWN_LEADS:
         shown += f" and {len(early) - _SHOWN_LEADS:,} more"
     note = (f"{names} starts on {day} (the CRM keeps this history only since tracking was "
-            f"switched on): {len(early):,} leads were created before that ({shown}), and "
-            f"their changes from before it (a first owner, a first status) are missing")
+            f"switched on): {counted(len(early), 'lead')} "
+            f"{'was' if len(early) == 1 else 'were'} created before that ({shown}), and "
+            f"{'its' if len(early) == 1 else 'their'} changes from before it (a first owner, a "
+            f"first status) are missing")
     for event, column in spec.before.items():
         code = history.event == EVENT_CODE[event]
         changed = np.isin(early, history.lead[code & mine])

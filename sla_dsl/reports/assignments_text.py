@@ -4,6 +4,8 @@ text summary's lines: each rep's share of a block's leads against its weight, an
 
 from __future__ import annotations
 
+from sla_dsl.language.plain_words import counted
+
 
 def assignments_text(summaries: list[dict]) -> list[str]:
     """A line per rep of each block whose distribution was not as the policy says."""
@@ -20,7 +22,8 @@ def assignments_text(summaries: list[dict]) -> list[str]:
         out += _rotation_unused(block["reps"])
         for rep in block["reps"]:
             share = "-" if rep["share"] is None else f"{rep['share']:.1f}%"
-            line = (f"  {rep['rep']:<20} {rep['assigned']:>6} {unit}  {share:>6} of them, "
+            counted_as = (unit[:-1] if rep["assigned"] == 1 else unit).ljust(len(unit))
+            line = (f"  {rep['rep']:<20} {rep['assigned']:>6,} {counted_as}  {share:>6} of them, "
                     + (f"promised {rep['expected_share']:.1f}%" if rep["in_rotation"]
                        else "not in the rotation"))
             if block["cap"]:
@@ -55,9 +58,9 @@ def dealt_words(block: dict) -> str:
     handoffs of 192 leads (16 of them a recycled lead's handoff again)"."""
     handoffs = block.get("handoffs", block["leads"])
     if handoffs == block["leads"]:
-        return f"{block['leads']} leads"
-    return (f"{handoffs} handoffs of {block['leads']} leads "
-            f"({handoffs - block['leads']} of them a recycled lead's handoff again)")
+        return counted(block["leads"], "lead")
+    return (f"{handoffs:,} handoffs of {counted(block['leads'], 'lead')} "
+            f"({handoffs - block['leads']:,} of them a recycled lead's handoff again)")
 
 
 def _open_cap_lines(held: dict) -> list[str]:

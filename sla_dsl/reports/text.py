@@ -92,8 +92,8 @@ def _teams_text(summary: dict) -> list[str]:
     out = ["", f"teams ({TEAMS_COUNT}):"]
     for team in teams:
         sent = team_thresholds(team)
-        out.append(f"  {team['team'] or '(unassigned)':<24} {team['breached']:>6} breached, "
-                   f"{team['met']:>6} met  ({team['attainment']:.1f}%)"
+        out.append(f"  {team['team'] or '(unassigned)':<24} {team['breached']:>6,} breached, "
+                   f"{team['met']:>6,} met  ({team['attainment']:.1f}%)"
                    + (f"; {sent}" if sent else ""))
     return out
 
@@ -110,8 +110,8 @@ def _owners_text(summary: dict, worst: int) -> list[str]:
         rate = "-" if owner["attainment"] is None else f"{owner['attainment']:.1f}%"
         share = f", answers for {owner['breach_share']:g} with split blame" \
             if "breach_share" in owner else ""
-        out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6} breached, "
-                   f"{owner['met']:>6} met  ({rate}){share}")
+        out.append(f"  {owner['owner'] or '(no owner)':<24} {owner['breached']:>6,} breached, "
+                   f"{owner['met']:>6,} met  ({rate}){share}")
     if any(threshold_counts(summary)) or len(offenders) < len(summary["owners"]):
         out += [f"  {part}" for part in owners_total(summary)]
     return out
