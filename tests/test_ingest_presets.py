@@ -291,3 +291,23 @@ def test_a_hubspot_change_of_a_contact_not_exported_makes_no_lead(buckets, tmp_p
     rejects = (tmp_path / f"buckets-{buckets}" / "rejects.jsonl").read_text().splitlines()
     assert any("'999999' matches no lead" in json.loads(r)["reason"] for r in rejects)
     assert manifest["rejected"] == 1
+
+
+def test_a_warehouse_export_of_epoch_milliseconds_as_numbers_is_read(tmp_path, capsys):
+    # a warehouse sync writes HubSpot's epoch milliseconds as int64: the whole file was
+    # refused ("holds int64, not times") though the mapping reads epoch_ms
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({
+        "id": ["A", "A", "B", "B"],
+        "t": pa.array([1772442000000, 1772445600000, 1772449200000, 1772452800000], pa.int64()),
+        "kind": ["created", "handoff", "created", "handoff"], "by": [None, None, None, None],
+    }), tmp_path / "log.parquet")
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[[source]]\nfile = "log.parquet"\nlead_id = "id"\n'
+                       'datetime_format = "epoch_ms"\n[source.columns]\nat = "t"\n'
+                       'event = "kind"\nactor = "by"\n')
+    manifest = _same_as_one_run(POLICY, ["--mapping", str(mapping)], 2, tmp_path, capsys)
+    assert (manifest["accepted"], manifest["rejected"]) == (4, 0)
+    assert manifest["as_of_default"] == "2026-03-02T12:00:00Z"

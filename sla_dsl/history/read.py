@@ -83,7 +83,14 @@ from sla_dsl.history.columns import (
     SourceStats,
 )
 from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
-from sla_dsl.history.mapping import REQUIRED_ZONE, Mapping, SourceSpec, format_of, is_preset
+from sla_dsl.history.mapping import (
+    EPOCH_MS,
+    REQUIRED_ZONE,
+    Mapping,
+    SourceSpec,
+    format_of,
+    is_preset,
+)
 from sla_dsl.history.prepare import (
     JoinTarget,
     actor_zones,
@@ -1521,11 +1528,13 @@ def _parquet_text(path: Path, spec: SourceSpec, table: pa.Table) -> pa.Table:
                                                  or pa.types.is_large_string(kind.value_type)):
             column = pc.cast(column, kind.value_type)
             kind = column.type
+        epoch = EPOCH_MS in spec.datetime_formats and pa.types.is_integer(kind)
         if name in times and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
-                                  or pa.types.is_dictionary(kind) or name in keep):
+                                  or pa.types.is_dictionary(kind) or name in keep or epoch):
             raise HistoryError(f"{path}: column `{name}` holds {kind}, not times\n  help: "
                                f"write times as ISO 8601 text (2026-03-02T09:30:00+01:00) or "
-                               f"as a timestamp or date column")
+                               f"as a timestamp or date column; numbers of milliseconds since "
+                               f"1970 read with datetime_format = \"epoch_ms\" in a mapping")
         if pa.types.is_dictionary(kind):
             pass  # text, already encoded: `_encode` takes it as it is
         elif pa.types.is_large_string(kind) or pa.types.is_binary(kind) \
