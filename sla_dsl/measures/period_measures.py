@@ -514,14 +514,14 @@ class TriggerCheck:
         calendar whose open days differ, E111). Read as 24 hours of elapsed time, a business
         day made a lead handed off on Friday and touched first thing on Monday count as late."""
         name = metric_text(metric)
-        calendar = calendar_for(self.measures.policy, value) if value.business else None
-        day = calendar.open_minutes_per_day() if calendar is not None else None
-        if value.business and value.unit == "day" and day is None:
-            counted_on = _calendar_name(self.measures.policy, value)
-            self.readings.append(f"{name}: not compared ({counted_on} is not open the same "
-                                 "hours every open day, so a business day is no fixed amount "
-                                 "of open time)")
+        policy = self.measures.policy
+        unit_hours = open_day_hours(policy, value)
+        if value.business and unit_hours is None:
+            self.readings.append(f"{name}: not compared ({_calendar_name(policy, value)} is not "
+                                 "open the same hours every open day, so a business day is no "
+                                 "fixed amount of open time)")
             return False
+        calendar = calendar_for(policy, value) if value.business else None
         results = [r for r in self.measures.evaluation.clauses if r.clause == metric.clause.name]
         delays = np.concatenate([clause_delays(r, r.at != NONE, calendar) for r in results]) \
             if results else np.zeros(0)
@@ -529,8 +529,8 @@ class TriggerCheck:
             self.readings.append(f"{name}: no data")
             return False
         reading = float(_STATISTICS[metric.statistic](delays / US_PER_SECOND))
-        self.readings.append(f"{name} = {_time_shown(reading, self.measures.policy, value, day)}")
-        return bool(_COMPARE[op](reading, _target(value, day)))
+        self.readings.append(f"{name} = {_time_shown(reading, policy, value, unit_hours)}")
+        return bool(_COMPARE[op](reading, _target(value, unit_hours)))
 
     def _period_attainment(self, trigger: m.MetricCompare) -> bool:
         """`attainment of deliver|report|goal`: the share of periods kept, read from the period
@@ -599,17 +599,15 @@ _STATISTICS = {"mean": np.mean, "median": np.median, "p90": lambda v: np.percent
 _SECONDS_PER_DAY = US_PER_DAY // US_PER_SECOND
 
 
-def _target(value: m.Value, open_day_minutes: int | None = None) -> float:
+def _target(value: m.Value, unit_hours: float | None = None) -> float:
     """What a metric is compared with: a percentage or a number as written, a duration in
-    seconds of the time it is written in: elapsed (`2 days` is 48 hours), or open time
-    (`4 business hours`; `1 business day` is one open day of the calendar,
-    `open_day_minutes`)."""
+    seconds of the time it is written in: elapsed (`2 days` is 48 hours), or open time,
+    `unit_hours` (`open_day_hours`) a unit of it (`1 business day` is one open day)."""
     if not isinstance(value, m.Duration):
         return float(value.value)
-    if not value.business:
+    if unit_hours is None:
         return float(value.amount) * UNIT_DAYS[value.unit] * _SECONDS_PER_DAY
-    minutes = {"minute": 1, "hour": 60}.get(value.unit) or open_day_minutes
-    return float(value.amount) * float(minutes) * 60
+    return float(value.amount) * unit_hours * 3600
 
 
 def _calendar_name(policy: m.Policy, value: m.Duration) -> str:
@@ -619,7 +617,7 @@ def _calendar_name(policy: m.Policy, value: m.Duration) -> str:
 
 
 def _time_shown(seconds: float, policy: m.Policy, value: m.Duration,
-                open_day_minutes: int | None) -> str:
+                unit_hours: float | None) -> str:
     """A time statistic as compared: in hours or days of elapsed time, or in business hours
     on the calendar, with the open hours a business day stands for when the trigger says
     days."""
@@ -627,8 +625,8 @@ def _time_shown(seconds: float, policy: m.Policy, value: m.Duration,
     if not value.business:
         return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
     shown = f"{hours:.1f} business hours on {_calendar_name(policy, value)}"
-    if value.unit == "day" and open_day_minutes:
-        shown += f" (a business day is {open_day_minutes / 60:g} of them)"
+    if value.unit == "day":
+        shown += f" (a business day is {unit_hours:g} of them)"
     return shown
 
 
