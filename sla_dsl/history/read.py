@@ -952,6 +952,10 @@ def _short_lines(path: Path) -> tuple[bool, int | None]:
                    for start in range(0, full, block)):
                 return quotes, None
             tail = chunk[-64:]
+    try:
+        text.decode(b"", final=True)  # a character cut off by the end of the file
+    except UnicodeDecodeError:
+        return quotes, None
     ending = len(tail) - len(tail.rstrip(b"\r\n"))
     trailing = tail[len(tail) - ending:].count(b"\n") if ending else 0
     lines = breaks - trailing + 1 if trailing else breaks + 1  # empty last lines are no lines

@@ -42,6 +42,7 @@ from sla_dsl.reports.sentences import (
     headline,
     miss_sentences,
     owners_total,
+    team_thresholds,
     trigger_sentence,
     unclocked_words,
 )
@@ -602,10 +603,9 @@ def _capital(text: str) -> str:
 
 def _sent_cell(team: dict) -> str:
     """The part of a team's row that is thresholds it sent leads under, or "-"."""
-    sent = team.get("thresholds") or {}
-    if not sent.get("met") and not sent.get("breached"):
+    if team_thresholds(team) is None:
         return "-"
-    return f"{sent['breached']:,} / {sent['met']:,}"
+    return f"{team['thresholds']['breached']:,} / {team['thresholds']['met']:,}"
 
 
 def _legend_width(series: list[Series]) -> int:
