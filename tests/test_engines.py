@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +39,16 @@ def square_with_pid(item: int) -> tuple[int, int]:
 def end_the_process(item: int) -> None:
     """A worker lost mid-task, as to a machine's out-of-memory killer."""
     os._exit(1)
+
+
+def fail_or_write_late(item: tuple[str, str]) -> None:
+    """Item "fail" fails at once; item "write" writes its file half a second later, as a
+    bucket's worker writes its partial into a directory its caller removes on failure."""
+    kind, path = item
+    if kind == "fail":
+        raise ValueError("this item is bad")
+    time.sleep(0.5)
+    Path(path).write_text("late")
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +95,17 @@ def test_local_map_gives_results_in_the_items_order_from_other_processes():
 def test_one_local_worker_runs_in_this_process():
     assert run_map(square_with_pid, [3, 4], workers=1) == [(9, os.getpid()), (16, os.getpid())]
     assert run_map(square_with_pid, []) == []
+
+
+def test_a_failed_local_map_leaves_no_worker_running_after_it(tmp_path):
+    """The caller of a failed map removes what the items wrote (a temporary directory of
+    partials): a worker still running would write there afterwards, and the removal fail."""
+    late = tmp_path / "late.txt"
+    with pytest.raises(ValueError, match="this item is bad"):
+        run_map(fail_or_write_late, [("write", str(late)), ("fail", "")], workers=2)
+    written = late.exists()
+    time.sleep(1.0)
+    assert late.exists() == written
 
 
 def test_an_unknown_engine_and_a_scheduler_for_the_local_one_are_refused():

@@ -37,6 +37,18 @@ class LocalEngine:
                     if on_done is not None:
                         on_done(done, total)
             except BaseException:  # a failed item or ^C: the rest is not worth waiting for
-                pool.shutdown(wait=False, cancel_futures=True)
+                _stop(pool)
                 raise
         return results
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the pool's workers now and wait until they have ended: the caller of a failed map
+    removes what its items wrote (`evaluate_buckets`' temporary partials), and a worker left
+    running would go on writing there. `shutdown` alone cancels only the items not started."""
+    workers = list((pool._processes or {}).values())  # the pool names no public way to them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join()
