@@ -278,7 +278,9 @@ def test_the_partials_are_gone_after_a_failure(engine, own_tmpdir, tmp_path, cap
     assert _partials_left(own_tmpdir) == []
     (out / "bucket-002.parquet").write_bytes(b"not parquet")  # the last bucket damaged
     assert main(run) == 2
-    assert "bucket-002.parquet" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "bucket-002.parquet: not a readable Parquet file" in err
+    assert "run sla ingest again into that directory" in err  # not "write it with pyarrow"
     assert _partials_left(own_tmpdir) == []
 
 

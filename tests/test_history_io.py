@@ -502,6 +502,9 @@ def test_unknown_timezone_missing_file_and_unknown_format(tmp_path):
         load_history([HISTORIES / "events.csv"], timezone="Mars/Olympus")
     with pytest.raises(HistoryError, match="no such file"):
         load_history([tmp_path / "nope.csv"], timezone="UTC")
+    with pytest.raises(HistoryError, match="no such file"):  # a mistyped path, said so
+        load_history([tmp_path / "history"], timezone="UTC")
+    (tmp_path / "history.xlsx").write_bytes(b"PK")
     with pytest.raises(HistoryError, match="cannot tell the format"):
         load_history([tmp_path / "history.xlsx"], timezone="UTC")
     with pytest.raises(HistoryError, match="no history file given"):

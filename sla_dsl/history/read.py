@@ -600,9 +600,6 @@ def source_format(path: Path, spec: SourceSpec) -> str:
                            f"it ({path / '*.csv'}); a directory `sla ingest` wrote is read "
                            f"whole by `sla evaluate POLICY --history {path}`, given alone and "
                            f"without --due")
-    if fmt is None:
-        raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
-                           f"the file .csv, .jsonl, .ndjson or .parquet")
     why = not_a_file(path)
     if why is not None:
         if spec.mapping_path is not None and not is_preset(spec.mapping_path):
@@ -612,6 +609,9 @@ def source_format(path: Path, spec: SourceSpec) -> str:
                              f"({spec.mapping_path.parent}); fix it, or give the file's path "
                              f"on the command line")
         raise HistoryError(f"{path}: {why}\n  help: check the path")
+    if fmt is None:  # (after the path: a mistyped path is that, whatever its extension)
+        raise HistoryError(f"{path}: cannot tell the format from the extension\n  help: name "
+                           f"the file .csv, .jsonl, .ndjson or .parquet")
     return fmt
 
 

@@ -200,8 +200,15 @@ def _bucket_part(policy: Policy, directory: str | Path, shard: int, absences: st
     if not 0 <= shard < of:
         raise HistoryError(f"{directory} holds {of} buckets: shard {shard} is not one\n  "
                            f"help: give --shard I/{of}, I from 0 to {of - 1}")
-    bucket = load_history([bucket_path(directory, shard)], policy=policy,
-                          absences=absences, reps=reps)
+    path = bucket_path(directory, shard)
+    try:
+        bucket = load_history([path], policy=policy, absences=absences, reps=reps)
+    except HistoryError as error:
+        if not _is_bucket_damage(error, path):
+            raise
+        first = str(error).split("\n")[0]
+        raise HistoryError(f"{first}\n  help: bucket {shard} of {directory} is damaged or "
+                           f"gone: run sla ingest again into that directory") from None
     return as_whole_part(directory, shard, bucket, manifest)
 
 
@@ -293,6 +300,12 @@ def _write(policy: Policy, partial: Partial, path: str | Path) -> None:
             f"{error.strerror or error}\n  help: the buckets' partials go to the temporary "
             f"directory ({tempfile.gettempdir()}; set TMPDIR to another) until they are "
             "merged: see docs/ingest.md for the room they take") from None
+
+
+def _is_bucket_damage(error: HistoryError, path: Path) -> bool:
+    """Whether the error is of the bucket file itself (missing, unreadable, not Parquet), not
+    of the absences or reps files read beside it: only the ingest can write a bucket again."""
+    return str(error).startswith(str(path))
 
 
 def _instant(iso: str | None) -> int:
