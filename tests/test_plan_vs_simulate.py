@@ -245,7 +245,8 @@ def test_fifo_follow_ups_fall_due_in_the_closed_hours_too():
     has 52% of them due while closed). The plan spread them over the open hours, so none."""
     from sla_dsl.business_time.open_time import open_time_between_many
     from sla_dsl.business_time.zones import day_start_us
-    from sla_dsl.planning.follow_up_plan import Steps, Waiting, cadence_of, follow_up_arrivals
+    from sla_dsl.planning.follow_up_plan import Waiting, cadence_of, follow_up_arrivals
+    from sla_dsl.planning.grid import Grid
     from sla_dsl.simulator.routing import blocks_of
 
     policy, scenario = _company_x_fifo()
@@ -254,7 +255,7 @@ def test_fifo_follow_ups_fall_due_in_the_closed_hours_too():
     hour = 3_600_000_000
     origin = day_start_us(dt.date(2026, 1, 1), ZoneInfo(policy.timezone))
     starts = origin + np.arange(90 * 48) * (hour // 2)
-    steps = Steps(starts, hour // 2, int(starts[-1] + hour // 2), calendar)
+    steps = Grid(starts, hour // 2, int(starts[-1] + hour // 2), calendar)
     none = np.zeros(len(starts))
     due = follow_up_arrivals(cadence_of(policy, scenario, hot, steps), none + 0.5, steps,
                              Waiting(none, none + 1.0, none))

@@ -65,7 +65,8 @@ from sla_dsl.business_time.zones import (
 from sla_dsl.evaluation.routing import handoff_levels
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import duration as duration_text
-from sla_dsl.planning.follow_up_plan import Steps, Waiting, cadence_of, follow_up_arrivals
+from sla_dsl.planning.follow_up_plan import Waiting, cadence_of, follow_up_arrivals
+from sla_dsl.planning.grid import Grid
 from sla_dsl.planning.open_cap_plan import open_cap_effect, open_cap_of
 from sla_dsl.planning.queueing import (
     Backlog,
@@ -95,18 +96,6 @@ SETTLED = 0.002  # attainment a round may move by and be settled (0.2 points)
 RATE_GRID = 1 / 8  # leads an hour: the step of a queue's arrival rate with walked follow-ups
 RESPONSES = 8  # response amounts standing for `work.response`'s spread (equal shares)
 MOST_QUEUES = 16  # reps' own queues of one team solved: past it, reps of like shares grouped
-
-
-@dataclass
-class Grid:
-    """The scenario's horizon in steps, as µs since the epoch (UTC)."""
-
-    starts: np.ndarray
-    end: int
-
-    @property
-    def mids(self) -> np.ndarray:
-        return self.starts + STEP_SECONDS * US_PER_SECOND // 2
 
 
 @dataclass
@@ -252,7 +241,8 @@ def _grid(policy: m.Policy, scenario: Scenario, start: dt.date) -> Grid:
     origin = day_start_us(start, ZoneInfo(policy.timezone or "UTC"))
     steps = max(1, math.ceil(scenario.horizon_hours * 3600 / STEP_SECONDS))
     starts = origin + np.arange(steps, dtype=np.int64) * STEP_SECONDS * US_PER_SECOND
-    return Grid(starts, origin + int(scenario.horizon_hours * 3600) * US_PER_SECOND)
+    return Grid(starts, STEP_SECONDS * US_PER_SECOND,
+                origin + int(scenario.horizon_hours * 3600) * US_PER_SECOND)
 
 
 def _arrival_rates(policy: m.Policy, scenario: Scenario, grid: Grid) -> np.ndarray:
@@ -344,7 +334,7 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
     """Every queue of one team through the horizon; each block's attainment and waits."""
     calendar = _team_calendar(policy, team_blocks[0])
     starts = grid.starts
-    ends = starts + STEP_SECONDS * US_PER_SECOND
+    ends = starts + grid.step_us
     open_s = open_time_between_many(starts, ends, calendar) / US_PER_SECOND
     if not open_s.any():
         raise NeverOpen(f"the calendar of team {team_blocks[0].team} is not open in the "
@@ -362,7 +352,7 @@ def _plan_team(policy: m.Policy, scenario: Scenario, team_blocks: list, rates: d
     reps = sum(q.servers * q.copies for q in queues)
     arriving = sum(rates[b.index].mean() for b in team_blocks)
     results = {b.index: Result() for b in team_blocks}
-    steps = Steps(grid.starts, STEP_SECONDS * US_PER_SECOND, grid.end, calendar)
+    steps = grid.of_team(calendar)
     cadences = {b.index: cadence_of(policy, scenario, b, steps) for b in team_blocks} \
         if scenario.discipline != "first-touch-first" else {}
     work = _follow_up_work(scenario)
@@ -445,7 +435,7 @@ def _variance(work: WorkTime) -> float:
     return 0.0  # fixed
 
 
-def _solve_in_rounds(queue: Queue, cadences: dict, steps: Steps, work: float,
+def _solve_in_rounds(queue: Queue, cadences: dict, steps: Grid, work: float,
                      solve: Callable[[dict], Waiting | None], results: dict) -> None:
     """The queue solved with its follow-ups where they join it (`follow_up_plan`: under
     `fifo` at their due times, under a full `earliest-due-first` queue where their window's
@@ -479,7 +469,7 @@ def _solve_in_rounds(queue: Queue, cadences: dict, steps: Steps, work: float,
         results[block].swing = max(results[block].swing, swing)
 
 
-def _solve_due_first(queue: Queue, cadences: dict, steps: Steps, work: float,
+def _solve_due_first(queue: Queue, cadences: dict, steps: Grid, work: float,
                      capacity: float, solve: Callable[[dict], Waiting | None],
                      results: dict) -> None:
     """Under `earliest-due-first` the queue is solved first with its follow-ups after the
@@ -499,7 +489,7 @@ def _solve_due_first(queue: Queue, cadences: dict, steps: Steps, work: float,
         results[block].add(result, 1)
 
 
-def _fills(queue: Queue, cadences: dict, steps: Steps, waiting: Waiting, work: float,
+def _fills(queue: Queue, cadences: dict, steps: Grid, waiting: Waiting, work: float,
            capacity: float) -> bool:
     """Whether the queue's first touches and the follow-ups falling due inside the horizon
     (walked with `waiting`) are at least the touches its reps' open hours hold (`capacity`,

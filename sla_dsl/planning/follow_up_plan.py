@@ -36,6 +36,7 @@ from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for, to_ti
 from sla_dsl.business_time.open_time import add_open_time_many, deadlines, next_open_many
 from sla_dsl.business_time.zones import US_PER_HOUR, US_PER_SECOND
 from sla_dsl.language import model as m
+from sla_dsl.planning.grid import Grid
 from sla_dsl.planning.scenario import Scenario
 from sla_dsl.simulator.context import SPACING_SLACK
 from sla_dsl.simulator.outcomes import Decay, decays_to_run
@@ -43,24 +44,6 @@ from sla_dsl.simulator.routing import Block
 
 BANDS = 4  # shares of the leads followed through their cadence, each at its band of the wait
 _GONE = 1e-6  # a step's chance of a further attempt below which its cadence is left off
-
-
-@dataclass
-class Steps:
-    """The plan's horizon as steps (µs since the epoch, UTC) and the team's calendar."""
-
-    starts: np.ndarray
-    step_us: int
-    end: int
-    calendar: BusinessCalendar  # the one the team's reps work
-
-    @property
-    def mids(self) -> np.ndarray:
-        return self.starts + self.step_us // 2
-
-    def index(self, moments: np.ndarray) -> np.ndarray:
-        """The step each moment falls in (may be out of range)."""
-        return (moments - self.starts[0]) // self.step_us
 
 
 @dataclass
@@ -109,7 +92,7 @@ class Cadence:
     keyed: np.ndarray | None = None
 
 
-def cadence_of(policy: m.Policy, scenario: Scenario, block: Block, steps: Steps) -> Cadence:
+def cadence_of(policy: m.Policy, scenario: Scenario, block: Block, steps: Grid) -> Cadence:
     """The block's cadence for leads arriving at each step's middle: its window's end on the
     block's clock calendar (the simulator's), the calendar its spacing counts on."""
     if block.window is None:
@@ -129,7 +112,7 @@ def cadence_of(policy: m.Policy, scenario: Scenario, block: Block, steps: Steps)
                    scenario.outcomes.connect, int(reaction * US_PER_HOUR), keyed)
 
 
-def follow_up_arrivals(cadence: Cadence, rates: np.ndarray, steps: Steps, waiting: Waiting
+def follow_up_arrivals(cadence: Cadence, rates: np.ndarray, steps: Grid, waiting: Waiting
                        ) -> np.ndarray:
     """The block's follow-ups an hour per step, placed at the step they fall due in. The
     leads arrive at `rates` an hour; `waiting` is the queue's wait for a task joining it at
@@ -145,7 +128,7 @@ def follow_up_arrivals(cadence: Cadence, rates: np.ndarray, steps: Steps, waitin
     return profile / BANDS / (steps.step_us / US_PER_HOUR)
 
 
-def _due_follow_ups(cadence: Cadence, rates: np.ndarray, steps: Steps, open_wait: np.ndarray
+def _due_follow_ups(cadence: Cadence, rates: np.ndarray, steps: Grid, open_wait: np.ndarray
                     ) -> np.ndarray:
     """The follow-ups falling due in each step (leads, not an hourly rate) of the leads
     arriving at `rates` an hour, each attempt made after `open_wait` (open hours, per step)."""
@@ -177,7 +160,7 @@ def _due_follow_ups(cadence: Cadence, rates: np.ndarray, steps: Steps, open_wait
     return profile
 
 
-def _joins(cadence: Cadence, due: np.ndarray, window_end: np.ndarray, steps: Steps
+def _joins(cadence: Cadence, due: np.ndarray, window_end: np.ndarray, steps: Grid
            ) -> np.ndarray:
     """Where follow-ups falling due at `due` take their place in the queue's order. Under
     fifo at their due time. Under earliest-due-first (planned so when the cadences' work
@@ -194,7 +177,7 @@ def _joins(cadence: Cadence, due: np.ndarray, window_end: np.ndarray, steps: Ste
     return np.maximum(due, ordered)
 
 
-def _made_at(ready: np.ndarray, steps: Steps, open_wait: np.ndarray, reaction_us: int
+def _made_at(ready: np.ndarray, steps: Grid, open_wait: np.ndarray, reaction_us: int
              ) -> np.ndarray:
     """When an attempt ready at `ready` is made: the reps' next open moment, the queue's wait
     at that step in open time after it, and the response."""
