@@ -765,3 +765,40 @@ def test_csv_rejects_show_times_as_written_whatever_ends_the_lines(tmp_path, mon
     _assert_same_history(got, read.history_from_rows(rows, timezone=AMS, source=str(path)))
     assert [(r.row, r.raw["at"]) for r in got.rejects] == [(7, rows[6]["at"]),
                                                            (251, rows[250]["at"])]
+
+
+def test_the_quick_look_for_spaces_around_a_name_misses_none_arrow_trims():
+    """`_spaced` reads a value's first and last byte before trimming anything: every
+    character Arrow trims, at either end, next to any other, must still be found."""
+    import pyarrow.compute as pc
+
+    chars = [chr(c) for c in range(0x3001) if not 0xD800 <= c <= 0xDFFF]
+    trims = {c for c, t in zip(chars, pc.utf8_trim_whitespace(
+        pa.array([f"{c}x{c}" for c in chars])).to_pylist(), strict=True) if t == "x"}
+    for c in chars:
+        for text in (f"{c}id", f"id{c}", f"é{c}", f"{c}é"):
+            assert read._spaced(pa.array(["L1", "", text])) == (c in trims), (hex(ord(c)), text)
+    assert not read._spaced(pa.array(["", None, "日本", "a b"]))
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
+def test_a_lead_id_or_actor_with_spaces_around_it_is_the_same_lead_or_actor(suffix, tmp_path):
+    rows = [("A1", "2026-03-02T09:00:00Z", "created", None),
+            (" A1", "2026-03-02T09:05:00Z", "handoff", "marketing "),
+            ("A1\t", "2026-03-02T09:10:00Z", "touch", "\u00a0ana"),
+            ("A2 ", "2026-03-02T09:00:00Z", "created", None),
+            ("A2", "2026-03-02T09:20:00Z", "touch", "ana")]
+    table = pa.table({name: [row[i] for row in rows] for i, name in
+                      enumerate(["lead_id", "at", "event", "actor"])})
+    path = tmp_path / f"spaced.{suffix}"
+    if suffix == "parquet":
+        pq.write_table(table, path)
+    elif suffix == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in table.to_pylist()))
+    else:
+        with path.open("w", newline="") as handle:
+            csv.writer(handle).writerows([table.column_names, *rows])
+    history = load_history([path], timezone="UTC")
+    assert history.counts.rejected == 0
+    assert history.lead_ids[history.lead].tolist() == ["A1", "A1", "A1", "A2", "A2"]
+    assert sorted(set(history.actors.tolist())) == ["ana", "marketing"]

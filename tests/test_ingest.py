@@ -180,6 +180,37 @@ def test_rows_of_the_wrong_width_are_read_by_the_reader_and_counted_in_bucket_0(
         "row has 6 values; the header has 5 columns"}
 
 
+SPACED = (
+    "lead_id,at,event,actor,title\n"
+    "B1,2026-03-02T09:00:00Z,created,,\"CFO\"  \n"
+    "\"B1\" ,2026-03-02T09:05:00Z,handoff,marketing,\n"
+    "B1 ,2026-03-02T09:10:00Z,assigned,\"ana\" ,\n"
+    "B2,2026-03-02T09:00:00Z,created,,\"VP\" \n"
+    "B2,2026-03-02T09:20:00Z,touch,ana ,\n"
+)
+
+
+def test_spaces_after_a_closing_quote_read_as_the_reader_reads_them(tmp_path):
+    # DuckDB's CSV parser drops the spaces after a closing quote, the reader's keeps them:
+    # `"CFO"  ` was `CFO` in the buckets and `CFO  ` read directly, and `"B1" ` a lead of
+    # its own in one and not the other
+    path = tmp_path / "spaced.csv"
+    path.write_bytes(SPACED.encode())
+    manifest = _check_against_reader([path], tmp_path / "out", buckets=3)
+    assert manifest.in_memory == [str(path)]
+    whole = load_history([path], timezone=AMS)
+    assert whole.lead_ids.tolist() == ["B1", "B2"]  # a lead id's spaces are not the id's
+    assert sorted(set(whole.actors.tolist())) == ["ana", "marketing"]
+    assert "CFO  " in whole.fields["title"].tolist()  # a field keeps what it was given
+
+
+def test_a_quote_and_a_space_inside_a_quoted_cell_reads_the_same_either_way(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('lead_id,at,event,actor,note\nC1,2026-03-02T09:00:00Z,created,,'
+                    '"said ""hi"" to"\nC1,2026-03-02T09:05:00Z,touch,ana,"a "" ,b"\n')
+    _check_against_reader([path], tmp_path / "out", buckets=2)
+
+
 def test_a_parquet_log_with_timestamps_and_number_ids(tmp_path):
     path = tmp_path / "events.parquet"
     at = pa.array([1772442000000000, 1772445600000000, None, 1772449200000000, 5],

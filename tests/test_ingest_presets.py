@@ -264,11 +264,41 @@ def test_the_buckets_trim_what_the_reader_trims():
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from sla_dsl.history.ingest_mapped import SPACES
+    from sla_dsl.history.ingest import SPACES
 
     chars = [chr(c) for c in range(0x3001) if not 0xD800 <= c <= 0xDFFF]
     trimmed = pc.utf8_trim_whitespace(pa.array([f"{c}x{c}" for c in chars])).to_pylist()
     assert set(SPACES) == {c for c, t in zip(chars, trimmed, strict=True) if t == "x"}
+
+
+@pytest.mark.parametrize("buckets", [1, 3])
+def test_an_id_with_spaces_around_it_is_the_id_in_every_file(buckets, tmp_path, capsys):
+    # a Lead.Id written `00Q… ` and a WhoId and LeadId written ` 00Q…`: one lead, its
+    # tasks and changes joined to it, read directly and through the buckets alike
+    folder = tmp_path / "export"
+    shutil.copytree(ROOT / "examples" / "salesforce", folder)
+    header, leads = _rows(folder / "Lead.csv")
+    lead = leads[0][header.index("Id")]
+    leads[0][header.index("Id")] = lead + " "
+    _write(folder / "Lead.csv", header, leads)
+    spaced = 0
+    for name, column in (("Task.csv", "WhoId"), ("LeadHistory.csv", "LeadId")):
+        header, rows = _rows(folder / name)
+        for row in rows:
+            if row[header.index(column)] == lead:
+                row[header.index(column)] = " " + lead
+                spaced += 1
+        _write(folder / name, header, rows)
+    assert spaced >= 2
+    files = sorted(str(p) for p in folder.glob("*.csv"))
+    reading = ["--preset", "salesforce", "--history", *files]
+    _same_as_one_run(POLICY, reading, buckets, tmp_path, capsys)
+    code, out, _ = _run(["evaluate", POLICY, *reading, "-q", "--format", "json"], capsys)
+    assert code in (0, 1)
+    plain = _run(["evaluate", POLICY, "--preset", "salesforce", "--history",
+                  *SHIPPED["salesforce"], "-q", "--format", "json"], capsys)[1]
+    assert json.loads(out)["leads"] == json.loads(plain)["leads"]
+    assert json.loads(out)["rows"] == json.loads(plain)["rows"]
 
 
 @pytest.mark.parametrize("buckets", [1, 3])

@@ -77,8 +77,9 @@ def one_second(folder: Path) -> list[str]:
 
 def orphans(folder: Path) -> list[str]:
     """Lead 2 is deleted (IsDeleted true) and has a task and field changes; LeadHistory also
-    names an id no Lead row has, lead 1's id in lower case, with a space, and in the
-    15-character form. The orphans' last change is a day after every real event."""
+    names an id no Lead row has, lead 1's id in lower case, with a space inside it (one
+    around it is no part of the id), and in the 15-character form. The orphans' last change
+    is a day after every real event."""
     later = "2026-03-10T09:00:00.000+0000"
     return export(folder, [lead_row(LEAD_1, ANA, "Working - Contacted"),
                            lead_row(LEAD_2, ANA, "Working - Contacted", deleted="true")], [
@@ -87,7 +88,8 @@ def orphans(folder: Path) -> list[str]:
         f"0173,{LEAD_2},Status,Open - Not Contacted,Closed - Converted,Picklist,{later},{ANA}",
         f"0174,00Q000000000099AAA,Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
         f"0175,{LEAD_1.lower()},Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
-        f"0176, {LEAD_1},Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
+        f"0176,{LEAD_1[:9]} {LEAD_1[9:]},Status,Open - Not Contacted,Working,Picklist,{later},"
+        f"{ANA}",
         f"0177,{LEAD_1[:15]},Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
     ], [task_row("00T1", LEAD_2, ANA, "2026-03-09T10:00:00.000+0000")])
 

@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     if manifest.as_of_default is not None:
         print(f"as-of default (the latest event): {manifest.as_of_default}")
     for path in manifest.in_memory:
-        print(f"note: {path} was read whole in memory (JSON Lines, or a CSV with damaged rows)",
-              file=sys.stderr)
+        print(f"note: {path} was read whole in memory (JSON Lines, or a CSV with damaged rows "
+              "or spaces after a closing quote)", file=sys.stderr)
     if args.strict and manifest.rejected:
         return EXIT_PROBLEMS
     return EXIT_OK

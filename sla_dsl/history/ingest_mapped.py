@@ -69,17 +69,20 @@ from sla_dsl.history.ingest import (
     BucketCounts,
     Manifest,
     bucket_name,
+    bucket_sql,
     csv_source,
     engine_failure,
     event_log_table,
     iso_utc,
     manifest_history_id,
     remove_outputs,
+    spaced_after_quote,
     sql_literal,
     sql_setting,
+    trimmed_sql,
     typed_as,
 )
-from sla_dsl.history.lead_hash import LEAD_BUCKET_SQL, LEAD_HASH, register_lead_bucket
+from sla_dsl.history.lead_hash import LEAD_HASH, register_lead_bucket
 from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec
 from sla_dsl.history.prepare import history_notes
 from sla_dsl.history.read import RawRows, csv_header, load_history, read_rows, source_format
@@ -226,7 +229,7 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
 
     fmt = source_format(path, spec)  # as the reader says it
     table = f"f{index}"
-    if fmt == "csv":
+    if fmt == "csv" and not spaced_after_quote(path):
         header = csv_header(path)
         source = csv_source(path, header)
         try:
@@ -286,23 +289,6 @@ def _sql(con, statement: str) -> list[tuple]:
         cursor.close()
 
 
-# What the reader trims from a cell (Arrow's `utf8_trim_whitespace`): DuckDB's `trim` alone
-# trims spaces but not a tab, a line break or U+2028, so `Completed<TAB>` matched a `where`
-# in one run and not in the buckets
-SPACES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
-          + "".join(map(chr, range(0x2000, 0x200b))) + "\u2028\u2029\u202f\u205f\u3000")
-
-
-def _trim(text: str) -> str:
-    return f"trim({text}, {sql_literal(SPACES)})"
-
-
-def _bucket_sql(lead: str, buckets: int) -> str:
-    """The bucket of a lead id's text: trimmed, so that ids the reader may hold as one (a
-    stray space) are in one bucket."""
-    return f"{LEAD_BUCKET_SQL}(coalesce({_trim(lead)}, ''), {int(buckets)})"
-
-
 def _joins_by_lead_id(spec: SourceSpec, target: SourceSpec | None) -> bool:
     """Whether `spec` joins only by its target's own lead id (Salesforce's LeadHistory.LeadId
     in Lead.Id): a row finds at most the lead of its own id, whose bucket is its own id's, so
@@ -321,7 +307,7 @@ def _route(con, file: _File, files: Sequence[_File], buckets: int) -> None:
     target = next((f.spec for f in files if spec.join and f.spec.name == spec.join.source),
                   None)
     if spec.join is None or _joins_by_lead_id(spec, target):
-        select = f"SELECT *, {_bucket_sql(file.text(spec.lead_id), buckets)} AS {BUCKET_COLUMN} " \
+        select = f"SELECT *, {bucket_sql(file.text(spec.lead_id), buckets)} AS {BUCKET_COLUMN} " \
                  f"FROM {file.table}"
     else:
         select = _joined_select(file, [f for f in files if f.spec.name == spec.join.source],
@@ -362,7 +348,8 @@ def _joined_select(file: _File, targets: Sequence[_File], buckets: int) -> str:
                                  f"(`{target.path.name}`) has no column `{column}`",
                                  f"its columns are {', '.join(target.restored)}")
             key = target.text(column)
-            keys.append(f"SELECT {k} AS k, {key} AS key, {_bucket_sql(lead, buckets)} AS b "
+            keys.append(f"SELECT {k} AS k, {trimmed_sql(key)} AS key, "
+                        f"{bucket_sql(lead, buckets)} AS b "
                         f"FROM {target.table} WHERE {kept} AND NOT {_blank(key)} "
                         f"AND NOT {_blank(lead)}")
     mine = file.text(spec.lead_id, "s.")
@@ -371,7 +358,7 @@ def _joined_select(file: _File, targets: Sequence[_File], buckets: int) -> str:
         "SELECT 0 AS k, CAST(NULL AS VARCHAR) AS key, 0 AS b WHERE false"
     return (f"WITH keys AS ({keys_sql}), "
             f"found AS (SELECT s.{ROW_COLUMN} AS r, keys.k, keys.b FROM {file.table} s JOIN keys "
-            f"ON {mine} = keys.key WHERE {own}), "
+            f"ON {trimmed_sql(mine)} = keys.key WHERE {own}), "
             f"best AS (SELECT r, min(k) AS k FROM found GROUP BY r), "
             f"routes AS (SELECT DISTINCT found.r, found.b FROM found JOIN best "
             f"ON found.r = best.r AND found.k = best.k) "
@@ -380,7 +367,7 @@ def _joined_select(file: _File, targets: Sequence[_File], buckets: int) -> str:
 
 
 def _blank(text: str) -> str:
-    return f"coalesce({_trim(text)} = '', true)"
+    return f"coalesce({trimmed_sql(text)} = '', true)"
 
 
 def _conditions_sql(file: _File, conditions: Sequence[Condition], alias: str = "") -> str:
@@ -389,7 +376,7 @@ def _conditions_sql(file: _File, conditions: Sequence[Condition], alias: str = "
     parts = ["true"]
     for condition in conditions:
         text = file.text(condition.column, alias)
-        trimmed = _trim(text)
+        trimmed = trimmed_sql(text)
         tests = []
         for pattern in condition.patterns:
             if pattern == "":

@@ -64,7 +64,8 @@ class JoinTarget:
         ids that are no lead follow in the order of `together` (its sources' order)."""
         own = _strings(self.table.column(self.lead))
         columns = [own, *(_strings(c) for c in self.together.values())]
-        chunks = [chunk.cast(own.type) if chunk.type != own.type else chunk
+        chunks = [pc.utf8_trim_whitespace(chunk.cast(own.type) if chunk.type != own.type
+                                          else chunk)
                   for column in columns for chunk in _chunks(column)]
         if not sum(len(c) for c in chunks):
             return pa.array([], own.type), {key: np.full(len(c), -1, dtype=np.int64)
@@ -98,8 +99,8 @@ class JoinTarget:
         others, so that every code given out stays as it was."""
         dictionary, codes = self._hashed
         if key not in codes:
-            encoded = pc.dictionary_encode(pa.concat_arrays([dictionary, _plain(column).cast(
-                dictionary.type)]))
+            encoded = pc.dictionary_encode(pa.concat_arrays([dictionary, _trimmed(
+                column, dictionary.type)]))
             codes[key] = _indices([encoded.indices.slice(len(dictionary))])
             self.__dict__["_hashed"] = (encoded.dictionary, codes)  # (the cached property's)
         return codes[key]
@@ -114,8 +115,7 @@ class JoinTarget:
         reader has merged already: the leads are numbered the same."""
         _, ids = self.lead_codes
         if key not in self.together:  # (not expected) hashed now, with the lead ids only
-            encoded = pc.dictionary_encode(pa.concat_arrays([ids, _plain(column).cast(
-                ids.type)]))
+            encoded = pc.dictionary_encode(pa.concat_arrays([ids, _trimmed(column, ids.type)]))
             return pa.DictionaryArray.from_arrays(encoded.indices.slice(len(ids)),
                                                   encoded.dictionary)
         dictionary, codes = self._hashed
@@ -541,7 +541,8 @@ def _join(spec: SourceSpec, path: Path, cells: pa.ChunkedArray | pa.Array, kept:
             raise spec.error("join.match", f"source `{target.spec.name}` "
                              f"(`{target.path.name}`) has no column `{column}`",
                              f"its columns are {', '.join(other.column_names)}")
-    # Ids are compared as written (as the reader keeps a lead id), blank ones never match.
+    # Ids are compared without the spaces around them (as the reader keeps a lead id) and
+    # otherwise as written; blank ones never match.
     lead_codes, lead_ids = target.lead_codes
     n = len(kept)
     found = 0  # rows of the target found by rows found in several
@@ -646,6 +647,11 @@ def _empty(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     values = _strings(values)
     return np.asarray(pc.fill_null(pc.or_(pc.equal(values, ""), pc.utf8_is_space(values)),
                                    True))
+
+
+def _trimmed(column: pa.ChunkedArray | pa.Array, kind: pa.DataType) -> pa.Array:
+    """An id column as it is compared: text of `kind`, without the spaces around it."""
+    return pc.utf8_trim_whitespace(_plain(column).cast(kind))
 
 
 def _plain(array: pa.ChunkedArray | pa.Array) -> pa.Array:
