@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from sla_dsl.history.ingest import MANIFEST
 from sla_dsl.history.ingest_mapped import ingest_mapped
 from sla_dsl.history.lead_hash import lead_bucket
 from sla_dsl.history.mapping import MappingError, parse_mapping
+from sla_dsl.history.salesforce_ids import full_id
 from sla_dsl.policy_file import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,6 +271,56 @@ def test_the_buckets_trim_what_the_reader_trims():
     chars = [chr(c) for c in range(0x3001) if not 0xD800 <= c <= 0xDFFF]
     trimmed = pc.utf8_trim_whitespace(pa.array([f"{c}x{c}" for c in chars])).to_pylist()
     assert set(SPACES) == {c for c, t in zip(chars, trimmed, strict=True) if t == "x"}
+
+
+def _checksummed(folder: Path) -> None:
+    """The shipped export's made-up 18-character ids (each ending in AAA) as Salesforce
+    writes them: the last 3 characters spelling the case of the first 15."""
+    for path in folder.glob("*.csv"):
+        header, rows = _rows(path)
+        _write(path, header, [[full_id(cell[:15]) if _SALESFORCE_ID.fullmatch(cell) else cell
+                               for cell in row] for row in rows])
+
+
+_SALESFORCE_ID = re.compile(r"[0-9A-Za-z]{15}AAA")
+
+
+def _shortened(path: Path, columns: list[str]) -> int:
+    """Ids of those columns cut to the 15 characters a report writes; how many."""
+    header, rows = _rows(path)
+    cut = 0
+    for row in rows:
+        for column in columns:
+            cell = row[header.index(column)]
+            if len(cell) == 18:
+                row[header.index(column)] = cell[:15]
+                cut += 1
+    _write(path, header, rows)
+    return cut
+
+
+@pytest.mark.parametrize(("short", "buckets"), [
+    ({"Lead.csv": ["Id", "ConvertedContactId"]}, 1),  # a Lead report beside Data Loader files
+    ({"Lead.csv": ["Id", "ConvertedContactId"]}, 3),
+    ({"Task.csv": ["WhoId"], "LeadHistory.csv": ["LeadId"]}, 3),  # and the other way round
+])
+def test_salesforce_ids_of_15_and_18_characters_are_one_id(short, buckets, tmp_path, capsys):
+    whole = tmp_path / "whole"
+    shutil.copytree(ROOT / "examples" / "salesforce", whole)
+    _checksummed(whole)
+    mixed = tmp_path / "mixed"
+    shutil.copytree(whole, mixed)
+    assert all(_shortened(mixed / name, columns) > 10 for name, columns in short.items())
+    reading = ["--preset", "salesforce", "--history", *sorted(str(p) for p in
+                                                             mixed.glob("*.csv"))]
+    _same_as_one_run(POLICY, reading, buckets, tmp_path, capsys)
+    mine = json.loads(_run(["evaluate", POLICY, *reading, "-q", "--format", "json"],
+                           capsys)[1])
+    theirs = json.loads(_run(["evaluate", POLICY, "--preset", "salesforce", "--history",
+                              *sorted(str(p) for p in whole.glob("*.csv")), "-q", "--format",
+                              "json"], capsys)[1])
+    assert mine["leads"] == theirs["leads"] and mine["rows"] == theirs["rows"]
+    assert all(len(lead["lead_id"]) == 18 for lead in mine["leads"])
 
 
 @pytest.mark.parametrize("buckets", [1, 3])

@@ -78,8 +78,9 @@ def one_second(folder: Path) -> list[str]:
 def orphans(folder: Path) -> list[str]:
     """Lead 2 is deleted (IsDeleted true) and has a task and field changes; LeadHistory also
     names an id no Lead row has, lead 1's id in lower case, with a space inside it (one
-    around it is no part of the id), and in the 15-character form. The orphans' last change
-    is a day after every real event."""
+    around it is no part of the id), and in the 15-character form in lower case (the
+    15-character form itself is the id). The orphans' last change is a day after every real
+    event."""
     later = "2026-03-10T09:00:00.000+0000"
     return export(folder, [lead_row(LEAD_1, ANA, "Working - Contacted"),
                            lead_row(LEAD_2, ANA, "Working - Contacted", deleted="true")], [
@@ -90,7 +91,7 @@ def orphans(folder: Path) -> list[str]:
         f"0175,{LEAD_1.lower()},Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
         f"0176,{LEAD_1[:9]} {LEAD_1[9:]},Status,Open - Not Contacted,Working,Picklist,{later},"
         f"{ANA}",
-        f"0177,{LEAD_1[:15]},Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
+        f"0177,{LEAD_1[:15].lower()},Status,Open - Not Contacted,Working,Picklist,{later},{ANA}",
     ], [task_row("00T1", LEAD_2, ANA, "2026-03-09T10:00:00.000+0000")])
 
 
@@ -201,7 +202,7 @@ def test_changes_of_a_deleted_or_unknown_lead_are_rejected(tmp_path):
     assert reasons[2] == (f"LeadId '{LEAD_2}' matches no lead: no row of Lead (Lead.csv) kept "
                           "by its `where` has it as Id (ids are compared in full and "
                           "case-sensitively)")
-    assert f"LeadId '{LEAD_1[:15]}' matches no lead" in reasons[7]
+    assert f"LeadId '{LEAD_1[:15].lower()}' matches no lead" in reasons[7]
     assert "compared in full and case-sensitively" in reasons[7]
     [task] = [r for r in history.rejects if r.source.endswith("Task.csv")]
     assert task.reason.startswith(f"WhoId '{LEAD_2}' matches no lead")

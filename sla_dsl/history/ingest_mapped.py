@@ -66,6 +66,7 @@ from sla_dsl.history.ingest import (
     REJECTS,
     REJECTS_JSON,
     ROW_COLUMN,
+    SPACES,
     BucketCounts,
     Manifest,
     bucket_name,
@@ -86,6 +87,7 @@ from sla_dsl.history.lead_hash import LEAD_HASH, register_lead_bucket
 from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec
 from sla_dsl.history.prepare import history_notes
 from sla_dsl.history.read import RawRows, csv_header, load_history, read_rows, source_format
+from sla_dsl.history.salesforce_ids import full_id, full_id_sql
 from sla_dsl.history.write import write_reject_list
 
 __all__ = ["ingest_mapped"]
@@ -307,8 +309,9 @@ def _route(con, file: _File, files: Sequence[_File], buckets: int) -> None:
     target = next((f.spec for f in files if spec.join and f.spec.name == spec.join.source),
                   None)
     if spec.join is None or _joins_by_lead_id(spec, target):
-        select = f"SELECT *, {bucket_sql(file.text(spec.lead_id), buckets)} AS {BUCKET_COLUMN} " \
-                 f"FROM {file.table}"
+        salesforce = spec.salesforce_ids or (target is not None and target.salesforce_ids)
+        lead = _id_sql(file.text(spec.lead_id), salesforce)
+        select = f"SELECT *, {bucket_sql(lead, buckets)} AS {BUCKET_COLUMN} FROM {file.table}"
     else:
         select = _joined_select(file, [f for f in files if f.spec.name == spec.join.source],
                                 buckets)
@@ -339,6 +342,7 @@ def _joined_select(file: _File, targets: Sequence[_File], buckets: int) -> str:
     spec = file.spec
     assert spec.join is not None
     keys = []
+    salesforce = any(target.spec.salesforce_ids for target in targets)
     for target in targets:
         lead = target.text(target.spec.lead_id)
         kept = _conditions_sql(target, target.spec.filters)
@@ -348,8 +352,8 @@ def _joined_select(file: _File, targets: Sequence[_File], buckets: int) -> str:
                                  f"(`{target.path.name}`) has no column `{column}`",
                                  f"its columns are {', '.join(target.restored)}")
             key = target.text(column)
-            keys.append(f"SELECT {k} AS k, {trimmed_sql(key)} AS key, "
-                        f"{bucket_sql(lead, buckets)} AS b "
+            keys.append(f"SELECT {k} AS k, {_id_sql(key, salesforce)} AS key, "
+                        f"{bucket_sql(_id_sql(lead, salesforce), buckets)} AS b "
                         f"FROM {target.table} WHERE {kept} AND NOT {_blank(key)} "
                         f"AND NOT {_blank(lead)}")
     mine = file.text(spec.lead_id, "s.")
@@ -358,7 +362,7 @@ def _joined_select(file: _File, targets: Sequence[_File], buckets: int) -> str:
         "SELECT 0 AS k, CAST(NULL AS VARCHAR) AS key, 0 AS b WHERE false"
     return (f"WITH keys AS ({keys_sql}), "
             f"found AS (SELECT s.{ROW_COLUMN} AS r, keys.k, keys.b FROM {file.table} s JOIN keys "
-            f"ON {trimmed_sql(mine)} = keys.key WHERE {own}), "
+            f"ON {_id_sql(mine, salesforce)} = keys.key WHERE {own}), "
             f"best AS (SELECT r, min(k) AS k FROM found GROUP BY r), "
             f"routes AS (SELECT DISTINCT found.r, found.b FROM found JOIN best "
             f"ON found.r = best.r AND found.k = best.k) "
@@ -501,11 +505,13 @@ def _join_order(con, spec: SourceSpec, files: Sequence[_File], reject: Reject
     if value is None:
         return {}
     targets = [f for f in files if f.spec.name == spec.join.source]
+    salesforce = any(target.spec.salesforce_ids for target in targets)
+    value = _id_value(value, salesforce)
     for column in spec.join.match:
         found = []
         for target in targets:
-            lead = target.text(target.spec.lead_id)
-            key = target.text(column)
+            lead = _id_sql(target.text(target.spec.lead_id), salesforce)
+            key = _id_sql(target.text(column), salesforce)
             kept = _conditions_sql(target, target.spec.filters)
             cursor = con.cursor()
             found += [(target.index, row, text) for row, text in cursor.execute(
@@ -535,10 +541,21 @@ def _lead_first(history: History, place: np.ndarray, parts: Sequence[_File]) -> 
             lead = _reject_lead(reject, parts[part].spec)
             i = code.get(lead) if lead is not None else None
             if i is None and lead is not None:
-                i = code.get(lead.strip())
+                i = code.get(_id_value(lead, parts[part].spec.salesforce_ids))
             if i is not None:
                 first[i] = min(first[i], (part << PLACE_BITS) | reject.row)
     return first
+
+
+def _id_sql(text: str, salesforce: bool) -> str:
+    """An id as the reader compares it (`prepare.JoinTarget`): without the spaces around it,
+    and a Salesforce id in its 18-character form where the target says so."""
+    return full_id_sql(trimmed_sql(text)) if salesforce else trimmed_sql(text)
+
+
+def _id_value(text: str, salesforce: bool) -> str:
+    """`_id_sql` of one value, here."""
+    return full_id(text.strip(SPACES)) if salesforce else text.strip(SPACES)
 
 
 def _reject_lead(reject: Reject, spec: SourceSpec) -> str | None:

@@ -100,6 +100,10 @@ presets in `sla_dsl/history/presets/` use every one of them:
   so a policy's reps are named as people call them. With `zone = "TimeZoneSidKey"`, that
   column holds each one's IANA time zone: the history's `actor_zones` (name -> zone), which
   the due list writes each owner's times in unless the caller names the owner's zone.
+- `ids = "salesforce"` (on a source others join through, Salesforce's Lead): its ids and every
+  id compared with them are Salesforce record ids, read in the 18-character form (a
+  15-character id gets the 3 characters that spell its letter case: `salesforce_ids`), so a
+  report's 15-character ids find a Data Loader file's 18-character ones.
 - `optional_fields = true`: a [source.fields] column the file does not have is left out
   rather than an error (an export leaves out the fields nobody filled in, or was not asked for).
 - `tracked_since_first_row = true`: the CRM kept this history only since tracking was switched
@@ -136,6 +140,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sla_dsl.history.columns import EVENTS, HistoryError
+from sla_dsl.history.salesforce_ids import SALESFORCE
 from sla_dsl.input_files import NO_SUCH_FILE, not_a_file, read_input
 
 __all__ = [
@@ -165,7 +170,7 @@ _SOURCE_KEYS = ("name", "file", "format", "timezone", "lead_id", "columns", "eve
                 "event_names", "fields", "lookup", "where", "duplicates", "datetime_format",
                 "join", "join_only", "optional", "when_missing", "tracked_since_first_row",
                 "aliases", "actors", "value_fields", "actor_names", "optional_fields",
-                "before")
+                "before", "ids")
 _COLUMN_KEYS = ("at", "event", "actor")
 _WIDE_EVENT_KEYS = ("at", "actor", "unless")
 ANY_VALUE = "*"
@@ -284,6 +289,7 @@ class SourceSpec:
     actor_names: tuple[str, str] | None = None  # (id column, name column)
     actor_zone: str | None = None  # with actor_names: the column of each actor's IANA zone
     optional_fields: bool = False  # a [source.fields] column the file lacks is left out
+    salesforce_ids: bool = False  # `ids = "salesforce"`: its ids compared in 18 characters
 
     def coded_columns(self) -> set[str]:
         """Columns of few distinct values (events, actors, filters, fields), worth reading
@@ -523,6 +529,10 @@ def _check_references(spec: SourceSpec, seen: dict[str, SourceSpec]) -> None:
     if spec.join is None:
         return
     other = spec.join.source
+    if spec.salesforce_ids:
+        raise spec.error("ids", "a source that joins another compares its ids as that one "
+                         "says", f'move ids = "salesforce" to the source `{other}`, whose '
+                         "ids these are looked up in")
     if other not in seen:
         raise spec.error("join.source", f"no source is named `{other}`",
                          f"{_suggest(other, list(seen))}sources are named "
@@ -709,7 +719,7 @@ def _source(raw: dict, index: int, path: Path) -> SourceSpec:
         actors=rules["actors"], value_fields=rules["value_fields"],
         actor_names=rules["actor_names"], optional_fields=rules["optional_fields"],
         actor_zone=rules["actor_zone"],
-        before=rules["before"],
+        before=rules["before"], salesforce_ids=rules["salesforce_ids"],
     )
 
 
@@ -821,6 +831,12 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
             raise r.error(flag, f"must be true or false, got {value!r}",
                           f"write {flag} = true")
         out["tracked" if flag == "tracked_since_first_row" else flag] = value
+    ids = raw.get("ids")
+    if ids is not None and ids != SALESFORCE:
+        raise r.error("ids", f"unknown kind of ids {ids!r}",
+                      f'write ids = "{SALESFORCE}" (a 15-character id and its 18-character '
+                      "form are one id), or leave it out (ids compared as written)")
+    out["salesforce_ids"] = ids == SALESFORCE
     when = raw.get("when_missing")
     out["when_missing"] = r.text(when, "when_missing", "a note") if when is not None else None
     if when is not None and not out["optional"]:

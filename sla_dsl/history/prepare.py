@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from sla_dsl.business_time.zones import local_time
 from sla_dsl.history.columns import EVENT_CODE, History, HistoryError
 from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
+from sla_dsl.history.salesforce_ids import full_ids
 from sla_dsl.language.plain_words import counted
 
 __all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "aliased", "coded_in",
@@ -64,8 +65,7 @@ class JoinTarget:
         ids that are no lead follow in the order of `together` (its sources' order)."""
         own = _strings(self.table.column(self.lead))
         columns = [own, *(_strings(c) for c in self.together.values())]
-        chunks = [pc.utf8_trim_whitespace(chunk.cast(own.type) if chunk.type != own.type
-                                          else chunk)
+        chunks = [self._compared(chunk.cast(own.type) if chunk.type != own.type else chunk)
                   for column in columns for chunk in _chunks(column)]
         if not sum(len(c) for c in chunks):
             return pa.array([], own.type), {key: np.full(len(c), -1, dtype=np.int64)
@@ -78,6 +78,12 @@ class JoinTarget:
             codes[key] = every[start:start + len(column)]
             start += len(column)
         return encoded.chunks[-1].dictionary, codes
+
+    def _compared(self, ids: pa.Array) -> pa.Array:
+        """Ids as they are compared: without the spaces around them, and Salesforce's in
+        their 18-character form where the target says its ids are Salesforce's."""
+        ids = pc.utf8_trim_whitespace(ids)
+        return full_ids(ids) if self.spec.salesforce_ids else ids
 
     @cached_property
     def lead_codes(self) -> tuple[np.ndarray, pa.Array]:
@@ -99,8 +105,8 @@ class JoinTarget:
         others, so that every code given out stays as it was."""
         dictionary, codes = self._hashed
         if key not in codes:
-            encoded = pc.dictionary_encode(pa.concat_arrays([dictionary, _trimmed(
-                column, dictionary.type)]))
+            encoded = pc.dictionary_encode(pa.concat_arrays([dictionary, self._compared(
+                _plain(column).cast(dictionary.type))]))
             codes[key] = _indices([encoded.indices.slice(len(dictionary))])
             self.__dict__["_hashed"] = (encoded.dictionary, codes)  # (the cached property's)
         return codes[key]
@@ -115,7 +121,8 @@ class JoinTarget:
         reader has merged already: the leads are numbered the same."""
         _, ids = self.lead_codes
         if key not in self.together:  # (not expected) hashed now, with the lead ids only
-            encoded = pc.dictionary_encode(pa.concat_arrays([ids, _trimmed(column, ids.type)]))
+            encoded = pc.dictionary_encode(pa.concat_arrays([ids, self._compared(
+                _plain(column).cast(ids.type))]))
             return pa.DictionaryArray.from_arrays(encoded.indices.slice(len(ids)),
                                                   encoded.dictionary)
         dictionary, codes = self._hashed
@@ -613,9 +620,9 @@ def _join(spec: SourceSpec, path: Path, cells: pa.ChunkedArray | pa.Array, kept:
 
 def _no_lead(spec: SourceSpec, target: JoinTarget, value: str) -> str:
     """Why a joined row's id cell finds no lead. It names what is compared, so that a row of
-    a deleted lead (a Lead row its `where` leaves out), an id in other letter case or
-    Salesforce's 15-character form of an 18-character id is understood, not taken for a bug:
-    ids are matched as written, whole."""
+    a deleted lead (a Lead row its `where` leaves out) or an id in other letter case is
+    understood, not taken for a bug: ids are matched whole, as written but for the spaces
+    around them (and, where the target says so, Salesforce's in 18 characters)."""
     assert spec.join is not None
     kept = " kept by its `where`" if target.filtered else ""
     return (f"{spec.lead_id} '{value}' matches no lead: no row of {target.spec.name} "
@@ -647,11 +654,6 @@ def _empty(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     values = _strings(values)
     return np.asarray(pc.fill_null(pc.or_(pc.equal(values, ""), pc.utf8_is_space(values)),
                                    True))
-
-
-def _trimmed(column: pa.ChunkedArray | pa.Array, kind: pa.DataType) -> pa.Array:
-    """An id column as it is compared: text of `kind`, without the spaces around it."""
-    return pc.utf8_trim_whitespace(_plain(column).cast(kind))
 
 
 def _plain(array: pa.ChunkedArray | pa.Array) -> pa.Array:
