@@ -300,9 +300,11 @@ def _shortened(path: Path, columns: list[str]) -> int:
 
 
 @pytest.mark.parametrize(("short", "buckets"), [
-    ({"Lead.csv": ["Id", "ConvertedContactId"]}, 1),  # a Lead report beside Data Loader files
-    ({"Lead.csv": ["Id", "ConvertedContactId"]}, 3),
-    ({"Task.csv": ["WhoId"], "LeadHistory.csv": ["LeadId"]}, 3),  # and the other way round
+    # a Lead report beside Data Loader files
+    ({"Lead.csv": ["Id", "ConvertedContactId", "OwnerId"]}, 1),
+    ({"Lead.csv": ["Id", "ConvertedContactId", "OwnerId"]}, 3),
+    # and the other way round, the owners named by the users export all the same
+    ({"Task.csv": ["WhoId", "OwnerId"], "LeadHistory.csv": ["LeadId"]}, 3),
 ])
 def test_salesforce_ids_of_15_and_18_characters_are_one_id(short, buckets, tmp_path, capsys):
     whole = tmp_path / "whole"

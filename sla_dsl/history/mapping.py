@@ -100,10 +100,11 @@ presets in `sla_dsl/history/presets/` use every one of them:
   so a policy's reps are named as people call them. With `zone = "TimeZoneSidKey"`, that
   column holds each one's IANA time zone: the history's `actor_zones` (name -> zone), which
   the due list writes each owner's times in unless the caller names the owner's zone.
-- `ids = "salesforce"` (on a source others join through, Salesforce's Lead): its ids and every
-  id compared with them are Salesforce record ids, read in the 18-character form (a
-  15-character id gets the 3 characters that spell its letter case: `salesforce_ids`), so a
-  report's 15-character ids find a Data Loader file's 18-character ones.
+- `ids = "salesforce"` (on a source others join through, Salesforce's Lead, or one that names
+  actors, its User): its ids and every id compared with them are Salesforce record ids, read
+  in the 18-character form (a 15-character id gets the 3 characters that spell its letter
+  case: `salesforce_ids`), so a report's 15-character ids find a Data Loader file's
+  18-character ones.
 - `optional_fields = true`: a [source.fields] column the file does not have is left out
   rather than an error (an export leaves out the fields nobody filled in, or was not asked for).
 - `tracked_since_first_row = true`: the CRM kept this history only since tracking was switched

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from sla_dsl.business_time.zones import local_time
 from sla_dsl.history.columns import EVENT_CODE, History, HistoryError
 from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
-from sla_dsl.history.salesforce_ids import full_ids
+from sla_dsl.history.salesforce_ids import full_id, full_ids
 from sla_dsl.language.plain_words import counted
 
 __all__ = ["JoinTarget", "Prepared", "actor_zones", "actors_before", "aliased", "coded_in",
@@ -1097,16 +1097,23 @@ def _drop_unused_actors(history: History) -> None:
     history.actors = history.actors[used]
 
 
-def _first_values(sources: Sequence[tuple[pa.Table, str, str]]) -> dict[str, str]:
+Naming = tuple[pa.Table, str, str, bool]
+"""Where actors are named: (a `join_only` source's table, its id column, the column of each
+one's name or zone, whether its ids are Salesforce's: `ids = "salesforce"`)."""
+
+
+def _first_values(sources: Sequence[Naming]) -> dict[str, str]:
     """Per user id, the first non-blank value of (table, id column, value column), trimmed:
     a user's name or zone, from the first export that gives one. A users export without the
     column (a zone is optional: not every org exports TimeZoneSidKey) gives none, as an empty
-    cell does: the owner is shown by id, or works the calendar's hours."""
+    cell does: the owner is shown by id, or works the calendar's hours. Salesforce's ids are
+    kept in 18 characters, and `_by_id` looks an actor up in that form too."""
     values: dict[str, str] = {}
-    for table, id_column, value_column in sources:
+    for table, id_column, value_column, salesforce in sources:
         if not {id_column, value_column} <= set(table.column_names):
             continue
-        keys = pc.utf8_trim_whitespace(_plain(table.column(id_column))).to_pylist()
+        keys = pc.utf8_trim_whitespace(_plain(table.column(id_column)))
+        keys = (full_ids(keys) if salesforce else keys).to_pylist()
         cells = _plain(table.column(value_column)).to_pylist()
         for key, value in zip(keys, cells, strict=True):
             if key and value and value.strip():
@@ -1114,22 +1121,29 @@ def _first_values(sources: Sequence[tuple[pa.Table, str, str]]) -> dict[str, str
     return values
 
 
-def named_actors(actors: np.ndarray, sources: Sequence[tuple[pa.Table, str, str]]
-                 ) -> np.ndarray:
+def _by_id(values: dict[str, str], sources: Sequence[Naming]) -> Callable[[str], str | None]:
+    """The value of an actor id: as written, else (a report's 15-character owner id, where
+    the users export has 18) in Salesforce's 18-character form."""
+    if not any(salesforce for *_, salesforce in sources):
+        return values.get
+    return lambda actor: values.get(actor) or values.get(full_id(actor))
+
+
+def named_actors(actors: np.ndarray, sources: Sequence[Naming]) -> np.ndarray:
     """Actors (ids) as names, by each (table, id column, name column); others as they are."""
-    names = _first_values(sources)
-    return np.array([names.get(a, a) for a in actors.tolist()], dtype=object)
+    name_of = _by_id(_first_values(sources), sources)
+    return np.array([name_of(a) or a for a in actors.tolist()], dtype=object)
 
 
-def actor_zones(ids: np.ndarray, names: np.ndarray,
-                sources: Sequence[tuple[pa.Table, str, str]]) -> dict[str, str]:
+def actor_zones(ids: np.ndarray, names: np.ndarray, sources: Sequence[Naming]
+                ) -> dict[str, str]:
     """Each actor's IANA time zone (by its name, as `named_actors` writes it), from each
     (table, id column, zone column); an empty cell or a name the tz database does not know
     gives none."""
-    zones = _first_values(sources)
+    zone_of = _by_id(_first_values(sources), sources)
     out = {}
     for actor_id, name in zip(ids.tolist(), names.tolist(), strict=True):
-        zone = zones.get(actor_id)
+        zone = zone_of(actor_id)
         if zone is not None and _known_zone(zone):
             out.setdefault(name, zone)
     return out

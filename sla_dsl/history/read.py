@@ -228,12 +228,13 @@ def load_history(paths: Sequence[Path | str], *, timezone: str,
         history.notes = history_notes(mapping, jobs, history, names)
         for before in befores:
             actors_before(history, *before)
-        naming = [(read.table, *spec.actor_names) for spec, read in reads
+        naming = [(read.table, *spec.actor_names, spec.salesforce_ids) for spec, read in reads
                   if spec.actor_names is not None]
         if naming and len(history.actors):
             ids = history.actors
             history.actors = named_actors(ids, naming)
-            zoning = [(read.table, spec.actor_names[0], spec.actor_zone) for spec, read in reads
+            zoning = [(read.table, spec.actor_names[0], spec.actor_zone, spec.salesforce_ids)
+                      for spec, read in reads
                       if spec.actor_names is not None and spec.actor_zone is not None]
             if zoning:
                 history.actor_zones = actor_zones(ids, history.actors, zoning)
