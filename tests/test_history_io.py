@@ -802,3 +802,16 @@ def test_a_lead_id_or_actor_with_spaces_around_it_is_the_same_lead_or_actor(suff
     assert history.counts.rejected == 0
     assert history.lead_ids[history.lead].tolist() == ["A1", "A1", "A1", "A2", "A2"]
     assert sorted(set(history.actors.tolist())) == ["ana", "marketing"]
+
+
+@pytest.mark.parametrize("first", [b"null", b"  null \r", b'{"lead_id": "L0", "at": "x"}\nnull'])
+def test_a_json_lines_file_with_a_null_line_is_read_not_a_crash(first, tmp_path):
+    # Arrow's JSON reader ended the process (a segmentation fault) on a block starting with
+    # a line `null`: every command reading the file died without a word
+    path = tmp_path / "nulls.jsonl"
+    path.write_bytes(first + b'\n{"lead_id": "L1", "at": "2026-03-02T09:00:00Z", '
+                     b'"event": "created"}\n')
+    history = load_history([path], timezone="UTC")
+    assert history.lead_ids.tolist() == ["L1"]
+    assert "line is a single value, not a JSON object" in {r.reason for r in history.rejects}
+    assert history.counts.read == history.counts.accepted + history.counts.rejected

@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"history: {counted(manifest.rows_read, 'row', grouped=False)} read, "
           f"{manifest.accepted} accepted, {manifest.rejected} rejected"
           + (f" ({left_out} more left out by the mapping's filters)" if left_out else ""))
-    print(f"wrote {len(manifest.buckets)} buckets to {out} ({MANIFEST}; rejected rows in "
-          f"{REJECTS})")
+    print(f"wrote {counted(len(manifest.buckets), 'bucket')} to {out} ({MANIFEST}; rejected "
+          f"rows in {REJECTS})")
     for note in manifest.notes:
         print(f"note: {note}")
     if manifest.as_of_default is not None:

@@ -1151,7 +1151,7 @@ def _read_jsonl(path: Path) -> _Read:
     data = path.read_bytes()
     if data.startswith(_BOM):
         data = data[len(_BOM):]
-    if _may_be_unbounded(data) or _has_blank_line(data):
+    if _may_be_unbounded(data) or _has_blank_line(data) or _NULL_LINE.search(data):
         return _read_jsonl_slowly(path, data)
     try:
         # Infer the columns from the first lines, then read everything with text columns as
@@ -1192,6 +1192,12 @@ def _json_table(data: bytes, explicit: pa.Schema, unexpected: str) -> pa.Table:
 
 class _SlowPath(Exception):
     pass
+
+
+# A line that is JSON's `null` alone: Arrow's JSON reader (pyarrow 26) ends the process with
+# a segmentation fault on a block that starts with one, so such a file is read line by line,
+# where the line is rejected as "a single value, not a JSON object".
+_NULL_LINE = re.compile(rb"(?:^|\n)[ \t\r]*null[ \t\r]*(?:\n|$)")
 
 
 def _has_blank_line(data: bytes) -> bool:
