@@ -319,6 +319,24 @@ def test_ingest_command_input_errors_exit_2(extra, message, tmp_path, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("header", "said"), [
+    (b"lead_id\xff,at,event,actor", "column 1 of the header ('lead_id?') is not UTF-8 text"),
+    (b"lead_id,at,event\x00,actor,event", "column 3 of the header ('event\\0') holds a NUL"),
+])
+def test_a_header_name_that_is_not_text_is_an_input_error_either_way(header, said, tmp_path,
+                                                                     capsys):
+    # an internal error from sla ingest (a UnicodeDecodeError; DuckDB dropping the NUL and
+    # meeting `event` twice), and a report from sla evaluate that read the column as none
+    path = tmp_path / "h.csv"
+    path.write_bytes(header + b"\nL1,2026-03-02T09:00:00Z,created,,\n")
+    policy = str(ROOT / "policies" / "company-x.sla")
+    for args in (["ingest", "--history", str(path), "--out", str(tmp_path / "out"),
+                  "--buckets", "1", "--timezone", AMS], ["evaluate", policy, "--history",
+                                                         str(path)]):
+        assert main(args) == 2
+        assert said in capsys.readouterr().err
+
+
 def test_a_file_that_is_not_parquet_is_the_readers_input_error(tmp_path, capsys):
     path = tmp_path / "events.parquet"
     path.write_bytes(b"lead_id,at,event\n")

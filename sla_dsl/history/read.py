@@ -665,6 +665,16 @@ def _csv_header(path: Path) -> list[str]:
     if not header or not any(name.strip() for name in header):
         raise HistoryError(f"{path}: the file is empty or has no header line\n  help: the "
                            f"first line must name the columns, e.g. lead_id,at,event,actor")
+    for number, name in enumerate(header, 1):
+        # (read with errors="replace": a byte that is not UTF-8 is U+FFFD here; Arrow's
+        # reader fails on it only when the name is asked for, and DuckDB drops a NUL)
+        what = ("holds a NUL byte" if "\x00" in name else
+                "is not UTF-8 text" if "\ufffd" in name else None)
+        if what is not None:
+            shown = name.replace("\x00", "\\0").replace("\ufffd", "?")
+            raise HistoryError(f"{path}: column {number} of the header ('{_clipped(shown)}') "
+                               f"{what}\n  help: name every column in UTF-8 text (in Excel: "
+                               f"save as CSV UTF-8)")
     width.check_columns(path, [restored(name) for name in header], "the header")
     return header
 
