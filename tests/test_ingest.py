@@ -204,6 +204,32 @@ def test_spaces_after_a_closing_quote_read_as_the_reader_reads_them(tmp_path):
     assert "CFO  " in whole.fields["title"].tolist()  # a field keeps what it was given
 
 
+@pytest.mark.parametrize("header", ["Score,lead_id,at,event,actor,score",
+                                    "lead_id,AT,at,event,actor,Event"])
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])
+def test_column_names_that_differ_only_in_case_are_two_columns_either_way(header, suffix,
+                                                                         tmp_path):
+    # DuckDB's names ignore case: `score` became `score_1` in the buckets (its field empty,
+    # verdicts changed), and `at` ahead of `AT` was "no column `at`"
+    names = header.split(",")
+    values = {"lead_id": ["L1", "L1", "L2"], "at": ["2026-03-02T09:00:00Z",
+                                                   "2026-03-02T10:00:00Z",
+                                                   "2026-03-02T09:30:00Z"],
+              "event": ["created", "touch", "created"], "actor": ["", "ana", ""]}
+    rows = [[values.get(name, [f"{name}-{i}" for i in range(3)])[i] for name in names]
+            for i in range(3)]
+    path = tmp_path / f"cased.{suffix}"
+    if suffix == "csv":
+        with path.open("w", newline="") as handle:
+            csv.writer(handle).writerows([names, *rows])
+    elif suffix == "jsonl":
+        path.write_text("".join(json.dumps(dict(zip(names, row, strict=True))) + "\n"
+                                for row in rows))
+    else:
+        pq.write_table(pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}), path)
+    _check_against_reader([path], tmp_path / "out", buckets=2)
+
+
 def test_a_quote_and_a_space_inside_a_quoted_cell_reads_the_same_either_way(tmp_path):
     path = tmp_path / "quoted.csv"
     path.write_text('lead_id,at,event,actor,note\nC1,2026-03-02T09:00:00Z,created,,'

@@ -273,6 +273,20 @@ def test_the_buckets_trim_what_the_reader_trims():
     assert set(SPACES) == {c for c, t in zip(chars, trimmed, strict=True) if t == "x"}
 
 
+@pytest.mark.parametrize("buckets", [1, 3])
+def test_an_export_with_column_names_alike_but_for_case_is_ingested(buckets, tmp_path, capsys):
+    # DuckDB's names ignore case: a Lead.csv with `ID` beside `Id` was refused ("no column
+    # `Id`: did you mean `Id_1`?"), and one with `status` beside `Status` read the wrong one
+    folder = tmp_path / "export"
+    shutil.copytree(ROOT / "examples" / "salesforce", folder)
+    header, leads = _rows(folder / "Lead.csv")
+    _write(folder / "Lead.csv", ["ID", "status", *header],
+           [[f"x{i}", "junk", *row] for i, row in enumerate(leads)])
+    files = sorted(str(p) for p in folder.glob("*.csv"))
+    reading = ["--preset", "salesforce", "--history", *files]
+    _same_as_one_run(POLICY, reading, buckets, tmp_path, capsys)
+
+
 def _checksummed(folder: Path) -> None:
     """The shipped export's made-up 18-character ids (each ending in AAA) as Salesforce
     writes them: the last 3 characters spelling the case of the first 15."""

@@ -409,7 +409,8 @@ class _Source:
         if taken:
             table = pa.Table.from_batches(taken).combine_chunks()
             rows = table.column(ROW_COLUMN).to_numpy().astype(np.int64)
-            table = table.drop_columns([ROW_COLUMN, BUCKET_COLUMN])
+            table = table.drop_columns([ROW_COLUMN, BUCKET_COLUMN]).rename_columns(
+                self.columns)  # (DuckDB's names: `c0`..., or the file's own)
             if self.schema is not None:
                 table = typed_as(table, self.schema)
         else:
@@ -454,7 +455,7 @@ def _source(con, path: Path, buckets: int) -> _Source:
     if fmt == "csv":
         header = csv_header(path)
         source = csv_source(path, header)
-        if "lead_id" in header and not spaced_after_quote(path):
+        if "lead_id" in header and not spaced_after_quote(path) and not case_twins(header):
             # the lead id as the reader holds it: the spreadsheet's quote taken off
             lead = (f"CASE WHEN starts_with(\"lead_id\", '''') THEN regexp_replace("
                     f"\"lead_id\", {sql_literal(QUOTED_PATTERN)}, '\\1') ELSE \"lead_id\" END")
@@ -470,7 +471,7 @@ def _source(con, path: Path, buckets: int) -> _Source:
         except (pa.ArrowInvalid, OSError):
             names = []
         if "lead_id" in names and width.repeated(names) is None \
-                and len(names) <= width.MOST_COLUMNS:
+                and len(names) <= width.MOST_COLUMNS and not case_twins(names):
             try:
                 batches = _sorted(con, f"SELECT * EXCLUDE (file_row_number), "
                                        f"file_row_number + 1 AS {ROW_COLUMN} FROM read_parquet("
@@ -484,10 +485,20 @@ def _source(con, path: Path, buckets: int) -> _Source:
     raw = read_rows(path)  # JSON Lines, a damaged CSV, a file without lead_id: as the reader
     table = pa.table([pc.cast(c, c.type.value_type) if pa.types.is_dictionary(c.type) else c
                       for c in raw.table.columns], names=raw.table.column_names)
-    table = table.append_column(ROW_COLUMN, pa.array(raw.rows, pa.int64()))
-    lead = 'CAST("lead_id" AS VARCHAR)' if "lead_id" in table.column_names else "NULL"
+    # DuckDB's names ignore case (`Score` and `score` are one name, the second made
+    # `score_1`): the columns go in by their places, and `rows_of` names them again
+    names = raw.table.column_names
+    table = table.rename_columns([f"c{i}" for i in range(len(names))]).append_column(
+        ROW_COLUMN, pa.array(raw.rows, pa.int64()))
+    lead = f'CAST("c{names.index("lead_id")}" AS VARCHAR)' if "lead_id" in names else "NULL"
     batches = _sorted(con, "SELECT * FROM raw_rows", lead, buckets, table)
-    return _Source(path, "read", raw.table.column_names, batches, raw.broken, True)
+    return _Source(path, "read", names, batches, raw.broken, True)
+
+
+def case_twins(names: Sequence[str]) -> bool:
+    """Whether two column names differ only in letter case: DuckDB, which reads names
+    without regard to case, would rename one (`score_1`), or take one for the other."""
+    return len({name.casefold() for name in names}) < len(set(names))
 
 
 # What the reader trims from a cell (Arrow's `utf8_trim_whitespace`): DuckDB's `trim` alone

@@ -71,6 +71,7 @@ from sla_dsl.history.ingest import (
     Manifest,
     bucket_name,
     bucket_sql,
+    case_twins,
     csv_source,
     engine_failure,
     event_log_table,
@@ -109,6 +110,14 @@ class _File:
     rows: int  # the file's data rows (read ones and broken ones)
     broken: list[Reject] = field(default_factory=list)
     schema: pa.Schema | None = None
+    names: list[str] | None = None  # the file's own names, where the table's are places
+
+    def as_read(self, table: pa.Table) -> pa.Table:
+        """Rows of the table (without the row and bucket columns) as the reader reads the
+        file: its own column names, a Parquet file's own types."""
+        if self.names is not None:
+            table = table.rename_columns(self.names)
+        return typed_as(table, self.schema) if self.schema is not None else table
 
     def column(self, name: str) -> str | None:
         """The table column the mapping's `name` reads (its aliases too), or None."""
@@ -231,7 +240,7 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
 
     fmt = source_format(path, spec)  # as the reader says it
     table = f"f{index}"
-    if fmt == "csv" and not spaced_after_quote(path):
+    if fmt == "csv" and not spaced_after_quote(path) and not case_twins(csv_header(path)):
         header = csv_header(path)
         source = csv_source(path, header)
         try:
@@ -245,6 +254,8 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
     elif fmt == "parquet":
         try:
             schema = pq.read_schema(path)
+            if case_twins(schema.names):
+                raise pa.ArrowInvalid("column names DuckDB takes for one")  # read here
             _sql(con, f"CREATE TABLE {table} AS SELECT * EXCLUDE (file_row_number), "
                         f"file_row_number + 1 AS {ROW_COLUMN} FROM read_parquet("
                         f"{sql_literal(str(path))}, file_row_number = true)")
@@ -254,8 +265,11 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
         except (duckdb.Error, pa.ArrowInvalid, OSError):
             _sql(con, f"DROP TABLE IF EXISTS {table}")
     raw = read_rows(path)
+    # in by their places (`c0`...): DuckDB's names ignore case, `Score` and `score` are one
+    names = raw.table.column_names
+    places = [f"c{i}" for i in range(len(names))]
     arrow = pa.table([c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
-                      for c in raw.table.columns], names=raw.table.column_names)
+                      for c in raw.table.columns], names=places)
     arrow = arrow.append_column(ROW_COLUMN, pa.array(raw.rows, pa.int64()))
     cursor = con.cursor()
     try:
@@ -264,9 +278,9 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
         cursor.unregister("raw_rows")
     finally:
         cursor.close()
-    names = raw.table.column_names
-    return _File(index, spec, path, table, "read", names, {n: n for n in names},
-                 arrow.num_rows + len(raw.broken), list(raw.broken))
+    return _File(index, spec, path, table, "read", places, dict(zip(names, places,
+                                                                    strict=True)),
+                 arrow.num_rows + len(raw.broken), list(raw.broken), names=names)
 
 
 def _whole(con, file: _File) -> RawRows:
@@ -275,9 +289,7 @@ def _whole(con, file: _File) -> RawRows:
     table = cursor.sql(f"SELECT * FROM {file.table} ORDER BY {ROW_COLUMN}").to_arrow_table()
     cursor.close()
     rows = table.column(ROW_COLUMN).to_numpy().astype(np.int64)
-    table = table.drop_columns([ROW_COLUMN])
-    if file.schema is not None:
-        table = typed_as(table, file.schema)
+    table = file.as_read(table.drop_columns([ROW_COLUMN]))
     return RawRows(str(file.path), table, rows, list(file.broken), file.form)
 
 
@@ -330,9 +342,7 @@ def _bucket_rows(con, file: _File, bucket: int) -> RawRows:
     finally:
         cursor.close()
     rows = table.column(ROW_COLUMN).to_numpy().astype(np.int64)
-    table = table.drop_columns([ROW_COLUMN])
-    if file.schema is not None:
-        table = typed_as(table, file.schema)
+    table = file.as_read(table.drop_columns([ROW_COLUMN]))
     return RawRows(str(file.path), table, rows, file.broken if bucket == 0 else [], file.form)
 
 
