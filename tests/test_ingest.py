@@ -230,6 +230,18 @@ def test_column_names_that_differ_only_in_case_are_two_columns_either_way(header
     _check_against_reader([path], tmp_path / "out", buckets=2)
 
 
+def test_trailing_empty_values_are_not_read_either_way(tmp_path):
+    # DuckDB takes a row's empty values past the header's last column as none; the reader
+    # rejected the row ("row has 5 values"): one file, two counts
+    path = tmp_path / "trailing.csv"
+    path.write_text('lead_id,at,event,actor\nL1,2026-03-02T12:06:00Z,created,,\n'
+                    'L1,2026-03-02T12:07:00Z,touch,bob,,""\n'
+                    'L2,2026-03-02T12:06:00Z,created,,x\n')
+    _check_against_reader([path], tmp_path / "out", buckets=2)
+    history = load_history([path], timezone=AMS)
+    assert (history.counts.accepted, [r.row for r in history.rejects]) == (2, [3])
+
+
 def test_a_quote_and_a_space_inside_a_quoted_cell_reads_the_same_either_way(tmp_path):
     path = tmp_path / "quoted.csv"
     path.write_text('lead_id,at,event,actor,note\nC1,2026-03-02T09:00:00Z,created,,'

@@ -1116,6 +1116,10 @@ def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
                 raise HistoryError(_never_closed(path, lines.first))
             number += 1
             reason = None
+            if len(values) > len(header) and not any(values[len(header):]):
+                # trailing commas (a spreadsheet's, of columns it once had): nothing in them,
+                # and DuckDB's reader (`sla ingest`'s) takes the row without them too
+                values = values[:len(header)]
             if len(values) == 1 and not values[0].strip() and len(header) > 1:
                 reason = _BLANK_ROW
             elif values == [_LINE_TOO_LONG]:
