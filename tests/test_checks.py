@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from sla_dsl.cli import main
 from sla_dsl.policy_file import check_text
 
 DESK = """\
@@ -187,3 +190,21 @@ def test_segments_with_no_handoff_are_warned_about():
            "handoff hot to nobody\n"
     checked = check_text(text)
     assert [(d.code.code, d.span.line) for d in checked.warnings] == [("W502", 3)]
+
+
+@pytest.mark.parametrize(("interval", "errors"), [
+    ("10 years", []), ("120 months", []), ("522 weeks", []), ("3660 days", []),
+    ("11 years", ["E406"]), ("8000 years", ["E406"]), ("100000 months", ["E406"]),
+    ("1000000000 days", ["E406"]), ("999999999999 weeks", ["E406"]),
+])
+def test_a_review_interval_is_at_most_ten_years(interval, errors, tmp_path, capsys):
+    # `review every 8000 years` passed check, then evaluate's first review date fell after
+    # the year 9999: an internal error
+    text = f'sla "x"\nreview every {interval}\n'
+    assert codes_of(text) == errors
+    if not errors:
+        path = tmp_path / "review.sla"
+        path.write_text(text)
+        history = Path(__file__).resolve().parent.parent / "examples" / "company-x" / \
+            "history.csv"
+        assert main(["evaluate", str(path), "--history", str(history), "-q"]) == 0

@@ -85,7 +85,10 @@ def holidays_in(region: str, year: int) -> dict[dt.date, str]:
 
     Cached per (region, year): a clock asks day by day, a calendar year by year."""
     country, subdivision = split_region(region)
-    found = holidays.country_holidays(country, subdiv=subdivision, years=year)
+    try:
+        found = holidays.country_holidays(country, subdiv=subdivision, years=year)
+    except NotImplementedError:  # the library's word for a region it does not have
+        raise ValueError(f"no holiday set for region '{region}'") from None
     return {day: name for day, name in found.items() if day.year == year}
 
 

@@ -397,7 +397,10 @@ def _check_amounts(statement: m.Statement, reporter: Reporter) -> None:
     elif isinstance(statement, m.StrikeRule):
         _whole_positive(statement.count, "the number of strikes", reporter)
     elif isinstance(statement, m.ReviewEvery):
-        _whole_positive(statement.count, "the review interval", reporter)
+        # at most ten years, as a duration: reviews are dated from the agreement's start
+        most = max(1, int(LONGEST_DAYS // _DAYS_PER_UNIT.get(statement.unit, 1)))
+        _whole_positive(statement.count, f"the review interval in {statement.unit}s", reporter,
+                        most=most if statement.unit not in ("minute", "hour") else None)
         _period_unit(statement.unit, statement.span, "a review interval", reporter)
 
 
