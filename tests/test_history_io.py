@@ -815,3 +815,27 @@ def test_a_json_lines_file_with_a_null_line_is_read_not_a_crash(first, tmp_path)
     assert history.lead_ids.tolist() == ["L1"]
     assert "line is a single value, not a JSON object" in {r.reason for r in history.rejects}
     assert history.counts.read == history.counts.accepted + history.counts.rejected
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_rejected_row_shows_the_columns_the_policy_does_not_read(quoted, tmp_path):
+    # a history read with only the columns a policy needs wrote its rejects with only those:
+    # `channel` and `title` were gone from the rejects file, though a rejected row is shown
+    # with every value it had
+    from sla_dsl.cli import main
+
+    third = '"ph,one"' if quoted else "phone"
+    path = tmp_path / "history.csv"
+    path.write_text("lead_id,at,event,actor,channel,title\n"
+                    "L1,2026-03-02T09:00:00Z,created,,web,CEO\n"
+                    "L1,2026-03-02T10:00:00Z,tuch,bob,phone,CTO\n"
+                    f"L1,,touch,bob,{third},CFO\n")
+    rejects = tmp_path / "rejects.csv"
+    policy = HISTORIES.parent.parent.parent / "policies" / "company-x-trial.sla"
+    assert main(["evaluate", str(policy), "--history", str(path),
+                 "-q", "--rejects", str(rejects)]) == 0
+    with rejects.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["row"], r["channel"], r["title"]) for r in rows] == [
+        ("2", "phone", "CTO"), ("3", third.strip('"'), "CFO")]
+    assert rows[0]["at"] == "2026-03-02T10:00:00Z"

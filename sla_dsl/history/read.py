@@ -754,33 +754,36 @@ def _read_csv(path: Path, spec: SourceSpec,
         return _read_csv_slowly(path, header)  # a row of the wrong width, or not UTF-8
     table = _restored_table(table.rename_columns([names[n] for n in table.column_names]))
     rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
-    if time_type is None:
+    narrowed = wanted is not None and len(wanted) < len(header)
+    if time_type is None and not narrowed:
         return _Read(path, table, rows, leads_as_read=as_events)
 
-    index = table.column_names.index(spec.at)
-
+    # A rejected row shows every column as written: `at` typed, or columns not read, are
+    # taken from its line (`_cells_of_rows`), or, failing that, from the file read again
+    # with every column as text.
     def as_written() -> pa.Table:
         texts = pcsv.read_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 22),
                               parse_options=parse, convert_options=pcsv.ConvertOptions(
-                                  column_types={time_column: pa.string()},
-                                  strings_can_be_null=True, include_columns=[time_column],
-                                  null_values=[""], quoted_strings_can_be_null=True))
-        return table.set_column(index, spec.at, _restored_table(texts).column(0))
+                                  column_types=dict.fromkeys(header, pa.string()),
+                                  strings_can_be_null=True, null_values=[""],
+                                  quoted_strings_can_be_null=True))
+        return _restored_table(texts.rename_columns([names[n] for n in texts.column_names]))
 
     def rows_written(wanted: np.ndarray) -> pa.Table | None:
         lines = _cells_of_rows(path, len(header), wanted + 1)
-        taken = _taken(table, wanted)
         if lines is None:
             return None
         # the lines found must be the rows read: their lead ids are compared
         lead = next(i for i, name in enumerate(header) if names[name] == spec.lead_id)
-        ids = pc.cast(taken.column(spec.lead_id), pa.string()).to_pylist()
+        ids = pc.cast(_taken(table, wanted).column(spec.lead_id), pa.string()).to_pylist()
         if [restored(cells[lead]) or None for cells in lines] != ids:
             return None
-        return taken.set_column(index, spec.at, pa.array(
-            [restored(cells[header.index(time_column)]) for cells in lines], pa.string()))
+        return pa.table({names[name]: pa.array([restored(cells[i]) or None for cells in lines],
+                                               pa.string())
+                         for i, name in enumerate(header)})
 
-    return _Read(path, table, rows, whole=as_written, leads_as_read=True, written=rows_written)
+    return _Read(path, table, rows, whole=as_written, leads_as_read=as_events,
+                 written=None if quotes else rows_written)
 
 
 def _cells_of_rows(path: Path, width: int, rows: np.ndarray) -> list[list[str]] | None:
