@@ -287,6 +287,21 @@ def test_an_export_with_column_names_alike_but_for_case_is_ingested(buckets, tmp
     _same_as_one_run(POLICY, reading, buckets, tmp_path, capsys)
 
 
+@pytest.mark.parametrize("buckets", [1, 2])
+def test_an_owner_name_longer_than_a_value_may_be_is_not_read(buckets, tmp_path, capsys):
+    # read as the owner's name, 1.1 MB of it went into the buckets' actor column, and the
+    # buckets' own read rejected those events: "not the bucket the ingest wrote"
+    folder = tmp_path / "export"
+    shutil.copytree(ROOT / "examples" / "hubspot", folder)
+    (folder / "owners.csv").write_text("id,name\n51000000," + "x" * 1_100_000 + "\n")
+    files = sorted(str(p) for p in folder.glob("*.csv"))
+    reading = ["--preset", "hubspot", "--timezone", ZONE, "--history", *files]
+    _same_as_one_run(POLICY, reading, buckets, tmp_path, capsys)
+    doc = json.loads(_run(["evaluate", POLICY, *reading, "-q", "--format", "json"],
+                          capsys)[1])
+    assert "51000000" in {lead["owner"] for lead in doc["leads"]}  # shown by its id
+
+
 def _checksummed(folder: Path) -> None:
     """The shipped export's made-up 18-character ids (each ending in AAA) as Salesforce
     writes them: the last 3 characters spelling the case of the first 15."""

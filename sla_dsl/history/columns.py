@@ -40,6 +40,11 @@ RESERVED_PREFIX = "__sla_"
 NO_ACTOR = -1
 
 
+MOST_VALUE_BYTES = 1 << 20
+"""The longest value (a cell, a JSON field, a user's name) read, in bytes of UTF-8: a row with
+a longer one is rejected (docs/evaluate.md, Limits)."""
+
+
 class HistoryError(Exception):
     """A history that cannot be read at all: a file missing or unreadable, a required column
     absent, an unknown timezone. The message names the file and says how to fix it. (A bad

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sla_dsl.business_time.zones import local_time
-from sla_dsl.history.columns import EVENT_CODE, History, HistoryError
+from sla_dsl.history.columns import EVENT_CODE, MOST_VALUE_BYTES, History, HistoryError
 from sla_dsl.history.mapping import ANY_VALUE, EPOCH_MS, Condition, Mapping, SourceSpec
 from sla_dsl.history.salesforce_ids import full_id, full_ids
 from sla_dsl.language.plain_words import counted
@@ -1116,8 +1116,8 @@ def _first_values(sources: Sequence[Naming]) -> dict[str, str]:
         keys = (full_ids(keys) if salesforce else keys).to_pylist()
         cells = _plain(table.column(value_column)).to_pylist()
         for key, value in zip(keys, cells, strict=True):
-            if key and value and value.strip():
-                values.setdefault(key, value.strip())
+            if key and value and value.strip() and len(value.encode()) <= MOST_VALUE_BYTES:
+                values.setdefault(key, value.strip())  # (a longer one is not read, as a cell)
     return values
 
 

@@ -76,6 +76,7 @@ from sla_dsl.history.columns import (
     EVENT_CODE,
     EVENTS,
     LATEST_US,
+    MOST_VALUE_BYTES,
     RESERVED_PREFIX,
     SUPPORTED_TIMES,
     History,
@@ -121,7 +122,6 @@ _BOM = b"\xef\xbb\xbf"
 # Lines line) of more than MOST_LINE_BYTES, or JSON nested deeper than MOST_JSON_DEPTH (the
 # record's own object is level 1) is a rejected row. Nesting is measured before any parser
 # sees the line: parsers recurse, and 30,000 levels overflow the stack.
-MOST_VALUE_BYTES = 1 << 20
 MOST_LINE_BYTES = 16 << 20
 MOST_JSON_DEPTH = 64
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
