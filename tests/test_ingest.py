@@ -242,6 +242,20 @@ def test_trailing_empty_values_are_not_read_either_way(tmp_path):
     assert (history.counts.accepted, [r.row for r in history.rejects]) == (2, [3])
 
 
+def test_a_long_value_in_a_file_read_row_by_row_keeps_its_row_either_way(tmp_path):
+    # a file with an odd count of quotes is read row by row, where a value over the limit was
+    # refused with none of its row's cells (DuckDB read them, and the reader rejected them
+    # per record: a wide mapping counted one record less read directly)
+    path = tmp_path / "long.csv"
+    path.write_bytes(b"lead_id,at,event,actor,title\nL1,2026-03-02T09:00:00Z,created,,\n"
+                     b"L1,2026-03-02T10:00:00Z,touch,bob," + b"x" * 1_100_000 + b"\n"
+                     b'L1,2026-03-02T11:00:00Z,touch,bob,24" screen\n')
+    _check_against_reader([path], tmp_path / "out", buckets=2)
+    [reject] = load_history([path], timezone=AMS).rejects
+    assert (reject.row, reject.raw["event"], reject.raw["actor"]) == (2, "touch", "bob")
+    assert reject.reason.startswith("a value is longer than 1,048,576 bytes")
+
+
 def test_a_quote_and_a_space_inside_a_quoted_cell_reads_the_same_either_way(tmp_path):
     path = tmp_path / "quoted.csv"
     path.write_text('lead_id,at,event,actor,note\nC1,2026-03-02T09:00:00Z,created,,'

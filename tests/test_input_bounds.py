@@ -701,17 +701,32 @@ def test_a_quote_never_closed_in_a_long_file_is_named_as_in_a_short_one(tmp_path
 
 
 def test_a_closed_value_longer_than_the_limit_is_one_counted_reject(tmp_path):
-    """A quoted value of 9,000 lines (9 MB, under the line limit, closed): one rejected row
-    saying where it opened and how far it ran, and the rows after it read. The csv module
-    started afresh inside the value, and its closing quote read as one never closed."""
+    """A quoted value of 9,000 lines (9 MB, under the line limit, closed): one rejected row,
+    its cells shown (the value clipped, with its size), and the rows after it read. The csv
+    module started afresh inside the value, and its closing quote read as one never closed.
+    Past the line limit, the reject says where the value opened and how far it ran."""
     path = tmp_path / "history.csv"
     path.write_text(_QUOTE_HEAD + 'A,2026-03-02T10:05,handoff,"' + ("y" * 1000 + "\n") * 9000
                     + '"\n' + "".join(f"B{i},2026-03-02T11:00,created,\n" for i in range(50)))
     history = load_history([path], timezone="UTC")
     [reject] = history.rejects
-    assert reject.row == 2 and "a quoted value from line 3 over 9,001 lines" in reject.reason
+    assert reject.row == 2 and reject.reason.startswith("a value is longer than 1,048,576")
+    assert (reject.raw["lead_id"], reject.raw["event"]) == ("A", "handoff")
+    assert reject.raw["actor"].endswith("(9,009,000 characters)")
     assert history.counts.read == history.counts.accepted + history.counts.rejected
     assert history.counts.accepted == 51  # the row before and the 50 after
+
+
+def test_a_closed_value_longer_than_a_line_may_be_says_where_it_ran(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(_QUOTE_HEAD + 'A,2026-03-02T10:05,handoff,"' + ("y" * 1000 + "\n") * 17000
+                    + '"\n' + "".join(f"B{i},2026-03-02T11:00,created,\n" for i in range(50)))
+    history = load_history([path], timezone="UTC")
+    [reject] = history.rejects
+    assert reject.row == 2 and reject.reason == (
+        "a value is longer than 16,777,216 bytes; longer values are not read (a quoted value "
+        "from line 3 over 17,001 lines)")
+    assert history.counts.accepted == 51
 
 
 def test_a_quote_inside_an_unquoted_value_is_still_a_value(tmp_path):

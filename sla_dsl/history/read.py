@@ -1084,7 +1084,10 @@ def _never_closed(path: Path, line: int) -> str:
 def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
     """Row by row with the csv module: exact row numbers, and the rows Arrow refused become
     rejects (wrong number of values, bytes that are not UTF-8, a value or line too long)."""
-    csv.field_size_limit(MOST_VALUE_BYTES)
+    # A value up to a line's limit is read, so that its row keeps its cells and is rejected
+    # per record by the value's limit (`_oversize_rows`), as when Arrow or DuckDB read it; only
+    # a longer one (a quoted value over many lines) is refused here, its cells not read.
+    csv.field_size_limit(MOST_LINE_BYTES)
     columns: list[list[str | None]] = [[] for _ in header]
     rows: list[int] = []
     broken: list[Reject] = []
@@ -1109,7 +1112,7 @@ def _read_csv_slowly(path: Path, header: list[str]) -> _Read:
                 number += 1
                 spread = lines.read - first
                 broken.append(Reject(str(path), number, f"a value is longer than "
-                                     f"{MOST_VALUE_BYTES:,} bytes; longer values are not read"
+                                     f"{MOST_LINE_BYTES:,} bytes; longer values are not read"
                                      + (f" (a quoted value from line {first} over "
                                         f"{spread + 1:,} lines)" if spread else ""), {}))
                 continue
