@@ -256,6 +256,28 @@ def test_a_long_value_in_a_file_read_row_by_row_keeps_its_row_either_way(tmp_pat
     assert reject.reason.startswith("a value is longer than 1,048,576 bytes")
 
 
+@pytest.mark.parametrize("title", [b"Caf\xe9", b"x" * 1_100_000])
+def test_a_column_the_policy_does_not_read_is_checked_as_the_ingest_checks_it(title, tmp_path,
+                                                                          capsys):
+    # read without the columns its policy needs not, a row with bytes that are not UTF-8,
+    # or a value over the limit, in one of those was accepted; sla ingest, which reads every
+    # column, rejected it: one file, two counts
+    path = tmp_path / "history.csv"
+    path.write_bytes(b"lead_id,at,event,actor,title\nL1,2026-03-02T09:00:00Z,created,,"
+                     + title + b"\nL1,2026-03-02T10:00:00Z,touch,bob,CTO\n")
+    policy = str(ROOT / "policies" / "company-x-trial.sla")
+    out = tmp_path / "out"
+    assert main(["ingest", "--history", str(path), "--out", str(out), "--buckets", "1",
+                 "--timezone", "America/Chicago", "-q"]) == 0
+    capsys.readouterr()
+    counts = []
+    for history in (path, out):
+        assert main(["evaluate", policy, "--history", str(history), "-q", "--format",
+                     "json"]) == 0
+        counts.append(json.loads(capsys.readouterr().out)["rows"])
+    assert counts[0] == counts[1] and counts[0]["rejected"] == 1
+
+
 def test_a_quote_and_a_space_inside_a_quoted_cell_reads_the_same_either_way(tmp_path):
     path = tmp_path / "quoted.csv"
     path.write_text('lead_id,at,event,actor,note\nC1,2026-03-02T09:00:00Z,created,,'
