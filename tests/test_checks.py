@@ -208,3 +208,16 @@ def test_a_review_interval_is_at_most_ten_years(interval, errors, tmp_path, caps
         history = Path(__file__).resolve().parent.parent / "examples" / "company-x" / \
             "history.csv"
         assert main(["evaluate", str(path), "--history", str(history), "-q"]) == 0
+
+
+@pytest.mark.parametrize(("data", "said"), [
+    (b'sla "x"\ntimezone "Eur\xffope"\n', "not UTF-8 text (a byte that is not UTF-8 at line 2, "
+                                          "byte 14 of it)"),
+    (b'sla "x"\nparty m\x00\n', "binary, not a policy (a NUL byte at line 2, byte 8 of it)"),
+])
+def test_a_file_that_is_not_text_says_where_the_byte_is(data, said):
+    # E002 has no line to show a caret under: it said "bad byte at offset 23"
+    from sla_dsl.language.source import decode_policy
+
+    diagnostic = decode_policy("p.sla", data)
+    assert diagnostic.code.code == "E002" and said in diagnostic.message

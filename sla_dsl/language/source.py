@@ -81,19 +81,27 @@ def decode_policy(path: str, data: bytes) -> Source | Diagnostic:
     """Why a separate step: a policy arrives as bytes from disk, stdin or a git blob alike."""
     if len(data) > MAX_POLICY_BYTES:  # one byte past: read_bounded stopped there
         return too_large(path, None if len(data) == MAX_POLICY_BYTES + 1 else len(data))
-    if b"\x00" in data:
-        return _refuse(path, NOT_TEXT, "file is binary, not a policy",
-                       "policies are UTF-8 text files ending in `.sla`")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        return _refuse(path, NOT_TEXT, f"file is binary, not a policy (a NUL byte at "
+                       f"{_place(data, nul)})", "policies are UTF-8 text files ending in `.sla`")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        return _refuse(path, NOT_TEXT,
-                       f"file is not UTF-8 text (bad byte at offset {error.start})",
-                       "save the policy as UTF-8")
+        return _refuse(path, NOT_TEXT, "file is not UTF-8 text (a byte that is not UTF-8 at "
+                       f"{_place(data, error.start)})", "save the policy as UTF-8")
     # a line ends at its line feed, whatever carriage returns come before it (`\r\r\n`, a
     # CRLF file saved again with CRLF: one replace of `\r\n` left `\r\n`)
     text = _LINE_END.sub("\n", text.removeprefix("\ufeff"))
     return Source(path, text)
+
+
+def _place(data: bytes, at: int) -> str:
+    """Where byte `at` is, as an editor counts lines (the text cannot be shown: it is not
+    text), so that the byte can be found without a hex dump."""
+    line = data.count(b"\n", 0, at) + 1
+    start = data.rfind(b"\n", 0, at) + 1
+    return f"line {line}, byte {at - start + 1} of it"
 
 
 def read_policy(path: str | Path) -> Source | Diagnostic:
