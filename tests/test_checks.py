@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from sla_dsl.cli import main
+from sla_dsl.language.source import decode_policy
 from sla_dsl.policy_file import check_text
 
 DESK = """\
@@ -217,7 +218,5 @@ def test_a_review_interval_is_at_most_ten_years(interval, errors, tmp_path, caps
 ])
 def test_a_file_that_is_not_text_says_where_the_byte_is(data, said):
     # E002 has no line to show a caret under: it said "bad byte at offset 23"
-    from sla_dsl.language.source import decode_policy
-
     diagnostic = decode_policy("p.sla", data)
     assert diagnostic.code.code == "E002" and said in diagnostic.message
