@@ -785,3 +785,14 @@ def test_a_directory_given_as_a_history_says_it_is_one(tmp_path, capsys, command
     err = capsys.readouterr().err
     assert f"{folder}: is a directory, not a file" in err
     assert f"give the files in it ({folder / '*.csv'})" in err
+
+
+def test_a_time_too_long_to_read_is_not_quoted_as_a_time_of_its_clip(tmp_path):
+    # the reason went on "time 'xxx... (226 characters)' is not a date and time": the length
+    # of the clip shown in the rejects, not of the 1.1 MB value
+    path = tmp_path / "history.csv"
+    path.write_text("lead_id,at,event,actor\nL1,2026-03-02T09:00:00Z,created,\n"
+                    f"L1,{'9' * 1_100_000},touch,bob\n")
+    [reject] = load_history([path], timezone="UTC").rejects
+    assert reject.reason == "a value is longer than 1,048,576 bytes; longer values are not read"
+    assert reject.raw["at"].endswith("(1,100,000 characters)")

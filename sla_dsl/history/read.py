@@ -1388,6 +1388,9 @@ def _read_jsonl_slowly(path: Path, data: bytes) -> _Read:
 _HALF_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # where json.loads may make a lone one
 
 
+_CLIPPED = re.compile(r"\.\.\. \([\d,]+ (?:bytes|characters)\)\Z")  # `_clipped`'s mark
+
+
 def _clipped(raw: bytes | str, keep: int = 200) -> str:
     """A value as a reject shows it: whole when short, else its start and its size, so that a
     rejected line of 100 MB is not copied into every report of it."""
@@ -1939,6 +1942,8 @@ class _Part:
             text = raw[self.spec.events[column].at if column >= 0 else self.spec.at]
             if not text.strip():
                 out.append("missing time")
+            elif out and out[0].startswith("a value is longer") and _CLIPPED.search(text):
+                pass  # the time is the value too long: its clip is no time, nor its length
             else:
                 result = parse_time(text)
                 out.append(self._time_reason(result, column) if isinstance(result, str)
