@@ -85,3 +85,17 @@ def test_the_clock_audit_and_the_due_list_show_the_escapes(capsys, history):
     code, out, err = run(capsys, "due", POLICY, "--history", history, "--overdue", "all")
     assert code == 0 and not OBEYED.search(out) and not OBEYED.search(err)
     assert "L1\\x1b[2J  every lead: touches" in out
+
+
+def test_a_diagnostic_shows_a_carriage_return_in_the_policy_as_what_it_is(tmp_path, capsys):
+    # printed as it was, the CR sent the terminal back to the start of the line: the message
+    # read "rope/Amsterdam'" and the caret pointed under the wrong text
+    path = tmp_path / "p.sla"
+    path.write_bytes(b'sla "x"\ntimezone "Eu\rrope/Amsterdam"\n')
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "\r" not in out
+    assert "unknown timezone 'Eu\\rrope/Amsterdam'" in out
+    line, caret = [row for row in out.splitlines() if row.startswith(("2 |", "  |"))][1:3]
+    assert line == '2 | timezone "Eu\u240drope/Amsterdam"'
+    assert caret.index("^") == line.index('"')  # the caret under the string it means

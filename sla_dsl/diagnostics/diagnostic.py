@@ -15,6 +15,7 @@ from typing import Literal
 from sla_dsl.diagnostics import github, sarif
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.span import Span
+from sla_dsl.printable import printable
 
 Severity = Literal["error", "warning"]
 
@@ -95,6 +96,13 @@ def _window(line: str, start: int, end: int) -> tuple[str, int, int]:
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 
 
+# A control character in the line shown (a carriage return inside a string, the line breaks
+# of a file saved with CR alone) as its symbol, one column wide like the character it stands
+# for: written as it is, a CR sends the terminal back to the line's start and the caret
+# below points at the wrong text.
+_CONTROL_SHOWN = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}
+
+
 def _char_width(char: str) -> int:
     if (unicodedata.combining(char) or char in _ZERO_WIDTH
             or unicodedata.category(char) in ("Mn", "Me")):  # U+FE0F is Mn of class 0
@@ -113,7 +121,7 @@ def _snippet(diagnostic: Diagnostic, lines: list[str]) -> list[str]:
     span = diagnostic.span
     if span is None or not (1 <= span.line <= len(lines)):
         return []
-    source_line = lines[span.line - 1].expandtabs(4).rstrip("\r\n")
+    source_line = lines[span.line - 1].expandtabs(4).rstrip("\r\n").translate(_CONTROL_SHOWN)
     raw = lines[span.line - 1]
     start = len(raw[: span.column - 1].expandtabs(4))
     if span.end_line == span.line:
@@ -143,7 +151,7 @@ def render_text(diagnostic: Diagnostic, lines: list[str]) -> str:
     if diagnostic.help and not snippet:
         out.append(f"  = help: {diagnostic.help}")
     out.extend(f"  = note: {note}" for note in diagnostic.notes)
-    return "\n".join(out)
+    return printable("\n".join(out))  # a value quoted from the policy, control characters too
 
 
 def render_github(diagnostic: Diagnostic) -> str:
