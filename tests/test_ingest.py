@@ -411,6 +411,25 @@ def test_a_header_name_that_is_not_text_is_an_input_error_either_way(header, sai
         assert said in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("column", "kind", "said"), [
+    ("title", pa.list_(pa.string()), "column `title` holds list<element: string>, not single"),
+    ("at", pa.int64(), "column `at` holds int64, not times"),
+])
+def test_an_empty_parquet_log_of_a_type_the_reader_refuses_is_refused_either_way(
+        column, kind, said, tmp_path, capsys):
+    # a bucket's read checks a file's types on its rows: a file of none went through
+    # sla ingest without a word, and sla evaluate refused it
+    columns = {"lead_id": pa.string(), "at": pa.string(), "event": pa.string(), column: kind}
+    path = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({n: pa.array([], t) for n, t in columns.items()}), path)
+    for args in (["ingest", "--history", str(path), "--out", str(tmp_path / "out"),
+                  "--buckets", "1", "--timezone", AMS],
+                 ["evaluate", str(ROOT / "policies" / "company-x.sla"), "--history",
+                  str(path)]):
+        assert main(args) == 2
+        assert said in capsys.readouterr().err
+
+
 def test_a_file_that_is_not_parquet_is_the_readers_input_error(tmp_path, capsys):
     path = tmp_path / "events.parquet"
     path.write_bytes(b"lead_id,at,event\n")

@@ -59,7 +59,13 @@ from sla_dsl.history.columns import (
 from sla_dsl.history.csv_cells import QUOTED_PATTERN, restored
 from sla_dsl.history.lead_hash import LEAD_BUCKET_SQL, LEAD_HASH, register_lead_bucket
 from sla_dsl.history.mapping import format_of
-from sla_dsl.history.read import RawRows, csv_header, history_from_raw, read_rows
+from sla_dsl.history.read import (
+    RawRows,
+    csv_header,
+    history_from_raw,
+    load_history,
+    read_rows,
+)
 from sla_dsl.history.write import write_reject_list
 
 __all__ = ["BUCKET_COLUMN", "EVENT_PLACE", "LEAD_PLACE", "PLACE_BITS", "ROW_COLUMN",
@@ -468,6 +474,8 @@ def _source(con, path: Path, buckets: int) -> _Source:
     elif fmt == "parquet":
         try:
             names = pq.read_schema(path).names
+            if not pq.read_metadata(path).num_rows:  # no bucket's read would check its types
+                load_history([path], timezone="UTC")
         except (pa.ArrowInvalid, OSError):
             names = []
         if "lead_id" in names and width.repeated(names) is None \
