@@ -351,3 +351,20 @@ def test_the_plan_names_the_reading_of_each_share():
         assert not [d for d in checked.diagnostics if d.severity == "error"]
         out = render_plan(plan_document(checked.policy))
         assert f"goal 5,000 USD per month, marketing share 100%: 5,000 USD {said}\n" in out
+
+
+@pytest.mark.parametrize("rate", ["100 per day", "1000 per day"])
+def test_an_overloaded_desk_is_said_to_be_and_its_wait_cut_a_year_past_the_horizon(
+        rate, tmp_path, capsys):
+    # a fluid backlog of centuries: the business-time arithmetic ran past the year 9999 and
+    # `sla plan` ended in an internal error (1000 a day), or said 3,550,054 elapsed hours
+    scenario = tmp_path / "overloaded.toml"
+    scenario.write_text(f'horizon = "30 days"\n[arrivals]\nrate = "{rate}"\n'
+                        '[team.sales]\nreps = 1\n[work]\ntouch = "fixed 30 days"\n')
+    policy = str(ROOT / "policies" / "inbound-desk.sla")
+    assert main(["plan", policy, "--scenario", str(scenario), "--format", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)["first_touch"]
+    assert row["mean_wait_hours"] <= (30 + 366) * 24
+    assert row["mean_wait_open_hours"] <= row["mean_wait_hours"]
+    assert main(["plan", policy, "--scenario", str(scenario)]) == 0
+    assert "the backlog grows without end" in capsys.readouterr().out

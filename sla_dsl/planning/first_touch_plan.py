@@ -95,6 +95,7 @@ ROUNDS = 12  # rounds settling when walked follow-ups are made and the queue's w
 SETTLED = 0.002  # attainment a round may move by and be settled (0.2 points)
 RATE_GRID = 1 / 8  # leads an hour: the step of a queue's arrival rate with walked follow-ups
 RESPONSES = 8  # response amounts standing for `work.response`'s spread (equal shares)
+WAIT_CUT = 366 * US_PER_DAY  # past the horizon's end: where a wait is cut (`_elapsed`)
 MOST_QUEUES = 16  # reps' own queues of one team solved: past it, reps of like shares grouped
 
 
@@ -616,7 +617,7 @@ def _fluid(servers: int, service: float, reaction: float, backlog: np.ndarray,
     step_hours = STEP_SECONDS / 3600
     needed = np.floor(backlog) - servers + 1
     waits = np.maximum(needed, 0) / rate
-    elapsed = _elapsed(waits, grid, calendar)
+    shown, elapsed = _elapsed(waits, grid, calendar)
     sums = {}
     for stream in measured:
         clock = clocks[stream.block]
@@ -626,20 +627,25 @@ def _fluid(servers: int, service: float, reaction: float, backlog: np.ndarray,
                       axis=0)
         leads = stream.rates * step_hours * clock.counted
         sums[stream.block] = (float(leads @ met), float(leads.sum()),
-                              float(leads @ (waits + reaction)),
+                              float(leads @ (shown + reaction)),
                               float(leads @ (elapsed + reaction)))
     # the backlog read at its mean: the wait's spread is the Erlang one of the touches ahead
     spread = np.maximum(needed, 0) / rate ** 2
     return sums, True, Waiting(waits, (needed <= 0).astype(float), spread + waits * waits)
 
 
-def _elapsed(waits: np.ndarray, grid: Grid, calendar: BusinessCalendar) -> np.ndarray:
-    """Open-time waits (hours) from each step's middle as elapsed hours on the calendar."""
+def _elapsed(waits: np.ndarray, grid: Grid, calendar: BusinessCalendar
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Open-time waits (hours) from each step's middle, and the same as elapsed hours on the
+    calendar. A wait that would end more than a year past the horizon is cut there (`WAIT_CUT`):
+    an overloaded queue's fluid backlog waits for centuries, beyond the dates a calendar
+    counts, and no lead of the horizon is touched then, in the plan or the simulation."""
     mids = grid.mids
     begins = next_open_many(mids, calendar)
-    touched = add_open_time_many(begins, np.rint(waits * US_PER_HOUR).astype(np.int64),
-                                 calendar)
-    return (touched - mids) / (US_PER_HOUR)
+    room = open_time_between_many(begins, np.full(len(begins), grid.end + WAIT_CUT), calendar)
+    cut = np.minimum(np.rint(waits * US_PER_HOUR), room).astype(np.int64)
+    touched = add_open_time_many(begins, cut, calendar)
+    return cut / US_PER_HOUR, (touched - mids) / US_PER_HOUR
 
 
 def _walk(servers: int, service: float, reaction: float, variability: float, most: int,
@@ -694,12 +700,12 @@ def _walk(servers: int, service: float, reaction: float, variability: float, mos
                                              bool(code % 2), variability))
             for k, code in enumerate(unique.tolist()))
     sums = {}
-    elapsed = _elapsed(waits, grid, calendar)
+    shown, elapsed = _elapsed(waits, grid, calendar)
     for stream in measured:
         clock = clocks[stream.block]
         leads = stream.rates * step_hours * clock.counted
         sums[stream.block] = (met[stream.block], float(leads.sum()),
-                              float(leads @ (waits + reaction)),
+                              float(leads @ (shown + reaction)),
                               float(leads @ (elapsed + reaction)))
     return sums, chain.spilled > _SPILL, Waiting(waits, free, second)
 
