@@ -93,14 +93,17 @@ def test_each_attempt_and_each_reassigned_clause_names_its_own_owner():
         ("first touch", "breached", "ann"), ("touches", "breached", "bo")]
 
 
+def _records_counted(doc: dict, key) -> Counter:
+    """Every lead's clause records counted by `key(lead, record)` (None: not counted)."""
+    return Counter(k for lead in doc["leads"] for record in lead["clauses"]
+                   if (k := key(lead, record)) is not None)
+
+
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_the_owners_table_is_rebuilt_from_the_clause_records(name):
     doc = _document(name)
-    counted: Counter = Counter()
-    for lead in doc["leads"]:
-        for record in lead["clauses"]:
-            if record["clause"] != "threshold":  # the sender's breach: no owner's row
-                counted[(record["owner"], record["status"])] += 1
+    counted = _records_counted(doc, lambda lead, record: None if record["clause"] == "threshold"
+                               else (record["owner"], record["status"]))  # (the sender's)
     assert {(o["owner"], o["met"], o["breached"]) for o in doc["summary"]["owners"]} == {
         (owner, counted[(owner, "met")], counted[(owner, "breached")])
         for owner in {owner for owner, _ in counted}}
@@ -120,11 +123,9 @@ def test_every_consequence_names_its_clause_record_s_owner(name):
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_the_trend_by_month_is_rebuilt_from_each_record_s_clock_start(name):
     doc = _document(name)
-    counted: Counter = Counter()
-    for lead in doc["leads"]:
-        for record in lead["clauses"]:
-            started = record.get("clock_start") or lead["handed_off_at"]
-            counted[(record["handoff"], record["clause"], started[:7], record["status"])] += 1
+    counted = _records_counted(doc, lambda lead, record: (
+        record["handoff"], record["clause"],
+        (record.get("clock_start") or lead["handed_off_at"])[:7], record["status"]))
     assert counted == Counter({
         (row["handoff"], row["clause"], month["month"], status): month[status]
         for row in doc["summary"]["by_month"] for month in row["months"]

@@ -240,8 +240,8 @@ def _load(con, index: int, spec: SourceSpec, path: Path) -> _File:
 
     fmt = source_format(path, spec)  # as the reader says it
     table = f"f{index}"
-    if fmt == "csv" and not spaced_after_quote(path) and not case_twins(csv_header(path)):
-        header = csv_header(path)
+    header = csv_header(path) if fmt == "csv" else []
+    if fmt == "csv" and not spaced_after_quote(path) and not case_twins(header):
         source = csv_source(path, header)
         try:
             _sql(con, f"CREATE TABLE {table} AS SELECT *, row_number() OVER () AS {ROW_COLUMN} "
