@@ -20,7 +20,7 @@ A TOML file a planner writes by hand (every key is in docs/simulate.md):
     [work]
     touch = "exponential 12 minutes"   # how long one touch takes a rep
     follow_up = "fixed 5 minutes"
-    response = "exponential 20 minutes"  # a free rep's reaction before each attempt
+    response = "exponential 20 minutes"  # rep time before each attempt (busy meanwhile)
     discipline = "first-touch-first"
 
     [outcomes]
@@ -228,7 +228,7 @@ class Scenario:
     mix: dict[str, float] | None = None  # handoff label -> share
     fields: dict[str, FieldDraw] = field(default_factory=dict)
     follow_up: WorkTime | None = None
-    response: WorkTime | None = None  # a rep's reaction: picked up, then touched this later
+    response: WorkTime | None = None  # rep time: picked up, busy, then touched this later
     discipline: str = "first-touch-first"
     outcomes: Outcomes = field(default_factory=Outcomes)
     recycle: Recycle | None = None
