@@ -411,6 +411,22 @@ def test_a_header_name_that_is_not_text_is_an_input_error_either_way(header, sai
         assert said in capsys.readouterr().err
 
 
+def test_a_header_name_with_a_replacement_character_written_in_it_is_a_name(tmp_path,
+                                                                            capsys):
+    # U+FFFD is UTF-8 text (bytes EF BF BD); the header was read with errors="replace", and
+    # the character in a name was taken for a byte that is not UTF-8
+    path = tmp_path / "h.csv"
+    path.write_text("lead_id,at,event,actor,note\ufffd\nL1,2026-03-02T09:00:00Z,created,,x\n",
+                    encoding="utf-8")
+    policy = str(ROOT / "policies" / "company-x.sla")
+    assert main(["ingest", "--history", str(path), "--out", str(tmp_path / "out"),
+                 "--buckets", "1", "--timezone", AMS]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", policy, "--history", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == {"read": 1, "accepted": 1,
+                                                           "rejected": 0}
+
+
 @pytest.mark.parametrize(("column", "kind", "said"), [
     ("title", pa.list_(pa.string()), "column `title` holds list<element: string>, not single"),
     ("at", pa.int64(), "column `at` holds int64, not times"),

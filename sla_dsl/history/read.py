@@ -642,6 +642,9 @@ _WIDE_TEXT = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
               (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, surrogate-escaped
+
+
 def _csv_header(path: Path) -> list[str]:
     with path.open("rb") as handle:
         start = handle.read(4)
@@ -652,7 +655,7 @@ def _csv_header(path: Path) -> list[str]:
     if what is not None:  # every other byte a NUL: the header would read as garbage
         raise HistoryError(f"{path}: the file is {what}\n  help: save it as UTF-8 (in "
                            f"Excel: CSV UTF-8; in Python: encoding=\"utf-8\")")
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         try:
             header = next(csv.reader(_bounded_lines(handle)), None)
         except csv.Error as exc:
@@ -666,12 +669,13 @@ def _csv_header(path: Path) -> list[str]:
         raise HistoryError(f"{path}: the file is empty or has no header line\n  help: the "
                            f"first line must name the columns, e.g. lead_id,at,event,actor")
     for number, name in enumerate(header, 1):
-        # (read with errors="replace": a byte that is not UTF-8 is U+FFFD here; Arrow's
-        # reader fails on it only when the name is asked for, and DuckDB drops a NUL)
+        # (read with errors="surrogateescape": a byte that is not UTF-8 is a lone surrogate
+        # here, and a U+FFFD written in the file a name like any other; Arrow's reader fails
+        # on such a byte only when the name is asked for, and DuckDB drops a NUL)
         what = ("holds a NUL byte" if "\x00" in name else
-                "is not UTF-8 text" if "\ufffd" in name else None)
+                "is not UTF-8 text" if _ESCAPED_BYTE.search(name) else None)
         if what is not None:
-            shown = name.replace("\x00", "\\0").replace("\ufffd", "?")
+            shown = _ESCAPED_BYTE.sub("?", name.replace("\x00", "\\0"))
             raise HistoryError(f"{path}: column {number} of the header ('{_clipped(shown)}') "
                                f"{what}\n  help: name every column in UTF-8 text (in Excel: "
                                f"save as CSV UTF-8)")
