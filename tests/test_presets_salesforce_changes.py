@@ -75,6 +75,16 @@ def one_second(folder: Path) -> list[str]:
     ], [task_row("00T1", LEAD_1, CY, "2026-03-09T10:00:00.000+0000")])
 
 
+def one_second_reversed(folder: Path) -> list[str]:
+    """`one_second` with LeadHistory's rows in the reverse order, as an export made in
+    parallel chunks may write them: each second's changes still link by their values."""
+    files = one_second(folder)
+    changes = folder / "LeadHistory.csv"
+    header, *rows = changes.read_text(encoding="utf-8").splitlines()
+    changes.write_text("\n".join([header, *reversed(rows)]) + "\n", encoding="utf-8")
+    return files
+
+
 def orphans(folder: Path) -> list[str]:
     """Lead 2 is deleted (IsDeleted true) and has a task and field changes; LeadHistory also
     names an id no Lead row has, lead 1's id in lower case, with a space inside it (one
@@ -154,6 +164,69 @@ def test_two_status_changes_in_one_second_are_both_read(tmp_path, capsys):
     assert statuses(report(files, capsys, str(policy)))[(LEAD_2, "disposition")] == "met"
 
 
+def test_changes_in_one_second_are_read_in_the_order_their_values_link(tmp_path, capsys):
+    # written in reverse, lead 2 ended "Working - Contacted" with its rejection undone by a
+    # stage after it, and lead 1 was created owned by Bo (its first change's OldValue)
+    forward = read(one_second(tmp_path / "forward"))
+    reverse = read(one_second_reversed(tmp_path / "reverse"))
+    for lead in (LEAD_1, LEAD_2):
+        assert events_of(reverse, lead) == events_of(forward, lead)
+    code = list(reverse.lead_ids).index(LEAD_2)
+    assert reverse.fields["status"][reverse.lead == code][-1] == "Closed - Not Converted"
+    assert events_of(reverse, LEAD_1)[2] == ("assigned", "Ana Example")
+    assert report(one_second_reversed(tmp_path / "again"), capsys)["leads"] == \
+        report(one_second(tmp_path / "once"), capsys)["leads"]
+
+
+CHAINED = ('[[source]]\nfile = "log.csv"\nlead_id = "who"\n'
+           'duplicates = { key = ["who", "t"], keep = { kind = "*" }, twins = true, '
+           'chain = ["from", "to"] }\n[source.columns]\nat = "t"\nevent = "kind"\n')
+
+
+def test_a_chain_of_any_length_is_followed_and_a_broken_one_keeps_the_files_order(tmp_path):
+    from sla_dsl.history.read import load_history as read_mapped
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(CHAINED)
+    (tmp_path / "log.csv").write_text(
+        "who,t,kind,from,to\n"
+        "a,2026-03-02T10:00Z,stage,c,d\n"     # 1: third
+        "a,2026-03-02T10:00Z,stage,a,b\n"     # 2: first
+        "a,2026-03-02T10:00Z,stage,b,c\n"     # 3: second
+        "b,2026-03-02T10:00Z,stage,x,y\n"     # 4: a loop (x -> y -> x): the file's order
+        "b,2026-03-02T10:00Z,stage,y,x\n"     # 5
+        "c,2026-03-02T10:00Z,stage,p,q\n"     # 6: a branch (p -> q, p -> r): the file's order
+        "c,2026-03-02T10:00Z,stage,p,r\n"     # 7
+        "c,2026-03-02T10:00Z,stage,q,s\n"     # 8
+        "d,2026-03-02T10:00Z,stage,m,n\n"     # 9: alone in its second
+        "d,2026-03-02T11:00Z,stage,k,m\n")    # 10: a later second: time orders it
+    history = read_mapped([], timezone="UTC", mapping=parse_mapping(mapping.read_text(),
+                                                                    mapping))
+    assert [int(r) for r in history.row] == [2, 3, 1, 4, 5, 6, 7, 8, 9, 10]
+
+
+@pytest.mark.parametrize(("chain", "message"), [
+    ('"from"', "duplicates.chain`: must name two columns"),
+    ('["from", "to", "by"]', "duplicates.chain`: must name two columns"),
+])
+def test_a_chain_names_two_columns(chain, message):
+    with pytest.raises(MappingError, match=message):
+        parse_mapping(CHAINED.replace('["from", "to"]', chain))
+
+
+def test_a_chain_needs_twins():
+    with pytest.raises(MappingError, match=r"duplicates\.chain`: needs `twins = true`"):
+        parse_mapping(CHAINED.replace("twins = true", "twins = false"))
+
+
+def test_a_chain_column_the_file_lacks_is_named(tmp_path):
+    from sla_dsl.history.read import load_history as read_mapped
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(CHAINED)
+    (tmp_path / "log.csv").write_text("who,t,kind,from\na,2026-03-02T10:00Z,stage,c\n")
+    with pytest.raises(MappingError, match=r"duplicates\.chain`: `log\.csv` has no column `to`"):
+        read_mapped([], timezone="UTC", mapping=parse_mapping(mapping.read_text(), mapping))
+
+
 def test_twins_pair_each_kept_row_with_one_other_row(tmp_path):
     # per key, the n-th row not matching `keep` is the twin of the n-th that does; a group
     # with no `keep` row, or more other rows than `keep` rows, keeps the rest
@@ -231,6 +304,7 @@ def owners_and_rows(report_json: dict) -> tuple[dict[str, str], tuple[int, int, 
 @pytest.mark.parametrize("buckets", [1, 2, 3])
 @pytest.mark.parametrize(("made", "expected"), [
     (one_second, ({LEAD_1: "Cy Example", LEAD_2: "Ana Example"}, (0, 2, 11))),
+    (one_second_reversed, ({LEAD_1: "Cy Example", LEAD_2: "Ana Example"}, (0, 2, 11))),
     (orphans, ({LEAD_1: "Bo Example"}, (7, 1, 11))),
 ])
 def test_ingest_reads_these_exports_as_the_single_run(made, expected, buckets, tmp_path,

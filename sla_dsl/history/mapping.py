@@ -79,6 +79,11 @@ presets in `sla_dsl/history/presets/` use every one of them:
   twin, the group's first row not matching `keep` not yet paired (the first such row with
   the first `keep` row, the second with the second). A group with no `keep` row (two status
   changes in one second) is read whole. The twins are left out, counted.
+- `chain = ["OldValue", "NewValue"]` in such a `duplicates` (with `twins`): the changes read
+  of a group are put in the order their values link, each one's new value the next one's old
+  (Open -> Working, then Working -> Closed), whatever order the file has them in: an export
+  made in parallel chunks writes one second's changes in no set order. A group whose values
+  make no single chain (a branch, a loop, a value twice) keeps the file's order.
 - `datetime_format`: a strptime format (or a list), for times a CRM writes as localized text
   (`3/15/2024 2:30 PM` is "%m/%d/%Y %I:%M %p"). ISO 8601 is always read as well; without `%z`
   the time is a wall reading in the source's `timezone`. `"epoch_ms"` in the list reads a
@@ -240,6 +245,7 @@ class Duplicates:
     key: tuple[str, ...]
     keep: tuple[Condition, ...]
     twins: bool = False
+    chain: tuple[str, str] | None = None  # (old, new) value columns: changes read linked
 
 
 @dataclass(frozen=True)
@@ -317,7 +323,8 @@ class SourceSpec:
         if self.event_value:
             columns.add(self.event_value)
         if self.duplicates is not None:
-            columns |= {*self.duplicates.key, *(c.column for c in self.duplicates.keep)}
+            columns |= {*self.duplicates.key, *(c.column for c in self.duplicates.keep),
+                        *(self.duplicates.chain or ())}
         for wide in self.events:
             columns |= {wide.at, wide.actor} - {None}
         if self.fields is not None:
@@ -783,6 +790,23 @@ def _twins(r: _Reader, duplicates: dict) -> bool:
     return twins
 
 
+def _chain(r: _Reader, duplicates: dict) -> tuple[str, str] | None:
+    """`duplicates.chain`: the two columns of a change's old and new value, with `twins`
+    only (without it a group is one row of the CRM's, and there is nothing to order)."""
+    chain = duplicates.get("chain")
+    if chain is None:
+        return None
+    if not isinstance(chain, list) or len(chain) != 2:
+        raise r.error("duplicates.chain", f"must name two columns, got {chain!r}",
+                      'write chain = ["OldValue", "NewValue"]: the old value, then the new')
+    if not duplicates.get("twins", False):
+        raise r.error("duplicates.chain", "needs `twins = true`: only changes are chained",
+                      'write duplicates = { key = [...], keep = { ... }, twins = true, '
+                      'chain = ["OldValue", "NewValue"] }')
+    old, new = _column_list(r, chain, "duplicates.chain", "columns")
+    return old, new
+
+
 def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
     """The keys a CRM's own objects need, each checked at its key (module docstring)."""
     raw = r.raw
@@ -793,7 +817,7 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
             raise r.error("duplicates", "must be a table with `key` (and `keep`)",
                           'write duplicates = { key = ["LeadId", "CreatedDate"], keep = '
                           '{ NewValue = "005*" } }')
-        r.check_keys(dup, ("key", "keep", "twins"), "duplicates.",
+        r.check_keys(dup, ("key", "keep", "twins", "chain"), "duplicates.",
                      "duplicates takes the keys")
         key = dup["key"]
         key = _column_list(r, key if isinstance(key, list) else [key], "duplicates.key",
@@ -804,7 +828,7 @@ def _crm_rules(r: _Reader, event_names: dict, second: str | None) -> dict:
                           'write keep = { NewValue = "005*" }')
         out["duplicates"] = Duplicates(key, tuple(
             _condition(r, column, value, f"duplicates.keep.{column}")
-            for column, value in keep.items()), _twins(r, dup))
+            for column, value in keep.items()), _twins(r, dup), _chain(r, dup))
     formats = raw.get("datetime_format", [])
     formats = formats if isinstance(formats, list) else [formats]
     out["formats"] = tuple(r.text(f, "datetime_format", "a strptime format such as "

@@ -376,6 +376,7 @@ def _needed(spec: SourceSpec, table: pa.Table, path: Path) -> None:
     if spec.duplicates is not None:
         needed += [("duplicates.key", c) for c in spec.duplicates.key]
         needed += [(c.key, c.column) for c in spec.duplicates.keep]
+        needed += [("duplicates.chain", c) for c in spec.duplicates.chain or ()]
     if spec.wide:  # (an aliased date column missing was an internal error further on)
         needed += [(w.key, w.at) for w in spec.events]
         needed += [(w.key.removesuffix(".at") + ".actor", w.actor) for w in spec.events
@@ -399,15 +400,17 @@ def _needed(spec: SourceSpec, table: pa.Table, path: Path) -> None:
                              f"{hint}its columns are {', '.join(columns) or 'none'}")
 
 
-def _kept_rows(spec: SourceSpec, table: pa.Table, times: _Times) -> np.ndarray:
-    """The rows `where` and `duplicates` keep, in file order."""
+def _kept_rows(spec: SourceSpec, table: pa.Table, times: _Times
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows `where` and `duplicates` keep, in file order, and the order to read them in
+    (positions in those rows) when a `duplicates.chain` links some out of it, else None."""
     keep = _all_match(table, spec.filters) if spec.filters else np.ones(table.num_rows, bool)
     rows = np.flatnonzero(keep)
     if spec.duplicates is None or len(rows) < 2:
-        return rows
+        return rows, None
     shared, key = _shared_rows(spec.duplicates.key, table, rows, times)
     if not len(shared):
-        return rows
+        return rows, None
     keep_columns = list(dict.fromkeys(c.column for c in spec.duplicates.keep))
     preferred = (_all_match(table.select(keep_columns).take(pa.array(rows[shared])),
                             spec.duplicates.keep)
@@ -415,13 +418,17 @@ def _kept_rows(spec: SourceSpec, table: pa.Table, times: _Times) -> np.ndarray:
     drop = np.zeros(len(rows), dtype=bool)
     if spec.duplicates.twins:
         drop[shared[_twins(key, shared, preferred)]] = True
-        return rows[~drop]
+        alive = ~drop[shared]
+        place = np.cumsum(~drop) - 1  # a kept row's position among the kept
+        order = (_chain_order(spec.duplicates.chain, table, rows[~drop], place[shared[alive]],
+                              key[alive]) if spec.duplicates.chain else None)
+        return rows[~drop], order
     # per group, the first preferred row, else the first row
     order = np.lexsort((shared, ~preferred, key))
     first = np.r_[True, key[order][1:] != key[order][:-1]]
     drop[shared] = True
     drop[shared[order[first]]] = False
-    return rows[~drop]
+    return rows[~drop], None
 
 
 def _twins(key: np.ndarray, shared: np.ndarray, preferred: np.ndarray) -> np.ndarray:
@@ -441,6 +448,54 @@ def _twins(key: np.ndarray, shared: np.ndarray, preferred: np.ndarray) -> np.nda
     twin = np.zeros(len(order), dtype=bool)
     twin[order] = other & (seen - before <= pairs)
     return twin
+
+
+def _chain_order(chain: tuple[str, str], table: pa.Table, rows: np.ndarray,
+                 shared: np.ndarray, key: np.ndarray) -> np.ndarray | None:
+    """Positions in `rows` (file rows) that put each group of changes alike in the
+    `duplicates` key (`shared`: positions in `rows`, `key`: their groups) in the order their
+    values link (`duplicates.chain`), each group keeping its places; None when the file's
+    order is that already. A record's place among its lead's events at one instant is its
+    place in the file: the history is sorted stably."""
+    by_group = np.lexsort((shared, key))  # each group's rows together, in file order
+    shared, key = shared[by_group], key[by_group]
+    taken = pa.array(rows[shared], pa.int64())
+    old, new = (np.array(pc.utf8_trim_whitespace(_strings(table.column(c)).take(taken))
+                         .to_pylist(), dtype=object) for c in chain)
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    sizes = np.diff(np.r_[starts, len(key)])
+    order = np.arange(len(rows))
+    # two changes (nearly every group): swapped when only the second leads to the first
+    pair = starts[sizes == 2]
+    swap = pair[(new[pair + 1] == old[pair]) & (new[pair] != old[pair + 1])]
+    order[shared[swap]], order[shared[swap + 1]] = shared[swap + 1], shared[swap]
+    moved = len(swap) > 0
+    for start, size in zip(starts[sizes > 2].tolist(), sizes[sizes > 2].tolist(),
+                           strict=True):
+        group = slice(start, start + size)
+        linked = _linked(old[group].tolist(), new[group].tolist())
+        if linked is not None and linked != sorted(linked):
+            order[shared[group]] = shared[group][linked]
+            moved = True
+    return order if moved else None
+
+
+def _linked(old: list, new: list) -> list[int] | None:
+    """One group's changes in the order their values link, each one's new value the next
+    one's old; None when they make no single chain."""
+    if len(set(old)) != len(old) or len(set(new)) != len(new):
+        return None
+    starts = [i for i, value in enumerate(old) if value not in set(new)]
+    if len(starts) != 1:
+        return None
+    from_value = {value: i for i, value in enumerate(old)}
+    chain = starts
+    while len(chain) < len(old):
+        following = from_value.get(new[chain[-1]])
+        if following is None or following in chain:
+            return None
+        chain.append(following)
+    return chain
 
 
 def _shared_rows(columns: Sequence[str], table: pa.Table, rows: np.ndarray, times: _Times
@@ -887,7 +942,7 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
     source = table
     original = list(table.column_names)
     times = _Times(table)
-    kept = _kept_rows(spec, table, times)
+    kept, chained = _kept_rows(spec, table, times)
     left_out = table.num_rows - len(kept)
     # Read from the whole file table, not copied with the rows kept: a join's lead id cells
     # (compared as codes) and the record's time (the first time column not blank).
@@ -927,6 +982,18 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
         lead_column = _free_name(names, "lead_id")
         names.append(lead_column)
         table = table.append_column(lead_column, leads)
+    if chained is not None:
+        # each record in its kept row's chained place (a join may have left rows out or
+        # found some in several leads: the records stay in their rows' order)
+        rank = np.empty(len(kept), dtype=np.int64)
+        rank[chained] = np.arange(len(kept))
+        own = rank[join_rows] if spec.join is not None else rank
+        chained = np.argsort(own, kind="stable")
+        taken = pa.array(chained, pa.int64())
+        table, rows = table.take(taken), rows[chained]
+        at = at.take(taken) if at is not None else None
+        reasons = reasons[chained] if reasons is not None else None
+        every_row = False
     derived = replace(spec, lead_id=lead_column, aliases={}, filters=(), duplicates=None,
                       join=None, datetime_formats=(), at_columns=(), event_value=None,
                       event_values={}, actors={}, value_fields={})
@@ -1062,7 +1129,9 @@ def actors_before(history: History, part: int, event: str, rows: np.ndarray,
         return
     lead = history.lead
     first = mine[np.r_[True, lead[mine][1:] != lead[mine][:-1]]]  # sorted: each lead's earliest
-    cells = values.take(pa.array(np.searchsorted(rows, history.row[first]), pa.int64()))
+    in_order = np.argsort(rows, kind="stable")  # (chained changes leave rows out of order)
+    place = in_order[np.searchsorted(rows[in_order], history.row[first])]
+    cells = values.take(pa.array(place, pa.int64()))
     texts = pc.utf8_trim_whitespace(_plain(cells))
     named = ~_empty(texts)
     first, texts = first[named], texts.filter(pa.array(named))
