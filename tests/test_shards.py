@@ -322,13 +322,16 @@ def _events_changed(table, name: str, change) -> object:
                             pa.array(lists, column.type))
 
 
-@pytest.mark.parametrize(("column", "change", "said"), [
-    ("event.at", lambda at: at[:1], "event.event lists"),  # ValueError: broadcast
-    ("event.at", lambda at: [None] * len(at), "numbers missing"),  # OverflowError
-    ("event.event", lambda codes: [99] * len(codes), "event codes 99 to 99, not 0 to 11"),
+@pytest.mark.parametrize(("column", "change"), [
+    ("event.at", lambda at: at[:1]),  # was exit 70: a ValueError in a broadcast
+    ("event.at", lambda at: [None] * len(at)),  # was exit 70: an OverflowError
+    ("event.event", lambda codes: [99] * len(codes)),  # was exit 70: an IndexError
+    ("event.event", lambda codes: [1] * len(codes)),  # codes that exist: was a silent change
+    ("clause.0.status", lambda status: [1 - s for s in status]),  # met <-> breached: silent
 ])
-def test_a_partial_whose_events_were_changed_is_refused(tmp_path, column, change, said):
-    """Each was exit 70 in sla merge: the values were trusted as the replay wrote them."""
+def test_a_partial_whose_values_were_changed_is_refused(tmp_path, column, change):
+    """A partial rewritten with its metadata kept: exit 70 in sla merge, or a report that
+    differed from the single run's without a word."""
     import pyarrow.parquet as pq
 
     good = tmp_path / "good.parquet"
@@ -340,7 +343,44 @@ def test_a_partial_whose_events_were_changed_is_refused(tmp_path, column, change
     pq.write_table(changed, tmp_path / "changed.parquet")
     code, _, err = _cli("merge", str(tmp_path / "changed.parquet"), "--policy", POLICY)
     assert code == 2
-    assert "changed.parquet: a damaged partial (ValueError: " in err and said in err
+    assert (f"changed.parquet: a damaged partial (column `{column}` is not as the shard wrote "
+            "it: changed since)\n  help: evaluate the shard again") in err
+
+
+@pytest.mark.parametrize(("key", "value"), [("shard", 1), ("of", 2), ("of", 10**9),
+                                            ("as_of", 0), ("rows_read", 1)])
+def test_a_partial_whose_metadata_was_changed_is_refused(tmp_path, key, value):
+    # `of` a billion was a MemoryError (exit 70), a partial renumbered as another shard of
+    # two merged alongside that shard's copy into a report of every lead twice
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    assert _cli("evaluate", POLICY, "--history", HISTORY, "--shard", "0/1", "--partial",
+                str(good))[0] == 0
+    table = pq.read_table(good)
+    meta = json.loads(table.schema.metadata[b"sla_dsl.partial"])
+    assert meta[key] != value  # (the test changes something)
+    meta[key] = value
+    pq.write_table(table.replace_schema_metadata({b"sla_dsl.partial": json.dumps(meta)}),
+                   tmp_path / "changed.parquet")
+    code, _, err = _cli("merge", str(tmp_path / "changed.parquet"), "--policy", POLICY)
+    assert code == 2
+    assert "changed.parquet: a damaged partial (its metadata was changed since the shard " \
+        "wrote it)" in err
+
+
+def test_a_partial_rewritten_unchanged_by_another_tool_merges(tmp_path):
+    # the digests are of the values, not of the file's bytes: other row groups, dictionary
+    # pages and compression leave the partial good
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    assert _cli("evaluate", POLICY, "--history", HISTORY, "--shard", "0/1", "--partial",
+                str(good))[0] == 0
+    pq.write_table(pq.read_table(good), tmp_path / "again.parquet", row_group_size=7,
+                   use_dictionary=True, compression="zstd")
+    assert _cli("merge", str(tmp_path / "again.parquet"), "--policy", POLICY) == \
+        _cli("merge", str(good), "--policy", POLICY)
 
 
 def test_a_damaged_partial_is_an_input_error_not_a_crash(tmp_path):

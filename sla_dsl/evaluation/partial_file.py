@@ -8,10 +8,17 @@ shard, the policy's and the history's fingerprints, the as-of time, the rows rea
 and rejected, the rejected rows themselves, the actors, the files read) is JSON in the schema's
 metadata under `sla_dsl.partial`, with each column's NumPy type, so that reading it back gives
 the very arrays the shard's replay made.
+
+A partial is trusted only as the shard wrote it: the metadata holds a SHA-256 of every
+column's values and one of the metadata itself, and a file edited since (a value, a shard
+number, a column rewritten by another tool) is refused as damaged, before any of it is
+merged. Without them an edited partial merged into a report that was wrong without a word,
+or into an internal error.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Collection
 from dataclasses import asdict
@@ -40,7 +47,7 @@ from sla_dsl.history.reps import Reps
 from sla_dsl.input_files import not_a_file
 
 KEY = b"sla_dsl.partial"
-VERSION = 3
+VERSION = 4
 _EVENT_ARRAYS = ("at", "event", "actor", "row", "source")
 
 
@@ -173,6 +180,8 @@ def write_partial(partial: Partial, path: str | Path) -> None:
                           for span in spans],
         "extra": partial.meta,
     }
+    meta["columns"] = {name: _digest(values) for name, values in columns.items()}
+    meta["digest"] = _meta_digest(meta)
     table = pa.table(columns).replace_schema_metadata({KEY: json.dumps(meta).encode()})
     # no dictionary pages: the columns are mostly distinct numbers, and building the
     # dictionaries was three quarters of the writing time
@@ -200,6 +209,7 @@ def read_partial(path: str | Path, *, fields: Collection[str] | None = None,
     except (pa.ArrowInvalid, OSError, ValueError) as error:
         raise _unreadable(path, error) from None
     meta = _metadata(path, table.schema)
+    _check_columns(path, table, meta)
     try:
         return _decoded(table, meta)
     except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
@@ -221,6 +231,7 @@ def read_head(path: str | Path) -> PartialHead:
         names = ["lead_index", *(f"clause.{k}.{spec['columns'][0]}"
                                  for k, spec in enumerate(meta["clauses"]))]
         table = pq.read_table(str(path), columns=names)
+        _check_columns(path, table, meta)
         rows = [table.column(name).combine_chunks().value_lengths().to_numpy(
                     zero_copy_only=False).astype(np.int64) for name in names[1:]]
         return PartialHead(meta["shard"], meta["of"], meta["fingerprint"], meta["history"],
@@ -260,7 +271,63 @@ def _metadata(path: str | Path, schema: pa.Schema) -> dict:
     if version != VERSION:
         raise PartialFileError(f"{path}: a partial of format {version}, this version reads "
                                f"{VERSION}\n  help: evaluate the shard again")
+    if meta.get("digest") != _meta_digest(meta):
+        raise PartialFileError(f"{path}: a damaged partial (its metadata was changed since "
+                               "the shard wrote it)\n  help: evaluate the shard again")
     return meta
+
+
+def _meta_digest(meta: dict) -> str:
+    """The metadata's own SHA-256, itself left out."""
+    said = json.dumps({k: v for k, v in meta.items() if k != "digest"}, sort_keys=True)
+    return hashlib.sha256(said.encode()).hexdigest()
+
+
+def _check_columns(path: str | Path, table: pa.Table, meta: dict) -> None:
+    """Every column read holds the values the shard wrote (`_digest`), else PartialFileError.
+    A column the file lacks is left to the reading (a damaged partial, naming it)."""
+    written = meta.get("columns")
+    if not isinstance(written, dict):
+        raise PartialFileError(f"{path}: a damaged partial (no digest of its columns)\n  "
+                               "help: evaluate the shard again")
+    for name in table.column_names:
+        try:
+            same = written.get(name) == _digest(table.column(name).combine_chunks())
+        except (pa.ArrowException, ValueError, TypeError):
+            same = False
+        if not same:
+            raise PartialFileError(f"{path}: a damaged partial (column `{name}` is not as the "
+                                   "shard wrote it: changed since)\n  help: evaluate the "
+                                   "shard again")
+
+
+def _digest(values: pa.Array) -> str:
+    """SHA-256 of a column's values, the same for the array written and the array read back
+    (whose chunks, offsets and list field names Parquet may change)."""
+    hasher = hashlib.sha256()
+    _feed(hasher, values)
+    return hasher.hexdigest()
+
+
+def _feed(hasher, values: pa.Array) -> None:
+    hasher.update(len(values).to_bytes(8, "little"))
+    hasher.update(np.asarray(pc.is_null(values)).tobytes())
+    kind = values.type
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        lengths = pc.fill_null(pc.list_value_length(values), 0)
+        hasher.update(np.asarray(lengths, dtype=np.int64).tobytes())
+        _feed(hasher, values.flatten())
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        lengths = np.asarray(pc.fill_null(pc.binary_length(values), 0), dtype=np.int64)
+        hasher.update(lengths.tobytes())
+        width = 8 if pa.types.is_large_string(kind) else 4
+        _, offsets, data = values.buffers()
+        bounds = np.frombuffer(offsets, dtype=f"<i{width}", count=len(values) + 1,
+                               offset=values.offset * width)
+        if data is not None and len(bounds):
+            hasher.update(memoryview(data)[int(bounds[0]):int(bounds[-1])])
+    else:
+        hasher.update(np.ascontiguousarray(values.to_numpy(zero_copy_only=False)).tobytes())
 
 
 def _decoded(table: pa.Table, meta: dict) -> Partial:
