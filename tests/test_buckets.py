@@ -127,7 +127,7 @@ def test_buckets_of_another_count_or_an_old_ingest_are_usage_errors(tmp_path, ca
 @pytest.mark.parametrize("column", [EVENT_PLACE, LEAD_PLACE])
 def test_a_bucket_without_its_places_is_refused(tmp_path, capsys, damage, column):
     """A bucket rewritten without a place column, or with it emptied, was exit 70
-    (ArrowInvalid, TypeError) in sla evaluate."""
+    (ArrowInvalid, TypeError) in sla evaluate; the bucket's digest now refuses it first."""
     import pyarrow as pa
 
     paths = CASES[0][1]
@@ -142,8 +142,47 @@ def test_a_bucket_without_its_places_is_refused(tmp_path, capsys, damage, column
     for shard in ([], ["--shard", "1/2", "--partial", str(tmp_path / "p.parquet")]):
         assert main(["evaluate", policy, "-q", "--history", str(out), *shard]) == 2
         err = capsys.readouterr().err
-        assert f"{bucket}: not the bucket the ingest wrote (its columns " in err
+        assert f"{bucket}: not the bucket sla ingest wrote (changed since)" in err
         assert "help: run sla ingest again into that directory" in err
+
+
+@pytest.mark.parametrize("damage", ["swap", "copy", "cut", "manifest", "as_of", "rejects"])
+def test_a_bucket_directory_changed_since_the_ingest_is_refused(tmp_path, capsys, damage):
+    """Each was evaluated as if the ingest wrote it: swapped buckets gave the same text and an
+    internal error for the page (a lead not in its bucket's history), a copied or cut bucket
+    and an edited manifest other counts and leads without a word, an as-of time of 9999 an
+    internal error."""
+    paths = CASES[3][1]
+    policy = str(ROOT / "policies" / "company-x.sla")
+    out = tmp_path / "b"
+    _ingest(paths, Path(policy), out, 3)
+    first, second = out / "bucket-000.parquet", out / "bucket-001.parquet"
+    manifest = json.loads((out / MANIFEST).read_text())
+    if damage == "swap":
+        first.rename(tmp_path / "t.parquet")
+        second.rename(first)
+        (tmp_path / "t.parquet").rename(second)
+    elif damage == "copy":
+        second.write_bytes(first.read_bytes())
+    elif damage == "cut":
+        pq.write_table(pq.read_table(first).slice(0, 5), first)
+    elif damage in ("manifest", "as_of"):
+        manifest.update(rows_read=99999) if damage == "manifest" else manifest.update(
+            as_of_default="9999-12-31T00:00:00+00:00")
+        (out / MANIFEST).write_text(json.dumps(manifest))
+    else:
+        with (out / manifest["rejects_records"]).open("a") as handle:
+            handle.write("\n")
+    said = {"swap": f"{first}: not the bucket sla ingest wrote (changed since)",
+            "copy": f"{second}: not the bucket sla ingest wrote (changed since)",
+            "cut": f"{first}: not the bucket sla ingest wrote (changed since)",
+            "manifest": f"{out}: its {MANIFEST} was changed since sla ingest wrote it",
+            "as_of": f"{out}: its {MANIFEST} was changed since sla ingest wrote it",
+            "rejects": "changed since sla ingest wrote it"}[damage]
+    for output in (["--format", "json"], ["--html", str(tmp_path / "page.html")]):
+        assert main(["evaluate", policy, "-q", "--history", str(out), *output]) == 2
+        err = capsys.readouterr().err
+        assert said in err and "run sla ingest again" in err
 
 
 @pytest.mark.parametrize(("policy_name", "option", "name"), [
@@ -279,7 +318,7 @@ def test_the_partials_are_gone_after_a_failure(engine, own_tmpdir, tmp_path, cap
     (out / "bucket-002.parquet").write_bytes(b"not parquet")  # the last bucket damaged
     assert main(run) == 2
     err = capsys.readouterr().err
-    assert "bucket-002.parquet: not a readable Parquet file" in err
+    assert "bucket-002.parquet: not the bucket sla ingest wrote (changed since)" in err
     assert "run sla ingest again into that directory" in err  # not "write it with pyarrow"
     assert _partials_left(own_tmpdir) == []
 

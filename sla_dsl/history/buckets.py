@@ -34,11 +34,13 @@ from sla_dsl.history.ingest import (
     PLACE_BITS,
     Manifest,
     bucket_name,
+    file_sha256,
+    manifest_digest,
     read_manifest,
 )
 
-__all__ = ["WholePart", "as_whole_part", "bucket_path", "buckets_read_alone", "is_ingest",
-           "manifest_of"]
+__all__ = ["WholePart", "as_whole_part", "bucket_path", "buckets_read_alone", "check_bucket",
+           "is_ingest", "manifest_of"]
 
 
 @dataclass
@@ -67,11 +69,30 @@ def manifest_of(directory: str | Path) -> Manifest:
     except (OSError, ValueError, TypeError, KeyError) as error:
         raise HistoryError(f"{directory}: cannot read its {MANIFEST}: {error}\n  help: "
                            "run sla ingest again into that directory") from None
-    if not manifest.history_id or not manifest.files:
+    if not manifest.history_id or not manifest.files or not manifest.digest:
         raise HistoryError(f"{directory}: its buckets were written by an older sla ingest, "
-                           "without each event's place in the files\n  help: run sla ingest "
-                           "again into that directory")
+                           "without each event's place in the files or the files' digests\n"
+                           "  help: run sla ingest again into that directory")
+    if manifest.digest != manifest_digest(manifest):
+        raise HistoryError(f"{directory}: its {MANIFEST} was changed since sla ingest wrote "
+                           "it\n  help: run sla ingest again into that directory")
     return manifest
+
+
+def check_bucket(directory: str | Path, index: int, manifest: Manifest) -> None:
+    """Bucket `index` is the file the ingest wrote (its SHA-256), else HistoryError: a bucket
+    edited, cut short, copied over another or swapped with one was evaluated as if the
+    ingest wrote it, into a report wrong without a word."""
+    path = bucket_path(directory, index)
+    try:
+        same = file_sha256(path) == manifest.buckets[index].sha256
+    except OSError as error:
+        raise HistoryError(f"{path}: {error.strerror or error}\n  help: bucket {index} of "
+                           f"{directory} is gone: run sla ingest again into that "
+                           "directory") from None
+    if not same:
+        raise HistoryError(f"{path}: not the bucket sla ingest wrote (changed since)\n  help: "
+                           "run sla ingest again into that directory")
 
 
 def buckets_read_alone(paths: Sequence[str | Path]) -> list[str]:
@@ -179,6 +200,8 @@ def as_whole_part(directory: str | Path, index: int, bucket: History,
 def _rejects(directory: Path, manifest: Manifest) -> list[Reject]:
     path = directory / manifest.rejects_records
     try:
+        if file_sha256(path) != manifest.rejects_sha256:
+            raise ValueError("changed since sla ingest wrote it")
         with path.open(encoding="utf-8") as handle:
             rejects = [Reject(**json.loads(line)) for line in handle if line.strip()]
     except (OSError, ValueError, TypeError) as error:

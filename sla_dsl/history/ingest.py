@@ -38,7 +38,7 @@ import mmap
 import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +69,9 @@ from sla_dsl.history.read import (
 from sla_dsl.history.write import write_reject_list
 
 __all__ = ["BUCKET_COLUMN", "EVENT_PLACE", "LEAD_PLACE", "PLACE_BITS", "ROW_COLUMN",
-           "BucketCounts", "Manifest", "bucket_name", "csv_source", "event_log_table", "ingest",
-           "iso_utc", "manifest_history_id", "read_manifest", "sql_literal", "sql_setting",
-           "typed_as"]
+           "BucketCounts", "Manifest", "bucket_name", "csv_source", "event_log_table",
+           "file_sha256", "ingest", "iso_utc", "manifest_digest", "manifest_history_id",
+           "read_manifest", "sql_literal", "sql_setting", "typed_as", "write_manifest"]
 
 MANIFEST = "manifest.json"
 REJECTS = "rejects.csv"
@@ -94,19 +94,23 @@ def bucket_name(index: int) -> str:
 
 @dataclass
 class BucketCounts:
-    """One bucket: its file, its rows (read = accepted + rejected), its leads."""
+    """One bucket: its file, its rows (read = accepted + rejected), its leads, and the
+    SHA-256 of the file as written (`sha256`: a bucket changed since is refused)."""
 
     file: str
     rows_read: int
     accepted: int
     rejected: int
     leads: int
+    sha256: str = ""
 
     @classmethod
-    def of(cls, file: str, history: History) -> BucketCounts:
-        """A bucket's counts as its history read them (`RowCounts`), so the sum holds."""
+    def of(cls, path: Path, history: History) -> BucketCounts:
+        """The counts of the bucket written to `path`, as its history read them
+        (`RowCounts`), so the sum holds."""
         rows = history.counts
-        return cls(file, rows.read, rows.accepted, rows.rejected, len(history.lead_ids))
+        return cls(path.name, rows.read, rows.accepted, rows.rejected, len(history.lead_ids),
+                   file_sha256(path))
 
 
 @dataclass
@@ -144,9 +148,33 @@ class Manifest:
     """Actor -> IANA time zone, where the export says (`History.actor_zones`)."""
     mapping: str = ""
     """What read the files: "" for event logs, else the preset or the mapping file."""
+    rejects_sha256: str = ""
+    """The SHA-256 of `rejects_records` as written."""
+    digest: str = ""
+    """The SHA-256 of the manifest itself, this field empty (`manifest_digest`): the counts,
+    actors and as-of time are trusted only as the ingest wrote them."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def manifest_digest(manifest: Manifest) -> str:
+    said = json.dumps(asdict(replace(manifest, digest="")), sort_keys=True)
+    return hashlib.sha256(said.encode()).hexdigest()
+
+
+def write_manifest(out: Path, manifest: Manifest) -> None:
+    """Seal and write the manifest, last of an ingest's files: with the digest of the
+    rejected rows' list, and its own (an edited bucket, list or manifest is refused, and a
+    bucket edited by hand or swapped with another was evaluated as if the ingest wrote it)."""
+    manifest.rejects_sha256 = file_sha256(out / manifest.rejects_records)
+    manifest.digest = manifest_digest(manifest)
+    (out / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
 
 
 def manifest_history_id(manifest: Manifest) -> str:
@@ -264,7 +292,7 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
                                            was.records + stats.records,
                                            was.rejected + stats.rejected)
             rejects += history.rejects
-            counts.append(BucketCounts.of(name, history))
+            counts.append(BucketCounts.of(out / name, history))
             if len(history.at):
                 most = int(history.at.max())
                 latest = most if latest is None else max(latest, most)
@@ -290,7 +318,7 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
         files=[asdict(f) for f in files],
         actors=sorted(actor_keys, key=actor_keys.__getitem__))
     manifest.history_id = manifest_history_id(manifest)
-    (out / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    write_manifest(out, manifest)
     return manifest
 
 

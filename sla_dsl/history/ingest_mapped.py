@@ -61,7 +61,6 @@ from sla_dsl.history.ingest import (
     BUCKET_COLUMN,
     EVENT_PLACE,
     LEAD_PLACE,
-    MANIFEST,
     PLACE_BITS,
     REJECTS,
     REJECTS_JSON,
@@ -83,6 +82,7 @@ from sla_dsl.history.ingest import (
     sql_setting,
     trimmed_sql,
     typed_as,
+    write_manifest,
 )
 from sla_dsl.history.lead_hash import LEAD_HASH, register_lead_bucket
 from sla_dsl.history.mapping import ANY_VALUE, Condition, Mapping, SourceSpec
@@ -470,7 +470,7 @@ def _read_buckets(con, mapping: Mapping, paths: Sequence[Path], files: Sequence[
                                rejected=was.rejected + got.rejected,
                                left_out=was.left_out + got.left_out)
         rejects += history.rejects
-        counts.append(BucketCounts.of(name, history))
+        counts.append(BucketCounts.of(out / name, history))
         if len(history.at):
             most = int(history.at.max())
             latest = most if latest is None else max(latest, most)
@@ -662,4 +662,4 @@ def _write(out: Path, manifest: Manifest, rejects: list[Reject]) -> None:
     with (out / REJECTS_JSON).open("w", encoding="utf-8") as handle:
         for reject in rejects:
             handle.write(json.dumps(asdict(reject), ensure_ascii=False) + "\n")
-    (out / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    write_manifest(out, manifest)

@@ -41,7 +41,13 @@ from sla_dsl.evaluation.shards import (
     shard_of,
     slim,
 )
-from sla_dsl.history.buckets import WholePart, as_whole_part, bucket_path, manifest_of
+from sla_dsl.history.buckets import (
+    WholePart,
+    as_whole_part,
+    bucket_path,
+    check_bucket,
+    manifest_of,
+)
 from sla_dsl.history.columns import History, HistoryError
 from sla_dsl.language.model import Policy
 from sla_dsl.policy_file import load_policy
@@ -200,6 +206,7 @@ def _bucket_part(policy: Policy, directory: str | Path, shard: int, absences: st
     if not 0 <= shard < of:
         raise HistoryError(f"{directory} holds {of} buckets: shard {shard} is not one\n  "
                            f"help: give --shard I/{of}, I from 0 to {of - 1}")
+    check_bucket(directory, shard, manifest)
     path = bucket_path(directory, shard)
     try:
         bucket = load_history([path], policy=policy, absences=absences, reps=reps)
