@@ -411,6 +411,31 @@ def test_a_header_name_that_is_not_text_is_an_input_error_either_way(header, sai
         assert said in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("inputs", [
+    lambda out: [str(out.parent / "event.csv")],  # mistyped
+    lambda out: sorted(str(p) for p in out.glob("bucket-*.parquet")),  # re-bucketed in place
+    lambda out: [str(out / "rejects.csv")],
+])
+def test_an_ingest_that_cannot_start_leaves_the_earlier_one_in_out(inputs, tmp_path, capsys):
+    # each removed the earlier ingest's buckets and manifest (and so the inputs) and then
+    # failed with "no such file"
+    out = tmp_path / "out"
+    events = tmp_path / "events.csv"
+    events.write_bytes((HISTORIES / "events.csv").read_bytes())
+    ingest_args = ["ingest", "--out", str(out), "--buckets", "2", "--timezone", AMS]
+    assert main([*ingest_args, "--history", str(events)]) == 0
+    before = sorted((p.name, p.read_bytes()) for p in out.iterdir())
+    capsys.readouterr()
+    assert main([*ingest_args, "--buckets", "3", "--history", *inputs(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no such file" in err or f"an output of the ingest into {out}" in err
+    assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
+    # a mapped read checks its inputs the same way
+    assert main([*ingest_args, "--preset", "salesforce", "--history",
+                 str(out / "bucket-000.parquet")]) == 2
+    assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
+
+
 def test_a_header_name_with_a_replacement_character_written_in_it_is_a_name(tmp_path,
                                                                             capsys):
     # U+FFFD is UTF-8 text (bytes EF BF BD); the header was read with errors="replace", and

@@ -67,11 +67,13 @@ from sla_dsl.history.read import (
     read_rows,
 )
 from sla_dsl.history.write import write_reject_list
+from sla_dsl.input_files import not_a_file
 
 __all__ = ["BUCKET_COLUMN", "EVENT_PLACE", "LEAD_PLACE", "PLACE_BITS", "ROW_COLUMN",
-           "BucketCounts", "Manifest", "bucket_name", "csv_source", "event_log_table",
-           "file_sha256", "ingest", "iso_utc", "manifest_digest", "manifest_history_id",
-           "read_manifest", "sql_literal", "sql_setting", "typed_as", "write_manifest"]
+           "BucketCounts", "Manifest", "bucket_name", "check_inputs", "csv_source",
+           "event_log_table", "file_sha256", "ingest", "iso_utc", "manifest_digest",
+           "manifest_history_id", "read_manifest", "sql_literal", "sql_setting", "typed_as",
+           "write_manifest"]
 
 MANIFEST = "manifest.json"
 REJECTS = "rejects.csv"
@@ -217,6 +219,25 @@ def _typed(kind: type, data: object) -> dict:
     return data
 
 
+def check_inputs(paths: Sequence[Path], out: Path) -> None:
+    """Every input is a file, and none is one of the files an ingest into `out` removes:
+    checked before anything is removed, where a mistyped path, or re-bucketing the buckets of
+    `out` into `out`, had removed the earlier ingest (and the inputs) before failing."""
+    written = {out.resolve() / name for name in (MANIFEST, REJECTS, REJECTS_JSON)}
+    for path in map(Path, paths):
+        why = not_a_file(path)
+        if why is not None:
+            raise HistoryError(f"{path}: {why}\n  help: check the path; nothing in {out} was "
+                               "changed")
+        resolved = path.resolve()
+        if resolved in written or (resolved.parent == out.resolve()
+                                   and resolved.match("bucket-*.parquet")):
+            raise HistoryError(f"{path}: an output of the ingest into {out}, which removes an "
+                               "earlier ingest's buckets, manifest and rejects before it "
+                               "writes its own\n  help: give another --out, or move the "
+                               "file out of it")
+
+
 def remove_outputs(out: Path) -> None:
     """An ingest's buckets, manifest and reject lists in `out`: removed before one starts, and
     when one stops half-way, so that a glob of the buckets never picks up a stale or partial
@@ -255,6 +276,7 @@ def ingest(paths: Sequence[Path], out: Path, *, buckets: int, timezone: str,
     if buckets < 1:
         raise HistoryError("--buckets must be at least 1")
     say = progress or (lambda _text: None)
+    check_inputs(paths, out)
     out.mkdir(parents=True, exist_ok=True)
     remove_outputs(out)  # an earlier ingest's: a glob must not pick them up
     spill = temp_directory or out / ".ingest-spill"

@@ -71,6 +71,7 @@ from sla_dsl.history.ingest import (
     bucket_name,
     bucket_sql,
     case_twins,
+    check_inputs,
     csv_source,
     engine_failure,
     event_log_table,
@@ -158,6 +159,7 @@ def ingest_mapped(mapping: Mapping, paths: Sequence[Path], out: Path, *, buckets
     jobs = mapping.bind(paths)
     reads = [(spec, path) for spec, files in jobs for path in files]
     _refuse_inexact(reads)
+    check_inputs([path for _, path in reads], out)
     out.mkdir(parents=True, exist_ok=True)
     remove_outputs(out)
     work = out / _WORK
