@@ -369,6 +369,46 @@ def test_a_partial_whose_metadata_was_changed_is_refused(tmp_path, key, value):
         "wrote it)" in err
 
 
+def test_a_partial_without_a_column_the_merge_reads_is_refused(tmp_path):
+    # a field's columns are read where they are there: dropping one changed the report's
+    # funnel without a word
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    assert _cli("evaluate", POLICY, "--history", HISTORY, "--shard", "0/1", "--partial",
+                str(good))[0] == 0
+    table = pq.read_table(good)
+    [dropped, *_] = [name for name in table.column_names if name.startswith("at_handoff.")]
+    pq.write_table(table.drop_columns([dropped]), tmp_path / "less.parquet")
+    code, _, err = _cli("merge", str(tmp_path / "less.parquet"), "--policy", POLICY)
+    assert code == 2
+    assert f"less.parquet: a damaged partial (column `{dropped}` is gone)" in err
+
+
+def test_a_partial_with_damaged_bytes_is_refused_not_a_crash(tmp_path):
+    # half a data page overwritten (Arrow's "Corrupt snappy compressed data", an OSError)
+    # and a column name's byte in the footer made not UTF-8 were exit 70
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    assert _cli("evaluate", POLICY, "--history", HISTORY, "--shard", "0/1", "--partial",
+                str(good))[0] == 0
+    data = good.read_bytes()
+    meta = pq.ParquetFile(good).metadata
+    names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+    chunk = meta.row_group(0).column(names.index("lead_index"))
+    start, end = chunk.data_page_offset, chunk.data_page_offset + chunk.total_compressed_size
+    page = bytearray(data)
+    page[(start + end) // 2:end] = b"\xff" * (end - (start + end) // 2)
+    name = bytearray(data)
+    name[data.index(b"lead.owner") + 2] = 0x8C
+    for damaged in (page, name):
+        (tmp_path / "damaged.parquet").write_bytes(bytes(damaged))
+        code, _, err = _cli("merge", str(tmp_path / "damaged.parquet"), "--policy", POLICY)
+        assert code == 2, err
+        assert "damaged.parquet: " in err and "help: evaluate the shard again" in err
+
+
 def test_a_partial_rewritten_unchanged_by_another_tool_merges(tmp_path):
     # the digests are of the values, not of the file's bytes: other row groups, dictionary
     # pages and compression leave the partial good

@@ -197,19 +197,24 @@ def read_partial(path: str | Path, *, fields: Collection[str] | None = None,
     not one, and OSError when it cannot be read."""
     _refuse_other_than_file(path)
     try:
-        columns = None
-        if fields is not None or not rows:
-            meta = json.loads((pq.read_schema(str(path)).metadata or {}).get(KEY, b"{}"))
-            wanted = {f"event.field.{i}" for i, name in enumerate(meta.get("fields", []))
-                      if fields is None or name in fields}
-            columns = [name for name in pq.read_schema(str(path)).names
-                       if not (name.startswith("event.field.") and name not in wanted)
-                       and (rows or name not in ("event.row", "event.source"))]
-        table = pq.read_table(str(path), columns=columns)
-    except (pa.ArrowInvalid, OSError, ValueError) as error:
+        schema = pq.read_schema(str(path))
+    except (pa.ArrowException, OSError, ValueError) as error:
         raise _unreadable(path, error) from None
-    meta = _metadata(path, table.schema)
-    _check_columns(path, table, meta)
+    meta = _metadata(path, schema)
+    try:
+        wanted = {f"event.field.{i}" for i, name in enumerate(meta.get("fields", []))
+                  if fields is None or name in fields}
+
+        def read(name: str) -> bool:
+            return (not (name.startswith("event.field.") and name not in wanted)
+                    and (rows or name not in ("event.row", "event.source")))
+
+        columns = [name for name in schema.names if read(name)]
+        table = pq.read_table(str(path), columns=columns)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise _unreadable(path, error) from None
+    _check_columns(path, table, meta, [name for name in meta.get("columns", {})
+                                       if read(name)])
     try:
         return _decoded(table, meta)
     except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
@@ -224,21 +229,21 @@ def read_head(path: str | Path) -> PartialHead:
     _refuse_other_than_file(path)
     try:
         schema = pq.read_schema(str(path))
-    except (pa.ArrowInvalid, OSError) as error:
+    except (pa.ArrowException, OSError, ValueError) as error:
         raise _unreadable(path, error) from None
     meta = _metadata(path, schema)
     try:
         names = ["lead_index", *(f"clause.{k}.{spec['columns'][0]}"
                                  for k, spec in enumerate(meta["clauses"]))]
         table = pq.read_table(str(path), columns=names)
-        _check_columns(path, table, meta)
+        _check_columns(path, table, meta, names)
         rows = [table.column(name).combine_chunks().value_lengths().to_numpy(
                     zero_copy_only=False).astype(np.int64) for name in names[1:]]
         return PartialHead(meta["shard"], meta["of"], meta["fingerprint"], meta["history"],
                            meta["as_of"], meta["as_of_given"],
                            _numpy(table.column("lead_index").combine_chunks(),
                                   meta["types"]["lead_index"]), rows)
-    except (KeyError, ValueError, TypeError, IndexError, pa.ArrowException) as error:
+    except (KeyError, ValueError, TypeError, IndexError, OSError, pa.ArrowException) as error:
         raise PartialFileError(f"{path}: a damaged partial ({type(error).__name__}: {error})"
                                "\n  help: evaluate the shard again") from None
 
@@ -253,7 +258,8 @@ def _refuse_other_than_file(path: str | Path) -> None:
 def _unreadable(path: str | Path, error: Exception) -> PartialFileError:
     if isinstance(error, FileNotFoundError):
         return PartialFileError(f"{path}: no such file")
-    return PartialFileError(f"{path}: not a Parquet file ({error})")
+    return PartialFileError(f"{path}: not a Parquet file, or a damaged one ({error})\n  "
+                            "help: evaluate the shard again")
 
 
 def _metadata(path: str | Path, schema: pa.Schema) -> dict:
@@ -283,12 +289,18 @@ def _meta_digest(meta: dict) -> str:
     return hashlib.sha256(said.encode()).hexdigest()
 
 
-def _check_columns(path: str | Path, table: pa.Table, meta: dict) -> None:
-    """Every column read holds the values the shard wrote (`_digest`), else PartialFileError.
-    A column the file lacks is left to the reading (a damaged partial, naming it)."""
+def _check_columns(path: str | Path, table: pa.Table, meta: dict, wanted: list[str]
+                   ) -> None:
+    """Every column `wanted` was read and holds the values the shard wrote (`_digest`), else
+    PartialFileError: a column dropped (a field's, read where it is there) changed the
+    report without a word."""
     written = meta.get("columns")
     if not isinstance(written, dict):
         raise PartialFileError(f"{path}: a damaged partial (no digest of its columns)\n  "
+                               "help: evaluate the shard again")
+    missing = [name for name in wanted if name not in table.column_names]
+    if missing:
+        raise PartialFileError(f"{path}: a damaged partial (column `{missing[0]}` is gone)\n  "
                                "help: evaluate the shard again")
     for name in table.column_names:
         try:
