@@ -12,6 +12,7 @@ regular file and say what else they were given (`not_a_file`).
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -84,3 +85,10 @@ def read_input_text(path: Path | str, most: int, what: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InputFileError(f"{path}: {what} is not UTF-8 CSV: {error}") from None
+
+
+def file_sha256(path: Path | str) -> str:
+    """The SHA-256 of a regular file's bytes, read in pieces (a file of gigabytes is never
+    held whole): what names a file's content in an ingest's manifest and a shard's history."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -369,6 +369,29 @@ def test_a_partial_whose_metadata_was_changed_is_refused(tmp_path, key, value):
         "wrote it)" in err
 
 
+@pytest.mark.parametrize("between", ["edit", "absences"])
+def test_shards_of_a_history_changed_between_their_runs_do_not_merge(tmp_path, between):
+    # the same path, rows and leads: a score edited between two shards' runs, or one shard
+    # run with an absences file and the other without, merged into a report neither run
+    # makes, without a word
+    history = tmp_path / "history.csv"
+    history.write_text(Path(HISTORY).read_text())
+    absences = tmp_path / "absences.csv"
+    absences.write_text("rep,start,end,reason\neli,2026-01-12,2026-01-23,leave\n")
+    first = ["--absences", str(absences)] if between == "absences" else []
+    assert _cli("evaluate", POLICY, "--history", str(history), *first, "--shard", "0/2",
+                "--partial", str(tmp_path / "0.parquet"))[0] == 0
+    if between == "edit":
+        history.write_text(Path(HISTORY).read_text().replace(",created,", ",created, "))
+    assert _cli("evaluate", POLICY, "--history", str(history), "--shard", "1/2",
+                "--partial", str(tmp_path / "1.parquet"))[0] == 0
+    code, _, err = _cli("merge", str(tmp_path / "0.parquet"), str(tmp_path / "1.parquet"),
+                        "--policy", POLICY)
+    assert code == 2
+    assert "1.parquet was cut from another history than " in err
+    assert "help: evaluate every shard on the same --history, --absences and --reps" in err
+
+
 def test_a_partial_without_a_column_the_merge_reads_is_refused(tmp_path):
     # a field's columns are read where they are there: dropping one changed the report's
     # funnel without a word

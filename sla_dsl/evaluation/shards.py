@@ -48,6 +48,7 @@ from sla_dsl.evaluation.merged_history import SlimEvents, merged_events, slim_ev
 from sla_dsl.history.buckets import WholePart
 from sla_dsl.history.columns import History, Reject
 from sla_dsl.history.lead_hash import lead_buckets
+from sla_dsl.input_files import file_sha256, not_a_file
 from sla_dsl.language.model import Policy
 
 
@@ -67,11 +68,21 @@ def policy_fingerprint(policy: Policy) -> str:
 
 
 def history_fingerprint(history: History) -> str:
-    """The history a shard was cut from, hashed: its files (path, rows, records, rejected and
-    left out) and its number of leads. Shards of two exports never merge."""
-    said = json.dumps([[s.path, s.rows, s.records, s.rejected, s.left_out]
-                       for s in history.sources] + [len(history.lead_ids), history.rows_read])
+    """The history a shard was cut from, hashed: its files (path, content, rows, records,
+    rejected and left out), its number of leads, and the absences and reps files read with
+    it. Shards of two exports never merge, nor shards of one file changed between their runs
+    (a score edited), nor shards run with and without an absences file: each merged into a
+    report that was neither run's, without a word."""
+    said = json.dumps([[s.path, _content(s.path), s.rows, s.records, s.rejected, s.left_out]
+                       for s in history.sources] + [len(history.lead_ids), history.rows_read]
+                      + [[side.source, _content(side.source)] for side in
+                         (history.absences, history.reps) if side is not None])
     return hashlib.sha256(said.encode()).hexdigest()[:32]
+
+
+def _content(path: str) -> str | None:
+    """A file's SHA-256, or None for a source that is no file (rows given in memory)."""
+    return file_sha256(path) if path and not_a_file(path) is None else None
 
 
 @dataclass
@@ -211,8 +222,9 @@ def check_partials(policy: Policy, partials: Sequence[Partial],
     for name, p in zip(names, partials, strict=True):
         if p.history_id != first.history_id:
             raise PartialMismatch(
-                f"{name} was cut from another history than {names[0]} (other files, or the "
-                "same files changed)\n  help: evaluate every shard on the same --history")
+                f"{name} was cut from another history than {names[0]} (other files, the "
+                "same files changed, or other --absences or --reps)\n  help: evaluate every "
+                "shard on the same --history, --absences and --reps")
         if (p.as_of, p.as_of_given) != (first.as_of, first.as_of_given):
             raise PartialMismatch(
                 f"{name} is as of another time than {names[0]}\n  help: evaluate every shard "

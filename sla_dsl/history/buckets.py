@@ -34,10 +34,10 @@ from sla_dsl.history.ingest import (
     PLACE_BITS,
     Manifest,
     bucket_name,
-    file_sha256,
     manifest_digest,
     read_manifest,
 )
+from sla_dsl.input_files import file_sha256
 
 __all__ = ["WholePart", "as_whole_part", "bucket_path", "buckets_read_alone", "check_bucket",
            "is_ingest", "manifest_of"]

@@ -67,11 +67,11 @@ from sla_dsl.history.read import (
     read_rows,
 )
 from sla_dsl.history.write import write_reject_list
-from sla_dsl.input_files import not_a_file
+from sla_dsl.input_files import file_sha256, not_a_file
 
 __all__ = ["BUCKET_COLUMN", "EVENT_PLACE", "LEAD_PLACE", "PLACE_BITS", "ROW_COLUMN",
            "BucketCounts", "Manifest", "bucket_name", "check_inputs", "csv_source",
-           "event_log_table", "file_sha256", "ingest", "iso_utc", "manifest_digest",
+           "event_log_table", "ingest", "iso_utc", "manifest_digest",
            "manifest_history_id", "read_manifest", "sql_literal", "sql_setting", "typed_as",
            "write_manifest"]
 
@@ -158,11 +158,6 @@ class Manifest:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def manifest_digest(manifest: Manifest) -> str:

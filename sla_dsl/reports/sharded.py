@@ -36,6 +36,7 @@ from sla_dsl.evaluation.shards import (
     check_partials,
     evaluate_bucket,
     evaluate_shard,
+    history_fingerprint,
     merge_evaluations,
     merged_evaluation,
     shard_of,
@@ -331,7 +332,7 @@ def _replay_in_worker(shard: int, of: int, as_of: int | None) -> Partial:
     policy, history, blocks = _shared["policy"], _shared["history"], _shared["blocks"]
     partial = evaluate_shard(policy, history, shard, of, as_of,
                              on_block=lambda _label: blocks.put(shard),
-                             assigned=_shared["assigned"])
+                             assigned=_shared["assigned"], history_id=_shared["history_id"])
     return replace(partial, history=None)  # the parent holds the history: only results travel
 
 
@@ -345,24 +346,28 @@ def evaluate_sharded(policy: Policy, history: History, of: int, *, workers: int 
     instant = as_of if as_of is not None else (int(history.at.max()) if len(history) else 0)
     told = on_block or (lambda _shard: None)
     assigned = shard_of(history.lead_ids, of)
+    history_id = history_fingerprint(history)  # once: it reads the files through
     if workers <= 1 or of == 1 or "fork" not in multiprocessing.get_all_start_methods():
         partials = [replace(evaluate_shard(policy, history, i, of, instant,
                                            on_block=lambda _label, i=i: told(i),
-                                           assigned=assigned), history=None)
+                                           assigned=assigned, history_id=history_id),
+                            history=None)
                     for i in range(of)]
     else:
-        partials = _in_pool(policy, history, of, workers, instant, told, assigned)
+        partials = _in_pool(policy, history, of, workers, instant, told, assigned, history_id)
     partials = [replace(p, as_of_given=as_of is not None) for p in partials]
     return merge(policy, partials, include_leads=include_leads, history=history)
 
 
 def _in_pool(policy: Policy, history: History, of: int, workers: int, as_of: int,
-             told: Callable[[int], None], assigned: np.ndarray) -> list[Partial]:
+             told: Callable[[int], None], assigned: np.ndarray, history_id: str
+             ) -> list[Partial]:
     """The shards on forked workers, which inherit the history rather than read or unpickle
     it; a thread passes their finished blocks on to `told` as they come."""
     context = multiprocessing.get_context("fork")
     blocks = context.Queue()
-    _shared.update(policy=policy, history=history, blocks=blocks, assigned=assigned)
+    _shared.update(policy=policy, history=history, blocks=blocks, assigned=assigned,
+                   history_id=history_id)
     done = threading.Event()
 
     def relay() -> None:
