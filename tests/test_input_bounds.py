@@ -785,6 +785,12 @@ def test_a_directory_given_as_a_history_says_it_is_one(tmp_path, capsys, command
     err = capsys.readouterr().err
     assert f"{folder}: is a directory, not a file" in err
     assert f"give the files in it ({folder / '*.csv'})" in err
+    # buckets without their manifest (an ingest cut short): it said to read the directory
+    # whole, the very command that had failed
+    (folder / "bucket-000.parquet").write_bytes(b"")
+    assert main(args) == 2
+    assert "holds bucket-*.parquet but no manifest.json: an sla ingest that did not finish, " \
+        "or its manifest removed; run sla ingest again into it" in capsys.readouterr().err
 
 
 def test_a_time_too_long_to_read_is_not_quoted_as_a_time_of_its_clip(tmp_path):

@@ -598,10 +598,14 @@ def source_format(path: Path, spec: SourceSpec) -> str:
     file that cannot be read, whichever reader (this one or `sla ingest`'s) meets it first."""
     fmt = format_of(path, spec.format)
     if fmt is None and path.is_dir():  # (not "cannot tell the format from the extension")
-        raise HistoryError(f"{path}: is a directory, not a file\n  help: give the files in "
-                           f"it ({path / '*.csv'}); a directory `sla ingest` wrote is read "
-                           f"whole by `sla evaluate POLICY --history {path}`, given alone and "
-                           f"without --due")
+        ingest = ("it holds bucket-*.parquet but no manifest.json: an sla ingest that did "
+                  "not finish, or its manifest removed; run sla ingest again into it"
+                  if any(path.glob("bucket-*.parquet")) else
+                  "a directory `sla ingest` wrote (it holds manifest.json) is read whole by "
+                  "`sla evaluate POLICY --history DIR`, given alone and without --due")
+        raise HistoryError(f"{path}: is a directory, not a file, and not an ingest's (no "
+                           f"manifest.json in it)\n  help: give the files in it "
+                           f"({path / '*.csv'}); {ingest}")
     why = not_a_file(path)
     if why is not None:
         if spec.mapping_path is not None and not is_preset(spec.mapping_path):
