@@ -223,6 +223,24 @@ def test_olist_mapping_reads_as_documented():
     assert mqls.timezone == deals.timezone == "America/Sao_Paulo"
 
 
+def test_a_lookup_from_a_source_with_rules_reads_as_from_a_plain_one(tmp_path):
+    # a `datetime_format` (or a `where`) makes the MQL source's rows prepared, their lead ids
+    # coded: the deals' lookup of first_contact_date through them was an internal error
+    # (ArrowTypeError: Array chunks must all be same type)
+    text = (OLIST / "mapping.toml").read_text()
+    ruled = text.replace('lead_id = "mql_id"\ntimezone = "America/Sao_Paulo"\n',
+                         'lead_id = "mql_id"\ntimezone = "America/Sao_Paulo"\n'
+                         'datetime_format = "%Y-%m-%d"\n', 1)
+    assert ruled != text
+    for name in (MQLS, DEALS):
+        (tmp_path / name).write_bytes((OLIST / name).read_bytes())
+    (tmp_path / "mapping.toml").write_text(ruled)
+    plain = load_history([], timezone=AMS, mapping=load_mapping(OLIST / "mapping.toml"))
+    read = load_history([], timezone=AMS, mapping=load_mapping(tmp_path / "mapping.toml"))
+    assert events_of(read) == events_of(plain)
+    assert read.counts == plain.counts
+
+
 def test_olist_excerpt():
     """301 leads (the first 299 of the dataset, the one won before its first contact and one
     first contacted on the night Sao Paulo skipped midnight) and their 29 closed deals."""

@@ -2029,9 +2029,12 @@ def _lookups(spec: SourceSpec, read: _Read, mapping: Mapping | None,
                                  f"its columns are {', '.join(names)}")
             keys.append(other_read.table.column(other.lead_id))
             values.append(other_read.table.column(column))
-        key = pa.chunked_array([c for k in keys for c in k.chunks], type=pa.string())
-        value = pa.chunked_array([c for v in values for c in v.chunks],
-                                 type=values[0].type if values else pa.string())
+        # (a prepared source's lead ids come coded, as a dictionary: each chunk as text)
+        key = pa.chunked_array([pc.cast(c, pa.string()) for k in keys for c in k.chunks],
+                               type=pa.string())
+        chunks = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c
+                  for v in values for c in v.chunks]
+        value = pa.chunked_array(chunks, type=chunks[0].type if chunks else pa.string())
         present = pc.and_(pc.is_valid(key), pc.is_valid(value))
         key, value = key.filter(present), value.filter(present)
         where = pc.index_in(leads, value_set=key.combine_chunks() if len(key.chunks) != 1
