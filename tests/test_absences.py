@@ -135,6 +135,17 @@ def test_strict_fails_on_a_rejected_absence_row_as_on_a_rejected_event(tmp_path,
         assert rows[0].startswith("source,row,column,reason,")
         assert [r.split(",")[:2] for r in rows[1:]] == [[str(history), "2"],
                                                        [str(absences), "2"]]
+        # and the reps file's, as its rejected rows are counted; a short absences row's
+        # missing cells are empty (they were written as the word None)
+        reps = tmp_path / "reps.csv"
+        reps.write_text("rep,timezone,hours\nana,Mars/Olympus,\n")
+        absences.write_text("rep,start,end,reason\nbo,2027-03-05\n")
+        assert main([*args[:-1], "--reps", str(reps), "--rejects", str(rejects)]) == 0
+        rows = rejects.read_text().splitlines()
+        assert [r.split(",")[:2] for r in rows[1:]] == [[str(history), "2"],
+                                                       [str(absences), "1"],
+                                                       [str(reps), "1"]]
+        assert "None" not in rejects.read_text()
 
 
 def test_a_file_for_a_policy_that_never_pauses_for_absence_is_said_to_change_nothing(tmp_path):

@@ -27,6 +27,7 @@ from sla_dsl.history.columns import (
     RowCounts,
     in_supported_range,
 )
+from sla_dsl.history.csv_cells import row_cells
 from sla_dsl.input_files import InputFileError, read_input_text
 
 COLUMNS = ("rep", "start", "end")
@@ -115,11 +116,10 @@ def read_absences(path: str | Path, timezone: str) -> Absences:
         raise HistoryError(f"{path}: the absences file is not UTF-8 CSV: {error}") from None
     reps, begins, ends, reasons, said, rejects = [], [], [], [], [], []
     for number, raw in enumerate(rows, 1):
-        raw = {k: v for k, v in raw.items() if k is not None}
+        raw = row_cells(raw)
         found = _row(raw, zone)
         if isinstance(found, str):
-            rejects.append(Reject(str(path), number, found,
-                                  {k: str(v) for k, v in raw.items()}))
+            rejects.append(Reject(str(path), number, found, raw))
             continue
         reps.append(found[0])
         begins.append(found[1])

@@ -41,6 +41,13 @@ def restored(cell: str) -> str:
     return cell[1:] if _QUOTED.match(cell) else cell
 
 
+def row_cells(row: dict) -> dict[str, str]:
+    """A `csv.DictReader` row as its cells: a long row's values past the header (key None)
+    left out, and a short row's missing ones (None) empty, where a rejected row's raw values
+    said the word None."""
+    return {k: "" if v is None else v for k, v in row.items() if k is not None}
+
+
 def write_csv_rows(path: Path | str, header: list[str],
                    rows: Iterable[Iterable[object]]) -> None:
     """A CSV file, every cell (header too) `neutralised`; `None` is an empty cell. Lines end in

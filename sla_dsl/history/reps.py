@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sla_dsl.business_time.rep_hours import RepHours, parse_hours
 from sla_dsl.history.columns import HistoryError, Reject, RowCounts
+from sla_dsl.history.csv_cells import row_cells
 from sla_dsl.input_files import InputFileError, read_input_text
 
 COLUMNS = ("rep", "timezone", "hours")
@@ -121,10 +122,10 @@ def _read(handle: Iterable[str], source: str, short: str) -> Reps:
     seen: dict[str, _Rep] = {}
     rejects = []
     for number, raw in enumerate(rows, 1):
-        raw = {k: v for k, v in raw.items() if k is not None}
+        raw = row_cells(raw)
         why = _row(raw, number, seen)
         if why is not None:
-            rejects.append(Reject(source, number, why, {k: str(v) for k, v in raw.items()}))
+            rejects.append(Reject(source, number, why, raw))
     hours = {}
     for rep in seen.values():
         numbers = ", ".join(str(r) for r in rep.rows)

@@ -87,12 +87,11 @@ def write_reps(reps: Reps, path: Path) -> None:
 
 def write_rejects(history: History, path: Path | str) -> None:
     """Write the history's rejects as CSV: source, row, column, reason, then the raw columns
-    (the union over all rejects, in the order first seen). The absences file's rejects follow
-    the history's (their source is that file). Cells a spreadsheet would run as a formula are
-    neutralised (`csv_cells`): the raw values are whatever the CRM held."""
-    write_reject_list([*history.rejects,
-                       *(history.absences.rejects if history.absences is not None else [])],
-                      path)
+    (the union over all rejects, in the order first seen). The absences and reps files'
+    rejects follow the history's (their source is that file). Cells a spreadsheet would run
+    as a formula are neutralised (`csv_cells`): the raw values are whatever the CRM held."""
+    sides = [side.rejects for side in (history.absences, history.reps) if side is not None]
+    write_reject_list([*history.rejects, *(r for rejects in sides for r in rejects)], path)
 
 
 def write_reject_list(rejects: Sequence[Reject], path: Path | str) -> None:
