@@ -323,23 +323,23 @@ def _digest(values: pa.Array) -> str:
 
 def _feed(hasher, values: pa.Array) -> None:
     hasher.update(len(values).to_bytes(8, "little"))
-    hasher.update(np.asarray(pc.is_null(values)).tobytes())
+    if values.null_count:  # (most columns have none: their flags are not made)
+        hasher.update(np.asarray(pc.is_null(values)))
     kind = values.type
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         lengths = pc.fill_null(pc.list_value_length(values), 0)
-        hasher.update(np.asarray(lengths, dtype=np.int64).tobytes())
+        hasher.update(np.asarray(lengths, dtype=np.int64))
         _feed(hasher, values.flatten())
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        lengths = np.asarray(pc.fill_null(pc.binary_length(values), 0), dtype=np.int64)
-        hasher.update(lengths.tobytes())
         width = 8 if pa.types.is_large_string(kind) else 4
         _, offsets, data = values.buffers()
         bounds = np.frombuffer(offsets, dtype=f"<i{width}", count=len(values) + 1,
                                offset=values.offset * width)
+        hasher.update(np.diff(bounds.astype(np.int64)))  # each text's length
         if data is not None and len(bounds):
             hasher.update(memoryview(data)[int(bounds[0]):int(bounds[-1])])
     else:
-        hasher.update(np.ascontiguousarray(values.to_numpy(zero_copy_only=False)).tobytes())
+        hasher.update(np.ascontiguousarray(values.to_numpy(zero_copy_only=False)))
 
 
 def _decoded(table: pa.Table, meta: dict) -> Partial:
