@@ -288,6 +288,15 @@ def test_huge_file(capsys, tmp_path):
     assert "file is 5,120 KiB; a policy may be at most 256 KiB" in out
 
 
+def test_github_annotations_show_control_characters_as_escapes(capsys, tmp_path):
+    # a name that clears the screen reached the CI log's terminal as it is
+    clearing = tmp_path / "clear\x1b[2J.sla"
+    clearing.write_bytes(b"")
+    code, out, _ = run(capsys, "check", "--format", "github", clearing)
+    assert code == 1
+    assert "\x1b" not in out and "clear\\x1b[2J.sla" in out
+
+
 def test_bad_files_in_json_and_github_formats(capsys, tmp_path):
     empty = tmp_path / "empty.sla"
     empty.write_bytes(b"")

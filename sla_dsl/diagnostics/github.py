@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sla_dsl.printable import printable
+
 
 def escape(text: str, *, property_value: bool = False) -> str:
-    """Percent-encode what the workflow command syntax would read as its own."""
+    """Percent-encode what the workflow command syntax would read as its own, and show any
+    other control character as its escape (`printable`): a policy's or a case's text could
+    otherwise send `ESC [ 2 J` or a window title to the CI log's terminal."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if property_value:
         text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
+    return printable(text)
 
 
 def annotation(level: str, path: Path | str, message: str, *, title: str | None = None,
