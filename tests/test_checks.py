@@ -215,6 +215,11 @@ def test_a_review_interval_is_at_most_ten_years(interval, errors, tmp_path, caps
     (b'sla "x"\ntimezone "Eur\xffope"\n', "not UTF-8 text (a byte that is not UTF-8 at line 2, "
                                           "byte 14 of it)"),
     (b'sla "x"\nparty m\x00\n', "binary, not a policy (a NUL byte at line 2, byte 8 of it)"),
+    # an escape sequence in a name reached sla explain's markdown, the diffs and the
+    # annotations as it is, and a right-to-left override turned a line around
+    (b'sla "x\x1b[2J"\n', "holds a control character, \\x1b (at line 1, byte 7 of it)"),
+    ('\ufeffsla "x"\nparty sales contact "a\u202eb"\n'.encode(),
+     "holds a control character, \\u202e (at line 2, byte 23 of it)"),
 ])
 def test_a_file_that_is_not_text_says_where_the_byte_is(data, said):
     # E002 has no line to show a caret under: it said "bad byte at offset 23"

@@ -12,6 +12,7 @@ from typing import BinaryIO
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Diagnostic
 from sla_dsl.input_files import open_input
+from sla_dsl.printable import printable
 
 # The codes this module reports: one owner per code (sla_dsl/diagnostics/codes.py).
 UNREADABLE = Code(
@@ -33,6 +34,11 @@ CODES = (UNREADABLE, NOT_TEXT, TOO_LARGE, EMPTY)
 # slowest `sla check` of a file at the limit to seconds (docs/limits.md has the figures).
 MAX_POLICY_BYTES = 256 * 1024
 _LINE_END = re.compile(r"\r+\n")
+# Control characters but the tab and line ends, and the overrides and isolates that turn
+# the text after them around (U+202A to U+202E, U+2066 to U+2069): in a name they reached
+# every text a policy's words are quoted in (`sla explain`, the diffs, the annotations), an
+# escape sequence clearing a reviewer's terminal, or a line that reads other than it runs.
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,12 @@ def decode_policy(path: str, data: bytes) -> Source | Diagnostic:
     except UnicodeDecodeError as error:
         return _refuse(path, NOT_TEXT, "file is not UTF-8 text (a byte that is not UTF-8 at "
                        f"{_place(data, error.start)})", "save the policy as UTF-8")
+    hidden = _HIDDEN.search(text)
+    if hidden is not None:
+        at = len(text[:hidden.start()].encode())
+        return _refuse(path, NOT_TEXT, f"file holds a control character, "
+                       f"{printable(hidden.group())} (at {_place(data, at)})",
+                       "a policy is plain text: delete the character")
     # a line ends at its line feed, whatever carriage returns come before it (`\r\r\n`, a
     # CRLF file saved again with CRLF: one replace of `\r\n` left `\r\n`)
     text = _LINE_END.sub("\n", text.removeprefix("\ufeff"))
