@@ -241,6 +241,22 @@ def test_a_lookup_from_a_source_with_rules_reads_as_from_a_plain_one(tmp_path):
     assert read.counts == plain.counts
 
 
+def test_a_mapping_error_shows_control_characters_as_escapes(tmp_path, capsys):
+    # the column names it quotes (the mapping's, written with a TOML escape, and the file's)
+    # reached the terminal as they are: an escape sequence clearing the screen
+    from sla_dsl.cli import main
+
+    (tmp_path / "h.csv").write_text("lead_id,at,event,sc\x1b[2Jore\n"
+                                    "L1,2026-03-02T09:00:00Z,created,1\n")
+    (tmp_path / "m.toml").write_text('[[source]]\nfile = "h.csv"\nlead_id = "id\\u001b]0;x"\n'
+                                     '[source.columns]\nat = "at"\nevent = "event"\n')
+    policy = str(ROOT / "policies" / "company-x.sla")
+    assert main(["evaluate", policy, "--mapping", str(tmp_path / "m.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "has no column `id\\x1b]0;x`" in err and "sc\\x1b[2Jore" in err
+
+
 def test_olist_excerpt():
     """301 leads (the first 299 of the dataset, the one won before its first contact and one
     first contacted on the night Sao Paulo skipped midnight) and their 29 closed deals."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from sla_dsl.business_time.zones import to_us
 from sla_dsl.language.model import FIRST_DAY, LAST_DAY
+from sla_dsl.printable import printable
 
 # The instants a history may hold: [EARLIEST_US, LATEST_US], µs since the epoch, UTC, the
 # days the language supports (`model.FIRST_DAY` to `LAST_DAY`). Rows outside are rejected with
@@ -48,7 +49,12 @@ a longer one is rejected (docs/evaluate.md, Limits)."""
 class HistoryError(Exception):
     """A history that cannot be read at all: a file missing or unreadable, a required column
     absent, an unknown timezone. The message names the file and says how to fix it. (A bad
-    *row* is never an exception: it becomes a `Reject`.)"""
+    *row* is never an exception: it becomes a `Reject`.) It quotes what the files hold (a
+    column's name, a mapping's key), so its control characters are shown as their escapes
+    (`printable`): the message is printed on the user's terminal."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(printable(message))
 
 
 @dataclass(frozen=True)
