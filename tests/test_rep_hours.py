@@ -128,6 +128,31 @@ def test_a_reps_file_without_its_columns_is_refused(tmp_path):
         read_reps(path)
 
 
+def test_a_side_files_values_are_never_dropped_without_a_word(tmp_path):
+    # an unquoted comma (the docs' two-span form) lost bo's afternoon with "0 rejected", and
+    # a column named twice kept its last value; the absences file read both the same way
+    from sla_dsl.history.absences import read_absences
+
+    path = tmp_path / "reps.csv"
+    path.write_text("rep,timezone,hours\nbo,America/New_York,mon-fri 08:00-12:00, 13:00-17:00"
+                    "\nana,UTC,mon-fri 09:00-17:00,,\n")
+    reps = read_reps(path)
+    assert [(r.row, r.reason) for r in reps.rejects] == [
+        (1, "the row has 4 values, the header 3 columns (a value with a comma in it needs "
+            "quotes)")]
+    assert sorted(reps.hours) == ["ana"]  # empty values past the header are no values
+    path.write_text("rep,timezone,hours,hours\nbo,UTC,mon 09:00-10:00,sat 10:00-11:00\n")
+    with pytest.raises(sla_dsl.HistoryError, match="names column `hours` twice"):
+        read_reps(path)
+    absences = tmp_path / "absences.csv"
+    absences.write_text("rep,start,end\nbo,2026-03-02,2026-03-03,training\n")
+    [reject] = read_absences(absences, "UTC").rejects
+    assert reject.reason.startswith("the row has 4 values, the header 3 columns")
+    absences.write_text("rep,start,end,end\nbo,2026-03-02,2026-03-03,2026-03-09\n")
+    with pytest.raises(sla_dsl.HistoryError, match="names column `end` twice"):
+        read_absences(absences, "UTC")
+
+
 def test_the_command_line_lists_bad_reps_rows(tmp_path, capsys):
     from sla_dsl.cli import main
 

@@ -27,7 +27,7 @@ from sla_dsl.history.columns import (
     RowCounts,
     in_supported_range,
 )
-from sla_dsl.history.csv_cells import row_cells
+from sla_dsl.history.csv_cells import header_problem, row_cells, row_problem
 from sla_dsl.input_files import InputFileError, read_input_text
 
 COLUMNS = ("rep", "start", "end")
@@ -110,14 +110,18 @@ def read_absences(path: str | Path, timezone: str) -> Absences:
             if missing:
                 raise HistoryError(f"{path}: the absences file has no {', '.join(missing)} "
                                    "column\n  help: its header is rep,start,end[,reason]")
+            if header_problem(header):
+                raise HistoryError(f"{path}: {header_problem(header)}\n  help: its header is "
+                                   "rep,start,end[,reason]")
             reader.fieldnames = header
             rows = list(reader)
     except csv.Error as error:
         raise HistoryError(f"{path}: the absences file is not UTF-8 CSV: {error}") from None
     reps, begins, ends, reasons, said, rejects = [], [], [], [], [], []
     for number, raw in enumerate(rows, 1):
+        wide = row_problem(raw, len(header))
         raw = row_cells(raw)
-        found = _row(raw, zone)
+        found = wide or _row(raw, zone)
         if isinstance(found, str):
             rejects.append(Reject(str(path), number, found, raw))
             continue

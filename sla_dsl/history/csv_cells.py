@@ -41,6 +41,24 @@ def restored(cell: str) -> str:
     return cell[1:] if _QUOTED.match(cell) else cell
 
 
+def header_problem(header: list[str]) -> str | None:
+    """Why a side file's header (absences, reps) cannot be read, or None: a column named
+    twice, of which `csv.DictReader` kept the last value without a word."""
+    twice = next((name for i, name in enumerate(header) if name in header[:i]), None)
+    return None if twice is None else f"the header names column `{twice}` twice"
+
+
+def row_problem(row: dict, width: int) -> str | None:
+    """Why a side file's row cannot be read whole, or None: values past the header's last
+    column (an unquoted comma in `mon-fri 08:00-12:00, 13:00-17:00`) were dropped without a
+    word. Empty values there are ignored, as the history reader ignores them."""
+    extra = [value for value in row.get(None) or () if value.strip()]
+    if not extra:
+        return None
+    return (f"the row has {width + len(row[None])} values, the header {width} columns (a "
+            f"value with a comma in it needs quotes)")
+
+
 def row_cells(row: dict) -> dict[str, str]:
     """A `csv.DictReader` row as its cells: a long row's values past the header (key None)
     left out, and a short row's missing ones (None) empty, where a rejected row's raw values

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sla_dsl.business_time.rep_hours import RepHours, parse_hours
 from sla_dsl.history.columns import HistoryError, Reject, RowCounts
-from sla_dsl.history.csv_cells import row_cells
+from sla_dsl.history.csv_cells import header_problem, row_cells, row_problem
 from sla_dsl.input_files import InputFileError, read_input_text
 
 COLUMNS = ("rep", "timezone", "hours")
@@ -115,6 +115,8 @@ def _read(handle: Iterable[str], source: str, short: str) -> Reps:
             raise HistoryError(f"{source}: the reps file has no "
                                f"{'rep' if 'rep' not in header else 'timezone or hours'} "
                                f"column\n  help: {HEADER_HELP}")
+        if header_problem(header):
+            raise HistoryError(f"{source}: {header_problem(header)}\n  help: {HEADER_HELP}")
         reader.fieldnames = header
         rows = list(reader)
     except csv.Error as error:
@@ -122,8 +124,9 @@ def _read(handle: Iterable[str], source: str, short: str) -> Reps:
     seen: dict[str, _Rep] = {}
     rejects = []
     for number, raw in enumerate(rows, 1):
+        why = row_problem(raw, len(header))
         raw = row_cells(raw)
-        why = _row(raw, number, seen)
+        why = why or _row(raw, number, seen)
         if why is not None:
             rejects.append(Reject(source, number, why, raw))
     hours = {}
