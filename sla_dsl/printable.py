@@ -5,12 +5,14 @@ is, `ESC [ 2 J` clears the reader's screen, `ESC ] 0 ; ... BEL` retitles the win
 return writes over what the line said, and a right-to-left override turns the rest of a line
 around. The text reports therefore show such characters as the escapes that name them
 (`\\x1b`, `\\r`, `\\u202e`), as a value is shown in Python; line breaks between the report's
-own lines stay what they are. The data formats (JSON, CSV, HTML) carry the values unchanged:
-their writers quote them.
+own lines stay what they are. The data formats (JSON, CSV) carry the values unchanged: their
+writers quote them. The HTML pages are read, not parsed: they show the escapes too
+(`escape_html`), where an override reversed the rest of a line and a NUL broke the page.
 """
 
 from __future__ import annotations
 
+import html
 import re
 
 # C0 controls but the line feed, DEL, C1 controls, and the invisible marks and overrides that
@@ -32,3 +34,9 @@ def printable(text: str) -> str:
     """`text` with every control character but the line feed, and every direction override,
     written as its escape."""
     return _HIDDEN.sub(_escape, text)
+
+
+def escape_html(text: str, quote: bool = True) -> str:
+    """`html.escape` of `printable(text)`: what an HTML page shows of a CRM's or a policy's
+    text."""
+    return html.escape(printable(text), quote)

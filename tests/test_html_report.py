@@ -500,3 +500,19 @@ def test_each_latest_breach_links_to_its_lead_clock_audit(company_x, capsys):
     assert audit.startswith(f"clock audit of lead {lead}: Company X")
     shown = re.search(rf'<pre id="audit-0-{lead}">(.*?)</pre>', text, re.S)[1]
     assert html.unescape(shown) == audit
+
+
+def test_the_page_shows_control_characters_and_overrides_as_escapes(tmp_path):
+    # a lead id with ESC and BEL and an owner with a right-to-left override went into the
+    # page as they are: the override turned the rest of a line around, a NUL broke the page
+    history = tmp_path / "h.csv"
+    history.write_bytes(
+        b'lead_id,at,event,actor\n"L\x1b[2J\x07",2026-03-02T09:00,handoff,marketing\n'
+        b'"L\x1b[2J\x07",2026-03-02T09:01,assigned,"rtl\xe2\x80\xaeevil"\n'
+        b"L2,2026-03-02T09:00\x1b[2J,handoff,marketing\n")
+    page = tmp_path / "r.html"
+    assert main(["evaluate", str(ROOT / "policies/inbound-desk.sla"), "--history",
+                 str(history), "--as-of", "2026-03-10T12:00", "--html", str(page), "-q"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text)
+    assert "rtl\\u202eevil" in text and "L\\x1b[2J\\x07" in text

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from html import escape
 
 from sla_dsl.language import model as m
 from sla_dsl.language import plain_words as say
 from sla_dsl.measures.attribution import marketing_party
 from sla_dsl.planning.funnel import GoalPlan, daily_needs, goal_plans, plan_shares
+from sla_dsl.printable import escape_html as escape
 from sla_dsl.reports.html_page import page, table
 
 # ---------------------------------------------------------------- the document as blocks

@@ -21,7 +21,6 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from html import escape
 
 from sla_dsl.business_time.periods import next_period_start
 from sla_dsl.evaluation.conditions import UNIT_DAYS
@@ -30,6 +29,7 @@ from sla_dsl.language import model as m
 from sla_dsl.language.plain_words import counted
 from sla_dsl.measures import coverage
 from sla_dsl.measures.period_measures import open_day_hours
+from sla_dsl.printable import escape_html as escape
 from sla_dsl.reports import month_trend
 from sla_dsl.reports.assignments_text import dealt_unit, dealt_words
 from sla_dsl.reports.html_page import page, table

@@ -9,7 +9,8 @@ Writing the skeleton and the table once keeps the two pages alike in that.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from html import escape
+
+from sla_dsl.printable import escape_html as escape
 
 
 def page(title: str, style: str, body: str) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
+
+from sla_dsl.printable import escape_html as escape
 
 # One palette for every chart: the goal is always the same dark dashed line, actuals blue.
 COLOURS = {"actual": "#1f6fb2", "goal": "#333333", "second": "#d9822b", "third": "#5a9e4b",
