@@ -40,3 +40,13 @@ def escape_html(text: str, quote: bool = True) -> str:
     """`html.escape` of `printable(text)`: what an HTML page shows of a CRM's or a policy's
     text."""
     return html.escape(printable(text), quote)
+
+
+def escape_markdown(text: str) -> str:
+    """`printable(text)` as Markdown shows it verbatim: the characters that would format (a
+    link, an image, an HTML tag, a table's pipe) are escaped. A lead id like
+    `![x](http://...)` made a pull-request comment load an image from anywhere."""
+    out = printable(text).replace("\\", "\\\\")
+    for char in "*_`[]<>|":
+        out = out.replace(char, "\\" + char)
+    return out

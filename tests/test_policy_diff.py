@@ -266,3 +266,26 @@ def test_a_version_that_looks_like_an_option_never_reaches_git_as_one(capsys, mo
     code, _, err = run(capsys, "--", "--path=x:policies/company-x.sla", "policies/company-x.sla")
     assert code == 2
     assert "a revision cannot start with '-'" in err
+
+
+def test_a_pull_request_comment_shows_the_historys_values_as_text(tmp_path, capsys):
+    # a lead id that is a Markdown image loaded it from anywhere, an owner's HTML tag was
+    # live, and an escape sequence reached the terminal
+    old = tmp_path / "a.sla"
+    old.write_text('sla "m"\ntimezone "Europe/Amsterdam"\nparty marketing\nparty sales\n'
+                   'calendar business {\n  open mon-fri 08:00-18:00\n}\n'
+                   'handoff every lead from marketing to sales {\n'
+                   '  first touch within 1 business hour\n}\n')
+    new = tmp_path / "b.sla"
+    new.write_text(old.read_text().replace("1 business hour", "40 business hours"))
+    history = tmp_path / "h.csv"
+    history.write_text('lead_id,at,event,actor\n'
+                       '"![x](http://evil.example/p.png)",2026-03-02T09:00,handoff,marketing\n'
+                       '"![x](http://evil.example/p.png)",2026-03-03T09:00,touch,<b>rep</b>\n'
+                       '"e\x1b[2Jz",2026-03-02T09:00,handoff,marketing\n'
+                       '"e\x1b[2Jz",2026-03-03T09:00,touch,<b>rep</b>\n')
+    main(["diff", str(old), str(new), "--history", str(history), "--format", "markdown", "-q"])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "<b>" not in out and "![x](" not in out
+    assert "\\<b\\>rep\\</b\\>" in out and "!\\[x\\](http://evil.example/p.png)" in out
+    assert "e\\\\x1b\\[2Jz" in out

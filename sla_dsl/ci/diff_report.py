@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sla_dsl.diagnostics import github, sarif
 from sla_dsl.language.plain_words import counted
-from sla_dsl.printable import printable
+from sla_dsl.printable import escape_markdown, printable
 
 SHOWN_LEADS = 10
 _KIND_WIDTH = len("reordered")
@@ -160,12 +160,16 @@ def _period_words(period: dict | None) -> str:
 
 
 def _cell(text: object) -> str:
-    """A table cell: pipes escaped (GitHub unescapes them even inside code spans)."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A table cell of text shown as it is (a lead id, an owner: what a CRM holds)."""
+    return escape_markdown(str(text)).replace("\n", " ")
 
 
 def _code(text: str | None) -> str:
-    return f"`{_cell(text)}`" if text else "—"
+    """A code span: only its pipes escaped (GitHub unescapes them even inside code spans),
+    and a backtick, which would end it, shown as a quote."""
+    if not text:
+        return "—"
+    return "`" + printable(text).replace("|", "\\|").replace("\n", " ").replace("`", "'") + "`"
 
 
 def _arrow(old: object, new: object) -> str:

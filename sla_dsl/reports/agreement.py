@@ -24,6 +24,7 @@ from sla_dsl.language import plain_words as say
 from sla_dsl.measures.attribution import marketing_party
 from sla_dsl.planning.funnel import GoalPlan, daily_needs, goal_plans, plan_shares
 from sla_dsl.printable import escape_html as escape
+from sla_dsl.printable import escape_markdown as _md
 from sla_dsl.reports.html_page import page, table
 
 # ---------------------------------------------------------------- the document as blocks
@@ -829,12 +830,6 @@ def _trigger_atom(trigger: m.Trigger, names: _Names | None) -> str:
 # ---------------------------------------------------------------- Markdown
 
 
-def _md(text: str) -> str:
-    """Text as Markdown shows it verbatim: the characters that would format are escaped."""
-    out = text.replace("\\", "\\\\")
-    for char in "*_`[]<>|":
-        out = out.replace(char, "\\" + char)
-    return out
 
 
 def render_markdown(document: Agreement) -> str:
