@@ -173,6 +173,10 @@ LOG = {"log.csv": "lead_id,at,event,owner\nA,2026-01-01,created,x\n"}
     ('[[source]]\nfile = "log.csv"\n[source.fields]\nat = "at"\n', "`at` is not a field name"),
     ('[[source]]\nfile = "log.csv"\n[source.lookup]\nday = "mqls"\n',
      "no source is named `mqls`"),
+    # an event read only when its own source is missing was never read, without a word
+    ('[[source]]\nname = "deals"\nfile = "log.csv"\n[source.events]\n'
+     'won = { at = "at", unless = "deals" }\n',
+     "key `events.won.unless`: an event cannot be read only when its own source is not given"),
     ('[[source]]\nname = "a"\nfile = "log.csv"\n[[source]]\nname = "a"\nfile = "log.csv"\n',
      "two sources are named `a`"),
     ('[[source]]\nlead_id = "lead_id"\n', "this source names no `file`"),

@@ -529,6 +529,10 @@ def parse_mapping(text: str, path: Path | str = "mapping.toml") -> Mapping:
 def _check_references(spec: SourceSpec, seen: dict[str, SourceSpec]) -> None:
     """A `join` or `unless` names another source that exists; joins do not go round."""
     for wide in spec.events:
+        if wide.unless == spec.name:  # (it was never read, without a word)
+            raise spec.error(wide.key.removesuffix(".at") + ".unless",
+                             "an event cannot be read only when its own source is not given",
+                             "name another source, whose file gives the event instead")
         if wide.unless is not None and wide.unless not in seen:
             raise spec.error(wide.key.removesuffix(".at") + ".unless",
                              f"no source is named `{wide.unless}`",
