@@ -174,7 +174,7 @@ LOG = {"log.csv": "lead_id,at,event,owner\nA,2026-01-01,created,x\n"}
     ('[[source]]\nfile = "log.csv"\n[source.lookup]\nday = "mqls"\n',
      "no source is named `mqls`"),
     # an event read only when its own source is missing was never read, without a word
-    ('[[source]]\nname = "deals"\nfile = "log.csv"\n[source.events]\n'
+    ('[[source]]\nname = "deals"\nfile = "log.csv"\n[source.events]\ncreated = "at"\n'
      'won = { at = "at", unless = "deals" }\n',
      "key `events.won.unless`: an event cannot be read only when its own source is not given"),
     ('[[source]]\nname = "a"\nfile = "log.csv"\n[[source]]\nname = "a"\nfile = "log.csv"\n',
