@@ -205,8 +205,16 @@ colour = "red"
      "`as_of`: 2300-01-01 is outside the supported times"),
     (CASE_HEAD + '[[expect]]\nlead = "L1"\nclause = "first touch"\nstatus = "met"\n'
      'due = 0001-01-01T00:00:00\n', 12, "`due`: 0001-01-01 00:00:00 is outside the supported"),
+    # a preset or a zone of inline events was never read: a typo in it passed
+    ('preset = "salesfroce"\n' + CASE_HEAD
+     + '[[expect]]\nlead = "L1"\nclause = "first touch"\nstatus = "met"\n', 1,
+     "`preset` is for the files of `history`: inline events are in the product's own layout"),
+    ('timezone = "Europe/Amsterdan"\n' + CASE_HEAD
+     + '[[expect]]\nlead = "L1"\nclause = "first touch"\nstatus = "met"\n', 1,
+     "`timezone` is for the files of `history`"),
 ], ids=["toml", "bad-time", "short-row", "when", "handoff", "due", "no-block", "key",
-        "nothing", "no-events", "as-of-year-1", "as-of-2300", "due-year-1"])
+        "nothing", "no-events", "as-of-year-1", "as-of-2300", "due-year-1", "preset-inline",
+        "timezone-inline"])
 def test_each_kind_of_mistake_is_located(desk, text, line, message):
     case = write_case(desk, "mistake.toml", text)
     result = run_case(case, Policies())

@@ -413,6 +413,13 @@ class _Reader:
                                        export_timezone=export_zone)
                 row_line = None
             else:
+                said = [key for key in ("preset", "timezone") if key in document]
+                if said:  # (they say how to read a CRM's files, and were ignored without a word)
+                    self.fail(self.lines.key(said[0]), f"`{said[0]}` is for the files of "
+                              "`history`: inline events are in the product's own layout",
+                              f"remove `{said[0]}`, or give the CRM's files: history = "
+                              '["Lead.csv", ...]')
+                    return None
                 rows, row_line = self.event_rows(document["events"])
                 if rows is None:
                     return None
