@@ -264,14 +264,19 @@ def test_fits_pick_the_family_that_made_the_sample():
     assert gamma[0].family == "gamma" and gamma[0].shape == pytest.approx(4.0, rel=0.1)
     assert fit_all(np.array([1.0, 2.0, 3.0])) == []  # too few to say anything
     assert fit_all(np.zeros(50)) == []  # no positive delays
+    [fixed] = fit_all(np.full(40, 1000.0))  # one price: nothing to fit, the value itself
+    assert (fixed.family, fixed.mean, fixed.words()) == ("fixed", 1000.0, "fixed 1000")
 
 
 def test_fits_are_written_as_the_scenario_reads_them():
     from sla_dsl.planning.scenario import parse_distribution
 
     rng = np.random.default_rng(2)
+    # deal sizes in the thousands, and one list price (every value the same) as `fixed`:
+    # 1000 was written as 1 and 5,000 as 5 (the trailing zeros of a whole number dropped)
     for sample in (rng.lognormal(-1.5, 0.6, 500), rng.exponential(30, 500),
-                   rng.gamma(2.0, 10, 500)):
+                   rng.gamma(2.0, 10, 500), np.array([4000.0, 6000.0] * 250),
+                   np.full(40, 1000.0)):
         for fit in fit_all(sample):
             parsed = parse_distribution(fit.time_words())
             assert parsed is not None, fit.time_words()

@@ -60,6 +60,8 @@ def _names(actors: list[str]) -> str:
 
 def _fit_comment(fits: list[Fit], what: str) -> str:
     best = fits[0]
+    if best.family == "fixed":
+        return f"# {what}: {best.n} values, every one the same"
     others = ", ".join(f"{f.family} {f.aic:.0f}" for f in fits[1:])
     return (f"# {what}: {best.n} values; {best.family} has the lowest AIC ({best.aic:.0f}"
             + (f"; {others}" if others else "") + f"), KS p = {best.ks_p:.3f}")
@@ -274,6 +276,8 @@ def _fit_line(label: str, fits: list[Fit], words, empty: str = "too few values t
     if not fits:
         return f"  {label}: {empty}"
     best = fits[0]
+    if best.family == "fixed":
+        return f"  {label}: {words(best)} (n = {best.n}; every value the same)"
     rest = "; ".join(f"{f.family} AIC {f.aic:.1f} KS p {_p(f.ks_p)}" for f in fits[1:])
     verdict = "fits" if best.ks_p >= 0.05 else "does not fit well (KS p < 0.05)"
     return (f"  {label}: {words(best)} (n = {best.n}; AIC {best.aic:.1f}, KS p "

@@ -24,7 +24,7 @@ MIN_SAMPLE = 5
 class Fit:
     """One candidate distribution fitted to a sample (values in the sample's own unit)."""
 
-    family: str  # exponential, lognormal, gamma
+    family: str  # exponential, lognormal, gamma; fixed for a sample of one value
     mean: float
     sd: float
     shape: float | None  # gamma's k
@@ -40,6 +40,8 @@ class Fit:
             figure = round_figure(value / scale)
             return f"{figure} {unit}" if unit else figure
 
+        if self.family == "fixed":
+            return f"fixed {amount(self.mean)}"
         if self.family == "exponential":
             return f"exponential {amount(self.mean)}"
         if self.family == "lognormal":
@@ -73,7 +75,9 @@ def round_figure(value: float) -> str:
     if value == 0 or not math.isfinite(value):
         return "0"
     digits = max(0, 2 - math.floor(math.log10(abs(value))))
-    return f"{round(value, digits):.{digits}f}".rstrip("0").rstrip(".")
+    text = f"{round(value, digits):.{digits}f}"
+    # (only a fraction's zeros go: 1000 stayed "1", a deal size of 5,000 was written as 5)
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _aic(log_likelihood: float, parameters: int) -> float:
@@ -82,11 +86,15 @@ def _aic(log_likelihood: float, parameters: int) -> float:
 
 def fit_all(sample: np.ndarray) -> list[Fit]:
     """Exponential, lognormal and gamma fits of the positive values of `sample`, best (lowest
-    AIC) first; empty when fewer than MIN_SAMPLE positive values remain."""
+    AIC) first; empty when fewer than MIN_SAMPLE positive values remain. Values all the same
+    (a list price, a fixed contract term) have no spread to fit: they are the one `fixed`
+    value, where nothing was fitted and the scenario kept its default."""
     values = np.asarray(sample, dtype=float)
     values = values[np.isfinite(values) & (values > 0)]
-    if len(values) < MIN_SAMPLE or np.ptp(values) == 0:
+    if len(values) < MIN_SAMPLE:
         return []
+    if np.ptp(values) == 0:
+        return [Fit("fixed", float(values[0]), 0.0, None, 0.0, 0.0, 1.0, len(values))]
     fits = []
     n = len(values)
     scale = float(values.mean())
