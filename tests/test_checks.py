@@ -118,6 +118,19 @@ def test_timezone_case_mistake_gets_the_right_name():
     assert diagnostic.help == "did you mean 'America/New_York'?"
 
 
+def test_the_machines_own_zone_is_no_timezone(tmp_path):
+    # the system's zone database lists `localtime`: a policy (or a reps file, or --timezone)
+    # that named it was judged in whatever zone the machine running it was set to
+    from sla_dsl.history.reps import read_reps
+
+    [diagnostic] = check_text('sla "x"\ntimezone "localtime"\n').errors
+    assert diagnostic.code.code == "E300"
+    reps = tmp_path / "reps.csv"
+    reps.write_text("rep,timezone,hours\nana,localtime,mon-fri 09:00-17:00\n")
+    [reject] = read_reps(reps).rejects
+    assert reject.reason.startswith("timezone 'localtime' is not an IANA time zone")
+
+
 def test_a_definition_that_uses_itself_is_a_cycle():
     assert codes_of('sla "x"\nstage a when a and score > 1\n') == ["E202"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -62,6 +62,19 @@ ABBREVIATIONS: dict[str, str] = {
     "NZST": "Pacific/Auckland", "NZDT": "Pacific/Auckland", "BRT": "America/Sao_Paulo",
 }
 _ABBREVIATION_NOTES = {"IST": "IST is also Irish (Europe/Dublin) and Israel (Asia/Jerusalem) time"}
+
+
+MACHINE_ZONE = "localtime"
+"""A name the system's zone database may list (a link to the machine's own zone): read as a
+zone, the same policy or reps file would give other verdicts on another machine."""
+
+
+def iana_zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`; ZoneInfoNotFoundError (or ValueError) when there is none, and
+    for the machine's own zone (`MACHINE_ZONE`)."""
+    if name.lower() == MACHINE_ZONE:
+        raise ZoneInfoNotFoundError(f"{name} is the machine's own zone, not an IANA zone")
+    return ZoneInfo(name)
 
 
 def abbreviation_hint(name: str) -> str | None:

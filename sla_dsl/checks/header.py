@@ -6,7 +6,7 @@ import difflib
 import zoneinfo
 from functools import cache
 
-from sla_dsl.business_time.zones import abbreviation_hint
+from sla_dsl.business_time.zones import MACHINE_ZONE, abbreviation_hint
 from sla_dsl.diagnostics.codes import Code
 from sla_dsl.diagnostics.diagnostic import Reporter
 from sla_dsl.language import model as m
@@ -35,7 +35,8 @@ _ONCE = {
 
 @cache
 def _zone_names() -> dict[str, str]:
-    return {name.lower(): name for name in zoneinfo.available_timezones()}
+    return {name.lower(): name for name in zoneinfo.available_timezones()
+            if name.lower() != MACHINE_ZONE}
 
 
 def timezone_problem(name: str) -> str | None:

@@ -65,6 +65,7 @@ import pyarrow.compute as pc
 from sla_dsl.business_time.zones import (
     US_PER_DAY,
     US_PER_SECOND,
+    iana_zone,
     local_text,
     parse_time,
     quoted_value,
@@ -587,7 +588,7 @@ def _taken(table: pa.Table, rows: np.ndarray) -> pa.Table:
 
 def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
+        return iana_zone(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise HistoryError(f"unknown timezone `{name}`\n  help: use an IANA name such as "
                            f"\"Europe/Amsterdam\", \"America/Sao_Paulo\" or \"UTC\"") from None

@@ -17,9 +17,10 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from sla_dsl.business_time.rep_hours import RepHours, parse_hours
+from sla_dsl.business_time.zones import iana_zone
 from sla_dsl.history.columns import HistoryError, Reject, RowCounts
 from sla_dsl.history.csv_cells import header_problem, row_cells, row_problem
 from sla_dsl.input_files import InputFileError, read_input_text
@@ -49,7 +50,7 @@ def _zone(text: str) -> str | None:
     if not text:
         return None
     try:
-        return ZoneInfo(text).key
+        return iana_zone(text).key
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"timezone {text!r} is not an IANA time zone (such as "
                          "America/Los_Angeles)") from None
