@@ -210,6 +210,16 @@ def test_handing_off_below_the_threshold_is_the_senders_breach():
                                                                      BREACHED)
 
 
+@pytest.mark.parametrize("score", ["inf", "Infinity", "1e309", "nan"])
+def test_a_score_that_is_no_finite_number_meets_no_threshold(score):
+    # read as infinity, `inf` met `score >= 70`: the handoff was on time by the threshold
+    desk = policy("  when score >= 70")
+    handoff = at(2026, 3, 4, 9, 0)
+    evaluation = evaluate(desk, history(("created", handoff - dt.timedelta(hours=1), ""),
+                                        ("handoff", handoff, ""), score=[score, None]))
+    assert int(evaluation.clauses[0].status[0]) == BREACHED
+
+
 def test_a_lead_never_handed_off_has_no_clocks():
     evaluation = evaluate(FIRST_HOUR, history(("created", at(2026, 3, 4, 9, 0), "")))
     assert evaluation.handoff_at[0] == NONE

@@ -56,12 +56,15 @@ class _Distinct:
 
 
 def _number(text: str | None) -> float:
+    """A field's number, or NaN (no comparison holds): `inf`, `Infinity` and `1e309` are no
+    numbers a form holds, and read as infinity they met `score >= 70`."""
     if text is None:
         return np.nan
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return np.nan
+    return number if np.isfinite(number) else np.nan
 
 
 def _truth(text: str | None) -> bool:
