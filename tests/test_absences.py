@@ -146,6 +146,14 @@ def test_strict_fails_on_a_rejected_absence_row_as_on_a_rejected_event(tmp_path,
                                                        [str(absences), "1"],
                                                        [str(reps), "1"]]
         assert "None" not in rejects.read_text()
+        # listed on stderr no further than --show-rejects: a file of junk listed every row
+        absences.write_text("rep,start,end\n" + "bo,x,y\n" * 30)
+        capsys.readouterr()
+        assert main([*args[:-1], "--show-rejects", "3"]) == 0
+        err = capsys.readouterr().err
+        assert err.count("rejected absence:") == 3
+        assert "... 27 more rejected absences rows; write them all with sla evaluate " \
+            "--rejects FILE" in err
 
 
 def test_a_file_for_a_policy_that_never_pauses_for_absence_is_said_to_change_nothing(tmp_path):

@@ -310,7 +310,9 @@ def show_rejects(bar: StageProgress, history, args: argparse.Namespace) -> None:
         bar.above(f"... {counts.rejected - args.show_rejects} more rejected rows"
                   + ("" if getattr(args, "rejects", None) else
                      "; write them all with --rejects FILE"))
-    for line in history_input.absence_lines(history) + history_input.reps_lines(history):
+    shown = args.show_rejects
+    for line in (history_input.absence_lines(history, shown)
+                 + history_input.reps_lines(history, shown)):
         bar.above(line)
 
 

@@ -89,9 +89,13 @@ def add_absences_option(parser: argparse.ArgumentParser) -> None:
                              "is absent")
 
 
-def absence_lines(history: History) -> list[str]:
-    """What the absences file gave: each rejected row with its number, then its counts."""
-    return _side_file_lines(history.absences, "absence", "absences")
+SHOWN_SIDE_REJECTS = 10  # `--show-rejects`' default, for the commands that have no such option
+
+
+def absence_lines(history: History, shown: int = SHOWN_SIDE_REJECTS) -> list[str]:
+    """What the absences file gave: its first `shown` rejected rows with their numbers, then
+    its counts."""
+    return _side_file_lines(history.absences, "absence", "absences", shown=shown)
 
 
 def add_reps_option(parser: argparse.ArgumentParser) -> None:
@@ -103,22 +107,29 @@ def add_reps_option(parser: argparse.ArgumentParser) -> None:
                              "still closed")
 
 
-def reps_lines(history: History) -> list[str]:
-    """What the reps file gave: each rejected row with its number, then its counts."""
+def reps_lines(history: History, shown: int = SHOWN_SIDE_REJECTS) -> list[str]:
+    """What the reps file gave: its first `shown` rejected rows with their numbers, then its
+    counts."""
     reps = history.reps
     if reps is None:
         return []
     known = len(reps.hours)
-    return _side_file_lines(reps, "rep", "reps", f"; {known} rep{'' if known == 1 else 's'}")
+    return _side_file_lines(reps, "rep", "reps", f"; {known} rep{'' if known == 1 else 's'}",
+                            shown)
 
 
-def _side_file_lines(side, row_word: str, file_word: str, tail: str = "") -> list[str]:
-    """A file read beside the history (absences, reps): its rejected rows, then its counts,
-    said the same way for each."""
+def _side_file_lines(side, row_word: str, file_word: str, tail: str = "",
+                     shown: int = SHOWN_SIDE_REJECTS) -> list[str]:
+    """A file read beside the history (absences, reps): its first `shown` rejected rows, then
+    its counts, said the same way for each (a file of junk listed all of its 111,475 rows)."""
     if side is None:
         return []
     counts = side.counts
-    lines = [f"{side.source}:{r.row}: rejected {row_word}: {r.reason}" for r in side.rejects]
+    lines = [f"{side.source}:{r.row}: rejected {row_word}: {r.reason}"
+             for r in side.rejects[:shown]]
+    if len(side.rejects) > shown:
+        lines.append(f"... {len(side.rejects) - shown} more rejected {file_word} rows; write "
+                     "them all with sla evaluate --rejects FILE")
     return [*lines, f"{file_word}: {counted(counts.read, 'row', grouped=False)} read, "
                     f"{counts.accepted} accepted, {counts.rejected} rejected{tail}"]
 
