@@ -261,6 +261,26 @@ def test_a_mapping_error_shows_control_characters_as_escapes(tmp_path, capsys):
     assert "has no column `id\\x1b]0;x`" in err and "sc\\x1b[2Jore" in err
 
 
+def test_a_source_with_rules_reads_the_columns_it_looks_up(tmp_path):
+    # a `where` on the deals source made its rows prepared, and their check of the columns
+    # said the file had no `first_contact_date`: the column the lookup gives it
+    text = (OLIST / "mapping.toml").read_text()
+    head = 'name = "deals"\nfile = "olist_closed_deals_dataset.csv"\nlead_id = "mql_id"\n'
+    ruled = text.replace(head, head + 'where = { business_segment = { not = "pet" } }\n', 1)
+    assert ruled != text
+    for name in (MQLS, DEALS):
+        (tmp_path / name).write_bytes((OLIST / name).read_bytes())
+    (tmp_path / "mapping.toml").write_text(ruled)
+    plain = load_history([], timezone=AMS, mapping=load_mapping(OLIST / "mapping.toml"))
+    read = load_history([], timezone=AMS, mapping=load_mapping(tmp_path / "mapping.toml"))
+    counted(read)
+    pets = {line.split(",")[0] for line in (OLIST / DEALS).read_text().splitlines()
+            if line.split(",")[5] == "pet"}
+    assert len(pets) == 2 and read.sources[1].left_out == 2
+    kept = [e for e in events_of(plain) if not (e[0] in pets and e[2] in ("assigned", "won"))]
+    assert sorted(events_of(read)) == sorted(kept)
+
+
 def test_olist_excerpt():
     """301 leads (the first 299 of the dataset, the one won before its first contact and one
     first contacted on the night Sao Paulo skipped midnight) and their 29 closed deals."""

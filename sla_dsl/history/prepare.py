@@ -391,7 +391,7 @@ def _needed(spec: SourceSpec, table: pa.Table, path: Path) -> None:
         needed += [(f"actors.{event}", column) for event, column in spec.actors.items()]
         needed += [(f"before.{event}", column) for event, column in spec.before.items()]
     for key, name in needed:
-        if name not in columns:
+        if name not in columns and name not in spec.lookup:  # (looked up: another source's)
             close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
             hint = f"did you mean `{close[0]}`? " if close else ""
             alias = [n for n, others in spec.aliases.items() if n == name]
@@ -1001,6 +1001,8 @@ def prepare(spec: SourceSpec, table: pa.Table, path: Path,
         # A time column that reads as instants is handed on as them (a rejected record's
         # raw values show the file's text); else localized times are rewritten as ISO text.
         for column in dict.fromkeys(w.at for w in spec.events):
+            if column in spec.lookup:  # another source's cells, found for the records later
+                continue
             index = table.column_names.index(column)
             cast = times(column)
             if cast is not None:
