@@ -227,20 +227,24 @@ def test_olist_mapping_reads_as_documented():
     assert mqls.timezone == deals.timezone == "America/Sao_Paulo"
 
 
+def _olist_with(folder: Path, text: str, instead: str) -> tuple:
+    """The Olist excerpt read by its mapping, and by the mapping with `text` (once) made
+    `instead`, its files copied to `folder` beside it."""
+    mapping = (OLIST / "mapping.toml").read_text()
+    assert text in mapping
+    for name in (MQLS, DEALS):
+        (folder / name).write_bytes((OLIST / name).read_bytes())
+    (folder / "mapping.toml").write_text(mapping.replace(text, instead, 1))
+    return (load_history([], timezone=AMS, mapping=load_mapping(OLIST / "mapping.toml")),
+            load_history([], timezone=AMS, mapping=load_mapping(folder / "mapping.toml")))
+
+
 def test_a_lookup_from_a_source_with_rules_reads_as_from_a_plain_one(tmp_path):
     # a `datetime_format` (or a `where`) makes the MQL source's rows prepared, their lead ids
     # coded: the deals' lookup of first_contact_date through them was an internal error
     # (ArrowTypeError: Array chunks must all be same type)
-    text = (OLIST / "mapping.toml").read_text()
-    ruled = text.replace('lead_id = "mql_id"\ntimezone = "America/Sao_Paulo"\n',
-                         'lead_id = "mql_id"\ntimezone = "America/Sao_Paulo"\n'
-                         'datetime_format = "%Y-%m-%d"\n', 1)
-    assert ruled != text
-    for name in (MQLS, DEALS):
-        (tmp_path / name).write_bytes((OLIST / name).read_bytes())
-    (tmp_path / "mapping.toml").write_text(ruled)
-    plain = load_history([], timezone=AMS, mapping=load_mapping(OLIST / "mapping.toml"))
-    read = load_history([], timezone=AMS, mapping=load_mapping(tmp_path / "mapping.toml"))
+    head = 'lead_id = "mql_id"\ntimezone = "America/Sao_Paulo"\n'
+    plain, read = _olist_with(tmp_path, head, head + 'datetime_format = "%Y-%m-%d"\n')
     assert events_of(read) == events_of(plain)
     assert read.counts == plain.counts
 
@@ -264,15 +268,9 @@ def test_a_mapping_error_shows_control_characters_as_escapes(tmp_path, capsys):
 def test_a_source_with_rules_reads_the_columns_it_looks_up(tmp_path):
     # a `where` on the deals source made its rows prepared, and their check of the columns
     # said the file had no `first_contact_date`: the column the lookup gives it
-    text = (OLIST / "mapping.toml").read_text()
     head = 'name = "deals"\nfile = "olist_closed_deals_dataset.csv"\nlead_id = "mql_id"\n'
-    ruled = text.replace(head, head + 'where = { business_segment = { not = "pet" } }\n', 1)
-    assert ruled != text
-    for name in (MQLS, DEALS):
-        (tmp_path / name).write_bytes((OLIST / name).read_bytes())
-    (tmp_path / "mapping.toml").write_text(ruled)
-    plain = load_history([], timezone=AMS, mapping=load_mapping(OLIST / "mapping.toml"))
-    read = load_history([], timezone=AMS, mapping=load_mapping(tmp_path / "mapping.toml"))
+    plain, read = _olist_with(tmp_path, head,
+                              head + 'where = { business_segment = { not = "pet" } }\n')
     counted(read)
     pets = {line.split(",")[0] for line in (OLIST / DEALS).read_text().splitlines()
             if line.split(",")[5] == "pet"}
