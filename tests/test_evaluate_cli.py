@@ -314,3 +314,20 @@ def test_a_lead_first_seen_after_the_as_of_time_is_no_lead_yet(capsys, tmp_path)
            "judged)" in capsys.readouterr().out
     assert main(["evaluate", *common, "--explain", "B"]) == 0
     assert "no event of the lead by the as-of time" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("outputs", [
+    lambda tmp: ["--html", str(tmp / "r"), "-o", str(tmp / "r")],
+    lambda tmp: ["-o", str(tmp / "r"), "--rejects", str(tmp / "." / "r")],
+    lambda tmp: ["-o", str(tmp / "h.csv")],
+    lambda tmp: ["--shard", "0/2", "--partial", str(tmp / "h.csv")],
+])
+def test_an_output_on_another_output_or_an_input_is_refused(outputs, tmp_path, capsys):
+    # `--html X -o X` left one report of the two; `--partial` on the history overwrote it
+    history = tmp_path / "h.csv"
+    history.write_bytes((ROOT / "examples" / "company-x" / "history.csv").read_bytes())
+    before = history.read_bytes()
+    code, _, err = run(capsys, POLICY, "--history", str(history), *outputs(tmp_path))
+    assert code == 2
+    assert "both write" in err or "is one of the files read" in err
+    assert history.read_bytes() == before and not (tmp_path / "r").exists()

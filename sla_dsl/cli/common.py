@@ -7,6 +7,7 @@ or files `fmt --check` would change), 2 the command line itself is wrong, 70 a b
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -159,4 +160,27 @@ def replications_range(count: int, least: int) -> str | None:
     if not least <= count <= MOST_REPLICATIONS:
         return (f"--replications {count:,} is out of range: from {least} to "
                 f"{MOST_REPLICATIONS:,}\n  help: 20 to 100 give intervals worth reading")
+    return None
+
+
+def outputs_problem(outputs: dict[str, str | None], inputs: Sequence[str | None]) -> str | None:
+    """Why the files a command writes (option -> path) cannot be those paths, or None: two
+    outputs on one file kept only the last written (`--html X -o X`), and an output on an
+    input overwrote it (`--partial` on the history). Paths are compared as the files they
+    name, whatever their spelling."""
+    def same(path: str) -> str:
+        return os.path.realpath(path)
+
+    seen: dict[str, str] = {}
+    read = {same(path) for path in inputs if path and path != "-"}
+    for option, path in outputs.items():
+        if not path or path == "-":
+            continue
+        if same(path) in read:
+            return (f"{option} {path} is one of the files read\n  help: write it to another "
+                    "file")
+        if same(path) in seen:
+            return (f"{option} and {seen[same(path)]} both write {path}: the one written last "
+                    "would be all that is left\n  help: give each its own file")
+        seen[same(path)] = option
     return None

@@ -19,6 +19,7 @@ from sla_dsl.cli.common import (
     EXIT_USAGE,
     add_quiet_option,
     bar_enabled,
+    outputs_problem,
     policy_or_none,
     shown_rows,
     write_out,
@@ -53,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.print_mapping:
         return _print_mapping(args)
-    wrong = _shard_options_problem(args)
+    wrong = _shard_options_problem(args) or outputs_problem(
+        {"-o": args.output, "--html": args.html, "--rejects": args.rejects,
+         "--partial": args.partial},
+        [args.policy, *(args.history or []), args.absences, args.reps, args.mapping])
     if wrong:
         print(f"sla evaluate: {wrong}", file=sys.stderr)
         return EXIT_USAGE

@@ -16,6 +16,7 @@ from sla_dsl.cli.common import (
     EXIT_USAGE,
     add_quiet_option,
     bar_enabled,
+    outputs_problem,
     policy_or_none,
     shown_rows,
     write_out,
@@ -31,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
     from sla_dsl.evaluation.shards import PartialMismatch
     from sla_dsl.reports.sharded import merge_files
 
+    wrong = outputs_problem({"-o": args.output, "--html": args.html},
+                            [args.policy, *args.partials])
+    if wrong:
+        print(f"sla merge: {wrong}", file=sys.stderr)
+        return EXIT_USAGE
     policy = policy_or_none(args.policy, "merged")
     if policy is None:
         return EXIT_USAGE
