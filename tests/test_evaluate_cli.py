@@ -331,3 +331,23 @@ def test_an_output_on_another_output_or_an_input_is_refused(outputs, tmp_path, c
     assert code == 2
     assert "both write" in err or "is one of the files read" in err
     assert history.read_bytes() == before and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["due", POLICY, "--history", "HISTORY"],
+    ["calibrate", "--policy", POLICY, "--history", "HISTORY"],
+    ["explain", "POLICY_COPY"],
+])
+def test_the_other_commands_refuse_an_output_on_an_input(command, tmp_path, capsys):
+    # each wrote its output over the history or the policy it had read
+    history = tmp_path / "h.csv"
+    history.write_bytes((ROOT / "examples" / "company-x" / "history.csv").read_bytes())
+    policy = tmp_path / "p.sla"
+    policy.write_bytes(Path(POLICY).read_bytes())
+    target = policy if "POLICY_COPY" in command else history
+    args = [str(history) if a == "HISTORY" else str(policy) if a == "POLICY_COPY" else a
+            for a in command]
+    before = target.read_bytes()
+    assert main([*args, "-o", str(target)]) == 2
+    assert "is one of the files read" in capsys.readouterr().err
+    assert target.read_bytes() == before

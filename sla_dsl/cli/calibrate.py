@@ -11,6 +11,7 @@ from sla_dsl.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_quiet_option,
+    outputs_problem,
     policy_or_none,
     progress,
     write_file,
@@ -29,6 +30,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.history and not args.mapping and not args.preset:
         print("sla calibrate: no history given\n  help: --history FILE..., or --mapping TOML "
               "to read the files a mapping names", file=sys.stderr)
+        return EXIT_USAGE
+    wrong = outputs_problem({"-o": args.output},
+                            [args.policy, *(args.history or []), args.mapping])
+    if wrong:
+        print(f"sla calibrate: {wrong}", file=sys.stderr)
         return EXIT_USAGE
     policy = policy_or_none(args.policy, "calibrated against")
     if policy is None:

@@ -14,7 +14,13 @@ import math
 import sys
 
 from sla_dsl.cli import history_input
-from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, policy_or_none, write_file
+from sla_dsl.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    outputs_problem,
+    policy_or_none,
+    write_file,
+)
 from sla_dsl.language.plain_words import counted
 
 AS_OF_HELP = ("  help: write it as ISO 8601, such as 2026-03-31T18:00 or 2026-03-31T18:00Z, "
@@ -67,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
         zones_of(owner_zones)
     except ValueError as error:
         return _fail(f"--owner-zone: {error}", ZONE_HELP)
+    wrong = outputs_problem({"-o": args.output}, [args.policy, *(args.history or []),
+                                                  args.absences, args.reps, args.mapping])
+    if wrong:
+        print(f"sla due: {wrong}", file=sys.stderr)
+        return EXIT_USAGE
     policy = policy_or_none(args.policy, "evaluated")
     if policy is None:
         return EXIT_USAGE

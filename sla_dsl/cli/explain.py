@@ -14,6 +14,7 @@ from sla_dsl.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_quiet_option,
+    outputs_problem,
     policy_or_none,
     progress,
     write_file,
@@ -35,6 +36,10 @@ def _write(text: str, output: str | None, verb: str, quiet: bool) -> int:
 def run(args: argparse.Namespace) -> int:
     from sla_dsl.reports.agreement import agreement, render_html, render_markdown
 
+    wrong = outputs_problem({"-o": args.output}, [args.policy])
+    if wrong:
+        print(f"sla explain: {wrong}", file=sys.stderr)
+        return EXIT_USAGE
     policy = policy_or_none(args.policy, "explained")
     if policy is None:
         return EXIT_USAGE
