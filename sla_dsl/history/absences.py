@@ -110,8 +110,8 @@ def read_absences(path: str | Path, timezone: str) -> Absences:
             if missing:
                 raise HistoryError(f"{path}: the absences file has no {', '.join(missing)} "
                                    "column\n  help: its header is rep,start,end[,reason]")
-            if header_problem(header):
-                raise HistoryError(f"{path}: {header_problem(header)}\n  help: its header is "
+            if problem := header_problem(header):
+                raise HistoryError(f"{path}: {problem}\n  help: its header is "
                                    "rep,start,end[,reason]")
             reader.fieldnames = header
             rows = list(reader)

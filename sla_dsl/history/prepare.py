@@ -463,16 +463,10 @@ def _chain_order(chain: tuple[str, str], table: pa.Table, rows: np.ndarray,
     old, new = (np.array(pc.utf8_trim_whitespace(_strings(table.column(c)).take(taken))
                          .to_pylist(), dtype=object) for c in chain)
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    sizes = np.diff(np.r_[starts, len(key)])
     order = np.arange(len(rows))
-    # two changes (nearly every group): swapped when only the second leads to the first
-    pair = starts[sizes == 2]
-    swap = pair[(new[pair + 1] == old[pair]) & (new[pair] != old[pair + 1])]
-    order[shared[swap]], order[shared[swap + 1]] = shared[swap + 1], shared[swap]
-    moved = len(swap) > 0
-    for start, size in zip(starts[sizes > 2].tolist(), sizes[sizes > 2].tolist(),
-                           strict=True):
-        group = slice(start, start + size)
+    moved = False
+    for start, stop in zip(starts.tolist(), [*starts[1:].tolist(), len(key)], strict=True):
+        group = slice(start, stop)  # (groups are few: most changes have a second alone)
         linked = _linked(old[group].tolist(), new[group].tolist())
         if linked is not None and linked != sorted(linked):
             order[shared[group]] = shared[group][linked]
@@ -483,18 +477,20 @@ def _chain_order(chain: tuple[str, str], table: pa.Table, rows: np.ndarray,
 def _linked(old: list, new: list) -> list[int] | None:
     """One group's changes in the order their values link, each one's new value the next
     one's old; None when they make no single chain."""
-    if len(set(old)) != len(old) or len(set(new)) != len(new):
+    targets = set(new)
+    if len(set(old)) != len(old) or len(targets) != len(new):
         return None
-    starts = [i for i, value in enumerate(old) if value not in set(new)]
+    starts = [i for i, value in enumerate(old) if value not in targets]
     if len(starts) != 1:
         return None
     from_value = {value: i for i, value in enumerate(old)}
-    chain = starts
+    chain, seen = starts, set(starts)
     while len(chain) < len(old):
         following = from_value.get(new[chain[-1]])
-        if following is None or following in chain:
+        if following is None or following in seen:
             return None
         chain.append(following)
+        seen.add(following)
     return chain
 
 

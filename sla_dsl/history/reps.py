@@ -116,8 +116,8 @@ def _read(handle: Iterable[str], source: str, short: str) -> Reps:
             raise HistoryError(f"{source}: the reps file has no "
                                f"{'rep' if 'rep' not in header else 'timezone or hours'} "
                                f"column\n  help: {HEADER_HELP}")
-        if header_problem(header):
-            raise HistoryError(f"{source}: {header_problem(header)}\n  help: {HEADER_HELP}")
+        if problem := header_problem(header):
+            raise HistoryError(f"{source}: {problem}\n  help: {HEADER_HELP}")
         reader.fieldnames = header
         rows = list(reader)
     except csv.Error as error:
