@@ -168,19 +168,17 @@ def outputs_problem(outputs: dict[str, str | None], inputs: Sequence[str | None]
     outputs on one file kept only the last written (`--html X -o X`), and an output on an
     input overwrote it (`--partial` on the history). Paths are compared as the files they
     name, whatever their spelling."""
-    def same(path: str) -> str:
-        return os.path.realpath(path)
-
     seen: dict[str, str] = {}
-    read = {same(path) for path in inputs if path and path != "-"}
+    read = {os.path.realpath(path) for path in inputs if path and path != "-"}
     for option, path in outputs.items():
         if not path or path == "-":
             continue
-        if same(path) in read:
+        real = os.path.realpath(path)
+        if real in read:
             return (f"{option} {path} is one of the files read\n  help: write it to another "
                     "file")
-        if same(path) in seen:
-            return (f"{option} and {seen[same(path)]} both write {path}: the one written last "
+        if real in seen:
+            return (f"{option} and {seen[real]} both write {path}: the one written last "
                     "would be all that is left\n  help: give each its own file")
-        seen[same(path)] = option
+        seen[real] = option
     return None
