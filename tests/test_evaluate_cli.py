@@ -333,21 +333,44 @@ def test_an_output_on_another_output_or_an_input_is_refused(outputs, tmp_path, c
     assert history.read_bytes() == before and not (tmp_path / "r").exists()
 
 
-@pytest.mark.parametrize("command", [
-    ["due", POLICY, "--history", "HISTORY"],
-    ["calibrate", "--policy", POLICY, "--history", "HISTORY"],
-    ["explain", "POLICY_COPY"],
+SCENARIOS = ROOT / "examples" / "scenarios"
+
+
+@pytest.mark.parametrize(("command", "target"), [
+    (["due", POLICY, "--history", "HISTORY", "-o"], "HISTORY"),
+    (["calibrate", "--policy", POLICY, "--history", "HISTORY", "-o"], "HISTORY"),
+    (["explain", "POLICY_COPY", "-o"], "POLICY_COPY"),
+    (["diff", "POLICY_COPY", POLICY, "--history", "HISTORY", "-o"], "HISTORY"),
+    (["diff", POLICY, "POLICY_COPY", "-o"], "POLICY_COPY"),
+    (["test", "POLICY_COPY", "-o"], "POLICY_COPY"),
+    (["test", "POLICY_COPY", "-o"], "CASE"),
+    (["simulate", "POLICY_COPY", "--scenario", str(SCENARIOS / "company-x.toml"),
+      "--replications", "2", "--emit-history"], "POLICY_COPY"),
 ])
-def test_the_other_commands_refuse_an_output_on_an_input(command, tmp_path, capsys):
-    # each wrote its output over the history or the policy it had read
+def test_the_other_commands_refuse_an_output_on_an_input(command, target, tmp_path, capsys):
+    # each wrote its output over the history, the policy or the test case it had read
     history = tmp_path / "h.csv"
     history.write_bytes((ROOT / "examples" / "company-x" / "history.csv").read_bytes())
-    policy = tmp_path / "p.sla"
+    policy = tmp_path / "company-x.sla"
     policy.write_bytes(Path(POLICY).read_bytes())
-    target = policy if "POLICY_COPY" in command else history
-    args = [str(history) if a == "HISTORY" else str(policy) if a == "POLICY_COPY" else a
-            for a in command]
-    before = target.read_bytes()
-    assert main([*args, "-o", str(target)]) == 2
+    case = tmp_path / "tests" / "company-x" / "case.toml"
+    case.parent.mkdir(parents=True)
+    case.write_bytes(next((ROOT / "policies" / "tests" / "company-x").glob("*.toml"))
+                     .read_bytes())
+    files = {"HISTORY": history, "POLICY_COPY": policy, "CASE": case}
+    before = files[target].read_bytes()
+    assert main([str(files.get(a, a)) for a in command] + [str(files[target])]) == 2
     assert "is one of the files read" in capsys.readouterr().err
-    assert target.read_bytes() == before
+    assert files[target].read_bytes() == before
+
+
+def test_simulate_refuses_to_emit_its_history_over_the_scenarios_reps_file(tmp_path, capsys):
+    for name in ("coast-to-coast.toml", "coast-to-coast-reps.csv"):
+        (tmp_path / name).write_bytes((SCENARIOS / name).read_bytes())
+    reps = tmp_path / "coast-to-coast-reps.csv"
+    before = reps.read_bytes()
+    assert main(["simulate", str(ROOT / "policies" / "coast-to-coast.sla"), "--scenario",
+                 str(tmp_path / "coast-to-coast.toml"), "--replications", "2",
+                 "--emit-history", str(reps)]) == 2
+    assert "is one of the files read" in capsys.readouterr().err
+    assert reps.read_bytes() == before

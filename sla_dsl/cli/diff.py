@@ -19,6 +19,7 @@ from sla_dsl.cli.common import (
     EXIT_USAGE,
     add_quiet_option,
     checked,
+    outputs_problem,
     progress,
     write_file,
 )
@@ -105,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
     if args.fail_on_more_breaches is not None and args.fail_on_more_breaches < 0:
         print("sla diff: --fail-on-more-breaches takes a count of breaches, 0 or more",
               file=sys.stderr)
+        return EXIT_USAGE
+    wrong = outputs_problem({"-o": args.output},
+                            [args.old, args.new, *history_input.files_read(args)])
+    if wrong:
+        print(f"sla diff: {wrong}", file=sys.stderr)
         return EXIT_USAGE
     try:
         old, new = load_version(args.old), load_version(args.new)

@@ -73,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
         zones_of(owner_zones)
     except ValueError as error:
         return _fail(f"--owner-zone: {error}", ZONE_HELP)
-    wrong = outputs_problem({"-o": args.output}, [args.policy, *(args.history or []),
-                                                  args.absences, args.reps, args.mapping])
+    wrong = outputs_problem({"-o": args.output}, [args.policy, *history_input.files_read(args)])
     if wrong:
         print(f"sla due: {wrong}", file=sys.stderr)
         return EXIT_USAGE

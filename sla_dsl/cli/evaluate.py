@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     wrong = _shard_options_problem(args) or outputs_problem(
         {"-o": args.output, "--html": args.html, "--rejects": args.rejects,
          "--partial": args.partial},
-        [args.policy, *(args.history or []), args.absences, args.reps, args.mapping])
+        [args.policy, *history_input.files_read(args)])
     if wrong:
         print(f"sla evaluate: {wrong}", file=sys.stderr)
         return EXIT_USAGE

@@ -55,6 +55,13 @@ def mapping_of(args: argparse.Namespace):
     return load_mapping(args.mapping) if args.mapping else None
 
 
+def files_read(args: argparse.Namespace) -> list[str | None]:
+    """The files the history options name (None where an option is not given), for
+    `outputs_problem`: a report written over one of them would destroy what it reports on."""
+    return [*(args.history or []), getattr(args, "absences", None), getattr(args, "reps", None),
+            args.mapping]
+
+
 def export_timezone(args: argparse.Namespace) -> str | None:
     """`--timezone`, checked: an unknown zone is a HistoryError naming the option."""
     zone = getattr(args, "timezone", None)

@@ -12,6 +12,7 @@ from sla_dsl.cli.common import (
     EXIT_USAGE,
     add_quiet_option,
     bar_enabled,
+    outputs_problem,
     policy_or_none,
     replications_range,
 )
@@ -27,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     policy = policy_or_none(args.policy, "simulated")
     if policy is None:
         return EXIT_USAGE
-    problem = seed_problem(args.seed) or engine_options.problem(args)
+    problem = seed_problem(args.seed) or engine_options.problem(args) or outputs_problem(
+        {"--emit-history": args.emit_history, "--plot": args.plot}, [args.policy, args.scenario])
     if problem:
         print(f"sla simulate: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -39,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         scenario = load_scenario(args.scenario)
+        problem = scenario.reps and outputs_problem({"--emit-history": args.emit_history},
+                                                    [scenario.reps.source])
+        if problem:
+            print(f"sla simulate: {problem}", file=sys.stderr)
+            return EXIT_USAGE
         presets = 2 if scenario.outcomes.decay == "both" else 1
         with engine_options.opened(args) as engine, \
                 ProgressBar(args.replications * presets, "replications",

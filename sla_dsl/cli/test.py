@@ -12,6 +12,7 @@ from sla_dsl.cli.common import (
     EXIT_PROBLEMS,
     EXIT_USAGE,
     add_quiet_option,
+    outputs_problem,
     progress,
     write_file,
 )
@@ -46,7 +47,13 @@ def _per_case(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     # numpy and pyarrow come in with the evaluator: only when there are cases to run
     from sla_dsl.ci import policy_test_reports as reports
-    from sla_dsl.ci.policy_tests import Policies, coverage, find_cases, run_case
+    from sla_dsl.ci.policy_tests import (
+        Policies,
+        coverage,
+        default_policy,
+        find_cases,
+        run_case,
+    )
 
     if args.preset or args.timezone:
         print(_per_case(args), file=sys.stderr)
@@ -60,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
         print("sla test: no test cases found in " + ", ".join(args.paths) + "\n  help: write "
               "cases as TOML files in tests/<policy name>/ beside the policy (see "
               "docs/testing.md)", file=sys.stderr)
+        return EXIT_USAGE
+    read = [*found.cases, *found.policies, *(default_policy(case) for case in found.cases)]
+    wrong = outputs_problem({"-o": args.output}, [str(path) for path in read if path])
+    if wrong:
+        print(f"sla test: {wrong}", file=sys.stderr)
         return EXIT_USAGE
     started = time.perf_counter()
     policies = Policies()
