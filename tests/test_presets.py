@@ -655,6 +655,9 @@ def test_print_mapping_writes_the_preset_out(capsys, tmp_path, salesforce_export
     assert code == 0, err
     code, _, err = sla(capsys, "evaluate", "--print-mapping")
     assert code == 2 and "--preset salesforce --print-mapping" in err
+    code, out, err = sla(capsys, "evaluate", "--preset", "salesforce", "--print-mapping",
+                         "--mapping", str(tmp_path / "mine.toml"))
+    assert code == 2 and not out and "--mapping" in err and "leave --mapping out" in err
     code, _, err = sla(capsys, "evaluate", "--preset", "salesforce")
     assert code == 2 and "no policy given" in err
 

@@ -421,6 +421,11 @@ def _print_mapping(args: argparse.Namespace) -> int:
         print("sla evaluate: --print-mapping prints a preset's mapping\n  help: sla evaluate "
               "--preset salesforce --print-mapping > my-mapping.toml", file=sys.stderr)
         return EXIT_USAGE
+    if args.mapping:  # which of the two was meant is not for this command to guess
+        print(f"sla evaluate: --print-mapping prints the --preset's mapping, and --mapping "
+              f"{args.mapping} names another\n  help: leave --mapping out to print the "
+              f"{args.preset} preset", file=sys.stderr)
+        return EXIT_USAGE
     sys.stdout.write(preset_text(args.preset))
     return EXIT_OK
 
