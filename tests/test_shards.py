@@ -270,6 +270,10 @@ def test_shard_options_that_do_not_go_together_are_usage_errors(tmp_path):
                  ["--shards", "2", "--shard", "0/2", "--partial", partial],
                  ["--workers", "2"], ["--shards", "0"], ["--shards", "1025"],
                  ["--shard", "0/1025", "--partial", partial],
+                 ["--shard", "+0/2", "--partial", partial],
+                 ["--shard", "0/1_0", "--partial", partial],
+                 ["--shard", "\u0660/2", "--partial", partial],  # an Arabic-Indic zero
+                 ["--shard", " 0/2", "--partial", partial],
                  ["--shards", "2", "--workers", "257"]):
         try:
             code = _cli("evaluate", POLICY, "--history", HISTORY, *args)[0]

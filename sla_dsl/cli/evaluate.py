@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -331,11 +332,12 @@ def _show_buckets_read_alone(bar: StageProgress, paths) -> None:
 
 
 def shard_spec(text: str) -> tuple[int, int]:
-    """`--shard I/N`: shard I (0 to N-1) of N."""
-    try:
-        shard, of = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not I/N (such as 0/4)") from None
+    """`--shard I/N`: shard I (0 to N-1) of N. In ASCII digits only: `int` also takes `+1`,
+    ` 1`, `1_0` and other scripts' digits, which a script building shard lists never means."""
+    written = re.fullmatch(r"([0-9]+)/([0-9]+)", text)
+    if not written:
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/N (such as 0/4)")
+    shard, of = int(written[1]), int(written[2])
     if not 1 <= of <= MAX_SHARDS or not 0 <= shard < of:
         raise argparse.ArgumentTypeError(f"{text!r}: N is 1 to {MAX_SHARDS:,} and I is 0 to "
                                          "N-1 (shards 0/4, 1/4, 2/4 and 3/4 make one run)")
