@@ -249,7 +249,7 @@ def test_speed_in_business_hours_counts_only_open_time():
 
     policy = load_policy(ROOT / "policies" / "company-x.sla")
     evaluation = evaluate(policy, load_history([HISTORY], timezone=policy.timezone))
-    row = next(r for r in PeriodMeasures(evaluation, evaluation.at_handoff).speed()
+    row = next(r for r in PeriodMeasures(evaluation).speed()
                if (r["handoff"], r["period"], r["start"]) == ("hot", "month", "2026-01-01"))
     result = next(r for r in evaluation.clauses
                   if (r.handoff, r.clause) == ("hot", "first touch"))

@@ -23,7 +23,6 @@ from sla_dsl.business_time.zones import local_dates
 from sla_dsl.evaluation.inputs import load_history
 from sla_dsl.evaluation.replay import (
     BREACHED,
-    NONE,
     STATUS_NAMES,
     ClauseResult,
     Evaluation,
@@ -33,7 +32,7 @@ from sla_dsl.history.columns import History
 from sla_dsl.history.mapping import Mapping
 from sla_dsl.language import model as m
 from sla_dsl.language.formatter import item_line
-from sla_dsl.measures.period_measures import lead_values
+from sla_dsl.measures.deliveries import delivered, delivery_unit, handed_over
 from sla_dsl.reports.report import evaluate
 
 NOT_APPLICABLE = 3
@@ -353,41 +352,36 @@ def _period_view(period: dict | None) -> dict | None:
                                    "credits_owed")}
 
 
-def _period_members(replay: Replay, per: str, start: str) -> np.ndarray:
-    """The leads handed off in one period, grouped by the commitments' own calendar rules."""
+def _counted(replay: Replay, key: tuple) -> dict[str, float] | None:
+    """Per lead handed over in the period of a commitment (`_period_key`), what it adds to
+    the delivery (`deliveries`); None for revenue, which comes from won deals."""
+    giver, receiver, unit, per, start = key
+    item = next((item for c in replay.policy.commitments if c.giver.value == giver
+                 and c.receiver.value == receiver for item in c.items
+                 if isinstance(item, m.DeliverCount | m.DeliverMoney)
+                 and delivery_unit(item) == unit and item.per == per), None)
+    if item is None or (isinstance(item, m.DeliverMoney) and item.measure != "lead value"):
+        return None
     evaluation = replay.evaluation
+    handed = handed_over(evaluation, giver, receiver)
     zone = ZoneInfo(replay.policy.timezone or "UTC")
-    handed = np.flatnonzero(evaluation.handoff_at != NONE)
-    starts = period_starts(local_dates(evaluation.handoff_at[handed], zone), per)
-    return handed[starts == np.datetime64(start)]
+    within = period_starts(local_dates(handed.at, zone), per) == np.datetime64(start)
+    names = evaluation.history.lead_ids[handed.leads[within]].astype(str).tolist()
+    return dict(zip(names, delivered(evaluation, handed, item)[within].tolist(), strict=True))
 
 
 def _leads_behind(old: Replay, new: Replay, key: tuple) -> dict[str, list[str]]:
-    """The leads that make a period's delivery differ: for a count of a definition, those
-    counted in one version only; for lead value, those whose value changed. (Revenue comes
-    from won deals, which no policy change moves.)"""
-    _giver, _receiver, what, per, start = key
-    members = [_period_members(r, per, start) for r in (old, new)]
-    ids = [r.evaluation.history.lead_ids for r in (old, new)]
-    if what.endswith(" of lead value"):
-        values = []
-        for replay, leads, names in zip((old, new), members, ids, strict=True):
-            evaluation = replay.evaluation
-            worth = lead_values(replay.policy, evaluation.at_handoff, evaluation.lead_count)
-            values.append(dict(zip(names[leads].astype(str).tolist(), worth[leads].tolist(),
-                                   strict=True)))
-        before, after = values
+    """The leads that make a period's delivery differ: for a count, those counted in one
+    version only; for lead value, those whose value changed. (Revenue comes from won deals,
+    which no policy change moves.)"""
+    before, after = _counted(old, key), _counted(new, key)
+    if before is None or after is None:
+        return {}
+    if key[2].endswith(" of lead value"):
         return {"value_changed": sorted(lead for lead in set(before) | set(after)
                                         if before.get(lead, 0.0) != after.get(lead, 0.0))}
-    counted = []
-    for replay, leads, names in zip((old, new), members, ids, strict=True):
-        if what not in {d.name.value for d in replay.policy.definitions}:
-            return {}
-        hits = replay.evaluation.at_handoff.definition("bare", what)[leads]
-        counted.append(set(names[leads[hits]].astype(str).tolist()))
-    before, after = counted
-    return {"counted_only_before": sorted(before - after),
-            "counted_only_after": sorted(after - before)}
+    was, now = ({lead for lead, n in side.items() if n} for side in (before, after))
+    return {"counted_only_before": sorted(was - now), "counted_only_after": sorted(now - was)}
 
 
 # ---------------------------------------------------------------- the whole comparison

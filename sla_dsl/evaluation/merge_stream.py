@@ -19,6 +19,7 @@ import numpy as np
 from sla_dsl.evaluation import replay
 from sla_dsl.evaluation.conditions import ConditionEvaluator
 from sla_dsl.evaluation.owner_hours import owner_calendars
+from sla_dsl.evaluation.routing import handoff_levels
 from sla_dsl.history.columns import History
 from sla_dsl.language.model import Policy
 
@@ -95,7 +96,7 @@ class Merger:
         for head in heads:  # placed: what is left of a head is what the merge checked
             head.clause_rows, head.lead_index = [], head.lead_index[:0]
         self.lead: dict[str, np.ndarray] = {}
-        self.attributes: dict[str, dict[str, np.ndarray]] = {"at_handoff": {}, "now": {}}
+        self.attributes: dict[str, dict[str, np.ndarray]] = {}  # by `attribute_spaces`
         self.members: dict[str, np.ndarray] = {}
         self.start_group: dict[str, int] = {}
         self.starts: dict[int, np.ndarray] = {}
@@ -118,11 +119,12 @@ class Merger:
         for name in LEAD_ARRAYS:
             values = partial.lead_arrays[name]
             self._array(self.lead, name, values, self.size)[place] = values
-        for space in ("at_handoff", "now"):
-            for name, values in getattr(partial, space).items():
-                if name not in self.attributes[space]:
-                    self.attributes[space][name] = np.full(self.size, None, dtype=object)
-                self.attributes[space][name][place] = values
+        for space, attributes in partial.attribute_spaces.items():
+            merged = self.attributes.setdefault(space, {})
+            for name, values in attributes.items():
+                if name not in merged:
+                    merged[name] = np.full(self.size, None, dtype=object)
+                merged[name][place] = values
         groups: dict[int, int] = {}
         for label, leads in partial.block_leads.items():
             if label not in self.members:
@@ -164,18 +166,22 @@ class Merger:
                 continue
             self._array(columns, name, values, total)[target] = values[order]
 
+    def _conditions(self, policy: Policy, space: str) -> ConditionEvaluator:
+        return ConditionEvaluator(policy, self.attributes.get(space, {}), self.size)
+
     def evaluation(self, policy: Policy, history: History, as_of: int, as_of_given: bool
                    ) -> replay.Evaluation:
         """The merged `Evaluation` over `history` (the merged history); the merger's
         arrays become its own."""
-        size = self.size
         lead = self.lead
         evaluation = replay.Evaluation(
             policy, history, as_of, lead["handoff_at"], lead["handoff"], lead["segment"],
-            lead["owner"], ConditionEvaluator(policy, self.attributes["at_handoff"], size),
-            ConditionEvaluator(policy, self.attributes["now"], size),
+            lead["owner"], self._conditions(policy, "at_handoff"),
+            self._conditions(policy, "now"),
             placement=lead["placement"], dated_at=lead["dated_at"], as_of_given=as_of_given,
-            handoff_any_period=lead["handoff_any_period"])
+            handoff_any_period=lead["handoff_any_period"],
+            later_at_handoff=[self._conditions(policy, f"later.{k}")
+                              for k in range(1, len(handoff_levels(policy)))])
         for label, members in self.members.items():
             evaluation.block_leads[label] = np.flatnonzero(members)
             evaluation.block_start[label] = self.starts[self.start_group[label]]

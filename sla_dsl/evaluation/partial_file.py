@@ -47,7 +47,7 @@ from sla_dsl.history.reps import Reps
 from sla_dsl.input_files import not_a_file
 
 KEY = b"sla_dsl.partial"
-VERSION = 4
+VERSION = 5
 _EVENT_ARRAYS = ("at", "event", "actor", "row", "source")
 
 
@@ -129,11 +129,13 @@ def write_partial(partial: Partial, path: str | Path) -> None:
         group = groups.setdefault(id(partial.block_start[label]), len(groups))
         if f"start.{group}" not in columns:
             put(f"start.{group}", partial.block_start[label])
-    fields = list(dict.fromkeys([*event_fields, *partial.at_handoff, *partial.now]))
-    for space in ("at_handoff", "now"):
+    spaces = partial.attribute_spaces
+    fields = list(dict.fromkeys([*event_fields, *(name for attributes in spaces.values()
+                                                  for name in attributes)]))
+    for space, attributes in spaces.items():
         for i, name in enumerate(fields):
-            if name in getattr(partial, space):
-                put(f"{space}.{i}", getattr(partial, space)[name])
+            if name in attributes:
+                put(f"{space}.{i}", attributes[name])
     per_lead = np.bincount(lead, minlength=n) if n else np.zeros(0, dtype=np.int64)
     for name, values in event_columns.items():
         put(f"event.{name}", values, per_lead)
@@ -164,7 +166,7 @@ def write_partial(partial: Partial, path: str | Path) -> None:
         "as_of": partial.as_of,
         "as_of_given": partial.as_of_given, "types": types, "labels": labels,
         "starts": [groups[id(partial.block_start[label])] for label in labels],
-        "fields": fields, "clauses": clauses,
+        "fields": fields, "levels": len(partial.later_at_handoff), "clauses": clauses,
         "rows_read": history.rows_read, "events": len(lead),
         "slim": partial.events is not None,
         "counts": {"read": history.counts.read, "accepted": history.counts.accepted,
@@ -280,6 +282,11 @@ def _metadata(path: str | Path, schema: pa.Schema) -> dict:
     if meta.get("digest") != _meta_digest(meta):
         raise PartialFileError(f"{path}: a damaged partial (its metadata was changed since "
                                "the shard wrote it)\n  help: evaluate the shard again")
+    levels, labels = meta.get("levels"), meta.get("labels")
+    if not isinstance(levels, int) or not isinstance(labels, list) \
+            or not 0 <= levels <= len(labels):  # (each level has a block at least)
+        raise PartialFileError(f"{path}: a damaged partial (its levels of handoffs are "
+                               f"{levels!r})\n  help: evaluate the shard again")
     return meta
 
 
@@ -364,8 +371,9 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
     block_start = {label: starts[g] for label, g in zip(meta["labels"], meta["starts"],
                                                         strict=True)}
     fields = meta["fields"]
+    spaces = ["at_handoff", "now", *(f"later.{k}" for k in range(1, meta["levels"] + 1))]
     attributes = {space: {name: column(f"{space}.{i}") for i, name in enumerate(fields)
-                          if present(f"{space}.{i}")} for space in ("at_handoff", "now")}
+                          if present(f"{space}.{i}")} for space in spaces}
     events = {}
     lead = np.zeros(0, dtype=np.int64)
     every: np.ndarray | None = None  # each lead's events, as the first list column holds them
@@ -421,6 +429,7 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
         reject_ordinal=np.array(meta["reject_ordinal"], dtype=np.int64),
         lead_arrays=lead_arrays, block_leads=block_leads, block_start=block_start,
         clauses=clauses, at_handoff=attributes["at_handoff"], now=attributes["now"],
+        later_at_handoff=[attributes[space] for space in spaces[2:]],
         meta=meta["extra"], history_id=meta["history"], block_rounds=block_rounds,
         absence_spans=absence_spans, events=slim)
 

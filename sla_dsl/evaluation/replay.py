@@ -181,6 +181,13 @@ class Evaluation:
     # per lead with any: the spans after a handoff of a `when owner absent pause` block while
     # its owner was absent (begin, end, the absence's index in `history.absences`)
     absence_spans: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+    # per level of handoffs after the first (an MDR's to sales): definitions as each lead stood
+    # at that level's handoff, which is what a commitment of that level's sender counts
+    later_at_handoff: list[ConditionEvaluator] = field(default_factory=list)
+
+    def at_handoff_of(self, level: int) -> ConditionEvaluator:
+        """Definitions as each lead stood when handed off at `level` (0: the first)."""
+        return self.at_handoff if level == 0 else self.later_at_handoff[level - 1]
 
     @property
     def lead_count(self) -> int:
@@ -1065,6 +1072,7 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
                 policy, replay.attributes_at(level_start, fields), replay.size)
             _, level_block = assign_blocks(policy, level_conditions, level_start != NONE,
                                            handoffs)
+            evaluation.later_at_handoff.append(level_conditions)
         by, not_by = (None, set().union(*later)) if level == 0 else (later[level - 1], set())
         next_level = (starts[level + 1], rows[level + 1]) if level + 1 < len(starts) else None
         rounds = _later_rounds(replay, handoffs, by, not_by, bounds, outside)

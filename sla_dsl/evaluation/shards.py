@@ -115,6 +115,8 @@ class Partial:
     at_handoff: dict[str, np.ndarray]
     now: dict[str, np.ndarray]
     meta: dict = field(default_factory=dict)
+    # per level of handoffs after the first, its `Evaluation.later_at_handoff` attributes
+    later_at_handoff: list[dict[str, np.ndarray]] = field(default_factory=list)
     # per block label, its later rounds as `Evaluation.block_rounds` holds them (number, the
     # shard's leads, starts and handoffs' places per lead of the shard), and per lead of the
     # shard its absence spans: a recycled lead's rounds and a paused clock are measured after
@@ -130,6 +132,13 @@ class Partial:
     @property
     def lead_count(self) -> int:
         return len(self.lead_index)
+
+    @property
+    def attribute_spaces(self) -> dict[str, dict[str, np.ndarray]]:
+        """Every set of per-lead attributes by the name a partial file stores it under:
+        `at_handoff`, `now`, then `later.1`, ... for the levels after the first."""
+        return {"at_handoff": self.at_handoff, "now": self.now,
+                **{f"later.{k}": values for k, values in enumerate(self.later_at_handoff, 1)}}
 
 
 def cut(history: History, shard: int, of: int, assigned: np.ndarray | None = None
@@ -200,6 +209,7 @@ def _replayed(policy: Policy, sub: History, shard: int, of: int, instant: int,
         clauses=list(evaluation.clauses),
         at_handoff=dict(evaluation.at_handoff.attributes),
         now=dict(evaluation.now.attributes),
+        later_at_handoff=[dict(c.attributes) for c in evaluation.later_at_handoff],
         block_rounds={label: list(rounds) for label, rounds in evaluation.block_rounds.items()},
         absence_spans=dict(evaluation.absence_spans), history_id=history_id)
 
@@ -276,10 +286,12 @@ def merged_evaluation(policy: Policy, heads: Sequence[PartialHead],
 
     def light(partial: Partial) -> Partial:
         kept = replace(partial, lead_arrays={}, block_leads={}, block_start={}, clauses=[],
-                       at_handoff={}, now={}, lead_index=np.zeros(0, dtype=np.int64))
+                       at_handoff={}, now={}, later_at_handoff=[],
+                       lead_index=np.zeros(0, dtype=np.int64))
         if consume:
             partial.lead_arrays, partial.block_leads, partial.block_start = {}, {}, {}
             partial.clauses, partial.at_handoff, partial.now = [], {}, {}
+            partial.later_at_handoff = []
         return kept
 
     merger, kept = merge_stream(heads, load, light)

@@ -33,24 +33,7 @@ from sla_dsl.language.formatter import metric as metric_text
 from sla_dsl.language.formatter import trigger as trigger_text
 from sla_dsl.measures import coverage
 from sla_dsl.measures.attribution import Attribution, attribute, party_credit
-
-
-def lead_values(policy: m.Policy, conditions: ConditionEvaluator, size: int) -> np.ndarray:
-    """Each lead's value: the first `value PERSONA` line whose persona matches, else the
-    default line; zero without one."""
-    values = np.zeros(size)
-    decided = np.zeros(size, dtype=bool)
-    default = 0.0
-    for line in policy.lead_values:
-        if line.persona is None:
-            default = float(line.amount.amount)
-            continue
-        hit = ~decided & conditions.definition("bare", line.persona.value)
-        values[hit] = float(line.amount.amount)
-        decided |= hit
-    values[~decided] = default
-    return values
-
+from sla_dsl.measures.deliveries import delivered, delivery_unit, handed_over
 
 # A lead-count commitment is counted on the leads its giver hands its receiver (W514).
 UNDELIVERED = "no handoff block passes leads from {giver} to {receiver}, so none is delivered"
@@ -61,13 +44,6 @@ def _undeliverable(policy: m.Policy, commitment: m.Commitment,
     """Whether an item is counted on handed-off leads its giver never hands its receiver."""
     return any(i is item for i in commitment.handed_items) and \
         not policy.hands_off(commitment.giver.value, commitment.receiver.value)
-
-
-def _unit(item: m.DeliverCount | m.DeliverMoney) -> str:
-    """What a delivery counts, as the report names it: `leads`, a stage, or money."""
-    if isinstance(item, m.DeliverCount):
-        return "leads" if item.what.value in ("lead", "leads") else item.what.value
-    return f"{item.amount.currency} of {item.measure}"
 
 
 def _goal(item: m.DeliverCount | m.DeliverMoney) -> float:
@@ -81,10 +57,9 @@ UNMEASURED_REPORT = f"not measured ({REPORT_UNRECORDED})"
 
 
 class PeriodMeasures:
-    def __init__(self, evaluation: Evaluation, conditions: ConditionEvaluator) -> None:
+    def __init__(self, evaluation: Evaluation) -> None:
         self.evaluation = evaluation
         self.policy = evaluation.policy
-        self.conditions = conditions
         self.zone = ZoneInfo(self.policy.timezone or "UTC")
         self.handed = np.flatnonzero(evaluation.handoff_at != NONE)
         self.handoff_dates = local_dates(evaluation.handoff_at[self.handed], self.zone)
@@ -143,7 +118,7 @@ class PeriodMeasures:
         counted on the leads the giver hands over, so these are never delivered. Named as not
         measured, with why, rather than charged with a miss every period: New Breed's sales
         promised marketing 28 opportunities a month and was escalated for 0 of 28."""
-        return [{"from": c.giver.value, "to": c.receiver.value, "deliver": _unit(item),
+        return [{"from": c.giver.value, "to": c.receiver.value, "deliver": delivery_unit(item),
                  "per": item.per, "goal": _goal(item),
                  "why": UNDELIVERED.format(giver=c.giver.value, receiver=c.receiver.value)}
                 for c in self.policy.commitments for item in c.items
@@ -163,19 +138,17 @@ class PeriodMeasures:
         return {"commitments": rows, "on_miss": bool(self._miss_actions("report")) and
                 bool(rows), "why": REPORT_UNRECORDED}
 
-    def _delivered(self, item: m.DeliverCount | m.DeliverMoney,
-                   giver: str) -> tuple[np.ndarray, np.ndarray, str]:
-        """What adds to the commitment and the local day it counts on: per handed-off lead on
-        its handoff day; revenue per won deal, as credited to the giver, on the day of the win."""
-        if isinstance(item, m.DeliverCount):
-            if item.what.value in ("lead", "leads"):
-                return np.ones(len(self.handed)), self.handoff_dates, _unit(item)
-            hits = self.conditions.definition("bare", item.what.value)[self.handed]
-            return hits.astype(float), self.handoff_dates, _unit(item)
-        if item.measure == "lead value":
-            values = lead_values(self.policy, self.conditions, self.evaluation.lead_count)
-            return values[self.handed], self.handoff_dates, _unit(item)
-        return *self._revenue(giver), _unit(item)
+    def _delivered(self, commitment: m.Commitment, item: m.DeliverCount | m.DeliverMoney
+                   ) -> tuple[np.ndarray, np.ndarray, str]:
+        """What adds to the commitment and the local day it counts on: per lead the giver
+        handed the receiver, on the day of that handoff (`deliveries`); revenue per won deal,
+        as credited to the giver, on the day of the win."""
+        giver = commitment.giver.value
+        if isinstance(item, m.DeliverMoney) and item.measure != "lead value":
+            return *self._revenue(giver), delivery_unit(item)
+        handed = handed_over(self.evaluation, giver, commitment.receiver.value)
+        return (delivered(self.evaluation, handed, item), local_dates(handed.at, self.zone),
+                delivery_unit(item))
 
     @cached_property
     def attribution(self) -> Attribution | None:
@@ -190,7 +163,7 @@ class PeriodMeasures:
     def _deliveries(self, commitment: m.Commitment,
                     item: m.DeliverCount | m.DeliverMoney) -> dict:
         goal = _goal(item)
-        adds, dates, unit = self._delivered(item, commitment.giver.value)
+        adds, dates, unit = self._delivered(commitment, item)
         covered = self.any_events if isinstance(item, m.DeliverMoney) and \
             item.measure != "lead value" else self.arrivals
         starts = period_starts(dates, item.per)

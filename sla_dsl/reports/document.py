@@ -388,7 +388,7 @@ def document_body(evaluation: Evaluation, *, include_leads: bool = True) -> dict
     a million leads' document takes the time of the larger half, not of both."""
     with ThreadPoolExecutor(1, thread_name_prefix="speed") as pool:
         zone = ZoneInfo(evaluation.policy.timezone or "UTC")
-        measures = PeriodMeasures(evaluation, evaluation.at_handoff)
+        measures = PeriodMeasures(evaluation)
         speed = pool.submit(measures.speed)
         doc = _body(evaluation, measures, zone, include_leads)
         depth = measures.depth()
