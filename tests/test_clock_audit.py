@@ -613,3 +613,18 @@ def test_a_clock_stopped_while_paused_is_explained_not_a_crash(tmp_path, capsys)
     clocks = json.loads(capsys.readouterr().out)["clocks"]
     assert [(c["clause"], c["status"], c["due"]) for c in clocks] == [
         ("first touch", "met", None), ("touches", "pending", None)]
+
+
+def test_a_hold_after_the_connect_does_not_move_a_met_clock_s_due_time(capsys):
+    # a Salesforce lead connected 51 minutes into a 4-hour clock, put on hold an hour later:
+    # the audit said due Thursday, with 23 hours to spare, more than the whole clock
+    assert main(["evaluate", str(ROOT / "policies" / "inbound-desk.sla"), "--history",
+                 str(ROOT / "examples" / "salesforce" / "events" / "history.csv"),
+                 "--explain", "00Q5g0000000026AAA"]) == 0
+    out = capsys.readouterr().out
+    assert "pauses every clock" in out
+    first, touches = out.split("first touch within")[1], out.split("touches at least")[1]
+    assert "due Tue 2026-03-10 11:08:32 CET" in first
+    assert "with 3 hours 9 minutes of business time to spare" in first
+    assert "due Mon 2026-03-16 17:08:32 CET" in touches
+    assert "with 49 hours 9 minutes of business time to spare" in touches

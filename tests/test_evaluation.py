@@ -249,6 +249,43 @@ def test_a_pause_over_the_night_costs_only_its_open_time():
     assert verdict(evaluate(ON_HOLD, events), "first touch")[1] == us(at(2026, 3, 5, 13, 0))
 
 
+def test_a_pause_that_begins_after_the_touch_leaves_the_due_time_alone():
+    # the clock stopped at the touch: a hold an hour later, before the due time, has
+    # nothing left to pause
+    events = history(("handoff", at(2026, 3, 4, 9, 0), ""),
+                     ("touch", at(2026, 3, 4, 10, 0), "ana"),
+                     ("updated", at(2026, 3, 4, 11, 0), ""),
+                     ("updated", at(2026, 3, 6, 10, 0), ""),
+                     status=[None, None, "on hold", "active"])
+    assert verdict(evaluate(ON_HOLD, events), "first touch") == (
+        MET, us(at(2026, 3, 4, 13, 0)), us(at(2026, 3, 4, 10, 0)))
+
+
+def test_a_pause_before_the_touch_still_moves_the_due_time():
+    events = history(("handoff", at(2026, 3, 4, 9, 0), ""),
+                     ("updated", at(2026, 3, 4, 10, 0), ""),
+                     ("updated", at(2026, 3, 4, 11, 0), ""),
+                     ("touch", at(2026, 3, 4, 12, 0), "ana"),
+                     ("updated", at(2026, 3, 4, 13, 0), ""),
+                     ("updated", at(2026, 3, 6, 10, 0), ""),
+                     status=[None, "on hold", "active", None, "on hold", "active"])
+    # one hour on hold before the touch; the hold after it is not counted
+    assert verdict(evaluate(ON_HOLD, events), "first touch")[1] == us(at(2026, 3, 4, 14, 0))
+
+
+@pytest.mark.parametrize("spacing", ["", "\n  spacing at least 1 business hour"])
+def test_touches_met_by_a_connect_keep_their_due_time_through_a_later_hold(spacing):
+    cadence = policy("  touches at least 3 within 2 business days until connected\n"
+                     '  pause while status == "on hold"' + spacing)
+    events = history(("handoff", at(2026, 3, 4, 9, 0), ""),
+                     ("connected", at(2026, 3, 4, 10, 0), "ana"),
+                     ("updated", at(2026, 3, 4, 11, 0), ""),
+                     ("updated", at(2026, 3, 9, 11, 0), ""),
+                     status=[None, None, "on hold", "active"])
+    assert verdict(evaluate(cadence, events), "touches") == (
+        MET, us(at(2026, 3, 6, 9, 0)), us(at(2026, 3, 4, 10, 0)))
+
+
 def test_a_pause_still_running_keeps_the_clause_pending():
     handoff = at(2026, 3, 4, 9, 0)
     events = history(("handoff", handoff, ""), ("updated", at(2026, 3, 4, 10, 0), ""),

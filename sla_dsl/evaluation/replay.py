@@ -681,21 +681,21 @@ class Replay:
     def disposition(self, handoff: m.Handoff, leads: np.ndarray, window: Window,
                     clause: m.Disposition, owner_since: np.ndarray | None = None
                     ) -> ClauseResult:
-        result = self._first_event_clause(handoff, leads, window, clause.within,
-                                          _DISPOSITIONS, "disposition", owner_since)
-        if window.onward is not None:  # handing the lead on to the next level decides too
-            onward = window.onward[leads]
-            taken = (onward != NONE) & ((result.at == NONE) | (onward < result.at))
-            result.at = np.where(taken, onward, result.at)
-            result.status = self._status((result.at != NONE) & (result.at <= result.due),
-                                         result.due)
-        return result
+        # handing the lead on to the next level decides it too
+        onward = None if window.onward is None else window.onward[leads]
+        return self._first_event_clause(handoff, leads, window, clause.within,
+                                        _DISPOSITIONS, "disposition", owner_since, onward)
 
     def _first_event_clause(self, handoff: m.Handoff, leads: np.ndarray, window: Window,
                             within: m.Duration, codes: np.ndarray, name: str,
-                            owner_since: np.ndarray | None = None) -> ClauseResult:
-        due, hours_of = self._due(handoff, leads, window, within, owner_since)
+                            owner_since: np.ndarray | None = None,
+                            onward: np.ndarray | None = None) -> ClauseResult:
+        """The first of `codes` in the window (or `onward`, per lead, when earlier) against
+        the due time; the due time counts only the pauses that began before it."""
         at = self.first_after(codes, window.first, window.end)[leads]
+        if onward is not None:
+            at = np.where((onward != NONE) & ((at == NONE) | (onward < at)), onward, at)
+        due, hours_of = self._due(handoff, leads, window, within, owner_since, stopped=at)
         met = (at != NONE) & (at <= due)
         return ClauseResult(name, handoff.label, _receiver(handoff), leads,
                             self._status(met, due), due, at, hours_of=hours_of)
@@ -715,8 +715,8 @@ class Replay:
         if window.end is not None:
             inside &= rows < window.end[lead]
         if not isinstance(handoff.item("spacing"), m.Spacing):
-            return self._unspaced_touches(handoff, leads, clause, inside, end_of[leads],
-                                          hours_of)
+            return self._unspaced_touches(handoff, leads, window, clause, inside,
+                                          end_of[leads], hours_of, owner_since)
         inside = np.flatnonzero(inside)
         rows, lead, at = rows[inside], lead[inside], at[inside]
         counted = self.spaced(handoff, lead, at)
@@ -728,15 +728,17 @@ class Replay:
             met_at = np.where((nth == NONE) | ((connected != NONE) & (connected < nth)),
                               connected, nth)
         at_leads = met_at[leads]
-        due = end_of[leads]
+        due = self._stopped_due(handoff, leads, window, clause.within, owner_since,
+                                end_of[leads], at_leads)
         depth = depth[leads]
         return ClauseResult("touches", handoff.label, _receiver(handoff), leads,
                             self._status(at_leads != NONE, due), due, at_leads,
                             counted=depth, hours_of=hours_of)
 
-    def _unspaced_touches(self, handoff: m.Handoff, leads: np.ndarray, clause: m.Touches,
-                          inside: np.ndarray, due: np.ndarray,
-                          hours_of: np.ndarray | None) -> ClauseResult:
+    def _unspaced_touches(self, handoff: m.Handoff, leads: np.ndarray, window: Window,
+                          clause: m.Touches, inside: np.ndarray, due: np.ndarray,
+                          hours_of: np.ndarray | None, owner_since: np.ndarray | None
+                          ) -> ClauseResult:
         """`touches` without a spacing, where every touch in the window counts: each lead's
         touches inside it are one run of the gathered rows, so the n-th is read at its
         start's offset and the depth is its length."""
@@ -750,17 +752,31 @@ class Replay:
             met_at = np.where((met_at == NONE) | ((connected != NONE) & (connected < met_at)),
                               connected, met_at)
         at_leads = met_at[leads]
+        due = self._stopped_due(handoff, leads, window, clause.within, owner_since, due,
+                                at_leads)
         return ClauseResult("touches", handoff.label, _receiver(handoff), leads,
                             self._status(at_leads != NONE, due), due, at_leads,
                             counted=depth[leads], hours_of=hours_of)
 
     # ------------------------------------------------------------ pauses
 
+    def _stopped_due(self, handoff: m.Handoff, leads: np.ndarray, window: Window,
+                     within: m.Duration, owner_since: np.ndarray | None, due: np.ndarray,
+                     at: np.ndarray) -> np.ndarray:
+        """`due` again, counting only the pauses that began before the clock was met at `at`:
+        a `touches` clock's window needs its due time before its met time is known. A hold
+        that begins after the connect has nothing left to pause; counted, it showed a 4-hour
+        clock met after 51 minutes as due three days later, with 23 hours to spare."""
+        if not self.pauses(handoff, leads, window.start):
+            return due
+        return self._due(handoff, leads, window, within, owner_since, stopped=at)[0]
+
     def _due(self, handoff: m.Handoff, leads: np.ndarray, window: Window,
-             within: m.Duration, owner_since: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Due times of one clock for the block's leads, pushed back by its pauses, and (in a
-        block that says `clocks run on owner hours`) per lead the rep whose hours counted.
+             within: m.Duration, owner_since: np.ndarray | None = None,
+             stopped: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Due times of one clock for the block's leads, pushed back by its pauses (those that
+        began before `stopped`, per lead, when the clock was met then), and (in a block that
+        says `clocks run on owner hours`) per lead the rep whose hours counted.
 
         The hours are those of the lead's owner when the clock starts (its assignee at that
         instant, else its first assignee after it): a clock restarted by a reassignment runs
@@ -783,8 +799,8 @@ class Replay:
             i = position[lead]
             own = None if hours_of is None else \
                 self.owner_calendars.calendar(calendar, hours_of[i])
-            due[i] = _paused_due(int(start[lead]), int(due[i]), intervals, within,
-                                 own or calendar)
+            stop = LATEST if stopped is None or stopped[i] == NONE else int(stopped[i])
+            due[i] = _paused_due(int(due[i]), intervals, within, own or calendar, stop)
         return due, hours_of
 
     def calendar_of(self, within: m.Duration, rep: str | None) -> BusinessCalendar:
@@ -950,16 +966,17 @@ def _merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _paused_due(start: int, due: int, intervals: list[tuple[int, int]],
-                within: m.Duration, calendar: BusinessCalendar) -> int:
-    """Push a due time back by the pauses that begin before it: by their open time for a
-    business duration, by their length otherwise; a pause still running stops the clock.
+def _paused_due(due: int, intervals: list[tuple[int, int]], within: m.Duration,
+                calendar: BusinessCalendar, stopped: int = LATEST) -> int:
+    """Push a due time back by the pauses that begin before it (and before the clock
+    `stopped`, met): by their open time for a business duration, by their length otherwise; a
+    pause still running stops the clock.
 
     Pauses are taken in order, because each one moves the due time the next is compared with:
     a hold that outlasts the first due time pushes the clock past its own end.
     """
     for begin, end in sorted(intervals):
-        if begin >= due:
+        if begin >= due or begin >= stopped:
             break
         if end == STOPPED:
             return STOPPED
