@@ -224,7 +224,12 @@ def _outcome_lines(cal: Calibration) -> list[str]:
     f = cal.funnel
     out = []
     if f.connect is not None:
-        out += [f"# {f.connected_attempts} of {f.attempts} attempts after the handoff connected",
+        out += ["# per attempt: the chance under which the simulator, making each block's "
+                "attempts,", f"# connects {f.connected_leads} of the {f.handed_off} handed-off "
+                f"leads as the history did ({f.connected_attempts} connects",
+                f"# logged in {f.attempts} attempts"
+                + (f", and {f.implied_connects} leads a later stage shows connected)"
+                   if f.implied_connects else ")"),
                 f"connect = {f.connect:.4f}",
                 "# the history's connect rate already holds whatever decay its delays caused",
                 'decay = "none"']
@@ -328,7 +333,8 @@ def render_report(cal: Calibration, view: SimulatorView | None = None) -> str:
                          cal.work, lambda fit: fit.time_words(),
                          no_attempts + "; the scenario keeps a placeholder"))
     connect = "no attempts recorded" if f.connect is None else \
-        f"{100 * f.connect:.1f}% of {f.attempts} attempts"
+        f"{100 * f.connect:.1f}% per attempt ({f.connected_leads} leads connected, " \
+        f"{f.connected_attempts} connects logged in {f.attempts} attempts)"
     out.append(f"  funnel: {f.handed_off} handed off; connect {connect}; "
                f"SQL {'-' if f.sql is None else f.sql}, opportunity "
                f"{'-' if f.opportunity is None else f.opportunity}, won {f.won}")
