@@ -362,3 +362,19 @@ def test_names_with_control_characters_still_make_a_readable_scenario(tmp_path, 
     text = path.read_text(encoding="utf-8")
     assert "da\\u0000na\\u001b" in text and "q1\\u000aexport.csv" in text
     assert scenario["team"] and load_scenario(path).horizon_hours > 0
+
+
+def test_new_breed_teams_are_counted_at_their_own_level(tmp_path, capsys):
+    # the advisors work the MDRs' SQLs from the MDRs' handoff on: counted by the lead's first
+    # block, they were eight "MDRs" (the advisors among them) and a team of nobody
+    out = tmp_path / "new-breed.toml"
+    assert main(["calibrate", "--policy", str(ROOT / "policies" / "new-breed.sla"),
+                 "--history", str(ROOT / "examples" / "new-breed" / "history.csv"),
+                 "--format", "json", "-q", "-o", str(out)]) == 0
+    teams = json.loads(capsys.readouterr().out)["teams"]
+    advisors = {"Marguerite", "Oskar", "Leontyne"}
+    assert set(teams["inbound advisors"]["actors"]) == advisors
+    assert not advisors & set(teams["mdr"]["actors"])
+    assert not advisors & set(teams["mdr emea"]["actors"])
+    assert set(teams["mdr emea"]["actors"]) == {"Anouk", "Tobiah"}
+    assert tomllib.loads(out.read_text())["team"]["inbound advisors"]["reps"] == 3

@@ -43,6 +43,7 @@ from sla_dsl.business_time.zones import (
     wall_readings,
 )
 from sla_dsl.evaluation.replay import NONE, Evaluation, evaluate
+from sla_dsl.evaluation.routing import handoff_levels
 from sla_dsl.history.columns import EVENT_CODE, NO_ACTOR, History
 from sla_dsl.language import model as m
 from sla_dsl.planning.fitting import Fit, fit_all
@@ -409,15 +410,29 @@ def writable(fits: list[Fit], key: str, notes: list[str]) -> list[Fit]:
 
 def team_sizes(evaluation: Evaluation, timezone: str) -> dict[str, dict]:
     """Per team, the distinct actors who were assigned or made attempts on its leads, over
-    the whole history and per month (the median month says how many worked at once)."""
+    the whole history and per month (the median month says how many worked at once). A
+    team's leads are those in its blocks, at whatever level, from their handoff to the block
+    until the lead is handed on to the next level: an MDR's SQL is the advisors' from the
+    MDR's handoff on (counted by the first level's block, New Breed's three advisors were
+    counted as MDRs and their own team as nobody)."""
     history = evaluation.history
     kinds = np.array([EVENT_CODE[k] for k in ("assigned", "touch", "connected")])
     rows = np.flatnonzero(np.isin(history.event, kinds) & (history.actor != NO_ACTOR))
+    lead, at = history.lead[rows], history.at[rows]
+    levels = handoff_levels(evaluation.policy)
+    onward = {h.label: evaluation.block_start.get(levels[i + 1][0].label)
+              for i, level in enumerate(levels[:-1]) for h in level}
     teams: dict[str, dict] = {}
     for handoff in evaluation.policy.handoffs:
         if handoff.receiver is None or handoff.team is None:
             continue
-        block = evaluation.handoff[history.lead[rows]] == handoff.label
+        member = np.zeros(len(history.lead_ids), dtype=bool)
+        member[evaluation.leads_of(handoff.label)] = True
+        start = evaluation.block_start.get(handoff.label, evaluation.handoff_at)
+        block = member[lead] & (at >= start[lead])
+        handed_on = onward.get(handoff.label)
+        if handed_on is not None:
+            block &= (handed_on[lead] == NONE) | (at < handed_on[lead])
         mine = rows[block]
         entry = teams.setdefault(handoff.team, {"actors": set(), "by_month": {},
                                                 "handoffs": []})
