@@ -109,7 +109,8 @@ def work_leads(context: Context, drawn: Drawn, decay: Decay, rng: np.random.Gene
         handed=drawn.handed.tolist(), ready=drawn.assigned.tolist(), block=drawn.block.tolist(),
         owner=drawn.owner.tolist(), first_due=first_due.tolist(),
         window_end=window_end.tolist(), gap_wall=gap_wall.tolist(),
-        connect=np.where(drawn.block >= 0, scenario.outcomes.connect, 0.0).tolist())
+        connect=np.array([scenario.outcomes.connect_at(b.level) for b in context.blocks]
+                         + [0.0])[drawn.block].tolist())
     lifecycle = life(drawn.block, first_touch_due) if life is not None else None
     trace = engine.run(context.floor, leads, width, work.ravel(), chance, decay, react,
                        lifecycle)

@@ -37,6 +37,7 @@ class Block:
     window: m.Duration | None  # the cadence's `within`
     spacing: m.Duration | None
     dealt: m.RoundRobin | m.FixedOwner | None
+    level: int = 0  # its level of handoffs (`evaluation.routing.handoff_levels`): 0 the first
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Roster:
 
 
 def blocks_of(policy: m.Policy) -> list[Block]:
+    level_of = {h.label: number for number, level in enumerate(handoff_levels(policy))
+                for h in level}
     blocks = []
     for handoff in policy.handoffs:
         if handoff.receiver is None:
@@ -68,7 +71,8 @@ def blocks_of(policy: m.Policy) -> list[Block]:
             first.within if isinstance(first, m.FirstTouch) else None,
             touches.within if isinstance(touches, m.Touches) else None,
             spacing.at_least if isinstance(spacing, m.Spacing) else None,
-            dealt if isinstance(dealt, m.RoundRobin | m.FixedOwner) else None))
+            dealt if isinstance(dealt, m.RoundRobin | m.FixedOwner) else None,
+            level_of[handoff.label]))
     return blocks
 
 

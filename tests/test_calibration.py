@@ -378,3 +378,22 @@ def test_new_breed_teams_are_counted_at_their_own_level(tmp_path, capsys):
     assert not advisors & set(teams["mdr emea"]["actors"])
     assert set(teams["mdr emea"]["actors"]) == {"Anouk", "Tobiah"}
     assert tomllib.loads(out.read_text())["team"]["inbound advisors"]["reps"] == 3
+
+
+def test_new_breed_s_advisors_connect_at_their_own_chance(tmp_path, capsys):
+    # The advisors connect every one of the 46 SQLs the MDRs hand them (the discovery call is
+    # booked), where the MDRs connect about one attempt in five. Written with the MDRs' rate
+    # alone, the advisors' single attempt connected a fifth of the SQLs, and the simulated
+    # New Breed made 10 opportunities where its history has 49.
+    out = tmp_path / "new-breed.toml"
+    assert main(["calibrate", "--policy", str(ROOT / "policies" / "new-breed.sla"),
+                 "--history", str(ROOT / "examples" / "new-breed" / "history.csv"), "-q",
+                 "-o", str(out)]) == 0
+    outcomes = tomllib.loads(out.read_text())["outcomes"]
+    assert outcomes["connect_later"] == 1.0 and outcomes["connect"] < 0.25
+    assert outcomes["opportunity"] == pytest.approx(49 / 84, abs=1e-4)
+    capsys.readouterr()
+    assert main(["simulate", str(ROOT / "policies" / "new-breed.sla"), "--scenario", str(out),
+                 "--replications", "10", "--format", "json"]) == 0
+    months = json.loads(capsys.readouterr().out)["runs"][0]["months"]
+    assert 40 <= sum(month["opportunities"]["mean"] for month in months) <= 58

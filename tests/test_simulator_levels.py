@@ -170,6 +170,26 @@ def test_a_booked_share_out_of_range_is_refused_with_the_key():
         parse_scenario(FIXED + "booked = 1.5\n")
 
 
+@pytest.mark.parametrize(("later", "opened"), [("", 0.6), ("connect_later = 1.0\n", 1.0),
+                                                ("connect_later = 0.0\n", 0.0)])
+def test_connect_later_is_the_advisor_s_chance_the_first_level_keeps_connect(later, opened):
+    # the advisor makes one attempt (the `sql` block has no cadence): without connect_later it
+    # connects at the MDR's 60%, with it at its own chance; the MDR's SQLs do not change
+    policy = check_text(TWO_LEVELS).policy
+    scenario = parse_scenario(SMALL_RUN + later)
+    assert scenario.outcomes.connect_at(0) == 0.6
+    runs = simulate(policy, scenario, 4, seed=5, workers=1)["runs"]
+    sqls = sum(m["sqls"]["mean"] for m in runs[0]["months"])
+    opportunities = sum(m["opportunities"]["mean"] for m in runs[0]["months"])
+    assert sqls > 60
+    assert opportunities / sqls == pytest.approx(opened, abs=0.12)
+
+
+def test_a_connect_later_out_of_range_is_refused_with_the_key():
+    with pytest.raises(ScenarioError, match=r"outcomes\.connect_later: 2 is not a probability"):
+        parse_scenario(FIXED + "connect_later = 2\n")
+
+
 def test_a_second_level_worked_by_a_first_level_team_is_left_out_with_a_note():
     policy = check_text(TWO_LEVELS.replace('assign to "Oskar"', 'assign to "Inez"')).policy
     context = build(policy, parse_scenario(FIXED))

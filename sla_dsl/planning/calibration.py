@@ -99,8 +99,20 @@ class Funnel:
     implied_connects: int  # leads with no connect recorded that a later stage shows connected
     connect: float | None  # per attempt, fitted: see `_connect_per_attempt`
     qualify: float | None
-    opportunity_rate: float | None
+    opportunity_rate: float | None  # SQL -> opportunity, over the later level's connects
     win: float | None
+    later: LaterConnects | None = None  # the leads handed on to a later level, if any
+
+
+@dataclass(frozen=True)
+class LaterConnects:
+    """The leads a later level of handoffs took (an MDR's SQLs to the advisors), how many
+    of them it connected, and the chance per attempt that connects as many in the model."""
+
+    leads: int
+    connected: int
+    connect: float
+    connected_share: float  # the model's expected share connected: the opportunity rate's base
 
 
 @dataclass
@@ -295,6 +307,12 @@ def funnel(evaluation: Evaluation) -> Funnel:
         qualified = connected
     if opportunity is None:
         opened = qualified
+    later = _later_connects(evaluation, opened)
+    opportunity_rate = _rate(int((opened & handed).sum()), int((qualified & handed).sum()))
+    if later is not None and opportunity_rate is not None and later.connected_share > 0:
+        # the model's opportunity follows the later level's connect: SQL -> opportunity is
+        # that connect's share times the rate written
+        opportunity_rate = min(1.0, opportunity_rate / later.connected_share)
     return Funnel(
         handed_off=int(handed.sum()), attempts=len(attempts),
         connected_attempts=len(connected_rows), connected_leads=int((connected & handed).sum()),
@@ -303,32 +321,75 @@ def funnel(evaluation: Evaluation) -> Funnel:
         won=int(won.sum()), implied_connects=implied,
         connect=_connect_per_attempt(evaluation, handed, connected) if len(attempts) else None,
         qualify=_rate(int((qualified & handed).sum()), int((connected & handed).sum())),
-        opportunity_rate=_rate(int((opened & handed).sum()), int((qualified & handed).sum())),
-        win=_rate(int((won & opened).sum()), int((opened & handed).sum())))
+        opportunity_rate=opportunity_rate,
+        win=_rate(int((won & opened).sum()), int((opened & handed).sum())), later=later)
 
 
 def _connect_per_attempt(evaluation: Evaluation, handed: np.ndarray, connected: np.ndarray
                          ) -> float:
-    """The chance an attempt connects under which the simulator, making each block's attempts
-    (its cadence's count, else one; none for a lead no block works), connects as many of the
-    handed-off leads as the history did, counting those a later stage shows connected.
+    """The chance an attempt connects under which the simulator, making each first-level
+    block's attempts (its cadence's count, else one; none for a lead no block works), connects
+    as many of the handed-off leads as the history did, counting those a later stage shows
+    connected.
 
     `connected` events over attempts is not that chance: a history records a connect where
     a rep logged one, and 44 of Company X's 119 connected leads went on to an SQL with none
-    logged. Written as the rate, the simulated funnel made two thirds of the history's SQLs.
-    1.0 when even a connect on every attempt falls short (leads no block works)."""
-    attempts = {block.handoff.label: block.attempts for block in blocks_of(evaluation.policy)}
+    logged. Written as the rate, the simulated funnel made two thirds of the history's SQLs."""
+    attempts = {b.handoff.label: b.attempts for b in blocks_of(evaluation.policy)
+                if b.level == 0}
     per_lead = np.array([attempts.get(label, 0) for label in evaluation.handoff[handed]],
                         dtype=np.int64)
-    counts, sizes = np.unique(per_lead[per_lead > 0], return_counts=True)
-    target = float((connected & handed).sum())
-    if target >= sizes.sum():
+    return _fitted_chance(per_lead, int((connected & handed).sum()))
+
+
+def _later_connects(evaluation: Evaluation, opened: np.ndarray) -> LaterConnects | None:
+    """The later levels' leads (each once, in its first such block), connected when an
+    attempt after that block's handoff connected or the lead became an opportunity: New
+    Breed's advisors connect every SQL the MDRs hand them (a discovery call is booked), where
+    the MDRs connect one attempt in five. None for an agreement of one level."""
+    history = evaluation.history
+    size = len(history.lead_ids)
+    start = np.full(size, NONE, dtype=np.int64)
+    tries = np.zeros(size, dtype=np.int64)
+    for block in blocks_of(evaluation.policy):
+        if block.level == 0:
+            continue
+        leads = evaluation.leads_of(block.handoff.label)
+        leads = leads[start[leads] == NONE]
+        start[leads] = evaluation.block_start[block.handoff.label][leads]
+        tries[leads] = block.attempts
+    taken = start != NONE
+    if not taken.any():
+        return None
+    rows = np.flatnonzero(history.event == EVENT_CODE["connected"])
+    rows = rows[taken[history.lead[rows]]]  # (an MDR's own prospect has no first handoff)
+    connected = np.zeros(size, dtype=bool)
+    connected[history.lead[rows][history.at[rows] >= start[history.lead[rows]]]] = True
+    connected = (connected | opened) & taken
+    chance = _fitted_chance(tries[taken], int(connected.sum()))
+    share = _expected_connects(tries[taken], chance) / int(taken.sum())
+    return LaterConnects(int(taken.sum()), int(connected.sum()), chance, share)
+
+
+def _expected_connects(attempts: np.ndarray, chance: float) -> float:
+    """How many of the leads making `attempts` each (0: none) connect, in expectation."""
+    counts, sizes = np.unique(attempts[attempts > 0], return_counts=True)
+    if chance >= 1:
+        return float(sizes.sum())
+    return float((sizes * -np.expm1(counts * np.log1p(-chance))).sum())
+
+
+def _fitted_chance(attempts: np.ndarray, target: int) -> float:
+    """The chance per attempt under which leads making `attempts` each connect `target` of
+    them in expectation: bisected, as the expected count grows with the chance. 1.0 when even
+    a connect on every attempt falls short (leads no block works)."""
+    if target >= _expected_connects(attempts, 1.0):
         return 1.0
     low, high = 0.0, 1.0
-    for _ in range(60):  # the expected connects grow with the chance: bisect
+    for _ in range(60):
         middle = (low + high) / 2
-        expected = float((sizes * -np.expm1(counts * np.log1p(-middle))).sum())
-        low, high = (middle, high) if expected < target else (low, middle)
+        low, high = (middle, high) if _expected_connects(attempts, middle) < target \
+            else (low, middle)
     return (low + high) / 2
 
 

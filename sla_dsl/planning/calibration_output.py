@@ -7,6 +7,7 @@ the history it came from, so that a planner who edits the file knows what they a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import textwrap
@@ -236,11 +237,18 @@ def _outcome_lines(cal: Calibration) -> list[str]:
     else:
         out += ["# no attempts in the history: every handed-off lead counts as connected",
                 "connect = 1.0", 'decay = "none"']
+    later = f.later
+    if later is not None:
+        out += ["# an attempt at the later level: the chance under which its blocks' attempts "
+                "connect", f"# {later.connected} of the {later.leads} leads handed on to it, "
+                f"as the history did", f"connect_later = {later.connect:.4f}"]
+    over = "" if later is None or f.opportunity is None or later.connected_share >= 1 else \
+        f", over the {100 * later.connected_share:.0f}% the later level connects"
     for key, rate, words in (
             ("qualify", f.qualify, f"connected leads that became an SQL ({f.sql} of "
                                    f"{f.connected_leads})"),
             ("opportunity", f.opportunity_rate, f"SQLs that became an opportunity "
-                                                f"({f.opportunity} of {f.sql})"),
+                                                f"({f.opportunity} of {f.sql}){over}"),
             ("win", f.win, f"{'opportunities' if f.opportunity is not None else 'of those'} "
                            f"won ({f.won} of {_before_won(f)})")):
         unknown = (key == "qualify" and f.sql is None) or \
@@ -375,7 +383,7 @@ def calibration_dict(cal: Calibration, view: SimulatorView | None = None) -> dic
         "response_written": False,
         "work_hours": [fit.to_dict() for fit in cal.work], "work_sample": cal.work_sample,
         "work_too_short": cal.work_too_short,
-        "funnel": f.__dict__,
+        "funnel": dataclasses.asdict(f),
         "deal_size": [fit.to_dict() for fit in cal.deal_size],
         "sales_cycle_days": [fit.to_dict() for fit in cal.sales_cycle],
         "notes": cal.notes,

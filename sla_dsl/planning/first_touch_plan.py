@@ -739,7 +739,7 @@ def _second_level_rates(policy: m.Policy, scenario: Scenario, blocks: list, leve
         wait, gap = waits.get(block.index, 0.0), _gap_hours(block)
         missed = 1.0
         for k in range(block.attempts if block.until_connected else 1):
-            missed *= 1 - outcomes.connect * decay(wait + k * gap)
+            missed *= 1 - outcomes.connect_at(block.level) * decay(wait + k * gap)
         sqls += float(arrivals.mean()) * shares[block.index] * (1 - missed) * outcomes.qualify
     calendar = _team_calendar(policy, feeding[0])
     starts = grid.starts

@@ -109,7 +109,8 @@ def cadence_of(policy: m.Policy, scenario: Scenario, block: Block, steps: Grid) 
         due = deadlines(steps.mids, block.first_within, calendar_for(policy, block.first_within))
         keyed = np.maximum.accumulate(due)
     return Cadence(block, window_end, calendar, decays_to_run(scenario.outcomes)[0],
-                   scenario.outcomes.connect, int(reaction * US_PER_HOUR), keyed)
+                   scenario.outcomes.connect_at(block.level), int(reaction * US_PER_HOUR),
+                   keyed)
 
 
 def follow_up_arrivals(cadence: Cadence, rates: np.ndarray, steps: Grid, waiting: Waiting

@@ -78,7 +78,7 @@ def holding_hours(scenario: Scenario, block, gap: float, first_wait: float,
     `dealt_after` hours after its handoff): until the touch that connects, else its cadence's
     last attempt. The attempts after the first are due from the handoff (the simulator
     spreads them so that delays do not add up), so a lead dealt late is open for less."""
-    connect = scenario.outcomes.connect
+    connect = scenario.outcomes.connect_at(block.level)
     decay = decays_to_run(scenario.outcomes)[0]
     attempts = max(block.attempts, 1)
     still, total = 1.0, 0.0

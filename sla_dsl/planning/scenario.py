@@ -72,7 +72,7 @@ _TABLE_KEYS = {
     "arrivals": {"rate", "profile", "month", "mix", "fields"},
     "work": {"touch", "follow_up", "response", "discipline"},
     "outcomes": {"connect", "decay", "qualify", "opportunity", "win", "deal_size",
-                 "sales_cycle", "booked"},
+                 "sales_cycle", "booked", "connect_later"},
     "recycle": {"share", "after", "rounds"},
     "reassign": {"share", "after", "on_breach", "absent"},
     "absence": {"share", "dates"},
@@ -182,6 +182,13 @@ class Outcomes:
     deal_size: WorkTime | None = None  # money; None means the policy's goal deal size
     sales_cycle: WorkTime = WorkTime("fixed", 30 * 24.0)
     booked: float = 1.0  # the share of SQLs handed on to a later level meeting its threshold
+    # an attempt at a later level (an advisor's call on an SQL whose discovery call the MDR
+    # booked) connects with this chance; None: `connect`, as at the first level
+    connect_later: float | None = None
+
+    def connect_at(self, level: int) -> float:
+        """The base chance an attempt connects at a level of handoffs (0: the first)."""
+        return self.connect if level == 0 or self.connect_later is None else self.connect_later
 
 
 @dataclass(frozen=True)
@@ -552,7 +559,7 @@ def read_distribution(path: Path | str, key: str, value: object) -> WorkTime:
 
 def _outcomes(path: Path, raw: dict) -> Outcomes:
     values: dict[str, object] = {}
-    for key in ("connect", "qualify", "opportunity", "win", "booked"):
+    for key in ("connect", "qualify", "opportunity", "win", "booked", "connect_later"):
         if key in raw:
             values[key] = _probability(path, f"outcomes.{key}", raw[key])
     if "decay" in raw:
