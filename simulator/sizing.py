@@ -112,15 +112,13 @@ def erlang_start(policy: m.Policy, scenario_path: Path | str, handoff: m.Handoff
         return row["attainment"] >= target and not swamped
 
     short, reps = 0, 1
-    while reps <= most:
+    while True:  # doubling, the last step cut to `most`: 8, then 14 rather than nothing
         found = meets(reps)
-        if found is None:
+        if found is None or (not found and reps >= most):
             return 1
         if found:
             break
-        short, reps = reps, reps * 2
-    else:
-        return 1
+        short, reps = reps, min(reps * 2, most)
     while reps - short > 1:
         middle = (short + reps) // 2
         if meets(middle):

@@ -254,3 +254,17 @@ def test_a_target_over_teams_smaller_than_the_reps_file_goes_on(tmp_path, capsys
     assert doc["smallest_reps"] == 3
     assert trials[2]["mean"] is None
     assert "names 'sdr 3', who is not a rep of the scenario" in trials[2]["note"]
+
+
+def test_the_planner_s_starting_point_does_not_depend_on_max_reps():
+    # doubling 1, 2, 4, 8 went past --max-reps 14 at 16 and gave up: "starting point: 1 rep",
+    # where the same scenario without the option starts at 13
+    from sla_dsl.simulator.sizing import erlang_start
+
+    policy = check_file(ROOT / "policies" / "inbound-desk.sla").policy
+    scenario = ROOT / "examples" / "scenarios" / "inbound-desk.toml"
+    first = policy.handoffs[0]
+    starts = {most: erlang_start(policy, scenario, first, "team.sales.reps", 0.95, most)
+              for most in (13, 14, 30, 200)}
+    assert starts[200] > 8 and set(starts.values()) == {starts[200]}
+    assert erlang_start(policy, scenario, first, "team.sales.reps", 0.95, 8) == 1  # too few

@@ -71,7 +71,8 @@ def _emit_problem(path: str | None) -> str | None:
     target = Path(path)
     if target.is_dir() or not target.parent.is_dir():
         return (f"--emit-history {path}: not a file in an existing folder\n"
-                "  help: name a CSV file to write, such as out/history.csv")
+                "  help: name a CSV file to write in a folder that exists, such as "
+                "history.csv (mkdir the folder first)")
     return None
 
 
