@@ -266,6 +266,19 @@ def test_plan_from_a_month_out_of_range_is_refused(capsys, month):
     assert f"--from {month} is out of range: a month from 1900-01 to 2200-12" in err
 
 
+def test_plan_from_the_last_month_plans_no_month_past_it(capsys, tmp_path):
+    # a goal's policy with no end planned twelve months from 2200-12: into 2201, past the
+    # supported times
+    policy = tmp_path / "open-ended.sla"
+    policy.write_text("\n".join(line for line in COMPANY_X.read_text(encoding="utf-8")
+                                 .splitlines() if not line.startswith("effective")) + "\n")
+    code, out, err = run(capsys, "plan", str(policy), "--from", "2200-12", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["months"] == {"from": "2200-12", "to": "2200-12",
+                                         "source": "as asked with --from"}
+    assert "2201" not in out
+
+
 def test_policy_dates_out_of_range_are_refused():
     text = COMPANY_X.read_text(encoding="utf-8").replace(
         "effective 2026-01-01 until 2026-12-31", "effective 9999-01-01 until 9999-12-31")

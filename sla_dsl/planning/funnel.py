@@ -62,12 +62,14 @@ def goal_plans(policy: m.Policy) -> list[GoalPlan]:
 
 
 def planned_months(policy: m.Policy, start: dt.date) -> list[dt.date]:
-    """Up to twelve months from the month of `start`, ending with the policy's `until`."""
+    """Up to twelve months from the month of `start`, ending with the policy's `until` and
+    with the last month of the supported times (`--from 2200-12` planned into 2201)."""
     effective = policy.effective
     first = start.replace(day=1)
-    last = effective.until.value if effective and effective.until else None
+    last = min(effective.until.value, m.LAST_DAY) if effective and effective.until \
+        else m.LAST_DAY
     months, current = [], first
-    while len(months) < 12 and (last is None or current <= last):
+    while len(months) < 12 and current <= last:
         months.append(current)
         current = next_period_start(current, "month")
     return months
