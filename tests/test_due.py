@@ -377,8 +377,23 @@ def test_an_empty_history_lists_nothing_and_says_why(tmp_path, capsys):
     assert main(["due", POLICY, "--history", str(history), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["as_of_source"] == "no events" and doc["items"] == []
+    # no instant to list as of: it read 1970-01-01 01:00 CET, a window to the next day
+    assert doc["as_of"] is None and doc["window_end"] is None
+    assert main(["due", POLICY, "--history", str(history)]) == 0
+    assert capsys.readouterr().out == ("Company X: marketing and sales: the history has no "
+                                       "events, so no clock is open\n")
     assert main(["due", POLICY, "--history", str(history), "--format", "csv"]) == 0
     assert capsys.readouterr().out.count("\n") == 1  # the header alone
+
+
+def test_overdue_none_says_every_breached_clock_is_left_out(report):
+    # with --overdue none, the clocks left out are the recent breaches too, not "earlier" ones
+    none, recent = report.due(overdue="none"), report.due()
+    left = none.document["counts"]["overdue_not_listed"]
+    assert left == recent.document["counts"]["overdue"] \
+        + recent.document["counts"]["overdue_not_listed"]
+    assert f"({left} clocks breached and still not done are not listed" in none.text()
+    assert "breached earlier and still not done" in recent.text()
 
 
 def test_the_due_list_reads_a_salesforce_export_through_the_preset(capsys):

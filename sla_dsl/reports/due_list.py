@@ -90,14 +90,15 @@ class DueList:
     def document(self) -> dict:
         clocks, zone = self.clocks, self.zone
         overdue = int(clocks.overdue.sum())
+        timeless = self.as_of_source == "no events"  # no instant to list as of (not 1970)
         return {
             "format": FORMAT_VERSION,
             "policy": self.evaluation.policy.title,
             "timezone": zone.key,
-            "as_of": iso_text(clocks.as_of, zone),
+            "as_of": None if timeless else iso_text(clocks.as_of, zone),
             "as_of_source": self.as_of_source,
             "within_hours": self.within_hours,
-            "window_end": iso_text(clocks.window_end, zone),
+            "window_end": None if timeless else iso_text(clocks.window_end, zone),
             "overdue_listed": self.overdue,
             "counts": {"due": len(clocks) - overdue, "overdue": overdue,
                        "overdue_not_listed": clocks.overdue_left_out, "paused": clocks.paused},
@@ -175,10 +176,12 @@ class DueList:
         """The list a manager reads in the morning: what is due, most urgent first, then what
         is overdue and still not done."""
         doc = self.document
+        if doc["as_of"] is None:
+            return printable(f"{doc['policy'] or 'policy'}: the history has no events, so no "
+                             "clock is open\n")
         as_of = _when(doc["as_of"], doc["timezone"])
         source = {"given": "as given", "now": "now",
-                  "latest event": "the latest event in the history",
-                  "no events": "the history has no events"}[doc["as_of_source"]]
+                  "latest event": "the latest event in the history"}[doc["as_of_source"]]
         zones = sorted({i["zone"] for i in doc["items"] if i["zone_source"] == "owner"})
         out = [f"{doc['policy'] or 'policy'}: due list as of {as_of} ({source})",
                f"window: what fires by {_when(doc['window_end'], doc['timezone'])} "
@@ -197,7 +200,8 @@ class DueList:
             out += ["", f"overdue: {_clocks(counts['overdue'])} {what}, still not done"]
             out += [line for item in overdue for line in _item_lines(item)]
         if counts["overdue_not_listed"]:
-            out.append(f"  ({_clocks(counts['overdue_not_listed'])} breached earlier and still "
+            earlier = "" if self.overdue == "none" else " earlier"  # (none: every one of them)
+            out.append(f"  ({_clocks(counts['overdue_not_listed'])} breached{earlier} and still "
                        "not done are not listed: --overdue all lists them)")
         if counts["paused"]:
             out += ["", f"paused: {_clocks(counts['paused'])} with no due time until the "
