@@ -628,3 +628,23 @@ def test_a_hold_after_the_connect_does_not_move_a_met_clock_s_due_time(capsys):
     assert "with 3 hours 9 minutes of business time to spare" in first
     assert "due Mon 2026-03-16 17:08:32 CET" in touches
     assert "with 49 hours 9 minutes of business time to spare" in touches
+
+
+def test_a_wall_clock_day_on_a_calendar_of_its_own_zone_is_said_in_that_zone(tmp_path):
+    # `1 day` is counted on the wall clock of the calendar's own timezone (docs/language.md,
+    # Wall-clock time): London's Sunday 12:00 after Saturday 12:00 EST is 13:00 EDT, as the
+    # audit says, and it named New York beside it
+    policy = tmp_path / "p.sla"
+    policy.write_text('sla "t"\ntimezone "America/New_York"\nparty marketing\nparty sales\n'
+                      'calendar emea timezone "Europe/London" {\n  open mon-fri 08:00-16:30\n}\n'
+                      'handoff every lead from marketing to sales {\n  first touch within 1 day\n'
+                      '}\n', encoding="utf-8")
+    history = tmp_path / "h.csv"
+    history.write_text("lead_id,at,event,actor\nD1,2026-03-07T12:00:00-05:00,created,\n"
+                       "D1,2026-03-07T12:00:00-05:00,handoff,marketing\n"
+                       "D1,2026-03-08T12:30:00-04:00,touch,ana\n", encoding="utf-8")
+    loaded = load_policy(policy)
+    text = render_text(audit_lead(loaded, load_history([history], timezone=loaded.timezone,
+                                                       fields=fields_needed(loaded)), "D1"))
+    assert "due Sun 2026-03-08 13:00:00 EDT" in text
+    assert "wall-clock time: runs day and night (London time)" in text

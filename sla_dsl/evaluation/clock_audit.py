@@ -579,8 +579,9 @@ def _clock(lead: _Lead, result: ClauseResult) -> Clock:
 def _calendar_words(policy: m.Policy, within: m.Duration, result: ClauseResult | None = None,
                     replay: Replay | None = None) -> str:
     timezone = policy.timezone or "UTC"
-    if not within.business:
-        return f"wall-clock time: runs day and night ({say.zone(timezone)})"
+    if not within.business:  # days and weeks on the wall clock of the calendar's own zone
+        return f"wall-clock time: runs day and night " \
+               f"({say.zone(calendar_for(policy, within).timezone.key)})"
     model_calendar = _model_calendar(policy, within)
     if model_calendar is None:
         words = f"no calendar: business time runs day and night ({say.zone(timezone)})"
