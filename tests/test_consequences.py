@@ -7,10 +7,12 @@ import json
 
 import numpy as np
 
+from sla_dsl.cli import main
 from sla_dsl.evaluation.replay import evaluate
 from sla_dsl.policy_file import check_text
 from sla_dsl.reports import document as report
 
+from .conftest import FIXTURES, ROOT
 from .test_evaluation import at, history, us
 
 BREACH_POLICY = """\
@@ -138,10 +140,6 @@ def test_a_clock_paused_for_good_times_no_consequence(capsys):
     """L1 is on hold from its handoff on and never resumes: its clocks have no due time, so no
     warning, escalation or strike is timed from one (this once crashed on the 'stopped' due
     time); L2, touched days late, still gets the first-touch consequences of new-breed."""
-    from sla_dsl.cli import main
-
-    from .conftest import FIXTURES, ROOT
-
     code = main(["evaluate", str(ROOT / "policies" / "new-breed.sla"), "--history",
                  str(FIXTURES / "histories" / "on_hold_forever.csv"), "--format", "json"])
     doc = json.loads(capsys.readouterr().out)
@@ -151,3 +149,39 @@ def test_a_clock_paused_for_good_times_no_consequence(capsys):
     assert (first_touch["status"], first_touch["due"]) == ("pending", None)
     acted_on = {a["lead_id"] for a in doc["consequences"]}
     assert "L1" not in acted_on and "L2" in acted_on
+
+
+PAUSES = FIXTURES / "pauses"
+
+
+def _warnings(doc: dict) -> dict[str, str]:
+    return {c["lead_id"]: c["at"][11:16] for c in doc["consequences"] if c["action"] == "warn"}
+
+
+def test_a_warning_counts_the_allowed_time_a_pause_leaves(tmp_path):
+    # 2 business hours from 10:00, warn at 50%: once an hour of the clock's own time has run.
+    # The pauses were counted as allowed time, so the warning came early, even while paused
+    # (P3 on hold 10:30-13:00 was warned at 12:15; P4, on hold from before its handoff until
+    # 12:00, at 12:00, before its clock had run at all)
+    out = tmp_path / "report.json"
+    assert main(["evaluate", str(PAUSES / "warn-at-half.sla"), "--history",
+                 str(PAUSES / "warn-at-half.csv"), "--as-of", "2026-03-20T00:00",
+                 "--format", "json", "-o", str(out), "-q"]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert _warnings(doc) == {"P1": "12:00", "P2": "11:30", "P3": "13:30", "P4": "13:00",
+                              "P5": "12:00"}
+
+
+def test_shards_keep_the_pauses_their_warnings_count(tmp_path):
+    common = [str(PAUSES / "warn-at-half.sla"), "--history", str(PAUSES / "warn-at-half.csv"),
+              "--as-of", "2026-03-20T00:00", "-q"]
+    parts = [str(tmp_path / f"{i}.parquet") for i in range(3)]
+    for i, part in enumerate(parts):
+        assert main(["evaluate", *common, "--shard", f"{i}/3", "--partial", part]) == 0
+    assert main(["merge", *parts, "--policy", str(PAUSES / "warn-at-half.sla"),
+                 "--format", "json", "-o", str(tmp_path / "merged.json"), "-q"]) == 0
+    assert main(["evaluate", *common, "--format", "json",
+                 "-o", str(tmp_path / "single.json")]) == 0
+    merged = (tmp_path / "merged.json").read_text(encoding="utf-8")
+    assert merged == (tmp_path / "single.json").read_text(encoding="utf-8")
+    assert _warnings(json.loads(merged))["P3"] == "13:30"

@@ -19,6 +19,7 @@ the simulator's runs both count with it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -82,7 +83,8 @@ def actions_for(evaluation: Evaluation, result: ClauseResult) -> list[Actions]:
         for action in block.actions:
             if isinstance(action, m.Warn) and duration is not None:
                 fires = warn_instants(policy, duration, action, result.start, result.due, timed,
-                                      result.hours_of, evaluation.owner_calendars)
+                                      result.hours_of, evaluation.owner_calendars,
+                                      PausedRows.of(evaluation, result))
                 mask = timed & _still_open(result, fires)
                 out.append(_actions("warn", result, None, mask, fires, evaluation.as_of))
                 continue
@@ -100,20 +102,89 @@ def actions_for(evaluation: Evaluation, result: ClauseResult) -> list[Actions]:
 
 def warn_instants(policy: m.Policy, duration: m.Duration, action: m.Warn, start: np.ndarray,
                   due: np.ndarray, timed: np.ndarray, hours_of: np.ndarray | None = None,
-                  calendars: OwnerCalendars | None = None) -> np.ndarray:
+                  calendars: OwnerCalendars | None = None, paused: PausedRows | None = None
+                  ) -> np.ndarray:
     """When `warn at P%` fires for each clock: once P% of its allowed time (open time for a
-    business duration) from its start to its due time has passed. A clock that is not `timed`
-    (paused with no due time) gets its start, and is the caller's to leave out. A clock
-    counted on its owner's hours (`hours_of`, `clocks run on owner hours`) is measured on
-    them too."""
+    business duration) from its start to its due time has passed, the time it was paused
+    (`paused`) neither allowed nor passing. A clock that is not `timed` (paused with no due
+    time) gets its start, and is the caller's to leave out. A clock counted on its owner's
+    hours (`hours_of`, `clocks run on owner hours`) is measured on them too."""
     calendar = calendar_for(policy, duration)
     due = np.where(timed, due, start)
+    percent = float(action.at.value)
     if not duration.business:
-        share = ((due - start) * float(action.at.value) / 100).astype(np.int64)
-        return start + share
-    allowed = owner_open_time_between(start, due, hours_of, calendar, calendars)
-    share = (allowed * float(action.at.value) / 100).astype(np.int64)
-    return owner_add_open_time(start, share, hours_of, calendar, calendars)
+        fires = start + ((due - start) * percent / 100).astype(np.int64)
+    else:
+        allowed = owner_open_time_between(start, due, hours_of, calendar, calendars)
+        share = (allowed * percent / 100).astype(np.int64)
+        fires = owner_add_open_time(start, share, hours_of, calendar, calendars)
+    for i, spans in ([] if paused is None else paused.rows()):
+        if not timed[i]:
+            continue
+        rows = slice(i, i + 1)
+        own = None if hours_of is None else hours_of[rows]
+
+        def open_time(a: int, b: int, own=own) -> int:
+            if not duration.business:
+                return b - a
+            return int(owner_open_time_between(np.array([a]), np.array([b]), own, calendar,
+                                               calendars)[0])
+
+        def later(a: int, amount: int, own=own) -> int:
+            if not duration.business:
+                return a + amount
+            return int(owner_add_open_time(np.array([a]), np.array([amount]), own, calendar,
+                                           calendars)[0])
+
+        fires[i] = _warned(int(start[i]), int(due[i]), paused.before(i, int(due[i]), spans),
+                           percent, open_time, later)
+    return fires
+
+
+@dataclass(frozen=True)
+class PausedRows:
+    """The pause spans of a clause's rows (`Evaluation.pause_spans`), and where each row's
+    clock stopped, met (NONE: still open): a pause that began after that paused nothing."""
+
+    spans: list[list[tuple[int, int]] | None]
+    stopped: np.ndarray
+
+    @classmethod
+    def of(cls, evaluation: Evaluation, result: ClauseResult,
+           rows: np.ndarray | None = None) -> PausedRows | None:
+        found = evaluation.pause_spans.get(result.handoff)
+        if not found:
+            return None
+        leads = result.leads if rows is None else result.leads[rows]
+        at = result.at if rows is None else result.at[rows]
+        return cls([found.get(int(lead)) for lead in leads.tolist()], at)
+
+    def rows(self) -> list[tuple[int, list[tuple[int, int]]]]:
+        return [(i, spans) for i, spans in enumerate(self.spans) if spans]
+
+    def before(self, i: int, due: int, spans: list[tuple[int, int]]
+               ) -> list[tuple[int, int]]:
+        """The spans that paused the clock: begun before its due time and its stop."""
+        stop = due if self.stopped[i] == NONE else min(due, int(self.stopped[i]))
+        return [(begin, end) for begin, end in spans if begin < stop]
+
+
+def _warned(start: int, due: int, spans: list[tuple[int, int]], percent: float,
+            open_time: Callable[[int, int], int], later: Callable[[int, int], int]) -> int:
+    """The instant P% of a paused clock's allowed time has run: the running time from its
+    start to its due time, less the pauses, walked from the start around them."""
+    clipped = sorted((max(begin, start), min(end, due)) for begin, end in spans
+                     if end > start and begin < due)
+    running = open_time(start, due) - sum(open_time(b, e) for b, e in clipped if e > b)
+    remaining, moment = int(running * percent / 100), start
+    for begin, end in clipped:
+        if begin > moment:
+            run = open_time(moment, begin)
+            if run >= remaining:
+                return later(moment, remaining)
+            remaining -= run
+        moment = max(moment, end)
+    return later(moment, remaining)
 
 
 def after_due_instants(policy: m.Policy, action: m.Escalate | m.Reassign, due: np.ndarray,

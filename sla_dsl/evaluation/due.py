@@ -24,6 +24,7 @@ import numpy as np
 from sla_dsl.business_time.calendar import calendar_for
 from sla_dsl.business_time.rep_hours import owner_open_time_between
 from sla_dsl.evaluation.consequences import (
+    PausedRows,
     after_due_instants,
     breach_blocks,
     clause_duration,
@@ -121,7 +122,8 @@ def _firings(evaluation: Evaluation, result: ClauseResult, rows: np.ndarray,
                 name, percent = "warn", float(action.at.value)
                 fires = warn_instants(policy, duration, action, start, due, timed,
                                       None if result.hours_of is None else result.hours_of[rows],
-                                      evaluation.owner_calendars)
+                                      evaluation.owner_calendars,
+                                      PausedRows.of(evaluation, result, rows))
             elif isinstance(action, m.Strike):
                 name, fires = "strike", due
             elif isinstance(action, m.Escalate | m.Reassign):

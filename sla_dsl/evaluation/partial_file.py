@@ -178,6 +178,8 @@ def write_partial(partial: Partial, path: str | Path) -> None:
         "actor_zones": dict(history.actor_zones),
         "absences": _absences_json(history.absences), "reps": _reps_json(history.reps),
         "rounds": rounds,
+        "pause_spans": [[label, lead, *span] for label, found in partial.pause_spans.items()
+                        for lead, spans in found.items() for span in spans],
         "absence_spans": [[lead, *span] for lead, spans in partial.absence_spans.items()
                           for span in spans],
         "extra": partial.meta,
@@ -422,6 +424,9 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
     absence_spans: dict[int, list[tuple[int, int, int]]] = {}
     for lead, begin, end, k in meta["absence_spans"]:
         absence_spans.setdefault(lead, []).append((begin, end, k))
+    pause_spans: dict[str, dict[int, list[tuple[int, int]]]] = {}
+    for label, lead, begin, end in meta["pause_spans"]:
+        pause_spans.setdefault(label, {}).setdefault(lead, []).append((begin, end))
     return Partial(
         shard=meta["shard"], of=meta["of"], fingerprint=meta["fingerprint"],
         as_of=meta["as_of"], as_of_given=meta["as_of_given"],
@@ -431,7 +436,7 @@ def _decoded(table: pa.Table, meta: dict) -> Partial:
         clauses=clauses, at_handoff=attributes["at_handoff"], now=attributes["now"],
         later_at_handoff=[attributes[space] for space in spaces[2:]],
         meta=meta["extra"], history_id=meta["history"], block_rounds=block_rounds,
-        absence_spans=absence_spans, events=slim)
+        absence_spans=absence_spans, pause_spans=pause_spans, events=slim)
 
 
 def _same_counts(name: str, counts: np.ndarray, first: np.ndarray | None) -> np.ndarray:

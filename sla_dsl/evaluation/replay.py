@@ -181,6 +181,10 @@ class Evaluation:
     # per lead with any: the spans after a handoff of a `when owner absent pause` block while
     # its owner was absent (begin, end, the absence's index in `history.absences`)
     absence_spans: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+    # per block label, per lead with any: the spans its clocks were paused (a `pause while`
+    # condition or an owner's absence; every round's, overlaps merged): a warning at P% counts
+    # the allowed time they leave
+    pause_spans: dict[str, dict[int, list[tuple[int, int]]]] = field(default_factory=dict)
     # per level of handoffs after the first (an MDR's to sales): definitions as each lead stood
     # at that level's handoff, which is what a commitment of that level's sender counts
     later_at_handoff: list[ConditionEvaluator] = field(default_factory=list)
@@ -379,6 +383,9 @@ class Replay:
         # per lead: every owner-absent span found for a block that pauses for it (reports say
         # which absences were used and whose clocks they paused)
         self.absence_found: dict[int, set[tuple[int, int, int]]] = {}
+        # per block label, per lead: every pause span found for it (`pauses`), for the
+        # warnings, which count the allowed time the pauses leave
+        self.pause_found: dict[str, dict[int, set[tuple[int, int]]]] = {}
         self._owner_names: dict[tuple[int, int], tuple] = {}
         self._owner_codes_of: dict[tuple[int, int], tuple] = {}
         self._gathered_of: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -828,6 +835,9 @@ class Replay:
         for lead, spans in self.absence_spans(handoff, leads, start).items():
             found[lead] = _merged_spans(found.get(lead, []) + [(b, e) for b, e, _ in spans])
         self._pause_cache[key] = (start, leads, found)
+        block = self.pause_found.setdefault(handoff.label, {})
+        for lead, spans in found.items():
+            block.setdefault(lead, set()).update(spans)
         return found
 
     def absence_spans(self, handoff: m.Handoff, leads: np.ndarray, start: np.ndarray
@@ -1129,6 +1139,9 @@ def evaluate(policy: m.Policy, history: History, as_of: int | None = None,
                 on_block(handoff.label)
     evaluation.absence_spans = {lead: sorted(spans)
                                 for lead, spans in sorted(replay.absence_found.items())}
+    evaluation.pause_spans = {label: {lead: _merged_spans(list(spans))
+                                      for lead, spans in sorted(found.items())}
+                              for label, found in replay.pause_found.items() if found}
     return evaluation
 
 

@@ -123,6 +123,7 @@ class Partial:
     # the merge too
     block_rounds: dict[str, list[replay.LaterRound]] = field(default_factory=dict)
     absence_spans: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+    pause_spans: dict[str, dict[int, list[tuple[int, int]]]] = field(default_factory=dict)
     history_id: str = ""
     """The history the shard was cut from (`history_fingerprint`): the merge refuses shards of
     different ones."""
@@ -211,7 +212,9 @@ def _replayed(policy: Policy, sub: History, shard: int, of: int, instant: int,
         now=dict(evaluation.now.attributes),
         later_at_handoff=[dict(c.attributes) for c in evaluation.later_at_handoff],
         block_rounds={label: list(rounds) for label, rounds in evaluation.block_rounds.items()},
-        absence_spans=dict(evaluation.absence_spans), history_id=history_id)
+        absence_spans=dict(evaluation.absence_spans),
+        pause_spans={label: dict(found) for label, found in evaluation.pause_spans.items()},
+        history_id=history_id)
 
 
 def check_partials(policy: Policy, partials: Sequence[Partial],
@@ -303,6 +306,12 @@ def merged_evaluation(policy: Policy, heads: Sequence[PartialHead],
     evaluation.absence_spans = dict(sorted(
         (int(place[lead]), spans) for p, place in zip(kept, places, strict=True)
         for lead, spans in p.absence_spans.items()))
+    for p, place in zip(kept, places, strict=True):
+        for label, found in p.pause_spans.items():
+            merged = evaluation.pause_spans.setdefault(label, {})
+            merged.update((int(place[lead]), spans) for lead, spans in found.items())
+    evaluation.pause_spans = {label: dict(sorted(found.items()))
+                              for label, found in sorted(evaluation.pause_spans.items())}
     return evaluation
 
 
