@@ -484,3 +484,16 @@ def test_only_a_delivery_counted_at_a_handoff_nobody_makes_is_warned(handoff, it
     text = (f"stage sql when score >= 70\n{handoff}\nvalue 10 USD\n"
             f"commit sales to marketing {{\n  {item}\n}}\n")
     assert found(text) == ([("W514", 5)] if warned else [])
+
+
+def test_spacing_is_warned_wherever_a_breach_of_it_is_read():
+    # `spacing` is how touches are counted and is never breached: a block, a count of misses
+    # and an attainment of it all read nothing (the evaluation gave no strike, and the
+    # trigger read 0), each warned once; a `warn at` inside the block is not warned again
+    text = (ROOT / "docs" / "rules" / "W515.md").read_text(encoding="utf-8")
+    policy = re.findall(r"```sla\n(.*?)```", text, re.DOTALL)[0].replace(
+        "  strike owner\n", "  warn at 50%\n  strike owner\n") + (
+        "review when spacing missed 2 times per month or attainment of spacing < 90%\n")
+    checked = check_text(policy, "policy.sla")
+    assert [(d.code.code, d.span.line) for d in checked.diagnostics] == [
+        ("W515", 15), ("W515", 19), ("W515", 19)]

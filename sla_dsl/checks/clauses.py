@@ -55,10 +55,13 @@ UNDELIVERABLE = Code(
     "W514", "undeliverable-commitment",
     "a delivery commitment whose giver hands no lead to its receiver",
     owner=__name__, doc="docs/rules/W514.md")
+UNBREACHED_SPACING = Code(
+    "W515", "unbreached-spacing", "a consequence or trigger on `spacing`, which no lead breaches",
+    owner=__name__, doc="docs/rules/W515.md")
 CODES = (
     BAD_UNIT, DUPLICATE_HANDOFF, WARN_RANGE, BAD_WEIGHT, DUPLICATE_REP, BAD_REGEX, BAD_PERCENT,
     NOT_POSITIVE, WRONG_CONSEQUENCE, DUPLICATE_CLAUSE, NEVER_APPLIES, UNMEASURED_REPORT,
-    UNDELIVERABLE,
+    UNDELIVERABLE, UNBREACHED_SPACING,
 )
 
 
@@ -230,6 +233,8 @@ def _check_applies(consequence: m.Consequence, policy: m.Policy, reporter: Repor
         reporter.warning(NEVER_APPLIES, consequence.clause.span,
                          f"'{clause}' is not a clause of {where}, so this never applies",
                          f"add a '{clause}' clause, or remove this block")
+    elif clause == "spacing":
+        _warn_unbreached_spacing(consequence.clause, "this block never applies", reporter)
 
 
 def _check_consequence(consequence: m.Consequence, reporter: Reporter) -> None:
@@ -314,6 +319,9 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                 reporter.warning(NEVER_APPLIES, node.clause.span,
                                  f"no handoff has '{node.clause.name}', so this trigger never "
                                  "fires", f"add a '{node.clause.name}' clause")
+            elif node.clause.name == "spacing":
+                _warn_unbreached_spacing(node.clause, "this part of the trigger never fires",
+                                         reporter)
         elif isinstance(node, m.MetricCompare):
             expected = _expected_metric_value(node.metric)
             if node.value.kind == expected == "percent":
@@ -336,6 +344,19 @@ def _check_trigger(trigger: m.Trigger, policy: m.Policy, reporter: Reporter) -> 
                                  "trigger never fires", f"add a '{clause.name}' clause")
             elif clause is not None and clause.name == "report":
                 _warn_unmeasured_report(clause, reporter)
+            elif clause is not None and clause.name == "spacing":
+                _warn_unbreached_spacing(clause, "this part of the trigger never fires",
+                                         reporter)
+
+
+def _warn_unbreached_spacing(clause: m.Clause, never: str, reporter: Reporter) -> None:
+    """`spacing at least D` is how touches are counted (attempts closer together count as
+    one), not a clock a lead keeps or breaches: a block or trigger on it reads no breach,
+    while `sla explain` promised the parties its strike."""
+    reporter.warning(UNBREACHED_SPACING, clause.span,
+                     "'spacing' says how touches are counted (attempts closer together count "
+                     f"as one touch) and is never breached, so {never}",
+                     "act on 'touches', which counts only attempts spaced as agreed")
 
 
 def _warn_unmeasured_report(clause: m.Clause, reporter: Reporter) -> None:

@@ -2,7 +2,8 @@
 clause's allowed time has passed; escalations and reassignments fire at the breach or a
 duration after it (see `sla_dsl/evaluation/consequences.py`). So a warning comes too late when it is
 due at the breach itself (100%) while an escalation or reassignment without `after` fires at that
-same moment, and never comes at all for a clause with no deadline (`threshold`, `spacing`).
+same moment, and never comes at all for a clause with no deadline (`threshold`; nothing on
+`spacing`, which is never breached, fires at all: W515).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ LATE_WARNING = Code(
 CODES = (LATE_WARNING,)
 
 
-_NO_DEADLINE = frozenset({"threshold", "spacing"})
+_NO_DEADLINE = frozenset({"threshold"})
 
 
 def _overlap(a: m.Consequence, b: m.Consequence) -> bool:
