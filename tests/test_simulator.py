@@ -13,6 +13,7 @@ import datetime as dt
 import itertools
 import json
 import math
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -292,3 +293,19 @@ def test_a_task_picked_up_before_closing_is_touched_after_its_reaction_even_past
     assert all(abs(first[lead] - handed[lead] - dt.timedelta(hours=3)) <= dt.timedelta(seconds=1)
                for lead in touched)
     assert any(first[lead].hour >= 17 for lead in touched)  # picked up after 14:00
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"replications": 0}, "replications 0: an interval needs at least 2 replications"),
+    ({"replications": 100_000}, "replications 100,000 is out of range: from 2 to 1,000"),
+    ({"replications": "2"}, "replications '2' is not a whole number"),
+    ({"seed": -1}, "seed -1 is out of range"),
+    ({"seed": 1.5}, "seed 1.5 is out of range"),
+])
+def test_the_library_refuses_what_sla_simulate_refuses(given, message):
+    # sla_dsl.simulate ran 100,000 replications for minutes, and raised IndexError for 0
+    import sla_dsl
+
+    policy = sla_dsl.load_policy(ROOT / "policies" / "company-x.sla")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sla_dsl.simulate(policy, ROOT / "examples" / "scenarios" / "company-x.toml", **given)

@@ -151,18 +151,6 @@ def write_out(text: str | Iterable[bytes | memoryview]) -> None:
     binary.flush()
 
 
-MOST_REPLICATIONS = 1000
-
-
-def replications_range(count: int, least: int) -> str | None:
-    """Replications, like every option that sets how much the simulator does, have a range
-    (docs/limits.md), so that a run asked for is a run that ends."""
-    if not least <= count <= MOST_REPLICATIONS:
-        return (f"--replications {count:,} is out of range: from {least} to "
-                f"{MOST_REPLICATIONS:,}\n  help: 20 to 100 give intervals worth reading")
-    return None
-
-
 def outputs_problem(outputs: dict[str, str | None], inputs: Sequence[str | None]) -> str | None:
     """Why the files a command writes (option -> path) cannot be those paths, or None: two
     outputs on one file kept only the last written (`--html X -o X`), and an output on an

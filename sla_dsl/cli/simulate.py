@@ -14,9 +14,9 @@ from sla_dsl.cli.common import (
     bar_enabled,
     outputs_problem,
     policy_or_none,
-    replications_range,
 )
 from sla_dsl.cli.progress import ProgressBar
+from sla_dsl.simulator.run_size import replications_problem, seed_problem
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if simulate_whatif.wanted(args):
         return simulate_whatif.run_whatif(args, policy)
-    problem = _emit_problem(args.emit_history) or _replications_problem(args.replications)
+    problem = _emit_problem(args.emit_history) or replications_problem(args.replications)
     if problem:
         print(f"sla simulate: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -73,23 +73,6 @@ def _emit_problem(path: str | None) -> str | None:
         return (f"--emit-history {path}: not a file in an existing folder\n"
                 "  help: name a CSV file to write in a folder that exists, such as "
                 "history.csv (mkdir the folder first)")
-    return None
-
-
-MOST_SEED = 2**63 - 1
-
-
-def _replications_problem(count: int) -> str | None:
-    if count < 2:
-        return (f"--replications {count}: an interval needs at least 2 replications\n"
-                "  help: use 20 or more for intervals worth reading")
-    return replications_range(count, least=2)
-
-
-def seed_problem(seed: int) -> str | None:
-    if not 0 <= seed <= MOST_SEED:
-        return (f"--seed {seed} is out of range: a whole number from 0 to {MOST_SEED:,}\n"
-                "  help: any number in the range; the same seed repeats the same run")
     return None
 
 

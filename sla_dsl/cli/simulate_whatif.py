@@ -12,9 +12,10 @@ import json
 import sys
 
 from sla_dsl.cli import engine_options
-from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, bar_enabled, replications_range
+from sla_dsl.cli.common import EXIT_OK, EXIT_USAGE, bar_enabled
 from sla_dsl.cli.progress import ProgressBar
 from sla_dsl.language.model import Policy
+from sla_dsl.simulator.run_size import replications_problem
 
 DEFAULT_MAX_REPS = 200  # the largest team a --target search tries unless told
 
@@ -67,7 +68,7 @@ def run_whatif(args: argparse.Namespace, policy: Policy) -> int:
         if getattr(args, "emit_history", None):
             raise SweepError("--emit-history writes the events of one run, not of a sweep or "
                              "a sizing\n  help: run the chosen point alone with --emit-history")
-        problem = replications_range(args.replications, least=1)
+        problem = replications_problem(args.replications, least=1)
         if problem:
             raise SweepError(problem)
         if args.plot:

@@ -15,6 +15,7 @@ from sla_dsl.engines import Engine, open_engine
 from sla_dsl.language.model import Policy
 from sla_dsl.planning.scenario import Scenario, load_scenario
 from sla_dsl.simulator.render import render_text
+from sla_dsl.simulator.run_size import replications_problem, seed_problem
 from sla_dsl.simulator.simulation import LOCAL_WORKERS
 from sla_dsl.simulator.simulation import simulate as replicate
 
@@ -59,7 +60,12 @@ def simulate(policy: Policy, scenario: Scenario | str | Path, replications: int 
     an engine opened with `sla_dsl.engines.open_engine` is used as it is). The same seed
     repeats the same run, on any engine. Raises `ScenarioError` for a scenario that cannot be
     used, `NotSimulated` for a policy the simulator cannot model and `EngineError` for an
-    engine that cannot be had."""
+    engine that cannot be had, and ValueError for replications or a seed out of range (as
+    `sla simulate` refuses them)."""
+    problem = replications_problem(replications, name="replications") \
+        or seed_problem(seed, name="seed")
+    if problem:
+        raise ValueError(problem.split("\n", 1)[0])
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if not isinstance(engine, str):
