@@ -3,6 +3,7 @@ runs as written, and what it returns is what the `sla` command prints for the sa
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -148,3 +149,26 @@ def test_sla_check_loads_neither_pyarrow_nor_simpy():
     loaded = loaded_after("from sla_dsl.cli import main\n"
                           "assert main(['check', 'policies/company-x.sla']) == 0")
     assert "pyarrow" not in loaded and "simpy" not in loaded and "scipy" not in loaded
+
+
+def test_evaluate_shard_reads_the_as_of_time_as_evaluate_does():
+    # it took µs only: text raised numpy's _UFuncNoLoopError from deep in the replay
+    policy = sla_dsl.load_policy(ROOT / "policies" / "company-x.sla")
+    history = sla_dsl.load_history([ROOT / "examples" / "company-x" / "history.csv"],
+                                   policy=policy)
+    parts = [sla_dsl.evaluate_shard(policy, history, i, 3, as_of="2026-02-15T10:00")
+             for i in range(3)]
+    assert sla_dsl.merge(policy, parts).json() == \
+        sla_dsl.evaluate(policy, history, as_of="2026-02-15T10:00").json()
+
+
+@pytest.mark.parametrize("moment", [True, dt.date(2026, 3, 1), 1.7e15])
+def test_an_as_of_of_another_kind_is_a_value_error(moment):
+    # a bool was read as µs (a report as of 1970); a date or a float raised AttributeError
+    policy = sla_dsl.load_policy(ROOT / "policies" / "company-x.sla")
+    history = sla_dsl.load_history([ROOT / "examples" / "company-x" / "history.csv"],
+                                   policy=policy)
+    with pytest.raises(ValueError, match="is not a date and time: a "):
+        sla_dsl.evaluate(policy, history, as_of=moment)
+    with pytest.raises(ValueError, match="is not a date and time: a "):
+        sla_dsl.evaluate_shard(policy, history, 0, 2, as_of=moment)

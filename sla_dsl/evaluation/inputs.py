@@ -85,6 +85,9 @@ def as_of_instant(moment: str | dt.datetime | int | None, timezone: str) -> int 
     a time, or outside the times a history may hold (so no table is built out to it)."""
     if moment is None:
         return None
+    if isinstance(moment, bool) or not isinstance(moment, int | str | dt.datetime):
+        raise ValueError(f"is not a date and time: a {type(moment).__name__}, where ISO 8601 "
+                         "text, a datetime or µs since the epoch is read")
     if isinstance(moment, int):
         instant = moment
     else:

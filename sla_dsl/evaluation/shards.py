@@ -29,6 +29,7 @@ or a cluster's `map`, and `partial_file` writes a partial as Parquet and reads i
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from sla_dsl.evaluation import replay
+from sla_dsl.evaluation.inputs import as_of_instant
 from sla_dsl.evaluation.merge_stream import (
     LEAD_ARRAYS,
     PartialHead,
@@ -171,16 +173,21 @@ def cut(history: History, shard: int, of: int, assigned: np.ndarray | None = Non
 
 
 def evaluate_shard(policy: Policy, history: History, shard: int, of: int,
-                   as_of: int | None = None, *, on_block=None,
+                   as_of: str | dt.datetime | int | None = None, *, on_block=None,
                    assigned: np.ndarray | None = None, history_id: str | None = None
                    ) -> Partial:
     """Replay the leads of shard `shard` of `of` in `history` (the whole history, or a part
-    holding at least those leads' events) as of `as_of` (µs; default the latest event of
-    `history`: give it when `history` is not the whole history). `on_block` is told each
+    holding at least those leads' events) as of `as_of` (ISO 8601 text, a datetime or µs, as
+    `evaluate` reads it; default the latest event of `history`: give it when `history` is not
+    the whole history). `on_block` is told each
     handoff block done; `assigned` is each lead's shard, if known (see `cut`). `history_id`
     names the history the run is of (default: `history_fingerprint(history)`); a pipeline that
     gives each shard only its own bucket gives every bucket of one run the same id."""
-    instant = as_of if as_of is not None else (int(history.at.max()) if len(history) else 0)
+    try:
+        given = as_of_instant(as_of, policy.timezone or "UTC")
+    except ValueError as error:
+        raise ValueError(f"as_of {as_of!r} {error}") from None
+    instant = given if given is not None else (int(history.at.max()) if len(history) else 0)
     sub, leads, ordinals = cut(history, shard, of, assigned)
     return _replayed(policy, sub, shard, of, instant, as_of is not None, leads, ordinals,
                      history_fingerprint(history) if history_id is None else history_id,
