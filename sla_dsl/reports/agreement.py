@@ -123,7 +123,9 @@ def _clock_promises(handoff: m.Handoff, names: _Names) -> list[str]:
                     f"{say.duration(item.within)}")
             text += ", unless connected sooner" if item.until_connected else ""
             if isinstance(spacing, m.Spacing):
-                gap = say.duration(spacing.at_least, calendar_names=False)
+                gap = say.duration(spacing.at_least,  # its calendar named if not the window's
+                                   calendar_names=_calendar(spacing.at_least)
+                                   != _calendar(item.within))
                 text += f"; attempts less than {gap} apart count as one"
             out.append(text + ".")
         elif isinstance(item, m.Disposition):
@@ -656,9 +658,13 @@ def _action(action: m.Action, consequence: m.Consequence) -> str:
     return f"The party that missed owes a credit of {say.money(action.amount)}."
 
 
+def _calendar(duration: m.Duration) -> str | None:
+    return duration.calendar.value if duration.calendar else None
+
+
 def _after(after: m.Duration | None, consequence: m.Consequence) -> str:
     if after is not None:
-        return f"{say.duration(after, calendar_names=False)} after the deadline"
+        return f"{say.duration(after)} after the deadline"
     return "at once" if consequence.clause.name == "threshold" else "at the deadline"
 
 
@@ -821,7 +827,7 @@ def _trigger_atom(trigger: m.Trigger, names: _Names | None) -> str:
             return (f"the {statistic} number of touches per lead is {_TIME_WORDS[op]} "
                     f"{value}")
         if isinstance(trigger.value, m.Duration):
-            value = say.duration(trigger.value, calendar_names=False)
+            value = say.duration(trigger.value)
         return f"the {statistic} time to {metric.clause.name} is {_TIME_WORDS[op]} {value}"
     on_time = _ON_TIME.get(metric.clause.name, f"{metric.clause.name} clauses are met")
     return f"{_COMPARE_WORDS[op]} {value} of {on_time}"
