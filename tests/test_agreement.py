@@ -246,7 +246,7 @@ def test_the_words_keep_the_policy_s_grouping_and_its_missing_fields():
     checked = check_text(WORDS_POLICY)
     assert checked.ok, checked.diagnostics
     text = render_markdown(agreement(checked.policy))
-    assert ("A lead is a x when it meets all of these: (1) meets none of these: (1.1) has a "
+    assert ("A lead is an x when it meets all of these: (1) meets none of these: (1.1) has a "
             "marked yes; (1.2) has b marked yes; (2) has c marked yes.") in text
     assert ("A lead is a target lead when it has an industry other than retail (or no "
             "industry at all) and an email not containing @gmail. (or no email at all).") in text
@@ -405,3 +405,13 @@ def test_every_metric_reads_as_what_it_measures(written, said):
 ])
 def test_triggers_keep_their_grouping(written, said):
     assert review(written) == said
+
+
+def test_letters_names_and_won_read_as_spoken():
+    # "a f lead", "Partners's share", "a lead is a won when"
+    from sla_dsl.language import plain_words as say
+
+    assert [say.with_article(w) for w in ("f lead", "h lead", "b lead", "MQL", "raw lead")] == [
+        "an f lead", "an h lead", "a b lead", "an MQL", "a raw lead"]
+    assert (say.possessive("Partners"), say.possessive("Sales team")) == (
+        "Partners'", "Sales team's")

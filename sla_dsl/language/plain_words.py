@@ -38,11 +38,16 @@ def words(name: str) -> str:
 def article(phrase: str) -> str:
     """`a` or `an` by sound: an MQL, an SQL, a raw lead, an hour."""
     first = phrase.split(" ", 1)[0]
-    if first.isupper() and len(first) > 1:  # an acronym is spelled out letter by letter
-        return "an" if first[0] in "AEFHILMNORSX" else "a"
+    if (first.isupper() and len(first) > 1) or len(first) == 1:  # said letter by letter
+        return "an" if first[0].upper() in "AEFHILMNORSX" else "a"
     if first.lower().startswith(("hour", "honest")):
         return "an"
     return "an" if first[:1].lower() in "aeiou" else "a"
+
+
+def possessive(name: str) -> str:
+    """`sales's` is `sales'`: a name ending in s takes the apostrophe alone."""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
 def with_article(phrase: str) -> str:

@@ -95,7 +95,7 @@ class _Names:
 
 
 def _adjective(phrase: str) -> bool:
-    return phrase.endswith(("ready", "ed", "able"))
+    return phrase.endswith(("ready", "ed", "able")) or phrase in ("won", "lost")
 
 
 def _capital(text: str) -> str:
@@ -396,7 +396,8 @@ def _share_reading(share: m.Share, is_marketing: bool, names: _Names,
                    attribution: m.Attribution | None) -> str:
     """Which revenue a party's share counts: the one question a VP of Sales asks of it."""
     party = names.party(share.party.value)
-    start = f"{_capital(party)}'s share of the revenue goal is {share.measure}: it counts "
+    start = f"{say.possessive(_capital(party))} share of the revenue goal is {share.measure}: " \
+        "it counts "
     if share.measure == "attributed":
         credit = "below" if attribution else "(the policy sets none yet)"
         return start + f"the part of each won deal the attribution {credit} credits to {party}."
@@ -528,8 +529,11 @@ def _routing(policy: m.Policy, names: _Names) -> list[Block]:
                      names.party(handoff.receiver.value),
                      "; ".join(n for n in notes if n) or "-"])
     return [Heading(3, "How leads are handed over"),
-            Paragraph("Each lead is handed over once, by the first line that fits it; every "
-                      "deadline starts at the handoff."),
+            Paragraph("Each lead is handed over by the first line that fits it; every "
+                      "deadline starts at the handoff. Unless its line says otherwise, a lead "
+                      "handed over again after a rejection, a loss or a return to nurture "
+                      "starts every deadline anew (a new attempt), and a lead reassigned to "
+                      "another rep keeps its deadlines, the new owner answering for them."),
             Table(["Leads", "From", "To", "Who works them"], rows)]
 
 
