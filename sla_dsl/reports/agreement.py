@@ -258,11 +258,15 @@ def _summary(policy: m.Policy, names: _Names) -> list[Block]:
         "promise is measured, and what happens when one is not kept."))
     blocks.append(Bullets([_party_summary(policy, p.name.value, names)
                            for p in policy.parties]))
-    measured = ["each deadline on a lead is met or breached, lead by lead"]
+    measured = []
+    if any(isinstance(i, m.FirstTouch | m.Touches | m.Disposition)
+           for h in policy.handoffs for i in h.items):  # (Olist's policy has none)
+        measured.append("each deadline on a lead is met or breached, lead by lead")
     if any(isinstance(i, m.DeliverCount | m.DeliverMoney)
            for c in policy.commitments for i in c.items):
         measured.append("each delivery commitment is met or missed, period by period")
-    blocks.append(Paragraph(f"How success is measured: {'; '.join(measured)}."))
+    if measured:
+        blocks.append(Paragraph(f"How success is measured: {'; '.join(measured)}."))
     blocks += _calendars(policy)
     return blocks
 
@@ -274,7 +278,7 @@ def _calendars(policy: m.Policy) -> list[Block]:
     if len(policy.calendars) == 1:
         calendar = policy.calendars[0]
         return [Paragraph("Deadlines in business hours and business days count only while "
-                          f"the business calendar is open: "
+                          f"the {say.words(calendar.name.value)} calendar is open: "
                           f"{say.calendar_words(calendar, timezone)}.{_owner_hours(policy)}")]
     return [Paragraph("Deadlines in business hours and business days count only while their "
                       f"calendar is open:{_owner_hours(policy)}"),
