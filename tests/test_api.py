@@ -172,3 +172,23 @@ def test_an_as_of_of_another_kind_is_a_value_error(moment):
         sla_dsl.evaluate(policy, history, as_of=moment)
     with pytest.raises(ValueError, match="is not a date and time: a "):
         sla_dsl.evaluate_shard(policy, history, 0, 2, as_of=moment)
+
+
+def test_a_path_where_a_loaded_object_belongs_is_a_type_error_that_says_so():
+    # each raised an AttributeError from deep inside ('str' object has no attribute 'at')
+    policy = sla_dsl.load_policy(ROOT / "policies" / "company-x.sla")
+    path = str(ROOT / "examples" / "company-x" / "history.csv")
+    history = sla_dsl.load_history([path], policy=policy)
+    calls = [
+        (lambda: sla_dsl.evaluate(policy, path), "history is str"),
+        (lambda: sla_dsl.evaluate(str(ROOT / "policies" / "company-x.sla"), history),
+         "policy is str"),
+        (lambda: sla_dsl.load_history(path, policy="company-x.sla"), "sla_dsl.load_policy"),
+        (lambda: sla_dsl.load_history(123), "not a file or a list of files"),
+        (lambda: sla_dsl.simulate("company-x.sla", "company-x.toml"), "not a Policy"),
+        (lambda: sla_dsl.merge(policy, ["shard-0.parquet"]), "not evaluate_shard's Partials"),
+        (lambda: sla_dsl.evaluate_shard(policy, history, "0", "4"), "both are whole numbers"),
+    ]
+    for call, said in calls:
+        with pytest.raises(TypeError, match=re.escape(said)):
+            call()

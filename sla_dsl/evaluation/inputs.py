@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sla_dsl.arguments import expect_files, expect_policy
 from sla_dsl.business_time.zones import read_iso, resolve_local, to_us
 from sla_dsl.evaluation.replay import fields_needed
 from sla_dsl.history import read
@@ -56,6 +57,9 @@ def load_history(paths: Paths = (), mapping: str | Path | Mapping | None = None,
     `counts` and `rejects`.
     Raises `HistoryError` (`MappingError` for a mapping's own mistakes, or a mapping and a
     preset both given) when a file cannot be read at all; a bad row never raises."""
+    expect_files(paths)
+    if policy is not None:
+        expect_policy(policy)
     files = [paths] if isinstance(paths, str | Path) else list(paths)
     if preset is not None:
         if mapping is not None:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from sla_dsl.arguments import expect_history, expect_policy
 from sla_dsl.evaluation import replay
 from sla_dsl.evaluation.inputs import as_of_instant
 from sla_dsl.evaluation.merge_stream import (
@@ -183,6 +184,10 @@ def evaluate_shard(policy: Policy, history: History, shard: int, of: int,
     handoff block done; `assigned` is each lead's shard, if known (see `cut`). `history_id`
     names the history the run is of (default: `history_fingerprint(history)`); a pipeline that
     gives each shard only its own bucket gives every bucket of one run the same id."""
+    expect_policy(policy)
+    expect_history(history)
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (shard, of)):
+        raise TypeError(f"shard {shard!r} of {of!r}: both are whole numbers, such as 0 of 4")
     try:
         given = as_of_instant(as_of, policy.timezone or "UTC")
     except ValueError as error:

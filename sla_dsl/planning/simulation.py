@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from sla_dsl.arguments import expect_policy
 from sla_dsl.engines import Engine, open_engine
 from sla_dsl.language.model import Policy
 from sla_dsl.planning.scenario import Scenario, load_scenario
@@ -62,6 +63,7 @@ def simulate(policy: Policy, scenario: Scenario | str | Path, replications: int 
     used, `NotSimulated` for a policy the simulator cannot model and `EngineError` for an
     engine that cannot be had, and ValueError for replications or a seed out of range (as
     `sla simulate` refuses them)."""
+    expect_policy(policy)
     problem = replications_problem(replications, name="replications") \
         or seed_problem(seed, name="seed")
     if problem:

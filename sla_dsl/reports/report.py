@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sla_dsl.arguments import expect_history, expect_policy
 from sla_dsl.evaluation import replay
 from sla_dsl.evaluation.clock_audit import audit_lead, audit_texts
 from sla_dsl.evaluation.clock_audit import render_text as audit_text
@@ -205,6 +206,8 @@ def evaluate(policy: Policy, history: History, as_of: str | dt.datetime | int | 
     history itself is left as it was.
     Raises ValueError for an as-of time that is not one, `HistoryError` for a reps file that
     cannot be read."""
+    expect_policy(policy)
+    expect_history(history)
     try:
         instant = as_of_instant(as_of, policy.timezone or "UTC")
     except ValueError as error:

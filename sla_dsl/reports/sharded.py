@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sla_dsl.arguments import expect_policy, given
 from sla_dsl.evaluation.clock_audit import AUDITS_IN_REPORT, audit_lead, audit_texts
 from sla_dsl.evaluation.clock_audit import render_text as audit_text
 from sla_dsl.evaluation.inputs import load_history
@@ -114,6 +115,11 @@ def merge(policy: Policy, partials: Sequence[Partial], *, names: Sequence[str] |
     shard i's history (default: the partials' own, when they still hold it). Raises
     `PartialMismatch` for partials of another policy or as-of time, or shards missing or
     given twice."""
+    expect_policy(policy)
+    if not isinstance(partials, Sequence) or not all(isinstance(p, Partial) for p in partials):
+        raise TypeError(f"partials are {given(partials)}, not evaluate_shard's Partials: "
+                        "merge partial files with sla merge, or read each with "
+                        "sla_dsl.evaluation.partial_file.read_partial")
     if history is not None:
         return Report(merge_evaluations(policy, partials, names, history=history),
                       include_leads=include_leads)
