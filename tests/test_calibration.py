@@ -397,3 +397,34 @@ def test_new_breed_s_advisors_connect_at_their_own_chance(tmp_path, capsys):
                  "--replications", "10", "--format", "json"]) == 0
     months = json.loads(capsys.readouterr().out)["runs"][0]["months"]
     assert 40 <= sum(month["opportunities"]["mean"] for month in months) <= 58
+
+
+def test_the_sales_cycle_runs_from_the_connect_the_model_starts_it_at():
+    # the model times a win from the connect (the advisor's, in New Breed); counted from
+    # marketing's handoff the cycle held the weeks before the advisors' calls (a mean of 34.1
+    # days; 27.0 from the connects)
+    from sla_dsl.evaluation.inputs import load_history
+    from sla_dsl.evaluation.replay import NONE, evaluate
+    from sla_dsl.history.columns import EVENTS
+    from sla_dsl.planning.calibration import cycle_days
+    from sla_dsl.policy_file import load_policy
+
+    policy = load_policy(ROOT / "policies" / "new-breed.sla")
+    history = load_history([ROOT / "examples" / "new-breed" / "history.csv"], policy=policy)
+    evaluation = evaluate(policy, history)
+    advisors = set(evaluation.leads_of("sql").tolist())
+    start = evaluation.block_start["sql"]
+    expected = []
+    for lead in range(len(history.lead_ids)):
+        rows = np.flatnonzero(history.lead == lead)
+        events = [(int(history.at[r]), EVENTS[history.event[r]]) for r in rows]
+        handoff = int(evaluation.handoff_at[lead])
+        wins = [at for at, kind in events if kind == "won" and at >= handoff]
+        if handoff == NONE or not wins:
+            continue
+        since = int(start[lead]) if lead in advisors else handoff
+        connects = [at for at, kind in events if kind == "connected" and since <= at <= wins[0]]
+        expected.append((wins[0] - (connects[0] if connects else since)) / 86_400e6)
+    days = cycle_days(evaluation)
+    assert sorted(days.tolist()) == pytest.approx(sorted(expected))
+    assert len(days) == 38 and np.mean(days) == pytest.approx(27.03, abs=0.01)
