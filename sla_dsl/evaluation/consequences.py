@@ -19,14 +19,17 @@ the simulator's runs both count with it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sla_dsl.business_time.calendar import calendar_for
-from sla_dsl.business_time.open_time import deadlines
+from sla_dsl.business_time.calendar import BusinessCalendar, calendar_for
+from sla_dsl.business_time.open_time import (
+    add_open_time_many,
+    deadlines,
+    open_time_between_many,
+)
 from sla_dsl.business_time.periods import period_start, period_starts
 from sla_dsl.business_time.rep_hours import (
     OwnerCalendars,
@@ -35,7 +38,15 @@ from sla_dsl.business_time.rep_hours import (
 )
 from sla_dsl.business_time.zones import local_dates, local_time
 from sla_dsl.evaluation.instants import iso_text
-from sla_dsl.evaluation.replay import BREACHED, NONE, STOPPED, ClauseResult, Evaluation
+from sla_dsl.evaluation.lifecycle import LATEST
+from sla_dsl.evaluation.replay import (
+    BREACHED,
+    NONE,
+    STOPPED,
+    ClauseResult,
+    Evaluation,
+    paused_due,
+)
 from sla_dsl.language import model as m
 
 
@@ -119,25 +130,11 @@ def warn_instants(policy: m.Policy, duration: m.Duration, action: m.Warn, start:
         share = (allowed * percent / 100).astype(np.int64)
         fires = owner_add_open_time(start, share, hours_of, calendar, calendars)
     for i, spans in ([] if paused is None else paused.rows()):
-        if not timed[i]:
-            continue
-        rows = slice(i, i + 1)
-        own = None if hours_of is None else hours_of[rows]
-
-        def open_time(a: int, b: int, own=own) -> int:
-            if not duration.business:
-                return b - a
-            return int(owner_open_time_between(np.array([a]), np.array([b]), own, calendar,
-                                               calendars)[0])
-
-        def later(a: int, amount: int, own=own) -> int:
-            if not duration.business:
-                return a + amount
-            return int(owner_add_open_time(np.array([a]), np.array([amount]), own, calendar,
-                                           calendars)[0])
-
-        fires[i] = _warned(int(start[i]), int(due[i]), paused.before(i, int(due[i]), spans),
-                           percent, open_time, later)
+        if timed[i]:
+            own = None if hours_of is None or not calendars else \
+                calendars.calendar(calendar, hours_of[i])
+            fires[i] = _paused_warning(int(start[i]), int(due[i]), paused.before(i, spans),
+                                       percent, duration, own or calendar, paused.stop(i))
     return fires
 
 
@@ -162,29 +159,31 @@ class PausedRows:
     def rows(self) -> list[tuple[int, list[tuple[int, int]]]]:
         return [(i, spans) for i, spans in enumerate(self.spans) if spans]
 
-    def before(self, i: int, due: int, spans: list[tuple[int, int]]
-               ) -> list[tuple[int, int]]:
-        """The spans that paused the clock: begun before its due time and its stop."""
-        stop = due if self.stopped[i] == NONE else min(due, int(self.stopped[i]))
-        return [(begin, end) for begin, end in spans if begin < stop]
+    def stop(self, i: int) -> int:
+        """Where row `i`'s clock stopped, met (LATEST: it runs on)."""
+        return LATEST if self.stopped[i] == NONE else int(self.stopped[i])
+
+    def before(self, i: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The spans that could pause the clock: begun before it stopped."""
+        return [(begin, end) for begin, end in spans if begin < self.stop(i)]
 
 
-def _warned(start: int, due: int, spans: list[tuple[int, int]], percent: float,
-            open_time: Callable[[int, int], int], later: Callable[[int, int], int]) -> int:
-    """The instant P% of a paused clock's allowed time has run: the running time from its
-    start to its due time, less the pauses, walked from the start around them."""
-    clipped = sorted((max(begin, start), min(end, due)) for begin, end in spans
-                     if end > start and begin < due)
-    running = open_time(start, due) - sum(open_time(b, e) for b, e in clipped if e > b)
-    remaining, moment = int(running * percent / 100), start
-    for begin, end in clipped:
-        if begin > moment:
-            run = open_time(moment, begin)
-            if run >= remaining:
-                return later(moment, remaining)
-            remaining -= run
-        moment = max(moment, end)
-    return later(moment, remaining)
+def _paused_warning(start: int, due: int, spans: list[tuple[int, int]], percent: float,
+                    duration: m.Duration, calendar: BusinessCalendar, stopped: int) -> int:
+    """The instant P% of a paused clock's allowed time has run: P% of its running time from
+    start to due (the pauses in it left out), counted from the start and pushed back by the
+    pauses as its due time is (`paused_due`)."""
+    def open_time(a: int, b: int) -> int:
+        if not duration.business:
+            return b - a
+        return int(open_time_between_many(np.array([a]), np.array([b]), calendar)[0])
+
+    paused = sum(open_time(max(b, start), min(e, due)) for b, e in spans
+                 if min(e, due) > max(b, start))
+    share = int((open_time(start, due) - paused) * percent / 100)
+    unpaused = start + share if not duration.business else \
+        int(add_open_time_many(np.array([start]), np.array([share]), calendar)[0])
+    return paused_due(unpaused, spans, duration, calendar, stopped)
 
 
 def after_due_instants(policy: m.Policy, action: m.Escalate | m.Reassign, due: np.ndarray,

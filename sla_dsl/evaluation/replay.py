@@ -807,7 +807,7 @@ class Replay:
             own = None if hours_of is None else \
                 self.owner_calendars.calendar(calendar, hours_of[i])
             stop = LATEST if stopped is None or stopped[i] == NONE else int(stopped[i])
-            due[i] = _paused_due(int(due[i]), intervals, within, own or calendar, stop)
+            due[i] = paused_due(int(due[i]), intervals, within, own or calendar, stop)
         return due, hours_of
 
     def calendar_of(self, within: m.Duration, rep: str | None) -> BusinessCalendar:
@@ -976,7 +976,7 @@ def _merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _paused_due(due: int, intervals: list[tuple[int, int]], within: m.Duration,
+def paused_due(due: int, intervals: list[tuple[int, int]], within: m.Duration,
                 calendar: BusinessCalendar, stopped: int = LATEST) -> int:
     """Push a due time back by the pauses that begin before it (and before the clock
     `stopped`, met): by their open time for a business duration, by their length otherwise; a
